@@ -1,0 +1,66 @@
+/*
+ * edv/config.h - configuration shared by the library, edvctl and edvd.
+ *
+ * A configuration is a set of string keys with validated values. It is
+ * filled from a file (one `key = value` per line, `#` starts a comment; see
+ * docs/config.md), from EDV_* environment variables and from flags, in that
+ * order, later sources overriding earlier ones. Every setter validates the
+ * value and names the key in its error.
+ */
+#ifndef EDV_CONFIG_H
+#define EDV_CONFIG_H
+
+#include "edv/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct edv_config edv_config;
+
+/* A new configuration holding the defaults. NULL only when out of memory. */
+edv_config *edv_config_new(void);
+
+/* Frees the configuration; edv_config_free(NULL) does nothing. */
+void edv_config_free(edv_config *cfg);
+
+/*
+ * Sets `key` to `value` after validating both. Unknown keys and bad values
+ * are refused with EDV_ECONFIG naming the key; the old value is kept.
+ */
+int edv_config_set(edv_config *cfg, const char *key, const char *value,
+                   edv_error *err);
+
+/*
+ * Reads a config file. Errors name the file, line and key. Nothing of a
+ * file with an error is applied.
+ */
+int edv_config_load_file(edv_config *cfg, const char *path, edv_error *err);
+
+/*
+ * Applies the EDV_* environment: EDV_ENDPOINT -> endpoint,
+ * EDV_PROJECT -> project, EDV_KEY_FILE -> key_file, and generally
+ * EDV_FOO_BAR -> foo_bar / foo.bar as listed in docs/config.md.
+ */
+int edv_config_load_env(edv_config *cfg, edv_error *err);
+
+/* The value of `key`, or NULL when unset. Valid until the key changes. */
+const char *edv_config_get(const edv_config *cfg, const char *key);
+
+/* Integer value of `key`, or `def` when unset. */
+long long edv_config_get_int(const edv_config *cfg, const char *key,
+                             long long def);
+
+/*
+ * Calls fn for every key that is set, in key order; secret values (none
+ * today: keys hold file names, never key material) would be masked.
+ */
+void edv_config_foreach(const edv_config *cfg,
+                        void (*fn)(void *data, const char *key,
+                                   const char *value),
+                        void *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDV_CONFIG_H */

@@ -1,0 +1,47 @@
+/*
+ * log.h - internal logging.
+ *
+ * One line per event to stderr (or a sink set by the embedding program).
+ * Format "text" for humans, "json" for edvd's structured logs. Never pass a
+ * secret (private key, access token, assertion, DB password) to these
+ * functions: callers log names and ids, not values.
+ */
+#ifndef EDV_LOG_H
+#define EDV_LOG_H
+
+typedef enum {
+  EDV_LOG_ERROR = 0,
+  EDV_LOG_WARN = 1,
+  EDV_LOG_INFO = 2,
+  EDV_LOG_DEBUG = 3,
+} edv_log_level;
+
+/* Current threshold; messages above it are dropped. Default WARN. */
+void edv__log_set_level(edv_log_level level);
+edv_log_level edv__log_get_level(void);
+
+/* 0 = text lines, 1 = JSON lines. */
+void edv__log_set_json(int json);
+
+/* Redirects output: fn gets the formatted line (no newline). NULL restores
+ * stderr. */
+void edv__log_set_sink(void (*fn)(void *data, edv_log_level level,
+                                  const char *line),
+                       void *data);
+
+void edv__log(edv_log_level level, const char *module, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#define EDV_LOG_E(mod, ...) edv__log(EDV_LOG_ERROR, mod, __VA_ARGS__)
+#define EDV_LOG_W(mod, ...) edv__log(EDV_LOG_WARN, mod, __VA_ARGS__)
+#define EDV_LOG_I(mod, ...) edv__log(EDV_LOG_INFO, mod, __VA_ARGS__)
+#define EDV_LOG_D(mod, ...)                                                    \
+  do {                                                                         \
+    if (edv__log_get_level() >= EDV_LOG_DEBUG)                                 \
+      edv__log(EDV_LOG_DEBUG, mod, __VA_ARGS__);                               \
+  } while (0)
+
+#endif /* EDV_LOG_H */
