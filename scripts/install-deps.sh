@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages EdVirons builds and tests with, when
+# any is missing. Uses sudo when not root. Shared by .ci/run and
+# scripts/quickstart.sh so the two can never disagree.
+set -eu
+PKGS="meson ninja-build pkg-config gcc libuv1-dev libcurl4-openssl-dev \
+libjson-c-dev libssl-dev libjwt-dev libmicrohttpd-dev libsqlite3-dev \
+libcmocka-dev python3 curl ca-certificates nginx-light shellcheck systemd"
+missing=""
+for p in $PKGS; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "== installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
