@@ -1,0 +1,385 @@
+/*
+ * store.h - the durable state store: interface and records.
+ *
+ * The store holds what must survive a crash: tenants (spec, phase, SQL name
+ * generation, last error), every step's state (intent, requestId,
+ * operation), an append-only journal per tenant, subnet allocations,
+ * per-tenant leases (one driver per tenant across processes) and the
+ * Management API's idempotency keys. It never holds a secret: no DB
+ * password, key or token is ever passed to it.
+ *
+ * It is an interface (a table of operations, like a VFS) so that a
+ * PostgreSQL backend for several edvd replicas can sit beside the SQLite one
+ * (store/sqlite.c). Callers use the edv__store_* functions below, never the
+ * table.
+ *
+ * Threading and blocking. All calls are synchronous and run on the loop
+ * thread. That is the accepted trade-off of an embedded store: every
+ * statement is short (primary-key or indexed lookups on small rows), WAL
+ * mode lets readers proceed during a write, and commits are grouped per
+ * loop turn (store/batch.h) so a turn pays for one fsync, not one per
+ * step. A write that meets another process's write lock waits up to
+ * busy_timeout_ms (default 5 s) and then fails with EDV_EBUSY.
+ *
+ * Transactions. edv__store_begin() opens a write transaction (BEGIN
+ * IMMEDIATE in SQLite, so the write lock is taken up front and a
+ * read-then-write sequence can neither deadlock nor see a stale snapshot).
+ * Transactions nest: an inner begin/commit is a savepoint, an inner rollback
+ * undoes only the inner part. Every mutating call outside a transaction is
+ * its own transaction.
+ *
+ * Time. Timestamps are integer milliseconds since the Unix epoch, from the
+ * clock given at open (wall clock by default; tests inject their own).
+ * Leases compare times written by different processes, so they need the
+ * wall clock.
+ *
+ * Errors: EDV_EINVAL (bad argument), EDV_ENOTFOUND, EDV_EEXIST,
+ * EDV_ECONFLICT (a uniqueness rule would break), EDV_EBUSY (lease held by
+ * someone else, or database locked past the timeout), EDV_EIO (storage
+ * failure), EDV_ECONFIG (file of another application or a newer schema),
+ * EDV_ENOMEM. Messages name the tenant and what failed.
+ */
+#ifndef EDV_STORE_H
+#define EDV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edv/error.h"
+#include "tenant/subnet.h"
+
+/* Sizes of the fixed text fields of records (bytes, including the NUL). */
+#define EDV_STORE_ID_SZ      32   /* tenant ids (<= 26 chars) */
+#define EDV_STORE_SLUG_SZ    64   /* slugs (<= 63 chars) */
+#define EDV_STORE_TIER_SZ    32   /* tier names */
+#define EDV_STORE_STEP_SZ    48   /* step names ("sql_instance") */
+#define EDV_STORE_REQID_SZ   40   /* a UUID requestId */
+#define EDV_STORE_HOLDER_SZ  128  /* lease holder ("edvd@host:pid") */
+#define EDV_STORE_KIND_SZ    32   /* operation kinds ("compute.zone") */
+#define EDV_STORE_OP_SZ      512  /* operation names / self links */
+#define EDV_STORE_RES_SZ     512  /* resource names / self links */
+#define EDV_STORE_ERR_SZ     1024 /* error texts (formatted edv_error) */
+#define EDV_STORE_SMALL_SZ   128  /* actor, event, api call */
+#define EDV_STORE_IDEMKEY_SZ 256  /* Idempotency-Key header values */
+#define EDV_STORE_HASH_SZ    96   /* request hash (hex SHA-256 + room) */
+#define EDV_STORE_SPEC_SZ    4096 /* a tenant spec as JSON */
+
+typedef enum {
+  EDV_PHASE_PENDING = 0,
+  EDV_PHASE_PROVISIONING = 1,
+  EDV_PHASE_READY = 2,
+  EDV_PHASE_UPDATING = 3,
+  EDV_PHASE_DEPROVISIONING = 4,
+  EDV_PHASE_DELETED = 5,
+  EDV_PHASE_FAILED = 6,
+  EDV_PHASE__COUNT
+} edv_tenant_phase;
+
+/* "PENDING", ...; NULL outside the enum. */
+const char *edv__phase_name(edv_tenant_phase phase);
+/* The phase named `name`, or -1. */
+int edv__phase_parse(const char *name);
+
+typedef enum {
+  EDV_STEP_PENDING = 0, /* not started */
+  EDV_STEP_INTENT = 1,  /* intent committed: attempt + requestId, call may
+                           be in flight (resume: observe, or re-issue with
+                           the same requestId) */
+  EDV_STEP_WAITING = 2, /* operation name committed: await it */
+  EDV_STEP_DONE = 3,    /* verified */
+  EDV_STEP_FAILED = 4,  /* non-retryable error, see error */
+  EDV_STEP__COUNT
+} edv_step_state;
+
+const char *edv__step_state_name(edv_step_state state);
+int edv__step_state_parse(const char *name);
+
+/* A tenant row. spec_json is the caller's canonical JSON of the spec
+ * (store/ never parses it); id, slug and tier are copies kept as columns
+ * for uniqueness and filtering. */
+typedef struct edv__tenant_rec {
+  char id[EDV_STORE_ID_SZ];
+  char slug[EDV_STORE_SLUG_SZ];
+  char tier[EDV_STORE_TIER_SZ];
+  char spec_json[EDV_STORE_SPEC_SZ]; /* canonical JSON of the spec */
+  edv_tenant_phase phase;
+  uint32_t generation;               /* SQL instance name generation */
+  char last_error[EDV_STORE_ERR_SZ]; /* "" when none */
+  int64_t created_ms;                /* set by the store on first put */
+  int64_t updated_ms;                /* set by the store on every put */
+} edv__tenant_rec;
+
+/* How edv__store_tenant_put treats an existing row. */
+typedef enum {
+  EDV_PUT_UPSERT = 0, /* insert or replace the fields (created_ms kept) */
+  EDV_PUT_CREATE = 1, /* EDV_EEXIST when the id exists */
+  EDV_PUT_UPDATE = 2, /* EDV_ENOTFOUND when the id does not exist */
+} edv__put_mode;
+
+/* List filter; empty tier / phase -1 match everything. Keyset pagination:
+ * rows with id > after (ordered by id), at most limit (0: 100; max 1000). */
+typedef struct edv__tenant_filter {
+  const char *tier;  /* NULL or "" for any */
+  int phase;         /* edv_tenant_phase, or -1 for any */
+  const char *after; /* NULL or "" to start at the beginning */
+  unsigned limit;
+} edv__tenant_filter;
+
+typedef struct edv__step_rec {
+  char tenant[EDV_STORE_ID_SZ];
+  char step[EDV_STORE_STEP_SZ];
+  edv_step_state state;
+  unsigned attempt;                    /* 1 on the first try */
+  char request_id[EDV_STORE_REQID_SZ]; /* "" when the call takes none */
+  char op_name[EDV_STORE_OP_SZ];       /* operation to await, or "" */
+  char op_kind[EDV_STORE_KIND_SZ];     /* "compute.zone", "sql", "dns", "lro" */
+  char resource[EDV_STORE_RES_SZ];     /* resource the step manages */
+  char error[EDV_STORE_ERR_SZ];        /* last error, or "" */
+  int64_t started_ms;                  /* 0 when not started */
+  int64_t finished_ms;                 /* 0 when not finished */
+} edv__step_rec;
+
+typedef struct edv__journal_rec {
+  int64_t seq; /* assigned by the store, increasing */
+  char tenant[EDV_STORE_ID_SZ];
+  int64_t time_ms;                   /* 0 on append: the store's clock */
+  char actor[EDV_STORE_SMALL_SZ];    /* "edvctl:alice", "edvd", "reconciler" */
+  char event[EDV_STORE_SMALL_SZ];    /* "phase", "step.start", "api.call" */
+  char step[EDV_STORE_STEP_SZ];      /* or "" */
+  char api_call[EDV_STORE_SMALL_SZ]; /* "POST compute.instances.insert" */
+  char operation[EDV_STORE_OP_SZ];   /* or "" */
+  int64_t duration_ms;               /* or 0 */
+  char error[EDV_STORE_ERR_SZ];      /* or "" */
+} edv__journal_rec;
+
+typedef struct edv__lease_rec {
+  char tenant[EDV_STORE_ID_SZ];
+  char holder[EDV_STORE_HOLDER_SZ];
+  int64_t expires_ms;
+} edv__lease_rec;
+
+/* Called once per row by the list functions; the record is valid only
+ * during the call. Return non-zero to stop early. Do not call the store
+ * from inside. */
+typedef int (*edv__tenant_fn)(void *data, const edv__tenant_rec *rec);
+typedef int (*edv__step_fn)(void *data, const edv__step_rec *rec);
+typedef int (*edv__journal_fn)(void *data, const edv__journal_rec *rec);
+typedef int (*edv__tenant_count_fn)(void *data, const char *tier,
+                                    edv_tenant_phase phase, uint64_t count);
+
+typedef struct edv_store edv_store;
+
+/*
+ * The backend table. Every operation gets the store and an optional error;
+ * all return 0 or an edv_code. A backend embeds `edv_store` and recovers
+ * itself with container_of.
+ */
+typedef struct edv__store_ops {
+  const char *name; /* "sqlite" */
+  void (*close)(edv_store *st);
+  int (*begin)(edv_store *st, edv_error *err);
+  int (*commit)(edv_store *st, edv_error *err);
+  int (*rollback)(edv_store *st, edv_error *err);
+  int (*schema_version)(edv_store *st, int *version, edv_error *err);
+
+  int (*tenant_put)(edv_store *st, const edv__tenant_rec *rec,
+                    edv__put_mode mode, edv_error *err);
+  int (*tenant_get)(edv_store *st, const char *id, edv__tenant_rec *out,
+                    edv_error *err);
+  int (*tenant_list)(edv_store *st, const edv__tenant_filter *filter,
+                     edv__tenant_fn fn, void *data, char *next_after,
+                     size_t next_size, edv_error *err);
+  int (*tenant_delete)(edv_store *st, const char *id, edv_error *err);
+  int (*tenant_next_generation)(edv_store *st, const char *id,
+                                uint32_t *generation, edv_error *err);
+  int (*tenant_counts)(edv_store *st, edv__tenant_count_fn fn, void *data,
+                       edv_error *err);
+
+  int (*step_put)(edv_store *st, const edv__step_rec *rec, edv_error *err);
+  int (*step_get)(edv_store *st, const char *tenant, const char *step,
+                  edv__step_rec *out, edv_error *err);
+  int (*step_list)(edv_store *st, const char *tenant, edv__step_fn fn,
+                   void *data, edv_error *err);
+  int (*step_delete_all)(edv_store *st, const char *tenant, edv_error *err);
+
+  int (*journal_append)(edv_store *st, const edv__journal_rec *rec,
+                        int64_t *seq, edv_error *err);
+  int (*journal_list)(edv_store *st, const char *tenant, int64_t after_seq,
+                      unsigned limit, edv__journal_fn fn, void *data,
+                      edv_error *err);
+
+  int (*subnet_allocate)(edv_store *st, const char *tenant,
+                         const edv_cidr *supernet, unsigned prefix,
+                         const edv_cidr *reserved, size_t nreserved,
+                         edv_cidr *out, edv_error *err);
+  int (*subnet_get)(edv_store *st, const char *tenant, edv_cidr *out,
+                    edv_error *err);
+  int (*subnet_release)(edv_store *st, const char *tenant, edv_error *err);
+  int (*subnet_count)(edv_store *st, size_t *count, edv_error *err);
+
+  int (*lease_acquire)(edv_store *st, const char *tenant, const char *holder,
+                       int64_t ttl_ms, edv__lease_rec *current, edv_error *err);
+  int (*lease_renew)(edv_store *st, const char *tenant, const char *holder,
+                     int64_t ttl_ms, edv_error *err);
+  int (*lease_release)(edv_store *st, const char *tenant, const char *holder,
+                       edv_error *err);
+  int (*lease_get)(edv_store *st, const char *tenant, edv__lease_rec *out,
+                   edv_error *err);
+
+  int (*idem_check)(edv_store *st, const char *key, const char *hash,
+                    const char *tenant, char *tenant_out, size_t tenant_size,
+                    edv_error *err);
+  int (*idem_prune)(edv_store *st, int64_t older_than_ms, edv_error *err);
+} edv__store_ops;
+
+#define EDV_STORE_MAGIC 0x45445653u /* "EDVS" */
+
+/* The common head of every backend. */
+struct edv_store {
+  unsigned magic;               /* EDV_STORE_MAGIC while open */
+  const edv__store_ops *ops;    /* the backend */
+  int64_t (*clock)(void *data); /* milliseconds since the epoch */
+  void *clock_data;
+};
+
+/* Options of edv__store_open_sqlite(); zero-initialise, then set. */
+typedef struct edv__store_opts {
+  const char *path;             /* database file; ":memory:" for tests */
+  unsigned busy_timeout_ms;     /* 0: 5000 */
+  int synchronous_normal;       /* 1: PRAGMA synchronous=NORMAL (survives a
+                                   process crash, may lose the last commits
+                                   on power loss); 0: FULL (default) */
+  int64_t (*clock)(void *data); /* NULL: wall clock */
+  void *clock_data;
+} edv__store_opts;
+
+/*
+ * Opens (creating it 0600 when missing) and migrates a SQLite store. The
+ * file is refused when it belongs to another application (application_id)
+ * or carries a newer schema than this build knows. On success *out is an
+ * open store; close it with edv__store_close().
+ */
+int edv__store_open_sqlite(const edv__store_opts *opts, edv_store **out,
+                           edv_error *err);
+
+/* Closes and frees; NULL is a no-op. An open transaction is rolled back. */
+void edv__store_close(edv_store *st);
+
+/* Wall clock in ms since the epoch (the default clock). */
+int64_t edv__store_wall_clock(void *data);
+
+/* The store's current time. */
+int64_t edv__store_now(edv_store *st);
+
+/* The backend's name ("sqlite"). */
+const char *edv__store_backend(const edv_store *st);
+
+/* The schema version the store is at (after open: the latest). */
+int edv__store_schema_version(edv_store *st, int *version, edv_error *err);
+
+/* Write transactions; see the header comment. Nest as savepoints. */
+int edv__store_begin(edv_store *st, edv_error *err);
+int edv__store_commit(edv_store *st, edv_error *err);
+int edv__store_rollback(edv_store *st, edv_error *err);
+
+/*
+ * Tenants. put stores rec (created_ms/updated_ms from the store's clock;
+ * those fields of rec are ignored). It refuses with EDV_ECONFLICT a slug
+ * used by another tenant, and an id or slug equal to another tenant's id
+ * or slug (both become hostnames under one domain).
+ */
+int edv__store_tenant_put(edv_store *st, const edv__tenant_rec *rec,
+                          edv__put_mode mode, edv_error *err);
+int edv__store_tenant_get(edv_store *st, const char *id, edv__tenant_rec *out,
+                          edv_error *err);
+/*
+ * Calls fn for each matching tenant in id order. When more rows follow the
+ * page, copies the last id into next_after (else sets it to ""); pass it as
+ * filter.after for the next page. next_after may be NULL.
+ */
+int edv__store_tenant_list(edv_store *st, const edv__tenant_filter *filter,
+                           edv__tenant_fn fn, void *data, char *next_after,
+                           size_t next_size, edv_error *err);
+/* Deletes the tenant with its steps, subnet allocation and lease; the
+ * journal is kept (history outlives the tenant). */
+int edv__store_tenant_delete(edv_store *st, const char *id, edv_error *err);
+/* Increments the tenant's SQL name generation and returns the new value
+ * (Cloud SQL names cannot be reused for a week after deletion). */
+int edv__store_tenant_next_generation(edv_store *st, const char *id,
+                                      uint32_t *generation, edv_error *err);
+
+/* Calls fn once per (tier, phase) pair that has tenants, with their number,
+ * ordered by tier then phase: the "tenants by phase and tier" of
+ * /api/infrastructure/status in one indexed query. */
+int edv__store_tenant_counts(edv_store *st, edv__tenant_count_fn fn, void *data,
+                             edv_error *err);
+
+/* Steps, keyed by (tenant, step); the tenant must exist. put is an upsert
+ * of every field. list is in first-insertion order. */
+int edv__store_step_put(edv_store *st, const edv__step_rec *rec,
+                        edv_error *err);
+int edv__store_step_get(edv_store *st, const char *tenant, const char *step,
+                        edv__step_rec *out, edv_error *err);
+int edv__store_step_list(edv_store *st, const char *tenant, edv__step_fn fn,
+                         void *data, edv_error *err);
+int edv__store_step_delete_all(edv_store *st, const char *tenant,
+                               edv_error *err);
+
+/* Journal: append-only (the schema refuses UPDATE and DELETE). time_ms 0
+ * means now; *seq (may be NULL) gets the entry's sequence number. list
+ * returns entries with seq > after_seq in order, at most limit (0: all). */
+int edv__store_journal_append(edv_store *st, const edv__journal_rec *rec,
+                              int64_t *seq, edv_error *err);
+int edv__store_journal_list(edv_store *st, const char *tenant,
+                            int64_t after_seq, unsigned limit,
+                            edv__journal_fn fn, void *data, edv_error *err);
+
+/*
+ * Subnets. allocate returns the tenant's existing range when it has one;
+ * otherwise, in one write transaction, reads every taken range, picks the
+ * lowest free /prefix of supernet that overlaps neither them nor
+ * `reserved` (edv__subnet_alloc) and records it. The UNIQUE constraints on
+ * the range and on the tenant make this safe across processes. EDV_EQUOTA
+ * when the supernet is full.
+ */
+int edv__store_subnet_allocate(edv_store *st, const char *tenant,
+                               const edv_cidr *supernet, unsigned prefix,
+                               const edv_cidr *reserved, size_t nreserved,
+                               edv_cidr *out, edv_error *err);
+int edv__store_subnet_get(edv_store *st, const char *tenant, edv_cidr *out,
+                          edv_error *err);
+int edv__store_subnet_release(edv_store *st, const char *tenant,
+                              edv_error *err);
+int edv__store_subnet_count(edv_store *st, size_t *count, edv_error *err);
+
+/*
+ * Leases: one driver per tenant. acquire succeeds when there is no lease,
+ * when it has expired, or when `holder` already holds it (then it is
+ * extended), atomically in one statement; otherwise EDV_EBUSY and
+ * *current (may be NULL) gets the lease in force. renew extends a lease
+ * `holder` holds (EDV_EBUSY when someone else took it, EDV_ENOTFOUND when
+ * there is none). release drops it when `holder` holds it.
+ */
+int edv__store_lease_acquire(edv_store *st, const char *tenant,
+                             const char *holder, int64_t ttl_ms,
+                             edv__lease_rec *current, edv_error *err);
+int edv__store_lease_renew(edv_store *st, const char *tenant,
+                           const char *holder, int64_t ttl_ms, edv_error *err);
+int edv__store_lease_release(edv_store *st, const char *tenant,
+                             const char *holder, edv_error *err);
+int edv__store_lease_get(edv_store *st, const char *tenant, edv__lease_rec *out,
+                         edv_error *err);
+
+/*
+ * Idempotency keys of the Management API. check records (key, hash,
+ * tenant) and returns 0 when the key is new; EDV_EEXIST when it was seen
+ * with the same request hash (a replay: tenant_out gets the tenant it
+ * created); EDV_ECONFLICT when it was seen with a different request.
+ * prune drops keys created before older_than_ms.
+ */
+int edv__store_idem_check(edv_store *st, const char *key, const char *hash,
+                          const char *tenant, char *tenant_out,
+                          size_t tenant_size, edv_error *err);
+int edv__store_idem_prune(edv_store *st, int64_t older_than_ms, edv_error *err);
+
+#endif /* EDV_STORE_H */
