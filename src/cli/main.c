@@ -1,0 +1,371 @@
+/*
+ * main.c - edvctl: parse, configure, run one command, shut down cleanly.
+ *
+ * Everything runs on one libuv loop. A handler starts its work and calls
+ * cli_loop_run(), which returns when the work sets ctx->done. Shutdown
+ * closes the engine (cancelling anything still in flight), the embedded
+ * simulator and the signal watcher, and checks that the loop closes.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+
+#ifdef EDV_CLI_HAVE_SIM
+#include "edv/sim.h"
+#endif
+
+int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
+{
+  va_list ap;
+
+  fprintf(ctx->err, "%s: ", ctx->cmd_path[0] ? ctx->cmd_path : ctx->prog);
+  va_start(ap, fmt);
+  vfprintf(ctx->err, fmt, ap);
+  va_end(ap);
+  fprintf(ctx->err, "\nRun '%s --help' for usage.\n",
+          ctx->cmd_path[0] ? ctx->cmd_path : ctx->prog);
+  return CLI_EXIT_USAGE;
+}
+
+int cli_exit_code(const cli_ctx *ctx, const edv_error *err)
+{
+  if (!err || err->code == EDV_OK)
+    return CLI_EXIT_OK;
+  if (ctx->interrupted && err->code == EDV_ECANCELED)
+    return CLI_EXIT_INTERRUPTED;
+  switch (err->code) {
+  case EDV_EINVAL:
+    /* Our own validation has no HTTP status; the API's 400 has one. */
+    return err->http_status ? CLI_EXIT_API : CLI_EXIT_USAGE;
+  case EDV_ECONFIG:
+    return CLI_EXIT_USAGE;
+  case EDV_ENOTFOUND:
+    return CLI_EXIT_NOTFOUND;
+  case EDV_EEXIST:
+  case EDV_ECONFLICT:
+  case EDV_EABORTED:
+  case EDV_EINUSE:
+  case EDV_EOPINPROGRESS:
+  case EDV_ENOTOWNED:
+  case EDV_EBUSY:
+  case EDV_EPRECONDITION:
+    return CLI_EXIT_CONFLICT;
+  case EDV_EUNAUTH:
+  case EDV_ECRED:
+  case EDV_EPERM:
+    return CLI_EXIT_AUTH;
+  case EDV_ENOMEM:
+  case EDV_EIO:
+    return CLI_EXIT_OTHER;
+  default:
+    return CLI_EXIT_API;
+  }
+}
+
+int cli_fail(cli_ctx *ctx, const edv_error *err)
+{
+  char buf[1024];
+
+  if (ctx->interrupted && err->code == EDV_ECANCELED)
+    fprintf(ctx->err, "%s: interrupted\n", ctx->prog);
+  else
+    fprintf(ctx->err, "%s: %s\n", ctx->prog,
+            edv_error_format(err, buf, sizeof(buf)));
+  return cli_exit_code(ctx, err);
+}
+
+void cli_print_json(cli_ctx *ctx, json_object *obj)
+{
+  fprintf(ctx->out, "%s\n",
+          json_object_to_json_string_ext(
+              obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                       JSON_C_TO_STRING_NOSLASHESCAPE));
+  fflush(ctx->out);
+}
+
+void cli_progress(cli_ctx *ctx, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (ctx->quiet || ctx->format == CLI_FORMAT_JSON)
+    return;
+  va_start(ap, fmt);
+  vfprintf(ctx->err, fmt, ap);
+  va_end(ap);
+  fputc('\n', ctx->err);
+}
+
+/* ---- State directory and the embedded simulator ------------------------*/
+
+/* mkdir -p with mode 0700 for the directories we create. */
+static int cli_mkdirs(const char *path)
+{
+  char buf[512];
+  size_t i, n = strlen(path);
+
+  if (n == 0 || n >= sizeof(buf))
+    return -1;
+  memcpy(buf, path, n + 1);
+  for (i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0')
+      continue;
+    buf[i] = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+      return -1;
+    buf[i] = i < n ? '/' : '\0';
+  }
+  return 0;
+}
+
+/* Config state_dir (--state-dir, EDV_STATE_DIR or the file), else
+ * $XDG_STATE_HOME/edv, else $HOME/.local/state/edv. */
+static const char *cli_state_dir(cli_ctx *ctx)
+{
+  const char *env;
+
+  if (ctx->cfg && edv_config_get(ctx->cfg, "state_dir"))
+    return ctx->state_dir = edv_config_get(ctx->cfg, "state_dir");
+  if (ctx->state_dir)
+    return ctx->state_dir;
+  env = getenv("XDG_STATE_HOME");
+  if (env && *env)
+    snprintf(ctx->state_dir_buf, sizeof(ctx->state_dir_buf), "%s/edv", env);
+  else
+    snprintf(ctx->state_dir_buf, sizeof(ctx->state_dir_buf),
+             "%s/.local/state/edv", getenv("HOME") ? getenv("HOME") : ".");
+  return ctx->state_dir = ctx->state_dir_buf;
+}
+
+#ifdef EDV_CLI_HAVE_SIM
+/*
+ * Starts the simulator on our loop, its cloud persisted in the state
+ * directory, writes a key it trusts, and points the configuration at it.
+ */
+static int cli_sim_start(cli_ctx *ctx)
+{
+  edv_sim_options opt;
+  edv_error err;
+  edv_sim *sim;
+  char state[600], key[600];
+  const char *dir = cli_state_dir(ctx);
+
+  if (cli_mkdirs(dir) != 0) {
+    fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n", ctx->prog,
+            dir, strerror(errno));
+    return CLI_EXIT_OTHER;
+  }
+  snprintf(state, sizeof(state), "%s/sim-cloud.json", dir);
+  snprintf(key, sizeof(key), "%s/sim-key.json", dir);
+  memset(&opt, 0, sizeof(opt));
+  opt.state_file = state;
+  opt.project = edv_config_get(ctx->cfg, "project");
+  opt.profile = edv_config_get(ctx->cfg, "sim.profile");
+  sim = edv_sim_start(ctx->loop, &opt, &err);
+  if (!sim)
+    return cli_fail(ctx, &err);
+  ctx->sim = sim;
+  unlink(key); /* rewritten each run: the simulator keeps the RSA key */
+  if (edv_sim_write_key(sim, key, &err) != 0 ||
+      edv_config_set(ctx->cfg, "endpoint", edv_sim_base_url(sim), &err) != 0 ||
+      edv_config_set(ctx->cfg, "key_file", key, &err) != 0)
+    return cli_fail(ctx, &err);
+  if (!edv_config_get(ctx->cfg, "project") &&
+      edv_config_set(ctx->cfg, "project", "edv-sim", &err) != 0)
+    return cli_fail(ctx, &err);
+  return CLI_EXIT_OK;
+}
+
+static void cli_sim_closed(void *data)
+{
+  *(int *)data = 1;
+}
+
+static void cli_sim_stop(cli_ctx *ctx)
+{
+  int closed = 0;
+
+  if (!ctx->sim)
+    return;
+  edv_sim_close(ctx->sim, cli_sim_closed, &closed);
+  ctx->sim = NULL;
+  while (!closed)
+    uv_run(ctx->loop, UV_RUN_ONCE);
+}
+#else
+/* TODO(sim): wired automatically once src/sim builds (src/cli/meson.build
+ * defines EDV_CLI_HAVE_SIM when sim_sources is not empty). */
+static int cli_sim_start(cli_ctx *ctx)
+{
+  (void)cli_mkdirs;
+  (void)cli_state_dir;
+  fprintf(ctx->err,
+          "%s: --sim: the embedded simulator is not yet available in this "
+          "build\n",
+          ctx->prog);
+  return CLI_EXIT_OTHER;
+}
+
+static void cli_sim_stop(cli_ctx *ctx)
+{
+  (void)ctx;
+}
+#endif
+
+/* ---- Configuration and engine ---------------------------------------------*/
+
+/* -q and -v win over the config's log.level. */
+static void cli_log_level(const cli_ctx *ctx)
+{
+  const char *level = ctx->cfg ? edv_config_get(ctx->cfg, "log.level") : NULL;
+
+  if (ctx->quiet)
+    edv__log_set_level(EDV_LOG_ERROR);
+  else if (ctx->verbose >= 2)
+    edv__log_set_level(EDV_LOG_DEBUG);
+  else if (ctx->verbose == 1)
+    edv__log_set_level(EDV_LOG_INFO);
+  else if (level && strcmp(level, "error") == 0)
+    edv__log_set_level(EDV_LOG_ERROR);
+  else if (level && strcmp(level, "info") == 0)
+    edv__log_set_level(EDV_LOG_INFO);
+  else if (level && strcmp(level, "debug") == 0)
+    edv__log_set_level(EDV_LOG_DEBUG);
+}
+
+/* File (--config or EDV_CONFIG), then EDV_* environment, then flags. */
+static int cli_config(cli_ctx *ctx)
+{
+  edv_error err;
+  const char *file = ctx->config_file;
+
+  ctx->cfg = edv_config_new();
+  if (!ctx->cfg) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
+    return cli_fail(ctx, &err);
+  }
+  if (!file && getenv("EDV_CONFIG") && *getenv("EDV_CONFIG"))
+    file = getenv("EDV_CONFIG");
+  if (file && edv_config_load_file(ctx->cfg, file, &err) != 0)
+    return cli_fail(ctx, &err);
+  if (edv_config_load_env(ctx->cfg, &err) != 0)
+    return cli_fail(ctx, &err);
+  if ((ctx->project &&
+       edv_config_set(ctx->cfg, "project", ctx->project, &err) != 0) ||
+      (ctx->endpoint &&
+       edv_config_set(ctx->cfg, "endpoint", ctx->endpoint, &err) != 0) ||
+      (ctx->key_file &&
+       edv_config_set(ctx->cfg, "key_file", ctx->key_file, &err) != 0) ||
+      (ctx->state_dir &&
+       edv_config_set(ctx->cfg, "state_dir", ctx->state_dir, &err) != 0))
+    return cli_fail(ctx, &err);
+  cli_log_level(ctx);
+  return CLI_EXIT_OK;
+}
+
+int cli_engine(cli_ctx *ctx)
+{
+  edv_error err;
+  int result;
+
+  if (ctx->engine)
+    return CLI_EXIT_OK;
+  result = cli_config(ctx);
+  if (result == CLI_EXIT_OK && ctx->use_sim)
+    result = cli_sim_start(ctx);
+  if (result != CLI_EXIT_OK)
+    return result;
+  ctx->engine = edv_engine_new(ctx->loop, ctx->cfg, &err);
+  if (!ctx->engine)
+    return cli_fail(ctx, &err);
+  return CLI_EXIT_OK;
+}
+
+/* ---- Loop, signals, shutdown ----------------------------------------------*/
+
+static void cli_on_sigint(uv_signal_t *handle, int signum)
+{
+  cli_ctx *ctx = handle->data;
+
+  (void)signum;
+  if (ctx->interrupted) /* second Ctrl-C: stop waiting for the cleanup */
+    exit(CLI_EXIT_INTERRUPTED);
+  ctx->interrupted = 1;
+  if (ctx->on_interrupt)
+    ctx->on_interrupt(ctx->interrupt_data);
+  else
+    ctx->done = 1;
+}
+
+void cli_loop_run(cli_ctx *ctx)
+{
+  if (!ctx->sigint_active) {
+    uv_signal_init(ctx->loop, &ctx->sigint);
+    ctx->sigint.data = ctx;
+    ctx->sigint_active = 1;
+  }
+  uv_signal_start(&ctx->sigint, cli_on_sigint, SIGINT);
+  while (!ctx->done)
+    uv_run(ctx->loop, UV_RUN_ONCE);
+  uv_signal_stop(&ctx->sigint);
+}
+
+static void cli_engine_closed(void *data)
+{
+  *(int *)data = 1;
+}
+
+static void cli_shutdown(cli_ctx *ctx)
+{
+  int closed = 0;
+
+  if (ctx->engine) {
+    edv_engine_close(ctx->engine, cli_engine_closed, &closed);
+    ctx->engine = NULL;
+    while (!closed)
+      uv_run(ctx->loop, UV_RUN_ONCE);
+  }
+  cli_sim_stop(ctx);
+  if (ctx->sigint_active)
+    uv_close((uv_handle_t *)&ctx->sigint, NULL);
+  uv_run(ctx->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(ctx->loop) != 0)
+    EDV_LOG_W("cli", "handles still open at exit");
+  edv_config_free(ctx->cfg);
+  ctx->cfg = NULL;
+}
+
+int main(int argc, char **argv)
+{
+  cli_ctx ctx;
+  cli_args args;
+  const cli_cmd *cmd = NULL;
+  uv_loop_t loop;
+  int result;
+
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.prog = "edvctl";
+  ctx.out = stdout;
+  ctx.err = stderr;
+  if (uv_loop_init(&loop) != 0) {
+    fprintf(stderr, "edvctl: cannot create the event loop\n");
+    return CLI_EXIT_OTHER;
+  }
+  ctx.loop = &loop;
+  result = cli_parse(&ctx, argc, argv, &cmd, &args);
+  if (result == CLI_EXIT_OK && cmd) {
+    cli_log_level(&ctx);
+    result = cmd->run(&ctx, &args);
+  }
+  cli_shutdown(&ctx);
+  if (ctx.interrupted && result != CLI_EXIT_OK)
+    result = CLI_EXIT_INTERRUPTED;
+  if (fflush(stdout) != 0 && result == CLI_EXIT_OK)
+    result = CLI_EXIT_OTHER; /* e.g. a full disk behind a redirect */
+  return result;
+}
