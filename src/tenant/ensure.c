@@ -1,0 +1,243 @@
+/*
+ * ensure.c - the common step shapes: "this resource exists, is ours and
+ * matches" and "this resource is gone" (see machine.h).
+ *
+ * The parameters are copied into a small object hung on the step (one
+ * ensure at a time per step), so callers can build paths on the stack.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tenant/machine.h"
+
+typedef struct ensure_ctx {
+  edv__ensure e;
+  char *what, *get_path, *create_path, *label, *delete_path;
+  int created;  /* we issued the create in this attempt */
+  int absent;   /* ensure_absent mode */
+} ensure_ctx;
+
+static void ctx_free(void *p)
+{
+  ensure_ctx *c = p;
+
+  if (!c)
+    return;
+  free(c->what);
+  free(c->get_path);
+  free(c->create_path);
+  free(c->label);
+  free(c->delete_path);
+  free(c);
+}
+
+static ensure_ctx *ctx_of(edv__srun *sr)
+{
+  return edv__srun_ctx(sr);
+}
+
+static ensure_ctx *ctx_new(edv__srun *sr)
+{
+  ensure_ctx *c = calloc(1, sizeof(*c));
+
+  if (c)
+    edv__srun_set_ctx(sr, c, ctx_free);
+  return c;
+}
+
+/* Forgets the step's context (called when the ensure ends). */
+static void ctx_release(edv__srun *sr)
+{
+  edv__srun_set_ctx(sr, NULL, NULL);
+}
+
+static char *sdup(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+static void ensure_observe(edv__srun *sr);
+
+static int check_owned(edv__srun *sr, ensure_ctx *c, json_object *res)
+{
+  if (c->e.own == EDV_OWN_LABELS)
+    return edv__step_owned_labels(sr, res, c->what);
+  if (c->e.own == EDV_OWN_DESC)
+    return edv__step_owned_desc(sr, res, c->what);
+  return 0;
+}
+
+static void poll_again(edv__srun *sr)
+{
+  ensure_observe(sr);
+}
+
+static void on_created(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  ensure_ctx *c = ctx_of(sr);
+
+  (void)op;
+  if (err) {
+    ctx_release(sr);
+    edv__step_done(sr, err);
+    return;
+  }
+  c->created = 1;
+  ensure_observe(sr); /* verify what the cloud now holds */
+}
+
+static void on_observed(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  ensure_ctx *c = ctx_of(sr);
+  json_object *body;
+  int r;
+
+  if (!c) {
+    edv__step_fail(sr, EDV_EINTERNAL, "ensure: lost context");
+    return;
+  }
+  if (err) {
+    ctx_release(sr);
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res) {
+    if (c->created) {
+      /* The create's operation finished but the resource is not there:
+       * eventual consistency or a failed create. Look again shortly. */
+      edv__step_later(sr, 500, poll_again);
+      return;
+    }
+    body = c->e.build(sr);
+    if (!body) {
+      ctx_release(sr);
+      return; /* build ended the step */
+    }
+    edv__step_info(sr, 0, "creating %s", c->what);
+    edv__step_act(sr, c->e.api, "POST", c->create_path, body, c->label,
+                  on_created);
+    return;
+  }
+  if (check_owned(sr, c, res) < 0) {
+    ctx_release(sr);
+    return;
+  }
+  if (c->e.ready && !edv__srun_planning(sr)) {
+    r = c->e.ready(sr, res);
+    if (r < 0) {
+      ctx_release(sr);
+      return;
+    }
+    if (r == 0) {
+      edv__step_later(sr, 0, poll_again);
+      return;
+    }
+  }
+  {
+    void (*verify)(edv__srun *, json_object *) = c->e.verify;
+    json_object *keep = json_object_get(res);
+    ctx_release(sr);
+    if (verify)
+      verify(sr, keep);
+    else
+      edv__step_done(sr, NULL);
+    json_object_put(keep);
+  }
+}
+
+static void ensure_observe(edv__srun *sr)
+{
+  ensure_ctx *c = ctx_of(sr);
+  edv__step_get(sr, c->e.api, c->get_path, on_observed);
+}
+
+void edv__step_ensure(edv__srun *sr, const edv__ensure *e)
+{
+  ensure_ctx *c = ctx_new(sr);
+
+  if (!c) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  c->e = *e;
+  c->what = sdup(e->what);
+  c->get_path = sdup(e->get_path);
+  c->create_path = sdup(e->create_path);
+  c->label = sdup(e->label);
+  c->e.what = c->what;
+  ensure_observe(sr);
+}
+
+/* ---- absent ---------------------------------------------------------- */
+
+static void absent_observe(edv__srun *sr);
+
+static void on_deleted(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  ensure_ctx *c = ctx_of(sr);
+
+  (void)op;
+  if (err) {
+    ctx_release(sr);
+    edv__step_done(sr, err);
+    return;
+  }
+  c->created = 1; /* here: "delete issued" */
+  absent_observe(sr);
+}
+
+static void poll_absent(edv__srun *sr)
+{
+  absent_observe(sr);
+}
+
+static void on_absent_observed(edv__srun *sr, json_object *res,
+                               const edv_error *err)
+{
+  ensure_ctx *c = ctx_of(sr);
+
+  if (err || !res) {
+    ctx_release(sr);
+    edv__step_done(sr, err);
+    return;
+  }
+  if (check_owned(sr, c, res) < 0) {
+    ctx_release(sr);
+    return;
+  }
+  if (c->created) {
+    /* Deleted, but still visible (SQL keeps PENDING_DELETE a while). */
+    edv__step_later(sr, 0, poll_absent);
+    return;
+  }
+  edv__step_info(sr, 0, "deleting %s", c->what);
+  edv__step_act(sr, c->e.api, "DELETE",
+                c->delete_path ? c->delete_path : c->get_path, NULL, c->label,
+                on_deleted);
+}
+
+static void absent_observe(edv__srun *sr)
+{
+  ensure_ctx *c = ctx_of(sr);
+  edv__step_get(sr, c->e.api, c->get_path, on_absent_observed);
+}
+
+void edv__step_ensure_absent(edv__srun *sr, edv_api api, const char *what,
+                             const char *get_path, const char *delete_path,
+                             edv__own_mode own, const char *label)
+{
+  ensure_ctx *c = ctx_new(sr);
+
+  if (!c) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  c->absent = 1;
+  c->e.api = api;
+  c->e.own = own;
+  c->what = sdup(what);
+  c->get_path = sdup(get_path);
+  c->delete_path = sdup(delete_path);
+  c->label = sdup(label);
+  absent_observe(sr);
+}

@@ -1,0 +1,1586 @@
+/*
+ * machine.c - the tenant state machine runtime (see machine.h).
+ *
+ * Scheduling is a plain DAG walk: a step starts when every step it depends
+ * on is done (provisioning), or when every step that depends on it is done
+ * (deprovisioning). Independent steps run at the same time, so a tenant is
+ * ready after its critical path (the SQL instance and the certificate), not
+ * after the sum of its steps.
+ *
+ * Lifetimes. A run owns one uv_timer_t per step (retries, polls) and one for
+ * its lease. A run is freed only after every handle it opened is closed and
+ * every call and operation wait it started has called back: `refs` counts
+ * them, and run_unref() frees at zero.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gcp/gcp.h"
+#include "tenant/machine.h"
+#include "tenant/shared.h"
+#include "tenant/subnet.h"
+
+#define MOD "tenant"
+
+typedef enum {
+  SR_BLOCKED = 0, /* waiting for its dependencies */
+  SR_RUNNING = 1, /* started: a call, a wait or a timer is pending */
+  SR_DONE = 2,    /* verified (up) or gone (down) */
+  SR_FAILED = 3,  /* failed for good */
+  SR_STOPPED = 4, /* stopped by edv__fleet_stop(); record left as is */
+} sr_state;
+
+struct edv__srun {
+  edv__trun *tr;
+  const edv__step_def *def;
+  unsigned index;
+  sr_state state;
+  edv__step_rec rec;      /* the durable record (up direction) */
+  int stage;              /* step-private progress marker */
+  unsigned attempts;      /* tries in this run */
+  uint64_t started_ms;    /* monotonic, for events */
+  uint64_t first_ms;      /* first start in this run (ready timeout) */
+  uv_timer_t timer;       /* retries and edv__step_later() */
+  edv__srun_fn later_fn;  /* what the timer runs */
+  edv_call *call;         /* the call in flight, or NULL */
+  edv_op_waiter *waiter;  /* the operation wait in flight, or NULL */
+  /* The act in progress. */
+  edv_api act_api;
+  char *act_method;
+  char *act_path;
+  char *act_label;
+  char *act_zone;         /* DNS managed zone, or NULL */
+  json_object *act_body;
+  edv__step_json_fn act_cb;
+  edv__step_json_fn get_cb;
+  uint64_t act_sent_ms;
+  void *ctx;                   /* edv__srun_set_ctx() */
+  void (*ctx_free)(void *ctx);
+};
+
+struct edv__trun {
+  edv__fleet *fleet;
+  edv__trun *next;          /* fleet's list */
+  char id[EDV_STORE_ID_SZ];
+  edv__tenant_spec spec;
+  const edv__tier *tier;
+  edv__tenant_rec rec;
+  edv__direction dir;
+  const edv__step_def *defs;
+  unsigned n;
+  edv__srun *steps;
+  json_object *facts;
+  char marker[96];
+  uv_timer_t lease_timer;
+  unsigned refs;            /* open handles + calls in flight + 1 while live */
+  int ended;                /* the done callback ran */
+  int stopping;             /* edv__fleet_stop() or failure: start nothing */
+  int platform;             /* the platform pseudo-tenant */
+  int planning;             /* read-only plan: no act, no store write */
+  edv_error err;            /* first permanent failure */
+  edv__run_done_fn cb;
+  void *cb_data;
+  uint64_t started_ms;
+};
+
+struct edv__fleet {
+  uv_loop_t *loop;
+  edv_engine *engine;
+  edv_store *store;
+  edv__store_batch *batch;
+  const edv__tiers *tiers;
+  char *project, *domain, *region, *network, *supernet, *holder, *actor;
+  unsigned subnet_prefix;
+  unsigned max_attempts;
+  uint64_t retry_base_ms, lease_ttl_ms, poll_ms, ready_timeout_ms;
+  edv__event_fn on_event;
+  void *event_data;
+  edv__trun *runs;
+  edv__shared *shared;        /* URL map and DNS writers, lazily */
+  unsigned active;
+  int closing;
+  void (*close_cb)(void *data);
+  void *close_data;
+};
+
+static void run_schedule(edv__trun *tr);
+static void run_maybe_end(edv__trun *tr);
+static void step_start(edv__srun *sr);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *xstrdup(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+static void copy(char *dst, size_t size, const char *src)
+{
+  snprintf(dst, size, "%s", src ? src : "");
+}
+
+const char *edv__jstr(json_object *obj, const char *key)
+{
+  json_object *v;
+
+  if (!obj || !json_object_is_type(obj, json_type_object) ||
+      !json_object_object_get_ex(obj, key, &v) ||
+      !json_object_is_type(v, json_type_string))
+    return NULL;
+  return json_object_get_string(v);
+}
+
+json_object *edv__jget(json_object *obj, const char *path)
+{
+  char buf[256];
+  char *save = NULL, *tok;
+
+  copy(buf, sizeof(buf), path);
+  for (tok = strtok_r(buf, ".", &save); tok && obj;
+       tok = strtok_r(NULL, ".", &save)) {
+    json_object *v;
+    if (!json_object_is_type(obj, json_type_object) ||
+        !json_object_object_get_ex(obj, tok, &v))
+      return NULL;
+    obj = v;
+  }
+  return obj;
+}
+
+int64_t edv__jint(json_object *obj, const char *key, int64_t def)
+{
+  json_object *v = edv__jget(obj, key);
+
+  if (!v)
+    return def;
+  if (json_object_is_type(v, json_type_int))
+    return json_object_get_int64(v);
+  if (json_object_is_type(v, json_type_string)) {
+    char *end;
+    long long n = strtoll(json_object_get_string(v), &end, 10);
+    return *end ? def : n;
+  }
+  return def;
+}
+
+static void emit(edv__trun *tr, edv__event_kind kind, edv__srun *sr,
+                 const char *msg, const edv_error *err)
+{
+  edv__fleet *f = tr->fleet;
+  edv__event ev;
+
+  if (!f->on_event)
+    return;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = kind;
+  ev.tenant = tr->id;
+  ev.step = sr ? sr->def->name : NULL;
+  ev.title = sr ? sr->def->title : NULL;
+  ev.phase = tr->rec.phase;
+  ev.message = msg;
+  ev.error = err;
+  ev.elapsed_ms = sr ? uv_now(f->loop) - sr->started_ms : 0;
+  f->on_event(f->event_data, &ev);
+}
+
+/* Appends a journal line now (synchronously: the journal is history, not
+ * an intent, so it need not ride the batch). Failures are logged only. */
+static void journal(edv__trun *tr, const char *event, const char *step,
+                    const char *api_call, const char *op, uint64_t dur,
+                    const edv_error *e)
+{
+  edv__journal_rec j;
+  edv_error err;
+
+  if (tr->planning)
+    return;
+  memset(&j, 0, sizeof(j));
+  copy(j.tenant, sizeof(j.tenant), tr->id);
+  copy(j.actor, sizeof(j.actor), tr->fleet->actor);
+  copy(j.event, sizeof(j.event), event);
+  copy(j.step, sizeof(j.step), step);
+  copy(j.api_call, sizeof(j.api_call), api_call);
+  copy(j.operation, sizeof(j.operation), op);
+  j.duration_ms = (int64_t)dur;
+  if (e && e->code)
+    edv_error_format(e, j.error, sizeof(j.error));
+  if (edv__store_journal_append(tr->fleet->store, &j, NULL, &err))
+    EDV_LOG_W(MOD, "%s: journal append failed: %s", tr->id, err.message);
+}
+
+static void set_phase(edv__trun *tr, edv_tenant_phase phase,
+                      const edv_error *e)
+{
+  edv_error err;
+
+  if (tr->planning)
+    return;
+  tr->rec.phase = phase;
+  if (e && e->code)
+    edv_error_format(e, tr->rec.last_error, sizeof(tr->rec.last_error));
+  else if (phase == EDV_PHASE_READY || phase == EDV_PHASE_DELETED)
+    tr->rec.last_error[0] = '\0';
+  if (edv__store_tenant_put(tr->fleet->store, &tr->rec, EDV_PUT_UPDATE,
+                            &err))
+    EDV_LOG_E(MOD, "%s: cannot record phase %s: %s", tr->id,
+              edv__phase_name(phase), err.message);
+  journal(tr, "phase", NULL, edv__phase_name(phase), NULL, 0, e);
+  emit(tr, EDV_EV_PHASE, NULL, edv__phase_name(phase), e);
+}
+
+/* ---- run lifetime ----------------------------------------------------- */
+
+static void run_free(edv__trun *tr)
+{
+  edv__fleet *f = tr->fleet;
+  edv__trun **pp;
+
+  for (pp = &f->runs; *pp; pp = &(*pp)->next)
+    if (*pp == tr) {
+      *pp = tr->next;
+      break;
+    }
+  for (unsigned i = 0; i < tr->n; i++) {
+    edv__srun *sr = &tr->steps[i];
+    free(sr->act_method);
+    free(sr->act_path);
+    free(sr->act_label);
+    free(sr->act_zone);
+    json_object_put(sr->act_body);
+    if (sr->ctx && sr->ctx_free)
+      sr->ctx_free(sr->ctx);
+  }
+  free(tr->steps);
+  json_object_put(tr->facts);
+  free(tr);
+  f->active--;
+  if (f->closing && f->runs == NULL) {
+    /* The last run is gone: the fleet can finish closing. */
+    edv__shared_free(f->shared);
+    edv__store_batch_close(f->batch, f->close_cb, f->close_data);
+    free(f->project);
+    free(f->domain);
+    free(f->region);
+    free(f->network);
+    free(f->supernet);
+    free(f->holder);
+    free(f->actor);
+    free(f);
+  }
+}
+
+static void run_unref(edv__trun *tr)
+{
+  if (--tr->refs == 0)
+    run_free(tr);
+}
+
+/* Step timers carry their step run, the lease timer its run. */
+static void on_step_timer_closed(uv_handle_t *h)
+{
+  run_unref(((edv__srun *)h->data)->tr);
+}
+
+static void on_lease_timer_closed(uv_handle_t *h)
+{
+  run_unref((edv__trun *)h->data);
+}
+
+static void run_close_handles(edv__trun *tr)
+{
+  for (unsigned i = 0; i < tr->n; i++)
+    uv_close((uv_handle_t *)&tr->steps[i].timer, on_step_timer_closed);
+  uv_close((uv_handle_t *)&tr->lease_timer, on_lease_timer_closed);
+}
+
+static void run_end(edv__trun *tr)
+{
+  edv__fleet *f = tr->fleet;
+  edv_error err;
+  edv_tenant_phase phase = tr->rec.phase;
+  const edv_error *e = tr->err.code ? &tr->err : NULL;
+
+  if (tr->ended)
+    return;
+  tr->ended = 1;
+  uv_timer_stop(&tr->lease_timer);
+  if (!tr->planning &&
+      edv__store_lease_release(f->store, tr->id, f->holder, &err))
+    EDV_LOG_D(MOD, "%s: lease release: %s", tr->id, err.message);
+  emit(tr, EDV_EV_END, NULL, edv__phase_name(phase), e);
+  if (tr->cb)
+    tr->cb(tr->cb_data, tr->id, phase, e);
+  run_close_handles(tr);
+  run_unref(tr); /* the "live" reference */
+}
+
+/* ---- leases ------------------------------------------------------------ */
+
+static void on_lease_timer(uv_timer_t *t)
+{
+  edv__trun *tr = t->data;
+  edv_error err;
+
+  if (edv__store_lease_renew(tr->fleet->store, tr->id, tr->fleet->holder,
+                             (int64_t)tr->fleet->lease_ttl_ms, &err)) {
+    /* Someone took the tenant over (our lease expired while the loop was
+     * stalled): stop at once, the new holder resumes from the record. */
+    EDV_LOG_E(MOD, "%s: lost the lease: %s", tr->id, err.message);
+    if (!tr->err.code)
+      tr->err = err;
+    tr->stopping = 1;
+    edv__fleet_stop(tr->fleet, tr->id);
+  }
+}
+
+/* ---- step records ------------------------------------------------------- */
+
+typedef struct put_ctx {
+  edv__trun *tr;
+  edv__step_rec rec;
+  void (*then)(edv__srun *sr, int result, const edv_error *err);
+  edv__srun *sr;
+} put_ctx;
+
+static int put_apply(edv_store *st, void *data, edv_error *err)
+{
+  put_ctx *pc = data;
+  return edv__store_step_put(st, &pc->rec, err);
+}
+
+static void put_done(void *data, int result, const edv_error *err)
+{
+  put_ctx *pc = data;
+  edv__trun *tr = pc->tr;
+
+  if (pc->then)
+    pc->then(pc->sr, result, err);
+  else if (result)
+    EDV_LOG_W(MOD, "%s: step record not saved: %s", tr->id, err->message);
+  free(pc);
+  run_unref(tr);
+}
+
+/* Queues the step's record for the turn's group commit; `then` (may be
+ * NULL) runs once it is durable (result 0) or failed. */
+static void step_save(edv__srun *sr,
+                      void (*then)(edv__srun *, int, const edv_error *))
+{
+  edv__trun *tr = sr->tr;
+  put_ctx *pc;
+  edv_error err;
+  int result;
+
+  if (tr->planning) {
+    if (then)
+      then(sr, 0, NULL);
+    return;
+  }
+  pc = calloc(1, sizeof(*pc));
+  if (!pc) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory saving a step record");
+    if (then)
+      then(sr, EDV_ENOMEM, &err);
+    return;
+  }
+  pc->tr = tr;
+  pc->rec = sr->rec;
+  pc->then = then;
+  pc->sr = sr;
+  tr->refs++;
+  result = edv__store_batch_add(tr->fleet->batch, put_apply, put_done, pc);
+  if (result) {
+    tr->refs--;
+    free(pc);
+    edv_error_set(&err, (edv_code)result, "cannot queue a step record");
+    if (then)
+      then(sr, result, &err);
+  }
+}
+
+/* ---- step API ----------------------------------------------------------- */
+
+edv__fleet *edv__srun_fleet(const edv__srun *sr)
+{
+  return sr->tr->fleet;
+}
+
+const edv__tenant_spec *edv__srun_spec(const edv__srun *sr)
+{
+  return &sr->tr->spec;
+}
+
+const edv__tier *edv__srun_tier(const edv__srun *sr)
+{
+  return sr->tr->tier;
+}
+
+const char *edv__srun_project(const edv__srun *sr)
+{
+  return sr->tr->fleet->project;
+}
+
+const char *edv__srun_region(const edv__srun *sr)
+{
+  return sr->tr->platform ? sr->tr->fleet->region : sr->tr->spec.region;
+}
+
+const char *edv__srun_zone(const edv__srun *sr)
+{
+  return edv__srun_fact((edv__srun *)sr, "zone");
+}
+
+const char *edv__srun_domain(const edv__srun *sr)
+{
+  return sr->tr->fleet->domain;
+}
+
+const char *edv__srun_network(const edv__srun *sr)
+{
+  return sr->tr->fleet->network;
+}
+
+uint32_t edv__srun_generation(const edv__srun *sr)
+{
+  return sr->tr->rec.generation;
+}
+
+json_object *edv__srun_facts(edv__srun *sr)
+{
+  return sr->tr->facts;
+}
+
+const char *edv__srun_fact(edv__srun *sr, const char *key)
+{
+  return edv__jstr(sr->tr->facts, key);
+}
+
+void edv__srun_set_fact(edv__srun *sr, const char *key, const char *value)
+{
+  if (value)
+    json_object_object_add(sr->tr->facts, key,
+                           json_object_new_string(value));
+  else
+    json_object_object_del(sr->tr->facts, key);
+}
+
+int edv__srun_planning(const edv__srun *sr)
+{
+  return sr->tr->planning;
+}
+
+int *edv__srun_stage(edv__srun *sr)
+{
+  return &sr->stage;
+}
+
+void *edv__srun_ctx(const edv__srun *sr)
+{
+  return sr->ctx;
+}
+
+void edv__srun_set_ctx(edv__srun *sr, void *ctx, void (*free_fn)(void *))
+{
+  if (sr->ctx && sr->ctx_free && sr->ctx != ctx)
+    sr->ctx_free(sr->ctx);
+  sr->ctx = ctx;
+  sr->ctx_free = free_fn;
+}
+
+json_object *edv__srun_labels(const edv__srun *sr)
+{
+  if (sr->tr->platform) {
+    json_object *l = json_object_new_object();
+    json_object_object_add(l, EDV_LABEL_MANAGED,
+                           json_object_new_string("true"));
+    json_object_object_add(l, "edv-role", json_object_new_string("platform"));
+    return l;
+  }
+  return edv__tenant_labels(sr->tr->spec.id, sr->tr->spec.tier);
+}
+
+const char *edv__srun_marker(const edv__srun *sr)
+{
+  return sr->tr->marker;
+}
+
+void edv__step_info(edv__srun *sr, int jour, const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (jour)
+    journal(sr->tr, "info", sr->def->name, msg, NULL, 0, NULL);
+  emit(sr->tr, EDV_EV_INFO, sr, msg, NULL);
+}
+
+static int owned_fail(edv__srun *sr, const char *what, const char *why)
+{
+  edv__step_fail(sr, EDV_ENOTOWNED,
+                 "%s exists but %s; it belongs to someone else and is "
+                 "never taken over (rename or delete it by hand)",
+                 what, why);
+  return -1;
+}
+
+int edv__step_owned_labels(edv__srun *sr, json_object *res, const char *what)
+{
+  json_object *labels = edv__jget(res, "labels");
+  char owner[EDV_TENANT_ID_MAX + 8];
+
+  if (!labels)
+    labels = edv__jget(res, "settings.userLabels");
+  if (sr->tr->platform) {
+    const char *m = edv__jstr(labels, EDV_LABEL_MANAGED);
+    if (m && strcmp(m, "true") == 0)
+      return 0;
+    return owned_fail(sr, what, "carries no edv-managed=true label");
+  }
+  if (!labels || !edv__labels_owner(labels, owner, sizeof(owner)))
+    return owned_fail(sr, what, "carries no edv-managed labels");
+  if (strcmp(owner, sr->tr->spec.id) != 0) {
+    char why[128];
+    snprintf(why, sizeof(why), "is labelled for tenant '%s'", owner);
+    return owned_fail(sr, what, why);
+  }
+  return 0;
+}
+
+int edv__step_owned_desc(edv__srun *sr, json_object *res, const char *what)
+{
+  const char *d = edv__jstr(res, "description");
+  char owner[EDV_TENANT_ID_MAX + 16];
+
+  if (sr->tr->platform) {
+    if (d && strncmp(d, "edv-managed", 11) == 0)
+      return 0;
+    return owned_fail(sr, what, "has no edv-managed description marker");
+  }
+  if (!d || !edv__description_owner(d, owner, sizeof(owner)))
+    return owned_fail(sr, what, "has no edv-managed description marker");
+  if (strcmp(owner, sr->tr->spec.id) != 0) {
+    char why[128];
+    snprintf(why, sizeof(why), "is marked for tenant '%s'", owner);
+    return owned_fail(sr, what, why);
+  }
+  return 0;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+  edv__srun *sr = t->data;
+  edv__srun_fn fn = sr->later_fn;
+
+  sr->later_fn = NULL;
+  if (sr->tr->stopping && sr->state == SR_RUNNING) {
+    sr->state = SR_STOPPED;
+    run_maybe_end(sr->tr);
+    return;
+  }
+  if (fn)
+    fn(sr);
+}
+
+void edv__step_later(edv__srun *sr, uint64_t ms, edv__srun_fn fn)
+{
+  uint64_t now = uv_now(sr->tr->fleet->loop);
+
+  if (now - sr->first_ms > sr->tr->fleet->ready_timeout_ms) {
+    edv__step_fail(sr, EDV_ETIMEDOUT,
+                   "%s: still not ready after %llu s", sr->def->title,
+                   (unsigned long long)(now - sr->first_ms) / 1000);
+    return;
+  }
+  sr->later_fn = fn;
+  uv_timer_start(&sr->timer, on_timer, ms ? ms : 1, 0);
+}
+
+void edv__step_fail(edv__srun *sr, edv_code code, const char *fmt, ...)
+{
+  edv_error err;
+  va_list ap;
+
+  edv_error_clear(&err);
+  err.code = code;
+  va_start(ap, fmt);
+  vsnprintf(err.message, sizeof(err.message), fmt, ap);
+  va_end(ap);
+  snprintf(err.where, sizeof(err.where), "step %s", sr->def->name);
+  edv__step_done(sr, &err);
+}
+
+static void restart_step(edv__srun *sr)
+{
+  step_start(sr);
+}
+
+void edv__step_done(edv__srun *sr, const edv_error *err)
+{
+  edv__trun *tr = sr->tr;
+  edv__fleet *f = tr->fleet;
+  uint64_t dur = uv_now(f->loop) - sr->started_ms;
+
+  sr->call = NULL;
+  sr->waiter = NULL;
+  if (!err || err->code == EDV_OK) {
+    sr->state = SR_DONE;
+    if (tr->dir == EDV_DIR_UP) {
+      sr->rec.state = EDV_STEP_DONE;
+      sr->rec.error[0] = '\0';
+      sr->rec.op_name[0] = '\0';
+      sr->rec.finished_ms = edv__store_now(f->store);
+      step_save(sr, NULL);
+    }
+    journal(tr, tr->dir == EDV_DIR_UP ? "step.done" : "step.deleted",
+            sr->def->name, NULL, NULL, dur, NULL);
+    emit(tr, EDV_EV_STEP_DONE, sr, NULL, NULL);
+    run_schedule(tr);
+    return;
+  }
+  if (err->code == EDV_ECANCELED || tr->stopping) {
+    /* Stopped: the record stays INTENT or WAITING and resumes later. */
+    sr->state = SR_STOPPED;
+    run_maybe_end(tr);
+    return;
+  }
+  if ((edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
+       err->code == EDV_ETIMEDOUT) &&
+      sr->attempts < f->max_attempts) {
+    /* Full jitter, as the transport does, so that many tenants hitting
+     * the same wall do not come back in step. */
+    uint64_t cap = f->retry_base_ms << (sr->attempts < 6 ? sr->attempts : 6);
+    uint64_t delay = cap / 2 + (uint64_t)rand() % (cap / 2 + 1);
+    char msg[160];
+
+    snprintf(msg, sizeof(msg), "attempt %u failed; retrying in %llu ms",
+             sr->attempts, (unsigned long long)delay);
+    journal(tr, "step.retry", sr->def->name, NULL, NULL, dur, err);
+    emit(tr, EDV_EV_STEP_RETRY, sr, msg, err);
+    sr->later_fn = restart_step;
+    uv_timer_start(&sr->timer, on_timer, delay, 0);
+    return;
+  }
+  sr->state = SR_FAILED;
+  if (tr->dir == EDV_DIR_UP) {
+    sr->rec.state = EDV_STEP_FAILED;
+    edv_error_format(err, sr->rec.error, sizeof(sr->rec.error));
+    sr->rec.finished_ms = edv__store_now(f->store);
+    step_save(sr, NULL);
+  }
+  journal(tr, "step.failed", sr->def->name, NULL, NULL, dur, err);
+  emit(tr, EDV_EV_STEP_FAIL, sr, NULL, err);
+  if (!tr->err.code) {
+    tr->err = *err;
+    if (!tr->err.where[0])
+      snprintf(tr->err.where, sizeof(tr->err.where), "step %s",
+               sr->def->name);
+  }
+  tr->stopping = 1;
+  run_maybe_end(tr);
+}
+
+/* ---- observe ------------------------------------------------------------ */
+
+static void on_get(void *data, const edv_response *res)
+{
+  edv__srun *sr = data;
+  edv__trun *tr = sr->tr;
+  edv__step_json_fn cb = sr->get_cb;
+
+  sr->call = NULL;
+  sr->get_cb = NULL;
+  if (res->error && res->error->code == EDV_ENOTFOUND)
+    cb(sr, NULL, NULL);
+  else if (res->error && (edv_error_is_transient(res->error) ||
+                          res->error->code == EDV_ECANCELED ||
+                          res->error->code == EDV_ETIMEDOUT))
+    edv__step_done(sr, res->error);
+  else
+    cb(sr, res->error ? NULL : res->json, res->error);
+  run_unref(tr);
+}
+
+void edv__step_get(edv__srun *sr, edv_api api, const char *path,
+                   edv__step_json_fn cb)
+{
+  edv__step_call(sr, api, "GET", path, NULL, cb);
+}
+
+void edv__step_call(edv__srun *sr, edv_api api, const char *method,
+                    const char *path, json_object *body, edv__step_json_fn cb)
+{
+  edv_request req;
+  edv_error err;
+  int result;
+
+  memset(&req, 0, sizeof(req));
+  req.api = api;
+  req.method = method;
+  req.path = path;
+  req.body = body;
+  /* Reads and read-like POSTs (getHealth, listInstances) are safe to
+   * repeat. */
+  req.flags = EDV_REQ_IDEMPOTENT;
+  req.label = sr->def->name;
+  sr->get_cb = cb;
+  sr->tr->refs++;
+  result = edv_call_submit(sr->tr->fleet->engine, &req, on_get, sr,
+                           &sr->call);
+  json_object_put(body);
+  if (result) {
+    sr->tr->refs--;
+    edv__step_done(sr, (edv_error_set(&err, (edv_code)result,
+                                      "cannot submit %s %s", method, path),
+                        &err));
+  }
+}
+
+int edv__srun_next_generation(edv__srun *sr, edv_error *err)
+{
+  uint32_t gen;
+  int result = edv__store_tenant_next_generation(sr->tr->fleet->store,
+                                                 sr->tr->id, &gen, err);
+  if (result == 0) {
+    sr->tr->rec.generation = gen;
+    journal(sr->tr, "generation", sr->def->name, NULL, NULL, 0, NULL);
+  }
+  return result;
+}
+
+uint64_t edv__srun_poll_ms(const edv__srun *sr)
+{
+  return sr->tr->fleet->poll_ms;
+}
+
+/* ---- act ------------------------------------------------------------------ */
+
+static void act_finish(edv__srun *sr, json_object *obj, const edv_error *err)
+{
+  edv__step_json_fn cb = sr->act_cb;
+
+  sr->act_cb = NULL;
+  if (err && (edv_error_is_transient(err) || err->code == EDV_ECANCELED ||
+              err->code == EDV_ETIMEDOUT)) {
+    edv__step_done(sr, err);
+    return;
+  }
+  cb(sr, obj, err);
+}
+
+static void on_op_done(void *data, json_object *op, const edv_error *err)
+{
+  edv__srun *sr = data;
+  edv__trun *tr = sr->tr;
+  char call[EDV_STORE_SMALL_SZ];
+
+  sr->waiter = NULL;
+  snprintf(call, sizeof(call), "%s %s", sr->act_method ? sr->act_method : "",
+           sr->act_label ? sr->act_label : "");
+  journal(tr, "operation", sr->def->name, call, sr->rec.op_name,
+          uv_now(tr->fleet->loop) - sr->act_sent_ms, err);
+  if (err && err->code == EDV_ENOTFOUND && sr->act_method &&
+      strcmp(sr->act_method, "DELETE") == 0)
+    err = NULL; /* deleted by someone else meanwhile: gone is gone */
+  act_finish(sr, op, err);
+  run_unref(tr);
+}
+
+static void wait_recorded_op(edv__srun *sr, json_object *op)
+{
+  edv__trun *tr = sr->tr;
+  edv_op_wait_opts o;
+  edv_error err;
+  int result;
+
+  memset(&o, 0, sizeof(o));
+  o.project = tr->fleet->project;
+  o.managed_zone = sr->act_zone;
+  o.deadline_ms = tr->fleet->ready_timeout_ms;
+  tr->refs++;
+  result = edv_op_wait(tr->fleet->engine, op, &o, on_op_done, sr,
+                       &sr->waiter, &err);
+  if (result) {
+    tr->refs--;
+    act_finish(sr, NULL, &err);
+  }
+}
+
+static void on_op_recorded(edv__srun *sr, int result, const edv_error *err)
+{
+  json_object *op = sr->act_body; /* parked here while the record commits */
+
+  sr->act_body = NULL;
+  if (result) {
+    /* The call happened but we could not record its operation: wait for
+     * it anyway; a crash now would only mean observing on resume. */
+    EDV_LOG_W(MOD, "%s: operation name not recorded: %s", sr->tr->id,
+              err->message);
+  }
+  wait_recorded_op(sr, op);
+  json_object_put(op);
+}
+
+static void on_act_response(void *data, const edv_response *res)
+{
+  edv__srun *sr = data;
+  edv__trun *tr = sr->tr;
+  char call[EDV_STORE_SMALL_SZ];
+  edv_op_kind kind;
+
+  sr->call = NULL;
+  snprintf(call, sizeof(call), "%s %s", sr->act_method,
+           sr->act_label ? sr->act_label : "");
+  emit(tr, EDV_EV_CALL, sr, call, res->error);
+  if (res->error) {
+    journal(tr, "api.call", sr->def->name, call, NULL, res->elapsed_ms,
+            res->error);
+    if (res->error->code == EDV_ENOTFOUND &&
+        strcmp(sr->act_method, "DELETE") == 0)
+      act_finish(sr, NULL, NULL);
+    else if (res->error->code == EDV_EEXIST &&
+             strcmp(sr->act_method, "POST") == 0 && sr->attempts < 3) {
+      /* Our own earlier attempt probably landed (a reply lost after the
+       * change was applied): observe again rather than fail. */
+      edv_error e = *res->error;
+      e.code = EDV_ENOTREADY;
+      edv__step_done(sr, &e);
+    } else
+      act_finish(sr, NULL, res->error);
+    run_unref(tr);
+    return;
+  }
+  kind = edv_op_detect(res->json);
+  if (kind == EDV_OP_UNKNOWN || edv_op_is_done(kind, res->json)) {
+    edv_error e;
+    int bad = kind != EDV_OP_UNKNOWN && edv_op_error(kind, res->json, &e);
+    journal(tr, "api.call", sr->def->name, call, NULL, res->elapsed_ms,
+            bad ? &e : NULL);
+    act_finish(sr, res->json, bad ? &e : NULL);
+    run_unref(tr);
+    return;
+  }
+  journal(tr, "api.call", sr->def->name, call,
+          edv__jstr(res->json, "selfLink") ? edv__jstr(res->json, "selfLink")
+                                           : edv__jstr(res->json, "name"),
+          res->elapsed_ms, NULL);
+  /* Durable: the operation's name, so a restart awaits it. */
+  sr->rec.state = EDV_STEP_WAITING;
+  copy(sr->rec.op_name, sizeof(sr->rec.op_name),
+       edv__jstr(res->json, "selfLink") ? edv__jstr(res->json, "selfLink")
+       : kind == EDV_OP_DNS             ? edv__jstr(res->json, "id")
+                                        : edv__jstr(res->json, "name"));
+  if (kind == EDV_OP_DNS)
+    snprintf(sr->rec.op_kind, sizeof(sr->rec.op_kind), "dns:%s",
+             sr->act_zone ? sr->act_zone : "");
+  else
+    copy(sr->rec.op_kind, sizeof(sr->rec.op_kind), edv_op_kind_name(kind));
+  json_object_put(sr->act_body);
+  sr->act_body = json_object_get(res->json);
+  step_save(sr, on_op_recorded);
+  run_unref(tr);
+}
+
+static void act_send(edv__srun *sr, int result, const edv_error *err)
+{
+  edv__trun *tr = sr->tr;
+  edv_request req;
+  char *path;
+  edv_error e;
+
+  if (result) {
+    /* The intent is not durable: do not act. */
+    edv__step_done(sr, err);
+    return;
+  }
+  if (tr->stopping) {
+    edv_error_set(&e, EDV_ECANCELED, "stopped");
+    edv__step_done(sr, &e);
+    return;
+  }
+  path = strdup(sr->act_path);
+  if (path && sr->rec.request_id[0])
+    path = edv__url_append_query(path, "requestId", sr->rec.request_id);
+  if (!path) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  memset(&req, 0, sizeof(req));
+  req.api = sr->act_api;
+  req.method = sr->act_method;
+  req.path = path;
+  req.body = sr->act_body;
+  req.label = sr->act_label;
+  sr->act_sent_ms = uv_now(tr->fleet->loop);
+  tr->refs++;
+  result = edv_call_submit(tr->fleet->engine, &req, on_act_response, sr,
+                           &sr->call);
+  free(path);
+  json_object_put(sr->act_body);
+  sr->act_body = NULL;
+  if (result) {
+    tr->refs--;
+    edv_error_set(&e, (edv_code)result, "cannot submit %s", sr->act_label);
+    edv__step_done(sr, &e);
+  }
+}
+
+/* APIs that deduplicate a repeated mutation by requestId. */
+static int api_takes_request_id(edv_api api)
+{
+  return api == EDV_API_COMPUTE;
+}
+
+static void act_common(edv__srun *sr, edv_api api, const char *method,
+                       const char *path, json_object *body, const char *label,
+                       const char *zone, edv__step_json_fn cb)
+{
+  char what[EDV_STORE_RES_SZ];
+
+  snprintf(what, sizeof(what), "%s %s", method, path);
+  free(sr->act_method);
+  free(sr->act_path);
+  free(sr->act_label);
+  free(sr->act_zone);
+  json_object_put(sr->act_body);
+  sr->act_api = api;
+  sr->act_method = xstrdup(method);
+  sr->act_path = xstrdup(path);
+  sr->act_label = xstrdup(label ? label : sr->def->name);
+  sr->act_zone = xstrdup(zone);
+  sr->act_body = body;
+  sr->act_cb = cb;
+  /* Same act as the recorded intent (a resumed or retried step): reuse
+   * its requestId, so that Compute returns the first operation instead of
+   * creating a second resource. */
+  if (!(sr->rec.state == EDV_STEP_INTENT && strcmp(sr->rec.resource, what) ==
+                                                0 &&
+        sr->rec.request_id[0])) {
+    sr->rec.request_id[0] = '\0';
+    if (api_takes_request_id(api))
+      edv__request_id(sr->rec.request_id);
+  }
+  if (sr->tr->planning) {
+    /* A plan reports the call and carries on as if it had succeeded. */
+    emit(sr->tr, EDV_EV_PLAN, sr, what, NULL);
+    json_object_put(sr->act_body);
+    sr->act_body = NULL;
+    edv__step_done(sr, NULL);
+    return;
+  }
+  sr->rec.state = EDV_STEP_INTENT;
+  copy(sr->rec.resource, sizeof(sr->rec.resource), what);
+  sr->rec.op_name[0] = '\0';
+  sr->rec.op_kind[0] = '\0';
+  if (sr->tr->dir == EDV_DIR_UP)
+    step_save(sr, act_send);
+  else
+    act_send(sr, 0, NULL);
+}
+
+void edv__step_act(edv__srun *sr, edv_api api, const char *method,
+                   const char *path, json_object *body, const char *label,
+                   edv__step_json_fn cb)
+{
+  act_common(sr, api, method, path, body, label, NULL, cb);
+}
+
+void edv__step_act_dns(edv__srun *sr, const char *zone, const char *path,
+                       json_object *body, edv__step_json_fn cb)
+{
+  act_common(sr, EDV_API_DNS, "POST", path, body, "dns.changes.create", zone,
+             cb);
+}
+
+/* ---- scheduling --------------------------------------------------------- */
+
+static edv__srun *find_step(edv__trun *tr, const char *name)
+{
+  for (unsigned i = 0; i < tr->n; i++)
+    if (strcmp(tr->steps[i].def->name, name) == 0)
+      return &tr->steps[i];
+  return NULL;
+}
+
+static int deps_met(edv__trun *tr, edv__srun *sr)
+{
+  if (sr->def->flags & EDV_STEP_FIRST)
+    return 1;
+  for (unsigned i = 0; i < tr->n; i++)
+    if ((tr->steps[i].def->flags & EDV_STEP_FIRST) &&
+        tr->steps[i].state != SR_DONE)
+      return 0;
+  if (tr->dir == EDV_DIR_UP) {
+    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && sr->def->deps[d]; d++) {
+      edv__srun *dep = find_step(tr, sr->def->deps[d]);
+      if (dep && dep->state != SR_DONE)
+        return 0;
+    }
+    return 1;
+  }
+  /* Down: every step that depends on this one must be gone first. */
+  for (unsigned i = 0; i < tr->n; i++) {
+    edv__srun *o = &tr->steps[i];
+    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && o->def->deps[d]; d++)
+      if (strcmp(o->def->deps[d], sr->def->name) == 0 && o->state != SR_DONE)
+        return 0;
+  }
+  return 1;
+}
+
+static void on_resumed_op(void *data, json_object *op, const edv_error *err)
+{
+  edv__srun *sr = data;
+  edv__trun *tr = sr->tr;
+
+  sr->waiter = NULL;
+  (void)op;
+  if (err && err->code == EDV_ECANCELED) {
+    edv__step_done(sr, err);
+  } else {
+    /* Whatever the operation's outcome, observe: the step's own verify
+     * decides (a failed insert is re-issued, a finished one verified). */
+    if (err)
+      EDV_LOG_I(MOD, "%s/%s: recorded operation ended: %s", tr->id,
+                sr->def->name, err->message);
+    sr->rec.state = EDV_STEP_INTENT;
+    sr->rec.op_name[0] = '\0';
+    if (tr->dir == EDV_DIR_UP)
+      sr->def->up(sr);
+    else
+      sr->def->down(sr);
+  }
+  run_unref(tr);
+}
+
+static int resume_recorded_op(edv__srun *sr)
+{
+  edv__trun *tr = sr->tr;
+  edv_op_wait_opts o;
+  edv_op_kind kind = EDV_OP_UNKNOWN;
+  edv_error err;
+  const char *k = sr->rec.op_kind;
+
+  memset(&o, 0, sizeof(o));
+  o.project = tr->fleet->project;
+  o.deadline_ms = tr->fleet->ready_timeout_ms;
+  if (strcmp(k, "compute") == 0)
+    kind = EDV_OP_COMPUTE;
+  else if (strcmp(k, "sql") == 0)
+    kind = EDV_OP_SQL;
+  else if (strcmp(k, "lro") == 0)
+    kind = EDV_OP_LRO;
+  else if (strncmp(k, "dns:", 4) == 0) {
+    kind = EDV_OP_DNS;
+    o.managed_zone = k + 4;
+  }
+  if (kind == EDV_OP_UNKNOWN)
+    return -1;
+  journal(tr, "resume", sr->def->name, "await recorded operation",
+          sr->rec.op_name, 0, NULL);
+  tr->refs++;
+  if (edv_op_wait_name(tr->fleet->engine, kind, sr->rec.op_name, NULL, &o,
+                       on_resumed_op, sr, &sr->waiter, &err)) {
+    tr->refs--;
+    return -1;
+  }
+  return 0;
+}
+
+static void step_start(edv__srun *sr)
+{
+  edv__trun *tr = sr->tr;
+
+  sr->state = SR_RUNNING;
+  sr->stage = 0;
+  sr->attempts++;
+  sr->started_ms = uv_now(tr->fleet->loop);
+  if (sr->attempts == 1)
+    sr->first_ms = sr->started_ms;
+  if (tr->dir == EDV_DIR_UP) {
+    if (sr->rec.started_ms == 0)
+      sr->rec.started_ms = edv__store_now(tr->fleet->store);
+    sr->rec.attempt++;
+  }
+  emit(tr, EDV_EV_STEP_START, sr, sr->attempts > 1 ? "retry" : NULL, NULL);
+  if (tr->dir == EDV_DIR_UP && sr->rec.state == EDV_STEP_WAITING &&
+      sr->rec.op_name[0] && resume_recorded_op(sr) == 0)
+    return;
+  if (tr->dir == EDV_DIR_UP || (sr->def->flags & EDV_STEP_FIRST))
+    sr->def->up(sr);
+  else if (sr->def->down)
+    sr->def->down(sr);
+  else
+    edv__step_done(sr, NULL);
+}
+
+static void run_maybe_end(edv__trun *tr)
+{
+  unsigned done = 0, running = 0;
+
+  if (tr->ended)
+    return;
+  for (unsigned i = 0; i < tr->n; i++) {
+    if (tr->steps[i].state == SR_DONE)
+      done++;
+    else if (tr->steps[i].state == SR_RUNNING)
+      running++;
+  }
+  if (running)
+    return;
+  if (done == tr->n) {
+    edv__fleet *f = tr->fleet;
+    edv_error err;
+    if (tr->dir == EDV_DIR_UP) {
+      set_phase(tr, EDV_PHASE_READY, NULL);
+    } else {
+      uint32_t gen;
+      /* Cloud SQL names cannot be reused for a week: the next life of this
+       * tenant gets the next generation. The range returns to the pool. */
+      if (!tr->platform) {
+        if (edv__store_subnet_release(f->store, tr->id, &err) &&
+            err.code != EDV_ENOTFOUND)
+          EDV_LOG_W(MOD, "%s: subnet release: %s", tr->id, err.message);
+        if (edv__store_tenant_next_generation(f->store, tr->id, &gen, &err))
+          EDV_LOG_W(MOD, "%s: generation: %s", tr->id, err.message);
+        else
+          tr->rec.generation = gen;
+        edv__store_step_delete_all(f->store, tr->id, &err);
+      }
+      set_phase(tr, EDV_PHASE_DELETED, NULL);
+    }
+    run_end(tr);
+    return;
+  }
+  if (tr->stopping) {
+    if (tr->err.code && tr->err.code != EDV_ECANCELED)
+      set_phase(tr, EDV_PHASE_FAILED, &tr->err);
+    else if (!tr->err.code)
+      edv_error_set(&tr->err, EDV_ECANCELED,
+                    "stopped; resume with `edvctl tenant resume %s`",
+                    tr->id);
+    run_end(tr);
+  }
+}
+
+/* Starts every step whose dependencies are met. A step that finishes
+ * synchronously (no down action) re-enters here through edv__step_done(),
+ * so one pass suffices. */
+static void run_schedule(edv__trun *tr)
+{
+  if (tr->ended)
+    return;
+  for (unsigned i = 0; i < tr->n && !tr->stopping; i++) {
+    edv__srun *sr = &tr->steps[i];
+    if (sr->state != SR_BLOCKED || !deps_met(tr, sr))
+      continue;
+    step_start(sr);
+    if (tr->ended)
+      return;
+  }
+  run_maybe_end(tr);
+}
+
+/* ---- fleet -------------------------------------------------------------- */
+
+int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o,
+                   edv__fleet **out, edv_error *err)
+{
+  edv__fleet *f;
+  char host[64] = "localhost";
+  char holder[EDV_STORE_HOLDER_SZ];
+
+  if (!loop || !o || !o->engine || !o->store || !o->tiers || !out)
+    return edv_error_set(err, EDV_EINVAL, "fleet: missing engine, store "
+                                          "or tiers");
+  f = calloc(1, sizeof(*f));
+  if (!f)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  f->loop = loop;
+  f->engine = o->engine;
+  f->store = o->store;
+  f->tiers = o->tiers;
+  f->batch = edv__store_batch_new(loop, o->store);
+  gethostname(host, sizeof(host) - 1);
+  snprintf(holder, sizeof(holder), "edv@%s:%ld", host, (long)getpid());
+  f->project = xstrdup(o->project ? o->project
+                                  : edv_engine_project(o->engine));
+  f->domain = xstrdup(o->domain ? o->domain : "edvirons.com");
+  if (f->domain && f->domain[0] &&
+      f->domain[strlen(f->domain) - 1] == '.')
+    f->domain[strlen(f->domain) - 1] = '\0';
+  f->region = xstrdup(o->region ? o->region : "us-central1");
+  f->network = xstrdup(o->network ? o->network : "edv-tenants");
+  f->supernet = xstrdup(o->supernet ? o->supernet : EDV_SUBNET_SUPERNET);
+  f->holder = xstrdup(o->holder ? o->holder : holder);
+  f->actor = xstrdup(o->actor ? o->actor : "edv");
+  f->subnet_prefix = o->subnet_prefix ? o->subnet_prefix : EDV_SUBNET_PREFIX;
+  f->max_attempts = o->max_attempts ? o->max_attempts : 8;
+  f->retry_base_ms = o->retry_base_ms ? o->retry_base_ms : 2000;
+  f->lease_ttl_ms = o->lease_ttl_ms ? o->lease_ttl_ms : 60000;
+  f->poll_ms = o->poll_ms ? o->poll_ms : 2000;
+  f->ready_timeout_ms =
+      o->ready_timeout_ms ? o->ready_timeout_ms : 30ull * 60 * 1000;
+  f->on_event = o->on_event;
+  f->event_data = o->event_data;
+  if (!f->batch || !f->project || !f->domain || !f->region || !f->network ||
+      !f->supernet || !f->holder || !f->actor) {
+    edv_code code = f->project ? EDV_ENOMEM : EDV_ECONFIG;
+    if (f->batch)
+      edv__store_batch_close(f->batch, NULL, NULL);
+    free(f->project);
+    free(f->domain);
+    free(f->region);
+    free(f->network);
+    free(f->supernet);
+    free(f->holder);
+    free(f->actor);
+    free(f);
+    return edv_error_set(err, code,
+                         code == EDV_ECONFIG
+                             ? "fleet: no project configured (set `project` "
+                               "or use a key file that names one)"
+                             : "out of memory");
+  }
+  *out = f;
+  return 0;
+}
+
+edv_engine *edv__fleet_engine(const edv__fleet *f)
+{
+  return f->engine;
+}
+
+edv_store *edv__fleet_store(const edv__fleet *f)
+{
+  return f->store;
+}
+
+const edv__tiers *edv__fleet_tiers(const edv__fleet *f)
+{
+  return f->tiers;
+}
+
+const char *edv__fleet_project(const edv__fleet *f)
+{
+  return f->project;
+}
+
+const char *edv__fleet_domain(const edv__fleet *f)
+{
+  return f->domain;
+}
+
+unsigned edv__fleet_active(const edv__fleet *f)
+{
+  return f->active;
+}
+
+uv_loop_t *edv__fleet_loop(const edv__fleet *f)
+{
+  return f->loop;
+}
+
+edv__shared *edv__fleet_shared(edv__fleet *f)
+{
+  if (!f->shared)
+    f->shared = edv__shared_new(f);
+  return f->shared;
+}
+
+uint64_t edv__fleet_poll_ms(const edv__fleet *f)
+{
+  return f->poll_ms;
+}
+
+const char *edv__fleet_supernet(const edv__fleet *f, unsigned *prefix)
+{
+  if (prefix)
+    *prefix = f->subnet_prefix;
+  return f->supernet;
+}
+
+int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
+                        edv_error *err)
+{
+  edv__tenant_rec rec, old;
+  json_object *js;
+  int result;
+
+  result = edv__spec_validate(spec, f->tiers, NULL, NULL, f->domain, err);
+  if (result)
+    return result;
+  if (edv__store_tenant_get(f->store, spec->id, &old, NULL) == 0 &&
+      old.phase == EDV_PHASE_DELETED) {
+    /* A new life for a deleted tenant: the new spec, the generation moved
+     * on by the deletion (Cloud SQL name reuse). */
+    json_object *js2 = edv__spec_to_json(spec);
+    if (!js2)
+      return edv_error_set(err, EDV_ENOMEM, "out of memory");
+    copy(old.slug, sizeof(old.slug), spec->slug);
+    copy(old.tier, sizeof(old.tier), spec->tier);
+    copy(old.spec_json, sizeof(old.spec_json),
+         json_object_to_json_string_ext(js2, JSON_C_TO_STRING_PLAIN));
+    json_object_put(js2);
+    old.phase = EDV_PHASE_PENDING;
+    old.last_error[0] = '\0';
+    return edv__store_tenant_put(f->store, &old, EDV_PUT_UPDATE, err);
+  }
+  if (edv__store_tenant_get(f->store, spec->id, &old, NULL) == 0) {
+    edv__tenant_spec cur;
+    json_object *o = json_tokener_parse(old.spec_json);
+    int same = o && edv__spec_from_json(o, &cur, NULL) == 0 &&
+               edv__spec_equal(&cur, spec);
+    json_object_put(o);
+    if (!same)
+      return edv_error_set(err, EDV_EEXIST,
+                           "tenant '%s' already exists with a different "
+                           "spec (delete it first, or use the same spec)",
+                           spec->id);
+    return 0;
+  }
+  memset(&rec, 0, sizeof(rec));
+  copy(rec.id, sizeof(rec.id), spec->id);
+  copy(rec.slug, sizeof(rec.slug), spec->slug);
+  copy(rec.tier, sizeof(rec.tier), spec->tier);
+  js = edv__spec_to_json(spec);
+  if (!js)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  copy(rec.spec_json, sizeof(rec.spec_json),
+       json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
+  json_object_put(js);
+  rec.phase = EDV_PHASE_PENDING;
+  rec.generation = 1;
+  result = edv__store_tenant_put(f->store, &rec, EDV_PUT_CREATE, err);
+  if (result == 0) {
+    edv__journal_rec j;
+    memset(&j, 0, sizeof(j));
+    copy(j.tenant, sizeof(j.tenant), spec->id);
+    copy(j.actor, sizeof(j.actor), f->actor);
+    copy(j.event, sizeof(j.event), "created");
+    copy(j.api_call, sizeof(j.api_call), spec->tier);
+    edv__store_journal_append(f->store, &j, NULL, NULL);
+  }
+  return result;
+}
+
+/* The platform's record: created on first use. */
+static int platform_record(edv__fleet *f, edv__tenant_rec *rec,
+                           edv_error *err)
+{
+  if (edv__store_tenant_get(f->store, EDV_PLATFORM_ID, rec, NULL) == 0)
+    return 0;
+  memset(rec, 0, sizeof(*rec));
+  copy(rec->id, sizeof(rec->id), EDV_PLATFORM_ID);
+  copy(rec->slug, sizeof(rec->slug), EDV_PLATFORM_ID);
+  copy(rec->tier, sizeof(rec->tier), "platform");
+  copy(rec->spec_json, sizeof(rec->spec_json), "{}");
+  rec->phase = EDV_PHASE_PENDING;
+  rec->generation = 1;
+  return edv__store_tenant_put(f->store, rec, EDV_PUT_UPSERT, err);
+}
+
+static int load_step_rec(edv_store *st, edv__trun *tr, edv__srun *sr)
+{
+  edv_error err;
+
+  if (edv__store_step_get(st, tr->id, sr->def->name, &sr->rec, &err) == 0)
+    return 0;
+  memset(&sr->rec, 0, sizeof(sr->rec));
+  copy(sr->rec.tenant, sizeof(sr->rec.tenant), tr->id);
+  copy(sr->rec.step, sizeof(sr->rec.step), sr->def->name);
+  sr->rec.state = EDV_STEP_PENDING;
+  return 0;
+}
+
+static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
+                    edv_error *err)
+{
+  int result;
+
+  copy(tr->id, sizeof(tr->id), tenant);
+  tr->platform = strcmp(tenant, EDV_PLATFORM_ID) == 0;
+  if (tr->platform) {
+    result = platform_record(f, &tr->rec, err);
+    if (result)
+      return result;
+    tr->defs = edv__platform_steps;
+    tr->n = edv__platform_nsteps;
+    snprintf(tr->marker, sizeof(tr->marker), "edv-managed:platform");
+    return 0;
+  }
+  result = edv__store_tenant_get(f->store, tenant, &tr->rec, err);
+  if (result)
+    return result;
+  {
+    json_object *o = json_tokener_parse(tr->rec.spec_json);
+    result = o ? edv__spec_from_json(o, &tr->spec, err) : EDV_EPROTO;
+    json_object_put(o);
+    if (result)
+      return edv_error_set(err, (edv_code)result,
+                           "tenant '%s': stored spec is unreadable", tenant);
+  }
+  tr->tier = edv__tiers_find(f->tiers, tr->spec.tier);
+  if (!tr->tier)
+    return edv_error_set(err, EDV_EINVAL,
+                         "tenant '%s': tier '%s' is not in the tiers file",
+                         tenant, tr->spec.tier);
+  edv__tenant_description(tr->spec.id, tr->marker, sizeof(tr->marker));
+  tr->defs = edv__tenant_steps;
+  tr->n = edv__tenant_nsteps;
+  return 0;
+}
+
+static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
+                     int planning, edv__run_done_fn cb, void *data,
+                     edv_error *err);
+
+int edv__fleet_drive(edv__fleet *f, const char *tenant, edv__direction dir,
+                     edv__run_done_fn cb, void *data, edv_error *err)
+{
+  return fleet_run(f, tenant, dir, 0, cb, data, err);
+}
+
+int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
+                    void *data, edv_error *err)
+{
+  return fleet_run(f, tenant, EDV_DIR_UP, 1, cb, data, err);
+}
+
+static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
+                     int planning, edv__run_done_fn cb, void *data,
+                     edv_error *err)
+{
+  edv__trun *tr;
+  edv__lease_rec cur;
+  int result;
+
+  if (!f || !tenant || f->closing)
+    return edv_error_set(err, EDV_EINVAL, "fleet: bad arguments or closing");
+  for (tr = f->runs; tr; tr = tr->next)
+    if (strcmp(tr->id, tenant) == 0 && !tr->ended)
+      return edv_error_set(err, EDV_EBUSY,
+                           "tenant '%s' is already being driven here",
+                           tenant);
+  tr = calloc(1, sizeof(*tr));
+  if (!tr)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  tr->fleet = f;
+  result = run_init(f, tr, tenant, err);
+  if (result) {
+    free(tr);
+    return result;
+  }
+  if (dir == EDV_DIR_DOWN && tr->rec.phase == EDV_PHASE_DELETED) {
+    free(tr);
+    return edv_error_set(err, EDV_ENOTFOUND, "tenant '%s' is already deleted",
+                         tenant);
+  }
+  tr->planning = planning;
+  memset(&cur, 0, sizeof(cur));
+  result = planning ? 0
+                    : edv__store_lease_acquire(f->store, tr->id, f->holder,
+                                               (int64_t)f->lease_ttl_ms, &cur,
+                                               err);
+  if (result) {
+    free(tr);
+    if (result == EDV_EBUSY)
+      return edv_error_set(err, EDV_EBUSY,
+                           "tenant '%s' is being driven by %s (lease until "
+                           "%lld); try again when it ends or expires",
+                           tenant, cur.holder, (long long)cur.expires_ms);
+    return result;
+  }
+  tr->steps = calloc(tr->n, sizeof(*tr->steps));
+  tr->facts = json_object_new_object();
+  if (!tr->steps || !tr->facts) {
+    if (!planning)
+      edv__store_lease_release(f->store, tr->id, f->holder, NULL);
+    free(tr->steps);
+    json_object_put(tr->facts);
+    free(tr);
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  }
+  tr->dir = dir;
+  tr->cb = cb;
+  tr->cb_data = data;
+  tr->started_ms = uv_now(f->loop);
+  tr->refs = 1 + tr->n + 1; /* live + step timers + lease timer */
+  for (unsigned i = 0; i < tr->n; i++) {
+    edv__srun *sr = &tr->steps[i];
+    sr->tr = tr;
+    sr->def = &tr->defs[i];
+    sr->index = i;
+    uv_timer_init(f->loop, &sr->timer);
+    sr->timer.data = sr;
+    load_step_rec(f->store, tr, sr);
+  }
+  uv_timer_init(f->loop, &tr->lease_timer);
+  tr->lease_timer.data = tr;
+  if (!planning)
+    uv_timer_start(&tr->lease_timer, on_lease_timer, f->lease_ttl_ms / 3,
+                   f->lease_ttl_ms / 3);
+  tr->next = f->runs;
+  f->runs = tr;
+  f->active++;
+  tr->rec.last_error[0] = '\0';
+  set_phase(tr, dir == EDV_DIR_UP ? EDV_PHASE_PROVISIONING
+                                  : EDV_PHASE_DEPROVISIONING,
+            NULL);
+  run_schedule(tr);
+  return 0;
+}
+
+void edv__fleet_stop(edv__fleet *f, const char *tenant)
+{
+  for (edv__trun *tr = f->runs; tr; tr = tr->next) {
+    if (tr->ended || (tenant && strcmp(tr->id, tenant) != 0))
+      continue;
+    tr->stopping = 1;
+    for (unsigned i = 0; i < tr->n; i++) {
+      edv__srun *sr = &tr->steps[i];
+      if (sr->state != SR_RUNNING)
+        continue;
+      if (sr->call)
+        edv_call_cancel(sr->call);
+      else if (sr->waiter)
+        edv_op_cancel(sr->waiter);
+      else if (uv_is_active((uv_handle_t *)&sr->timer)) {
+        uv_timer_stop(&sr->timer);
+        sr->state = SR_STOPPED;
+      }
+      /* Otherwise a store commit is pending: its callback sees
+       * `stopping` and ends the step. */
+    }
+    run_maybe_end(tr);
+  }
+}
+
+void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data)
+{
+  if (!f)
+    return;
+  f->closing = 1;
+  f->close_cb = cb;
+  f->close_data = data;
+  if (f->runs) {
+    edv__fleet_stop(f, NULL);
+    return; /* run_free() of the last run finishes the close */
+  }
+  edv__shared_free(f->shared);
+  edv__store_batch_close(f->batch, cb, data);
+  free(f->project);
+  free(f->domain);
+  free(f->region);
+  free(f->network);
+  free(f->supernet);
+  free(f->holder);
+  free(f->actor);
+  free(f);
+}

@@ -1,0 +1,660 @@
+/*
+ * shared.c - the URL map and DNS single writers (see shared.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "edv/engine.h"
+#include "edv/ops.h"
+#include "gcp/gcp.h"
+#include "tenant/machine.h"
+#include "tenant/shared.h"
+#include "tenant/steps.h"
+
+#define MOD "shared"
+#define MAX_HOSTS 4
+#define MAX_RRDATAS 8
+#define MAX_CONFLICTS 12
+
+typedef struct change {
+  struct change *next;
+  int is_dns;
+  char tenant[40];
+  char *hosts[MAX_HOSTS + 1];
+  char *backend;
+  char zone[80];
+  char name[300];
+  char type[12];
+  int ttl;
+  int remove;
+  char *rrdatas[MAX_RRDATAS + 1];
+  json_object *current; /* DNS: the rrset as read, or NULL */
+  edv__shared_cb cb;
+  void *data;
+} change;
+
+typedef struct writer {
+  edv__shared *sh;
+  int is_dns;
+  change *queue, **tail; /* waiting for the next write */
+  change *batch;         /* in the current write */
+  int busy;
+  unsigned conflicts;    /* in the current write */
+  unsigned pending_reads;
+  edv_error read_err;
+} writer;
+
+struct edv__shared {
+  edv__fleet *fleet;
+  writer urlmap, dns;
+  unsigned inflight; /* calls and waits in flight */
+  int closing;
+  unsigned long urlmap_writes, dns_writes, conflicts;
+};
+
+static void writer_kick(writer *w);
+
+/* ---- bookkeeping ----------------------------------------------------- */
+
+static void change_free(change *c)
+{
+  for (int i = 0; c->hosts[i]; i++)
+    free(c->hosts[i]);
+  for (int i = 0; c->rrdatas[i]; i++)
+    free(c->rrdatas[i]);
+  free(c->backend);
+  json_object_put(c->current);
+  free(c);
+}
+
+static void complete(change *list, const edv_error *err)
+{
+  while (list) {
+    change *next = list->next;
+    list->cb(list->data, err);
+    change_free(list);
+    list = next;
+  }
+}
+
+static void maybe_free(edv__shared *sh)
+{
+  if (sh->closing && sh->inflight == 0)
+    free(sh);
+}
+
+edv__shared *edv__shared_new(edv__fleet *f)
+{
+  edv__shared *sh = calloc(1, sizeof(*sh));
+
+  if (!sh)
+    return NULL;
+  sh->fleet = f;
+  sh->urlmap.sh = sh;
+  sh->urlmap.tail = &sh->urlmap.queue;
+  sh->dns.sh = sh;
+  sh->dns.is_dns = 1;
+  sh->dns.tail = &sh->dns.queue;
+  return sh;
+}
+
+void edv__shared_free(edv__shared *sh)
+{
+  edv_error err;
+
+  if (!sh)
+    return;
+  edv_error_set(&err, EDV_ECANCELED, "shutting down");
+  sh->closing = 1;
+  complete(sh->urlmap.queue, &err);
+  complete(sh->dns.queue, &err);
+  sh->urlmap.queue = sh->dns.queue = NULL;
+  maybe_free(sh);
+}
+
+void edv__shared_stats(const edv__shared *sh, unsigned long *u,
+                       unsigned long *d, unsigned long *c)
+{
+  if (u)
+    *u = sh ? sh->urlmap_writes : 0;
+  if (d)
+    *d = sh ? sh->dns_writes : 0;
+  if (c)
+    *c = sh ? sh->conflicts : 0;
+}
+
+static void enqueue(writer *w, change *c)
+{
+  c->next = NULL;
+  *w->tail = c;
+  w->tail = &c->next;
+  writer_kick(w);
+}
+
+/* Ends the current write: callbacks, then the next write if queued. */
+static void writer_end(writer *w, const edv_error *err)
+{
+  change *b = w->batch;
+
+  w->batch = NULL;
+  w->busy = 0;
+  w->conflicts = 0;
+  complete(b, err);
+  if (!w->sh->closing)
+    writer_kick(w);
+}
+
+/* A call of the writer: counts in-flight work so the writer outlives it. */
+static int submit(writer *w, const char *method, const char *path,
+                  json_object *body, edv_api api, edv_response_cb cb,
+                  void *data)
+{
+  edv_request req;
+  int result;
+
+  memset(&req, 0, sizeof(req));
+  req.api = api;
+  req.method = method;
+  req.path = path;
+  req.body = body;
+  req.flags = strcmp(method, "POST") == 0 ? 0 : EDV_REQ_IDEMPOTENT;
+  req.label = w->is_dns ? "dns writer" : "urlmap writer";
+  w->sh->inflight++;
+  result = edv_call_submit(edv__fleet_engine(w->sh->fleet), &req, cb, data,
+                           NULL);
+  if (result)
+    w->sh->inflight--;
+  return result;
+}
+
+/* ---- URL map ---------------------------------------------------------- */
+
+static void urlmap_read(writer *w);
+
+static json_object *find_named(json_object *arr, const char *key,
+                               const char *val, size_t *idx)
+{
+  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    const char *v = edv__jstr(o, key);
+    if (v && strcmp(v, val) == 0) {
+      if (idx)
+        *idx = i;
+      return o;
+    }
+  }
+  return NULL;
+}
+
+/* A new array without the entries whose `key` equals `val`. */
+static json_object *without(json_object *arr, const char *key,
+                            const char *val)
+{
+  json_object *out = json_object_new_array();
+
+  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    const char *v = edv__jstr(o, key);
+    if (v && strcmp(v, val) == 0)
+      continue;
+    json_object_array_add(out, json_object_get(o));
+  }
+  return out;
+}
+
+/* Does the map already hold exactly this tenant's rule? */
+static int urlmap_has(json_object *map, const change *c, const char *pm)
+{
+  json_object *rule = find_named(edv__jget(map, "hostRules"), "pathMatcher",
+                                 pm, NULL);
+  json_object *m = find_named(edv__jget(map, "pathMatchers"), "name", pm,
+                              NULL);
+  json_object *hosts;
+  const char *svc;
+  size_t n = 0;
+
+  if (c->remove)
+    return !rule && !m;
+  if (!rule || !m)
+    return 0;
+  svc = edv__jstr(m, "defaultService");
+  if (!svc || !strstr(svc, edv__url_path(c->backend) + 1))
+    return 0;
+  hosts = edv__jget(rule, "hosts");
+  while (c->hosts[n])
+    n++;
+  if (!hosts || json_object_array_length(hosts) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(json_object_get_string(json_object_array_get_idx(hosts, i)),
+               c->hosts[i]) != 0)
+      return 0;
+  return 1;
+}
+
+static void urlmap_apply(json_object *map, const change *c, const char *pm)
+{
+  json_object *rules = without(edv__jget(map, "hostRules"), "pathMatcher", pm);
+  json_object *pms = without(edv__jget(map, "pathMatchers"), "name", pm);
+
+  if (!c->remove) {
+    json_object *rule = json_object_new_object(), *hosts, *m;
+    hosts = json_object_new_array();
+    for (int i = 0; c->hosts[i]; i++)
+      json_object_array_add(hosts, json_object_new_string(c->hosts[i]));
+    json_object_object_add(rule, "hosts", hosts);
+    json_object_object_add(rule, "pathMatcher", json_object_new_string(pm));
+    json_object_array_add(rules, rule);
+    m = json_object_new_object();
+    json_object_object_add(m, "name", json_object_new_string(pm));
+    json_object_object_add(m, "defaultService",
+                           json_object_new_string(c->backend));
+    json_object_array_add(pms, m);
+  }
+  json_object_object_add(map, "hostRules", rules);
+  json_object_object_add(map, "pathMatchers", pms);
+}
+
+static void on_urlmap_op(void *data, json_object *op, const edv_error *err)
+{
+  writer *w = data;
+
+  (void)op;
+  w->sh->inflight--;
+  if (w->sh->closing) {
+    writer_end(w, err);
+    maybe_free(w->sh);
+    return;
+  }
+  writer_end(w, err);
+}
+
+static void on_urlmap_put(void *data, const edv_response *res)
+{
+  writer *w = data;
+  edv__shared *sh = w->sh;
+  edv_error err;
+
+  sh->inflight--;
+  if (res->error && res->error->code == EDV_EPRECONDITION &&
+      w->conflicts < MAX_CONFLICTS && !sh->closing) {
+    /* Someone wrote the map between our read and our write. */
+    w->conflicts++;
+    sh->conflicts++;
+    urlmap_read(w);
+    return;
+  }
+  if (res->error) {
+    writer_end(w, res->error);
+    maybe_free(sh);
+    return;
+  }
+  sh->urlmap_writes++;
+  sh->inflight++;
+  if (edv_op_wait(edv__fleet_engine(sh->fleet), res->json, NULL,
+                  on_urlmap_op, w, NULL, &err)) {
+    sh->inflight--;
+    writer_end(w, edv_op_detect(res->json) == EDV_OP_UNKNOWN ? NULL : &err);
+  }
+}
+
+static void on_urlmap_get(void *data, const edv_response *res)
+{
+  writer *w = data;
+  edv__shared *sh = w->sh;
+  json_object *map;
+  int changed = 0;
+  char pm[64], path[512], rid[EDV__REQUEST_ID_LEN + 1];
+  char *url;
+
+  sh->inflight--;
+  if (res->error || sh->closing) {
+    edv_error e;
+    writer_end(w, res->error ? res->error
+                             : (edv_error_set(&e, EDV_ECANCELED, "closing"),
+                                &e));
+    maybe_free(sh);
+    return;
+  }
+  map = json_object_get(res->json);
+  for (change *c = w->batch; c; c = c->next) {
+    snprintf(pm, sizeof(pm), "edv-%s", c->tenant);
+    if (!urlmap_has(map, c, pm)) {
+      urlmap_apply(map, c, pm);
+      changed = 1;
+    }
+  }
+  if (!changed) {
+    json_object_put(map);
+    writer_end(w, NULL);
+    return;
+  }
+  snprintf(path, sizeof(path), "/compute/v1/projects/%s/global/urlMaps/%s",
+           edv__fleet_project(sh->fleet), EDV_URLMAP_NAME);
+  edv__request_id(rid);
+  url = edv__url_append_query(strdup(path), "requestId", rid);
+  if (!url || submit(w, "PUT", url, map, EDV_API_COMPUTE, on_urlmap_put,
+                     w)) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot submit the URL map update");
+    writer_end(w, &e);
+  }
+  free(url);
+  json_object_put(map);
+}
+
+static void urlmap_read(writer *w)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), "/compute/v1/projects/%s/global/urlMaps/%s",
+           edv__fleet_project(w->sh->fleet), EDV_URLMAP_NAME);
+  if (submit(w, "GET", path, NULL, EDV_API_COMPUTE, on_urlmap_get, w)) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot read the URL map");
+    writer_end(w, &e);
+  }
+}
+
+int edv__urlmap_set(edv__fleet *f, const char *tenant,
+                    const char *const *hosts, const char *backend,
+                    edv__shared_cb cb, void *data)
+{
+  edv__shared *sh = edv__fleet_shared(f);
+  change *c;
+
+  if (!sh || !tenant || !cb || (backend && (!hosts || !hosts[0])))
+    return EDV_EINVAL;
+  c = calloc(1, sizeof(*c));
+  if (!c)
+    return EDV_ENOMEM;
+  snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+  for (int i = 0; backend && hosts[i] && i < MAX_HOSTS; i++)
+    c->hosts[i] = strdup(hosts[i]);
+  c->backend = backend ? strdup(backend) : NULL;
+  c->remove = backend == NULL;
+  c->cb = cb;
+  c->data = data;
+  enqueue(&sh->urlmap, c);
+  return 0;
+}
+
+/* ---- DNS ---------------------------------------------------------------- */
+
+static void dns_read(writer *w);
+
+static int rrset_matches(json_object *rr, const change *c)
+{
+  json_object *datas = edv__jget(rr, "rrdatas");
+  size_t n = 0;
+
+  if (c->remove)
+    return rr == NULL;
+  if (!rr || edv__jint(rr, "ttl", -1) != c->ttl)
+    return 0;
+  while (c->rrdatas[n])
+    n++;
+  if (!datas || json_object_array_length(datas) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(json_object_get_string(json_object_array_get_idx(datas, i)),
+               c->rrdatas[i]) != 0)
+      return 0;
+  return 1;
+}
+
+static json_object *rrset_new(const change *c)
+{
+  json_object *o = json_object_new_object(), *d = json_object_new_array();
+
+  json_object_object_add(o, "name", json_object_new_string(c->name));
+  json_object_object_add(o, "type", json_object_new_string(c->type));
+  json_object_object_add(o, "ttl", json_object_new_int(c->ttl));
+  for (int i = 0; c->rrdatas[i]; i++)
+    json_object_array_add(d, json_object_new_string(c->rrdatas[i]));
+  json_object_object_add(o, "rrdatas", d);
+  json_object_object_add(o, "kind",
+                         json_object_new_string("dns#resourceRecordSet"));
+  return o;
+}
+
+static void on_dns_change_done(void *data, json_object *op,
+                               const edv_error *err)
+{
+  writer *w = data;
+
+  (void)op;
+  w->sh->inflight--;
+  writer_end(w, err);
+  maybe_free(w->sh);
+}
+
+static void on_dns_change(void *data, const edv_response *res)
+{
+  writer *w = data;
+  edv__shared *sh = w->sh;
+  edv_op_wait_opts o;
+  edv_error err;
+
+  sh->inflight--;
+  if (res->error &&
+      (res->error->code == EDV_EPRECONDITION ||
+       res->error->code == EDV_EEXIST || res->error->code == EDV_ENOTFOUND ||
+       res->error->code == EDV_ECONFLICT) &&
+      w->conflicts < MAX_CONFLICTS && !sh->closing) {
+    /* The zone changed under us (or a reply was lost after the change was
+     * applied): read again and recompute. */
+    w->conflicts++;
+    sh->conflicts++;
+    dns_read(w);
+    return;
+  }
+  if (res->error) {
+    writer_end(w, res->error);
+    maybe_free(sh);
+    return;
+  }
+  sh->dns_writes++;
+  memset(&o, 0, sizeof(o));
+  o.managed_zone = w->batch ? w->batch->zone : NULL;
+  o.project = edv__fleet_project(sh->fleet);
+  sh->inflight++;
+  if (edv_op_wait(edv__fleet_engine(sh->fleet), res->json, &o,
+                  on_dns_change_done, w, NULL, &err)) {
+    sh->inflight--;
+    writer_end(w, NULL); /* a change without status: applied */
+  }
+}
+
+static void dns_write(writer *w)
+{
+  edv__shared *sh = w->sh;
+  json_object *body, *adds, *dels;
+  char path[512];
+  int any = 0;
+
+  body = json_object_new_object();
+  adds = json_object_new_array();
+  dels = json_object_new_array();
+  for (change *c = w->batch; c; c = c->next) {
+    /* Two changes of one batch for the same rrset: the later wins. */
+    int shadowed = 0;
+    for (change *d = c->next; d; d = d->next)
+      if (strcmp(d->name, c->name) == 0 && strcmp(d->type, c->type) == 0)
+        shadowed = 1;
+    if (shadowed || rrset_matches(c->current, c))
+      continue;
+    if (c->current)
+      json_object_array_add(dels, json_object_get(c->current));
+    if (!c->remove)
+      json_object_array_add(adds, rrset_new(c));
+    any = 1;
+  }
+  if (!any) {
+    json_object_put(body);
+    json_object_put(adds);
+    json_object_put(dels);
+    writer_end(w, NULL);
+    return;
+  }
+  json_object_object_add(body, "additions", adds);
+  json_object_object_add(body, "deletions", dels);
+  snprintf(path, sizeof(path), "/dns/v1/projects/%s/managedZones/%s/changes",
+           edv__fleet_project(sh->fleet), w->batch->zone);
+  if (submit(w, "POST", path, body, EDV_API_DNS, on_dns_change, w)) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot submit the DNS change");
+    writer_end(w, &e);
+  }
+  json_object_put(body);
+}
+
+typedef struct dns_read_ctx {
+  writer *w;
+  change *c;
+} dns_read_ctx;
+
+static void on_dns_read(void *data, const edv_response *res)
+{
+  dns_read_ctx *rc = data;
+  writer *w = rc->w;
+  json_object *sets;
+
+  w->sh->inflight--;
+  if (res->error && !w->read_err.code)
+    w->read_err = *res->error;
+  if (!res->error) {
+    sets = edv__jget(res->json, "rrsets");
+    json_object_put(rc->c->current);
+    rc->c->current = NULL;
+    for (size_t i = 0; sets && i < json_object_array_length(sets); i++) {
+      json_object *rr = json_object_array_get_idx(sets, i);
+      const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
+      if (n && t && strcmp(n, rc->c->name) == 0 &&
+          strcmp(t, rc->c->type) == 0)
+        rc->c->current = json_object_get(rr);
+    }
+  }
+  free(rc);
+  if (--w->pending_reads > 0)
+    return;
+  if (w->read_err.code || w->sh->closing) {
+    edv_error e = w->read_err;
+    if (!e.code)
+      edv_error_set(&e, EDV_ECANCELED, "closing");
+    writer_end(w, &e);
+    maybe_free(w->sh);
+    return;
+  }
+  dns_write(w);
+}
+
+static void dns_read(writer *w)
+{
+  change *c;
+
+  edv_error_clear(&w->read_err);
+  w->pending_reads = 1; /* guard while submitting */
+  for (c = w->batch; c; c = c->next) {
+    char path[900];
+    char *n = edv__url_escape(c->name), *t = edv__url_escape(c->type);
+    dns_read_ctx *rc = calloc(1, sizeof(*rc));
+    if (!rc || !n || !t) {
+      free(rc);
+      free(n);
+      free(t);
+      edv_error_set(&w->read_err, EDV_ENOMEM, "out of memory");
+      break;
+    }
+    rc->w = w;
+    rc->c = c;
+    snprintf(path, sizeof(path),
+             "/dns/v1/projects/%s/managedZones/%s/rrsets?name=%s&type=%s",
+             edv__fleet_project(w->sh->fleet), c->zone, n, t);
+    free(n);
+    free(t);
+    w->pending_reads++;
+    if (submit(w, "GET", path, NULL, EDV_API_DNS, on_dns_read, rc)) {
+      w->pending_reads--;
+      free(rc);
+      edv_error_set(&w->read_err, EDV_ENOMEM, "cannot read the zone");
+      break;
+    }
+  }
+  /* Drop the guard; if every read already finished, go on. */
+  if (--w->pending_reads == 0) {
+    if (w->read_err.code) {
+      edv_error e = w->read_err;
+      writer_end(w, &e);
+    } else
+      dns_write(w);
+  }
+}
+
+int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
+                 const char *type, int ttl, const char *const *rrdatas,
+                 edv__shared_cb cb, void *data)
+{
+  edv__shared *sh = edv__fleet_shared(f);
+  change *c;
+
+  if (!sh || !zone || !name || !type || !cb)
+    return EDV_EINVAL;
+  c = calloc(1, sizeof(*c));
+  if (!c)
+    return EDV_ENOMEM;
+  c->is_dns = 1;
+  snprintf(c->zone, sizeof(c->zone), "%s", zone);
+  snprintf(c->name, sizeof(c->name), "%s", name);
+  snprintf(c->type, sizeof(c->type), "%s", type);
+  c->ttl = ttl > 0 ? ttl : 300;
+  c->remove = rrdatas == NULL;
+  for (int i = 0; rrdatas && rrdatas[i] && i < MAX_RRDATAS; i++)
+    c->rrdatas[i] = strdup(rrdatas[i]);
+  c->cb = cb;
+  c->data = data;
+  enqueue(&sh->dns, c);
+  return 0;
+}
+
+/* ---- scheduling ------------------------------------------------------------ */
+
+static void writer_kick(writer *w)
+{
+  change *c, **pp;
+
+  if (w->busy || !w->queue || w->sh->closing)
+    return;
+  w->busy = 1;
+  w->conflicts = 0;
+  if (!w->is_dns) {
+    w->batch = w->queue;
+    w->queue = NULL;
+    w->tail = &w->queue;
+    urlmap_read(w);
+    return;
+  }
+  /* One DNS change is atomic within one zone: take the queued changes of
+   * the first change's zone, leave the others for the next write. */
+  w->batch = NULL;
+  {
+    change **bt = &w->batch;
+    const char *zone = w->queue->zone;
+    char zbuf[80];
+    snprintf(zbuf, sizeof(zbuf), "%s", zone);
+    pp = &w->queue;
+    while ((c = *pp)) {
+      if (strcmp(c->zone, zbuf) == 0) {
+        *pp = c->next;
+        c->next = NULL;
+        *bt = c;
+        bt = &c->next;
+      } else
+        pp = &c->next;
+    }
+    w->tail = pp;
+  }
+  dns_read(w);
+}

@@ -1,0 +1,55 @@
+/*
+ * shared.h - single writers for the resources every tenant shares.
+ *
+ * The platform's URL map and the domain's DNS zone are written by many
+ * tenants. Letting each tenant read-modify-write them would turn a fleet
+ * rollout into a storm of 412 (stale fingerprint) and 409 (concurrent
+ * change) errors. Instead each shared resource has ONE writer per fleet:
+ * tenants queue their change; the writer takes everything queued, reads
+ * the resource once, applies all of it, writes once (fingerprint-checked
+ * for the URL map, one atomic changes.create for DNS), and on a conflict
+ * reads again and retries. Changes queued while a write is in flight go
+ * into the next write.
+ *
+ * Callbacks run exactly once, from the loop, unless the submit function
+ * returns non-zero.
+ */
+#ifndef EDV_TENANT_SHARED_H
+#define EDV_TENANT_SHARED_H
+
+#include "edv/error.h"
+
+typedef struct edv__fleet edv__fleet;
+typedef struct edv__shared edv__shared;
+
+typedef void (*edv__shared_cb)(void *data, const edv_error *err);
+
+edv__shared *edv__shared_new(edv__fleet *f);
+/* Fails every queued change with ECANCELED; frees once nothing is in
+ * flight. NULL does nothing. */
+void edv__shared_free(edv__shared *sh);
+
+/*
+ * URL map: gives tenant `tenant` a host rule for `hosts` (NULL-terminated,
+ * at most 4) to path matcher "edv-<tenant>" whose default service is
+ * `backend` (a backend service URL); backend NULL removes the tenant's
+ * rule and matcher.
+ */
+int edv__urlmap_set(edv__fleet *f, const char *tenant,
+                    const char *const *hosts, const char *backend,
+                    edv__shared_cb cb, void *data);
+
+/*
+ * DNS: makes rrset (name, type) in managed zone `zone` hold exactly
+ * `rrdatas` (NULL-terminated, at most 8) with `ttl`; rrdatas NULL removes
+ * the rrset. Nothing is written when the zone already holds exactly that.
+ */
+int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
+                 const char *type, int ttl, const char *const *rrdatas,
+                 edv__shared_cb cb, void *data);
+
+/* Writes made and conflicts retried, for tests and metrics. */
+void edv__shared_stats(const edv__shared *sh, unsigned long *urlmap_writes,
+                       unsigned long *dns_writes, unsigned long *conflicts);
+
+#endif /* EDV_TENANT_SHARED_H */

@@ -1,0 +1,703 @@
+/*
+ * steps_platform.c - the platform plan: what every tenant shares, made once
+ * per project by `edvctl platform init` (DESIGN.md section 4).
+ *
+ *   network ---- psa_range ---- psa_connection
+ *           \--- router (+ Cloud NAT)
+ *   lb_address -------------------------\
+ *   url_map ------\                      forwarding_rule
+ *   cert_map ------ https_proxy --------/
+ *   health_check, dns_zone, alert_policies
+ *
+ * Every resource is named deterministically ("edv-...") and marked as ours
+ * (labels where the kind has them, the "edv-managed:platform" description
+ * otherwise), so re-running init makes no mutating call.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcp/gcp.h"
+#include "tenant/machine.h"
+#include "tenant/steps.h"
+#include "tenant/subnet.h"
+
+#define CPATH "/compute/v1/projects/%s"
+
+/* ---- network ------------------------------------------------------------ */
+
+static json_object *network_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "name",
+                         json_object_new_string(edv__srun_network(sr)));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "autoCreateSubnetworks",
+                         json_object_new_boolean(0));
+  json_object *rc = json_object_new_object();
+  json_object_object_add(rc, "routingMode", json_object_new_string("GLOBAL"));
+  json_object_object_add(o, "routingConfig", rc);
+  return o;
+}
+
+static void network_verify(edv__srun *sr, json_object *res)
+{
+  json_object *auto_sub = edv__jget(res, "autoCreateSubnetworks");
+
+  if (auto_sub && json_object_get_boolean(auto_sub)) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "network '%s' is in auto subnet mode; tenants need a "
+                   "custom-mode VPC",
+                   edv__srun_network(sr));
+    return;
+  }
+  edv__srun_set_fact(sr, "network_link", edv__jstr(res, "selfLink"));
+  edv__step_done(sr, NULL);
+}
+
+static void network_up(edv__srun *sr)
+{
+  char get[512], col[512], what[128];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  snprintf(col, sizeof(col), CPATH "/global/networks", edv__srun_project(sr));
+  snprintf(what, sizeof(what), "network '%s'", edv__srun_network(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.networks.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = network_build;
+  e.verify = network_verify;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- private services access range -------------------------------------- */
+
+static json_object *psa_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+  edv_cidr psa;
+  char addr[32];
+  char net[512];
+
+  edv__cidr_parse(EDV_SUBNET_PSA_RANGE, &psa);
+  snprintf(addr, sizeof(addr), "%u.%u.%u.%u", (psa.net >> 24) & 255,
+           (psa.net >> 16) & 255, (psa.net >> 8) & 255, psa.net & 255);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  json_object_object_add(o, "name", json_object_new_string(EDV_PSA_NAME));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "purpose", json_object_new_string("VPC_PEERING"));
+  json_object_object_add(o, "addressType", json_object_new_string("INTERNAL"));
+  json_object_object_add(o, "address", json_object_new_string(addr));
+  json_object_object_add(o, "prefixLength", json_object_new_int((int)psa.prefix));
+  json_object_object_add(o, "network", json_object_new_string(net));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void psa_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/addresses/%s",
+           edv__srun_project(sr), EDV_PSA_NAME);
+  snprintf(col, sizeof(col), CPATH "/global/addresses",
+           edv__srun_project(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = "private services access range '" EDV_PSA_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.globalAddresses.insert";
+  e.own = EDV_OWN_LABELS;
+  e.build = psa_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- private services access connection --------------------------------- */
+
+#define SN_SERVICE "servicenetworking.googleapis.com"
+
+static void psa_conn_created(edv__srun *sr, json_object *op,
+                             const edv_error *err)
+{
+  (void)op;
+  edv__step_done(sr, err);
+}
+
+static int has_range(json_object *conn)
+{
+  json_object *ranges = edv__jget(conn, "reservedPeeringRanges");
+
+  for (size_t i = 0; ranges && i < json_object_array_length(ranges); i++) {
+    json_object *r = json_object_array_get_idx(ranges, i);
+    if (json_object_is_type(r, json_type_string) &&
+        strcmp(json_object_get_string(r), EDV_PSA_NAME) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static void psa_conn_listed(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  json_object *list, *body, *ranges;
+  char net[512], path[256];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  list = edv__jget(res, "connections");
+  for (size_t i = 0; list && i < json_object_array_length(list); i++)
+    if (has_range(json_object_array_get_idx(list, i))) {
+      edv__step_done(sr, NULL);
+      return;
+    }
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  body = json_object_new_object();
+  json_object_object_add(body, "network", json_object_new_string(net));
+  ranges = json_object_new_array();
+  json_object_array_add(ranges, json_object_new_string(EDV_PSA_NAME));
+  json_object_object_add(body, "reservedPeeringRanges", ranges);
+  snprintf(path, sizeof(path), "/v1/services/%s/connections", SN_SERVICE);
+  edv__step_info(sr, 0, "connecting private services access");
+  edv__step_act(sr, EDV_API_SERVICENETWORKING, "POST", path, body,
+                "servicenetworking.services.connections.create",
+                psa_conn_created);
+}
+
+static void psa_conn_up(edv__srun *sr)
+{
+  char net[512], path[768];
+  char *enc;
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  enc = edv__url_escape(net);
+  snprintf(path, sizeof(path), "/v1/services/%s/connections?network=%s",
+           SN_SERVICE, enc ? enc : net);
+  free(enc);
+  edv__step_get(sr, EDV_API_SERVICENETWORKING, path, psa_conn_listed);
+}
+
+/* ---- router + NAT ------------------------------------------------------- */
+
+static json_object *router_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object(), *nats, *nat;
+  char name[96], net[512];
+
+  snprintf(name, sizeof(name), "edv-router-%s", edv__srun_region(sr));
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "network", json_object_new_string(net));
+  nats = json_object_new_array();
+  nat = json_object_new_object();
+  /* VMs have no external IP; NAT gives them egress for packages. */
+  json_object_object_add(nat, "name", json_object_new_string("edv-nat"));
+  json_object_object_add(nat, "natIpAllocateOption",
+                         json_object_new_string("AUTO_ONLY"));
+  json_object_object_add(
+      nat, "sourceSubnetworkIpRangesToNat",
+      json_object_new_string("ALL_SUBNETWORKS_ALL_IP_RANGES"));
+  json_object_array_add(nats, nat);
+  json_object_object_add(o, "nats", nats);
+  return o;
+}
+
+static void router_up(edv__srun *sr)
+{
+  char get[512], col[512], what[128];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/regions/%s/routers/edv-router-%s",
+           edv__srun_project(sr), edv__srun_region(sr), edv__srun_region(sr));
+  snprintf(col, sizeof(col), CPATH "/regions/%s/routers",
+           edv__srun_project(sr), edv__srun_region(sr));
+  snprintf(what, sizeof(what), "router 'edv-router-%s'", edv__srun_region(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.routers.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = router_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- the load balancer's address ----------------------------------------- */
+
+static json_object *lbip_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "name", json_object_new_string(EDV_LB_IP_NAME));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "addressType", json_object_new_string("EXTERNAL"));
+  json_object_object_add(o, "ipVersion", json_object_new_string("IPV4"));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void lbip_verify(edv__srun *sr, json_object *res)
+{
+  if (!edv__jstr(res, "address")) {
+    edv__step_fail(sr, EDV_EPROTO, "global address '%s' has no address",
+                   EDV_LB_IP_NAME);
+    return;
+  }
+  edv__srun_set_fact(sr, "lb_ip", edv__jstr(res, "address"));
+  edv__step_done(sr, NULL);
+}
+
+static void lbip_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/addresses/%s",
+           edv__srun_project(sr), EDV_LB_IP_NAME);
+  snprintf(col, sizeof(col), CPATH "/global/addresses",
+           edv__srun_project(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = "global address '" EDV_LB_IP_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.globalAddresses.insert";
+  e.own = EDV_OWN_LABELS;
+  e.build = lbip_build;
+  e.verify = lbip_verify;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- shared health check -------------------------------------------------- */
+
+static json_object *hc_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object(), *http;
+
+  json_object_object_add(o, "name", json_object_new_string(EDV_HC_NAME));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "type", json_object_new_string("HTTP"));
+  /* The seed's health check: /health every 30 s, 10 s timeout. */
+  json_object_object_add(o, "checkIntervalSec", json_object_new_int(30));
+  json_object_object_add(o, "timeoutSec", json_object_new_int(10));
+  json_object_object_add(o, "healthyThreshold", json_object_new_int(2));
+  json_object_object_add(o, "unhealthyThreshold", json_object_new_int(3));
+  http = json_object_new_object();
+  json_object_object_add(http, "port", json_object_new_int(80));
+  json_object_object_add(http, "requestPath",
+                         json_object_new_string("/health"));
+  json_object_object_add(o, "httpHealthCheck", http);
+  return o;
+}
+
+static void hc_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/healthChecks/%s",
+           edv__srun_project(sr), EDV_HC_NAME);
+  snprintf(col, sizeof(col), CPATH "/global/healthChecks",
+           edv__srun_project(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = "health check '" EDV_HC_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.healthChecks.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = hc_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- URL map ------------------------------------------------------------ */
+
+static json_object *urlmap_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object(), *redir;
+  char host[256];
+
+  snprintf(host, sizeof(host), "www.%s", edv__srun_domain(sr));
+  json_object_object_add(o, "name", json_object_new_string(EDV_URLMAP_NAME));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  /* Unknown hosts go to the public site; tenants get host rules. */
+  redir = json_object_new_object();
+  json_object_object_add(redir, "hostRedirect", json_object_new_string(host));
+  json_object_object_add(redir, "redirectResponseCode",
+                         json_object_new_string("FOUND"));
+  json_object_object_add(redir, "stripQuery", json_object_new_boolean(0));
+  json_object_object_add(o, "defaultUrlRedirect", redir);
+  return o;
+}
+
+static void urlmap_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/urlMaps/%s",
+           edv__srun_project(sr), EDV_URLMAP_NAME);
+  snprintf(col, sizeof(col), CPATH "/global/urlMaps", edv__srun_project(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = "URL map '" EDV_URLMAP_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.urlMaps.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = urlmap_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- certificate map ---------------------------------------------------- */
+
+static json_object *certmap_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void certmap_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get),
+           "/v1/projects/%s/locations/global/certificateMaps/%s",
+           edv__srun_project(sr), EDV_CERTMAP_NAME);
+  snprintf(col, sizeof(col),
+           "/v1/projects/%s/locations/global/certificateMaps"
+           "?certificateMapId=%s",
+           edv__srun_project(sr), EDV_CERTMAP_NAME);
+  e.api = EDV_API_CERTIFICATEMANAGER;
+  e.what = "certificate map '" EDV_CERTMAP_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "certificatemanager.certificateMaps.create";
+  e.own = EDV_OWN_LABELS;
+  e.build = certmap_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- target HTTPS proxy ------------------------------------------------- */
+
+static json_object *proxy_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+  char um[512], cm[512];
+
+  snprintf(um, sizeof(um), "projects/%s/global/urlMaps/%s",
+           edv__srun_project(sr), EDV_URLMAP_NAME);
+  snprintf(cm, sizeof(cm),
+           "//certificatemanager.googleapis.com/projects/%s/locations/"
+           "global/certificateMaps/%s",
+           edv__srun_project(sr), EDV_CERTMAP_NAME);
+  json_object_object_add(o, "name", json_object_new_string(EDV_PROXY_NAME));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "urlMap", json_object_new_string(um));
+  json_object_object_add(o, "certificateMap", json_object_new_string(cm));
+  return o;
+}
+
+static void proxy_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/targetHttpsProxies/%s",
+           edv__srun_project(sr), EDV_PROXY_NAME);
+  snprintf(col, sizeof(col), CPATH "/global/targetHttpsProxies",
+           edv__srun_project(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = "target HTTPS proxy '" EDV_PROXY_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.targetHttpsProxies.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = proxy_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- global forwarding rule ---------------------------------------------- */
+
+static json_object *fr_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+  char ip[512], target[512];
+
+  snprintf(ip, sizeof(ip), "projects/%s/global/addresses/%s",
+           edv__srun_project(sr), EDV_LB_IP_NAME);
+  snprintf(target, sizeof(target), "projects/%s/global/targetHttpsProxies/%s",
+           edv__srun_project(sr), EDV_PROXY_NAME);
+  json_object_object_add(o, "name", json_object_new_string(EDV_FR_NAME));
+  json_object_object_add(o, "description",
+                         json_object_new_string(edv__srun_marker(sr)));
+  json_object_object_add(o, "IPAddress", json_object_new_string(ip));
+  json_object_object_add(o, "IPProtocol", json_object_new_string("TCP"));
+  json_object_object_add(o, "portRange", json_object_new_string("443-443"));
+  json_object_object_add(o, "target", json_object_new_string(target));
+  json_object_object_add(o, "loadBalancingScheme",
+                         json_object_new_string("EXTERNAL_MANAGED"));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void fr_up(edv__srun *sr)
+{
+  char get[512], col[512];
+  edv__ensure e = {0};
+
+  snprintf(get, sizeof(get), CPATH "/global/forwardingRules/%s",
+           edv__srun_project(sr), EDV_FR_NAME);
+  snprintf(col, sizeof(col), CPATH "/global/forwardingRules",
+           edv__srun_project(sr));
+  e.api = EDV_API_COMPUTE;
+  e.what = "global forwarding rule '" EDV_FR_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.globalForwardingRules.insert";
+  e.own = EDV_OWN_LABELS;
+  e.build = fr_build;
+  edv__step_ensure(sr, &e);
+}
+
+/* ---- DNS zone check ------------------------------------------------------ */
+
+static void zone_listed(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *zones;
+  char want[300];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  snprintf(want, sizeof(want), "%s.", edv__srun_domain(sr));
+  zones = edv__jget(res, "managedZones");
+  for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
+    json_object *z = json_object_array_get_idx(zones, i);
+    const char *dn = edv__jstr(z, "dnsName");
+    if (dn && strcmp(dn, want) == 0) {
+      edv__srun_set_fact(sr, "dns_zone", edv__jstr(z, "name"));
+      edv__step_done(sr, NULL);
+      return;
+    }
+  }
+  edv__step_fail(sr, EDV_ENOTFOUND,
+                 "no Cloud DNS managed zone for '%s' in project '%s'; "
+                 "create it (gcloud dns managed-zones create) and delegate "
+                 "the domain to it",
+                 want, edv__srun_project(sr));
+}
+
+void edv__dns_zone_lookup(edv__srun *sr)
+{
+  char path[512], want[300];
+  char *enc;
+
+  snprintf(want, sizeof(want), "%s.", edv__srun_domain(sr));
+  enc = edv__url_escape(want);
+  snprintf(path, sizeof(path), "/dns/v1/projects/%s/managedZones?dnsName=%s",
+           edv__srun_project(sr), enc ? enc : want);
+  free(enc);
+  edv__step_get(sr, EDV_API_DNS, path, zone_listed);
+}
+
+/* ---- fleet-wide alert policies ------------------------------------------ */
+
+/*
+ * The seed's five alerts, made once for the fleet and grouped by the
+ * edv-tenant label so an incident names its tenant (per-tenant policies
+ * would not fit the project's limits at a thousand tenants).
+ */
+static const struct {
+  const char *name, *filter, *comparison, *duration, *doc;
+  double threshold;
+} alerts[] = {
+    {"vm_down",
+     "metric.type=\"custom.googleapis.com/edv/tenant_health\" AND "
+     "resource.type=\"global\"",
+     "COMPARISON_LT", "60s", "Tenant VM is unreachable", 1.0},
+    {"high_cpu",
+     "metric.type=\"compute.googleapis.com/instance/cpu/utilization\" AND "
+     "resource.type=\"gce_instance\" AND "
+     "metadata.user_labels.\"edv-managed\"=\"true\"",
+     "COMPARISON_GT", "300s", "CPU usage > 80% for 5 minutes", 0.8},
+    {"high_memory",
+     "metric.type=\"agent.googleapis.com/memory/percent_used\" AND "
+     "resource.type=\"gce_instance\" AND metric.label.state=\"used\" AND "
+     "metadata.user_labels.\"edv-managed\"=\"true\"",
+     "COMPARISON_GT", "300s", "Memory usage > 85% for 5 minutes", 85.0},
+    {"database_errors",
+     "metric.type=\"custom.googleapis.com/edv/db_errors\" AND "
+     "resource.type=\"global\"",
+     "COMPARISON_GT", "60s", "Database connection failures", 0.0},
+    {"application_errors",
+     "metric.type=\"custom.googleapis.com/edv/error_rate\" AND "
+     "resource.type=\"global\"",
+     "COMPARISON_GT", "300s", "Application error rate > 5%", 0.05},
+};
+#define NALERTS (sizeof(alerts) / sizeof(*alerts))
+
+static json_object *alert_body(unsigned i)
+{
+  json_object *p = json_object_new_object(), *conds, *c, *th, *aggs, *agg,
+              *group, *doc, *labels;
+  char dn[96];
+  /* Custom metrics carry the tenant as a metric label; GCE metrics as the
+   * instance's user label. */
+  const char *by = strncmp(alerts[i].filter, "metric.type=\"custom.", 20) == 0
+                       ? "metric.label.\"edv_tenant\""
+                       : "metadata.user_labels.\"edv-tenant\"";
+
+  snprintf(dn, sizeof(dn), "edv: %s", alerts[i].name);
+  json_object_object_add(p, "displayName", json_object_new_string(dn));
+  json_object_object_add(p, "combiner", json_object_new_string("OR"));
+  doc = json_object_new_object();
+  json_object_object_add(doc, "content",
+                         json_object_new_string(alerts[i].doc));
+  json_object_object_add(doc, "mimeType",
+                         json_object_new_string("text/markdown"));
+  json_object_object_add(p, "documentation", doc);
+  labels = json_object_new_object();
+  json_object_object_add(labels, "edv-managed", json_object_new_string("true"));
+  json_object_object_add(labels, "edv-alert",
+                         json_object_new_string(alerts[i].name));
+  json_object_object_add(p, "userLabels", labels);
+  conds = json_object_new_array();
+  c = json_object_new_object();
+  json_object_object_add(c, "displayName", json_object_new_string(dn));
+  th = json_object_new_object();
+  json_object_object_add(th, "filter",
+                         json_object_new_string(alerts[i].filter));
+  json_object_object_add(th, "comparison",
+                         json_object_new_string(alerts[i].comparison));
+  json_object_object_add(th, "thresholdValue",
+                         json_object_new_double(alerts[i].threshold));
+  json_object_object_add(th, "duration",
+                         json_object_new_string(alerts[i].duration));
+  aggs = json_object_new_array();
+  agg = json_object_new_object();
+  json_object_object_add(agg, "alignmentPeriod", json_object_new_string("60s"));
+  json_object_object_add(agg, "perSeriesAligner",
+                         json_object_new_string("ALIGN_MEAN"));
+  json_object_object_add(agg, "crossSeriesReducer",
+                         json_object_new_string("REDUCE_MEAN"));
+  group = json_object_new_array();
+  json_object_array_add(group, json_object_new_string(by));
+  json_object_object_add(agg, "groupByFields", group);
+  json_object_array_add(aggs, agg);
+  json_object_object_add(th, "aggregations", aggs);
+  json_object_object_add(c, "conditionThreshold", th);
+  json_object_array_add(conds, c);
+  json_object_object_add(p, "conditions", conds);
+  return p;
+}
+
+static void alerts_next(edv__srun *sr);
+
+static void alert_created(edv__srun *sr, json_object *res,
+                          const edv_error *err)
+{
+  (void)res;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  (*edv__srun_stage(sr))++;
+  alerts_next(sr);
+}
+
+static int policy_exists(json_object *list, unsigned i)
+{
+  json_object *pols = edv__jget(list, "alertPolicies");
+  char dn[96];
+
+  snprintf(dn, sizeof(dn), "edv: %s", alerts[i].name);
+  for (size_t k = 0; pols && k < json_object_array_length(pols); k++) {
+    const char *d = edv__jstr(json_object_array_get_idx(pols, k),
+                              "displayName");
+    if (d && strcmp(d, dn) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Alert-policy edits are single-threaded per project: create one at a
+ * time, re-listing before each so a concurrent init never duplicates. */
+static void alerts_listed(edv__srun *sr, json_object *res,
+                          const edv_error *err)
+{
+  int *stage = edv__srun_stage(sr);
+  char path[256];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  while ((unsigned)*stage < NALERTS && policy_exists(res, (unsigned)*stage))
+    (*stage)++;
+  if ((unsigned)*stage >= NALERTS) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  snprintf(path, sizeof(path), "/v3/projects/%s/alertPolicies",
+           edv__srun_project(sr));
+  edv__step_act(sr, EDV_API_MONITORING, "POST", path,
+                alert_body((unsigned)*stage),
+                "monitoring.alertPolicies.create", alert_created);
+}
+
+static void alerts_next(edv__srun *sr)
+{
+  char path[256];
+
+  snprintf(path, sizeof(path),
+           "/v3/projects/%s/alertPolicies?pageSize=1000",
+           edv__srun_project(sr));
+  edv__step_get(sr, EDV_API_MONITORING, path, alerts_listed);
+}
+
+/* ---- the plan -------------------------------------------------------------- */
+
+const edv__step_def edv__platform_steps[] = {
+    {"network", "Tenant VPC network", {NULL}, network_up, NULL},
+    {"psa_range", "Private services access range", {"network"}, psa_up,
+     NULL},
+    {"psa_connection", "Private services access connection",
+     {"psa_range"}, psa_conn_up, NULL},
+    {"router", "Cloud Router + NAT", {"network"}, router_up, NULL},
+    {"lb_address", "Load balancer IP", {NULL}, lbip_up, NULL},
+    {"health_check", "Shared health check", {NULL}, hc_up, NULL},
+    {"url_map", "URL map", {NULL}, urlmap_up, NULL},
+    {"cert_map", "Certificate map", {NULL}, certmap_up, NULL},
+    {"https_proxy", "Target HTTPS proxy", {"url_map", "cert_map"}, proxy_up,
+     NULL},
+    {"forwarding_rule", "Global forwarding rule",
+     {"https_proxy", "lb_address"}, fr_up, NULL},
+    {"dns_zone", "DNS zone check", {NULL}, edv__dns_zone_lookup, NULL},
+    {"alert_policies", "Fleet alert policies", {NULL}, alerts_next, NULL},
+};
+const unsigned edv__platform_nsteps =
+    sizeof(edv__platform_steps) / sizeof(*edv__platform_steps);

@@ -1,0 +1,2071 @@
+/*
+ * steps_tenant.c - the tenant plan: one isolated stack per school.
+ *
+ *   preflight (first, both directions: region, zone, platform facts)
+ *   subnet, firewall, service_account -> db_secret
+ *   sql_instance -> sql_database -> sql_user (needs db_secret)
+ *   vm (subnet, firewall, service_account, sql_user)
+ *     -> snapshot_policy, instance_group -> backend_service -> url_map_rule
+ *   dns_records, dns_authorization -> certificate (needs dns_records)
+ *     -> cert_map_entry
+ *   health (url_map_rule, cert_map_entry) -> registration
+ *
+ * The SQL instance and the certificate are the slow ones; they start as
+ * soon as their inputs exist, so a tenant is ready after its critical path.
+ * Deprovisioning walks the same graph backwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/log.h"
+#include "gcp/gcp.h"
+#include "tenant/machine.h"
+#include "tenant/render.h"
+#include "tenant/shared.h"
+#include "tenant/steps.h"
+#include "tenant/subnet.h"
+
+#define CP "/compute/v1/projects/%s"
+#define SQLP "/sql/v1beta4/projects/%s"
+#define CMP "/v1/projects/%s/locations/global"
+
+/* Names of this tenant's resources, computed once per call site. */
+typedef struct names {
+  char subnet[EDV_NAME_MAX], fw_allow[EDV_NAME_MAX], fw_deny[EDV_NAME_MAX];
+  char sa_id[EDV_NAME_MAX], sa_email[256], secret[EDV_NAME_MAX];
+  char sql[EDV_NAME_MAX], vm[EDV_NAME_MAX], disk[EDV_NAME_MAX];
+  char policy[EDV_NAME_MAX], ig[EDV_NAME_MAX], bes[EDV_NAME_MAX];
+  char cert[EDV_NAME_MAX], auth[2][EDV_NAME_MAX], entry[2][EDV_NAME_MAX];
+  char host[2][EDV_FQDN_MAX]; /* "x.edvirons.com" (no trailing dot) */
+  char fqdn[2][EDV_FQDN_MAX]; /* "x.edvirons.com." */
+  int nhosts;
+  char tag[EDV_NAME_MAX];     /* network tag of the tenant VM */
+} names;
+
+static void names_of(edv__srun *sr, names *n)
+{
+  const edv__tenant_spec *s = edv__srun_spec(sr);
+  const char *id = s->id;
+
+  memset(n, 0, sizeof(*n));
+  edv__name_subnet(id, n->subnet, sizeof(n->subnet));
+  edv__name_firewall(id, EDV_FIREWALL_ALLOW_LB, n->fw_allow,
+                     sizeof(n->fw_allow));
+  edv__name_firewall(id, EDV_FIREWALL_DENY_INGRESS, n->fw_deny,
+                     sizeof(n->fw_deny));
+  edv__name_service_account_id(id, n->sa_id, sizeof(n->sa_id));
+  edv__name_service_account_email(id, edv__srun_project(sr), n->sa_email,
+                                  sizeof(n->sa_email));
+  edv__name_secret(id, n->secret, sizeof(n->secret));
+  edv__name_sql_instance(id, edv__srun_generation(sr), n->sql,
+                         sizeof(n->sql));
+  edv__name_vm(id, n->vm, sizeof(n->vm));
+  edv__name_disk(id, n->disk, sizeof(n->disk));
+  edv__name_snapshot_policy(id, n->policy, sizeof(n->policy));
+  edv__name_instance_group(id, n->ig, sizeof(n->ig));
+  edv__name_backend_service(id, n->bes, sizeof(n->bes));
+  edv__name_certificate(id, n->cert, sizeof(n->cert));
+  n->nhosts = edv__spec_has_alias(s) ? 2 : 1;
+  for (int h = 0; h < n->nhosts; h++) {
+    edv__name_dns_authorization(id, (edv__host_kind)h, n->auth[h],
+                                sizeof(n->auth[h]));
+    edv__name_cert_map_entry(id, (edv__host_kind)h, n->entry[h],
+                             sizeof(n->entry[h]));
+  }
+  edv__name_dns_primary(s, edv__srun_domain(sr), n->fqdn[0],
+                        sizeof(n->fqdn[0]));
+  if (n->nhosts > 1)
+    edv__name_dns_alias(s, edv__srun_domain(sr), n->fqdn[1],
+                        sizeof(n->fqdn[1]));
+  for (int h = 0; h < n->nhosts; h++) {
+    snprintf(n->host[h], sizeof(n->host[h]), "%s", n->fqdn[h]);
+    n->host[h][strlen(n->host[h]) - 1] = '\0';
+  }
+  snprintf(n->tag, sizeof(n->tag), "edv-%s", id);
+}
+
+static json_object *jstr(const char *s)
+{
+  return json_object_new_string(s ? s : "");
+}
+
+static json_object *jarr1(const char *s)
+{
+  json_object *a = json_object_new_array();
+  json_object_array_add(a, jstr(s));
+  return a;
+}
+
+/* ==== preflight ========================================================= */
+
+static void pre_lbip(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res || !edv__jstr(res, "address")) {
+    edv__step_fail(sr, EDV_ENOTFOUND,
+                   "the platform is not initialised in project '%s' (no "
+                   "global address '%s'); run `edvctl platform init` first",
+                   edv__srun_project(sr), EDV_LB_IP_NAME);
+    return;
+  }
+  edv__srun_set_fact(sr, "lb_ip", edv__jstr(res, "address"));
+  /* The zone lookup ends the step (it records dns_zone). */
+  edv__dns_zone_lookup(sr);
+}
+
+static void pre_zone(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *zones;
+  char best[96] = "", path[512];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res) {
+    edv__step_fail(sr, EDV_EINVAL,
+                   "region '%s' does not exist in project '%s'",
+                   edv__srun_region(sr), edv__srun_project(sr));
+    return;
+  }
+  if (edv__jstr(res, "status") && strcmp(edv__jstr(res, "status"), "UP")) {
+    edv__step_fail(sr, EDV_EUNAVAIL, "region '%s' is %s",
+                   edv__srun_region(sr), edv__jstr(res, "status"));
+    return;
+  }
+  /* The first zone in name order: deterministic, so every run (and the
+   * deprovisioning) looks in the same zone. */
+  zones = edv__jget(res, "zones");
+  for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
+    char z[96];
+    edv__url_last_segment(
+        json_object_get_string(json_object_array_get_idx(zones, i)), z,
+        sizeof(z));
+    if (!best[0] || strcmp(z, best) < 0)
+      snprintf(best, sizeof(best), "%s", z);
+  }
+  if (!best[0]) {
+    edv__step_fail(sr, EDV_EUNAVAIL, "region '%s' lists no zones",
+                   edv__srun_region(sr));
+    return;
+  }
+  edv__srun_set_fact(sr, "zone", best);
+  snprintf(path, sizeof(path), CP "/global/addresses/%s",
+           edv__srun_project(sr), EDV_LB_IP_NAME);
+  edv__step_get(sr, EDV_API_COMPUTE, path, pre_lbip);
+}
+
+static void preflight_up(edv__srun *sr)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), CP "/regions/%s", edv__srun_project(sr),
+           edv__srun_region(sr));
+  edv__step_get(sr, EDV_API_COMPUTE, path, pre_zone);
+}
+
+/* ==== subnet ============================================================= */
+
+static json_object *subnet_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object();
+  char net[512];
+
+  names_of(sr, &n);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  json_object_object_add(o, "name", jstr(n.subnet));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "network", jstr(net));
+  json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
+  json_object_object_add(o, "ipCidrRange", jstr(edv__srun_fact(sr, "cidr")));
+  json_object_object_add(o, "privateIpGoogleAccess",
+                         json_object_new_boolean(1));
+  return o;
+}
+
+static void subnet_verify(edv__srun *sr, json_object *res)
+{
+  const char *have = edv__jstr(res, "ipCidrRange");
+  const char *want = edv__srun_fact(sr, "cidr");
+
+  if (!have || !want || strcmp(have, want) != 0) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "subnetwork '%s' has range %s but the tenant's recorded "
+                   "range is %s",
+                   edv__jstr(res, "name"), have ? have : "(none)",
+                   want ? want : "(none)");
+    return;
+  }
+  edv__srun_set_fact(sr, "subnet_link", edv__jstr(res, "selfLink"));
+  edv__step_done(sr, NULL);
+}
+
+static void subnet_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  edv_cidr super, psa, got;
+  unsigned prefix;
+  char get[512], col[512], what[128], cidr[EDV_CIDR_STRLEN + 1];
+  edv_error err;
+  const char *sn = edv__fleet_supernet(edv__srun_fleet(sr), &prefix);
+
+  names_of(sr, &n);
+  if (edv__cidr_parse(sn, &super) || edv__cidr_parse(EDV_SUBNET_PSA_RANGE,
+                                                     &psa)) {
+    edv__step_fail(sr, EDV_ECONFIG, "supernet '%s' is not a CIDR range", sn);
+    return;
+  }
+  if (edv__srun_planning(sr)) {
+    /* A plan allocates nothing: show the recorded range, if any. */
+    if (edv__store_subnet_get(edv__fleet_store(edv__srun_fleet(sr)),
+                              edv__srun_spec(sr)->id, &got, NULL) == 0)
+      edv__cidr_format(&got, cidr, sizeof(cidr));
+    else
+      snprintf(cidr, sizeof(cidr), "(new /%u)", prefix);
+    edv__srun_set_fact(sr, "cidr", cidr);
+    goto ensure;
+  }
+  /* The allocation is durable and unique (store constraint) before the
+   * subnetwork exists, so two tenants can never race for a range. */
+  if (edv__store_subnet_allocate(edv__fleet_store(edv__srun_fleet(sr)),
+                                 edv__srun_spec(sr)->id, &super, prefix, &psa,
+                                 1, &got, &err)) {
+    edv__step_done(sr, &err);
+    return;
+  }
+  edv__cidr_format(&got, cidr, sizeof(cidr));
+  edv__srun_set_fact(sr, "cidr", cidr);
+ensure:
+  snprintf(get, sizeof(get), CP "/regions/%s/subnetworks/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.subnet);
+  snprintf(col, sizeof(col), CP "/regions/%s/subnetworks",
+           edv__srun_project(sr), edv__srun_region(sr));
+  snprintf(what, sizeof(what), "subnetwork '%s'", n.subnet);
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.subnetworks.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = subnet_build;
+  e.verify = subnet_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void subnet_down(edv__srun *sr)
+{
+  names n;
+  char get[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/regions/%s/subnetworks/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.subnet);
+  snprintf(what, sizeof(what), "subnetwork '%s'", n.subnet);
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
+                          "compute.subnetworks.delete");
+}
+
+/* ==== firewall =========================================================== */
+
+static json_object *fw_common(edv__srun *sr, const char *name)
+{
+  json_object *o = json_object_new_object();
+  char net[512];
+  names n;
+
+  names_of(sr, &n);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  json_object_object_add(o, "name", jstr(name));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "network", jstr(net));
+  json_object_object_add(o, "direction", jstr("INGRESS"));
+  json_object_object_add(o, "targetTags", jarr1(n.tag));
+  return o;
+}
+
+static json_object *fw_allow_build(edv__srun *sr)
+{
+  names n;
+  json_object *o, *allowed, *a, *src;
+
+  names_of(sr, &n);
+  o = fw_common(sr, n.fw_allow);
+  json_object_object_add(o, "priority", json_object_new_int(1000));
+  allowed = json_object_new_array();
+  a = json_object_new_object();
+  json_object_object_add(a, "IPProtocol", jstr("tcp"));
+  json_object_object_add(a, "ports", jarr1("80"));
+  json_object_array_add(allowed, a);
+  json_object_object_add(o, "allowed", allowed);
+  src = json_object_new_array();
+  /* Only Google's front ends and health checkers reach the VM. */
+  json_object_array_add(src, jstr(EDV_HC_RANGE_1));
+  json_object_array_add(src, jstr(EDV_HC_RANGE_2));
+  json_object_object_add(o, "sourceRanges", src);
+  return o;
+}
+
+static json_object *fw_deny_build(edv__srun *sr)
+{
+  names n;
+  json_object *o, *denied, *d;
+
+  names_of(sr, &n);
+  o = fw_common(sr, n.fw_deny);
+  /* Below the allow rule, above the implied rules: everything else. */
+  json_object_object_add(o, "priority", json_object_new_int(65000));
+  denied = json_object_new_array();
+  d = json_object_new_object();
+  json_object_object_add(d, "IPProtocol", jstr("all"));
+  json_object_array_add(denied, d);
+  json_object_object_add(o, "denied", denied);
+  json_object_object_add(o, "sourceRanges", jarr1("0.0.0.0/0"));
+  return o;
+}
+
+static void fw_ensure(edv__srun *sr, int which)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+  const char *name;
+
+  names_of(sr, &n);
+  name = which ? n.fw_deny : n.fw_allow;
+  snprintf(get, sizeof(get), CP "/global/firewalls/%s",
+           edv__srun_project(sr), name);
+  snprintf(col, sizeof(col), CP "/global/firewalls", edv__srun_project(sr));
+  snprintf(what, sizeof(what), "firewall rule '%s'", name);
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.firewalls.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = which ? fw_deny_build : fw_allow_build;
+  edv__step_ensure(sr, &e);
+}
+
+static void fw_remove(edv__srun *sr, int which)
+{
+  names n;
+  char get[512], what[128];
+  const char *name;
+
+  names_of(sr, &n);
+  name = which ? n.fw_deny : n.fw_allow;
+  snprintf(get, sizeof(get), CP "/global/firewalls/%s",
+           edv__srun_project(sr), name);
+  snprintf(what, sizeof(what), "firewall rule '%s'", name);
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
+                          "compute.firewalls.delete");
+}
+
+static void fw_allow_up(edv__srun *sr)
+{
+  fw_ensure(sr, 0);
+}
+
+static void fw_deny_up(edv__srun *sr)
+{
+  fw_ensure(sr, 1);
+}
+
+static void fw_allow_down(edv__srun *sr)
+{
+  fw_remove(sr, 0);
+}
+
+static void fw_deny_down(edv__srun *sr)
+{
+  fw_remove(sr, 1);
+}
+
+/* ==== service account ==================================================== */
+
+static json_object *sa_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object(), *acct = json_object_new_object();
+  char dn[128];
+
+  names_of(sr, &n);
+  snprintf(dn, sizeof(dn), "EdVirons tenant %s", edv__srun_spec(sr)->id);
+  json_object_object_add(o, "accountId", jstr(n.sa_id));
+  json_object_object_add(acct, "displayName", jstr(dn));
+  json_object_object_add(acct, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "serviceAccount", acct);
+  return o;
+}
+
+static void sa_verify(edv__srun *sr, json_object *res)
+{
+  edv__srun_set_fact(sr, "sa_email", edv__jstr(res, "email"));
+  edv__step_done(sr, NULL);
+}
+
+static void sa_paths(edv__srun *sr, char *get, size_t gs, char *col,
+                     size_t cs, char *what, size_t ws)
+{
+  names n;
+
+  names_of(sr, &n);
+  snprintf(get, gs, "/v1/projects/%s/serviceAccounts/%s",
+           edv__srun_project(sr), n.sa_email);
+  snprintf(col, cs, "/v1/projects/%s/serviceAccounts", edv__srun_project(sr));
+  snprintf(what, ws, "service account '%s'", n.sa_email);
+}
+
+static void sa_up(edv__srun *sr)
+{
+  edv__ensure e = {0};
+  char get[512], col[512], what[300];
+
+  sa_paths(sr, get, sizeof(get), col, sizeof(col), what, sizeof(what));
+  e.api = EDV_API_IAM;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "iam.projects.serviceAccounts.create";
+  e.own = EDV_OWN_DESC;
+  e.build = sa_build;
+  e.verify = sa_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void sa_down(edv__srun *sr)
+{
+  char get[512], col[512], what[300];
+
+  sa_paths(sr, get, sizeof(get), col, sizeof(col), what, sizeof(what));
+  edv__step_ensure_absent(sr, EDV_API_IAM, what, get, NULL, EDV_OWN_DESC,
+                          "iam.projects.serviceAccounts.delete");
+}
+
+/* ==== DB password secret ================================================= */
+
+/*
+ * The password is generated here, written to Secret Manager and never
+ * kept: not in our store, not in a log, not in the VM's metadata. The
+ * sql_user step reads it back from Secret Manager when it needs it.
+ */
+static json_object *secret_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object(), *rep = json_object_new_object();
+
+  json_object_object_add(rep, "automatic", json_object_new_object());
+  json_object_object_add(o, "replication", rep);
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void secret_policy_got(edv__srun *sr, json_object *pol,
+                              const edv_error *err);
+
+static void secret_policy_set(edv__srun *sr, json_object *res,
+                              const edv_error *err)
+{
+  (void)res;
+  edv__step_done(sr, err);
+}
+
+static void secret_policy_got(edv__srun *sr, json_object *pol,
+                              const edv_error *err)
+{
+  names n;
+  char member[300], path[512];
+  json_object *bindings, *body, *policy, *b, *members;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  names_of(sr, &n);
+  snprintf(member, sizeof(member), "serviceAccount:%s", n.sa_email);
+  bindings = edv__jget(pol, "bindings");
+  for (size_t i = 0; bindings && i < json_object_array_length(bindings);
+       i++) {
+    json_object *bi = json_object_array_get_idx(bindings, i);
+    const char *role = edv__jstr(bi, "role");
+    json_object *ms = edv__jget(bi, "members");
+    if (!role || strcmp(role, "roles/secretmanager.secretAccessor"))
+      continue;
+    for (size_t k = 0; ms && k < json_object_array_length(ms); k++)
+      if (strcmp(json_object_get_string(json_object_array_get_idx(ms, k)),
+                 member) == 0) {
+        edv__step_done(sr, NULL);
+        return;
+      }
+  }
+  /* Only the tenant's own VM identity may read its password. */
+  body = json_object_new_object();
+  policy = json_object_new_object();
+  bindings = json_object_new_array();
+  b = json_object_new_object();
+  json_object_object_add(b, "role", jstr("roles/secretmanager.secretAccessor"));
+  members = jarr1(member);
+  json_object_object_add(b, "members", members);
+  json_object_array_add(bindings, b);
+  json_object_object_add(policy, "bindings", bindings);
+  if (edv__jstr(pol, "etag"))
+    json_object_object_add(policy, "etag", jstr(edv__jstr(pol, "etag")));
+  json_object_object_add(body, "policy", policy);
+  snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s:setIamPolicy",
+           edv__srun_project(sr), n.secret);
+  edv__step_act(sr, EDV_API_SECRETMANAGER, "POST", path, body,
+                "secretmanager.secrets.setIamPolicy", secret_policy_set);
+}
+
+static void secret_policy(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s:getIamPolicy",
+           edv__srun_project(sr), n.secret);
+  edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_policy_got);
+}
+
+static void secret_version_added(edv__srun *sr, json_object *res,
+                                 const edv_error *err)
+{
+  (void)res;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  secret_policy(sr);
+}
+
+/* 32 characters of [A-Za-z0-9] from OpenSSL's CSPRNG (190 bits). */
+static int make_password(char *out, size_t size)
+{
+  static const char set[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char rnd[64];
+  size_t n = 0;
+
+  while (n + 1 < size && n < 32) {
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+      return -1;
+    for (size_t i = 0; i < sizeof(rnd) && n < 32 && n + 1 < size; i++)
+      if (rnd[i] < 248) /* 248 = 4 * 62: no modulo bias */
+        out[n++] = set[rnd[i] % 62];
+  }
+  out[n] = '\0';
+  OPENSSL_cleanse(rnd, sizeof(rnd));
+  return 0;
+}
+
+static void secret_version_seen(edv__srun *sr, json_object *res,
+                                const edv_error *err)
+{
+  names n;
+  char pw[40], b64[64], path[512];
+  json_object *body, *payload;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (res && edv__jstr(res, "state") &&
+      strcmp(edv__jstr(res, "state"), "ENABLED") == 0) {
+    secret_policy(sr);
+    return;
+  }
+  names_of(sr, &n);
+  if (make_password(pw, sizeof(pw))) {
+    edv__step_fail(sr, EDV_EINTERNAL, "no randomness for the DB password");
+    return;
+  }
+  EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pw,
+                  (int)strlen(pw));
+  body = json_object_new_object();
+  payload = json_object_new_object();
+  json_object_object_add(payload, "data", jstr(b64));
+  json_object_object_add(body, "payload", payload);
+  OPENSSL_cleanse(pw, sizeof(pw));
+  OPENSSL_cleanse(b64, sizeof(b64));
+  snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s:addVersion",
+           edv__srun_project(sr), n.secret);
+  edv__step_act(sr, EDV_API_SECRETMANAGER, "POST", path, body,
+                "secretmanager.secrets.addVersion", secret_version_added);
+}
+
+static void secret_verify(edv__srun *sr, json_object *res)
+{
+  names n;
+  char path[512];
+
+  (void)res;
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s",
+           edv__srun_project(sr), n.secret);
+  edv__srun_set_fact(sr, "secret", path + 4);
+  snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s/versions/latest",
+           edv__srun_project(sr), n.secret);
+  edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_version_seen);
+}
+
+static void secret_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), "/v1/projects/%s/secrets/%s",
+           edv__srun_project(sr), n.secret);
+  snprintf(col, sizeof(col), "/v1/projects/%s/secrets?secretId=%s",
+           edv__srun_project(sr), n.secret);
+  snprintf(what, sizeof(what), "secret '%s'", n.secret);
+  e.api = EDV_API_SECRETMANAGER;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "secretmanager.secrets.create";
+  e.own = EDV_OWN_LABELS;
+  e.build = secret_build;
+  e.verify = secret_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void secret_down(edv__srun *sr)
+{
+  names n;
+  char get[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), "/v1/projects/%s/secrets/%s",
+           edv__srun_project(sr), n.secret);
+  snprintf(what, sizeof(what), "secret '%s'", n.secret);
+  edv__step_ensure_absent(sr, EDV_API_SECRETMANAGER, what, get, NULL,
+                          EDV_OWN_LABELS, "secretmanager.secrets.delete");
+}
+
+/* ==== Cloud SQL instance =================================================== */
+
+static json_object *sql_build(edv__srun *sr)
+{
+  names n;
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *o = json_object_new_object(), *st = json_object_new_object(),
+              *bk = json_object_new_object(), *ret = json_object_new_object(),
+              *ip = json_object_new_object();
+  char net[512];
+
+  names_of(sr, &n);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  json_object_object_add(o, "name", jstr(n.sql));
+  json_object_object_add(o, "databaseVersion", jstr(t->sql.database_version));
+  json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
+  json_object_object_add(st, "tier", jstr(t->sql.tier));
+  json_object_object_add(st, "edition", jstr(t->sql.edition));
+  json_object_object_add(st, "availabilityType",
+                         jstr(t->sql.regional ? "REGIONAL" : "ZONAL"));
+  {
+    char gb[16];
+    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
+    json_object_object_add(st, "dataDiskSizeGb", jstr(gb));
+  }
+  json_object_object_add(st, "dataDiskType", jstr(t->sql.data_disk_type));
+  json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
+  json_object_object_add(st, "userLabels", edv__srun_labels(sr));
+  json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
+  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
+  json_object_object_add(bk, "startTime", jstr(t->sql.backup_start_time));
+  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
+                         json_object_new_boolean(t->sql.pitr));
+  json_object_object_add(bk, "transactionLogRetentionDays",
+                         json_object_new_int(
+                             t->sql.transaction_log_retention_days));
+  json_object_object_add(ret, "retainedBackups",
+                         json_object_new_int(t->sql.retained_backups));
+  json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
+  json_object_object_add(bk, "backupRetentionSettings", ret);
+  json_object_object_add(st, "backupConfiguration", bk);
+  /* Private IP only: the database is reachable from the VPC, never from
+   * the internet. */
+  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
+  json_object_object_add(ip, "privateNetwork", jstr(net));
+  json_object_object_add(st, "ipConfiguration", ip);
+  json_object_object_add(o, "settings", st);
+  return o;
+}
+
+static int sql_ready(edv__srun *sr, json_object *res)
+{
+  const char *state = edv__jstr(res, "state");
+
+  if (state && strcmp(state, "RUNNABLE") == 0)
+    return 1;
+  if (state && (strcmp(state, "FAILED") == 0 ||
+                strcmp(state, "SUSPENDED") == 0)) {
+    edv__step_fail(sr, EDV_EOPFAILED, "Cloud SQL instance '%s' is %s",
+                   edv__jstr(res, "name"), state);
+    return -1;
+  }
+  edv__step_info(sr, 0, "Cloud SQL instance %s", state ? state : "starting");
+  return 0;
+}
+
+static void sql_verify(edv__srun *sr, json_object *res)
+{
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *ips = edv__jget(res, "ipAddresses");
+  const char *tier = edv__jstr(edv__jget(res, "settings"), "tier");
+
+  if (tier && strcmp(tier, t->sql.tier) != 0)
+    edv__step_info(sr, 1, "drift: SQL tier is %s, the tier wants %s", tier,
+                   t->sql.tier);
+  for (size_t i = 0; ips && i < json_object_array_length(ips); i++) {
+    json_object *ip = json_object_array_get_idx(ips, i);
+    const char *type = edv__jstr(ip, "type");
+    if (type && strcmp(type, "PRIVATE") == 0)
+      edv__srun_set_fact(sr, "db_ip", edv__jstr(ip, "ipAddress"));
+  }
+  if (!edv__srun_fact(sr, "db_ip")) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "Cloud SQL instance '%s' has no private IP (is private "
+                   "services access connected? run `edvctl platform init`)",
+                   edv__jstr(res, "name"));
+    return;
+  }
+  edv__srun_set_fact(sr, "sql_instance", edv__jstr(res, "name"));
+  edv__step_done(sr, NULL);
+}
+
+static void sql_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), SQLP "/instances/%s", edv__srun_project(sr),
+           n.sql);
+  snprintf(col, sizeof(col), SQLP "/instances", edv__srun_project(sr));
+  snprintf(what, sizeof(what), "Cloud SQL instance '%s'", n.sql);
+  e.api = EDV_API_SQLADMIN;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "sql.instances.insert";
+  e.own = EDV_OWN_LABELS;
+  e.build = sql_build;
+  e.ready = sql_ready;
+  e.verify = sql_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void sql_down(edv__srun *sr)
+{
+  names n;
+  char get[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), SQLP "/instances/%s", edv__srun_project(sr),
+           n.sql);
+  snprintf(what, sizeof(what), "Cloud SQL instance '%s'", n.sql);
+  edv__step_ensure_absent(sr, EDV_API_SQLADMIN, what, get, NULL,
+                          EDV_OWN_LABELS, "sql.instances.delete");
+}
+
+/* ==== database and user ==================================================== */
+
+static json_object *db_build(edv__srun *sr)
+{
+  json_object *o = json_object_new_object();
+
+  (void)sr;
+  json_object_object_add(o, "name", jstr(EDV_DB_NAME));
+  json_object_object_add(o, "charset", jstr("UTF8"));
+  return o;
+}
+
+static void sqldb_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), SQLP "/instances/%s/databases/%s",
+           edv__srun_project(sr), n.sql, EDV_DB_NAME);
+  snprintf(col, sizeof(col), SQLP "/instances/%s/databases",
+           edv__srun_project(sr), n.sql);
+  e.api = EDV_API_SQLADMIN;
+  e.what = "database '" EDV_DB_NAME "'";
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "sql.databases.insert";
+  e.own = EDV_OWN_NONE; /* inside our own instance */
+  e.build = db_build;
+  edv__step_ensure(sr, &e);
+}
+
+static void user_created(edv__srun *sr, json_object *res,
+                         const edv_error *err)
+{
+  (void)res;
+  edv__step_done(sr, err);
+}
+
+static void user_secret_read(edv__srun *sr, json_object *res,
+                             const edv_error *err)
+{
+  names n;
+  const char *b64;
+  unsigned char pw[128];
+  int len;
+  json_object *body;
+  char path[512];
+
+  if (err || !res) {
+    if (!err)
+      edv__step_fail(sr, EDV_ENOTFOUND, "the DB password secret has no "
+                                        "version");
+    else
+      edv__step_done(sr, err);
+    return;
+  }
+  b64 = edv__jstr(edv__jget(res, "payload"), "data");
+  if (!b64 || strlen(b64) > 160) {
+    edv__step_fail(sr, EDV_EPROTO, "secret payload is missing or too long");
+    return;
+  }
+  len = EVP_DecodeBlock(pw, (const unsigned char *)b64, (int)strlen(b64));
+  if (len < 0) {
+    edv__step_fail(sr, EDV_EPROTO, "secret payload is not base64");
+    return;
+  }
+  /* EVP_DecodeBlock counts the padding's zero bytes. */
+  while (len > 0 && pw[len - 1] == '\0')
+    len--;
+  pw[len] = '\0';
+  names_of(sr, &n);
+  body = json_object_new_object();
+  json_object_object_add(body, "name", jstr(EDV_DB_USER));
+  json_object_object_add(body, "password", jstr((const char *)pw));
+  OPENSSL_cleanse(pw, sizeof(pw));
+  snprintf(path, sizeof(path), SQLP "/instances/%s/users",
+           edv__srun_project(sr), n.sql);
+  edv__step_act(sr, EDV_API_SQLADMIN, "POST", path, body, "sql.users.insert",
+                user_created);
+}
+
+static void users_listed(edv__srun *sr, json_object *res,
+                         const edv_error *err)
+{
+  json_object *items;
+  names n;
+  char path[512];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  items = edv__jget(res, "items");
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    const char *u = edv__jstr(json_object_array_get_idx(items, i), "name");
+    if (u && strcmp(u, EDV_DB_USER) == 0) {
+      edv__step_done(sr, NULL);
+      return;
+    }
+  }
+  names_of(sr, &n);
+  snprintf(path, sizeof(path),
+           "/v1/projects/%s/secrets/%s/versions/latest:access",
+           edv__srun_project(sr), n.secret);
+  edv__step_get(sr, EDV_API_SECRETMANAGER, path, user_secret_read);
+}
+
+static void sqluser_up(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), SQLP "/instances/%s/users",
+           edv__srun_project(sr), n.sql);
+  edv__step_get(sr, EDV_API_SQLADMIN, path, users_listed);
+}
+
+/* ==== VM =================================================================== */
+
+static void meta_add(json_object *items, const char *k, const char *v)
+{
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "key", jstr(k));
+  json_object_object_add(o, "value", jstr(v));
+  json_object_array_add(items, o);
+}
+
+static json_object *vm_build(edv__srun *sr)
+{
+  names n;
+  const edv__tier *t = edv__srun_tier(sr);
+  const char *zone = edv__srun_zone(sr);
+  json_object *o = json_object_new_object(), *disks, *disk, *ip, *nics, *nic,
+              *sas, *sa, *meta, *items, *tags, *shield;
+  char buf[512], users[16];
+  char *script;
+  edv__render_in in;
+
+  names_of(sr, &n);
+  memset(&in, 0, sizeof(in));
+  in.spec = edv__srun_spec(sr);
+  in.tier = t;
+  in.project = edv__srun_project(sr);
+  in.domain = edv__srun_domain(sr);
+  in.db_host = edv__srun_fact(sr, "db_ip");
+  in.db_instance = n.sql;
+  in.secret = edv__srun_fact(sr, "secret");
+  script = edv__render_startup(&in);
+  if (!script) {
+    json_object_put(o);
+    edv__step_fail(sr, EDV_ENOMEM, "cannot render the startup script");
+    return NULL;
+  }
+  json_object_object_add(o, "name", jstr(n.vm));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone,
+           t->machine_type);
+  json_object_object_add(o, "machineType", jstr(buf));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  tags = json_object_new_object();
+  json_object_object_add(tags, "items", jarr1(n.tag));
+  json_object_object_add(o, "tags", tags);
+  disks = json_object_new_array();
+  disk = json_object_new_object();
+  json_object_object_add(disk, "boot", json_object_new_boolean(1));
+  json_object_object_add(disk, "autoDelete", json_object_new_boolean(1));
+  json_object_object_add(disk, "deviceName", jstr(n.disk));
+  ip = json_object_new_object();
+  json_object_object_add(ip, "diskName", jstr(n.disk));
+  json_object_object_add(
+      ip, "sourceImage",
+      jstr("projects/debian-cloud/global/images/family/debian-12"));
+  snprintf(buf, sizeof(buf), "%d", t->disk_gb);
+  json_object_object_add(ip, "diskSizeGb", jstr(buf));
+  snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
+  json_object_object_add(ip, "diskType", jstr(buf));
+  json_object_object_add(ip, "labels", edv__srun_labels(sr));
+  json_object_object_add(disk, "initializeParams", ip);
+  json_object_array_add(disks, disk);
+  json_object_object_add(o, "disks", disks);
+  nics = json_object_new_array();
+  nic = json_object_new_object();
+  /* No accessConfigs: no external IP. Egress goes through Cloud NAT. */
+  snprintf(buf, sizeof(buf), "projects/%s/regions/%s/subnetworks/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.subnet);
+  json_object_object_add(nic, "subnetwork", jstr(buf));
+  json_object_array_add(nics, nic);
+  json_object_object_add(o, "networkInterfaces", nics);
+  sas = json_object_new_array();
+  sa = json_object_new_object();
+  json_object_object_add(sa, "email", jstr(n.sa_email));
+  json_object_object_add(sa, "scopes",
+                         jarr1("https://www.googleapis.com/auth/"
+                               "cloud-platform"));
+  json_object_array_add(sas, sa);
+  json_object_object_add(o, "serviceAccounts", sas);
+  shield = json_object_new_object();
+  json_object_object_add(shield, "enableSecureBoot",
+                         json_object_new_boolean(1));
+  json_object_object_add(shield, "enableVtpm", json_object_new_boolean(1));
+  json_object_object_add(shield, "enableIntegrityMonitoring",
+                         json_object_new_boolean(1));
+  json_object_object_add(o, "shieldedInstanceConfig", shield);
+  meta = json_object_new_object();
+  items = json_object_new_array();
+  meta_add(items, "startup-script", script);
+  free(script);
+  meta_add(items, "edv-tenant", edv__srun_spec(sr)->id);
+  meta_add(items, "edv-tier", t->name);
+  snprintf(users, sizeof(users), "%d", t->max_users);
+  meta_add(items, "edv-max-users", users);
+  meta_add(items, "edv-hostname", n.host[0]);
+  meta_add(items, "edv-db-instance", n.sql);
+  meta_add(items, "edv-db-host", edv__srun_fact(sr, "db_ip"));
+  meta_add(items, "edv-db-name", EDV_DB_NAME);
+  meta_add(items, "edv-db-user", EDV_DB_USER);
+  meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
+  meta_add(items, "enable-oslogin", "TRUE");
+  json_object_object_add(meta, "items", items);
+  json_object_object_add(o, "metadata", meta);
+  return o;
+}
+
+static int vm_ready(edv__srun *sr, json_object *res)
+{
+  const char *st = edv__jstr(res, "status");
+
+  if (st && strcmp(st, "RUNNING") == 0)
+    return 1;
+  if (st && (strcmp(st, "TERMINATED") == 0 ||
+             strcmp(st, "SUSPENDED") == 0)) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "VM '%s' is %s; start it or delete it to re-create",
+                   edv__jstr(res, "name"), st);
+    return -1;
+  }
+  edv__step_info(sr, 0, "VM %s", st ? st : "starting");
+  return 0;
+}
+
+static void vm_verify(edv__srun *sr, json_object *res)
+{
+  const char *mt = edv__jstr(res, "machineType");
+  const edv__tier *t = edv__srun_tier(sr);
+  char have[96];
+
+  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
+  if (strcmp(have, t->machine_type) != 0)
+    edv__step_info(sr, 1, "drift: VM machine type is %s, the tier wants %s",
+                   have, t->machine_type);
+  edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
+  edv__step_done(sr, NULL);
+}
+
+static void vm_paths(edv__srun *sr, char *get, size_t gs, char *col,
+                     size_t cs)
+{
+  names n;
+
+  names_of(sr, &n);
+  snprintf(get, gs, CP "/zones/%s/instances/%s", edv__srun_project(sr),
+           edv__srun_zone(sr), n.vm);
+  snprintf(col, cs, CP "/zones/%s/instances", edv__srun_project(sr),
+           edv__srun_zone(sr));
+}
+
+static void vm_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  vm_paths(sr, get, sizeof(get), col, sizeof(col));
+  snprintf(what, sizeof(what), "VM '%s'", n.vm);
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.instances.insert";
+  e.own = EDV_OWN_LABELS;
+  e.build = vm_build;
+  e.ready = vm_ready;
+  e.verify = vm_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void vm_down(edv__srun *sr)
+{
+  names n;
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  vm_paths(sr, get, sizeof(get), col, sizeof(col));
+  snprintf(what, sizeof(what), "VM '%s'", n.vm);
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL,
+                          EDV_OWN_LABELS, "compute.instances.delete");
+}
+
+/* ==== snapshot schedule ===================================================== */
+
+static json_object *policy_build(edv__srun *sr)
+{
+  names n;
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *o = json_object_new_object(), *ssp = json_object_new_object(),
+              *sched = json_object_new_object(),
+              *daily = json_object_new_object(),
+              *ret = json_object_new_object(),
+              *props = json_object_new_object();
+
+  names_of(sr, &n);
+  json_object_object_add(o, "name", jstr(n.policy));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
+  json_object_object_add(daily, "daysInCycle", json_object_new_int(1));
+  json_object_object_add(daily, "startTime", jstr(t->snapshot_start_time));
+  json_object_object_add(sched, "dailySchedule", daily);
+  json_object_object_add(ssp, "schedule", sched);
+  json_object_object_add(ret, "maxRetentionDays",
+                         json_object_new_int(t->snapshot_retention_days));
+  json_object_object_add(ret, "onSourceDiskDelete",
+                         jstr(t->snapshot_on_delete));
+  json_object_object_add(ssp, "retentionPolicy", ret);
+  json_object_object_add(props, "labels", edv__srun_labels(sr));
+  json_object_object_add(props, "storageLocations",
+                         jarr1(edv__srun_region(sr)));
+  json_object_object_add(ssp, "snapshotProperties", props);
+  json_object_object_add(o, "snapshotSchedulePolicy", ssp);
+  return o;
+}
+
+static void policy_attached(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  (void)res;
+  edv__step_done(sr, err);
+}
+
+static void policy_disk_seen(edv__srun *sr, json_object *disk,
+                             const edv_error *err)
+{
+  names n;
+  json_object *pols, *body;
+  char path[512];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!disk) {
+    edv__step_fail(sr, EDV_ENOTFOUND, "the VM's boot disk is missing");
+    return;
+  }
+  names_of(sr, &n);
+  pols = edv__jget(disk, "resourcePolicies");
+  for (size_t i = 0; pols && i < json_object_array_length(pols); i++) {
+    char last[96];
+    edv__url_last_segment(
+        json_object_get_string(json_object_array_get_idx(pols, i)), last,
+        sizeof(last));
+    if (strcmp(last, n.policy) == 0) {
+      edv__step_done(sr, NULL);
+      return;
+    }
+  }
+  body = json_object_new_object();
+  snprintf(path, sizeof(path), "projects/%s/regions/%s/resourcePolicies/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.policy);
+  json_object_object_add(body, "resourcePolicies", jarr1(path));
+  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/addResourcePolicies",
+           edv__srun_project(sr), edv__srun_zone(sr), n.disk);
+  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body,
+                "compute.disks.addResourcePolicies", policy_attached);
+}
+
+static void policy_verify(edv__srun *sr, json_object *res)
+{
+  names n;
+  char path[512];
+
+  (void)res;
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s", edv__srun_project(sr),
+           edv__srun_zone(sr), n.disk);
+  edv__step_get(sr, EDV_API_COMPUTE, path, policy_disk_seen);
+}
+
+static void policy_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/regions/%s/resourcePolicies/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.policy);
+  snprintf(col, sizeof(col), CP "/regions/%s/resourcePolicies",
+           edv__srun_project(sr), edv__srun_region(sr));
+  snprintf(what, sizeof(what), "snapshot schedule '%s'", n.policy);
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.resourcePolicies.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = policy_build;
+  e.verify = policy_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void policy_delete(edv__srun *sr)
+{
+  names n;
+  char get[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/regions/%s/resourcePolicies/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.policy);
+  snprintf(what, sizeof(what), "snapshot schedule '%s'", n.policy);
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
+                          "compute.resourcePolicies.delete");
+}
+
+static void policy_detached(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  (void)res;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  policy_delete(sr);
+}
+
+/* A policy attached to a disk cannot be deleted: detach it first (the disk
+ * itself goes with the VM, which this step runs before). */
+static void policy_down_disk(edv__srun *sr, json_object *disk,
+                             const edv_error *err)
+{
+  names n;
+  json_object *body;
+  char path[512];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  names_of(sr, &n);
+  if (!disk || !edv__jget(disk, "resourcePolicies") ||
+      json_object_array_length(edv__jget(disk, "resourcePolicies")) == 0) {
+    policy_delete(sr);
+    return;
+  }
+  body = json_object_new_object();
+  snprintf(path, sizeof(path), "projects/%s/regions/%s/resourcePolicies/%s",
+           edv__srun_project(sr), edv__srun_region(sr), n.policy);
+  json_object_object_add(body, "resourcePolicies", jarr1(path));
+  snprintf(path, sizeof(path),
+           CP "/zones/%s/disks/%s/removeResourcePolicies",
+           edv__srun_project(sr), edv__srun_zone(sr), n.disk);
+  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body,
+                "compute.disks.removeResourcePolicies", policy_detached);
+}
+
+static void policy_down(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s", edv__srun_project(sr),
+           edv__srun_zone(sr), n.disk);
+  edv__step_get(sr, EDV_API_COMPUTE, path, policy_down_disk);
+}
+
+/* ==== instance group ========================================================= */
+
+static json_object *ig_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object(), *ports, *p;
+  char net[512];
+
+  names_of(sr, &n);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  json_object_object_add(o, "name", jstr(n.ig));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "network", jstr(net));
+  ports = json_object_new_array();
+  p = json_object_new_object();
+  json_object_object_add(p, "name", jstr("http"));
+  json_object_object_add(p, "port", json_object_new_int(80));
+  json_object_array_add(ports, p);
+  json_object_object_add(o, "namedPorts", ports);
+  return o;
+}
+
+static void ig_added(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  (void)res;
+  edv__step_done(sr, err);
+}
+
+static void ig_members(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  names n;
+  json_object *items, *body, *insts, *i1;
+  char path[512];
+  const char *vm = edv__srun_fact(sr, "vm_link");
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  names_of(sr, &n);
+  items = edv__jget(res, "items");
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    char last[96];
+    edv__url_last_segment(
+        edv__jstr(json_object_array_get_idx(items, i), "instance"), last,
+        sizeof(last));
+    if (strcmp(last, n.vm) == 0) {
+      edv__step_done(sr, NULL);
+      return;
+    }
+  }
+  body = json_object_new_object();
+  insts = json_object_new_array();
+  i1 = json_object_new_object();
+  snprintf(path, sizeof(path), "projects/%s/zones/%s/instances/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.vm);
+  json_object_object_add(i1, "instance", jstr(vm ? vm : path));
+  json_object_array_add(insts, i1);
+  json_object_object_add(body, "instances", insts);
+  snprintf(path, sizeof(path), CP "/zones/%s/instanceGroups/%s/addInstances",
+           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
+  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body,
+                "compute.instanceGroups.addInstances", ig_added);
+}
+
+static void ig_verify(edv__srun *sr, json_object *res)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  edv__srun_set_fact(sr, "ig_link", edv__jstr(res, "selfLink"));
+  snprintf(path, sizeof(path),
+           CP "/zones/%s/instanceGroups/%s/listInstances",
+           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
+  edv__step_call(sr, EDV_API_COMPUTE, "POST", path, json_object_new_object(),
+                 ig_members);
+}
+
+static void ig_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/zones/%s/instanceGroups/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
+  snprintf(col, sizeof(col), CP "/zones/%s/instanceGroups",
+           edv__srun_project(sr), edv__srun_zone(sr));
+  snprintf(what, sizeof(what), "instance group '%s'", n.ig);
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.instanceGroups.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = ig_build;
+  e.verify = ig_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void ig_down(edv__srun *sr)
+{
+  names n;
+  char get[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/zones/%s/instanceGroups/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
+  snprintf(what, sizeof(what), "instance group '%s'", n.ig);
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
+                          "compute.instanceGroups.delete");
+}
+
+/* ==== backend service ======================================================== */
+
+static json_object *bes_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object(), *backends, *b;
+  char buf[512];
+
+  names_of(sr, &n);
+  json_object_object_add(o, "name", jstr(n.bes));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "protocol", jstr("HTTP"));
+  json_object_object_add(o, "portName", jstr("http"));
+  json_object_object_add(o, "loadBalancingScheme", jstr("EXTERNAL_MANAGED"));
+  json_object_object_add(o, "timeoutSec", json_object_new_int(30));
+  snprintf(buf, sizeof(buf), "projects/%s/global/healthChecks/%s",
+           edv__srun_project(sr), EDV_HC_NAME);
+  json_object_object_add(o, "healthChecks", jarr1(buf));
+  backends = json_object_new_array();
+  b = json_object_new_object();
+  snprintf(buf, sizeof(buf), "projects/%s/zones/%s/instanceGroups/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
+  json_object_object_add(b, "group", jstr(buf));
+  json_object_object_add(b, "balancingMode", jstr("UTILIZATION"));
+  json_object_object_add(b, "capacityScaler", json_object_new_double(1.0));
+  json_object_array_add(backends, b);
+  json_object_object_add(o, "backends", backends);
+  return o;
+}
+
+static void bes_verify(edv__srun *sr, json_object *res)
+{
+  edv__srun_set_fact(sr, "backend_link", edv__jstr(res, "selfLink"));
+  edv__step_done(sr, NULL);
+}
+
+static void bes_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/global/backendServices/%s",
+           edv__srun_project(sr), n.bes);
+  snprintf(col, sizeof(col), CP "/global/backendServices",
+           edv__srun_project(sr));
+  snprintf(what, sizeof(what), "backend service '%s'", n.bes);
+  e.api = EDV_API_COMPUTE;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "compute.backendServices.insert";
+  e.own = EDV_OWN_DESC;
+  e.build = bes_build;
+  e.verify = bes_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void bes_down(edv__srun *sr)
+{
+  names n;
+  char get[512], what[128];
+
+  names_of(sr, &n);
+  snprintf(get, sizeof(get), CP "/global/backendServices/%s",
+           edv__srun_project(sr), n.bes);
+  snprintf(what, sizeof(what), "backend service '%s'", n.bes);
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
+                          "compute.backendServices.delete");
+}
+
+/* ==== shared writers: URL map and DNS ======================================== */
+
+/* The writers call back with a plain (data, err): carry the step. */
+static void shared_done(void *data, const edv_error *err)
+{
+  edv__step_done((edv__srun *)data, err);
+}
+
+static void urlmap_up(edv__srun *sr)
+{
+  names n;
+  const char *hosts[3] = {NULL, NULL, NULL};
+  int result;
+
+  names_of(sr, &n);
+  if (edv__srun_planning(sr)) {
+    edv__step_info(sr, 0, "would ensure the URL map host rule for %s",
+                   n.host[0]);
+    edv__step_done(sr, NULL);
+    return;
+  }
+  for (int h = 0; h < n.nhosts; h++)
+    hosts[h] = n.host[h];
+  result = edv__urlmap_set(edv__srun_fleet(sr), edv__srun_spec(sr)->id, hosts,
+                           edv__srun_fact(sr, "backend_link"), shared_done,
+                           sr);
+  if (result)
+    edv__step_fail(sr, (edv_code)result, "cannot queue the URL map change");
+}
+
+static void urlmap_down(edv__srun *sr)
+{
+  int result = edv__urlmap_set(edv__srun_fleet(sr), edv__srun_spec(sr)->id,
+                               NULL, NULL, shared_done, sr);
+  if (result)
+    edv__step_fail(sr, (edv_code)result, "cannot queue the URL map change");
+}
+
+typedef struct multi {
+  edv__srun *sr;
+  unsigned left;
+  edv_error err;
+} multi;
+
+static void multi_done(void *data, const edv_error *err)
+{
+  multi *m = data;
+  edv__srun *sr = m->sr;
+
+  if (err && !m->err.code)
+    m->err = *err;
+  if (--m->left > 0)
+    return;
+  if (m->err.code) {
+    edv_error e = m->err;
+    free(m);
+    edv__step_done(sr, &e);
+    return;
+  }
+  free(m);
+  edv__step_done(sr, NULL);
+}
+
+/* Sets (or removes, with rrdata NULL) one rrset per host. */
+static void dns_hosts(edv__srun *sr, int remove)
+{
+  names n;
+  multi *m = calloc(1, sizeof(*m));
+  const char *ip = edv__srun_fact(sr, "lb_ip");
+  const char *zone = edv__srun_fact(sr, "dns_zone");
+
+  if (!m || !zone || (!remove && !ip)) {
+    free(m);
+    edv__step_fail(sr, m ? EDV_EPRECONDITION : EDV_ENOMEM,
+                   "DNS: no zone or load balancer IP recorded");
+    return;
+  }
+  names_of(sr, &n);
+  if (edv__srun_planning(sr)) {
+    free(m);
+    edv__step_info(sr, 0, "would ensure the A record(s) for %s", n.fqdn[0]);
+    edv__step_done(sr, NULL);
+    return;
+  }
+  m->sr = sr;
+  m->left = (unsigned)n.nhosts + 1; /* +1 guard */
+  for (int h = 0; h < n.nhosts; h++) {
+    const char *rr[2] = {ip, NULL};
+    if (edv__dns_set(edv__srun_fleet(sr), zone, n.fqdn[h], "A", 300,
+                     remove ? NULL : rr, multi_done, m)) {
+      edv_error e;
+      edv_error_set(&e, EDV_ENOMEM, "cannot queue the DNS change");
+      multi_done(m, &e);
+    }
+  }
+  multi_done(m, NULL);
+}
+
+static void dns_up(edv__srun *sr)
+{
+  dns_hosts(sr, 0);
+}
+
+static void dns_down(edv__srun *sr)
+{
+  dns_hosts(sr, 1);
+}
+
+/* ==== DNS authorizations (+ their CNAMEs) =================================== */
+
+static void auth_next(edv__srun *sr);
+
+static json_object *auth_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object();
+  int h = *edv__srun_stage(sr);
+
+  names_of(sr, &n);
+  json_object_object_add(o, "domain", jstr(n.host[h]));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void auth_cname_done(void *data, const edv_error *err)
+{
+  edv__srun *sr = data;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  (*edv__srun_stage(sr))++;
+  auth_next(sr);
+}
+
+static void auth_verify(edv__srun *sr, json_object *res)
+{
+  json_object *rec = edv__jget(res, "dnsResourceRecord");
+  const char *name = edv__jstr(rec, "name"), *type = edv__jstr(rec, "type"),
+             *data = edv__jstr(rec, "data");
+  const char *rr[2] = {data, NULL};
+  char key[64];
+  int h = *edv__srun_stage(sr);
+
+  if (!name || !type || !data) {
+    /* Certificate Manager fills the record in shortly after create. */
+    edv__step_later(sr, edv__srun_poll_ms(sr), auth_next);
+    return;
+  }
+  snprintf(key, sizeof(key), "auth%d", h);
+  edv__srun_set_fact(sr, key, edv__jstr(res, "name"));
+  if (edv__srun_planning(sr)) {
+    auth_cname_done(sr, NULL);
+    return;
+  }
+  if (edv__dns_set(edv__srun_fleet(sr), edv__srun_fact(sr, "dns_zone"), name,
+                   type, 300, rr, auth_cname_done, sr))
+    edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
+}
+
+static void auth_next(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[160];
+  int h = *edv__srun_stage(sr);
+
+  names_of(sr, &n);
+  if (h >= n.nhosts) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s",
+           edv__srun_project(sr), n.auth[h]);
+  snprintf(col, sizeof(col), CMP "/dnsAuthorizations?dnsAuthorizationId=%s",
+           edv__srun_project(sr), n.auth[h]);
+  snprintf(what, sizeof(what), "DNS authorization '%s'", n.auth[h]);
+  e.api = EDV_API_CERTIFICATEMANAGER;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "certificatemanager.dnsAuthorizations.create";
+  e.own = EDV_OWN_LABELS;
+  e.build = auth_build;
+  e.verify = auth_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void auth_up(edv__srun *sr)
+{
+  auth_next(sr);
+}
+
+/* Deprovisioning, per host: remove the challenge CNAME (it points at the
+ * authorization), then delete the authorization. The stage is the host. */
+static void auth_down_next(edv__srun *sr);
+
+static void auth_down_deleted(edv__srun *sr, json_object *res,
+                              const edv_error *err)
+{
+  (void)res;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  (*edv__srun_stage(sr))++;
+  auth_down_next(sr);
+}
+
+static void auth_down_delete(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), CMP "/dnsAuthorizations/%s",
+           edv__srun_project(sr), n.auth[*edv__srun_stage(sr)]);
+  edv__step_act(sr, EDV_API_CERTIFICATEMANAGER, "DELETE", path, NULL,
+                "certificatemanager.dnsAuthorizations.delete",
+                auth_down_deleted);
+}
+
+static void auth_down_cname(void *data, const edv_error *err)
+{
+  edv__srun *sr = data;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  auth_down_delete(sr);
+}
+
+static void auth_down_seen(edv__srun *sr, json_object *res,
+                           const edv_error *err)
+{
+  const char *nm;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res) {
+    (*edv__srun_stage(sr))++;
+    auth_down_next(sr);
+    return;
+  }
+  if (edv__step_owned_labels(sr, res, "DNS authorization") < 0)
+    return;
+  nm = edv__jstr(edv__jget(res, "dnsResourceRecord"), "name");
+  if (!nm || !edv__srun_fact(sr, "dns_zone")) {
+    auth_down_delete(sr);
+    return;
+  }
+  if (edv__dns_set(edv__srun_fleet(sr), edv__srun_fact(sr, "dns_zone"), nm,
+                   "CNAME", 300, NULL, auth_down_cname, sr))
+    edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
+}
+
+static void auth_down_next(edv__srun *sr)
+{
+  names n;
+  char get[512];
+  int h = *edv__srun_stage(sr);
+
+  names_of(sr, &n);
+  if (h >= n.nhosts) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s",
+           edv__srun_project(sr), n.auth[h]);
+  edv__step_get(sr, EDV_API_CERTIFICATEMANAGER, get, auth_down_seen);
+}
+
+static void auth_down(edv__srun *sr)
+{
+  auth_down_next(sr);
+}
+
+/* ==== certificate ============================================================ */
+
+static json_object *cert_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object(), *m = json_object_new_object(),
+              *domains = json_object_new_array(),
+              *auths = json_object_new_array();
+
+  names_of(sr, &n);
+  for (int h = 0; h < n.nhosts; h++) {
+    char name[512];
+    json_object_array_add(domains, jstr(n.host[h]));
+    snprintf(name, sizeof(name),
+             "projects/%s/locations/global/dnsAuthorizations/%s",
+             edv__srun_project(sr), n.auth[h]);
+    json_object_array_add(auths, jstr(name));
+  }
+  json_object_object_add(m, "domains", domains);
+  json_object_object_add(m, "dnsAuthorizations", auths);
+  json_object_object_add(o, "managed", m);
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static int cert_ready(edv__srun *sr, json_object *res)
+{
+  const char *st = edv__jstr(edv__jget(res, "managed"), "state");
+
+  if (st && strcmp(st, "ACTIVE") == 0)
+    return 1;
+  if (st && strcmp(st, "FAILED") == 0) {
+    const char *why =
+        edv__jstr(edv__jget(res, "managed.provisioningIssue"), "details");
+    edv__step_fail(sr, EDV_EOPFAILED,
+                   "certificate '%s' FAILED: %s (delete it and retry)",
+                   edv__jstr(res, "name"), why ? why : "no details");
+    return -1;
+  }
+  edv__step_info(sr, 0, "certificate %s", st ? st : "PROVISIONING");
+  return 0;
+}
+
+static void cert_paths(edv__srun *sr, char *get, size_t gs, char *col,
+                       size_t cs)
+{
+  names n;
+
+  names_of(sr, &n);
+  snprintf(get, gs, CMP "/certificates/%s", edv__srun_project(sr), n.cert);
+  snprintf(col, cs, CMP "/certificates?certificateId=%s",
+           edv__srun_project(sr), n.cert);
+}
+
+static void cert_verify(edv__srun *sr, json_object *res)
+{
+  edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
+  edv__step_done(sr, NULL);
+}
+
+static void cert_up(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  cert_paths(sr, get, sizeof(get), col, sizeof(col));
+  snprintf(what, sizeof(what), "certificate '%s'", n.cert);
+  e.api = EDV_API_CERTIFICATEMANAGER;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "certificatemanager.certificates.create";
+  e.own = EDV_OWN_LABELS;
+  e.build = cert_build;
+  e.ready = cert_ready;
+  e.verify = cert_verify;
+  edv__step_ensure(sr, &e);
+}
+
+static void cert_down(edv__srun *sr)
+{
+  names n;
+  char get[512], col[512], what[128];
+
+  names_of(sr, &n);
+  cert_paths(sr, get, sizeof(get), col, sizeof(col));
+  snprintf(what, sizeof(what), "certificate '%s'", n.cert);
+  edv__step_ensure_absent(sr, EDV_API_CERTIFICATEMANAGER, what, get, NULL,
+                          EDV_OWN_LABELS,
+                          "certificatemanager.certificates.delete");
+}
+
+/* ==== certificate map entries ================================================ */
+
+static void entry_next(edv__srun *sr);
+
+static json_object *entry_build(edv__srun *sr)
+{
+  names n;
+  json_object *o = json_object_new_object();
+  char cert[512];
+  int h = *edv__srun_stage(sr);
+
+  names_of(sr, &n);
+  snprintf(cert, sizeof(cert), "projects/%s/locations/global/certificates/%s",
+           edv__srun_project(sr), n.cert);
+  json_object_object_add(o, "hostname", jstr(n.host[h]));
+  json_object_object_add(o, "certificates", jarr1(cert));
+  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  return o;
+}
+
+static void entry_verified(edv__srun *sr, json_object *res)
+{
+  (void)res;
+  (*edv__srun_stage(sr))++;
+  entry_next(sr);
+}
+
+static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
+                        size_t cs)
+{
+  names n;
+
+  names_of(sr, &n);
+  snprintf(get, gs, CMP "/certificateMaps/%s/certificateMapEntries/%s",
+           edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
+  snprintf(col, cs,
+           CMP "/certificateMaps/%s/certificateMapEntries"
+               "?certificateMapEntryId=%s",
+           edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
+}
+
+static void entry_next(edv__srun *sr)
+{
+  names n;
+  edv__ensure e = {0};
+  char get[512], col[512], what[160];
+  int h = *edv__srun_stage(sr);
+
+  names_of(sr, &n);
+  if (h >= n.nhosts) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+  snprintf(what, sizeof(what), "certificate map entry '%s'", n.entry[h]);
+  e.api = EDV_API_CERTIFICATEMANAGER;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = "certificatemanager.certificateMapEntries.create";
+  e.own = EDV_OWN_LABELS;
+  e.build = entry_build;
+  e.verify = entry_verified;
+  edv__step_ensure(sr, &e);
+}
+
+static void entry_up(edv__srun *sr)
+{
+  entry_next(sr);
+}
+
+static void entry_down_next(edv__srun *sr, json_object *res,
+                            const edv_error *err);
+
+static void entry_down_go(edv__srun *sr)
+{
+  names n;
+  char get[512], col[512];
+  int h = *edv__srun_stage(sr);
+
+  names_of(sr, &n);
+  if (h >= n.nhosts) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+  edv__step_get(sr, EDV_API_CERTIFICATEMANAGER, get, entry_down_next);
+}
+
+static void entry_deleted(edv__srun *sr, json_object *res,
+                          const edv_error *err)
+{
+  (void)res;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  (*edv__srun_stage(sr))++;
+  entry_down_go(sr);
+}
+
+static void entry_down_next(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  char get[512], col[512];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res) {
+    (*edv__srun_stage(sr))++;
+    entry_down_go(sr);
+    return;
+  }
+  if (edv__step_owned_labels(sr, res, "certificate map entry") < 0)
+    return;
+  entry_paths(sr, *edv__srun_stage(sr), get, sizeof(get), col, sizeof(col));
+  edv__step_act(sr, EDV_API_CERTIFICATEMANAGER, "DELETE", get, NULL,
+                "certificatemanager.certificateMapEntries.delete",
+                entry_deleted);
+}
+
+static void entry_down(edv__srun *sr)
+{
+  entry_down_go(sr);
+}
+
+/* ==== health =================================================================== */
+
+static void health_poll(edv__srun *sr);
+
+static void health_seen(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *st;
+  unsigned healthy = 0, total = 0;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  st = edv__jget(res, "healthStatus");
+  for (size_t i = 0; st && i < json_object_array_length(st); i++) {
+    const char *h = edv__jstr(json_object_array_get_idx(st, i),
+                              "healthState");
+    total++;
+    if (h && strcmp(h, "HEALTHY") == 0)
+      healthy++;
+  }
+  if (total > 0 && healthy == total) {
+    edv__step_info(sr, 1, "backend HEALTHY");
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__step_info(sr, 0, "waiting for the backend to become HEALTHY (%u/%u)",
+                 healthy, total);
+  edv__step_later(sr, edv__srun_poll_ms(sr), health_poll);
+}
+
+static void health_poll(edv__srun *sr)
+{
+  names n;
+  char path[512], group[512];
+  json_object *body;
+
+  if (edv__srun_planning(sr)) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  body = json_object_new_object();
+  names_of(sr, &n);
+  snprintf(group, sizeof(group), "projects/%s/zones/%s/instanceGroups/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
+  json_object_object_add(body, "group",
+                         jstr(edv__srun_fact(sr, "ig_link")
+                                  ? edv__srun_fact(sr, "ig_link")
+                                  : group));
+  snprintf(path, sizeof(path), CP "/global/backendServices/%s/getHealth",
+           edv__srun_project(sr), n.bes);
+  edv__step_call(sr, EDV_API_COMPUTE, "POST", path, body, health_seen);
+}
+
+/* ==== registration ============================================================= */
+
+static void registration_up(edv__srun *sr)
+{
+  const edv__tier *t = edv__srun_tier(sr);
+  char apps[512] = "";
+  size_t off = 0;
+
+  for (size_t i = 0; i < t->napps && off < sizeof(apps); i++)
+    off += (size_t)snprintf(apps + off, sizeof(apps) - off, "%s%s",
+                            i ? "," : "", t->app_access[i]);
+  /* The tier's licences and app access, recorded in the journal (the
+   * tenant's history) and shown by `tenant get`. */
+  edv__step_info(sr, 1, "registered: tier %s, %d licences, apps %s", t->name,
+                 t->max_users, apps);
+  edv__step_done(sr, NULL);
+}
+
+/* ==== the plan ================================================================= */
+
+const edv__step_def edv__tenant_steps[] = {
+    {"preflight", "Region, zone and platform checks", {NULL}, preflight_up,
+     NULL, EDV_STEP_FIRST},
+    {"subnet", "Subnet", {NULL}, subnet_up, subnet_down, 0},
+    {"firewall_allow", "Firewall: load balancer to VM", {NULL}, fw_allow_up,
+     fw_allow_down, 0},
+    {"firewall_deny", "Firewall: deny other ingress", {NULL}, fw_deny_up,
+     fw_deny_down, 0},
+    {"service_account", "Service account", {NULL}, sa_up, sa_down, 0},
+    {"db_secret", "DB password secret", {"service_account"}, secret_up,
+     secret_down, 0},
+    {"sql_instance", "Cloud SQL instance", {NULL}, sql_up, sql_down, 0},
+    {"sql_database", "Database", {"sql_instance"}, sqldb_up, NULL, 0},
+    {"sql_user", "Database user", {"sql_database", "db_secret"}, sqluser_up,
+     NULL, 0},
+    {"vm", "VM", {"subnet", "firewall_allow", "firewall_deny", "service_account",
+      "sql_user"}, vm_up,
+     vm_down, 0},
+    {"snapshot_policy", "Snapshot schedule", {"vm"}, policy_up, policy_down,
+     0},
+    {"instance_group", "Instance group", {"vm"}, ig_up, ig_down, 0},
+    {"backend_service", "Backend service", {"instance_group"}, bes_up,
+     bes_down, 0},
+    {"url_map_rule", "URL map host rule", {"backend_service"}, urlmap_up,
+     urlmap_down, 0},
+    {"dns_records", "DNS records", {NULL}, dns_up, dns_down, 0},
+    {"dns_authorization", "DNS authorization", {NULL}, auth_up, auth_down, 0},
+    {"certificate", "TLS certificate", {"dns_authorization", "dns_records"},
+     cert_up, cert_down, 0},
+    {"cert_map_entry", "Certificate map entry", {"certificate"}, entry_up,
+     entry_down, 0},
+    {"health", "Backend health", {"url_map_rule", "cert_map_entry"},
+     health_poll, NULL, 0},
+    {"registration", "Registration", {"health"}, registration_up, NULL, 0},
+};
+const unsigned edv__tenant_nsteps =
+    sizeof(edv__tenant_steps) / sizeof(*edv__tenant_steps);
