@@ -137,7 +137,12 @@ typedef struct edv_call edv_call;
 int edv_call_submit(edv_engine *engine, const edv_request *req,
                     edv_response_cb cb, void *data, edv_call **callp);
 
-/* Cancels a pending call; its callback runs with EDV_ECANCELED. */
+/*
+ * Cancels a pending call; its callback runs with EDV_ECANCELED before
+ * edv_call_cancel() returns (so the caller may free what the callback
+ * uses right after). A call whose result is already being delivered is
+ * left alone. Never pass a handle whose callback has run.
+ */
 void edv_call_cancel(edv_call *call);
 
 /* ---- Pagination ---------------------------------------------------------
