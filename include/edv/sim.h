@@ -1,0 +1,65 @@
+/*
+ * edv/sim.h - embed edv-gcpsim, the local Google Cloud simulator, on your
+ * own libuv loop (edvctl --sim does this).
+ *
+ * The simulator serves the Compute, Cloud SQL, DNS, Certificate Manager,
+ * Monitoring, IAM and Secret Manager REST APIs, an OAuth2 token endpoint
+ * and a metadata server on one loopback port. See docs/simulator.md.
+ */
+#ifndef EDV_SIM_H
+#define EDV_SIM_H
+
+#include <uv.h>
+
+#include "edv/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct edv_sim edv_sim;
+
+typedef struct edv_sim_options {
+  const char *host;        /* bind address; "127.0.0.1" when NULL */
+  unsigned port;           /* 0 picks a free port */
+  const char *state_file;  /* persist here (0600); NULL keeps it in memory */
+  const char *profile;     /* "fast" (default), "demo" or "realistic" */
+  double time_scale;       /* simulated seconds per real second; 0 means 1 */
+  const char *project;     /* simulated project id; "edv-sim" when NULL */
+  const char *domain;      /* DNS domain; "edvirons.com." when NULL */
+  unsigned long long seed; /* PRNG seed; 0 picks one */
+  int no_auth;             /* 1: accept API calls without a bearer token */
+} edv_sim_options;
+
+/*
+ * Starts the simulator on `loop` (it is listening when this returns).
+ * Returns NULL and fills *err on failure (bad options, port in use,
+ * unreadable state file).
+ */
+edv_sim *edv_sim_start(uv_loop_t *loop, const edv_sim_options *opt,
+                       edv_error *err);
+
+/* The port it listens on. */
+unsigned edv_sim_port(const edv_sim *sim);
+
+/* "http://127.0.0.1:PORT" (valid while the simulator lives). */
+const char *edv_sim_base_url(const edv_sim *sim);
+
+/*
+ * Writes a service-account key JSON (mode 0600) whose token_uri points at
+ * this simulator, which trusts it. The RSA key is made once per state and
+ * reused. Returns 0, or non-zero with *err filled.
+ */
+int edv_sim_write_key(edv_sim *sim, const char *path, edv_error *err);
+
+/*
+ * Saves the state, answers pending requests with 503, closes every handle;
+ * cb runs once from the loop when all memory is freed. NULL sim is a
+ * no-op (cb is not called).
+ */
+void edv_sim_close(edv_sim *sim, void (*cb)(void *data), void *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDV_SIM_H */

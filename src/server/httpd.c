@@ -1,0 +1,835 @@
+/*
+ * httpd.c - libmicrohttpd driven from a libuv loop (see httpd.h).
+ *
+ * MHD runs without a thread of its own, in epoll mode: we watch its epoll
+ * fd with one uv_poll_t and its next timeout with one uv_timer_t, and
+ * httpd_kick() is the only place that calls MHD_run (STYLE.md section 3,
+ * after MHD's src/examples/suspend_resume_epoll.c).
+ *
+ * Request life: MHD_OPTION_URI_LOG_CALLBACK allocates our request (it is
+ * the first thing MHD tells us and gives the raw URI), the access handler
+ * collects the body and calls the owner's handler once, a request without
+ * an answer is suspended (with a deadline, since MHD never times out a
+ * suspended connection), and MHD_OPTION_NOTIFY_COMPLETED frees it, telling
+ * the owner first if it still holds the request.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+#include "server/httpd.h"
+
+#define HTTPD_DEFAULT_MAX_BODY    ((size_t)4 << 20)
+#define HTTPD_DEFAULT_DEADLINE_MS 300000u
+#define HTTPD_DRAIN_MS            1000u
+
+typedef enum {
+  REQ_READING = 0,   /* headers or body still arriving */
+  REQ_HANDLING = 1,  /* inside the owner's handler */
+  REQ_SUSPENDED = 2, /* waiting for the owner's answer */
+  REQ_ANSWERED = 3,  /* answer stored, waiting to be queued */
+  REQ_QUEUED = 4,    /* handed to MHD; only completion is left */
+} req_state;
+
+struct hdr {
+  struct hdr *next;
+  char *name;
+  char *value;
+};
+
+struct edv_http_req {
+  edv_httpd *httpd;
+  struct MHD_Connection *conn;
+  struct edv_http_req *prev, *next; /* in httpd->suspended */
+  req_state state;
+  char *method;
+  char *raw_uri;  /* path?query as received */
+  char *path_raw; /* raw_uri up to '?' */
+  char *path;     /* decoded */
+  char *query;    /* after '?', or "" */
+  char *body;
+  size_t body_len, body_cap;
+  int too_large;
+  int drop;        /* answer by resetting the connection */
+  unsigned status; /* answer */
+  char *resp_body;
+  size_t resp_len;
+  char *resp_ctype;
+  struct hdr *hdrs;
+  uint64_t deadline_ms; /* relative, applied at suspension */
+  uint64_t due;         /* absolute uv_now() of the deadline */
+  edv_httpd_end_cb end_cb;
+  void *end_data;
+  void *data;
+  uv_poll_t watch; /* the client's socket while suspended (hang-ups) */
+  int watching;    /* watch is active */
+  int watch_busy;  /* watch is initialised and not yet closed */
+  int completed;   /* MHD is done with it; free once watch is closed */
+};
+
+struct edv_httpd {
+  uv_loop_t *loop;
+  struct MHD_Daemon *daemon;
+  uv_poll_t poll;
+  uv_timer_t timer;    /* MHD's own timeouts */
+  uv_timer_t deadline; /* earliest deadline of a suspended request; also
+                          the drain timer while closing */
+  edv_httpd_handler handler;
+  void *data;
+  size_t max_body;
+  uint64_t deadline_ms;
+  unsigned port;
+  edv_http_req *suspended; /* doubly linked list */
+  size_t n_suspended;
+  size_t live; /* requests allocated and not yet completed */
+  int in_run;  /* inside MHD_run: do not re-enter */
+  int rekick;  /* a kick was asked for during MHD_run */
+  int closing;
+  int pending_closes;
+  uint64_t drain_until;
+  void (*close_cb)(void *data);
+  void *close_data;
+};
+
+static void httpd_kick(edv_httpd *h);
+static void httpd_arm_deadline(edv_httpd *h);
+static void httpd_drain_check(edv_httpd *h);
+
+/* --- small helpers ------------------------------------------------------ */
+
+static int hex_val(int c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes in place ('+' stays '+': this is a path, not a form). */
+static void httpd_unescape(char *s)
+{
+  char *w = s;
+
+  for (char *r = s; *r; r++) {
+    if (r[0] == '%' && hex_val(r[1]) >= 0 && hex_val(r[2]) >= 0) {
+      *w++ = (char)(hex_val(r[1]) * 16 + hex_val(r[2]));
+      r += 2;
+    } else {
+      *w++ = *r;
+    }
+  }
+  *w = '\0';
+}
+
+static void req_free(edv_http_req *r)
+{
+  struct hdr *h, *next;
+
+  for (h = r->hdrs; h; h = next) {
+    next = h->next;
+    free(h->name);
+    free(h->value);
+    free(h);
+  }
+  free(r->method);
+  free(r->raw_uri);
+  free(r->path_raw);
+  free(r->path);
+  free(r->body);
+  free(r->resp_body);
+  free(r->resp_ctype);
+  free(r);
+}
+
+static void req_watch_closed(uv_handle_t *handle)
+{
+  edv_http_req *r = handle->data;
+
+  r->watch_busy = 0;
+  if (r->completed)
+    req_free(r);
+}
+
+static void req_unwatch(edv_http_req *r)
+{
+  if (!r->watching)
+    return;
+  r->watching = 0;
+  uv_close((uv_handle_t *)&r->watch, req_watch_closed);
+}
+
+static void susp_unlink(edv_httpd *h, edv_http_req *r)
+{
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    h->suspended = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  h->n_suspended--;
+}
+
+/* Ends a suspended request without the owner's answer. */
+static void req_end(edv_http_req *r, edv_httpd_end why)
+{
+  edv_httpd_end_cb cb = r->end_cb;
+
+  r->end_cb = NULL;
+  if (cb)
+    cb(r->end_data, r, why);
+}
+
+/* --- MHD callbacks ------------------------------------------------------ */
+
+static void *httpd_uri_cb(void *cls, const char *uri,
+                          struct MHD_Connection *conn)
+{
+  edv_httpd *h = cls;
+  edv_http_req *r = calloc(1, sizeof(*r));
+  const char *q;
+
+  if (r == NULL)
+    return NULL;
+  r->httpd = h;
+  r->conn = conn;
+  r->deadline_ms = h->deadline_ms;
+  r->raw_uri = strdup(uri);
+  if (r->raw_uri == NULL) {
+    free(r);
+    return NULL;
+  }
+  q = strchr(uri, '?');
+  r->path_raw = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+  r->path = r->path_raw ? strdup(r->path_raw) : NULL;
+  r->query = r->raw_uri + (q ? (size_t)(q - uri) + 1 : strlen(uri));
+  if (r->path == NULL) {
+    req_free(r);
+    return NULL;
+  }
+  httpd_unescape(r->path);
+  h->live++;
+  return r;
+}
+
+static enum MHD_Result httpd_queue(edv_http_req *r)
+{
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+
+  if (r->drop) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct linger lg = {1, 0};
+
+    /* SO_LINGER 0 makes the close that follows MHD_NO send a reset, so
+     * the client cannot mistake the drop for a clean end of stream. */
+    if (ci)
+      (void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    r->state = REQ_QUEUED;
+    return MHD_NO;
+  }
+  resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
+                                         MHD_RESPMEM_MUST_FREE);
+  if (resp == NULL)
+    return MHD_NO;
+  r->resp_body = NULL;
+  if (r->resp_ctype)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_ctype);
+  for (struct hdr *x = r->hdrs; x; x = x->next)
+    MHD_add_response_header(resp, x->name, x->value);
+  ret = MHD_queue_response(r->conn, r->status, resp);
+  MHD_destroy_response(resp);
+  r->state = REQ_QUEUED;
+  return ret;
+}
+
+static void set_answer(edv_http_req *r, unsigned status, const char *text)
+{
+  free(r->resp_body);
+  free(r->resp_ctype);
+  r->status = status;
+  r->resp_body = strdup(text);
+  r->resp_len = r->resp_body ? strlen(text) : 0;
+  r->resp_ctype = strdup("text/plain; charset=utf-8");
+  r->state = REQ_ANSWERED;
+}
+
+static int body_append(edv_http_req *r, const char *data, size_t len)
+{
+  size_t need = r->body_len + len + 1;
+
+  if (need > r->httpd->max_body + 1) {
+    r->too_large = 1;
+    return 0;
+  }
+  if (need > r->body_cap) {
+    size_t cap = r->body_cap ? r->body_cap * 2 : 1024;
+    char *p;
+
+    while (cap < need)
+      cap *= 2;
+    p = realloc(r->body, cap);
+    if (p == NULL)
+      return -1;
+    r->body = p;
+    r->body_cap = cap;
+  }
+  memcpy(r->body + r->body_len, data, len);
+  r->body_len += len;
+  r->body[r->body_len] = '\0';
+  return 0;
+}
+
+static void httpd_resume(edv_httpd *h, edv_http_req *r);
+
+/*
+ * MHD does not watch a suspended connection, so a client that hangs up
+ * would go unnoticed until the owner answers or the deadline passes. We
+ * watch the socket for the peer's hang-up (EPOLLRDHUP) meanwhile, on our
+ * own loop; MHD's epoll set no longer holds the fd while it is suspended.
+ * Only UV_DISCONNECT is asked for, so a pipelined next request (readable
+ * data) does not make the poll spin.
+ */
+static void httpd_watch_cb(uv_poll_t *p, int status, int events)
+{
+  edv_http_req *r = p->data;
+  edv_httpd *h = r->httpd;
+
+  if (status == 0 && !(events & UV_DISCONNECT))
+    return;
+  if (r->state != REQ_SUSPENDED)
+    return;
+  /* Dead from now on: an answer from the end callback is ignored, and
+   * the resumed connection is closed without writing anything. */
+  r->state = REQ_ANSWERED;
+  r->drop = 1;
+  req_end(r, EDV_HTTPD_GONE);
+  httpd_resume(h, r);
+  httpd_arm_deadline(h);
+  httpd_kick(h);
+}
+
+static void httpd_watch(edv_httpd *h, edv_http_req *r)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+  if (ci == NULL || uv_poll_init(h->loop, &r->watch, ci->connect_fd) != 0)
+    return; /* no watch: the deadline still ends the request */
+  r->watch.data = r;
+  r->watching = r->watch_busy = 1;
+  if (uv_poll_start(&r->watch, UV_DISCONNECT, httpd_watch_cb) != 0)
+    req_unwatch(r);
+}
+
+/* The request is complete: hand it to the owner, suspend if unanswered. */
+static enum MHD_Result httpd_dispatch(edv_httpd *h, edv_http_req *r)
+{
+  if (r->too_large)
+    set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+  else if (h->closing)
+    set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down\n");
+  if (r->state == REQ_ANSWERED)
+    return httpd_queue(r);
+  if (r->body == NULL && body_append(r, "", 0) < 0)
+    return MHD_NO;
+  r->state = REQ_HANDLING;
+  h->handler(h->data, r);
+  if (r->state == REQ_ANSWERED)
+    return httpd_queue(r);
+  r->state = REQ_SUSPENDED;
+  r->due = uv_now(h->loop) + r->deadline_ms;
+  r->next = h->suspended;
+  if (r->next)
+    r->next->prev = r;
+  h->suspended = r;
+  h->n_suspended++;
+  MHD_suspend_connection(r->conn);
+  httpd_watch(h, r);
+  httpd_arm_deadline(h);
+  return MHD_YES;
+}
+
+static enum MHD_Result httpd_access_cb(void *cls, struct MHD_Connection *conn,
+                                       const char *url, const char *method,
+                                       const char *version,
+                                       const char *upload_data,
+                                       size_t *upload_data_size, void **req_cls)
+{
+  edv_httpd *h = cls;
+  edv_http_req *r = *req_cls;
+
+  if (r == NULL)
+    return MHD_NO; /* the URI callback ran out of memory */
+  if (r->method == NULL) {
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+    r->method = strdup(method);
+    if (r->method == NULL)
+      return MHD_NO;
+    /* Refuse an announced oversize body before it is sent (the client may
+     * be waiting for "100 Continue"). */
+    if (cl && strtoull(cl, NULL, 10) > h->max_body) {
+      r->too_large = 1;
+      set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+      return httpd_queue(r);
+    }
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    if (!r->too_large && body_append(r, upload_data, *upload_data_size) < 0)
+      return MHD_NO;
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  switch (r->state) {
+  case REQ_READING:
+    return httpd_dispatch(h, r);
+  case REQ_ANSWERED:
+    return httpd_queue(r); /* resumed after the owner answered */
+  case REQ_QUEUED:
+    return MHD_YES;
+  default:
+    /* Resumed without an answer: only happens if the owner's end
+     * callback did not answer; answer for it. */
+    set_answer(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "no answer\n");
+    return httpd_queue(r);
+  }
+}
+
+static void httpd_completed_cb(void *cls, struct MHD_Connection *conn,
+                               void **req_cls,
+                               enum MHD_RequestTerminationCode toe)
+{
+  edv_httpd *h = cls;
+  edv_http_req *r = *req_cls;
+
+  if (r == NULL)
+    return;
+  *req_cls = NULL;
+  if (r->state == REQ_SUSPENDED) {
+    /* MHD only completes a suspended connection when the daemon stops,
+     * which we never allow; keep the list sane anyway. */
+    susp_unlink(h, r);
+  }
+  if (r->state == REQ_HANDLING || r->state == REQ_SUSPENDED) {
+    r->state = REQ_QUEUED; /* dead: an answer from the callback is ignored */
+    req_end(r, EDV_HTTPD_GONE);
+  }
+  req_unwatch(r);
+  r->completed = 1;
+  if (!r->watch_busy)
+    req_free(r);
+  h->live--;
+  if (h->closing)
+    httpd_drain_check(h);
+}
+
+/*
+ * MHD's own messages ("Application reported internal error, closing
+ * connection." after a drop, send failures to clients that left) are
+ * expected in a server that drops connections on purpose: debug level.
+ */
+static void httpd_log(void *cls, const char *fmt, va_list ap)
+{
+  char buf[512];
+  size_t n;
+
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  n = strlen(buf);
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+    buf[--n] = '\0';
+  EDV_LOG_D("httpd", "%s", buf);
+}
+
+/* --- the driver --------------------------------------------------------- */
+
+static void httpd_timer_cb(uv_timer_t *t)
+{
+  httpd_kick(t->data);
+}
+
+static void httpd_poll_cb(uv_poll_t *p, int status, int events)
+{
+  httpd_kick(p->data);
+}
+
+/*
+ * The only caller of MHD_run. A kick requested while MHD_run is on the
+ * stack (an owner answering from inside another request's handler) is
+ * replayed after it returns, because MHD must never be re-entered.
+ */
+static void httpd_kick(edv_httpd *h)
+{
+  MHD_UNSIGNED_LONG_LONG timeout;
+
+  if (h->daemon == NULL)
+    return;
+  if (h->in_run) {
+    h->rekick = 1;
+    return;
+  }
+  do {
+    h->rekick = 0;
+    h->in_run = 1;
+    MHD_run(h->daemon);
+    h->in_run = 0;
+  } while (h->rekick);
+  if (MHD_get_timeout(h->daemon, &timeout) == MHD_YES) {
+    /* A 0 ms uv timer busy-loops on libuv < 1.48 (libuv #4245). */
+    uv_timer_start(&h->timer, httpd_timer_cb, timeout ? timeout : 1, 0);
+  } else {
+    uv_timer_stop(&h->timer);
+  }
+}
+
+/* Stops our watch before MHD takes the socket back (and may close it). */
+static void httpd_resume(edv_httpd *h, edv_http_req *r)
+{
+  susp_unlink(h, r);
+  req_unwatch(r);
+  MHD_resume_connection(r->conn);
+}
+
+static void httpd_deadline_cb(uv_timer_t *t)
+{
+  edv_httpd *h = t->data;
+  uint64_t now = uv_now(h->loop);
+  edv_http_req *r, *next;
+
+  if (h->closing) {
+    httpd_drain_check(h);
+    return;
+  }
+  for (r = h->suspended; r; r = next) {
+    next = r->next;
+    if (r->due > now)
+      continue;
+    /* The owner may answer from the callback; if so, respond() resumed
+     * the connection already. */
+    req_end(r, EDV_HTTPD_DEADLINE);
+    if (r->state == REQ_SUSPENDED) {
+      set_answer(r, MHD_HTTP_GATEWAY_TIMEOUT, "deadline exceeded\n");
+      httpd_resume(h, r);
+    }
+    next = h->suspended; /* the list may have changed: rescan */
+  }
+  httpd_arm_deadline(h);
+  httpd_kick(h);
+}
+
+static void httpd_arm_deadline(edv_httpd *h)
+{
+  uint64_t now = uv_now(h->loop), first = UINT64_MAX;
+
+  for (edv_http_req *r = h->suspended; r; r = r->next)
+    if (r->due < first)
+      first = r->due;
+  if (first == UINT64_MAX)
+    uv_timer_stop(&h->deadline);
+  else
+    uv_timer_start(&h->deadline, httpd_deadline_cb,
+                   first > now ? first - now : 1, 0);
+}
+
+/* --- public ------------------------------------------------------------- */
+
+edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
+                            edv_error *err)
+{
+  struct sockaddr_in sa;
+  const union MHD_DaemonInfo *info;
+  edv_httpd *h;
+  int fd;
+
+  if (loop == NULL || opt == NULL || opt->handler == NULL) {
+    edv_error_set(err, EDV_EINVAL, "httpd: loop, options and handler needed");
+    return NULL;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)opt->port);
+  if (inet_pton(AF_INET, opt->host ? opt->host : "127.0.0.1", &sa.sin_addr) !=
+      1) {
+    edv_error_set(err, EDV_EINVAL, "httpd: bad IPv4 address '%s'", opt->host);
+    return NULL;
+  }
+  h = calloc(1, sizeof(*h));
+  if (h == NULL) {
+    edv_error_set(err, EDV_ENOMEM, "httpd: out of memory");
+    return NULL;
+  }
+  h->loop = loop;
+  h->handler = opt->handler;
+  h->data = opt->data;
+  h->max_body = opt->max_body ? opt->max_body : HTTPD_DEFAULT_MAX_BODY;
+  h->deadline_ms =
+      opt->deadline_ms ? opt->deadline_ms : HTTPD_DEFAULT_DEADLINE_MS;
+  h->daemon = MHD_start_daemon(
+      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+      NULL, httpd_access_cb, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+      MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, h, MHD_OPTION_NOTIFY_COMPLETED,
+      httpd_completed_cb, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+      MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h, MHD_OPTION_END);
+  if (h->daemon == NULL) {
+    edv_error_set(err, EDV_EIO, "httpd: cannot listen on %s:%u",
+                  opt->host ? opt->host : "127.0.0.1", opt->port);
+    free(h);
+    return NULL;
+  }
+  info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+  fd = info ? info->epoll_fd : -1;
+  info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  h->port = info ? info->port : 0;
+  if (fd < 0 || uv_poll_init(loop, &h->poll, fd) != 0) {
+    edv_error_set(err, EDV_EIO, "httpd: cannot watch the epoll fd");
+    MHD_stop_daemon(h->daemon);
+    free(h);
+    return NULL;
+  }
+  uv_timer_init(loop, &h->timer);
+  uv_timer_init(loop, &h->deadline);
+  h->poll.data = h->timer.data = h->deadline.data = h;
+  uv_poll_start(&h->poll, UV_READABLE, httpd_poll_cb);
+  httpd_kick(h);
+  return h;
+}
+
+unsigned edv__httpd_port(const edv_httpd *httpd)
+{
+  return httpd ? httpd->port : 0;
+}
+
+size_t edv__httpd_suspended(const edv_httpd *httpd)
+{
+  return httpd ? httpd->n_suspended : 0;
+}
+
+static void httpd_handle_closed(uv_handle_t *handle)
+{
+  edv_httpd *h = handle->data;
+
+  if (--h->pending_closes > 0)
+    return;
+  /* The poll handle is gone, so MHD may now close its epoll fd. */
+  MHD_stop_daemon(h->daemon);
+  h->daemon = NULL;
+  if (h->close_cb)
+    h->close_cb(h->close_data);
+  free(h);
+}
+
+/* Closing: once every request is answered (or the drain time is up),
+ * close our handles; MHD_stop_daemon then drops idle keep-alives. */
+static void httpd_drain_check(edv_httpd *h)
+{
+  if (h->pending_closes)
+    return;
+  if (h->live > 0 && uv_now(h->loop) < h->drain_until)
+    return;
+  uv_timer_stop(&h->timer);
+  uv_timer_stop(&h->deadline);
+  uv_poll_stop(&h->poll);
+  h->pending_closes = 3;
+  uv_close((uv_handle_t *)&h->poll, httpd_handle_closed);
+  uv_close((uv_handle_t *)&h->timer, httpd_handle_closed);
+  uv_close((uv_handle_t *)&h->deadline, httpd_handle_closed);
+}
+
+void edv__httpd_close(edv_httpd *h, void (*close_cb)(void *data), void *data)
+{
+  MHD_socket ls;
+
+  if (h == NULL || h->closing)
+    return;
+  h->closing = 1;
+  h->close_cb = close_cb;
+  h->close_data = data;
+  h->drain_until = uv_now(h->loop) + HTTPD_DRAIN_MS;
+  ls = MHD_quiesce_daemon(h->daemon);
+  if (ls != MHD_INVALID_SOCKET)
+    close(ls); /* quiesce hands the listen socket back to us */
+  while (h->suspended) {
+    edv_http_req *r = h->suspended;
+
+    req_end(r, EDV_HTTPD_SHUTDOWN);
+    if (r->state == REQ_SUSPENDED) {
+      set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down\n");
+      httpd_resume(h, r);
+    }
+  }
+  /* The deadline timer doubles as the drain clock from now on. */
+  uv_timer_start(&h->deadline, httpd_deadline_cb, HTTPD_DRAIN_MS, 0);
+  httpd_kick(h);
+  httpd_drain_check(h);
+}
+
+/* --- request accessors -------------------------------------------------- */
+
+const char *edv__http_method(const edv_http_req *r)
+{
+  return r->method;
+}
+
+const char *edv__http_path_raw(const edv_http_req *r)
+{
+  return r->path_raw;
+}
+
+const char *edv__http_path(const edv_http_req *r)
+{
+  return r->path;
+}
+
+const char *edv__http_query_raw(const edv_http_req *r)
+{
+  return r->query;
+}
+
+const char *edv__http_query(const edv_http_req *r, const char *name)
+{
+  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *edv__http_header(const edv_http_req *r, const char *name)
+{
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *edv__http_body(const edv_http_req *r, size_t *len)
+{
+  if (len)
+    *len = r->body_len;
+  return r->body ? r->body : "";
+}
+
+int edv__http_peer_is_loopback(const edv_http_req *r)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+  if (sa == NULL)
+    return 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  }
+  return 0;
+}
+
+void edv__http_set_data(edv_http_req *r, void *data)
+{
+  r->data = data;
+}
+
+void *edv__http_get_data(const edv_http_req *r)
+{
+  return r->data;
+}
+
+void edv__http_on_end(edv_http_req *r, uint64_t deadline_ms,
+                      edv_httpd_end_cb cb, void *data)
+{
+  if (deadline_ms)
+    r->deadline_ms = deadline_ms;
+  r->end_cb = cb;
+  r->end_data = data;
+  if (r->state == REQ_SUSPENDED) {
+    r->due = uv_now(r->httpd->loop) + r->deadline_ms;
+    httpd_arm_deadline(r->httpd);
+  }
+}
+
+int edv__http_add_header(edv_http_req *r, const char *name, const char *value)
+{
+  struct hdr *x = calloc(1, sizeof(*x));
+
+  if (x == NULL)
+    return -1;
+  x->name = strdup(name);
+  x->value = strdup(value);
+  if (x->name == NULL || x->value == NULL) {
+    free(x->name);
+    free(x->value);
+    free(x);
+    return -1;
+  }
+  x->next = r->hdrs;
+  r->hdrs = x;
+  return 0;
+}
+
+/* Stores the answer; a suspended request is resumed and MHD kicked. */
+static void httpd_answer(edv_http_req *r)
+{
+  edv_httpd *h = r->httpd;
+  req_state was = r->state;
+
+  r->state = REQ_ANSWERED;
+  r->end_cb = NULL;
+  if (was == REQ_SUSPENDED) {
+    httpd_resume(h, r);
+    httpd_arm_deadline(h);
+    httpd_kick(h);
+  }
+}
+
+void edv__httpd_respond_owned(edv_http_req *r, unsigned status,
+                              const char *content_type, char *body, size_t len)
+{
+  if (r->state != REQ_HANDLING && r->state != REQ_SUSPENDED) {
+    free(body); /* answered twice, or after the end: ignore */
+    return;
+  }
+  free(r->resp_body);
+  free(r->resp_ctype);
+  r->status = status;
+  r->resp_body = body;
+  r->resp_len = body ? len : 0;
+  r->resp_ctype = content_type ? strdup(content_type) : NULL;
+  httpd_answer(r);
+}
+
+void edv__httpd_respond(edv_http_req *r, unsigned status,
+                        const char *content_type, const char *body, size_t len)
+{
+  char *copy = malloc(len + 1);
+
+  if (copy == NULL) {
+    edv__httpd_drop(r);
+    return;
+  }
+  if (len)
+    memcpy(copy, body, len);
+  copy[len] = '\0';
+  edv__httpd_respond_owned(r, status, content_type, copy, len);
+}
+
+void edv__httpd_drop(edv_http_req *r)
+{
+  if (r->state != REQ_HANDLING && r->state != REQ_SUSPENDED)
+    return;
+  r->drop = 1;
+  httpd_answer(r);
+}

@@ -1,0 +1,36 @@
+/*
+ * modules.h - the API modules the core starts, in order.
+ *
+ * To add a module: write src/sim/<api>.c with an init function (registers
+ * routes and quota defaults; runs on every start) and, if a fresh project
+ * needs resources of yours, a seed function (runs on a fresh state and
+ * after POST /_sim/reset, never after loading a state file). Declare both
+ * here and add one line to the table in core.c.
+ */
+#ifndef EDV_SIM_MODULES_H
+#define EDV_SIM_MODULES_H
+
+#include "sim/sim.h"
+
+typedef struct sim_module {
+  const char *name;
+  int (*init)(sim *s);  /* 0 or -1 */
+  void (*seed)(sim *s); /* may be NULL */
+} sim_module;
+
+int sim_compute_init(sim *s);
+void sim_compute_seed(sim *s);
+int sim_compute_net_init(sim *s); /* compute_net.c + compute_lb.c */
+int sim_sql_init(sim *s);
+int sim_servicenet_init(sim *s);
+int sim_dns_init(sim *s);
+void sim_dns_seed(sim *s);
+int sim_certmgr_init(sim *s);
+int sim_secrets_init(sim *s);
+int sim_iam_init(sim *s);
+int sim_monitoring_init(sim *s);
+/* compute_vm.c + compute_disk.c + compute_health.c */
+int sim_compute_vm_init(sim *s);
+void sim_compute_vm_seed(sim *s);
+
+#endif /* EDV_SIM_MODULES_H */

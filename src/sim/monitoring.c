@@ -1,0 +1,730 @@
+/*
+ * monitoring.c - Cloud Monitoring v3, synchronous (no operations):
+ * alertPolicies (create/get/list/patch/delete), notificationChannels
+ * (create/get/list/delete), uptimeCheckConfigs (create/get/list/delete)
+ * and timeSeries (create/list).
+ *
+ * Enforced:
+ * - alert policies need a displayName and 1 to 6 conditions, each with a
+ *   displayName and exactly one condition kind (threshold needs a filter,
+ *   a combiner is needed beyond one condition);
+ * - at most 100 uptime checks per project (quota UPTIME_CHECKS, settable
+ *   with POST /_sim/quotas): the 101st gets 429 RESOURCE_EXHAUSTED "Error
+ *   creating uptime check config: too many configs in project";
+ * - timeSeries.create: at most 200 series a call, one point each, custom
+ *   metrics only (custom.googleapis.com/ or external.googleapis.com/);
+ *   points are kept per series (newest first, at most 1,000) and listed
+ *   with filter metric.type = "..." (optionally AND metric.labels.k =
+ *   "v"), within interval.startTime (exclusive) .. interval.endTime.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/modules.h"
+#include "sim/sim.h"
+
+#define MON_MAX_SERIES   200
+#define MON_MAX_POINTS   1000
+#define MON_KIND_POLICY  "monitoring.alertPolicy"
+#define MON_KIND_CHANNEL "monitoring.notificationChannel"
+#define MON_KIND_UPTIME  "monitoring.uptimeCheckConfig"
+#define MON_KIND_SERIES  "monitoring.timeSeries"
+
+static const char *js(json_object *o, const char *key)
+{
+  json_object *v;
+
+  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+      !json_object_is_type(v, json_type_string))
+    return NULL;
+  return json_object_get_string(v);
+}
+
+static size_t alen(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}
+
+static json_object *copy(json_object *o)
+{
+  json_object *c = NULL;
+
+  if (o)
+    json_object_deep_copy(o, &c, NULL);
+  return c;
+}
+
+static int bad(sim_resp *resp, const char *msg)
+{
+  sim_err_rpc(resp, 400, "INVALID_ARGUMENT", "%s", msg);
+  return -1;
+}
+
+/* --- shared CRUD -------------------------------------------------------- */
+
+typedef struct mon_coll {
+  const char *coll; /* "alertPolicies" */
+  const char *kind;
+  const char *param; /* route parameter of the id */
+} mon_coll;
+
+static const mon_coll mon_policies = {"alertPolicies", MON_KIND_POLICY,
+                                      "alertPoliciesId"};
+static const mon_coll mon_channels = {"notificationChannels", MON_KIND_CHANNEL,
+                                      "notificationChannelsId"};
+static const mon_coll mon_uptime = {"uptimeCheckConfigs", MON_KIND_UPTIME,
+                                    "uptimeCheckConfigsId"};
+
+static json_object *lookup(sim *s, sim_req *req, sim_resp *resp,
+                           const mon_coll *c, char *key, size_t n)
+{
+  json_object *o;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return NULL;
+  snprintf(key, n, "projects/%s/%s/%s", sim_project(s), c->coll,
+           sim_param(req, c->param));
+  o = sim_store_get(s, key);
+  if (o == NULL)
+    sim_err_rpc(resp, 404, "NOT_FOUND", "Requested entity was not found.");
+  return o;
+}
+
+/* A new resource from the body with a fresh numeric id as its name. */
+static json_object *new_resource(sim *s, const mon_coll *c, json_object *body,
+                                 char *key, size_t n)
+{
+  json_object *o = body ? copy(body) : json_object_new_object();
+  char id[24];
+
+  snprintf(key, n, "projects/%s/%s/%s", sim_project(s), c->coll,
+           sim_new_id(s, id));
+  json_object_object_add(o, "name", json_object_new_string(key));
+  return o;
+}
+
+static int generic_get(sim *s, sim_req *req, sim_resp *resp, const mon_coll *c)
+{
+  char key[400];
+  json_object *o = lookup(s, req, resp, c, key, sizeof(key));
+
+  return o ? sim_resp_json(resp, 200, json_object_get(o)) : SIM_DONE;
+}
+
+static int generic_delete(sim *s, sim_req *req, sim_resp *resp,
+                          const mon_coll *c)
+{
+  char key[400];
+
+  if (lookup(s, req, resp, c, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  sim_store_del(s, key);
+  if (c == &mon_uptime)
+    sim_quota_give(s, "UPTIME_CHECKS", NULL, 1);
+  return sim_resp_json(resp, 200, json_object_new_object());
+}
+
+struct list_ctx {
+  const char *kind;
+  json_object *items;
+};
+
+static int list_cb(void *data, const char *name, const char *kind,
+                   json_object *obj)
+{
+  struct list_ctx *c = data;
+
+  (void)name;
+  if (strcmp(kind, c->kind) == 0)
+    json_object_array_add(c->items, json_object_get(obj));
+  return 0;
+}
+
+static int generic_list(sim *s, sim_req *req, sim_resp *resp, const mon_coll *c)
+{
+  char prefix[300];
+  struct list_ctx l;
+  json_object *o;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  snprintf(prefix, sizeof(prefix), "projects/%s/%s/", sim_project(s), c->coll);
+  l.kind = c->kind;
+  l.items = json_object_new_array();
+  sim_store_each(s, prefix, list_cb, &l);
+  o = json_object_new_object();
+  json_object_object_add(o, "totalSize",
+                         json_object_new_int((int)alen(l.items)));
+  json_object_object_add(o, c->coll, l.items);
+  return sim_resp_json(resp, 200, o);
+}
+
+/* --- alertPolicies ------------------------------------------------------ */
+
+static const char *const cond_kinds[] = {
+    "conditionThreshold",
+    "conditionAbsent",
+    "conditionMatchedLog",
+    "conditionMonitoringQueryLanguage",
+    "conditionPrometheusQueryLanguage",
+    "conditionSql",
+    NULL,
+};
+
+static int check_policy(sim_resp *resp, json_object *p)
+{
+  json_object *conds = json_object_object_get(p, "conditions");
+  const char *comb = js(p, "combiner");
+
+  if (js(p, "displayName") == NULL)
+    return bad(resp, "Field alert_policy.display_name is required.");
+  if (alen(conds) < 1 || alen(conds) > 6)
+    return bad(resp, "An alert policy must have between 1 and 6 "
+                     "conditions.");
+  if (alen(conds) > 1 && comb == NULL)
+    return bad(resp, "Field alert_policy.combiner is required when there is "
+                     "more than one condition.");
+  if (comb && strcmp(comb, "AND") != 0 && strcmp(comb, "OR") != 0 &&
+      strcmp(comb, "AND_WITH_MATCHING_RESOURCE") != 0)
+    return bad(resp, "Invalid value at 'alert_policy.combiner'.");
+  for (size_t i = 0; i < alen(conds); i++) {
+    json_object *c = json_object_array_get_idx(conds, i), *t;
+    int kinds = 0;
+
+    if (js(c, "displayName") == NULL)
+      return bad(resp, "Field alert_policy.conditions.display_name is "
+                       "required.");
+    for (size_t k = 0; cond_kinds[k]; k++)
+      kinds += json_object_object_get_ex(c, cond_kinds[k], NULL);
+    if (kinds != 1)
+      return bad(resp, "Each condition needs exactly one condition type.");
+    if (json_object_object_get_ex(c, "conditionThreshold", &t) &&
+        js(t, "filter") == NULL)
+      return bad(resp, "Field alert_policy.conditions.condition_threshold."
+                       "filter is required.");
+  }
+  return 0;
+}
+
+static void mutation(sim *s, sim_req *req, json_object *o, const char *field)
+{
+  json_object *m = json_object_new_object();
+  char ts[32];
+
+  json_object_object_add(m, "mutateTime",
+                         json_object_new_string(sim_now_str(s, ts)));
+  json_object_object_add(m, "mutatedBy",
+                         json_object_new_string(sim_principal(req)));
+  json_object_object_add(o, field, m);
+}
+
+static int policies_create(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400];
+  json_object *p;
+
+  if (sim_check_project(s, req, resp) < 0 ||
+      check_policy(resp, sim_body(req)) < 0)
+    return SIM_DONE;
+  p = new_resource(s, &mon_policies, sim_body(req), key, sizeof(key));
+  /* Conditions get names of their own under the policy. */
+  {
+    json_object *conds = json_object_object_get(p, "conditions");
+    char cname[500], id[24];
+
+    for (size_t i = 0; i < alen(conds); i++) {
+      snprintf(cname, sizeof(cname), "%s/conditions/%s", key,
+               sim_new_id(s, id));
+      json_object_object_add(json_object_array_get_idx(conds, i), "name",
+                             json_object_new_string(cname));
+    }
+  }
+  if (!json_object_object_get_ex(p, "enabled", NULL))
+    json_object_object_add(p, "enabled", json_object_new_boolean(1));
+  if (!js(p, "combiner"))
+    json_object_object_add(p, "combiner", json_object_new_string("OR"));
+  mutation(s, req, p, "creationRecord");
+  mutation(s, req, p, "mutationRecord");
+  sim_store_put(s, key, MON_KIND_POLICY, json_object_get(p));
+  return sim_resp_json(resp, 200, p);
+}
+
+static int policies_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400], field[64];
+  json_object *p = lookup(s, req, resp, &mon_policies, key, sizeof(key));
+  json_object *want, *body = sim_body(req), *v;
+  const char *mask = sim_query(req, "updateMask");
+
+  if (p == NULL)
+    return SIM_DONE;
+  want = copy(p);
+  if (mask == NULL) {
+    /* No mask: the body replaces the policy (keeping its identity). */
+    json_object_put(want);
+    want = body ? copy(body) : json_object_new_object();
+    json_object_object_add(want, "name", json_object_new_string(key));
+    json_object_object_add(want, "creationRecord",
+                           copy(json_object_object_get(p, "creationRecord")));
+  } else {
+    for (const char *m = mask; *m;) {
+      size_t n = strcspn(m, ",");
+
+      snprintf(field, sizeof(field), "%.*s", (int)n, m);
+      if (json_object_object_get_ex(body, field, &v))
+        json_object_object_add(want, field, copy(v));
+      else
+        json_object_object_del(want, field);
+      m += n + (m[n] == ',');
+    }
+  }
+  if (check_policy(resp, want) < 0) {
+    json_object_put(want);
+    return SIM_DONE;
+  }
+  mutation(s, req, want, "mutationRecord");
+  sim_store_put(s, key, MON_KIND_POLICY, json_object_get(want));
+  return sim_resp_json(resp, 200, want);
+}
+
+static int policies_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_get(s, req, resp, &mon_policies);
+}
+
+static int policies_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_list(s, req, resp, &mon_policies);
+}
+
+static int policies_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_delete(s, req, resp, &mon_policies);
+}
+
+/* --- notificationChannels ----------------------------------------------- */
+
+static int channels_create(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400];
+  json_object *c, *body = sim_body(req);
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  if (js(body, "type") == NULL)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field notification_channel.type is required.");
+  c = new_resource(s, &mon_channels, body, key, sizeof(key));
+  if (!json_object_object_get_ex(c, "enabled", NULL))
+    json_object_object_add(c, "enabled", json_object_new_boolean(1));
+  json_object_object_add(
+      c, "verificationStatus",
+      json_object_new_string("VERIFICATION_STATUS_UNSPECIFIED"));
+  mutation(s, req, c, "creationRecord");
+  sim_store_put(s, key, MON_KIND_CHANNEL, json_object_get(c));
+  return sim_resp_json(resp, 200, c);
+}
+
+static int channels_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_get(s, req, resp, &mon_channels);
+}
+
+static int channels_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_list(s, req, resp, &mon_channels);
+}
+
+static int channels_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_delete(s, req, resp, &mon_channels);
+}
+
+/* --- uptimeCheckConfigs ------------------------------------------------- */
+
+static int uptime_create(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400];
+  json_object *u, *body = sim_body(req);
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  if (js(body, "displayName") == NULL)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field uptime_check_config.display_name is required.");
+  if (!json_object_object_get_ex(body, "monitoredResource", NULL) &&
+      !json_object_object_get_ex(body, "resourceGroup", NULL) &&
+      !json_object_object_get_ex(body, "syntheticMonitor", NULL))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "An uptime check needs a monitored resource or a "
+                       "resource group.");
+  if (sim_quota_take(s, resp, "UPTIME_CHECKS", NULL, 1) < 0)
+    return sim_err_rpc(resp, 429, "RESOURCE_EXHAUSTED",
+                       "Error creating uptime check config: too many "
+                       "configs in project");
+  u = new_resource(s, &mon_uptime, body, key, sizeof(key));
+  if (!js(u, "period"))
+    json_object_object_add(u, "period", json_object_new_string("60s"));
+  if (!js(u, "timeout"))
+    json_object_object_add(u, "timeout", json_object_new_string("10s"));
+  sim_store_put(s, key, MON_KIND_UPTIME, json_object_get(u));
+  return sim_resp_json(resp, 200, u);
+}
+
+static int uptime_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_get(s, req, resp, &mon_uptime);
+}
+
+static int uptime_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_list(s, req, resp, &mon_uptime);
+}
+
+static int uptime_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  return generic_delete(s, req, resp, &mon_uptime);
+}
+
+/* --- timeSeries --------------------------------------------------------- */
+
+/* RFC 3339 ("2026-11-27T21:32:22.123Z", offsets not accepted) to ms, or
+ * -1. */
+static int64_t parse_time(const char *t)
+{
+  struct tm tm;
+  int y, mo, d, h, mi, sec, n = 0;
+  int64_t ms = 0, scale = 100;
+  const char *p;
+
+  if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+                          &sec, &n) != 6)
+    return -1;
+  p = t + n;
+  if (*p == '.')
+    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+      ms += (*p - '0') * scale;
+  if (*p != 'Z' || p[1] != '\0')
+    return -1;
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* Labels as "k=v;" in key order, for series identity. */
+static void labels_str(json_object *labels, char *buf, size_t n)
+{
+  const char *keys[64];
+  size_t k = 0, len = 0;
+
+  buf[0] = '\0';
+  if (!json_object_is_type(labels, json_type_object))
+    return;
+  json_object_object_foreach(labels, key, val)
+  {
+    (void)val;
+    if (k < 64)
+      keys[k++] = key;
+  }
+  for (size_t i = 1; i < k; i++)
+    for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+      const char *t = keys[j];
+
+      keys[j] = keys[j - 1];
+      keys[j - 1] = t;
+    }
+  for (size_t i = 0; i < k && len < n; i++)
+    len += (size_t)snprintf(buf + len, n - len, "%s=%s;", keys[i],
+                            js(labels, keys[i]) ? js(labels, keys[i]) : "");
+}
+
+static uint64_t fnv1a(const char *p)
+{
+  uint64_t h = 1469598103934665603ull;
+
+  for (; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  return h;
+}
+
+static void series_key(sim *s, json_object *ts, char *key, size_t n)
+{
+  json_object *metric = json_object_object_get(ts, "metric"),
+              *res = json_object_object_get(ts, "resource");
+  char ml[1024], rl[1024], id[2400];
+
+  labels_str(json_object_object_get(metric, "labels"), ml, sizeof(ml));
+  labels_str(json_object_object_get(res, "labels"), rl, sizeof(rl));
+  snprintf(id, sizeof(id), "%s|%s|%s|%s", js(metric, "type"), ml,
+           js(res, "type"), rl);
+  snprintf(key, n, "projects/%s/timeSeries/%016llx", sim_project(s),
+           (unsigned long long)fnv1a(id));
+}
+
+static const char *value_type(json_object *value)
+{
+  if (json_object_object_get_ex(value, "doubleValue", NULL))
+    return "DOUBLE";
+  if (json_object_object_get_ex(value, "int64Value", NULL))
+    return "INT64";
+  if (json_object_object_get_ex(value, "boolValue", NULL))
+    return "BOOL";
+  if (json_object_object_get_ex(value, "stringValue", NULL))
+    return "STRING";
+  if (json_object_object_get_ex(value, "distributionValue", NULL))
+    return "DISTRIBUTION";
+  return NULL;
+}
+
+static int check_series(sim_resp *resp, json_object *ts, size_t i)
+{
+  json_object *points = json_object_object_get(ts, "points"), *pt;
+  const char *type = js(json_object_object_get(ts, "metric"), "type");
+  char msg[300];
+
+  if (type == NULL || (strncmp(type, "custom.googleapis.com/", 22) != 0 &&
+                       strncmp(type, "external.googleapis.com/", 24) != 0)) {
+    snprintf(msg, sizeof(msg),
+             "timeSeries[%zu]: only custom metrics "
+             "(custom.googleapis.com/...) can be written; got '%s'.",
+             i, type ? type : "");
+    return bad(resp, msg);
+  }
+  if (js(json_object_object_get(ts, "resource"), "type") == NULL) {
+    snprintf(msg, sizeof(msg), "timeSeries[%zu]: resource.type is required.",
+             i);
+    return bad(resp, msg);
+  }
+  if (alen(points) != 1) {
+    snprintf(msg, sizeof(msg),
+             "timeSeries[%zu]: exactly one point must be written per time "
+             "series.",
+             i);
+    return bad(resp, msg);
+  }
+  pt = json_object_array_get_idx(points, 0);
+  if (parse_time(js(json_object_object_get(pt, "interval"), "endTime")) < 0 ||
+      value_type(json_object_object_get(pt, "value")) == NULL) {
+    snprintf(msg, sizeof(msg),
+             "timeSeries[%zu]: the point needs interval.endTime and a "
+             "typed value.",
+             i);
+    return bad(resp, msg);
+  }
+  return 0;
+}
+
+static int series_create(sim *s, sim_req *req, sim_resp *resp)
+{
+  json_object *all = json_object_object_get(sim_body(req), "timeSeries");
+  size_t n = alen(all);
+  char key[400];
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  if (n == 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "At least one TimeSeries must be written.");
+  if (n > MON_MAX_SERIES)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Only %d TimeSeries can be written in a single "
+                       "request; got %zu.",
+                       MON_MAX_SERIES, n);
+  for (size_t i = 0; i < n; i++)
+    if (check_series(resp, json_object_array_get_idx(all, i), i) < 0)
+      return SIM_DONE;
+  for (size_t i = 0; i < n; i++) {
+    json_object *ts = json_object_array_get_idx(all, i), *have, *pts, *np;
+    json_object *pt =
+        json_object_array_get_idx(json_object_object_get(ts, "points"), 0);
+
+    series_key(s, ts, key, sizeof(key));
+    have = sim_store_get(s, key);
+    if (have == NULL) {
+      have = json_object_new_object();
+      json_object_object_add(have, "metric",
+                             copy(json_object_object_get(ts, "metric")));
+      json_object_object_add(have, "resource",
+                             copy(json_object_object_get(ts, "resource")));
+      json_object_object_add(have, "metricKind",
+                             json_object_new_string(js(ts, "metricKind")
+                                                        ? js(ts, "metricKind")
+                                                        : "GAUGE"));
+      json_object_object_add(have, "valueType",
+                             json_object_new_string(value_type(
+                                 json_object_object_get(pt, "value"))));
+      json_object_object_add(have, "points", json_object_new_array());
+      sim_store_put(s, key, MON_KIND_SERIES, have);
+    }
+    /* Newest first, as list returns them; bounded. */
+    pts = json_object_object_get(have, "points");
+    np = json_object_new_array();
+    json_object_array_add(np, copy(pt));
+    for (size_t j = 0; j < alen(pts) && j + 1 < MON_MAX_POINTS; j++)
+      json_object_array_add(np,
+                            json_object_get(json_object_array_get_idx(pts, j)));
+    json_object_object_add(have, "points", np);
+  }
+  return sim_resp_json(resp, 200, json_object_new_object());
+}
+
+/* The quoted value after `what` in filter ("metric.type"), into out. */
+static int filter_value(const char *filter, const char *what, char *out,
+                        size_t n)
+{
+  const char *p = filter ? strstr(filter, what) : NULL, *q;
+
+  if (p == NULL)
+    return 0;
+  p += strlen(what);
+  while (*p == ' ')
+    p++;
+  if (*p != '=')
+    return 0;
+  p++;
+  while (*p == ' ')
+    p++;
+  if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+    return 0;
+  snprintf(out, n, "%.*s", (int)(q - p - 1), p + 1);
+  return 1;
+}
+
+struct series_ctx {
+  const char *type;
+  char label_key[128], label_val[256];
+  int has_label;
+  int64_t start, end;
+  json_object *items;
+};
+
+static int series_cb(void *data, const char *name, const char *kind,
+                     json_object *obj)
+{
+  struct series_ctx *c = data;
+  json_object *metric = json_object_object_get(obj, "metric"), *out, *pts;
+  json_object *all = json_object_object_get(obj, "points");
+  const char *lv;
+
+  (void)name;
+  if (strcmp(kind, MON_KIND_SERIES) != 0 ||
+      strcmp(js(metric, "type") ? js(metric, "type") : "", c->type) != 0)
+    return 0;
+  if (c->has_label) {
+    lv = js(json_object_object_get(metric, "labels"), c->label_key);
+    if (lv == NULL || strcmp(lv, c->label_val) != 0)
+      return 0;
+  }
+  pts = json_object_new_array();
+  for (size_t i = 0; i < alen(all); i++) {
+    json_object *pt = json_object_array_get_idx(all, i);
+    int64_t t =
+        parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
+
+    if (t <= c->end && (c->start < 0 || t > c->start))
+      json_object_array_add(pts, json_object_get(pt));
+  }
+  if (alen(pts) == 0) {
+    json_object_put(pts);
+    return 0;
+  }
+  out = copy(obj);
+  json_object_object_add(out, "points", pts);
+  json_object_array_add(c->items, out);
+  return 0;
+}
+
+static int series_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  const char *filter = sim_query(req, "filter");
+  char type[256], prefix[300], lk[200];
+  struct series_ctx c;
+  json_object *o;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  if (!filter_value(filter, "metric.type", type, sizeof(type)))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "The filter must name a metric.type.");
+  memset(&c, 0, sizeof(c));
+  c.type = type;
+  c.end = parse_time(sim_query(req, "interval.endTime"));
+  if (c.end < 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field interval.endTime had an invalid value.");
+  c.start = sim_query(req, "interval.startTime")
+                ? parse_time(sim_query(req, "interval.startTime"))
+                : -1;
+  {
+    const char *p = strstr(filter, "metric.labels.");
+
+    if (p) {
+      size_t n = strcspn(p + 14, " =");
+
+      snprintf(c.label_key, sizeof(c.label_key), "%.*s", (int)n, p + 14);
+      snprintf(lk, sizeof(lk), "metric.labels.%s", c.label_key);
+      c.has_label = filter_value(filter, lk, c.label_val, sizeof(c.label_val));
+    }
+  }
+  c.items = json_object_new_array();
+  snprintf(prefix, sizeof(prefix), "projects/%s/timeSeries/", sim_project(s));
+  sim_store_each(s, prefix, series_cb, &c);
+  o = json_object_new_object();
+  json_object_object_add(o, "timeSeries", c.items);
+  return sim_resp_json(resp, 200, o);
+}
+
+/* --- table -------------------------------------------------------------- */
+
+#define MP     "/v3/projects/{projectsId}"
+#define MON_ID "monitoring.projects."
+
+static const sim_route monitoring_routes[] = {
+    {"POST", MP "/alertPolicies", MON_ID "alertPolicies.create",
+     policies_create, NULL, 0, NULL},
+    {"GET", MP "/alertPolicies", MON_ID "alertPolicies.list", policies_list,
+     NULL, 0, NULL},
+    {"GET", MP "/alertPolicies/{alertPoliciesId}", MON_ID "alertPolicies.get",
+     policies_get, NULL, 0, NULL},
+    {"PATCH", MP "/alertPolicies/{alertPoliciesId}",
+     MON_ID "alertPolicies.patch", policies_patch, NULL, 0, NULL},
+    {"DELETE", MP "/alertPolicies/{alertPoliciesId}",
+     MON_ID "alertPolicies.delete", policies_delete, NULL, 0, NULL},
+    {"POST", MP "/notificationChannels", MON_ID "notificationChannels.create",
+     channels_create, NULL, 0, NULL},
+    {"GET", MP "/notificationChannels", MON_ID "notificationChannels.list",
+     channels_list, NULL, 0, NULL},
+    {"GET", MP "/notificationChannels/{notificationChannelsId}",
+     MON_ID "notificationChannels.get", channels_get, NULL, 0, NULL},
+    {"DELETE", MP "/notificationChannels/{notificationChannelsId}",
+     MON_ID "notificationChannels.delete", channels_delete, NULL, 0, NULL},
+    {"POST", MP "/uptimeCheckConfigs", MON_ID "uptimeCheckConfigs.create",
+     uptime_create, NULL, 0, NULL},
+    {"GET", MP "/uptimeCheckConfigs", MON_ID "uptimeCheckConfigs.list",
+     uptime_list, NULL, 0, NULL},
+    {"GET", MP "/uptimeCheckConfigs/{uptimeCheckConfigsId}",
+     MON_ID "uptimeCheckConfigs.get", uptime_get, NULL, 0, NULL},
+    {"DELETE", MP "/uptimeCheckConfigs/{uptimeCheckConfigsId}",
+     MON_ID "uptimeCheckConfigs.delete", uptime_delete, NULL, 0, NULL},
+    {"POST", MP "/timeSeries", MON_ID "timeSeries.create", series_create, NULL,
+     0, NULL},
+    {"GET", MP "/timeSeries", MON_ID "timeSeries.list", series_list, NULL, 0,
+     NULL},
+};
+
+int sim_monitoring_init(sim *s)
+{
+  sim_quota_define(s, "UPTIME_CHECKS", NULL, 100);
+  return sim_register(s, SIM_API_MONITORING, monitoring_routes,
+                      sizeof(monitoring_routes) / sizeof(*monitoring_routes));
+}

@@ -1,0 +1,248 @@
+/*
+ * sim_int.h - the core's own structures, shared by the core's files only.
+ * API modules use sim.h and never include this.
+ */
+#ifndef EDV_SIM_SIM_INT_H
+#define EDV_SIM_SIM_INT_H
+
+#include "server/httpd.h"
+#include "sim/sim.h"
+
+#define SIM_LOG_SIZE 4096 /* request log ring */
+
+/* A name-ordered index of pointers (binary search, memmove on insert):
+ * plenty for the tens of thousands of resources a 1,000-tenant run makes. */
+typedef struct sim_slot {
+  const char *name; /* owned by the object p points to */
+  void *p;
+} sim_slot;
+
+typedef struct sim_index {
+  sim_slot *v;
+  size_t n, cap;
+} sim_index;
+
+/* Returns the position of name, or where it would go (*found = 0). */
+size_t sim__index_find(const sim_index *ix, const char *name, int *found);
+int sim__index_insert(sim_index *ix, size_t pos, const char *name, void *p);
+void sim__index_remove(sim_index *ix, size_t pos);
+
+typedef struct sim_entry {
+  char *name;
+  char *kind;
+  json_object *obj;
+} sim_entry;
+
+/* A parsed route template segment. */
+typedef struct sim_seg {
+  char *lit;    /* literal segment, or NULL for a parameter */
+  char *param;  /* parameter name */
+  char *suffix; /* literal after the parameter in the same segment ("") */
+  int plus;     /* {+x}: one or more segments */
+} sim_seg;
+
+typedef struct sim_rt {
+  const sim_route *r;
+  sim_api api;
+  sim_seg *segs;
+  size_t n_segs;
+  int literals; /* specificity: number of literal segments */
+} sim_rt;
+
+#define SIM_MAX_PARAMS 8
+
+struct sim_defer {
+  sim_req *req;
+  sim_defer_cb cb;
+  void *data;
+  int active;
+};
+
+struct sim_resp {
+  int status;
+  json_object *json; /* JSON answer, or NULL */
+  char *text;        /* non-JSON answer */
+  char *ctype;
+  char *hdr_name[4], *hdr_value[4];
+  int n_hdr;
+};
+
+struct sim_req {
+  sim *s;
+  edv_http_req *http;
+  const sim_rt *rt;
+  char *pname[SIM_MAX_PARAMS], *pval[SIM_MAX_PARAMS];
+  int n_params;
+  json_object *body;
+  char *principal;
+  char *base_url;
+  sim_resp resp;
+  struct sim_defer defer;
+  uv_timer_t delay; /* injected latency */
+  int delay_active; /* delay initialised: close before freeing */
+  int drop;         /* fault: answer by dropping the connection */
+  int finished;
+  int hold; /* a handler or end callback is on the stack */
+};
+
+struct sim_timer {
+  struct sim_timer *next;
+  uint64_t due;
+  sim_timer_cb cb;
+  void *data;
+};
+
+typedef struct sim_logent {
+  uint64_t at_ms; /* simulated */
+  char verb[8];
+  char path[200];
+  int status;
+  sim_api api;
+  char method_id[80];
+  char principal[96];
+  int dropped;
+} sim_logent;
+
+typedef struct sim_quota {
+  struct sim_quota *next;
+  char *metric;
+  char *region; /* "global" for project-wide */
+  double limit, usage;
+} sim_quota;
+
+typedef struct sim_fault {
+  struct sim_fault *next;
+  int id;
+  sim_api api;       /* SIM_API_NONE: any */
+  char *method;      /* method id, or NULL for any */
+  double error_rate; /* 0..1 */
+  int code;          /* HTTP status of the injected error */
+  char *reason;      /* legacy reason / rpc status; NULL: from code */
+  char *message;
+  uint64_t latency_ms;
+  double drop_rate; /* drop the connection after applying */
+  long count;       /* times left to fire (-1: unlimited) */
+  char *fail_op;    /* method id or operationType whose operations fail */
+  char *op_code;    /* operation error code */
+  char *op_message;
+  int op_http;
+  char *unhealthy; /* instance forced unhealthy */
+} sim_fault;
+
+typedef struct sim_key {
+  struct sim_key *next;
+  char *kid;
+  char *email;
+  char *public_pem;
+  char *private_pem; /* only for keys we generated; never logged */
+  char *client_id;
+} sim_key;
+
+typedef struct sim_token {
+  struct sim_token *next;
+  char *token; /* never logged */
+  char *email;
+  uint64_t exp_s; /* real wall clock */
+} sim_token;
+
+typedef struct sim_ratelimit {
+  uint64_t minute; /* simulated minute the counters belong to */
+  long reads, writes;
+  long read_limit, write_limit; /* per minute; 0 unlimited */
+} sim_ratelimit;
+
+struct sim {
+  uv_loop_t *loop;
+  edv_httpd *httpd;
+  char *host, *project, *domain, *state_file;
+  sim_profile profile;
+  double scale;
+  int no_auth;
+  uint64_t project_number;
+  /* clock: sim time = clock_base + (hrtime - hr_base) * scale */
+  uint64_t clock_base;
+  uint64_t hr_base;
+  uint64_t rng[4];
+  sim_rt *routes;
+  size_t n_routes, cap_routes;
+  sim_index res;       /* sim_entry */
+  sim_index ops;       /* sim_op */
+  json_object *reqids; /* "project/requestId" -> operation name */
+  sim_timer *timers;   /* sorted by due */
+  uv_timer_t timer;
+  int in_timers;
+  sim_logent *log;
+  size_t log_next, log_count;
+  sim_quota *quotas;
+  sim_fault *faults;
+  int next_fault_id;
+  sim_ratelimit rate[SIM_API__COUNT];
+  sim_key *keys;
+  sim_token *tokens;
+  uv_timer_t save_timer;
+  int dirty;
+  int closing;
+  int pending_closes;
+  void (*close_cb)(void *data);
+  void *close_data;
+};
+
+/* core.c */
+struct edv_sim;
+/* The core behind the public handle (for tests). */
+sim *edv__sim_core(struct edv_sim *es);
+void sim__run_due(sim *s);
+void sim__finish(sim_req *req);
+void sim__req_free(sim_req *req);
+void sim__reset(sim *s);
+void sim__log_json(sim *s, json_object *out);
+char *sim__render(sim_req *req, json_object *obj, size_t *len);
+
+/* route.c */
+int sim__route_add(sim *s, sim_api api, const sim_route *r);
+const sim_rt *sim__route_match(sim *s, const char *verb, const char *path,
+                               const char *host, sim_req *req, int *path_known);
+const sim_rt *sim__route_by_method(sim *s, const char *method_id);
+void sim__routes_free(sim *s);
+
+/* store.c */
+void sim__store_clear(sim *s);
+
+/* ops.c */
+void sim__ops_clear(sim *s);
+json_object *sim__ops_save(sim *s);
+int sim__ops_load(sim *s, json_object *arr);
+int sim__op_dedupe(sim *s, sim_req *req);
+
+/* limits.c */
+int sim__rate_check(sim *s, sim_req *req);
+int sim__fault_pre(sim *s, sim_req *req, uint64_t *latency_ms);
+const sim_fault *sim__fault_op(sim *s, const char *method_id,
+                               const char *operation_type);
+int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen);
+void sim__faults_clear(sim *s);
+void sim__faults_remove(sim *s, int id);
+json_object *sim__faults_json(sim *s);
+json_object *sim__quotas_save(sim *s);
+void sim__quotas_load(sim *s, json_object *arr);
+void sim__quotas_reset_usage(sim *s);
+void sim__quotas_free(sim *s);
+json_object *sim__limits_json(sim *s);
+int sim__limits_set(sim *s, json_object *spec);
+
+/* auth.c */
+int sim__auth_init(sim *s);
+int sim__auth_check(sim *s, sim_req *req);
+void sim__auth_free(sim *s);
+json_object *sim__auth_save(sim *s);
+void sim__auth_load(sim *s, json_object *o);
+int sim__write_key(sim *s, const char *path, edv_error *err);
+
+/* admin.c */
+int sim__admin_init(sim *s);
+
+/* persist.c */
+int sim__load(sim *s, edv_error *err);
+int sim__save(sim *s);
+
+#endif /* EDV_SIM_SIM_INT_H */

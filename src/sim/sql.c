@@ -1,0 +1,1408 @@
+/*
+ * sql.c - Cloud SQL Admin, served under both /v1/projects/{project}/... and
+ * /sql/v1beta4/projects/{project}/...: instances (insert/get/list/patch/
+ * delete/restart/restoreBackup/clone), databases, users, backupRuns and
+ * operations.
+ *
+ * What the real service enforces and we do too:
+ * - One operation at a time per instance: every mutation of an instance or
+ *   of its databases, users and backups targets the instance, and a second
+ *   one while the first runs gets 409 operationInProgress before any
+ *   operation is created.
+ * - PostgreSQL accepts only shared-core (db-f1-micro, db-g1-small) or
+ *   custom tiers db-custom-N-M: N is 1 or even in 2..96, M a multiple of
+ *   256, at least 3840 and between 0.9 and 6.5 GiB per vCPU (921.6 and
+ *   6656 MB). db-custom-2-4096 (2 GiB per vCPU) passes this as written.
+ * - A deleted instance's name is refused for 7 days of simulated time.
+ * - settings.settingsVersion, when a patch sends it, must be the current
+ *   one, else 412 staleData "Condition does not match." (seen from the real
+ *   API); each patch increments it.
+ * - Private IP needs a private services access connection on the network
+ *   (servicenet.c) and takes the address from its reserved ranges.
+ *
+ * The instance is stored at insert with state PENDING_CREATE and becomes
+ * RUNNABLE when its operation completes; restart and restoreBackup show
+ * MAINTENANCE meanwhile, delete PENDING_DELETE. Passwords of users are
+ * dropped on arrival: they reach neither the store, nor the operation
+ * payload, nor a response.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/modules.h"
+#include "sim/servicenet.h"
+#include "sim/sim.h"
+
+#define SQL_WEEK_MS (7ull * 24 * 3600 * 1000)
+
+static const char sql_msg_inprogress[] =
+    "Operation failed because another operation was already in progress. "
+    "Try your request after the current operation is complete.";
+static const char sql_msg_state[] =
+    "The instance or operation is not in an appropriate state to handle "
+    "the request.";
+static const char sql_msg_pgtier[] =
+    "Invalid request: Only custom or shared-core instance Billing Tier type "
+    "allowed for PostgreSQL database.";
+
+/* --- small helpers ------------------------------------------------------ */
+
+static const char *js(json_object *o, const char *key)
+{
+  json_object *v;
+
+  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+      !json_object_is_type(v, json_type_string))
+    return NULL;
+  return json_object_get_string(v);
+}
+
+/* Length of an array; 0 for anything else (json-c asserts on those). */
+static size_t alen(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}
+
+static json_object *jo(json_object *o, const char *key)
+{
+  json_object *v;
+
+  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+      !json_object_is_type(v, json_type_object))
+    return NULL;
+  return v;
+}
+
+static json_object *copy(json_object *o)
+{
+  json_object *c = NULL;
+
+  if (o)
+    json_object_deep_copy(o, &c, NULL);
+  return c;
+}
+
+/* Objects merge key by key (PATCH semantics); anything else replaces. */
+static void merge(json_object *dst, json_object *src)
+{
+  if (!json_object_is_type(src, json_type_object) ||
+      !json_object_is_type(dst, json_type_object))
+    return;
+  json_object_object_foreach(src, k, v)
+  {
+    json_object *d = jo(dst, k);
+
+    if (d && json_object_is_type(v, json_type_object))
+      merge(d, v);
+    else
+      json_object_object_add(dst, k, copy(v));
+  }
+}
+
+static void inst_key(sim *s, char *buf, size_t n, const char *inst)
+{
+  snprintf(buf, n, "projects/%s/instances/%s", sim_project(s), inst);
+}
+
+static int no_instance(sim_resp *resp)
+{
+  return sim_err_legacy(resp, 404, "instanceDoesNotExist",
+                        "The Cloud SQL instance does not exist.");
+}
+
+/*
+ * The instance named by the {instance} parameter (borrowed), or NULL with
+ * resp filled. key receives its canonical name.
+ */
+static json_object *inst_lookup(sim *s, sim_req *req, sim_resp *resp, char *key,
+                                size_t n)
+{
+  json_object *inst;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return NULL;
+  inst_key(s, key, n, sim_param(req, "instance"));
+  inst = sim_store_get(s, key);
+  if (inst == NULL)
+    no_instance(resp);
+  return inst;
+}
+
+/* 409 when an operation on the instance is still running. */
+static int busy(sim *s, sim_resp *resp, const char *key)
+{
+  if (sim_op_pending(s, key) == NULL)
+    return 0;
+  sim_err_legacy(resp, 409, "operationInProgress", "%s", sql_msg_inprogress);
+  return -1;
+}
+
+/* Busy, or not RUNNABLE: the common gate of every mutation but insert. */
+static int gate(sim *s, sim_resp *resp, const char *key, json_object *inst)
+{
+  const char *state = js(inst, "state");
+
+  if (busy(s, resp, key) < 0)
+    return -1;
+  if (state && strcmp(state, "RUNNABLE") != 0) {
+    sim_err_legacy(resp, 409, "invalidState", "%s", sql_msg_state);
+    return -1;
+  }
+  return 0;
+}
+
+static sim_op *start_op(sim *s, sim_req *req, const char *type, const char *key,
+                        json_object *inst, sim_op_duration dur,
+                        json_object *payload)
+{
+  sim_op_spec spec;
+
+  memset(&spec, 0, sizeof(spec));
+  spec.shape = SIM_OP_SQL;
+  spec.duration = dur;
+  spec.operation_type = type;
+  spec.target_name = key;
+  spec.target_link = js(inst, "selfLink");
+  spec.target_id = js(inst, "name");
+  spec.payload = payload;
+  return sim_op_start(s, req, &spec);
+}
+
+static int respond_op(sim *s, sim_resp *resp, sim_op *op)
+{
+  return op ? sim_op_respond(s, resp, op) : sim_resp_json(resp, 503, NULL);
+}
+
+static json_object *payload_name(const char *key)
+{
+  json_object *p = json_object_new_object();
+
+  json_object_object_add(p, "name", json_object_new_string(key));
+  return p;
+}
+
+/* --- validation --------------------------------------------------------- */
+
+static int valid_instance_name(const sim *s, const char *name)
+{
+  size_t n = name ? strlen(name) : 0;
+
+  if (n == 0 || !islower((unsigned char)name[0]) ||
+      strlen(sim_project(s)) + 1 + n > 98 || name[n - 1] == '-')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
+        name[i] != '-')
+      return 0;
+  return 1;
+}
+
+/* db-custom-N-M as described at the top of the file. */
+static int valid_custom_tier(const char *tier)
+{
+  unsigned long cpu, mb;
+  char *end;
+
+  if (strncmp(tier, "db-custom-", 10) != 0 || !isdigit((unsigned char)tier[10]))
+    return 0;
+  cpu = strtoul(tier + 10, &end, 10);
+  if (*end != '-' || !isdigit((unsigned char)end[1]))
+    return 0;
+  mb = strtoul(end + 1, &end, 10);
+  if (*end != '\0')
+    return 0;
+  if (!(cpu == 1 || (cpu >= 2 && cpu <= 96 && cpu % 2 == 0)))
+    return 0;
+  if (mb % 256 != 0 || mb < 3840)
+    return 0;
+  /* 0.9 GiB = 921.6 MB per vCPU, 6.5 GiB = 6656 MB per vCPU. */
+  return mb * 10 >= cpu * 9216 && mb <= cpu * 6656;
+}
+
+static int check_tier(sim_resp *resp, const char *version, const char *tier)
+{
+  if (tier == NULL || *tier == '\0')
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: Tier is required."),
+           -1;
+  if (version && strncmp(version, "POSTGRES", 8) == 0) {
+    if (strcmp(tier, "db-f1-micro") == 0 || strcmp(tier, "db-g1-small") == 0 ||
+        valid_custom_tier(tier))
+      return 0;
+    return sim_err_legacy(resp, 400, "invalid", "%s", sql_msg_pgtier), -1;
+  }
+  if (strncmp(tier, "db-", 3) != 0)
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: Invalid Tier (%s) for (%s).", tier,
+                          version ? version : "MYSQL_8_0"),
+           -1;
+  return 0;
+}
+
+static int valid_hhmm(const char *t)
+{
+  return t && strlen(t) == 5 && isdigit((unsigned char)t[0]) &&
+         isdigit((unsigned char)t[1]) && t[2] == ':' &&
+         isdigit((unsigned char)t[3]) && isdigit((unsigned char)t[4]) &&
+         (t[0] - '0') * 10 + (t[1] - '0') < 24 &&
+         (t[3] - '0') * 10 + (t[4] - '0') < 60;
+}
+
+static int bad(sim_resp *resp, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* A 400 invalid; returns -1 for the validators' convenience. */
+static int bad(sim_resp *resp, const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  sim_err_legacy(resp, 400, "invalid", "%s", msg);
+  return -1;
+}
+
+static int check_backup(sim_resp *resp, json_object *bc)
+{
+  json_object *v, *rs;
+
+  if (bc == NULL)
+    return 0;
+  if (json_object_object_get_ex(bc, "startTime", &v) &&
+      !valid_hhmm(json_object_get_string(v)))
+    return bad(resp,
+               "Invalid request: backup configuration start time (%s) must "
+               "be in the format HH:MM.",
+               json_object_get_string(v));
+  if (json_object_object_get_ex(bc, "transactionLogRetentionDays", &v)) {
+    int d = json_object_get_int(v);
+
+    if (d < 1 || d > 7)
+      return bad(resp,
+                 "Invalid request: transactionLogRetentionDays (%s) must be "
+                 "between 1 and 7.",
+                 json_object_get_string(v));
+  }
+  rs = jo(bc, "backupRetentionSettings");
+  if (rs) {
+    const char *unit = js(rs, "retentionUnit");
+
+    if (unit && strcmp(unit, "COUNT") != 0)
+      return bad(resp,
+                 "Invalid value at 'body.settings.backup_configuration."
+                 "backup_retention_settings.retention_unit', \"%s\"",
+                 unit);
+    if (json_object_object_get_ex(rs, "retainedBackups", &v) &&
+        (json_object_get_int(v) < 1 || json_object_get_int(v) > 365))
+      return bad(resp,
+                 "Invalid request: retainedBackups (%s) must be between 1 "
+                 "and 365.",
+                 json_object_get_string(v));
+  }
+  return 0;
+}
+
+static char *network_of(sim *s, json_object *settings)
+{
+  const char *pn = js(jo(settings, "ipConfiguration"), "privateNetwork");
+
+  return pn && *pn ? sim_ref_name(s, pn) : NULL;
+}
+
+/* Whole-settings checks shared by insert and patch (after merging). */
+static int check_settings(sim *s, sim_resp *resp, const char *name,
+                          const char *version, json_object *settings)
+{
+  const char *at = js(settings, "availabilityType");
+  char *net;
+  json_object *ranges;
+
+  if (check_tier(resp, version, js(settings, "tier")) < 0)
+    return -1;
+  if (at && strcmp(at, "ZONAL") != 0 && strcmp(at, "REGIONAL") != 0)
+    return bad(resp,
+               "Invalid value at 'body.settings.availability_type' "
+               "(type.googleapis.com/google.cloud.sql.v1."
+               "SqlAvailabilityType), \"%s\"",
+               at);
+  if (check_backup(resp, jo(settings, "backupConfiguration")) < 0)
+    return -1;
+  net = network_of(s, settings);
+  if (net == NULL)
+    return 0;
+  ranges = sim_psa_ranges(s, net);
+  if (sim_store_get(s, net) == NULL || ranges == NULL || alen(ranges) == 0) {
+    /* The text gcloud and Terraform users report for a network without a
+     * private services access connection. */
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid request: Incorrect Service Networking config "
+                   "for instance: %s:%s:SERVICE_NETWORKING_NOT_ENABLED.",
+                   sim_project(s), name);
+    json_object_put(ranges);
+    free(net);
+    return -1;
+  }
+  json_object_put(ranges);
+  free(net);
+  return 0;
+}
+
+/* --- addresses ---------------------------------------------------------- */
+
+struct ip_used_ctx {
+  const char *ip;
+  int used;
+};
+
+static int ip_used_cb(void *data, const char *name, const char *kind,
+                      json_object *obj)
+{
+  struct ip_used_ctx *c = data;
+  json_object *ips = json_object_object_get(obj, "ipAddresses");
+
+  (void)name;
+  if (strcmp(kind, "sql#instance") != 0)
+    return 0;
+  for (size_t i = 0; i < alen(ips); i++)
+    if (strcmp(js(json_object_array_get_idx(ips, i), "ipAddress") ?: "",
+               c->ip) == 0)
+      c->used = 1;
+  return c->used;
+}
+
+/* The first free address of the PSA ranges (skipping network, gateway
+ * and the producer's reserved first addresses), or 0. */
+static int alloc_private_ip(sim *s, const char *network, char *out, size_t n)
+{
+  json_object *ranges = sim_psa_ranges(s, network);
+  char prefix[64];
+  int found = 0;
+
+  snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(s));
+  for (size_t i = 0; !found && i < alen(ranges); i++) {
+    char cidr[64], *slash;
+    struct in_addr a;
+    unsigned bits;
+    uint32_t base, size;
+
+    snprintf(cidr, sizeof(cidr), "%s",
+             json_object_get_string(json_object_array_get_idx(ranges, i)));
+    slash = strchr(cidr, '/');
+    if (slash == NULL)
+      continue;
+    *slash = '\0';
+    bits = (unsigned)atoi(slash + 1);
+    if (inet_pton(AF_INET, cidr, &a) != 1 || bits < 8 || bits > 29)
+      continue;
+    base = ntohl(a.s_addr);
+    size = 1u << (32 - bits);
+    for (uint32_t off = 3; !found && off < size - 1; off++) {
+      struct in_addr c;
+      struct ip_used_ctx uc;
+
+      c.s_addr = htonl(base + off);
+      inet_ntop(AF_INET, &c, out, (socklen_t)n);
+      uc.ip = out;
+      uc.used = 0;
+      sim_store_each(s, prefix, ip_used_cb, &uc);
+      found = !uc.used;
+    }
+  }
+  json_object_put(ranges);
+  return found;
+}
+
+static json_object *ip_entry(const char *type, const char *ip)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "type", json_object_new_string(type));
+  json_object_object_add(o, "ipAddress", json_object_new_string(ip));
+  return o;
+}
+
+static const char *ip_of_type(json_object *ips, const char *type)
+{
+  for (size_t i = 0; i < alen(ips); i++) {
+    json_object *e = json_object_array_get_idx(ips, i);
+
+    if (strcmp(js(e, "type") ?: "", type) == 0)
+      return js(e, "ipAddress");
+  }
+  return NULL;
+}
+
+/* Recomputes ipAddresses from settings, keeping addresses already held. */
+static void assign_ips(sim *s, json_object *inst)
+{
+  json_object *settings = jo(inst, "settings");
+  json_object *ipc = jo(settings, "ipConfiguration"), *v;
+  json_object *old = json_object_object_get(inst, "ipAddresses");
+  json_object *ips = json_object_new_array();
+  int ipv4 = 1;
+  char buf[64], *net;
+  const char *have;
+
+  if (json_object_object_get_ex(ipc, "ipv4Enabled", &v))
+    ipv4 = json_object_get_boolean(v);
+  if (ipv4) {
+    have = ip_of_type(old, "PRIMARY");
+    if (have == NULL) {
+      snprintf(buf, sizeof(buf), "34.%u.%u.%u",
+               (unsigned)sim_rand_range(s, 64, 127),
+               (unsigned)sim_rand_range(s, 0, 255),
+               (unsigned)sim_rand_range(s, 1, 254));
+      have = buf;
+    }
+    json_object_array_add(ips, ip_entry("PRIMARY", have));
+  }
+  net = network_of(s, settings);
+  if (net) {
+    have = ip_of_type(old, "PRIVATE");
+    if (have) {
+      json_object_array_add(ips, ip_entry("PRIVATE", have));
+    } else if (alloc_private_ip(s, net, buf, sizeof(buf))) {
+      json_object_array_add(ips, ip_entry("PRIVATE", buf));
+    }
+    free(net);
+  }
+  json_object_object_add(inst, "ipAddresses", ips);
+}
+
+/* --- instances ---------------------------------------------------------- */
+
+static const char *const settings_defaults[][2] = {
+    {"availabilityType", "ZONAL"},      {"pricingPlan", "PER_USE"},
+    {"activationPolicy", "ALWAYS"},     {"dataDiskType", "PD_SSD"},
+    {"replicationType", "SYNCHRONOUS"}, {"edition", "ENTERPRISE"},
+};
+
+static void fill_settings(json_object *settings)
+{
+  json_object *ipc, *bc;
+
+  json_object_object_add(settings, "kind",
+                         json_object_new_string("sql#settings"));
+  for (size_t i = 0; i < sizeof(settings_defaults) / sizeof(*settings_defaults);
+       i++)
+    if (!json_object_object_get_ex(settings, settings_defaults[i][0], NULL))
+      json_object_object_add(settings, settings_defaults[i][0],
+                             json_object_new_string(settings_defaults[i][1]));
+  if (!json_object_object_get_ex(settings, "dataDiskSizeGb", NULL))
+    json_object_object_add(settings, "dataDiskSizeGb",
+                           json_object_new_string("10"));
+  if (!json_object_object_get_ex(settings, "storageAutoResize", NULL))
+    json_object_object_add(settings, "storageAutoResize",
+                           json_object_new_boolean(1));
+  if (!json_object_object_get_ex(settings, "deletionProtectionEnabled", NULL))
+    json_object_object_add(settings, "deletionProtectionEnabled",
+                           json_object_new_boolean(0));
+  ipc = jo(settings, "ipConfiguration");
+  if (ipc == NULL) {
+    ipc = json_object_new_object();
+    json_object_object_add(settings, "ipConfiguration", ipc);
+  }
+  if (!json_object_object_get_ex(ipc, "ipv4Enabled", NULL))
+    json_object_object_add(ipc, "ipv4Enabled", json_object_new_boolean(1));
+  bc = jo(settings, "backupConfiguration");
+  if (bc == NULL) {
+    bc = json_object_new_object();
+    json_object_object_add(bc, "enabled", json_object_new_boolean(0));
+    json_object_object_add(settings, "backupConfiguration", bc);
+  }
+  json_object_object_add(bc, "kind",
+                         json_object_new_string("sql#backupConfiguration"));
+}
+
+/* The instance as stored, built from an insert body (or a clone). */
+static json_object *build_instance(sim *s, json_object *body, const char *name,
+                                   const char *key)
+{
+  json_object *inst = copy(body), *settings;
+  const char *region = js(body, "region");
+  char ts[32], buf[300];
+
+  if (inst == NULL)
+    inst = json_object_new_object();
+  /* Output only, and a root password never lands in the store. */
+  json_object_object_del(inst, "rootPassword");
+  json_object_object_del(inst, "state");
+  json_object_object_del(inst, "ipAddresses");
+  if (region == NULL)
+    region = "us-central1";
+  json_object_object_add(inst, "kind", json_object_new_string("sql#instance"));
+  json_object_object_add(inst, "name", json_object_new_string(name));
+  json_object_object_add(inst, "project",
+                         json_object_new_string(sim_project(s)));
+  json_object_object_add(inst, "region", json_object_new_string(region));
+  if (!js(inst, "databaseVersion"))
+    json_object_object_add(inst, "databaseVersion",
+                           json_object_new_string("MYSQL_8_0"));
+  snprintf(buf, sizeof(buf), "%s-a", region);
+  if (!js(inst, "gceZone"))
+    json_object_object_add(inst, "gceZone", json_object_new_string(buf));
+  json_object_object_add(inst, "state",
+                         json_object_new_string("PENDING_CREATE"));
+  json_object_object_add(inst, "backendType",
+                         json_object_new_string("SECOND_GEN"));
+  json_object_object_add(inst, "instanceType",
+                         json_object_new_string("CLOUD_SQL_INSTANCE"));
+  snprintf(buf, sizeof(buf), "%s:%s:%s", sim_project(s), region, name);
+  json_object_object_add(inst, "connectionName", json_object_new_string(buf));
+  snprintf(buf, sizeof(buf),
+           "p%llu-sim@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+           (unsigned long long)(sim_rand(s) % 1000000000000ull));
+  json_object_object_add(inst, "serviceAccountEmailAddress",
+                         json_object_new_string(buf));
+  json_object_object_add(inst, "createTime",
+                         json_object_new_string(sim_now_str(s, ts)));
+  json_object_object_add(inst, "selfLink",
+                         sim_link_json(SIM_API_SQL, "%s", key));
+  json_object_object_add(inst, "ipAddresses", json_object_new_array());
+  settings = jo(inst, "settings");
+  if (settings == NULL) {
+    settings = json_object_new_object();
+    json_object_object_add(inst, "settings", settings);
+  }
+  fill_settings(settings);
+  json_object_object_add(settings, "settingsVersion",
+                         json_object_new_string("1"));
+  snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)sim_rand(s));
+  json_object_object_add(inst, "etag", json_object_new_string(buf));
+  return inst;
+}
+
+/* 409 when the name exists, is being created, or was deleted within the
+ * last week (simulated). An older tombstone is forgotten. */
+static int name_taken(sim *s, sim_resp *resp, const char *name, const char *key)
+{
+  char tomb[300];
+  json_object *t, *v;
+
+  snprintf(tomb, sizeof(tomb), "projects/%s/deletedInstances/%s",
+           sim_project(s), name);
+  t = sim_store_get(s, tomb);
+  if (t && json_object_object_get_ex(t, "deleteTimeMs", &v) &&
+      sim_now_ms(s) - (uint64_t)json_object_get_int64(v) >= SQL_WEEK_MS) {
+    sim_store_del(s, tomb);
+    t = NULL;
+  }
+  if (t)
+    return sim_err_legacy(resp, 409, "instanceAlreadyExists",
+                          "The Cloud SQL instance already exists. When you "
+                          "delete an instance, you can't reuse the name of "
+                          "the deleted instance until one week from the "
+                          "deletion date."),
+           -1;
+  if (sim_store_get(s, key) || sim_op_pending(s, key))
+    return sim_err_legacy(resp, 409, "instanceAlreadyExists",
+                          "The Cloud SQL instance already exists."),
+           -1;
+  return 0;
+}
+
+static int instances_insert(sim *s, sim_req *req, sim_resp *resp)
+{
+  json_object *body = sim_body(req), *inst;
+  const char *name = js(body, "name");
+  char key[300];
+  sim_op *op;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  if (name == NULL)
+    return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
+  if (!valid_instance_name(s, name))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: instance name (%s) is invalid.",
+                          name);
+  inst_key(s, key, sizeof(key), name);
+  if (name_taken(s, resp, name, key) < 0)
+    return SIM_DONE;
+  inst = build_instance(s, body, name, key);
+  if (check_settings(s, resp, name, js(inst, "databaseVersion"),
+                     jo(inst, "settings")) < 0 ||
+      sim_quota_take(s, resp, "SQL_INSTANCES", NULL, 1) < 0) {
+    json_object_put(inst);
+    return SIM_DONE;
+  }
+  sim_store_put(s, key, "sql#instance", json_object_get(inst));
+  op = start_op(s, req, "CREATE", key, inst, SIM_DUR_SLOW, payload_name(key));
+  json_object_put(inst);
+  return respond_op(s, resp, op);
+}
+
+static void put_child(sim *s, const char *inst_name, const char *coll,
+                      const char *kind, json_object *obj)
+{
+  char key[400];
+
+  snprintf(key, sizeof(key), "projects/%s/instances/%s/%s/%s", sim_project(s),
+           inst_name, coll, js(obj, "name"));
+  sim_store_put(s, key, kind, obj);
+}
+
+static json_object *database_obj(sim *s, const char *inst, const char *name,
+                                 const char *charset, const char *collation)
+{
+  json_object *d = json_object_new_object();
+
+  json_object_object_add(d, "kind", json_object_new_string("sql#database"));
+  json_object_object_add(d, "name", json_object_new_string(name));
+  json_object_object_add(d, "instance", json_object_new_string(inst));
+  json_object_object_add(d, "project", json_object_new_string(sim_project(s)));
+  json_object_object_add(d, "charset", json_object_new_string(charset));
+  json_object_object_add(d, "collation", json_object_new_string(collation));
+  json_object_object_add(d, "selfLink",
+                         sim_link_json(SIM_API_SQL,
+                                       "projects/%s/instances/%s/databases/%s",
+                                       sim_project(s), inst, name));
+  return d;
+}
+
+static json_object *user_obj(sim *s, const char *inst, const char *name,
+                             const char *host, const char *type)
+{
+  json_object *u = json_object_new_object();
+
+  json_object_object_add(u, "kind", json_object_new_string("sql#user"));
+  json_object_object_add(u, "name", json_object_new_string(name));
+  json_object_object_add(u, "instance", json_object_new_string(inst));
+  json_object_object_add(u, "project", json_object_new_string(sim_project(s)));
+  if (host)
+    json_object_object_add(u, "host", json_object_new_string(host));
+  if (type)
+    json_object_object_add(u, "type", json_object_new_string(type));
+  return u;
+}
+
+/* Completion of insert and clone: RUNNABLE with addresses and the engine's
+ * built-in database and user; a failed creation leaves nothing behind. */
+static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
+{
+  const char *key = js(payload, "name");
+  json_object *inst = sim_store_get(s, key);
+  const char *name, *version;
+
+  if (inst == NULL)
+    return;
+  if (sim_op_failed(op)) {
+    sim_store_del(s, key);
+    sim_quota_give(s, "SQL_INSTANCES", NULL, 1);
+    return;
+  }
+  json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
+  assign_ips(s, inst);
+  name = js(inst, "name");
+  version = js(inst, "databaseVersion") ?: "";
+  if (strncmp(version, "POSTGRES", 8) == 0) {
+    put_child(s, name, "databases", "sql#database",
+              database_obj(s, name, "postgres", "UTF8", "en_US.UTF8"));
+    put_child(s, name, "users", "sql#user",
+              user_obj(s, name, "postgres", NULL, "BUILT_IN"));
+  } else if (strncmp(version, "MYSQL", 5) == 0) {
+    put_child(s, name, "users", "sql#user",
+              user_obj(s, name, "root", "%", "BUILT_IN"));
+  }
+}
+
+static int instances_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+
+  return inst ? sim_resp_json(resp, 200, json_object_get(inst)) : SIM_DONE;
+}
+
+struct list_ctx {
+  const char *kind;
+  const char *label; /* "k=v" or "k", or NULL */
+  json_object *items;
+};
+
+static int list_cb(void *data, const char *name, const char *kind,
+                   json_object *obj)
+{
+  struct list_ctx *c = data;
+
+  (void)name;
+  if (strcmp(kind, c->kind) == 0 &&
+      (c->label == NULL || sim_labels_match(obj, c->label)))
+    json_object_array_add(c->items, json_object_get(obj));
+  return 0;
+}
+
+/*
+ * instances.list filter: only what drift detection sends,
+ * "settings.userLabels.k:v" or "userLabels.k=v" (one term). Anything else
+ * is ignored rather than refused.
+ */
+static char *label_filter(const char *filter)
+{
+  const char *p;
+  char *out, *sep;
+
+  if (filter == NULL)
+    return NULL;
+  p = strstr(filter, "userLabels.");
+  if (p == NULL)
+    return NULL;
+  out = strdup(p + strlen("userLabels."));
+  if (out == NULL)
+    return NULL;
+  out[strcspn(out, " )")] = '\0';
+  sep = strpbrk(out, ":=");
+  if (sep)
+    *sep = '=';
+  for (char *q = out; *q; q++)
+    if (*q == '"')
+      memmove(q, q + 1, strlen(q));
+  return out;
+}
+
+static json_object *list_of(sim *s, const char *prefix, const char *kind,
+                            const char *list_kind, const char *label)
+{
+  struct list_ctx c;
+  json_object *o = json_object_new_object();
+
+  c.kind = kind;
+  c.label = label;
+  c.items = json_object_new_array();
+  sim_store_each(s, prefix, list_cb, &c);
+  json_object_object_add(o, "kind", json_object_new_string(list_kind));
+  json_object_object_add(o, "items", c.items);
+  return o;
+}
+
+static int instances_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  char prefix[300], *label;
+  json_object *o;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(s));
+  label = label_filter(sim_query(req, "filter"));
+  o = list_of(s, prefix, "sql#instance", "sql#instancesList", label);
+  free(label);
+  return sim_resp_json(resp, 200, o);
+}
+
+/* Fields a patch may not touch (identity and output only). */
+static const char *const instance_fixed[] = {
+    "name",           "project",    "region",      "databaseVersion",
+    "kind",           "selfLink",   "state",       "ipAddresses",
+    "connectionName", "createTime", "backendType", "serviceAccountEmailAddress",
+    "instanceType",   "etag",       "gceZone",     NULL,
+};
+
+static int instances_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *body = sim_body(req), *want, *settings, *v, *payload;
+  const char *old_net, *new_net;
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  settings = jo(body, "settings");
+  if (settings && json_object_object_get_ex(settings, "settingsVersion", &v) &&
+      json_object_get_int64(v) != json_object_get_int64(json_object_object_get(
+                                      jo(inst, "settings"), "settingsVersion")))
+    return sim_err_legacy(resp, 412, "staleData", "Condition does not match.");
+  for (size_t i = 0; body && instance_fixed[i]; i++) {
+    const char *have = js(inst, instance_fixed[i]), *got;
+
+    if (!json_object_object_get_ex(body, instance_fixed[i], &v))
+      continue;
+    got = json_object_get_string(v);
+    if (have == NULL || got == NULL || strcmp(have, got) != 0)
+      return sim_err_legacy(resp, 400, "invalid",
+                            "Invalid request: %s cannot be changed.",
+                            instance_fixed[i]);
+  }
+  /* Validate the instance as it will be. */
+  want = copy(inst);
+  if (body)
+    merge(want, body);
+  old_net = js(jo(jo(inst, "settings"), "ipConfiguration"), "privateNetwork");
+  new_net = js(jo(jo(want, "settings"), "ipConfiguration"), "privateNetwork");
+  if (old_net && *old_net && (new_net == NULL || *new_net == '\0')) {
+    json_object_put(want);
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: Private network cannot be "
+                          "removed once set.");
+  }
+  if (check_settings(s, resp, js(inst, "name"), js(inst, "databaseVersion"),
+                     jo(want, "settings")) < 0) {
+    json_object_put(want);
+    return SIM_DONE;
+  }
+  json_object_put(want);
+  payload = payload_name(key);
+  json_object_object_add(payload, "patch",
+                         body ? json_object_get(body)
+                              : json_object_new_object());
+  return respond_op(
+      s, resp, start_op(s, req, "UPDATE", key, inst, SIM_DUR_MEDIUM, payload));
+}
+
+static void instances_patch_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *inst = sim_store_get(s, js(payload, "name")), *settings;
+  json_object *patch = copy(jo(payload, "patch"));
+  int64_t ver;
+  char buf[32];
+
+  if (inst == NULL || sim_op_failed(op)) {
+    json_object_put(patch);
+    return;
+  }
+  settings = jo(inst, "settings");
+  ver = json_object_get_int64(
+      json_object_object_get(settings, "settingsVersion"));
+  json_object_object_del(jo(patch, "settings"), "settingsVersion");
+  merge(inst, patch);
+  json_object_put(patch);
+  settings = jo(inst, "settings");
+  fill_settings(settings);
+  snprintf(buf, sizeof(buf), "%lld", (long long)ver + 1);
+  json_object_object_add(settings, "settingsVersion",
+                         json_object_new_string(buf));
+  snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)sim_rand(s));
+  json_object_object_add(inst, "etag", json_object_new_string(buf));
+  assign_ips(s, inst);
+}
+
+static int instances_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key)), *v;
+  sim_op *op;
+
+  if (inst == NULL || busy(s, resp, key) < 0)
+    return SIM_DONE;
+  if (json_object_object_get_ex(jo(inst, "settings"),
+                                "deletionProtectionEnabled", &v) &&
+      json_object_get_boolean(v))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "The instance is protected. Please disable the "
+                          "deletion protection and try again. To disable "
+                          "deletion protection, update the instance settings "
+                          "with deletionProtectionEnabled set to false.");
+  op = start_op(s, req, "DELETE", key, inst, SIM_DUR_MEDIUM, payload_name(key));
+  if (op)
+    json_object_object_add(inst, "state",
+                           json_object_new_string("PENDING_DELETE"));
+  return respond_op(s, resp, op);
+}
+
+struct names_ctx {
+  json_object *names;
+};
+
+static int names_cb(void *data, const char *name, const char *kind,
+                    json_object *obj)
+{
+  struct names_ctx *c = data;
+
+  (void)kind;
+  (void)obj;
+  json_object_array_add(c->names, json_object_new_string(name));
+  return 0;
+}
+
+static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
+{
+  const char *key = js(payload, "name");
+  json_object *inst = sim_store_get(s, key), *tomb;
+  struct names_ctx c;
+  char prefix[320], tname[300];
+  const char *name;
+
+  if (inst == NULL)
+    return;
+  if (sim_op_failed(op)) {
+    json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
+    return;
+  }
+  name = js(inst, "name");
+  snprintf(tname, sizeof(tname), "projects/%s/deletedInstances/%s",
+           sim_project(s), name);
+  tomb = json_object_new_object();
+  json_object_object_add(tomb, "name", json_object_new_string(name));
+  json_object_object_add(tomb, "deleteTimeMs",
+                         json_object_new_int64((int64_t)sim_now_ms(s)));
+  snprintf(prefix, sizeof(prefix), "%s/", key);
+  c.names = json_object_new_array();
+  sim_store_each(s, prefix, names_cb, &c);
+  for (size_t i = 0; i < alen(c.names); i++)
+    sim_store_del(
+        s, json_object_get_string(json_object_array_get_idx(c.names, i)));
+  json_object_put(c.names);
+  sim_store_del(s, key);
+  sim_store_put(s, tname, "sql.deletedInstance", tomb);
+  sim_quota_give(s, "SQL_INSTANCES", NULL, 1);
+}
+
+/* restart and restoreBackup: MAINTENANCE until the operation is done. */
+static int start_maintenance(sim *s, sim_req *req, sim_resp *resp,
+                             const char *key, json_object *inst,
+                             const char *type)
+{
+  sim_op *op =
+      start_op(s, req, type, key, inst, SIM_DUR_MEDIUM, payload_name(key));
+
+  if (op)
+    json_object_object_add(inst, "state",
+                           json_object_new_string("MAINTENANCE"));
+  return respond_op(s, resp, op);
+}
+
+static int instances_restart(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  return start_maintenance(s, req, resp, key, inst, "RESTART");
+}
+
+static void maintenance_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *inst = sim_store_get(s, js(payload, "name"));
+
+  (void)op;
+  if (inst)
+    json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
+}
+
+static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], run[400];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *ctx = jo(sim_body(req), "restoreBackupContext"), *v;
+  const char *src;
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  if (ctx == NULL || !json_object_object_get_ex(ctx, "backupRunId", &v))
+    return sim_err_legacy(resp, 400, "required",
+                          "Missing parameter: restoreBackupContext."
+                          "backupRunId.");
+  src = js(ctx, "instanceId") ?: sim_param(req, "instance");
+  snprintf(run, sizeof(run), "projects/%s/instances/%s/backupRuns/%s",
+           sim_project(s), src, json_object_get_string(v));
+  if (sim_store_get(s, run) == NULL)
+    return sim_err_legacy(resp, 404, "backupRunDoesNotExist",
+                          "The backup run does not exist.");
+  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME");
+}
+
+static int instances_clone(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], dkey[300];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *ctx = jo(sim_body(req), "cloneContext"), *body, *dest;
+  const char *dname = js(ctx, "destinationInstanceName");
+  sim_op *op;
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  if (dname == NULL)
+    return sim_err_legacy(resp, 400, "required",
+                          "Missing parameter: cloneContext."
+                          "destinationInstanceName.");
+  if (!valid_instance_name(s, dname))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: instance name (%s) is invalid.",
+                          dname);
+  inst_key(s, dkey, sizeof(dkey), dname);
+  if (name_taken(s, resp, dname, dkey) < 0 ||
+      sim_quota_take(s, resp, "SQL_INSTANCES", NULL, 1) < 0)
+    return SIM_DONE;
+  body = json_object_new_object();
+  json_object_object_add(body, "region",
+                         json_object_new_string(js(inst, "region")));
+  json_object_object_add(body, "databaseVersion",
+                         json_object_new_string(js(inst, "databaseVersion")));
+  json_object_object_add(body, "settings", copy(jo(inst, "settings")));
+  json_object_object_del(jo(body, "settings"), "settingsVersion");
+  dest = build_instance(s, body, dname, dkey);
+  json_object_put(body);
+  sim_store_put(s, dkey, "sql#instance", dest);
+  /* The source is the target (it is the one held busy); apply finishes
+   * the destination. */
+  op = start_op(s, req, "CLONE", key, inst, SIM_DUR_SLOW, payload_name(dkey));
+  return respond_op(s, resp, op);
+}
+
+/* --- databases ---------------------------------------------------------- */
+
+static void child_key(sim *s, char *buf, size_t n, sim_req *req,
+                      const char *coll, const char *name)
+{
+  snprintf(buf, n, "projects/%s/instances/%s/%s/%s", sim_project(s),
+           sim_param(req, "instance"), coll, name);
+}
+
+static int databases_insert(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], dkey[400];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *body = sim_body(req), *payload;
+  const char *name = js(body, "name"), *pg;
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  if (name == NULL || *name == '\0')
+    return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
+  child_key(s, dkey, sizeof(dkey), req, "databases", name);
+  if (sim_store_get(s, dkey))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: failed to create database %s. "
+                          "Detail: database \"%s\" already exists.",
+                          name, name);
+  pg = strncmp(js(inst, "databaseVersion") ?: "", "POSTGRES", 8) == 0 ? "1"
+                                                                      : NULL;
+  payload = json_object_new_object();
+  json_object_object_add(payload, "key", json_object_new_string(dkey));
+  json_object_object_add(
+      payload, "database",
+      database_obj(s, sim_param(req, "instance"), name,
+                   js(body, "charset") ?: (pg ? "UTF8" : "utf8mb4"),
+                   js(body, "collation")
+                       ?: (pg ? "en_US.UTF8" : "utf8mb4_0900_ai_ci")));
+  return respond_op(
+      s, resp,
+      start_op(s, req, "CREATE_DATABASE", key, inst, SIM_DUR_QUICK, payload));
+}
+
+static void child_put_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *obj = jo(payload, "database");
+  const char *kind = "sql#database";
+
+  if (obj == NULL) {
+    obj = jo(payload, "user");
+    kind = "sql#user";
+  }
+  if (obj == NULL || sim_op_failed(op))
+    return;
+  sim_store_put(s, js(payload, "key"), kind, copy(obj));
+}
+
+static void child_del_apply(sim *s, sim_op *op, json_object *payload)
+{
+  if (!sim_op_failed(op))
+    sim_store_del(s, js(payload, "key"));
+}
+
+static int databases_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], dkey[400];
+  json_object *d;
+
+  if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  child_key(s, dkey, sizeof(dkey), req, "databases",
+            sim_param(req, "database"));
+  d = sim_store_get(s, dkey);
+  if (d == NULL)
+    return sim_err_legacy(resp, 404, "notFound",
+                          "Not Found: database %s does not exist.",
+                          sim_param(req, "database"));
+  return sim_resp_json(resp, 200, json_object_get(d));
+}
+
+static int databases_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], prefix[320];
+
+  if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  snprintf(prefix, sizeof(prefix), "%s/databases/", key);
+  return sim_resp_json(
+      resp, 200, list_of(s, prefix, "sql#database", "sql#databasesList", NULL));
+}
+
+static int databases_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], dkey[400];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key)), *payload;
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  child_key(s, dkey, sizeof(dkey), req, "databases",
+            sim_param(req, "database"));
+  if (sim_store_get(s, dkey) == NULL)
+    return sim_err_legacy(resp, 404, "notFound",
+                          "Not Found: database %s does not exist.",
+                          sim_param(req, "database"));
+  payload = json_object_new_object();
+  json_object_object_add(payload, "key", json_object_new_string(dkey));
+  return respond_op(
+      s, resp,
+      start_op(s, req, "DELETE_DATABASE", key, inst, SIM_DUR_QUICK, payload));
+}
+
+/* --- users -------------------------------------------------------------- */
+
+static int users_insert(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], ukey[400];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *body = sim_body(req), *payload;
+  const char *name = js(body, "name");
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  if (name == NULL || *name == '\0')
+    return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
+  child_key(s, ukey, sizeof(ukey), req, "users", name);
+  if (sim_store_get(s, ukey))
+    return sim_err_legacy(resp, 409, "alreadyExists",
+                          "The user %s already exists.", name);
+  /* Only the public fields travel on: the password stops here. */
+  payload = json_object_new_object();
+  json_object_object_add(payload, "key", json_object_new_string(ukey));
+  json_object_object_add(payload, "user",
+                         user_obj(s, sim_param(req, "instance"), name,
+                                  js(body, "host"),
+                                  js(body, "type") ?: "BUILT_IN"));
+  return respond_op(
+      s, resp,
+      start_op(s, req, "CREATE_USER", key, inst, SIM_DUR_QUICK, payload));
+}
+
+static int users_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], prefix[320];
+
+  if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  snprintf(prefix, sizeof(prefix), "%s/users/", key);
+  return sim_resp_json(resp, 200,
+                       list_of(s, prefix, "sql#user", "sql#usersList", NULL));
+}
+
+static int users_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], ukey[400];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key)), *payload;
+  const char *name = sim_query(req, "name");
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  if (name == NULL)
+    return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
+  child_key(s, ukey, sizeof(ukey), req, "users", name);
+  if (sim_store_get(s, ukey) == NULL)
+    return sim_err_legacy(resp, 404, "notFound",
+                          "Not Found: user %s does not exist.", name);
+  payload = json_object_new_object();
+  json_object_object_add(payload, "key", json_object_new_string(ukey));
+  return respond_op(
+      s, resp,
+      start_op(s, req, "DELETE_USER", key, inst, SIM_DUR_QUICK, payload));
+}
+
+/* --- backupRuns --------------------------------------------------------- */
+
+static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], bkey[400], id[24], ts[32];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *run, *payload;
+  const char *desc;
+
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  /* Backup run ids are millisecond-ish numbers; a fresh id is as good. */
+  sim_new_id(s, id);
+  id[13] = '\0';
+  child_key(s, bkey, sizeof(bkey), req, "backupRuns", id);
+  run = json_object_new_object();
+  json_object_object_add(run, "kind", json_object_new_string("sql#backupRun"));
+  json_object_object_add(run, "id", json_object_new_string(id));
+  json_object_object_add(run, "name", json_object_new_string(id));
+  json_object_object_add(run, "instance",
+                         json_object_new_string(sim_param(req, "instance")));
+  json_object_object_add(run, "status", json_object_new_string("RUNNING"));
+  json_object_object_add(run, "type", json_object_new_string("ON_DEMAND"));
+  json_object_object_add(run, "backupKind", json_object_new_string("SNAPSHOT"));
+  json_object_object_add(run, "enqueuedTime",
+                         json_object_new_string(sim_now_str(s, ts)));
+  json_object_object_add(run, "startTime", json_object_new_string(ts));
+  json_object_object_add(run, "location",
+                         json_object_new_string(js(inst, "region") ?: "us"));
+  json_object_object_add(
+      run, "databaseVersion",
+      json_object_new_string(js(inst, "databaseVersion") ?: ""));
+  desc = js(sim_body(req), "description");
+  if (desc)
+    json_object_object_add(run, "description", json_object_new_string(desc));
+  json_object_object_add(run, "selfLink",
+                         sim_link_json(SIM_API_SQL, "%s", bkey));
+  sim_store_put(s, bkey, "sql#backupRun", run);
+  payload = json_object_new_object();
+  json_object_object_add(payload, "key", json_object_new_string(bkey));
+  return respond_op(
+      s, resp,
+      start_op(s, req, "BACKUP_VOLUME", key, inst, SIM_DUR_MEDIUM, payload));
+}
+
+static void backupruns_insert_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *run = sim_store_get(s, js(payload, "key"));
+  char ts[32];
+
+  if (run == NULL)
+    return;
+  json_object_object_add(
+      run, "status",
+      json_object_new_string(sim_op_failed(op) ? "FAILED" : "SUCCESSFUL"));
+  json_object_object_add(run, "endTime",
+                         json_object_new_string(sim_now_str(s, ts)));
+}
+
+static int backupruns_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], bkey[400];
+  json_object *run;
+
+  if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  child_key(s, bkey, sizeof(bkey), req, "backupRuns", sim_param(req, "id"));
+  run = sim_store_get(s, bkey);
+  if (run == NULL)
+    return sim_err_legacy(resp, 404, "backupRunDoesNotExist",
+                          "The backup run does not exist.");
+  return sim_resp_json(resp, 200, json_object_get(run));
+}
+
+static int backupruns_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], prefix[320];
+
+  if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  snprintf(prefix, sizeof(prefix), "%s/backupRuns/", key);
+  return sim_resp_json(
+      resp, 200,
+      list_of(s, prefix, "sql#backupRun", "sql#backupRunsList", NULL));
+}
+
+/* --- operations --------------------------------------------------------- */
+
+static int operations_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  char name[300];
+  sim_op *op;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  snprintf(name, sizeof(name), "projects/%s/operations/%s", sim_project(s),
+           sim_param(req, "operation"));
+  op = sim_op_find(s, name);
+  if (op == NULL)
+    return sim_err_legacy(resp, 404, "operationDoesNotExist",
+                          "The Cloud SQL operation does not exist.");
+  return sim_op_respond(s, resp, op);
+}
+
+static int operations_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  char prefix[300];
+  const char *inst = sim_query(req, "instance");
+  json_object *all, *items, *o;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  snprintf(prefix, sizeof(prefix), "projects/%s/operations/", sim_project(s));
+  all = sim_op_list(s, prefix);
+  items = json_object_new_array();
+  /* Newest first, as the real list is. */
+  for (size_t i = alen(all); i-- > 0;) {
+    json_object *op = json_object_array_get_idx(all, i);
+
+    if (inst == NULL || strcmp(js(op, "targetId") ?: "", inst) == 0)
+      json_object_array_add(items, json_object_get(op));
+  }
+  json_object_put(all);
+  o = json_object_new_object();
+  json_object_object_add(o, "kind",
+                         json_object_new_string("sql#operationsList"));
+  json_object_object_add(o, "items", items);
+  return sim_resp_json(resp, 200, o);
+}
+
+/* --- table -------------------------------------------------------------- */
+
+#define V1 "/v1/projects/{project}"
+#define VB "/sql/v1beta4/projects/{project}"
+#define BOTH(verb, path, id, h, apply)                                         \
+  {verb, V1 path, id, h, apply, 0, NULL},                                      \
+  {                                                                            \
+    verb, VB path, id, h, apply, 0, NULL                                       \
+  }
+
+static const sim_route sql_routes[] = {
+    BOTH("POST", "/instances", "sql.instances.insert", instances_insert,
+         instances_insert_apply),
+    BOTH("GET", "/instances", "sql.instances.list", instances_list, NULL),
+    BOTH("GET", "/instances/{instance}", "sql.instances.get", instances_get,
+         NULL),
+    BOTH("PATCH", "/instances/{instance}", "sql.instances.patch",
+         instances_patch, instances_patch_apply),
+    BOTH("DELETE", "/instances/{instance}", "sql.instances.delete",
+         instances_delete, instances_delete_apply),
+    BOTH("POST", "/instances/{instance}/restart", "sql.instances.restart",
+         instances_restart, maintenance_apply),
+    BOTH("POST", "/instances/{instance}/restoreBackup",
+         "sql.instances.restoreBackup", instances_restore, maintenance_apply),
+    BOTH("POST", "/instances/{instance}/clone", "sql.instances.clone",
+         instances_clone, instances_insert_apply),
+    BOTH("POST", "/instances/{instance}/databases", "sql.databases.insert",
+         databases_insert, child_put_apply),
+    BOTH("GET", "/instances/{instance}/databases", "sql.databases.list",
+         databases_list, NULL),
+    BOTH("GET", "/instances/{instance}/databases/{database}",
+         "sql.databases.get", databases_get, NULL),
+    BOTH("DELETE", "/instances/{instance}/databases/{database}",
+         "sql.databases.delete", databases_delete, child_del_apply),
+    BOTH("POST", "/instances/{instance}/users", "sql.users.insert",
+         users_insert, child_put_apply),
+    BOTH("GET", "/instances/{instance}/users", "sql.users.list", users_list,
+         NULL),
+    BOTH("DELETE", "/instances/{instance}/users", "sql.users.delete",
+         users_delete, child_del_apply),
+    BOTH("POST", "/instances/{instance}/backupRuns", "sql.backupRuns.insert",
+         backupruns_insert, backupruns_insert_apply),
+    BOTH("GET", "/instances/{instance}/backupRuns", "sql.backupRuns.list",
+         backupruns_list, NULL),
+    BOTH("GET", "/instances/{instance}/backupRuns/{id}", "sql.backupRuns.get",
+         backupruns_get, NULL),
+    BOTH("GET", "/operations/{operation}", "sql.operations.get", operations_get,
+         NULL),
+    BOTH("GET", "/operations", "sql.operations.list", operations_list, NULL),
+};
+
+int sim_sql_init(sim *s)
+{
+  sim_quota_define(s, "SQL_INSTANCES", NULL, 1000);
+  return sim_register(s, SIM_API_SQL, sql_routes,
+                      sizeof(sql_routes) / sizeof(*sql_routes));
+}

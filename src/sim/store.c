@@ -1,0 +1,346 @@
+/*
+ * store.c - the resource store: JSON objects by canonical name, in name
+ * order, plus label selectors, Compute list filters and list pages.
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+/* --- the index ---------------------------------------------------------- */
+
+size_t sim__index_find(const sim_index *ix, const char *name, int *found)
+{
+  size_t lo = 0, hi = ix->n;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(ix->v[mid].name, name);
+
+    if (c == 0) {
+      *found = 1;
+      return mid;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *found = 0;
+  return lo;
+}
+
+int sim__index_insert(sim_index *ix, size_t pos, const char *name, void *p)
+{
+  if (ix->n == ix->cap) {
+    size_t cap = ix->cap ? ix->cap * 2 : 256;
+    sim_slot *v = realloc(ix->v, cap * sizeof(*v));
+
+    if (v == NULL)
+      return -1;
+    ix->v = v;
+    ix->cap = cap;
+  }
+  memmove(&ix->v[pos + 1], &ix->v[pos], (ix->n - pos) * sizeof(*ix->v));
+  ix->v[pos].name = name;
+  ix->v[pos].p = p;
+  ix->n++;
+  return 0;
+}
+
+void sim__index_remove(sim_index *ix, size_t pos)
+{
+  memmove(&ix->v[pos], &ix->v[pos + 1], (ix->n - pos - 1) * sizeof(*ix->v));
+  ix->n--;
+}
+
+/* --- the store ---------------------------------------------------------- */
+
+static void entry_free(sim_entry *e)
+{
+  free(e->name);
+  free(e->kind);
+  json_object_put(e->obj);
+  free(e);
+}
+
+json_object *sim_store_get(sim *s, const char *name)
+{
+  int found;
+  size_t pos = sim__index_find(&s->res, name, &found);
+
+  return found ? ((sim_entry *)s->res.v[pos].p)->obj : NULL;
+}
+
+const char *sim_store_kind(sim *s, const char *name)
+{
+  int found;
+  size_t pos = sim__index_find(&s->res, name, &found);
+
+  return found ? ((sim_entry *)s->res.v[pos].p)->kind : NULL;
+}
+
+int sim_store_put(sim *s, const char *name, const char *kind, json_object *obj)
+{
+  int found;
+  size_t pos = sim__index_find(&s->res, name, &found);
+  sim_entry *e;
+
+  if (found) {
+    e = s->res.v[pos].p;
+    if (e->obj != obj) {
+      json_object_put(e->obj);
+      e->obj = obj;
+    }
+    if (kind && strcmp(kind, e->kind) != 0) {
+      char *k = strdup(kind);
+
+      if (k) {
+        free(e->kind);
+        e->kind = k;
+      }
+    }
+    return 0;
+  }
+  e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    json_object_put(obj);
+    return -1;
+  }
+  e->name = strdup(name);
+  e->kind = strdup(kind ? kind : "");
+  e->obj = obj;
+  if (!e->name || !e->kind || sim__index_insert(&s->res, pos, e->name, e) < 0) {
+    entry_free(e);
+    return -1;
+  }
+  return 0;
+}
+
+int sim_store_del(sim *s, const char *name)
+{
+  int found;
+  size_t pos = sim__index_find(&s->res, name, &found);
+
+  if (!found)
+    return -1;
+  entry_free(s->res.v[pos].p);
+  sim__index_remove(&s->res, pos);
+  return 0;
+}
+
+void sim_store_each(sim *s, const char *prefix, sim_store_cb cb, void *data)
+{
+  int found;
+  size_t plen = prefix ? strlen(prefix) : 0;
+  size_t pos = plen ? sim__index_find(&s->res, prefix, &found) : 0;
+
+  for (; pos < s->res.n; pos++) {
+    sim_entry *e = s->res.v[pos].p;
+
+    if (plen && strncmp(e->name, prefix, plen) != 0)
+      break;
+    if (cb(data, e->name, e->kind, e->obj))
+      break;
+  }
+}
+
+size_t sim_store_count(sim *s, const char *prefix, const char *kind)
+{
+  int found;
+  size_t plen = prefix ? strlen(prefix) : 0, n = 0;
+  size_t pos = plen ? sim__index_find(&s->res, prefix, &found) : 0;
+
+  for (; pos < s->res.n; pos++) {
+    sim_entry *e = s->res.v[pos].p;
+
+    if (plen && strncmp(e->name, prefix, plen) != 0)
+      break;
+    n += kind == NULL || strcmp(e->kind, kind) == 0;
+  }
+  return n;
+}
+
+void sim__store_clear(sim *s)
+{
+  for (size_t i = 0; i < s->res.n; i++)
+    entry_free(s->res.v[i].p);
+  s->res.n = 0;
+}
+
+/* --- labels and filters ------------------------------------------------- */
+
+static int labels_has(json_object *labels, const char *key, const char *val)
+{
+  json_object *v;
+
+  if (labels == NULL || !json_object_object_get_ex(labels, key, &v))
+    return 0;
+  return val == NULL || strcmp(json_object_get_string(v), val) == 0;
+}
+
+int sim_labels_match(json_object *obj, const char *selector)
+{
+  char key[128];
+  const char *eq = strchr(selector, '=');
+  json_object *settings = NULL;
+  int result;
+
+  snprintf(key, sizeof(key), "%.*s",
+           (int)(eq ? (size_t)(eq - selector) : strlen(selector)), selector);
+  json_object_object_get_ex(obj, "settings", &settings);
+  result = labels_has(json_object_object_get(obj, "labels"), key,
+                      eq ? eq + 1 : NULL) ||
+           labels_has(json_object_object_get(settings, "userLabels"), key,
+                      eq ? eq + 1 : NULL);
+  return result;
+}
+
+/* Field lookup with dots ("labels.edv-tenant"). */
+static const char *field_str(json_object *obj, const char *path)
+{
+  char buf[256], *save = NULL, *tok;
+  json_object *cur = obj;
+
+  snprintf(buf, sizeof(buf), "%s", path);
+  for (tok = strtok_r(buf, ".", &save); tok && cur;
+       tok = strtok_r(NULL, ".", &save))
+    cur = json_object_object_get(cur, tok);
+  return cur ? json_object_get_string(cur) : NULL;
+}
+
+/* One "field op value" term; op is eq/ne (RE2 full match) or =/!=. */
+static int term_match(json_object *obj, const char *field, const char *op,
+                      const char *value)
+{
+  const char *have = field_str(obj, field);
+  int neg = strcmp(op, "ne") == 0 || strcmp(op, "!=") == 0;
+  int hit;
+
+  if (strcmp(op, "eq") == 0 || strcmp(op, "ne") == 0) {
+    char anchored[600];
+    regex_t re;
+
+    snprintf(anchored, sizeof(anchored), "^(%s)$", value);
+    if (regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
+      return 0;
+    hit = have && regexec(&re, have, 0, NULL, 0) == 0;
+    regfree(&re);
+  } else {
+    hit = have && strcmp(have, value) == 0;
+  }
+  return neg ? !hit : hit;
+}
+
+int sim_filter_match(json_object *obj, const char *filter)
+{
+  char buf[1024];
+  char *p = buf;
+
+  if (filter == NULL || *filter == '\0')
+    return 1;
+  snprintf(buf, sizeof(buf), "%s", filter);
+  /* Parentheses only group ANDed terms here: blank them out. */
+  for (char *q = buf; *q; q++)
+    if (*q == '(' || *q == ')')
+      *q = ' ';
+  for (;;) {
+    char field[256], op[8], value[512];
+    int used = 0;
+
+    while (*p == ' ')
+      p++;
+    if (*p == '\0')
+      return 1;
+    if (strncmp(p, "AND ", 4) == 0) {
+      p += 4;
+      continue;
+    }
+    if (sscanf(p, "%255s %7s %n", field, op, &used) != 2)
+      return 0;
+    p += used;
+    if (*p == '"') {
+      char *end = strchr(p + 1, '"');
+
+      if (end == NULL)
+        return 0;
+      snprintf(value, sizeof(value), "%.*s", (int)(end - p - 1), p + 1);
+      p = end + 1;
+    } else if (sscanf(p, "%511s%n", value, &used) == 1) {
+      p += used;
+    } else {
+      return 0;
+    }
+    if (!term_match(obj, field, op, value))
+      return 0;
+  }
+}
+
+/* --- list pages --------------------------------------------------------- */
+
+struct page_ctx {
+  const char *kind, *filter, *token;
+  long max;
+  json_object *items;
+  const char *next;
+  long n;
+};
+
+static int page_cb(void *data, const char *name, const char *kind,
+                   json_object *obj)
+{
+  struct page_ctx *c = data;
+
+  if (c->kind && strcmp(kind, c->kind) != 0)
+    return 0;
+  if (c->token && strcmp(name, c->token) < 0)
+    return 0;
+  if (!sim_filter_match(obj, c->filter))
+    return 0;
+  if (c->n == c->max) {
+    c->next = name;
+    return 1;
+  }
+  json_object_array_add(c->items, json_object_get(obj));
+  c->n++;
+  return 0;
+}
+
+json_object *sim_list_page(sim *s, sim_req *req, const char *prefix,
+                           const char *kind, const char *list_kind,
+                           const char *self_link)
+{
+  struct page_ctx c;
+  const char *max = sim_query(req, "maxResults");
+  json_object *out = json_object_new_object();
+  char id[300];
+
+  memset(&c, 0, sizeof(c));
+  c.kind = kind;
+  c.filter = sim_query(req, "filter");
+  c.token = sim_query(req, "pageToken");
+  c.max = max ? strtol(max, NULL, 10) : 500;
+  if (c.max <= 0 || c.max > 500)
+    c.max = 500;
+  c.items = json_object_new_array();
+  sim_store_each(s, prefix, page_cb, &c);
+  json_object_object_add(out, "kind", json_object_new_string(list_kind));
+  /* Compute lists name the collection as their id. */
+  snprintf(id, sizeof(id), "%.*s",
+           (int)(strlen(prefix) && prefix[strlen(prefix) - 1] == '/'
+                     ? strlen(prefix) - 1
+                     : strlen(prefix)),
+           prefix);
+  json_object_object_add(out, "id", json_object_new_string(id));
+  json_object_object_add(out, "items", c.items);
+  if (self_link)
+    json_object_object_add(out, "selfLink", json_object_new_string(self_link));
+  /* The page token is the first name of the next page: stable while
+   * entries come and go, which is all a simulator needs. */
+  if (c.next)
+    json_object_object_add(out, "nextPageToken",
+                           json_object_new_string(c.next));
+  return out;
+}

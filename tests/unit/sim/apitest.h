@@ -1,0 +1,272 @@
+/*
+ * apitest.h - the client side of the API-module tests (test_sql.c,
+ * test_dns.c, test_certmgr.c, test_misc_apis.c): a simulator on its own
+ * loop in a second thread, and a blocking libcurl client in the test
+ * thread, so only HTTP crosses between them (as for a real client). The
+ * same harness as test_sim.c, trimmed, with a token from the metadata
+ * endpoint instead of a signed JWT.
+ *
+ * Include after <cmocka.h>. Every helper is static inline so a test file
+ * that does not use one does not warn.
+ */
+#ifndef EDV_TEST_SIM_APITEST_H
+#define EDV_TEST_SIM_APITEST_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "edv/sim.h"
+
+typedef struct simfx {
+  uv_loop_t loop;
+  uv_async_t stop;
+  pthread_t thread;
+  edv_sim *es;
+  unsigned port;
+  char dir[64];
+  char state_path[128];
+  int closed;
+  char token[256];
+} simfx;
+
+typedef struct reply {
+  long status;
+  CURLcode result;
+  char *body;
+  size_t len;
+  json_object *json;
+} reply;
+
+static inline void fx_closed(void *data)
+{
+  ((simfx *)data)->closed++;
+}
+
+static inline void fx_stop_cb(uv_async_t *a)
+{
+  simfx *f = a->data;
+
+  uv_close((uv_handle_t *)&f->stop, NULL);
+  edv_sim_close(f->es, fx_closed, f);
+}
+
+static inline void *fx_loop(void *arg)
+{
+  simfx *f = arg;
+
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+static inline size_t fx_write_cb(char *p, size_t sz, size_t n, void *data)
+{
+  reply *r = data;
+  char *q = realloc(r->body, r->len + sz * n + 1);
+
+  if (q == NULL)
+    return 0;
+  r->body = q;
+  memcpy(r->body + r->len, p, sz * n);
+  r->len += sz * n;
+  r->body[r->len] = '\0';
+  return sz * n;
+}
+
+static inline void reply_free(reply *r)
+{
+  free(r->body);
+  json_object_put(r->json);
+  memset(r, 0, sizeof(*r));
+}
+
+/* One blocking request; body NULL sends none (an empty one for POST). */
+static inline long http(simfx *f, const char *method, const char *path,
+                        const char *body, reply *r)
+{
+  CURL *c = curl_easy_init();
+  char url[2048], auth[320];
+  struct curl_slist *h = NULL;
+
+  memset(r, 0, sizeof(*r));
+  snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", f->port, path);
+  if (f->token[0]) {
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
+    h = curl_slist_append(h, auth);
+  }
+  h = curl_slist_append(h, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  if (body)
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  else if (strcmp(method, "POST") == 0)
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+  r->result = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  if (r->body)
+    r->json = json_tokener_parse(r->body);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return r->status;
+}
+
+/* http() with a formatted path. */
+static inline long httpf(simfx *f, const char *method, const char *body,
+                         reply *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+static inline long httpf(simfx *f, const char *method, const char *body,
+                         reply *r, const char *fmt, ...)
+{
+  char path[2048];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(path, sizeof(path), fmt, ap);
+  va_end(ap);
+  return http(f, method, path, body, r);
+}
+
+/* A field by dotted path ("error.errors.0.reason"), as a string; NULL when
+ * absent. */
+static inline const char *jget(json_object *o, const char *path)
+{
+  char buf[256], *save = NULL;
+
+  snprintf(buf, sizeof(buf), "%s", path);
+  for (char *t = strtok_r(buf, ".", &save); t && o;
+       t = strtok_r(NULL, ".", &save)) {
+    if (json_object_is_type(o, json_type_array))
+      o = json_object_array_get_idx(o, (size_t)atoi(t));
+    else
+      o = json_object_object_get(o, t);
+  }
+  return o ? json_object_get_string(o) : NULL;
+}
+
+static inline size_t jlen(json_object *o, const char *path)
+{
+  char buf[256], *save = NULL;
+
+  snprintf(buf, sizeof(buf), "%s", path);
+  for (char *t = strtok_r(buf, ".", &save); t && o;
+       t = strtok_r(NULL, ".", &save)) {
+    if (json_object_is_type(o, json_type_array))
+      o = json_object_array_get_idx(o, (size_t)atoi(t));
+    else
+      o = json_object_object_get(o, t);
+  }
+  return o && json_object_is_type(o, json_type_array)
+             ? json_object_array_length(o)
+             : 0;
+}
+
+#define assert_jeq(o, path, want)                                              \
+  do {                                                                         \
+    const char *got_ = jget((o), (path));                                      \
+    if (got_ == NULL || strcmp(got_, (want)) != 0)                             \
+      fail_msg("%s: want '%s', got '%s' in %s", (path), (want),                \
+               got_ ? got_ : "(none)", json_object_to_json_string(o));         \
+  } while (0)
+
+/* Expects status; on a mismatch fails with the body. */
+#define expect_status(r, want)                                                 \
+  do {                                                                         \
+    if ((r)->status != (want))                                                 \
+      fail_msg("want HTTP %d, got %ld: %s", (int)(want), (r)->status,          \
+               (r)->body ? (r)->body : "(no body)");                           \
+  } while (0)
+
+static inline long advance(simfx *f, double seconds)
+{
+  reply r;
+  char body[64];
+  long status;
+
+  snprintf(body, sizeof(body), "{\"seconds\":%.3f}", seconds);
+  status = http(f, "POST", "/_sim/clock/advance", body, &r);
+  reply_free(&r);
+  return status;
+}
+
+/* A bearer token from the metadata endpoint (no key signing needed). */
+static inline void fx_login(simfx *f)
+{
+  CURL *c = curl_easy_init();
+  char url[256];
+  struct curl_slist *h = curl_slist_append(NULL, "Metadata-Flavor: Google");
+  reply r;
+
+  memset(&r, 0, sizeof(r));
+  snprintf(url, sizeof(url),
+           "http://127.0.0.1:%u/computeMetadata/v1/instance/"
+           "service-accounts/default/token",
+           f->port);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fx_write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+  assert_int_equal(curl_easy_perform(c), CURLE_OK);
+  r.json = json_tokener_parse(r.body);
+  assert_non_null(jget(r.json, "access_token"));
+  snprintf(f->token, sizeof(f->token), "%s", jget(r.json, "access_token"));
+  reply_free(&r);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+}
+
+/* Starts a simulator on the realistic profile (only the test moves the
+ * clock, so every state in between can be observed) and logs in. */
+static inline simfx *fx_start(const char *profile)
+{
+  simfx *f = calloc(1, sizeof(*f));
+  edv_sim_options o;
+  edv_error err;
+
+  assert_non_null(f);
+  snprintf(f->dir, sizeof(f->dir), "/tmp/edv-simapi-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->state_path, sizeof(f->state_path), "%s/state.json", f->dir);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  memset(&o, 0, sizeof(o));
+  o.profile = profile;
+  o.time_scale = 1;
+  o.state_file = f->state_path;
+  o.seed = 7;
+  f->es = edv_sim_start(&f->loop, &o, &err);
+  if (f->es == NULL)
+    fail_msg("edv_sim_start: %s", err.message);
+  f->port = edv_sim_port(f->es);
+  uv_async_init(&f->loop, &f->stop, fx_stop_cb);
+  f->stop.data = f;
+  assert_int_equal(pthread_create(&f->thread, NULL, fx_loop, f), 0);
+  fx_login(f);
+  return f;
+}
+
+static inline void fx_free(simfx *f)
+{
+  char cmd[200];
+
+  uv_async_send(&f->stop);
+  assert_int_equal(pthread_join(f->thread, NULL), 0);
+  assert_int_equal(f->closed, 1);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(f);
+}
+
+#endif /* EDV_TEST_SIM_APITEST_H */

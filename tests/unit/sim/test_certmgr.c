@@ -1,0 +1,251 @@
+/*
+ * test_certmgr.c - Certificate Manager in the simulator, through HTTP: a
+ * DNS authorization's _acme-challenge CNAME; a managed certificate that
+ * stays PROVISIONING until that CNAME is in the simulated zone and its
+ * domain resolves to a global forwarding rule (built through the Compute
+ * API), then ACTIVE; FAILED after the timeout and for good; maps, entries
+ * (PENDING -> ACTIVE) and gclbTargets; ids, conflicts and in-use deletes
+ * in the new-style envelope.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "apitest.h"
+
+#define CM   "/v1/projects/edv-sim/locations/global"
+#define CP   "/compute/v1/projects/edv-sim"
+#define ZONE "/dns/v1/projects/edv-sim/managedZones/edvirons-com"
+
+/* A mutating call that must start an operation, then its completion. */
+static void ok_op(simfx *f, const char *method, const char *path,
+                  const char *body)
+{
+  reply r;
+
+  http(f, method, path, body, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  assert_int_equal(advance(f, 120), 200);
+}
+
+static void cname_for(simfx *f, const char *auth, char *out, size_t n)
+{
+  reply r;
+
+  httpf(f, "GET", NULL, &r, CM "/dnsAuthorizations/%s", auth);
+  expect_status(&r, 200);
+  snprintf(out, n,
+           "{\"additions\":[{\"name\":\"%s\",\"type\":\"CNAME\",\"ttl\":300,"
+           "\"rrdatas\":[\"%s\"]}]}",
+           jget(r.json, "dnsResourceRecord.name"),
+           jget(r.json, "dnsResourceRecord.data"));
+  reply_free(&r);
+}
+
+static const char *cert_state(simfx *f, const char *cert, reply *r)
+{
+  httpf(f, "GET", NULL, r, CM "/certificates/%s", cert);
+  expect_status(r, 200);
+  return jget(r->json, "managed.state");
+}
+
+static void test_certmgr_managed_flow(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char body[600], op[300];
+
+  (void)state;
+  /* A DNS authorization and its record. */
+  http(f, "POST", CM "/dnsAuthorizations?dnsAuthorizationId=da1",
+       "{\"domain\":\"t1.edvirons.com\",\"labels\":{\"edv-tenant\":\"t1\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "done", "false");
+  assert_jeq(r.json, "metadata.@type",
+             "type.googleapis.com/google.cloud.certificatemanager.v1."
+             "OperationMetadata");
+  assert_jeq(r.json, "metadata.verb", "create");
+  snprintf(op, sizeof(op), "/v1/%s", jget(r.json, "name"));
+  reply_free(&r);
+  assert_int_equal(advance(f, 120), 200);
+  http(f, "GET", op, NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "done", "true");
+  assert_jeq(r.json, "response.@type",
+             "type.googleapis.com/google.cloud.certificatemanager.v1."
+             "DnsAuthorization");
+  reply_free(&r);
+  http(f, "GET", CM "/dnsAuthorizations/da1", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "dnsResourceRecord.name",
+             "_acme-challenge.t1.edvirons.com.");
+  assert_jeq(r.json, "dnsResourceRecord.type", "CNAME");
+  assert_non_null(strstr(jget(r.json, "dnsResourceRecord.data"),
+                         ".authorize.certificatemanager.goog."));
+  reply_free(&r);
+  /* Ids and conflicts, new-style envelope. */
+  http(f, "POST", CM "/dnsAuthorizations?dnsAuthorizationId=Bad_Id",
+       "{\"domain\":\"x.edvirons.com\"}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  assert_jeq(r.json, "error.details.0.@type",
+             "type.googleapis.com/google.rpc.ErrorInfo");
+  reply_free(&r);
+  http(f, "POST", CM "/dnsAuthorizations?dnsAuthorizationId=da1",
+       "{\"domain\":\"t1.edvirons.com\"}", &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ALREADY_EXISTS");
+  reply_free(&r);
+  /* The certificate waits for its conditions. */
+  ok_op(f, "POST", CM "/certificates?certificateId=c1",
+        "{\"managed\":{\"domains\":[\"t1.edvirons.com\"],"
+        "\"dnsAuthorizations\":[\"projects/edv-sim/locations/global/"
+        "dnsAuthorizations/da1\"]}}");
+  assert_string_equal(cert_state(f, "c1", &r), "PROVISIONING");
+  assert_jeq(r.json, "sanDnsnames.0", "t1.edvirons.com");
+  reply_free(&r);
+  assert_int_equal(advance(f, 600), 200);
+  assert_string_equal(cert_state(f, "c1", &r), "PROVISIONING");
+  assert_jeq(r.json, "managed.provisioningIssue.reason", "AUTHORIZATION_ISSUE");
+  assert_jeq(r.json, "managed.authorizationAttemptInfo.0.state", "AUTHORIZING");
+  assert_non_null(
+      strstr(jget(r.json, "managed.provisioningIssue.details"), "CNAME"));
+  reply_free(&r);
+  cname_for(f, "da1", body, sizeof(body));
+  ok_op(f, "POST", ZONE "/changes", body);
+  assert_string_equal(cert_state(f, "c1", &r), "PROVISIONING");
+  assert_non_null(strstr(jget(r.json, "managed.provisioningIssue.details"),
+                         "load balancer"));
+  reply_free(&r);
+  /* A map and an entry: PENDING while the certificate is. */
+  ok_op(f, "POST", CM "/certificateMaps?certificateMapId=m1", "{}");
+  ok_op(f, "POST",
+        CM "/certificateMaps/m1/certificateMapEntries?certificateMapEntryId=e1",
+        "{\"hostname\":\"t1.edvirons.com\",\"certificates\":[\"projects/"
+        "edv-sim/locations/global/certificates/c1\"]}");
+  http(f, "GET", CM "/certificateMaps/m1/certificateMapEntries/e1", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "state", "PENDING");
+  reply_free(&r);
+  http(f, "POST",
+       CM "/certificateMaps/m1/certificateMapEntries?certificateMapEntryId=e2",
+       "{\"hostname\":\"t2.edvirons.com\",\"certificates\":[\"a\",\"b\",\"c\","
+       "\"d\",\"e\"]}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* The load balancer, through the Compute API. */
+  ok_op(f, "POST", CP "/global/healthChecks",
+        "{\"name\":\"hc\",\"type\":\"HTTP\"}");
+  ok_op(f, "POST", CP "/global/backendServices",
+        "{\"name\":\"bs\",\"protocol\":\"HTTP\",\"healthChecks\":["
+        "\"projects/edv-sim/global/healthChecks/hc\"]}");
+  ok_op(f, "POST", CP "/global/urlMaps",
+        "{\"name\":\"um\",\"defaultService\":\"projects/edv-sim/global/"
+        "backendServices/bs\"}");
+  ok_op(f, "POST", CP "/global/targetHttpsProxies",
+        "{\"name\":\"px\",\"urlMap\":\"projects/edv-sim/global/urlMaps/um\","
+        "\"certificateMap\":\"//certificatemanager.googleapis.com/projects/"
+        "edv-sim/locations/global/certificateMaps/m1\"}");
+  ok_op(f, "POST", CP "/global/addresses", "{\"name\":\"lb-ip\"}");
+  http(f, "GET", CP "/global/addresses/lb-ip", NULL, &r);
+  expect_status(&r, 200);
+  snprintf(body, sizeof(body),
+           "{\"additions\":[{\"name\":\"t1.edvirons.com.\",\"type\":\"A\","
+           "\"ttl\":300,\"rrdatas\":[\"%s\"]}]}",
+           jget(r.json, "address"));
+  reply_free(&r);
+  /* The A record alone is not enough: no forwarding rule has the IP. */
+  ok_op(f, "POST", ZONE "/changes", body);
+  assert_string_equal(cert_state(f, "c1", &r), "PROVISIONING");
+  reply_free(&r);
+  ok_op(f, "POST", CP "/global/forwardingRules",
+        "{\"name\":\"fr\",\"IPAddress\":\"projects/edv-sim/global/addresses/"
+        "lb-ip\",\"target\":\"projects/edv-sim/global/targetHttpsProxies/px\","
+        "\"portRange\":\"443\",\"loadBalancingScheme\":\"EXTERNAL_MANAGED\"}");
+  assert_string_equal(cert_state(f, "c1", &r), "ACTIVE");
+  assert_jeq(r.json, "managed.authorizationAttemptInfo.0.state", "AUTHORIZED");
+  assert_null(jget(r.json, "managed.provisioningIssue"));
+  assert_non_null(jget(r.json, "pemCertificate"));
+  reply_free(&r);
+  http(f, "GET", CM "/certificateMaps/m1/certificateMapEntries/e1", NULL, &r);
+  assert_jeq(r.json, "state", "ACTIVE");
+  reply_free(&r);
+  http(f, "GET", CM "/certificateMaps/m1", NULL, &r);
+  assert_non_null(strstr(jget(r.json, "gclbTargets.0.targetHttpsProxy"),
+                         "/global/targetHttpsProxies/px"));
+  reply_free(&r);
+  /* In use: the entry holds the certificate, the map has entries. */
+  http(f, "DELETE", CM "/certificates/c1", NULL, &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "FAILED_PRECONDITION");
+  reply_free(&r);
+  http(f, "DELETE", CM "/dnsAuthorizations/da1", NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* Labels patch. */
+  ok_op(f, "PATCH", CM "/certificates/c1?updateMask=labels",
+        "{\"labels\":{\"edv-tenant\":\"t1\"}}");
+  http(f, "GET", CM "/certificates/c1", NULL, &r);
+  assert_jeq(r.json, "labels.edv-tenant", "t1");
+  assert_null(jget(r.json, "simCreateMs"));
+  reply_free(&r);
+  http(f, "GET", CM "/certificates", NULL, &r);
+  assert_int_equal(jlen(r.json, "certificates"), 1);
+  reply_free(&r);
+  http(f, "GET", CM "/operations", NULL, &r);
+  assert_true(jlen(r.json, "operations") >= 5);
+  reply_free(&r);
+  /* Entry, then certificate: deletes go through. */
+  ok_op(f, "DELETE", CM "/certificateMaps/m1/certificateMapEntries/e1", NULL);
+  ok_op(f, "DELETE", CM "/certificates/c1", NULL);
+  http(f, "GET", CM "/certificates/c1", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  fx_free(f);
+}
+
+static void test_certmgr_failed(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char body[600];
+
+  (void)state;
+  ok_op(f, "POST", CM "/dnsAuthorizations?dnsAuthorizationId=da2",
+        "{\"domain\":\"t2.edvirons.com\"}");
+  ok_op(f, "POST", CM "/certificates?certificateId=c2",
+        "{\"managed\":{\"domains\":[\"t2.edvirons.com\"],"
+        "\"dnsAuthorizations\":[\"projects/edv-sim/locations/global/"
+        "dnsAuthorizations/da2\"]}}");
+  assert_int_equal(advance(f, 3700), 200);
+  assert_string_equal(cert_state(f, "c2", &r), "FAILED");
+  assert_jeq(r.json, "managed.authorizationAttemptInfo.0.state", "FAILED");
+  assert_jeq(r.json, "managed.authorizationAttemptInfo.0.failureReason",
+             "CONFIG");
+  reply_free(&r);
+  /* Fixing DNS afterwards does not revive it. */
+  cname_for(f, "da2", body, sizeof(body));
+  ok_op(f, "POST", ZONE "/changes", body);
+  assert_string_equal(cert_state(f, "c2", &r), "FAILED");
+  reply_free(&r);
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_certmgr_managed_flow),
+      cmocka_unit_test(test_certmgr_failed),
+  };
+  int result;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  result = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return result;
+}

@@ -1,0 +1,319 @@
+/*
+ * test_misc_apis.c - Secret Manager, IAM and Cloud Monitoring in the
+ * simulator, through HTTP: secrets (latest alias, payload never in the
+ * request log, IAM policy with etags), service accounts (create, get by
+ * email and uniqueId, the "-" project, 409, 404), alert policies,
+ * notification channels, the uptime-check limit (101st -> 429) and
+ * custom-metric time series.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "apitest.h"
+
+#define SM  "/v1/projects/edv-sim/secrets"
+#define IAM "/v1/projects/edv-sim/serviceAccounts"
+#define MON "/v3/projects/edv-sim"
+
+/* base64("db-pass-Zq9") */
+#define PAYLOAD "ZGItcGFzcy1acTk="
+
+static void test_secrets(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char etag[64], body[300];
+
+  (void)state;
+  http(f, "POST", SM "?secretId=edv-t1-db",
+       "{\"replication\":{\"automatic\":{}},\"labels\":{\"edv-tenant\":"
+       "\"t1\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", "projects/edv-sim/secrets/edv-t1-db");
+  reply_free(&r);
+  http(f, "POST", SM "?secretId=edv-t1-db",
+       "{\"replication\":{\"automatic\":{}}}", &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ALREADY_EXISTS");
+  reply_free(&r);
+  http(f, "POST", SM "?secretId=bad%20id",
+       "{\"replication\":{\"automatic\":{}}}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* No version yet. */
+  http(f, "GET", SM "/edv-t1-db/versions/latest:access", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "POST", SM "/edv-t1-db:addVersion",
+       "{\"payload\":{\"data\":\"b2xk\"}}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", "projects/edv-sim/secrets/edv-t1-db/versions/1");
+  reply_free(&r);
+  http(f, "POST", SM "/edv-t1-db:addVersion",
+       "{\"payload\":{\"data\":\"" PAYLOAD "\"}}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "state", "ENABLED");
+  assert_null(strstr(r.body, PAYLOAD));
+  reply_free(&r);
+  http(f, "POST", SM "/edv-t1-db:addVersion",
+       "{\"payload\":{\"data\":\"not base64!\"}}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db/versions/latest:access", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", "projects/edv-sim/secrets/edv-t1-db/versions/2");
+  assert_jeq(r.json, "payload.data", PAYLOAD);
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db/versions/1:access", NULL, &r);
+  assert_jeq(r.json, "payload.data", "b2xk");
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db/versions/2", NULL, &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, PAYLOAD));
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db/versions", NULL, &r);
+  assert_int_equal(jlen(r.json, "versions"), 2);
+  reply_free(&r);
+  http(f, "GET", SM, NULL, &r);
+  assert_int_equal(jlen(r.json, "secrets"), 1);
+  assert_null(strstr(r.body, PAYLOAD));
+  reply_free(&r);
+  /* The payload never reaches the request log. */
+  http(f, "GET", "/_sim/requests", NULL, &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, PAYLOAD));
+  assert_null(strstr(r.body, "db-pass"));
+  reply_free(&r);
+  /* IAM policy: read, modify, write with the etag; a stale one aborts. */
+  http(f, "GET", SM "/edv-t1-db:getIamPolicy", NULL, &r);
+  expect_status(&r, 200);
+  snprintf(etag, sizeof(etag), "%s", jget(r.json, "etag"));
+  reply_free(&r);
+  snprintf(body, sizeof(body),
+           "{\"policy\":{\"etag\":\"%s\",\"bindings\":[{\"role\":"
+           "\"roles/secretmanager.secretAccessor\",\"members\":["
+           "\"serviceAccount:edv-t1@edv-sim.iam.gserviceaccount.com\"]}]}}",
+           etag);
+  http(f, "POST", SM "/edv-t1-db:setIamPolicy", body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "bindings.0.role", "roles/secretmanager.secretAccessor");
+  reply_free(&r);
+  http(f, "POST", SM "/edv-t1-db:setIamPolicy", body, &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ABORTED");
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db:getIamPolicy", NULL, &r);
+  assert_jeq(r.json, "bindings.0.members.0",
+             "serviceAccount:edv-t1@edv-sim.iam.gserviceaccount.com");
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db", NULL, &r);
+  assert_null(jget(r.json, "bindings"));
+  reply_free(&r);
+  http(f, "DELETE", SM "/edv-t1-db", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db/versions/latest:access", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  fx_free(f);
+}
+
+static void test_iam(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char uid[40];
+
+  (void)state;
+  http(f, "POST", IAM,
+       "{\"accountId\":\"edv-t1\",\"serviceAccount\":{\"displayName\":"
+       "\"Tenant t1\",\"description\":\"edv\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "email", "edv-t1@edv-sim.iam.gserviceaccount.com");
+  assert_jeq(r.json, "name",
+             "projects/edv-sim/serviceAccounts/"
+             "edv-t1@edv-sim.iam.gserviceaccount.com");
+  assert_jeq(r.json, "displayName", "Tenant t1");
+  assert_int_equal(strlen(jget(r.json, "uniqueId")), 21);
+  snprintf(uid, sizeof(uid), "%s", jget(r.json, "uniqueId"));
+  reply_free(&r);
+  http(f, "POST", IAM, "{\"accountId\":\"edv-t1\"}", &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ALREADY_EXISTS");
+  reply_free(&r);
+  http(f, "POST", IAM, "{\"accountId\":\"short\"}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "POST", IAM, "{\"accountId\":\"1starts-with-digit\"}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "GET", IAM "/edv-t1@edv-sim.iam.gserviceaccount.com", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET",
+       "/v1/projects/-/serviceAccounts/edv-t1@edv-sim.iam.gserviceaccount.com",
+       NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  httpf(f, "GET", NULL, &r, IAM "/%s", uid);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "email", "edv-t1@edv-sim.iam.gserviceaccount.com");
+  reply_free(&r);
+  http(f, "GET", IAM, NULL, &r);
+  assert_int_equal(jlen(r.json, "accounts"), 1);
+  reply_free(&r);
+  http(f, "DELETE", IAM "/edv-t1@edv-sim.iam.gserviceaccount.com", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", IAM "/edv-t1@edv-sim.iam.gserviceaccount.com", NULL, &r);
+  expect_status(&r, 404);
+  assert_jeq(r.json, "error.status", "NOT_FOUND");
+  reply_free(&r);
+  fx_free(f);
+}
+
+static void test_monitoring(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char name[200], body[600], path[400];
+
+  (void)state;
+  /* Alert policies and channels. */
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"email\",\"displayName\":\"ops\",\"labels\":{"
+       "\"email_address\":\"ops@edvirons.com\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_non_null(
+      strstr(jget(r.json, "name"), "projects/edv-sim/notificationChannels/"));
+  reply_free(&r);
+  http(f, "POST", MON "/alertPolicies", "{\"displayName\":\"x\"}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  reply_free(&r);
+  http(f, "POST", MON "/alertPolicies",
+       "{\"displayName\":\"vm_down\",\"combiner\":\"OR\",\"conditions\":[{"
+       "\"displayName\":\"up\",\"conditionThreshold\":{\"filter\":"
+       "\"metric.type=\\\"custom.googleapis.com/edv/health\\\"\","
+       "\"comparison\":\"COMPARISON_LT\",\"thresholdValue\":1,"
+       "\"duration\":\"60s\"}}]}",
+       &r);
+  expect_status(&r, 200);
+  snprintf(name, sizeof(name), "%s", jget(r.json, "name"));
+  assert_non_null(jget(r.json, "conditions.0.name"));
+  assert_non_null(jget(r.json, "creationRecord.mutateTime"));
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v3/%s?updateMask=displayName", name);
+  http(f, "PATCH", path, "{\"displayName\":\"vm_down_2\"}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "displayName", "vm_down_2");
+  assert_jeq(r.json, "combiner", "OR");
+  reply_free(&r);
+  http(f, "GET", MON "/alertPolicies", NULL, &r);
+  assert_int_equal(jlen(r.json, "alertPolicies"), 1);
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v3/%s", name);
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", path, NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  /* A hundred uptime checks, then Google's 429. */
+  for (int i = 0; i < 100; i++) {
+    snprintf(body, sizeof(body),
+             "{\"displayName\":\"t%d\",\"monitoredResource\":{\"type\":"
+             "\"uptime_url\",\"labels\":{\"host\":\"t%d.edvirons.com\"}},"
+             "\"httpCheck\":{\"path\":\"/health\",\"useSsl\":true}}",
+             i, i);
+    http(f, "POST", MON "/uptimeCheckConfigs", body, &r);
+    expect_status(&r, 200);
+    if (i == 0)
+      snprintf(name, sizeof(name), "%s", jget(r.json, "name"));
+    reply_free(&r);
+  }
+  http(f, "POST", MON "/uptimeCheckConfigs", body, &r);
+  expect_status(&r, 429);
+  assert_jeq(r.json, "error.status", "RESOURCE_EXHAUSTED");
+  assert_jeq(r.json, "error.message",
+             "Error creating uptime check config: too many configs in "
+             "project");
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v3/%s", name);
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", MON "/uptimeCheckConfigs", body, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  /* Custom metrics: written, then read back within an interval. */
+  http(f, "POST", MON "/timeSeries",
+       "{\"timeSeries\":[{\"metric\":{\"type\":\"compute.googleapis.com/"
+       "instance/cpu\"},\"resource\":{\"type\":\"global\"},\"points\":[{"
+       "\"interval\":{\"endTime\":\"2026-11-27T10:00:00Z\"},\"value\":{"
+       "\"doubleValue\":1}}]}]}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  for (int i = 0; i < 3; i++) {
+    snprintf(body, sizeof(body),
+             "{\"timeSeries\":[{\"metric\":{\"type\":\"custom.googleapis.com/"
+             "edv/health\",\"labels\":{\"tenant\":\"t1\"}},\"resource\":{"
+             "\"type\":\"global\",\"labels\":{\"project_id\":\"edv-sim\"}},"
+             "\"points\":[{\"interval\":{\"endTime\":"
+             "\"2026-11-27T10:0%d:00Z\"},\"value\":{\"doubleValue\":%d}}]},"
+             "{\"metric\":{\"type\":\"custom.googleapis.com/edv/health\","
+             "\"labels\":{\"tenant\":\"t2\"}},\"resource\":{\"type\":"
+             "\"global\"},\"points\":[{\"interval\":{\"endTime\":"
+             "\"2026-11-27T10:0%d:00Z\"},\"value\":{\"doubleValue\":1}}]}]}",
+             i, i, i);
+    http(f, "POST", MON "/timeSeries", body, &r);
+    expect_status(&r, 200);
+    reply_free(&r);
+  }
+  http(f, "GET",
+       MON "/timeSeries?filter=metric.type%20%3D%20%22custom.googleapis.com%2F"
+           "edv%2Fhealth%22%20AND%20metric.labels.tenant%20%3D%20%22t1%22"
+           "&interval.startTime=2026-11-27T10:00:00Z"
+           "&interval.endTime=2026-11-27T10:05:00Z",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "timeSeries"), 1);
+  assert_jeq(r.json, "timeSeries.0.metric.labels.tenant", "t1");
+  assert_jeq(r.json, "timeSeries.0.valueType", "DOUBLE");
+  /* Start is exclusive: 10:01 and 10:02, newest first. */
+  assert_int_equal(jlen(r.json, "timeSeries.0.points"), 2);
+  assert_jeq(r.json, "timeSeries.0.points.0.value.doubleValue", "2");
+  reply_free(&r);
+  http(f, "GET",
+       MON "/timeSeries?filter=metric.type%3D%22custom.googleapis.com%2F"
+           "edv%2Fhealth%22&interval.endTime=2026-11-27T10:05:00Z",
+       NULL, &r);
+  assert_int_equal(jlen(r.json, "timeSeries"), 2);
+  reply_free(&r);
+  http(f, "GET", MON "/timeSeries?filter=metric.type%3D%22x%22", NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_secrets),
+      cmocka_unit_test(test_iam),
+      cmocka_unit_test(test_monitoring),
+  };
+  int result;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  result = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return result;
+}

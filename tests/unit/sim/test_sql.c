@@ -1,0 +1,424 @@
+/*
+ * test_sql.c - Cloud SQL Admin in the simulator, through HTTP: the
+ * instance lifecycle (PENDING_CREATE -> RUNNABLE, MAINTENANCE during
+ * restart), one operation at a time per instance, PostgreSQL tiers,
+ * settingsVersion, deletion protection, name reuse after a week of
+ * simulated time, databases, users (passwords never echoed or stored),
+ * backup runs, and private IP from a private services access range, on
+ * both /v1 and /sql/v1beta4.
+ *
+ * The realistic profile on a real-time clock: nothing finishes unless the
+ * test advances the clock, so every intermediate state is observable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "apitest.h"
+
+#define V1 "/v1/projects/edv-sim"
+#define VB "/sql/v1beta4/projects/edv-sim"
+
+static const char msg_busy[] =
+    "Operation failed because another operation was already in progress. "
+    "Try your request after the current operation is complete.";
+
+static void expect_busy(reply *r)
+{
+  expect_status(r, 409);
+  assert_jeq(r->json, "error.errors.0.reason", "operationInProgress");
+  assert_jeq(r->json, "error.errors.0.domain", "global");
+  assert_jeq(r->json, "error.message", msg_busy);
+}
+
+/* Runs every due operation: SQL instance operations take minutes. */
+static void settle(simfx *f)
+{
+  assert_int_equal(advance(f, 900), 200);
+}
+
+static void test_sql_lifecycle(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char op[128], run[64];
+
+  (void)state;
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pg1\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"us-central1\",\"settings\":{\"tier\":"
+       "\"db-custom-2-4096\",\"availabilityType\":\"REGIONAL\","
+       "\"userLabels\":{\"edv-tenant\":\"t1\"},\"backupConfiguration\":{"
+       "\"enabled\":true,\"startTime\":\"02:00\","
+       "\"pointInTimeRecoveryEnabled\":true,\"transactionLogRetentionDays\":7,"
+       "\"backupRetentionSettings\":{\"retainedBackups\":7,\"retentionUnit\":"
+       "\"COUNT\"}}},\"rootPassword\":\"root-secret-1\"}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "kind", "sql#operation");
+  assert_jeq(r.json, "operationType", "CREATE");
+  assert_jeq(r.json, "targetId", "pg1");
+  assert_jeq(r.json, "status", "PENDING");
+  snprintf(op, sizeof(op), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* Visible at once, still being created. */
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "state", "PENDING_CREATE");
+  assert_jeq(r.json, "settings.settingsVersion", "1");
+  assert_null(strstr(r.body, "root-secret-1"));
+  reply_free(&r);
+  /* One operation at a time, whatever the sub-collection. */
+  http(f, "POST", V1 "/instances/pg1/databases", "{\"name\":\"edv\"}", &r);
+  expect_busy(&r);
+  reply_free(&r);
+  http(f, "PATCH", V1 "/instances/pg1", "{\"settings\":{}}", &r);
+  expect_busy(&r);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pg1\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-f1-micro\"}}",
+       &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.errors.0.reason", "instanceAlreadyExists");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  assert_jeq(r.json, "ipAddresses.0.type", "PRIMARY");
+  assert_jeq(r.json, "settings.availabilityType", "REGIONAL");
+  assert_jeq(r.json, "connectionName", "edv-sim:us-central1:pg1");
+  reply_free(&r);
+  httpf(f, "GET", NULL, &r, V1 "/operations/%s", op);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "status", "DONE");
+  reply_free(&r);
+  /* Databases and users, each an operation on the instance. */
+  http(f, "POST", V1 "/instances/pg1/databases", "{\"name\":\"edv\"}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "CREATE_DATABASE");
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/pg1/users",
+       "{\"name\":\"edv\",\"password\":\"s3cret-pw\"}", &r);
+  expect_busy(&r);
+  reply_free(&r);
+  settle(f);
+  http(f, "POST", V1 "/instances/pg1/users",
+       "{\"name\":\"edv\",\"password\":\"s3cret-pw\"}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "CREATE_USER");
+  assert_null(strstr(r.body, "s3cret-pw"));
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1/users", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "kind", "sql#usersList");
+  assert_int_equal(jlen(r.json, "items"), 2); /* postgres + edv */
+  assert_null(strstr(r.body, "s3cret-pw"));
+  reply_free(&r);
+  http(f, "GET", "/_sim/state", NULL, &r);
+  assert_null(strstr(r.body, "s3cret-pw"));
+  assert_null(strstr(r.body, "root-secret-1"));
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/pg1/databases/edv", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "charset", "UTF8");
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/pg1/databases", "{\"name\":\"edv\"}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* settingsVersion guards a patch; each patch increments it. */
+  http(f, "PATCH", V1 "/instances/pg1",
+       "{\"settings\":{\"settingsVersion\":\"7\",\"tier\":"
+       "\"db-custom-4-8192\"}}",
+       &r);
+  expect_status(&r, 412);
+  assert_jeq(r.json, "error.errors.0.reason", "staleData");
+  assert_jeq(r.json, "error.message", "Condition does not match.");
+  reply_free(&r);
+  http(f, "PATCH", V1 "/instances/pg1",
+       "{\"settings\":{\"settingsVersion\":\"1\",\"tier\":"
+       "\"db-custom-4-8192\",\"deletionProtectionEnabled\":true}}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "UPDATE");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  assert_jeq(r.json, "settings.settingsVersion", "2");
+  assert_jeq(r.json, "settings.tier", "db-custom-4-8192");
+  assert_jeq(r.json, "settings.userLabels.edv-tenant", "t1");
+  reply_free(&r);
+  /* A restart shows MAINTENANCE until it is done. */
+  http(f, "POST", V1 "/instances/pg1/restart", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "RESTART");
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  assert_jeq(r.json, "state", "MAINTENANCE");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  reply_free(&r);
+  /* Backup runs, and a restore from one. */
+  http(f, "POST", V1 "/instances/pg1/backupRuns", "{}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "BACKUP_VOLUME");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1/backupRuns", NULL, &r);
+  assert_int_equal(jlen(r.json, "items"), 1);
+  assert_jeq(r.json, "items.0.status", "SUCCESSFUL");
+  snprintf(run, sizeof(run), "%s", jget(r.json, "items.0.id"));
+  reply_free(&r);
+  httpf(f, "GET", NULL, &r, V1 "/instances/pg1/backupRuns/%s", run);
+  expect_status(&r, 200);
+  reply_free(&r);
+  httpf(f, "POST", "{\"restoreBackupContext\":{\"backupRunId\":\"1\"}}", &r,
+        V1 "/instances/pg1/restoreBackup");
+  expect_status(&r, 404);
+  reply_free(&r);
+  {
+    char body[200];
+
+    snprintf(body, sizeof(body),
+             "{\"restoreBackupContext\":{\"backupRunId\":\"%s\"}}", run);
+    http(f, "POST", V1 "/instances/pg1/restoreBackup", body, &r);
+    expect_status(&r, 200);
+    assert_jeq(r.json, "operationType", "RESTORE_VOLUME");
+    reply_free(&r);
+  }
+  settle(f);
+  http(f, "GET", V1 "/operations?instance=pg1", NULL, &r);
+  assert_jeq(r.json, "kind", "sql#operationsList");
+  assert_true(jlen(r.json, "items") >= 7);
+  reply_free(&r);
+  /* Label filter, as drift detection lists. */
+  http(f, "GET", V1 "/instances?filter=settings.userLabels.edv-tenant%3At1",
+       NULL, &r);
+  assert_int_equal(jlen(r.json, "items"), 1);
+  reply_free(&r);
+  http(f, "GET", V1 "/instances?filter=settings.userLabels.edv-tenant%3At9",
+       NULL, &r);
+  assert_int_equal(jlen(r.json, "items"), 0);
+  reply_free(&r);
+  /* Deletion protection blocks delete until it is turned off. */
+  http(f, "DELETE", V1 "/instances/pg1", NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "PATCH", V1 "/instances/pg1",
+       "{\"settings\":{\"deletionProtectionEnabled\":false}}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "DELETE", V1 "/instances/pg1", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "DELETE");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  expect_status(&r, 404);
+  assert_jeq(r.json, "error.errors.0.reason", "instanceDoesNotExist");
+  reply_free(&r);
+  /* The name is refused for a week of simulated time. */
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pg1\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-f1-micro\"}}",
+       &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.errors.0.reason", "instanceAlreadyExists");
+  assert_jeq(r.json, "error.message",
+             "The Cloud SQL instance already exists. When you delete an "
+             "instance, you can't reuse the name of the deleted instance "
+             "until one week from the deletion date.");
+  reply_free(&r);
+  assert_int_equal(advance(f, 6 * 86400), 200);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pg1\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-f1-micro\"}}",
+       &r);
+  expect_status(&r, 409);
+  reply_free(&r);
+  assert_int_equal(advance(f, 2 * 86400), 200);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pg1\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-f1-micro\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  fx_free(f);
+}
+
+static void expect_invalid(simfx *f, const char *body, const char *message)
+{
+  reply r;
+
+  http(f, "POST", V1 "/instances", body, &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "invalid");
+  if (message)
+    assert_jeq(r.json, "error.message", message);
+  reply_free(&r);
+}
+
+static void test_sql_validation(void **state)
+{
+  simfx *f = fx_start("fast");
+  static const char pg_tier[] =
+      "Invalid request: Only custom or shared-core instance Billing Tier "
+      "type allowed for PostgreSQL database.";
+  reply r;
+
+  (void)state;
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-n1-standard-1\"}}",
+                 pg_tier);
+  /* 3 vCPUs; 8 vCPUs with 0.75 GiB each; 1 vCPU with 7.5 GiB; not a
+   * multiple of 256. */
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-custom-3-7680\"}}",
+                 pg_tier);
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-custom-8-6144\"}}",
+                 pg_tier);
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-custom-1-7680\"}}",
+                 pg_tier);
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-custom-1-4000\"}}",
+                 pg_tier);
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-custom-2-4096\","
+                 "\"availabilityType\":\"GLOBAL\"}}",
+                 NULL);
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-g1-small\","
+                 "\"backupConfiguration\":{\"startTime\":\"25:00\"}}}",
+                 NULL);
+  expect_invalid(f,
+                 "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-g1-small\","
+                 "\"backupConfiguration\":{\"transactionLogRetentionDays\":"
+                 "8}}}",
+                 NULL);
+  expect_invalid(f,
+                 "{\"name\":\"Bad_Name\",\"databaseVersion\":\"POSTGRES_15\","
+                 "\"settings\":{\"tier\":\"db-g1-small\"}}",
+                 NULL);
+  /* MySQL takes other tiers. */
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"my1\",\"databaseVersion\":\"MYSQL_8_0\",\"settings\":{"
+       "\"tier\":\"db-n1-standard-1\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/nope", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  fx_free(f);
+}
+
+static void test_sql_private_ip_v1beta4(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  const char *ip;
+
+  (void)state;
+  http(f, "POST", "/compute/v1/projects/edv-sim/global/networks",
+       "{\"name\":\"edv-vpc\",\"autoCreateSubnetworks\":false}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  assert_int_equal(advance(f, 120), 200);
+  http(f, "POST", "/compute/v1/projects/edv-sim/global/addresses",
+       "{\"name\":\"edv-psa\",\"purpose\":\"VPC_PEERING\",\"addressType\":"
+       "\"INTERNAL\",\"prefixLength\":16,\"address\":\"10.60.0.0\","
+       "\"network\":\"projects/edv-sim/global/networks/edv-vpc\"}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  assert_int_equal(advance(f, 120), 200);
+  /* No private services access connection yet. */
+  http(f, "POST", VB "/instances",
+       "{\"name\":\"pgp\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-custom-1-3840\",\"ipConfiguration\":{\"ipv4Enabled\":"
+       "false,\"privateNetwork\":\"projects/edv-sim/global/networks/"
+       "edv-vpc\"}}}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* Service networking checks its ranges. */
+  http(f, "POST", "/v1/services/servicenetworking.googleapis.com/connections",
+       "{\"network\":\"projects/edv-sim/global/networks/edv-vpc\","
+       "\"reservedPeeringRanges\":[\"missing\"]}",
+       &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "FAILED_PRECONDITION");
+  reply_free(&r);
+  http(f, "POST", "/v1/services/servicenetworking.googleapis.com/connections",
+       "{\"network\":\"projects/123456789/global/networks/edv-vpc\","
+       "\"reservedPeeringRanges\":[\"edv-psa\"]}",
+       &r);
+  expect_status(&r, 200);
+  assert_non_null(strstr(jget(r.json, "name"), "/operations/"));
+  assert_jeq(r.json, "done", "false");
+  reply_free(&r);
+  assert_int_equal(advance(f, 120), 200);
+  http(f, "GET",
+       "/v1/services/servicenetworking.googleapis.com/connections?network="
+       "projects%2Fedv-sim%2Fglobal%2Fnetworks%2Fedv-vpc",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "connections.0.reservedPeeringRanges.0", "edv-psa");
+  assert_jeq(r.json, "connections.0.peering",
+             "servicenetworking-googleapis-com");
+  reply_free(&r);
+  http(f, "POST", VB "/instances",
+       "{\"name\":\"pgp\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-custom-1-3840\",\"ipConfiguration\":{\"ipv4Enabled\":"
+       "false,\"privateNetwork\":\"projects/edv-sim/global/networks/"
+       "edv-vpc\"}}}",
+       &r);
+  expect_status(&r, 200);
+  assert_non_null(strstr(jget(r.json, "selfLink"), "/operations/"));
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", VB "/instances/pgp", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  assert_int_equal(jlen(r.json, "ipAddresses"), 1);
+  assert_jeq(r.json, "ipAddresses.0.type", "PRIVATE");
+  ip = jget(r.json, "ipAddresses.0.ipAddress");
+  assert_int_equal(strncmp(ip, "10.60.", 6), 0);
+  reply_free(&r);
+  http(f, "GET", VB "/operations?instance=pgp", NULL, &r);
+  assert_jeq(r.json, "items.0.status", "DONE");
+  assert_jeq(r.json, "items.0.operationType", "CREATE");
+  reply_free(&r);
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sql_lifecycle),
+      cmocka_unit_test(test_sql_validation),
+      cmocka_unit_test(test_sql_private_ip_v1beta4),
+  };
+  int result;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  result = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return result;
+}
