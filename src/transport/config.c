@@ -76,6 +76,7 @@ static const cfg_key cfg_keys[] = {
     {"log.level", CFG_ENUM, 0, 0, "error|warn|info|debug", "warn"},
     {"log.format", CFG_ENUM, 0, 0, "text|json", "text"},
     {"state_dir", CFG_PATH, 0, 0, NULL, NULL},
+    {"tiers_file", CFG_PATH, 0, 0, NULL, NULL},
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
 };

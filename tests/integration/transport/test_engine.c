@@ -674,6 +674,80 @@ static void test_concurrency_cap_and_close(void **state)
   fx_free(f); /* a second close is a no-op */
 }
 
+typedef struct stress {
+  edv_call *calls[300]; /* handles of the calls not yet completed */
+  int done[300];
+  int ok, canceled, other;
+} stress;
+
+typedef struct stress_ref {
+  stress *s;
+  int i;
+} stress_ref;
+
+static void on_stress(void *data, const edv_response *res)
+{
+  stress_ref *ref = data;
+
+  ref->s->calls[ref->i] = NULL; /* the handle dies with the callback */
+  ref->s->done[ref->i]++;
+  if (!res->error)
+    ref->s->ok++;
+  else if (res->error->code == EDV_ECANCELED)
+    ref->s->canceled++;
+  else
+    ref->s->other++;
+}
+
+static void stress_cancel_cb(uv_timer_t *t)
+{
+  stress *s = t->data;
+  int i;
+
+  /* Cancel every tenth call that has not completed yet. */
+  for (i = 0; i < 300; i += 10)
+    if (s->calls[i])
+      edv_call_cancel(s->calls[i]);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static void test_stress_mixed_faults(void **state)
+{
+  fx *f = fx_new("ratelimit.compute.concurrency", "16");
+  edv_request req = req_get("/compute/v1/projects/p/global/networks/n");
+  static const int statuses[] = {200, 503, MOCK_DROP, 429, 200, 200, 502};
+  static stress s;
+  stress_ref refs[300];
+  uv_timer_t timer;
+  int i;
+
+  (void)state;
+  memset(&s, 0, sizeof(s));
+  for (i = 0; i < 600; i++) {
+    mock_reply r = {.status = statuses[i % 7],
+                    .body = statuses[i % 7] == 200 ? ok_body : unavail_503,
+                    .delay_ms = (unsigned)(i % 5)};
+    mock_expect_reply(f->ms, &r);
+  }
+  mock_set_default(f->ms, 200, ok_body, NULL);
+  for (i = 0; i < 300; i++) {
+    refs[i].s = &s;
+    refs[i].i = i;
+    assert_int_equal(
+        edv_call_submit(f->engine, &req, on_stress, &refs[i], &s.calls[i]), 0);
+  }
+  uv_timer_init(&f->loop, &timer);
+  timer.data = &s;
+  uv_timer_start(&timer, stress_cancel_cb, 20, 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  for (i = 0; i < 300; i++)
+    assert_int_equal(s.done[i], 1);
+  print_message("# ok %d canceled %d other %d\n", s.ok, s.canceled, s.other);
+  assert_int_equal(s.ok + s.canceled + s.other, 300);
+  assert_int_equal(s.other, 0); /* every fault was retried away */
+  fx_free(f);
+}
+
 static void close_from_cb(void *data, const edv_response *res)
 {
   fx *f = data;
@@ -690,8 +764,7 @@ static void test_close_from_callback(void **state)
 
   (void)state;
   mock_set_default(f->ms, 200, ok_body, NULL);
-  assert_int_equal(edv_call_submit(f->engine, &req, close_from_cb, f, NULL),
-                   0);
+  assert_int_equal(edv_call_submit(f->engine, &req, close_from_cb, f, NULL), 0);
   req.timeout_ms = 5000;
   assert_int_equal(edv_call_submit(f->engine, &req, on_result, &other, NULL),
                    0);
@@ -753,6 +826,7 @@ int main(void)
       cmocka_unit_test(test_pages),
       cmocka_unit_test(test_body_limit),
       cmocka_unit_test(test_concurrency_cap_and_close),
+      cmocka_unit_test(test_stress_mixed_faults),
       cmocka_unit_test(test_close_from_callback),
       cmocka_unit_test(test_bad_arguments),
   };

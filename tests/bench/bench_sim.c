@@ -1,0 +1,221 @@
+/*
+ * bench_sim.c - how fast is edv-gcpsim? Prints requests per second and the
+ * simulator thread's CPU time per request for regions.get and for
+ * networks.insert followed by globalOperations.wait, so that 1,000-tenant
+ * runs can be checked to be limited by the orchestrator, not by the
+ * simulator.
+ *
+ *   bench-sim [clients] [requests-per-client]
+ *
+ * The simulator runs in-process on its own loop thread (fast profile, no
+ * auth); each client is a thread with one keep-alive libcurl handle.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "edv/sim.h"
+
+typedef struct bench {
+  uv_loop_t loop;
+  uv_async_t stop;
+  pthread_t loop_thread;
+  edv_sim *es;
+  unsigned port;
+  int requests;
+  int mode; /* 0 get, 1 insert + wait */
+  int errors;
+  pthread_mutex_t mu;
+} bench;
+
+typedef struct client {
+  bench *b;
+  int id;
+  pthread_t thread;
+} client;
+
+static void stop_cb(uv_async_t *a)
+{
+  bench *b = a->data;
+
+  uv_close((uv_handle_t *)&b->stop, NULL);
+  edv_sim_close(b->es, NULL, NULL);
+}
+
+static void *loop_main(void *arg)
+{
+  bench *b = arg;
+
+  uv_run(&b->loop, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+static size_t keep_body(char *p, size_t sz, size_t n, void *data)
+{
+  char *buf = data;
+  size_t len = strlen(buf), take = sz * n;
+
+  if (take > 511 - len)
+    take = 511 - len;
+  memcpy(buf + len, p, take);
+  buf[len + take] = '\0';
+  return sz * n;
+}
+
+static long call(CURL *c, const char *method, const char *url, const char *body,
+                 char *out)
+{
+  long status = 0;
+
+  out[0] = '\0';
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+  curl_easy_setopt(c, CURLOPT_HTTPGET, strcmp(method, "GET") == 0 ? 1L : 0L);
+  if (curl_easy_perform(c) != CURLE_OK)
+    return 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
+/* The operation name from an Operation body (no JSON parser needed). */
+static int op_name(const char *body, char *out, size_t n)
+{
+  const char *p = strstr(body, "\"name\":\"operation-");
+
+  if (p == NULL)
+    return -1;
+  p += 8;
+  snprintf(out, n, "%.*s", (int)strcspn(p, "\""), p);
+  return 0;
+}
+
+static void *client_main(void *arg)
+{
+  client *cl = arg;
+  bench *b = cl->b;
+  CURL *c = curl_easy_init();
+  char url[512], body[128], out[512], op[128];
+  int errors = 0;
+
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+  for (int i = 0; i < b->requests; i++) {
+    if (b->mode == 0) {
+      snprintf(url, sizeof(url),
+               "http://127.0.0.1:%u/compute/v1/projects/edv-sim/regions/"
+               "us-central1",
+               b->port);
+      errors += call(c, "GET", url, NULL, out) != 200;
+      continue;
+    }
+    snprintf(url, sizeof(url),
+             "http://127.0.0.1:%u/compute/v1/projects/edv-sim/global/"
+             "networks",
+             b->port);
+    snprintf(body, sizeof(body), "{\"name\":\"b-%d-%d\"}", cl->id, i);
+    if (call(c, "POST", url, body, out) != 200 ||
+        op_name(out, op, sizeof(op)) < 0) {
+      errors++;
+      continue;
+    }
+    snprintf(url, sizeof(url),
+             "http://127.0.0.1:%u/compute/v1/projects/edv-sim/global/"
+             "operations/%s/wait",
+             b->port, op);
+    errors += call(c, "POST", url, NULL, out) != 200;
+  }
+  curl_easy_cleanup(c);
+  pthread_mutex_lock(&b->mu);
+  b->errors += errors;
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+static double now_s(clockid_t id)
+{
+  struct timespec ts;
+
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run(bench *b, int clients, int mode, const char *label,
+                int calls_per_request)
+{
+  client *cl = calloc((size_t)clients, sizeof(*cl));
+  clockid_t cpu;
+  double t0, c0, t1, c1, n;
+
+  pthread_getcpuclockid(b->loop_thread, &cpu);
+  b->mode = mode;
+  b->errors = 0;
+  t0 = now_s(CLOCK_MONOTONIC);
+  c0 = now_s(cpu);
+  for (int i = 0; i < clients; i++) {
+    cl[i].b = b;
+    cl[i].id = i;
+    pthread_create(&cl[i].thread, NULL, client_main, &cl[i]);
+  }
+  for (int i = 0; i < clients; i++)
+    pthread_join(cl[i].thread, NULL);
+  t1 = now_s(CLOCK_MONOTONIC);
+  c1 = now_s(cpu);
+  n = (double)clients * b->requests * calls_per_request;
+  printf("%-22s %8.0f requests  %9.0f req/s  %7.1f us CPU/request  "
+         "%d errors\n",
+         label, n, n / (t1 - t0), (c1 - c0) * 1e6 / n, b->errors);
+  free(cl);
+}
+
+int main(int argc, char **argv)
+{
+  bench b;
+  edv_sim_options o;
+  edv_error err;
+  int clients = argc > 1 ? atoi(argv[1]) : 8;
+
+  memset(&b, 0, sizeof(b));
+  b.requests = argc > 2 ? atoi(argv[2]) : 2000;
+  pthread_mutex_init(&b.mu, NULL);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  uv_loop_init(&b.loop);
+  memset(&o, 0, sizeof(o));
+  o.profile = "fast";
+  o.no_auth = 1;
+  o.seed = 1;
+  b.es = edv_sim_start(&b.loop, &o, &err);
+  if (b.es == NULL) {
+    fprintf(stderr, "bench-sim: %s\n", err.message);
+    return 1;
+  }
+  b.port = edv_sim_port(b.es);
+  uv_async_init(&b.loop, &b.stop, stop_cb);
+  b.stop.data = &b;
+  pthread_create(&b.loop_thread, NULL, loop_main, &b);
+  printf("edv-gcpsim bench: %d clients x %d requests, fast profile\n", clients,
+         b.requests);
+  {
+    /* Inserts leave networks behind: lift the NETWORKS quota first. */
+    CURL *c = curl_easy_init();
+    char url[128], out[512];
+
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/_sim/quotas", b.port);
+    call(c, "POST", url, "{\"metric\":\"NETWORKS\",\"limit\":1e9}", out);
+    curl_easy_cleanup(c);
+  }
+  run(&b, clients, 0, "regions.get", 1);
+  b.requests /= 10; /* each insert leaves a network behind */
+  run(&b, clients, 1, "insert + wait", 2);
+  uv_async_send(&b.stop);
+  pthread_join(b.loop_thread, NULL);
+  uv_loop_close(&b.loop);
+  curl_global_cleanup();
+  return 0;
+}
