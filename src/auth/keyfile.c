@@ -94,23 +94,25 @@ int edv__secret_file_read(const char *path, const char *what, char **out,
   struct stat st;
   char *buf;
   size_t got = 0;
-  int fd;
+  int fd, result;
 
   *out = NULL;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO named as a key file must not hang the loop. */
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    edv_error_set(err, errno == ENOENT ? EDV_ECRED : EDV_EIO,
-                  "%s '%s' cannot be opened: %s", what, path, strerror(errno));
-    goto where;
+    result = edv_error_set(err, errno == ENOENT ? EDV_ECRED : EDV_EIO,
+                           "%s '%s' cannot be opened: %s", what, path,
+                           strerror(errno));
+    goto fail;
   }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
       (uint64_t)st.st_size > KF_MAX_SIZE) {
     close(fd);
-    edv_error_set(err, EDV_ECRED,
-                  "%s '%s' is not a regular file of at most "
-                  "%u bytes",
-                  what, path, KF_MAX_SIZE);
-    goto where;
+    result = edv_error_set(err, EDV_ECRED,
+                           "%s '%s' is not a regular file of at most %u "
+                           "bytes",
+                           what, path, KF_MAX_SIZE);
+    goto fail;
   }
   if (st.st_mode & (S_IRWXG | S_IRWXO))
     EDV_LOG_W("auth",
@@ -131,15 +133,22 @@ int edv__secret_file_read(const char *path, const char *what, char **out,
     got += (size_t)n;
   }
   close(fd);
+  if (got < (size_t)st.st_size) {
+    OPENSSL_cleanse(buf, got);
+    free(buf);
+    result = edv_error_set(err, EDV_EIO, "%s '%s' could not be read whole",
+                           what, path);
+    goto fail;
+  }
   buf[got] = '\0';
   *out = buf;
   if (len)
     *len = got;
   return 0;
-where:
+fail:
   if (err)
     snprintf(err->where, sizeof(err->where), "%s", path);
-  return err ? err->code : EDV_EIO;
+  return result;
 }
 
 /* Wipes every string value of a flat JSON object before it is freed:

@@ -265,7 +265,8 @@ static void auth_fetch_failed(edv_auth *auth, edv__fetch *f, uint64_t now)
   char msg[600];
 
   auth_redact(auth, f);
-  if (auth->creds.kind == EDV_CRED_METADATA && !auth->md_confirmed) {
+  if (auth->creds.kind == EDV_CRED_METADATA && !auth->md_confirmed &&
+      f->err.code != EDV_ECANCELED) {
     auth_md_not_found(auth, f);
     auth_unresolve(auth);
   }
@@ -417,8 +418,10 @@ int edv__auth_token(edv_auth *auth, edv_token_cb cb, void *data)
 {
   auth_waiter *w;
 
-  if (!auth || !cb || auth->closing)
+  if (!auth || !cb)
     return EDV_EINVAL;
+  if (auth->closing)
+    return EDV_ECANCELED;
   w = malloc(sizeof(*w));
   if (!w)
     return EDV_ENOMEM;

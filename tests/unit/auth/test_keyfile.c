@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <openssl/pem.h>
@@ -268,6 +269,9 @@ static void test_missing_file(void **state)
   assert_int_equal(edv_keyfile_check(path, &err), EDV_ECRED);
   assert_non_null(strstr(err.message, "nope.json"));
   assert_int_equal(edv_keyfile_check(dir, &err), EDV_ECRED); /* a dir */
+  snprintf(path, sizeof(path), "%s/fifo.json", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_int_equal(edv_keyfile_check(path, &err), EDV_ECRED); /* no hang */
   assert_int_equal(edv_keyfile_check(NULL, &err), EDV_EINVAL);
 }
 

@@ -508,7 +508,7 @@ static void test_free_cancels(void **state)
   assert_int_equal(g1.err.code, EDV_ECANCELED);
   assert_int_equal(g2.calls, 1);
   assert_int_equal(g2.err.code, EDV_ECANCELED);
-  assert_int_equal(edv__auth_token(auth, got_cb, &g1), EDV_EINVAL);
+  assert_int_equal(edv__auth_token(auth, got_cb, &g1), EDV_ECANCELED);
   run();
   assert_int_equal(fake_in_flight(), 0);
   edv__auth_free(NULL);
