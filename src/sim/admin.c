@@ -14,6 +14,7 @@
  *   DELETE /_sim/faults[?id=N]                     remove one or all
  *   GET    /_sim/limits  POST /_sim/limits {"api","readsPerMinute",...}
  *   POST   /_sim/quotas {"metric","region","limit"}
+ *   POST   /_sim/keys {"kid","client_email","public_key"}  trust a key
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,7 @@ static int admin_faults_del(sim *s, sim_req *req, sim_resp *resp)
   if (id == NULL) {
     sim__faults_clear(s);
   } else {
-    sim__faults_remove(s, atoi(id));
+    sim__faults_remove(s, (int)strtol(id, NULL, 10));
   }
   return admin_faults_get(s, req, resp);
 }
@@ -189,6 +190,23 @@ static int admin_quotas(sim *s, sim_req *req, sim_resp *resp)
   return sim_resp_json(resp, 200, o);
 }
 
+static int admin_keys(sim *s, sim_req *req, sim_resp *resp)
+{
+  json_object *b = sim_body(req);
+  const char *kid = json_object_get_string(json_object_object_get(b, "kid"));
+  const char *email =
+      json_object_get_string(json_object_object_get(b, "client_email"));
+  const char *pem =
+      json_object_get_string(json_object_object_get(b, "public_key"));
+
+  if (kid == NULL || email == NULL || pem == NULL ||
+      sim__auth_trust(s, kid, email, pem) < 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Body must be {\"kid\", \"client_email\", "
+                       "\"public_key\": PEM public key}.");
+  return sim_resp_json(resp, 200, NULL);
+}
+
 #define ADMIN_FLAGS (SIM_ROUTE_NOAUTH | SIM_ROUTE_LOOPBACK)
 
 static const sim_route admin_routes[] = {
@@ -212,6 +230,8 @@ static const sim_route admin_routes[] = {
     {"POST", "/_sim/limits", "sim.limits.set", admin_limits_set, NULL,
      ADMIN_FLAGS, NULL},
     {"POST", "/_sim/quotas", "sim.quotas.set", admin_quotas, NULL, ADMIN_FLAGS,
+     NULL},
+    {"POST", "/_sim/keys", "sim.keys.trust", admin_keys, NULL, ADMIN_FLAGS,
      NULL},
 };
 

@@ -181,6 +181,48 @@ int sim__write_key(sim *s, const char *path, edv_error *err)
   return result;
 }
 
+/*
+ * Trusts another service account's public key (tests bring their own key
+ * files). Replaces a key with the same kid. Returns 0, or -1 when the PEM
+ * is not a public key.
+ */
+int sim__auth_trust(sim *s, const char *kid, const char *email,
+                    const char *public_pem)
+{
+  BIO *bio = BIO_new_mem_buf(public_pem, -1);
+  EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+  sim_key *k;
+
+  BIO_free(bio);
+  if (pkey == NULL)
+    return -1;
+  EVP_PKEY_free(pkey);
+  for (sim_key **pp = &s->keys; *pp; pp = &(*pp)->next) {
+    if (strcmp((*pp)->kid, kid) == 0) {
+      k = *pp;
+      *pp = k->next;
+      key_free(k);
+      break;
+    }
+  }
+  k = calloc(1, sizeof(*k));
+  if (k == NULL)
+    return -1;
+  k->kid = strdup(kid);
+  k->email = strdup(email);
+  k->public_pem = strdup(public_pem);
+  k->client_id = strdup("");
+  if (!k->kid || !k->email || !k->public_pem || !k->client_id) {
+    key_free(k);
+    return -1;
+  }
+  k->next = s->keys;
+  s->keys = k;
+  EDV_LOG_I("sim", "trusting key %s for %s", kid, email);
+  sim_dirty(s);
+  return 0;
+}
+
 /* --- JWT checks --------------------------------------------------------- */
 
 /* Decodes the JWT header (base64url JSON) without verifying anything. */
@@ -379,14 +421,6 @@ int sim__auth_check(sim *s, sim_req *req)
 
 /* --- form bodies -------------------------------------------------------- */
 
-static int hexd(int c)
-{
-  return c >= '0' && c <= '9'   ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                : -1;
-}
-
 /* A field of an application/x-www-form-urlencoded body (malloc'd). */
 static char *form_get(const char *body, size_t len, const char *key)
 {
@@ -400,22 +434,9 @@ static char *form_get(const char *body, size_t len, const char *key)
     if ((size_t)(fe - p) > klen && strncmp(p, key, klen) == 0 &&
         p[klen] == '=') {
       const char *v = p + klen + 1;
-      char *out = malloc((size_t)(fe - v) + 1), *w = out;
+      char *out = strndup(v, (size_t)(fe - v));
 
-      for (; out && v < fe; v++) {
-        if (*v == '+') {
-          *w++ = ' ';
-        } else if (*v == '%' && fe - v > 2 && hexd(v[1]) >= 0 &&
-                   hexd(v[2]) >= 0) {
-          *w++ = (char)(hexd(v[1]) * 16 + hexd(v[2]));
-          v += 2;
-        } else {
-          *w++ = *v;
-        }
-      }
-      if (out)
-        *w = '\0';
-      return out;
+      return out ? edv__http_unescape(out, 1) : NULL;
     }
     p = fe + 1;
   }

@@ -33,6 +33,7 @@
 
 #include "sim/dns.h"
 #include "sim/modules.h"
+#include "sim/schema_apis.h"
 #include "sim/sim.h"
 
 #define CM_META                                                                \
@@ -52,6 +53,14 @@ static const char *js(json_object *o, const char *key)
       !json_object_is_type(v, json_type_string))
     return NULL;
   return json_object_get_string(v);
+}
+
+/* js(), or dflt when the field is absent. */
+static const char *jsd(json_object *o, const char *key, const char *dflt)
+{
+  const char *v = js(o, key);
+
+  return v ? v : dflt;
 }
 
 /* Length of an array; 0 for anything else (json-c asserts on those). */
@@ -159,25 +168,29 @@ static int operations_list(sim *s, sim_req *req, sim_resp *resp)
 
 typedef struct cm_coll {
   const char *coll;     /* "certificates" */
+  const char *field;    /* the body's name in messages: "certificate" */
   const char *id_param; /* "certificateId" */
   const char *kind;     /* store kind */
   const char *type;     /* response @type suffix */
   const char *path_id;  /* route parameter of the id */
 } cm_coll;
 
-static const cm_coll cm_auths = {"dnsAuthorizations", "dnsAuthorizationId",
-                                 "certificatemanager.dnsAuthorization",
-                                 "DnsAuthorization", "dnsAuthorizationsId"};
-static const cm_coll cm_certs = {"certificates", "certificateId",
-                                 "certificatemanager.certificate",
-                                 "Certificate", "certificatesId"};
-static const cm_coll cm_maps = {"certificateMaps", "certificateMapId",
-                                "certificatemanager.certificateMap",
-                                "CertificateMap", "certificateMapsId"};
+static const cm_coll cm_auths = {
+    "dnsAuthorizations",  "dns_authorization",
+    "dnsAuthorizationId", "certificatemanager.dnsAuthorization",
+    "DnsAuthorization",   "dnsAuthorizationsId"};
+static const cm_coll cm_certs = {
+    "certificates",  "certificate",
+    "certificateId", "certificatemanager.certificate",
+    "Certificate",   "certificatesId"};
+static const cm_coll cm_maps = {
+    "certificateMaps",  "certificate_map",
+    "certificateMapId", "certificatemanager.certificateMap",
+    "CertificateMap",   "certificateMapsId"};
 static const cm_coll cm_entries = {
-    "certificateMapEntries", "certificateMapEntryId",
-    "certificatemanager.certificateMapEntry", "CertificateMapEntry",
-    "certificateMapEntriesId"};
+    "certificateMapEntries", "certificate_map_entry",
+    "certificateMapEntryId", "certificatemanager.certificateMapEntry",
+    "CertificateMapEntry",   "certificateMapEntriesId"};
 
 /* The collection's parent: the location, or the map for entries. */
 static int coll_parent(sim *s, sim_req *req, sim_resp *resp, const cm_coll *c,
@@ -219,7 +232,8 @@ static json_object *create_base(sim *s, sim_req *req, sim_resp *resp,
   const char *id = sim_query(req, c->id_param);
   json_object *body = sim_body(req), *o, *v;
 
-  if (coll_parent(s, req, resp, c, parent, sizeof(parent)) < 0)
+  if (coll_parent(s, req, resp, c, parent, sizeof(parent)) < 0 ||
+      sim_schema_check(resp, sim_schema_certmgr, c->type, body, c->field) < 0)
     return NULL;
   if (id == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT", "Field '%s' is required.",
@@ -485,7 +499,7 @@ static json_object *auth_for(sim *s, json_object *managed, const char *domain)
     json_object *a = name ? sim_store_get(s, name) : NULL;
 
     free(name);
-    if (a && strcasecmp(js(a, "domain") ?: "", bare) == 0)
+    if (a && strcasecmp(jsd(a, "domain", ""), bare) == 0)
       return a;
   }
   return NULL;
@@ -647,8 +661,8 @@ static int certs_create(sim *s, sim_req *req, sim_resp *resp)
   set_state(m, "PROVISIONING");
   json_object_object_add(res, "managed", m);
   json_object_object_add(res, "sanDnsnames", copy(domains));
-  json_object_object_add(
-      res, "scope", json_object_new_string(js(body, "scope") ?: "DEFAULT"));
+  json_object_object_add(res, "scope",
+                         json_object_new_string(jsd(body, "scope", "DEFAULT")));
   json_object_object_add(res, "simCreateMs",
                          json_object_new_int64((int64_t)sim_now_ms(s)));
   return start_create(s, req, resp, &cm_certs, res);
@@ -678,7 +692,8 @@ static int certs_patch(sim *s, sim_req *req, sim_resp *resp)
   json_object *body = sim_body(req), *payload;
   const char *mask = sim_query(req, "updateMask");
 
-  if (o == NULL)
+  if (o == NULL || sim_schema_check(resp, sim_schema_certmgr, "Certificate",
+                                    body, "certificate") < 0)
     return SIM_DONE;
   if (mask == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -853,7 +868,7 @@ static json_object *entry_public(sim *s, json_object *entry)
     if (c)
       cert_refresh(s, c);
     if (c == NULL ||
-        strcmp(js(json_object_object_get(c, "managed"), "state") ?: "",
+        strcmp(jsd(json_object_object_get(c, "managed"), "state", ""),
                "ACTIVE") != 0)
       active = 0;
   }

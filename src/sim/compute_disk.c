@@ -69,8 +69,7 @@ static int disk_op(sim *s, sim_req *req, sim_resp *resp, const char *type,
   if (payload == NULL)
     payload = json_object_new_object();
   json_object_object_add(payload, "name", json_object_new_string(name));
-  return sim_cvm_op(s, req, resp, scope, type, name, d, SIM_DUR_QUICK,
-                    payload);
+  return sim_cvm_op(s, req, resp, scope, type, name, d, SIM_DUR_QUICK, payload);
 }
 
 static int disks_get(sim *s, sim_req *req, sim_resp *resp)
@@ -101,10 +100,10 @@ static int disks_list(sim *s, sim_req *req, sim_resp *resp)
   }
   snprintf(prefix, sizeof(prefix), "projects/%s/zones/%s/disks/",
            sim_project(s), sim_param(req, "zone"));
-  self = sim_link(SIM_API_COMPUTE, "projects/%s/zones/%s/disks",
-                  sim_project(s), sim_param(req, "zone"));
-  page = sim_list_page(s, req, prefix, "compute#disk", "compute#diskList",
-                       self);
+  self = sim_link(SIM_API_COMPUTE, "projects/%s/zones/%s/disks", sim_project(s),
+                  sim_param(req, "zone"));
+  page =
+      sim_list_page(s, req, prefix, "compute#disk", "compute#diskList", self);
   free(self);
   sim_cvm_render_items(s, page);
   return sim_resp_json(resp, 200, page);
@@ -169,8 +168,8 @@ static int disks_resize(sim *s, sim_req *req, sim_resp *resp)
 static void disks_resize_apply(sim *s, sim_op *op, json_object *payload)
 {
   json_object *d = sim_store_get(s, sim_cvm_str(payload, "name"));
-  long long from = json_object_get_int64(json_object_object_get(payload,
-                                                                "from"));
+  long long from =
+      json_object_get_int64(json_object_object_get(payload, "from"));
   long long to = json_object_get_int64(json_object_object_get(payload, "to"));
   char buf[32];
 
@@ -212,8 +211,8 @@ static json_object *policy_names(sim *s, sim_resp *resp, json_object *refs,
   snprintf(want, sizeof(want), "projects/%s/regions/%s/resourcePolicies/",
            sim_project(s), region);
   for (size_t i = 0; i < n; i++) {
-    const char *ref = json_object_get_string(json_object_array_get_idx(refs,
-                                                                       i));
+    const char *ref =
+        json_object_get_string(json_object_array_get_idx(refs, i));
     char *rn = ref ? sim_ref_name(s, ref) : NULL;
 
     if (rn && strchr(ref, '/') == NULL) {
@@ -259,10 +258,9 @@ static int disks_policies(sim *s, sim_req *req, sim_resp *resp, int add)
     free(name);
     return SIM_DONE;
   }
-  names = policy_names(s, resp,
-                       json_object_object_get(sim_body(req),
-                                              "resourcePolicies"),
-                       disk_region(req, region, sizeof(region)));
+  names = policy_names(
+      s, resp, json_object_object_get(sim_body(req), "resourcePolicies"),
+      disk_region(req, region, sizeof(region)));
   if (names == NULL) {
     free(name);
     return SIM_DONE;
@@ -271,8 +269,8 @@ static int disks_policies(sim *s, sim_req *req, sim_resp *resp, int add)
   json_object_object_add(p, "policies", names);
   json_object_object_add(p, "add", json_object_new_boolean(add));
   result = disk_op(s, req, resp,
-                   add ? "addResourcePolicies" : "removeResourcePolicies",
-                   name, d, p);
+                   add ? "addResourcePolicies" : "removeResourcePolicies", name,
+                   d, p);
   free(name);
   return result;
 }
@@ -305,18 +303,18 @@ static void disks_policies_apply(sim *s, sim_op *op, json_object *payload)
     int listed = 0;
 
     for (size_t j = 0; cn && j < sim_cvm_len(names); j++)
-      listed |= strcmp(cn, json_object_get_string(json_object_array_get_idx(
-                               names, j))) == 0;
+      listed |= strcmp(cn, json_object_get_string(
+                               json_object_array_get_idx(names, j))) == 0;
     free(cn);
     /* Adding one already attached keeps a single entry. */
     if (!listed)
       json_object_array_add(out, json_object_get(e));
   }
   for (size_t j = 0; add && j < sim_cvm_len(names); j++)
-    json_object_array_add(out, sim_link_json(SIM_API_COMPUTE, "%s",
-                                             json_object_get_string(
-                                                 json_object_array_get_idx(
-                                                     names, j))));
+    json_object_array_add(
+        out, sim_link_json(
+                 SIM_API_COMPUTE, "%s",
+                 json_object_get_string(json_object_array_get_idx(names, j))));
   if (sim_cvm_len(out))
     json_object_object_add(d, "resourcePolicies", out);
   else {
@@ -335,8 +333,8 @@ static int disks_delete(sim *s, sim_req *req, sim_resp *resp)
     return SIM_DONE;
   users = json_object_object_get(d, "users");
   if (sim_cvm_len(users) > 0) {
-    user = sim_ref_name(s, json_object_get_string(json_object_array_get_idx(
-                               users, 0)));
+    user = sim_ref_name(
+        s, json_object_get_string(json_object_array_get_idx(users, 0)));
     result = sim_err_legacy(resp, 400, "resourceInUseByAnotherResource",
                             "The disk resource '%s' is already being used by "
                             "'%s'",
@@ -383,8 +381,8 @@ static int disks_create_snapshot(sim *s, sim_req *req, sim_resp *resp)
   if (sim_cvm_check_name(resp, body, &sname) < 0 ||
       sim_cvm_schema(resp, "Snapshot", body) < 0)
     goto out;
-  snap_name = sim_cvm_name("projects/%s/global/snapshots/%s", sim_project(s),
-                           sname);
+  snap_name =
+      sim_cvm_name("projects/%s/global/snapshots/%s", sim_project(s), sname);
   if (sim_store_get(s, snap_name) || sim_op_pending(s, snap_name)) {
     sim_err_legacy(resp, 409, "alreadyExists",
                    "The resource '%s' already exists", snap_name);
@@ -393,7 +391,8 @@ static int disks_create_snapshot(sim *s, sim_req *req, sim_resp *resp)
   if (sim_quota_take(s, resp, "SNAPSHOTS", NULL, 1) < 0)
     goto out;
   json_object_deep_copy(body, &snap, NULL);
-  json_object_object_add(snap, "kind", json_object_new_string("compute#snapshot"));
+  json_object_object_add(snap, "kind",
+                         json_object_new_string("compute#snapshot"));
   json_object_object_add(snap, "id", json_object_new_string(sim_new_id(s, id)));
   json_object_object_add(snap, "creationTimestamp",
                          json_object_new_string(sim_now_str(s, ts)));
@@ -416,9 +415,9 @@ static int disks_create_snapshot(sim *s, sim_req *req, sim_resp *resp)
     json_object_object_add(snap, "storageLocations", loc);
   }
   if (json_object_object_get_ex(d, "licenses", NULL))
-    json_object_object_add(snap, "licenses",
-                           json_object_get(json_object_object_get(d,
-                                                                  "licenses")));
+    json_object_object_add(
+        snap, "licenses",
+        json_object_get(json_object_object_get(d, "licenses")));
   json_object_object_add(snap, "labelFingerprint", sim_cvm_fingerprint(s));
   json_object_object_add(snap, "selfLink",
                          sim_link_json(SIM_API_COMPUTE, "%s", snap_name));
@@ -475,8 +474,8 @@ static int snapshots_list(sim *s, sim_req *req, sim_resp *resp)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "projects/%s/global/snapshots/",
            sim_project(s));
-  self = sim_link(SIM_API_COMPUTE, "projects/%s/global/snapshots",
-                  sim_project(s));
+  self =
+      sim_link(SIM_API_COMPUTE, "projects/%s/global/snapshots", sim_project(s));
   page = sim_list_page(s, req, prefix, "compute#snapshot",
                        "compute#snapshotList", self);
   free(self);
@@ -499,8 +498,8 @@ static int snapshots_delete(sim *s, sim_req *req, sim_resp *resp)
   } else {
     p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(name));
-    result = sim_cvm_op(s, req, resp, "global", "delete", name, o,
-                        SIM_DUR_QUICK, p);
+    result =
+        sim_cvm_op(s, req, resp, "global", "delete", name, o, SIM_DUR_QUICK, p);
   }
   free(name);
   return result;
@@ -535,11 +534,11 @@ static int snapshots_set_labels(sim *s, sim_req *req, sim_resp *resp)
   else {
     p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(name));
-    json_object_object_add(p, "labels",
-                           json_object_object_get_ex(body, "labels", NULL)
-                               ? json_object_get(
-                                     json_object_object_get(body, "labels"))
-                               : json_object_new_object());
+    json_object_object_add(
+        p, "labels",
+        json_object_object_get_ex(body, "labels", NULL)
+            ? json_object_get(json_object_object_get(body, "labels"))
+            : json_object_new_object());
     result = sim_cvm_op(s, req, resp, "global", "setLabels", name, o,
                         SIM_DUR_INSTANT, p);
   }
@@ -547,16 +546,14 @@ static int snapshots_set_labels(sim *s, sim_req *req, sim_resp *resp)
   return result;
 }
 
-static void snapshots_set_labels_apply(sim *s, sim_op *op,
-                                       json_object *payload)
+static void snapshots_set_labels_apply(sim *s, sim_op *op, json_object *payload)
 {
   json_object *o = sim_store_get(s, sim_cvm_str(payload, "name"));
 
   if (o == NULL || sim_op_failed(op))
     return;
-  json_object_object_add(o, "labels",
-                         json_object_get(json_object_object_get(payload,
-                                                                "labels")));
+  json_object_object_add(
+      o, "labels", json_object_get(json_object_object_get(payload, "labels")));
   json_object_object_add(o, "labelFingerprint", sim_cvm_fingerprint(s));
 }
 
@@ -630,8 +627,8 @@ static int check_snapshot_policy(sim_resp *resp, json_object *pol)
     for (size_t i = 0; i < sim_cvm_len(days); i++) {
       snprintf(field, sizeof(field),
                "%s.schedule.weeklySchedule.dayOfWeeks[%zu].startTime", F, i);
-      if (check_start_time(resp, json_object_array_get_idx(days, i), field,
-                           0) < 0)
+      if (check_start_time(resp, json_object_array_get_idx(days, i), field, 0) <
+          0)
         return -1;
     }
   }
@@ -655,8 +652,8 @@ static int check_snapshot_policy(sim_resp *resp, json_object *pol)
     if (json_object_object_get_ex(ret, "onSourceDiskDelete", &v) &&
         strcmp(json_object_get_string(v), "KEEP_AUTO_SNAPSHOTS") != 0 &&
         strcmp(json_object_get_string(v), "APPLY_RETENTION_POLICY") != 0) {
-      snprintf(field, sizeof(field),
-               "%s.retentionPolicy.onSourceDiskDelete", F);
+      snprintf(field, sizeof(field), "%s.retentionPolicy.onSourceDiskDelete",
+               F);
       return bad_field(resp, field, json_object_get_string(v),
                        "Must be one of KEEP_AUTO_SNAPSHOTS or "
                        "APPLY_RETENTION_POLICY.");
@@ -696,10 +693,8 @@ static int policies_insert(sim *s, sim_req *req, sim_resp *resp)
               "policy types are not simulated).");
     goto out;
   }
-  if (check_snapshot_policy(resp,
-                            json_object_object_get(body,
-                                                   "snapshotSchedulePolicy")) <
-      0)
+  if (check_snapshot_policy(
+          resp, json_object_object_get(body, "snapshotSchedulePolicy")) < 0)
     goto out;
   json_object_deep_copy(body, &pol, NULL);
   json_object_object_add(pol, "kind",
@@ -709,8 +704,8 @@ static int policies_insert(sim *s, sim_req *req, sim_resp *resp)
                          json_object_new_string(sim_now_str(s, ts)));
   json_object_object_add(pol, "region",
                          sim_link_json(SIM_API_COMPUTE,
-                                       "projects/%s/regions/%s",
-                                       sim_project(s), region));
+                                       "projects/%s/regions/%s", sim_project(s),
+                                       region));
   json_object_object_add(pol, "status", json_object_new_string("READY"));
   json_object_object_add(pol, "selfLink",
                          sim_link_json(SIM_API_COMPUTE, "%s", full));
@@ -718,8 +713,8 @@ static int policies_insert(sim *s, sim_req *req, sim_resp *resp)
   json_object_object_add(p, "name", json_object_new_string(full));
   json_object_object_add(p, "policy", json_object_get(pol));
   snprintf(scope, sizeof(scope), "regions/%s", region);
-  result = sim_cvm_op(s, req, resp, scope, "insert", full, pol, SIM_DUR_QUICK,
-                      p);
+  result =
+      sim_cvm_op(s, req, resp, scope, "insert", full, pol, SIM_DUR_QUICK, p);
 out:
   json_object_put(pol);
   free(full);
@@ -798,8 +793,8 @@ static int policy_user_cb(void *data, const char *name, const char *kind,
   if (strcmp(kind, "compute#disk") != 0)
     return 0;
   for (size_t i = 0; i < sim_cvm_len(rps); i++) {
-    char *rn = sim_ref_name(c->s, json_object_get_string(
-                                      json_object_array_get_idx(rps, i)));
+    char *rn = sim_ref_name(
+        c->s, json_object_get_string(json_object_array_get_idx(rps, i)));
     int hit = rn && strcmp(rn, c->policy) == 0;
 
     free(rn);
@@ -844,8 +839,8 @@ static int policies_delete(sim *s, sim_req *req, sim_resp *resp)
     p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(name));
     snprintf(scope, sizeof(scope), "regions/%s", sim_param(req, "region"));
-    result = sim_cvm_op(s, req, resp, scope, "delete", name, o, SIM_DUR_QUICK,
-                        p);
+    result =
+        sim_cvm_op(s, req, resp, scope, "delete", name, o, SIM_DUR_QUICK, p);
   }
   free(name);
   return result;
@@ -860,8 +855,8 @@ static void policies_delete_apply(sim *s, sim_op *op, json_object *payload)
 /* --- table -------------------------------------------------------------- */
 
 static const sim_route disk_routes[] = {
-    {"GET", CP "/zones/{zone}/disks", "compute.disks.list", disks_list, NULL,
-     0, NULL},
+    {"GET", CP "/zones/{zone}/disks", "compute.disks.list", disks_list, NULL, 0,
+     NULL},
     {"GET", CP "/aggregated/disks", "compute.disks.aggregatedList",
      disks_aggregated, NULL, 0, NULL},
     {"GET", CP "/zones/{zone}/disks/{disk}", "compute.disks.get", disks_get,
@@ -889,8 +884,8 @@ static const sim_route disk_routes[] = {
      "compute.snapshots.setLabels", snapshots_set_labels,
      snapshots_set_labels_apply, 0, NULL},
     {"POST", CP "/regions/{region}/resourcePolicies",
-     "compute.resourcePolicies.insert", policies_insert,
-     policies_insert_apply, 0, NULL},
+     "compute.resourcePolicies.insert", policies_insert, policies_insert_apply,
+     0, NULL},
     {"GET", CP "/regions/{region}/resourcePolicies",
      "compute.resourcePolicies.list", policies_list, NULL, 0, NULL},
     {"GET", CP "/aggregated/resourcePolicies",
@@ -899,8 +894,8 @@ static const sim_route disk_routes[] = {
     {"GET", CP "/regions/{region}/resourcePolicies/{resourcePolicy}",
      "compute.resourcePolicies.get", policies_get, NULL, 0, NULL},
     {"DELETE", CP "/regions/{region}/resourcePolicies/{resourcePolicy}",
-     "compute.resourcePolicies.delete", policies_delete,
-     policies_delete_apply, 0, NULL},
+     "compute.resourcePolicies.delete", policies_delete, policies_delete_apply,
+     0, NULL},
 };
 
 int sim_cvm_disk_init(sim *s)

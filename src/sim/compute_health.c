@@ -39,9 +39,8 @@
 
 static char *group_name(sim *s, sim_req *req)
 {
-  return sim_cvm_name("projects/%s/zones/%s/instanceGroups/%s",
-                      sim_project(s), sim_param(req, "zone"),
-                      sim_param(req, "instanceGroup"));
+  return sim_cvm_name("projects/%s/zones/%s/instanceGroups/%s", sim_project(s),
+                      sim_param(req, "zone"), sim_param(req, "instanceGroup"));
 }
 
 static json_object *members_of(json_object *g)
@@ -60,8 +59,8 @@ static int has_member(json_object *g, const char *inst)
   json_object *m = members_of(g);
 
   for (size_t i = 0; i < sim_cvm_len(m); i++)
-    if (strcmp(json_object_get_string(json_object_array_get_idx(m, i)),
-               inst) == 0)
+    if (strcmp(json_object_get_string(json_object_array_get_idx(m, i)), inst) ==
+        0)
       return 1;
   return 0;
 }
@@ -71,9 +70,8 @@ static int check_named_ports(sim_resp *resp, json_object *ports)
   for (size_t i = 0; i < sim_cvm_len(ports); i++) {
     json_object *p = json_object_array_get_idx(ports, i), *v;
     const char *n = sim_cvm_str(p, "name");
-    int port = json_object_object_get_ex(p, "port", &v)
-                   ? json_object_get_int(v)
-                   : 0;
+    int port =
+        json_object_object_get_ex(p, "port", &v) ? json_object_get_int(v) : 0;
 
     if (n == NULL || !sim_valid_compute_name(n))
       return sim_err_legacy(resp, 400, "invalid",
@@ -113,8 +111,8 @@ static int groups_insert(sim *s, sim_req *req, sim_resp *resp)
       sim_cvm_schema(resp, "InstanceGroup", body) < 0 ||
       check_named_ports(resp, json_object_object_get(body, "namedPorts")) < 0)
     goto out;
-  full = sim_cvm_name("projects/%s/zones/%s/instanceGroups/%s",
-                      sim_project(s), zone, gname);
+  full = sim_cvm_name("projects/%s/zones/%s/instanceGroups/%s", sim_project(s),
+                      zone, gname);
   if (sim_store_get(s, full) || sim_op_pending(s, full)) {
     sim_err_legacy(resp, 409, "alreadyExists",
                    "The resource '%s' already exists", full);
@@ -238,9 +236,8 @@ static int bs_user_cb(void *data, const char *name, const char *kind,
 
   (void)kind;
   for (size_t i = 0; i < sim_cvm_len(backends); i++) {
-    char *gn = sim_ref_name(c->s, sim_cvm_str(json_object_array_get_idx(
-                                                  backends, i),
-                                              "group"));
+    char *gn = sim_ref_name(
+        c->s, sim_cvm_str(json_object_array_get_idx(backends, i), "group"));
     int hit = gn && strcmp(gn, c->group) == 0;
 
     free(gn);
@@ -281,8 +278,8 @@ static int groups_delete(sim *s, sim_req *req, sim_resp *resp)
     p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(name));
     snprintf(scope, sizeof(scope), "zones/%s", sim_param(req, "zone"));
-    result = sim_cvm_op(s, req, resp, scope, "delete", name, g, SIM_DUR_QUICK,
-                        p);
+    result =
+        sim_cvm_op(s, req, resp, scope, "delete", name, g, SIM_DUR_QUICK, p);
   }
   free(name);
   return result;
@@ -300,9 +297,9 @@ static char *instance_network(sim *s, json_object *inst)
   json_object *nic = json_object_array_get_idx(
       json_object_object_get(inst, "networkInterfaces"), 0);
 
-  return sim_cvm_str(nic, "network") ? sim_ref_name(s, sim_cvm_str(nic,
-                                                                   "network"))
-                                     : NULL;
+  return sim_cvm_str(nic, "network")
+             ? sim_ref_name(s, sim_cvm_str(nic, "network"))
+             : NULL;
 }
 
 /*
@@ -323,8 +320,8 @@ static json_object *member_refs(sim *s, sim_resp *resp, json_object *g,
   snprintf(want, sizeof(want), "projects/%s/zones/%s/instances/",
            sim_project(s), zl ? zl + 1 : "");
   for (size_t i = 0; i < sim_cvm_len(refs); i++) {
-    const char *ref = sim_cvm_str(json_object_array_get_idx(refs, i),
-                                  "instance");
+    const char *ref =
+        sim_cvm_str(json_object_array_get_idx(refs, i), "instance");
     char *in = ref ? sim_ref_name(s, ref) : NULL, *inet = NULL;
     json_object *inst = in ? sim_store_get(s, in) : NULL;
     int bad = 0;
@@ -402,9 +399,9 @@ static int groups_members(sim *s, sim_req *req, sim_resp *resp, int add)
   json_object_object_add(p, "instances", names);
   json_object_object_add(p, "add", json_object_new_boolean(add));
   snprintf(scope, sizeof(scope), "zones/%s", sim_param(req, "zone"));
-  result = sim_cvm_op(s, req, resp, scope,
-                      add ? "addInstances" : "removeInstances", name, g,
-                      SIM_DUR_QUICK, p);
+  result =
+      sim_cvm_op(s, req, resp, scope, add ? "addInstances" : "removeInstances",
+                 name, g, SIM_DUR_QUICK, p);
   free(name);
   return result;
 }
@@ -435,9 +432,10 @@ static void groups_members_apply(sim *s, sim_op *op, json_object *payload)
     int listed = 0;
 
     for (size_t j = 0; j < sim_cvm_len(names); j++)
-      listed |= strcmp(json_object_get_string(e),
-                       json_object_get_string(json_object_array_get_idx(
-                           names, j))) == 0;
+      listed |=
+          strcmp(json_object_get_string(e),
+                 json_object_get_string(json_object_array_get_idx(names, j))) ==
+          0;
     if (!listed)
       json_object_array_add(keep, json_object_get(e));
   }
@@ -455,19 +453,17 @@ static void groups_members_apply(sim *s, sim_op *op, json_object *payload)
           json_object_object_get(inst, "networkInterfaces"), 0);
 
       if (sim_cvm_str(nic, "network"))
-        json_object_object_add(g, "network",
-                               json_object_new_string(sim_cvm_str(nic,
-                                                                  "network")));
+        json_object_object_add(
+            g, "network", json_object_new_string(sim_cvm_str(nic, "network")));
       if (sim_cvm_str(nic, "subnetwork"))
-        json_object_object_add(g, "subnetwork",
-                               json_object_new_string(sim_cvm_str(
-                                   nic, "subnetwork")));
+        json_object_object_add(
+            g, "subnetwork",
+            json_object_new_string(sim_cvm_str(nic, "subnetwork")));
     }
   }
   json_object_object_add(sim_cvm_private(g), "members", keep);
   json_object_object_add(g, "size",
-                         json_object_new_int((int)sim_cvm_len(
-                             keep)));
+                         json_object_new_int((int)sim_cvm_len(keep)));
   json_object_object_add(g, "fingerprint", sim_cvm_fingerprint(s));
 }
 
@@ -502,25 +498,25 @@ static int groups_list_instances(sim *s, sim_req *req, sim_resp *resp)
     if (running_only && strcmp(st, "RUNNING") != 0)
       continue;
     e = json_object_new_object();
-    json_object_object_add(e, "instance",
-                           json_object_get(json_object_object_get(inst,
-                                                                  "selfLink")));
+    json_object_object_add(
+        e, "instance",
+        json_object_get(json_object_object_get(inst, "selfLink")));
     json_object_object_add(e, "status", json_object_new_string(st));
     if (json_object_object_get_ex(g, "namedPorts", NULL))
-      json_object_object_add(e, "namedPorts",
-                             json_object_get(json_object_object_get(
-                                 g, "namedPorts")));
+      json_object_object_add(
+          e, "namedPorts",
+          json_object_get(json_object_object_get(g, "namedPorts")));
     json_object_array_add(items, e);
   }
   out = json_object_new_object();
-  json_object_object_add(out, "kind",
-                         json_object_new_string(
-                             "compute#instanceGroupsListInstances"));
+  json_object_object_add(
+      out, "kind",
+      json_object_new_string("compute#instanceGroupsListInstances"));
   json_object_object_add(out, "id", json_object_new_string(sim_new_id(s, id)));
   json_object_object_add(out, "items", items);
-  json_object_object_add(out, "selfLink",
-                         sim_link_json(SIM_API_COMPUTE, "%s/listInstances",
-                                       name));
+  json_object_object_add(
+      out, "selfLink",
+      sim_link_json(SIM_API_COMPUTE, "%s/listInstances", name));
   free(name);
   return sim_resp_json(resp, 200, out);
 }
@@ -535,8 +531,7 @@ static int groups_set_named_ports(sim *s, sim_req *req, sim_resp *resp)
   if (g == NULL)
     return SIM_DONE;
   if (sim_cvm_schema(resp, "InstanceGroupsSetNamedPortsRequest", body) < 0 ||
-      check_named_ports(resp, json_object_object_get(body, "namedPorts")) <
-          0 ||
+      check_named_ports(resp, json_object_object_get(body, "namedPorts")) < 0 ||
       (sim_cvm_str(body, "fingerprint") &&
        sim_cvm_check_fingerprint(resp, sim_cvm_str(g, "fingerprint"),
                                  sim_cvm_str(body, "fingerprint"),
@@ -547,11 +542,11 @@ static int groups_set_named_ports(sim *s, sim_req *req, sim_resp *resp)
   }
   p = json_object_new_object();
   json_object_object_add(p, "name", json_object_new_string(name));
-  json_object_object_add(p, "namedPorts",
-                         json_object_object_get_ex(body, "namedPorts", NULL)
-                             ? json_object_get(json_object_object_get(
-                                   body, "namedPorts"))
-                             : json_object_new_array());
+  json_object_object_add(
+      p, "namedPorts",
+      json_object_object_get_ex(body, "namedPorts", NULL)
+          ? json_object_get(json_object_object_get(body, "namedPorts"))
+          : json_object_new_array());
   snprintf(scope, sizeof(scope), "zones/%s", sim_param(req, "zone"));
   result = sim_cvm_op(s, req, resp, scope, "setNamedPorts", name, g,
                       SIM_DUR_QUICK, p);
@@ -566,9 +561,9 @@ static void groups_set_named_ports_apply(sim *s, sim_op *op,
 
   if (g == NULL || sim_op_failed(op))
     return;
-  json_object_object_add(g, "namedPorts",
-                         json_object_get(json_object_object_get(payload,
-                                                                "namedPorts")));
+  json_object_object_add(
+      g, "namedPorts",
+      json_object_get(json_object_object_get(payload, "namedPorts")));
   json_object_object_add(g, "fingerprint", sim_cvm_fingerprint(s));
 }
 
@@ -628,8 +623,8 @@ static int rule_covers_port(json_object *entries, int port)
     if (sim_cvm_len(ports) == 0)
       return 1;
     for (size_t j = 0; j < sim_cvm_len(ports); j++) {
-      const char *p = json_object_get_string(json_object_array_get_idx(ports,
-                                                                       j));
+      const char *p =
+          json_object_get_string(json_object_array_get_idx(ports, j));
       int lo = 0, hi = 0;
 
       if (sscanf(p, "%d-%d", &lo, &hi) == 2) {
@@ -648,8 +643,8 @@ static int rule_targets(json_object *rule, json_object *inst)
 {
   json_object *tt = json_object_object_get(rule, "targetTags");
   json_object *ts = json_object_object_get(rule, "targetServiceAccounts");
-  json_object *tags = json_object_object_get(
-      json_object_object_get(inst, "tags"), "items");
+  json_object *tags =
+      json_object_object_get(json_object_object_get(inst, "tags"), "items");
   json_object *sas = json_object_object_get(inst, "serviceAccounts");
 
   if (sim_cvm_len(tt) == 0 && sim_cvm_len(ts) == 0)
@@ -662,8 +657,8 @@ static int rule_targets(json_object *rule, json_object *inst)
         return 1;
   for (size_t i = 0; i < sim_cvm_len(ts); i++)
     for (size_t j = 0; j < sim_cvm_len(sas); j++) {
-      const char *email = sim_cvm_str(json_object_array_get_idx(sas, j),
-                                      "email");
+      const char *email =
+          sim_cvm_str(json_object_array_get_idx(sas, j), "email");
 
       if (email &&
           strcmp(json_object_get_string(json_object_array_get_idx(ts, i)),
@@ -685,10 +680,9 @@ static int rule_sources(json_object *rule, const struct cidr *probe)
   int best = 0;
 
   if (sim_cvm_len(sr) == 0)
-    return sim_cvm_len(json_object_object_get(rule,
-                                                           "sourceTags")) ||
-                   sim_cvm_len(json_object_object_get(
-                       rule, "sourceServiceAccounts"))
+    return sim_cvm_len(json_object_object_get(rule, "sourceTags")) ||
+                   sim_cvm_len(
+                       json_object_object_get(rule, "sourceServiceAccounts"))
                ? 0
                : 2;
   for (size_t i = 0; i < sim_cvm_len(sr); i++) {
@@ -736,9 +730,8 @@ static int fw_cb(void *data, const char *name, const char *kind,
   if (!same || !rule_targets(rule, c->inst))
     return 0;
   allow = json_object_object_get_ex(rule, "allowed", NULL);
-  if (!rule_covers_port(json_object_object_get(rule, allow ? "allowed"
-                                                           : "denied"),
-                        c->port))
+  if (!rule_covers_port(
+          json_object_object_get(rule, allow ? "allowed" : "denied"), c->port))
     return 0;
   /* An allow must admit the whole probe range; a deny that touches it
    * already drops some probes. */
@@ -796,8 +789,8 @@ static int firewall_admits(sim *s, json_object *inst, int port,
 
 static const char *metadata_value(json_object *inst, const char *key)
 {
-  json_object *items = json_object_object_get(
-      json_object_object_get(inst, "metadata"), "items");
+  json_object *items =
+      json_object_object_get(json_object_object_get(inst, "metadata"), "items");
 
   for (size_t i = 0; i < sim_cvm_len(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
@@ -811,8 +804,8 @@ static const char *metadata_value(json_object *inst, const char *key)
 
 static uint64_t priv_u64(json_object *obj, const char *key)
 {
-  json_object *v = json_object_object_get(json_object_object_get(obj, "_sim"),
-                                          key);
+  json_object *v =
+      json_object_object_get(json_object_object_get(obj, "_sim"), key);
 
   return v ? (uint64_t)json_object_get_int64(v) : 0;
 }
@@ -850,8 +843,8 @@ static int instance_healthy(sim *s, const char *name, json_object *inst,
     json_object *sql;
     const char *state;
 
-    snprintf(dbname, sizeof(dbname), "projects/%s/instances/%s",
-             sim_project(s), db);
+    snprintf(dbname, sizeof(dbname), "projects/%s/instances/%s", sim_project(s),
+             db);
     sql = sim_store_get(s, dbname);
     state = sim_cvm_str(sql, "state");
     if (sql == NULL) {
@@ -901,9 +894,9 @@ static int named_port(json_object *g, const char *pname)
 static void health_ports(sim *s, json_object *bs, json_object *g, int *serving,
                          int *probe)
 {
-  static const char *const hc_keys[] = {
-      "httpHealthCheck", "httpsHealthCheck", "http2HealthCheck",
-      "tcpHealthCheck", "sslHealthCheck", "grpcHealthCheck"};
+  static const char *const hc_keys[] = {"httpHealthCheck",  "httpsHealthCheck",
+                                        "http2HealthCheck", "tcpHealthCheck",
+                                        "sslHealthCheck",   "grpcHealthCheck"};
   const char *pname = sim_cvm_str(bs, "portName");
   json_object *hcs = json_object_object_get(bs, "healthChecks");
   char *hcn = NULL;
@@ -914,8 +907,8 @@ static void health_ports(sim *s, json_object *bs, json_object *g, int *serving,
     *serving = 80;
   *probe = *serving;
   if (sim_cvm_len(hcs) > 0)
-    hcn = sim_ref_name(s, json_object_get_string(json_object_array_get_idx(hcs,
-                                                                           0)));
+    hcn = sim_ref_name(
+        s, json_object_get_string(json_object_array_get_idx(hcs, 0)));
   hc = hcn ? sim_store_get(s, hcn) : NULL;
   free(hcn);
   for (size_t i = 0; hc && i < sizeof(hc_keys) / sizeof(*hc_keys); i++) {
@@ -1001,30 +994,28 @@ static int backend_get_health(sim *s, sim_req *req, sim_resp *resp)
 
     if (inst == NULL)
       continue;
-    nic = json_object_array_get_idx(json_object_object_get(inst,
-                                                           "networkInterfaces"),
-                                    0);
+    nic = json_object_array_get_idx(
+        json_object_object_get(inst, "networkInterfaces"), 0);
     e = json_object_new_object();
-    json_object_object_add(e, "instance",
-                           json_object_get(json_object_object_get(inst,
-                                                                  "selfLink")));
+    json_object_object_add(
+        e, "instance",
+        json_object_get(json_object_object_get(inst, "selfLink")));
     if (sim_cvm_str(nic, "networkIP"))
-      json_object_object_add(e, "ipAddress",
-                             json_object_new_string(sim_cvm_str(nic,
-                                                                "networkIP")));
+      json_object_object_add(
+          e, "ipAddress",
+          json_object_new_string(sim_cvm_str(nic, "networkIP")));
     json_object_object_add(e, "port", json_object_new_int(serving));
     json_object_object_add(
         e, "healthState",
-        json_object_new_string(instance_healthy(s, in, inst, probe, reason,
-                                                sizeof(reason))
-                                   ? "HEALTHY"
-                                   : "UNHEALTHY"));
+        json_object_new_string(
+            instance_healthy(s, in, inst, probe, reason, sizeof(reason))
+                ? "HEALTHY"
+                : "UNHEALTHY"));
     json_object_array_add(arr, e);
   }
   out = json_object_new_object();
-  json_object_object_add(out, "kind",
-                         json_object_new_string(
-                             "compute#backendServiceGroupHealth"));
+  json_object_object_add(
+      out, "kind", json_object_new_string("compute#backendServiceGroupHealth"));
   /* An empty group answers without healthStatus, as Google does. */
   if (sim_cvm_len(arr))
     json_object_object_add(out, "healthStatus", arr);
@@ -1060,9 +1051,8 @@ static int port_cb(void *data, const char *name, const char *kind,
 
   (void)kind;
   for (size_t i = 0; i < sim_cvm_len(backends); i++) {
-    char *gn = sim_ref_name(c->s, sim_cvm_str(json_object_array_get_idx(
-                                                  backends, i),
-                                              "group"));
+    char *gn = sim_ref_name(
+        c->s, sim_cvm_str(json_object_array_get_idx(backends, i), "group"));
     json_object *g = gn ? sim_store_get(c->s, gn) : NULL;
     int serving;
 
@@ -1098,24 +1088,23 @@ static int admin_inst_cb(void *data, const char *name, const char *kind,
   p = json_object_object_get(inst, "_sim");
   e = json_object_new_object();
   json_object_object_add(e, "instance", json_object_new_string(name));
-  json_object_object_add(e, "status", json_object_new_string(
-                                          sim_cvm_instance_status(c->s, inst)));
+  json_object_object_add(
+      e, "status", json_object_new_string(sim_cvm_instance_status(c->s, inst)));
   json_object_object_add(e, "healthState",
                          json_object_new_string(ok ? "HEALTHY" : "UNHEALTHY"));
   json_object_object_add(e, "reason", json_object_new_string(reason));
   json_object_object_add(e, "port", json_object_new_int(pc.probe));
   if (pc.bs)
     json_object_object_add(e, "backendService", json_object_new_string(pc.bs));
-  json_object_object_add(e, "resets",
-                         json_object_new_int64((int64_t)priv_u64(inst,
-                                                                 "resets")));
+  json_object_object_add(
+      e, "resets", json_object_new_int64((int64_t)priv_u64(inst, "resets")));
   if (sim_cvm_str(p, "lastResetTimestamp"))
-    json_object_object_add(e, "lastResetTimestamp",
-                           json_object_new_string(sim_cvm_str(
-                               p, "lastResetTimestamp")));
-  json_object_object_add(e, "bootDelayMs",
-                         json_object_new_int64((int64_t)priv_u64(inst,
-                                                                 "bootMs")));
+    json_object_object_add(
+        e, "lastResetTimestamp",
+        json_object_new_string(sim_cvm_str(p, "lastResetTimestamp")));
+  json_object_object_add(
+      e, "bootDelayMs",
+      json_object_new_int64((int64_t)priv_u64(inst, "bootMs")));
   json_object_array_add(c->out, e);
   free(pc.bs);
   return 0;
@@ -1141,22 +1130,20 @@ static int admin_health_instances(sim *s, sim_req *req, sim_resp *resp)
 /* --- table -------------------------------------------------------------- */
 
 static const sim_route health_routes[] = {
-    {"POST", CP "/zones/{zone}/instanceGroups",
-     "compute.instanceGroups.insert", groups_insert, groups_insert_apply, 0,
-     NULL},
+    {"POST", CP "/zones/{zone}/instanceGroups", "compute.instanceGroups.insert",
+     groups_insert, groups_insert_apply, 0, NULL},
     {"GET", CP "/zones/{zone}/instanceGroups", "compute.instanceGroups.list",
      groups_list, NULL, 0, NULL},
     {"GET", CP "/aggregated/instanceGroups",
-     "compute.instanceGroups.aggregatedList", groups_aggregated, NULL, 0,
-     NULL},
+     "compute.instanceGroups.aggregatedList", groups_aggregated, NULL, 0, NULL},
     {"GET", CP "/zones/{zone}/instanceGroups/{instanceGroup}",
      "compute.instanceGroups.get", groups_get, NULL, 0, NULL},
     {"DELETE", CP "/zones/{zone}/instanceGroups/{instanceGroup}",
      "compute.instanceGroups.delete", groups_delete, groups_delete_apply, 0,
      NULL},
     {"POST", CP "/zones/{zone}/instanceGroups/{instanceGroup}/addInstances",
-     "compute.instanceGroups.addInstances", groups_add, groups_members_apply,
-     0, NULL},
+     "compute.instanceGroups.addInstances", groups_add, groups_members_apply, 0,
+     NULL},
     {"POST", CP "/zones/{zone}/instanceGroups/{instanceGroup}/removeInstances",
      "compute.instanceGroups.removeInstances", groups_remove,
      groups_members_apply, 0, NULL},
@@ -1172,8 +1159,7 @@ static const sim_route health_routes[] = {
 
 static const sim_route health_admin_routes[] = {
     {"GET", "/_sim/health/instances", "sim.health.instances",
-     admin_health_instances, NULL, SIM_ROUTE_NOAUTH | SIM_ROUTE_LOOPBACK,
-     NULL},
+     admin_health_instances, NULL, SIM_ROUTE_NOAUTH | SIM_ROUTE_LOOPBACK, NULL},
 };
 
 int sim_cvm_health_init(sim *s)

@@ -23,7 +23,7 @@
  * current load balancers, 64 KB for the classic Application Load Balancer
  * (scheme EXTERNAL). Measured as the stored JSON, not Google's "quota
  * units", which are not documented precisely enough to copy. */
-#define URLMAP_MAX_BYTES (1024 * 1024)
+#define URLMAP_MAX_BYTES         (1024 * 1024)
 #define URLMAP_MAX_BYTES_CLASSIC (64 * 1024)
 
 static json_object *copy_of(json_object *o)
@@ -47,7 +47,6 @@ static json_object *lookup_ref(sim *s, const char *ref, const char *seg)
   return obj;
 }
 
-
 /* json_object_array_length() asserts on anything but an array; a client
  * may send null or an object where an array belongs (the schema check
  * catches most, not a null). */
@@ -64,7 +63,7 @@ static const struct {
   const char *type, *block;
   long port;
 } hc_blocks[] = {
-    {"HTTP", "httpHealthCheck", 80},   {"HTTPS", "httpsHealthCheck", 443},
+    {"HTTP", "httpHealthCheck", 80},    {"HTTPS", "httpsHealthCheck", 443},
     {"HTTP2", "http2HealthCheck", 443}, {"TCP", "tcpHealthCheck", 80},
     {"SSL", "sslHealthCheck", 443},     {"GRPC", "grpcHealthCheck", 0},
 };
@@ -72,7 +71,7 @@ static const struct {
 static int hc_validate(sim *s, sim_resp *resp, json_object *res,
                        json_object *old, const char *region)
 {
-  static const char *const types[] = {"TCP",  "SSL",  "HTTP", "HTTPS",
+  static const char *const types[] = {"TCP",   "SSL",  "HTTP", "HTTPS",
                                       "HTTP2", "GRPC", NULL};
   static const char *const specs[] = {"USE_FIXED_PORT", "USE_NAMED_PORT",
                                       "USE_SERVING_PORT", NULL};
@@ -89,8 +88,8 @@ static int hc_validate(sim *s, sim_resp *resp, json_object *res,
   if (sim_net_enum(resp, res, "type", "type", types, NULL) < 0 ||
       sim_net_int(resp, res, "checkIntervalSec", "checkIntervalSec", 1, 300, 5,
                   &interval) < 0 ||
-      sim_net_int(resp, res, "timeoutSec", "timeoutSec", 1, 300, 5,
-                  &timeout) < 0 ||
+      sim_net_int(resp, res, "timeoutSec", "timeoutSec", 1, 300, 5, &timeout) <
+          0 ||
       sim_net_int(resp, res, "healthyThreshold", "healthyThreshold", 1, 10, 2,
                   NULL) < 0 ||
       sim_net_int(resp, res, "unhealthyThreshold", "unhealthyThreshold", 1, 10,
@@ -122,8 +121,7 @@ static int hc_validate(sim *s, sim_resp *resp, json_object *res,
     spec = sim_net_str(b, "portSpecification");
     snprintf(at, sizeof(at), "%s.port", hc_blocks[i].block);
     if (strcmp(spec, "USE_FIXED_PORT") == 0 && hc_blocks[i].port &&
-        sim_net_int(resp, b, "port", at, 1, 65535, hc_blocks[i].port, NULL) <
-            0)
+        sim_net_int(resp, b, "port", at, 1, 65535, hc_blocks[i].port, NULL) < 0)
       return -1;
     if (strncmp(type, "HTTP", 4) == 0) {
       snprintf(at, sizeof(at), "%s.requestPath", hc_blocks[i].block);
@@ -148,18 +146,28 @@ static int bs_validate(sim *s, sim_resp *resp, json_object *res,
                        json_object *old, const char *region)
 {
   static const char *const schemes[] = {
-      "EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL_SELF_MANAGED",
-      "INTERNAL_MANAGED", NULL,
+      "EXTERNAL",
+      "EXTERNAL_MANAGED",
+      "INTERNAL_SELF_MANAGED",
+      "INTERNAL_MANAGED",
+      NULL,
   };
-  static const char *const protos[] = {"HTTP", "HTTPS", "HTTP2", "TCP", "SSL",
-                                       "GRPC", "H2C", "UDP", "UNSPECIFIED",
-                                       NULL};
+  static const char *const protos[] = {"HTTP",        "HTTPS", "HTTP2", "TCP",
+                                       "SSL",         "GRPC",  "H2C",   "UDP",
+                                       "UNSPECIFIED", NULL};
   static const char *const modes[] = {"UTILIZATION", "RATE", "CONNECTION",
                                       "CUSTOM_METRICS", NULL};
   static const char *const affinity[] = {
-      "NONE", "CLIENT_IP", "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE",
-      "CLIENT_IP_PORT_PROTO", "CLIENT_IP_PROTO", "CLIENT_IP_NO_DESTINATION",
-      "STRONG_COOKIE_AFFINITY", NULL,
+      "NONE",
+      "CLIENT_IP",
+      "GENERATED_COOKIE",
+      "HEADER_FIELD",
+      "HTTP_COOKIE",
+      "CLIENT_IP_PORT_PROTO",
+      "CLIENT_IP_PROTO",
+      "CLIENT_IP_NO_DESTINATION",
+      "STRONG_COOKIE_AFFINITY",
+      NULL,
   };
   json_object *hcs = json_object_object_get(res, "healthChecks"),
               *backends = json_object_object_get(res, "backends");
@@ -185,12 +193,11 @@ static int bs_validate(sim *s, sim_resp *resp, json_object *res,
 
     json_object_object_add(wrap, "hc",
                            json_object_get(json_object_array_get_idx(hcs, i)));
-    canon = sim_net_ref(s, resp, wrap, "hc", "healthChecks", "healthChecks",
-                        1, NULL);
+    canon = sim_net_ref(s, resp, wrap, "hc", "healthChecks", "healthChecks", 1,
+                        NULL);
     if (canon)
-      json_object_array_put_idx(hcs, i,
-                                json_object_get(json_object_object_get(wrap,
-                                                                       "hc")));
+      json_object_array_put_idx(
+          hcs, i, json_object_get(json_object_object_get(wrap, "hc")));
     json_object_put(wrap);
     if (canon == NULL)
       return -1;
@@ -223,11 +230,9 @@ static int bs_validate(sim *s, sim_resp *resp, json_object *res,
     if (sim_net_enum(resp, b, "balancingMode", at, modes, "UTILIZATION") < 0)
       return -1;
     if (!json_object_object_get_ex(b, "capacityScaler", NULL))
-      json_object_object_add(b, "capacityScaler",
-                             json_object_new_double(1.0));
+      json_object_object_add(b, "capacityScaler", json_object_new_double(1.0));
   }
-  if (alen(backends) > 0 &&
-      alen(hcs) == 0)
+  if (alen(backends) > 0 && alen(hcs) == 0)
     return sim_net_invalid(resp, "healthChecks", "",
                            "A backend service with backends must have a "
                            "health check.");
@@ -257,8 +262,9 @@ static int urlmap_service(sim *s, sim_resp *resp, json_object *obj,
   if (ref == NULL)
     return 0;
   canon = sim_ref_name(s, ref);
-  ok = canon && (strstr(canon, "/global/backendServices/") ||
-                 strstr(canon, "/global/backendBuckets/")) &&
+  ok = canon &&
+       (strstr(canon, "/global/backendServices/") ||
+        strstr(canon, "/global/backendBuckets/")) &&
        sim_store_get(s, canon);
   if (!ok) {
     sim_net_invalid(resp, at, ref, "The resource '%s' was not found.",
@@ -266,8 +272,8 @@ static int urlmap_service(sim *s, sim_resp *resp, json_object *obj,
     free(canon);
     return -1;
   }
-  json_object_object_add(obj, field, sim_link_json(SIM_API_COMPUTE, "%s",
-                                                   canon));
+  json_object_object_add(obj, field,
+                         sim_link_json(SIM_API_COMPUTE, "%s", canon));
   free(canon);
   return 0;
 }
@@ -308,8 +314,8 @@ static int urlmap_matchers(sim *s, sim_resp *resp, json_object *res)
     }
     rules = json_object_object_get(pm, "routeRules");
     for (size_t k = 0; k < alen(rules); k++) {
-      snprintf(at, sizeof(at), "pathMatchers[%zu].routeRules[%zu].service",
-               i, k);
+      snprintf(at, sizeof(at), "pathMatchers[%zu].routeRules[%zu].service", i,
+               k);
       if (urlmap_service(s, resp, json_object_array_get_idx(rules, k),
                          "service", at) < 0)
         return -1;
@@ -323,10 +329,53 @@ static int urlmap_has_matcher(json_object *res, const char *name)
   json_object *pms = json_object_object_get(res, "pathMatchers");
 
   for (size_t i = 0; name && i < alen(pms); i++)
-    if (strcmp(sim_net_str(json_object_array_get_idx(pms, i), "name"),
-               name) == 0)
+    if (strcmp(sim_net_str(json_object_array_get_idx(pms, i), "name"), name) ==
+        0)
       return 1;
   return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A host may appear in one host rule only: sort them all and look at
+ * neighbours (URL maps reach thousands of hosts). */
+static int urlmap_dup_host(sim_resp *resp, json_object *rules)
+{
+  size_t n = 0, k = 0;
+  const char **all;
+  int result = 0;
+
+  for (size_t i = 0; i < alen(rules); i++)
+    n += alen(
+        json_object_object_get(json_object_array_get_idx(rules, i), "hosts"));
+  if (n < 2)
+    return 0;
+  all = malloc(n * sizeof(*all));
+  if (all == NULL)
+    return sim_resp_json(resp, 503, NULL), -1;
+  for (size_t i = 0; i < alen(rules); i++) {
+    json_object *hosts =
+        json_object_object_get(json_object_array_get_idx(rules, i), "hosts");
+
+    for (size_t h = 0; h < alen(hosts); h++) {
+      const char *host =
+          json_object_get_string(json_object_array_get_idx(hosts, h));
+
+      all[k++] = host ? host : "";
+    }
+  }
+  qsort(all, n, sizeof(*all), cmp_str);
+  for (size_t i = 1; i < n && result == 0; i++)
+    if (strcmp(all[i - 1], all[i]) == 0)
+      result = sim_net_invalid(resp, "hostRules", all[i],
+                               "The host '%s' is given in more than one host "
+                               "rule.",
+                               all[i]);
+  free(all);
+  return result;
 }
 
 static int urlmap_hosts(sim_resp *resp, json_object *res)
@@ -336,7 +385,6 @@ static int urlmap_hosts(sim_resp *resp, json_object *res)
 
   for (size_t i = 0; i < alen(rules); i++) {
     json_object *r = json_object_array_get_idx(rules, i);
-    json_object *hosts = json_object_object_get(r, "hosts");
     const char *pm = sim_net_str(r, "pathMatcher");
 
     snprintf(at, sizeof(at), "hostRules[%zu].pathMatcher", i);
@@ -348,32 +396,10 @@ static int urlmap_hosts(sim_resp *resp, json_object *res)
                              "URL map.",
                              pm);
     snprintf(at, sizeof(at), "hostRules[%zu].hosts", i);
-    if (alen(hosts) == 0)
+    if (alen(json_object_object_get(r, "hosts")) == 0)
       return sim_net_required(resp, at);
-    /* A host may appear in one host rule only. */
-    for (size_t h = 0; h < alen(hosts); h++) {
-      const char *host =
-          json_object_get_string(json_object_array_get_idx(hosts, h));
-
-      for (size_t k = 0; k <= i; k++) {
-        json_object *other = json_object_object_get(
-            json_object_array_get_idx(rules, k), "hosts");
-        size_t end = k == i ? h : alen(other);
-
-        for (size_t j = 0; j < end; j++)
-          if (strcmp(json_object_get_string(
-                         json_object_array_get_idx(other, j)),
-                     host) == 0) {
-            snprintf(at, sizeof(at), "hostRules[%zu].hosts[%zu]", i, h);
-            return sim_net_invalid(resp, at, host,
-                                   "The host '%s' is given in more than one "
-                                   "host rule.",
-                                   host);
-          }
-      }
-    }
   }
-  return 0;
+  return urlmap_dup_host(resp, rules);
 }
 
 static int urlmap_validate(sim *s, sim_resp *resp, json_object *res,
@@ -387,10 +413,11 @@ static int urlmap_validate(sim *s, sim_resp *resp, json_object *res,
   (void)region;
   if (!has_default(res))
     return sim_net_required(resp, "defaultService");
-  if (urlmap_service(s, resp, res, "defaultService", "defaultService") < 0 ||
-      urlmap_matchers(s, resp, res) < 0 || urlmap_hosts(resp, res) < 0)
+  if (urlmap_service(s, resp, res, "defaultService", "defaultService") < 0)
     return -1;
-  /* The classic load balancer (scheme EXTERNAL) has the smaller limit. */
+  /* The size first: it is cheap, and a map over the limit is refused
+   * whatever else is wrong with it. The classic load balancer (scheme
+   * EXTERNAL) has the smaller limit. */
   bs = lookup_ref(s, sim_net_str(res, "defaultService"), "backendServices");
   scheme = sim_net_str(bs, "loadBalancingScheme");
   if (scheme && strcmp(scheme, "EXTERNAL") == 0)
@@ -401,26 +428,40 @@ static int urlmap_validate(sim *s, sim_resp *resp, json_object *res,
                            "The URL map is %zu bytes; the limit for its "
                            "load balancer is %zu bytes.",
                            size, limit);
-  return 0;
+  return urlmap_matchers(s, resp, res) < 0 || urlmap_hosts(resp, res) < 0 ? -1
+                                                                          : 0;
 }
 
 /* --- targetHttpsProxies ------------------------------------------------- */
 
 #define CM_PREFIX "//certificatemanager.googleapis.com/"
 
-/* certificateMap: "//certificatemanager.googleapis.com/projects/P/
- * locations/L/certificateMaps/M", which must exist. */
+/*
+ * certificateMap names a global map that must exist. Google documents
+ * "//certificatemanager.googleapis.com/projects/P/locations/L/
+ * certificateMaps/M"; gcloud sends the REST URL
+ * ("https://certificatemanager.googleapis.com/v1/projects/..."), and a
+ * client whose endpoint points at the simulator sends ours. All are
+ * accepted and stored in the documented form.
+ */
 static int proxy_cert_map(sim *s, sim_resp *resp, json_object *res)
 {
-  const char *map = sim_net_str(res, "certificateMap");
+  const char *map = sim_net_str(res, "certificateMap"), *rel;
   char project[100], loc[100], name[100], tail, canon[400];
+  int ok;
 
   if (map == NULL || *map == '\0') {
     json_object_object_del(res, "certificateMap");
     return 0;
   }
-  if (strncmp(map, CM_PREFIX, strlen(CM_PREFIX)) != 0 ||
-      sscanf(map + strlen(CM_PREFIX),
+  rel = strstr(map, "projects/");
+  ok = rel &&
+       (rel == map ||
+        (rel[-1] == '/' && (strncmp(map, CM_PREFIX, strlen(CM_PREFIX)) == 0 ||
+                            strncmp(map, "https://", 8) == 0 ||
+                            strncmp(map, "http://", 7) == 0)));
+  if (!ok ||
+      sscanf(rel,
              "projects/%99[^/]/locations/%99[^/]/certificateMaps/%99[^/]%c",
              project, loc, name, &tail) != 3)
     return sim_net_invalid(resp, "certificateMap", map,
@@ -437,6 +478,12 @@ static int proxy_cert_map(sim *s, sim_resp *resp, json_object *res)
     sim_err_legacy(resp, 404, "notFound", "The resource '%s' was not found",
                    canon);
     return -1;
+  }
+  {
+    char full[500];
+
+    snprintf(full, sizeof(full), CM_PREFIX "%s", canon);
+    json_object_object_add(res, "certificateMap", json_object_new_string(full));
   }
   return 0;
 }
@@ -456,8 +503,7 @@ static int proxy_validate(sim *s, sim_resp *resp, json_object *res,
     return -1;
   free(urlmap);
   if (proxy_cert_map(s, resp, res) < 0 ||
-      sim_net_enum(resp, res, "quicOverride", "quicOverride", quic, "NONE") <
-          0)
+      sim_net_enum(resp, res, "quicOverride", "quicOverride", quic, "NONE") < 0)
     return -1;
   /* With a certificate map, sslCertificates are ignored (and unchecked);
    * without one, 1 to 15 are required (gcp-behavior.md). The
@@ -495,8 +541,8 @@ static int proxy_set(sim *s, sim_req *req, sim_resp *resp, const char *schema,
   const char *region;
   char full[400];
 
-  old = sim_net_lookup(s, req, resp, c, "targetHttpsProxy", full,
-                       sizeof(full), &region);
+  old = sim_net_lookup(s, req, resp, c, "targetHttpsProxy", full, sizeof(full),
+                       &region);
   if (old == NULL)
     return SIM_DONE;
   if (sim_schema_check(resp, sim_schema_compute, schema, body, "resource") < 0)
@@ -569,8 +615,7 @@ static int fr_clash_cb(void *data, const char *name, const char *kind,
   if (strcmp(kind, "compute#forwardingRule") != 0 ||
       strcmp(name, c->self) == 0 || ip == NULL || strcmp(ip, c->ip) != 0 ||
       (proto && c->proto && strcmp(proto, c->proto) != 0) || range == NULL ||
-      c->range == NULL ||
-      sscanf(range, "%ld-%ld", &a0, &a1) != 2 ||
+      c->range == NULL || sscanf(range, "%ld-%ld", &a0, &a1) != 2 ||
       sscanf(c->range, "%ld-%ld", &b0, &b1) != 2 || a1 < b0 || b1 < a0)
     return 0;
   c->who = strdup(name);
@@ -606,13 +651,37 @@ static json_object *global_address_of(sim *s, const char *ip)
   return c.address;
 }
 
+/*
+ * A global forwarding rule and the backend service behind its target proxy
+ * (the URL map's default service) must use the same load balancing scheme:
+ * EXTERNAL (classic) and EXTERNAL_MANAGED are different load balancers.
+ */
+static int fr_scheme(sim *s, sim_resp *resp, json_object *res,
+                     const char *target)
+{
+  json_object *proxy = sim_store_get(s, target), *map, *bs;
+  const char *want = sim_net_str(res, "loadBalancingScheme"), *have;
+
+  if (strstr(target, "/global/targetHttpsProxies/") == NULL || proxy == NULL)
+    return 0;
+  map = lookup_ref(s, sim_net_str(proxy, "urlMap"), "urlMaps");
+  bs = lookup_ref(s, sim_net_str(map, "defaultService"), "backendServices");
+  have = sim_net_str(bs, "loadBalancingScheme");
+  if (have == NULL || want == NULL || strcmp(have, want) == 0)
+    return 0;
+  return sim_net_invalid(resp, "loadBalancingScheme", want,
+                         "The backend service behind the target proxy uses "
+                         "load balancing scheme %s.",
+                         have);
+}
+
 static int fr_validate(sim *s, sim_resp *resp, json_object *res,
                        json_object *old, const char *region)
 {
   static const char *const schemes[] = {"EXTERNAL", "EXTERNAL_MANAGED",
                                         "INTERNAL_SELF_MANAGED", NULL};
-  static const char *const protos[] = {"TCP", "UDP", "ESP", "AH", "SCTP",
-                                       "ICMP", "L3_DEFAULT", NULL};
+  static const char *const protos[] = {"TCP",  "UDP",  "ESP",        "AH",
+                                       "SCTP", "ICMP", "L3_DEFAULT", NULL};
   static const char *const tiers[] = {"PREMIUM", NULL};
   static const char *const versions[] = {"IPV4", NULL};
   const char *ip = sim_net_str(res, "IPAddress"),
@@ -657,9 +726,8 @@ static int fr_validate(sim *s, sim_resp *resp, json_object *res,
       return sim_net_invalid(resp, "IPAddress", ip,
                              "A global forwarding rule needs a global "
                              "external address.");
-    json_object_object_add(res, "IPAddress",
-                           json_object_new_string(sim_net_str(addr,
-                                                              "address")));
+    json_object_object_add(
+        res, "IPAddress", json_object_new_string(sim_net_str(addr, "address")));
   } else if (ip) {
     if (sim_net_ip(ip, &a) < 0)
       return sim_net_invalid(resp, "IPAddress", ip,
@@ -693,6 +761,14 @@ static int fr_validate(sim *s, sim_resp *resp, json_object *res,
       return -1;
     }
   }
+  target = sim_ref_name(s, sim_net_str(res, "target"));
+  if (target == NULL)
+    return sim_resp_json(resp, 503, NULL), -1;
+  if (fr_scheme(s, resp, res, target) < 0) {
+    free(target);
+    return -1;
+  }
+  free(target);
   return 0;
 }
 
@@ -735,9 +811,9 @@ static void fr_link(sim *s, json_object *res, int add)
     json_object_array_add(users, json_object_new_string(self));
   if (alen(users) == 0)
     json_object_object_del(addr, "users");
-  json_object_object_add(addr, "status",
-                         json_object_new_string(
-                             json_object_object_get_ex(addr, "users", NULL)
+  json_object_object_add(
+      addr, "status",
+      json_object_new_string(json_object_object_get_ex(addr, "users", NULL)
                                  ? "IN_USE"
                                  : "RESERVED"));
 }
@@ -758,23 +834,21 @@ const sim_net_coll sim_net_lb_colls[] = {
     {"healthChecks", "healthChecks", "healthCheck", "health_check",
      "compute#healthCheck", "compute#healthCheckList", "HealthCheck",
      "HEALTH_CHECKS", 0, NULL, hc_validate, NULL, NULL, NULL, NULL},
-    {"backendServices", "backendServices", "backendService",
-     "backend_service", "compute#backendService",
-     "compute#backendServiceList", "BackendService", "BACKEND_SERVICES",
-     SIM_NET_FINGERPRINT, NULL, bs_validate, NULL, NULL, NULL, NULL},
+    {"backendServices", "backendServices", "backendService", "backend_service",
+     "compute#backendService", "compute#backendServiceList", "BackendService",
+     "BACKEND_SERVICES", SIM_NET_FINGERPRINT, NULL, bs_validate, NULL, NULL,
+     NULL, NULL},
     {"urlMaps", "urlMaps", "urlMap", "url_map", "compute#urlMap",
      "compute#urlMapList", "UrlMap", "URL_MAPS", SIM_NET_FINGERPRINT, NULL,
      urlmap_validate, NULL, NULL, NULL, NULL},
     {"targetHttpsProxies", "targetHttpsProxies", "targetHttpsProxy",
      "target_https_proxy", "compute#targetHttpsProxy",
-     "compute#targetHttpsProxyList", "TargetHttpsProxy",
-     "TARGET_HTTPS_PROXIES", SIM_NET_FINGERPRINT, NULL, proxy_validate, NULL,
-     NULL, NULL, NULL},
+     "compute#targetHttpsProxyList", "TargetHttpsProxy", "TARGET_HTTPS_PROXIES",
+     SIM_NET_FINGERPRINT, NULL, proxy_validate, NULL, NULL, NULL, NULL},
     {"globalForwardingRules", "forwardingRules", "forwardingRule",
-     "forwarding_rule", "compute#forwardingRule",
-     "compute#forwardingRuleList", "ForwardingRule", "FORWARDING_RULES",
-     SIM_NET_FINGERPRINT | SIM_NET_LABELS, NULL, fr_validate, fr_commit,
-     fr_inserted, fr_deleted, NULL},
+     "forwarding_rule", "compute#forwardingRule", "compute#forwardingRuleList",
+     "ForwardingRule", "FORWARDING_RULES", SIM_NET_FINGERPRINT | SIM_NET_LABELS,
+     NULL, fr_validate, fr_commit, fr_inserted, fr_deleted, NULL},
 };
 const size_t sim_net_lb_ncolls =
     sizeof(sim_net_lb_colls) / sizeof(*sim_net_lb_colls);
@@ -816,9 +890,9 @@ static int fwd_cb(void *data, const char *name, const char *kind,
   json_object_object_add(row, "name", json_object_new_string(name));
   json_object_object_add(row, "IPAddress", json_object_new_string(ip));
   if (sim_net_str(obj, "portRange"))
-    json_object_object_add(row, "portRange",
-                           json_object_new_string(sim_net_str(obj,
-                                                              "portRange")));
+    json_object_object_add(
+        row, "portRange",
+        json_object_new_string(sim_net_str(obj, "portRange")));
   target = sim_net_str(obj, "target")
                ? sim_ref_name(c->s, sim_net_str(obj, "target"))
                : NULL;

@@ -30,7 +30,6 @@
 #define CR CP "/regions/{region}"
 #define CG CP "/global"
 
-
 /* json_object_array_length() asserts on anything but an array; a client
  * may send null or an object where an array belongs (the schema check
  * catches most, not a null). */
@@ -93,9 +92,8 @@ static int name_in_seg(const char *canon, const char *seg)
   return strncmp(last - n, seg, n) == 0 && last[-(long)n - 1] == '/';
 }
 
-char *sim_net_ref(sim *s, sim_resp *resp, json_object *obj,
-                  const char *field, const char *at, const char *seg,
-                  int required, int *absent)
+char *sim_net_ref(sim *s, sim_resp *resp, json_object *obj, const char *field,
+                  const char *at, const char *seg, int required, int *absent)
 {
   const char *ref = sim_net_str(obj, field);
   char *canon;
@@ -124,8 +122,8 @@ char *sim_net_ref(sim *s, sim_resp *resp, json_object *obj,
     free(canon);
     return NULL;
   }
-  json_object_object_add(obj, field, sim_link_json(SIM_API_COMPUTE, "%s",
-                                                   canon));
+  json_object_object_add(obj, field,
+                         sim_link_json(SIM_API_COMPUTE, "%s", canon));
   return canon;
 }
 
@@ -142,8 +140,9 @@ int sim_net_enum(sim_resp *resp, json_object *obj, const char *field,
   for (size_t i = 0; values[i]; i++)
     if (strcmp(values[i], v) == 0)
       return 0;
-  return sim_net_invalid(resp, at, v, "Value is not one of the allowed "
-                                      "values.");
+  return sim_net_invalid(resp, at, v,
+                         "Value is not one of the allowed "
+                         "values.");
 }
 
 int sim_net_int(sim_resp *resp, json_object *obj, const char *field,
@@ -187,8 +186,8 @@ const char *sim_net_fingerprint(sim *s, char *buf)
   in[8] = 0;
   /* Eight bytes: two full groups of three, then two bytes and one '='. */
   for (int i = 0; i < 9; i += 3) {
-    unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
-                 (unsigned)in[i + 2];
+    unsigned v =
+        (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | (unsigned)in[i + 2];
 
     buf[o++] = b64[(v >> 18) & 63];
     buf[o++] = b64[(v >> 12) & 63];
@@ -252,8 +251,8 @@ int sim_net_overlap(uint32_t a, int ap, uint32_t b, int bp)
 
 const char *sim_net_ip_str(uint32_t ip, char *buf)
 {
-  snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255,
-           (ip >> 8) & 255, ip & 255);
+  snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+           ip & 255);
   return buf;
 }
 
@@ -305,8 +304,7 @@ static int check_labels(sim_resp *resp, json_object *labels)
            k[i] == '_' || k[i] == '-';
     for (size_t i = 0; ok && i < vl; i++)
       ok = (val[i] >= 'a' && val[i] <= 'z') ||
-           (val[i] >= '0' && val[i] <= '9') || val[i] == '_' ||
-           val[i] == '-';
+           (val[i] >= '0' && val[i] <= '9') || val[i] == '_' || val[i] == '-';
     if (!ok || ++n > 64) {
       char field[128];
 
@@ -334,8 +332,8 @@ struct ref_ctx {
 static int backlink_key(const char *key)
 {
   static const char *const keys[] = {
-      "selfLink", "selfLinkWithId", "users", "targetLink", "gclbTargets",
-      "region",   "zone",           NULL,
+      "selfLink",    "selfLinkWithId", "users", "targetLink",
+      "gclbTargets", "region",         "zone",  NULL,
   };
 
   for (size_t i = 0; keys[i]; i++)
@@ -523,9 +521,8 @@ static const char *quota_metric(const sim_net_coll *c, json_object *res)
 }
 
 /* Starts a global or regional operation on full; payload taken. */
-static int start_op(sim *s, sim_req *req, sim_resp *resp,
-                    const sim_net_coll *c, const char *full,
-                    const char *region, json_object *target,
+static int start_op(sim *s, sim_req *req, sim_resp *resp, const sim_net_coll *c,
+                    const char *full, const char *region, json_object *target,
                     const char *op_type, json_object *payload)
 {
   char scope[200];
@@ -558,11 +555,10 @@ static int start_op(sim *s, sim_req *req, sim_resp *resp,
   return sim_op_respond(s, resp, op);
 }
 
-static int check_body(sim_resp *resp, const sim_net_coll *c,
-                      json_object *body, const char *schema)
+static int check_body(sim_resp *resp, const sim_net_coll *c, json_object *body,
+                      const char *schema)
 {
-  return sim_schema_check(resp, sim_schema_compute, schema ? schema
-                                                           : c->schema,
+  return sim_schema_check(resp, sim_schema_compute, schema ? schema : c->schema,
                           body, "resource");
 }
 
@@ -638,8 +634,8 @@ static int net_insert(sim *s, sim_req *req, sim_resp *resp)
     json_object_object_add(payload, "quota", json_object_new_string(metric));
   json_object_object_add(payload, "resource", json_object_get(res));
   {
-    int result = start_op(s, req, resp, c, full, region, res, "insert",
-                          payload);
+    int result =
+        start_op(s, req, resp, c, full, region, res, "insert", payload);
 
     json_object_put(res);
     return result;
@@ -653,8 +649,8 @@ static int net_get(sim *s, sim_req *req, sim_resp *resp)
   char full[400];
   json_object *obj;
 
-  obj = sim_net_lookup(s, req, resp, c, c ? c->param : "", full,
-                       sizeof(full), &region);
+  obj = sim_net_lookup(s, req, resp, c, c ? c->param : "", full, sizeof(full),
+                       &region);
   return obj ? sim_resp_json(resp, 200, json_object_get(obj)) : SIM_DONE;
 }
 
@@ -670,9 +666,8 @@ static int net_list(sim *s, sim_req *req, sim_resp *resp)
     return SIM_DONE;
   res_name(s, c, region, NULL, prefix, sizeof(prefix));
   self = sim_link(SIM_API_COMPUTE, "%.*s", (int)(strlen(prefix) - 1), prefix);
-  result = sim_resp_json(resp, 200,
-                         sim_list_page(s, req, prefix, c->kind, c->list_kind,
-                                       self));
+  result = sim_resp_json(
+      resp, 200, sim_list_page(s, req, prefix, c->kind, c->list_kind, self));
   free(self);
   return result;
 }
@@ -731,8 +726,14 @@ static int net_aggregated(sim *s, sim_req *req, sim_resp *resp)
       {"backendServices", "compute#backendServiceAggregatedList"},
       {"urlMaps", "compute#urlMapsAggregatedList"},
       {"targetHttpsProxies", "compute#targetHttpsProxyAggregatedList"},
+      {"globalForwardingRules", "compute#forwardingRuleAggregatedList"},
   };
-  const sim_net_coll *c = req_coll(req);
+  /* forwardingRules.aggregatedList lists the global rules too (the
+   * regional collection is not simulated). */
+  const sim_net_coll *c =
+      strcmp(sim_req_method_id(req), "compute.forwardingRules.aggregatedList")
+          ? req_coll(req)
+          : sim_net_coll_find("globalForwardingRules");
   struct agg_ctx ac;
   json_object *out;
   char prefix[200], id[24];
@@ -769,9 +770,8 @@ static char *address_user(sim *s, json_object *obj)
 
   if (alen(users) == 0)
     return NULL;
-  return sim_ref_name(s,
-                      json_object_get_string(json_object_array_get_idx(users,
-                                                                       0)));
+  return sim_ref_name(
+      s, json_object_get_string(json_object_array_get_idx(users, 0)));
 }
 
 static int net_delete(sim *s, sim_req *req, sim_resp *resp)
@@ -782,8 +782,8 @@ static int net_delete(sim *s, sim_req *req, sim_resp *resp)
   char *user;
   json_object *obj, *payload;
 
-  obj = sim_net_lookup(s, req, resp, c, c ? c->param : "", full,
-                       sizeof(full), &region);
+  obj = sim_net_lookup(s, req, resp, c, c ? c->param : "", full, sizeof(full),
+                       &region);
   if (obj == NULL)
     return SIM_DONE;
   if (sim_op_pending(s, full))
@@ -804,16 +804,36 @@ static int net_delete(sim *s, sim_req *req, sim_resp *resp)
   return start_op(s, req, resp, c, full, region, obj, "delete", payload);
 }
 
+/* Fingerprints are base64 bytes ("format": "byte"): gcloud sends back
+ * the URL-safe spelling of what it read ('-' for '+', '_' for '/'). */
+static int same_bytes(const char *a, const char *b)
+{
+  for (; *a && *b; a++, b++) {
+    char x = *a == '-' ? '+' : *a == '_' ? '/' : *a;
+    char y = *b == '-' ? '+' : *b == '_' ? '/' : *b;
+
+    if (x != y)
+      return 0;
+  }
+  return *a == *b;
+}
+
 int sim_net_check_fingerprint(sim_resp *resp, json_object *body,
                               json_object *old, const char *field)
 {
+  /* Google's texts: labels have their own (seen from setLabels), the
+   * rest say "Invalid fingerprint." (seen from urlMaps). */
+  const char *text = strcmp(field, "labelFingerprint") == 0
+                         ? "Labels fingerprint either invalid or resource "
+                           "labels have changed"
+                         : "Invalid fingerprint.";
   const char *want = sim_net_str(old, field), *got = sim_net_str(body, field);
 
   /* The discovery document: "An up-to-date fingerprint must be provided
    * ..., otherwise the request will fail with error 412 conditionNotMet."
    * An absent one is not up to date either. */
-  if (want && (got == NULL || strcmp(want, got) != 0)) {
-    sim_err_legacy(resp, 412, "conditionNotMet", "Invalid fingerprint.");
+  if (want && (got == NULL || !same_bytes(want, got))) {
+    sim_err_legacy(resp, 412, "conditionNotMet", "%s", text);
     return -1;
   }
   return 0;
@@ -866,8 +886,7 @@ static int check_immutable(sim *s, sim_resp *resp, const sim_net_coll *c,
         same = json_object_equal(a, b);
       }
       if (!same)
-        return sim_net_invalid(resp, f[i],
-                               a ? json_object_get_string(a) : "",
+        return sim_net_invalid(resp, f[i], a ? json_object_get_string(a) : "",
                                "Field cannot be modified.");
     }
   }
@@ -879,9 +898,17 @@ int sim_net_start_replace(sim *s, sim_req *req, sim_resp *resp,
                           const char *region, json_object *res,
                           const char *op_type)
 {
-  json_object *payload = json_object_new_object();
+  json_object *payload;
   int result;
 
+  /* One change at a time: Google answers an edit of a resource whose
+   * previous edit is still running with resourceNotReady. */
+  if (sim_op_pending(s, full)) {
+    json_object_put(res);
+    return sim_err_legacy(resp, 400, "resourceNotReady",
+                          "The resource '%s' is not ready", full);
+  }
+  payload = json_object_new_object();
   json_object_object_add(payload, "action", json_object_new_string("replace"));
   json_object_object_add(payload, "resource", json_object_get(res));
   result = start_op(s, req, resp, c, full, region, res, op_type, payload);
@@ -901,8 +928,8 @@ static int net_modify(sim *s, sim_req *req, sim_resp *resp, int is_patch)
   const char *region;
   char full[400];
 
-  old = sim_net_lookup(s, req, resp, c, c ? c->param : "", full,
-                       sizeof(full), &region);
+  old = sim_net_lookup(s, req, resp, c, c ? c->param : "", full, sizeof(full),
+                       &region);
   if (old == NULL || check_body(resp, c, body, NULL) < 0)
     return SIM_DONE;
   if (sim_op_pending(s, full))
@@ -956,12 +983,12 @@ static int net_set_labels(sim *s, sim_req *req, sim_resp *resp)
   const char *region;
   char full[400];
 
-  old = sim_net_lookup(s, req, resp, c, "resource", full, sizeof(full),
-                       &region);
+  old =
+      sim_net_lookup(s, req, resp, c, "resource", full, sizeof(full), &region);
   if (old == NULL ||
       check_body(resp, c, body,
-                 region ? "RegionSetLabelsRequest"
-                        : "GlobalSetLabelsRequest") < 0 ||
+                 region ? "RegionSetLabelsRequest" : "GlobalSetLabelsRequest") <
+          0 ||
       sim_net_check_fingerprint(resp, body, old, "labelFingerprint") < 0)
     return SIM_DONE;
   labels = json_object_object_get(body, "labels");
@@ -970,10 +997,90 @@ static int net_set_labels(sim *s, sim_req *req, sim_resp *resp)
   res = copy_of(old);
   if (res == NULL)
     return sim_resp_json(resp, 503, NULL);
-  json_object_object_add(res, "labels", labels ? copy_of(labels)
-                                               : json_object_new_object());
-  return sim_net_start_replace(s, req, resp, c, full, region, res,
-                               "setLabels");
+  json_object_object_add(res, "labels",
+                         labels ? copy_of(labels) : json_object_new_object());
+  return sim_net_start_replace(s, req, resp, c, full, region, res, "setLabels");
+}
+
+/*
+ * The first Compute link in v (outside back-links, and outside
+ * sslCertificates, a collection the simulator does not keep) whose
+ * resource is gone: canonical name, malloc'd, or NULL. Validation checked
+ * them when the request came; a delete may have completed since.
+ */
+static char *missing_ref(sim *s, json_object *v)
+{
+  static const char root[] = "https://www.googleapis.com/compute/v1/";
+
+  switch (json_object_get_type(v)) {
+  case json_type_string: {
+    const char *str = json_object_get_string(v);
+    char *canon;
+
+    if (strncmp(str, root, sizeof(root) - 1) != 0)
+      return NULL;
+    canon = sim_ref_name(s, str);
+    if (canon && sim_store_get(s, canon) == NULL)
+      return canon;
+    free(canon);
+    return NULL;
+  }
+  case json_type_array:
+    for (size_t i = 0; i < alen(v); i++) {
+      char *m = missing_ref(s, json_object_array_get_idx(v, i));
+
+      if (m)
+        return m;
+    }
+    return NULL;
+  case json_type_object: {
+    json_object_object_foreach(v, key, val)
+    {
+      char *m;
+
+      if (backlink_key(key) || strcmp(key, "sslCertificates") == 0)
+        continue;
+      m = missing_ref(s, val);
+      if (m)
+        return m;
+    }
+    return NULL;
+  }
+  default:
+    return NULL;
+  }
+}
+
+/* At DONE: 0 when every reference of res still resolves, else -1 with the
+ * operation failed (404). */
+static int refs_still_there(sim *s, sim_op *op, json_object *res)
+{
+  char *m = missing_ref(s, res);
+
+  if (m == NULL)
+    return 0;
+  sim_op_fail(op, 404, "RESOURCE_NOT_FOUND", "The resource '%s' was not found",
+              m);
+  free(m);
+  return -1;
+}
+
+/* At DONE: -1 with the operation failed when something started using the
+ * resource after the delete was accepted. */
+static int still_unused(sim *s, sim_op *op, const sim_net_coll *c,
+                        const char *name, json_object *obj)
+{
+  char *user = address_user(s, obj);
+
+  if (user == NULL)
+    user = sim_compute_ref_user(s, name);
+  if (user == NULL)
+    return 0;
+  sim_op_fail(op, 400, "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE",
+              "The %s resource '%s' is already being used by '%s'", c->noun,
+              name, user);
+  free(user);
+  return -1;
 }
 
 /* Completion of every operation the handlers above start. */
@@ -983,9 +1090,8 @@ static void net_apply(sim *s, sim_op *op, json_object *payload)
              *name = sim_net_str(payload, "name"),
              *region = sim_net_str(payload, "region"),
              *metric = sim_net_str(payload, "quota");
-  const sim_net_coll *c = sim_net_coll_find(sim_net_str(payload, "coll")
-                                                ? sim_net_str(payload, "coll")
-                                                : "");
+  const sim_net_coll *c = sim_net_coll_find(
+      sim_net_str(payload, "coll") ? sim_net_str(payload, "coll") : "");
   json_object *res = json_object_object_get(payload, "resource"), *obj;
   char fp[16];
 
@@ -993,7 +1099,7 @@ static void net_apply(sim *s, sim_op *op, json_object *payload)
     return;
   if (strcmp(action, "insert") == 0) {
     res = copy_of(res);
-    if (sim_op_failed(op) || res == NULL ||
+    if (sim_op_failed(op) || res == NULL || refs_still_there(s, op, res) < 0 ||
         (c->commit && c->commit(s, op, res) < 0)) {
       if (metric)
         sim_quota_give(s, metric, region, 1);
@@ -1005,7 +1111,8 @@ static void net_apply(sim *s, sim_op *op, json_object *payload)
       c->on_insert(s, res);
   } else if (strcmp(action, "delete") == 0) {
     obj = sim_store_get(s, name);
-    if (sim_op_failed(op) || obj == NULL)
+    if (sim_op_failed(op) || obj == NULL ||
+        still_unused(s, op, c, name, obj) < 0)
       return;
     obj = json_object_get(obj);
     metric = quota_metric(c, obj);
@@ -1024,19 +1131,21 @@ static void net_apply(sim *s, sim_op *op, json_object *payload)
                   "The resource '%s' was not found", name);
       return;
     }
+    if (refs_still_there(s, op, res) < 0)
+      return;
     res = copy_of(res);
     if (res == NULL)
       return;
     if (c->flags & SIM_NET_FINGERPRINT)
-      json_object_object_add(res, "fingerprint",
-                             json_object_new_string(
-                                 sim_net_fingerprint(s, fp)));
+      json_object_object_add(
+          res, "fingerprint",
+          json_object_new_string(sim_net_fingerprint(s, fp)));
     if ((c->flags & SIM_NET_LABELS) &&
         !json_object_equal(json_object_object_get(res, "labels"),
                            json_object_object_get(obj, "labels")))
-      json_object_object_add(res, "labelFingerprint",
-                             json_object_new_string(
-                                 sim_net_fingerprint(s, fp)));
+      json_object_object_add(
+          res, "labelFingerprint",
+          json_object_new_string(sim_net_fingerprint(s, fp)));
     sim_store_put(s, name, c->kind, res);
   }
 }
@@ -1077,8 +1186,8 @@ static int subnet_cidr_cb(void *data, const char *name, const char *kind,
   hit = cidr_conflict(c, sim_net_str(obj, "ipCidrRange"));
   sec = json_object_object_get(obj, "secondaryIpRanges");
   for (size_t i = 0; !hit && i < alen(sec); i++)
-    hit = cidr_conflict(c, sim_net_str(json_object_array_get_idx(sec, i),
-                                       "ipCidrRange"));
+    hit = cidr_conflict(
+        c, sim_net_str(json_object_array_get_idx(sec, i), "ipCidrRange"));
   if (hit) {
     const char *region = sim_net_str(obj, "region"), *slash;
 
@@ -1098,8 +1207,7 @@ static int peering_cidr_cb(void *data, const char *name, const char *kind,
   json_object *pl;
 
   if (strcmp(kind, "compute#address") != 0 ||
-      (c->self && strcmp(name, c->self) == 0) ||
-      !sim_net_str(obj, "address") ||
+      (c->self && strcmp(name, c->self) == 0) || !sim_net_str(obj, "address") ||
       !json_object_object_get_ex(obj, "prefixLength", &pl) ||
       !refers_to(c->s, obj, "network", c->network))
     return 0;
@@ -1196,8 +1304,12 @@ static int subnet_validate(sim *s, sim_resp *resp, json_object *res,
                            json_object *old, const char *region)
 {
   static const char *const purposes[] = {
-      "PRIVATE", "PRIVATE_RFC_1918", "REGIONAL_MANAGED_PROXY",
-      "GLOBAL_MANAGED_PROXY", "PRIVATE_SERVICE_CONNECT", NULL,
+      "PRIVATE",
+      "PRIVATE_RFC_1918",
+      "REGIONAL_MANAGED_PROXY",
+      "GLOBAL_MANAGED_PROXY",
+      "PRIVATE_SERVICE_CONNECT",
+      NULL,
   };
   static const char *const stacks[] = {"IPV4_ONLY", NULL};
   char *network, self[400], gw[16];
@@ -1205,8 +1317,8 @@ static int subnet_validate(sim *s, sim_resp *resp, json_object *res,
   uint32_t addr;
   int prefix, result = -1;
 
-  network = sim_net_ref(s, resp, res, "network", "network", "networks", 1,
-                        NULL);
+  network =
+      sim_net_ref(s, resp, res, "network", "network", "networks", 1, NULL);
   if (network == NULL)
     return -1;
   res_name(s, sim_net_coll_find("subnetworks"), region,
@@ -1226,13 +1338,13 @@ static int subnet_validate(sim *s, sim_resp *resp, json_object *res,
                              "'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"),
              free(network), -1;
     snprintf(field, sizeof(field), "secondaryIpRanges[%zu].ipCidrRange", i);
-    if (subnet_range(s, resp, sim_store_get(s, network), network, self,
-                     field, sim_net_str(r, "ipCidrRange")) < 0)
+    if (subnet_range(s, resp, sim_store_get(s, network), network, self, field,
+                     sim_net_str(r, "ipCidrRange")) < 0)
       goto out;
   }
   if (sim_net_enum(resp, res, "purpose", "purpose", purposes, "PRIVATE") < 0 ||
-      sim_net_enum(resp, res, "stackType", "stackType", stacks,
-                   "IPV4_ONLY") < 0)
+      sim_net_enum(resp, res, "stackType", "stackType", stacks, "IPV4_ONLY") <
+          0)
     goto out;
   sim_net_cidr(sim_net_str(res, "ipCidrRange"), &addr, &prefix);
   json_object_object_add(res, "gatewayAddress",
@@ -1352,6 +1464,35 @@ static int subnet_expand(sim *s, sim_req *req, sim_resp *resp)
                                "expandIpCidrRange");
 }
 
+/* setPrivateIpGoogleAccess (gcloud's subnets update
+ * --enable-private-ip-google-access). */
+static int subnet_set_pga(sim *s, sim_req *req, sim_resp *resp)
+{
+  const sim_net_coll *c = sim_net_coll_find("subnetworks");
+  json_object *body = sim_body(req), *old, *res, *v;
+  const char *region;
+  char full[400];
+
+  old = sim_net_lookup(s, req, resp, c, "subnetwork", full, sizeof(full),
+                       &region);
+  if (old == NULL ||
+      check_body(resp, c, body, "SubnetworksSetPrivateIpGoogleAccessRequest") <
+          0)
+    return SIM_DONE;
+  if (sim_op_pending(s, full))
+    return sim_err_legacy(resp, 400, "resourceNotReady",
+                          "The resource '%s' is not ready", full);
+  if (!json_object_object_get_ex(body, "privateIpGoogleAccess", &v))
+    return sim_net_required(resp, "privateIpGoogleAccess"), SIM_DONE;
+  res = copy_of(old);
+  if (res == NULL)
+    return sim_resp_json(resp, 503, NULL);
+  json_object_object_add(res, "privateIpGoogleAccess",
+                         json_object_new_boolean(json_object_get_boolean(v)));
+  return sim_net_start_replace(s, req, resp, c, full, region, res,
+                               "setPrivateIpGoogleAccess");
+}
+
 /* --- firewalls ---------------------------------------------------------- */
 
 /* "80", "8000-9000": 0 when valid. */
@@ -1425,8 +1566,7 @@ static int firewall_rules(sim_resp *resp, json_object *res, const char *field)
 }
 
 /* IPv4 ranges are checked; IPv6 ones (with ':') pass unexamined. */
-static int firewall_ranges(sim_resp *resp, json_object *res,
-                           const char *field)
+static int firewall_ranges(sim_resp *resp, json_object *res, const char *field)
 {
   json_object *list = json_object_object_get(res, field);
 
@@ -1441,8 +1581,9 @@ static int firewall_ranges(sim_resp *resp, json_object *res,
     if (r && (sim_net_cidr(r, &a, &p) == 0 || sim_net_ip(r, &a) == 0))
       continue;
     snprintf(at, sizeof(at), "%s[%zu]", field, i);
-    return sim_net_invalid(resp, at, r, "Must be an IP address or a CIDR "
-                                        "range.");
+    return sim_net_invalid(resp, at, r,
+                           "Must be an IP address or a CIDR "
+                           "range.");
   }
   return 0;
 }
@@ -1472,14 +1613,13 @@ static int firewall_validate(sim *s, sim_resp *resp, json_object *res,
     json_object_object_add(res, "network",
                            json_object_new_string("global/networks/"
                                                   "default"));
-  network = sim_net_ref(s, resp, res, "network", "network", "networks", 1,
-                        NULL);
+  network =
+      sim_net_ref(s, resp, res, "network", "network", "networks", 1, NULL);
   if (network == NULL)
     return -1;
   free(network);
   if (sim_net_enum(resp, res, "direction", "direction", dirs, "INGRESS") < 0 ||
-      sim_net_int(resp, res, "priority", "priority", 0, 65535, 1000, NULL) <
-          0)
+      sim_net_int(resp, res, "priority", "priority", 0, 65535, 1000, NULL) < 0)
     return -1;
   if (has_items(res, "allowed") == has_items(res, "denied"))
     return sim_net_invalid(resp, "allowed", "",
@@ -1499,8 +1639,8 @@ static int firewall_validate(sim *s, sim_resp *resp, json_object *res,
                            "sourceTags and sourceServiceAccounts cannot be "
                            "used together.");
   egress = strcmp(sim_net_str(res, "direction"), "EGRESS") == 0;
-  if (egress && (has_items(res, "sourceTags") ||
-                 has_items(res, "sourceServiceAccounts")))
+  if (egress &&
+      (has_items(res, "sourceTags") || has_items(res, "sourceServiceAccounts")))
     return sim_net_invalid(resp, "sourceTags", "",
                            "Source tags and service accounts cannot be used "
                            "with EGRESS rules.");
@@ -1531,8 +1671,10 @@ static int router_nat(sim *s, sim_resp *resp, json_object *nat, size_t i,
 {
   static const char *const allocs[] = {"AUTO_ONLY", "MANUAL_ONLY", NULL};
   static const char *const ranges[] = {
-      "ALL_SUBNETWORKS_ALL_IP_RANGES", "ALL_SUBNETWORKS_ALL_PRIMARY_IP_RANGES",
-      "LIST_OF_SUBNETWORKS", NULL,
+      "ALL_SUBNETWORKS_ALL_IP_RANGES",
+      "ALL_SUBNETWORKS_ALL_PRIMARY_IP_RANGES",
+      "LIST_OF_SUBNETWORKS",
+      NULL,
   };
   char at[96];
   const char *name = sim_net_str(nat, "name"), *src;
@@ -1558,8 +1700,7 @@ static int router_nat(sim *s, sim_resp *resp, json_object *nat, size_t i,
                    NULL) < 0)
     return -1;
   subs = json_object_object_get(nat, "subnetworks");
-  if (strcmp(src, "LIST_OF_SUBNETWORKS") == 0 &&
-      alen(subs) == 0) {
+  if (strcmp(src, "LIST_OF_SUBNETWORKS") == 0 && alen(subs) == 0) {
     snprintf(at, sizeof(at), "nats[%zu].subnetworks", i);
     return sim_net_required(resp, at);
   }
@@ -1597,9 +1738,8 @@ static int router_nat(sim *s, sim_resp *resp, json_object *nat, size_t i,
                            json_object_get(json_object_array_get_idx(ips, k)));
     canon = sim_net_ref(s, resp, wrap, "ip", at, "addresses", 1, NULL);
     if (canon)
-      json_object_array_put_idx(ips, k,
-                                json_object_get(json_object_object_get(wrap,
-                                                                       "ip")));
+      json_object_array_put_idx(
+          ips, k, json_object_get(json_object_object_get(wrap, "ip")));
     json_object_put(wrap);
     if (canon == NULL)
       return -1;
@@ -1615,8 +1755,8 @@ static int router_validate(sim *s, sim_resp *resp, json_object *res,
   char *network;
   int result = 0;
 
-  network = sim_net_ref(s, resp, res, "network", "network", "networks", 1,
-                        NULL);
+  network =
+      sim_net_ref(s, resp, res, "network", "network", "networks", 1, NULL);
   if (network == NULL)
     return -1;
   for (size_t i = 0; result == 0 && i < alen(nats); i++) {
@@ -1647,11 +1787,11 @@ static int router_validate(sim *s, sim_resp *resp, json_object *res,
  * 198.51.100.0/24 (TEST-NET-2) for regional ones. 254 each is plenty
  * under the default STATIC_ADDRESSES quota of 8.
  */
-#define POOL_GLOBAL 0xcb007100u   /* 203.0.113.0 */
+#define POOL_GLOBAL   0xcb007100u /* 203.0.113.0 */
 #define POOL_REGIONAL 0xc6336400u /* 198.51.100.0 */
 
 struct used_ctx {
-  uint32_t base;      /* a /24 */
+  uint32_t base; /* a /24 */
   unsigned char used[256];
 };
 
@@ -1721,15 +1861,22 @@ static int address_validate(sim *s, sim_resp *resp, json_object *res,
   static const char *const versions[] = {"IPV4", NULL};
   static const char *const tiers[] = {"PREMIUM", "STANDARD", NULL};
   static const char *const purposes[] = {
-      "GCE_ENDPOINT", "DNS_RESOLVER", "VPC_PEERING", "NAT_AUTO",
-      "IPSEC_INTERCONNECT", "SHARED_LOADBALANCER_VIP",
-      "PRIVATE_SERVICE_CONNECT", "SERVERLESS", "IPV6_ONLY_LOAD_BALANCER", NULL,
+      "GCE_ENDPOINT",
+      "DNS_RESOLVER",
+      "VPC_PEERING",
+      "NAT_AUTO",
+      "IPSEC_INTERCONNECT",
+      "SHARED_LOADBALANCER_VIP",
+      "PRIVATE_SERVICE_CONNECT",
+      "SERVERLESS",
+      "IPV6_ONLY_LOAD_BALANCER",
+      NULL,
   };
   const char *type, *purpose, *addr;
   uint32_t ip;
 
-  if (sim_net_enum(resp, res, "addressType", "addressType", types,
-                   "EXTERNAL") < 0 ||
+  if (sim_net_enum(resp, res, "addressType", "addressType", types, "EXTERNAL") <
+          0 ||
       sim_net_enum(resp, res, "ipVersion", "ipVersion", versions,
                    region ? NULL : "IPV4") < 0 ||
       sim_net_enum(resp, res, "purpose", "purpose", purposes, NULL) < 0)
@@ -1738,8 +1885,7 @@ static int address_validate(sim *s, sim_resp *resp, json_object *res,
   purpose = sim_net_str(res, "purpose");
   addr = sim_net_str(res, "address");
   if (addr && sim_net_ip(addr, &ip) < 0)
-    return sim_net_invalid(resp, "address", addr,
-                           "Must be an IPv4 address.");
+    return sim_net_invalid(resp, "address", addr, "Must be an IPv4 address.");
   if (strcmp(type, "EXTERNAL") == 0) {
     if (sim_net_enum(resp, res, "networkTier", "networkTier", tiers,
                      "PREMIUM") < 0)
@@ -1755,14 +1901,13 @@ static int address_validate(sim *s, sim_resp *resp, json_object *res,
 
     /* Global internal: a range for private services access (or one PSC
      * endpoint address). */
-    if (purpose == NULL ||
-        (strcmp(purpose, "VPC_PEERING") != 0 &&
-         strcmp(purpose, "PRIVATE_SERVICE_CONNECT") != 0))
+    if (purpose == NULL || (strcmp(purpose, "VPC_PEERING") != 0 &&
+                            strcmp(purpose, "PRIVATE_SERVICE_CONNECT") != 0))
       return sim_net_invalid(resp, "purpose", purpose ? purpose : "",
                              "A global internal address needs purpose "
                              "VPC_PEERING or PRIVATE_SERVICE_CONNECT.");
-    network = sim_net_ref(s, resp, res, "network", "network", "networks", 1,
-                          NULL);
+    network =
+        sim_net_ref(s, resp, res, "network", "network", "networks", 1, NULL);
     if (network == NULL)
       return -1;
     if (strcmp(purpose, "PRIVATE_SERVICE_CONNECT") == 0) {
@@ -1794,8 +1939,8 @@ static int address_validate(sim *s, sim_resp *resp, json_object *res,
       hit = find_overlap(s, network, self, ip, (int)len, &who, &where);
       if (hit)
         sim_net_invalid(resp, "address", addr,
-                        "The range %s/%ld overlaps '%s' of the network.",
-                        addr, len, who);
+                        "The range %s/%ld overlaps '%s' of the network.", addr,
+                        len, who);
       free(who);
       free(where);
       if (hit) {
@@ -1832,8 +1977,8 @@ static int address_validate(sim *s, sim_resp *resp, json_object *res,
 
 /* A free /len block for private services access in the RFC 1918 space,
  * avoiding the network's subnets and other allocated ranges. */
-static int alloc_peering(sim *s, const char *network, const char *self,
-                         int len, uint32_t *out)
+static int alloc_peering(sim *s, const char *network, const char *self, int len,
+                         uint32_t *out)
 {
   static const struct {
     uint32_t base;
@@ -1949,17 +2094,14 @@ static int address_commit(sim *s, sim_op *op, json_object *res)
       sim_store_each(s, prefix, holder_cb, &h);
       if (h.who) {
         sim_op_fail(op, 400, "IP_IN_USE_BY_ANOTHER_RESOURCE",
-                    "IP '%s' is already being used by another resource.",
-                    addr);
+                    "IP '%s' is already being used by another resource.", addr);
         free(h.who);
         return -1;
       }
     }
-  } else if (region == NULL && purpose &&
-             strcmp(purpose, "VPC_PEERING") == 0) {
+  } else if (region == NULL && purpose && strcmp(purpose, "VPC_PEERING") == 0) {
     char *network = canon_of(s, res, "network"), *who = NULL, *where = NULL;
-    int len = json_object_get_int(json_object_object_get(res,
-                                                         "prefixLength"));
+    int len = json_object_get_int(json_object_object_get(res, "prefixLength"));
     uint32_t a;
     int bad;
 
@@ -1967,8 +2109,7 @@ static int address_commit(sim *s, sim_op *op, json_object *res)
       bad = network == NULL || alloc_peering(s, network, self, len, &a) < 0;
       if (!bad)
         json_object_object_add(res, "address",
-                               json_object_new_string(sim_net_ip_str(a,
-                                                                     buf)));
+                               json_object_new_string(sim_net_ip_str(a, buf)));
     } else {
       bad = network == NULL || sim_net_ip(addr, &a) < 0 ||
             find_overlap(s, network, self, a, len, &who, &where);
@@ -2018,12 +2159,11 @@ static const sim_net_coll net_colls[] = {
      "compute#firewallList", "Firewall", "FIREWALLS", 0, network_fixed,
      firewall_validate, NULL, NULL, NULL, NULL},
     {"routers", "routers", "router", "router", "compute#router",
-     "compute#routerList", "Router", "ROUTERS", SIM_NET_REGIONAL,
-     router_fixed, router_validate, NULL, NULL, NULL, NULL},
+     "compute#routerList", "Router", "ROUTERS", SIM_NET_REGIONAL, router_fixed,
+     router_validate, NULL, NULL, NULL, NULL},
     {"addresses", "addresses", "address", "address", "compute#address",
-     "compute#addressList", "Address", NULL,
-     SIM_NET_REGIONAL | SIM_NET_LABELS, NULL, address_validate,
-     address_commit, NULL, NULL, address_quota},
+     "compute#addressList", "Address", NULL, SIM_NET_REGIONAL | SIM_NET_LABELS,
+     NULL, address_validate, address_commit, NULL, NULL, address_quota},
     {"globalAddresses", "addresses", "address", "address", "compute#address",
      "compute#addressList", "Address", NULL, SIM_NET_LABELS, NULL,
      address_validate, address_commit, NULL, NULL, address_quota},
@@ -2047,13 +2187,15 @@ static const sim_route net_routes[] = {
     {"GET", CP "/aggregated/targetHttpsProxies",
      "compute.targetHttpsProxies.aggregatedList", net_aggregated, NULL, 0,
      NULL},
+    {"GET", CP "/aggregated/forwardingRules",
+     "compute.forwardingRules.aggregatedList", net_aggregated, NULL, 0, NULL},
     /* subnetworks */
     {"POST", CR "/subnetworks", "compute.subnetworks.insert", net_insert,
      net_apply, 0, NULL},
     {"GET", CR "/subnetworks", "compute.subnetworks.list", net_list, NULL, 0,
      NULL},
-    {"GET", CR "/subnetworks/{subnetwork}", "compute.subnetworks.get",
-     net_get, NULL, 0, NULL},
+    {"GET", CR "/subnetworks/{subnetwork}", "compute.subnetworks.get", net_get,
+     NULL, 0, NULL},
     {"DELETE", CR "/subnetworks/{subnetwork}", "compute.subnetworks.delete",
      net_delete, net_apply, 0, NULL},
     {"PATCH", CR "/subnetworks/{subnetwork}", "compute.subnetworks.patch",
@@ -2061,22 +2203,24 @@ static const sim_route net_routes[] = {
     {"POST", CR "/subnetworks/{subnetwork}/expandIpCidrRange",
      "compute.subnetworks.expandIpCidrRange", subnet_expand, net_apply, 0,
      NULL},
+    {"POST", CR "/subnetworks/{subnetwork}/setPrivateIpGoogleAccess",
+     "compute.subnetworks.setPrivateIpGoogleAccess", subnet_set_pga, net_apply,
+     0, NULL},
     /* firewalls */
-    {"POST", CG "/firewalls", "compute.firewalls.insert", net_insert,
-     net_apply, 0, NULL},
-    {"GET", CG "/firewalls", "compute.firewalls.list", net_list, NULL, 0,
-     NULL},
+    {"POST", CG "/firewalls", "compute.firewalls.insert", net_insert, net_apply,
+     0, NULL},
+    {"GET", CG "/firewalls", "compute.firewalls.list", net_list, NULL, 0, NULL},
     {"GET", CG "/firewalls/{firewall}", "compute.firewalls.get", net_get, NULL,
      0, NULL},
     {"DELETE", CG "/firewalls/{firewall}", "compute.firewalls.delete",
      net_delete, net_apply, 0, NULL},
-    {"PATCH", CG "/firewalls/{firewall}", "compute.firewalls.patch",
-     net_patch, net_apply, 0, NULL},
-    {"PUT", CG "/firewalls/{firewall}", "compute.firewalls.update",
-     net_update, net_apply, 0, NULL},
+    {"PATCH", CG "/firewalls/{firewall}", "compute.firewalls.patch", net_patch,
+     net_apply, 0, NULL},
+    {"PUT", CG "/firewalls/{firewall}", "compute.firewalls.update", net_update,
+     net_apply, 0, NULL},
     /* routers */
-    {"POST", CR "/routers", "compute.routers.insert", net_insert, net_apply,
-     0, NULL},
+    {"POST", CR "/routers", "compute.routers.insert", net_insert, net_apply, 0,
+     NULL},
     {"GET", CR "/routers", "compute.routers.list", net_list, NULL, 0, NULL},
     {"GET", CR "/routers/{router}", "compute.routers.get", net_get, NULL, 0,
      NULL},
@@ -2087,10 +2231,9 @@ static const sim_route net_routes[] = {
     {"PUT", CR "/routers/{router}", "compute.routers.update", net_update,
      net_apply, 0, NULL},
     /* addresses */
-    {"POST", CR "/addresses", "compute.addresses.insert", net_insert,
-     net_apply, 0, NULL},
-    {"GET", CR "/addresses", "compute.addresses.list", net_list, NULL, 0,
-     NULL},
+    {"POST", CR "/addresses", "compute.addresses.insert", net_insert, net_apply,
+     0, NULL},
+    {"GET", CR "/addresses", "compute.addresses.list", net_list, NULL, 0, NULL},
     {"GET", CR "/addresses/{address}", "compute.addresses.get", net_get, NULL,
      0, NULL},
     {"DELETE", CR "/addresses/{address}", "compute.addresses.delete",
@@ -2161,8 +2304,8 @@ static const sim_route net_routes[] = {
      "compute.targetHttpsProxies.setCertificateMap",
      sim_net_set_certificate_map, net_apply, 0, NULL},
     {"POST", CP "/targetHttpsProxies/{targetHttpsProxy}/setUrlMap",
-     "compute.targetHttpsProxies.setUrlMap", sim_net_set_url_map, net_apply,
-     0, NULL},
+     "compute.targetHttpsProxies.setUrlMap", sim_net_set_url_map, net_apply, 0,
+     NULL},
     /* globalForwardingRules */
     {"POST", CG "/forwardingRules", "compute.globalForwardingRules.insert",
      net_insert, net_apply, 0, NULL},

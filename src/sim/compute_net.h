@@ -112,9 +112,8 @@ const char *sim_net_str(json_object *obj, const char *field);
  * collection. required: absent is an error too (else NULL, resp untouched:
  * check *absent).
  */
-char *sim_net_ref(sim *s, sim_resp *resp, json_object *obj,
-                  const char *field, const char *at, const char *seg,
-                  int required, int *absent);
+char *sim_net_ref(sim *s, sim_resp *resp, json_object *obj, const char *field,
+                  const char *at, const char *seg, int required, int *absent);
 /* Checks obj[field] against values (NULL-terminated); sets def when
  * absent (def NULL: leaves it absent). */
 int sim_net_enum(sim_resp *resp, json_object *obj, const char *field,

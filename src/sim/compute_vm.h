@@ -103,8 +103,8 @@ const char *sim_cvm_instance_status(sim *s, json_object *inst);
 
 /* Fingerprint check of a set* request: 0 when body's field matches the
  * current value (or the body has none... see callers), else 412 filled. */
-int sim_cvm_check_fingerprint(sim_resp *resp, const char *want,
-                              const char *got, const char *what);
+int sim_cvm_check_fingerprint(sim_resp *resp, const char *want, const char *got,
+                              const char *what);
 
 /* Route registration of the sibling files (called by the module init). */
 int sim_cvm_disk_init(sim *s);

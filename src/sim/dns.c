@@ -28,6 +28,7 @@
 
 #include "sim/dns.h"
 #include "sim/modules.h"
+#include "sim/schema_apis.h"
 #include "sim/sim.h"
 
 #define DNS_MAX_CHANGE       1000
@@ -518,7 +519,8 @@ static int changes_create(sim *s, sim_req *req, sim_resp *resp)
   sim_op_spec spec;
   sim_op *op;
 
-  if (zone == NULL)
+  if (zone == NULL || sim_schema_check(resp, sim_schema_dns, "Change",
+                                       sim_body(req), "change") < 0)
     return SIM_DONE;
   change = check_change(s, resp, zkey, zone, sim_body(req));
   if (change == NULL)
@@ -650,7 +652,9 @@ static int rrsets_create(sim *s, sim_req *req, sim_resp *resp)
   json_object *zone = zone_lookup(s, req, resp, zkey, sizeof(zkey));
   json_object *body, *change, *rr;
 
-  if (zone == NULL)
+  if (zone == NULL ||
+      sim_schema_check(resp, sim_schema_dns, "ResourceRecordSet", sim_body(req),
+                       "resource_record_set") < 0)
     return SIM_DONE;
   /* The same rules as a change with one addition. */
   body = json_object_new_object();
@@ -715,7 +719,8 @@ static int rrsets_patch(sim *s, sim_req *req, sim_resp *resp)
   json_object *rr = rrset_lookup(s, req, resp, key, sizeof(key));
   json_object *want, *body = sim_body(req), *v, *checked, *zone;
 
-  if (rr == NULL)
+  if (rr == NULL || sim_schema_check(resp, sim_schema_dns, "ResourceRecordSet",
+                                     body, "resource_record_set") < 0)
     return SIM_DONE;
   want = copy(rr);
   if (json_object_object_get_ex(body, "ttl", &v))
@@ -811,7 +816,9 @@ static int zones_create(sim *s, sim_req *req, sim_resp *resp)
   const char *name = js(body, "name"), *dns_name = js(body, "dnsName");
   char key[300];
 
-  if (sim_check_project(s, req, resp) < 0)
+  if (sim_check_project(s, req, resp) < 0 ||
+      sim_schema_check(resp, sim_schema_dns, "ManagedZone", body,
+                       "managed_zone") < 0)
     return SIM_DONE;
   if (!valid_zone_name(name))
     return sim_err_legacy(resp, 400, "invalid",

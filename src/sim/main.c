@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <uv.h>
 
@@ -43,6 +44,20 @@ static void main_signal(uv_signal_t *sig, int signum)
   uv_signal_stop(&main_sigterm);
   edv_sim_close(main_sim, main_closed, NULL);
   main_sim = NULL;
+}
+
+/*
+ * Every operations.wait in flight holds a connection: raise the soft
+ * descriptor limit to the hard one so a 1,000-tenant run fits.
+ */
+static void raise_fd_limit(void)
+{
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 static int parse_args(int argc, char **argv, edv_sim_options *o,
@@ -114,6 +129,7 @@ int main(int argc, char **argv)
   memset(&opt, 0, sizeof(opt));
   if (parse_args(argc, argv, &opt, &key_out) < 0)
     return 2;
+  raise_fd_limit();
   main_sim = edv_sim_start(loop, &opt, &err);
   if (main_sim == NULL) {
     fprintf(stderr, "edv-gcpsim: %s\n", err.message);

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "sim/modules.h"
+#include "sim/schema_apis.h"
 #include "sim/sim.h"
 
 #define MON_MAX_SERIES   200
@@ -57,6 +58,13 @@ static json_object *copy(json_object *o)
   if (o)
     json_object_deep_copy(o, &c, NULL);
   return c;
+}
+
+/* 1 (resp filled) when the body does not fit the request schema. */
+static int bad_body(sim_resp *resp, const char *type, json_object *body,
+                    const char *where)
+{
+  return sim_schema_check(resp, sim_schema_monitoring, type, body, where) < 0;
 }
 
 static int bad(sim_resp *resp, const char *msg)
@@ -229,6 +237,7 @@ static int policies_create(sim *s, sim_req *req, sim_resp *resp)
   json_object *p;
 
   if (sim_check_project(s, req, resp) < 0 ||
+      bad_body(resp, "AlertPolicy", sim_body(req), "alert_policy") ||
       check_policy(resp, sim_body(req)) < 0)
     return SIM_DONE;
   p = new_resource(s, &mon_policies, sim_body(req), key, sizeof(key));
@@ -261,7 +270,7 @@ static int policies_patch(sim *s, sim_req *req, sim_resp *resp)
   json_object *want, *body = sim_body(req), *v;
   const char *mask = sim_query(req, "updateMask");
 
-  if (p == NULL)
+  if (p == NULL || bad_body(resp, "AlertPolicy", body, "alert_policy"))
     return SIM_DONE;
   want = copy(p);
   if (mask == NULL) {
@@ -314,7 +323,8 @@ static int channels_create(sim *s, sim_req *req, sim_resp *resp)
   char key[400];
   json_object *c, *body = sim_body(req);
 
-  if (sim_check_project(s, req, resp) < 0)
+  if (sim_check_project(s, req, resp) < 0 ||
+      bad_body(resp, "NotificationChannel", body, "notification_channel"))
     return SIM_DONE;
   if (js(body, "type") == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -352,7 +362,8 @@ static int uptime_create(sim *s, sim_req *req, sim_resp *resp)
   char key[400];
   json_object *u, *body = sim_body(req);
 
-  if (sim_check_project(s, req, resp) < 0)
+  if (sim_check_project(s, req, resp) < 0 ||
+      bad_body(resp, "UptimeCheckConfig", body, "uptime_check_config"))
     return SIM_DONE;
   if (js(body, "displayName") == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -530,7 +541,8 @@ static int series_create(sim *s, sim_req *req, sim_resp *resp)
   size_t n = alen(all);
   char key[400];
 
-  if (sim_check_project(s, req, resp) < 0)
+  if (sim_check_project(s, req, resp) < 0 ||
+      bad_body(resp, "CreateTimeSeriesRequest", sim_body(req), "body"))
     return SIM_DONE;
   if (n == 0)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",

@@ -85,7 +85,6 @@ void sim__ops_clear(sim *s)
 
       op->waiters = w->next;
       sim_timer_cancel(s, w->timer);
-      sim_resp_json(sim_defer_resp(w->defer), 404, NULL);
       sim_err(sim_defer_resp(w->defer), 404, "notFound",
               "The resource '%s' was not found", op->name);
       sim_defer_finish(w->defer);

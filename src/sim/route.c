@@ -6,7 +6,8 @@
  * discovery paths use it), and a parameter may carry a literal suffix in
  * its segment ("{secretsId}:addVersion"). The best match is the one with
  * the most literal segments, so "/v1/projects/{p}/instances" beats
- * "/v1/{+parent}/instances" whatever the registration order.
+ * "/v1/{+parent}/instances" whatever the registration order; a literal
+ * suffix ("{+name}:access") beats none, and a matching Host beats none.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -196,30 +197,11 @@ static int match_from(const sim_rt *rt, size_t ti, const segv *sv, size_t pi,
   return 0;
 }
 
-static int hexv(int c)
-{
-  return c >= '0' && c <= '9'   ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                : -1;
-}
-
 static char *decode(const char *p, size_t len)
 {
-  char *out = malloc(len + 1), *w = out;
+  char *out = strndup(p, len);
 
-  for (size_t i = 0; out && i < len; i++) {
-    if (p[i] == '%' && i + 2 < len && hexv(p[i + 1]) >= 0 &&
-        hexv(p[i + 2]) >= 0) {
-      *w++ = (char)(hexv(p[i + 1]) * 16 + hexv(p[i + 2]));
-      i += 2;
-    } else {
-      *w++ = p[i];
-    }
-  }
-  if (out)
-    *w = '\0';
-  return out;
+  return out ? edv__http_unescape(out, 0) : NULL;
 }
 
 /*
@@ -264,9 +246,12 @@ const sim_rt *sim__route_match(sim *s, const char *verb, const char *path,
     *path_known = 1;
     if (strcmp(rt->r->verb, verb) != 0)
       continue;
-    score = rt->literals * 4 + (rt->r->host ? 2 : 0);
+    /* Specificity: literal segments, then literal suffixes (":verb"),
+     * then a Host match; each {+x} counts a little against. */
+    score = rt->literals * 16 + (rt->r->host ? 2 : 0);
     for (size_t j = 0; j < rt->n_segs; j++)
-      score -= rt->segs[j].plus;
+      score += (rt->segs[j].suffix && *rt->segs[j].suffix ? 4 : 0) -
+               rt->segs[j].plus;
     if (score > best_score) {
       best = rt;
       best_score = score;

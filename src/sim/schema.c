@@ -78,8 +78,7 @@ static int scalar_ok(char type, json_object *v)
   }
 }
 
-static int bad_value(sim_resp *resp, const char *at, char type,
-                     json_object *v)
+static int bad_value(sim_resp *resp, const char *at, char type, json_object *v)
 {
   sim_err(resp, 400, "invalid", "Invalid value at '%s' (%s), %s", at,
           type_label(type),
@@ -92,8 +91,8 @@ static int check_object(sim_resp *resp, const sim_schema_type *table,
 
 /* One value of property p (an array element or map value when elem). */
 static int check_value(sim_resp *resp, const sim_schema_type *table,
-                       const sim_schema_prop *p, json_object *v,
-                       const char *at, int elem)
+                       const sim_schema_prop *p, json_object *v, const char *at,
+                       int elem)
 {
   char type = p->type;
 
@@ -106,8 +105,8 @@ static int check_value(sim_resp *resp, const sim_schema_type *table,
       char sub[512];
 
       snprintf(sub, sizeof(sub), "%s[%zu]", at, i);
-      if (check_value(resp, table, p, json_object_array_get_idx(v, i), sub,
-                      1) < 0)
+      if (check_value(resp, table, p, json_object_array_get_idx(v, i), sub, 1) <
+          0)
         return -1;
     }
     return 0;

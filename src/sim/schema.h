@@ -26,7 +26,7 @@ typedef struct sim_schema_prop {
 } sim_schema_prop;
 
 typedef struct sim_schema_type {
-  const char *name;            /* discovery schema id, sorted by strcmp */
+  const char *name;             /* discovery schema id, sorted by strcmp */
   const sim_schema_prop *props; /* ends with a NULL name */
 } sim_schema_type;
 

@@ -1020,6 +1020,11 @@ static const sim_schema_prop compute_SubnetworksExpandIpCidrRangeRequest[] = {
     {NULL, 0, NULL},
 };
 
+static const sim_schema_prop compute_SubnetworksSetPrivateIpGoogleAccessRequest[] = {
+    {"privateIpGoogleAccess", 'b', NULL},
+    {NULL, 0, NULL},
+};
+
 static const sim_schema_prop compute_Subsetting[] = {
     {"policy", 's', NULL},
     {NULL, 0, NULL},
@@ -1230,6 +1235,7 @@ const sim_schema_type sim_schema_compute[] = {
     {"SubnetworkUtilizationDetailsIPV4Utilization", compute_SubnetworkUtilizationDetailsIPV4Utilization},
     {"SubnetworkUtilizationDetailsIPV6Utilization", compute_SubnetworkUtilizationDetailsIPV6Utilization},
     {"SubnetworksExpandIpCidrRangeRequest", compute_SubnetworksExpandIpCidrRangeRequest},
+    {"SubnetworksSetPrivateIpGoogleAccessRequest", compute_SubnetworksSetPrivateIpGoogleAccessRequest},
     {"Subsetting", compute_Subsetting},
     {"TCPHealthCheck", compute_TCPHealthCheck},
     {"TargetHttpsProxiesSetCertificateMapRequest", compute_TargetHttpsProxiesSetCertificateMapRequest},

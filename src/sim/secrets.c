@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "sim/modules.h"
+#include "sim/schema_apis.h"
 #include "sim/sim.h"
 
 #define SM_KIND_SECRET  "secretmanager.secret"
@@ -36,6 +37,14 @@ static const char *js(json_object *o, const char *key)
       !json_object_is_type(v, json_type_string))
     return NULL;
   return json_object_get_string(v);
+}
+
+/* js(), or dflt when the field is absent. */
+static const char *jsd(json_object *o, const char *key, const char *dflt)
+{
+  const char *v = js(o, key);
+
+  return v ? v : dflt;
 }
 
 static size_t alen(json_object *a)
@@ -121,7 +130,8 @@ static int secrets_create(sim *s, sim_req *req, sim_resp *resp)
   json_object *body = sim_body(req), *sec, *v, *rep;
   char key[400], ts[32];
 
-  if (sim_check_project(s, req, resp) < 0)
+  if (sim_check_project(s, req, resp) < 0 ||
+      sim_schema_check(resp, sim_schema_secrets, "Secret", body, "secret") < 0)
     return SIM_DONE;
   if (!valid_secret_id(id))
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -253,7 +263,9 @@ static int secrets_add_version(sim *s, sim_req *req, sim_resp *resp)
   json_object *ver, *p, *rs, *v;
   long len;
 
-  if (sec == NULL)
+  if (sec == NULL ||
+      sim_schema_check(resp, sim_schema_secrets, "AddSecretVersionRequest",
+                       sim_body(req), "body") < 0)
     return SIM_DONE;
   if (data == NULL || (len = b64_len(data)) < 0)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -300,7 +312,7 @@ static int latest_cb(void *data, const char *name, const char *kind,
   long n = slash ? strtol(slash + 1, NULL, 10) : 0;
 
   if (strcmp(kind, SM_KIND_VERSION) == 0 &&
-      strcmp(js(obj, "state") ?: "", "ENABLED") == 0 && n > c->best_n) {
+      strcmp(jsd(obj, "state", ""), "ENABLED") == 0 && n > c->best_n) {
     c->best = obj;
     c->best_n = n;
   }
@@ -369,7 +381,7 @@ static int versions_access(sim *s, sim_req *req, sim_resp *resp)
 
   if (ver == NULL)
     return SIM_DONE;
-  if (strcmp(js(ver, "state") ?: "", "ENABLED") != 0)
+  if (strcmp(jsd(ver, "state", ""), "ENABLED") != 0)
     return sim_err_rpc(resp, 400, "FAILED_PRECONDITION",
                        "Secret Version [%s] is in %s state.", vkey,
                        js(ver, "state"));
@@ -417,7 +429,9 @@ static int set_iam_policy(sim *s, sim_req *req, sim_resp *resp)
   json_object *cur, *bindings, *p;
   const char *e;
 
-  if (sec == NULL)
+  if (sec == NULL ||
+      sim_schema_check(resp, sim_schema_secrets, "SetIamPolicyRequest",
+                       sim_body(req), "body") < 0)
     return SIM_DONE;
   if (want == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",

@@ -519,6 +519,8 @@ void sim_quota_define(sim *s, const char *metric, const char *region,
  * (403 quotaExceeded, domain usageLimits, "Quota 'NETWORKS' exceeded.
  * Limit: 5.0 globally." / "... Limit: 24.0 in region us-central1.") and
  * returns -1 without taking anything. An undefined metric is unlimited.
+ * APIs whose quota error reads differently just answer again over it
+ * (any later sim_resp_* / sim_err* call replaces the response).
  */
 int sim_quota_take(sim *s, sim_resp *resp, const char *metric,
                    const char *region, double amount);

@@ -237,6 +237,8 @@ void sim__auth_free(sim *s);
 json_object *sim__auth_save(sim *s);
 void sim__auth_load(sim *s, json_object *o);
 int sim__write_key(sim *s, const char *path, edv_error *err);
+int sim__auth_trust(sim *s, const char *kid, const char *email,
+                    const char *public_pem);
 
 /* admin.c */
 int sim__admin_init(sim *s);

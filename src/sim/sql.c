@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "sim/modules.h"
+#include "sim/schema_apis.h"
 #include "sim/servicenet.h"
 #include "sim/sim.h"
 
@@ -59,6 +60,14 @@ static const char *js(json_object *o, const char *key)
       !json_object_is_type(v, json_type_string))
     return NULL;
   return json_object_get_string(v);
+}
+
+/* js(), or dflt when the field is absent. */
+static const char *jsd(json_object *o, const char *key, const char *dflt)
+{
+  const char *v = js(o, key);
+
+  return v ? v : dflt;
 }
 
 /* Length of an array; 0 for anything else (json-c asserts on those). */
@@ -107,6 +116,13 @@ static void merge(json_object *dst, json_object *src)
 static void inst_key(sim *s, char *buf, size_t n, const char *inst)
 {
   snprintf(buf, n, "projects/%s/instances/%s", sim_project(s), inst);
+}
+
+/* 1 (with resp filled) when the body has fields or types the request
+ * schema does not: Google rejects those before anything else. */
+static int bad_body(sim_resp *resp, const char *type, json_object *body)
+{
+  return sim_schema_check(resp, sim_schema_sql, type, body, "body") < 0;
 }
 
 static int no_instance(sim_resp *resp)
@@ -374,7 +390,7 @@ static int ip_used_cb(void *data, const char *name, const char *kind,
   if (strcmp(kind, "sql#instance") != 0)
     return 0;
   for (size_t i = 0; i < alen(ips); i++)
-    if (strcmp(js(json_object_array_get_idx(ips, i), "ipAddress") ?: "",
+    if (strcmp(jsd(json_object_array_get_idx(ips, i), "ipAddress", ""),
                c->ip) == 0)
       c->used = 1;
   return c->used;
@@ -436,7 +452,7 @@ static const char *ip_of_type(json_object *ips, const char *type)
   for (size_t i = 0; i < alen(ips); i++) {
     json_object *e = json_object_array_get_idx(ips, i);
 
-    if (strcmp(js(e, "type") ?: "", type) == 0)
+    if (strcmp(jsd(e, "type", ""), type) == 0)
       return js(e, "ipAddress");
   }
   return NULL;
@@ -618,7 +634,8 @@ static int instances_insert(sim *s, sim_req *req, sim_resp *resp)
   char key[300];
   sim_op *op;
 
-  if (sim_check_project(s, req, resp) < 0)
+  if (sim_check_project(s, req, resp) < 0 ||
+      bad_body(resp, "DatabaseInstance", body))
     return SIM_DONE;
   if (name == NULL)
     return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
@@ -704,7 +721,7 @@ static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
   assign_ips(s, inst);
   name = js(inst, "name");
-  version = js(inst, "databaseVersion") ?: "";
+  version = jsd(inst, "databaseVersion", "");
   if (strncmp(version, "POSTGRES", 8) == 0) {
     put_child(s, name, "databases", "sql#database",
               database_obj(s, name, "postgres", "UTF8", "en_US.UTF8"));
@@ -814,7 +831,8 @@ static int instances_patch(sim *s, sim_req *req, sim_resp *resp)
   json_object *body = sim_body(req), *want, *settings, *v, *payload;
   const char *old_net, *new_net;
 
-  if (inst == NULL || gate(s, resp, key, inst) < 0)
+  if (inst == NULL || bad_body(resp, "DatabaseInstance", sim_body(req)) ||
+      gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   settings = jo(body, "settings");
   if (settings && json_object_object_get_ex(settings, "settingsVersion", &v) &&
@@ -996,13 +1014,15 @@ static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
   json_object *ctx = jo(sim_body(req), "restoreBackupContext"), *v;
   const char *src;
 
-  if (inst == NULL || gate(s, resp, key, inst) < 0)
+  if (inst == NULL ||
+      bad_body(resp, "InstancesRestoreBackupRequest", sim_body(req)) ||
+      gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (ctx == NULL || !json_object_object_get_ex(ctx, "backupRunId", &v))
     return sim_err_legacy(resp, 400, "required",
                           "Missing parameter: restoreBackupContext."
                           "backupRunId.");
-  src = js(ctx, "instanceId") ?: sim_param(req, "instance");
+  src = jsd(ctx, "instanceId", sim_param(req, "instance"));
   snprintf(run, sizeof(run), "projects/%s/instances/%s/backupRuns/%s",
            sim_project(s), src, json_object_get_string(v));
   if (sim_store_get(s, run) == NULL)
@@ -1019,7 +1039,8 @@ static int instances_clone(sim *s, sim_req *req, sim_resp *resp)
   const char *dname = js(ctx, "destinationInstanceName");
   sim_op *op;
 
-  if (inst == NULL || gate(s, resp, key, inst) < 0)
+  if (inst == NULL || bad_body(resp, "InstancesCloneRequest", sim_body(req)) ||
+      gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (dname == NULL)
     return sim_err_legacy(resp, 400, "required",
@@ -1065,7 +1086,8 @@ static int databases_insert(sim *s, sim_req *req, sim_resp *resp)
   json_object *body = sim_body(req), *payload;
   const char *name = js(body, "name"), *pg;
 
-  if (inst == NULL || gate(s, resp, key, inst) < 0)
+  if (inst == NULL || bad_body(resp, "Database", sim_body(req)) ||
+      gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (name == NULL || *name == '\0')
     return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
@@ -1075,16 +1097,16 @@ static int databases_insert(sim *s, sim_req *req, sim_resp *resp)
                           "Invalid request: failed to create database %s. "
                           "Detail: database \"%s\" already exists.",
                           name, name);
-  pg = strncmp(js(inst, "databaseVersion") ?: "", "POSTGRES", 8) == 0 ? "1"
-                                                                      : NULL;
+  pg = strncmp(jsd(inst, "databaseVersion", ""), "POSTGRES", 8) == 0 ? "1"
+                                                                     : NULL;
   payload = json_object_new_object();
   json_object_object_add(payload, "key", json_object_new_string(dkey));
   json_object_object_add(
       payload, "database",
-      database_obj(s, sim_param(req, "instance"), name,
-                   js(body, "charset") ?: (pg ? "UTF8" : "utf8mb4"),
-                   js(body, "collation")
-                       ?: (pg ? "en_US.UTF8" : "utf8mb4_0900_ai_ci")));
+      database_obj(
+          s, sim_param(req, "instance"), name,
+          jsd(body, "charset", (pg ? "UTF8" : "utf8mb4")),
+          jsd(body, "collation", (pg ? "en_US.UTF8" : "utf8mb4_0900_ai_ci"))));
   return respond_op(
       s, resp,
       start_op(s, req, "CREATE_DATABASE", key, inst, SIM_DUR_QUICK, payload));
@@ -1167,7 +1189,8 @@ static int users_insert(sim *s, sim_req *req, sim_resp *resp)
   json_object *body = sim_body(req), *payload;
   const char *name = js(body, "name");
 
-  if (inst == NULL || gate(s, resp, key, inst) < 0)
+  if (inst == NULL || bad_body(resp, "User", sim_body(req)) ||
+      gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (name == NULL || *name == '\0')
     return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
@@ -1181,7 +1204,7 @@ static int users_insert(sim *s, sim_req *req, sim_resp *resp)
   json_object_object_add(payload, "user",
                          user_obj(s, sim_param(req, "instance"), name,
                                   js(body, "host"),
-                                  js(body, "type") ?: "BUILT_IN"));
+                                  jsd(body, "type", "BUILT_IN")));
   return respond_op(
       s, resp,
       start_op(s, req, "CREATE_USER", key, inst, SIM_DUR_QUICK, payload));
@@ -1228,7 +1251,8 @@ static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
   json_object *run, *payload;
   const char *desc;
 
-  if (inst == NULL || gate(s, resp, key, inst) < 0)
+  if (inst == NULL || bad_body(resp, "BackupRun", sim_body(req)) ||
+      gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   /* Backup run ids are millisecond-ish numbers; a fresh id is as good. */
   sim_new_id(s, id);
@@ -1237,7 +1261,6 @@ static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
   run = json_object_new_object();
   json_object_object_add(run, "kind", json_object_new_string("sql#backupRun"));
   json_object_object_add(run, "id", json_object_new_string(id));
-  json_object_object_add(run, "name", json_object_new_string(id));
   json_object_object_add(run, "instance",
                          json_object_new_string(sim_param(req, "instance")));
   json_object_object_add(run, "status", json_object_new_string("RUNNING"));
@@ -1247,10 +1270,10 @@ static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
                          json_object_new_string(sim_now_str(s, ts)));
   json_object_object_add(run, "startTime", json_object_new_string(ts));
   json_object_object_add(run, "location",
-                         json_object_new_string(js(inst, "region") ?: "us"));
+                         json_object_new_string(jsd(inst, "region", "us")));
   json_object_object_add(
       run, "databaseVersion",
-      json_object_new_string(js(inst, "databaseVersion") ?: ""));
+      json_object_new_string(jsd(inst, "databaseVersion", "")));
   desc = js(sim_body(req), "description");
   if (desc)
     json_object_object_add(run, "description", json_object_new_string(desc));
@@ -1323,6 +1346,15 @@ static int operations_get(sim *s, sim_req *req, sim_resp *resp)
   return sim_op_respond(s, resp, op);
 }
 
+/* json_object_array_sort() order: insertTime descending (RFC 3339 in UTC
+ * with fixed width sorts as text). */
+static int newest_first(const void *a, const void *b)
+{
+  json_object *const *x = a, *const *y = b;
+
+  return strcmp(jsd(*y, "insertTime", ""), jsd(*x, "insertTime", ""));
+}
+
 static int operations_list(sim *s, sim_req *req, sim_resp *resp)
 {
   char prefix[300];
@@ -1334,14 +1366,15 @@ static int operations_list(sim *s, sim_req *req, sim_resp *resp)
   snprintf(prefix, sizeof(prefix), "projects/%s/operations/", sim_project(s));
   all = sim_op_list(s, prefix);
   items = json_object_new_array();
-  /* Newest first, as the real list is. */
-  for (size_t i = alen(all); i-- > 0;) {
+  for (size_t i = 0; i < alen(all); i++) {
     json_object *op = json_object_array_get_idx(all, i);
 
-    if (inst == NULL || strcmp(js(op, "targetId") ?: "", inst) == 0)
+    if (inst == NULL || strcmp(jsd(op, "targetId", ""), inst) == 0)
       json_object_array_add(items, json_object_get(op));
   }
   json_object_put(all);
+  /* Newest first, as the real list is (names are UUIDs: no order). */
+  json_object_array_sort(items, newest_first);
   o = json_object_new_object();
   json_object_object_add(o, "kind",
                          json_object_new_string("sql#operationsList"));

@@ -227,17 +227,24 @@ static inline void fx_login(simfx *f)
   curl_easy_cleanup(c);
 }
 
-/* Starts a simulator on the realistic profile (only the test moves the
- * clock, so every state in between can be observed) and logs in. */
-static inline simfx *fx_start(const char *profile)
+/*
+ * Starts a simulator with its state file in dir (NULL: a fresh temporary
+ * directory) and logs in. With the realistic profile only the test moves
+ * the clock, so every state in between can be observed.
+ */
+static inline simfx *fx_start_in(const char *profile, const char *dir)
 {
   simfx *f = calloc(1, sizeof(*f));
   edv_sim_options o;
   edv_error err;
 
   assert_non_null(f);
-  snprintf(f->dir, sizeof(f->dir), "/tmp/edv-simapi-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
+  if (dir) {
+    snprintf(f->dir, sizeof(f->dir), "%s", dir);
+  } else {
+    snprintf(f->dir, sizeof(f->dir), "/tmp/edv-simapi-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+  }
   snprintf(f->state_path, sizeof(f->state_path), "%s/state.json", f->dir);
   assert_int_equal(uv_loop_init(&f->loop), 0);
   memset(&o, 0, sizeof(o));
@@ -256,7 +263,14 @@ static inline simfx *fx_start(const char *profile)
   return f;
 }
 
-static inline void fx_free(simfx *f)
+static inline simfx *fx_start(const char *profile)
+{
+  return fx_start_in(profile, NULL);
+}
+
+/* Stops the simulator (it saves its state); keep_dir leaves the state
+ * file for a restart with fx_start_in(). */
+static inline void fx_stop(simfx *f, int keep_dir)
 {
   char cmd[200];
 
@@ -264,9 +278,16 @@ static inline void fx_free(simfx *f)
   assert_int_equal(pthread_join(f->thread, NULL), 0);
   assert_int_equal(f->closed, 1);
   assert_int_equal(uv_loop_close(&f->loop), 0);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-  assert_int_equal(system(cmd), 0);
+  if (!keep_dir) {
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+  }
   free(f);
+}
+
+static inline void fx_free(simfx *f)
+{
+  fx_stop(f, 0);
 }
 
 #endif /* EDV_TEST_SIM_APITEST_H */

@@ -95,6 +95,13 @@ static void test_certmgr_managed_flow(void **state)
   assert_jeq(r.json, "error.details.0.@type",
              "type.googleapis.com/google.rpc.ErrorInfo");
   reply_free(&r);
+  http(f, "POST", CM "/dnsAuthorizations?dnsAuthorizationId=dx",
+       "{\"domain\":\"x.edvirons.com\",\"nope\":1}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.message",
+             "Invalid JSON payload received. Unknown name \"nope\" at "
+             "'dns_authorization': Cannot find field.");
+  reply_free(&r);
   http(f, "POST", CM "/dnsAuthorizations?dnsAuthorizationId=da1",
        "{\"domain\":\"t1.edvirons.com\"}", &r);
   expect_status(&r, 409);
@@ -142,7 +149,8 @@ static void test_certmgr_managed_flow(void **state)
   ok_op(f, "POST", CP "/global/healthChecks",
         "{\"name\":\"hc\",\"type\":\"HTTP\"}");
   ok_op(f, "POST", CP "/global/backendServices",
-        "{\"name\":\"bs\",\"protocol\":\"HTTP\",\"healthChecks\":["
+        "{\"name\":\"bs\",\"protocol\":\"HTTP\",\"loadBalancingScheme\":"
+        "\"EXTERNAL_MANAGED\",\"healthChecks\":["
         "\"projects/edv-sim/global/healthChecks/hc\"]}");
   ok_op(f, "POST", CP "/global/urlMaps",
         "{\"name\":\"um\",\"defaultService\":\"projects/edv-sim/global/"

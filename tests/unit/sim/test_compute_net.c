@@ -31,19 +31,19 @@
 #include "sim/compute_int.h"
 #include "sim/sim_int.h"
 
-#define P "/compute/v1/projects/edv-sim"
-#define NET P "/global/networks"
-#define SUB P "/regions/us-central1/subnetworks"
+#define P      "/compute/v1/projects/edv-sim"
+#define NET    P "/global/networks"
+#define SUB    P "/regions/us-central1/subnetworks"
 #define SUB_EU P "/regions/europe-west1/subnetworks"
-#define FW P "/global/firewalls"
-#define RT P "/regions/us-central1/routers"
-#define GADDR P "/global/addresses"
-#define RADDR P "/regions/us-central1/addresses"
-#define HC P "/global/healthChecks"
-#define BS P "/global/backendServices"
-#define UM P "/global/urlMaps"
-#define PX P "/global/targetHttpsProxies"
-#define FR P "/global/forwardingRules"
+#define FW     P "/global/firewalls"
+#define RT     P "/regions/us-central1/routers"
+#define GADDR  P "/global/addresses"
+#define RADDR  P "/regions/us-central1/addresses"
+#define HC     P "/global/healthChecks"
+#define BS     P "/global/backendServices"
+#define UM     P "/global/urlMaps"
+#define PX     P "/global/targetHttpsProxies"
+#define FR     P "/global/forwardingRules"
 
 /* --- harness ------------------------------------------------------------ */
 
@@ -79,7 +79,7 @@ static void *fx_loop(void *arg)
   return NULL;
 }
 
-static simfx *fx_new(void)
+static simfx *fx_new_profile(const char *profile)
 {
   simfx *f = calloc(1, sizeof(*f));
   edv_sim_options o;
@@ -88,7 +88,7 @@ static simfx *fx_new(void)
   assert_non_null(f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
   memset(&o, 0, sizeof(o));
-  o.profile = "fast";
+  o.profile = profile;
   o.seed = 7;
   o.no_auth = 1;
   f->es = edv_sim_start(&f->loop, &o, &err);
@@ -98,6 +98,11 @@ static simfx *fx_new(void)
   uv_async_init(&f->loop, &f->stop, fx_stop_cb);
   f->stop.data = f;
   return f;
+}
+
+static simfx *fx_new(void)
+{
+  return fx_new_profile("fast");
 }
 
 static void fx_run(simfx *f)
@@ -192,8 +197,8 @@ static void assert_jeq(json_object *o, const char *path, const char *want)
   const char *got = jget(o, path);
 
   if (got == NULL || strcmp(got, want) != 0)
-    fail_msg("%s: want '%s', got '%s' in %s", path, want,
-             got ? got : "(none)", json_object_to_json_string(o));
+    fail_msg("%s: want '%s', got '%s' in %s", path, want, got ? got : "(none)",
+             json_object_to_json_string(o));
 }
 
 /* Waits for the operation in r (any scope) and checks it ended as
@@ -227,8 +232,7 @@ static void wait_op(simfx *f, reply *r, const char *error)
 }
 
 /* A mutation that must succeed, through its operation. */
-static void ok(simfx *f, const char *method, const char *path,
-               const char *body)
+static void ok(simfx *f, const char *method, const char *path, const char *body)
 {
   reply r;
 
@@ -261,8 +265,7 @@ static void get(simfx *f, const char *path, reply *r)
     fail_msg("GET %s: %ld %s", path, r->status, r->body ? r->body : "");
 }
 
-static void quota(simfx *f, const char *metric, const char *region,
-                  int limit)
+static void quota(simfx *f, const char *metric, const char *region, int limit)
 {
   char body[200];
   reply r;
@@ -282,7 +285,8 @@ static size_t items(reply *r)
 {
   json_object *a = json_object_object_get(r->json, "items");
 
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
 }
 
 /* --- subnetworks and networks ------------------------------------------- */
@@ -324,8 +328,9 @@ static void test_subnets(void **state)
         "Invalid IPCidrRange: 192.168.0.0/28 conflicts with existing "
         "subnetwork 'edv-s1' in region 'us-central1'.");
   /* The same range in another network is fine. */
-  ok(f, "POST", NET, "{\"name\":\"other-net\",\"autoCreateSubnetworks\":"
-                     "false}");
+  ok(f, "POST", NET,
+     "{\"name\":\"other-net\",\"autoCreateSubnetworks\":"
+     "false}");
   ok(f, "POST", SUB,
      "{\"name\":\"other-s\",\"network\":\"global/networks/other-net\","
      "\"ipCidrRange\":\"192.168.0.0/24\"}");
@@ -389,8 +394,8 @@ static void test_subnets(void **state)
         "{\"name\":\"edv-s3\",\"network\":\"global/networks/edv-net\","
         "\"ipCidrRange\":\"10.0.0.0/24\",\"privateIpGoogleAccess\":\"yes\"}",
         400, "invalid", NULL);
-  fails(f, "GET", P "/regions/mars-north1/subnetworks", NULL, 404,
-        "notFound", NULL);
+  fails(f, "GET", P "/regions/mars-north1/subnetworks", NULL, 404, "notFound",
+        NULL);
   /* The network cannot go while a subnet uses it. */
   fails(f, "DELETE", NET "/edv-net", NULL, 400,
         "resourceInUseByAnotherResource",
@@ -423,6 +428,14 @@ static void test_subnets(void **state)
   get(f, SUB "/edv-s1", &r);
   assert_jeq(r.json, "ipCidrRange", "192.168.0.0/23");
   reply_free(&r);
+  /* setPrivateIpGoogleAccess (gcloud subnets update). */
+  ok(f, "POST", SUB "/edv-s1/setPrivateIpGoogleAccess",
+     "{\"privateIpGoogleAccess\":false}");
+  get(f, SUB "/edv-s1", &r);
+  assert_jeq(r.json, "privateIpGoogleAccess", "false");
+  reply_free(&r);
+  fails(f, "POST", SUB "/edv-s1/setPrivateIpGoogleAccess", "{}", 400,
+        "required", NULL);
   /* List with a name filter. */
   get(f, SUB "?filter=name%20eq%20%22edv-.*%22", &r);
   assert_int_equal(items(&r), 1);
@@ -434,8 +447,7 @@ static void test_subnets(void **state)
   reply_free(&r);
   get(f, P "/aggregated/subnetworks?filter=name%20eq%20%22edv-.*%22", &r);
   assert_jeq(r.json, "kind", "compute#subnetworkAggregatedList");
-  assert_jeq(r.json, "items.regions/us-central1.subnetworks.0.name",
-             "edv-s1");
+  assert_jeq(r.json, "items.regions/us-central1.subnetworks.0.name", "edv-s1");
   assert_null(jget(r.json, "items.regions/us-central1.subnetworks.1"));
   reply_free(&r);
   /* Delete, then the network goes too and its list is empty. */
@@ -444,9 +456,9 @@ static void test_subnets(void **state)
         "The resource 'projects/edv-sim/regions/us-central1/subnetworks/"
         "edv-s1' was not found");
   get(f, NET "/edv-net", &r);
-  assert_int_equal(json_object_array_length(
-                       json_object_object_get(r.json, "subnetworks")),
-                   0);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(r.json, "subnetworks")),
+      0);
   reply_free(&r);
   ok(f, "DELETE", NET "/edv-net", NULL);
   /* Quota: one subnet per region, Google's text. */
@@ -575,8 +587,8 @@ static void test_firewalls(void **state)
   assert_jeq(r1.json, "allowed.0.ports.0", "443");
   reply_free(&r1);
   ok(f, "POST", NET, "{\"name\":\"net2\",\"autoCreateSubnetworks\":false}");
-  fails(f, "PATCH", FW "/edv-fw", "{\"network\":\"global/networks/net2\"}",
-        400, "invalid", NULL);
+  fails(f, "PATCH", FW "/edv-fw", "{\"network\":\"global/networks/net2\"}", 400,
+        "invalid", NULL);
   /* List, filter, delete. */
   ok(f, "POST", FW,
      "{\"name\":\"other-fw\",\"network\":\"global/networks/net2\","
@@ -647,8 +659,7 @@ static void test_routers(void **state)
   fails(f, "POST", RT, "{\"name\":\"bad\"}", 400, "required",
         "Required field 'resource.network' not specified");
   /* The subnet is used by the router's NAT; the network by both. */
-  fails(f, "DELETE", SUB "/edv-s1", NULL, 400,
-        "resourceInUseByAnotherResource",
+  fails(f, "DELETE", SUB "/edv-s1", NULL, 400, "resourceInUseByAnotherResource",
         "The subnetwork resource 'projects/edv-sim/regions/us-central1/"
         "subnetworks/edv-s1' is already being used by 'projects/edv-sim/"
         "regions/us-central1/routers/edv-router'");
@@ -693,7 +704,8 @@ static void test_addresses(void **state)
   /* setLabels needs the current labelFingerprint. */
   fails(f, "POST", GADDR "/edv-ip/setLabels",
         "{\"labels\":{\"a\":\"b\"},\"labelFingerprint\":\"c3RhbGU=\"}", 412,
-        "conditionNotMet", "Invalid fingerprint.");
+        "conditionNotMet",
+        "Labels fingerprint either invalid or resource labels have changed");
   fails(f, "POST", GADDR "/edv-ip/setLabels",
         "{\"labels\":{\"A\":\"b\"},\"labelFingerprint\":\"x\"}", 412,
         "conditionNotMet", NULL);
@@ -760,8 +772,7 @@ static void test_addresses(void **state)
   reply_free(&r);
   get(f, P "/aggregated/addresses", &r);
   assert_jeq(r.json, "items.global.addresses.0.name", "edv-ip");
-  assert_jeq(r.json, "items.regions/us-central1.addresses.0.name",
-             "edv-int");
+  assert_jeq(r.json, "items.regions/us-central1.addresses.0.name", "edv-int");
   reply_free(&r);
   ok(f, "DELETE", GADDR "/edv-ip", NULL);
   ok(f, "POST", GADDR, "{\"name\":\"edv-ip2\"}");
@@ -775,8 +786,9 @@ static void seed_others(simfx *f)
 {
   sim *s = edv__sim_core(f->es);
 
-  sim_store_put(s, "projects/edv-sim/zones/us-central1-a/instanceGroups/"
-                   "edv-ig",
+  sim_store_put(s,
+                "projects/edv-sim/zones/us-central1-a/instanceGroups/"
+                "edv-ig",
                 "compute#instanceGroup",
                 json_tokener_parse("{\"name\":\"edv-ig\"}"));
   sim_store_put(s, "projects/edv-sim/locations/global/certificateMaps/edv-map",
@@ -856,11 +868,10 @@ static void lb_health_and_backends(simfx *f)
                          "/zones/us-central1-a/instanceGroups/edv-ig"));
   reply_free(&r);
   /* compute_int.h's view of it. */
-  fails(f, "PATCH", BS "/edv-bs", "{\"timeoutSec\":60}", 412,
-        "conditionNotMet", "Invalid fingerprint.");
+  fails(f, "PATCH", BS "/edv-bs", "{\"timeoutSec\":60}", 412, "conditionNotMet",
+        "Invalid fingerprint.");
   /* The health check is used by both backend services. */
-  fails(f, "DELETE", HC "/edv-hc", NULL, 400,
-        "resourceInUseByAnotherResource",
+  fails(f, "DELETE", HC "/edv-hc", NULL, 400, "resourceInUseByAnotherResource",
         "The health_check resource 'projects/edv-sim/global/healthChecks/"
         "edv-hc' is already being used by 'projects/edv-sim/global/"
         "backendServices/edv-bs'");
@@ -900,18 +911,25 @@ static void lb_url_maps(simfx *f)
         "{\"name\":\"edv-lb\",\"fingerprint\":\"AAAAAAAAAAA=\","
         "\"defaultService\":\"global/backendServices/edv-bs\"}",
         412, "conditionNotMet", "Invalid fingerprint.");
-  snprintf(body, sizeof(body),
-           "{\"fingerprint\":\"%s\",\"hostRules\":[{\"hosts\":["
-           "\"t1.edvirons.com\"],\"pathMatcher\":\"pm-t1\"},{\"hosts\":["
-           "\"t2.edvirons.com\"],\"pathMatcher\":\"pm-t1\"}]}",
-           fp);
+  /* gcloud sends the fingerprint back in URL-safe base64. */
+  {
+    char safe[64];
+
+    snprintf(safe, sizeof(safe), "%s", fp);
+    for (char *p = safe; *p; p++)
+      *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+    snprintf(body, sizeof(body),
+             "{\"fingerprint\":\"%s\",\"hostRules\":[{\"hosts\":["
+             "\"t1.edvirons.com\"],\"pathMatcher\":\"pm-t1\"},{\"hosts\":["
+             "\"t2.edvirons.com\"],\"pathMatcher\":\"pm-t1\"}]}",
+             safe);
+  }
   ok(f, "PATCH", UM "/edv-lb", body);
   get(f, UM "/edv-lb", &r);
   assert_jeq(r.json, "hostRules.1.hosts.0", "t2.edvirons.com");
   assert_string_not_equal(jget(r.json, "fingerprint"), fp);
   /* The old fingerprint is stale now. */
-  snprintf(body, sizeof(body), "{\"fingerprint\":\"%s\",\"hostRules\":[]}",
-           fp);
+  snprintf(body, sizeof(body), "{\"fingerprint\":\"%s\",\"hostRules\":[]}", fp);
   fails(f, "PATCH", UM "/edv-lb", body, 412, "conditionNotMet", NULL);
   /* A host rule pointing at a missing path matcher; a host twice. */
   snprintf(body, sizeof(body),
@@ -929,25 +947,25 @@ static void lb_url_maps(simfx *f)
   fails(f, "PATCH", UM "/edv-lb", body, 400, "invalid", NULL);
   reply_free(&r);
   /* The backend service is used by the URL map. */
-  fails(f, "DELETE", BS "/edv-bs", NULL, 400,
-        "resourceInUseByAnotherResource",
+  fails(f, "DELETE", BS "/edv-bs", NULL, 400, "resourceInUseByAnotherResource",
         "The backend_service resource 'projects/edv-sim/global/"
         "backendServices/edv-bs' is already being used by 'projects/"
         "edv-sim/global/urlMaps/edv-lb'");
 }
 
-/* A URL map over the 1 MB limit of EXTERNAL_MANAGED. */
-static void lb_url_map_size(simfx *f)
+/* A URL map body with n host rules whose default service is bs. */
+static char *big_map(const char *name, const char *bs, size_t n)
 {
-  size_t n = 9000, cap = n * 160 + 512, len;
+  size_t cap = n * 160 + 512, len;
   char *body = malloc(cap);
 
   assert_non_null(body);
   len = (size_t)snprintf(body, cap,
-                         "{\"name\":\"edv-big\",\"defaultService\":\"global/"
-                         "backendServices/edv-bs2\",\"pathMatchers\":[{"
+                         "{\"name\":\"%s\",\"defaultService\":\"global/"
+                         "backendServices/%s\",\"pathMatchers\":[{"
                          "\"name\":\"pm\",\"defaultService\":\"global/"
-                         "backendServices/edv-bs2\"}],\"hostRules\":[");
+                         "backendServices/%s\"}],\"hostRules\":[",
+                         name, bs, bs);
   for (size_t i = 0; i < n; i++)
     len += (size_t)snprintf(body + len, cap - len,
                             "%s{\"hosts\":[\"tenant-%06zu-with-a-long-name-"
@@ -956,9 +974,28 @@ static void lb_url_map_size(simfx *f)
                             "\"pathMatcher\":\"pm\"}",
                             i ? "," : "", i);
   snprintf(body + len, cap - len, "]}");
+  return body;
+}
+
+/* URL map size limits: 1 MB, or 64 KB for the classic load balancer. */
+static void lb_url_map_size(simfx *f)
+{
+  char *body = big_map("edv-big", "edv-bs2", 9000);
+
   assert_true(strlen(body) > 1024 * 1024);
   fails(f, "POST", UM, body, 400, "invalid", NULL);
   free(body);
+  ok(f, "POST", BS,
+     "{\"name\":\"classic\",\"loadBalancingScheme\":\"EXTERNAL\"}");
+  body = big_map("edv-mid", "classic", 700);
+  assert_true(strlen(body) > 64 * 1024);
+  fails(f, "POST", UM, body, 400, "invalid", NULL);
+  free(body);
+  body = big_map("edv-mid", "edv-bs2", 700);
+  ok(f, "POST", UM, body);
+  free(body);
+  ok(f, "DELETE", UM "/edv-mid", NULL);
+  ok(f, "DELETE", BS "/classic", NULL);
 }
 
 static void lb_proxies(simfx *f)
@@ -974,7 +1011,7 @@ static void lb_proxies(simfx *f)
         404, "notFound", NULL);
   fails(f, "POST", PX,
         "{\"name\":\"bad\",\"urlMap\":\"global/urlMaps/edv-lb\","
-        "\"certificateMap\":\"projects/edv-sim/locations/global/"
+        "\"certificateMap\":\"//certificatemanager.googleapis.com/"
         "certificateMaps/edv-map\"}",
         400, "invalid", NULL);
   fails(f, "POST", PX,
@@ -984,9 +1021,11 @@ static void lb_proxies(simfx *f)
   ok(f, "POST", PX,
      "{\"name\":\"edv-px\",\"urlMap\":\"global/urlMaps/edv-lb\","
      "\"sslCertificates\":[\"global/sslCertificates/legacy\"]}");
+  /* gcloud sends the REST URL; it is stored in the documented form. */
   ok(f, "POST", PX,
      "{\"name\":\"edv-px-map\",\"urlMap\":\"global/urlMaps/edv-lb\","
-     "\"certificateMap\":\"" CMAP "global/certificateMaps/edv-map\"}");
+     "\"certificateMap\":\"https://certificatemanager.googleapis.com/v1/"
+     "projects/edv-sim/locations/global/certificateMaps/edv-map\"}");
   get(f, PX "/edv-px-map", &r);
   assert_jeq(r.json, "kind", "compute#targetHttpsProxy");
   assert_jeq(r.json, "certificateMap", CMAP "global/certificateMaps/edv-map");
@@ -1012,8 +1051,7 @@ static void lb_proxies(simfx *f)
   get(f, PX "/edv-px", &r);
   assert_non_null(strstr(jget(r.json, "urlMap"), "/global/urlMaps/edv-lb2"));
   reply_free(&r);
-  fails(f, "DELETE", UM "/edv-lb", NULL, 400,
-        "resourceInUseByAnotherResource",
+  fails(f, "DELETE", UM "/edv-lb", NULL, 400, "resourceInUseByAnotherResource",
         "The url_map resource 'projects/edv-sim/global/urlMaps/edv-lb' is "
         "already being used by 'projects/edv-sim/global/targetHttpsProxies/"
         "edv-px-map'");
@@ -1029,8 +1067,8 @@ static void lb_forwarding(simfx *f)
         "\"target\":\"global/targetHttpsProxies/edv-px-map\"}",
         404, "notFound", NULL);
   fails(f, "POST", FR,
-        "{\"name\":\"bad\",\"target\":\"global/targetHttpsProxies/nope\"}",
-        404, "notFound", NULL);
+        "{\"name\":\"bad\",\"target\":\"global/targetHttpsProxies/nope\"}", 404,
+        "notFound", NULL);
   fails(f, "POST", FR,
         "{\"name\":\"bad\",\"IPAddress\":\"192.0.2.9\",\"target\":\"global/"
         "targetHttpsProxies/edv-px-map\"}",
@@ -1053,17 +1091,29 @@ static void lb_forwarding(simfx *f)
   reply_free(&r);
   get(f, GADDR "/edv-lb-ip", &r);
   assert_jeq(r.json, "status", "IN_USE");
-  assert_non_null(strstr(jget(r.json, "users.0"),
-                         "/global/forwardingRules/edv-https"));
+  assert_non_null(
+      strstr(jget(r.json, "users.0"), "/global/forwardingRules/edv-https"));
   reply_free(&r);
   /* The same IP and port again; an ephemeral IP is fine. */
   fails(f, "POST", FR,
         "{\"name\":\"dup\",\"IPAddress\":\"203.0.113.1\",\"portRange\":"
-        "\"443-443\",\"target\":\"global/targetHttpsProxies/edv-px\"}",
-        400, "invalid", NULL);
+        "\"443-443\",\"target\":\"global/targetHttpsProxies/edv-px\","
+        "\"loadBalancingScheme\":\"EXTERNAL_MANAGED\"}",
+        400, "invalid",
+        "Invalid value for field 'resource.IPAddress': '203.0.113.1'. The IP "
+        "address and port range are already used by 'projects/edv-sim/global/"
+        "forwardingRules/edv-https'.");
+  fails(f, "POST", FR,
+        "{\"name\":\"edv-eph\",\"portRange\":\"443-443\",\"target\":"
+        "\"global/targetHttpsProxies/edv-px\"}",
+        400, "invalid",
+        "Invalid value for field 'resource.loadBalancingScheme': 'EXTERNAL'. "
+        "The backend service behind the target proxy uses load balancing "
+        "scheme EXTERNAL_MANAGED.");
   ok(f, "POST", FR,
      "{\"name\":\"edv-eph\",\"portRange\":\"443-443\",\"target\":\"global/"
-     "targetHttpsProxies/edv-px\"}");
+     "targetHttpsProxies/edv-px\",\"loadBalancingScheme\":"
+     "\"EXTERNAL_MANAGED\"}");
   get(f, FR "/edv-eph", &r);
   assert_jeq(r.json, "IPAddress", "203.0.113.2");
   reply_free(&r);
@@ -1093,10 +1143,16 @@ static void lb_forwarding(simfx *f)
   get(f, FR "?filter=labels.edv-tenant%20%3D%20platform", &r);
   assert_int_equal(items(&r), 1);
   reply_free(&r);
+  get(f, P "/aggregated/forwardingRules", &r);
+  assert_jeq(r.json, "kind", "compute#forwardingRuleAggregatedList");
+  assert_jeq(r.json, "items.global.forwardingRules.0.name", "edv-eph");
+  assert_jeq(r.json, "items.global.forwardingRules.1.name", "edv-https");
+  reply_free(&r);
   quota(f, "FORWARDING_RULES", NULL, 2);
   fails(f, "POST", FR,
         "{\"name\":\"edv-q\",\"portRange\":\"80\",\"target\":\"global/"
-        "targetHttpsProxies/edv-px\"}",
+        "targetHttpsProxies/edv-px\",\"loadBalancingScheme\":"
+        "\"EXTERNAL_MANAGED\"}",
         403, "quotaExceeded",
         "Quota 'FORWARDING_RULES' exceeded. Limit: 2.0 globally.");
 }
@@ -1135,6 +1191,196 @@ static void test_load_balancing(void **state)
   fx_free(f);
 }
 
+/* --- races between operations ------------------------------------------ */
+
+static void advance(simfx *f, int seconds)
+{
+  char body[64];
+  reply r;
+
+  snprintf(body, sizeof(body), "{\"seconds\":%d}", seconds);
+  assert_int_equal(http(f, "POST", "/_sim/clock/advance", body, &r), 200);
+  reply_free(&r);
+}
+
+/* The operation of r as it is now: its error code or "" when it
+ * succeeded; it must be DONE. Malloc'd. */
+static char *op_outcome(simfx *f, reply *r)
+{
+  const char *p = strstr(jget(r->json, "selfLink"), "/compute/v1/");
+  const char *code;
+  char *out;
+  reply o;
+
+  assert_non_null(p);
+  get(f, p, &o);
+  assert_jeq(o.json, "status", "DONE");
+  code = jget(o.json, "error.errors.0.code");
+  out = strdup(code ? code : "");
+  reply_free(&o);
+  return out;
+}
+
+/*
+ * Two operations accepted together that cannot both succeed: whichever
+ * completes second ends in error, and the store stays consistent.
+ * Realistic durations on a clock that only moves when advanced, so both
+ * are pending when the second is accepted.
+ */
+static void test_races(void **state)
+{
+  simfx *f = fx_new_profile("realistic");
+  reply a, b, r;
+  char *oa, *ob;
+
+  (void)state;
+  fx_run(f);
+  http(f, "POST", NET,
+       "{\"name\":\"edv-net\",\"autoCreateSubnetworks\":"
+       "false}",
+       &a);
+  assert_int_equal(a.status, 200);
+  reply_free(&a);
+  http(f, "POST", HC, "{\"name\":\"edv-hc\",\"type\":\"HTTP\"}", &a);
+  assert_int_equal(a.status, 200);
+  reply_free(&a);
+  advance(f, 120);
+  /* Overlapping subnets in two regions, both accepted. */
+  http(f, "POST", SUB,
+       "{\"name\":\"edv-a\",\"network\":\"global/networks/edv-net\","
+       "\"ipCidrRange\":\"10.0.0.0/24\"}",
+       &a);
+  http(f, "POST", SUB_EU,
+       "{\"name\":\"edv-b\",\"network\":\"global/networks/edv-net\","
+       "\"ipCidrRange\":\"10.0.0.0/28\"}",
+       &b);
+  assert_int_equal(a.status, 200);
+  assert_int_equal(b.status, 200);
+  advance(f, 120);
+  oa = op_outcome(f, &a);
+  ob = op_outcome(f, &b);
+  assert_true((*oa == '\0') != (*ob == '\0'));
+  assert_string_equal(*oa ? oa : ob, "INVALID_USAGE");
+  free(oa);
+  free(ob);
+  reply_free(&a);
+  reply_free(&b);
+  get(f, P "/aggregated/subnetworks", &r);
+  assert_non_null(jget(r.json, "items"));
+  assert_int_equal(
+      json_object_object_length(json_object_object_get(r.json, "items")), 1);
+  reply_free(&r);
+  /* A backend service on a health check being deleted. */
+  http(f, "POST", BS,
+       "{\"name\":\"edv-bs\",\"healthChecks\":[\"global/healthChecks/"
+       "edv-hc\"]}",
+       &a);
+  http(f, "DELETE", HC "/edv-hc", NULL, &b);
+  assert_int_equal(a.status, 200);
+  assert_int_equal(b.status, 200);
+  advance(f, 120);
+  oa = op_outcome(f, &a);
+  ob = op_outcome(f, &b);
+  if (*oa)
+    assert_string_equal(oa, "RESOURCE_NOT_FOUND");
+  else
+    assert_string_equal(ob, "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE");
+  assert_true((*oa == '\0') != (*ob == '\0'));
+  free(oa);
+  free(ob);
+  reply_free(&a);
+  reply_free(&b);
+  fx_free(f);
+}
+
+/* --- gcloud ------------------------------------------------------------ */
+
+/* Runs gcloud with its own configuration directory against f; returns its
+ * exit status and leaves its output (stdout and stderr) in out. */
+static int gcloud(simfx *f, const char *cfg, const char *args, char *out,
+                  size_t n)
+{
+  char cmd[1024];
+  FILE *p;
+  size_t len = 0;
+  int status;
+
+  snprintf(cmd, sizeof(cmd),
+           "CLOUDSDK_CONFIG='%s' CLOUDSDK_CORE_DISABLE_PROMPTS=1 "
+           "CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true "
+           "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true "
+           "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE="
+           "http://127.0.0.1:%u/compute/v1/ gcloud --quiet "
+           "--project edv-sim %s 2>&1",
+           cfg, f->port, args);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  while (len + 1 < n && fgets(out + len, (int)(n - len), p))
+    len += strlen(out + len);
+  out[len] = '\0';
+  status = pclose(p);
+  return status;
+}
+
+static void gcloud_ok(simfx *f, const char *cfg, const char *args)
+{
+  char out[8192];
+
+  if (gcloud(f, cfg, args, out, sizeof(out)) != 0)
+    fail_msg("gcloud %s:\n%s", args, out);
+}
+
+/*
+ * gcloud, unchanged, against the simulator (skipped when it is not
+ * installed): credentials are disabled and the Compute endpoint points
+ * here. It reads what it wrote, follows operations, sends fingerprints
+ * back in URL-safe base64 (add-path-matcher updates the URL map) and lists
+ * through aggregatedList. About 6 s per gcloud run, hence few of them.
+ */
+static void test_gcloud(void **state)
+{
+  simfx *f;
+  char cfg[64], out[8192], cmd[200];
+
+  (void)state;
+  if (system("gcloud --version >/dev/null 2>&1") != 0)
+    skip();
+  snprintf(cfg, sizeof(cfg), "/tmp/edv-gcloud-XXXXXX");
+  assert_non_null(mkdtemp(cfg));
+  f = fx_new();
+  fx_run(f);
+  gcloud_ok(f, cfg, "compute networks create edv-net --subnet-mode=custom");
+  gcloud_ok(f, cfg,
+            "compute networks subnets create edv-s1 --network edv-net "
+            "--region us-central1 --range 10.0.0.0/24");
+  assert_int_not_equal(gcloud(f, cfg,
+                              "compute networks subnets create edv-s2 "
+                              "--network edv-net --region europe-west1 "
+                              "--range 10.0.0.0/28",
+                              out, sizeof(out)),
+                       0);
+  assert_non_null(strstr(out, "Invalid IPCidrRange: 10.0.0.0/28 conflicts "
+                              "with existing subnetwork 'edv-s1' in region "
+                              "'us-central1'."));
+  gcloud(f, cfg, "compute networks subnets list '--format=value(name)'", out,
+         sizeof(out));
+  assert_string_equal(out, "edv-s1\n");
+  gcloud_ok(f, cfg,
+            "compute health-checks create http edv-hc --port 80 "
+            "--request-path /health");
+  gcloud_ok(f, cfg,
+            "compute backend-services create edv-bs --global --protocol "
+            "HTTP --health-checks edv-hc --load-balancing-scheme "
+            "EXTERNAL_MANAGED");
+  gcloud_ok(f, cfg, "compute url-maps create edv-lb --default-service edv-bs");
+  gcloud_ok(f, cfg,
+            "compute url-maps add-path-matcher edv-lb --path-matcher-name "
+            "pm-t1 --default-service edv-bs --new-hosts t1.edvirons.com");
+  fx_free(f);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cfg);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* compute_int.h, called while the loop thread is not running. */
 static void test_internal_api(void **state)
 {
@@ -1146,8 +1392,8 @@ static void test_internal_api(void **state)
   (void)state;
   sim_store_put(s, "projects/edv-sim/global/targetHttpsProxies/px",
                 "compute#targetHttpsProxy",
-                json_tokener_parse("{\"name\":\"px\",\"certificateMap\":\""
-                                   CMAP "global/certificateMaps/m\"}"));
+                json_tokener_parse("{\"name\":\"px\",\"certificateMap\":\"" CMAP
+                                   "global/certificateMaps/m\"}"));
   sim_store_put(s, "projects/edv-sim/global/forwardingRules/fr",
                 "compute#forwardingRule",
                 json_tokener_parse("{\"name\":\"fr\",\"IPAddress\":"
@@ -1163,8 +1409,7 @@ static void test_internal_api(void **state)
   rows = sim_compute_forwarding_ips(s);
   assert_int_equal(json_object_array_length(rows), 1);
   assert_jeq(rows, "0.IPAddress", "203.0.113.7");
-  assert_jeq(rows, "0.target",
-             "projects/edv-sim/global/targetHttpsProxies/px");
+  assert_jeq(rows, "0.target", "projects/edv-sim/global/targetHttpsProxies/px");
   assert_jeq(rows, "0.certificateMap",
              "projects/edv-sim/locations/global/certificateMaps/m");
   json_object_put(rows);
@@ -1190,10 +1435,10 @@ static void test_internal_api(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_subnets),      cmocka_unit_test(test_firewalls),
-      cmocka_unit_test(test_routers),      cmocka_unit_test(test_addresses),
-      cmocka_unit_test(test_load_balancing),
-      cmocka_unit_test(test_internal_api),
+      cmocka_unit_test(test_subnets),        cmocka_unit_test(test_firewalls),
+      cmocka_unit_test(test_routers),        cmocka_unit_test(test_addresses),
+      cmocka_unit_test(test_load_balancing), cmocka_unit_test(test_races),
+      cmocka_unit_test(test_internal_api),   cmocka_unit_test(test_gcloud),
   };
   int result;
 

@@ -4,7 +4,8 @@
  * RUNNING on the simulated clock, boot disk created and deleted with the
  * instance, CPUS quota, setMachineType only when TERMINATED, fingerprints,
  * reset counting), disks (resize, snapshots, resource policies), instance
- * groups and the instance boot model behind backendServices.getHealth.
+ * groups, the instance boot model behind backendServices.getHealth, and
+ * a restart from the state file in the middle of an operation.
  *
  * The realistic profile on a real-time clock: nothing finishes unless the
  * test advances the clock, so every intermediate state is observable.
@@ -108,8 +109,8 @@ static char *vm_body(const char *name, const char *type, int disk_gb,
   return b;
 }
 
-static void insert_vm(simfx *f, const char *name, const char *type,
-                      int disk_gb, const char *extra)
+static void insert_vm(simfx *f, const char *name, const char *type, int disk_gb,
+                      const char *extra)
 {
   char *b = vm_body(name, type, disk_gb, extra);
 
@@ -124,8 +125,8 @@ static void test_catalog(void **state)
 
   (void)state;
   http(f, "GET",
-       "/compute/v1/projects/debian-cloud/global/images/family/debian-12",
-       NULL, &r);
+       "/compute/v1/projects/debian-cloud/global/images/family/debian-12", NULL,
+       &r);
   expect_status(&r, 200);
   assert_jeq(r.json, "kind", "compute#image");
   assert_jeq(r.json, "name", "debian-12-bookworm-v20261110");
@@ -148,8 +149,8 @@ static void test_catalog(void **state)
   assert_int_equal(jlen(r.json, "items"), 3);
   reply_free(&r);
   http(f, "GET",
-       "/compute/v1/projects/debian-cloud/global/images/family/debian-13",
-       NULL, &r);
+       "/compute/v1/projects/debian-cloud/global/images/family/debian-13", NULL,
+       &r);
   expect_error(&r, 404, "notFound",
                "The resource 'projects/debian-cloud/global/images/family/"
                "debian-13' was not found");
@@ -251,10 +252,8 @@ static void test_instance_lifecycle(void **state)
   http(f, "GET", CP "/aggregated/instances", NULL, &r);
   expect_status(&r, 200);
   assert_jeq(r.json, "kind", "compute#instanceAggregatedList");
-  assert_jeq(r.json, "items.zones/us-central1-a.instances.0.name",
-             "edv-t1-vm");
-  assert_jeq(r.json, "items.zones/us-central1-a.instances.0.status",
-             "RUNNING");
+  assert_jeq(r.json, "items.zones/us-central1-a.instances.0.name", "edv-t1-vm");
+  assert_jeq(r.json, "items.zones/us-central1-a.instances.0.status", "RUNNING");
   assert_jeq(r.json, "items.zones/us-east1-b.warning.code",
              "NO_RESULTS_ON_PAGE");
   reply_free(&r);
@@ -331,11 +330,19 @@ static void test_instance_lifecycle(void **state)
             "{\"machineType\":\"https://www.googleapis.com/compute/v1/"
             "projects/edv-sim/zones/us-central1-a/machineTypes/"
             "e2-standard-2\"}");
+  call_done(f, "PATCH", ZA "/instances/edv-t1-vm/updateShieldedInstanceConfig",
+            "{\"enableVtpm\":true}");
   call_done(f, "POST", ZA "/instances/edv-t1-vm/start", NULL);
+  http(f, "PATCH", ZA "/instances/edv-t1-vm/updateShieldedInstanceConfig",
+       "{\"enableVtpm\":false}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
   http(f, "GET", ZA "/instances/edv-t1-vm", NULL, &r);
   assert_jeq(r.json, "status", "RUNNING");
-  assert_non_null(strstr(jget(r.json, "machineType"),
-                         "/machineTypes/e2-standard-2"));
+  assert_non_null(
+      strstr(jget(r.json, "machineType"), "/machineTypes/e2-standard-2"));
+  assert_jeq(r.json, "shieldedInstanceConfig.enableSecureBoot", "true");
+  assert_jeq(r.json, "shieldedInstanceConfig.enableVtpm", "true");
   reply_free(&r);
   /* Fingerprints: a stale one is 412, the current one works once. */
   http(f, "POST", ZA "/instances/edv-t1-vm/setLabels",
@@ -440,6 +447,43 @@ static void test_cpu_quota(void **state)
   expect_status(&r, 403);
   reply_free(&r);
   free(b);
+  /* An insert whose operation fails leaves nothing behind. */
+  call_done(f, "DELETE", ZA "/instances/edv-mid", NULL);
+  http(f, "POST", "/_sim/faults",
+       "{\"failOperation\":\"compute.instances.insert\",\"count\":1,"
+       "\"operationError\":{\"code\":\"ZONE_RESOURCE_POOL_EXHAUSTED\","
+       "\"message\":\"no\",\"httpStatus\":503}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  b = vm_body("edv-unlucky", "e2-standard-4", 10, NULL);
+  http(f, "POST", ZA "/instances", b, &r);
+  free(b);
+  expect_status(&r, 200);
+  {
+    char op[512];
+    reply o;
+
+    snprintf(op, sizeof(op), "%s", url_path(jget(r.json, "selfLink")));
+    reply_free(&r);
+    assert_int_equal(advance(f, 200), 200);
+    http(f, "GET", op, NULL, &o);
+    assert_jeq(o.json, "status", "DONE");
+    assert_jeq(o.json, "error.errors.0.code", "ZONE_RESOURCE_POOL_EXHAUSTED");
+    reply_free(&o);
+  }
+  http(f, "GET", ZA "/instances/edv-unlucky", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "GET", ZA "/disks/edv-unlucky", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "GET", CP "/regions/us-central1", NULL, &r);
+  assert_non_null(strstr(r.body, "\"metric\":\"CPUS\",\"limit\":24.0,"
+                                 "\"usage\":18.0"));
+  assert_non_null(strstr(r.body, "\"metric\":\"INSTANCES\",\"limit\":100.0,"
+                                 "\"usage\":2.0"));
+  reply_free(&r);
   fx_free(f);
 }
 
@@ -611,6 +655,15 @@ static void test_instance_groups(void **state)
   assert_int_equal(jlen(r.json, "items"), 1);
   assert_jeq(r.json, "items.0.status", "RUNNING");
   reply_free(&r);
+  /* A deleted instance leaves its groups. */
+  insert_vm(f, "edv-g2", "e2-micro", 10, NULL);
+  call_done(f, "POST", ZA "/instanceGroups/edv-t1-ig/addInstances",
+            "{\"instances\":[{\"instance\":\"zones/us-central1-a/instances/"
+            "edv-g2\"}]}");
+  call_done(f, "DELETE", ZA "/instances/edv-g2", NULL);
+  http(f, "GET", ZA "/instanceGroups/edv-t1-ig", NULL, &r);
+  assert_jeq(r.json, "size", "1");
+  reply_free(&r);
   call_done(f, "POST", ZA "/instanceGroups/edv-t1-ig/setNamedPorts",
             "{\"namedPorts\":[{\"name\":\"http\",\"port\":8080}]}");
   call_done(f, "POST", ZA "/instanceGroups/edv-t1-ig/removeInstances",
@@ -632,8 +685,7 @@ static void test_instance_groups(void **state)
 }
 
 /* getHealth of the group: the state of member `i`. */
-static void expect_health(simfx *f, int i, const char *want,
-                          const char *reason)
+static void expect_health(simfx *f, int i, const char *want, const char *reason)
 {
   reply r;
   char path[64];
@@ -762,8 +814,9 @@ static void test_boot_model(void **state)
   /* (c) a database that does not exist. */
   set_metadata(f, "[{\"key\":\"startup-script\",\"value\":\"x\"},{\"key\":"
                   "\"edv-db-instance\",\"value\":\"edv-t1-db-9\"}]");
-  expect_health(f, 0, "UNHEALTHY", "'edv-t1-db-9' (metadata edv-db-instance) "
-                                   "does not exist");
+  expect_health(f, 0, "UNHEALTHY",
+                "'edv-t1-db-9' (metadata edv-db-instance) "
+                "does not exist");
   set_metadata(f, GOOD_MD);
   expect_health(f, 0, "HEALTHY", NULL);
   /* (a) a reset boots again; a stopped instance is never healthy. */
@@ -793,6 +846,87 @@ static void test_boot_model(void **state)
   fx_free(f);
 }
 
+/* Stops the simulator but keeps its state directory (apitest's fx_free
+ * removes it). */
+static char *fx_stop_keep(simfx *f)
+{
+  char *dir = strdup(f->dir);
+
+  uv_async_send(&f->stop);
+  assert_int_equal(pthread_join(f->thread, NULL), 0);
+  assert_int_equal(f->closed, 1);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  free(f);
+  return dir;
+}
+
+/* fx_start on an existing state directory. */
+static simfx *fx_restart(const char *dir)
+{
+  simfx *f = calloc(1, sizeof(*f));
+  edv_sim_options o;
+  edv_error err;
+
+  assert_non_null(f);
+  snprintf(f->dir, sizeof(f->dir), "%s", dir);
+  snprintf(f->state_path, sizeof(f->state_path), "%s/state.json", f->dir);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  memset(&o, 0, sizeof(o));
+  o.profile = "realistic";
+  o.time_scale = 1;
+  o.state_file = f->state_path;
+  o.seed = 8;
+  f->es = edv_sim_start(&f->loop, &o, &err);
+  if (f->es == NULL)
+    fail_msg("edv_sim_start: %s", err.message);
+  f->port = edv_sim_port(f->es);
+  uv_async_init(&f->loop, &f->stop, fx_stop_cb);
+  f->stop.data = f;
+  assert_int_equal(pthread_create(&f->thread, NULL, fx_loop, f), 0);
+  fx_login(f);
+  return f;
+}
+
+/* The boot model and the life cycle live in the state file: a restart in
+ * the middle of a stop finishes it, and a reset count survives. */
+static void test_restart(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char *dir;
+
+  (void)state;
+  make_network(f);
+  insert_vm(f, "edv-keep", "e2-small", 10, NULL);
+  call_done(f, "POST", ZA "/instances/edv-keep/reset", NULL);
+  http(f, "POST", ZA "/instances/edv-keep/stop", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  usleep(400 * 1000); /* past the state file's save debounce */
+  dir = fx_stop_keep(f);
+  f = fx_restart(dir);
+  free(dir);
+  http(f, "GET", ZA "/instances/edv-keep", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "status", "STOPPING");
+  reply_free(&r);
+  assert_int_equal(advance(f, 200), 200);
+  http(f, "GET", ZA "/instances/edv-keep", NULL, &r);
+  assert_jeq(r.json, "status", "TERMINATED");
+  reply_free(&r);
+  http(f, "GET", "/_sim/health/instances", NULL, &r);
+  assert_jeq(r.json, "instances.0.resets", "1");
+  assert_jeq(r.json, "instances.0.healthState", "UNHEALTHY");
+  reply_free(&r);
+  http(f, "GET",
+       "/compute/v1/projects/debian-cloud/global/images/family/"
+       "debian-12",
+       NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -802,6 +936,7 @@ int main(void)
       cmocka_unit_test(test_disks_and_policies),
       cmocka_unit_test(test_instance_groups),
       cmocka_unit_test(test_boot_model),
+      cmocka_unit_test(test_restart),
   };
   int result;
 

@@ -84,7 +84,10 @@ static simfx *fx_new(const char *profile, double scale, const char *dir)
   if (dir) {
     snprintf(f->dir, sizeof(f->dir), "%s", dir);
   } else {
-    snprintf(f->dir, sizeof(f->dir), "/tmp/edv-simtest-XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(f->dir, sizeof(f->dir), "%s/edv-simtest-XXXXXX",
+             tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
     assert_non_null(mkdtemp(f->dir));
   }
   snprintf(f->key_path, sizeof(f->key_path), "%s/key.json", f->dir);
@@ -309,7 +312,8 @@ static void login(simfx *f)
   free(a);
 }
 
-static char *other_key_pem(void)
+/* A fresh RSA key: private PEM returned, public PEM in *pub if asked. */
+static char *other_key_pem_pub(char **pub)
 {
   EVP_PKEY *k = EVP_RSA_gen(2048);
   BIO *b = BIO_new(BIO_s_mem());
@@ -321,8 +325,20 @@ static char *other_key_pem(void)
   n = BIO_get_mem_data(b, &data);
   out = strndup(data, (size_t)n);
   BIO_free(b);
+  if (pub) {
+    b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PUBKEY(b, k), 1);
+    n = BIO_get_mem_data(b, &data);
+    *pub = strndup(data, (size_t)n);
+    BIO_free(b);
+  }
   EVP_PKEY_free(k);
   return out;
+}
+
+static char *other_key_pem(void)
+{
+  return other_key_pem_pub(NULL);
 }
 
 static void expect_grant_error(simfx *f, const char *assertion,
@@ -392,6 +408,29 @@ static void test_token(void **state)
   assert_int_equal(http(f, "GET", NET, NULL, NULL, &r), 401);
   assert_jeq(r.json, "error.errors.0.reason", "required");
   reply_free(&r);
+  /* A key the test brings is trusted through the admin API. */
+  {
+    char *pub = NULL, *priv = other_key_pem_pub(&pub);
+    json_object *body = json_object_new_object();
+
+    json_object_object_add(body, "kid", json_object_new_string("ext-1"));
+    json_object_object_add(body, "client_email",
+                           json_object_new_string("ext@p.iam.gserviceaccount."
+                                                  "com"));
+    json_object_object_add(body, "public_key", json_object_new_string(pub));
+    assert_int_equal(http(f, "POST", "/_sim/keys",
+                          json_object_to_json_string(body), NULL, &r),
+                     200);
+    reply_free(&r);
+    a = make_jwt(priv, "ext-1", "ext@p.iam.gserviceaccount.com", aud, "x", now,
+                 now + 3600);
+    assert_int_equal(exchange(f, a, &r), 200);
+    reply_free(&r);
+    free(a);
+    json_object_put(body);
+    free(pub);
+    free(priv);
+  }
   fx_free(f, 0);
 }
 
@@ -1013,6 +1052,84 @@ static void test_wait_client_gone(void **state)
   fx_free(f, 0);
 }
 
+/* --- routing ------------------------------------------------------------ */
+
+static int echo_route(sim *s, sim_req *req, sim_resp *resp)
+{
+  json_object *o = json_object_new_object();
+  const char *names[] = {"name", "p", "t"};
+
+  json_object_object_add(o, "route",
+                         json_object_new_string(sim_req_method_id(req)));
+  for (size_t i = 0; i < 3; i++)
+    if (sim_param(req, names[i]))
+      json_object_object_add(o, names[i],
+                             json_object_new_string(sim_param(req, names[i])));
+  return sim_resp_json(resp, 200, o);
+}
+
+static const sim_route echo_routes[] = {
+    {"GET", "/x/v1/{+name}", "plus", echo_route, NULL, SIM_ROUTE_NOAUTH, NULL},
+    {"GET", "/x/v1/projects/{p}/things/{t}", "flat", echo_route, NULL,
+     SIM_ROUTE_NOAUTH, NULL},
+    {"POST", "/x/v1/projects/{p}/things/{t}:act", "act", echo_route, NULL,
+     SIM_ROUTE_NOAUTH, NULL},
+    {"GET", "/x/v1/{+name}:get", "plusverb", echo_route, NULL, SIM_ROUTE_NOAUTH,
+     NULL},
+    {"GET", "/x/v1/projects/{p}/hosty", "nohost", echo_route, NULL,
+     SIM_ROUTE_NOAUTH, NULL},
+    {"GET", "/x/v1/projects/{p}/hosty", "host", echo_route, NULL,
+     SIM_ROUTE_NOAUTH, "special."},
+};
+
+static void expect_route(simfx *f, const char *method, const char *path,
+                         const char *extra, const char *route,
+                         const char *param, const char *value)
+{
+  reply r;
+
+  assert_int_equal(http(f, method, path, NULL, extra, &r), 200);
+  assert_jeq(r.json, "route", route);
+  if (param)
+    assert_jeq(r.json, param, value);
+  reply_free(&r);
+}
+
+static void test_routing(void **state)
+{
+  simfx *f = fx_new("fast", 1, NULL);
+  reply r;
+
+  (void)state;
+  assert_int_equal(sim_register(edv__sim_core(f->es), SIM_API_MONITORING,
+                                echo_routes,
+                                sizeof(echo_routes) / sizeof(*echo_routes)),
+                   0);
+  fx_run(f);
+  /* More literal segments win over {+name}, whatever the order. */
+  expect_route(f, "GET", "/x/v1/projects/a/things/b", NULL, "flat", "t", "b");
+  expect_route(f, "GET", "/x/v1/projects/a/other/b", NULL, "plus", "name",
+               "projects/a/other/b");
+  /* A literal suffix after a parameter (custom verbs). */
+  expect_route(f, "POST", "/x/v1/projects/a/things/b:act", NULL, "act", "t",
+               "b");
+  expect_route(f, "GET", "/x/v1/a/b:get", NULL, "plusverb", "name", "a/b");
+  /* An encoded slash stays inside its parameter. */
+  expect_route(f, "GET", "/x/v1/projects/a%2Fb/things/c", NULL, "flat", "p",
+               "a/b");
+  /* Host breaks the tie between identical templates. */
+  expect_route(f, "GET", "/x/v1/projects/a/hosty", "Host: special.example",
+               "host", NULL, NULL);
+  expect_route(f, "GET", "/x/v1/projects/a/hosty", NULL, "nohost", NULL, NULL);
+  /* A known path with another verb, and an unknown path: 404. */
+  assert_int_equal(
+      http(f, "DELETE", "/x/v1/projects/a/things/b", NULL, NULL, &r), 404);
+  reply_free(&r);
+  assert_int_equal(http(f, "GET", "/nowhere", NULL, NULL, &r), 404);
+  reply_free(&r);
+  fx_free(f, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1028,6 +1145,7 @@ int main(void)
       cmocka_unit_test(test_op_shapes),
       cmocka_unit_test(test_latency_fault),
       cmocka_unit_test(test_wait_client_gone),
+      cmocka_unit_test(test_routing),
   };
   int result;
 

@@ -195,6 +195,7 @@ static void test_sql_lifecycle(void **state)
   http(f, "GET", V1 "/operations?instance=pg1", NULL, &r);
   assert_jeq(r.json, "kind", "sql#operationsList");
   assert_true(jlen(r.json, "items") >= 7);
+  assert_jeq(r.json, "items.0.operationType", "RESTORE_VOLUME");
   reply_free(&r);
   /* Label filter, as drift detection lists. */
   http(f, "GET", V1 "/instances?filter=settings.userLabels.edv-tenant%3At1",
@@ -315,6 +316,23 @@ static void test_sql_validation(void **state)
                  "{\"name\":\"Bad_Name\",\"databaseVersion\":\"POSTGRES_15\","
                  "\"settings\":{\"tier\":\"db-g1-small\"}}",
                  NULL);
+  /* Fields the schema does not have, or of the wrong type. */
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"a1\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\",\"tierr\":\"x\"}}",
+       &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.message",
+             "Invalid JSON payload received. Unknown name \"tierr\" at "
+             "'body.settings': Cannot find field.");
+  reply_free(&r);
+  /* int64 fields take numbers as well as strings. */
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"a2\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\",\"dataDiskSizeGb\":20}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
   /* MySQL takes other tiers. */
   http(f, "POST", V1 "/instances",
        "{\"name\":\"my1\",\"databaseVersion\":\"MYSQL_8_0\",\"settings\":{"
@@ -408,12 +426,68 @@ static void test_sql_private_ip_v1beta4(void **state)
   fx_free(f);
 }
 
+/* An instance being created when the simulator stops is finished by the
+ * restarted one (operations and their payloads live in the state file);
+ * a deleted name stays refused across the restart. */
+static void test_sql_restart(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char dir[64];
+
+  (void)state;
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgr\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgd\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\"}}",
+       &r);
+  reply_free(&r);
+  settle(f);
+  http(f, "DELETE", V1 "/instances/pgd", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgs\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  snprintf(dir, sizeof(dir), "%s", f->dir);
+  fx_stop(f, 1);
+  f = fx_start_in("realistic", dir);
+  http(f, "GET", V1 "/instances/pgs", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "state", "PENDING_CREATE");
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/pgs/restart", NULL, &r);
+  expect_busy(&r);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pgs", NULL, &r);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgd\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\"}}",
+       &r);
+  expect_status(&r, 409);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sql_lifecycle),
       cmocka_unit_test(test_sql_validation),
       cmocka_unit_test(test_sql_private_ip_v1beta4),
+      cmocka_unit_test(test_sql_restart),
   };
   int result;
 
