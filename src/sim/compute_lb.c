@@ -722,6 +722,7 @@ static int fr_validate(sim *s, sim_resp *resp, json_object *res,
     addr = sim_store_get(s, canon);
     free(canon);
     if (strstr(sim_net_str(res, "IPAddress"), "/global/addresses/") == NULL ||
+        !sim_net_str(addr, "addressType") ||
         strcmp(sim_net_str(addr, "addressType"), "EXTERNAL") != 0)
       return sim_net_invalid(resp, "IPAddress", ip,
                              "A global forwarding rule needs a global "

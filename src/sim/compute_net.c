@@ -1332,11 +1332,16 @@ static int subnet_validate(sim *s, sim_resp *resp, json_object *res,
     char field[64];
 
     snprintf(field, sizeof(field), "secondaryIpRanges[%zu].rangeName", i);
-    if (!sim_valid_compute_name(sim_net_str(r, "rangeName")))
-      return sim_net_invalid(resp, field, sim_net_str(r, "rangeName"),
-                             "Must be a match of regex "
-                             "'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"),
-             free(network), -1;
+    if (sim_net_str(r, "rangeName") == NULL) {
+      sim_net_required(resp, field);
+      goto out;
+    }
+    if (!sim_valid_compute_name(sim_net_str(r, "rangeName"))) {
+      sim_net_invalid(resp, field, sim_net_str(r, "rangeName"),
+                      "Must be a match of regex "
+                      "'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'");
+      goto out;
+    }
     snprintf(field, sizeof(field), "secondaryIpRanges[%zu].ipCidrRange", i);
     if (subnet_range(s, resp, sim_store_get(s, network), network, self, field,
                      sim_net_str(r, "ipCidrRange")) < 0)

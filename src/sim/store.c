@@ -211,6 +211,40 @@ static const char *field_str(json_object *obj, const char *path)
   return cur ? json_object_get_string(cur) : NULL;
 }
 
+/*
+ * Compiled filter patterns, reused: a list call matches one pattern
+ * against every entry under its prefix, and compiling per entry would
+ * dominate drift-detection lists. The simulator is single-threaded, so a
+ * small static round-robin cache is enough.
+ */
+#define FILTER_CACHE 8
+
+static regex_t *filter_regex(const char *value)
+{
+  static struct {
+    char pat[600];
+    regex_t re;
+    int used;
+  } cache[FILTER_CACHE];
+  static unsigned next;
+  char anchored[600];
+  unsigned slot;
+
+  snprintf(anchored, sizeof(anchored), "^(%s)$", value);
+  for (unsigned i = 0; i < FILTER_CACHE; i++)
+    if (cache[i].used && strcmp(cache[i].pat, anchored) == 0)
+      return &cache[i].re;
+  slot = next++ % FILTER_CACHE;
+  if (cache[slot].used)
+    regfree(&cache[slot].re);
+  cache[slot].used = 0;
+  if (regcomp(&cache[slot].re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
+    return NULL;
+  memcpy(cache[slot].pat, anchored, sizeof(anchored));
+  cache[slot].used = 1;
+  return &cache[slot].re;
+}
+
 /* One "field op value" term; op is eq/ne (RE2 full match) or =/!=. */
 static int term_match(json_object *obj, const char *field, const char *op,
                       const char *value)
@@ -220,14 +254,11 @@ static int term_match(json_object *obj, const char *field, const char *op,
   int hit;
 
   if (strcmp(op, "eq") == 0 || strcmp(op, "ne") == 0) {
-    char anchored[600];
-    regex_t re;
+    regex_t *re = filter_regex(value);
 
-    snprintf(anchored, sizeof(anchored), "^(%s)$", value);
-    if (regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
+    if (re == NULL)
       return 0;
-    hit = have && regexec(&re, have, 0, NULL, 0) == 0;
-    regfree(&re);
+    hit = have && regexec(re, have, 0, NULL, 0) == 0;
   } else {
     hit = have && strcmp(have, value) == 0;
   }

@@ -5,8 +5,10 @@
  * firewalls, routers with NAT, addresses (external and private services
  * ranges) with labels, health checks, backend services, URL maps and their
  * fingerprints, target HTTPS proxies with certificate maps, forwarding
- * rules, in-use deletes, quotas, list filters, requestId and the body
- * schema check.
+ * rules, in-use deletes, quotas, list filters, aggregatedList, requestId,
+ * the body schema check, operations that race (re-checked when they
+ * complete), an operation surviving a restart, and gcloud unchanged (when
+ * installed).
  *
  * As in test_sim.c, the simulator runs on its own loop in a second thread
  * and the test thread is a blocking libcurl client. The simulator runs
@@ -79,7 +81,7 @@ static void *fx_loop(void *arg)
   return NULL;
 }
 
-static simfx *fx_new_profile(const char *profile)
+static simfx *fx_new_state(const char *profile, const char *state_file)
 {
   simfx *f = calloc(1, sizeof(*f));
   edv_sim_options o;
@@ -89,6 +91,7 @@ static simfx *fx_new_profile(const char *profile)
   assert_int_equal(uv_loop_init(&f->loop), 0);
   memset(&o, 0, sizeof(o));
   o.profile = profile;
+  o.state_file = state_file;
   o.seed = 7;
   o.no_auth = 1;
   f->es = edv_sim_start(&f->loop, &o, &err);
@@ -98,6 +101,11 @@ static simfx *fx_new_profile(const char *profile)
   uv_async_init(&f->loop, &f->stop, fx_stop_cb);
   f->stop.data = f;
   return f;
+}
+
+static simfx *fx_new_profile(const char *profile)
+{
+  return fx_new_state(profile, NULL);
 }
 
 static simfx *fx_new(void)
@@ -1293,6 +1301,46 @@ static void test_races(void **state)
   fx_free(f);
 }
 
+/* An operation running when the simulator stops completes after it starts
+ * again from its state file: the payload is JSON and names its collection. */
+static void test_restart(void **state)
+{
+  char dir[64], path[128], cmd[200];
+  simfx *f;
+  reply r;
+
+  (void)state;
+  snprintf(dir, sizeof(dir), "/tmp/edv-simnet-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/state.json", dir);
+  f = fx_new_state("realistic", path);
+  fx_run(f);
+  http(f, "POST", NET,
+       "{\"name\":\"edv-net\",\"autoCreateSubnetworks\":"
+       "false}",
+       &r);
+  reply_free(&r);
+  advance(f, 120);
+  http(f, "POST", FW,
+       "{\"name\":\"edv-fw\",\"network\":\"global/networks/edv-net\","
+       "\"allowed\":[{\"IPProtocol\":\"tcp\"}]}",
+       &r);
+  assert_int_equal(r.status, 200);
+  assert_jeq(r.json, "status", "PENDING");
+  reply_free(&r);
+  fx_free(f);
+  f = fx_new_state("realistic", path);
+  fx_run(f);
+  fails(f, "GET", FW "/edv-fw", NULL, 404, "notFound", NULL);
+  advance(f, 120);
+  get(f, FW "/edv-fw", &r);
+  assert_jeq(r.json, "priority", "1000");
+  reply_free(&r);
+  fx_free(f);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* --- gcloud ------------------------------------------------------------ */
 
 /* Runs gcloud with its own configuration directory against f; returns its
@@ -1435,10 +1483,15 @@ static void test_internal_api(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_subnets),        cmocka_unit_test(test_firewalls),
-      cmocka_unit_test(test_routers),        cmocka_unit_test(test_addresses),
-      cmocka_unit_test(test_load_balancing), cmocka_unit_test(test_races),
-      cmocka_unit_test(test_internal_api),   cmocka_unit_test(test_gcloud),
+      cmocka_unit_test(test_subnets),
+      cmocka_unit_test(test_firewalls),
+      cmocka_unit_test(test_routers),
+      cmocka_unit_test(test_addresses),
+      cmocka_unit_test(test_load_balancing),
+      cmocka_unit_test(test_races),
+      cmocka_unit_test(test_restart),
+      cmocka_unit_test(test_internal_api),
+      cmocka_unit_test(test_gcloud),
   };
   int result;
 

@@ -558,6 +558,17 @@ static void test_network_lifecycle(void **state)
   assert_jeq(r.json, "kind", "compute#network");
   assert_jeq(r.json, "autoCreateSubnetworks", "false");
   reply_free(&r);
+  /* Compute list filters: RE2-style full matches on fields. */
+  assert_int_equal(
+      http(f, "GET", NET "?filter=name%20eq%20%22edv-.*%22", NULL, NULL, &r),
+      200);
+  assert_jeq(r.json, "items.0.name", "edv-net");
+  reply_free(&r);
+  assert_int_equal(
+      http(f, "GET", NET "?filter=name%20eq%20%22edv%22", NULL, NULL, &r), 200);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(r.json, "items")), 0);
+  reply_free(&r);
   /* Errors, each in Compute's legacy envelope. */
   assert_int_equal(http(f, "POST", NET, "{\"name\":\"edv-net\"}", NULL, &r),
                    409);
