@@ -100,8 +100,9 @@ struct cli_ctx {
   int sigint_active;       /* sigint is initialised */
   void (*on_interrupt)(void *data); /* cancels the work in flight */
   void *interrupt_data;
-  FILE *out; /* stdout */
-  FILE *err; /* stderr */
+  int cursor_hidden; /* the live view hid the cursor */
+  FILE *out;         /* stdout */
+  FILE *err;         /* stderr */
 };
 
 /* ---- commands.c ----------------------------------------------------------*/
@@ -154,6 +155,11 @@ int cli_exit_code(const cli_ctx *ctx, const edv_error *err);
 /* Prints "edvctl: <edv_error_format>" on stderr; returns cli_exit_code. */
 int cli_fail(cli_ctx *ctx, const edv_error *err);
 
+/* Loads the configuration once: the file (--config or EDV_CONFIG), then
+ * the EDV_* environment, then the flags. Returns CLI_EXIT_OK or an exit
+ * code after printing. */
+int cli_config(cli_ctx *ctx);
+
 /* Creates the engine (and the embedded simulator with --sim) from the
  * configuration. Returns CLI_EXIT_OK or an exit code after printing. */
 int cli_engine(cli_ctx *ctx);
@@ -165,6 +171,19 @@ int cli_engine(cli_ctx *ctx);
  * second one exits at once with CLI_EXIT_INTERRUPTED.
  */
 void cli_loop_run(cli_ctx *ctx);
+
+/* The state directory: config state_dir (--state-dir, EDV_STATE_DIR or
+ * the file), else $XDG_STATE_HOME/edv, else $HOME/.local/state/edv. */
+const char *cli_state_dir(cli_ctx *ctx);
+
+/* mkdir -p with mode 0700 for the directories we create. */
+int cli_mkdirs(const char *path);
+
+/* Hides or shows the terminal's cursor on stderr (the live view); the
+ * state is remembered so that every exit path can show it again. */
+void cli_term_cursor(cli_ctx *ctx, int visible);
+/* Shows the cursor if it was hidden (any exit, a second Ctrl-C). */
+void cli_term_restore(cli_ctx *ctx);
 
 /* Prints JSON to stdout, pretty, one document. */
 void cli_print_json(cli_ctx *ctx, json_object *obj);
@@ -193,5 +212,7 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

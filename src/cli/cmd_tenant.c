@@ -6,26 +6,29 @@
  * the embedded simulator under --sim), the state store in the state
  * directory, and the tiers file. Long work shows progress: on a terminal a
  * live view of the tenant's steps, redrawn in place; otherwise one line per
- * transition; with --format json nothing but the final JSON.
+ * transition; with --format json nothing but the final JSON (progress.c).
+ * `tenant plan` shows no progress: its events are collected into the plan.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "common/log.h"
 #include "store/store.h"
 #include "tenant/machine.h"
 #include "tenant/spec.h"
 #include "tenant/tiers.h"
 
-/* Where the tiers file is looked for, after the config and EDV_TIERS:
- * the installed copy, then the source tree's (for a build not installed),
- * both set by meson. */
+/* Where the tiers file is looked for, after the config's tiers_file and
+ * ./tiers.json: the installed copy, then the source tree's (for a build
+ * not installed), both set by meson. */
 #ifndef EDV_TIERS_INSTALLED
 #define EDV_TIERS_INSTALLED "/usr/local/share/edv/tiers.json"
 #endif
@@ -35,79 +38,35 @@
 
 /* ---- opening the fleet ------------------------------------------------- */
 
-typedef struct step_view {
-  const char *name, *title;
-  int state;          /* 0 pending, 1 running, 2 done, 3 failed, 4 retry */
-  uint64_t start_ms;  /* loop time the step started */
-  uint64_t took_ms;   /* when done */
-  char note[96];      /* last info line */
-} step_view;
+/* What a plan saw for one step: the calls it would make, the drift. */
+typedef struct plan_item {
+  char step[32];
+  char kind[8]; /* "call" or "note" */
+  char text[400];
+} plan_item;
 
 typedef struct job {
   cli_ctx *ctx;
   edv_store *store;
   edv__tiers *tiers;
   edv__fleet *fleet;
-  int live;                /* redraw a live view on a terminal */
-  int lines;               /* lines drawn by the last redraw */
-  step_view view[40];
-  unsigned nview;
-  const char *tenant;      /* the tenant shown in the live view */
-  uv_timer_t tick;         /* redraws elapsed times once a second */
-  int tick_on;
-  int runs;                /* runs in flight */
-  int failed;              /* runs that ended FAILED */
-  edv_error err;           /* first error */
-  edv_tenant_phase phase;  /* last run's final phase */
-  json_object *plan;       /* edvctl tenant plan: the calls */
+  cli_view view;          /* progress of the run(s) */
+  int view_on;            /* view started */
+  int runs;               /* runs in flight */
+  int failed;             /* runs that ended FAILED */
+  edv_error err;          /* first error */
+  edv_tenant_phase phase; /* last run's final phase */
+  json_object *plan;      /* edvctl tenant plan: what it saw */
   int fleet_closed;
 } job;
 
-static int mkdirs(const char *path)
-{
-  char buf[512];
-  size_t n = strlen(path);
-
-  if (n == 0 || n >= sizeof(buf))
-    return -1;
-  memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] != '/' && buf[i] != '\0')
-      continue;
-    buf[i] = '\0';
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-      return -1;
-    buf[i] = i < n ? '/' : '\0';
-  }
-  return 0;
-}
-
-static const char *state_dir(cli_ctx *ctx)
-{
-  const char *env;
-
-  if (edv_config_get(ctx->cfg, "state_dir"))
-    return edv_config_get(ctx->cfg, "state_dir");
-  if (ctx->state_dir)
-    return ctx->state_dir;
-  env = getenv("XDG_STATE_HOME");
-  if (env && *env)
-    snprintf(ctx->state_dir_buf, sizeof(ctx->state_dir_buf), "%s/edv", env);
-  else
-    snprintf(ctx->state_dir_buf, sizeof(ctx->state_dir_buf),
-             "%s/.local/state/edv", getenv("HOME") ? getenv("HOME") : ".");
-  return ctx->state_dir = ctx->state_dir_buf;
-}
-
-/* The tiers file: config tiers_file, else EDV_TIERS, else the installed or
- * source-tree copy, else ./tiers.json. */
+/* The tiers file: config tiers_file (EDV_TIERS_FILE), else ./tiers.json,
+ * else the installed copy, else the source tree's. */
 static int load_tiers(cli_ctx *ctx, edv__tiers **out)
 {
-  const char *p = edv_config_get(ctx->cfg, "tiers_file");
+  const char *p = ctx->cfg ? edv_config_get(ctx->cfg, "tiers_file") : NULL;
   edv_error err;
 
-  if (!p)
-    p = getenv("EDV_TIERS");
   if (!p && access("tiers.json", R_OK) == 0)
     p = "tiers.json";
   if (!p && access(EDV_TIERS_INSTALLED, R_OK) == 0)
@@ -124,11 +83,11 @@ static int open_store(cli_ctx *ctx, edv_store **out)
   char path[600];
   edv__store_opts o;
   edv_error err;
-  const char *dir = state_dir(ctx);
+  const char *dir = cli_state_dir(ctx);
 
-  if (mkdirs(dir) != 0) {
-    fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n",
-            ctx->prog, dir, strerror(errno));
+  if (cli_mkdirs(dir) != 0) {
+    fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n", ctx->prog,
+            dir, strerror(errno));
     return CLI_EXIT_OTHER;
   }
   snprintf(path, sizeof(path), "%s/edv.db", dir);
@@ -141,159 +100,40 @@ static int open_store(cli_ctx *ctx, edv_store **out)
 
 /* ---- progress ---------------------------------------------------------- */
 
-static const char *state_word(int st)
+/* A plan collects what it would do; it shows no progress. */
+static void plan_event(job *j, const edv__event *ev)
 {
-  static const char *const w[] = {"pending", "running", "done", "FAILED",
-                                  "retrying"};
-  return w[st];
-}
+  json_object *o;
 
-static void redraw(job *j)
-{
-  FILE *f = j->ctx->err;
-  uint64_t now = uv_now(j->ctx->loop);
-
-  if (!j->live)
+  if ((ev->kind != EDV_EV_PLAN && ev->kind != EDV_EV_INFO) || !ev->message)
     return;
-  if (j->lines)
-    fprintf(f, "\033[%dA", j->lines);
-  j->lines = 0;
-  for (unsigned i = 0; i < j->nview; i++) {
-    step_view *v = &j->view[i];
-    char el[32] = "";
-    const char *mark = v->state == 2   ? "\033[32m✔\033[0m"
-                       : v->state == 3 ? "\033[31m✘\033[0m"
-                       : v->state == 1 || v->state == 4
-                           ? "\033[33m…\033[0m"
-                           : " ";
-    if (v->state == 1 || v->state == 4)
-      snprintf(el, sizeof(el), "%5.1fs", (double)(now - v->start_ms) / 1e3);
-    else if (v->state == 2)
-      snprintf(el, sizeof(el), "%5.1fs", (double)v->took_ms / 1e3);
-    fprintf(f, "\033[2K %s %-32s %-8s %7s  %.60s\n", mark, v->title,
-            state_word(v->state), el, v->state == 2 ? "" : v->note);
-    j->lines++;
-  }
-  fflush(f);
-}
-
-static void on_tick(uv_timer_t *t)
-{
-  redraw(t->data);
-}
-
-/* Keeps the start of a message as the step's note (truncation intended). */
-static void note_set(step_view *v, const char *s)
-{
-  size_t n = strlen(s);
-
-  if (n >= sizeof(v->note))
-    n = sizeof(v->note) - 1;
-  memcpy(v->note, s, n);
-  v->note[n] = '\0';
-}
-
-static step_view *view_of(job *j, const char *step)
-{
-  for (unsigned i = 0; step && i < j->nview; i++)
-    if (strcmp(j->view[i].name, step) == 0)
-      return &j->view[i];
-  return NULL;
-}
-
-static void view_init(job *j, const edv__step_def *defs, unsigned n)
-{
-  j->nview = n < 40 ? n : 40;
-  for (unsigned i = 0; i < j->nview; i++) {
-    memset(&j->view[i], 0, sizeof(j->view[i]));
-    j->view[i].name = defs[i].name;
-    j->view[i].title = defs[i].title;
-  }
+  o = json_object_new_object();
+  json_object_object_add(o, "step",
+                         json_object_new_string(ev->step ? ev->step : ""));
+  json_object_object_add(o, "title",
+                         json_object_new_string(ev->title ? ev->title : ""));
+  json_object_object_add(
+      o, "kind",
+      json_object_new_string(ev->kind == EDV_EV_PLAN ? "call" : "note"));
+  json_object_object_add(o, ev->kind == EDV_EV_PLAN ? "call" : "note",
+                         json_object_new_string(ev->message));
+  json_object_array_add(j->plan, o);
 }
 
 static void on_event(void *data, const edv__event *ev)
 {
   job *j = data;
-  cli_ctx *ctx = j->ctx;
-  step_view *v = (j->tenant && strcmp(ev->tenant, j->tenant) == 0)
-                     ? view_of(j, ev->step)
-                     : NULL;
-  char ebuf[700];
 
-  if (ev->kind == EDV_EV_PLAN) {
-    if (j->plan) {
-      json_object *o = json_object_new_object();
-      json_object_object_add(o, "step", json_object_new_string(ev->step));
-      json_object_object_add(o, "call", json_object_new_string(ev->message));
-      json_object_array_add(j->plan, o);
-    }
+  if (j->plan) {
+    plan_event(j, ev);
     return;
   }
-  if (v) {
-    switch (ev->kind) {
-    case EDV_EV_STEP_START:
-      v->state = 1;
-      v->start_ms = uv_now(ctx->loop) - ev->elapsed_ms;
-      break;
-    case EDV_EV_STEP_DONE:
-      v->state = 2;
-      v->took_ms = uv_now(ctx->loop) - v->start_ms;
-      break;
-    case EDV_EV_STEP_RETRY:
-      v->state = 4;
-      break;
-    case EDV_EV_STEP_FAIL:
-      v->state = 3;
-      break;
-    default:
-      break;
-    }
-    if (ev->kind == EDV_EV_INFO && ev->message)
-      note_set(v, ev->message);
-    if ((ev->kind == EDV_EV_STEP_FAIL || ev->kind == EDV_EV_STEP_RETRY) &&
-        ev->error)
-      note_set(v, ev->error->message);
-  }
-  if (j->live && v) {
-    redraw(j);
-    return;
-  }
-  if (ctx->quiet || ctx->format == CLI_FORMAT_JSON)
-    return;
-  /* One line per transition, for logs and pipes. */
-  switch (ev->kind) {
-  case EDV_EV_PHASE:
-    cli_progress(ctx, "%s: phase %s", ev->tenant, ev->message);
-    break;
-  case EDV_EV_STEP_START:
-    cli_progress(ctx, "%s: %s: started%s", ev->tenant, ev->step,
-                 ev->message ? " (retry)" : "");
-    break;
-  case EDV_EV_STEP_DONE:
-    cli_progress(ctx, "%s: %s: done (%.1fs)", ev->tenant, ev->step,
-                 (double)ev->elapsed_ms / 1e3);
-    break;
-  case EDV_EV_STEP_RETRY:
-    cli_progress(ctx, "%s: %s: %s: %s", ev->tenant, ev->step, ev->message,
-                 ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf))
-                           : "");
-    break;
-  case EDV_EV_STEP_FAIL:
-    cli_progress(ctx, "%s: %s: FAILED: %s", ev->tenant, ev->step,
-                 ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf))
-                           : "");
-    break;
-  case EDV_EV_INFO:
-    if (ctx->verbose)
-      cli_progress(ctx, "%s: %s: %s", ev->tenant, ev->step ? ev->step : "",
-                   ev->message);
-    break;
-  default:
-    break;
-  }
+  if (j->view_on)
+    cli_view_event(&j->view, ev);
 }
 
-/* ---- job lifecycle --------------------------------------------------------- */
+/* ---- job lifecycle ---------------------------------------------------------
+ */
 
 static int job_open(cli_ctx *ctx, job *j, int need_fleet)
 {
@@ -321,8 +161,7 @@ static int job_open(cli_ctx *ctx, job *j, int need_fleet)
   o.domain = edv_config_get(ctx->cfg, "domain");
   o.region = edv_config_get(ctx->cfg, "region");
   o.supernet = edv_config_get(ctx->cfg, "supernet");
-  o.subnet_prefix = (unsigned)edv_config_get_int(ctx->cfg, "subnet_prefix",
-                                                 0);
+  o.subnet_prefix = (unsigned)edv_config_get_int(ctx->cfg, "subnet_prefix", 0);
   o.actor = "edvctl";
   if (ctx->use_sim) {
     /* The simulator's clock is quick; poll it often. */
@@ -333,8 +172,6 @@ static int job_open(cli_ctx *ctx, job *j, int need_fleet)
   o.event_data = j;
   if (edv__fleet_new(ctx->loop, &o, &j->fleet, &err))
     return cli_fail(ctx, &err);
-  j->live = isatty(fileno(ctx->err)) && !ctx->quiet &&
-            ctx->format != CLI_FORMAT_JSON;
   return CLI_EXIT_OK;
 }
 
@@ -345,10 +182,9 @@ static void fleet_closed(void *data)
 
 static void job_close(job *j)
 {
-  if (j->tick_on) {
-    uv_timer_stop(&j->tick);
-    uv_close((uv_handle_t *)&j->tick, NULL);
-    j->tick_on = 0;
+  if (j->view_on) {
+    cli_view_close(&j->view);
+    j->view_on = 0;
   }
   if (j->fleet) {
     edv__fleet_close(j->fleet, fleet_closed, j);
@@ -371,7 +207,7 @@ static void on_run_done(void *data, const char *tenant, edv_tenant_phase phase,
 
   (void)tenant;
   j->phase = phase;
-  if (err && !j->err.code)
+  if (err && err->code && !j->err.code)
     j->err = *err;
   if (phase == EDV_PHASE_FAILED)
     j->failed++;
@@ -385,37 +221,71 @@ static void on_interrupt(void *data)
 
   /* Stop at a durable point: every record stays consistent and `tenant
    * resume` continues from it. */
+  if (j->view_on)
+    cli_view_stopping(&j->view);
   edv__fleet_stop(j->fleet, NULL);
 }
 
-static void start_live(job *j, const char *tenant, const edv__step_def *defs,
-                       unsigned n)
+/* Starts the progress view of one tenant (NULL: lines for any tenant). */
+static void start_view(job *j, const char *tenant, const edv__step_def *defs,
+                       unsigned n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static void start_view(job *j, const char *tenant, const edv__step_def *defs,
+                       unsigned n, const char *fmt, ...)
 {
-  j->tenant = tenant;
-  view_init(j, defs, n);
-  if (!j->live)
-    return;
-  uv_timer_init(j->ctx->loop, &j->tick);
-  j->tick.data = j;
-  uv_timer_start(&j->tick, on_tick, 1000, 1000);
-  j->tick_on = 1;
-  redraw(j);
+  char heading[160];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(heading, sizeof(heading), fmt, ap);
+  va_end(ap);
+  cli_view_start(&j->view, j->ctx, tenant, heading, defs, n, tenant != NULL);
+  j->view_on = 1;
 }
 
-/* Runs the loop until every run ended; returns the exit code. */
-static int wait_runs(cli_ctx *ctx, job *j)
+/*
+ * Runs the loop until every run ended, then draws the final frame: `what`
+ * names the work ("school001", "the platform"). Returns the exit code.
+ */
+static int wait_runs(cli_ctx *ctx, job *j, const char *what)
 {
+  double secs;
+
   ctx->done = j->runs == 0;
   ctx->on_interrupt = on_interrupt;
   ctx->interrupt_data = j;
   cli_loop_run(ctx);
   ctx->on_interrupt = NULL;
-  redraw(j);
+  secs = j->view_on ? (double)(uv_now(ctx->loop) - j->view.start_ms) / 1e3 : 0;
   if (j->err.code == EDV_ECANCELED || ctx->interrupted) {
-    fprintf(ctx->err, "%s: interrupted; the state is consistent, continue "
-                      "with `edvctl tenant resume`\n",
-            ctx->prog);
+    if (j->view_on)
+      cli_view_finish(&j->view, 1, "Interrupted after %.1fs.", secs);
+    if (strcmp(what, "the platform") == 0)
+      fprintf(ctx->err,
+              "%s: interrupted; the platform's record is consistent: run "
+              "`edvctl platform init` again to finish it\n",
+              ctx->prog);
+    else
+      fprintf(ctx->err,
+              "%s: interrupted; the record of %s is consistent: continue "
+              "with `edvctl tenant resume %s`\n",
+              ctx->prog, what, strchr(what, ' ') ? "--all" : what);
     return CLI_EXIT_INTERRUPTED;
+  }
+  if (j->view_on) {
+    char who[96];
+    snprintf(who, sizeof(who), "%s", what);
+    if (who[0] >= 'a' && who[0] <= 'z' && strncmp(who, "the ", 4) == 0)
+      who[0] = 'T'; /* "The platform ...": a sentence */
+    if (j->err.code)
+      cli_view_finish(&j->view, 0, "%s FAILED after %.1fs.", who, secs);
+    else
+      cli_view_finish(&j->view, 0, "%s is %s (%.1fs).", who,
+                      edv__phase_name(j->phase), secs);
   }
   if (j->err.code)
     return cli_fail(ctx, &j->err);
@@ -423,6 +293,16 @@ static int wait_runs(cli_ctx *ctx, job *j)
 }
 
 /* ---- output helpers ------------------------------------------------------ */
+
+/* An amount of money as a JSON number with two decimals ("48.92", not
+ * 48.918321999999996). */
+static json_object *money(double v)
+{
+  char buf[32];
+
+  snprintf(buf, sizeof(buf), "%.2f", v);
+  return json_object_new_double_s(strtod(buf, NULL), buf);
+}
 
 static json_object *tenant_json(job *j, const edv__tenant_rec *rec)
 {
@@ -442,81 +322,311 @@ static json_object *tenant_json(job *j, const edv__tenant_rec *rec)
                          json_object_new_int((int)rec->generation));
   {
     char url[400];
+    json_object *urls = json_object_new_array(), *slug;
     snprintf(url, sizeof(url), "https://%s.%s", rec->id, dom);
     json_object_object_add(o, "url", json_object_new_string(url));
+    json_object_array_add(urls, json_object_new_string(url));
+    if (spec && json_object_object_get_ex(spec, "slug", &slug) &&
+        strcmp(json_object_get_string(slug), rec->id) != 0) {
+      snprintf(url, sizeof(url), "https://%s.%s", json_object_get_string(slug),
+               dom);
+      json_object_array_add(urls, json_object_new_string(url));
+    }
+    json_object_object_add(o, "urls", urls);
   }
   if (rec->last_error[0])
     json_object_object_add(o, "last_error",
                            json_object_new_string(rec->last_error));
-  json_object_object_add(o, "created_ms", json_object_new_int64(rec->created_ms));
-  json_object_object_add(o, "updated_ms", json_object_new_int64(rec->updated_ms));
+  json_object_object_add(o, "created_ms",
+                         json_object_new_int64(rec->created_ms));
+  json_object_object_add(o, "updated_ms",
+                         json_object_new_int64(rec->updated_ms));
   t = edv__tiers_find(j->tiers, rec->tier);
   if (t && edv__tier_cost_estimate(j->tiers, t, 0, &cost, NULL) == 0) {
     json_object *c = json_object_new_object();
     json_object_object_add(c, "currency", json_object_new_string("USD"));
-    json_object_object_add(c, "vm", json_object_new_double(cost.vm));
-    json_object_object_add(c, "disk", json_object_new_double(cost.disk));
-    json_object_object_add(c, "sql", json_object_new_double(cost.sql));
-    json_object_object_add(c, "sql_storage",
-                           json_object_new_double(cost.sql_storage));
+    json_object_object_add(c, "vm", money(cost.vm));
+    json_object_object_add(c, "disk", money(cost.disk));
+    json_object_object_add(c, "sql", money(cost.sql));
+    json_object_object_add(c, "sql_storage", money(cost.sql_storage));
     json_object_object_add(c, "backups",
-                           json_object_new_double(cost.sql_backups +
-                                                  cost.snapshots));
-    json_object_object_add(c, "shared",
-                           json_object_new_double(cost.lb_share +
-                                                  cost.dns_share));
-    json_object_object_add(c, "total", json_object_new_double(cost.total));
+                           money(cost.sql_backups + cost.snapshots));
+    json_object_object_add(c, "shared", money(cost.lb_share + cost.dns_share));
+    json_object_object_add(c, "total", money(cost.total));
     json_object_object_add(o, "monthly_cost_estimate", c);
     json_object_object_add(o, "max_users", json_object_new_int(t->max_users));
+  }
+  if (t) {
+    json_object *apps = json_object_new_array();
+    json_object *feats = json_object_new_array();
+    for (size_t i = 0; i < t->napps; i++)
+      json_object_array_add(apps, json_object_new_string(t->app_access[i]));
+    for (size_t i = 0; i < t->nfeatures; i++)
+      json_object_array_add(feats, json_object_new_string(t->features[i]));
+    json_object_object_add(o, "app_access", apps);
+    json_object_object_add(o, "features", feats);
   }
   return o;
 }
 
+/* ---- live state of the tenant's main resources ------------------------ */
+
+/* One GET of `tenant get`: the VM, the database or the certificate. */
+typedef struct obs_item {
+  struct obs *obs;
+  const char *key; /* "vm", "database", "certificate" */
+  char name[96];   /* resource name */
+  char path[400];  /* GET path, "" when there is nothing to ask */
+  edv_api api;
+  json_object *res; /* a copy of the resource, or NULL */
+  int absent;       /* 404 */
+  char error[300];  /* the call's error, or "" */
+} obs_item;
+
+typedef struct obs {
+  cli_ctx *ctx;
+  obs_item items[3];
+  int pending;
+} obs;
+
+static void obs_done(void *data, const edv_response *res)
+{
+  obs_item *it = data;
+  char buf[300];
+
+  if (res->error && res->error->code == EDV_ENOTFOUND)
+    it->absent = 1;
+  else if (res->error)
+    snprintf(it->error, sizeof(it->error), "%s",
+             edv_error_format(res->error, buf, sizeof(buf)));
+  else if (res->json)
+    json_object_deep_copy(res->json, &it->res, NULL);
+  if (--it->obs->pending == 0)
+    it->obs->ctx->done = 1;
+}
+
+/* The zone the VM step used: from its recorded call ("POST
+ * /compute/v1/projects/P/zones/Z/instances"). */
+static int vm_zone(job *j, const char *id, char *zone, size_t size)
+{
+  edv__step_rec r;
+  const char *p, *e;
+
+  if (edv__store_step_get(j->store, id, "vm", &r, NULL) != 0)
+    return -1;
+  p = strstr(r.resource, "/zones/");
+  if (!p)
+    return -1;
+  p += 7;
+  e = strchr(p, '/');
+  snprintf(zone, size, "%.*s", (int)(e ? (size_t)(e - p) : strlen(p)), p);
+  return 0;
+}
+
+/* Asks the API for the VM, the database and the certificate, at once,
+ * with a short deadline: `tenant get` must answer even when the cloud does
+ * not (each item then says why). */
+static void observe(job *j, const edv__tenant_rec *rec, obs *o)
+{
+  cli_ctx *ctx = j->ctx;
+  const char *project = edv_engine_project(ctx->engine);
+  char zone[96];
+
+  memset(o, 0, sizeof(*o));
+  o->ctx = ctx;
+  o->items[0].key = "vm";
+  o->items[1].key = "database";
+  o->items[2].key = "certificate";
+  edv__name_vm(rec->id, o->items[0].name, sizeof(o->items[0].name));
+  edv__name_sql_instance(rec->id, rec->generation, o->items[1].name,
+                         sizeof(o->items[1].name));
+  edv__name_certificate(rec->id, o->items[2].name, sizeof(o->items[2].name));
+  if (!project || rec->phase == EDV_PHASE_DELETED)
+    return;
+  if (vm_zone(j, rec->id, zone, sizeof(zone)) == 0)
+    snprintf(o->items[0].path, sizeof(o->items[0].path),
+             "/compute/v1/projects/%s/zones/%s/instances/%s", project, zone,
+             o->items[0].name);
+  o->items[0].api = EDV_API_COMPUTE;
+  snprintf(o->items[1].path, sizeof(o->items[1].path),
+           "/sql/v1beta4/projects/%s/instances/%s", project, o->items[1].name);
+  o->items[1].api = EDV_API_SQLADMIN;
+  snprintf(o->items[2].path, sizeof(o->items[2].path),
+           "/v1/projects/%s/locations/global/certificates/%s", project,
+           o->items[2].name);
+  o->items[2].api = EDV_API_CERTIFICATEMANAGER;
+  ctx->done = 0;
+  for (int i = 0; i < 3; i++) {
+    edv_request req;
+    obs_item *it = &o->items[i];
+
+    it->obs = o;
+    if (!it->path[0]) {
+      it->absent = 1;
+      continue;
+    }
+    memset(&req, 0, sizeof(req));
+    req.api = it->api;
+    req.method = "GET";
+    req.path = it->path;
+    req.timeout_ms = 15000;
+    req.label = it->key;
+    o->pending++;
+    if (edv_call_submit(ctx->engine, &req, obs_done, it, NULL) != 0) {
+      o->pending--;
+      snprintf(it->error, sizeof(it->error), "the call could not be made");
+    }
+  }
+  if (o->pending > 0)
+    cli_loop_run(ctx);
+}
+
+static void obs_free(obs *o)
+{
+  for (int i = 0; i < 3; i++)
+    json_object_put(o->items[i].res);
+}
+
+/* The state word of an observed item: the resource's own state, or why
+ * there is none. */
+static const char *obs_state(const obs_item *it, char *buf, size_t size)
+{
+  const char *s = NULL;
+
+  if (it->error[0]) {
+    snprintf(buf, size, "unknown: %s", it->error);
+    return buf;
+  }
+  if (it->absent || !it->res)
+    return it->obs && it->obs->ctx ? "not created" : "unknown";
+  if (strcmp(it->key, "vm") == 0)
+    s = edv__jstr(it->res, "status");
+  else if (strcmp(it->key, "database") == 0)
+    s = edv__jstr(it->res, "state");
+  else
+    s = edv__jstr(edv__jget(it->res, "managed"), "state");
+  snprintf(buf, size, "%s", s ? s : "present");
+  return buf;
+}
+
+/* The private IP of a VM or Cloud SQL instance, or NULL. */
+static const char *obs_ip(const obs_item *it)
+{
+  json_object *a;
+
+  if (!it->res)
+    return NULL;
+  if (strcmp(it->key, "vm") == 0) {
+    a = edv__jget(it->res, "networkInterfaces");
+    return a && json_object_array_length(a) > 0
+               ? edv__jstr(json_object_array_get_idx(a, 0), "networkIP")
+               : NULL;
+  }
+  a = edv__jget(it->res, "ipAddresses");
+  for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+    json_object *ip = json_object_array_get_idx(a, i);
+    if (edv__jstr(ip, "type") && strcmp(edv__jstr(ip, "type"), "PRIVATE") == 0)
+      return edv__jstr(ip, "ipAddress");
+  }
+  return NULL;
+}
+
+/* Adds "resources" (name, state, ip) to the tenant's JSON. */
+static void obs_json(const obs *o, json_object *t)
+{
+  json_object *r = json_object_new_object();
+  char buf[400];
+
+  for (int i = 0; i < 3; i++) {
+    const obs_item *it = &o->items[i];
+    json_object *x = json_object_new_object();
+    const char *ip = obs_ip(it);
+
+    json_object_object_add(x, "name", json_object_new_string(it->name));
+    json_object_object_add(
+        x, "state", json_object_new_string(obs_state(it, buf, sizeof(buf))));
+    if (ip)
+      json_object_object_add(x, "private_ip", json_object_new_string(ip));
+    if (strcmp(it->key, "certificate") == 0 && it->res &&
+        edv__jstr(it->res, "expireTime"))
+      json_object_object_add(
+          x, "expires",
+          json_object_new_string(edv__jstr(it->res, "expireTime")));
+    json_object_object_add(r, it->key, x);
+  }
+  json_object_object_add(t, "resources", r);
+}
+
+/* The tenant's summary: JSON with --format json, else aligned lines. */
 static void print_summary(job *j, const char *id)
 {
   cli_ctx *ctx = j->ctx;
   edv__tenant_rec rec;
-  json_object *o;
+  json_object *o, *v;
   const edv__tier *t;
+  obs ob;
+  char buf[400];
 
   if (edv__store_tenant_get(j->store, id, &rec, NULL))
     return;
   o = tenant_json(j, &rec);
+  observe(j, &rec, &ob);
+  obs_json(&ob, o);
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, o);
     json_object_put(o);
+    obs_free(&ob);
     return;
   }
   t = edv__tiers_find(j->tiers, rec.tier);
-  fprintf(ctx->out, "Tenant     %s (%s)\n", rec.id, rec.slug);
-  fprintf(ctx->out, "Phase      %s\n", edv__phase_name(rec.phase));
-  fprintf(ctx->out, "URL        %s\n",
+  v = json_object_object_get(o, "spec");
+  fprintf(ctx->out, "Tenant       %s: %s\n", rec.id,
+          json_object_get_string(json_object_object_get(v, "display_name")));
+  fprintf(ctx->out, "Phase        %s\n", edv__phase_name(rec.phase));
+  v = json_object_object_get(o, "urls");
+  fprintf(ctx->out, "URL          %s",
           json_object_get_string(json_object_object_get(o, "url")));
+  if (v && json_object_array_length(v) > 1)
+    fprintf(ctx->out, " (also %s)",
+            json_object_get_string(json_object_array_get_idx(v, 1)));
+  fputc('\n', ctx->out);
+  fprintf(ctx->out, "Tier         %s, region %s\n", rec.tier,
+          json_object_get_string(json_object_object_get(
+              json_object_object_get(o, "spec"), "region")));
   if (t) {
-    char vm[64], db[64], cert[64];
-    edv__name_vm(rec.id, vm, sizeof(vm));
-    edv__name_sql_instance(rec.id, rec.generation, db, sizeof(db));
-    edv__name_certificate(rec.id, cert, sizeof(cert));
-    fprintf(ctx->out, "VM         %s (%s, %d GB %s)\n", vm, t->machine_type,
-            t->disk_gb, t->disk_type);
-    fprintf(ctx->out, "Database   %s (%s%s, PostgreSQL)\n", db, t->sql.tier,
-            t->sql.regional ? ", regional HA" : "");
-    fprintf(ctx->out, "TLS        %s (%s)\n", cert,
-            rec.phase == EDV_PHASE_READY ? "ACTIVE" : "not yet active");
-    fprintf(ctx->out, "Licences   %d users\n", t->max_users);
+    const char *ip = obs_ip(&ob.items[0]);
+    fprintf(ctx->out, "VM           %s: %s, %d GB %s; %s%s%s\n",
+            ob.items[0].name, t->machine_type, t->disk_gb, t->disk_type,
+            obs_state(&ob.items[0], buf, sizeof(buf)), ip ? ", " : "",
+            ip ? ip : "");
+    ip = obs_ip(&ob.items[1]);
+    fprintf(ctx->out, "Database     %s: PostgreSQL, %s%s; %s%s%s\n",
+            ob.items[1].name, t->sql.tier,
+            t->sql.regional ? " regional HA" : "",
+            obs_state(&ob.items[1], buf, sizeof(buf)), ip ? ", " : "",
+            ip ? ip : "");
+    fprintf(ctx->out, "Certificate  %s: %s\n", ob.items[2].name,
+            obs_state(&ob.items[2], buf, sizeof(buf)));
+    fprintf(ctx->out, "Licences     %d users\n", t->max_users);
+    fprintf(ctx->out, "Apps         ");
+    for (size_t i = 0; i < t->napps; i++)
+      fprintf(ctx->out, "%s%s", i ? ", " : "", t->app_access[i]);
+    fputc('\n', ctx->out);
   }
-  {
-    json_object *c = json_object_object_get(o, "monthly_cost_estimate");
-    if (c)
-      fprintf(ctx->out, "Cost       ~$%.2f / month (list prices)\n",
-              json_object_get_double(json_object_object_get(c, "total")));
-  }
-  if (rec.last_error[0])
-    fprintf(ctx->out, "Error      %s\n", rec.last_error);
+  v = json_object_object_get(o, "monthly_cost_estimate");
+  if (v)
+    fprintf(ctx->out, "Cost         ~$%.2f a month (list prices, %s)\n",
+            json_object_get_double(json_object_object_get(v, "total")),
+            json_object_get_string(json_object_object_get(v, "currency")));
+  fprintf(ctx->out, "Last error   %s\n",
+          rec.last_error[0] ? rec.last_error : "none");
+  fflush(ctx->out); /* before any hint on stderr */
   json_object_put(o);
+  obs_free(&ob);
 }
 
-/* ---- platform init ---------------------------------------------------------- */
+/* ---- platform init ----------------------------------------------------------
+ */
 
 int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
 {
@@ -530,14 +640,15 @@ int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
     job_close(&j);
     return result;
   }
-  start_live(&j, EDV_PLATFORM_ID, edv__platform_steps, edv__platform_nsteps);
+  start_view(&j, EDV_PLATFORM_ID, edv__platform_steps, edv__platform_nsteps,
+             "Platform of project %s", edv_engine_project(ctx->engine));
   if (edv__fleet_drive(j.fleet, EDV_PLATFORM_ID, EDV_DIR_UP, on_run_done, &j,
                        &err)) {
     job_close(&j);
     return cli_fail(ctx, &err);
   }
   j.runs = 1;
-  result = wait_runs(ctx, &j);
+  result = wait_runs(ctx, &j, "the platform");
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "platform", json_object_new_string("READY"));
@@ -550,7 +661,8 @@ int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
   return result;
 }
 
-/* ---- tenant create ------------------------------------------------------------ */
+/* ---- tenant create
+ * ------------------------------------------------------------ */
 
 typedef struct region_check {
   job *j;
@@ -601,11 +713,61 @@ static int check_region(job *j, const char *region)
   if (rc.err.code)
     return cli_fail(ctx, &rc.err);
   if (!rc.exists) {
-    edv_error_set(&err, EDV_EINVAL,
-                  "region: '%s' is not a region of project '%s'", region,
-                  edv_engine_project(ctx->engine));
-    return cli_fail(ctx, &err);
+    return cli_usage_error(ctx,
+                           "REGION '%s' is not a region of project '%s' "
+                           "(the Compute API does not know it)",
+                           region, edv_engine_project(ctx->engine));
   }
+  return CLI_EXIT_OK;
+}
+
+/* A spec error ("field 'slug' ...") with the argument and the value that
+ * was given in front: "SLUG 'Green_Wood': field 'slug' ...". */
+static int spec_error(cli_ctx *ctx, const edv__tenant_spec *spec,
+                      const char *msg)
+{
+  static const struct {
+    const char *field, *arg;
+    size_t off;
+  } args[] = {
+      {"field 'id'", "ID", offsetof(edv__tenant_spec, id)},
+      {"field 'slug'", "SLUG", offsetof(edv__tenant_spec, slug)},
+      {"field 'display_name'", "NAME",
+       offsetof(edv__tenant_spec, display_name)},
+      {"field 'region'", "REGION", offsetof(edv__tenant_spec, region)},
+  };
+
+  for (size_t i = 0; i < sizeof(args) / sizeof(*args); i++)
+    if (strncmp(msg, args[i].field, strlen(args[i].field)) == 0)
+      return cli_usage_error(ctx, "%s '%s': %s", args[i].arg,
+                             (const char *)spec + args[i].off, msg);
+  return cli_usage_error(ctx, "%s", msg);
+}
+
+/* The spec's fields, the tier and the hostnames, offline. */
+static int validate_spec(cli_ctx *ctx, const edv__tenant_spec *spec)
+{
+  edv__tiers *tiers = NULL;
+  edv_error err;
+  char known[256] = "";
+  size_t off = 0;
+  int result;
+
+  if ((result = cli_config(ctx)) || (result = load_tiers(ctx, &tiers)))
+    return result;
+  if (!edv__tiers_find(tiers, spec->tier)) {
+    for (size_t i = 0; i < tiers->ntiers && off < sizeof(known); i++)
+      off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
+                              i ? ", " : "", tiers->tiers[i].name);
+    edv__tiers_free(tiers);
+    return cli_usage_error(ctx, "TIER '%s' is not a known tier (known: %s)",
+                           spec->tier, known);
+  }
+  result = edv__spec_validate(spec, tiers, NULL, NULL,
+                              edv_config_get(ctx->cfg, "domain"), &err);
+  edv__tiers_free(tiers);
+  if (result)
+    return spec_error(ctx, spec, err.message);
   return CLI_EXIT_OK;
 }
 
@@ -615,8 +777,7 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   edv__tenant_spec spec;
   edv_error err;
   int result, wait;
-  const char *const fields[] = {"id", "slug", "display name", "tier",
-                                "region"};
+  const char *const fields[] = {"id", "slug", "display name", "tier", "region"};
 
   memset(&spec, 0, sizeof(spec));
   for (int i = 0; i < 5; i++) {
@@ -634,24 +795,21 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   wait = cli_arg(args, "wait")      ? 1
          : cli_arg(args, "no-wait") ? 0
                                     : isatty(fileno(stdout));
+  /* Everything that can be checked is checked before anything is
+   * recorded or started: the fields, the tier, the hostnames (here, with
+   * no engine, store or simulator), then the region (the API). */
+  result = validate_spec(ctx, &spec);
+  if (result)
+    return result;
   result = job_open(ctx, &j, 1);
   if (result) {
     job_close(&j);
     return result;
   }
-  /* Everything that can be checked is checked before anything is
-   * recorded: the fields, the tier, the hostnames, then the region. */
-  result = edv__spec_validate(&spec, j.tiers, NULL, NULL,
-                              edv_config_get(ctx->cfg, "domain"), &err);
-  if (result) {
-    job_close(&j);
-    fprintf(ctx->err, "%s: %s\n", ctx->prog, err.message);
-    return CLI_EXIT_USAGE;
-  }
   result = check_region(&j, spec.region);
   if (result) {
     job_close(&j);
-    return result == CLI_EXIT_API ? result : CLI_EXIT_USAGE;
+    return result;
   }
   if (edv__fleet_register(j.fleet, &spec, &err)) {
     job_close(&j);
@@ -668,20 +826,28 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
     job_close(&j);
     return CLI_EXIT_OK;
   }
-  start_live(&j, spec.id, edv__tenant_steps, edv__tenant_nsteps);
+  start_view(&j, spec.id, edv__tenant_steps, edv__tenant_nsteps,
+             "Provisioning %s (%s, %s, %s)", spec.id, spec.slug, spec.tier,
+             spec.region);
   if (edv__fleet_drive(j.fleet, spec.id, EDV_DIR_UP, on_run_done, &j, &err)) {
     job_close(&j);
     return cli_fail(ctx, &err);
   }
   j.runs = 1;
-  result = wait_runs(ctx, &j);
+  result = wait_runs(ctx, &j, spec.id);
   if (result != CLI_EXIT_INTERRUPTED)
     print_summary(&j, spec.id);
+  if (j.failed && !ctx->quiet && ctx->format != CLI_FORMAT_JSON)
+    fprintf(ctx->err,
+            "%s: tenant %s is FAILED; fix the cause above, then run `edvctl "
+            "tenant retry %s`\n",
+            ctx->prog, spec.id, spec.id);
   job_close(&j);
   return result;
 }
 
-/* ---- tenant list / get / history / state ------------------------------------ */
+/* ---- tenant list / get / history / state ------------------------------------
+ */
 
 typedef struct list_ctx {
   job *j;
@@ -723,9 +889,10 @@ int cli_cmd_tenant_list(cli_ctx *ctx, const cli_args *args)
     up[i] = '\0';
     lc.phase = edv__phase_parse(up);
     if (lc.phase < 0)
-      return cli_usage_error(ctx, "--state: '%s' is not a phase (PENDING, "
-                                  "PROVISIONING, READY, UPDATING, "
-                                  "DEPROVISIONING, DELETED, FAILED)",
+      return cli_usage_error(ctx,
+                             "--state: '%s' is not a phase (PENDING, "
+                             "PROVISIONING, READY, UPDATING, "
+                             "DEPROVISIONING, DELETED, FAILED)",
                              st);
   }
   result = job_open(ctx, &j, 0);
@@ -733,7 +900,8 @@ int cli_cmd_tenant_list(cli_ctx *ctx, const cli_args *args)
     job_close(&j);
     return result;
   }
-  if (cli_arg(args, "tier") && !edv__tiers_find(j.tiers, cli_arg(args, "tier"))) {
+  if (cli_arg(args, "tier") &&
+      !edv__tiers_find(j.tiers, cli_arg(args, "tier"))) {
     job_close(&j);
     return cli_usage_error(ctx, "--tier: unknown tier '%s'",
                            cli_arg(args, "tier"));
@@ -781,8 +949,8 @@ static int steps_one(void *data, const edv__step_rec *r)
   json_object *arr = data, *o = json_object_new_object();
 
   json_object_object_add(o, "step", json_object_new_string(r->step));
-  json_object_object_add(o, "state",
-                         json_object_new_string(edv__step_state_name(r->state)));
+  json_object_object_add(
+      o, "state", json_object_new_string(edv__step_state_name(r->state)));
   json_object_object_add(o, "attempt", json_object_new_int((int)r->attempt));
   if (r->request_id[0])
     json_object_object_add(o, "request_id",
@@ -812,29 +980,86 @@ static int get_tenant(cli_ctx *ctx, job *j, const char *id,
   return CLI_EXIT_OK;
 }
 
+/* The step records in plan order (the store's order is arbitrary). */
+static json_object *steps_ordered(job *j, const char *id)
+{
+  json_object *all = json_object_new_array(), *out = json_object_new_array();
+
+  edv__store_step_list(j->store, id, steps_one, all, NULL);
+  for (unsigned d = 0; d < edv__tenant_nsteps; d++) {
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+      json_object *s = json_object_array_get_idx(all, i);
+      if (strcmp(json_object_get_string(json_object_object_get(s, "step")),
+                 edv__tenant_steps[d].name) == 0) {
+        json_object_object_add(
+            s, "title", json_object_new_string(edv__tenant_steps[d].title));
+        json_object_array_add(out, json_object_get(s));
+      }
+    }
+  }
+  json_object_put(all);
+  return out;
+}
+
+static void print_steps(cli_ctx *ctx, json_object *steps)
+{
+  if (json_object_array_length(steps) == 0)
+    return;
+  fprintf(ctx->out, "\n%-34s %-8s %8s %8s  %s\n", "STEP", "STATE", "ATTEMPTS",
+          "TOOK", "ERROR");
+  for (size_t i = 0; i < json_object_array_length(steps); i++) {
+    json_object *s = json_object_array_get_idx(steps, i);
+    json_object *e = json_object_object_get(s, "error");
+    int64_t t0 = json_object_get_int64(json_object_object_get(s, "started_ms"));
+    int64_t t1 =
+        json_object_get_int64(json_object_object_get(s, "finished_ms"));
+    char took[32] = "-";
+
+    if (t0 > 0 && t1 >= t0)
+      snprintf(took, sizeof(took), "%.1fs", (double)(t1 - t0) / 1e3);
+    fprintf(ctx->out, "%-34s %-8s %8d %8s  %s\n",
+            json_object_get_string(json_object_object_get(s, "title")),
+            json_object_get_string(json_object_object_get(s, "state")),
+            json_object_get_int(json_object_object_get(s, "attempt")), took,
+            e ? json_object_get_string(e) : "");
+  }
+}
+
 static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
 {
   job j;
   edv__tenant_rec rec;
   json_object *o, *steps;
+  obs ob;
   int result = job_open(ctx, &j, 0);
 
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
     job_close(&j);
     return result;
   }
+  steps = steps_ordered(&j, rec.id);
+  if (!whole && ctx->format != CLI_FORMAT_JSON) {
+    print_summary(&j, rec.id);
+    print_steps(ctx, steps);
+    json_object_put(steps);
+    job_close(&j);
+    return CLI_EXIT_OK;
+  }
   o = tenant_json(&j, &rec);
-  steps = json_object_new_array();
-  edv__store_step_list(j.store, rec.id, steps_one, steps, NULL);
+  if (!whole) {
+    observe(&j, &rec, &ob);
+    obs_json(&ob, o);
+    obs_free(&ob);
+  }
   json_object_object_add(o, "steps", steps);
   if (whole) {
     edv_cidr c;
     edv__lease_rec l;
     char buf[EDV_CIDR_STRLEN + 1];
     if (edv__store_subnet_get(j.store, rec.id, &c, NULL) == 0)
-      json_object_object_add(o, "subnet",
-                             json_object_new_string(
-                                 edv__cidr_format(&c, buf, sizeof(buf))));
+      json_object_object_add(
+          o, "subnet",
+          json_object_new_string(edv__cidr_format(&c, buf, sizeof(buf))));
     if (edv__store_lease_get(j.store, rec.id, &l, NULL) == 0) {
       json_object *lo = json_object_new_object();
       json_object_object_add(lo, "holder", json_object_new_string(l.holder));
@@ -843,22 +1068,7 @@ static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
       json_object_object_add(o, "lease", lo);
     }
   }
-  if (whole || ctx->format == CLI_FORMAT_JSON) {
-    cli_print_json(ctx, o);
-  } else {
-    print_summary(&j, rec.id);
-    fprintf(ctx->out, "\n%-20s %-8s %-8s %s\n", "STEP", "STATE", "ATTEMPT",
-            "ERROR");
-    for (size_t i = 0; i < json_object_array_length(steps); i++) {
-      json_object *s = json_object_array_get_idx(steps, i);
-      json_object *e = json_object_object_get(s, "error");
-      fprintf(ctx->out, "%-20s %-8s %-8d %s\n",
-              json_object_get_string(json_object_object_get(s, "step")),
-              json_object_get_string(json_object_object_get(s, "state")),
-              json_object_get_int(json_object_object_get(s, "attempt")),
-              e ? json_object_get_string(e) : "");
-    }
-  }
+  cli_print_json(ctx, o);
   json_object_put(o);
   job_close(&j);
   return CLI_EXIT_OK;
@@ -916,9 +1126,9 @@ int cli_cmd_tenant_history(cli_ctx *ctx, const cli_args *args)
   } else {
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
       json_object *e = json_object_array_get_idx(arr, i), *v;
-      time_t t = (time_t)(json_object_get_int64(
-                              json_object_object_get(e, "time_ms")) /
-                          1000);
+      time_t t =
+          (time_t)(json_object_get_int64(json_object_object_get(e, "time_ms")) /
+                   1000);
       struct tm tm;
       char ts[32];
       gmtime_r(&t, &tm);
@@ -943,49 +1153,206 @@ int cli_cmd_tenant_history(cli_ctx *ctx, const cli_args *args)
   return CLI_EXIT_OK;
 }
 
-/* ---- plan ----------------------------------------------------------------------- */
+/* ---- plan
+ * ----------------------------------------------------------------------- */
+
+/* "+" create, "~" change, "-" delete: from the call's method and path. */
+static const char *plan_action(const char *call, const char **word)
+{
+  const char *path = strchr(call, ' '), *last;
+
+  if (strncmp(call, "DELETE", 6) == 0) {
+    *word = "delete";
+    return "-";
+  }
+  last = path ? strrchr(path, '/') : NULL;
+  if (strncmp(call, "POST", 4) == 0 && last && !strchr(last, ':') &&
+      strncmp(last, "/set", 4) != 0 && strncmp(last, "/add", 4) != 0 &&
+      strncmp(last, "/remove", 7) != 0 && strncmp(last, "/patch", 6) != 0) {
+    *word = "create";
+    return "+";
+  }
+  *word = "update";
+  return "~";
+}
+
+static int step_index(const char *name)
+{
+  for (unsigned d = 0; name && d < edv__tenant_nsteps; d++)
+    if (strcmp(edv__tenant_steps[d].name, name) == 0)
+      return (int)d;
+  return (int)edv__tenant_nsteps;
+}
+
+/* json_object_array_sort: plan order of the items' "step". */
+static int by_step(const void *a, const void *b)
+{
+  json_object *const *x = a, *const *y = b;
+
+  return step_index(
+             json_object_get_string(json_object_object_get(*x, "step"))) -
+         step_index(json_object_get_string(json_object_object_get(*y, "step")));
+}
+
+/* The plan as a document: calls and drift per step, and what a plan does
+ * not check. Returns a new object. */
+static json_object *plan_doc(const edv__tenant_rec *rec, json_object *items,
+                             int counts[3])
+{
+  json_object *doc = json_object_new_object();
+  json_object *changes = json_object_new_array();
+  json_object *drift = json_object_new_array();
+  json_object *unchecked = json_object_new_array();
+
+  counts[0] = counts[1] = counts[2] = 0;
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i), *o;
+    const char *kind =
+        json_object_get_string(json_object_object_get(it, "kind"));
+    const char *step =
+        json_object_get_string(json_object_object_get(it, "step"));
+    const char *title =
+        json_object_get_string(json_object_object_get(it, "title"));
+
+    if (strcmp(kind, "call") == 0) {
+      const char *call =
+          json_object_get_string(json_object_object_get(it, "call"));
+      const char *word, *sym = plan_action(call, &word);
+      const char *sp = strchr(call, ' ');
+      o = json_object_new_object();
+      json_object_object_add(o, "step", json_object_new_string(step));
+      json_object_object_add(o, "title", json_object_new_string(title));
+      json_object_object_add(o, "action", json_object_new_string(word));
+      json_object_object_add(
+          o, "method",
+          json_object_new_string_len(call, sp ? (int)(sp - call)
+                                              : (int)strlen(call)));
+      json_object_object_add(o, "path",
+                             json_object_new_string(sp ? sp + 1 : ""));
+      json_object_array_add(changes, o);
+      counts[sym[0] == '+' ? 0 : sym[0] == '~' ? 1 : 2]++;
+    } else {
+      const char *note =
+          json_object_get_string(json_object_object_get(it, "note"));
+      json_object *arr = strncmp(note, "drift:", 6) == 0          ? drift
+                         : strncmp(note, "would ensure", 12) == 0 ? unchecked
+                                                                  : NULL;
+      if (!arr)
+        continue; /* observations ("VM RUNNING"), not differences */
+      o = json_object_new_object();
+      json_object_object_add(o, "step", json_object_new_string(step));
+      json_object_object_add(o, "title", json_object_new_string(title));
+      json_object_object_add(o, "note", json_object_new_string(note));
+      json_object_array_add(arr, o);
+    }
+  }
+  json_object_array_sort(changes, by_step);
+  json_object_array_sort(drift, by_step);
+  json_object_array_sort(unchecked, by_step);
+  json_object_object_add(doc, "tenant", json_object_new_string(rec->id));
+  json_object_object_add(doc, "phase",
+                         json_object_new_string(edv__phase_name(rec->phase)));
+  json_object_object_add(
+      doc, "in_sync",
+      json_object_new_boolean(json_object_array_length(changes) == 0 &&
+                              json_object_array_length(drift) == 0));
+  json_object_object_add(doc, "changes", changes);
+  json_object_object_add(doc, "drift", drift);
+  json_object_object_add(doc, "not_checked", unchecked);
+  return doc;
+}
+
+static void plan_print(cli_ctx *ctx, const edv__tenant_rec *rec,
+                       json_object *doc, const int counts[3])
+{
+  json_object *changes = json_object_object_get(doc, "changes");
+  json_object *drift = json_object_object_get(doc, "drift");
+  json_object *unchecked = json_object_object_get(doc, "not_checked");
+  size_t nc = json_object_array_length(changes);
+  size_t nd = json_object_array_length(drift);
+
+#define JS(o, k) json_object_get_string(json_object_object_get((o), (k)))
+  if (nc == 0 && nd == 0) {
+    fprintf(ctx->out,
+            "No changes. Tenant %s (%s) matches its spec: a reconcile would "
+            "make no call.\n",
+            rec->id, edv__phase_name(rec->phase));
+  } else {
+    fprintf(ctx->out,
+            "Tenant %s (%s, %s): a reconcile would make %zu "
+            "call(s).\n\n",
+            rec->id, rec->tier, edv__phase_name(rec->phase), nc);
+    for (size_t i = 0; i < nc; i++) {
+      json_object *c = json_object_array_get_idx(changes, i);
+      const char *act = JS(c, "action");
+      const char *sym = strcmp(act, "create") == 0   ? "+"
+                        : strcmp(act, "delete") == 0 ? "-"
+                                                     : "~";
+      fprintf(ctx->out, "  %s %s (%s)\n      %s %s\n", sym, JS(c, "title"),
+              JS(c, "step"), JS(c, "method"), JS(c, "path"));
+    }
+    for (size_t i = 0; i < nd; i++) {
+      json_object *d = json_object_array_get_idx(drift, i);
+      fprintf(ctx->out, "  ! %s (%s)\n      %s\n", JS(d, "title"),
+              JS(d, "step"), JS(d, "note") + 7);
+    }
+    fprintf(ctx->out, "\nPlan: %d to create, %d to change, %d to delete%s.\n",
+            counts[0], counts[1], counts[2],
+            nd ? "; drift above needs a manual change" : "");
+  }
+  if (json_object_array_length(unchecked) > 0) {
+    fprintf(ctx->out, "Not observed by a plan (shared resources, set by the "
+                      "run itself):");
+    for (size_t i = 0; i < json_object_array_length(unchecked); i++)
+      fprintf(ctx->out, "%s %s", i ? "," : "",
+              JS(json_object_array_get_idx(unchecked, i), "title"));
+    fputs(".\n", ctx->out);
+  }
+#undef JS
+}
 
 int cli_cmd_tenant_plan(cli_ctx *ctx, const cli_args *args)
 {
   job j;
   edv__tenant_rec rec;
   edv_error err;
+  json_object *doc;
+  int counts[3];
   int result = job_open(ctx, &j, 1);
 
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
     job_close(&j);
     return result;
   }
-  j.live = 0; /* a plan prints its result, not progress */
+  if (rec.phase == EDV_PHASE_DELETED) {
+    job_close(&j);
+    edv_error_set(&err, EDV_ENOTFOUND,
+                  "tenant '%s' is deleted: there is nothing to plan", rec.id);
+    return cli_fail(ctx, &err);
+  }
+  /* A plan prints its result, not progress: no view is started, and
+   * on_event only collects. */
   j.plan = json_object_new_array();
   if (edv__fleet_plan(j.fleet, rec.id, on_run_done, &j, &err)) {
     job_close(&j);
     return cli_fail(ctx, &err);
   }
   j.runs = 1;
-  result = wait_runs(ctx, &j);
+  result = wait_runs(ctx, &j, rec.id);
   if (result == CLI_EXIT_OK) {
-    size_t n = json_object_array_length(j.plan);
-    if (ctx->format == CLI_FORMAT_JSON) {
-      cli_print_json(ctx, j.plan);
-    } else if (n == 0) {
-      fprintf(ctx->out, "No changes: tenant %s matches its spec.\n", rec.id);
-    } else {
-      fprintf(ctx->out, "Tenant %s: %zu change(s) a reconcile would make:\n",
-              rec.id, n);
-      for (size_t i = 0; i < n; i++) {
-        json_object *p = json_object_array_get_idx(j.plan, i);
-        fprintf(ctx->out, "  + [%s] %s\n",
-                json_object_get_string(json_object_object_get(p, "step")),
-                json_object_get_string(json_object_object_get(p, "call")));
-      }
-    }
+    doc = plan_doc(&rec, j.plan, counts);
+    if (ctx->format == CLI_FORMAT_JSON)
+      cli_print_json(ctx, doc);
+    else
+      plan_print(ctx, &rec, doc, counts);
+    json_object_put(doc);
   }
   job_close(&j);
   return result;
 }
 
-/* ---- retry / resume / delete ---------------------------------------------- */
+/* ---- retry / resume / delete ----------------------------------------------
+ */
 
 /* The direction a tenant was going when it stopped or failed: the last
  * PROVISIONING/DEPROVISIONING phase in its journal. */
@@ -1034,6 +1401,7 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   job j;
   edv__tenant_rec rec;
   edv_error err;
+  edv__direction dir;
   int result = job_open(ctx, &j, 1);
 
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
@@ -1048,10 +1416,14 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
                   rec.id, edv__phase_name(rec.phase));
     return cli_fail(ctx, &err);
   }
-  start_live(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps);
-  result = drive_one(&j, &rec, direction_of(&j, &rec));
+  dir = direction_of(&j, &rec);
+  start_view(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps,
+             "%s %s (%s, %s): retry",
+             dir == EDV_DIR_UP ? "Provisioning" : "Deleting", rec.id, rec.slug,
+             rec.tier);
+  result = drive_one(&j, &rec, dir);
   if (result == CLI_EXIT_OK) {
-    result = wait_runs(ctx, &j);
+    result = wait_runs(ctx, &j, rec.id);
     print_summary(&j, rec.id);
   }
   job_close(&j);
@@ -1084,6 +1456,7 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
   job j;
   edv__tenant_rec rec;
   resume_ctx rc;
+  edv__direction dir;
   int result = job_open(ctx, &j, 1);
 
   if (result) {
@@ -1103,12 +1476,16 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
       job_close(&j);
       return CLI_EXIT_OK;
     }
-    start_live(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps);
-    result = drive_one(&j, &rec, direction_of(&j, &rec));
+    dir = direction_of(&j, &rec);
+    start_view(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps,
+               "%s %s (%s, %s): resume",
+               dir == EDV_DIR_UP ? "Provisioning" : "Deleting", rec.id,
+               rec.slug, rec.tier);
+    result = drive_one(&j, &rec, dir);
   } else if (cli_arg(args, "all")) {
     edv__tenant_filter f;
     char next[EDV_STORE_ID_SZ] = "";
-    j.live = 0;
+    start_view(&j, NULL, edv__tenant_steps, edv__tenant_nsteps, "resume");
     memset(&f, 0, sizeof(f));
     f.phase = -1;
     f.limit = 1000;
@@ -1118,14 +1495,20 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
                              NULL);
     } while (next[0]);
     result = rc.result;
-    if (!ctx->quiet && ctx->format != CLI_FORMAT_JSON)
+    if (ctx->format == CLI_FORMAT_JSON) {
+      json_object *o = json_object_new_object();
+      json_object_object_add(o, "resumed", json_object_new_int((int)rc.count));
+      cli_print_json(ctx, o);
+      json_object_put(o);
+    } else if (!ctx->quiet)
       fprintf(ctx->err, "%s: resuming %u tenant(s)\n", ctx->prog, rc.count);
   } else {
     job_close(&j);
     return cli_usage_error(ctx, "give a tenant ID or --all");
   }
   if (j.runs) {
-    int r = wait_runs(ctx, &j);
+    int r = wait_runs(ctx, &j,
+                      args->argc == 1 ? args->argv[0] : "the tenants resumed");
     if (r != CLI_EXIT_OK)
       result = r;
   }
@@ -1156,8 +1539,9 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
     char answer[16] = "";
     if (!isatty(fileno(stdin))) {
       job_close(&j);
-      return cli_usage_error(ctx, "refusing to delete tenant '%s' without "
-                                  "--yes (stdin is not a terminal)",
+      return cli_usage_error(ctx,
+                             "refusing to delete tenant '%s' without "
+                             "--yes (stdin is not a terminal)",
                              rec.id);
     }
     fprintf(ctx->err,
@@ -1172,10 +1556,11 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
       return CLI_EXIT_USAGE;
     }
   }
-  start_live(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps);
+  start_view(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps,
+             "Deleting %s (%s, %s)", rec.id, rec.slug, rec.tier);
   result = drive_one(&j, &rec, EDV_DIR_DOWN);
   if (result == CLI_EXIT_OK)
-    result = wait_runs(ctx, &j);
+    result = wait_runs(ctx, &j, rec.id);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
     print_summary(&j, rec.id);
   else if (result == CLI_EXIT_OK)
@@ -1184,7 +1569,8 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
   return result;
 }
 
-/* ---- tiers list ---------------------------------------------------------------- */
+/* ---- tiers list
+ * ---------------------------------------------------------------- */
 
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args)
 {
@@ -1205,15 +1591,15 @@ int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args)
                            json_object_new_string(t->machine_type));
     json_object_object_add(o, "disk_gb", json_object_new_int(t->disk_gb));
     json_object_object_add(o, "sql_tier", json_object_new_string(t->sql.tier));
-    json_object_object_add(o, "sql_ha", json_object_new_boolean(t->sql.regional));
+    json_object_object_add(o, "sql_ha",
+                           json_object_new_boolean(t->sql.regional));
     json_object_object_add(o, "max_users", json_object_new_int(t->max_users));
     json_object_object_add(o, "backup",
                            json_object_new_string(t->backup_frequency));
     json_object_object_add(o, "retention_days",
                            json_object_new_int(t->retention_days));
     if (edv__tier_cost_estimate(tiers, t, 0, &c, NULL) == 0)
-      json_object_object_add(o, "monthly_cost_usd",
-                             json_object_new_double(c.total));
+      json_object_object_add(o, "monthly_cost_usd", money(c.total));
     json_object_array_add(arr, o);
   }
   if (ctx->format == CLI_FORMAT_JSON) {

@@ -19,13 +19,19 @@ const cli_opt cli_global_opts[] = {
      "(env EDV_ENDPOINT)"},
     {"key-file", 0, "FILE",
      "service-account or ADC key file (env EDV_KEY_FILE)"},
-    {"format", 0, "table|json", "output format (default table)"},
+    {"format", 0, "table|json",
+     "output format (default table; env EDV_FORMAT); json prints only JSON "
+     "and no progress"},
     {"state-dir", 0, "DIR",
      "local state directory (env EDV_STATE_DIR; default "
      "$XDG_STATE_HOME/edv)"},
-    {"sim", 0, NULL, "run against the embedded simulator"},
-    {"quiet", 'q', NULL, "print results and errors only"},
-    {"verbose", 'v', NULL, "log more (repeat for debug logs)"},
+    {"sim", 0, NULL,
+     "run against the embedded simulator, its cloud kept in the state "
+     "directory (env EDV_SIM=1)"},
+    {"quiet", 'q', NULL, "print results and errors only (env EDV_QUIET=1)"},
+    {"verbose", 'v', NULL,
+     "log more, one line per step event (repeat for debug logs; env "
+     "EDV_VERBOSE=N)"},
     {"help", 'h', NULL, "show help"},
     {"version", 0, NULL, "print the version and exit"},
     {NULL, 0, NULL, NULL},
@@ -117,28 +123,46 @@ static const cli_cmd tenant_cmds[] = {
      "stack: subnet, firewall, service account, DB password secret, Cloud\n"
      "SQL PostgreSQL, database and user, VM, snapshot schedule, instance\n"
      "group, backend service, URL map rule, DNS, certificate, health. Bad\n"
-     "input creates nothing. Ctrl-C stops safely; `tenant resume` goes on.\n"
+     "input creates nothing (exit 2, naming the field).\n"
+     "\n"
+     "It waits until READY by default when stdout is a terminal (--wait or\n"
+     "--no-wait choose). While it waits, a terminal shows a live view of\n"
+     "the steps; elsewhere one line per transition goes to stderr; with\n"
+     "--format json only the final tenant JSON is printed. The tenant's\n"
+     "summary (URL, VM, database, certificate, cost) ends the run. Ctrl-C\n"
+     "stops at a durable point (exit 7): `edvctl tenant resume ID` goes on.\n"
      "\n"
      "Examples:\n"
      "  edvctl --sim tenant create school001 greenwood-high "
      "\"Greenwood High School\" premium us-central1\n"
      "  edvctl tenant create school002 hillside \"Hillside\" basic "
-     "europe-west1 --no-wait\n",
+     "europe-west1 --no-wait\n"
+     "  edvctl tenant create school003 oakwood \"Oakwood\" standard "
+     "us-central1 --wait --format json\n",
      create_opts, 5, 5, create_args, cli_cmd_tenant_create, NULL},
     {"list", "list tenants", "[--tier T] [--state S] [--all]",
-     "Lists the tenants recorded in the state store.\n"
+     "Lists the tenants recorded in the state store (DELETED ones with\n"
+     "--all): id, slug, tier, region, phase and URL.\n"
      "\n"
      "Examples:\n"
      "  edvctl tenant list\n"
+     "  edvctl tenant list --tier premium\n"
      "  edvctl tenant list --state failed --format json\n",
      list_opts, 0, 0, NULL, cli_cmd_tenant_list, NULL},
     {"get", "show a tenant and its steps", "ID",
-     "Shows the tenant's spec, phase, URL, resources, cost estimate and the\n"
-     "state of every step.\n\nExamples:\n  edvctl tenant get school001\n",
+     "Shows the tenant's summary: phase, URLs, the VM, the database and\n"
+     "the TLS certificate with their live state (asked from the API; an\n"
+     "unreachable API shows `unknown: why`), licences and app access of its\n"
+     "tier, the monthly cost estimate (list prices), the last error; then\n"
+     "every step with its state, attempts and duration.\n"
+     "\nExamples:\n  edvctl tenant get school001\n"
+     "  edvctl tenant get school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_get, NULL},
     {"history", "show the tenant's journal", "ID",
-     "Every transition and API mutation of the tenant, oldest first.\n"
-     "\nExamples:\n  edvctl tenant history school001\n",
+     "Every transition and API mutation of the tenant, oldest first: time\n"
+     "(UTC), actor, event, step, call or operation, duration, error.\n"
+     "\nExamples:\n  edvctl tenant history school001\n"
+     "  edvctl tenant history school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_history, NULL},
     {"state", "print the tenant's whole record as JSON", "ID",
      "The tenant's record (spec, phase, steps with requestIds and\n"
@@ -147,46 +171,135 @@ static const cli_cmd tenant_cmds[] = {
      "school001.json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_state, NULL},
     {"plan", "show what a reconcile would change", "ID",
-     "Observes every resource of the tenant without changing anything and\n"
-     "prints the calls a reconcile would make (nothing: it matches).\n"
-     "\nExamples:\n  edvctl tenant plan school001\n",
+     "Observes every resource of the tenant without changing anything (no\n"
+     "mutating call, no record written) and prints what a reconcile would\n"
+     "do, as a diff: `+` create, `~` change, `-` delete, each with its\n"
+     "call, and `!` drift that needs a manual change; or `No changes`. No\n"
+     "progress is shown. With --format json: {tenant, phase, in_sync,\n"
+     "changes[], drift[], not_checked[]}.\n"
+     "\nExamples:\n  edvctl tenant plan school001\n"
+     "  edvctl tenant plan school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_plan, NULL},
     {"retry", "retry a FAILED tenant", "ID",
-     "Drives a FAILED tenant again in the direction it was going.\n"
+     "Drives a FAILED tenant again in the direction it was going\n"
+     "(provisioning or deleting), with the same progress as create.\n"
      "\nExamples:\n  edvctl tenant retry school001\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_retry, NULL},
     {"resume", "continue interrupted tenants", "[ID | --all]",
      "Continues tenants left PENDING, PROVISIONING or DEPROVISIONING by a\n"
-     "crash or Ctrl-C: recorded operations are awaited, not re-issued.\n"
+     "crash, Ctrl-C or `create --no-wait`: recorded operations are\n"
+     "awaited, not re-issued. With one ID, the same progress as create.\n"
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
      resume_opts, 0, 1, id_arg, cli_cmd_tenant_resume, NULL},
     {"delete", "deprovision a tenant", "ID [--yes]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
-     "its subnet range returns to the pool. Asks on a terminal unless\n"
-     "--yes.\n\nExamples:\n  edvctl tenant delete school001 --yes\n",
+     "its subnet range returns to the pool and its record stays, DELETED,\n"
+     "with its history. Asks on a terminal (type the id) unless --yes;\n"
+     "without a terminal, --yes is required (exit 2).\n"
+     "\nExamples:\n  edvctl tenant delete school001\n"
+     "  edvctl tenant delete school001 --yes --format json\n",
      delete_opts, 1, 1, id_arg, cli_cmd_tenant_delete, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
 static const cli_cmd tiers_cmds[] = {
     {"list", "list the subscription tiers", "",
-     "The tiers of tiers.json with their resources and a monthly cost\n"
-     "estimate from list prices.\n\nExamples:\n  edvctl tiers list\n",
+     "The tiers of tiers.json (config tiers_file, else ./tiers.json, the\n"
+     "installed copy or the source tree's) with their machine type, disk,\n"
+     "database, licences, backups and a monthly cost estimate from list\n"
+     "prices.\n\nExamples:\n  edvctl tiers list\n"
+     "  edvctl tiers list --format json\n"
+     "  edvctl --config edv.conf tiers list   # tiers_file = my-tiers.json\n",
      NULL, 0, 0, NULL, cli_cmd_tiers_list, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static const cli_opt sim_start_opts[] = {
+    {"port", 0, "N", "listen on port N (default 0: any free port)"},
+    {"host", 0, "ADDR", "bind address (default 127.0.0.1)"},
+    {"profile", 0, "P",
+     "latency profile: fast, demo or realistic (default: config "
+     "sim.profile, else fast)"},
+    {"state", 0, "FILE",
+     "keep the simulated cloud in FILE (default STATE_DIR/sim-cloud.json, "
+     "the cloud --sim uses)"},
+    {"key-out", 0, "FILE",
+     "write a service-account key the simulator trusts to FILE (default "
+     "STATE_DIR/sim-key.json)"},
+    {"time-scale", 0, "X", "simulated seconds per real second (default 1)"},
+    {"no-auth", 0, NULL, "accept API calls without a bearer token"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_cmd sim_cmds[] = {
+    {"start", "run the Google Cloud simulator in the foreground",
+     "[--port N] [--profile P] [--state FILE] [--key-out FILE]",
+     "Runs edv-gcpsim, the local simulator of the Google Cloud APIs edv\n"
+     "calls (Compute, Cloud SQL, DNS, Certificate Manager, Monitoring, IAM,\n"
+     "Secret Manager, Service Networking, OAuth2 tokens), in the\n"
+     "foreground until Ctrl-C or SIGTERM, which save its state and exit 0.\n"
+     "It prints `listening on URL` and the EDV_* variables that point\n"
+     "edvctl at it; with --format json one object (url, port, project,\n"
+     "key_file, state_file). By default it serves the same cloud as --sim.\n"
+     "\n"
+     "Examples:\n"
+     "  edvctl sim start --port 8080 --profile demo\n"
+     "  edvctl sim start --state /tmp/cloud.json --key-out /tmp/key.json\n"
+     "  EDV_ENDPOINT=http://127.0.0.1:8080 EDV_KEY_FILE=/tmp/key.json \\\n"
+     "      EDV_PROJECT=edv-sim edvctl tenant list\n",
+     sim_start_opts, 0, 0, NULL, cli_cmd_sim_start, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_opt token_create_opts[] = {
+    {"role", 0, "ROLE",
+     "viewer (GET only), operator (tenant lifecycle) or "
+     "admin (everything)"},
+    {"name", 0, "NAME", "who uses it (1..64 of A-Z a-z 0-9 . _ @ -)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_cmd token_cmds[] = {
+    {"create", "create a Management API token for edvd",
+     "--role ROLE --name NAME",
+     "Creates a bearer token for edvd's Management API and prints it once\n"
+     "on stdout. The state directory's api-tokens.json (0600) keeps only a\n"
+     "salted hash. A running edvd loads new tokens on SIGHUP.\n"
+     "\n"
+     "Examples:\n"
+     "  edvctl token create --role admin --name alice\n"
+     "  edvctl token create --role viewer --name grafana --state-dir "
+     "/var/lib/edv\n",
+     token_create_opts, 0, 0, NULL, cli_cmd_token_create, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const cli_cmd cli_commands[] = {
+    {"token", "Management API tokens (edvd)", "COMMAND",
+     "Commands about the bearer tokens edvd accepts.\n"
+     "\nExamples:\n  edvctl token create --role viewer --name grafana\n",
+     NULL, 0, -1, NULL, NULL, token_cmds},
     {"platform", "the shared platform", "COMMAND",
-     "Commands about the resources every tenant shares.\n", NULL, 0, -1,
-     NULL, NULL, platform_cmds},
+     "Commands about the resources every tenant shares.\n"
+     "\nExamples:\n  edvctl --sim platform init\n",
+     NULL, 0, -1, NULL, NULL, platform_cmds},
     {"tenant", "tenant lifecycle", "COMMAND",
-     "Create, inspect, repair and delete tenants.\n", NULL, 0, -1, NULL,
-     NULL, tenant_cmds},
+     "Create, inspect, repair and delete tenants.\n"
+     "\nExamples:\n"
+     "  edvctl --sim tenant create school001 greenwood-high "
+     "\"Greenwood High School\" premium us-central1\n"
+     "  edvctl --sim tenant list\n"
+     "  edvctl --sim tenant get school001\n",
+     NULL, 0, -1, NULL, NULL, tenant_cmds},
     {"tiers", "subscription tiers", "COMMAND",
-     "The tiers tenants are provisioned from.\n", NULL, 0, -1, NULL, NULL,
-     tiers_cmds},
+     "The tiers tenants are provisioned from.\n"
+     "\nExamples:\n  edvctl tiers list\n",
+     NULL, 0, -1, NULL, NULL, tiers_cmds},
+    {"sim", "the local Google Cloud simulator", "COMMAND",
+     "Commands about edv-gcpsim, the simulator behind --sim.\n"
+     "\nExamples:\n  edvctl sim start --port 8080 --profile demo\n",
+     NULL, 0, -1, NULL, NULL, sim_cmds},
     {"api", "make one authenticated REST call",
      "METHOD URL_OR_PATH [--data JSON|@FILE] [--api NAME] [--wait]\n"
      "           [--timeout SECONDS]",
@@ -211,8 +324,9 @@ const cli_cmd cli_commands[] = {
      "  edvctl --sim api GET /dns/v1/projects/edv-sim/managedZones\n",
      api_opts, 2, 2, api_arg_names, cli_cmd_api, NULL},
     {"auth", "credentials and access tokens", "COMMAND",
-     "Commands about the credentials edvctl uses.\n", NULL, 0, -1, NULL, NULL,
-     auth_cmds},
+     "Commands about the credentials edvctl uses.\n"
+     "\nExamples:\n  edvctl auth print-access-token\n",
+     NULL, 0, -1, NULL, NULL, auth_cmds},
     {"version", "print the version", "",
      "Prints the version of edvctl and libedv.\n"
      "\n"

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,8 +104,7 @@ void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- State directory and the embedded simulator ------------------------*/
 
-/* mkdir -p with mode 0700 for the directories we create. */
-static int cli_mkdirs(const char *path)
+int cli_mkdirs(const char *path)
 {
   char buf[512];
   size_t i, n = strlen(path);
@@ -123,9 +123,7 @@ static int cli_mkdirs(const char *path)
   return 0;
 }
 
-/* Config state_dir (--state-dir, EDV_STATE_DIR or the file), else
- * $XDG_STATE_HOME/edv, else $HOME/.local/state/edv. */
-static const char *cli_state_dir(cli_ctx *ctx)
+const char *cli_state_dir(cli_ctx *ctx)
 {
   const char *env;
 
@@ -202,8 +200,6 @@ static void cli_sim_stop(cli_ctx *ctx)
  * defines EDV_CLI_HAVE_SIM when sim_sources is not empty). */
 static int cli_sim_start(cli_ctx *ctx)
 {
-  (void)cli_mkdirs;
-  (void)cli_state_dir;
   fprintf(ctx->err,
           "%s: --sim: the embedded simulator is not yet available in this "
           "build\n",
@@ -224,8 +220,8 @@ static void cli_log_level(const cli_ctx *ctx)
 {
   const char *level = ctx->cfg ? edv_config_get(ctx->cfg, "log.level") : NULL;
 
-  if (ctx->quiet)
-    edv__log_set_level(EDV_LOG_ERROR);
+  if (ctx->quiet || (ctx->format == CLI_FORMAT_JSON && !ctx->verbose))
+    edv__log_set_level(EDV_LOG_ERROR); /* --format json: stderr stays quiet */
   else if (ctx->verbose >= 2)
     edv__log_set_level(EDV_LOG_DEBUG);
   else if (ctx->verbose == 1)
@@ -238,12 +234,13 @@ static void cli_log_level(const cli_ctx *ctx)
     edv__log_set_level(EDV_LOG_DEBUG);
 }
 
-/* File (--config or EDV_CONFIG), then EDV_* environment, then flags. */
-static int cli_config(cli_ctx *ctx)
+int cli_config(cli_ctx *ctx)
 {
   edv_error err;
   const char *file = ctx->config_file;
 
+  if (ctx->cfg)
+    return CLI_EXIT_OK;
   ctx->cfg = edv_config_new();
   if (!ctx->cfg) {
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
@@ -293,8 +290,10 @@ static void cli_on_sigint(uv_signal_t *handle, int signum)
   cli_ctx *ctx = handle->data;
 
   (void)signum;
-  if (ctx->interrupted) /* second Ctrl-C: stop waiting for the cleanup */
+  if (ctx->interrupted) { /* second Ctrl-C: stop waiting for the cleanup */
+    cli_term_restore(ctx);
     exit(CLI_EXIT_INTERRUPTED);
+  }
   ctx->interrupted = 1;
   if (ctx->on_interrupt)
     ctx->on_interrupt(ctx->interrupt_data);
@@ -340,6 +339,79 @@ static void cli_shutdown(cli_ctx *ctx)
   ctx->cfg = NULL;
 }
 
+void cli_term_cursor(cli_ctx *ctx, int visible)
+{
+  if (visible == !ctx->cursor_hidden)
+    return;
+  fputs(visible ? "\033[?25h" : "\033[?25l", ctx->err);
+  fflush(ctx->err);
+  ctx->cursor_hidden = !visible;
+}
+
+void cli_term_restore(cli_ctx *ctx)
+{
+  cli_term_cursor(ctx, 1);
+}
+
+/* 1 / 0 for a boolean word, -1 for anything else. */
+static int cli_bool(const char *v)
+{
+  static const char *const yes[] = {"1", "true", "yes", "on"};
+  static const char *const no[] = {"0", "false", "no", "off"};
+
+  for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+    if (strcasecmp(v, yes[i]) == 0)
+      return 1;
+    if (strcasecmp(v, no[i]) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+/*
+ * The environment equivalents of the switches that are not configuration
+ * keys: EDV_SIM (--sim), EDV_FORMAT (--format), EDV_QUIET (-q),
+ * EDV_VERBOSE (-v, a count). Flags given on the command line win.
+ */
+static int cli_env(cli_ctx *ctx)
+{
+  const char *v;
+  int b;
+
+  if ((v = getenv("EDV_SIM")) && *v) {
+    if ((b = cli_bool(v)) < 0)
+      return cli_usage_error(ctx,
+                             "EDV_SIM '%s' is not one of: 1, 0, true, "
+                             "false, yes, no",
+                             v);
+    ctx->use_sim = b;
+  }
+  if ((v = getenv("EDV_FORMAT")) && *v) {
+    if (strcmp(v, "table") == 0)
+      ctx->format = CLI_FORMAT_TABLE;
+    else if (strcmp(v, "json") == 0)
+      ctx->format = CLI_FORMAT_JSON;
+    else
+      return cli_usage_error(ctx, "EDV_FORMAT '%s' is not one of: table, json",
+                             v);
+  }
+  if ((v = getenv("EDV_QUIET")) && *v) {
+    if ((b = cli_bool(v)) < 0)
+      return cli_usage_error(ctx,
+                             "EDV_QUIET '%s' is not one of: 1, 0, true, "
+                             "false, yes, no",
+                             v);
+    ctx->quiet = b;
+  }
+  if ((v = getenv("EDV_VERBOSE")) && *v) {
+    if (v[0] < '0' || v[0] > '3' || v[1])
+      return cli_usage_error(ctx, "EDV_VERBOSE '%s' is not one of: 0, 1, 2, 3",
+                             v);
+    ctx->verbose = v[0] - '0';
+  }
+  return CLI_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
   cli_ctx ctx;
@@ -357,11 +429,14 @@ int main(int argc, char **argv)
     return CLI_EXIT_OTHER;
   }
   ctx.loop = &loop;
-  result = cli_parse(&ctx, argc, argv, &cmd, &args);
+  result = cli_env(&ctx);
+  if (result == CLI_EXIT_OK)
+    result = cli_parse(&ctx, argc, argv, &cmd, &args);
   if (result == CLI_EXIT_OK && cmd) {
     cli_log_level(&ctx);
     result = cmd->run(&ctx, &args);
   }
+  cli_term_restore(&ctx);
   cli_shutdown(&ctx);
   if (ctx.interrupted && result != CLI_EXIT_OK)
     result = CLI_EXIT_INTERRUPTED;

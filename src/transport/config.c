@@ -79,6 +79,7 @@ static const cfg_key cfg_keys[] = {
     {"tiers_file", CFG_PATH, 0, 0, NULL, NULL},
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
+    {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

@@ -1,0 +1,846 @@
+/*
+ * test_tenant.c - runs the built edvctl (argv[1]) against its embedded
+ * simulator (--sim, a scratch state directory, the `fast` profile from a
+ * config file): every tenant command's success path with its JSON checked,
+ * bad arguments that must give exit 2, name the problem and create nothing,
+ * provision-tenant.sh with the seed's arguments, the README quickstart, the
+ * `sim start` command, and docs/cli.md against the command table.
+ *
+ * argv[2] names the group of tests to run (meson runs them in parallel):
+ * flow, bad, script, quickstart, sim, docs.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+static const char *edvctl;   /* the binary under test */
+static const char *src_root; /* EDV_SOURCE_ROOT */
+static const char *bld_root; /* EDV_BUILD_ROOT */
+
+typedef struct run_result {
+  int status; /* exit code, or 128 + signal */
+  char out[131072];
+  char err[65536];
+} run_result;
+
+/* A scratch directory with the simulator's state and a config file. */
+typedef struct scratch {
+  char dir[256];
+  char config[300];
+} scratch;
+
+static void slurp(int fd, char *buf, size_t size)
+{
+  size_t len = 0;
+  ssize_t n;
+  char tmp[4096];
+
+  while ((n = read(fd, tmp, sizeof(tmp))) > 0) {
+    if (len + (size_t)n < size) {
+      memcpy(buf + len, tmp, (size_t)n);
+      len += (size_t)n;
+    }
+  }
+  buf[len] = '\0';
+}
+
+/*
+ * Runs `prog` with argv (NULL-ended, without the program name), stdin
+ * from /dev/null, stdout to a temp file and stderr through another, with
+ * `env` ("K=V" strings, NULL-ended) added to a cleaned environment.
+ */
+static void run_prog(run_result *r, const char *prog, const char *const *args,
+                     const char *const *env)
+{
+  char *argv[40];
+  char outname[] = "/tmp/edvctl-out-XXXXXX",
+       errname[] = "/tmp/edvctl-err-XXXXXX";
+  int outfd = mkstemp(outname), errfd = mkstemp(errname), i, wstatus;
+  pid_t pid;
+
+  assert_true(outfd >= 0 && errfd >= 0);
+  unlink(outname);
+  unlink(errname);
+  argv[0] = (char *)prog;
+  for (i = 0; args[i] && i < 38; i++)
+    argv[i + 1] = (char *)args[i];
+  argv[i + 1] = NULL;
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+
+    dup2(devnull, 0);
+    dup2(outfd, 1);
+    dup2(errfd, 2);
+    /* No ambient configuration, credentials or state may leak in. */
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+    unsetenv("EDV_CONFIG");
+    unsetenv("EDV_ENDPOINT");
+    unsetenv("EDV_PROJECT");
+    unsetenv("EDV_KEY_FILE");
+    unsetenv("EDV_STATE_DIR");
+    unsetenv("EDV_SIM");
+    unsetenv("EDV_FORMAT");
+    unsetenv("EDV_SIM_PROFILE");
+    unsetenv("EDVCTL");
+    setenv("CLOUDSDK_CONFIG", "/nonexistent-edv-test", 1);
+    setenv("GCE_METADATA_HOST", "127.0.0.1:9", 1);
+    for (i = 0; env && env[i]; i++)
+      putenv((char *)env[i]);
+    execv(prog, argv);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+  r->status =
+      WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  lseek(outfd, 0, SEEK_SET);
+  slurp(outfd, r->out, sizeof(r->out));
+  lseek(errfd, 0, SEEK_SET);
+  slurp(errfd, r->err, sizeof(r->err));
+  close(outfd);
+  close(errfd);
+}
+
+/* edvctl --config SCRATCH/edv.conf ARGS... */
+static void run_edv(run_result *r, const scratch *s, const char *const *args)
+{
+  const char *argv[40];
+  int i = 0, k;
+
+  argv[i++] = "--config";
+  argv[i++] = s->config;
+  for (k = 0; args[k] && i < 39; k++)
+    argv[i++] = args[k];
+  argv[i] = NULL;
+  run_prog(r, edvctl, argv, NULL);
+}
+
+#define EDV(r, s, ...)                                                         \
+  do {                                                                         \
+    const char *const args_[] = {__VA_ARGS__, NULL};                           \
+    run_edv((r), (s), args_);                                                  \
+  } while (0)
+
+#define EXPECT_OK(r)                                                           \
+  do {                                                                         \
+    if ((r)->status != 0)                                                      \
+      print_error("exit %d\nstderr: %s\nstdout: %s\n", (r)->status, (r)->err,  \
+                  (r)->out);                                                   \
+    assert_int_equal((r)->status, 0);                                          \
+  } while (0)
+
+/* The scratch directory: the simulator persisted in it (--sim), its
+ * latency profile `fast`. */
+static void scratch_make(scratch *s)
+{
+  FILE *f;
+  const char *tmp =
+      getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+  snprintf(s->dir, sizeof(s->dir), "%s/edvctl-tenant-XXXXXX", tmp);
+  assert_non_null(mkdtemp(s->dir));
+  snprintf(s->config, sizeof(s->config), "%s/edv.conf", s->dir);
+  f = fopen(s->config, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "# written by test_tenant\n"
+          "state_dir = %s\n"
+          "sim.profile = fast\n",
+          s->dir);
+  fclose(f);
+}
+
+static void scratch_remove(scratch *s)
+{
+  char cmd[400];
+
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* Parses stdout as one JSON document (the test fails otherwise). */
+static json_object *parse_out(const run_result *r)
+{
+  json_tokener *tok = json_tokener_new();
+  json_object *obj = json_tokener_parse_ex(tok, r->out, (int)strlen(r->out));
+  size_t used = json_tokener_get_parse_end(tok);
+
+  if (!obj)
+    print_error("stdout is not JSON: %s\n", r->out);
+  assert_non_null(obj);
+  /* Nothing but whitespace after the document: only JSON on stdout. */
+  for (size_t i = used; r->out[i]; i++)
+    assert_true(r->out[i] == '\n' || r->out[i] == ' ');
+  json_tokener_free(tok);
+  return obj;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+  json_object *v;
+
+  if (!json_object_object_get_ex(o, key, &v))
+    return NULL;
+  return json_object_get_string(v);
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+  json_object *v = NULL;
+
+  json_object_object_get_ex(o, key, &v);
+  return v;
+}
+
+/* 1 when the file exists and contains `needle`. */
+static int file_has(const char *path, const char *needle)
+{
+  FILE *f = fopen(path, "r");
+  static char buf[4 << 20];
+  size_t n;
+
+  if (!f)
+    return 0;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return strstr(buf, needle) != NULL;
+}
+
+static void platform_init(const scratch *s)
+{
+  static run_result r;
+
+  EDV(&r, s, "--sim", "-q", "platform", "init");
+  EXPECT_OK(&r);
+}
+
+/* ---- flow: every command's success path -------------------------------- */
+
+static void test_flow(void **state)
+{
+  static run_result r;
+  scratch s;
+  json_object *o, *v;
+
+  (void)state;
+  scratch_make(&s);
+  EDV(&r, &s, "--sim", "--format", "json", "platform", "init");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "platform"), "READY");
+  json_object_put(o);
+  assert_string_equal(r.err, "");
+
+  /* --format json: only JSON on stdout, nothing on stderr. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "create", "school001",
+      "greenwood-high", "Greenwood High School", "premium", "us-central1",
+      "--wait");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "id"), "school001");
+  assert_string_equal(jstr(o, "phase"), "READY");
+  assert_string_equal(jstr(o, "url"), "https://school001.edvirons.com");
+  v = jget(jget(o, "resources"), "certificate");
+  assert_non_null(v);
+  assert_string_equal(jstr(v, "state"), "ACTIVE");
+  assert_string_equal(jstr(jget(jget(o, "resources"), "vm"), "state"),
+                      "RUNNING");
+  assert_string_equal(jstr(jget(jget(o, "resources"), "database"), "state"),
+                      "RUNNABLE");
+  assert_true(json_object_get_double(
+                  jget(jget(o, "monthly_cost_estimate"), "total")) > 100.0);
+  assert_int_equal(json_object_get_int(jget(o, "max_users")), 500);
+  assert_true(json_object_array_length(jget(o, "app_access")) > 0);
+  json_object_put(o);
+
+  /* Not a terminal: one progress line per transition on stderr. */
+  EDV(&r, &s, "--sim", "tenant", "create", "school002", "hillside",
+      "Hillside Academy", "basic", "us-central1", "--wait");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school002: subnet: done"));
+  assert_non_null(strstr(r.err, "school002: phase READY"));
+  assert_null(strstr(r.err, "\033[")); /* no terminal codes in a pipe */
+  assert_non_null(strstr(r.out, "URL          https://school002.edvirons.com"));
+  assert_non_null(strstr(r.out, "Certificate  edv-school002-cert: ACTIVE"));
+  assert_non_null(strstr(r.out, "Cost         ~$"));
+
+  EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(o), 2);
+  assert_string_equal(jstr(json_object_array_get_idx(o, 0), "phase"), "READY");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "list", "--tier", "basic");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "school002"));
+  assert_null(strstr(r.out, "school001"));
+
+  EDV(&r, &s, "--sim", "tenant", "get", "school001");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  assert_non_null(strstr(r.out, "VM           edv-school001-vm"));
+  assert_non_null(strstr(r.out, "RUNNING"));
+  assert_non_null(strstr(r.out, "Licences     500 users"));
+  assert_non_null(strstr(r.out, "Last error   none"));
+  assert_non_null(strstr(r.out, "Cloud SQL instance"));
+
+  EDV(&r, &s, "--sim", "tenant", "history", "school001", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_true(json_object_array_length(o) > 10);
+  assert_string_equal(jstr(json_object_array_get_idx(o, 0), "event"),
+                      "created");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "history", "school001");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "phase"));
+  assert_non_null(strstr(r.out, "READY"));
+
+  EDV(&r, &s, "--sim", "tenant", "state", "school001");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(jget(o, "steps")), 20);
+  assert_non_null(jstr(o, "subnet"));
+  json_object_put(o);
+
+  /* A plan prints the plan only: no progress, even in a pipe. */
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "No changes."));
+  assert_string_equal(r.err, "");
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--format", "json");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_true(json_object_get_boolean(jget(o, "in_sync")));
+  assert_int_equal(json_object_array_length(jget(o, "changes")), 0);
+  json_object_put(o);
+
+  /* A drift: a deleted firewall shows as one create. */
+  EDV(&r, &s, "--sim", "-q", "api", "DELETE",
+      "/compute/v1/projects/edv-sim/global/firewalls/edv-school001-allow-lb",
+      "--wait");
+  EXPECT_OK(&r);
+  {
+    EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--format", "json");
+    EXPECT_OK(&r);
+    o = parse_out(&r);
+    assert_false(json_object_get_boolean(jget(o, "in_sync")));
+    v = json_object_array_get_idx(jget(o, "changes"), 0);
+    assert_non_null(v);
+    assert_string_equal(jstr(v, "step"), "firewall_allow");
+    assert_string_equal(jstr(v, "action"), "create");
+    json_object_put(o);
+    EDV(&r, &s, "--sim", "tenant", "plan", "school001");
+    EXPECT_OK(&r);
+    assert_non_null(strstr(r.out, "  + Firewall: load balancer to VM"));
+    assert_non_null(strstr(r.out, "Plan: 1 to create"));
+  }
+
+  /* Exit codes: not found 3, conflict 4. */
+  EDV(&r, &s, "--sim", "tenant", "get", "school404");
+  assert_int_equal(r.status, 3);
+  assert_non_null(strstr(r.err, "tenant 'school404' not found"));
+  EDV(&r, &s, "--sim", "tenant", "retry", "school002");
+  assert_int_equal(r.status, 4);
+  assert_non_null(strstr(r.err, "not FAILED"));
+  EDV(&r, &s, "--sim", "tenant", "resume", "--all");
+  EXPECT_OK(&r);
+
+  EDV(&r, &s, "--sim", "tiers", "list", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(o), 4);
+  assert_string_equal(jstr(json_object_array_get_idx(o, 2), "name"), "premium");
+  json_object_put(o);
+
+  /* Delete: refused without --yes off a terminal, then done. */
+  EDV(&r, &s, "--sim", "tenant", "delete", "school002");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "without --yes"));
+  EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Tenant school002 deleted."));
+  EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(o), 1);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "list", "--all");
+  assert_non_null(strstr(r.out, "DELETED"));
+  EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
+  assert_int_equal(r.status, 3);
+  scratch_remove(&s);
+}
+
+/* ---- bad arguments: exit 2, the problem named, nothing created ---------- */
+
+/* Runs a create that must be refused; checks the message and that no
+ * tenant was recorded and no tenant resource reached the simulator. */
+static void refused(const scratch *s, const char *needle,
+                    const char *const *args)
+{
+  static run_result r;
+  char cloud[320];
+  json_object *o;
+
+  run_edv(&r, s, args);
+  if (r.status != 2 || !strstr(r.err, needle))
+    print_error("exit %d, stderr: %s\n(wanted 2 and '%s')\n", r.status, r.err,
+                needle);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, needle));
+  assert_string_equal(r.out, "");
+  EDV(&r, s, "--sim", "tenant", "list", "--all", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(o), 0);
+  json_object_put(o);
+  snprintf(cloud, sizeof(cloud), "%s/sim-cloud.json", s->dir);
+  assert_false(file_has(cloud, "edv-school0"));
+}
+
+#define REFUSED(s, needle, ...)                                                \
+  do {                                                                         \
+    const char *const args_[] = {"--sim", __VA_ARGS__, NULL};                  \
+    refused((s), (needle), args_);                                             \
+  } while (0)
+
+static void test_bad_arguments(void **state)
+{
+  scratch s;
+
+  (void)state;
+  scratch_make(&s);
+  platform_init(&s);
+  REFUSED(&s, "TIER 'gold' is not a known tier (known: basic", "tenant",
+          "create", "school001", "greenwood-high", "Greenwood High School",
+          "gold", "us-central1", "--wait");
+  REFUSED(&s, "field 'id'", "tenant", "create", "School_1", "greenwood-high",
+          "Greenwood High School", "premium", "us-central1", "--wait");
+  REFUSED(&s, "REGION 'mars-north1' is not a region", "tenant", "create",
+          "school001", "greenwood-high", "Greenwood High School", "premium",
+          "mars-north1", "--wait");
+  REFUSED(&s, "missing argument REGION", "tenant", "create", "school001",
+          "greenwood-high", "Greenwood High School", "premium");
+  REFUSED(&s, "missing argument ID", "tenant", "create");
+  REFUSED(&s, "unknown flag '--colour' for 'edvctl tenant create'", "tenant",
+          "create", "school001", "greenwood-high", "Greenwood High School",
+          "premium", "us-central1", "--colour");
+  REFUSED(&s, "--wait and --no-wait exclude each other", "tenant", "create",
+          "school001", "greenwood-high", "Greenwood High School", "premium",
+          "us-central1", "--wait", "--no-wait");
+  REFUSED(&s, "unexpected argument 'extra'", "tenant", "create", "school001",
+          "greenwood-high", "Greenwood High School", "premium", "us-central1",
+          "extra");
+  REFUSED(&s, "--state: 'sleepy' is not a phase", "tenant", "list", "--state",
+          "sleepy");
+  REFUSED(&s, "--tier: unknown tier 'gold'", "tenant", "list", "--tier",
+          "gold");
+  REFUSED(&s, "--profile 'slow' is not one of", "sim", "start", "--profile",
+          "slow");
+  REFUSED(&s, "unknown command 'edvctl tenant destroy'", "tenant", "destroy",
+          "school001");
+  scratch_remove(&s);
+}
+
+/* ---- provision-tenant.sh
+ * ---------------------------------------------------*/
+
+static void test_provision_script(void **state)
+{
+  static run_result r;
+  scratch s;
+  char script[512], env_edvctl[512], env_state[300], env_conf[320];
+  const char *none[] = {NULL};
+  const char *two[] = {"school001", "greenwood-high", NULL};
+  const char *seed[] = {"school001", "greenwood-high", "Greenwood High School",
+                        "premium",   "us-central1",    NULL};
+  const char *env[6];
+
+  (void)state;
+  scratch_make(&s);
+  platform_init(&s);
+  snprintf(script, sizeof(script), "%s/provision-tenant.sh", src_root);
+  snprintf(env_edvctl, sizeof(env_edvctl), "EDVCTL=%s", edvctl);
+  snprintf(env_state, sizeof(env_state), "EDV_STATE_DIR=%s", s.dir);
+  snprintf(env_conf, sizeof(env_conf), "EDV_CONFIG=%s", s.config);
+  env[0] = env_edvctl;
+  env[1] = env_state;
+  env[2] = env_conf;
+  env[3] = "EDV_SIM=1";
+  env[4] = NULL;
+
+  run_prog(&r, script, none, env);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "usage: provision-tenant.sh"));
+  run_prog(&r, script, two, env);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "expected 5 arguments, got 2"));
+
+  run_prog(&r, script, seed, env);
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  assert_non_null(strstr(r.out, "URL          https://school001.edvirons.com"));
+  assert_non_null(strstr(r.err, "school001: phase READY"));
+  /* Idempotent: the same spec again is accepted and stays READY. */
+  run_prog(&r, script, seed, env);
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  scratch_remove(&s);
+}
+
+/* ---- the README quickstart ---------------------------------------------- */
+
+static void test_quickstart(void **state)
+{
+  static run_result r;
+  static char readme[65536];
+  scratch s;
+  char path[512], env_build[512], env_state[320];
+  const char *const qs[] = {"scripts/quickstart.sh", NULL};
+  const char *env[8];
+  FILE *f;
+  size_t n;
+
+  (void)state;
+  /* The README's quickstart block names the script this test runs. */
+  snprintf(path, sizeof(path), "%s/README.md", src_root);
+  f = fopen(path, "r");
+  assert_non_null(f);
+  n = fread(readme, 1, sizeof(readme) - 1, f);
+  readme[n] = '\0';
+  fclose(f);
+  assert_non_null(strstr(readme, "    sudo bash scripts/quickstart.sh\n"));
+  assert_non_null(strstr(readme, "    sudo bash .ci/run\n"));
+
+  scratch_make(&s);
+  snprintf(env_build, sizeof(env_build), "EDV_BUILD_DIR=%s", bld_root);
+  snprintf(env_state, sizeof(env_state), "QUICKSTART_STATE=%s/qs", s.dir);
+  env[0] = env_build;
+  env[1] = env_state;
+  env[2] = "EDV_SKIP_DEPS=1";  /* the packages are there: we built */
+  env[3] = "EDV_SKIP_BUILD=1"; /* and do not rebuild the tree under test */
+  env[4] = "QUICKSTART_PROFILE=fast";
+  env[5] = NULL;
+  /* `bash scripts/quickstart.sh` from the source root, as the README. */
+  assert_int_equal(chdir(src_root), 0);
+  run_prog(&r, "/bin/bash", qs, env);
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Platform ready."));
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  assert_non_null(strstr(r.out, "URL          https://school001.edvirons.com"));
+  assert_non_null(strstr(r.out, "VM           edv-school001-vm"));
+  assert_non_null(strstr(r.out, "Database     edv-school001-db-1"));
+  assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
+  assert_non_null(strstr(r.out, "Cost         ~$167.94 a month"));
+  /* A rerun works (fresh state each time). */
+  run_prog(&r, "/bin/bash", qs, env);
+  EXPECT_OK(&r);
+  scratch_remove(&s);
+}
+
+/* ---- sim start ---------------------------------------------------------- */
+
+static void test_sim_start(void **state)
+{
+  static run_result r;
+  scratch s;
+  char outname[320], key[320], url[128] = "", env_ep[160], env_key[340];
+  pid_t pid;
+  int wstatus, outfd;
+  struct timespec ts = {0, 50 * 1000000L};
+
+  (void)state;
+  scratch_make(&s);
+  snprintf(outname, sizeof(outname), "%s/sim.out", s.dir);
+  snprintf(key, sizeof(key), "%s/key.json", s.dir);
+  outfd = open(outname, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  assert_true(outfd >= 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(outfd, 1);
+    execl(edvctl, edvctl, "--config", s.config, "sim", "start", "--port", "0",
+          "--key-out", key, "--format", "json", (char *)NULL);
+    _exit(127);
+  }
+  close(outfd);
+  for (int tries = 0; tries < 200 && !url[0]; tries++) {
+    FILE *f = fopen(outname, "r");
+    char line[256];
+    nanosleep(&ts, NULL);
+    while (f && fgets(line, sizeof(line), f)) {
+      char *p = strstr(line, "\"url\": \"");
+      if (p) {
+        p += 8;
+        *strchr(p, '"') = '\0';
+        snprintf(url, sizeof(url), "%s", p);
+      }
+    }
+    if (f)
+      fclose(f);
+  }
+  assert_true(url[0] != '\0');
+  snprintf(env_ep, sizeof(env_ep), "EDV_ENDPOINT=%s", url);
+  snprintf(env_key, sizeof(env_key), "EDV_KEY_FILE=%s", key);
+  {
+    const char *args[] = {
+        "api", "GET", "/compute/v1/projects/edv-sim/regions/us-central1", NULL};
+    const char *env[] = {env_ep, env_key, "EDV_PROJECT=edv-sim", NULL};
+    run_prog(&r, edvctl, args, env);
+  }
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "compute#region"));
+  kill(pid, SIGINT);
+  assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+  assert_true(WIFEXITED(wstatus));
+  assert_int_equal(WEXITSTATUS(wstatus), 0);
+  scratch_remove(&s);
+}
+
+/* ---- docs/cli.md and the EDV_SIM variable --------------------------------*/
+
+/* Every command of `edvctl --help` and of each group's --help appears in
+ * docs/cli.md as `edvctl GROUP COMMAND`. */
+static void test_docs_in_sync(void **state)
+{
+  static run_result top, grp;
+  static char doc[131072];
+  char path[512], line[256], group[64], name[64], full[160];
+  FILE *f;
+  size_t n;
+  const char *p;
+  int ncmds = 0;
+
+  (void)state;
+  snprintf(path, sizeof(path), "%s/docs/cli.md", src_root);
+  f = fopen(path, "r");
+  assert_non_null(f);
+  n = fread(doc, 1, sizeof(doc) - 1, f);
+  doc[n] = '\0';
+  fclose(f);
+  run_prog(&top, edvctl, (const char *const[]){"--help", NULL}, NULL);
+  EXPECT_OK(&top);
+  p = strstr(top.out, "Commands:\n");
+  assert_non_null(p);
+  p += 10;
+  while (sscanf(p, "  %63s", group) == 1 && strncmp(p, "  ", 2) == 0) {
+    const char *q;
+    run_prog(&grp, edvctl, (const char *const[]){group, "--help", NULL}, NULL);
+    EXPECT_OK(&grp);
+    if (!strstr(grp.out, "Examples:"))
+      print_error("'edvctl %s --help' has no examples\n", group);
+    assert_non_null(strstr(grp.out, "Examples:"));
+    q = strstr(grp.out, "Commands:\n");
+    if (!q) {
+      snprintf(full, sizeof(full), "`edvctl %s", group);
+      if (!strstr(doc, full))
+        print_error("docs/cli.md lacks %s`\n", full);
+      assert_non_null(strstr(doc, full));
+      ncmds++;
+    }
+    for (q = q ? q + 10 : NULL;
+         q && sscanf(q, "  %63s", name) == 1 && strncmp(q, "  ", 2) == 0;) {
+      snprintf(full, sizeof(full), "### `edvctl %s %s", group, name);
+      if (!strstr(doc, full))
+        print_error("docs/cli.md lacks a section %s`\n", full);
+      assert_non_null(strstr(doc, full));
+      ncmds++;
+      q = strchr(q, '\n');
+      q = q ? q + 1 : NULL;
+    }
+    p = strchr(p, '\n');
+    if (!p)
+      break;
+    p++;
+  }
+  /* Leaf commands' --help have examples too. */
+  {
+    static run_result leaf;
+    const char *const leaves[][3] = {
+        {"tenant", "create", NULL}, {"tenant", "plan", NULL},
+        {"tenant", "get", NULL},    {"sim", "start", NULL},
+        {"tiers", "list", NULL},    {"platform", "init", NULL}};
+    for (size_t i = 0; i < sizeof(leaves) / sizeof(*leaves); i++) {
+      const char *a[] = {leaves[i][0], leaves[i][1], "--help", NULL};
+      run_prog(&leaf, edvctl, a, NULL);
+      EXPECT_OK(&leaf);
+      assert_non_null(strstr(leaf.out, "Examples:"));
+      snprintf(line, sizeof(line), "Usage: edvctl %s %s", leaves[i][0],
+               leaves[i][1]);
+      assert_non_null(strstr(leaf.out, line));
+    }
+  }
+  assert_true(ncmds >= 14);
+  assert_non_null(strstr(doc, "| 7 | interrupted"));
+}
+
+static void test_env_sim(void **state)
+{
+  static run_result r;
+  scratch s;
+  char env_state[300];
+  const char *args[] = {"tenant", "list", "--format", "json", NULL};
+  const char *env[] = {env_state, "EDV_SIM=1", NULL};
+  const char *bad[] = {"EDV_SIM=maybe", NULL};
+
+  (void)state;
+  scratch_make(&s);
+  snprintf(env_state, sizeof(env_state), "EDV_STATE_DIR=%s", s.dir);
+  run_prog(&r, edvctl, args, env);
+  EXPECT_OK(&r);
+  assert_string_equal(r.out, "[\n]\n");
+  run_prog(&r, edvctl, args, bad);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "EDV_SIM 'maybe'"));
+  scratch_remove(&s);
+}
+
+/* ---- Ctrl-C and the terminal ------------------------------------------- */
+
+/* SIGINT during `create --wait`: exit 7, a consistent record, and `tenant
+ * resume` finishes the tenant. */
+static void test_interrupt(void **state)
+{
+  static run_result r;
+  scratch s;
+  char outname[320], errname[320];
+  pid_t pid;
+  int wstatus, outfd, errfd;
+  struct timespec ts = {1, 500 * 1000000L};
+  json_object *o;
+
+  (void)state;
+  scratch_make(&s);
+  platform_init(&s);
+  snprintf(outname, sizeof(outname), "%s/create.out", s.dir);
+  snprintf(errname, sizeof(errname), "%s/create.err", s.dir);
+  outfd = open(outname, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  errfd = open(errname, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  assert_true(outfd >= 0 && errfd >= 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(outfd, 1);
+    dup2(errfd, 2);
+    execl(edvctl, edvctl, "--config", s.config, "--sim", "tenant", "create",
+          "school001", "greenwood-high", "Greenwood High School", "premium",
+          "us-central1", "--wait", (char *)NULL);
+    _exit(127);
+  }
+  close(outfd);
+  close(errfd);
+  nanosleep(&ts, NULL); /* inside the run: the fast profile takes ~9 s */
+  kill(pid, SIGINT);
+  assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+  assert_true(WIFEXITED(wstatus));
+  assert_int_equal(WEXITSTATUS(wstatus), 7);
+  assert_true(file_has(errname, "tenant resume school001"));
+
+  EDV(&r, &s, "--sim", "tenant", "get", "school001", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "PROVISIONING");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "resume", "school001");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "READY");
+  json_object_put(o);
+  scratch_remove(&s);
+}
+
+/* On a terminal (script(1) gives one): the live view hides the cursor,
+ * redraws in place, ends with the outcome and shows the cursor again. */
+static void test_tty(void **state)
+{
+  static run_result r;
+  scratch s;
+  char cmd[2048];
+  const char *args[5];
+  const char *env[] = {"TERM=xterm", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL};
+  char *hide, *show;
+
+  (void)state;
+  if (access("/usr/bin/script", X_OK) != 0)
+    skip();
+  scratch_make(&s);
+  platform_init(&s);
+  snprintf(cmd, sizeof(cmd),
+           "stty cols 72 rows 40 2>/dev/null; '%s' --config '%s' --sim tenant "
+           "create school001 greenwood-high 'Greenwood High School' premium "
+           "us-central1 --wait",
+           edvctl, s.config);
+  args[0] = "-qec";
+  args[1] = cmd;
+  args[2] = "/dev/null";
+  args[3] = NULL;
+  run_prog(&r, "/usr/bin/script", args, env);
+  EXPECT_OK(&r);
+  hide = strstr(r.out, "\033[?25l");
+  show = strstr(r.out, "\033[?25h");
+  assert_non_null(hide);
+  assert_non_null(show);
+  assert_true(show > hide);
+  assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
+  assert_non_null(strstr(r.out, "\033[22A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "school001 is READY ("));
+  assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
+  /* No progress line of the pipe mode. */
+  assert_null(strstr(r.out, "school001: subnet: done"));
+  scratch_remove(&s);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_flow),
+      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_provision_script),
+      cmocka_unit_test(test_quickstart),
+      cmocka_unit_test(test_sim_start),
+      cmocka_unit_test(test_docs_in_sync),
+      cmocka_unit_test(test_env_sim),
+      cmocka_unit_test(test_interrupt),
+      cmocka_unit_test(test_tty),
+  };
+
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s PATH_TO_EDVCTL [TEST_NAME_PATTERN]\n", argv[0]);
+    return 2;
+  }
+  edvctl = realpath(argv[1], NULL); /* the quickstart test changes dir */
+  if (!edvctl) {
+    fprintf(stderr, "%s: not found\n", argv[1]);
+    return 2;
+  }
+  src_root = getenv("EDV_SOURCE_ROOT");
+  bld_root = getenv("EDV_BUILD_ROOT");
+  if (!src_root || !bld_root) {
+    fprintf(stderr, "EDV_SOURCE_ROOT and EDV_BUILD_ROOT must be set\n");
+    return 2;
+  }
+  if (argc > 2)
+    cmocka_set_test_filter(argv[2]);
+  {
+    int result = cmocka_run_group_tests(tests, NULL, NULL);
+    free((char *)edvctl);
+    return result;
+  }
+}
