@@ -89,6 +89,30 @@ static int not_found(sim_resp *resp, const char *name)
 
 /* --- projects, regions, zones ------------------------------------------- */
 
+/* Project.quotas[]: the project-wide quotas are shared with other APIs
+ * (SQL_INSTANCES, UPTIME_CHECKS); only Compute's own metrics belong here
+ * (Quota.metric is an enum). */
+static json_object *compute_project_quotas(sim *s)
+{
+  json_object *all = sim_quota_json(s, "global"),
+              *out = json_object_new_array();
+
+  for (size_t i = 0; i < json_object_array_length(all); i++) {
+    json_object *q = json_object_array_get_idx(all, i);
+    const char *m = json_object_get_string(json_object_object_get(q, "metric"));
+
+    for (size_t j = 0;
+         j < sizeof(compute_global_quotas) / sizeof(*compute_global_quotas);
+         j++)
+      if (m && strcmp(m, compute_global_quotas[j].metric) == 0) {
+        json_object_array_add(out, json_object_get(q));
+        break;
+      }
+  }
+  json_object_put(all);
+  return out;
+}
+
 static int projects_get(sim *s, sim_req *req, sim_resp *resp)
 {
   char name[300];
@@ -106,7 +130,7 @@ static int projects_get(sim *s, sim_req *req, sim_resp *resp)
 
     json_object_deep_copy(p, &copy, NULL);
     json_object_put(p);
-    json_object_object_add(copy, "quotas", sim_quota_json(s, "global"));
+    json_object_object_add(copy, "quotas", compute_project_quotas(s));
     return sim_resp_json(resp, 200, copy);
   }
 }

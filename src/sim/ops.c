@@ -409,10 +409,7 @@ static json_object *render_compute(sim *s, sim_op *op, const char *status,
   add_str(o, "clientOperationId", op->client_op_id);
   json_object_object_add(o, "selfLink",
                          sim_link_json(SIM_API_COMPUTE, "%s", op->name));
-  json_object_object_add(o, "selfLinkWithId",
-                         sim_link_json(SIM_API_COMPUTE, "%.*s%s",
-                                       (int)(op->short_name - op->name),
-                                       op->name, op->id));
+  /* No selfLinkWithId: this revision's Operation schema has none. */
   if (op->done && op->failed) {
     json_object *err = json_object_new_object(),
                 *errs = json_object_new_array(),

@@ -827,12 +827,14 @@ static const char *const instance_fixed[] = {
 static int instances_patch(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300];
-  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *inst;
   json_object *body = sim_body(req), *want, *settings, *v, *payload;
   const char *old_net, *new_net;
 
-  if (inst == NULL || bad_body(resp, "DatabaseInstance", sim_body(req)) ||
-      gate(s, resp, key, inst) < 0)
+  if (bad_body(resp, "DatabaseInstance", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   settings = jo(body, "settings");
   if (settings && json_object_object_get_ex(settings, "settingsVersion", &v) &&
@@ -1010,13 +1012,14 @@ static void maintenance_apply(sim *s, sim_op *op, json_object *payload)
 static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], run[400];
-  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *inst;
   json_object *ctx = jo(sim_body(req), "restoreBackupContext"), *v;
   const char *src;
 
-  if (inst == NULL ||
-      bad_body(resp, "InstancesRestoreBackupRequest", sim_body(req)) ||
-      gate(s, resp, key, inst) < 0)
+  if (bad_body(resp, "InstancesRestoreBackupRequest", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (ctx == NULL || !json_object_object_get_ex(ctx, "backupRunId", &v))
     return sim_err_legacy(resp, 400, "required",
@@ -1034,13 +1037,15 @@ static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
 static int instances_clone(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], dkey[300];
-  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *inst;
   json_object *ctx = jo(sim_body(req), "cloneContext"), *body, *dest;
   const char *dname = js(ctx, "destinationInstanceName");
   sim_op *op;
 
-  if (inst == NULL || bad_body(resp, "InstancesCloneRequest", sim_body(req)) ||
-      gate(s, resp, key, inst) < 0)
+  if (bad_body(resp, "InstancesCloneRequest", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (dname == NULL)
     return sim_err_legacy(resp, 400, "required",
@@ -1082,12 +1087,14 @@ static void child_key(sim *s, char *buf, size_t n, sim_req *req,
 static int databases_insert(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], dkey[400];
-  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *inst;
   json_object *body = sim_body(req), *payload;
   const char *name = js(body, "name"), *pg;
 
-  if (inst == NULL || bad_body(resp, "Database", sim_body(req)) ||
-      gate(s, resp, key, inst) < 0)
+  if (bad_body(resp, "Database", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (name == NULL || *name == '\0')
     return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
@@ -1185,12 +1192,14 @@ static int databases_delete(sim *s, sim_req *req, sim_resp *resp)
 static int users_insert(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], ukey[400];
-  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *inst;
   json_object *body = sim_body(req), *payload;
   const char *name = js(body, "name");
 
-  if (inst == NULL || bad_body(resp, "User", sim_body(req)) ||
-      gate(s, resp, key, inst) < 0)
+  if (bad_body(resp, "User", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   if (name == NULL || *name == '\0')
     return sim_err_legacy(resp, 400, "required", "Missing parameter: name.");
@@ -1247,12 +1256,14 @@ static int users_delete(sim *s, sim_req *req, sim_resp *resp)
 static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], bkey[400], id[24], ts[32];
-  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key));
+  json_object *inst;
   json_object *run, *payload;
   const char *desc;
 
-  if (inst == NULL || bad_body(resp, "BackupRun", sim_body(req)) ||
-      gate(s, resp, key, inst) < 0)
+  if (bad_body(resp, "BackupRun", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
   /* Backup run ids are millisecond-ish numbers; a fresh id is as good. */
   sim_new_id(s, id);
