@@ -77,6 +77,14 @@ static void on_created(edv__srun *sr, json_object *op, const edv_error *err)
   ensure_ctx *c = ctx_of(sr);
 
   (void)op;
+  if (err && err->code == EDV_EEXIST && c->e.name_taken && !c->created) {
+    /* The context goes first: the hook restarts the step with its own. */
+    int (*hook)(edv__srun *, const edv_error *) = c->e.name_taken;
+    ctx_release(sr);
+    if (!hook(sr, err))
+      edv__step_done(sr, err);
+    return;
+  }
   if (err) {
     ctx_release(sr);
     edv__step_done(sr, err);
@@ -129,7 +137,12 @@ static void on_observed(edv__srun *sr, json_object *res, const edv_error *err)
       return;
     }
     if (r == 0) {
-      edv__step_later(sr, 0, poll_again);
+      /* Not ready yet (SQL instance creating, VM booting, certificate
+       * provisioning): look again after the fleet's poll interval. This
+       * was a 0 ms delay, i.e. a GET loop as fast as the API answered:
+       * minutes of back-to-back reads per tenant against quotas such as
+       * Cloud SQL Admin's 180 a minute. */
+      edv__step_later(sr, edv__srun_poll_ms(sr), poll_again);
       return;
     }
   }
@@ -206,8 +219,9 @@ static void on_absent_observed(edv__srun *sr, json_object *res,
     return;
   }
   if (c->created) {
-    /* Deleted, but still visible (SQL keeps PENDING_DELETE a while). */
-    edv__step_later(sr, 0, poll_absent);
+    /* Deleted, but still visible (SQL keeps PENDING_DELETE a while):
+     * poll at the fleet's interval, not back to back (see above). */
+    edv__step_later(sr, edv__srun_poll_ms(sr), poll_absent);
     return;
   }
   edv__step_info(sr, 0, "deleting %s", c->what);

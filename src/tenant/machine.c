@@ -12,6 +12,8 @@
  * every call and operation wait it started has called back: `refs` counts
  * them, and run_unref() frees at zero.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -653,8 +655,12 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
   if ((edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
        err->code == EDV_ETIMEDOUT) &&
       sr->attempts < f->max_attempts) {
-    /* Full jitter, as the transport does, so that many tenants hitting
-     * the same wall do not come back in step. */
+    /* Jittered, so that many tenants hitting the same wall do not come
+     * back in step. "Equal jitter": the delay is uniform in [cap/2, cap]
+     * with cap = base * 2^min(attempt, 6) (2-4 s first, 64-128 s at most
+     * with the 2 s default; 8 attempts fail a step after ~3-6 minutes),
+     * unlike the transport's full jitter, so a retry never comes back
+     * at once. */
     uint64_t cap = f->retry_base_ms << (sr->attempts < 6 ? sr->attempts : 6);
     uint64_t delay = cap / 2 + (uint64_t)rand() % (cap / 2 + 1);
     char msg[160];
@@ -803,6 +809,7 @@ static void wait_recorded_op(edv__srun *sr, json_object *op)
   o.project = tr->fleet->project;
   o.managed_zone = sr->act_zone;
   o.deadline_ms = tr->fleet->ready_timeout_ms;
+  o.poll_initial_ms = edv__fleet_op_poll_ms(tr->fleet);
   tr->refs++;
   result = edv_op_wait(tr->fleet->engine, op, &o, on_op_done, sr,
                        &sr->waiter, &err);
@@ -1070,6 +1077,7 @@ static int resume_recorded_op(edv__srun *sr)
   memset(&o, 0, sizeof(o));
   o.project = tr->fleet->project;
   o.deadline_ms = tr->fleet->ready_timeout_ms;
+  o.poll_initial_ms = edv__fleet_op_poll_ms(tr->fleet);
   if (strcmp(k, "compute") == 0)
     kind = EDV_OP_COMPUTE;
   else if (strcmp(k, "sql") == 0)
@@ -1299,6 +1307,19 @@ uint64_t edv__fleet_poll_ms(const edv__fleet *f)
   return f->poll_ms;
 }
 
+/*
+ * The first poll delay of operation waits. The waiter's default (1 s,
+ * doubling) suits the real cloud; a fleet told to poll faster than that
+ * (edvctl --sim, tests, benchmarks: the simulator finishes operations in
+ * milliseconds) polls operations as fast, otherwise every SQL, DNS and
+ * Certificate Manager operation cost a whole second and a tenant on the
+ * fast profile took ~9 s instead of ~2 s. 0 keeps the waiter's default.
+ */
+uint64_t edv__fleet_op_poll_ms(const edv__fleet *f)
+{
+  return f->poll_ms < 1000 ? f->poll_ms : 0;
+}
+
 const char *edv__fleet_supernet(const edv__fleet *f, unsigned *prefix)
 {
   if (prefix)
@@ -1453,6 +1474,64 @@ int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
   return fleet_run(f, tenant, EDV_DIR_UP, 1, cb, data, err);
 }
 
+/*
+ * Is the lease holder a process of this host that no longer exists?
+ * Holders are named "<prog>@<host>:<pid>" (the fleet's default). A driver
+ * killed with SIGKILL cannot release its lease, and waiting for the TTL
+ * (60 s by default) after every crash would stall `tenant resume`; when the
+ * holder ran on this very host and its pid is gone (kill(pid, 0) says
+ * ESRCH), nobody can be driving the tenant, so the lease is taken over at
+ * once. Anything else (another host, a live or unknown process, a holder
+ * name of another form) is left to expire. A pid reused by an unrelated
+ * process only delays the takeover until the TTL, it never allows two
+ * drivers. Zombies count as alive until their parent reaps them.
+ */
+static int holder_dead(const char *holder)
+{
+  char host[256] = "";
+  const char *at = strchr(holder, '@'), *colon = strrchr(holder, ':');
+  char *end;
+  long pid;
+
+  if (!at || !colon || colon < at)
+    return 0;
+  if (gethostname(host, sizeof(host) - 1) != 0)
+    return 0;
+  if (strlen(host) != (size_t)(colon - at - 1) ||
+      strncmp(at + 1, host, (size_t)(colon - at - 1)) != 0)
+    return 0;
+  errno = 0;
+  pid = strtol(colon + 1, &end, 10);
+  if (errno || *end || pid <= 1 || pid == (long)getpid())
+    return 0;
+  return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Takes the lease of a tenant whose holder died on this host: releases it
+ * in the dead holder's name (a no-op if someone else already did and
+ * re-took it), then acquires it normally, so two survivors racing here
+ * still end with one driver. */
+static int lease_take_over(edv__fleet *f, const char *tenant,
+                           edv__lease_rec *cur, edv_error *err)
+{
+  char dead[EDV_STORE_HOLDER_SZ];
+  edv_error e;
+  int result;
+
+  if (!holder_dead(cur->holder))
+    return EDV_EBUSY;
+  copy(dead, sizeof(dead), cur->holder);
+  EDV_LOG_I(MOD, "%s: lease holder %s is dead; taking over", tenant, dead);
+  result = edv__store_lease_release(f->store, tenant, dead, &e);
+  if (result && result != EDV_ENOTFOUND) {
+    if (err)
+      *err = e;
+    return result;
+  }
+  return edv__store_lease_acquire(f->store, tenant, f->holder,
+                                  (int64_t)f->lease_ttl_ms, cur, err);
+}
+
 static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
                      int planning, edv__run_done_fn cb, void *data,
                      edv_error *err)
@@ -1488,6 +1567,8 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
                     : edv__store_lease_acquire(f->store, tr->id, f->holder,
                                                (int64_t)f->lease_ttl_ms, &cur,
                                                err);
+  if (result == EDV_EBUSY)
+    result = lease_take_over(f, tr->id, &cur, err);
   if (result) {
     free(tr);
     if (result == EDV_EBUSY)

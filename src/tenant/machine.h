@@ -116,6 +116,8 @@ const char *edv__fleet_domain(const edv__fleet *f);
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);
 uint64_t edv__fleet_poll_ms(const edv__fleet *f);
+/* First poll delay for operation waits (0: the waiter's default). */
+uint64_t edv__fleet_op_poll_ms(const edv__fleet *f);
 /* The supernet tenant subnets come from, and their prefix length. */
 const char *edv__fleet_supernet(const edv__fleet *f, unsigned *prefix);
 
@@ -326,6 +328,12 @@ typedef struct edv__ensure {
    * ACTIVE). 0 = poll again later; 1 = go on to verify; -1 = failed (the
    * function has ended the step). */
   int (*ready)(edv__srun *sr, json_object *res);
+  /* Optional: the create was refused with EDV_EEXIST although the GET
+   * finds nothing, after the act's own retries (so not a lost reply of
+   * ours): the name is reserved (Cloud SQL keeps a deleted instance's name
+   * for a week). Return 1 when handled (the function went on with the
+   * step, e.g. under a new name), 0 to fail the step with the error. */
+  int (*name_taken)(edv__srun *sr, const edv_error *err);
 } edv__ensure;
 
 /* Ensures the resource exists, is ours and is verified. `e` is copied. */

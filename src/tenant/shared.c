@@ -17,6 +17,13 @@
 #define MAX_HOSTS 4
 #define MAX_RRDATAS 8
 #define MAX_CONFLICTS 12
+/* Cloud DNS refuses a change with more than 1,000 additions (or
+ * deletions): 403 quotaExceeded "The change would exceed quota for
+ * additions per change", a permanent error that failed every tenant of
+ * the batch (1,000 tenants queue ~4,000 rrsets at once). Each queued change
+ * makes at most one addition and one deletion, so a batch of 500 stays
+ * well inside the limit; the rest waits for the next write. */
+#define DNS_MAX_BATCH 500
 
 typedef struct change {
   struct change *next;
@@ -275,6 +282,7 @@ static void on_urlmap_put(void *data, const edv_response *res)
 {
   writer *w = data;
   edv__shared *sh = w->sh;
+  edv_op_wait_opts o;
   edv_error err;
 
   sh->inflight--;
@@ -293,8 +301,10 @@ static void on_urlmap_put(void *data, const edv_response *res)
   }
   sh->urlmap_writes++;
   sh->inflight++;
-  if (edv_op_wait(edv__fleet_engine(sh->fleet), res->json, NULL,
-                  on_urlmap_op, w, NULL, &err)) {
+  memset(&o, 0, sizeof(o));
+  o.poll_initial_ms = edv__fleet_op_poll_ms(sh->fleet);
+  if (edv_op_wait(edv__fleet_engine(sh->fleet), res->json, &o, on_urlmap_op, w,
+                  NULL, &err)) {
     sh->inflight--;
     writer_end(w, edv_op_detect(res->json) == EDV_OP_UNKNOWN ? NULL : &err);
   }
@@ -458,6 +468,7 @@ static void on_dns_change(void *data, const edv_response *res)
   }
   sh->dns_writes++;
   memset(&o, 0, sizeof(o));
+  o.poll_initial_ms = edv__fleet_op_poll_ms(sh->fleet);
   o.managed_zone = w->batch ? w->batch->zone : NULL;
   o.project = edv__fleet_project(sh->fleet);
   sh->inflight++;
@@ -643,14 +654,16 @@ static void writer_kick(writer *w)
     change **bt = &w->batch;
     const char *zone = w->queue->zone;
     char zbuf[80];
+    unsigned taken = 0;
     snprintf(zbuf, sizeof(zbuf), "%s", zone);
     pp = &w->queue;
     while ((c = *pp)) {
-      if (strcmp(c->zone, zbuf) == 0) {
+      if (strcmp(c->zone, zbuf) == 0 && taken < DNS_MAX_BATCH) {
         *pp = c->next;
         c->next = NULL;
         *bt = c;
         bt = &c->next;
+        taken++;
       } else
         pp = &c->next;
     }

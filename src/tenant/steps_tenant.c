@@ -749,6 +749,38 @@ static void sql_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
+static void sql_up(edv__srun *sr);
+
+/*
+ * The create said 409 instanceAlreadyExists although the instance is not
+ * there: Cloud SQL keeps a deleted instance's name for a week. That
+ * happens when the generation did not move on with the deletion (a state
+ * restored from backup, a crash between the deletion and its record, an
+ * instance deleted by hand): take the next generation and go on under
+ * the new name. Nothing of ours exists under the old name, so nothing is
+ * left behind.
+ */
+static int sql_name_taken(edv__srun *sr, const edv_error *err)
+{
+  edv_error e;
+  names n;
+
+  if (strcmp(err->reason, "instanceAlreadyExists") != 0 ||
+      edv__srun_planning(sr))
+    return 0;
+  names_of(sr, &n);
+  if (edv__srun_next_generation(sr, &e)) {
+    edv__step_done(sr, &e);
+    return 1;
+  }
+  edv__step_info(sr, 1,
+                 "Cloud SQL name %s is still reserved after a deletion; "
+                 "moving to generation %u",
+                 n.sql, (unsigned)edv__srun_generation(sr));
+  sql_up(sr);
+  return 1;
+}
+
 static void sql_up(edv__srun *sr)
 {
   names n;
@@ -769,6 +801,7 @@ static void sql_up(edv__srun *sr)
   e.build = sql_build;
   e.ready = sql_ready;
   e.verify = sql_verify;
+  e.name_taken = sql_name_taken;
   edv__step_ensure(sr, &e);
 }
 
