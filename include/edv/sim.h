@@ -34,7 +34,9 @@ typedef struct edv_sim_options {
 /*
  * Starts the simulator on `loop` (it is listening when this returns).
  * Returns NULL and fills *err on failure (bad options, port in use,
- * unreadable state file).
+ * unreadable state file); what it had made is then freed by the next run
+ * of the loop (handles must be closed through the loop), so run it before
+ * uv_loop_close().
  */
 edv_sim *edv_sim_start(uv_loop_t *loop, const edv_sim_options *opt,
                        edv_error *err);

@@ -85,6 +85,8 @@ struct edv_httpd {
                           the drain timer while closing */
   edv_httpd_handler handler;
   void *data;
+  char *(*error_body)(void *data, unsigned status, const char *text,
+                      const char **ctype, size_t *len);
   size_t max_body;
   uint64_t deadline_ms;
   unsigned port;
@@ -117,8 +119,7 @@ static int hex_val(int c)
   return -1;
 }
 
-/* Percent-decodes in place ('+' stays '+': this is a path, not a form). */
-static void httpd_unescape(char *s)
+char *edv__http_unescape(char *s, int plus_is_space)
 {
   char *w = s;
 
@@ -127,10 +128,11 @@ static void httpd_unescape(char *s)
       *w++ = (char)(hex_val(r[1]) * 16 + hex_val(r[2]));
       r += 2;
     } else {
-      *w++ = *r;
+      *w++ = plus_is_space && *r == '+' ? ' ' : *r;
     }
   }
   *w = '\0';
+  return s;
 }
 
 static void req_free(edv_http_req *r)
@@ -219,7 +221,7 @@ static void *httpd_uri_cb(void *cls, const char *uri,
     req_free(r);
     return NULL;
   }
-  httpd_unescape(r->path);
+  edv__http_unescape(r->path, 0); /* a path: '+' stays '+' */
   h->live++;
   return r;
 }
@@ -234,8 +236,8 @@ static enum MHD_Result httpd_queue(edv_http_req *r)
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     struct linger lg = {1, 0};
 
-    /* SO_LINGER 0 makes the close that follows MHD_NO send a reset, so
-     * the client cannot mistake the drop for a clean end of stream. */
+    /* SO_LINGER 0 makes the close that follows MHD_NO end in a reset
+     * (MHD's shutdown may send a FIN first): the client gets no reply. */
     if (ci)
       (void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     r->state = REQ_QUEUED;
@@ -258,9 +260,23 @@ static enum MHD_Result httpd_queue(edv_http_req *r)
 
 static void set_answer(edv_http_req *r, unsigned status, const char *text)
 {
+  edv_httpd *h = r->httpd;
+
   free(r->resp_body);
   free(r->resp_ctype);
   r->status = status;
+  if (h->error_body) {
+    const char *ctype = NULL;
+    size_t len = 0;
+
+    r->resp_body = h->error_body(h->data, status, text, &ctype, &len);
+    if (r->resp_body) {
+      r->resp_len = len;
+      r->resp_ctype = strdup(ctype ? ctype : "application/octet-stream");
+      r->state = REQ_ANSWERED;
+      return;
+    }
+  }
   r->resp_body = strdup(text);
   r->resp_len = r->resp_body ? strlen(text) : 0;
   r->resp_ctype = strdup("text/plain; charset=utf-8");
@@ -576,6 +592,7 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
   h->loop = loop;
   h->handler = opt->handler;
   h->data = opt->data;
+  h->error_body = opt->error_body;
   h->max_body = opt->max_body ? opt->max_body : HTTPD_DEFAULT_MAX_BODY;
   h->deadline_ms =
       opt->deadline_ms ? opt->deadline_ms : HTTPD_DEFAULT_DEADLINE_MS;
@@ -584,6 +601,8 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
       NULL, httpd_access_cb, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
       MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, h, MHD_OPTION_NOTIFY_COMPLETED,
       httpd_completed_cb, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+      MHD_OPTION_CONNECTION_LIMIT,
+      opt->max_connections ? opt->max_connections : 4096u,
       MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h, MHD_OPTION_END);
   if (h->daemon == NULL) {
     edv_error_set(err, EDV_EIO, "httpd: cannot listen on %s:%u",

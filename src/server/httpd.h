@@ -57,8 +57,16 @@ typedef struct edv_httpd_options {
   size_t max_body;           /* larger bodies get 413; 0 means 4 MiB */
   uint64_t deadline_ms;      /* default deadline of a suspended request;
                                 0 means 5 minutes */
+  unsigned max_connections;  /* 0 means 4096 (each suspended request,
+                                such as an operations.wait, holds one) */
   edv_httpd_handler handler; /* required */
   void *data;                /* passed to handler */
+  /* Optional: the body of the answers the server makes itself (413, 503
+   * while closing, 504 past a deadline, 500): returns a malloc'd body,
+   * sets *len and *ctype (a static string); NULL keeps the plain text.
+   * Called with `data`, on the loop, never while a handler runs. */
+  char *(*error_body)(void *data, unsigned status, const char *text,
+                      const char **ctype, size_t *len);
 } edv_httpd_options;
 
 /*
@@ -82,6 +90,12 @@ void edv__httpd_close(edv_httpd *httpd, void (*close_cb)(void *data),
 
 /* Number of requests currently suspended (for tests and stats). */
 size_t edv__httpd_suspended(const edv_httpd *httpd);
+
+/*
+ * Percent-decodes s in place and returns it; '+' becomes a space only when
+ * plus_is_space (form bodies), never in paths.
+ */
+char *edv__http_unescape(char *s, int plus_is_space);
 
 /* --- the request ------------------------------------------------------- */
 
@@ -129,10 +143,12 @@ void edv__httpd_respond_owned(edv_http_req *req, unsigned status,
                               const char *content_type, char *body, size_t len);
 
 /*
- * Closes the connection without any answer. The socket is closed with
- * SO_LINGER 0, so the client sees a reset (curl: "Recv failure: Connection
- * reset by peer" or "Empty reply from server"), not a clean end of stream.
- * Same pointer rule as edv__httpd_respond().
+ * Closes the connection without any answer: the handler returns MHD_NO,
+ * MHD shuts the socket down and closes it, and SO_LINGER 0 turns that
+ * close into a reset, so no byte of a response is ever sent. A client sees
+ * a connection failure with no status (curl: CURLE_GOT_NOTHING "Empty
+ * reply from server", or CURLE_RECV_ERROR when the reset wins the race),
+ * never an HTTP answer. Same pointer rule as edv__httpd_respond().
  */
 void edv__httpd_drop(edv_http_req *req);
 

@@ -80,6 +80,9 @@ static const cfg_key cfg_keys[] = {
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
+    {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},
+    {"server.heal_after", CFG_INT, 1, 1000, NULL, "3"},
+    {"server.heal_max_per_hour", CFG_INT, 0, 1000, NULL, "3"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

@@ -1,0 +1,1054 @@
+/*
+ * api.c - the Management API: routing, one error shape, bearer-token
+ * auth with roles, the audit log, and the service and infrastructure
+ * routes. The tenant routes are in api_tenants.c.
+ *
+ * Order of checks for every request: route (404), method (405 with
+ * Allow), token (401), role (403), then the handler, which validates its
+ * query and body (400 naming the field, 413 comes from httpd before us).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/api.h"
+
+#define MOD "api"
+
+/* ---- answers --------------------------------------------------------------*/
+
+void api_time(int64_t ms, char *buf, size_t size)
+{
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (int)(ms % 1000));
+}
+
+void api_ctx_free(api_ctx *c)
+{
+  free(c);
+}
+
+/* One JSON line per mutating call: who, what, when, result. Written with
+ * one write(2) on an O_APPEND descriptor, so lines never interleave. */
+static void api_audit(api_ctx *c, unsigned status)
+{
+  json_object *o;
+  char ts[40];
+  const char *line;
+  size_t len;
+  char *buf;
+
+  if (!c->audit || c->d->audit_fd < 0)
+    return;
+  api_time(edv__store_wall_clock(NULL), ts, sizeof(ts));
+  o = json_object_new_object();
+  json_object_object_add(o, "time", json_object_new_string(ts));
+  json_object_object_add(o, "who",
+                         json_object_new_string(c->who[0] ? c->who : "-"));
+  if (c->token_id[0])
+    json_object_object_add(o, "token_id", json_object_new_string(c->token_id));
+  json_object_object_add(o, "role",
+                         json_object_new_string(edv__role_name(c->role)));
+  json_object_object_add(o, "method", json_object_new_string(c->method));
+  json_object_object_add(o, "path", json_object_new_string(c->path));
+  if (c->tenant[0])
+    json_object_object_add(o, "tenant", json_object_new_string(c->tenant));
+  if (c->idem_key[0])
+    json_object_object_add(o, "idempotency_key",
+                           json_object_new_string(c->idem_key));
+  json_object_object_add(o, "status", json_object_new_int((int)status));
+  json_object_object_add(o, "result",
+                         json_object_new_string(status < 300 ? "ok"
+                                                : status == 401 || status == 403
+                                                    ? "denied"
+                                                    : "error"));
+  line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  len = strlen(line);
+  buf = malloc(len + 2);
+  if (buf) {
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    if (write(c->d->audit_fd, buf, len + 1) != (ssize_t)(len + 1))
+      EDV_LOG_E(MOD, "audit log write failed");
+    free(buf);
+  }
+  json_object_put(o);
+}
+
+static void api_finish(api_ctx *c, unsigned status)
+{
+  uint64_t ms = (uv_hrtime() - c->t0) / 1000000u;
+
+  if (status / 100 < 6)
+    c->d->http_requests[status / 100]++;
+  api_audit(c, status);
+  EDV_LOG_I(MOD, "%s %s %u %llums who=%s", c->method, c->path, status,
+            (unsigned long long)ms, c->who[0] ? c->who : "-");
+}
+
+static void api_respond(api_ctx *c, unsigned status, const char *ctype,
+                        char *body, size_t len)
+{
+  edv_http_req *req = c->req;
+
+  if (!req) {
+    free(body);
+    if (!c->busy)
+      api_ctx_free(c);
+    return;
+  }
+  c->req = NULL;
+  edv__http_set_data(req, NULL);
+  api_finish(c, status);
+  edv__httpd_respond_owned(req, status, ctype, body, len);
+  if (!c->busy)
+    api_ctx_free(c);
+}
+
+void api_send(api_ctx *c, unsigned status, json_object *body)
+{
+  const char *s = json_object_to_json_string_ext(
+      body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *copy = strdup(s);
+
+  json_object_put(body);
+  if (!copy) {
+    api_respond(c, 500, "text/plain", NULL, 0);
+    return;
+  }
+  api_respond(c, status, "application/json", copy, strlen(copy));
+}
+
+static const char *status_for(unsigned http)
+{
+  switch (http) {
+  case 400:
+    return "INVALID_ARGUMENT";
+  case 401:
+    return "UNAUTHENTICATED";
+  case 403:
+    return "PERMISSION_DENIED";
+  case 404:
+    return "NOT_FOUND";
+  case 405:
+    return "METHOD_NOT_ALLOWED";
+  case 409:
+    return "ABORTED";
+  case 413:
+    return "PAYLOAD_TOO_LARGE";
+  case 415:
+    return "UNSUPPORTED_MEDIA_TYPE";
+  case 501:
+    return "UNIMPLEMENTED";
+  case 503:
+    return "UNAVAILABLE";
+  case 504:
+    return "DEADLINE_EXCEEDED";
+  default:
+    return http >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+  }
+}
+
+static json_object *error_doc(unsigned http, const char *status_name,
+                              const char *field, const char *msg)
+{
+  json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+  json_object_object_add(e, "code", json_object_new_int((int)http));
+  json_object_object_add(
+      e, "status",
+      json_object_new_string(status_name ? status_name : status_for(http)));
+  json_object_object_add(e, "message", json_object_new_string(msg));
+  if (field)
+    json_object_object_add(e, "field", json_object_new_string(field));
+  json_object_object_add(o, "error", e);
+  return o;
+}
+
+void api_error(api_ctx *c, unsigned http, const char *status_name,
+               const char *field, const char *fmt, ...)
+{
+  char msg[800];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  api_send(c, http, error_doc(http, status_name, field, msg));
+}
+
+const char *api_field_of(const char *message, char *buf, size_t size)
+{
+  const char *p = strstr(message, "field '"), *q;
+
+  if (!p)
+    return NULL;
+  p += 7;
+  q = strchr(p, '\'');
+  if (!q || (size_t)(q - p) >= size)
+    return NULL;
+  memcpy(buf, p, (size_t)(q - p));
+  buf[q - p] = '\0';
+  return buf;
+}
+
+void api_error_edv(api_ctx *c, const edv_error *e, const char *field)
+{
+  unsigned http;
+  const char *st = NULL;
+
+  switch (e->code) {
+  case EDV_EINVAL:
+    http = 400;
+    break;
+  case EDV_ENOTFOUND:
+    http = 404;
+    break;
+  case EDV_EEXIST:
+    http = 409;
+    st = "ALREADY_EXISTS";
+    break;
+  case EDV_ECONFLICT:
+  case EDV_EBUSY:
+    http = 409;
+    st = "ABORTED";
+    break;
+  case EDV_EPRECONDITION:
+    http = 409;
+    st = "FAILED_PRECONDITION";
+    break;
+  case EDV_EUNAVAIL:
+  case EDV_ECONN:
+  case EDV_ERATELIMIT:
+  case EDV_ETIMEDOUT:
+  case EDV_ECRED:
+  case EDV_EUNAUTH:
+    http = 503;
+    break;
+  default:
+    http = 500;
+    break;
+  }
+  api_error(c, http, st, field, "%s", e->message);
+}
+
+/* httpd's own answers (413, 503 while closing, 504) in our error shape. */
+char *edvd_api_error_body(void *data, unsigned status, const char *text,
+                          const char **ctype, size_t *len)
+{
+  char msg[200];
+  json_object *o;
+  char *s;
+
+  (void)data;
+  snprintf(msg, sizeof(msg), "%s", text);
+  msg[strcspn(msg, "\n")] = '\0';
+  if (status == 413)
+    snprintf(msg, sizeof(msg), "request body larger than %u bytes",
+             EDVD_MAX_BODY);
+  o = error_doc(status, NULL, NULL, msg);
+  s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  *ctype = "application/json";
+  *len = s ? strlen(s) : 0;
+  return s;
+}
+
+/* ---- request helpers ------------------------------------------------------*/
+
+json_object *api_body_object(api_ctx *c)
+{
+  size_t len;
+  const char *body = edv__http_body(c->req, &len);
+  const char *ct = edv__http_header(c->req, "Content-Type");
+  json_tokener *tok;
+  json_object *o;
+  size_t end;
+
+  if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+    api_error(c, 415, NULL, "Content-Type",
+              "the body must be application/json");
+    return NULL;
+  }
+  if (len == 0) {
+    api_error(c, 400, NULL, "body", "a JSON object body is required");
+    return NULL;
+  }
+  if (strlen(body) != len) {
+    api_error(c, 400, NULL, "body", "the body contains a NUL byte");
+    return NULL;
+  }
+  tok = json_tokener_new_ex(16);
+  if (!tok) {
+    api_error(c, 500, NULL, NULL, "out of memory");
+    return NULL;
+  }
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  o = json_tokener_parse_ex(tok, body, (int)len);
+  end = tok->char_offset;
+  if (!o || json_tokener_get_error(tok) != json_tokener_success) {
+    api_error(c, 400, NULL, "body", "malformed JSON: %s",
+              json_tokener_error_desc(json_tokener_get_error(tok)));
+    json_tokener_free(tok);
+    json_object_put(o);
+    return NULL;
+  }
+  json_tokener_free(tok);
+  while (end < len && isspace((unsigned char)body[end]))
+    end++;
+  if (end != len) {
+    json_object_put(o);
+    api_error(c, 400, NULL, "body", "malformed JSON: text after the value");
+    return NULL;
+  }
+  if (!json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    api_error(c, 400, NULL, "body", "the body must be a JSON object");
+    return NULL;
+  }
+  return o;
+}
+
+int api_query_only(api_ctx *c, const char *const *allowed)
+{
+  const char *q = edv__http_query_raw(c->req);
+
+  while (q && *q) {
+    size_t n = strcspn(q, "=&");
+    int ok = 0;
+    char name[64];
+
+    snprintf(name, sizeof(name), "%.*s", (int)(n < 63 ? n : 63), q);
+    edv__http_unescape(name, 1);
+    for (size_t i = 0; allowed[i]; i++)
+      if (strcmp(name, allowed[i]) == 0)
+        ok = 1;
+    if (!ok && n > 0) {
+      api_error(c, 400, NULL, name, "query parameter '%s' is not known", name);
+      return -1;
+    }
+    q += strcspn(q, "&");
+    if (*q == '&')
+      q++;
+  }
+  return 0;
+}
+
+/* ---- service routes -------------------------------------------------------*/
+
+static void h_healthz(api_ctx *c, const char *id)
+{
+  json_object *o = json_object_new_object();
+
+  (void)id;
+  json_object_object_add(o, "status", json_object_new_string("ok"));
+  api_send(c, 200, o);
+}
+
+static void readyz_answer(api_ctx *c, const char *cred, const char *why)
+{
+  json_object *o = json_object_new_object(), *ch = json_object_new_object();
+  int ok = strcmp(cred, "ok") == 0 && !c->d->stopping;
+
+  json_object_object_add(ch, "store", json_object_new_string("ok"));
+  json_object_object_add(ch, "credentials", json_object_new_string(cred));
+  json_object_object_add(o, "status",
+                         json_object_new_string(ok ? "ready" : "not_ready"));
+  json_object_object_add(o, "checks", ch);
+  if (why)
+    json_object_object_add(o, "message", json_object_new_string(why));
+  api_send(c, ok ? 200 : 503, o);
+}
+
+static void readyz_token(void *data, const char *token, const edv_error *err)
+{
+  api_ctx *c = data;
+
+  (void)token; /* never kept, never logged */
+  c->busy = 0;
+  if (!c->req) {
+    api_ctx_free(c);
+    return;
+  }
+  if (err && err->code)
+    readyz_answer(c, "failed", err->message);
+  else
+    readyz_answer(c, "ok", NULL);
+}
+
+static void readyz_end(void *data, edv_http_req *req, edv_httpd_end why)
+{
+  api_ctx *c = data;
+
+  (void)req;
+  (void)why;
+  c->req = NULL; /* the token callback frees c */
+}
+
+static void h_readyz(api_ctx *c, const char *id)
+{
+  edvd *d = c->d;
+  int v;
+  edv_error err;
+
+  (void)id;
+  if (d->stopping || !d->store) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "status", json_object_new_string("not_ready"));
+    json_object_object_add(o, "message",
+                           json_object_new_string("shutting down"));
+    api_send(c, 503, o);
+    return;
+  }
+  if (edv__store_schema_version(d->store, &v, &err)) {
+    json_object *o = json_object_new_object(), *ch = json_object_new_object();
+    json_object_object_add(ch, "store", json_object_new_string("failed"));
+    json_object_object_add(o, "status", json_object_new_string("not_ready"));
+    json_object_object_add(o, "checks", ch);
+    json_object_object_add(o, "message", json_object_new_string(err.message));
+    api_send(c, 503, o);
+    return;
+  }
+  c->busy = 1;
+  if (edv_engine_access_token(d->engine, readyz_token, c) != 0) {
+    c->busy = 0;
+    readyz_answer(c, "failed", "cannot ask for a token");
+    return;
+  }
+  edv__http_on_end(c->req, 15000, readyz_end, c);
+}
+
+static void h_openapi(api_ctx *c, const char *id)
+{
+  char *s = strdup(edvd_openapi_json);
+
+  (void)id;
+  if (!s) {
+    api_error(c, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  api_respond(c, 200, "application/json", s, strlen(s));
+}
+
+static void h_unimplemented(api_ctx *c, const char *id)
+{
+  const char *p = strrchr(c->path, '/');
+  const char *what = p ? p + 1 : c->path;
+
+  (void)id;
+  api_error(c, 501, NULL, NULL,
+            "%s %s is not implemented yet in this edvd (%s): see "
+            "docs/api.md for what is",
+            c->method, c->path,
+            strcmp(what, "scale") == 0      ? "tenant scaling"
+            : strcmp(what, "backup") == 0   ? "on-demand backups"
+            : strcmp(what, "restore") == 0  ? "restores"
+            : strcmp(what, "metrics") == 0  ? "per-tenant metrics"
+            : strcmp(what, "capacity") == 0 ? "capacity planning"
+                                            : "this operation");
+}
+
+static void h_reconcile(api_ctx *c, const char *id)
+{
+  json_object *o;
+  unsigned n;
+
+  (void)id;
+  if (api_query_only(c, (const char *const[]){NULL}))
+    return;
+  n = edvd_reconcile_pass(c->d);
+  o = json_object_new_object();
+  json_object_object_add(o, "resumed", json_object_new_int((int)n));
+  json_object_object_add(o, "runs_in_flight",
+                         json_object_new_int((int)c->d->nruns));
+  api_send(c, 202, o);
+}
+
+/* ---- status, costs, metrics
+ * ------------------------------------------------*/
+
+typedef struct counts {
+  uint64_t by_phase[EDV_PHASE__COUNT];
+  json_object *by_tier; /* {tier: {phase: n}} */
+  uint64_t per_tier[32];
+  char tiers[32][EDV_STORE_TIER_SZ];
+  unsigned ntiers;
+} counts;
+
+static int count_one(void *data, const char *tier, edv_tenant_phase phase,
+                     uint64_t n)
+{
+  counts *k = data;
+  json_object *t;
+
+  if (strcmp(tier, "platform") == 0)
+    return 0; /* the platform's pseudo-tenant */
+  if (phase < EDV_PHASE__COUNT)
+    k->by_phase[phase] += n;
+  if (!json_object_object_get_ex(k->by_tier, tier, &t)) {
+    t = json_object_new_object();
+    json_object_object_add(k->by_tier, tier, t);
+  }
+  json_object_object_add(t, edv__phase_name(phase),
+                         json_object_new_int64((int64_t)n));
+  if (phase != EDV_PHASE_DELETED) {
+    unsigned i;
+    for (i = 0; i < k->ntiers; i++)
+      if (strcmp(k->tiers[i], tier) == 0)
+        break;
+    if (i == k->ntiers && k->ntiers < 32)
+      snprintf(k->tiers[k->ntiers++], sizeof(k->tiers[0]), "%s", tier);
+    if (i < 32)
+      k->per_tier[i] += n;
+  }
+  return 0;
+}
+
+static int count_all(edvd *d, counts *k, edv_error *err)
+{
+  memset(k, 0, sizeof(*k));
+  k->by_tier = json_object_new_object();
+  return edv__store_tenant_counts(d->store, count_one, k, err);
+}
+
+typedef struct failed_ctx {
+  json_object *arr;
+} failed_ctx;
+
+static int failed_one(void *data, const edv__tenant_rec *rec)
+{
+  failed_ctx *f = data;
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "id", json_object_new_string(rec->id));
+  json_object_object_add(o, "tier", json_object_new_string(rec->tier));
+  json_object_object_add(o, "error", json_object_new_string(rec->last_error));
+  json_object_array_add(f->arr, o);
+  return 0;
+}
+
+static json_object *api_stats_obj(edvd *d)
+{
+  json_object *o = json_object_new_object();
+
+  for (int a = 0; a < EDV_API__COUNT; a++) {
+    edv_api_stats s;
+    json_object *x;
+    if (a == EDV_API_OTHER)
+      continue;
+    edv_engine_stats(d->engine, (edv_api)a, &s);
+    x = json_object_new_object();
+    json_object_object_add(x, "calls", json_object_new_int64((int64_t)s.calls));
+    json_object_object_add(x, "attempts",
+                           json_object_new_int64((int64_t)s.attempts));
+    json_object_object_add(x, "errors",
+                           json_object_new_int64((int64_t)s.errors));
+    json_object_object_add(x, "retries",
+                           json_object_new_int64((int64_t)s.retries));
+    json_object_object_add(x, "rate_limited",
+                           json_object_new_int64((int64_t)s.rate_limited));
+    json_object_object_add(x, "throttle_waits",
+                           json_object_new_int64((int64_t)s.throttle_waits));
+    json_object_object_add(x, "in_flight",
+                           json_object_new_int64((int64_t)s.in_flight));
+    json_object_object_add(o, edv_api_name((edv_api)a), x);
+  }
+  return o;
+}
+
+static void h_status(api_ctx *c, const char *id)
+{
+  edvd *d = c->d;
+  counts k;
+  edv_error err;
+  json_object *o, *t, *bp, *runs, *rc;
+  failed_ctx fc;
+  edv__tenant_filter f;
+  edv__tenant_rec prec;
+  char ts[40];
+  uint64_t total = 0;
+
+  (void)id;
+  if (api_query_only(c, (const char *const[]){NULL}))
+    return;
+  if (count_all(d, &k, &err)) {
+    json_object_put(k.by_tier);
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  o = json_object_new_object();
+  t = json_object_new_object();
+  bp = json_object_new_object();
+  for (int p = 0; p < EDV_PHASE__COUNT; p++) {
+    json_object_object_add(bp, edv__phase_name((edv_tenant_phase)p),
+                           json_object_new_int64((int64_t)k.by_phase[p]));
+    if (p != EDV_PHASE_DELETED)
+      total += k.by_phase[p];
+  }
+  json_object_object_add(t, "total", json_object_new_int64((int64_t)total));
+  json_object_object_add(t, "by_phase", bp);
+  json_object_object_add(t, "by_tier", k.by_tier);
+  json_object_object_add(o, "tenants", t);
+
+  fc.arr = json_object_new_array();
+  memset(&f, 0, sizeof(f));
+  f.phase = EDV_PHASE_FAILED;
+  f.limit = 100;
+  edv__store_tenant_list(d->store, &f, failed_one, &fc, NULL, 0, NULL);
+  json_object_object_add(o, "failed", fc.arr);
+
+  runs = json_object_new_array();
+  for (edvd_run *r = d->runs; r; r = r->next) {
+    json_object *x = json_object_new_object();
+    json_object_object_add(x, "tenant", json_object_new_string(r->id));
+    json_object_object_add(
+        x, "direction",
+        json_object_new_string(r->dir == EDV_DIR_UP ? "up" : "down"));
+    json_object_array_add(runs, x);
+  }
+  json_object_object_add(o, "runs_in_flight",
+                         json_object_new_int((int)d->nruns));
+  json_object_object_add(o, "runs", runs);
+  json_object_object_add(
+      o, "platform",
+      json_object_new_string(
+          edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &prec, NULL) == 0
+              ? edv__phase_name(prec.phase)
+              : "MISSING"));
+  json_object_object_add(o, "apis", api_stats_obj(d));
+  rc = json_object_new_object();
+  json_object_object_add(
+      rc, "interval_s",
+      json_object_new_int64((int64_t)(d->reconcile_interval_ms / 1000)));
+  json_object_object_add(rc, "passes",
+                         json_object_new_int64((int64_t)d->passes));
+  if (d->passes) {
+    api_time(d->last_pass_ms, ts, sizeof(ts));
+    json_object_object_add(rc, "last_pass", json_object_new_string(ts));
+    json_object_object_add(rc, "last_pass_duration_ms",
+                           json_object_new_int64((int64_t)d->last_pass_dur_ms));
+    json_object_object_add(rc, "last_pass_resumed",
+                           json_object_new_int((int)d->last_pass_started));
+  } else {
+    json_object_object_add(rc, "last_pass", NULL);
+  }
+  json_object_object_add(rc, "drift_detection",
+                         json_object_new_string("VMs (existence, machine "
+                                                "type) and firewall rules"));
+  json_object_object_add(rc, "drift_passes",
+                         json_object_new_int64((int64_t)d->drift_passes));
+  json_object_object_add(rc, "drift_repairs",
+                         json_object_new_int64((int64_t)d->drift_repairs));
+  json_object_object_add(rc, "drift_last_calls",
+                         json_object_new_int((int)d->drift_last_calls));
+  json_object_object_add(
+      rc, "health_interval_s",
+      json_object_new_int64((int64_t)(d->health_interval_ms / 1000)));
+  json_object_object_add(rc, "health_probes",
+                         json_object_new_int64((int64_t)d->heal_probes));
+  json_object_object_add(rc, "unhealthy_probes",
+                         json_object_new_int64((int64_t)d->heal_unhealthy));
+  json_object_object_add(rc, "heal_resets",
+                         json_object_new_int64((int64_t)d->heal_resets));
+  json_object_object_add(rc, "degraded_alerts",
+                         json_object_new_int64((int64_t)d->heal_degraded));
+  json_object_object_add(rc, "orphans",
+                         d->orphans ? json_object_get(d->orphans)
+                                    : json_object_new_array());
+  json_object_object_add(o, "reconciler", rc);
+  api_time((int64_t)d->started_ms, ts, sizeof(ts));
+  json_object_object_add(o, "started", json_object_new_string(ts));
+  json_object_object_add(o, "version", json_object_new_string(EDV_VERSION));
+  api_send(c, 200, o);
+}
+
+static json_object *cost_obj(const edv__tier_cost *cost)
+{
+  json_object *c = json_object_new_object();
+
+  json_object_object_add(c, "vm", json_object_new_double(cost->vm));
+  json_object_object_add(c, "disk", json_object_new_double(cost->disk));
+  json_object_object_add(c, "sql", json_object_new_double(cost->sql));
+  json_object_object_add(c, "sql_storage",
+                         json_object_new_double(cost->sql_storage));
+  json_object_object_add(
+      c, "backups",
+      json_object_new_double(cost->sql_backups + cost->snapshots));
+  json_object_object_add(
+      c, "shared", json_object_new_double(cost->lb_share + cost->dns_share));
+  json_object_object_add(c, "total", json_object_new_double(cost->total));
+  return c;
+}
+
+static void h_costs(api_ctx *c, const char *id)
+{
+  edvd *d = c->d;
+  counts k;
+  edv_error err;
+  json_object *o, *arr;
+  double total = 0;
+  uint64_t fleet = 0;
+
+  (void)id;
+  if (api_query_only(c, (const char *const[]){NULL}))
+    return;
+  if (count_all(d, &k, &err)) {
+    json_object_put(k.by_tier);
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  json_object_put(k.by_tier);
+  for (unsigned i = 0; i < k.ntiers; i++)
+    fleet += k.per_tier[i];
+  o = json_object_new_object();
+  arr = json_object_new_array();
+  for (size_t i = 0; i < d->tiers->ntiers; i++) {
+    const edv__tier *t = &d->tiers->tiers[i];
+    edv__tier_cost cost;
+    uint64_t n = 0;
+    json_object *x;
+    for (unsigned j = 0; j < k.ntiers; j++)
+      if (strcmp(k.tiers[j], t->name) == 0)
+        n = k.per_tier[j];
+    /* Shared platform costs are split across the real fleet once there is
+     * one, else across the file's planning figure. */
+    if (edv__tier_cost_estimate(d->tiers, t, fleet ? (int)fleet : 0, &cost,
+                                &err))
+      continue;
+    x = json_object_new_object();
+    json_object_object_add(x, "tier", json_object_new_string(t->name));
+    json_object_object_add(x, "tenants", json_object_new_int64((int64_t)n));
+    json_object_object_add(x, "per_tenant", cost_obj(&cost));
+    json_object_object_add(x, "monthly_total",
+                           json_object_new_double(cost.total * (double)n));
+    json_object_array_add(arr, x);
+    total += cost.total * (double)n;
+  }
+  json_object_object_add(o, "currency", json_object_new_string("USD"));
+  json_object_object_add(
+      o, "basis",
+      json_object_new_string("list-price estimates from tiers.json, per "
+                             "month; not a bill"));
+  json_object_object_add(o, "tenants", json_object_new_int64((int64_t)fleet));
+  json_object_object_add(o, "tiers", arr);
+  json_object_object_add(o, "monthly_total", json_object_new_double(total));
+  api_send(c, 200, o);
+}
+
+/* Appends printf output to a growing buffer. */
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  for (;;) {
+    size_t room = b->cap - b->len;
+    va_start(ap, fmt);
+    n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+      return;
+    if (b->p && (size_t)n < room) {
+      b->len += (size_t)n;
+      return;
+    }
+    {
+      size_t cap = b->cap ? b->cap * 2 : 4096;
+      char *np;
+      while (cap < b->len + (size_t)n + 1)
+        cap *= 2;
+      np = realloc(b->p, cap);
+      if (!np)
+        return;
+      b->p = np;
+      b->cap = cap;
+    }
+  }
+}
+
+static void h_metrics(api_ctx *c, const char *id)
+{
+  edvd *d = c->d;
+  counts k;
+  edv_error err;
+  sbuf b = {NULL, 0, 0};
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } ctrs[] = {
+      {"edv_api_calls_total", "API calls completed",
+       offsetof(edv_api_stats, calls)},
+      {"edv_api_attempts_total", "HTTP requests sent, retries included",
+       offsetof(edv_api_stats, attempts)},
+      {"edv_api_errors_total", "API calls that ended in an error",
+       offsetof(edv_api_stats, errors)},
+      {"edv_api_retries_total", "attempts beyond the first",
+       offsetof(edv_api_stats, retries)},
+      {"edv_api_rate_limited_total", "rate-limit answers received",
+       offsetof(edv_api_stats, rate_limited)},
+      {"edv_api_throttle_waits_total", "waits for a local rate-limit token",
+       offsetof(edv_api_stats, throttle_waits)},
+  };
+
+  (void)id;
+  if (api_query_only(c, (const char *const[]){NULL}))
+    return;
+  if (count_all(d, &k, &err)) {
+    json_object_put(k.by_tier);
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  json_object_put(k.by_tier);
+  sb_printf(&b, "# HELP edv_tenants Tenants by phase.\n"
+                "# TYPE edv_tenants gauge\n");
+  for (int p = 0; p < EDV_PHASE__COUNT; p++)
+    sb_printf(&b, "edv_tenants{phase=\"%s\"} %llu\n",
+              edv__phase_name((edv_tenant_phase)p),
+              (unsigned long long)k.by_phase[p]);
+  for (size_t i = 0; i < sizeof(ctrs) / sizeof(ctrs[0]); i++) {
+    sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n", ctrs[i].name,
+              ctrs[i].help, ctrs[i].name);
+    for (int a = 0; a < EDV_API__COUNT; a++) {
+      edv_api_stats s;
+      uint64_t v;
+      edv_engine_stats(d->engine, (edv_api)a, &s);
+      memcpy(&v, (const char *)&s + ctrs[i].off, sizeof(v));
+      sb_printf(&b, "%s{api=\"%s\"} %llu\n", ctrs[i].name,
+                edv_api_name((edv_api)a), (unsigned long long)v);
+    }
+  }
+  sb_printf(&b, "# HELP edv_api_in_flight API calls in flight.\n"
+                "# TYPE edv_api_in_flight gauge\n");
+  for (int a = 0; a < EDV_API__COUNT; a++) {
+    edv_api_stats s;
+    edv_engine_stats(d->engine, (edv_api)a, &s);
+    sb_printf(&b, "edv_api_in_flight{api=\"%s\"} %llu\n",
+              edv_api_name((edv_api)a), (unsigned long long)s.in_flight);
+  }
+  sb_printf(
+      &b,
+      "# HELP edv_runs_in_flight Tenant runs this edvd is driving.\n"
+      "# TYPE edv_runs_in_flight gauge\nedv_runs_in_flight %u\n"
+      "# HELP edv_runs_total Tenant runs by outcome.\n"
+      "# TYPE edv_runs_total counter\n"
+      "edv_runs_total{outcome=\"started\"} %llu\n"
+      "edv_runs_total{outcome=\"ready\"} %llu\n"
+      "edv_runs_total{outcome=\"failed\"} %llu\n"
+      "edv_runs_total{outcome=\"deleted\"} %llu\n"
+      "# HELP edv_reconcile_passes_total Passes of the reconciler.\n"
+      "# TYPE edv_reconcile_passes_total counter\n"
+      "edv_reconcile_passes_total %llu\n"
+      "# HELP edv_reconcile_last_duration_seconds Duration of the "
+      "last pass.\n"
+      "# TYPE edv_reconcile_last_duration_seconds gauge\n"
+      "edv_reconcile_last_duration_seconds %.3f\n"
+      "# HELP edv_drift_repairs_total Tenants driven again for "
+      "drift.\n"
+      "# TYPE edv_drift_repairs_total counter\n"
+      "edv_drift_repairs_total %llu\n"
+      "# HELP edv_health_probes_total Health probes by result.\n"
+      "# TYPE edv_health_probes_total counter\n"
+      "edv_health_probes_total{result=\"healthy\"} %llu\n"
+      "edv_health_probes_total{result=\"unhealthy\"} %llu\n"
+      "# HELP edv_heal_resets_total VM resets by the healer.\n"
+      "# TYPE edv_heal_resets_total counter\n"
+      "edv_heal_resets_total %llu\n"
+      "# HELP edv_heal_degraded_total Tenants reported degraded.\n"
+      "# TYPE edv_heal_degraded_total counter\n"
+      "edv_heal_degraded_total %llu\n"
+      "# HELP edv_http_requests_total API requests answered, by "
+      "status class.\n"
+      "# TYPE edv_http_requests_total counter\n",
+      d->nruns, (unsigned long long)d->runs_started,
+      (unsigned long long)d->runs_ready, (unsigned long long)d->runs_failed,
+      (unsigned long long)d->runs_deleted, (unsigned long long)d->passes,
+      (double)d->last_pass_dur_ms / 1e3, (unsigned long long)d->drift_repairs,
+      (unsigned long long)(d->heal_probes - d->heal_unhealthy),
+      (unsigned long long)d->heal_unhealthy, (unsigned long long)d->heal_resets,
+      (unsigned long long)d->heal_degraded);
+  for (int i = 1; i <= 5; i++)
+    sb_printf(&b, "edv_http_requests_total{class=\"%dxx\"} %llu\n", i,
+              (unsigned long long)d->http_requests[i]);
+  if (!b.p) {
+    api_error(c, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  api_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+}
+
+/* ---- routing
+ * ----------------------------------------------------------------*/
+
+typedef void (*api_fn)(api_ctx *c, const char *id);
+
+typedef struct api_route {
+  const char *method;
+  const char *pattern; /* "{id}" matches one segment */
+  edv_role role;       /* EDV_ROLE_NONE: no token needed */
+  api_fn fn;
+} api_route;
+
+static const api_route api_routes[] = {
+    {"GET", "/healthz", EDV_ROLE_NONE, h_healthz},
+    {"GET", "/readyz", EDV_ROLE_NONE, h_readyz},
+    {"GET", "/metrics", EDV_ROLE_VIEWER, h_metrics},
+    {"GET", "/api/openapi.json", EDV_ROLE_NONE, h_openapi},
+    {"GET", "/api/tenants", EDV_ROLE_VIEWER, api_tenants_list},
+    {"POST", "/api/tenants", EDV_ROLE_OPERATOR, api_tenants_create},
+    {"GET", "/api/tenants/{id}", EDV_ROLE_VIEWER, api_tenant_get},
+    {"PUT", "/api/tenants/{id}", EDV_ROLE_OPERATOR, api_tenant_put},
+    {"DELETE", "/api/tenants/{id}", EDV_ROLE_OPERATOR, api_tenant_delete},
+    {"GET", "/api/tenants/{id}/events", EDV_ROLE_VIEWER, api_tenant_events},
+    {"POST", "/api/tenants/{id}/scale", EDV_ROLE_OPERATOR, h_unimplemented},
+    {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, h_unimplemented},
+    {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR, h_unimplemented},
+    {"GET", "/api/tenants/{id}/metrics", EDV_ROLE_VIEWER, h_unimplemented},
+    {"GET", "/api/infrastructure/status", EDV_ROLE_VIEWER, h_status},
+    {"GET", "/api/infrastructure/costs", EDV_ROLE_VIEWER, h_costs},
+    {"GET", "/api/infrastructure/capacity", EDV_ROLE_VIEWER, h_unimplemented},
+    {"POST", "/api/infrastructure/reconcile", EDV_ROLE_ADMIN, h_reconcile},
+};
+
+#define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+/* Matches a raw path against a pattern; the {id} segment, decoded, goes
+ * to id (size bytes). */
+static int route_match(const char *pattern, const char *path, char *id,
+                       size_t size)
+{
+  const char *p = pattern, *s = path;
+
+  while (*p && *s) {
+    if (strncmp(p, "{id}", 4) == 0) {
+      size_t n = strcspn(s, "/");
+      if (n == 0 || n >= size)
+        return 0;
+      memcpy(id, s, n);
+      id[n] = '\0';
+      edv__http_unescape(id, 0);
+      p += 4;
+      s += n;
+      continue;
+    }
+    if (*p != *s)
+      return 0;
+    p++;
+    s++;
+  }
+  return *p == '\0' && *s == '\0';
+}
+
+/* Authenticates; answers 401/403 and returns -1 when refused. */
+static int api_auth(api_ctx *c, edv_role need)
+{
+  const char *h = edv__http_header(c->req, "Authorization");
+  const char *name = NULL, *tid = NULL;
+  edv_role role;
+
+  if (need == EDV_ROLE_NONE)
+    return 0;
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+    edv__http_add_header(c->req, "WWW-Authenticate", "Bearer realm=\"edvd\"");
+    api_error(c, 401, NULL, NULL,
+              "a bearer token is required (Authorization: Bearer TOKEN; "
+              "create one with `edvctl token create`)");
+    return -1;
+  }
+  h += 7;
+  while (*h == ' ')
+    h++;
+  role = edv__tokens_verify(c->d->tokens, h, &name, &tid);
+  if (role == EDV_ROLE_NONE) {
+    edv__http_add_header(c->req, "WWW-Authenticate",
+                         "Bearer realm=\"edvd\", error=\"invalid_token\"");
+    api_error(c, 401, NULL, NULL, "the bearer token is not valid");
+    return -1;
+  }
+  snprintf(c->who, sizeof(c->who), "%s", name);
+  snprintf(c->token_id, sizeof(c->token_id), "%s", tid);
+  c->role = role;
+  if (role < need) {
+    api_error(c, 403, NULL, NULL, "token '%s' has role %s; %s %s needs role %s",
+              name, edv__role_name(role), c->method, c->path,
+              edv__role_name(need));
+    return -1;
+  }
+  return 0;
+}
+
+void edvd_api_handle(void *data, edv_http_req *req)
+{
+  edvd *d = data;
+  api_ctx *c = calloc(1, sizeof(*c));
+  const char *raw = edv__http_path_raw(req);
+  const char *method = edv__http_method(req);
+  char id[128] = "", allow[64] = "";
+  const api_route *hit = NULL;
+  int path_known = 0;
+
+  if (!c) {
+    edv__httpd_respond(req, 500, "text/plain", "out of memory\n", 14);
+    return;
+  }
+  c->d = d;
+  c->req = req;
+  c->t0 = uv_hrtime();
+  snprintf(c->method, sizeof(c->method), "%s", method);
+  snprintf(c->path, sizeof(c->path), "%s", raw);
+  edv__http_set_data(req, c);
+  /* Every call that is not a read is audited, refused ones included. */
+  c->audit = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+  for (size_t i = 0; i < API_NROUTES; i++) {
+    char tmp[128];
+    if (!route_match(api_routes[i].pattern, raw, tmp, sizeof(tmp)))
+      continue;
+    path_known = 1;
+    if (!strstr(allow, api_routes[i].method) &&
+        strlen(allow) + strlen(api_routes[i].method) + 3 < sizeof(allow)) {
+      if (allow[0])
+        strcat(allow, ", ");
+      strcat(allow, api_routes[i].method);
+    }
+    if (strcmp(api_routes[i].method, method) == 0) {
+      hit = &api_routes[i];
+      memcpy(id, tmp, sizeof(id));
+    }
+  }
+  if (!path_known) {
+    api_error(c, 404, NULL, NULL, "no route %s", c->path);
+    return;
+  }
+  if (!hit) {
+    edv__http_add_header(req, "Allow", allow);
+    api_error(c, 405, NULL, NULL, "%s is not allowed on %s (allowed: %s)",
+              c->method, c->path, allow);
+    return;
+  }
+  if (strncmp(hit->pattern, "/api/tenants/{id}", 17) == 0)
+    snprintf(c->tenant, sizeof(c->tenant), "%.*s", (int)sizeof(c->tenant) - 1,
+             id);
+  if (api_auth(c, hit->role))
+    return;
+  hit->fn(c, id);
+}

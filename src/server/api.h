@@ -1,0 +1,68 @@
+/*
+ * api.h - internals of the Management API shared by api.c (routing,
+ * errors, auth, audit, infrastructure routes) and api_tenants.c (the
+ * tenant routes).
+ */
+#ifndef EDV_SERVER_API_H
+#define EDV_SERVER_API_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "server/edvd.h"
+
+/* One request, from routing to its answer (sync or deferred). */
+typedef struct api_ctx {
+  edvd *d;
+  edv_http_req *req; /* NULL once answered or gone */
+  char method[8];
+  char path[200]; /* raw path, truncated: for logs and the audit */
+  char who[EDV_TOKEN_NAME_MAX + 1];
+  char token_id[16];
+  edv_role role;
+  char tenant[EDV_STORE_ID_SZ]; /* the tenant concerned, or "" */
+  char idem_key[EDV_STORE_IDEMKEY_SZ];
+  int audit;   /* a mutating call: write the audit line */
+  uint64_t t0; /* uv_hrtime() at arrival */
+  /* Deferred work. */
+  edv__tenant_spec spec;
+  edv_call *call;
+  int busy; /* a callback we cannot cancel is pending */
+} api_ctx;
+
+/* Answers with a JSON body (taken) and frees c unless busy. */
+void api_send(api_ctx *c, unsigned status, json_object *body);
+/* Answers {"error":{code,status,message,field?}}; status_name NULL picks
+ * the usual one for the HTTP code; field may be NULL. */
+void api_error(api_ctx *c, unsigned http, const char *status_name,
+               const char *field, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+/* Answers an edv_error with the HTTP code its code maps to. */
+void api_error_edv(api_ctx *c, const edv_error *e, const char *field);
+/* Frees a context whose request is gone (deferred work finished). */
+void api_ctx_free(api_ctx *c);
+
+/* Parses the body as one JSON object; answers 400/415 and returns NULL. */
+json_object *api_body_object(api_ctx *c);
+/* Checks that the query has only `allowed` names (NULL-ended); answers
+ * 400 naming the first other one and returns -1. */
+int api_query_only(api_ctx *c, const char *const *allowed);
+
+/* "2026-11-27T22:28:15.123Z" */
+void api_time(int64_t ms, char *buf, size_t size);
+/* The field a validation message names ("field 'slug' ..."), or NULL. */
+const char *api_field_of(const char *message, char *buf, size_t size);
+
+/* api_tenants.c */
+void api_tenants_list(api_ctx *c, const char *id);
+void api_tenants_create(api_ctx *c, const char *id);
+void api_tenant_get(api_ctx *c, const char *id);
+void api_tenant_put(api_ctx *c, const char *id);
+void api_tenant_delete(api_ctx *c, const char *id);
+void api_tenant_events(api_ctx *c, const char *id);
+
+#endif /* EDV_SERVER_API_H */

@@ -1,0 +1,679 @@
+/*
+ * edvd.c - the life of the reconciler service (see edvd.h): start, the
+ * runs it drives, the periodic pass, signals and a bounded shutdown.
+ *
+ * Shutdown order (SIGTERM/SIGINT): the API server stops accepting and
+ * answers what it holds; every run is stopped at a durable point (a step
+ * is left INTENT or WAITING, which the next start resumes); the fleet
+ * flushes its batch; then the engine, the simulator and our own handles
+ * close and the loop ends. A timer bounds the whole sequence.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/edvd.h"
+#include "server/fleetenv.h"
+
+#define MOD "edvd"
+
+static void edvd_on_run_done(void *data, const char *tenant,
+                             edv_tenant_phase phase, const edv_error *err);
+
+/* ---- runs ----------------------------------------------------------------*/
+
+edvd_run *edvd_find_run(edvd *d, const char *id)
+{
+  for (edvd_run *r = d->runs; r; r = r->next)
+    if (strcmp(r->id, id) == 0)
+      return r;
+  return NULL;
+}
+
+static void run_remove(edvd *d, edvd_run *r)
+{
+  for (edvd_run **pp = &d->runs; *pp; pp = &(*pp)->next)
+    if (*pp == r) {
+      *pp = r->next;
+      d->nruns--;
+      free(r);
+      return;
+    }
+}
+
+int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
+{
+  edvd_run *r = edvd_find_run(d, id);
+  int result;
+
+  if (d->stopping)
+    return edv_error_set(err, EDV_EUNAVAIL, "edvd is shutting down");
+  if (r)
+    return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
+                         r->dir == EDV_DIR_UP ? "provisioned"
+                                              : "deprovisioned");
+  r = calloc(1, sizeof(*r));
+  if (!r)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  snprintf(r->id, sizeof(r->id), "%s", id);
+  r->dir = dir;
+  result = edv__fleet_drive(d->fleet, id, dir, edvd_on_run_done, d, err);
+  if (result) {
+    free(r);
+    return result;
+  }
+  r->next = d->runs;
+  d->runs = r;
+  d->nruns++;
+  d->runs_started++;
+  EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
+            dir == EDV_DIR_UP ? "up" : "down");
+  return 0;
+}
+
+void edvd_stop_then_down(edvd *d, edvd_run *r)
+{
+  r->then_down = 1;
+  edv__fleet_stop(d->fleet, r->id);
+}
+
+static void edvd_maybe_finish(edvd *d);
+
+static void edvd_on_run_done(void *data, const char *tenant,
+                             edv_tenant_phase phase, const edv_error *err)
+{
+  edvd *d = data;
+  edvd_run *r = edvd_find_run(d, tenant);
+  char ebuf[700] = "";
+  int then_down = r && r->then_down;
+  char id[EDV_STORE_ID_SZ];
+
+  snprintf(id, sizeof(id), "%s", tenant);
+  if (err && err->code)
+    edv_error_format(err, ebuf, sizeof(ebuf));
+  if (phase == EDV_PHASE_READY)
+    d->runs_ready++;
+  else if (phase == EDV_PHASE_FAILED)
+    d->runs_failed++;
+  else if (phase == EDV_PHASE_DELETED)
+    d->runs_deleted++;
+  if (phase == EDV_PHASE_FAILED)
+    EDV_LOG_E(MOD, "run ended: tenant=%s phase=%s error=%s", id,
+              edv__phase_name(phase), ebuf);
+  else
+    EDV_LOG_I(MOD, "run ended: tenant=%s phase=%s%s%s", id,
+              edv__phase_name(phase), ebuf[0] ? " note=" : "", ebuf);
+  if (r)
+    run_remove(d, r);
+  if (d->stopping) {
+    edvd_maybe_finish(d);
+    return;
+  }
+  if (then_down) {
+    edv_error e;
+    if (edvd_drive(d, id, EDV_DIR_DOWN, &e))
+      EDV_LOG_E(MOD, "tenant=%s: cannot start deprovisioning: %s", id,
+                e.message);
+  }
+  /* The platform is ready: tenants waiting for it may go. */
+  if (strcmp(id, EDV_PLATFORM_ID) == 0 && phase == EDV_PHASE_READY)
+    edvd_reconcile_pass(d);
+}
+
+/* ---- the periodic pass --------------------------------------------------*/
+
+typedef struct pass_ctx {
+  char ids[256][EDV_STORE_ID_SZ];
+  edv__direction dirs[256];
+  unsigned n;
+} pass_ctx;
+
+static int pass_one(void *data, const edv__tenant_rec *rec)
+{
+  pass_ctx *p = data;
+
+  if (rec->id[0] == '@' || p->n >= 256)
+    return 0;
+  if (rec->phase != EDV_PHASE_PENDING && rec->phase != EDV_PHASE_PROVISIONING &&
+      rec->phase != EDV_PHASE_DEPROVISIONING)
+    return 0;
+  snprintf(p->ids[p->n], sizeof(p->ids[p->n]), "%s", rec->id);
+  p->dirs[p->n] =
+      rec->phase == EDV_PHASE_DEPROVISIONING ? EDV_DIR_DOWN : EDV_DIR_UP;
+  p->n++;
+  return 0;
+}
+
+/* 1 when tenants may be driven: the platform is READY. */
+static int platform_ready(edvd *d)
+{
+  edv__tenant_rec rec;
+
+  return edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &rec, NULL) == 0 &&
+         rec.phase == EDV_PHASE_READY;
+}
+
+unsigned edvd_reconcile_pass(edvd *d)
+{
+  pass_ctx *p;
+  edv__tenant_filter f;
+  char next[EDV_STORE_ID_SZ] = "";
+  uint64_t t0 = uv_hrtime();
+  unsigned started = 0;
+  edv_error err;
+
+  if (d->stopping || edvd_find_run(d, EDV_PLATFORM_ID))
+    return 0;
+  if (!platform_ready(d)) {
+    EDV_LOG_W(MOD, "pass skipped: the platform is not READY (run `edvctl "
+                   "platform init`, or edvd --sim)");
+    return 0;
+  }
+  p = calloc(1, sizeof(*p));
+  if (!p)
+    return 0;
+  d->last_pass_ms = edv__store_now(d->store);
+  memset(&f, 0, sizeof(f));
+  f.phase = -1;
+  f.limit = 1000;
+  /* Collect first, drive after: the store must not be called from inside
+   * its own list callback. */
+  do {
+    f.after = next;
+    if (edv__store_tenant_list(d->store, &f, pass_one, p, next, sizeof(next),
+                               &err)) {
+      EDV_LOG_E(MOD, "pass: cannot list tenants: %s", err.message);
+      break;
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+      if (edvd_find_run(d, p->ids[i]))
+        continue;
+      if (edvd_drive(d, p->ids[i], p->dirs[i], &err) == 0)
+        started++;
+      else if (err.code != EDV_EBUSY)
+        EDV_LOG_W(MOD, "pass: tenant=%s: %s", p->ids[i], err.message);
+    }
+    p->n = 0;
+  } while (next[0]);
+  free(p);
+  /* Idempotency keys answer retries, which come within minutes; a day
+   * is plenty, and keeps the table small. */
+  if (edv__store_idem_prune(d->store, d->last_pass_ms - 86400000, &err))
+    EDV_LOG_W(MOD, "pass: idempotency prune: %s", err.message);
+  edvd_drift_pass(d);
+  d->passes++;
+  d->last_pass_dur_ms = (uv_hrtime() - t0) / 1000000u;
+  d->last_pass_started = started;
+  if (started)
+    EDV_LOG_I(MOD, "pass: resumed %u tenant(s)", started);
+  return started;
+}
+
+static void on_reconcile_timer(uv_timer_t *t)
+{
+  edvd_reconcile_pass(t->data);
+}
+
+static void on_health_timer(uv_timer_t *t)
+{
+  edvd_heal_pass(t->data);
+}
+
+static void read_heal_config(edvd *d, const edv_config *cfg)
+{
+  d->health_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.health_interval_s", 30) * 1000u;
+  d->heal_after = (unsigned)edv_config_get_int(cfg, "server.heal_after", 3);
+  d->heal_max_per_hour =
+      (unsigned)edv_config_get_int(cfg, "server.heal_max_per_hour", 3);
+}
+
+static void arm_health(edvd *d)
+{
+  uv_timer_stop(&d->health_timer);
+  if (d->health_interval_ms)
+    uv_timer_start(&d->health_timer, on_health_timer, d->health_interval_ms,
+                   d->health_interval_ms);
+}
+
+static void arm_reconcile(edvd *d)
+{
+  uv_timer_stop(&d->reconcile_timer);
+  if (d->reconcile_interval_ms)
+    uv_timer_start(&d->reconcile_timer, on_reconcile_timer,
+                   d->reconcile_interval_ms, d->reconcile_interval_ms);
+}
+
+/* ---- configuration --------------------------------------------------------*/
+
+static void apply_log_level(const edv_config *cfg)
+{
+  const char *lv = edv_config_get(cfg, "log.level");
+
+  /* A service logs its lifecycle: info unless the file says otherwise
+   * (the library's default, warn, is for the CLI). */
+  if (lv && strcmp(lv, "error") == 0)
+    edv__log_set_level(EDV_LOG_ERROR);
+  else if (lv && strcmp(lv, "debug") == 0)
+    edv__log_set_level(EDV_LOG_DEBUG);
+  else
+    edv__log_set_level(EDV_LOG_INFO);
+}
+
+/* Builds the configuration: file, environment, then flags. */
+static int load_config(edvd *d, edv_config **out, edv_error *err)
+{
+  edv_config *cfg = edv_config_new();
+  const char *file = d->opts.config_file;
+  const char *sd = getenv("STATE_DIRECTORY");
+  char sdbuf[512];
+
+  *out = NULL;
+  if (!cfg)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  if (!file && getenv("EDV_CONFIG") && *getenv("EDV_CONFIG"))
+    file = getenv("EDV_CONFIG");
+  if ((file && edv_config_load_file(cfg, file, err)) ||
+      edv_config_load_env(cfg, err) ||
+      (d->opts.state_dir &&
+       edv_config_set(cfg, "state_dir", d->opts.state_dir, err)) ||
+      (d->opts.profile &&
+       edv_config_set(cfg, "sim.profile", d->opts.profile, err))) {
+    edv_config_free(cfg);
+    return err->code;
+  }
+  /* systemd's StateDirectory= (the first of a ':'-list) when nothing
+   * else chose one. */
+  if (!edv_config_get(cfg, "state_dir") && sd && *sd) {
+    snprintf(sdbuf, sizeof(sdbuf), "%s", sd);
+    sdbuf[strcspn(sdbuf, ":")] = '\0';
+    if (edv_config_set(cfg, "state_dir", sdbuf, err)) {
+      edv_config_free(cfg);
+      return err->code;
+    }
+  }
+  *out = cfg;
+  return 0;
+}
+
+/* "[host]:port" -> host and port; host defaults to 127.0.0.1. */
+static int parse_listen(const char *v, char *host, size_t hsize, unsigned *port,
+                        edv_error *err)
+{
+  const char *colon = v ? strrchr(v, ':') : NULL;
+  char *end;
+  unsigned long p;
+
+  if (!v) {
+    snprintf(host, hsize, "127.0.0.1");
+    *port = 8080;
+    return 0;
+  }
+  if (!colon)
+    colon = v - 1; /* a bare port */
+  p = strtoul(colon + 1, &end, 10);
+  if (*end || colon[1] == '\0' || p > 65535 ||
+      (colon >= v && (size_t)(colon - v) >= hsize))
+    return edv_error_set(err, EDV_ECONFIG,
+                         "server.listen: '%s' is not HOST:PORT", v);
+  if (colon <= v)
+    snprintf(host, hsize, "127.0.0.1");
+  else
+    snprintf(host, hsize, "%.*s", (int)(colon - v), v);
+  if (strcmp(host, "localhost") == 0)
+    snprintf(host, hsize, "127.0.0.1");
+  *port = (unsigned)p;
+  return 0;
+}
+
+static int load_tokens(edvd *d, edv_error *err)
+{
+  edv__tokens *t;
+  int result = edv__tokens_load(d->tokens_path, &t, err);
+
+  if (result)
+    return result;
+  edv__tokens_free(d->tokens);
+  d->tokens = t;
+  EDV_LOG_I(MOD, "API tokens loaded: %zu", edv__tokens_count(t));
+  return 0;
+}
+
+int edvd_reload(edvd *d, edv_error *err)
+{
+  edv_config *cfg;
+  int result = load_config(d, &cfg, err);
+
+  if (result)
+    return result;
+  apply_log_level(cfg);
+  read_heal_config(d, cfg);
+  arm_health(d);
+  d->reconcile_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.reconcile_interval_s", 60) *
+      1000u;
+  edv_config_free(cfg);
+  arm_reconcile(d);
+  return load_tokens(d, err);
+}
+
+/* ---- events from the fleet ------------------------------------------------*/
+
+static void on_fleet_event(void *data, const edv__event *ev)
+{
+  char ebuf[700];
+
+  (void)data;
+  switch (ev->kind) {
+  case EDV_EV_PHASE:
+    EDV_LOG_I(MOD, "phase: tenant=%s phase=%s", ev->tenant,
+              ev->message ? ev->message : "");
+    break;
+  case EDV_EV_STEP_FAIL:
+    EDV_LOG_E(MOD, "step failed: tenant=%s step=%s error=%s", ev->tenant,
+              ev->step ? ev->step : "",
+              ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
+    break;
+  case EDV_EV_STEP_RETRY:
+    EDV_LOG_W(MOD, "step retry: tenant=%s step=%s error=%s", ev->tenant,
+              ev->step ? ev->step : "",
+              ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
+    break;
+  case EDV_EV_STEP_DONE:
+    EDV_LOG_D(MOD, "step done: tenant=%s step=%s ms=%llu", ev->tenant,
+              ev->step ? ev->step : "", (unsigned long long)ev->elapsed_ms);
+    break;
+  default:
+    break;
+  }
+}
+
+/* ---- signals and shutdown -------------------------------------------------*/
+
+static void on_handle_closed(uv_handle_t *h)
+{
+  (void)h;
+}
+
+static void close_own_handles(edvd *d)
+{
+  uv_close((uv_handle_t *)&d->sig_term, on_handle_closed);
+  uv_close((uv_handle_t *)&d->sig_int, on_handle_closed);
+  uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
+  uv_close((uv_handle_t *)&d->stop_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->reconcile_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->health_timer, on_handle_closed);
+}
+
+static void on_sim_closed(void *data)
+{
+  edvd *d = data;
+
+  EDV_LOG_I(MOD, "stopped");
+  close_own_handles(d);
+}
+
+static void on_engine_closed(void *data)
+{
+  edvd *d = data;
+
+  if (d->sim) {
+    edv_sim_close(d->sim, on_sim_closed, d);
+    d->sim = NULL;
+    return;
+  }
+  on_sim_closed(d);
+}
+
+static void on_fleet_closed(void *data)
+{
+  edvd *d = data;
+
+  edv__store_close(d->store);
+  d->store = NULL;
+  if (d->audit_fd >= 0) {
+    fsync(d->audit_fd);
+    close(d->audit_fd);
+    d->audit_fd = -1;
+  }
+  edv_engine_close(d->engine, on_engine_closed, d);
+  d->engine = NULL;
+}
+
+static void on_httpd_closed(void *data)
+{
+  edvd *d = data;
+
+  d->httpd = NULL;
+  edvd_maybe_finish(d);
+}
+
+/* Once the server is closed and every run has ended: close the rest. */
+static void edvd_maybe_finish(edvd *d)
+{
+  edv__fleet *f = d->fleet;
+
+  if (!d->stopping || d->httpd || d->runs || !f)
+    return;
+  d->fleet = NULL;
+  edv__fleet_close(f, on_fleet_closed, d);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+  edvd *d = t->data;
+
+  /* Every record is consistent at any point (intents are committed before
+   * calls), so leaving now is safe; it only means a run did not stop. */
+  EDV_LOG_E(MOD, "shutdown took longer than %u ms (%u run(s) left); exiting",
+            EDVD_STOP_GRACE_MS, d->nruns);
+  fflush(NULL);
+  _exit(1);
+}
+
+static void edvd_shutdown(edvd *d, const char *why)
+{
+  if (d->stopping)
+    return;
+  d->stopping = 1;
+  EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why, d->nruns);
+  uv_timer_stop(&d->reconcile_timer);
+  uv_timer_stop(&d->health_timer);
+  uv_timer_start(&d->stop_timer, on_stop_timer, EDVD_STOP_GRACE_MS, 0);
+  uv_unref((uv_handle_t *)&d->stop_timer);
+  if (d->httpd)
+    edv__httpd_close(d->httpd, on_httpd_closed, d);
+  if (d->fleet)
+    edv__fleet_stop(d->fleet, NULL);
+  edvd_maybe_finish(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+  edvd *d = s->data;
+  edv_error err;
+
+  if (signum == SIGHUP) {
+    if (edvd_reload(d, &err))
+      EDV_LOG_E(MOD, "SIGHUP: reload failed, keeping the old settings: %s",
+                err.message);
+    else
+      EDV_LOG_I(MOD, "SIGHUP: configuration and tokens reloaded");
+    return;
+  }
+  if (d->stopping && signum == SIGINT) {
+    EDV_LOG_W(MOD, "second SIGINT: exiting at once");
+    fflush(NULL);
+    _exit(1);
+  }
+  edvd_shutdown(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- start ----------------------------------------------------------------*/
+
+static int fail(edv_error *err, const char *what)
+{
+  EDV_LOG_E(MOD, "%s: %s", what, err->message);
+  return 2;
+}
+
+int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
+{
+  edv_error err;
+  edv__fleet_opts fo;
+  edv_httpd_options ho;
+  char host[64] = "localhost", holder[128];
+  edv__tenant_rec prec;
+
+  memset(d, 0, sizeof(*d));
+  d->loop = loop;
+  d->opts = *opts;
+  d->audit_fd = -1;
+  edv__log_set_json(1);
+  edv__log_set_level(EDV_LOG_INFO);
+  if (load_config(d, &d->cfg, &err))
+    return fail(&err, "configuration");
+  apply_log_level(d->cfg);
+  /* --listen is not stored in the configuration, whose validator refuses
+   * port 0 (which tests use to get a free port). */
+  if (parse_listen(
+          opts->listen ? opts->listen : edv_config_get(d->cfg, "server.listen"),
+          d->listen_host, sizeof(d->listen_host), &d->listen_port, &err))
+    return fail(&err, "configuration");
+  if (edv__env_state_dir(d->cfg, d->state_dir, sizeof(d->state_dir), &err))
+    return fail(&err, "configuration");
+  if (edv__env_mkdirs(d->state_dir) != 0) {
+    edv_error_set(&err, EDV_EIO, "cannot create '%s': %s", d->state_dir,
+                  strerror(errno));
+    return fail(&err, "state_dir");
+  }
+  snprintf(d->tokens_path, sizeof(d->tokens_path), "%s/%s", d->state_dir,
+           EDV_TOKENS_FILE);
+  snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->state_dir);
+  d->reconcile_interval_ms =
+      (uint64_t)edv_config_get_int(d->cfg, "server.reconcile_interval_s", 60) *
+      1000u;
+  if (opts->use_sim) {
+    d->sim = edv__env_start_sim(loop, d->cfg, d->state_dir, &err);
+    if (!d->sim)
+      return fail(&err, "simulator");
+  }
+  d->engine = edv_engine_new(loop, d->cfg, &err);
+  if (!d->engine)
+    return fail(&err, "engine");
+  if (edv__env_load_tiers(d->cfg, opts->tiers_fallbacks, &d->tiers, &err))
+    return fail(&err, "tiers");
+  if (edv__env_open_store(d->state_dir, &d->store, &err))
+    return fail(&err, "store");
+  if (load_tokens(d, &err))
+    return fail(&err, "tokens");
+  if (edv__tokens_count(d->tokens) == 0)
+    EDV_LOG_W(MOD, "no API token yet: every authenticated call gets 401; "
+                   "create one with `edvctl token create --role admin "
+                   "--name NAME`");
+  d->audit_fd =
+      open(d->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (d->audit_fd < 0 || fchmod(d->audit_fd, 0600) != 0) {
+    edv_error_set(&err, EDV_EIO, "%s: %s", d->audit_path, strerror(errno));
+    return fail(&err, "audit log");
+  }
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = d->engine;
+  fo.store = d->store;
+  fo.tiers = d->tiers;
+  edv__env_fleet_opts(d->cfg, &fo);
+  /* A holder that survives a restart: after a crash the next edvd takes
+   * its own leases back at once instead of waiting for them to expire. */
+  gethostname(host, sizeof(host) - 1);
+  snprintf(holder, sizeof(holder), "edvd@%s", host);
+  fo.holder = holder;
+  fo.actor = "edvd";
+  if (opts->use_sim) {
+    /* The simulator's clock is quick; poll it often. */
+    fo.poll_ms = 250;
+    fo.retry_base_ms = 250;
+  }
+  fo.on_event = on_fleet_event;
+  fo.event_data = d;
+  if (edv__fleet_new(loop, &fo, &d->fleet, &err))
+    return fail(&err, "fleet");
+
+  memset(&ho, 0, sizeof(ho));
+  ho.host = d->listen_host;
+  ho.port = d->listen_port;
+  ho.max_body = EDVD_MAX_BODY;
+  ho.deadline_ms = 60000;
+  ho.handler = edvd_api_handle;
+  ho.data = d;
+  ho.error_body = edvd_api_error_body;
+  d->httpd = edv__httpd_start(loop, &ho, &err);
+  if (!d->httpd)
+    return fail(&err, "listen");
+  d->started_ms = (uint64_t)edv__store_now(d->store);
+
+  uv_signal_init(loop, &d->sig_term);
+  uv_signal_init(loop, &d->sig_int);
+  uv_signal_init(loop, &d->sig_hup);
+  uv_timer_init(loop, &d->stop_timer);
+  uv_timer_init(loop, &d->reconcile_timer);
+  uv_timer_init(loop, &d->health_timer);
+  d->health_timer.data = d;
+  d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+  d->stop_timer.data = d->reconcile_timer.data = d;
+  uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&d->sig_int, on_signal, SIGINT);
+  uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+  arm_reconcile(d);
+  read_heal_config(d, d->cfg);
+  arm_health(d);
+
+  /* One line on stdout for whoever started us (tests, scripts): where we
+   * listen, and where the embedded simulator does. */
+  printf("{\"listen\":\"http://%s:%u\"", d->listen_host,
+         edv__httpd_port(d->httpd));
+  if (d->sim)
+    printf(",\"sim\":\"%s\"", edv_sim_base_url(d->sim));
+  printf(",\"state_dir\":\"%s\"}\n", d->state_dir);
+  fflush(stdout);
+  EDV_LOG_I(MOD, "listening on http://%s:%u (state %s%s)", d->listen_host,
+            edv__httpd_port(d->httpd), d->state_dir,
+            d->sim ? ", embedded simulator" : "");
+
+  /* The platform first (with --sim, created when missing), then every
+   * tenant an earlier run left half-way. */
+  if (edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &prec, NULL) == 0 &&
+      prec.phase == EDV_PHASE_READY) {
+    edvd_reconcile_pass(d);
+  } else if (opts->use_sim) {
+    EDV_LOG_I(MOD, "platform missing: running platform init");
+    if (edvd_drive(d, EDV_PLATFORM_ID, EDV_DIR_UP, &err))
+      return fail(&err, "platform init");
+  } else {
+    EDV_LOG_W(MOD, "the platform is not READY: run `edvctl platform init`; "
+                   "tenants wait until it is");
+  }
+  return 0;
+}
+
+int edvd_run_loop(edvd *d)
+{
+  uv_run(d->loop, UV_RUN_DEFAULT);
+  edv__tiers_free(d->tiers);
+  d->tiers = NULL;
+  edv__tokens_free(d->tokens);
+  d->tokens = NULL;
+  edvd_heal_free(d);
+  json_object_put(d->vm_zones);
+  d->vm_zones = NULL;
+  json_object_put(d->orphans);
+  d->orphans = NULL;
+  edv_config_free(d->cfg);
+  d->cfg = NULL;
+  return d->exit_code;
+}
