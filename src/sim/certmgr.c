@@ -34,6 +34,7 @@
 #include "sim/dns.h"
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define CM_META                                                                \
@@ -44,40 +45,6 @@
 #define CM_MAX_MAP_CERTS 4
 
 static const uint64_t cm_delay_ms[] = {1000, 10000, 300000};
-
-static const char *js(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-/* js(), or dflt when the field is absent. */
-static const char *jsd(json_object *o, const char *key, const char *dflt)
-{
-  const char *v = js(o, key);
-
-  return v ? v : dflt;
-}
-
-/* Length of an array; 0 for anything else (json-c asserts on those). */
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
-static json_object *copy(json_object *o)
-{
-  json_object *c = NULL;
-
-  if (o)
-    json_object_deep_copy(o, &c, NULL);
-  return c;
-}
 
 static int valid_id(const char *id)
 {

@@ -17,6 +17,7 @@
 #include "sim/compute_int.h"
 #include "sim/compute_net.h"
 #include "sim/schema.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 /* URL map size limits (gcp-behavior.md "URL map size"): 1 MB for the
@@ -50,11 +51,6 @@ static json_object *lookup_ref(sim *s, const char *ref, const char *seg)
 /* json_object_array_length() asserts on anything but an array; a client
  * may send null or an object where an array belongs (the schema check
  * catches most, not a null). */
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
 
 /* --- healthChecks ------------------------------------------------------- */
 

@@ -24,6 +24,7 @@
 #include "sim/compute_net.h"
 #include "sim/modules.h"
 #include "sim/schema.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define CP "/compute/v1/projects/{project}"
@@ -33,11 +34,6 @@
 /* json_object_array_length() asserts on anything but an array; a client
  * may send null or an object where an array belongs (the schema check
  * catches most, not a null). */
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
 
 /* --- small helpers ------------------------------------------------------ */
 

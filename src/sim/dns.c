@@ -29,6 +29,7 @@
 #include "sim/dns.h"
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define DNS_MAX_CHANGE       1000
@@ -44,32 +45,6 @@ static const char *const dns_types[] = {
     "SPF",   "SRV",      "SSHFP", "SVCB",  "TLSA",  "TXT",    NULL,
 };
 
-static const char *js(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-/* Length of an array; 0 for anything else (json-c asserts on those). */
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
-static json_object *copy(json_object *o)
-{
-  json_object *c = NULL;
-
-  if (o)
-    json_object_deep_copy(o, &c, NULL);
-  return c;
-}
-
 static void zone_key(sim *s, char *buf, size_t n, const char *zone)
 {
   snprintf(buf, n, "projects/%s/managedZones/%s", sim_project(s), zone);
@@ -78,7 +53,10 @@ static void zone_key(sim *s, char *buf, size_t n, const char *zone)
 static void rrset_key(char *buf, size_t n, const char *zkey, const char *name,
                       const char *type)
 {
-  snprintf(buf, n, "%s/rrsets/%s/%s", zkey, name, type);
+  /* Callers pass fields of validated rrsets; guard anyway, an empty key
+   * simply matches nothing. */
+  snprintf(buf, n, "%s/rrsets/%s/%s", zkey, name ? name : "",
+           type ? type : "");
 }
 
 static json_object *zone_lookup(sim *s, sim_req *req, sim_resp *resp, char *key,

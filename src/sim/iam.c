@@ -11,19 +11,10 @@
 #include <string.h>
 
 #include "sim/modules.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define IAM_KIND "iam.serviceAccount"
-
-static const char *js(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
 
 /* The {projectsId} is ours or "-"; else Google's 404. */
 static int check_project(sim *s, sim_req *req, sim_resp *resp, int dash_ok)

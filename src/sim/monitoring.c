@@ -26,6 +26,7 @@
 
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define MON_MAX_SERIES   200
@@ -34,31 +35,6 @@
 #define MON_KIND_CHANNEL "monitoring.notificationChannel"
 #define MON_KIND_UPTIME  "monitoring.uptimeCheckConfig"
 #define MON_KIND_SERIES  "monitoring.timeSeries"
-
-static const char *js(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
-static json_object *copy(json_object *o)
-{
-  json_object *c = NULL;
-
-  if (o)
-    json_object_deep_copy(o, &c, NULL);
-  return c;
-}
 
 /* 1 (resp filled) when the body does not fit the request schema. */
 static int bad_body(sim_resp *resp, const char *type, json_object *body,

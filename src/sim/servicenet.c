@@ -21,26 +21,10 @@
 
 #include "sim/modules.h"
 #include "sim/servicenet.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define SN_SERVICE "servicenetworking.googleapis.com"
-
-static const char *js(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-/* Length of an array; 0 for anything else (json-c asserts on those). */
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
 
 static const char *last_seg(const char *name)
 {

@@ -36,6 +36,7 @@
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
 #include "sim/servicenet.h"
+#include "sim/jsonutil.h"
 #include "sim/sim.h"
 
 #define SQL_WEEK_MS (7ull * 24 * 3600 * 1000)
@@ -52,31 +53,6 @@ static const char sql_msg_pgtier[] =
 
 /* --- small helpers ------------------------------------------------------ */
 
-static const char *js(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-/* js(), or dflt when the field is absent. */
-static const char *jsd(json_object *o, const char *key, const char *dflt)
-{
-  const char *v = js(o, key);
-
-  return v ? v : dflt;
-}
-
-/* Length of an array; 0 for anything else (json-c asserts on those). */
-static size_t alen(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
 static json_object *jo(json_object *o, const char *key)
 {
   json_object *v;
@@ -85,15 +61,6 @@ static json_object *jo(json_object *o, const char *key)
       !json_object_is_type(v, json_type_object))
     return NULL;
   return v;
-}
-
-static json_object *copy(json_object *o)
-{
-  json_object *c = NULL;
-
-  if (o)
-    json_object_deep_copy(o, &c, NULL);
-  return c;
 }
 
 /* Objects merge key by key (PATCH semantics); anything else replaces. */
