@@ -652,8 +652,12 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
     run_maybe_end(tr);
     return;
   }
+  /* ABORTED (a concurrent change or an operation still running on the
+   * resource, e.g. deleting what a crashed run was still creating) is
+   * retried here, at the step level, as AIP-194 asks: the step observes
+   * again before acting. */
   if ((edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
-       err->code == EDV_ETIMEDOUT) &&
+       err->code == EDV_ETIMEDOUT || err->code == EDV_EABORTED) &&
       sr->attempts < f->max_attempts) {
     /* Jittered, so that many tenants hitting the same wall do not come
      * back in step. "Equal jitter": the delay is uniform in [cap/2, cap]
