@@ -31,10 +31,11 @@ extern "C" {
 /* The Google Cloud APIs we call. Each has a default root, an optional
  * endpoint override, and its own rate-limit group(s). Never renumbered. */
 typedef enum {
-  EDV_API_COMPUTE = 0,           /* https://compute.googleapis.com */
-  EDV_API_SQLADMIN = 1,          /* https://sqladmin.googleapis.com */
-  EDV_API_DNS = 2,               /* https://dns.googleapis.com */
-  EDV_API_CERTIFICATEMANAGER = 3, /* https://certificatemanager.googleapis.com */
+  EDV_API_COMPUTE = 0,  /* https://compute.googleapis.com */
+  EDV_API_SQLADMIN = 1, /* https://sqladmin.googleapis.com */
+  EDV_API_DNS = 2,      /* https://dns.googleapis.com */
+  EDV_API_CERTIFICATEMANAGER =
+      3,                         /* https://certificatemanager.googleapis.com */
   EDV_API_MONITORING = 4,        /* https://monitoring.googleapis.com */
   EDV_API_IAM = 5,               /* https://iam.googleapis.com */
   EDV_API_SECRETMANAGER = 6,     /* https://secretmanager.googleapis.com */
@@ -82,21 +83,21 @@ const char *edv_engine_endpoint(const edv_engine *engine, edv_api api);
 /* ---- One REST call ---------------------------------------------------- */
 
 /* Request flags. */
-#define EDV_REQ_NOAUTH 0x01u     /* send no Authorization header */
+#define EDV_REQ_NOAUTH     0x01u /* send no Authorization header */
 #define EDV_REQ_IDEMPOTENT 0x02u /* safe to repeat even though not a GET */
-#define EDV_REQ_NORETRY 0x04u    /* never retry, whatever the error */
-#define EDV_REQ_RAWBODY 0x08u    /* response body is not JSON; keep raw */
+#define EDV_REQ_NORETRY    0x04u /* never retry, whatever the error */
+#define EDV_REQ_RAWBODY    0x08u /* response body is not JSON; keep raw */
 
 typedef struct edv_request {
-  edv_api api;        /* endpoint and rate-limit group */
-  const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-  const char *path;   /* "/compute/v1/projects/p/global/networks?x=y"
-                         (resolved against the API's endpoint) or an
-                         absolute http(s) URL */
-  json_object *body;  /* JSON body (borrowed, serialised at submit), or
-                         NULL */
-  const char *form;   /* application/x-www-form-urlencoded body instead
-                         of JSON, or NULL */
+  edv_api api;                /* endpoint and rate-limit group */
+  const char *method;         /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+  const char *path;           /* "/compute/v1/projects/p/global/networks?x=y"
+                                 (resolved against the API's endpoint) or an
+                                 absolute http(s) URL */
+  json_object *body;          /* JSON body (borrowed, serialised at submit), or
+                                 NULL */
+  const char *form;           /* application/x-www-form-urlencoded body instead
+                                 of JSON, or NULL */
   const char *const *headers; /* extra "Name: value" headers, NULL-ended */
   unsigned flags;             /* EDV_REQ_* */
   uint64_t timeout_ms;        /* deadline for the whole call, retries
@@ -154,8 +155,7 @@ typedef int (*edv_page_cb)(void *data, json_object *page);
 typedef void (*edv_pages_done_cb)(void *data, const edv_error *err,
                                   unsigned pages);
 int edv_call_pages(edv_engine *engine, const edv_request *req,
-                   edv_page_cb page_cb, edv_pages_done_cb done_cb,
-                   void *data);
+                   edv_page_cb page_cb, edv_pages_done_cb done_cb, void *data);
 
 /* ---- Access tokens -----------------------------------------------------*/
 

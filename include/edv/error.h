@@ -52,7 +52,7 @@ typedef enum {
 #define EDV__ERR_ENUM(name, num, msg) EDV_##name = num,
   EDV_ERRNO_MAP(EDV__ERR_ENUM)
 #undef EDV__ERR_ENUM
-  EDV_ERR__LAST /* never use: only marks the end of the list */
+      EDV_ERR__LAST /* never use: only marks the end of the list */
 } edv_code;
 
 /*

@@ -55,8 +55,7 @@ static void rrset_key(char *buf, size_t n, const char *zkey, const char *name,
 {
   /* Callers pass fields of validated rrsets; guard anyway, an empty key
    * simply matches nothing. */
-  snprintf(buf, n, "%s/rrsets/%s/%s", zkey, name ? name : "",
-           type ? type : "");
+  snprintf(buf, n, "%s/rrsets/%s/%s", zkey, name ? name : "", type ? type : "");
 }
 
 static json_object *zone_lookup(sim *s, sim_req *req, sim_resp *resp, char *key,

@@ -22,8 +22,7 @@ static inline const char *js(json_object *o, const char *key)
 }
 
 /* js(), or dflt when the field is absent. */
-static inline const char *jsd(json_object *o, const char *key,
-                              const char *dflt)
+static inline const char *jsd(json_object *o, const char *key, const char *dflt)
 {
   const char *v = js(o, key);
 

@@ -51,16 +51,11 @@ static const sim_schema_prop certmgr_CertificateMap[] = {
 };
 
 static const sim_schema_prop certmgr_CertificateMapEntry[] = {
-    {"certificates", 'a', NULL},
-    {"createTime", 's', NULL},
-    {"description", 's', NULL},
-    {"hostname", 's', NULL},
-    {"labels", 'm', NULL},
-    {"matcher", 's', NULL},
-    {"name", 's', NULL},
-    {"state", 's', NULL},
-    {"updateTime", 's', NULL},
-    {NULL, 0, NULL},
+    {"certificates", 'a', NULL}, {"createTime", 's', NULL},
+    {"description", 's', NULL},  {"hostname", 's', NULL},
+    {"labels", 'm', NULL},       {"matcher", 's', NULL},
+    {"name", 's', NULL},         {"state", 's', NULL},
+    {"updateTime", 's', NULL},   {NULL, 0, NULL},
 };
 
 static const sim_schema_prop certmgr_DnsAuthorization[] = {

@@ -99,14 +99,16 @@ static const sim_schema_prop compute_BackendService[] = {
     {"ipAddressSelectionPolicy", 's', NULL},
     {"kind", 's', NULL},
     {"loadBalancingScheme", 's', NULL},
-    {"localityLbPolicies", 'a', "BackendServiceLocalityLoadBalancingPolicyConfig"},
+    {"localityLbPolicies", 'a',
+     "BackendServiceLocalityLoadBalancingPolicyConfig"},
     {"localityLbPolicy", 's', NULL},
     {"logConfig", 'o', "BackendServiceLogConfig"},
     {"maxStreamDuration", 'o', "Duration"},
     {"metadatas", 'm', NULL},
     {"name", 's', NULL},
     {"network", 's', NULL},
-    {"networkPassThroughLbTrafficPolicy", 'o', "BackendServiceNetworkPassThroughLbTrafficPolicy"},
+    {"networkPassThroughLbTrafficPolicy", 'o',
+     "BackendServiceNetworkPassThroughLbTrafficPolicy"},
     {"orchestrationInfo", 'o', "BackendServiceOrchestrationInfo"},
     {"outlierDetection", 'o', "OutlierDetection"},
     {"params", 'o', "BackendServiceParams"},
@@ -129,14 +131,16 @@ static const sim_schema_prop compute_BackendService[] = {
 };
 
 static const sim_schema_prop compute_BackendServiceCdnPolicy[] = {
-    {"bypassCacheOnRequestHeaders", 'a', "BackendServiceCdnPolicyBypassCacheOnRequestHeader"},
+    {"bypassCacheOnRequestHeaders", 'a',
+     "BackendServiceCdnPolicyBypassCacheOnRequestHeader"},
     {"cacheKeyPolicy", 'o', "CacheKeyPolicy"},
     {"cacheMode", 's', NULL},
     {"clientTtl", 'i', NULL},
     {"defaultTtl", 'i', NULL},
     {"maxTtl", 'i', NULL},
     {"negativeCaching", 'b', NULL},
-    {"negativeCachingPolicy", 'a', "BackendServiceCdnPolicyNegativeCachingPolicy"},
+    {"negativeCachingPolicy", 'a',
+     "BackendServiceCdnPolicyNegativeCachingPolicy"},
     {"requestCoalescing", 'b', NULL},
     {"serveWhileStale", 'i', NULL},
     {"signedUrlCacheMaxAgeSec", 's', NULL},
@@ -144,23 +148,26 @@ static const sim_schema_prop compute_BackendServiceCdnPolicy[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceCdnPolicyBypassCacheOnRequestHeader[] = {
-    {"headerName", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceCdnPolicyBypassCacheOnRequestHeader[] = {
+        {"headerName", 's', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceCdnPolicyNegativeCachingPolicy[] = {
-    {"code", 'i', NULL},
-    {"ttl", 'i', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceCdnPolicyNegativeCachingPolicy[] = {
+        {"code", 'i', NULL},
+        {"ttl", 'i', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceConnectionTrackingPolicy[] = {
-    {"connectionPersistenceOnUnhealthyBackends", 's', NULL},
-    {"enableStrongAffinity", 'b', NULL},
-    {"idleTimeoutSec", 'i', NULL},
-    {"trackingMode", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop compute_BackendServiceConnectionTrackingPolicy[] =
+    {
+        {"connectionPersistenceOnUnhealthyBackends", 's', NULL},
+        {"enableStrongAffinity", 'b', NULL},
+        {"idleTimeoutSec", 'i', NULL},
+        {"trackingMode", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_BackendServiceCustomMetric[] = {
@@ -188,9 +195,10 @@ static const sim_schema_prop compute_BackendServiceHAPolicyLeader[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceHAPolicyLeaderNetworkEndpoint[] = {
-    {"instance", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceHAPolicyLeaderNetworkEndpoint[] = {
+        {"instance", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_BackendServiceHttpCookie[] = {
@@ -208,47 +216,58 @@ static const sim_schema_prop compute_BackendServiceIAP[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceLocalityLoadBalancingPolicyConfig[] = {
-    {"customPolicy", 'o', "BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy"},
-    {"policy", 'o', "BackendServiceLocalityLoadBalancingPolicyConfigPolicy"},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceLocalityLoadBalancingPolicyConfig[] = {
+        {"customPolicy", 'o',
+         "BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy"},
+        {"policy", 'o',
+         "BackendServiceLocalityLoadBalancingPolicyConfigPolicy"},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy[] = {
-    {"data", 's', NULL},
-    {"name", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy[] = {
+        {"data", 's', NULL},
+        {"name", 's', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceLocalityLoadBalancingPolicyConfigPolicy[] = {
-    {"name", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceLocalityLoadBalancingPolicyConfigPolicy[] = {
+        {"name", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_BackendServiceLogConfig[] = {
     {"enable", 'b', NULL},
-    {"loggingHttpRequestHeaders", 'a', "BackendServiceLogConfigLoggingHttpHeader"},
-    {"loggingHttpResponseHeaders", 'a', "BackendServiceLogConfigLoggingHttpHeader"},
+    {"loggingHttpRequestHeaders", 'a',
+     "BackendServiceLogConfigLoggingHttpHeader"},
+    {"loggingHttpResponseHeaders", 'a',
+     "BackendServiceLogConfigLoggingHttpHeader"},
     {"optionalFields", 'a', NULL},
     {"optionalMode", 's', NULL},
     {"sampleRate", 'n', NULL},
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceLogConfigLoggingHttpHeader[] = {
-    {"headerName", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceLogConfigLoggingHttpHeader[] = {
+        {"headerName", 's', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceNetworkPassThroughLbTrafficPolicy[] = {
-    {"zonalAffinity", 'o', "BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity"},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceNetworkPassThroughLbTrafficPolicy[] = {
+        {"zonalAffinity", 'o',
+         "BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity"},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity[] = {
-    {"spillover", 's', NULL},
-    {"spilloverRatio", 'n', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity[] = {
+        {"spillover", 's', NULL},
+        {"spilloverRatio", 'n', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_BackendServiceOrchestrationInfo[] = {
@@ -269,10 +288,11 @@ static const sim_schema_prop compute_BackendServiceTlsSettings[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_BackendServiceTlsSettingsSubjectAltName[] = {
-    {"dnsName", 's', NULL},
-    {"uniformResourceIdentifier", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop compute_BackendServiceTlsSettingsSubjectAltName[] =
+    {
+        {"dnsName", 's', NULL},
+        {"uniformResourceIdentifier", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_BackendServiceUsedBy[] = {
@@ -281,14 +301,10 @@ static const sim_schema_prop compute_BackendServiceUsedBy[] = {
 };
 
 static const sim_schema_prop compute_CacheKeyPolicy[] = {
-    {"includeHost", 'b', NULL},
-    {"includeHttpHeaders", 'a', NULL},
-    {"includeNamedCookies", 'a', NULL},
-    {"includeProtocol", 'b', NULL},
-    {"includeQueryString", 'b', NULL},
-    {"queryStringBlacklist", 'a', NULL},
-    {"queryStringWhitelist", 'a', NULL},
-    {NULL, 0, NULL},
+    {"includeHost", 'b', NULL},          {"includeHttpHeaders", 'a', NULL},
+    {"includeNamedCookies", 'a', NULL},  {"includeProtocol", 'b', NULL},
+    {"includeQueryString", 'b', NULL},   {"queryStringBlacklist", 'a', NULL},
+    {"queryStringWhitelist", 'a', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_CachePolicy[] = {
@@ -306,14 +322,10 @@ static const sim_schema_prop compute_CachePolicy[] = {
 };
 
 static const sim_schema_prop compute_CachePolicyCacheKeyPolicy[] = {
-    {"excludedQueryParameters", 'a', NULL},
-    {"includeHost", 'b', NULL},
-    {"includeProtocol", 'b', NULL},
-    {"includeQueryString", 'b', NULL},
-    {"includedCookieNames", 'a', NULL},
-    {"includedHeaderNames", 'a', NULL},
-    {"includedQueryParameters", 'a', NULL},
-    {NULL, 0, NULL},
+    {"excludedQueryParameters", 'a', NULL}, {"includeHost", 'b', NULL},
+    {"includeProtocol", 'b', NULL},         {"includeQueryString", 'b', NULL},
+    {"includedCookieNames", 'a', NULL},     {"includedHeaderNames", 'a', NULL},
+    {"includedQueryParameters", 'a', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_CachePolicyNegativeCachingPolicy[] = {
@@ -323,12 +335,9 @@ static const sim_schema_prop compute_CachePolicyNegativeCachingPolicy[] = {
 };
 
 static const sim_schema_prop compute_CircuitBreakers[] = {
-    {"maxConnections", 'i', NULL},
-    {"maxPendingRequests", 'i', NULL},
-    {"maxRequests", 'i', NULL},
-    {"maxRequestsPerConnection", 'i', NULL},
-    {"maxRetries", 'i', NULL},
-    {NULL, 0, NULL},
+    {"maxConnections", 'i', NULL}, {"maxPendingRequests", 'i', NULL},
+    {"maxRequests", 'i', NULL},    {"maxRequestsPerConnection", 'i', NULL},
+    {"maxRetries", 'i', NULL},     {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_ConnectionDraining[] = {
@@ -343,11 +352,12 @@ static const sim_schema_prop compute_ConsistentHashLoadBalancerSettings[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_ConsistentHashLoadBalancerSettingsHttpCookie[] = {
-    {"name", 's', NULL},
-    {"path", 's', NULL},
-    {"ttl", 'o', "Duration"},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_ConsistentHashLoadBalancerSettingsHttpCookie[] = {
+        {"name", 's', NULL},
+        {"path", 's', NULL},
+        {"ttl", 'o', "Duration"},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_CorsPolicy[] = {
@@ -363,16 +373,18 @@ static const sim_schema_prop compute_CorsPolicy[] = {
 };
 
 static const sim_schema_prop compute_CustomErrorResponsePolicy[] = {
-    {"errorResponseRules", 'a', "CustomErrorResponsePolicyCustomErrorResponseRule"},
+    {"errorResponseRules", 'a',
+     "CustomErrorResponsePolicyCustomErrorResponseRule"},
     {"errorService", 's', NULL},
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_CustomErrorResponsePolicyCustomErrorResponseRule[] = {
-    {"matchResponseCodes", 'a', NULL},
-    {"overrideResponseCode", 'i', NULL},
-    {"path", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_CustomErrorResponsePolicyCustomErrorResponseRule[] = {
+        {"matchResponseCodes", 'a', NULL},
+        {"overrideResponseCode", 'i', NULL},
+        {"path", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_Duration[] = {
@@ -462,7 +474,8 @@ static const sim_schema_prop compute_ForwardingRule[] = {
     {"region", 's', NULL},
     {"selfLink", 's', NULL},
     {"selfLinkWithId", 's', NULL},
-    {"serviceDirectoryRegistrations", 'a', "ForwardingRuleServiceDirectoryRegistration"},
+    {"serviceDirectoryRegistrations", 'a',
+     "ForwardingRuleServiceDirectoryRegistration"},
     {"serviceLabel", 's', NULL},
     {"serviceName", 's', NULL},
     {"sourceIpRanges", 'a', NULL},
@@ -476,11 +489,12 @@ static const sim_schema_prop compute_ForwardingRuleAttachedExtension[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_ForwardingRuleServiceDirectoryRegistration[] = {
-    {"namespace", 's', NULL},
-    {"service", 's', NULL},
-    {"serviceDirectoryRegion", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_ForwardingRuleServiceDirectoryRegistration[] = {
+        {"namespace", 's', NULL},
+        {"service", 's', NULL},
+        {"serviceDirectoryRegion", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_GRPCHealthCheck[] = {
@@ -505,36 +519,24 @@ static const sim_schema_prop compute_GlobalSetLabelsRequest[] = {
 };
 
 static const sim_schema_prop compute_HTTP2HealthCheck[] = {
-    {"host", 's', NULL},
-    {"port", 'i', NULL},
-    {"portName", 's', NULL},
-    {"portSpecification", 's', NULL},
-    {"proxyHeader", 's', NULL},
-    {"requestPath", 's', NULL},
-    {"response", 's', NULL},
-    {NULL, 0, NULL},
+    {"host", 's', NULL},        {"port", 'i', NULL},
+    {"portName", 's', NULL},    {"portSpecification", 's', NULL},
+    {"proxyHeader", 's', NULL}, {"requestPath", 's', NULL},
+    {"response", 's', NULL},    {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_HTTPHealthCheck[] = {
-    {"host", 's', NULL},
-    {"port", 'i', NULL},
-    {"portName", 's', NULL},
-    {"portSpecification", 's', NULL},
-    {"proxyHeader", 's', NULL},
-    {"requestPath", 's', NULL},
-    {"response", 's', NULL},
-    {NULL, 0, NULL},
+    {"host", 's', NULL},        {"port", 'i', NULL},
+    {"portName", 's', NULL},    {"portSpecification", 's', NULL},
+    {"proxyHeader", 's', NULL}, {"requestPath", 's', NULL},
+    {"response", 's', NULL},    {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_HTTPSHealthCheck[] = {
-    {"host", 's', NULL},
-    {"port", 'i', NULL},
-    {"portName", 's', NULL},
-    {"portSpecification", 's', NULL},
-    {"proxyHeader", 's', NULL},
-    {"requestPath", 's', NULL},
-    {"response", 's', NULL},
-    {NULL, 0, NULL},
+    {"host", 's', NULL},        {"port", 'i', NULL},
+    {"portName", 's', NULL},    {"portSpecification", 's', NULL},
+    {"proxyHeader", 's', NULL}, {"requestPath", 's', NULL},
+    {"response", 's', NULL},    {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_HealthCheck[] = {
@@ -620,11 +622,8 @@ static const sim_schema_prop compute_HttpHeaderOption[] = {
 };
 
 static const sim_schema_prop compute_HttpQueryParameterMatch[] = {
-    {"exactMatch", 's', NULL},
-    {"name", 's', NULL},
-    {"presentMatch", 'b', NULL},
-    {"regexMatch", 's', NULL},
-    {NULL, 0, NULL},
+    {"exactMatch", 's', NULL}, {"name", 's', NULL}, {"presentMatch", 'b', NULL},
+    {"regexMatch", 's', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_HttpRedirectAction[] = {
@@ -995,24 +994,29 @@ static const sim_schema_prop compute_SubnetworkSecondaryRange[] = {
 };
 
 static const sim_schema_prop compute_SubnetworkUtilizationDetails[] = {
-    {"externalIpv6InstanceUtilization", 'o', "SubnetworkUtilizationDetailsIPV6Utilization"},
-    {"externalIpv6LbUtilization", 'o', "SubnetworkUtilizationDetailsIPV6Utilization"},
-    {"internalIpv6Utilization", 'o', "SubnetworkUtilizationDetailsIPV6Utilization"},
+    {"externalIpv6InstanceUtilization", 'o',
+     "SubnetworkUtilizationDetailsIPV6Utilization"},
+    {"externalIpv6LbUtilization", 'o',
+     "SubnetworkUtilizationDetailsIPV6Utilization"},
+    {"internalIpv6Utilization", 'o',
+     "SubnetworkUtilizationDetailsIPV6Utilization"},
     {"ipv4Utilizations", 'a', "SubnetworkUtilizationDetailsIPV4Utilization"},
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_SubnetworkUtilizationDetailsIPV4Utilization[] = {
-    {"rangeName", 's', NULL},
-    {"totalAllocatedIp", 's', NULL},
-    {"totalFreeIp", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_SubnetworkUtilizationDetailsIPV4Utilization[] = {
+        {"rangeName", 's', NULL},
+        {"totalAllocatedIp", 's', NULL},
+        {"totalFreeIp", 's', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_SubnetworkUtilizationDetailsIPV6Utilization[] = {
-    {"totalAllocatedIp", 'o', "Uint128"},
-    {"totalFreeIp", 'o', "Uint128"},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_SubnetworkUtilizationDetailsIPV6Utilization[] = {
+        {"totalAllocatedIp", 'o', "Uint128"},
+        {"totalFreeIp", 'o', "Uint128"},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_SubnetworksExpandIpCidrRangeRequest[] = {
@@ -1020,9 +1024,10 @@ static const sim_schema_prop compute_SubnetworksExpandIpCidrRangeRequest[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_SubnetworksSetPrivateIpGoogleAccessRequest[] = {
-    {"privateIpGoogleAccess", 'b', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_SubnetworksSetPrivateIpGoogleAccessRequest[] = {
+        {"privateIpGoogleAccess", 'b', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_Subsetting[] = {
@@ -1040,9 +1045,10 @@ static const sim_schema_prop compute_TCPHealthCheck[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_TargetHttpsProxiesSetCertificateMapRequest[] = {
-    {"certificateMap", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_TargetHttpsProxiesSetCertificateMapRequest[] = {
+        {"certificateMap", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_TargetHttpsProxy[] = {
@@ -1134,43 +1140,60 @@ const sim_schema_type sim_schema_compute[] = {
     {"AWSV4Signature", compute_AWSV4Signature},
     {"Address", compute_Address},
     {"Backend", compute_Backend},
-    {"BackendBackendOrchestrationInfo", compute_BackendBackendOrchestrationInfo},
+    {"BackendBackendOrchestrationInfo",
+     compute_BackendBackendOrchestrationInfo},
     {"BackendCustomMetric", compute_BackendCustomMetric},
     {"BackendService", compute_BackendService},
     {"BackendServiceCdnPolicy", compute_BackendServiceCdnPolicy},
-    {"BackendServiceCdnPolicyBypassCacheOnRequestHeader", compute_BackendServiceCdnPolicyBypassCacheOnRequestHeader},
-    {"BackendServiceCdnPolicyNegativeCachingPolicy", compute_BackendServiceCdnPolicyNegativeCachingPolicy},
-    {"BackendServiceConnectionTrackingPolicy", compute_BackendServiceConnectionTrackingPolicy},
+    {"BackendServiceCdnPolicyBypassCacheOnRequestHeader",
+     compute_BackendServiceCdnPolicyBypassCacheOnRequestHeader},
+    {"BackendServiceCdnPolicyNegativeCachingPolicy",
+     compute_BackendServiceCdnPolicyNegativeCachingPolicy},
+    {"BackendServiceConnectionTrackingPolicy",
+     compute_BackendServiceConnectionTrackingPolicy},
     {"BackendServiceCustomMetric", compute_BackendServiceCustomMetric},
     {"BackendServiceFailoverPolicy", compute_BackendServiceFailoverPolicy},
     {"BackendServiceHAPolicy", compute_BackendServiceHAPolicy},
     {"BackendServiceHAPolicyLeader", compute_BackendServiceHAPolicyLeader},
-    {"BackendServiceHAPolicyLeaderNetworkEndpoint", compute_BackendServiceHAPolicyLeaderNetworkEndpoint},
+    {"BackendServiceHAPolicyLeaderNetworkEndpoint",
+     compute_BackendServiceHAPolicyLeaderNetworkEndpoint},
     {"BackendServiceHttpCookie", compute_BackendServiceHttpCookie},
     {"BackendServiceIAP", compute_BackendServiceIAP},
-    {"BackendServiceLocalityLoadBalancingPolicyConfig", compute_BackendServiceLocalityLoadBalancingPolicyConfig},
-    {"BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy", compute_BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy},
-    {"BackendServiceLocalityLoadBalancingPolicyConfigPolicy", compute_BackendServiceLocalityLoadBalancingPolicyConfigPolicy},
+    {"BackendServiceLocalityLoadBalancingPolicyConfig",
+     compute_BackendServiceLocalityLoadBalancingPolicyConfig},
+    {"BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy",
+     compute_BackendServiceLocalityLoadBalancingPolicyConfigCustomPolicy},
+    {"BackendServiceLocalityLoadBalancingPolicyConfigPolicy",
+     compute_BackendServiceLocalityLoadBalancingPolicyConfigPolicy},
     {"BackendServiceLogConfig", compute_BackendServiceLogConfig},
-    {"BackendServiceLogConfigLoggingHttpHeader", compute_BackendServiceLogConfigLoggingHttpHeader},
-    {"BackendServiceNetworkPassThroughLbTrafficPolicy", compute_BackendServiceNetworkPassThroughLbTrafficPolicy},
-    {"BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity", compute_BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity},
-    {"BackendServiceOrchestrationInfo", compute_BackendServiceOrchestrationInfo},
+    {"BackendServiceLogConfigLoggingHttpHeader",
+     compute_BackendServiceLogConfigLoggingHttpHeader},
+    {"BackendServiceNetworkPassThroughLbTrafficPolicy",
+     compute_BackendServiceNetworkPassThroughLbTrafficPolicy},
+    {"BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity",
+     compute_BackendServiceNetworkPassThroughLbTrafficPolicyZonalAffinity},
+    {"BackendServiceOrchestrationInfo",
+     compute_BackendServiceOrchestrationInfo},
     {"BackendServiceParams", compute_BackendServiceParams},
     {"BackendServiceTlsSettings", compute_BackendServiceTlsSettings},
-    {"BackendServiceTlsSettingsSubjectAltName", compute_BackendServiceTlsSettingsSubjectAltName},
+    {"BackendServiceTlsSettingsSubjectAltName",
+     compute_BackendServiceTlsSettingsSubjectAltName},
     {"BackendServiceUsedBy", compute_BackendServiceUsedBy},
     {"CacheKeyPolicy", compute_CacheKeyPolicy},
     {"CachePolicy", compute_CachePolicy},
     {"CachePolicyCacheKeyPolicy", compute_CachePolicyCacheKeyPolicy},
-    {"CachePolicyNegativeCachingPolicy", compute_CachePolicyNegativeCachingPolicy},
+    {"CachePolicyNegativeCachingPolicy",
+     compute_CachePolicyNegativeCachingPolicy},
     {"CircuitBreakers", compute_CircuitBreakers},
     {"ConnectionDraining", compute_ConnectionDraining},
-    {"ConsistentHashLoadBalancerSettings", compute_ConsistentHashLoadBalancerSettings},
-    {"ConsistentHashLoadBalancerSettingsHttpCookie", compute_ConsistentHashLoadBalancerSettingsHttpCookie},
+    {"ConsistentHashLoadBalancerSettings",
+     compute_ConsistentHashLoadBalancerSettings},
+    {"ConsistentHashLoadBalancerSettingsHttpCookie",
+     compute_ConsistentHashLoadBalancerSettingsHttpCookie},
     {"CorsPolicy", compute_CorsPolicy},
     {"CustomErrorResponsePolicy", compute_CustomErrorResponsePolicy},
-    {"CustomErrorResponsePolicyCustomErrorResponseRule", compute_CustomErrorResponsePolicyCustomErrorResponseRule},
+    {"CustomErrorResponsePolicyCustomErrorResponseRule",
+     compute_CustomErrorResponsePolicyCustomErrorResponseRule},
     {"Duration", compute_Duration},
     {"Firewall", compute_Firewall},
     {"Firewall.allowed", compute_Firewall_allowed},
@@ -1178,8 +1201,10 @@ const sim_schema_type sim_schema_compute[] = {
     {"FirewallLogConfig", compute_FirewallLogConfig},
     {"FirewallParams", compute_FirewallParams},
     {"ForwardingRule", compute_ForwardingRule},
-    {"ForwardingRuleAttachedExtension", compute_ForwardingRuleAttachedExtension},
-    {"ForwardingRuleServiceDirectoryRegistration", compute_ForwardingRuleServiceDirectoryRegistration},
+    {"ForwardingRuleAttachedExtension",
+     compute_ForwardingRuleAttachedExtension},
+    {"ForwardingRuleServiceDirectoryRegistration",
+     compute_ForwardingRuleServiceDirectoryRegistration},
     {"GRPCHealthCheck", compute_GRPCHealthCheck},
     {"GRPCTLSHealthCheck", compute_GRPCTLSHealthCheck},
     {"GlobalSetLabelsRequest", compute_GlobalSetLabelsRequest},
@@ -1215,7 +1240,8 @@ const sim_schema_type sim_schema_compute[] = {
     {"RouterBgp", compute_RouterBgp},
     {"RouterBgpPeer", compute_RouterBgpPeer},
     {"RouterBgpPeerBfd", compute_RouterBgpPeerBfd},
-    {"RouterBgpPeerCustomLearnedIpRange", compute_RouterBgpPeerCustomLearnedIpRange},
+    {"RouterBgpPeerCustomLearnedIpRange",
+     compute_RouterBgpPeerCustomLearnedIpRange},
     {"RouterInterface", compute_RouterInterface},
     {"RouterMd5AuthenticationKey", compute_RouterMd5AuthenticationKey},
     {"RouterNat", compute_RouterNat},
@@ -1232,13 +1258,18 @@ const sim_schema_type sim_schema_compute[] = {
     {"SubnetworkParams", compute_SubnetworkParams},
     {"SubnetworkSecondaryRange", compute_SubnetworkSecondaryRange},
     {"SubnetworkUtilizationDetails", compute_SubnetworkUtilizationDetails},
-    {"SubnetworkUtilizationDetailsIPV4Utilization", compute_SubnetworkUtilizationDetailsIPV4Utilization},
-    {"SubnetworkUtilizationDetailsIPV6Utilization", compute_SubnetworkUtilizationDetailsIPV6Utilization},
-    {"SubnetworksExpandIpCidrRangeRequest", compute_SubnetworksExpandIpCidrRangeRequest},
-    {"SubnetworksSetPrivateIpGoogleAccessRequest", compute_SubnetworksSetPrivateIpGoogleAccessRequest},
+    {"SubnetworkUtilizationDetailsIPV4Utilization",
+     compute_SubnetworkUtilizationDetailsIPV4Utilization},
+    {"SubnetworkUtilizationDetailsIPV6Utilization",
+     compute_SubnetworkUtilizationDetailsIPV6Utilization},
+    {"SubnetworksExpandIpCidrRangeRequest",
+     compute_SubnetworksExpandIpCidrRangeRequest},
+    {"SubnetworksSetPrivateIpGoogleAccessRequest",
+     compute_SubnetworksSetPrivateIpGoogleAccessRequest},
     {"Subsetting", compute_Subsetting},
     {"TCPHealthCheck", compute_TCPHealthCheck},
-    {"TargetHttpsProxiesSetCertificateMapRequest", compute_TargetHttpsProxiesSetCertificateMapRequest},
+    {"TargetHttpsProxiesSetCertificateMapRequest",
+     compute_TargetHttpsProxiesSetCertificateMapRequest},
     {"TargetHttpsProxy", compute_TargetHttpsProxy},
     {"Uint128", compute_Uint128},
     {"UrlMap", compute_UrlMap},

@@ -92,12 +92,9 @@ static const sim_schema_prop compute_vm_ConfidentialInstanceConfig[] = {
 };
 
 static const sim_schema_prop compute_vm_CustomerEncryptionKey[] = {
-    {"kmsKeyName", 's', NULL},
-    {"kmsKeyServiceAccount", 's', NULL},
-    {"rawKey", 's', NULL},
-    {"rsaEncryptedKey", 's', NULL},
-    {"sha256", 's', NULL},
-    {NULL, 0, NULL},
+    {"kmsKeyName", 's', NULL}, {"kmsKeyServiceAccount", 's', NULL},
+    {"rawKey", 's', NULL},     {"rsaEncryptedKey", 's', NULL},
+    {"sha256", 's', NULL},     {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_DisksAddResourcePoliciesRequest[] = {
@@ -230,9 +227,10 @@ static const sim_schema_prop compute_vm_InstanceGroupsListInstancesRequest[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_InstanceGroupsRemoveInstancesRequest[] = {
-    {"instances", 'a', "InstanceReference"},
-    {NULL, 0, NULL},
+static const sim_schema_prop compute_vm_InstanceGroupsRemoveInstancesRequest[] =
+    {
+        {"instances", 'a', "InstanceReference"},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_InstanceGroupsSetNamedPortsRequest[] = {
@@ -334,7 +332,8 @@ static const sim_schema_prop compute_vm_ResourceGroupReference[] = {
 static const sim_schema_prop compute_vm_ResourcePolicy[] = {
     {"creationTimestamp", 's', NULL},
     {"description", 's', NULL},
-    {"diskConsistencyGroupPolicy", 'o', "ResourcePolicyDiskConsistencyGroupPolicy"},
+    {"diskConsistencyGroupPolicy", 'o',
+     "ResourcePolicyDiskConsistencyGroupPolicy"},
     {"groupPlacementPolicy", 'o', "ResourcePolicyGroupPlacementPolicy"},
     {"id", 's', NULL},
     {"instanceSchedulePolicy", 'o', "ResourcePolicyInstanceSchedulePolicy"},
@@ -356,8 +355,9 @@ static const sim_schema_prop compute_vm_ResourcePolicyDailyCycle[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicyDiskConsistencyGroupPolicy[] = {
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourcePolicyDiskConsistencyGroupPolicy[] = {
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_ResourcePolicyGroupPlacementPolicy[] = {
@@ -376,57 +376,66 @@ static const sim_schema_prop compute_vm_ResourcePolicyHourlyCycle[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicyInstanceSchedulePolicy[] = {
-    {"expirationTime", 's', NULL},
-    {"startTime", 's', NULL},
-    {"timeZone", 's', NULL},
-    {"vmStartSchedule", 'o', "ResourcePolicyInstanceSchedulePolicySchedule"},
-    {"vmStopSchedule", 'o', "ResourcePolicyInstanceSchedulePolicySchedule"},
-    {NULL, 0, NULL},
+static const sim_schema_prop compute_vm_ResourcePolicyInstanceSchedulePolicy[] =
+    {
+        {"expirationTime", 's', NULL},
+        {"startTime", 's', NULL},
+        {"timeZone", 's', NULL},
+        {"vmStartSchedule", 'o',
+         "ResourcePolicyInstanceSchedulePolicySchedule"},
+        {"vmStopSchedule", 'o', "ResourcePolicyInstanceSchedulePolicySchedule"},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicyInstanceSchedulePolicySchedule[] = {
-    {"schedule", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourcePolicyInstanceSchedulePolicySchedule[] = {
+        {"schedule", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_ResourcePolicyResourceStatus[] = {
-    {"instanceSchedulePolicy", 'o', "ResourcePolicyResourceStatusInstanceSchedulePolicyStatus"},
+    {"instanceSchedulePolicy", 'o',
+     "ResourcePolicyResourceStatusInstanceSchedulePolicyStatus"},
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicyResourceStatusInstanceSchedulePolicyStatus[] = {
-    {"lastRunStartTime", 's', NULL},
-    {"nextRunStartTime", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourcePolicyResourceStatusInstanceSchedulePolicyStatus[] = {
+        {"lastRunStartTime", 's', NULL},
+        {"nextRunStartTime", 's', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicySnapshotSchedulePolicy[] = {
-    {"retentionPolicy", 'o', "ResourcePolicySnapshotSchedulePolicyRetentionPolicy"},
-    {"schedule", 'o', "ResourcePolicySnapshotSchedulePolicySchedule"},
-    {"snapshotProperties", 'o', "ResourcePolicySnapshotSchedulePolicySnapshotProperties"},
-    {NULL, 0, NULL},
+static const sim_schema_prop compute_vm_ResourcePolicySnapshotSchedulePolicy[] =
+    {
+        {"retentionPolicy", 'o',
+         "ResourcePolicySnapshotSchedulePolicyRetentionPolicy"},
+        {"schedule", 'o', "ResourcePolicySnapshotSchedulePolicySchedule"},
+        {"snapshotProperties", 'o',
+         "ResourcePolicySnapshotSchedulePolicySnapshotProperties"},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicySnapshotSchedulePolicyRetentionPolicy[] = {
-    {"maxRetentionDays", 'i', NULL},
-    {"onSourceDiskDelete", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourcePolicySnapshotSchedulePolicyRetentionPolicy[] = {
+        {"maxRetentionDays", 'i', NULL},
+        {"onSourceDiskDelete", 's', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicySnapshotSchedulePolicySchedule[] = {
-    {"dailySchedule", 'o', "ResourcePolicyDailyCycle"},
-    {"hourlySchedule", 'o', "ResourcePolicyHourlyCycle"},
-    {"weeklySchedule", 'o', "ResourcePolicyWeeklyCycle"},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourcePolicySnapshotSchedulePolicySchedule[] = {
+        {"dailySchedule", 'o', "ResourcePolicyDailyCycle"},
+        {"hourlySchedule", 'o', "ResourcePolicyHourlyCycle"},
+        {"weeklySchedule", 'o', "ResourcePolicyWeeklyCycle"},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourcePolicySnapshotSchedulePolicySnapshotProperties[] = {
-    {"chainName", 's', NULL},
-    {"guestFlush", 'b', NULL},
-    {"labels", 'm', NULL},
-    {"storageLocations", 'a', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourcePolicySnapshotSchedulePolicySnapshotProperties[] = {
+        {"chainName", 's', NULL}, {"guestFlush", 'b', NULL},
+        {"labels", 'm', NULL},    {"storageLocations", 'a', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_ResourcePolicyWeeklyCycle[] = {
@@ -450,31 +459,35 @@ static const sim_schema_prop compute_vm_ResourcePolicyWorkloadPolicy[] = {
 };
 
 static const sim_schema_prop compute_vm_ResourceStatus[] = {
-    {"effectiveInstanceMetadata", 'o', "ResourceStatusEffectiveInstanceMetadata"},
+    {"effectiveInstanceMetadata", 'o',
+     "ResourceStatusEffectiveInstanceMetadata"},
     {"physicalHost", 's', NULL},
     {"physicalHostTopology", 'o', "ResourceStatusPhysicalHostTopology"},
-    {"reservationConsumptionInfo", 'o', "ResourceStatusReservationConsumptionInfo"},
+    {"reservationConsumptionInfo", 'o',
+     "ResourceStatusReservationConsumptionInfo"},
     {"scheduling", 'o', "ResourceStatusScheduling"},
     {"shutdownDetails", 'o', "ResourceStatusShutdownDetails"},
     {"upcomingMaintenance", 'o', "UpcomingMaintenance"},
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourceStatusEffectiveInstanceMetadata[] = {
-    {"blockProjectSshKeysMetadataValue", 'b', NULL},
-    {"enableGuestAttributesMetadataValue", 'b', NULL},
-    {"enableOsInventoryMetadataValue", 'b', NULL},
-    {"enableOsconfigMetadataValue", 'b', NULL},
-    {"enableOsloginMetadataValue", 'b', NULL},
-    {"gceContainerDeclarationMetadataValue", 'b', NULL},
-    {"serialPortEnableMetadataValue", 'b', NULL},
-    {"serialPortLoggingEnableMetadataValue", 'b', NULL},
-    {"vmDnsSettingMetadataValue", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourceStatusEffectiveInstanceMetadata[] = {
+        {"blockProjectSshKeysMetadataValue", 'b', NULL},
+        {"enableGuestAttributesMetadataValue", 'b', NULL},
+        {"enableOsInventoryMetadataValue", 'b', NULL},
+        {"enableOsconfigMetadataValue", 'b', NULL},
+        {"enableOsloginMetadataValue", 'b', NULL},
+        {"gceContainerDeclarationMetadataValue", 'b', NULL},
+        {"serialPortEnableMetadataValue", 'b', NULL},
+        {"serialPortLoggingEnableMetadataValue", 'b', NULL},
+        {"vmDnsSettingMetadataValue", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_ResourceStatusPhysicalHostTopology[] = {
-    {"additionalAttributes", 'o', "ResourceStatusPhysicalHostTopologyAdditionalAttributes"},
+    {"additionalAttributes", 'o',
+     "ResourceStatusPhysicalHostTopologyAdditionalAttributes"},
     {"block", 's', NULL},
     {"cluster", 's', NULL},
     {"host", 's', NULL},
@@ -482,16 +495,18 @@ static const sim_schema_prop compute_vm_ResourceStatusPhysicalHostTopology[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourceStatusPhysicalHostTopologyAdditionalAttributes[] = {
-    {"acceleratorTopologyIds", 'm', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourceStatusPhysicalHostTopologyAdditionalAttributes[] = {
+        {"acceleratorTopologyIds", 'm', NULL},
+        {NULL, 0, NULL},
 };
 
-static const sim_schema_prop compute_vm_ResourceStatusReservationConsumptionInfo[] = {
-    {"consumedReservation", 's', NULL},
-    {"consumedReservationBlock", 's', NULL},
-    {"consumedReservationSubBlock", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    compute_vm_ResourceStatusReservationConsumptionInfo[] = {
+        {"consumedReservation", 's', NULL},
+        {"consumedReservationBlock", 's', NULL},
+        {"consumedReservationSubBlock", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop compute_vm_ResourceStatusScheduling[] = {
@@ -650,8 +665,10 @@ const sim_schema_type sim_schema_compute_vm[] = {
     {"AttachedDiskInitializeParams", compute_vm_AttachedDiskInitializeParams},
     {"ConfidentialInstanceConfig", compute_vm_ConfidentialInstanceConfig},
     {"CustomerEncryptionKey", compute_vm_CustomerEncryptionKey},
-    {"DisksAddResourcePoliciesRequest", compute_vm_DisksAddResourcePoliciesRequest},
-    {"DisksRemoveResourcePoliciesRequest", compute_vm_DisksRemoveResourcePoliciesRequest},
+    {"DisksAddResourcePoliciesRequest",
+     compute_vm_DisksAddResourcePoliciesRequest},
+    {"DisksRemoveResourcePoliciesRequest",
+     compute_vm_DisksRemoveResourcePoliciesRequest},
     {"DisksResizeRequest", compute_vm_DisksResizeRequest},
     {"DisplayDevice", compute_vm_DisplayDevice},
     {"Duration", compute_vm_Duration},
@@ -661,15 +678,21 @@ const sim_schema_type sim_schema_compute_vm[] = {
     {"InitialStateConfig", compute_vm_InitialStateConfig},
     {"Instance", compute_vm_Instance},
     {"InstanceGroup", compute_vm_InstanceGroup},
-    {"InstanceGroupsAddInstancesRequest", compute_vm_InstanceGroupsAddInstancesRequest},
-    {"InstanceGroupsListInstancesRequest", compute_vm_InstanceGroupsListInstancesRequest},
-    {"InstanceGroupsRemoveInstancesRequest", compute_vm_InstanceGroupsRemoveInstancesRequest},
-    {"InstanceGroupsSetNamedPortsRequest", compute_vm_InstanceGroupsSetNamedPortsRequest},
+    {"InstanceGroupsAddInstancesRequest",
+     compute_vm_InstanceGroupsAddInstancesRequest},
+    {"InstanceGroupsListInstancesRequest",
+     compute_vm_InstanceGroupsListInstancesRequest},
+    {"InstanceGroupsRemoveInstancesRequest",
+     compute_vm_InstanceGroupsRemoveInstancesRequest},
+    {"InstanceGroupsSetNamedPortsRequest",
+     compute_vm_InstanceGroupsSetNamedPortsRequest},
     {"InstanceParams", compute_vm_InstanceParams},
     {"InstanceReference", compute_vm_InstanceReference},
     {"InstancesSetLabelsRequest", compute_vm_InstancesSetLabelsRequest},
-    {"InstancesSetMachineTypeRequest", compute_vm_InstancesSetMachineTypeRequest},
-    {"InstancesSetServiceAccountRequest", compute_vm_InstancesSetServiceAccountRequest},
+    {"InstancesSetMachineTypeRequest",
+     compute_vm_InstancesSetMachineTypeRequest},
+    {"InstancesSetServiceAccountRequest",
+     compute_vm_InstancesSetServiceAccountRequest},
     {"Metadata", compute_vm_Metadata},
     {"Metadata_items", compute_vm_Metadata_items},
     {"NamedPort", compute_vm_NamedPort},
@@ -679,34 +702,50 @@ const sim_schema_type sim_schema_compute_vm[] = {
     {"ResourceGroupReference", compute_vm_ResourceGroupReference},
     {"ResourcePolicy", compute_vm_ResourcePolicy},
     {"ResourcePolicyDailyCycle", compute_vm_ResourcePolicyDailyCycle},
-    {"ResourcePolicyDiskConsistencyGroupPolicy", compute_vm_ResourcePolicyDiskConsistencyGroupPolicy},
-    {"ResourcePolicyGroupPlacementPolicy", compute_vm_ResourcePolicyGroupPlacementPolicy},
+    {"ResourcePolicyDiskConsistencyGroupPolicy",
+     compute_vm_ResourcePolicyDiskConsistencyGroupPolicy},
+    {"ResourcePolicyGroupPlacementPolicy",
+     compute_vm_ResourcePolicyGroupPlacementPolicy},
     {"ResourcePolicyHourlyCycle", compute_vm_ResourcePolicyHourlyCycle},
-    {"ResourcePolicyInstanceSchedulePolicy", compute_vm_ResourcePolicyInstanceSchedulePolicy},
-    {"ResourcePolicyInstanceSchedulePolicySchedule", compute_vm_ResourcePolicyInstanceSchedulePolicySchedule},
+    {"ResourcePolicyInstanceSchedulePolicy",
+     compute_vm_ResourcePolicyInstanceSchedulePolicy},
+    {"ResourcePolicyInstanceSchedulePolicySchedule",
+     compute_vm_ResourcePolicyInstanceSchedulePolicySchedule},
     {"ResourcePolicyResourceStatus", compute_vm_ResourcePolicyResourceStatus},
-    {"ResourcePolicyResourceStatusInstanceSchedulePolicyStatus", compute_vm_ResourcePolicyResourceStatusInstanceSchedulePolicyStatus},
-    {"ResourcePolicySnapshotSchedulePolicy", compute_vm_ResourcePolicySnapshotSchedulePolicy},
-    {"ResourcePolicySnapshotSchedulePolicyRetentionPolicy", compute_vm_ResourcePolicySnapshotSchedulePolicyRetentionPolicy},
-    {"ResourcePolicySnapshotSchedulePolicySchedule", compute_vm_ResourcePolicySnapshotSchedulePolicySchedule},
-    {"ResourcePolicySnapshotSchedulePolicySnapshotProperties", compute_vm_ResourcePolicySnapshotSchedulePolicySnapshotProperties},
+    {"ResourcePolicyResourceStatusInstanceSchedulePolicyStatus",
+     compute_vm_ResourcePolicyResourceStatusInstanceSchedulePolicyStatus},
+    {"ResourcePolicySnapshotSchedulePolicy",
+     compute_vm_ResourcePolicySnapshotSchedulePolicy},
+    {"ResourcePolicySnapshotSchedulePolicyRetentionPolicy",
+     compute_vm_ResourcePolicySnapshotSchedulePolicyRetentionPolicy},
+    {"ResourcePolicySnapshotSchedulePolicySchedule",
+     compute_vm_ResourcePolicySnapshotSchedulePolicySchedule},
+    {"ResourcePolicySnapshotSchedulePolicySnapshotProperties",
+     compute_vm_ResourcePolicySnapshotSchedulePolicySnapshotProperties},
     {"ResourcePolicyWeeklyCycle", compute_vm_ResourcePolicyWeeklyCycle},
-    {"ResourcePolicyWeeklyCycleDayOfWeek", compute_vm_ResourcePolicyWeeklyCycleDayOfWeek},
+    {"ResourcePolicyWeeklyCycleDayOfWeek",
+     compute_vm_ResourcePolicyWeeklyCycleDayOfWeek},
     {"ResourcePolicyWorkloadPolicy", compute_vm_ResourcePolicyWorkloadPolicy},
     {"ResourceStatus", compute_vm_ResourceStatus},
-    {"ResourceStatusEffectiveInstanceMetadata", compute_vm_ResourceStatusEffectiveInstanceMetadata},
-    {"ResourceStatusPhysicalHostTopology", compute_vm_ResourceStatusPhysicalHostTopology},
-    {"ResourceStatusPhysicalHostTopologyAdditionalAttributes", compute_vm_ResourceStatusPhysicalHostTopologyAdditionalAttributes},
-    {"ResourceStatusReservationConsumptionInfo", compute_vm_ResourceStatusReservationConsumptionInfo},
+    {"ResourceStatusEffectiveInstanceMetadata",
+     compute_vm_ResourceStatusEffectiveInstanceMetadata},
+    {"ResourceStatusPhysicalHostTopology",
+     compute_vm_ResourceStatusPhysicalHostTopology},
+    {"ResourceStatusPhysicalHostTopologyAdditionalAttributes",
+     compute_vm_ResourceStatusPhysicalHostTopologyAdditionalAttributes},
+    {"ResourceStatusReservationConsumptionInfo",
+     compute_vm_ResourceStatusReservationConsumptionInfo},
     {"ResourceStatusScheduling", compute_vm_ResourceStatusScheduling},
     {"ResourceStatusShutdownDetails", compute_vm_ResourceStatusShutdownDetails},
     {"Scheduling", compute_vm_Scheduling},
     {"SchedulingGracefulShutdown", compute_vm_SchedulingGracefulShutdown},
     {"SchedulingNodeAffinity", compute_vm_SchedulingNodeAffinity},
-    {"SchedulingOnInstanceStopAction", compute_vm_SchedulingOnInstanceStopAction},
+    {"SchedulingOnInstanceStopAction",
+     compute_vm_SchedulingOnInstanceStopAction},
     {"ServiceAccount", compute_vm_ServiceAccount},
     {"ShieldedInstanceConfig", compute_vm_ShieldedInstanceConfig},
-    {"ShieldedInstanceIntegrityPolicy", compute_vm_ShieldedInstanceIntegrityPolicy},
+    {"ShieldedInstanceIntegrityPolicy",
+     compute_vm_ShieldedInstanceIntegrityPolicy},
     {"Snapshot", compute_vm_Snapshot},
     {"SnapshotParams", compute_vm_SnapshotParams},
     {"Tags", compute_vm_Tags},

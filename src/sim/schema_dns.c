@@ -16,11 +16,8 @@ static const sim_schema_prop dns_Change[] = {
 };
 
 static const sim_schema_prop dns_DnsKeySpec[] = {
-    {"algorithm", 's', NULL},
-    {"keyLength", 'i', NULL},
-    {"keyType", 's', NULL},
-    {"kind", 's', NULL},
-    {NULL, 0, NULL},
+    {"algorithm", 's', NULL}, {"keyLength", 'i', NULL}, {"keyType", 's', NULL},
+    {"kind", 's', NULL},      {NULL, 0, NULL},
 };
 
 static const sim_schema_prop dns_ManagedZone[] = {
@@ -64,13 +61,11 @@ static const sim_schema_prop dns_ManagedZoneForwardingConfig[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop dns_ManagedZoneForwardingConfigNameServerTarget[] = {
-    {"domainName", 's', NULL},
-    {"forwardingPath", 's', NULL},
-    {"ipv4Address", 's', NULL},
-    {"ipv6Address", 's', NULL},
-    {"kind", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop dns_ManagedZoneForwardingConfigNameServerTarget[] =
+    {
+        {"domainName", 's', NULL},  {"forwardingPath", 's', NULL},
+        {"ipv4Address", 's', NULL}, {"ipv6Address", 's', NULL},
+        {"kind", 's', NULL},        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop dns_ManagedZonePeeringConfig[] = {
@@ -93,10 +88,11 @@ static const sim_schema_prop dns_ManagedZonePrivateVisibilityConfig[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop dns_ManagedZonePrivateVisibilityConfigGKECluster[] = {
-    {"gkeClusterName", 's', NULL},
-    {"kind", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop
+    dns_ManagedZonePrivateVisibilityConfigGKECluster[] = {
+        {"gkeClusterName", 's', NULL},
+        {"kind", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop dns_ManagedZonePrivateVisibilityConfigNetwork[] = {
@@ -116,11 +112,12 @@ static const sim_schema_prop dns_ManagedZoneServiceDirectoryConfig[] = {
     {NULL, 0, NULL},
 };
 
-static const sim_schema_prop dns_ManagedZoneServiceDirectoryConfigNamespace[] = {
-    {"deletionTime", 's', NULL},
-    {"kind", 's', NULL},
-    {"namespaceUrl", 's', NULL},
-    {NULL, 0, NULL},
+static const sim_schema_prop dns_ManagedZoneServiceDirectoryConfigNamespace[] =
+    {
+        {"deletionTime", 's', NULL},
+        {"kind", 's', NULL},
+        {"namespaceUrl", 's', NULL},
+        {NULL, 0, NULL},
 };
 
 static const sim_schema_prop dns_RRSetRoutingPolicy[] = {
@@ -155,14 +152,10 @@ static const sim_schema_prop dns_RRSetRoutingPolicyHealthCheckTargets[] = {
 };
 
 static const sim_schema_prop dns_RRSetRoutingPolicyLoadBalancerTarget[] = {
-    {"ipAddress", 's', NULL},
-    {"ipProtocol", 's', NULL},
-    {"kind", 's', NULL},
-    {"loadBalancerType", 's', NULL},
-    {"networkUrl", 's', NULL},
-    {"port", 's', NULL},
-    {"project", 's', NULL},
-    {"region", 's', NULL},
+    {"ipAddress", 's', NULL},  {"ipProtocol", 's', NULL},
+    {"kind", 's', NULL},       {"loadBalancerType", 's', NULL},
+    {"networkUrl", 's', NULL}, {"port", 's', NULL},
+    {"project", 's', NULL},    {"region", 's', NULL},
     {NULL, 0, NULL},
 };
 
@@ -207,23 +200,35 @@ const sim_schema_type sim_schema_dns[] = {
     {"ManagedZoneCloudLoggingConfig", dns_ManagedZoneCloudLoggingConfig},
     {"ManagedZoneDnsSecConfig", dns_ManagedZoneDnsSecConfig},
     {"ManagedZoneForwardingConfig", dns_ManagedZoneForwardingConfig},
-    {"ManagedZoneForwardingConfigNameServerTarget", dns_ManagedZoneForwardingConfigNameServerTarget},
+    {"ManagedZoneForwardingConfigNameServerTarget",
+     dns_ManagedZoneForwardingConfigNameServerTarget},
     {"ManagedZonePeeringConfig", dns_ManagedZonePeeringConfig},
-    {"ManagedZonePeeringConfigTargetNetwork", dns_ManagedZonePeeringConfigTargetNetwork},
-    {"ManagedZonePrivateVisibilityConfig", dns_ManagedZonePrivateVisibilityConfig},
-    {"ManagedZonePrivateVisibilityConfigGKECluster", dns_ManagedZonePrivateVisibilityConfigGKECluster},
-    {"ManagedZonePrivateVisibilityConfigNetwork", dns_ManagedZonePrivateVisibilityConfigNetwork},
+    {"ManagedZonePeeringConfigTargetNetwork",
+     dns_ManagedZonePeeringConfigTargetNetwork},
+    {"ManagedZonePrivateVisibilityConfig",
+     dns_ManagedZonePrivateVisibilityConfig},
+    {"ManagedZonePrivateVisibilityConfigGKECluster",
+     dns_ManagedZonePrivateVisibilityConfigGKECluster},
+    {"ManagedZonePrivateVisibilityConfigNetwork",
+     dns_ManagedZonePrivateVisibilityConfigNetwork},
     {"ManagedZoneReverseLookupConfig", dns_ManagedZoneReverseLookupConfig},
-    {"ManagedZoneServiceDirectoryConfig", dns_ManagedZoneServiceDirectoryConfig},
-    {"ManagedZoneServiceDirectoryConfigNamespace", dns_ManagedZoneServiceDirectoryConfigNamespace},
+    {"ManagedZoneServiceDirectoryConfig",
+     dns_ManagedZoneServiceDirectoryConfig},
+    {"ManagedZoneServiceDirectoryConfigNamespace",
+     dns_ManagedZoneServiceDirectoryConfigNamespace},
     {"RRSetRoutingPolicy", dns_RRSetRoutingPolicy},
     {"RRSetRoutingPolicyGeoPolicy", dns_RRSetRoutingPolicyGeoPolicy},
-    {"RRSetRoutingPolicyGeoPolicyGeoPolicyItem", dns_RRSetRoutingPolicyGeoPolicyGeoPolicyItem},
-    {"RRSetRoutingPolicyHealthCheckTargets", dns_RRSetRoutingPolicyHealthCheckTargets},
-    {"RRSetRoutingPolicyLoadBalancerTarget", dns_RRSetRoutingPolicyLoadBalancerTarget},
-    {"RRSetRoutingPolicyPrimaryBackupPolicy", dns_RRSetRoutingPolicyPrimaryBackupPolicy},
+    {"RRSetRoutingPolicyGeoPolicyGeoPolicyItem",
+     dns_RRSetRoutingPolicyGeoPolicyGeoPolicyItem},
+    {"RRSetRoutingPolicyHealthCheckTargets",
+     dns_RRSetRoutingPolicyHealthCheckTargets},
+    {"RRSetRoutingPolicyLoadBalancerTarget",
+     dns_RRSetRoutingPolicyLoadBalancerTarget},
+    {"RRSetRoutingPolicyPrimaryBackupPolicy",
+     dns_RRSetRoutingPolicyPrimaryBackupPolicy},
     {"RRSetRoutingPolicyWrrPolicy", dns_RRSetRoutingPolicyWrrPolicy},
-    {"RRSetRoutingPolicyWrrPolicyWrrPolicyItem", dns_RRSetRoutingPolicyWrrPolicyWrrPolicyItem},
+    {"RRSetRoutingPolicyWrrPolicyWrrPolicyItem",
+     dns_RRSetRoutingPolicyWrrPolicyWrrPolicyItem},
     {"ResourceRecordSet", dns_ResourceRecordSet},
     {NULL, NULL},
 };

@@ -64,8 +64,10 @@ static const sim_schema_prop monitoring_CloudFunctionV2Target[] = {
 static const sim_schema_prop monitoring_Condition[] = {
     {"conditionAbsent", 'o', "MetricAbsence"},
     {"conditionMatchedLog", 'o', "LogMatch"},
-    {"conditionMonitoringQueryLanguage", 'o', "MonitoringQueryLanguageCondition"},
-    {"conditionPrometheusQueryLanguage", 'o', "PrometheusQueryLanguageCondition"},
+    {"conditionMonitoringQueryLanguage", 'o',
+     "MonitoringQueryLanguageCondition"},
+    {"conditionPrometheusQueryLanguage", 'o',
+     "PrometheusQueryLanguageCondition"},
     {"conditionSql", 'o', "SqlCondition"},
     {"conditionThreshold", 'o', "MetricThreshold"},
     {"displayName", 's', NULL},
@@ -103,11 +105,8 @@ static const sim_schema_prop monitoring_Distribution[] = {
 };
 
 static const sim_schema_prop monitoring_Documentation[] = {
-    {"content", 's', NULL},
-    {"links", 'a', "Link"},
-    {"mimeType", 's', NULL},
-    {"subject", 's', NULL},
-    {NULL, 0, NULL},
+    {"content", 's', NULL}, {"links", 'a', "Link"}, {"mimeType", 's', NULL},
+    {"subject", 's', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop monitoring_Exemplar[] = {
@@ -239,10 +238,8 @@ static const sim_schema_prop monitoring_MonitoredResourceMetadata[] = {
 };
 
 static const sim_schema_prop monitoring_MonitoringQueryLanguageCondition[] = {
-    {"duration", 's', NULL},
-    {"evaluationMissingData", 's', NULL},
-    {"query", 's', NULL},
-    {"trigger", 'o', "Trigger"},
+    {"duration", 's', NULL}, {"evaluationMissingData", 's', NULL},
+    {"query", 's', NULL},    {"trigger", 'o', "Trigger"},
     {NULL, 0, NULL},
 };
 
@@ -289,14 +286,10 @@ static const sim_schema_prop monitoring_Point[] = {
 };
 
 static const sim_schema_prop monitoring_PrometheusQueryLanguageCondition[] = {
-    {"alertRule", 's', NULL},
-    {"disableMetricValidation", 'b', NULL},
-    {"duration", 's', NULL},
-    {"evaluationInterval", 's', NULL},
-    {"labels", 'm', NULL},
-    {"query", 's', NULL},
-    {"ruleGroup", 's', NULL},
-    {NULL, 0, NULL},
+    {"alertRule", 's', NULL}, {"disableMetricValidation", 'b', NULL},
+    {"duration", 's', NULL},  {"evaluationInterval", 's', NULL},
+    {"labels", 'm', NULL},    {"query", 's', NULL},
+    {"ruleGroup", 's', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop monitoring_Range[] = {
@@ -363,11 +356,8 @@ static const sim_schema_prop monitoring_TimeInterval[] = {
 };
 
 static const sim_schema_prop monitoring_TimeOfDay[] = {
-    {"hours", 'i', NULL},
-    {"minutes", 'i', NULL},
-    {"nanos", 'i', NULL},
-    {"seconds", 'i', NULL},
-    {NULL, 0, NULL},
+    {"hours", 'i', NULL},   {"minutes", 'i', NULL}, {"nanos", 'i', NULL},
+    {"seconds", 'i', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop monitoring_TimeSeries[] = {
@@ -389,12 +379,9 @@ static const sim_schema_prop monitoring_Trigger[] = {
 };
 
 static const sim_schema_prop monitoring_TypedValue[] = {
-    {"boolValue", 'b', NULL},
-    {"distributionValue", 'o', "Distribution"},
-    {"doubleValue", 'n', NULL},
-    {"int64Value", 'i', NULL},
-    {"stringValue", 's', NULL},
-    {NULL, 0, NULL},
+    {"boolValue", 'b', NULL},   {"distributionValue", 'o', "Distribution"},
+    {"doubleValue", 'n', NULL}, {"int64Value", 'i', NULL},
+    {"stringValue", 's', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop monitoring_UptimeCheckConfig[] = {
@@ -449,14 +436,16 @@ const sim_schema_type sim_schema_monitoring[] = {
     {"Minutes", monitoring_Minutes},
     {"MonitoredResource", monitoring_MonitoredResource},
     {"MonitoredResourceMetadata", monitoring_MonitoredResourceMetadata},
-    {"MonitoringQueryLanguageCondition", monitoring_MonitoringQueryLanguageCondition},
+    {"MonitoringQueryLanguageCondition",
+     monitoring_MonitoringQueryLanguageCondition},
     {"MutationRecord", monitoring_MutationRecord},
     {"NotificationChannel", monitoring_NotificationChannel},
     {"NotificationChannelStrategy", monitoring_NotificationChannelStrategy},
     {"NotificationRateLimit", monitoring_NotificationRateLimit},
     {"PingConfig", monitoring_PingConfig},
     {"Point", monitoring_Point},
-    {"PrometheusQueryLanguageCondition", monitoring_PrometheusQueryLanguageCondition},
+    {"PrometheusQueryLanguageCondition",
+     monitoring_PrometheusQueryLanguageCondition},
     {"Range", monitoring_Range},
     {"ResourceGroup", monitoring_ResourceGroup},
     {"ResponseStatusCode", monitoring_ResponseStatusCode},

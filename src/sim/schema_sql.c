@@ -5,11 +5,8 @@
 #include "sim/schema.h"
 
 static const sim_schema_prop sql_AclEntry[] = {
-    {"expirationTime", 's', NULL},
-    {"kind", 's', NULL},
-    {"name", 's', NULL},
-    {"value", 's', NULL},
-    {NULL, 0, NULL},
+    {"expirationTime", 's', NULL}, {"kind", 's', NULL}, {"name", 's', NULL},
+    {"value", 's', NULL},          {NULL, 0, NULL},
 };
 
 static const sim_schema_prop sql_AdvancedMachineFeatures[] = {
@@ -221,11 +218,8 @@ static const sim_schema_prop sql_DiskEncryptionStatus[] = {
 };
 
 static const sim_schema_prop sql_DnsNameMapping[] = {
-    {"connectionType", 's', NULL},
-    {"dnsScope", 's', NULL},
-    {"name", 's', NULL},
-    {"recordManager", 's', NULL},
-    {NULL, 0, NULL},
+    {"connectionType", 's', NULL}, {"dnsScope", 's', NULL}, {"name", 's', NULL},
+    {"recordManager", 's', NULL},  {NULL, 0, NULL},
 };
 
 static const sim_schema_prop sql_FinalBackupConfig[] = {
@@ -308,11 +302,8 @@ static const sim_schema_prop sql_LocationPreference[] = {
 };
 
 static const sim_schema_prop sql_MaintenanceWindow[] = {
-    {"day", 'i', NULL},
-    {"hour", 'i', NULL},
-    {"kind", 's', NULL},
-    {"updateTrack", 's', NULL},
-    {NULL, 0, NULL},
+    {"day", 'i', NULL},         {"hour", 'i', NULL}, {"kind", 's', NULL},
+    {"updateTrack", 's', NULL}, {NULL, 0, NULL},
 };
 
 static const sim_schema_prop sql_MySqlReplicaConfiguration[] = {
@@ -451,11 +442,8 @@ static const sim_schema_prop sql_ReplicationCluster[] = {
 };
 
 static const sim_schema_prop sql_RestoreBackupContext[] = {
-    {"backupRunId", 'i', NULL},
-    {"instanceId", 's', NULL},
-    {"kind", 's', NULL},
-    {"project", 's', NULL},
-    {NULL, 0, NULL},
+    {"backupRunId", 'i', NULL}, {"instanceId", 's', NULL}, {"kind", 's', NULL},
+    {"project", 's', NULL},     {NULL, 0, NULL},
 };
 
 static const sim_schema_prop sql_SelectedObjects[] = {

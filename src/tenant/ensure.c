@@ -13,8 +13,8 @@
 typedef struct ensure_ctx {
   edv__ensure e;
   char *what, *get_path, *create_path, *label, *delete_path;
-  int created;  /* we issued the create in this attempt */
-  int absent;   /* ensure_absent mode */
+  int created; /* we issued the create in this attempt */
+  int absent;  /* ensure_absent mode */
 } ensure_ctx;
 
 static void ctx_free(void *p)

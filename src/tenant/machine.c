@@ -41,32 +41,32 @@ struct edv__srun {
   const edv__step_def *def;
   unsigned index;
   sr_state state;
-  edv__step_rec rec;      /* the durable record (up direction) */
-  int stage;              /* step-private progress marker */
-  unsigned attempts;      /* tries in this run */
-  uint64_t started_ms;    /* monotonic, for events */
-  uint64_t first_ms;      /* first start in this run (ready timeout) */
-  uv_timer_t timer;       /* retries and edv__step_later() */
-  edv__srun_fn later_fn;  /* what the timer runs */
-  edv_call *call;         /* the call in flight, or NULL */
-  edv_op_waiter *waiter;  /* the operation wait in flight, or NULL */
+  edv__step_rec rec;     /* the durable record (up direction) */
+  int stage;             /* step-private progress marker */
+  unsigned attempts;     /* tries in this run */
+  uint64_t started_ms;   /* monotonic, for events */
+  uint64_t first_ms;     /* first start in this run (ready timeout) */
+  uv_timer_t timer;      /* retries and edv__step_later() */
+  edv__srun_fn later_fn; /* what the timer runs */
+  edv_call *call;        /* the call in flight, or NULL */
+  edv_op_waiter *waiter; /* the operation wait in flight, or NULL */
   /* The act in progress. */
   edv_api act_api;
   char *act_method;
   char *act_path;
   char *act_label;
-  char *act_zone;         /* DNS managed zone, or NULL */
+  char *act_zone; /* DNS managed zone, or NULL */
   json_object *act_body;
   edv__step_json_fn act_cb;
   edv__step_json_fn get_cb;
   uint64_t act_sent_ms;
-  void *ctx;                   /* edv__srun_set_ctx() */
+  void *ctx; /* edv__srun_set_ctx() */
   void (*ctx_free)(void *ctx);
 };
 
 struct edv__trun {
   edv__fleet *fleet;
-  edv__trun *next;          /* fleet's list */
+  edv__trun *next; /* fleet's list */
   char id[EDV_STORE_ID_SZ];
   edv__tenant_spec spec;
   const edv__tier *tier;
@@ -78,12 +78,12 @@ struct edv__trun {
   json_object *facts;
   char marker[96];
   uv_timer_t lease_timer;
-  unsigned refs;            /* open handles + calls in flight + 1 while live */
-  int ended;                /* the done callback ran */
-  int stopping;             /* edv__fleet_stop() or failure: start nothing */
-  int platform;             /* the platform pseudo-tenant */
-  int planning;             /* read-only plan: no act, no store write */
-  edv_error err;            /* first permanent failure */
+  unsigned refs; /* open handles + calls in flight + 1 while live */
+  int ended;     /* the done callback ran */
+  int stopping;  /* edv__fleet_stop() or failure: start nothing */
+  int platform;  /* the platform pseudo-tenant */
+  int planning;  /* read-only plan: no act, no store write */
+  edv_error err; /* first permanent failure */
   edv__run_done_fn cb;
   void *cb_data;
   uint64_t started_ms;
@@ -102,7 +102,7 @@ struct edv__fleet {
   edv__event_fn on_event;
   void *event_data;
   edv__trun *runs;
-  edv__shared *shared;        /* URL map and DNS writers, lazily */
+  edv__shared *shared; /* URL map and DNS writers, lazily */
   unsigned active;
   int closing;
   void (*close_cb)(void *data);
@@ -214,8 +214,7 @@ static void journal(edv__trun *tr, const char *event, const char *step,
     EDV_LOG_W(MOD, "%s: journal append failed: %s", tr->id, err.message);
 }
 
-static void set_phase(edv__trun *tr, edv_tenant_phase phase,
-                      const edv_error *e)
+static void set_phase(edv__trun *tr, edv_tenant_phase phase, const edv_error *e)
 {
   edv_error err;
 
@@ -226,8 +225,7 @@ static void set_phase(edv__trun *tr, edv_tenant_phase phase,
     edv_error_format(e, tr->rec.last_error, sizeof(tr->rec.last_error));
   else if (phase == EDV_PHASE_READY || phase == EDV_PHASE_DELETED)
     tr->rec.last_error[0] = '\0';
-  if (edv__store_tenant_put(tr->fleet->store, &tr->rec, EDV_PUT_UPDATE,
-                            &err))
+  if (edv__store_tenant_put(tr->fleet->store, &tr->rec, EDV_PUT_UPDATE, &err))
     EDV_LOG_E(MOD, "%s: cannot record phase %s: %s", tr->id,
               edv__phase_name(phase), err.message);
   journal(tr, "phase", NULL, edv__phase_name(phase), NULL, 0, e);
@@ -464,8 +462,7 @@ const char *edv__srun_fact(edv__srun *sr, const char *key)
 void edv__srun_set_fact(edv__srun *sr, const char *key, const char *value)
 {
   if (value)
-    json_object_object_add(sr->tr->facts, key,
-                           json_object_new_string(value));
+    json_object_object_add(sr->tr->facts, key, json_object_new_string(value));
   else
     json_object_object_del(sr->tr->facts, key);
 }
@@ -595,8 +592,8 @@ void edv__step_later(edv__srun *sr, uint64_t ms, edv__srun_fn fn)
   uint64_t now = uv_now(sr->tr->fleet->loop);
 
   if (now - sr->first_ms > sr->tr->fleet->ready_timeout_ms) {
-    edv__step_fail(sr, EDV_ETIMEDOUT,
-                   "%s: still not ready after %llu s", sr->def->title,
+    edv__step_fail(sr, EDV_ETIMEDOUT, "%s: still not ready after %llu s",
+                   sr->def->title,
                    (unsigned long long)(now - sr->first_ms) / 1000);
     return;
   }
@@ -689,8 +686,7 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
   if (!tr->err.code) {
     tr->err = *err;
     if (!tr->err.where[0])
-      snprintf(tr->err.where, sizeof(tr->err.where), "step %s",
-               sr->def->name);
+      snprintf(tr->err.where, sizeof(tr->err.where), "step %s", sr->def->name);
   }
   tr->stopping = 1;
   run_maybe_end(tr);
@@ -741,8 +737,7 @@ void edv__step_call(edv__srun *sr, edv_api api, const char *method,
   req.label = sr->def->name;
   sr->get_cb = cb;
   sr->tr->refs++;
-  result = edv_call_submit(sr->tr->fleet->engine, &req, on_get, sr,
-                           &sr->call);
+  result = edv_call_submit(sr->tr->fleet->engine, &req, on_get, sr, &sr->call);
   json_object_put(body);
   if (result) {
     sr->tr->refs--;
@@ -769,7 +764,8 @@ uint64_t edv__srun_poll_ms(const edv__srun *sr)
   return sr->tr->fleet->poll_ms;
 }
 
-/* ---- act ------------------------------------------------------------------ */
+/* ---- act ------------------------------------------------------------------
+ */
 
 static void act_finish(edv__srun *sr, json_object *obj, const edv_error *err)
 {
@@ -815,8 +811,8 @@ static void wait_recorded_op(edv__srun *sr, json_object *op)
   o.deadline_ms = tr->fleet->ready_timeout_ms;
   o.poll_initial_ms = edv__fleet_op_poll_ms(tr->fleet);
   tr->refs++;
-  result = edv_op_wait(tr->fleet->engine, op, &o, on_op_done, sr,
-                       &sr->waiter, &err);
+  result =
+      edv_op_wait(tr->fleet->engine, op, &o, on_op_done, sr, &sr->waiter, &err);
   if (result) {
     tr->refs--;
     act_finish(sr, NULL, &err);
@@ -930,8 +926,8 @@ static void act_send(edv__srun *sr, int result, const edv_error *err)
   req.label = sr->act_label;
   sr->act_sent_ms = uv_now(tr->fleet->loop);
   tr->refs++;
-  result = edv_call_submit(tr->fleet->engine, &req, on_act_response, sr,
-                           &sr->call);
+  result =
+      edv_call_submit(tr->fleet->engine, &req, on_act_response, sr, &sr->call);
   free(path);
   json_object_put(sr->act_body);
   sr->act_body = NULL;
@@ -970,9 +966,8 @@ static void act_common(edv__srun *sr, edv_api api, const char *method,
   /* Same act as the recorded intent (a resumed or retried step): reuse
    * its requestId, so that Compute returns the first operation instead of
    * creating a second resource. */
-  if (!(sr->rec.state == EDV_STEP_INTENT && strcmp(sr->rec.resource, what) ==
-                                                0 &&
-        sr->rec.request_id[0])) {
+  if (!(sr->rec.state == EDV_STEP_INTENT &&
+        strcmp(sr->rec.resource, what) == 0 && sr->rec.request_id[0])) {
     sr->rec.request_id[0] = '\0';
     if (api_takes_request_id(api))
       edv__request_id(sr->rec.request_id);
@@ -1175,8 +1170,7 @@ static void run_maybe_end(edv__trun *tr)
       set_phase(tr, EDV_PHASE_FAILED, &tr->err);
     else if (!tr->err.code)
       edv_error_set(&tr->err, EDV_ECANCELED,
-                    "stopped; resume with `edvctl tenant resume %s`",
-                    tr->id);
+                    "stopped; resume with `edvctl tenant resume %s`", tr->id);
     run_end(tr);
   }
 }
@@ -1201,16 +1195,17 @@ static void run_schedule(edv__trun *tr)
 
 /* ---- fleet -------------------------------------------------------------- */
 
-int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o,
-                   edv__fleet **out, edv_error *err)
+int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
+                   edv_error *err)
 {
   edv__fleet *f;
   char host[64] = "localhost";
   char holder[EDV_STORE_HOLDER_SZ];
 
   if (!loop || !o || !o->engine || !o->store || !o->tiers || !out)
-    return edv_error_set(err, EDV_EINVAL, "fleet: missing engine, store "
-                                          "or tiers");
+    return edv_error_set(err, EDV_EINVAL,
+                         "fleet: missing engine, store "
+                         "or tiers");
   f = calloc(1, sizeof(*f));
   if (!f)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
@@ -1221,11 +1216,9 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o,
   f->batch = edv__store_batch_new(loop, o->store);
   gethostname(host, sizeof(host) - 1);
   snprintf(holder, sizeof(holder), "edv@%s:%ld", host, (long)getpid());
-  f->project = xstrdup(o->project ? o->project
-                                  : edv_engine_project(o->engine));
+  f->project = xstrdup(o->project ? o->project : edv_engine_project(o->engine));
   f->domain = xstrdup(o->domain ? o->domain : "edvirons.com");
-  if (f->domain && f->domain[0] &&
-      f->domain[strlen(f->domain) - 1] == '.')
+  if (f->domain && f->domain[0] && f->domain[strlen(f->domain) - 1] == '.')
     f->domain[strlen(f->domain) - 1] = '\0';
   f->region = xstrdup(o->region ? o->region : "us-central1");
   f->network = xstrdup(o->network ? o->network : "edv-tenants");
@@ -1396,8 +1389,7 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
 }
 
 /* The platform's record: created on first use. */
-static int platform_record(edv__fleet *f, edv__tenant_rec *rec,
-                           edv_error *err)
+static int platform_record(edv__fleet *f, edv__tenant_rec *rec, edv_error *err)
 {
   if (edv__store_tenant_get(f->store, EDV_PLATFORM_ID, rec, NULL) == 0)
     return 0;
@@ -1549,8 +1541,7 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
   for (tr = f->runs; tr; tr = tr->next)
     if (strcmp(tr->id, tenant) == 0 && !tr->ended)
       return edv_error_set(err, EDV_EBUSY,
-                           "tenant '%s' is already being driven here",
-                           tenant);
+                           "tenant '%s' is already being driven here", tenant);
   tr = calloc(1, sizeof(*tr));
   if (!tr)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
@@ -1567,10 +1558,10 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
   }
   tr->planning = planning;
   memset(&cur, 0, sizeof(cur));
-  result = planning ? 0
-                    : edv__store_lease_acquire(f->store, tr->id, f->holder,
-                                               (int64_t)f->lease_ttl_ms, &cur,
-                                               err);
+  result = planning
+               ? 0
+               : edv__store_lease_acquire(f->store, tr->id, f->holder,
+                                          (int64_t)f->lease_ttl_ms, &cur, err);
   if (result == EDV_EBUSY)
     result = lease_take_over(f, tr->id, &cur, err);
   if (result) {
@@ -1615,9 +1606,9 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
   f->runs = tr;
   f->active++;
   tr->rec.last_error[0] = '\0';
-  set_phase(tr, dir == EDV_DIR_UP ? EDV_PHASE_PROVISIONING
-                                  : EDV_PHASE_DEPROVISIONING,
-            NULL);
+  set_phase(
+      tr, dir == EDV_DIR_UP ? EDV_PHASE_PROVISIONING : EDV_PHASE_DEPROVISIONING,
+      NULL);
   run_schedule(tr);
   return 0;
 }

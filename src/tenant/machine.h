@@ -80,24 +80,24 @@ typedef void (*edv__event_fn)(void *data, const edv__event *ev);
 /* ---- The fleet ----------------------------------------------------------*/
 
 typedef struct edv__fleet_opts {
-  edv_engine *engine;       /* required; its loop is the fleet's loop */
-  edv_store *store;         /* required */
-  const edv__tiers *tiers;  /* required */
-  const char *project;      /* NULL: the engine's project */
-  const char *domain;       /* "edvirons.com" (no trailing dot needed) */
-  const char *region;       /* the platform's default region */
-  const char *network;      /* tenant VPC, default "edv-tenants" */
-  const char *supernet;     /* tenant subnets, default EDV_SUBNET_SUPERNET */
-  unsigned subnet_prefix;   /* default EDV_SUBNET_PREFIX */
-  const char *holder;       /* lease holder name; default "edv@host:pid" */
-  const char *actor;        /* who acts, for the journal ("edvctl") */
-  unsigned max_attempts;    /* per step before FAILED; default 8 */
-  uint64_t retry_base_ms;   /* first step retry delay; default 2000 */
-  uint64_t lease_ttl_ms;    /* default 60000 */
-  uint64_t poll_ms;         /* observe-poll interval (health, cert state);
-                               default 2000 */
-  uint64_t ready_timeout_ms;/* health/certificate wait; default 30 min */
-  edv__event_fn on_event;   /* optional progress sink */
+  edv_engine *engine;        /* required; its loop is the fleet's loop */
+  edv_store *store;          /* required */
+  const edv__tiers *tiers;   /* required */
+  const char *project;       /* NULL: the engine's project */
+  const char *domain;        /* "edvirons.com" (no trailing dot needed) */
+  const char *region;        /* the platform's default region */
+  const char *network;       /* tenant VPC, default "edv-tenants" */
+  const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
+  unsigned subnet_prefix;    /* default EDV_SUBNET_PREFIX */
+  const char *holder;        /* lease holder name; default "edv@host:pid" */
+  const char *actor;         /* who acts, for the journal ("edvctl") */
+  unsigned max_attempts;     /* per step before FAILED; default 8 */
+  uint64_t retry_base_ms;    /* first step retry delay; default 2000 */
+  uint64_t lease_ttl_ms;     /* default 60000 */
+  uint64_t poll_ms;          /* observe-poll interval (health, cert state);
+                                default 2000 */
+  uint64_t ready_timeout_ms; /* health/certificate wait; default 30 min */
+  edv__event_fn on_event;    /* optional progress sink */
   void *event_data;
 } edv__fleet_opts;
 
@@ -134,8 +134,7 @@ typedef enum {
 
 /* Called once when a run ends: the final phase and the error, if any. */
 typedef void (*edv__run_done_fn)(void *data, const char *tenant,
-                                 edv_tenant_phase phase,
-                                 const edv_error *err);
+                                 edv_tenant_phase phase, const edv_error *err);
 
 /*
  * Records a new tenant (PENDING) after validating its spec against the
@@ -175,14 +174,14 @@ void edv__fleet_stop(edv__fleet *f, const char *tenant);
 #define EDV_STEP_MAX_DEPS 8
 
 typedef struct edv__step_def {
-  const char *name;                     /* "sql_instance": store key */
-  const char *title;                    /* "Cloud SQL instance" */
-  const char *deps[EDV_STEP_MAX_DEPS];  /* steps that must be done first
-                                           (reversed for deprovisioning) */
-  void (*up)(edv__srun *sr);            /* provision; ends with
-                                           edv__step_done() */
-  void (*down)(edv__srun *sr);          /* deprovision; may be NULL */
-  unsigned flags;                       /* EDV_STEP_* */
+  const char *name;                    /* "sql_instance": store key */
+  const char *title;                   /* "Cloud SQL instance" */
+  const char *deps[EDV_STEP_MAX_DEPS]; /* steps that must be done first
+                                          (reversed for deprovisioning) */
+  void (*up)(edv__srun *sr);           /* provision; ends with
+                                          edv__step_done() */
+  void (*down)(edv__srun *sr);         /* deprovision; may be NULL */
+  unsigned flags;                      /* EDV_STEP_* */
 } edv__step_def;
 
 /* The step runs first in both directions (it observes what every other
@@ -205,7 +204,7 @@ const edv__tier *edv__srun_tier(const edv__srun *sr);
 const char *edv__srun_project(const edv__srun *sr);
 const char *edv__srun_region(const edv__srun *sr);
 const char *edv__srun_zone(const edv__srun *sr);
-const char *edv__srun_domain(const edv__srun *sr);   /* no trailing dot */
+const char *edv__srun_domain(const edv__srun *sr); /* no trailing dot */
 const char *edv__srun_network(const edv__srun *sr);
 uint32_t edv__srun_generation(const edv__srun *sr);
 /* The run's facts: borrowed object, shared by the tenant's steps. */

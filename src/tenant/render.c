@@ -102,10 +102,10 @@ char *edv__render_env(const edv__render_in *in)
   sb_printf(&b, "\nEDV_TIER=%s\n", in->tier->name);
   sb_printf(&b, "EDV_MAX_USERS=%d\n", in->tier->max_users);
   sb_printf(&b, "EDV_FEATURES=");
-  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1])in->tier->features,
+  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->features,
        in->tier->nfeatures);
   sb_printf(&b, "\nEDV_APPS=");
-  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1])in->tier->app_access,
+  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->app_access,
        in->tier->napps);
   sb_printf(&b, "\nEDV_HOSTNAME=%s.%s\n", in->spec->id, in->domain);
   sb_printf(&b, "EDV_PROJECT=%s\n", in->project);
@@ -150,8 +150,8 @@ char *edv__render_nginx(const edv__render_in *in)
             "        proxy_pass http://edvirons_app;\n"
             "    }\n"
             "}\n",
-            in->spec->id, in->domain, in->spec->id, in->domain,
-            in->spec->slug, in->domain, in->spec->id);
+            in->spec->id, in->domain, in->spec->id, in->domain, in->spec->slug,
+            in->domain, in->spec->id);
   return sb_done(&b);
 }
 

@@ -33,10 +33,10 @@ typedef struct edv__render_in {
 } edv__render_in;
 
 /* Each returns a malloc'd NUL-terminated text, or NULL on ENOMEM. */
-char *edv__render_env(const edv__render_in *in);        /* app.env */
-char *edv__render_nginx(const edv__render_in *in);      /* nginx site */
-char *edv__render_app_unit(const edv__render_in *in);   /* systemd unit */
+char *edv__render_env(const edv__render_in *in);      /* app.env */
+char *edv__render_nginx(const edv__render_in *in);    /* nginx site */
+char *edv__render_app_unit(const edv__render_in *in); /* systemd unit */
 char *edv__render_migrate_unit(const edv__render_in *in);
-char *edv__render_startup(const edv__render_in *in);    /* the script */
+char *edv__render_startup(const edv__render_in *in); /* the script */
 
 #endif /* EDV_TENANT_RENDER_H */

@@ -13,9 +13,9 @@
 #include "tenant/shared.h"
 #include "tenant/steps.h"
 
-#define MOD "shared"
-#define MAX_HOSTS 4
-#define MAX_RRDATAS 8
+#define MOD           "shared"
+#define MAX_HOSTS     4
+#define MAX_RRDATAS   8
 #define MAX_CONFLICTS 12
 /* Cloud DNS refuses a change with more than 1,000 additions (or
  * deletions): 403 quotaExceeded "The change would exceed quota for
@@ -48,7 +48,7 @@ typedef struct writer {
   change *queue, **tail; /* waiting for the next write */
   change *batch;         /* in the current write */
   int busy;
-  unsigned conflicts;    /* in the current write */
+  unsigned conflicts; /* in the current write */
   unsigned pending_reads;
   edv_error read_err;
 } writer;
@@ -169,8 +169,8 @@ static int submit(writer *w, const char *method, const char *path,
   req.flags = strcmp(method, "POST") == 0 ? 0 : EDV_REQ_IDEMPOTENT;
   req.label = w->is_dns ? "dns writer" : "urlmap writer";
   w->sh->inflight++;
-  result = edv_call_submit(edv__fleet_engine(w->sh->fleet), &req, cb, data,
-                           NULL);
+  result =
+      edv_call_submit(edv__fleet_engine(w->sh->fleet), &req, cb, data, NULL);
   if (result)
     w->sh->inflight--;
   return result;
@@ -196,8 +196,7 @@ static json_object *find_named(json_object *arr, const char *key,
 }
 
 /* A new array without the entries whose `key` equals `val`. */
-static json_object *without(json_object *arr, const char *key,
-                            const char *val)
+static json_object *without(json_object *arr, const char *key, const char *val)
 {
   json_object *out = json_object_new_array();
 
@@ -214,10 +213,9 @@ static json_object *without(json_object *arr, const char *key,
 /* Does the map already hold exactly this tenant's rule? */
 static int urlmap_has(json_object *map, const change *c, const char *pm)
 {
-  json_object *rule = find_named(edv__jget(map, "hostRules"), "pathMatcher",
-                                 pm, NULL);
-  json_object *m = find_named(edv__jget(map, "pathMatchers"), "name", pm,
-                              NULL);
+  json_object *rule =
+      find_named(edv__jget(map, "hostRules"), "pathMatcher", pm, NULL);
+  json_object *m = find_named(edv__jget(map, "pathMatchers"), "name", pm, NULL);
   json_object *hosts;
   const char *svc;
   size_t n = 0;
@@ -322,9 +320,9 @@ static void on_urlmap_get(void *data, const edv_response *res)
   sh->inflight--;
   if (res->error || sh->closing) {
     edv_error e;
-    writer_end(w, res->error ? res->error
-                             : (edv_error_set(&e, EDV_ECANCELED, "closing"),
-                                &e));
+    writer_end(w, res->error
+                      ? res->error
+                      : (edv_error_set(&e, EDV_ECANCELED, "closing"), &e));
     maybe_free(sh);
     return;
   }
@@ -345,8 +343,7 @@ static void on_urlmap_get(void *data, const edv_response *res)
            edv__fleet_project(sh->fleet), EDV_URLMAP_NAME);
   edv__request_id(rid);
   url = edv__url_append_query(strdup(path), "requestId", rid);
-  if (!url || submit(w, "PUT", url, map, EDV_API_COMPUTE, on_urlmap_put,
-                     w)) {
+  if (!url || submit(w, "PUT", url, map, EDV_API_COMPUTE, on_urlmap_put, w)) {
     edv_error e;
     edv_error_set(&e, EDV_ENOMEM, "cannot submit the URL map update");
     writer_end(w, &e);
@@ -368,9 +365,8 @@ static void urlmap_read(writer *w)
   }
 }
 
-int edv__urlmap_set(edv__fleet *f, const char *tenant,
-                    const char *const *hosts, const char *backend,
-                    edv__shared_cb cb, void *data)
+int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,
+                    const char *backend, edv__shared_cb cb, void *data)
 {
   edv__shared *sh = edv__fleet_shared(f);
   change *c;
@@ -543,8 +539,7 @@ static void on_dns_read(void *data, const edv_response *res)
     for (size_t i = 0; sets && i < json_object_array_length(sets); i++) {
       json_object *rr = json_object_array_get_idx(sets, i);
       const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
-      if (n && t && strcmp(n, rc->c->name) == 0 &&
-          strcmp(t, rc->c->type) == 0)
+      if (n && t && strcmp(n, rc->c->name) == 0 && strcmp(t, rc->c->type) == 0)
         rc->c->current = json_object_get(rr);
     }
   }
@@ -630,7 +625,8 @@ int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
   return 0;
 }
 
-/* ---- scheduling ------------------------------------------------------------ */
+/* ---- scheduling ------------------------------------------------------------
+ */
 
 static void writer_kick(writer *w)
 {

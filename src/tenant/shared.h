@@ -35,9 +35,8 @@ void edv__shared_free(edv__shared *sh);
  * `backend` (a backend service URL); backend NULL removes the tenant's
  * rule and matcher.
  */
-int edv__urlmap_set(edv__fleet *f, const char *tenant,
-                    const char *const *hosts, const char *backend,
-                    edv__shared_cb cb, void *data);
+int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,
+                    const char *backend, edv__shared_cb cb, void *data);
 
 /*
  * DNS: makes rrset (name, type) in managed zone `zone` hold exactly

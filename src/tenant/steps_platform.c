@@ -62,8 +62,8 @@ static void network_up(edv__srun *sr)
   char get[512], col[512], what[128];
   edv__ensure e = {0};
 
-  snprintf(get, sizeof(get), CPATH "/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
+  snprintf(get, sizeof(get), CPATH "/global/networks/%s", edv__srun_project(sr),
+           edv__srun_network(sr));
   snprintf(col, sizeof(col), CPATH "/global/networks", edv__srun_project(sr));
   snprintf(what, sizeof(what), "network '%s'", edv__srun_network(sr));
   e.api = EDV_API_COMPUTE;
@@ -97,7 +97,8 @@ static json_object *psa_build(edv__srun *sr)
   json_object_object_add(o, "purpose", json_object_new_string("VPC_PEERING"));
   json_object_object_add(o, "addressType", json_object_new_string("INTERNAL"));
   json_object_object_add(o, "address", json_object_new_string(addr));
-  json_object_object_add(o, "prefixLength", json_object_new_int((int)psa.prefix));
+  json_object_object_add(o, "prefixLength",
+                         json_object_new_int((int)psa.prefix));
   json_object_object_add(o, "network", json_object_new_string(net));
   json_object_object_add(o, "labels", edv__srun_labels(sr));
   return o;
@@ -110,8 +111,7 @@ static void psa_up(edv__srun *sr)
 
   snprintf(get, sizeof(get), CPATH "/global/addresses/%s",
            edv__srun_project(sr), EDV_PSA_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/addresses",
-           edv__srun_project(sr));
+  snprintf(col, sizeof(col), CPATH "/global/addresses", edv__srun_project(sr));
   e.api = EDV_API_COMPUTE;
   e.what = "private services access range '" EDV_PSA_NAME "'";
   e.get_path = get;
@@ -225,8 +225,8 @@ static void router_up(edv__srun *sr)
 
   snprintf(get, sizeof(get), CPATH "/regions/%s/routers/edv-router-%s",
            edv__srun_project(sr), edv__srun_region(sr), edv__srun_region(sr));
-  snprintf(col, sizeof(col), CPATH "/regions/%s/routers",
-           edv__srun_project(sr), edv__srun_region(sr));
+  snprintf(col, sizeof(col), CPATH "/regions/%s/routers", edv__srun_project(sr),
+           edv__srun_region(sr));
   snprintf(what, sizeof(what), "router 'edv-router-%s'", edv__srun_region(sr));
   e.api = EDV_API_COMPUTE;
   e.what = what;
@@ -271,8 +271,7 @@ static void lbip_up(edv__srun *sr)
 
   snprintf(get, sizeof(get), CPATH "/global/addresses/%s",
            edv__srun_project(sr), EDV_LB_IP_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/addresses",
-           edv__srun_project(sr));
+  snprintf(col, sizeof(col), CPATH "/global/addresses", edv__srun_project(sr));
   e.api = EDV_API_COMPUTE;
   e.what = "global address '" EDV_LB_IP_NAME "'";
   e.get_path = get;
@@ -284,7 +283,8 @@ static void lbip_up(edv__srun *sr)
   edv__step_ensure(sr, &e);
 }
 
-/* ---- shared health check -------------------------------------------------- */
+/* ---- shared health check --------------------------------------------------
+ */
 
 static json_object *hc_build(edv__srun *sr)
 {
@@ -352,8 +352,8 @@ static void urlmap_up(edv__srun *sr)
   char get[512], col[512];
   edv__ensure e = {0};
 
-  snprintf(get, sizeof(get), CPATH "/global/urlMaps/%s",
-           edv__srun_project(sr), EDV_URLMAP_NAME);
+  snprintf(get, sizeof(get), CPATH "/global/urlMaps/%s", edv__srun_project(sr),
+           EDV_URLMAP_NAME);
   snprintf(col, sizeof(col), CPATH "/global/urlMaps", edv__srun_project(sr));
   e.api = EDV_API_COMPUTE;
   e.what = "URL map '" EDV_URLMAP_NAME "'";
@@ -575,8 +575,7 @@ static json_object *alert_body(unsigned i)
   json_object_object_add(p, "displayName", json_object_new_string(dn));
   json_object_object_add(p, "combiner", json_object_new_string("OR"));
   doc = json_object_new_object();
-  json_object_object_add(doc, "content",
-                         json_object_new_string(alerts[i].doc));
+  json_object_object_add(doc, "content", json_object_new_string(alerts[i].doc));
   json_object_object_add(doc, "mimeType",
                          json_object_new_string("text/markdown"));
   json_object_object_add(p, "documentation", doc);
@@ -617,8 +616,7 @@ static json_object *alert_body(unsigned i)
 
 static void alerts_next(edv__srun *sr);
 
-static void alert_created(edv__srun *sr, json_object *res,
-                          const edv_error *err)
+static void alert_created(edv__srun *sr, json_object *res, const edv_error *err)
 {
   (void)res;
   if (err) {
@@ -636,8 +634,8 @@ static int policy_exists(json_object *list, unsigned i)
 
   snprintf(dn, sizeof(dn), "edv: %s", alerts[i].name);
   for (size_t k = 0; pols && k < json_object_array_length(pols); k++) {
-    const char *d = edv__jstr(json_object_array_get_idx(pols, k),
-                              "displayName");
+    const char *d =
+        edv__jstr(json_object_array_get_idx(pols, k), "displayName");
     if (d && strcmp(d, dn) == 0)
       return 1;
   }
@@ -646,8 +644,7 @@ static int policy_exists(json_object *list, unsigned i)
 
 /* Alert-policy edits are single-threaded per project: create one at a
  * time, re-listing before each so a concurrent init never duplicates. */
-static void alerts_listed(edv__srun *sr, json_object *res,
-                          const edv_error *err)
+static void alerts_listed(edv__srun *sr, json_object *res, const edv_error *err)
 {
   int *stage = edv__srun_stage(sr);
   char path[256];
@@ -665,37 +662,45 @@ static void alerts_listed(edv__srun *sr, json_object *res,
   snprintf(path, sizeof(path), "/v3/projects/%s/alertPolicies",
            edv__srun_project(sr));
   edv__step_act(sr, EDV_API_MONITORING, "POST", path,
-                alert_body((unsigned)*stage),
-                "monitoring.alertPolicies.create", alert_created);
+                alert_body((unsigned)*stage), "monitoring.alertPolicies.create",
+                alert_created);
 }
 
 static void alerts_next(edv__srun *sr)
 {
   char path[256];
 
-  snprintf(path, sizeof(path),
-           "/v3/projects/%s/alertPolicies?pageSize=1000",
+  snprintf(path, sizeof(path), "/v3/projects/%s/alertPolicies?pageSize=1000",
            edv__srun_project(sr));
   edv__step_get(sr, EDV_API_MONITORING, path, alerts_listed);
 }
 
-/* ---- the plan -------------------------------------------------------------- */
+/* ---- the plan --------------------------------------------------------------
+ */
 
 const edv__step_def edv__platform_steps[] = {
     {"network", "Tenant VPC network", {NULL}, network_up, NULL},
-    {"psa_range", "Private services access range", {"network"}, psa_up,
+    {"psa_range", "Private services access range", {"network"}, psa_up, NULL},
+    {"psa_connection",
+     "Private services access connection",
+     {"psa_range"},
+     psa_conn_up,
      NULL},
-    {"psa_connection", "Private services access connection",
-     {"psa_range"}, psa_conn_up, NULL},
     {"router", "Cloud Router + NAT", {"network"}, router_up, NULL},
     {"lb_address", "Load balancer IP", {NULL}, lbip_up, NULL},
     {"health_check", "Shared health check", {NULL}, hc_up, NULL},
     {"url_map", "URL map", {NULL}, urlmap_up, NULL},
     {"cert_map", "Certificate map", {NULL}, certmap_up, NULL},
-    {"https_proxy", "Target HTTPS proxy", {"url_map", "cert_map"}, proxy_up,
+    {"https_proxy",
+     "Target HTTPS proxy",
+     {"url_map", "cert_map"},
+     proxy_up,
      NULL},
-    {"forwarding_rule", "Global forwarding rule",
-     {"https_proxy", "lb_address"}, fr_up, NULL},
+    {"forwarding_rule",
+     "Global forwarding rule",
+     {"https_proxy", "lb_address"},
+     fr_up,
+     NULL},
     {"dns_zone", "DNS zone check", {NULL}, edv__dns_zone_lookup, NULL},
     {"alert_policies", "Fleet alert policies", {NULL}, alerts_next, NULL},
 };

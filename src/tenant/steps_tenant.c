@@ -30,9 +30,9 @@
 #include "tenant/steps.h"
 #include "tenant/subnet.h"
 
-#define CP "/compute/v1/projects/%s"
+#define CP   "/compute/v1/projects/%s"
 #define SQLP "/sql/v1beta4/projects/%s"
-#define CMP "/v1/projects/%s/locations/global"
+#define CMP  "/v1/projects/%s/locations/global"
 
 /* Names of this tenant's resources, computed once per call site. */
 typedef struct names {
@@ -44,7 +44,7 @@ typedef struct names {
   char host[2][EDV_FQDN_MAX]; /* "x.edvirons.com" (no trailing dot) */
   char fqdn[2][EDV_FQDN_MAX]; /* "x.edvirons.com." */
   int nhosts;
-  char tag[EDV_NAME_MAX];     /* network tag of the tenant VM */
+  char tag[EDV_NAME_MAX]; /* network tag of the tenant VM */
 } names;
 
 static void names_of(edv__srun *sr, names *n)
@@ -62,8 +62,7 @@ static void names_of(edv__srun *sr, names *n)
   edv__name_service_account_email(id, edv__srun_project(sr), n->sa_email,
                                   sizeof(n->sa_email));
   edv__name_secret(id, n->secret, sizeof(n->secret));
-  edv__name_sql_instance(id, edv__srun_generation(sr), n->sql,
-                         sizeof(n->sql));
+  edv__name_sql_instance(id, edv__srun_generation(sr), n->sql, sizeof(n->sql));
   edv__name_vm(id, n->vm, sizeof(n->vm));
   edv__name_disk(id, n->disk, sizeof(n->disk));
   edv__name_snapshot_policy(id, n->policy, sizeof(n->policy));
@@ -131,14 +130,13 @@ static void pre_zone(edv__srun *sr, json_object *res, const edv_error *err)
     return;
   }
   if (!res) {
-    edv__step_fail(sr, EDV_EINVAL,
-                   "region '%s' does not exist in project '%s'",
+    edv__step_fail(sr, EDV_EINVAL, "region '%s' does not exist in project '%s'",
                    edv__srun_region(sr), edv__srun_project(sr));
     return;
   }
   if (edv__jstr(res, "status") && strcmp(edv__jstr(res, "status"), "UP")) {
-    edv__step_fail(sr, EDV_EUNAVAIL, "region '%s' is %s",
-                   edv__srun_region(sr), edv__jstr(res, "status"));
+    edv__step_fail(sr, EDV_EUNAVAIL, "region '%s' is %s", edv__srun_region(sr),
+                   edv__jstr(res, "status"));
     return;
   }
   /* The first zone in name order: deterministic, so every run (and the
@@ -158,8 +156,8 @@ static void pre_zone(edv__srun *sr, json_object *res, const edv_error *err)
     return;
   }
   edv__srun_set_fact(sr, "zone", best);
-  snprintf(path, sizeof(path), CP "/global/addresses/%s",
-           edv__srun_project(sr), EDV_LB_IP_NAME);
+  snprintf(path, sizeof(path), CP "/global/addresses/%s", edv__srun_project(sr),
+           EDV_LB_IP_NAME);
   edv__step_get(sr, EDV_API_COMPUTE, path, pre_lbip);
 }
 
@@ -221,8 +219,8 @@ static void subnet_up(edv__srun *sr)
   const char *sn = edv__fleet_supernet(edv__srun_fleet(sr), &prefix);
 
   names_of(sr, &n);
-  if (edv__cidr_parse(sn, &super) || edv__cidr_parse(EDV_SUBNET_PSA_RANGE,
-                                                     &psa)) {
+  if (edv__cidr_parse(sn, &super) ||
+      edv__cidr_parse(EDV_SUBNET_PSA_RANGE, &psa)) {
     edv__step_fail(sr, EDV_ECONFIG, "supernet '%s' is not a CIDR range", sn);
     return;
   }
@@ -344,8 +342,8 @@ static void fw_ensure(edv__srun *sr, int which)
 
   names_of(sr, &n);
   name = which ? n.fw_deny : n.fw_allow;
-  snprintf(get, sizeof(get), CP "/global/firewalls/%s",
-           edv__srun_project(sr), name);
+  snprintf(get, sizeof(get), CP "/global/firewalls/%s", edv__srun_project(sr),
+           name);
   snprintf(col, sizeof(col), CP "/global/firewalls", edv__srun_project(sr));
   snprintf(what, sizeof(what), "firewall rule '%s'", name);
   e.api = EDV_API_COMPUTE;
@@ -366,8 +364,8 @@ static void fw_remove(edv__srun *sr, int which)
 
   names_of(sr, &n);
   name = which ? n.fw_deny : n.fw_allow;
-  snprintf(get, sizeof(get), CP "/global/firewalls/%s",
-           edv__srun_project(sr), name);
+  snprintf(get, sizeof(get), CP "/global/firewalls/%s", edv__srun_project(sr),
+           name);
   snprintf(what, sizeof(what), "firewall rule '%s'", name);
   edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
                           "compute.firewalls.delete");
@@ -416,14 +414,14 @@ static void sa_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
-static void sa_paths(edv__srun *sr, char *get, size_t gs, char *col,
-                     size_t cs, char *what, size_t ws)
+static void sa_paths(edv__srun *sr, char *get, size_t gs, char *col, size_t cs,
+                     char *what, size_t ws)
 {
   names n;
 
   names_of(sr, &n);
-  snprintf(get, gs, "/v1/projects/%s/serviceAccounts/%s",
-           edv__srun_project(sr), n.sa_email);
+  snprintf(get, gs, "/v1/projects/%s/serviceAccounts/%s", edv__srun_project(sr),
+           n.sa_email);
   snprintf(col, cs, "/v1/projects/%s/serviceAccounts", edv__srun_project(sr));
   snprintf(what, ws, "service account '%s'", n.sa_email);
 }
@@ -495,8 +493,7 @@ static void secret_policy_got(edv__srun *sr, json_object *pol,
   names_of(sr, &n);
   snprintf(member, sizeof(member), "serviceAccount:%s", n.sa_email);
   bindings = edv__jget(pol, "bindings");
-  for (size_t i = 0; bindings && i < json_object_array_length(bindings);
-       i++) {
+  for (size_t i = 0; bindings && i < json_object_array_length(bindings); i++) {
     json_object *bi = json_object_array_get_idx(bindings, i);
     const char *role = edv__jstr(bi, "role");
     json_object *ms = edv__jget(bi, "members");
@@ -656,7 +653,8 @@ static void secret_down(edv__srun *sr)
                           EDV_OWN_LABELS, "secretmanager.secrets.delete");
 }
 
-/* ==== Cloud SQL instance =================================================== */
+/* ==== Cloud SQL instance ===================================================
+ */
 
 static json_object *sql_build(edv__srun *sr)
 {
@@ -690,9 +688,9 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(bk, "startTime", jstr(t->sql.backup_start_time));
   json_object_object_add(bk, "pointInTimeRecoveryEnabled",
                          json_object_new_boolean(t->sql.pitr));
-  json_object_object_add(bk, "transactionLogRetentionDays",
-                         json_object_new_int(
-                             t->sql.transaction_log_retention_days));
+  json_object_object_add(
+      bk, "transactionLogRetentionDays",
+      json_object_new_int(t->sql.transaction_log_retention_days));
   json_object_object_add(ret, "retainedBackups",
                          json_object_new_int(t->sql.retained_backups));
   json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
@@ -713,8 +711,8 @@ static int sql_ready(edv__srun *sr, json_object *res)
 
   if (state && strcmp(state, "RUNNABLE") == 0)
     return 1;
-  if (state && (strcmp(state, "FAILED") == 0 ||
-                strcmp(state, "SUSPENDED") == 0)) {
+  if (state &&
+      (strcmp(state, "FAILED") == 0 || strcmp(state, "SUSPENDED") == 0)) {
     edv__step_fail(sr, EDV_EOPFAILED, "Cloud SQL instance '%s' is %s",
                    edv__jstr(res, "name"), state);
     return -1;
@@ -814,11 +812,12 @@ static void sql_down(edv__srun *sr)
   snprintf(get, sizeof(get), SQLP "/instances/%s", edv__srun_project(sr),
            n.sql);
   snprintf(what, sizeof(what), "Cloud SQL instance '%s'", n.sql);
-  edv__step_ensure_absent(sr, EDV_API_SQLADMIN, what, get, NULL,
-                          EDV_OWN_LABELS, "sql.instances.delete");
+  edv__step_ensure_absent(sr, EDV_API_SQLADMIN, what, get, NULL, EDV_OWN_LABELS,
+                          "sql.instances.delete");
 }
 
-/* ==== database and user ==================================================== */
+/* ==== database and user ====================================================
+ */
 
 static json_object *db_build(edv__srun *sr)
 {
@@ -851,8 +850,7 @@ static void sqldb_up(edv__srun *sr)
   edv__step_ensure(sr, &e);
 }
 
-static void user_created(edv__srun *sr, json_object *res,
-                         const edv_error *err)
+static void user_created(edv__srun *sr, json_object *res, const edv_error *err)
 {
   (void)res;
   edv__step_done(sr, err);
@@ -870,8 +868,9 @@ static void user_secret_read(edv__srun *sr, json_object *res,
 
   if (err || !res) {
     if (!err)
-      edv__step_fail(sr, EDV_ENOTFOUND, "the DB password secret has no "
-                                        "version");
+      edv__step_fail(sr, EDV_ENOTFOUND,
+                     "the DB password secret has no "
+                     "version");
     else
       edv__step_done(sr, err);
     return;
@@ -901,8 +900,7 @@ static void user_secret_read(edv__srun *sr, json_object *res,
                 user_created);
 }
 
-static void users_listed(edv__srun *sr, json_object *res,
-                         const edv_error *err)
+static void users_listed(edv__srun *sr, json_object *res, const edv_error *err)
 {
   json_object *items;
   names n;
@@ -938,7 +936,8 @@ static void sqluser_up(edv__srun *sr)
   edv__step_get(sr, EDV_API_SQLADMIN, path, users_listed);
 }
 
-/* ==== VM =================================================================== */
+/* ==== VM ===================================================================
+ */
 
 static void meta_add(json_object *items, const char *k, const char *v)
 {
@@ -976,8 +975,7 @@ static json_object *vm_build(edv__srun *sr)
   }
   json_object_object_add(o, "name", jstr(n.vm));
   json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone,
-           t->machine_type);
+  snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone, t->machine_type);
   json_object_object_add(o, "machineType", jstr(buf));
   json_object_object_add(o, "labels", edv__srun_labels(sr));
   tags = json_object_new_object();
@@ -1050,8 +1048,7 @@ static int vm_ready(edv__srun *sr, json_object *res)
 
   if (st && strcmp(st, "RUNNING") == 0)
     return 1;
-  if (st && (strcmp(st, "TERMINATED") == 0 ||
-             strcmp(st, "SUSPENDED") == 0)) {
+  if (st && (strcmp(st, "TERMINATED") == 0 || strcmp(st, "SUSPENDED") == 0)) {
     edv__step_fail(sr, EDV_EPRECONDITION,
                    "VM '%s' is %s; start it or delete it to re-create",
                    edv__jstr(res, "name"), st);
@@ -1075,8 +1072,7 @@ static void vm_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
-static void vm_paths(edv__srun *sr, char *get, size_t gs, char *col,
-                     size_t cs)
+static void vm_paths(edv__srun *sr, char *get, size_t gs, char *col, size_t cs)
 {
   names n;
 
@@ -1116,11 +1112,12 @@ static void vm_down(edv__srun *sr)
   names_of(sr, &n);
   vm_paths(sr, get, sizeof(get), col, sizeof(col));
   snprintf(what, sizeof(what), "VM '%s'", n.vm);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL,
-                          EDV_OWN_LABELS, "compute.instances.delete");
+  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_LABELS,
+                          "compute.instances.delete");
 }
 
-/* ==== snapshot schedule ===================================================== */
+/* ==== snapshot schedule =====================================================
+ */
 
 static json_object *policy_build(edv__srun *sr)
 {
@@ -1279,8 +1276,7 @@ static void policy_down_disk(edv__srun *sr, json_object *disk,
   snprintf(path, sizeof(path), "projects/%s/regions/%s/resourcePolicies/%s",
            edv__srun_project(sr), edv__srun_region(sr), n.policy);
   json_object_object_add(body, "resourcePolicies", jarr1(path));
-  snprintf(path, sizeof(path),
-           CP "/zones/%s/disks/%s/removeResourcePolicies",
+  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/removeResourcePolicies",
            edv__srun_project(sr), edv__srun_zone(sr), n.disk);
   edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body,
                 "compute.disks.removeResourcePolicies", policy_detached);
@@ -1297,7 +1293,8 @@ static void policy_down(edv__srun *sr)
   edv__step_get(sr, EDV_API_COMPUTE, path, policy_down_disk);
 }
 
-/* ==== instance group ========================================================= */
+/* ==== instance group =========================================================
+ */
 
 static json_object *ig_build(edv__srun *sr)
 {
@@ -1370,8 +1367,7 @@ static void ig_verify(edv__srun *sr, json_object *res)
 
   names_of(sr, &n);
   edv__srun_set_fact(sr, "ig_link", edv__jstr(res, "selfLink"));
-  snprintf(path, sizeof(path),
-           CP "/zones/%s/instanceGroups/%s/listInstances",
+  snprintf(path, sizeof(path), CP "/zones/%s/instanceGroups/%s/listInstances",
            edv__srun_project(sr), edv__srun_zone(sr), n.ig);
   edv__step_call(sr, EDV_API_COMPUTE, "POST", path, json_object_new_object(),
                  ig_members);
@@ -1413,7 +1409,8 @@ static void ig_down(edv__srun *sr)
                           "compute.instanceGroups.delete");
 }
 
-/* ==== backend service ======================================================== */
+/* ==== backend service ========================================================
+ */
 
 static json_object *bes_build(edv__srun *sr)
 {
@@ -1485,7 +1482,8 @@ static void bes_down(edv__srun *sr)
                           "compute.backendServices.delete");
 }
 
-/* ==== shared writers: URL map and DNS ======================================== */
+/* ==== shared writers: URL map and DNS ========================================
+ */
 
 /* The writers call back with a plain (data, err): carry the step. */
 static void shared_done(void *data, const edv_error *err)
@@ -1509,8 +1507,7 @@ static void urlmap_up(edv__srun *sr)
   for (int h = 0; h < n.nhosts; h++)
     hosts[h] = n.host[h];
   result = edv__urlmap_set(edv__srun_fleet(sr), edv__srun_spec(sr)->id, hosts,
-                           edv__srun_fact(sr, "backend_link"), shared_done,
-                           sr);
+                           edv__srun_fact(sr, "backend_link"), shared_done, sr);
   if (result)
     edv__step_fail(sr, (edv_code)result, "cannot queue the URL map change");
 }
@@ -1593,7 +1590,8 @@ static void dns_down(edv__srun *sr)
   dns_hosts(sr, 1);
 }
 
-/* ==== DNS authorizations (+ their CNAMEs) =================================== */
+/* ==== DNS authorizations (+ their CNAMEs) ===================================
+ */
 
 static void auth_next(edv__srun *sr);
 
@@ -1659,8 +1657,8 @@ static void auth_next(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s",
-           edv__srun_project(sr), n.auth[h]);
+  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s", edv__srun_project(sr),
+           n.auth[h]);
   snprintf(col, sizeof(col), CMP "/dnsAuthorizations?dnsAuthorizationId=%s",
            edv__srun_project(sr), n.auth[h]);
   snprintf(what, sizeof(what), "DNS authorization '%s'", n.auth[h]);
@@ -1757,8 +1755,8 @@ static void auth_down_next(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s",
-           edv__srun_project(sr), n.auth[h]);
+  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s", edv__srun_project(sr),
+           n.auth[h]);
   edv__step_get(sr, EDV_API_CERTIFICATEMANAGER, get, auth_down_seen);
 }
 
@@ -1767,7 +1765,8 @@ static void auth_down(edv__srun *sr)
   auth_down_next(sr);
 }
 
-/* ==== certificate ============================================================ */
+/* ==== certificate ============================================================
+ */
 
 static json_object *cert_build(edv__srun *sr)
 {
@@ -1818,8 +1817,8 @@ static void cert_paths(edv__srun *sr, char *get, size_t gs, char *col,
 
   names_of(sr, &n);
   snprintf(get, gs, CMP "/certificates/%s", edv__srun_project(sr), n.cert);
-  snprintf(col, cs, CMP "/certificates?certificateId=%s",
-           edv__srun_project(sr), n.cert);
+  snprintf(col, cs, CMP "/certificates?certificateId=%s", edv__srun_project(sr),
+           n.cert);
 }
 
 static void cert_verify(edv__srun *sr, json_object *res)
@@ -1862,7 +1861,8 @@ static void cert_down(edv__srun *sr)
                           "certificatemanager.certificates.delete");
 }
 
-/* ==== certificate map entries ================================================ */
+/* ==== certificate map entries ================================================
+ */
 
 static void entry_next(edv__srun *sr);
 
@@ -1952,8 +1952,7 @@ static void entry_down_go(edv__srun *sr)
   edv__step_get(sr, EDV_API_CERTIFICATEMANAGER, get, entry_down_next);
 }
 
-static void entry_deleted(edv__srun *sr, json_object *res,
-                          const edv_error *err)
+static void entry_deleted(edv__srun *sr, json_object *res, const edv_error *err)
 {
   (void)res;
   if (err) {
@@ -1991,7 +1990,8 @@ static void entry_down(edv__srun *sr)
   entry_down_go(sr);
 }
 
-/* ==== health =================================================================== */
+/* ==== health
+ * =================================================================== */
 
 static void health_poll(edv__srun *sr);
 
@@ -2006,8 +2006,7 @@ static void health_seen(edv__srun *sr, json_object *res, const edv_error *err)
   }
   st = edv__jget(res, "healthStatus");
   for (size_t i = 0; st && i < json_object_array_length(st); i++) {
-    const char *h = edv__jstr(json_object_array_get_idx(st, i),
-                              "healthState");
+    const char *h = edv__jstr(json_object_array_get_idx(st, i), "healthState");
     total++;
     if (h && strcmp(h, "HEALTHY") == 0)
       healthy++;
@@ -2045,7 +2044,8 @@ static void health_poll(edv__srun *sr)
   edv__step_call(sr, EDV_API_COMPUTE, "POST", path, body, health_seen);
 }
 
-/* ==== registration ============================================================= */
+/* ==== registration
+ * ============================================================= */
 
 static void registration_up(edv__srun *sr)
 {
@@ -2063,41 +2063,85 @@ static void registration_up(edv__srun *sr)
   edv__step_done(sr, NULL);
 }
 
-/* ==== the plan ================================================================= */
+/* ==== the plan
+ * ================================================================= */
 
 const edv__step_def edv__tenant_steps[] = {
-    {"preflight", "Region, zone and platform checks", {NULL}, preflight_up,
-     NULL, EDV_STEP_FIRST},
+    {"preflight",
+     "Region, zone and platform checks",
+     {NULL},
+     preflight_up,
+     NULL,
+     EDV_STEP_FIRST},
     {"subnet", "Subnet", {NULL}, subnet_up, subnet_down, 0},
-    {"firewall_allow", "Firewall: load balancer to VM", {NULL}, fw_allow_up,
-     fw_allow_down, 0},
-    {"firewall_deny", "Firewall: deny other ingress", {NULL}, fw_deny_up,
-     fw_deny_down, 0},
+    {"firewall_allow",
+     "Firewall: load balancer to VM",
+     {NULL},
+     fw_allow_up,
+     fw_allow_down,
+     0},
+    {"firewall_deny",
+     "Firewall: deny other ingress",
+     {NULL},
+     fw_deny_up,
+     fw_deny_down,
+     0},
     {"service_account", "Service account", {NULL}, sa_up, sa_down, 0},
-    {"db_secret", "DB password secret", {"service_account"}, secret_up,
-     secret_down, 0},
+    {"db_secret",
+     "DB password secret",
+     {"service_account"},
+     secret_up,
+     secret_down,
+     0},
     {"sql_instance", "Cloud SQL instance", {NULL}, sql_up, sql_down, 0},
     {"sql_database", "Database", {"sql_instance"}, sqldb_up, NULL, 0},
-    {"sql_user", "Database user", {"sql_database", "db_secret"}, sqluser_up,
-     NULL, 0},
-    {"vm", "VM", {"subnet", "firewall_allow", "firewall_deny", "service_account",
-      "sql_user"}, vm_up,
-     vm_down, 0},
-    {"snapshot_policy", "Snapshot schedule", {"vm"}, policy_up, policy_down,
+    {"sql_user",
+     "Database user",
+     {"sql_database", "db_secret"},
+     sqluser_up,
+     NULL,
      0},
+    {"vm",
+     "VM",
+     {"subnet", "firewall_allow", "firewall_deny", "service_account",
+      "sql_user"},
+     vm_up,
+     vm_down,
+     0},
+    {"snapshot_policy", "Snapshot schedule", {"vm"}, policy_up, policy_down, 0},
     {"instance_group", "Instance group", {"vm"}, ig_up, ig_down, 0},
-    {"backend_service", "Backend service", {"instance_group"}, bes_up,
-     bes_down, 0},
-    {"url_map_rule", "URL map host rule", {"backend_service"}, urlmap_up,
-     urlmap_down, 0},
+    {"backend_service",
+     "Backend service",
+     {"instance_group"},
+     bes_up,
+     bes_down,
+     0},
+    {"url_map_rule",
+     "URL map host rule",
+     {"backend_service"},
+     urlmap_up,
+     urlmap_down,
+     0},
     {"dns_records", "DNS records", {NULL}, dns_up, dns_down, 0},
     {"dns_authorization", "DNS authorization", {NULL}, auth_up, auth_down, 0},
-    {"certificate", "TLS certificate", {"dns_authorization", "dns_records"},
-     cert_up, cert_down, 0},
-    {"cert_map_entry", "Certificate map entry", {"certificate"}, entry_up,
-     entry_down, 0},
-    {"health", "Backend health", {"url_map_rule", "cert_map_entry"},
-     health_poll, NULL, 0},
+    {"certificate",
+     "TLS certificate",
+     {"dns_authorization", "dns_records"},
+     cert_up,
+     cert_down,
+     0},
+    {"cert_map_entry",
+     "Certificate map entry",
+     {"certificate"},
+     entry_up,
+     entry_down,
+     0},
+    {"health",
+     "Backend health",
+     {"url_map_rule", "cert_map_entry"},
+     health_poll,
+     NULL,
+     0},
     {"registration", "Registration", {"health"}, registration_up, NULL, 0},
 };
 const unsigned edv__tenant_nsteps =

@@ -35,9 +35,8 @@ static void test_set_and_format(void **state)
   strcpy(err.reason, "notFound");
   strcpy(err.where, "GET compute.instances.get");
   edv_error_format(&err, buf, sizeof(buf));
-  assert_string_equal(buf,
-                      "ENOTFOUND (404 notFound): no vm [GET "
-                      "compute.instances.get]");
+  assert_string_equal(buf, "ENOTFOUND (404 notFound): no vm [GET "
+                           "compute.instances.get]");
   /* Truncation never overflows and stays terminated. */
   edv_error_format(&err, buf, 8);
   assert_int_equal(strlen(buf), 7);
