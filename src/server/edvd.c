@@ -181,7 +181,7 @@ unsigned edvd_reconcile_pass(edvd *d)
   d->last_pass_ms = edv__store_now(d->store);
   memset(&f, 0, sizeof(f));
   f.phase = -1;
-  f.limit = 1000;
+  f.limit = 256; /* pass_one keeps at most 256: page at that size */
   /* Collect first, drive after: the store must not be called from inside
    * its own list callback. */
   do {

@@ -205,8 +205,10 @@ static double now_s(clockid_t id)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run(bench *b, int clients, int mode, const char *label,
-                int calls_per_request)
+/* Returns the number of failed requests (figures with failures in them
+ * are not figures). */
+static int run(bench *b, int clients, int mode, const char *label,
+               int calls_per_request)
 {
   client *cl = calloc((size_t)clients, sizeof(*cl));
   double t0, s0, p0, t1, s1, p1, n;
@@ -232,6 +234,7 @@ static void run(bench *b, int clients, int mode, const char *label,
          label, n, n / (t1 - t0), (s1 - s0) * 1e6 / n, (p1 - p0) * 1e6 / n,
          b->errors);
   free(cl);
+  return b->errors;
 }
 
 /* A token from the simulator's metadata endpoint, as a VM would get it. */
@@ -283,6 +286,7 @@ int main(int argc, char **argv)
   bench b;
   edv_sim_options o;
   edv_error err;
+  int failed;
   int clients = argc > 1 ? atoi(argv[1]) : 8;
 
   memset(&b, 0, sizeof(b));
@@ -323,12 +327,14 @@ int main(int argc, char **argv)
     uv_loop_close(&b.loop);
     return 1;
   }
-  run(&b, clients, 0, "regions.get", 1);
+  failed = run(&b, clients, 0, "regions.get", 1);
   b.requests /= 10; /* each insert leaves a network behind */
-  run(&b, clients, 1, "insert + wait", 2);
+  failed += run(&b, clients, 1, "insert + wait", 2);
   uv_async_send(&b.stop);
   pthread_join(b.loop_thread, NULL);
   uv_loop_close(&b.loop);
   curl_global_cleanup();
-  return 0;
+  if (failed)
+    fprintf(stderr, "bench-sim: %d requests failed\n", failed);
+  return failed ? 1 : 0;
 }

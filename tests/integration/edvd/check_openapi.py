@@ -11,7 +11,7 @@ try:
     import yaml
 except ImportError:
     print("1..0 # SKIP PyYAML not installed")
-    sys.exit(77)
+    sys.exit(0)  # TAP: a non-zero exit would be an error, not a skip
 
 root = sys.argv[1]
 with open(root + "/docs/openapi.yaml", encoding="utf-8") as f:

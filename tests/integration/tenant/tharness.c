@@ -555,8 +555,13 @@ static int name_is_tenant(const char *name, const char *id, const char *slug)
 
 json_object *th_footprint(json_object *state, const char *id, const char *slug)
 {
-  json_object *items = json_object_object_get(state, "resources");
-  json_object *fp = json_object_new_object();
+  json_object *items, *fp;
+
+  /* No state (the admin call failed) must never read as "nothing left". */
+  assert_non_null(state);
+  items = json_object_object_get(state, "resources");
+  assert_non_null(items);
+  fp = json_object_new_object();
 
   for (size_t i = 0; items && i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i), *c;
