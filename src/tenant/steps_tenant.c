@@ -333,6 +333,112 @@ static json_object *fw_deny_build(edv__srun *sr)
   return o;
 }
 
+/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
+static size_t arr_len(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}
+
+/* 1 when string arrays a and b hold the same strings, in any order. */
+static int same_strings(json_object *a, json_object *b)
+{
+  size_t na = arr_len(a), nb = arr_len(b);
+
+  if (na != nb)
+    return 0;
+  for (size_t i = 0; i < na; i++) {
+    const char *x = json_object_get_string(json_object_array_get_idx(a, i));
+    int found = 0;
+    for (size_t k = 0; k < nb && !found; k++) {
+      const char *y = json_object_get_string(json_object_array_get_idx(b, k));
+      found = x && y && strcmp(x, y) == 0;
+    }
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 when the rule's allowed/denied entries match the wanted ones
+ * (protocol and ports, in any order). */
+static int same_rules(json_object *have, json_object *want)
+{
+  size_t n = arr_len(want);
+
+  if (arr_len(have) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *w = json_object_array_get_idx(want, i);
+    const char *wp = edv__jstr(w, "IPProtocol");
+    int found = 0;
+    for (size_t k = 0; k < n && !found; k++) {
+      json_object *h = json_object_array_get_idx(have, k);
+      const char *hp = edv__jstr(h, "IPProtocol");
+      found = hp && wp && strcmp(hp, wp) == 0 &&
+              same_strings(edv__jget(h, "ports"), edv__jget(w, "ports"));
+    }
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 when the observed rule is the rule we want. */
+static int fw_matches(json_object *res, json_object *want, int deny)
+{
+  const char *dir = edv__jstr(res, "direction");
+  json_object *disabled = edv__jget(res, "disabled");
+
+  return edv__jint(res, "priority", 1000) ==
+             edv__jint(want, "priority", 1000) &&
+         dir && strcmp(dir, "INGRESS") == 0 &&
+         !(disabled && json_object_get_boolean(disabled)) &&
+         same_strings(edv__jget(res, "sourceRanges"),
+                      edv__jget(want, "sourceRanges")) &&
+         same_strings(edv__jget(res, "targetTags"),
+                      edv__jget(want, "targetTags")) &&
+         same_rules(edv__jget(res, deny ? "denied" : "allowed"),
+                    edv__jget(want, deny ? "denied" : "allowed")) &&
+         arr_len(edv__jget(res, deny ? "allowed" : "denied")) == 0;
+}
+
+static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  (void)op;
+  edv__step_done(sr, err);
+}
+
+/*
+ * A tenant's firewall rules are its isolation: a rule that is ours but
+ * whose sources, targets, protocols, priority or state changed is put back
+ * with one PATCH (which a plan shows), never accepted as it is.
+ */
+static void fw_verify(edv__srun *sr, json_object *res)
+{
+  names n;
+  const char *name = edv__jstr(res, "name");
+  int deny;
+  json_object *want;
+  char path[512];
+
+  names_of(sr, &n);
+  deny = name && strcmp(name, n.fw_deny) == 0;
+  want = deny ? fw_deny_build(sr) : fw_allow_build(sr);
+  if (fw_matches(res, want, deny)) {
+    json_object_put(want);
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__step_info(sr, 1, "drift: firewall rule '%s' differs; restoring it",
+                 name ? name : "?");
+  json_object_object_add(want, "disabled", json_object_new_boolean(0));
+  snprintf(path, sizeof(path), CP "/global/firewalls/%s", edv__srun_project(sr),
+           deny ? n.fw_deny : n.fw_allow);
+  edv__step_act(sr, EDV_API_COMPUTE, "PATCH", path, want,
+                "compute.firewalls.patch", fw_patched);
+}
+
 static void fw_ensure(edv__srun *sr, int which)
 {
   names n;
@@ -353,6 +459,7 @@ static void fw_ensure(edv__srun *sr, int which)
   e.label = "compute.firewalls.insert";
   e.own = EDV_OWN_DESC;
   e.build = which ? fw_deny_build : fw_allow_build;
+  e.verify = fw_verify;
   edv__step_ensure(sr, &e);
 }
 
