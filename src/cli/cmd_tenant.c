@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "common/log.h"
+#include "server/fleetenv.h"
 #include "store/store.h"
 #include "tenant/machine.h"
 #include "tenant/spec.h"
@@ -61,39 +62,24 @@ typedef struct job {
 } job;
 
 /* The tiers file: config tiers_file (EDV_TIERS_FILE), else ./tiers.json,
- * else the installed copy, else the source tree's. */
+ * else the installed copy, else the source tree's (the same lookup as
+ * edvd's, server/fleetenv.c). */
 static int load_tiers(cli_ctx *ctx, edv__tiers **out)
 {
-  const char *p = ctx->cfg ? edv_config_get(ctx->cfg, "tiers_file") : NULL;
+  static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
+                                          NULL};
   edv_error err;
 
-  if (!p && access("tiers.json", R_OK) == 0)
-    p = "tiers.json";
-  if (!p && access(EDV_TIERS_INSTALLED, R_OK) == 0)
-    p = EDV_TIERS_INSTALLED;
-  if (!p)
-    p = EDV_TIERS_SOURCE;
-  if (edv__tiers_load_file(p, out, &err))
+  if (edv__env_load_tiers(ctx->cfg, fallbacks, out, &err))
     return cli_fail(ctx, &err);
   return CLI_EXIT_OK;
 }
 
 static int open_store(cli_ctx *ctx, edv_store **out)
 {
-  char path[600];
-  edv__store_opts o;
   edv_error err;
-  const char *dir = cli_state_dir(ctx);
 
-  if (cli_mkdirs(dir) != 0) {
-    fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n", ctx->prog,
-            dir, strerror(errno));
-    return CLI_EXIT_OTHER;
-  }
-  snprintf(path, sizeof(path), "%s/edv.db", dir);
-  memset(&o, 0, sizeof(o));
-  o.path = path;
-  if (edv__store_open_sqlite(&o, out, &err))
+  if (edv__env_open_store(cli_state_dir(ctx), out, &err))
     return cli_fail(ctx, &err);
   return CLI_EXIT_OK;
 }

@@ -19,6 +19,7 @@
 
 #ifdef EDV_CLI_HAVE_SIM
 #include "edv/sim.h"
+#include "server/fleetenv.h"
 #endif
 
 int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
@@ -104,23 +105,11 @@ void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- State directory and the embedded simulator ------------------------*/
 
+/* mkdir -p with mode 0700: the one in server/fleetenv.c, shared with
+ * edvd. */
 int cli_mkdirs(const char *path)
 {
-  char buf[512];
-  size_t i, n = strlen(path);
-
-  if (n == 0 || n >= sizeof(buf))
-    return -1;
-  memcpy(buf, path, n + 1);
-  for (i = 1; i <= n; i++) {
-    if (buf[i] != '/' && buf[i] != '\0')
-      continue;
-    buf[i] = '\0';
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-      return -1;
-    buf[i] = i < n ? '/' : '\0';
-  }
-  return 0;
+  return edv__env_mkdirs(path);
 }
 
 const char *cli_state_dir(cli_ctx *ctx)
