@@ -1,0 +1,75 @@
+/*
+ * edvd_harness.h - shared by the edvd end-to-end tests (see
+ * edvd_harness.c). One edvd per test program: eh_setup() starts it with
+ * --sim, eh_teardown() stops it and removes the state directory (kept with
+ * EDV_KEEP_TEST_DIR=1).
+ */
+#ifndef EDV_TESTS_EDVD_HARNESS_H
+#define EDV_TESTS_EDVD_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+extern const char *edvd_bin, *edvctl_bin; /* argv[1], argv[2] */
+extern char dir[256];                     /* the state directory */
+extern char base[128], sim_base[128];     /* edvd's and the simulator's URL */
+extern pid_t edvd_pid;
+extern char tok_admin[128], tok_op[128], tok_view[128];
+extern json_object *openapi; /* docs/openapi.json */
+
+typedef struct resp {
+  long status;
+  char *body;
+  size_t len, cap;
+  char headers[4096];
+  size_t hlen;
+  json_object *json;
+} resp;
+
+void sleep_ms(long ms);
+/* Runs edvctl token create; the token printed on stdout into out. */
+void make_token(const char *role, const char *name, char *out, size_t size);
+/* Starts edvd (state dir `dir`, config dir/edvd.conf); sets base, sim_base. */
+void start_edvd(void);
+/* SIGTERMs edvd; returns its exit status and how long it took (ms). */
+int stop_edvd(long *ms);
+/* One HTTP call; `extra` is one more header line or NULL. */
+resp *http(const char *method, const char *url_base, const char *path,
+           const char *token, const char *body, const char *extra);
+void resp_free(resp *r);
+/* The string at a dotted path ("error.field"), or NULL. */
+const char *jstr(json_object *o, const char *path);
+/* Validates v against a schema; 0, or -1 with the reason in why. */
+int validate(json_object *schema, json_object *v, const char *where, char *why,
+             size_t size);
+/* Validates r against the document's response for (template, method). */
+void check_schema(resp *r, const char *tmpl, const char *method);
+/* A call to edvd that must answer `want`, checked against the document. */
+resp *call(const char *method, const char *path, const char *tmpl,
+           const char *token, const char *body, const char *extra, long want);
+/* An error answer `want` naming `field` (when not NULL). */
+void expect_error_h(const char *method, const char *path, const char *tmpl,
+                    const char *token, const char *body, const char *extra,
+                    long want, const char *field);
+void expect_error(const char *method, const char *path, const char *tmpl,
+                  const char *token, const char *body, long want,
+                  const char *field);
+/* The tenant's phase ("?" when unknown); waits for one (fails the test). */
+const char *phase_of(const char *id);
+void wait_phase(const char *id, const char *phase, int secs);
+/* A tenant spec's JSON in buf. */
+char *spec(char *buf, size_t size, const char *id, const char *slug,
+           const char *name, const char *tier);
+/* Runs `edvctl api METHOD PATH --wait` against the simulator; exit status. */
+int sim_api(const char *method, const char *path);
+/* The simulator's canonical name of the resource ending in `suffix`. */
+int sim_find(const char *suffix, char *out, size_t size);
+/* 0 when the simulator holds exactly one READY footprint of the tenant. */
+int footprint_ok(const char *id, const char *slug, char *why, size_t size);
+
+int eh_setup(const char *conf_extra);
+int eh_teardown(void);
+
+#endif
