@@ -178,6 +178,8 @@ typedef struct edv_api_stats {
   uint64_t rate_limited;   /* 429 / 403 rateLimitExceeded received */
   uint64_t throttle_waits; /* times a call waited for a local token */
   uint64_t in_flight;      /* calls currently in flight */
+  /* errors by the edv_code they ended with (index: the code) */
+  uint64_t errors_by_code[EDV_ERR__LAST];
 } edv_api_stats;
 
 void edv_engine_stats(const edv_engine *engine, edv_api api,

@@ -26,12 +26,30 @@
  * `done` exactly once, from the loop, never inside edv__store_batch_add().
  * Writes added from inside a `done` go into the next turn's batch.
  *
+ * Order. Items become durable in the order they were queued: one flush
+ * commits a prefix of the queue in one transaction, so an item is never
+ * durable before an item queued ahead of it (a tenant's READY, queued
+ * after its last step records, commits with them or after them, never
+ * alone before them). A writer that must not proceed past a failed write
+ * waits for its own `done`.
+ *
+ * A locked database (another process, e.g. edvctl beside edvd, holds the
+ * write lock longer than the store's short busy timeout) never blocks the
+ * loop: the whole transaction is rolled back and retried from a uv timer
+ * with capped exponential backoff (5 ms doubling to 500 ms by default), the
+ * queue kept in order, items queued meanwhile appended behind it. Only
+ * when the database stays locked past the retry deadline (30 s by default)
+ * does every waiting item fail with EDV_EBUSY. Any other failure of the
+ * commit fails every item of the transaction with the commit's error.
+ *
  * The batch must be the only writer that opens transactions on its store
  * from the loop: a flush inside someone else's open transaction would only
  * release a savepoint, and nothing would be durable when `done` runs.
  */
 #ifndef EDV_STORE_BATCH_H
 #define EDV_STORE_BATCH_H
+
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -55,18 +73,33 @@ edv__store_batch *edv__store_batch_new(uv_loop_t *loop, edv_store *st);
 int edv__store_batch_add(edv__store_batch *b, edv__batch_apply_fn apply,
                          edv__batch_done_fn done, void *data);
 
-/* Commits what is queued now (the check handle does this every turn). */
+/* Commits what is queued now (the check handle does this every turn);
+ * a no-op while a busy retry is armed (its timer commits). */
 void edv__store_batch_flush(edv__store_batch *b);
 
-/* Items queued and not yet committed. */
+/*
+ * Busy retry policy: first delay, cap of the doubling delay, and how long
+ * a locked database is retried before the waiting items fail (all in ms;
+ * 0 keeps the current value). Defaults 5, 500 and 30000.
+ */
+void edv__store_batch_set_retry(edv__store_batch *b, uint64_t first_ms,
+                                uint64_t max_ms, uint64_t deadline_ms);
+
+/* Items queued and not yet committed (including those waiting for a busy
+ * retry). */
 size_t edv__store_batch_pending(const edv__store_batch *b);
 
 /* Transactions committed so far (for tests and metrics). */
 unsigned long edv__store_batch_commits(const edv__store_batch *b);
 
+/* Flushes that met a locked database and were scheduled again. */
+unsigned long edv__store_batch_busy_retries(const edv__store_batch *b);
+
 /*
- * Flushes what is queued, closes the handles and frees the batch once they
- * are closed; close_cb (may be NULL) then runs from the loop.
+ * Flushes what is queued (items queued by the last callbacks too; a busy
+ * retry in progress goes on from its timer until it commits or reaches its
+ * deadline), closes the handles and frees the batch once they are closed;
+ * close_cb (may be NULL) then runs from the loop.
  */
 void edv__store_batch_close(edv__store_batch *b, void (*close_cb)(void *data),
                             void *data);

@@ -4,7 +4,8 @@
  * One connection per process, used only from the loop thread. The file is
  * created 0600 by us before SQLite opens it (SQLite gives its -wal and -shm
  * files the database file's mode). The connection runs in WAL mode with a
- * busy timeout and foreign keys on; synchronous is FULL unless the caller
+ * short busy timeout (EDV_STORE_BUSY_TIMEOUT_MS; 5 s while opening) and
+ * foreign keys on; synchronous is FULL unless the caller
  * chose NORMAL.
  *
  * Schema migrations are an ordered array of SQL scripts. PRAGMA
@@ -30,6 +31,7 @@
 #include "store/store.h"
 
 #define SQ_APPLICATION_ID 0x45445631 /* "EDV1" */
+#define SQ_OPEN_BUSY_MS   5000       /* busy timeout while opening */
 
 /* Ordered schema migrations; index i takes user_version i to i + 1. */
 static const char *const sq_migrations[] = {
@@ -478,8 +480,11 @@ static int sq_configure(sq_store *s, const edv__store_opts *opts,
   int rc, wal;
 
   sqlite3_extended_result_codes(s->db, 1);
-  sqlite3_busy_timeout(s->db, opts->busy_timeout_ms ? (int)opts->busy_timeout_ms
-                                                    : 5000);
+  /* Opening and migrating happen before the loop runs: they may wait for
+   * another process's transaction longer than the loop's writes do. */
+  sqlite3_busy_timeout(s->db, opts->busy_timeout_ms > SQ_OPEN_BUSY_MS
+                                  ? (int)opts->busy_timeout_ms
+                                  : SQ_OPEN_BUSY_MS);
   if ((rc = sq_exec(s, "PRAGMA foreign_keys = ON", err, "foreign keys")) ||
       (rc = sq_exec(s,
                     opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
@@ -1321,6 +1326,12 @@ int edv__store_open_sqlite(const edv__store_opts *opts, edv_store **out,
   }
   if ((rc = sq_configure(s, opts, err)) || (rc = sq_migrate(s, err)))
     goto fail;
+  /* From now on the store runs on the loop: a write meeting another
+   * process's lock waits at most this long, then fails with EDV_EBUSY (the
+   * group commit retries it from a timer; see store/batch.h). */
+  sqlite3_busy_timeout(s->db, opts->busy_timeout_ms
+                                  ? (int)opts->busy_timeout_ms
+                                  : EDV_STORE_BUSY_TIMEOUT_MS);
   s->base.magic = EDV_STORE_MAGIC;
   *out = &s->base;
   return 0;

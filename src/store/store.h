@@ -18,8 +18,13 @@
  * statement is short (primary-key or indexed lookups on small rows), WAL
  * mode lets readers proceed during a write, and commits are grouped per
  * loop turn (store/batch.h) so a turn pays for one fsync, not one per
- * step. A write that meets another process's write lock waits up to
- * busy_timeout_ms (default 5 s) and then fails with EDV_EBUSY.
+ * step. A write that meets another process's write lock (edvctl and edvd
+ * sharing one file) waits at most busy_timeout_ms (default
+ * EDV_STORE_BUSY_TIMEOUT_MS, 50 ms: long enough for another process's
+ * short transaction to end, short enough not to stall the loop) and then
+ * fails with EDV_EBUSY; the group commit retries such a write from a
+ * timer with backoff instead of waiting (store/batch.h). Opening waits up
+ * to 5 s: it happens before the loop runs.
  *
  * Transactions. edv__store_begin() opens a write transaction (BEGIN
  * IMMEDIATE in SQLite, so the write lock is taken up front and a
@@ -242,10 +247,13 @@ struct edv_store {
   void *clock_data;
 };
 
+/* The default busy timeout of a write on the loop (ms). */
+#define EDV_STORE_BUSY_TIMEOUT_MS 50
+
 /* Options of edv__store_open_sqlite(); zero-initialise, then set. */
 typedef struct edv__store_opts {
   const char *path;             /* database file; ":memory:" for tests */
-  unsigned busy_timeout_ms;     /* 0: 5000 */
+  unsigned busy_timeout_ms;     /* 0: EDV_STORE_BUSY_TIMEOUT_MS */
   int synchronous_normal;       /* 1: PRAGMA synchronous=NORMAL (survives a
                                    process crash, may lose the last commits
                                    on power loss); 0: FULL (default) */

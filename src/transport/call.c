@@ -101,6 +101,17 @@ static void call_free_headers(edv_call *call)
   call->xfer.headers = NULL;
 }
 
+/* The request body may be a secret (a form with a JWT assertion, a client
+ * secret or a refresh token; a JSON body with a key): wipe before freeing. */
+static void call_wipe_body(edv_call *call)
+{
+  if (call->body) {
+    explicit_bzero(call->body, call->body_len);
+    free(call->body);
+    call->body = NULL;
+  }
+}
+
 /* Frees everything; runs once the timer is closed and auth has answered. */
 static void call_free(edv_call *call)
 {
@@ -114,7 +125,7 @@ static void call_free(edv_call *call)
     free(call->headers[i]);
   free(call->headers);
   free(call->url);
-  free(call->body);
+  call_wipe_body(call);
   call->magic = 0;
   free(call);
   edv__engine_call_freed(engine);
@@ -169,8 +180,11 @@ static void call_deliver(edv_call *call)
   call->state = CALL_DONE;
   call_unlink(call);
   st->calls++;
-  if (call->res.error)
+  if (call->res.error) {
     st->errors++;
+    if ((unsigned)call->res.error->code < EDV_ERR__LAST)
+      st->errors_by_code[call->res.error->code]++;
+  }
   if (st->in_flight)
     st->in_flight--;
   call->res.elapsed_ms = edv__now_ms() - call->start_ms;
@@ -732,7 +746,7 @@ static edv_call *call_new(edv_engine *engine, const edv_request *req,
   for (size_t i = 0; call->headers && call->headers[i]; i++)
     free(call->headers[i]);
   free(call->headers);
-  free(call->body);
+  call_wipe_body(call);
   free(call->url);
   free(call);
   return NULL;

@@ -78,11 +78,18 @@ static const cfg_key cfg_keys[] = {
     {"state_dir", CFG_PATH, 0, 0, NULL, NULL},
     {"tiers_file", CFG_PATH, 0, 0, NULL, NULL},
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
+    {"tenant.lease_ttl_s", CFG_INT, 5, 3600, NULL, NULL}, /* unset: 60 */
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},
     {"server.heal_after", CFG_INT, 1, 1000, NULL, "3"},
     {"server.heal_max_per_hour", CFG_INT, 0, 1000, NULL, "3"},
+    {"server.drift_interval_s", CFG_INT, 0, 86400, NULL, "60"},
+    {"server.delete_orphans", CFG_BOOL, 0, 0, NULL, "false"},
+    {"server.probe_timeout_s", CFG_INT, 1, 300, NULL, "10"},
+    {"server.probe_via", CFG_URL, 0, 0, NULL, NULL},
+    {"server.tls_cert", CFG_PATH, 0, 0, NULL, NULL},
+    {"server.tls_key", CFG_PATH, 0, 0, NULL, NULL},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

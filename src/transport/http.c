@@ -230,9 +230,16 @@ static size_t http_write_cb(char *ptr, size_t size, size_t n, void *data)
     cap = x->cap ? x->cap : 4096;
     while (cap < x->len + len + 1)
       cap *= 2;
-    p = realloc(x->body, cap);
+    /* Not realloc: a token response must not be left behind, unwiped,
+     * in the block realloc would free. */
+    p = malloc(cap);
     if (!p)
       return 0;
+    if (x->body) {
+      memcpy(p, x->body, x->len);
+      explicit_bzero(x->body, x->len);
+      free(x->body);
+    }
     x->body = p;
     x->cap = cap;
   }
@@ -330,6 +337,8 @@ int edv__http_start(edv__http *h, edv__xfer *x)
 
   if (h->closing)
     return EDV_ECANCELED;
+  if (x->body) /* a retry: the last answer may have held a token */
+    explicit_bzero(x->body, x->len);
   x->len = 0;
   x->hlen = 0;
   x->too_big = 0;
@@ -370,6 +379,9 @@ void edv__http_release(edv__http *h, edv__xfer *x)
   }
   curl_slist_free_all(x->headers);
   x->headers = NULL;
+  /* The response may hold tokens (the OAuth 2.0 token endpoint's). */
+  if (x->body)
+    explicit_bzero(x->body, x->len);
   free(x->body);
   free(x->hdrs);
   x->body = x->hdrs = NULL;
