@@ -4,7 +4,8 @@
  * No bearer token, loopback clients only. Everything here answers at once.
  *
  *   GET    /_sim/health
- *   GET    /_sim/state?kind=K&label=k=v&prefix=P   resources
+ *   GET    /_sim/state?kind=K&label=k=v&prefix=P   resources (Secret
+ *          Manager payloads masked unless &secrets=show)
  *   GET    /_sim/requests                          request log + counts
  *   POST   /_sim/reset                             fresh project
  *   POST   /_sim/clock/advance {"seconds":N}       move the clock
@@ -39,8 +40,23 @@ static int admin_health(sim *s, sim_req *req, sim_resp *resp)
 
 struct state_ctx {
   const char *kind, *label;
+  int show_secrets; /* ?secrets=show: payloads in clear */
   json_object *items;
 };
+
+/* A Secret Manager payload as /_sim/state shows it by default: that it
+ * exists and its size, never its bytes (they are a tenant's DB password). */
+static json_object *masked_payload(json_object *obj)
+{
+  json_object *m = json_object_new_object(), *d;
+
+  json_object_object_add(m, "masked", json_object_new_boolean(1));
+  if (json_object_object_get_ex(obj, "data", &d))
+    json_object_object_add(
+        m, "dataLength",
+        json_object_new_int((int)strlen(json_object_get_string(d))));
+  return m;
+}
 
 static int state_cb(void *data, const char *name, const char *kind,
                     json_object *obj)
@@ -55,19 +71,29 @@ static int state_cb(void *data, const char *name, const char *kind,
   o = json_object_new_object();
   json_object_object_add(o, "name", json_object_new_string(name));
   json_object_object_add(o, "kind", json_object_new_string(kind));
-  json_object_object_add(o, "resource", json_object_get(obj));
+  if (!c->show_secrets && strcmp(kind, "secretmanager.secretPayload") == 0)
+    json_object_object_add(o, "resource", masked_payload(obj));
+  else
+    json_object_object_add(o, "resource", json_object_get(obj));
   json_object_array_add(c->items, o);
   return 0;
 }
 
 static int admin_state(sim *s, sim_req *req, sim_resp *resp)
 {
+  const char *sec = sim_query(req, "secrets");
   struct state_ctx c;
-  json_object *o = json_object_new_object();
+  json_object *o;
   char ts[32];
 
+  if (sec && strcmp(sec, "show") != 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "secrets: must be 'show' (payloads are masked "
+                       "without it)");
+  o = json_object_new_object();
   c.kind = sim_query(req, "kind");
   c.label = sim_query(req, "label");
+  c.show_secrets = sec != NULL;
   c.items = json_object_new_array();
   sim_store_each(s, sim_query(req, "prefix"), state_cb, &c);
   json_object_object_add(o, "project", json_object_new_string(s->project));

@@ -1,8 +1,8 @@
 /*
  * certmgr.c - Certificate Manager v1 under /v1/projects/{p}/locations/{l}:
  * dnsAuthorizations, certificates (Google-managed), certificateMaps,
- * certificateMapEntries and operations. Creates, patches and deletes are
- * google.longrunning operations (SIM_DUR_QUICK) whose metadata is
+ * certificateMapEntries (with patch) and operations. Creates, patches and
+ * deletes are google.longrunning operations (SIM_DUR_QUICK) whose metadata is
  * OperationMetadata and whose response is the resource; errors use the
  * new-style envelope (status + ErrorInfo).
  *
@@ -905,6 +905,173 @@ static int entries_delete(sim *s, sim_req *req, sim_resp *resp)
   return generic_delete(s, req, resp, &cm_entries, NULL, NULL);
 }
 
+/*
+ * certificateMapEntries.patch: updateMask may name certificates, labels
+ * and description. Any other path (hostname and matcher are the entry's
+ * identity) is refused as Google refuses it: 400 "Validation failed" with
+ * a google.rpc.BadRequest violation on updateMask listing the paths.
+ * The referenced certificates must exist, at most CM_MAX_MAP_CERTS.
+ */
+static const char *const entry_mutable[] = {"certificates", "labels",
+                                            "description", NULL};
+
+static int mask_rejected(sim_resp *resp, const char *paths)
+{
+  json_object *top = json_object_new_object(), *e = json_object_new_object(),
+              *det = json_object_new_array(), *br = json_object_new_object(),
+              *fvs = json_object_new_array(), *fv = json_object_new_object();
+  char desc[600];
+
+  snprintf(desc, sizeof(desc), "paths not permitted to be updated: %s", paths);
+  json_object_object_add(fv, "field", json_object_new_string("updateMask"));
+  json_object_object_add(fv, "description", json_object_new_string(desc));
+  json_object_array_add(fvs, fv);
+  json_object_object_add(
+      br, "@type",
+      json_object_new_string("type.googleapis.com/google.rpc.BadRequest"));
+  json_object_object_add(br, "fieldViolations", fvs);
+  json_object_array_add(det, br);
+  json_object_object_add(e, "code", json_object_new_int(400));
+  json_object_object_add(e, "message",
+                         json_object_new_string("Validation failed"));
+  json_object_object_add(e, "status",
+                         json_object_new_string("INVALID_ARGUMENT"));
+  json_object_object_add(e, "details", det);
+  json_object_object_add(top, "error", e);
+  return sim_resp_json(resp, 400, top);
+}
+
+/* 0 when every path of mask is mutable; else -1 with resp filled. Paths
+ * are comma-separated, camelCase or snake_case (the same here). */
+static int entry_mask_check(sim_resp *resp, const char *mask)
+{
+  char buf[512], bad[512] = "", *save = NULL;
+  int any = 0;
+
+  if ((size_t)snprintf(buf, sizeof(buf), "%s", mask) >= sizeof(buf))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field 'update_mask' is too long."),
+           -1;
+  for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    size_t i, n;
+    int ok = 0;
+
+    while (*t == ' ')
+      t++;
+    n = strlen(t);
+    while (n > 0 && t[n - 1] == ' ')
+      t[--n] = '\0';
+    if (n == 0)
+      continue;
+    any = 1;
+    for (i = 0; entry_mutable[i]; i++)
+      ok |= strcmp(t, entry_mutable[i]) == 0;
+    if (!ok && strlen(bad) + n + 2 < sizeof(bad)) {
+      if (*bad)
+        strcat(bad, ",");
+      strcat(bad, t);
+    }
+  }
+  if (*bad)
+    return mask_rejected(resp, bad), -1;
+  if (!any)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field 'update_mask' is required."),
+           -1;
+  return 0;
+}
+
+/* 1 when the comma-separated mask names path. */
+static int mask_has(const char *mask, const char *path)
+{
+  size_t n = strlen(path);
+
+  for (const char *p = mask; (p = strstr(p, path)) != NULL; p += n) {
+    const char *end = p + n;
+
+    if ((p == mask || p[-1] == ',' || p[-1] == ' ') &&
+        (*end == '\0' || *end == ',' || *end == ' '))
+      return 1;
+  }
+  return 0;
+}
+
+static int entries_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  char name[400];
+  json_object *o = lookup(s, req, resp, &cm_entries, name, sizeof(name));
+  json_object *body = sim_body(req), *payload, *certs = NULL;
+  const char *mask = sim_query(req, "updateMask");
+
+  if (o == NULL ||
+      sim_schema_check(resp, sim_schema_certmgr, "CertificateMapEntry", body,
+                       cm_entries.field) < 0)
+    return SIM_DONE;
+  if (mask == NULL)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field 'update_mask' is required.");
+  if (entry_mask_check(resp, mask) < 0)
+    return SIM_DONE;
+  if (sim_op_pending(s, name))
+    return sim_err_rpc(resp, 409, "ABORTED",
+                       "Resource '%s' has an operation in progress.", name);
+  if (mask_has(mask, "certificates")) {
+    certs = json_object_object_get(body, "certificates");
+    if (alen(certs) > CM_MAX_MAP_CERTS)
+      return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                         "A certificate map entry takes at most %d "
+                         "certificates.",
+                         CM_MAX_MAP_CERTS);
+    for (size_t i = 0; i < alen(certs); i++) {
+      char *c =
+          ref(s, json_object_get_string(json_object_array_get_idx(certs, i)));
+      json_object *cert = c ? sim_store_get(s, c) : NULL;
+
+      if (cert == NULL) {
+        sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                    "Certificate '%s' not found.", c ? c : "");
+        free(c);
+        return SIM_DONE;
+      }
+      free(c);
+    }
+  }
+  payload = json_object_new_object();
+  json_object_object_add(payload, "name", json_object_new_string(name));
+  json_object_object_add(payload, "mask", json_object_new_string(mask));
+  json_object_object_add(
+      payload, "body", body ? json_object_get(body) : json_object_new_object());
+  return respond(s, resp, start_lro(s, req, "update", name, payload));
+}
+
+static void entries_patch_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *entry = sim_store_get(s, js(payload, "name"));
+  json_object *body = json_object_object_get(payload, "body"), *v;
+  const char *mask = jsd(payload, "mask", "");
+  char ts[32];
+
+  if (entry == NULL || sim_op_failed(op))
+    return;
+  /* A path in the mask with no value in the body clears the field. */
+  for (size_t i = 0; entry_mutable[i]; i++) {
+    const char *f = entry_mutable[i];
+
+    if (!mask_has(mask, f))
+      continue;
+    if (json_object_object_get_ex(body, f, &v) && v != NULL)
+      json_object_object_add(entry, f, copy(v));
+    else if (strcmp(f, "certificates") == 0)
+      json_object_object_add(entry, f, json_object_new_array());
+    else
+      json_object_object_del(entry, f);
+  }
+  json_object_object_add(entry, "updateTime",
+                         json_object_new_string(sim_now_str(s, ts)));
+  sim_op_set_response(op, CM_TYPE "CertificateMapEntry",
+                      entry_public(s, entry));
+}
+
 /* --- lists -------------------------------------------------------------- */
 
 struct list_ctx {
@@ -1028,6 +1195,9 @@ static const sim_route certmgr_routes[] = {
     {"DELETE", MAP "/certificateMapEntries/{certificateMapEntriesId}",
      CM_ID "certificateMaps.certificateMapEntries.delete", entries_delete,
      delete_apply, 0, NULL},
+    {"PATCH", MAP "/certificateMapEntries/{certificateMapEntriesId}",
+     CM_ID "certificateMaps.certificateMapEntries.patch", entries_patch,
+     entries_patch_apply, 0, NULL},
     {"GET", CL "/operations", CM_ID "operations.list", operations_list, NULL, 0,
      NULL},
     {"GET", CL "/operations/{operationsId}", CM_ID "operations.get",

@@ -948,12 +948,51 @@ static int backend_has_group(sim *s, json_object *bs, const char *group)
   return 1;
 }
 
+json_object *sim_cvm_group_health(sim *s, json_object *bs, json_object *g,
+                                  json_object *names)
+{
+  json_object *arr = json_object_new_array(), *m;
+  char reason[300];
+  int serving, probe;
+
+  health_ports(s, bs, g, &serving, &probe);
+  m = json_object_object_get(json_object_object_get(g, "_sim"), "members");
+  for (size_t i = 0; i < sim_cvm_len(m); i++) {
+    const char *in = json_object_get_string(json_object_array_get_idx(m, i));
+    json_object *inst = sim_store_get(s, in), *e, *nic;
+
+    if (inst == NULL)
+      continue;
+    nic = json_object_array_get_idx(
+        json_object_object_get(inst, "networkInterfaces"), 0);
+    e = json_object_new_object();
+    json_object_object_add(
+        e, "instance",
+        json_object_get(json_object_object_get(inst, "selfLink")));
+    if (sim_cvm_str(nic, "networkIP"))
+      json_object_object_add(
+          e, "ipAddress",
+          json_object_new_string(sim_cvm_str(nic, "networkIP")));
+    json_object_object_add(e, "port", json_object_new_int(serving));
+    json_object_object_add(
+        e, "healthState",
+        json_object_new_string(
+            instance_healthy(s, in, inst, probe, reason, sizeof(reason))
+                ? "HEALTHY"
+                : "UNHEALTHY"));
+    json_object_array_add(arr, e);
+    if (names)
+      json_object_array_add(names, json_object_new_string(in));
+  }
+  return arr;
+}
+
 static int backend_get_health(sim *s, sim_req *req, sim_resp *resp)
 {
-  char *bsn, *gn = NULL, reason[300];
-  json_object *bs, *g, *out, *arr, *m;
+  char *bsn, *gn = NULL;
+  json_object *bs, *g, *out, *arr;
   json_object *body = sim_body(req);
-  int serving, probe, result = SIM_DONE;
+  int result = SIM_DONE;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
@@ -985,34 +1024,7 @@ static int backend_get_health(sim *s, sim_req *req, sim_resp *resp)
                    sim_cvm_str(body, "group"), bsn);
     goto out;
   }
-  health_ports(s, bs, g, &serving, &probe);
-  arr = json_object_new_array();
-  m = json_object_object_get(json_object_object_get(g, "_sim"), "members");
-  for (size_t i = 0; i < sim_cvm_len(m); i++) {
-    const char *in = json_object_get_string(json_object_array_get_idx(m, i));
-    json_object *inst = sim_store_get(s, in), *e, *nic;
-
-    if (inst == NULL)
-      continue;
-    nic = json_object_array_get_idx(
-        json_object_object_get(inst, "networkInterfaces"), 0);
-    e = json_object_new_object();
-    json_object_object_add(
-        e, "instance",
-        json_object_get(json_object_object_get(inst, "selfLink")));
-    if (sim_cvm_str(nic, "networkIP"))
-      json_object_object_add(
-          e, "ipAddress",
-          json_object_new_string(sim_cvm_str(nic, "networkIP")));
-    json_object_object_add(e, "port", json_object_new_int(serving));
-    json_object_object_add(
-        e, "healthState",
-        json_object_new_string(
-            instance_healthy(s, in, inst, probe, reason, sizeof(reason))
-                ? "HEALTHY"
-                : "UNHEALTHY"));
-    json_object_array_add(arr, e);
-  }
+  arr = sim_cvm_group_health(s, bs, g, NULL);
   out = json_object_new_object();
   json_object_object_add(
       out, "kind", json_object_new_string("compute#backendServiceGroupHealth"));

@@ -1,10 +1,11 @@
 /*
  * compute_lb.c - Compute Engine v1 load-balancing collections: healthChecks,
  * backendServices, urlMaps, targetHttpsProxies (with setCertificateMap and
- * setUrlMap) and globalForwardingRules. The generic handlers and the route
- * table live in compute_net.c; this file says what each collection
- * validates and defaults, and what changes elsewhere when one is created
- * or deleted (a forwarding rule marks its static address IN_USE).
+ * setUrlMap) and globalForwardingRules (with setTarget). The generic
+ * handlers and the route table live in compute_net.c; this file says what
+ * each collection validates and defaults, and what changes elsewhere when
+ * one is created or deleted (a forwarding rule marks its static address
+ * IN_USE).
  *
  * backendServices.getHealth belongs to the instances module, which needs
  * instances; it reads backend services and health checks through
@@ -823,6 +824,89 @@ static void fr_inserted(sim *s, json_object *res)
 static void fr_deleted(sim *s, json_object *res)
 {
   fr_link(s, res, 0);
+}
+
+/*
+ * globalForwardingRules.setTarget {target}: "The new target should be of
+ * the same type as the old target." A global forwarding rule points at a
+ * global target proxy; the target must exist, be of the rule's current
+ * proxy type, and (a target HTTPS proxy) sit in front of a backend
+ * service of the rule's load balancing scheme. Address, protocol and
+ * ports stay as they are.
+ */
+static const char *const fr_target_colls[] = {
+    "targetHttpProxies", "targetHttpsProxies", "targetSslProxies",
+    "targetTcpProxies",  "targetGrpcProxies",  NULL,
+};
+
+/* Compute's TargetReference (discovery: one string property, target).
+ * schema_compute.c is generated without it; this one-type table keeps
+ * the unknown-field check of the other request bodies. */
+static const sim_schema_prop fr_TargetReference[] = {
+    {"target", 's', NULL},
+    {NULL, 0, NULL},
+};
+static const sim_schema_type fr_schema[] = {
+    {"TargetReference", fr_TargetReference},
+    {NULL, NULL},
+};
+
+/* The global target proxy collection of a canonical name, or NULL. */
+static const char *fr_target_coll(const char *canon)
+{
+  char p[100], coll[100], n[100], tail;
+
+  if (canon == NULL ||
+      sscanf(canon, "projects/%99[^/]/global/%99[^/]/%99[^/]%c", p, coll, n,
+             &tail) != 3)
+    return NULL;
+  for (size_t i = 0; fr_target_colls[i]; i++)
+    if (strcmp(coll, fr_target_colls[i]) == 0)
+      return fr_target_colls[i];
+  return NULL;
+}
+
+int sim_net_set_target(sim *s, sim_req *req, sim_resp *resp)
+{
+  const sim_net_coll *c = sim_net_coll_find("globalForwardingRules");
+  json_object *body = sim_body(req), *old, *res;
+  const char *region, *want = sim_net_str(body, "target"), *kind, *had;
+  char full[400], *canon, *prev;
+
+  old = sim_net_lookup(s, req, resp, c, "forwardingRule", full, sizeof(full),
+                       &region);
+  if (old == NULL || sim_schema_check(resp, fr_schema, "TargetReference", body,
+                                      "resource") < 0)
+    return SIM_DONE;
+  if (want == NULL || *want == '\0')
+    return sim_net_required(resp, "target");
+  canon = sim_ref_name(s, want);
+  kind = fr_target_coll(canon);
+  prev = sim_ref_name(s, sim_net_str(old, "target"));
+  had = fr_target_coll(prev);
+  free(canon);
+  free(prev);
+  if (kind == NULL)
+    return sim_net_invalid(resp, "target", want,
+                           "A global forwarding rule must point to a global "
+                           "target proxy.");
+  if (had && strcmp(had, kind) != 0)
+    return sim_net_invalid(resp, "target", want,
+                           "The new target must be of the same type as the "
+                           "current one (%s).",
+                           had);
+  res = copy_of(old);
+  if (res == NULL)
+    return sim_resp_json(resp, 503, NULL);
+  json_object_object_add(res, "target", json_object_new_string(want));
+  canon = sim_net_ref(s, resp, res, "target", "target", kind, 1, NULL);
+  if (canon == NULL || fr_scheme(s, resp, res, canon) < 0) {
+    free(canon);
+    json_object_put(res);
+    return SIM_DONE;
+  }
+  free(canon);
+  return sim_net_start_replace(s, req, resp, c, full, region, res, "setTarget");
 }
 
 /* --- the collections ---------------------------------------------------- */

@@ -2319,6 +2319,9 @@ static const sim_route net_routes[] = {
     {"POST", CG "/forwardingRules/{resource}/setLabels",
      "compute.globalForwardingRules.setLabels", net_set_labels, net_apply, 0,
      NULL},
+    {"POST", CG "/forwardingRules/{forwardingRule}/setTarget",
+     "compute.globalForwardingRules.setTarget", sim_net_set_target, net_apply,
+     0, NULL},
 };
 
 int sim_compute_net_init(sim *s)

@@ -82,6 +82,7 @@ int sim_net_check_fingerprint(sim_resp *resp, json_object *body,
 /* Custom verbs served by compute_lb.c. */
 int sim_net_set_certificate_map(sim *s, sim_req *req, sim_resp *resp);
 int sim_net_set_url_map(sim *s, sim_req *req, sim_resp *resp);
+int sim_net_set_target(sim *s, sim_req *req, sim_resp *resp);
 /* Allocates a free address of 203.0.113.0/24 (global) or 198.51.100.0/24
  * (regional) into buf (>= 16); -1 when all 254 are taken. */
 int sim_net_alloc_external(sim *s, int global, char *buf);

@@ -106,6 +106,17 @@ const char *sim_cvm_instance_status(sim *s, json_object *inst);
 int sim_cvm_check_fingerprint(sim_resp *resp, const char *want, const char *got,
                               const char *what);
 
+/*
+ * The health of the members of instance group g (a stored group) as
+ * backends of backend service bs, in the boot model of compute_health.c:
+ * a new array of BackendServiceGroupHealth.healthStatus[] entries
+ * (instance selfLink, ipAddress, port, healthState). When names is an
+ * array, each member's canonical name is appended to it, in the same
+ * order. getHealth answers with it; so does the data plane (dataplane.c).
+ */
+json_object *sim_cvm_group_health(sim *s, json_object *bs, json_object *g,
+                                  json_object *names);
+
 /* Route registration of the sibling files (called by the module init). */
 int sim_cvm_disk_init(sim *s);
 int sim_cvm_health_init(sim *s);

@@ -972,6 +972,11 @@ static void sim_http_handler(void *data, edv_http_req *http)
   edv__http_set_data(http, req);
   edv__http_on_end(http, 0, sim_http_end, req);
   sim__run_due(s);
+  if (sim__dataplane_host(s, edv__http_header(http, "Host"))) {
+    sim__dataplane(s, req); /* a tenant's hostname: the load balancer */
+    sim__finish(req);
+    return;
+  }
   req->rt = sim__route_match(s, edv__http_method(http), edv__http_path(http),
                              edv__http_header(http, "Host"), req, &path_known);
   if (req->rt == NULL) {

@@ -15,7 +15,13 @@
  *   metrics only (custom.googleapis.com/ or external.googleapis.com/);
  *   points are kept per series (newest first, at most 1,000) and listed
  *   with filter metric.type = "..." (optionally AND metric.labels.k =
- *   "v"), within interval.startTime (exclusive) .. interval.endTime.
+ *   "v"), within interval.startTime (exclusive) .. interval.endTime;
+ * - a series takes at most one point per 5 s, in time order (Google's
+ *   limit, cloud.google.com/monitoring/quotas); a call with a point too
+ *   soon or too old is refused whole (Google writes the other series);
+ * - metricDescriptors.create: a custom type, a metricKind and a
+ *   valueType; create updates an existing descriptor, as Google does.
+ *   Points of a type with a descriptor must have its value type.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -35,6 +41,8 @@
 #define MON_KIND_CHANNEL "monitoring.notificationChannel"
 #define MON_KIND_UPTIME  "monitoring.uptimeCheckConfig"
 #define MON_KIND_SERIES  "monitoring.timeSeries"
+#define MON_KIND_DESC    "monitoring.metricDescriptor"
+#define MON_SAMPLE_MS    5000
 
 /* 1 (resp filled) when the body does not fit the request schema. */
 static int bad_body(sim_resp *resp, const char *type, json_object *body,
@@ -511,6 +519,57 @@ static int check_series(sim_resp *resp, json_object *ts, size_t i)
   return 0;
 }
 
+/* The sampling limit and the descriptor's value type, for series i. */
+static int check_series_store(sim *s, sim_resp *resp, json_object *ts, size_t i)
+{
+  json_object *pt =
+      json_object_array_get_idx(json_object_object_get(ts, "points"), 0);
+  json_object *have, *newest, *desc;
+  const char *type = js(json_object_object_get(ts, "metric"), "type");
+  const char *vt = value_type(json_object_object_get(pt, "value"));
+  char key[400];
+  int64_t t = parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
+
+  snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", sim_project(s),
+           type);
+  desc = sim_store_get(s, key);
+  if (desc && js(desc, "valueType") && strcmp(js(desc, "valueType"), vt) != 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "One or more TimeSeries could not be written: Value "
+                       "type for metric %s must be %s, but is %s.: "
+                       "timeSeries[%zu]",
+                       type, js(desc, "valueType"), vt, i),
+           -1;
+  series_key(s, ts, key, sizeof(key));
+  have = sim_store_get(s, key);
+  newest =
+      alen(json_object_object_get(have, "points"))
+          ? json_object_array_get_idx(json_object_object_get(have, "points"), 0)
+          : NULL;
+  if (newest) {
+    int64_t last =
+        parse_time(js(json_object_object_get(newest, "interval"), "endTime"));
+
+    if (t < last)
+      return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                         "One or more TimeSeries could not be written: "
+                         "Points must be written in order. One or more of "
+                         "the points specified had an older start time than "
+                         "the most recent point.: timeSeries[%zu]",
+                         i),
+             -1;
+    if (t - last < MON_SAMPLE_MS)
+      return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                         "One or more TimeSeries could not be written: One "
+                         "or more points were written more frequently than "
+                         "the maximum sampling period configured for the "
+                         "metric.: timeSeries[%zu]",
+                         i),
+             -1;
+  }
+  return 0;
+}
+
 static int series_create(sim *s, sim_req *req, sim_resp *resp)
 {
   json_object *all = json_object_object_get(sim_body(req), "timeSeries");
@@ -529,7 +588,8 @@ static int series_create(sim *s, sim_req *req, sim_resp *resp)
                        "request; got %zu.",
                        MON_MAX_SERIES, n);
   for (size_t i = 0; i < n; i++)
-    if (check_series(resp, json_object_array_get_idx(all, i), i) < 0)
+    if (check_series(resp, json_object_array_get_idx(all, i), i) < 0 ||
+        check_series_store(s, resp, json_object_array_get_idx(all, i), i) < 0)
       return SIM_DONE;
   for (size_t i = 0; i < n; i++) {
     json_object *ts = json_object_array_get_idx(all, i), *have, *pts, *np;
@@ -672,6 +732,47 @@ static int series_list(sim *s, sim_req *req, sim_resp *resp)
   return sim_resp_json(resp, 200, o);
 }
 
+/* --- metricDescriptors -------------------------------------------------- */
+
+static int in_list(const char *v, const char *const *list)
+{
+  for (size_t i = 0; v && list[i]; i++)
+    if (strcmp(v, list[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int descriptors_create(sim *s, sim_req *req, sim_resp *resp)
+{
+  static const char *const kinds[] = {"GAUGE", "DELTA", "CUMULATIVE", NULL};
+  static const char *const vtypes[] = {
+      "BOOL", "INT64", "DOUBLE", "STRING", "MONEY", "DISTRIBUTION", NULL};
+  json_object *body = sim_body(req), *d;
+  const char *type = js(body, "type");
+  char key[400];
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  if (type == NULL || (strncmp(type, "custom.googleapis.com/", 22) != 0 &&
+                       strncmp(type, "external.googleapis.com/", 24) != 0))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field metric_descriptor.type must name a custom "
+                       "metric (custom.googleapis.com/...); got '%s'.",
+                       type ? type : "");
+  if (!in_list(js(body, "metricKind"), kinds))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Invalid value at 'metric_descriptor.metric_kind'.");
+  if (!in_list(js(body, "valueType"), vtypes))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Invalid value at 'metric_descriptor.value_type'.");
+  snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", sim_project(s),
+           type);
+  d = copy(body);
+  json_object_object_add(d, "name", json_object_new_string(key));
+  sim_store_put(s, key, MON_KIND_DESC, json_object_get(d));
+  return sim_resp_json(resp, 200, d);
+}
+
 /* --- table -------------------------------------------------------------- */
 
 #define MP     "/v3/projects/{projectsId}"
@@ -708,6 +809,9 @@ static const sim_route monitoring_routes[] = {
      0, NULL},
     {"GET", MP "/timeSeries", MON_ID "timeSeries.list", series_list, NULL, 0,
      NULL},
+    {"POST", MP "/metricDescriptors", MON_ID "metricDescriptors.create",
+     descriptors_create, NULL, 0, NULL},
+
 };
 
 int sim_monitoring_init(sim *s)

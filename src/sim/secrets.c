@@ -8,9 +8,8 @@
  * in entries of their own kind (secretmanager.secretPayload, key
  * ".../versions/N/payload") so that the state file (0600) keeps them
  * across restarts while no API response but versions.access shows them.
- * The request log records paths only, never bodies. /_sim/state does dump
- * every store entry, payload entries included: the core has no masking
- * hook yet (reported to the lead).
+ * The request log records paths only, never bodies. /_sim/state masks
+ * payload entries unless asked with secrets=show (admin.c).
  *
  * Names use the project id where Google shows the project number
  * ("projects/123/secrets/s"): sim.h does not expose the number.

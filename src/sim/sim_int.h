@@ -243,6 +243,12 @@ int sim__auth_trust(sim *s, const char *kid, const char *email,
 /* admin.c */
 int sim__admin_init(sim *s);
 
+/* dataplane.c: 1 when a Host header names a hostname of the simulated DNS
+ * (then the request is for a load balancer, not for an API), and the
+ * answer to such a request (filled into req->resp, or req->drop). */
+int sim__dataplane_host(sim *s, const char *host);
+int sim__dataplane(sim *s, sim_req *req);
+
 /* persist.c */
 int sim__load(sim *s, edv_error *err);
 int sim__save(sim *s);

@@ -1218,14 +1218,55 @@ static int users_delete(sim *s, sim_req *req, sim_resp *resp)
       start_op(s, req, "DELETE_USER", key, inst, SIM_DUR_QUICK, payload));
 }
 
+/*
+ * users.update (PUT .../users?name=N[&host=H]): the user is named by the
+ * query, not the body (Google: name, host, instance and project "can be
+ * omitted for update because [they are] already specified on the URL").
+ * The password is the usual payload and, as on insert, stops here: the
+ * stored user keeps only its public fields, of which passwordPolicy is
+ * the one an update may set. A host, when given, must be the stored
+ * user's (MySQL accounts are name@host; PostgreSQL users have none).
+ */
+static int users_update(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], ukey[400];
+  json_object *inst, *user, *upd, *payload, *v;
+  const char *name = sim_query(req, "name"), *host = sim_query(req, "host");
+
+  if (bad_body(resp, "User", sim_body(req)))
+    return SIM_DONE;
+  inst = inst_lookup(s, req, resp, key, sizeof(key));
+  if (inst == NULL || gate(s, resp, key, inst) < 0)
+    return SIM_DONE;
+  /* The message Google's client libraries report without ?name=. */
+  if (name == NULL || *name == '\0')
+    return sim_err_legacy(resp, 400, "required", "Missing parameter: user.");
+  child_key(s, ukey, sizeof(ukey), req, "users", name);
+  user = sim_store_get(s, ukey);
+  if (user == NULL || (host && *host && js(user, "host") &&
+                       strcmp(host, js(user, "host")) != 0))
+    return sim_err_legacy(resp, 404, "notFound",
+                          "Not Found: user %s does not exist.", name);
+  upd = copy(user);
+  if (json_object_object_get_ex(sim_body(req), "passwordPolicy", &v))
+    json_object_object_add(upd, "passwordPolicy", copy(v));
+  payload = json_object_new_object();
+  json_object_object_add(payload, "key", json_object_new_string(ukey));
+  json_object_object_add(payload, "user", upd);
+  return respond_op(
+      s, resp,
+      start_op(s, req, "UPDATE_USER", key, inst, SIM_DUR_QUICK, payload));
+}
+
 /* --- backupRuns --------------------------------------------------------- */
 
 static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], bkey[400], id[24], ts[32];
   json_object *inst;
-  json_object *run, *payload;
+  json_object *run, *payload, *oj, *bc;
   const char *desc;
+  sim_op *op;
 
   if (bad_body(resp, "BackupRun", sim_body(req)))
     return SIM_DONE;
@@ -1260,9 +1301,18 @@ static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
   sim_store_put(s, bkey, "sql#backupRun", run);
   payload = json_object_new_object();
   json_object_object_add(payload, "key", json_object_new_string(bkey));
-  return respond_op(
-      s, resp,
-      start_op(s, req, "BACKUP_VOLUME", key, inst, SIM_DUR_MEDIUM, payload));
+  op = start_op(s, req, "BACKUP_VOLUME", key, inst, SIM_DUR_MEDIUM, payload);
+  if (op == NULL)
+    return respond_op(s, resp, op);
+  /* The operation names its backup (Operation.backupContext), so the
+   * caller can follow the run. Only the insert answer carries it here. */
+  oj = sim_op_json(s, op);
+  bc = json_object_new_object();
+  json_object_object_add(bc, "kind",
+                         json_object_new_string("sql#backupContext"));
+  json_object_object_add(bc, "backupId", json_object_new_string(id));
+  json_object_object_add(oj, "backupContext", bc);
+  return sim_resp_json(resp, 200, oj);
 }
 
 static void backupruns_insert_apply(sim *s, sim_op *op, json_object *payload)
@@ -1294,16 +1344,31 @@ static int backupruns_get(sim *s, sim_req *req, sim_resp *resp)
   return sim_resp_json(resp, 200, json_object_get(run));
 }
 
+/* Newest enqueuedTime first (RFC 3339 strings of one format sort as
+ * text), as Google lists backup runs. */
+static int backuprun_newer(const void *a, const void *b)
+{
+  const char *x = js(*(json_object *const *)a, "enqueuedTime");
+  const char *y = js(*(json_object *const *)b, "enqueuedTime");
+  int c = strcmp(y ? y : "", x ? x : "");
+
+  if (c == 0)
+    c = strcmp(jsd(*(json_object *const *)b, "id", ""),
+               jsd(*(json_object *const *)a, "id", ""));
+  return c;
+}
+
 static int backupruns_list(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], prefix[320];
+  json_object *o;
 
   if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "%s/backupRuns/", key);
-  return sim_resp_json(
-      resp, 200,
-      list_of(s, prefix, "sql#backupRun", "sql#backupRunsList", NULL));
+  o = list_of(s, prefix, "sql#backupRun", "sql#backupRunsList", NULL);
+  json_object_array_sort(json_object_object_get(o, "items"), backuprun_newer);
+  return sim_resp_json(resp, 200, o);
 }
 
 /* --- operations --------------------------------------------------------- */
@@ -1400,6 +1465,8 @@ static const sim_route sql_routes[] = {
          NULL),
     BOTH("DELETE", "/instances/{instance}/users", "sql.users.delete",
          users_delete, child_del_apply),
+    BOTH("PUT", "/instances/{instance}/users", "sql.users.update", users_update,
+         child_put_apply),
     BOTH("POST", "/instances/{instance}/backupRuns", "sql.backupRuns.insert",
          backupruns_insert, backupruns_insert_apply),
     BOTH("GET", "/instances/{instance}/backupRuns", "sql.backupRuns.list",

@@ -244,11 +244,167 @@ static void test_certmgr_failed(void **state)
   fx_free(f);
 }
 
+#define ENTRY CM "/certificateMaps/pm/certificateMapEntries/pe"
+
+/* A 400 INVALID_ARGUMENT "Validation failed" naming the refused paths in
+ * a google.rpc.BadRequest violation on updateMask. */
+static void expect_mask_refused(simfx *f, const char *mask, const char *paths)
+{
+  reply r;
+  char want[200];
+
+  httpf(f, "PATCH", "{\"hostname\":\"x.edvirons.com\"}", &r,
+        ENTRY "?updateMask=%s", mask);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  assert_jeq(r.json, "error.message", "Validation failed");
+  assert_jeq(r.json, "error.details.0.@type",
+             "type.googleapis.com/google.rpc.BadRequest");
+  assert_jeq(r.json, "error.details.0.fieldViolations.0.field", "updateMask");
+  snprintf(want, sizeof(want), "paths not permitted to be updated: %s", paths);
+  assert_jeq(r.json, "error.details.0.fieldViolations.0.description", want);
+  reply_free(&r);
+}
+
+/*
+ * certificateMapEntries.patch: certificates, labels and description
+ * change through a long-running operation whose response is the entry;
+ * the hostname (and any path outside those three) is refused, a
+ * certificate that does not exist too, and nothing changes until the
+ * operation is done.
+ */
+static void test_certmgr_entry_patch(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char op[300];
+
+  (void)state;
+  ok_op(f, "POST", CM "/certificates?certificateId=pc1",
+        "{\"managed\":{\"domains\":[\"p.edvirons.com\"]}}");
+  ok_op(f, "POST", CM "/certificates?certificateId=pc2",
+        "{\"managed\":{\"domains\":[\"p.edvirons.com\"]}}");
+  ok_op(f, "POST", CM "/certificateMaps?certificateMapId=pm", "{}");
+  ok_op(f, "POST",
+        CM "/certificateMaps/pm/certificateMapEntries?certificateMapEntryId=pe",
+        "{\"hostname\":\"p.edvirons.com\",\"certificates\":[\"projects/"
+        "edv-sim/locations/global/certificates/pc1\"],\"description\":"
+        "\"first\",\"labels\":{\"edv-tenant\":\"t1\"}}");
+
+  /* certificates only: labels and description stay. */
+  http(f, "PATCH", ENTRY "?updateMask=certificates",
+       "{\"certificates\":[\"projects/edv-sim/locations/global/certificates/"
+       "pc2\"],\"description\":\"ignored\"}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "done", "false");
+  assert_jeq(r.json, "metadata.verb", "update");
+  assert_jeq(r.json, "metadata.target",
+             "projects/edv-sim/locations/global/certificateMaps/pm/"
+             "certificateMapEntries/pe");
+  snprintf(op, sizeof(op), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  http(f, "GET", ENTRY, NULL, &r);
+  assert_jeq(r.json, "certificates.0",
+             "projects/edv-sim/locations/global/certificates/pc1");
+  reply_free(&r);
+  /* A second patch while the first runs. */
+  http(f, "PATCH", ENTRY "?updateMask=labels", "{\"labels\":{}}", &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ABORTED");
+  reply_free(&r);
+  assert_int_equal(advance(f, 120), 200);
+  httpf(f, "GET", NULL, &r, "/v1/%s", op);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "done", "true");
+  assert_null(jget(r.json, "error"));
+  assert_jeq(r.json, "response.@type",
+             "type.googleapis.com/google.cloud.certificatemanager.v1."
+             "CertificateMapEntry");
+  assert_jeq(r.json, "response.certificates.0",
+             "projects/edv-sim/locations/global/certificates/pc2");
+  reply_free(&r);
+  http(f, "GET", ENTRY, NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "certificates"), 1);
+  assert_jeq(r.json, "certificates.0",
+             "projects/edv-sim/locations/global/certificates/pc2");
+  assert_jeq(r.json, "hostname", "p.edvirons.com");
+  assert_jeq(r.json, "description", "first");
+  assert_jeq(r.json, "labels.edv-tenant", "t1");
+  reply_free(&r);
+
+  /* labels and description together; a masked field absent from the body
+   * is cleared. */
+  ok_op(f, "PATCH", ENTRY "?updateMask=labels,description",
+        "{\"labels\":{\"edv-tenant\":\"t2\"}}");
+  http(f, "GET", ENTRY, NULL, &r);
+  assert_jeq(r.json, "labels.edv-tenant", "t2");
+  assert_null(jget(r.json, "description"));
+  assert_jeq(r.json, "certificates.0",
+             "projects/edv-sim/locations/global/certificates/pc2");
+  reply_free(&r);
+  ok_op(f, "PATCH", ENTRY "?updateMask=description",
+        "{\"description\":\"second\"}");
+  http(f, "GET", ENTRY, NULL, &r);
+  assert_jeq(r.json, "description", "second");
+  reply_free(&r);
+
+  /* Refused: the hostname and matcher (the entry's identity), unknown
+   * paths; no mask; a certificate that does not exist; too many. */
+  expect_mask_refused(f, "hostname", "hostname");
+  expect_mask_refused(f, "certificates,hostname,matcher", "hostname,matcher");
+  expect_mask_refused(f, "nonsense", "nonsense");
+  http(f, "PATCH", ENTRY, "{\"description\":\"x\"}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  assert_jeq(r.json, "error.message", "Field 'update_mask' is required.");
+  reply_free(&r);
+  http(f, "PATCH", ENTRY "?updateMask=certificates",
+       "{\"certificates\":[\"projects/edv-sim/locations/global/certificates/"
+       "nope\"]}",
+       &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  assert_jeq(r.json, "error.message",
+             "Certificate 'projects/edv-sim/locations/global/certificates/"
+             "nope' not found.");
+  reply_free(&r);
+  http(f, "PATCH", ENTRY "?updateMask=certificates",
+       "{\"certificates\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  reply_free(&r);
+  http(f, "PATCH", ENTRY "?updateMask=labels", "{\"labelz\":{}}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "INVALID_ARGUMENT");
+  reply_free(&r);
+  http(f, "PATCH",
+       CM "/certificateMaps/pm/certificateMapEntries/nope?updateMask=labels",
+       "{}", &r);
+  expect_status(&r, 404);
+  assert_jeq(r.json, "error.status", "NOT_FOUND");
+  reply_free(&r);
+  http(f, "GET", ENTRY, NULL, &r);
+  assert_jeq(r.json, "hostname", "p.edvirons.com");
+  assert_jeq(r.json, "certificates.0",
+             "projects/edv-sim/locations/global/certificates/pc2");
+  reply_free(&r);
+  /* The entry now holds pc2, not pc1. */
+  ok_op(f, "DELETE", CM "/certificates/pc1", NULL);
+  http(f, "DELETE", CM "/certificates/pc2", NULL, &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "FAILED_PRECONDITION");
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_certmgr_managed_flow),
       cmocka_unit_test(test_certmgr_failed),
+      cmocka_unit_test(test_certmgr_entry_patch),
   };
   int result;
 

@@ -1199,6 +1199,142 @@ static void test_load_balancing(void **state)
   fx_free(f);
 }
 
+/* --- globalForwardingRules.setTarget ------------------------------------ */
+
+/*
+ * setTarget moves a rule to another target HTTPS proxy and nothing else
+ * (address, ports, labels stay; the fingerprint changes); the target must
+ * exist, be a global target proxy, and serve the rule's load balancing
+ * scheme; a repeated requestId gets the first operation back.
+ */
+static void test_set_target(void **state)
+{
+  simfx *f = fx_new();
+  reply r, r2;
+  char fp[64], op[200];
+
+  (void)state;
+  seed_others(f);
+  fx_run(f);
+  ok(f, "POST", HC, "{\"name\":\"st-hc\",\"type\":\"HTTP\"}");
+  ok(f, "POST", BS,
+     "{\"name\":\"st-bs\",\"loadBalancingScheme\":\"EXTERNAL_MANAGED\","
+     "\"healthChecks\":[\"global/healthChecks/st-hc\"]}");
+  ok(f, "POST", BS,
+     "{\"name\":\"st-classic\",\"loadBalancingScheme\":\"EXTERNAL\","
+     "\"healthChecks\":[\"global/healthChecks/st-hc\"]}");
+  ok(f, "POST", UM,
+     "{\"name\":\"st-um\",\"defaultService\":\"global/backendServices/"
+     "st-bs\"}");
+  ok(f, "POST", UM,
+     "{\"name\":\"st-um-classic\",\"defaultService\":\"global/"
+     "backendServices/st-classic\"}");
+  ok(f, "POST", PX,
+     "{\"name\":\"st-px1\",\"urlMap\":\"global/urlMaps/st-um\","
+     "\"certificateMap\":\"" CMAP "global/certificateMaps/edv-map\"}");
+  ok(f, "POST", PX,
+     "{\"name\":\"st-px2\",\"urlMap\":\"global/urlMaps/st-um\","
+     "\"certificateMap\":\"" CMAP "global/certificateMaps/map2\"}");
+  ok(f, "POST", PX,
+     "{\"name\":\"st-px-classic\",\"urlMap\":\"global/urlMaps/st-um-classic\","
+     "\"certificateMap\":\"" CMAP "global/certificateMaps/map2\"}");
+  ok(f, "POST", FR,
+     "{\"name\":\"st-fr\",\"portRange\":\"443\",\"target\":\"global/"
+     "targetHttpsProxies/st-px1\",\"loadBalancingScheme\":"
+     "\"EXTERNAL_MANAGED\",\"labels\":{\"edv-managed\":\"true\"}}");
+  get(f, FR "/st-fr", &r);
+  snprintf(fp, sizeof(fp), "%s", jget(r.json, "fingerprint"));
+  reply_free(&r);
+
+  /* Errors, each before any operation starts. */
+  fails(f, "POST", FR "/nope/setTarget",
+        "{\"target\":\"global/targetHttpsProxies/st-px2\"}", 404, "notFound",
+        "The resource 'projects/edv-sim/global/forwardingRules/nope' was not "
+        "found");
+  fails(f, "POST", FR "/st-fr/setTarget", "{}", 400, "required",
+        "Required field 'resource.target' not specified");
+  fails(f, "POST", FR "/st-fr/setTarget",
+        "{\"target\":\"global/targetHttpsProxies/st-px2\",\"targett\":\"x\"}",
+        400, "invalid",
+        "Invalid JSON payload received. Unknown name \"targett\" at "
+        "'resource': Cannot find field.");
+  fails(f, "POST", FR "/st-fr/setTarget",
+        "{\"target\":\"global/targetHttpsProxies/nope\"}", 404, "notFound",
+        "The resource 'projects/edv-sim/global/targetHttpsProxies/nope' was "
+        "not found");
+  fails(f, "POST", FR "/st-fr/setTarget",
+        "{\"target\":\"global/urlMaps/st-um\"}", 400, "invalid",
+        "Invalid value for field 'resource.target': 'global/urlMaps/st-um'. "
+        "A global forwarding rule must point to a global target proxy.");
+  fails(f, "POST", FR "/st-fr/setTarget",
+        "{\"target\":\"global/targetHttpProxies/st-px2\"}", 400, "invalid",
+        "Invalid value for field 'resource.target': 'global/"
+        "targetHttpProxies/st-px2'. The new target must be of the same type "
+        "as the current one (targetHttpsProxies).");
+  fails(f, "POST", FR "/st-fr/setTarget",
+        "{\"target\":\"global/targetHttpsProxies/st-px-classic\"}", 400,
+        "invalid",
+        "Invalid value for field 'resource.loadBalancingScheme': "
+        "'EXTERNAL_MANAGED'. The backend service behind the target proxy "
+        "uses load balancing scheme EXTERNAL.");
+  get(f, FR "/st-fr", &r);
+  assert_non_null(
+      strstr(jget(r.json, "target"), "/global/targetHttpsProxies/st-px1"));
+  assert_jeq(r.json, "fingerprint", fp);
+  reply_free(&r);
+
+  /* Success: a global operation naming the rule; then only the target
+   * (and the fingerprint) changed. */
+  http(f, "POST",
+       FR "/st-fr/setTarget?requestId=7d0c1a7e-5b7e-4c1e-9d6a-0b9e6f1c2a33",
+       "{\"target\":\"projects/edv-sim/global/targetHttpsProxies/st-px2\"}",
+       &r);
+  assert_int_equal(r.status, 200);
+  assert_jeq(r.json, "operationType", "setTarget");
+  assert_null(jget(r.json, "region"));
+  assert_non_null(strstr(jget(r.json, "selfLink"), "/global/operations/"));
+  assert_non_null(
+      strstr(jget(r.json, "targetLink"), "/global/forwardingRules/st-fr"));
+  snprintf(op, sizeof(op), "%s", jget(r.json, "name"));
+  wait_op(f, &r, NULL);
+  reply_free(&r);
+  get(f, FR "/st-fr", &r);
+  /* Stored as Google's full link (the simulator's own base URL). */
+  assert_int_equal(strncmp(jget(r.json, "target"), "http", 4), 0);
+  assert_non_null(strstr(jget(r.json, "target"),
+                         "/compute/v1/projects/edv-sim/global/"
+                         "targetHttpsProxies/st-px2"));
+  assert_jeq(r.json, "IPAddress", "203.0.113.1");
+  assert_jeq(r.json, "portRange", "443-443");
+  assert_jeq(r.json, "loadBalancingScheme", "EXTERNAL_MANAGED");
+  assert_jeq(r.json, "labels.edv-managed", "true");
+  assert_string_not_equal(jget(r.json, "fingerprint"), fp);
+  reply_free(&r);
+  /* The new target is in use by the rule, the old one is free. */
+  fails(f, "DELETE", PX "/st-px2", NULL, 400, "resourceInUseByAnotherResource",
+        NULL);
+  ok(f, "DELETE", PX "/st-px1", NULL);
+
+  /* The same requestId again: the first operation, nothing re-applied
+   * (the target named now is gone). */
+  http(f, "POST",
+       FR "/st-fr/setTarget?requestId=7d0c1a7e-5b7e-4c1e-9d6a-0b9e6f1c2a33",
+       "{\"target\":\"global/targetHttpsProxies/st-px1\"}", &r2);
+  assert_int_equal(r2.status, 200);
+  assert_jeq(r2.json, "name", op);
+  assert_jeq(r2.json, "status", "DONE");
+  reply_free(&r2);
+  fails(f, "POST",
+        FR "/st-fr/setTarget?requestId=00000000-0000-0000-0000-000000000000",
+        "{\"target\":\"global/targetHttpsProxies/st-px2\"}", 400, "invalid",
+        NULL);
+  get(f, FR "/st-fr", &r);
+  assert_non_null(
+      strstr(jget(r.json, "target"), "/global/targetHttpsProxies/st-px2"));
+  reply_free(&r);
+  fx_free(f);
+}
+
 /* --- races between operations ------------------------------------------ */
 
 static void advance(simfx *f, int seconds)
@@ -1488,6 +1624,7 @@ int main(void)
       cmocka_unit_test(test_routers),
       cmocka_unit_test(test_addresses),
       cmocka_unit_test(test_load_balancing),
+      cmocka_unit_test(test_set_target), /* globalForwardingRules.setTarget */
       cmocka_unit_test(test_races),
       cmocka_unit_test(test_restart),
       cmocka_unit_test(test_internal_api),

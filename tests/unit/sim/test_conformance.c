@@ -1283,6 +1283,10 @@ static void scenario_monitoring(simfx *f)
   ok(f, "GET", MON "/uptimeCheckConfigs", NULL);
   ok(f, "DELETE", p, NULL);
   /* A point at the simulated now. */
+  ok(f, "POST", MON "/metricDescriptors",
+     "{\"type\":\"custom.googleapis.com/edv/tenants\",\"metricKind\":"
+     "\"GAUGE\",\"valueType\":\"INT64\",\"labels\":[{\"key\":\"tier\","
+     "\"valueType\":\"STRING\"}]}");
   http(f, "GET", "/_sim/clock", NULL, &r);
   snprintf(p, sizeof(p), "%s", jget(r.json, "time"));
   reply_free(&r);

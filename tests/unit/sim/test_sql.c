@@ -481,6 +481,179 @@ static void test_sql_restart(void **state)
   fx_free(f);
 }
 
+/* Sets the stored state of instance `name` in a stopped simulator's state
+ * file (a state Google can leave an instance in, such as SUSPENDED). */
+static void set_instance_state(const char *path, const char *name,
+                               const char *state)
+{
+  json_object *root = json_object_from_file(path), *res;
+  char key[200];
+  int hit = 0;
+
+  assert_non_null(root);
+  snprintf(key, sizeof(key), "projects/edv-sim/instances/%s", name);
+  res = json_object_object_get(root, "resources");
+  for (size_t i = 0; i < json_object_array_length(res); i++) {
+    json_object *e = json_object_array_get_idx(res, i);
+
+    if (strcmp(jget(e, "name"), key) != 0)
+      continue;
+    json_object_object_add(json_object_object_get(e, "obj"), "state",
+                           json_object_new_string(state));
+    hit = 1;
+  }
+  assert_true(hit);
+  assert_int_equal(json_object_to_file_ext(path, root, JSON_C_TO_STRING_PLAIN),
+                   0);
+  json_object_put(root);
+}
+
+/*
+ * users.update (PUT .../users?name=N[&host=H]) on both bases: an
+ * UPDATE_USER operation on the instance, one at a time; the new password
+ * reaches no response, the request log or the state; unknown user, no
+ * name, an unknown field, a host that is not the user's and an instance
+ * that is not RUNNABLE get Google's errors.
+ */
+static void test_sql_users_update(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char op[128], dir[64];
+
+  (void)state;
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgu\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-f1-micro\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", VB "/instances",
+       "{\"name\":\"myu\",\"databaseVersion\":\"MYSQL_8_0\","
+       "\"settings\":{\"tier\":\"db-n1-standard-1\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  /* Still PENDING_CREATE: its create operation holds it. */
+  http(f, "PUT", V1 "/instances/pgu/users?name=postgres",
+       "{\"password\":\"early-pw-0\"}", &r);
+  expect_busy(&r);
+  reply_free(&r);
+  settle(f);
+  http(f, "POST", V1 "/instances/pgu/users",
+       "{\"name\":\"edv\",\"password\":\"first-pw-1\"}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+
+  http(f, "PUT", V1 "/instances/pgu/users?name=edv",
+       "{\"name\":\"edv\",\"password\":\"second-pw-2\"}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "kind", "sql#operation");
+  assert_jeq(r.json, "operationType", "UPDATE_USER");
+  assert_jeq(r.json, "targetId", "pgu");
+  assert_jeq(r.json, "status", "PENDING");
+  assert_null(strstr(r.body, "second-pw-2"));
+  snprintf(op, sizeof(op), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* One operation at a time on the instance. */
+  http(f, "PUT", V1 "/instances/pgu/users?name=edv",
+       "{\"password\":\"third-pw-3\"}", &r);
+  expect_busy(&r);
+  reply_free(&r);
+  settle(f);
+  httpf(f, "GET", NULL, &r, V1 "/operations/%s", op);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "status", "DONE");
+  assert_jeq(r.json, "operationType", "UPDATE_USER");
+  assert_null(jget(r.json, "error"));
+  assert_null(strstr(r.body, "second-pw-2"));
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/pgu/users", NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "items"), 2);
+  assert_null(strstr(r.body, "pw-"));
+  assert_null(strstr(r.body, "password\""));
+  reply_free(&r);
+  http(f, "GET", "/_sim/state", NULL, &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, "pw-"));
+  reply_free(&r);
+  http(f, "GET", "/_sim/requests", NULL, &r);
+  expect_status(&r, 200);
+  assert_non_null(strstr(r.body, "sql.users.update"));
+  assert_null(strstr(r.body, "pw-"));
+  reply_free(&r);
+
+  /* Errors. */
+  http(f, "PUT", V1 "/instances/pgu/users?name=nobody",
+       "{\"password\":\"x-pw-4\"}", &r);
+  expect_status(&r, 404);
+  assert_jeq(r.json, "error.errors.0.reason", "notFound");
+  assert_jeq(r.json, "error.message", "Not Found: user nobody does not exist.");
+  reply_free(&r);
+  http(f, "PUT", V1 "/instances/pgu/users",
+       "{\"name\":\"edv\","
+       "\"password\":\"x-pw-5\"}",
+       &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "required");
+  assert_jeq(r.json, "error.message", "Missing parameter: user.");
+  reply_free(&r);
+  http(f, "PUT", V1 "/instances/pgu/users?name=edv", "{\"passwd\":\"x-pw-6\"}",
+       &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "invalid");
+  assert_jeq(r.json, "error.message",
+             "Invalid JSON payload received. Unknown name \"passwd\" at "
+             "'body': Cannot find field.");
+  reply_free(&r);
+  http(f, "PUT", V1 "/instances/nope/users?name=edv",
+       "{\"password\":\"x-pw-7\"}", &r);
+  expect_status(&r, 404);
+  assert_jeq(r.json, "error.errors.0.reason", "instanceDoesNotExist");
+  reply_free(&r);
+
+  /* MySQL on /sql/v1beta4: the account is name@host. */
+  http(f, "PUT", VB "/instances/myu/users?name=root&host=10.0.0.1",
+       "{\"password\":\"x-pw-8\"}", &r);
+  expect_status(&r, 404);
+  assert_jeq(r.json, "error.errors.0.reason", "notFound");
+  reply_free(&r);
+  http(f, "PUT", VB "/instances/myu/users?name=root&host=%25",
+       "{\"password\":\"root-pw-9\"}", &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "UPDATE_USER");
+  assert_jeq(r.json, "targetId", "myu");
+  assert_null(strstr(r.body, "root-pw-9"));
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", VB "/operations?instance=myu", NULL, &r);
+  assert_jeq(r.json, "items.0.operationType", "UPDATE_USER");
+  assert_jeq(r.json, "items.0.status", "DONE");
+  reply_free(&r);
+
+  /* An instance that is not RUNNABLE (and has no operation running). */
+  snprintf(dir, sizeof(dir), "%s", f->dir);
+  fx_stop(f, 1);
+  {
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/state.json", dir);
+    set_instance_state(path, "pgu", "SUSPENDED");
+  }
+  f = fx_start_in("realistic", dir);
+  http(f, "PUT", V1 "/instances/pgu/users?name=edv",
+       "{\"password\":\"x-pw-10\"}", &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.errors.0.reason", "invalidState");
+  assert_jeq(r.json, "error.message",
+             "The instance or operation is not in an appropriate state to "
+             "handle the request.");
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -488,6 +661,7 @@ int main(void)
       cmocka_unit_test(test_sql_validation),
       cmocka_unit_test(test_sql_private_ip_v1beta4),
       cmocka_unit_test(test_sql_restart),
+      cmocka_unit_test(test_sql_users_update),
   };
   int result;
 
