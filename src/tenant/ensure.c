@@ -5,9 +5,11 @@
  * The parameters are copied into a small object hung on the step (one
  * ensure at a time per step), so callers can build paths on the stack.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tenant/ensure.h"
 #include "tenant/machine.h"
 
 typedef struct ensure_ctx {
@@ -15,6 +17,8 @@ typedef struct ensure_ctx {
   char *what, *get_path, *create_path, *label, *delete_path;
   int created; /* we issued the create in this attempt */
   int absent;  /* ensure_absent mode */
+  int taken;   /* the create said EEXIST: observing once before the hook */
+  edv_error taken_err;
 } ensure_ctx;
 
 static void ctx_free(void *p)
@@ -77,12 +81,15 @@ static void on_created(edv__srun *sr, json_object *op, const edv_error *err)
   ensure_ctx *c = ctx_of(sr);
 
   (void)op;
-  if (err && err->code == EDV_EEXIST && c->e.name_taken && !c->created) {
-    /* The context goes first: the hook restarts the step with its own. */
-    int (*hook)(edv__srun *, const edv_error *) = c->e.name_taken;
-    ctx_release(sr);
-    if (!hook(sr, err))
-      edv__step_done(sr, err);
+  if (err && err->code == EDV_EEXIST && c->e.name_taken && !c->created &&
+      !c->taken) {
+    /* Look once, at once: our own create may have landed with its reply
+     * lost (then the GET finds it and it is verified as ours); otherwise
+     * the name is reserved and the hook runs now, not after the act's
+     * observe-again retries with their backoffs. */
+    c->taken = 1;
+    c->taken_err = *err;
+    ensure_observe(sr);
     return;
   }
   if (err) {
@@ -109,6 +116,15 @@ static void on_observed(edv__srun *sr, json_object *res, const edv_error *err)
     edv__step_done(sr, err);
     return;
   }
+  if (!res && c->taken) {
+    /* The context goes first: the hook restarts the step with its own. */
+    int (*hook)(edv__srun *, const edv_error *) = c->e.name_taken;
+    edv_error e = c->taken_err;
+    ctx_release(sr);
+    if (!hook(sr, &e))
+      edv__step_done(sr, &e);
+    return;
+  }
   if (!res) {
     if (c->created) {
       /* The create's operation finished but the resource is not there:
@@ -122,8 +138,12 @@ static void on_observed(edv__srun *sr, json_object *res, const edv_error *err)
       return; /* build ended the step */
     }
     edv__step_info(sr, 0, "creating %s", c->what);
-    edv__step_act(sr, c->e.api, "POST", c->create_path, body, c->label,
-                  on_created);
+    if (c->e.name_taken)
+      edv__step_act_eexist(sr, c->e.api, "POST", c->create_path, body, c->label,
+                           on_created);
+    else
+      edv__step_act(sr, c->e.api, "POST", c->create_path, body, c->label,
+                    on_created);
     return;
   }
   if (check_owned(sr, c, res) < 0) {
@@ -254,4 +274,142 @@ void edv__step_ensure_absent(edv__srun *sr, edv_api api, const char *what,
   c->delete_path = sdup(delete_path);
   c->label = sdup(label);
   absent_observe(sr);
+}
+
+/* ---- repair ---------------------------------------------------------- */
+
+/* A repair's context: what runs once the change is in. */
+typedef struct repair_ctx {
+  edv__srun_fn again;
+} repair_ctx;
+
+static void on_repaired(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  repair_ctx *r = edv__srun_ctx(sr);
+  edv__srun_fn again = r ? r->again : NULL;
+
+  (void)op;
+  edv__srun_set_ctx(sr, NULL, NULL);
+  if (err && err->code == EDV_EPRECONDITION) {
+    /* A fingerprint (or settingsVersion) race: someone changed the
+     * resource between our read and our write. Read it again. */
+    edv__step_info(sr, 0, "changed meanwhile (%s); observing again",
+                   err->message);
+    err = NULL;
+  }
+  if (err || !again) {
+    edv__step_done(sr, err);
+    return;
+  }
+  again(sr);
+}
+
+int edv__step_repair_count(edv__srun *sr, const char *key)
+{
+  char k[160], v[16];
+  const char *have;
+  int n;
+
+  snprintf(k, sizeof(k), "repairs:%s", key);
+  have = edv__srun_fact(sr, k);
+  n = have ? atoi(have) : 0;
+  snprintf(v, sizeof(v), "%d", n + 1);
+  edv__srun_set_fact(sr, k, v);
+  return n;
+}
+
+void edv__step_repair(edv__srun *sr, edv_api api, const char *method,
+                      const char *path, json_object *body, const char *label,
+                      edv__srun_fn again)
+{
+  repair_ctx *r = calloc(1, sizeof(*r));
+
+  if (!r) {
+    json_object_put(body);
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  r->again = again;
+  edv__srun_set_ctx(sr, r, free);
+  edv__step_act(sr, api, method, path, body, label, on_repaired);
+}
+
+/* ---- resources as data (ensure.h) ---------------------------------------- */
+
+int edv__res_path(edv__srun *sr, const char *tmpl, const char *name, char *out,
+                  size_t size)
+{
+  size_t n = 0;
+
+  for (const char *t = tmpl; *t; t++) {
+    const char *v = NULL;
+    size_t lv;
+
+    if (t[0] == '{' && t[1] && t[2] == '}') {
+      v = t[1] == 'P'   ? edv__srun_project(sr)
+          : t[1] == 'R' ? edv__srun_region(sr)
+          : t[1] == 'Z' ? edv__srun_zone(sr)
+          : t[1] == 'N' ? name
+                        : NULL;
+    }
+    if (v) {
+      lv = strlen(v);
+      if (n + lv >= size)
+        return -1;
+      memcpy(out + n, v, lv);
+      n += lv;
+      t += 2;
+      continue;
+    }
+    if (n + 1 >= size)
+      return -1;
+    out[n++] = *t;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+/* Paths and the message text of r named name; 0 or -1 (step failed). */
+static int res_fill(edv__srun *sr, const edv__res *r, const char *name,
+                    char *get, char *col, char *what, size_t size)
+{
+  if (edv__res_path(sr, r->path, name, get, size) ||
+      (r->collection && edv__res_path(sr, r->collection, name, col, size)) ||
+      (size_t)snprintf(what, size, "%s '%s'", r->kind, name) >= size) {
+    edv__step_fail(sr, EDV_EINTERNAL, "%s '%s': path too long", r->kind, name);
+    return -1;
+  }
+  if (!r->collection)
+    col[0] = '\0';
+  return 0;
+}
+
+void edv__step_ensure_res(edv__srun *sr, const edv__res *r, const char *name)
+{
+  char get[768], col[768], what[768];
+  edv__ensure e = {0};
+
+  if (res_fill(sr, r, name, get, col, what, sizeof(get)))
+    return;
+  e.api = r->api;
+  e.what = what;
+  e.get_path = get;
+  e.create_path = col;
+  e.label = r->create;
+  e.own = r->own;
+  e.build = r->build;
+  e.verify = r->verify;
+  e.ready = r->ready;
+  e.name_taken = r->name_taken;
+  edv__step_ensure(sr, &e);
+}
+
+void edv__step_ensure_res_absent(edv__srun *sr, const edv__res *r,
+                                 const char *name)
+{
+  char get[768], col[768], what[768];
+
+  if (res_fill(sr, r, name, get, col, what, sizeof(get)))
+    return;
+  edv__step_ensure_absent(sr, r->api, what, get, NULL, r->own, r->remove);
 }

@@ -60,6 +60,8 @@ struct edv__srun {
   edv__step_json_fn act_cb;
   edv__step_json_fn get_cb;
   uint64_t act_sent_ms;
+  /* EEXIST goes to act_cb (edv__step_act_eexist). */
+  int act_eexist;
   void *ctx; /* edv__srun_set_ctx() */
   void (*ctx_free)(void *ctx);
 };
@@ -84,6 +86,12 @@ struct edv__trun {
   int platform;  /* the platform pseudo-tenant */
   int planning;  /* read-only plan: no act, no store write */
   edv_error err; /* first permanent failure */
+
+  /* Its records in the store's group commit (see run_write_failed). */
+  int write_failed; /* a record of this run could not be saved */
+  int finishing;    /* the final phase write is queued */
+  unsigned writes;  /* its records queued in the batch, not yet done */
+  int end_deferred; /* run_end() waits for `writes` to reach 0 */
   edv__run_done_fn cb;
   void *cb_data;
   uint64_t started_ms;
@@ -111,7 +119,24 @@ struct edv__fleet {
 
 static void run_schedule(edv__trun *tr);
 static void run_maybe_end(edv__trun *tr);
+static void run_unref(edv__trun *tr);
+static void run_end(edv__trun *tr);
 static void step_start(edv__srun *sr);
+
+/* One of the run's queued records is done (durable or failed). The run
+ * ends only once none is pending: its lease is released, and its callers
+ * told, after every record it wrote is settled. */
+static void run_end_if_settled(edv__trun *tr)
+{
+  if (tr->writes == 0 && tr->end_deferred && !tr->ended)
+    run_end(tr);
+}
+
+static void run_write_settled(edv__trun *tr)
+{
+  tr->writes--;
+  run_end_if_settled(tr);
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -189,47 +214,222 @@ static void emit(edv__trun *tr, edv__event_kind kind, edv__srun *sr,
   f->on_event(f->event_data, &ev);
 }
 
-/* Appends a journal line now (synchronously: the journal is history, not
- * an intent, so it need not ride the batch). Failures are logged only. */
+/*
+ * A record of the run could not be saved (its group commit failed, or the
+ * database stayed locked past the batch's deadline). The run must not go
+ * on as if it were: it stops, its error says why, and no later phase is
+ * written (the phase apply refuses once this is set), so the tenant keeps
+ * its last durable phase and resumes from its last durable records.
+ */
+static void run_write_failed(edv__trun *tr, const char *what,
+                             const edv_error *err)
+{
+  EDV_LOG_E(MOD, "%s: %s not saved: %s", tr->id, what, err->message);
+  tr->write_failed = 1;
+  if (tr->ended)
+    return;
+  if (!tr->err.code || tr->err.code == EDV_ECANCELED) {
+    edv_error_set(&tr->err, err->code ? err->code : EDV_EIO,
+                  "%s not saved, the run stopped (the tenant resumes from "
+                  "its last saved state): %s",
+                  what, err->message);
+    snprintf(tr->err.where, sizeof(tr->err.where), "store");
+  }
+  edv__fleet_stop(tr->fleet, tr->id);
+}
+
+typedef struct jour_ctx {
+  edv__trun *tr;
+  edv__journal_rec j;
+} jour_ctx;
+
+static int jour_apply(edv_store *st, void *data, edv_error *err)
+{
+  return edv__store_journal_append(st, &((jour_ctx *)data)->j, NULL, err);
+}
+
+static void jour_done(void *data, int result, const edv_error *err)
+{
+  jour_ctx *jc = data;
+  edv__trun *tr = jc->tr;
+
+  if (result)
+    run_write_failed(tr, "journal entry", err);
+  free(jc);
+  run_write_settled(tr);
+  run_unref(tr);
+}
+
+/* Fills a journal entry of the run, timed now. */
+static void journal_fill(edv__trun *tr, edv__journal_rec *j, const char *event,
+                         const char *step, const char *api_call, const char *op,
+                         uint64_t dur, const edv_error *e)
+{
+  memset(j, 0, sizeof(*j));
+  copy(j->tenant, sizeof(j->tenant), tr->id);
+  j->time_ms = edv__store_now(tr->fleet->store);
+  copy(j->actor, sizeof(j->actor), tr->fleet->actor);
+  copy(j->event, sizeof(j->event), event);
+  copy(j->step, sizeof(j->step), step);
+  copy(j->api_call, sizeof(j->api_call), api_call);
+  copy(j->operation, sizeof(j->operation), op);
+  j->duration_ms = (int64_t)dur;
+  if (e && e->code)
+    edv_error_format(e, j->error, sizeof(j->error));
+}
+
+/* Queues a journal line for the turn's group commit (in order with the
+ * step records around it; never a transaction of its own). */
 static void journal(edv__trun *tr, const char *event, const char *step,
                     const char *api_call, const char *op, uint64_t dur,
                     const edv_error *e)
 {
-  edv__journal_rec j;
+  jour_ctx *jc;
   edv_error err;
+  int result;
 
   if (tr->planning)
     return;
-  memset(&j, 0, sizeof(j));
-  copy(j.tenant, sizeof(j.tenant), tr->id);
-  copy(j.actor, sizeof(j.actor), tr->fleet->actor);
-  copy(j.event, sizeof(j.event), event);
-  copy(j.step, sizeof(j.step), step);
-  copy(j.api_call, sizeof(j.api_call), api_call);
-  copy(j.operation, sizeof(j.operation), op);
-  j.duration_ms = (int64_t)dur;
+  jc = calloc(1, sizeof(*jc));
+  if (!jc) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
+    run_write_failed(tr, "journal entry", &err);
+    return;
+  }
+  jc->tr = tr;
+  journal_fill(tr, &jc->j, event, step, api_call, op, dur, e);
+  tr->refs++;
+  tr->writes++;
+  result = edv__store_batch_add(tr->fleet->batch, jour_apply, jour_done, jc);
+  if (result) {
+    tr->refs--;
+    tr->writes--;
+    free(jc);
+    edv_error_set(&err, (edv_code)result, "cannot queue a journal entry");
+    run_write_failed(tr, "journal entry", &err);
+  }
+}
+
+/*
+ * Phase writes ride the group commit too, behind the step records queued
+ * before them: READY (or DELETED, FAILED) becomes durable only with or
+ * after the records it depends on, and never when one of them failed. The
+ * tenant row and its "phase" journal line are one write. A tenant's
+ * deletion also releases its range, moves its SQL name generation on and
+ * drops its step records in that same write.
+ */
+typedef struct phase_ctx {
+  edv__trun *tr;
+  edv__tenant_rec rec; /* the row to write, with the new phase */
+  edv__journal_rec j;
+  int cleanup; /* DELETED of a tenant: subnet, generation, steps */
+  int has_err;
+  edv_error e; /* the error the phase reports */
+  void (*then)(edv__trun *tr, int result, const edv_error *err);
+} phase_ctx;
+
+static int phase_apply(edv_store *st, void *data, edv_error *err)
+{
+  phase_ctx *pc = data;
+  const char *id = pc->rec.id;
+  uint32_t gen;
+  int rc;
+
+  if (pc->tr->write_failed)
+    return edv_error_set(err, EDV_EIO,
+                         "tenant '%s': an earlier record of this run was not "
+                         "saved; phase %s not written",
+                         id, edv__phase_name(pc->rec.phase));
+  if (pc->cleanup) {
+    /* Cloud SQL names cannot be reused for a week: the next life of this
+     * tenant gets the next generation. The range returns to the pool. */
+    if ((rc = edv__store_subnet_release(st, id, err)) ||
+        (rc = edv__store_tenant_next_generation(st, id, &gen, err)) ||
+        (rc = edv__store_step_delete_all(st, id, err)))
+      return rc;
+    pc->rec.generation = gen;
+  }
+  if ((rc = edv__store_tenant_put(st, &pc->rec, EDV_PUT_UPDATE, err)))
+    return rc;
+  return edv__store_journal_append(st, &pc->j, NULL, err);
+}
+
+static void phase_done(void *data, int result, const edv_error *err)
+{
+  phase_ctx *pc = data;
+  edv__trun *tr = pc->tr;
+
+  if (result == 0) {
+    tr->rec.phase = pc->rec.phase;
+    tr->rec.generation = pc->rec.generation;
+    copy(tr->rec.last_error, sizeof(tr->rec.last_error), pc->rec.last_error);
+    emit(tr, EDV_EV_PHASE, NULL, edv__phase_name(pc->rec.phase),
+         pc->has_err ? &pc->e : NULL);
+  } else {
+    run_write_failed(tr, "phase", err);
+  }
+  tr->writes--;
+  if (pc->then)
+    pc->then(tr, result, err);
+  free(pc);
+  run_end_if_settled(tr);
+  run_unref(tr);
+}
+
+/* Queues the tenant's new phase; `then` (may be NULL) runs once it is
+ * durable (result 0) or failed (the run is then already stopping). */
+static void set_phase_then(edv__trun *tr, edv_tenant_phase phase,
+                           const edv_error *e, int cleanup,
+                           void (*then)(edv__trun *, int, const edv_error *))
+{
+  phase_ctx *pc;
+  edv_error err;
+  int result;
+
+  if (tr->planning) {
+    if (then)
+      then(tr, 0, NULL);
+    return;
+  }
+  pc = calloc(1, sizeof(*pc));
+  if (!pc) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
+    run_write_failed(tr, "phase", &err);
+    if (then)
+      then(tr, EDV_ENOMEM, &err);
+    return;
+  }
+  pc->tr = tr;
+  pc->rec = tr->rec;
+  pc->rec.phase = phase;
   if (e && e->code)
-    edv_error_format(e, j.error, sizeof(j.error));
-  if (edv__store_journal_append(tr->fleet->store, &j, NULL, &err))
-    EDV_LOG_W(MOD, "%s: journal append failed: %s", tr->id, err.message);
+    edv_error_format(e, pc->rec.last_error, sizeof(pc->rec.last_error));
+  else if (phase == EDV_PHASE_READY || phase == EDV_PHASE_DELETED)
+    pc->rec.last_error[0] = '\0';
+  if (e && e->code) {
+    pc->has_err = 1;
+    pc->e = *e;
+  }
+  pc->cleanup = cleanup;
+  pc->then = then;
+  journal_fill(tr, &pc->j, "phase", NULL, edv__phase_name(phase), NULL, 0, e);
+  tr->refs++;
+  tr->writes++;
+  result = edv__store_batch_add(tr->fleet->batch, phase_apply, phase_done, pc);
+  if (result) {
+    tr->refs--;
+    tr->writes--;
+    free(pc);
+    edv_error_set(&err, (edv_code)result, "cannot queue a phase write");
+    run_write_failed(tr, "phase", &err);
+    if (then)
+      then(tr, result, &err);
+  }
 }
 
 static void set_phase(edv__trun *tr, edv_tenant_phase phase, const edv_error *e)
 {
-  edv_error err;
-
-  if (tr->planning)
-    return;
-  tr->rec.phase = phase;
-  if (e && e->code)
-    edv_error_format(e, tr->rec.last_error, sizeof(tr->rec.last_error));
-  else if (phase == EDV_PHASE_READY || phase == EDV_PHASE_DELETED)
-    tr->rec.last_error[0] = '\0';
-  if (edv__store_tenant_put(tr->fleet->store, &tr->rec, EDV_PUT_UPDATE, &err))
-    EDV_LOG_E(MOD, "%s: cannot record phase %s: %s", tr->id,
-              edv__phase_name(phase), err.message);
-  journal(tr, "phase", NULL, edv__phase_name(phase), NULL, 0, e);
-  emit(tr, EDV_EV_PHASE, NULL, edv__phase_name(phase), e);
+  set_phase_then(tr, phase, e, 0, NULL);
 }
 
 /* ---- run lifetime ----------------------------------------------------- */
@@ -306,6 +506,12 @@ static void run_end(edv__trun *tr)
 
   if (tr->ended)
     return;
+  if (tr->writes > 0) {
+    /* Records of the run still wait for the group commit: end (release
+     * the lease, tell the caller) once they are settled. */
+    tr->end_deferred = 1;
+    return;
+  }
   tr->ended = 1;
   uv_timer_stop(&tr->lease_timer);
   if (!tr->planning &&
@@ -327,6 +533,13 @@ static void on_lease_timer(uv_timer_t *t)
 
   if (edv__store_lease_renew(tr->fleet->store, tr->id, tr->fleet->holder,
                              (int64_t)tr->fleet->lease_ttl_ms, &err)) {
+    if (err.code == EDV_EBUSY && strcmp(err.where, "sqlite") == 0) {
+      /* The database is locked by another process's transaction, not the
+       * lease taken: the lease is renewed at a third of its TTL, so the
+       * next tick still renews it in time. */
+      EDV_LOG_W(MOD, "%s: lease renewal postponed: %s", tr->id, err.message);
+      return;
+    }
     /* Someone took the tenant over (our lease expired while the loop was
      * stalled): stop at once, the new holder resumes from the record. */
     EDV_LOG_E(MOD, "%s: lost the lease: %s", tr->id, err.message);
@@ -349,7 +562,14 @@ typedef struct put_ctx {
 static int put_apply(edv_store *st, void *data, edv_error *err)
 {
   put_ctx *pc = data;
-  return edv__store_step_put(st, &pc->rec, err);
+  int rc = edv__store_step_put(st, &pc->rec, err);
+
+  /* A DONE or FAILED record that fails (not a lock: the batch retries
+   * those) forbids a phase queued behind it in this very transaction. */
+  if (rc && !pc->then &&
+      !(rc == EDV_EBUSY && strcmp(err->where, "sqlite") == 0))
+    pc->tr->write_failed = 1;
+  return rc;
 }
 
 static void put_done(void *data, int result, const edv_error *err)
@@ -360,8 +580,9 @@ static void put_done(void *data, int result, const edv_error *err)
   if (pc->then)
     pc->then(pc->sr, result, err);
   else if (result)
-    EDV_LOG_W(MOD, "%s: step record not saved: %s", tr->id, err->message);
+    run_write_failed(tr, "step record", err);
   free(pc);
+  run_write_settled(tr);
   run_unref(tr);
 }
 
@@ -392,9 +613,11 @@ static void step_save(edv__srun *sr,
   pc->then = then;
   pc->sr = sr;
   tr->refs++;
+  tr->writes++;
   result = edv__store_batch_add(tr->fleet->batch, put_apply, put_done, pc);
   if (result) {
     tr->refs--;
+    tr->writes--;
     free(pc);
     edv_error_set(&err, (edv_code)result, "cannot queue a step record");
     if (then)
@@ -654,7 +877,10 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
    * retried here, at the step level, as AIP-194 asks: the step observes
    * again before acting. */
   if ((edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
-       err->code == EDV_ETIMEDOUT || err->code == EDV_EABORTED) &&
+       err->code == EDV_ETIMEDOUT || err->code == EDV_EABORTED ||
+       /* the store locked by another process past its short busy
+        * timeout (a step's own synchronous write: subnet, generation) */
+       (err->code == EDV_EBUSY && strcmp(err->where, "sqlite") == 0)) &&
       sr->attempts < f->max_attempts) {
     /* Jittered, so that many tenants hitting the same wall do not come
      * back in step. "Equal jitter": the delay is uniform in [cap/2, cap]
@@ -825,10 +1051,14 @@ static void on_op_recorded(edv__srun *sr, int result, const edv_error *err)
 
   sr->act_body = NULL;
   if (result) {
-    /* The call happened but we could not record its operation: wait for
-     * it anyway; a crash now would only mean observing on resume. */
-    EDV_LOG_W(MOD, "%s: operation name not recorded: %s", sr->tr->id,
-              err->message);
+    /* The call happened but its operation is not recorded: stop the run.
+     * The durable intent (same requestId) lets a resume observe it. */
+    edv_error stop;
+    json_object_put(op);
+    run_write_failed(sr->tr, "operation record", err);
+    edv_error_set(&stop, EDV_ECANCELED, "stopped");
+    edv__step_done(sr, &stop);
+    return;
   }
   wait_recorded_op(sr, op);
   json_object_put(op);
@@ -852,7 +1082,8 @@ static void on_act_response(void *data, const edv_response *res)
         strcmp(sr->act_method, "DELETE") == 0)
       act_finish(sr, NULL, NULL);
     else if (res->error->code == EDV_EEXIST &&
-             strcmp(sr->act_method, "POST") == 0 && sr->attempts < 3) {
+             strcmp(sr->act_method, "POST") == 0 && sr->attempts < 3 &&
+             !sr->act_eexist) {
       /* Our own earlier attempt probably landed (a reply lost after the
        * change was applied): observe again rather than fail. */
       edv_error e = *res->error;
@@ -994,12 +1225,22 @@ void edv__step_act(edv__srun *sr, edv_api api, const char *method,
                    const char *path, json_object *body, const char *label,
                    edv__step_json_fn cb)
 {
+  sr->act_eexist = 0;
+  act_common(sr, api, method, path, body, label, NULL, cb);
+}
+
+void edv__step_act_eexist(edv__srun *sr, edv_api api, const char *method,
+                          const char *path, json_object *body,
+                          const char *label, edv__step_json_fn cb)
+{
+  sr->act_eexist = 1;
   act_common(sr, api, method, path, body, label, NULL, cb);
 }
 
 void edv__step_act_dns(edv__srun *sr, const char *zone, const char *path,
                        json_object *body, edv__step_json_fn cb)
 {
+  sr->act_eexist = 0;
   act_common(sr, EDV_API_DNS, "POST", path, body, "dns.changes.create", zone,
              cb);
 }
@@ -1127,11 +1368,20 @@ static void step_start(edv__srun *sr)
     edv__step_done(sr, NULL);
 }
 
+/* The final phase write of the run is durable (or failed: the run already
+ * carries the error); the run ends. */
+static void run_finished(edv__trun *tr, int result, const edv_error *err)
+{
+  (void)result;
+  (void)err;
+  run_end(tr);
+}
+
 static void run_maybe_end(edv__trun *tr)
 {
   unsigned done = 0, running = 0;
 
-  if (tr->ended)
+  if (tr->ended || tr->finishing)
     return;
   for (unsigned i = 0; i < tr->n; i++) {
     if (tr->steps[i].state == SR_DONE)
@@ -1141,34 +1391,22 @@ static void run_maybe_end(edv__trun *tr)
   }
   if (running)
     return;
-  if (done == tr->n) {
-    edv__fleet *f = tr->fleet;
-    edv_error err;
-    if (tr->dir == EDV_DIR_UP) {
-      set_phase(tr, EDV_PHASE_READY, NULL);
-    } else {
-      uint32_t gen;
-      /* Cloud SQL names cannot be reused for a week: the next life of this
-       * tenant gets the next generation. The range returns to the pool. */
-      if (!tr->platform) {
-        if (edv__store_subnet_release(f->store, tr->id, &err) &&
-            err.code != EDV_ENOTFOUND)
-          EDV_LOG_W(MOD, "%s: subnet release: %s", tr->id, err.message);
-        if (edv__store_tenant_next_generation(f->store, tr->id, &gen, &err))
-          EDV_LOG_W(MOD, "%s: generation: %s", tr->id, err.message);
-        else
-          tr->rec.generation = gen;
-        edv__store_step_delete_all(f->store, tr->id, &err);
-      }
-      set_phase(tr, EDV_PHASE_DELETED, NULL);
-    }
-    run_end(tr);
+  if (done == tr->n && !tr->write_failed) {
+    /* Queued behind the steps' last records: durable only after them. */
+    tr->finishing = 1;
+    if (tr->dir == EDV_DIR_UP)
+      set_phase_then(tr, EDV_PHASE_READY, NULL, 0, run_finished);
+    else
+      set_phase_then(tr, EDV_PHASE_DELETED, NULL, !tr->platform, run_finished);
     return;
   }
-  if (tr->stopping) {
-    if (tr->err.code && tr->err.code != EDV_ECANCELED)
-      set_phase(tr, EDV_PHASE_FAILED, &tr->err);
-    else if (!tr->err.code)
+  if (tr->stopping || tr->write_failed) {
+    if (tr->err.code && tr->err.code != EDV_ECANCELED && !tr->write_failed) {
+      tr->finishing = 1;
+      set_phase_then(tr, EDV_PHASE_FAILED, &tr->err, 0, run_finished);
+      return;
+    }
+    if (!tr->err.code)
       edv_error_set(&tr->err, EDV_ECANCELED,
                     "stopped; resume with `edvctl tenant resume %s`", tr->id);
     run_end(tr);
@@ -1265,6 +1503,11 @@ edv_engine *edv__fleet_engine(const edv__fleet *f)
 edv_store *edv__fleet_store(const edv__fleet *f)
 {
   return f->store;
+}
+
+const edv__store_batch *edv__fleet_batch(const edv__fleet *f)
+{
+  return f ? f->batch : NULL;
 }
 
 const edv__tiers *edv__fleet_tiers(const edv__fleet *f)
@@ -1562,8 +1805,13 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
                ? 0
                : edv__store_lease_acquire(f->store, tr->id, f->holder,
                                           (int64_t)f->lease_ttl_ms, &cur, err);
-  if (result == EDV_EBUSY)
+  if (result == EDV_EBUSY && !(err && strcmp(err->where, "sqlite") == 0))
     result = lease_take_over(f, tr->id, &cur, err);
+  else if (result == EDV_EBUSY) {
+    /* The database was locked, not the lease held: say so. */
+    free(tr);
+    return result;
+  }
   if (result) {
     free(tr);
     if (result == EDV_EBUSY)

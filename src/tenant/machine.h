@@ -109,6 +109,8 @@ void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data);
 
 edv_engine *edv__fleet_engine(const edv__fleet *f);
 edv_store *edv__fleet_store(const edv__fleet *f);
+/* The fleet's group commit (for its counters: /metrics). */
+const edv__store_batch *edv__fleet_batch(const edv__fleet *f);
 const edv__tiers *edv__fleet_tiers(const edv__fleet *f);
 const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
@@ -248,6 +250,13 @@ void edv__step_act(edv__srun *sr, edv_api api, const char *method,
                    const char *path, json_object *body, const char *label,
                    edv__step_json_fn cb);
 
+/* Same, but a create refused with EDV_EEXIST reaches cb at once (no
+ * observe-again retry first): for callers that observe themselves and
+ * then decide (a name Cloud SQL still reserves, see edv__ensure). */
+void edv__step_act_eexist(edv__srun *sr, edv_api api, const char *method,
+                          const char *path, json_object *body,
+                          const char *label, edv__step_json_fn cb);
+
 /* Same, for a DNS changes.create in managed zone `zone`. */
 void edv__step_act_dns(edv__srun *sr, const char *zone, const char *path,
                        json_object *body, edv__step_json_fn cb);
@@ -346,6 +355,22 @@ void edv__step_ensure(edv__srun *sr, const edv__ensure *e);
 void edv__step_ensure_absent(edv__srun *sr, edv_api api, const char *what,
                              const char *get_path, const char *delete_path,
                              edv__own_mode own, const char *label);
+
+/*
+ * Drift repair: acts (method on path with body, consumed; through
+ * edv__step_act, so the intent is durable and a crash resumes it), then
+ * runs `again` (the step's observe, which verifies the change landed and
+ * may go on to the next repair). A 412 (fingerprint or settingsVersion
+ * race) observes again instead of failing. In a plan, the call is
+ * reported and the step ends.
+ */
+void edv__step_repair(edv__srun *sr, edv_api api, const char *method,
+                      const char *path, json_object *body, const char *label,
+                      edv__srun_fn again);
+/* How many repairs `key` had in this run (counted up by each call): a
+ * resource that will not stay repaired fails the step instead of looping. */
+int edv__step_repair_count(edv__srun *sr, const char *key);
+#define EDV_REPAIR_MAX 4
 
 /* JSON helpers for steps. */
 const char *edv__jstr(json_object *obj, const char *key);   /* or NULL */

@@ -365,6 +365,22 @@ static void urlmap_read(writer *w)
   }
 }
 
+int edv__urlmap_rule_ok(json_object *map, const char *tenant,
+                        const char *const *hosts, const char *backend)
+{
+  change c;
+  char pm[64];
+  int i;
+
+  memset(&c, 0, sizeof(c));
+  for (i = 0; backend && hosts && hosts[i] && i < MAX_HOSTS; i++)
+    c.hosts[i] = (char *)hosts[i];
+  c.backend = (char *)backend;
+  c.remove = backend == NULL;
+  snprintf(pm, sizeof(pm), "edv-%s", tenant);
+  return urlmap_has(map, &c, pm);
+}
+
 int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,
                     const char *backend, edv__shared_cb cb, void *data)
 {

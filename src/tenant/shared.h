@@ -17,6 +17,8 @@
 #ifndef EDV_TENANT_SHARED_H
 #define EDV_TENANT_SHARED_H
 
+#include <json-c/json.h>
+
 #include "edv/error.h"
 
 typedef struct edv__fleet edv__fleet;
@@ -35,6 +37,12 @@ void edv__shared_free(edv__shared *sh);
  * `backend` (a backend service URL); backend NULL removes the tenant's
  * rule and matcher.
  */
+/* 1 when the URL map `map` (as read) already holds exactly the rule
+ * edv__urlmap_set would write for `tenant` (hosts, path matcher and its
+ * default service); with backend NULL, when it holds no rule for it. */
+int edv__urlmap_rule_ok(json_object *map, const char *tenant,
+                        const char *const *hosts, const char *backend);
+
 int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,
                     const char *backend, edv__shared_cb cb, void *data);
 

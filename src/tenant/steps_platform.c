@@ -18,11 +18,44 @@
 #include <string.h>
 
 #include "gcp/gcp.h"
+#include "tenant/ensure.h"
 #include "tenant/machine.h"
 #include "tenant/steps.h"
 #include "tenant/subnet.h"
 
 #define CPATH "/compute/v1/projects/%s"
+/* The same prefix as an edv__res path template (tenant/ensure.h). */
+#define CPT "/compute/v1/projects/{P}"
+
+/* ---- drift helpers --------------------------------------------------------
+ */
+
+/* Two resource links name the same thing: compared from "projects/" on,
+ * so a full URL matches a relative name ("//certificatemanager..." too). */
+static int same_link(const char *a, const char *b)
+{
+  const char *pa = a ? strstr(a, "projects/") : NULL;
+  const char *pb = b ? strstr(b, "projects/") : NULL;
+
+  return pa && pb && strcmp(pa, pb) == 0;
+}
+
+static int same_str(const char *a, const char *b)
+{
+  return a && b && strcmp(a, b) == 0;
+}
+
+/* A repair that keeps coming back is not fixed by repeating it. */
+static int repair_allowed(edv__srun *sr, const char *key, const char *what)
+{
+  if (edv__step_repair_count(sr, key) < EDV_REPAIR_MAX)
+    return 1;
+  edv__step_fail(sr, EDV_EPRECONDITION,
+                 "%s drifted again after %d repairs in this run; something "
+                 "else is changing it",
+                 what, EDV_REPAIR_MAX);
+  return 0;
+}
 
 /* ---- network ------------------------------------------------------------ */
 
@@ -57,24 +90,23 @@ static void network_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
+static const edv__res network_res = {
+    EDV_API_COMPUTE,
+    "network",
+    CPT "/global/networks/{N}",
+    CPT "/global/networks",
+    "compute.networks.insert",
+    NULL,
+    EDV_OWN_DESC,
+    network_build,
+    network_verify,
+    NULL,
+    NULL,
+};
+
 static void network_up(edv__srun *sr)
 {
-  char get[512], col[512], what[128];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/networks/%s", edv__srun_project(sr),
-           edv__srun_network(sr));
-  snprintf(col, sizeof(col), CPATH "/global/networks", edv__srun_project(sr));
-  snprintf(what, sizeof(what), "network '%s'", edv__srun_network(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.networks.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = network_build;
-  e.verify = network_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &network_res, edv__srun_network(sr));
 }
 
 /* ---- private services access range -------------------------------------- */
@@ -104,33 +136,42 @@ static json_object *psa_build(edv__srun *sr)
   return o;
 }
 
+static const edv__res psa_res = {
+    EDV_API_COMPUTE,
+    "private services access range",
+    CPT "/global/addresses/{N}",
+    CPT "/global/addresses",
+    "compute.globalAddresses.insert",
+    NULL,
+    EDV_OWN_LABELS,
+    psa_build,
+    NULL,
+    NULL,
+    NULL,
+};
+
 static void psa_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/addresses/%s",
-           edv__srun_project(sr), EDV_PSA_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/addresses", edv__srun_project(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = "private services access range '" EDV_PSA_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.globalAddresses.insert";
-  e.own = EDV_OWN_LABELS;
-  e.build = psa_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &psa_res, EDV_PSA_NAME);
 }
 
 /* ---- private services access connection --------------------------------- */
 
 #define SN_SERVICE "servicenetworking.googleapis.com"
 
+static void psa_conn_up(edv__srun *sr);
+
+/* After connections.create: list again; DONE once the connection shows. */
 static void psa_conn_created(edv__srun *sr, json_object *op,
                              const edv_error *err)
 {
   (void)op;
-  edv__step_done(sr, err);
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  *edv__srun_stage(sr) = 1;
+  psa_conn_up(sr);
 }
 
 static int has_range(json_object *conn)
@@ -162,6 +203,12 @@ static void psa_conn_listed(edv__srun *sr, json_object *res,
       edv__step_done(sr, NULL);
       return;
     }
+  if (*edv__srun_stage(sr) == 1) {
+    edv__step_fail(sr, EDV_ENOTREADY,
+                   "the private services access connection is not listed "
+                   "after its creation");
+    return;
+  }
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   body = json_object_new_object();
@@ -218,24 +265,26 @@ static json_object *router_build(edv__srun *sr)
   return o;
 }
 
+static const edv__res router_res = {
+    EDV_API_COMPUTE,
+    "router",
+    CPT "/regions/{R}/routers/{N}",
+    CPT "/regions/{R}/routers",
+    "compute.routers.insert",
+    NULL,
+    EDV_OWN_DESC,
+    router_build,
+    NULL,
+    NULL,
+    NULL,
+};
+
 static void router_up(edv__srun *sr)
 {
-  char get[512], col[512], what[128];
-  edv__ensure e = {0};
+  char name[96];
 
-  snprintf(get, sizeof(get), CPATH "/regions/%s/routers/edv-router-%s",
-           edv__srun_project(sr), edv__srun_region(sr), edv__srun_region(sr));
-  snprintf(col, sizeof(col), CPATH "/regions/%s/routers", edv__srun_project(sr),
-           edv__srun_region(sr));
-  snprintf(what, sizeof(what), "router 'edv-router-%s'", edv__srun_region(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.routers.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = router_build;
-  edv__step_ensure(sr, &e);
+  snprintf(name, sizeof(name), "edv-router-%s", edv__srun_region(sr));
+  edv__step_ensure_res(sr, &router_res, name);
 }
 
 /* ---- the load balancer's address ----------------------------------------- */
@@ -264,23 +313,23 @@ static void lbip_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
+static const edv__res lbip_res = {
+    EDV_API_COMPUTE,
+    "global address",
+    CPT "/global/addresses/{N}",
+    CPT "/global/addresses",
+    "compute.globalAddresses.insert",
+    NULL,
+    EDV_OWN_LABELS,
+    lbip_build,
+    lbip_verify,
+    NULL,
+    NULL,
+};
+
 static void lbip_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/addresses/%s",
-           edv__srun_project(sr), EDV_LB_IP_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/addresses", edv__srun_project(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = "global address '" EDV_LB_IP_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.globalAddresses.insert";
-  e.own = EDV_OWN_LABELS;
-  e.build = lbip_build;
-  e.verify = lbip_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &lbip_res, EDV_LB_IP_NAME);
 }
 
 /* ---- shared health check --------------------------------------------------
@@ -307,23 +356,68 @@ static json_object *hc_build(edv__srun *sr)
   return o;
 }
 
+static void hc_up(edv__srun *sr);
+
+/* The tenants' backends are judged by this check: its probe (port, path)
+ * and timings are put back with one healthChecks.patch when changed. */
+static void hc_verify(edv__srun *sr, json_object *res)
+{
+  json_object *want = hc_build(sr), *body;
+  json_object *h = edv__jget(res, "httpHealthCheck");
+  json_object *wh = edv__jget(want, "httpHealthCheck");
+  static const char *const ints[] = {"checkIntervalSec", "timeoutSec",
+                                     "healthyThreshold", "unhealthyThreshold",
+                                     NULL};
+  int ok = same_str(edv__jstr(res, "type"), "HTTP") &&
+           edv__jint(h, "port", -1) == edv__jint(wh, "port", 0) &&
+           same_str(edv__jstr(h, "requestPath"), edv__jstr(wh, "requestPath"));
+  char path[512];
+
+  for (int i = 0; ok && ints[i]; i++)
+    ok = edv__jint(res, ints[i], -1) == edv__jint(want, ints[i], 0);
+  if (ok) {
+    json_object_put(want);
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (!repair_allowed(sr, "health_check", "the health check")) {
+    json_object_put(want);
+    return;
+  }
+  edv__step_info(sr, 1,
+                 "drift: health check '%s' differs (probe or timings); "
+                 "restoring it",
+                 EDV_HC_NAME);
+  body = json_object_new_object();
+  json_object_object_add(body, "type", json_object_new_string("HTTP"));
+  for (int i = 0; ints[i]; i++)
+    json_object_object_add(body, ints[i],
+                           json_object_get(edv__jget(want, ints[i])));
+  json_object_object_add(body, "httpHealthCheck", json_object_get(wh));
+  json_object_put(want);
+  snprintf(path, sizeof(path), CPATH "/global/healthChecks/%s",
+           edv__srun_project(sr), EDV_HC_NAME);
+  edv__step_repair(sr, EDV_API_COMPUTE, "PATCH", path, body,
+                   "compute.healthChecks.patch", hc_up);
+}
+
+static const edv__res hc_res = {
+    EDV_API_COMPUTE,
+    "health check",
+    CPT "/global/healthChecks/{N}",
+    CPT "/global/healthChecks",
+    "compute.healthChecks.insert",
+    NULL,
+    EDV_OWN_DESC,
+    hc_build,
+    hc_verify,
+    NULL,
+    NULL,
+};
+
 static void hc_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/healthChecks/%s",
-           edv__srun_project(sr), EDV_HC_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/healthChecks",
-           edv__srun_project(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = "health check '" EDV_HC_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.healthChecks.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = hc_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &hc_res, EDV_HC_NAME);
 }
 
 /* ---- URL map ------------------------------------------------------------ */
@@ -347,22 +441,70 @@ static json_object *urlmap_build(edv__srun *sr)
   return o;
 }
 
+static void urlmap_up(edv__srun *sr);
+
+/* The map's default (unknown hosts go to the public site) is the
+ * platform's; the tenants' host rules belong to the single writer and are
+ * not touched here. A changed default is put back with one urlMaps.patch
+ * carrying the fingerprint read (the writer racing us answers 412 and we
+ * read again). */
+static void urlmap_verify(edv__srun *sr, json_object *res)
+{
+  json_object *want = urlmap_build(sr), *body;
+  json_object *r = edv__jget(res, "defaultUrlRedirect");
+  json_object *wr = edv__jget(want, "defaultUrlRedirect");
+  json_object *strip = edv__jget(r, "stripQuery");
+  char path[512];
+
+  if (!edv__jget(res, "defaultService") &&
+      same_str(edv__jstr(r, "hostRedirect"), edv__jstr(wr, "hostRedirect")) &&
+      same_str(edv__jstr(r, "redirectResponseCode"),
+               edv__jstr(wr, "redirectResponseCode")) &&
+      !(strip && json_object_get_boolean(strip))) {
+    json_object_put(want);
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (!repair_allowed(sr, "url_map", "the URL map's default")) {
+    json_object_put(want);
+    return;
+  }
+  edv__step_info(sr, 1,
+                 "drift: URL map '%s' has another default; restoring the "
+                 "redirect to %s",
+                 EDV_URLMAP_NAME, edv__jstr(wr, "hostRedirect"));
+  body = json_object_new_object();
+  json_object_object_add(body, "defaultUrlRedirect", json_object_get(wr));
+  if (edv__jget(res, "defaultService"))
+    json_object_object_add(body, "defaultService", NULL); /* removes it */
+  if (edv__jstr(res, "fingerprint"))
+    json_object_object_add(
+        body, "fingerprint",
+        json_object_new_string(edv__jstr(res, "fingerprint")));
+  json_object_put(want);
+  snprintf(path, sizeof(path), CPATH "/global/urlMaps/%s",
+           edv__srun_project(sr), EDV_URLMAP_NAME);
+  edv__step_repair(sr, EDV_API_COMPUTE, "PATCH", path, body,
+                   "compute.urlMaps.patch", urlmap_up);
+}
+
+static const edv__res urlmap_res = {
+    EDV_API_COMPUTE,
+    "URL map",
+    CPT "/global/urlMaps/{N}",
+    CPT "/global/urlMaps",
+    "compute.urlMaps.insert",
+    NULL,
+    EDV_OWN_DESC,
+    urlmap_build,
+    urlmap_verify,
+    NULL,
+    NULL,
+};
+
 static void urlmap_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/urlMaps/%s", edv__srun_project(sr),
-           EDV_URLMAP_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/urlMaps", edv__srun_project(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = "URL map '" EDV_URLMAP_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.urlMaps.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = urlmap_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &urlmap_res, EDV_URLMAP_NAME);
 }
 
 /* ---- certificate map ---------------------------------------------------- */
@@ -377,26 +519,24 @@ static json_object *certmap_build(edv__srun *sr)
   return o;
 }
 
+static const edv__res certmap_res = {
+    EDV_API_CERTIFICATEMANAGER,
+    "certificate map",
+    "/v1/projects/{P}/locations/global/certificateMaps/{N}",
+    "/v1/projects/{P}/locations/global/certificateMaps"
+    "?certificateMapId={N}",
+    "certificatemanager.certificateMaps.create",
+    NULL,
+    EDV_OWN_LABELS,
+    certmap_build,
+    NULL,
+    NULL,
+    NULL,
+};
+
 static void certmap_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get),
-           "/v1/projects/%s/locations/global/certificateMaps/%s",
-           edv__srun_project(sr), EDV_CERTMAP_NAME);
-  snprintf(col, sizeof(col),
-           "/v1/projects/%s/locations/global/certificateMaps"
-           "?certificateMapId=%s",
-           edv__srun_project(sr), EDV_CERTMAP_NAME);
-  e.api = EDV_API_CERTIFICATEMANAGER;
-  e.what = "certificate map '" EDV_CERTMAP_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "certificatemanager.certificateMaps.create";
-  e.own = EDV_OWN_LABELS;
-  e.build = certmap_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &certmap_res, EDV_CERTMAP_NAME);
 }
 
 /* ---- target HTTPS proxy ------------------------------------------------- */
@@ -420,23 +560,73 @@ static json_object *proxy_build(edv__srun *sr)
   return o;
 }
 
+static void proxy_up(edv__srun *sr);
+
+/* The proxy points at our URL map and certificate map; either one changed
+ * is put back with its own verb (setUrlMap, setCertificateMap). */
+static void proxy_verify(edv__srun *sr, json_object *res)
+{
+  json_object *want = proxy_build(sr), *body = json_object_new_object();
+  char path[512];
+
+  if (!same_link(edv__jstr(res, "urlMap"), edv__jstr(want, "urlMap"))) {
+    if (!repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
+      goto out;
+    edv__step_info(sr, 1,
+                   "drift: target HTTPS proxy '%s' points at another URL "
+                   "map; restoring it",
+                   EDV_PROXY_NAME);
+    json_object_object_add(body, "urlMap",
+                           json_object_get(edv__jget(want, "urlMap")));
+    /* setUrlMap's discovery path has no /global. */
+    snprintf(path, sizeof(path), CPATH "/targetHttpsProxies/%s/setUrlMap",
+             edv__srun_project(sr), EDV_PROXY_NAME);
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.targetHttpsProxies.setUrlMap", proxy_up);
+    json_object_put(want);
+    return;
+  }
+  if (!same_link(edv__jstr(res, "certificateMap"),
+                 edv__jstr(want, "certificateMap"))) {
+    if (!repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
+      goto out;
+    edv__step_info(sr, 1,
+                   "drift: target HTTPS proxy '%s' serves another "
+                   "certificate map; restoring it",
+                   EDV_PROXY_NAME);
+    json_object_object_add(body, "certificateMap",
+                           json_object_get(edv__jget(want, "certificateMap")));
+    snprintf(path, sizeof(path),
+             CPATH "/global/targetHttpsProxies/%s/setCertificateMap",
+             edv__srun_project(sr), EDV_PROXY_NAME);
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.targetHttpsProxies.setCertificateMap", proxy_up);
+    json_object_put(want);
+    return;
+  }
+  edv__step_done(sr, NULL);
+out:
+  json_object_put(body);
+  json_object_put(want);
+}
+
+static const edv__res proxy_res = {
+    EDV_API_COMPUTE,
+    "target HTTPS proxy",
+    CPT "/global/targetHttpsProxies/{N}",
+    CPT "/global/targetHttpsProxies",
+    "compute.targetHttpsProxies.insert",
+    NULL,
+    EDV_OWN_DESC,
+    proxy_build,
+    proxy_verify,
+    NULL,
+    NULL,
+};
+
 static void proxy_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/targetHttpsProxies/%s",
-           edv__srun_project(sr), EDV_PROXY_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/targetHttpsProxies",
-           edv__srun_project(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = "target HTTPS proxy '" EDV_PROXY_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.targetHttpsProxies.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = proxy_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &proxy_res, EDV_PROXY_NAME);
 }
 
 /* ---- global forwarding rule ---------------------------------------------- */
@@ -463,23 +653,73 @@ static json_object *fr_build(edv__srun *sr)
   return o;
 }
 
+static void fr_up(edv__srun *sr);
+
+/* The forwarding rule sends 443 on our address to our proxy. Another
+ * target is put back with setTarget; the address, protocol and port range
+ * cannot change on a forwarding rule, so a rule that differs there fails
+ * the step, naming the field (delete it and init makes it again). */
+static void fr_verify(edv__srun *sr, json_object *res)
+{
+  json_object *want = fr_build(sr), *body;
+  const char *ip = edv__jstr(res, "IPAddress");
+  const char *lb = edv__srun_fact(sr, "lb_ip");
+  char path[512];
+
+  if (!(same_str(ip, lb) || same_link(ip, edv__jstr(want, "IPAddress"))) ||
+      !same_str(edv__jstr(res, "portRange"), "443-443") ||
+      !same_str(edv__jstr(res, "IPProtocol"), "TCP")) {
+    json_object_put(want);
+    edv__step_fail(
+        sr, EDV_EPRECONDITION,
+        "global forwarding rule '%s' has another address, "
+        "protocol or port range (%s %s %s); these cannot change: "
+        "delete it and run `edvctl platform init`",
+        EDV_FR_NAME, ip ? ip : "-",
+        edv__jstr(res, "IPProtocol") ? edv__jstr(res, "IPProtocol") : "-",
+        edv__jstr(res, "portRange") ? edv__jstr(res, "portRange") : "-");
+    return;
+  }
+  if (same_link(edv__jstr(res, "target"), edv__jstr(want, "target"))) {
+    json_object_put(want);
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (!repair_allowed(sr, "forwarding_rule", "the forwarding rule")) {
+    json_object_put(want);
+    return;
+  }
+  edv__step_info(sr, 1,
+                 "drift: global forwarding rule '%s' targets another proxy; "
+                 "restoring it",
+                 EDV_FR_NAME);
+  body = json_object_new_object();
+  json_object_object_add(body, "target",
+                         json_object_get(edv__jget(want, "target")));
+  json_object_put(want);
+  snprintf(path, sizeof(path), CPATH "/global/forwardingRules/%s/setTarget",
+           edv__srun_project(sr), EDV_FR_NAME);
+  edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                   "compute.globalForwardingRules.setTarget", fr_up);
+}
+
+static const edv__res fr_res = {
+    EDV_API_COMPUTE,
+    "global forwarding rule",
+    CPT "/global/forwardingRules/{N}",
+    CPT "/global/forwardingRules",
+    "compute.globalForwardingRules.insert",
+    NULL,
+    EDV_OWN_LABELS,
+    fr_build,
+    fr_verify,
+    NULL,
+    NULL,
+};
+
 static void fr_up(edv__srun *sr)
 {
-  char get[512], col[512];
-  edv__ensure e = {0};
-
-  snprintf(get, sizeof(get), CPATH "/global/forwardingRules/%s",
-           edv__srun_project(sr), EDV_FR_NAME);
-  snprintf(col, sizeof(col), CPATH "/global/forwardingRules",
-           edv__srun_project(sr));
-  e.api = EDV_API_COMPUTE;
-  e.what = "global forwarding rule '" EDV_FR_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.globalForwardingRules.insert";
-  e.own = EDV_OWN_LABELS;
-  e.build = fr_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &fr_res, EDV_FR_NAME);
 }
 
 /* ---- DNS zone check ------------------------------------------------------ */

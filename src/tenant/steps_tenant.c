@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "gcp/gcp.h"
+#include "tenant/ensure.h"
 #include "tenant/machine.h"
 #include "tenant/render.h"
 #include "tenant/shared.h"
@@ -33,6 +34,10 @@
 #define CP   "/compute/v1/projects/%s"
 #define SQLP "/sql/v1beta4/projects/%s"
 #define CMP  "/v1/projects/%s/locations/global"
+/* The same prefixes as edv__res path templates (tenant/ensure.h). */
+#define CPT  "/compute/v1/projects/{P}"
+#define SQLT "/sql/v1beta4/projects/{P}"
+#define CMT  "/v1/projects/{P}/locations/global"
 
 /* Names of this tenant's resources, computed once per call site. */
 typedef struct names {
@@ -98,6 +103,18 @@ static json_object *jarr1(const char *s)
   json_object *a = json_object_new_array();
   json_object_array_add(a, jstr(s));
   return a;
+}
+
+/* A repair that keeps coming back is not fixed by repeating it. */
+static int repair_allowed(edv__srun *sr, const char *key, const char *what)
+{
+  if (edv__step_repair_count(sr, key) < EDV_REPAIR_MAX)
+    return 1;
+  edv__step_fail(sr, EDV_EPRECONDITION,
+                 "%s drifted again after %d repairs in this run; something "
+                 "else is changing it",
+                 what, EDV_REPAIR_MAX);
+  return 0;
 }
 
 /* ==== preflight ========================================================= */
@@ -208,13 +225,26 @@ static void subnet_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
+static const edv__res subnet_res = {
+    EDV_API_COMPUTE,
+    "subnetwork",
+    CPT "/regions/{R}/subnetworks/{N}",
+    CPT "/regions/{R}/subnetworks",
+    "compute.subnetworks.insert",
+    "compute.subnetworks.delete",
+    EDV_OWN_DESC,
+    subnet_build,
+    subnet_verify,
+    NULL,
+    NULL,
+};
+
 static void subnet_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
   edv_cidr super, psa, got;
   unsigned prefix;
-  char get[512], col[512], what[128], cidr[EDV_CIDR_STRLEN + 1];
+  char cidr[EDV_CIDR_STRLEN + 1];
   edv_error err;
   const char *sn = edv__fleet_supernet(edv__srun_fleet(sr), &prefix);
 
@@ -245,33 +275,15 @@ static void subnet_up(edv__srun *sr)
   edv__cidr_format(&got, cidr, sizeof(cidr));
   edv__srun_set_fact(sr, "cidr", cidr);
 ensure:
-  snprintf(get, sizeof(get), CP "/regions/%s/subnetworks/%s",
-           edv__srun_project(sr), edv__srun_region(sr), n.subnet);
-  snprintf(col, sizeof(col), CP "/regions/%s/subnetworks",
-           edv__srun_project(sr), edv__srun_region(sr));
-  snprintf(what, sizeof(what), "subnetwork '%s'", n.subnet);
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.subnetworks.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = subnet_build;
-  e.verify = subnet_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &subnet_res, n.subnet);
 }
 
 static void subnet_down(edv__srun *sr)
 {
   names n;
-  char get[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/regions/%s/subnetworks/%s",
-           edv__srun_project(sr), edv__srun_region(sr), n.subnet);
-  snprintf(what, sizeof(what), "subnetwork '%s'", n.subnet);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
-                          "compute.subnetworks.delete");
+  edv__step_ensure_res_absent(sr, &subnet_res, n.subnet);
 }
 
 /* ==== firewall =========================================================== */
@@ -439,43 +451,32 @@ static void fw_verify(edv__srun *sr, json_object *res)
                 "compute.firewalls.patch", fw_patched);
 }
 
+static const edv__res fw_res[2] = {
+    {EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",
+     CPT "/global/firewalls", "compute.firewalls.insert",
+     "compute.firewalls.delete", EDV_OWN_DESC, fw_allow_build, fw_verify, NULL,
+     NULL},
+    {EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",
+     CPT "/global/firewalls", "compute.firewalls.insert",
+     "compute.firewalls.delete", EDV_OWN_DESC, fw_deny_build, fw_verify, NULL,
+     NULL},
+};
+
 static void fw_ensure(edv__srun *sr, int which)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
-  const char *name;
 
   names_of(sr, &n);
-  name = which ? n.fw_deny : n.fw_allow;
-  snprintf(get, sizeof(get), CP "/global/firewalls/%s", edv__srun_project(sr),
-           name);
-  snprintf(col, sizeof(col), CP "/global/firewalls", edv__srun_project(sr));
-  snprintf(what, sizeof(what), "firewall rule '%s'", name);
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.firewalls.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = which ? fw_deny_build : fw_allow_build;
-  e.verify = fw_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &fw_res[which], which ? n.fw_deny : n.fw_allow);
 }
 
 static void fw_remove(edv__srun *sr, int which)
 {
   names n;
-  char get[512], what[128];
-  const char *name;
 
   names_of(sr, &n);
-  name = which ? n.fw_deny : n.fw_allow;
-  snprintf(get, sizeof(get), CP "/global/firewalls/%s", edv__srun_project(sr),
-           name);
-  snprintf(what, sizeof(what), "firewall rule '%s'", name);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
-                          "compute.firewalls.delete");
+  edv__step_ensure_res_absent(sr, &fw_res[which],
+                              which ? n.fw_deny : n.fw_allow);
 }
 
 static void fw_allow_up(edv__srun *sr)
@@ -521,42 +522,34 @@ static void sa_verify(edv__srun *sr, json_object *res)
   edv__step_done(sr, NULL);
 }
 
-static void sa_paths(edv__srun *sr, char *get, size_t gs, char *col, size_t cs,
-                     char *what, size_t ws)
+static const edv__res sa_res = {
+    EDV_API_IAM,
+    "service account",
+    "/v1/projects/{P}/serviceAccounts/{N}",
+    "/v1/projects/{P}/serviceAccounts",
+    "iam.projects.serviceAccounts.create",
+    "iam.projects.serviceAccounts.delete",
+    EDV_OWN_DESC,
+    sa_build,
+    sa_verify,
+    NULL,
+    NULL,
+};
+
+static void sa_up(edv__srun *sr)
 {
   names n;
 
   names_of(sr, &n);
-  snprintf(get, gs, "/v1/projects/%s/serviceAccounts/%s", edv__srun_project(sr),
-           n.sa_email);
-  snprintf(col, cs, "/v1/projects/%s/serviceAccounts", edv__srun_project(sr));
-  snprintf(what, ws, "service account '%s'", n.sa_email);
-}
-
-static void sa_up(edv__srun *sr)
-{
-  edv__ensure e = {0};
-  char get[512], col[512], what[300];
-
-  sa_paths(sr, get, sizeof(get), col, sizeof(col), what, sizeof(what));
-  e.api = EDV_API_IAM;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "iam.projects.serviceAccounts.create";
-  e.own = EDV_OWN_DESC;
-  e.build = sa_build;
-  e.verify = sa_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &sa_res, n.sa_email);
 }
 
 static void sa_down(edv__srun *sr)
 {
-  char get[512], col[512], what[300];
+  names n;
 
-  sa_paths(sr, get, sizeof(get), col, sizeof(col), what, sizeof(what));
-  edv__step_ensure_absent(sr, EDV_API_IAM, what, get, NULL, EDV_OWN_DESC,
-                          "iam.projects.serviceAccounts.delete");
+  names_of(sr, &n);
+  edv__step_ensure_res_absent(sr, &sa_res, n.sa_email);
 }
 
 /* ==== DB password secret ================================================= */
@@ -579,11 +572,23 @@ static json_object *secret_build(edv__srun *sr)
 static void secret_policy_got(edv__srun *sr, json_object *pol,
                               const edv_error *err);
 
+static void secret_policy(edv__srun *sr);
+
+/* Stage bits of the db_secret step. */
+#define SECRET_POLICY_SET    0x1 /* setIamPolicy done: confirm, never loop */
+#define SECRET_VERSION_ADDED 0x2
+
 static void secret_policy_set(edv__srun *sr, json_object *res,
                               const edv_error *err)
 {
   (void)res;
-  edv__step_done(sr, err);
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  /* Read the policy back: DONE only once the binding is there. */
+  *edv__srun_stage(sr) |= SECRET_POLICY_SET;
+  secret_policy(sr);
 }
 
 static void secret_policy_got(edv__srun *sr, json_object *pol,
@@ -612,6 +617,13 @@ static void secret_policy_got(edv__srun *sr, json_object *pol,
         edv__step_done(sr, NULL);
         return;
       }
+  }
+  if (*edv__srun_stage(sr) & SECRET_POLICY_SET) {
+    edv__step_fail(sr, EDV_ENOTREADY,
+                   "secret '%s': the accessor binding set a moment ago is "
+                   "not in its IAM policy yet",
+                   n.secret);
+    return;
   }
   /* Only the tenant's own VM identity may read its password. */
   body = json_object_new_object();
@@ -643,15 +655,29 @@ static void secret_policy(edv__srun *sr)
   edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_policy_got);
 }
 
+static void secret_version_seen(edv__srun *sr, json_object *res,
+                                const edv_error *err);
+
 static void secret_version_added(edv__srun *sr, json_object *res,
                                  const edv_error *err)
 {
+  names n;
+  char path[512];
+
   (void)res;
   if (err) {
     edv__step_done(sr, err);
     return;
   }
-  secret_policy(sr);
+  /* A new password: the sql_user step sets it on the existing user (in
+   * this run; see sqluser_up). */
+  edv__srun_set_fact(sr, "db_password_new", "1");
+  *edv__srun_stage(sr) |= SECRET_VERSION_ADDED;
+  /* Read the version back before going on. */
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s/versions/latest",
+           edv__srun_project(sr), n.secret);
+  edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_version_seen);
 }
 
 /* 32 characters of [A-Za-z0-9] from OpenSSL's CSPRNG (190 bits). */
@@ -691,6 +717,13 @@ static void secret_version_seen(edv__srun *sr, json_object *res,
     return;
   }
   names_of(sr, &n);
+  if (*edv__srun_stage(sr) & SECRET_VERSION_ADDED) {
+    edv__step_fail(sr, EDV_ENOTREADY,
+                   "secret '%s': the version added a moment ago is not "
+                   "ENABLED yet",
+                   n.secret);
+    return;
+  }
   if (make_password(pw, sizeof(pw))) {
     edv__step_fail(sr, EDV_EINTERNAL, "no randomness for the DB password");
     return;
@@ -724,40 +757,34 @@ static void secret_verify(edv__srun *sr, json_object *res)
   edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_version_seen);
 }
 
+static const edv__res secret_res = {
+    EDV_API_SECRETMANAGER,
+    "secret",
+    "/v1/projects/{P}/secrets/{N}",
+    "/v1/projects/{P}/secrets?secretId={N}",
+    "secretmanager.secrets.create",
+    "secretmanager.secrets.delete",
+    EDV_OWN_LABELS,
+    secret_build,
+    secret_verify,
+    NULL,
+    NULL,
+};
+
 static void secret_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), "/v1/projects/%s/secrets/%s",
-           edv__srun_project(sr), n.secret);
-  snprintf(col, sizeof(col), "/v1/projects/%s/secrets?secretId=%s",
-           edv__srun_project(sr), n.secret);
-  snprintf(what, sizeof(what), "secret '%s'", n.secret);
-  e.api = EDV_API_SECRETMANAGER;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "secretmanager.secrets.create";
-  e.own = EDV_OWN_LABELS;
-  e.build = secret_build;
-  e.verify = secret_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &secret_res, n.secret);
 }
 
 static void secret_down(edv__srun *sr)
 {
   names n;
-  char get[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), "/v1/projects/%s/secrets/%s",
-           edv__srun_project(sr), n.secret);
-  snprintf(what, sizeof(what), "secret '%s'", n.secret);
-  edv__step_ensure_absent(sr, EDV_API_SECRETMANAGER, what, get, NULL,
-                          EDV_OWN_LABELS, "secretmanager.secrets.delete");
+  edv__step_ensure_res_absent(sr, &secret_res, n.secret);
 }
 
 /* ==== Cloud SQL instance ===================================================
@@ -828,15 +855,151 @@ static int sql_ready(edv__srun *sr, json_object *res)
   return 0;
 }
 
-static void sql_verify(edv__srun *sr, json_object *res)
+/* 1 when the JSON value is boolean true (or the string "true"). */
+static int jtrue(json_object *v)
+{
+  return v && json_object_get_boolean(v);
+}
+
+/* Two resource links name the same thing: compared from "projects/" on,
+ * so a full URL matches a relative name. */
+static int same_link(const char *a, const char *b)
+{
+  const char *pa = a ? strstr(a, "projects/") : NULL;
+  const char *pb = b ? strstr(b, "projects/") : NULL;
+
+  return pa && pb && strcmp(pa, pb) == 0;
+}
+
+static void sql_up(edv__srun *sr);
+
+/*
+ * What Cloud SQL holds against what the tier asks for. Each differing
+ * field the API can change goes into `fix` (a settings object for one
+ * instances.patch) and is named in `what`. The data disk only grows: a
+ * larger one is kept and said so (Cloud SQL cannot shrink storage).
+ */
+static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
+                    char *what, size_t size)
 {
   const edv__tier *t = edv__srun_tier(sr);
-  json_object *ips = edv__jget(res, "ipAddresses");
-  const char *tier = edv__jstr(edv__jget(res, "settings"), "tier");
+  json_object *st = edv__jget(res, "settings");
+  json_object *ipc = edv__jget(st, "ipConfiguration");
+  json_object *bk = edv__jget(st, "backupConfiguration");
+  const char *tier = edv__jstr(st, "tier"), *avail;
+  const char *dtype = edv__jstr(st, "dataDiskType");
+  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
+  const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
+  const char *start = edv__jstr(bk, "startTime");
+  int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
+  char net[512], gb[16];
+  size_t off = 0;
+  int n = 0;
 
-  if (tier && strcmp(tier, t->sql.tier) != 0)
-    edv__step_info(sr, 1, "drift: SQL tier is %s, the tier wants %s", tier,
-                   t->sql.tier);
+#define NOTE(...)                                                              \
+  do {                                                                         \
+    if (off < size)                                                            \
+      off += (size_t)snprintf(what + off, size - off, "%s", n ? "; " : "");    \
+    if (off < size)                                                            \
+      off += (size_t)snprintf(what + off, size - off, __VA_ARGS__);            \
+    n++;                                                                       \
+  } while (0)
+
+  what[0] = '\0';
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  if (!tier || strcmp(tier, t->sql.tier) != 0) {
+    NOTE("tier %s -> %s", tier ? tier : "(none)", t->sql.tier);
+    json_object_object_add(fix, "tier", jstr(t->sql.tier));
+  }
+  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
+      !same_link(edv__jstr(ipc, "privateNetwork"), net)) {
+    json_object *ip = json_object_new_object();
+    NOTE("%s", jtrue(edv__jget(ipc, "ipv4Enabled"))
+                   ? "public IP enabled -> private only"
+                   : "private network differs");
+    json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
+    json_object_object_add(ip, "privateNetwork", jstr(net));
+    json_object_object_add(fix, "ipConfiguration", ip);
+  }
+  avail = edv__jstr(st, "availabilityType");
+  if (!avail || strcmp(avail, want_avail) != 0) {
+    NOTE("availability %s -> %s", avail ? avail : "(none)", want_avail);
+    json_object_object_add(fix, "availabilityType", jstr(want_avail));
+  }
+  if (disk < t->sql.data_disk_gb) {
+    NOTE("storage %lld GB -> %d GB", (long long)disk, t->sql.data_disk_gb);
+    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
+    json_object_object_add(fix, "dataDiskSizeGb", jstr(gb));
+  }
+  if (!jtrue(edv__jget(bk, "enabled")) || !start ||
+      strcmp(start, t->sql.backup_start_time) != 0 ||
+      jtrue(edv__jget(bk, "pointInTimeRecoveryEnabled")) != !!t->sql.pitr ||
+      edv__jint(bk, "transactionLogRetentionDays", -1) !=
+          t->sql.transaction_log_retention_days ||
+      edv__jint(edv__jget(bk, "backupRetentionSettings"), "retainedBackups",
+                -1) != t->sql.retained_backups) {
+    json_object *b = json_object_new_object(), *ret = json_object_new_object();
+    NOTE("backup configuration differs");
+    json_object_object_add(b, "enabled", json_object_new_boolean(1));
+    json_object_object_add(b, "startTime", jstr(t->sql.backup_start_time));
+    json_object_object_add(b, "pointInTimeRecoveryEnabled",
+                           json_object_new_boolean(t->sql.pitr));
+    json_object_object_add(
+        b, "transactionLogRetentionDays",
+        json_object_new_int(t->sql.transaction_log_retention_days));
+    json_object_object_add(ret, "retainedBackups",
+                           json_object_new_int(t->sql.retained_backups));
+    json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
+    json_object_object_add(b, "backupRetentionSettings", ret);
+    json_object_object_add(fix, "backupConfiguration", b);
+  }
+  if (n > 0 && (!lt || strcmp(lt, t->name) != 0))
+    /* Same patch: the tier label follows a scaled tenant. */
+    json_object_object_add(fix, "userLabels", edv__srun_labels(sr));
+#undef NOTE
+  if (disk > t->sql.data_disk_gb)
+    edv__step_info(sr, 1,
+                   "Cloud SQL storage is %lld GB, larger than the tier's %d "
+                   "GB: kept (Cloud SQL storage cannot shrink)",
+                   (long long)disk, t->sql.data_disk_gb);
+  if (dtype && strcmp(dtype, t->sql.data_disk_type) != 0)
+    edv__step_info(sr, 1,
+                   "drift: Cloud SQL storage type is %s, the tier wants %s; "
+                   "it cannot change in place (left as is)",
+                   dtype, t->sql.data_disk_type);
+  return n;
+}
+
+static void sql_verify(edv__srun *sr, json_object *res)
+{
+  json_object *ips = edv__jget(res, "ipAddresses");
+  json_object *fix = json_object_new_object();
+  char what[512], path[512];
+
+  if (sql_diff(sr, res, fix, what, sizeof(what)) > 0) {
+    json_object *body;
+    const char *ver = edv__jstr(edv__jget(res, "settings"), "settingsVersion");
+
+    if (!repair_allowed(sr, "sql_settings", "the Cloud SQL settings")) {
+      json_object_put(fix);
+      return;
+    }
+    edv__step_info(sr, 1, "drift: Cloud SQL instance '%s': %s; patching it",
+                   edv__jstr(res, "name"), what);
+    /* settingsVersion: a concurrent change makes the patch 412, and the
+     * repair observes again. */
+    if (ver)
+      json_object_object_add(fix, "settingsVersion", jstr(ver));
+    body = json_object_new_object();
+    json_object_object_add(body, "settings", fix);
+    snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+             edv__jstr(res, "name"));
+    edv__step_repair(sr, EDV_API_SQLADMIN, "PATCH", path, body,
+                     "sql.instances.patch", sql_up);
+    return;
+  }
+  json_object_put(fix);
   for (size_t i = 0; ips && i < json_object_array_length(ips); i++) {
     json_object *ip = json_object_array_get_idx(ips, i);
     const char *type = edv__jstr(ip, "type");
@@ -853,8 +1016,6 @@ static void sql_verify(edv__srun *sr, json_object *res)
   edv__srun_set_fact(sr, "sql_instance", edv__jstr(res, "name"));
   edv__step_done(sr, NULL);
 }
-
-static void sql_up(edv__srun *sr);
 
 /*
  * The create said 409 instanceAlreadyExists although the instance is not
@@ -886,41 +1047,34 @@ static int sql_name_taken(edv__srun *sr, const edv_error *err)
   return 1;
 }
 
+static const edv__res sql_res = {
+    EDV_API_SQLADMIN,
+    "Cloud SQL instance",
+    SQLT "/instances/{N}",
+    SQLT "/instances",
+    "sql.instances.insert",
+    "sql.instances.delete",
+    EDV_OWN_LABELS,
+    sql_build,
+    sql_verify,
+    sql_ready,
+    sql_name_taken,
+};
+
 static void sql_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), SQLP "/instances/%s", edv__srun_project(sr),
-           n.sql);
-  snprintf(col, sizeof(col), SQLP "/instances", edv__srun_project(sr));
-  snprintf(what, sizeof(what), "Cloud SQL instance '%s'", n.sql);
-  e.api = EDV_API_SQLADMIN;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "sql.instances.insert";
-  e.own = EDV_OWN_LABELS;
-  e.build = sql_build;
-  e.ready = sql_ready;
-  e.verify = sql_verify;
-  e.name_taken = sql_name_taken;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &sql_res, n.sql);
 }
 
 static void sql_down(edv__srun *sr)
 {
   names n;
-  char get[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), SQLP "/instances/%s", edv__srun_project(sr),
-           n.sql);
-  snprintf(what, sizeof(what), "Cloud SQL instance '%s'", n.sql);
-  edv__step_ensure_absent(sr, EDV_API_SQLADMIN, what, get, NULL, EDV_OWN_LABELS,
-                          "sql.instances.delete");
+  edv__step_ensure_res_absent(sr, &sql_res, n.sql);
 }
 
 /* ==== database and user ====================================================
@@ -936,40 +1090,58 @@ static json_object *db_build(edv__srun *sr)
   return o;
 }
 
+/* {N} is the instance here: the database's own name is fixed. */
+static const edv__res sqldb_res = {
+    EDV_API_SQLADMIN,
+    "database '" EDV_DB_NAME "' in instance",
+    SQLT "/instances/{N}/databases/" EDV_DB_NAME,
+    SQLT "/instances/{N}/databases",
+    "sql.databases.insert",
+    NULL,
+    EDV_OWN_NONE, /* inside our own instance */
+    db_build,
+    NULL,
+    NULL,
+    NULL,
+};
+
 static void sqldb_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), SQLP "/instances/%s/databases/%s",
-           edv__srun_project(sr), n.sql, EDV_DB_NAME);
-  snprintf(col, sizeof(col), SQLP "/instances/%s/databases",
-           edv__srun_project(sr), n.sql);
-  e.api = EDV_API_SQLADMIN;
-  e.what = "database '" EDV_DB_NAME "'";
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "sql.databases.insert";
-  e.own = EDV_OWN_NONE; /* inside our own instance */
-  e.build = db_build;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &sqldb_res, n.sql);
 }
 
-static void user_created(edv__srun *sr, json_object *res, const edv_error *err)
+/* Stages of the sql_user step. */
+#define USER_OBSERVE 0 /* list the users, decide */
+#define USER_CONFIRM 1 /* after insert/update: list again, then DONE */
+
+static void sqluser_up(edv__srun *sr);
+
+static void user_written(edv__srun *sr, json_object *res, const edv_error *err)
 {
   (void)res;
-  edv__step_done(sr, err);
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  *edv__srun_stage(sr) = USER_CONFIRM;
+  sqluser_up(sr);
 }
 
+/*
+ * The password comes from Secret Manager and goes only into the request
+ * body (never a log, the journal or our store): users.insert for a new
+ * user, users.update for an existing one when the secret has a new value.
+ */
 static void user_secret_read(edv__srun *sr, json_object *res,
                              const edv_error *err)
 {
   names n;
   const char *b64;
   unsigned char pw[128];
-  int len;
+  int len, exists = edv__srun_fact(sr, "db_user_exists") != NULL;
   json_object *body;
   char path[512];
 
@@ -1001,10 +1173,24 @@ static void user_secret_read(edv__srun *sr, json_object *res,
   json_object_object_add(body, "name", jstr(EDV_DB_USER));
   json_object_object_add(body, "password", jstr((const char *)pw));
   OPENSSL_cleanse(pw, sizeof(pw));
+  if (exists) {
+    edv__step_info(sr, 1,
+                   "database user '%s': setting the password from the new "
+                   "secret version",
+                   EDV_DB_USER);
+    snprintf(path, sizeof(path), SQLP "/instances/%s/users?name=%s",
+             edv__srun_project(sr), n.sql, EDV_DB_USER);
+    edv__step_act(sr, EDV_API_SQLADMIN, "PUT", path, body, "sql.users.update",
+                  user_written);
+    return;
+  }
+  /* The new user gets the secret's current value: if this insert lands
+   * with its answer lost, the retry finds the user with that value. */
+  edv__srun_set_fact(sr, "db_password_new", NULL);
   snprintf(path, sizeof(path), SQLP "/instances/%s/users",
            edv__srun_project(sr), n.sql);
   edv__step_act(sr, EDV_API_SQLADMIN, "POST", path, body, "sql.users.insert",
-                user_created);
+                user_written);
 }
 
 static void users_listed(edv__srun *sr, json_object *res, const edv_error *err)
@@ -1012,19 +1198,39 @@ static void users_listed(edv__srun *sr, json_object *res, const edv_error *err)
   json_object *items;
   names n;
   char path[512];
+  int found = 0;
 
   if (err) {
     edv__step_done(sr, err);
     return;
   }
   items = edv__jget(res, "items");
-  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+  for (size_t i = 0; items && i < json_object_array_length(items) && !found;
+       i++) {
     const char *u = edv__jstr(json_object_array_get_idx(items, i), "name");
-    if (u && strcmp(u, EDV_DB_USER) == 0) {
-      edv__step_done(sr, NULL);
+    found = u && strcmp(u, EDV_DB_USER) == 0;
+  }
+  if (*edv__srun_stage(sr) == USER_CONFIRM) {
+    if (!found) {
+      edv__step_fail(sr, EDV_ENOTREADY,
+                     "database user '%s' is not listed after its write",
+                     EDV_DB_USER);
       return;
     }
+    /* The new password is in: later steps of this run need not set it
+     * again. */
+    edv__srun_set_fact(sr, "db_password_new", NULL);
+    edv__step_done(sr, NULL);
+    return;
   }
+  /* An existing user keeps its password unless the db_secret step put a
+   * new one into the secret in this run (a secret deleted and made again,
+   * for instance): then the user must get it, or the VM cannot log in. */
+  if (found && !edv__srun_fact(sr, "db_password_new")) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__srun_set_fact(sr, "db_user_exists", found ? "1" : NULL);
   names_of(sr, &n);
   snprintf(path, sizeof(path),
            "/v1/projects/%s/secrets/%s/versions/latest:access",
@@ -1153,74 +1359,165 @@ static int vm_ready(edv__srun *sr, json_object *res)
 {
   const char *st = edv__jstr(res, "status");
 
-  if (st && strcmp(st, "RUNNING") == 0)
+  /* TERMINATED goes on to verify, which starts it (after changing its
+   * machine type when that is also wrong). */
+  if (st && (strcmp(st, "RUNNING") == 0 || strcmp(st, "TERMINATED") == 0))
     return 1;
-  if (st && (strcmp(st, "TERMINATED") == 0 || strcmp(st, "SUSPENDED") == 0)) {
+  if (st && strcmp(st, "SUSPENDED") == 0) {
     edv__step_fail(sr, EDV_EPRECONDITION,
-                   "VM '%s' is %s; start it or delete it to re-create",
-                   edv__jstr(res, "name"), st);
+                   "VM '%s' is SUSPENDED; resume it or delete it to "
+                   "re-create",
+                   edv__jstr(res, "name"));
     return -1;
   }
   edv__step_info(sr, 0, "VM %s", st ? st : "starting");
   return 0;
 }
 
-static void vm_verify(edv__srun *sr, json_object *res)
-{
-  const char *mt = edv__jstr(res, "machineType");
-  const edv__tier *t = edv__srun_tier(sr);
-  char have[96];
+static void vm_up(edv__srun *sr);
 
-  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
-  if (strcmp(have, t->machine_type) != 0)
-    edv__step_info(sr, 1, "drift: VM machine type is %s, the tier wants %s",
-                   have, t->machine_type);
-  edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
-  edv__step_done(sr, NULL);
-}
-
-static void vm_paths(edv__srun *sr, char *get, size_t gs, char *col, size_t cs)
+/* The resource path of one of the VM's verbs ("stop", "setMachineType"). */
+static void vm_verb_path(edv__srun *sr, const char *verb, char *buf,
+                         size_t size)
 {
   names n;
 
   names_of(sr, &n);
-  snprintf(get, gs, CP "/zones/%s/instances/%s", edv__srun_project(sr),
-           edv__srun_zone(sr), n.vm);
-  snprintf(col, cs, CP "/zones/%s/instances", edv__srun_project(sr),
-           edv__srun_zone(sr));
+  snprintf(buf, size, CP "/zones/%s/instances/%s/%s", edv__srun_project(sr),
+           edv__srun_zone(sr), n.vm, verb);
 }
+
+static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
+{
+  const edv__tier *t = edv__srun_tier(sr);
+  int64_t have;
+  json_object *body;
+  char path[512], gb[24];
+  names n;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!disk) {
+    edv__step_fail(sr, EDV_ENOTFOUND, "the VM's boot disk is missing");
+    return;
+  }
+  names_of(sr, &n);
+  have = edv__jint(disk, "sizeGb", 0);
+  if (have > 0 && have < t->disk_gb) {
+    if (!repair_allowed(sr, "boot_disk", "the boot disk's size"))
+      return;
+    edv__step_info(sr, 1,
+                   "scale: boot disk '%s' is %lld GB, the tier wants %d GB; "
+                   "growing it",
+                   n.disk, (long long)have, t->disk_gb);
+    body = json_object_new_object();
+    snprintf(gb, sizeof(gb), "%d", t->disk_gb);
+    json_object_object_add(body, "sizeGb", jstr(gb));
+    snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/resize",
+             edv__srun_project(sr), edv__srun_zone(sr), n.disk);
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.disks.resize", vm_up);
+    return;
+  }
+  if (have > t->disk_gb)
+    /* Google Cloud cannot shrink a persistent disk: a downgrade keeps
+     * the larger disk (and its cost) and says so. */
+    edv__step_info(sr, 1,
+                   "boot disk '%s' is %lld GB, larger than the tier's %d GB: "
+                   "kept (a disk cannot shrink)",
+                   n.disk, (long long)have, t->disk_gb);
+  edv__step_done(sr, NULL);
+}
+
+/*
+ * The VM runs with the tier's machine type, else it is repaired in parts,
+ * each its own durable act followed by a new observation (so a crash
+ * between any two resumes where the VM is): RUNNING with the wrong type ->
+ * instances.stop; TERMINATED with the wrong type -> setMachineType;
+ * TERMINATED with the right type -> instances.start. Then the boot disk
+ * grows to the tier's size if it is smaller.
+ */
+static void vm_verify(edv__srun *sr, json_object *res)
+{
+  const char *mt = edv__jstr(res, "machineType");
+  const char *st = edv__jstr(res, "status");
+  const edv__tier *t = edv__srun_tier(sr);
+  char have[96], path[512], buf[256];
+  names n;
+
+  names_of(sr, &n);
+  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
+  edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
+  if (strcmp(have, t->machine_type) != 0) {
+    if (!repair_allowed(sr, "vm_type", "the VM's machine type"))
+      return;
+    if (st && strcmp(st, "TERMINATED") == 0) {
+      json_object *body = json_object_new_object();
+      edv__step_info(sr, 1,
+                     "drift: VM '%s' is %s, the tier wants %s; "
+                     "setting the machine type",
+                     n.vm, have, t->machine_type);
+      snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", edv__srun_zone(sr),
+               t->machine_type);
+      json_object_object_add(body, "machineType", jstr(buf));
+      vm_verb_path(sr, "setMachineType", path, sizeof(path));
+      edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                       "compute.instances.setMachineType", vm_up);
+      return;
+    }
+    edv__step_info(sr, 1,
+                   "drift: VM '%s' is %s, the tier wants %s; "
+                   "stopping it to change the machine type",
+                   n.vm, have, t->machine_type);
+    vm_verb_path(sr, "stop", path, sizeof(path));
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, NULL,
+                     "compute.instances.stop", vm_up);
+    return;
+  }
+  if (st && strcmp(st, "TERMINATED") == 0) {
+    if (!repair_allowed(sr, "vm_start", "the VM's running state"))
+      return;
+    edv__step_info(sr, 1, "drift: VM '%s' is TERMINATED; starting it", n.vm);
+    vm_verb_path(sr, "start", path, sizeof(path));
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, NULL,
+                     "compute.instances.start", vm_up);
+    return;
+  }
+  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s", edv__srun_project(sr),
+           edv__srun_zone(sr), n.disk);
+  edv__step_get(sr, EDV_API_COMPUTE, path, vm_disk_seen);
+}
+
+static const edv__res vm_res = {
+    EDV_API_COMPUTE,
+    "VM",
+    CPT "/zones/{Z}/instances/{N}",
+    CPT "/zones/{Z}/instances",
+    "compute.instances.insert",
+    "compute.instances.delete",
+    EDV_OWN_LABELS,
+    vm_build,
+    vm_verify,
+    vm_ready,
+    NULL,
+};
 
 static void vm_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  vm_paths(sr, get, sizeof(get), col, sizeof(col));
-  snprintf(what, sizeof(what), "VM '%s'", n.vm);
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.instances.insert";
-  e.own = EDV_OWN_LABELS;
-  e.build = vm_build;
-  e.ready = vm_ready;
-  e.verify = vm_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &vm_res, n.vm);
 }
 
 static void vm_down(edv__srun *sr)
 {
   names n;
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  vm_paths(sr, get, sizeof(get), col, sizeof(col));
-  snprintf(what, sizeof(what), "VM '%s'", n.vm);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_LABELS,
-                          "compute.instances.delete");
+  edv__step_ensure_res_absent(sr, &vm_res, n.vm);
 }
 
 /* ==== snapshot schedule =====================================================
@@ -1313,40 +1610,34 @@ static void policy_verify(edv__srun *sr, json_object *res)
   edv__step_get(sr, EDV_API_COMPUTE, path, policy_disk_seen);
 }
 
+static const edv__res policy_res = {
+    EDV_API_COMPUTE,
+    "snapshot schedule",
+    CPT "/regions/{R}/resourcePolicies/{N}",
+    CPT "/regions/{R}/resourcePolicies",
+    "compute.resourcePolicies.insert",
+    "compute.resourcePolicies.delete",
+    EDV_OWN_DESC,
+    policy_build,
+    policy_verify,
+    NULL,
+    NULL,
+};
+
 static void policy_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/regions/%s/resourcePolicies/%s",
-           edv__srun_project(sr), edv__srun_region(sr), n.policy);
-  snprintf(col, sizeof(col), CP "/regions/%s/resourcePolicies",
-           edv__srun_project(sr), edv__srun_region(sr));
-  snprintf(what, sizeof(what), "snapshot schedule '%s'", n.policy);
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.resourcePolicies.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = policy_build;
-  e.verify = policy_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &policy_res, n.policy);
 }
 
 static void policy_delete(edv__srun *sr)
 {
   names n;
-  char get[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/regions/%s/resourcePolicies/%s",
-           edv__srun_project(sr), edv__srun_region(sr), n.policy);
-  snprintf(what, sizeof(what), "snapshot schedule '%s'", n.policy);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
-                          "compute.resourcePolicies.delete");
+  edv__step_ensure_res_absent(sr, &policy_res, n.policy);
 }
 
 static void policy_detached(edv__srun *sr, json_object *res,
@@ -1424,10 +1715,19 @@ static json_object *ig_build(edv__srun *sr)
   return o;
 }
 
+static void ig_verify(edv__srun *sr, json_object *res);
+static void ig_list(edv__srun *sr);
+
+/* After addInstances: list the members again; DONE once the VM is one. */
 static void ig_added(edv__srun *sr, json_object *res, const edv_error *err)
 {
   (void)res;
-  edv__step_done(sr, err);
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  *edv__srun_stage(sr) = 1;
+  ig_list(sr);
 }
 
 static void ig_members(edv__srun *sr, json_object *res, const edv_error *err)
@@ -1453,6 +1753,13 @@ static void ig_members(edv__srun *sr, json_object *res, const edv_error *err)
       return;
     }
   }
+  if (*edv__srun_stage(sr) == 1) {
+    edv__step_fail(sr, EDV_ENOTREADY,
+                   "VM '%s' is not a member of instance group '%s' after "
+                   "addInstances",
+                   n.vm, n.ig);
+    return;
+  }
   body = json_object_new_object();
   insts = json_object_new_array();
   i1 = json_object_new_object();
@@ -1469,51 +1776,50 @@ static void ig_members(edv__srun *sr, json_object *res, const edv_error *err)
 
 static void ig_verify(edv__srun *sr, json_object *res)
 {
+  edv__srun_set_fact(sr, "ig_link", edv__jstr(res, "selfLink"));
+  ig_list(sr);
+}
+
+static void ig_list(edv__srun *sr)
+{
   names n;
   char path[512];
 
   names_of(sr, &n);
-  edv__srun_set_fact(sr, "ig_link", edv__jstr(res, "selfLink"));
   snprintf(path, sizeof(path), CP "/zones/%s/instanceGroups/%s/listInstances",
            edv__srun_project(sr), edv__srun_zone(sr), n.ig);
   edv__step_call(sr, EDV_API_COMPUTE, "POST", path, json_object_new_object(),
                  ig_members);
 }
 
+static const edv__res ig_res = {
+    EDV_API_COMPUTE,
+    "instance group",
+    CPT "/zones/{Z}/instanceGroups/{N}",
+    CPT "/zones/{Z}/instanceGroups",
+    "compute.instanceGroups.insert",
+    "compute.instanceGroups.delete",
+    EDV_OWN_DESC,
+    ig_build,
+    ig_verify,
+    NULL,
+    NULL,
+};
+
 static void ig_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/zones/%s/instanceGroups/%s",
-           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
-  snprintf(col, sizeof(col), CP "/zones/%s/instanceGroups",
-           edv__srun_project(sr), edv__srun_zone(sr));
-  snprintf(what, sizeof(what), "instance group '%s'", n.ig);
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.instanceGroups.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = ig_build;
-  e.verify = ig_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &ig_res, n.ig);
 }
 
 static void ig_down(edv__srun *sr)
 {
   names n;
-  char get[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/zones/%s/instanceGroups/%s",
-           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
-  snprintf(what, sizeof(what), "instance group '%s'", n.ig);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
-                          "compute.instanceGroups.delete");
+  edv__step_ensure_res_absent(sr, &ig_res, n.ig);
 }
 
 /* ==== backend service ========================================================
@@ -1547,46 +1853,100 @@ static json_object *bes_build(edv__srun *sr)
   return o;
 }
 
+static void bes_up(edv__srun *sr);
+
+/* 1 when the backend service carries what bes_build sets. */
+static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
+{
+  json_object *hcs = edv__jget(res, "healthChecks");
+  json_object *bes = edv__jget(res, "backends");
+  json_object *wb = json_object_array_get_idx(edv__jget(want, "backends"), 0);
+  const char *proto = edv__jstr(res, "protocol");
+  const char *port = edv__jstr(res, "portName");
+
+  (void)sr;
+  return proto && strcmp(proto, "HTTP") == 0 && port &&
+         strcmp(port, "http") == 0 &&
+         edv__jint(res, "timeoutSec", 30) ==
+             edv__jint(want, "timeoutSec", 30) &&
+         arr_len(hcs) == 1 &&
+         same_link(json_object_get_string(json_object_array_get_idx(hcs, 0)),
+                   json_object_get_string(json_object_array_get_idx(
+                       edv__jget(want, "healthChecks"), 0))) &&
+         arr_len(bes) == 1 &&
+         same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
+                   edv__jstr(wb, "group"));
+}
+
+/*
+ * The backend service routes the tenant's traffic: a changed health check,
+ * backend, protocol, port name or timeout is put back with one PATCH
+ * carrying the fingerprint read (a race answers 412 and is observed
+ * again).
+ */
 static void bes_verify(edv__srun *sr, json_object *res)
 {
-  edv__srun_set_fact(sr, "backend_link", edv__jstr(res, "selfLink"));
-  edv__step_done(sr, NULL);
+  json_object *want = bes_build(sr), *body;
+  char path[512];
+  static const char *const keep[] = {"protocol",     "portName", "timeoutSec",
+                                     "healthChecks", "backends", NULL};
+
+  if (bes_matches(sr, res, want)) {
+    json_object_put(want);
+    edv__srun_set_fact(sr, "backend_link", edv__jstr(res, "selfLink"));
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (!repair_allowed(sr, "backend_service", "the backend service")) {
+    json_object_put(want);
+    return;
+  }
+  edv__step_info(sr, 1,
+                 "drift: backend service '%s' differs (health check, "
+                 "backends, protocol, port or timeout); restoring it",
+                 edv__jstr(res, "name"));
+  body = json_object_new_object();
+  for (int i = 0; keep[i]; i++)
+    json_object_object_add(body, keep[i],
+                           json_object_get(edv__jget(want, keep[i])));
+  if (edv__jstr(res, "fingerprint"))
+    json_object_object_add(body, "fingerprint",
+                           jstr(edv__jstr(res, "fingerprint")));
+  json_object_put(want);
+  snprintf(path, sizeof(path), CP "/global/backendServices/%s",
+           edv__srun_project(sr), edv__jstr(res, "name"));
+  edv__step_repair(sr, EDV_API_COMPUTE, "PATCH", path, body,
+                   "compute.backendServices.patch", bes_up);
 }
+
+static const edv__res bes_res = {
+    EDV_API_COMPUTE,
+    "backend service",
+    CPT "/global/backendServices/{N}",
+    CPT "/global/backendServices",
+    "compute.backendServices.insert",
+    "compute.backendServices.delete",
+    EDV_OWN_DESC,
+    bes_build,
+    bes_verify,
+    NULL,
+    NULL,
+};
 
 static void bes_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/global/backendServices/%s",
-           edv__srun_project(sr), n.bes);
-  snprintf(col, sizeof(col), CP "/global/backendServices",
-           edv__srun_project(sr));
-  snprintf(what, sizeof(what), "backend service '%s'", n.bes);
-  e.api = EDV_API_COMPUTE;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "compute.backendServices.insert";
-  e.own = EDV_OWN_DESC;
-  e.build = bes_build;
-  e.verify = bes_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &bes_res, n.bes);
 }
 
 static void bes_down(edv__srun *sr)
 {
   names n;
-  char get[512], what[128];
 
   names_of(sr, &n);
-  snprintf(get, sizeof(get), CP "/global/backendServices/%s",
-           edv__srun_project(sr), n.bes);
-  snprintf(what, sizeof(what), "backend service '%s'", n.bes);
-  edv__step_ensure_absent(sr, EDV_API_COMPUTE, what, get, NULL, EDV_OWN_DESC,
-                          "compute.backendServices.delete");
+  edv__step_ensure_res_absent(sr, &bes_res, n.bes);
 }
 
 /* ==== shared writers: URL map and DNS ========================================
@@ -1598,25 +1958,75 @@ static void shared_done(void *data, const edv_error *err)
   edv__step_done((edv__srun *)data, err);
 }
 
-static void urlmap_up(edv__srun *sr)
+/* The tenant's hosts, for the URL map writer. */
+static void urlmap_hosts(const names *n, const char **hosts)
+{
+  for (int h = 0; h < 3; h++)
+    hosts[h] = h < n->nhosts ? n->host[h] : NULL;
+}
+
+static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
 {
   names n;
-  const char *hosts[3] = {NULL, NULL, NULL};
+  const char *hosts[3];
+  const char *be = edv__srun_fact(sr, "backend_link");
+  char path[512];
   int result;
 
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
   names_of(sr, &n);
-  if (edv__srun_planning(sr)) {
-    edv__step_info(sr, 0, "would ensure the URL map host rule for %s",
-                   n.host[0]);
+  urlmap_hosts(&n, hosts);
+  if (!map) {
+    edv__step_fail(sr, EDV_ENOTFOUND,
+                   "the platform's URL map '%s' is missing; run `edvctl "
+                   "platform init`",
+                   EDV_URLMAP_NAME);
+    return;
+  }
+  if (!be && !edv__srun_planning(sr)) {
+    /* NULL would ask the writer to remove the rule. */
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "no backend service link recorded for the URL map rule");
+    return;
+  }
+  if (be && edv__urlmap_rule_ok(map, edv__srun_spec(sr)->id, hosts, be)) {
     edv__step_done(sr, NULL);
     return;
   }
-  for (int h = 0; h < n.nhosts; h++)
-    hosts[h] = n.host[h];
+  edv__step_info(sr, 1,
+                 "drift: the URL map's host rule or path matcher for %s is "
+                 "missing or differs; restoring it",
+                 n.host[0]);
+  if (edv__srun_planning(sr)) {
+    /* The writer's call, reported (a plan makes none). */
+    snprintf(path, sizeof(path), CP "/global/urlMaps/%s", edv__srun_project(sr),
+             EDV_URLMAP_NAME);
+    edv__step_act(sr, EDV_API_COMPUTE, "PUT", path, NULL,
+                  "compute.urlMaps.update", NULL);
+    return;
+  }
   result = edv__urlmap_set(edv__srun_fleet(sr), edv__srun_spec(sr)->id, hosts,
-                           edv__srun_fact(sr, "backend_link"), shared_done, sr);
+                           be, shared_done, sr);
   if (result)
     edv__step_fail(sr, (edv_code)result, "cannot queue the URL map change");
+}
+
+/*
+ * The host rule and path matcher are the tenant's entry in the shared URL
+ * map. The step reads the map itself first, so that a missing or changed
+ * rule is journalled (and shown by a plan) before the single writer puts
+ * it back; a map that already holds the rule costs one GET.
+ */
+static void urlmap_up(edv__srun *sr)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), CP "/global/urlMaps/%s", edv__srun_project(sr),
+           EDV_URLMAP_NAME);
+  edv__step_get(sr, EDV_API_COMPUTE, path, urlmap_seen);
 }
 
 static void urlmap_down(edv__srun *sr)
@@ -1752,11 +2162,23 @@ static void auth_verify(edv__srun *sr, json_object *res)
     edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
 }
 
+static const edv__res auth_res = {
+    EDV_API_CERTIFICATEMANAGER,
+    "DNS authorization",
+    CMT "/dnsAuthorizations/{N}",
+    CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
+    "certificatemanager.dnsAuthorizations.create",
+    "certificatemanager.dnsAuthorizations.delete",
+    EDV_OWN_LABELS,
+    auth_build,
+    auth_verify,
+    NULL,
+    NULL,
+};
+
 static void auth_next(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[160];
   int h = *edv__srun_stage(sr);
 
   names_of(sr, &n);
@@ -1764,20 +2186,7 @@ static void auth_next(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  snprintf(get, sizeof(get), CMP "/dnsAuthorizations/%s", edv__srun_project(sr),
-           n.auth[h]);
-  snprintf(col, sizeof(col), CMP "/dnsAuthorizations?dnsAuthorizationId=%s",
-           edv__srun_project(sr), n.auth[h]);
-  snprintf(what, sizeof(what), "DNS authorization '%s'", n.auth[h]);
-  e.api = EDV_API_CERTIFICATEMANAGER;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "certificatemanager.dnsAuthorizations.create";
-  e.own = EDV_OWN_LABELS;
-  e.build = auth_build;
-  e.verify = auth_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &auth_res, n.auth[h]);
 }
 
 static void auth_up(edv__srun *sr)
@@ -1917,55 +2326,40 @@ static int cert_ready(edv__srun *sr, json_object *res)
   return 0;
 }
 
-static void cert_paths(edv__srun *sr, char *get, size_t gs, char *col,
-                       size_t cs)
-{
-  names n;
-
-  names_of(sr, &n);
-  snprintf(get, gs, CMP "/certificates/%s", edv__srun_project(sr), n.cert);
-  snprintf(col, cs, CMP "/certificates?certificateId=%s", edv__srun_project(sr),
-           n.cert);
-}
-
 static void cert_verify(edv__srun *sr, json_object *res)
 {
   edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
   edv__step_done(sr, NULL);
 }
 
+static const edv__res cert_res = {
+    EDV_API_CERTIFICATEMANAGER,
+    "certificate",
+    CMT "/certificates/{N}",
+    CMT "/certificates?certificateId={N}",
+    "certificatemanager.certificates.create",
+    "certificatemanager.certificates.delete",
+    EDV_OWN_LABELS,
+    cert_build,
+    cert_verify,
+    cert_ready,
+    NULL,
+};
+
 static void cert_up(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  cert_paths(sr, get, sizeof(get), col, sizeof(col));
-  snprintf(what, sizeof(what), "certificate '%s'", n.cert);
-  e.api = EDV_API_CERTIFICATEMANAGER;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "certificatemanager.certificates.create";
-  e.own = EDV_OWN_LABELS;
-  e.build = cert_build;
-  e.ready = cert_ready;
-  e.verify = cert_verify;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &cert_res, n.cert);
 }
 
 static void cert_down(edv__srun *sr)
 {
   names n;
-  char get[512], col[512], what[128];
 
   names_of(sr, &n);
-  cert_paths(sr, get, sizeof(get), col, sizeof(col));
-  snprintf(what, sizeof(what), "certificate '%s'", n.cert);
-  edv__step_ensure_absent(sr, EDV_API_CERTIFICATEMANAGER, what, get, NULL,
-                          EDV_OWN_LABELS,
-                          "certificatemanager.certificates.delete");
+  edv__step_ensure_res_absent(sr, &cert_res, n.cert);
 }
 
 /* ==== certificate map entries ================================================
@@ -1990,13 +2384,7 @@ static json_object *entry_build(edv__srun *sr)
   return o;
 }
 
-static void entry_verified(edv__srun *sr, json_object *res)
-{
-  (void)res;
-  (*edv__srun_stage(sr))++;
-  entry_next(sr);
-}
-
+static void entry_verified(edv__srun *sr, json_object *res);
 static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
                         size_t cs)
 {
@@ -2011,11 +2399,24 @@ static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
            edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
 }
 
+static const edv__res entry_res = {
+    EDV_API_CERTIFICATEMANAGER,
+    "certificate map entry",
+    CMT "/certificateMaps/" EDV_CERTMAP_NAME "/certificateMapEntries/{N}",
+    CMT "/certificateMaps/" EDV_CERTMAP_NAME
+        "/certificateMapEntries?certificateMapEntryId={N}",
+    "certificatemanager.certificateMapEntries.create",
+    "certificatemanager.certificateMapEntries.delete",
+    EDV_OWN_LABELS,
+    entry_build,
+    entry_verified,
+    NULL,
+    NULL,
+};
+
 static void entry_next(edv__srun *sr)
 {
   names n;
-  edv__ensure e = {0};
-  char get[512], col[512], what[160];
   int h = *edv__srun_stage(sr);
 
   names_of(sr, &n);
@@ -2023,22 +2424,68 @@ static void entry_next(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
-  snprintf(what, sizeof(what), "certificate map entry '%s'", n.entry[h]);
-  e.api = EDV_API_CERTIFICATEMANAGER;
-  e.what = what;
-  e.get_path = get;
-  e.create_path = col;
-  e.label = "certificatemanager.certificateMapEntries.create";
-  e.own = EDV_OWN_LABELS;
-  e.build = entry_build;
-  e.verify = entry_verified;
-  edv__step_ensure(sr, &e);
+  edv__step_ensure_res(sr, &entry_res, n.entry[h]);
 }
 
 static void entry_up(edv__srun *sr)
 {
   entry_next(sr);
+}
+
+/*
+ * An entry serves one hostname with the tenant's certificate: another
+ * certificate is put back with one certificateMapEntries.patch
+ * (updateMask=certificates). The step's stage (the host) is kept, so
+ * observing again looks at the same entry.
+ */
+static void entry_verified(edv__srun *sr, json_object *res)
+{
+  names n;
+  json_object *want, *body;
+  char get[512], col[512], path[600], key[64];
+  int h = *edv__srun_stage(sr);
+  const char *host = edv__jstr(res, "hostname");
+  json_object *certs = edv__jget(res, "certificates");
+
+  names_of(sr, &n);
+  want = entry_build(sr);
+  if (host && strcmp(host, n.host[h]) == 0 && arr_len(certs) == 1 &&
+      same_link(json_object_get_string(json_object_array_get_idx(certs, 0)),
+                json_object_get_string(json_object_array_get_idx(
+                    edv__jget(want, "certificates"), 0)))) {
+    json_object_put(want);
+    (*edv__srun_stage(sr))++;
+    entry_next(sr);
+    return;
+  }
+  if (!host || strcmp(host, n.host[h]) != 0) {
+    /* The hostname is the entry's identity (gcloud cannot update it):
+     * nothing is taken over or guessed. */
+    json_object_put(want);
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "certificate map entry '%s' serves '%s', not '%s'; delete "
+                   "it and it is re-created",
+                   n.entry[h], host ? host : "(none)", n.host[h]);
+    return;
+  }
+  snprintf(key, sizeof(key), "cert_map_entry%d", h);
+  if (!repair_allowed(sr, key, "the certificate map entry")) {
+    json_object_put(want);
+    return;
+  }
+  edv__step_info(sr, 1,
+                 "drift: certificate map entry '%s' serves another "
+                 "certificate; restoring it",
+                 n.entry[h]);
+  body = json_object_new_object();
+  json_object_object_add(body, "certificates",
+                         json_object_get(edv__jget(want, "certificates")));
+  json_object_put(want);
+  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+  snprintf(path, sizeof(path), "%s?updateMask=certificates", get);
+  edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
+                   "certificatemanager.certificateMapEntries.patch",
+                   entry_next);
 }
 
 static void entry_down_next(edv__srun *sr, json_object *res,

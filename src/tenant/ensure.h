@@ -1,0 +1,43 @@
+/*
+ * ensure.h - a step's resource as data: where it lives, how it is made,
+ * checked and removed (tenant/ensure.c).
+ *
+ * Most steps manage one resource through edv__step_ensure(). Their
+ * paths, messages and labels differ only in a few names, so each is
+ * described once by an edv__res: paths are templates in which {P} is the
+ * project, {R} the step's region, {Z} its zone and {N} the resource's
+ * name (given per call: a tenant's names depend on its id).
+ */
+#ifndef EDV_TENANT_ENSURE_H
+#define EDV_TENANT_ENSURE_H
+
+#include <stddef.h>
+
+#include "tenant/machine.h"
+
+typedef struct edv__res {
+  edv_api api;
+  const char *kind;       /* "subnetwork": messages say "subnetwork 'x'" */
+  const char *path;       /* the resource's path (template) */
+  const char *collection; /* where a create POSTs (template) */
+  const char *create;     /* "compute.subnetworks.insert" */
+  const char *remove;     /* "compute.subnetworks.delete", or NULL */
+  edv__own_mode own;
+  json_object *(*build)(edv__srun *sr);
+  void (*verify)(edv__srun *sr, json_object *res);        /* NULL: done */
+  int (*ready)(edv__srun *sr, json_object *res);          /* optional */
+  int (*name_taken)(edv__srun *sr, const edv_error *err); /* optional */
+} edv__res;
+
+/* Expands a path template for this step; 0, or -1 when it does not fit. */
+int edv__res_path(edv__srun *sr, const char *tmpl, const char *name, char *out,
+                  size_t size);
+
+/* edv__step_ensure() of resource `r` named `name`. */
+void edv__step_ensure_res(edv__srun *sr, const edv__res *r, const char *name);
+
+/* edv__step_ensure_absent() of resource `r` named `name`. */
+void edv__step_ensure_res_absent(edv__srun *sr, const edv__res *r,
+                                 const char *name);
+
+#endif /* EDV_TENANT_ENSURE_H */

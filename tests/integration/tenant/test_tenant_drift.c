@@ -1,0 +1,814 @@
+/*
+ * test_tenant_drift.c - the tenant steps verify what they own and put it
+ * back, and a tier change scales a tenant, against the in-process
+ * simulator.
+ *
+ *   test-tenant-drift repair | resume | scale | name
+ *
+ * repair: a READY tenant is changed behind its back through the
+ * simulator's API (VM stopped and given another machine type, Cloud SQL
+ * given a public IP and another tier, its URL map host rule deleted, its
+ * backend service pointed at another health check with another timeout,
+ * the platform's health check probing another path); a plan shows the
+ * repairs; driving it up again restores every field (read from the
+ * simulator) and journals each repair; a second run makes no mutating
+ * call.
+ *
+ * resume: the machine-type repair is stopped right after each of its
+ * calls (instances.stop, setMachineType, start) at a durable point and a
+ * new run resumes from the step's record to a RUNNING VM of the tier's
+ * type.
+ *
+ * kill: the same with kill -9: each "life" is a forked child driving the
+ * tenant against an edv-gcpsim child process (which outlives it, as the
+ * cloud does) and dies by SIGKILL right after one of the repair's calls
+ * returns; the next life resumes. The VM ends RUNNING with the tier's type
+ * and the simulator saw one instances.stop.
+ *
+ * scale: basic -> standard grows the VM (stop, setMachineType, start), its
+ * boot disk (disks.resize) and Cloud SQL (tier and storage: one patch);
+ * standard -> basic shrinks the machine types back and keeps the larger
+ * disks, journalling that it did.
+ *
+ * name: a Cloud SQL name still reserved after a deletion moves the tenant
+ * to the next generation at once, without the act's observe-again
+ * retries (no step retry is seen).
+ */
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tenant/spec.h"
+#include "tharness.h"
+
+#define P   "/compute/v1/projects/edv-sim/"
+#define SQL "/sql/v1beta4/projects/edv-sim/instances/"
+
+static char g_zone[64];
+static pid_t g_parent;
+
+/* A cmocka failure inside a forked life (test_kill) would longjmp into the
+ * child's copy of the runner, which would go on with the next test: each
+ * test starts here, and lives end instead. */
+static void only_parent(void)
+{
+  if (g_parent && getpid() != g_parent)
+    _exit(5);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const char *jstr_at(json_object *o, const char *path)
+{
+  char buf[256], *save = NULL, *tok;
+
+  snprintf(buf, sizeof(buf), "%s", path);
+  for (tok = strtok_r(buf, ".", &save); tok && o;
+       tok = strtok_r(NULL, ".", &save))
+    if (!json_object_object_get_ex(o, tok, &o))
+      return NULL;
+  return o ? json_object_get_string(o) : NULL;
+}
+
+/* The tenant's zone: the region's first zone by name (as preflight). */
+static void find_zone(th *h)
+{
+  json_object *r =
+      th_api(h, EDV_API_COMPUTE, "GET", P "regions/us-central1", NULL);
+  json_object *zones = r ? json_object_object_get(r, "zones") : NULL;
+
+  g_zone[0] = '\0';
+  for (size_t i = 0; zones && i < json_object_array_length(zones); i++) {
+    const char *z = strrchr(
+        json_object_get_string(json_object_array_get_idx(zones, i)), '/');
+    z = z ? z + 1 : "";
+    if (!g_zone[0] || strcmp(z, g_zone) < 0)
+      snprintf(g_zone, sizeof(g_zone), "%s", z);
+  }
+  json_object_put(r);
+  assert_true(g_zone[0] != '\0');
+}
+
+static json_object *get(th *h, edv_api api, const char *fmt, ...)
+{
+  char path[600];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(path, sizeof(path), fmt, ap);
+  va_end(ap);
+  return th_api(h, api, "GET", path, NULL);
+}
+
+/* Polls `path` until field `field` ends with `want` (10 s at most). */
+static void wait_field(th *h, edv_api api, const char *path, const char *field,
+                       const char *want)
+{
+  uint64_t end = th_now_ms() + 10000;
+
+  for (;;) {
+    json_object *o = th_api(h, api, "GET", path, NULL);
+    const char *v = o ? jstr_at(o, field) : NULL;
+    size_t lv = v ? strlen(v) : 0, lw = strlen(want);
+    int ok = v && lv >= lw && strcmp(v + lv - lw, want) == 0;
+
+    json_object_put(o);
+    if (ok)
+      return;
+    if (th_now_ms() > end)
+      fail_msg("%s: %s never became %s", path, field, want);
+    uv_sleep(20);
+  }
+}
+
+static json_object *jparse(const char *s)
+{
+  json_object *o = json_tokener_parse(s);
+  assert_non_null(o);
+  return o;
+}
+
+/* A mutating call behind the machine's back; asserts the API took it. */
+static void mutate(th *h, edv_api api, const char *method, const char *path,
+                   const char *body)
+{
+  json_object *r = th_api(h, api, method, path, body ? jparse(body) : NULL);
+
+  if (!r)
+    fail_msg("%s %s was refused", method, path);
+  json_object_put(r);
+}
+
+typedef struct jfind {
+  const char *needle;
+  const char *event; /* NULL: any */
+  const char *step;  /* NULL: any */
+  unsigned hits;
+} jfind;
+
+static int journal_one(void *data, const edv__journal_rec *r)
+{
+  jfind *f = data;
+
+  if (f->event && strcmp(r->event, f->event) != 0)
+    return 0;
+  if (f->step && strcmp(r->step, f->step) != 0)
+    return 0;
+  if (!f->needle || strstr(r->api_call, f->needle) ||
+      strstr(r->operation, f->needle))
+    f->hits++;
+  return 0;
+}
+
+/* How many journal entries of `id` (of `event` and `step` when not NULL)
+ * mention `needle` (NULL: any). */
+static unsigned journal_count(th *h, const char *id, const char *event,
+                              const char *step, const char *needle)
+{
+  jfind f = {needle, event, step, 0};
+
+  assert_int_equal(
+      edv__store_journal_list(h->store, id, 0, 0, journal_one, &f, NULL), 0);
+  return f.hits;
+}
+
+static unsigned journal_has(th *h, const char *id, const char *needle)
+{
+  return journal_count(h, id, NULL, NULL, needle);
+}
+
+static void up(th *h, const char *id)
+{
+  edv_error err;
+
+  memset(h->ended, 0, sizeof(h->ended));
+  if (th_drive(h, id, EDV_DIR_UP, &err))
+    fail_msg("drive %s: %s", id, err.message);
+  assert_int_equal(th_wait(h, 60000), 0);
+  if (h->ended[EDV_PHASE_READY] != 1)
+    fail_msg("%s not READY; last error: %s", id, h->last_err);
+}
+
+static void provision(th *h, const char *id, const char *tier)
+{
+  edv_error err;
+
+  th_open(h, NULL);
+  th_platform(h);
+  find_zone(h);
+  assert_int_equal(th_register(h, id, tier, &err), 0);
+  up(h, id);
+}
+
+/* Records another tier for the tenant, as the Management API does. */
+static void set_tier(th *h, const char *id, const char *tier)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  json_object *o;
+
+  assert_int_equal(edv__store_tenant_get(h->store, id, &rec, NULL), 0);
+  o = jparse(rec.spec_json);
+  assert_int_equal(edv__spec_from_json(o, &spec, NULL), 0);
+  json_object_put(o);
+  snprintf(spec.tier, sizeof(spec.tier), "%s", tier);
+  snprintf(rec.tier, sizeof(rec.tier), "%s", tier);
+  o = edv__spec_to_json(&spec);
+  snprintf(rec.spec_json, sizeof(rec.spec_json), "%s",
+           json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  assert_int_equal(edv__store_tenant_put(h->store, &rec, EDV_PUT_UPDATE, NULL),
+                   0);
+}
+
+/* The VM is RUNNING with machine type `mt`; its boot disk is `gb` GB. */
+static void check_vm(th *h, const char *id, const char *mt, int gb)
+{
+  char vm[64], disk[64], want[96];
+  json_object *o;
+
+  edv__name_vm(id, vm, sizeof(vm));
+  edv__name_disk(id, disk, sizeof(disk));
+  o = get(h, EDV_API_COMPUTE, P "zones/%s/instances/%s", g_zone, vm);
+  assert_non_null(o);
+  snprintf(want, sizeof(want), "/machineTypes/%s", mt);
+  assert_non_null(strstr(jstr_at(o, "machineType"), want));
+  assert_string_equal(jstr_at(o, "status"), "RUNNING");
+  json_object_put(o);
+  o = get(h, EDV_API_COMPUTE, P "zones/%s/disks/%s", g_zone, disk);
+  assert_non_null(o);
+  assert_int_equal(atoi(jstr_at(o, "sizeGb")), gb);
+  json_object_put(o);
+}
+
+/* Cloud SQL: tier, storage, private only. */
+static void check_sql(th *h, const char *id, const char *tier, int gb)
+{
+  char name[64];
+  json_object *o, *v;
+
+  edv__name_sql_instance(id, 1, name, sizeof(name));
+  o = get(h, EDV_API_SQLADMIN, SQL "%s", name);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "settings.tier"), tier);
+  assert_int_equal(atoi(jstr_at(o, "settings.dataDiskSizeGb")), gb);
+  assert_true(json_object_object_get_ex(
+      json_object_object_get(json_object_object_get(o, "settings"),
+                             "ipConfiguration"),
+      "ipv4Enabled", &v));
+  assert_false(json_object_get_boolean(v));
+  assert_non_null(strstr(jstr_at(o, "settings.ipConfiguration.privateNetwork"),
+                         "networks/edv-tenants"));
+  json_object_put(o);
+}
+
+/* The VM's behind-the-back stop and machine-type change. */
+static void vm_retype(th *h, const char *id, const char *mt)
+{
+  char vm[64], path[300], body[200];
+
+  edv__name_vm(id, vm, sizeof(vm));
+  snprintf(path, sizeof(path), P "zones/%s/instances/%s/stop", g_zone, vm);
+  mutate(h, EDV_API_COMPUTE, "POST", path, NULL);
+  snprintf(path, sizeof(path), P "zones/%s/instances/%s", g_zone, vm);
+  wait_field(h, EDV_API_COMPUTE, path, "status", "TERMINATED");
+  snprintf(path, sizeof(path), P "zones/%s/instances/%s/setMachineType", g_zone,
+           vm);
+  snprintf(body, sizeof(body), "{\"machineType\":\"zones/%s/machineTypes/%s\"}",
+           g_zone, mt);
+  mutate(h, EDV_API_COMPUTE, "POST", path, body);
+  snprintf(path, sizeof(path), P "zones/%s/instances/%s", g_zone, vm);
+  wait_field(h, EDV_API_COMPUTE, path, "machineType", mt);
+}
+
+/* ---- plan events --------------------------------------------------------- */
+
+typedef struct plan_seen {
+  char calls[2048];
+  int done;
+} plan_seen;
+
+static void plan_event(void *data, const edv__event *ev)
+{
+  plan_seen *p = data;
+  size_t n = strlen(p->calls);
+
+  if (ev->kind == EDV_EV_PLAN && ev->message && n + 2 < sizeof(p->calls))
+    snprintf(p->calls + n, sizeof(p->calls) - n, "%s\n", ev->message);
+}
+
+static void plan_done(void *data, const char *tenant, edv_tenant_phase phase,
+                      const edv_error *err)
+{
+  (void)tenant;
+  (void)phase;
+  (void)err;
+  ((plan_seen *)data)->done = 1;
+}
+
+/* ---- repair ------------------------------------------------------------- */
+
+static void test_repair(void **state)
+{
+  th h;
+  char sql[64], bes[64], path[300], body[600];
+  json_object *map, *rules, *pms, *o;
+  const char *fp;
+  plan_seen plan;
+  edv_error err;
+  unsigned long muts;
+
+  (void)state;
+  only_parent();
+  provision(&h, "d1", "basic");
+  edv__name_sql_instance("d1", 1, sql, sizeof(sql));
+  edv__name_backend_service("d1", bes, sizeof(bes));
+
+  /* Behind its back. The VM: stopped, another machine type. */
+  vm_retype(&h, "d1", "e2-medium");
+  /* Cloud SQL: a public IP and another tier. */
+  snprintf(path, sizeof(path), SQL "%s", sql);
+  mutate(&h, EDV_API_SQLADMIN, "PATCH", path,
+         "{\"settings\":{\"tier\":\"db-g1-small\","
+         "\"ipConfiguration\":{\"ipv4Enabled\":true}}}");
+  wait_field(&h, EDV_API_SQLADMIN, path, "settings.tier", "db-g1-small");
+  /* The URL map: the tenant's host rule and path matcher gone. */
+  map = get(&h, EDV_API_COMPUTE, P "global/urlMaps/edv-urlmap");
+  assert_non_null(map);
+  rules = json_object_new_array();
+  pms = json_object_new_array();
+  json_object_object_add(map, "hostRules", rules);
+  json_object_object_add(map, "pathMatchers", pms);
+  fp = jstr_at(map, "fingerprint");
+  assert_non_null(fp);
+  mutate(&h, EDV_API_COMPUTE, "PUT", P "global/urlMaps/edv-urlmap",
+         json_object_to_json_string(map));
+  json_object_put(map);
+  uv_sleep(100);
+  assert_int_equal(th_urlmap_rules(&h, "d1", NULL), 0);
+  /* The backend service: another health check, another timeout. */
+  mutate(&h, EDV_API_COMPUTE, "POST", P "global/healthChecks",
+         "{\"name\":\"other-hc\",\"type\":\"HTTP\","
+         "\"httpHealthCheck\":{\"port\":8080,\"requestPath\":\"/\"}}");
+  wait_field(&h, EDV_API_COMPUTE, P "global/healthChecks/other-hc", "name",
+             "other-hc");
+  o = get(&h, EDV_API_COMPUTE, P "global/backendServices/%s", bes);
+  assert_non_null(o);
+  snprintf(body, sizeof(body),
+           "{\"timeoutSec\":99,\"healthChecks\":[\"projects/edv-sim/global/"
+           "healthChecks/other-hc\"],\"fingerprint\":\"%s\"}",
+           jstr_at(o, "fingerprint"));
+  json_object_put(o);
+  snprintf(path, sizeof(path), P "global/backendServices/%s", bes);
+  mutate(&h, EDV_API_COMPUTE, "PATCH", path, body);
+  wait_field(&h, EDV_API_COMPUTE, path, "timeoutSec", "99");
+  /* The platform's health check: another path. */
+  mutate(&h, EDV_API_COMPUTE, "PATCH", P "global/healthChecks/edv-hc-http",
+         "{\"httpHealthCheck\":{\"port\":80,\"requestPath\":\"/x\"}}");
+  wait_field(&h, EDV_API_COMPUTE, P "global/healthChecks/edv-hc-http",
+             "httpHealthCheck.requestPath", "/x");
+
+  /* A plan shows the repairs and changes nothing. */
+  memset(&plan, 0, sizeof(plan));
+  h.hook = plan_event;
+  h.hook_data = &plan;
+  muts = h.counts.mutations;
+  assert_int_equal(edv__fleet_plan(h.fleet, "d1", plan_done, &plan, &err), 0);
+  while (!plan.done)
+    uv_run(&h.loop, UV_RUN_ONCE);
+  h.hook = NULL;
+  fprintf(stderr, "# plan:\n%s", plan.calls);
+  assert_non_null(strstr(plan.calls, "/setMachineType"));
+  assert_non_null(strstr(plan.calls, "PATCH /sql/v1beta4/"));
+  assert_non_null(strstr(plan.calls, "PATCH " P "global/backendServices/"));
+  assert_non_null(strstr(plan.calls, "PUT " P "global/urlMaps/edv-urlmap"));
+  assert_int_equal(h.counts.mutations, muts);
+
+  /* The platform puts its health check back; the tenant the rest. */
+  memset(h.ended, 0, sizeof(h.ended));
+  assert_int_equal(th_drive(&h, EDV_PLATFORM_ID, EDV_DIR_UP, &err), 0);
+  assert_int_equal(th_wait(&h, 30000), 0);
+  wait_field(&h, EDV_API_COMPUTE, P "global/healthChecks/edv-hc-http",
+             "httpHealthCheck.requestPath", "/health");
+  assert_true(journal_has(&h, EDV_PLATFORM_ID, "drift: health check") >= 1);
+  up(&h, "d1");
+
+  check_vm(&h, "d1", "e2-small", 20);
+  check_sql(&h, "d1", "db-f1-micro", 10);
+  assert_int_equal(th_urlmap_rules(&h, "d1", NULL), 101);
+  o = get(&h, EDV_API_COMPUTE, P "global/backendServices/%s", bes);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "timeoutSec"), "30");
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(
+                             json_object_object_get(o, "healthChecks"), 0)),
+                         "/healthChecks/edv-hc-http"));
+  json_object_put(o);
+  assert_true(journal_has(&h, "d1", "setting the machine type") >= 1);
+  assert_true(journal_has(&h, "d1", "drift: Cloud SQL instance") >= 1);
+  assert_true(journal_has(&h, "d1", "public IP enabled") >= 1);
+  assert_true(journal_has(&h, "d1", "drift: the URL map's host rule") >= 1);
+  assert_true(journal_has(&h, "d1", "drift: backend service") >= 1);
+  assert_true(journal_has(&h, "d1", "compute.instances.setMachineType") >= 1);
+  assert_true(journal_has(&h, "d1", "compute.instances.start") >= 1);
+
+  /* A stopped VM of the right type is started. */
+  {
+    char vm[64];
+    edv__name_vm("d1", vm, sizeof(vm));
+    snprintf(path, sizeof(path), P "zones/%s/instances/%s/stop", g_zone, vm);
+    mutate(&h, EDV_API_COMPUTE, "POST", path, NULL);
+    snprintf(path, sizeof(path), P "zones/%s/instances/%s", g_zone, vm);
+    wait_field(&h, EDV_API_COMPUTE, path, "status", "TERMINATED");
+    up(&h, "d1");
+    check_vm(&h, "d1", "e2-small", 20);
+    assert_true(journal_has(&h, "d1", "is TERMINATED; starting it") >= 1);
+  }
+
+  /* Converged: a new run observes only. */
+  muts = h.counts.mutations;
+  up(&h, "d1");
+  assert_int_equal(h.counts.mutations, muts);
+  th_close(&h);
+}
+
+/* ---- resume ------------------------------------------------------------- */
+
+typedef struct stopper {
+  th *h;
+  const char *label; /* stop the run after this call, */
+  const char *step;  /* or once this step is done */
+  int fired;
+} stopper;
+
+static void stop_after(void *data, const edv__event *ev)
+{
+  stopper *s = data;
+  int hit = s->label ? ev->kind == EDV_EV_CALL && ev->message &&
+                           strstr(ev->message, s->label) && !ev->error
+                     : ev->kind == EDV_EV_STEP_DONE && ev->step &&
+                           strcmp(ev->step, s->step) == 0;
+
+  if (!s->fired && hit) {
+    s->fired = 1;
+    edv__fleet_stop(s->h->fleet, ev->tenant);
+  }
+}
+
+static void test_resume(void **state)
+{
+  static const char *const calls[] = {"compute.instances.stop",
+                                      "compute.instances.setMachineType",
+                                      "compute.instances.start"};
+  th h;
+  edv_error err;
+  stopper s;
+
+  (void)state;
+  only_parent();
+  provision(&h, "r1", "basic");
+  /* Behind its back: another machine type, and running again. */
+  vm_retype(&h, "r1", "e2-medium");
+  {
+    char vm[64], path[300];
+    edv__name_vm("r1", vm, sizeof(vm));
+    snprintf(path, sizeof(path), P "zones/%s/instances/%s/start", g_zone, vm);
+    mutate(&h, EDV_API_COMPUTE, "POST", path, NULL);
+    snprintf(path, sizeof(path), P "zones/%s/instances/%s", g_zone, vm);
+    wait_field(&h, EDV_API_COMPUTE, path, "status", "RUNNING");
+  }
+  /* Each run stops right after one of the repair's calls; the next one
+   * resumes from the step's record. */
+  for (int i = 0; i < 3; i++) {
+    memset(&s, 0, sizeof(s));
+    s.h = &h;
+    s.label = calls[i];
+    h.hook = stop_after;
+    h.hook_data = &s;
+    memset(h.ended, 0, sizeof(h.ended));
+    assert_int_equal(th_drive(&h, "r1", EDV_DIR_UP, &err), 0);
+    assert_int_equal(th_wait(&h, 60000), 0);
+    h.hook = NULL;
+    if (!s.fired)
+      fail_msg("run %d never called %s", i + 1, calls[i]);
+    /* Stopped mid-repair: the tenant is not READY. */
+    assert_int_equal(h.ended[EDV_PHASE_READY], 0);
+  }
+  up(&h, "r1");
+  check_vm(&h, "r1", "e2-small", 20);
+  /* Each call went out once: a resumed step awaited the recorded
+   * operation (or observed) instead of repeating it. */
+  for (int i = 0; i < 3; i++) {
+    char call[96];
+    snprintf(call, sizeof(call), "POST %s", calls[i]);
+    assert_int_equal(journal_count(&h, "r1", "api.call", "vm", call), 1);
+  }
+  th_close(&h);
+}
+
+/* ---- scale -------------------------------------------------------------- */
+
+static void test_scale(void **state)
+{
+  th h;
+
+  (void)state;
+  only_parent();
+  provision(&h, "s1", "basic");
+  check_vm(&h, "s1", "e2-small", 20);
+  check_sql(&h, "s1", "db-f1-micro", 10);
+
+  /* Up: machine type, boot disk, SQL tier and storage. */
+  set_tier(&h, "s1", "standard");
+  up(&h, "s1");
+  check_vm(&h, "s1", "e2-medium", 50);
+  check_sql(&h, "s1", "db-g1-small", 20);
+  assert_true(journal_has(&h, "s1", "compute.disks.resize") >= 1);
+  assert_true(journal_has(&h, "s1", "storage 10 GB -> 20 GB") >= 1);
+
+  /* Down: machine types shrink, disks stay, and the journal says so. */
+  set_tier(&h, "s1", "basic");
+  up(&h, "s1");
+  check_vm(&h, "s1", "e2-small", 50);
+  check_sql(&h, "s1", "db-f1-micro", 20);
+  assert_true(journal_has(&h, "s1", "kept (a disk cannot shrink)") >= 1);
+  assert_true(journal_has(&h, "s1", "kept (Cloud SQL storage cannot") >= 1);
+  th_close(&h);
+}
+
+/* ---- kill -9 ------------------------------------------------------------ */
+
+static char k_dir[256], k_url[128], k_key[320];
+static pid_t k_sim = -1;
+
+static void ksim_start(void)
+{
+  int fds[2];
+  char state[320], line[256], prog[512];
+  const char *build = getenv("EDV_BUILD_ROOT");
+  FILE *f;
+
+  snprintf(prog, sizeof(prog), "%s/edv-gcpsim", build ? build : ".");
+  snprintf(state, sizeof(state), "%s/cloud.json", k_dir);
+  snprintf(k_key, sizeof(k_key), "%s/key.json", k_dir);
+  assert_int_equal(pipe(fds), 0);
+  fflush(NULL);
+  k_sim = fork();
+  assert_true(k_sim >= 0);
+  if (k_sim == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execl(prog, prog, "--port", "0", "--state", state, "--key-out", k_key,
+          "--profile", "fast", "--seed", "7", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  f = fdopen(fds[0], "r");
+  assert_non_null(f);
+  if (!fgets(line, sizeof(line), f))
+    fail_msg("edv-gcpsim (%s) did not start", prog);
+  fclose(f);
+  line[strcspn(line, "\n")] = '\0';
+  assert_non_null(strstr(line, "http"));
+  snprintf(k_url, sizeof(k_url), "%s", strstr(line, "http"));
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void kopen(th *h)
+{
+  th_opts o;
+
+  memset(&o, 0, sizeof(o));
+  o.endpoint = k_url;
+  o.key_file = k_key;
+  o.dir = k_dir;
+  o.quiet_tap = 1;
+  th_open(h, &o);
+}
+
+typedef struct klife {
+  int first;         /* provision, then retype the VM behind its back */
+  const char *label; /* die right after this call returns; NULL: never */
+} klife;
+
+static void kill_after(void *data, const edv__event *ev)
+{
+  klife *l = data;
+
+  if (l->label && ev->kind == EDV_EV_CALL && ev->message &&
+      strstr(ev->message, l->label) && !ev->error)
+    raise(SIGKILL); /* kill -9, now, whatever is pending */
+}
+
+/* One life (the child): 0 when the tenant ended READY. */
+static int klife_main(klife *l)
+{
+  th h;
+  edv_error err;
+  int ok;
+
+  kopen(&h);
+  find_zone(&h);
+  if (l->first) {
+    th_platform(&h);
+    if (th_register(&h, "k1", "basic", &err))
+      return 2;
+    up(&h, "k1");
+    vm_retype(&h, "k1", "e2-medium");
+    {
+      char vm[64], path[300];
+      edv__name_vm("k1", vm, sizeof(vm));
+      snprintf(path, sizeof(path), P "zones/%s/instances/%s/start", g_zone, vm);
+      mutate(&h, EDV_API_COMPUTE, "POST", path, NULL);
+      snprintf(path, sizeof(path), P "zones/%s/instances/%s", g_zone, vm);
+      wait_field(&h, EDV_API_COMPUTE, path, "status", "RUNNING");
+    }
+    th_close(&h);
+    return 0;
+  }
+  h.hook = kill_after;
+  h.hook_data = l;
+  memset(h.ended, 0, sizeof(h.ended));
+  if (th_drive(&h, "k1", EDV_DIR_UP, &err) || th_wait(&h, 60000))
+    return 2;
+  ok = h.ended[EDV_PHASE_READY] == 1;
+  if (ok)
+    check_vm(&h, "k1", "e2-small", 20);
+  th_close(&h);
+  return ok ? 0 : 1;
+}
+
+/* Runs a life; 1 when it was killed, 0 when it ended READY. */
+static int krun(klife *l)
+{
+  pid_t pid;
+  int st;
+
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(klife_main(l));
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+    return 1;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    return 0;
+  fail_msg("a life ended with status %d", st);
+  return -1;
+}
+
+/* Requests the simulator logged whose path ends with `suffix`. */
+static unsigned sim_requests(const char *suffix)
+{
+  th h;
+  json_object *log, *reqs;
+  unsigned n = 0;
+
+  kopen(&h);
+  log = th_admin(&h, "GET", "/_sim/requests", NULL);
+  reqs = json_object_object_get(log, "requests");
+  for (size_t i = 0; reqs && i < json_object_array_length(reqs); i++) {
+    const char *path = json_object_get_string(
+        json_object_object_get(json_object_array_get_idx(reqs, i), "path"));
+    const char *q;
+    size_t lp, ls = strlen(suffix);
+    if (!path)
+      continue;
+    q = strchr(path, '?');
+    lp = q ? (size_t)(q - path) : strlen(path);
+    if (lp >= ls && strncmp(path + lp - ls, suffix, ls) == 0)
+      n++;
+  }
+  json_object_put(log);
+  th_close(&h);
+  return n;
+}
+
+static void test_kill(void **state)
+{
+  static const char *const calls[] = {"compute.instances.stop",
+                                      "compute.instances.setMachineType",
+                                      "compute.instances.start"};
+  const char *tmp = getenv("TMPDIR");
+  klife l;
+
+  (void)state;
+  only_parent();
+  snprintf(k_dir, sizeof(k_dir), "%s/edv-drift-XXXXXX",
+           tmp && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(k_dir));
+  ksim_start();
+  memset(&l, 0, sizeof(l));
+  l.first = 1;
+  assert_int_equal(krun(&l), 0);
+  for (int i = 0; i < 3; i++) {
+    memset(&l, 0, sizeof(l));
+    l.label = calls[i];
+    if (krun(&l) != 1)
+      fail_msg("life %d was not killed after %s", i + 1, calls[i]);
+  }
+  memset(&l, 0, sizeof(l));
+  assert_int_equal(krun(&l), 0);
+  /* Each of the repair's calls went out once (the behind-the-back
+   * stop, setMachineType and start are the other one each): a life
+   * killed right after a call left its intent, and the next one observed
+   * the VM's state instead of calling again. */
+  fprintf(stderr, "# simulator saw stop %u, setMachineType %u, start %u\n",
+          sim_requests("/stop"), sim_requests("/setMachineType"),
+          sim_requests("/start"));
+  assert_int_equal(sim_requests("/stop"), 2);
+  assert_int_equal(sim_requests("/setMachineType"), 2);
+  assert_int_equal(sim_requests("/start"), 2);
+  kill(k_sim, SIGTERM);
+  waitpid(k_sim, NULL, 0);
+  if (!getenv("TH_KEEP"))
+    nftw(k_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- reserved SQL name -------------------------------------------------- */
+
+static void test_name(void **state)
+{
+  th h;
+  edv_error err;
+  stopper s;
+  char sql[64], path[300];
+  edv__tenant_rec rec;
+
+  (void)state;
+  only_parent();
+  provision(&h, "n1", "basic");
+  /* Delete the instance behind our back: Cloud SQL keeps its name. */
+  edv__name_sql_instance("n1", 1, sql, sizeof(sql));
+  snprintf(path, sizeof(path), SQL "%s", sql);
+  mutate(&h, EDV_API_SQLADMIN, "DELETE", path, NULL);
+  for (uint64_t end = th_now_ms() + 10000;;) {
+    json_object *o = th_api(&h, EDV_API_SQLADMIN, "GET", path, NULL);
+    if (!o)
+      break;
+    json_object_put(o);
+    if (th_now_ms() > end)
+      fail_msg("%s never went away", sql);
+    uv_sleep(20);
+  }
+  /* The run goes as far as the new instance (the VM still serves the old
+   * one, so its health would never come: that is not this test). */
+  memset(&s, 0, sizeof(s));
+  s.h = &h;
+  s.step = "sql_instance";
+  h.hook = stop_after;
+  h.hook_data = &s;
+  memset(h.ended, 0, sizeof(h.ended));
+  assert_int_equal(th_drive(&h, "n1", EDV_DIR_UP, &err), 0);
+  assert_int_equal(th_wait(&h, 60000), 0);
+  h.hook = NULL;
+  assert_true(s.fired);
+  /* The new instance is made under generation 2, and the reserved name
+   * cost no backoff. */
+  assert_int_equal(edv__store_tenant_get(h.store, "n1", &rec, NULL), 0);
+  assert_int_equal(rec.generation, 2);
+  assert_true(journal_has(&h, "n1", "is still reserved after a deletion") >= 1);
+  /* The hook ran at the first refusal: no step retry in between. */
+  assert_int_equal(journal_count(&h, "n1", "step.retry", "sql_instance", NULL),
+                   0);
+  th_close(&h);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest all[] = {
+      cmocka_unit_test(test_repair), cmocka_unit_test(test_resume),
+      cmocka_unit_test(test_kill),   cmocka_unit_test(test_scale),
+      cmocka_unit_test(test_name),
+  };
+  const char *only = argc > 1 ? argv[1] : NULL;
+
+  g_parent = getpid();
+
+  if (only) {
+    for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+      if (strstr(all[i].name, only))
+        return _cmocka_run_group_tests(only, &all[i], 1, NULL, NULL);
+    fprintf(stderr, "unknown test '%s'\n", only);
+    return 2;
+  }
+  return cmocka_run_group_tests(all, NULL, NULL);
+}
