@@ -440,24 +440,6 @@ static void h_openapi(api_ctx *c, const char *id)
   api_respond(c, 200, "application/json", s, strlen(s));
 }
 
-static void h_unimplemented(api_ctx *c, const char *id)
-{
-  const char *p = strrchr(c->path, '/');
-  const char *what = p ? p + 1 : c->path;
-
-  (void)id;
-  api_error(c, 501, NULL, NULL,
-            "%s %s is not implemented yet in this edvd (%s): see "
-            "docs/api.md for what is",
-            c->method, c->path,
-            strcmp(what, "scale") == 0      ? "tenant scaling"
-            : strcmp(what, "backup") == 0   ? "on-demand backups"
-            : strcmp(what, "restore") == 0  ? "restores"
-            : strcmp(what, "metrics") == 0  ? "per-tenant metrics"
-            : strcmp(what, "capacity") == 0 ? "capacity planning"
-                                            : "this operation");
-}
-
 static void h_reconcile(api_ctx *c, const char *id)
 {
   json_object *o;
@@ -642,15 +624,57 @@ static void h_status(api_ctx *c, const char *id)
   } else {
     json_object_object_add(rc, "last_pass", NULL);
   }
-  json_object_object_add(rc, "drift_detection",
-                         json_object_new_string("VMs (existence, machine "
-                                                "type) and firewall rules"));
+  json_object_object_add(
+      rc, "drift_detection",
+      json_object_new_string("VMs (existence, machine type), firewall rules, "
+                             "Cloud SQL instances (existence, tier "
+                             "settings), certificates (existence, FAILED), "
+                             "DNS records (A, challenge CNAME)"));
+  json_object_object_add(
+      rc, "drift_interval_s",
+      json_object_new_int64((int64_t)(d->drift_interval_ms / 1000)));
   json_object_object_add(rc, "drift_passes",
                          json_object_new_int64((int64_t)d->drift_passes));
   json_object_object_add(rc, "drift_repairs",
                          json_object_new_int64((int64_t)d->drift_repairs));
   json_object_object_add(rc, "drift_last_calls",
                          json_object_new_int((int)d->drift_last_calls));
+  {
+    json_object *by = json_object_new_object(), *un = json_object_new_array();
+    for (int dk = 0; dk < EDVD_DRIFT_KINDS; dk++)
+      json_object_object_add(
+          by, edvd_drift_kinds[dk],
+          json_object_new_int((int)d->drift_calls_by_kind[dk]));
+    json_object_object_add(rc, "drift_last_calls_by_kind", by);
+    if (d->drift_state) {
+      json_object_object_foreach(d->drift_state, tid, e)
+      {
+        json_object *u, *v;
+        /* Only drift that survived a repair (not one being repaired). */
+        if ((!json_object_object_get_ex(e, "repairs", &v) ||
+             json_object_get_int64(v) < 2) &&
+            (!json_object_object_get_ex(e, "skipped", &v) ||
+             json_object_get_int64(v) < 1))
+          continue;
+        u = json_object_new_object();
+        json_object_object_add(u, "tenant", json_object_new_string(tid));
+        if (json_object_object_get_ex(e, "drift", &v))
+          json_object_object_add(u, "drift", json_object_get(v));
+        if (json_object_object_get_ex(e, "since", &v))
+          json_object_object_add(u, "since", json_object_get(v));
+        if (json_object_object_get_ex(e, "repairs", &v))
+          json_object_object_add(u, "repairs", json_object_get(v));
+        if (json_object_object_get_ex(e, "skipped", &v))
+          json_object_object_add(u, "skipped_passes", json_object_get(v));
+        json_object_array_add(un, u);
+      }
+    }
+    json_object_object_add(rc, "drift_unresolved", un);
+    json_object_object_add(rc, "delete_orphans",
+                           json_object_new_boolean(d->delete_orphans));
+    json_object_object_add(rc, "orphans_deleted",
+                           json_object_new_int64((int64_t)d->orphans_deleted));
+  }
   json_object_object_add(
       rc, "health_interval_s",
       json_object_new_int64((int64_t)(d->health_interval_ms / 1000)));
@@ -662,6 +686,7 @@ static void h_status(api_ctx *c, const char *id)
                          json_object_new_int64((int64_t)d->heal_resets));
   json_object_object_add(rc, "degraded_alerts",
                          json_object_new_int64((int64_t)d->heal_degraded));
+  edvd_heal_status(d, rc);
   json_object_object_add(rc, "orphans",
                          d->orphans ? json_object_get(d->orphans)
                                     : json_object_new_array());
@@ -838,6 +863,20 @@ static void h_metrics(api_ctx *c, const char *id)
                 edv_api_name((edv_api)a), (unsigned long long)v);
     }
   }
+  sb_printf(&b, "# HELP edv_api_call_errors_total API calls that ended in "
+                "an error, by error code.\n"
+                "# TYPE edv_api_call_errors_total counter\n");
+  for (int a = 0; a < EDV_API__COUNT; a++) {
+    edv_api_stats s;
+    edv_engine_stats(d->engine, (edv_api)a, &s);
+    for (int e = 1; e < EDV_ERR__LAST; e++)
+      if (s.errors_by_code[e])
+        sb_printf(&b,
+                  "edv_api_call_errors_total{api=\"%s\",code=\"%s\"} "
+                  "%llu\n",
+                  edv_api_name((edv_api)a), edv_err_name((edv_code)e),
+                  (unsigned long long)s.errors_by_code[e]);
+  }
   sb_printf(&b, "# HELP edv_api_in_flight API calls in flight.\n"
                 "# TYPE edv_api_in_flight gauge\n");
   for (int a = 0; a < EDV_API__COUNT; a++) {
@@ -867,10 +906,6 @@ static void h_metrics(api_ctx *c, const char *id)
       "drift.\n"
       "# TYPE edv_drift_repairs_total counter\n"
       "edv_drift_repairs_total %llu\n"
-      "# HELP edv_health_probes_total Health probes by result.\n"
-      "# TYPE edv_health_probes_total counter\n"
-      "edv_health_probes_total{result=\"healthy\"} %llu\n"
-      "edv_health_probes_total{result=\"unhealthy\"} %llu\n"
       "# HELP edv_heal_resets_total VM resets by the healer.\n"
       "# TYPE edv_heal_resets_total counter\n"
       "edv_heal_resets_total %llu\n"
@@ -884,12 +919,50 @@ static void h_metrics(api_ctx *c, const char *id)
       (unsigned long long)d->runs_ready, (unsigned long long)d->runs_failed,
       (unsigned long long)d->runs_deleted, (unsigned long long)d->passes,
       (double)d->last_pass_dur_ms / 1e3, (unsigned long long)d->drift_repairs,
-      (unsigned long long)(d->heal_probes - d->heal_unhealthy),
-      (unsigned long long)d->heal_unhealthy, (unsigned long long)d->heal_resets,
-      (unsigned long long)d->heal_degraded);
+      (unsigned long long)d->heal_resets, (unsigned long long)d->heal_degraded);
   for (int i = 1; i <= 5; i++)
     sb_printf(&b, "edv_http_requests_total{class=\"%dxx\"} %llu\n", i,
               (unsigned long long)d->http_requests[i]);
+  sb_printf(&b, "# HELP edv_orphans Resources of ours for no live tenant, "
+                "by kind (last drift pass).\n# TYPE edv_orphans gauge\n");
+  for (int ok = 0; ok < EDVD_ORPHAN_KINDS; ok++)
+    sb_printf(&b, "edv_orphans{kind=\"%s\"} %u\n", edvd_orphan_kinds[ok],
+              d->orphan_counts[ok]);
+  sb_printf(&b,
+            "# HELP edv_drift_last_calls List pages the last drift pass "
+            "fetched.\n# TYPE edv_drift_last_calls gauge\n"
+            "edv_drift_last_calls %u\n"
+            "# HELP edv_drift_passes_total Drift passes.\n"
+            "# TYPE edv_drift_passes_total counter\n"
+            "edv_drift_passes_total %llu\n",
+            d->drift_last_calls, (unsigned long long)d->drift_passes);
+  sb_printf(&b,
+            "# HELP edv_store_commits_total Group commits of the state "
+            "store.\n# TYPE edv_store_commits_total counter\n"
+            "edv_store_commits_total %lu\n"
+            "# HELP edv_store_busy_retries_total Group commits retried "
+            "because another process held the store's lock.\n"
+            "# TYPE edv_store_busy_retries_total counter\n"
+            "edv_store_busy_retries_total %lu\n",
+            edv__store_batch_commits(edv__fleet_batch(d->fleet)),
+            edv__store_batch_busy_retries(edv__fleet_batch(d->fleet)));
+  {
+    /* Step durations, from the fleet's step-done events. */
+    char *h = edv__stephist_render(d->step_hist, NULL);
+    if (!h) {
+      free(b.p);
+      b.p = NULL;
+    } else
+      sb_printf(&b, "%s", h);
+    free(h);
+  }
+  {
+    char *probes = edvd_heal_prometheus(d); /* heal.c: probes, metrics */
+
+    if (probes)
+      sb_printf(&b, "%s", probes);
+    free(probes);
+  }
   if (!b.p) {
     api_error(c, 500, NULL, NULL, "out of memory");
     return;
@@ -920,13 +993,16 @@ static const api_route api_routes[] = {
     {"PUT", "/api/tenants/{id}", EDV_ROLE_OPERATOR, api_tenant_put},
     {"DELETE", "/api/tenants/{id}", EDV_ROLE_OPERATOR, api_tenant_delete},
     {"GET", "/api/tenants/{id}/events", EDV_ROLE_VIEWER, api_tenant_events},
-    {"POST", "/api/tenants/{id}/scale", EDV_ROLE_OPERATOR, h_unimplemented},
-    {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, h_unimplemented},
-    {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR, h_unimplemented},
-    {"GET", "/api/tenants/{id}/metrics", EDV_ROLE_VIEWER, h_unimplemented},
+    {"POST", "/api/tenants/{id}/scale", EDV_ROLE_OPERATOR, api_tenant_scale},
+    {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, api_tenant_backup},
+    {"GET", "/api/tenants/{id}/backups", EDV_ROLE_VIEWER, api_tenant_backups},
+    {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR,
+     api_tenant_restore},
+    {"GET", "/api/tenants/{id}/metrics", EDV_ROLE_VIEWER, api_tenant_metrics},
     {"GET", "/api/infrastructure/status", EDV_ROLE_VIEWER, h_status},
     {"GET", "/api/infrastructure/costs", EDV_ROLE_VIEWER, h_costs},
-    {"GET", "/api/infrastructure/capacity", EDV_ROLE_VIEWER, h_unimplemented},
+    {"GET", "/api/infrastructure/capacity", EDV_ROLE_VIEWER,
+     api_infra_capacity},
     {"POST", "/api/infrastructure/reconcile", EDV_ROLE_ADMIN, h_reconcile},
 };
 

@@ -62,7 +62,17 @@ void api_tenants_list(api_ctx *c, const char *id);
 void api_tenants_create(api_ctx *c, const char *id);
 void api_tenant_get(api_ctx *c, const char *id);
 void api_tenant_put(api_ctx *c, const char *id);
+void api_tenant_scale(api_ctx *c, const char *id);
 void api_tenant_delete(api_ctx *c, const char *id);
 void api_tenant_events(api_ctx *c, const char *id);
+
+/* api_ops.c */
+void api_tenant_backup(api_ctx *c, const char *id);
+void api_tenant_backups(api_ctx *c, const char *id);
+void api_tenant_restore(api_ctx *c, const char *id);
+void api_tenant_metrics(api_ctx *c, const char *id);
+void api_infra_capacity(api_ctx *c, const char *id);
+/* 1 when a backup or restore (restore_only: a restore) of `tenant` runs. */
+int api_ops_job_running(const char *tenant, int restore_only);
 
 #endif /* EDV_SERVER_API_H */

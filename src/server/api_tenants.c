@@ -4,7 +4,8 @@
  *   GET    /api/tenants               list (tier, state, limit, page_token)
  *   POST   /api/tenants               create (202 + Location; idempotent)
  *   GET    /api/tenants/{id}          spec, phase, steps, resources, error
- *   PUT    /api/tenants/{id}          display name (tier: 409 for now)
+ *   PUT    /api/tenants/{id}          display name, or the tier (scaling)
+ *   POST   /api/tenants/{id}/scale    scale to another tier (202)
  *   DELETE /api/tenants/{id}          deprovision (202)
  *   GET    /api/tenants/{id}/events   the journal (after, limit)
  *
@@ -21,6 +22,7 @@
 
 #include "common/log.h"
 #include "server/api.h"
+#include "tenant/observe.h"
 #include "tenant/spec.h"
 
 #define MOD "api"
@@ -556,19 +558,235 @@ void api_tenants_create(api_ctx *c, const char *id)
 /* ---- GET /api/tenants/{id}
  * ---------------------------------------------------------*/
 
+/* GET ?observe=true: the answer waits for tenant/observe.h's three GETs.
+ * The request may go away meanwhile (client gone, deadline); the observe
+ * callback always comes and frees what is left. */
+typedef struct get_observe {
+  api_ctx *c;
+  json_object *o;
+} get_observe;
+
+static void get_req_end(void *data, edv_http_req *req, edv_httpd_end why)
+{
+  api_ctx *c = data;
+
+  (void)req;
+  (void)why;
+  c->req = NULL;
+}
+
+static void get_observed(void *data, json_object *resources)
+{
+  get_observe *g = data;
+  api_ctx *c = g->c;
+
+  c->busy = 0;
+  json_object_object_add(g->o, "observed", resources);
+  if (c->req)
+    api_send(c, 200, g->o);
+  else {
+    json_object_put(g->o);
+    api_ctx_free(c);
+  }
+  free(g);
+}
+
 void api_tenant_get(api_ctx *c, const char *id)
 {
   edv__tenant_rec rec;
   json_object *o, *steps;
+  const char *ob;
+  get_observe *g;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+  if (api_query_only(c, (const char *const[]){"observe", NULL}) ||
+      get_rec(c, id, &rec))
     return;
+  ob = edv__http_query(c->req, "observe");
+  if (ob && strcmp(ob, "true") != 0 && strcmp(ob, "false") != 0) {
+    api_error(c, 400, NULL, "observe",
+              "query parameter 'observe' must be true or false");
+    return;
+  }
   o = tenant_obj(c->d, &rec);
   steps = json_object_new_array();
   edv__store_step_list(c->d->store, rec.id, step_one, steps, NULL);
   json_object_object_add(o, "steps", steps);
   json_object_object_add(o, "resources", resources_obj(c->d, &rec));
-  api_send(c, 200, o);
+  if (!ob || strcmp(ob, "true") != 0) {
+    api_send(c, 200, o);
+    return;
+  }
+  g = calloc(1, sizeof(*g));
+  if (!g) {
+    json_object_put(o);
+    api_error(c, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  g->c = c;
+  g->o = o;
+  c->busy = 1;
+  edv__http_on_end(c->req, 20000, get_req_end, c);
+  if (edv__observe(c->d->engine, c->d->store, &rec, 15000, get_observed, g)) {
+    c->busy = 0;
+    free(g);
+    json_object_put(o);
+    api_error(c, 500, NULL, NULL, "out of memory");
+  }
+}
+
+/* ---- scaling
+ * ----------------------------------------------------------------*/
+
+/*
+ * Scales a tenant to another tier (PUT with a new tier, POST .../scale):
+ * records the tier (tenant row, spec, "scale" journal line; the call is in
+ * the audit log like every write) and drives the tenant up, so its steps
+ * bring the VM (stop, setMachineType, start), the boot disk (resize) and
+ * Cloud SQL (tier, storage: instances.patch) to the new tier. Disks never
+ * shrink on Google Cloud: a downgrade keeps the larger boot disk and SQL
+ * storage, and the answer's notes (and the journal) say so. Only a READY or
+ * FAILED tenant nobody is driving can scale.
+ */
+static void tenant_scale(api_ctx *c, edv__tenant_rec *rec,
+                         edv__tenant_spec *cur, const char *tier)
+{
+  edvd *d = c->d;
+  const edv__tier *from = edv__tiers_find(d->tiers, cur->tier);
+  const edv__tier *to = edv__tiers_find(d->tiers, tier);
+  json_object *js, *o, *notes;
+  edv__journal_rec j;
+  edv_error err;
+  char loc[128], note[2][200], old[EDV_TIER_NAME_MAX + 1];
+  int nnotes = 0;
+
+  if (!to) {
+    api_error(c, 400, NULL, "tier", "field 'tier': '%.64s' is not a tier",
+              tier);
+    return;
+  }
+  if (rec->phase != EDV_PHASE_READY && rec->phase != EDV_PHASE_FAILED) {
+    api_error(c, 409, "FAILED_PRECONDITION", "tier",
+              "tenant '%s' is %s; only a READY or FAILED tenant can scale",
+              rec->id, edv__phase_name(rec->phase));
+    return;
+  }
+  /* A run keeps its own copy of the record (and of the tier): wait for it
+   * to end. */
+  if (edvd_find_run(d, rec->id)) {
+    api_error(c, 409, "ABORTED", NULL,
+              "tenant '%s' is being driven now; retry once its run ends",
+              rec->id);
+    return;
+  }
+  if (from && to->disk_gb < from->disk_gb)
+    snprintf(note[nnotes++], sizeof(note[0]),
+             "the boot disk stays %d GB (tier %s has %d GB): a disk "
+             "cannot shrink",
+             from->disk_gb, to->name, to->disk_gb);
+  if (from && to->sql.data_disk_gb < from->sql.data_disk_gb)
+    snprintf(note[nnotes++], sizeof(note[0]),
+             "Cloud SQL storage stays %d GB (tier %s has %d GB): it cannot "
+             "shrink",
+             from->sql.data_disk_gb, to->name, to->sql.data_disk_gb);
+  snprintf(old, sizeof(old), "%s", cur->tier);
+  snprintf(cur->tier, sizeof(cur->tier), "%s", to->name);
+  snprintf(rec->tier, sizeof(rec->tier), "%s", to->name);
+  js = edv__spec_to_json(cur);
+  if (!js) {
+    api_error(c, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  snprintf(rec->spec_json, sizeof(rec->spec_json), "%s",
+           json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
+  json_object_put(js);
+  if (edv__store_tenant_put(d->store, rec, EDV_PUT_UPDATE, &err)) {
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  memset(&j, 0, sizeof(j));
+  snprintf(j.tenant, sizeof(j.tenant), "%s", rec->id);
+  snprintf(j.actor, sizeof(j.actor), "edvd:%s", c->who);
+  snprintf(j.event, sizeof(j.event), "scale");
+  snprintf(j.api_call, sizeof(j.api_call), "%s -> %s", old, to->name);
+  if (nnotes)
+    snprintf(j.operation, sizeof(j.operation), "%s%s%s", note[0],
+             nnotes > 1 ? "; " : "", nnotes > 1 ? note[1] : "");
+  edv__store_journal_append(d->store, &j, NULL, NULL);
+  EDV_LOG_I(MOD, "tenant=%s: scaling %s -> %s", rec->id, old, to->name);
+  if (edvd_drive(d, rec->id, EDV_DIR_UP, &err))
+    /* Recorded: the next pass (or whoever holds the lease) drives it. */
+    EDV_LOG_W(MOD, "tenant=%s: not driven now: %s", rec->id, err.message);
+  edv__store_tenant_get(d->store, rec->id, rec, NULL);
+  snprintf(loc, sizeof(loc), "/api/tenants/%s", rec->id);
+  edv__http_add_header(c->req, "Location", loc);
+  o = json_object_new_object();
+  json_object_object_add(o, "tenant", tenant_obj(d, rec));
+  json_object_object_add(o, "from_tier", json_object_new_string(old));
+  json_object_object_add(o, "to_tier", json_object_new_string(to->name));
+  notes = json_object_new_array();
+  for (int i = 0; i < nnotes; i++)
+    json_object_array_add(notes, json_object_new_string(note[i]));
+  json_object_object_add(o, "notes", notes);
+  api_send(c, 202, o);
+}
+
+/* ---- POST /api/tenants/{id}/scale
+ * ---------------------------------------------------*/
+
+void api_tenant_scale(api_ctx *c, const char *id)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec cur;
+  json_object *body, *cj, *v;
+  edv_error err;
+  char tier[EDV_TIER_NAME_MAX + 1];
+
+  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+    return;
+  body = api_body_object(c);
+  if (!body)
+    return;
+  json_object_object_foreach(body, key, val)
+  {
+    (void)val;
+    if (strcmp(key, "tier") != 0) {
+      char f[72];
+      snprintf(f, sizeof(f), "%.64s", key);
+      json_object_put(body);
+      api_error(c, 400, NULL, f, "field '%s' is not known (known: tier)", f);
+      return;
+    }
+  }
+  if (!json_object_object_get_ex(body, "tier", &v) ||
+      !json_object_is_type(v, json_type_string)) {
+    json_object_put(body);
+    api_error(c, 400, NULL, "tier", "field 'tier' is required (a string)");
+    return;
+  }
+  snprintf(tier, sizeof(tier), "%.*s", (int)sizeof(tier) - 1,
+           json_object_get_string(v));
+  if (strlen(json_object_get_string(v)) >= sizeof(tier) ||
+      !edv__tiers_find(c->d->tiers, tier)) {
+    api_error(c, 400, NULL, "tier", "field 'tier': '%.64s' is not a tier",
+              json_object_get_string(v));
+    json_object_put(body);
+    return;
+  }
+  json_object_put(body);
+  cj = json_tokener_parse(rec.spec_json);
+  if (!cj || edv__spec_from_json(cj, &cur, &err)) {
+    json_object_put(cj);
+    api_error(c, 500, NULL, NULL, "tenant '%s': stored spec unreadable", id);
+    return;
+  }
+  json_object_put(cj);
+  if (strcmp(tier, cur.tier) == 0) {
+    api_error(c, 409, "FAILED_PRECONDITION", "tier",
+              "field 'tier': tenant '%s' is already on tier %s", rec.id,
+              cur.tier);
+    return;
+  }
+  tenant_scale(c, &rec, &cur, tier);
 }
 
 /* ---- PUT /api/tenants/{id}
@@ -619,12 +837,21 @@ void api_tenant_put(api_ctx *c, const char *id)
       return;
     }
     if (f_tier && strcmp(f_tier, cur.tier) != 0) {
-      api_error(c, 409, "FAILED_PRECONDITION", "tier",
-                "field 'tier': changing the tier (%s -> %.32s) needs tenant "
-                "scaling, which this edvd does not implement yet; nothing "
-                "was changed",
-                cur.tier, f_tier);
+      /* A tier change is tenant scaling; the other fields must be
+       * unchanged (one change at a time). */
+      char tier[EDV_TIER_NAME_MAX + 1];
+      if ((f_slug && strcmp(f_slug, cur.slug) != 0) ||
+          (f_region && strcmp(f_region, cur.region) != 0) ||
+          (f_name && strcmp(f_name, cur.display_name) != 0)) {
+        json_object_put(body);
+        api_error(c, 400, NULL, "tier",
+                  "field 'tier': a tier change cannot come with other "
+                  "changes; send them separately");
+        return;
+      }
+      snprintf(tier, sizeof(tier), "%s", f_tier);
       json_object_put(body);
+      tenant_scale(c, &rec, &cur, tier);
       return;
     }
     if (f_slug && strcmp(f_slug, cur.slug) != 0) {

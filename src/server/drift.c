@@ -1,249 +1,253 @@
 /*
- * drift.c - the reconciler's drift detection (DESIGN.md section 6).
+ * drift.c - the reconciler's drift detection and orphan handling
+ * (DESIGN.md section 6).
  *
- * One pass costs a fixed handful of calls for the whole fleet, never one
- * GET per resource: one instances.aggregatedList filtered by our label and
- * one firewalls.list filtered by our name prefix (firewalls take no
- * labels), each followed through its pages. The pass then compares what it
- * saw with every READY tenant nobody is driving: a missing VM, a missing
- * firewall rule or a VM of another machine type than the tier's is drift,
- * and the tenant is driven again, so the same steps that made the
- * resources put them back (observe -> diff -> act). Each repair is
- * journalled ("drift") before the run starts.
+ * One pass costs a fixed handful of list calls for the whole fleet, never
+ * one GET per resource. Each list is filtered by our label (or, for the
+ * label-less kinds, by our name prefix / the fleet's zone), asks for the
+ * largest page the API allows, and is followed through its pages:
+ *
+ *   instances      compute.instances.aggregatedList  labels.edv-managed
+ *   firewalls      compute.firewalls.list            name "edv-.*"
+ *   sql_instances  sql.instances.list                settings.userLabels
+ *   certificates   certificatemanager certificates.list (global)  labels
+ *   addresses      compute.globalAddresses.list      the LB address
+ *   dns_zones      dns.managedZones.list             dnsName = the domain
+ *   dns_records    dns.resourceRecordSets.list       the fleet's zone
+ *
+ * (dns_records starts when dns_zones has named the zone.) The pass then
+ * judges every READY tenant nobody is driving against what its tier and
+ * spec want: a missing VM, firewall rule, SQL instance, certificate or DNS
+ * record, a VM of another machine type, SQL settings that differ from the
+ * tier's, a FAILED certificate, an A record that does not point at the load
+ * balancer. A drifted tenant is driven again, so the same steps that made
+ * the resources put them back (observe -> diff -> act); each drifted item
+ * is journalled ("drift") once.
+ *
+ * A drift that the steps do not fix comes back on the next pass. The
+ * tenant is then driven again only after 2, 4, 8 ... (at most 32) passes,
+ * counted, not journalled again: an operator gets one journal entry per
+ * drift, not one per pass. The tenant's entry goes when the drift does.
+ *
+ * Resources that carry our labels (or, for firewall rules, our name prefix
+ * and description marker; for DNS records, a name under the fleet's domain
+ * pointing at our load balancer or at a Certificate Manager authorization)
+ * for a tenant the store does not know, or knows as DELETED since before
+ * the pass began and nobody is deleting, are orphans: logged, listed in
+ * /api/infrastructure/status, counted in /metrics, and deleted only when
+ * server.delete_orphans is true (audit-logged and journalled under the
+ * owning tenant id). A tenant record is written before its first
+ * resource, so an unknown owner really is one.
  */
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
+#include "gcp/gcp.h"
 #include "server/edvd.h"
+#include "tenant/shared.h"
 #include "tenant/spec.h"
+#include "tenant/steps.h"
 
 #define MOD "reconciler"
 
+/* Re-drive back-off for a drift that does not go away (passes). */
+#define DRIFT_BACKOFF_FIRST 2u
+#define DRIFT_BACKOFF_MAX   32u
+/* Passes before an orphan whose deletion was asked is asked again. */
+#define ORPHAN_RETRY_PASSES 5u
+/* Drift items judged per tenant (more are summarised). */
+#define DRIFT_ITEMS_MAX 12
+
+/* The list kinds of a pass, in the order of edvd_drift_kinds[]. */
+enum {
+  K_VM,
+  K_FW,
+  K_SQL,
+  K_CERT,
+  K_ADDR,
+  K_ZONE,
+  K_DNS,
+  K__N,
+};
+
+const char *const edvd_drift_kinds[EDVD_DRIFT_KINDS] = {
+    "instances", "firewalls", "sql_instances", "certificates",
+    "addresses", "dns_zones", "dns_records",
+};
+
+const char *const edvd_orphan_kinds[EDVD_ORPHAN_KINDS] = {
+    "instance", "sql_instance", "certificate", "firewall", "dns_record",
+};
+
 struct edvd_drift {
   edvd *d;
-  json_object *vms;    /* instance name -> machine type (last URL segment) */
-  json_object *fws;    /* firewall name -> true */
-  json_object *zones;  /* instance name -> zone */
-  json_object *owners; /* instance name -> its edv-tenant label */
-  int pending;         /* list walks not yet done */
-  int failed;          /* a walk failed: judge nothing this pass */
-  unsigned calls;      /* pages fetched */
+  json_object *vms;          /* instance name -> instance */
+  json_object *fws;          /* firewall name -> firewall */
+  json_object *sqls;         /* SQL instance name -> instance */
+  json_object *certs;        /* certificate id (last segment) -> certificate */
+  json_object *rrsets;       /* "name TYPE" -> rrset */
+  json_object *zones;        /* instance name -> zone */
+  char zone[128];            /* the fleet's managed zone ("" until listed) */
+  char lb_ip[64];            /* the load balancer's address ("" when none) */
+  char domain[EDV_FQDN_MAX]; /* "edvirons.com." */
+  int pending;               /* list walks not yet done */
+  int failed;                /* a walk failed: judge nothing this pass */
+  unsigned calls[K__N];      /* pages fetched, per kind */
+  int64_t t0_wall;           /* store clock when the pass began */
   uint64_t t0;
 };
 
-static void drift_add_instance(edvd_drift *x, json_object *inst)
-{
-  json_object *n, *mt;
-  const char *m;
+typedef struct walk {
+  edvd_drift *x;
+  int kind;
+} walk;
 
-  if (!json_object_object_get_ex(inst, "name", &n))
+/* ---- list pages -----------------------------------------------------------*/
+
+static const char *last_seg(const char *s)
+{
+  const char *p = s ? strrchr(s, '/') : NULL;
+
+  return p ? p + 1 : (s ? s : "");
+}
+
+static void keep(json_object *map, json_object *item, const char *name)
+{
+  if (name && *name)
+    json_object_object_add(map, name, json_object_get(item));
+}
+
+static void add_instance(edvd_drift *x, json_object *inst)
+{
+  const char *n = edv__jstr(inst, "name"), *z = edv__jstr(inst, "zone");
+
+  if (!n)
     return;
-  m = json_object_object_get_ex(inst, "machineType", &mt)
-          ? json_object_get_string(mt)
-          : "";
-  if (strrchr(m, '/'))
-    m = strrchr(m, '/') + 1;
-  json_object_object_add(x->vms, json_object_get_string(n),
-                         json_object_new_string(m));
-  if (json_object_object_get_ex(inst, "labels", &mt) &&
-      json_object_object_get_ex(mt, EDV_LABEL_TENANT, &mt))
-    json_object_object_add(x->owners, json_object_get_string(n),
-                           json_object_new_string(json_object_get_string(mt)));
-  if (json_object_object_get_ex(inst, "zone", &mt)) {
-    const char *z = json_object_get_string(mt);
-    json_object_object_add(
-        x->zones, json_object_get_string(n),
-        json_object_new_string(strrchr(z, '/') ? strrchr(z, '/') + 1 : z));
+  keep(x->vms, inst, n);
+  if (z)
+    json_object_object_add(x->zones, n, json_object_new_string(last_seg(z)));
+}
+
+static void page_items(json_object *page, const char *key, json_object *map,
+                       int by_last_segment)
+{
+  json_object *items = edv__jget(page, key);
+
+  if (!items || !json_object_is_type(items, json_type_array))
+    return;
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    const char *n = edv__jstr(it, "name");
+    keep(map, it, by_last_segment ? last_seg(n) : n);
   }
 }
 
-/* aggregatedList: items = {"zones/z": {"instances": [...]}, ...}. */
-static int on_vm_page(void *data, json_object *page)
+static int on_page(void *data, json_object *page)
 {
-  edvd_drift *x = data;
+  walk *w = data;
+  edvd_drift *x = w->x;
   json_object *items;
 
-  x->calls++;
-  if (!json_object_object_get_ex(page, "items", &items))
-    return 0;
-  if (json_object_is_type(items, json_type_array)) {
-    for (size_t i = 0; i < json_object_array_length(items); i++)
-      drift_add_instance(x, json_object_array_get_idx(items, i));
-    return 0;
-  }
-  json_object_object_foreach(items, scope, val)
-  {
-    json_object *arr;
-    (void)scope;
-    if (!json_object_object_get_ex(val, "instances", &arr))
-      continue;
-    for (size_t i = 0; i < json_object_array_length(arr); i++)
-      drift_add_instance(x, json_object_array_get_idx(arr, i));
-  }
-  return 0;
-}
-
-static int on_fw_page(void *data, json_object *page)
-{
-  edvd_drift *x = data;
-  json_object *items, *n;
-
-  x->calls++;
-  if (!json_object_object_get_ex(page, "items", &items))
-    return 0;
-  for (size_t i = 0; i < json_object_array_length(items); i++)
-    if (json_object_object_get_ex(json_object_array_get_idx(items, i), "name",
-                                  &n))
-      json_object_object_add(x->fws, json_object_get_string(n),
-                             json_object_new_boolean(1));
-  return 0;
-}
-
-typedef struct ready_list {
-  char ids[512][EDV_STORE_ID_SZ];
-  char tiers[512][EDV_STORE_TIER_SZ];
-  unsigned n;
-} ready_list;
-
-static int ready_one(void *data, const edv__tenant_rec *rec)
-{
-  ready_list *l = data;
-
-  if (rec->id[0] == '@' || l->n >= 512)
-    return 0;
-  snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", rec->id);
-  snprintf(l->tiers[l->n], sizeof(l->tiers[0]), "%s", rec->tier);
-  l->n++;
-  return 0;
-}
-
-static void drift_journal(edvd *d, const char *id, const char *what)
-{
-  edv__journal_rec j;
-
-  memset(&j, 0, sizeof(j));
-  snprintf(j.tenant, sizeof(j.tenant), "%s", id);
-  snprintf(j.actor, sizeof(j.actor), "reconciler");
-  snprintf(j.event, sizeof(j.event), "drift");
-  snprintf(j.api_call, sizeof(j.api_call), "%.*s", (int)sizeof(j.api_call) - 1,
-           what);
-  edv__store_journal_append(d->store, &j, NULL, NULL);
-}
-
-static void drift_orphans(edvd_drift *x);
-
-/* Both walks are done: compare and repair. */
-static void drift_judge(edvd_drift *x)
-{
-  edvd *d = x->d;
-  ready_list *l = calloc(1, sizeof(*l));
-  edv__tenant_filter f;
-  char next[EDV_STORE_ID_SZ] = "";
-  unsigned repaired = 0;
-  edv_error err;
-
-  if (!l)
-    return;
-  /* The health probes need each VM's zone: this pass has them all. */
-  json_object_put(d->vm_zones);
-  d->vm_zones = json_object_get(x->zones);
-  memset(&f, 0, sizeof(f));
-  f.phase = EDV_PHASE_READY;
-  f.limit = 512;
-  do {
-    f.after = next;
-    l->n = 0;
-    if (edv__store_tenant_list(d->store, &f, ready_one, l, next, sizeof(next),
-                               &err))
-      break;
-    for (unsigned i = 0; i < l->n; i++) {
-      const char *id = l->ids[i];
-      const edv__tier *t = edv__tiers_find(d->tiers, l->tiers[i]);
-      char vm[EDV_NAME_MAX], fa[EDV_NAME_MAX], fd[EDV_NAME_MAX];
-      char what[256] = "";
-      json_object *mt;
-
-      if (edvd_find_run(d, id) || edv__name_vm(id, vm, sizeof(vm)) ||
-          edv__name_firewall(id, EDV_FIREWALL_ALLOW_LB, fa, sizeof(fa)) ||
-          edv__name_firewall(id, EDV_FIREWALL_DENY_INGRESS, fd, sizeof(fd)))
-        continue;
-      if (!json_object_object_get_ex(x->vms, vm, &mt))
-        snprintf(what, sizeof(what), "missing instance %s", vm);
-      else if (t && strcmp(json_object_get_string(mt), t->machine_type) != 0)
-        snprintf(what, sizeof(what), "instance %s is %.40s, tier wants %.30s",
-                 vm, json_object_get_string(mt), t->machine_type);
-      else if (!json_object_object_get_ex(x->fws, fa, NULL))
-        snprintf(what, sizeof(what), "missing firewall %s", fa);
-      else if (!json_object_object_get_ex(x->fws, fd, NULL))
-        snprintf(what, sizeof(what), "missing firewall %s", fd);
-      if (!what[0])
-        continue;
-      EDV_LOG_W(MOD, "drift: tenant=%s %s: driving it again", id, what);
-      drift_journal(d, id, what);
-      if (edvd_drive(d, id, EDV_DIR_UP, &err) == 0)
-        repaired++;
-      else
-        EDV_LOG_W(MOD, "drift: tenant=%s: %s", id, err.message);
+  x->calls[w->kind]++;
+  switch (w->kind) {
+  case K_VM:
+    /* aggregatedList: items = {"zones/z": {"instances": [...]}, ...}. */
+    items = edv__jget(page, "items");
+    if (items && json_object_is_type(items, json_type_array)) {
+      for (size_t i = 0; i < json_object_array_length(items); i++)
+        add_instance(x, json_object_array_get_idx(items, i));
+    } else if (items && json_object_is_type(items, json_type_object)) {
+      json_object_object_foreach(items, scope, val)
+      {
+        json_object *arr = edv__jget(val, "instances");
+        (void)scope;
+        for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+          add_instance(x, json_object_array_get_idx(arr, i));
+      }
     }
-  } while (next[0]);
-  free(l);
-  d->drift_repairs += repaired;
-  d->drift_last_calls = x->calls;
-  d->drift_last_ms = (uv_hrtime() - x->t0) / 1000000u;
-  d->drift_passes++;
-  drift_orphans(x);
-  EDV_LOG_I(MOD, "drift pass: %u list page(s), %u repair(s), %llu ms", x->calls,
-            repaired, (unsigned long long)d->drift_last_ms);
-}
-
-/* VMs carrying our labels for a tenant the store does not know (or knows
- * as DELETED and nobody is deleting): reported, never deleted here. */
-static void drift_orphans(edvd_drift *x)
-{
-  edvd *d = x->d;
-  json_object *arr = json_object_new_array();
-
-  json_object_object_foreach(x->owners, vm, owner)
-  {
-    edv__tenant_rec rec;
-    const char *id = json_object_get_string(owner);
-    if (edvd_find_run(d, id))
-      continue;
-    if (edv__store_tenant_get(d->store, id, &rec, NULL) == 0 &&
-        rec.phase != EDV_PHASE_DELETED)
-      continue;
-    EDV_LOG_W(MOD,
-              "orphan: instance %s is labelled for tenant '%s', which "
-              "is not a live tenant; left alone",
-              vm, id);
-    json_object_array_add(arr, json_object_new_string(vm));
+    break;
+  case K_FW:
+    page_items(page, "items", x->fws, 0);
+    break;
+  case K_SQL:
+    page_items(page, "items", x->sqls, 0);
+    break;
+  case K_CERT:
+    page_items(page, "certificates", x->certs, 1);
+    break;
+  case K_ADDR:
+    items = edv__jget(page, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+      json_object *a = json_object_array_get_idx(items, i);
+      const char *n = edv__jstr(a, "name"), *ip = edv__jstr(a, "address");
+      if (n && ip && strcmp(n, EDV_LB_IP_NAME) == 0)
+        snprintf(x->lb_ip, sizeof(x->lb_ip), "%s", ip);
+    }
+    break;
+  case K_ZONE:
+    items = edv__jget(page, "managedZones");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+      json_object *z = json_object_array_get_idx(items, i);
+      const char *dn = edv__jstr(z, "dnsName"), *n = edv__jstr(z, "name");
+      if (dn && n && strcasecmp(dn, x->domain) == 0)
+        snprintf(x->zone, sizeof(x->zone), "%s", n);
+    }
+    break;
+  case K_DNS:
+    items = edv__jget(page, "rrsets");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+      json_object *rr = json_object_array_get_idx(items, i);
+      const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
+      char key[EDV_FQDN_MAX + 16];
+      if (!n || !t)
+        continue;
+      snprintf(key, sizeof(key), "%s %s", n, t);
+      for (char *p = key; *p && *p != ' '; p++)
+        if (*p >= 'A' && *p <= 'Z')
+          *p = (char)(*p - 'A' + 'a');
+      keep(x->rrsets, rr, key);
+    }
+    break;
+  default:
+    break;
   }
-  json_object_put(d->orphans);
-  d->orphans = arr;
+  return 0;
 }
 
-static void drift_free(edvd_drift *x)
-{
-  json_object_put(x->vms);
-  json_object_put(x->fws);
-  json_object_put(x->zones);
-  json_object_put(x->owners);
-  if (x->d->drift == x)
-    x->d->drift = NULL;
-  free(x);
-}
+static void drift_judge(edvd_drift *x);
+static void drift_free(edvd_drift *x);
+static int start_walk(edvd_drift *x, int kind);
 
 static void on_walk_done(void *data, const edv_error *err, unsigned pages)
 {
-  edvd_drift *x = data;
+  walk *w = data;
+  edvd_drift *x = w->x;
+  int kind = w->kind;
 
   (void)pages;
+  free(w);
   if (err && err->code) {
     if (err->code != EDV_ECANCELED)
-      EDV_LOG_W(MOD, "drift pass: list failed: %s", err->message);
+      EDV_LOG_W(MOD, "drift pass: %s list failed: %s", edvd_drift_kinds[kind],
+                err->message);
     x->failed = 1;
+  } else if (kind == K_ZONE && !x->failed && !x->d->stopping) {
+    if (!x->zone[0]) {
+      EDV_LOG_W(MOD, "drift pass: no Cloud DNS managed zone for '%s'",
+                x->domain);
+      x->failed = 1;
+    } else if (start_walk(x, K_DNS) == 0) {
+      x->pending++;
+    } else {
+      x->failed = 1;
+    }
   }
   if (--x->pending > 0)
     return;
@@ -252,50 +256,910 @@ static void on_walk_done(void *data, const edv_error *err, unsigned pages)
   drift_free(x);
 }
 
+/* The list call of one kind (maxResults / pageSize at the API maximum). */
+static int start_walk(edvd_drift *x, int kind)
+{
+  const char *project = edv__fleet_project(x->d->fleet);
+  char path[600];
+  edv_request rq;
+  walk *w;
+  char *zone;
+
+  memset(&rq, 0, sizeof(rq));
+  rq.method = "GET";
+  rq.api = EDV_API_COMPUTE;
+  switch (kind) {
+  case K_VM:
+    /* Compute filter syntax: field eq "value" (RE2 for strings). */
+    snprintf(path, sizeof(path),
+             "/compute/v1/projects/%s/aggregated/instances?filter=labels.%s"
+             "%%20eq%%20%%22true%%22&maxResults=500",
+             project, EDV_LABEL_MANAGED);
+    rq.label = "compute.instances.aggregatedList";
+    break;
+  case K_FW:
+    /* Firewall rules take no labels: our name prefix. */
+    snprintf(path, sizeof(path),
+             "/compute/v1/projects/%s/global/firewalls?filter=name%%20eq%%20"
+             "%%22edv-.*%%22&maxResults=500",
+             project);
+    rq.label = "compute.firewalls.list";
+    break;
+  case K_SQL:
+    snprintf(path, sizeof(path),
+             "/sql/v1beta4/projects/%s/instances?filter=settings.userLabels."
+             "%s%%3Atrue&maxResults=1000",
+             project, EDV_LABEL_MANAGED);
+    rq.api = EDV_API_SQLADMIN;
+    rq.label = "sql.instances.list";
+    break;
+  case K_CERT:
+    snprintf(path, sizeof(path),
+             "/v1/projects/%s/locations/global/certificates?filter=labels.%s"
+             "%%3D%%22true%%22&pageSize=1000",
+             project, EDV_LABEL_MANAGED);
+    rq.api = EDV_API_CERTIFICATEMANAGER;
+    rq.label = "certificatemanager.certificates.list";
+    break;
+  case K_ADDR:
+    snprintf(path, sizeof(path),
+             "/compute/v1/projects/%s/global/addresses?filter=name%%20eq%%20"
+             "%%22%s%%22&maxResults=500",
+             project, EDV_LB_IP_NAME);
+    rq.label = "compute.globalAddresses.list";
+    break;
+  case K_ZONE:
+    zone = edv__url_escape(x->domain);
+    if (!zone)
+      return -1;
+    snprintf(path, sizeof(path),
+             "/dns/v1/projects/%s/managedZones?dnsName=%s&maxResults=1000",
+             project, zone);
+    free(zone);
+    rq.api = EDV_API_DNS;
+    rq.label = "dns.managedZones.list";
+    break;
+  case K_DNS:
+    zone = edv__url_escape(x->zone);
+    if (!zone)
+      return -1;
+    snprintf(path, sizeof(path),
+             "/dns/v1/projects/%s/managedZones/%s/rrsets?maxResults=1000",
+             project, zone);
+    free(zone);
+    rq.api = EDV_API_DNS;
+    rq.label = "dns.resourceRecordSets.list";
+    break;
+  default:
+    return -1;
+  }
+  rq.path = path;
+  w = calloc(1, sizeof(*w));
+  if (!w)
+    return -1;
+  w->x = x;
+  w->kind = kind;
+  if (edv_call_pages(x->d->engine, &rq, on_page, on_walk_done, w) != 0) {
+    free(w);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the fleet as the store knows it --------------------------------------*/
+
+typedef struct tinfo {
+  char id[EDV_STORE_ID_SZ];
+  char slug[EDV_STORE_SLUG_SZ];
+  char tier[EDV_STORE_TIER_SZ];
+  edv_tenant_phase phase;
+  uint32_t generation;
+  int64_t updated_ms;
+} tinfo;
+
+typedef struct tlist {
+  tinfo *v;
+  size_t n, cap;
+  int oom;
+} tlist;
+
+static int tlist_one(void *data, const edv__tenant_rec *rec)
+{
+  tlist *l = data;
+  tinfo *t;
+
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    tinfo *p = realloc(l->v, cap * sizeof(*p));
+    if (!p) {
+      l->oom = 1;
+      return 1;
+    }
+    l->v = p;
+    l->cap = cap;
+  }
+  t = &l->v[l->n++];
+  snprintf(t->id, sizeof(t->id), "%s", rec->id);
+  snprintf(t->slug, sizeof(t->slug), "%s", rec->slug);
+  snprintf(t->tier, sizeof(t->tier), "%s", rec->tier);
+  t->phase = rec->phase;
+  t->generation = rec->generation;
+  t->updated_ms = rec->updated_ms;
+  return 0;
+}
+
+/* Every tenant (the platform too), collected before anything is driven:
+ * the store must not be called from inside its own list callback. */
+static int tlist_load(edvd *d, tlist *l)
+{
+  edv__tenant_filter f;
+  char next[EDV_STORE_ID_SZ] = "";
+  edv_error err;
+
+  memset(l, 0, sizeof(*l));
+  memset(&f, 0, sizeof(f));
+  f.phase = -1;
+  f.limit = 1000;
+  do {
+    f.after = next;
+    if (edv__store_tenant_list(d->store, &f, tlist_one, l, next, sizeof(next),
+                               &err)) {
+      EDV_LOG_E(MOD, "drift pass: cannot list tenants: %s", err.message);
+      return -1;
+    }
+    if (l->oom)
+      return -1;
+  } while (next[0]);
+  return 0;
+}
+
+/* ---- judging one tenant ---------------------------------------------------*/
+
+typedef struct items {
+  char v[DRIFT_ITEMS_MAX][EDV_STORE_SMALL_SZ];
+  unsigned n, more;
+} items;
+
+static void item(items *it, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void item(items *it, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (it->n >= DRIFT_ITEMS_MAX) {
+    it->more++;
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(it->v[it->n++], sizeof(it->v[0]), fmt, ap);
+  va_end(ap);
+}
+
+static int jbool(json_object *o, const char *path, int *out)
+{
+  json_object *v = edv__jget(o, path);
+
+  if (!v)
+    return 0;
+  *out = json_object_get_boolean(v);
+  return 1;
+}
+
+static int jint(json_object *o, const char *path, long long *out)
+{
+  json_object *v = edv__jget(o, path);
+
+  if (!v)
+    return 0;
+  *out = json_object_get_int64(v); /* strings ("10") convert too */
+  return 1;
+}
+
+static int str_differs(json_object *o, const char *path, const char *want)
+{
+  json_object *v = edv__jget(o, path);
+
+  return v && want && *want && strcmp(json_object_get_string(v), want) != 0;
+}
+
+/* Settings the tier decides (tiers.h), where the listing carries them. */
+static void judge_sql(json_object *inst, const char *name, const edv__tier *t,
+                      items *it)
+{
+  json_object *st = edv__jget(inst, "settings");
+  long long n;
+  int b;
+
+  if (!t)
+    return;
+  if (str_differs(st, "tier", t->sql.tier))
+    item(it, "SQL %s tier is %.30s, tier wants %.30s", name,
+         edv__jstr(st, "tier"), t->sql.tier);
+  if (jbool(st, "ipConfiguration.ipv4Enabled", &b) && b)
+    item(it, "SQL %s has a public IPv4 address", name);
+  if (str_differs(st, "availabilityType",
+                  t->sql.regional ? "REGIONAL" : "ZONAL"))
+    item(it, "SQL %s availabilityType is %.20s", name,
+         edv__jstr(st, "availabilityType"));
+  if (str_differs(st, "edition", t->sql.edition))
+    item(it, "SQL %s edition is %.30s", name, edv__jstr(st, "edition"));
+  if (str_differs(st, "dataDiskType", t->sql.data_disk_type))
+    item(it, "SQL %s dataDiskType is %.20s", name,
+         edv__jstr(st, "dataDiskType"));
+  /* The disk may grow (storageAutoResize), never shrink below the tier. */
+  if (jint(st, "dataDiskSizeGb", &n) && n < t->sql.data_disk_gb)
+    item(it, "SQL %s dataDiskSizeGb is %lld, tier wants %d", name, n,
+         t->sql.data_disk_gb);
+  if (jbool(st, "backupConfiguration.enabled", &b) && !b)
+    item(it, "SQL %s backups are disabled", name);
+  if (jbool(st, "backupConfiguration.pointInTimeRecoveryEnabled", &b) &&
+      b != (t->sql.pitr != 0))
+    item(it, "SQL %s pointInTimeRecoveryEnabled is %s", name,
+         b ? "true" : "false");
+  if (jint(st, "backupConfiguration.backupRetentionSettings.retainedBackups",
+           &n) &&
+      n != t->sql.retained_backups)
+    item(it, "SQL %s retainedBackups is %lld, tier wants %d", name, n,
+         t->sql.retained_backups);
+  if (jint(st, "backupConfiguration.transactionLogRetentionDays", &n) &&
+      n != t->sql.transaction_log_retention_days)
+    item(it, "SQL %s transactionLogRetentionDays is %lld, tier wants %d", name,
+         n, t->sql.transaction_log_retention_days);
+}
+
+static json_object *rrset(edvd_drift *x, const char *name, const char *type)
+{
+  char key[EDV_FQDN_MAX + 48];
+  json_object *rr;
+
+  snprintf(key, sizeof(key), "%s %s", name, type);
+  for (char *p = key; *p && *p != ' '; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p - 'A' + 'a');
+  return json_object_object_get_ex(x->rrsets, key, &rr) ? rr : NULL;
+}
+
+static void judge_dns(edvd_drift *x, const tinfo *ti, items *it)
+{
+  edv__tenant_spec s;
+  char host[2][EDV_FQDN_MAX], acme[EDV_FQDN_MAX + 20];
+  int nhosts;
+
+  if (strlen(ti->id) >= sizeof(s.id) || strlen(ti->slug) >= sizeof(s.slug))
+    return;
+  memset(&s, 0, sizeof(s));
+  snprintf(s.id, sizeof(s.id), "%.*s", (int)sizeof(s.id) - 1, ti->id);
+  snprintf(s.slug, sizeof(s.slug), "%.*s", (int)sizeof(s.slug) - 1, ti->slug);
+  nhosts = edv__spec_has_alias(&s) ? 2 : 1;
+  if (edv__name_dns_primary(&s, x->domain, host[0], sizeof(host[0])) ||
+      (nhosts > 1 &&
+       edv__name_dns_alias(&s, x->domain, host[1], sizeof(host[1]))))
+    return;
+  for (int h = 0; h < nhosts; h++) {
+    json_object *a = rrset(x, host[h], "A"), *rd;
+    if (!a) {
+      item(it, "missing DNS record A %.80s", host[h]);
+    } else if (x->lb_ip[0]) {
+      rd = edv__jget(a, "rrdatas");
+      if (!rd || json_object_array_length(rd) != 1 ||
+          strcmp(json_object_get_string(json_object_array_get_idx(rd, 0)),
+                 x->lb_ip) != 0)
+        item(it, "DNS record A %.60s does not point at the load balancer",
+             host[h]);
+    }
+    snprintf(acme, sizeof(acme), "_acme-challenge.%.*s", EDV_FQDN_MAX - 1,
+             host[h]);
+    if (!rrset(x, acme, "CNAME"))
+      item(it, "missing DNS record CNAME %.90s", acme);
+  }
+}
+
+static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
+{
+  const edv__tier *t = edv__tiers_find(x->d->tiers, ti->tier);
+  char vm[EDV_NAME_MAX], fw[2][EDV_NAME_MAX], sql[EDV_NAME_MAX],
+      cert[EDV_NAME_MAX];
+  json_object *o;
+
+  if (edv__name_vm(ti->id, vm, sizeof(vm)) ||
+      edv__name_firewall(ti->id, EDV_FIREWALL_ALLOW_LB, fw[0], sizeof(fw[0])) ||
+      edv__name_firewall(ti->id, EDV_FIREWALL_DENY_INGRESS, fw[1],
+                         sizeof(fw[1])) ||
+      edv__name_sql_instance(ti->id, ti->generation, sql, sizeof(sql)) ||
+      edv__name_certificate(ti->id, cert, sizeof(cert)))
+    return;
+  if (!json_object_object_get_ex(x->vms, vm, &o))
+    item(it, "missing instance %s", vm);
+  else if (t && edv__jstr(o, "machineType") &&
+           strcmp(last_seg(edv__jstr(o, "machineType")), t->machine_type) != 0)
+    item(it, "instance %s is %.40s, tier wants %.30s", vm,
+         last_seg(edv__jstr(o, "machineType")), t->machine_type);
+  for (int i = 0; i < 2; i++)
+    if (!json_object_object_get_ex(x->fws, fw[i], NULL))
+      item(it, "missing firewall %s", fw[i]);
+  if (!json_object_object_get_ex(x->sqls, sql, &o))
+    item(it, "missing SQL instance %s", sql);
+  else
+    judge_sql(o, sql, t, it);
+  if (!json_object_object_get_ex(x->certs, cert, &o)) {
+    item(it, "missing certificate %s", cert);
+  } else {
+    const char *st = edv__jstr(edv__jget(o, "managed"), "state");
+    if (st && strcmp(st, "FAILED") == 0)
+      item(it, "certificate %s is FAILED", cert);
+  }
+  judge_dns(x, ti, it);
+}
+
+/* ---- journal and audit ----------------------------------------------------*/
+
+static void journal(edvd *d, const char *tenant, const char *event,
+                    const char *what, const char *error)
+{
+  edv__journal_rec j;
+
+  memset(&j, 0, sizeof(j));
+  snprintf(j.tenant, sizeof(j.tenant), "%s", tenant);
+  snprintf(j.actor, sizeof(j.actor), "reconciler");
+  snprintf(j.event, sizeof(j.event), "%s", event);
+  snprintf(j.api_call, sizeof(j.api_call), "%.*s", (int)sizeof(j.api_call) - 1,
+           what);
+  if (error)
+    snprintf(j.error, sizeof(j.error), "%s", error);
+  edv__store_journal_append(d->store, &j, NULL, NULL);
+}
+
+/* One JSON line in the audit log, as the API's own (api.c). */
+static void audit(edvd *d, const char *method, const char *path,
+                  const char *tenant, const char *result)
+{
+  json_object *o;
+  char ts[40];
+  const char *line;
+  char *buf;
+  size_t len;
+  time_t now = time(NULL);
+  struct tm tm;
+
+  if (d->audit_fd < 0)
+    return;
+  gmtime_r(&now, &tm);
+  strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  o = json_object_new_object();
+  json_object_object_add(o, "time", json_object_new_string(ts));
+  json_object_object_add(o, "who", json_object_new_string("reconciler"));
+  json_object_object_add(o, "role", json_object_new_string("system"));
+  json_object_object_add(o, "method", json_object_new_string(method));
+  json_object_object_add(o, "path", json_object_new_string(path));
+  json_object_object_add(o, "tenant", json_object_new_string(tenant));
+  json_object_object_add(o, "result", json_object_new_string(result));
+  line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+  len = strlen(line);
+  buf = malloc(len + 2);
+  if (buf) {
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    if (write(d->audit_fd, buf, len + 1) != (ssize_t)(len + 1))
+      EDV_LOG_E(MOD, "audit log write failed");
+    free(buf);
+  }
+  json_object_put(o);
+}
+
+/* ---- repairs with back-off ------------------------------------------------*/
+
+/* Joins the items into one key (the same drift = the same key). */
+static void items_key(const items *it, char *buf, size_t size)
+{
+  size_t len = 0;
+
+  buf[0] = '\0';
+  for (unsigned i = 0; i < it->n && len + 1 < size; i++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "; " : "",
+                            it->v[i]);
+  if (it->more && len + 1 < size)
+    snprintf(buf + len, size - len, "; and %u more", it->more);
+}
+
+static int64_t jget_i(json_object *o, const char *k)
+{
+  json_object *v;
+
+  return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void jset_i(json_object *o, const char *k, int64_t v)
+{
+  json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+/* Drives a drifted tenant again, unless the same drift was driven
+ * recently (back-off). Returns 1 when a run started. */
+static int repair(edvd_drift *x, const tinfo *ti, const items *it)
+{
+  edvd *d = x->d;
+  char key[1024];
+  json_object *e = NULL;
+  int64_t pass = (int64_t)d->drift_passes;
+  edv_error err;
+
+  items_key(it, key, sizeof(key));
+  if (json_object_object_get_ex(d->drift_state, ti->id, &e) &&
+      strcmp(edv__jstr(e, "drift") ? edv__jstr(e, "drift") : "", key) == 0) {
+    int64_t gap = jget_i(e, "gap");
+    if (pass < jget_i(e, "next")) {
+      jset_i(e, "skipped", jget_i(e, "skipped") + 1);
+      return 0;
+    }
+    gap = gap * 2 > DRIFT_BACKOFF_MAX ? DRIFT_BACKOFF_MAX : gap * 2;
+    jset_i(e, "gap", gap);
+    jset_i(e, "next", pass + gap);
+    jset_i(e, "repairs", jget_i(e, "repairs") + 1);
+    EDV_LOG_W(MOD,
+              "drift: tenant=%s still drifted after %lld repair(s) (%s); "
+              "driving it again, next try in %lld pass(es) at the earliest",
+              ti->id, (long long)jget_i(e, "repairs") - 1, key, (long long)gap);
+  } else {
+    char ts[40];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    e = json_object_new_object();
+    json_object_object_add(e, "drift", json_object_new_string(key));
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_object_add(e, "since", json_object_new_string(ts));
+    jset_i(e, "gap", DRIFT_BACKOFF_FIRST);
+    jset_i(e, "next", pass + DRIFT_BACKOFF_FIRST);
+    jset_i(e, "repairs", 1);
+    jset_i(e, "skipped", 0);
+    json_object_object_add(d->drift_state, ti->id, e);
+    for (unsigned i = 0; i < it->n; i++) {
+      EDV_LOG_W(MOD, "drift: tenant=%s %s", ti->id, it->v[i]);
+      journal(d, ti->id, "drift", it->v[i], NULL);
+    }
+    if (it->more) {
+      char more[64];
+      snprintf(more, sizeof(more), "and %u more drifted item(s)", it->more);
+      journal(d, ti->id, "drift", more, NULL);
+    }
+  }
+  if (edvd_drive(d, ti->id, EDV_DIR_UP, &err) == 0)
+    return 1;
+  if (err.code != EDV_EBUSY)
+    EDV_LOG_W(MOD, "drift: tenant=%s: %s", ti->id, err.message);
+  return 0;
+}
+
+/* ---- orphans --------------------------------------------------------------*/
+
+typedef struct orphan_ctx {
+  edvd *d;
+  char tenant[EDV_STORE_ID_SZ];
+  char what[EDV_STORE_SMALL_SZ];
+} orphan_ctx;
+
+static void orphan_deleted(orphan_ctx *c, const edv_error *err)
+{
+  if (c->d->stopping) {
+    /* Shutting down: the store may be closing; the next pass asks again. */
+    free(c);
+    return;
+  }
+  if (err && err->code) {
+    if (err->code != EDV_ECANCELED)
+      EDV_LOG_W(MOD, "orphan: %s (tenant '%s') failed: %s", c->what, c->tenant,
+                err->message);
+    journal(c->d, c->tenant, "orphan.delete", c->what, err->message);
+  } else {
+    EDV_LOG_I(MOD, "orphan: %s (tenant '%s') done", c->what, c->tenant);
+    journal(c->d, c->tenant, "orphan.delete", c->what, NULL);
+    c->d->orphans_deleted++;
+  }
+  free(c);
+}
+
+static void on_orphan_call(void *data, const edv_response *res)
+{
+  /* Already gone is what we wanted. */
+  if (res->error && res->http_status == 404) {
+    orphan_deleted(data, NULL);
+    return;
+  }
+  orphan_deleted(data, res->error);
+}
+
+static void on_orphan_dns(void *data, const edv_error *err)
+{
+  orphan_deleted(data, err);
+}
+
+/* Asks for the deletion of one orphan (DELETE with requestId where the API
+ * takes one). Only for resources that carry our marks: the caller found
+ * the owner in our labels / description marker / our DNS records. */
+static void orphan_delete(edvd_drift *x, int kind, const char *name,
+                          const char *tenant, json_object *res)
+{
+  edvd *d = x->d;
+  const char *project = edv__fleet_project(d->fleet);
+  orphan_ctx *c;
+  edv_request rq;
+  char path[700], rid[EDV__REQUEST_ID_LEN + 1], key[EDV_FQDN_MAX + 40];
+  const char *type = NULL, *zone;
+  int64_t pass = (int64_t)d->drift_passes;
+  json_object *asked;
+
+  snprintf(key, sizeof(key), "%s/%s", edvd_orphan_kinds[kind], name);
+  if (json_object_object_get_ex(d->orphans_asked, key, &asked) &&
+      pass < json_object_get_int64(asked) + (int64_t)ORPHAN_RETRY_PASSES)
+    return; /* asked recently: the deletion may still be running */
+  c = calloc(1, sizeof(*c));
+  if (!c)
+    return;
+  c->d = d;
+  snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+  memset(&rq, 0, sizeof(rq));
+  rq.method = "DELETE";
+  path[0] = '\0';
+  switch (kind) {
+  case 0: /* instance */
+    zone = json_object_object_get_ex(x->zones, name, &asked)
+               ? json_object_get_string(asked)
+               : NULL;
+    if (!zone || edv__request_id(rid))
+      break;
+    snprintf(path, sizeof(path),
+             "/compute/v1/projects/%s/zones/%s/instances/%s?requestId=%s",
+             project, zone, name, rid);
+    rq.api = EDV_API_COMPUTE;
+    rq.label = "compute.instances.delete";
+    break;
+  case 1: /* sql_instance: sql.instances.delete takes no requestId */
+    snprintf(path, sizeof(path), "/sql/v1beta4/projects/%s/instances/%s",
+             project, name);
+    rq.api = EDV_API_SQLADMIN;
+    rq.label = "sql.instances.delete";
+    break;
+  case 2: /* certificate: certificates.delete takes no requestId */
+    snprintf(path, sizeof(path),
+             "/v1/projects/%s/locations/global/certificates/%s", project, name);
+    rq.api = EDV_API_CERTIFICATEMANAGER;
+    rq.label = "certificatemanager.certificates.delete";
+    break;
+  case 3: /* firewall */
+    if (edv__request_id(rid))
+      break;
+    snprintf(path, sizeof(path),
+             "/compute/v1/projects/%s/global/firewalls/%s?requestId=%s",
+             project, name, rid);
+    rq.api = EDV_API_COMPUTE;
+    rq.label = "compute.firewalls.delete";
+    break;
+  case 4: /* dns_record: through the fleet's DNS writer */
+    type = edv__jstr(res, "type");
+    break;
+  default:
+    break;
+  }
+  if (kind == 4) {
+    snprintf(c->what, sizeof(c->what), "DELETE dns %.70s %.8s", name,
+             type ? type : "?");
+    snprintf(path, sizeof(path),
+             "/dns/v1/projects/%s/managedZones/%s/rrsets/%s/%s", project,
+             x->zone, name, type ? type : "?");
+  } else {
+    snprintf(c->what, sizeof(c->what), "DELETE %.40s %.70s",
+             rq.label ? rq.label : "?", name);
+  }
+  if (!path[0] || (kind == 4 && !type)) {
+    EDV_LOG_W(MOD, "orphan: cannot delete %s %s", edvd_orphan_kinds[kind],
+              name);
+    free(c);
+    return;
+  }
+  json_object_object_add(d->orphans_asked, key, json_object_new_int64(pass));
+  EDV_LOG_W(MOD,
+            "orphan: deleting %s %s of unknown tenant '%s' "
+            "(server.delete_orphans)",
+            edvd_orphan_kinds[kind], name, tenant);
+  audit(d, "DELETE", path, tenant, "requested");
+  journal(d, tenant, "orphan.delete.start", c->what, NULL);
+  if (kind == 4) {
+    if (edv__dns_set(d->fleet, x->zone, name, type, 300, NULL, on_orphan_dns,
+                     c)) {
+      edv_error e;
+      edv_error_set(&e, EDV_ENOMEM, "cannot queue the DNS change");
+      orphan_deleted(c, &e);
+    }
+    return;
+  }
+  rq.path = path;
+  if (edv_call_submit(d->engine, &rq, on_orphan_call, c, NULL) != 0) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot submit the deletion");
+    orphan_deleted(c, &e);
+  }
+}
+
+/* 1 when `id` names a tenant whose resources may exist: known to the store
+ * and not DELETED, or DELETED after the pass began (its lists may predate
+ * the deletion), or being driven here. */
+static int tenant_live(edvd_drift *x, const tlist *l, json_object *known,
+                       const char *id)
+{
+  json_object *v;
+  const tinfo *t;
+  int64_t i;
+
+  if (edvd_find_run(x->d, id))
+    return 1;
+  if (!json_object_object_get_ex(known, id, &v))
+    return 0;
+  i = json_object_get_int64(v);
+  if (i < 0 || (size_t)i >= l->n)
+    return 0;
+  t = &l->v[i];
+  return t->phase != EDV_PHASE_DELETED || t->updated_ms >= x->t0_wall;
+}
+
+static void orphan(edvd_drift *x, json_object *arr, unsigned *counts, int kind,
+                   const char *name, const char *tenant, json_object *res)
+{
+  json_object *o = json_object_new_object();
+
+  EDV_LOG_W(MOD,
+            "orphan: %s %s is ours for tenant '%s', which is not a live "
+            "tenant; %s",
+            edvd_orphan_kinds[kind], name, tenant,
+            x->d->delete_orphans ? "deleting it"
+                                 : "left alone (server.delete_orphans=false)");
+  json_object_object_add(o, "kind",
+                         json_object_new_string(edvd_orphan_kinds[kind]));
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "tenant", json_object_new_string(tenant));
+  json_object_array_add(arr, o);
+  counts[kind]++;
+  if (x->d->delete_orphans)
+    orphan_delete(x, kind, name, tenant, res);
+}
+
+/* The single host label of "<label>.<domain>", or 0. */
+static int host_label(const char *name, const char *domain, char *out,
+                      size_t size)
+{
+  size_t ln = strlen(name), ld = strlen(domain);
+
+  if (ln <= ld + 1 || strcasecmp(name + ln - ld, domain) != 0 ||
+      name[ln - ld - 1] != '.')
+    return 0;
+  if (memchr(name, '.', ln - ld - 1) || ln - ld - 1 >= size)
+    return 0;
+  memcpy(out, name, ln - ld - 1);
+  out[ln - ld - 1] = '\0';
+  for (char *p = out; *p; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p - 'A' + 'a');
+  return 1;
+}
+
+static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
+                         json_object *hosts)
+{
+  edvd *d = x->d;
+  json_object *arr = json_object_new_array();
+  unsigned counts[EDVD_ORPHAN_KINDS] = {0};
+  char owner[EDV_STORE_ID_SZ];
+  struct {
+    json_object *map;
+    int kind;
+  } labelled[] = {{x->vms, 0}, {x->sqls, 1}, {x->certs, 2}};
+
+  for (size_t k = 0; k < sizeof(labelled) / sizeof(*labelled); k++) {
+    json_object_object_foreach(labelled[k].map, name, res)
+    {
+      json_object *labels = edv__jget(res, "labels");
+      if (!labels)
+        labels = edv__jget(res, "settings.userLabels");
+      if (!labels || !edv__labels_owner(labels, owner, sizeof(owner)) ||
+          tenant_live(x, l, known, owner))
+        continue;
+      orphan(x, arr, counts, labelled[k].kind, name, owner, res);
+    }
+  }
+  /* Firewall rules: our name prefix and our description marker. */
+  json_object_object_foreach(x->fws, fname, fw)
+  {
+    const char *desc = edv__jstr(fw, "description");
+    if (strncmp(fname, "edv-", 4) != 0 || !desc ||
+        !edv__description_owner(desc, owner, sizeof(owner)) ||
+        tenant_live(x, l, known, owner))
+      continue;
+    orphan(x, arr, counts, 3, fname, owner, fw);
+  }
+  /* DNS: <label>.<domain> A -> our load balancer, and its
+   * _acme-challenge CNAME -> a Certificate Manager authorization, for a
+   * label that is no live tenant's id or slug. */
+  json_object_object_foreach(x->rrsets, key, rr)
+  {
+    const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
+    json_object *rd = edv__jget(rr, "rrdatas");
+    const char *r0 =
+        rd && json_object_array_length(rd) == 1
+            ? json_object_get_string(json_object_array_get_idx(rd, 0))
+            : NULL;
+    char label[EDV_STORE_SLUG_SZ];
+    const char *suffix = ".authorize.certificatemanager.goog.";
+
+    (void)key;
+    if (!n || !t || !r0)
+      continue;
+    if (strcmp(t, "A") == 0) {
+      if (!x->lb_ip[0] || strcmp(r0, x->lb_ip) != 0 ||
+          !host_label(n, x->domain, label, sizeof(label)))
+        continue;
+    } else if (strcmp(t, "CNAME") == 0) {
+      if (strncasecmp(n, "_acme-challenge.", 16) != 0 ||
+          strlen(r0) <= strlen(suffix) ||
+          strcasecmp(r0 + strlen(r0) - strlen(suffix), suffix) != 0 ||
+          !host_label(n + 16, x->domain, label, sizeof(label)))
+        continue;
+    } else {
+      continue;
+    }
+    if (json_object_object_get_ex(hosts, label, NULL))
+      continue;
+    orphan(x, arr, counts, 4, n, label, rr);
+  }
+  json_object_put(d->orphans);
+  d->orphans = arr;
+  memcpy(d->orphan_counts, counts, sizeof(counts));
+}
+
+/* ---- the judgement --------------------------------------------------------*/
+
+/* Every walk is done: compare, repair, report. */
+static void drift_judge(edvd_drift *x)
+{
+  edvd *d = x->d;
+  tlist l;
+  json_object *known, *hosts, *seen;
+  unsigned repaired = 0, drifted = 0, calls = 0;
+
+  if (tlist_load(d, &l)) {
+    free(l.v);
+    return;
+  }
+  /* The health probes need each VM's zone: this pass has them all. */
+  json_object_put(d->vm_zones);
+  d->vm_zones = json_object_get(x->zones);
+  d->drift_passes++;
+  known = json_object_new_object();
+  hosts = json_object_new_object();
+  seen = json_object_new_object();
+  for (size_t i = 0; i < l.n; i++) {
+    const tinfo *t = &l.v[i];
+    json_object_object_add(known, t->id, json_object_new_int64((int64_t)i));
+    if (t->id[0] == '@' || !tenant_live(x, &l, known, t->id))
+      continue;
+    json_object_object_add(hosts, t->id, NULL);
+    json_object_object_add(hosts, t->slug, NULL);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    const tinfo *t = &l.v[i];
+    items it;
+
+    if (t->id[0] == '@' || t->phase != EDV_PHASE_READY)
+      continue;
+    if (edvd_find_run(d, t->id)) {
+      json_object_object_add(seen, t->id, NULL); /* keep its back-off */
+      continue;
+    }
+    memset(&it, 0, sizeof(it));
+    judge_tenant(x, t, &it);
+    if (!it.n)
+      continue;
+    drifted++;
+    json_object_object_add(seen, t->id, NULL);
+    repaired += (unsigned)repair(x, t, &it);
+  }
+  /* Drift that went away (repaired, or the tenant left READY). */
+  {
+    json_object *gone = json_object_new_array();
+    json_object_object_foreach(d->drift_state, id, e)
+    {
+      if (json_object_object_get_ex(seen, id, NULL))
+        continue;
+      if (jget_i(e, "repairs") > 1 || jget_i(e, "skipped") > 0)
+        EDV_LOG_I(MOD, "drift: tenant=%s resolved after %lld repair(s)", id,
+                  (long long)jget_i(e, "repairs"));
+      json_object_array_add(gone, json_object_new_string(id));
+    }
+    for (size_t i = 0; i < json_object_array_length(gone); i++)
+      json_object_object_del(
+          d->drift_state,
+          json_object_get_string(json_object_array_get_idx(gone, i)));
+    json_object_put(gone);
+  }
+  find_orphans(x, &l, known, hosts);
+  json_object_put(known);
+  json_object_put(hosts);
+  json_object_put(seen);
+  free(l.v);
+  for (int k = 0; k < K__N; k++) {
+    d->drift_calls_by_kind[k] = x->calls[k];
+    calls += x->calls[k];
+  }
+  d->drift_repairs += repaired;
+  d->drift_last_calls = calls;
+  d->drift_last_ms = (uv_hrtime() - x->t0) / 1000000u;
+  d->drift_last_drifted = drifted;
+  EDV_LOG_I(MOD,
+            "drift pass: %u list page(s), %u drifted tenant(s), %u "
+            "repair(s), %zu orphan(s), %llu ms",
+            calls, drifted, repaired, json_object_array_length(d->orphans),
+            (unsigned long long)d->drift_last_ms);
+}
+
+static void drift_free(edvd_drift *x)
+{
+  json_object_put(x->vms);
+  json_object_put(x->fws);
+  json_object_put(x->sqls);
+  json_object_put(x->certs);
+  json_object_put(x->rrsets);
+  json_object_put(x->zones);
+  if (x->d->drift == x)
+    x->d->drift = NULL;
+  free(x);
+}
+
 int edvd_drift_pass(edvd *d)
 {
   edvd_drift *x;
-  edv_request rq;
-  char vm_path[400], fw_path[400];
-  const char *project = edv__fleet_project(d->fleet);
+  edv__tenant_rec prec;
+  const char *domain = edv__fleet_domain(d->fleet);
+  static const int first[] = {K_VM, K_FW, K_SQL, K_CERT, K_ADDR, K_ZONE};
 
   if (d->drift || d->stopping)
     return 0; /* one at a time */
+  /* Nothing to compare before the platform exists. */
+  if (edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &prec, NULL) != 0 ||
+      prec.phase != EDV_PHASE_READY)
+    return 0;
+  if (!d->drift_state)
+    d->drift_state = json_object_new_object();
+  if (!d->orphans_asked)
+    d->orphans_asked = json_object_new_object();
   x = calloc(1, sizeof(*x));
   if (!x)
     return -1;
   x->d = d;
   x->vms = json_object_new_object();
   x->fws = json_object_new_object();
+  x->sqls = json_object_new_object();
+  x->certs = json_object_new_object();
+  x->rrsets = json_object_new_object();
   x->zones = json_object_new_object();
-  x->owners = json_object_new_object();
+  snprintf(x->domain, sizeof(x->domain), "%s%s", domain ? domain : "",
+           domain && *domain && domain[strlen(domain) - 1] == '.' ? "" : ".");
   x->t0 = uv_hrtime();
-  /* Compute filter syntax: field eq "value" (RE2 for strings). */
-  snprintf(vm_path, sizeof(vm_path),
-           "/compute/v1/projects/%s/aggregated/instances?filter=labels.%s"
-           "%%20eq%%20%%22true%%22&maxResults=500",
-           project, EDV_LABEL_MANAGED);
-  snprintf(fw_path, sizeof(fw_path),
-           "/compute/v1/projects/%s/global/firewalls?filter=name%%20eq%%20"
-           "%%22edv-.*%%22&maxResults=500",
-           project);
+  x->t0_wall = edv__store_now(d->store);
   d->drift = x;
-  memset(&rq, 0, sizeof(rq));
-  rq.api = EDV_API_COMPUTE;
-  rq.method = "GET";
-  rq.path = vm_path;
-  rq.label = "compute.instances.aggregatedList";
+  /* pending holds one extra reference while the walks start, so that a
+   * walk ending at once does not free x under us. */
   x->pending = 1;
-  if (edv_call_pages(d->engine, &rq, on_vm_page, on_walk_done, x) != 0) {
-    drift_free(x);
-    return -1;
+  for (size_t i = 0; i < sizeof(first) / sizeof(*first); i++) {
+    if (start_walk(x, first[i]) == 0)
+      x->pending++;
+    else
+      x->failed = 1;
   }
-  rq.path = fw_path;
-  rq.label = "compute.firewalls.list";
-  x->pending++;
-  if (edv_call_pages(d->engine, &rq, on_fw_page, on_walk_done, x) != 0) {
-    x->failed = 1;
-    x->pending--; /* the first walk's end frees x */
+  if (--x->pending == 0) {
+    if (!x->failed && !d->stopping)
+      drift_judge(x);
+    drift_free(x);
   }
   return 0;
 }

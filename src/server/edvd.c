@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "common/log.h"
 #include "server/edvd.h"
@@ -159,7 +162,10 @@ static int platform_ready(edvd *d)
          rec.phase == EDV_PHASE_READY;
 }
 
-unsigned edvd_reconcile_pass(edvd *d)
+/* Resumes interrupted tenants; `drift`: then a drift pass too (the API's
+ * "pass now", the start, the platform turning READY; the timers run the
+ * two on their own intervals). */
+static unsigned reconcile_pass(edvd *d, int drift)
 {
   pass_ctx *p;
   edv__tenant_filter f;
@@ -206,7 +212,8 @@ unsigned edvd_reconcile_pass(edvd *d)
    * is plenty, and keeps the table small. */
   if (edv__store_idem_prune(d->store, d->last_pass_ms - 86400000, &err))
     EDV_LOG_W(MOD, "pass: idempotency prune: %s", err.message);
-  edvd_drift_pass(d);
+  if (drift)
+    edvd_drift_pass(d);
   d->passes++;
   d->last_pass_dur_ms = (uv_hrtime() - t0) / 1000000u;
   d->last_pass_started = started;
@@ -215,9 +222,40 @@ unsigned edvd_reconcile_pass(edvd *d)
   return started;
 }
 
+unsigned edvd_reconcile_pass(edvd *d)
+{
+  return reconcile_pass(d, 1);
+}
+
 static void on_reconcile_timer(uv_timer_t *t)
 {
-  edvd_reconcile_pass(t->data);
+  reconcile_pass(t->data, 0);
+}
+
+static void on_drift_timer(uv_timer_t *t)
+{
+  edvd_drift_pass(t->data);
+}
+
+/* server.drift_interval_s and server.delete_orphans (start and reload). */
+static void read_drift_config(edvd *d, const edv_config *cfg)
+{
+  const char *del = edv_config_get(cfg, "server.delete_orphans");
+
+  d->drift_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.drift_interval_s", 60) * 1000u;
+  /* The configuration validated it: true/yes/on/1 or their opposites. */
+  d->delete_orphans =
+      del && (strcasecmp(del, "true") == 0 || strcasecmp(del, "yes") == 0 ||
+              strcasecmp(del, "on") == 0 || strcmp(del, "1") == 0);
+}
+
+static void arm_drift(edvd *d)
+{
+  uv_timer_stop(&d->drift_timer);
+  if (d->drift_interval_ms)
+    uv_timer_start(&d->drift_timer, on_drift_timer, d->drift_interval_ms,
+                   d->drift_interval_ms);
 }
 
 static void on_health_timer(uv_timer_t *t)
@@ -232,6 +270,15 @@ static void read_heal_config(edvd *d, const edv_config *cfg)
   d->heal_after = (unsigned)edv_config_get_int(cfg, "server.heal_after", 3);
   d->heal_max_per_hour =
       (unsigned)edv_config_get_int(cfg, "server.heal_max_per_hour", 3);
+  d->probe_timeout_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.probe_timeout_s", 10) * 1000u;
+  /* With --sim and no probe_via of its own, probes go to the embedded
+   * simulator, whose data plane answers for tenant hostnames. */
+  snprintf(d->probe_via, sizeof(d->probe_via), "%s",
+           edv_config_get(cfg, "server.probe_via")
+               ? edv_config_get(cfg, "server.probe_via")
+           : d->sim ? edv_sim_base_url(d->sim)
+                    : "");
 }
 
 static void arm_health(edvd *d)
@@ -358,6 +405,8 @@ int edvd_reload(edvd *d, edv_error *err)
   d->reconcile_interval_ms =
       (uint64_t)edv_config_get_int(cfg, "server.reconcile_interval_s", 60) *
       1000u;
+  read_drift_config(d, cfg);
+  arm_drift(d);
   edv_config_free(cfg);
   arm_reconcile(d);
   return load_tokens(d, err);
@@ -367,9 +416,9 @@ int edvd_reload(edvd *d, edv_error *err)
 
 static void on_fleet_event(void *data, const edv__event *ev)
 {
+  edvd *d = data;
   char ebuf[700];
 
-  (void)data;
   switch (ev->kind) {
   case EDV_EV_PHASE:
     EDV_LOG_I(MOD, "phase: tenant=%s phase=%s", ev->tenant,
@@ -388,6 +437,10 @@ static void on_fleet_event(void *data, const edv__event *ev)
   case EDV_EV_STEP_DONE:
     EDV_LOG_D(MOD, "step done: tenant=%s step=%s ms=%llu", ev->tenant,
               ev->step ? ev->step : "", (unsigned long long)ev->elapsed_ms);
+    /* edv_step_duration_seconds of /metrics. */
+    if (!d->step_hist)
+      d->step_hist = edv__stephist_new();
+    edv__stephist_observe(d->step_hist, ev->step, ev->elapsed_ms);
     break;
   default:
     break;
@@ -408,6 +461,7 @@ static void close_own_handles(edvd *d)
   uv_close((uv_handle_t *)&d->sig_hup, on_handle_closed);
   uv_close((uv_handle_t *)&d->stop_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->reconcile_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->drift_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->health_timer, on_handle_closed);
 }
 
@@ -484,6 +538,7 @@ static void edvd_shutdown(edvd *d, const char *why)
   d->stopping = 1;
   EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why, d->nruns);
   uv_timer_stop(&d->reconcile_timer);
+  uv_timer_stop(&d->drift_timer);
   uv_timer_stop(&d->health_timer);
   uv_timer_start(&d->stop_timer, on_stop_timer, EDVD_STOP_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->stop_timer);
@@ -517,6 +572,94 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- start ----------------------------------------------------------------*/
 
+/* Reads a PEM file of the TLS set-up into a new NUL-terminated buffer.
+ * `key`: a private key, refused when group or others may read it. */
+static char *read_pem(const char *cfgkey, const char *path, int key,
+                      edv_error *err)
+{
+  struct stat st;
+  char *buf;
+  ssize_t n;
+  size_t got = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0) {
+    edv_error_set(err, EDV_ECONFIG, "%s: cannot read '%s': %s", cfgkey, path,
+                  strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+      st.st_size > 1024 * 1024) {
+    close(fd);
+    edv_error_set(err, EDV_ECONFIG,
+                  "%s: '%s' is not a regular file of 1 byte to 1 MiB", cfgkey,
+                  path);
+    return NULL;
+  }
+  if (key && (st.st_mode & 077)) {
+    close(fd);
+    edv_error_set(err, EDV_ECONFIG,
+                  "%s: '%s' is readable by group or others (mode %04o): "
+                  "chmod 600 it",
+                  cfgkey, path, (unsigned)(st.st_mode & 07777));
+    return NULL;
+  }
+  buf = malloc((size_t)st.st_size + 1);
+  if (!buf) {
+    close(fd);
+    edv_error_set(err, EDV_ENOMEM, "%s: out of memory", cfgkey);
+    return NULL;
+  }
+  while (got < (size_t)st.st_size &&
+         (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+    got += (size_t)n;
+  close(fd);
+  buf[got] = '\0';
+  if (got != (size_t)st.st_size || !strstr(buf, "-----BEGIN ")) {
+    OPENSSL_cleanse(buf, got);
+    free(buf);
+    edv_error_set(err, EDV_ECONFIG, "%s: '%s' is not a PEM file", cfgkey, path);
+    return NULL;
+  }
+  return buf;
+}
+
+/* server.tls_cert and server.tls_key: both or neither. */
+static int load_tls(edv_config *cfg, char **cert, char **key, edv_error *err)
+{
+  const char *c = edv_config_get(cfg, "server.tls_cert");
+  const char *k = edv_config_get(cfg, "server.tls_key");
+
+  *cert = *key = NULL;
+  if (!c && !k)
+    return 0;
+  if (!c || !k)
+    return edv_error_set(err, EDV_ECONFIG,
+                         "%s is not set (%s is): HTTPS needs both",
+                         c ? "server.tls_key" : "server.tls_cert",
+                         c ? "server.tls_cert" : "server.tls_key");
+  *cert = read_pem("server.tls_cert", c, 0, err);
+  if (!*cert)
+    return -1;
+  *key = read_pem("server.tls_key", k, 1, err);
+  if (!*key) {
+    free(*cert);
+    *cert = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Wipes and frees the TLS set-up's buffers. */
+static void free_tls(char *cert, char *key)
+{
+  if (key) {
+    OPENSSL_cleanse(key, strlen(key));
+    free(key);
+  }
+  free(cert);
+}
+
 static int fail(edv_error *err, const char *what)
 {
   EDV_LOG_E(MOD, "%s: %s", what, err->message);
@@ -530,6 +673,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   edv_httpd_options ho;
   char host[64] = "localhost", holder[128];
   edv__tenant_rec prec;
+  char *tls_cert = NULL, *tls_key = NULL;
 
   memset(d, 0, sizeof(*d));
   d->loop = loop;
@@ -546,6 +690,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
           opts->listen ? opts->listen : edv_config_get(d->cfg, "server.listen"),
           d->listen_host, sizeof(d->listen_host), &d->listen_port, &err))
     return fail(&err, "configuration");
+  /* Checked now, before anything starts, and read again at the end. */
+  if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
+    return fail(&err, "tls");
+  free_tls(tls_cert, tls_key);
   if (edv__env_state_dir(d->cfg, d->state_dir, sizeof(d->state_dir), &err))
     return fail(&err, "configuration");
   if (edv__env_mkdirs(d->state_dir) != 0) {
@@ -612,7 +760,12 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   ho.handler = edvd_api_handle;
   ho.data = d;
   ho.error_body = edvd_api_error_body;
+  if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
+    return fail(&err, "tls");
+  ho.tls_cert_pem = tls_cert;
+  ho.tls_key_pem = tls_key;
   d->httpd = edv__httpd_start(loop, &ho, &err);
+  free_tls(tls_cert, tls_key); /* libmicrohttpd has its own copy */
   if (!d->httpd)
     return fail(&err, "listen");
   d->started_ms = (uint64_t)edv__store_now(d->store);
@@ -622,6 +775,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_signal_init(loop, &d->sig_hup);
   uv_timer_init(loop, &d->stop_timer);
   uv_timer_init(loop, &d->reconcile_timer);
+  uv_timer_init(loop, &d->drift_timer);
+  d->drift_timer.data = d;
   uv_timer_init(loop, &d->health_timer);
   d->health_timer.data = d;
   d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
@@ -630,18 +785,22 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
   arm_reconcile(d);
+  read_drift_config(d, d->cfg);
+  arm_drift(d);
   read_heal_config(d, d->cfg);
   arm_health(d);
 
   /* One line on stdout for whoever started us (tests, scripts): where we
    * listen, and where the embedded simulator does. */
-  printf("{\"listen\":\"http://%s:%u\"", d->listen_host,
+  printf("{\"listen\":\"%s://%s:%u\"",
+         edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
          edv__httpd_port(d->httpd));
   if (d->sim)
     printf(",\"sim\":\"%s\"", edv_sim_base_url(d->sim));
   printf(",\"state_dir\":\"%s\"}\n", d->state_dir);
   fflush(stdout);
-  EDV_LOG_I(MOD, "listening on http://%s:%u (state %s%s)", d->listen_host,
+  EDV_LOG_I(MOD, "listening on %s://%s:%u (state %s%s)",
+            edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
             edv__httpd_port(d->httpd), d->state_dir,
             d->sim ? ", embedded simulator" : "");
 
@@ -673,7 +832,13 @@ int edvd_run_loop(edvd *d)
   d->vm_zones = NULL;
   json_object_put(d->orphans);
   d->orphans = NULL;
+  json_object_put(d->drift_state);
+  d->drift_state = NULL;
+  json_object_put(d->orphans_asked);
+  d->orphans_asked = NULL;
   edv_config_free(d->cfg);
   d->cfg = NULL;
+  edv__stephist_free(d->step_hist);
+  d->step_hist = NULL;
   return d->exit_code;
 }

@@ -18,6 +18,7 @@
 #include "edv/engine.h"
 #include "edv/sim.h"
 #include "server/httpd.h"
+#include "server/stephist.h"
 #include "server/tokens.h"
 #include "store/store.h"
 #include "tenant/machine.h"
@@ -47,6 +48,12 @@ typedef struct edvd_run {
 } edvd_run;
 
 typedef struct edvd_drift edvd_drift;
+
+/* The list kinds of a drift pass and the kinds of orphans (drift.c). */
+#define EDVD_DRIFT_KINDS  7
+#define EDVD_ORPHAN_KINDS 5
+extern const char *const edvd_drift_kinds[EDVD_DRIFT_KINDS];
+extern const char *const edvd_orphan_kinds[EDVD_ORPHAN_KINDS];
 typedef struct edvd_heal edvd_heal;
 
 typedef struct edvd {
@@ -85,18 +92,30 @@ typedef struct edvd {
   uint64_t drift_passes, drift_repairs;
   unsigned drift_last_calls;
   uint64_t drift_last_ms;
-  json_object *vm_zones; /* VM name -> zone, from the last drift pass */
-  json_object *orphans;  /* VMs labelled for no live tenant (last pass) */
+  json_object *vm_zones;      /* VM name -> zone, from the last drift pass */
+  json_object *orphans;       /* [{kind, name, tenant}] of the last pass */
+  uint64_t drift_interval_ms; /* server.drift_interval_s */
+  uv_timer_t drift_timer;     /* runs edvd_drift_pass */
+  int delete_orphans;         /* server.delete_orphans */
+  unsigned drift_calls_by_kind[EDVD_DRIFT_KINDS]; /* last pass's pages */
+  unsigned orphan_counts[EDVD_ORPHAN_KINDS];      /* last pass's orphans */
+  unsigned drift_last_drifted; /* tenants drifted in the last pass */
+  uint64_t orphans_deleted;    /* deletions that succeeded */
+  json_object *drift_state;    /* tenant -> back-off of an unresolved drift */
+  json_object *orphans_asked;  /* "kind/name" -> pass its deletion was asked */
   /* Health probes and auto-healing (heal.c). */
   uv_timer_t health_timer;
   uint64_t health_interval_ms;
   unsigned heal_after;        /* consecutive unhealthy probes before reset */
   unsigned heal_max_per_hour; /* resets per tenant per hour, then alert */
-  edvd_heal *heal;            /* per-tenant probe state */
+  edvd_heal *heal;            /* probe queue, per-tenant state, figures */
   uint64_t heal_probes, heal_unhealthy, heal_resets, heal_degraded;
+  uint64_t probe_timeout_ms; /* server.probe_timeout_s */
+  char probe_via[256];       /* server.probe_via (--sim: the simulator) */
   /* Counters for /metrics. */
   uint64_t http_requests[6]; /* by status class 1xx..5xx (index 1..5) */
   uint64_t runs_started, runs_ready, runs_failed, runs_deleted;
+  edv__stephist *step_hist; /* step durations (fleet events), lazily */
   /* Regions the Compute API confirmed (they do not disappear). */
   char regions[16][48];
   unsigned nregions;
@@ -117,14 +136,22 @@ void edvd_stop_then_down(edvd *d, edvd_run *r);
 /* One pass: resume every tenant left PENDING / PROVISIONING /
  * DEPROVISIONING that nobody drives. Returns how many it started. */
 unsigned edvd_reconcile_pass(edvd *d);
-/* Starts a drift pass (drift.c) unless one is in flight: a fixed number
- * of label-filtered list calls for the whole fleet, then READY tenants
- * whose VM or firewall rules are missing or changed are driven again. */
+/* Starts a drift pass (drift.c) unless one is in flight or the platform
+ * is not READY: a fixed number of filtered list calls for the whole fleet
+ * (EDVD_DRIFT_KINDS, each one page up to the API's page size), then READY
+ * tenants whose resources are missing or changed are driven again (with a
+ * per-tenant back-off when that does not fix them), and orphans are
+ * reported (deleted with server.delete_orphans). */
 int edvd_drift_pass(edvd *d);
-/* Probes every READY tenant's VM health once (heal.c) and resets VMs
- * unhealthy for heal_after probes, within heal_max_per_hour. */
+/* Starts a probe round (heal.c): GET /health of every READY tenant through
+ * its hostname, results written as custom metrics once the round ends;
+ * VMs unhealthy for heal_after probes are reset, within heal_max_per_hour. */
 void edvd_heal_pass(edvd *d);
 void edvd_heal_free(edvd *d);
+/* Probe figures for /metrics (Prometheus text, malloc'd; NULL on ENOMEM)
+ * and for /api/infrastructure/status (added to `rc`, which is returned). */
+char *edvd_heal_prometheus(edvd *d);
+json_object *edvd_heal_status(edvd *d, json_object *rc);
 /* Reloads the config file's reloadable keys and the token file. */
 int edvd_reload(edvd *d, edv_error *err);
 

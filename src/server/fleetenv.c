@@ -122,4 +122,7 @@ void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o)
   o->region = edv_config_get(cfg, "region");
   o->supernet = edv_config_get(cfg, "supernet");
   o->subnet_prefix = (unsigned)edv_config_get_int(cfg, "subnet_prefix", 0);
+  /* One TTL for edvctl and edvd: both take the same tenants' leases. */
+  o->lease_ttl_ms =
+      (uint64_t)edv_config_get_int(cfg, "tenant.lease_ttl_s", 60) * 1000;
 }

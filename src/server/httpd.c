@@ -90,6 +90,7 @@ struct edv_httpd {
   size_t max_body;
   uint64_t deadline_ms;
   unsigned port;
+  int tls;                 /* HTTPS only */
   edv_http_req *suspended; /* doubly linked list */
   size_t n_suspended;
   size_t live; /* requests allocated and not yet completed */
@@ -571,6 +572,11 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
   const union MHD_DaemonInfo *info;
   edv_httpd *h;
   int fd;
+  struct MHD_OptionItem tls_opts[] = {
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
+      {MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
+      {MHD_OPTION_END, 0, NULL},
+  };
 
   if (loop == NULL || opt == NULL || opt->handler == NULL) {
     edv_error_set(err, EDV_EINVAL, "httpd: loop, options and handler needed");
@@ -584,11 +590,28 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
     edv_error_set(err, EDV_EINVAL, "httpd: bad IPv4 address '%s'", opt->host);
     return NULL;
   }
+  if (!opt->tls_cert_pem != !opt->tls_key_pem) {
+    edv_error_set(err, EDV_EINVAL,
+                  "httpd: TLS needs both a certificate and a key");
+    return NULL;
+  }
+  if (opt->tls_cert_pem &&
+      MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    edv_error_set(err, EDV_ECONFIG,
+                  "httpd: this libmicrohttpd was built without TLS: HTTPS "
+                  "cannot be served");
+    return NULL;
+  }
   h = calloc(1, sizeof(*h));
   if (h == NULL) {
     edv_error_set(err, EDV_ENOMEM, "httpd: out of memory");
     return NULL;
   }
+  h->tls = opt->tls_cert_pem != NULL;
+  tls_opts[0].ptr_value = (void *)(uintptr_t)opt->tls_key_pem;
+  tls_opts[1].ptr_value = (void *)(uintptr_t)opt->tls_cert_pem;
+  if (!h->tls)
+    tls_opts[0].option = MHD_OPTION_END;
   h->loop = loop;
   h->handler = opt->handler;
   h->data = opt->data;
@@ -597,16 +620,20 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
   h->deadline_ms =
       opt->deadline_ms ? opt->deadline_ms : HTTPD_DEFAULT_DEADLINE_MS;
   h->daemon = MHD_start_daemon(
-      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-      NULL, httpd_access_cb, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, h, MHD_OPTION_NOTIFY_COMPLETED,
-      httpd_completed_cb, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-      MHD_OPTION_CONNECTION_LIMIT,
+      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+          (h->tls ? MHD_USE_TLS : 0),
+      0, NULL, NULL, httpd_access_cb, h, MHD_OPTION_ARRAY, tls_opts,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK,
+      httpd_uri_cb, h, MHD_OPTION_NOTIFY_COMPLETED, httpd_completed_cb, h,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
       opt->max_connections ? opt->max_connections : 4096u,
       MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h, MHD_OPTION_END);
   if (h->daemon == NULL) {
-    edv_error_set(err, EDV_EIO, "httpd: cannot listen on %s:%u",
-                  opt->host ? opt->host : "127.0.0.1", opt->port);
+    edv_error_set(err, EDV_EIO, "httpd: cannot listen on %s:%u%s",
+                  opt->host ? opt->host : "127.0.0.1", opt->port,
+                  h->tls ? " (or the TLS certificate and key were refused: "
+                           "see the log line above)"
+                         : "");
     free(h);
     return NULL;
   }
@@ -631,6 +658,11 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
 unsigned edv__httpd_port(const edv_httpd *httpd)
 {
   return httpd ? httpd->port : 0;
+}
+
+int edv__httpd_tls(const edv_httpd *httpd)
+{
+  return httpd ? httpd->tls : 0;
 }
 
 size_t edv__httpd_suspended(const edv_httpd *httpd)

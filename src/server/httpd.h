@@ -67,6 +67,12 @@ typedef struct edv_httpd_options {
    * Called with `data`, on the loop, never while a handler runs. */
   char *(*error_body)(void *data, unsigned status, const char *text,
                       const char **ctype, size_t *len);
+  /* Optional: serve HTTPS only. Both PEM texts (NUL-terminated) or
+   * neither; libmicrohttpd (GnuTLS) copies them while starting, so the
+   * caller may wipe the key as soon as edv__httpd_start returns. Start
+   * fails with EDV_ECONFIG when this libmicrohttpd has no TLS. */
+  const char *tls_cert_pem;
+  const char *tls_key_pem;
 } edv_httpd_options;
 
 /*
@@ -78,6 +84,9 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
 
 /* The bound port (useful with port 0). */
 unsigned edv__httpd_port(const edv_httpd *httpd);
+
+/* 1 when the server speaks HTTPS (tls_cert_pem/tls_key_pem were given). */
+int edv__httpd_tls(const edv_httpd *httpd);
 
 /*
  * Stops accepting, ends every suspended request (EDV_HTTPD_SHUTDOWN, 503),

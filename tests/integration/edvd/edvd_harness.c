@@ -561,3 +561,75 @@ int eh_teardown(void)
   }
   return 0;
 }
+
+/* ---- edvctl as a command (remote mode tests) ---------------------------*/
+
+#include <stdint.h>
+
+/* Reads a whole file into a new string ("" when it cannot). */
+static char *eh_slurp(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char *s = NULL;
+  size_t len = 0, cap = 0, n;
+  char buf[4096];
+
+  while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+    if (len + n + 1 > cap) {
+      cap = (len + n + 1) * 2;
+      s = realloc(s, cap);
+      assert_non_null(s);
+    }
+    memcpy(s + len, buf, n);
+    len += n;
+  }
+  if (f)
+    fclose(f);
+  if (!s)
+    s = calloc(1, 1);
+  else
+    s[len] = '\0';
+  return s;
+}
+
+int run_edvctl(const char *const *env, const char *const *args, char **out,
+               char **err)
+{
+  char fo[320], fe[320];
+  int st;
+  pid_t pid;
+
+  snprintf(fo, sizeof(fo), "%s/edvctl.out", dir);
+  snprintf(fe, sizeof(fe), "%s/edvctl.err", dir);
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    const char *argv[48];
+    int n = 0, o = open(fo, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        e = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    /* Only what the test gives: no EDV_* of the caller's shell. */
+    unsetenv("EDV_SERVER");
+    unsetenv("EDV_TOKEN");
+    unsetenv("EDV_TOKEN_FILE");
+    unsetenv("EDV_CACERT");
+    for (size_t i = 0; env && env[i]; i++)
+      putenv((char *)(uintptr_t)env[i]);
+    argv[n++] = edvctl_bin;
+    for (size_t i = 0; args[i] && n < 47; i++)
+      argv[n++] = args[i];
+    argv[n] = NULL;
+    execv(edvctl_bin, (char *const *)(uintptr_t)argv);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (out)
+    *out = eh_slurp(fo);
+  if (err)
+    *err = eh_slurp(fe);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

@@ -69,6 +69,14 @@ int sim_find(const char *suffix, char *out, size_t size);
 /* 0 when the simulator holds exactly one READY footprint of the tenant. */
 int footprint_ok(const char *id, const char *slug, char *why, size_t size);
 
+/* Runs edvctl with `args` (NULL-ended; the program name is added) and
+ * `env` (NAME=VALUE strings, NULL-ended, or NULL) set on top of this
+ * environment, less EDV_SERVER, EDV_TOKEN, EDV_TOKEN_FILE and EDV_CACERT;
+ * stdin is /dev/null. Its stdout and stderr go to new strings (free them)
+ * when out/err are not NULL. Returns the exit status. */
+int run_edvctl(const char *const *env, const char *const *args, char **out,
+               char **err);
+
 int eh_setup(const char *conf_extra);
 int eh_teardown(void);
 

@@ -1,0 +1,691 @@
+/*
+ * test_edvd_drift.c - edvd's drift detection and orphan handling, end to
+ * end: the built edvd (argv[1]) with --sim, tokens from the built edvctl
+ * (argv[2]). The timers are off (server.reconcile_interval_s,
+ * server.drift_interval_s and server.health_interval_s = 0): every pass is
+ * one POST /api/infrastructure/reconcile, and the test waits for it.
+ *
+ * - A deleted VM, firewall rule and DNS record and a changed machine type
+ *   are put back by the next pass, and each drifted item is journalled.
+ * - A drift that comes back is driven again only after the back-off, and
+ *   journalled once.
+ * - Resources of ours for an unknown tenant are reported as orphans
+ *   (status, metrics), left alone, then deleted once
+ *   server.delete_orphans is set (SIGHUP); resources without our marks
+ *   are never touched.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "edvd_harness.h"
+
+/* Tenants of this program: id, slug (an alias, so each has 4 records). */
+static const char *const ids[] = {"dr01", "dr02", "dr03", "dr04"};
+static const char *const slugs[] = {"riverside", "lakeside", "hilltop",
+                                    "meadow"};
+static const char *const tiers[] = {"basic", "premium", "basic", "standard"};
+
+/* `edvctl api METHOD PATH --data JSON --wait` against the simulator. */
+static int sim_api_data(const char *method, const char *path, const char *data)
+{
+  int st;
+  pid_t pid;
+  char key[400];
+
+  snprintf(key, sizeof(key), "%s/sim-key.json", dir);
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int dn = open("/dev/null", O_WRONLY);
+    dup2(dn, 1);
+    dup2(dn, 2);
+    setenv("EDV_ENDPOINT", sim_base, 1);
+    setenv("EDV_KEY_FILE", key, 1);
+    setenv("EDV_PROJECT", "edv-sim", 1);
+    execl(edvctl_bin, edvctl_bin, "api", method, path, "--data", data, "--wait",
+          (char *)NULL);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static json_object *reconciler(resp **r)
+{
+  *r = call("GET", "/api/infrastructure/status", "/api/infrastructure/status",
+            tok_view, NULL, NULL, 200);
+  return json_object_object_get((*r)->json, "reconciler");
+}
+
+static long rc_int(const char *key)
+{
+  resp *r;
+  long v = json_object_get_int64(json_object_object_get(reconciler(&r), key));
+
+  resp_free(r);
+  return v;
+}
+
+/* One drift pass: POST reconcile, then wait until it has been judged. */
+static void drift_pass(void)
+{
+  long before = rc_int("drift_passes");
+
+  resp_free(call("POST", "/api/infrastructure/reconcile",
+                 "/api/infrastructure/reconcile", tok_admin, NULL, NULL, 202));
+  for (int i = 0; i < 300; i++) {
+    if (rc_int("drift_passes") > before)
+      return;
+    sleep_ms(100);
+  }
+  fail_msg("no drift pass judged within 30 s");
+}
+
+/* Waits for no run in flight (the repairs a pass started). */
+static void wait_idle(int secs)
+{
+  for (int i = 0; i < secs * 10; i++) {
+    resp *r = call("GET", "/api/infrastructure/status",
+                   "/api/infrastructure/status", tok_view, NULL, NULL, 200);
+    int idle = json_object_get_int(
+                   json_object_object_get(r->json, "runs_in_flight")) == 0;
+    resp_free(r);
+    if (idle)
+      return;
+    sleep_ms(100);
+  }
+  fail_msg("runs still in flight after %d s", secs);
+}
+
+/* How many journal entries of `id` contain `needle`. */
+static int events_with(const char *id, const char *needle)
+{
+  char path[200];
+  resp *r;
+  json_object *ev;
+  int n = 0;
+
+  snprintf(path, sizeof(path), "/api/tenants/%s/events?limit=1000", id);
+  r = call("GET", path, "/api/tenants/{id}/events", tok_view, NULL, NULL, 200);
+  ev = json_object_object_get(r->json, "events");
+  for (size_t i = 0; ev && i < json_object_array_length(ev); i++)
+    if (strstr(json_object_to_json_string(json_object_array_get_idx(ev, i)),
+               needle))
+      n++;
+  resp_free(r);
+  return n;
+}
+
+/* How many journal entries of `id` are `event`. */
+static int events_of(const char *id, const char *event)
+{
+  char path[200];
+  resp *r;
+  json_object *ev;
+  int n = 0;
+
+  snprintf(path, sizeof(path), "/api/tenants/%s/events?limit=1000", id);
+  r = call("GET", path, "/api/tenants/{id}/events", tok_view, NULL, NULL, 200);
+  ev = json_object_object_get(r->json, "events");
+  for (size_t i = 0; ev && i < json_object_array_length(ev); i++) {
+    const char *e = jstr(json_object_array_get_idx(ev, i), "event");
+    if (e && strcmp(e, event) == 0)
+      n++;
+  }
+  resp_free(r);
+  return n;
+}
+
+/* The simulator's resources of one kind (borrowed from *r). */
+static json_object *sim_kind(resp **r, const char *kind)
+{
+  char path[200];
+
+  snprintf(path, sizeof(path), "/_sim/state?kind=%s", kind);
+  *r = http("GET", sim_base, path, NULL, NULL, NULL);
+  assert_int_equal((*r)->status, 200);
+  return json_object_object_get((*r)->json, "resources");
+}
+
+/* The resource (its "resource" object, a new reference) whose store name
+ * contains `needle`, of `kind`; NULL when none. */
+static json_object *sim_res(const char *kind, const char *needle, char *name,
+                            size_t size)
+{
+  resp *r;
+  json_object *items = sim_kind(&r, kind), *found = NULL;
+
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    const char *n = jstr(it, "name");
+    if (n && strstr(n, needle)) {
+      found = json_object_get(json_object_object_get(it, "resource"));
+      if (name)
+        snprintf(name, size, "%s", n);
+      break;
+    }
+  }
+  resp_free(r);
+  return found;
+}
+
+static const char *machine_type(const char *vm, char *buf, size_t size)
+{
+  json_object *o = sim_res("compute%23instance", vm, NULL, 0);
+  const char *mt = o ? jstr(o, "machineType") : NULL;
+
+  snprintf(buf, size, "%s",
+           mt ? (strrchr(mt, '/') ? strrchr(mt, '/') + 1 : mt) : "?");
+  json_object_put(o);
+  return buf;
+}
+
+/* 1 when dr03's A record points at the load balancer's address. */
+static int dr03_a_ok(void)
+{
+  json_object *a =
+      sim_res("compute%23address", "/addresses/edv-lb-ip", NULL, 0);
+  json_object *rr =
+      sim_res("dns%23resourceRecordSet", "/rrsets/dr03.", NULL, 0);
+  json_object *rd = rr ? json_object_object_get(rr, "rrdatas") : NULL;
+  int ok = a && rd && json_object_array_length(rd) == 1 &&
+           strcmp(json_object_get_string(json_object_array_get_idx(rd, 0)),
+                  jstr(a, "address")) == 0;
+
+  json_object_put(a);
+  json_object_put(rr);
+  return ok;
+}
+
+static int all_ready(char *why, size_t size)
+{
+  char mt[64];
+
+  for (size_t i = 0; i < 3; i++) {
+    if (strcmp(phase_of(ids[i]), "READY") != 0) {
+      snprintf(why, size, "%s is %s", ids[i], phase_of(ids[i]));
+      return 0;
+    }
+    if (footprint_ok(ids[i], slugs[i], why, size) != 0)
+      return 0;
+  }
+  if (strcmp(machine_type("edv-dr03-vm", mt, sizeof(mt)), "e2-small") != 0) {
+    snprintf(why, size, "edv-dr03-vm is %s, want e2-small", mt);
+    return 0;
+  }
+  {
+    json_object *o =
+        sim_res("sql%23instance", "/instances/edv-dr01-db", NULL, 0);
+    const char *t = o ? jstr(o, "settings.tier") : NULL;
+    const char *ip4 =
+        o ? jstr(o, "settings.ipConfiguration.ipv4Enabled") : NULL;
+    int bad = !t || strcmp(t, "db-f1-micro") != 0 ||
+              (ip4 && strcmp(ip4, "false") != 0);
+    if (bad)
+      snprintf(why, size, "edv-dr01-db: tier %s, ipv4Enabled %s", t ? t : "?",
+               ip4 ? ip4 : "(unset)");
+    json_object_put(o);
+    if (bad)
+      return 0;
+  }
+  if (!dr03_a_ok()) {
+    snprintf(why, size, "dr03's A record does not point at the LB");
+    return 0;
+  }
+  return 1;
+}
+
+static void wait_all_ready(int secs)
+{
+  char why[1024] = "";
+
+  for (int i = 0; i < secs * 10; i++) {
+    if (all_ready(why, sizeof(why)))
+      return;
+    sleep_ms(100);
+  }
+  fail_msg("fleet not restored after %d s: %s", secs, why);
+}
+
+static void test_create(void **state)
+{
+  char body[400];
+
+  (void)state;
+  for (size_t i = 0; i < 4; i++)
+    resp_free(call(
+        "POST", "/api/tenants", "/api/tenants", tok_op,
+        spec(body, sizeof(body), ids[i], slugs[i], "Drift School", tiers[i]),
+        NULL, 202));
+  for (size_t i = 0; i < 4; i++)
+    wait_phase(ids[i], "READY", 120);
+  wait_idle(30);
+  wait_all_ready(10);
+}
+
+/* A clean fleet: a pass finds nothing, and costs one page per kind. */
+static void test_clean_pass(void **state)
+{
+  resp *r;
+  json_object *rc, *by;
+
+  (void)state;
+  drift_pass();
+  rc = reconciler(&r);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(rc, "drift_unresolved")),
+      0);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(rc, "orphans")), 0);
+  by = json_object_object_get(rc, "drift_last_calls_by_kind");
+  assert_int_equal(json_object_object_length(by), 7);
+  json_object_object_foreach(by, kind, n)
+  {
+    if (json_object_get_int(n) != 1)
+      fail_msg("kind %s: %d page(s), want 1", kind, json_object_get_int(n));
+  }
+  assert_int_equal(
+      json_object_get_int(json_object_object_get(rc, "drift_last_calls")), 7);
+  resp_free(r);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(events_of(ids[i], "drift"), 0);
+}
+
+/* Delete a VM, a firewall rule and a DNS record, change a machine type:
+ * the next pass restores them all and journals each item. */
+static void test_drift_repair(void **state)
+{
+  char name[600], path[700], why[1024];
+  json_object *o;
+  int ok = 0;
+
+  (void)state;
+  /* dr01: its VM. */
+  assert_int_equal(sim_find("/instances/edv-dr01-vm", name, sizeof(name)), 0);
+  snprintf(path, sizeof(path), "/compute/v1/%s", name);
+  assert_int_equal(sim_api("DELETE", path), 0);
+  /* dr01: its Cloud SQL instance's tier and public IP. */
+  o = sim_res("sql%23instance", "/instances/edv-dr01-db", name, sizeof(name));
+  assert_non_null(o);
+  json_object_put(o);
+  snprintf(path, sizeof(path), "/sql/v1beta4/%s", name);
+  assert_int_equal(sim_api_data("PATCH", path,
+                                "{\"settings\":{\"tier\":\"db-g1-small\","
+                                "\"ipConfiguration\":{\"ipv4Enabled\":true}}}"),
+                   0);
+  /* dr02: one firewall rule and its alias's A record. */
+  o = sim_res("compute%23firewall", "/firewalls/edv-dr02-", name, sizeof(name));
+  assert_non_null(o);
+  json_object_put(o);
+  snprintf(path, sizeof(path), "/compute/v1/%s", name);
+  assert_int_equal(sim_api("DELETE", path), 0);
+  o = sim_res("dns%23resourceRecordSet", "/rrsets/lakeside.", name,
+              sizeof(name));
+  assert_non_null(o);
+  json_object_put(o);
+  assert_non_null(strstr(name, "/A"));
+  snprintf(path, sizeof(path), "/dns/v1/%s", name);
+  assert_int_equal(sim_api("DELETE", path), 0);
+  assert_null(sim_res("dns%23resourceRecordSet", "/rrsets/lakeside.", NULL, 0));
+  /* dr01: its alias's challenge CNAME; dr03: its A record elsewhere. */
+  o = sim_res("dns%23resourceRecordSet", "/rrsets/_acme-challenge.riverside.",
+              name, sizeof(name));
+  assert_non_null(o);
+  json_object_put(o);
+  snprintf(path, sizeof(path), "/dns/v1/%s", name);
+  assert_int_equal(sim_api("DELETE", path), 0);
+  o = sim_res("dns%23resourceRecordSet", "/rrsets/dr03.", name, sizeof(name));
+  assert_non_null(o);
+  json_object_put(o);
+  assert_non_null(strstr(name, "/A"));
+  snprintf(path, sizeof(path), "/dns/v1/%s", name);
+  assert_int_equal(
+      sim_api_data("PATCH", path, "{\"rrdatas\":[\"203.0.113.7\"]}"), 0);
+  assert_false(dr03_a_ok());
+  /* dr03: stop, another machine type, start. */
+  assert_int_equal(sim_find("/instances/edv-dr03-vm", name, sizeof(name)), 0);
+  snprintf(path, sizeof(path), "/compute/v1/%s/stop", name);
+  assert_int_equal(sim_api("POST", path), 0);
+  {
+    char mt[300], body[400];
+    const char *z = strstr(name, "/zones/");
+    assert_non_null(z);
+    snprintf(mt, sizeof(mt), "%.*s", (int)(strstr(z, "/instances/") - z - 1),
+             z + 1);
+    snprintf(body, sizeof(body), "{\"machineType\":\"%s/machineTypes/%s\"}", mt,
+             "e2-medium");
+    snprintf(path, sizeof(path), "/compute/v1/%s/setMachineType", name);
+    assert_int_equal(sim_api_data("POST", path, body), 0);
+  }
+  snprintf(path, sizeof(path), "/compute/v1/%s/start", name);
+  assert_int_equal(sim_api("POST", path), 0);
+  assert_false(all_ready(why, sizeof(why)));
+
+  drift_pass();
+  for (int i = 0; i < 900 && !ok; i++) {
+    ok = all_ready(why, sizeof(why));
+    if (!ok)
+      sleep_ms(100);
+  }
+  if (!ok)
+    fail_msg("drift not repaired: %s", why);
+  wait_idle(60);
+  assert_int_equal(events_with("dr01", "missing instance edv-dr01-vm"), 1);
+  assert_int_equal(events_with("dr02", "missing firewall edv-dr02-"), 1);
+  assert_int_equal(events_with("dr01", "tier is db-g1-small, tier wants "
+                                       "db-f1-micro"),
+                   1);
+  assert_int_equal(events_with("dr01", "has a public IPv4 address"), 1);
+  assert_int_equal(
+      events_with("dr01",
+                  "missing DNS record CNAME _acme-challenge.riverside."),
+      1);
+  assert_int_equal(events_with("dr03", "does not point at the load balancer"),
+                   1);
+  assert_int_equal(events_with("dr02", "missing DNS record A lakeside."), 1);
+  if (events_with("dr03", "instance edv-dr03-vm is e2-medium, tier wants "
+                          "e2-small") != 1) {
+    resp *e = call("GET", "/api/tenants/dr03/events?limit=1000",
+                   "/api/tenants/{id}/events", tok_view, NULL, NULL, 200);
+    fail_msg("dr03's machine type drift is not journalled once: %.3000s",
+             e->body);
+  }
+  assert_true(rc_int("drift_repairs") >= 3);
+  /* The next pass finds the fleet as it should be. */
+  drift_pass();
+  {
+    resp *r;
+    json_object *rc = reconciler(&r);
+    assert_int_equal(json_object_array_length(
+                         json_object_object_get(rc, "drift_unresolved")),
+                     0);
+    resp_free(r);
+  }
+  /* One entry per drifted item, none from the clean pass. */
+  assert_int_equal(events_of("dr03", "drift"), 2);
+  assert_int_equal(events_of("dr01", "drift"), 4);
+}
+
+/* A drift seen again on the next pass is not driven again at once: the
+ * tenant waits out its back-off (2 passes) and is journalled once. */
+static void test_backoff(void **state)
+{
+  char name[600], path[700], why[1024];
+  resp *r;
+  json_object *rc, *un;
+  long repairs;
+
+  (void)state;
+  assert_int_equal(
+      sim_find("/firewalls/edv-dr01-allow-lb", name, sizeof(name)) == 0 ||
+          sim_find("/firewalls/edv-dr01-deny-ingress", name, sizeof(name)) == 0,
+      1);
+  snprintf(path, sizeof(path), "/compute/v1/%s", name);
+  assert_int_equal(sim_api("DELETE", path), 0);
+  drift_pass(); /* pass n: journalled, driven */
+  wait_all_ready(60);
+  wait_idle(60);
+  assert_int_equal(events_with("dr01", "missing firewall"), 1);
+  repairs = rc_int("drift_repairs");
+  /* The same drift again before any pass saw it fixed. */
+  assert_int_equal(sim_api("DELETE", path), 0);
+  drift_pass(); /* pass n+1: within the back-off: left alone */
+  sleep_ms(1500);
+  assert_int_equal(rc_int("drift_repairs"), repairs);
+  assert_int_equal(footprint_ok("dr01", "riverside", why, sizeof(why)) == 0, 0);
+  rc = reconciler(&r);
+  un = json_object_object_get(rc, "drift_unresolved");
+  assert_int_equal(json_object_array_length(un), 1);
+  assert_string_equal(jstr(json_object_array_get_idx(un, 0), "tenant"), "dr01");
+  assert_int_equal(json_object_get_int(json_object_object_get(
+                       json_object_array_get_idx(un, 0), "skipped_passes")),
+                   1);
+  resp_free(r);
+  drift_pass(); /* pass n+2: the back-off is over: driven, not journalled */
+  wait_all_ready(60);
+  wait_idle(60);
+  assert_int_equal(rc_int("drift_repairs"), repairs + 1);
+  assert_int_equal(events_with("dr01", "missing firewall"), 1);
+  drift_pass(); /* resolved: the entry goes */
+  rc = reconciler(&r);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(rc, "drift_unresolved")),
+      0);
+  resp_free(r);
+}
+
+static int orphan_listed(json_object *orphans, const char *kind,
+                         const char *name, const char *tenant)
+{
+  for (size_t i = 0; orphans && i < json_object_array_length(orphans); i++) {
+    json_object *o = json_object_array_get_idx(orphans, i);
+    if (strcmp(jstr(o, "kind"), kind) == 0 &&
+        strcmp(jstr(o, "name"), name) == 0 &&
+        strcmp(jstr(o, "tenant"), tenant) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+  FILE *f = fopen(path, "r");
+  char line[4096];
+  int found = 0;
+
+  if (!f)
+    return 0;
+  while (!found && fgets(line, sizeof(line), f))
+    found = strstr(line, needle) != NULL;
+  fclose(f);
+  return found;
+}
+
+/* Resources of ours for a tenant nobody knows: reported, left alone, then
+ * deleted with server.delete_orphans; foreign ones are never touched. */
+static void test_orphans(void **state)
+{
+  char net[400], zone[400], path[700], body[1200], conf[320], audit[320];
+  char lbip[64];
+  json_object *o, *orphans;
+  resp *r;
+
+  (void)state;
+  o = sim_res("compute%23network", "/networks/", net, sizeof(net));
+  assert_non_null(o);
+  json_object_put(o);
+  o = sim_res("compute%23address", "/addresses/edv-lb-ip", NULL, 0);
+  assert_non_null(o);
+  assert_non_null(jstr(o, "address"));
+  snprintf(lbip, sizeof(lbip), "%s", jstr(o, "address"));
+  json_object_put(o);
+  /* Ours for "ghost": a firewall rule (prefix + marker), a certificate
+   * (labels), the A record of ghost.<domain> at our load balancer. */
+  snprintf(path, sizeof(path), "/compute/v1/projects/edv-sim/global/firewalls");
+  snprintf(body, sizeof(body),
+           "{\"name\":\"edv-ghost-allow-lb\",\"network\":\"%s\","
+           "\"description\":\"edv-managed:tenant=ghost\",\"direction\":"
+           "\"INGRESS\",\"priority\":1000,\"sourceRanges\":[\"35.191.0.0/16\"],"
+           "\"allowed\":[{\"IPProtocol\":\"tcp\",\"ports\":[\"80\"]}]}",
+           strstr(net, "projects/"));
+  assert_int_equal(sim_api_data("POST", path, body), 0);
+  /* Not ours: our prefix without the marker. */
+  snprintf(body, sizeof(body),
+           "{\"name\":\"edv-foreign-rule\",\"network\":\"%s\","
+           "\"description\":\"made by hand\",\"direction\":\"INGRESS\","
+           "\"priority\":1000,\"sourceRanges\":[\"10.0.0.0/8\"],"
+           "\"allowed\":[{\"IPProtocol\":\"tcp\",\"ports\":[\"22\"]}]}",
+           strstr(net, "projects/"));
+  assert_int_equal(sim_api_data("POST", path, body), 0);
+  snprintf(path, sizeof(path),
+           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
+           "edv-ghost-cert");
+  assert_int_equal(
+      sim_api_data("POST", path,
+                   "{\"labels\":{\"edv-managed\":\"true\",\"edv-tenant\":"
+                   "\"ghost\"},\"managed\":{\"domains\":[\"ghost.example."
+                   "org\"]}}"),
+      0);
+  /* Ours for dr04, DELETED and nobody deleting it. */
+  resp_free(call("DELETE", "/api/tenants/dr04", "/api/tenants/{id}", tok_op,
+                 NULL, NULL, 202));
+  wait_phase("dr04", "DELETED", 120);
+  wait_idle(30);
+  snprintf(path, sizeof(path),
+           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
+           "edv-dr04-cert");
+  assert_int_equal(
+      sim_api_data("POST", path,
+                   "{\"labels\":{\"edv-managed\":\"true\",\"edv-tenant\":"
+                   "\"dr04\"},\"managed\":{\"domains\":[\"dr04.example."
+                   "org\"]}}"),
+      0);
+  /* Not ours: someone else's label set. */
+  snprintf(path, sizeof(path),
+           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
+           "other-cert");
+  assert_int_equal(
+      sim_api_data("POST", path,
+                   "{\"labels\":{\"edv-tenant\":\"ghost\"},\"managed\":{"
+                   "\"domains\":[\"other.example.org\"]}}"),
+      0);
+  o = sim_res("dns%23managedZone", "/managedZones/", zone, sizeof(zone));
+  assert_non_null(o);
+  {
+    char rec[300];
+    snprintf(rec, sizeof(rec), "ghost.%s", jstr(o, "dnsName"));
+    json_object_put(o);
+    snprintf(path, sizeof(path), "/dns/v1/%s/rrsets", zone);
+    snprintf(
+        body, sizeof(body),
+        "{\"name\":\"%s\",\"type\":\"A\",\"ttl\":300,\"rrdatas\":[\"%s\"]}",
+        rec, lbip);
+    assert_int_equal(sim_api_data("POST", path, body), 0);
+    snprintf(zone, sizeof(zone), "%s", rec); /* keep the record's name */
+  }
+  drift_pass();
+  orphans = json_object_object_get(reconciler(&r), "orphans");
+  assert_int_equal(json_object_array_length(orphans), 4);
+  assert_true(orphan_listed(orphans, "certificate", "edv-dr04-cert", "dr04"));
+  assert_true(
+      orphan_listed(orphans, "firewall", "edv-ghost-allow-lb", "ghost"));
+  assert_true(orphan_listed(orphans, "certificate", "edv-ghost-cert", "ghost"));
+  assert_true(orphan_listed(orphans, "dns_record", zone, "ghost"));
+  resp_free(r);
+  r = call("GET", "/metrics", "/metrics", tok_view, NULL, NULL, 200);
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"firewall\"} 1\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"certificate\"} 2\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"dns_record\"} 1\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"instance\"} 0\n"));
+  resp_free(r);
+  /* Left alone by default. */
+  sleep_ms(1000);
+  assert_int_equal(
+      sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
+
+  /* server.delete_orphans = true, reloaded with SIGHUP. */
+  snprintf(conf, sizeof(conf), "%s/edvd.conf", dir);
+  {
+    FILE *f = fopen(conf, "a");
+    assert_non_null(f);
+    fputs("server.delete_orphans = true\n", f);
+    fclose(f);
+  }
+  kill(edvd_pid, SIGHUP);
+  for (int i = 0; i < 100; i++) {
+    resp *s;
+    int on = json_object_get_boolean(
+        json_object_object_get(reconciler(&s), "delete_orphans"));
+    resp_free(s);
+    if (on)
+      break;
+    sleep_ms(100);
+  }
+  drift_pass();
+  for (int i = 0; i < 300; i++) {
+    if (sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)) != 0 &&
+        sim_find("/certificates/edv-ghost-cert", path, sizeof(path)) != 0 &&
+        sim_find("/certificates/edv-dr04-cert", path, sizeof(path)) != 0 &&
+        !sim_res("dns%23resourceRecordSet", "/rrsets/ghost.", NULL, 0))
+      break;
+    sleep_ms(100);
+  }
+  assert_int_not_equal(
+      sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
+  assert_int_not_equal(
+      sim_find("/certificates/edv-ghost-cert", path, sizeof(path)), 0);
+  assert_int_not_equal(
+      sim_find("/certificates/edv-dr04-cert", path, sizeof(path)), 0);
+  assert_null(sim_res("dns%23resourceRecordSet", "/rrsets/ghost.", NULL, 0));
+  /* Never what does not carry our marks, nor any tenant's own. */
+  assert_int_equal(sim_find("/firewalls/edv-foreign-rule", path, sizeof(path)),
+                   0);
+  assert_int_equal(sim_find("/certificates/other-cert", path, sizeof(path)), 0);
+  wait_all_ready(10);
+  /* Audit-logged and journalled under the owner's id. */
+  snprintf(audit, sizeof(audit), "%s/audit.log", dir);
+  assert_true(file_contains(audit, "global/firewalls/edv-ghost-allow-lb"));
+  assert_true(file_contains(audit, "\"who\":\"reconciler\""));
+  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 4; i++)
+    sleep_ms(100);
+  assert_int_equal(events_of("dr04", "orphan.delete"), 1);
+  assert_true(events_with("dr04", "certificatemanager.certificates.delete"));
+  drift_pass();
+  orphans = json_object_object_get(reconciler(&r), "orphans");
+  if (json_object_array_length(orphans) != 0 ||
+      json_object_get_int(json_object_object_get(
+          json_object_object_get(r->json, "reconciler"), "orphans_deleted")) !=
+          4)
+    fail_msg("orphans after their deletion: %.2000s",
+             json_object_to_json_string(
+                 json_object_object_get(r->json, "reconciler")));
+  resp_free(r);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  return eh_setup("server.reconcile_interval_s = 0\n"
+                  "server.drift_interval_s = 0\n"
+                  "server.health_interval_s = 0\n");
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  return eh_teardown();
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create),       cmocka_unit_test(test_clean_pass),
+      cmocka_unit_test(test_drift_repair), cmocka_unit_test(test_backoff),
+      cmocka_unit_test(test_orphans),
+  };
+  int result;
+
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
+    return 2;
+  }
+  edvd_bin = argv[1];
+  edvctl_bin = argv[2];
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  result = cmocka_run_group_tests_name("edvd-drift", tests, setup, teardown);
+  curl_global_cleanup();
+  return result;
+}

@@ -1,0 +1,538 @@
+/*
+ * test_edvd_remote.c - `edvctl --server`: the tenant commands through the
+ * built edvd (argv[1]) with --sim, run as the built edvctl (argv[2]); and
+ * edvd serving HTTPS (server.tls_cert/server.tls_key).
+ *
+ * Remote output is compared with the local mode's on the same state
+ * directory (SQLite: edvd writes, the local edvctl only reads): list,
+ * history, state and get (with the live state of the VM, database and
+ * certificate, which edvd observes for GET ?observe=true) must be
+ * byte-identical in both formats. The TLS certificate is made at test
+ * time with openssl (nothing PEM-like is kept in the tree).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "edvd_harness.h"
+
+static char tokfile_op[320], tokfile_view[320];
+static char env_sim[3][400]; /* the local mode's cloud: the simulator */
+
+/* Writes `tok` to `path` with `mode`. */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  assert_int_equal(fchmod(fd, mode), 0);
+  close(fd);
+}
+
+/* edvctl --server BASE --token-file FILE [--format F] ARGS... */
+static int remote(const char *tokfile, const char *format, const char *a1,
+                  const char *a2, const char *a3, char **out, char **err)
+{
+  const char *args[16];
+  int n = 0;
+
+  args[n++] = "--server";
+  args[n++] = base;
+  args[n++] = "--token-file";
+  args[n++] = tokfile;
+  args[n++] = "--format";
+  args[n++] = format;
+  args[n++] = "tenant";
+  args[n++] = a1;
+  if (a2)
+    args[n++] = a2;
+  if (a3)
+    args[n++] = a3;
+  args[n] = NULL;
+  return run_edvctl(NULL, args, out, err);
+}
+
+/* edvctl --state-dir DIR [--format F] ARGS..., the cloud the simulator. */
+static int local(const char *format, const char *a1, const char *a2, char **out,
+                 char **err)
+{
+  const char *env[] = {env_sim[0], env_sim[1], env_sim[2], NULL};
+  const char *args[] = {"--state-dir", dir, "--format", format,
+                        "tenant",      a1,  a2,         NULL};
+
+  return run_edvctl(env, args, out, err);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  if (eh_setup(NULL))
+    return -1;
+  snprintf(tokfile_op, sizeof(tokfile_op), "%s/op.token", dir);
+  snprintf(tokfile_view, sizeof(tokfile_view), "%s/view.token", dir);
+  snprintf(env_sim[0], sizeof(env_sim[0]), "EDV_ENDPOINT=%s", sim_base);
+  snprintf(env_sim[1], sizeof(env_sim[1]), "EDV_KEY_FILE=%s/sim-key.json", dir);
+  snprintf(env_sim[2], sizeof(env_sim[2]), "EDV_PROJECT=edv-sim");
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  return eh_teardown();
+}
+
+static void test_remote_lifecycle(void **state)
+{
+  char *out, *err, *lo, *le;
+  const char *const fmts[] = {"table", "json"};
+  json_object *o;
+
+  (void)state;
+  write_file(tokfile_op, tok_op, 0600);
+  write_file(tokfile_view, tok_view, 0600);
+  {
+    const char *args[] = {"--server", base,          "--token-file",
+                          tokfile_op, "tenant",      "create",
+                          "rem001",   "riverside",   "Riverside School",
+                          "basic",    "us-central1", "--wait",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 0);
+  }
+  /* The same summary as the local mode; progress lines from the journal. */
+  assert_non_null(strstr(out, "Tenant       rem001: Riverside School\n"));
+  assert_non_null(strstr(out, "Phase        READY\n"));
+  assert_non_null(strstr(err, "rem001: phase PROVISIONING"));
+  assert_non_null(strstr(err, "rem001: vm: done"));
+  assert_non_null(strstr(err, "rem001 is READY"));
+  assert_null(strstr(out, tok_op));
+  assert_null(strstr(err, tok_op));
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem001"), "READY");
+
+  /* list, history, state: byte-identical to the local mode. */
+  for (int f = 0; f < 2; f++) {
+    const char *cmds[][2] = {{"list", NULL},
+                             {"history", "rem001"},
+                             {"state", "rem001"},
+                             {"get", "rem001"}};
+    for (size_t c = 0; c < sizeof(cmds) / sizeof(*cmds); c++) {
+      assert_int_equal(remote(tokfile_view, fmts[f], cmds[c][0], cmds[c][1],
+                              NULL, &out, &err),
+                       0);
+      assert_int_equal(local(fmts[f], cmds[c][0], cmds[c][1], &lo, &le), 0);
+      assert_string_equal(out, lo);
+      if (strcmp(cmds[c][0], "get") == 0 && f == 0)
+        assert_non_null(strstr(out, "; RUNNING, 10."));
+      free(out);
+      free(err);
+      free(lo);
+      free(le);
+    }
+  }
+
+  /* Delete through the API; DELETED with its history; gone from list. */
+  assert_int_equal(
+      remote(tokfile_op, "table", "delete", "rem001", "--yes", &out, &err), 0);
+  assert_string_equal(out, "Tenant rem001 deleted.\n");
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem001"), "DELETED");
+  assert_int_equal(remote(tokfile_view, "json", "list", NULL, NULL, &out, &err),
+                   0);
+  o = json_tokener_parse(out);
+  assert_non_null(o);
+  assert_int_equal(json_object_array_length(o), 0);
+  json_object_put(o);
+  free(out);
+  free(err);
+  assert_int_equal(
+      remote(tokfile_view, "json", "list", "--all", NULL, &out, &err), 0);
+  assert_int_equal(local("json", "list", "--all", &lo, &le), 0);
+  assert_string_equal(out, lo);
+  free(out);
+  free(err);
+  free(lo);
+  free(le);
+  assert_int_equal(
+      remote(tokfile_op, "table", "delete", "rem001", "--yes", &out, &err), 3);
+  assert_non_null(strstr(err, "tenant 'rem001' is already deleted"));
+  free(out);
+  free(err);
+}
+
+static void test_remote_errors(void **state)
+{
+  char *out, *err, env_tok[200];
+
+  (void)state;
+  write_file(tokfile_op, tok_op, 0600);
+  write_file(tokfile_view, tok_view, 0600);
+  /* A viewer cannot create: the API's 403, exit 6. */
+  {
+    const char *args[] = {"--server", base,     "--token-file", tokfile_view,
+                          "tenant",   "create", "rem002",       "hillside",
+                          "Hillside", "basic",  "us-central1",  "--no-wait",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 6);
+    assert_non_null(strstr(err, "needs role operator"));
+    assert_null(strstr(err, tok_view));
+    free(out);
+    free(err);
+  }
+  assert_string_equal(phase_of("rem002"), "?");
+  /* The token from EDV_TOKEN works the same. */
+  snprintf(env_tok, sizeof(env_tok), "EDV_TOKEN=%s", tok_view);
+  {
+    const char *env[] = {env_tok, NULL};
+    const char *args[] = {"--server", base, "tenant", "list", NULL};
+    assert_int_equal(run_edvctl(env, args, &out, &err), 0);
+    assert_non_null(strstr(out, "ID "));
+    free(out);
+    free(err);
+  }
+  /* No token at all: a clear error, nothing sent. */
+  {
+    const char *args[] = {"--server", base, "tenant", "list", NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 6);
+    assert_non_null(strstr(err, "no API token"));
+    assert_non_null(strstr(err, "EDV_TOKEN"));
+    free(out);
+    free(err);
+  }
+  /* A token file others may read is refused, naming the file. */
+  write_file(tokfile_view, tok_view, 0640);
+  assert_int_equal(
+      remote(tokfile_view, "table", "list", NULL, NULL, &out, &err), 6);
+  assert_non_null(strstr(err, tokfile_view));
+  assert_non_null(strstr(err, "readable by group or others"));
+  assert_null(strstr(err, tok_view));
+  free(out);
+  free(err);
+  write_file(tokfile_view, tok_view, 0600);
+  /* A wrong token: 401, exit 6. */
+  {
+    const char *env[] = {"EDV_TOKEN=edv_00000000_notatoken", NULL};
+    const char *args[] = {"--server", base, "tenant", "list", NULL};
+    assert_int_equal(run_edvctl(env, args, &out, &err), 6);
+    assert_non_null(strstr(err, "EUNAUTH"));
+    free(out);
+    free(err);
+  }
+  /* Unknown tenant: 404, exit 3; a bad field: exit 2 naming it. */
+  assert_int_equal(
+      remote(tokfile_view, "table", "get", "nosuch", NULL, &out, &err), 3);
+  assert_non_null(strstr(err, "tenant 'nosuch' not found"));
+  free(out);
+  free(err);
+  {
+    const char *args[] = {"--server", base,     "--token-file", tokfile_op,
+                          "tenant",   "create", "rem003",       "Bad_Slug",
+                          "Bad",      "basic",  "us-central1",  "--no-wait",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 2);
+    assert_non_null(strstr(err, "SLUG 'Bad_Slug': field 'slug'"));
+    free(out);
+    free(err);
+  }
+  /* Commands the API cannot express. */
+  assert_int_equal(
+      remote(tokfile_op, "table", "plan", "rem001", NULL, &out, &err), 2);
+  assert_non_null(strstr(err, "not available with --server"));
+  free(out);
+  free(err);
+  {
+    const char *args[] = {
+        "--server", base, "--token-file", tokfile_op, "platform", "init", NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 2);
+    assert_non_null(strstr(err, "not available with --server"));
+    free(out);
+    free(err);
+  }
+  /* Nobody listening: a connection error, exit 5. */
+  {
+    const char *args[] = {"--server",
+                          "http://127.0.0.1:1",
+                          "--token-file",
+                          tokfile_view,
+                          "tenant",
+                          "list",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 5);
+    assert_non_null(strstr(err, "cannot reach edvd"));
+    free(out);
+    free(err);
+  }
+}
+
+/* Sets the simulated project's CPUS quota in us-central1. */
+static void cpu_quota(int limit)
+{
+  char b[160];
+  resp *r;
+
+  snprintf(b, sizeof(b),
+           "{\"metric\":\"CPUS\",\"region\":\"us-central1\",\"limit\":%d}",
+           limit);
+  r = http("POST", sim_base, "/_sim/quotas", NULL, b, NULL);
+  assert_true(r->status >= 200 && r->status < 300);
+  resp_free(r);
+}
+
+static void test_remote_retry(void **state)
+{
+  char *out, *err;
+  json_object *o;
+
+  (void)state;
+  write_file(tokfile_op, tok_op, 0600);
+  /* No CPU left: the VM step fails for good, the tenant is FAILED. */
+  cpu_quota(0);
+  {
+    const char *args[] = {"--server", base,     "--token-file", tokfile_op,
+                          "tenant",   "create", "rem010",       "oakwood",
+                          "Oakwood",  "basic",  "us-central1",  "--wait",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 5);
+  }
+  assert_non_null(strstr(out, "Phase        FAILED\n"));
+  assert_non_null(strstr(err, "rem010: vm: FAILED: EQUOTA"));
+  assert_non_null(strstr(err, "edvctl: EQUOTA (403 quotaExceeded)"));
+  assert_non_null(strstr(err, "`edvctl tenant retry rem010`"));
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem010"), "FAILED");
+  /* CPUs again: retry drives it to READY. */
+  cpu_quota(1000);
+  assert_int_equal(
+      remote(tokfile_op, "table", "retry", "rem010", NULL, &out, &err), 0);
+  assert_non_null(strstr(out, "Phase        READY\n"));
+  assert_non_null(strstr(err, "rem010: vm: done"));
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem010"), "READY");
+  /* Retrying a tenant that is not FAILED is a conflict; resuming a READY
+   * one has nothing to do. */
+  assert_int_equal(
+      remote(tokfile_op, "table", "retry", "rem010", NULL, &out, &err), 4);
+  assert_non_null(strstr(err, "is READY, not FAILED"));
+  free(out);
+  free(err);
+  assert_int_equal(
+      remote(tokfile_op, "table", "resume", "rem010", NULL, &out, &err), 0);
+  assert_string_equal(out, "Tenant rem010 is READY: nothing to resume.\n");
+  free(out);
+  free(err);
+  assert_int_equal(
+      remote(tokfile_op, "table", "resume", "--all", NULL, &out, &err), 2);
+  assert_non_null(strstr(err, "not available with --server"));
+  free(out);
+  free(err);
+  /* delete --format json: the final document, nothing on stderr. */
+  assert_int_equal(
+      remote(tokfile_op, "json", "delete", "rem010", "--yes", &out, &err), 0);
+  o = json_tokener_parse(out);
+  assert_non_null(o);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(o, "phase")), "DELETED");
+  json_object_put(o);
+  assert_string_equal(err, "");
+  free(out);
+  free(err);
+}
+
+/* ---- TLS ------------------------------------------------------------------*/
+
+/* Starts edvd on state directory `sd` with config `conf`; returns its pid
+ * and puts its first stdout line in `line` ("" when it exited first). */
+static pid_t start_other(const char *sd, const char *conf, char *line,
+                         size_t size)
+{
+  int p[2];
+  size_t len = 0;
+  pid_t pid;
+  char logf[400];
+
+  snprintf(logf, sizeof(logf), "%s/edvd.log", sd);
+  assert_int_equal(pipe(p), 0);
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int lf = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(p[1], 1);
+    dup2(lf, 2);
+    close(p[0]);
+    execl(edvd_bin, edvd_bin, "--sim", "--state-dir", sd, "--listen",
+          "127.0.0.1:0", "--config", conf, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  while (len + 1 < size) {
+    ssize_t n = read(p[0], line + len, 1);
+    if (n <= 0 || line[len] == '\n')
+      break;
+    len++;
+  }
+  line[len] = '\0';
+  close(p[0]);
+  return pid;
+}
+
+/* An edvd that must refuse to start: its exit status, its log in `log`. */
+static int refused(const char *sd, const char *conf, char **log)
+{
+  char line[1024], path[400];
+  int st;
+  pid_t pid = start_other(sd, conf, line, sizeof(line));
+
+  assert_string_equal(line, "");
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  snprintf(path, sizeof(path), "%s/edvd.log", sd);
+  {
+    FILE *f = fopen(path, "r");
+    size_t n;
+    *log = calloc(1, 65536);
+    assert_non_null(*log);
+    assert_non_null(f);
+    n = fread(*log, 1, 65535, f);
+    (*log)[n] = '\0';
+    fclose(f);
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void test_tls(void **state)
+{
+  char sd[320], cert[400], key[400], conf[400], cmd[1600], line[1024];
+  char tok[200], tokf[400], url[200], *out, *err, *log;
+  pid_t pid;
+  int st;
+
+  (void)state;
+  snprintf(sd, sizeof(sd), "%s/tls", dir);
+  assert_int_equal(mkdir(sd, 0700), 0);
+  snprintf(cert, sizeof(cert), "%s/cert.pem", sd);
+  snprintf(key, sizeof(key), "%s/key.pem", sd);
+  snprintf(conf, sizeof(conf), "%s/edvd.conf", sd);
+  /* A throwaway self-signed certificate for 127.0.0.1. */
+  snprintf(cmd, sizeof(cmd),
+           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+           "-nodes -days 1 -subj /CN=127.0.0.1 -addext "
+           "subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' "
+           ">/dev/null 2>&1",
+           key, cert);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(chmod(key, 0600), 0);
+
+  /* Half a set-up, or a key others may read: edvd refuses to start. */
+  snprintf(cmd, sizeof(cmd), "server.tls_cert = %s\n", cert);
+  write_file(conf, cmd, 0600);
+  assert_int_not_equal(refused(sd, conf, &log), 0);
+  assert_non_null(strstr(log, "server.tls_key is not set"));
+  free(log);
+  snprintf(cmd, sizeof(cmd), "server.tls_cert = %s\nserver.tls_key = %s\n",
+           cert, key);
+  write_file(conf, cmd, 0600);
+  assert_int_equal(chmod(key, 0640), 0);
+  assert_int_not_equal(refused(sd, conf, &log), 0);
+  assert_non_null(strstr(log, "readable by group or others"));
+  assert_non_null(strstr(log, "key.pem"));
+  free(log);
+  assert_int_equal(chmod(key, 0600), 0);
+
+  /* A token of its own state directory. */
+  {
+    const char *args[] = {"token", "create",      "--role", "viewer", "--name",
+                          "tls",   "--state-dir", sd,       NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 0);
+    snprintf(tok, sizeof(tok), "%s", out);
+    tok[strcspn(tok, "\n")] = '\0';
+    free(out);
+    free(err);
+  }
+  snprintf(tokf, sizeof(tokf), "%s/view.token", sd);
+  write_file(tokf, tok, 0600);
+
+  pid = start_other(sd, conf, line, sizeof(line));
+  assert_non_null(strstr(line, "\"listen\":\"https://127.0.0.1:"));
+  {
+    json_object *o = json_tokener_parse(line);
+    assert_non_null(o);
+    snprintf(url, sizeof(url), "%s",
+             json_object_get_string(json_object_object_get(o, "listen")));
+    json_object_put(o);
+  }
+  /* HTTPS with the CA: works; without it: the certificate is refused. */
+  {
+    const char *args[] = {
+        "--server", url,      "--cacert", cert, "--token-file",
+        tokf,       "tenant", "list",     NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 0);
+    assert_non_null(strstr(out, "ID "));
+    free(out);
+    free(err);
+  }
+  {
+    const char *args[] = {"--server", url, "--token-file", tokf, "tenant",
+                          "list",     NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 5);
+    assert_non_null(strstr(err, "cannot reach edvd"));
+    free(out);
+    free(err);
+  }
+  /* Plain HTTP on the same port gets no answer. */
+  {
+    char plain[200];
+    resp *r;
+    snprintf(plain, sizeof(plain), "http://%s", url + strlen("https://"));
+    r = http("GET", plain, "/healthz", NULL, NULL, NULL);
+    assert_true(r->status == 0 || r->status >= 400);
+    assert_int_not_equal(r->status, 200);
+    resp_free(r);
+    const char *args[] = {"--server", plain, "--token-file", tokf, "tenant",
+                          "list",     NULL};
+    assert_int_not_equal(run_edvctl(NULL, args, &out, &err), 0);
+    free(out);
+    free(err);
+  }
+  kill(pid, SIGTERM);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_remote_lifecycle),
+      cmocka_unit_test(test_remote_errors),
+      cmocka_unit_test(test_remote_retry),
+      cmocka_unit_test(test_tls),
+  };
+  int result;
+
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
+    return 2;
+  }
+  edvd_bin = argv[1];
+  edvctl_bin = argv[2];
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  result = cmocka_run_group_tests_name("edvd-remote", tests, setup, teardown);
+  curl_global_cleanup();
+  return result;
+}
