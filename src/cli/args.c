@@ -53,6 +53,17 @@ static int args_apply_global(cli_ctx *ctx, const char *name, const char *value)
                              value);
   } else if (strcmp(name, "state-dir") == 0) {
     ctx->state_dir = value;
+  } else if (strcmp(name, "server") == 0) {
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+      return cli_usage_error(ctx,
+                             "--server '%s' must start with http:// or "
+                             "https://",
+                             value);
+    ctx->server = value;
+  } else if (strcmp(name, "token-file") == 0) {
+    ctx->token_file = value;
+  } else if (strcmp(name, "cacert") == 0) {
+    ctx->cacert = value;
   } else if (strcmp(name, "sim") == 0) {
     ctx->use_sim = 1;
   } else if (strcmp(name, "quiet") == 0) {

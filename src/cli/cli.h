@@ -103,6 +103,12 @@ struct cli_ctx {
   int cursor_hidden; /* the live view hid the cursor */
   FILE *out;         /* stdout */
   FILE *err;         /* stderr */
+  /* Remote mode (remote.c): --server/EDV_SERVER, --token-file/
+   * EDV_TOKEN_FILE (else EDV_TOKEN), --cacert/EDV_CACERT. */
+  const char *server;
+  const char *token_file;
+  const char *cacert;
+  void *remote; /* the open connection (remote.c), or NULL */
 };
 
 /* ---- commands.c ----------------------------------------------------------*/

@@ -20,10 +20,12 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/remote.h"
 #include "common/log.h"
 #include "server/fleetenv.h"
 #include "store/store.h"
 #include "tenant/machine.h"
+#include "tenant/observe.h"
 #include "tenant/spec.h"
 #include "tenant/tiers.h"
 
@@ -73,6 +75,18 @@ static int load_tiers(cli_ctx *ctx, edv__tiers **out)
   if (edv__env_load_tiers(ctx->cfg, fallbacks, out, &err))
     return cli_fail(ctx, &err);
   return CLI_EXIT_OK;
+}
+
+edv__tiers *cli_tenant_tiers(cli_ctx *ctx)
+{
+  static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
+                                          NULL};
+  edv__tiers *t = NULL;
+  edv_error err;
+
+  if (cli_config(ctx) || edv__env_load_tiers(ctx->cfg, fallbacks, &t, &err))
+    return NULL;
+  return t;
 }
 
 static int open_store(cli_ctx *ctx, edv_store **out)
@@ -144,10 +158,9 @@ static int job_open(cli_ctx *ctx, job *j, int need_fleet)
   o.engine = ctx->engine;
   o.store = j->store;
   o.tiers = j->tiers;
-  o.domain = edv_config_get(ctx->cfg, "domain");
-  o.region = edv_config_get(ctx->cfg, "region");
-  o.supernet = edv_config_get(ctx->cfg, "supernet");
-  o.subnet_prefix = (unsigned)edv_config_get_int(ctx->cfg, "subnet_prefix", 0);
+  /* domain, region, supernet, subnet_prefix, tenant.lease_ttl_s: the same
+   * as edvd's (server/fleetenv.c). */
+  edv__env_fleet_opts(ctx->cfg, &o);
   o.actor = "edvctl";
   if (ctx->use_sim) {
     /* The simulator's clock is quick; poll it often. */
@@ -290,45 +303,43 @@ static json_object *money(double v)
   return json_object_new_double_s(strtod(buf, NULL), buf);
 }
 
-static json_object *tenant_json(job *j, const edv__tenant_rec *rec)
+json_object *cli_tenant_doc(const edv__tiers *tiers, const char *domain,
+                            const char *id, json_object *spec,
+                            const char *phase, int64_t generation,
+                            const char *last_error, int64_t created_ms,
+                            int64_t updated_ms)
 {
-  json_object *o = json_object_new_object(), *spec;
-  char dom[256];
+  json_object *o = json_object_new_object();
   const edv__tier *t;
   edv__tier_cost cost;
-  const char *d = edv_config_get(j->ctx->cfg, "domain");
+  json_object *tier;
 
-  snprintf(dom, sizeof(dom), "%s", d ? d : "edvirons.com");
-  spec = json_tokener_parse(rec->spec_json);
-  json_object_object_add(o, "id", json_object_new_string(rec->id));
+  json_object_object_add(o, "id", json_object_new_string(id));
   json_object_object_add(o, "spec", spec ? spec : json_object_new_object());
-  json_object_object_add(o, "phase",
-                         json_object_new_string(edv__phase_name(rec->phase)));
-  json_object_object_add(o, "generation",
-                         json_object_new_int((int)rec->generation));
+  json_object_object_add(o, "phase", json_object_new_string(phase));
+  json_object_object_add(o, "generation", json_object_new_int((int)generation));
   {
     char url[400];
     json_object *urls = json_object_new_array(), *slug;
-    snprintf(url, sizeof(url), "https://%s.%s", rec->id, dom);
+    snprintf(url, sizeof(url), "https://%s.%s", id, domain);
     json_object_object_add(o, "url", json_object_new_string(url));
     json_object_array_add(urls, json_object_new_string(url));
     if (spec && json_object_object_get_ex(spec, "slug", &slug) &&
-        strcmp(json_object_get_string(slug), rec->id) != 0) {
+        strcmp(json_object_get_string(slug), id) != 0) {
       snprintf(url, sizeof(url), "https://%s.%s", json_object_get_string(slug),
-               dom);
+               domain);
       json_object_array_add(urls, json_object_new_string(url));
     }
     json_object_object_add(o, "urls", urls);
   }
-  if (rec->last_error[0])
-    json_object_object_add(o, "last_error",
-                           json_object_new_string(rec->last_error));
-  json_object_object_add(o, "created_ms",
-                         json_object_new_int64(rec->created_ms));
-  json_object_object_add(o, "updated_ms",
-                         json_object_new_int64(rec->updated_ms));
-  t = edv__tiers_find(j->tiers, rec->tier);
-  if (t && edv__tier_cost_estimate(j->tiers, t, 0, &cost, NULL) == 0) {
+  if (last_error && last_error[0])
+    json_object_object_add(o, "last_error", json_object_new_string(last_error));
+  json_object_object_add(o, "created_ms", json_object_new_int64(created_ms));
+  json_object_object_add(o, "updated_ms", json_object_new_int64(updated_ms));
+  t = tiers && spec && json_object_object_get_ex(spec, "tier", &tier)
+          ? edv__tiers_find(tiers, json_object_get_string(tier))
+          : NULL;
+  if (t && edv__tier_cost_estimate(tiers, t, 0, &cost, NULL) == 0) {
     json_object *c = json_object_new_object();
     json_object_object_add(c, "currency", json_object_new_string("USD"));
     json_object_object_add(c, "vm", money(cost.vm));
@@ -355,244 +366,85 @@ static json_object *tenant_json(job *j, const edv__tenant_rec *rec)
   return o;
 }
 
+static json_object *tenant_json(job *j, const edv__tenant_rec *rec)
+{
+  const char *d = edv_config_get(j->ctx->cfg, "domain");
+
+  return cli_tenant_doc(j->tiers, d ? d : "edvirons.com", rec->id,
+                        json_tokener_parse(rec->spec_json),
+                        edv__phase_name(rec->phase), (int64_t)rec->generation,
+                        rec->last_error, rec->created_ms, rec->updated_ms);
+}
+
 /* ---- live state of the tenant's main resources ------------------------ */
 
-/* One GET of `tenant get`: the VM, the database or the certificate. */
-typedef struct obs_item {
-  struct obs *obs;
-  const char *key; /* "vm", "database", "certificate" */
-  char name[96];   /* resource name */
-  char path[400];  /* GET path, "" when there is nothing to ask */
-  edv_api api;
-  json_object *res; /* a copy of the resource, or NULL */
-  int absent;       /* 404 */
-  char error[300];  /* the call's error, or "" */
-} obs_item;
-
-typedef struct obs {
+typedef struct obs_wait {
   cli_ctx *ctx;
-  obs_item items[3];
-  int pending;
-} obs;
+  json_object *resources;
+} obs_wait;
 
-static void obs_done(void *data, const edv_response *res)
+static void obs_done(void *data, json_object *resources)
 {
-  obs_item *it = data;
-  char buf[300];
+  obs_wait *w = data;
 
-  if (res->error && res->error->code == EDV_ENOTFOUND)
-    it->absent = 1;
-  else if (res->error)
-    snprintf(it->error, sizeof(it->error), "%s",
-             edv_error_format(res->error, buf, sizeof(buf)));
-  else if (res->json)
-    json_object_deep_copy(res->json, &it->res, NULL);
-  if (--it->obs->pending == 0)
-    it->obs->ctx->done = 1;
+  w->resources = resources;
+  w->ctx->done = 1;
 }
 
-/* The zone the VM step used: from its recorded call ("POST
- * /compute/v1/projects/P/zones/Z/instances"). */
-static int vm_zone(job *j, const char *id, char *zone, size_t size)
+/* Adds "resources" (tenant/observe.h: the VM, the database and the
+ * certificate, asked at once with a short deadline: `tenant get` must
+ * answer even when the cloud does not, each item then says why). */
+static void observe(job *j, const edv__tenant_rec *rec, json_object *t)
 {
-  edv__step_rec r;
-  const char *p, *e;
+  obs_wait w = {j->ctx, NULL};
 
-  if (edv__store_step_get(j->store, id, "vm", &r, NULL) != 0)
-    return -1;
-  p = strstr(r.resource, "/zones/");
-  if (!p)
-    return -1;
-  p += 7;
-  e = strchr(p, '/');
-  snprintf(zone, size, "%.*s", (int)(e ? (size_t)(e - p) : strlen(p)), p);
-  return 0;
+  j->ctx->done = 0;
+  if (edv__observe(j->ctx->engine, j->store, rec, 15000, obs_done, &w) == 0)
+    cli_loop_run(j->ctx);
+  json_object_object_add(t, "resources",
+                         w.resources ? w.resources : json_object_new_object());
 }
 
-/* Asks the API for the VM, the database and the certificate, at once,
- * with a short deadline: `tenant get` must answer even when the cloud does
- * not (each item then says why). */
-static void observe(job *j, const edv__tenant_rec *rec, obs *o)
+/* The tenant's summary, from its document (cli_tenant_doc with
+ * "resources"): JSON with --format json, else aligned lines. */
+void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
+                              const edv__tiers *tiers)
 {
-  cli_ctx *ctx = j->ctx;
-  const char *project = edv_engine_project(ctx->engine);
-  char zone[96];
+  json_object *spec = json_object_object_get(o, "spec"), *v;
+  json_object *res = json_object_object_get(o, "resources");
+  const char *tier =
+      json_object_get_string(json_object_object_get(spec, "tier"));
+  const edv__tier *t = tiers && tier ? edv__tiers_find(tiers, tier) : NULL;
 
-  memset(o, 0, sizeof(*o));
-  o->ctx = ctx;
-  o->items[0].key = "vm";
-  o->items[1].key = "database";
-  o->items[2].key = "certificate";
-  edv__name_vm(rec->id, o->items[0].name, sizeof(o->items[0].name));
-  edv__name_sql_instance(rec->id, rec->generation, o->items[1].name,
-                         sizeof(o->items[1].name));
-  edv__name_certificate(rec->id, o->items[2].name, sizeof(o->items[2].name));
-  if (!project || rec->phase == EDV_PHASE_DELETED)
-    return;
-  if (vm_zone(j, rec->id, zone, sizeof(zone)) == 0)
-    snprintf(o->items[0].path, sizeof(o->items[0].path),
-             "/compute/v1/projects/%s/zones/%s/instances/%s", project, zone,
-             o->items[0].name);
-  o->items[0].api = EDV_API_COMPUTE;
-  snprintf(o->items[1].path, sizeof(o->items[1].path),
-           "/sql/v1beta4/projects/%s/instances/%s", project, o->items[1].name);
-  o->items[1].api = EDV_API_SQLADMIN;
-  snprintf(o->items[2].path, sizeof(o->items[2].path),
-           "/v1/projects/%s/locations/global/certificates/%s", project,
-           o->items[2].name);
-  o->items[2].api = EDV_API_CERTIFICATEMANAGER;
-  ctx->done = 0;
-  for (int i = 0; i < 3; i++) {
-    edv_request req;
-    obs_item *it = &o->items[i];
-
-    it->obs = o;
-    if (!it->path[0]) {
-      it->absent = 1;
-      continue;
-    }
-    memset(&req, 0, sizeof(req));
-    req.api = it->api;
-    req.method = "GET";
-    req.path = it->path;
-    req.timeout_ms = 15000;
-    req.label = it->key;
-    o->pending++;
-    if (edv_call_submit(ctx->engine, &req, obs_done, it, NULL) != 0) {
-      o->pending--;
-      snprintf(it->error, sizeof(it->error), "the call could not be made");
-    }
-  }
-  if (o->pending > 0)
-    cli_loop_run(ctx);
-}
-
-static void obs_free(obs *o)
-{
-  for (int i = 0; i < 3; i++)
-    json_object_put(o->items[i].res);
-}
-
-/* The state word of an observed item: the resource's own state, or why
- * there is none. */
-static const char *obs_state(const obs_item *it, char *buf, size_t size)
-{
-  const char *s = NULL;
-
-  if (it->error[0]) {
-    snprintf(buf, size, "unknown: %s", it->error);
-    return buf;
-  }
-  if (it->absent || !it->res)
-    return it->obs && it->obs->ctx ? "not created" : "unknown";
-  if (strcmp(it->key, "vm") == 0)
-    s = edv__jstr(it->res, "status");
-  else if (strcmp(it->key, "database") == 0)
-    s = edv__jstr(it->res, "state");
-  else
-    s = edv__jstr(edv__jget(it->res, "managed"), "state");
-  snprintf(buf, size, "%s", s ? s : "present");
-  return buf;
-}
-
-/* The private IP of a VM or Cloud SQL instance, or NULL. */
-static const char *obs_ip(const obs_item *it)
-{
-  json_object *a;
-
-  if (!it->res)
-    return NULL;
-  if (strcmp(it->key, "vm") == 0) {
-    a = edv__jget(it->res, "networkInterfaces");
-    return a && json_object_array_length(a) > 0
-               ? edv__jstr(json_object_array_get_idx(a, 0), "networkIP")
-               : NULL;
-  }
-  a = edv__jget(it->res, "ipAddresses");
-  for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-    json_object *ip = json_object_array_get_idx(a, i);
-    if (edv__jstr(ip, "type") && strcmp(edv__jstr(ip, "type"), "PRIVATE") == 0)
-      return edv__jstr(ip, "ipAddress");
-  }
-  return NULL;
-}
-
-/* Adds "resources" (name, state, ip) to the tenant's JSON. */
-static void obs_json(const obs *o, json_object *t)
-{
-  json_object *r = json_object_new_object();
-  char buf[400];
-
-  for (int i = 0; i < 3; i++) {
-    const obs_item *it = &o->items[i];
-    json_object *x = json_object_new_object();
-    const char *ip = obs_ip(it);
-
-    json_object_object_add(x, "name", json_object_new_string(it->name));
-    json_object_object_add(
-        x, "state", json_object_new_string(obs_state(it, buf, sizeof(buf))));
-    if (ip)
-      json_object_object_add(x, "private_ip", json_object_new_string(ip));
-    if (strcmp(it->key, "certificate") == 0 && it->res &&
-        edv__jstr(it->res, "expireTime"))
-      json_object_object_add(
-          x, "expires",
-          json_object_new_string(edv__jstr(it->res, "expireTime")));
-    json_object_object_add(r, it->key, x);
-  }
-  json_object_object_add(t, "resources", r);
-}
-
-/* The tenant's summary: JSON with --format json, else aligned lines. */
-static void print_summary(job *j, const char *id)
-{
-  cli_ctx *ctx = j->ctx;
-  edv__tenant_rec rec;
-  json_object *o, *v;
-  const edv__tier *t;
-  obs ob;
-  char buf[400];
-
-  if (edv__store_tenant_get(j->store, id, &rec, NULL))
-    return;
-  o = tenant_json(j, &rec);
-  observe(j, &rec, &ob);
-  obs_json(&ob, o);
+#define JS(x, k) json_object_get_string(json_object_object_get((x), (k)))
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, o);
-    json_object_put(o);
-    obs_free(&ob);
     return;
   }
-  t = edv__tiers_find(j->tiers, rec.tier);
-  v = json_object_object_get(o, "spec");
-  fprintf(ctx->out, "Tenant       %s: %s\n", rec.id,
-          json_object_get_string(json_object_object_get(v, "display_name")));
-  fprintf(ctx->out, "Phase        %s\n", edv__phase_name(rec.phase));
+  fprintf(ctx->out, "Tenant       %s: %s\n", JS(o, "id"),
+          JS(spec, "display_name"));
+  fprintf(ctx->out, "Phase        %s\n", JS(o, "phase"));
   v = json_object_object_get(o, "urls");
-  fprintf(ctx->out, "URL          %s",
-          json_object_get_string(json_object_object_get(o, "url")));
+  fprintf(ctx->out, "URL          %s", JS(o, "url"));
   if (v && json_object_array_length(v) > 1)
     fprintf(ctx->out, " (also %s)",
             json_object_get_string(json_object_array_get_idx(v, 1)));
   fputc('\n', ctx->out);
-  fprintf(ctx->out, "Tier         %s, region %s\n", rec.tier,
-          json_object_get_string(json_object_object_get(
-              json_object_object_get(o, "spec"), "region")));
+  fprintf(ctx->out, "Tier         %s, region %s\n", tier, JS(spec, "region"));
   if (t) {
-    const char *ip = obs_ip(&ob.items[0]);
-    fprintf(ctx->out, "VM           %s: %s, %d GB %s; %s%s%s\n",
-            ob.items[0].name, t->machine_type, t->disk_gb, t->disk_type,
-            obs_state(&ob.items[0], buf, sizeof(buf)), ip ? ", " : "",
-            ip ? ip : "");
-    ip = obs_ip(&ob.items[1]);
+    json_object *vm = json_object_object_get(res, "vm");
+    json_object *db = json_object_object_get(res, "database");
+    json_object *cert = json_object_object_get(res, "certificate");
+    const char *ip = JS(vm, "private_ip");
+    fprintf(ctx->out, "VM           %s: %s, %d GB %s; %s%s%s\n", JS(vm, "name"),
+            t->machine_type, t->disk_gb, t->disk_type, JS(vm, "state"),
+            ip ? ", " : "", ip ? ip : "");
+    ip = JS(db, "private_ip");
     fprintf(ctx->out, "Database     %s: PostgreSQL, %s%s; %s%s%s\n",
-            ob.items[1].name, t->sql.tier,
-            t->sql.regional ? " regional HA" : "",
-            obs_state(&ob.items[1], buf, sizeof(buf)), ip ? ", " : "",
-            ip ? ip : "");
-    fprintf(ctx->out, "Certificate  %s: %s\n", ob.items[2].name,
-            obs_state(&ob.items[2], buf, sizeof(buf)));
+            JS(db, "name"), t->sql.tier, t->sql.regional ? " regional HA" : "",
+            JS(db, "state"), ip ? ", " : "", ip ? ip : "");
+    fprintf(ctx->out, "Certificate  %s: %s\n", JS(cert, "name"),
+            JS(cert, "state"));
     fprintf(ctx->out, "Licences     %d users\n", t->max_users);
     fprintf(ctx->out, "Apps         ");
     for (size_t i = 0; i < t->napps; i++)
@@ -603,12 +455,25 @@ static void print_summary(job *j, const char *id)
   if (v)
     fprintf(ctx->out, "Cost         ~$%.2f a month (list prices, %s)\n",
             json_object_get_double(json_object_object_get(v, "total")),
-            json_object_get_string(json_object_object_get(v, "currency")));
+            JS(v, "currency"));
   fprintf(ctx->out, "Last error   %s\n",
-          rec.last_error[0] ? rec.last_error : "none");
+          JS(o, "last_error") ? JS(o, "last_error") : "none");
+#undef JS
   fflush(ctx->out); /* before any hint on stderr */
+}
+
+/* The tenant's summary, with the live state of its resources. */
+static void print_summary(job *j, const char *id)
+{
+  edv__tenant_rec rec;
+  json_object *o;
+
+  if (edv__store_tenant_get(j->store, id, &rec, NULL))
+    return;
+  o = tenant_json(j, &rec);
+  observe(j, &rec, o);
+  cli_tenant_print_summary(j->ctx, o, j->tiers);
   json_object_put(o);
-  obs_free(&ob);
 }
 
 /* ---- platform init ----------------------------------------------------------
@@ -765,6 +630,8 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   int result, wait;
   const char *const fields[] = {"id", "slug", "display name", "tier", "region"};
 
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
   memset(&spec, 0, sizeof(spec));
   for (int i = 0; i < 5; i++) {
     size_t max = i == 2 ? sizeof(spec.display_name) : 64;
@@ -843,6 +710,27 @@ typedef struct list_ctx {
   int all;
 } list_ctx;
 
+void cli_tenant_print_list(cli_ctx *ctx, json_object *arr)
+{
+  if (ctx->format == CLI_FORMAT_JSON) {
+    cli_print_json(ctx, arr);
+    return;
+  }
+  fprintf(ctx->out, "%-16s %-22s %-11s %-14s %-15s %s\n", "ID", "SLUG", "TIER",
+          "REGION", "PHASE", "URL");
+  for (size_t i = 0; i < json_object_array_length(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    json_object *sp = json_object_object_get(o, "spec");
+    fprintf(ctx->out, "%-16s %-22s %-11s %-14s %-15s %s\n",
+            json_object_get_string(json_object_object_get(o, "id")),
+            json_object_get_string(json_object_object_get(sp, "slug")),
+            json_object_get_string(json_object_object_get(sp, "tier")),
+            json_object_get_string(json_object_object_get(sp, "region")),
+            json_object_get_string(json_object_object_get(o, "phase")),
+            json_object_get_string(json_object_object_get(o, "url")));
+  }
+}
+
 static int list_one(void *data, const edv__tenant_rec *rec)
 {
   list_ctx *lc = data;
@@ -865,6 +753,8 @@ int cli_cmd_tenant_list(cli_ctx *ctx, const cli_args *args)
   int result;
   const char *st = cli_arg(args, "state");
 
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
   memset(&lc, 0, sizeof(lc));
   lc.phase = -1;
   if (st) {
@@ -908,23 +798,7 @@ int cli_cmd_tenant_list(cli_ctx *ctx, const cli_args *args)
       return cli_fail(ctx, &err);
     }
   } while (next[0]);
-  if (ctx->format == CLI_FORMAT_JSON) {
-    cli_print_json(ctx, lc.arr);
-  } else {
-    fprintf(ctx->out, "%-16s %-22s %-11s %-14s %-15s %s\n", "ID", "SLUG",
-            "TIER", "REGION", "PHASE", "URL");
-    for (size_t i = 0; i < json_object_array_length(lc.arr); i++) {
-      json_object *o = json_object_array_get_idx(lc.arr, i);
-      json_object *sp = json_object_object_get(o, "spec");
-      fprintf(ctx->out, "%-16s %-22s %-11s %-14s %-15s %s\n",
-              json_object_get_string(json_object_object_get(o, "id")),
-              json_object_get_string(json_object_object_get(sp, "slug")),
-              json_object_get_string(json_object_object_get(sp, "tier")),
-              json_object_get_string(json_object_object_get(sp, "region")),
-              json_object_get_string(json_object_object_get(o, "phase")),
-              json_object_get_string(json_object_object_get(o, "url")));
-    }
-  }
+  cli_tenant_print_list(ctx, lc.arr);
   json_object_put(lc.arr);
   job_close(&j);
   return CLI_EXIT_OK;
@@ -987,7 +861,7 @@ static json_object *steps_ordered(job *j, const char *id)
   return out;
 }
 
-static void print_steps(cli_ctx *ctx, json_object *steps)
+void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps)
 {
   if (json_object_array_length(steps) == 0)
     return;
@@ -1016,7 +890,6 @@ static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
   job j;
   edv__tenant_rec rec;
   json_object *o, *steps;
-  obs ob;
   int result = job_open(ctx, &j, 0);
 
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
@@ -1026,16 +899,14 @@ static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
   steps = steps_ordered(&j, rec.id);
   if (!whole && ctx->format != CLI_FORMAT_JSON) {
     print_summary(&j, rec.id);
-    print_steps(ctx, steps);
+    cli_tenant_print_steps(ctx, steps);
     json_object_put(steps);
     job_close(&j);
     return CLI_EXIT_OK;
   }
   o = tenant_json(&j, &rec);
   if (!whole) {
-    observe(&j, &rec, &ob);
-    obs_json(&ob, o);
-    obs_free(&ob);
+    observe(&j, &rec, o);
   }
   json_object_object_add(o, "steps", steps);
   if (whole) {
@@ -1062,11 +933,15 @@ static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
 
 int cli_cmd_tenant_get(cli_ctx *ctx, const cli_args *args)
 {
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
   return tenant_show(ctx, args, 0);
 }
 
 int cli_cmd_tenant_state(cli_ctx *ctx, const cli_args *args)
 {
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
   return tenant_show(ctx, args, 1);
 }
 
@@ -1094,19 +969,8 @@ static int journal_one(void *data, const edv__journal_rec *r)
   return 0;
 }
 
-int cli_cmd_tenant_history(cli_ctx *ctx, const cli_args *args)
+void cli_tenant_print_history(cli_ctx *ctx, json_object *arr)
 {
-  job j;
-  edv__tenant_rec rec;
-  json_object *arr;
-  int result = job_open(ctx, &j, 0);
-
-  if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
-    job_close(&j);
-    return result;
-  }
-  arr = json_object_new_array();
-  edv__store_journal_list(j.store, rec.id, 0, 0, journal_one, arr, NULL);
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, arr);
   } else {
@@ -1134,6 +998,25 @@ int cli_cmd_tenant_history(cli_ctx *ctx, const cli_args *args)
       fputc('\n', ctx->out);
     }
   }
+}
+
+int cli_cmd_tenant_history(cli_ctx *ctx, const cli_args *args)
+{
+  job j;
+  edv__tenant_rec rec;
+  json_object *arr;
+  int result;
+
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
+  result = job_open(ctx, &j, 0);
+  if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
+    job_close(&j);
+    return result;
+  }
+  arr = json_object_new_array();
+  edv__store_journal_list(j.store, rec.id, 0, 0, journal_one, arr, NULL);
+  cli_tenant_print_history(ctx, arr);
   json_object_put(arr);
   job_close(&j);
   return CLI_EXIT_OK;
@@ -1183,14 +1066,14 @@ static int by_step(const void *a, const void *b)
 /* The plan as a document: calls and drift per step, and what a plan does
  * not check. Returns a new object. */
 static json_object *plan_doc(const edv__tenant_rec *rec, json_object *items,
-                             int counts[3])
+                             int counts[4])
 {
   json_object *doc = json_object_new_object();
   json_object *changes = json_object_new_array();
   json_object *drift = json_object_new_array();
   json_object *unchecked = json_object_new_array();
 
-  counts[0] = counts[1] = counts[2] = 0;
+  counts[0] = counts[1] = counts[2] = counts[3] = 0;
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i), *o;
     const char *kind =
@@ -1232,6 +1115,20 @@ static json_object *plan_doc(const edv__tenant_rec *rec, json_object *items,
       json_object_array_add(arr, o);
     }
   }
+  /* Drift whose step makes a call is put back by the reconcile (the call
+   * is the repair); the rest needs a manual change. */
+  for (size_t i = 0; i < json_object_array_length(drift); i++) {
+    json_object *d = json_object_array_get_idx(drift, i);
+    const char *ds = json_object_get_string(json_object_object_get(d, "step"));
+    int fixed = 0;
+    for (size_t k = 0; k < json_object_array_length(changes) && !fixed; k++)
+      fixed = strcmp(json_object_get_string(json_object_object_get(
+                         json_object_array_get_idx(changes, k), "step")),
+                     ds) == 0;
+    json_object_object_add(d, "repaired", json_object_new_boolean(fixed));
+    if (!fixed)
+      counts[3]++;
+  }
   json_object_array_sort(changes, by_step);
   json_object_array_sort(drift, by_step);
   json_object_array_sort(unchecked, by_step);
@@ -1249,7 +1146,7 @@ static json_object *plan_doc(const edv__tenant_rec *rec, json_object *items,
 }
 
 static void plan_print(cli_ctx *ctx, const edv__tenant_rec *rec,
-                       json_object *doc, const int counts[3])
+                       json_object *doc, const int counts[4])
 {
   json_object *changes = json_object_object_get(doc, "changes");
   json_object *drift = json_object_object_get(doc, "drift");
@@ -1279,12 +1176,15 @@ static void plan_print(cli_ctx *ctx, const edv__tenant_rec *rec,
     }
     for (size_t i = 0; i < nd; i++) {
       json_object *d = json_object_array_get_idx(drift, i);
-      fprintf(ctx->out, "  ! %s (%s)\n      %s\n", JS(d, "title"),
-              JS(d, "step"), JS(d, "note") + 7);
+      int fixed =
+          json_object_get_boolean(json_object_object_get(d, "repaired"));
+      fprintf(ctx->out, "  %s %s (%s)\n      %s%s\n", fixed ? "~" : "!",
+              JS(d, "title"), JS(d, "step"), JS(d, "note") + 7,
+              fixed ? " (the change above repairs it)" : "");
     }
     fprintf(ctx->out, "\nPlan: %d to create, %d to change, %d to delete%s.\n",
             counts[0], counts[1], counts[2],
-            nd ? "; drift above needs a manual change" : "");
+            counts[3] ? "; drift marked ! needs a manual change" : "");
   }
   if (json_object_array_length(unchecked) > 0) {
     fprintf(ctx->out, "Not observed by a plan (shared resources, set by the "
@@ -1303,7 +1203,7 @@ int cli_cmd_tenant_plan(cli_ctx *ctx, const cli_args *args)
   edv__tenant_rec rec;
   edv_error err;
   json_object *doc;
-  int counts[3];
+  int counts[4];
   int result = job_open(ctx, &j, 1);
 
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
@@ -1388,8 +1288,11 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   edv__tenant_rec rec;
   edv_error err;
   edv__direction dir;
-  int result = job_open(ctx, &j, 1);
+  int result;
 
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
+  result = job_open(ctx, &j, 1);
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
     job_close(&j);
     return result;
@@ -1443,8 +1346,11 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
   edv__tenant_rec rec;
   resume_ctx rc;
   edv__direction dir;
-  int result = job_open(ctx, &j, 1);
+  int result;
 
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
+  result = job_open(ctx, &j, 1);
   if (result) {
     job_close(&j);
     return result;
@@ -1509,8 +1415,11 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
   job j;
   edv__tenant_rec rec;
   edv_error err;
-  int result = job_open(ctx, &j, 1);
+  int result;
 
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
+  result = job_open(ctx, &j, 1);
   if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
     job_close(&j);
     return result;

@@ -28,6 +28,15 @@ const cli_opt cli_global_opts[] = {
     {"sim", 0, NULL,
      "run against the embedded simulator, its cloud kept in the state "
      "directory (env EDV_SIM=1)"},
+    {"server", 0, "URL",
+     "run the tenant commands through edvd's Management API at URL "
+     "(env EDV_SERVER); token from env EDV_TOKEN or --token-file"},
+    {"token-file", 0, "FILE",
+     "read the API token from FILE, which must be 0600 (env "
+     "EDV_TOKEN_FILE)"},
+    {"cacert", 0, "FILE",
+     "trust the CA certificates in FILE for an https --server (env "
+     "EDV_CACERT)"},
     {"quiet", 'q', NULL, "print results and errors only (env EDV_QUIET=1)"},
     {"verbose", 'v', NULL,
      "log more, one line per step event (repeat for debug logs; env "
@@ -285,12 +294,17 @@ const cli_cmd cli_commands[] = {
      "\nExamples:\n  edvctl --sim platform init\n",
      NULL, 0, -1, NULL, NULL, platform_cmds},
     {"tenant", "tenant lifecycle", "COMMAND",
-     "Create, inspect, repair and delete tenants.\n"
+     "Create, inspect, repair and delete tenants. With --server URL (env\n"
+     "EDV_SERVER) and a token (env EDV_TOKEN or --token-file), create,\n"
+     "list, get, state, history, delete, retry and resume ID go through\n"
+     "edvd's Management API and print the same output.\n"
      "\nExamples:\n"
      "  edvctl --sim tenant create school001 greenwood-high "
      "\"Greenwood High School\" premium us-central1\n"
      "  edvctl --sim tenant list\n"
-     "  edvctl --sim tenant get school001\n",
+     "  edvctl --sim tenant get school001\n"
+     "  EDV_TOKEN=... edvctl --server https://edvd:8443 --cacert ca.pem "
+     "tenant list\n",
      NULL, 0, -1, NULL, NULL, tenant_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"

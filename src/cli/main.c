@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "common/log.h"
 
 #ifdef EDV_CLI_HAVE_SIM
@@ -398,6 +399,14 @@ static int cli_env(cli_ctx *ctx)
                              v);
     ctx->verbose = v[0] - '0';
   }
+  /* Remote mode (remote.c checks them): --server, --token-file, --cacert.
+   * EDV_TOKEN itself is read only when a request is made. */
+  if ((v = getenv("EDV_SERVER")) && *v)
+    ctx->server = v;
+  if ((v = getenv("EDV_TOKEN_FILE")) && *v)
+    ctx->token_file = v;
+  if ((v = getenv("EDV_CACERT")) && *v)
+    ctx->cacert = v;
   return CLI_EXIT_OK;
 }
 
@@ -423,9 +432,12 @@ int main(int argc, char **argv)
     result = cli_parse(&ctx, argc, argv, &cmd, &args);
   if (result == CLI_EXIT_OK && cmd) {
     cli_log_level(&ctx);
-    result = cmd->run(&ctx, &args);
+    result = cli_remote_gate(&ctx, cmd);
+    if (result == CLI_EXIT_OK)
+      result = cmd->run(&ctx, &args);
   }
   cli_term_restore(&ctx);
+  cli_remote_close(&ctx);
   cli_shutdown(&ctx);
   if (ctx.interrupted && result != CLI_EXIT_OK)
     result = CLI_EXIT_INTERRUPTED;

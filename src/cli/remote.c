@@ -1,0 +1,1336 @@
+/*
+ * remote.c - edvctl's remote mode: `edvctl --server URL tenant ...` runs
+ * the tenant commands through edvd's Management API (docs/api.md) instead
+ * of the local state store, and prints what the local mode prints: the
+ * API's answers are turned into the documents cmd_tenant.c builds, and
+ * printed by the same renderer (remote.h).
+ *
+ * Requests are blocking libcurl calls (one easy handle, kept alive): the
+ * CLI has nothing else to do meanwhile. A wait (`create --wait`, `delete`,
+ * `retry`, `resume ID`) polls the tenant's journal and record from a timer
+ * on the loop, with backoff, and feeds the journal to the same progress
+ * view as the local mode; Ctrl-C stops waiting (edvd goes on).
+ *
+ * The token comes from EDV_TOKEN or --token-file/EDV_TOKEN_FILE (a file
+ * group or others may read is refused), never from argv, where ps would
+ * show it; it is never printed or logged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "cli/progress.h"
+#include "cli/remote.h"
+#include "tenant/machine.h"
+
+#define REMOTE_MAX_BODY  (32u << 20)
+#define REMOTE_TOKEN_MAX 512
+
+typedef struct remote {
+  CURL *curl;
+  char base[512];              /* the server's URL, no trailing '/' */
+  char auth[REMOTE_TOKEN_MAX]; /* "Authorization: Bearer ..." (secret) */
+  char cacert[512];            /* --cacert, or "" */
+  long timeout_ms;
+  long connect_ms;
+} remote;
+
+/* A growing response body. */
+typedef struct rbuf {
+  char *p;
+  size_t len, cap;
+  int too_big;
+} rbuf;
+
+int cli_remote_on(const cli_ctx *ctx)
+{
+  return ctx->server != NULL;
+}
+
+/* ---- the gate ------------------------------------------------------------*/
+
+int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
+{
+  static int (*const ok[])(cli_ctx *, const cli_args *) = {
+      cli_cmd_tenant_create, cli_cmd_tenant_list,    cli_cmd_tenant_get,
+      cli_cmd_tenant_state,  cli_cmd_tenant_history, cli_cmd_tenant_retry,
+      cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_version,
+      cli_cmd_help,
+  };
+
+  if (!ctx->server)
+    return CLI_EXIT_OK;
+  if (ctx->use_sim)
+    return cli_usage_error(ctx, "--sim and --server exclude each other");
+  for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+    if (cmd->run == ok[i])
+      return CLI_EXIT_OK;
+  return cli_usage_error(ctx, "not available with --server: the Management API "
+                              "has no equivalent (run it on the edvd host, "
+                              "without --server)");
+}
+
+/* ---- connection ------------------------------------------------------------
+ */
+
+static int remote_fail(cli_ctx *ctx, edv_code code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int remote_fail(cli_ctx *ctx, edv_code code, const char *fmt, ...)
+{
+  edv_error err;
+  va_list ap;
+
+  memset(&err, 0, sizeof(err));
+  err.code = code;
+  va_start(ap, fmt);
+  vsnprintf(err.message, sizeof(err.message), fmt, ap);
+  va_end(ap);
+  return cli_fail(ctx, &err);
+}
+
+/* The token: a printable, space-free word. Trailing blanks and newlines
+ * (a file written by `echo`) are dropped. Returns 0, or -1 when it is not
+ * one. */
+static int token_clean(char *t)
+{
+  size_t n = strlen(t);
+
+  while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' ||
+                   t[n - 1] == '\t'))
+    t[--n] = '\0';
+  if (n == 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (t[i] < 0x21 || t[i] > 0x7e)
+      return -1;
+  return 0;
+}
+
+/* Reads the token file into tok (size bytes). Returns CLI_EXIT_OK or an
+ * exit code after printing; the token is never part of a message. */
+static int token_from_file(cli_ctx *ctx, const char *path, char *tok,
+                           size_t size)
+{
+  struct stat st;
+  ssize_t n;
+  size_t got = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return remote_fail(ctx, EDV_ECRED, "token file '%s': %s", path,
+                       strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return remote_fail(ctx, EDV_ECRED, "token file '%s' is not a regular file",
+                       path);
+  }
+  if (st.st_mode & 077) {
+    close(fd);
+    return remote_fail(ctx, EDV_ECRED,
+                       "token file '%s' is readable by group or others "
+                       "(mode %04o): refusing it; chmod 600 it",
+                       path, (unsigned)(st.st_mode & 07777));
+  }
+  while (got + 1 < size && (n = read(fd, tok + got, size - 1 - got)) > 0)
+    got += (size_t)n;
+  close(fd);
+  tok[got] = '\0';
+  if (got + 1 >= size || token_clean(tok) != 0) {
+    OPENSSL_cleanse(tok, size);
+    return remote_fail(ctx, EDV_ECRED,
+                       "token file '%s' does not hold one API token (one "
+                       "line of printable characters, under %zu bytes)",
+                       path, size - 1);
+  }
+  return CLI_EXIT_OK;
+}
+
+void cli_remote_close(cli_ctx *ctx)
+{
+  remote *r = ctx->remote;
+
+  if (!r)
+    return;
+  if (r->curl)
+    curl_easy_cleanup(r->curl);
+  OPENSSL_cleanse(r, sizeof(*r));
+  free(r);
+  ctx->remote = NULL;
+  curl_global_cleanup();
+}
+
+/* Opens the connection once: the server URL, the token, the CA file. */
+static int remote_open(cli_ctx *ctx, remote **out)
+{
+  char tok[REMOTE_TOKEN_MAX - 32];
+  const char *env = getenv("EDV_TOKEN");
+  remote *r;
+  size_t n;
+  int result;
+
+  if (ctx->remote) {
+    *out = ctx->remote;
+    return CLI_EXIT_OK;
+  }
+  if (strncmp(ctx->server, "http://", 7) != 0 &&
+      strncmp(ctx->server, "https://", 8) != 0)
+    return cli_usage_error(ctx,
+                           "--server/EDV_SERVER '%s' must start with "
+                           "http:// or https://",
+                           ctx->server);
+  n = strlen(ctx->server);
+  while (n > 0 && ctx->server[n - 1] == '/')
+    n--;
+  if (n >= sizeof(r->base) - 1)
+    return cli_usage_error(ctx, "--server/EDV_SERVER: too long");
+  if ((result = cli_config(ctx)))
+    return result;
+  if (ctx->cacert && strlen(ctx->cacert) >= sizeof(r->cacert))
+    return cli_usage_error(ctx, "--cacert/EDV_CACERT: path too long");
+  if (ctx->cacert && access(ctx->cacert, R_OK) != 0)
+    return cli_usage_error(ctx, "--cacert/EDV_CACERT '%s': %s", ctx->cacert,
+                           strerror(errno));
+  if (ctx->token_file) {
+    if ((result = token_from_file(ctx, ctx->token_file, tok, sizeof(tok))))
+      return result;
+  } else if (env && *env) {
+    if (strlen(env) >= sizeof(tok))
+      return remote_fail(ctx, EDV_ECRED, "EDV_TOKEN: longer than %zu bytes",
+                         sizeof(tok) - 1);
+    snprintf(tok, sizeof(tok), "%s", env);
+    if (token_clean(tok) != 0) {
+      OPENSSL_cleanse(tok, sizeof(tok));
+      return remote_fail(ctx, EDV_ECRED,
+                         "EDV_TOKEN: not an API token (printable characters, "
+                         "no spaces)");
+    }
+  } else {
+    return remote_fail(ctx, EDV_ECRED,
+                       "no API token for --server %s: set EDV_TOKEN or give "
+                       "--token-file FILE (a 0600 file; `edvctl token "
+                       "create` on the edvd host makes one)",
+                       ctx->server);
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+    OPENSSL_cleanse(tok, sizeof(tok));
+    return remote_fail(ctx, EDV_ENOMEM, "cannot initialise libcurl");
+  }
+  r = calloc(1, sizeof(*r));
+  if (!r || !(r->curl = curl_easy_init())) {
+    free(r);
+    curl_global_cleanup();
+    OPENSSL_cleanse(tok, sizeof(tok));
+    return remote_fail(ctx, EDV_ENOMEM, "out of memory");
+  }
+  memcpy(r->base, ctx->server, n);
+  r->base[n] = '\0';
+  snprintf(r->auth, sizeof(r->auth), "Authorization: Bearer %s", tok);
+  snprintf(r->cacert, sizeof(r->cacert), "%s", ctx->cacert ? ctx->cacert : "");
+  OPENSSL_cleanse(tok, sizeof(tok));
+  r->timeout_ms = (long)edv_config_get_int(ctx->cfg, "http.timeout_ms", 120000);
+  r->connect_ms =
+      (long)edv_config_get_int(ctx->cfg, "http.connect_timeout_ms", 10000);
+  ctx->remote = r;
+  *out = r;
+  return CLI_EXIT_OK;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+  rbuf *b = user;
+  size_t n = size * nmemb;
+
+  if (b->len + n + 1 > REMOTE_MAX_BODY) {
+    b->too_big = 1;
+    return 0;
+  }
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *p;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p)
+      return 0;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return n;
+}
+
+/* The edv code for an answer of the API (docs/api.md, Errors). */
+static edv_code code_of(long status, const char *rpc)
+{
+  switch (status) {
+  case 400:
+  case 413:
+  case 415:
+    return EDV_EINVAL;
+  case 401:
+    return EDV_EUNAUTH;
+  case 403:
+    return EDV_EPERM;
+  case 404:
+    return EDV_ENOTFOUND;
+  case 409:
+    if (strcmp(rpc, "ALREADY_EXISTS") == 0)
+      return EDV_EEXIST;
+    if (strcmp(rpc, "ABORTED") == 0)
+      return EDV_EABORTED;
+    if (strcmp(rpc, "FAILED_PRECONDITION") == 0)
+      return EDV_EPRECONDITION;
+    return EDV_ECONFLICT;
+  case 429:
+    return EDV_ERATELIMIT;
+  case 503:
+    return EDV_EUNAVAIL;
+  case 504:
+    return EDV_ETIMEDOUT;
+  default:
+    return status >= 500 ? EDV_EINTERNAL : EDV_EHTTP;
+  }
+}
+
+/*
+ * One request. `body` (may be NULL) is sent as JSON. On a 2xx answer sets
+ * *out to the parsed JSON (the caller puts it) and returns 0. Else fills
+ * *err (the API's error.message; the field is named in it) and returns -1;
+ * err->http_status keeps the status (0: no answer).
+ */
+static int remote_call(remote *r, const char *method, const char *path,
+                       json_object *body, json_object **out, edv_error *err)
+{
+  char url[1200], ebuf[CURL_ERROR_SIZE] = "";
+  struct curl_slist *h = NULL;
+  rbuf b;
+  long status = 0;
+  CURLcode rc;
+  const char *text =
+      body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
+           : NULL;
+
+  *out = NULL;
+  memset(err, 0, sizeof(*err));
+  memset(&b, 0, sizeof(b));
+  snprintf(url, sizeof(url), "%s%s", r->base, path);
+  curl_easy_reset(r->curl);
+  h = curl_slist_append(h, r->auth);
+  h = curl_slist_append(h, "Accept: application/json");
+  if (text)
+    h = curl_slist_append(h, "Content-Type: application/json");
+  curl_easy_setopt(r->curl, CURLOPT_URL, url);
+  curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+  curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
+  curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, ebuf);
+  curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "edvctl/" EDV_VERSION);
+  if (text) {
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+  }
+  if (r->cacert[0])
+    curl_easy_setopt(r->curl, CURLOPT_CAINFO, r->cacert);
+  rc = curl_easy_perform(r->curl);
+  curl_slist_free_all(h);
+  if (rc != CURLE_OK) {
+    free(b.p);
+    edv_error_set(err,
+                  rc == CURLE_OPERATION_TIMEDOUT ? EDV_ETIMEDOUT : EDV_ECONN,
+                  "cannot reach edvd at %s: %s", r->base,
+                  b.too_big ? "answer too large"
+                  : ebuf[0] ? ebuf
+                            : curl_easy_strerror(rc));
+    return -1;
+  }
+  curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+  {
+    json_object *j = b.len ? json_tokener_parse(b.p) : NULL;
+    if (status >= 200 && status < 300 && j) {
+      free(b.p);
+      *out = j;
+      return 0;
+    }
+    if (status >= 200 && status < 300) {
+      edv_error_set(err, EDV_EPROTO, "%s %s: the answer is not JSON", method,
+                    path);
+    } else {
+      json_object *e = j ? json_object_object_get(j, "error") : NULL;
+      const char *msg = edv__jstr(e, "message");
+      const char *rpc = edv__jstr(e, "status");
+      edv_error_set(err, code_of(status, rpc ? rpc : ""), "%s",
+                    msg ? msg : "edvd answered without an error message");
+      if (!msg && status == 404)
+        snprintf(err->message, sizeof(err->message),
+                 "%s %.200s: not found (is %.200s an edvd?)", method, path,
+                 r->base);
+    }
+    err->http_status = (int)status;
+    json_object_put(j);
+  }
+  free(b.p);
+  return -1;
+}
+
+/* An error of the API as the local mode would print it: a 400 is a usage
+ * error (exit 2) naming the field, the rest "edvctl: CODE: message". */
+static int remote_error(cli_ctx *ctx, const edv_error *e)
+{
+  edv_error x = *e;
+
+  if (x.http_status == 400 || x.http_status == 413 || x.http_status == 415)
+    return cli_usage_error(ctx, "%s", x.message);
+  x.http_status = 0;
+  return cli_fail(ctx, &x);
+}
+
+/* ---- the API's JSON as the local mode's documents ------------------------*/
+
+static const char *js(json_object *o, const char *k)
+{
+  json_object *v;
+
+  return o && json_object_object_get_ex(o, k, &v) &&
+                 json_object_is_type(v, json_type_string)
+             ? json_object_get_string(v)
+             : NULL;
+}
+
+/* "2026-11-28T01:02:03.456Z" as milliseconds since the epoch; 0 for null. */
+static int64_t iso_ms(const char *s)
+{
+  struct tm tm;
+  int y, mo, d, h, mi, se, ms = 0;
+
+  if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &se,
+                   &ms) < 6)
+    return 0;
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se;
+  return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* A tenant of the API as the local mode's document (cli_tenant_doc). */
+static json_object *doc_of(json_object *t, const edv__tiers *tiers)
+{
+  static const char *const keys[] = {"id", "slug", "display_name", "tier",
+                                     "region"};
+  const char *id = js(t, "id") ? js(t, "id") : "";
+  const char *url = js(t, "url");
+  const char *domain = "edvirons.com";
+  json_object *spec = json_object_new_object(), *g;
+  size_t n = strlen(id);
+
+  for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+    json_object_object_add(
+        spec, keys[i],
+        json_object_new_string(js(t, keys[i]) ? js(t, keys[i]) : ""));
+  /* url is "https://ID.DOMAIN" */
+  if (url && strncmp(url, "https://", 8) == 0 && strncmp(url + 8, id, n) == 0 &&
+      url[8 + n] == '.')
+    domain = url + 9 + n;
+  g = json_object_object_get(t, "generation");
+  return cli_tenant_doc(tiers, domain, id, spec,
+                        js(t, "phase") ? js(t, "phase") : "",
+                        g ? json_object_get_int64(g) : 0, js(t, "last_error"),
+                        iso_ms(js(t, "created")), iso_ms(js(t, "updated")));
+}
+
+/* "resources" of `tenant get`: edvd's live view (GET ?observe=true:
+ * tenant/observe.h, the same as the local mode's); without it, the names
+ * with an unknown state. */
+static void add_resources(json_object *doc, json_object *t)
+{
+  static const char *const keys[][2] = {{"vm", "vm"},
+                                        {"database", "sql_instance"},
+                                        {"certificate", "certificate"}};
+  json_object *res = json_object_object_get(t, "resources");
+  json_object *seen = json_object_object_get(t, "observed");
+  json_object *out;
+  int deleted = js(t, "phase") && strcmp(js(t, "phase"), "DELETED") == 0;
+
+  if (seen && json_object_is_type(seen, json_type_object)) {
+    json_object_object_add(doc, "resources", json_object_get(seen));
+    return;
+  }
+  out = json_object_new_object();
+  for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+    json_object *x = json_object_new_object();
+    json_object_object_add(
+        x, "name",
+        json_object_new_string(js(res, keys[i][1]) ? js(res, keys[i][1]) : ""));
+    json_object_object_add(
+        x, "state",
+        json_object_new_string(deleted ? "not created"
+                                       : "unknown: not observed by edvd"));
+    json_object_object_add(out, keys[i][0], x);
+  }
+  json_object_object_add(doc, "resources", out);
+}
+
+/* The API's steps as the local mode's, in plan order. */
+static json_object *steps_of(json_object *t)
+{
+  json_object *in = json_object_object_get(t, "steps");
+  json_object *out = json_object_new_array();
+
+  for (unsigned d = 0; d < edv__tenant_nsteps; d++) {
+    for (size_t i = 0; in && i < json_object_array_length(in); i++) {
+      json_object *s = json_object_array_get_idx(in, i), *o;
+      if (!js(s, "name") || strcmp(js(s, "name"), edv__tenant_steps[d].name))
+        continue;
+      o = json_object_new_object();
+      json_object_object_add(o, "step", json_object_new_string(js(s, "name")));
+      json_object_object_add(
+          o, "state",
+          json_object_new_string(js(s, "state") ? js(s, "state") : ""));
+      json_object_object_add(o, "attempt",
+                             json_object_new_int(json_object_get_int(
+                                 json_object_object_get(s, "attempt"))));
+#define OPT(from, to)                                                          \
+  if (js(s, from))                                                             \
+  json_object_object_add(o, to, json_object_new_string(js(s, from)))
+      OPT("request_id", "request_id");
+      OPT("operation", "operation");
+      OPT("resource", "last_call");
+      OPT("error", "error");
+#undef OPT
+      json_object_object_add(o, "started_ms",
+                             json_object_new_int64(iso_ms(js(s, "started"))));
+      json_object_object_add(o, "finished_ms",
+                             json_object_new_int64(iso_ms(js(s, "finished"))));
+      json_object_object_add(
+          o, "title", json_object_new_string(edv__tenant_steps[d].title));
+      json_object_array_add(out, o);
+    }
+  }
+  return out;
+}
+
+/* A journal entry of the API as the local mode's. */
+static json_object *event_of(json_object *e)
+{
+  json_object *o = json_object_new_object();
+  int64_t dur = json_object_get_int64(json_object_object_get(e, "duration_ms"));
+
+  json_object_object_add(o, "seq",
+                         json_object_new_int64(json_object_get_int64(
+                             json_object_object_get(e, "seq"))));
+  json_object_object_add(o, "time_ms",
+                         json_object_new_int64(iso_ms(js(e, "time"))));
+  json_object_object_add(
+      o, "actor", json_object_new_string(js(e, "actor") ? js(e, "actor") : ""));
+  json_object_object_add(
+      o, "event", json_object_new_string(js(e, "event") ? js(e, "event") : ""));
+  if (js(e, "step"))
+    json_object_object_add(o, "step", json_object_new_string(js(e, "step")));
+  if (js(e, "detail"))
+    json_object_object_add(o, "detail",
+                           json_object_new_string(js(e, "detail")));
+  if (js(e, "operation"))
+    json_object_object_add(o, "operation",
+                           json_object_new_string(js(e, "operation")));
+  if (dur)
+    json_object_object_add(o, "duration_ms", json_object_new_int64(dur));
+  if (js(e, "error"))
+    json_object_object_add(o, "error", json_object_new_string(js(e, "error")));
+  return o;
+}
+
+/* An error text the local mode wrote with edv_error_format ("ECONN (503
+ * x): message") back into an edv_error that formats the same. */
+static void err_parse(const char *text, edv_error *e)
+{
+  const char *p = text;
+
+  memset(e, 0, sizeof(*e));
+  e->code = EDV_EOPFAILED;
+  for (int c = 1; c <= EDV_EHTTP; c++) {
+    const char *n = edv_err_name((edv_code)c);
+    size_t len = strlen(n);
+    if (strncmp(text, n, len) == 0 && (text[len] == ':' || text[len] == ' ')) {
+      e->code = (edv_code)c;
+      p = text + len;
+      break;
+    }
+  }
+  if (p != text && strncmp(p, " (", 2) == 0) {
+    const char *close = strchr(p, ')');
+    char *end;
+    long st = strtol(p + 2, &end, 10);
+    if (close) {
+      if (end > p + 2)
+        e->http_status = (int)st;
+      else
+        end = (char *)(uintptr_t)(p + 2);
+      if (*end == ' ')
+        end++;
+      if (close > end)
+        snprintf(e->reason, sizeof(e->reason), "%.*s", (int)(close - end), end);
+      p = close + 1;
+    }
+  }
+  if (p != text && strncmp(p, ": ", 2) == 0)
+    p += 2;
+  else
+    p = text;
+  snprintf(e->message, sizeof(e->message), "%s", p);
+}
+
+/* ---- requests ------------------------------------------------------------*/
+
+/* "/api/tenants/ID" with ID escaped, plus `tail`. */
+static void tenant_path(remote *r, const char *id, const char *tail, char *out,
+                        size_t size)
+{
+  char *esc = curl_easy_escape(r->curl, id, 0);
+
+  snprintf(out, size, "/api/tenants/%s%s", esc ? esc : "", tail);
+  curl_free(esc);
+}
+
+/* observe: ask edvd for the live state of the VM, database and
+ * certificate too (three GETs on its side), as the local mode shows. */
+static int get_tenant(cli_ctx *ctx, remote *r, const char *id, int observe,
+                      json_object **out)
+{
+  char path[300];
+  edv_error err;
+
+  tenant_path(r, id, observe ? "?observe=true" : "", path, sizeof(path));
+  if (remote_call(r, "GET", path, NULL, out, &err))
+    return remote_error(ctx, &err);
+  return CLI_EXIT_OK;
+}
+
+/* Every journal entry after `after`, as the local mode's entries, into
+ * arr; *last gets the last seq. Returns 0 or -1 with *err. */
+static int get_events(remote *r, const char *id, int64_t after,
+                      json_object *arr, int64_t *last, edv_error *err)
+{
+  char path[400], tail[96];
+  json_object *o, *next;
+
+  for (;;) {
+    json_object *evs;
+    snprintf(tail, sizeof(tail), "/events?limit=1000&after=%lld",
+             (long long)after);
+    tenant_path(r, id, tail, path, sizeof(path));
+    if (remote_call(r, "GET", path, NULL, &o, err))
+      return -1;
+    evs = json_object_object_get(o, "events");
+    for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+      json_object *e = json_object_array_get_idx(evs, i);
+      int64_t seq = json_object_get_int64(json_object_object_get(e, "seq"));
+      json_object_array_add(arr, event_of(e));
+      if (seq > after)
+        after = seq;
+    }
+    next = json_object_object_get(o, "next_after");
+    if (!next || json_object_get_int64(next) <= 0) {
+      json_object_put(o);
+      break;
+    }
+    after = json_object_get_int64(next);
+    json_object_put(o);
+  }
+  if (last)
+    *last = after;
+  return 0;
+}
+
+/* ---- list ----------------------------------------------------------------*/
+
+static int list_into(cli_ctx *ctx, remote *r, const char *tier,
+                     const char *state, json_object *arr,
+                     const edv__tiers *tiers)
+{
+  char token[128] = "", path[600];
+  size_t off;
+  edv_error err;
+  json_object *o;
+
+  do {
+    char *e;
+    off = (size_t)snprintf(path, sizeof(path), "/api/tenants?limit=1000");
+    if (tier && (e = curl_easy_escape(r->curl, tier, 0))) {
+      off += (size_t)snprintf(path + off, sizeof(path) - off, "&tier=%s", e);
+      curl_free(e);
+    }
+    if (state && off < sizeof(path) &&
+        (e = curl_easy_escape(r->curl, state, 0))) {
+      off += (size_t)snprintf(path + off, sizeof(path) - off, "&state=%s", e);
+      curl_free(e);
+    }
+    if (token[0] && off < sizeof(path) &&
+        (e = curl_easy_escape(r->curl, token, 0))) {
+      snprintf(path + off, sizeof(path) - off, "&page_token=%s", e);
+      curl_free(e);
+    }
+    if (remote_call(r, "GET", path, NULL, &o, &err))
+      return remote_error(ctx, &err);
+    {
+      json_object *ts = json_object_object_get(o, "tenants");
+      for (size_t i = 0; ts && i < json_object_array_length(ts); i++)
+        json_object_array_add(arr,
+                              doc_of(json_object_array_get_idx(ts, i), tiers));
+    }
+    snprintf(token, sizeof(token), "%s",
+             js(o, "next_page_token") ? js(o, "next_page_token") : "");
+    json_object_put(o);
+  } while (token[0]);
+  return CLI_EXIT_OK;
+}
+
+static int by_id(const void *a, const void *b)
+{
+  json_object *const *x = a, *const *y = b;
+
+  return strcmp(js(*x, "id"), js(*y, "id"));
+}
+
+static int do_list(cli_ctx *ctx, remote *r, const cli_args *args,
+                   const edv__tiers *tiers)
+{
+  const char *st = cli_arg(args, "state");
+  json_object *arr = json_object_new_array();
+  int result = list_into(ctx, r, cli_arg(args, "tier"), st, arr, tiers);
+
+  /* --all: the API lists DELETED tenants only when asked for them. */
+  if (result == CLI_EXIT_OK && cli_arg(args, "all") && !st) {
+    result = list_into(ctx, r, cli_arg(args, "tier"), "DELETED", arr, tiers);
+    json_object_array_sort(arr, by_id);
+  }
+  if (result == CLI_EXIT_OK)
+    cli_tenant_print_list(ctx, arr);
+  json_object_put(arr);
+  return result;
+}
+
+/* ---- get / state / history ---------------------------------------------*/
+
+static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole,
+                   const edv__tiers *tiers)
+{
+  json_object *t, *doc, *steps;
+  int result = get_tenant(ctx, r, id, !whole, &t);
+
+  if (result)
+    return result;
+  doc = doc_of(t, tiers);
+  steps = steps_of(t);
+  if (!whole) {
+    add_resources(doc, t);
+    if (ctx->format != CLI_FORMAT_JSON) {
+      cli_tenant_print_summary(ctx, doc, tiers);
+      cli_tenant_print_steps(ctx, steps);
+      json_object_put(steps);
+      steps = NULL;
+    }
+  }
+  if (steps) {
+    json_object *sub =
+        js(json_object_object_get(t, "resources"), "subnet_range")
+            ? json_object_new_string(
+                  js(json_object_object_get(t, "resources"), "subnet_range"))
+            : NULL;
+    json_object_object_add(doc, "steps", steps);
+    if (whole && sub)
+      json_object_object_add(doc, "subnet", sub);
+    else
+      json_object_put(sub);
+    cli_print_json(ctx, doc);
+  }
+  json_object_put(doc);
+  json_object_put(t);
+  return CLI_EXIT_OK;
+}
+
+static int do_history(cli_ctx *ctx, remote *r, const char *id)
+{
+  json_object *t, *arr;
+  edv_error err;
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  json_object_put(t);
+  arr = json_object_new_array();
+  if (get_events(r, id, 0, arr, NULL, &err)) {
+    json_object_put(arr);
+    return remote_error(ctx, &err);
+  }
+  cli_tenant_print_history(ctx, arr);
+  json_object_put(arr);
+  return CLI_EXIT_OK;
+}
+
+/* ---- waiting for a run of edvd -------------------------------------------*/
+
+typedef struct rwait {
+  cli_ctx *ctx;
+  remote *r;
+  const char *id;
+  int up;                           /* provisioning (else deleting) */
+  cli_view view;                    /* the same view as the local mode */
+  uv_timer_t timer;                 /* the next poll */
+  int timer_closed;                 /* its close callback ran */
+  uint64_t delay_ms;                /* backoff */
+  int64_t after;                    /* last journal seq seen */
+  char running[CLI_VIEW_MAX_STEPS]; /* steps shown as started */
+  char phase[24];                   /* the tenant's phase */
+  char last_error[1024];            /* its last error */
+  int ended;                        /* the run ended */
+  int failures;                     /* connection failures in a row */
+  edv_error err;                    /* a request failed for good */
+} rwait;
+
+static const edv__step_def *step_def(const char *name, unsigned *idx)
+{
+  for (unsigned d = 0; name && d < edv__tenant_nsteps; d++)
+    if (strcmp(edv__tenant_steps[d].name, name) == 0) {
+      *idx = d;
+      return &edv__tenant_steps[d];
+    }
+  return NULL;
+}
+
+/* One journal entry as the fleet's progress events. */
+static void feed(rwait *w, json_object *e)
+{
+  const char *ev = js(e, "event"), *step = js(e, "step");
+  uint64_t dur =
+      (uint64_t)json_object_get_int64(json_object_object_get(e, "duration_ms"));
+  const edv__step_def *def;
+  edv__event x;
+  edv_error err;
+  unsigned i = 0;
+
+  memset(&x, 0, sizeof(x));
+  x.tenant = w->id;
+  if (!ev)
+    return;
+  if (strcmp(ev, "phase") == 0 && js(e, "detail")) {
+    x.kind = EDV_EV_PHASE;
+    x.message = js(e, "detail");
+    x.phase = (edv_tenant_phase)edv__phase_parse(js(e, "detail"));
+    cli_view_event(&w->view, &x);
+    return;
+  }
+  def = step_def(step, &i);
+  if (!def)
+    return;
+  x.step = def->name;
+  x.title = def->title;
+  if (!w->running[i]) {
+    int ends = strcmp(ev, "step.done") == 0 ||
+               strcmp(ev, "step.deleted") == 0 ||
+               strcmp(ev, "step.failed") == 0;
+    x.kind = EDV_EV_STEP_START;
+    x.elapsed_ms = ends ? dur : 0;
+    cli_view_event(&w->view, &x);
+    w->running[i] = 1;
+  }
+  x.elapsed_ms = dur;
+  if (strcmp(ev, "step.done") == 0 || strcmp(ev, "step.deleted") == 0) {
+    x.kind = EDV_EV_STEP_DONE;
+    w->running[i] = 0;
+  } else if (strcmp(ev, "step.retry") == 0 || strcmp(ev, "step.failed") == 0) {
+    err_parse(js(e, "error") ? js(e, "error") : "failed", &err);
+    x.error = &err;
+    x.kind =
+        strcmp(ev, "step.retry") == 0 ? EDV_EV_STEP_RETRY : EDV_EV_STEP_FAIL;
+    x.message = x.kind == EDV_EV_STEP_RETRY ? "retrying" : NULL;
+    if (x.kind == EDV_EV_STEP_FAIL)
+      w->running[i] = 0;
+  } else {
+    return; /* api.call, operation, resume: the step is running */
+  }
+  cli_view_event(&w->view, &x);
+}
+
+/* One poll: the new journal entries, then the record. Returns 1 when
+ * something changed. */
+static int poll_once(rwait *w, edv_error *err)
+{
+  char path[400], tail[96];
+  json_object *o, *evs, *t;
+  int changed = 0;
+
+  for (;;) {
+    snprintf(tail, sizeof(tail), "/events?limit=1000&after=%lld",
+             (long long)w->after);
+    tenant_path(w->r, w->id, tail, path, sizeof(path));
+    if (remote_call(w->r, "GET", path, NULL, &o, err))
+      return -1;
+    evs = json_object_object_get(o, "events");
+    for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+      json_object *e = json_object_array_get_idx(evs, i);
+      int64_t seq = json_object_get_int64(json_object_object_get(e, "seq"));
+      if (seq <= w->after)
+        continue;
+      w->after = seq;
+      feed(w, e);
+      changed = 1;
+    }
+    if (!json_object_object_get(o, "next_after")) {
+      json_object_put(o);
+      break;
+    }
+    json_object_put(o);
+  }
+  tenant_path(w->r, w->id, "", path, sizeof(path));
+  if (remote_call(w->r, "GET", path, NULL, &t, err))
+    return -1;
+  snprintf(w->phase, sizeof(w->phase), "%s",
+           js(t, "phase") ? js(t, "phase") : "");
+  snprintf(w->last_error, sizeof(w->last_error), "%s",
+           js(t, "last_error") ? js(t, "last_error") : "");
+  /* The run ended: edvd drives it no more, and the phase is final for
+   * the direction. */
+  if (!json_object_object_get(t, "run") &&
+      (strcmp(w->phase, "FAILED") == 0 ||
+       strcmp(w->phase, w->up ? "READY" : "DELETED") == 0))
+    w->ended = 1;
+  json_object_put(t);
+  return changed;
+}
+
+static void wait_tick(uv_timer_t *t)
+{
+  rwait *w = t->data;
+  edv_error err;
+  int changed = poll_once(w, &err);
+
+  if (changed < 0) {
+    /* edvd restarting or a network hiccup: a few tries, then give up. */
+    if (err.http_status != 0 || ++w->failures > 5) {
+      w->err = err;
+      w->ctx->done = 1;
+      return;
+    }
+  } else {
+    w->failures = 0;
+  }
+  if (w->ended) {
+    w->ctx->done = 1;
+    return;
+  }
+  w->delay_ms = changed > 0 ? 200 : w->delay_ms * 3 / 2;
+  if (w->delay_ms > 2000)
+    w->delay_ms = 2000;
+  uv_timer_start(&w->timer, wait_tick, w->delay_ms, 0);
+}
+
+static void wait_interrupt(void *data)
+{
+  rwait *w = data;
+
+  uv_timer_stop(&w->timer);
+  w->ctx->done = 1;
+}
+
+static void wait_timer_closed(uv_handle_t *h)
+{
+  ((rwait *)h->data)->timer_closed = 1;
+}
+
+/* Starts watching tenant `id`: its journal from now on (call before the
+ * request that starts the run). Returns CLI_EXIT_OK or an exit code. */
+static int wait_begin(cli_ctx *ctx, remote *r, rwait *w, const char *id, int up,
+                      int exists)
+{
+  edv_error err;
+  json_object *arr;
+
+  memset(w, 0, sizeof(*w));
+  w->ctx = ctx;
+  w->r = r;
+  w->id = id;
+  w->up = up;
+  if (exists) {
+    arr = json_object_new_array();
+    if (get_events(r, id, 0, arr, &w->after, &err)) {
+      json_object_put(arr);
+      return remote_error(ctx, &err);
+    }
+    json_object_put(arr);
+  }
+  return CLI_EXIT_OK;
+}
+
+/* Polls until the run ends (or Ctrl-C), drawing the view started with
+ * `heading`. Returns the exit code, like the local mode's wait. */
+static int wait_run(rwait *w, const char *heading)
+{
+  cli_ctx *ctx = w->ctx;
+  double secs;
+  int result = CLI_EXIT_OK;
+
+  cli_view_start(&w->view, ctx, w->id, heading, edv__tenant_steps,
+                 edv__tenant_nsteps, 1);
+  uv_timer_init(ctx->loop, &w->timer);
+  w->timer.data = w;
+  w->delay_ms = 200;
+  uv_timer_start(&w->timer, wait_tick, 0, 0);
+  ctx->done = 0;
+  ctx->on_interrupt = wait_interrupt;
+  ctx->interrupt_data = w;
+  cli_loop_run(ctx);
+  ctx->on_interrupt = NULL;
+  uv_timer_stop(&w->timer);
+  secs = (double)(uv_now(ctx->loop) - w->view.start_ms) / 1e3;
+  if (ctx->interrupted) {
+    cli_view_finish(&w->view, 1, "Stopped waiting after %.1fs.", secs);
+    fprintf(ctx->err,
+            "%s: interrupted; edvd goes on with %s: `edvctl --server %s "
+            "tenant get %s` shows it\n",
+            ctx->prog, w->id, w->r->base, w->id);
+    result = CLI_EXIT_INTERRUPTED;
+  } else if (w->err.code) {
+    cli_view_finish(&w->view, 0, "%s: lost track after %.1fs.", w->id, secs);
+    result = remote_error(ctx, &w->err);
+  } else if (strcmp(w->phase, "FAILED") == 0) {
+    edv_error e;
+    cli_view_finish(&w->view, 0, "%s FAILED after %.1fs.", w->id, secs);
+    err_parse(w->last_error[0] ? w->last_error : "the run failed", &e);
+    result = cli_fail(ctx, &e);
+  } else {
+    cli_view_finish(&w->view, 0, "%s is %s (%.1fs).", w->id, w->phase, secs);
+  }
+  cli_view_close(&w->view);
+  uv_close((uv_handle_t *)&w->timer, wait_timer_closed);
+  while (!w->timer_closed)
+    uv_run(ctx->loop, UV_RUN_ONCE);
+  return result;
+}
+
+/* The summary after a run, as the local mode prints it. */
+static void summary(cli_ctx *ctx, remote *r, const char *id,
+                    const edv__tiers *tiers)
+{
+  json_object *t, *doc;
+  char path[300];
+  edv_error err;
+
+  tenant_path(r, id, "?observe=true", path, sizeof(path));
+  if (remote_call(r, "GET", path, NULL, &t, &err))
+    return;
+  doc = doc_of(t, tiers);
+  add_resources(doc, t);
+  cli_tenant_print_summary(ctx, doc, tiers);
+  json_object_put(doc);
+  json_object_put(t);
+}
+
+/* ---- create / retry / resume / delete ------------------------------------*/
+
+/* A create's 400 with the argument that was given in front, as the local
+ * mode says it: "SLUG 'Green_Wood': field 'slug' ...". */
+static int create_error(cli_ctx *ctx, const cli_args *args, const edv_error *e)
+{
+  static const char *const fields[] = {"field 'id'", "field 'slug'",
+                                       "field 'display_name'", "field 'tier'",
+                                       "field 'region'"};
+  static const char *const names[] = {"ID", "SLUG", "NAME", "TIER", "REGION"};
+
+  if (e->http_status == 400)
+    for (int i = 0; i < 5; i++)
+      if (strncmp(e->message, fields[i], strlen(fields[i])) == 0)
+        return cli_usage_error(ctx, "%s '%s': %s", names[i], args->argv[i],
+                               e->message);
+  return remote_error(ctx, e);
+}
+
+/* POST /api/tenants with the spec `t` (an API tenant, or NULL: argv). */
+static int post_spec(cli_ctx *ctx, remote *r, const cli_args *args,
+                     json_object *t)
+{
+  static const char *const keys[] = {"id", "slug", "display_name", "tier",
+                                     "region"};
+  json_object *body = json_object_new_object(), *out;
+  edv_error err;
+  int bad;
+
+  for (int i = 0; i < 5; i++)
+    json_object_object_add(
+        body, keys[i],
+        json_object_new_string(t ? (js(t, keys[i]) ? js(t, keys[i]) : "")
+                                 : args->argv[i]));
+  bad = remote_call(r, "POST", "/api/tenants", body, &out, &err);
+  json_object_put(body);
+  if (bad)
+    return t ? remote_error(ctx, &err) : create_error(ctx, args, &err);
+  json_object_put(out);
+  return CLI_EXIT_OK;
+}
+
+static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
+                     const edv__tiers *tiers)
+{
+  rwait w;
+  char heading[160];
+  int result, wait;
+
+  if (cli_arg(args, "wait") && cli_arg(args, "no-wait"))
+    return cli_usage_error(ctx, "--wait and --no-wait exclude each other");
+  wait = cli_arg(args, "wait")      ? 1
+         : cli_arg(args, "no-wait") ? 0
+                                    : isatty(fileno(stdout));
+  /* The journal from now on: a tenant created again (FAILED, retried)
+   * has entries already. */
+  {
+    json_object *t = NULL;
+    char path[300];
+    edv_error err;
+    tenant_path(r, args->argv[0], "", path, sizeof(path));
+    int exists = remote_call(r, "GET", path, NULL, &t, &err) == 0;
+    json_object_put(t);
+    if (!exists && err.http_status != 404)
+      return remote_error(ctx, &err);
+    if (wait && (result = wait_begin(ctx, r, &w, args->argv[0], 1, exists)))
+      return result;
+  }
+  if ((result = post_spec(ctx, r, args, NULL)))
+    return result;
+  if (!wait) {
+    if (ctx->format == CLI_FORMAT_JSON)
+      summary(ctx, r, args->argv[0], tiers);
+    else
+      fprintf(ctx->out,
+              "Tenant %s recorded; edvd provisions it. `edvctl --server %s "
+              "tenant get %s` shows its progress.\n",
+              args->argv[0], r->base, args->argv[0]);
+    return CLI_EXIT_OK;
+  }
+  snprintf(heading, sizeof(heading), "Provisioning %s (%s, %s, %s)",
+           args->argv[0], args->argv[1], args->argv[3], args->argv[4]);
+  result = wait_run(&w, heading);
+  if (result != CLI_EXIT_INTERRUPTED)
+    summary(ctx, r, args->argv[0], tiers);
+  if (strcmp(w.phase, "FAILED") == 0 && !ctx->quiet &&
+      ctx->format != CLI_FORMAT_JSON)
+    fprintf(ctx->err,
+            "%s: tenant %s is FAILED; fix the cause above, then run `edvctl "
+            "tenant retry %s`\n",
+            ctx->prog, args->argv[0], args->argv[0]);
+  return result;
+}
+
+/* The direction a tenant was going: the last PROVISIONING/DEPROVISIONING
+ * phase of its journal (as the local mode finds it). */
+static int direction_up(cli_ctx *ctx, remote *r, json_object *t, int *up)
+{
+  json_object *arr;
+  edv_error err;
+  const char *phase = js(t, "phase");
+
+  *up = 1;
+  if (phase && strcmp(phase, "DEPROVISIONING") == 0) {
+    *up = 0;
+    return CLI_EXIT_OK;
+  }
+  if (!phase || strcmp(phase, "FAILED") != 0)
+    return CLI_EXIT_OK;
+  arr = json_object_new_array();
+  if (get_events(r, js(t, "id"), 0, arr, NULL, &err)) {
+    json_object_put(arr);
+    return remote_error(ctx, &err);
+  }
+  for (size_t i = 0; i < json_object_array_length(arr); i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    const char *d = js(e, "detail");
+    if (!js(e, "event") || strcmp(js(e, "event"), "phase") != 0 || !d)
+      continue;
+    if (strcmp(d, "DEPROVISIONING") == 0)
+      *up = 0;
+    else if (strcmp(d, "PROVISIONING") == 0 || strcmp(d, "UPDATING") == 0)
+      *up = 1;
+  }
+  json_object_put(arr);
+  return CLI_EXIT_OK;
+}
+
+/* Drives a tenant again through the API: up is an idempotent create with
+ * its own spec (which retries it), down a DELETE. */
+static int drive(cli_ctx *ctx, remote *r, json_object *t, int up)
+{
+  char path[300];
+  json_object *out;
+  edv_error err;
+
+  if (up)
+    return post_spec(ctx, r, NULL, t);
+  tenant_path(r, js(t, "id"), "", path, sizeof(path));
+  if (remote_call(r, "DELETE", path, NULL, &out, &err))
+    return remote_error(ctx, &err);
+  json_object_put(out);
+  return CLI_EXIT_OK;
+}
+
+/* retry (FAILED only) and resume ID. */
+static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
+                    const edv__tiers *tiers)
+{
+  json_object *t;
+  rwait w;
+  edv_error err;
+  char heading[200];
+  const char *phase;
+  int up, result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  phase = js(t, "phase") ? js(t, "phase") : "";
+  if (retry && strcmp(phase, "FAILED") != 0) {
+    edv_error_set(&err, EDV_ECONFLICT,
+                  "tenant '%s' is %s, not FAILED; use `tenant resume` to "
+                  "continue an interrupted run",
+                  id, phase);
+    json_object_put(t);
+    return cli_fail(ctx, &err);
+  }
+  if (!retry &&
+      (strcmp(phase, "READY") == 0 || strcmp(phase, "DELETED") == 0)) {
+    fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
+    json_object_put(t);
+    return CLI_EXIT_OK;
+  }
+  if ((result = direction_up(ctx, r, t, &up)) ||
+      (result = wait_begin(ctx, r, &w, id, up, 1)) ||
+      (result = drive(ctx, r, t, up))) {
+    json_object_put(t);
+    return result;
+  }
+  snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s",
+           up ? "Provisioning" : "Deleting", id, js(t, "slug"), js(t, "tier"),
+           retry ? "retry" : "resume");
+  json_object_put(t);
+  result = wait_run(&w, heading);
+  if (result != CLI_EXIT_INTERRUPTED)
+    summary(ctx, r, id, tiers);
+  return result;
+}
+
+static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
+                     const edv__tiers *tiers)
+{
+  const char *id = args->argv[0];
+  json_object *t;
+  rwait w;
+  edv_error err;
+  char heading[200];
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  if (js(t, "phase") && strcmp(js(t, "phase"), "DELETED") == 0) {
+    json_object_put(t);
+    edv_error_set(&err, EDV_ENOTFOUND, "tenant '%s' is already deleted", id);
+    return cli_fail(ctx, &err);
+  }
+  if (!cli_arg(args, "yes")) {
+    char answer[16] = "";
+    if (!isatty(fileno(stdin))) {
+      json_object_put(t);
+      return cli_usage_error(ctx,
+                             "refusing to delete tenant '%s' without "
+                             "--yes (stdin is not a terminal)",
+                             id);
+    }
+    fprintf(ctx->err,
+            "Delete tenant %s (%s) and ALL its resources, database "
+            "included? Type the id to confirm: ",
+            id, js(t, "slug"));
+    fflush(ctx->err);
+    if (!fgets(answer, sizeof(answer), stdin) ||
+        strncmp(answer, id, strlen(id)) != 0) {
+      json_object_put(t);
+      fprintf(ctx->err, "%s: not confirmed; nothing deleted\n", ctx->prog);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if ((result = wait_begin(ctx, r, &w, id, 0, 1)) ||
+      (result = drive(ctx, r, t, 0))) {
+    json_object_put(t);
+    return result;
+  }
+  snprintf(heading, sizeof(heading), "Deleting %s (%s, %s)", id, js(t, "slug"),
+           js(t, "tier"));
+  json_object_put(t);
+  result = wait_run(&w, heading);
+  if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
+    summary(ctx, r, id, tiers);
+  else if (result == CLI_EXIT_OK)
+    fprintf(ctx->out, "Tenant %s deleted.\n", id);
+  return result;
+}
+
+/* ---- entry -------------------------------------------------------------*/
+
+int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
+{
+  const char *name = args->cmd->name;
+  remote *r;
+  edv__tiers *tiers;
+  int result = remote_open(ctx, &r);
+
+  if (result)
+    return result;
+  if (strcmp(name, "resume") == 0 && args->argc == 0)
+    return cli_usage_error(
+        ctx, cli_arg(args, "all")
+                 ? "--all: not available with --server: edvd resumes "
+                   "interrupted tenants itself on every reconcile pass "
+                   "(POST /api/infrastructure/reconcile runs one now)"
+                 : "give a tenant ID or --all");
+  /* The tier's figures (cost, licences, apps) come from the local tiers
+   * file, as in the local mode; without one they are left out. */
+  tiers = cli_tenant_tiers(ctx);
+  if (strcmp(name, "list") == 0)
+    result = do_list(ctx, r, args, tiers);
+  else if (strcmp(name, "get") == 0)
+    result = do_show(ctx, r, args->argv[0], 0, tiers);
+  else if (strcmp(name, "state") == 0)
+    result = do_show(ctx, r, args->argv[0], 1, tiers);
+  else if (strcmp(name, "history") == 0)
+    result = do_history(ctx, r, args->argv[0]);
+  else if (strcmp(name, "create") == 0)
+    result = do_create(ctx, r, args, tiers);
+  else if (strcmp(name, "retry") == 0)
+    result = do_again(ctx, r, args->argv[0], 1, tiers);
+  else if (strcmp(name, "resume") == 0)
+    result = do_again(ctx, r, args->argv[0], 0, tiers);
+  else if (strcmp(name, "delete") == 0)
+    result = do_delete(ctx, r, args, tiers);
+  else
+    result = cli_usage_error(ctx, "not available with --server");
+  edv__tiers_free(tiers);
+  return result;
+}
