@@ -446,7 +446,7 @@ char *spec(char *buf, size_t size, const char *id, const char *slug,
  * ------------------------------------------------------------------*/
 
 /* Runs `edvctl api METHOD PATH --wait` against the simulator. */
-int sim_api(const char *method, const char *path)
+int sim_api_data(const char *method, const char *path, const char *data)
 {
   int st;
   pid_t pid;
@@ -463,11 +463,21 @@ int sim_api(const char *method, const char *path)
     setenv("EDV_ENDPOINT", sim_base, 1);
     setenv("EDV_KEY_FILE", key, 1);
     setenv("EDV_PROJECT", "edv-sim", 1);
-    execl(edvctl_bin, edvctl_bin, "api", method, path, "--wait", (char *)NULL);
+    if (data)
+      execl(edvctl_bin, edvctl_bin, "api", method, path, "--data", data,
+            "--wait", (char *)NULL);
+    else
+      execl(edvctl_bin, edvctl_bin, "api", method, path, "--wait",
+            (char *)NULL);
     _exit(127);
   }
   assert_int_equal(waitpid(pid, &st, 0), pid);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int sim_api(const char *method, const char *path)
+{
+  return sim_api_data(method, path, NULL);
 }
 
 /* The simulator's canonical name of the resource ending in `suffix`. */
@@ -632,4 +642,38 @@ int run_edvctl(const char *const *env, const char *const *args, char **out,
   if (err)
     *err = eh_slurp(fe);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static const char *eh_conf;
+
+static int eh_group_setup(void **state)
+{
+  (void)state;
+  return eh_setup(eh_conf);
+}
+
+static int eh_group_teardown(void **state)
+{
+  (void)state;
+  return eh_teardown();
+}
+
+int eh_main(int argc, char **argv, const char *group,
+            const struct CMUnitTest *tests, size_t ntests,
+            int (*setup)(void **state), const char *conf_extra)
+{
+  int result;
+
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
+    return 2;
+  }
+  edvd_bin = argv[1];
+  edvctl_bin = argv[2];
+  eh_conf = conf_extra;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  result = _cmocka_run_group_tests(
+      group, tests, ntests, setup ? setup : eh_group_setup, eh_group_teardown);
+  curl_global_cleanup();
+  return result;
 }

@@ -64,6 +64,8 @@ char *spec(char *buf, size_t size, const char *id, const char *slug,
            const char *name, const char *tier);
 /* Runs `edvctl api METHOD PATH --wait` against the simulator; exit status. */
 int sim_api(const char *method, const char *path);
+/* The same with `--data JSON` (data may be NULL). */
+int sim_api_data(const char *method, const char *path, const char *data);
 /* The simulator's canonical name of the resource ending in `suffix`. */
 int sim_find(const char *suffix, char *out, size_t size);
 /* 0 when the simulator holds exactly one READY footprint of the tenant. */
@@ -79,5 +81,28 @@ int run_edvctl(const char *const *env, const char *const *args, char **out,
 
 int eh_setup(const char *conf_extra);
 int eh_teardown(void);
+
+/* Rate limits off and wide concurrency, for fleets on the local simulator
+ * (a real project's budgets would make the test wait minutes). */
+#define EH_CONF_UNLIMITED                                                      \
+  "ratelimit.compute.per_minute = 0\n"                                         \
+  "ratelimit.compute.write.per_minute = 0\n"                                   \
+  "ratelimit.sqladmin.per_minute = 0\n"                                        \
+  "ratelimit.dns.per_minute = 0\n"                                             \
+  "ratelimit.certificatemanager.per_minute = 0\n"                              \
+  "ratelimit.iam.per_minute = 0\n"                                             \
+  "ratelimit.secretmanager.per_minute = 0\n"                                   \
+  "ratelimit.servicenetworking.per_minute = 0\n"                               \
+  "ratelimit.monitoring.per_minute = 0\n"
+
+struct CMUnitTest;
+/* Every edvd test program's main: checks argv (EDVD EDVCTL), then runs the
+ * group: `setup` (NULL: eh_setup(conf_extra)), the tests, eh_teardown(). */
+int eh_main(int argc, char **argv, const char *group,
+            const struct CMUnitTest *tests, size_t ntests,
+            int (*setup)(void **state), const char *conf_extra);
+#define EH_MAIN(group, tests, setup, conf)                                     \
+  eh_main(argc, argv, (group), (tests), sizeof(tests) / sizeof(*(tests)),      \
+          (setup), (conf))
 
 #endif

@@ -351,18 +351,6 @@ static void test_sighup_tokens(void **state)
   fail_msg("the new token is still refused after SIGHUP");
 }
 
-static int setup(void **state)
-{
-  (void)state;
-  return eh_setup(NULL);
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
-}
-
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -373,16 +361,6 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_sighup_tokens),
       cmocka_unit_test(test_files_and_secrets),
   };
-  int result;
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd", tests, NULL, NULL);
 }

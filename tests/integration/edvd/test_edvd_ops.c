@@ -482,12 +482,6 @@ static int setup(void **state)
   return ready == 2 ? 0 : -1;
 }
 
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
-}
-
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -495,16 +489,6 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_not_ready), cmocka_unit_test(test_metrics),
       cmocka_unit_test(test_capacity),  cmocka_unit_test(test_restart_follow),
   };
-  int result;
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd-ops", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd-ops", tests, setup, NULL);
 }

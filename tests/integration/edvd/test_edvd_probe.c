@@ -313,35 +313,13 @@ static void test_flapping(void **state)
   resp_free(r);
 }
 
-static int setup(void **state)
-{
-  (void)state;
-  return eh_setup("server.probe_timeout_s = 5\n");
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
-}
-
 int main(int argc, char **argv)
 {
-  int result;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create),          cmocka_unit_test(test_dataplane),
       cmocka_unit_test(test_metrics_written), cmocka_unit_test(test_heal),
       cmocka_unit_test(test_flapping),
   };
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd-probe", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd-probe", tests, NULL, "server.probe_timeout_s = 5\n");
 }

@@ -369,45 +369,12 @@ static void test_sigterm_restart(void **state)
  * simulator those limits only measure themselves, so this edvd lifts them,
  * as the tenant harness does (tests/integration/tenant/tharness.c).
  */
-static const char conf_unlimited[] =
-    "ratelimit.compute.per_minute = 0\n"
-    "ratelimit.compute.write.per_minute = 0\n"
-    "ratelimit.sqladmin.per_minute = 0\n"
-    "ratelimit.dns.per_minute = 0\n"
-    "ratelimit.certificatemanager.per_minute = 0\n"
-    "ratelimit.iam.per_minute = 0\n"
-    "ratelimit.secretmanager.per_minute = 0\n"
-    "ratelimit.servicenetworking.per_minute = 0\n"
-    "ratelimit.monitoring.per_minute = 0\n"
-    "tenant.lease_ttl_s = 20\n";
-
-static int setup(void **state)
-{
-  (void)state;
-  return eh_setup(conf_unlimited);
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
-}
-
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sigterm_restart),
   };
-  int result;
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd-restart", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd-restart", tests, NULL,
+                 EH_CONF_UNLIMITED "tenant.lease_ttl_s = 20\n");
 }

@@ -215,12 +215,6 @@ static int setup(void **state)
   return -1;
 }
 
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
-}
-
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -228,16 +222,6 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_put_up),
       cmocka_unit_test(test_post_down),
   };
-  int result;
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd-scale", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd-scale", tests, setup, NULL);
 }
