@@ -46,7 +46,7 @@
 #define MOD "api"
 
 #define OPS_CALL_MS       20000u   /* one Cloud API call of a route */
-#define OPS_DEADLINE_MS   30000u   /* a suspended request */
+#define OPS_DEADLINE_MS   50000u   /* a suspended request: two calls + margin */
 #define OPS_WAIT_MS       3600000u /* a backup or restore operation */
 #define OPS_BACKUP_ID_MAX 19       /* int64 digits */
 #define OPS_DESC_MAX      200
@@ -192,7 +192,7 @@ static void journal(edvd *d, const char *tenant, const char *actor,
   snprintf(j.operation, sizeof(j.operation), "%s", op ? op : "");
   j.duration_ms = duration_ms;
   snprintf(j.error, sizeof(j.error), "%s", error ? error : "");
-  edv__store_journal_append(d->store, &j, NULL, NULL);
+  edvd_journal(d, &j);
 }
 
 /* ---- jobs: backups and restores in flight
@@ -222,6 +222,7 @@ typedef struct ops_job {
 } ops_job;
 
 static ops_job *ops_jobs;
+static json_object *ops_recovered; /* tenants job_recover() looked at */
 
 static ops_job *job_find(const char *tenant)
 {
@@ -229,6 +230,22 @@ static ops_job *job_find(const char *tenant)
     if (strcmp(j->tenant, tenant) == 0)
       return j;
   return NULL;
+}
+
+static void job_recover(edvd *d, const edv__tenant_rec *rec);
+
+void api_ops_recover(edvd *d, const char *tenant)
+{
+  edv__tenant_rec rec;
+
+  if (edv__store_tenant_get(d->store, tenant, &rec, NULL) == 0)
+    job_recover(d, &rec);
+}
+
+void api_ops_free(void)
+{
+  json_object_put(ops_recovered);
+  ops_recovered = NULL;
 }
 
 int api_ops_job_running(const char *tenant, int restore_only)
@@ -508,6 +525,12 @@ static void job_recover(edvd *d, const edv__tenant_rec *rec)
 
   if (d->stopping || !d->engine || job_find(rec->id))
     return;
+  /* Once per tenant and process: the journal walk is not free. */
+  if (!ops_recovered)
+    ops_recovered = json_object_new_object();
+  if (json_object_object_get_ex(ops_recovered, rec->id, NULL))
+    return;
+  json_object_object_add(ops_recovered, rec->id, NULL);
   memset(&p, 0, sizeof(p));
   if (edv__store_journal_list(d->store, rec->id, 0, 1000000u, pend_one, &p,
                               NULL) ||
@@ -818,7 +841,9 @@ static void restore_on_run(void *data, const edv_response *res)
                 job->backup_id, st ? st : "of unknown status");
     return;
   }
-  if (job->d->stopping || !job->d->engine) {
+  if (job->d->stopping || !job->d->engine || !c->req) {
+    /* Stopping, or the client is gone (its deadline passed): a restore
+     * is destructive, never started for a request already answered. */
     job->c = NULL;
     job_end(job);
     if (resume(c))

@@ -711,7 +711,7 @@ static void tenant_scale(api_ctx *c, edv__tenant_rec *rec,
   if (nnotes)
     snprintf(j.operation, sizeof(j.operation), "%s%s%s", note[0],
              nnotes > 1 ? "; " : "", nnotes > 1 ? note[1] : "");
-  edv__store_journal_append(d->store, &j, NULL, NULL);
+  edvd_journal(d, &j);
   EDV_LOG_I(MOD, "tenant=%s: scaling %s -> %s", rec->id, old, to->name);
   if (edvd_drive(d, rec->id, EDV_DIR_UP, &err))
     /* Recorded: the next pass (or whoever holds the lease) drives it. */
@@ -904,7 +904,7 @@ void api_tenant_put(api_ctx *c, const char *id)
     snprintf(j.actor, sizeof(j.actor), "edvd:%s", c->who);
     snprintf(j.event, sizeof(j.event), "updated");
     snprintf(j.api_call, sizeof(j.api_call), "display_name");
-    edv__store_journal_append(d->store, &j, NULL, NULL);
+    edvd_journal(d, &j);
     /* The VM's page shows the name: a READY tenant converges again. */
     if (rec.phase == EDV_PHASE_READY && edvd_drive(d, rec.id, EDV_DIR_UP, &err))
       EDV_LOG_W(MOD, "tenant=%s: not re-driven: %s", rec.id, err.message);

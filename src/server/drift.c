@@ -102,6 +102,8 @@ struct edvd_drift {
   unsigned calls[K__N];      /* pages fetched, per kind */
   int64_t t0_wall;           /* store clock when the pass began */
   uint64_t t0;
+  json_object *prev_seen;  /* the last pass's orphans_seen (find_orphans) */
+  unsigned orphan_deletes; /* deletions asked in this pass */
 };
 
 typedef struct walk {
@@ -482,11 +484,9 @@ static void judge_sql(json_object *inst, const char *name, const edv__tier *t,
                   t->sql.regional ? "REGIONAL" : "ZONAL"))
     item(it, "SQL %s availabilityType is %.20s", name,
          edv__jstr(st, "availabilityType"));
-  if (str_differs(st, "edition", t->sql.edition))
-    item(it, "SQL %s edition is %.30s", name, edv__jstr(st, "edition"));
-  if (str_differs(st, "dataDiskType", t->sql.data_disk_type))
-    item(it, "SQL %s dataDiskType is %.20s", name,
-         edv__jstr(st, "dataDiskType"));
+  /* edition and dataDiskType are not judged: the sql_instance step cannot
+   * change them in place (it reports them, and `tenant plan` marks them
+   * as needing a person), so re-driving would only loop. */
   /* The disk may grow (storageAutoResize), never shrink below the tier. */
   if (jint(st, "dataDiskSizeGb", &n) && n < t->sql.data_disk_gb)
     item(it, "SQL %s dataDiskSizeGb is %lld, tier wants %d", name, n,
@@ -575,6 +575,9 @@ static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
            strcmp(last_seg(edv__jstr(o, "machineType")), t->machine_type) != 0)
     item(it, "instance %s is %.40s, tier wants %.30s", vm,
          last_seg(edv__jstr(o, "machineType")), t->machine_type);
+  else if (edv__jstr(o, "status") &&
+           strcmp(edv__jstr(o, "status"), "TERMINATED") == 0)
+    item(it, "instance %s is stopped (TERMINATED)", vm); /* vm starts it */
   for (int i = 0; i < 2; i++)
     if (!json_object_object_get_ex(x->fws, fw[i], NULL))
       item(it, "missing firewall %s", fw[i]);
@@ -607,7 +610,7 @@ static void journal(edvd *d, const char *tenant, const char *event,
            what);
   if (error)
     snprintf(j.error, sizeof(j.error), "%s", error);
-  edv__store_journal_append(d->store, &j, NULL, NULL);
+  edvd_journal(d, &j);
 }
 
 /* One JSON line in the audit log, as the API's own (api.c). */
@@ -779,8 +782,8 @@ static void on_orphan_dns(void *data, const edv_error *err)
 /* Asks for the deletion of one orphan (DELETE with requestId where the API
  * takes one). Only for resources that carry our marks: the caller found
  * the owner in our labels / description marker / our DNS records. */
-static void orphan_delete(edvd_drift *x, int kind, const char *name,
-                          const char *tenant, json_object *res)
+static int orphan_delete(edvd_drift *x, int kind, const char *name,
+                         const char *tenant, json_object *res)
 {
   edvd *d = x->d;
   const char *project = edv__fleet_project(d->fleet);
@@ -794,10 +797,10 @@ static void orphan_delete(edvd_drift *x, int kind, const char *name,
   snprintf(key, sizeof(key), "%s/%s", edvd_orphan_kinds[kind], name);
   if (json_object_object_get_ex(d->orphans_asked, key, &asked) &&
       pass < json_object_get_int64(asked) + (int64_t)ORPHAN_RETRY_PASSES)
-    return; /* asked recently: the deletion may still be running */
+    return -1; /* asked recently: the deletion may still be running */
   c = calloc(1, sizeof(*c));
   if (!c)
-    return;
+    return -1;
   c->d = d;
   snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
   memset(&rq, 0, sizeof(rq));
@@ -857,7 +860,7 @@ static void orphan_delete(edvd_drift *x, int kind, const char *name,
     EDV_LOG_W(MOD, "orphan: cannot delete %s %s", edvd_orphan_kinds[kind],
               name);
     free(c);
-    return;
+    return -1;
   }
   json_object_object_add(d->orphans_asked, key, json_object_new_int64(pass));
   EDV_LOG_W(MOD,
@@ -873,7 +876,7 @@ static void orphan_delete(edvd_drift *x, int kind, const char *name,
       edv_error_set(&e, EDV_ENOMEM, "cannot queue the DNS change");
       orphan_deleted(c, &e);
     }
-    return;
+    return 0;
   }
   rq.path = path;
   if (edv_call_submit(d->engine, &rq, on_orphan_call, c, NULL) != 0) {
@@ -881,6 +884,7 @@ static void orphan_delete(edvd_drift *x, int kind, const char *name,
     edv_error_set(&e, EDV_ENOMEM, "cannot submit the deletion");
     orphan_deleted(c, &e);
   }
+  return 0;
 }
 
 /* 1 when `id` names a tenant whose resources may exist: known to the store
@@ -904,25 +908,62 @@ static int tenant_live(edvd_drift *x, const tlist *l, json_object *known,
   return t->phase != EDV_PHASE_DELETED || t->updated_ms >= x->t0_wall;
 }
 
-static void orphan(edvd_drift *x, json_object *arr, unsigned *counts, int kind,
-                   const char *name, const char *tenant, json_object *res)
-{
-  json_object *o = json_object_new_object();
+/* At most this many orphan deletions are asked per pass. */
+#define ORPHAN_MAX_DELETES 10
 
+/*
+ * One orphan: reported always; deleted only when every rule holds
+ * (server.delete_orphans is a blunt switch, so the rules are narrow):
+ *   - its tenant is one the store knows as DELETED: a tenant the store does
+ *     not know at all may be a live tenant of a store restored from an
+ *     older backup, so its resources are only reported;
+ *   - it is not a Cloud SQL instance: deleting one deletes its backups, so
+ *     those are left for a person to decide;
+ *   - it has been an orphan for server.orphan_grace_s (default an hour)
+ *     of consecutive passes;
+ *   - fewer than ORPHAN_MAX_DELETES deletions were asked in this pass.
+ */
+static void orphan(edvd_drift *x, json_object *arr, unsigned *counts, int kind,
+                   const char *name, const char *tenant, json_object *res,
+                   int tenant_deleted)
+{
+  edvd *d = x->d;
+  json_object *o = json_object_new_object(), *first;
+  char key[EDV_FQDN_MAX + 40];
+  int64_t now = edv__store_now(d->store), since;
+  const char *why = NULL;
+
+  snprintf(key, sizeof(key), "%s/%s", edvd_orphan_kinds[kind], name);
+  if (json_object_object_get_ex(x->prev_seen, key, &first))
+    since = json_object_get_int64(first);
+  else
+    since = now;
+  json_object_object_add(d->orphans_seen, key, json_object_new_int64(since));
+  if (!d->delete_orphans)
+    why = "left alone (server.delete_orphans=false)";
+  else if (!tenant_deleted)
+    why = "left alone: the store does not know this tenant (only a DELETED "
+          "tenant's resources are deleted)";
+  else if (kind == 1)
+    why = "left alone: Cloud SQL instances (and their backups) are never "
+          "deleted automatically";
+  else if ((uint64_t)(now - since) < d->orphan_grace_ms)
+    why = "left alone until it has been an orphan for "
+          "server.orphan_grace_s";
+  else if (x->orphan_deletes >= ORPHAN_MAX_DELETES)
+    why = "left for the next pass (deletions per pass are capped)";
   EDV_LOG_W(MOD,
             "orphan: %s %s is ours for tenant '%s', which is not a live "
             "tenant; %s",
-            edvd_orphan_kinds[kind], name, tenant,
-            x->d->delete_orphans ? "deleting it"
-                                 : "left alone (server.delete_orphans=false)");
+            edvd_orphan_kinds[kind], name, tenant, why ? why : "deleting it");
   json_object_object_add(o, "kind",
                          json_object_new_string(edvd_orphan_kinds[kind]));
   json_object_object_add(o, "name", json_object_new_string(name));
   json_object_object_add(o, "tenant", json_object_new_string(tenant));
   json_object_array_add(arr, o);
   counts[kind]++;
-  if (x->d->delete_orphans)
-    orphan_delete(x, kind, name, tenant, res);
+  if (!why && orphan_delete(x, kind, name, tenant, res) == 0)
+    x->orphan_deletes++;
 }
 
 /* The single host label of "<label>.<domain>", or 0. */
@@ -944,13 +985,30 @@ static int host_label(const char *name, const char *domain, char *out,
   return 1;
 }
 
+/* 1 when the store knows `id` as a DELETED tenant. */
+static int tenant_deleted(const tlist *l, json_object *known, const char *id)
+{
+  json_object *v;
+  int64_t i;
+
+  if (!json_object_object_get_ex(known, id, &v))
+    return 0;
+  i = json_object_get_int64(v);
+  return i >= 0 && (size_t)i < l->n && l->v[i].phase == EDV_PHASE_DELETED;
+}
+
+/* `gone`: the ids and slugs of DELETED tenants (label -> tenant id). */
 static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
-                         json_object *hosts)
+                         json_object *hosts, json_object *gone)
 {
   edvd *d = x->d;
-  json_object *arr = json_object_new_array();
+  json_object *arr = json_object_new_array(), *owner_of;
   unsigned counts[EDVD_ORPHAN_KINDS] = {0};
   char owner[EDV_STORE_ID_SZ];
+
+  /* Orphans not seen again drop out of the bookkeeping. */
+  x->prev_seen = d->orphans_seen;
+  d->orphans_seen = json_object_new_object();
   struct {
     json_object *map;
     int kind;
@@ -965,7 +1023,8 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
       if (!labels || !edv__labels_owner(labels, owner, sizeof(owner)) ||
           tenant_live(x, l, known, owner))
         continue;
-      orphan(x, arr, counts, labelled[k].kind, name, owner, res);
+      orphan(x, arr, counts, labelled[k].kind, name, owner, res,
+             tenant_deleted(l, known, owner));
     }
   }
   /* Firewall rules: our name prefix and our description marker. */
@@ -976,11 +1035,14 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
         !edv__description_owner(desc, owner, sizeof(owner)) ||
         tenant_live(x, l, known, owner))
       continue;
-    orphan(x, arr, counts, 3, fname, owner, fw);
+    orphan(x, arr, counts, 3, fname, owner, fw,
+           tenant_deleted(l, known, owner));
   }
-  /* DNS: <label>.<domain> A -> our load balancer, and its
-   * _acme-challenge CNAME -> a Certificate Manager authorization, for a
-   * label that is no live tenant's id or slug. */
+  /* DNS records carry no labels: <label>.<domain> A -> our load balancer
+   * and its _acme-challenge CNAME -> a Certificate Manager authorization
+   * are ours only when the label is a DELETED tenant's id or slug (and no
+   * live tenant's). Any other record, an operator's www at the load
+   * balancer say, is not ours to report. */
   json_object_object_foreach(x->rrsets, key, rr)
   {
     const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
@@ -1008,10 +1070,24 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
     } else {
       continue;
     }
-    if (json_object_object_get_ex(hosts, label, NULL))
+    if (json_object_object_get_ex(hosts, label, NULL) ||
+        !json_object_object_get_ex(gone, label, &owner_of))
       continue;
-    orphan(x, arr, counts, 4, n, label, rr);
+    orphan(x, arr, counts, 4, n, json_object_get_string(owner_of), rr, 1);
   }
+  /* Deletions asked for what is no longer an orphan are forgotten. */
+  {
+    json_object *asked = json_object_new_object();
+    json_object_object_foreach(d->orphans_asked, k, v)
+    {
+      if (json_object_object_get_ex(d->orphans_seen, k, NULL))
+        json_object_object_add(asked, k, json_object_get(v));
+    }
+    json_object_put(d->orphans_asked);
+    d->orphans_asked = asked;
+  }
+  json_object_put(x->prev_seen);
+  x->prev_seen = NULL;
   json_object_put(d->orphans);
   d->orphans = arr;
   memcpy(d->orphan_counts, counts, sizeof(counts));
@@ -1024,7 +1100,7 @@ static void drift_judge(edvd_drift *x)
 {
   edvd *d = x->d;
   tlist l;
-  json_object *known, *hosts, *seen;
+  json_object *known, *hosts, *seen, *gone;
   unsigned repaired = 0, drifted = 0, calls = 0;
 
   if (tlist_load(d, &l)) {
@@ -1038,11 +1114,17 @@ static void drift_judge(edvd_drift *x)
   known = json_object_new_object();
   hosts = json_object_new_object();
   seen = json_object_new_object();
+  gone = json_object_new_object();
   for (size_t i = 0; i < l.n; i++) {
     const tinfo *t = &l.v[i];
     json_object_object_add(known, t->id, json_object_new_int64((int64_t)i));
-    if (t->id[0] == '@' || !tenant_live(x, &l, known, t->id))
+    if (t->id[0] == '@')
       continue;
+    if (!tenant_live(x, &l, known, t->id)) {
+      json_object_object_add(gone, t->id, json_object_new_string(t->id));
+      json_object_object_add(gone, t->slug, json_object_new_string(t->id));
+      continue;
+    }
     json_object_object_add(hosts, t->id, NULL);
     json_object_object_add(hosts, t->slug, NULL);
   }
@@ -1052,6 +1134,12 @@ static void drift_judge(edvd_drift *x)
 
     if (t->id[0] == '@' || t->phase != EDV_PHASE_READY)
       continue;
+    /* READY since the lists were fetched: they may predate its resources
+     * (the next pass judges it). */
+    if (t->updated_ms >= x->t0_wall) {
+      json_object_object_add(seen, t->id, NULL);
+      continue;
+    }
     if (edvd_find_run(d, t->id)) {
       json_object_object_add(seen, t->id, NULL); /* keep its back-off */
       continue;
@@ -1066,7 +1154,7 @@ static void drift_judge(edvd_drift *x)
   }
   /* Drift that went away (repaired, or the tenant left READY). */
   {
-    json_object *gone = json_object_new_array();
+    json_object *resolved = json_object_new_array();
     json_object_object_foreach(d->drift_state, id, e)
     {
       if (json_object_object_get_ex(seen, id, NULL))
@@ -1074,15 +1162,16 @@ static void drift_judge(edvd_drift *x)
       if (jget_i(e, "repairs") > 1 || jget_i(e, "skipped") > 0)
         EDV_LOG_I(MOD, "drift: tenant=%s resolved after %lld repair(s)", id,
                   (long long)jget_i(e, "repairs"));
-      json_object_array_add(gone, json_object_new_string(id));
+      json_object_array_add(resolved, json_object_new_string(id));
     }
-    for (size_t i = 0; i < json_object_array_length(gone); i++)
+    for (size_t i = 0; i < json_object_array_length(resolved); i++)
       json_object_object_del(
           d->drift_state,
-          json_object_get_string(json_object_array_get_idx(gone, i)));
-    json_object_put(gone);
+          json_object_get_string(json_object_array_get_idx(resolved, i)));
+    json_object_put(resolved);
   }
-  find_orphans(x, &l, known, hosts);
+  find_orphans(x, &l, known, hosts, gone);
+  json_object_put(gone);
   json_object_put(known);
   json_object_put(hosts);
   json_object_put(seen);
@@ -1132,6 +1221,8 @@ int edvd_drift_pass(edvd *d)
     d->drift_state = json_object_new_object();
   if (!d->orphans_asked)
     d->orphans_asked = json_object_new_object();
+  if (!d->orphans_seen)
+    d->orphans_seen = json_object_new_object();
   x = calloc(1, sizeof(*x));
   if (!x)
     return -1;

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "server/api.h"
 #include "server/edvd.h"
 #include "server/fleetenv.h"
 
@@ -61,6 +62,13 @@ int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
     return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
                          r->dir == EDV_DIR_UP ? "provisioned"
                                               : "deprovisioned");
+  /* A backup or restore holds the database: no run meanwhile (a repair
+   * or scale would patch it mid-restore, a delete would fail half-way). */
+  if (api_ops_job_running(id, 0))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' has a backup or restore running; "
+                         "retry once it ends (GET /api/tenants/%s/backups)",
+                         id, id);
   r = calloc(1, sizeof(*r));
   if (!r)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
@@ -78,6 +86,17 @@ int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
   EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
             dir == EDV_DIR_UP ? "up" : "down");
   return 0;
+}
+
+int edvd_journal(edvd *d, const edv__journal_rec *j)
+{
+  edv_error err;
+
+  if (edv__store_journal_append(d->store, j, NULL, &err) == 0)
+    return 0;
+  EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", j->tenant,
+            j->event, err.message);
+  return -1;
 }
 
 void edvd_stop_then_down(edvd *d, edvd_run *r)
@@ -237,13 +256,16 @@ static void on_drift_timer(uv_timer_t *t)
   edvd_drift_pass(t->data);
 }
 
-/* server.drift_interval_s and server.delete_orphans (start and reload). */
+/* server.drift_interval_s, server.delete_orphans and server.orphan_grace_s
+ * (start and reload). */
 static void read_drift_config(edvd *d, const edv_config *cfg)
 {
   const char *del = edv_config_get(cfg, "server.delete_orphans");
 
   d->drift_interval_ms =
       (uint64_t)edv_config_get_int(cfg, "server.drift_interval_s", 60) * 1000u;
+  d->orphan_grace_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.orphan_grace_s", 3600) * 1000u;
   /* The configuration validated it: true/yes/on/1 or their opposites. */
   d->delete_orphans =
       del && (strcasecmp(del, "true") == 0 || strcasecmp(del, "yes") == 0 ||
@@ -836,6 +858,9 @@ int edvd_run_loop(edvd *d)
   d->drift_state = NULL;
   json_object_put(d->orphans_asked);
   d->orphans_asked = NULL;
+  json_object_put(d->orphans_seen);
+  d->orphans_seen = NULL;
+  api_ops_free();
   edv_config_free(d->cfg);
   d->cfg = NULL;
   edv__stephist_free(d->step_hist);

@@ -103,6 +103,8 @@ typedef struct edvd {
   uint64_t orphans_deleted;    /* deletions that succeeded */
   json_object *drift_state;    /* tenant -> back-off of an unresolved drift */
   json_object *orphans_asked;  /* "kind/name" -> pass its deletion was asked */
+  json_object *orphans_seen;   /* "kind/name" -> wall ms first seen */
+  uint64_t orphan_grace_ms;    /* server.orphan_grace_s */
   /* Health probes and auto-healing (heal.c). */
   uv_timer_t health_timer;
   uint64_t health_interval_ms;
@@ -131,6 +133,9 @@ int edvd_run_loop(edvd *d);
 int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err);
 /* The run of `id` in this process, or NULL. */
 edvd_run *edvd_find_run(edvd *d, const char *id);
+/* Appends a journal entry; a failed write is logged as an error (the
+ * store's busy timeout is short: the loop must not wait) and -1. */
+int edvd_journal(edvd *d, const edv__journal_rec *j);
 /* Stops the run of `id` and drives it down once stopped. */
 void edvd_stop_then_down(edvd *d, edvd_run *r);
 /* One pass: resume every tenant left PENDING / PROVISIONING /

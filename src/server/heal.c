@@ -58,6 +58,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "gcp/gcp.h"
 #include "server/api.h"
 #include "server/edvd.h"
 #include "tenant/spec.h"
@@ -240,7 +241,7 @@ static void heal_journal(edvd *d, const char *id, const char *event,
   snprintf(j.event, sizeof(j.event), "%s", event);
   snprintf(j.api_call, sizeof(j.api_call), "%.*s", (int)sizeof(j.api_call) - 1,
            detail);
-  edv__store_journal_append(d->store, &j, NULL, NULL);
+  edvd_journal(d, &j);
 }
 
 static void on_reset(void *data, const edv_response *res)
@@ -252,19 +253,35 @@ static void on_reset(void *data, const edv_response *res)
   free(c);
 }
 
+/* 1 while a run drives the tenant or a backup/restore of it is on. */
+static int heal_busy(edvd *d, const char *id)
+{
+  if (edvd_find_run(d, id))
+    return 1;
+  api_ops_recover(d, id); /* a restore an earlier edvd started */
+  return api_ops_job_running(id, 0);
+}
+
 static void do_reset(edvd *d, heal_tenant *h, const char *vm, const char *zone)
 {
-  char path[400];
+  char path[400], rid[EDV__REQUEST_ID_LEN + 1];
   edv_request rq;
-  reset_ctx *c = calloc(1, sizeof(*c));
+  reset_ctx *c;
 
+  /* The zone lookup took a while: a run may have started meanwhile. */
+  if (heal_busy(d, h->id) || edv__request_id(rid)) {
+    h->bad = 0;
+    return;
+  }
+  c = calloc(1, sizeof(*c));
   if (!c)
     return;
   c->d = d;
   snprintf(c->id, sizeof(c->id), "%s", h->id);
+  /* requestId: a retried reset is not a second reset. */
   snprintf(path, sizeof(path),
-           "/compute/v1/projects/%s/zones/%s/instances/%s/reset",
-           edv__fleet_project(d->fleet), zone, vm);
+           "/compute/v1/projects/%s/zones/%s/instances/%s/reset?requestId=%s",
+           edv__fleet_project(d->fleet), zone, vm, rid);
   memset(&rq, 0, sizeof(rq));
   rq.api = EDV_API_COMPUTE;
   rq.method = "POST";
@@ -382,9 +399,13 @@ static void heal_account(edvd *d, heal_tenant *h, int result)
   d->heal_unhealthy++;
   if (result == R_ERROR)
     return;
-  /* A restore takes the database down on purpose: not the VM's fault. */
-  if (api_ops_job_running(h->id, 1)) {
-    EDV_LOG_D(MOD, "tenant=%s: unhealthy during a restore: not counted", h->id);
+  /* A run (scale, repair, delete) or a backup/restore takes the VM or the
+   * database down on purpose: not the VM's fault, and a reset would fight
+   * the run. Counting starts again once it is over. */
+  if (heal_busy(d, h->id)) {
+    EDV_LOG_D(MOD, "tenant=%s: unhealthy while a run or job is on: not counted",
+              h->id);
+    h->bad = 0;
     return;
   }
   if (++h->bad >= d->heal_after)

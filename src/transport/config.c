@@ -86,6 +86,7 @@ static const cfg_key cfg_keys[] = {
     {"server.heal_max_per_hour", CFG_INT, 0, 1000, NULL, "3"},
     {"server.drift_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.delete_orphans", CFG_BOOL, 0, 0, NULL, "false"},
+    {"server.orphan_grace_s", CFG_INT, 0, 604800, NULL, "3600"},
     {"server.probe_timeout_s", CFG_INT, 1, 300, NULL, "10"},
     {"server.probe_via", CFG_URL, 0, 0, NULL, NULL},
     {"server.tls_cert", CFG_PATH, 0, 0, NULL, NULL},

@@ -37,32 +37,6 @@ static const char *const slugs[] = {"riverside", "lakeside", "hilltop",
                                     "meadow"};
 static const char *const tiers[] = {"basic", "premium", "basic", "standard"};
 
-/* `edvctl api METHOD PATH --data JSON --wait` against the simulator. */
-static int sim_api_data(const char *method, const char *path, const char *data)
-{
-  int st;
-  pid_t pid;
-  char key[400];
-
-  snprintf(key, sizeof(key), "%s/sim-key.json", dir);
-  fflush(NULL);
-  pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    int dn = open("/dev/null", O_WRONLY);
-    dup2(dn, 1);
-    dup2(dn, 2);
-    setenv("EDV_ENDPOINT", sim_base, 1);
-    setenv("EDV_KEY_FILE", key, 1);
-    setenv("EDV_PROJECT", "edv-sim", 1);
-    execl(edvctl_bin, edvctl_bin, "api", method, path, "--data", data, "--wait",
-          (char *)NULL);
-    _exit(127);
-  }
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static json_object *reconciler(resp **r)
 {
   *r = call("GET", "/api/infrastructure/status", "/api/infrastructure/status",
@@ -494,12 +468,86 @@ static int file_contains(const char *path, const char *needle)
   return found;
 }
 
-/* Resources of ours for a tenant nobody knows: reported, left alone, then
- * deleted with server.delete_orphans; foreign ones are never touched. */
+/* Appends a line to edvd's config and SIGHUPs it; waits for the reload
+ * (seen as delete_orphans = want_delete in the status). */
+static void conf_add(const char *line, int want_delete)
+{
+  char conf[320];
+  FILE *f;
+
+  snprintf(conf, sizeof(conf), "%s/edvd.conf", dir);
+  f = fopen(conf, "a");
+  assert_non_null(f);
+  fputs(line, f);
+  fclose(f);
+  kill(edvd_pid, SIGHUP);
+  sleep_ms(300);
+  for (int i = 0; i < 100; i++) {
+    resp *s;
+    int on = json_object_get_boolean(
+        json_object_object_get(reconciler(&s), "delete_orphans"));
+    resp_free(s);
+    if (on == want_delete)
+      break;
+    sleep_ms(100);
+  }
+}
+
+/* Makes a firewall rule (marker for `tenant`, or none) in the network. */
+static void make_rule(const char *net, const char *name, const char *tenant)
+{
+  char body[1200], desc[100];
+
+  if (tenant)
+    snprintf(desc, sizeof(desc), "edv-managed:tenant=%s", tenant);
+  else
+    snprintf(desc, sizeof(desc), "made by hand");
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"network\":\"%s\",\"description\":\"%s\","
+           "\"direction\":\"INGRESS\",\"priority\":1000,\"sourceRanges\":"
+           "[\"35.191.0.0/16\"],\"allowed\":[{\"IPProtocol\":\"tcp\","
+           "\"ports\":[\"80\"]}]}",
+           name, strstr(net, "projects/"), desc);
+  assert_int_equal(sim_api_data("POST",
+                                "/compute/v1/projects/edv-sim/global/firewalls",
+                                body),
+                   0);
+}
+
+static void make_cert(const char *id, const char *labels)
+{
+  char path[300], body[600];
+
+  snprintf(path, sizeof(path),
+           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
+           "%s",
+           id);
+  snprintf(body, sizeof(body),
+           "{\"labels\":%s,\"managed\":{\"domains\":[\"%s.example.org\"]}}",
+           labels, id);
+  assert_int_equal(sim_api_data("POST", path, body), 0);
+}
+
+static void make_a(const char *zone, const char *name, const char *ip)
+{
+  char path[500], body[600];
+
+  snprintf(path, sizeof(path), "/dns/v1/%s/rrsets", zone);
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"type\":\"A\",\"ttl\":300,\"rrdatas\":[\"%s\"]}",
+           name, ip);
+  assert_int_equal(sim_api_data("POST", path, body), 0);
+}
+
+/* Resources of ours for tenants that are not live: reported. Only those of
+ * a tenant the store knows as DELETED are deleted, with
+ * server.delete_orphans, after server.orphan_grace_s; those of a tenant it
+ * does not know (a store restored from an older backup would not know
+ * live tenants) and anything without our marks are never touched. */
 static void test_orphans(void **state)
 {
-  char net[400], zone[400], path[700], body[1200], conf[320], audit[320];
-  char lbip[64];
+  char net[400], zone[400], path[700], audit[320], dns_dr04[300];
+  char dns_ghost[300], lbip[64];
   json_object *o, *orphans;
   resp *r;
 
@@ -512,161 +560,102 @@ static void test_orphans(void **state)
   assert_non_null(jstr(o, "address"));
   snprintf(lbip, sizeof(lbip), "%s", jstr(o, "address"));
   json_object_put(o);
-  /* Ours for "ghost": a firewall rule (prefix + marker), a certificate
-   * (labels), the A record of ghost.<domain> at our load balancer. */
-  snprintf(path, sizeof(path), "/compute/v1/projects/edv-sim/global/firewalls");
-  snprintf(body, sizeof(body),
-           "{\"name\":\"edv-ghost-allow-lb\",\"network\":\"%s\","
-           "\"description\":\"edv-managed:tenant=ghost\",\"direction\":"
-           "\"INGRESS\",\"priority\":1000,\"sourceRanges\":[\"35.191.0.0/16\"],"
-           "\"allowed\":[{\"IPProtocol\":\"tcp\",\"ports\":[\"80\"]}]}",
-           strstr(net, "projects/"));
-  assert_int_equal(sim_api_data("POST", path, body), 0);
-  /* Not ours: our prefix without the marker. */
-  snprintf(body, sizeof(body),
-           "{\"name\":\"edv-foreign-rule\",\"network\":\"%s\","
-           "\"description\":\"made by hand\",\"direction\":\"INGRESS\","
-           "\"priority\":1000,\"sourceRanges\":[\"10.0.0.0/8\"],"
-           "\"allowed\":[{\"IPProtocol\":\"tcp\",\"ports\":[\"22\"]}]}",
-           strstr(net, "projects/"));
-  assert_int_equal(sim_api_data("POST", path, body), 0);
-  snprintf(path, sizeof(path),
-           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
-           "edv-ghost-cert");
-  assert_int_equal(
-      sim_api_data("POST", path,
-                   "{\"labels\":{\"edv-managed\":\"true\",\"edv-tenant\":"
-                   "\"ghost\"},\"managed\":{\"domains\":[\"ghost.example."
-                   "org\"]}}"),
-      0);
-  /* Ours for dr04, DELETED and nobody deleting it. */
+  /* dr04: DELETED, nobody deleting it. */
   resp_free(call("DELETE", "/api/tenants/dr04", "/api/tenants/{id}", tok_op,
                  NULL, NULL, 202));
   wait_phase("dr04", "DELETED", 120);
   wait_idle(30);
-  snprintf(path, sizeof(path),
-           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
-           "edv-dr04-cert");
-  assert_int_equal(
-      sim_api_data("POST", path,
-                   "{\"labels\":{\"edv-managed\":\"true\",\"edv-tenant\":"
-                   "\"dr04\"},\"managed\":{\"domains\":[\"dr04.example."
-                   "org\"]}}"),
-      0);
-  /* Not ours: someone else's label set. */
-  snprintf(path, sizeof(path),
-           "/v1/projects/edv-sim/locations/global/certificates?certificateId="
-           "other-cert");
-  assert_int_equal(
-      sim_api_data("POST", path,
-                   "{\"labels\":{\"edv-tenant\":\"ghost\"},\"managed\":{"
-                   "\"domains\":[\"other.example.org\"]}}"),
-      0);
+  /* Ours for dr04: a firewall rule (prefix + marker), a certificate
+   * (labels), the A record of dr04.<domain> at our load balancer. */
+  make_rule(net, "edv-dr04-extra", "dr04");
+  make_cert("edv-dr04-cert", "{\"edv-managed\":\"true\",\"edv-tenant\":"
+                             "\"dr04\"}");
+  /* Ours for "ghost", a tenant the store never knew. */
+  make_rule(net, "edv-ghost-allow-lb", "ghost");
+  make_cert("edv-ghost-cert", "{\"edv-managed\":\"true\",\"edv-tenant\":"
+                              "\"ghost\"}");
+  /* Not ours: our prefix without the marker; someone else's labels. */
+  make_rule(net, "edv-foreign-rule", NULL);
+  make_cert("other-cert", "{\"edv-tenant\":\"ghost\"}");
   o = sim_res("dns%23managedZone", "/managedZones/", zone, sizeof(zone));
   assert_non_null(o);
-  {
-    char rec[300];
-    snprintf(rec, sizeof(rec), "ghost.%s", jstr(o, "dnsName"));
-    json_object_put(o);
-    snprintf(path, sizeof(path), "/dns/v1/%s/rrsets", zone);
-    snprintf(
-        body, sizeof(body),
-        "{\"name\":\"%s\",\"type\":\"A\",\"ttl\":300,\"rrdatas\":[\"%s\"]}",
-        rec, lbip);
-    assert_int_equal(sim_api_data("POST", path, body), 0);
-    snprintf(zone, sizeof(zone), "%s", rec); /* keep the record's name */
-  }
+  snprintf(dns_dr04, sizeof(dns_dr04), "dr04.%s", jstr(o, "dnsName"));
+  snprintf(dns_ghost, sizeof(dns_ghost), "ghost.%s", jstr(o, "dnsName"));
+  json_object_put(o);
+  make_a(zone, dns_dr04, lbip);
+  make_a(zone, dns_ghost, lbip); /* an operator's record at the LB */
+
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");
-  assert_int_equal(json_object_array_length(orphans), 4);
+  if (json_object_array_length(orphans) != 5)
+    fail_msg("orphans: %s", json_object_to_json_string(orphans));
   assert_true(orphan_listed(orphans, "certificate", "edv-dr04-cert", "dr04"));
+  assert_true(orphan_listed(orphans, "firewall", "edv-dr04-extra", "dr04"));
+  assert_true(orphan_listed(orphans, "dns_record", dns_dr04, "dr04"));
   assert_true(
       orphan_listed(orphans, "firewall", "edv-ghost-allow-lb", "ghost"));
   assert_true(orphan_listed(orphans, "certificate", "edv-ghost-cert", "ghost"));
-  assert_true(orphan_listed(orphans, "dns_record", zone, "ghost"));
   resp_free(r);
   r = call("GET", "/metrics", "/metrics", tok_view, NULL, NULL, 200);
-  assert_non_null(strstr(r->body, "edv_orphans{kind=\"firewall\"} 1\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"firewall\"} 2\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"certificate\"} 2\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"dns_record\"} 1\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"instance\"} 0\n"));
   resp_free(r);
-  /* Left alone by default. */
-  sleep_ms(1000);
-  assert_int_equal(
-      sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
 
-  /* server.delete_orphans = true, reloaded with SIGHUP. */
-  snprintf(conf, sizeof(conf), "%s/edvd.conf", dir);
-  {
-    FILE *f = fopen(conf, "a");
-    assert_non_null(f);
-    fputs("server.delete_orphans = true\n", f);
-    fclose(f);
-  }
-  kill(edvd_pid, SIGHUP);
-  for (int i = 0; i < 100; i++) {
-    resp *s;
-    int on = json_object_get_boolean(
-        json_object_object_get(reconciler(&s), "delete_orphans"));
-    resp_free(s);
-    if (on)
-      break;
-    sleep_ms(100);
-  }
+  /* server.delete_orphans = true: still nothing within the grace period
+   * (server.orphan_grace_s, an hour by default). */
+  conf_add("server.delete_orphans = true\n", 1);
+  drift_pass();
+  sleep_ms(1000);
+  assert_int_equal(sim_find("/certificates/edv-dr04-cert", path, sizeof(path)),
+                   0);
+  assert_int_equal(rc_int("orphans_deleted"), 0);
+
+  /* No grace: dr04's go; ghost's, the operator's and foreign ones stay. */
+  conf_add("server.orphan_grace_s = 0\n", 1);
   drift_pass();
   for (int i = 0; i < 300; i++) {
-    if (sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)) != 0 &&
-        sim_find("/certificates/edv-ghost-cert", path, sizeof(path)) != 0 &&
+    if (sim_find("/firewalls/edv-dr04-extra", path, sizeof(path)) != 0 &&
         sim_find("/certificates/edv-dr04-cert", path, sizeof(path)) != 0 &&
-        !sim_res("dns%23resourceRecordSet", "/rrsets/ghost.", NULL, 0))
+        !sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0))
       break;
     sleep_ms(100);
   }
   assert_int_not_equal(
-      sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
-  assert_int_not_equal(
-      sim_find("/certificates/edv-ghost-cert", path, sizeof(path)), 0);
+      sim_find("/firewalls/edv-dr04-extra", path, sizeof(path)), 0);
   assert_int_not_equal(
       sim_find("/certificates/edv-dr04-cert", path, sizeof(path)), 0);
-  assert_null(sim_res("dns%23resourceRecordSet", "/rrsets/ghost.", NULL, 0));
-  /* Never what does not carry our marks, nor any tenant's own. */
+  assert_null(sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0));
+  assert_int_equal(
+      sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
+  assert_int_equal(sim_find("/certificates/edv-ghost-cert", path, sizeof(path)),
+                   0);
+  o = sim_res("dns%23resourceRecordSet", "/rrsets/ghost.", NULL, 0);
+  assert_non_null(o);
+  json_object_put(o);
   assert_int_equal(sim_find("/firewalls/edv-foreign-rule", path, sizeof(path)),
                    0);
   assert_int_equal(sim_find("/certificates/other-cert", path, sizeof(path)), 0);
   wait_all_ready(10);
   /* Audit-logged and journalled under the owner's id. */
   snprintf(audit, sizeof(audit), "%s/audit.log", dir);
-  assert_true(file_contains(audit, "global/firewalls/edv-ghost-allow-lb"));
+  assert_true(file_contains(audit, "global/firewalls/edv-dr04-extra"));
   assert_true(file_contains(audit, "\"who\":\"reconciler\""));
-  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 4; i++)
+  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 3; i++)
     sleep_ms(100);
-  assert_int_equal(events_of("dr04", "orphan.delete"), 1);
+  assert_int_equal(events_of("dr04", "orphan.delete"), 3);
   assert_true(events_with("dr04", "certificatemanager.certificates.delete"));
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");
-  if (json_object_array_length(orphans) != 0 ||
+  if (json_object_array_length(orphans) != 2 ||
       json_object_get_int(json_object_object_get(
           json_object_object_get(r->json, "reconciler"), "orphans_deleted")) !=
-          4)
+          3)
     fail_msg("orphans after their deletion: %.2000s",
              json_object_to_json_string(
                  json_object_object_get(r->json, "reconciler")));
   resp_free(r);
-}
-
-static int setup(void **state)
-{
-  (void)state;
-  return eh_setup("server.reconcile_interval_s = 0\n"
-                  "server.drift_interval_s = 0\n"
-                  "server.health_interval_s = 0\n");
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
 }
 
 int main(int argc, char **argv)
@@ -676,16 +665,9 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_drift_repair), cmocka_unit_test(test_backoff),
       cmocka_unit_test(test_orphans),
   };
-  int result;
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd-drift", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd-drift", tests, NULL,
+                 "server.reconcile_interval_s = 0\n"
+                 "server.drift_interval_s = 0\n"
+                 "server.health_interval_s = 0\n");
 }
