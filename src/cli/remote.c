@@ -174,6 +174,20 @@ void cli_remote_close(cli_ctx *ctx)
 }
 
 /* Opens the connection once: the server URL, the token, the CA file. */
+/* 1 when an http:// URL's host is a loopback name or address. */
+static int http_host_local(const char *url)
+{
+  const char *h = url + 7;
+  size_t n;
+
+  if (*h == '[') /* [::1]:port */
+    return strncmp(h, "[::1]", 5) == 0;
+  n = strcspn(h, ":/?#");
+  return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
+         (n >= 4 && strncmp(h, "127.", 4) == 0 &&
+          strspn(h, "0123456789.") >= n);
+}
+
 static int remote_open(cli_ctx *ctx, remote **out)
 {
   char tok[REMOTE_TOKEN_MAX - 32];
@@ -197,6 +211,16 @@ static int remote_open(cli_ctx *ctx, remote **out)
     n--;
   if (n >= sizeof(r->base) - 1)
     return cli_usage_error(ctx, "--server/EDV_SERVER: too long");
+  /* A bearer token in clear text only to this machine, unless asked. */
+  if (strncmp(ctx->server, "http://", 7) == 0 &&
+      !http_host_local(ctx->server) &&
+      !(getenv("EDV_ALLOW_HTTP") && strcmp(getenv("EDV_ALLOW_HTTP"), "1") == 0))
+    return cli_usage_error(ctx,
+                           "--server/EDV_SERVER '%s': refusing to send the API "
+                           "token over plain http to another host; use https "
+                           "(edvd's server.tls_cert/server.tls_key) or set "
+                           "EDV_ALLOW_HTTP=1",
+                           ctx->server);
   if ((result = cli_config(ctx)))
     return result;
   if (ctx->cacert && strlen(ctx->cacert) >= sizeof(r->cacert))

@@ -89,12 +89,6 @@ static int setup(void **state)
   return 0;
 }
 
-static int teardown(void **state)
-{
-  (void)state;
-  return eh_teardown();
-}
-
 static void test_remote_lifecycle(void **state)
 {
   char *out, *err, *lo, *le;
@@ -274,6 +268,20 @@ static void test_remote_errors(void **state)
                           NULL};
     assert_int_equal(run_edvctl(NULL, args, &out, &err), 5);
     assert_non_null(strstr(err, "cannot reach edvd"));
+    free(out);
+    free(err);
+  }
+  /* The token never goes over plain http to another host. */
+  {
+    const char *args[] = {"--server",
+                          "http://192.0.2.10:8080",
+                          "--token-file",
+                          tokfile_view,
+                          "tenant",
+                          "list",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 2);
+    assert_non_null(strstr(err, "refusing to send the API token"));
     free(out);
     free(err);
   }
@@ -523,16 +531,6 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_remote_retry),
       cmocka_unit_test(test_tls),
   };
-  int result;
 
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s EDVD EDVCTL\n", argv[0]);
-    return 2;
-  }
-  edvd_bin = argv[1];
-  edvctl_bin = argv[2];
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  result = cmocka_run_group_tests_name("edvd-remote", tests, setup, teardown);
-  curl_global_cleanup();
-  return result;
+  return EH_MAIN("edvd-remote", tests, setup, NULL);
 }
