@@ -775,8 +775,9 @@ static const struct {
   const char *name, *filter, *comparison, *duration, *doc;
   double threshold;
 } alerts[] = {
+    /* edvd's probes (server/heal.c): 1 healthy, 0 not, per tenant. */
     {"vm_down",
-     "metric.type=\"custom.googleapis.com/edv/tenant_health\" AND "
+     "metric.type=\"custom.googleapis.com/edvirons/tenant_up\" AND "
      "resource.type=\"global\"",
      "COMPARISON_LT", "60s", "Tenant VM is unreachable", 1.0},
     {"high_cpu",
@@ -805,9 +806,12 @@ static json_object *alert_body(unsigned i)
   json_object *p = json_object_new_object(), *conds, *c, *th, *aggs, *agg,
               *group, *doc, *labels;
   char dn[96];
-  /* Custom metrics carry the tenant as a metric label; GCE metrics as the
-   * instance's user label. */
-  const char *by = strncmp(alerts[i].filter, "metric.type=\"custom.", 20) == 0
+  /* Custom metrics carry the tenant as a metric label (edvd's probe
+   * metrics as "tenant", the VM's own as "edv_tenant"); GCE metrics as
+   * the instance's user label. */
+  const char *by = strstr(alerts[i].filter, "/edvirons/")
+                       ? "metric.label.\"tenant\""
+                   : strncmp(alerts[i].filter, "metric.type=\"custom.", 20) == 0
                        ? "metric.label.\"edv_tenant\""
                        : "metadata.user_labels.\"edv-tenant\"";
 
