@@ -700,6 +700,16 @@ int *edv__srun_stage(edv__srun *sr)
   return &sr->stage;
 }
 
+const char *edv__srun_recorded(const edv__srun *sr)
+{
+  return sr->rec.resource;
+}
+
+void edv__srun_set_recorded(edv__srun *sr, const char *what)
+{
+  copy(sr->rec.resource, sizeof(sr->rec.resource), what);
+}
+
 void *edv__srun_ctx(const edv__srun *sr)
 {
   return sr->ctx;

@@ -216,6 +216,16 @@ const char *edv__srun_fact(edv__srun *sr, const char *key);
 void edv__srun_set_fact(edv__srun *sr, const char *key, const char *value);
 /* A per-step scratch integer (which stage a multi-act step is at). */
 int *edv__srun_stage(edv__srun *sr);
+/*
+ * The `resource` of the step's durable record: the last act's "METHOD
+ * path", or what the step put there with edv__srun_set_recorded(). Set
+ * replaces it in memory; it becomes durable with the step's next record
+ * write (DONE, FAILED, or the next act's intent, which replaces it again),
+ * through the group commit, so in order after every earlier write of the
+ * step. A resumed run loads it with the record. Never a secret.
+ */
+const char *edv__srun_recorded(const edv__srun *sr);
+void edv__srun_set_recorded(edv__srun *sr, const char *what);
 /* A per-step context pointer for step helpers: set replaces (and frees,
  * with its free function) the previous one; the run frees the last. */
 void *edv__srun_ctx(const edv__srun *sr);

@@ -669,8 +669,9 @@ static void secret_version_added(edv__srun *sr, json_object *res,
     edv__step_done(sr, err);
     return;
   }
-  /* A new password: the sql_user step sets it on the existing user (in
-   * this run; see sqluser_up). */
+  /* A new password: the sql_user step sets it on the existing user. Also
+   * durable: the version differs from the one recorded by sql_user (see
+   * users_listed), so a run that stops before sql_user resumes it. */
   edv__srun_set_fact(sr, "db_password_new", "1");
   *edv__srun_stage(sr) |= SECRET_VERSION_ADDED;
   /* Read the version back before going on. */
@@ -700,6 +701,31 @@ static int make_password(char *out, size_t size)
   return 0;
 }
 
+/* 1 when `name` is "projects/<project>/secrets/<secret>/versions/<digits>"
+ * with a project of [a-z0-9-] (an id or a number): safe in a path. */
+static int version_name_ok(const char *name, const char *secret)
+{
+  const char *p;
+  size_t sl = strlen(secret);
+
+  if (strncmp(name, "projects/", 9) != 0)
+    return 0;
+  for (p = name + 9; *p && *p != '/'; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+      return 0;
+  if (p == name + 9 || strncmp(p, "/secrets/", 9) != 0 ||
+      strncmp(p + 9, secret, sl) != 0 ||
+      strncmp(p + 9 + sl, "/versions/", 10) != 0)
+    return 0;
+  p += 9 + sl + 10;
+  if (!*p)
+    return 0;
+  for (; *p; p++)
+    if (*p < '0' || *p > '9')
+      return 0;
+  return 1;
+}
+
 static void secret_version_seen(edv__srun *sr, json_object *res,
                                 const edv_error *err)
 {
@@ -713,6 +739,26 @@ static void secret_version_seen(edv__srun *sr, json_object *res,
   }
   if (res && edv__jstr(res, "state") &&
       strcmp(edv__jstr(res, "state"), "ENABLED") == 0) {
+    const char *vname = edv__jstr(res, "name"),
+               *vtime = edv__jstr(res, "createTime");
+    char ident[EDV_STORE_RES_SZ];
+
+    /* Which version the password is: the sql_user step compares it with
+     * the one it last set the user's password from (see users_listed).
+     * Name and creation time: a secret deleted and made again numbers its
+     * versions from 1 again. */
+    names_of(sr, &n);
+    if (!vname || !version_name_ok(vname, n.secret) || !vtime || !*vtime ||
+        strchr(vtime, '@') ||
+        (size_t)snprintf(ident, sizeof(ident), "%s@%s", vname, vtime) >=
+            sizeof(ident)) {
+      edv__step_fail(
+          sr, EDV_EPROTO,
+          "secret '%s' version: field '%s' is missing or invalid", n.secret,
+          !vname || !version_name_ok(vname, n.secret) ? "name" : "createTime");
+      return;
+    }
+    edv__srun_set_fact(sr, "db_secret_version", ident);
     secret_policy(sr);
     return;
   }
@@ -1119,13 +1165,27 @@ static void sqldb_up(edv__srun *sr)
 
 static void sqluser_up(edv__srun *sr);
 
+/*
+ * Which secret version the user's password was last set from is durable:
+ * the sql_user step's record keeps its identity ("<version name>@<create
+ * time>", never the value) in its `resource`, written with the DONE record
+ * after the users.insert/update operation completed. A run that stopped
+ * between db_secret's addVersion and the update (a crash, a failure, a
+ * stop) finds the latest version differs from the recorded one and sets
+ * the password then.
+ */
 static void user_written(edv__srun *sr, json_object *res, const edv_error *err)
 {
+  const char *sent = edv__srun_fact(sr, "db_user_version_sent");
+
   (void)res;
   if (err) {
     edv__step_done(sr, err);
     return;
   }
+  /* The operation completed: the user has that version's value. (The act
+   * put "METHOD path" in the record; this replaces it before DONE.) */
+  edv__srun_set_recorded(sr, sent ? sent : "");
   *edv__srun_stage(sr) = USER_CONFIRM;
   sqluser_up(sr);
 }
@@ -1142,6 +1202,7 @@ static void user_secret_read(edv__srun *sr, json_object *res,
   const char *b64;
   unsigned char pw[128];
   int len, exists = edv__srun_fact(sr, "db_user_exists") != NULL;
+  const char *want = edv__srun_fact(sr, "db_secret_version"), *vname;
   json_object *body;
   char path[512];
 
@@ -1154,6 +1215,17 @@ static void user_secret_read(edv__srun *sr, json_object *res,
       edv__step_done(sr, err);
     return;
   }
+  /* The version read must be the one db_secret verified (when known):
+   * its identity is what gets recorded once the write completes. */
+  vname = edv__jstr(res, "name");
+  if (want && (!vname || strncmp(want, vname, strlen(vname)) != 0 ||
+               want[strlen(vname)] != '@')) {
+    edv__step_fail(sr, EDV_EPROTO,
+                   "secret version access: field 'name' is not the version "
+                   "asked for");
+    return;
+  }
+  edv__srun_set_fact(sr, "db_user_version_sent", want);
   b64 = edv__jstr(edv__jget(res, "payload"), "data");
   if (!b64 || strlen(b64) > 160) {
     edv__step_fail(sr, EDV_EPROTO, "secret payload is missing or too long");
@@ -1176,8 +1248,8 @@ static void user_secret_read(edv__srun *sr, json_object *res,
   if (exists) {
     edv__step_info(sr, 1,
                    "database user '%s': setting the password from the new "
-                   "secret version",
-                   EDV_DB_USER);
+                   "secret version %s",
+                   EDV_DB_USER, vname ? vname : "(latest)");
     snprintf(path, sizeof(path), SQLP "/instances/%s/users?name=%s",
              edv__srun_project(sr), n.sql, EDV_DB_USER);
     edv__step_act(sr, EDV_API_SQLADMIN, "PUT", path, body, "sql.users.update",
@@ -1198,6 +1270,8 @@ static void users_listed(edv__srun *sr, json_object *res, const edv_error *err)
   json_object *items;
   names n;
   char path[512];
+  const char *want;
+  size_t vlen;
   int found = 0;
 
   if (err) {
@@ -1223,18 +1297,30 @@ static void users_listed(edv__srun *sr, json_object *res, const edv_error *err)
     edv__step_done(sr, NULL);
     return;
   }
-  /* An existing user keeps its password unless the db_secret step put a
-   * new one into the secret in this run (a secret deleted and made again,
-   * for instance): then the user must get it, or the VM cannot log in. */
-  if (found && !edv__srun_fact(sr, "db_password_new")) {
+  /* An existing user keeps its password while it was set from the
+   * secret's latest enabled version (recorded, see user_written). A new
+   * version (db_secret added one: a secret deleted and made again, its
+   * latest version disabled; in this run or in one that stopped before
+   * this step) must reach the user, or the VM cannot log in. Without a
+   * verified version (a plan of a tenant whose secret is missing) there is
+   * nothing to compare. */
+  want = edv__srun_fact(sr, "db_secret_version");
+  if (found && !edv__srun_fact(sr, "db_password_new") &&
+      (!want || strcmp(edv__srun_recorded(sr), want) == 0)) {
     edv__step_done(sr, NULL);
     return;
   }
   edv__srun_set_fact(sr, "db_user_exists", found ? "1" : NULL);
   names_of(sr, &n);
-  snprintf(path, sizeof(path),
-           "/v1/projects/%s/secrets/%s/versions/latest:access",
-           edv__srun_project(sr), n.secret);
+  /* The version db_secret verified, by name: what is recorded after the
+   * write is then exactly what was sent. */
+  if (want &&
+      (vlen = strcspn(want, "@")) + sizeof(":access") + 4 < sizeof(path))
+    snprintf(path, sizeof(path), "/v1/%.*s:access", (int)vlen, want);
+  else
+    snprintf(path, sizeof(path),
+             "/v1/projects/%s/secrets/%s/versions/latest:access",
+             edv__srun_project(sr), n.secret);
   edv__step_get(sr, EDV_API_SECRETMANAGER, path, user_secret_read);
 }
 
