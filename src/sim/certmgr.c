@@ -35,6 +35,7 @@
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
 #include "sim/jsonutil.h"
+#include "sim/listfilter.h"
 #include "sim/sim.h"
 
 #define CM_META                                                                \
@@ -43,6 +44,9 @@
 #define CM_TYPE          "type.googleapis.com/google.cloud.certificatemanager.v1."
 #define CM_FAIL_MS       (60ull * 60 * 1000)
 #define CM_MAX_MAP_CERTS 4
+/* Lists: Google documents no page size bound; the simulator's is
+ * Cloud SQL's (and what edvd's drift pass asks for). */
+#define CM_MAX_PAGE 1000
 
 static const uint64_t cm_delay_ms[] = {1000, 10000, 300000};
 
@@ -1079,6 +1083,10 @@ struct list_ctx {
   const cm_coll *c;
   size_t depth; /* slashes in a direct child's name */
   json_object *items;
+  const char *filter; /* AIP-160 subset (listfilter.h), or NULL */
+  const char *token;  /* the first name of this page, or NULL */
+  long max, n;        /* page size, items on the page */
+  char next[450];     /* the first name of the next page, or "" */
 };
 
 static size_t slashes(const char *p)
@@ -1098,6 +1106,8 @@ static int list_cb(void *data, const char *name, const char *kind,
 
   if (strcmp(kind, l->c->kind) != 0 || slashes(name) != l->depth)
     return 0;
+  if (l->token && strcmp(name, l->token) < 0)
+    return 0;
   if (l->c == &cm_certs) {
     cert_refresh(l->s, obj);
     o = cert_public(obj);
@@ -1108,26 +1118,69 @@ static int list_cb(void *data, const char *name, const char *kind,
   } else {
     o = json_object_get(obj);
   }
+  /* The filter reads the resource as the API shows it. */
+  if (sim_lf_match(o, l->filter, NULL, 0) != 1) {
+    json_object_put(o);
+    return 0;
+  }
+  if (l->n == l->max) {
+    json_object_put(o);
+    snprintf(l->next, sizeof(l->next), "%s", name);
+    return 1;
+  }
   json_object_array_add(l->items, o);
+  l->n++;
   return 0;
 }
 
+/*
+ * Every list: `filter` (the AIP-160 subset of listfilter.h, on the
+ * resource as the API shows it), `pageSize` (unspecified, 0 or above
+ * CM_MAX_PAGE: CM_MAX_PAGE; negative: 400) and `pageToken` (the
+ * nextPageToken of the previous page: the first name of the next one,
+ * stable while entries come and go; anything else: 400).
+ */
 static int generic_list(sim *s, sim_req *req, sim_resp *resp, const cm_coll *c)
 {
-  char parent[400], prefix[450];
+  char parent[400], prefix[450], why[160];
+  const char *size = sim_query(req, "pageSize");
   struct list_ctx l;
   json_object *o;
+  char *end = NULL;
 
   if (coll_parent(s, req, resp, c, parent, sizeof(parent)) < 0)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "%s/%s/", parent, c->coll);
+  memset(&l, 0, sizeof(l));
   l.s = s;
   l.c = c;
   l.depth = slashes(prefix);
+  l.filter = sim_query(req, "filter");
+  l.token = sim_query(req, "pageToken");
+  l.max = size && *size ? strtol(size, &end, 10) : 0;
+  if (size && *size && (*end || l.max < 0))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Invalid value for field 'page_size': '%s'. Must be a "
+                       "non-negative integer.",
+                       size);
+  if (l.max == 0 || l.max > CM_MAX_PAGE)
+    l.max = CM_MAX_PAGE;
+  if (l.filter && sim_lf_match(NULL, l.filter, why, sizeof(why)) < 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Invalid filter '%s': %s.", l.filter, why);
+  if (l.token && *l.token &&
+      (strncmp(l.token, prefix, strlen(prefix)) != 0 ||
+       slashes(l.token) != l.depth))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Invalid value for field 'page_token': '%s'.", l.token);
+  if (l.token && !*l.token)
+    l.token = NULL;
   l.items = json_object_new_array();
   sim_store_each(s, prefix, list_cb, &l);
   o = json_object_new_object();
   json_object_object_add(o, c->coll, l.items);
+  if (l.next[0])
+    json_object_object_add(o, "nextPageToken", json_object_new_string(l.next));
   return sim_resp_json(resp, 200, o);
 }
 

@@ -839,18 +839,6 @@ static const char *const fr_target_colls[] = {
     "targetTcpProxies",  "targetGrpcProxies",  NULL,
 };
 
-/* Compute's TargetReference (discovery: one string property, target).
- * schema_compute.c is generated without it; this one-type table keeps
- * the unknown-field check of the other request bodies. */
-static const sim_schema_prop fr_TargetReference[] = {
-    {"target", 's', NULL},
-    {NULL, 0, NULL},
-};
-static const sim_schema_type fr_schema[] = {
-    {"TargetReference", fr_TargetReference},
-    {NULL, NULL},
-};
-
 /* The global target proxy collection of a canonical name, or NULL. */
 static const char *fr_target_coll(const char *canon)
 {
@@ -875,8 +863,8 @@ int sim_net_set_target(sim *s, sim_req *req, sim_resp *resp)
 
   old = sim_net_lookup(s, req, resp, c, "forwardingRule", full, sizeof(full),
                        &region);
-  if (old == NULL || sim_schema_check(resp, fr_schema, "TargetReference", body,
-                                      "resource") < 0)
+  if (old == NULL || sim_schema_check(resp, sim_schema_compute,
+                                      "TargetReference", body, "resource") < 0)
     return SIM_DONE;
   if (want == NULL || *want == '\0')
     return sim_net_required(resp, "target");

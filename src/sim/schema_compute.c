@@ -1073,6 +1073,11 @@ static const sim_schema_prop compute_TargetHttpsProxy[] = {
     {NULL, 0, NULL},
 };
 
+static const sim_schema_prop compute_TargetReference[] = {
+    {"target", 's', NULL},
+    {NULL, 0, NULL},
+};
+
 static const sim_schema_prop compute_Uint128[] = {
     {"high", 's', NULL},
     {"low", 's', NULL},
@@ -1271,6 +1276,7 @@ const sim_schema_type sim_schema_compute[] = {
     {"TargetHttpsProxiesSetCertificateMapRequest",
      compute_TargetHttpsProxiesSetCertificateMapRequest},
     {"TargetHttpsProxy", compute_TargetHttpsProxy},
+    {"TargetReference", compute_TargetReference},
     {"Uint128", compute_Uint128},
     {"UrlMap", compute_UrlMap},
     {"UrlMapReference", compute_UrlMapReference},

@@ -98,7 +98,7 @@ typedef struct sim_logent {
   char path[200];
   int status;
   sim_api api;
-  char method_id[80];
+  char method_id[128]; /* the longest (certificateMapEntries.*) is ~100 */
   char principal[96];
   int dropped;
 } sim_logent;

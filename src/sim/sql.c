@@ -37,6 +37,7 @@
 #include "sim/schema_apis.h"
 #include "sim/servicenet.h"
 #include "sim/jsonutil.h"
+#include "sim/listfilter.h"
 #include "sim/sim.h"
 
 #define SQL_WEEK_MS (7ull * 24 * 3600 * 1000)
@@ -710,7 +711,6 @@ static int instances_get(sim *s, sim_req *req, sim_resp *resp)
 
 struct list_ctx {
   const char *kind;
-  const char *label; /* "k=v" or "k", or NULL */
   json_object *items;
 };
 
@@ -720,48 +720,18 @@ static int list_cb(void *data, const char *name, const char *kind,
   struct list_ctx *c = data;
 
   (void)name;
-  if (strcmp(kind, c->kind) == 0 &&
-      (c->label == NULL || sim_labels_match(obj, c->label)))
+  if (strcmp(kind, c->kind) == 0)
     json_object_array_add(c->items, json_object_get(obj));
   return 0;
 }
 
-/*
- * instances.list filter: only what drift detection sends,
- * "settings.userLabels.k:v" or "userLabels.k=v" (one term). Anything else
- * is ignored rather than refused.
- */
-static char *label_filter(const char *filter)
-{
-  const char *p;
-  char *out, *sep;
-
-  if (filter == NULL)
-    return NULL;
-  p = strstr(filter, "userLabels.");
-  if (p == NULL)
-    return NULL;
-  out = strdup(p + strlen("userLabels."));
-  if (out == NULL)
-    return NULL;
-  out[strcspn(out, " )")] = '\0';
-  sep = strpbrk(out, ":=");
-  if (sep)
-    *sep = '=';
-  for (char *q = out; *q; q++)
-    if (*q == '"')
-      memmove(q, q + 1, strlen(q));
-  return out;
-}
-
 static json_object *list_of(sim *s, const char *prefix, const char *kind,
-                            const char *list_kind, const char *label)
+                            const char *list_kind)
 {
   struct list_ctx c;
   json_object *o = json_object_new_object();
 
   c.kind = kind;
-  c.label = label;
   c.items = json_object_new_array();
   sim_store_each(s, prefix, list_cb, &c);
   json_object_object_add(o, "kind", json_object_new_string(list_kind));
@@ -769,17 +739,84 @@ static json_object *list_of(sim *s, const char *prefix, const char *kind,
   return o;
 }
 
+/* instances.list: one page. */
+struct page_ctx {
+  const char *filter; /* listfilter.h: `field:value ...`, or NULL */
+  const char *token;  /* the first name of this page, or NULL */
+  long long max, n;
+  json_object *items;
+  char next[300]; /* the first name of the next page, or "" */
+};
+
+static int page_cb(void *data, const char *name, const char *kind,
+                   json_object *obj)
+{
+  struct page_ctx *c = data;
+
+  if (strcmp(kind, "sql#instance") != 0 ||
+      (c->token && strcmp(name, c->token) < 0) ||
+      sim_lf_match(obj, c->filter, NULL, 0) != 1)
+    return 0;
+  if (c->n == c->max) {
+    snprintf(c->next, sizeof(c->next), "%s", name);
+    return 1;
+  }
+  json_object_array_add(c->items, json_object_get(obj));
+  c->n++;
+  return 0;
+}
+
+/*
+ * instances.list as the discovery document describes it: `filter`
+ * (`field:value`, fields nested as in the JSON such as
+ * `settings.userLabels.k:v`, several space-separated or with AND / OR;
+ * listfilter.h), `maxResults` (unspecified or 0: 500, above 1000: 1000)
+ * and `pageToken` (the previous page's nextPageToken: the first instance
+ * of the next page; anything else is refused).
+ */
 static int instances_list(sim *s, sim_req *req, sim_resp *resp)
 {
-  char prefix[300], *label;
+  char prefix[300], why[160];
+  const char *max = sim_query(req, "maxResults");
+  struct page_ctx c;
   json_object *o;
+  char *end = NULL;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(s));
-  label = label_filter(sim_query(req, "filter"));
-  o = list_of(s, prefix, "sql#instance", "sql#instancesList", label);
-  free(label);
+  memset(&c, 0, sizeof(c));
+  c.filter = sim_query(req, "filter");
+  c.token = sim_query(req, "pageToken");
+  /* A uint32 in the discovery document. */
+  c.max = max && *max ? strtoll(max, &end, 10) : 0;
+  if (max && *max && (*end || c.max < 0 || c.max > 4294967295LL))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid value for maxResults: %s", max);
+  if (c.max == 0)
+    c.max = 500;
+  if (c.max > 1000)
+    c.max = 1000;
+  if (c.filter && sim_lf_match(NULL, c.filter, why, sizeof(why)) < 0)
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: Invalid filter '%s': %s.", c.filter,
+                          why);
+  if (c.token && *c.token &&
+      (strncmp(c.token, prefix, strlen(prefix)) != 0 ||
+       strchr(c.token + strlen(prefix), '/')))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: page token '%s' is not valid.",
+                          c.token);
+  if (c.token && !*c.token)
+    c.token = NULL;
+  c.items = json_object_new_array();
+  sim_store_each(s, prefix, page_cb, &c);
+  o = json_object_new_object();
+  json_object_object_add(o, "kind",
+                         json_object_new_string("sql#instancesList"));
+  json_object_object_add(o, "items", c.items);
+  if (c.next[0])
+    json_object_object_add(o, "nextPageToken", json_object_new_string(c.next));
   return sim_resp_json(resp, 200, o);
 }
 
@@ -1130,8 +1167,8 @@ static int databases_list(sim *s, sim_req *req, sim_resp *resp)
   if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "%s/databases/", key);
-  return sim_resp_json(
-      resp, 200, list_of(s, prefix, "sql#database", "sql#databasesList", NULL));
+  return sim_resp_json(resp, 200,
+                       list_of(s, prefix, "sql#database", "sql#databasesList"));
 }
 
 static int databases_delete(sim *s, sim_req *req, sim_resp *resp)
@@ -1194,7 +1231,7 @@ static int users_list(sim *s, sim_req *req, sim_resp *resp)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "%s/users/", key);
   return sim_resp_json(resp, 200,
-                       list_of(s, prefix, "sql#user", "sql#usersList", NULL));
+                       list_of(s, prefix, "sql#user", "sql#usersList"));
 }
 
 static int users_delete(sim *s, sim_req *req, sim_resp *resp)
@@ -1366,7 +1403,7 @@ static int backupruns_list(sim *s, sim_req *req, sim_resp *resp)
   if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "%s/backupRuns/", key);
-  o = list_of(s, prefix, "sql#backupRun", "sql#backupRunsList", NULL);
+  o = list_of(s, prefix, "sql#backupRun", "sql#backupRunsList");
   json_object_array_sort(json_object_object_get(o, "items"), backuprun_newer);
   return sim_resp_json(resp, 200, o);
 }

@@ -9,10 +9,13 @@
  * simulator's API (VM stopped and given another machine type, Cloud SQL
  * given a public IP and another tier, its URL map host rule deleted, its
  * backend service pointed at another health check with another timeout,
- * the platform's health check probing another path); a plan shows the
+ * its DB password secret deleted, its certificate map entry pointed at
+ * another certificate, the platform's health check probing another path
+ * and its forwarding rule pointed at another proxy); a plan shows the
  * repairs; driving it up again restores every field (read from the
- * simulator) and journals each repair; a second run makes no mutating
- * call.
+ * simulator; the new password reaches the DB user through one
+ * users.update, seen in the simulator's request log) and journals each
+ * repair; a second run makes no mutating call.
  *
  * resume: the machine-type repair is stopped right after each of its
  * calls (instances.stop, setMachineType, start) at a durable point and a
@@ -52,6 +55,7 @@
 
 #define P   "/compute/v1/projects/edv-sim/"
 #define SQL "/sql/v1beta4/projects/edv-sim/instances/"
+#define CMP "/v1/projects/edv-sim/locations/global"
 
 static char g_zone[64];
 static pid_t g_parent;
@@ -130,6 +134,30 @@ static void wait_field(th *h, edv_api api, const char *path, const char *field,
   }
 }
 
+/* Polls `path` until top-level field `field` (as JSON text) contains
+ * `want`. */
+static void wait_contains(th *h, edv_api api, const char *path,
+                          const char *field, const char *want)
+{
+  uint64_t end = th_now_ms() + 10000;
+
+  for (;;) {
+    json_object *o = th_api(h, api, "GET", path, NULL);
+    json_object *f = o ? json_object_object_get(o, field) : NULL;
+    const char *v =
+        f ? json_object_to_json_string_ext(f, JSON_C_TO_STRING_NOSLASHESCAPE)
+          : NULL;
+    int ok = v && strstr(v, want);
+
+    json_object_put(o);
+    if (ok)
+      return;
+    if (th_now_ms() > end)
+      fail_msg("%s: %s never held %s", path, field, want);
+    uv_sleep(20);
+  }
+}
+
 static json_object *jparse(const char *s)
 {
   json_object *o = json_tokener_parse(s);
@@ -184,6 +212,42 @@ static unsigned journal_count(th *h, const char *id, const char *event,
 static unsigned journal_has(th *h, const char *id, const char *needle)
 {
   return journal_count(h, id, NULL, NULL, needle);
+}
+
+/* How many `verb` requests on a path ending with `tail` the simulator
+ * answered with 2xx (its request log, /_sim/requests; the verb and the
+ * path name the method: the log's method ids are cut at 79 characters,
+ * which Certificate Manager's map entry ids exceed). */
+static unsigned sim_calls(th *h, const char *verb, const char *tail)
+{
+  json_object *log = th_admin(h, "GET", "/_sim/requests", NULL);
+  json_object *reqs = log ? json_object_object_get(log, "requests") : NULL;
+  unsigned n = 0;
+
+  assert_non_null(reqs);
+  for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+    json_object *e = json_object_array_get_idx(reqs, i);
+    const char *v = jstr_at(e, "method"), *path = jstr_at(e, "path");
+    const char *st = jstr_at(e, "status");
+    size_t lp = path ? strlen(path) : 0, lt = strlen(tail);
+
+    if (v && strcmp(v, verb) == 0 && lp >= lt &&
+        strcmp(path + lp - lt, tail) == 0 && st && st[0] == '2')
+      n++;
+  }
+  json_object_put(log);
+  return n;
+}
+
+/* The tenant's step `step` is DONE in the store. */
+static void step_done(th *h, const char *id, const char *step)
+{
+  edv__step_rec rec;
+
+  assert_int_equal(edv__store_step_get(h->store, id, step, &rec, NULL), 0);
+  if (rec.state != EDV_STEP_DONE)
+    fail_msg("step %s of %s is in state %d (%s)", step, id, (int)rec.state,
+             rec.error);
 }
 
 static void up(th *h, const char *id)
@@ -320,12 +384,14 @@ static void plan_done(void *data, const char *tenant, edv_tenant_phase phase,
 static void test_repair(void **state)
 {
   th h;
-  char sql[64], bes[64], path[300], body[600];
+  char sql[64], bes[64], path[400], body[600], secret[128], entry[128],
+      cert[128], entry_path[300];
   json_object *map, *rules, *pms, *o;
   const char *fp;
   plan_seen plan;
   edv_error err;
   unsigned long muts;
+  unsigned users_updates, set_targets, entry_patches;
 
   (void)state;
   only_parent();
@@ -376,6 +442,48 @@ static void test_repair(void **state)
          "{\"httpHealthCheck\":{\"port\":80,\"requestPath\":\"/x\"}}");
   wait_field(&h, EDV_API_COMPUTE, P "global/healthChecks/edv-hc-http",
              "httpHealthCheck.requestPath", "/x");
+  /* The DB password secret deleted: made again, its new password must
+   * reach the database user (users.update). */
+  edv__name_secret("d1", secret, sizeof(secret));
+  snprintf(path, sizeof(path), "/v1/projects/edv-sim/secrets/%s", secret);
+  mutate(&h, EDV_API_SECRETMANAGER, "DELETE", path, NULL);
+  users_updates = sim_calls(&h, "PUT", "/users");
+  /* The certificate map entry: another (existing) certificate. */
+  mutate(&h, EDV_API_CERTIFICATEMANAGER, "POST",
+         CMP "/certificates?certificateId=other-cert",
+         "{\"managed\":{\"domains\":[\"other.example.org\"]}}");
+  wait_field(&h, EDV_API_CERTIFICATEMANAGER, CMP "/certificates/other-cert",
+             "name", "/other-cert");
+  edv__name_cert_map_entry("d1", EDV_HOST_PRIMARY, entry, sizeof(entry));
+  edv__name_certificate("d1", cert, sizeof(cert));
+  snprintf(entry_path, sizeof(entry_path),
+           CMP "/certificateMaps/edv-certmap/certificateMapEntries/%s", entry);
+  snprintf(path, sizeof(path), "%s?updateMask=certificates", entry_path);
+  mutate(&h, EDV_API_CERTIFICATEMANAGER, "PATCH", path,
+         "{\"certificates\":[\"projects/edv-sim/locations/global/"
+         "certificates/other-cert\"]}");
+  wait_contains(&h, EDV_API_CERTIFICATEMANAGER, entry_path, "certificates",
+                "/certificates/other-cert");
+  /* The platform's forwarding rule: another proxy of the same URL map. */
+  mutate(&h, EDV_API_COMPUTE, "POST", P "global/targetHttpsProxies",
+         "{\"name\":\"other-proxy\",\"urlMap\":\"projects/edv-sim/global/"
+         "urlMaps/edv-urlmap\",\"certificateMap\":\"//certificatemanager."
+         "googleapis.com/projects/edv-sim/locations/global/certificateMaps/"
+         "edv-certmap\"}");
+  wait_field(&h, EDV_API_COMPUTE, P "global/targetHttpsProxies/other-proxy",
+             "name", "other-proxy");
+  mutate(&h, EDV_API_COMPUTE, "POST",
+         P "global/forwardingRules/edv-https-fr/"
+           "setTarget",
+         "{\"target\":\"projects/edv-sim/global/targetHttpsProxies/"
+         "other-proxy\"}");
+  wait_field(&h, EDV_API_COMPUTE, P "global/forwardingRules/edv-https-fr",
+             "target", "/targetHttpsProxies/other-proxy");
+
+  set_targets =
+      sim_calls(&h, "POST", "/forwardingRules/edv-https-fr/setTarget");
+  snprintf(path, sizeof(path), "/certificateMapEntries/%s", entry);
+  entry_patches = sim_calls(&h, "PATCH", path);
 
   /* A plan shows the repairs and changes nothing. */
   memset(&plan, 0, sizeof(plan));
@@ -391,6 +499,7 @@ static void test_repair(void **state)
   assert_non_null(strstr(plan.calls, "PATCH /sql/v1beta4/"));
   assert_non_null(strstr(plan.calls, "PATCH " P "global/backendServices/"));
   assert_non_null(strstr(plan.calls, "PUT " P "global/urlMaps/edv-urlmap"));
+  assert_non_null(strstr(plan.calls, "/certificateMapEntries/"));
   assert_int_equal(h.counts.mutations, muts);
 
   /* The platform puts its health check back; the tenant the rest. */
@@ -400,6 +509,15 @@ static void test_repair(void **state)
   wait_field(&h, EDV_API_COMPUTE, P "global/healthChecks/edv-hc-http",
              "httpHealthCheck.requestPath", "/health");
   assert_true(journal_has(&h, EDV_PLATFORM_ID, "drift: health check") >= 1);
+  wait_field(&h, EDV_API_COMPUTE, P "global/forwardingRules/edv-https-fr",
+             "target",
+             "/targetHttpsProxies/"
+             "edv-https-proxy");
+  assert_true(
+      journal_has(&h, EDV_PLATFORM_ID, "drift: global forwarding rule") >= 1);
+  assert_int_equal(
+      sim_calls(&h, "POST", "/forwardingRules/edv-https-fr/setTarget"),
+      set_targets + 1); /* the repair */
   up(&h, "d1");
 
   check_vm(&h, "d1", "e2-small", 20);
@@ -419,6 +537,38 @@ static void test_repair(void **state)
   assert_true(journal_has(&h, "d1", "drift: backend service") >= 1);
   assert_true(journal_has(&h, "d1", "compute.instances.setMachineType") >= 1);
   assert_true(journal_has(&h, "d1", "compute.instances.start") >= 1);
+  /* The secret is back with a new version, and the user got it: one
+   * users.update on the tenant's instance (the simulator does not keep
+   * passwords), journalled, the step DONE. */
+  snprintf(path, sizeof(path), "/v1/projects/edv-sim/secrets/%s", secret);
+  o = get(&h, EDV_API_SECRETMANAGER, "%s/versions/latest", path);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "state"), "ENABLED");
+  json_object_put(o);
+  snprintf(path, sizeof(path), "/instances/%s/users", sql);
+  assert_int_equal(sim_calls(&h, "PUT", path), users_updates + 1);
+  assert_int_equal(
+      journal_count(&h, "d1", "api.call", "sql_user", "sql.users.update"), 1);
+  assert_true(journal_has(&h, "d1", "setting the password from the new") >= 1);
+  step_done(&h, "d1", "db_secret");
+  step_done(&h, "d1", "sql_user");
+  /* The entry serves the tenant's certificate again (one patch). */
+  o = get(&h, EDV_API_CERTIFICATEMANAGER, "%s", entry_path);
+  assert_non_null(o);
+  {
+    json_object *certs = json_object_object_get(o, "certificates");
+    char want[200];
+
+    assert_int_equal(json_object_array_length(certs), 1);
+    snprintf(want, sizeof(want), "/certificates/%s", cert);
+    assert_non_null(strstr(
+        json_object_get_string(json_object_array_get_idx(certs, 0)), want));
+  }
+  json_object_put(o);
+  assert_true(journal_has(&h, "d1", "drift: certificate map entry") >= 1);
+  snprintf(path, sizeof(path), "/certificateMapEntries/%s", entry);
+  assert_int_equal(sim_calls(&h, "PATCH", path), entry_patches + 1);
+  step_done(&h, "d1", "cert_map_entry");
 
   /* A stopped VM of the right type is started. */
   {

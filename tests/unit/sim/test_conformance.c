@@ -11,7 +11,8 @@
  *             ...; get/list of each; operations polled), each 2xx JSON body
  *             validated against the method's response schema: field names
  *             known, JSON types right, enum values valid, recursively
- *             through $ref.
+ *             through $ref. Every served route outside the exceptions
+ *             below must be reached by the scenario (a violation if not).
  *   requests  unknown request fields get Google's 400, a few methods per
  *             API.
  *   docs      every method served has a row in docs/simulator.md's
@@ -568,7 +569,14 @@ static const sim_rt *find_route(sim *s, const char *verb, const char *path)
   return best;
 }
 
-static json_object *exercised; /* method id -> calls */
+static json_object *exercised; /* "VERB template" -> calls */
+
+/* A served route's key in `exercised`: one method id can have two routes
+ * (Cloud SQL's /v1 and /sql/v1beta4), each must be reached. */
+static void route_key(const sim_rt *rt, char *buf, size_t n)
+{
+  snprintf(buf, n, "%s %s", rt->r->verb, rt->r->path);
+}
 
 /* Validates one answer against its method's response schema. */
 static void check_response(simfx *f, const char *verb, const char *path,
@@ -576,6 +584,7 @@ static void check_response(simfx *f, const char *verb, const char *path,
 {
   const sim_rt *rt = find_route(edv__sim_core(f->es), verb, path);
   json_object *m, *resp, *n;
+  char key[600];
   int d;
 
   if (rt == NULL) {
@@ -583,10 +592,11 @@ static void check_response(simfx *f, const char *verb, const char *path,
               r->status);
     return;
   }
-  if (json_object_object_get_ex(exercised, rt->r->method_id, &n))
+  route_key(rt, key, sizeof(key));
+  if (json_object_object_get_ex(exercised, key, &n))
     json_object_int_inc(n, 1);
   else
-    json_object_object_add(exercised, rt->r->method_id, json_object_new_int(1));
+    json_object_object_add(exercised, key, json_object_new_int(1));
   if (route_excepted(rt) || r->status < 200 || r->status > 299)
     return;
   d = route_doc(rt);
@@ -919,6 +929,16 @@ static void scenario_compute(simfx *f)
   ok(f, "GET", CP "/global/forwardingRules/fr1", NULL);
   ok(f, "GET", CP "/global/forwardingRules", NULL);
   ok(f, "GET", CP "/aggregated/forwardingRules", NULL);
+  /* The rule moved to a second proxy of the same URL map and back. */
+  cop(f, "POST", CP "/global/targetHttpsProxies",
+      "{\"name\":\"px2\",\"urlMap\":\"projects/edv-sim/global/urlMaps/um1\","
+      "\"certificateMap\":\"//certificatemanager.googleapis.com/projects/"
+      "edv-sim/locations/global/certificateMaps/m1\"}");
+  cop(f, "POST", CP "/global/forwardingRules/fr1/setTarget",
+      "{\"target\":\"projects/edv-sim/global/targetHttpsProxies/px2\"}");
+  cop(f, "POST", CP "/global/forwardingRules/fr1/setTarget",
+      "{\"target\":\"projects/edv-sim/global/targetHttpsProxies/px1\"}");
+  cop(f, "DELETE", CP "/global/targetHttpsProxies/px2", NULL);
 
   /* Operations, listed. */
   ok(f, "GET", CP "/global/operations", NULL);
@@ -1101,6 +1121,8 @@ static void scenario_sql(simfx *f, const char *base, const char *inst)
   snprintf(p, sizeof(p), "%s/instances/%s/users", base, inst);
   sqlop(f, base, "POST", p, "{\"name\":\"edv\",\"password\":\"s3cret-pw\"}");
   ok(f, "GET", p, NULL);
+  snprintf(p, sizeof(p), "%s/instances/%s/users?name=edv", base, inst);
+  sqlop(f, base, "PUT", p, "{\"name\":\"edv\",\"password\":\"n3w-pw\"}");
   snprintf(p, sizeof(p), "%s/instances/%s/backupRuns", base, inst);
   sqlop(f, base, "POST", p, "{}");
   {
@@ -1200,6 +1222,10 @@ static void scenario_certmgr(simfx *f)
       "edv-sim/locations/global/certificates/c1\"]}");
   ok(f, "GET", CM "/certificateMaps/m1/certificateMapEntries/e1", NULL);
   ok(f, "GET", CM "/certificateMaps/m1/certificateMapEntries", NULL);
+  lro(f, "PATCH",
+      CM "/certificateMaps/m1/certificateMapEntries/e1?updateMask=certificates",
+      "{\"certificates\":[\"projects/edv-sim/locations/global/certificates/"
+      "c1\"]}");
   ok(f, "GET", CM "/operations", NULL);
 }
 
@@ -1335,14 +1361,17 @@ static void test_responses(void **state)
   for (size_t i = 0; i < s->n_routes; i++) {
     const sim_rt *rt = &s->routes[i];
 
+    char key[600];
+
     if (route_excepted(rt))
       continue;
     served++;
-    if (json_object_object_get_ex(exercised, rt->r->method_id, NULL))
+    route_key(rt, key, sizeof(key));
+    if (json_object_object_get_ex(exercised, key, NULL))
       hit++;
     else
-      printf("# not exercised: %s %s (%s)\n", rt->r->verb, rt->r->path,
-             rt->r->method_id);
+      violation("not exercised by the scenario: %s %s (%s)", rt->r->verb,
+                rt->r->path, rt->r->method_id);
   }
   printf("# responses: %d of %d served routes exercised\n", hit, served);
   json_object_put(exercised);

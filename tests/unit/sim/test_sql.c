@@ -654,6 +654,129 @@ static void test_sql_users_update(void **state)
   fx_free(f);
 }
 
+/*
+ * instances.list: `filter` (Cloud SQL's `field:value`, nested fields,
+ * space-separated or AND/OR), `maxResults` and `pageToken`.
+ */
+static void list_names(simfx *f, const char *query, char *out, size_t n,
+                       int *pages)
+{
+  char token[200] = "";
+  reply r;
+
+  out[0] = '\0';
+  *pages = 0;
+  for (;;) {
+    if (token[0])
+      httpf(f, "GET", NULL, &r, VB "/instances?%s&pageToken=%s", query, token);
+    else
+      httpf(f, "GET", NULL, &r, VB "/instances?%s", query);
+    expect_status(&r, 200);
+    assert_jeq(r.json, "kind", "sql#instancesList");
+    (*pages)++;
+    for (size_t i = 0; i < jlen(r.json, "items"); i++) {
+      char path[32];
+
+      snprintf(path, sizeof(path), "items.%zu.name", i);
+      snprintf(out + strlen(out), n - strlen(out), "%s ", jget(r.json, path));
+    }
+    if (!jget(r.json, "nextPageToken")) {
+      reply_free(&r);
+      return;
+    }
+    assert_true(jlen(r.json, "items") > 0);
+    snprintf(token, sizeof(token), "%s", jget(r.json, "nextPageToken"));
+    reply_free(&r);
+    if (*pages > 10)
+      fail_msg("instances.list pages never end");
+  }
+}
+
+static void test_sql_list_filter_pages(void **state)
+{
+  static const char *const labels[] = {
+      "\"edv-managed\":\"true\",\"edv-tenant\":\"a\"",
+      "\"edv-managed\":\"true\",\"edv-tenant\":\"b\"",
+      "\"edv-managed\":\"false\",\"edv-tenant\":\"c\"",
+      "\"edv-managed\":\"true\",\"edv-tenant\":\"d\"",
+      "\"other\":\"x\"",
+  };
+  simfx *f = fx_start("fast");
+  char body[400], names[400];
+  reply r;
+  int pages;
+
+  (void)state;
+  for (size_t i = 0; i < sizeof(labels) / sizeof(*labels); i++) {
+    snprintf(body, sizeof(body),
+             "{\"name\":\"pg-%c\",\"databaseVersion\":\"POSTGRES_15\","
+             "\"settings\":{\"tier\":\"db-f1-micro\",\"userLabels\":{%s}}}",
+             (int)('a' + i), labels[i]);
+    http(f, "POST", VB "/instances", body, &r);
+    expect_status(&r, 200);
+    reply_free(&r);
+  }
+  /* No filter, every instance on one page (500 by default). */
+  list_names(f, "maxResults=0", names, sizeof(names), &pages);
+  assert_string_equal(names, "pg-a pg-b pg-c pg-d pg-e ");
+  assert_int_equal(pages, 1);
+  /* Pages of two, every instance once. */
+  list_names(f, "maxResults=2", names, sizeof(names), &pages);
+  assert_string_equal(names, "pg-a pg-b pg-c pg-d pg-e ");
+  assert_int_equal(pages, 3);
+  /* The label filter drift detection sends, paged. */
+  list_names(f, "filter=settings.userLabels.edv-managed%3Atrue&maxResults=1",
+             names, sizeof(names), &pages);
+  assert_string_equal(names, "pg-a pg-b pg-d ");
+  assert_int_equal(pages, 3);
+  /* Space-separated terms are ANDed; AND and OR explicitly; quotes; =. */
+  list_names(f,
+             "filter=settings.userLabels.edv-managed%3Atrue%20"
+             "settings.userLabels.edv-tenant%3Ab",
+             names, sizeof(names), &pages);
+  assert_string_equal(names, "pg-b ");
+  list_names(f,
+             "filter=settings.userLabels.edv-managed%3Atrue%20AND%20"
+             "settings.userLabels.edv-tenant%3Ab%20OR%20"
+             "settings.userLabels.edv-tenant%3A%22d%22",
+             names, sizeof(names), &pages);
+  assert_string_equal(names, "pg-b pg-d ");
+  list_names(f, "filter=name%3Dpg-e%20databaseVersion%3APOSTGRES_15", names,
+             sizeof(names), &pages);
+  assert_string_equal(names, "pg-e ");
+  list_names(f, "filter=settings.userLabels.edv-managed%21%3Dtrue", names,
+             sizeof(names), &pages);
+  assert_string_equal(names, "pg-c pg-e ");
+  list_names(f, "filter=settings.userLabels%3Aother", names, sizeof(names),
+             &pages);
+  assert_string_equal(names, "pg-e ");
+  list_names(f, "filter=settings.userLabels.nosuch%3Atrue", names,
+             sizeof(names), &pages);
+  assert_string_equal(names, "");
+  /* Above 1000: 1000. */
+  list_names(f, "maxResults=5000", names, sizeof(names), &pages);
+  assert_int_equal(pages, 1);
+  /* Refused: what the subset does not read, bad numbers, foreign tokens. */
+  http(f, "GET", VB "/instances?filter=%28name%3Apg-a%29", NULL, &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "invalid");
+  assert_non_null(strstr(jget(r.json, "error.message"), "filter"));
+  reply_free(&r);
+  http(f, "GET", VB "/instances?filter=name%3A", NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "GET", VB "/instances?maxResults=two", NULL, &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "maxResults"));
+  reply_free(&r);
+  http(f, "GET", VB "/instances?pageToken=projects%2Fother%2Finstances%2Fx",
+       NULL, &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "page token"));
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -662,6 +785,7 @@ int main(void)
       cmocka_unit_test(test_sql_private_ip_v1beta4),
       cmocka_unit_test(test_sql_restart),
       cmocka_unit_test(test_sql_users_update),
+      cmocka_unit_test(test_sql_list_filter_pages),
   };
   int result;
 
