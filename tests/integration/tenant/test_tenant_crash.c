@@ -52,8 +52,8 @@ typedef struct life {
   unsigned seen;
 } life;
 
-static char g_dir[256], g_url[128], g_key[320];
-static pid_t g_sim = -1;
+static char g_dir[256];
+static th_simproc g_sp = {-1, "", ""};
 static unsigned g_kills;
 static pid_t g_parent;
 
@@ -67,51 +67,6 @@ static void only_parent(void)
 }
 
 /* ---- the simulator child ------------------------------------------------ */
-
-static void sim_start(void)
-{
-  int fds[2];
-  char state[320], line[256], port[16];
-  const char *build = getenv("EDV_BUILD_ROOT");
-  char prog[512];
-  FILE *f;
-
-  snprintf(prog, sizeof(prog), "%s/edv-gcpsim", build ? build : ".");
-  snprintf(state, sizeof(state), "%s/cloud.json", g_dir);
-  snprintf(g_key, sizeof(g_key), "%s/key.json", g_dir);
-  assert_int_equal(pipe(fds), 0);
-  g_sim = fork();
-  assert_true(g_sim >= 0);
-  if (g_sim == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    snprintf(port, sizeof(port), "0");
-    execl(prog, prog, "--port", port, "--state", state, "--key-out", g_key,
-          "--profile", "fast", "--seed", "7", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  f = fdopen(fds[0], "r");
-  assert_non_null(f);
-  if (!fgets(line, sizeof(line), f))
-    fail_msg("edv-gcpsim (%s) did not start", prog);
-  fclose(f);
-  line[strcspn(line, "\n")] = '\0';
-  assert_non_null(strstr(line, "listening on "));
-  snprintf(g_url, sizeof(g_url), "%s", strstr(line, "http"));
-}
-
-static void sim_stop(void)
-{
-  int st;
-
-  if (g_sim > 0) {
-    kill(g_sim, SIGTERM);
-    waitpid(g_sim, &st, 0);
-    g_sim = -1;
-  }
-}
 
 /* ---- one life (the child) --------------------------------------------------
  */
@@ -130,15 +85,6 @@ static void life_hook(void *data, const edv__event *ev)
     raise(SIGKILL); /* kill -9, now, whatever is pending */
 }
 
-static void th_opts_for_life(th_opts *o)
-{
-  memset(o, 0, sizeof(*o));
-  o->endpoint = g_url;
-  o->key_file = g_key;
-  o->dir = g_dir;
-  o->quiet_tap = 1;
-}
-
 static int life_main(life *l)
 {
   th h;
@@ -146,7 +92,7 @@ static int life_main(life *l)
   edv_error err;
   int bad = 0;
 
-  th_opts_for_life(&o);
+  th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
   h.hook = life_hook;
   h.hook_data = l;
@@ -223,7 +169,7 @@ static void check_tenants(const tenant_want *t, unsigned n)
   json_object *st;
   char why[2048], q[160];
 
-  th_opts_for_life(&o);
+  th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
   st = th_state_all(&h);
   assert_non_null(st);
@@ -257,15 +203,6 @@ static void check_tenants(const tenant_want *t, unsigned n)
   th_close(&h);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static int setup(void **state)
 {
   const char *tmp = getenv("TMPDIR");
@@ -275,7 +212,7 @@ static int setup(void **state)
   snprintf(g_dir, sizeof(g_dir), "%s/edv-crash-XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
   assert_non_null(mkdtemp(g_dir));
-  sim_start();
+  th_simproc_start(&g_sp, g_dir);
   {
     life l;
     memset(&l, 0, sizeof(l));
@@ -289,9 +226,8 @@ static int teardown(void **state)
 {
   (void)state;
   only_parent();
-  sim_stop();
-  if (!getenv("TH_KEEP"))
-    nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  th_simproc_stop(&g_sp);
+  th_rmtree(g_dir);
   return 0;
 }
 
@@ -454,9 +390,9 @@ static int edvctl(unsigned kill_ms, int sig, char *errout, size_t errsize,
   snprintf(errf, sizeof(errf), "%s/edvctl.err", g_dir);
   argv[n++] = prog;
   argv[n++] = "--endpoint";
-  argv[n++] = g_url;
+  argv[n++] = g_sp.url;
   argv[n++] = "--key-file";
-  argv[n++] = g_key;
+  argv[n++] = g_sp.key;
   argv[n++] = "--project";
   argv[n++] = "edv-sim";
   argv[n++] = "--state-dir";
@@ -514,7 +450,7 @@ static long sim_mutations(void)
   json_object *log, *reqs;
   long n = 0;
 
-  th_opts_for_life(&o);
+  th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
   log = th_admin(&h, "GET", "/_sim/requests", NULL);
   reqs = json_object_object_get(log, "requests");
@@ -602,7 +538,7 @@ static void test_edvctl(void **state)
     th_opts o;
     json_object *st, *fp;
     char why[2048];
-    th_opts_for_life(&o);
+    th_simproc_opts(&g_sp, g_dir, &o);
     th_open(&h, &o);
     st = th_state_all(&h);
     fp = th_footprint(st, "ce1", "ce1-s");
@@ -637,7 +573,7 @@ static void test_edvctl(void **state)
     th_opts o;
     json_object *st, *fp;
     char why[2048];
-    th_opts_for_life(&o);
+    th_simproc_opts(&g_sp, g_dir, &o);
     th_open(&h, &o);
     st = th_state_all(&h);
     fp = th_footprint(st, "ce1", "ce1-s");

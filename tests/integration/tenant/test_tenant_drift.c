@@ -696,60 +696,14 @@ static void test_scale(void **state)
 
 /* ---- kill -9 ------------------------------------------------------------ */
 
-static char k_dir[256], k_url[128], k_key[320];
-static pid_t k_sim = -1;
-
-static void ksim_start(void)
-{
-  int fds[2];
-  char state[320], line[256], prog[512];
-  const char *build = getenv("EDV_BUILD_ROOT");
-  FILE *f;
-
-  snprintf(prog, sizeof(prog), "%s/edv-gcpsim", build ? build : ".");
-  snprintf(state, sizeof(state), "%s/cloud.json", k_dir);
-  snprintf(k_key, sizeof(k_key), "%s/key.json", k_dir);
-  assert_int_equal(pipe(fds), 0);
-  fflush(NULL);
-  k_sim = fork();
-  assert_true(k_sim >= 0);
-  if (k_sim == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execl(prog, prog, "--port", "0", "--state", state, "--key-out", k_key,
-          "--profile", "fast", "--seed", "7", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  f = fdopen(fds[0], "r");
-  assert_non_null(f);
-  if (!fgets(line, sizeof(line), f))
-    fail_msg("edv-gcpsim (%s) did not start", prog);
-  fclose(f);
-  line[strcspn(line, "\n")] = '\0';
-  assert_non_null(strstr(line, "http"));
-  snprintf(k_url, sizeof(k_url), "%s", strstr(line, "http"));
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
+static char k_dir[256];
+static th_simproc k_sp = {-1, "", ""};
 
 static void kopen(th *h)
 {
   th_opts o;
 
-  memset(&o, 0, sizeof(o));
-  o.endpoint = k_url;
-  o.key_file = k_key;
-  o.dir = k_dir;
-  o.quiet_tap = 1;
+  th_simproc_opts(&k_sp, k_dir, &o);
   th_open(h, &o);
 }
 
@@ -865,7 +819,7 @@ static void test_kill(void **state)
   snprintf(k_dir, sizeof(k_dir), "%s/edv-drift-XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
   assert_non_null(mkdtemp(k_dir));
-  ksim_start();
+  th_simproc_start(&k_sp, k_dir);
   memset(&l, 0, sizeof(l));
   l.first = 1;
   assert_int_equal(krun(&l), 0);
@@ -887,10 +841,8 @@ static void test_kill(void **state)
   assert_int_equal(sim_requests("/stop"), 2);
   assert_int_equal(sim_requests("/setMachineType"), 2);
   assert_int_equal(sim_requests("/start"), 2);
-  kill(k_sim, SIGTERM);
-  waitpid(k_sim, NULL, 0);
-  if (!getenv("TH_KEEP"))
-    nftw(k_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  th_simproc_stop(&k_sp);
+  th_rmtree(k_dir);
 }
 
 /* ---- reserved SQL name -------------------------------------------------- */

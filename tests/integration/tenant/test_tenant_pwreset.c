@@ -439,61 +439,8 @@ static void test_stop(void **state)
 
 /* ---- kill (forked lives against an edv-gcpsim child) ------------------- */
 
-static char g_dir[256], g_url[128], g_key[320];
-static pid_t g_sim = -1;
-
-static void sim_start(void)
-{
-  int fds[2];
-  char st[320], line[256];
-  const char *build = getenv("EDV_BUILD_ROOT");
-  char prog[512];
-  FILE *f;
-
-  snprintf(prog, sizeof(prog), "%s/edv-gcpsim", build ? build : ".");
-  snprintf(st, sizeof(st), "%s/cloud.json", g_dir);
-  snprintf(g_key, sizeof(g_key), "%s/key.json", g_dir);
-  assert_int_equal(pipe(fds), 0);
-  g_sim = fork();
-  assert_true(g_sim >= 0);
-  if (g_sim == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execl(prog, prog, "--port", "0", "--state", st, "--key-out", g_key,
-          "--profile", "fast", "--seed", "7", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  f = fdopen(fds[0], "r");
-  assert_non_null(f);
-  if (!fgets(line, sizeof(line), f))
-    fail_msg("edv-gcpsim (%s) did not start", prog);
-  fclose(f);
-  line[strcspn(line, "\n")] = '\0';
-  assert_non_null(strstr(line, "listening on "));
-  snprintf(g_url, sizeof(g_url), "%s", strstr(line, "http"));
-}
-
-static void sim_stop(void)
-{
-  int st;
-
-  if (g_sim > 0) {
-    kill(g_sim, SIGTERM);
-    waitpid(g_sim, &st, 0);
-    g_sim = -1;
-  }
-}
-
-static void opts_external(th_opts *o)
-{
-  memset(o, 0, sizeof(*o));
-  o->endpoint = g_url;
-  o->key_file = g_key;
-  o->dir = g_dir;
-  o->quiet_tap = 1;
-}
+static char g_dir[256];
+static th_simproc g_sp = {-1, "", ""};
 
 static const char *g_kill_label; /* the life dies right after this call */
 
@@ -513,7 +460,7 @@ static int life_main(void)
   edv_error err;
   int ph, bad;
 
-  opts_external(&o);
+  th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
   h.hook = life_hook;
   th_platform(&h);
@@ -563,15 +510,6 @@ static int run_life(const char *kill_label)
   return -1;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void test_kill(void **state)
 {
   const char *tmp = getenv("TMPDIR");
@@ -584,12 +522,12 @@ static void test_kill(void **state)
   snprintf(g_dir, sizeof(g_dir), "%s/edv-pwreset-XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
   assert_non_null(mkdtemp(g_dir));
-  sim_start();
+  th_simproc_start(&g_sp, g_dir);
   users_tail("pk1", users, sizeof(users));
   assert_int_equal(run_life(NULL), 0);
 
   /* Behind its back: the secret deleted. */
-  opts_external(&o);
+  th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
   delete_secret(&h, "pk1");
   sim_mark(&h, mark, sizeof(mark));
@@ -626,9 +564,9 @@ static int kill_teardown(void **state)
 {
   (void)state;
   only_parent();
-  sim_stop();
-  if (g_dir[0] && !getenv("TH_KEEP"))
-    nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  th_simproc_stop(&g_sp);
+  if (g_dir[0])
+    th_rmtree(g_dir);
   return 0;
 }
 

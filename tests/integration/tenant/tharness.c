@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -658,4 +660,75 @@ int th_urlmap_rules(th *h, const char *id, json_object *map)
       n += 100;
   json_object_put(own);
   return n; /* 101 = one rule and one matcher */
+}
+
+/* ---- an edv-gcpsim child process ---------------------------------------- */
+
+void th_simproc_start(th_simproc *p, const char *dir)
+{
+  int fds[2];
+  char state[320], line[256], prog[512];
+  const char *build = getenv("EDV_BUILD_ROOT");
+  FILE *f;
+
+  snprintf(prog, sizeof(prog), "%s/edv-gcpsim", build ? build : ".");
+  snprintf(state, sizeof(state), "%s/cloud.json", dir);
+  snprintf(p->key, sizeof(p->key), "%s/key.json", dir);
+  assert_int_equal(pipe(fds), 0);
+  fflush(NULL);
+  p->pid = fork();
+  assert_true(p->pid >= 0);
+  if (p->pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execl(prog, prog, "--port", "0", "--state", state, "--key-out", p->key,
+          "--profile", "fast", "--seed", "7", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  f = fdopen(fds[0], "r");
+  assert_non_null(f);
+  if (!fgets(line, sizeof(line), f))
+    fail_msg("edv-gcpsim (%s) did not start", prog);
+  fclose(f);
+  line[strcspn(line, "\n")] = '\0';
+  assert_non_null(strstr(line, "listening on "));
+  assert_non_null(strstr(line, "http"));
+  snprintf(p->url, sizeof(p->url), "%s", strstr(line, "http"));
+}
+
+void th_simproc_stop(th_simproc *p)
+{
+  int st;
+
+  if (p->pid > 0) {
+    kill(p->pid, SIGTERM);
+    waitpid(p->pid, &st, 0);
+  }
+  p->pid = -1;
+}
+
+void th_simproc_opts(const th_simproc *p, const char *dir, th_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->endpoint = p->url;
+  o->key_file = p->key;
+  o->dir = dir;
+  o->quiet_tap = 1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+void th_rmtree(const char *dir)
+{
+  if (!getenv("TH_KEEP"))
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -24,6 +24,7 @@
 #define EDV_TESTS_THARNESS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 #include <uv.h>
@@ -143,5 +144,23 @@ int th_footprint_check(json_object *fp, int ready, char *why, size_t size);
 /* Host rules and path matchers of tenant `id` in the URL map, or -1 when
  * there is no URL map. */
 int th_urlmap_rules(th *h, const char *id, json_object *map);
+
+/* ---- An edv-gcpsim child process -------------------------------------
+ *
+ * For tests that kill -9 the process driving the fleet: the cloud must
+ * outlive it. $EDV_BUILD_ROOT/edv-gcpsim with its state file and key in
+ * `dir`, fast profile, seed 7. */
+typedef struct th_simproc {
+  pid_t pid; /* -1 when not running */
+  char url[128];
+  char key[320];
+} th_simproc;
+
+void th_simproc_start(th_simproc *p, const char *dir);
+void th_simproc_stop(th_simproc *p);
+/* th_open options against it, `dir` as the state directory. */
+void th_simproc_opts(const th_simproc *p, const char *dir, th_opts *o);
+/* Removes a directory tree (unless TH_KEEP is set). */
+void th_rmtree(const char *dir);
 
 #endif /* EDV_TESTS_THARNESS_H */
