@@ -88,10 +88,39 @@ int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
   return 0;
 }
 
+typedef struct journal_item {
+  edv__journal_rec rec;
+} journal_item;
+
+static int journal_apply(edv_store *st, void *data, edv_error *err)
+{
+  return edv__store_journal_append(st, &((journal_item *)data)->rec, NULL, err);
+}
+
+static void journal_done(void *data, int result, const edv_error *err)
+{
+  journal_item *q = data;
+
+  if (result)
+    EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", q->rec.tenant,
+              q->rec.event, err ? err->message : "?");
+  free(q);
+}
+
 int edvd_journal(edvd *d, const edv__journal_rec *j)
 {
+  edv__store_batch *b = d->fleet ? edv__fleet_batch(d->fleet) : NULL;
+  journal_item *q;
   edv_error err;
 
+  /* Through the fleet's group commit: a lock held by another process is
+   * retried from a timer there, never waited for on the loop. */
+  if (b && (q = malloc(sizeof(*q))) != NULL) {
+    q->rec = *j;
+    if (edv__store_batch_add(b, journal_apply, journal_done, q) == 0)
+      return 0;
+    free(q);
+  }
   if (edv__store_journal_append(d->store, j, NULL, &err) == 0)
     return 0;
   EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", j->tenant,

@@ -133,8 +133,11 @@ int edvd_run_loop(edvd *d);
 int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err);
 /* The run of `id` in this process, or NULL. */
 edvd_run *edvd_find_run(edvd *d, const char *id);
-/* Appends a journal entry; a failed write is logged as an error (the
- * store's busy timeout is short: the loop must not wait) and -1. */
+/* Queues a journal entry on the fleet's group commit (durable at the end
+ * of this loop turn, in order with the runs' records; a locked store is
+ * retried from a timer); without a fleet, appends it at once. A write that
+ * fails for good is logged as an error; -1 when it could not be queued
+ * nor written. */
 int edvd_journal(edvd *d, const edv__journal_rec *j);
 /* Stops the run of `id` and drives it down once stopped. */
 void edvd_stop_then_down(edvd *d, edvd_run *r);

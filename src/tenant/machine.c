@@ -1515,7 +1515,7 @@ edv_store *edv__fleet_store(const edv__fleet *f)
   return f->store;
 }
 
-const edv__store_batch *edv__fleet_batch(const edv__fleet *f)
+edv__store_batch *edv__fleet_batch(const edv__fleet *f)
 {
   return f ? f->batch : NULL;
 }

@@ -110,7 +110,9 @@ void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data);
 edv_engine *edv__fleet_engine(const edv__fleet *f);
 edv_store *edv__fleet_store(const edv__fleet *f);
 /* The fleet's group commit (for its counters: /metrics). */
-const edv__store_batch *edv__fleet_batch(const edv__fleet *f);
+/* The fleet's group-commit batch (store/batch.h): other writers on the
+ * loop (edvd's journal lines) queue there too, in order with the runs. */
+edv__store_batch *edv__fleet_batch(const edv__fleet *f);
 const edv__tiers *edv__fleet_tiers(const edv__fleet *f);
 const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
