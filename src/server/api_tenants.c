@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "server/api.h"
+#include "server/viewcache.h"
 #include "tenant/observe.h"
 #include "tenant/spec.h"
 
@@ -579,8 +580,12 @@ static void get_observed(void *data, json_object *resources)
 {
   get_observe *g = data;
   api_ctx *c = g->c;
+  char key[EDV_STORE_ID_SZ + 16];
 
   c->busy = 0;
+  snprintf(key, sizeof(key), "observe/%s",
+           json_object_get_string(json_object_object_get(g->o, "id")));
+  edvd_view_put(c->d, key, resources, EDVD_VIEW_TTL_MS);
   json_object_object_add(g->o, "observed", resources);
   if (c->req)
     api_send(c, 200, g->o);
@@ -615,6 +620,17 @@ void api_tenant_get(api_ctx *c, const char *id)
   if (!ob || strcmp(ob, "true") != 0) {
     api_send(c, 200, o);
     return;
+  }
+  {
+    char key[EDV_STORE_ID_SZ + 16];
+    json_object *seen;
+
+    snprintf(key, sizeof(key), "observe/%s", rec.id);
+    if ((seen = edvd_view_get(c->d, key)) != NULL) {
+      json_object_object_add(o, "observed", seen);
+      api_send(c, 200, o);
+      return;
+    }
   }
   g = calloc(1, sizeof(*g));
   if (!g) {

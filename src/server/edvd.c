@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "server/api.h"
 #include "server/edvd.h"
+#include "server/viewcache.h"
 #include "server/fleetenv.h"
 
 #define MOD "edvd"
@@ -890,6 +891,7 @@ int edvd_run_loop(edvd *d)
   json_object_put(d->orphans_seen);
   d->orphans_seen = NULL;
   api_ops_free();
+  edvd_view_free(d);
   edv_config_free(d->cfg);
   d->cfg = NULL;
   edv__stephist_free(d->step_hist);

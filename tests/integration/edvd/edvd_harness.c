@@ -500,6 +500,24 @@ int sim_find(const char *suffix, char *out, size_t size)
   return found;
 }
 
+int sim_count(const char *method_id, const char *path_part)
+{
+  resp *r = http("GET", sim_base, "/_sim/requests", NULL, NULL, NULL);
+  json_object *arr = json_object_object_get(r->json, "requests");
+  int n = 0;
+
+  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    const char *m = jstr(e, "methodId"), *p = jstr(e, "path");
+
+    if (m && strcmp(m, method_id) == 0 &&
+        (!path_part || (p && strstr(p, path_part))))
+      n++;
+  }
+  resp_free(r);
+  return n;
+}
+
 int footprint_ok(const char *id, const char *slug, char *why, size_t size)
 {
   resp *r = http("GET", sim_base, "/_sim/state", NULL, NULL, NULL);

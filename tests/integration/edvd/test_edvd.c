@@ -190,6 +190,14 @@ static void test_lifecycle(void **state)
   assert_string_equal(jstr(r->json, "observed.database.state"), "RUNNABLE");
   assert_string_equal(jstr(r->json, "observed.certificate.state"), "ACTIVE");
   resp_free(r);
+  /* Asked again within the view cache's TTL: no second call. */
+  {
+    int n0 = sim_count("sql.instances.get", "edv-life01");
+    assert_true(n0 >= 1); /* the first observe asked */
+    resp_free(call("GET", "/api/tenants/life01?observe=true",
+                   "/api/tenants/{id}", tok_view, NULL, NULL, 200));
+    assert_int_equal(sim_count("sql.instances.get", "edv-life01"), n0);
+  }
   expect_error("GET", "/api/tenants/life01?observe=yes", "/api/tenants/{id}",
                tok_view, NULL, 400, "observe");
   r = call("GET", "/api/tenants/life01/events?limit=2",
