@@ -93,6 +93,23 @@ static void names_of(edv__srun *sr, names *n)
   snprintf(n->tag, sizeof(n->tag), "edv-%s", id);
 }
 
+/* The up (or down) action of a step that ensures one resource: its
+ * descriptor (ensure.h) and the field of `names` naming it. */
+#define RES_UP(fn, res, field)                                                 \
+  static void fn(edv__srun *sr)                                                \
+  {                                                                            \
+    names n;                                                                   \
+    names_of(sr, &n);                                                          \
+    edv__step_ensure_res(sr, &(res), n.field);                                 \
+  }
+#define RES_DOWN(fn, res, field)                                               \
+  static void fn(edv__srun *sr)                                                \
+  {                                                                            \
+    names n;                                                                   \
+    names_of(sr, &n);                                                          \
+    edv__step_ensure_res_absent(sr, &(res), n.field);                          \
+  }
+
 static json_object *jstr(const char *s)
 {
   return json_object_new_string(s ? s : "");
@@ -278,13 +295,7 @@ ensure:
   edv__step_ensure_res(sr, &subnet_res, n.subnet);
 }
 
-static void subnet_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &subnet_res, n.subnet);
-}
+RES_DOWN(subnet_down, subnet_res, subnet)
 
 /* ==== firewall =========================================================== */
 
@@ -536,21 +547,9 @@ static const edv__res sa_res = {
     NULL,
 };
 
-static void sa_up(edv__srun *sr)
-{
-  names n;
+RES_UP(sa_up, sa_res, sa_email)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &sa_res, n.sa_email);
-}
-
-static void sa_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &sa_res, n.sa_email);
-}
+RES_DOWN(sa_down, sa_res, sa_email)
 
 /* ==== DB password secret ================================================= */
 
@@ -817,21 +816,9 @@ static const edv__res secret_res = {
     NULL,
 };
 
-static void secret_up(edv__srun *sr)
-{
-  names n;
+RES_UP(secret_up, secret_res, secret)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &secret_res, n.secret);
-}
-
-static void secret_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &secret_res, n.secret);
-}
+RES_DOWN(secret_down, secret_res, secret)
 
 /* ==== Cloud SQL instance ===================================================
  */
@@ -1107,21 +1094,9 @@ static const edv__res sql_res = {
     sql_name_taken,
 };
 
-static void sql_up(edv__srun *sr)
-{
-  names n;
+RES_UP(sql_up, sql_res, sql)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &sql_res, n.sql);
-}
-
-static void sql_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &sql_res, n.sql);
-}
+RES_DOWN(sql_down, sql_res, sql)
 
 /* ==== database and user ====================================================
  */
@@ -1151,13 +1126,7 @@ static const edv__res sqldb_res = {
     NULL,
 };
 
-static void sqldb_up(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &sqldb_res, n.sql);
-}
+RES_UP(sqldb_up, sqldb_res, sql)
 
 /* Stages of the sql_user step. */
 #define USER_OBSERVE 0 /* list the users, decide */
@@ -1590,21 +1559,9 @@ static const edv__res vm_res = {
     NULL,
 };
 
-static void vm_up(edv__srun *sr)
-{
-  names n;
+RES_UP(vm_up, vm_res, vm)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &vm_res, n.vm);
-}
-
-static void vm_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &vm_res, n.vm);
-}
+RES_DOWN(vm_down, vm_res, vm)
 
 /* ==== snapshot schedule =====================================================
  */
@@ -1710,21 +1667,9 @@ static const edv__res policy_res = {
     NULL,
 };
 
-static void policy_up(edv__srun *sr)
-{
-  names n;
+RES_UP(policy_up, policy_res, policy)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &policy_res, n.policy);
-}
-
-static void policy_delete(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &policy_res, n.policy);
-}
+RES_DOWN(policy_delete, policy_res, policy)
 
 static void policy_detached(edv__srun *sr, json_object *res,
                             const edv_error *err)
@@ -1892,21 +1837,9 @@ static const edv__res ig_res = {
     NULL,
 };
 
-static void ig_up(edv__srun *sr)
-{
-  names n;
+RES_UP(ig_up, ig_res, ig)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &ig_res, n.ig);
-}
-
-static void ig_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &ig_res, n.ig);
-}
+RES_DOWN(ig_down, ig_res, ig)
 
 /* ==== backend service ========================================================
  */
@@ -2019,21 +1952,9 @@ static const edv__res bes_res = {
     NULL,
 };
 
-static void bes_up(edv__srun *sr)
-{
-  names n;
+RES_UP(bes_up, bes_res, bes)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &bes_res, n.bes);
-}
-
-static void bes_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &bes_res, n.bes);
-}
+RES_DOWN(bes_down, bes_res, bes)
 
 /* ==== shared writers: URL map and DNS ========================================
  */
@@ -2432,21 +2353,9 @@ static const edv__res cert_res = {
     NULL,
 };
 
-static void cert_up(edv__srun *sr)
-{
-  names n;
+RES_UP(cert_up, cert_res, cert)
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &cert_res, n.cert);
-}
-
-static void cert_down(edv__srun *sr)
-{
-  names n;
-
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &cert_res, n.cert);
-}
+RES_DOWN(cert_down, cert_res, cert)
 
 /* ==== certificate map entries ================================================
  */
