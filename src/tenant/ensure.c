@@ -304,7 +304,7 @@ static void on_repaired(edv__srun *sr, json_object *op, const edv_error *err)
   again(sr);
 }
 
-int edv__step_repair_count(edv__srun *sr, const char *key)
+int edv__step_repair_allowed(edv__srun *sr, const char *key, const char *what)
 {
   char k[160], v[16];
   const char *have;
@@ -315,7 +315,13 @@ int edv__step_repair_count(edv__srun *sr, const char *key)
   n = have ? atoi(have) : 0;
   snprintf(v, sizeof(v), "%d", n + 1);
   edv__srun_set_fact(sr, k, v);
-  return n;
+  if (n < EDV_REPAIR_MAX)
+    return 1;
+  edv__step_fail(sr, EDV_EPRECONDITION,
+                 "%s drifted again after %d repairs in this run; something "
+                 "else is changing it",
+                 what, EDV_REPAIR_MAX);
+  return 0;
 }
 
 void edv__step_repair(edv__srun *sr, edv_api api, const char *method,

@@ -379,9 +379,10 @@ void edv__step_ensure_absent(edv__srun *sr, edv_api api, const char *what,
 void edv__step_repair(edv__srun *sr, edv_api api, const char *method,
                       const char *path, json_object *body, const char *label,
                       edv__srun_fn again);
-/* How many repairs `key` had in this run (counted up by each call): a
- * resource that will not stay repaired fails the step instead of looping. */
-int edv__step_repair_count(edv__srun *sr, const char *key);
+/* Counts a repair of `key` in this run: 1 while under EDV_REPAIR_MAX, else
+ * the step fails naming `what` (a resource that will not stay repaired,
+ * something else changes it) and 0. */
+int edv__step_repair_allowed(edv__srun *sr, const char *key, const char *what);
 #define EDV_REPAIR_MAX 4
 
 /* JSON helpers for steps. */

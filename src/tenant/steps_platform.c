@@ -45,18 +45,6 @@ static int same_str(const char *a, const char *b)
   return a && b && strcmp(a, b) == 0;
 }
 
-/* A repair that keeps coming back is not fixed by repeating it. */
-static int repair_allowed(edv__srun *sr, const char *key, const char *what)
-{
-  if (edv__step_repair_count(sr, key) < EDV_REPAIR_MAX)
-    return 1;
-  edv__step_fail(sr, EDV_EPRECONDITION,
-                 "%s drifted again after %d repairs in this run; something "
-                 "else is changing it",
-                 what, EDV_REPAIR_MAX);
-  return 0;
-}
-
 /* ---- network ------------------------------------------------------------ */
 
 static json_object *network_build(edv__srun *sr)
@@ -380,7 +368,7 @@ static void hc_verify(edv__srun *sr, json_object *res)
     edv__step_done(sr, NULL);
     return;
   }
-  if (!repair_allowed(sr, "health_check", "the health check")) {
+  if (!edv__step_repair_allowed(sr, "health_check", "the health check")) {
     json_object_put(want);
     return;
   }
@@ -465,7 +453,7 @@ static void urlmap_verify(edv__srun *sr, json_object *res)
     edv__step_done(sr, NULL);
     return;
   }
-  if (!repair_allowed(sr, "url_map", "the URL map's default")) {
+  if (!edv__step_repair_allowed(sr, "url_map", "the URL map's default")) {
     json_object_put(want);
     return;
   }
@@ -570,7 +558,7 @@ static void proxy_verify(edv__srun *sr, json_object *res)
   char path[512];
 
   if (!same_link(edv__jstr(res, "urlMap"), edv__jstr(want, "urlMap"))) {
-    if (!repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
+    if (!edv__step_repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
       goto out;
     edv__step_info(sr, 1,
                    "drift: target HTTPS proxy '%s' points at another URL "
@@ -588,7 +576,7 @@ static void proxy_verify(edv__srun *sr, json_object *res)
   }
   if (!same_link(edv__jstr(res, "certificateMap"),
                  edv__jstr(want, "certificateMap"))) {
-    if (!repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
+    if (!edv__step_repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
       goto out;
     edv__step_info(sr, 1,
                    "drift: target HTTPS proxy '%s' serves another "
@@ -685,7 +673,7 @@ static void fr_verify(edv__srun *sr, json_object *res)
     edv__step_done(sr, NULL);
     return;
   }
-  if (!repair_allowed(sr, "forwarding_rule", "the forwarding rule")) {
+  if (!edv__step_repair_allowed(sr, "forwarding_rule", "the forwarding rule")) {
     json_object_put(want);
     return;
   }

@@ -122,18 +122,6 @@ static json_object *jarr1(const char *s)
   return a;
 }
 
-/* A repair that keeps coming back is not fixed by repeating it. */
-static int repair_allowed(edv__srun *sr, const char *key, const char *what)
-{
-  if (edv__step_repair_count(sr, key) < EDV_REPAIR_MAX)
-    return 1;
-  edv__step_fail(sr, EDV_EPRECONDITION,
-                 "%s drifted again after %d repairs in this run; something "
-                 "else is changing it",
-                 what, EDV_REPAIR_MAX);
-  return 0;
-}
-
 /* ==== preflight ========================================================= */
 
 static void pre_lbip(edv__srun *sr, json_object *res, const edv_error *err)
@@ -823,12 +811,30 @@ RES_DOWN(secret_down, secret_res, secret)
 /* ==== Cloud SQL instance ===================================================
  */
 
+/* settings.backupConfiguration as the tier wants it (create and repair). */
+static json_object *sql_backup_config(const edv__tier *t)
+{
+  json_object *bk = json_object_new_object(), *ret = json_object_new_object();
+
+  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
+  json_object_object_add(bk, "startTime", jstr(t->sql.backup_start_time));
+  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
+                         json_object_new_boolean(t->sql.pitr));
+  json_object_object_add(
+      bk, "transactionLogRetentionDays",
+      json_object_new_int(t->sql.transaction_log_retention_days));
+  json_object_object_add(ret, "retainedBackups",
+                         json_object_new_int(t->sql.retained_backups));
+  json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
+  json_object_object_add(bk, "backupRetentionSettings", ret);
+  return bk;
+}
+
 static json_object *sql_build(edv__srun *sr)
 {
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   json_object *o = json_object_new_object(), *st = json_object_new_object(),
-              *bk = json_object_new_object(), *ret = json_object_new_object(),
               *ip = json_object_new_object();
   char net[512];
 
@@ -851,18 +857,7 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
   json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
-  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
-  json_object_object_add(bk, "startTime", jstr(t->sql.backup_start_time));
-  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
-                         json_object_new_boolean(t->sql.pitr));
-  json_object_object_add(
-      bk, "transactionLogRetentionDays",
-      json_object_new_int(t->sql.transaction_log_retention_days));
-  json_object_object_add(ret, "retainedBackups",
-                         json_object_new_int(t->sql.retained_backups));
-  json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
-  json_object_object_add(bk, "backupRetentionSettings", ret);
-  json_object_object_add(st, "backupConfiguration", bk);
+  json_object_object_add(st, "backupConfiguration", sql_backup_config(t));
   /* Private IP only: the database is reachable from the VPC, never from
    * the internet. */
   json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
@@ -972,20 +967,8 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
           t->sql.transaction_log_retention_days ||
       edv__jint(edv__jget(bk, "backupRetentionSettings"), "retainedBackups",
                 -1) != t->sql.retained_backups) {
-    json_object *b = json_object_new_object(), *ret = json_object_new_object();
     NOTE("backup configuration differs");
-    json_object_object_add(b, "enabled", json_object_new_boolean(1));
-    json_object_object_add(b, "startTime", jstr(t->sql.backup_start_time));
-    json_object_object_add(b, "pointInTimeRecoveryEnabled",
-                           json_object_new_boolean(t->sql.pitr));
-    json_object_object_add(
-        b, "transactionLogRetentionDays",
-        json_object_new_int(t->sql.transaction_log_retention_days));
-    json_object_object_add(ret, "retainedBackups",
-                           json_object_new_int(t->sql.retained_backups));
-    json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
-    json_object_object_add(b, "backupRetentionSettings", ret);
-    json_object_object_add(fix, "backupConfiguration", b);
+    json_object_object_add(fix, "backupConfiguration", sql_backup_config(t));
   }
   if (n > 0 && (!lt || strcmp(lt, t->name) != 0))
     /* Same patch: the tier label follows a scaled tenant. */
@@ -1014,7 +997,8 @@ static void sql_verify(edv__srun *sr, json_object *res)
     json_object *body;
     const char *ver = edv__jstr(edv__jget(res, "settings"), "settingsVersion");
 
-    if (!repair_allowed(sr, "sql_settings", "the Cloud SQL settings")) {
+    if (!edv__step_repair_allowed(sr, "sql_settings",
+                                  "the Cloud SQL settings")) {
       json_object_put(fix);
       return;
     }
@@ -1461,7 +1445,7 @@ static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
   names_of(sr, &n);
   have = edv__jint(disk, "sizeGb", 0);
   if (have > 0 && have < t->disk_gb) {
-    if (!repair_allowed(sr, "boot_disk", "the boot disk's size"))
+    if (!edv__step_repair_allowed(sr, "boot_disk", "the boot disk's size"))
       return;
     edv__step_info(sr, 1,
                    "scale: boot disk '%s' is %lld GB, the tier wants %d GB; "
@@ -1506,7 +1490,7 @@ static void vm_verify(edv__srun *sr, json_object *res)
   edv__url_last_segment(mt ? mt : "", have, sizeof(have));
   edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
   if (strcmp(have, t->machine_type) != 0) {
-    if (!repair_allowed(sr, "vm_type", "the VM's machine type"))
+    if (!edv__step_repair_allowed(sr, "vm_type", "the VM's machine type"))
       return;
     if (st && strcmp(st, "TERMINATED") == 0) {
       json_object *body = json_object_new_object();
@@ -1532,7 +1516,7 @@ static void vm_verify(edv__srun *sr, json_object *res)
     return;
   }
   if (st && strcmp(st, "TERMINATED") == 0) {
-    if (!repair_allowed(sr, "vm_start", "the VM's running state"))
+    if (!edv__step_repair_allowed(sr, "vm_start", "the VM's running state"))
       return;
     edv__step_info(sr, 1, "drift: VM '%s' is TERMINATED; starting it", n.vm);
     vm_verb_path(sr, "start", path, sizeof(path));
@@ -1916,7 +1900,7 @@ static void bes_verify(edv__srun *sr, json_object *res)
     edv__step_done(sr, NULL);
     return;
   }
-  if (!repair_allowed(sr, "backend_service", "the backend service")) {
+  if (!edv__step_repair_allowed(sr, "backend_service", "the backend service")) {
     json_object_put(want);
     return;
   }
@@ -2464,7 +2448,7 @@ static void entry_verified(edv__srun *sr, json_object *res)
     return;
   }
   snprintf(key, sizeof(key), "cert_map_entry%d", h);
-  if (!repair_allowed(sr, key, "the certificate map entry")) {
+  if (!edv__step_repair_allowed(sr, key, "the certificate map entry")) {
     json_object_put(want);
     return;
   }
