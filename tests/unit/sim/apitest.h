@@ -290,4 +290,98 @@ static inline void fx_free(simfx *f)
   fx_stop(f, 0);
 }
 
+/* ---- lists ------------------------------------------------------------- */
+
+/* Follows a list through its pages (`collection` + "?" + query, then
+ * &pageToken=): the last path segment of each item's name, space-ended,
+ * into out; *pages gets how many pages it took. Each page's "kind" must be
+ * `kind` (NULL: not checked). */
+static inline void list_names(simfx *f, const char *collection,
+                              const char *items, const char *kind,
+                              const char *query, char *out, size_t n,
+                              int *pages)
+{
+  char token[300] = "";
+  reply r;
+
+  out[0] = '\0';
+  *pages = 0;
+  for (;;) {
+    if (token[0])
+      httpf(f, "GET", NULL, &r, "%s?%s&pageToken=%s", collection, query, token);
+    else
+      httpf(f, "GET", NULL, &r, "%s?%s", collection, query);
+    expect_status(&r, 200);
+    if (kind)
+      assert_jeq(r.json, "kind", kind);
+    (*pages)++;
+    for (size_t i = 0; i < jlen(r.json, items); i++) {
+      char path[64];
+      const char *name, *slash;
+
+      snprintf(path, sizeof(path), "%s.%zu.name", items, i);
+      name = jget(r.json, path);
+      assert_non_null(name);
+      slash = strrchr(name, '/');
+      snprintf(out + strlen(out), n - strlen(out), "%s ",
+               slash ? slash + 1 : name);
+    }
+    if (!jget(r.json, "nextPageToken")) {
+      reply_free(&r);
+      return;
+    }
+    assert_true(jlen(r.json, items) > 0);
+    snprintf(token, sizeof(token), "%s", jget(r.json, "nextPageToken"));
+    reply_free(&r);
+    if (*pages > 10)
+      fail_msg("%s: pages never end", collection);
+  }
+}
+
+/* ---- Compute operations ------------------------------------------------ */
+
+/* The path of a URL the simulator returned (selfLink). */
+static inline const char *url_path(const char *url)
+{
+  const char *p = strstr(url, "://");
+
+  return p ? strchr(p + 3, '/') : url;
+}
+
+/* Advances the clock in 5 s steps until the operation in r is DONE;
+ * fails on an operation error. Frees r. */
+static inline void op_done(simfx *f, reply *r)
+{
+  char path[1024];
+  reply o;
+
+  expect_status(r, 200);
+  assert_jeq(r->json, "kind", "compute#operation");
+  snprintf(path, sizeof(path), "%s", url_path(jget(r->json, "selfLink")));
+  reply_free(r);
+  for (int i = 0; i < 400; i++) {
+    http(f, "GET", path, NULL, &o);
+    expect_status(&o, 200);
+    if (strcmp(jget(o.json, "status"), "DONE") == 0) {
+      if (jget(o.json, "error"))
+        fail_msg("operation failed: %s", o.body);
+      reply_free(&o);
+      return;
+    }
+    reply_free(&o);
+    assert_int_equal(advance(f, 5), 200);
+  }
+  fail_msg("operation %s never finished", path);
+}
+
+/* POSTs/DELETEs and waits for the operation. */
+static inline void call_done(simfx *f, const char *method, const char *path,
+                             const char *body)
+{
+  reply r;
+
+  http(f, method, path, body, &r);
+  op_done(f, &r);
+}
+
 #endif /* EDV_TEST_SIM_APITEST_H */

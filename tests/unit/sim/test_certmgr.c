@@ -399,43 +399,6 @@ static void test_certmgr_entry_patch(void **state)
   fx_free(f);
 }
 
-/* The short names of every certificate a list gives (all pages). */
-static void cert_names(simfx *f, const char *query, char *out, size_t n,
-                       int *pages)
-{
-  char token[300] = "";
-  reply r;
-
-  out[0] = '\0';
-  *pages = 0;
-  for (;;) {
-    if (token[0])
-      httpf(f, "GET", NULL, &r, CM "/certificates?%s&pageToken=%s", query,
-            token);
-    else
-      httpf(f, "GET", NULL, &r, CM "/certificates?%s", query);
-    expect_status(&r, 200);
-    (*pages)++;
-    for (size_t i = 0; i < jlen(r.json, "certificates"); i++) {
-      char path[40];
-      const char *name;
-
-      snprintf(path, sizeof(path), "certificates.%zu.name", i);
-      name = strrchr(jget(r.json, path), '/');
-      snprintf(out + strlen(out), n - strlen(out), "%s ", name + 1);
-    }
-    if (!jget(r.json, "nextPageToken")) {
-      reply_free(&r);
-      return;
-    }
-    assert_true(jlen(r.json, "certificates") > 0);
-    snprintf(token, sizeof(token), "%s", jget(r.json, "nextPageToken"));
-    reply_free(&r);
-    if (*pages > 10)
-      fail_msg("certificates.list pages never end");
-  }
-}
-
 /*
  * Lists: `filter` (AIP-160: labels.k="v", AND, OR, !=, labels:k),
  * `pageSize` and `pageToken`, on certificates (what drift detection
@@ -467,36 +430,43 @@ static void test_certmgr_list_filter_pages(void **state)
              (int)('a' + i), labels[i]);
     ok_op(f, "POST", path, body);
   }
-  cert_names(f, "pageSize=0", names, sizeof(names), &pages);
+  list_names(f, CM "/certificates", "certificates", NULL, "pageSize=0", names,
+             sizeof(names), &pages);
   assert_string_equal(names, "lc-a lc-b lc-c lc-d lc-e ");
   assert_int_equal(pages, 1);
-  cert_names(f, "pageSize=2", names, sizeof(names), &pages);
+  list_names(f, CM "/certificates", "certificates", NULL, "pageSize=2", names,
+             sizeof(names), &pages);
   assert_string_equal(names, "lc-a lc-b lc-c lc-d lc-e ");
   assert_int_equal(pages, 3);
   /* What drift detection sends, paged by one. */
-  cert_names(f, "filter=labels.edv-managed%3D%22true%22&pageSize=1", names,
+  list_names(f, CM "/certificates", "certificates", NULL,
+             "filter=labels.edv-managed%3D%22true%22&pageSize=1", names,
              sizeof(names), &pages);
   assert_string_equal(names, "lc-a lc-b lc-d ");
   assert_int_equal(pages, 3);
-  cert_names(f,
+  list_names(f, CM "/certificates", "certificates", NULL,
              "filter=labels.edv-managed%3D%22true%22%20AND%20"
              "labels.edv-tenant%3D%22b%22",
              names, sizeof(names), &pages);
   assert_string_equal(names, "lc-b ");
-  cert_names(f,
+  list_names(f, CM "/certificates", "certificates", NULL,
              "filter=labels.edv-managed%3Dtrue%20labels.edv-tenant%3Da%20OR%20"
              "labels.edv-tenant%3Dd",
              names, sizeof(names), &pages);
   assert_string_equal(names, "lc-a lc-d ");
-  cert_names(f, "filter=labels.edv-managed%21%3D%22true%22", names,
-             sizeof(names), &pages);
+  list_names(f, CM "/certificates", "certificates", NULL,
+             "filter=labels.edv-managed%21%3D%22true%22", names, sizeof(names),
+             &pages);
   assert_string_equal(names, "lc-c lc-e ");
-  cert_names(f, "filter=labels%3Aother", names, sizeof(names), &pages);
+  list_names(f, CM "/certificates", "certificates", NULL,
+             "filter=labels%3Aother", names, sizeof(names), &pages);
   assert_string_equal(names, "lc-e ");
-  cert_names(f, "filter=sanDnsnames%3A%22lc.edvirons.com%22", names,
-             sizeof(names), &pages);
+  list_names(f, CM "/certificates", "certificates", NULL,
+             "filter=sanDnsnames%3A%22lc.edvirons.com%22", names, sizeof(names),
+             &pages);
   assert_string_equal(names, "lc-c ");
-  cert_names(f, "filter=name%3D%22*%2Flc-b%22", names, sizeof(names), &pages);
+  list_names(f, CM "/certificates", "certificates", NULL,
+             "filter=name%3D%22*%2Flc-b%22", names, sizeof(names), &pages);
   assert_string_equal(names, "lc-b ");
   /* Refused: grouping, a dangling operator, a negative size, a token that
    * is not one of ours. */

@@ -23,50 +23,6 @@
 #define CP "/compute/v1/projects/edv-sim"
 #define ZA CP "/zones/us-central1-a"
 
-/* The path of a URL the simulator returned (selfLink). */
-static const char *url_path(const char *url)
-{
-  const char *p = strstr(url, "://");
-
-  return p ? strchr(p + 3, '/') : url;
-}
-
-/* Advances the clock in 5 s steps until the operation in r is DONE;
- * fails on an operation error. Frees r. */
-static void op_done(simfx *f, reply *r)
-{
-  char path[1024];
-  reply o;
-
-  expect_status(r, 200);
-  assert_jeq(r->json, "kind", "compute#operation");
-  snprintf(path, sizeof(path), "%s", url_path(jget(r->json, "selfLink")));
-  reply_free(r);
-  for (int i = 0; i < 400; i++) {
-    http(f, "GET", path, NULL, &o);
-    expect_status(&o, 200);
-    if (strcmp(jget(o.json, "status"), "DONE") == 0) {
-      if (jget(o.json, "error"))
-        fail_msg("operation failed: %s", o.body);
-      reply_free(&o);
-      return;
-    }
-    reply_free(&o);
-    assert_int_equal(advance(f, 5), 200);
-  }
-  fail_msg("operation %s never finished", path);
-}
-
-/* POSTs/DELETEs and waits for the operation. */
-static void call_done(simfx *f, const char *method, const char *path,
-                      const char *body)
-{
-  reply r;
-
-  http(f, method, path, body, &r);
-  op_done(f, &r);
-}
-
 static void expect_error(reply *r, int status, const char *reason,
                          const char *message)
 {

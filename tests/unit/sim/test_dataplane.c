@@ -16,46 +16,6 @@
 #define CP "/compute/v1/projects/edv-sim"
 #define ZA CP "/zones/us-central1-a"
 
-static const char *url_path(const char *url)
-{
-  const char *p = strstr(url, "://");
-
-  return p ? strchr(p + 3, '/') : url;
-}
-
-/* Waits for a Compute operation (advancing the clock); frees r. */
-static void op_done(simfx *f, reply *r)
-{
-  char path[1024];
-  reply o;
-
-  expect_status(r, 200);
-  snprintf(path, sizeof(path), "%s", url_path(jget(r->json, "selfLink")));
-  reply_free(r);
-  for (int i = 0; i < 400; i++) {
-    http(f, "GET", path, NULL, &o);
-    expect_status(&o, 200);
-    if (strcmp(jget(o.json, "status"), "DONE") == 0) {
-      if (jget(o.json, "error"))
-        fail_msg("operation failed: %s", o.body);
-      reply_free(&o);
-      return;
-    }
-    reply_free(&o);
-    assert_int_equal(advance(f, 5), 200);
-  }
-  fail_msg("operation %s never finished", path);
-}
-
-static void call_done(simfx *f, const char *method, const char *path,
-                      const char *body)
-{
-  reply r;
-
-  http(f, method, path, body, &r);
-  op_done(f, &r);
-}
-
 /* GET path with a Host header, no token: what a browser sends. */
 static long get_host(simfx *f, const char *host, const char *path, reply *r,
                      char *location, size_t lsize)

@@ -658,40 +658,6 @@ static void test_sql_users_update(void **state)
  * instances.list: `filter` (Cloud SQL's `field:value`, nested fields,
  * space-separated or AND/OR), `maxResults` and `pageToken`.
  */
-static void list_names(simfx *f, const char *query, char *out, size_t n,
-                       int *pages)
-{
-  char token[200] = "";
-  reply r;
-
-  out[0] = '\0';
-  *pages = 0;
-  for (;;) {
-    if (token[0])
-      httpf(f, "GET", NULL, &r, VB "/instances?%s&pageToken=%s", query, token);
-    else
-      httpf(f, "GET", NULL, &r, VB "/instances?%s", query);
-    expect_status(&r, 200);
-    assert_jeq(r.json, "kind", "sql#instancesList");
-    (*pages)++;
-    for (size_t i = 0; i < jlen(r.json, "items"); i++) {
-      char path[32];
-
-      snprintf(path, sizeof(path), "items.%zu.name", i);
-      snprintf(out + strlen(out), n - strlen(out), "%s ", jget(r.json, path));
-    }
-    if (!jget(r.json, "nextPageToken")) {
-      reply_free(&r);
-      return;
-    }
-    assert_true(jlen(r.json, "items") > 0);
-    snprintf(token, sizeof(token), "%s", jget(r.json, "nextPageToken"));
-    reply_free(&r);
-    if (*pages > 10)
-      fail_msg("instances.list pages never end");
-  }
-}
-
 static void test_sql_list_filter_pages(void **state)
 {
   static const char *const labels[] = {
@@ -717,44 +683,52 @@ static void test_sql_list_filter_pages(void **state)
     reply_free(&r);
   }
   /* No filter, every instance on one page (500 by default). */
-  list_names(f, "maxResults=0", names, sizeof(names), &pages);
+  list_names(f, VB "/instances", "items", "sql#instancesList", "maxResults=0",
+             names, sizeof(names), &pages);
   assert_string_equal(names, "pg-a pg-b pg-c pg-d pg-e ");
   assert_int_equal(pages, 1);
   /* Pages of two, every instance once. */
-  list_names(f, "maxResults=2", names, sizeof(names), &pages);
+  list_names(f, VB "/instances", "items", "sql#instancesList", "maxResults=2",
+             names, sizeof(names), &pages);
   assert_string_equal(names, "pg-a pg-b pg-c pg-d pg-e ");
   assert_int_equal(pages, 3);
   /* The label filter drift detection sends, paged. */
-  list_names(f, "filter=settings.userLabels.edv-managed%3Atrue&maxResults=1",
+  list_names(f, VB "/instances", "items", "sql#instancesList",
+             "filter=settings.userLabels.edv-managed%3Atrue&maxResults=1",
              names, sizeof(names), &pages);
   assert_string_equal(names, "pg-a pg-b pg-d ");
   assert_int_equal(pages, 3);
   /* Space-separated terms are ANDed; AND and OR explicitly; quotes; =. */
-  list_names(f,
+  list_names(f, VB "/instances", "items", "sql#instancesList",
              "filter=settings.userLabels.edv-managed%3Atrue%20"
              "settings.userLabels.edv-tenant%3Ab",
              names, sizeof(names), &pages);
   assert_string_equal(names, "pg-b ");
-  list_names(f,
+  list_names(f, VB "/instances", "items", "sql#instancesList",
              "filter=settings.userLabels.edv-managed%3Atrue%20AND%20"
              "settings.userLabels.edv-tenant%3Ab%20OR%20"
              "settings.userLabels.edv-tenant%3A%22d%22",
              names, sizeof(names), &pages);
   assert_string_equal(names, "pg-b pg-d ");
-  list_names(f, "filter=name%3Dpg-e%20databaseVersion%3APOSTGRES_15", names,
+  list_names(f, VB "/instances", "items", "sql#instancesList",
+             "filter=name%3Dpg-e%20databaseVersion%3APOSTGRES_15", names,
              sizeof(names), &pages);
   assert_string_equal(names, "pg-e ");
-  list_names(f, "filter=settings.userLabels.edv-managed%21%3Dtrue", names,
+  list_names(f, VB "/instances", "items", "sql#instancesList",
+             "filter=settings.userLabels.edv-managed%21%3Dtrue", names,
              sizeof(names), &pages);
   assert_string_equal(names, "pg-c pg-e ");
-  list_names(f, "filter=settings.userLabels%3Aother", names, sizeof(names),
+  list_names(f, VB "/instances", "items", "sql#instancesList",
+             "filter=settings.userLabels%3Aother", names, sizeof(names),
              &pages);
   assert_string_equal(names, "pg-e ");
-  list_names(f, "filter=settings.userLabels.nosuch%3Atrue", names,
-             sizeof(names), &pages);
+  list_names(f, VB "/instances", "items", "sql#instancesList",
+             "filter=settings.userLabels.nosuch%3Atrue", names, sizeof(names),
+             &pages);
   assert_string_equal(names, "");
   /* Above 1000: 1000. */
-  list_names(f, "maxResults=5000", names, sizeof(names), &pages);
+  list_names(f, VB "/instances", "items", "sql#instancesList",
+             "maxResults=5000", names, sizeof(names), &pages);
   assert_int_equal(pages, 1);
   /* Refused: what the subset does not read, bad numbers, foreign tokens. */
   http(f, "GET", VB "/instances?filter=%28name%3Apg-a%29", NULL, &r);
