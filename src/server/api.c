@@ -370,29 +370,45 @@ static void readyz_answer(api_ctx *c, const char *cred, const char *why)
   api_send(c, ok ? 200 : 503, o);
 }
 
-static void readyz_token(void *data, const char *token, const edv_error *err)
-{
-  api_ctx *c = data;
-
-  (void)token; /* never kept, never logged */
-  c->busy = 0;
-  if (!c->req) {
-    api_ctx_free(c);
-    return;
-  }
-  if (err && err->code)
-    readyz_answer(c, "failed", err->message);
-  else
-    readyz_answer(c, "ok", NULL);
-}
-
-static void readyz_end(void *data, edv_http_req *req, edv_httpd_end why)
+/* A suspended request's end (answered by httpd itself: deadline, client
+ * gone) only forgets it; the pending callback, which always comes, then
+ * frees the context through api_resume(). */
+static void suspended_end(void *data, edv_http_req *req, edv_httpd_end why)
 {
   api_ctx *c = data;
 
   (void)req;
   (void)why;
-  c->req = NULL; /* the token callback frees c */
+  c->req = NULL;
+}
+
+void api_suspend(api_ctx *c, uint64_t deadline_ms)
+{
+  c->busy = 1;
+  edv__http_on_end(c->req, deadline_ms, suspended_end, c);
+}
+
+int api_resume(api_ctx *c)
+{
+  c->busy = 0;
+  if (!c->req) {
+    api_ctx_free(c);
+    return 0;
+  }
+  return 1;
+}
+
+static void readyz_token(void *data, const char *token, const edv_error *err)
+{
+  api_ctx *c = data;
+
+  (void)token; /* never kept, never logged */
+  if (!api_resume(c))
+    return;
+  if (err && err->code)
+    readyz_answer(c, "failed", err->message);
+  else
+    readyz_answer(c, "ok", NULL);
 }
 
 static void h_readyz(api_ctx *c, const char *id)
@@ -419,13 +435,11 @@ static void h_readyz(api_ctx *c, const char *id)
     api_send(c, 503, o);
     return;
   }
-  c->busy = 1;
   if (edv_engine_access_token(d->engine, readyz_token, c) != 0) {
-    c->busy = 0;
     readyz_answer(c, "failed", "cannot ask for a token");
     return;
   }
-  edv__http_on_end(c->req, 15000, readyz_end, c);
+  api_suspend(c, 15000);
 }
 
 static void h_openapi(api_ctx *c, const char *id)

@@ -57,6 +57,13 @@ void api_time(int64_t ms, char *buf, size_t size);
 /* The field a validation message names ("field 'slug' ..."), or NULL. */
 const char *api_field_of(const char *message, char *buf, size_t size);
 
+/* Suspends the request until a callback answers it: the handler returns
+ * with c kept (busy); httpd answers 504 itself past deadline_ms. The
+ * callback calls api_resume() first: 1 when the request is still there to
+ * answer, 0 when it is gone (c is then freed). */
+void api_suspend(api_ctx *c, uint64_t deadline_ms);
+int api_resume(api_ctx *c);
+
 /* api_tenants.c */
 void api_tenants_list(api_ctx *c, const char *id);
 void api_tenants_create(api_ctx *c, const char *id);

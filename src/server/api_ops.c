@@ -132,35 +132,6 @@ static int64_t parse_rfc3339(const char *t)
   return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
-/* Suspended requests: the end callback only forgets the request; the
- * pending callback (which always comes) frees the context. */
-static void ops_req_end(void *data, edv_http_req *req, edv_httpd_end why)
-{
-  api_ctx *c = data;
-
-  (void)req;
-  (void)why;
-  c->req = NULL;
-}
-
-static void suspend(api_ctx *c)
-{
-  c->busy = 1;
-  edv__http_on_end(c->req, OPS_DEADLINE_MS, ops_req_end, c);
-}
-
-/* Resumes a suspended request: 1 when it is still there to answer (else
- * it is freed). */
-static int resume(api_ctx *c)
-{
-  c->busy = 0;
-  if (!c->req) {
-    api_ctx_free(c);
-    return 0;
-  }
-  return 1;
-}
-
 static int submit(edvd *d, edv_api api, const char *method, const char *path,
                   json_object *body, const char *label, edv_response_cb cb,
                   void *data)
@@ -383,7 +354,7 @@ static void job_on_started(void *data, const edv_response *res)
     EDV_LOG_W(MOD, "tenant=%s %s: %s", job->tenant, job_names[job->kind],
               res->error->message);
     job_end(job);
-    if (!resume(c))
+    if (!api_resume(c))
       return;
     if (res->error->code == EDV_ECONFLICT || res->error->code == EDV_EBUSY ||
         res->http_status == 409)
@@ -420,7 +391,7 @@ static void job_on_started(void *data, const edv_response *res)
             "edvd stopped while starting; the operation goes on in Cloud "
             "SQL and is followed again after a restart");
     job_end(job);
-    if (resume(c))
+    if (api_resume(c))
       api_error(c, 503, NULL, NULL, "edvd is stopping");
     return;
   }
@@ -433,13 +404,13 @@ static void job_on_started(void *data, const edv_response *res)
     journal(job->d, job->tenant, job->actor, job_names[job->kind],
             "result=UNKNOWN", job->op_name, 0, err.message);
     job_end(job);
-    if (resume(c))
+    if (api_resume(c))
       api_error(c, 502, "INTERNAL", NULL,
                 "the %s started but its operation cannot be followed: %s",
                 job_names[job->kind], err.message);
     return;
   }
-  if (resume(c))
+  if (api_resume(c))
     job_answer(c, job->kind, job->tenant, job->instance, job->backup_id,
                job->op_name, status ? status : "PENDING", job->started_ms, 0);
 }
@@ -803,7 +774,7 @@ void api_tenant_backup(api_ctx *c, const char *id)
     return;
   }
   json_object_put(rb);
-  suspend(c);
+  api_suspend(c, OPS_DEADLINE_MS);
 }
 
 /* ---- POST /api/tenants/{id}/restore
@@ -820,7 +791,7 @@ static void restore_on_run(void *data, const edv_response *res)
   if (res->error) {
     job->c = NULL;
     job_end(job);
-    if (!resume(c))
+    if (!api_resume(c))
       return;
     if (res->error->code == EDV_ENOTFOUND)
       api_error(c, 404, NULL, "backup_id",
@@ -835,7 +806,7 @@ static void restore_on_run(void *data, const edv_response *res)
   if (!st || strcmp(st, "SUCCESSFUL") != 0) {
     job->c = NULL;
     job_end(job);
-    if (resume(c))
+    if (api_resume(c))
       api_error(c, 409, "FAILED_PRECONDITION", "backup_id",
                 "field 'backup_id': backup '%s' is %s; only a SUCCESSFUL "
                 "backup can be restored",
@@ -847,7 +818,7 @@ static void restore_on_run(void *data, const edv_response *res)
      * is destructive, never started for a request already answered. */
     job->c = NULL;
     job_end(job);
-    if (resume(c))
+    if (api_resume(c))
       api_error(c, 503, NULL, NULL, "edvd is stopping; nothing was restored");
     return;
   }
@@ -870,7 +841,7 @@ static void restore_on_run(void *data, const edv_response *res)
     json_object_put(b);
     job->c = NULL;
     job_end(job);
-    if (resume(c))
+    if (api_resume(c))
       api_error(c, 503, NULL, NULL, "cannot call Cloud SQL now");
     return;
   }
@@ -944,7 +915,7 @@ void api_tenant_restore(api_ctx *c, const char *id)
     api_error(c, 503, NULL, NULL, "cannot call Cloud SQL now");
     return;
   }
-  suspend(c);
+  api_suspend(c, OPS_DEADLINE_MS);
 }
 
 /* ---- GET /api/tenants/{id}/backups
@@ -967,7 +938,7 @@ static void backups_on_list(void *data, const edv_response *res)
   api_ctx *c = b->c;
   json_object *o, *arr, *items;
 
-  if (!resume(c)) {
+  if (!api_resume(c)) {
     free(b);
     return;
   }
@@ -1050,7 +1021,7 @@ void api_tenant_backups(api_ctx *c, const char *id)
     api_error(c, 503, NULL, NULL, "cannot call Cloud SQL now");
     return;
   }
-  suspend(c);
+  api_suspend(c, OPS_DEADLINE_MS);
 }
 
 /* ---- GET /api/tenants/{id}/metrics
@@ -1249,7 +1220,7 @@ static void metrics_on_series(metrics_ctx *m, const edv_response *res,
   }
   if (--m->pending > 0)
     return;
-  if (!resume(m->c)) {
+  if (!api_resume(m->c)) {
     metrics_free(m);
     return;
   }
@@ -1417,7 +1388,7 @@ void api_tenant_metrics(api_ctx *c, const char *id)
     m->failed = 1;
     edv_error_set(&m->err, EDV_EUNAVAIL, "cannot call Cloud Monitoring now");
   }
-  suspend(c);
+  api_suspend(c, OPS_DEADLINE_MS);
 }
 
 /* ---- GET /api/infrastructure/capacity
@@ -1557,7 +1528,7 @@ static void cap_finish(void)
   memcpy(w, cap.waiters, n * sizeof(*w));
   cap.nwaiters = 0;
   for (size_t i = 0; i < n; i++)
-    if (resume(w[i]))
+    if (api_resume(w[i]))
       cap_render(w[i], 1);
 }
 
@@ -1954,7 +1925,7 @@ void api_infra_capacity(api_ctx *c, const char *id)
     return;
   }
   cap.waiters[cap.nwaiters++] = c;
-  suspend(c);
+  api_suspend(c, OPS_DEADLINE_MS);
   if (!cap.refreshing && cap_refresh(d, &f, &err)) {
     cap.nwaiters--;
     c->busy = 0;

@@ -567,32 +567,20 @@ typedef struct get_observe {
   json_object *o;
 } get_observe;
 
-static void get_req_end(void *data, edv_http_req *req, edv_httpd_end why)
-{
-  api_ctx *c = data;
-
-  (void)req;
-  (void)why;
-  c->req = NULL;
-}
-
 static void get_observed(void *data, json_object *resources)
 {
   get_observe *g = data;
   api_ctx *c = g->c;
   char key[EDV_STORE_ID_SZ + 16];
 
-  c->busy = 0;
   snprintf(key, sizeof(key), "observe/%s",
            json_object_get_string(json_object_object_get(g->o, "id")));
   edvd_view_put(c->d, key, resources, EDVD_VIEW_TTL_MS);
   json_object_object_add(g->o, "observed", resources);
-  if (c->req)
+  if (api_resume(c))
     api_send(c, 200, g->o);
-  else {
+  else
     json_object_put(g->o);
-    api_ctx_free(c);
-  }
   free(g);
 }
 
@@ -640,14 +628,13 @@ void api_tenant_get(api_ctx *c, const char *id)
   }
   g->c = c;
   g->o = o;
-  c->busy = 1;
-  edv__http_on_end(c->req, 20000, get_req_end, c);
   if (edv__observe(c->d->engine, c->d->store, &rec, 15000, get_observed, g)) {
-    c->busy = 0;
     free(g);
     json_object_put(o);
     api_error(c, 500, NULL, NULL, "out of memory");
+    return;
   }
+  api_suspend(c, 20000); /* the callback never runs before this */
 }
 
 /* ---- scaling
