@@ -133,40 +133,15 @@ const char *cli_state_dir(cli_ctx *ctx)
 #ifdef EDV_CLI_HAVE_SIM
 /*
  * Starts the simulator on our loop, its cloud persisted in the state
- * directory, writes a key it trusts, and points the configuration at it.
+ * directory, writes a key it trusts, and points the configuration at it
+ * (server/fleetenv.c, as edvd --sim does).
  */
 static int cli_sim_start(cli_ctx *ctx)
 {
-  edv_sim_options opt;
   edv_error err;
-  edv_sim *sim;
-  char state[600], key[600];
-  const char *dir = cli_state_dir(ctx);
 
-  if (cli_mkdirs(dir) != 0) {
-    fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n", ctx->prog,
-            dir, strerror(errno));
-    return CLI_EXIT_OTHER;
-  }
-  snprintf(state, sizeof(state), "%s/sim-cloud.json", dir);
-  snprintf(key, sizeof(key), "%s/sim-key.json", dir);
-  memset(&opt, 0, sizeof(opt));
-  opt.state_file = state;
-  opt.project = edv_config_get(ctx->cfg, "project");
-  opt.profile = edv_config_get(ctx->cfg, "sim.profile");
-  sim = edv_sim_start(ctx->loop, &opt, &err);
-  if (!sim)
-    return cli_fail(ctx, &err);
-  ctx->sim = sim;
-  unlink(key); /* rewritten each run: the simulator keeps the RSA key */
-  if (edv_sim_write_key(sim, key, &err) != 0 ||
-      edv_config_set(ctx->cfg, "endpoint", edv_sim_base_url(sim), &err) != 0 ||
-      edv_config_set(ctx->cfg, "key_file", key, &err) != 0)
-    return cli_fail(ctx, &err);
-  if (!edv_config_get(ctx->cfg, "project") &&
-      edv_config_set(ctx->cfg, "project", "edv-sim", &err) != 0)
-    return cli_fail(ctx, &err);
-  return CLI_EXIT_OK;
+  ctx->sim = edv__env_start_sim(ctx->loop, ctx->cfg, cli_state_dir(ctx), &err);
+  return ctx->sim ? CLI_EXIT_OK : cli_fail(ctx, &err);
 }
 
 static void cli_sim_closed(void *data)
