@@ -620,6 +620,10 @@ static void test_orphans(void **state)
         sim_find("/certificates/edv-dr04-cert", path, sizeof(path)) != 0 &&
         !sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0))
       break;
+    /* The reload of the grace cannot be seen in the status: a pass that
+     * ran before it deleted nothing, so pass again now and then. */
+    if (i % 20 == 19)
+      drift_pass();
     sleep_ms(100);
   }
   assert_int_not_equal(
