@@ -1610,12 +1610,27 @@ static void test_subset(void **state)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {
+  const struct CMUnitTest all[] = {
       cmocka_unit_test(test_subset),         cmocka_unit_test(test_routes),
       cmocka_unit_test(test_responses),      cmocka_unit_test(test_requests),
       cmocka_unit_test(test_fidelity_table),
   };
+  const struct CMUnitTest lone[] = {
+      cmocka_unit_test(test_routes),
+      cmocka_unit_test(test_responses),
+      cmocka_unit_test(test_requests),
+      cmocka_unit_test(test_fidelity_table),
+  };
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  /* The documents are loaded before the group runs, so that a lone clone
+   * (no full documents beside it) leaves test_subset out instead of
+   * reporting it skipped: meson counts TAP's "not ok # SKIP" as a failure. */
+  (void)group_setup(NULL);
+  if (using_subset) {
+    printf("# test_subset not run: the full documents are absent, so the "
+           "committed subset has nothing to be compared with\n");
+    return cmocka_run_group_tests_name("tests", lone, NULL, group_teardown);
+  }
+  return cmocka_run_group_tests_name("tests", all, NULL, group_teardown);
 }
