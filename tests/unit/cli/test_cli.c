@@ -139,8 +139,17 @@ static void test_bad_arguments(void **state)
   (void)state;
   USAGE("unknown command 'frobnicate'", "frobnicate");
   USAGE("unknown flag '--bogus'", "--bogus", "version");
-  USAGE("unknown flag '--bogus' for 'edvctl api'", "api", "GET", "/compute/v1",
+  USAGE("edvctl api: unknown flag '--bogus'\n", "api", "GET", "/compute/v1",
         "--bogus");
+  /* Typos: the nearest command or flag is suggested; nothing far is. */
+  USAGE("edvctl: unknown command 'tenat'; did you mean 'tenant'?\n", "tenat");
+  USAGE("edvctl tenant: unknown command 'lst'; did you mean 'list'?\n",
+        "tenant", "lst");
+  USAGE("edvctl tenant: unknown command 'destroy'\n", "tenant", "destroy");
+  USAGE("edvctl: unknown flag '--formt'; did you mean '--format'?\n", "--formt",
+        "json", "version");
+  USAGE("edvctl api: unknown flag '--wiat'; did you mean '--wait'?\n", "api",
+        "GET", "/compute/v1/x", "--wiat");
   USAGE("unknown flag '-z'", "-z");
   USAGE("missing argument METHOD", "api");
   USAGE("missing argument URL_OR_PATH", "api", "GET");
@@ -168,7 +177,7 @@ static void test_bad_arguments(void **state)
   USAGE("--endpoint 'ftp://x' must start with http", "--endpoint", "ftp://x",
         "version");
   USAGE("missing command after 'edvctl auth'", "auth");
-  USAGE("unknown command 'edvctl auth login'", "auth", "login");
+  USAGE("edvctl auth: unknown command 'login'\n", "auth", "login");
   USAGE("unknown command 'edvctl nothing'", "help", "nothing");
 }
 

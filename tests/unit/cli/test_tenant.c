@@ -439,7 +439,7 @@ static void test_bad_arguments(void **state)
   REFUSED(&s, "missing argument REGION", "tenant", "create", "school001",
           "greenwood-high", "Greenwood High School", "premium");
   REFUSED(&s, "missing argument ID", "tenant", "create");
-  REFUSED(&s, "unknown flag '--colour' for 'edvctl tenant create'", "tenant",
+  REFUSED(&s, "edvctl tenant create: unknown flag '--colour'\n", "tenant",
           "create", "school001", "greenwood-high", "Greenwood High School",
           "premium", "us-central1", "--colour");
   REFUSED(&s, "--wait and --no-wait exclude each other", "tenant", "create",
@@ -454,7 +454,7 @@ static void test_bad_arguments(void **state)
           "gold");
   REFUSED(&s, "--profile 'slow' is not one of", "sim", "start", "--profile",
           "slow");
-  REFUSED(&s, "unknown command 'edvctl tenant destroy'", "tenant", "destroy",
+  REFUSED(&s, "edvctl tenant: unknown command 'destroy'\n", "tenant", "destroy",
           "school001");
   scratch_remove(&s);
 }
