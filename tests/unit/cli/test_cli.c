@@ -192,6 +192,33 @@ static void test_no_arguments(void **state)
   assert_non_null(strstr(r.err, "Usage: edvctl"));
 }
 
+/* The commit `edvctl version` names is the source tree's HEAD (when the
+ * tree is a git checkout: a tarball's build says "unknown"). */
+static void expect_build_commit(const char *out)
+{
+  const char *root = getenv("EDV_SOURCE_ROOT");
+  char cmd[1024], head[64] = "";
+  FILE *p;
+
+  snprintf(cmd, sizeof(cmd),
+           "git -C '%s' rev-parse --short=12 HEAD 2>/dev/null",
+           root ? root : ".");
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  if (!fgets(head, sizeof(head), p))
+    head[0] = '\0';
+  pclose(p);
+  head[strcspn(head, "\n")] = '\0';
+  if (!head[0]) {
+    printf("# not a git checkout: the commit is not compared\n");
+    assert_non_null(strstr(out, "\"commit\": \"unknown\""));
+    return;
+  }
+  if (!strstr(out, head))
+    print_error("HEAD %s is not in: %s\n", head, out);
+  assert_non_null(strstr(out, head));
+}
+
 static void test_help_and_version(void **state)
 {
   static run_result r;
@@ -222,6 +249,8 @@ static void test_help_and_version(void **state)
   RUN(&r, "version", "--format=json");
   assert_int_equal(r.status, 0);
   assert_non_null(strstr(r.out, "\"edvctl\""));
+  assert_non_null(strstr(r.out, "\"build_date\""));
+  expect_build_commit(r.out);
 }
 
 /* ---- Against the mock server ---------------------------------------------*/
