@@ -29,7 +29,7 @@ static int args_lookup(const cli_opt *opts, const char *name, size_t len,
   return -1;
 }
 
-static int args_apply_global(cli_ctx *ctx, const char *name, const char *value)
+int cli_apply_global(cli_ctx *ctx, const char *name, const char *value)
 {
   if (strcmp(name, "config") == 0) {
     ctx->config_file = value;
@@ -105,7 +105,7 @@ static int args_set(args_state *st, const char *flag, const cli_opt *opts,
     return cli_usage_error(st->ctx, "flag %s needs a non-empty value (%s)",
                            flag, opts[idx].arg);
   if (global)
-    return args_apply_global(st->ctx, opts[idx].name, value);
+    return cli_apply_global(st->ctx, opts[idx].name, value);
   st->args->values[idx] = value ? value : "";
   return CLI_EXIT_OK;
 }

@@ -220,5 +220,15 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_completion(cli_ctx *ctx, const cli_args *args);
+
+/* Applies global flag `name` (cli_global_opts) with its value (NULL for a
+ * switch) to ctx; a bad value is a usage error. */
+int cli_apply_global(cli_ctx *ctx, const char *name, const char *value);
+
+/* `edvctl __complete WORD...` (the completion scripts' call, parsed by
+ * itself since its words are another command line): prints the candidates
+ * for the last word. */
+int cli_complete(cli_ctx *ctx, int argc, char **argv);
 
 #endif /* EDV_CLI_H */

@@ -284,6 +284,8 @@ static const cli_cmd token_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static const char *const completion_args[] = {"SHELL"};
+
 const cli_cmd cli_commands[] = {
     {"token", "Management API tokens (edvd)", "COMMAND",
      "Commands about the bearer tokens edvd accepts.\n"
@@ -341,6 +343,18 @@ const cli_cmd cli_commands[] = {
      "Commands about the credentials edvctl uses.\n"
      "\nExamples:\n  edvctl auth print-access-token\n",
      NULL, 0, -1, NULL, NULL, auth_cmds},
+    {"completion", "shell completion script", "SHELL",
+     "Prints the completion script for SHELL (bash, zsh or fish). It\n"
+     "completes commands, flags and their listed values, tenant ids and\n"
+     "regions from the state directory, and tiers from tiers.json, by\n"
+     "asking edvctl itself, so it follows the installed version.\n"
+     "`meson install` installs the three scripts where the shells look.\n"
+     "\n"
+     "Examples:\n"
+     "  source <(edvctl completion bash)\n"
+     "  edvctl completion zsh > \"${fpath[1]}/_edvctl\"\n"
+     "  edvctl completion fish > ~/.config/fish/completions/edvctl.fish\n",
+     NULL, 1, 1, completion_args, cli_cmd_completion, NULL},
     {"version", "print the version", "",
      "Prints the version of edvctl and libedv.\n"
      "\n"

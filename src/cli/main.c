@@ -403,7 +403,9 @@ int main(int argc, char **argv)
   }
   ctx.loop = &loop;
   result = cli_env(&ctx);
-  if (result == CLI_EXIT_OK)
+  if (result == CLI_EXIT_OK && argc >= 2 && strcmp(argv[1], "__complete") == 0)
+    result = cli_complete(&ctx, argc - 2, argv + 2);
+  else if (result == CLI_EXIT_OK)
     result = cli_parse(&ctx, argc, argv, &cmd, &args);
   if (result == CLI_EXIT_OK && cmd) {
     cli_log_level(&ctx);

@@ -712,6 +712,96 @@ static void test_env_sim(void **state)
   scratch_remove(&s);
 }
 
+/* ---- shell completion --------------------------------------------------- */
+
+/* The candidates `edvctl __complete WORD...` prints for the last word. */
+static const char *complete(const char *const *words)
+{
+  static run_result r;
+  const char *argv[24] = {"__complete"};
+  int i = 1;
+
+  for (int k = 0; words[k] && i < 23; k++)
+    argv[i++] = words[k];
+  argv[i] = NULL;
+  run_prog(&r, edvctl, argv, NULL);
+  EXPECT_OK(&r);
+  return r.out;
+}
+
+#define COMPLETES(want, ...)                                                   \
+  do {                                                                         \
+    const char *const words_[] = {__VA_ARGS__, NULL};                          \
+    const char *got_ = complete(words_);                                       \
+    if (strcmp(got_, (want)) != 0)                                             \
+      print_error("completing '%s': got '%s', wanted '%s'\n",                  \
+                  words_[sizeof(words_) / sizeof(words_[0]) - 2], got_,        \
+                  (want));                                                     \
+    assert_string_equal(got_, (want));                                         \
+  } while (0)
+
+/* Completion walks the parser's command table and the state; the bash
+ * script turns its answer into COMPREPLY. */
+static void test_completion(void **state)
+{
+  static run_result r;
+  scratch s;
+  char cmd[2048], out[300];
+
+  (void)state;
+  scratch_make(&s);
+  EDV(&r, &s, "--sim", "-q", "tenant", "create", "school001", "greenwood",
+      "Greenwood", "basic", "europe-west1", "--no-wait");
+  EXPECT_OK(&r);
+  COMPLETES("tenant\n", "ten");
+  COMPLETES("retry\nresume\n", "tenant", "re");
+  COMPLETES("--wait\n", "tenant", "create", "--w");
+  COMPLETES("table\njson\n", "--format", "");
+  COMPLETES("@files\n", "--config", "");
+  COMPLETES("READY\n", "tenant", "list", "--state", "R");
+  COMPLETES("", "tenant", "zz", "");       /* unknown: nothing */
+  COMPLETES("", "tenant", "get", "x", ""); /* one ID only */
+  COMPLETES("bash\n", "completion", "b");
+  COMPLETES("school001\n", "--config", s.config, "tenant", "get", "");
+  COMPLETES("school001\n", "tenant", "--config", s.config, "delete", "s");
+  COMPLETES("basic\n", "--config", s.config, "tenant", "create", "a", "b", "c",
+            "ba");
+  /* The configured region first, then those the tenants use. */
+  COMPLETES("us-central1\neurope-west1\n", "--config", s.config, "tenant",
+            "create", "a", "b", "c", "basic", "");
+  assert_non_null(
+      strstr(complete((const char *const[]){"--config", s.config, "tenant",
+                                            "create", "a", "b", "c", "", NULL}),
+             "premium\n"));
+
+  /* The bash script itself, through bash. */
+  snprintf(out, sizeof(out), "%s/compreply", s.dir);
+  snprintf(cmd, sizeof(cmd),
+           "bash -c 'source <(\"$0\" completion bash) && "
+           "COMP_WORDS=(\"$0\" --config \"$1\" tenant get sch) && "
+           "COMP_CWORD=5 && _edvctl && printf \"%%s\\n\" "
+           "\"${COMPREPLY[@]}\"' '%s' '%s' > '%s'",
+           edvctl, s.config, out);
+  assert_int_equal(system(cmd), 0);
+  assert_true(file_has(out, "school001\n"));
+  /* fish through fish; zsh's script is only parsed (driving zsh's
+   * completion system needs a terminal). */
+  snprintf(cmd, sizeof(cmd),
+           "fish -c 'set -gx PATH (dirname $argv[1]) $PATH; "
+           "source (edvctl completion fish | psub); "
+           "complete -C\"edvctl --config $argv[2] tenant get sch\"' "
+           "'%s' '%s' > '%s'",
+           edvctl, s.config, out);
+  assert_int_equal(system(cmd), 0);
+  assert_true(file_has(out, "school001\n"));
+  snprintf(cmd, sizeof(cmd), "'%s' completion zsh | zsh -n", edvctl);
+  assert_int_equal(system(cmd), 0);
+  run_prog(&r, edvctl, (const char *const[]){"completion", "tcsh", NULL}, NULL);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "SHELL 'tcsh' is not one of: bash, zsh"));
+  scratch_remove(&s);
+}
+
 /* ---- Ctrl-C and the terminal ------------------------------------------- */
 
 /* SIGINT during `create --wait`: exit 7, a consistent record, and `tenant
@@ -817,6 +907,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_sim_start),
       cmocka_unit_test(test_docs_in_sync),
       cmocka_unit_test(test_env_sim),
+      cmocka_unit_test(test_completion),
       cmocka_unit_test(test_interrupt),
       cmocka_unit_test(test_tty),
   };
