@@ -141,6 +141,10 @@ const char *cli_arg(const cli_args *args, const char *name);
  * "edvctl auth" etc. */
 void cli_help(FILE *f, const char *path, const cli_cmd *cmd);
 
+/* Prints the man page edvctl(1) in scdoc's markup, from the same table and
+ * texts as --help (`edvctl __man`, run at build time). */
+void cli_man(FILE *f);
+
 /* Finds a command by words ("auth", "print-access-token"); NULL if none.
  * *used receives how many words named it. */
 const cli_cmd *cli_find(const cli_cmd *table, int argc, char **argv, int *used);

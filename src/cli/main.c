@@ -405,6 +405,8 @@ int main(int argc, char **argv)
   result = cli_env(&ctx);
   if (result == CLI_EXIT_OK && argc >= 2 && strcmp(argv[1], "__complete") == 0)
     result = cli_complete(&ctx, argc - 2, argv + 2);
+  else if (result == CLI_EXIT_OK && argc == 2 && strcmp(argv[1], "__man") == 0)
+    cli_man(ctx.out);
   else if (result == CLI_EXIT_OK)
     result = cli_parse(&ctx, argc, argv, &cmd, &args);
   if (result == CLI_EXIT_OK && cmd) {
