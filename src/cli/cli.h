@@ -87,6 +87,7 @@ struct cli_ctx {
   int verbose;             /* -v count */
   int use_sim;             /* --sim */
   const char *config_file; /* --config */
+  char config_buf[512];    /* storage for the default config file's name */
   const char *project;     /* --project */
   const char *endpoint;    /* --endpoint */
   const char *key_file;    /* --key-file */
@@ -170,6 +171,10 @@ int cli_fail(cli_ctx *ctx, const edv_error *err);
  * code after printing. */
 int cli_config(cli_ctx *ctx);
 
+/* The config file edvctl reads and `config set` writes: --config, else
+ * EDV_CONFIG, else $XDG_CONFIG_HOME/edv/config (~/.config/edv/config). */
+const char *cli_config_path(cli_ctx *ctx);
+
 /* Creates the engine (and the embedded simulator with --sim) from the
  * configuration. Returns CLI_EXIT_OK or an exit code after printing. */
 int cli_engine(cli_ctx *ctx);
@@ -225,6 +230,10 @@ int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_completion(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_get(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_set(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_unset(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args);
 
 /* Applies global flag `name` (cli_global_opts) with its value (NULL for a
  * switch) to ctx; a bad value is a usage error. */

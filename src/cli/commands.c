@@ -285,6 +285,36 @@ static const cli_cmd token_cmds[] = {
 };
 
 static const char *const completion_args[] = {"SHELL"};
+static const char *const config_key_args[] = {"KEY", "VALUE"};
+
+static const cli_cmd config_cmds[] = {
+    {"list", "every key with its value and source", "",
+     "Prints the effective configuration: every key that has a value, the\n"
+     "value, and where it comes from (default, file, environment or flag;\n"
+     "later ones win). The first line names the config file.\n"
+     "\nExamples:\n  edvctl config list\n"
+     "  edvctl config list --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_config_list, NULL},
+    {"get", "print one key's effective value", "KEY",
+     "Prints the value KEY has for edvctl now (file, environment and flags\n"
+     "applied); exit 3 when it has none. Keys are listed in docs/config.md.\n"
+     "\nExamples:\n  edvctl config get project\n"
+     "  edvctl config get http.timeout_ms\n",
+     NULL, 1, 1, config_key_args, cli_cmd_config_get, NULL},
+    {"set", "set a key in the config file", "KEY VALUE",
+     "Validates KEY and VALUE and writes them to the config file (--config,\n"
+     "EDV_CONFIG, else $XDG_CONFIG_HOME/edv/config), keeping its other\n"
+     "lines and comments; the file is replaced atomically and a new one is\n"
+     "0600. The environment and flags still override it.\n"
+     "\nExamples:\n  edvctl config set project my-proj\n"
+     "  edvctl config set region europe-west1\n",
+     NULL, 2, 2, config_key_args, cli_cmd_config_set, NULL},
+    {"unset", "remove a key from the config file", "KEY",
+     "Removes KEY's lines from the config file; it takes its default again.\n"
+     "\nExamples:\n  edvctl config unset region\n",
+     NULL, 1, 1, config_key_args, cli_cmd_config_unset, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 const cli_cmd cli_commands[] = {
     {"token", "Management API tokens (edvd)", "COMMAND",
@@ -343,6 +373,13 @@ const cli_cmd cli_commands[] = {
      "Commands about the credentials edvctl uses.\n"
      "\nExamples:\n  edvctl auth print-access-token\n",
      NULL, 0, -1, NULL, NULL, auth_cmds},
+    {"config", "edvctl's configuration file", "COMMAND",
+     "Reads and edits the configuration edvctl uses (docs/config.md). The\n"
+     "file is --config, else EDV_CONFIG, else $XDG_CONFIG_HOME/edv/config\n"
+     "(~/.config/edv/config), read when it exists.\n"
+     "\nExamples:\n  edvctl config set project my-proj\n"
+     "  edvctl config list\n",
+     NULL, 0, -1, NULL, NULL, config_cmds},
     {"completion", "shell completion script", "SHELL",
      "Prints the completion script for SHELL (bash, zsh or fish). It\n"
      "completes commands, flags and their listed values, tenant ids and\n"

@@ -199,10 +199,30 @@ static void cli_log_level(const cli_ctx *ctx)
     edv__log_set_level(EDV_LOG_DEBUG);
 }
 
+const char *cli_config_path(cli_ctx *ctx)
+{
+  const char *env = getenv("EDV_CONFIG"), *home;
+
+  if (ctx->config_file)
+    return ctx->config_file;
+  if (env && *env)
+    return env;
+  if (!ctx->config_buf[0]) {
+    env = getenv("XDG_CONFIG_HOME");
+    home = getenv("HOME");
+    if (env && *env)
+      snprintf(ctx->config_buf, sizeof(ctx->config_buf), "%s/edv/config", env);
+    else
+      snprintf(ctx->config_buf, sizeof(ctx->config_buf),
+               "%s/.config/edv/config", home && *home ? home : ".");
+  }
+  return ctx->config_buf;
+}
+
 int cli_config(cli_ctx *ctx)
 {
   edv_error err;
-  const char *file = ctx->config_file;
+  const char *file = cli_config_path(ctx);
 
   if (ctx->cfg)
     return CLI_EXIT_OK;
@@ -211,8 +231,9 @@ int cli_config(cli_ctx *ctx)
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     return cli_fail(ctx, &err);
   }
-  if (!file && getenv("EDV_CONFIG") && *getenv("EDV_CONFIG"))
-    file = getenv("EDV_CONFIG");
+  /* The default file is optional; one that is named must exist. */
+  if (file == ctx->config_buf && access(file, F_OK) != 0)
+    file = NULL;
   if (file && edv_config_load_file(ctx->cfg, file, &err) != 0)
     return cli_fail(ctx, &err);
   if (edv_config_load_env(ctx->cfg, &err) != 0)
