@@ -515,6 +515,7 @@ static void close_own_handles(edvd *d)
   uv_close((uv_handle_t *)&d->reconcile_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->drift_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->health_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->watchdog_timer, on_handle_closed);
 }
 
 static void on_sim_closed(void *data)
@@ -588,6 +589,7 @@ static void edvd_shutdown(edvd *d, const char *why)
   if (d->stopping)
     return;
   d->stopping = 1;
+  edvd_notify(d, "STOPPING=1");
   EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why, d->nruns);
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
@@ -607,11 +609,13 @@ static void on_signal(uv_signal_t *s, int signum)
   edv_error err;
 
   if (signum == SIGHUP) {
+    edvd_notify(d, "RELOADING=1");
     if (edvd_reload(d, &err))
       EDV_LOG_E(MOD, "SIGHUP: reload failed, keeping the old settings: %s",
                 err.message);
     else
       EDV_LOG_I(MOD, "SIGHUP: configuration and tokens reloaded");
+    edvd_notify(d, "READY=1");
     return;
   }
   if (d->stopping && signum == SIGINT) {
@@ -836,6 +840,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+  edvd_notify_start(d);
   arm_reconcile(d);
   read_drift_config(d, d->cfg);
   arm_drift(d);
@@ -855,6 +860,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
             edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
             edv__httpd_port(d->httpd), d->state_dir,
             d->sim ? ", embedded simulator" : "");
+  /* The store is open and the API answers: systemd may start dependants. */
+  edvd_notify(d, "READY=1");
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */

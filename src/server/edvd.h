@@ -108,6 +108,7 @@ typedef struct edvd {
   uint64_t orphan_grace_ms;    /* server.orphan_grace_s */
   /* Health probes and auto-healing (heal.c). */
   uv_timer_t health_timer;
+  uv_timer_t watchdog_timer; /* notify.c: systemd's WATCHDOG=1 */
   uint64_t health_interval_ms;
   unsigned heal_after;        /* consecutive unhealthy probes before reset */
   unsigned heal_max_per_hour; /* resets per tenant per hour, then alert */
@@ -163,6 +164,11 @@ char *edvd_heal_prometheus(edvd *d);
 json_object *edvd_heal_status(edvd *d, json_object *rc);
 /* Reloads the config file's reloadable keys and the token file. */
 int edvd_reload(edvd *d, edv_error *err);
+/* notify.c: systemd's notifications ("READY=1", "STOPPING=1", ...; nothing
+ * outside systemd) and the watchdog timer, armed when the unit asks for
+ * one (closed with edvd's other handles). */
+void edvd_notify(edvd *d, const char *state);
+void edvd_notify_start(edvd *d);
 
 /* api.c: the request handler given to httpd, and an error body for the
  * answers httpd makes itself (413, 503, 504). */
