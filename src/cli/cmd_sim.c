@@ -8,11 +8,71 @@
  * file).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+
+/* The APIs gcloud reaches through CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>,
+ * each with the path its discovery document's servicePath gives. */
+static const struct {
+  const char *name, *path;
+} sim_gcloud_apis[] = {
+    {"COMPUTE", "compute/v1/"},
+    {"SQL", ""},
+    {"DNS", "dns/v1/"},
+    {"CERTIFICATEMANAGER", ""},
+    {"MONITORING", ""},
+    {"SECRETMANAGER", ""},
+    {"IAM", ""},
+    {"SERVICENETWORKING", ""},
+};
+
+/* The lines that point edvctl and gcloud at the simulator at url. */
+static void sim_print_env(FILE *f, const char *url, const char *key,
+                          const char *project)
+{
+  fprintf(f, "export EDV_ENDPOINT=%s EDV_KEY_FILE=%s EDV_PROJECT=%s\n", url,
+          key, project);
+  fprintf(f, "export CLOUDSDK_CORE_PROJECT=%s\n", project);
+  fprintf(f, "export CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE=%s\n", key);
+  for (size_t i = 0; i < sizeof(sim_gcloud_apis) / sizeof(sim_gcloud_apis[0]);
+       i++)
+    fprintf(f, "export CLOUDSDK_API_ENDPOINT_OVERRIDES_%s=%s/%s\n",
+            sim_gcloud_apis[i].name, url, sim_gcloud_apis[i].path);
+}
+
+/* STATE_DIR/sim-env.json: where the running simulator is, for `sim env`
+ * and the other sim verbs (0600: it names the key file). */
+static void sim_write_env(cli_ctx *ctx, const char *url, const char *key,
+                          const char *project, const char *state)
+{
+  char path[600];
+  json_object *o = json_object_new_object();
+  FILE *f;
+  int fd;
+
+  snprintf(path, sizeof(path), "%s/sim-env.json", cli_state_dir(ctx));
+  json_object_object_add(o, "url", json_object_new_string(url));
+  json_object_object_add(o, "key_file", json_object_new_string(key));
+  json_object_object_add(o, "project", json_object_new_string(project));
+  json_object_object_add(o, "state_file",
+                         state ? json_object_new_string(state) : NULL);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (f) {
+    fprintf(f, "%s\n", json_object_to_json_string(o));
+    fclose(f);
+  } else {
+    if (fd >= 0)
+      close(fd);
+    fprintf(ctx->err, "%s: cannot write %s: %s\n", ctx->prog, path,
+            strerror(errno));
+  }
+  json_object_put(o);
+}
 
 #ifdef EDV_CLI_HAVE_SIM
 #include "edv/sim.h"
@@ -65,6 +125,7 @@ static int sim_port(cli_ctx *ctx, const char *v, unsigned *port)
 static int sim_print_ready(cli_ctx *ctx, edv_sim *sim, const char *state,
                            const char *key, const char *project)
 {
+  sim_write_env(ctx, edv_sim_base_url(sim), key, project, state);
   if (ctx->format == CLI_FORMAT_JSON) {
     json_object *o = json_object_new_object();
 
@@ -81,13 +142,15 @@ static int sim_print_ready(cli_ctx *ctx, edv_sim *sim, const char *state,
     return CLI_EXIT_OK;
   }
   fprintf(ctx->out, "listening on %s\n", edv_sim_base_url(sim));
-  if (!ctx->quiet)
+  if (!ctx->quiet) {
     fprintf(ctx->out,
             "cloud state: %s\n"
-            "Point edvctl (or any client of libedv) at it with:\n"
-            "  export EDV_ENDPOINT=%s EDV_KEY_FILE=%s EDV_PROJECT=%s\n"
-            "Press Ctrl-C to save the state and stop.\n",
-            state ? state : "(in memory)", edv_sim_base_url(sim), key, project);
+            "Point edvctl, any client of libedv, and gcloud at it with\n"
+            "(`edvctl sim env` prints them again):\n",
+            state ? state : "(in memory)");
+    sim_print_env(ctx->out, edv_sim_base_url(sim), key, project);
+    fprintf(ctx->out, "Press Ctrl-C to save the state and stop.\n");
+  }
   fflush(ctx->out);
   return CLI_EXIT_OK;
 }
@@ -180,6 +243,7 @@ int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
   ctx->interrupted = 0; /* Ctrl-C is how a server is stopped: exit 0 */
   return CLI_EXIT_OK;
 }
+
 #else
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
 {
@@ -189,3 +253,208 @@ int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
   return CLI_EXIT_OTHER;
 }
 #endif
+
+/* ---- the verbs on a running simulator ----------------------------------
+ * They find it through STATE_DIR/sim-env.json (written by `sim start`) and
+ * call its /_sim/ admin routes (docs/simulator.md) through the engine. */
+
+typedef struct sim_env {
+  json_object *doc; /* the parsed sim-env.json */
+  const char *url, *key_file, *project;
+} sim_env;
+
+static int sim_env_load(cli_ctx *ctx, sim_env *env)
+{
+  char path[600];
+  json_object *v;
+
+  memset(env, 0, sizeof(*env));
+  if (cli_config(ctx) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
+  snprintf(path, sizeof(path), "%s/sim-env.json", cli_state_dir(ctx));
+  env->doc = json_object_from_file(path);
+  if (!env->doc || !json_object_object_get_ex(env->doc, "url", &v)) {
+    json_object_put(env->doc);
+    env->doc = NULL;
+    fprintf(ctx->err,
+            "%s: no simulator was started from %s (run `edvctl sim start` "
+            "with the same state directory)\n",
+            ctx->cmd_path, cli_state_dir(ctx));
+    return CLI_EXIT_NOTFOUND;
+  }
+  env->url = json_object_get_string(v);
+  env->key_file =
+      json_object_get_string(json_object_object_get(env->doc, "key_file"));
+  env->project =
+      json_object_get_string(json_object_object_get(env->doc, "project"));
+  return CLI_EXIT_OK;
+}
+
+typedef struct sim_job {
+  cli_ctx *ctx;
+  edv_error err;
+  int failed;
+} sim_job;
+
+static void sim_on_response(void *data, const edv_response *res)
+{
+  sim_job *job = data;
+
+  if (res->error) {
+    job->err = *res->error;
+    job->failed = 1;
+  } else if (res->json) {
+    cli_print_json(job->ctx, res->json);
+  }
+  job->ctx->done = 1;
+}
+
+/* One call of the admin API; its JSON answer is printed. */
+static int sim_admin(cli_ctx *ctx, const char *method, const char *route,
+                     json_object *body)
+{
+  sim_env env;
+  sim_job job = {ctx, {0}, 0};
+  edv_request req;
+  char url[1024];
+  int result;
+
+  if ((result = sim_env_load(ctx, &env)) != CLI_EXIT_OK ||
+      (result = cli_engine(ctx)) != CLI_EXIT_OK) {
+    json_object_put(env.doc);
+    return result;
+  }
+  snprintf(url, sizeof(url), "%s%s", env.url, route);
+  json_object_put(env.doc);
+  memset(&req, 0, sizeof(req));
+  req.api = EDV_API_OTHER;
+  req.method = method;
+  req.path = url;
+  req.body = body;
+  req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
+  req.label = "edvctl sim";
+  ctx->done = 0;
+  if (edv_call_submit(ctx->engine, &req, sim_on_response, &job, NULL) != 0) {
+    edv_error_set(&job.err, EDV_EINTERNAL, "cannot send %s %s", method, url);
+    return cli_fail(ctx, &job.err);
+  }
+  cli_loop_run(ctx);
+  return job.failed ? cli_fail(ctx, &job.err) : CLI_EXIT_OK;
+}
+
+int cli_cmd_sim_env(cli_ctx *ctx, const cli_args *args)
+{
+  sim_env env;
+  int result;
+
+  (void)args;
+  if ((result = sim_env_load(ctx, &env)) != CLI_EXIT_OK)
+    return result;
+  if (ctx->format == CLI_FORMAT_JSON)
+    cli_print_json(ctx, env.doc);
+  else
+    sim_print_env(ctx->out, env.url, env.key_file, env.project);
+  json_object_put(env.doc);
+  return CLI_EXIT_OK;
+}
+
+int cli_cmd_sim_reset(cli_ctx *ctx, const cli_args *args)
+{
+  (void)args;
+  return sim_admin(ctx, "POST", "/_sim/reset", NULL);
+}
+
+int cli_cmd_sim_state(cli_ctx *ctx, const cli_args *args)
+{
+  const char *kind = cli_arg(args, "kind");
+  char route[256];
+
+  for (const char *p = kind; p && *p; p++) {
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '.' || *p == '_'))
+      return cli_usage_error(ctx,
+                             "--kind '%s' is not a kind such as "
+                             "compute.instances",
+                             kind);
+  }
+  snprintf(route, sizeof(route), "/_sim/state%s%s", kind ? "?kind=" : "",
+           kind ? kind : "");
+  return sim_admin(ctx, "GET", route, NULL);
+}
+
+int cli_cmd_sim_faults_list(cli_ctx *ctx, const cli_args *args)
+{
+  (void)args;
+  return sim_admin(ctx, "GET", "/_sim/faults", NULL);
+}
+
+int cli_cmd_sim_faults_add(cli_ctx *ctx, const cli_args *args)
+{
+  json_object *spec = json_tokener_parse(args->argv[0]);
+  int result;
+
+  if (!spec || !json_object_is_type(spec, json_type_object)) {
+    json_object_put(spec);
+    return cli_usage_error(ctx, "FAULT is not a JSON object (docs/simulator.md "
+                                "lists its fields)");
+  }
+  result = sim_admin(ctx, "POST", "/_sim/faults", spec);
+  json_object_put(spec);
+  return result;
+}
+
+int cli_cmd_sim_faults_clear(cli_ctx *ctx, const cli_args *args)
+{
+  char route[64], *end = NULL;
+  long id = 0;
+
+  if (args->argc > 0) {
+    id = strtol(args->argv[0], &end, 10);
+    if (!end || *end || id <= 0)
+      return cli_usage_error(ctx, "ID '%s' is not a fault id", args->argv[0]);
+  }
+  if (id)
+    snprintf(route, sizeof(route), "/_sim/faults?id=%ld", id);
+  else
+    snprintf(route, sizeof(route), "/_sim/faults");
+  return sim_admin(ctx, "DELETE", route, NULL);
+}
+
+/* "90", "90s", "15m", "2h", "1d": seconds, or -1. */
+static long long sim_duration(const char *v)
+{
+  char *end = NULL;
+  long long n;
+
+  errno = 0;
+  n = strtoll(v, &end, 10);
+  if (errno || end == v || n < 0)
+    return -1;
+  if (!*end || strcmp(end, "s") == 0)
+    return n;
+  if (strcmp(end, "m") == 0)
+    return n * 60;
+  if (strcmp(end, "h") == 0)
+    return n * 3600;
+  if (strcmp(end, "d") == 0)
+    return n * 86400;
+  return -1;
+}
+
+int cli_cmd_sim_clock_advance(cli_ctx *ctx, const cli_args *args)
+{
+  long long secs = sim_duration(args->argv[0]);
+  json_object *body;
+  int result;
+
+  if (secs < 0 || secs > 10LL * 365 * 86400)
+    return cli_usage_error(ctx,
+                           "DURATION '%s' is not a duration such as 90s, "
+                           "15m, 2h or 1d",
+                           args->argv[0]);
+  body = json_object_new_object();
+  json_object_object_add(body, "seconds", json_object_new_int64(secs));
+  result = sim_admin(ctx, "POST", "/_sim/clock/advance", body);
+  json_object_put(body);
+  return result;
+}

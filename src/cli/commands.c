@@ -241,6 +241,47 @@ static const cli_opt sim_start_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const cli_opt sim_state_opts[] = {
+    {"kind", 0, "K", "only resources of kind K (compute.instances, ...)"},
+    {NULL, 0, NULL, NULL},
+};
+static const char *const sim_fault_args[] = {"FAULT"};
+static const char *const sim_fault_id_args[] = {"ID"};
+static const char *const sim_duration_args[] = {"DURATION"};
+
+static const cli_cmd sim_faults_cmds[] = {
+    {"add", "add a fault", "FAULT",
+     "FAULT is a JSON object: api (compute, sqladmin, ..., or *), method\n"
+     "(a method id), errorRate (0..1), code (HTTP status, default 503),\n"
+     "reason, message, latencyMs, dropAfterApply (0..1: the call is done,\n"
+     "its answer lost), count (how many times), failOperation,\n"
+     "operationError {code, message, httpStatus}, unhealthy (an instance).\n"
+     "Prints the fault's id.\n"
+     "\nExamples:\n"
+     "  edvctl sim faults add '{\"api\":\"sqladmin\",\"errorRate\":1,"
+     "\"code\":429,\"count\":3}'\n"
+     "  edvctl sim faults add '{\"api\":\"*\",\"latencyMs\":2000}'\n",
+     NULL, 1, 1, sim_fault_args, cli_cmd_sim_faults_add, NULL},
+    {"list", "list the active faults", "",
+     "Prints the active faults with their ids and settings.\n"
+     "\nExamples:\n  edvctl sim faults list\n",
+     NULL, 0, 0, NULL, cli_cmd_sim_faults_list, NULL},
+    {"clear", "remove one fault, or all", "[ID]",
+     "Removes fault ID, or every fault.\n"
+     "\nExamples:\n  edvctl sim faults clear\n  edvctl sim faults clear 2\n",
+     NULL, 0, 1, sim_fault_id_args, cli_cmd_sim_faults_clear, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_cmd sim_clock_cmds[] = {
+    {"advance", "move the simulated clock forward", "DURATION",
+     "Moves the clock by DURATION (90, 90s, 15m, 2h, 1d): pending\n"
+     "operations, VM boots and scheduled backups that fall due complete.\n"
+     "\nExamples:\n  edvctl sim clock advance 15m\n",
+     NULL, 1, 1, sim_duration_args, cli_cmd_sim_clock_advance, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 static const cli_cmd sim_cmds[] = {
     {"start", "run the Google Cloud simulator in the foreground",
      "[--port N] [--profile P] [--state FILE] [--key-out FILE]",
@@ -248,9 +289,11 @@ static const cli_cmd sim_cmds[] = {
      "calls (Compute, Cloud SQL, DNS, Certificate Manager, Monitoring, IAM,\n"
      "Secret Manager, Service Networking, OAuth2 tokens), in the\n"
      "foreground until Ctrl-C or SIGTERM, which save its state and exit 0.\n"
-     "It prints `listening on URL` and the EDV_* variables that point\n"
-     "edvctl at it; with --format json one object (url, port, project,\n"
-     "key_file, state_file). By default it serves the same cloud as --sim.\n"
+     "It prints `listening on URL` and the variables that point edvctl\n"
+     "(EDV_*) and gcloud (CLOUDSDK_*) at it, as `sim env` does; with\n"
+     "--format json one object (url, port, project, key_file, state_file).\n"
+     "By default it serves the same cloud as --sim. The other sim commands\n"
+     "find it through the state directory's sim-env.json.\n"
      "\n"
      "Examples:\n"
      "  edvctl sim start --port 8080 --profile demo\n"
@@ -258,6 +301,38 @@ static const cli_cmd sim_cmds[] = {
      "  EDV_ENDPOINT=http://127.0.0.1:8080 EDV_KEY_FILE=/tmp/key.json \\\n"
      "      EDV_PROJECT=edv-sim edvctl tenant list\n",
      sim_start_opts, 0, 0, NULL, cli_cmd_sim_start, NULL},
+    {"env", "print the variables that point clients at it", "",
+     "Prints the export lines for the simulator that `sim start` runs from\n"
+     "this state directory: EDV_ENDPOINT, EDV_KEY_FILE and EDV_PROJECT for\n"
+     "edvctl and libedv, CLOUDSDK_CORE_PROJECT, the key file as\n"
+     "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE and one\n"
+     "CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> per API for gcloud.\n"
+     "\nExamples:\n  eval \"$(edvctl sim env)\"\n"
+     "  gcloud compute instances list\n",
+     NULL, 0, 0, NULL, cli_cmd_sim_env, NULL},
+    {"state", "print the simulated cloud's resources", "[--kind K]",
+     "Prints the resources the running simulator holds (Secret Manager\n"
+     "payloads masked), all or of one kind.\n"
+     "\nExamples:\n  edvctl sim state --kind compute.instances\n"
+     "  edvctl sim state --format json > cloud.json\n",
+     sim_state_opts, 0, 0, NULL, cli_cmd_sim_state, NULL},
+    {"reset", "empty the simulated project", "",
+     "Drops every resource, operation, fault and request log of the running\n"
+     "simulator: a fresh project (the state directory's records are not\n"
+     "touched).\n"
+     "\nExamples:\n  edvctl sim reset\n",
+     NULL, 0, 0, NULL, cli_cmd_sim_reset, NULL},
+    {"faults", "inject errors, latency and drops", "COMMAND",
+     "Faults the running simulator injects into matching calls.\n"
+     "\nExamples:\n"
+     "  edvctl sim faults add '{\"api\":\"compute\",\"errorRate\":0.1,"
+     "\"code\":503}'\n"
+     "  edvctl sim faults list\n",
+     NULL, 0, -1, NULL, NULL, sim_faults_cmds},
+    {"clock", "the simulated clock", "COMMAND",
+     "Moves the simulator's clock (operations, VM boots, backups).\n"
+     "\nExamples:\n  edvctl sim clock advance 15m\n",
+     NULL, 0, -1, NULL, NULL, sim_clock_cmds},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 

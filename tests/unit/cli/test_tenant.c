@@ -557,6 +557,81 @@ static void test_quickstart(void **state)
 
 /* ---- sim start ---------------------------------------------------------- */
 
+/* The simulator's clock in ms, through its admin API. */
+static long long sim_clock_ms(const scratch *s)
+{
+  static run_result r;
+  json_object *o, *ms;
+  long long v;
+
+  EDV(&r, s, "sim", "clock", "advance", "0");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_true(json_object_object_get_ex(o, "ms", &ms));
+  v = json_object_get_int64(ms);
+  json_object_put(o);
+  return v;
+}
+
+/* The verbs on a running simulator, found through the state directory. */
+static void sim_verbs(const scratch *s, const char *url, const char *env_ep,
+                      const char *env_key)
+{
+  static run_result r;
+  char want[300];
+  const char *get[] = {
+      "api", "GET", "/compute/v1/projects/edv-sim/regions/us-central1", NULL};
+  const char *env[] = {env_ep, env_key, "EDV_PROJECT=edv-sim", NULL};
+  long long t0;
+
+  EDV(&r, s, "sim", "env");
+  EXPECT_OK(&r);
+  snprintf(want, sizeof(want), "export EDV_ENDPOINT=%s ", url);
+  assert_non_null(strstr(r.out, want));
+  snprintf(want, sizeof(want),
+           "export CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=%s/compute/v1/\n",
+           url);
+  assert_non_null(strstr(r.out, want));
+
+  /* A fault the simulator applies once, then no more. */
+  EDV(&r, s, "sim", "faults", "add",
+      "{\"api\":\"compute\",\"errorRate\":1,\"code\":400,\"count\":1}");
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "list");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "\"code\": 400"));
+  run_prog(&r, edvctl, get, env);
+  assert_int_equal(r.status, 5);
+  run_prog(&r, edvctl, get, env);
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "add", "{\"api\":\"dns\",\"latencyMs\":5}");
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "clear");
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "list");
+  assert_null(strstr(r.out, "\"api\""));
+
+  t0 = sim_clock_ms(s);
+  EDV(&r, s, "sim", "clock", "advance", "1h");
+  EXPECT_OK(&r);
+  assert_true(sim_clock_ms(s) - t0 >= 3600 * 1000);
+
+  EDV(&r, s, "sim", "state", "--kind", "compute.networks");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "\"resources\""));
+  EDV(&r, s, "sim", "reset");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "\"status\": \"ok\""));
+  EDV(&r, s, "sim", "clock", "advance", "soon");
+  assert_int_equal(r.status, 2);
+  run_prog(&r, edvctl,
+           (const char *const[]){"--state-dir", "/nonexistent-edv", "sim",
+                                 "env", NULL},
+           NULL);
+  assert_int_equal(r.status, 3);
+  assert_non_null(strstr(r.err, "no simulator was started"));
+}
+
 static void test_sim_start(void **state)
 {
   static run_result r;
@@ -607,6 +682,7 @@ static void test_sim_start(void **state)
   }
   EXPECT_OK(&r);
   assert_non_null(strstr(r.out, "compute#region"));
+  sim_verbs(&s, url, env_ep, env_key);
   kill(pid, SIGINT);
   assert_int_equal(waitpid(pid, &wstatus, 0), pid);
   assert_true(WIFEXITED(wstatus));
