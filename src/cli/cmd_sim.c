@@ -32,16 +32,22 @@ static const struct {
 
 /* The lines that point edvctl and gcloud at the simulator at url. */
 static void sim_print_env(FILE *f, const char *url, const char *key,
-                          const char *project)
+                          const char *token, const char *project)
 {
   fprintf(f, "export EDV_ENDPOINT=%s EDV_KEY_FILE=%s EDV_PROJECT=%s\n", url,
           key, project);
   fprintf(f, "export CLOUDSDK_CORE_PROJECT=%s\n", project);
-  fprintf(f, "export CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE=%s\n", key);
+  fprintf(f, "export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=%s\n", token);
   for (size_t i = 0; i < sizeof(sim_gcloud_apis) / sizeof(sim_gcloud_apis[0]);
        i++)
     fprintf(f, "export CLOUDSDK_API_ENDPOINT_OVERRIDES_%s=%s/%s\n",
             sim_gcloud_apis[i].name, url, sim_gcloud_apis[i].path);
+}
+
+/* STATE_DIR/sim-token: the access token `sim start` keeps fresh. */
+static void sim_token_path(cli_ctx *ctx, char *buf, size_t size)
+{
+  snprintf(buf, size, "%s/sim-token", cli_state_dir(ctx));
 }
 
 /* STATE_DIR/sim-env.json: where the running simulator is, for `sim env`
@@ -49,7 +55,7 @@ static void sim_print_env(FILE *f, const char *url, const char *key,
 static void sim_write_env(cli_ctx *ctx, const char *url, const char *key,
                           const char *project, const char *state)
 {
-  char path[600];
+  char path[600], token[600];
   json_object *o = json_object_new_object();
   FILE *f;
   int fd;
@@ -57,6 +63,8 @@ static void sim_write_env(cli_ctx *ctx, const char *url, const char *key,
   snprintf(path, sizeof(path), "%s/sim-env.json", cli_state_dir(ctx));
   json_object_object_add(o, "url", json_object_new_string(url));
   json_object_object_add(o, "key_file", json_object_new_string(key));
+  sim_token_path(ctx, token, sizeof(token));
+  json_object_object_add(o, "token_file", json_object_new_string(token));
   json_object_object_add(o, "project", json_object_new_string(project));
   json_object_object_add(o, "state_file",
                          state ? json_object_new_string(state) : NULL);
@@ -81,7 +89,64 @@ typedef struct sim_run {
   cli_ctx *ctx;
   edv_sim *sim;
   uv_signal_t sigterm;
+  uv_timer_t token_timer; /* renews STATE_DIR/sim-token */
+  char token_path[600];
 } sim_run;
+
+/* Renewal period of STATE_DIR/sim-token: the simulator's tokens live an
+ * hour (as Google's), and the engine's cache refreshes them before. */
+#define SIM_TOKEN_RENEW_MS (20 * 60 * 1000)
+
+/* Writes the access token to STATE_DIR/sim-token (0600, replaced
+ * atomically): gcloud reads it through CLOUDSDK_AUTH_ACCESS_TOKEN_FILE. */
+static void sim_on_token(void *data, const char *token, const edv_error *err)
+{
+  sim_run *r = data;
+  char tmp[620];
+  int fd, ok;
+
+  if (err || !token || !r->sim)
+    return; /* stopping, or no token: the old file stays until it expires */
+  snprintf(tmp, sizeof(tmp), "%s.tmp", r->token_path);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+       write(fd, token, strlen(token)) == (ssize_t)strlen(token) &&
+       write(fd, "\n", 1) == 1;
+  if (fd >= 0)
+    close(fd);
+  if (!ok || rename(tmp, r->token_path) != 0) {
+    unlink(tmp);
+    fprintf(r->ctx->err, "%s: cannot write %s: %s\n", r->ctx->prog,
+            r->token_path, strerror(errno));
+  }
+}
+
+static void sim_token_tick(uv_timer_t *t)
+{
+  sim_run *r = t->data;
+
+  if (r->ctx->engine)
+    (void)edv_engine_access_token(r->ctx->engine, sim_on_token, r);
+}
+
+/* An engine of edvctl's own, pointed at the simulator with its key, asks
+ * it for tokens like any client. */
+static int sim_token_start(sim_run *r, const char *key)
+{
+  cli_ctx *ctx = r->ctx;
+  edv_error err;
+
+  sim_token_path(ctx, r->token_path, sizeof(r->token_path));
+  if (edv_config_set(ctx->cfg, "endpoint", edv_sim_base_url(r->sim), &err) ||
+      edv_config_set(ctx->cfg, "key_file", key, &err))
+    return cli_fail(ctx, &err);
+  if (cli_engine(ctx) != CLI_EXIT_OK)
+    return CLI_EXIT_OTHER;
+  uv_timer_init(ctx->loop, &r->token_timer);
+  r->token_timer.data = r;
+  uv_timer_start(&r->token_timer, sim_token_tick, 0, SIM_TOKEN_RENEW_MS);
+  return CLI_EXIT_OK;
+}
 
 static void sim_closed(void *data)
 {
@@ -97,6 +162,7 @@ static void sim_stop(void *data)
 
   if (!r->sim)
     return;
+  uv_timer_stop(&r->token_timer);
   edv_sim_close(r->sim, sim_closed, r);
   r->sim = NULL;
 }
@@ -125,6 +191,9 @@ static int sim_port(cli_ctx *ctx, const char *v, unsigned *port)
 static int sim_print_ready(cli_ctx *ctx, edv_sim *sim, const char *state,
                            const char *key, const char *project)
 {
+  char token[600];
+
+  sim_token_path(ctx, token, sizeof(token));
   sim_write_env(ctx, edv_sim_base_url(sim), key, project, state);
   if (ctx->format == CLI_FORMAT_JSON) {
     json_object *o = json_object_new_object();
@@ -148,7 +217,7 @@ static int sim_print_ready(cli_ctx *ctx, edv_sim *sim, const char *state,
             "Point edvctl, any client of libedv, and gcloud at it with\n"
             "(`edvctl sim env` prints them again):\n",
             state ? state : "(in memory)");
-    sim_print_env(ctx->out, edv_sim_base_url(sim), key, project);
+    sim_print_env(ctx->out, edv_sim_base_url(sim), key, token, project);
     fprintf(ctx->out, "Press Ctrl-C to save the state and stop.\n");
   }
   fflush(ctx->out);
@@ -226,6 +295,13 @@ int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
       uv_run(ctx->loop, UV_RUN_ONCE);
     return cli_fail(ctx, &err);
   }
+  if ((result = sim_token_start(&run, key)) != CLI_EXIT_OK) {
+    ctx->done = 0;
+    sim_stop(&run);
+    while (!ctx->done)
+      uv_run(ctx->loop, UV_RUN_ONCE);
+    return result;
+  }
   sim_print_ready(ctx, run.sim, state, key, opt.project);
   uv_signal_init(ctx->loop, &run.sigterm);
   run.sigterm.data = &run;
@@ -236,6 +312,7 @@ int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
   cli_loop_run(ctx);
   ctx->on_interrupt = NULL;
   uv_close((uv_handle_t *)&run.sigterm, NULL);
+  uv_close((uv_handle_t *)&run.token_timer, NULL);
   uv_run(ctx->loop, UV_RUN_NOWAIT);
   if (!ctx->quiet && ctx->format != CLI_FORMAT_JSON)
     fprintf(ctx->err, "%s: simulator stopped; state saved in %s\n", ctx->prog,
@@ -260,7 +337,7 @@ int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
 
 typedef struct sim_env {
   json_object *doc; /* the parsed sim-env.json */
-  const char *url, *key_file, *project;
+  const char *url, *key_file, *token_file, *project;
 } sim_env;
 
 static int sim_env_load(cli_ctx *ctx, sim_env *env)
@@ -285,6 +362,8 @@ static int sim_env_load(cli_ctx *ctx, sim_env *env)
   env->url = json_object_get_string(v);
   env->key_file =
       json_object_get_string(json_object_object_get(env->doc, "key_file"));
+  env->token_file =
+      json_object_get_string(json_object_object_get(env->doc, "token_file"));
   env->project =
       json_object_get_string(json_object_object_get(env->doc, "project"));
   return CLI_EXIT_OK;
@@ -353,7 +432,7 @@ int cli_cmd_sim_env(cli_ctx *ctx, const cli_args *args)
   if (ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, env.doc);
   else
-    sim_print_env(ctx->out, env.url, env.key_file, env.project);
+    sim_print_env(ctx->out, env.url, env.key_file, env.token_file, env.project);
   json_object_put(env.doc);
   return CLI_EXIT_OK;
 }
@@ -368,17 +447,24 @@ int cli_cmd_sim_state(cli_ctx *ctx, const cli_args *args)
 {
   const char *kind = cli_arg(args, "kind");
   char route[256];
+  size_t n;
 
-  for (const char *p = kind; p && *p; p++) {
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (*p >= '0' && *p <= '9') || *p == '.' || *p == '_'))
+  n = (size_t)snprintf(route, sizeof(route), "/_sim/state%s",
+                       kind ? "?kind=" : "");
+  for (const char *p = kind; p && *p && n + 4 < sizeof(route); p++) {
+    if (*p == '#') { /* compute#instance */
+      n += (size_t)snprintf(route + n, sizeof(route) - n, "%%23");
+    } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+               (*p >= '0' && *p <= '9') || *p == '.' || *p == '_') {
+      route[n++] = *p;
+      route[n] = '\0';
+    } else {
       return cli_usage_error(ctx,
                              "--kind '%s' is not a kind such as "
-                             "compute.instances",
+                             "compute#instance",
                              kind);
+    }
   }
-  snprintf(route, sizeof(route), "/_sim/state%s%s", kind ? "?kind=" : "",
-           kind ? kind : "");
   return sim_admin(ctx, "GET", route, NULL);
 }
 

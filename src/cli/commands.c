@@ -242,7 +242,7 @@ static const cli_opt sim_start_opts[] = {
 };
 
 static const cli_opt sim_state_opts[] = {
-    {"kind", 0, "K", "only resources of kind K (compute.instances, ...)"},
+    {"kind", 0, "K", "only resources of kind K (compute#instance, ...)"},
     {NULL, 0, NULL, NULL},
 };
 static const char *const sim_fault_args[] = {"FAULT"};
@@ -313,7 +313,7 @@ static const cli_cmd sim_cmds[] = {
     {"state", "print the simulated cloud's resources", "[--kind K]",
      "Prints the resources the running simulator holds (Secret Manager\n"
      "payloads masked), all or of one kind.\n"
-     "\nExamples:\n  edvctl sim state --kind compute.instances\n"
+     "\nExamples:\n  edvctl sim state --kind compute#instance\n"
      "  edvctl sim state --format json > cloud.json\n",
      sim_state_opts, 0, 0, NULL, cli_cmd_sim_state, NULL},
     {"reset", "empty the simulated project", "",

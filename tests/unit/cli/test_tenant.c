@@ -616,9 +616,10 @@ static void sim_verbs(const scratch *s, const char *url, const char *env_ep,
   EXPECT_OK(&r);
   assert_true(sim_clock_ms(s) - t0 >= 3600 * 1000);
 
-  EDV(&r, s, "sim", "state", "--kind", "compute.networks");
+  EDV(&r, s, "sim", "state", "--kind", "compute#region");
   EXPECT_OK(&r);
-  assert_non_null(strstr(r.out, "\"resources\""));
+  assert_non_null(strstr(r.out, "\"name\": \"projects/edv-sim/regions/"));
+  assert_null(strstr(r.out, "compute#zone"));
   EDV(&r, s, "sim", "reset");
   EXPECT_OK(&r);
   assert_non_null(strstr(r.out, "\"status\": \"ok\""));
