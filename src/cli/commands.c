@@ -304,10 +304,9 @@ static const cli_cmd sim_cmds[] = {
     {"env", "print the variables that point clients at it", "",
      "Prints the export lines for the simulator that `sim start` runs from\n"
      "this state directory: EDV_ENDPOINT, EDV_KEY_FILE and EDV_PROJECT for\n"
-     "edvctl and libedv; CLOUDSDK_CORE_PROJECT,\n"
+     "edvctl and libedv; for gcloud, CLOUDSDK_CORE_PROJECT,\n"
      "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (a token `sim start` keeps fresh)\n"
-     "and one\n"
-     "CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> per API for gcloud.\n"
+     "and one CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> per API.\n"
      "\nExamples:\n  eval \"$(edvctl sim env)\"\n"
      "  gcloud compute instances list\n",
      NULL, 0, 0, NULL, cli_cmd_sim_env, NULL},
