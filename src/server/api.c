@@ -1341,7 +1341,7 @@ void edvd_api_handle(void *data, edv_http_req *req)
   }
   if (strncmp(hit->pattern, "/api/tenants/{id}", 17) == 0 &&
       strlen(id) < sizeof(c->tenant))
-    snprintf(c->tenant, sizeof(c->tenant), "%s", id);
+    memcpy(c->tenant, id, strlen(id) + 1);
   if (api_auth(c, hit->role, ident))
     return;
   hit->fn(c, id);

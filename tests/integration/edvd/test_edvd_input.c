@@ -47,57 +47,22 @@ static int json_utf8_ok(const char *s, size_t n)
   return ok;
 }
 
-static size_t sink(char *p, size_t sz, size_t n, void *data)
+static size_t discard(char *p, size_t sz, size_t n, void *data)
 {
-  resp *r = data;
-  size_t k = sz * n;
-  char *np = realloc(r->body, r->len + k + 1);
-
-  assert_non_null(np);
-  r->body = np;
-  memcpy(r->body + r->len, p, k);
-  r->len += k;
-  r->body[r->len] = '\0';
-  return k;
+  (void)p;
+  (void)data;
+  return sz * n;
 }
 
 /* One call with the Content-Type given (NULL: none at all). */
 static resp *http_ct(const char *method, const char *path, const char *token,
                      const char *ctype, const char *body)
 {
-  CURL *c = curl_easy_init();
-  struct curl_slist *h = NULL;
-  resp *r = calloc(1, sizeof(*r));
-  char url[1024], line[256];
+  char line[256];
 
-  assert_non_null(r);
-  snprintf(url, sizeof(url), "%s%s", base, path);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-  if (token) {
-    snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
-    h = curl_slist_append(h, line);
-  }
   snprintf(line, sizeof(line), "Content-Type:%s%s", ctype ? " " : "",
            ctype ? ctype : "");
-  h = curl_slist_append(h, line); /* "Content-Type:" removes curl's own */
-  h = curl_slist_append(h, "Expect:");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  if (body) {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-  }
-  if (curl_easy_perform(c) == CURLE_OK)
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
-  if (!r->body)
-    r->body = calloc(1, 1);
-  r->json = json_tokener_parse(r->body);
-  return r;
+  return http(method, base, path, token, body, line);
 }
 
 /* An error answer `want` naming `field`, whose message contains `says`,
@@ -348,13 +313,10 @@ static void test_audit_bound(void **state)
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
   for (int i = 0; i < N; i++) {
-    resp r = {0};
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    free(r.body);
     assert_int_equal(status, 401);
   }
   curl_slist_free_all(h);
@@ -389,15 +351,22 @@ static void test_audit_bound(void **state)
   assert_true(grown < 32 * 1024); /* 5,000 lines were 1.4 MB */
 }
 
-/* No line of the audit log holds invalid UTF-8 (the bad paths above). */
+/* No line of the audit log holds invalid UTF-8, whatever the path. */
 static void test_audit_utf8(void **state)
 {
   char path[400];
   FILE *f;
   char line[8192];
   int n = 0;
+  long status;
+  resp *r;
 
   (void)state;
+  /* Decoded ids went into the audit line's "tenant" before. */
+  r = http("DELETE", base, "/api/tenants/%ff%fe", tok_admin, NULL, NULL);
+  status = r->status;
+  resp_free(r);
+  resp_free(http("POST", base, "/api/tenants/%C3%28/backup", NULL, NULL, NULL));
   snprintf(path, sizeof(path), "%s/audit.log", dir);
   f = fopen(path, "r");
   assert_non_null(f);
@@ -408,6 +377,7 @@ static void test_audit_utf8(void **state)
   }
   fclose(f);
   assert_true(n > 0);
+  assert_int_equal(status, 400);
 }
 
 int main(int argc, char **argv)
@@ -417,8 +387,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_query_params),
       cmocka_unit_test(test_content_type),
       cmocka_unit_test(test_duplicate_keys),
-      cmocka_unit_test(test_audit_bound),
       cmocka_unit_test(test_audit_utf8),
+      cmocka_unit_test(test_audit_bound), /* stops edvd */
   };
 
   return EH_MAIN("edvd-input", tests, setup, NULL);
