@@ -544,6 +544,7 @@ static void on_fleet_closed(void *data)
 
   edv__store_close(d->store);
   d->store = NULL;
+  api_audit_close(d); /* the pending summaries, then the timer */
   if (d->audit_fd >= 0) {
     fsync(d->audit_fd);
     close(d->audit_fd);

@@ -176,6 +176,9 @@ void edvd_api_handle(void *data, edv_http_req *req);
 char *edvd_api_error_body(void *data, unsigned status, const char *text,
                           const char **ctype, size_t *len);
 
+/* api_audit.c: appends the object as one line to the audit log. */
+void edvd_audit_line(edvd *d, json_object *o);
+
 /* The embedded OpenAPI document (generated from docs/openapi.json). */
 extern const char edvd_openapi_json[];
 

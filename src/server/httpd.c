@@ -789,6 +789,22 @@ int edv__http_peer_is_loopback(const edv_http_req *r)
   return 0;
 }
 
+const char *edv__http_peer_addr(const edv_http_req *r, char *buf, size_t size)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+  const void *a = NULL;
+
+  if (sa && sa->sa_family == AF_INET)
+    a = &((const struct sockaddr_in *)sa)->sin_addr;
+  else if (sa && sa->sa_family == AF_INET6)
+    a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+  if (!a || !inet_ntop(sa->sa_family, a, buf, (socklen_t)size))
+    snprintf(buf, size, "unknown");
+  return buf;
+}
+
 void edv__http_set_data(edv_http_req *r, void *data)
 {
   r->data = data;

@@ -123,6 +123,10 @@ const char *edv__http_header(const edv_http_req *req, const char *name);
 const char *edv__http_body(const edv_http_req *req, size_t *len);
 /* 1 when the peer is a loopback address (127/8 or ::1). */
 int edv__http_peer_is_loopback(const edv_http_req *req);
+/* The peer's address as text ("127.0.0.1", "::1") in buf, "unknown" when
+ * there is none; returns buf (46 bytes hold any address). */
+const char *edv__http_peer_addr(const edv_http_req *req, char *buf,
+                                size_t size);
 
 /* Owner's pointer, free for the handler to use. */
 void edv__http_set_data(edv_http_req *req, void *data);
