@@ -1,5 +1,6 @@
 /*
- * test_subnet.c - CIDR helpers and the lowest-free-block allocator.
+ * test_subnet.c - the CIDR helpers and the lowest-free-block allocator
+ * (common/cidr.c) and the tenant address plan check (tenant/subnet.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
