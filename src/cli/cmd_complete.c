@@ -17,7 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 #include "store/store.h"
 #include "tenant/tiers.h"
 

@@ -20,7 +20,7 @@
 
 #ifdef EDV_CLI_HAVE_SIM
 #include "edv/sim.h"
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 #endif
 
 int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
@@ -106,7 +106,7 @@ void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- State directory and the embedded simulator ------------------------*/
 
-/* mkdir -p with mode 0700: the one in server/fleetenv.c, shared with
+/* mkdir -p with mode 0700: the one in prog/fleetenv.c, shared with
  * edvd. */
 int cli_mkdirs(const char *path)
 {
@@ -134,7 +134,7 @@ const char *cli_state_dir(cli_ctx *ctx)
 /*
  * Starts the simulator on our loop, its cloud persisted in the state
  * directory, writes a key it trusts, and points the configuration at it
- * (server/fleetenv.c, as edvd --sim does).
+ * (prog/fleetenv.c, as edvd --sim does).
  */
 static int cli_sim_start(cli_ctx *ctx)
 {

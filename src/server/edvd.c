@@ -24,7 +24,7 @@
 #include "server/api.h"
 #include "server/edvd.h"
 #include "server/viewcache.h"
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 
 #define MOD "edvd"
 

@@ -1,6 +1,6 @@
 /*
  * edvd.h - the reconciler service: one uv loop holding the Management API
- * server (server/httpd.h), the tenant fleet (tenant/machine.h), the engine
+ * server (httpd/httpd.h), the tenant fleet (tenant/machine.h), the engine
  * and, with --sim, the embedded simulator.
  *
  * edvd.c owns the life of the service (start, resume, signals, shutdown)
@@ -17,9 +17,9 @@
 #include "edv/config.h"
 #include "edv/engine.h"
 #include "edv/sim.h"
-#include "server/httpd.h"
-#include "server/stephist.h"
-#include "server/tokens.h"
+#include "httpd/httpd.h"
+#include "prog/stephist.h"
+#include "prog/tokens.h"
 #include "store/store.h"
 #include "tenant/machine.h"
 #include "tenant/tiers.h"

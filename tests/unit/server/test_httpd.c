@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "server/httpd.h"
+#include "httpd/httpd.h"
 
 typedef struct fixture {
   uv_loop_t loop;

@@ -13,8 +13,8 @@
  * kick() (MHD_run, then MHD_get_timeout) is the only way MHD advances
  * (STYLE.md section 3). Everything runs on the loop's thread.
  */
-#ifndef EDV_SERVER_HTTPD_H
-#define EDV_SERVER_HTTPD_H
+#ifndef EDV_HTTPD_HTTPD_H
+#define EDV_HTTPD_HTTPD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -165,4 +165,4 @@ void edv__httpd_respond_owned(edv_http_req *req, unsigned status,
  */
 void edv__httpd_drop(edv_http_req *req);
 
-#endif /* EDV_SERVER_HTTPD_H */
+#endif /* EDV_HTTPD_HTTPD_H */

@@ -26,7 +26,7 @@
 #include <microhttpd.h>
 
 #include "common/log.h"
-#include "server/httpd.h"
+#include "httpd/httpd.h"
 
 #define HTTPD_DEFAULT_MAX_BODY    ((size_t)4 << 20)
 #define HTTPD_DEFAULT_DEADLINE_MS 300000u
