@@ -124,6 +124,7 @@ struct edv_httpd {
   size_t max_uri, max_header;
   unsigned max_conns, room; /* past `room` open connections, make room */
   http_conn *wait_head, *wait_tail;
+  size_t n_conns;                /* connections MHD holds */
   size_t n_open;                 /* connections not shut down by us */
   uv_timer_t recv_timer;         /* the oldest waiting connection's deadline */
   size_t n_timed_out, n_evicted; /* since the last warning */
@@ -293,8 +294,8 @@ static void conn_close(edv_httpd *h, http_conn *c)
     for (int i = 0; i < 16; i++)
       if (recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
         break;
-    snprintf(buf, sizeof(buf), "request not received within %u s\n",
-             (unsigned)(h->request_ms / 1000u));
+    snprintf(buf, sizeof(buf), "request not received within %g s\n",
+             (double)h->request_ms / 1000.0);
     body = error_text(h, MHD_HTTP_REQUEST_TIMEOUT, buf, &ctype, &len);
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
@@ -319,9 +320,9 @@ static void conn_warn(edv_httpd *h)
     return;
   EDV_LOG_W("httpd",
             "closed %zu connections whose request did not arrive within "
-            "%u s and %zu more to make room (%u connections at most); slow "
+            "%g s and %zu more to make room (%u connections at most); slow "
             "or idle clients, or an attack",
-            h->n_timed_out, (unsigned)(h->request_ms / 1000u), h->n_evicted,
+            h->n_timed_out, (double)h->request_ms / 1000.0, h->n_evicted,
             h->max_conns);
   h->n_timed_out = h->n_evicted = 0;
   h->warned_at = now;
@@ -334,8 +335,9 @@ static void httpd_recv_timer_cb(uv_timer_t *t)
   int closed = 0;
 
   while (h->wait_head && h->wait_head->since + h->request_ms <= now) {
+    /* An idle keep-alive ending is routine, not worth a warning. */
+    h->n_timed_out += h->wait_head->served == 0;
     conn_close(h, h->wait_head);
-    h->n_timed_out++;
     closed = 1;
   }
   if (h->wait_head)
@@ -352,8 +354,14 @@ static void httpd_conn_cb(void *cls, struct MHD_Connection *conn,
 {
   edv_httpd *h = cls;
   http_conn *c = *socket_context;
+  const union MHD_ConnectionInfo *ci;
 
   if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    /* At its limit MHD took the listen socket out of its epoll set and
+     * only puts it back at the start of a run: run again, or a client
+     * waiting in the backlog would wait for some other event. */
+    if (h->n_conns-- >= h->max_conns)
+      h->rekick = 1;
     if (c == NULL)
       return;
     conn_unwait(h, c);
@@ -363,15 +371,12 @@ static void httpd_conn_cb(void *cls, struct MHD_Connection *conn,
     *socket_context = NULL;
     return;
   }
+  h->n_conns++;
   c = calloc(1, sizeof(*c));
   if (c == NULL)
     return; /* untracked: only MHD's own timeout applies to it */
-  {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-    c->fd = ci ? ci->connect_fd : -1;
-  }
+  ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  c->fd = ci ? ci->connect_fd : -1;
   *socket_context = c;
   h->n_open++;
   conn_wait(h, c);
