@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -68,7 +67,7 @@ struct hdr {
 
 /* One client connection (its MHD socket context). */
 typedef struct http_conn {
-  struct http_conn *prev, *next; /* in httpd->waiting, oldest first */
+  struct http_conn *prev, *next; /* in httpd->wait_head, oldest first */
   uint64_t since; /* uv_now() when its current request's clock started */
   int fd;
   int waiting;     /* in the list: its request has not fully arrived */
