@@ -97,12 +97,18 @@ static const char *status_for(unsigned http)
     return "NOT_FOUND";
   case 405:
     return "METHOD_NOT_ALLOWED";
+  case 408:
+    return "REQUEST_TIMEOUT";
   case 409:
     return "ABORTED";
   case 413:
     return "PAYLOAD_TOO_LARGE";
+  case 414:
+    return "URI_TOO_LONG";
   case 415:
     return "UNSUPPORTED_MEDIA_TYPE";
+  case 431:
+    return "HEADERS_TOO_LARGE";
   case 501:
     return "UNIMPLEMENTED";
   case 503:
@@ -221,7 +227,8 @@ void api_error_edv(api_ctx *c, const edv_error *e, const char *field)
   api_error(c, http, st, field, "%s", e->message);
 }
 
-/* httpd's own answers (413, 503 while closing, 504) in our error shape. */
+/* httpd's own answers (408, 413, 414, 431, 503 while closing, 504) in our
+ * error shape. */
 char *edvd_api_error_body(void *data, unsigned status, const char *text,
                           const char **ctype, size_t *len)
 {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -717,6 +718,53 @@ static void free_tls(char *cert, char *key)
   free(cert);
 }
 
+/* Descriptors kept for everything but API clients: the store, the audit
+ * log, outgoing connections to Google, the embedded simulator. */
+#define EDVD_FD_RESERVE 256u
+
+/*
+ * The API's connection limits from the configuration. Each connection is a
+ * descriptor, so the soft open-file limit is raised to the hard one first
+ * (distributions often start services with 1,024), and max_connections is
+ * lowered, with a warning, when even that is too small for it.
+ */
+static void connection_limits(edvd *d, edv_httpd_options *ho)
+{
+  struct rlimit rl;
+  unsigned max =
+      (unsigned)edv_config_get_int(d->cfg, "server.max_connections", 4096);
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rlim_t was = rl.rlim_cur;
+
+      rl.rlim_cur = rl.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = was;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)max + 2 * EDVD_FD_RESERVE) {
+      unsigned fit = rl.rlim_cur > 2 * EDVD_FD_RESERVE
+                         ? (unsigned)(rl.rlim_cur - EDVD_FD_RESERVE)
+                         : EDVD_FD_RESERVE;
+
+      if (fit < max) {
+        EDV_LOG_W(MOD,
+                  "server.max_connections %u lowered to %u: the open-file "
+                  "limit is %llu (raise it, e.g. LimitNOFILE= in the unit)",
+                  max, fit, (unsigned long long)rl.rlim_cur);
+        max = fit;
+      }
+    }
+  }
+  ho->max_connections = max;
+  ho->max_per_ip =
+      (unsigned)edv_config_get_int(d->cfg, "server.max_connections_per_ip", 64);
+  ho->request_timeout_ms =
+      (uint64_t)edv_config_get_int(d->cfg, "server.request_timeout_s", 30) *
+      1000u;
+}
+
 static int fail(edv_error *err, const char *what)
 {
   EDV_LOG_E(MOD, "%s: %s", what, err->message);
@@ -817,6 +865,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   ho.handler = edvd_api_handle;
   ho.data = d;
   ho.error_body = edvd_api_error_body;
+  connection_limits(d, &ho);
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
   ho.tls_cert_pem = tls_cert;

@@ -93,6 +93,9 @@ static const cfg_key cfg_keys[] = {
     {"server.probe_via", CFG_URL, 0, 0, NULL, NULL},
     {"server.tls_cert", CFG_PATH, 0, 0, NULL, NULL},
     {"server.tls_key", CFG_PATH, 0, 0, NULL, NULL},
+    {"server.max_connections", CFG_INT, 16, 1000000, NULL, "4096"},
+    {"server.max_connections_per_ip", CFG_INT, 0, 1000000, NULL, "64"},
+    {"server.request_timeout_s", CFG_INT, 1, 3600, NULL, "30"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
