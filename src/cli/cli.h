@@ -32,6 +32,8 @@ enum {
   CLI_EXIT_API = 5,         /* the cloud API or an operation failed */
   CLI_EXIT_AUTH = 6,        /* credentials, authentication, permission */
   CLI_EXIT_INTERRUPTED = 7, /* SIGINT */
+  /* `tenant plan --detailed-exitcode` (terraform's convention): changes */
+  CLI_EXIT_PLAN_CHANGES = 2,
 };
 
 /* Maximum number of flags one command declares (its own, not global). */

@@ -71,7 +71,12 @@ static int load_tiers(cli_ctx *ctx, edv__tiers **out)
   static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
                                           NULL};
   edv_error err;
+  int result;
 
+  /* The config (file, EDV_TIERS_FILE) names the file: `tiers list` needs
+   * no other setting, so it must load it here. */
+  if ((result = cli_config(ctx)) != CLI_EXIT_OK)
+    return result;
   if (edv__env_load_tiers(ctx->cfg, fallbacks, out, &err))
     return cli_fail(ctx, &err);
   return CLI_EXIT_OK;
@@ -1231,6 +1236,10 @@ int cli_cmd_tenant_plan(cli_ctx *ctx, const cli_args *args)
       cli_print_json(ctx, doc);
     else
       plan_print(ctx, &rec, doc, counts);
+    /* terraform plan -detailed-exitcode: 2 when there is something to do */
+    if (cli_arg(args, "detailed-exitcode") &&
+        !json_object_get_boolean(json_object_object_get(doc, "in_sync")))
+      result = CLI_EXIT_PLAN_CHANGES;
     json_object_put(doc);
   }
   job_close(&j);

@@ -124,6 +124,12 @@ static const cli_cmd platform_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static const cli_opt plan_opts[] = {
+    {"detailed-exitcode", 0, NULL,
+     "exit 2 when a reconcile would change something (0: in sync)"},
+    {NULL, 0, NULL, NULL},
+};
+
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
      "ID SLUG NAME TIER REGION [--wait|--no-wait]",
@@ -179,16 +185,20 @@ static const cli_cmd tenant_cmds[] = {
      "state.\n\nExamples:\n  edvctl tenant state school001 > "
      "school001.json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_state, NULL},
-    {"plan", "show what a reconcile would change", "ID",
+    {"plan", "show what a reconcile would change",
+     "ID [--detailed-exitcode]",
      "Observes every resource of the tenant without changing anything (no\n"
      "mutating call, no record written) and prints what a reconcile would\n"
      "do, as a diff: `+` create, `~` change, `-` delete, each with its\n"
      "call, and `!` drift that needs a manual change; or `No changes`. No\n"
      "progress is shown. With --format json: {tenant, phase, in_sync,\n"
-     "changes[], drift[], not_checked[]}.\n"
+     "changes[], drift[], not_checked[]}. With --detailed-exitcode, as\n"
+     "terraform: exit 0 when in sync, 2 when there are changes or drift,\n"
+     "another code on an error.\n"
      "\nExamples:\n  edvctl tenant plan school001\n"
-     "  edvctl tenant plan school001 --format json\n",
-     NULL, 1, 1, id_arg, cli_cmd_tenant_plan, NULL},
+     "  edvctl tenant plan school001 --format json\n"
+     "  edvctl tenant plan school001 --detailed-exitcode || echo drifted\n",
+     plan_opts, 1, 1, id_arg, cli_cmd_tenant_plan, NULL},
     {"retry", "retry a FAILED tenant", "ID",
      "Drives a FAILED tenant again in the direction it was going\n"
      "(provisioning or deleting), with the same progress as create.\n"

@@ -254,7 +254,7 @@ static void expect_row(const char *out, const char *key, const char *value,
 static void test_config(void **state)
 {
   static run_result r;
-  char dir[] = "/tmp/edvctl-config-XXXXXX", path[128], buf[1024];
+  char dir[] = "/tmp/edvctl-config-XXXXXX", path[1024], buf[1024];
   const char *old = getenv("XDG_CONFIG_HOME");
   char saved[512];
   struct stat st;
@@ -319,6 +319,22 @@ static void test_config(void **state)
   RUN(&r, "config", "get", "zone");
   assert_int_equal(r.status, 3);
   assert_non_null(strstr(r.err, "zone is not set"));
+
+  /* The examples the repository ships load as they are. */
+  snprintf(path, sizeof(path), "%s/examples/edv.conf",
+           getenv("EDV_SOURCE_ROOT"));
+  RUN(&r, "--config", path, "config", "get", "domain");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "schools.example.org\n");
+  snprintf(path, sizeof(path), "%s/examples/tiers-custom.json",
+           getenv("EDV_SOURCE_ROOT"));
+  setenv("EDV_TIERS_FILE", path, 1);
+  RUN(&r, "tiers", "list");
+  unsetenv("EDV_TIERS_FILE");
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "\npilot "));
+  assert_non_null(strstr(r.out, "\ndistrict "));
+  assert_null(strstr(r.out, "\nbasic "));
 
   snprintf(buf, sizeof(buf), "rm -rf '%s'", dir);
   assert_int_equal(system(buf), 0);

@@ -331,6 +331,9 @@ static void test_flow(void **state)
   assert_true(json_object_get_boolean(jget(o, "in_sync")));
   assert_int_equal(json_object_array_length(jget(o, "changes")), 0);
   json_object_put(o);
+  /* terraform's convention: 0 in sync, 2 changes (below), 1 an error. */
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+  EXPECT_OK(&r);
 
   /* A drift: a deleted firewall shows as one create. */
   EDV(&r, &s, "--sim", "-q", "api", "DELETE",
@@ -350,6 +353,9 @@ static void test_flow(void **state)
     EDV(&r, &s, "--sim", "tenant", "plan", "school001");
     EXPECT_OK(&r);
     assert_non_null(strstr(r.out, "  + Firewall: load balancer to VM"));
+    assert_non_null(strstr(r.out, "Plan: 1 to create"));
+    EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+    assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.out, "Plan: 1 to create"));
   }
 
