@@ -185,8 +185,7 @@ static const cli_cmd tenant_cmds[] = {
      "state.\n\nExamples:\n  edvctl tenant state school001 > "
      "school001.json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_state, NULL},
-    {"plan", "show what a reconcile would change",
-     "ID [--detailed-exitcode]",
+    {"plan", "show what a reconcile would change", "ID [--detailed-exitcode]",
      "Observes every resource of the tenant without changing anything (no\n"
      "mutating call, no record written) and prints what a reconcile would\n"
      "do, as a diff: `+` create, `~` change, `-` delete, each with its\n"

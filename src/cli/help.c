@@ -129,8 +129,7 @@ static void man_text(FILE *f, const char *text, size_t len)
 {
   for (size_t i = 0; i < len && text[i]; i++) {
     if (text[i] == '*' || text[i] == '_' || text[i] == '\\' ||
-        ((text[i] == '-' || text[i] == '`') &&
-         (i == 0 || text[i - 1] == '\n')))
+        ((text[i] == '-' || text[i] == '`') && (i == 0 || text[i - 1] == '\n')))
       fputc('\\', f);
     fputc(text[i], f);
   }
