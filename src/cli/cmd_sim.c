@@ -224,84 +224,97 @@ static int sim_print_ready(cli_ctx *ctx, edv_sim *sim, const char *state,
   return CLI_EXIT_OK;
 }
 
+/* The simulator's options from the flags and the configuration. */
+static int sim_options(cli_ctx *ctx, const cli_args *args, edv_sim_options *opt)
+{
+  const char *v;
+  int result;
+
+  if ((v = cli_arg(args, "port")) && (result = sim_port(ctx, v, &opt->port)))
+    return result;
+  opt->host = cli_arg(args, "host");
+  opt->profile = cli_arg(args, "profile");
+  if (opt->profile && strcmp(opt->profile, "fast") != 0 &&
+      strcmp(opt->profile, "demo") != 0 &&
+      strcmp(opt->profile, "realistic") != 0)
+    return cli_usage_error(ctx,
+                           "--profile '%s' is not one of: fast, demo, "
+                           "realistic",
+                           opt->profile);
+  if ((v = cli_arg(args, "time-scale"))) {
+    char *end = NULL;
+    opt->time_scale = strtod(v, &end);
+    if (!end || *end || !(opt->time_scale > 0))
+      return cli_usage_error(ctx, "--time-scale '%s' is not a positive number",
+                             v);
+  }
+  opt->no_auth = cli_arg(args, "no-auth") != NULL;
+  /* The configuration: for the project, the profile and the state dir. */
+  if ((result = cli_config(ctx)))
+    return result;
+  if (!opt->profile)
+    opt->profile = edv_config_get(ctx->cfg, "sim.profile");
+  opt->project = edv_config_get(ctx->cfg, "project")
+                     ? edv_config_get(ctx->cfg, "project")
+                     : "edv-sim";
+  return CLI_EXIT_OK;
+}
+
+/* The file of flag `flag`, else `name` in the state directory (made). */
+static int sim_file(cli_ctx *ctx, const cli_args *args, const char *flag,
+                    const char *name, char *out, size_t size)
+{
+  const char *v = cli_arg(args, flag), *dir = cli_state_dir(ctx);
+
+  if (v) {
+    snprintf(out, size, "%s", v);
+    return CLI_EXIT_OK;
+  }
+  if (cli_mkdirs(dir) != 0) {
+    fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n", ctx->prog,
+            dir, strerror(errno));
+    return CLI_EXIT_OTHER;
+  }
+  snprintf(out, size, "%s/%s", dir, name);
+  return CLI_EXIT_OK;
+}
+
+/* A start that failed half-way: close the simulator, then report. */
+static int sim_abort(sim_run *run, int result)
+{
+  run->ctx->done = 0;
+  sim_stop(run);
+  while (!run->ctx->done)
+    uv_run(run->ctx->loop, UV_RUN_ONCE);
+  return result;
+}
+
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args)
 {
   edv_sim_options opt;
   edv_error err;
   sim_run run;
   char state[600], key[600];
-  const char *v, *dir;
   int result;
 
   memset(&opt, 0, sizeof(opt));
   memset(&run, 0, sizeof(run));
   run.ctx = ctx;
-  if ((v = cli_arg(args, "port")) && (result = sim_port(ctx, v, &opt.port)))
+  if ((result = sim_options(ctx, args, &opt)) ||
+      (result = sim_file(ctx, args, "state", "sim-cloud.json", state,
+                         sizeof(state))) ||
+      (result =
+           sim_file(ctx, args, "key-out", "sim-key.json", key, sizeof(key))))
     return result;
-  opt.host = cli_arg(args, "host");
-  opt.profile = cli_arg(args, "profile");
-  if (opt.profile && strcmp(opt.profile, "fast") != 0 &&
-      strcmp(opt.profile, "demo") != 0 && strcmp(opt.profile, "realistic") != 0)
-    return cli_usage_error(ctx,
-                           "--profile '%s' is not one of: fast, demo, "
-                           "realistic",
-                           opt.profile);
-  if ((v = cli_arg(args, "time-scale"))) {
-    char *end = NULL;
-    opt.time_scale = strtod(v, &end);
-    if (!end || *end || !(opt.time_scale > 0))
-      return cli_usage_error(ctx, "--time-scale '%s' is not a positive number",
-                             v);
-  }
-  opt.no_auth = cli_arg(args, "no-auth") != NULL;
-  /* The configuration: for the project, the profile and the state dir. */
-  if ((result = cli_config(ctx)))
-    return result;
-  if (!opt.profile)
-    opt.profile = edv_config_get(ctx->cfg, "sim.profile");
-  opt.project = edv_config_get(ctx->cfg, "project")
-                    ? edv_config_get(ctx->cfg, "project")
-                    : "edv-sim";
-  dir = cli_state_dir(ctx);
-  if ((v = cli_arg(args, "state"))) {
-    snprintf(state, sizeof(state), "%s", v);
-  } else {
-    if (cli_mkdirs(dir) != 0) {
-      fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n",
-              ctx->prog, dir, strerror(errno));
-      return CLI_EXIT_OTHER;
-    }
-    snprintf(state, sizeof(state), "%s/sim-cloud.json", dir);
-  }
-  if ((v = cli_arg(args, "key-out"))) {
-    snprintf(key, sizeof(key), "%s", v);
-  } else {
-    if (cli_mkdirs(dir) != 0) {
-      fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n",
-              ctx->prog, dir, strerror(errno));
-      return CLI_EXIT_OTHER;
-    }
-    snprintf(key, sizeof(key), "%s/sim-key.json", dir);
-  }
   opt.state_file = state;
   run.sim = edv_sim_start(ctx->loop, &opt, &err);
   if (!run.sim)
     return cli_fail(ctx, &err);
   unlink(key); /* rewritten each start; the simulator keeps the RSA key */
-  if (edv_sim_write_key(run.sim, key, &err) != 0) {
-    ctx->done = 0;
-    sim_stop(&run);
-    while (!ctx->done)
-      uv_run(ctx->loop, UV_RUN_ONCE);
-    return cli_fail(ctx, &err);
-  }
-  if ((result = sim_token_start(&run, key)) != CLI_EXIT_OK) {
-    ctx->done = 0;
-    sim_stop(&run);
-    while (!ctx->done)
-      uv_run(ctx->loop, UV_RUN_ONCE);
-    return result;
-  }
+  if (edv_sim_write_key(run.sim, key, &err) != 0)
+    return sim_abort(&run, cli_fail(ctx, &err));
+  if ((result = sim_token_start(&run, key)) != CLI_EXIT_OK)
+    return sim_abort(&run, result);
   sim_print_ready(ctx, run.sim, state, key, opt.project);
   uv_signal_init(ctx->loop, &run.sigterm);
   run.sigterm.data = &run;
