@@ -104,6 +104,18 @@ int edv__spec_validate(const edv__tenant_spec *spec, const edv__tiers *tiers,
                        const char *domain, edv_error *err);
 
 /*
+ * The one way a spec is made from what a caller gave (edvctl's arguments,
+ * the Management API's body through edv__spec_from_json): every field's
+ * form is checked on the value as given, so a value too long for its
+ * field is refused naming the field, never truncated. Then copies the
+ * fields into *out. Returns 0 or EDV_EINVAL naming the field. (The tier's
+ * existence and the region's are checked later: edv__spec_validate.)
+ */
+int edv__spec_set(edv__tenant_spec *out, const char *id, const char *slug,
+                  const char *display_name, const char *tier,
+                  const char *region, edv_error *err);
+
+/*
  * Reads a spec from a JSON object {"id","slug","display_name","tier",
  * "region"} (all strings, all required, no other fields) and validates the
  * form of each field (not the tier or the region's existence). Returns 0 or

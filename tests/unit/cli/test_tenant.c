@@ -433,6 +433,17 @@ static void test_bad_arguments(void **state)
           "gold", "us-central1", "--wait");
   REFUSED(&s, "field 'id'", "tenant", "create", "School_1", "greenwood-high",
           "Greenwood High School", "premium", "us-central1", "--wait");
+  /* Ids of 27..63 characters were cut to 26 and that id provisioned. They
+   * are refused as the Management API refuses them (edv__spec_set). */
+  REFUSED(&s,
+          "ID 'abcdefghijklmnopqrstuvwxyz1': field 'id' has the wrong "
+          "length",
+          "tenant", "create", "abcdefghijklmnopqrstuvwxyz1", "greenwood-high",
+          "Greenwood High School", "premium", "us-central1", "--no-wait");
+  REFUSED(&s, "field 'id' has the wrong length", "tenant", "create",
+          "abcdefghijklmnopqrstuvwxyz-0123456789-abcdefghijklmnopqrstuvwxy",
+          "greenwood-high", "Greenwood High School", "premium", "us-central1",
+          "--no-wait");
   REFUSED(&s, "REGION 'mars-north1' is not a region", "tenant", "create",
           "school001", "greenwood-high", "Greenwood High School", "premium",
           "mars-north1", "--wait");
