@@ -64,6 +64,8 @@ struct edv__srun {
   int act_eexist;
   void *ctx; /* edv__srun_set_ctx() */
   void (*ctx_free)(void *ctx);
+  /* edv__step_record()'s continuation. */
+  edv__srun_fn record_then;
 };
 
 struct edv__trun {
@@ -708,6 +710,36 @@ const char *edv__srun_recorded(const edv__srun *sr)
 void edv__srun_set_recorded(edv__srun *sr, const char *what)
 {
   copy(sr->rec.resource, sizeof(sr->rec.resource), what);
+}
+
+int edv__srun_recorded_done(const edv__srun *sr)
+{
+  return sr->rec.state == EDV_STEP_DONE;
+}
+
+static void record_saved(edv__srun *sr, int result, const edv_error *err)
+{
+  edv__srun_fn then = sr->record_then;
+
+  sr->record_then = NULL;
+  if (result) {
+    edv_error e;
+    if (!err) {
+      edv_error_set(&e, (edv_code)result, "cannot save the step's record");
+      err = &e;
+    }
+    edv__step_done(sr, err);
+    return;
+  }
+  then(sr);
+}
+
+void edv__step_record(edv__srun *sr, edv__srun_fn then)
+{
+  sr->record_then = then;
+  if (!sr->tr->planning)
+    sr->rec.state = EDV_STEP_INTENT;
+  step_save(sr, record_saved);
 }
 
 void *edv__srun_ctx(const edv__srun *sr)

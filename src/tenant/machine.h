@@ -228,6 +228,9 @@ int *edv__srun_stage(edv__srun *sr);
  */
 const char *edv__srun_recorded(const edv__srun *sr);
 void edv__srun_set_recorded(edv__srun *sr, const char *what);
+/* 1 when the step's durable record says DONE: it completed in an earlier
+ * run (and nothing of this run has replaced the record yet). */
+int edv__srun_recorded_done(const edv__srun *sr);
 /* A per-step context pointer for step helpers: set replaces (and frees,
  * with its free function) the previous one; the run frees the last. */
 void *edv__srun_ctx(const edv__srun *sr);
@@ -240,6 +243,16 @@ const char *edv__srun_marker(const edv__srun *sr);
 typedef void (*edv__step_json_fn)(edv__srun *sr, json_object *obj,
                                   const edv_error *err);
 typedef void (*edv__srun_fn)(edv__srun *sr);
+
+/*
+ * Makes the step's record durable now (state INTENT, with what
+ * edv__srun_set_recorded() put in its `resource`) through the group
+ * commit, then runs `then`; a failed write ends the step with its error.
+ * For a step that must record what it is about to do before a write that
+ * does not go through edv__step_act (the shared DNS writer). A plan runs
+ * `then` at once.
+ */
+void edv__step_record(edv__srun *sr, edv__srun_fn then);
 
 /*
  * GET path; cb gets the parsed resource, or NULL with err NULL when it does
