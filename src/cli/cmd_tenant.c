@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "server/fleetenv.h"
 #include "store/store.h"
+#include "tenant/dnscheck.h"
 #include "tenant/machine.h"
 #include "tenant/observe.h"
 #include "tenant/spec.h"
@@ -595,6 +596,42 @@ static int spec_error(cli_ctx *ctx, const char *const given[5], const char *msg)
   return cli_usage_error(ctx, "%s", msg);
 }
 
+typedef struct hosts_check {
+  cli_ctx *ctx;
+  edv_error err;
+} hosts_check;
+
+static void on_hosts(void *data, const edv_error *err)
+{
+  hosts_check *hc = data;
+
+  if (err)
+    hc->err = *err;
+  hc->ctx->done = 1;
+}
+
+/* The hostnames: no reserved label, and no record someone else made at
+ * them (tenant/dnscheck.h), asked before anything is recorded. */
+static int check_hosts(job *j, const edv__tenant_spec *spec)
+{
+  cli_ctx *ctx = j->ctx;
+  hosts_check hc;
+  edv_error err;
+  const char *const given[5] = {spec->id, spec->slug, spec->display_name,
+                                spec->tier, spec->region};
+
+  memset(&hc, 0, sizeof(hc));
+  hc.ctx = ctx;
+  ctx->done = 0;
+  if (edv__fleet_check_hosts(j->fleet, spec, on_hosts, &hc, &err))
+    return err.code == EDV_EINVAL ? spec_error(ctx, given, err.message)
+                                  : cli_fail(ctx, &err);
+  cli_loop_run(ctx);
+  if (hc.err.code)
+    return cli_fail(ctx, &hc.err);
+  return CLI_EXIT_OK;
+}
+
 /* The spec's fields, the tier and the hostnames, offline. */
 static int validate_spec(cli_ctx *ctx, const edv__tenant_spec *spec)
 {
@@ -657,6 +694,8 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
     return result;
   }
   result = check_region(&j, spec.region);
+  if (!result)
+    result = check_hosts(&j, &spec);
   if (result) {
     job_close(&j);
     return result;

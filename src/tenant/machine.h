@@ -85,6 +85,7 @@ typedef struct edv__fleet_opts {
   const edv__tiers *tiers;   /* required */
   const char *project;       /* NULL: the engine's project */
   const char *domain;        /* "edvirons.com" (no trailing dot needed) */
+  const char *reserved;      /* dns.reserved_labels; NULL: the default */
   const char *region;        /* the platform's default region */
   const char *network;       /* tenant VPC, default "edv-tenants" */
   const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
@@ -116,6 +117,8 @@ edv__store_batch *edv__fleet_batch(const edv__fleet *f);
 const edv__tiers *edv__fleet_tiers(const edv__fleet *f);
 const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
+/* Its reserved hostname labels (edv__spec_check_reserved's list). */
+const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Runs in flight. */
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);
@@ -142,9 +145,9 @@ typedef void (*edv__run_done_fn)(void *data, const char *tenant,
 
 /*
  * Records a new tenant (PENDING) after validating its spec against the
- * tiers and the domain. An identical spec for an existing id is accepted
- * (idempotent); a different one is EDV_EEXIST naming the id. Nothing is
- * created in the cloud.
+ * tiers, the domain and the reserved hostname labels. An identical spec for an
+ * existing id is accepted (idempotent); a different one is EDV_EEXIST naming
+ * the id. Nothing is created in the cloud.
  */
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err);

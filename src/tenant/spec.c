@@ -231,6 +231,42 @@ int edv__dns_domain_valid(const char *domain)
   return labels >= 2;
 }
 
+/* 1 when `label` is one of the comma-separated `list`. */
+static int spec_in_list(const char *list, const char *label)
+{
+  size_t n = strlen(label);
+
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    if (len == n && strncmp(p, label, n) == 0)
+      return 1;
+    p += len;
+    if (*p == ',')
+      p++;
+  }
+  return 0;
+}
+
+int edv__spec_check_reserved(const edv__tenant_spec *spec, const char *reserved,
+                             edv_error *err)
+{
+  const char *const field[2] = {"id", "slug"};
+  const char *const label[2] = {spec->id, spec->slug};
+
+  if (!reserved)
+    reserved = EDV_DNS_RESERVED_DEFAULT;
+  if (strcmp(reserved, "none") == 0)
+    return 0;
+  for (int i = 0; i < 2; i++)
+    if (spec_in_list(reserved, label[i]))
+      return edv_error_set(err, EDV_EINVAL,
+                           "field '%s' '%s' is a reserved DNS label (its "
+                           "hostname is kept for the school's own services; "
+                           "dns.reserved_labels): pick another",
+                           field[i], label[i]);
+  return 0;
+}
+
 int edv__label_value_valid(const char *value)
 {
   size_t n;

@@ -86,6 +86,22 @@ int edv__spec_check_slug(const char *slug, edv_error *err);
 int edv__spec_check_display_name(const char *name, edv_error *err);
 int edv__spec_check_region(const char *region, edv_error *err);
 
+/*
+ * Hostname labels no tenant id or slug may take (`<label>.<domain>` is
+ * usually the school network's own site, mail or service): the config key
+ * dns.reserved_labels replaces the list ("none": no label reserved).
+ */
+#define EDV_DNS_RESERVED_DEFAULT                                               \
+  "www,mail,api,admin,status,ftp,smtp,imap,pop,ns,ns1,ns2,mx,autodiscover,"    \
+  "autoconfig,webmail,cdn,static,assets,dashboard,edvd,platform,app,portal,"   \
+  "vpn,login,auth,sso,docs,blog,support,help,billing"
+
+/* EDV_EINVAL naming the field when the spec's id or slug is one of
+ * `reserved` (comma-separated labels; NULL: EDV_DNS_RESERVED_DEFAULT;
+ * "none": none), else 0. */
+int edv__spec_check_reserved(const edv__tenant_spec *spec, const char *reserved,
+                             edv_error *err);
+
 /* 1 when `domain` is a usable DNS domain ("edvirons.com", optional
  * trailing dot, at most EDV_DOMAIN_MAX bytes). */
 int edv__dns_domain_valid(const char *domain);
