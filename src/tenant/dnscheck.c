@@ -73,8 +73,8 @@ static void on_rrsets(void *data, const edv_response *res)
     if (!n || !t || strcasecmp(n, hc->name[i]) != 0)
       continue;
     edv_error_set(&hc->found[i], EDV_ENOTOWNED,
-                  "field '%s': DNS name %s already has a %s record (%.80s) "
-                  "that EdVirons did not create; pick another %s",
+                  "field '%s': DNS name %s already holds a record (%s "
+                  "%.80s) that EdVirons did not create; pick another %s",
                   hc->field[i], hc->name[i], t,
                   d && json_object_array_length(d)
                       ? json_object_get_string(json_object_array_get_idx(d, 0))

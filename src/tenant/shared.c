@@ -493,8 +493,9 @@ static void dns_judge(change *c)
   if (!rr && c->blocker) {
     rrset_values(c->blocker, vals, sizeof(vals));
     edv_error_set(&c->refused, EDV_ENOTOWNED,
-                  "DNS name %s already has a %s record (%s) that EdVirons "
-                  "did not create; refusing to add a %s record beside it",
+                  "DNS name %s already holds a record (%s %s) that "
+                  "EdVirons did not create; refusing to add our %s record "
+                  "beside it",
                   c->name, edv__jstr(c->blocker, "type"), vals, c->type);
     return;
   }
