@@ -25,17 +25,6 @@
 
 #define ZONE "projects/edv-sim/managedZones/edvirons-com"
 
-/* Someone else's record, made through the simulator's Cloud DNS API. */
-static void make_a(const char *name, const char *ip)
-{
-  char body[300];
-
-  snprintf(body, sizeof(body),
-           "{\"name\":\"%s\",\"type\":\"A\",\"ttl\":600,\"rrdatas\":[\"%s\"]}",
-           name, ip);
-  assert_int_equal(sim_api_data("POST", "/dns/v1/" ZONE "/rrsets", body), 0);
-}
-
 /* The rrset (name, A) in the simulator's state must hold exactly `ip`. */
 static void expect_a(const char *name, const char *ip)
 {
@@ -82,8 +71,8 @@ static void test_dns_names(void **state)
   char b[512];
 
   (void)state;
-  make_a("www.edvirons.com.", "198.51.100.80");
-  make_a("dnsb1.edvirons.com.", "198.51.100.81");
+  sim_make_a(ZONE, "www.edvirons.com.", "198.51.100.80");
+  sim_make_a(ZONE, "dnsb1.edvirons.com.", "198.51.100.81");
 
   /* Taken names: 409, the field and the record named. */
   refused("dnsa1", "www", 409, "slug",
