@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "prog/fleetenv.h"
 #include "store/store.h"
+#include "tenant/dnscheck.h"
 #include "tenant/machine.h"
 #include "tenant/observe.h"
 #include "tenant/spec.h"
@@ -578,26 +579,62 @@ static int check_region(job *j, const char *region)
 }
 
 /* A spec error ("field 'slug' ...") with the argument and the value that
- * was given in front: "SLUG 'Green_Wood': field 'slug' ...". */
-static int spec_error(cli_ctx *ctx, const edv__tenant_spec *spec,
-                      const char *msg)
+ * was given in front: "SLUG 'Green_Wood': field 'slug' ...". `given` holds
+ * the five arguments (ID SLUG NAME TIER REGION) as the caller gave them. */
+static int spec_error(cli_ctx *ctx, const char *const given[5], const char *msg)
 {
   static const struct {
     const char *field, *arg;
-    size_t off;
+    int i;
   } args[] = {
-      {"field 'id'", "ID", offsetof(edv__tenant_spec, id)},
-      {"field 'slug'", "SLUG", offsetof(edv__tenant_spec, slug)},
-      {"field 'display_name'", "NAME",
-       offsetof(edv__tenant_spec, display_name)},
-      {"field 'region'", "REGION", offsetof(edv__tenant_spec, region)},
+      {"field 'id'", "ID", 0},
+      {"field 'slug'", "SLUG", 1},
+      {"field 'display_name'", "NAME", 2},
+      {"field 'tier'", "TIER", 3},
+      {"field 'region'", "REGION", 4},
   };
 
   for (size_t i = 0; i < sizeof(args) / sizeof(*args); i++)
     if (strncmp(msg, args[i].field, strlen(args[i].field)) == 0)
-      return cli_usage_error(ctx, "%s '%s': %s", args[i].arg,
-                             (const char *)spec + args[i].off, msg);
+      return cli_usage_error(ctx, "%s '%s': %s", args[i].arg, given[args[i].i],
+                             msg);
   return cli_usage_error(ctx, "%s", msg);
+}
+
+typedef struct hosts_check {
+  cli_ctx *ctx;
+  edv_error err;
+} hosts_check;
+
+static void on_hosts(void *data, const edv_error *err)
+{
+  hosts_check *hc = data;
+
+  if (err)
+    hc->err = *err;
+  hc->ctx->done = 1;
+}
+
+/* The hostnames: no reserved label, and no record someone else made at
+ * them (tenant/dnscheck.h), asked before anything is recorded. */
+static int check_hosts(job *j, const edv__tenant_spec *spec)
+{
+  cli_ctx *ctx = j->ctx;
+  hosts_check hc;
+  edv_error err;
+  const char *const given[5] = {spec->id, spec->slug, spec->display_name,
+                                spec->tier, spec->region};
+
+  memset(&hc, 0, sizeof(hc));
+  hc.ctx = ctx;
+  ctx->done = 0;
+  if (edv__fleet_check_hosts(j->fleet, spec, on_hosts, &hc, &err))
+    return err.code == EDV_EINVAL ? spec_error(ctx, given, err.message)
+                                  : cli_fail(ctx, &err);
+  cli_loop_run(ctx);
+  if (hc.err.code)
+    return cli_fail(ctx, &hc.err);
+  return CLI_EXIT_OK;
 }
 
 /* The spec's fields, the tier and the hostnames, offline. */
@@ -623,7 +660,11 @@ static int validate_spec(cli_ctx *ctx, const edv__tenant_spec *spec)
                               edv_config_get(ctx->cfg, "domain"), &err);
   edv__tiers_free(tiers);
   if (result)
-    return spec_error(ctx, spec, err.message);
+    return spec_error(ctx,
+                      (const char *const[]){spec->id, spec->slug,
+                                            spec->display_name, spec->tier,
+                                            spec->region},
+                      err.message);
   return CLI_EXIT_OK;
 }
 
@@ -633,21 +674,14 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   edv__tenant_spec spec;
   edv_error err;
   int result, wait;
-  const char *const fields[] = {"id", "slug", "display name", "tier", "region"};
 
   if (cli_remote_on(ctx))
     return cli_remote_tenant(ctx, args);
-  memset(&spec, 0, sizeof(spec));
-  for (int i = 0; i < 5; i++) {
-    size_t max = i == 2 ? sizeof(spec.display_name) : 64;
-    if (strlen(args->argv[i]) >= max)
-      return cli_usage_error(ctx, "%s: too long", fields[i]);
-  }
-  snprintf(spec.id, sizeof(spec.id), "%s", args->argv[0]);
-  snprintf(spec.slug, sizeof(spec.slug), "%s", args->argv[1]);
-  snprintf(spec.display_name, sizeof(spec.display_name), "%s", args->argv[2]);
-  snprintf(spec.tier, sizeof(spec.tier), "%s", args->argv[3]);
-  snprintf(spec.region, sizeof(spec.region), "%s", args->argv[4]);
+  /* The same checks as the Management API's (edv__spec_set): a value too
+   * long for its field is refused, never cut to fit. */
+  if (edv__spec_set(&spec, args->argv[0], args->argv[1], args->argv[2],
+                    args->argv[3], args->argv[4], &err))
+    return spec_error(ctx, (const char *const *)args->argv, err.message);
   if (cli_arg(args, "wait") && cli_arg(args, "no-wait"))
     return cli_usage_error(ctx, "--wait and --no-wait exclude each other");
   wait = cli_arg(args, "wait")      ? 1
@@ -665,6 +699,8 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
     return result;
   }
   result = check_region(&j, spec.region);
+  if (!result)
+    result = check_hosts(&j, &spec);
   if (result) {
     job_close(&j);
     return result;

@@ -119,6 +119,7 @@ edv_sim *edv__env_start_sim(uv_loop_t *loop, edv_config *cfg, const char *dir,
 void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o)
 {
   o->domain = edv_config_get(cfg, "domain");
+  o->reserved = edv_config_get(cfg, "dns.reserved_labels");
   o->region = edv_config_get(cfg, "region");
   o->supernet = edv_config_get(cfg, "supernet");
   o->subnet_prefix = (unsigned)edv_config_get_int(cfg, "subnet_prefix", 0);

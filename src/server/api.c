@@ -200,6 +200,7 @@ void api_error_edv(api_ctx *c, const edv_error *e, const char *field)
     http = 404;
     break;
   case EDV_EEXIST:
+  case EDV_ENOTOWNED:
     http = 409;
     st = "ALREADY_EXISTS";
     break;

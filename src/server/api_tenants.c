@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "server/api.h"
 #include "server/viewcache.h"
+#include "tenant/dnscheck.h"
 #include "tenant/observe.h"
 #include "tenant/spec.h"
 
@@ -447,6 +448,42 @@ static void create_commit(api_ctx *c)
   api_send(c, 202, tenant_obj(d, &rec));
 }
 
+/* The hostname check's answer (tenant/dnscheck.h): a name that holds
+ * someone else's record is 409 naming the field and the record. */
+static void on_hosts(void *data, const edv_error *err)
+{
+  api_ctx *c = data;
+  char fb[32];
+
+  if (!api_resume(c))
+    return;
+  if (err && err->code == EDV_ENOTOWNED) {
+    api_error(c, 409, "ALREADY_EXISTS",
+              api_field_of(err->message, fb, sizeof(fb)), "%s", err->message);
+    return;
+  }
+  if (err) {
+    api_error(c, 503, NULL, NULL, "cannot check the tenant's DNS names: %s",
+              err->message);
+    return;
+  }
+  create_commit(c);
+}
+
+/* After the region is known good: the hostnames, then create_commit. */
+static void create_hosts(api_ctx *c)
+{
+  edv_error err;
+  char fb[32];
+
+  if (edv__fleet_check_hosts(c->d->fleet, &c->spec, on_hosts, c, &err)) {
+    api_error(c, err.code == EDV_EINVAL ? 400 : 503, NULL,
+              api_field_of(err.message, fb, sizeof(fb)), "%s", err.message);
+    return;
+  }
+  api_suspend(c, 30000); /* the callback never runs before this */
+}
+
 static int region_known(edvd *d, const char *region)
 {
   for (unsigned i = 0; i < d->nregions; i++)
@@ -479,7 +516,7 @@ static void on_region(void *data, const edv_response *res)
   if (d->nregions < sizeof(d->regions) / sizeof(d->regions[0]))
     snprintf(d->regions[d->nregions++], sizeof(d->regions[0]), "%s",
              c->spec.region);
-  create_commit(c);
+  create_hosts(c);
 }
 
 static void create_end(void *data, edv_http_req *req, edv_httpd_end why)
@@ -538,7 +575,7 @@ void api_tenants_create(api_ctx *c, const char *id)
   json_object_put(body);
   snprintf(c->tenant, sizeof(c->tenant), "%s", c->spec.id);
   if (region_known(d, c->spec.region)) {
-    create_commit(c);
+    create_hosts(c);
     return;
   }
   snprintf(path, sizeof(path), "/compute/v1/projects/%s/regions/%s",

@@ -857,8 +857,15 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
   audit(d, "DELETE", path, tenant, "requested");
   journal(d, tenant, "orphan.delete.start", c->what, NULL);
   if (kind == 4) {
-    if (edv__dns_set(d->fleet, x->zone, name, type, 300, NULL, on_orphan_dns,
-                     c)) {
+    /* Only while it still holds the value that made it ours (the judge
+     * saw exactly one, our load balancer's or an authorization's). */
+    json_object *rd = edv__jget(res, "rrdatas");
+    const char *owned[2] = {
+        rd ? json_object_get_string(json_object_array_get_idx(rd, 0)) : NULL,
+        NULL};
+    edv__dns_own own = {owned, 0};
+    if (edv__dns_set(d->fleet, x->zone, name, type, 300, NULL, &own,
+                     on_orphan_dns, c)) {
       edv_error e;
       edv_error_set(&e, EDV_ENOMEM, "cannot queue the DNS change");
       orphan_deleted(c, &e);

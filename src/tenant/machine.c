@@ -64,6 +64,8 @@ struct edv__srun {
   int act_eexist;
   void *ctx; /* edv__srun_set_ctx() */
   void (*ctx_free)(void *ctx);
+  /* edv__step_record()'s continuation. */
+  edv__srun_fn record_then;
 };
 
 struct edv__trun {
@@ -104,6 +106,7 @@ struct edv__fleet {
   edv__store_batch *batch;
   const edv__tiers *tiers;
   char *project, *domain, *region, *network, *supernet, *holder, *actor;
+  char *reserved; /* dns.reserved_labels */
   unsigned subnet_prefix;
   unsigned max_attempts;
   uint64_t retry_base_ms, lease_ttl_ms, poll_ms, ready_timeout_ms;
@@ -464,6 +467,7 @@ static void run_free(edv__trun *tr)
     edv__store_batch_close(f->batch, f->close_cb, f->close_data);
     free(f->project);
     free(f->domain);
+    free(f->reserved);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -708,6 +712,36 @@ const char *edv__srun_recorded(const edv__srun *sr)
 void edv__srun_set_recorded(edv__srun *sr, const char *what)
 {
   copy(sr->rec.resource, sizeof(sr->rec.resource), what);
+}
+
+int edv__srun_recorded_done(const edv__srun *sr)
+{
+  return sr->rec.state == EDV_STEP_DONE;
+}
+
+static void record_saved(edv__srun *sr, int result, const edv_error *err)
+{
+  edv__srun_fn then = sr->record_then;
+
+  sr->record_then = NULL;
+  if (result) {
+    edv_error e;
+    if (!err) {
+      edv_error_set(&e, (edv_code)result, "cannot save the step's record");
+      err = &e;
+    }
+    edv__step_done(sr, err);
+    return;
+  }
+  then(sr);
+}
+
+void edv__step_record(edv__srun *sr, edv__srun_fn then)
+{
+  sr->record_then = then;
+  if (!sr->tr->planning)
+    sr->rec.state = EDV_STEP_INTENT;
+  step_save(sr, record_saved);
 }
 
 void *edv__srun_ctx(const edv__srun *sr)
@@ -1466,6 +1500,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
   snprintf(holder, sizeof(holder), "edv@%s:%ld", host, (long)getpid());
   f->project = xstrdup(o->project ? o->project : edv_engine_project(o->engine));
   f->domain = xstrdup(o->domain ? o->domain : "edvirons.com");
+  f->reserved = xstrdup(o->reserved ? o->reserved : EDV_DNS_RESERVED_DEFAULT);
   if (f->domain && f->domain[0] && f->domain[strlen(f->domain) - 1] == '.')
     f->domain[strlen(f->domain) - 1] = '\0';
   f->region = xstrdup(o->region ? o->region : "us-central1");
@@ -1482,13 +1517,14 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
       o->ready_timeout_ms ? o->ready_timeout_ms : 30ull * 60 * 1000;
   f->on_event = o->on_event;
   f->event_data = o->event_data;
-  if (!f->batch || !f->project || !f->domain || !f->region || !f->network ||
-      !f->supernet || !f->holder || !f->actor) {
+  if (!f->batch || !f->project || !f->domain || !f->reserved || !f->region ||
+      !f->network || !f->supernet || !f->holder || !f->actor) {
     edv_code code = f->project ? EDV_ENOMEM : EDV_ECONFIG;
     if (f->batch)
       edv__store_batch_close(f->batch, NULL, NULL);
     free(f->project);
     free(f->domain);
+    free(f->reserved);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -1533,6 +1569,11 @@ const char *edv__fleet_project(const edv__fleet *f)
 const char *edv__fleet_domain(const edv__fleet *f)
 {
   return f->domain;
+}
+
+const char *edv__fleet_reserved_labels(const edv__fleet *f)
+{
+  return f->reserved;
 }
 
 unsigned edv__fleet_active(const edv__fleet *f)
@@ -1585,6 +1626,8 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
   int result;
 
   result = edv__spec_validate(spec, f->tiers, NULL, NULL, f->domain, err);
+  if (!result)
+    result = edv__spec_check_reserved(spec, f->reserved, err);
   if (result)
     return result;
   if (edv__store_tenant_get(f->store, spec->id, &old, NULL) == 0 &&
@@ -1911,6 +1954,7 @@ void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data)
   edv__store_batch_close(f->batch, cb, data);
   free(f->project);
   free(f->domain);
+  free(f->reserved);
   free(f->region);
   free(f->network);
   free(f->supernet);

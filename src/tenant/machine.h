@@ -85,6 +85,7 @@ typedef struct edv__fleet_opts {
   const edv__tiers *tiers;   /* required */
   const char *project;       /* NULL: the engine's project */
   const char *domain;        /* "edvirons.com" (no trailing dot needed) */
+  const char *reserved;      /* dns.reserved_labels; NULL: the default */
   const char *region;        /* the platform's default region */
   const char *network;       /* tenant VPC, default "edv-tenants" */
   const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
@@ -116,6 +117,8 @@ edv__store_batch *edv__fleet_batch(const edv__fleet *f);
 const edv__tiers *edv__fleet_tiers(const edv__fleet *f);
 const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
+/* Its reserved hostname labels (edv__spec_check_reserved's list). */
+const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Runs in flight. */
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);
@@ -142,9 +145,9 @@ typedef void (*edv__run_done_fn)(void *data, const char *tenant,
 
 /*
  * Records a new tenant (PENDING) after validating its spec against the
- * tiers and the domain. An identical spec for an existing id is accepted
- * (idempotent); a different one is EDV_EEXIST naming the id. Nothing is
- * created in the cloud.
+ * tiers, the domain and the reserved hostname labels. An identical spec for an
+ * existing id is accepted (idempotent); a different one is EDV_EEXIST naming
+ * the id. Nothing is created in the cloud.
  */
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err);
@@ -228,6 +231,9 @@ int *edv__srun_stage(edv__srun *sr);
  */
 const char *edv__srun_recorded(const edv__srun *sr);
 void edv__srun_set_recorded(edv__srun *sr, const char *what);
+/* 1 when the step's durable record says DONE: it completed in an earlier
+ * run (and nothing of this run has replaced the record yet). */
+int edv__srun_recorded_done(const edv__srun *sr);
 /* A per-step context pointer for step helpers: set replaces (and frees,
  * with its free function) the previous one; the run frees the last. */
 void *edv__srun_ctx(const edv__srun *sr);
@@ -240,6 +246,16 @@ const char *edv__srun_marker(const edv__srun *sr);
 typedef void (*edv__step_json_fn)(edv__srun *sr, json_object *obj,
                                   const edv_error *err);
 typedef void (*edv__srun_fn)(edv__srun *sr);
+
+/*
+ * Makes the step's record durable now (state INTENT, with what
+ * edv__srun_set_recorded() put in its `resource`) through the group
+ * commit, then runs `then`; a failed write ends the step with its error.
+ * For a step that must record what it is about to do before a write that
+ * does not go through edv__step_act (the shared DNS writer). A plan runs
+ * `then` at once.
+ */
+void edv__step_record(edv__srun *sr, edv__srun_fn then);
 
 /*
  * GET path; cb gets the parsed resource, or NULL with err NULL when it does

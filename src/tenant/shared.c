@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "edv/engine.h"
@@ -17,6 +18,7 @@
 #define MAX_HOSTS     4
 #define MAX_RRDATAS   8
 #define MAX_CONFLICTS 12
+#define MAX_OWNED     4
 /* Cloud DNS refuses a change with more than 1,000 additions (or
  * deletions): 403 quotaExceeded "The change would exceed quota for
  * additions per change", a permanent error that failed every tenant of
@@ -37,7 +39,12 @@ typedef struct change {
   int ttl;
   int remove;
   char *rrdatas[MAX_RRDATAS + 1];
-  json_object *current; /* DNS: the rrset as read, or NULL */
+  json_object *current;       /* DNS: the rrset as read, or NULL */
+  json_object *blocker;       /* DNS: a rrset at the name our type cannot sit
+                                 beside (a CNAME; for a CNAME, any other) */
+  char *owned[MAX_OWNED + 1]; /* DNS: values that prove a rrset ours */
+  int created;                /* DNS: we created the rrset (see shared.h) */
+  edv_error refused;          /* DNS: not ours: refused, nothing written */
   edv__shared_cb cb;
   void *data;
 } change;
@@ -71,8 +78,11 @@ static void change_free(change *c)
     free(c->hosts[i]);
   for (int i = 0; c->rrdatas[i]; i++)
     free(c->rrdatas[i]);
+  for (int i = 0; c->owned[i]; i++)
+    free(c->owned[i]);
   free(c->backend);
   json_object_put(c->current);
+  json_object_put(c->blocker);
   free(c);
 }
 
@@ -80,7 +90,7 @@ static void complete(change *list, const edv_error *err)
 {
   while (list) {
     change *next = list->next;
-    list->cb(list->data, err);
+    list->cb(list->data, list->refused.code ? &list->refused : err);
     change_free(list);
     list = next;
   }
@@ -427,6 +437,77 @@ static int rrset_matches(json_object *rr, const change *c)
   return 1;
 }
 
+/* 1 when rrset `rr` is ours: it holds exactly one value, and that value
+ * is one the caller proved it wrote. */
+static int rrset_ours(json_object *rr, const change *c)
+{
+  json_object *datas = edv__jget(rr, "rrdatas");
+  const char *v;
+
+  if (!datas || json_object_array_length(datas) != 1)
+    return 0;
+  v = json_object_get_string(json_object_array_get_idx(datas, 0));
+  for (int i = 0; v && c->owned[i]; i++)
+    if (strcmp(v, c->owned[i]) == 0)
+      return 1;
+  return 0;
+}
+
+/* The first values of rrset `rr`, for a message. */
+static void rrset_values(json_object *rr, char *buf, size_t size)
+{
+  json_object *datas = edv__jget(rr, "rrdatas");
+  size_t off = 0, n = datas ? json_object_array_length(datas) : 0;
+
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && i < 3 && off < size; i++)
+    off += (size_t)snprintf(
+        buf + off, size - off, "%s%.80s", i ? ", " : "",
+        json_object_get_string(json_object_array_get_idx(datas, i)));
+  if (n > 3 && off < size)
+    snprintf(buf + off, size - off, ", ...");
+}
+
+/*
+ * Whether change c may be written over what was read: sets c->refused
+ * (EDV_ENOTOWNED, naming the record) when it would touch a rrset the
+ * caller cannot prove ours, or add one beside a record it may not sit
+ * with. Nothing is then written for c.
+ */
+static void dns_judge(change *c)
+{
+  char vals[300];
+  json_object *rr = c->current;
+
+  edv_error_clear(&c->refused);
+  if (c->remove) {
+    if (!rr || rrset_ours(rr, c))
+      return;
+    rrset_values(rr, vals, sizeof(vals));
+    edv_error_set(&c->refused, EDV_ENOTOWNED,
+                  "left in place, not deleted: DNS record %s %s holds %s, "
+                  "which EdVirons did not write",
+                  c->type, c->name, vals);
+    return;
+  }
+  if (!rr && c->blocker) {
+    rrset_values(c->blocker, vals, sizeof(vals));
+    edv_error_set(&c->refused, EDV_ENOTOWNED,
+                  "DNS name %s already holds a record (%s %s) that "
+                  "EdVirons did not create; refusing to add our %s record "
+                  "beside it",
+                  c->name, edv__jstr(c->blocker, "type"), vals, c->type);
+    return;
+  }
+  if (!rr || c->created || rrset_ours(rr, c))
+    return;
+  rrset_values(rr, vals, sizeof(vals));
+  edv_error_set(&c->refused, EDV_ENOTOWNED,
+                "DNS record %s %s already exists (it holds %s) and EdVirons "
+                "did not create it; refusing to change it",
+                c->type, c->name, vals);
+}
+
 static json_object *rrset_new(const change *c)
 {
   json_object *o = json_object_new_object(), *d = json_object_new_array();
@@ -507,7 +588,12 @@ static void dns_write(writer *w)
     for (change *d = c->next; d; d = d->next)
       if (strcmp(d->name, c->name) == 0 && strcmp(d->type, c->type) == 0)
         shadowed = 1;
-    if (shadowed || rrset_matches(c->current, c))
+    if (shadowed) {
+      edv_error_clear(&c->refused);
+      continue;
+    }
+    dns_judge(c);
+    if (c->refused.code || rrset_matches(c->current, c))
       continue;
     if (c->current)
       json_object_array_add(dels, json_object_get(c->current));
@@ -549,14 +635,21 @@ static void on_dns_read(void *data, const edv_response *res)
   if (res->error && !w->read_err.code)
     w->read_err = *res->error;
   if (!res->error) {
+    change *c = rc->c;
+    int cname = strcmp(c->type, "CNAME") == 0;
     sets = edv__jget(res->json, "rrsets");
-    json_object_put(rc->c->current);
-    rc->c->current = NULL;
+    json_object_put(c->current);
+    json_object_put(c->blocker);
+    c->current = c->blocker = NULL;
     for (size_t i = 0; sets && i < json_object_array_length(sets); i++) {
       json_object *rr = json_object_array_get_idx(sets, i);
       const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
-      if (n && t && strcmp(n, rc->c->name) == 0 && strcmp(t, rc->c->type) == 0)
-        rc->c->current = json_object_get(rr);
+      if (!n || !t || strcasecmp(n, c->name) != 0)
+        continue;
+      if (strcmp(t, c->type) == 0)
+        c->current = json_object_get(rr);
+      else if (!c->blocker && (cname || strcmp(t, "CNAME") == 0))
+        c->blocker = json_object_get(rr);
     }
   }
   free(rc);
@@ -581,22 +674,22 @@ static void dns_read(writer *w)
   w->pending_reads = 1; /* guard while submitting */
   for (c = w->batch; c; c = c->next) {
     char path[900];
-    char *n = edv__url_escape(c->name), *t = edv__url_escape(c->type);
+    char *n = edv__url_escape(c->name);
     dns_read_ctx *rc = calloc(1, sizeof(*rc));
-    if (!rc || !n || !t) {
+    if (!rc || !n) {
       free(rc);
       free(n);
-      free(t);
       edv_error_set(&w->read_err, EDV_ENOMEM, "out of memory");
       break;
     }
     rc->w = w;
     rc->c = c;
+    /* Every type at the name: a CNAME there forbids our A (and any
+     * record our CNAME), whoever made it. */
     snprintf(path, sizeof(path),
-             "/dns/v1/projects/%s/managedZones/%s/rrsets?name=%s&type=%s",
-             edv__fleet_project(w->sh->fleet), c->zone, n, t);
+             "/dns/v1/projects/%s/managedZones/%s/rrsets?name=%s",
+             edv__fleet_project(w->sh->fleet), c->zone, n);
     free(n);
-    free(t);
     w->pending_reads++;
     if (submit(w, "GET", path, NULL, EDV_API_DNS, on_dns_read, rc)) {
       w->pending_reads--;
@@ -617,7 +710,7 @@ static void dns_read(writer *w)
 
 int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
                  const char *type, int ttl, const char *const *rrdatas,
-                 edv__shared_cb cb, void *data)
+                 const edv__dns_own *own, edv__shared_cb cb, void *data)
 {
   edv__shared *sh = edv__fleet_shared(f);
   change *c;
@@ -635,6 +728,9 @@ int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
   c->remove = rrdatas == NULL;
   for (int i = 0; rrdatas && rrdatas[i] && i < MAX_RRDATAS; i++)
     c->rrdatas[i] = strdup(rrdatas[i]);
+  for (int i = 0; own && own->rrdatas && own->rrdatas[i] && i < MAX_OWNED; i++)
+    c->owned[i] = strdup(own->rrdatas[i]);
+  c->created = own ? own->created : 0;
   c->cb = cb;
   c->data = data;
   enqueue(&sh->dns, c);

@@ -47,13 +47,38 @@ int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,
                     const char *backend, edv__shared_cb cb, void *data);
 
 /*
- * DNS: makes rrset (name, type) in managed zone `zone` hold exactly
- * `rrdatas` (NULL-terminated, at most 8) with `ttl`; rrdatas NULL removes
- * the rrset. Nothing is written when the zone already holds exactly that.
+ * DNS. Cloud DNS record sets carry no labels, so the caller proves what is
+ * its own: `rrdatas` lists the values (NULL-ended, at most 4) it wrote at
+ * this name (recorded in our store before the write), and `created` says
+ * the store records that it created this rrset. A rrset read in the zone
+ * is ours when it holds exactly one value and that value is in `rrdatas`.
+ */
+typedef struct edv__dns_own {
+  const char *const *rrdatas;
+  int created;
+} edv__dns_own;
+
+/*
+ * Makes rrset (name, type) in managed zone `zone` hold exactly `rrdatas`
+ * (NULL-terminated, at most 8) with `ttl`; rrdatas NULL removes the rrset.
+ * Nothing is written when the zone already holds exactly that.
+ *
+ * The writer never touches what is not ours. Decided on the zone as read
+ * in the same write (and read again after a conflict):
+ * - set: a missing rrset is added (Cloud DNS refuses the addition if one
+ *   appeared since: read again); a present one is changed only when ours
+ *   or `created`; one of our type beside a CNAME (or our CNAME beside
+ *   anything) is never added;
+ * - remove: only a rrset that is ours is deleted (the deletion names its
+ *   exact values, so Cloud DNS refuses it if they changed since); one
+ *   someone changed or replaced is left in place.
+ * A change refused this way writes nothing and calls back with
+ * EDV_ENOTOWNED naming the record and what it holds; the other changes of
+ * the batch go on. `own` NULL proves nothing.
  */
 int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
                  const char *type, int ttl, const char *const *rrdatas,
-                 edv__shared_cb cb, void *data);
+                 const edv__dns_own *own, edv__shared_cb cb, void *data);
 
 /* Writes made and conflicts retried, for tests and metrics. */
 void edv__shared_stats(const edv__shared *sh, unsigned long *urlmap_writes,

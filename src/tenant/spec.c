@@ -226,6 +226,42 @@ int edv__dns_domain_valid(const char *domain)
   return labels >= 2;
 }
 
+/* 1 when `label` is one of the comma-separated `list`. */
+static int spec_in_list(const char *list, const char *label)
+{
+  size_t n = strlen(label);
+
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    if (len == n && strncmp(p, label, n) == 0)
+      return 1;
+    p += len;
+    if (*p == ',')
+      p++;
+  }
+  return 0;
+}
+
+int edv__spec_check_reserved(const edv__tenant_spec *spec, const char *reserved,
+                             edv_error *err)
+{
+  const char *const field[2] = {"id", "slug"};
+  const char *const label[2] = {spec->id, spec->slug};
+
+  if (!reserved)
+    reserved = EDV_DNS_RESERVED_DEFAULT;
+  if (strcmp(reserved, "none") == 0)
+    return 0;
+  for (int i = 0; i < 2; i++)
+    if (spec_in_list(reserved, label[i]))
+      return edv_error_set(err, EDV_EINVAL,
+                           "field '%s' '%s' is a reserved DNS label (its "
+                           "hostname is kept for the school's own services; "
+                           "dns.reserved_labels): pick another",
+                           field[i], label[i]);
+  return 0;
+}
+
 int edv__label_value_valid(const char *value)
 {
   size_t n;
@@ -265,10 +301,40 @@ int edv__spec_validate(const edv__tenant_spec *spec, const edv__tiers *tiers,
   return 0;
 }
 
-/* Copies string field `key` of obj into buf (size bytes); a value that is
- * absent, not a string, or too long is refused naming the field. */
-static int spec_json_str(json_object *obj, const char *key, char *buf,
-                         size_t size, edv_error *err)
+int edv__spec_set(edv__tenant_spec *out, const char *id, const char *slug,
+                  const char *display_name, const char *tier,
+                  const char *region, edv_error *err)
+{
+  int rc;
+
+  if (!out)
+    return edv_error_set(err, EDV_EINVAL, "tenant spec: no output");
+  memset(out, 0, sizeof(*out));
+  /* Every field is checked as given, before anything is copied: a value
+   * too long for its field is refused, never cut to fit. */
+  if ((rc = edv__spec_check_id(id, err)) ||
+      (rc = edv__spec_check_slug(slug, err)) ||
+      (rc = edv__spec_check_display_name(display_name, err)) ||
+      (rc = edv__spec_check_region(region, err)))
+    return rc;
+  if (!tier || !tier[0])
+    return edv_error_set(err, EDV_EINVAL, "field 'tier' is missing");
+  if (strlen(tier) > EDV_TIER_NAME_MAX)
+    return edv_error_set(err, EDV_EINVAL,
+                         "field 'tier' is longer than %d characters",
+                         EDV_TIER_NAME_MAX);
+  memcpy(out->id, id, strlen(id) + 1);
+  memcpy(out->slug, slug, strlen(slug) + 1);
+  memcpy(out->display_name, display_name, strlen(display_name) + 1);
+  memcpy(out->tier, tier, strlen(tier) + 1);
+  memcpy(out->region, region, strlen(region) + 1);
+  return 0;
+}
+
+/* String field `key` of obj in *out; a value that is absent, not a string
+ * or holds a NUL is refused naming the field. */
+static int spec_json_str(json_object *obj, const char *key, const char **out,
+                         edv_error *err)
 {
   json_object *v;
   const char *s;
@@ -280,10 +346,7 @@ static int spec_json_str(json_object *obj, const char *key, char *buf,
   s = json_object_get_string(v);
   if ((size_t)json_object_get_string_len(v) != strlen(s))
     return edv_error_set(err, EDV_EINVAL, "field '%s' contains a NUL", key);
-  if (strlen(s) >= size)
-    return edv_error_set(err, EDV_EINVAL, "field '%s' is longer than %zu bytes",
-                         key, size - 1);
-  memcpy(buf, s, strlen(s) + 1);
+  *out = s;
   return 0;
 }
 
@@ -291,6 +354,7 @@ int edv__spec_from_json(json_object *obj, edv__tenant_spec *out, edv_error *err)
 {
   static const char *const keys[] = {"id",   "slug",   "display_name",
                                      "tier", "region", NULL};
+  const char *v[5];
   size_t i;
   int rc;
 
@@ -307,15 +371,10 @@ int edv__spec_from_json(json_object *obj, edv__tenant_spec *out, edv_error *err)
     if (!keys[i])
       return edv_error_set(err, EDV_EINVAL, "field '%.64s' is not known", key);
   }
-  if ((rc = spec_json_str(obj, "id", out->id, sizeof(out->id), err)) ||
-      (rc = spec_json_str(obj, "slug", out->slug, sizeof(out->slug), err)) ||
-      (rc = spec_json_str(obj, "display_name", out->display_name,
-                          sizeof(out->display_name), err)) ||
-      (rc = spec_json_str(obj, "tier", out->tier, sizeof(out->tier), err)) ||
-      (rc =
-           spec_json_str(obj, "region", out->region, sizeof(out->region), err)))
-    return rc;
-  return edv__spec_validate(out, NULL, NULL, NULL, NULL, err);
+  for (i = 0; i < 5; i++)
+    if ((rc = spec_json_str(obj, keys[i], &v[i], err)))
+      return rc;
+  return edv__spec_set(out, v[0], v[1], v[2], v[3], v[4], err);
 }
 
 json_object *edv__spec_to_json(const edv__tenant_spec *spec)

@@ -93,6 +93,20 @@ int edv__spec_check_region(const char *region, edv_error *err);
  * continuation byte, overlong form, surrogate or above U+10FFFF.
  */
 size_t edv__utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+ * Hostname labels no tenant id or slug may take (`<label>.<domain>` is
+ * usually the school network's own site, mail or service): the config key
+ * dns.reserved_labels replaces the list ("none": no label reserved).
+ */
+#define EDV_DNS_RESERVED_DEFAULT                                               \
+  "www,mail,api,admin,status,ftp,smtp,imap,pop,ns,ns1,ns2,mx,autodiscover,"    \
+  "autoconfig,webmail,cdn,static,assets,dashboard,edvd,platform,app,portal,"   \
+  "vpn,login,auth,sso,docs,blog,support,help,billing"
+
+/* EDV_EINVAL naming the field when the spec's id or slug is one of
+ * `reserved` (comma-separated labels; NULL: EDV_DNS_RESERVED_DEFAULT;
+ * "none": none), else 0. */
+int edv__spec_check_reserved(const edv__tenant_spec *spec, const char *reserved,
+                             edv_error *err);
 
 /* 1 when `domain` is a usable DNS domain ("edvirons.com", optional
  * trailing dot, at most EDV_DOMAIN_MAX bytes). */
@@ -110,6 +124,18 @@ int edv__label_value_valid(const char *value);
 int edv__spec_validate(const edv__tenant_spec *spec, const edv__tiers *tiers,
                        edv__region_check_fn region_check, void *data,
                        const char *domain, edv_error *err);
+
+/*
+ * The one way a spec is made from what a caller gave (edvctl's arguments,
+ * the Management API's body through edv__spec_from_json): every field's
+ * form is checked on the value as given, so a value too long for its
+ * field is refused naming the field, never truncated. Then copies the
+ * fields into *out. Returns 0 or EDV_EINVAL naming the field. (The tier's
+ * existence and the region's are checked later: edv__spec_validate.)
+ */
+int edv__spec_set(edv__tenant_spec *out, const char *id, const char *slug,
+                  const char *display_name, const char *tier,
+                  const char *region, edv_error *err);
 
 /*
  * Reads a spec from a JSON object {"id","slug","display_name","tier",

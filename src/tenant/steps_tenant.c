@@ -2028,74 +2028,212 @@ static void urlmap_down(edv__srun *sr)
     edv__step_fail(sr, (edv_code)result, "cannot queue the URL map change");
 }
 
-typedef struct multi {
-  edv__srun *sr;
-  unsigned left;
-  edv_error err;
-} multi;
+/*
+ * The A records. Cloud DNS record sets carry no labels, so what proves a
+ * record ours is in our store: the dns_records step's record keeps
+ * "dns-a created=<hosts> ips=<ip>[,<ip>...]", the values it writes
+ * (recorded, durably, BEFORE a write: a crash after the write still knows
+ * them) and which hosts' rrsets it created. A record at a tenant hostname
+ * that the step did not create is never changed (the step fails naming
+ * it, FAILED: someone else's www or mail); one it created is put back if
+ * changed (drift); deprovisioning deletes only a record that still holds
+ * a value we wrote (one someone changed or replaced is left in place and
+ * journalled). A DONE record of a version before these claims was written
+ * with the load balancer's address by that version: that is the claim.
+ */
+#define DNS_CLAIM  "dns-a"
+#define DNS_MAXIPS 4
 
-static void multi_done(void *data, const edv_error *err)
+typedef struct dns_claim {
+  unsigned created; /* bit h: we created host h's rrset */
+  unsigned nips;
+  char ips[DNS_MAXIPS][64];
+} dns_claim;
+
+static void claim_read(edv__srun *sr, unsigned nhosts, dns_claim *c)
 {
-  multi *m = data;
-  edv__srun *sr = m->sr;
+  const char *r = edv__srun_recorded(sr), *p;
+  const char *ip = edv__srun_fact(sr, "lb_ip");
+  char buf[EDV_STORE_RES_SZ], *tok, *save = NULL;
 
-  if (err && !m->err.code)
-    m->err = *err;
-  if (--m->left > 0)
-    return;
-  if (m->err.code) {
-    edv_error e = m->err;
-    free(m);
-    edv__step_done(sr, &e);
+  memset(c, 0, sizeof(*c));
+  if (strncmp(r, DNS_CLAIM " ", strlen(DNS_CLAIM) + 1) != 0) {
+    if (edv__srun_recorded_done(sr) && ip) {
+      c->created = (1u << nhosts) - 1;
+      snprintf(c->ips[c->nips++], sizeof(c->ips[0]), "%s", ip);
+    }
     return;
   }
-  free(m);
-  edv__step_done(sr, NULL);
+  if ((p = strstr(r, " created=")) != NULL)
+    c->created = (unsigned)strtoul(p + 9, NULL, 10);
+  if ((p = strstr(r, " ips=")) == NULL)
+    return;
+  snprintf(buf, sizeof(buf), "%s", p + 5);
+  buf[strcspn(buf, " ")] = '\0';
+  for (tok = strtok_r(buf, ",", &save); tok && c->nips < DNS_MAXIPS;
+       tok = strtok_r(NULL, ",", &save))
+    snprintf(c->ips[c->nips++], sizeof(c->ips[0]), "%s", tok);
 }
 
-/* Sets (or removes, with rrdata NULL) one rrset per host. */
-static void dns_hosts(edv__srun *sr, int remove)
+static void claim_write(edv__srun *sr, const dns_claim *c)
+{
+  char buf[EDV_STORE_RES_SZ];
+  size_t off;
+
+  off = (size_t)snprintf(buf, sizeof(buf),
+                         DNS_CLAIM " created=%u ips=", c->created);
+  for (unsigned i = 0; i < c->nips && off < sizeof(buf); i++)
+    off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "",
+                            c->ips[i]);
+  edv__srun_set_recorded(sr, buf);
+}
+
+/* The hosts' changes in flight (one per host, +1 guard). */
+typedef struct dns_multi {
+  edv__srun *sr;
+  unsigned left;
+  int remove;
+  unsigned created; /* hosts whose rrset now holds our value */
+  edv_error err;
+} dns_multi;
+
+typedef struct dns_host {
+  dns_multi *m;
+  int h;
+} dns_host;
+
+static void dns_multi_end(dns_multi *m)
+{
+  edv__srun *sr = m->sr;
+  edv_error e = m->err;
+  dns_claim c;
+  names n;
+
+  if (--m->left > 0)
+    return;
+  if (!m->remove) {
+    names_of(sr, &n);
+    claim_read(sr, (unsigned)n.nhosts, &c);
+    c.created |= m->created;
+    if (!e.code) {
+      /* Every host holds the address now: that alone proves them ours. */
+      c.nips = 1;
+      snprintf(c.ips[0], sizeof(c.ips[0]), "%s", edv__srun_fact(sr, "lb_ip"));
+    }
+    claim_write(sr, &c);
+  }
+  free(m);
+  edv__step_done(sr, e.code ? &e : NULL);
+}
+
+static void dns_host_done(void *data, const edv_error *err)
+{
+  dns_host *hc = data;
+  dns_multi *m = hc->m;
+
+  if (err && err->code == EDV_ENOTOWNED && m->remove) {
+    /* Not ours (changed or replaced by someone): never deleted. */
+    edv__step_info(m->sr, 1, "%s", err->message);
+    err = NULL;
+  }
+  if (err && !m->err.code)
+    m->err = *err;
+  if (!err)
+    m->created |= 1u << hc->h;
+  free(hc);
+  dns_multi_end(m);
+}
+
+/* Sets (or removes) one A rrset per host, as the claim allows. */
+static void dns_hosts_write(edv__srun *sr, int remove)
 {
   names n;
-  multi *m = calloc(1, sizeof(*m));
+  dns_multi *m = calloc(1, sizeof(*m));
   const char *ip = edv__srun_fact(sr, "lb_ip");
   const char *zone = edv__srun_fact(sr, "dns_zone");
+  const char *owned[DNS_MAXIPS + 1] = {NULL};
+  dns_claim c;
 
-  if (!m || !zone || (!remove && !ip)) {
-    free(m);
-    edv__step_fail(sr, m ? EDV_EPRECONDITION : EDV_ENOMEM,
+  if (!m) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  names_of(sr, &n);
+  claim_read(sr, (unsigned)n.nhosts, &c);
+  for (unsigned i = 0; i < c.nips; i++)
+    owned[i] = c.ips[i];
+  m->sr = sr;
+  m->remove = remove;
+  m->left = (unsigned)n.nhosts + 1; /* +1 guard */
+  for (int h = 0; h < n.nhosts; h++) {
+    const char *rr[2] = {ip, NULL};
+    edv__dns_own own = {owned, !remove && (c.created & (1u << h))};
+    dns_host *hc = calloc(1, sizeof(*hc));
+    if (!hc || edv__dns_set(edv__srun_fleet(sr), zone, n.fqdn[h], "A", 300,
+                            remove ? NULL : rr, &own, dns_host_done, hc)) {
+      free(hc);
+      if (!m->err.code)
+        edv_error_set(&m->err, EDV_ENOMEM, "cannot queue the DNS change");
+      m->left--;
+      continue;
+    }
+    hc->m = m;
+    hc->h = h;
+  }
+  dns_multi_end(m);
+}
+
+static void dns_up_write(edv__srun *sr)
+{
+  dns_hosts_write(sr, 0);
+}
+
+static void dns_up(edv__srun *sr)
+{
+  names n;
+  const char *ip = edv__srun_fact(sr, "lb_ip");
+  dns_claim c;
+  unsigned i;
+
+  if (!ip || !edv__srun_fact(sr, "dns_zone")) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
                    "DNS: no zone or load balancer IP recorded");
     return;
   }
   names_of(sr, &n);
   if (edv__srun_planning(sr)) {
-    free(m);
     edv__step_info(sr, 0, "would ensure the A record(s) for %s", n.fqdn[0]);
     edv__step_done(sr, NULL);
     return;
   }
-  m->sr = sr;
-  m->left = (unsigned)n.nhosts + 1; /* +1 guard */
-  for (int h = 0; h < n.nhosts; h++) {
-    const char *rr[2] = {ip, NULL};
-    if (edv__dns_set(edv__srun_fleet(sr), zone, n.fqdn[h], "A", 300,
-                     remove ? NULL : rr, multi_done, m)) {
-      edv_error e;
-      edv_error_set(&e, EDV_ENOMEM, "cannot queue the DNS change");
-      multi_done(m, &e);
-    }
+  claim_read(sr, (unsigned)n.nhosts, &c);
+  for (i = 0; i < c.nips && strcmp(c.ips[i], ip) != 0; i++)
+    ;
+  if (i < c.nips) {
+    dns_up_write(sr);
+    return;
   }
-  multi_done(m, NULL);
-}
-
-static void dns_up(edv__srun *sr)
-{
-  dns_hosts(sr, 0);
+  /* A value not recorded yet: recorded (durably) before it is written. */
+  memmove(c.ips[1], c.ips[0],
+          sizeof(c.ips[0]) * (c.nips < DNS_MAXIPS ? c.nips : DNS_MAXIPS - 1));
+  snprintf(c.ips[0], sizeof(c.ips[0]), "%s", ip);
+  if (c.nips < DNS_MAXIPS)
+    c.nips++;
+  claim_write(sr, &c);
+  edv__step_record(sr, dns_up_write);
 }
 
 static void dns_down(edv__srun *sr)
 {
-  dns_hosts(sr, 1);
+  if (!edv__srun_fact(sr, "dns_zone")) {
+    edv__step_fail(sr, EDV_EPRECONDITION, "DNS: no zone recorded");
+    return;
+  }
+  if (edv__srun_planning(sr)) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  dns_hosts_write(sr, 1);
 }
 
 /* ==== DNS authorizations (+ their CNAMEs) ===================================
@@ -2148,8 +2286,10 @@ static void auth_verify(edv__srun *sr, json_object *res)
     auth_cname_done(sr, NULL);
     return;
   }
+  /* The value is our own authorization's (labelled ours): a CNAME that
+   * holds it is ours; one that holds anything else is not. */
   if (edv__dns_set(edv__srun_fleet(sr), edv__srun_fact(sr, "dns_zone"), name,
-                   type, 300, rr, auth_cname_done, sr))
+                   type, 300, rr, &(edv__dns_own){rr, 0}, auth_cname_done, sr))
     edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
 }
 
@@ -2218,6 +2358,11 @@ static void auth_down_cname(void *data, const edv_error *err)
 {
   edv__srun *sr = data;
 
+  if (err && err->code == EDV_ENOTOWNED) {
+    /* Not ours (changed or replaced by someone): never deleted. */
+    edv__step_info(sr, 1, "%s", err->message);
+    err = NULL;
+  }
   if (err) {
     edv__step_done(sr, err);
     return;
@@ -2228,7 +2373,7 @@ static void auth_down_cname(void *data, const edv_error *err)
 static void auth_down_seen(edv__srun *sr, json_object *res,
                            const edv_error *err)
 {
-  const char *nm;
+  const char *nm, *data;
 
   if (err) {
     edv__step_done(sr, err);
@@ -2242,12 +2387,15 @@ static void auth_down_seen(edv__srun *sr, json_object *res,
   if (edv__step_owned_labels(sr, res, "DNS authorization") < 0)
     return;
   nm = edv__jstr(edv__jget(res, "dnsResourceRecord"), "name");
-  if (!nm || !edv__srun_fact(sr, "dns_zone")) {
+  data = edv__jstr(edv__jget(res, "dnsResourceRecord"), "data");
+  if (!nm || !data || !edv__srun_fact(sr, "dns_zone")) {
     auth_down_delete(sr);
     return;
   }
   if (edv__dns_set(edv__srun_fleet(sr), edv__srun_fact(sr, "dns_zone"), nm,
-                   "CNAME", 300, NULL, auth_down_cname, sr))
+                   "CNAME", 300, NULL,
+                   &(edv__dns_own){(const char *const[]){data, NULL}, 0},
+                   auth_down_cname, sr))
     edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
 }
 

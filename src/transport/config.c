@@ -41,6 +41,7 @@ typedef enum {
   CFG_ENUM,    /* one of `choices` */
   CFG_LISTEN,  /* [host]:port */
   CFG_IDENT,   /* [a-z0-9_-]+ */
+  CFG_LABELS,  /* DNS labels separated by commas, or "none" */
 } cfg_type;
 
 typedef struct cfg_key {
@@ -81,6 +82,8 @@ static const cfg_key cfg_keys[] = {
     {"tiers_file", CFG_PATH, 0, 0, NULL, NULL},
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
     {"tenant.lease_ttl_s", CFG_INT, 5, 3600, NULL, NULL}, /* unset: 60 */
+    /* unset: the built-in list (tenant/spec.h, docs/config.md) */
+    {"dns.reserved_labels", CFG_LABELS, 0, 0, NULL, NULL},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},
@@ -353,6 +356,36 @@ static int cfg_check_ident(const char *v)
   return 0;
 }
 
+/* "www, mail,api" -> "www,mail,api": each a DNS label ([a-z0-9-], 1..63,
+ * no hyphen first or last); "none" for no label at all. */
+static int cfg_check_labels(const char *v, char *norm, size_t nsize)
+{
+  size_t off = 0;
+  const char *p = v;
+
+  if (strcmp(v, "none") == 0)
+    return 0;
+  while (*p) {
+    size_t n;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
+    if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-' ||
+        off + n + 2 > nsize)
+      return -1;
+    off += (size_t)snprintf(norm + off, nsize - off, "%s%.*s", off ? "," : "",
+                            (int)n, p);
+    p += n;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == ',' && p[1])
+      p++;
+    else if (*p)
+      return -1;
+  }
+  return 0;
+}
+
 static int cfg_check_num(const char *v)
 {
   char *end;
@@ -381,6 +414,7 @@ static const char *cfg_expect(const cfg_key *k)
       [CFG_ENUM] = "one of",
       [CFG_LISTEN] = "[host:]port",
       [CFG_IDENT] = "letters, digits, '-' or '_'",
+      [CFG_LABELS] = "DNS labels ([a-z0-9-]) separated by commas, or none",
   };
   return what[k->type];
 }
@@ -434,6 +468,9 @@ static int cfg_validate(const cfg_key *k, const char *v, char *norm,
     break;
   case CFG_IDENT:
     bad = cfg_check_ident(v);
+    break;
+  case CFG_LABELS:
+    bad = cfg_check_labels(v, norm, nsize);
     break;
   }
   if (bad) {

@@ -504,6 +504,19 @@ int sim_find(const char *suffix, char *out, size_t size)
   return found;
 }
 
+/* An A record made through the simulator's Cloud DNS API, as an operator
+ * would (`zone`: the managed zone's canonical name). */
+void sim_make_a(const char *zone, const char *name, const char *ip)
+{
+  char path[500], body[600];
+
+  snprintf(path, sizeof(path), "/dns/v1/%s/rrsets", zone);
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"type\":\"A\",\"ttl\":300,\"rrdatas\":[\"%s\"]}",
+           name, ip);
+  assert_int_equal(sim_api_data("POST", path, body), 0);
+}
+
 int sim_count(const char *method_id, const char *path_part)
 {
   resp *r = http("GET", sim_base, "/_sim/requests", NULL, NULL, NULL);

@@ -70,6 +70,9 @@ int sim_api(const char *method, const char *path);
 int sim_api_data(const char *method, const char *path, const char *data);
 /* The simulator's canonical name of the resource ending in `suffix`. */
 int sim_find(const char *suffix, char *out, size_t size);
+/* Makes A record `name` -> `ip` in managed zone `zone` (its canonical
+ * name, "projects/P/managedZones/Z") through the simulator's API. */
+void sim_make_a(const char *zone, const char *name, const char *ip);
 /* Requests in the simulator's log (its last 4,096) with this method id
  * whose path contains `path_part` (NULL: any). */
 int sim_count(const char *method_id, const char *path_part);

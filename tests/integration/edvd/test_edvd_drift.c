@@ -528,17 +528,6 @@ static void make_cert(const char *id, const char *labels)
   assert_int_equal(sim_api_data("POST", path, body), 0);
 }
 
-static void make_a(const char *zone, const char *name, const char *ip)
-{
-  char path[500], body[600];
-
-  snprintf(path, sizeof(path), "/dns/v1/%s/rrsets", zone);
-  snprintf(body, sizeof(body),
-           "{\"name\":\"%s\",\"type\":\"A\",\"ttl\":300,\"rrdatas\":[\"%s\"]}",
-           name, ip);
-  assert_int_equal(sim_api_data("POST", path, body), 0);
-}
-
 /* Resources of ours for tenants that are not live: reported. Only those of
  * a tenant the store knows as DELETED are deleted, with
  * server.delete_orphans, after server.orphan_grace_s; those of a tenant it
@@ -582,8 +571,8 @@ static void test_orphans(void **state)
   snprintf(dns_dr04, sizeof(dns_dr04), "dr04.%s", jstr(o, "dnsName"));
   snprintf(dns_ghost, sizeof(dns_ghost), "ghost.%s", jstr(o, "dnsName"));
   json_object_put(o);
-  make_a(zone, dns_dr04, lbip);
-  make_a(zone, dns_ghost, lbip); /* an operator's record at the LB */
+  sim_make_a(zone, dns_dr04, lbip);
+  sim_make_a(zone, dns_ghost, lbip); /* an operator's record at the LB */
 
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");

@@ -361,9 +361,9 @@ static void test_dnsbatch(void **state)
   th_platform(&h);
   for (unsigned i = 0; i < 1200; i++) {
     snprintf(name, sizeof(name), "bulk%04u.edvirons.com.", i);
-    assert_int_equal(
-        edv__dns_set(h.fleet, "edvirons-com", name, "A", 300, rr, dns_cb, NULL),
-        0);
+    assert_int_equal(edv__dns_set(h.fleet, "edvirons-com", name, "A", 300, rr,
+                                  &(edv__dns_own){rr, 0}, dns_cb, NULL),
+                     0);
     dns_left++;
   }
   while (dns_left)

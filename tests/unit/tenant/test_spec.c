@@ -364,6 +364,59 @@ static void test_json_roundtrip(void **state)
   assert_int_equal(edv__spec_from_json(NULL, &back, &err), EDV_EINVAL);
 }
 
+/* edv__spec_set: the one check of edvctl's arguments and the API's body;
+ * a value too long for its field is refused, never cut. */
+static void test_spec_set(void **state)
+{
+  edv__tenant_spec s;
+  edv_error err;
+
+  (void)state;
+  assert_int_equal(edv__spec_set(&s, "school001", "greenwood-high", "G H S",
+                                 "premium", "us-central1", &err),
+                   0);
+  assert_string_equal(s.id, "school001");
+  assert_string_equal(s.region, "us-central1");
+  assert_int_equal(edv__spec_set(&s, "abcdefghijklmnopqrstuvwxyz1", "gh", "G",
+                                 "premium", "us-central1", &err),
+                   EDV_EINVAL);
+  assert_contains(err.message, "field 'id'");
+  assert_string_equal(s.id, "");
+  assert_int_equal(edv__spec_set(&s, "school001", "gh", "G",
+                                 "a-tier-name-of-thirty-two-chars", /* 31 */
+                                 "us-central1", &err),
+                   0);
+  assert_int_equal(edv__spec_set(&s, "school001", "gh", "G",
+                                 "a-tier-name-of-thirty-two-chars2",
+                                 "us-central1", &err),
+                   EDV_EINVAL);
+  assert_contains(err.message, "field 'tier'");
+  assert_int_equal(
+      edv__spec_set(&s, "school001", "gh", "G", "", "us-central1", &err),
+      EDV_EINVAL);
+  assert_contains(err.message, "field 'tier' is missing");
+}
+
+static void test_reserved_labels(void **state)
+{
+  edv__tenant_spec s;
+  edv_error err;
+
+  (void)state;
+  spec_fill(&s, "school001", "www", "G", "premium", "us-central1");
+  assert_int_equal(edv__spec_check_reserved(&s, NULL, &err), EDV_EINVAL);
+  assert_contains(err.message, "field 'slug' 'www' is a reserved DNS label");
+  assert_int_equal(edv__spec_check_reserved(&s, "none", &err), 0);
+  assert_int_equal(edv__spec_check_reserved(&s, "ww,wwww,intranet", &err), 0);
+  spec_fill(&s, "intranet", "greenwood", "G", "premium", "us-central1");
+  assert_int_equal(edv__spec_check_reserved(&s, NULL, &err), 0);
+  assert_int_equal(edv__spec_check_reserved(&s, "www,intranet", &err),
+                   EDV_EINVAL);
+  assert_contains(err.message, "field 'id' 'intranet'");
+  spec_fill(&s, "billing", "billing", "G", "premium", "us-central1");
+  assert_int_equal(edv__spec_check_reserved(&s, NULL, &err), EDV_EINVAL);
+}
+
 static void test_names_labels_markers(void **state)
 {
   char buf[EDV_FQDN_MAX], id[EDV_TENANT_ID_MAX + 1];
@@ -464,6 +517,8 @@ int main(void)
       cmocka_unit_test(test_slugs_and_regions),
       cmocka_unit_test(test_validate_whole_spec),
       cmocka_unit_test(test_json_roundtrip),
+      cmocka_unit_test(test_spec_set),
+      cmocka_unit_test(test_reserved_labels),
       cmocka_unit_test(test_names_labels_markers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

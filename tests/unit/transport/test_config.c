@@ -145,6 +145,21 @@ static void test_set_and_foreach(void **state)
   assert_int_equal(edv_config_set(cfg, "domain", "", &err), EDV_ECONFIG);
   assert_int_equal(
       edv_config_set(cfg, "endpoint.compute", "http://127.0.0.1:1", &err), 0);
+  /* dns.reserved_labels: DNS labels, stored without the spaces. */
+  assert_int_equal(
+      edv_config_set(cfg, "dns.reserved_labels", "www, mail ,intranet", &err),
+      0);
+  assert_string_equal(edv_config_get(cfg, "dns.reserved_labels"),
+                      "www,mail,intranet");
+  assert_int_equal(edv_config_set(cfg, "dns.reserved_labels", "none", &err), 0);
+  assert_int_equal(edv_config_set(cfg, "dns.reserved_labels", "www,", &err),
+                   EDV_ECONFIG);
+  assert_int_equal(edv_config_set(cfg, "dns.reserved_labels", "Www", &err),
+                   EDV_ECONFIG);
+  assert_int_equal(edv_config_set(cfg, "dns.reserved_labels", "-x", &err),
+                   EDV_ECONFIG);
+  assert_int_equal(edv_config_set(cfg, "dns.reserved_labels", "a b", &err),
+                   EDV_ECONFIG);
   edv_config_foreach(cfg, NULL, NULL); /* tolerated */
   edv_config_free(cfg);
 }
