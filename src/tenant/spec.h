@@ -93,6 +93,8 @@ int edv__spec_check_region(const char *region, edv_error *err);
  * continuation byte, overlong form, surrogate or above U+10FFFF.
  */
 size_t edv__utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+
+/*
  * Hostname labels no tenant id or slug may take (`<label>.<domain>` is
  * usually the school network's own site, mail or service): the config key
  * dns.reserved_labels replaces the list ("none": no label reserved).

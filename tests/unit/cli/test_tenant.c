@@ -841,13 +841,18 @@ static void test_env_sim(void **state)
   const char *args[] = {"tenant", "list", "--format", "json", NULL};
   const char *env[] = {env_state, "EDV_SIM=1", NULL};
   const char *bad[] = {"EDV_SIM=maybe", NULL};
+  json_object *o;
 
   (void)state;
   scratch_make(&s);
   snprintf(env_state, sizeof(env_state), "EDV_STATE_DIR=%s", s.dir);
   run_prog(&r, edvctl, args, env);
   EXPECT_OK(&r);
-  assert_string_equal(r.out, "[\n]\n");
+  /* An empty list (json-c before 0.17 prints it "[\n]", later "[]"). */
+  o = parse_out(&r);
+  assert_true(json_object_is_type(o, json_type_array));
+  assert_int_equal(json_object_array_length(o), 0);
+  json_object_put(o);
   run_prog(&r, edvctl, args, bad);
   assert_int_equal(r.status, 2);
   assert_non_null(strstr(r.err, "EDV_SIM 'maybe'"));
