@@ -417,9 +417,6 @@ static void ctl_done(tenant *t, int status)
 
   if (status == 0)
     op_result(t, 1, 0);
-  else if (k == OP_CREATE_CTL && status == 4)
-    op_result(t, 1, 0); /* it exists (another driver holds it): edvd
-                           finishes it */
   else if (k == OP_DELETE_CTL && status == 3)
     op_result(t, 1, 0); /* already deleted */
   else
@@ -440,8 +437,9 @@ static void run_api(tenant *t)
              "\"tier\":\"%s\",\"region\":\"us-central1\"}",
              t->id, t->slug, t->id, o->tier);
     st = api_call("POST", "/api/tenants", body, NULL, 0);
-    /* 409: it exists with another spec (scaled since): done too. */
-    op_result(t, st == 202 || st == 200 || st == 201 || st == 409, 200);
+    /* 409 is a busy store or lease here (the plan has not scaled it yet,
+     * so the spec is the same): again, later. */
+    op_result(t, st == 202 || st == 200 || st == 201, st == 409 ? 500 : 200);
     break;
   case OP_SCALE_API:
     snprintf(path, sizeof(path), "/api/tenants/%s/scale", t->id);
@@ -453,6 +451,11 @@ static void run_api(tenant *t)
               st == 202 || st == 200 ||
                   (st == 409 && strstr(ans, "is already on tier")),
               st == 409 ? 400 : 200);
+    if (st == 404) {
+      /* Never created (cannot happen: the create ended well first). */
+      fprintf(stderr, "soak: %s: scale answered 404\n", t->id);
+      t->next = 0;
+    }
     break;
   case OP_DELETE_API:
     snprintf(path, sizeof(path), "/api/tenants/%s", t->id);
@@ -553,8 +556,12 @@ static void kill_one(void)
 static json_object *admin(th *h, const char *method, const char *path,
                           const char *body)
 {
-  json_object *o =
-      th_admin(h, method, path, body ? json_tokener_parse(body) : NULL);
+  json_object *o;
+
+  /* The harness's loop sleeps between calls: its clock (which the call's
+   * deadline starts from) must be current. */
+  uv_update_time(&h->loop);
+  o = th_admin(h, method, path, body ? json_tokener_parse(body) : NULL);
 
   if (!o)
     die("simulator admin %s %s failed", method, path);
@@ -638,7 +645,7 @@ int main(int argc, char **argv)
   json_object *state, *items, *list, *base_names, *reqs;
   unsigned kills_left, stuck = 0, dup = 0, missing = 0, orphans = 0, ready = 0,
                        deleted = 0, wrong_tier = 0;
-  uint64_t t0, t_chaos, t_conv, next_kill, deadline;
+  uint64_t t0, t_chaos, t_conv, next_kill, deadline, next_note = 0;
   unsigned *count;
   int c, rc;
   th h;
@@ -798,7 +805,7 @@ int main(int argc, char **argv)
     left = launch();
     if (left == 0 && kills_left == 0)
       break;
-    if (left < S.jobs && kills_left > 0)
+    if (left == 0 && kills_left > 0)
       add_scale();
     if (kills_left > 0 && now_ms() >= next_kill &&
         (S.njobs > 0 || S.edvd_pid > 0)) {
@@ -809,6 +816,13 @@ int main(int argc, char **argv)
     if (now_ms() > deadline)
       die("timeout (%u s) with %u tenants' commands left, %u kills left",
           S.timeout_s, left, kills_left);
+    if (now_ms() >= next_note) {
+      fprintf(stderr,
+              "soak: %.0f s: %u tenants with commands left, %u kills "
+              "left, %u edvctl running\n",
+              (now_ms() - t0) / 1000.0, left, kills_left, S.njobs);
+      next_note = now_ms() + 10000;
+    }
     usleep(10000);
   }
   t_chaos = now_ms();
@@ -829,6 +843,11 @@ int main(int argc, char **argv)
     }
     if (list && busy == 0 && json_object_array_length(list) == S.n)
       break;
+    if (now_ms() >= next_note) {
+      fprintf(stderr, "soak: converging %.0f s: %u tenants in progress\n",
+              (now_ms() - t_chaos) / 1000.0, busy);
+      next_note = now_ms() + 10000;
+    }
     json_object_put(list);
     list = NULL;
     if (now_ms() > deadline)
