@@ -133,6 +133,20 @@ static double rnd01(void)
   return (double)(rnd() >> 11) / 9007199254740992.0;
 }
 
+/* At exit, whatever the way out (die(), a harness assertion): no process
+ * of ours outlives the soak. */
+static void stop_children(void)
+{
+  if (S.edvd_pid > 0)
+    kill(S.edvd_pid, SIGKILL);
+  for (unsigned i = 0; i < S.njobs; i++)
+    kill(S.jobs_run[i].pid, SIGKILL);
+  if (S.sim_pid > 0)
+    kill(S.sim_pid, SIGTERM);
+  S.edvd_pid = S.sim_pid = 0;
+  S.njobs = 0;
+}
+
 static void die(const char *fmt, ...)
 {
   va_list ap;
@@ -142,12 +156,6 @@ static void die(const char *fmt, ...)
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
-  if (S.edvd_pid > 0)
-    kill(S.edvd_pid, SIGKILL);
-  for (unsigned i = 0; i < S.njobs; i++)
-    kill(S.jobs_run[i].pid, SIGKILL);
-  if (S.sim_pid > 0)
-    kill(S.sim_pid, SIGTERM);
   fprintf(stderr, "soak: logs kept in %s\n", S.dir);
   exit(2);
 }
@@ -717,6 +725,7 @@ int main(int argc, char **argv)
   setenv("GCE_METADATA_HOST", "127.0.0.1:9", 1);
   setenv("EDV_SOURCE_ROOT", EDV_SOAK_SOURCE_ROOT, 0);
   signal(SIGPIPE, SIG_IGN);
+  atexit(stop_children);
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   snprintf(S.dir, sizeof(S.dir), "%s/edv-soak-XXXXXX",
@@ -981,6 +990,7 @@ int main(int argc, char **argv)
   kill(S.sim_pid, SIGTERM);
   while (waitpid(S.sim_pid, &c, 0) < 0 && errno == EINTR)
     ;
+  S.sim_pid = 0;
   rc = dup || orphans || stuck || wrong_tier || missing ? 1 : 0;
   if (rc || S.keep) {
     printf("soak: kept %s\n", S.dir);
