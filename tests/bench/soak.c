@@ -33,7 +33,8 @@
  *               was made and belonging to no tenant;
  *   stuck       tenants not READY (or DELETED when deleted), or READY at
  *               another tier than the last scale asked for.
- * All must be 0.
+ * All must be 0, and no child may have logged a sanitizer report (an
+ * ASan build).
  *
  * Binaries: $EDVCTL, $EDVD, $EDV_GCPSIM, else the build tree's.
  * Built with the benchmarks; `soak -n 3 -k 5` runs in the test suite.
@@ -642,6 +643,28 @@ static int owner(json_object *res)
   return -1;
 }
 
+/* Sanitizer reports in a log (an ASan build's children): they would
+ * otherwise pass for a failed command issued again. */
+static unsigned sanitizer_reports(const char *log)
+{
+  char path[400], line[4096];
+  unsigned n = 0;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "%s/%s", S.dir, log);
+  f = fopen(path, "r");
+  while (f && fgets(line, sizeof(line), f))
+    if (strstr(line, "ERROR: AddressSanitizer") ||
+        strstr(line, "ERROR: LeakSanitizer") ||
+        strstr(line, "runtime error:")) {
+      printf("soak: %s: %s", log, line);
+      n++;
+    }
+  if (f)
+    fclose(f);
+  return n;
+}
+
 int main(int argc, char **argv)
 {
   static const struct option longs[] = {{"fault-rate", 1, NULL, 'f'},
@@ -654,6 +677,7 @@ int main(int argc, char **argv)
   unsigned kills_left, stuck = 0, dup = 0, missing = 0, orphans = 0, ready = 0,
                        deleted = 0, wrong_tier = 0;
   uint64_t t0, t_chaos, t_conv, next_kill, deadline, next_note = 0;
+  unsigned sanitized;
   int c, rc;
   th h;
   th_opts o;
@@ -991,7 +1015,9 @@ int main(int argc, char **argv)
   while (waitpid(S.sim_pid, &c, 0) < 0 && errno == EINTR)
     ;
   S.sim_pid = 0;
-  rc = dup || orphans || stuck || wrong_tier || missing ? 1 : 0;
+  sanitized = sanitizer_reports("edvctl.log") + sanitizer_reports("edvd.log") +
+              sanitizer_reports("sim.log");
+  rc = dup || orphans || stuck || wrong_tier || missing || sanitized ? 1 : 0;
   if (rc || S.keep) {
     printf("soak: kept %s\n", S.dir);
   } else {
