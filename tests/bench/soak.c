@@ -998,7 +998,7 @@ int main(int argc, char **argv)
          S.issued[OP_DELETE_API], S.reissued);
   printf("soak: kills: %u (edvctl %u, edvd %u)\n", S.killed_ctl + S.killed_edvd,
          S.killed_ctl, S.killed_edvd);
-  printf("soak: simulator answers by status: %s\n",
+  printf("soak: the simulator's last 4,096 answers by status: %s\n",
          json_object_to_json_string_ext(
              json_object_object_get(reqs, "countsByStatus"),
              JSON_C_TO_STRING_PLAIN));
