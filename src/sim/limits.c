@@ -312,7 +312,8 @@ int sim__fault_pre(sim *s, sim_req *req, uint64_t *latency_ms)
   for (sim_fault *f = s->faults; f; f = f->next) {
     if (!fault_applies(f, req))
       continue;
-    if (f->latency_ms > *latency_ms)
+    if (f->latency_ms > *latency_ms &&
+        (f->latency_rate >= 1 || sim_rand01(s) < f->latency_rate))
       *latency_ms = f->latency_ms;
     if (f->error_rate > 0 && sim_rand01(s) < f->error_rate) {
       const char *msg =
@@ -380,7 +381,7 @@ static char *opt_str(json_object *o, const char *k)
 
 /*
  * {"api","method","errorRate","code","reason","message","latencyMs",
- *  "dropAfterApply","count","failOperation","operationError":{"code",
+ *  "latencyRate","dropAfterApply","count","failOperation","operationError":{"code",
  *  "message","httpStatus"},"unhealthy"}. Returns the new fault's id.
  */
 int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
@@ -407,6 +408,9 @@ int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
   f->message = opt_str(spec, "message");
   f->latency_ms = (uint64_t)json_object_get_int64(
       json_object_object_get(spec, "latencyMs"));
+  f->latency_rate = json_object_object_get_ex(spec, "latencyRate", &v)
+                        ? json_object_get_double(v)
+                        : 1.0;
   f->drop_rate =
       json_object_get_double(json_object_object_get(spec, "dropAfterApply"));
   f->count = json_object_object_get_ex(spec, "count", &v)
@@ -450,6 +454,8 @@ json_object *sim__faults_json(sim *s)
     json_object_object_add(o, "code", json_object_new_int(f->code));
     json_object_object_add(o, "latencyMs",
                            json_object_new_int64((int64_t)f->latency_ms));
+    json_object_object_add(o, "latencyRate",
+                           json_object_new_double(f->latency_rate));
     json_object_object_add(o, "dropAfterApply",
                            json_object_new_double(f->drop_rate));
     json_object_object_add(o, "count", json_object_new_int64(f->count));

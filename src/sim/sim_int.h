@@ -120,10 +120,11 @@ typedef struct sim_fault {
   char *reason;      /* legacy reason / rpc status; NULL: from code */
   char *message;
   uint64_t latency_ms;
-  double drop_rate; /* drop the connection after applying */
-  long count;       /* times left to fire (-1: unlimited) */
-  char *fail_op;    /* method id or operationType whose operations fail */
-  char *op_code;    /* operation error code */
+  double latency_rate; /* share of requests delayed (spikes); 1: all */
+  double drop_rate;    /* drop the connection after applying */
+  long count;          /* times left to fire (-1: unlimited) */
+  char *fail_op;       /* method id or operationType whose operations fail */
+  char *op_code;       /* operation error code */
   char *op_message;
   int op_http;
   char *unhealthy; /* instance forced unhealthy */

@@ -3,17 +3,18 @@
  *
  * One connection per process, used only from the loop thread. The file is
  * created 0600 by us before SQLite opens it (SQLite gives its -wal and -shm
- * files the database file's mode). The connection runs in WAL mode with a
- * short busy timeout (EDV_STORE_BUSY_TIMEOUT_MS; 5 s while opening) and
- * foreign keys on; synchronous is FULL unless the caller
- * chose NORMAL.
+ * files the database file's mode), marked with our PRAGMA application_id
+ * from its first byte on; an existing file that is empty, not SQLite or
+ * without the mark is refused, never taken for a new store. The
+ * connection runs in WAL mode with a short busy timeout
+ * (EDV_STORE_BUSY_TIMEOUT_MS; 5 s while opening) and foreign keys on;
+ * synchronous is FULL unless the caller chose NORMAL.
  *
  * Schema migrations are an ordered array of SQL scripts. PRAGMA
  * user_version holds the number applied; each script runs in its own
  * BEGIN IMMEDIATE transaction that first re-reads user_version, so two
  * processes opening a new file at once apply each script exactly once.
- * PRAGMA application_id marks the file as ours. Never edit a shipped
- * migration: append a new one.
+ * Never edit a shipped migration: append a new one.
  *
  * Statements are prepared once (SQLITE_PREPARE_PERSISTENT) and cached in
  * the store; every use resets them.
@@ -30,8 +31,9 @@
 
 #include "store/store.h"
 
-#define SQ_APPLICATION_ID 0x45445631 /* "EDV1" */
-#define SQ_OPEN_BUSY_MS   5000       /* busy timeout while opening */
+#define SQ_APPLICATION_ID     0x45445631   /* "EDV1" */
+#define SQ_APPLICATION_ID_STR "1162106417" /* the same, for SQL */
+#define SQ_OPEN_BUSY_MS       5000         /* busy timeout while opening */
 
 /* Ordered schema migrations; index i takes user_version i to i + 1. */
 static const char *const sq_migrations[] = {
@@ -409,15 +411,8 @@ static int sq_pragma_int(sq_store *s, const char *sql, int *out, edv_error *err)
 static int sq_migrate(sq_store *s, edv_error *err)
 {
   char sql[64];
-  int version, appid, i, rc;
+  int version, i, rc;
 
-  if ((rc = sq_pragma_int(s, "PRAGMA application_id", &appid, err)))
-    return rc;
-  if (appid != 0 && appid != SQ_APPLICATION_ID)
-    return edv_error_set(err, EDV_ECONFIG,
-                         "store: the file belongs to another application "
-                         "(application_id %d)",
-                         appid);
   for (i = 0; i < SQ_SCHEMA_VERSION; i++) {
     if ((rc = sq_begin(&s->base, err)))
       return rc;
@@ -438,7 +433,7 @@ static int sq_migrate(sq_store *s, edv_error *err)
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
     if ((rc = sq_exec(s, sq_migrations[i], err, "migration")) ||
         (rc = sq_exec(s, sql, err, "migration")) ||
-        (rc = sq_exec(s, "PRAGMA application_id = 1162106417", err,
+        (rc = sq_exec(s, "PRAGMA application_id = " SQ_APPLICATION_ID_STR, err,
                       "migration")))
       return sq_end(s, rc, err);
     if ((rc = sq_commit(&s->base, err)))
@@ -447,21 +442,95 @@ static int sq_migrate(sq_store *s, edv_error *err)
   return 0;
 }
 
-/* Creates the file 0600 (or tightens an existing one) before SQLite opens
- * it, so the database and its -wal/-shm files are never readable by
- * others, whatever the umask. */
-static int sq_create_file(const char *path, edv_error *err)
-{
-  struct stat sb;
-  int fd;
+/* The advice every refused file gets. */
+#define SQ_NOT_OURS                                                            \
+  "not an edv store (move it away to start a new store, or restore the "       \
+  "store from a backup)"
 
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+static int sq_foreign(const char *path, int appid, edv_error *err)
+{
+  return edv_error_set(err, EDV_ECONFIG,
+                       "store: %s has application_id %d, " SQ_NOT_OURS, path,
+                       appid);
+}
+
+/* A new store: made under a temporary name, marked with our
+ * application_id, then linked into place (link() fails when the name
+ * exists). So `path` never exists without the mark, even if we are killed
+ * half way, and a file found there unmarked is not ours. Not an error when
+ * another process created the store first. */
+static int sq_create_new(const char *path, edv_error *err)
+{
+  char tmp[4200];
+  sqlite3 *db = NULL;
+  int fd, rc;
+
+  if (snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path) >= (int)sizeof(tmp))
+    return edv_error_set(err, EDV_EINVAL, "store: path too long: %s", path);
+  fd = mkstemp(tmp); /* 0600 */
   if (fd < 0)
+    return edv_error_set(err, EDV_EIO, "store: cannot create %s: %s", tmp,
+                         strerror(errno));
+  close(fd);
+  rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, "PRAGMA application_id = " SQ_APPLICATION_ID_STR,
+                      NULL, NULL, NULL);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) {
+    unlink(tmp);
     return edv_error_set(err, EDV_EIO, "store: cannot create %s: %s", path,
+                         sqlite3_errstr(rc));
+  }
+  rc = link(tmp, path) != 0 && errno != EEXIST ? errno : 0;
+  unlink(tmp);
+  if (rc)
+    return edv_error_set(err, EDV_EIO, "store: cannot create %s: %s", path,
+                         strerror(rc));
+  return 0;
+}
+
+/* Checks that the file at `path` is a store (creating it when there is no
+ * file) before SQLite opens it, and makes it 0600 (so are the -wal/-shm
+ * files SQLite gives the database's mode), whatever the umask. An empty or
+ * foreign file is refused, untouched: taking it for a new store would
+ * forget every tenant (and edvd would then call their resources orphans). */
+static int sq_check_file(const char *path, edv_error *err)
+{
+  unsigned char head[100];
+  uint32_t appid;
+  struct stat sb;
+  ssize_t n;
+  int fd, rc;
+
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    if ((rc = sq_create_new(path, err)))
+      return rc;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  }
+  if (fd < 0)
+    return edv_error_set(err, EDV_EIO, "store: cannot open %s: %s", path,
                          strerror(errno));
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     close(fd);
     return edv_error_set(err, EDV_EIO, "store: %s is not a regular file", path);
+  }
+  n = sb.st_size > 0 ? read(fd, head, sizeof(head)) : 0;
+  if (n < (ssize_t)sizeof(head) || memcmp(head, "SQLite format 3", 16) != 0) {
+    close(fd);
+    return edv_error_set(err, EDV_ECONFIG, "store: %s is %s, " SQ_NOT_OURS,
+                         path,
+                         sb.st_size == 0 ? "empty" : "not an SQLite database");
+  }
+  /* The header's copy of application_id (SQLite's file format: 4 bytes,
+   * big-endian, at offset 68). 0 may still be ours with the mark only in
+   * the -wal file: sq_configure reads it through SQLite. */
+  appid = (uint32_t)head[68] << 24 | (uint32_t)head[69] << 16 |
+          (uint32_t)head[70] << 8 | head[71];
+  if (appid != 0 && appid != SQ_APPLICATION_ID) {
+    close(fd);
+    return sq_foreign(path, (int32_t)appid, err);
   }
   if ((sb.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) {
     close(fd);
@@ -472,12 +541,12 @@ static int sq_create_file(const char *path, edv_error *err)
   return 0;
 }
 
-static int sq_configure(sq_store *s, const edv__store_opts *opts,
+static int sq_configure(sq_store *s, const edv__store_opts *opts, int memory,
                         edv_error *err)
 {
   sqlite3_stmt *st;
   const unsigned char *mode;
-  int rc, wal;
+  int rc, wal, appid;
 
   sqlite3_extended_result_codes(s->db, 1);
   /* Opening and migrating happen before the loop runs: they may wait for
@@ -485,6 +554,13 @@ static int sq_configure(sq_store *s, const edv__store_opts *opts,
   sqlite3_busy_timeout(s->db, opts->busy_timeout_ms > SQ_OPEN_BUSY_MS
                                   ? (int)opts->busy_timeout_ms
                                   : SQ_OPEN_BUSY_MS);
+  /* Ours (sq_create_new marked it) before anything writes to it. */
+  if (!memory) {
+    if ((rc = sq_pragma_int(s, "PRAGMA application_id", &appid, err)))
+      return rc;
+    if (appid != SQ_APPLICATION_ID)
+      return sq_foreign(opts->path, appid, err);
+  }
   if ((rc = sq_exec(s, "PRAGMA foreign_keys = ON", err, "foreign keys")) ||
       (rc = sq_exec(s,
                     opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
@@ -1308,7 +1384,7 @@ int edv__store_open_sqlite(const edv__store_opts *opts, edv_store **out,
   if (!opts || !opts->path || !opts->path[0])
     return edv_error_set(err, EDV_EINVAL, "store: no database path");
   memory = strcmp(opts->path, ":memory:") == 0;
-  if (!memory && (rc = sq_create_file(opts->path, err)))
+  if (!memory && (rc = sq_check_file(opts->path, err)))
     return rc;
   s = calloc(1, sizeof(*s));
   if (!s)
@@ -1324,7 +1400,7 @@ int edv__store_open_sqlite(const edv__store_opts *opts, edv_store **out,
     rc = sq_fail(s, rc, err, "open");
     goto fail;
   }
-  if ((rc = sq_configure(s, opts, err)) || (rc = sq_migrate(s, err)))
+  if ((rc = sq_configure(s, opts, memory, err)) || (rc = sq_migrate(s, err)))
     goto fail;
   /* From now on the store runs on the loop: a write meeting another
    * process's lock waits at most this long, then fails with EDV_EBUSY (the

@@ -1916,8 +1916,15 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
 
 void edv__fleet_stop(edv__fleet *f, const char *tenant)
 {
+  char id[EDV_STORE_ID_SZ];
+
+  /* A canceled call may end the run right here, and the run's owner may
+   * free `tenant` from its done callback (edvd passes its run record's
+   * id): compare with a copy. */
+  if (tenant)
+    snprintf(id, sizeof(id), "%s", tenant);
   for (edv__trun *tr = f->runs; tr; tr = tr->next) {
-    if (tr->ended || (tenant && strcmp(tr->id, tenant) != 0))
+    if (tr->ended || (tenant && strcmp(tr->id, id) != 0))
       continue;
     tr->stopping = 1;
     for (unsigned i = 0; i < tr->n; i++) {

@@ -539,7 +539,7 @@ static int segment_is_tenant(const char *seg, size_t len, const char *id,
   return 0;
 }
 
-static int name_is_tenant(const char *name, const char *id, const char *slug)
+int th_name_is_tenant(const char *name, const char *id, const char *slug)
 {
   const char *p = name;
 
@@ -572,7 +572,7 @@ json_object *th_footprint(json_object *state, const char *id, const char *slug)
         json_object_get_string(json_object_object_get(it, "kind"));
     /* The simulator's record that a deleted Cloud SQL name stays
      * reserved is not a resource anyone owns. */
-    if (!nm || !kind || !name_is_tenant(nm, id, slug) ||
+    if (!nm || !kind || !th_name_is_tenant(nm, id, slug) ||
         strcmp(kind, "sql.deletedInstance") == 0)
       continue;
     c = json_object_object_get(fp, kind);
@@ -609,6 +609,14 @@ static const struct {
     {"certificatemanager.certificateMapEntry", 2},
 };
 
+int th_footprint_want(const char *kind)
+{
+  for (size_t i = 0; i < sizeof(ready_fp) / sizeof(*ready_fp); i++)
+    if (strcmp(ready_fp[i].kind, kind) == 0)
+      return ready_fp[i].n;
+  return 0;
+}
+
 int th_footprint_check(json_object *fp, int ready, char *why, size_t size)
 {
   size_t n = sizeof(ready_fp) / sizeof(*ready_fp);
@@ -616,10 +624,7 @@ int th_footprint_check(json_object *fp, int ready, char *why, size_t size)
   why[0] = '\0';
   json_object_object_foreach(fp, kind, val)
   {
-    int want = 0;
-    for (size_t i = 0; ready && i < n; i++)
-      if (strcmp(ready_fp[i].kind, kind) == 0)
-        want = ready_fp[i].n;
+    int want = ready ? th_footprint_want(kind) : 0;
     if (json_object_get_int(val) != want) {
       snprintf(why, size, "%s: %d, want %d (%s)", kind,
                json_object_get_int(val), want, json_object_to_json_string(fp));

@@ -137,6 +137,10 @@ unsigned th_count_names(json_object *state, const char *needle,
  * the domain). New object.
  */
 json_object *th_footprint(json_object *state, const char *id, const char *slug);
+/* 1 when a canonical resource name belongs to tenant `id` (as above). */
+int th_name_is_tenant(const char *name, const char *id, const char *slug);
+/* How many resources of `kind` a READY tenant has (0: none). */
+int th_footprint_want(const char *kind);
 /* Compares a footprint with what a READY tenant has (ready = 1; `alias`:
  * the tenant has a slug hostname) or with nothing (ready = 0). Returns 0,
  * or -1 with `why` saying what differs. */

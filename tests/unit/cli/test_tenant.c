@@ -7,7 +7,8 @@
  * `sim start` command, and docs/cli.md against the command table.
  *
  * argv[2] names the group of tests to run (meson runs them in parallel):
- * flow, bad, foreign_dns, script, quickstart, sim, docs.
+ * flow, bad, foreign_dns, script, quickstart, sim, docs. argv[3], when
+ * given, is the built edvd (the store file test runs it too).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <json-c/json.h>
 
 static const char *edvctl;   /* the binary under test */
+static const char *edvd;     /* argv[3], or NULL */
 static const char *src_root; /* EDV_SOURCE_ROOT */
 static const char *bld_root; /* EDV_BUILD_ROOT */
 
@@ -949,6 +951,83 @@ static void test_completion(void **state)
   scratch_remove(&s);
 }
 
+/* ---- the state store's file -------------------------------------------- */
+
+/* Both programs must refuse `db` (exit non-zero, naming it and `why`) and
+ * leave it as it was. */
+static void store_refused(const scratch *s, const char *db, const char *why)
+{
+  static run_result r;
+  struct stat before, after;
+  const char *edvd_args[] = {"--config", s->config, "--listen", "127.0.0.1:0",
+                             NULL};
+
+  assert_int_equal(stat(db, &before), 0);
+  EDV(&r, s, "tenant", "list", "--all", "--format", "json");
+  if (r.status == 0 || !strstr(r.err, db) || !strstr(r.err, why))
+    print_error("edvctl: exit %d, stderr: %s\n(wanted '%s')\n", r.status, r.err,
+                why);
+  assert_int_not_equal(r.status, 0);
+  assert_non_null(strstr(r.err, db));
+  assert_non_null(strstr(r.err, why));
+  assert_string_equal(r.out, "");
+  assert_non_null(edvd);
+  run_prog(&r, edvd, edvd_args, NULL);
+  /* edvd logs JSON lines: json-c writes '/' as "\/". */
+  for (char *w = r.err, *p = r.err;; p++) {
+    if (p[0] == '\\' && p[1] == '/')
+      p++;
+    if (!(*w++ = *p))
+      break;
+  }
+  if (r.status == 0 || !strstr(r.err, db) || !strstr(r.err, why))
+    print_error("edvd: exit %d, stderr: %s\n(wanted '%s')\n", r.status, r.err,
+                why);
+  assert_int_not_equal(r.status, 0);
+  assert_non_null(strstr(r.err, db));
+  assert_non_null(strstr(r.err, why));
+  assert_int_equal(stat(db, &after), 0);
+  assert_int_equal(after.st_size, before.st_size);
+  assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+}
+
+/* An empty or foreign edv.db is an error for edvctl and edvd alike (never
+ * a new, empty store that forgets every tenant); a missing one is
+ * created. */
+static void test_store_file(void **state)
+{
+  static run_result r;
+  scratch s;
+  char db[320];
+  struct stat sb;
+  json_object *o;
+  FILE *f;
+
+  (void)state;
+  scratch_make(&s);
+  snprintf(db, sizeof(db), "%s/edv.db", s.dir);
+  f = fopen(db, "w");
+  assert_non_null(f);
+  fclose(f);
+  store_refused(&s, db, "is empty, not an edv store");
+  f = fopen(db, "w");
+  assert_non_null(f);
+  for (int i = 0; i < 100; i++)
+    fputs("school001 READY\n", f);
+  fclose(f);
+  store_refused(&s, db, "is not an SQLite database");
+  unlink(db);
+  EDV(&r, &s, "tenant", "list", "--all", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r); /* json-c 0.17 and later print [] as "[]" */
+  assert_int_equal(json_object_array_length(o), 0);
+  json_object_put(o);
+  assert_int_equal(stat(db, &sb), 0);
+  assert_true(sb.st_size > 0);
+  scratch_remove(&s);
+}
+
 /* ---- Ctrl-C and the terminal ------------------------------------------- */
 
 /* SIGINT during `create --wait`: exit 7, a consistent record, and `tenant
@@ -1058,6 +1137,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_completion),
       cmocka_unit_test(test_interrupt),
       cmocka_unit_test(test_tty),
+      cmocka_unit_test(test_store_file),
   };
 
   if (argc < 2) {
@@ -1077,6 +1157,7 @@ int main(int argc, char **argv)
   }
   if (argc > 2)
     cmocka_set_test_filter(argv[2]);
+  edvd = argc > 3 ? argv[3] : NULL;
   {
     int result = cmocka_run_group_tests(tests, NULL, NULL);
     free((char *)edvctl);

@@ -1031,6 +1031,25 @@ static void test_latency_fault(void **state)
   assert_int_equal(http(f, "GET", NET, NULL, NULL, &r), 200);
   assert_true(uv_hrtime() - t0 >= 200 * 1000000ull);
   reply_free(&r);
+  /* Spikes: latencyRate is the share of requests delayed; 0 delays none
+   * (a 60 s delay would outlast the client's 5 s timeout). */
+  assert_int_equal(http(f, "DELETE", "/_sim/faults", NULL, NULL, &r), 200);
+  reply_free(&r);
+  assert_int_equal(http(f, "POST", "/_sim/faults",
+                        "{\"api\":\"compute\",\"latencyMs\":60000,"
+                        "\"latencyRate\":0}",
+                        NULL, &r),
+                   200);
+  reply_free(&r);
+  assert_int_equal(http(f, "GET", "/_sim/faults", NULL, NULL, &r), 200);
+  assert_jeq(r.json, "faults.0.latencyRate", "0.0");
+  reply_free(&r);
+  http_timeout_ms = 5000;
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(http(f, "GET", NET, NULL, NULL, &r), 200);
+    reply_free(&r);
+  }
+  http_timeout_ms = 20000;
   fx_free(f, 0);
 }
 

@@ -187,7 +187,8 @@ static void test_migrations(void **state)
                                       "PRAGMA application_id = 42"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), EDV_ECONFIG);
-  assert_contains(err.message, "another application");
+  assert_contains(err.message, "has application_id 42");
+  assert_contains(err.message, fx->path);
   assert_int_equal(raw_exec(fx->path, "PRAGMA application_id = 1162106417"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), 0);
@@ -230,6 +231,97 @@ static void test_file_mode_0600(void **state)
   o.path = fx->dir;
   assert_int_equal(edv__store_open_sqlite(&o, &st2, &err), EDV_EIO);
   assert_null(st2);
+}
+
+/* Opening `path` must fail with EDV_ECONFIG naming it and `why`, and leave
+ * the file as it was (same size, no -wal/-shm beside it). */
+static void refused_file(const char *path, const char *why)
+{
+  struct stat before, after;
+  char side[4300];
+  edv__store_opts o;
+  edv_store *st = (edv_store *)1;
+  edv_error err;
+
+  assert_int_equal(stat(path, &before), 0);
+  memset(&o, 0, sizeof(o));
+  o.path = path;
+  assert_int_equal(edv__store_open_sqlite(&o, &st, &err), EDV_ECONFIG);
+  assert_null(st);
+  assert_contains(err.message, path);
+  assert_contains(err.message, why);
+  assert_contains(err.message, "not an edv store");
+  assert_int_equal(stat(path, &after), 0);
+  assert_int_equal(after.st_size, before.st_size);
+  assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  snprintf(side, sizeof(side), "%s-wal", path);
+  assert_int_equal(access(side, F_OK), -1);
+  snprintf(side, sizeof(side), "%s-shm", path);
+  assert_int_equal(access(side, F_OK), -1);
+}
+
+/* Only a missing file makes a new store: an empty file, another
+ * application's SQLite database or any other file is refused, untouched. */
+static void test_refuses_foreign_files(void **state)
+{
+  fixture *fx = *state;
+  char path[4300];
+  struct dirent *de;
+  edv__store_opts o;
+  edv_store *st;
+  edv_error err;
+  FILE *f;
+  DIR *d;
+  int n;
+
+  /* Empty (a truncated store, or one touched by hand). */
+  snprintf(path, sizeof(path), "%s/empty.db", fx->dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fclose(f);
+  refused_file(path, "is empty");
+  unlink(path);
+  /* Not SQLite at all. */
+  snprintf(path, sizeof(path), "%s/garbage.db", fx->dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  for (n = 0; n < 200; n++)
+    fputs("tenants: school001 school002\n", f);
+  fclose(f);
+  refused_file(path, "is not an SQLite database");
+  unlink(path);
+  /* Another application's SQLite database, unmarked and marked. */
+  snprintf(path, sizeof(path), "%s/foreign.db", fx->dir);
+  {
+    sqlite3 *db;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+  }
+  refused_file(path, "has application_id 0");
+  assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+  assert_int_equal(raw_int(path, "PRAGMA user_version"), 0);
+  assert_int_equal(raw_exec(path, "PRAGMA application_id = 42"), SQLITE_OK);
+  refused_file(path, "has application_id 42");
+  unlink(path);
+  /* Missing: created, marked, and no temporary file left behind. */
+  snprintf(path, sizeof(path), "%s/new.db", fx->dir);
+  memset(&o, 0, sizeof(o));
+  o.path = path;
+  assert_int_equal(edv__store_open_sqlite(&o, &st, &err), 0);
+  put_tenant(st, "school001", "basic", EDV_PHASE_PENDING);
+  edv__store_close(st);
+  assert_int_equal(raw_int(path, "PRAGMA application_id"), 0x45445631);
+  assert_int_equal(raw_int(path, "SELECT count(*) FROM tenants"), 1);
+  d = opendir(fx->dir);
+  assert_non_null(d);
+  while ((de = readdir(d)))
+    if (strstr(de->d_name, ".new-"))
+      fail_msg("left behind: %s", de->d_name);
+  closedir(d);
 }
 
 typedef struct collect {
@@ -833,6 +925,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_mode_0600, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_tenant_crud, setup, teardown),
       cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
       cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
