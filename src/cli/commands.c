@@ -263,14 +263,16 @@ static const char *const sim_duration_args[] = {"DURATION"};
 
 static const cli_cmd sim_faults_cmds[] = {
     {"add", "add a fault", "FAULT",
-     "FAULT is a JSON object: api (compute, sqladmin, ..., or *), method\n"
+     "FAULT is a JSON object: api (compute, sql, dns, certificatemanager,\n"
+     "secretmanager, iam, monitoring, servicenetworking, or *), method\n"
      "(a method id), errorRate (0..1), code (HTTP status, default 503),\n"
-     "reason, message, latencyMs, dropAfterApply (0..1: the call is done,\n"
+     "reason, message, latencyMs, latencyRate (0..1: the share delayed),\n"
+     "dropAfterApply (0..1: the call is done,\n"
      "its answer lost), count (how many times), failOperation,\n"
      "operationError {code, message, httpStatus}, unhealthy (an instance).\n"
      "Prints the fault's id.\n"
      "\nExamples:\n"
-     "  edvctl sim faults add '{\"api\":\"sqladmin\",\"errorRate\":1,"
+     "  edvctl sim faults add '{\"api\":\"sql\",\"errorRate\":1,"
      "\"code\":429,\"count\":3}'\n"
      "  edvctl sim faults add '{\"api\":\"*\",\"latencyMs\":2000}'\n",
      NULL, 1, 1, sim_fault_args, cli_cmd_sim_faults_add, NULL},

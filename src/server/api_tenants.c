@@ -956,12 +956,48 @@ void api_tenant_put(api_ctx *c, const char *id)
 /* ---- DELETE /api/tenants/{id}
  * -------------------------------------------------------*/
 
+/* 202 with the tenant as the store has it now. */
+static void delete_accepted(api_ctx *c, const char *id)
+{
+  edv__tenant_rec rec;
+  char loc[128];
+
+  if (edv__store_tenant_get(c->d->store, id, &rec, NULL)) {
+    api_error(c, 503, NULL, NULL, "tenant '%s': the store cannot be read", id);
+    return;
+  }
+  snprintf(loc, sizeof(loc), "/api/tenants/%s", rec.id);
+  edv__http_add_header(c->req, "Location", loc);
+  api_send(c, 202, tenant_obj(c->d, &rec));
+}
+
+typedef struct delete_wait {
+  api_ctx *c;
+  char id[EDV_STORE_ID_SZ];
+} delete_wait;
+
+/* The DEPROVISIONING of a tenant that was going up is durable (or not). */
+static void delete_recorded(void *data, const edv_error *err)
+{
+  delete_wait *w = data;
+  api_ctx *c = w->c;
+
+  if (api_resume(c)) {
+    if (err)
+      api_error_edv(c, err, NULL);
+    else
+      delete_accepted(c, w->id);
+  }
+  free(w);
+}
+
 void api_tenant_delete(api_ctx *c, const char *id)
 {
   edvd *d = c->d;
   edv__tenant_rec rec;
   edv_error err;
   edvd_run *r;
+  delete_wait *w;
 
   if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
     return;
@@ -971,19 +1007,29 @@ void api_tenant_delete(api_ctx *c, const char *id)
   }
   r = edvd_find_run(d, rec.id);
   if (r && r->dir == EDV_DIR_UP) {
-    /* Provisioning: stop it at a durable point, then go down. */
+    /* Provisioning: the delete is recorded (DEPROVISIONING) before it is
+     * acknowledged, so that an edvd that dies before the run stops goes
+     * down after its restart; the run stops at a durable point, then the
+     * tenant goes down. */
+    r->then_down = 1;
+    w = calloc(1, sizeof(*w));
+    if (w) {
+      w->c = c;
+      snprintf(w->id, sizeof(w->id), "%s", rec.id);
+      /* Suspended first: the answer may come from inside the call. */
+      api_suspend(c, 15000);
+      if (edv__fleet_request_down(d->fleet, rec.id, delete_recorded, w) == 0)
+        return;
+      api_resume(c); /* still there: nothing answered it */
+      free(w);
+    }
+    /* Its final phase is being written: stop it, then go down. */
     edvd_stop_then_down(d, r);
   } else if (!r && edvd_drive(d, rec.id, EDV_DIR_DOWN, &err)) {
     api_error_edv(c, &err, NULL);
     return;
   }
-  edv__store_tenant_get(d->store, rec.id, &rec, NULL);
-  {
-    char loc[128];
-    snprintf(loc, sizeof(loc), "/api/tenants/%s", rec.id);
-    edv__http_add_header(c->req, "Location", loc);
-  }
-  api_send(c, 202, tenant_obj(d, &rec));
+  delete_accepted(c, rec.id);
 }
 
 /* ---- GET /api/tenants/{id}/events

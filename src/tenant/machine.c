@@ -92,6 +92,11 @@ struct edv__trun {
   /* Its records in the store's group commit (see run_write_failed). */
   int write_failed; /* a record of this run could not be saved */
   int finishing;    /* the final phase write is queued */
+  /* edv__fleet_request_down(): the record says DEPROVISIONING, and the run
+   * ends without writing a final phase of its own. */
+  int down_requested;
+  void (*down_cb)(void *data, const edv_error *err);
+  void *down_data;
   unsigned writes;  /* its records queued in the batch, not yet done */
   int end_deferred; /* run_end() waits for `writes` to reach 0 */
   edv__run_done_fn cb;
@@ -1435,6 +1440,15 @@ static void run_maybe_end(edv__trun *tr)
   }
   if (running)
     return;
+  if (tr->down_requested) {
+    /* A delete was asked for: going down comes next, READY or FAILED
+     * would only hide the DEPROVISIONING the record holds. */
+    if (!tr->err.code)
+      edv_error_set(&tr->err, EDV_ECANCELED,
+                    "stopped: tenant '%s' is to be deleted", tr->id);
+    run_end(tr);
+    return;
+  }
   if (done == tr->n && !tr->write_failed) {
     /* Queued behind the steps' last records: durable only after them. */
     tr->finishing = 1;
@@ -1944,6 +1958,37 @@ void edv__fleet_stop(edv__fleet *f, const char *tenant)
     }
     run_maybe_end(tr);
   }
+}
+
+static void request_down_written(edv__trun *tr, int result,
+                                 const edv_error *err)
+{
+  (void)result;
+  if (tr->down_cb)
+    tr->down_cb(tr->down_data, err && err->code ? err : NULL);
+}
+
+int edv__fleet_request_down(edv__fleet *f, const char *tenant,
+                            void (*done)(void *data, const edv_error *err),
+                            void *data)
+{
+  edv__trun *tr;
+
+  for (tr = f->runs; tr; tr = tr->next) {
+    if (!tr->ended && tr->dir == EDV_DIR_UP && !tr->planning &&
+        strcmp(tr->id, tenant) == 0)
+      break;
+  }
+  if (!tr || tr->down_requested || tr->finishing)
+    return EDV_ENOTFOUND;
+  tr->down_requested = 1;
+  tr->down_cb = done;
+  tr->down_data = data;
+  /* Queued behind every record the run queued before, so none of them
+   * can overwrite it; durable before the caller is told. */
+  set_phase_then(tr, EDV_PHASE_DEPROVISIONING, NULL, 0, request_down_written);
+  edv__fleet_stop(f, tenant);
+  return 0;
 }
 
 void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data)

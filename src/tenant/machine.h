@@ -176,6 +176,21 @@ int edv__srun_planning(const edv__srun *sr);
  * EDV_ECANCELED. */
 void edv__fleet_stop(edv__fleet *f, const char *tenant);
 
+/*
+ * A delete asked for while the tenant's run goes up. Records the tenant
+ * DEPROVISIONING (queued behind everything the run wrote before, so that
+ * nothing can overwrite it) and stops the run, which then ends without a
+ * final phase of its own (its callback gets EDV_ECANCELED). `done` runs
+ * once the record is durable (err NULL) or could not be written: only then
+ * may the delete be acknowledged, and a process that dies after it resumes
+ * the tenant downwards. The caller drives the tenant down once the run
+ * has ended. EDV_ENOTFOUND when no run of the tenant goes up (or it is
+ * already writing its final phase).
+ */
+int edv__fleet_request_down(edv__fleet *f, const char *tenant,
+                            void (*done)(void *data, const edv_error *err),
+                            void *data);
+
 /* ---- Step definitions --------------------------------------------------- */
 
 #define EDV_STEP_MAX_DEPS 8

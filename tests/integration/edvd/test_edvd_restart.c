@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -357,6 +359,46 @@ static void test_sigterm_restart(void **state)
   check_metrics();
 }
 
+/* A DELETE of a tenant still provisioning, then kill -9 before its run
+ * stops: the restarted edvd must take it down, not finish it (the DELETE
+ * was answered 202, so it must be durable). */
+static void test_delete_survives_kill(void **state)
+{
+  char b[512], why[1024];
+  json_object *fp;
+  resp *r;
+  int st;
+
+  (void)state;
+  /* Slow Cloud SQL calls: the run is sure to be in flight at the DELETE. */
+  r = http("POST", sim_base, "/_sim/faults", NULL,
+           "{\"api\":\"sql\",\"latencyMs\":2000}", NULL);
+  assert_int_equal(r->status, 200);
+  resp_free(r);
+  resp_free(call(
+      "POST", "/api/tenants", "/api/tenants", tok_op,
+      spec(b, sizeof(b), "gone01", "gone-school-01", "Gone School", "basic"),
+      NULL, 202));
+  sleep_ms(300);
+  assert_string_equal(phase_of("gone01"), "PROVISIONING");
+  r = call("DELETE", "/api/tenants/gone01", "/api/tenants/{id}", tok_op, NULL,
+           NULL, 202);
+  /* Answered once the delete is recorded. */
+  assert_string_equal(jstr(r->json, "phase"), "DEPROVISIONING");
+  resp_free(r);
+  kill(edvd_pid, SIGKILL);
+  assert_int_equal(waitpid(edvd_pid, &st, 0), edvd_pid);
+  start_edvd(); /* a new simulator process: no fault any more */
+  wait_phase("gone01", "DELETED", 120);
+  r = http("GET", sim_base, "/_sim/state", NULL, NULL, NULL);
+  assert_int_equal(r->status, 200);
+  fp = th_footprint(r->json, "gone01", "gone-school-01");
+  if (th_footprint_check(fp, 0, why, sizeof(why)))
+    fail_msg("gone01 after its delete: %s", why);
+  json_object_put(fp);
+  resp_free(r);
+}
+
 /*
  * Why 20 tenants used to take minutes: not the simulator (its fast profile
  * finishes operations in milliseconds and it enforces no quota unless a
@@ -373,6 +415,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sigterm_restart),
+      cmocka_unit_test(test_delete_survives_kill),
   };
 
   return EH_MAIN("edvd-restart", tests, NULL,
