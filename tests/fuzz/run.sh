@@ -25,7 +25,7 @@ eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
 corpus=$(find "$work/corpus" -type f | wc -l)
 echo "fuzz_$name: ${execs:-?} executions, ${eps:-?} exec/s, ${cov:-cov: ?}," \
-  "$corpus new corpus entries, ${secs}s, exit $rc"
+  "$corpus new corpus entries, ${secs}s, exit $rc" | tee "$work/summary"
 if [ "$rc" -ne 0 ]; then
   tail -n 80 "$log"
   echo "crashing input(s): $(ls "$work/artifacts")"
