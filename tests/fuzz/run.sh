@@ -22,9 +22,10 @@ log=$work/fuzz.log
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+seeds=$(sed -n 's/.*INITED cov: \([0-9]*\).*/\1/p' "$log" | head -n 1)
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -c6-)
 corpus=$(find "$work/corpus" -type f | wc -l)
-echo "fuzz_$name: ${execs:-?} executions, ${eps:-?} exec/s, ${cov:-cov: ?}," \
+echo "fuzz_$name: ${execs:-?} executions, ${eps:-?} exec/s, cov ${seeds:-?} -> ${cov:-?}," \
   "$corpus new corpus entries, ${secs}s, exit $rc" | tee "$work/summary"
 if [ "$rc" -ne 0 ]; then
   tail -n 80 "$log"
