@@ -42,7 +42,7 @@ case "$mode" in
 ci)
   secs=${2:-20}
   setup || exit 1
-  rm -rf "$work"
+  rm -f "$work"/*/summary # the corpus found so far is kept and replayed
   FUZZ_SECONDS=$secs meson test -C "$build" --suite fuzz --print-errorlogs \
     --num-processes "${FUZZ_JOBS:-2}"
   status=$?
