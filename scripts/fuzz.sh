@@ -29,7 +29,7 @@ setup() {
     # No --werror: clang warns where gcc (the builds that enforce -Werror)
     # does not; the harnesses are checked by running them.
     CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined \
-      -Db_lundef=false -Ddefault_library=static >"$build.setup.log" 2>&1 ||
+      -Db_lundef=false >"$build.setup.log" 2>&1 ||
       { cat "$build.setup.log"; return 1; }
   fi
   ninja -C "$build" -j "${FUZZ_JOBS:-2}" || return 1
