@@ -185,8 +185,7 @@ static size_t build(const uint8_t *data, size_t size, char *out, size_t cap)
     if (!strncasecmp(line, "Content-Length:", 15) ||
         !strncasecmp(line, "Transfer-Encoding:", 18) ||
         !strncasecmp(line, "Connection:", 11) ||
-        !strncasecmp(line, "Host:", 5) ||
-        !strncasecmp(line, "Expect:", 7))
+        !strncasecmp(line, "Host:", 5) || !strncasecmp(line, "Expect:", 7))
       continue;
     if (!strncasecmp(line, "Authorization:", 14))
       auth = 1;
@@ -197,12 +196,13 @@ static size_t build(const uint8_t *data, size_t size, char *out, size_t cap)
   n = (size_t)(end - p);
   if (n > 64 * 1024)
     return 0;
-  hlen = (size_t)snprintf(out, cap,
-                          "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          "Connection: close\r\nContent-Length: %zu\r\n"
-                          "%s%s%s%s\r\n",
-                          method, target, n, auth ? "" : "Authorization: Bearer ",
-                          auth ? "" : token, auth ? "" : "\r\n", hdrs);
+  hlen =
+      (size_t)snprintf(out, cap,
+                       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Connection: close\r\nContent-Length: %zu\r\n"
+                       "%s%s%s%s\r\n",
+                       method, target, n, auth ? "" : "Authorization: Bearer ",
+                       auth ? "" : token, auth ? "" : "\r\n", hdrs);
   if (hlen + n >= cap)
     return 0;
   memcpy(out + hlen, p, n);

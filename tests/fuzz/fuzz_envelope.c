@@ -27,9 +27,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* The names an operation's fields hold, as the waiter reads them. */
 static void op_names(json_object *op)
 {
-  static const char *const keys[] = {"selfLink", "name", "targetLink", "zone",
-                                     "region", NULL};
-  static const char *const colls[] = {"projects", "zones", "regions",
+  static const char *const keys[] = {"selfLink", "name",   "targetLink",
+                                     "zone",     "region", NULL};
+  static const char *const colls[] = {"projects",   "zones",  "regions",
                                       "operations", "global", NULL};
   char buf[128];
   json_object *v;

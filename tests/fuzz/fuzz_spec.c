@@ -40,14 +40,12 @@ static void use_names(const edv__tenant_spec *sp, const char *domain)
   json_object *labels;
 
   (void)edv__name_subnet(sp->id, buf, sizeof(buf));
-  (void)edv__name_firewall(sp->id, EDV_FIREWALL_DENY_INGRESS, buf,
-                           sizeof(buf));
+  (void)edv__name_firewall(sp->id, EDV_FIREWALL_DENY_INGRESS, buf, sizeof(buf));
   (void)edv__name_service_account_email(sp->id, "edv-prod", buf, sizeof(buf));
   (void)edv__name_sql_instance(sp->id, 3, buf, sizeof(buf));
   (void)edv__name_vm(sp->id, buf, sizeof(buf));
   (void)edv__name_cert_map_entry(sp->id, EDV_HOST_ALIAS, buf, sizeof(buf));
-  (void)edv__name_dns_authorization(sp->id, EDV_HOST_PRIMARY, buf,
-                                    sizeof(buf));
+  (void)edv__name_dns_authorization(sp->id, EDV_HOST_PRIMARY, buf, sizeof(buf));
   (void)edv__name_dns_primary(sp, domain, buf, sizeof(buf));
   if (edv__spec_has_alias(sp))
     (void)edv__name_dns_alias(sp, domain, buf, sizeof(buf));

@@ -25,8 +25,7 @@ static void answer(const edv_response *res, edv__fetch *f)
   if (ex_oauth_error(res, EDV__AUTH_TOKEN_URI, f))
     return;
   if (!res->error)
-    (void)edv__token_response_parse(res->json, EDV__AUTH_TOKEN_URI, f,
-                                    &f->err);
+    (void)edv__token_response_parse(res->json, EDV__AUTH_TOKEN_URI, f, &f->err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
