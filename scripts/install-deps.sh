@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages EdVirons builds and tests with, when
 # any is missing. Uses sudo when not root. Shared by .ci/run and
-# scripts/quickstart.sh so the two can never disagree.
+# scripts/quickstart.sh so the two can never disagree. clang and
+# libclang-rt-14-dev build the libFuzzer harnesses (scripts/fuzz.sh).
 set -eu
 PKGS="meson ninja-build pkg-config gcc libuv1-dev libcurl4-openssl-dev \
 libjson-c-dev libssl-dev libjwt-dev libjansson-dev libmicrohttpd-dev \
 libsqlite3-dev libcmocka-dev python3 curl ca-certificates nginx-light \
 shellcheck systemd openssl wrk python3-yaml python3-jsonschema zsh fish \
-scdoc libsystemd-dev"
+scdoc libsystemd-dev clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
