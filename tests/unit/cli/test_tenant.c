@@ -593,8 +593,8 @@ static void test_quickstart(void **state)
   n = fread(readme, 1, sizeof(readme) - 1, f);
   readme[n] = '\0';
   fclose(f);
-  assert_non_null(strstr(readme, "    sudo bash scripts/quickstart.sh\n"));
-  assert_non_null(strstr(readme, "    sudo bash .ci/run\n"));
+  assert_non_null(strstr(readme, "    bash scripts/quickstart.sh\n"));
+  assert_non_null(strstr(readme, "    bash .ci/run\n"));
 
   scratch_make(&s);
   snprintf(env_build, sizeof(env_build), "EDV_BUILD_DIR=%s", bld_root);
