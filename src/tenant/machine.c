@@ -178,6 +178,14 @@ json_object *edv__jget(json_object *obj, const char *path)
   return obj;
 }
 
+int edv__same_link(const char *a, const char *b)
+{
+  const char *pa = a ? strstr(a, "projects/") : NULL;
+  const char *pb = b ? strstr(b, "projects/") : NULL;
+
+  return pa && pb && strcmp(pa, pb) == 0;
+}
+
 int64_t edv__jint(json_object *obj, const char *key, int64_t def)
 {
   json_object *v = edv__jget(obj, key);

@@ -389,5 +389,8 @@ int edv__step_repair_allowed(edv__srun *sr, const char *key, const char *what);
 const char *edv__jstr(json_object *obj, const char *key);   /* or NULL */
 json_object *edv__jget(json_object *obj, const char *path); /* "a.b.c" */
 int64_t edv__jint(json_object *obj, const char *key, int64_t def);
+/* 1 when two resource links name the same thing: compared from
+ * "projects/" on, so a full URL matches a relative name. */
+int edv__same_link(const char *a, const char *b);
 
 #endif /* EDV_TENANT_MACHINE_H */

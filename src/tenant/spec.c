@@ -381,8 +381,12 @@ int edv__name_subnet(const char *id, char *buf, size_t size)
 int edv__name_firewall(const char *id, edv__firewall_kind kind, char *buf,
                        size_t size)
 {
-  return spec_name(buf, size, "edv-%s-%s", id,
-                   kind == EDV_FIREWALL_ALLOW_LB ? "allow-lb" : "deny-ingress");
+  static const char *const suffix[] = {"allow-lb", "deny-ingress",
+                                       "allow-iap-ssh"};
+
+  if ((unsigned)kind >= sizeof(suffix) / sizeof(*suffix))
+    return EDV_EINVAL;
+  return spec_name(buf, size, "edv-%s-%s", id, suffix[kind]);
 }
 
 int edv__name_service_account_id(const char *id, char *buf, size_t size)

@@ -126,6 +126,7 @@ int edv__spec_equal(const edv__tenant_spec *a, const edv__tenant_spec *b);
 typedef enum {
   EDV_FIREWALL_ALLOW_LB = 0,     /* LB + health-check ranges -> tenant VM */
   EDV_FIREWALL_DENY_INGRESS = 1, /* everything else to the tenant VM */
+  EDV_FIREWALL_OPS_SSH = 2,      /* IAP's range -> tcp:22 (ops_ssh on) */
 } edv__firewall_kind;
 
 /* Which hostname a per-host resource is for. */

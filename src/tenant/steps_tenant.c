@@ -889,16 +889,6 @@ static int jtrue(json_object *v)
   return v && json_object_get_boolean(v);
 }
 
-/* Two resource links name the same thing: compared from "projects/" on,
- * so a full URL matches a relative name. */
-static int same_link(const char *a, const char *b)
-{
-  const char *pa = a ? strstr(a, "projects/") : NULL;
-  const char *pb = b ? strstr(b, "projects/") : NULL;
-
-  return pa && pb && strcmp(pa, pb) == 0;
-}
-
 static void sql_up(edv__srun *sr);
 
 /*
@@ -941,7 +931,7 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
     json_object_object_add(fix, "tier", jstr(t->sql.tier));
   }
   if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !same_link(edv__jstr(ipc, "privateNetwork"), net)) {
+      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net)) {
     json_object *ip = json_object_new_object();
     NOTE("%s", jtrue(edv__jget(ipc, "ipv4Enabled"))
                    ? "public IP enabled -> private only"
@@ -1873,11 +1863,11 @@ static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
          edv__jint(res, "timeoutSec", 30) ==
              edv__jint(want, "timeoutSec", 30) &&
          arr_len(hcs) == 1 &&
-         same_link(json_object_get_string(json_object_array_get_idx(hcs, 0)),
+         edv__same_link(json_object_get_string(json_object_array_get_idx(hcs, 0)),
                    json_object_get_string(json_object_array_get_idx(
                        edv__jget(want, "healthChecks"), 0))) &&
          arr_len(bes) == 1 &&
-         same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
+         edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
                    edv__jstr(wb, "group"));
 }
 
@@ -2429,7 +2419,7 @@ static void entry_verified(edv__srun *sr, json_object *res)
   names_of(sr, &n);
   want = entry_build(sr);
   if (host && strcmp(host, n.host[h]) == 0 && arr_len(certs) == 1 &&
-      same_link(json_object_get_string(json_object_array_get_idx(certs, 0)),
+      edv__same_link(json_object_get_string(json_object_array_get_idx(certs, 0)),
                 json_object_get_string(json_object_array_get_idx(
                     edv__jget(want, "certificates"), 0)))) {
     json_object_put(want);

@@ -1,0 +1,732 @@
+/*
+ * audit.c - the isolation audit: Compute firewall semantics evaluated over
+ * the observed firewalls, VMs and Cloud SQL instances (see audit.h).
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tenant/audit.h"
+#include "tenant/machine.h"
+#include "tenant/spec.h"
+#include "tenant/steps.h"
+
+#define PROTO_ALL  (-1)
+#define PROTO_TCP  6
+#define PROTO_UDP  17
+#define PROTO_SCTP 132
+#define NO_PORT    (-1)
+
+/* An IPv4 range [lo, hi]. */
+typedef struct range {
+  uint32_t lo, hi;
+  const char *text;
+} range;
+
+typedef struct fw {
+  json_object *j;
+  const char *name;
+  const char *net;
+  int egress, deny, prio;
+  range *ranges; /* sourceRanges (ingress) or destinationRanges (egress) */
+  size_t nranges;
+  int all_peers; /* no source (ingress) / no destination (egress) given */
+  json_object *src_tags, *src_sas, *tgt_tags, *tgt_sas, *entries;
+  char owner[EDV_TENANT_ID_MAX + 1]; /* from the description marker */
+} fw;
+
+typedef struct vm {
+  const char *name;
+  const char *net;
+  char tenant[EDV_TENANT_ID_MAX + 1]; /* "" when not a tenant's */
+  uint32_t ip;
+  int has_ip;
+  json_object *tags; /* tags.items */
+  json_object *sas;  /* serviceAccounts */
+} vm;
+
+/* A probe of one protocol and port (NO_PORT for port-less protocols). */
+typedef struct probe {
+  int proto, port;
+} probe;
+
+typedef struct audit {
+  fw *fws;
+  size_t nfws;
+  vm *vms;
+  size_t nvms;
+  uint64_t *ips; /* interval starts of the address space */
+  size_t nips;
+  probe *probes;
+  size_t nprobes;
+  json_object *findings, *seen, *tenants;
+} audit;
+
+static size_t alen(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}
+
+static const char *aget(json_object *a, size_t i)
+{
+  return json_object_get_string(json_object_array_get_idx(a, i));
+}
+
+static int in_strings(json_object *a, const char *s)
+{
+  for (size_t i = 0; s && i < alen(a); i++)
+    if (aget(a, i) && strcmp(aget(a, i), s) == 0)
+      return 1;
+  return 0;
+}
+
+/* "a.b.c.d/n" or "a.b.c.d", host bits ignored (Compute keeps the range as
+ * given; what matters is which addresses it covers). 0, or -1 for what is
+ * not IPv4 (IPv6 ranges match no IPv4 source). */
+static int parse_range(const char *text, range *out)
+{
+  char buf[64];
+  char *slash;
+  struct in_addr a;
+  unsigned long prefix = 32;
+  uint32_t ip, mask;
+
+  if (!text || strlen(text) >= sizeof(buf))
+    return -1;
+  snprintf(buf, sizeof(buf), "%s", text);
+  slash = strchr(buf, '/');
+  if (slash) {
+    char *end;
+    *slash = '\0';
+    prefix = strtoul(slash + 1, &end, 10);
+    if (*end || slash[1] == '\0' || prefix > 32)
+      return -1;
+  }
+  if (inet_pton(AF_INET, buf, &a) != 1)
+    return -1;
+  ip = ntohl(a.s_addr);
+  mask = prefix ? 0xFFFFFFFFu << (32 - prefix) : 0;
+  out->lo = ip & mask;
+  out->hi = out->lo | ~mask;
+  out->text = text;
+  return 0;
+}
+
+static int range_has(const range *r, uint32_t ip)
+{
+  return ip >= r->lo && ip <= r->hi;
+}
+
+static int const_has(const char *cidr, uint32_t ip)
+{
+  range r;
+  return parse_range(cidr, &r) == 0 && range_has(&r, ip);
+}
+
+/* Protocol number of a rule entry's IPProtocol; PROTO_ALL, or -2 when
+ * unknown. */
+static int proto_num(const char *p)
+{
+  static const struct {
+    const char *name;
+    int num;
+  } names[] = {{"all", PROTO_ALL},   {"tcp", PROTO_TCP}, {"udp", PROTO_UDP},
+               {"icmp", 1},          {"esp", 50},        {"ah", 51},
+               {"sctp", PROTO_SCTP}, {"ipip", 4}};
+  char *end;
+  long n;
+
+  if (!p || !*p)
+    return -2;
+  for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+    if (strcmp(p, names[i].name) == 0)
+      return names[i].num;
+  n = strtol(p, &end, 10);
+  return *end || n < 0 || n > 255 ? -2 : (int)n;
+}
+
+static int has_ports(int proto)
+{
+  return proto == PROTO_TCP || proto == PROTO_UDP || proto == PROTO_SCTP;
+}
+
+/* "80" or "8000-8080" -> [lo, hi]; -1 when malformed. */
+static int parse_ports(const char *s, int *lo, int *hi)
+{
+  char *end;
+  long a, b;
+
+  if (!s)
+    return -1;
+  a = strtol(s, &end, 10);
+  b = a;
+  if (*end == '-')
+    b = strtol(end + 1, &end, 10);
+  if (*end || a < 0 || b < a || b > 65535)
+    return -1;
+  *lo = (int)a;
+  *hi = (int)b;
+  return 0;
+}
+
+/* 1 when one of the entries (allowed[] or denied[]) covers the probe. */
+static int entries_match(json_object *entries, const probe *p)
+{
+  for (size_t i = 0; i < alen(entries); i++) {
+    json_object *e = json_object_array_get_idx(entries, i);
+    int proto = proto_num(edv__jstr(e, "IPProtocol"));
+    json_object *ports = edv__jget(e, "ports");
+
+    if (proto != PROTO_ALL && proto != p->proto)
+      continue;
+    if (alen(ports) == 0)
+      return 1;
+    for (size_t k = 0; p->port != NO_PORT && k < alen(ports); k++) {
+      int lo, hi;
+      if (parse_ports(aget(ports, k), &lo, &hi) == 0 && p->port >= lo &&
+          p->port <= hi)
+        return 1;
+    }
+  }
+  return 0;
+}
+
+static int target_match(const fw *f, const vm *v)
+{
+  if (alen(f->tgt_tags)) {
+    for (size_t i = 0; i < alen(f->tgt_tags); i++)
+      if (in_strings(v->tags, aget(f->tgt_tags, i)))
+        return 1;
+    return 0;
+  }
+  if (alen(f->tgt_sas)) {
+    for (size_t i = 0; i < alen(v->sas); i++)
+      if (in_strings(f->tgt_sas,
+                     edv__jstr(json_object_array_get_idx(v->sas, i), "email")))
+        return 1;
+    return 0;
+  }
+  return 1;
+}
+
+/* The rule's range holding ip, or NULL. */
+static const range *range_of(const fw *f, uint32_t ip)
+{
+  for (size_t i = 0; i < f->nranges; i++)
+    if (range_has(&f->ranges[i], ip))
+      return &f->ranges[i];
+  return NULL;
+}
+
+/* Ingress: does the source (address ip, and the VM `src` when it is one)
+ * match? Egress: does the destination ip? */
+static int peer_match(const fw *f, uint32_t ip, const vm *src)
+{
+  if (f->all_peers || range_of(f, ip))
+    return 1;
+  if (f->egress || !src)
+    return 0;
+  for (size_t i = 0; i < alen(f->src_tags); i++)
+    if (in_strings(src->tags, aget(f->src_tags, i)))
+      return 1;
+  for (size_t i = 0; i < alen(src->sas); i++)
+    if (in_strings(f->src_sas,
+                   edv__jstr(json_object_array_get_idx(src->sas, i), "email")))
+      return 1;
+  return 0;
+}
+
+/*
+ * The rule that decides traffic of probe p: for ingress, from (ip, src)
+ * to `subject`; for egress, from `subject` to ip. NULL when no rule
+ * matches (the implied rule). *allow receives the verdict.
+ */
+static const fw *decide(const audit *a, int egress, const vm *subject,
+                        uint32_t ip, const vm *src, const probe *p, int *allow)
+{
+  const fw *best = NULL;
+
+  for (size_t i = 0; i < a->nfws; i++) {
+    const fw *f = &a->fws[i];
+    if (f->egress != egress || !edv__same_link(f->net, subject->net) ||
+        !target_match(f, subject) || !peer_match(f, ip, src) ||
+        !entries_match(f->entries, p))
+      continue;
+    if (!best || f->prio < best->prio ||
+        (f->prio == best->prio && f->deny && !best->deny))
+      best = f;
+  }
+  *allow = best ? !best->deny : egress;
+  return best;
+}
+
+static void add_finding(audit *a, const char *kind, const char *tenant,
+                        const char *from, const fw *f, const char *source,
+                        const char *detail)
+{
+  char key[512];
+  const char *rule = f ? f->name
+                       : (strcmp(kind, "db-reachable") == 0 ||
+                                  strcmp(kind, "cross-tenant") == 0
+                              ? "implied allow egress"
+                              : "no firewall");
+  json_object *o, *ports;
+  char buf[256];
+  size_t off = 0;
+
+  snprintf(key, sizeof(key), "%s|%s|%s|%s|%s", kind, tenant, from ? from : "",
+           rule, source ? source : "");
+  if (json_object_object_get_ex(a->seen, key, NULL))
+    return;
+  json_object_object_add(a->seen, key, NULL);
+  buf[0] = '\0';
+  ports = f ? f->entries : NULL;
+  for (size_t i = 0; i < alen(ports) && off < sizeof(buf); i++) {
+    json_object *e = json_object_array_get_idx(ports, i);
+    json_object *pl = edv__jget(e, "ports");
+    const char *proto = edv__jstr(e, "IPProtocol");
+    off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? " " : "",
+                            proto ? proto : "?");
+    for (size_t k = 0; k < alen(pl) && off < sizeof(buf); k++)
+      off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+                              k ? "," : ":", aget(pl, k));
+  }
+  o = json_object_new_object();
+  json_object_object_add(o, "kind", json_object_new_string(kind));
+  json_object_object_add(o, "tenant", json_object_new_string(tenant));
+  if (from)
+    json_object_object_add(o, "from_tenant", json_object_new_string(from));
+  json_object_object_add(o, "rule", json_object_new_string(rule));
+  json_object_object_add(o, "source",
+                         json_object_new_string(source ? source : ""));
+  json_object_object_add(o, "ports", json_object_new_string(buf));
+  json_object_object_add(o, "detail", json_object_new_string(detail));
+  json_object_array_add(a->findings, o);
+}
+
+/* ---- collecting ---------------------------------------------------------*/
+
+static int cmp_u64(const void *x, const void *y)
+{
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+static int cmp_int(const void *x, const void *y)
+{
+  int a = *(const int *)x, b = *(const int *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* Sorts and removes duplicates; returns the new count. */
+static size_t uniq_u64(uint64_t *v, size_t n)
+{
+  size_t k = 0;
+
+  qsort(v, n, sizeof(*v), cmp_u64);
+  for (size_t i = 0; i < n; i++)
+    if (k == 0 || v[k - 1] != v[i])
+      v[k++] = v[i];
+  return k;
+}
+
+static size_t uniq_int(int *v, size_t n)
+{
+  size_t k = 0;
+
+  qsort(v, n, sizeof(*v), cmp_int);
+  for (size_t i = 0; i < n; i++)
+    if (k == 0 || v[k - 1] != v[i])
+      v[k++] = v[i];
+  return k;
+}
+
+static int load_fw(fw *f, json_object *j)
+{
+  const char *dir = edv__jstr(j, "direction");
+  json_object *ranges, *dis = edv__jget(j, "disabled");
+  json_object *allowed = edv__jget(j, "allowed");
+
+  memset(f, 0, sizeof(*f));
+  f->j = j;
+  f->name = edv__jstr(j, "name");
+  f->net = edv__jstr(j, "network");
+  if (!f->name || (dis && json_object_get_boolean(dis)))
+    return 0;
+  f->egress = dir && strcmp(dir, "EGRESS") == 0;
+  f->deny = alen(allowed) == 0;
+  f->entries = f->deny ? edv__jget(j, "denied") : allowed;
+  f->prio = (int)edv__jint(j, "priority", 1000);
+  ranges = edv__jget(j, f->egress ? "destinationRanges" : "sourceRanges");
+  f->src_tags = edv__jget(j, "sourceTags");
+  f->src_sas = edv__jget(j, "sourceServiceAccounts");
+  f->tgt_tags = edv__jget(j, "targetTags");
+  f->tgt_sas = edv__jget(j, "targetServiceAccounts");
+  f->all_peers =
+      alen(ranges) == 0 &&
+      (f->egress || (alen(f->src_tags) == 0 && alen(f->src_sas) == 0));
+  f->ranges = calloc(alen(ranges) + 1, sizeof(*f->ranges));
+  if (!f->ranges)
+    return -1;
+  for (size_t i = 0; i < alen(ranges); i++)
+    if (parse_range(aget(ranges, i), &f->ranges[f->nranges]) == 0)
+      f->nranges++;
+  edv__description_owner(edv__jstr(j, "description"), f->owner,
+                         sizeof(f->owner));
+  return 1;
+}
+
+static void load_vm(vm *v, json_object *j)
+{
+  json_object *nic =
+      json_object_array_get_idx(edv__jget(j, "networkInterfaces"), 0);
+  range r;
+
+  memset(v, 0, sizeof(*v));
+  v->name = edv__jstr(j, "name");
+  v->net = edv__jstr(nic, "network");
+  if (parse_range(edv__jstr(nic, "networkIP"), &r) == 0) {
+    v->ip = r.lo;
+    v->has_ip = 1;
+  }
+  v->tags = edv__jget(j, "tags.items");
+  v->sas = edv__jget(j, "serviceAccounts");
+  if (!edv__labels_owner(edv__jget(j, "labels"), v->tenant, sizeof(v->tenant)))
+    v->tenant[0] = '\0';
+}
+
+/* Interval starts of the address space at every range boundary. */
+static int build_ips(audit *a)
+{
+  static const char *const fixed[] = {EDV_HC_RANGE_1, EDV_HC_RANGE_2,
+                                      EDV_IAP_RANGE};
+  size_t n = 1 + 2 * (sizeof(fixed) / sizeof(*fixed));
+
+  for (size_t i = 0; i < a->nfws; i++)
+    n += 2 * a->fws[i].nranges;
+  a->ips = calloc(n, sizeof(*a->ips));
+  if (!a->ips)
+    return -1;
+  a->ips[a->nips++] = 0;
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {
+    range r;
+    parse_range(fixed[i], &r);
+    a->ips[a->nips++] = r.lo;
+    a->ips[a->nips++] = (uint64_t)r.hi + 1;
+  }
+  for (size_t i = 0; i < a->nfws; i++)
+    for (size_t k = 0; k < a->fws[i].nranges; k++) {
+      a->ips[a->nips++] = a->fws[i].ranges[k].lo;
+      a->ips[a->nips++] = (uint64_t)a->fws[i].ranges[k].hi + 1;
+    }
+  a->nips = uniq_u64(a->ips, a->nips);
+  while (a->nips && a->ips[a->nips - 1] > 0xFFFFFFFFu)
+    a->nips--;
+  return 0;
+}
+
+/* Every protocol a rule names (plus tcp, udp, icmp and one none names),
+ * and for tcp/udp/sctp every port interval start. */
+static int build_probes(audit *a)
+{
+  int protos[260], nprotos = 0, *ports;
+  size_t nports = 0, cap = 8;
+  int other = 0;
+
+  protos[nprotos++] = PROTO_TCP;
+  protos[nprotos++] = PROTO_UDP;
+  protos[nprotos++] = 1;
+  for (size_t i = 0; i < a->nfws; i++)
+    cap += 2 * 16 * (alen(a->fws[i].entries) + 1);
+  ports = calloc(cap, sizeof(*ports));
+  if (!ports)
+    return -1;
+  ports[nports++] = 0;
+  ports[nports++] = 22;
+  ports[nports++] = 23;
+  ports[nports++] = 80;
+  ports[nports++] = 81;
+  ports[nports++] = EDV_DB_PORT;
+  ports[nports++] = EDV_DB_PORT + 1;
+  for (size_t i = 0; i < a->nfws; i++) {
+    json_object *en = a->fws[i].entries;
+    for (size_t k = 0; k < alen(en); k++) {
+      json_object *e = json_object_array_get_idx(en, k);
+      json_object *pl = edv__jget(e, "ports");
+      int p = proto_num(edv__jstr(e, "IPProtocol"));
+      if (p >= 0 && nprotos < 256)
+        protos[nprotos++] = p;
+      for (size_t m = 0; m < alen(pl) && m < 16; m++) {
+        int lo, hi;
+        if (parse_ports(aget(pl, m), &lo, &hi) == 0) {
+          ports[nports++] = lo;
+          ports[nports++] = hi + 1;
+        }
+      }
+    }
+  }
+  nprotos = (int)uniq_int(protos, (size_t)nprotos);
+  for (int i = 0; i < nprotos && protos[i] == other; i++)
+    other++;
+  protos[nprotos++] = other; /* a protocol no rule names */
+  nports = uniq_int(ports, nports);
+  while (nports && ports[nports - 1] > 65535)
+    nports--;
+  a->probes = calloc((size_t)nprotos * (nports + 1), sizeof(*a->probes));
+  if (!a->probes) {
+    free(ports);
+    return -1;
+  }
+  for (int i = 0; i < nprotos; i++) {
+    if (!has_ports(protos[i])) {
+      a->probes[a->nprobes++] = (probe){protos[i], NO_PORT};
+      continue;
+    }
+    for (size_t k = 0; k < nports; k++)
+      a->probes[a->nprobes++] = (probe){protos[i], ports[k]};
+  }
+  free(ports);
+  return 0;
+}
+
+/* ---- checks ---------------------------------------------------------------*/
+
+static json_object *tenant_entry(audit *a, const char *id)
+{
+  json_object *t;
+
+  if (json_object_object_get_ex(a->tenants, id, &t))
+    return t;
+  t = json_object_new_object();
+  json_object_object_add(t, "id", json_object_new_string(id));
+  json_object_object_add(t, "ops_ssh", json_object_new_boolean(0));
+  json_object_object_add(a->tenants, id, t);
+  return t;
+}
+
+/* What the design lets reach a tenant VM from address ip. */
+static int permitted(const fw *f, const vm *t, uint32_t ip, const probe *p)
+{
+  char ops[EDV_NAME_MAX];
+
+  if (p->proto != PROTO_TCP)
+    return 0;
+  if (p->port == EDV_APP_PORT &&
+      (const_has(EDV_HC_RANGE_1, ip) || const_has(EDV_HC_RANGE_2, ip)))
+    return 1;
+  edv__name_firewall(t->tenant, EDV_FIREWALL_OPS_SSH, ops, sizeof(ops));
+  return p->port == 22 && const_has(EDV_IAP_RANGE, ip) && f &&
+         strcmp(f->name, ops) == 0 && strcmp(f->owner, t->tenant) == 0;
+}
+
+static void check_addresses(audit *a, const vm *t)
+{
+  for (size_t i = 0; i < a->nips; i++) {
+    uint32_t ip = (uint32_t)a->ips[i];
+    for (size_t k = 0; k < a->nprobes; k++) {
+      int allow;
+      const fw *f = decide(a, 0, t, ip, NULL, &a->probes[k], &allow);
+      const range *r;
+      char detail[512];
+      if (!allow)
+        continue;
+      if (permitted(f, t, ip, &a->probes[k])) {
+        if (a->probes[k].port == 22)
+          json_object_object_add(tenant_entry(a, t->tenant), "ops_ssh",
+                                 json_object_new_boolean(1));
+        continue;
+      }
+      r = f ? range_of(f, ip) : NULL;
+      snprintf(detail, sizeof(detail),
+               "firewall rule '%s' admits %s to tenant %s's VM %s",
+               f ? f->name : "?", r ? r->text : "any address", t->tenant,
+               t->name);
+      add_finding(a, "exposed", t->tenant, NULL, f, r ? r->text : "0.0.0.0/0",
+                  detail);
+    }
+  }
+}
+
+static void check_vms(audit *a, const vm *t)
+{
+  for (size_t s = 0; s < a->nvms; s++) {
+    const vm *src = &a->vms[s];
+    if (src == t || !src->has_ip || !edv__same_link(src->net, t->net) ||
+        (src->tenant[0] && strcmp(src->tenant, t->tenant) == 0))
+      continue;
+    for (size_t k = 0; k < a->nprobes; k++) {
+      int in, out;
+      const fw *f = decide(a, 0, t, src->ip, src, &a->probes[k], &in);
+      char detail[512], source[300];
+      if (!in)
+        continue;
+      decide(a, 1, src, t->ip, NULL, &a->probes[k], &out);
+      if (!out)
+        continue;
+      snprintf(source, sizeof(source), "vm:%s", src->name ? src->name : "?");
+      if (src->tenant[0]) {
+        snprintf(detail, sizeof(detail),
+                 "firewall rule '%s' admits tenant %s's VM %s to tenant %s's "
+                 "VM %s",
+                 f ? f->name : "?", src->tenant, src->name, t->tenant, t->name);
+        add_finding(a, "cross-tenant", t->tenant, src->tenant, f, source,
+                    detail);
+      } else {
+        snprintf(detail, sizeof(detail),
+                 "firewall rule '%s' admits VM %s (no tenant's) to tenant "
+                 "%s's VM %s",
+                 f ? f->name : "?", src->name, t->tenant, t->name);
+        add_finding(a, "exposed", t->tenant, NULL, f, source, detail);
+      }
+      break;
+    }
+  }
+}
+
+static void check_db(audit *a, json_object *db)
+{
+  char owner[EDV_TENANT_ID_MAX + 1];
+  json_object *st = edv__jget(db, "settings");
+  json_object *ipc = edv__jget(st, "ipConfiguration");
+  json_object *ips = edv__jget(db, "ipAddresses"), *t;
+  const char *name = edv__jstr(db, "name"), *ssl = edv__jstr(ipc, "sslMode");
+  const char *dbip = NULL;
+  char detail[512];
+  range r;
+  probe p = {PROTO_TCP, EDV_DB_PORT};
+
+  if (!name ||
+      !edv__labels_owner(edv__jget(st, "userLabels"), owner, sizeof(owner)))
+    return;
+  t = tenant_entry(a, owner);
+  json_object_object_add(t, "database", json_object_new_string(name));
+  for (size_t i = 0; i < alen(ips); i++) {
+    json_object *ip = json_object_array_get_idx(ips, i);
+    const char *type = edv__jstr(ip, "type");
+    if (type && strcmp(type, "PRIVATE") == 0)
+      dbip = edv__jstr(ip, "ipAddress");
+    else if (type && strcmp(type, "PRIMARY") == 0) {
+      snprintf(detail, sizeof(detail),
+               "tenant %s's database %s has a public IP %s", owner, name,
+               edv__jstr(ip, "ipAddress") ? edv__jstr(ip, "ipAddress") : "?");
+      add_finding(a, "db-public", owner, NULL, NULL, name, detail);
+    }
+  }
+  if (ipc && json_object_get_boolean(edv__jget(ipc, "ipv4Enabled"))) {
+    snprintf(detail, sizeof(detail),
+             "tenant %s's database %s has ipv4Enabled (a public IP)", owner,
+             name);
+    add_finding(a, "db-public", owner, NULL, NULL, name, detail);
+  }
+  if (!ssl || (strcmp(ssl, "ENCRYPTED_ONLY") != 0 &&
+               strcmp(ssl, "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") != 0)) {
+    snprintf(detail, sizeof(detail),
+             "tenant %s's database %s accepts unencrypted connections "
+             "(sslMode %s)",
+             owner, name, ssl ? ssl : "unset");
+    add_finding(a, "db-tls", owner, NULL, NULL, name, detail);
+  }
+  if (!dbip || parse_range(dbip, &r) != 0)
+    return;
+  json_object_object_add(t, "db_ip", json_object_new_string(dbip));
+  for (size_t s = 0; s < a->nvms; s++) {
+    const vm *src = &a->vms[s];
+    int out;
+    const fw *f;
+    if (!src->tenant[0] || strcmp(src->tenant, owner) == 0 ||
+        !edv__same_link(src->net, edv__jstr(ipc, "privateNetwork")))
+      continue;
+    f = decide(a, 1, src, r.lo, NULL, &p, &out);
+    if (!out)
+      continue;
+    snprintf(detail, sizeof(detail),
+             "tenant %s's VM %s can open tcp:%d to tenant %s's database %s "
+             "(%s) through %s",
+             src->tenant, src->name, EDV_DB_PORT, owner, name, dbip,
+             f ? f->name : "the implied allow-egress rule");
+    add_finding(a, "db-reachable", owner, src->tenant, f, dbip, detail);
+  }
+}
+
+/* ---- entry point ---------------------------------------------------------*/
+
+static void audit_free(audit *a)
+{
+  for (size_t i = 0; i < a->nfws; i++)
+    free(a->fws[i].ranges);
+  free(a->fws);
+  free(a->vms);
+  free(a->ips);
+  free(a->probes);
+  json_object_put(a->seen);
+  json_object_put(a->findings);
+  json_object_put(a->tenants);
+}
+
+json_object *edv__audit(const edv__audit_in *in)
+{
+  audit a;
+  json_object *out = NULL, *tenants, *checked;
+  size_t nf = alen(in->firewalls), nv = alen(in->instances);
+  size_t nd = alen(in->sql_instances);
+  int bad = 0;
+
+  memset(&a, 0, sizeof(a));
+  a.fws = calloc(nf + 1, sizeof(*a.fws));
+  a.vms = calloc(nv + 1, sizeof(*a.vms));
+  a.findings = json_object_new_array();
+  a.seen = json_object_new_object();
+  a.tenants = json_object_new_object();
+  if (!a.fws || !a.vms || !a.findings || !a.seen || !a.tenants)
+    goto done;
+  for (size_t i = 0; i < nf && !bad; i++) {
+    int rc =
+        load_fw(&a.fws[a.nfws], json_object_array_get_idx(in->firewalls, i));
+    if (rc < 0)
+      bad = 1;
+    else
+      a.nfws += (size_t)rc;
+  }
+  if (bad || build_ips(&a) || build_probes(&a))
+    goto done;
+  for (size_t i = 0; i < nv; i++)
+    load_vm(&a.vms[a.nvms++], json_object_array_get_idx(in->instances, i));
+  for (size_t i = 0; i < a.nvms; i++) {
+    const vm *t = &a.vms[i];
+    json_object *te;
+    char ip[INET_ADDRSTRLEN];
+    struct in_addr ia;
+    if (!t->tenant[0] || !t->has_ip)
+      continue;
+    te = tenant_entry(&a, t->tenant);
+    json_object_object_add(te, "vm", json_object_new_string(t->name));
+    ia.s_addr = htonl(t->ip);
+    inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+    json_object_object_add(te, "ip", json_object_new_string(ip));
+    check_addresses(&a, t);
+    check_vms(&a, t);
+  }
+  for (size_t i = 0; i < nd; i++)
+    check_db(&a, json_object_array_get_idx(in->sql_instances, i));
+  out = json_object_new_object();
+  tenants = json_object_new_array();
+  json_object_object_foreach(a.tenants, id, t)
+  {
+    (void)id;
+    json_object_array_add(tenants, json_object_get(t));
+  }
+  json_object_object_add(out, "tenants", tenants);
+  json_object_object_add(out, "findings", json_object_get(a.findings));
+  checked = json_object_new_object();
+  json_object_object_add(checked, "firewalls",
+                         json_object_new_int((int)a.nfws));
+  json_object_object_add(checked, "vms", json_object_new_int((int)a.nvms));
+  json_object_object_add(checked, "databases", json_object_new_int((int)nd));
+  json_object_object_add(out, "checked", checked);
+done:
+  audit_free(&a);
+  return out;
+}
