@@ -32,6 +32,7 @@ enum {
   CLI_EXIT_API = 5,         /* the cloud API or an operation failed */
   CLI_EXIT_AUTH = 6,        /* credentials, authentication, permission */
   CLI_EXIT_INTERRUPTED = 7, /* SIGINT */
+  CLI_EXIT_FINDINGS = 8,    /* infra audit: findings */
 };
 
 /* Maximum number of flags one command declares (its own, not global). */
@@ -220,5 +221,6 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_audit(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

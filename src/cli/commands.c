@@ -224,6 +224,29 @@ static const cli_cmd tiers_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static const cli_cmd infra_cmds[] = {
+    {"audit", "prove tenant isolation from the project's live network", "",
+     "Lists the project's firewall rules, VMs (every zone) and Cloud SQL\n"
+     "instances (read-only: three list calls, nothing is changed) and\n"
+     "evaluates Compute firewall semantics (network, direction, priority,\n"
+     "allow over deny, source and target tags, service accounts and\n"
+     "ranges, protocols and ports, disabled rules, the implied rules) for\n"
+     "every tenant VM and database. Only Google's load-balancer ranges\n"
+     "(tcp:80) and, for a tenant with --ops-ssh, IAP's range through the\n"
+     "tenant's own rule (tcp:22) may reach a tenant VM. Findings:\n"
+     "cross-tenant (a tenant's VM reaches another's), exposed (anything\n"
+     "else reaches a tenant VM), db-reachable (a tenant's VM can reach\n"
+     "another tenant's Cloud SQL private IP), db-public, db-tls. Each\n"
+     "names the rule that decided and the tenants. Exit 8 when there is\n"
+     "any finding; --format json prints {tenants, findings, checked}.\n"
+     "\n"
+     "Examples:\n"
+     "  edvctl --sim infra audit\n"
+     "  edvctl --project my-proj infra audit --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_infra_audit, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 static const cli_opt sim_start_opts[] = {
     {"port", 0, "N", "listen on port N (default 0: any free port)"},
     {"host", 0, "ADDR", "bind address (default 127.0.0.1)"},
@@ -306,6 +329,10 @@ const cli_cmd cli_commands[] = {
      "  EDV_TOKEN=... edvctl --server https://edvd:8443 --cacert ca.pem "
      "tenant list\n",
      NULL, 0, -1, NULL, NULL, tenant_cmds},
+    {"infra", "the project's infrastructure as a whole", "COMMAND",
+     "Commands about every tenant's resources at once.\n"
+     "\nExamples:\n  edvctl --sim infra audit\n",
+     NULL, 0, -1, NULL, NULL, infra_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

@@ -99,6 +99,7 @@ static void help_program(FILE *f, const char *prog)
           "  5  cloud API or long-running operation failed\n"
           "  6  credentials, authentication or permission problem\n"
           "  7  interrupted (SIGINT)\n"
+          "  8  the audit found something (infra audit)\n"
           "\n"
           "Run '%s help COMMAND' or '%s COMMAND --help' for more.\n",
           prog, prog);

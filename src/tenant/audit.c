@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tenant/audit.h"
+#include "transport/transport.h"
 #include "tenant/machine.h"
 #include "tenant/spec.h"
 #include "tenant/steps.h"
@@ -729,4 +730,134 @@ json_object *edv__audit(const edv__audit_in *in)
 done:
   audit_free(&a);
   return out;
+}
+
+/* ---- observing ------------------------------------------------------------*/
+
+enum { L_FW, L_VM, L_SQL, L__COUNT };
+
+typedef struct run {
+  json_object *items[L__COUNT];
+  unsigned pending;
+  edv_error err;
+  int failed;
+  edv__audit_cb cb;
+  void *data;
+} run;
+
+typedef struct walk {
+  run *r;
+  int kind;
+} walk;
+
+static int add_vm(void *data, const char *scope, json_object *item)
+{
+  (void)scope;
+  json_object_array_add(data, json_object_get(item));
+  return 0;
+}
+
+static int on_page(void *data, json_object *page)
+{
+  walk *w = data;
+  json_object *items = w->r->items[w->kind];
+
+  if (w->kind == L_VM)
+    return edv__aggregated_foreach(page, "instances", add_vm, items);
+  for (size_t i = 0; i < alen(edv__jget(page, "items")); i++)
+    json_object_array_add(items, json_object_get(json_object_array_get_idx(
+                                     edv__jget(page, "items"), i)));
+  return 0;
+}
+
+static void on_done(void *data, const edv_error *err, unsigned pages)
+{
+  walk *w = data;
+  run *r = w->r;
+
+  (void)pages;
+  free(w);
+  if (err && !r->failed) {
+    r->err = *err;
+    r->failed = 1;
+  }
+  if (--r->pending)
+    return;
+  if (r->failed) {
+    r->cb(r->data, NULL, &r->err);
+  } else {
+    edv__audit_in in = {r->items[L_FW], r->items[L_VM], r->items[L_SQL]};
+    json_object *rep = edv__audit(&in);
+    edv_error e;
+    if (rep)
+      r->cb(r->data, rep, NULL);
+    else {
+      edv_error_set(&e, EDV_ENOMEM, "audit: out of memory");
+      r->cb(r->data, NULL, &e);
+    }
+  }
+  for (int i = 0; i < L__COUNT; i++)
+    json_object_put(r->items[i]);
+  free(r);
+}
+
+int edv__audit_run(edv_engine *engine, const char *project, uint64_t timeout_ms,
+                   edv__audit_cb cb, void *data)
+{
+  static const struct {
+    edv_api api;
+    const char *prefix, *suffix, *label;
+  } lists[L__COUNT] = {
+      {EDV_API_COMPUTE, "/compute/v1/projects/", "/global/firewalls",
+       "compute.firewalls.list"},
+      {EDV_API_COMPUTE, "/compute/v1/projects/", "/aggregated/instances",
+       "compute.instances.aggregatedList"},
+      {EDV_API_SQLADMIN, "/sql/v1beta4/projects/", "/instances",
+       "sql.instances.list"},
+  };
+  run *r = calloc(1, sizeof(*r));
+
+  if (!r)
+    return -1;
+  r->cb = cb;
+  r->data = data;
+  for (int i = 0; i < L__COUNT; i++)
+    if (!(r->items[i] = json_object_new_array()))
+      goto fail;
+  for (int i = 0; i < L__COUNT; i++) {
+    char path[512];
+    edv_request rq;
+    walk *w = calloc(1, sizeof(*w));
+    if (!w)
+      goto started;
+    w->r = r;
+    w->kind = i;
+    memset(&rq, 0, sizeof(rq));
+    snprintf(path, sizeof(path), "%s%s%s", lists[i].prefix, project,
+             lists[i].suffix);
+    rq.api = lists[i].api;
+    rq.method = "GET";
+    rq.path = path;
+    rq.label = lists[i].label;
+    rq.timeout_ms = timeout_ms;
+    r->pending++;
+    if (edv_call_pages(engine, &rq, on_page, on_done, w) != 0) {
+      r->pending--;
+      free(w);
+      goto started;
+    }
+  }
+  return 0;
+started:
+  /* Some lists run: they end the run (with this error). */
+  if (r->pending) {
+    edv_error_set(&r->err, EDV_ENOMEM, "audit: out of memory");
+    r->failed = 1;
+    return 0;
+  }
+fail:
+  for (int i = 0; i < L__COUNT; i++)
+    json_object_put(r->items[i]);
+  free(r);
+  return -1;
 }

@@ -57,7 +57,11 @@
 #ifndef EDV_TENANT_AUDIT_H
 #define EDV_TENANT_AUDIT_H
 
+#include <stdint.h>
+
 #include <json-c/json.h>
+
+#include "edv/engine.h"
 
 /* The observed state: JSON arrays (NULL is empty), borrowed. */
 typedef struct edv__audit_in {
@@ -67,5 +71,20 @@ typedef struct edv__audit_in {
 } edv__audit_in;
 
 json_object *edv__audit(const edv__audit_in *in);
+
+/* `report` is edv__audit()'s answer, a new reference for the callee (NULL
+ * when err is set). */
+typedef void (*edv__audit_cb)(void *data, json_object *report,
+                              const edv_error *err);
+
+/*
+ * Observes `project` with three read-only list calls at once, every page
+ * followed (compute firewalls.list, instances.aggregatedList, sql
+ * instances.list) and runs edv__audit() over them. The callback runs
+ * exactly once, from the loop, once every call ended (the first error
+ * wins). Returns 0, or -1 when out of memory (no callback).
+ */
+int edv__audit_run(edv_engine *engine, const char *project, uint64_t timeout_ms,
+                   edv__audit_cb cb, void *data);
 
 #endif /* EDV_TENANT_AUDIT_H */
