@@ -273,7 +273,7 @@ static void add_finding(audit *a, const char *kind, const char *tenant,
                        : (strcmp(kind, "db-reachable") == 0 ||
                                   strcmp(kind, "cross-tenant") == 0
                               ? "implied allow egress"
-                              : "no firewall");
+                              : "-");
   json_object *o, *ports;
   char buf[256];
   size_t off = 0;

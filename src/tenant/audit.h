@@ -50,8 +50,8 @@
  *                  "ports", "detail"}],
  *    "checked":  {"firewalls", "vms", "databases"}}
  *
- * `rule` is the firewall rule that decided (or "implied allow egress" /
- * "no firewall": what let it through). Findings are unique per kind,
+ * `rule` is the firewall rule that decided ("implied allow egress" when
+ * no rule stopped it; "-" for a database setting). Findings are unique per kind,
  * rule, tenants and source.
  */
 #ifndef EDV_TENANT_AUDIT_H
