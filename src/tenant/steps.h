@@ -28,6 +28,9 @@
 #define EDV_APP_PORT 80
 #define EDV_DB_PORT  5432
 
+/* Cloud SQL's settings.ipConfiguration.sslMode for tenant databases. */
+#define EDV_SQL_SSL_MODE "ENCRYPTED_ONLY"
+
 /* The application's database and user inside the tenant's instance. */
 #define EDV_DB_NAME "edvirons"
 #define EDV_DB_USER "edvirons"

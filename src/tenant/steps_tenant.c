@@ -830,6 +830,20 @@ static json_object *sql_backup_config(const edv__tier *t)
   return bk;
 }
 
+/*
+ * settings.ipConfiguration (create and repair). Private IP only: the
+ * database is reachable from the VPC, never from the internet. TLS on
+ * every connection: sslMode ENCRYPTED_ONLY, without client certificates
+ * (requireSsl stays unset: with ENCRYPTED_ONLY the API wants it false or
+ * cleared). The app connects with sslmode=require (render.c).
+ */
+static void sql_ip_config(json_object *ip, const char *net)
+{
+  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
+  json_object_object_add(ip, "privateNetwork", jstr(net));
+  json_object_object_add(ip, "sslMode", jstr(EDV_SQL_SSL_MODE));
+}
+
 static json_object *sql_build(edv__srun *sr)
 {
   names n;
@@ -858,10 +872,10 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
   json_object_object_add(st, "backupConfiguration", sql_backup_config(t));
-  /* Private IP only: the database is reachable from the VPC, never from
-   * the internet. */
-  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
-  json_object_object_add(ip, "privateNetwork", jstr(net));
+  /* Only the tenant delete path lifts it (sql_down). */
+  json_object_object_add(st, "deletionProtectionEnabled",
+                         json_object_new_boolean(1));
+  sql_ip_config(ip, net);
   json_object_object_add(st, "ipConfiguration", ip);
   json_object_object_add(o, "settings", st);
   return o;
@@ -909,6 +923,7 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
   const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
   const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
   const char *start = edv__jstr(bk, "startTime");
+  const char *ssl = edv__jstr(ipc, "sslMode");
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
   char net[512], gb[16];
   size_t off = 0;
@@ -931,14 +946,22 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
     json_object_object_add(fix, "tier", jstr(t->sql.tier));
   }
   if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net)) {
+      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) ||
+      !ssl || strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
     json_object *ip = json_object_new_object();
-    NOTE("%s", jtrue(edv__jget(ipc, "ipv4Enabled"))
-                   ? "public IP enabled -> private only"
-                   : "private network differs");
-    json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
-    json_object_object_add(ip, "privateNetwork", jstr(net));
+    if (jtrue(edv__jget(ipc, "ipv4Enabled")))
+      NOTE("public IP enabled -> private only");
+    else if (!edv__same_link(edv__jstr(ipc, "privateNetwork"), net))
+      NOTE("private network differs");
+    else
+      NOTE("sslMode %s -> " EDV_SQL_SSL_MODE, ssl ? ssl : "(none)");
+    sql_ip_config(ip, net);
     json_object_object_add(fix, "ipConfiguration", ip);
+  }
+  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
+    NOTE("deletion protection off -> on");
+    json_object_object_add(fix, "deletionProtectionEnabled",
+                           json_object_new_boolean(1));
   }
   avail = edv__jstr(st, "availabilityType");
   if (!avail || strcmp(avail, want_avail) != 0) {
@@ -1070,7 +1093,66 @@ static const edv__res sql_res = {
 
 RES_UP(sql_up, sql_res, sql)
 
-RES_DOWN(sql_down, sql_res, sql)
+static void sql_down(edv__srun *sr);
+
+static void sql_unprotected(edv__srun *sr, json_object *op,
+                            const edv_error *err)
+{
+  (void)op;
+  if (err)
+    edv__step_done(sr, err);
+  else
+    sql_down(sr);
+}
+
+/* Deletion protection is lifted here and nowhere else: one patch, then
+ * the deletion (which observes again). Someone else's instance is left to
+ * the ownership check of the deletion. */
+static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  names n;
+  char owner[EDV_TENANT_ID_MAX + 1], path[512];
+  const char *state = edv__jstr(res, "state");
+  json_object *body, *st;
+
+  names_of(sr, &n);
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (res &&
+      edv__labels_owner(edv__jget(res, "settings.userLabels"), owner,
+                        sizeof(owner)) &&
+      strcmp(owner, edv__srun_spec(sr)->id) == 0 &&
+      jtrue(edv__jget(res, "settings.deletionProtectionEnabled")) &&
+      !(state && strcmp(state, "PENDING_DELETE") == 0)) {
+    edv__step_info(sr, 1, "lifting deletion protection of Cloud SQL "
+                          "instance '%s' to delete it",
+                   n.sql);
+    body = json_object_new_object();
+    st = json_object_new_object();
+    json_object_object_add(st, "deletionProtectionEnabled",
+                           json_object_new_boolean(0));
+    json_object_object_add(body, "settings", st);
+    snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+             n.sql);
+    edv__step_act(sr, EDV_API_SQLADMIN, "PATCH", path, body,
+                  "sql.instances.patch", sql_unprotected);
+    return;
+  }
+  edv__step_ensure_res_absent(sr, &sql_res, n.sql);
+}
+
+static void sql_down(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+           n.sql);
+  edv__step_get(sr, EDV_API_SQLADMIN, path, sql_down_seen);
+}
 
 /* ==== database and user ====================================================
  */
