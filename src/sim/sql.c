@@ -301,10 +301,9 @@ static int check_backup(sim_resp *resp, json_object *bc)
  * PostgreSQL and MySQL (requireSsl true only with client certificates). */
 static int check_ssl(sim_resp *resp, json_object *ipc)
 {
-  static const char *const modes[] = {"SSL_MODE_UNSPECIFIED",
-                                      "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
-                                      "ENCRYPTED_ONLY",
-                                      "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"};
+  static const char *const modes[] = {
+      "SSL_MODE_UNSPECIFIED", "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+      "ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"};
   const char *mode = js(ipc, "sslMode");
   json_object *rs;
   size_t i;
@@ -324,8 +323,7 @@ static int check_ssl(sim_resp *resp, json_object *ipc)
       json_object_get_boolean(rs) !=
           (strcmp(mode, "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") == 0) &&
       strcmp(mode, "SSL_MODE_UNSPECIFIED") != 0)
-    return bad(resp,
-               "Invalid request: sslMode %s and requireSsl %s conflict.",
+    return bad(resp, "Invalid request: sslMode %s and requireSsl %s conflict.",
                mode, json_object_get_boolean(rs) ? "true" : "false");
   return 0;
 }

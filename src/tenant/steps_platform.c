@@ -565,7 +565,7 @@ static void proxy_verify(edv__srun *sr, json_object *res)
     return;
   }
   if (!edv__same_link(edv__jstr(res, "certificateMap"),
-                 edv__jstr(want, "certificateMap"))) {
+                      edv__jstr(want, "certificateMap"))) {
     if (!edv__step_repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
       goto out;
     edv__step_info(sr, 1,

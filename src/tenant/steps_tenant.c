@@ -946,8 +946,8 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
     json_object_object_add(fix, "tier", jstr(t->sql.tier));
   }
   if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) ||
-      !ssl || strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
+      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) || !ssl ||
+      strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
     json_object *ip = json_object_new_object();
     if (jtrue(edv__jget(ipc, "ipv4Enabled")))
       NOTE("public IP enabled -> private only");
@@ -1126,8 +1126,9 @@ static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
       strcmp(owner, edv__srun_spec(sr)->id) == 0 &&
       jtrue(edv__jget(res, "settings.deletionProtectionEnabled")) &&
       !(state && strcmp(state, "PENDING_DELETE") == 0)) {
-    edv__step_info(sr, 1, "lifting deletion protection of Cloud SQL "
-                          "instance '%s' to delete it",
+    edv__step_info(sr, 1,
+                   "lifting deletion protection of Cloud SQL "
+                   "instance '%s' to delete it",
                    n.sql);
     body = json_object_new_object();
     st = json_object_new_object();
@@ -1945,12 +1946,13 @@ static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
          edv__jint(res, "timeoutSec", 30) ==
              edv__jint(want, "timeoutSec", 30) &&
          arr_len(hcs) == 1 &&
-         edv__same_link(json_object_get_string(json_object_array_get_idx(hcs, 0)),
-                   json_object_get_string(json_object_array_get_idx(
-                       edv__jget(want, "healthChecks"), 0))) &&
+         edv__same_link(
+             json_object_get_string(json_object_array_get_idx(hcs, 0)),
+             json_object_get_string(json_object_array_get_idx(
+                 edv__jget(want, "healthChecks"), 0))) &&
          arr_len(bes) == 1 &&
          edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
-                   edv__jstr(wb, "group"));
+                        edv__jstr(wb, "group"));
 }
 
 /*
@@ -2501,9 +2503,10 @@ static void entry_verified(edv__srun *sr, json_object *res)
   names_of(sr, &n);
   want = entry_build(sr);
   if (host && strcmp(host, n.host[h]) == 0 && arr_len(certs) == 1 &&
-      edv__same_link(json_object_get_string(json_object_array_get_idx(certs, 0)),
-                json_object_get_string(json_object_array_get_idx(
-                    edv__jget(want, "certificates"), 0)))) {
+      edv__same_link(
+          json_object_get_string(json_object_array_get_idx(certs, 0)),
+          json_object_get_string(
+              json_object_array_get_idx(edv__jget(want, "certificates"), 0)))) {
     json_object_put(want);
     (*edv__srun_stage(sr))++;
     entry_next(sr);

@@ -155,8 +155,7 @@ static void test_sql_lifecycle(void **state)
              "ALLOW_UNENCRYPTED_AND_ENCRYPTED");
   reply_free(&r);
   http(f, "PATCH", V1 "/instances/pg1",
-       "{\"settings\":{\"ipConfiguration\":{\"sslMode\":\"TLS_PLEASE\"}}}",
-       &r);
+       "{\"settings\":{\"ipConfiguration\":{\"sslMode\":\"TLS_PLEASE\"}}}", &r);
   expect_status(&r, 400);
   assert_jeq(r.json, "error.errors.0.reason", "invalid");
   reply_free(&r);
