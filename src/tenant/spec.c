@@ -294,8 +294,9 @@ static int spec_json_str(json_object *obj, const char *key, char *buf,
 
 int edv__spec_from_json(json_object *obj, edv__tenant_spec *out, edv_error *err)
 {
-  static const char *const keys[] = {"id",   "slug",   "display_name",
-                                     "tier", "region", NULL};
+  static const char *const keys[] = {
+      "id", "slug", "display_name", "tier", "region", "ops_ssh", NULL};
+  json_object *ops;
   size_t i;
   int rc;
 
@@ -320,6 +321,12 @@ int edv__spec_from_json(json_object *obj, edv__tenant_spec *out, edv_error *err)
       (rc =
            spec_json_str(obj, "region", out->region, sizeof(out->region), err)))
     return rc;
+  if (json_object_object_get_ex(obj, "ops_ssh", &ops)) {
+    if (!json_object_is_type(ops, json_type_boolean))
+      return edv_error_set(err, EDV_EINVAL,
+                           "field 'ops_ssh' must be true or false");
+    out->ops_ssh = json_object_get_boolean(ops);
+  }
   return edv__spec_validate(out, NULL, NULL, NULL, NULL, err);
 }
 
@@ -335,7 +342,9 @@ json_object *edv__spec_to_json(const edv__tenant_spec *spec)
                              json_object_new_string(spec->display_name)) ||
       json_object_object_add(o, "tier", json_object_new_string(spec->tier)) ||
       json_object_object_add(o, "region",
-                             json_object_new_string(spec->region))) {
+                             json_object_new_string(spec->region)) ||
+      (spec->ops_ssh &&
+       json_object_object_add(o, "ops_ssh", json_object_new_boolean(1)))) {
     json_object_put(o);
     return NULL;
   }
@@ -346,7 +355,8 @@ int edv__spec_equal(const edv__tenant_spec *a, const edv__tenant_spec *b)
 {
   return strcmp(a->id, b->id) == 0 && strcmp(a->slug, b->slug) == 0 &&
          strcmp(a->display_name, b->display_name) == 0 &&
-         strcmp(a->tier, b->tier) == 0 && strcmp(a->region, b->region) == 0;
+         strcmp(a->tier, b->tier) == 0 && strcmp(a->region, b->region) == 0 &&
+         !a->ops_ssh == !b->ops_ssh;
 }
 
 /* printf into buf; EDV_EINVAL when it does not fit. */
@@ -382,7 +392,8 @@ int edv__name_firewall(const char *id, edv__firewall_kind kind, char *buf,
                        size_t size)
 {
   static const char *const suffix[] = {"allow-lb", "deny-ingress",
-                                       "allow-iap-ssh"};
+                                       "allow-iap-ssh", "allow-db-egress",
+                                       "deny-db-egress"};
 
   if ((unsigned)kind >= sizeof(suffix) / sizeof(*suffix))
     return EDV_EINVAL;

@@ -69,6 +69,7 @@ typedef struct edv__tenant_spec {
   char display_name[EDV_TENANT_NAME_BYTES + 1]; /* "Greenwood High School" */
   char tier[EDV_TIER_NAME_MAX + 1];             /* "premium" */
   char region[EDV_REGION_MAX + 1];              /* "us-central1" */
+  int ops_ssh; /* operations SSH through IAP (optional, default off) */
 } edv__tenant_spec;
 
 /*
@@ -105,14 +106,16 @@ int edv__spec_validate(const edv__tenant_spec *spec, const edv__tiers *tiers,
 
 /*
  * Reads a spec from a JSON object {"id","slug","display_name","tier",
- * "region"} (all strings, all required, no other fields) and validates the
- * form of each field (not the tier or the region's existence). Returns 0 or
+ * "region"} (all strings, all required) and the optional boolean
+ * "ops_ssh" (default false), no other fields, and validates the form of
+ * each field (not the tier or the region's existence). Returns 0 or
  * EDV_EINVAL naming the field.
  */
 int edv__spec_from_json(json_object *obj, edv__tenant_spec *out,
                         edv_error *err);
 
-/* The spec as a new JSON object (caller puts it), or NULL on ENOMEM. */
+/* The spec as a new JSON object (caller puts it), or NULL on ENOMEM;
+ * "ops_ssh" only when true (a spec without it reads back the same). */
 json_object *edv__spec_to_json(const edv__tenant_spec *spec);
 
 /* 1 when both specs are identical field by field. */
@@ -127,6 +130,9 @@ typedef enum {
   EDV_FIREWALL_ALLOW_LB = 0,     /* LB + health-check ranges -> tenant VM */
   EDV_FIREWALL_DENY_INGRESS = 1, /* everything else to the tenant VM */
   EDV_FIREWALL_OPS_SSH = 2,      /* IAP's range -> tcp:22 (ops_ssh on) */
+  EDV_FIREWALL_ALLOW_DB = 3,     /* egress: tenant VM -> its own database */
+  EDV_FIREWALL_DENY_DB = 4,      /* egress: tenant VM -> other databases */
+  EDV_FIREWALL__COUNT
 } edv__firewall_kind;
 
 /* Which hostname a per-host resource is for. */
