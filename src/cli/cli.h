@@ -218,6 +218,7 @@ int cli_cmd_tenant_plan(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args);

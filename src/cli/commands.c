@@ -88,6 +88,15 @@ static const char *const create_args[] = {"ID", "SLUG", "NAME", "TIER",
 static const cli_opt create_opts[] = {
     {"wait", 0, NULL, "wait until READY (the default on a terminal)"},
     {"no-wait", 0, NULL, "record the tenant and return (PENDING)"},
+    {"ops-ssh", 0, NULL,
+     "open operations SSH through IAP to the tenant's VM (default off)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt update_opts[] = {
+    {"ops-ssh", 0, "on|off",
+     "operations SSH through IAP to the tenant's VM: add or remove its "
+     "firewall rule"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -126,7 +135,7 @@ static const cli_cmd platform_cmds[] = {
 
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
-     "ID SLUG NAME TIER REGION [--wait|--no-wait]",
+     "ID SLUG NAME TIER REGION [--wait|--no-wait] [--ops-ssh]",
      "Validates the spec (id, slug, display name, tier from tiers.json,\n"
      "region from the Compute API), records the tenant and provisions its\n"
      "stack: subnet, firewall, service account, DB password secret, Cloud\n"
@@ -140,6 +149,9 @@ static const cli_cmd tenant_cmds[] = {
      "--format json only the final tenant JSON is printed. The tenant's\n"
      "summary (URL, VM, database, certificate, cost) ends the run. Ctrl-C\n"
      "stops at a durable point (exit 7): `edvctl tenant resume ID` goes on.\n"
+     "--ops-ssh opens SSH to the VM through Identity-Aware Proxy (a\n"
+     "firewall rule from 35.235.240.0/20 to its tcp:22; see `tenant\n"
+     "update`).\n"
      "\n"
      "Examples:\n"
      "  edvctl --sim tenant create school001 greenwood-high "
@@ -201,6 +213,16 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
      resume_opts, 0, 1, id_arg, cli_cmd_tenant_resume, NULL},
+    {"update", "change a tenant's options", "ID --ops-ssh on|off",
+     "Changes an option of a tenant and drives it up, with the same\n"
+     "progress as create. --ops-ssh on adds the firewall rule\n"
+     "edv-ID-allow-iap-ssh (Identity-Aware Proxy's 35.235.240.0/20 to the\n"
+     "tenant VM's tcp:22 only); off removes it (only that rule, and only\n"
+     "when it is ours). The VM has no public IP and uses OS Login: connect\n"
+     "with `gcloud compute ssh VM --tunnel-through-iap`.\n"
+     "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
+     "  edvctl tenant update school001 --ops-ssh off --format json\n",
+     update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},
     {"delete", "deprovision a tenant", "ID [--yes]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
