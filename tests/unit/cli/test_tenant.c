@@ -315,7 +315,7 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "state", "school001");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(jget(o, "steps")), 20);
+  assert_int_equal(json_object_array_length(jget(o, "steps")), 23);
   assert_non_null(jstr(o, "subnet"));
   json_object_put(o);
 
@@ -799,7 +799,7 @@ static void test_tty(void **state)
   assert_non_null(show);
   assert_true(show > hide);
   assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
-  assert_non_null(strstr(r.out, "\033[22A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "\033[25A")); /* redrawn in place */
   assert_non_null(strstr(r.out, "school001 is READY ("));
   assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
   /* No progress line of the pipe mode. */
