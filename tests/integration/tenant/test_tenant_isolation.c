@@ -212,6 +212,22 @@ static void test_audit(void **state)
       !finding(r, "db-reachable", "iso-c", "bad-a-out"))
     fail_dump(r);
   json_object_put(r);
+
+  /* One of our own rules widened by hand: flagged, and a run puts it
+   * back (the audit then says nothing of it). */
+  call(&h, EDV_API_COMPUTE, "PATCH", CFW "/edv-iso-b-allow-lb",
+       "{\"sourceRanges\":[\"0.0.0.0/0\"],\"sourceTags\":[\"edv-iso-c\"]}");
+  r = audit(&h);
+  if (!finding(r, "exposed", "iso-b", "edv-iso-b-allow-lb") ||
+      !finding(r, "cross-tenant", "iso-b", "edv-iso-b-allow-lb"))
+    fail_dump(r);
+  json_object_put(r);
+  drive(&h, "iso-b", EDV_DIR_UP, EDV_PHASE_READY);
+  r = audit(&h);
+  if (finding(r, "exposed", "iso-b", "edv-iso-b-allow-lb") ||
+      finding(r, "cross-tenant", "iso-b", "edv-iso-b-allow-lb"))
+    fail_dump(r);
+  json_object_put(r);
   th_close(&h);
 }
 
