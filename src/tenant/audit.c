@@ -26,6 +26,14 @@ typedef struct range {
   const char *text;
 } range;
 
+/* One allowed[] / denied[] entry, parsed once. */
+typedef struct entry {
+  int proto;     /* PROTO_ALL, a number, or -2 (unknown: matches nothing) */
+  size_t nraw;   /* ports given; 0: every port */
+  size_t nports; /* of them, well-formed */
+  int (*ports)[2];
+} entry;
+
 typedef struct fw {
   json_object *j;
   const char *name;
@@ -35,6 +43,8 @@ typedef struct fw {
   size_t nranges;
   int all_peers; /* no source (ingress) / no destination (egress) given */
   json_object *src_tags, *src_sas, *tgt_tags, *tgt_sas, *entries;
+  entry *ent;
+  size_t nent;
   char owner[EDV_TENANT_ID_MAX + 1]; /* from the description marker */
 } fw;
 
@@ -46,6 +56,11 @@ typedef struct vm {
   int has_ip;
   json_object *tags; /* tags.items */
   json_object *sas;  /* serviceAccounts */
+  /* The enabled rules of its network that apply to it: as a target
+   * (ingress) and as a source (egress). */
+  const struct fw **rules[2];
+  size_t nrules[2];
+  char ops[EDV_NAME_MAX]; /* its tenant's operations SSH rule */
 } vm;
 
 /* A probe of one protocol and port (NO_PORT for port-less protocols). */
@@ -58,11 +73,8 @@ typedef struct audit {
   size_t nfws;
   vm *vms;
   size_t nvms;
-  uint64_t *ips; /* interval starts of the address space */
-  size_t nips;
-  probe *probes;
-  size_t nprobes;
   json_object *findings, *seen, *tenants;
+  range fixed[3]; /* EDV_HC_RANGE_1, EDV_HC_RANGE_2, EDV_IAP_RANGE */
 } audit;
 
 static size_t alen(json_object *a)
@@ -121,12 +133,6 @@ static int range_has(const range *r, uint32_t ip)
   return ip >= r->lo && ip <= r->hi;
 }
 
-static int const_has(const char *cidr, uint32_t ip)
-{
-  range r;
-  return parse_range(cidr, &r) == 0 && range_has(&r, ip);
-}
-
 /* Protocol number of a rule entry's IPProtocol; PROTO_ALL, or -2 when
  * unknown. */
 static int proto_num(const char *p)
@@ -174,23 +180,43 @@ static int parse_ports(const char *s, int *lo, int *hi)
 }
 
 /* 1 when one of the entries (allowed[] or denied[]) covers the probe. */
-static int entries_match(json_object *entries, const probe *p)
+static int entries_match(const fw *f, const probe *p)
 {
-  for (size_t i = 0; i < alen(entries); i++) {
-    json_object *e = json_object_array_get_idx(entries, i);
-    int proto = proto_num(edv__jstr(e, "IPProtocol"));
-    json_object *ports = edv__jget(e, "ports");
+  for (size_t i = 0; i < f->nent; i++) {
+    const entry *e = &f->ent[i];
 
-    if (proto != PROTO_ALL && proto != p->proto)
+    if (e->proto != PROTO_ALL && e->proto != p->proto)
       continue;
-    if (alen(ports) == 0)
+    if (e->nraw == 0)
       return 1;
-    for (size_t k = 0; p->port != NO_PORT && k < alen(ports); k++) {
-      int lo, hi;
-      if (parse_ports(aget(ports, k), &lo, &hi) == 0 && p->port >= lo &&
-          p->port <= hi)
+    for (size_t k = 0; p->port != NO_PORT && k < e->nports; k++)
+      if (p->port >= e->ports[k][0] && p->port <= e->ports[k][1])
         return 1;
-    }
+  }
+  return 0;
+}
+
+/* Parses the rule's entries; 0, or -1 when out of memory. */
+static int load_entries(fw *f)
+{
+  f->ent = calloc(alen(f->entries) + 1, sizeof(*f->ent));
+  if (!f->ent)
+    return -1;
+  for (size_t i = 0; i < alen(f->entries); i++) {
+    json_object *e = json_object_array_get_idx(f->entries, i), *pl = NULL;
+    entry *x = &f->ent[f->nent++];
+
+    x->proto = proto_num(edv__jstr(e, "IPProtocol"));
+    if (json_object_is_type(e, json_type_object))
+      json_object_object_get_ex(e, "ports", &pl);
+    x->nraw = alen(pl);
+    x->ports = calloc(x->nraw + 1, sizeof(*x->ports));
+    if (!x->ports)
+      return -1;
+    for (size_t k = 0; k < x->nraw; k++)
+      if (parse_ports(aget(pl, k), &x->ports[x->nports][0],
+                      &x->ports[x->nports][1]) == 0)
+        x->nports++;
   }
   return 0;
 }
@@ -245,16 +271,14 @@ static int peer_match(const fw *f, uint32_t ip, const vm *src)
  * to `subject`; for egress, from `subject` to ip. NULL when no rule
  * matches (the implied rule). *allow receives the verdict.
  */
-static const fw *decide(const audit *a, int egress, const vm *subject,
-                        uint32_t ip, const vm *src, const probe *p, int *allow)
+static const fw *decide(int egress, const vm *subject, uint32_t ip,
+                        const vm *src, const probe *p, int *allow)
 {
   const fw *best = NULL;
 
-  for (size_t i = 0; i < a->nfws; i++) {
-    const fw *f = &a->fws[i];
-    if (f->egress != egress || !edv__same_link(f->net, subject->net) ||
-        !target_match(f, subject) || !peer_match(f, ip, src) ||
-        !entries_match(f->entries, p))
+  for (size_t i = 0; i < subject->nrules[egress]; i++) {
+    const fw *f = subject->rules[egress][i];
+    if (!peer_match(f, ip, src) || !entries_match(f, p))
       continue;
     if (!best || f->prio < best->prio ||
         (f->prio == best->prio && f->deny && !best->deny))
@@ -370,7 +394,7 @@ static int load_fw(fw *f, json_object *j)
       alen(ranges) == 0 &&
       (f->egress || (alen(f->src_tags) == 0 && alen(f->src_sas) == 0));
   f->ranges = calloc(alen(ranges) + 1, sizeof(*f->ranges));
-  if (!f->ranges)
+  if (!f->ranges || load_entries(f))
     return -1;
   for (size_t i = 0; i < alen(ranges); i++)
     if (parse_range(aget(ranges, i), &f->ranges[f->nranges]) == 0)
@@ -397,41 +421,81 @@ static void load_vm(vm *v, json_object *j)
   v->sas = edv__jget(j, "serviceAccounts");
   if (!edv__labels_owner(edv__jget(j, "labels"), v->tenant, sizeof(v->tenant)))
     v->tenant[0] = '\0';
+  else
+    edv__name_firewall(v->tenant, EDV_FIREWALL_OPS_SSH, v->ops, sizeof(v->ops));
 }
 
-/* Interval starts of the address space at every range boundary. */
-static int build_ips(audit *a)
+/* The rules that apply to v, by direction. 0, or -1 when out of memory. */
+static int vm_rules(const audit *a, vm *v)
+{
+  for (int e = 0; e < 2; e++) {
+    v->rules[e] = calloc(a->nfws + 1, sizeof(*v->rules[e]));
+    if (!v->rules[e])
+      return -1;
+    for (size_t i = 0; i < a->nfws; i++) {
+      const fw *f = &a->fws[i];
+      if (f->egress == e && edv__same_link(f->net, v->net) &&
+          target_match(f, v))
+        v->rules[e][v->nrules[e]++] = f;
+    }
+  }
+  return 0;
+}
+
+/* A set of probes: interval starts of the address space, and
+ * (protocol, port) pairs. */
+typedef struct probes {
+  uint64_t *ips;
+  size_t nips;
+  probe *p;
+  size_t n;
+} probes;
+
+static void probes_free(probes *pr)
+{
+  free(pr->ips);
+  free(pr->p);
+  memset(pr, 0, sizeof(*pr));
+}
+
+/* Interval starts of the address space at every boundary the source
+ * ranges of `rules` (ingress rules of one target) draw, and of the ranges
+ * the design admits. */
+static int make_ips(const fw *const *rules, size_t nr, probes *pr)
 {
   static const char *const fixed[] = {EDV_HC_RANGE_1, EDV_HC_RANGE_2,
                                       EDV_IAP_RANGE};
   size_t n = 1 + 2 * (sizeof(fixed) / sizeof(*fixed));
 
-  for (size_t i = 0; i < a->nfws; i++)
-    n += 2 * a->fws[i].nranges;
-  a->ips = calloc(n, sizeof(*a->ips));
-  if (!a->ips)
+  for (size_t i = 0; i < nr; i++)
+    n += 2 * rules[i]->nranges;
+  pr->ips = calloc(n, sizeof(*pr->ips));
+  if (!pr->ips)
     return -1;
-  a->ips[a->nips++] = 0;
+  pr->ips[pr->nips++] = 0;
   for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {
     range r;
     parse_range(fixed[i], &r);
-    a->ips[a->nips++] = r.lo;
-    a->ips[a->nips++] = (uint64_t)r.hi + 1;
+    pr->ips[pr->nips++] = r.lo;
+    pr->ips[pr->nips++] = (uint64_t)r.hi + 1;
   }
-  for (size_t i = 0; i < a->nfws; i++)
-    for (size_t k = 0; k < a->fws[i].nranges; k++) {
-      a->ips[a->nips++] = a->fws[i].ranges[k].lo;
-      a->ips[a->nips++] = (uint64_t)a->fws[i].ranges[k].hi + 1;
+  for (size_t i = 0; i < nr; i++)
+    for (size_t k = 0; k < rules[i]->nranges; k++) {
+      pr->ips[pr->nips++] = rules[i]->ranges[k].lo;
+      pr->ips[pr->nips++] = (uint64_t)rules[i]->ranges[k].hi + 1;
     }
-  a->nips = uniq_u64(a->ips, a->nips);
-  while (a->nips && a->ips[a->nips - 1] > 0xFFFFFFFFu)
-    a->nips--;
+  pr->nips = uniq_u64(pr->ips, pr->nips);
+  while (pr->nips && pr->ips[pr->nips - 1] > 0xFFFFFFFFu)
+    pr->nips--;
   return 0;
 }
 
-/* Every protocol a rule names (plus tcp, udp, icmp and one none names),
- * and for tcp/udp/sctp every port interval start. */
-static int build_probes(audit *a)
+/* Every protocol the rules of both lists name (plus tcp, udp, icmp and
+ * one none names), and for tcp/udp/sctp every port interval start. Only
+ * the rules that can decide a verdict matter: the target's ingress rules
+ * and the source's egress rules. */
+static int make_probes(const fw *const *r1, size_t n1, const fw *const *r2,
+                       size_t n2, probes *pr)
 {
   int protos[260], nprotos = 0, *ports;
   size_t nports = 0, cap = 8;
@@ -440,20 +504,20 @@ static int build_probes(audit *a)
   protos[nprotos++] = PROTO_TCP;
   protos[nprotos++] = PROTO_UDP;
   protos[nprotos++] = 1;
-  for (size_t i = 0; i < a->nfws; i++)
-    cap += 2 * 16 * (alen(a->fws[i].entries) + 1);
+  for (size_t i = 0; i < n1 + n2; i++)
+    cap += 2 * 16 * (alen((i < n1 ? r1[i] : r2[i - n1])->entries) + 1);
   ports = calloc(cap, sizeof(*ports));
   if (!ports)
     return -1;
   ports[nports++] = 0;
   ports[nports++] = 22;
   ports[nports++] = 23;
-  ports[nports++] = 80;
-  ports[nports++] = 81;
+  ports[nports++] = EDV_APP_PORT;
+  ports[nports++] = EDV_APP_PORT + 1;
   ports[nports++] = EDV_DB_PORT;
   ports[nports++] = EDV_DB_PORT + 1;
-  for (size_t i = 0; i < a->nfws; i++) {
-    json_object *en = a->fws[i].entries;
+  for (size_t i = 0; i < n1 + n2; i++) {
+    json_object *en = (i < n1 ? r1[i] : r2[i - n1])->entries;
     for (size_t k = 0; k < alen(en); k++) {
       json_object *e = json_object_array_get_idx(en, k);
       json_object *pl = edv__jget(e, "ports");
@@ -476,18 +540,18 @@ static int build_probes(audit *a)
   nports = uniq_int(ports, nports);
   while (nports && ports[nports - 1] > 65535)
     nports--;
-  a->probes = calloc((size_t)nprotos * (nports + 1), sizeof(*a->probes));
-  if (!a->probes) {
+  pr->p = calloc((size_t)nprotos * (nports + 1), sizeof(*pr->p));
+  if (!pr->p) {
     free(ports);
     return -1;
   }
   for (int i = 0; i < nprotos; i++) {
     if (!has_ports(protos[i])) {
-      a->probes[a->nprobes++] = (probe){protos[i], NO_PORT};
+      pr->p[pr->n++] = (probe){protos[i], NO_PORT};
       continue;
     }
     for (size_t k = 0; k < nports; k++)
-      a->probes[a->nprobes++] = (probe){protos[i], ports[k]};
+      pr->p[pr->n++] = (probe){protos[i], ports[k]};
   }
   free(ports);
   return 0;
@@ -509,33 +573,39 @@ static json_object *tenant_entry(audit *a, const char *id)
 }
 
 /* What the design lets reach a tenant VM from address ip. */
-static int permitted(const fw *f, const vm *t, uint32_t ip, const probe *p)
+static int permitted(const audit *a, const fw *f, const vm *t, uint32_t ip,
+                     const probe *p)
 {
-  char ops[EDV_NAME_MAX];
-
   if (p->proto != PROTO_TCP)
     return 0;
   if (p->port == EDV_APP_PORT &&
-      (const_has(EDV_HC_RANGE_1, ip) || const_has(EDV_HC_RANGE_2, ip)))
+      (range_has(&a->fixed[0], ip) || range_has(&a->fixed[1], ip)))
     return 1;
-  edv__name_firewall(t->tenant, EDV_FIREWALL_OPS_SSH, ops, sizeof(ops));
-  return p->port == 22 && const_has(EDV_IAP_RANGE, ip) && f &&
-         strcmp(f->name, ops) == 0 && strcmp(f->owner, t->tenant) == 0;
+  return p->port == 22 && range_has(&a->fixed[2], ip) && f &&
+         strcmp(f->name, t->ops) == 0 && strcmp(f->owner, t->tenant) == 0;
 }
 
-static void check_addresses(audit *a, const vm *t)
+static int check_addresses(audit *a, const vm *t)
 {
-  for (size_t i = 0; i < a->nips; i++) {
-    uint32_t ip = (uint32_t)a->ips[i];
-    for (size_t k = 0; k < a->nprobes; k++) {
+  probes pr;
+
+  memset(&pr, 0, sizeof(pr));
+  if (make_ips(t->rules[0], t->nrules[0], &pr) ||
+      make_probes(t->rules[0], t->nrules[0], NULL, 0, &pr)) {
+    probes_free(&pr);
+    return -1;
+  }
+  for (size_t i = 0; i < pr.nips; i++) {
+    uint32_t ip = (uint32_t)pr.ips[i];
+    for (size_t k = 0; k < pr.n; k++) {
       int allow;
-      const fw *f = decide(a, 0, t, ip, NULL, &a->probes[k], &allow);
+      const fw *f = decide(0, t, ip, NULL, &pr.p[k], &allow);
       const range *r;
       char detail[512];
       if (!allow)
         continue;
-      if (permitted(f, t, ip, &a->probes[k])) {
-        if (a->probes[k].port == 22)
+      if (permitted(a, f, t, ip, &pr.p[k])) {
+        if (pr.p[k].port == 22)
           json_object_object_add(tenant_entry(a, t->tenant), "ops_ssh",
                                  json_object_new_boolean(1));
         continue;
@@ -549,22 +619,31 @@ static void check_addresses(audit *a, const vm *t)
                   detail);
     }
   }
+  probes_free(&pr);
+  return 0;
 }
 
-static void check_vms(audit *a, const vm *t)
+static int check_vms(audit *a, const vm *t)
 {
   for (size_t s = 0; s < a->nvms; s++) {
     const vm *src = &a->vms[s];
+    probes pr;
     if (src == t || !src->has_ip || !edv__same_link(src->net, t->net) ||
         (src->tenant[0] && strcmp(src->tenant, t->tenant) == 0))
       continue;
-    for (size_t k = 0; k < a->nprobes; k++) {
+    memset(&pr, 0, sizeof(pr));
+    if (make_probes(t->rules[0], t->nrules[0], src->rules[1], src->nrules[1],
+                    &pr)) {
+      probes_free(&pr);
+      return -1;
+    }
+    for (size_t k = 0; k < pr.n; k++) {
       int in, out;
-      const fw *f = decide(a, 0, t, src->ip, src, &a->probes[k], &in);
+      const fw *f = decide(0, t, src->ip, src, &pr.p[k], &in);
       char detail[512], source[300];
       if (!in)
         continue;
-      decide(a, 1, src, t->ip, NULL, &a->probes[k], &out);
+      decide(1, src, t->ip, NULL, &pr.p[k], &out);
       if (!out)
         continue;
       snprintf(source, sizeof(source), "vm:%s", src->name ? src->name : "?");
@@ -584,7 +663,9 @@ static void check_vms(audit *a, const vm *t)
       }
       break;
     }
+    probes_free(&pr);
   }
+  return 0;
 }
 
 static void check_db(audit *a, json_object *db)
@@ -640,7 +721,7 @@ static void check_db(audit *a, json_object *db)
     if (!src->tenant[0] || strcmp(src->tenant, owner) == 0 ||
         !edv__same_link(src->net, edv__jstr(ipc, "privateNetwork")))
       continue;
-    f = decide(a, 1, src, r.lo, NULL, &p, &out);
+    f = decide(1, src, r.lo, NULL, &p, &out);
     if (!out)
       continue;
     snprintf(detail, sizeof(detail),
@@ -656,12 +737,18 @@ static void check_db(audit *a, json_object *db)
 
 static void audit_free(audit *a)
 {
-  for (size_t i = 0; i < a->nfws; i++)
+  for (size_t i = 0; i < a->nfws; i++) {
     free(a->fws[i].ranges);
+    for (size_t k = 0; k < a->fws[i].nent; k++)
+      free(a->fws[i].ent[k].ports);
+    free(a->fws[i].ent);
+  }
   free(a->fws);
+  for (size_t i = 0; i < a->nvms; i++) {
+    free(a->vms[i].rules[0]);
+    free(a->vms[i].rules[1]);
+  }
   free(a->vms);
-  free(a->ips);
-  free(a->probes);
   json_object_put(a->seen);
   json_object_put(a->findings);
   json_object_put(a->tenants);
@@ -676,6 +763,9 @@ json_object *edv__audit(const edv__audit_in *in)
   int bad = 0;
 
   memset(&a, 0, sizeof(a));
+  parse_range(EDV_HC_RANGE_1, &a.fixed[0]);
+  parse_range(EDV_HC_RANGE_2, &a.fixed[1]);
+  parse_range(EDV_IAP_RANGE, &a.fixed[2]);
   a.fws = calloc(nf + 1, sizeof(*a.fws));
   a.vms = calloc(nv + 1, sizeof(*a.vms));
   a.findings = json_object_new_array();
@@ -691,10 +781,15 @@ json_object *edv__audit(const edv__audit_in *in)
     else
       a.nfws += (size_t)rc;
   }
-  if (bad || build_ips(&a) || build_probes(&a))
+  if (bad)
     goto done;
-  for (size_t i = 0; i < nv; i++)
-    load_vm(&a.vms[a.nvms++], json_object_array_get_idx(in->instances, i));
+  for (size_t i = 0; i < nv && !bad; i++) {
+    vm *v = &a.vms[a.nvms++];
+    load_vm(v, json_object_array_get_idx(in->instances, i));
+    bad = vm_rules(&a, v);
+  }
+  if (bad)
+    goto done;
   for (size_t i = 0; i < a.nvms; i++) {
     const vm *t = &a.vms[i];
     json_object *te;
@@ -707,8 +802,8 @@ json_object *edv__audit(const edv__audit_in *in)
     ia.s_addr = htonl(t->ip);
     inet_ntop(AF_INET, &ia, ip, sizeof(ip));
     json_object_object_add(te, "ip", json_object_new_string(ip));
-    check_addresses(&a, t);
-    check_vms(&a, t);
+    if (check_addresses(&a, t) || check_vms(&a, t))
+      goto done;
   }
   for (size_t i = 0; i < nd; i++)
     check_db(&a, json_object_array_get_idx(in->sql_instances, i));
