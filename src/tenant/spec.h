@@ -13,8 +13,8 @@
  *
  *   name                  rule                                  id limit
  *   IAM account edv-<id>  6..30 chars, [a-z]([-a-z0-9]*[a-z0-9]) 2..26
- *   Compute edv-<id>-deny-ingress  1..63, [a-z](?:[-a-z0-9]{0,61}[a-z0-9])
- *                                                                 <= 46
+ *   Compute edv-<id>-deny-db-egress 1..63, [a-z](?:[-a-z0-9]{0,61}[a-z0-9])
+ *                                                                 <= 44
  *   SQL edv-<id>-db-<gen> with "project:" <= 98 (project <= 30)
  *                         gen up to 10 digits                     <= 49
  *   Cert Manager edv-<id>-dnsauth-alias ^[a-z0-9-]{1,63}$        <= 45
