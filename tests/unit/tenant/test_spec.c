@@ -390,17 +390,17 @@ static void test_ops_ssh(void **state)
   assert_int_equal(edv__spec_from_json(o, &back, &err), EDV_EINVAL);
   assert_contains(err.message, "field 'ops_ssh' must be true or false");
   json_object_put(o);
-  assert_int_equal(edv__name_firewall("school001", EDV_FIREWALL_OPS_SSH, name,
-                                      sizeof(name)),
-                   0);
+  assert_int_equal(
+      edv__name_firewall("school001", EDV_FIREWALL_OPS_SSH, name, sizeof(name)),
+      0);
   assert_string_equal(name, "edv-school001-allow-iap-ssh");
-  assert_int_equal(edv__name_firewall("school001", EDV_FIREWALL_DENY_DB, name,
-                                      sizeof(name)),
-                   0);
+  assert_int_equal(
+      edv__name_firewall("school001", EDV_FIREWALL_DENY_DB, name, sizeof(name)),
+      0);
   assert_string_equal(name, "edv-school001-deny-db-egress");
-  assert_int_equal(edv__name_firewall("school001", EDV_FIREWALL__COUNT, name,
-                                      sizeof(name)),
-                   EDV_EINVAL);
+  assert_int_equal(
+      edv__name_firewall("school001", EDV_FIREWALL__COUNT, name, sizeof(name)),
+      EDV_EINVAL);
 }
 
 static void test_names_labels_markers(void **state)
