@@ -411,7 +411,7 @@ static void load_vm(vm *v, json_object *j)
   range r;
 
   memset(v, 0, sizeof(*v));
-  v->name = edv__jstr(j, "name");
+  v->name = edv__jstr(j, "name") ? edv__jstr(j, "name") : "?";
   v->net = edv__jstr(nic, "network");
   if (parse_range(edv__jstr(nic, "networkIP"), &r) == 0) {
     v->ip = r.lo;
