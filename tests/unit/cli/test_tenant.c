@@ -332,6 +332,30 @@ static void test_flow(void **state)
   assert_int_equal(json_object_array_length(jget(o, "changes")), 0);
   json_object_put(o);
 
+  /* The isolation audit: nothing to say (exit 0), then a rule opening the
+   * tenant's VM to the world is named (exit 8). */
+  EDV(&r, &s, "--sim", "infra", "audit");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "No findings"));
+  EDV(&r, &s, "--sim", "-q", "api", "POST",
+      "/compute/v1/projects/edv-sim/global/firewalls", "--wait", "--data",
+      "{\"name\":\"wide-open\",\"network\":\"global/networks/"
+      "edv-tenants\",\"sourceRanges\":[\"0.0.0.0/0\"],\"allowed\":[{"
+      "\"IPProtocol\":\"tcp\",\"ports\":[\"22\"]}]}");
+  EXPECT_OK(&r);
+  EDV(&r, &s, "--sim", "infra", "audit", "--format", "json");
+  assert_int_equal(r.status, 8);
+  o = parse_out(&r);
+  v = json_object_array_get_idx(jget(o, "findings"), 0);
+  assert_non_null(v);
+  assert_string_equal(jstr(v, "kind"), "exposed");
+  assert_string_equal(jstr(v, "tenant"), "school001");
+  assert_string_equal(jstr(v, "rule"), "wide-open");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "-q", "api", "DELETE",
+      "/compute/v1/projects/edv-sim/global/firewalls/wide-open", "--wait");
+  EXPECT_OK(&r);
+
   /* A drift: a deleted firewall shows as one create. */
   EDV(&r, &s, "--sim", "-q", "api", "DELETE",
       "/compute/v1/projects/edv-sim/global/firewalls/edv-school001-allow-lb",
