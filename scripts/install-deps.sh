@@ -6,7 +6,7 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc libuv1-dev libcurl4-openssl-dev \
 libjson-c-dev libssl-dev libjwt-dev libmicrohttpd-dev libsqlite3-dev \
 libcmocka-dev python3 curl ca-certificates nginx-light shellcheck systemd \
-openssl wrk python3-yaml"
+openssl wrk python3-yaml python3-jsonschema zsh fish scdoc libsystemd-dev"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -44,6 +44,9 @@ int edv_config_load_file(edv_config *cfg, const char *path, edv_error *err);
  */
 int edv_config_load_env(edv_config *cfg, edv_error *err);
 
+/* 1 when `key` is a configuration key (docs/config.md), else 0. */
+int edv_config_key_valid(const char *key);
+
 /* The value of `key`, or NULL when unset. Valid until the key changes. */
 const char *edv_config_get(const edv_config *cfg, const char *key);
 
@@ -59,6 +62,17 @@ void edv_config_foreach(const edv_config *cfg,
                         void (*fn)(void *data, const char *key,
                                    const char *value),
                         void *data);
+
+/*
+ * Sets `key` to `value` in the config file at `path` (value NULL removes
+ * the key), keeping every other line and comment: lines that set the key
+ * are dropped and `key = "value"` is appended. The key and value are
+ * validated first, and the edited file must load before it atomically
+ * replaces the old one (which keeps its mode; a new file is 0600). A
+ * missing file is created. Errors name the key, or the file and line.
+ */
+int edv_config_file_set(const char *path, const char *key, const char *value,
+                        edv_error *err);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,9 @@
  * The simulator serves the Compute, Cloud SQL, DNS, Certificate Manager,
  * Monitoring, IAM and Secret Manager REST APIs, an OAuth2 token endpoint
  * and a metadata server on one loopback port. See docs/simulator.md.
+ *
+ * This header belongs to the simulator library, libedvsim (libedvsim.a,
+ * `pkg-config libedvsim`), not to libedv: link both, libedvsim first.
  */
 #ifndef EDV_SIM_H
 #define EDV_SIM_H

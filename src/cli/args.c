@@ -8,6 +8,7 @@
  * ends the flags. Every problem is reported on one line naming the flag or
  * argument, and gives CLI_EXIT_USAGE.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -28,7 +29,7 @@ static int args_lookup(const cli_opt *opts, const char *name, size_t len,
   return -1;
 }
 
-static int args_apply_global(cli_ctx *ctx, const char *name, const char *value)
+int cli_apply_global(cli_ctx *ctx, const char *name, const char *value)
 {
   if (strcmp(name, "config") == 0) {
     ctx->config_file = value;
@@ -104,9 +105,73 @@ static int args_set(args_state *st, const char *flag, const cli_opt *opts,
     return cli_usage_error(st->ctx, "flag %s needs a non-empty value (%s)",
                            flag, opts[idx].arg);
   if (global)
-    return args_apply_global(st->ctx, opts[idx].name, value);
+    return cli_apply_global(st->ctx, opts[idx].name, value);
   st->args->values[idx] = value ? value : "";
   return CLI_EXIT_OK;
+}
+
+/* The optimal-string-alignment distance between a and b (edits, with a
+ * swap of two neighbours counting as one), or SIZE_MAX past 63 bytes. */
+static size_t args_distance(const char *a, size_t la, const char *b)
+{
+  size_t lb = strlen(b), d[64][64];
+
+  if (la >= 64 || lb >= 64)
+    return SIZE_MAX;
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    for (size_t j = 1; j <= lb; j++) {
+      size_t v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+      if (d[i - 1][j] + 1 < v)
+        v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v)
+        v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  }
+  return d[la][lb];
+}
+
+/* Keeps in *best the candidate nearest to the mistyped word (len bytes):
+ * a word it starts, or one within a third of its length in edits (at
+ * least one); the first of equals wins. */
+static void args_near(const char *word, size_t len, const char *cand,
+                      const char **best, size_t *best_d)
+{
+  size_t d = args_distance(word, len, cand);
+  size_t most = len / 3 ? len / 3 : 1;
+
+  if (len >= 2 && strncmp(cand, word, len) == 0)
+    d = 1; /* a prefix of the command: as near as one typo */
+  if (d <= most && d < *best_d) {
+    *best = cand;
+    *best_d = d;
+  }
+}
+
+/* The ", did you mean '--NAME'?" hint for an unknown long flag, or "". */
+static const char *args_flag_hint(const cli_opt *own, const char *name,
+                                  size_t len, char *buf, size_t size)
+{
+  const cli_opt *tables[] = {cli_global_opts, own};
+  const char *best = NULL;
+  size_t best_d = SIZE_MAX;
+
+  for (size_t t = 0; t < 2; t++) {
+    for (int i = 0; tables[t] && tables[t][i].name; i++)
+      args_near(name, len, tables[t][i].name, &best, &best_d);
+  }
+  if (!best)
+    return "";
+  snprintf(buf, size, "; did you mean '--%s'?", best);
+  return buf;
 }
 
 /* Finds a flag in the global table, then in the command's. */
@@ -114,6 +179,7 @@ static int args_flag(args_state *st, const char *flag, const char *name,
                      size_t len, int is_short, const char *value)
 {
   const cli_opt *own = st->cmd && !st->cmd->subs ? st->cmd->opts : NULL;
+  char hint[96];
   int idx;
 
   idx = args_lookup(cli_global_opts, name, len, is_short);
@@ -122,10 +188,10 @@ static int args_flag(args_state *st, const char *flag, const char *name,
   idx = args_lookup(own, name, len, is_short);
   if (idx >= 0 && idx < CLI_MAX_OPTS)
     return args_set(st, flag, own, idx, 0, value);
-  if (st->cmd)
-    return cli_usage_error(st->ctx, "unknown flag '%s' for '%s'", flag,
-                           st->ctx->cmd_path);
-  return cli_usage_error(st->ctx, "unknown flag '%s'", flag);
+  /* The message's prefix already names the command. */
+  return cli_usage_error(
+      st->ctx, "unknown flag '%s'%s", flag,
+      is_short ? "" : args_flag_hint(own, name, len, hint, sizeof(hint)));
 }
 
 static int args_long(args_state *st, const char *arg)
@@ -167,16 +233,19 @@ static int args_word(args_state *st, const char *word)
 {
   const cli_cmd *table = st->cmd ? st->cmd->subs : cli_commands;
   const cli_cmd *c;
-  size_t n;
+  const char *best = NULL;
+  size_t n, best_d = SIZE_MAX;
 
   for (c = table; c->name; c++) {
     if (strcmp(c->name, word) == 0)
       break;
+    args_near(word, strlen(word), c->name, &best, &best_d);
   }
   if (!c->name) {
-    if (st->cmd)
-      return cli_usage_error(st->ctx, "unknown command '%s %s'",
-                             st->ctx->cmd_path, word);
+    /* The message's prefix already names the parent command. */
+    if (best)
+      return cli_usage_error(
+          st->ctx, "unknown command '%s'; did you mean '%s'?", word, best);
     return cli_usage_error(st->ctx, "unknown command '%s'", word);
   }
   n = strlen(st->ctx->cmd_path);

@@ -88,6 +88,7 @@ struct cli_ctx {
   int verbose;             /* -v count */
   int use_sim;             /* --sim */
   const char *config_file; /* --config */
+  char config_buf[512];    /* storage for the default config file's name */
   const char *project;     /* --project */
   const char *endpoint;    /* --endpoint */
   const char *key_file;    /* --key-file */
@@ -142,6 +143,10 @@ const char *cli_arg(const cli_args *args, const char *name);
  * "edvctl auth" etc. */
 void cli_help(FILE *f, const char *path, const cli_cmd *cmd);
 
+/* Prints the man page edvctl(1) in scdoc's markup, from the same table and
+ * texts as --help (`edvctl __man`, run at build time). */
+void cli_man(FILE *f);
+
 /* Finds a command by words ("auth", "print-access-token"); NULL if none.
  * *used receives how many words named it. */
 const cli_cmd *cli_find(const cli_cmd *table, int argc, char **argv, int *used);
@@ -166,6 +171,10 @@ int cli_fail(cli_ctx *ctx, const edv_error *err);
  * the EDV_* environment, then the flags. Returns CLI_EXIT_OK or an exit
  * code after printing. */
 int cli_config(cli_ctx *ctx);
+
+/* The config file edvctl reads and `config set` writes: --config, else
+ * EDV_CONFIG, else $XDG_CONFIG_HOME/edv/config (~/.config/edv/config). */
+const char *cli_config_path(cli_ctx *ctx);
 
 /* Creates the engine (and the embedded simulator with --sim) from the
  * configuration. Returns CLI_EXIT_OK or an exit code after printing. */
@@ -221,7 +230,28 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_env(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_reset(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_state(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_faults_list(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_faults_add(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_faults_clear(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_sim_clock_advance(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_completion(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_get(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_set(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_unset(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args);
+
+/* Applies global flag `name` (cli_global_opts) with its value (NULL for a
+ * switch) to ctx; a bad value is a usage error. */
+int cli_apply_global(cli_ctx *ctx, const char *name, const char *value);
+
+/* `edvctl __complete WORD...` (the completion scripts' call, parsed by
+ * itself since its words are another command line): prints the candidates
+ * for the last word. */
+int cli_complete(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_infra_audit(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

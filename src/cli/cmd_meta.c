@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "edv/version.h"
 
 int cli_cmd_version(cli_ctx *ctx, const cli_args *args)
 {
@@ -13,11 +14,17 @@ int cli_cmd_version(cli_ctx *ctx, const cli_args *args)
   if (ctx->format == CLI_FORMAT_JSON) {
     obj = json_object_new_object();
     json_object_object_add(obj, "edvctl", json_object_new_string(EDV_VERSION));
-    json_object_object_add(obj, "libedv", json_object_new_string(EDV_VERSION));
+    json_object_object_add(obj, "libedv",
+                           json_object_new_string(edv_version()));
+    json_object_object_add(obj, "commit",
+                           json_object_new_string(edv_build_commit()));
+    json_object_object_add(obj, "build_date",
+                           json_object_new_string(edv_build_date()));
     cli_print_json(ctx, obj);
     json_object_put(obj);
   } else {
-    fprintf(ctx->out, "edvctl %s (libedv %s)\n", EDV_VERSION, EDV_VERSION);
+    fprintf(ctx->out, "edvctl %s (libedv %s, commit %s, built %s)\n",
+            EDV_VERSION, edv_version(), edv_build_commit(), edv_build_date());
   }
   return CLI_EXIT_OK;
 }

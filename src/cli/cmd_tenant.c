@@ -22,7 +22,7 @@
 #include "cli/progress.h"
 #include "cli/remote.h"
 #include "common/log.h"
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 #include "store/store.h"
 #include "tenant/machine.h"
 #include "tenant/observe.h"
@@ -65,7 +65,7 @@ typedef struct job {
 
 /* The tiers file: config tiers_file (EDV_TIERS_FILE), else ./tiers.json,
  * else the installed copy, else the source tree's (the same lookup as
- * edvd's, server/fleetenv.c). */
+ * edvd's, prog/fleetenv.c). */
 static int load_tiers(cli_ctx *ctx, edv__tiers **out)
 {
   static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
@@ -159,7 +159,7 @@ static int job_open(cli_ctx *ctx, job *j, int need_fleet)
   o.store = j->store;
   o.tiers = j->tiers;
   /* domain, region, supernet, subnet_prefix, tenant.lease_ttl_s: the same
-   * as edvd's (server/fleetenv.c). */
+   * as edvd's (prog/fleetenv.c). */
   edv__env_fleet_opts(ctx->cfg, &o);
   o.actor = "edvctl";
   if (ctx->use_sim) {

@@ -1,7 +1,7 @@
 /*
  * cmd_token.c - `edvctl token create`: a bearer token for edvd's
  * Management API. The token is printed once, on stdout; the state
- * directory's token file keeps only its salted hash (server/tokens.h), so
+ * directory's token file keeps only its salted hash (prog/tokens.h), so
  * a lost token is replaced, never recovered. edvd picks new tokens up on
  * SIGHUP.
  */
@@ -12,8 +12,8 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
-#include "server/fleetenv.h"
-#include "server/tokens.h"
+#include "prog/fleetenv.h"
+#include "prog/tokens.h"
 
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args)
 {

@@ -286,6 +286,47 @@ static const cli_opt sim_start_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const cli_opt sim_state_opts[] = {
+    {"kind", 0, "K", "only resources of kind K (compute#instance, ...)"},
+    {NULL, 0, NULL, NULL},
+};
+static const char *const sim_fault_args[] = {"FAULT"};
+static const char *const sim_fault_id_args[] = {"ID"};
+static const char *const sim_duration_args[] = {"DURATION"};
+
+static const cli_cmd sim_faults_cmds[] = {
+    {"add", "add a fault", "FAULT",
+     "FAULT is a JSON object: api (compute, sqladmin, ..., or *), method\n"
+     "(a method id), errorRate (0..1), code (HTTP status, default 503),\n"
+     "reason, message, latencyMs, dropAfterApply (0..1: the call is done,\n"
+     "its answer lost), count (how many times), failOperation,\n"
+     "operationError {code, message, httpStatus}, unhealthy (an instance).\n"
+     "Prints the fault's id.\n"
+     "\nExamples:\n"
+     "  edvctl sim faults add '{\"api\":\"sqladmin\",\"errorRate\":1,"
+     "\"code\":429,\"count\":3}'\n"
+     "  edvctl sim faults add '{\"api\":\"*\",\"latencyMs\":2000}'\n",
+     NULL, 1, 1, sim_fault_args, cli_cmd_sim_faults_add, NULL},
+    {"list", "list the active faults", "",
+     "Prints the active faults with their ids and settings.\n"
+     "\nExamples:\n  edvctl sim faults list\n",
+     NULL, 0, 0, NULL, cli_cmd_sim_faults_list, NULL},
+    {"clear", "remove one fault, or all", "[ID]",
+     "Removes fault ID, or every fault.\n"
+     "\nExamples:\n  edvctl sim faults clear\n  edvctl sim faults clear 2\n",
+     NULL, 0, 1, sim_fault_id_args, cli_cmd_sim_faults_clear, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_cmd sim_clock_cmds[] = {
+    {"advance", "move the simulated clock forward", "DURATION",
+     "Moves the clock by DURATION (90, 90s, 15m, 2h, 1d): pending\n"
+     "operations, VM boots and scheduled backups that fall due complete.\n"
+     "\nExamples:\n  edvctl sim clock advance 15m\n",
+     NULL, 1, 1, sim_duration_args, cli_cmd_sim_clock_advance, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 static const cli_cmd sim_cmds[] = {
     {"start", "run the Google Cloud simulator in the foreground",
      "[--port N] [--profile P] [--state FILE] [--key-out FILE]",
@@ -293,9 +334,11 @@ static const cli_cmd sim_cmds[] = {
      "calls (Compute, Cloud SQL, DNS, Certificate Manager, Monitoring, IAM,\n"
      "Secret Manager, Service Networking, OAuth2 tokens), in the\n"
      "foreground until Ctrl-C or SIGTERM, which save its state and exit 0.\n"
-     "It prints `listening on URL` and the EDV_* variables that point\n"
-     "edvctl at it; with --format json one object (url, port, project,\n"
-     "key_file, state_file). By default it serves the same cloud as --sim.\n"
+     "It prints `listening on URL` and the variables that point edvctl\n"
+     "(EDV_*) and gcloud (CLOUDSDK_*) at it, as `sim env` does; with\n"
+     "--format json one object (url, port, project, key_file, state_file).\n"
+     "By default it serves the same cloud as --sim. The other sim commands\n"
+     "find it through the state directory's sim-env.json.\n"
      "\n"
      "Examples:\n"
      "  edvctl sim start --port 8080 --profile demo\n"
@@ -303,6 +346,38 @@ static const cli_cmd sim_cmds[] = {
      "  EDV_ENDPOINT=http://127.0.0.1:8080 EDV_KEY_FILE=/tmp/key.json \\\n"
      "      EDV_PROJECT=edv-sim edvctl tenant list\n",
      sim_start_opts, 0, 0, NULL, cli_cmd_sim_start, NULL},
+    {"env", "print the variables that point clients at it", "",
+     "Prints the export lines for the simulator that `sim start` runs from\n"
+     "this state directory: EDV_ENDPOINT, EDV_KEY_FILE and EDV_PROJECT for\n"
+     "edvctl and libedv; for gcloud, CLOUDSDK_CORE_PROJECT,\n"
+     "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (a token `sim start` keeps fresh)\n"
+     "and one CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> per API.\n"
+     "\nExamples:\n  eval \"$(edvctl sim env)\"\n"
+     "  gcloud compute instances list\n",
+     NULL, 0, 0, NULL, cli_cmd_sim_env, NULL},
+    {"state", "print the simulated cloud's resources", "[--kind K]",
+     "Prints the resources the running simulator holds (Secret Manager\n"
+     "payloads masked), all or of one kind.\n"
+     "\nExamples:\n  edvctl sim state --kind compute#instance\n"
+     "  edvctl sim state --format json > cloud.json\n",
+     sim_state_opts, 0, 0, NULL, cli_cmd_sim_state, NULL},
+    {"reset", "empty the simulated project", "",
+     "Drops every resource, operation, fault and request log of the running\n"
+     "simulator: a fresh project (the state directory's records are not\n"
+     "touched).\n"
+     "\nExamples:\n  edvctl sim reset\n",
+     NULL, 0, 0, NULL, cli_cmd_sim_reset, NULL},
+    {"faults", "inject errors, latency and drops", "COMMAND",
+     "Faults the running simulator injects into matching calls.\n"
+     "\nExamples:\n"
+     "  edvctl sim faults add '{\"api\":\"compute\",\"errorRate\":0.1,"
+     "\"code\":503}'\n"
+     "  edvctl sim faults list\n",
+     NULL, 0, -1, NULL, NULL, sim_faults_cmds},
+    {"clock", "the simulated clock", "COMMAND",
+     "Moves the simulator's clock (operations, VM boots, backups).\n"
+     "\nExamples:\n  edvctl sim clock advance 15m\n",
+     NULL, 0, -1, NULL, NULL, sim_clock_cmds},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -326,6 +401,38 @@ static const cli_cmd token_cmds[] = {
      "  edvctl token create --role viewer --name grafana --state-dir "
      "/var/lib/edv\n",
      token_create_opts, 0, 0, NULL, cli_cmd_token_create, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const char *const completion_args[] = {"SHELL"};
+static const char *const config_key_args[] = {"KEY", "VALUE"};
+
+static const cli_cmd config_cmds[] = {
+    {"list", "every key with its value and source", "",
+     "Prints the effective configuration: every key that has a value, the\n"
+     "value, and where it comes from (default, file, environment or flag;\n"
+     "later ones win). The first line names the config file.\n"
+     "\nExamples:\n  edvctl config list\n"
+     "  edvctl config list --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_config_list, NULL},
+    {"get", "print one key's effective value", "KEY",
+     "Prints the value KEY has for edvctl now (file, environment and flags\n"
+     "applied); exit 3 when it has none. Keys are listed in docs/config.md.\n"
+     "\nExamples:\n  edvctl config get project\n"
+     "  edvctl config get http.timeout_ms\n",
+     NULL, 1, 1, config_key_args, cli_cmd_config_get, NULL},
+    {"set", "set a key in the config file", "KEY VALUE",
+     "Validates KEY and VALUE and writes them to the config file (--config,\n"
+     "EDV_CONFIG, else $XDG_CONFIG_HOME/edv/config), keeping its other\n"
+     "lines and comments; the file is replaced atomically and a new one is\n"
+     "0600. The environment and flags still override it.\n"
+     "\nExamples:\n  edvctl config set project my-proj\n"
+     "  edvctl config set region europe-west1\n",
+     NULL, 2, 2, config_key_args, cli_cmd_config_set, NULL},
+    {"unset", "remove a key from the config file", "KEY",
+     "Removes KEY's lines from the config file; it takes its default again.\n"
+     "\nExamples:\n  edvctl config unset region\n",
+     NULL, 1, 1, config_key_args, cli_cmd_config_unset, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -390,6 +497,25 @@ const cli_cmd cli_commands[] = {
      "Commands about the credentials edvctl uses.\n"
      "\nExamples:\n  edvctl auth print-access-token\n",
      NULL, 0, -1, NULL, NULL, auth_cmds},
+    {"config", "edvctl's configuration file", "COMMAND",
+     "Reads and edits the configuration edvctl uses (docs/config.md). The\n"
+     "file is --config, else EDV_CONFIG, else $XDG_CONFIG_HOME/edv/config\n"
+     "(~/.config/edv/config), read when it exists.\n"
+     "\nExamples:\n  edvctl config set project my-proj\n"
+     "  edvctl config list\n",
+     NULL, 0, -1, NULL, NULL, config_cmds},
+    {"completion", "shell completion script", "SHELL",
+     "Prints the completion script for SHELL (bash, zsh or fish). It\n"
+     "completes commands, flags and their listed values, tenant ids and\n"
+     "regions from the state directory, and tiers from tiers.json, by\n"
+     "asking edvctl itself, so it follows the installed version.\n"
+     "`meson install` installs the three scripts where the shells look.\n"
+     "\n"
+     "Examples:\n"
+     "  source <(edvctl completion bash)\n"
+     "  edvctl completion zsh > \"${fpath[1]}/_edvctl\"\n"
+     "  edvctl completion fish > ~/.config/fish/completions/edvctl.fish\n",
+     NULL, 1, 1, completion_args, cli_cmd_completion, NULL},
     {"version", "print the version", "",
      "Prints the version of edvctl and libedv.\n"
      "\n"

@@ -20,7 +20,7 @@
 
 #ifdef EDV_CLI_HAVE_SIM
 #include "edv/sim.h"
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 #endif
 
 int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
@@ -106,7 +106,7 @@ void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- State directory and the embedded simulator ------------------------*/
 
-/* mkdir -p with mode 0700: the one in server/fleetenv.c, shared with
+/* mkdir -p with mode 0700: the one in prog/fleetenv.c, shared with
  * edvd. */
 int cli_mkdirs(const char *path)
 {
@@ -134,7 +134,7 @@ const char *cli_state_dir(cli_ctx *ctx)
 /*
  * Starts the simulator on our loop, its cloud persisted in the state
  * directory, writes a key it trusts, and points the configuration at it
- * (server/fleetenv.c, as edvd --sim does).
+ * (prog/fleetenv.c, as edvd --sim does).
  */
 static int cli_sim_start(cli_ctx *ctx)
 {
@@ -199,10 +199,30 @@ static void cli_log_level(const cli_ctx *ctx)
     edv__log_set_level(EDV_LOG_DEBUG);
 }
 
+const char *cli_config_path(cli_ctx *ctx)
+{
+  const char *env = getenv("EDV_CONFIG"), *home;
+
+  if (ctx->config_file)
+    return ctx->config_file;
+  if (env && *env)
+    return env;
+  if (!ctx->config_buf[0]) {
+    env = getenv("XDG_CONFIG_HOME");
+    home = getenv("HOME");
+    if (env && *env)
+      snprintf(ctx->config_buf, sizeof(ctx->config_buf), "%s/edv/config", env);
+    else
+      snprintf(ctx->config_buf, sizeof(ctx->config_buf),
+               "%s/.config/edv/config", home && *home ? home : ".");
+  }
+  return ctx->config_buf;
+}
+
 int cli_config(cli_ctx *ctx)
 {
   edv_error err;
-  const char *file = ctx->config_file;
+  const char *file = cli_config_path(ctx);
 
   if (ctx->cfg)
     return CLI_EXIT_OK;
@@ -211,8 +231,9 @@ int cli_config(cli_ctx *ctx)
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     return cli_fail(ctx, &err);
   }
-  if (!file && getenv("EDV_CONFIG") && *getenv("EDV_CONFIG"))
-    file = getenv("EDV_CONFIG");
+  /* The default file is optional; one that is named must exist. */
+  if (file == ctx->config_buf && access(file, F_OK) != 0)
+    file = NULL;
   if (file && edv_config_load_file(ctx->cfg, file, &err) != 0)
     return cli_fail(ctx, &err);
   if (edv_config_load_env(ctx->cfg, &err) != 0)
@@ -403,7 +424,11 @@ int main(int argc, char **argv)
   }
   ctx.loop = &loop;
   result = cli_env(&ctx);
-  if (result == CLI_EXIT_OK)
+  if (result == CLI_EXIT_OK && argc >= 2 && strcmp(argv[1], "__complete") == 0)
+    result = cli_complete(&ctx, argc - 2, argv + 2);
+  else if (result == CLI_EXIT_OK && argc == 2 && strcmp(argv[1], "__man") == 0)
+    cli_man(ctx.out);
+  else if (result == CLI_EXIT_OK)
     result = cli_parse(&ctx, argc, argv, &cmd, &args);
   if (result == CLI_EXIT_OK && cmd) {
     cli_log_level(&ctx);

@@ -4,8 +4,10 @@
  * routes. The tenant routes are in api_tenants.c.
  *
  * Order of checks for every request: route (404), method (405 with
- * Allow), token (401), role (403), then the handler, which validates its
- * query and body (400 naming the field, 413 comes from httpd before us).
+ * Allow), path parameters (400: decoded, valid UTF-8, no NUL or control
+ * character), token (401), role (403), then the handler, which validates its
+ * query (api_query_only) and body (api_body_object: 415, 400 naming the field;
+ * 413 comes from httpd before us).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -36,53 +38,6 @@ void api_time(int64_t ms, char *buf, size_t size)
 void api_ctx_free(api_ctx *c)
 {
   free(c);
-}
-
-/* One JSON line per mutating call: who, what, when, result. Written with
- * one write(2) on an O_APPEND descriptor, so lines never interleave. */
-static void api_audit(api_ctx *c, unsigned status)
-{
-  json_object *o;
-  char ts[40];
-  const char *line;
-  size_t len;
-  char *buf;
-
-  if (!c->audit || c->d->audit_fd < 0)
-    return;
-  api_time(edv__store_wall_clock(NULL), ts, sizeof(ts));
-  o = json_object_new_object();
-  json_object_object_add(o, "time", json_object_new_string(ts));
-  json_object_object_add(o, "who",
-                         json_object_new_string(c->who[0] ? c->who : "-"));
-  if (c->token_id[0])
-    json_object_object_add(o, "token_id", json_object_new_string(c->token_id));
-  json_object_object_add(o, "role",
-                         json_object_new_string(edv__role_name(c->role)));
-  json_object_object_add(o, "method", json_object_new_string(c->method));
-  json_object_object_add(o, "path", json_object_new_string(c->path));
-  if (c->tenant[0])
-    json_object_object_add(o, "tenant", json_object_new_string(c->tenant));
-  if (c->idem_key[0])
-    json_object_object_add(o, "idempotency_key",
-                           json_object_new_string(c->idem_key));
-  json_object_object_add(o, "status", json_object_new_int((int)status));
-  json_object_object_add(o, "result",
-                         json_object_new_string(status < 300 ? "ok"
-                                                : status == 401 || status == 403
-                                                    ? "denied"
-                                                    : "error"));
-  line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-  len = strlen(line);
-  buf = malloc(len + 2);
-  if (buf) {
-    memcpy(buf, line, len);
-    buf[len] = '\n';
-    if (write(c->d->audit_fd, buf, len + 1) != (ssize_t)(len + 1))
-      EDV_LOG_E(MOD, "audit log write failed");
-    free(buf);
-  }
-  json_object_put(o);
 }
 
 static void api_finish(api_ctx *c, unsigned status)
@@ -142,12 +97,18 @@ static const char *status_for(unsigned http)
     return "NOT_FOUND";
   case 405:
     return "METHOD_NOT_ALLOWED";
+  case 408:
+    return "REQUEST_TIMEOUT";
   case 409:
     return "ABORTED";
   case 413:
     return "PAYLOAD_TOO_LARGE";
+  case 414:
+    return "URI_TOO_LONG";
   case 415:
     return "UNSUPPORTED_MEDIA_TYPE";
+  case 431:
+    return "HEADERS_TOO_LARGE";
   case 501:
     return "UNIMPLEMENTED";
   case 503:
@@ -175,15 +136,39 @@ static json_object *error_doc(unsigned http, const char *status_name,
   return o;
 }
 
+/* Replaces every byte of msg that is not part of valid UTF-8 with '?'
+ * (a "%.64s" or the buffer's end can cut a character): answers are always
+ * valid UTF-8. */
+static void utf8_repair(char *msg)
+{
+  size_t n = strlen(msg), i = 0, len;
+  uint32_t cp;
+
+  while (i < n) {
+    len = edv__utf8_next((const unsigned char *)msg + i, n - i, &cp);
+    if (len == 0) {
+      msg[i] = '?';
+      len = 1;
+    }
+    i += len;
+  }
+}
+
 void api_error(api_ctx *c, unsigned http, const char *status_name,
                const char *field, const char *fmt, ...)
 {
-  char msg[800];
+  char msg[800], fb[200];
   va_list ap;
 
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  utf8_repair(msg);
+  if (field) {
+    snprintf(fb, sizeof(fb), "%s", field);
+    utf8_repair(fb);
+    field = fb;
+  }
   api_send(c, http, error_doc(http, status_name, field, msg));
 }
 
@@ -242,7 +227,8 @@ void api_error_edv(api_ctx *c, const edv_error *e, const char *field)
   api_error(c, http, st, field, "%s", e->message);
 }
 
-/* httpd's own answers (413, 503 while closing, 504) in our error shape. */
+/* httpd's own answers (408, 413, 414, 431, 503 while closing, 504) in our
+ * error shape. */
 char *edvd_api_error_body(void *data, unsigned status, const char *text,
                           const char **ctype, size_t *len)
 {
@@ -266,6 +252,160 @@ char *edvd_api_error_body(void *data, unsigned status, const char *text,
 
 /* ---- request helpers ------------------------------------------------------*/
 
+/* The one check of text from the URL (path and query parameters):
+ * percent-decodes raw[0..n) into out (n + 1 bytes at least); -1 with the
+ * problem in why when the result holds a NUL, invalid UTF-8 or a control
+ * character. */
+static int api_decode(const char *raw, size_t n, int plus_is_space, char *out,
+                      char *why, size_t why_size)
+{
+  size_t i, len, l;
+  uint32_t cp;
+
+  /* One pass of decoding: only "%00" gives a NUL (a '%' is never one of
+   * the two digits of an escape before it). */
+  for (i = 0; i + 2 < n; i++)
+    if (raw[i] == '%' && raw[i + 1] == '0' && raw[i + 2] == '0') {
+      snprintf(why, why_size, "contains a NUL byte (%%00)");
+      return -1;
+    }
+  memcpy(out, raw, n);
+  out[n] = '\0';
+  edv__http_unescape(out, plus_is_space);
+  len = strlen(out);
+  for (i = 0; i < len; i += l) {
+    l = edv__utf8_next((const unsigned char *)out + i, len - i, &cp);
+    if (l == 0) {
+      snprintf(why, why_size,
+               "is not valid UTF-8 once percent-decoded (byte %zu)", i);
+      return -1;
+    }
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+      snprintf(why, why_size, "contains the control character U+%04X",
+               (unsigned)cp);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Copies `in` to out (size bytes), percent-encoding every byte outside
+ * printable ASCII: what a client sent is never echoed raw. */
+static void api_printable(char *out, size_t size, const char *in)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  size_t o = 0;
+
+  if (size == 0)
+    return;
+  for (; *in && o + 4 <= size; in++) {
+    unsigned char ch = (unsigned char)*in;
+    if (ch > 0x20 && ch < 0x7f) {
+      out[o++] = (char)ch;
+    } else {
+      out[o++] = '%';
+      out[o++] = hex[ch >> 4];
+      out[o++] = hex[ch & 15];
+    }
+  }
+  out[o] = '\0';
+}
+
+/* Duplicate keys: json-c keeps the last one silently, so the body's text
+ * (valid JSON by then) is walked once more with a set of keys per object.
+ * Keys are decoded by json-c's tokener, so "a" and "\u0061" are one key,
+ * as they are to json-c. */
+typedef struct dup_scan {
+  const char *s;
+  size_t n, i;
+  json_tokener *tok;
+  char path[256]; /* key path of the value walked ("a.b[2].c") */
+} dup_scan;
+
+static void dup_ws(dup_scan *d)
+{
+  while (d->i < d->n && isspace((unsigned char)d->s[d->i]))
+    d->i++;
+}
+
+static void dup_skip_string(dup_scan *d)
+{
+  d->i++;
+  while (d->i < d->n && d->s[d->i] != '"')
+    d->i += d->s[d->i] == '\\' ? 2 : 1;
+  d->i++;
+}
+
+/* 1 when the value at d->i holds a duplicate key (its path in d->path). */
+static int dup_value(dup_scan *d)
+{
+  size_t at = strlen(d->path);
+  char open;
+
+  dup_ws(d);
+  if (d->i >= d->n)
+    return 0;
+  open = d->s[d->i];
+  if (open == '"') {
+    dup_skip_string(d);
+  } else if (open != '{' && open != '[') {
+    while (d->i < d->n && !strchr(",]} \t\r\n", d->s[d->i]))
+      d->i++;
+  } else {
+    json_object *keys = open == '{' ? json_object_new_object() : NULL;
+    unsigned idx = 0;
+    int dup = 0;
+
+    d->i++;
+    while (!dup) {
+      dup_ws(d);
+      if (d->i >= d->n || d->s[d->i] == '}' || d->s[d->i] == ']')
+        break;
+      if (d->s[d->i] == ',') {
+        d->i++;
+        continue;
+      }
+      if (keys) {
+        size_t k0 = d->i;
+        json_object *k;
+        const char *key;
+
+        dup_skip_string(d);
+        json_tokener_reset(d->tok);
+        k = json_tokener_parse_ex(d->tok, d->s + k0, (int)(d->i - k0));
+        key = k ? json_object_get_string(k) : "";
+        snprintf(d->path + at, sizeof(d->path) - at, "%s%s", at ? "." : "",
+                 key);
+        dup = json_object_object_get_ex(keys, key, NULL);
+        if (!dup)
+          json_object_object_add(keys, key, NULL);
+        json_object_put(k);
+        dup_ws(d);
+        d->i++; /* ':' */
+      } else {
+        snprintf(d->path + at, sizeof(d->path) - at, "[%u]", idx++);
+      }
+      if (!dup)
+        dup = dup_value(d);
+    }
+    json_object_put(keys);
+    if (dup)
+      return 1;
+    d->i++;
+  }
+  d->path[at] = '\0';
+  return 0;
+}
+
+/* 1 when a Content-Type names application/json (parameters aside). */
+static int is_json_type(const char *ct)
+{
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  return strcspn(ct, "; \t") == 16 &&
+         strncasecmp(ct, "application/json", 16) == 0;
+}
+
 json_object *api_body_object(api_ctx *c)
 {
   size_t len;
@@ -274,14 +414,28 @@ json_object *api_body_object(api_ctx *c)
   json_tokener *tok;
   json_object *o;
   size_t end;
+  dup_scan ds;
 
-  if (ct && strncasecmp(ct, "application/json", 16) != 0) {
-    api_error(c, 415, NULL, "Content-Type",
-              "the body must be application/json");
-    return NULL;
-  }
   if (len == 0) {
     api_error(c, 400, NULL, "body", "a JSON object body is required");
+    return NULL;
+  }
+  if (!ct) {
+    api_error(c, 415, NULL, "Content-Type",
+              "Content-Type is missing: the body must be application/json");
+    return NULL;
+  }
+  if (!is_json_type(ct)) {
+    char raw[64], type[200];
+
+    while (*ct == ' ' || *ct == '\t')
+      ct++;
+    snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(ct, ";"), ct);
+    api_printable(type, sizeof(type), raw);
+    api_error(c, 415, NULL, "Content-Type",
+              "Content-Type '%s' is not supported: the body must be "
+              "application/json",
+              type);
     return NULL;
   }
   if (strlen(body) != len) {
@@ -293,7 +447,7 @@ json_object *api_body_object(api_ctx *c)
     api_error(c, 500, NULL, NULL, "out of memory");
     return NULL;
   }
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
   o = json_tokener_parse_ex(tok, body, (int)len);
   end = tok->char_offset;
   if (!o || json_tokener_get_error(tok) != json_tokener_success) {
@@ -303,45 +457,79 @@ json_object *api_body_object(api_ctx *c)
     json_object_put(o);
     return NULL;
   }
-  json_tokener_free(tok);
   while (end < len && isspace((unsigned char)body[end]))
     end++;
   if (end != len) {
+    json_tokener_free(tok);
     json_object_put(o);
     api_error(c, 400, NULL, "body", "malformed JSON: text after the value");
     return NULL;
   }
   if (!json_object_is_type(o, json_type_object)) {
+    json_tokener_free(tok);
     json_object_put(o);
     api_error(c, 400, NULL, "body", "the body must be a JSON object");
     return NULL;
   }
+  memset(&ds, 0, sizeof(ds));
+  ds.s = body;
+  ds.n = len;
+  ds.tok = tok;
+  if (dup_value(&ds)) {
+    json_tokener_free(tok);
+    json_object_put(o);
+    api_error(c, 400, NULL, ds.path,
+              "duplicate key '%s' in the JSON body: give each key once",
+              ds.path);
+    return NULL;
+  }
+  json_tokener_free(tok);
   return o;
 }
 
 int api_query_only(api_ctx *c, const char *const *allowed)
 {
   const char *q = edv__http_query_raw(c->req);
+  size_t qlen = q ? strlen(q) : 0;
+  char *name = qlen ? malloc(2 * (qlen + 1)) : NULL, *value, why[96];
+  unsigned seen = 0;
+  int rc = 0;
 
-  while (q && *q) {
-    size_t n = strcspn(q, "=&");
-    int ok = 0;
-    char name[64];
+  if (qlen && !name) {
+    api_error(c, 500, NULL, NULL, "out of memory");
+    return -1;
+  }
+  value = name ? name + qlen + 1 : NULL;
+  while (qlen && *q && rc == 0) {
+    size_t n = strcspn(q, "&"), k = strcspn(q, "=&"), i = 0;
 
-    snprintf(name, sizeof(name), "%.*s", (int)(n < 63 ? n : 63), q);
-    edv__http_unescape(name, 1);
-    for (size_t i = 0; allowed[i]; i++)
-      if (strcmp(name, allowed[i]) == 0)
-        ok = 1;
-    if (!ok && n > 0) {
-      api_error(c, 400, NULL, name, "query parameter '%s' is not known", name);
-      return -1;
+    rc = -1;
+    if (k == 0)
+      rc = 0;
+    else if (api_decode(q, k, 1, name, why, sizeof(why)))
+      api_error(c, 400, NULL, "query", "a query parameter's name %s", why);
+    else {
+      while (allowed[i] && strcmp(name, allowed[i]) != 0)
+        i++;
+      if (!allowed[i])
+        api_error(c, 400, NULL, name, "query parameter '%s' is not known",
+                  name);
+      else if (seen & (1u << i))
+        api_error(c, 400, NULL, name,
+                  "query parameter '%s' is repeated: give it once", name);
+      else if (k < n &&
+               api_decode(q + k + 1, n - k - 1, 1, value, why, sizeof(why)))
+        api_error(c, 400, NULL, name, "query parameter '%s' %s", name, why);
+      else
+        rc = 0;
+      seen |= 1u << (i & 31);
     }
-    q += strcspn(q, "&");
+    q += n;
     if (*q == '&')
       q++;
   }
-  return 0;
+  free(name);
+  return rc;
 }
 
 /* ---- service routes -------------------------------------------------------*/
@@ -1021,22 +1209,22 @@ static const api_route api_routes[] = {
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+#define API_ID_MAX  128 /* a path parameter's raw bytes, NUL included */
 
-/* Matches a raw path against a pattern; the {id} segment, decoded, goes
- * to id (size bytes). */
-static int route_match(const char *pattern, const char *path, char *id,
-                       size_t size)
+/* Matches a raw path against a pattern; the {id} segment, still
+ * percent-encoded, goes to *seg and *seg_len. */
+static int route_match(const char *pattern, const char *path, const char **seg,
+                       size_t *seg_len)
 {
   const char *p = pattern, *s = path;
 
   while (*p && *s) {
     if (strncmp(p, "{id}", 4) == 0) {
       size_t n = strcspn(s, "/");
-      if (n == 0 || n >= size)
+      if (n == 0 || n >= API_ID_MAX)
         return 0;
-      memcpy(id, s, n);
-      id[n] = '\0';
-      edv__http_unescape(id, 0);
+      *seg = s;
+      *seg_len = n;
       p += 4;
       s += n;
       continue;
@@ -1049,38 +1237,50 @@ static int route_match(const char *pattern, const char *path, char *id,
   return *p == '\0' && *s == '\0';
 }
 
-/* Authenticates; answers 401/403 and returns -1 when refused. */
-static int api_auth(api_ctx *c, edv_role need)
+/* Who the bearer token names, when there is a valid one (the audit line
+ * says who whatever the answer): 1 valid, 0 none given, -1 not valid. */
+static int api_identify(api_ctx *c)
 {
   const char *h = edv__http_header(c->req, "Authorization");
   const char *name = NULL, *tid = NULL;
   edv_role role;
 
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7])
+    return 0;
+  h += 7;
+  while (*h == ' ')
+    h++;
+  role = edv__tokens_verify(c->d->tokens, h, &name, &tid);
+  if (role == EDV_ROLE_NONE)
+    return -1;
+  snprintf(c->who, sizeof(c->who), "%s", name);
+  snprintf(c->token_id, sizeof(c->token_id), "%s", tid);
+  c->role = role;
+  return 1;
+}
+
+/* Authenticates (`ident` from api_identify); answers 401/403 and returns
+ * -1 when refused. */
+static int api_auth(api_ctx *c, edv_role need, int ident)
+{
   if (need == EDV_ROLE_NONE)
     return 0;
-  if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+  if (ident == 0) {
     edv__http_add_header(c->req, "WWW-Authenticate", "Bearer realm=\"edvd\"");
     api_error(c, 401, NULL, NULL,
               "a bearer token is required (Authorization: Bearer TOKEN; "
               "create one with `edvctl token create`)");
     return -1;
   }
-  h += 7;
-  while (*h == ' ')
-    h++;
-  role = edv__tokens_verify(c->d->tokens, h, &name, &tid);
-  if (role == EDV_ROLE_NONE) {
+  if (ident < 0) {
     edv__http_add_header(c->req, "WWW-Authenticate",
                          "Bearer realm=\"edvd\", error=\"invalid_token\"");
     api_error(c, 401, NULL, NULL, "the bearer token is not valid");
     return -1;
   }
-  snprintf(c->who, sizeof(c->who), "%s", name);
-  snprintf(c->token_id, sizeof(c->token_id), "%s", tid);
-  c->role = role;
-  if (role < need) {
+  if (c->role < need) {
     api_error(c, 403, NULL, NULL, "token '%s' has role %s; %s %s needs role %s",
-              name, edv__role_name(role), c->method, c->path,
+              c->who, edv__role_name(c->role), c->method, c->path,
               edv__role_name(need));
     return -1;
   }
@@ -1093,9 +1293,11 @@ void edvd_api_handle(void *data, edv_http_req *req)
   api_ctx *c = calloc(1, sizeof(*c));
   const char *raw = edv__http_path_raw(req);
   const char *method = edv__http_method(req);
-  char id[128] = "", allow[64] = "";
+  char id[API_ID_MAX] = "", allow[64] = "", why[96];
   const api_route *hit = NULL;
-  int path_known = 0;
+  const char *seg = NULL;
+  size_t seg_len = 0;
+  int path_known = 0, ident;
 
   if (!c) {
     edv__httpd_respond(req, 500, "text/plain", "out of memory\n", 14);
@@ -1105,13 +1307,16 @@ void edvd_api_handle(void *data, edv_http_req *req)
   c->req = req;
   c->t0 = uv_hrtime();
   snprintf(c->method, sizeof(c->method), "%s", method);
-  snprintf(c->path, sizeof(c->path), "%s", raw);
+  api_printable(c->path, sizeof(c->path), raw);
+  edv__http_peer_addr(req, c->source, sizeof(c->source));
   edv__http_set_data(req, c);
   /* Every call that is not a read is audited, refused ones included. */
   c->audit = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+  ident = api_identify(c);
   for (size_t i = 0; i < API_NROUTES; i++) {
-    char tmp[128];
-    if (!route_match(api_routes[i].pattern, raw, tmp, sizeof(tmp)))
+    const char *s = NULL;
+    size_t n = 0;
+    if (!route_match(api_routes[i].pattern, raw, &s, &n))
       continue;
     path_known = 1;
     if (!strstr(allow, api_routes[i].method) &&
@@ -1122,7 +1327,8 @@ void edvd_api_handle(void *data, edv_http_req *req)
     }
     if (strcmp(api_routes[i].method, method) == 0) {
       hit = &api_routes[i];
-      memcpy(id, tmp, sizeof(id));
+      seg = s;
+      seg_len = n;
     }
   }
   if (!path_known) {
@@ -1135,10 +1341,15 @@ void edvd_api_handle(void *data, edv_http_req *req)
               c->method, c->path, allow);
     return;
   }
-  if (strncmp(hit->pattern, "/api/tenants/{id}", 17) == 0)
-    snprintf(c->tenant, sizeof(c->tenant), "%.*s", (int)sizeof(c->tenant) - 1,
-             id);
-  if (api_auth(c, hit->role))
+  /* Path parameters: the one check of every route's, after decoding. */
+  if (seg && api_decode(seg, seg_len, 0, id, why, sizeof(why))) {
+    api_error(c, 400, NULL, "id", "path parameter 'id' %s", why);
+    return;
+  }
+  if (strncmp(hit->pattern, "/api/tenants/{id}", 17) == 0 &&
+      strlen(id) < sizeof(c->tenant))
+    memcpy(c->tenant, id, strlen(id) + 1);
+  if (api_auth(c, hit->role, ident))
     return;
   hit->fn(c, id);
 }

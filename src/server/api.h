@@ -12,12 +12,17 @@
 
 #include "server/edvd.h"
 
+/* A peer address as text (INET6_ADDRSTRLEN). */
+#define EDVD_ADDR_SZ 48
+
 /* One request, from routing to its answer (sync or deferred). */
 typedef struct api_ctx {
   edvd *d;
   edv_http_req *req; /* NULL once answered or gone */
   char method[8];
-  char path[200]; /* raw path, truncated: for logs and the audit */
+  char path[200]; /* raw path, truncated, bytes outside printable ASCII
+                     percent-encoded: for answers, logs and the audit */
+  char source[EDVD_ADDR_SZ]; /* the peer's address */
   char who[EDV_TOKEN_NAME_MAX + 1];
   char token_id[16];
   edv_role role;
@@ -46,11 +51,22 @@ void api_error_edv(api_ctx *c, const edv_error *e, const char *field);
 /* Frees a context whose request is gone (deferred work finished). */
 void api_ctx_free(api_ctx *c);
 
-/* Parses the body as one JSON object; answers 400/415 and returns NULL. */
+/* The one parser of request bodies: Content-Type application/json (else
+ * 415 naming the type received), one JSON object of valid UTF-8 without
+ * duplicate keys (else 400 naming the problem, a duplicate by its key
+ * path); answers and returns NULL when refused. */
 json_object *api_body_object(api_ctx *c);
-/* Checks that the query has only `allowed` names (NULL-ended); answers
- * 400 naming the first other one and returns -1. */
+/* Checks that the query has only `allowed` names (NULL-ended), each at
+ * most once, names and values valid once decoded (as path parameters: no
+ * NUL, invalid UTF-8 or control character); answers 400 naming the first
+ * offending parameter and returns -1. */
 int api_query_only(api_ctx *c, const char *const *allowed);
+
+/* api_audit.c: the request's audit line (a mutating call); lines of
+ * requests refused without a valid token are limited per source and
+ * summarised. api_audit_close() writes the pending summaries. */
+void api_audit(api_ctx *c, unsigned status);
+void api_audit_close(edvd *d);
 
 /* "2026-11-27T22:28:15.123Z" */
 void api_time(int64_t ms, char *buf, size_t size);

@@ -624,15 +624,12 @@ static void journal(edvd *d, const char *tenant, const char *event,
   edvd_journal(d, &j);
 }
 
-/* One JSON line in the audit log, as the API's own (api.c). */
+/* One JSON line in the audit log, as the API's own (api_audit.c). */
 static void audit(edvd *d, const char *method, const char *path,
                   const char *tenant, const char *result)
 {
   json_object *o;
   char ts[40];
-  const char *line;
-  char *buf;
-  size_t len;
   time_t now = time(NULL);
   struct tm tm;
 
@@ -648,17 +645,7 @@ static void audit(edvd *d, const char *method, const char *path,
   json_object_object_add(o, "path", json_object_new_string(path));
   json_object_object_add(o, "tenant", json_object_new_string(tenant));
   json_object_object_add(o, "result", json_object_new_string(result));
-  line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-  len = strlen(line);
-  buf = malloc(len + 2);
-  if (buf) {
-    memcpy(buf, line, len);
-    buf[len] = '\n';
-    if (write(d->audit_fd, buf, len + 1) != (ssize_t)(len + 1))
-      EDV_LOG_E(MOD, "audit log write failed");
-    free(buf);
-  }
+  edvd_audit_line(d, o);
   json_object_put(o);
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@
 #include "server/api.h"
 #include "server/edvd.h"
 #include "server/viewcache.h"
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 
 #define MOD "edvd"
 
@@ -515,6 +516,7 @@ static void close_own_handles(edvd *d)
   uv_close((uv_handle_t *)&d->reconcile_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->drift_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->health_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->watchdog_timer, on_handle_closed);
 }
 
 static void on_sim_closed(void *data)
@@ -543,6 +545,7 @@ static void on_fleet_closed(void *data)
 
   edv__store_close(d->store);
   d->store = NULL;
+  api_audit_close(d); /* the pending summaries, then the timer */
   if (d->audit_fd >= 0) {
     fsync(d->audit_fd);
     close(d->audit_fd);
@@ -588,6 +591,7 @@ static void edvd_shutdown(edvd *d, const char *why)
   if (d->stopping)
     return;
   d->stopping = 1;
+  edvd_notify(d, "STOPPING=1");
   EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why, d->nruns);
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
@@ -607,11 +611,13 @@ static void on_signal(uv_signal_t *s, int signum)
   edv_error err;
 
   if (signum == SIGHUP) {
+    edvd_notify(d, "RELOADING=1");
     if (edvd_reload(d, &err))
       EDV_LOG_E(MOD, "SIGHUP: reload failed, keeping the old settings: %s",
                 err.message);
     else
       EDV_LOG_I(MOD, "SIGHUP: configuration and tokens reloaded");
+    edvd_notify(d, "READY=1");
     return;
   }
   if (d->stopping && signum == SIGINT) {
@@ -710,6 +716,53 @@ static void free_tls(char *cert, char *key)
     free(key);
   }
   free(cert);
+}
+
+/* Descriptors kept for everything but API clients: the store, the audit
+ * log, outgoing connections to Google, the embedded simulator. */
+#define EDVD_FD_RESERVE 256u
+
+/*
+ * The API's connection limits from the configuration. Each connection is a
+ * descriptor, so the soft open-file limit is raised to the hard one first
+ * (distributions often start services with 1,024), and max_connections is
+ * lowered, with a warning, when even that is too small for it.
+ */
+static void connection_limits(edvd *d, edv_httpd_options *ho)
+{
+  struct rlimit rl;
+  unsigned max =
+      (unsigned)edv_config_get_int(d->cfg, "server.max_connections", 4096);
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rlim_t was = rl.rlim_cur;
+
+      rl.rlim_cur = rl.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = was;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)max + 2 * EDVD_FD_RESERVE) {
+      unsigned fit = rl.rlim_cur > 2 * EDVD_FD_RESERVE
+                         ? (unsigned)(rl.rlim_cur - EDVD_FD_RESERVE)
+                         : EDVD_FD_RESERVE;
+
+      if (fit < max) {
+        EDV_LOG_W(MOD,
+                  "server.max_connections %u lowered to %u: the open-file "
+                  "limit is %llu (raise it, e.g. LimitNOFILE= in the unit)",
+                  max, fit, (unsigned long long)rl.rlim_cur);
+        max = fit;
+      }
+    }
+  }
+  ho->max_connections = max;
+  ho->max_per_ip =
+      (unsigned)edv_config_get_int(d->cfg, "server.max_connections_per_ip", 64);
+  ho->request_timeout_ms =
+      (uint64_t)edv_config_get_int(d->cfg, "server.request_timeout_s", 30) *
+      1000u;
 }
 
 static int fail(edv_error *err, const char *what)
@@ -812,6 +865,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   ho.handler = edvd_api_handle;
   ho.data = d;
   ho.error_body = edvd_api_error_body;
+  connection_limits(d, &ho);
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
   ho.tls_cert_pem = tls_cert;
@@ -836,6 +890,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+  edvd_notify_start(d);
   arm_reconcile(d);
   read_drift_config(d, d->cfg);
   arm_drift(d);
@@ -855,6 +910,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
             edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
             edv__httpd_port(d->httpd), d->state_dir,
             d->sim ? ", embedded simulator" : "");
+  /* The store is open and the API answers: systemd may start dependants. */
+  edvd_notify(d, "READY=1");
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */

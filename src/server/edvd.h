@@ -1,6 +1,6 @@
 /*
  * edvd.h - the reconciler service: one uv loop holding the Management API
- * server (server/httpd.h), the tenant fleet (tenant/machine.h), the engine
+ * server (httpd/httpd.h), the tenant fleet (tenant/machine.h), the engine
  * and, with --sim, the embedded simulator.
  *
  * edvd.c owns the life of the service (start, resume, signals, shutdown)
@@ -17,9 +17,9 @@
 #include "edv/config.h"
 #include "edv/engine.h"
 #include "edv/sim.h"
-#include "server/httpd.h"
-#include "server/stephist.h"
-#include "server/tokens.h"
+#include "httpd/httpd.h"
+#include "prog/stephist.h"
+#include "prog/tokens.h"
 #include "store/store.h"
 #include "tenant/machine.h"
 #include "tenant/tiers.h"
@@ -108,6 +108,7 @@ typedef struct edvd {
   uint64_t orphan_grace_ms;    /* server.orphan_grace_s */
   /* Health probes and auto-healing (heal.c). */
   uv_timer_t health_timer;
+  uv_timer_t watchdog_timer; /* notify.c: systemd's WATCHDOG=1 */
   uint64_t health_interval_ms;
   unsigned heal_after;        /* consecutive unhealthy probes before reset */
   unsigned heal_max_per_hour; /* resets per tenant per hour, then alert */
@@ -163,12 +164,20 @@ char *edvd_heal_prometheus(edvd *d);
 json_object *edvd_heal_status(edvd *d, json_object *rc);
 /* Reloads the config file's reloadable keys and the token file. */
 int edvd_reload(edvd *d, edv_error *err);
+/* notify.c: systemd's notifications ("READY=1", "STOPPING=1", ...; nothing
+ * outside systemd) and the watchdog timer, armed when the unit asks for
+ * one (closed with edvd's other handles). */
+void edvd_notify(edvd *d, const char *state);
+void edvd_notify_start(edvd *d);
 
 /* api.c: the request handler given to httpd, and an error body for the
  * answers httpd makes itself (413, 503, 504). */
 void edvd_api_handle(void *data, edv_http_req *req);
 char *edvd_api_error_body(void *data, unsigned status, const char *text,
                           const char **ctype, size_t *len);
+
+/* api_audit.c: appends the object as one line to the audit log. */
+void edvd_audit_line(edvd *d, json_object *o);
 
 /* The embedded OpenAPI document (generated from docs/openapi.json). */
 extern const char edvd_openapi_json[];

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "edv/version.h"
 #include "server/edvd.h"
 
 #ifndef EDV_TIERS_INSTALLED
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
       usage(stdout);
       return 0;
     case 'V':
-      printf("edvd %s\n", EDV_VERSION);
+      printf("edvd %s (libedv %s, commit %s, built %s)\n", EDV_VERSION,
+             edv_version(), edv_build_commit(), edv_build_date());
       return 0;
     default:
       usage(stderr);

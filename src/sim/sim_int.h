@@ -5,7 +5,7 @@
 #ifndef EDV_SIM_SIM_INT_H
 #define EDV_SIM_SIM_INT_H
 
-#include "server/httpd.h"
+#include "httpd/httpd.h"
 #include "sim/sim.h"
 
 #define SIM_LOG_SIZE 4096 /* request log ring */

@@ -1007,7 +1007,7 @@ static int sq_subnet_allocate_locked(sq_store *s, const char *tenant,
     return rc;
   if (nreserved)
     memcpy(taken + n, reserved, nreserved * sizeof(*reserved));
-  rc = edv__subnet_alloc(super, prefix, taken, n + nreserved, out, err);
+  rc = edv__cidr_alloc(super, prefix, taken, n + nreserved, out, err);
   free(taken);
   if (rc)
     return rc;

@@ -50,8 +50,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cidr.h"
 #include "edv/error.h"
-#include "tenant/subnet.h"
 
 /* Sizes of the fixed text fields of records (bytes, including the NUL). */
 #define EDV_STORE_ID_SZ      32   /* tenant ids (<= 26 chars) */
@@ -346,7 +346,7 @@ int edv__store_journal_list(edv_store *st, const char *tenant,
  * Subnets. allocate returns the tenant's existing range when it has one;
  * otherwise, in one write transaction, reads every taken range, picks the
  * lowest free /prefix of supernet that overlaps neither them nor
- * `reserved` (edv__subnet_alloc) and records it. The UNIQUE constraints on
+ * `reserved` (edv__cidr_alloc) and records it. The UNIQUE constraints on
  * the range and on the tenant make this safe across processes. EDV_EQUOTA
  * when the supernet is full.
  */

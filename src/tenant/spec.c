@@ -75,12 +75,7 @@ int edv__spec_check_slug(const char *slug, edv_error *err)
   return 0;
 }
 
-/*
- * Decodes one UTF-8 sequence at s (n bytes left). Returns its length and
- * the code point in *cp, or 0 for an invalid sequence: truncated, bad
- * continuation byte, overlong form, surrogate or above U+10FFFF.
- */
-static size_t spec_utf8(const unsigned char *s, size_t n, uint32_t *cp)
+size_t edv__utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
   size_t len, i;
   uint32_t c, min;
@@ -138,7 +133,7 @@ int edv__spec_check_display_name(const char *name, edv_error *err)
   if (n == 0)
     return edv_error_set(err, EDV_EINVAL, "field 'display_name' is empty");
   while (i < n) {
-    len = spec_utf8(s + i, n - i, &cp);
+    len = edv__utf8_next(s + i, n - i, &cp);
     if (len == 0)
       return edv_error_set(err, EDV_EINVAL,
                            "field 'display_name' is not valid UTF-8 (byte "

@@ -974,21 +974,53 @@ static void sql_up(edv__srun *sr);
  * instances.patch) and is named in `what`. The data disk only grows: a
  * larger one is kept and said so (Cloud SQL cannot shrink storage).
  */
+/* Who may reach the database and how: private IP only on our network,
+ * TLS only, deletion protection on. Each difference goes into `fix` and
+ * `notes` (at most 2); returns how many notes. */
+static int sql_access_diff(edv__srun *sr, json_object *st, json_object *fix,
+                           const char *notes[2])
+{
+  json_object *ipc = edv__jget(st, "ipConfiguration");
+  const char *ssl = edv__jstr(ipc, "sslMode");
+  char net[512];
+  int n = 0;
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
+      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) || !ssl ||
+      strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
+    json_object *ip = json_object_new_object();
+    notes[n++] = jtrue(edv__jget(ipc, "ipv4Enabled"))
+                     ? "public IP enabled -> private only"
+                 : !edv__same_link(edv__jstr(ipc, "privateNetwork"), net)
+                     ? "private network differs"
+                     : "sslMode -> " EDV_SQL_SSL_MODE;
+    sql_ip_config(ip, net);
+    json_object_object_add(fix, "ipConfiguration", ip);
+  }
+  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
+    notes[n++] = "deletion protection off -> on";
+    json_object_object_add(fix, "deletionProtectionEnabled",
+                           json_object_new_boolean(1));
+  }
+  return n;
+}
+
 static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
                     char *what, size_t size)
 {
   const edv__tier *t = edv__srun_tier(sr);
   json_object *st = edv__jget(res, "settings");
-  json_object *ipc = edv__jget(st, "ipConfiguration");
   json_object *bk = edv__jget(st, "backupConfiguration");
   const char *tier = edv__jstr(st, "tier"), *avail;
   const char *dtype = edv__jstr(st, "dataDiskType");
   const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
   const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
   const char *start = edv__jstr(bk, "startTime");
-  const char *ssl = edv__jstr(ipc, "sslMode");
+  const char *notes[2];
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
-  char net[512], gb[16];
+  char gb[16];
   size_t off = 0;
   int n = 0;
 
@@ -1002,30 +1034,12 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
   } while (0)
 
   what[0] = '\0';
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
   if (!tier || strcmp(tier, t->sql.tier) != 0) {
     NOTE("tier %s -> %s", tier ? tier : "(none)", t->sql.tier);
     json_object_object_add(fix, "tier", jstr(t->sql.tier));
   }
-  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) || !ssl ||
-      strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
-    json_object *ip = json_object_new_object();
-    if (jtrue(edv__jget(ipc, "ipv4Enabled")))
-      NOTE("public IP enabled -> private only");
-    else if (!edv__same_link(edv__jstr(ipc, "privateNetwork"), net))
-      NOTE("private network differs");
-    else
-      NOTE("sslMode %s -> " EDV_SQL_SSL_MODE, ssl ? ssl : "(none)");
-    sql_ip_config(ip, net);
-    json_object_object_add(fix, "ipConfiguration", ip);
-  }
-  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
-    NOTE("deletion protection off -> on");
-    json_object_object_add(fix, "deletionProtectionEnabled",
-                           json_object_new_boolean(1));
-  }
+  for (int i = 0, k = sql_access_diff(sr, st, fix, notes); i < k; i++)
+    NOTE("%s", notes[i]);
   avail = edv__jstr(st, "availabilityType");
   if (!avail || strcmp(avail, want_avail) != 0) {
     NOTE("availability %s -> %s", avail ? avail : "(none)", want_avail);

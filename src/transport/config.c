@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "transport/transport.h"
 
@@ -91,6 +93,9 @@ static const cfg_key cfg_keys[] = {
     {"server.probe_via", CFG_URL, 0, 0, NULL, NULL},
     {"server.tls_cert", CFG_PATH, 0, 0, NULL, NULL},
     {"server.tls_key", CFG_PATH, 0, 0, NULL, NULL},
+    {"server.max_connections", CFG_INT, 16, 1000000, NULL, "4096"},
+    {"server.max_connections_per_ip", CFG_INT, 0, 1000000, NULL, "64"},
+    {"server.request_timeout_s", CFG_INT, 1, 3600, NULL, "30"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -556,6 +561,19 @@ edv_config *edv__config_dup(const edv_config *src)
 }
 
 /* The single entry point that validates: files and the environment use it. */
+int edv_config_key_valid(const char *key)
+{
+  return key && cfg_find_key(key) != NULL;
+}
+
+static int cfg_unknown_key(edv_error *err, const char *key)
+{
+  edv_error_set(err, EDV_ECONFIG, "unknown key '%s'", key);
+  if (err)
+    edv__strlcpy(err->where, key, sizeof(err->where));
+  return EDV_ECONFIG;
+}
+
 int edv_config_set(edv_config *cfg, const char *key, const char *value,
                    edv_error *err)
 {
@@ -565,12 +583,8 @@ int edv_config_set(edv_config *cfg, const char *key, const char *value,
   if (!cfg || !key || !value)
     return edv_error_set(err, EDV_EINVAL, "config: NULL argument");
   k = cfg_find_key(key);
-  if (!k) {
-    edv_error_set(err, EDV_ECONFIG, "unknown key '%s'", key);
-    if (err)
-      edv__strlcpy(err->where, key, sizeof(err->where));
-    return EDV_ECONFIG;
-  }
+  if (!k)
+    return cfg_unknown_key(err, key);
   if (strlen(value) >= sizeof(norm) ||
       cfg_validate(k, value, norm, sizeof(norm), why, sizeof(why)) != 0) {
     if (strlen(value) >= sizeof(norm))
@@ -753,6 +767,102 @@ int edv_config_load_file(edv_config *cfg, const char *path, edv_error *err)
   }
   cfg_adopt(cfg, scratch);
   return EDV_OK;
+}
+
+/* ---- Editing a file
+ * --------------------------------------------------------*/
+
+/* 1 when the line sets `key` (a copy is parsed: the line is kept as is). */
+static int cfg_line_sets(const char *line, const char *key)
+{
+  char buf[4096], why[64], *k, *v;
+
+  snprintf(buf, sizeof(buf), "%s", line);
+  return cfg_parse_line(buf, &k, &v, why, sizeof(why)) == 1 &&
+         strcmp(k, key) == 0;
+}
+
+/* Copies `path` to f without the lines that set `key`, then appends
+ * "key = value" (quoted) when value is not NULL. A missing file is empty. */
+static int cfg_rewrite(FILE *f, const char *path, const char *key,
+                       const char *value, edv_error *err)
+{
+  char line[4096];
+  FILE *in = fopen(path, "r");
+
+  if (!in && errno != ENOENT) {
+    edv_error_set(err, EDV_EIO, "%s: %s", path, strerror(errno));
+    return EDV_EIO;
+  }
+  while (in && fgets(line, sizeof(line), in)) {
+    if (!cfg_line_sets(line, key))
+      fputs(line, f);
+    if (!strchr(line, '\n') && !feof(in))
+      break; /* too long: edv_config_load_file below refuses the result */
+  }
+  if (in)
+    fclose(in);
+  if (value)
+    fprintf(f, "%s = \"%s\"\n", key, value);
+  return EDV_OK;
+}
+
+int edv_config_file_set(const char *path, const char *key, const char *value,
+                        edv_error *err)
+{
+  char tmp[4096];
+  edv_config *check;
+  struct stat st;
+  FILE *f;
+  int fd, result;
+
+  if (!path || !key)
+    return edv_error_set(err, EDV_EINVAL, "config: NULL argument");
+  if (!cfg_find_key(key)) /* also for an unset */
+    return cfg_unknown_key(err, key);
+  check = edv_config_new();
+  if (!check)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  if (value && (strchr(value, '"') || strchr(value, '\n'))) {
+    edv_config_free(check);
+    edv_error_set(err, EDV_ECONFIG,
+                  "%s: a value in a config file cannot "
+                  "hold '\"' or a newline",
+                  key);
+    return EDV_ECONFIG;
+  }
+  result = value ? edv_config_set(check, key, value, err) : EDV_OK;
+  if (result != EDV_OK) {
+    edv_config_free(check);
+    return result;
+  }
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp) ||
+      (fd = mkstemp(tmp)) < 0) {
+    edv_config_free(check);
+    edv_error_set(err, EDV_EIO, "%s: cannot create a temporary file: %s", path,
+                  strerror(errno));
+    return EDV_EIO;
+  }
+  /* Keep the file's mode; a new one is 0600 (mkstemp's). */
+  if (stat(path, &st) == 0)
+    (void)fchmod(fd, st.st_mode & 07777);
+  f = fdopen(fd, "w");
+  result = f ? cfg_rewrite(f, path, key, value, err) : EDV_EIO;
+  if (f && (fflush(f) != 0 || fsync(fd) != 0) && result == EDV_OK)
+    result = edv_error_set(err, EDV_EIO, "%s: %s", tmp, strerror(errno));
+  if (f)
+    fclose(f);
+  else
+    close(fd);
+  /* What is written must load: otherwise the old file stays. */
+  if (result == EDV_OK)
+    result = edv_config_load_file(check, tmp, err);
+  if (result == EDV_OK && rename(tmp, path) != 0)
+    result = edv_error_set(err, EDV_EIO, "%s: %s", path, strerror(errno));
+  if (result != EDV_OK)
+    unlink(tmp);
+  edv_config_free(check);
+  return result;
 }
 
 /* ---- Environment ---------------------------------------------------------*/

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -184,7 +185,10 @@ resp *http(const char *method, const char *url_base, const char *path,
     h = curl_slist_append(h, auth);
   }
   if (body) {
-    h = curl_slist_append(h, "Content-Type: application/json");
+    /* A Content-Type in `extra` replaces this one ("Content-Type:" alone:
+     * none at all). */
+    if (!extra || strncasecmp(extra, "Content-Type:", 13) != 0)
+      h = curl_slist_append(h, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
   }

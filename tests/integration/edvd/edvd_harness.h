@@ -35,7 +35,9 @@ void make_token(const char *role, const char *name, char *out, size_t size);
 void start_edvd(void);
 /* SIGTERMs edvd; returns its exit status and how long it took (ms). */
 int stop_edvd(long *ms);
-/* One HTTP call; `extra` is one more header line or NULL. */
+/* One HTTP call; `extra` is one more header line or NULL. A body goes
+ * with Content-Type: application/json unless `extra` is another
+ * Content-Type ("Content-Type:" alone sends none). */
 resp *http(const char *method, const char *url_base, const char *path,
            const char *token, const char *body, const char *extra);
 void resp_free(resp *r);

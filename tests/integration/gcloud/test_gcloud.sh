@@ -4,15 +4,21 @@
 # simulator). Skips (a TAP plan of 0 with SKIP, exit 0: meson treats a
 # non-zero exit of a TAP test as an error) where gcloud is not installed.
 #
-# usage: test_gcloud.sh PATH/TO/edv-gcpsim
+# Then the way a user starts it: `edvctl sim start`, and gcloud configured
+# only by the lines `edvctl sim env` prints (endpoint overrides, project,
+# access-token file), with no gcloud config of its own.
+#
+# usage: test_gcloud.sh PATH/TO/edv-gcpsim PATH/TO/edvctl
 set -u
 sim=$1
+edvctl=$2
 command -v gcloud >/dev/null 2>&1 || { echo "1..0 # SKIP gcloud not installed"; exit 0; }
 
 work=$(mktemp -d)
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  [ -n "${pid2:-}" ] && kill "$pid2" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$work"
 }
@@ -61,7 +67,7 @@ expect() { # description, pattern, command...
   fi
 }
 
-echo "1..11"
+echo "1..14"
 check "auth activate-service-account (token from the simulator)" \
   g auth activate-service-account --key-file "$work/key.json"
 check "compute networks create" \
@@ -89,4 +95,18 @@ check "dns record-sets create" \
     --type=A --ttl=300 --rrdatas=192.0.2.10
 expect "dns record-sets list" "192.0.2.10" \
   g dns record-sets list --zone=edvirons-com
+# `edvctl sim start` + `eval "$(edvctl sim env)"`, in a fresh gcloud config.
+export EDV_STATE_DIR="$work/edv"
+"$edvctl" sim start --port 0 >"$work/edv.out" 2>&1 &
+pid2=$!
+for _ in $(seq 1 100); do
+  [ -s "$EDV_STATE_DIR/sim-token" ] && break
+  sleep 0.1
+done
+env_lines=$("$edvctl" sim env)
+eval "$env_lines"
+export CLOUDSDK_CONFIG="$work/gcloud-env"
+expect "sim env: an endpoint override for every API gcloud calls"   "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=http://127.0.0.1:[0-9]+/compute/v1/"   printf '%s\n' "$env_lines"
+check "sim env: gcloud compute networks create (no gcloud auth step)"   g compute networks create envnet --subnet-mode=custom
+expect "sim env: the network is in the simulator's state" '"envnet"'   "$edvctl" sim state --kind 'compute#network'
 [ "$failed" -eq 0 ]

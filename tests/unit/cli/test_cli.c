@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,8 +140,17 @@ static void test_bad_arguments(void **state)
   (void)state;
   USAGE("unknown command 'frobnicate'", "frobnicate");
   USAGE("unknown flag '--bogus'", "--bogus", "version");
-  USAGE("unknown flag '--bogus' for 'edvctl api'", "api", "GET", "/compute/v1",
+  USAGE("edvctl api: unknown flag '--bogus'\n", "api", "GET", "/compute/v1",
         "--bogus");
+  /* Typos: the nearest command or flag is suggested; nothing far is. */
+  USAGE("edvctl: unknown command 'tenat'; did you mean 'tenant'?\n", "tenat");
+  USAGE("edvctl tenant: unknown command 'lst'; did you mean 'list'?\n",
+        "tenant", "lst");
+  USAGE("edvctl tenant: unknown command 'destroy'\n", "tenant", "destroy");
+  USAGE("edvctl: unknown flag '--formt'; did you mean '--format'?\n", "--formt",
+        "json", "version");
+  USAGE("edvctl api: unknown flag '--wiat'; did you mean '--wait'?\n", "api",
+        "GET", "/compute/v1/x", "--wiat");
   USAGE("unknown flag '-z'", "-z");
   USAGE("missing argument METHOD", "api");
   USAGE("missing argument URL_OR_PATH", "api", "GET");
@@ -168,7 +178,7 @@ static void test_bad_arguments(void **state)
   USAGE("--endpoint 'ftp://x' must start with http", "--endpoint", "ftp://x",
         "version");
   USAGE("missing command after 'edvctl auth'", "auth");
-  USAGE("unknown command 'edvctl auth login'", "auth", "login");
+  USAGE("edvctl auth: unknown command 'login'\n", "auth", "login");
   USAGE("unknown command 'edvctl nothing'", "help", "nothing");
 }
 
@@ -181,6 +191,138 @@ static void test_no_arguments(void **state)
   run_argv(&r, none, NULL);
   assert_int_equal(r.status, 2);
   assert_non_null(strstr(r.err, "Usage: edvctl"));
+}
+
+/* The commit `edvctl version` names is the source tree's HEAD (when the
+ * tree is a git checkout: a tarball's build says "unknown"). */
+static void expect_build_commit(const char *out)
+{
+  const char *root = getenv("EDV_SOURCE_ROOT");
+  char cmd[1024], head[64] = "";
+  FILE *p;
+
+  snprintf(cmd, sizeof(cmd),
+           "git -C '%s' rev-parse --short=12 HEAD 2>/dev/null",
+           root ? root : ".");
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  if (!fgets(head, sizeof(head), p))
+    head[0] = '\0';
+  pclose(p);
+  head[strcspn(head, "\n")] = '\0';
+  if (!head[0]) {
+    printf("# not a git checkout: the commit is not compared\n");
+    assert_non_null(strstr(out, "\"commit\": \"unknown\""));
+    return;
+  }
+  if (!strstr(out, head))
+    print_error("HEAD %s is not in: %s\n", head, out);
+  assert_non_null(strstr(out, head));
+}
+
+/* Reads a whole small file into buf ("" when missing). */
+static const char *read_small(const char *path, char *buf, size_t size)
+{
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+  if (f)
+    fclose(f);
+  buf[n] = '\0';
+  return buf;
+}
+
+/* The row of `config list` that starts with key: its value and source. */
+static void expect_row(const char *out, const char *key, const char *value,
+                       const char *source)
+{
+  char line[256], want[256];
+  const char *p = strstr(out, key);
+
+  assert_non_null(p);
+  snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+  /* key holds a trailing space, so that "region" does not find "regions" */
+  snprintf(want, sizeof(want), "%-36.*s %-40s %s", (int)strlen(key) - 1, key,
+           value, source);
+  if (strcmp(line, want) != 0)
+    print_error("row '%s', wanted '%s'\n", line, want);
+  assert_string_equal(line, want);
+}
+
+/* edvctl config: the default file under $XDG_CONFIG_HOME, validated edits
+ * that keep comments, and list's sources. */
+static void test_config(void **state)
+{
+  static run_result r;
+  char dir[] = "/tmp/edvctl-config-XXXXXX", path[128], buf[1024];
+  const char *old = getenv("XDG_CONFIG_HOME");
+  char saved[512];
+  struct stat st;
+
+  (void)state;
+  snprintf(saved, sizeof(saved), "%s", old ? old : "");
+  assert_non_null(mkdtemp(dir));
+  setenv("XDG_CONFIG_HOME", dir, 1);
+  snprintf(path, sizeof(path), "%s/edv/config", dir);
+
+  RUN(&r, "config", "set", "project", "my-proj");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(read_small(path, buf, sizeof(buf)),
+                      "project = \"my-proj\"\n");
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  RUN(&r, "config", "get", "project");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.out, "my-proj\n");
+
+  /* Other lines and comments stay; the key's old lines go. */
+  {
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs("# mine\nregion = us-east1 # east\nproject = old\n", f);
+    fclose(f);
+  }
+  RUN(&r, "config", "set", "project", "new-proj");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(read_small(path, buf, sizeof(buf)),
+                      "# mine\nregion = us-east1 # east\n"
+                      "project = \"new-proj\"\n");
+
+  /* A bad key or value changes nothing and names the key. */
+  USAGE("unknown key 'bogus'", "config", "set", "bogus", "1");
+  USAGE("key 'http.timeout_ms'", "config", "set", "http.timeout_ms", "soon");
+  USAGE("KEY: unknown key 'nope'", "config", "get", "nope");
+  assert_string_equal(read_small(path, buf, sizeof(buf)),
+                      "# mine\nregion = us-east1 # east\n"
+                      "project = \"new-proj\"\n");
+
+  /* Where each value comes from. */
+  RUN(&r, "--endpoint", "http://127.0.0.1:9", "config", "list");
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, path));
+  expect_row(r.out, "region ", "us-east1", "file");
+  expect_row(r.out, "project ", "new-proj", "file");
+  expect_row(r.out, "endpoint ", "http://127.0.0.1:9", "flag");
+  expect_row(r.out, "domain ", "edvirons.com", "default");
+  RUN(&r, "--endpoint", "http://127.0.0.1:9", "--format", "json", "config",
+      "list");
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "\"source\": \"flag\""));
+  assert_non_null(strstr(r.out, "\"source\": \"file\""));
+  assert_non_null(strstr(r.out, "\"source\": \"default\""));
+
+  RUN(&r, "config", "unset", "region");
+  assert_int_equal(r.status, 0);
+  assert_string_equal(read_small(path, buf, sizeof(buf)),
+                      "# mine\nproject = \"new-proj\"\n");
+  RUN(&r, "config", "get", "zone");
+  assert_int_equal(r.status, 3);
+  assert_non_null(strstr(r.err, "zone is not set"));
+
+  snprintf(buf, sizeof(buf), "rm -rf '%s'", dir);
+  assert_int_equal(system(buf), 0);
+  setenv("XDG_CONFIG_HOME", saved, 1);
 }
 
 static void test_help_and_version(void **state)
@@ -213,6 +355,8 @@ static void test_help_and_version(void **state)
   RUN(&r, "version", "--format=json");
   assert_int_equal(r.status, 0);
   assert_non_null(strstr(r.out, "\"edvctl\""));
+  assert_non_null(strstr(r.out, "\"build_date\""));
+  expect_build_commit(r.out);
 }
 
 /* ---- Against the mock server ---------------------------------------------*/
@@ -491,6 +635,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_no_arguments),
       cmocka_unit_test(test_help_and_version),
+      cmocka_unit_test(test_config),
       cmocka_unit_test_setup_teardown(test_api_get, mock_setup, mock_teardown),
       cmocka_unit_test_setup_teardown(test_api_post_data, mock_setup,
                                       mock_teardown),

@@ -463,7 +463,7 @@ static void test_bad_arguments(void **state)
   REFUSED(&s, "missing argument REGION", "tenant", "create", "school001",
           "greenwood-high", "Greenwood High School", "premium");
   REFUSED(&s, "missing argument ID", "tenant", "create");
-  REFUSED(&s, "unknown flag '--colour' for 'edvctl tenant create'", "tenant",
+  REFUSED(&s, "edvctl tenant create: unknown flag '--colour'\n", "tenant",
           "create", "school001", "greenwood-high", "Greenwood High School",
           "premium", "us-central1", "--colour");
   REFUSED(&s, "--wait and --no-wait exclude each other", "tenant", "create",
@@ -478,7 +478,7 @@ static void test_bad_arguments(void **state)
           "gold");
   REFUSED(&s, "--profile 'slow' is not one of", "sim", "start", "--profile",
           "slow");
-  REFUSED(&s, "unknown command 'edvctl tenant destroy'", "tenant", "destroy",
+  REFUSED(&s, "edvctl tenant: unknown command 'destroy'\n", "tenant", "destroy",
           "school001");
   scratch_remove(&s);
 }
@@ -581,6 +581,82 @@ static void test_quickstart(void **state)
 
 /* ---- sim start ---------------------------------------------------------- */
 
+/* The simulator's clock in ms, through its admin API. */
+static long long sim_clock_ms(const scratch *s)
+{
+  static run_result r;
+  json_object *o, *ms;
+  long long v;
+
+  EDV(&r, s, "sim", "clock", "advance", "0");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_true(json_object_object_get_ex(o, "ms", &ms));
+  v = json_object_get_int64(ms);
+  json_object_put(o);
+  return v;
+}
+
+/* The verbs on a running simulator, found through the state directory. */
+static void sim_verbs(const scratch *s, const char *url, const char *env_ep,
+                      const char *env_key)
+{
+  static run_result r;
+  char want[300];
+  const char *get[] = {
+      "api", "GET", "/compute/v1/projects/edv-sim/regions/us-central1", NULL};
+  const char *env[] = {env_ep, env_key, "EDV_PROJECT=edv-sim", NULL};
+  long long t0;
+
+  EDV(&r, s, "sim", "env");
+  EXPECT_OK(&r);
+  snprintf(want, sizeof(want), "export EDV_ENDPOINT=%s ", url);
+  assert_non_null(strstr(r.out, want));
+  snprintf(want, sizeof(want),
+           "export CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=%s/compute/v1/\n",
+           url);
+  assert_non_null(strstr(r.out, want));
+
+  /* A fault the simulator applies once, then no more. */
+  EDV(&r, s, "sim", "faults", "add",
+      "{\"api\":\"compute\",\"errorRate\":1,\"code\":400,\"count\":1}");
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "list");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "\"code\": 400"));
+  run_prog(&r, edvctl, get, env);
+  assert_int_equal(r.status, 5);
+  run_prog(&r, edvctl, get, env);
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "add", "{\"api\":\"dns\",\"latencyMs\":5}");
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "clear");
+  EXPECT_OK(&r);
+  EDV(&r, s, "sim", "faults", "list");
+  assert_null(strstr(r.out, "\"api\""));
+
+  t0 = sim_clock_ms(s);
+  EDV(&r, s, "sim", "clock", "advance", "1h");
+  EXPECT_OK(&r);
+  assert_true(sim_clock_ms(s) - t0 >= 3600 * 1000);
+
+  EDV(&r, s, "sim", "state", "--kind", "compute#region");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "\"name\": \"projects/edv-sim/regions/"));
+  assert_null(strstr(r.out, "compute#zone"));
+  EDV(&r, s, "sim", "reset");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "\"status\": \"ok\""));
+  EDV(&r, s, "sim", "clock", "advance", "soon");
+  assert_int_equal(r.status, 2);
+  run_prog(&r, edvctl,
+           (const char *const[]){"--state-dir", "/nonexistent-edv", "sim",
+                                 "env", NULL},
+           NULL);
+  assert_int_equal(r.status, 3);
+  assert_non_null(strstr(r.err, "no simulator was started"));
+}
+
 static void test_sim_start(void **state)
 {
   static run_result r;
@@ -631,6 +707,7 @@ static void test_sim_start(void **state)
   }
   EXPECT_OK(&r);
   assert_non_null(strstr(r.out, "compute#region"));
+  sim_verbs(&s, url, env_ep, env_key);
   kill(pid, SIGINT);
   assert_int_equal(waitpid(pid, &wstatus, 0), pid);
   assert_true(WIFEXITED(wstatus));
@@ -733,6 +810,96 @@ static void test_env_sim(void **state)
   run_prog(&r, edvctl, args, bad);
   assert_int_equal(r.status, 2);
   assert_non_null(strstr(r.err, "EDV_SIM 'maybe'"));
+  scratch_remove(&s);
+}
+
+/* ---- shell completion --------------------------------------------------- */
+
+/* The candidates `edvctl __complete WORD...` prints for the last word. */
+static const char *complete(const char *const *words)
+{
+  static run_result r;
+  const char *argv[24] = {"__complete"};
+  int i = 1;
+
+  for (int k = 0; words[k] && i < 23; k++)
+    argv[i++] = words[k];
+  argv[i] = NULL;
+  run_prog(&r, edvctl, argv, NULL);
+  EXPECT_OK(&r);
+  return r.out;
+}
+
+#define COMPLETES(want, ...)                                                   \
+  do {                                                                         \
+    const char *const words_[] = {__VA_ARGS__, NULL};                          \
+    const char *got_ = complete(words_);                                       \
+    if (strcmp(got_, (want)) != 0)                                             \
+      print_error("completing '%s': got '%s', wanted '%s'\n",                  \
+                  words_[sizeof(words_) / sizeof(words_[0]) - 2], got_,        \
+                  (want));                                                     \
+    assert_string_equal(got_, (want));                                         \
+  } while (0)
+
+/* Completion walks the parser's command table and the state; the bash
+ * script turns its answer into COMPREPLY. */
+static void test_completion(void **state)
+{
+  static run_result r;
+  scratch s;
+  char cmd[2048], out[300];
+
+  (void)state;
+  scratch_make(&s);
+  EDV(&r, &s, "--sim", "-q", "tenant", "create", "school001", "greenwood",
+      "Greenwood", "basic", "europe-west1", "--no-wait");
+  EXPECT_OK(&r);
+  COMPLETES("tenant\n", "ten");
+  COMPLETES("retry\nresume\n", "tenant", "re");
+  COMPLETES("--wait\n", "tenant", "create", "--w");
+  COMPLETES("table\njson\n", "--format", "");
+  COMPLETES("@files\n", "--config", "");
+  COMPLETES("READY\n", "tenant", "list", "--state", "R");
+  COMPLETES("", "tenant", "zz", "");       /* unknown: nothing */
+  COMPLETES("", "tenant", "get", "x", ""); /* one ID only */
+  COMPLETES("bash\n", "completion", "b");
+  COMPLETES("school001\n", "--config", s.config, "tenant", "get", "");
+  COMPLETES("school001\n", "tenant", "--config", s.config, "delete", "s");
+  COMPLETES("basic\n", "--config", s.config, "tenant", "create", "a", "b", "c",
+            "ba");
+  /* The configured region first, then those the tenants use. */
+  COMPLETES("us-central1\neurope-west1\n", "--config", s.config, "tenant",
+            "create", "a", "b", "c", "basic", "");
+  assert_non_null(
+      strstr(complete((const char *const[]){"--config", s.config, "tenant",
+                                            "create", "a", "b", "c", "", NULL}),
+             "premium\n"));
+
+  /* The bash script itself, through bash. */
+  snprintf(out, sizeof(out), "%s/compreply", s.dir);
+  snprintf(cmd, sizeof(cmd),
+           "bash -c 'source <(\"$0\" completion bash) && "
+           "COMP_WORDS=(\"$0\" --config \"$1\" tenant get sch) && "
+           "COMP_CWORD=5 && _edvctl && printf \"%%s\\n\" "
+           "\"${COMPREPLY[@]}\"' '%s' '%s' > '%s'",
+           edvctl, s.config, out);
+  assert_int_equal(system(cmd), 0);
+  assert_true(file_has(out, "school001\n"));
+  /* fish through fish; zsh's script is only parsed (driving zsh's
+   * completion system needs a terminal). */
+  snprintf(cmd, sizeof(cmd),
+           "fish -c 'set -gx PATH (dirname $argv[1]) $PATH; "
+           "source (edvctl completion fish | psub); "
+           "complete -C\"edvctl --config $argv[2] tenant get sch\"' "
+           "'%s' '%s' > '%s'",
+           edvctl, s.config, out);
+  assert_int_equal(system(cmd), 0);
+  assert_true(file_has(out, "school001\n"));
+  snprintf(cmd, sizeof(cmd), "'%s' completion zsh | zsh -n", edvctl);
+  assert_int_equal(system(cmd), 0);
+  run_prog(&r, edvctl, (const char *const[]){"completion", "tcsh", NULL}, NULL);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "SHELL 'tcsh' is not one of: bash, zsh"));
   scratch_remove(&s);
 }
 
@@ -841,6 +1008,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_sim_start),
       cmocka_unit_test(test_docs_in_sync),
       cmocka_unit_test(test_env_sim),
+      cmocka_unit_test(test_completion),
       cmocka_unit_test(test_interrupt),
       cmocka_unit_test(test_tty),
   };

@@ -1,24 +1,31 @@
 /*
  * test_httpd.c - the libmicrohttpd adapter: sync and deferred answers, the
  * body limit, deadlines, a client that leaves while its request is
- * suspended, and shutdown with a request still suspended.
+ * suspended, shutdown with a request still suspended, and the connection
+ * limits: a request that does not arrive in time (however steadily it
+ * trickles), room made for a new client when the slots are full, the
+ * per-address limit, the idle keep-alive.
  *
  * The loop (and the server) run on a second thread; the test thread is a
  * plain blocking libcurl client. The server is only touched from the loop
  * thread: the test thread talks to it through uv_async_t.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "server/httpd.h"
+#include "httpd/httpd.h"
 
 typedef struct fixture {
   uv_loop_t loop;
@@ -106,17 +113,14 @@ static void *loop_main(void *arg)
   return NULL;
 }
 
-static fixture *start(size_t max_body)
+/* Starts a server with these options (handler and data are set here). */
+static fixture *start_opts(edv_httpd_options o)
 {
   fixture *f = calloc(1, sizeof(*f));
-  edv_httpd_options o;
   edv_error err;
 
   assert_non_null(f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
-  memset(&o, 0, sizeof(o));
-  o.port = 0;
-  o.max_body = max_body;
   o.handler = handler;
   o.data = f;
   f->httpd = edv__httpd_start(&f->loop, &o, &err);
@@ -129,6 +133,15 @@ static fixture *start(size_t max_body)
   f->later.data = f;
   assert_int_equal(pthread_create(&f->thread, NULL, loop_main, f), 0);
   return f;
+}
+
+static fixture *start(size_t max_body)
+{
+  edv_httpd_options o;
+
+  memset(&o, 0, sizeof(o));
+  o.max_body = max_body;
+  return start_opts(o);
 }
 
 static void finish(fixture *f, int shutdown_ends)
@@ -320,6 +333,170 @@ static void test_shutdown_with_suspended(void **state)
   assert_int_equal(b.r.status, 503);
 }
 
+/* ---- connection limits (raw sockets) ----------------------------------*/
+
+/* A connected socket that gives up reading after 5 s; -1 when refused. */
+static int dial(fixture *f)
+{
+  struct sockaddr_in sa;
+  struct timeval tv = {5, 0};
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  assert_true(fd >= 0);
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)f->port);
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+/* A request line and one header, never finished. */
+static void send_part(int fd)
+{
+  static const char part[] = "GET /slow HTTP/1.1\r\nHost: t\r\n";
+
+  assert_int_equal(send(fd, part, sizeof(part) - 1, MSG_NOSIGNAL),
+                   (ssize_t)sizeof(part) - 1);
+}
+
+/* Reads until the server closes (or 5 s pass: fails): what came. */
+static void read_to_end(int fd, char *buf, size_t size)
+{
+  size_t got = 0;
+
+  for (;;) {
+    ssize_t n = recv(fd, buf + got, size - 1 - got, 0);
+
+    if (n < 0 && errno == ECONNRESET)
+      break;
+    if (n < 0)
+      fail_msg("the server did not close the connection: %s", strerror(errno));
+    if (n == 0)
+      break;
+    got += (size_t)n;
+    if (got == size - 1)
+      break;
+  }
+  buf[got] = '\0';
+}
+
+/* A request whose header lines keep coming, one every 50 ms, is closed
+ * when request_timeout_ms has passed since the connection opened: MHD's
+ * own timeout, restarted by each byte, would never end it. */
+static void test_request_deadline(void **state)
+{
+  edv_httpd_options o;
+  fixture *f;
+  char buf[512];
+  int fd, closed = 0;
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.request_timeout_ms = 300;
+  f = start_opts(o);
+  fd = dial(f);
+  send_part(fd);
+  for (int i = 0; i < 100 && !closed; i++) {
+    usleep(50 * 1000);
+    closed = send(fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0 ||
+             recv(fd, buf, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+  }
+  assert_true(closed);
+  read_to_end(fd, buf, sizeof(buf));
+  close(fd);
+  assert_true(strncmp(buf, "HTTP/1.1 408 ", 13) == 0);
+  assert_non_null(strstr(buf, "request not received within"));
+  assert_int_equal(f->handled, 0);
+  finish(f, 0);
+}
+
+/* Every slot taken by a slow client: a new client is still served, the
+ * oldest slow one being closed to make room (its deadline is far off). */
+static void test_make_room(void **state)
+{
+  edv_httpd_options o;
+  fixture *f;
+  int fds[16];
+  char buf[512];
+  reply r;
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.max_connections = 16;
+  f = start_opts(o);
+  for (int i = 0; i < 16; i++) {
+    fds[i] = dial(f);
+    send_part(fds[i]);
+    usleep(2000); /* accepted in this order */
+  }
+  http(f, "GET", "/new", NULL, 3000, &r);
+  assert_int_equal(r.result, CURLE_OK);
+  assert_int_equal(r.status, 200);
+  read_to_end(fds[0], buf, sizeof(buf));
+  assert_true(strncmp(buf, "HTTP/1.1 408 ", 13) == 0);
+  for (int i = 0; i < 16; i++)
+    close(fds[i]);
+  finish(f, 0);
+}
+
+/* max_per_ip connections from one address, the next one is refused. */
+static void test_per_ip(void **state)
+{
+  edv_httpd_options o;
+  fixture *f;
+  int fds[3];
+  reply r;
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.max_per_ip = 3;
+  f = start_opts(o);
+  for (int i = 0; i < 3; i++)
+    fds[i] = dial(f);
+  usleep(100 * 1000); /* accepted */
+  http(f, "GET", "/fourth", NULL, 2000, &r);
+  assert_int_not_equal(r.result, CURLE_OK);
+  assert_int_equal(f->handled, 0);
+  close(fds[0]);
+  usleep(100 * 1000); /* its close seen */
+  http(f, "GET", "/fourth", NULL, 2000, &r);
+  assert_int_equal(r.status, 200);
+  close(fds[1]);
+  close(fds[2]);
+  finish(f, 0);
+}
+
+/* After an answer the clock starts again: an idle keep-alive is closed
+ * once request_timeout_ms passes, without a 408 (it could cross the
+ * client's next request). */
+static void test_idle_keepalive(void **state)
+{
+  static const char req[] = "GET /one HTTP/1.1\r\nHost: t\r\n\r\n";
+  edv_httpd_options o;
+  fixture *f;
+  char buf[512];
+  ssize_t n;
+  int fd;
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.request_timeout_ms = 300;
+  f = start_opts(o);
+  fd = dial(f);
+  assert_int_equal(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL),
+                   (ssize_t)sizeof(req) - 1);
+  n = recv(fd, buf, sizeof(buf) - 1, 0);
+  assert_true(n > 12);
+  assert_true(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+  read_to_end(fd, buf, sizeof(buf)); /* the body came with the head */
+  close(fd);
+  assert_string_equal(buf, "");
+  assert_int_equal(f->handled, 1);
+  finish(f, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -329,6 +506,10 @@ int main(void)
       cmocka_unit_test(test_deadline),
       cmocka_unit_test(test_abort_while_suspended),
       cmocka_unit_test(test_shutdown_with_suspended),
+      cmocka_unit_test(test_request_deadline),
+      cmocka_unit_test(test_make_room),
+      cmocka_unit_test(test_per_ip),
+      cmocka_unit_test(test_idle_keepalive),
   };
   int result;
 

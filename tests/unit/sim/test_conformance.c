@@ -1514,8 +1514,8 @@ static void test_fidelity_table(void **state)
   const char *root = getenv("EDV_SOURCE_ROOT");
   char path[1200], line[4096];
   FILE *fp;
-  json_object *rows;
-  int in_table = 0, missing = 0;
+  json_object *rows, *admin;
+  int in_table = 0, in_admin = 0, missing = 0;
   simfx *f;
   sim *s;
 
@@ -1528,11 +1528,17 @@ static void test_fidelity_table(void **state)
     skip();
   }
   rows = json_object_new_object();
+  admin = json_object_new_object();
   while (fgets(line, sizeof(line), fp)) {
-    if (strncmp(line, "## ", 3) == 0)
+    if (strncmp(line, "## ", 3) == 0) {
       in_table = strncmp(line, "## Fidelity table", 17) == 0;
-    else if (in_table && strncmp(line, "| ", 2) == 0 &&
-             strncmp(line, "| method id", 11) != 0) {
+      in_admin = strncmp(line, "## Admin API", 12) == 0;
+    } else if (in_admin && strncmp(line, "| `", 3) == 0 &&
+               strchr(line + 3, '`')) {
+      *strchr(line + 3, '`') = '\0'; /* "| `GET /_sim/x` | ..." */
+      json_object_object_add(admin, line + 3, NULL);
+    } else if (in_table && strncmp(line, "| ", 2) == 0 &&
+               strncmp(line, "| method id", 11) != 0) {
       char *end = strchr(line + 2, '|');
 
       if (end) {
@@ -1548,8 +1554,18 @@ static void test_fidelity_table(void **state)
     const sim_route *r = s->routes[i].r;
     sim_api api = s->routes[i].api;
 
+    if (api == SIM_API_ADMIN) {
+      char key[256];
+
+      snprintf(key, sizeof(key), "%s %s", r->verb, r->path);
+      if (!json_object_object_get_ex(admin, key, NULL)) {
+        printf("# no row in docs/simulator.md's Admin API for %s\n", key);
+        missing++;
+      }
+      continue;
+    }
     if (api == SIM_API_OAUTH || api == SIM_API_METADATA ||
-        api == SIM_API_ADMIN || row_covers(rows, r->method_id))
+        row_covers(rows, r->method_id))
       continue;
     printf("# no fidelity-table row in docs/simulator.md for %s (%s %s)\n",
            r->method_id, r->verb, r->path);
@@ -1557,8 +1573,10 @@ static void test_fidelity_table(void **state)
   }
   fx_free(f);
   json_object_put(rows);
+  json_object_put(admin);
   if (missing)
-    fail_msg("%d served method(s) without a fidelity-table row", missing);
+    fail_msg("%d served route(s) without their row in docs/simulator.md",
+             missing);
 }
 
 /* The committed subset holds every served method as the full documents
@@ -1610,12 +1628,27 @@ static void test_subset(void **state)
 
 int main(void)
 {
-  const struct CMUnitTest tests[] = {
+  const struct CMUnitTest all[] = {
       cmocka_unit_test(test_subset),         cmocka_unit_test(test_routes),
       cmocka_unit_test(test_responses),      cmocka_unit_test(test_requests),
       cmocka_unit_test(test_fidelity_table),
   };
+  const struct CMUnitTest lone[] = {
+      cmocka_unit_test(test_routes),
+      cmocka_unit_test(test_responses),
+      cmocka_unit_test(test_requests),
+      cmocka_unit_test(test_fidelity_table),
+  };
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  /* The documents are loaded before the group runs, so that a lone clone
+   * (no full documents beside it) leaves test_subset out instead of
+   * reporting it skipped: meson counts TAP's "not ok # SKIP" as a failure. */
+  (void)group_setup(NULL);
+  if (using_subset) {
+    printf("# test_subset not run: the full documents are absent, so the "
+           "committed subset has nothing to be compared with\n");
+    return cmocka_run_group_tests_name("tests", lone, NULL, group_teardown);
+  }
+  return cmocka_run_group_tests_name("tests", all, NULL, group_teardown);
 }

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "tenant/subnet.h"
 
 #define assert_contains(hay, needle)                                           \
   do {                                                                         \

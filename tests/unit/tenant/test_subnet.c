@@ -1,5 +1,6 @@
 /*
- * test_subnet.c - CIDR helpers and the lowest-free-block allocator.
+ * test_subnet.c - the CIDR helpers and the lowest-free-block allocator
+ * (common/cidr.c) and the tenant address plan check (tenant/subnet.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -113,48 +114,47 @@ static void test_lowest_free(void **state)
   edv_error err;
 
   (void)state;
-  assert_int_equal(edv__subnet_alloc(&super, 28, NULL, 0, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, NULL, 0, &out, &err), 0);
   assert_cidr(&out, "10.64.0.0/28");
 
   taken[0] = cidr("10.64.0.0/28");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 1, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 1, &out, &err), 0);
   assert_cidr(&out, "10.64.0.16/28");
 
   /* A hole below a taken block is the lowest free one. */
   taken[0] = cidr("10.64.0.16/28");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 1, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 1, &out, &err), 0);
   assert_cidr(&out, "10.64.0.0/28");
 
   /* Bigger, smaller and unaligned neighbours, in any order. */
   taken[0] = cidr("10.64.0.48/28");
   taken[1] = cidr("10.64.0.0/27");
   taken[2] = cidr("10.64.0.40/29");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 3, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 3, &out, &err), 0);
   assert_cidr(&out, "10.64.0.64/28");
   taken[2] = cidr("10.64.0.32/29");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 3, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 3, &out, &err), 0);
   assert_cidr(&out, "10.64.0.64/28");
   taken[0] = cidr("10.64.0.56/29");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 3, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 3, &out, &err), 0);
   assert_cidr(&out, "10.64.0.64/28");
   taken[0] = cidr("10.64.0.40/29");
   taken[2] = cidr("10.64.0.48/28");
-  assert_int_equal(edv__subnet_alloc(&super, 29, taken, 3, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 29, taken, 3, &out, &err), 0);
   assert_cidr(&out, "10.64.0.32/29");
 
   /* Ranges outside the supernet do not matter; one covering it does. */
   taken[0] = cidr("10.63.255.240/28");
   taken[1] = cidr("192.168.0.0/16");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 2, &out, &err), 0);
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 2, &out, &err), 0);
   assert_cidr(&out, "10.64.0.0/28");
   taken[0] = cidr("10.0.0.0/8");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 1, &out, &err),
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 1, &out, &err),
                    EDV_EQUOTA);
 
   /* Bad prefixes. */
-  assert_int_equal(edv__subnet_alloc(&super, 8, NULL, 0, &out, &err),
-                   EDV_EINVAL);
-  assert_int_equal(edv__subnet_alloc(&super, 33, NULL, 0, &out, &err),
+  assert_int_equal(edv__cidr_alloc(&super, 8, NULL, 0, &out, &err), EDV_EINVAL);
+  assert_int_equal(edv__cidr_alloc(&super, 33, NULL, 0, &out, &err),
                    EDV_EINVAL);
 }
 
@@ -166,21 +166,21 @@ static void test_exhaustion(void **state)
 
   (void)state;
   for (i = 0; i < 16; i++) {
-    assert_int_equal(edv__subnet_alloc(&super, 28, taken, i, &out, &err), 0);
+    assert_int_equal(edv__cidr_alloc(&super, 28, taken, i, &out, &err), 0);
     assert_int_equal(out.net, 0x0a400000u + 16 * i);
     taken[i] = out;
   }
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 16, &out, &err),
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 16, &out, &err),
                    EDV_EQUOTA);
   assert_non_null(strstr(err.message, "10.64.0.0/24 has no free /28"));
   /* The whole IPv4 space as a supernet does not overflow at the top. */
   super = cidr("255.255.255.0/24");
   for (i = 0; i < 16; i++) {
-    assert_int_equal(edv__subnet_alloc(&super, 28, taken, i, &out, &err), 0);
+    assert_int_equal(edv__cidr_alloc(&super, 28, taken, i, &out, &err), 0);
     taken[i] = out;
   }
   assert_cidr(&taken[15], "255.255.255.240/28");
-  assert_int_equal(edv__subnet_alloc(&super, 28, taken, 16, &out, &err),
+  assert_int_equal(edv__cidr_alloc(&super, 28, taken, 16, &out, &err),
                    EDV_EQUOTA);
 }
 
@@ -205,8 +205,7 @@ static void test_no_overlap_over_1000(void **state)
       live[k] = live[--nlive];
     }
     assert_int_equal(
-        edv__subnet_alloc(&super, EDV_SUBNET_PREFIX, live, nlive, &out, &err),
-        0);
+        edv__cidr_alloc(&super, EDV_SUBNET_PREFIX, live, nlive, &out, &err), 0);
     assert_true(edv__cidr_contains(&super, &out));
     assert_int_equal(out.prefix, EDV_SUBNET_PREFIX);
     /* Lowest: every aligned block below it is taken (checked on every

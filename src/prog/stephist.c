@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/stephist.h"
+#include "prog/stephist.h"
 
 #define STEPHIST_NAME_SZ 48
 

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "server/tokens.h"
+#include "prog/tokens.h"
 
 #define TOK_ID_LEN   8  /* hex digits */
 #define TOK_SALT_LEN 16 /* bytes */

@@ -5,8 +5,8 @@
  * sets. Both programs must open the same state the same way, or
  * `edvctl tenant list` and edvd would disagree about the fleet.
  */
-#ifndef EDV_SERVER_FLEETENV_H
-#define EDV_SERVER_FLEETENV_H
+#ifndef EDV_PROG_FLEETENV_H
+#define EDV_PROG_FLEETENV_H
 
 #include <stddef.h>
 
@@ -50,4 +50,4 @@ edv_sim *edv__env_start_sim(uv_loop_t *loop, edv_config *cfg, const char *dir,
  * supernet, subnet_prefix); the caller sets the rest. */
 void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o);
 
-#endif /* EDV_SERVER_FLEETENV_H */
+#endif /* EDV_PROG_FLEETENV_H */

@@ -13,8 +13,8 @@
  * kick() (MHD_run, then MHD_get_timeout) is the only way MHD advances
  * (STYLE.md section 3). Everything runs on the loop's thread.
  */
-#ifndef EDV_SERVER_HTTPD_H
-#define EDV_SERVER_HTTPD_H
+#ifndef EDV_HTTPD_HTTPD_H
+#define EDV_HTTPD_HTTPD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -52,17 +52,34 @@ typedef void (*edv_httpd_end_cb)(void *data, edv_http_req *req,
                                  edv_httpd_end why);
 
 typedef struct edv_httpd_options {
-  const char *host;          /* bind address, "127.0.0.1" when NULL */
-  unsigned port;             /* 0 picks a free port (see edv__httpd_port) */
-  size_t max_body;           /* larger bodies get 413; 0 means 4 MiB */
-  uint64_t deadline_ms;      /* default deadline of a suspended request;
-                                0 means 5 minutes */
-  unsigned max_connections;  /* 0 means 4096 (each suspended request,
-                                such as an operations.wait, holds one) */
-  edv_httpd_handler handler; /* required */
-  void *data;                /* passed to handler */
-  /* Optional: the body of the answers the server makes itself (413, 503
-   * while closing, 504 past a deadline, 500): returns a malloc'd body,
+  const char *host;            /* bind address, "127.0.0.1" when NULL */
+  unsigned port;               /* 0 picks a free port (see edv__httpd_port) */
+  size_t max_body;             /* larger bodies get 413; 0 means 4 MiB */
+  uint64_t deadline_ms;        /* default deadline of a suspended request;
+                                  0 means 5 minutes */
+  unsigned max_connections;    /* 0 means 4096 (each suspended request,
+                                  such as an operations.wait, holds one).
+                                  Near the limit, each new connection closes
+                                  the oldest one still sending its request
+                                  (or idle between requests), so new clients
+                                  always get a slot */
+  unsigned max_per_ip;         /* connections per client address; 0: no limit */
+  uint64_t request_timeout_ms; /* a request's line, headers and body must
+                                  all arrive within this of the connection's
+                                  start (or of the previous answer on a
+                                  keep-alive connection), however steadily
+                                  bytes trickle in; past it the connection is
+                                  closed (a first request gets 408 over plain
+                                  HTTP). 0 means 30 s */
+  size_t max_uri;              /* longer request targets get 414; 0: 8 KiB */
+  size_t max_header;           /* a larger request line plus headers gets 431;
+                                  0: 16 KiB (beyond about 64 KiB
+                                  libmicrohttpd answers 431 itself, as HTML) */
+  edv_httpd_handler handler;   /* required */
+  void *data;                  /* passed to handler */
+  /* Optional: the body of the answers the server makes itself (408, 413,
+   * 414, 431, 503 while closing, 504 past a deadline, 500): returns a
+   * malloc'd body,
    * sets *len and *ctype (a static string); NULL keeps the plain text.
    * Called with `data`, on the loop, never while a handler runs. */
   char *(*error_body)(void *data, unsigned status, const char *text,
@@ -123,6 +140,10 @@ const char *edv__http_header(const edv_http_req *req, const char *name);
 const char *edv__http_body(const edv_http_req *req, size_t *len);
 /* 1 when the peer is a loopback address (127/8 or ::1). */
 int edv__http_peer_is_loopback(const edv_http_req *req);
+/* The peer's address as text ("127.0.0.1", "::1") in buf, "unknown" when
+ * there is none; returns buf (46 bytes hold any address). */
+const char *edv__http_peer_addr(const edv_http_req *req, char *buf,
+                                size_t size);
 
 /* Owner's pointer, free for the handler to use. */
 void edv__http_set_data(edv_http_req *req, void *data);
@@ -161,4 +182,4 @@ void edv__httpd_respond_owned(edv_http_req *req, unsigned status,
  */
 void edv__httpd_drop(edv_http_req *req);
 
-#endif /* EDV_SERVER_HTTPD_H */
+#endif /* EDV_HTTPD_HTTPD_H */

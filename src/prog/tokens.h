@@ -12,8 +12,8 @@
  * temporary file, fsync, rename), so edvd can reload it at any moment
  * (SIGHUP) and never sees half a file.
  */
-#ifndef EDV_SERVER_TOKENS_H
-#define EDV_SERVER_TOKENS_H
+#ifndef EDV_PROG_TOKENS_H
+#define EDV_PROG_TOKENS_H
 
 #include <stddef.h>
 
@@ -67,4 +67,4 @@ edv_role edv__tokens_verify(const edv__tokens *t, const char *token,
 int edv__tokens_create(const char *path, const char *name, edv_role role,
                        char *out, size_t size, edv_error *err);
 
-#endif /* EDV_SERVER_TOKENS_H */
+#endif /* EDV_PROG_TOKENS_H */

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/fleetenv.h"
+#include "prog/fleetenv.h"
 
 int edv__env_state_dir(const edv_config *cfg, char *buf, size_t size,
                        edv_error *err)

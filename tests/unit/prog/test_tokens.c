@@ -1,5 +1,5 @@
 /*
- * test_tokens.c - server/tokens.c: create, verify by role, refuse wrong
+ * test_tokens.c - prog/tokens.c: create, verify by role, refuse wrong
  * tokens and unsafe files, never store the token itself.
  */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "server/tokens.h"
+#include "prog/tokens.h"
 
 static char path[300];
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "server/stephist.h"
+#include "prog/stephist.h"
 
 /* The value of the line starting with `prefix` (-1 when absent). */
 static double value_of(const char *text, const char *prefix)

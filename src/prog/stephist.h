@@ -8,8 +8,8 @@
  * (0.1 s to 20 min) cover the simulator's fast profile as well as real
  * Cloud SQL instances and certificates.
  */
-#ifndef EDV_SERVER_STEPHIST_H
-#define EDV_SERVER_STEPHIST_H
+#ifndef EDV_PROG_STEPHIST_H
+#define EDV_PROG_STEPHIST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,4 +38,4 @@ uint64_t edv__stephist_dropped(const edv__stephist *h);
  * (may be NULL) gets its length. NULL on ENOMEM. */
 char *edv__stephist_render(const edv__stephist *h, size_t *len);
 
-#endif /* EDV_SERVER_STEPHIST_H */
+#endif /* EDV_PROG_STEPHIST_H */

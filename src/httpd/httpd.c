@@ -12,6 +12,16 @@
  * an answer is suspended (with a deadline, since MHD never times out a
  * suspended connection), and MHD_OPTION_NOTIFY_COMPLETED frees it, telling
  * the owner first if it still holds the request.
+ *
+ * Connection life: MHD_OPTION_NOTIFY_CONNECTION gives each connection an
+ * http_conn. MHD's own timeout restarts with every byte, so a client
+ * trickling one header line every few seconds would hold its slot for
+ * ever; instead every connection waiting for its request sits in one list,
+ * oldest first, and one uv timer closes those whose request has not fully
+ * arrived within request_timeout_ms (shutdown() of the socket: MHD reads
+ * the end and closes it). The clock starts when the connection opens and
+ * again when an answer has been sent, so it also bounds idle keep-alives.
+ * Near max_connections a new connection closes the oldest waiting one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,11 +36,20 @@
 #include <microhttpd.h>
 
 #include "common/log.h"
-#include "server/httpd.h"
+#include "httpd/httpd.h"
 
 #define HTTPD_DEFAULT_MAX_BODY    ((size_t)4 << 20)
 #define HTTPD_DEFAULT_DEADLINE_MS 300000u
 #define HTTPD_DRAIN_MS            1000u
+#define HTTPD_DEFAULT_REQUEST_MS  30000u
+#define HTTPD_DEFAULT_MAX_CONNS   4096u
+#define HTTPD_DEFAULT_MAX_URI     ((size_t)8 << 10)
+#define HTTPD_DEFAULT_MAX_HEADER  ((size_t)16 << 10)
+/* MHD's per-connection memory (request line, headers, read buffer): well
+ * above our own limits, so they are the ones clients meet (and get JSON);
+ * allocated per connection but touched only as far as it is used. */
+#define HTTPD_MHD_MEMORY    ((size_t)64 << 10)
+#define HTTPD_WARN_EVERY_MS 60000u
 
 typedef enum {
   REQ_READING = 0,   /* headers or body still arriving */
@@ -46,8 +65,19 @@ struct hdr {
   char *value;
 };
 
+/* One client connection (its MHD socket context). */
+typedef struct http_conn {
+  struct http_conn *prev, *next; /* in httpd->wait_head, oldest first */
+  uint64_t since; /* uv_now() when its current request's clock started */
+  int fd;
+  int waiting;     /* in the list: its request has not fully arrived */
+  int closing;     /* we shut it down; MHD has not closed it yet */
+  unsigned served; /* answers sent on it */
+} http_conn;
+
 struct edv_http_req {
   edv_httpd *httpd;
+  http_conn *c; /* NULL when the connection is not tracked */
   struct MHD_Connection *conn;
   struct edv_http_req *prev, *next; /* in httpd->suspended */
   req_state state;
@@ -89,6 +119,15 @@ struct edv_httpd {
                       const char **ctype, size_t *len);
   size_t max_body;
   uint64_t deadline_ms;
+  uint64_t request_ms;
+  size_t max_uri, max_header;
+  unsigned max_conns, room; /* past `room` open connections, make room */
+  http_conn *wait_head, *wait_tail;
+  size_t n_conns;                /* connections MHD holds */
+  size_t n_open;                 /* connections not shut down by us */
+  uv_timer_t recv_timer;         /* the oldest waiting connection's deadline */
+  size_t n_timed_out, n_evicted; /* since the last warning */
+  uint64_t warned_at;
   unsigned port;
   int tls;                 /* HTTPS only */
   edv_http_req *suspended; /* doubly linked list */
@@ -106,6 +145,7 @@ struct edv_httpd {
 static void httpd_kick(edv_httpd *h);
 static void httpd_arm_deadline(edv_httpd *h);
 static void httpd_drain_check(edv_httpd *h);
+static void httpd_recv_timer_cb(uv_timer_t *t);
 
 /* --- small helpers ------------------------------------------------------ */
 
@@ -185,6 +225,167 @@ static void susp_unlink(edv_httpd *h, edv_http_req *r)
   h->n_suspended--;
 }
 
+/* --- connections --------------------------------------------------------- */
+
+static void conn_unwait(edv_httpd *h, http_conn *c)
+{
+  if (!c || !c->waiting)
+    return;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    h->wait_head = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  else
+    h->wait_tail = c->prev;
+  c->prev = c->next = NULL;
+  c->waiting = 0;
+}
+
+/* Starts the clock of the connection's next request. The list stays in
+ * `since` order, so the timer only ever looks at its head. */
+static void conn_wait(edv_httpd *h, http_conn *c)
+{
+  if (c->closing || h->closing)
+    return;
+  conn_unwait(h, c);
+  c->since = uv_now(h->loop);
+  c->waiting = 1;
+  c->prev = h->wait_tail;
+  if (h->wait_tail)
+    h->wait_tail->next = c;
+  else
+    h->wait_head = c;
+  h->wait_tail = c;
+  if (!uv_is_active((uv_handle_t *)&h->recv_timer))
+    uv_timer_start(&h->recv_timer, httpd_recv_timer_cb, h->request_ms, 0);
+}
+
+static char *error_text(edv_httpd *h, unsigned status, const char *text,
+                        const char **ctype, size_t *len);
+
+/*
+ * Closes a connection whose request did not arrive in time (or the oldest
+ * one, to make room). Nothing has been written for a first request that is
+ * still arriving, so over plain HTTP it gets a 408 first; an idle
+ * keep-alive is closed silently (a 408 could cross the client's next
+ * request). Unread input is discarded first so that the close sends a FIN
+ * after the answer, not a reset that could destroy it. shutdown() makes
+ * the socket readable at its end: MHD's next run closes it.
+ */
+static void conn_close(edv_httpd *h, http_conn *c)
+{
+  conn_unwait(h, c);
+  if (c->closing)
+    return;
+  c->closing = 1;
+  h->n_open--;
+  if (c->fd < 0)
+    return;
+  if (!h->tls && c->served == 0) {
+    char buf[4096], head[256];
+    const char *ctype;
+    size_t len;
+    char *body;
+    int n;
+
+    for (int i = 0; i < 16; i++)
+      if (recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+        break;
+    snprintf(buf, sizeof(buf), "request not received within %g s\n",
+             (double)h->request_ms / 1000.0);
+    body = error_text(h, MHD_HTTP_REQUEST_TIMEOUT, buf, &ctype, &len);
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                 "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                 ctype, body ? len : 0);
+    /* Best effort: a client that cannot take 300 bytes gets the close. */
+    if (send(c->fd, head, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n && body)
+      (void)send(c->fd, body, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    free(body);
+  }
+  (void)shutdown(c->fd, SHUT_RDWR);
+}
+
+/* One warning a minute at most: slow clients are an attack or a broken
+ * proxy, either way the operator should know, but not 4,000 times. */
+static void conn_warn(edv_httpd *h)
+{
+  uint64_t now = uv_now(h->loop);
+
+  if ((h->n_timed_out == 0 && h->n_evicted == 0) ||
+      (h->warned_at && now - h->warned_at < HTTPD_WARN_EVERY_MS))
+    return;
+  EDV_LOG_W("httpd",
+            "closed %zu connections whose request did not arrive within "
+            "%g s and %zu more to make room (%u connections at most); slow "
+            "or idle clients, or an attack",
+            h->n_timed_out, (double)h->request_ms / 1000.0, h->n_evicted,
+            h->max_conns);
+  h->n_timed_out = h->n_evicted = 0;
+  h->warned_at = now;
+}
+
+static void httpd_recv_timer_cb(uv_timer_t *t)
+{
+  edv_httpd *h = t->data;
+  uint64_t now = uv_now(h->loop);
+  int closed = 0;
+
+  while (h->wait_head && h->wait_head->since + h->request_ms <= now) {
+    /* An idle keep-alive ending is routine, not worth a warning. */
+    h->n_timed_out += h->wait_head->served == 0;
+    conn_close(h, h->wait_head);
+    closed = 1;
+  }
+  if (h->wait_head)
+    uv_timer_start(&h->recv_timer, httpd_recv_timer_cb,
+                   h->wait_head->since + h->request_ms - now, 0);
+  conn_warn(h);
+  if (closed)
+    httpd_kick(h);
+}
+
+static void httpd_conn_cb(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+  edv_httpd *h = cls;
+  http_conn *c = *socket_context;
+  const union MHD_ConnectionInfo *ci;
+
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    /* At its limit MHD took the listen socket out of its epoll set and
+     * only puts it back at the start of a run: run again, or a client
+     * waiting in the backlog would wait for some other event. */
+    if (h->n_conns-- >= h->max_conns)
+      h->rekick = 1;
+    if (c == NULL)
+      return;
+    conn_unwait(h, c);
+    if (!c->closing)
+      h->n_open--;
+    free(c);
+    *socket_context = NULL;
+    return;
+  }
+  h->n_conns++;
+  c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return; /* untracked: only MHD's own timeout applies to it */
+  ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  c->fd = ci ? ci->connect_fd : -1;
+  *socket_context = c;
+  h->n_open++;
+  conn_wait(h, c);
+  if (h->n_open > h->room && h->wait_head && h->wait_head != c) {
+    conn_close(h, h->wait_head);
+    h->n_evicted++;
+    conn_warn(h);
+  }
+}
+
 /* Ends a suspended request without the owner's answer. */
 static void req_end(edv_http_req *r, edv_httpd_end why)
 {
@@ -208,6 +409,12 @@ static void *httpd_uri_cb(void *cls, const char *uri,
     return NULL;
   r->httpd = h;
   r->conn = conn;
+  {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    r->c = ci ? ci->socket_context : NULL;
+  }
   r->deadline_ms = h->deadline_ms;
   r->raw_uri = strdup(uri);
   if (r->raw_uri == NULL) {
@@ -259,28 +466,38 @@ static enum MHD_Result httpd_queue(edv_http_req *r)
   return ret;
 }
 
+/* The body of an answer the server makes itself: the owner's error_body,
+ * else the text. *ctype is a static string. */
+static char *error_text(edv_httpd *h, unsigned status, const char *text,
+                        const char **ctype, size_t *len)
+{
+  char *body;
+
+  if (h->error_body) {
+    *ctype = NULL;
+    *len = 0;
+    body = h->error_body(h->data, status, text, ctype, len);
+    if (body) {
+      if (*ctype == NULL)
+        *ctype = "application/octet-stream";
+      return body;
+    }
+  }
+  body = strdup(text);
+  *len = body ? strlen(text) : 0;
+  *ctype = "text/plain; charset=utf-8";
+  return body;
+}
+
 static void set_answer(edv_http_req *r, unsigned status, const char *text)
 {
-  edv_httpd *h = r->httpd;
+  const char *ctype;
 
   free(r->resp_body);
   free(r->resp_ctype);
   r->status = status;
-  if (h->error_body) {
-    const char *ctype = NULL;
-    size_t len = 0;
-
-    r->resp_body = h->error_body(h->data, status, text, &ctype, &len);
-    if (r->resp_body) {
-      r->resp_len = len;
-      r->resp_ctype = strdup(ctype ? ctype : "application/octet-stream");
-      r->state = REQ_ANSWERED;
-      return;
-    }
-  }
-  r->resp_body = strdup(text);
-  r->resp_len = r->resp_body ? strlen(text) : 0;
-  r->resp_ctype = strdup("text/plain; charset=utf-8");
+  r->resp_body = error_text(r->httpd, status, text, &ctype, &r->resp_len);
+  r->resp_ctype = strdup(ctype);
   r->state = REQ_ANSWERED;
 }
 
@@ -355,6 +572,7 @@ static void httpd_watch(edv_httpd *h, edv_http_req *r)
 /* The request is complete: hand it to the owner, suspend if unanswered. */
 static enum MHD_Result httpd_dispatch(edv_httpd *h, edv_http_req *r)
 {
+  conn_unwait(h, r->c); /* it arrived in time */
   if (r->too_large)
     set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
   else if (h->closing)
@@ -380,6 +598,54 @@ static enum MHD_Result httpd_dispatch(edv_httpd *h, edv_http_req *r)
   return MHD_YES;
 }
 
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
+                                    const char *name, const char *value)
+{
+  size_t *n = cls;
+
+  (void)kind;
+  *n += strlen(name) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
+  return MHD_YES;
+}
+
+/*
+ * The limits checked once the headers are in, before any body: the
+ * request target, the request line plus headers, an announced body. An
+ * answer now (JSON through error_body) ends the request; MHD discards the
+ * body and closes the connection.
+ */
+static enum MHD_Result httpd_check_limits(edv_httpd *h, edv_http_req *r,
+                                          const char *version)
+{
+  const char *cl =
+      MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+  size_t head = strlen(r->method) + strlen(r->raw_uri) + strlen(version) + 4;
+  char text[120];
+  unsigned status = 0;
+
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &head);
+  if (strlen(r->raw_uri) > h->max_uri) {
+    status = MHD_HTTP_URI_TOO_LONG;
+    snprintf(text, sizeof(text), "request URI longer than %zu bytes\n",
+             h->max_uri);
+  } else if (head > h->max_header) {
+    status = MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+    snprintf(text, sizeof(text),
+             "request line and headers larger than %zu bytes\n", h->max_header);
+  } else if (cl && strtoull(cl, NULL, 10) > h->max_body) {
+    /* Refused before it is sent (the client may wait for "100
+     * Continue"). */
+    status = MHD_HTTP_CONTENT_TOO_LARGE;
+    snprintf(text, sizeof(text), "request body too large\n");
+  }
+  if (status == 0)
+    return MHD_YES;
+  conn_unwait(h, r->c); /* answered: no more waiting for the rest */
+  r->too_large = 1;
+  set_answer(r, status, text);
+  return httpd_queue(r);
+}
+
 static enum MHD_Result httpd_access_cb(void *cls, struct MHD_Connection *conn,
                                        const char *url, const char *method,
                                        const char *version,
@@ -392,23 +658,14 @@ static enum MHD_Result httpd_access_cb(void *cls, struct MHD_Connection *conn,
   if (r == NULL)
     return MHD_NO; /* the URI callback ran out of memory */
   if (r->method == NULL) {
-    const char *cl =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-
     r->method = strdup(method);
     if (r->method == NULL)
       return MHD_NO;
-    /* Refuse an announced oversize body before it is sent (the client may
-     * be waiting for "100 Continue"). */
-    if (cl && strtoull(cl, NULL, 10) > h->max_body) {
-      r->too_large = 1;
-      set_answer(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
-      return httpd_queue(r);
-    }
-    return MHD_YES;
+    return httpd_check_limits(h, r, version);
   }
   if (*upload_data_size > 0) {
-    if (!r->too_large && body_append(r, upload_data, *upload_data_size) < 0)
+    if (r->state == REQ_READING && !r->too_large &&
+        body_append(r, upload_data, *upload_data_size) < 0)
       return MHD_NO;
     *upload_data_size = 0;
     return MHD_YES;
@@ -434,7 +691,14 @@ static void httpd_completed_cb(void *cls, struct MHD_Connection *conn,
 {
   edv_httpd *h = cls;
   edv_http_req *r = *req_cls;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  http_conn *c = ci ? ci->socket_context : NULL;
 
+  if (c && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+    c->served++;
+    conn_wait(h, c); /* the next request's clock, idle time included */
+  }
   if (r == NULL)
     return;
   *req_cls = NULL;
@@ -619,14 +883,27 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
   h->max_body = opt->max_body ? opt->max_body : HTTPD_DEFAULT_MAX_BODY;
   h->deadline_ms =
       opt->deadline_ms ? opt->deadline_ms : HTTPD_DEFAULT_DEADLINE_MS;
+  h->request_ms = opt->request_timeout_ms ? opt->request_timeout_ms
+                                          : HTTPD_DEFAULT_REQUEST_MS;
+  h->max_uri = opt->max_uri ? opt->max_uri : HTTPD_DEFAULT_MAX_URI;
+  h->max_header = opt->max_header ? opt->max_header : HTTPD_DEFAULT_MAX_HEADER;
+  if (h->max_header > HTTPD_MHD_MEMORY / 2)
+    h->max_header = HTTPD_MHD_MEMORY / 2;
+  h->max_conns =
+      opt->max_connections ? opt->max_connections : HTTPD_DEFAULT_MAX_CONNS;
+  /* MHD refuses past max_conns (the client waits in the listen backlog);
+   * we start making room a little before, while closes are in flight. */
+  h->room = h->max_conns - (h->max_conns / 16 ? h->max_conns / 16 : 1);
   h->daemon = MHD_start_daemon(
       MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
           (h->tls ? MHD_USE_TLS : 0),
       0, NULL, NULL, httpd_access_cb, h, MHD_OPTION_ARRAY, tls_opts,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK,
       httpd_uri_cb, h, MHD_OPTION_NOTIFY_COMPLETED, httpd_completed_cb, h,
+      MHD_OPTION_NOTIFY_CONNECTION, httpd_conn_cb, h,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-      opt->max_connections ? opt->max_connections : 4096u,
+      h->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->max_per_ip,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTPD_MHD_MEMORY,
       MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h, MHD_OPTION_END);
   if (h->daemon == NULL) {
     edv_error_set(err, EDV_EIO, "httpd: cannot listen on %s:%u%s",
@@ -649,7 +926,8 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
   }
   uv_timer_init(loop, &h->timer);
   uv_timer_init(loop, &h->deadline);
-  h->poll.data = h->timer.data = h->deadline.data = h;
+  uv_timer_init(loop, &h->recv_timer);
+  h->poll.data = h->timer.data = h->deadline.data = h->recv_timer.data = h;
   uv_poll_start(&h->poll, UV_READABLE, httpd_poll_cb);
   httpd_kick(h);
   return h;
@@ -694,11 +972,13 @@ static void httpd_drain_check(edv_httpd *h)
     return;
   uv_timer_stop(&h->timer);
   uv_timer_stop(&h->deadline);
+  uv_timer_stop(&h->recv_timer);
   uv_poll_stop(&h->poll);
-  h->pending_closes = 3;
+  h->pending_closes = 4;
   uv_close((uv_handle_t *)&h->poll, httpd_handle_closed);
   uv_close((uv_handle_t *)&h->timer, httpd_handle_closed);
   uv_close((uv_handle_t *)&h->deadline, httpd_handle_closed);
+  uv_close((uv_handle_t *)&h->recv_timer, httpd_handle_closed);
 }
 
 void edv__httpd_close(edv_httpd *h, void (*close_cb)(void *data), void *data)
@@ -787,6 +1067,22 @@ int edv__http_peer_is_loopback(const edv_http_req *r)
     return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
   }
   return 0;
+}
+
+const char *edv__http_peer_addr(const edv_http_req *r, char *buf, size_t size)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+  const void *a = NULL;
+
+  if (sa && sa->sa_family == AF_INET)
+    a = &((const struct sockaddr_in *)sa)->sin_addr;
+  else if (sa && sa->sa_family == AF_INET6)
+    a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+  if (!a || !inet_ntop(sa->sa_family, a, buf, (socklen_t)size))
+    snprintf(buf, size, "unknown");
+  return buf;
 }
 
 void edv__http_set_data(edv_http_req *r, void *data)

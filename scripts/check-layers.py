@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Checks that no module in src/ includes a module it may not use.
+
+    scripts/check-layers.py [SOURCE_ROOT] [--libedv LIBEDV_SO ARCHIVE...]
+
+Reads every `#include "m/..."` (and `<edv/...>`) line of src/<module>/ and
+compares it with ALLOWED below, the table docs/architecture.md draws: a
+module uses the modules below it, never one beside or above it. A public
+header include/edv/X.h belongs to the module that implements it (PUBLIC).
+Exits 1 and lists every include that breaks the table, or a module or
+public header the table does not know; prints the table with -v.
+
+With --libedv, also checks the built library: libedv.so defines none of the
+global symbols of the given archives (the simulator's libedvsim.a, the HTTP
+adapter's and the programs' support) and does not need libmicrohttpd.
+"""
+import os
+import re
+import subprocess
+import sys
+
+# The module that implements each public header (include/edv/).
+PUBLIC = {
+    "edv/error.h": "common",
+    "edv/version.h": "common",
+    "edv/config.h": "transport",
+    "edv/engine.h": "transport",
+    "edv/auth.h": "auth",
+    "edv/ops.h": "gcp",
+    "edv/sim.h": "sim",
+}
+
+LIBEDV = ["common", "transport", "auth", "gcp", "store", "tenant"]
+
+# What each module may include besides itself: a module name (any of its
+# headers) or one header ("auth/auth.h"). transport and auth are one layer,
+# the engine, and meet only at auth/auth.h (the engine asks auth for a
+# token) and the public engine headers (auth sends its token exchanges as
+# calls of the engine); auth never includes transport/transport.h.
+ALLOWED = {
+    # libedv, bottom up
+    "common": [],
+    "transport": ["common", "auth/auth.h"],
+    "auth": ["common", "edv/config.h", "edv/engine.h"],
+    "gcp": ["common", "transport", "auth"],
+    "store": ["common"],
+    "tenant": ["common", "transport", "auth", "gcp", "store"],
+    # the HTTP server adapter (edvhttpd) and the simulator (libedvsim)
+    "httpd": ["common"],
+    "sim": ["common", "httpd"],
+    # the programs' support (edvprog) and the programs
+    "prog": LIBEDV + ["httpd", "sim"],
+    "server": LIBEDV + ["httpd", "sim", "prog"],
+    "cli": LIBEDV + ["sim", "prog"],
+}
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*(?:"([^"]+)"|<(edv/[^>]+)>)')
+
+
+def allowed(module, header):
+    """True when `module` may include `header` ("m/file.h")."""
+    owner = PUBLIC.get(header, header.split("/")[0])
+    rules = ALLOWED[module]
+    return owner == module or owner in rules or header in rules
+
+
+def scan(root):
+    """Returns the list of problems, one line each."""
+    problems = []
+    src = os.path.join(root, "src")
+    for module in sorted(os.listdir(src)):
+        mdir = os.path.join(src, module)
+        if not os.path.isdir(mdir):
+            continue
+        if module not in ALLOWED:
+            problems.append(f"src/{module}/: a module scripts/check-layers.py "
+                            "does not know: add it to ALLOWED and to the "
+                            "layers of docs/architecture.md")
+            continue
+        for d, _, files in sorted(os.walk(mdir)):
+            for f in sorted(files):
+                if not f.endswith((".c", ".h")):
+                    continue
+                path = os.path.join(d, f)
+                rel = os.path.relpath(path, root)
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    for n, line in enumerate(fh, 1):
+                        m = INCLUDE.match(line)
+                        if not m:
+                            continue
+                        header = m.group(1) or m.group(2)
+                        if "/" not in header:
+                            continue  # beside the source: same module
+                        if header.startswith("edv/") and header not in PUBLIC:
+                            problems.append(f"{rel}:{n}: {header}: a public "
+                                            "header with no owner in PUBLIC")
+                        elif (header.split("/")[0] not in ALLOWED and
+                              header not in PUBLIC):
+                            problems.append(f"{rel}:{n}: {header}: not a "
+                                            "module of src/")
+                        elif not allowed(module, header):
+                            owner = PUBLIC.get(header, header.split("/")[0])
+                            problems.append(f"{rel}:{n}: {module} may not "
+                                            f"include {header} ({owner})")
+    return problems
+
+
+def defined(path, dynamic):
+    """The global symbols `path` defines (nm)."""
+    out = subprocess.run(["nm", "-D" if dynamic else "-g", "--defined-only",
+                          path], check=True, capture_output=True,
+                         text=True).stdout
+    return {f[2] for f in (line.split() for line in out.splitlines())
+            if len(f) == 3}
+
+
+def check_libedv(so, archives):
+    """Returns the problems of the built libedv.so, one line each."""
+    problems = []
+    mine = defined(so, True)
+    for a in archives:
+        for sym in sorted(mine & defined(a, False)):
+            problems.append(f"{so}: defines {sym}, which belongs to "
+                            f"{os.path.basename(a)}")
+    dyn = subprocess.run(["readelf", "-d", so], check=True,
+                         capture_output=True, text=True).stdout
+    for line in dyn.splitlines():
+        if "(NEEDED)" in line and "microhttpd" in line:
+            problems.append(f"{so}: needs libmicrohttpd: {line.strip()}")
+    return problems
+
+
+def main(argv):
+    verbose = "-v" in argv
+    args = [a for a in argv[1:] if a != "-v"]
+    libs = []
+    if "--libedv" in args:
+        libs = args[args.index("--libedv") + 1:]
+        args = args[:args.index("--libedv")]
+    root = args[0] if args else os.path.join(os.path.dirname(__file__), "..")
+    if verbose:
+        for module, rules in ALLOWED.items():
+            print(f"{module}: {', '.join(rules) or '-'}")
+    problems = scan(root)
+    if libs:
+        problems += check_libedv(libs[0], libs[1:])
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} include(s) break the layers of "
+              "docs/architecture.md: move the code to the right layer, or "
+              "change the table there and in scripts/check-layers.py")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
