@@ -34,6 +34,7 @@ enum {
   CLI_EXIT_INTERRUPTED = 7, /* SIGINT */
   /* `tenant plan --detailed-exitcode` (terraform's convention): changes */
   CLI_EXIT_PLAN_CHANGES = 2,
+  CLI_EXIT_FINDINGS = 8,    /* infra audit: findings */
 };
 
 /* Maximum number of flags one command declares (its own, not global). */
@@ -228,6 +229,7 @@ int cli_cmd_tenant_plan(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_env(cli_ctx *ctx, const cli_args *args);
@@ -252,5 +254,6 @@ int cli_apply_global(cli_ctx *ctx, const char *name, const char *value);
  * itself since its words are another command line): prints the candidates
  * for the last word. */
 int cli_complete(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_infra_audit(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

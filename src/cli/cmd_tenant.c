@@ -682,6 +682,7 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   if (edv__spec_set(&spec, args->argv[0], args->argv[1], args->argv[2],
                     args->argv[3], args->argv[4], &err))
     return spec_error(ctx, (const char *const *)args->argv, err.message);
+  spec.ops_ssh = cli_arg(args, "ops-ssh") != NULL;
   if (cli_arg(args, "wait") && cli_arg(args, "no-wait"))
     return cli_usage_error(ctx, "--wait and --no-wait exclude each other");
   wait = cli_arg(args, "wait")      ? 1
@@ -1356,6 +1357,43 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
              dir == EDV_DIR_UP ? "Provisioning" : "Deleting", rec.id, rec.slug,
              rec.tier);
   result = drive_one(&j, &rec, dir);
+  if (result == CLI_EXIT_OK) {
+    result = wait_runs(ctx, &j, rec.id);
+    print_summary(&j, rec.id);
+  }
+  job_close(&j);
+  return result;
+}
+
+int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
+{
+  job j;
+  edv__tenant_rec rec;
+  edv_error err;
+  const char *ops = cli_arg(args, "ops-ssh");
+  int result, on;
+
+  if (cli_remote_on(ctx))
+    return cli_usage_error(ctx, "not available with --server: use PUT "
+                                "/api/tenants/ID {\"ops_ssh\": true}");
+  if (!ops)
+    return cli_usage_error(ctx, "nothing to change (--ops-ssh on|off)");
+  if (strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0)
+    return cli_usage_error(ctx, "--ops-ssh: '%s' is not on or off", ops);
+  on = strcmp(ops, "on") == 0;
+  result = job_open(ctx, &j, 1);
+  if (result || (result = get_tenant(ctx, &j, args->argv[0], &rec))) {
+    job_close(&j);
+    return result;
+  }
+  if (edv__fleet_set_ops_ssh(j.fleet, rec.id, on, &err)) {
+    job_close(&j);
+    return cli_fail(ctx, &err);
+  }
+  start_view(&j, rec.id, edv__tenant_steps, edv__tenant_nsteps,
+             "Updating %s (%s, %s): operations SSH %s", rec.id, rec.slug,
+             rec.tier, ops);
+  result = drive_one(&j, &rec, EDV_DIR_UP);
   if (result == CLI_EXIT_OK) {
     result = wait_runs(ctx, &j, rec.id);
     print_summary(&j, rec.id);

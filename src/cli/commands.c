@@ -88,6 +88,15 @@ static const char *const create_args[] = {"ID", "SLUG", "NAME", "TIER",
 static const cli_opt create_opts[] = {
     {"wait", 0, NULL, "wait until READY (the default on a terminal)"},
     {"no-wait", 0, NULL, "record the tenant and return (PENDING)"},
+    {"ops-ssh", 0, NULL,
+     "open operations SSH through IAP to the tenant's VM (default off)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt update_opts[] = {
+    {"ops-ssh", 0, "on|off",
+     "operations SSH through IAP to the tenant's VM: add or remove its "
+     "firewall rule"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -132,7 +141,7 @@ static const cli_opt plan_opts[] = {
 
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
-     "ID SLUG NAME TIER REGION [--wait|--no-wait]",
+     "ID SLUG NAME TIER REGION [--wait|--no-wait] [--ops-ssh]",
      "Validates the spec (id, slug, display name, tier from tiers.json,\n"
      "region from the Compute API), records the tenant and provisions its\n"
      "stack: subnet, firewall, service account, DB password secret, Cloud\n"
@@ -149,6 +158,9 @@ static const cli_cmd tenant_cmds[] = {
      "--format json only the final tenant JSON is printed. The tenant's\n"
      "summary (URL, VM, database, certificate, cost) ends the run. Ctrl-C\n"
      "stops at a durable point (exit 7): `edvctl tenant resume ID` goes on.\n"
+     "--ops-ssh opens SSH to the VM through Identity-Aware Proxy (a\n"
+     "firewall rule from 35.235.240.0/20 to its tcp:22; see `tenant\n"
+     "update`).\n"
      "\n"
      "Examples:\n"
      "  edvctl --sim tenant create school001 greenwood-high "
@@ -213,6 +225,16 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
      resume_opts, 0, 1, id_arg, cli_cmd_tenant_resume, NULL},
+    {"update", "change a tenant's options", "ID --ops-ssh on|off",
+     "Changes an option of a tenant and drives it up, with the same\n"
+     "progress as create. --ops-ssh on adds the firewall rule\n"
+     "edv-ID-allow-iap-ssh (Identity-Aware Proxy's 35.235.240.0/20 to the\n"
+     "tenant VM's tcp:22 only); off removes it (only that rule, and only\n"
+     "when it is ours). The VM has no public IP and uses OS Login: connect\n"
+     "with `gcloud compute ssh VM --tunnel-through-iap`.\n"
+     "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
+     "  edvctl tenant update school001 --ops-ssh off --format json\n",
+     update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},
     {"delete", "deprovision a tenant", "ID [--yes]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
@@ -233,6 +255,29 @@ static const cli_cmd tiers_cmds[] = {
      "  edvctl tiers list --format json\n"
      "  edvctl --config edv.conf tiers list   # tiers_file = my-tiers.json\n",
      NULL, 0, 0, NULL, cli_cmd_tiers_list, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_cmd infra_cmds[] = {
+    {"audit", "prove tenant isolation from the project's live network", "",
+     "Lists the project's firewall rules, VMs (every zone) and Cloud SQL\n"
+     "instances (read-only: three list calls, nothing is changed) and\n"
+     "evaluates Compute firewall semantics (network, direction, priority,\n"
+     "allow over deny, source and target tags, service accounts and\n"
+     "ranges, protocols and ports, disabled rules, the implied rules) for\n"
+     "every tenant VM and database. Only Google's load-balancer ranges\n"
+     "(tcp:80) and, for a tenant with --ops-ssh, IAP's range through the\n"
+     "tenant's own rule (tcp:22) may reach a tenant VM. Findings:\n"
+     "cross-tenant (a tenant's VM reaches another's), exposed (anything\n"
+     "else reaches a tenant VM), db-reachable (a tenant's VM can reach\n"
+     "another tenant's Cloud SQL private IP), db-public, db-tls. Each\n"
+     "names the rule that decided and the tenants. Exit 8 when there is\n"
+     "any finding; --format json prints {tenants, findings, checked}.\n"
+     "\n"
+     "Examples:\n"
+     "  edvctl --sim infra audit\n"
+     "  edvctl --project my-proj infra audit --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_infra_audit, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -427,6 +472,10 @@ const cli_cmd cli_commands[] = {
      "  EDV_TOKEN=... edvctl --server https://edvd:8443 --cacert ca.pem "
      "tenant list\n",
      NULL, 0, -1, NULL, NULL, tenant_cmds},
+    {"infra", "the project's infrastructure as a whole", "COMMAND",
+     "Commands about every tenant's resources at once.\n"
+     "\nExamples:\n  edvctl --sim infra audit\n",
+     NULL, 0, -1, NULL, NULL, infra_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

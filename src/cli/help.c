@@ -91,6 +91,7 @@ static const struct {
     {CLI_EXIT_API, "cloud API or long-running operation failed"},
     {CLI_EXIT_AUTH, "credentials, authentication or permission problem"},
     {CLI_EXIT_INTERRUPTED, "interrupted (SIGINT)"},
+    {CLI_EXIT_FINDINGS, "the audit found something (infra audit)"},
 };
 
 /* Prints text with every line indented by `indent` spaces. */

@@ -1107,6 +1107,8 @@ static int post_spec(cli_ctx *ctx, remote *r, const cli_args *args,
         body, keys[i],
         json_object_new_string(t ? (js(t, keys[i]) ? js(t, keys[i]) : "")
                                  : args->argv[i]));
+  if (!t && cli_arg(args, "ops-ssh"))
+    json_object_object_add(body, "ops_ssh", json_object_new_boolean(1));
   bad = remote_call(r, "POST", "/api/tenants", body, &out, &err);
   json_object_put(body);
   if (bad)

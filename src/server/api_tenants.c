@@ -63,6 +63,11 @@ static json_object *tenant_obj(edvd *d, const edv__tenant_rec *rec)
           spec && json_object_object_get_ex(spec, "region", &v)
               ? json_object_get_string(v)
               : ""));
+  json_object_object_add(
+      o, "ops_ssh",
+      json_object_new_boolean(spec &&
+                              json_object_object_get_ex(spec, "ops_ssh", &v) &&
+                              json_object_get_boolean(v)));
   json_object_put(spec);
   json_object_object_add(o, "phase",
                          json_object_new_string(edv__phase_name(rec->phase)));
@@ -312,14 +317,20 @@ static int check_fields(api_ctx *c, json_object *body, int partial)
   json_object_object_foreach(body, key, val)
   {
     int known = 0;
-    (void)val;
     for (size_t i = 0; spec_fields[i]; i++)
       if (strcmp(key, spec_fields[i]) == 0)
         known = 1;
+    if (strcmp(key, "ops_ssh") == 0) {
+      if (!json_object_is_type(val, json_type_boolean)) {
+        api_error(c, 400, NULL, key, "field 'ops_ssh' must be true or false");
+        return -1;
+      }
+      known = 1;
+    }
     if (!known) {
       api_error(c, 400, NULL, key,
                 "field '%.64s' is not known (allowed: "
-                "id, slug, display_name, tier, region)",
+                "id, slug, display_name, tier, region, ops_ssh)",
                 key);
       return -1;
     }
@@ -882,7 +893,9 @@ void api_tenant_put(api_ctx *c, const char *id)
       char tier[EDV_TIER_NAME_MAX + 1];
       if ((f_slug && strcmp(f_slug, cur.slug) != 0) ||
           (f_region && strcmp(f_region, cur.region) != 0) ||
-          (f_name && strcmp(f_name, cur.display_name) != 0)) {
+          (f_name && strcmp(f_name, cur.display_name) != 0) ||
+          (json_object_object_get_ex(body, "ops_ssh", &v) &&
+           !json_object_get_boolean(v) != !cur.ops_ssh)) {
         json_object_put(body);
         api_error(c, 400, NULL, "tier",
                   "field 'tier': a tier change cannot come with other "
@@ -911,6 +924,12 @@ void api_tenant_put(api_ctx *c, const char *id)
     if (f_name && strcmp(f_name, cur.display_name) != 0) {
       snprintf(cur.display_name, sizeof(cur.display_name), "%s", f_name);
       changed = 1;
+    }
+    /* Operations SSH through IAP: the run adds or removes the rule. */
+    if (json_object_object_get_ex(body, "ops_ssh", &v) &&
+        !json_object_get_boolean(v) != !cur.ops_ssh) {
+      cur.ops_ssh = json_object_get_boolean(v);
+      changed |= 2;
     }
   }
   json_object_put(body);
@@ -943,7 +962,9 @@ void api_tenant_put(api_ctx *c, const char *id)
     snprintf(j.tenant, sizeof(j.tenant), "%s", rec.id);
     snprintf(j.actor, sizeof(j.actor), "edvd:%s", c->who);
     snprintf(j.event, sizeof(j.event), "updated");
-    snprintf(j.api_call, sizeof(j.api_call), "display_name");
+    snprintf(j.api_call, sizeof(j.api_call), "%s%s%s",
+             changed & 1 ? "display_name" : "", changed == 3 ? ", " : "",
+             changed & 2 ? (cur.ops_ssh ? "ops_ssh on" : "ops_ssh off") : "");
     edvd_journal(d, &j);
     /* The VM's page shows the name: a READY tenant converges again. */
     if (rec.phase == EDV_PHASE_READY && edvd_drive(d, rec.id, EDV_DIR_UP, &err))

@@ -480,6 +480,13 @@ static void judge_sql(json_object *inst, const char *name, const edv__tier *t,
          edv__jstr(st, "tier"), t->sql.tier);
   if (jbool(st, "ipConfiguration.ipv4Enabled", &b) && b)
     item(it, "SQL %s has a public IPv4 address", name);
+  if (str_differs(st, "ipConfiguration.sslMode", EDV_SQL_SSL_MODE))
+    item(it, "SQL %s sslMode is %.40s", name,
+         edv__jstr(edv__jget(st, "ipConfiguration"), "sslMode")
+             ? edv__jstr(edv__jget(st, "ipConfiguration"), "sslMode")
+             : "(none)");
+  if (jbool(st, "deletionProtectionEnabled", &b) && !b)
+    item(it, "SQL %s deletion protection is off", name);
   if (str_differs(st, "availabilityType",
                   t->sql.regional ? "REGIONAL" : "ZONAL"))
     item(it, "SQL %s availabilityType is %.20s", name,
@@ -558,14 +565,18 @@ static void judge_dns(edvd_drift *x, const tinfo *ti, items *it)
 static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
 {
   const edv__tier *t = edv__tiers_find(x->d->tiers, ti->tier);
-  char vm[EDV_NAME_MAX], fw[2][EDV_NAME_MAX], sql[EDV_NAME_MAX],
+  /* The rules every tenant has (operations SSH is optional). */
+  static const edv__firewall_kind fw_kinds[] = {
+      EDV_FIREWALL_ALLOW_LB, EDV_FIREWALL_DENY_INGRESS, EDV_FIREWALL_ALLOW_DB,
+      EDV_FIREWALL_DENY_DB};
+  char vm[EDV_NAME_MAX], fw[4][EDV_NAME_MAX], sql[EDV_NAME_MAX],
       cert[EDV_NAME_MAX];
   json_object *o;
 
+  for (int i = 0; i < 4; i++)
+    if (edv__name_firewall(ti->id, fw_kinds[i], fw[i], sizeof(fw[i])))
+      return;
   if (edv__name_vm(ti->id, vm, sizeof(vm)) ||
-      edv__name_firewall(ti->id, EDV_FIREWALL_ALLOW_LB, fw[0], sizeof(fw[0])) ||
-      edv__name_firewall(ti->id, EDV_FIREWALL_DENY_INGRESS, fw[1],
-                         sizeof(fw[1])) ||
       edv__name_sql_instance(ti->id, ti->generation, sql, sizeof(sql)) ||
       edv__name_certificate(ti->id, cert, sizeof(cert)))
     return;
@@ -578,7 +589,7 @@ static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
   else if (edv__jstr(o, "status") &&
            strcmp(edv__jstr(o, "status"), "TERMINATED") == 0)
     item(it, "instance %s is stopped (TERMINATED)", vm); /* vm starts it */
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 4; i++)
     if (!json_object_object_get_ex(x->fws, fw[i], NULL))
       item(it, "missing firewall %s", fw[i]);
   if (!json_object_object_get_ex(x->sqls, sql, &o))

@@ -296,6 +296,38 @@ static int check_backup(sim_resp *resp, json_object *bc)
   return 0;
 }
 
+/* ipConfiguration.sslMode: one of the enum's values, and, for the legacy
+ * requireSsl flag, one of the pairs the API documents as valid for
+ * PostgreSQL and MySQL (requireSsl true only with client certificates). */
+static int check_ssl(sim_resp *resp, json_object *ipc)
+{
+  static const char *const modes[] = {
+      "SSL_MODE_UNSPECIFIED", "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+      "ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"};
+  const char *mode = js(ipc, "sslMode");
+  json_object *rs;
+  size_t i;
+
+  if (!mode)
+    return 0;
+  for (i = 0; i < sizeof(modes) / sizeof(*modes); i++)
+    if (strcmp(mode, modes[i]) == 0)
+      break;
+  if (i == sizeof(modes) / sizeof(*modes))
+    return bad(resp,
+               "Invalid value at 'body.settings.ip_configuration.ssl_mode' "
+               "(type.googleapis.com/google.cloud.sql.v1.IpConfiguration."
+               "SslMode), \"%s\"",
+               mode);
+  if (json_object_object_get_ex(ipc, "requireSsl", &rs) &&
+      json_object_get_boolean(rs) !=
+          (strcmp(mode, "TRUSTED_CLIENT_CERTIFICATE_REQUIRED") == 0) &&
+      strcmp(mode, "SSL_MODE_UNSPECIFIED") != 0)
+    return bad(resp, "Invalid request: sslMode %s and requireSsl %s conflict.",
+               mode, json_object_get_boolean(rs) ? "true" : "false");
+  return 0;
+}
+
 static char *network_of(sim *s, json_object *settings)
 {
   const char *pn = js(jo(settings, "ipConfiguration"), "privateNetwork");
@@ -319,7 +351,8 @@ static int check_settings(sim *s, sim_resp *resp, const char *name,
                "(type.googleapis.com/google.cloud.sql.v1."
                "SqlAvailabilityType), \"%s\"",
                at);
-  if (check_backup(resp, jo(settings, "backupConfiguration")) < 0)
+  if (check_backup(resp, jo(settings, "backupConfiguration")) < 0 ||
+      check_ssl(resp, jo(settings, "ipConfiguration")) < 0)
     return -1;
   net = network_of(s, settings);
   if (net == NULL)
@@ -498,6 +531,11 @@ static void fill_settings(json_object *settings)
   }
   if (!json_object_object_get_ex(ipc, "ipv4Enabled", NULL))
     json_object_object_add(ipc, "ipv4Enabled", json_object_new_boolean(1));
+  /* A new instance accepts unencrypted connections unless told. */
+  if (!json_object_object_get_ex(ipc, "sslMode", NULL))
+    json_object_object_add(
+        ipc, "sslMode",
+        json_object_new_string("ALLOW_UNENCRYPTED_AND_ENCRYPTED"));
   bc = jo(settings, "backupConfiguration");
   if (bc == NULL) {
     bc = json_object_new_object();

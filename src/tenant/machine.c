@@ -186,6 +186,14 @@ json_object *edv__jget(json_object *obj, const char *path)
   return obj;
 }
 
+int edv__same_link(const char *a, const char *b)
+{
+  const char *pa = a ? strstr(a, "projects/") : NULL;
+  const char *pb = b ? strstr(b, "projects/") : NULL;
+
+  return pa && pb && strcmp(pa, pb) == 0;
+}
+
 int64_t edv__jint(json_object *obj, const char *key, int64_t def)
 {
   json_object *v = edv__jget(obj, key);
@@ -1630,6 +1638,48 @@ const char *edv__fleet_supernet(const edv__fleet *f, unsigned *prefix)
   if (prefix)
     *prefix = f->subnet_prefix;
   return f->supernet;
+}
+
+int edv__fleet_set_ops_ssh(edv__fleet *f, const char *tenant, int on,
+                           edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  edv__journal_rec j;
+  json_object *o;
+  int result;
+
+  if (edv__store_tenant_get(f->store, tenant, &rec, NULL) != 0)
+    return edv_error_set(err, EDV_ENOTFOUND, "tenant '%.64s' does not exist",
+                         tenant);
+  if (rec.phase == EDV_PHASE_DELETED || rec.phase == EDV_PHASE_DEPROVISIONING)
+    return edv_error_set(err, EDV_ECONFLICT, "tenant '%s' is %s", rec.id,
+                         edv__phase_name(rec.phase));
+  o = json_tokener_parse(rec.spec_json);
+  result = o ? edv__spec_from_json(o, &spec, err) : EDV_EPROTO;
+  json_object_put(o);
+  if (result)
+    return edv_error_set(err, EDV_EPROTO, "tenant '%s': stored spec unreadable",
+                         rec.id);
+  if (!spec.ops_ssh == !on)
+    return 0;
+  spec.ops_ssh = on;
+  o = edv__spec_to_json(&spec);
+  if (!o)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  copy(rec.spec_json, sizeof(rec.spec_json),
+       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  result = edv__store_tenant_put(f->store, &rec, EDV_PUT_UPDATE, err);
+  if (result)
+    return result;
+  memset(&j, 0, sizeof(j));
+  copy(j.tenant, sizeof(j.tenant), rec.id);
+  copy(j.actor, sizeof(j.actor), f->actor);
+  copy(j.event, sizeof(j.event), "updated");
+  copy(j.api_call, sizeof(j.api_call), on ? "ops_ssh on" : "ops_ssh off");
+  edv__store_journal_append(f->store, &j, NULL, NULL);
+  return 0;
 }
 
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,

@@ -153,6 +153,16 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err);
 
 /*
+ * Turns the tenant's operations SSH (spec field ops_ssh: the IAP firewall
+ * rule to its VM's tcp:22) on or off in its stored spec and journals it;
+ * driving the tenant up then adds or removes the rule. EDV_ENOTFOUND for
+ * an unknown id, EDV_ECONFLICT for a tenant being deleted or DELETED, and
+ * nothing changes when the spec already says so (0).
+ */
+int edv__fleet_set_ops_ssh(edv__fleet *f, const char *tenant, int on,
+                           edv_error *err);
+
+/*
  * Drives the tenant in `dir` until READY / DELETED / FAILED. Takes the
  * tenant's lease (EDV_EBUSY naming the holder when another driver has it).
  * The callback runs exactly once unless this returns non-zero.
@@ -420,5 +430,8 @@ int edv__step_repair_allowed(edv__srun *sr, const char *key, const char *what);
 const char *edv__jstr(json_object *obj, const char *key);   /* or NULL */
 json_object *edv__jget(json_object *obj, const char *path); /* "a.b.c" */
 int64_t edv__jint(json_object *obj, const char *key, int64_t def);
+/* 1 when two resource links name the same thing: compared from
+ * "projects/" on, so a full URL matches a relative name. */
+int edv__same_link(const char *a, const char *b);
 
 #endif /* EDV_TENANT_MACHINE_H */

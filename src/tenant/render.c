@@ -111,6 +111,11 @@ char *edv__render_env(const edv__render_in *in)
   sb_printf(&b, "EDV_PROJECT=%s\n", in->project);
   sb_printf(&b, "DB_HOST=%s\n", in->db_host ? in->db_host : "");
   sb_printf(&b, "DB_NAME=edvirons\nDB_USER=edvirons\n");
+  /* Cloud SQL accepts only TLS (sslMode ENCRYPTED_ONLY): the app and any
+   * libpq client encrypt. `require`, not `verify-ca`: the server's CA is
+   * Cloud SQL's per-instance CA, and the connection runs over the VPC's
+   * private address only. */
+  sb_printf(&b, "DB_SSLMODE=require\nPGSSLMODE=require\n");
   sb_printf(&b, "DB_PASSWORD_SECRET=%s\n", in->secret ? in->secret : "");
   sb_printf(&b, "REDIS_URL=redis://127.0.0.1:6379/0\n");
   sb_printf(&b, "PORT=8080\n");

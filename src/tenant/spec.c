@@ -352,9 +352,10 @@ static int spec_json_str(json_object *obj, const char *key, const char **out,
 
 int edv__spec_from_json(json_object *obj, edv__tenant_spec *out, edv_error *err)
 {
-  static const char *const keys[] = {"id",   "slug",   "display_name",
-                                     "tier", "region", NULL};
+  static const char *const keys[] = {
+      "id", "slug", "display_name", "tier", "region", "ops_ssh", NULL};
   const char *v[5];
+  json_object *ops;
   size_t i;
   int rc;
 
@@ -374,7 +375,15 @@ int edv__spec_from_json(json_object *obj, edv__tenant_spec *out, edv_error *err)
   for (i = 0; i < 5; i++)
     if ((rc = spec_json_str(obj, keys[i], &v[i], err)))
       return rc;
-  return edv__spec_set(out, v[0], v[1], v[2], v[3], v[4], err);
+  if ((rc = edv__spec_set(out, v[0], v[1], v[2], v[3], v[4], err)))
+    return rc;
+  if (json_object_object_get_ex(obj, "ops_ssh", &ops)) {
+    if (!json_object_is_type(ops, json_type_boolean))
+      return edv_error_set(err, EDV_EINVAL,
+                           "field 'ops_ssh' must be true or false");
+    out->ops_ssh = json_object_get_boolean(ops);
+  }
+  return 0;
 }
 
 json_object *edv__spec_to_json(const edv__tenant_spec *spec)
@@ -389,7 +398,9 @@ json_object *edv__spec_to_json(const edv__tenant_spec *spec)
                              json_object_new_string(spec->display_name)) ||
       json_object_object_add(o, "tier", json_object_new_string(spec->tier)) ||
       json_object_object_add(o, "region",
-                             json_object_new_string(spec->region))) {
+                             json_object_new_string(spec->region)) ||
+      (spec->ops_ssh &&
+       json_object_object_add(o, "ops_ssh", json_object_new_boolean(1)))) {
     json_object_put(o);
     return NULL;
   }
@@ -400,7 +411,8 @@ int edv__spec_equal(const edv__tenant_spec *a, const edv__tenant_spec *b)
 {
   return strcmp(a->id, b->id) == 0 && strcmp(a->slug, b->slug) == 0 &&
          strcmp(a->display_name, b->display_name) == 0 &&
-         strcmp(a->tier, b->tier) == 0 && strcmp(a->region, b->region) == 0;
+         strcmp(a->tier, b->tier) == 0 && strcmp(a->region, b->region) == 0 &&
+         !a->ops_ssh == !b->ops_ssh;
 }
 
 /* printf into buf; EDV_EINVAL when it does not fit. */
@@ -435,8 +447,13 @@ int edv__name_subnet(const char *id, char *buf, size_t size)
 int edv__name_firewall(const char *id, edv__firewall_kind kind, char *buf,
                        size_t size)
 {
-  return spec_name(buf, size, "edv-%s-%s", id,
-                   kind == EDV_FIREWALL_ALLOW_LB ? "allow-lb" : "deny-ingress");
+  static const char *const suffix[] = {"allow-lb", "deny-ingress",
+                                       "allow-iap-ssh", "allow-db-egress",
+                                       "deny-db-egress"};
+
+  if ((unsigned)kind >= sizeof(suffix) / sizeof(*suffix))
+    return EDV_EINVAL;
+  return spec_name(buf, size, "edv-%s-%s", id, suffix[kind]);
 }
 
 int edv__name_service_account_id(const char *id, char *buf, size_t size)

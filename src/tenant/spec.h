@@ -13,8 +13,8 @@
  *
  *   name                  rule                                  id limit
  *   IAM account edv-<id>  6..30 chars, [a-z]([-a-z0-9]*[a-z0-9]) 2..26
- *   Compute edv-<id>-deny-ingress  1..63, [a-z](?:[-a-z0-9]{0,61}[a-z0-9])
- *                                                                 <= 46
+ *   Compute edv-<id>-deny-db-egress 1..63, [a-z](?:[-a-z0-9]{0,61}[a-z0-9])
+ *                                                                 <= 44
  *   SQL edv-<id>-db-<gen> with "project:" <= 98 (project <= 30)
  *                         gen up to 10 digits                     <= 49
  *   Cert Manager edv-<id>-dnsauth-alias ^[a-z0-9-]{1,63}$        <= 45
@@ -70,6 +70,7 @@ typedef struct edv__tenant_spec {
   char display_name[EDV_TENANT_NAME_BYTES + 1]; /* "Greenwood High School" */
   char tier[EDV_TIER_NAME_MAX + 1];             /* "premium" */
   char region[EDV_REGION_MAX + 1];              /* "us-central1" */
+  int ops_ssh; /* operations SSH through IAP (optional, default off) */
 } edv__tenant_spec;
 
 /*
@@ -141,14 +142,16 @@ int edv__spec_set(edv__tenant_spec *out, const char *id, const char *slug,
 
 /*
  * Reads a spec from a JSON object {"id","slug","display_name","tier",
- * "region"} (all strings, all required, no other fields) and validates the
- * form of each field (not the tier or the region's existence). Returns 0 or
+ * "region"} (all strings, all required) and the optional boolean
+ * "ops_ssh" (default false), no other fields, and validates the form of
+ * each field (not the tier or the region's existence). Returns 0 or
  * EDV_EINVAL naming the field.
  */
 int edv__spec_from_json(json_object *obj, edv__tenant_spec *out,
                         edv_error *err);
 
-/* The spec as a new JSON object (caller puts it), or NULL on ENOMEM. */
+/* The spec as a new JSON object (caller puts it), or NULL on ENOMEM;
+ * "ops_ssh" only when true (a spec without it reads back the same). */
 json_object *edv__spec_to_json(const edv__tenant_spec *spec);
 
 /* 1 when both specs are identical field by field. */
@@ -162,6 +165,10 @@ int edv__spec_equal(const edv__tenant_spec *a, const edv__tenant_spec *b);
 typedef enum {
   EDV_FIREWALL_ALLOW_LB = 0,     /* LB + health-check ranges -> tenant VM */
   EDV_FIREWALL_DENY_INGRESS = 1, /* everything else to the tenant VM */
+  EDV_FIREWALL_OPS_SSH = 2,      /* IAP's range -> tcp:22 (ops_ssh on) */
+  EDV_FIREWALL_ALLOW_DB = 3,     /* egress: tenant VM -> its own database */
+  EDV_FIREWALL_DENY_DB = 4,      /* egress: tenant VM -> other databases */
+  EDV_FIREWALL__COUNT
 } edv__firewall_kind;
 
 /* Which hostname a per-host resource is for. */

@@ -20,6 +20,17 @@
 #define EDV_HC_RANGE_1 "35.191.0.0/16"
 #define EDV_HC_RANGE_2 "130.211.0.0/22"
 
+/* Identity-Aware Proxy's TCP forwarding range: the only source of the
+ * operations SSH rule (tcp:22), when a tenant has ops_ssh on. */
+#define EDV_IAP_RANGE "35.235.240.0/20"
+
+/* The app's port behind the load balancer, and PostgreSQL's. */
+#define EDV_APP_PORT 80
+#define EDV_DB_PORT  5432
+
+/* Cloud SQL's settings.ipConfiguration.sslMode for tenant databases. */
+#define EDV_SQL_SSL_MODE "ENCRYPTED_ONLY"
+
 /* The application's database and user inside the tenant's instance. */
 #define EDV_DB_NAME "edvirons"
 #define EDV_DB_USER "edvirons"

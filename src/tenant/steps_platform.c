@@ -30,16 +30,6 @@
 /* ---- drift helpers --------------------------------------------------------
  */
 
-/* Two resource links name the same thing: compared from "projects/" on,
- * so a full URL matches a relative name ("//certificatemanager..." too). */
-static int same_link(const char *a, const char *b)
-{
-  const char *pa = a ? strstr(a, "projects/") : NULL;
-  const char *pb = b ? strstr(b, "projects/") : NULL;
-
-  return pa && pb && strcmp(pa, pb) == 0;
-}
-
 static int same_str(const char *a, const char *b)
 {
   return a && b && strcmp(a, b) == 0;
@@ -557,7 +547,7 @@ static void proxy_verify(edv__srun *sr, json_object *res)
   json_object *want = proxy_build(sr), *body = json_object_new_object();
   char path[512];
 
-  if (!same_link(edv__jstr(res, "urlMap"), edv__jstr(want, "urlMap"))) {
+  if (!edv__same_link(edv__jstr(res, "urlMap"), edv__jstr(want, "urlMap"))) {
     if (!edv__step_repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
       goto out;
     edv__step_info(sr, 1,
@@ -574,8 +564,8 @@ static void proxy_verify(edv__srun *sr, json_object *res)
     json_object_put(want);
     return;
   }
-  if (!same_link(edv__jstr(res, "certificateMap"),
-                 edv__jstr(want, "certificateMap"))) {
+  if (!edv__same_link(edv__jstr(res, "certificateMap"),
+                      edv__jstr(want, "certificateMap"))) {
     if (!edv__step_repair_allowed(sr, "https_proxy", "the target HTTPS proxy"))
       goto out;
     edv__step_info(sr, 1,
@@ -654,7 +644,7 @@ static void fr_verify(edv__srun *sr, json_object *res)
   const char *lb = edv__srun_fact(sr, "lb_ip");
   char path[512];
 
-  if (!(same_str(ip, lb) || same_link(ip, edv__jstr(want, "IPAddress"))) ||
+  if (!(same_str(ip, lb) || edv__same_link(ip, edv__jstr(want, "IPAddress"))) ||
       !same_str(edv__jstr(res, "portRange"), "443-443") ||
       !same_str(edv__jstr(res, "IPProtocol"), "TCP")) {
     json_object_put(want);
@@ -668,7 +658,7 @@ static void fr_verify(edv__srun *sr, json_object *res)
         edv__jstr(res, "portRange") ? edv__jstr(res, "portRange") : "-");
     return;
   }
-  if (same_link(edv__jstr(res, "target"), edv__jstr(want, "target"))) {
+  if (edv__same_link(edv__jstr(res, "target"), edv__jstr(want, "target"))) {
     json_object_put(want);
     edv__step_done(sr, NULL);
     return;

@@ -4,6 +4,7 @@
  *   preflight (first, both directions: region, zone, platform facts)
  *   subnet, firewall, service_account -> db_secret
  *   sql_instance -> sql_database -> sql_user (needs db_secret)
+ *   sql_instance -> firewall_db_allow (egress to its own database only)
  *   vm (subnet, firewall, service_account, sql_user)
  *     -> snapshot_policy, instance_group -> backend_service -> url_map_rule
  *   dns_records, dns_authorization -> certificate (needs dns_records)
@@ -41,7 +42,7 @@
 
 /* Names of this tenant's resources, computed once per call site. */
 typedef struct names {
-  char subnet[EDV_NAME_MAX], fw_allow[EDV_NAME_MAX], fw_deny[EDV_NAME_MAX];
+  char subnet[EDV_NAME_MAX];
   char sa_id[EDV_NAME_MAX], sa_email[256], secret[EDV_NAME_MAX];
   char sql[EDV_NAME_MAX], vm[EDV_NAME_MAX], disk[EDV_NAME_MAX];
   char policy[EDV_NAME_MAX], ig[EDV_NAME_MAX], bes[EDV_NAME_MAX];
@@ -59,10 +60,6 @@ static void names_of(edv__srun *sr, names *n)
 
   memset(n, 0, sizeof(*n));
   edv__name_subnet(id, n->subnet, sizeof(n->subnet));
-  edv__name_firewall(id, EDV_FIREWALL_ALLOW_LB, n->fw_allow,
-                     sizeof(n->fw_allow));
-  edv__name_firewall(id, EDV_FIREWALL_DENY_INGRESS, n->fw_deny,
-                     sizeof(n->fw_deny));
   edv__name_service_account_id(id, n->sa_id, sizeof(n->sa_id));
   edv__name_service_account_email(id, edv__srun_project(sr), n->sa_email,
                                   sizeof(n->sa_email));
@@ -287,62 +284,104 @@ RES_DOWN(subnet_down, subnet_res, subnet)
 
 /* ==== firewall =========================================================== */
 
-static json_object *fw_common(edv__srun *sr, const char *name)
+/*
+ * A tenant's firewall rules, all targeting its VM's network tag:
+ *
+ *   allow-lb        INGRESS 1000  Google's LB ranges -> tcp:80
+ *   deny-ingress    INGRESS 65000 everything else in (above the implied)
+ *   allow-iap-ssh   INGRESS 1000  IAP's range -> tcp:22, only with ops_ssh
+ *   allow-db-egress EGRESS  1000  out to its own Cloud SQL IP, tcp:5432
+ *   deny-db-egress  EGRESS  65000 out to the rest of the private services
+ *                                 access range: other tenants' databases
+ *
+ * Cloud SQL private IPs sit in the peered producer network, where the
+ * VPC's ingress rules do not apply: the egress pair is what keeps a
+ * tenant's VM away from other tenants' databases (`edvctl infra audit`
+ * proves it).
+ */
+typedef struct fw_def {
+  int egress, deny, priority;
+  const char *proto, *port; /* port NULL: every port */
+} fw_def;
+
+static const fw_def fw_defs[EDV_FIREWALL__COUNT] = {
+    [EDV_FIREWALL_ALLOW_LB] = {0, 0, 1000, "tcp", "80"},
+    [EDV_FIREWALL_DENY_INGRESS] = {0, 1, 65000, "all", NULL},
+    [EDV_FIREWALL_OPS_SSH] = {0, 0, 1000, "tcp", "22"},
+    [EDV_FIREWALL_ALLOW_DB] = {1, 0, 1000, "tcp", "5432"},
+    [EDV_FIREWALL_DENY_DB] = {1, 1, 65000, "all", NULL},
+};
+
+/* The source (ingress) or destination (egress) ranges of rule `kind`. */
+static json_object *fw_ranges(edv__srun *sr, edv__firewall_kind kind)
 {
-  json_object *o = json_object_new_object();
-  char net[512];
+  json_object *a = json_object_new_array();
+  char ip[64];
+
+  switch (kind) {
+  case EDV_FIREWALL_ALLOW_LB:
+    /* Only Google's front ends and health checkers reach the VM. */
+    json_object_array_add(a, jstr(EDV_HC_RANGE_1));
+    json_object_array_add(a, jstr(EDV_HC_RANGE_2));
+    break;
+  case EDV_FIREWALL_DENY_INGRESS:
+    json_object_array_add(a, jstr("0.0.0.0/0"));
+    break;
+  case EDV_FIREWALL_OPS_SSH:
+    json_object_array_add(a, jstr(EDV_IAP_RANGE));
+    break;
+  case EDV_FIREWALL_ALLOW_DB:
+    snprintf(ip, sizeof(ip), "%s/32",
+             edv__srun_fact(sr, "db_ip") ? edv__srun_fact(sr, "db_ip") : "");
+    json_object_array_add(a, jstr(ip));
+    break;
+  default:
+    json_object_array_add(a, jstr(EDV_SUBNET_PSA_RANGE));
+    break;
+  }
+  return a;
+}
+
+static json_object *fw_build(edv__srun *sr, edv__firewall_kind kind)
+{
+  const fw_def *d = &fw_defs[kind];
+  json_object *o = json_object_new_object(), *rules, *r;
+  char net[512], name[EDV_NAME_MAX];
   names n;
 
   names_of(sr, &n);
+  edv__name_firewall(edv__srun_spec(sr)->id, kind, name, sizeof(name));
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(name));
   json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
   json_object_object_add(o, "network", jstr(net));
-  json_object_object_add(o, "direction", jstr("INGRESS"));
+  json_object_object_add(o, "direction",
+                         jstr(d->egress ? "EGRESS" : "INGRESS"));
   json_object_object_add(o, "targetTags", jarr1(n.tag));
+  json_object_object_add(o, "priority", json_object_new_int(d->priority));
+  rules = json_object_new_array();
+  r = json_object_new_object();
+  json_object_object_add(r, "IPProtocol", jstr(d->proto));
+  if (d->port)
+    json_object_object_add(r, "ports", jarr1(d->port));
+  json_object_array_add(rules, r);
+  json_object_object_add(o, d->deny ? "denied" : "allowed", rules);
+  json_object_object_add(o, d->egress ? "destinationRanges" : "sourceRanges",
+                         fw_ranges(sr, kind));
   return o;
 }
 
-static json_object *fw_allow_build(edv__srun *sr)
-{
-  names n;
-  json_object *o, *allowed, *a, *src;
-
-  names_of(sr, &n);
-  o = fw_common(sr, n.fw_allow);
-  json_object_object_add(o, "priority", json_object_new_int(1000));
-  allowed = json_object_new_array();
-  a = json_object_new_object();
-  json_object_object_add(a, "IPProtocol", jstr("tcp"));
-  json_object_object_add(a, "ports", jarr1("80"));
-  json_object_array_add(allowed, a);
-  json_object_object_add(o, "allowed", allowed);
-  src = json_object_new_array();
-  /* Only Google's front ends and health checkers reach the VM. */
-  json_object_array_add(src, jstr(EDV_HC_RANGE_1));
-  json_object_array_add(src, jstr(EDV_HC_RANGE_2));
-  json_object_object_add(o, "sourceRanges", src);
-  return o;
-}
-
-static json_object *fw_deny_build(edv__srun *sr)
-{
-  names n;
-  json_object *o, *denied, *d;
-
-  names_of(sr, &n);
-  o = fw_common(sr, n.fw_deny);
-  /* Below the allow rule, above the implied rules: everything else. */
-  json_object_object_add(o, "priority", json_object_new_int(65000));
-  denied = json_object_new_array();
-  d = json_object_new_object();
-  json_object_object_add(d, "IPProtocol", jstr("all"));
-  json_object_array_add(denied, d);
-  json_object_object_add(o, "denied", denied);
-  json_object_object_add(o, "sourceRanges", jarr1("0.0.0.0/0"));
-  return o;
-}
+#define FW_BUILD(fn, kind)                                                     \
+  static json_object *fn(edv__srun *sr)                                        \
+  {                                                                            \
+    return fw_build(sr, kind);                                                 \
+  }
+FW_BUILD(fw_allow_build, EDV_FIREWALL_ALLOW_LB)
+FW_BUILD(fw_deny_build, EDV_FIREWALL_DENY_INGRESS)
+FW_BUILD(fw_ops_build, EDV_FIREWALL_OPS_SSH)
+FW_BUILD(fw_db_allow_build, EDV_FIREWALL_ALLOW_DB)
+FW_BUILD(fw_db_deny_build, EDV_FIREWALL_DENY_DB)
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 static size_t arr_len(json_object *a)
@@ -403,12 +442,17 @@ static int fw_matches(json_object *res, json_object *want, int deny)
 
   return edv__jint(res, "priority", 1000) ==
              edv__jint(want, "priority", 1000) &&
-         dir && strcmp(dir, "INGRESS") == 0 &&
+         strcmp(dir ? dir : "INGRESS", edv__jstr(want, "direction")) == 0 &&
          !(disabled && json_object_get_boolean(disabled)) &&
          same_strings(edv__jget(res, "sourceRanges"),
                       edv__jget(want, "sourceRanges")) &&
+         same_strings(edv__jget(res, "destinationRanges"),
+                      edv__jget(want, "destinationRanges")) &&
          same_strings(edv__jget(res, "targetTags"),
                       edv__jget(want, "targetTags")) &&
+         arr_len(edv__jget(res, "sourceTags")) == 0 &&
+         arr_len(edv__jget(res, "sourceServiceAccounts")) == 0 &&
+         arr_len(edv__jget(res, "targetServiceAccounts")) == 0 &&
          same_rules(edv__jget(res, deny ? "denied" : "allowed"),
                     edv__jget(want, deny ? "denied" : "allowed")) &&
          arr_len(edv__jget(res, deny ? "allowed" : "denied")) == 0;
@@ -427,75 +471,94 @@ static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
  */
 static void fw_verify(edv__srun *sr, json_object *res)
 {
-  names n;
   const char *name = edv__jstr(res, "name");
-  int deny;
+  int kind;
   json_object *want;
-  char path[512];
+  char path[512], want_name[EDV_NAME_MAX];
 
-  names_of(sr, &n);
-  deny = name && strcmp(name, n.fw_deny) == 0;
-  want = deny ? fw_deny_build(sr) : fw_allow_build(sr);
-  if (fw_matches(res, want, deny)) {
+  for (kind = 0; kind < EDV_FIREWALL__COUNT; kind++) {
+    edv__name_firewall(edv__srun_spec(sr)->id, (edv__firewall_kind)kind,
+                       want_name, sizeof(want_name));
+    if (name && strcmp(name, want_name) == 0)
+      break;
+  }
+  if (kind == EDV_FIREWALL__COUNT) {
+    edv__step_fail(sr, EDV_EINTERNAL, "firewall rule '%s' is not one of ours",
+                   name ? name : "?");
+    return;
+  }
+  want = fw_build(sr, (edv__firewall_kind)kind);
+  if (fw_matches(res, want, fw_defs[kind].deny)) {
     json_object_put(want);
     edv__step_done(sr, NULL);
     return;
   }
   edv__step_info(sr, 1, "drift: firewall rule '%s' differs; restoring it",
-                 name ? name : "?");
+                 name);
   json_object_object_add(want, "disabled", json_object_new_boolean(0));
+  /* What the rule must not have is cleared in the same patch. */
+  json_object_object_add(want, fw_defs[kind].deny ? "allowed" : "denied",
+                         json_object_new_array());
+  json_object_object_add(
+      want, fw_defs[kind].egress ? "sourceRanges" : "destinationRanges",
+      json_object_new_array());
+  json_object_object_add(want, "sourceTags", json_object_new_array());
+  json_object_object_add(want, "sourceServiceAccounts",
+                         json_object_new_array());
+  json_object_object_add(want, "targetServiceAccounts",
+                         json_object_new_array());
   snprintf(path, sizeof(path), CP "/global/firewalls/%s", edv__srun_project(sr),
-           deny ? n.fw_deny : n.fw_allow);
+           name);
   edv__step_act(sr, EDV_API_COMPUTE, "PATCH", path, want,
                 "compute.firewalls.patch", fw_patched);
 }
 
-static const edv__res fw_res[2] = {
-    {EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",
-     CPT "/global/firewalls", "compute.firewalls.insert",
-     "compute.firewalls.delete", EDV_OWN_DESC, fw_allow_build, fw_verify, NULL,
-     NULL},
-    {EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",
-     CPT "/global/firewalls", "compute.firewalls.insert",
-     "compute.firewalls.delete", EDV_OWN_DESC, fw_deny_build, fw_verify, NULL,
-     NULL},
-};
+#define FW_RES(build)                                                          \
+  {                                                                            \
+    EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",             \
+        CPT "/global/firewalls", "compute.firewalls.insert",                   \
+        "compute.firewalls.delete", EDV_OWN_DESC, build, fw_verify, NULL, NULL \
+  }
+static const edv__res fw_res[EDV_FIREWALL__COUNT] = {
+    FW_RES(fw_allow_build), FW_RES(fw_deny_build), FW_RES(fw_ops_build),
+    FW_RES(fw_db_allow_build), FW_RES(fw_db_deny_build)};
 
-static void fw_ensure(edv__srun *sr, int which)
+static void fw_ensure(edv__srun *sr, edv__firewall_kind kind, int present)
 {
-  names n;
+  char name[EDV_NAME_MAX];
 
-  names_of(sr, &n);
-  edv__step_ensure_res(sr, &fw_res[which], which ? n.fw_deny : n.fw_allow);
+  edv__name_firewall(edv__srun_spec(sr)->id, kind, name, sizeof(name));
+  if (present)
+    edv__step_ensure_res(sr, &fw_res[kind], name);
+  else
+    edv__step_ensure_res_absent(sr, &fw_res[kind], name);
 }
 
-static void fw_remove(edv__srun *sr, int which)
-{
-  names n;
+#define FW_STEP(up, down, kind)                                                \
+  static void up(edv__srun *sr)                                                \
+  {                                                                            \
+    fw_ensure(sr, kind, 1);                                                    \
+  }                                                                            \
+  static void down(edv__srun *sr)                                              \
+  {                                                                            \
+    fw_ensure(sr, kind, 0);                                                    \
+  }
+FW_STEP(fw_allow_up, fw_allow_down, EDV_FIREWALL_ALLOW_LB)
+FW_STEP(fw_deny_up, fw_deny_down, EDV_FIREWALL_DENY_INGRESS)
+FW_STEP(fw_db_allow_up, fw_db_allow_down, EDV_FIREWALL_ALLOW_DB)
+FW_STEP(fw_db_deny_up, fw_db_deny_down, EDV_FIREWALL_DENY_DB)
 
-  names_of(sr, &n);
-  edv__step_ensure_res_absent(sr, &fw_res[which],
-                              which ? n.fw_deny : n.fw_allow);
+/* Operations SSH: the rule exists while the tenant's spec has ops_ssh;
+ * turning it off removes it (ours only: the ownership check of the
+ * deletion leaves anyone else's rule alone, and fails the step). */
+static void fw_ops_up(edv__srun *sr)
+{
+  fw_ensure(sr, EDV_FIREWALL_OPS_SSH, edv__srun_spec(sr)->ops_ssh);
 }
 
-static void fw_allow_up(edv__srun *sr)
+static void fw_ops_down(edv__srun *sr)
 {
-  fw_ensure(sr, 0);
-}
-
-static void fw_deny_up(edv__srun *sr)
-{
-  fw_ensure(sr, 1);
-}
-
-static void fw_allow_down(edv__srun *sr)
-{
-  fw_remove(sr, 0);
-}
-
-static void fw_deny_down(edv__srun *sr)
-{
-  fw_remove(sr, 1);
+  fw_ensure(sr, EDV_FIREWALL_OPS_SSH, 0);
 }
 
 /* ==== service account ==================================================== */
@@ -830,6 +893,20 @@ static json_object *sql_backup_config(const edv__tier *t)
   return bk;
 }
 
+/*
+ * settings.ipConfiguration (create and repair). Private IP only: the
+ * database is reachable from the VPC, never from the internet. TLS on
+ * every connection: sslMode ENCRYPTED_ONLY, without client certificates
+ * (requireSsl stays unset: with ENCRYPTED_ONLY the API wants it false or
+ * cleared). The app connects with sslmode=require (render.c).
+ */
+static void sql_ip_config(json_object *ip, const char *net)
+{
+  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
+  json_object_object_add(ip, "privateNetwork", jstr(net));
+  json_object_object_add(ip, "sslMode", jstr(EDV_SQL_SSL_MODE));
+}
+
 static json_object *sql_build(edv__srun *sr)
 {
   names n;
@@ -858,10 +935,10 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
   json_object_object_add(st, "backupConfiguration", sql_backup_config(t));
-  /* Private IP only: the database is reachable from the VPC, never from
-   * the internet. */
-  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
-  json_object_object_add(ip, "privateNetwork", jstr(net));
+  /* Only the tenant delete path lifts it (sql_down). */
+  json_object_object_add(st, "deletionProtectionEnabled",
+                         json_object_new_boolean(1));
+  sql_ip_config(ip, net);
   json_object_object_add(st, "ipConfiguration", ip);
   json_object_object_add(o, "settings", st);
   return o;
@@ -889,16 +966,6 @@ static int jtrue(json_object *v)
   return v && json_object_get_boolean(v);
 }
 
-/* Two resource links name the same thing: compared from "projects/" on,
- * so a full URL matches a relative name. */
-static int same_link(const char *a, const char *b)
-{
-  const char *pa = a ? strstr(a, "projects/") : NULL;
-  const char *pb = b ? strstr(b, "projects/") : NULL;
-
-  return pa && pb && strcmp(pa, pb) == 0;
-}
-
 static void sql_up(edv__srun *sr);
 
 /*
@@ -907,20 +974,53 @@ static void sql_up(edv__srun *sr);
  * instances.patch) and is named in `what`. The data disk only grows: a
  * larger one is kept and said so (Cloud SQL cannot shrink storage).
  */
+/* Who may reach the database and how: private IP only on our network,
+ * TLS only, deletion protection on. Each difference goes into `fix` and
+ * `notes` (at most 2); returns how many notes. */
+static int sql_access_diff(edv__srun *sr, json_object *st, json_object *fix,
+                           const char *notes[2])
+{
+  json_object *ipc = edv__jget(st, "ipConfiguration");
+  const char *ssl = edv__jstr(ipc, "sslMode");
+  char net[512];
+  int n = 0;
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
+           edv__srun_project(sr), edv__srun_network(sr));
+  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
+      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) || !ssl ||
+      strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
+    json_object *ip = json_object_new_object();
+    notes[n++] = jtrue(edv__jget(ipc, "ipv4Enabled"))
+                     ? "public IP enabled -> private only"
+                 : !edv__same_link(edv__jstr(ipc, "privateNetwork"), net)
+                     ? "private network differs"
+                     : "sslMode -> " EDV_SQL_SSL_MODE;
+    sql_ip_config(ip, net);
+    json_object_object_add(fix, "ipConfiguration", ip);
+  }
+  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
+    notes[n++] = "deletion protection off -> on";
+    json_object_object_add(fix, "deletionProtectionEnabled",
+                           json_object_new_boolean(1));
+  }
+  return n;
+}
+
 static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
                     char *what, size_t size)
 {
   const edv__tier *t = edv__srun_tier(sr);
   json_object *st = edv__jget(res, "settings");
-  json_object *ipc = edv__jget(st, "ipConfiguration");
   json_object *bk = edv__jget(st, "backupConfiguration");
   const char *tier = edv__jstr(st, "tier"), *avail;
   const char *dtype = edv__jstr(st, "dataDiskType");
   const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
   const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
   const char *start = edv__jstr(bk, "startTime");
+  const char *notes[2];
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
-  char net[512], gb[16];
+  char gb[16];
   size_t off = 0;
   int n = 0;
 
@@ -934,22 +1034,12 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
   } while (0)
 
   what[0] = '\0';
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
   if (!tier || strcmp(tier, t->sql.tier) != 0) {
     NOTE("tier %s -> %s", tier ? tier : "(none)", t->sql.tier);
     json_object_object_add(fix, "tier", jstr(t->sql.tier));
   }
-  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !same_link(edv__jstr(ipc, "privateNetwork"), net)) {
-    json_object *ip = json_object_new_object();
-    NOTE("%s", jtrue(edv__jget(ipc, "ipv4Enabled"))
-                   ? "public IP enabled -> private only"
-                   : "private network differs");
-    json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
-    json_object_object_add(ip, "privateNetwork", jstr(net));
-    json_object_object_add(fix, "ipConfiguration", ip);
-  }
+  for (int i = 0, k = sql_access_diff(sr, st, fix, notes); i < k; i++)
+    NOTE("%s", notes[i]);
   avail = edv__jstr(st, "availabilityType");
   if (!avail || strcmp(avail, want_avail) != 0) {
     NOTE("availability %s -> %s", avail ? avail : "(none)", want_avail);
@@ -1080,7 +1170,67 @@ static const edv__res sql_res = {
 
 RES_UP(sql_up, sql_res, sql)
 
-RES_DOWN(sql_down, sql_res, sql)
+static void sql_down(edv__srun *sr);
+
+static void sql_unprotected(edv__srun *sr, json_object *op,
+                            const edv_error *err)
+{
+  (void)op;
+  if (err)
+    edv__step_done(sr, err);
+  else
+    sql_down(sr);
+}
+
+/* Deletion protection is lifted here and nowhere else: one patch, then
+ * the deletion (which observes again). Someone else's instance is left to
+ * the ownership check of the deletion. */
+static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  names n;
+  char owner[EDV_TENANT_ID_MAX + 1], path[512];
+  const char *state = edv__jstr(res, "state");
+  json_object *body, *st;
+
+  names_of(sr, &n);
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (res &&
+      edv__labels_owner(edv__jget(res, "settings.userLabels"), owner,
+                        sizeof(owner)) &&
+      strcmp(owner, edv__srun_spec(sr)->id) == 0 &&
+      jtrue(edv__jget(res, "settings.deletionProtectionEnabled")) &&
+      !(state && strcmp(state, "PENDING_DELETE") == 0)) {
+    edv__step_info(sr, 1,
+                   "lifting deletion protection of Cloud SQL "
+                   "instance '%s' to delete it",
+                   n.sql);
+    body = json_object_new_object();
+    st = json_object_new_object();
+    json_object_object_add(st, "deletionProtectionEnabled",
+                           json_object_new_boolean(0));
+    json_object_object_add(body, "settings", st);
+    snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+             n.sql);
+    edv__step_act(sr, EDV_API_SQLADMIN, "PATCH", path, body,
+                  "sql.instances.patch", sql_unprotected);
+    return;
+  }
+  edv__step_ensure_res_absent(sr, &sql_res, n.sql);
+}
+
+static void sql_down(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+           n.sql);
+  edv__step_get(sr, EDV_API_SQLADMIN, path, sql_down_seen);
+}
 
 /* ==== database and user ====================================================
  */
@@ -1873,12 +2023,13 @@ static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
          edv__jint(res, "timeoutSec", 30) ==
              edv__jint(want, "timeoutSec", 30) &&
          arr_len(hcs) == 1 &&
-         same_link(json_object_get_string(json_object_array_get_idx(hcs, 0)),
-                   json_object_get_string(json_object_array_get_idx(
-                       edv__jget(want, "healthChecks"), 0))) &&
+         edv__same_link(
+             json_object_get_string(json_object_array_get_idx(hcs, 0)),
+             json_object_get_string(json_object_array_get_idx(
+                 edv__jget(want, "healthChecks"), 0))) &&
          arr_len(bes) == 1 &&
-         same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
-                   edv__jstr(wb, "group"));
+         edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
+                        edv__jstr(wb, "group"));
 }
 
 /*
@@ -2577,9 +2728,10 @@ static void entry_verified(edv__srun *sr, json_object *res)
   names_of(sr, &n);
   want = entry_build(sr);
   if (host && strcmp(host, n.host[h]) == 0 && arr_len(certs) == 1 &&
-      same_link(json_object_get_string(json_object_array_get_idx(certs, 0)),
-                json_object_get_string(json_object_array_get_idx(
-                    edv__jget(want, "certificates"), 0)))) {
+      edv__same_link(
+          json_object_get_string(json_object_array_get_idx(certs, 0)),
+          json_object_get_string(
+              json_object_array_get_idx(edv__jget(want, "certificates"), 0)))) {
     json_object_put(want);
     (*edv__srun_stage(sr))++;
     entry_next(sr);
@@ -2767,6 +2919,24 @@ const edv__step_def edv__tenant_steps[] = {
      fw_deny_up,
      fw_deny_down,
      0},
+    {"firewall_ops",
+     "Firewall: operations SSH through IAP",
+     {NULL},
+     fw_ops_up,
+     fw_ops_down,
+     0},
+    {"firewall_db_deny",
+     "Firewall: no egress to other databases",
+     {NULL},
+     fw_db_deny_up,
+     fw_db_deny_down,
+     0},
+    {"firewall_db_allow",
+     "Firewall: egress to its own database",
+     {"sql_instance"},
+     fw_db_allow_up,
+     fw_db_allow_down,
+     0},
     {"service_account", "Service account", {NULL}, sa_up, sa_down, 0},
     {"db_secret",
      "DB password secret",
@@ -2785,7 +2955,7 @@ const edv__step_def edv__tenant_steps[] = {
     {"vm",
      "VM",
      {"subnet", "firewall_allow", "firewall_deny", "service_account",
-      "sql_user"},
+      "sql_user", "firewall_db_deny", "firewall_db_allow"},
      vm_up,
      vm_down,
      0},

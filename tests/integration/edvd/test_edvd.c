@@ -220,6 +220,29 @@ static void test_lifecycle(void **state)
                "{\"nickname\":\"g\"}", 400, "nickname");
   expect_error("PUT", "/api/tenants/life01", "/api/tenants/{id}", tok_op,
                "{\"id\":\"other\"}", 400, "id");
+  expect_error("PUT", "/api/tenants/life01", "/api/tenants/{id}", tok_op,
+               "{\"ops_ssh\":\"yes\"}", 400, "ops_ssh");
+  /* Operations SSH on: the tenant is driven again and gets its IAP rule. */
+  r = call("PUT", "/api/tenants/life01", "/api/tenants/{id}", tok_op,
+           "{\"ops_ssh\":true}", NULL, 200);
+  assert_true(
+      json_object_get_boolean(json_object_object_get(r->json, "ops_ssh")));
+  resp_free(r);
+  for (int i = 0;; i++) {
+    resp *fw = http("GET", sim_base,
+                    "/_sim/state?prefix=projects/edv-sim/global/firewalls/"
+                    "edv-life01-allow-iap-ssh",
+                    NULL, NULL, NULL);
+    size_t n =
+        json_object_array_length(json_object_object_get(fw->json, "resources"));
+    resp_free(fw);
+    if (n == 1)
+      break;
+    if (i > 600)
+      fail_msg("no IAP SSH rule for life01 after the PUT");
+    usleep(100000);
+  }
+  wait_phase("life01", "READY", 60);
 
   /* A second and third tenant, then paging through them. */
   resp_free(call("POST", "/api/tenants", "/api/tenants", tok_op,

@@ -858,9 +858,12 @@ static void test_name(void **state)
   (void)state;
   only_parent();
   provision(&h, "n1", "basic");
-  /* Delete the instance behind our back: Cloud SQL keeps its name. */
+  /* Delete the instance behind our back (lifting its deletion protection
+   * first, as a person would have to): Cloud SQL keeps its name. */
   edv__name_sql_instance("n1", 1, sql, sizeof(sql));
   snprintf(path, sizeof(path), SQL "%s", sql);
+  mutate(&h, EDV_API_SQLADMIN, "PATCH", path,
+         "{\"settings\":{\"deletionProtectionEnabled\":false}}");
   mutate(&h, EDV_API_SQLADMIN, "DELETE", path, NULL);
   for (uint64_t end = th_now_ms() + 10000;;) {
     json_object *o = th_api(&h, EDV_API_SQLADMIN, "GET", path, NULL);

@@ -589,7 +589,7 @@ static const struct {
   int n;
 } ready_fp[] = {
     {"compute#subnetwork", 1},
-    {"compute#firewall", 2},
+    {"compute#firewall", 4}, /* LB in, deny in, own DB out, deny DB out */
     {"iam.serviceAccount", 1},
     {"secretmanager.secret", 1},
     {"secretmanager.iamPolicy", 1},

@@ -317,7 +317,7 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "state", "school001");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(jget(o, "steps")), 20);
+  assert_int_equal(json_object_array_length(jget(o, "steps")), 23);
   assert_non_null(jstr(o, "subnet"));
   json_object_put(o);
 
@@ -335,6 +335,30 @@ static void test_flow(void **state)
   json_object_put(o);
   /* terraform's convention: 0 in sync, 2 changes (below), 1 an error. */
   EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+  EXPECT_OK(&r);
+
+  /* The isolation audit: nothing to say (exit 0), then a rule opening the
+   * tenant's VM to the world is named (exit 8). */
+  EDV(&r, &s, "--sim", "infra", "audit");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "No findings"));
+  EDV(&r, &s, "--sim", "-q", "api", "POST",
+      "/compute/v1/projects/edv-sim/global/firewalls", "--wait", "--data",
+      "{\"name\":\"wide-open\",\"network\":\"global/networks/"
+      "edv-tenants\",\"sourceRanges\":[\"0.0.0.0/0\"],\"allowed\":[{"
+      "\"IPProtocol\":\"tcp\",\"ports\":[\"22\"]}]}");
+  EXPECT_OK(&r);
+  EDV(&r, &s, "--sim", "infra", "audit", "--format", "json");
+  assert_int_equal(r.status, 8);
+  o = parse_out(&r);
+  v = json_object_array_get_idx(jget(o, "findings"), 0);
+  assert_non_null(v);
+  assert_string_equal(jstr(v, "kind"), "exposed");
+  assert_string_equal(jstr(v, "tenant"), "school001");
+  assert_string_equal(jstr(v, "rule"), "wide-open");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "-q", "api", "DELETE",
+      "/compute/v1/projects/edv-sim/global/firewalls/wide-open", "--wait");
   EXPECT_OK(&r);
 
   /* A drift: a deleted firewall shows as one create. */
@@ -1115,7 +1139,7 @@ static void test_tty(void **state)
   assert_non_null(show);
   assert_true(show > hide);
   assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
-  assert_non_null(strstr(r.out, "\033[22A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "\033[25A")); /* redrawn in place */
   assert_non_null(strstr(r.out, "school001 is READY ("));
   assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
   /* No progress line of the pipe mode. */

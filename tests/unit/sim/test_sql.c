@@ -150,6 +150,29 @@ static void test_sql_lifecycle(void **state)
   assert_jeq(r.json, "settings.settingsVersion", "2");
   assert_jeq(r.json, "settings.tier", "db-custom-4-8192");
   assert_jeq(r.json, "settings.userLabels.edv-tenant", "t1");
+  /* Unencrypted connections are accepted unless sslMode says otherwise. */
+  assert_jeq(r.json, "settings.ipConfiguration.sslMode",
+             "ALLOW_UNENCRYPTED_AND_ENCRYPTED");
+  reply_free(&r);
+  http(f, "PATCH", V1 "/instances/pg1",
+       "{\"settings\":{\"ipConfiguration\":{\"sslMode\":\"TLS_PLEASE\"}}}", &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "invalid");
+  reply_free(&r);
+  http(f, "PATCH", V1 "/instances/pg1",
+       "{\"settings\":{\"ipConfiguration\":{\"sslMode\":\"ENCRYPTED_ONLY\","
+       "\"requireSsl\":true}}}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "PATCH", V1 "/instances/pg1",
+       "{\"settings\":{\"ipConfiguration\":{\"sslMode\":\"ENCRYPTED_ONLY\"}}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg1", NULL, &r);
+  assert_jeq(r.json, "settings.ipConfiguration.sslMode", "ENCRYPTED_ONLY");
   reply_free(&r);
   /* A restart shows MAINTENANCE until it is done. */
   http(f, "POST", V1 "/instances/pg1/restart", NULL, &r);

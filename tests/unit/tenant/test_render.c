@@ -227,6 +227,9 @@ static void test_startup_script(void **state)
       assert_non_null(env);
       /* No secret in the script: it fetches the password at boot. */
       assert_null(strstr(script, "PASSWORD="));
+      /* Every connection to Cloud SQL is TLS. */
+      assert_non_null(strstr(env, "\nPGSSLMODE=require\n"));
+      assert_non_null(strstr(env, "\nDB_SSLMODE=require\n"));
       snprintf(path, sizeof(path), "%s/startup-%zu-%zu.sh", g_dir, t, k);
       write_file(path, script, 0755);
       snprintf(cmd, sizeof(cmd), "bash -n %s", path);

@@ -417,6 +417,45 @@ static void test_reserved_labels(void **state)
   assert_int_equal(edv__spec_check_reserved(&s, NULL, &err), EDV_EINVAL);
 }
 
+/* ops_ssh: optional, boolean, written only when on, part of equality. */
+static void test_ops_ssh(void **state)
+{
+  edv__tenant_spec s, back;
+  json_object *o;
+  edv_error err;
+  char name[EDV_NAME_MAX];
+
+  (void)state;
+  spec_fill(&s, "school001", "greenwood-high", "Greenwood", "premium",
+            "us-central1");
+  o = edv__spec_to_json(&s);
+  assert_false(json_object_object_get_ex(o, "ops_ssh", NULL));
+  json_object_put(o);
+  s.ops_ssh = 1;
+  o = edv__spec_to_json(&s);
+  assert_true(json_object_get_boolean(json_object_object_get(o, "ops_ssh")));
+  assert_int_equal(edv__spec_from_json(o, &back, &err), 0);
+  assert_true(back.ops_ssh);
+  assert_true(edv__spec_equal(&s, &back));
+  back.ops_ssh = 0;
+  assert_false(edv__spec_equal(&s, &back));
+  json_object_object_add(o, "ops_ssh", json_object_new_string("yes"));
+  assert_int_equal(edv__spec_from_json(o, &back, &err), EDV_EINVAL);
+  assert_contains(err.message, "field 'ops_ssh' must be true or false");
+  json_object_put(o);
+  assert_int_equal(
+      edv__name_firewall("school001", EDV_FIREWALL_OPS_SSH, name, sizeof(name)),
+      0);
+  assert_string_equal(name, "edv-school001-allow-iap-ssh");
+  assert_int_equal(
+      edv__name_firewall("school001", EDV_FIREWALL_DENY_DB, name, sizeof(name)),
+      0);
+  assert_string_equal(name, "edv-school001-deny-db-egress");
+  assert_int_equal(
+      edv__name_firewall("school001", EDV_FIREWALL__COUNT, name, sizeof(name)),
+      EDV_EINVAL);
+}
+
 static void test_names_labels_markers(void **state)
 {
   char buf[EDV_FQDN_MAX], id[EDV_TENANT_ID_MAX + 1];
@@ -519,6 +558,7 @@ int main(void)
       cmocka_unit_test(test_json_roundtrip),
       cmocka_unit_test(test_spec_set),
       cmocka_unit_test(test_reserved_labels),
+      cmocka_unit_test(test_ops_ssh),
       cmocka_unit_test(test_names_labels_markers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
