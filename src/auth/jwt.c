@@ -1,7 +1,7 @@
 /*
  * jwt.c - RS256 JWTs signed with a service account's key (libjwt).
  *
- * Two uses (gcp-behavior.md section 1):
+ * Two uses (docs/google-cloud.md section 1):
  *   - the OAuth JWT-bearer assertion posted to token_uri: iss=client_email,
  *     scope, aud=token_uri, iat, exp=iat+3600, optional sub;
  *   - a self-signed JWT sent directly as the bearer token (no exchange):

@@ -14,7 +14,7 @@
  *
  * Compute's operations.wait "returns when the operation is DONE or
  * approaching the 2 minute deadline" and is best effort: it may come back
- * at once (gcp-behavior.md section 3). A wait that returned quickly is
+ * at once (docs/google-cloud.md section 3). A wait that returned quickly is
  * followed by a backoff delay instead of an immediate retry, so an early
  * returning server is not hammered.
  */

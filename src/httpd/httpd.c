@@ -3,8 +3,8 @@
  *
  * MHD runs without a thread of its own, in epoll mode: we watch its epoll
  * fd with one uv_poll_t and its next timeout with one uv_timer_t, and
- * httpd_kick() is the only place that calls MHD_run (STYLE.md section 3,
- * after MHD's src/examples/suspend_resume_epoll.c).
+ * httpd_kick() is the only place that calls MHD_run (docs/HACKING.md,
+ * "The event loop"; after MHD's src/examples/suspend_resume_epoll.c).
  *
  * Request life: MHD_OPTION_URI_LOG_CALLBACK allocates our request (it is
  * the first thing MHD tells us and gives the raw URI), the access handler

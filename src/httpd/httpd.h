@@ -11,7 +11,7 @@
  * libmicrohttpd runs in "external select" epoll mode: its epoll fd is
  * watched by one uv_poll_t and its timeouts by one uv_timer_t, and a single
  * kick() (MHD_run, then MHD_get_timeout) is the only way MHD advances
- * (STYLE.md section 3). Everything runs on the loop's thread.
+ * (docs/HACKING.md, "The event loop"). Everything runs on the loop's thread.
  */
 #ifndef EDV_HTTPD_HTTPD_H
 #define EDV_HTTPD_HTTPD_H

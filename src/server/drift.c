@@ -1,6 +1,6 @@
 /*
  * drift.c - the reconciler's drift detection and orphan handling
- * (DESIGN.md section 6).
+ * (docs/operations.md, "Drift and orphans").
  *
  * One pass costs a fixed handful of list calls for the whole fleet, never
  * one GET per resource. Each list is filtered by our label (or, for the

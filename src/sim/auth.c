@@ -3,7 +3,7 @@
  * endpoint, bearer checks (our opaque tokens and self-signed JWTs), the
  * GCE metadata server, and the service-account key it trusts.
  *
- * Error texts follow gcp-behavior.md section 1. Private keys, assertions
+ * Error texts follow docs/google-cloud.md section 1. Private keys, assertions
  * and tokens never reach a log line: we log emails and key ids only.
  */
 #include <fcntl.h>
@@ -502,7 +502,7 @@ static int auth_token(sim *s, sim_req *req, sim_resp *resp)
     if (jwt == NULL) {
       result = oauth_error(resp, c.error, c.description);
     } else if (!aud_ok(s, req, jwt_get_grant(jwt, "aud"))) {
-      /* The real text is not recorded in gcp-behavior.md; this is a
+      /* Google does not publish the real text; this is a
        * plausible one (the code, invalid_grant, is what clients use). */
       result = oauth_error(resp, "invalid_grant",
                            "Invalid JWT: Failed audience check.");

@@ -31,8 +31,8 @@ static const struct {
     {"africa-south1", "abc", "africa-south1"},
 };
 
-/* Default quotas: the observed paid-project values of gcp-behavior.md
- * where known; the rest are generous round numbers. */
+/* Default quotas: the observed paid-project values of docs/google-cloud.md
+ * section 7 where known; the rest are generous round numbers. */
 static const struct {
   const char *metric;
   double limit;

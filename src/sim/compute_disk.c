@@ -135,7 +135,8 @@ static int disks_resize(sim *s, sim_req *req, sim_resp *resp)
   }
   cur = atoll(sim_cvm_str(d, "sizeGb"));
   want = json_object_get_int64(v);
-  /* gcp-behavior.md: disks only grow; the text names both sizes. */
+  /* Disks only grow (docs/google-cloud.md section 6); the text names both
+   * sizes. */
   if (want <= cur) {
     free(name);
     return sim_err_legacy(resp, 400, "invalid",

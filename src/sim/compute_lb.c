@@ -21,7 +21,7 @@
 #include "sim/jsonutil.h"
 #include "sim/sim.h"
 
-/* URL map size limits (gcp-behavior.md "URL map size"): 1 MB for the
+/* URL map size limits (docs/google-cloud.md section 6): 1 MB for the
  * current load balancers, 64 KB for the classic Application Load Balancer
  * (scheme EXTERNAL). Measured as the stored JSON, not Google's "quota
  * units", which are not documented precisely enough to copy. */
@@ -503,7 +503,7 @@ static int proxy_validate(sim *s, sim_resp *resp, json_object *res,
       sim_net_enum(resp, res, "quicOverride", "quicOverride", quic, "NONE") < 0)
     return -1;
   /* With a certificate map, sslCertificates are ignored (and unchecked);
-   * without one, 1 to 15 are required (gcp-behavior.md). The
+   * without one, 1 to 15 are required (docs/google-cloud.md section 6). The
    * sslCertificates collection is not simulated, so the references are
    * kept as given. */
   if (sim_net_str(res, "certificateMap") == NULL) {

@@ -281,7 +281,7 @@ static json_object *copy_of(json_object *o)
 }
 
 /* Labels: at most 64; keys [a-z][a-z0-9_-]{0,62}, values [a-z0-9_-]{0,63}
- * (gcp-behavior.md section 4; international letters are not simulated). */
+ * (docs/google-cloud.md section 4; international letters are not simulated). */
 static int check_labels(sim_resp *resp, json_object *labels)
 {
   int n = 0;

@@ -778,8 +778,8 @@ static int resolve_machine_type(sim *s, sim_resp *resp, const char *zone,
   return i;
 }
 
-/* Label rules of gcp-behavior.md: <= 64 labels, keys [a-z][a-z0-9_-]{0,62},
- * values [a-z0-9_-]{0,63}. */
+/* Label rules (docs/google-cloud.md section 4): <= 64 labels, keys
+ * [a-z][a-z0-9_-]{0,62}, values [a-z0-9_-]{0,63}. */
 static int check_labels(sim_resp *resp, json_object *labels, const char *field)
 {
   int n = 0;
@@ -2035,8 +2035,8 @@ static int instances_set_machine_type(sim *s, sim_req *req, sim_resp *resp)
     free(name);
     return SIM_DONE;
   }
-  /* gcp-behavior.md: only for a stopped (TERMINATED) instance; Google's
-   * exact text for a running one is not recorded, this is our wording. */
+  /* Only for a stopped (TERMINATED) instance (docs/google-cloud.md section
+   * 6); Google's text for a running one is not published: ours. */
   if (strcmp(sim_cvm_instance_status(s, inst), "TERMINATED") != 0) {
     result = sim_err_legacy(resp, 400, "invalid",
                             "Instance '%s' must be stopped before its "

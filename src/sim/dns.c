@@ -8,7 +8,7 @@
  * so the next request sees it; its dns#change reads "pending" until its
  * operation is done (SIM_DUR_QUICK), as Google's does while the update
  * reaches the name servers. A failed operation (injected fault) rolls the
- * change back. Rules, with Google's texts (gcp-behavior.md 3 and 4):
+ * change back. Rules, with Google's texts (docs/google-cloud.md section 5):
  * - adding an rrset that exists: 409 alreadyExists;
  * - a deletion must match name, type, ttl and rrdatas (in any order):
  *   412 conditionNotMet, nothing applied; deleting a missing one: 404;

@@ -1,13 +1,13 @@
 /*
  * batch.h - group commit: the intents of one loop turn in one transaction.
  *
- * DESIGN.md section 5: before a step makes a mutating call, its intent
- * (step, attempt, requestId) must be durable; with many tenants stepping in
- * the same loop turn, one transaction (one fsync) per intent would make the
- * store the bottleneck. A batch collects the writes queued during a turn
- * and commits them together at the end of that turn, then tells each
- * writer that its intent is durable; only then does the writer send its
- * call.
+ * docs/architecture.md, "The tenant machine": before a step makes a mutating
+ * call, its intent (step, attempt, requestId) must be durable; with many
+ * tenants stepping in the same loop turn, one transaction (one fsync) per
+ * intent would make the store the bottleneck. A batch collects the writes
+ * queued during a turn and commits them together at the end of that turn, then
+ * tells each writer that its intent is durable; only then does the writer send
+ * its call.
  *
  * How the tenant engine uses it:
  *

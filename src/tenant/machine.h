@@ -8,13 +8,14 @@
  * direction (provision: up; deprovision: down) while it holds the tenant's
  * lease. A step run (edv__srun) is one step of one tenant.
  *
- * The step contract (DESIGN.md section 5): observe -> diff -> act -> await
- * -> verify. A step implementation observes with edv__step_get(), acts with
- * edv__step_act() (which commits the intent -- step, attempt, requestId --
- * through the batch BEFORE the call goes out, then records the operation's
- * name, then awaits it), and ends with edv__step_done(). A step whose
- * observation already matches the desired state calls edv__step_done()
- * without acting, so re-running a finished tenant makes no mutating call.
+ * The step contract (docs/architecture.md, "The tenant machine"): observe ->
+ * diff -> act -> await -> verify. A step implementation observes with
+ * edv__step_get(), acts with edv__step_act() (which commits the intent -- step,
+ * attempt, requestId -- through the batch BEFORE the call goes out, then
+ * records the operation's name, then awaits it), and ends with
+ * edv__step_done(). A step whose observation already matches the desired state
+ * calls edv__step_done() without acting, so re-running a finished tenant makes
+ * no mutating call.
  *
  * After a crash, a step whose record says WAITING first awaits its recorded
  * operation (never re-issuing the call), and a step whose record says

@@ -1,6 +1,7 @@
 /*
  * steps_platform.c - the platform plan: what every tenant shares, made once
- * per project by `edvctl platform init` (DESIGN.md section 4).
+ * per project by `edvctl platform init` (docs/architecture.md, "The
+ * platform plan").
  *
  *   network ---- psa_range ---- psa_connection
  *           \--- router (+ Cloud NAT)

@@ -2,7 +2,8 @@
  * http.c - one libcurl multi handle driven by the libuv loop.
  *
  * The pattern of curl's docs/examples/multi-uv.c, with the corrections that
- * STYLE.md section 2 lists for libuv 1.44.2 and libcurl 7.88.1:
+ * docs/HACKING.md ("The event loop") lists for libuv 1.44.2 and libcurl
+ * 7.88.1:
  *   - curl's timeout 0 becomes 1 ms: calling back into curl from its timer
  *     callback fails with CURLM_RECURSIVE_API_CALL, and a 0 ms uv timer
  *     busy-loops on libuv < 1.48 (libuv #4245);
@@ -117,7 +118,7 @@ static void http_poll_cb(uv_poll_t *poll, int status, int events)
   http_action(hs->h, hs->fd, flags);
 }
 
-/* CURLMOPT_SOCKETFUNCTION: one poll handle per socket, per STYLE.md. */
+/* CURLMOPT_SOCKETFUNCTION: one poll handle per socket (docs/HACKING.md). */
 static int http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
                           void *socketp)
 {
@@ -398,7 +399,7 @@ static void http_kick_closed(uv_handle_t *handle)
   http_handle_closed(edv__container_of(handle, edv__http, kick));
 }
 
-/* Shutdown order of STYLE.md: easies out, multi cleanup, close timers. */
+/* Shutdown order (docs/HACKING.md): easies out, multi cleanup, close timers. */
 void edv__http_close(edv__http *h, void (*closed)(edv__http *h))
 {
   unsigned i;

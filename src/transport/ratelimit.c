@@ -10,7 +10,7 @@
  *
  * Two bucket shapes:
  *   - EDV__RL_MINUTE (Compute): Google refills Compute's rate quotas in
- *     full at the next synchronized minute (gcp-behavior.md section 5), so
+ *     full at the next synchronized minute (docs/google-cloud.md section 8), so
  *     the bucket holds `rate` tokens per wall-clock minute.
  *   - EDV__RL_SMOOTH (the others): a classic bucket refilled continuously
  *     at rate/60000 per ms, holding at most 3 s worth (Cloud SQL enforces
@@ -146,7 +146,7 @@ void edv__bucket_cut(edv__bucket *b, uint64_t now)
   }
 }
 
-/* Defaults: gcp-behavior.md section 5 where Google documents a figure,
+/* Defaults: docs/google-cloud.md section 8 where Google documents a figure,
  * otherwise a conservative guess (see docs/config.md). */
 static const struct {
   double per_minute;

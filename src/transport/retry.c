@@ -3,7 +3,8 @@
  *
  * Retried: connection failures of one attempt, 408, 429, 500, 502, 503,
  * 504, Compute's 403 rateLimitExceeded/userRateLimitExceeded, and Cloud
- * SQL's 409 operationInProgress (DESIGN.md section 3). Those are exactly
+ * SQL's 409 operationInProgress (docs/architecture.md, "The flow of one
+ * call"). Those are exactly
  * the errors edv_error_is_transient() calls transient once envelope.c has
  * mapped them, so this file asks it rather than keeping a second table.
  * Hard quotas (403/429 quotaExceeded) and every other 4xx are final.

@@ -112,7 +112,7 @@ static void test_is_done(void **state)
   json_object_put(op);
 }
 
-/* The Compute operation error of gcp-behavior.md section 3 (in-use). */
+/* The Compute operation error of docs/google-cloud.md section 2 (in-use). */
 static void test_compute_error(void **state)
 {
   json_object *op;

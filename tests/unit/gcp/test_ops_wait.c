@@ -213,7 +213,7 @@ static void test_compute_wait_unavailable(void **state)
   assert_request(f, 2, "GET", ZOP);
 }
 
-/* The in-use failure of gcp-behavior.md section 3, delivered by wait. */
+/* The in-use failure of docs/google-cloud.md section 2, delivered by wait. */
 static void test_compute_failed(void **state)
 {
   fixture *f = *state;

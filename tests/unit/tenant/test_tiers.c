@@ -385,7 +385,7 @@ static void test_sql_tier_rules(void **state)
  *             SQL 0.0105*730 = 7.665; SQL storage 10*0.17 = 1.7;
  *             SQL backups 10*0.8*0.08 = 0.64; snapshots 20*0.8*0.05 = 0.8;
  *             LB 0.025*730/100 = 0.1825; DNS 0.20/100 = 0.002
- *   premium:  SQL (2*0.0413 + 4*0.007)*730 = 80.738 (gcp-behavior: $80.74)
+ *   premium:  SQL (2*0.0413 + 4*0.007)*730 = 80.738 (google-cloud.md 9: $80.74)
  *   enterprise: SQL HA (4*0.0826 + 8*0.014)*730 = 322.952 ($322.95),
  *             storage 100*0.34 = 34
  */

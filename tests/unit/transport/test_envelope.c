@@ -1,5 +1,5 @@
 /*
- * test_envelope.c - every error body of gcp-behavior.md sections 1-4,
+ * test_envelope.c - every error body of docs/google-cloud.md sections 1-6,
  * parsed into the typed error the callers branch on.
  */
 #include <setjmp.h>
