@@ -34,7 +34,7 @@ enum {
   CLI_EXIT_INTERRUPTED = 7, /* SIGINT */
   /* `tenant plan --detailed-exitcode` (terraform's convention): changes */
   CLI_EXIT_PLAN_CHANGES = 2,
-  CLI_EXIT_FINDINGS = 8,    /* infra audit: findings */
+  CLI_EXIT_FINDINGS = 8, /* infra audit: findings */
 };
 
 /* Maximum number of flags one command declares (its own, not global). */

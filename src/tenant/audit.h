@@ -51,8 +51,8 @@
  *    "checked":  {"firewalls", "vms", "databases"}}
  *
  * `rule` is the firewall rule that decided ("implied allow egress" when
- * no rule stopped it; "-" for a database setting). Findings are unique per kind,
- * rule, tenants and source.
+ * no rule stopped it; "-" for a database setting). Findings are unique per
+ * kind, rule, tenants and source.
  */
 #ifndef EDV_TENANT_AUDIT_H
 #define EDV_TENANT_AUDIT_H
