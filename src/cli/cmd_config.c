@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "transport/transport.h"
 
 int cli_cmd_config_get(cli_ctx *ctx, const cli_args *args)
 {
@@ -133,15 +134,20 @@ int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args)
     return result;
   l.defaults = edv_config_new();
   l.with_file = edv_config_new();
-  l.with_env = edv_config_new();
-  if (!l.defaults || !l.with_file || !l.with_env) {
+  if (!l.defaults || !l.with_file) {
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     result = cli_fail(ctx, &err);
     goto done;
   }
   if (access(path, F_OK) == 0 &&
-      (edv_config_load_file(l.with_file, path, &err) != 0 ||
-       edv_config_load_file(l.with_env, path, &err) != 0)) {
+      edv_config_load_file(l.with_file, path, &err) != 0) {
+    result = cli_fail(ctx, &err);
+    goto done;
+  }
+  /* The file read once: the next layer starts as a copy of it. */
+  l.with_env = edv__config_dup(l.with_file);
+  if (!l.with_env) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
     result = cli_fail(ctx, &err);
     goto done;
   }
