@@ -114,7 +114,7 @@ typedef enum {
   EDV_EVENT_CALL = 5,       /* a mutating API call completed */
   EDV_EVENT_INFO = 6,       /* something worth showing */
   EDV_EVENT_END = 7,        /* a run ended (see phase and error) */
-  EDV_EVENT_PLAN = 8,       /* planning: a call a run would make */
+  EDV_EVENT_PLAN = 8,       /* reserved (a plan's calls are its answer) */
 } edv_event_kind;
 
 typedef struct edv_event {
@@ -179,14 +179,16 @@ EDV_EXPORT int edv_tenant_get(edv_fleet *fleet, const char *id, unsigned flags,
 
 typedef struct edv_tenant_query {
   const char *tier;       /* only this tier, or NULL */
-  const char *phase;      /* only this phase ("READY"), or NULL */
+  const char *state;      /* only this phase ("READY", any case), or NULL;
+                             DELETED tenants are listed only when asked */
   const char *region;     /* only this region, or NULL */
   const char *page_token; /* from a previous answer, or NULL */
-  unsigned page_size;     /* 0: 100; at most 1000 */
+  unsigned limit;         /* tenants per page; 0: 100; at most 1000 */
 } edv_tenant_query;
 
-/* {"tenants": [documents without steps], "next_page_token": "..."|null},
- * ordered by id. `query` may be NULL. */
+/* {"tenants": [documents without steps and resources], "next_page_token":
+ * "..."|null}, ordered by id. `query` may be NULL. Errors name the query
+ * field ("limit: ..."). */
 EDV_EXPORT int edv_tenant_list(edv_fleet *fleet, const edv_tenant_query *query,
                                edv_fleet_cb cb, void *data, edv_error *err);
 
@@ -213,9 +215,15 @@ EDV_EXPORT int edv_tenant_delete(edv_fleet *fleet, const char *id,
                                  edv_error *err);
 
 /*
- * The plan: every mutating call a run would make now, read-only (no write,
- * no lease). {"tenant", "phase", "changes": N, "items": [{step, title,
- * action, call, detail}], "drift": [...]}.
+ * The plan: what a reconcile of the tenant would do now, read-only (no
+ * write, no lease, no event to subscribers). Answers with {"tenant",
+ * "tier", "phase", "in_sync" (no change and no drift), "changes": [{step,
+ * title, action ("create", "update" or "delete"), method, path}] (each
+ * call a run would make), "drift": [{step, title, note, repaired}] (what
+ * differs from the spec; repaired: a change of the same step puts it
+ * back, else it needs a manual change), "not_checked": [{step, title,
+ * note}] (what a plan cannot observe)}, each list in plan order.
+ * EDV_ENOTFOUND for a DELETED tenant.
  */
 EDV_EXPORT int edv_tenant_plan(edv_fleet *fleet, const char *id,
                                edv_fleet_cb cb, void *data, edv_error *err);
@@ -238,9 +246,9 @@ EDV_EXPORT int edv_tenant_retry(edv_fleet *fleet, const char *id,
                                 unsigned flags, edv_fleet_cb cb, void *data,
                                 edv_error *err);
 
-/* The tenant's journal: {"events": [{time, actor, event, step, api_call,
- * operation, duration_ms, error}], "next_after": N}, oldest first, after
- * sequence `after`, at most `limit` (0: 100). */
+/* The tenant's journal: {"tenant", "events": [{seq, time, actor, event,
+ * step, detail, operation, duration_ms, error}], "next_after": N|null},
+ * oldest first, after sequence `after`, at most `limit` (0: 100). */
 EDV_EXPORT int edv_tenant_events(edv_fleet *fleet, const char *id,
                                  int64_t after, unsigned limit, edv_fleet_cb cb,
                                  void *data, edv_error *err);

@@ -426,6 +426,10 @@ typedef struct list_ctx {
   edv_fleet *f;
   json_object *arr;
   const char *region;
+  unsigned want, got;
+  int include_deleted;
+  int more;
+  char last[EDV_STORE_ID_SZ];
 } list_ctx;
 
 static int list_one(void *data, const edv__tenant_rec *rec)
@@ -435,16 +439,35 @@ static int list_one(void *data, const edv__tenant_rec *rec)
 
   if (rec->id[0] == '@')
     return 0;
+  if (rec->phase == EDV_PHASE_DELETED && !l->include_deleted)
+    return 0;
+  if (l->got == l->want) {
+    l->more = 1;
+    return 1;
+  }
   doc = edv__view_tenant(l->f, rec, 0);
-  if (l->region) {
-    json_object *v = json_object_object_get(doc, "region");
-    if (strcmp(json_object_get_string(v), l->region) != 0) {
-      json_object_put(doc);
-      return 0;
-    }
+  if (l->region &&
+      strcmp(json_object_get_string(json_object_object_get(doc, "region")),
+             l->region) != 0) {
+    json_object_put(doc);
+    return 0;
   }
   json_object_array_add(l->arr, doc);
+  l->got++;
+  snprintf(l->last, sizeof(l->last), "%s", rec->id);
   return 0;
+}
+
+/* The phase named `s` in any case, or -1. */
+static int phase_of(const char *s)
+{
+  char up[32];
+  size_t i;
+
+  for (i = 0; s[i] && i + 1 < sizeof(up); i++)
+    up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+  up[i] = '\0';
+  return s[i] ? -1 : edv__phase_parse(up);
 }
 
 int edv_tenant_list(edv_fleet *f, const edv_tenant_query *q, edv_fleet_cb cb,
@@ -452,45 +475,52 @@ int edv_tenant_list(edv_fleet *f, const edv_tenant_query *q, edv_fleet_cb cb,
 {
   edv__tenant_filter filt;
   list_ctx l;
-  char next[EDV_STORE_ID_SZ] = "";
+  char next[EDV_STORE_ID_SZ] = "", after[EDV_STORE_ID_SZ] = "";
   json_object *doc;
   int result, phase = -1;
 
-  memset(&filt, 0, sizeof(filt));
-  if (q && q->phase && (phase = edv__phase_parse(q->phase)) < 0)
+  if (q && q->state && (phase = phase_of(q->state)) < 0)
     return edv_error_set(err, EDV_EINVAL,
-                         "field 'phase': '%.32s' is not a phase (PENDING, "
+                         "state: '%.32s' is not a phase (PENDING, "
                          "PROVISIONING, READY, UPDATING, DEPROVISIONING, "
                          "DELETED, FAILED)",
-                         q->phase);
-  if (q && q->tier && *q->tier && !edv__tiers_find(f->tiers, q->tier))
-    return edv_error_set(err, EDV_EINVAL, "field 'tier': '%.64s' is not a tier",
+                         q->state);
+  if (q && q->tier && !edv__tiers_find(f->tiers, q->tier))
+    return edv_error_set(err, EDV_EINVAL, "tier: '%.64s' is not a tier",
                          q->tier);
-  if (q && q->page_size > 1000)
-    return edv_error_set(err, EDV_EINVAL,
-                         "field 'page_size' must be 1..1000 (%u given)",
-                         q->page_size);
+  if (q && q->limit > 1000)
+    return edv_error_set(err, EDV_EINVAL, "limit: must be an integer 1..1000");
   if (q && q->page_token && *q->page_token &&
       edv__spec_check_id(q->page_token, NULL))
     return edv_error_set(err, EDV_EINVAL,
-                         "field 'page_token': not a token of this list");
-  filt.tier = q ? q->tier : NULL;
-  filt.phase = phase;
-  filt.after = q ? q->page_token : NULL;
-  filt.limit = q && q->page_size ? q->page_size : 100;
+                         "page_token: not a token this server gave");
+  memset(&l, 0, sizeof(l));
   l.f = f;
   l.arr = json_object_new_array();
   l.region = q && q->region && *q->region ? q->region : NULL;
-  result = edv__store_tenant_list(f->store, &filt, list_one, &l, next,
-                                  sizeof(next), err);
-  if (result) {
-    json_object_put(l.arr);
-    return result;
-  }
+  l.want = q && q->limit ? q->limit : 100;
+  l.include_deleted = phase == EDV_PHASE_DELETED;
+  snprintf(after, sizeof(after), "%s", q && q->page_token ? q->page_token : "");
+  memset(&filt, 0, sizeof(filt));
+  filt.tier = q ? q->tier : NULL;
+  filt.phase = phase;
+  filt.limit = 1000;
+  /* Rows the list hides (the platform, deleted tenants, other regions) do
+   * not count towards the page: read on until it is full or rows end. */
+  do {
+    filt.after = after;
+    next[0] = '\0';
+    if ((result = edv__store_tenant_list(f->store, &filt, list_one, &l, next,
+                                         sizeof(next), err)) != 0) {
+      json_object_put(l.arr);
+      return result;
+    }
+    snprintf(after, sizeof(after), "%s", next);
+  } while (!l.more && next[0]);
   doc = json_object_new_object();
   json_object_object_add(doc, "tenants", l.arr);
   json_object_object_add(doc, "next_page_token",
-                         next[0] ? json_object_new_string(next) : NULL);
+                         l.more ? json_object_new_string(l.last) : NULL);
   result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
   json_object_put(doc);
   return result;
@@ -792,7 +822,17 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
       return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
     return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
   }
-  return drive_and_answer(f, rec.id, EDV_DIR_DOWN, flags, cb, data, err);
+  if (r && r->dir == EDV_DIR_DOWN && (flags & EDV_FLEET_ASYNC))
+    return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
+  if (flags & EDV_FLEET_ASYNC) {
+    /* A delete that cannot start (another process holds the lease) is
+     * refused, not left to a later pass: nothing is recorded yet. */
+    if ((result = edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, NULL, NULL,
+                                          err)) != 0)
+      return result;
+    return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
+  }
+  return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
 }
 
 /* ---- apply, resume, retry ------------------------------------------------*/
@@ -998,7 +1038,7 @@ static int event_one(void *data, const edv__journal_rec *r)
   json_object_object_add(o, "event", json_object_new_string(r->event));
   json_object_object_add(o, "step",
                          r->step[0] ? json_object_new_string(r->step) : NULL);
-  json_object_object_add(o, "api_call",
+  json_object_object_add(o, "detail",
                          r->api_call[0] ? json_object_new_string(r->api_call)
                                         : NULL);
   json_object_object_add(o, "operation",
@@ -1026,8 +1066,7 @@ int edv_tenant_events(edv_fleet *f, const char *id, int64_t after,
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
     return result;
   if (limit > 1000)
-    return edv_error_set(err, EDV_EINVAL,
-                         "field 'limit' must be 1..1000 (%u given)", limit);
+    return edv_error_set(err, EDV_EINVAL, "limit: must be an integer 1..1000");
   memset(&e, 0, sizeof(e));
   e.arr = json_object_new_array();
   e.want = limit ? limit : 100;
@@ -1039,6 +1078,7 @@ int edv_tenant_events(edv_fleet *f, const char *id, int64_t after,
     return result;
   }
   doc = json_object_new_object();
+  json_object_object_add(doc, "tenant", json_object_new_string(rec.id));
   json_object_object_add(doc, "events", e.arr);
   json_object_object_add(doc, "next_after",
                          e.more ? json_object_new_int64(e.last) : NULL);
