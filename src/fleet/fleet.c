@@ -102,6 +102,9 @@ static void on_machine_event(void *data, const edv__event *ev)
   edv_fleet *f = data;
   edv_event pub;
 
+  /* A plan's events are its document's, not progress (plan.c). */
+  if (edv__plan_event(f, ev))
+    return;
   pub.kind = (edv_event_kind)ev->kind;
   pub.tenant = ev->tenant;
   pub.step = ev->step;
