@@ -1128,3 +1128,46 @@ void api_tenant_events(api_ctx *c, const char *id)
                          e.more ? json_object_new_int64(e.last) : NULL);
   api_send(c, 200, o);
 }
+
+/* ---- POST /api/tenants/{id}/apply
+ * ------------------------------------------------*/
+
+/* The library's answer: 202 with the tenant document, or its error. */
+static void apply_answer(void *data, json_object *doc, const edv_error *err)
+{
+  api_ctx *c = data;
+
+  if (!api_resume(c))
+    return;
+  if (!doc) {
+    api_error_edv(c, err, NULL);
+    return;
+  }
+  api_send(c, 202, json_object_get(doc));
+}
+
+/* Carries out the tenant's plan (edv_tenant_apply): its run starts and the
+ * answer comes once it is under way; the journal and GET say how it ends. */
+void api_tenant_apply(api_ctx *c, const char *id)
+{
+  edv__tenant_rec rec;
+  edv_error err;
+
+  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+    return;
+  /* A backup or restore holds the database: no run meanwhile. */
+  if (api_ops_job_running(rec.id, 0)) {
+    api_error(c, 409, "ABORTED", NULL,
+              "tenant '%s' has a backup or restore running; retry once it "
+              "ends (GET /api/tenants/%s/backups)",
+              rec.id, rec.id);
+    return;
+  }
+  edv_fleet_act_as(c->d->ef, c->who);
+  if (edv_tenant_apply(c->d->ef, rec.id, EDV_FLEET_ASYNC, apply_answer, c,
+                       &err)) {
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  api_suspend(c, 60000); /* the callback never runs before this */
+}

@@ -258,17 +258,30 @@ static void test_flow(void **state)
   assert_string_equal(jstr(o, "id"), "school001");
   assert_string_equal(jstr(o, "phase"), "READY");
   assert_string_equal(jstr(o, "url"), "https://school001.edvirons.com");
-  v = jget(jget(o, "resources"), "certificate");
+  json_object_put(o);
+  /* The tenant document (edv/fleet.h), with the live state: the same keys
+   * as GET /api/tenants/ID?observe=true. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "get", "school001");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  v = jget(jget(o, "observed"), "certificate");
   assert_non_null(v);
   assert_string_equal(jstr(v, "state"), "ACTIVE");
-  assert_string_equal(jstr(jget(jget(o, "resources"), "vm"), "state"),
+  assert_string_equal(jstr(jget(jget(o, "observed"), "vm"), "state"),
                       "RUNNING");
-  assert_string_equal(jstr(jget(jget(o, "resources"), "database"), "state"),
+  assert_string_equal(jstr(jget(jget(o, "observed"), "database"), "state"),
                       "RUNNABLE");
+  assert_string_equal(jstr(jget(o, "resources"), "vm"), "edv-school001-vm");
   assert_true(json_object_get_double(
                   jget(jget(o, "monthly_cost_estimate"), "total")) > 100.0);
   assert_int_equal(json_object_get_int(jget(o, "max_users")), 500);
   assert_true(json_object_array_length(jget(o, "app_access")) > 0);
+  assert_non_null(strstr(jstr(o, "created"), "T"));
+  assert_null(jget(o, "created_ms"));
+  v = json_object_array_get_idx(jget(o, "steps"), 0);
+  assert_string_equal(jstr(v, "name"), "preflight");
+  assert_string_equal(jstr(v, "state"), "DONE");
+  assert_non_null(jstr(v, "finished"));
   json_object_put(o);
 
   /* Not a terminal: one progress line per transition on stderr. */
@@ -285,8 +298,11 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 2);
-  assert_string_equal(jstr(json_object_array_get_idx(o, 0), "phase"), "READY");
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 2);
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "tenants"), 0), "phase"),
+      "READY");
+  assert_true(json_object_object_get_ex(o, "next_page_token", NULL));
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "list", "--tier", "basic");
   EXPECT_OK(&r);
@@ -305,9 +321,14 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "history", "school001", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_true(json_object_array_length(o) > 10);
-  assert_string_equal(jstr(json_object_array_get_idx(o, 0), "event"),
-                      "created");
+  assert_string_equal(jstr(o, "tenant"), "school001");
+  assert_true(json_object_array_length(jget(o, "events")) > 10);
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "events"), 0), "event"),
+      "created");
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "events"), 0), "detail"),
+      "premium");
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "history", "school001");
   EXPECT_OK(&r);
@@ -318,7 +339,8 @@ static void test_flow(void **state)
   EXPECT_OK(&r);
   o = parse_out(&r);
   assert_int_equal(json_object_array_length(jget(o, "steps")), 23);
-  assert_non_null(jstr(o, "subnet"));
+  assert_non_null(jstr(jget(o, "resources"), "subnet_range"));
+  assert_false(json_object_object_get_ex(o, "observed", NULL));
   json_object_put(o);
 
   /* A plan prints the plan only: no progress, even in a pipe. */
@@ -411,7 +433,7 @@ static void test_flow(void **state)
   assert_non_null(strstr(r.out, "Tenant school002 deleted."));
   EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 1);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 1);
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "list", "--all");
   assert_non_null(strstr(r.out, "DELETED"));
@@ -441,7 +463,7 @@ static void refused(const scratch *s, const char *needle,
   EDV(&r, s, "--sim", "tenant", "list", "--all", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   snprintf(cloud, sizeof(cloud), "%s/sim-cloud.json", s->dir);
   assert_false(file_has(cloud, "edv-school0"));
@@ -480,7 +502,8 @@ static void test_bad_arguments(void **state)
   REFUSED(&s, "SLUG 'www': field 'slug' 'www' is a reserved DNS label",
           "tenant", "create", "school001", "www", "Greenwood High School",
           "premium", "us-central1", "--no-wait");
-  REFUSED(&s, "REGION 'mars-north1' is not a region", "tenant", "create",
+  REFUSED(&s, "REGION 'mars-north1': field 'region': 'mars-north1' is not a "
+          "region of project", "tenant", "create",
           "school001", "greenwood-high", "Greenwood High School", "premium",
           "mars-north1", "--wait");
   REFUSED(&s, "missing argument REGION", "tenant", "create", "school001",
@@ -497,7 +520,7 @@ static void test_bad_arguments(void **state)
           "extra");
   REFUSED(&s, "--state: 'sleepy' is not a phase", "tenant", "list", "--state",
           "sleepy");
-  REFUSED(&s, "--tier: unknown tier 'gold'", "tenant", "list", "--tier",
+  REFUSED(&s, "--tier: 'gold' is not a tier", "tenant", "list", "--tier",
           "gold");
   REFUSED(&s, "--profile 'slow' is not one of", "sim", "start", "--profile",
           "slow");
@@ -535,7 +558,7 @@ static void test_foreign_dns(void **state)
   EDV(&r, &s, "--sim", "tenant", "list", "--all", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   snprintf(path, sizeof(path), "%s/rrsets/greenwood-high.edvirons.com./A",
            zone);
@@ -876,8 +899,8 @@ static void test_env_sim(void **state)
   EXPECT_OK(&r);
   /* An empty list (json-c before 0.17 prints it "[\n]", later "[]"). */
   o = parse_out(&r);
-  assert_true(json_object_is_type(o, json_type_array));
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_true(json_object_is_type(jget(o, "tenants"), json_type_array));
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   run_prog(&r, edvctl, args, bad);
   assert_int_equal(r.status, 2);
@@ -1042,10 +1065,12 @@ static void test_store_file(void **state)
   fclose(f);
   store_refused(&s, db, "is not an SQLite database");
   unlink(db);
-  EDV(&r, &s, "tenant", "list", "--all", "--format", "json");
+  /* The fleet needs a project (none is called to list). */
+  EDV(&r, &s, "--project", "edv-test", "tenant", "list", "--all", "--format",
+      "json");
   EXPECT_OK(&r);
   o = parse_out(&r); /* json-c 0.17 and later print [] as "[]" */
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   assert_int_equal(stat(db, &sb), 0);
   assert_true(sb.st_size > 0);
