@@ -442,6 +442,116 @@ static void test_flow(void **state)
   scratch_remove(&s);
 }
 
+/* ---- scale and apply ----------------------------------------------------*/
+
+/* The simulator's resource at `path` (edvctl --sim api GET), or NULL when
+ * it has none (exit 3). */
+static json_object *sim_get(const scratch *s, const char *path)
+{
+  static run_result r;
+
+  EDV(&r, s, "--sim", "--format", "json", "api", "GET", path);
+  if (r.status == 3)
+    return NULL;
+  EXPECT_OK(&r);
+  return parse_out(&r);
+}
+
+#define VM_PATH                                                                \
+  "/compute/v1/projects/edv-sim/zones/us-central1-a/instances/edv-school001-vm"
+#define SQL_PATH "/sql/v1beta4/projects/edv-sim/instances/edv-school001-db-1"
+#define FW_PATH                                                                \
+  "/compute/v1/projects/edv-sim/global/firewalls/edv-school001-allow-lb"
+
+static void test_scale_apply(void **state)
+{
+  static run_result r;
+  scratch s;
+  json_object *o, *t;
+
+  (void)state;
+  scratch_make(&s);
+  platform_init(&s);
+  EDV(&r, &s, "--sim", "-q", "tenant", "create", "school001", "greenwood-high",
+      "Greenwood High School", "basic", "us-central1", "--wait");
+  EXPECT_OK(&r);
+  o = sim_get(&s, VM_PATH);
+  assert_non_null(strstr(jstr(o, "machineType"), "/machineTypes/e2-small"));
+  json_object_put(o);
+
+  /* scale: the tier recorded, the VM and the database moved to it. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "scale", "school001",
+      "premium");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "from_tier"), "basic");
+  assert_string_equal(jstr(o, "to_tier"), "premium");
+  t = jget(o, "tenant");
+  assert_string_equal(jstr(t, "tier"), "premium");
+  assert_string_equal(jstr(t, "phase"), "READY");
+  assert_int_equal(json_object_get_int(jget(t, "max_users")), 500);
+  json_object_put(o);
+  o = sim_get(&s, VM_PATH);
+  assert_non_null(
+      strstr(jstr(o, "machineType"), "/machineTypes/e2-standard-2"));
+  assert_string_equal(jstr(o, "status"), "RUNNING");
+  json_object_put(o);
+  o = sim_get(&s, SQL_PATH);
+  assert_string_equal(jstr(jget(o, "settings"), "tier"), "db-custom-2-4096");
+  json_object_put(o);
+  /* Down again, in a table: the progress, the summary, the disk note. */
+  EDV(&r, &s, "--sim", "tenant", "scale", "school001", "basic");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school001: vm: done"));
+  assert_non_null(strstr(r.err, "note: the boot disk stays 100 GB"));
+  assert_non_null(strstr(r.out, "Tier         basic, region us-central1"));
+  o = sim_get(&s, SQL_PATH);
+  assert_string_equal(jstr(jget(o, "settings"), "tier"), "db-f1-micro");
+  json_object_put(o);
+  /* The tier it has: a conflict; an unknown one: a usage error. */
+  EDV(&r, &s, "--sim", "tenant", "scale", "school001", "basic");
+  assert_int_equal(r.status, 4);
+  assert_non_null(strstr(r.err, "already on tier basic"));
+  EDV(&r, &s, "--sim", "tenant", "scale", "school001", "gold");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "'gold' is not a tier"));
+  EDV(&r, &s, "--sim", "tenant", "scale", "school404", "basic");
+  assert_int_equal(r.status, 3);
+
+  /* apply: a firewall rule deleted behind our back is planned (exit 2),
+   * created again by apply, and the plan is then empty (exit 0). */
+  EDV(&r, &s, "--sim", "-q", "api", "DELETE", FW_PATH, "--wait");
+  EXPECT_OK(&r);
+  assert_null(sim_get(&s, FW_PATH));
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.out, "  + Firewall: load balancer to VM"));
+  EDV(&r, &s, "--sim", "tenant", "apply", "school001");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school001: firewall_allow: done"));
+  assert_non_null(strstr(r.err, "school001 is READY"));
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  o = sim_get(&s, FW_PATH);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "name"), "edv-school001-allow-lb");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "No changes."));
+  /* apply --format json: the tenant document, nothing on stderr. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "apply", "school001");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "READY");
+  assert_non_null(jget(o, "steps"));
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "apply", "school404");
+  assert_int_equal(r.status, 3);
+  scratch_remove(&s);
+}
+
 /* ---- bad arguments: exit 2, the problem named, nothing created ---------- */
 
 /* Runs a create that must be refused; checks the message and that no
@@ -1176,6 +1286,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flow),
+      cmocka_unit_test(test_scale_apply),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_foreign_dns),
       cmocka_unit_test(test_provision_script),
