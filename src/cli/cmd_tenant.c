@@ -46,17 +46,17 @@ static const char *const tiers_fallbacks[] = {EDV_TIERS_INSTALLED,
 
 typedef struct job {
   cli_ctx *ctx;
-  edv_fleet *fleet;      /* NULL once closed */
-  cli_view view;         /* progress of the run(s) */
-  int view_on;           /* view started */
-  char view_id[64];      /* the tenant whose first event starts the view */
-  char heading[160];     /* its heading */
-  int view_platform;     /* the platform's steps */
-  int view_any;          /* lines for any tenant (resume --all) */
-  int ran;               /* the tenant's run sent events */
-  json_object *answer;   /* the last answer, or NULL */
-  edv_error err;         /* the last answer's error */
-  int closing, closed;   /* edv_fleet_close called, done */
+  edv_fleet *fleet;       /* NULL once closed */
+  cli_view view;          /* progress of the run(s) */
+  int view_on;            /* view started */
+  char view_id[64];       /* the tenant whose first event starts the view */
+  char heading[160];      /* its heading */
+  int view_platform;      /* the platform's steps */
+  int view_any;           /* lines for any tenant (resume --all) */
+  int ran;                /* the tenant's run sent events */
+  json_object *answer;    /* the last answer, or NULL */
+  edv_error err;          /* the last answer's error */
+  int closing, closed;    /* edv_fleet_close called, done */
   edv_tenant_phase phase; /* platform init: its final phase */
 } job;
 
@@ -64,8 +64,8 @@ static void view_begin(job *j)
 {
   if (j->view_on)
     return;
-  cli_view_start(&j->view, j->ctx, j->view_any ? NULL : j->view_id,
-                 j->heading, j->view_platform, !j->view_any);
+  cli_view_start(&j->view, j->ctx, j->view_any ? NULL : j->view_id, j->heading,
+                 j->view_platform, !j->view_any);
   j->view_on = 1;
 }
 
@@ -240,9 +240,8 @@ static int job_do(job *j, int result, const edv_error *err)
 static int run_end(job *j, int result, const char *what)
 {
   cli_ctx *ctx = j->ctx;
-  double secs = j->view_on
-                    ? (double)(uv_now(ctx->loop) - j->view.start_ms) / 1e3
-                    : 0;
+  double secs =
+      j->view_on ? (double)(uv_now(ctx->loop) - j->view.start_ms) / 1e3 : 0;
   json_object *t = j->answer && json_object_object_get(j->answer, "tenant")
                        ? json_object_object_get(j->answer, "tenant")
                        : j->answer;
@@ -367,8 +366,8 @@ static void print_resource(cli_ctx *ctx, json_object *o, const char *label,
                            const char *key, const char *name_key,
                            const char *what)
 {
-  json_object *seen = json_object_object_get(
-      json_object_object_get(o, "observed"), key);
+  json_object *seen =
+      json_object_object_get(json_object_object_get(o, "observed"), key);
   const char *name = JS(json_object_object_get(o, "resources"), name_key);
   const char *ip = JS(seen, "private_ip");
 
@@ -662,8 +661,8 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   if (result && !j.ran && !ctx->interrupted) {
     /* Refused before anything ran: the field it names, as given. */
     if (j.err.code == EDV_EINVAL)
-      return job_end(&j, spec_error(ctx, (const char *const *)args->argv,
-                                    j.err.message));
+      return job_end(
+          &j, spec_error(ctx, (const char *const *)args->argv, j.err.message));
     return job_end(&j, cli_fail(ctx, &j.err));
   }
   if (!wait) {
@@ -716,9 +715,8 @@ static int list_pages(job *j, const char *tier, const char *state,
       return result;
     ts = json_object_object_get(j->answer, "tenants");
     for (size_t i = 0; i < json_object_array_length(ts); i++)
-      json_object_array_add(
-          json_object_object_get(all, "tenants"),
-          json_object_get(json_object_array_get_idx(ts, i)));
+      json_object_array_add(json_object_object_get(all, "tenants"),
+                            json_object_get(json_object_array_get_idx(ts, i)));
     snprintf(token, sizeof(token), "%s",
              JS(j->answer, "next_page_token") ? JS(j->answer, "next_page_token")
                                               : "");
@@ -865,11 +863,12 @@ static void plan_print(cli_ctx *ctx, json_object *doc)
     for (size_t i = 0; i < nc; i++) {
       json_object *c = json_object_array_get_idx(changes, i);
       const char *act = JS(c, "action");
-      int k = strcmp(act, "create") == 0 ? 0 : strcmp(act, "delete") == 0 ? 2
-                                                                          : 1;
+      int k = strcmp(act, "create") == 0   ? 0
+              : strcmp(act, "delete") == 0 ? 2
+                                           : 1;
       counts[k]++;
-      fprintf(ctx->out, "  %c %s (%s)\n      %s %s\n", "+~-"[k],
-              JS(c, "title"), JS(c, "step"), JS(c, "method"), JS(c, "path"));
+      fprintf(ctx->out, "  %c %s (%s)\n      %s %s\n", "+~-"[k], JS(c, "title"),
+              JS(c, "step"), JS(c, "method"), JS(c, "path"));
     }
     for (size_t i = 0; i < nd; i++) {
       json_object *d = json_object_array_get_idx(drift, i);
@@ -975,9 +974,8 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Retrying", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);
-  result = long_wait(&j, id,
-                     edv_tenant_retry(j.fleet, id, 0, on_answer, &j, &err),
-                     &err);
+  result = long_wait(
+      &j, id, edv_tenant_retry(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -995,9 +993,8 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Applying", "the plan")) != CLI_EXIT_OK)
     return job_end(&j, result);
-  result = long_wait(&j, id,
-                     edv_tenant_apply(j.fleet, id, 0, on_answer, &j, &err),
-                     &err);
+  result = long_wait(
+      &j, id, edv_tenant_apply(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -1025,10 +1022,9 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Scaling", tier)) != CLI_EXIT_OK)
     return job_end(&j, result);
-  result = long_wait(&j, id,
-                     edv_tenant_scale(j.fleet, id, tier, 0, on_answer, &j,
-                                      &err),
-                     &err);
+  result = long_wait(
+      &j, id, edv_tenant_scale(j.fleet, id, tier, 0, on_answer, &j, &err),
+      &err);
   if (result && !j.ran)
     return job_end(&j, result);
   if (result == CLI_EXIT_OK && ctx->format != CLI_FORMAT_JSON)
@@ -1121,9 +1117,8 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
     fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
     return job_end(&j, CLI_EXIT_OK);
   }
-  result = long_wait(&j, id,
-                     edv_tenant_resume(j.fleet, id, 0, on_answer, &j, &err),
-                     &err);
+  result = long_wait(
+      &j, id, edv_tenant_resume(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -1171,9 +1166,8 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
   if (!cli_arg(args, "yes") &&
       (result = confirm_delete(ctx, id, JS(j.answer, "slug"))) != CLI_EXIT_OK)
     return job_end(&j, result);
-  result = long_wait(&j, id,
-                     edv_tenant_delete(j.fleet, id, 0, on_answer, &j, &err),
-                     &err);
+  result = long_wait(
+      &j, id, edv_tenant_delete(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, j.answer);
   else if (result == CLI_EXIT_OK)

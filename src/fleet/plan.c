@@ -111,8 +111,7 @@ static json_object *item_new(json_object *it)
   json_object *o = json_object_new_object();
 
   json_object_object_add(o, "step", json_object_new_string(jstr(it, "step")));
-  json_object_object_add(o, "title",
-                         json_object_new_string(jstr(it, "title")));
+  json_object_object_add(o, "title", json_object_new_string(jstr(it, "title")));
   return o;
 }
 
@@ -216,8 +215,7 @@ int edv_tenant_plan(edv_fleet *f, const char *id, edv_fleet_cb cb, void *data,
                          "tenant '%s' is deleted: there is nothing to plan",
                          rec.id);
   if (plan_find(f, rec.id) || edv__fleet_run_find(f, rec.id))
-    return edv_error_set(err, EDV_EBUSY, "tenant '%s' is being %s here",
-                         rec.id,
+    return edv_error_set(err, EDV_EBUSY, "tenant '%s' is being %s here", rec.id,
                          plan_find(f, rec.id) ? "planned" : "driven");
   p = calloc(1, sizeof(*p));
   if (!p)

@@ -1038,9 +1038,8 @@ static int event_one(void *data, const edv__journal_rec *r)
   json_object_object_add(o, "event", json_object_new_string(r->event));
   json_object_object_add(o, "step",
                          r->step[0] ? json_object_new_string(r->step) : NULL);
-  json_object_object_add(o, "detail",
-                         r->api_call[0] ? json_object_new_string(r->api_call)
-                                        : NULL);
+  json_object_object_add(
+      o, "detail", r->api_call[0] ? json_object_new_string(r->api_call) : NULL);
   json_object_object_add(o, "operation",
                          r->operation[0] ? json_object_new_string(r->operation)
                                          : NULL);

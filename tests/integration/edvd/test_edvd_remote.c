@@ -75,8 +75,8 @@ static int local3(const char *format, const char *a1, const char *a2,
                   const char *a3, char **out, char **err)
 {
   const char *env[] = {env_sim[0], env_sim[1], env_sim[2], NULL};
-  const char *args[] = {"--state-dir", dir, "--format", format, "tenant",
-                        a1,            a2,  a3,         NULL};
+  const char *args[] = {
+      "--state-dir", dir, "--format", format, "tenant", a1, a2, a3, NULL};
 
   return run_edvctl(env, args, out, err);
 }
@@ -162,10 +162,9 @@ static void test_remote_lifecycle(void **state)
         o = json_tokener_parse(out);
         assert_non_null(json_object_object_get(o, "observed"));
         assert_non_null(json_object_object_get(o, "steps"));
-        assert_string_equal(
-            json_object_get_string(json_object_object_get(
-                json_object_object_get(o, "resources"), "vm")),
-            "edv-rem001-vm");
+        assert_string_equal(json_object_get_string(json_object_object_get(
+                                json_object_object_get(o, "resources"), "vm")),
+                            "edv-rem001-vm");
         assert_non_null(json_object_object_get(o, "created"));
         assert_null(json_object_object_get(o, "created_ms"));
         json_object_put(o);
@@ -437,10 +436,9 @@ static void test_remote_scale_apply(void **state)
   write_file(tokfile_op, tok_op, 0600);
   write_file(tokfile_view, tok_view, 0600);
   {
-    const char *args[] = {"--server", base,          "--token-file",
-                          tokfile_op, "-q",          "tenant",
-                          "create",   "rem020",      "lakeview",
-                          "Lakeview", "basic",       "us-central1",
+    const char *args[] = {"--server", base,       "--token-file", tokfile_op,
+                          "-q",       "tenant",   "create",       "rem020",
+                          "lakeview", "Lakeview", "basic",        "us-central1",
                           "--wait",   NULL};
     assert_int_equal(run_edvctl(NULL, args, &out, &err), 0);
     free(out);
@@ -486,14 +484,14 @@ static void test_remote_scale_apply(void **state)
    * in this group) is planned, created again by POST .../apply, and the
    * plan is then empty. */
   assert_int_equal(
-      sim_api("DELETE",
-              "/compute/v1/projects/edv-sim/global/firewalls/edv-rem020-allow-lb"),
+      sim_api(
+          "DELETE",
+          "/compute/v1/projects/edv-sim/global/firewalls/edv-rem020-allow-lb"),
       0);
   assert_int_not_equal(
       sim_find("/firewalls/edv-rem020-allow-lb", name, sizeof(name)), 0);
-  assert_int_equal(local3("table", "plan", "rem020", "--detailed-exitcode",
-                          &out, &err),
-                   2);
+  assert_int_equal(
+      local3("table", "plan", "rem020", "--detailed-exitcode", &out, &err), 2);
   assert_non_null(strstr(out, "  + Firewall: load balancer to VM"));
   free(out);
   free(err);
@@ -506,9 +504,8 @@ static void test_remote_scale_apply(void **state)
   free(err);
   assert_int_equal(
       sim_find("/firewalls/edv-rem020-allow-lb", name, sizeof(name)), 0);
-  assert_int_equal(local3("table", "plan", "rem020", "--detailed-exitcode",
-                          &out, &err),
-                   0);
+  assert_int_equal(
+      local3("table", "plan", "rem020", "--detailed-exitcode", &out, &err), 0);
   assert_non_null(strstr(out, "No changes."));
   free(out);
   free(err);

@@ -300,8 +300,7 @@ static void test_flow(void **state)
   o = parse_out(&r);
   assert_int_equal(json_object_array_length(jget(o, "tenants")), 2);
   assert_string_equal(
-      jstr(json_object_array_get_idx(jget(o, "tenants"), 0), "phase"),
-      "READY");
+      jstr(json_object_array_get_idx(jget(o, "tenants"), 0), "phase"), "READY");
   assert_true(json_object_object_get_ex(o, "next_page_token", NULL));
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "list", "--tier", "basic");
@@ -458,7 +457,8 @@ static json_object *sim_get(const scratch *s, const char *path)
 }
 
 #define VM_PATH                                                                \
-  "/compute/v1/projects/edv-sim/zones/us-central1-a/instances/edv-school001-vm"
+  "/compute/v1/projects/edv-sim/zones/us-central1-a/instances/"                \
+  "edv-school001-vm"
 #define SQL_PATH "/sql/v1beta4/projects/edv-sim/instances/edv-school001-db-1"
 #define FW_PATH                                                                \
   "/compute/v1/projects/edv-sim/global/firewalls/edv-school001-allow-lb"
@@ -612,10 +612,11 @@ static void test_bad_arguments(void **state)
   REFUSED(&s, "SLUG 'www': field 'slug' 'www' is a reserved DNS label",
           "tenant", "create", "school001", "www", "Greenwood High School",
           "premium", "us-central1", "--no-wait");
-  REFUSED(&s, "REGION 'mars-north1': field 'region': 'mars-north1' is not a "
-          "region of project", "tenant", "create",
-          "school001", "greenwood-high", "Greenwood High School", "premium",
-          "mars-north1", "--wait");
+  REFUSED(&s,
+          "REGION 'mars-north1': field 'region': 'mars-north1' is not a "
+          "region of project",
+          "tenant", "create", "school001", "greenwood-high",
+          "Greenwood High School", "premium", "mars-north1", "--wait");
   REFUSED(&s, "missing argument REGION", "tenant", "create", "school001",
           "greenwood-high", "Greenwood High School", "premium");
   REFUSED(&s, "missing argument ID", "tenant", "create");
