@@ -279,6 +279,16 @@ EDV_EXPORT int edv_tenant_metrics(edv_fleet *fleet, const char *id,
 
 /* ---- The fleet as a whole ----------------------------------------------*/
 
+/*
+ * Creates (or checks and repairs) what every tenant shares: the VPC, the
+ * private services range, the load balancer, the DNS zone, the alert
+ * policies. Tenants wait for it. Answers {"project", "phase",
+ * "last_error", "steps"} when it is READY (or FAILED: the error).
+ */
+EDV_EXPORT int edv_fleet_platform_init(edv_fleet *fleet, unsigned flags,
+                                       edv_fleet_cb cb, void *data,
+                                       edv_error *err);
+
 /* Tenants by phase and tier, the platform's phase, runs in flight. */
 EDV_EXPORT int edv_fleet_status(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                 edv_error *err);

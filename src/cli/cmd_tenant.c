@@ -510,21 +510,6 @@ void cli_tenant_list_sort(json_object *list)
 
 /* ---- platform init -------------------------------------------------------*/
 
-static void on_platform_done(void *data, const char *tenant,
-                             edv_tenant_phase phase, const edv_error *err)
-{
-  job *j = data;
-
-  (void)tenant;
-  j->phase = phase;
-  memset(&j->err, 0, sizeof(j->err));
-  if (err && err->code)
-    j->err = *err;
-  else
-    j->answer = json_object_new_object();
-  j->ctx->done = 1;
-}
-
 int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
 {
   job j;
@@ -537,32 +522,14 @@ int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
   watch(&j, EDV_PLATFORM_ID, 1, "Platform of project %s",
         edv_engine_project(ctx->engine));
   view_begin(&j);
-  /* The platform is no tenant: driven by the fleet's machine itself. */
-  result = edv__fleet_drive(j.fleet->machine, EDV_PLATFORM_ID, EDV_DIR_UP,
-                            on_platform_done, &j, &err);
-  if (result == 0) {
-    ctx->done = 0;
-    ctx->on_interrupt = on_interrupt;
-    ctx->interrupt_data = &j;
-    cli_loop_run(ctx);
-    ctx->on_interrupt = NULL;
-    result = j.answer ? CLI_EXIT_OK : cli_exit_code(ctx, &j.err);
-  } else {
-    j.err = err;
-    result = cli_exit_code(ctx, &err);
-  }
-  json_object_put(j.answer);
-  j.answer = NULL;
+  result =
+      job_wait(&j, edv_fleet_platform_init(j.fleet, 0, on_answer, &j, &err),
+               &err);
   result = run_end(&j, result, "the platform");
-  if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON) {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "platform",
-                           json_object_new_string(edv__phase_name(j.phase)));
-    cli_print_json(ctx, o);
-    json_object_put(o);
-  } else if (result == CLI_EXIT_OK) {
+  if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
+    cli_print_json(ctx, j.answer);
+  else if (result == CLI_EXIT_OK)
     fprintf(ctx->out, "Platform ready.\n");
-  }
   return job_end(&j, result);
 }
 

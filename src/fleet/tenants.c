@@ -220,8 +220,20 @@ static void create_commit(create_op *op)
     create_fail(op, &err);
     return;
   }
-  if (edv__fleet_register(f->machine, &op->spec, &err) ||
-      edv__store_tenant_get(f->store, op->spec.id, &rec, &err)) {
+  if (edv__fleet_register(f->machine, &op->spec, &err)) {
+    /* Named by its field, as every refusal of a spec: an id taken with
+     * another spec, a slug another tenant has. */
+    if (!strstr(err.message, "field '") &&
+        (err.code == EDV_EEXIST || err.code == EDV_ECONFLICT)) {
+      edv_error named;
+      edv_error_set(&named, err.code, "field '%s': %s",
+                    err.code == EDV_EEXIST ? "id" : "slug", err.message);
+      err = named;
+    }
+    create_fail(op, &err);
+    return;
+  }
+  if (edv__store_tenant_get(f->store, op->spec.id, &rec, &err)) {
     create_fail(op, &err);
     return;
   }
@@ -669,6 +681,21 @@ int edv_tenant_scale(edv_fleet *f, const char *id, const char *tier,
   return scale_rec(f, &rec, &cur, tier, flags, cb, data, err);
 }
 
+/* The fields a tenant keeps for life. */
+static int immutable(const edv__tenant_spec *cur, const char *slug,
+                     const char *region, edv_error *err)
+{
+  if (slug && strcmp(slug, cur->slug) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "field 'slug' cannot change (it names DNS records "
+                         "and certificates); create a new tenant instead");
+  if (region && strcmp(region, cur->region) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "field 'region' cannot change (a region move is a "
+                         "migration)");
+  return 0;
+}
+
 int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
                       unsigned flags, edv_fleet_cb cb, void *data,
                       edv_error *err)
@@ -710,14 +737,8 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
                            "other changes; send them separately");
     return scale_rec(f, &rec, &cur, f_tier, flags, cb, data, err);
   }
-  if (f_slug && strcmp(f_slug, cur.slug) != 0)
-    return edv_error_set(err, EDV_EPRECONDITION,
-                         "field 'slug' cannot change (it names DNS records "
-                         "and certificates); create a new tenant instead");
-  if (f_region && strcmp(f_region, cur.region) != 0)
-    return edv_error_set(err, EDV_EPRECONDITION,
-                         "field 'region' cannot change (a region move is a "
-                         "migration)");
+  if ((result = immutable(&cur, f_slug, f_region, err)) != 0)
+    return result;
   if (f_name && strcmp(f_name, cur.display_name) != 0) {
     snprintf(cur.display_name, sizeof(cur.display_name), "%s", f_name);
     changed = 1;
@@ -1070,9 +1091,11 @@ int edv_tenant_events(edv_fleet *f, const char *id, int64_t after,
   e.arr = json_object_new_array();
   e.want = limit ? limit : 100;
   e.last = after;
-  result =
-      edv__store_journal_list(f->store, rec.id, after, 0, event_one, &e, err);
-  if (result && !e.more) {
+  if (after < 0)
+    return edv_error_set(err, EDV_EINVAL, "after: must be a sequence number");
+  result = edv__store_journal_list(f->store, rec.id, after, e.want + 1,
+                                   event_one, &e, err);
+  if (result) {
     json_object_put(e.arr);
     return result;
   }
@@ -1083,5 +1106,68 @@ int edv_tenant_events(edv_fleet *f, const char *id, int64_t after,
                          e.more ? json_object_new_int64(e.last) : NULL);
   result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
   json_object_put(doc);
+  return result;
+}
+
+/* ---- the platform --------------------------------------------------------*/
+
+typedef struct platform_wait {
+  edv_fleet *f;
+  edv_fleet_cb cb;
+  void *data;
+} platform_wait;
+
+static void platform_answer(void *data, json_object *doc, const edv_error *err)
+{
+  platform_wait *w = data;
+  json_object *o;
+
+  if (!doc) {
+    w->cb(w->data, NULL, err);
+    free(w);
+    return;
+  }
+  o = json_object_new_object();
+  json_object_object_add(
+      o, "project", json_object_new_string(edv__fleet_project(w->f->machine)));
+  json_object_object_add(o, "phase",
+                         json_object_get(json_object_object_get(doc, "phase")));
+  json_object_object_add(
+      o, "last_error",
+      json_object_get(json_object_object_get(doc, "last_error")));
+  json_object_object_add(o, "steps",
+                         json_object_get(json_object_object_get(doc, "steps")));
+  w->cb(w->data, o, NULL);
+  json_object_put(o);
+  free(w);
+}
+
+int edv_fleet_platform_init(edv_fleet *f, unsigned flags, edv_fleet_cb cb,
+                            void *data, edv_error *err)
+{
+  platform_wait *w = calloc(1, sizeof(*w));
+  int result;
+
+  if (!w)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  w->f = f;
+  w->cb = cb;
+  w->data = data;
+  if (flags & EDV_FLEET_ASYNC) {
+    edv_error e;
+    if (edv__fleet_drive_tenant(f, EDV_PLATFORM_ID, EDV_DIR_UP, NULL, NULL,
+                                &e) != 0 &&
+        e.code != EDV_EBUSY) {
+      free(w);
+      *err = e;
+      return e.code;
+    }
+    return edv__fleet_answer_tenant_later(f, EDV_PLATFORM_ID, platform_answer,
+                                          w, err);
+  }
+  result = edv__fleet_drive_tenant(f, EDV_PLATFORM_ID, EDV_DIR_UP,
+                                   platform_answer, w, err);
+  if (result)
+    free(w);
   return result;
 }

@@ -244,7 +244,8 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "--format", "json", "platform", "init");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_string_equal(jstr(o, "platform"), "READY");
+  assert_string_equal(jstr(o, "phase"), "READY");
+  assert_string_equal(jstr(o, "project"), "edv-sim");
   json_object_put(o);
   assert_string_equal(r.err, "");
 
