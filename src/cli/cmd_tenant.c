@@ -522,9 +522,8 @@ int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
   watch(&j, EDV_PLATFORM_ID, 1, "Platform of project %s",
         edv_engine_project(ctx->engine));
   view_begin(&j);
-  result =
-      job_wait(&j, edv_fleet_platform_init(j.fleet, 0, on_answer, &j, &err),
-               &err);
+  result = job_wait(
+      &j, edv_fleet_platform_init(j.fleet, 0, on_answer, &j, &err), &err);
   result = run_end(&j, result, "the platform");
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, j.answer);
@@ -1007,13 +1006,12 @@ int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
   json_object *patch;
   int result;
 
-  if (cli_remote_on(ctx))
-    return cli_usage_error(ctx, "not available with --server: use PUT "
-                                "/api/tenants/ID {\"ops_ssh\": true}");
   if (!ops)
     return cli_usage_error(ctx, "nothing to change (--ops-ssh on|off)");
   if (strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0)
     return cli_usage_error(ctx, "--ops-ssh: '%s' is not on or off", ops);
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Updating", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);

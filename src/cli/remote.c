@@ -65,7 +65,8 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_create, cli_cmd_tenant_list,    cli_cmd_tenant_get,
       cli_cmd_tenant_state,  cli_cmd_tenant_history, cli_cmd_tenant_retry,
       cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
-      cli_cmd_tenant_apply,  cli_cmd_version,        cli_cmd_help,
+      cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
+      cli_cmd_help,
   };
 
   if (!ctx->server)
@@ -1136,10 +1137,10 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
 
 /* ---- scale / apply -------------------------------------------------------*/
 
-/* POST /api/tenants/ID/VERB with `body` (may be NULL), then waits for the
- * run it started; *answer gets the 202's document. */
-static int post_and_wait(cli_ctx *ctx, remote *r, const char *id,
-                         const char *verb, json_object *body,
+/* METHOD /api/tenants/ID[/VERB] with `body` (may be NULL), then waits
+ * for the run it started; *answer gets the request's document. */
+static int call_and_wait(cli_ctx *ctx, remote *r, const char *method,
+                         const char *id, const char *verb, json_object *body,
                          const char *heading, json_object **answer)
 {
   char path[300], tail[32];
@@ -1150,9 +1151,9 @@ static int post_and_wait(cli_ctx *ctx, remote *r, const char *id,
   *answer = NULL;
   if ((result = wait_begin(ctx, r, &w, id, 1, 1)))
     return result;
-  snprintf(tail, sizeof(tail), "/%s", verb);
+  snprintf(tail, sizeof(tail), "%s%s", verb ? "/" : "", verb ? verb : "");
   tenant_path(r, id, tail, path, sizeof(path));
-  if (remote_call(r, "POST", path, body, answer, &err))
+  if (remote_call(r, method, path, body, answer, &err))
     return remote_error(ctx, &err);
   return wait_run(&w, heading);
 }
@@ -1172,7 +1173,7 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
   json_object_put(t);
   body = json_object_new_object();
   json_object_object_add(body, "tier", json_object_new_string(tier));
-  result = post_and_wait(ctx, r, id, "scale", body, heading, &answer);
+  result = call_and_wait(ctx, r, "POST", id, "scale", body, heading, &answer);
   json_object_put(body);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON) {
     /* The library's answer, with the tenant as the run left it. */
@@ -1203,7 +1204,32 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id,
   snprintf(heading, sizeof(heading), "Applying %s (%s, %s): the plan", id,
            js(t, "slug"), js(t, "tier"));
   json_object_put(t);
-  result = post_and_wait(ctx, r, id, "apply", NULL, heading, &answer);
+  result = call_and_wait(ctx, r, "POST", id, "apply", NULL, heading, &answer);
+  json_object_put(answer);
+  if (result != CLI_EXIT_INTERRUPTED)
+    summary(ctx, r, id, tiers);
+  return result;
+}
+
+/* update --ops-ssh on|off (checked by the caller): PUT {"ops_ssh"}. */
+static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
+                     const edv__tiers *tiers)
+{
+  const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
+  json_object *t, *body, *answer;
+  char heading[200];
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  snprintf(heading, sizeof(heading), "Updating %s (%s, %s): operations SSH %s",
+           id, js(t, "slug"), js(t, "tier"), ops);
+  json_object_put(t);
+  body = json_object_new_object();
+  json_object_object_add(body, "ops_ssh",
+                         json_object_new_boolean(strcmp(ops, "on") == 0));
+  result = call_and_wait(ctx, r, "PUT", id, NULL, body, heading, &answer);
+  json_object_put(body);
   json_object_put(answer);
   if (result != CLI_EXIT_INTERRUPTED)
     summary(ctx, r, id, tiers);
@@ -1251,6 +1277,8 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     result = do_scale(ctx, r, args, tiers);
   else if (strcmp(name, "apply") == 0)
     result = do_apply(ctx, r, args->argv[0], tiers);
+  else if (strcmp(name, "update") == 0)
+    result = do_update(ctx, r, args, tiers);
   else
     result = cli_usage_error(ctx, "not available with --server");
   edv__tiers_free(tiers);

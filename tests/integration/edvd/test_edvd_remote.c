@@ -509,6 +509,20 @@ static void test_remote_scale_apply(void **state)
   assert_non_null(strstr(out, "No changes."));
   free(out);
   free(err);
+  /* update --ops-ssh on: PUT {"ops_ssh": true}, the run adds the IAP
+   * SSH rule in the simulator. */
+  {
+    const char *args[] = {"--server", base,     "--token-file", tokfile_op,
+                          "tenant",   "update", "rem020",       "--ops-ssh",
+                          "on",       NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 0);
+    assert_non_null(strstr(err, "rem020 is READY"));
+    assert_non_null(strstr(out, "Phase        READY\n"));
+    free(out);
+    free(err);
+  }
+  assert_int_equal(
+      sim_find("/firewalls/edv-rem020-allow-iap-ssh", name, sizeof(name)), 0);
   /* An unknown tenant: 404, exit 3. */
   assert_int_equal(
       remote(tokfile_op, "json", "apply", "nosuch", NULL, &out, &err), 3);
