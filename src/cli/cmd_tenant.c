@@ -46,18 +46,17 @@ static const char *const tiers_fallbacks[] = {EDV_TIERS_INSTALLED,
 
 typedef struct job {
   cli_ctx *ctx;
-  edv_fleet *fleet;       /* NULL once closed */
-  cli_view view;          /* progress of the run(s) */
-  int view_on;            /* view started */
-  char view_id[64];       /* the tenant whose first event starts the view */
-  char heading[160];      /* its heading */
-  int view_platform;      /* the platform's steps */
-  int view_any;           /* lines for any tenant (resume --all) */
-  int ran;                /* the tenant's run sent events */
-  json_object *answer;    /* the last answer, or NULL */
-  edv_error err;          /* the last answer's error */
-  int closing, closed;    /* edv_fleet_close called, done */
-  edv_tenant_phase phase; /* platform init: its final phase */
+  edv_fleet *fleet;    /* NULL once closed */
+  cli_view view;       /* progress of the run(s) */
+  int view_on;         /* view started */
+  char view_id[64];    /* the tenant whose first event starts the view */
+  char heading[160];   /* its heading */
+  int view_platform;   /* the platform's steps */
+  int view_any;        /* lines for any tenant (resume --all) */
+  int ran;             /* the tenant's run sent events */
+  json_object *answer; /* the last answer, or NULL */
+  edv_error err;       /* the last answer's error */
+  int closing, closed; /* edv_fleet_close called, done */
 } job;
 
 static void view_begin(job *j)
@@ -966,8 +965,7 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   return long_end(&j, id, result);
 }
 
-/* The notes of a scale ("the boot disk stays 50 GB ..."), on stderr. */
-static void scale_notes(cli_ctx *ctx, json_object *answer)
+void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer)
 {
   json_object *notes = json_object_object_get(answer, "notes");
 
@@ -994,7 +992,7 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   if (result && !j.ran)
     return job_end(&j, result);
   if (result == CLI_EXIT_OK && ctx->format != CLI_FORMAT_JSON)
-    scale_notes(ctx, j.answer);
+    cli_tenant_print_notes(ctx, j.answer);
   return long_end(&j, id, result);
 }
 
@@ -1089,8 +1087,7 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
   return long_end(&j, id, result);
 }
 
-/* Asks on the terminal to type the id; CLI_EXIT_OK when confirmed. */
-static int confirm_delete(cli_ctx *ctx, const char *id, const char *slug)
+int cli_tenant_confirm_delete(cli_ctx *ctx, const char *id, const char *slug)
 {
   char answer[16] = "";
 
@@ -1129,7 +1126,8 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
     return job_end(&j, cli_fail(ctx, &err));
   }
   if (!cli_arg(args, "yes") &&
-      (result = confirm_delete(ctx, id, JS(j.answer, "slug"))) != CLI_EXIT_OK)
+      (result = cli_tenant_confirm_delete(ctx, id, JS(j.answer, "slug"))) !=
+          CLI_EXIT_OK)
     return job_end(&j, result);
   result = long_wait(
       &j, id, edv_tenant_delete(j.fleet, id, 0, on_answer, &j, &err), &err);

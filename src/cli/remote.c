@@ -1098,26 +1098,10 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
     edv_error_set(&err, EDV_ENOTFOUND, "tenant '%s' is already deleted", id);
     return cli_fail(ctx, &err);
   }
-  if (!cli_arg(args, "yes")) {
-    char answer[16] = "";
-    if (!isatty(fileno(stdin))) {
-      json_object_put(t);
-      return cli_usage_error(ctx,
-                             "refusing to delete tenant '%s' without "
-                             "--yes (stdin is not a terminal)",
-                             id);
-    }
-    fprintf(ctx->err,
-            "Delete tenant %s (%s) and ALL its resources, database "
-            "included? Type the id to confirm: ",
-            id, js(t, "slug"));
-    fflush(ctx->err);
-    if (!fgets(answer, sizeof(answer), stdin) ||
-        strncmp(answer, id, strlen(id)) != 0) {
-      json_object_put(t);
-      fprintf(ctx->err, "%s: not confirmed; nothing deleted\n", ctx->prog);
-      return CLI_EXIT_USAGE;
-    }
+  if (!cli_arg(args, "yes") &&
+      (result = cli_tenant_confirm_delete(ctx, id, js(t, "slug")))) {
+    json_object_put(t);
+    return result;
   }
   if ((result = wait_begin(ctx, r, &w, id, 0, 1)) ||
       (result = drive(ctx, r, t, 0))) {
@@ -1162,7 +1146,7 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
                     const edv__tiers *tiers)
 {
   const char *id = args->argv[0], *tier = args->argv[1];
-  json_object *t, *body, *answer, *notes;
+  json_object *t, *body, *answer;
   char heading[200];
   int result = get_tenant(ctx, r, id, 0, &t);
 
@@ -1182,10 +1166,7 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
       cli_print_json(ctx, answer);
     }
   } else if (result != CLI_EXIT_INTERRUPTED && answer) {
-    notes = json_object_object_get(answer, "notes");
-    for (size_t i = 0; !ctx->quiet && i < json_object_array_length(notes); i++)
-      fprintf(ctx->err, "%s: note: %s\n", ctx->prog,
-              json_object_get_string(json_object_array_get_idx(notes, i)));
+    cli_tenant_print_notes(ctx, answer);
     summary(ctx, r, id, tiers);
   }
   json_object_put(answer);

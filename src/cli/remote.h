@@ -59,5 +59,11 @@ void cli_tenant_list_sort(json_object *list);
 void cli_tenant_print_history(cli_ctx *ctx, json_object *doc);
 /* Appends the events of a page to `doc` (one document of every page). */
 void cli_tenant_events_append(json_object *doc, json_object *page);
+/* The "notes" of a scale's answer ("the boot disk stays 100 GB ..."), on
+ * stderr (not with -q). */
+void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer);
+/* `tenant delete` without --yes: asks on the terminal to type the id;
+ * CLI_EXIT_OK when confirmed, else an exit code after saying why. */
+int cli_tenant_confirm_delete(cli_ctx *ctx, const char *id, const char *slug);
 
 #endif /* EDV_CLI_REMOTE_H */
