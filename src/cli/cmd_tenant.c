@@ -800,6 +800,7 @@ void cli_tenant_events_append(json_object *doc, json_object *page)
   for (size_t i = 0; i < json_object_array_length(from); i++)
     json_object_array_add(to,
                           json_object_get(json_object_array_get_idx(from, i)));
+  json_object_object_add(doc, "next_page_token", NULL);
   json_object_object_add(doc, "next_after", NULL);
 }
 

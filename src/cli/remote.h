@@ -55,7 +55,8 @@ void cli_tenant_print_list(cli_ctx *ctx, json_object *list);
 json_object *cli_tenant_list_new(void);
 void cli_tenant_list_sort(json_object *list);
 /* `tenant history`: {"tenant", "events": [{seq, time, actor, event, step,
- * detail, operation, duration_ms, error}], "next_after": null}. */
+ * detail, operation, duration_ms, error}], "next_page_token": null,
+ * "next_after": null}. */
 void cli_tenant_print_history(cli_ctx *ctx, json_object *doc);
 /* Appends the events of a page to `doc` (one document of every page). */
 void cli_tenant_events_append(json_object *doc, json_object *page);
