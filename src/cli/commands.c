@@ -197,9 +197,11 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl tenant history school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_history, NULL},
     {"state", "print the tenant's whole record as JSON", "ID",
-     "The tenant's record (spec, phase, steps with requestIds and\n"
-     "operations, subnet, lease): the equivalent of an isolated Terraform\n"
-     "state.\n\nExamples:\n  edvctl tenant state school001 > "
+     "The tenant document without the live state, as GET\n"
+     "/api/tenants/ID answers it (spec fields, phase, steps with\n"
+     "requestIds and operations, resource names, subnet range): the\n"
+     "equivalent of an isolated Terraform state.\n"
+     "\nExamples:\n  edvctl tenant state school001 > "
      "school001.json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_state, NULL},
     {"plan", "show what a reconcile would change", "ID [--detailed-exitcode]",
