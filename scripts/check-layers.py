@@ -32,10 +32,11 @@ PUBLIC = {
     "edv/auth.h": "auth",
     "edv/ops.h": "gcp",
     "edv/sim.h": "sim",
+    "edv/fleet.h": "fleet",
     "edv/export.h": "common",
 }
 
-LIBEDV = ["common", "transport", "auth", "gcp", "store", "tenant"]
+LIBEDV = ["common", "transport", "auth", "gcp", "store", "tenant", "fleet"]
 
 # What each module may include besides itself: a module name (any of its
 # headers) or one header ("auth/auth.h"). transport and auth are one layer,
@@ -50,6 +51,7 @@ ALLOWED = {
     "gcp": ["common", "transport", "auth"],
     "store": ["common"],
     "tenant": ["common", "transport", "auth", "gcp", "store"],
+    "fleet": ["common", "transport", "auth", "gcp", "store", "tenant"],
     # the HTTP server adapter (edvhttpd) and the simulator (libedvsim)
     "httpd": ["common"],
     "sim": ["common", "httpd"],

@@ -1,13 +1,10 @@
 /*
- * edv/export.h - which symbols libedv.so exports.
+ * edv/export.h - EDV_EXPORT marks the functions libedv exports.
  *
- * libedv is built with -fvisibility=hidden: a function is part of the shared
- * object's interface only when its declaration in a public header
- * (include/edv/) carries EDV_EXPORT. Everything else, the library's
- * internal edv__ functions included, stays inside the library. Programs
- * never need this header themselves: the public headers include it.
- *
- *   EDV_EXPORT const char *edv_version(void);
+ * libedv is built with hidden visibility: a function is part of the shared
+ * library's interface only when its declaration in a public header
+ * (include/edv/) carries EDV_EXPORT. Everything else, the edv__ internals
+ * included, stays inside the library.
  */
 #ifndef EDV_EXPORT_H
 #define EDV_EXPORT_H

@@ -1,0 +1,282 @@
+/*
+ * edv/fleet.h - the fleet: the schools of one Google Cloud project, on a
+ * caller's uv loop. What edvctl, edvd and any embedding program build on.
+ *
+ * A fleet holds the state store (edv.db in the state directory), the tiers
+ * and the tenant state machine. Its operations answer with JSON documents
+ * defined here once, so that `edvctl --format json`, the Management API and
+ * an embedder see the same keys: times in RFC 3339 (UTC), money as numbers
+ * rounded to cents, phases and step states as their upper-case names.
+ *
+ * The callback contract is the engine's (edv/engine.h): a function that
+ * takes a callback returns 0 and calls it exactly once, later, from the
+ * loop; or returns an edv_code, fills `err` and never calls it. An answer
+ * is borrowed for the duration of the callback (json_object_get() it to
+ * keep it). Everything runs on the fleet's loop thread.
+ *
+ * Long operations (create, delete, scale, apply, resume, retry, restore)
+ * answer when they are over (the tenant READY, DELETED or FAILED; the
+ * restore done), unless EDV_FLEET_ASYNC is given: then they answer once
+ * the request is durable and the work has started, and the work goes on
+ * while the fleet is open (events say how it ends; a fleet closed before
+ * leaves it at a durable point, and any process opening the same store
+ * resumes it with edv_tenant_resume()).
+ */
+#ifndef EDV_FLEET_H
+#define EDV_FLEET_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <uv.h>
+
+#include "edv/config.h"
+#include "edv/engine.h"
+#include "edv/error.h"
+#include "edv/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct edv_fleet edv_fleet;
+
+typedef struct edv_fleet_options {
+  /* Required: calls go through it; its loop is the fleet's loop. */
+  edv_engine *engine;
+  /* The settings (domain, region, supernet, subnet_prefix,
+   * dns.reserved_labels, state_dir, tiers_file; docs/config.md). Borrowed
+   * while the fleet is open; NULL: defaults. */
+  const edv_config *config;
+  /* The directory of edv.db; NULL: config state_dir, else
+   * $XDG_STATE_HOME/edv, else ~/.local/state/edv. Created 0700. */
+  const char *state_dir;
+  /* Who acts, for the journal ("edvctl", "edvd", your tool's name);
+   * NULL: "libedv". */
+  const char *actor;
+  /* Tiers files tried after config tiers_file and ./tiers.json (NULL-ended;
+   * the installed copy); NULL: none. */
+  const char *const *tiers_fallbacks;
+  /* The lease holder's name, unique per process; NULL: "ACTOR@host:pid". */
+  const char *holder;
+  /* How often observed states (health, certificates) are polled and the
+   * first step retry delay, in ms; 0: 2000 each (the simulator's quick
+   * clock wants 250). */
+  uint64_t poll_ms;
+  uint64_t retry_base_ms;
+} edv_fleet_options;
+
+/*
+ * Opens the fleet: the store (created where none exists; an empty or
+ * foreign file is refused, named, untouched), the tiers, the machine.
+ * Nothing is called in the cloud. 0, or an edv_code with `err` filled.
+ */
+EDV_EXPORT int edv_fleet_open(const edv_fleet_options *opts, edv_fleet **out,
+                              edv_error *err);
+
+/*
+ * Stops every run at a durable point (a stopped step resumes later),
+ * makes every record durable and closes; `cb` runs once everything is
+ * closed. edv_fleet_close(NULL, ...) does nothing.
+ */
+EDV_EXPORT void edv_fleet_close(edv_fleet *fleet, void (*cb)(void *data),
+                                void *data);
+
+EDV_EXPORT uv_loop_t *edv_fleet_loop(const edv_fleet *fleet);
+EDV_EXPORT edv_engine *edv_fleet_engine(const edv_fleet *fleet);
+/* The DNS domain tenants are served under ("edvirons.com"). */
+EDV_EXPORT const char *edv_fleet_domain(const edv_fleet *fleet);
+
+/* An answer: `answer` is NULL when `err` is set. */
+typedef void (*edv_fleet_cb)(void *data, json_object *answer,
+                             const edv_error *err);
+
+/* Flags of the operations. */
+#define EDV_FLEET_ASYNC   0x1u /* answer once started (see above) */
+#define EDV_FLEET_OBSERVE 0x2u /* get: add the live state ("observed") */
+#define EDV_FLEET_NOW     0x4u /* reserved for deletion without grace */
+
+/* ---- Events --------------------------------------------------------------*/
+
+typedef enum {
+  EDV_EVENT_PHASE = 0,      /* the tenant's phase changed */
+  EDV_EVENT_STEP_START = 1, /* a step started (or resumed) */
+  EDV_EVENT_STEP_DONE = 2,  /* a step verified its resources */
+  EDV_EVENT_STEP_RETRY = 3, /* a step failed transiently; retrying */
+  EDV_EVENT_STEP_FAIL = 4,  /* a step failed for good */
+  EDV_EVENT_CALL = 5,       /* a mutating API call completed */
+  EDV_EVENT_INFO = 6,       /* something worth showing */
+  EDV_EVENT_END = 7,        /* a run ended (see phase and error) */
+  EDV_EVENT_PLAN = 8,       /* planning: a call a run would make */
+} edv_event_kind;
+
+typedef struct edv_event {
+  edv_event_kind kind;
+  const char *tenant;     /* tenant id ("@platform": the platform) */
+  const char *step;       /* step name, or NULL */
+  const char *title;      /* step title, or NULL */
+  const char *phase;      /* the tenant's phase now ("READY") */
+  const char *message;    /* what happened, or NULL */
+  const edv_error *error; /* for FAIL/RETRY/END, or NULL */
+  uint64_t elapsed_ms;    /* step events: since the step started */
+} edv_event;
+
+typedef void (*edv_event_cb)(void *data, const edv_event *ev);
+
+typedef struct edv_fleet_sub edv_fleet_sub;
+
+/* Calls `cb` for every event of every tenant until unsubscribed (or the
+ * fleet closes). NULL on ENOMEM. */
+EDV_EXPORT edv_fleet_sub *edv_fleet_subscribe(edv_fleet *fleet, edv_event_cb cb,
+                                              void *data);
+/* Safe from inside an event callback. */
+EDV_EXPORT void edv_fleet_unsubscribe(edv_fleet_sub *sub);
+
+/* "READY" for EDV_EVENT_STEP_DONE and the like: the kind's name. */
+EDV_EXPORT const char *edv_event_kind_name(edv_event_kind kind);
+
+/*
+ * The steps of a plan, in order: the i-th step's name and title (0), or -1
+ * past the last. `platform`: the platform's plan instead of a tenant's.
+ */
+EDV_EXPORT int edv_fleet_step(int platform, unsigned i, const char **name,
+                              const char **title);
+
+/* ---- Tenants -------------------------------------------------------------
+ *
+ * The tenant document ("view"): id, slug, display_name, tier, region,
+ * ops_ssh, phase, generation, url, urls, last_error, created, updated,
+ * run ({direction} while driven here, else null), max_users, app_access,
+ * features, monthly_cost_estimate ({currency, vm, disk, sql, sql_storage,
+ * backups, shared, total}), resources (the names of its resources), steps
+ * ([{name, title, state, attempt, request_id, operation, resource, error,
+ * started, finished}]) and, with EDV_FLEET_OBSERVE, observed (the live
+ * state of its VM, database and certificate). docs/api.md lists each key.
+ */
+
+/*
+ * Records a new tenant and provisions it. `spec`: {id, slug, display_name,
+ * tier, region[, ops_ssh]} (borrowed); each field is checked (an error
+ * names it), the region against the Compute API and the hostnames against
+ * the DNS zone (a record EdVirons did not create: EDV_EEXIST naming it).
+ * An identical spec for an existing id is accepted (idempotent); a
+ * different one is EDV_EEXIST. Answers with the tenant document.
+ */
+EDV_EXPORT int edv_tenant_create(edv_fleet *fleet, json_object *spec,
+                                 unsigned flags, edv_fleet_cb cb, void *data,
+                                 edv_error *err);
+
+/* The tenant document (EDV_ENOTFOUND for an unknown id). */
+EDV_EXPORT int edv_tenant_get(edv_fleet *fleet, const char *id, unsigned flags,
+                              edv_fleet_cb cb, void *data, edv_error *err);
+
+typedef struct edv_tenant_query {
+  const char *tier;       /* only this tier, or NULL */
+  const char *phase;      /* only this phase ("READY"), or NULL */
+  const char *region;     /* only this region, or NULL */
+  const char *page_token; /* from a previous answer, or NULL */
+  unsigned page_size;     /* 0: 100; at most 1000 */
+} edv_tenant_query;
+
+/* {"tenants": [documents without steps], "next_page_token": "..."|null},
+ * ordered by id. `query` may be NULL. */
+EDV_EXPORT int edv_tenant_list(edv_fleet *fleet, const edv_tenant_query *query,
+                               edv_fleet_cb cb, void *data, edv_error *err);
+
+/*
+ * Changes a tenant: `patch` holds any of display_name, tier, ops_ssh
+ * (borrowed; other keys are refused, naming them). A new tier scales (see
+ * edv_tenant_scale); the others are recorded and applied by a run.
+ */
+EDV_EXPORT int edv_tenant_update(edv_fleet *fleet, const char *id,
+                                 json_object *patch, unsigned flags,
+                                 edv_fleet_cb cb, void *data, edv_error *err);
+
+/* Moves the tenant to `tier` (disks only grow) and drives it there. */
+EDV_EXPORT int edv_tenant_scale(edv_fleet *fleet, const char *id,
+                                const char *tier, unsigned flags,
+                                edv_fleet_cb cb, void *data, edv_error *err);
+
+/*
+ * Deletes the tenant's resources (only those EdVirons created) and
+ * records it DELETED. A tenant being provisioned is stopped first.
+ */
+EDV_EXPORT int edv_tenant_delete(edv_fleet *fleet, const char *id,
+                                 unsigned flags, edv_fleet_cb cb, void *data,
+                                 edv_error *err);
+
+/*
+ * The plan: every mutating call a run would make now, read-only (no write,
+ * no lease). {"tenant", "phase", "changes": N, "items": [{step, title,
+ * action, call, detail}], "drift": [...]}.
+ */
+EDV_EXPORT int edv_tenant_plan(edv_fleet *fleet, const char *id,
+                               edv_fleet_cb cb, void *data, edv_error *err);
+
+/* Carries out the plan: reconciles the tenant now (drives it up, or down
+ * when it is being deleted). Answers with the tenant document. */
+EDV_EXPORT int edv_tenant_apply(edv_fleet *fleet, const char *id,
+                                unsigned flags, edv_fleet_cb cb, void *data,
+                                edv_error *err);
+
+/* Resumes a tenant left PENDING, PROVISIONING or DEPROVISIONING in the
+ * direction it was going; id NULL: every such tenant, answering
+ * {"tenants": [documents]}. */
+EDV_EXPORT int edv_tenant_resume(edv_fleet *fleet, const char *id,
+                                 unsigned flags, edv_fleet_cb cb, void *data,
+                                 edv_error *err);
+
+/* Runs a FAILED tenant again in the direction it failed. */
+EDV_EXPORT int edv_tenant_retry(edv_fleet *fleet, const char *id,
+                                unsigned flags, edv_fleet_cb cb, void *data,
+                                edv_error *err);
+
+/* The tenant's journal: {"events": [{time, actor, event, step, api_call,
+ * operation, duration_ms, error}], "next_after": N}, oldest first, after
+ * sequence `after`, at most `limit` (0: 100). */
+EDV_EXPORT int edv_tenant_events(edv_fleet *fleet, const char *id,
+                                 int64_t after, unsigned limit, edv_fleet_cb cb,
+                                 void *data, edv_error *err);
+
+/* ---- Day 2 -------------------------------------------------------------*/
+
+/* Takes an on-demand backup of the tenant's database; answers with
+ * {"backup": {id, status, description, ...}} once it is done. */
+EDV_EXPORT int edv_tenant_backup(edv_fleet *fleet, const char *id,
+                                 const char *description, unsigned flags,
+                                 edv_fleet_cb cb, void *data, edv_error *err);
+
+/* {"backups": [{id, type, status, description, start_time, end_time,
+ * ...}]}, newest first. */
+EDV_EXPORT int edv_tenant_backups(edv_fleet *fleet, const char *id,
+                                  edv_fleet_cb cb, void *data, edv_error *err);
+
+/* Restores the tenant's database from its backup `backup_id`. */
+EDV_EXPORT int edv_tenant_restore(edv_fleet *fleet, const char *id,
+                                  const char *backup_id, unsigned flags,
+                                  edv_fleet_cb cb, void *data, edv_error *err);
+
+/* The tenant's metrics over the last `window_s` seconds (0: one hour):
+ * availability, probe latency, step durations. */
+EDV_EXPORT int edv_tenant_metrics(edv_fleet *fleet, const char *id,
+                                  unsigned window_s, edv_fleet_cb cb,
+                                  void *data, edv_error *err);
+
+/* ---- The fleet as a whole ----------------------------------------------*/
+
+/* Tenants by phase and tier, the platform's phase, runs in flight. */
+EDV_EXPORT int edv_fleet_status(edv_fleet *fleet, edv_fleet_cb cb, void *data,
+                                edv_error *err);
+
+/* Monthly cost estimate per tier and in all, with the shared share. */
+EDV_EXPORT int edv_fleet_costs(edv_fleet *fleet, edv_fleet_cb cb, void *data,
+                               edv_error *err);
+
+/* Capacity: quotas used and left per region, tenants that still fit. */
+EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
+                                  edv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDV_FLEET_H */

@@ -1,0 +1,144 @@
+/*
+ * fleet/fleet.h - the inside of the public fleet (edv/fleet.h), for the
+ * fleet module's files. The fleet module is libedv's top layer: it holds the
+ * store, the tiers and the tenant machine, and the product's operations on
+ * them, so that edvctl, edvd and embedders write none of it.
+ *
+ *   fleet.c   open/close, events and their subscribers, the runs in flight
+ *   env.c     the state directory, the store in it, the tiers file
+ *   tenants.c create, get, list, update, scale, delete, plan, apply, resume,
+ *             retry, events
+ *   view.c    the one JSON view of a tenant and of its parts
+ *   dayops.c  backups, restore, metrics; status, costs, capacity
+ */
+#ifndef EDV_FLEET_FLEET_H
+#define EDV_FLEET_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <uv.h>
+
+#include "edv/config.h"
+#include "edv/fleet.h"
+#include "store/store.h"
+#include "tenant/machine.h"
+#include "tenant/tiers.h"
+
+/* ---- env.c: what a fleet is opened from ------------------------------- */
+
+/* The state directory: config state_dir, else $XDG_STATE_HOME/edv, else
+ * $HOME/.local/state/edv. Returns 0, or EDV_EINVAL when it does not fit. */
+int edv__env_state_dir(const edv_config *cfg, char *buf, size_t size,
+                       edv_error *err);
+
+/* mkdir -p, creating missing directories 0700. 0 or -1 (errno set). */
+int edv__env_mkdirs(const char *path);
+
+/*
+ * Loads the tiers: config tiers_file, else ./tiers.json, else the first
+ * readable of `fallbacks` (NULL-ended; the installed and source-tree
+ * copies), else the last fallback (for its error message).
+ */
+int edv__env_load_tiers(const edv_config *cfg, const char *const *fallbacks,
+                        edv__tiers **out, edv_error *err);
+
+/* Opens (creating) DIR/edv.db. */
+int edv__env_open_store(const char *dir, edv_store **out, edv_error *err);
+
+/* Fills the machine options the configuration decides (domain, region,
+ * supernet, subnet_prefix, reserved labels, lease TTL); the caller sets
+ * the rest. */
+void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o);
+
+/* ---- fleet.c: the fleet object ---------------------------------------- */
+
+/* A caller waiting for a run's end (a long operation without ASYNC). */
+typedef struct edv__run_waiter {
+  struct edv__run_waiter *next;
+  edv_fleet_cb cb;
+  void *data;
+} edv__run_waiter;
+
+/* A tenant this fleet drives. */
+typedef struct edv__fleet_run {
+  struct edv__fleet_run *next;
+  char id[EDV_STORE_ID_SZ];
+  edv__direction dir;
+  int then_down; /* a delete asked while going up: drive down at the end */
+  edv__run_waiter *waiters;
+} edv__fleet_run;
+
+struct edv_fleet_sub {
+  struct edv_fleet_sub *next;
+  edv_fleet *fleet;
+  edv_event_cb cb;
+  void *data;
+  int gone; /* unsubscribed during a dispatch: freed after it */
+};
+
+struct edv_fleet {
+  uv_loop_t *loop;
+  edv_engine *engine;
+  const edv_config *cfg;
+  char actor[EDV_STORE_SMALL_SZ];
+  char state_dir[512];
+  edv_store *store;
+  edv__tiers *tiers;
+  edv__fleet *machine;
+  edv__fleet_run *runs;
+  unsigned nruns;
+  edv_fleet_sub *subs;
+  unsigned dispatching; /* nesting of event dispatches */
+  int closing;
+  void (*close_cb)(void *data);
+  void *close_data;
+  /* Day-2 operations in flight (dayops.c), or NULL. */
+  void *dayops;
+  void (*dayops_free)(edv_fleet *f);
+};
+
+/* The run of `id` in this fleet, or NULL. */
+edv__fleet_run *edv__fleet_run_find(edv_fleet *f, const char *id);
+
+/*
+ * Drives `id` in `dir`, tracking the run; `cb` (may be NULL) gets the
+ * tenant document when the run ends. Joining a run already going the same
+ * way only adds the waiter. EDV_EBUSY naming the holder when another
+ * process holds the tenant's lease.
+ */
+int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
+                            edv_fleet_cb cb, void *data, edv_error *err);
+
+/* Answers `cb` with the tenant document of `id` (or its error), now. */
+void edv__fleet_answer_tenant(edv_fleet *f, const char *id, edv_fleet_cb cb,
+                              void *data);
+
+/* Appends a journal line through the machine's group commit (durable at
+ * the end of this loop turn, in order with the runs' records). */
+int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j);
+
+/* Reads a tenant record; EDV_ENOTFOUND (naming the id) for none or for the
+ * platform's pseudo-tenant. */
+int edv__fleet_tenant_rec(edv_fleet *f, const char *id, edv__tenant_rec *rec,
+                          edv_error *err);
+
+/* ---- view.c: the one JSON view ---------------------------------------- */
+
+/* What a tenant document holds beyond its record. */
+#define EDV_VIEW_STEPS     0x1u /* "steps" */
+#define EDV_VIEW_RESOURCES 0x2u /* "resources" */
+
+/* "2026-12-07T09:43:09.123Z" from a wall-clock time in ms. */
+void edv__view_time(int64_t ms, char *buf, size_t size);
+/* The time as a JSON string, or null when ms is 0. */
+json_object *edv__view_time_json(int64_t ms);
+/* An amount of money: a JSON number rounded to cents ("48.92"). */
+json_object *edv__view_money(double v);
+
+/* The tenant document (edv/fleet.h) of `rec`. New object. */
+json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
+                              unsigned what);
+
+#endif /* EDV_FLEET_FLEET_H */

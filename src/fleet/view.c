@@ -1,0 +1,252 @@
+/*
+ * view.c - the one JSON view of a tenant (edv/fleet.h): what
+ * `edvctl tenant get --format json`, `GET /api/tenants/{id}` and embedders
+ * see. Times are RFC 3339 in UTC with milliseconds, money is rounded to
+ * cents, absent values are null (never missing keys, never "").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/cidr.h"
+#include "fleet/fleet.h"
+
+void edv__view_time(int64_t ms, char *buf, size_t size)
+{
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+
+  gmtime_r(&t, &tm);
+  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (int)(ms % 1000));
+}
+
+json_object *edv__view_time_json(int64_t ms)
+{
+  char ts[40];
+
+  if (ms <= 0)
+    return NULL;
+  edv__view_time(ms, ts, sizeof(ts));
+  return json_object_new_string(ts);
+}
+
+json_object *edv__view_money(double v)
+{
+  char buf[32];
+
+  snprintf(buf, sizeof(buf), "%.2f", v);
+  return json_object_new_double_s(strtod(buf, NULL), buf);
+}
+
+static json_object *str_or_null(const char *s)
+{
+  return s && *s ? json_object_new_string(s) : NULL;
+}
+
+static const char *spec_str(json_object *spec, const char *key)
+{
+  json_object *v;
+
+  if (spec && json_object_object_get_ex(spec, key, &v) &&
+      json_object_is_type(v, json_type_string))
+    return json_object_get_string(v);
+  return "";
+}
+
+/* ---- steps ---------------------------------------------------------------*/
+
+static int step_one(void *data, const edv__step_rec *r)
+{
+  json_object *arr = data, *o = json_object_new_object();
+
+  json_object_object_add(o, "name", json_object_new_string(r->step));
+  json_object_object_add(o, "title", NULL);
+  json_object_object_add(
+      o, "state", json_object_new_string(edv__step_state_name(r->state)));
+  json_object_object_add(o, "attempt", json_object_new_int((int)r->attempt));
+  json_object_object_add(o, "request_id", str_or_null(r->request_id));
+  json_object_object_add(o, "operation", str_or_null(r->op_name));
+  json_object_object_add(o, "resource", str_or_null(r->resource));
+  json_object_object_add(o, "error", str_or_null(r->error));
+  json_object_object_add(o, "started", edv__view_time_json(r->started_ms));
+  json_object_object_add(o, "finished", edv__view_time_json(r->finished_ms));
+  json_object_array_add(arr, o);
+  return 0;
+}
+
+/* The step records in plan order, with their titles (the store's order is
+ * arbitrary). Records of steps the plan no longer has come last. */
+static json_object *steps_view(edv_fleet *f, const char *id)
+{
+  json_object *all = json_object_new_array(), *out = json_object_new_array();
+  size_t n;
+
+  edv__store_step_list(f->store, id, step_one, all, NULL);
+  n = json_object_array_length(all);
+  for (unsigned d = 0; d < edv__tenant_nsteps; d++) {
+    for (size_t i = 0; i < n; i++) {
+      json_object *s = json_object_array_get_idx(all, i);
+      const char *name =
+          json_object_get_string(json_object_object_get(s, "name"));
+      if (strcmp(name, edv__tenant_steps[d].name) == 0) {
+        json_object_object_add(
+            s, "title", json_object_new_string(edv__tenant_steps[d].title));
+        json_object_array_add(out, json_object_get(s));
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object *s = json_object_array_get_idx(all, i);
+    if (!json_object_object_get(s, "title"))
+      json_object_array_add(out, json_object_get(s));
+  }
+  json_object_put(all);
+  return out;
+}
+
+/* ---- resources -----------------------------------------------------------*/
+
+/* The names of the tenant's resources: pure functions of its id (and its
+ * Cloud SQL name generation), and its recorded subnet range. */
+static json_object *resources_view(edv_fleet *f, const edv__tenant_rec *rec)
+{
+  json_object *o = json_object_new_object(), *fw = json_object_new_array();
+  char n[EDV_FQDN_MAX];
+  edv_cidr cidr;
+  char cb[EDV_CIDR_STRLEN + 1];
+
+#define ADD(key, fn)                                                           \
+  json_object_object_add(o, key, (fn) == 0 ? json_object_new_string(n) : NULL)
+  ADD("subnetwork", edv__name_subnet(rec->id, n, sizeof(n)));
+  json_object_object_add(
+      o, "subnet_range",
+      edv__store_subnet_get(f->store, rec->id, &cidr, NULL) == 0
+          ? json_object_new_string(edv__cidr_format(&cidr, cb, sizeof(cb)))
+          : NULL);
+  if (edv__name_firewall(rec->id, EDV_FIREWALL_ALLOW_LB, n, sizeof(n)) == 0)
+    json_object_array_add(fw, json_object_new_string(n));
+  if (edv__name_firewall(rec->id, EDV_FIREWALL_DENY_INGRESS, n, sizeof(n)) == 0)
+    json_object_array_add(fw, json_object_new_string(n));
+  json_object_object_add(o, "firewalls", fw);
+  ADD("vm", edv__name_vm(rec->id, n, sizeof(n)));
+  ADD("disk", edv__name_disk(rec->id, n, sizeof(n)));
+  ADD("sql_instance",
+      edv__name_sql_instance(rec->id, rec->generation, n, sizeof(n)));
+  ADD("service_account",
+      edv__name_service_account_email(rec->id, edv__fleet_project(f->machine),
+                                      n, sizeof(n)));
+  ADD("secret", edv__name_secret(rec->id, n, sizeof(n)));
+  ADD("instance_group", edv__name_instance_group(rec->id, n, sizeof(n)));
+  ADD("backend_service", edv__name_backend_service(rec->id, n, sizeof(n)));
+  ADD("certificate", edv__name_certificate(rec->id, n, sizeof(n)));
+  ADD("snapshot_policy", edv__name_snapshot_policy(rec->id, n, sizeof(n)));
+#undef ADD
+  return o;
+}
+
+/* ---- the tenant ----------------------------------------------------------*/
+
+static json_object *cost_view(const edv__tiers *tiers, const edv__tier *t)
+{
+  edv__tier_cost cost;
+  json_object *c;
+
+  if (!t || edv__tier_cost_estimate(tiers, t, 0, &cost, NULL) != 0)
+    return NULL;
+  c = json_object_new_object();
+  json_object_object_add(c, "currency", json_object_new_string("USD"));
+  json_object_object_add(c, "vm", edv__view_money(cost.vm));
+  json_object_object_add(c, "disk", edv__view_money(cost.disk));
+  json_object_object_add(c, "sql", edv__view_money(cost.sql));
+  json_object_object_add(c, "sql_storage", edv__view_money(cost.sql_storage));
+  json_object_object_add(c, "backups",
+                         edv__view_money(cost.sql_backups + cost.snapshots));
+  json_object_object_add(c, "shared",
+                         edv__view_money(cost.lb_share + cost.dns_share));
+  json_object_object_add(c, "total", edv__view_money(cost.total));
+  return c;
+}
+
+static json_object *urls_view(const char *domain, const char *id,
+                              const char *slug)
+{
+  json_object *urls = json_object_new_array();
+  char url[EDV_FQDN_MAX + 16];
+
+  snprintf(url, sizeof(url), "https://%s.%s", id, domain);
+  json_object_array_add(urls, json_object_new_string(url));
+  if (slug && *slug && strcmp(slug, id) != 0) {
+    snprintf(url, sizeof(url), "https://%s.%s", slug, domain);
+    json_object_array_add(urls, json_object_new_string(url));
+  }
+  return urls;
+}
+
+json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
+                              unsigned what)
+{
+  json_object *o = json_object_new_object();
+  json_object *spec = json_tokener_parse(rec->spec_json), *v;
+  const edv__tier *t = edv__tiers_find(f->tiers, rec->tier);
+  edv__fleet_run *r = edv__fleet_run_find(f, rec->id);
+  json_object *urls;
+
+  json_object_object_add(o, "id", json_object_new_string(rec->id));
+  json_object_object_add(o, "slug", json_object_new_string(rec->slug));
+  json_object_object_add(
+      o, "display_name",
+      json_object_new_string(spec_str(spec, "display_name")));
+  json_object_object_add(o, "tier", json_object_new_string(rec->tier));
+  json_object_object_add(o, "region",
+                         json_object_new_string(spec_str(spec, "region")));
+  json_object_object_add(
+      o, "ops_ssh",
+      json_object_new_boolean(spec &&
+                              json_object_object_get_ex(spec, "ops_ssh", &v) &&
+                              json_object_get_boolean(v)));
+  json_object_put(spec);
+  json_object_object_add(o, "phase",
+                         json_object_new_string(edv__phase_name(rec->phase)));
+  json_object_object_add(o, "generation",
+                         json_object_new_int64((int64_t)rec->generation));
+  urls = urls_view(edv__fleet_domain(f->machine), rec->id, rec->slug);
+  json_object_object_add(o, "url",
+                         json_object_get(json_object_array_get_idx(urls, 0)));
+  json_object_object_add(o, "urls", urls);
+  json_object_object_add(o, "last_error", str_or_null(rec->last_error));
+  json_object_object_add(o, "created", edv__view_time_json(rec->created_ms));
+  json_object_object_add(o, "updated", edv__view_time_json(rec->updated_ms));
+  if (r) {
+    json_object *x = json_object_new_object();
+    json_object_object_add(
+        x, "direction",
+        json_object_new_string(r->dir == EDV_DIR_UP ? "up" : "down"));
+    json_object_object_add(o, "run", x);
+  } else {
+    json_object_object_add(o, "run", NULL);
+  }
+  json_object_object_add(o, "max_users",
+                         t ? json_object_new_int((int)t->max_users) : NULL);
+  if (t) {
+    json_object *apps = json_object_new_array();
+    json_object *feats = json_object_new_array();
+    for (size_t i = 0; i < t->napps; i++)
+      json_object_array_add(apps, json_object_new_string(t->app_access[i]));
+    for (size_t i = 0; i < t->nfeatures; i++)
+      json_object_array_add(feats, json_object_new_string(t->features[i]));
+    json_object_object_add(o, "app_access", apps);
+    json_object_object_add(o, "features", feats);
+  } else {
+    json_object_object_add(o, "app_access", json_object_new_array());
+    json_object_object_add(o, "features", json_object_new_array());
+  }
+  json_object_object_add(o, "monthly_cost_estimate", cost_view(f->tiers, t));
+  if (what & EDV_VIEW_RESOURCES)
+    json_object_object_add(o, "resources", resources_view(f, rec));
+  if (what & EDV_VIEW_STEPS)
+    json_object_object_add(o, "steps", steps_view(f, rec->id));
+  return o;
+}
