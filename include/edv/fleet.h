@@ -179,14 +179,16 @@ EDV_EXPORT int edv_tenant_get(edv_fleet *fleet, const char *id, unsigned flags,
 
 typedef struct edv_tenant_query {
   const char *tier;       /* only this tier, or NULL */
-  const char *phase;      /* only this phase ("READY"), or NULL */
+  const char *state;      /* only this phase ("READY", any case), or NULL;
+                             DELETED tenants are listed only when asked */
   const char *region;     /* only this region, or NULL */
   const char *page_token; /* from a previous answer, or NULL */
-  unsigned page_size;     /* 0: 100; at most 1000 */
+  unsigned limit;         /* tenants per page; 0: 100; at most 1000 */
 } edv_tenant_query;
 
-/* {"tenants": [documents without steps], "next_page_token": "..."|null},
- * ordered by id. `query` may be NULL. */
+/* {"tenants": [documents without steps and resources], "next_page_token":
+ * "..."|null}, ordered by id. `query` may be NULL. Errors name the query
+ * field ("limit: ..."). */
 EDV_EXPORT int edv_tenant_list(edv_fleet *fleet, const edv_tenant_query *query,
                                edv_fleet_cb cb, void *data, edv_error *err);
 
@@ -238,9 +240,9 @@ EDV_EXPORT int edv_tenant_retry(edv_fleet *fleet, const char *id,
                                 unsigned flags, edv_fleet_cb cb, void *data,
                                 edv_error *err);
 
-/* The tenant's journal: {"events": [{time, actor, event, step, api_call,
- * operation, duration_ms, error}], "next_after": N}, oldest first, after
- * sequence `after`, at most `limit` (0: 100). */
+/* The tenant's journal: {"tenant", "events": [{seq, time, actor, event,
+ * step, detail, operation, duration_ms, error}], "next_after": N|null},
+ * oldest first, after sequence `after`, at most `limit` (0: 100). */
 EDV_EXPORT int edv_tenant_events(edv_fleet *fleet, const char *id,
                                  int64_t after, unsigned limit, edv_fleet_cb cb,
                                  void *data, edv_error *err);
@@ -270,6 +272,16 @@ EDV_EXPORT int edv_tenant_metrics(edv_fleet *fleet, const char *id,
                                   void *data, edv_error *err);
 
 /* ---- The fleet as a whole ----------------------------------------------*/
+
+/*
+ * Creates (or checks and repairs) what every tenant shares: the VPC, the
+ * private services range, the load balancer, the DNS zone, the alert
+ * policies. Tenants wait for it. Answers {"project", "phase",
+ * "last_error", "steps"} when it is READY (or FAILED: the error).
+ */
+EDV_EXPORT int edv_fleet_platform_init(edv_fleet *fleet, unsigned flags,
+                                       edv_fleet_cb cb, void *data,
+                                       edv_error *err);
 
 /* Tenants by phase and tier, the platform's phase, runs in flight. */
 EDV_EXPORT int edv_fleet_status(edv_fleet *fleet, edv_fleet_cb cb, void *data,
