@@ -121,6 +121,16 @@ def defined(path, dynamic):
             if len(f) == 3}
 
 
+# Functions a public header of libedv declares that no source defines yet
+# (docs/status.md): they are not exported, and an embedder calling one does
+# not link. The list only shrinks: a function here that libedv.so exports
+# is a problem too (take it off the list).
+PENDING = {
+    "edv_fleet_capacity", "edv_fleet_costs", "edv_fleet_status",
+    "edv_tenant_backup", "edv_tenant_backups", "edv_tenant_metrics",
+    "edv_tenant_plan", "edv_tenant_restore",
+}
+
 # A function declared in a public header: a line at the left margin that is
 # not a typedef, macro or comment and names an edv_ function before its "(".
 DECL = re.compile(r"^(?!typedef\b|#|/|\*|\s|[{}])[^;(]*?\b(edv_\w+)\s*\(")
@@ -172,10 +182,13 @@ def check_exports(root, so, mine):
         elif sym not in api:
             problems.append(f"{so}: exports {sym}, which no public header "
                             "of libedv declares")
-    for sym in sorted(api - mine):
+    for sym in sorted(api - mine - PENDING):
         problems.append(f"{so}: does not export {sym}, which a public "
                         "header of libedv declares (EDV_EXPORT, and the "
                         "definition in a libedv source)")
+    for sym in sorted(PENDING & mine):
+        problems.append(f"{so}: exports {sym}: take it off PENDING in "
+                        "scripts/check-layers.py")
     return problems
 
 
