@@ -64,19 +64,22 @@ static void run(struct app *app);
 
 /* ---- The end: fleet, engine, simulator, each closed from the loop ------- */
 
-static void engine_closed(void *data) {
+static void engine_closed(void *data)
+{
   struct app *app = data;
 
   edv_sim_close(app->sim, NULL, NULL);
 }
 
-static void fleet_closed(void *data) {
+static void fleet_closed(void *data)
+{
   struct app *app = data;
 
   edv_engine_close(app->engine, engine_closed, app);
 }
 
-static void finish(struct app *app, const char *why) {
+static void finish(struct app *app, const char *why)
+{
   if (why) {
     fprintf(stderr, "embed: %s\n", why);
     app->failed = 1;
@@ -89,7 +92,8 @@ static void finish(struct app *app, const char *why) {
     edv_sim_close(app->sim, NULL, NULL);
 }
 
-static void fail(struct app *app, const char *what, const edv_error *err) {
+static void fail(struct app *app, const char *what, const edv_error *err)
+{
   char buf[800], line[900];
 
   snprintf(line, sizeof(line), "%s: %s", what,
@@ -99,7 +103,8 @@ static void fail(struct app *app, const char *what, const edv_error *err) {
 
 /* ---- What the tenant does, as it happens --------------------------------- */
 
-static void on_event(void *data, const edv_event *ev) {
+static void on_event(void *data, const edv_event *ev)
+{
   struct app *app = data;
 
   if (ev->kind == EDV_EVENT_STEP_START || ev->kind == EDV_EVENT_CALL ||
@@ -115,7 +120,8 @@ static void on_event(void *data, const edv_event *ev) {
 
 /* ---- Platform, create, delete: each answers once it got there ------------ */
 
-static void answered(void *data, json_object *answer, const edv_error *err) {
+static void answered(void *data, json_object *answer, const edv_error *err)
+{
   struct app *app = data;
   const char *what = app->step == PLATFORM ? "platform"
                      : app->step == CREATE ? "tenant " TENANT " created"
@@ -145,7 +151,8 @@ static void answered(void *data, json_object *answer, const edv_error *err) {
 
 /* ---- What the simulator holds (its admin API) ---------------------------- */
 
-static void state_read(void *data, const edv_response *res) {
+static void state_read(void *data, const edv_response *res)
+{
   struct app *app = data;
   int want = app->step == STATE_CREATED; /* else none */
   json_object *items;
@@ -167,7 +174,8 @@ static void state_read(void *data, const edv_response *res) {
   run(app);
 }
 
-static int read_state(struct app *app, edv_error *err) {
+static int read_state(struct app *app, edv_error *err)
+{
   char url[300];
   edv_request req;
 
@@ -187,7 +195,8 @@ static int read_state(struct app *app, edv_error *err) {
 /* ---- The sequence ---------------------------------------------------------
  */
 
-static void run(struct app *app) {
+static void run(struct app *app)
+{
   json_object *spec;
   edv_error err;
   int rc;
@@ -227,7 +236,8 @@ static void run(struct app *app) {
 
 /* ---- The simulator, an engine on it, a fleet ----------------------------- */
 
-static int start(struct app *app, edv_error *err) {
+static int start(struct app *app, edv_error *err)
+{
   edv_sim_options opt;
   edv_fleet_options fo;
   char key[96], state[96];
@@ -273,14 +283,16 @@ static int start(struct app *app, edv_error *err) {
 
 /* Removes one file of the run's directory (nftw, depth first). */
 static int remove_one(const char *path, const struct stat *st, int flag,
-                      struct FTW *ftw) {
+                      struct FTW *ftw)
+{
   (void)st;
   (void)flag;
   (void)ftw;
   return remove(path);
 }
 
-int main(void) {
+int main(void)
+{
   struct app app;
   edv_error err;
 
