@@ -114,7 +114,8 @@ static void on_event(void *data, const edv_event *ev)
          edv_event_kind_name(ev->kind), ev->step ? " " : "",
          ev->step ? ev->step : "", ev->phase ? ev->phase : "-",
          ev->message ? ": " : "", ev->message ? ev->message : "");
-  if (ev->kind == EDV_EVENT_PHASE && strcmp(ev->tenant, TENANT) == 0)
+  if (ev->kind == EDV_EVENT_PHASE && ev->phase &&
+      strcmp(ev->tenant, TENANT) == 0)
     snprintf(app->phase, sizeof(app->phase), "%s", ev->phase);
 }
 
