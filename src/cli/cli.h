@@ -170,6 +170,12 @@ int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
 /* The exit code for an error (see the enum above). */
 int cli_exit_code(const cli_ctx *ctx, const edv_error *err);
 
+/* The document's items as a table of `cols` (cli/output.h), after
+ * --filter and --sort-by: the one way a list prints in table format. */
+struct cli_col;
+void cli_print_table(cli_ctx *ctx, json_object *doc, const struct cli_col *cols,
+                     size_t ncols);
+
 /* --format VALUE (or EDV_FORMAT, named by `what`): table, json, yaml or
  * value(FIELD,...). CLI_EXIT_OK or a usage error. */
 int cli_set_format(cli_ctx *ctx, const char *value, const char *what);

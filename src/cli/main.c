@@ -104,6 +104,17 @@ void cli_print_json(cli_ctx *ctx, json_object *obj)
   fflush(ctx->out);
 }
 
+void cli_print_table(cli_ctx *ctx, json_object *doc, const cli_col *cols,
+                     size_t ncols)
+{
+  char why[300];
+
+  if ((ctx->filter || ctx->sort_by) &&
+      cli_out_shape(doc, ctx->filter, ctx->sort_by, why, sizeof(why)) != 0)
+    fprintf(ctx->err, "%s: %s\n", ctx->prog, why);
+  cli_out_table(ctx->out, doc, cols, ncols);
+}
+
 void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 {
   va_list ap;
