@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "cli/progress.h"
 #include "cli/remote.h"
 #include "edv/fleet.h"
@@ -451,20 +452,15 @@ void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps)
 
 void cli_tenant_print_list(cli_ctx *ctx, json_object *list)
 {
-  json_object *arr = json_object_object_get(list, "tenants");
+  static const cli_col cols[] = {
+      {"ID", "id"},         {"SLUG", "slug"},   {"TIER", "tier"},
+      {"REGION", "region"}, {"PHASE", "phase"}, {"URL", "url"},
+  };
 
-  if (ctx->format == CLI_FORMAT_JSON) {
+  if (ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, list);
-    return;
-  }
-  fprintf(ctx->out, "%-16s %-22s %-11s %-14s %-15s %s\n", "ID", "SLUG", "TIER",
-          "REGION", "PHASE", "URL");
-  for (size_t i = 0; i < json_object_array_length(arr); i++) {
-    json_object *o = json_object_array_get_idx(arr, i);
-    fprintf(ctx->out, "%-16s %-22s %-11s %-14s %-15s %s\n", JS(o, "id"),
-            JS(o, "slug"), JS(o, "tier"), JS(o, "region"), JS(o, "phase"),
-            JS(o, "url"));
-  }
+  else
+    cli_print_table(ctx, list, cols, sizeof(cols) / sizeof(*cols));
 }
 
 void cli_tenant_print_history(cli_ctx *ctx, json_object *doc)
