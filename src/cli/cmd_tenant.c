@@ -599,11 +599,13 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
                     args->argv[3], args->argv[4], &err))
     return spec_error(ctx, (const char *const *)args->argv, err.message);
   spec.ops_ssh = cli_arg(args, "ops-ssh") != NULL;
-  if (cli_arg(args, "wait") && cli_arg(args, "no-wait"))
-    return cli_usage_error(ctx, "--wait and --no-wait exclude each other");
-  wait = cli_arg(args, "wait")      ? 1
-         : cli_arg(args, "no-wait") ? 0
-                                    : isatty(fileno(stdout));
+  if (cli_arg(args, "wait") &&
+      (cli_arg(args, "no-wait") || cli_arg(args, "async")))
+    return cli_usage_error(ctx, "--wait and --async exclude each other");
+  /* Waits by default, as every long operation (a script must not take a
+   * recorded tenant for a provisioned one); --no-wait is --async's older
+   * name. */
+  wait = !cli_arg(args, "async") && !cli_arg(args, "no-wait");
   /* The fields, the tier and the hostnames are checked here, offline,
    * before the engine or the simulator starts; the region and the DNS
    * zone by the library before anything is recorded. */
@@ -633,9 +635,9 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
       cli_print_json(ctx, j.answer);
     else
       fprintf(ctx->out,
-              "Tenant %s recorded (%s). `edvctl tenant resume %s` (or "
-              "edvd) provisions it.\n",
-              spec.id, JS(j.answer, "phase"), spec.id);
+              "Tenant %s recorded (%s). Follow it with `edvctl tenant get "
+              "%s`; edvd (or `edvctl tenant resume %s`) provisions it.\n",
+              spec.id, JS(j.answer, "phase"), spec.id, spec.id);
     return job_end(&j, CLI_EXIT_OK);
   }
   result = run_end(&j, result, spec.id);
@@ -924,6 +926,38 @@ static int long_end(job *j, const char *id, int result)
   return job_end(j, result);
 }
 
+/* --async: EDV_FLEET_ASYNC, else 0 (waiting, as every long operation does
+ * by default). */
+static unsigned async_flag(const cli_args *args)
+{
+  return cli_arg(args, "async") ? EDV_FLEET_ASYNC : 0;
+}
+
+/* The end of an operation started with --async: the answer (JSON), or one
+ * line saying where it stands and how to follow it. edvctl's fleet closes
+ * after this, which leaves the run at a durable point; edvd or `tenant
+ * resume` carries it on. */
+static int async_end(job *j, const char *id, const char *what, int result)
+{
+  cli_ctx *ctx = j->ctx;
+
+  if (result != CLI_EXIT_OK) {
+    if (!j->ran && !ctx->interrupted)
+      result = cli_fail(ctx, &j->err);
+    return job_end(j, result);
+  }
+  if (ctx->format == CLI_FORMAT_JSON) {
+    cli_print_json(ctx, j->answer);
+  } else {
+    json_object *t = json_object_object_get(j->answer, "tenant");
+    fprintf(ctx->out,
+            "Tenant %s: %s recorded (%s). Follow it with `edvctl tenant get "
+            "%s`; edvd (or `edvctl tenant resume %s`) carries it on.\n",
+            id, what, JS(t ? t : j->answer, "phase"), id, id);
+  }
+  return job_end(j, CLI_EXIT_OK);
+}
+
 int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
 {
   const char *id = args->argv[0];
@@ -936,6 +970,12 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Retrying", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(&j, id, "the retry",
+                     job_wait(&j,
+                              edv_tenant_retry(j.fleet, id, EDV_FLEET_ASYNC,
+                                               on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_retry(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
@@ -955,6 +995,12 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Applying", "the plan")) != CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(&j, id, "the reconcile",
+                     job_wait(&j,
+                              edv_tenant_apply(j.fleet, id, EDV_FLEET_ASYNC,
+                                               on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_apply(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
@@ -983,6 +1029,13 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Scaling", tier)) != CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(
+        &j, id, "the scaling",
+        job_wait(&j,
+                 edv_tenant_scale(j.fleet, id, tier, EDV_FLEET_ASYNC, on_answer,
+                                  &j, &err),
+                 &err));
   result = long_wait(
       &j, id, edv_tenant_scale(j.fleet, id, tier, 0, on_answer, &j, &err),
       &err);
@@ -1077,6 +1130,12 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
     fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
     return job_end(&j, CLI_EXIT_OK);
   }
+  if (async_flag(args))
+    return async_end(&j, id, "the resume",
+                     job_wait(&j,
+                              edv_tenant_resume(j.fleet, id, EDV_FLEET_ASYNC,
+                                                on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_resume(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
@@ -1126,6 +1185,12 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
       (result = cli_tenant_confirm_delete(ctx, id, JS(j.answer, "slug"))) !=
           CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(&j, id, "the deletion",
+                     job_wait(&j,
+                              edv_tenant_delete(j.fleet, id, EDV_FLEET_ASYNC,
+                                                on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_delete(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
