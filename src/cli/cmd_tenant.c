@@ -432,22 +432,39 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
 
 void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps)
 {
+  static const cli_col cols[] = {
+      {"STEP", "step"}, {"STATE", "state"}, {"ATTEMPTS", "attempt"},
+      {"TOOK", "took"}, {"ERROR", "error"},
+  };
+  json_object *rows;
+
   if (json_object_array_length(steps) == 0)
     return;
-  fprintf(ctx->out, "\n%-34s %-8s %8s %8s  %s\n", "STEP", "STATE", "ATTEMPTS",
-          "TOOK", "ERROR");
+  rows = json_object_new_array();
   for (size_t i = 0; i < json_object_array_length(steps); i++) {
-    json_object *s = json_object_array_get_idx(steps, i);
+    json_object *s = json_object_array_get_idx(steps, i), *row;
     int64_t t0 = time_ms(JS(s, "started")), t1 = time_ms(JS(s, "finished"));
     char took[32] = "-";
 
     if (t0 > 0 && t1 >= t0)
       snprintf(took, sizeof(took), "%.1fs", (double)(t1 - t0) / 1e3);
-    fprintf(ctx->out, "%-34s %-8s %8d %8s  %s\n",
-            JS(s, "title") ? JS(s, "title") : JS(s, "name"), JS(s, "state"),
-            json_object_get_int(json_object_object_get(s, "attempt")), took,
-            JS(s, "error") ? JS(s, "error") : "");
+    row = json_object_new_object();
+    json_object_object_add(row, "step",
+                           json_object_new_string(JS(s, "title")
+                                                      ? JS(s, "title")
+                                                      : JS(s, "name")));
+    json_object_object_add(row, "state",
+                           json_object_get(json_object_object_get(s, "state")));
+    json_object_object_add(
+        row, "attempt", json_object_get(json_object_object_get(s, "attempt")));
+    json_object_object_add(row, "took", json_object_new_string(took));
+    json_object_object_add(row, "error",
+                           json_object_get(json_object_object_get(s, "error")));
+    json_object_array_add(rows, row);
   }
+  fputc('\n', ctx->out);
+  cli_out_table(ctx->out, rows, cols, sizeof(cols) / sizeof(*cols));
+  json_object_put(rows);
 }
 
 void cli_tenant_print_list(cli_ctx *ctx, json_object *list)
@@ -465,29 +482,50 @@ void cli_tenant_print_list(cli_ctx *ctx, json_object *list)
 
 void cli_tenant_print_history(cli_ctx *ctx, json_object *doc)
 {
-  json_object *arr = json_object_object_get(doc, "events");
+  static const cli_col cols[] = {
+      {"TIME", "time"}, {"ACTOR", "actor"},   {"EVENT", "event"},
+      {"STEP", "step"}, {"DETAIL", "detail"},
+  };
+  json_object *arr = json_object_object_get(doc, "events"), *rows;
 
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, doc);
     return;
   }
+  rows = json_object_new_array();
   for (size_t i = 0; i < json_object_array_length(arr); i++) {
-    json_object *e = json_object_array_get_idx(arr, i);
+    json_object *e = json_object_array_get_idx(arr, i), *row;
     const char *t = JS(e, "time");
     int64_t dur =
         json_object_get_int64(json_object_object_get(e, "duration_ms"));
+    char when[32], detail[1600];
+    size_t n = 0;
 
     /* to the second: "2026-12-07T09:43:09Z" */
-    fprintf(ctx->out, "%.19sZ %-8s %-12s %-18s", t ? t : "?", JS(e, "actor"),
-            JS(e, "event"), JS(e, "step") ? JS(e, "step") : "-");
+    snprintf(when, sizeof(when), "%.19sZ", t ? t : "?");
+    detail[0] = '\0';
     if (JS(e, "detail"))
-      fprintf(ctx->out, " %s", JS(e, "detail"));
-    if (dur)
-      fprintf(ctx->out, " (%lld ms)", (long long)dur);
-    if (JS(e, "error"))
-      fprintf(ctx->out, " ERROR %s", JS(e, "error"));
-    fputc('\n', ctx->out);
+      n += (size_t)snprintf(detail, sizeof(detail), "%s", JS(e, "detail"));
+    if (dur && n < sizeof(detail))
+      n += (size_t)snprintf(detail + n, sizeof(detail) - n, "%s(%lld ms)",
+                            n ? " " : "", (long long)dur);
+    if (JS(e, "error") && n < sizeof(detail))
+      snprintf(detail + n, sizeof(detail) - n, "%sERROR %s", n ? " " : "",
+               JS(e, "error"));
+    row = json_object_new_object();
+    json_object_object_add(row, "time", json_object_new_string(when));
+    json_object_object_add(row, "actor",
+                           json_object_get(json_object_object_get(e, "actor")));
+    json_object_object_add(row, "event",
+                           json_object_get(json_object_object_get(e, "event")));
+    json_object_object_add(row, "step",
+                           json_object_get(json_object_object_get(e, "step")));
+    json_object_object_add(row, "detail",
+                           detail[0] ? json_object_new_string(detail) : NULL);
+    json_object_array_add(rows, row);
   }
+  cli_print_table(ctx, rows, cols, sizeof(cols) / sizeof(*cols));
+  json_object_put(rows);
 }
 
 /* Sorts a list's tenants by id (qsort order of json_object_array_sort). */
@@ -1236,24 +1274,18 @@ int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args)
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, arr);
   } else {
-    fprintf(ctx->out, "%-11s %-14s %6s  %-17s %-3s %6s  %-7s %5s %10s\n",
-            "TIER", "MACHINE", "DISK", "DATABASE", "HA", "USERS", "BACKUP",
-            "KEEP", "USD/MONTH");
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-      json_object *o = json_object_array_get_idx(arr, i);
-#define S(k) json_object_get_string(json_object_object_get(o, k))
-#define I(k) json_object_get_int(json_object_object_get(o, k))
-      fprintf(ctx->out, "%-11s %-14s %4dGB  %-17s %-3s %6d  %-7s %4dd %10.2f\n",
-              S("name"), S("machine_type"), I("disk_gb"), S("sql_tier"),
-              json_object_get_boolean(json_object_object_get(o, "sql_ha"))
-                  ? "yes"
-                  : "no",
-              I("max_users"), S("backup"), I("retention_days"),
-              json_object_get_double(
-                  json_object_object_get(o, "monthly_cost_usd")));
-#undef S
-#undef I
-    }
+    static const cli_col cols[] = {
+        {"TIER", "name"},
+        {"MACHINE", "machine_type"},
+        {"DISK GB", "disk_gb"},
+        {"DATABASE", "sql_tier"},
+        {"HA", "sql_ha"},
+        {"USERS", "max_users"},
+        {"BACKUP", "backup"},
+        {"KEEP DAYS", "retention_days"},
+        {"USD/MONTH", "monthly_cost_usd"},
+    };
+    cli_print_table(ctx, arr, cols, sizeof(cols) / sizeof(*cols));
   }
   json_object_put(arr);
   edv__tiers_free(tiers);
