@@ -482,6 +482,29 @@ static void test_async(void **state)
   o = parse_out(&r);
   assert_string_equal(jstr(o, "phase"), "READY");
   json_object_put(o);
+  /* The structured formats over the same document. */
+  EDV(&r, &s, "--sim", "tenant", "list", "--format", "value(id,phase,tier)",
+      "--sort-by", "~id");
+  EXPECT_OK(&r);
+  assert_string_equal(r.out, "school006\tREADY\tbasic\n"
+                             "school005\tREADY\tbasic\n");
+  EDV(&r, &s, "--sim", "tenant", "list", "--format", "yaml");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "tenants:\n- id: school005\n"));
+  assert_non_null(strstr(r.out, "  monthly_cost_estimate:\n    currency: USD"));
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "list", "--filter",
+      "phase=FAILED OR id~6$");
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 1);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "list", "--filter", "id=school00*",
+      "--sort-by", "id");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "ID "));
+  assert_true(strstr(r.out, "school005") < strstr(r.out, "school006"));
+  EDV(&r, &s, "--sim", "tenant", "list", "--filter", "phase");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "--filter: 'phase' needs an operator"));
   /* delete --async: the deletion is durable before edvctl returns (the
    * next process takes it down), JSON the document. */
   EDV(&r, &s, "--sim", "--format", "json", "tenant", "delete", "school005",
