@@ -105,17 +105,9 @@ int sim_cvm_region_exists(sim *s, const char *region)
 
 json_object *sim_cvm_fingerprint(sim *s)
 {
-  static const char b64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  char fp[13];
-  uint64_t r = sim_rand(s);
+  char fp[16];
 
-  /* Eight random bytes in base64 look like Google's ("42WmSpB8rSM="). */
-  for (int i = 0; i < 11; i++, r >>= 6)
-    fp[i] = b64[r & 63];
-  fp[11] = '=';
-  fp[12] = '\0';
-  return json_object_new_string(fp);
+  return json_object_new_string(sim_fingerprint(s, fp));
 }
 
 json_object *sim_cvm_private(json_object *obj)
@@ -352,7 +344,7 @@ int sim_cvm_aggregated(sim *s, sim_req *req, sim_resp *resp, int zonal,
 int sim_cvm_check_fingerprint(sim_resp *resp, const char *want, const char *got,
                               const char *what)
 {
-  if (want && got && strcmp(want, got) == 0)
+  if (want && got && sim_same_bytes(want, got))
     return 0;
   sim_err_legacy(resp, 412, "conditionNotMet", "%s", what);
   return -1;
@@ -2116,8 +2108,8 @@ static void instances_set_metadata_apply(sim *s, sim_op *op,
     return;
   md = json_object_object_get(inst, "metadata");
   /* Two writers raced with the same fingerprint: the later one loses. */
-  if (strcmp(sim_cvm_str(md, "fingerprint"),
-             sim_cvm_str(payload, "fingerprint")) != 0) {
+  if (!sim_same_bytes(sim_cvm_str(md, "fingerprint"),
+                      sim_cvm_str(payload, "fingerprint"))) {
     sim_op_fail(op, 412, "CONDITION_NOT_MET",
                 "Supplied fingerprint does not match current metadata "
                 "fingerprint.");
@@ -2168,8 +2160,8 @@ static void instances_set_labels_apply(sim *s, sim_op *op, json_object *payload)
 
   if (inst == NULL || sim_op_failed(op))
     return;
-  if (strcmp(sim_cvm_str(inst, "labelFingerprint"),
-             sim_cvm_str(payload, "labelFingerprint")) != 0) {
+  if (!sim_same_bytes(sim_cvm_str(inst, "labelFingerprint"),
+                      sim_cvm_str(payload, "labelFingerprint"))) {
     sim_op_fail(op, 412, "CONDITION_NOT_MET",
                 "Labels fingerprint either invalid or resource labels have "
                 "changed");

@@ -172,6 +172,47 @@ const char *sim_new_uuid(sim *s, char *buf)
   return buf;
 }
 
+const char *sim_fingerprint(sim *s, char *buf)
+{
+  static const char b64[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  uint64_t r = sim_rand(s);
+  unsigned char in[9];
+  size_t o = 0;
+
+  for (int i = 0; i < 8; i++)
+    in[i] = (unsigned char)(r >> (8 * i));
+  in[8] = 0;
+  /* Eight bytes: two full groups of three, then two bytes and one '='. */
+  for (int i = 0; i < 9; i += 3) {
+    unsigned v =
+        (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | (unsigned)in[i + 2];
+
+    buf[o++] = b64[(v >> 18) & 63];
+    buf[o++] = b64[(v >> 12) & 63];
+    buf[o++] = b64[(v >> 6) & 63];
+    buf[o++] = i == 6 ? '=' : b64[v & 63];
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+/* Fingerprints are base64 bytes ("format": "byte"): gcloud sends back
+ * the URL-safe spelling of what it read ('-' for '+', '_' for '/'). */
+int sim_same_bytes(const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return 0;
+  for (; *a && *b; a++, b++) {
+    char x = *a == '-' ? '+' : *a == '_' ? '/' : *a;
+    char y = *b == '-' ? '+' : *b == '_' ? '/' : *b;
+
+    if (x != y)
+      return 0;
+  }
+  return *a == *b;
+}
+
 const char *sim_time_str(uint64_t ms, char *buf)
 {
   time_t t = (time_t)(ms / 1000);

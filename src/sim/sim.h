@@ -125,6 +125,12 @@ double sim_rand01(sim *s);
 const char *sim_new_id(sim *s, char *buf);
 /* A random RFC 4122 v4 UUID into buf (at least 37 bytes). */
 const char *sim_new_uuid(sim *s, char *buf);
+/* A new fingerprint or etag (`format: byte`): standard base64 of 8 random
+ * bytes, padded ("wJOj1Kx3C9A="), into buf (at least 16 bytes). */
+const char *sim_fingerprint(sim *s, char *buf);
+/* Whether two base64 spellings (NULL: no) are the same bytes: clients send
+ * back the URL-safe spelling ('-', '_') of what they read (gcloud). */
+int sim_same_bytes(const char *a, const char *b);
 /* RFC 3339 with milliseconds, UTC ("2026-11-27T21:32:22.123Z"), into buf
  * (at least 32 bytes). */
 const char *sim_time_str(uint64_t ms, char *buf);
