@@ -124,6 +124,21 @@ const sim_rt *sim__route_by_method(sim *s, const char *method_id)
   return NULL;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int sim__route_bodiless(const sim_rt *rt)
+{
+  const char *id = rt->r->method_id;
+
+  if (strcmp(rt->r->verb, "GET") == 0 || strcmp(rt->r->verb, "DELETE") == 0)
+    return 1;
+  return id && bsearch(&id, sim__bodiless_ids, sim__n_bodiless_ids,
+                       sizeof(*sim__bodiless_ids), cmp_id) != NULL;
+}
+
 /* Path segments of a request, split on '/'. */
 typedef struct {
   const char *p[64];

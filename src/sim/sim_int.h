@@ -204,6 +204,11 @@ int sim__route_add(sim *s, sim_api api, const sim_route *r);
 const sim_rt *sim__route_match(sim *s, const char *verb, const char *path,
                                const char *host, sim_req *req, int *path_known);
 const sim_rt *sim__route_by_method(sim *s, const char *method_id);
+/* Whether the route's method takes no request body (every GET and DELETE;
+ * the POST/PUT/PATCH methods in bodiless.c, generated from discovery). */
+int sim__route_bodiless(const sim_rt *rt);
+extern const char *const sim__bodiless_ids[];
+extern const size_t sim__n_bodiless_ids;
 void sim__routes_free(sim *s);
 
 /* store.c */

@@ -1503,6 +1503,86 @@ static void test_requests(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* 3b. Methods without a request body                                     */
+/* ---------------------------------------------------------------------- */
+
+/* One call with a body the method does not take: never Google's 400. */
+static void bodiless_ok(simfx *f, const char *verb, const char *path,
+                        const char *body)
+{
+  reply r;
+
+  http(f, verb, path, body, &r);
+  if (r.status == 400)
+    violation("%s %s with the body '%s': the method takes no body, want no "
+              "400, got %s",
+              verb, path, body, r.body ? r.body : "");
+  reply_free(&r);
+}
+
+/* The simulator knows which methods are bodiless (bodiless.c, generated)
+ * as discovery does, for every served route; those take `""` and `{}` as
+ * no body, a method with a body still refuses `""`. */
+static void test_bodiless(void **state)
+{
+  simfx *f;
+  sim *s;
+  reply r;
+  int n = 0;
+
+  (void)state;
+  if (!have_docs)
+    skip();
+  f = fx_start("fast");
+  s = edv__sim_core(f->es);
+  violations = json_object_new_object();
+  for (size_t i = 0; i < s->n_routes; i++) {
+    const sim_rt *rt = &s->routes[i];
+    int d = route_doc(rt), want;
+    json_object *m;
+
+    if (route_excepted(rt) || d < 0 ||
+        !json_object_object_get_ex(docs[d].methods, rt->r->method_id, &m))
+      continue; /* test_routes reports it */
+    want = !json_object_object_get_ex(m, "request", NULL);
+    n++;
+    if (sim__route_bodiless(rt) != want)
+      violation("%s %s (%s): the simulator says %s, discovery says %s "
+                "(regenerate src/sim/bodiless.c: src/sim/tools/"
+                "gen_bodiless.py)",
+                rt->r->verb, rt->r->path, rt->r->method_id,
+                want ? "it takes a body" : "bodiless",
+                want ? "bodiless" : "it takes a body");
+  }
+  printf("# bodiless: %d served methods compared with discovery\n", n);
+  bodiless_ok(f, "GET", CP "/global/networks", "\"\"");
+  bodiless_ok(f, "GET", CP "/zones/us-central1-a", "{}");
+  bodiless_ok(f, "GET", V1 "/secrets", " \"\" ");
+  bodiless_ok(f, "DELETE", DZ "/edvirons-com/rrsets/none.edvirons.com./A",
+              "\"\"");
+  bodiless_ok(f, "POST", CP "/zones/us-central1-a/instances/none/start",
+              "\"\"");
+  bodiless_ok(f, "POST", CP "/zones/us-central1-a/instances/none/stop", "{}");
+  bodiless_ok(f, "POST", V1 "/instances/none/restart", "\"\"");
+  bodiless_ok(f, "POST", VB "/instances/none/restart", "{}");
+  http(f, "POST", CP "/global/networks", "\"\"", &r);
+  if (r.status != 400 || jget(r.json, "error.errors.0.reason") == NULL ||
+      strcmp(jget(r.json, "error.errors.0.reason"), "parseError") != 0)
+    violation("POST networks.insert with the body '\"\"': want 400 "
+              "parseError, got %ld %s",
+              r.status, r.body ? r.body : "");
+  reply_free(&r);
+  http(f, "POST", V1 "/secrets?secretId=x", "\"\"", &r);
+  if (r.status != 400)
+    violation("POST secrets.create with the body '\"\"': want 400, got %ld",
+              r.status);
+  reply_free(&r);
+  assert_true(n > 100);
+  fx_free(f);
+  violations_check("bodiless");
+}
+
+/* ---------------------------------------------------------------------- */
 /* 4. docs/simulator.md: a fidelity-table row for every method served      */
 /* ---------------------------------------------------------------------- */
 
@@ -1682,14 +1762,13 @@ static void test_subset(void **state)
 int main(void)
 {
   const struct CMUnitTest all[] = {
-      cmocka_unit_test(test_subset),         cmocka_unit_test(test_routes),
-      cmocka_unit_test(test_responses),      cmocka_unit_test(test_requests),
-      cmocka_unit_test(test_fidelity_table),
+      cmocka_unit_test(test_subset),    cmocka_unit_test(test_routes),
+      cmocka_unit_test(test_responses), cmocka_unit_test(test_requests),
+      cmocka_unit_test(test_bodiless),  cmocka_unit_test(test_fidelity_table),
   };
   const struct CMUnitTest lone[] = {
-      cmocka_unit_test(test_routes),
-      cmocka_unit_test(test_responses),
-      cmocka_unit_test(test_requests),
+      cmocka_unit_test(test_routes),         cmocka_unit_test(test_responses),
+      cmocka_unit_test(test_requests),       cmocka_unit_test(test_bodiless),
       cmocka_unit_test(test_fidelity_table),
   };
 
