@@ -369,12 +369,17 @@ int sim_store_put(sim *s, const char *name, const char *kind, json_object *obj);
 int sim_store_del(sim *s, const char *name);
 /*
  * Calls cb for each entry whose name starts with prefix (every entry for
- * "" or NULL) in name order; stops when cb returns non-zero. cb may not
- * put or delete entries; collect names and act afterwards.
+ * "" or NULL; see sim_name_under for "-" segments) in name order; stops
+ * when cb returns non-zero. cb may not put or delete entries; collect
+ * names and act afterwards.
  */
 typedef int (*sim_store_cb)(void *data, const char *name, const char *kind,
                             json_object *obj);
 void sim_store_each(sim *s, const char *prefix, sim_store_cb cb, void *data);
+/* Whether name starts with prefix, where a whole "-" segment of prefix
+ * matches any one segment (Google's wildcard: "projects/P/locations/-/
+ * certificates/" lists every location's). */
+int sim_name_under(const char *name, const char *prefix);
 /* Number of entries under prefix with kind (NULL: any kind). */
 size_t sim_store_count(sim *s, const char *prefix, const char *kind);
 
@@ -504,7 +509,8 @@ int sim_op_wait(sim *s, sim_req *req, sim_resp *resp, sim_op *op);
 
 /*
  * Lists operations whose canonical name starts with prefix (for
- * globalOperations.list and friends): returns a new JSON array.
+ * globalOperations.list and friends; "-" segments as in sim_name_under):
+ * returns a new JSON array.
  */
 json_object *sim_op_list(sim *s, const char *prefix);
 

@@ -213,6 +213,9 @@ void sim__routes_free(sim *s);
 
 /* store.c */
 void sim__store_clear(sim *s);
+/* The length of prefix's literal part, before its first "-" segment
+ * (sim_name_under); *wild says whether there is one. */
+size_t sim__literal_prefix(const char *prefix, int *wild);
 
 /* ops.c */
 void sim__ops_clear(sim *s);

@@ -131,17 +131,65 @@ int sim_store_del(sim *s, const char *name)
   return 0;
 }
 
+int sim_name_under(const char *name, const char *prefix)
+{
+  while (*prefix) {
+    const char *seg_end = strchr(prefix, '/');
+
+    if (prefix[0] == '-' && (prefix[1] == '/' || prefix[1] == '\0')) {
+      const char *n_end = strchr(name, '/');
+
+      if (*name == '\0' || n_end == name)
+        return 0;
+      name = n_end ? n_end : name + strlen(name);
+      prefix++;
+    } else {
+      size_t len = seg_end ? (size_t)(seg_end - prefix) : strlen(prefix);
+
+      if (strncmp(name, prefix, len) != 0)
+        return 0;
+      name += len;
+      prefix += len;
+    }
+    if (*prefix == '/') {
+      if (*name != '/')
+        return 0;
+      name++;
+      prefix++;
+    }
+  }
+  return 1;
+}
+
+/* The literal part of a prefix, before its first "-" segment; wild is set
+ * when there is one. */
+size_t sim__literal_prefix(const char *prefix, int *wild)
+{
+  for (const char *p = prefix; (p = strstr(p, "-")) != NULL; p++)
+    if ((p == prefix || p[-1] == '/') && (p[1] == '/' || p[1] == '\0')) {
+      *wild = 1;
+      return (size_t)(p - prefix);
+    }
+  *wild = 0;
+  return strlen(prefix);
+}
+
 void sim_store_each(sim *s, const char *prefix, sim_store_cb cb, void *data)
 {
-  int found;
-  size_t plen = prefix ? strlen(prefix) : 0;
-  size_t pos = plen ? sim__index_find(&s->res, prefix, &found) : 0;
+  int found, wild = 0;
+  size_t plen = prefix ? sim__literal_prefix(prefix, &wild) : 0;
+  char lit[512];
+  size_t pos;
 
+  snprintf(lit, sizeof(lit), "%.*s", (int)plen, prefix ? prefix : "");
+  pos = plen ? sim__index_find(&s->res, lit, &found) : 0;
   for (; pos < s->res.n; pos++) {
     sim_entry *e = s->res.v[pos].p;
 
-    if (plen && strncmp(e->name, prefix, plen) != 0)
+    if (plen && strncmp(e->name, lit, plen) != 0)
       break;
+    if (wild && !sim_name_under(e->name, prefix))
+      continue;
     if (cb(data, e->name, e->kind, e->obj))
       break;
   }

@@ -1267,6 +1267,24 @@ static void scenario_certmgr_tail(simfx *f)
 {
   /* The certificate is ACTIVE now that the forwarding rule has the IP. */
   ok(f, "GET", CM "/certificates/c1", NULL);
+  /* locations/-: every location's, in the list's own schema. */
+  lro(f, "POST",
+      "/v1/projects/edv-sim/locations/us-central1/certificates"
+      "?certificateId=c2",
+      "{\"managed\":{\"domains\":[\"t2.edvirons.com\"]}}");
+  {
+    reply r;
+
+    okr(f, "GET", "/v1/projects/edv-sim/locations/-/certificates", NULL, &r);
+    if (jlen(r.json, "certificates") != 2)
+      fail_msg("locations/-/certificates: want 2, got %s", r.body);
+    reply_free(&r);
+  }
+  ok(f, "GET", "/v1/projects/edv-sim/locations/-/certificateMaps", NULL);
+  ok(f, "GET", "/v1/projects/edv-sim/locations/-/dnsAuthorizations", NULL);
+  ok(f, "GET", "/v1/projects/edv-sim/locations/-/operations", NULL);
+  lro(f, "DELETE", "/v1/projects/edv-sim/locations/us-central1/certificates/c2",
+      NULL);
   lro(f, "DELETE", CM "/certificateMaps/m1/certificateMapEntries/e1", NULL);
   lro(f, "DELETE", CM "/certificates/c1", NULL);
   lro(f, "DELETE", CM "/dnsAuthorizations/da1", NULL);
