@@ -994,6 +994,22 @@ static int sim_parse_body(sim_req *req)
   return -1;
 }
 
+/* A Compute list `filter` that does not parse: Compute's 400, before the
+ * handler (which would list nothing). */
+static int sim_check_filter(sim_req *req)
+{
+  const char *filter = sim_query(req, "filter");
+
+  if (req->rt->api != SIM_API_COMPUTE || filter == NULL ||
+      sim__filter_check(filter) == 0)
+    return 0;
+  sim_err(&req->resp, 400, "invalid",
+          "Invalid value for field 'filter': '%s'. Invalid list filter "
+          "expression.",
+          filter);
+  return -1;
+}
+
 static char *sim_make_base(sim *s, edv_http_req *http)
 {
   const char *host = edv__http_header(http, "Host");
@@ -1049,7 +1065,7 @@ static void sim_http_handler(void *data, edv_http_req *http)
     sim_err_unauth(&req->resp, sim_header(req, "Authorization") == NULL);
   } else if (sim__rate_check(s, req) == 0 &&
              sim__fault_pre(s, req, &latency) == 0 &&
-             sim_parse_body(req) == 0) {
+             sim_parse_body(req) == 0 && sim_check_filter(req) == 0) {
     if (latency == 0) {
       sim_call_handler(req);
       return;

@@ -391,9 +391,11 @@ size_t sim_store_count(sim *s, const char *prefix, const char *kind);
 int sim_labels_match(json_object *obj, const char *selector);
 
 /*
- * Compute list filters (only what clients send: `name eq "edv-.*"`, `name
- * = "x"`, `labels.k = v`, and several ANDed with spaces or parentheses).
- * Returns 1 when obj matches (always for NULL/empty), 0 otherwise.
+ * Compute list filters (filter.c): the regular-expression syntax
+ * (`name eq "edv-.*"`, `(a eq x) (b ne y)`) or AIP-160 (`name = x`,
+ * `labels.k = v`, `cpus > 2`, OR, AND), not mixed. Returns 1 when obj
+ * matches (always for NULL/empty), 0 otherwise; the core has already
+ * answered 400 to a filter that does not parse.
  */
 int sim_filter_match(json_object *obj, const char *filter);
 

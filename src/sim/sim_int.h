@@ -211,6 +211,9 @@ extern const char *const sim__bodiless_ids[];
 extern const size_t sim__n_bodiless_ids;
 void sim__routes_free(sim *s);
 
+/* filter.c: -1 when a Compute list filter does not parse */
+int sim__filter_check(const char *filter);
+
 /* store.c */
 void sim__store_clear(sim *s);
 /* The length of prefix's literal part, before its first "-" segment

@@ -801,6 +801,13 @@ static void scenario_compute(simfx *f)
       "\"routingConfig\":{\"routingMode\":\"REGIONAL\"}}");
   ok(f, "GET", CP "/global/networks/net1", NULL);
   ok(f, "GET", CP "/global/networks", NULL);
+  /* Legacy regex filters (gcloud's --filter name~X) and AIP-160 ones. */
+  okr(f, "GET", CP "/global/networks?filter=name%20eq%20%22.*et%5Cd%22", NULL,
+      &r);
+  if (jlen(r.json, "items") != 1)
+    fail_msg("networks?filter=name eq \".*et\\d\": want net1, got %s", r.body);
+  reply_free(&r);
+  ok(f, "GET", CP "/aggregated/subnetworks?filter=name%20ne%20x.*", NULL);
   cop(f, "PATCH", CP "/global/networks/net1",
       "{\"routingConfig\":{\"routingMode\":\"GLOBAL\"}}");
   cop(f, "POST", CP "/regions/us-central1/subnetworks",
@@ -1516,6 +1523,25 @@ static void test_requests(void **state)
                 1);
   unknown_field(f, "POST", MON "/uptimeCheckConfigs",
                 "{\"displayName\":\"x\",\"httpCheck\":{\"bogusField\":1}}", 1);
+  /* A Compute filter that does not parse: 400 invalid, not an empty list. */
+  {
+    static const char *const bad[] = {
+        CP "/global/networks?filter=name%20eq%20(",
+        CP "/zones/us-central1-a/instances?filter=name%20eq%20%5Cbx",
+        CP "/global/firewalls?filter=(name%20eq%20a)%20(network%20%3D%20b)",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+      reply r;
+
+      http(f, "GET", bad[i], NULL, &r);
+      if (r.status != 400 || jget(r.json, "error.errors.0.reason") == NULL ||
+          strcmp(jget(r.json, "error.errors.0.reason"), "invalid") != 0)
+        violation("GET %s: want 400 invalid (list filter), got %ld %s", bad[i],
+                  r.status, r.body ? r.body : "");
+      reply_free(&r);
+    }
+  }
   fx_free(f);
   violations_check("request schema");
 }
