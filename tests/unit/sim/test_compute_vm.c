@@ -102,8 +102,47 @@ static void test_catalog(void **state)
   reply_free(&r);
   http(f, "GET", "/compute/v1/projects/debian-cloud/global/images", NULL, &r);
   expect_status(&r, 200);
-  assert_int_equal(jlen(r.json, "items"), 3);
+  assert_int_equal(jlen(r.json, "items"), 4);
   reply_free(&r);
+  /* The other public image projects gcloud lists: the newest of a family
+   * READY, the older one deprecated in its favour. */
+  http(f, "GET",
+       "/compute/v1/projects/ubuntu-os-cloud/global/images/family/"
+       "ubuntu-2404-lts-amd64",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", "ubuntu-2404-noble-amd64-v20261105");
+  assert_jeq(r.json, "status", "READY");
+  assert_null(jget(r.json, "deprecated"));
+  reply_free(&r);
+  http(f, "GET",
+       "/compute/v1/projects/ubuntu-os-cloud/global/images/"
+       "ubuntu-2404-noble-amd64-v20261002",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "deprecated.state", "DEPRECATED");
+  assert_non_null(strstr(jget(r.json, "deprecated.replacement"),
+                         "/projects/ubuntu-os-cloud/global/images/"
+                         "ubuntu-2404-noble-amd64-v20261105"));
+  reply_free(&r);
+  {
+    static const char *const projects[] = {
+        "cos-cloud",          "centos-cloud",      "rocky-linux-cloud",
+        "windows-cloud",      "windows-sql-cloud", "rhel-cloud",
+        "suse-cloud",         "opensuse-cloud",    "fedora-coreos-cloud",
+        "ubuntu-os-pro-cloud"};
+
+    for (size_t i = 0; i < sizeof(projects) / sizeof(*projects); i++) {
+      httpf(f, "GET", NULL, &r, "/compute/v1/projects/%s/global/images",
+            projects[i]);
+      expect_status(&r, 200);
+      assert_true(jlen(r.json, "items") >= 1);
+      assert_jeq(r.json, "items.0.status", "READY");
+      assert_non_null(jget(r.json, "items.0.family"));
+      assert_non_null(strstr(jget(r.json, "items.0.selfLink"), projects[i]));
+      reply_free(&r);
+    }
+  }
   http(f, "GET",
        "/compute/v1/projects/debian-cloud/global/images/family/debian-13", NULL,
        &r);

@@ -794,6 +794,24 @@ static void scenario_compute(simfx *f)
      "/compute/v1/projects/debian-cloud/zones/us-central1-a/"
      "imageFamilyViews/debian-12",
      NULL);
+  /* The public image projects gcloud lists, each with READY images. */
+  {
+    static const char *const fam[][2] = {
+        {"ubuntu-os-cloud", "ubuntu-2404-lts-amd64"},
+        {"cos-cloud", "cos-stable"},
+        {"centos-cloud", "centos-stream-9"},
+        {"rocky-linux-cloud", "rocky-linux-9-optimized-gcp"},
+        {"windows-cloud", "windows-2022"},
+        {"rhel-cloud", "rhel-9"},
+        {"suse-cloud", "sles-15-x86-64"},
+    };
+
+    for (size_t i = 0; i < sizeof(fam) / sizeof(*fam); i++) {
+      okf(f, "GET", NULL, "/compute/v1/projects/%s/global/images", fam[i][0]);
+      okf(f, "GET", NULL, "/compute/v1/projects/%s/global/images/family/%s",
+          fam[i][0], fam[i][1]);
+    }
+  }
 
   /* Network side. */
   cop(f, "POST", CP "/global/networks",
