@@ -658,7 +658,9 @@ int sim_op_wait(sim *s, sim_req *req, sim_resp *resp, sim_op *op)
   sim_waiter *w;
   uint64_t real = (uint64_t)((double)SIM_WAIT_SIM_MS / s->scale);
 
-  if (op->done)
+  /* A batch part cannot be held: it answers at once, as a wait that
+   * returned early (clients poll again until DONE). */
+  if (op->done || req->sub)
     return sim_op_respond(s, resp, op);
   w = calloc(1, sizeof(*w));
   if (w == NULL)

@@ -227,7 +227,8 @@ static char *decode(const char *p, size_t len)
 const sim_rt *sim__route_match(sim *s, const char *verb, const char *path,
                                const char *host, sim_req *req, int *path_known)
 {
-  const char *raw = edv__http_path_raw(req->http);
+  const char *raw =
+      req->sub ? req->sub->path_raw : edv__http_path_raw(req->http);
   segv sv;
   capv best_cv, cv;
   const sim_rt *best = NULL;

@@ -309,6 +309,14 @@ static void violations_check(const char *what)
     fail_msg("%d %s violation(s), listed above", count, what);
 }
 
+/* The route is the document's batch endpoint ("/" + batchPath). */
+static int is_batch(const sim_rt *rt, int d)
+{
+  const char *bp = jstr(docs[d].root, "batchPath");
+
+  return bp && rt->r->path[0] == '/' && strcmp(rt->r->path + 1, bp) == 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* 1. Routes                                                               */
 /* ---------------------------------------------------------------------- */
@@ -341,6 +349,11 @@ static void test_routes(void **state)
       continue;
     }
     checked++;
+    if (d >= 0 && is_batch(rt, d)) { /* the document's batchPath */
+      if (strcmp(r->verb, "POST") != 0)
+        violation("%s %s: the batch endpoint is a POST", r->verb, r->path);
+      continue;
+    }
     if (d < 0) {
       violation("%s %s (%s): API %s has no discovery document", r->verb,
                 r->path, r->method_id, sim_api_name(rt->api));
@@ -770,6 +783,57 @@ static void lro(simfx *f, const char *verb, const char *path, const char *body)
   fail_msg("%s %s: operation never finished", verb, path);
 }
 
+/* Compute's batch endpoint, as gcloud calls it: each part's JSON is
+ * validated as its own method's answer. */
+static void batch(simfx *f, const char *const *paths, size_t n)
+{
+  char body[4096] = "", bnd[128];
+  const char *b, *p;
+  reply r;
+  size_t parts = 0;
+
+  for (size_t i = 0; i < n; i++)
+    snprintf(body + strlen(body), sizeof(body) - strlen(body),
+             "--b0\r\nContent-Type: application/http\r\nContent-ID: "
+             "<c+%zu>\r\n\r\nGET %s HTTP/1.1\r\n\r\n\r\n",
+             i + 1, paths[i]);
+  strcat(body, "--b0--\r\n");
+  http_ct(f, "POST", "/batch/compute/v1", "multipart/mixed; boundary=b0", body,
+          &r);
+  if (r.status != 200 || (b = strstr(r.ctype, "boundary=")) == NULL)
+    fail_msg("batch: want 200 multipart/mixed, got %ld %s %s", r.status,
+             r.ctype, r.body ? r.body : "");
+  check_response(f, "POST", "/batch/compute/v1", &r); /* reached */
+  snprintf(bnd, sizeof(bnd), "--%s", b + 9);
+  for (p = strstr(r.body, bnd); p; p = strstr(p + 1, bnd)) {
+    const char *http1 = strstr(p, "HTTP/1.1 "), *json, *end;
+    char cid[64];
+    reply part;
+
+    if (strncmp(p + strlen(bnd), "--", 2) == 0)
+      break;
+    snprintf(cid, sizeof(cid), "Content-ID: <response-c+%zu>", parts + 1);
+    json = http1 ? strstr(http1, "\r\n\r\n") : NULL;
+    end = json ? strstr(json, bnd) : NULL;
+    if (parts >= n || !json || !end || strstr(p, cid) == NULL ||
+        strstr(p, cid) > http1)
+      fail_msg("batch: part %zu malformed: %s", parts + 1, p);
+    memset(&part, 0, sizeof(part));
+    part.status = strtol(http1 + 9, NULL, 10);
+    part.body = strndup(json + 4, (size_t)(end - json - 4));
+    part.len = strlen(part.body);
+    part.json = json_tokener_parse(part.body);
+    if (part.status != 200)
+      fail_msg("batch: GET %s: want 200, got %ld", paths[parts], part.status);
+    check_response(f, "GET", paths[parts], &part);
+    reply_free(&part);
+    parts++;
+  }
+  if (parts != n)
+    fail_msg("batch: want %zu parts, got %zu: %s", n, parts, r.body);
+  reply_free(&r);
+}
+
 static void scenario_compute(simfx *f)
 {
   reply r;
@@ -944,6 +1008,16 @@ static void scenario_compute(simfx *f)
   ok(f, "GET", CP "/aggregated/instanceGroups", NULL);
   ok(f, "POST", CP "/zones/us-central1-a/instanceGroups/ig1/listInstances",
      "{}");
+  {
+    /* What gcloud batches: image lists, instance group describe. */
+    static const char *const paths[] = {
+        "/compute/v1/projects/debian-cloud/global/images?alt=json",
+        "/compute/v1/projects/cos-cloud/global/images?alt=json",
+        CP "/zones/us-central1-a/instanceGroups/ig1?alt=json",
+    };
+
+    batch(f, paths, 3);
+  }
 
   /* Load balancer. */
   cop(f, "POST", CP "/global/healthChecks",
