@@ -5,12 +5,18 @@
  */
 #include "sim/sim_int.h"
 
+/* One id a line, as generated. */
+/* clang-format off */
 const char *const sim__bodiless_ids[] = {
-    "compute.globalOperations.wait", "compute.instances.reset",
-    "compute.instances.start",       "compute.instances.stop",
-    "compute.regionOperations.wait", "compute.zoneOperations.wait",
+    "compute.globalOperations.wait",
+    "compute.instances.reset",
+    "compute.instances.start",
+    "compute.instances.stop",
+    "compute.regionOperations.wait",
+    "compute.zoneOperations.wait",
     "sql.instances.restart",
 };
+/* clang-format on */
 
 const size_t sim__n_bodiless_ids =
     sizeof(sim__bodiless_ids) / sizeof(*sim__bodiless_ids);

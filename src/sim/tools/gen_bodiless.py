@@ -48,10 +48,13 @@ def main():
           "(do not edit):\n * the served POST/PUT/PATCH methods whose "
           "discovery method has no\n * request body, sorted (strcmp).\n */")
     print('#include "sim/sim_int.h"\n')
+    print("/* One id a line, as generated. */")
+    print("/* clang-format off */")
     print("const char *const sim__bodiless_ids[] = {")
     for i in ids:
         print('    "%s",' % i)
-    print("};\n")
+    print("};")
+    print("/* clang-format on */\n")
     print("const size_t sim__n_bodiless_ids =\n"
           "    sizeof(sim__bodiless_ids) / sizeof(*sim__bodiless_ids);")
 

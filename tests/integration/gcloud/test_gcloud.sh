@@ -67,7 +67,7 @@ expect() { # description, pattern, command...
   fi
 }
 
-echo "1..21"
+echo "1..22"
 check "auth activate-service-account (token from the simulator)" \
   g auth activate-service-account --key-file "$work/key.json"
 check "compute networks create" \
@@ -99,6 +99,8 @@ expect "compute instance-groups describe (batch)" "size: 1" \
   g compute instance-groups describe gig --zone us-central1-a
 expect "compute instance-groups list-instances (batch)" "gvm +us-central1-a" \
   g compute instance-groups list-instances gig --zone us-central1-a
+expect "compute instance-groups unmanaged describe (batch)" "name: gig" \
+  g compute instance-groups unmanaged describe gig --zone us-central1-a
 check "compute instance-groups unmanaged delete" \
   g compute instance-groups unmanaged delete gig --zone us-central1-a
 check "compute instances delete" \

@@ -1006,6 +1006,7 @@ static void scenario_compute(simfx *f)
   ok(f, "GET", CP "/zones/us-central1-a/instanceGroups/ig1", NULL);
   ok(f, "GET", CP "/zones/us-central1-a/instanceGroups", NULL);
   ok(f, "GET", CP "/aggregated/instanceGroups", NULL);
+  ok(f, "GET", CP "/zones/us-central1-a/instanceGroupManagers", NULL);
   ok(f, "POST", CP "/zones/us-central1-a/instanceGroups/ig1/listInstances",
      "{}");
   {
