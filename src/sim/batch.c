@@ -55,29 +55,6 @@ const char *sim__sub_query(sim_sub *sub, const char *name)
   return NULL;
 }
 
-const char *sim__sub_header(sim_sub *sub, const char *name)
-{
-  size_t n = strlen(name);
-
-  for (const char *p = sub->headers; p && *p;) {
-    const char *end = strchr(p, '\n');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-
-    if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
-      const char *v = p + n + 1;
-
-      while (*v == ' ' || *v == '\t')
-        v++;
-      len -= (size_t)(v - p);
-      while (len && (v[len - 1] == '\r' || v[len - 1] == ' '))
-        len--;
-      return sub_keep(sub, strndup(v, len));
-    }
-    p = end ? end + 1 : NULL;
-  }
-  return NULL;
-}
-
 static void sub_free(sim_sub *sub)
 {
   free(sub->path_raw);
@@ -135,6 +112,12 @@ static char *block_header(const char *p, const char *end, const char *name)
     p = eol + 1;
   }
   return NULL;
+}
+
+const char *sim__sub_header(sim_sub *sub, const char *name)
+{
+  return sub_keep(sub, block_header(sub->headers,
+                                    sub->headers + strlen(sub->headers), name));
 }
 
 /* One part [p, end): its Content-ID (malloc'd, without < >, or NULL) and

@@ -25,12 +25,12 @@
  * element does.
  */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/listfilter.h"
 #include "sim/sim_int.h"
 
 #define F_MAX_TERMS 32
@@ -454,20 +454,6 @@ static regex_t *filter_regex(const char *value)
 
 /* --- evaluation ---------------------------------------------------------- */
 
-/* The value at a dotted path; arrays on the way are left to the caller. */
-static json_object *field_at(json_object *obj, const char *path)
-{
-  char buf[256], *save = NULL, *tok;
-
-  snprintf(buf, sizeof(buf), "%s", path);
-  for (tok = strtok_r(buf, ".", &save); tok && obj;
-       tok = strtok_r(NULL, ".", &save))
-    if (!json_object_is_type(obj, json_type_object) ||
-        !json_object_object_get_ex(obj, tok, &obj))
-      return NULL;
-  return obj;
-}
-
 static int number(const char *s, double *out)
 {
   char *end = NULL;
@@ -485,11 +471,11 @@ static int aip_scalar(json_object *v, const char *op, const char *want)
   double a, b;
   int c;
 
+  if (strcmp(op, "=") == 0 || strcmp(op, ":") == 0 || strcmp(op, "!=") == 0)
+    return sim_lf_eq(v, want); /* `*` a wildcard */
   if (json_object_is_type(v, json_type_object) ||
       json_object_is_type(v, json_type_array))
     return 0;
-  if (strcmp(op, "=") == 0 || strcmp(op, ":") == 0 || strcmp(op, "!=") == 0)
-    return fnmatch(want, have, 0) == 0;
   if (number(have, &a) && number(want, &b))
     c = a < b ? -1 : a > b;
   else
@@ -505,7 +491,7 @@ static int aip_scalar(json_object *v, const char *op, const char *want)
 
 static int term_hit(json_object *obj, const fterm *t)
 {
-  json_object *v = field_at(obj, t->field);
+  json_object *v = sim_lf_field(obj, t->field);
   int neg = strcmp(t->op, "ne") == 0 || strcmp(t->op, "!=") == 0, hit = 0;
 
   if (strcmp(t->op, ":") == 0 && strcmp(t->value, "*") == 0)
