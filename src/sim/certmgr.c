@@ -1169,8 +1169,7 @@ static int generic_list(sim *s, sim_req *req, sim_resp *resp, const cm_coll *c)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Invalid filter '%s': %s.", l.filter, why);
   if (l.token && *l.token &&
-      (strncmp(l.token, prefix, strlen(prefix)) != 0 ||
-       slashes(l.token) != l.depth))
+      (!sim_name_under(l.token, prefix) || slashes(l.token) != l.depth))
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Invalid value for field 'page_token': '%s'.", l.token);
   if (l.token && !*l.token)

@@ -747,7 +747,7 @@ void sim_compute_seed(sim *s)
   json_object_object_add(md, "kind",
                          json_object_new_string("compute#metadata"));
   json_object_object_add(md, "fingerprint",
-                         json_object_new_string("sim-fingerprint="));
+                         json_object_new_string("c2ltLWZwMQ=="));
   json_object_object_add(md, "items", json_object_new_array());
   json_object_object_add(p, "commonInstanceMetadata", md);
   json_object_object_add(p, "defaultNetworkTier",

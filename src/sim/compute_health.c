@@ -195,7 +195,9 @@ static int groups_get(sim *s, sim_req *req, sim_resp *resp)
   return result;
 }
 
-static int groups_list(sim *s, sim_req *req, sim_resp *resp)
+/* A zonal list of coll (kind's items), as Compute renders it. */
+static int zonal_list(sim *s, sim_req *req, sim_resp *resp, const char *coll,
+                      const char *kind, const char *list_kind)
 {
   char prefix[300];
   char *self;
@@ -203,15 +205,29 @@ static int groups_list(sim *s, sim_req *req, sim_resp *resp)
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
-  snprintf(prefix, sizeof(prefix), "projects/%s/zones/%s/instanceGroups/",
-           sim_project(s), sim_param(req, "zone"));
-  self = sim_link(SIM_API_COMPUTE, "projects/%s/zones/%s/instanceGroups",
-                  sim_project(s), sim_param(req, "zone"));
-  page = sim_list_page(s, req, prefix, "compute#instanceGroup",
-                       "compute#instanceGroupList", self);
+  snprintf(prefix, sizeof(prefix), "projects/%s/zones/%s/%s/", sim_project(s),
+           sim_param(req, "zone"), coll);
+  self = sim_link(SIM_API_COMPUTE, "projects/%s/zones/%s/%s", sim_project(s),
+                  sim_param(req, "zone"), coll);
+  page = sim_list_page(s, req, prefix, kind, list_kind, self);
   free(self);
   sim_cvm_render_items(s, page);
   return sim_resp_json(resp, 200, page);
+}
+
+static int groups_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  return zonal_list(s, req, resp, "instanceGroups", "compute#instanceGroup",
+                    "compute#instanceGroupList");
+}
+
+/* Managed instance groups are not simulated: the list is empty (gcloud's
+ * `instance-groups unmanaged describe` reads it to tell the kinds apart). */
+static int managers_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  return zonal_list(s, req, resp, "instanceGroupManagers",
+                    "compute#instanceGroupManager",
+                    "compute#instanceGroupManagerList");
 }
 
 static int groups_aggregated(sim *s, sim_req *req, sim_resp *resp)
@@ -1144,6 +1160,8 @@ static int admin_health_instances(sim *s, sim_req *req, sim_resp *resp)
 static const sim_route health_routes[] = {
     {"POST", CP "/zones/{zone}/instanceGroups", "compute.instanceGroups.insert",
      groups_insert, groups_insert_apply, 0, NULL},
+    {"GET", CP "/zones/{zone}/instanceGroupManagers",
+     "compute.instanceGroupManagers.list", managers_list, NULL, 0, NULL},
     {"GET", CP "/zones/{zone}/instanceGroups", "compute.instanceGroups.list",
      groups_list, NULL, 0, NULL},
     {"GET", CP "/aggregated/instanceGroups",

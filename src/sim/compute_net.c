@@ -169,31 +169,6 @@ int sim_net_int(sim_resp *resp, json_object *obj, const char *field,
   return 0;
 }
 
-const char *sim_net_fingerprint(sim *s, char *buf)
-{
-  static const char b64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  uint64_t r = sim_rand(s);
-  unsigned char in[9];
-  size_t o = 0;
-
-  for (int i = 0; i < 8; i++)
-    in[i] = (unsigned char)(r >> (8 * i));
-  in[8] = 0;
-  /* Eight bytes: two full groups of three, then two bytes and one '='. */
-  for (int i = 0; i < 9; i += 3) {
-    unsigned v =
-        (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | (unsigned)in[i + 2];
-
-    buf[o++] = b64[(v >> 18) & 63];
-    buf[o++] = b64[(v >> 12) & 63];
-    buf[o++] = b64[(v >> 6) & 63];
-    buf[o++] = i == 6 ? '=' : b64[v & 63];
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
 int sim_net_ip(const char *text, uint32_t *ip)
 {
   unsigned a, b, c, d;
@@ -577,12 +552,12 @@ static void add_outputs(sim *s, const sim_net_coll *c, json_object *res,
                                          sim_project(s), region));
   if (c->flags & SIM_NET_FINGERPRINT)
     json_object_object_add(res, "fingerprint",
-                           json_object_new_string(sim_net_fingerprint(s, fp)));
+                           json_object_new_string(sim_fingerprint(s, fp)));
   if (c->flags & SIM_NET_LABELS) {
     if (!json_object_object_get_ex(res, "labels", NULL))
       json_object_object_add(res, "labels", json_object_new_object());
     json_object_object_add(res, "labelFingerprint",
-                           json_object_new_string(sim_net_fingerprint(s, fp)));
+                           json_object_new_string(sim_fingerprint(s, fp)));
   }
 }
 
@@ -800,20 +775,6 @@ static int net_delete(sim *s, sim_req *req, sim_resp *resp)
   return start_op(s, req, resp, c, full, region, obj, "delete", payload);
 }
 
-/* Fingerprints are base64 bytes ("format": "byte"): gcloud sends back
- * the URL-safe spelling of what it read ('-' for '+', '_' for '/'). */
-static int same_bytes(const char *a, const char *b)
-{
-  for (; *a && *b; a++, b++) {
-    char x = *a == '-' ? '+' : *a == '_' ? '/' : *a;
-    char y = *b == '-' ? '+' : *b == '_' ? '/' : *b;
-
-    if (x != y)
-      return 0;
-  }
-  return *a == *b;
-}
-
 int sim_net_check_fingerprint(sim_resp *resp, json_object *body,
                               json_object *old, const char *field)
 {
@@ -828,7 +789,7 @@ int sim_net_check_fingerprint(sim_resp *resp, json_object *body,
   /* The discovery document: "An up-to-date fingerprint must be provided
    * ..., otherwise the request will fail with error 412 conditionNotMet."
    * An absent one is not up to date either. */
-  if (want && (got == NULL || !same_bytes(want, got))) {
+  if (want && (got == NULL || !sim_same_bytes(want, got))) {
     sim_err_legacy(resp, 412, "conditionNotMet", "%s", text);
     return -1;
   }
@@ -1133,15 +1094,13 @@ static void net_apply(sim *s, sim_op *op, json_object *payload)
     if (res == NULL)
       return;
     if (c->flags & SIM_NET_FINGERPRINT)
-      json_object_object_add(
-          res, "fingerprint",
-          json_object_new_string(sim_net_fingerprint(s, fp)));
+      json_object_object_add(res, "fingerprint",
+                             json_object_new_string(sim_fingerprint(s, fp)));
     if ((c->flags & SIM_NET_LABELS) &&
         !json_object_equal(json_object_object_get(res, "labels"),
                            json_object_object_get(obj, "labels")))
-      json_object_object_add(
-          res, "labelFingerprint",
-          json_object_new_string(sim_net_fingerprint(s, fp)));
+      json_object_object_add(res, "labelFingerprint",
+                             json_object_new_string(sim_fingerprint(s, fp)));
     sim_store_put(s, name, c->kind, res);
   }
 }

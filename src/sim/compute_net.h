@@ -122,8 +122,6 @@ int sim_net_enum(sim_resp *resp, json_object *obj, const char *field,
 /* Checks an integer in [lo, hi]; sets def when absent. *out gets it. */
 int sim_net_int(sim_resp *resp, json_object *obj, const char *field,
                 const char *at, long lo, long hi, long def, long *out);
-/* A new fingerprint: base64 of 8 random bytes (buf >= 16). */
-const char *sim_net_fingerprint(sim *s, char *buf);
 
 /* IPv4 CIDR: 0 and the parts, or -1 when not a.b.c.d/p. */
 int sim_net_cidr(const char *text, uint32_t *addr, int *prefix);

@@ -35,6 +35,7 @@ static const sim_module sim_modules[] = {
     {"iam", sim_iam_init, NULL},
     {"monitoring", sim_monitoring_init, NULL},
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
+    {"compute-batch", sim_batch_init, NULL},
 };
 
 /* --- APIs --------------------------------------------------------------- */
@@ -170,6 +171,47 @@ const char *sim_new_uuid(sim *s, char *buf)
            (unsigned)((b >> 48) & 0x3fff) | 0x8000,
            (uint64_t)(b & 0xffffffffffffull));
   return buf;
+}
+
+const char *sim_fingerprint(sim *s, char *buf)
+{
+  static const char b64[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  uint64_t r = sim_rand(s);
+  unsigned char in[9];
+  size_t o = 0;
+
+  for (int i = 0; i < 8; i++)
+    in[i] = (unsigned char)(r >> (8 * i));
+  in[8] = 0;
+  /* Eight bytes: two full groups of three, then two bytes and one '='. */
+  for (int i = 0; i < 9; i += 3) {
+    unsigned v =
+        (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | (unsigned)in[i + 2];
+
+    buf[o++] = b64[(v >> 18) & 63];
+    buf[o++] = b64[(v >> 12) & 63];
+    buf[o++] = b64[(v >> 6) & 63];
+    buf[o++] = i == 6 ? '=' : b64[v & 63];
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+/* Fingerprints are base64 bytes ("format": "byte"): gcloud sends back
+ * the URL-safe spelling of what it read ('-' for '+', '_' for '/'). */
+int sim_same_bytes(const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return 0;
+  for (; *a && *b; a++, b++) {
+    char x = *a == '-' ? '+' : *a == '_' ? '/' : *a;
+    char y = *b == '-' ? '+' : *b == '_' ? '/' : *b;
+
+    if (x != y)
+      return 0;
+  }
+  return *a == *b;
 }
 
 const char *sim_time_str(uint64_t ms, char *buf)
@@ -501,12 +543,12 @@ static int sim_err_unauth(sim_resp *resp, int missing)
 
 const char *sim_req_verb(const sim_req *req)
 {
-  return edv__http_method(req->http);
+  return req->sub ? req->sub->verb : edv__http_method(req->http);
 }
 
 const char *sim_req_path(const sim_req *req)
 {
-  return edv__http_path(req->http);
+  return req->sub ? req->sub->path : edv__http_path(req->http);
 }
 
 const char *sim_req_method_id(const sim_req *req)
@@ -529,12 +571,14 @@ const char *sim_param(const sim_req *req, const char *name)
 
 const char *sim_query(const sim_req *req, const char *name)
 {
-  return edv__http_query(req->http, name);
+  return req->sub ? sim__sub_query(req->sub, name)
+                  : edv__http_query(req->http, name);
 }
 
 const char *sim_header(const sim_req *req, const char *name)
 {
-  return edv__http_header(req->http, name);
+  return req->sub ? sim__sub_header(req->sub, name)
+                  : edv__http_header(req->http, name);
 }
 
 json_object *sim_body(const sim_req *req)
@@ -544,6 +588,10 @@ json_object *sim_body(const sim_req *req)
 
 const char *sim_body_raw(const sim_req *req, size_t *len)
 {
+  if (req->sub) {
+    *len = req->sub->body_len;
+    return req->sub->body;
+  }
   return edv__http_body(req->http, len);
 }
 
@@ -731,8 +779,8 @@ static void sim_log_add(sim *s, sim_req *req, int status)
 
   memset(e, 0, sizeof(*e));
   e->at_ms = sim_now_ms(s);
-  snprintf(e->verb, sizeof(e->verb), "%s", edv__http_method(req->http));
-  snprintf(e->path, sizeof(e->path), "%s", edv__http_path(req->http));
+  snprintf(e->verb, sizeof(e->verb), "%s", sim_req_verb(req));
+  snprintf(e->path, sizeof(e->path), "%s", sim_req_path(req));
   e->status = status;
   e->api = sim_req_api(req);
   snprintf(e->method_id, sizeof(e->method_id), "%s", sim_req_method_id(req));
@@ -912,7 +960,7 @@ static void sim_delay_done(uv_timer_t *t)
 static int sim_parse_body(sim_req *req)
 {
   size_t len;
-  const char *raw = edv__http_body(req->http, &len);
+  const char *raw = sim_body_raw(req, &len);
   json_tokener *tok;
   enum json_tokener_error jerr;
   const char *p = raw;
@@ -921,6 +969,17 @@ static int sim_parse_body(sim_req *req)
     p++;
   if (p == raw + len || (req->rt->r->flags & SIM_ROUTE_RAW_BODY))
     return 0;
+  /* A method without a request body takes `""` as no body, as Google's
+   * front end does (some official clients send it); `{}` parses below. */
+  if (sim__route_bodiless(req->rt) && raw + len - p >= 2 && p[0] == '"' &&
+      p[1] == '"') {
+    const char *q = p + 2;
+
+    while (q < raw + len && isspace((unsigned char)*q))
+      q++;
+    if (q == raw + len)
+      return 0;
+  }
   tok = json_tokener_new();
   req->body = json_tokener_parse_ex(tok, raw, (int)len);
   jerr = json_tokener_get_error(tok);
@@ -940,6 +999,56 @@ static int sim_parse_body(sim_req *req)
     sim_err_rpc(&req->resp, 400, "INVALID_ARGUMENT",
                 "Invalid JSON payload received. Unexpected token.");
   return -1;
+}
+
+/* A Compute list `filter` that does not parse: Compute's 400, before the
+ * handler (which would list nothing). */
+static int sim_check_filter(sim_req *req)
+{
+  const char *filter = sim_query(req, "filter");
+
+  if (req->rt->api != SIM_API_COMPUTE || filter == NULL ||
+      sim__filter_check(filter) == 0)
+    return 0;
+  sim_err(&req->resp, 400, "invalid",
+          "Invalid value for field 'filter': '%s'. Invalid list filter "
+          "expression.",
+          filter);
+  return -1;
+}
+
+static void sim_no_route(sim_req *req, int path_known)
+{
+  sim_resp_json(&req->resp, 404,
+                err_rpc_json(404, "NOT_FOUND", "NOT_FOUND", "googleapis.com",
+                             path_known ? "Method not allowed on this path."
+                                        : "The requested URL was not found "
+                                          "on this server."));
+}
+
+void sim__sub_run(sim_req *req)
+{
+  sim *s = req->s;
+  int path_known = 0;
+
+  req->rt = sim__route_match(s, req->sub->verb, req->sub->path,
+                             sim_header(req, "Host"), req, &path_known);
+  /* Every part goes to the batch's API, and not to the batch itself. */
+  if (req->rt == NULL || req->rt->api != SIM_API_COMPUTE ||
+      (req->rt->r->flags & SIM_ROUTE_RAW_BODY)) {
+    req->rt = NULL;
+    sim_no_route(req, path_known);
+  } else if (sim__rate_check(s, req) == 0 && sim_parse_body(req) == 0 &&
+             sim_check_filter(req) == 0 && !sim__op_dedupe(s, req)) {
+    (void)req->rt->r->handler(s, req, &req->resp);
+  }
+  if (req->resp.status == 0)
+    sim_resp_json(&req->resp, 500,
+                  err_rpc_json(500, "INTERNAL", "INTERNAL", "googleapis.com",
+                               "no response"));
+  sim_log_add(s, req, req->resp.status);
+  if (strcmp(req->sub->verb, "GET") != 0)
+    sim_dirty(s);
 }
 
 static char *sim_make_base(sim *s, edv_http_req *http)
@@ -980,11 +1089,7 @@ static void sim_http_handler(void *data, edv_http_req *http)
   req->rt = sim__route_match(s, edv__http_method(http), edv__http_path(http),
                              edv__http_header(http, "Host"), req, &path_known);
   if (req->rt == NULL) {
-    sim_resp_json(&req->resp, 404,
-                  err_rpc_json(404, "NOT_FOUND", "NOT_FOUND", "googleapis.com",
-                               path_known ? "Method not allowed on this path."
-                                          : "The requested URL was not found "
-                                            "on this server."));
+    sim_no_route(req, path_known);
     sim__finish(req);
     return;
   }
@@ -997,7 +1102,7 @@ static void sim_http_handler(void *data, edv_http_req *http)
     sim_err_unauth(&req->resp, sim_header(req, "Authorization") == NULL);
   } else if (sim__rate_check(s, req) == 0 &&
              sim__fault_pre(s, req, &latency) == 0 &&
-             sim_parse_body(req) == 0) {
+             sim_parse_body(req) == 0 && sim_check_filter(req) == 0) {
     if (latency == 0) {
       sim_call_handler(req);
       return;

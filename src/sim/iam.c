@@ -118,8 +118,9 @@ static int sa_create(sim *s, sim_req *req, sim_resp *resp)
     json_object_object_add(sa, "displayName", json_object_new_string(v));
   if ((v = js(in, "description")) != NULL)
     json_object_object_add(sa, "description", json_object_new_string(v));
-  snprintf(etag, sizeof(etag), "MDEw%06x", (unsigned)(sim_rand(s) & 0xffffffu));
-  json_object_object_add(sa, "etag", json_object_new_string(etag));
+  /* etag is `format: byte`: base64, which clients decode. */
+  json_object_object_add(sa, "etag",
+                         json_object_new_string(sim_fingerprint(s, etag)));
   json_object_object_add(sa, "oauth2ClientId", json_object_new_string(uid));
   sim_store_put(s, key, IAM_KIND, json_object_get(sa));
   return sim_resp_json(resp, 200, sa);

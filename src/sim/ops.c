@@ -566,14 +566,18 @@ int sim_op_respond(sim *s, sim_resp *resp, sim_op *op)
 json_object *sim_op_list(sim *s, const char *prefix)
 {
   json_object *arr = json_object_new_array();
-  size_t plen = strlen(prefix);
-  int found;
-  size_t pos = sim__index_find(&s->ops, prefix, &found);
+  int found, wild;
+  size_t plen = sim__literal_prefix(prefix, &wild);
+  char lit[512];
+  size_t pos;
 
+  snprintf(lit, sizeof(lit), "%.*s", (int)plen, prefix);
+  pos = sim__index_find(&s->ops, lit, &found);
   for (; pos < s->ops.n; pos++) {
-    if (strncmp(s->ops.v[pos].name, prefix, plen) != 0)
+    if (strncmp(s->ops.v[pos].name, lit, plen) != 0)
       break;
-    json_object_array_add(arr, sim_op_json(s, s->ops.v[pos].p));
+    if (!wild || sim_name_under(s->ops.v[pos].name, prefix))
+      json_object_array_add(arr, sim_op_json(s, s->ops.v[pos].p));
   }
   return arr;
 }
@@ -654,7 +658,9 @@ int sim_op_wait(sim *s, sim_req *req, sim_resp *resp, sim_op *op)
   sim_waiter *w;
   uint64_t real = (uint64_t)((double)SIM_WAIT_SIM_MS / s->scale);
 
-  if (op->done)
+  /* A batch part cannot be held: it answers at once, as a wait that
+   * returned early (clients poll again until DONE). */
+  if (op->done || req->sub)
     return sim_op_respond(s, resp, op);
   w = calloc(1, sizeof(*w));
   if (w == NULL)

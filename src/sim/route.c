@@ -124,6 +124,21 @@ const sim_rt *sim__route_by_method(sim *s, const char *method_id)
   return NULL;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int sim__route_bodiless(const sim_rt *rt)
+{
+  const char *id = rt->r->method_id;
+
+  if (strcmp(rt->r->verb, "GET") == 0 || strcmp(rt->r->verb, "DELETE") == 0)
+    return 1;
+  return id && bsearch(&id, sim__bodiless_ids, sim__n_bodiless_ids,
+                       sizeof(*sim__bodiless_ids), cmp_id) != NULL;
+}
+
 /* Path segments of a request, split on '/'. */
 typedef struct {
   const char *p[64];
@@ -212,7 +227,8 @@ static char *decode(const char *p, size_t len)
 const sim_rt *sim__route_match(sim *s, const char *verb, const char *path,
                                const char *host, sim_req *req, int *path_known)
 {
-  const char *raw = edv__http_path_raw(req->http);
+  const char *raw =
+      req->sub ? req->sub->path_raw : edv__http_path_raw(req->http);
   segv sv;
   capv best_cv, cv;
   const sim_rt *best = NULL;

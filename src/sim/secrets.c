@@ -439,9 +439,9 @@ static int set_iam_policy(sim *s, sim_req *req, sim_resp *resp)
   json_object_object_add(p, "version", json_object_new_int(1));
   if (bindings)
     json_object_object_add(p, "bindings", copy(bindings));
-  snprintf(etag, sizeof(etag), "B%llx",
-           (unsigned long long)(sim_rand(s) & 0xffffffffffull));
-  json_object_object_add(p, "etag", json_object_new_string(etag));
+  /* Policy.etag is `format: byte`: base64. */
+  json_object_object_add(p, "etag",
+                         json_object_new_string(sim_fingerprint(s, etag)));
   {
     char pkey[450];
 

@@ -125,6 +125,12 @@ double sim_rand01(sim *s);
 const char *sim_new_id(sim *s, char *buf);
 /* A random RFC 4122 v4 UUID into buf (at least 37 bytes). */
 const char *sim_new_uuid(sim *s, char *buf);
+/* A new fingerprint or etag (`format: byte`): standard base64 of 8 random
+ * bytes, padded ("wJOj1Kx3C9A="), into buf (at least 16 bytes). */
+const char *sim_fingerprint(sim *s, char *buf);
+/* Whether two base64 spellings (NULL: no) are the same bytes: clients send
+ * back the URL-safe spelling ('-', '_') of what they read (gcloud). */
+int sim_same_bytes(const char *a, const char *b);
 /* RFC 3339 with milliseconds, UTC ("2026-11-27T21:32:22.123Z"), into buf
  * (at least 32 bytes). */
 const char *sim_time_str(uint64_t ms, char *buf);
@@ -363,12 +369,17 @@ int sim_store_put(sim *s, const char *name, const char *kind, json_object *obj);
 int sim_store_del(sim *s, const char *name);
 /*
  * Calls cb for each entry whose name starts with prefix (every entry for
- * "" or NULL) in name order; stops when cb returns non-zero. cb may not
- * put or delete entries; collect names and act afterwards.
+ * "" or NULL; see sim_name_under for "-" segments) in name order; stops
+ * when cb returns non-zero. cb may not put or delete entries; collect
+ * names and act afterwards.
  */
 typedef int (*sim_store_cb)(void *data, const char *name, const char *kind,
                             json_object *obj);
 void sim_store_each(sim *s, const char *prefix, sim_store_cb cb, void *data);
+/* Whether name starts with prefix, where a whole "-" segment of prefix
+ * matches any one segment (Google's wildcard: "projects/P/locations/-/
+ * certificates/" lists every location's). */
+int sim_name_under(const char *name, const char *prefix);
 /* Number of entries under prefix with kind (NULL: any kind). */
 size_t sim_store_count(sim *s, const char *prefix, const char *kind);
 
@@ -380,9 +391,11 @@ size_t sim_store_count(sim *s, const char *prefix, const char *kind);
 int sim_labels_match(json_object *obj, const char *selector);
 
 /*
- * Compute list filters (only what clients send: `name eq "edv-.*"`, `name
- * = "x"`, `labels.k = v`, and several ANDed with spaces or parentheses).
- * Returns 1 when obj matches (always for NULL/empty), 0 otherwise.
+ * Compute list filters (filter.c): the regular-expression syntax
+ * (`name eq "edv-.*"`, `(a eq x) (b ne y)`) or AIP-160 (`name = x`,
+ * `labels.k = v`, `cpus > 2`, OR, AND), not mixed. Returns 1 when obj
+ * matches (always for NULL/empty), 0 otherwise; the core has already
+ * answered 400 to a filter that does not parse.
  */
 int sim_filter_match(json_object *obj, const char *filter);
 
@@ -498,7 +511,8 @@ int sim_op_wait(sim *s, sim_req *req, sim_resp *resp, sim_op *op);
 
 /*
  * Lists operations whose canonical name starts with prefix (for
- * globalOperations.list and friends): returns a new JSON array.
+ * globalOperations.list and friends; "-" segments as in sim_name_under):
+ * returns a new JSON array.
  */
 json_object *sim_op_list(sim *s, const char *prefix);
 

@@ -67,9 +67,24 @@ struct sim_resp {
   int n_hdr;
 };
 
+/* A request inside a Compute batch (batch.c): what req->http gives a
+ * top-level request. */
+typedef struct sim_sub {
+  char verb[8];
+  char *path_raw; /* as sent, without the query */
+  char *path;     /* decoded */
+  char *query;    /* raw, without the '?' ("" for none) */
+  char *headers;  /* the part's request headers, "Name: value" lines */
+  const char *body;
+  size_t body_len;
+  char *cache[16]; /* decoded query and header values handed out */
+  int n_cache;
+} sim_sub;
+
 struct sim_req {
   sim *s;
-  edv_http_req *http;
+  edv_http_req *http; /* NULL for a part of a batch (sub) */
+  struct sim_sub *sub;
   const sim_rt *rt;
   char *pname[SIM_MAX_PARAMS], *pval[SIM_MAX_PARAMS];
   int n_params;
@@ -195,6 +210,12 @@ sim *edv__sim_core(struct edv_sim *es);
 void sim__run_due(sim *s);
 void sim__finish(sim_req *req);
 void sim__req_free(sim_req *req);
+/* Runs a batch part (req->sub set, req->s and base_url filled): route,
+ * checks, handler; the answer is left in req->resp. */
+void sim__sub_run(sim_req *req);
+/* batch.c: a batch part's query parameter and header (NULL if absent) */
+const char *sim__sub_query(sim_sub *sub, const char *name);
+const char *sim__sub_header(sim_sub *sub, const char *name);
 void sim__reset(sim *s);
 void sim__log_json(sim *s, json_object *out);
 char *sim__render(sim_req *req, json_object *obj, size_t *len);
@@ -204,10 +225,21 @@ int sim__route_add(sim *s, sim_api api, const sim_route *r);
 const sim_rt *sim__route_match(sim *s, const char *verb, const char *path,
                                const char *host, sim_req *req, int *path_known);
 const sim_rt *sim__route_by_method(sim *s, const char *method_id);
+/* Whether the route's method takes no request body (every GET and DELETE;
+ * the POST/PUT/PATCH methods in bodiless.c, generated from discovery). */
+int sim__route_bodiless(const sim_rt *rt);
+extern const char *const sim__bodiless_ids[];
+extern const size_t sim__n_bodiless_ids;
 void sim__routes_free(sim *s);
+
+/* filter.c: -1 when a Compute list filter does not parse */
+int sim__filter_check(const char *filter);
 
 /* store.c */
 void sim__store_clear(sim *s);
+/* The length of prefix's literal part, before its first "-" segment
+ * (sim_name_under); *wild says whether there is one. */
+size_t sim__literal_prefix(const char *prefix, int *wild);
 
 /* ops.c */
 void sim__ops_clear(sim *s);

@@ -1,8 +1,7 @@
 /*
  * store.c - the resource store: JSON objects by canonical name, in name
- * order, plus label selectors, Compute list filters and list pages.
+ * order, plus label selectors and list pages (filters: filter.c).
  */
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,17 +130,65 @@ int sim_store_del(sim *s, const char *name)
   return 0;
 }
 
+int sim_name_under(const char *name, const char *prefix)
+{
+  while (*prefix) {
+    const char *seg_end = strchr(prefix, '/');
+
+    if (prefix[0] == '-' && (prefix[1] == '/' || prefix[1] == '\0')) {
+      const char *n_end = strchr(name, '/');
+
+      if (*name == '\0' || n_end == name)
+        return 0;
+      name = n_end ? n_end : name + strlen(name);
+      prefix++;
+    } else {
+      size_t len = seg_end ? (size_t)(seg_end - prefix) : strlen(prefix);
+
+      if (strncmp(name, prefix, len) != 0)
+        return 0;
+      name += len;
+      prefix += len;
+    }
+    if (*prefix == '/') {
+      if (*name != '/')
+        return 0;
+      name++;
+      prefix++;
+    }
+  }
+  return 1;
+}
+
+/* The literal part of a prefix, before its first "-" segment; wild is set
+ * when there is one. */
+size_t sim__literal_prefix(const char *prefix, int *wild)
+{
+  for (const char *p = prefix; (p = strstr(p, "-")) != NULL; p++)
+    if ((p == prefix || p[-1] == '/') && (p[1] == '/' || p[1] == '\0')) {
+      *wild = 1;
+      return (size_t)(p - prefix);
+    }
+  *wild = 0;
+  return strlen(prefix);
+}
+
 void sim_store_each(sim *s, const char *prefix, sim_store_cb cb, void *data)
 {
-  int found;
-  size_t plen = prefix ? strlen(prefix) : 0;
-  size_t pos = plen ? sim__index_find(&s->res, prefix, &found) : 0;
+  int found, wild = 0;
+  size_t plen = prefix ? sim__literal_prefix(prefix, &wild) : 0;
+  char lit[512];
+  size_t pos;
 
+  snprintf(lit, sizeof(lit), "%.*s", (int)plen, prefix ? prefix : "");
+  pos = plen ? sim__index_find(&s->res, lit, &found) : 0;
   for (; pos < s->res.n; pos++) {
     sim_entry *e = s->res.v[pos].p;
 
-    if (plen && strncmp(e->name, prefix, plen) != 0)
+    if (plen && strncmp(e->name, lit, plen) != 0)
       break;
+    if (wild && !sim_name_under(e->name, prefix))
+      continue;
     if (cb(data, e->name, e->kind, e->obj))
       break;
   }
@@ -196,117 +243,6 @@ int sim_labels_match(json_object *obj, const char *selector)
            labels_has(json_object_object_get(settings, "userLabels"), key,
                       eq ? eq + 1 : NULL);
   return result;
-}
-
-/* Field lookup with dots ("labels.edv-tenant"). */
-static const char *field_str(json_object *obj, const char *path)
-{
-  char buf[256], *save = NULL, *tok;
-  json_object *cur = obj;
-
-  snprintf(buf, sizeof(buf), "%s", path);
-  for (tok = strtok_r(buf, ".", &save); tok && cur;
-       tok = strtok_r(NULL, ".", &save))
-    cur = json_object_object_get(cur, tok);
-  return cur ? json_object_get_string(cur) : NULL;
-}
-
-/*
- * Compiled filter patterns, reused: a list call matches one pattern
- * against every entry under its prefix, and compiling per entry would
- * dominate drift-detection lists. The simulator is single-threaded, so a
- * small static round-robin cache is enough.
- */
-#define FILTER_CACHE 8
-
-static regex_t *filter_regex(const char *value)
-{
-  static struct {
-    char pat[600];
-    regex_t re;
-    int used;
-  } cache[FILTER_CACHE];
-  static unsigned next;
-  char anchored[600];
-  unsigned slot;
-
-  snprintf(anchored, sizeof(anchored), "^(%s)$", value);
-  for (unsigned i = 0; i < FILTER_CACHE; i++)
-    if (cache[i].used && strcmp(cache[i].pat, anchored) == 0)
-      return &cache[i].re;
-  slot = next++ % FILTER_CACHE;
-  if (cache[slot].used)
-    regfree(&cache[slot].re);
-  cache[slot].used = 0;
-  if (regcomp(&cache[slot].re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
-    return NULL;
-  memcpy(cache[slot].pat, anchored, sizeof(anchored));
-  cache[slot].used = 1;
-  return &cache[slot].re;
-}
-
-/* One "field op value" term; op is eq/ne (RE2 full match) or =/!=. */
-static int term_match(json_object *obj, const char *field, const char *op,
-                      const char *value)
-{
-  const char *have = field_str(obj, field);
-  int neg = strcmp(op, "ne") == 0 || strcmp(op, "!=") == 0;
-  int hit;
-
-  if (strcmp(op, "eq") == 0 || strcmp(op, "ne") == 0) {
-    regex_t *re = filter_regex(value);
-
-    if (re == NULL)
-      return 0;
-    hit = have && regexec(re, have, 0, NULL, 0) == 0;
-  } else {
-    hit = have && strcmp(have, value) == 0;
-  }
-  return neg ? !hit : hit;
-}
-
-int sim_filter_match(json_object *obj, const char *filter)
-{
-  char buf[1024];
-  char *p = buf;
-
-  if (filter == NULL || *filter == '\0')
-    return 1;
-  snprintf(buf, sizeof(buf), "%s", filter);
-  /* Parentheses only group ANDed terms here: blank them out. */
-  for (char *q = buf; *q; q++)
-    if (*q == '(' || *q == ')')
-      *q = ' ';
-  for (;;) {
-    char field[256], op[8], value[512];
-    int used = 0;
-
-    while (*p == ' ')
-      p++;
-    if (*p == '\0')
-      return 1;
-    if (strncmp(p, "AND ", 4) == 0) {
-      p += 4;
-      continue;
-    }
-    if (sscanf(p, "%255s %7s %n", field, op, &used) != 2)
-      return 0;
-    p += used;
-    if (*p == '"') {
-      char *end = strchr(p + 1, '"');
-
-      if (end == NULL)
-        return 0;
-      snprintf(value, sizeof(value), "%.*s", (int)(end - p - 1), p + 1);
-      p = end + 1;
-    } else if (sscanf(p, "%511s%n", value, &used) == 1) {
-      p += used;
-    } else {
-      return 0;
-    }
-    if (!term_match(obj, field, op, value))
-      return 0;
-  }
 }
 
 /* --- list pages --------------------------------------------------------- */

@@ -67,7 +67,7 @@ expect() { # description, pattern, command...
   fi
 }
 
-echo "1..14"
+echo "1..22"
 check "auth activate-service-account (token from the simulator)" \
   g auth activate-service-account --key-file "$work/key.json"
 check "compute networks create" \
@@ -83,6 +83,26 @@ expect "compute instances describe" "e2-small" \
   g compute instances describe gvm --zone us-central1-a \
     --format 'value(machineType)'
 expect "compute instances list" "gvm" g compute instances list
+# gcloud sends these through Compute's batch endpoint (several requests).
+expect "compute images list (batch: every public image project)" \
+  "debian-12-bookworm-v[0-9]+ +debian-cloud +debian-12 .*READY" \
+  g compute images list
+expect "compute images list shows the other public projects" \
+  "ubuntu-os-cloud.*windows-cloud" \
+  sh -c 'timeout 120 gcloud --quiet compute images list --format "value(selfLink)" | tr "\n" " "'
+check "compute instance-groups unmanaged create" \
+  g compute instance-groups unmanaged create gig --zone us-central1-a
+check "compute instance-groups unmanaged add-instances" \
+  g compute instance-groups unmanaged add-instances gig \
+    --zone us-central1-a --instances gvm
+expect "compute instance-groups describe (batch)" "size: 1" \
+  g compute instance-groups describe gig --zone us-central1-a
+expect "compute instance-groups list-instances (batch)" "gvm +us-central1-a" \
+  g compute instance-groups list-instances gig --zone us-central1-a
+expect "compute instance-groups unmanaged describe (batch)" "name: gig" \
+  g compute instance-groups unmanaged describe gig --zone us-central1-a
+check "compute instance-groups unmanaged delete" \
+  g compute instance-groups unmanaged delete gig --zone us-central1-a
 check "compute instances delete" \
   g compute instances delete gvm --zone us-central1-a
 check "sql instances create" \

@@ -42,6 +42,7 @@ typedef struct reply {
   char *body;
   size_t len;
   json_object *json;
+  char ctype[160]; /* the answer's Content-Type */
 } reply;
 
 static inline void fx_closed(void *data)
@@ -86,10 +87,22 @@ static inline void reply_free(reply *r)
   memset(r, 0, sizeof(*r));
 }
 
+/* One blocking request with a Content-Type of the caller's. */
+static inline long http_ct(simfx *f, const char *method, const char *path,
+                           const char *ctype, const char *body, reply *r);
+
 /* One blocking request; body NULL sends none (an empty one for POST). */
 static inline long http(simfx *f, const char *method, const char *path,
                         const char *body, reply *r)
 {
+  return http_ct(f, method, path, "application/json", body, r);
+}
+
+static inline long http_ct(simfx *f, const char *method, const char *path,
+                           const char *ctype, const char *body, reply *r)
+{
+  char cth[200];
+  char *got = NULL;
   CURL *c = curl_easy_init();
   char url[2048], auth[320];
   struct curl_slist *h = NULL;
@@ -100,7 +113,8 @@ static inline long http(simfx *f, const char *method, const char *path,
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
     h = curl_slist_append(h, auth);
   }
-  h = curl_slist_append(h, "Content-Type: application/json");
+  snprintf(cth, sizeof(cth), "Content-Type: %s", ctype);
+  h = curl_slist_append(h, cth);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -113,6 +127,8 @@ static inline long http(simfx *f, const char *method, const char *path,
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
   r->result = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &got) == CURLE_OK && got)
+    snprintf(r->ctype, sizeof(r->ctype), "%s", got);
   if (r->body)
     r->json = json_tokener_parse(r->body);
   curl_slist_free_all(h);

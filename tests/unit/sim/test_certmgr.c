@@ -527,6 +527,65 @@ static void test_certmgr_list_filter_pages(void **state)
   fx_free(f);
 }
 
+/* locations/- lists every location's resources (and operations); a page
+ * token of a wildcard list pages on across locations. */
+static void test_certmgr_location_wildcard(void **state)
+{
+  static const char *const locs[] = {"global", "us-central1", "europe-west1"};
+  simfx *f = fx_start("fast");
+  char path[300], body[300], names[400];
+  reply r;
+  int pages;
+
+  (void)state;
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(path, sizeof(path),
+             "/v1/projects/edv-sim/locations/%s/dnsAuthorizations"
+             "?dnsAuthorizationId=wa-%zu",
+             locs[i], i);
+    snprintf(body, sizeof(body), "{\"domain\":\"w%zu.edvirons.com\"}", i);
+    ok_op(f, "POST", path, body);
+    snprintf(path, sizeof(path),
+             "/v1/projects/edv-sim/locations/%s/certificates"
+             "?certificateId=wc-%zu",
+             locs[i], i);
+    snprintf(body, sizeof(body),
+             "{\"managed\":{\"domains\":[\"w%zu.edvirons.com\"]}}", i);
+    ok_op(f, "POST", path, body);
+    snprintf(path, sizeof(path),
+             "/v1/projects/edv-sim/locations/%s/certificateMaps"
+             "?certificateMapId=wm-%zu",
+             locs[i], i);
+    ok_op(f, "POST", path, "{}");
+  }
+  list_names(f, "/v1/projects/edv-sim/locations/-/dnsAuthorizations",
+             "dnsAuthorizations", NULL, "pageSize=0", names, sizeof(names),
+             &pages);
+  assert_string_equal(names, "wa-2 wa-0 wa-1 "); /* in name order */
+  list_names(f, "/v1/projects/edv-sim/locations/-/certificates", "certificates",
+             NULL, "pageSize=1", names, sizeof(names), &pages);
+  assert_string_equal(names, "wc-2 wc-0 wc-1 ");
+  assert_int_equal(pages, 3);
+  list_names(f, "/v1/projects/edv-sim/locations/-/certificateMaps",
+             "certificateMaps", NULL, "pageSize=0", names, sizeof(names),
+             &pages);
+  assert_string_equal(names, "wm-2 wm-0 wm-1 ");
+  /* One location still lists only its own. */
+  list_names(f, "/v1/projects/edv-sim/locations/us-central1/certificates",
+             "certificates", NULL, "pageSize=0", names, sizeof(names), &pages);
+  assert_string_equal(names, "wc-1 ");
+  http(f, "GET", "/v1/projects/edv-sim/locations/-/operations", NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "operations"), 9);
+  reply_free(&r);
+  http(f, "GET", "/v1/projects/edv-sim/locations/us-central1/operations", NULL,
+       &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "operations"), 3);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -534,6 +593,7 @@ int main(void)
       cmocka_unit_test(test_certmgr_failed),
       cmocka_unit_test(test_certmgr_entry_patch),
       cmocka_unit_test(test_certmgr_list_filter_pages),
+      cmocka_unit_test(test_certmgr_location_wildcard),
   };
   int result;
 

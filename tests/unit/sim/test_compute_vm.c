@@ -102,8 +102,47 @@ static void test_catalog(void **state)
   reply_free(&r);
   http(f, "GET", "/compute/v1/projects/debian-cloud/global/images", NULL, &r);
   expect_status(&r, 200);
-  assert_int_equal(jlen(r.json, "items"), 3);
+  assert_int_equal(jlen(r.json, "items"), 4);
   reply_free(&r);
+  /* The other public image projects gcloud lists: the newest of a family
+   * READY, the older one deprecated in its favour. */
+  http(f, "GET",
+       "/compute/v1/projects/ubuntu-os-cloud/global/images/family/"
+       "ubuntu-2404-lts-amd64",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", "ubuntu-2404-noble-amd64-v20261105");
+  assert_jeq(r.json, "status", "READY");
+  assert_null(jget(r.json, "deprecated"));
+  reply_free(&r);
+  http(f, "GET",
+       "/compute/v1/projects/ubuntu-os-cloud/global/images/"
+       "ubuntu-2404-noble-amd64-v20261002",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "deprecated.state", "DEPRECATED");
+  assert_non_null(strstr(jget(r.json, "deprecated.replacement"),
+                         "/projects/ubuntu-os-cloud/global/images/"
+                         "ubuntu-2404-noble-amd64-v20261105"));
+  reply_free(&r);
+  {
+    static const char *const projects[] = {
+        "cos-cloud",          "centos-cloud",      "rocky-linux-cloud",
+        "windows-cloud",      "windows-sql-cloud", "rhel-cloud",
+        "suse-cloud",         "opensuse-cloud",    "fedora-coreos-cloud",
+        "ubuntu-os-pro-cloud"};
+
+    for (size_t i = 0; i < sizeof(projects) / sizeof(*projects); i++) {
+      httpf(f, "GET", NULL, &r, "/compute/v1/projects/%s/global/images",
+            projects[i]);
+      expect_status(&r, 200);
+      assert_true(jlen(r.json, "items") >= 1);
+      assert_jeq(r.json, "items.0.status", "READY");
+      assert_non_null(jget(r.json, "items.0.family"));
+      assert_non_null(strstr(jget(r.json, "items.0.selfLink"), projects[i]));
+      reply_free(&r);
+    }
+  }
   http(f, "GET",
        "/compute/v1/projects/debian-cloud/global/images/family/debian-13", NULL,
        &r);
@@ -883,6 +922,98 @@ static void test_restart(void **state)
   fx_free(f);
 }
 
+/* Compute's batch endpoint: parts answered in order as application/http
+ * parts with Content-ID <response-ID>; each part its own request (a 404
+ * part beside a 200 one, a POST with its body); a malformed part or a
+ * body that is not multipart/mixed is 400 and runs nothing. */
+static void test_batch(void **state)
+{
+  static const char ok_body[] =
+      "--xyz\r\n"
+      "Content-Type: application/http\r\n"
+      "Content-Transfer-Encoding: binary\r\n"
+      "Content-ID: <b29+1>\r\n"
+      "\r\n"
+      "GET /compute/v1/projects/debian-cloud/global/images?alt=json&"
+      "filter=family%20eq%20debian-12 HTTP/1.1\r\n"
+      "Content-Type: application/json\r\n"
+      "\r\n"
+      "\r\n"
+      "--xyz\r\n"
+      "Content-Type: application/http\n"
+      "Content-ID: <b29+2>\n"
+      "\n"
+      "GET /compute/v1/projects/edv-sim/zones/us-central1-a/instanceGroups/"
+      "nope HTTP/1.1\n"
+      "\n"
+      "\r\n"
+      "--xyz\r\n"
+      "Content-Type: application/http\r\n"
+      "\r\n"
+      "POST /compute/v1/projects/edv-sim/global/networks HTTP/1.1\r\n"
+      "Content-Type: application/json\r\n"
+      "\r\n"
+      "{\"name\":\"bnet\",\"autoCreateSubnetworks\":false}\r\n"
+      "--xyz--\r\n";
+  simfx *f = fx_start("fast");
+  reply r;
+  const char *p1, *p2, *p3;
+
+  (void)state;
+  http_ct(f, "POST", "/batch/compute/v1", "multipart/mixed; boundary=\"xyz\"",
+          ok_body, &r);
+  expect_status(&r, 200);
+  assert_non_null(strstr(r.ctype, "multipart/mixed; boundary="));
+  p1 = strstr(r.body, "Content-ID: <response-b29+1>");
+  p2 = strstr(r.body, "Content-ID: <response-b29+2>");
+  p3 = strstr(r.body, "Content-ID: <response-3>");
+  assert_non_null(p1);
+  assert_non_null(p2);
+  assert_non_null(p3);
+  assert_true(p1 < p2 && p2 < p3);
+  assert_non_null(strstr(p1, "HTTP/1.1 200 OK"));
+  assert_true(strstr(p1, "HTTP/1.1 200 OK") < p2);
+  /* The filter ran: only the debian-12 family. */
+  assert_non_null(strstr(p1, "debian-12-bookworm-v20261110"));
+  assert_true(strstr(p1, "debian-11-bullseye") == NULL ||
+              strstr(p1, "debian-11-bullseye") > p2);
+  assert_non_null(strstr(p2, "HTTP/1.1 404 Not Found"));
+  assert_true(strstr(p2, "HTTP/1.1 404 Not Found") < p3);
+  assert_non_null(strstr(p3, "HTTP/1.1 200 OK"));
+  assert_non_null(strstr(p3, "\"operationType\":\"insert\""));
+  reply_free(&r);
+  /* The POST part made the network (at its operation's end). */
+  assert_int_equal(advance(f, 600), 200);
+  http(f, "GET", "/compute/v1/projects/edv-sim/global/networks/bnet", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  /* A part that is not an HTTP request: 400, and no part runs. */
+  http_ct(f, "POST", "/batch/compute/v1", "multipart/mixed; boundary=xyz",
+          "--xyz\r\nContent-Type: application/http\r\n\r\n"
+          "POST /compute/v1/projects/edv-sim/global/networks HTTP/1.1\r\n\r\n"
+          "{\"name\":\"bnet2\"}\r\n"
+          "--xyz\r\nContent-Type: application/http\r\n\r\n"
+          "this is not a request\r\n--xyz--\r\n",
+          &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "badRequest");
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/global/networks/bnet2", NULL,
+       &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http_ct(f, "POST", "/batch/compute/v1", "application/json", "{}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http_ct(f, "POST", "/batch/compute/v1", "multipart/mixed; boundary=xyz",
+          "--xyz\r\nContent-Type: application/http\r\n\r\n"
+          "GET /compute/v1/projects/edv-sim HTTP/1.1\r\n\r\n",
+          &r); /* no closing delimiter */
+  expect_status(&r, 400);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -893,6 +1024,7 @@ int main(void)
       cmocka_unit_test(test_instance_groups),
       cmocka_unit_test(test_boot_model),
       cmocka_unit_test(test_restart),
+      cmocka_unit_test(test_batch),
   };
   int result;
 

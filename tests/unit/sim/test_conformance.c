@@ -29,9 +29,10 @@
  * committed subset holds every served method exactly as Google ships it.
  *
  * Routes with no discovery document in the repository are the only
- * exceptions (docs/simulator.md lists them too): IAM, Service Networking,
+ * exceptions (docs/simulator.md lists them too): Service Networking,
  * the OAuth token endpoint, the metadata server and the /_sim/ admin API.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +62,7 @@ enum {
   DOC_CERTMGR,
   DOC_MONITORING,
   DOC_SECRETS,
+  DOC_IAM,
   DOC__COUNT
 };
 
@@ -72,6 +74,7 @@ static const char *const doc_files[DOC__COUNT] = {
     "certificatemanager.v1.json",
     "monitoring.v3.json",
     "secretmanager.v1.json",
+    "iam.v1.json",
 };
 
 typedef struct doc {
@@ -208,9 +211,8 @@ static int group_teardown(void **state)
  * be excepted. */
 static int route_excepted(const sim_rt *rt)
 {
-  return rt->api == SIM_API_IAM || rt->api == SIM_API_SERVICENET ||
-         rt->api == SIM_API_OAUTH || rt->api == SIM_API_METADATA ||
-         rt->api == SIM_API_ADMIN;
+  return rt->api == SIM_API_SERVICENET || rt->api == SIM_API_OAUTH ||
+         rt->api == SIM_API_METADATA || rt->api == SIM_API_ADMIN;
 }
 
 /* The discovery document of a route; -1 when the API has none. */
@@ -230,6 +232,8 @@ static int route_doc(const sim_rt *rt)
     return DOC_MONITORING;
   case SIM_API_SECRETS:
     return DOC_SECRETS;
+  case SIM_API_IAM:
+    return DOC_IAM;
   default:
     return -1;
   }
@@ -305,6 +309,14 @@ static void violations_check(const char *what)
     fail_msg("%d %s violation(s), listed above", count, what);
 }
 
+/* The route is the document's batch endpoint ("/" + batchPath). */
+static int is_batch(const sim_rt *rt, int d)
+{
+  const char *bp = jstr(docs[d].root, "batchPath");
+
+  return bp && rt->r->path[0] == '/' && strcmp(rt->r->path + 1, bp) == 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* 1. Routes                                                               */
 /* ---------------------------------------------------------------------- */
@@ -337,6 +349,11 @@ static void test_routes(void **state)
       continue;
     }
     checked++;
+    if (d >= 0 && is_batch(rt, d)) { /* the document's batchPath */
+      if (strcmp(r->verb, "POST") != 0)
+        violation("%s %s: the batch endpoint is a POST", r->verb, r->path);
+      continue;
+    }
     if (d < 0) {
       violation("%s %s (%s): API %s has no discovery document", r->verb,
                 r->path, r->method_id, sim_api_name(rt->api));
@@ -394,6 +411,32 @@ static json_object *resolve(const doc *d, json_object *schema,
   return json_object_object_get_ex(d->schemas, ref, &s) ? s : NULL;
 }
 
+/* `format: byte` is base64 as Google emits it (RFC 4648 section 4: the
+ * standard alphabet, padded to a multiple of four); clients decode it. */
+static int valid_base64(const char *p)
+{
+  size_t n = strlen(p), pad = 0;
+
+  if (n % 4)
+    return 0;
+  while (pad < 2 && pad < n && p[n - 1 - pad] == '=')
+    pad++;
+  for (size_t i = 0; i < n - pad; i++)
+    if (!isalnum((unsigned char)p[i]) && p[i] != '+' && p[i] != '/')
+      return 0;
+  return 1;
+}
+
+/* Fields Google added after the revision of a document we have: iam.v1.json
+ * is the 2017 revision; ServiceAccount.description (the orchestrator's
+ * ownership marker) and disabled came later. Nothing else is allowed. */
+static int newer_field(const doc *d, const char *schema, const char *key)
+{
+  return d == &docs[DOC_IAM] && schema &&
+         strcmp(schema, "ServiceAccount") == 0 &&
+         (strcmp(key, "description") == 0 || strcmp(key, "disabled") == 0);
+}
+
 static void validate(const doc *d, json_object *schema, json_object *v,
                      const char *method, const char *where, int depth)
 {
@@ -433,7 +476,7 @@ static void validate(const doc *d, json_object *schema, json_object *v,
         validate(d, ps, val, method, sub, depth + 1);
       else if (addl)
         validate(d, addl, val, method, sub, depth + 1);
-      else
+      else if (!newer_field(d, sname, key))
         violation("%s: %s: unknown field (not in %s)", method, sub,
                   sname ? sname : "the schema");
     }
@@ -473,6 +516,10 @@ static void validate(const doc *d, json_object *schema, json_object *v,
         violation("%s: %s: '%s' is not one of the enum values", method, where,
                   s);
     }
+    if (jstr(schema, "format") && strcmp(jstr(schema, "format"), "byte") == 0 &&
+        !valid_base64(json_object_get_string(v)))
+      violation("%s: %s: '%s' is not base64 (format: byte)", method, where,
+                json_object_get_string(v));
     return;
   }
   if (strcmp(type, "integer") == 0) {
@@ -736,6 +783,57 @@ static void lro(simfx *f, const char *verb, const char *path, const char *body)
   fail_msg("%s %s: operation never finished", verb, path);
 }
 
+/* Compute's batch endpoint, as gcloud calls it: each part's JSON is
+ * validated as its own method's answer. */
+static void batch(simfx *f, const char *const *paths, size_t n)
+{
+  char body[4096] = "", bnd[128];
+  const char *b, *p;
+  reply r;
+  size_t parts = 0;
+
+  for (size_t i = 0; i < n; i++)
+    snprintf(body + strlen(body), sizeof(body) - strlen(body),
+             "--b0\r\nContent-Type: application/http\r\nContent-ID: "
+             "<c+%zu>\r\n\r\nGET %s HTTP/1.1\r\n\r\n\r\n",
+             i + 1, paths[i]);
+  strcat(body, "--b0--\r\n");
+  http_ct(f, "POST", "/batch/compute/v1", "multipart/mixed; boundary=b0", body,
+          &r);
+  if (r.status != 200 || (b = strstr(r.ctype, "boundary=")) == NULL)
+    fail_msg("batch: want 200 multipart/mixed, got %ld %s %s", r.status,
+             r.ctype, r.body ? r.body : "");
+  check_response(f, "POST", "/batch/compute/v1", &r); /* reached */
+  snprintf(bnd, sizeof(bnd), "--%s", b + 9);
+  for (p = strstr(r.body, bnd); p; p = strstr(p + 1, bnd)) {
+    const char *http1 = strstr(p, "HTTP/1.1 "), *json, *end;
+    char cid[64];
+    reply part;
+
+    if (strncmp(p + strlen(bnd), "--", 2) == 0)
+      break;
+    snprintf(cid, sizeof(cid), "Content-ID: <response-c+%zu>", parts + 1);
+    json = http1 ? strstr(http1, "\r\n\r\n") : NULL;
+    end = json ? strstr(json, bnd) : NULL;
+    if (parts >= n || !json || !end || strstr(p, cid) == NULL ||
+        strstr(p, cid) > http1)
+      fail_msg("batch: part %zu malformed: %s", parts + 1, p);
+    memset(&part, 0, sizeof(part));
+    part.status = strtol(http1 + 9, NULL, 10);
+    part.body = strndup(json + 4, (size_t)(end - json - 4));
+    part.len = strlen(part.body);
+    part.json = json_tokener_parse(part.body);
+    if (part.status != 200)
+      fail_msg("batch: GET %s: want 200, got %ld", paths[parts], part.status);
+    check_response(f, "GET", paths[parts], &part);
+    reply_free(&part);
+    parts++;
+  }
+  if (parts != n)
+    fail_msg("batch: want %zu parts, got %zu: %s", n, parts, r.body);
+  reply_free(&r);
+}
+
 static void scenario_compute(simfx *f)
 {
   reply r;
@@ -760,6 +858,24 @@ static void scenario_compute(simfx *f)
      "/compute/v1/projects/debian-cloud/zones/us-central1-a/"
      "imageFamilyViews/debian-12",
      NULL);
+  /* The public image projects gcloud lists, each with READY images. */
+  {
+    static const char *const fam[][2] = {
+        {"ubuntu-os-cloud", "ubuntu-2404-lts-amd64"},
+        {"cos-cloud", "cos-stable"},
+        {"centos-cloud", "centos-stream-9"},
+        {"rocky-linux-cloud", "rocky-linux-9-optimized-gcp"},
+        {"windows-cloud", "windows-2022"},
+        {"rhel-cloud", "rhel-9"},
+        {"suse-cloud", "sles-15-x86-64"},
+    };
+
+    for (size_t i = 0; i < sizeof(fam) / sizeof(*fam); i++) {
+      okf(f, "GET", NULL, "/compute/v1/projects/%s/global/images", fam[i][0]);
+      okf(f, "GET", NULL, "/compute/v1/projects/%s/global/images/family/%s",
+          fam[i][0], fam[i][1]);
+    }
+  }
 
   /* Network side. */
   cop(f, "POST", CP "/global/networks",
@@ -767,6 +883,13 @@ static void scenario_compute(simfx *f)
       "\"routingConfig\":{\"routingMode\":\"REGIONAL\"}}");
   ok(f, "GET", CP "/global/networks/net1", NULL);
   ok(f, "GET", CP "/global/networks", NULL);
+  /* Legacy regex filters (gcloud's --filter name~X) and AIP-160 ones. */
+  okr(f, "GET", CP "/global/networks?filter=name%20eq%20%22.*et%5Cd%22", NULL,
+      &r);
+  if (jlen(r.json, "items") != 1)
+    fail_msg("networks?filter=name eq \".*et\\d\": want net1, got %s", r.body);
+  reply_free(&r);
+  ok(f, "GET", CP "/aggregated/subnetworks?filter=name%20ne%20x.*", NULL);
   cop(f, "PATCH", CP "/global/networks/net1",
       "{\"routingConfig\":{\"routingMode\":\"GLOBAL\"}}");
   cop(f, "POST", CP "/regions/us-central1/subnetworks",
@@ -883,8 +1006,19 @@ static void scenario_compute(simfx *f)
   ok(f, "GET", CP "/zones/us-central1-a/instanceGroups/ig1", NULL);
   ok(f, "GET", CP "/zones/us-central1-a/instanceGroups", NULL);
   ok(f, "GET", CP "/aggregated/instanceGroups", NULL);
+  ok(f, "GET", CP "/zones/us-central1-a/instanceGroupManagers", NULL);
   ok(f, "POST", CP "/zones/us-central1-a/instanceGroups/ig1/listInstances",
      "{}");
+  {
+    /* What gcloud batches: image lists, instance group describe. */
+    static const char *const paths[] = {
+        "/compute/v1/projects/debian-cloud/global/images?alt=json",
+        "/compute/v1/projects/cos-cloud/global/images?alt=json",
+        CP "/zones/us-central1-a/instanceGroups/ig1?alt=json",
+    };
+
+    batch(f, paths, 3);
+  }
 
   /* Load balancer. */
   cop(f, "POST", CP "/global/healthChecks",
@@ -1233,6 +1367,24 @@ static void scenario_certmgr_tail(simfx *f)
 {
   /* The certificate is ACTIVE now that the forwarding rule has the IP. */
   ok(f, "GET", CM "/certificates/c1", NULL);
+  /* locations/-: every location's, in the list's own schema. */
+  lro(f, "POST",
+      "/v1/projects/edv-sim/locations/us-central1/certificates"
+      "?certificateId=c2",
+      "{\"managed\":{\"domains\":[\"t2.edvirons.com\"]}}");
+  {
+    reply r;
+
+    okr(f, "GET", "/v1/projects/edv-sim/locations/-/certificates", NULL, &r);
+    if (jlen(r.json, "certificates") != 2)
+      fail_msg("locations/-/certificates: want 2, got %s", r.body);
+    reply_free(&r);
+  }
+  ok(f, "GET", "/v1/projects/edv-sim/locations/-/certificateMaps", NULL);
+  ok(f, "GET", "/v1/projects/edv-sim/locations/-/dnsAuthorizations", NULL);
+  ok(f, "GET", "/v1/projects/edv-sim/locations/-/operations", NULL);
+  lro(f, "DELETE", "/v1/projects/edv-sim/locations/us-central1/certificates/c2",
+      NULL);
   lro(f, "DELETE", CM "/certificateMaps/m1/certificateMapEntries/e1", NULL);
   lro(f, "DELETE", CM "/certificates/c1", NULL);
   lro(f, "DELETE", CM "/dnsAuthorizations/da1", NULL);
@@ -1332,6 +1484,24 @@ static void scenario_monitoring(simfx *f)
      NULL);
 }
 
+static void scenario_iam(simfx *f)
+{
+  reply r;
+  char p[300];
+
+  ok(f, "POST", V1 "/serviceAccounts",
+     "{\"accountId\":\"edv-t1\",\"serviceAccount\":{\"displayName\":"
+     "\"t1\",\"description\":\"edv-owned\"}}");
+  ok(f, "GET", V1 "/serviceAccounts", NULL);
+  okr(f, "GET", V1 "/serviceAccounts/edv-t1@edv-sim.iam.gserviceaccount.com",
+      NULL, &r);
+  snprintf(p, sizeof(p), "/v1/projects/-/serviceAccounts/%s",
+           jget(r.json, "uniqueId"));
+  reply_free(&r);
+  ok(f, "GET", p, NULL);
+  ok(f, "DELETE", p, NULL);
+}
+
 static void test_responses(void **state)
 {
   simfx *f;
@@ -1356,6 +1526,7 @@ static void test_responses(void **state)
   scenario_sql(f, VB, "pg2");
   scenario_secrets(f);
   scenario_monitoring(f);
+  scenario_iam(f);
   /* Coverage: which served methods the scenario reached. */
   s = edv__sim_core(f->es);
   for (size_t i = 0; i < s->n_routes; i++) {
@@ -1445,8 +1616,107 @@ static void test_requests(void **state)
                 1);
   unknown_field(f, "POST", MON "/uptimeCheckConfigs",
                 "{\"displayName\":\"x\",\"httpCheck\":{\"bogusField\":1}}", 1);
+  /* A Compute filter that does not parse: 400 invalid, not an empty list. */
+  {
+    static const char *const bad[] = {
+        CP "/global/networks?filter=name%20eq%20(",
+        CP "/zones/us-central1-a/instances?filter=name%20eq%20%5Cbx",
+        CP "/global/firewalls?filter=(name%20eq%20a)%20(network%20%3D%20b)",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+      reply r;
+
+      http(f, "GET", bad[i], NULL, &r);
+      if (r.status != 400 || jget(r.json, "error.errors.0.reason") == NULL ||
+          strcmp(jget(r.json, "error.errors.0.reason"), "invalid") != 0)
+        violation("GET %s: want 400 invalid (list filter), got %ld %s", bad[i],
+                  r.status, r.body ? r.body : "");
+      reply_free(&r);
+    }
+  }
   fx_free(f);
   violations_check("request schema");
+}
+
+/* ---------------------------------------------------------------------- */
+/* 3b. Methods without a request body                                     */
+/* ---------------------------------------------------------------------- */
+
+/* One call with a body the method does not take: never Google's 400. */
+static void bodiless_ok(simfx *f, const char *verb, const char *path,
+                        const char *body)
+{
+  reply r;
+
+  http(f, verb, path, body, &r);
+  if (r.status == 400)
+    violation("%s %s with the body '%s': the method takes no body, want no "
+              "400, got %s",
+              verb, path, body, r.body ? r.body : "");
+  reply_free(&r);
+}
+
+/* The simulator knows which methods are bodiless (bodiless.c, generated)
+ * as discovery does, for every served route; those take `""` and `{}` as
+ * no body, a method with a body still refuses `""`. */
+static void test_bodiless(void **state)
+{
+  simfx *f;
+  sim *s;
+  reply r;
+  int n = 0;
+
+  (void)state;
+  if (!have_docs)
+    skip();
+  f = fx_start("fast");
+  s = edv__sim_core(f->es);
+  violations = json_object_new_object();
+  for (size_t i = 0; i < s->n_routes; i++) {
+    const sim_rt *rt = &s->routes[i];
+    int d = route_doc(rt), want;
+    json_object *m;
+
+    if (route_excepted(rt) || d < 0 ||
+        !json_object_object_get_ex(docs[d].methods, rt->r->method_id, &m))
+      continue; /* test_routes reports it */
+    want = !json_object_object_get_ex(m, "request", NULL);
+    n++;
+    if (sim__route_bodiless(rt) != want)
+      violation("%s %s (%s): the simulator says %s, discovery says %s "
+                "(regenerate src/sim/bodiless.c: src/sim/tools/"
+                "gen_bodiless.py)",
+                rt->r->verb, rt->r->path, rt->r->method_id,
+                want ? "it takes a body" : "bodiless",
+                want ? "bodiless" : "it takes a body");
+  }
+  printf("# bodiless: %d served methods compared with discovery\n", n);
+  bodiless_ok(f, "GET", CP "/global/networks", "\"\"");
+  bodiless_ok(f, "GET", CP "/zones/us-central1-a", "{}");
+  bodiless_ok(f, "GET", V1 "/secrets", " \"\" ");
+  bodiless_ok(f, "DELETE", DZ "/edvirons-com/rrsets/none.edvirons.com./A",
+              "\"\"");
+  bodiless_ok(f, "POST", CP "/zones/us-central1-a/instances/none/start",
+              "\"\"");
+  bodiless_ok(f, "POST", CP "/zones/us-central1-a/instances/none/stop", "{}");
+  bodiless_ok(f, "POST", V1 "/instances/none/restart", "\"\"");
+  bodiless_ok(f, "POST", VB "/instances/none/restart", "{}");
+  http(f, "POST", CP "/global/networks", "\"\"", &r);
+  if (r.status != 400 || jget(r.json, "error.errors.0.reason") == NULL ||
+      strcmp(jget(r.json, "error.errors.0.reason"), "parseError") != 0)
+    violation("POST networks.insert with the body '\"\"': want 400 "
+              "parseError, got %ld %s",
+              r.status, r.body ? r.body : "");
+  reply_free(&r);
+  http(f, "POST", V1 "/secrets?secretId=x", "\"\"", &r);
+  if (r.status != 400)
+    violation("POST secrets.create with the body '\"\"': want 400, got %ld",
+              r.status);
+  reply_free(&r);
+  assert_true(n > 100);
+  fx_free(f);
+  violations_check("bodiless");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1629,14 +1899,13 @@ static void test_subset(void **state)
 int main(void)
 {
   const struct CMUnitTest all[] = {
-      cmocka_unit_test(test_subset),         cmocka_unit_test(test_routes),
-      cmocka_unit_test(test_responses),      cmocka_unit_test(test_requests),
-      cmocka_unit_test(test_fidelity_table),
+      cmocka_unit_test(test_subset),    cmocka_unit_test(test_routes),
+      cmocka_unit_test(test_responses), cmocka_unit_test(test_requests),
+      cmocka_unit_test(test_bodiless),  cmocka_unit_test(test_fidelity_table),
   };
   const struct CMUnitTest lone[] = {
-      cmocka_unit_test(test_routes),
-      cmocka_unit_test(test_responses),
-      cmocka_unit_test(test_requests),
+      cmocka_unit_test(test_routes),         cmocka_unit_test(test_responses),
+      cmocka_unit_test(test_requests),       cmocka_unit_test(test_bodiless),
       cmocka_unit_test(test_fidelity_table),
   };
 

@@ -569,6 +569,37 @@ static void test_network_lifecycle(void **state)
   assert_int_equal(
       json_object_array_length(json_object_object_get(r.json, "items")), 0);
   reply_free(&r);
+  /* RE2 syntax POSIX lacks, single quotes, (?i); AIP-160 ordering. */
+  assert_int_equal(http(f, "GET", NET "?filter=name%20eq%20%27%5Cw%2B-net%27",
+                        NULL, NULL, &r),
+                   200);
+  assert_jeq(r.json, "items.0.name", "edv-net");
+  reply_free(&r);
+  assert_int_equal(
+      http(f, "GET", NET "?filter=name%20eq%20(%3Fi)EDV-NET", NULL, NULL, &r),
+      200);
+  assert_jeq(r.json, "items.0.name", "edv-net");
+  reply_free(&r);
+  assert_int_equal(http(f, "GET",
+                        NET "?filter=(name%20%3D%20x)%20OR%20(name%20%3D%20"
+                            "edv-net)",
+                        NULL, NULL, &r),
+                   200);
+  assert_jeq(r.json, "items.0.name", "edv-net");
+  reply_free(&r);
+  /* An invalid expression is Compute's 400, not an empty list. */
+  assert_int_equal(http(f, "GET", NET "?filter=name%20eq%20(", NULL, NULL, &r),
+                   400);
+  assert_jeq(r.json, "error.errors.0.reason", "invalid");
+  assert_jeq(r.json, "error.message",
+             "Invalid value for field 'filter': 'name eq ('. Invalid list "
+             "filter expression.");
+  reply_free(&r);
+  assert_int_equal(http(f, "GET",
+                        NET "?filter=(name%20eq%20edv.*)%20(status%20%3D%20x)",
+                        NULL, NULL, &r),
+                   400);
+  reply_free(&r);
   /* Errors, each in Compute's legacy envelope. */
   assert_int_equal(http(f, "POST", NET, "{\"name\":\"edv-net\"}", NULL, &r),
                    409);
