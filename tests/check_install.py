@@ -171,6 +171,11 @@ try:
             problems.append(f"edvctl --config edv.conf: {rc} {out}{err}")
     check(True, "the example configuration and tiers file in share/doc",
           problems)
+
+    docs = [where("datadir", "doc", "edvirons", n)
+            for n in ("README.md", "LICENSE", "api.md", "cli.md",
+                      "config.md", "operations.md", "simulator.md")]
+    check(True, "the documentation in share/doc", missing(dest, docs))
 finally:
     shutil.rmtree(dest, ignore_errors=True)
 finish()
