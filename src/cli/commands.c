@@ -19,9 +19,15 @@ const cli_opt cli_global_opts[] = {
      "(env EDV_ENDPOINT)"},
     {"key-file", 0, "FILE",
      "service-account or ADC key file (env EDV_KEY_FILE)"},
-    {"format", 0, "table|json",
-     "output format (default table; env EDV_FORMAT); json prints only JSON "
-     "and no progress"},
+    {"format", 0, "table|json|yaml|value(F,...)",
+     "output format (default table; env EDV_FORMAT); json, yaml and "
+     "value(FIELD,...) print only the document (or the fields' values, "
+     "tab-separated, one line per item) and no progress"},
+    {"filter", 0, "EXPR",
+     "keep the items that match EXPR, as gcloud's --filter: KEY=VALUE, "
+     "KEY!=V, KEY:V (has), KEY~REGEX, KEY<V..., NOT, AND, OR"},
+    {"sort-by", 0, "FIELD[,~FIELD]",
+     "order the items by these fields (~: descending)"},
     {"state-dir", 0, "DIR",
      "local state directory (env EDV_STATE_DIR; default "
      "$XDG_STATE_HOME/edv)"},
@@ -84,10 +90,21 @@ static const cli_cmd auth_cmds[] = {
 static const char *const id_arg[] = {"ID"};
 static const char *const create_args[] = {"ID", "SLUG", "NAME", "TIER",
                                           "REGION"};
+static const char *const scale_args[] = {"ID", "TIER"};
+
+/* Long operations wait for their end by default, as gcloud's do. */
+#define ASYNC_OPT                                                              \
+  {                                                                            \
+    "async", 0, NULL,                                                          \
+        "return once the work is recorded and started; `tenant get ID` "       \
+        "follows "                                                             \
+        "it"                                                                   \
+  }
 
 static const cli_opt create_opts[] = {
-    {"wait", 0, NULL, "wait until READY (the default on a terminal)"},
-    {"no-wait", 0, NULL, "record the tenant and return (PENDING)"},
+    ASYNC_OPT,
+    {"wait", 0, NULL, "wait until READY (the default)"},
+    {"no-wait", 0, NULL, "the older name of --async"},
     {"ops-ssh", 0, NULL,
      "open operations SSH through IAP to the tenant's VM (default off)"},
     {NULL, 0, NULL, NULL},
@@ -109,11 +126,18 @@ static const cli_opt list_opts[] = {
 
 static const cli_opt resume_opts[] = {
     {"all", 0, NULL, "resume every interrupted tenant"},
+    ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
 
 static const cli_opt delete_opts[] = {
     {"yes", 'y', NULL, "do not ask for confirmation"},
+    ASYNC_OPT,
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt async_opts[] = {
+    ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
 
@@ -141,7 +165,7 @@ static const cli_opt plan_opts[] = {
 
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
-     "ID SLUG NAME TIER REGION [--wait|--no-wait] [--ops-ssh]",
+     "ID SLUG NAME TIER REGION [--async] [--ops-ssh]",
      "Validates the spec (id, slug, display name, tier from tiers.json,\n"
      "region from the Compute API), records the tenant and provisions its\n"
      "stack: subnet, firewall, service account, DB password secret, Cloud\n"
@@ -152,8 +176,9 @@ static const cli_cmd tenant_cmds[] = {
      "that already holds a DNS record EdVirons did not create (exit 4,\n"
      "naming the record).\n"
      "\n"
-     "It waits until READY by default when stdout is a terminal (--wait or\n"
-     "--no-wait choose). While it waits, a terminal shows a live view of\n"
+     "It waits until READY (or FAILED), as every long operation does;\n"
+     "--async returns once the tenant is recorded and its run started, and\n"
+     "says how to follow it. While it waits, a terminal shows a live view of\n"
      "the steps; elsewhere one line per transition goes to stderr; with\n"
      "--format json only the final tenant JSON is printed. The tenant's\n"
      "summary (URL, VM, database, certificate, cost) ends the run. Ctrl-C\n"
@@ -166,7 +191,7 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl --sim tenant create school001 greenwood-high "
      "\"Greenwood High School\" premium us-central1\n"
      "  edvctl tenant create school002 hillside \"Hillside\" basic "
-     "europe-west1 --no-wait\n"
+     "europe-west1 --async\n"
      "  edvctl tenant create school003 oakwood \"Oakwood\" standard "
      "us-central1 --wait --format json\n",
      create_opts, 5, 5, create_args, cli_cmd_tenant_create, NULL},
@@ -195,9 +220,11 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl tenant history school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_history, NULL},
     {"state", "print the tenant's whole record as JSON", "ID",
-     "The tenant's record (spec, phase, steps with requestIds and\n"
-     "operations, subnet, lease): the equivalent of an isolated Terraform\n"
-     "state.\n\nExamples:\n  edvctl tenant state school001 > "
+     "The tenant document without the live state, as GET\n"
+     "/api/tenants/ID answers it (spec fields, phase, steps with\n"
+     "requestIds and operations, resource names, subnet range): the\n"
+     "equivalent of an isolated Terraform state.\n"
+     "\nExamples:\n  edvctl tenant state school001 > "
      "school001.json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_state, NULL},
     {"plan", "show what a reconcile would change", "ID [--detailed-exitcode]",
@@ -205,7 +232,7 @@ static const cli_cmd tenant_cmds[] = {
      "mutating call, no record written) and prints what a reconcile would\n"
      "do, as a diff: `+` create, `~` change, `-` delete, each with its\n"
      "call, and `!` drift that needs a manual change; or `No changes`. No\n"
-     "progress is shown. With --format json: {tenant, phase, in_sync,\n"
+     "progress is shown. With --format json: {tenant, tier, phase, in_sync,\n"
      "changes[], drift[], not_checked[]}. With --detailed-exitcode, as\n"
      "terraform: exit 0 when in sync, 2 when there are changes or drift,\n"
      "another code on an error.\n"
@@ -217,10 +244,10 @@ static const cli_cmd tenant_cmds[] = {
      "Drives a FAILED tenant again in the direction it was going\n"
      "(provisioning or deleting), with the same progress as create.\n"
      "\nExamples:\n  edvctl tenant retry school001\n",
-     NULL, 1, 1, id_arg, cli_cmd_tenant_retry, NULL},
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_retry, NULL},
     {"resume", "continue interrupted tenants", "[ID | --all]",
      "Continues tenants left PENDING, PROVISIONING or DEPROVISIONING by a\n"
-     "crash, Ctrl-C or `create --no-wait`: recorded operations are\n"
+     "crash, Ctrl-C or `--async`: recorded operations are\n"
      "awaited, not re-issued. With one ID, the same progress as create.\n"
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
@@ -235,7 +262,27 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
      "  edvctl tenant update school001 --ops-ssh off --format json\n",
      update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},
-    {"delete", "deprovision a tenant", "ID [--yes]",
+    {"scale", "move a tenant to another tier", "ID TIER",
+     "Records the new tier and drives the tenant to it, with the same\n"
+     "progress as create: the VM's machine type (stop, setMachineType,\n"
+     "start), its boot disk and Cloud SQL's tier and storage. Disks never\n"
+     "shrink: a smaller tier keeps the larger disks, and a note says so.\n"
+     "Only a READY or FAILED tenant can scale. With --format json: {tenant,\n"
+     "from_tier, to_tier, notes}, as POST /api/tenants/ID/scale answers.\n"
+     "\nExamples:\n  edvctl tenant scale school001 premium\n"
+     "  edvctl tenant scale school001 basic --format json\n",
+     async_opts, 2, 2, scale_args, cli_cmd_tenant_scale, NULL},
+    {"apply", "carry out what `tenant plan` shows", "ID",
+     "Reconciles the tenant now, with the same progress as create: every\n"
+     "step observes its resources and makes the calls `tenant plan`\n"
+     "listed (a deleted firewall rule is created again, a changed setting\n"
+     "put back). A tenant being deleted goes on down; a FAILED one needs\n"
+     "`tenant retry`. With --format json: the tenant document.\n"
+     "\nExamples:\n  edvctl tenant plan school001 && edvctl tenant apply "
+     "school001\n"
+     "  edvctl tenant apply school001 --format json\n",
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_apply, NULL},
+    {"delete", "deprovision a tenant", "ID [--yes] [--async]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
      "with its history. Asks on a terminal (type the id) unless --yes;\n"

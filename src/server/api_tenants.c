@@ -374,8 +374,8 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
     char key[EDV_STORE_ID_SZ + 16];
     snprintf(key, sizeof(key), "observe/%s",
              json_object_get_string(json_object_object_get(doc, "id")));
-    edvd_view_put(c->d, key,
-                  json_object_get(json_object_object_get(doc, "observed")),
+    /* The cache takes its own reference. */
+    edvd_view_put(c->d, key, json_object_object_get(doc, "observed"),
                   EDVD_VIEW_TTL_MS);
   } else {
     /* Without ?observe=true the document has no live state at all. */
@@ -547,4 +547,21 @@ void api_tenant_events(api_ctx *c, const char *id)
   LIB_CALL(c, 200, 0,
            edv_tenant_events(c->d->ef, rec.id, (int64_t)after, (unsigned)limit,
                              lib_answer, w, &err));
+}
+
+/* ---- POST /api/tenants/{id}/apply
+ * ------------------------------------------------*/
+
+/* Carries out the tenant's plan (edv_tenant_apply): 202 with the tenant
+ * document once its run started; the journal and GET say how it ends. */
+void api_tenant_apply(api_ctx *c, const char *id)
+{
+  edv__tenant_rec rec;
+
+  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+    return;
+  if (job_free(c, rec.id) == 0)
+    LIB_CALL(c, 202, 1,
+             edv_tenant_apply(c->d->ef, rec.id, EDV_FLEET_ASYNC, lib_answer, w,
+                              &err));
 }
