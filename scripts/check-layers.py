@@ -12,7 +12,8 @@ public header the table does not know; prints the table with -v.
 
 With --libedv, also checks the built library: libedv.so defines none of the
 global symbols of the given archives (the simulator's libedvsim.a, the HTTP
-adapter's and the programs' support) and does not need libmicrohttpd; it
+adapter's and the programs' support) and does not need libmicrohttpd; the
+simulator's libedvsim.a needs of libedv nothing libedv.so does not export; it
 exports the public API and nothing else (every dynamic symbol is an edv_
 function declared EDV_EXPORT in a public header of libedv, never an
 internal edv__ one); and every function a public header declares is marked
@@ -192,6 +193,14 @@ def check_exports(root, so, mine):
     return problems
 
 
+def undefined(path):
+    """The symbols the archive `path` uses and its member leaves undefined."""
+    out = subprocess.run(["nm", "-u", path], check=True, capture_output=True,
+                         text=True).stdout
+    return {f[1] for f in (line.split() for line in out.splitlines())
+            if len(f) == 2 and f[0] == "U"}
+
+
 def check_libedv(root, so, archives):
     """Returns the problems of the built libedv.so, one line each."""
     problems = []
@@ -201,6 +210,13 @@ def check_libedv(root, so, archives):
         for sym in sorted(mine & defined(a, False)):
             problems.append(f"{so}: defines {sym}, which belongs to "
                             f"{os.path.basename(a)}")
+        if os.path.basename(a) == "libedvsim.a":
+            # Linked beside libedv.so, the simulator finds there only what
+            # libedv exports: it carries the rest itself (edvcommon).
+            for sym in sorted(undefined(a) - defined(a, False) - mine):
+                if sym.startswith("edv"):
+                    problems.append(f"{a}: needs {sym}, which {so} does not "
+                                    "export (link it into libedvsim too)")
     dyn = subprocess.run(["readelf", "-d", so], check=True,
                          capture_output=True, text=True).stdout
     for line in dyn.splitlines():
