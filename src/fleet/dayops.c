@@ -96,16 +96,6 @@ int edv__dayops_submit(edv_fleet *f, edv_api api, const char *method,
   return edv_call_submit(f->engine, &rq, cb, data, NULL);
 }
 
-const char *edv__dayops_str(json_object *o, const char *key)
-{
-  json_object *v;
-
-  if (!o || !json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
 json_object *edv__dayops_str_or_null(const char *s)
 {
   return s && *s ? json_object_new_string(s) : NULL;
@@ -483,13 +473,13 @@ static void job_on_started(void *data, const edv_response *res)
     job_end(jb);
     return;
   }
-  name = edv__dayops_str(res->json, "name");
-  status = edv__dayops_str(res->json, "status");
+  name = edv__jstr(res->json, "name");
+  status = edv__jstr(res->json, "status");
   if (jb->kind == JOB_BACKUP) {
     json_object *bc;
     const char *bid = NULL;
     if (json_object_object_get_ex(res->json, "backupContext", &bc))
-      bid = edv__dayops_str(bc, "backupId");
+      bid = edv__jstr(bc, "backupId");
     snprintf(jb->backup_id, sizeof(jb->backup_id), "%s", bid ? bid : "");
   }
   snprintf(jb->op_name, sizeof(jb->op_name), "%s", name ? name : "");
@@ -918,7 +908,7 @@ static void restore_on_run(void *data, const edv_response *res)
 {
   job *jb = data;
   edv_fleet *f = jb->o->f;
-  const char *st = res->error ? NULL : edv__dayops_str(res->json, "status");
+  const char *st = res->error ? NULL : edv__jstr(res->json, "status");
   json_object *b, *ctx;
   char path[400];
   edv_error e;
@@ -1017,11 +1007,11 @@ static json_object *backup_run_view(json_object *run)
   const char *emsg = NULL;
 
   if (json_object_object_get_ex(run, "error", &e))
-    emsg = edv__dayops_str(e, "message") ? edv__dayops_str(e, "message")
-                                         : edv__dayops_str(e, "code");
+    emsg = edv__jstr(e, "message") ? edv__jstr(e, "message")
+                                         : edv__jstr(e, "code");
 #define RUN_STR(key, from)                                                     \
   json_object_object_add(x, key,                                               \
-                         edv__dayops_str_or_null(edv__dayops_str(run, from)))
+                         edv__dayops_str_or_null(edv__jstr(run, from)))
   RUN_STR("id", "id");
   RUN_STR("status", "status");
   RUN_STR("type", "type");
@@ -1060,7 +1050,7 @@ static void backups_on_list(void *data, const edv_response *res)
       json_object_is_type(items, json_type_array))
     for (size_t i = 0; i < json_object_array_length(items); i++) {
       json_object *run = json_object_array_get_idx(items, i);
-      if (edv__dayops_str(run, "id"))
+      if (edv__jstr(run, "id"))
         json_object_array_add(arr, backup_run_view(run));
     }
   o = json_object_new_object();
@@ -1069,7 +1059,7 @@ static void backups_on_list(void *data, const edv_response *res)
   json_object_object_add(o, "backups", arr);
   json_object_object_add(
       o, "more",
-      json_object_new_boolean(edv__dayops_str(res->json, "nextPageToken") !=
+      json_object_new_boolean(edv__jstr(res->json, "nextPageToken") !=
                               NULL));
   json_object_object_add(o, "operation", edv__dayops_job_view(f, b->tenant));
   b->cb(b->data, o, NULL);

@@ -77,8 +77,6 @@ int edv__dayops_submit(edv_fleet *f, edv_api api, const char *method,
 int edv__dayops_answer_later(edv_fleet *f, json_object *doc, edv_fleet_cb cb,
                              void *data, edv_error *err);
 
-/* The string member `key` of o, or NULL. */
-const char *edv__dayops_str(json_object *o, const char *key);
 /* A JSON string, or null for NULL and "". */
 json_object *edv__dayops_str_or_null(const char *s);
 

@@ -267,7 +267,7 @@ static void region_quotas(cap_region *r, json_object *q)
        i++) {
     json_object *x = json_object_array_get_idx(q, i), *v;
     cap_quota *cq = &r->quotas[r->nquotas];
-    const char *m = edv__dayops_str(x, "metric");
+    const char *m = edv__jstr(x, "metric");
     if (!m)
       continue;
     snprintf(cq->metric, sizeof(cq->metric), "%s", m);

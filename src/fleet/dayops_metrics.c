@@ -139,7 +139,7 @@ static void each_point(metrics_ctx *m, json_object *page, int latency)
       if (point_value(pt, &val))
         continue;
       if (json_object_object_get_ex(pt, "interval", &iv))
-        t = parse_rfc3339(edv__dayops_str(iv, "endTime"));
+        t = parse_rfc3339(edv__jstr(iv, "endTime"));
       add_point(m, latency, val, t);
     }
   }
