@@ -87,6 +87,13 @@ EDV_EXPORT edv_engine *edv_fleet_engine(const edv_fleet *fleet);
 /* The DNS domain tenants are served under ("edvirons.com"). */
 EDV_EXPORT const char *edv_fleet_domain(const edv_fleet *fleet);
 
+/*
+ * On whose behalf the operations started from now on act, for the
+ * journal: its lines then say "ACTOR:who" ("edvd:alice"). NULL or "": the
+ * actor alone.
+ */
+EDV_EXPORT void edv_fleet_act_as(edv_fleet *fleet, const char *who);
+
 /* An answer: `answer` is NULL when `err` is set. */
 typedef void (*edv_fleet_cb)(void *data, json_object *answer,
                              const edv_error *err);

@@ -13,6 +13,21 @@
 
 #define MOD "fleet"
 
+/* An answer waiting for the loop's next turn. */
+typedef struct edv__later edv__later;
+struct edv__later {
+  struct edv__later *next;
+  edv_fleet *f;
+  uv_timer_t timer;
+  edv_fleet_cb cb;
+  void *data;
+  json_object *doc;
+  edv_error err;
+  int has_err;
+};
+
+static void later_fire(uv_timer_t *t);
+
 /* ---- events --------------------------------------------------------------*/
 
 static const char *const event_names[] = {
@@ -184,6 +199,12 @@ static void machine_closed(void *data)
   void (*cb)(void *) = f->close_cb;
   void *cbdata = f->close_data;
 
+  /* Answers still waiting for their turn are given now: the fleet goes. */
+  while (f->later) {
+    edv__later *l = f->later;
+    uv_timer_stop(&l->timer);
+    later_fire(&l->timer);
+  }
   if (f->dayops_free)
     f->dayops_free(f);
   while (f->runs) {
@@ -256,6 +277,78 @@ void edv__fleet_answer_tenant(edv_fleet *f, const char *id, edv_fleet_cb cb,
   json_object_put(doc);
 }
 
+/* ---- answers on the next loop turn ---------------------------------------*/
+
+static void later_closed(uv_handle_t *h)
+{
+  free(h->data);
+}
+
+static void later_unlink(edv__later *l)
+{
+  for (edv__later **pp = &l->f->later; *pp; pp = &(*pp)->next)
+    if (*pp == l) {
+      *pp = l->next;
+      return;
+    }
+}
+
+static void later_fire(uv_timer_t *t)
+{
+  edv__later *l = t->data;
+
+  later_unlink(l);
+  if (l->has_err)
+    l->cb(l->data, NULL, &l->err);
+  else
+    l->cb(l->data, l->doc, NULL);
+  json_object_put(l->doc);
+  l->doc = NULL;
+  uv_close((uv_handle_t *)&l->timer, later_closed);
+}
+
+int edv__fleet_answer_later(edv_fleet *f, edv_fleet_cb cb, void *data,
+                            json_object *doc, const edv_error *e,
+                            edv_error *err)
+{
+  edv__later *l = calloc(1, sizeof(*l));
+
+  if (!l)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  l->f = f;
+  l->cb = cb;
+  l->data = data;
+  l->doc = json_object_get(doc);
+  if (e) {
+    l->err = *e;
+    l->has_err = 1;
+  }
+  uv_timer_init(f->loop, &l->timer);
+  l->timer.data = l;
+  uv_timer_start(&l->timer, later_fire, 0, 0);
+  l->next = f->later;
+  f->later = l;
+  return 0;
+}
+
+int edv__fleet_answer_tenant_later(edv_fleet *f, const char *id,
+                                   edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv_error e;
+  json_object *doc;
+  int result;
+
+  if (edv__fleet_tenant_rec(f, id, &rec, &e) != 0)
+    return edv__fleet_answer_later(f, cb, data, NULL, &e, err);
+  doc = edv__view_tenant(f, &rec, EDV_VIEW_STEPS | EDV_VIEW_RESOURCES);
+  if (!doc)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
+  json_object_put(doc);
+  return result;
+}
+
 typedef struct journal_item {
   edv__journal_rec rec;
 } journal_item;
@@ -297,6 +390,12 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j)
 }
 
 /* ---- runs ----------------------------------------------------------------*/
+
+void edv__fleet_stop_all(edv_fleet *f)
+{
+  f->stopping = 1;
+  edv__fleet_stop(f->machine, NULL);
+}
 
 edv__fleet_run *edv__fleet_run_find(edv_fleet *f, const char *id)
 {
@@ -369,7 +468,7 @@ static void run_done(void *data, const char *tenant, edv_tenant_phase phase,
     run_unlink(f, r);
     free(r);
   }
-  if (then_down && !f->closing) {
+  if (then_down && !f->closing && !f->stopping) {
     /* A delete asked while going up: its waiters wait for the way down. */
     if (edv__fleet_drive_tenant(f, id, EDV_DIR_DOWN, NULL, NULL, &e) == 0) {
       edv__fleet_run *down = edv__fleet_run_find(f, id);
@@ -390,8 +489,9 @@ int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
   edv__fleet_run *r = edv__fleet_run_find(f, id);
   int result;
 
-  if (f->closing)
-    return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
+  if (f->closing || f->stopping)
+    return edv_error_set(err, EDV_EUNAVAIL, "the fleet is %s",
+                         f->closing ? "closing" : "stopping");
   if (r) {
     if (r->dir != dir && !(dir == EDV_DIR_DOWN && r->then_down))
       return edv_error_set(err, EDV_EBUSY, "tenant '%s' is being %s", id,

@@ -83,6 +83,7 @@ struct edv_fleet {
   edv_engine *engine;
   const edv_config *cfg;
   char actor[EDV_STORE_SMALL_SZ];
+  char who[64]; /* edv_fleet_act_as: on whose behalf ("alice") */
   char state_dir[512];
   edv_store *store;
   edv__tiers *tiers;
@@ -90,7 +91,13 @@ struct edv_fleet {
   edv__fleet_run *runs;
   unsigned nruns;
   edv_fleet_sub *subs;
+  /* Regions the Compute API confirmed (they do not disappear). */
+  char regions[16][48];
+  unsigned nregions;
+  /* Answers waiting for the next loop turn (edv__fleet_answer_later). */
+  struct edv__later *later;
   unsigned dispatching; /* nesting of event dispatches */
+  int stopping;         /* edv__fleet_stop_all: no new run */
   int closing;
   void (*close_cb)(void *data);
   void *close_data;
@@ -98,6 +105,10 @@ struct edv_fleet {
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
 };
+
+/* Stops every run at a durable point and starts no other (a shutdown);
+ * their waiters get EDV_ECANCELED. */
+void edv__fleet_stop_all(edv_fleet *f);
 
 /* The run of `id` in this fleet, or NULL. */
 edv__fleet_run *edv__fleet_run_find(edv_fleet *f, const char *id);
@@ -110,6 +121,18 @@ edv__fleet_run *edv__fleet_run_find(edv_fleet *f, const char *id);
  */
 int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
                             edv_fleet_cb cb, void *data, edv_error *err);
+
+/*
+ * Answers `cb` from the loop's next turn (the callback contract: never
+ * inside the call) with `doc` (taken with a new reference; may be NULL)
+ * or `e` (copied; may be NULL). 0, or EDV_ENOMEM with `err` filled.
+ */
+int edv__fleet_answer_later(edv_fleet *f, edv_fleet_cb cb, void *data,
+                            json_object *doc, const edv_error *e,
+                            edv_error *err);
+/* The same with the tenant document of `id` (or its error), read now. */
+int edv__fleet_answer_tenant_later(edv_fleet *f, const char *id,
+                                   edv_fleet_cb cb, void *data, edv_error *err);
 
 /* Answers `cb` with the tenant document of `id` (or its error), now. */
 void edv__fleet_answer_tenant(edv_fleet *f, const char *id, edv_fleet_cb cb,

@@ -655,7 +655,7 @@ static void h_reconcile(api_ctx *c, const char *id)
   o = json_object_new_object();
   json_object_object_add(o, "resumed", json_object_new_int((int)n));
   json_object_object_add(o, "runs_in_flight",
-                         json_object_new_int((int)c->d->nruns));
+                         json_object_new_int((int)c->d->ef->nruns));
   api_send(c, 202, o);
 }
 
@@ -793,7 +793,7 @@ static void h_status(api_ctx *c, const char *id)
   json_object_object_add(o, "failed", fc.arr);
 
   runs = json_object_new_array();
-  for (edvd_run *r = d->runs; r; r = r->next) {
+  for (edvd_run *r = d->ef->runs; r; r = r->next) {
     json_object *x = json_object_new_object();
     json_object_object_add(x, "tenant", json_object_new_string(r->id));
     json_object_object_add(
@@ -802,7 +802,7 @@ static void h_status(api_ctx *c, const char *id)
     json_object_array_add(runs, x);
   }
   json_object_object_add(o, "runs_in_flight",
-                         json_object_new_int((int)d->nruns));
+                         json_object_new_int((int)d->ef->nruns));
   json_object_object_add(o, "runs", runs);
   json_object_object_add(
       o, "platform",
@@ -1118,7 +1118,7 @@ static void h_metrics(api_ctx *c, const char *id)
       "# HELP edv_http_requests_total API requests answered, by "
       "status class.\n"
       "# TYPE edv_http_requests_total counter\n",
-      d->nruns, (unsigned long long)d->runs_started,
+      d->ef->nruns, (unsigned long long)d->runs_started,
       (unsigned long long)d->runs_ready, (unsigned long long)d->runs_failed,
       (unsigned long long)d->runs_deleted, (unsigned long long)d->passes,
       (double)d->last_pass_dur_ms / 1e3, (unsigned long long)d->drift_repairs,

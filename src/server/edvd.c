@@ -29,33 +29,56 @@
 
 #define MOD "edvd"
 
-static void edvd_on_run_done(void *data, const char *tenant,
-                             edv_tenant_phase phase, const edv_error *err);
+static void edvd_maybe_finish(edvd *d);
 
 /* ---- runs ----------------------------------------------------------------*/
 
 edvd_run *edvd_find_run(edvd *d, const char *id)
 {
-  for (edvd_run *r = d->runs; r; r = r->next)
-    if (strcmp(r->id, id) == 0)
-      return r;
-  return NULL;
+  return d->ef ? edv__fleet_run_find(d->ef, id) : NULL;
 }
 
-static void run_remove(edvd *d, edvd_run *r)
+/* A run's end (the fleet's run waiter): counted, logged; the platform
+ * READY lets the tenants waiting for it go. */
+static void edvd_on_run_done(void *data, json_object *doc, const edv_error *err)
 {
-  for (edvd_run **pp = &d->runs; *pp; pp = &(*pp)->next)
-    if (*pp == r) {
-      *pp = r->next;
-      d->nruns--;
-      free(r);
-      return;
-    }
+  edvd_run_ref *ref = data;
+  edvd *d = ref->d;
+  json_object *v;
+  const char *phase = doc && json_object_object_get_ex(doc, "phase", &v)
+                          ? json_object_get_string(v)
+                          : "FAILED";
+  char ebuf[700] = "";
+  char id[EDV_STORE_ID_SZ];
+
+  snprintf(id, sizeof(id), "%s", ref->id);
+  free(ref);
+  if (err && err->code)
+    edv_error_format(err, ebuf, sizeof(ebuf));
+  if (strcmp(phase, "READY") == 0)
+    d->runs_ready++;
+  else if (strcmp(phase, "DELETED") == 0)
+    d->runs_deleted++;
+  else if (!err || err->code != EDV_ECANCELED)
+    d->runs_failed++;
+  if (err && err->code && err->code != EDV_ECANCELED)
+    EDV_LOG_E(MOD, "run ended: tenant=%s phase=%s error=%s", id, phase, ebuf);
+  else
+    EDV_LOG_I(MOD, "run ended: tenant=%s phase=%s%s%s", id, phase,
+              ebuf[0] ? " note=" : "", ebuf);
+  if (d->stopping) {
+    edvd_maybe_finish(d);
+    return;
+  }
+  /* The platform is ready: tenants waiting for it may go. */
+  if (strcmp(id, EDV_PLATFORM_ID) == 0 && strcmp(phase, "READY") == 0)
+    edvd_reconcile_pass(d);
 }
 
 int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
 {
   edvd_run *r = edvd_find_run(d, id);
+  edvd_run_ref *ref;
   int result;
 
   if (d->stopping)
@@ -71,58 +94,28 @@ int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
                          "tenant '%s' has a backup or restore running; "
                          "retry once it ends (GET /api/tenants/%s/backups)",
                          id, id);
-  r = calloc(1, sizeof(*r));
-  if (!r)
+  ref = calloc(1, sizeof(*ref));
+  if (!ref)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  snprintf(r->id, sizeof(r->id), "%s", id);
-  r->dir = dir;
-  result = edv__fleet_drive(d->fleet, id, dir, edvd_on_run_done, d, err);
+  ref->d = d;
+  snprintf(ref->id, sizeof(ref->id), "%s", id);
+  result = edv__fleet_drive_tenant(d->ef, id, dir, edvd_on_run_done, ref, err);
   if (result) {
-    free(r);
+    free(ref);
     return result;
   }
-  r->next = d->runs;
-  d->runs = r;
-  d->nruns++;
   d->runs_started++;
   EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
             dir == EDV_DIR_UP ? "up" : "down");
   return 0;
 }
 
-typedef struct journal_item {
-  edv__journal_rec rec;
-} journal_item;
-
-static int journal_apply(edv_store *st, void *data, edv_error *err)
-{
-  return edv__store_journal_append(st, &((journal_item *)data)->rec, NULL, err);
-}
-
-static void journal_done(void *data, int result, const edv_error *err)
-{
-  journal_item *q = data;
-
-  if (result)
-    EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", q->rec.tenant,
-              q->rec.event, err ? err->message : "?");
-  free(q);
-}
-
 int edvd_journal(edvd *d, const edv__journal_rec *j)
 {
-  edv__store_batch *b = d->fleet ? edv__fleet_batch(d->fleet) : NULL;
-  journal_item *q;
   edv_error err;
 
-  /* Through the fleet's group commit: a lock held by another process is
-   * retried from a timer there, never waited for on the loop. */
-  if (b && (q = malloc(sizeof(*q))) != NULL) {
-    q->rec = *j;
-    if (edv__store_batch_add(b, journal_apply, journal_done, q) == 0)
-      return 0;
-    free(q);
-  }
+  if (d->ef)
+    return edv__fleet_journal(d->ef, j);
   if (edv__store_journal_append(d->store, j, NULL, &err) == 0)
     return 0;
   EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", j->tenant,
@@ -134,49 +127,6 @@ void edvd_stop_then_down(edvd *d, edvd_run *r)
 {
   r->then_down = 1;
   edv__fleet_stop(d->fleet, r->id);
-}
-
-static void edvd_maybe_finish(edvd *d);
-
-static void edvd_on_run_done(void *data, const char *tenant,
-                             edv_tenant_phase phase, const edv_error *err)
-{
-  edvd *d = data;
-  edvd_run *r = edvd_find_run(d, tenant);
-  char ebuf[700] = "";
-  int then_down = r && r->then_down;
-  char id[EDV_STORE_ID_SZ];
-
-  snprintf(id, sizeof(id), "%s", tenant);
-  if (err && err->code)
-    edv_error_format(err, ebuf, sizeof(ebuf));
-  if (phase == EDV_PHASE_READY)
-    d->runs_ready++;
-  else if (phase == EDV_PHASE_FAILED)
-    d->runs_failed++;
-  else if (phase == EDV_PHASE_DELETED)
-    d->runs_deleted++;
-  if (phase == EDV_PHASE_FAILED)
-    EDV_LOG_E(MOD, "run ended: tenant=%s phase=%s error=%s", id,
-              edv__phase_name(phase), ebuf);
-  else
-    EDV_LOG_I(MOD, "run ended: tenant=%s phase=%s%s%s", id,
-              edv__phase_name(phase), ebuf[0] ? " note=" : "", ebuf);
-  if (r)
-    run_remove(d, r);
-  if (d->stopping) {
-    edvd_maybe_finish(d);
-    return;
-  }
-  if (then_down) {
-    edv_error e;
-    if (edvd_drive(d, id, EDV_DIR_DOWN, &e))
-      EDV_LOG_E(MOD, "tenant=%s: cannot start deprovisioning: %s", id,
-                e.message);
-  }
-  /* The platform is ready: tenants waiting for it may go. */
-  if (strcmp(id, EDV_PLATFORM_ID) == 0 && phase == EDV_PHASE_READY)
-    edvd_reconcile_pass(d);
 }
 
 /* ---- the periodic pass --------------------------------------------------*/
@@ -467,27 +417,27 @@ int edvd_reload(edvd *d, edv_error *err)
 
 /* ---- events from the fleet ------------------------------------------------*/
 
-static void on_fleet_event(void *data, const edv__event *ev)
+static void on_fleet_event(void *data, const edv_event *ev)
 {
   edvd *d = data;
   char ebuf[700];
 
   switch (ev->kind) {
-  case EDV_EV_PHASE:
+  case EDV_EVENT_PHASE:
     EDV_LOG_I(MOD, "phase: tenant=%s phase=%s", ev->tenant,
               ev->message ? ev->message : "");
     break;
-  case EDV_EV_STEP_FAIL:
+  case EDV_EVENT_STEP_FAIL:
     EDV_LOG_E(MOD, "step failed: tenant=%s step=%s error=%s", ev->tenant,
               ev->step ? ev->step : "",
               ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
     break;
-  case EDV_EV_STEP_RETRY:
+  case EDV_EVENT_STEP_RETRY:
     EDV_LOG_W(MOD, "step retry: tenant=%s step=%s error=%s", ev->tenant,
               ev->step ? ev->step : "",
               ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
     break;
-  case EDV_EV_STEP_DONE:
+  case EDV_EVENT_STEP_DONE:
     EDV_LOG_D(MOD, "step done: tenant=%s step=%s ms=%llu", ev->tenant,
               ev->step ? ev->step : "", (unsigned long long)ev->elapsed_ms);
     /* edv_step_duration_seconds of /metrics. */
@@ -543,8 +493,8 @@ static void on_fleet_closed(void *data)
 {
   edvd *d = data;
 
-  edv__store_close(d->store);
   d->store = NULL;
+  d->tiers = NULL;
   api_audit_close(d); /* the pending summaries, then the timer */
   if (d->audit_fd >= 0) {
     fsync(d->audit_fd);
@@ -566,12 +516,13 @@ static void on_httpd_closed(void *data)
 /* Once the server is closed and every run has ended: close the rest. */
 static void edvd_maybe_finish(edvd *d)
 {
-  edv__fleet *f = d->fleet;
+  edv_fleet *f = d->ef;
 
-  if (!d->stopping || d->httpd || d->runs || !f)
+  if (!d->stopping || d->httpd || !f || f->nruns)
     return;
+  d->ef = NULL;
   d->fleet = NULL;
-  edv__fleet_close(f, on_fleet_closed, d);
+  edv_fleet_close(f, on_fleet_closed, d);
 }
 
 static void on_stop_timer(uv_timer_t *t)
@@ -581,7 +532,7 @@ static void on_stop_timer(uv_timer_t *t)
   /* Every record is consistent at any point (intents are committed before
    * calls), so leaving now is safe; it only means a run did not stop. */
   EDV_LOG_E(MOD, "shutdown took longer than %u ms (%u run(s) left); exiting",
-            EDVD_STOP_GRACE_MS, d->nruns);
+            EDVD_STOP_GRACE_MS, d->ef ? d->ef->nruns : 0);
   fflush(NULL);
   _exit(1);
 }
@@ -592,7 +543,8 @@ static void edvd_shutdown(edvd *d, const char *why)
     return;
   d->stopping = 1;
   edvd_notify(d, "STOPPING=1");
-  EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why, d->nruns);
+  EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why,
+            d->ef ? d->ef->nruns : 0);
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
   uv_timer_stop(&d->health_timer);
@@ -600,8 +552,8 @@ static void edvd_shutdown(edvd *d, const char *why)
   uv_unref((uv_handle_t *)&d->stop_timer);
   if (d->httpd)
     edv__httpd_close(d->httpd, on_httpd_closed, d);
-  if (d->fleet)
-    edv__fleet_stop(d->fleet, NULL);
+  if (d->ef)
+    edv__fleet_stop_all(d->ef);
   edvd_maybe_finish(d);
 }
 
@@ -774,7 +726,7 @@ static int fail(edv_error *err, const char *what)
 int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 {
   edv_error err;
-  edv__fleet_opts fo;
+  edv_fleet_options fo;
   edv_httpd_options ho;
   char host[64] = "localhost", holder[128];
   edv__tenant_rec prec;
@@ -820,10 +772,32 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->engine = edv_engine_new(loop, d->cfg, &err);
   if (!d->engine)
     return fail(&err, "engine");
-  if (edv__env_load_tiers(d->cfg, opts->tiers_fallbacks, &d->tiers, &err))
-    return fail(&err, "tiers");
-  if (edv__env_open_store(d->state_dir, &d->store, &err))
-    return fail(&err, "store");
+  /* The fleet: the store, the tiers and the tenant machine. A holder that
+   * survives a restart: after a crash the next edvd takes its own leases
+   * back at once instead of waiting for them to expire. */
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = d->engine;
+  fo.config = d->cfg;
+  fo.state_dir = d->state_dir;
+  fo.actor = "edvd";
+  fo.tiers_fallbacks = opts->tiers_fallbacks;
+  gethostname(host, sizeof(host) - 1);
+  snprintf(holder, sizeof(holder), "edvd@%s", host);
+  fo.holder = holder;
+  if (opts->use_sim) {
+    /* The simulator's clock is quick; poll it often. */
+    fo.poll_ms = 250;
+    fo.retry_base_ms = 250;
+  }
+  if (edv_fleet_open(&fo, &d->ef, &err))
+    return fail(&err, "fleet");
+  d->store = d->ef->store;
+  d->tiers = d->ef->tiers;
+  d->fleet = d->ef->machine;
+  if (!edv_fleet_subscribe(d->ef, on_fleet_event, d)) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
+    return fail(&err, "fleet");
+  }
   if (load_tokens(d, &err))
     return fail(&err, "tokens");
   if (edv__tokens_count(d->tokens) == 0)
@@ -836,27 +810,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
     edv_error_set(&err, EDV_EIO, "%s: %s", d->audit_path, strerror(errno));
     return fail(&err, "audit log");
   }
-  memset(&fo, 0, sizeof(fo));
-  fo.engine = d->engine;
-  fo.store = d->store;
-  fo.tiers = d->tiers;
-  edv__env_fleet_opts(d->cfg, &fo);
-  /* A holder that survives a restart: after a crash the next edvd takes
-   * its own leases back at once instead of waiting for them to expire. */
-  gethostname(host, sizeof(host) - 1);
-  snprintf(holder, sizeof(holder), "edvd@%s", host);
-  fo.holder = holder;
-  fo.actor = "edvd";
-  if (opts->use_sim) {
-    /* The simulator's clock is quick; poll it often. */
-    fo.poll_ms = 250;
-    fo.retry_base_ms = 250;
-  }
-  fo.on_event = on_fleet_event;
-  fo.event_data = d;
-  if (edv__fleet_new(loop, &fo, &d->fleet, &err))
-    return fail(&err, "fleet");
-
   memset(&ho, 0, sizeof(ho));
   ho.host = d->listen_host;
   ho.port = d->listen_port;
@@ -932,8 +885,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 int edvd_run_loop(edvd *d)
 {
   uv_run(d->loop, UV_RUN_DEFAULT);
-  edv__tiers_free(d->tiers);
-  d->tiers = NULL;
   edv__tokens_free(d->tokens);
   d->tokens = NULL;
   edvd_heal_free(d);

@@ -21,6 +21,7 @@
 #include "prog/stephist.h"
 #include "prog/tokens.h"
 #include "store/store.h"
+#include "fleet/fleet.h"
 #include "tenant/machine.h"
 #include "tenant/tiers.h"
 
@@ -39,13 +40,14 @@ typedef struct edvd_opts {
   const char *const *tiers_fallbacks; /* installed / source tiers.json */
 } edvd_opts;
 
-/* A tenant this process is driving. */
-typedef struct edvd_run {
-  struct edvd_run *next;
+/* A tenant this process is driving (the fleet keeps the runs). */
+typedef edv__fleet_run edvd_run;
+
+/* What edvd's run waiter knows of its run. */
+typedef struct edvd_run_ref {
+  struct edvd *d;
   char id[EDV_STORE_ID_SZ];
-  edv__direction dir;
-  int then_down; /* stop asked by a DELETE: drive down once it ends */
-} edvd_run;
+} edvd_run_ref;
 
 typedef struct edvd_drift edvd_drift;
 
@@ -67,14 +69,13 @@ typedef struct edvd {
   unsigned listen_port;
   edv_sim *sim;
   edv_engine *engine;
-  edv_store *store;
-  edv__tiers *tiers;
-  edv__fleet *fleet;
+  edv_fleet *ef;     /* the fleet (fleet/fleet.h); the three below are its */
+  edv_store *store;  /* ef->store */
+  edv__tiers *tiers; /* ef->tiers */
+  edv__fleet *fleet; /* ef->machine */
   edv_httpd *httpd;
   edv__tokens *tokens;
   int audit_fd;
-  edvd_run *runs;
-  unsigned nruns;
   uv_signal_t sig_term, sig_int, sig_hup;
   uv_timer_t stop_timer; /* bounds the shutdown */
   uv_timer_t reconcile_timer;
