@@ -263,26 +263,20 @@ EDV_EXPORT int edv_tenant_events(edv_fleet *fleet, const char *id,
  * failed operation is EDV_EOPFAILED).
  */
 
-/* What a backup or restore request carries besides its arguments. */
-typedef struct edv_dayop_opts {
-  /* Who asks ("alice"), journalled as "ACTOR:who"; NULL: the actor. */
-  const char *who;
-  /* An idempotency key (1..255 printable ASCII): a request repeated with
-   * it is answered with the first one's job ("replayed": true, status
-   * "RUNNING" or "DONE") instead of starting another; the same key with
-   * other arguments is EDV_ECONFLICT. NULL: none. */
-  const char *idempotency_key;
-} edv_dayop_opts;
-
 /*
  * Takes an on-demand backup of the tenant's Cloud SQL instance (a READY
  * tenant: else EDV_EPRECONDITION). `description`: at most 200 characters,
- * no control characters; NULL or "": "ACTOR on-demand backup[ by WHO]".
- * `opts` may be NULL. Answers with the job document.
+ * no control characters; NULL or "": "ACTOR on-demand backup[ by WHO]"
+ * (edv_fleet_act_as). `idempotency_key` (1..255 printable ASCII, or NULL):
+ * a request repeated with it is answered with the first one's job
+ * ("replayed": true, status "RUNNING" or "DONE") instead of starting
+ * another; the same key with other arguments is EDV_ECONFLICT (an error
+ * about the key starts with "Idempotency-Key"). Answers with the job
+ * document.
  */
 EDV_EXPORT int edv_tenant_backup(edv_fleet *fleet, const char *id,
                                  const char *description,
-                                 const edv_dayop_opts *opts, unsigned flags,
+                                 const char *idempotency_key, unsigned flags,
                                  edv_fleet_cb cb, void *data, edv_error *err);
 
 /* The backup runs of the tenant's instance, newest first (one page of
@@ -296,11 +290,12 @@ EDV_EXPORT int edv_tenant_backups(edv_fleet *fleet, const char *id,
  * Restores the tenant's instance from its backup run `backup_id` (1..19
  * digits; one of this tenant's instance, else EDV_ENOTFOUND; SUCCESSFUL,
  * else EDV_EPRECONDITION). An error about it names the field "backup_id".
- * Answers with the job document.
+ * `idempotency_key` as for edv_tenant_backup. Answers with the job
+ * document.
  */
 EDV_EXPORT int edv_tenant_restore(edv_fleet *fleet, const char *id,
                                   const char *backup_id,
-                                  const edv_dayop_opts *opts, unsigned flags,
+                                  const char *idempotency_key, unsigned flags,
                                   edv_fleet_cb cb, void *data, edv_error *err);
 
 /*

@@ -84,7 +84,7 @@ int edv__dayops_submit(edv_fleet *f, edv_api api, const char *method,
 {
   edv_request rq;
 
-  if (f->closing)
+  if (edv__dayops_closing(f))
     return EDV_EUNAVAIL;
   memset(&rq, 0, sizeof(rq));
   rq.api = api;
@@ -101,47 +101,23 @@ json_object *edv__dayops_str_or_null(const char *s)
   return s && *s ? json_object_new_string(s) : NULL;
 }
 
+int edv__dayops_closing(const edv_fleet *f)
+{
+  return f->closing || f->stopping;
+}
+
 /* ---- answers from the loop ----------------------------------------------*/
-
-typedef struct later {
-  uv_timer_t timer;
-  edv_fleet_cb cb;
-  void *data;
-  json_object *doc;
-} later;
-
-static void later_closed(uv_handle_t *h)
-{
-  later *l = h->data;
-
-  json_object_put(l->doc);
-  free(l);
-}
-
-static void later_fire(uv_timer_t *t)
-{
-  later *l = t->data;
-
-  l->cb(l->data, l->doc, NULL);
-  uv_close((uv_handle_t *)&l->timer, later_closed);
-}
 
 int edv__dayops_answer_later(edv_fleet *f, json_object *doc, edv_fleet_cb cb,
                              void *data, edv_error *err)
 {
-  later *l = doc ? calloc(1, sizeof(*l)) : NULL;
+  int result;
 
-  if (!l) {
-    json_object_put(doc);
+  if (!doc)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  }
-  l->cb = cb;
-  l->data = data;
-  l->doc = doc;
-  uv_timer_init(f->loop, &l->timer);
-  l->timer.data = l;
-  uv_timer_start(&l->timer, later_fire, 0, 0);
-  return 0;
+  result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
+  json_object_put(doc);
+  return result;
 }
 
 /* ---- the cache -----------------------------------------------------------*/
@@ -488,7 +464,7 @@ static void job_on_started(void *data, const edv_response *res)
            jb->backup_id[0] ? jb->backup_id : "-", jb->tag[0] ? jb->tag : "-");
   journal(f, jb, jb->kind == JOB_BACKUP ? "backup.start" : "restore.start",
           detail, 0, NULL);
-  if (f->closing) {
+  if (edv__dayops_closing(f)) {
     /* Not an end: the next process follows it (edv__dayops_recover). */
     journal_interrupted(f, jb, "starting");
     edv_error_set(&e, EDV_EUNAVAIL, "the fleet is closing");
@@ -566,7 +542,7 @@ static void job_recover(edv_fleet *f, const edv__tenant_rec *rec)
   char inst[EDV_FQDN_MAX];
   const char *t;
 
-  if (!o || f->closing || job_find(o, rec->id))
+  if (!o || edv__dayops_closing(f) || job_find(o, rec->id))
     return;
   /* Once per tenant and fleet: the journal walk is not free. */
   if (!o->recovered)
@@ -750,7 +726,7 @@ static int job_gate(edv_fleet *f, const edv__tenant_rec *rec, job_kind kind,
 {
   job *jb;
 
-  if (f->closing)
+  if (edv__dayops_closing(f))
     return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
   if (rec->phase != EDV_PHASE_READY)
     return edv_error_set(err, EDV_EPRECONDITION,
@@ -777,7 +753,7 @@ typedef struct job_start {
   const char *id;
   const char *canon; /* the argument; what the idempotency hash covers */
   int (*check)(const char *canon, const char *tenant, edv_error *err);
-  const edv_dayop_opts *opts;
+  const char *key; /* the idempotency key, or NULL */
   unsigned flags;
   edv_fleet_cb cb;
   void *data;
@@ -792,7 +768,6 @@ static int job_begin(const job_start *s, job **out, edv_error *err)
 {
   edv__tenant_rec rec;
   char inst[EDV_FQDN_MAX], tag[17], actor[EDV_STORE_SMALL_SZ];
-  const char *who = s->opts ? s->opts->who : NULL;
   json_object *replay = NULL;
   int result;
 
@@ -803,16 +778,14 @@ static int job_begin(const job_start *s, job **out, edv_error *err)
   if (edv__name_sql_instance(rec.id, rec.generation, inst, sizeof(inst)))
     return edv_error_set(err, EDV_EINTERNAL, "tenant '%s': no instance name",
                          rec.id);
-  result = idem(s->f, s->opts ? s->opts->idempotency_key : NULL, s->kind, &rec,
-                s->canon, inst, tag, &replay, err);
+  result = idem(s->f, s->key, s->kind, &rec, s->canon, inst, tag, &replay, err);
   if (result == 1)
     return edv__dayops_answer_later(s->f, replay, s->cb, s->data, err);
   if (result || (result = job_gate(s->f, &rec, s->kind, err)) != 0)
     return result;
-  if (who && *who)
-    snprintf(actor, sizeof(actor), "%.40s:%.80s", s->f->actor, who);
-  else
-    snprintf(actor, sizeof(actor), "%s", s->f->actor);
+  /* As the tenant operations journal: "edvd:alice". */
+  snprintf(actor, sizeof(actor), "%.60s%s%.60s", s->f->actor,
+           s->f->who[0] ? ":" : "", s->f->who);
   *out = job_alloc(s->f, actor, s->kind, rec.id, inst, tag);
   if (!*out)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
@@ -841,7 +814,7 @@ static int check_description(const char *s, const char *tenant, edv_error *err)
 }
 
 int edv_tenant_backup(edv_fleet *f, const char *id, const char *description,
-                      const edv_dayop_opts *opts, unsigned flags,
+                      const char *idempotency_key, unsigned flags,
                       edv_fleet_cb cb, void *data, edv_error *err)
 {
   job_start s = {f,
@@ -849,7 +822,7 @@ int edv_tenant_backup(edv_fleet *f, const char *id, const char *description,
                  id,
                  description ? description : "",
                  check_description,
-                 opts,
+                 idempotency_key,
                  flags,
                  cb,
                  data};
@@ -862,9 +835,9 @@ int edv_tenant_backup(edv_fleet *f, const char *id, const char *description,
     return result;
   if (s.canon[0])
     snprintf(jb->description, sizeof(jb->description), "%s", s.canon);
-  else if (opts && opts->who && *opts->who)
+  else if (f->who[0])
     snprintf(jb->description, sizeof(jb->description),
-             "%.40s on-demand backup by %.100s", f->actor, opts->who);
+             "%.40s on-demand backup by %.60s", f->actor, f->who);
   else
     snprintf(jb->description, sizeof(jb->description), "%.40s on-demand backup",
              f->actor);
@@ -913,7 +886,7 @@ static void restore_on_run(void *data, const edv_response *res)
   char path[400];
   edv_error e;
 
-  if (!f || f->closing)
+  if (!f || edv__dayops_closing(f))
     /* A restore is destructive: never started while closing. */
     edv_error_set(&e, EDV_EUNAVAIL,
                   "the fleet is closing; nothing was "
@@ -960,7 +933,7 @@ static void restore_on_run(void *data, const edv_response *res)
 }
 
 int edv_tenant_restore(edv_fleet *f, const char *id, const char *backup_id,
-                       const edv_dayop_opts *opts, unsigned flags,
+                       const char *idempotency_key, unsigned flags,
                        edv_fleet_cb cb, void *data, edv_error *err)
 {
   job_start s = {f,
@@ -968,7 +941,7 @@ int edv_tenant_restore(edv_fleet *f, const char *id, const char *backup_id,
                  id,
                  backup_id ? backup_id : "",
                  check_backup_id,
-                 opts,
+                 idempotency_key,
                  flags,
                  cb,
                  data};
@@ -1008,10 +981,9 @@ static json_object *backup_run_view(json_object *run)
 
   if (json_object_object_get_ex(run, "error", &e))
     emsg = edv__jstr(e, "message") ? edv__jstr(e, "message")
-                                         : edv__jstr(e, "code");
+                                   : edv__jstr(e, "code");
 #define RUN_STR(key, from)                                                     \
-  json_object_object_add(x, key,                                               \
-                         edv__dayops_str_or_null(edv__jstr(run, from)))
+  json_object_object_add(x, key, edv__dayops_str_or_null(edv__jstr(run, from)))
   RUN_STR("id", "id");
   RUN_STR("status", "status");
   RUN_STR("type", "type");
@@ -1059,8 +1031,7 @@ static void backups_on_list(void *data, const edv_response *res)
   json_object_object_add(o, "backups", arr);
   json_object_object_add(
       o, "more",
-      json_object_new_boolean(edv__jstr(res->json, "nextPageToken") !=
-                              NULL));
+      json_object_new_boolean(edv__jstr(res->json, "nextPageToken") != NULL));
   json_object_object_add(o, "operation", edv__dayops_job_view(f, b->tenant));
   b->cb(b->data, o, NULL);
   json_object_put(o);

@@ -46,6 +46,9 @@ edv__dayops *edv__dayops_of(edv_fleet *f);
 void edv__dayops_ref(edv__dayops *o);
 void edv__dayops_unref(edv__dayops *o);
 
+/* 1 once the fleet stops or closes: no new job, no restore started. */
+int edv__dayops_closing(const edv_fleet *f);
+
 /* The fleet is closing: stops waiting for operations (each journalled as
  * interrupted, followed again by the next process). From
  * edv_fleet_close(), before the machine closes. */
@@ -86,6 +89,11 @@ json_object *edv__dayops_cache_get(edv_fleet *f, const char *key);
 /* Caches `v` (a reference is taken) for ttl_ms. */
 void edv__dayops_cache_put(edv_fleet *f, const char *key, json_object *v,
                            uint64_t ttl_ms);
+
+/* dayops_fleet.c: the documents of edv_fleet_status and edv_fleet_costs,
+ * now (for a caller that adds its own keys); NULL with `err` filled. */
+json_object *edv__dayops_status(edv_fleet *f, edv_error *err);
+json_object *edv__dayops_costs(edv_fleet *f, edv_error *err);
 
 /* dayops_capacity.c: frees the capacity state (the fleet is gone). */
 void edv__dayops_cap_free(edv__dayops *o);

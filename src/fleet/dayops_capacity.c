@@ -231,7 +231,7 @@ static void cap_stage_types(cap_state *cap)
   for (size_t i = 0; i < cap->next.nregions && !zone; i++)
     if (cap->next.regions[i].ok && cap->next.regions[i].zone[0])
       zone = cap->next.regions[i].zone;
-  if (!f || f->closing)
+  if (!f || edv__dayops_closing(f))
     zone = NULL;    /* the engine closes: answer with what we have */
   cap->pending = 1; /* held while submitting */
   for (size_t i = 0; zone && i < f->tiers->ntiers; i++) {
@@ -631,7 +631,7 @@ int edv_fleet_capacity(edv_fleet *f, edv_fleet_cb cb, void *data,
     return edv_error_set(err, EDV_EUNAVAIL,
                          "too many capacity requests; retry");
   }
-  if (f->closing)
+  if (edv__dayops_closing(f))
     return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
   /* Listed first: a refresh whose calls all fail ends at once. */
   cap->waiters[cap->nwaiters].cb = cb;

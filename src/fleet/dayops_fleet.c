@@ -127,17 +127,16 @@ static json_object *apis_view(edv_engine *engine)
   return o;
 }
 
-int edv_fleet_status(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
+json_object *edv__dayops_status(edv_fleet *f, edv_error *err)
 {
   counts k;
   json_object *o, *failed;
   edv__tenant_filter flt;
   edv__tenant_rec prec;
-  int result;
 
-  if ((result = count_all(f, &k, err)) != 0) {
+  if (count_all(f, &k, err) != 0) {
     json_object_put(k.by_tier);
-    return result;
+    return NULL;
   }
   o = json_object_new_object();
   json_object_object_add(o, "tenants", tenants_view(&k));
@@ -157,12 +156,25 @@ int edv_fleet_status(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
               ? edv__phase_name(prec.phase)
               : "MISSING"));
   json_object_object_add(o, "apis", apis_view(f->engine));
+  return o;
+}
+
+int edv_fleet_status(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv_error e;
+  json_object *o = edv__dayops_status(f, &e);
+
+  if (!o) {
+    if (err)
+      *err = e;
+    return e.code;
+  }
   return edv__dayops_answer_later(f, o, cb, data, err);
 }
 
 /* ---- costs ---------------------------------------------------------------*/
 
-int edv_fleet_costs(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
+json_object *edv__dayops_costs(edv_fleet *f, edv_error *err)
 {
   counts k;
   json_object *o, *arr;
@@ -172,7 +184,7 @@ int edv_fleet_costs(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
   result = count_all(f, &k, err);
   json_object_put(k.by_tier);
   if (result)
-    return result;
+    return NULL;
   o = json_object_new_object();
   arr = json_object_new_array();
   for (size_t i = 0; i < f->tiers->ntiers; i++) {
@@ -205,5 +217,18 @@ int edv_fleet_costs(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
   json_object_object_add(o, "tenants", json_object_new_int64((int64_t)k.live));
   json_object_object_add(o, "tiers", arr);
   json_object_object_add(o, "monthly_total", edv__view_money(total));
+  return o;
+}
+
+int edv_fleet_costs(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv_error e;
+  json_object *o = edv__dayops_costs(f, &e);
+
+  if (!o) {
+    if (err)
+      *err = e;
+    return e.code;
+  }
   return edv__dayops_answer_later(f, o, cb, data, err);
 }

@@ -394,6 +394,7 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j)
 void edv__fleet_stop_all(edv_fleet *f)
 {
   f->stopping = 1;
+  edv__dayops_stop(f); /* backups and restores stop waiting */
   edv__fleet_stop(f->machine, NULL);
 }
 
