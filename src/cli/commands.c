@@ -279,8 +279,7 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant backups school001\n"
      "  edvctl tenant backups school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_backups, NULL},
-    {"restore", "restore the tenant's database from a backup",
-     "ID --backup B",
+    {"restore", "restore the tenant's database from a backup", "ID --backup B",
      "Restores the tenant's Cloud SQL instance from its backup run B (one\n"
      "of this tenant's, SUCCESSFUL) and waits until it is done; with\n"
      "--server, edvd answers once it started. Same rules and document as\n"
