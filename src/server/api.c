@@ -684,8 +684,9 @@ static void drift_view(edvd *d, json_object *rc)
   json_object_object_add(rc, "drift_last_calls",
                          json_object_new_int((int)d->drift_last_calls));
   for (int dk = 0; dk < EDVD_DRIFT_KINDS; dk++)
-    json_object_object_add(by, edvd_drift_kinds[dk],
-                           json_object_new_int((int)d->drift_calls_by_kind[dk]));
+    json_object_object_add(
+        by, edvd_drift_kinds[dk],
+        json_object_new_int((int)d->drift_calls_by_kind[dk]));
   json_object_object_add(rc, "drift_last_calls_by_kind", by);
   if (d->drift_state) {
     json_object_object_foreach(d->drift_state, tid, e)
