@@ -555,8 +555,8 @@ static int day2_run(const char *tokfile, const char *const *words, char **out,
 static void test_remote_day2(void **state)
 {
   char *out, *err, *lo, *le, b[512], inst[100], bid[40], path[400];
-  const char *const backup[] = {"tenant", "backup", "rem009", "--description",
-                                "remote day two", NULL};
+  const char *const backup[] = {"tenant",        "backup",         "rem009",
+                                "--description", "remote day two", NULL};
   const char *const lists[][4] = {{"tenant", "backups", "rem009", NULL},
                                   {"infra", "costs", NULL, NULL}};
   json_object *o;
@@ -565,10 +565,10 @@ static void test_remote_day2(void **state)
   (void)state;
   write_file(tokfile_op, tok_op, 0600);
   write_file(tokfile_view, tok_view, 0600);
-  resp_free(call("POST", "/api/tenants", "/api/tenants", tok_op,
-                 spec(b, sizeof(b), "rem009", "school-rem009",
-                      "Day Two School", "basic"),
-                 NULL, 202));
+  resp_free(call(
+      "POST", "/api/tenants", "/api/tenants", tok_op,
+      spec(b, sizeof(b), "rem009", "school-rem009", "Day Two School", "basic"),
+      NULL, 202));
   wait_phase("rem009", "READY", 90);
   /* A viewer may not take a backup (exit 6). */
   assert_int_equal(day2_run(tokfile_view, backup, &out, &err), 6);

@@ -1277,9 +1277,9 @@ static void test_day2(void **state)
   o = parse_out(&r);
   assert_string_equal(jstr(o, "platform"), "READY");
   assert_int_equal(json_object_get_int(jget(jget(o, "tenants"), "total")), 1);
-  assert_int_equal(json_object_get_int(jget(
-                       jget(jget(o, "tenants"), "by_phase"), "READY")),
-                   1);
+  assert_int_equal(
+      json_object_get_int(jget(jget(jget(o, "tenants"), "by_phase"), "READY")),
+      1);
   json_object_put(o);
   EDV(&r, &s, "--sim", "--format", "json", "infra", "costs");
   EXPECT_OK(&r);
