@@ -83,8 +83,9 @@ int edv__dayops_answer_later(edv_fleet *f, json_object *doc, edv_fleet_cb cb,
 /* A JSON string, or null for NULL and "". */
 json_object *edv__dayops_str_or_null(const char *s);
 
-/* A short-lived cache of answers that cost Google Cloud calls: the value
- * under `key` when younger than its TTL (a new reference), or NULL. */
+/* A short-lived cache of answers that cost Google Cloud calls (tenant
+ * metrics here; edvd's observed tenant views): the value under `key` when
+ * younger than its TTL (a new reference), or NULL. At most 1024 entries. */
 json_object *edv__dayops_cache_get(edv_fleet *f, const char *key);
 /* Caches `v` (a reference is taken) for ttl_ms. */
 void edv__dayops_cache_put(edv_fleet *f, const char *key, json_object *v,

@@ -24,7 +24,6 @@
 #include "common/log.h"
 #include "server/api.h"
 #include "server/edvd.h"
-#include "server/viewcache.h"
 #include "prog/fleetenv.h"
 
 #define MOD "edvd"
@@ -893,7 +892,6 @@ int edvd_run_loop(edvd *d)
   d->orphans_asked = NULL;
   json_object_put(d->orphans_seen);
   d->orphans_seen = NULL;
-  edvd_view_free(d);
   edv_config_free(d->cfg);
   d->cfg = NULL;
   edv__stephist_free(d->step_hist);
