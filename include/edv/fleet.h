@@ -179,14 +179,16 @@ EDV_EXPORT int edv_tenant_get(edv_fleet *fleet, const char *id, unsigned flags,
 
 typedef struct edv_tenant_query {
   const char *tier;       /* only this tier, or NULL */
-  const char *phase;      /* only this phase ("READY"), or NULL */
+  const char *state;      /* only this phase ("READY", any case), or NULL;
+                             DELETED tenants are listed only when asked */
   const char *region;     /* only this region, or NULL */
   const char *page_token; /* from a previous answer, or NULL */
-  unsigned page_size;     /* 0: 100; at most 1000 */
+  unsigned limit;         /* tenants per page; 0: 100; at most 1000 */
 } edv_tenant_query;
 
-/* {"tenants": [documents without steps], "next_page_token": "..."|null},
- * ordered by id. `query` may be NULL. */
+/* {"tenants": [documents without steps and resources], "next_page_token":
+ * "..."|null}, ordered by id. `query` may be NULL. Errors name the query
+ * field ("limit: ..."). */
 EDV_EXPORT int edv_tenant_list(edv_fleet *fleet, const edv_tenant_query *query,
                                edv_fleet_cb cb, void *data, edv_error *err);
 
@@ -238,9 +240,9 @@ EDV_EXPORT int edv_tenant_retry(edv_fleet *fleet, const char *id,
                                 unsigned flags, edv_fleet_cb cb, void *data,
                                 edv_error *err);
 
-/* The tenant's journal: {"events": [{time, actor, event, step, api_call,
- * operation, duration_ms, error}], "next_after": N}, oldest first, after
- * sequence `after`, at most `limit` (0: 100). */
+/* The tenant's journal: {"tenant", "events": [{seq, time, actor, event,
+ * step, detail, operation, duration_ms, error}], "next_after": N|null},
+ * oldest first, after sequence `after`, at most `limit` (0: 100). */
 EDV_EXPORT int edv_tenant_events(edv_fleet *fleet, const char *id,
                                  int64_t after, unsigned limit, edv_fleet_cb cb,
                                  void *data, edv_error *err);
@@ -314,12 +316,22 @@ EDV_EXPORT int edv_tenant_metrics(edv_fleet *fleet, const char *id,
 /* ---- The fleet as a whole ----------------------------------------------*/
 
 /*
+ * Creates (or checks and repairs) what every tenant shares: the VPC, the
+ * private services range, the load balancer, the DNS zone, the alert
+ * policies. Tenants wait for it. Answers {"project", "phase",
+ * "last_error", "steps"} when it is READY (or FAILED: the error).
+ */
+EDV_EXPORT int edv_fleet_platform_init(edv_fleet *fleet, unsigned flags,
+                                       edv_fleet_cb cb, void *data,
+                                       edv_error *err);
+
+/*
  * {tenants: {total (not DELETED), by_phase: {PHASE: n}, by_tier: {tier:
  * {PHASE: n}}}, failed: [{id, tier, error}] (at most 100), runs_in_flight,
  * runs: [{tenant, direction}] (driven by this fleet), platform (its phase,
  * or "MISSING"), apis: {api: {calls, attempts, errors, retries,
  * rate_limited, throttle_waits, in_flight}} (this engine's figures)}.
- * Answers at once (no cloud call).
+ * From the store alone (no cloud call).
  */
 EDV_EXPORT int edv_fleet_status(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                 edv_error *err);
@@ -329,7 +341,7 @@ EDV_EXPORT int edv_fleet_status(edv_fleet *fleet, edv_fleet_cb cb, void *data,
  * tenants (not DELETED), tiers: [{tier, tenants, per_tenant: {vm, disk,
  * sql, sql_storage, backups, shared, total}, monthly_total}],
  * monthly_total}; shared platform costs are split across the fleet (the
- * tiers file's planning figure while it is empty). Answers at once.
+ * tiers file's planning figure while it is empty). No cloud call.
  */
 EDV_EXPORT int edv_fleet_costs(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                edv_error *err);

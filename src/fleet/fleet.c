@@ -98,11 +98,25 @@ void edv_fleet_unsubscribe(edv_fleet_sub *s)
     subs_sweep(s->fleet);
 }
 
+static void dispatch(edv_fleet *f, const edv_event *ev)
+{
+  f->dispatching++;
+  for (edv_fleet_sub *s = f->subs; s; s = s->next)
+    if (!s->gone)
+      s->cb(s->data, ev);
+  if (--f->dispatching == 0)
+    subs_sweep(f);
+}
+
 static void on_machine_event(void *data, const edv__event *ev)
 {
   edv_fleet *f = data;
   edv_event pub;
 
+  /* The end of a run the fleet tracks is told by run_done, once the run
+   * has left the fleet's list (a subscriber may then close the fleet). */
+  if (ev->kind == EDV_EV_END && edv__fleet_run_find(f, ev->tenant))
+    return;
   pub.kind = (edv_event_kind)ev->kind;
   pub.tenant = ev->tenant;
   pub.step = ev->step;
@@ -111,12 +125,7 @@ static void on_machine_event(void *data, const edv__event *ev)
   pub.message = ev->message;
   pub.error = ev->error;
   pub.elapsed_ms = ev->elapsed_ms;
-  f->dispatching++;
-  for (edv_fleet_sub *s = f->subs; s; s = s->next)
-    if (!s->gone)
-      s->cb(s->data, &pub);
-  if (--f->dispatching == 0)
-    subs_sweep(f);
+  dispatch(f, &pub);
 }
 
 /* ---- open and close ------------------------------------------------------*/
@@ -263,7 +272,10 @@ void edv__fleet_answer_tenant(edv_fleet *f, const char *id, edv_fleet_cb cb,
   edv_error err;
   json_object *doc;
 
-  if (edv__fleet_tenant_rec(f, id, &rec, &err) != 0) {
+  /* The platform's pseudo-tenant too: its runs have waiters as well. */
+  if (edv__store_tenant_get(f->store, id, &rec, &err) != 0) {
+    if (err.code == EDV_ENOTFOUND)
+      edv_error_set(&err, EDV_ENOTFOUND, "tenant '%s' not found", id);
     cb(data, NULL, &err);
     return;
   }
@@ -468,6 +480,16 @@ static void run_done(void *data, const char *tenant, edv_tenant_phase phase,
     then_down = r->then_down;
     run_unlink(f, r);
     free(r);
+  }
+  {
+    edv_event end;
+    memset(&end, 0, sizeof(end));
+    end.kind = EDV_EVENT_END;
+    end.tenant = id;
+    end.phase = edv__phase_name(phase);
+    end.message = end.phase;
+    end.error = err && err->code ? err : NULL;
+    dispatch(f, &end);
   }
   if (then_down && !f->closing && !f->stopping) {
     /* A delete asked while going up: its waiters wait for the way down. */

@@ -220,8 +220,20 @@ static void create_commit(create_op *op)
     create_fail(op, &err);
     return;
   }
-  if (edv__fleet_register(f->machine, &op->spec, &err) ||
-      edv__store_tenant_get(f->store, op->spec.id, &rec, &err)) {
+  if (edv__fleet_register(f->machine, &op->spec, &err)) {
+    /* Named by its field, as every refusal of a spec: an id taken with
+     * another spec, a slug another tenant has. */
+    if (!strstr(err.message, "field '") &&
+        (err.code == EDV_EEXIST || err.code == EDV_ECONFLICT)) {
+      edv_error named;
+      edv_error_set(&named, err.code, "field '%s': %s",
+                    err.code == EDV_EEXIST ? "id" : "slug", err.message);
+      err = named;
+    }
+    create_fail(op, &err);
+    return;
+  }
+  if (edv__store_tenant_get(f->store, op->spec.id, &rec, &err)) {
     create_fail(op, &err);
     return;
   }
@@ -426,6 +438,10 @@ typedef struct list_ctx {
   edv_fleet *f;
   json_object *arr;
   const char *region;
+  unsigned want, got;
+  int include_deleted;
+  int more;
+  char last[EDV_STORE_ID_SZ];
 } list_ctx;
 
 static int list_one(void *data, const edv__tenant_rec *rec)
@@ -435,16 +451,35 @@ static int list_one(void *data, const edv__tenant_rec *rec)
 
   if (rec->id[0] == '@')
     return 0;
+  if (rec->phase == EDV_PHASE_DELETED && !l->include_deleted)
+    return 0;
+  if (l->got == l->want) {
+    l->more = 1;
+    return 1;
+  }
   doc = edv__view_tenant(l->f, rec, 0);
-  if (l->region) {
-    json_object *v = json_object_object_get(doc, "region");
-    if (strcmp(json_object_get_string(v), l->region) != 0) {
-      json_object_put(doc);
-      return 0;
-    }
+  if (l->region &&
+      strcmp(json_object_get_string(json_object_object_get(doc, "region")),
+             l->region) != 0) {
+    json_object_put(doc);
+    return 0;
   }
   json_object_array_add(l->arr, doc);
+  l->got++;
+  snprintf(l->last, sizeof(l->last), "%s", rec->id);
   return 0;
+}
+
+/* The phase named `s` in any case, or -1. */
+static int phase_of(const char *s)
+{
+  char up[32];
+  size_t i;
+
+  for (i = 0; s[i] && i + 1 < sizeof(up); i++)
+    up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+  up[i] = '\0';
+  return s[i] ? -1 : edv__phase_parse(up);
 }
 
 int edv_tenant_list(edv_fleet *f, const edv_tenant_query *q, edv_fleet_cb cb,
@@ -452,45 +487,52 @@ int edv_tenant_list(edv_fleet *f, const edv_tenant_query *q, edv_fleet_cb cb,
 {
   edv__tenant_filter filt;
   list_ctx l;
-  char next[EDV_STORE_ID_SZ] = "";
+  char next[EDV_STORE_ID_SZ] = "", after[EDV_STORE_ID_SZ] = "";
   json_object *doc;
   int result, phase = -1;
 
-  memset(&filt, 0, sizeof(filt));
-  if (q && q->phase && (phase = edv__phase_parse(q->phase)) < 0)
+  if (q && q->state && (phase = phase_of(q->state)) < 0)
     return edv_error_set(err, EDV_EINVAL,
-                         "field 'phase': '%.32s' is not a phase (PENDING, "
+                         "state: '%.32s' is not a phase (PENDING, "
                          "PROVISIONING, READY, UPDATING, DEPROVISIONING, "
                          "DELETED, FAILED)",
-                         q->phase);
-  if (q && q->tier && *q->tier && !edv__tiers_find(f->tiers, q->tier))
-    return edv_error_set(err, EDV_EINVAL, "field 'tier': '%.64s' is not a tier",
+                         q->state);
+  if (q && q->tier && !edv__tiers_find(f->tiers, q->tier))
+    return edv_error_set(err, EDV_EINVAL, "tier: '%.64s' is not a tier",
                          q->tier);
-  if (q && q->page_size > 1000)
-    return edv_error_set(err, EDV_EINVAL,
-                         "field 'page_size' must be 1..1000 (%u given)",
-                         q->page_size);
+  if (q && q->limit > 1000)
+    return edv_error_set(err, EDV_EINVAL, "limit: must be an integer 1..1000");
   if (q && q->page_token && *q->page_token &&
       edv__spec_check_id(q->page_token, NULL))
     return edv_error_set(err, EDV_EINVAL,
-                         "field 'page_token': not a token of this list");
-  filt.tier = q ? q->tier : NULL;
-  filt.phase = phase;
-  filt.after = q ? q->page_token : NULL;
-  filt.limit = q && q->page_size ? q->page_size : 100;
+                         "page_token: not a token this server gave");
+  memset(&l, 0, sizeof(l));
   l.f = f;
   l.arr = json_object_new_array();
   l.region = q && q->region && *q->region ? q->region : NULL;
-  result = edv__store_tenant_list(f->store, &filt, list_one, &l, next,
-                                  sizeof(next), err);
-  if (result) {
-    json_object_put(l.arr);
-    return result;
-  }
+  l.want = q && q->limit ? q->limit : 100;
+  l.include_deleted = phase == EDV_PHASE_DELETED;
+  snprintf(after, sizeof(after), "%s", q && q->page_token ? q->page_token : "");
+  memset(&filt, 0, sizeof(filt));
+  filt.tier = q ? q->tier : NULL;
+  filt.phase = phase;
+  filt.limit = 1000;
+  /* Rows the list hides (the platform, deleted tenants, other regions) do
+   * not count towards the page: read on until it is full or rows end. */
+  do {
+    filt.after = after;
+    next[0] = '\0';
+    if ((result = edv__store_tenant_list(f->store, &filt, list_one, &l, next,
+                                         sizeof(next), err)) != 0) {
+      json_object_put(l.arr);
+      return result;
+    }
+    snprintf(after, sizeof(after), "%s", next);
+  } while (!l.more && next[0]);
   doc = json_object_new_object();
   json_object_object_add(doc, "tenants", l.arr);
   json_object_object_add(doc, "next_page_token",
-                         next[0] ? json_object_new_string(next) : NULL);
+                         l.more ? json_object_new_string(l.last) : NULL);
   result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
   json_object_put(doc);
   return result;
@@ -639,6 +681,21 @@ int edv_tenant_scale(edv_fleet *f, const char *id, const char *tier,
   return scale_rec(f, &rec, &cur, tier, flags, cb, data, err);
 }
 
+/* The fields a tenant keeps for life. */
+static int immutable(const edv__tenant_spec *cur, const char *slug,
+                     const char *region, edv_error *err)
+{
+  if (slug && strcmp(slug, cur->slug) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "field 'slug' cannot change (it names DNS records "
+                         "and certificates); create a new tenant instead");
+  if (region && strcmp(region, cur->region) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "field 'region' cannot change (a region move is a "
+                         "migration)");
+  return 0;
+}
+
 int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
                       unsigned flags, edv_fleet_cb cb, void *data,
                       edv_error *err)
@@ -680,14 +737,8 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
                            "other changes; send them separately");
     return scale_rec(f, &rec, &cur, f_tier, flags, cb, data, err);
   }
-  if (f_slug && strcmp(f_slug, cur.slug) != 0)
-    return edv_error_set(err, EDV_EPRECONDITION,
-                         "field 'slug' cannot change (it names DNS records "
-                         "and certificates); create a new tenant instead");
-  if (f_region && strcmp(f_region, cur.region) != 0)
-    return edv_error_set(err, EDV_EPRECONDITION,
-                         "field 'region' cannot change (a region move is a "
-                         "migration)");
+  if ((result = immutable(&cur, f_slug, f_region, err)) != 0)
+    return result;
   if (f_name && strcmp(f_name, cur.display_name) != 0) {
     snprintf(cur.display_name, sizeof(cur.display_name), "%s", f_name);
     changed = 1;
@@ -792,7 +843,17 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
       return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
     return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
   }
-  return drive_and_answer(f, rec.id, EDV_DIR_DOWN, flags, cb, data, err);
+  if (r && r->dir == EDV_DIR_DOWN && (flags & EDV_FLEET_ASYNC))
+    return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
+  if (flags & EDV_FLEET_ASYNC) {
+    /* A delete that cannot start (another process holds the lease) is
+     * refused, not left to a later pass: nothing is recorded yet. */
+    if ((result = edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, NULL, NULL,
+                                          err)) != 0)
+      return result;
+    return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
+  }
+  return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
 }
 
 /* ---- apply, resume, retry ------------------------------------------------*/
@@ -998,9 +1059,8 @@ static int event_one(void *data, const edv__journal_rec *r)
   json_object_object_add(o, "event", json_object_new_string(r->event));
   json_object_object_add(o, "step",
                          r->step[0] ? json_object_new_string(r->step) : NULL);
-  json_object_object_add(o, "api_call",
-                         r->api_call[0] ? json_object_new_string(r->api_call)
-                                        : NULL);
+  json_object_object_add(
+      o, "detail", r->api_call[0] ? json_object_new_string(r->api_call) : NULL);
   json_object_object_add(o, "operation",
                          r->operation[0] ? json_object_new_string(r->operation)
                                          : NULL);
@@ -1026,23 +1086,88 @@ int edv_tenant_events(edv_fleet *f, const char *id, int64_t after,
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
     return result;
   if (limit > 1000)
-    return edv_error_set(err, EDV_EINVAL,
-                         "field 'limit' must be 1..1000 (%u given)", limit);
+    return edv_error_set(err, EDV_EINVAL, "limit: must be an integer 1..1000");
   memset(&e, 0, sizeof(e));
   e.arr = json_object_new_array();
   e.want = limit ? limit : 100;
   e.last = after;
-  result =
-      edv__store_journal_list(f->store, rec.id, after, 0, event_one, &e, err);
-  if (result && !e.more) {
+  if (after < 0)
+    return edv_error_set(err, EDV_EINVAL, "after: must be a sequence number");
+  result = edv__store_journal_list(f->store, rec.id, after, e.want + 1,
+                                   event_one, &e, err);
+  if (result) {
     json_object_put(e.arr);
     return result;
   }
   doc = json_object_new_object();
+  json_object_object_add(doc, "tenant", json_object_new_string(rec.id));
   json_object_object_add(doc, "events", e.arr);
   json_object_object_add(doc, "next_after",
                          e.more ? json_object_new_int64(e.last) : NULL);
   result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
   json_object_put(doc);
+  return result;
+}
+
+/* ---- the platform --------------------------------------------------------*/
+
+typedef struct platform_wait {
+  edv_fleet *f;
+  edv_fleet_cb cb;
+  void *data;
+} platform_wait;
+
+static void platform_answer(void *data, json_object *doc, const edv_error *err)
+{
+  platform_wait *w = data;
+  json_object *o;
+
+  if (!doc) {
+    w->cb(w->data, NULL, err);
+    free(w);
+    return;
+  }
+  o = json_object_new_object();
+  json_object_object_add(
+      o, "project", json_object_new_string(edv__fleet_project(w->f->machine)));
+  json_object_object_add(o, "phase",
+                         json_object_get(json_object_object_get(doc, "phase")));
+  json_object_object_add(
+      o, "last_error",
+      json_object_get(json_object_object_get(doc, "last_error")));
+  json_object_object_add(o, "steps",
+                         json_object_get(json_object_object_get(doc, "steps")));
+  w->cb(w->data, o, NULL);
+  json_object_put(o);
+  free(w);
+}
+
+int edv_fleet_platform_init(edv_fleet *f, unsigned flags, edv_fleet_cb cb,
+                            void *data, edv_error *err)
+{
+  platform_wait *w = calloc(1, sizeof(*w));
+  int result;
+
+  if (!w)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  w->f = f;
+  w->cb = cb;
+  w->data = data;
+  if (flags & EDV_FLEET_ASYNC) {
+    edv_error e;
+    if (edv__fleet_drive_tenant(f, EDV_PLATFORM_ID, EDV_DIR_UP, NULL, NULL,
+                                &e) != 0 &&
+        e.code != EDV_EBUSY) {
+      free(w);
+      *err = e;
+      return e.code;
+    }
+    return edv__fleet_answer_tenant_later(f, EDV_PLATFORM_ID, platform_answer,
+                                          w, err);
+  }
+  result = edv__fleet_drive_tenant(f, EDV_PLATFORM_ID, EDV_DIR_UP,
+                                   platform_answer, w, err);
+  if (result)
+    free(w);
   return result;
 }

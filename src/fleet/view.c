@@ -82,18 +82,22 @@ static int step_one(void *data, const edv__step_rec *r)
 static json_object *steps_view(edv_fleet *f, const char *id)
 {
   json_object *all = json_object_new_array(), *out = json_object_new_array();
+  int platform = strcmp(id, EDV_PLATFORM_ID) == 0;
+  const edv__step_def *defs =
+      platform ? edv__platform_steps : edv__tenant_steps;
+  unsigned ndefs = platform ? edv__platform_nsteps : edv__tenant_nsteps;
   size_t n;
 
   edv__store_step_list(f->store, id, step_one, all, NULL);
   n = json_object_array_length(all);
-  for (unsigned d = 0; d < edv__tenant_nsteps; d++) {
+  for (unsigned d = 0; d < ndefs; d++) {
     for (size_t i = 0; i < n; i++) {
       json_object *s = json_object_array_get_idx(all, i);
       const char *name =
           json_object_get_string(json_object_object_get(s, "name"));
-      if (strcmp(name, edv__tenant_steps[d].name) == 0) {
-        json_object_object_add(
-            s, "title", json_object_new_string(edv__tenant_steps[d].title));
+      if (strcmp(name, defs[d].name) == 0) {
+        json_object_object_add(s, "title",
+                               json_object_new_string(defs[d].title));
         json_object_array_add(out, json_object_get(s));
       }
     }

@@ -27,13 +27,7 @@
 
 void api_time(int64_t ms, char *buf, size_t size)
 {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-
-  gmtime_r(&t, &tm);
-  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           (int)(ms % 1000));
+  edv__view_time(ms, buf, size); /* the library's format: one for all */
 }
 
 void api_ctx_free(api_ctx *c)

@@ -37,30 +37,26 @@ edvd_run *edvd_find_run(edvd *d, const char *id)
   return d->ef ? edv__fleet_run_find(d->ef, id) : NULL;
 }
 
-/* A run's end (the fleet's run waiter): counted, logged; the platform
- * READY lets the tenants waiting for it go. */
-static void edvd_on_run_done(void *data, json_object *doc, const edv_error *err)
+/* A run's end (the fleet's EDV_EVENT_END, once the run has left the
+ * fleet): counted, logged; the platform READY lets the tenants waiting for
+ * it go; a shutdown waits for the last. */
+static void edvd_on_run_end(edvd *d, const edv_event *ev)
 {
-  edvd_run_ref *ref = data;
-  edvd *d = ref->d;
-  json_object *v;
-  const char *phase = doc && json_object_object_get_ex(doc, "phase", &v)
-                          ? json_object_get_string(v)
-                          : "FAILED";
+  const edv_error *err = ev->error;
+  const char *phase = ev->phase ? ev->phase : "?";
   char ebuf[700] = "";
   char id[EDV_STORE_ID_SZ];
 
-  snprintf(id, sizeof(id), "%s", ref->id);
-  free(ref);
+  snprintf(id, sizeof(id), "%s", ev->tenant);
   if (err && err->code)
     edv_error_format(err, ebuf, sizeof(ebuf));
   if (strcmp(phase, "READY") == 0)
     d->runs_ready++;
   else if (strcmp(phase, "DELETED") == 0)
     d->runs_deleted++;
-  else if (!err || err->code != EDV_ECANCELED)
+  else if (strcmp(phase, "FAILED") == 0)
     d->runs_failed++;
-  if (err && err->code && err->code != EDV_ECANCELED)
+  if (strcmp(phase, "FAILED") == 0)
     EDV_LOG_E(MOD, "run ended: tenant=%s phase=%s error=%s", id, phase, ebuf);
   else
     EDV_LOG_I(MOD, "run ended: tenant=%s phase=%s%s%s", id, phase,
@@ -77,7 +73,6 @@ static void edvd_on_run_done(void *data, json_object *doc, const edv_error *err)
 int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
 {
   edvd_run *r = edvd_find_run(d, id);
-  edvd_run_ref *ref;
   int result;
 
   if (d->stopping)
@@ -88,16 +83,9 @@ int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
                                               : "deprovisioned");
   /* A backup or restore holds the database: the fleet starts no run
    * meanwhile (fleet/dayops.h). */
-  ref = calloc(1, sizeof(*ref));
-  if (!ref)
-    return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  ref->d = d;
-  snprintf(ref->id, sizeof(ref->id), "%s", id);
-  result = edv__fleet_drive_tenant(d->ef, id, dir, edvd_on_run_done, ref, err);
-  if (result) {
-    free(ref);
+  result = edv__fleet_drive_tenant(d->ef, id, dir, NULL, NULL, err);
+  if (result)
     return result;
-  }
   d->runs_started++;
   EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
             dir == EDV_DIR_UP ? "up" : "down");
@@ -417,6 +405,9 @@ static void on_fleet_event(void *data, const edv_event *ev)
   char ebuf[700];
 
   switch (ev->kind) {
+  case EDV_EVENT_END:
+    edvd_on_run_end(d, ev);
+    break;
   case EDV_EVENT_PHASE:
     EDV_LOG_I(MOD, "phase: tenant=%s phase=%s", ev->tenant,
               ev->message ? ev->message : "");

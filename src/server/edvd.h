@@ -43,11 +43,6 @@ typedef struct edvd_opts {
 /* A tenant this process is driving (the fleet keeps the runs). */
 typedef edv__fleet_run edvd_run;
 
-/* What edvd's run waiter knows of its run. */
-typedef struct edvd_run_ref {
-  struct edvd *d;
-  char id[EDV_STORE_ID_SZ];
-} edvd_run_ref;
 
 typedef struct edvd_drift edvd_drift;
 

@@ -1,0 +1,368 @@
+/*
+ * test_fleet_api.c - the public fleet API (edv/fleet.h) end to end, with
+ * public headers only, on the simulator in-process: the platform, a tenant
+ * created and waited for (its events seen), its document, the list, a
+ * refused spec that records nothing, the journal, and the delete; each
+ * checked against the simulator's state, not only the answers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "edv/config.h"
+#include "edv/engine.h"
+#include "edv/error.h"
+#include "edv/fleet.h"
+#include "edv/sim.h"
+
+typedef struct fx {
+  uv_loop_t loop;
+  edv_sim *sim;
+  edv_config *cfg;
+  edv_engine *engine;
+  edv_fleet *fleet;
+  edv_fleet_sub *sub;
+  char dir[128];
+  /* events */
+  unsigned step_done, ends, phases;
+  char last_end_phase[32];
+  /* the answer of the last call */
+  int answered;
+  json_object *answer;
+  edv_error err;
+} fx;
+
+static fx F;
+
+static void on_event(void *data, const edv_event *ev)
+{
+  fx *f = data;
+
+  if (strcmp(ev->tenant, "api01") != 0)
+    return;
+  if (ev->kind == EDV_EVENT_STEP_DONE)
+    f->step_done++;
+  else if (ev->kind == EDV_EVENT_PHASE)
+    f->phases++;
+  else if (ev->kind == EDV_EVENT_END) {
+    f->ends++;
+    snprintf(f->last_end_phase, sizeof(f->last_end_phase), "%s", ev->phase);
+  }
+}
+
+static void on_answer(void *data, json_object *answer, const edv_error *err)
+{
+  fx *f = data;
+
+  f->answered++;
+  json_object_put(f->answer);
+  f->answer = json_object_get(answer);
+  if (err)
+    f->err = *err;
+  else
+    memset(&f->err, 0, sizeof(f->err));
+}
+
+/* Runs the loop until the call started by `result` answers. */
+static json_object *wait_answer(int result)
+{
+  assert_int_equal(result, 0);
+  for (int i = 0; i < 600000 && !F.answered; i++)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  assert_int_equal(F.answered, 1);
+  F.answered = 0;
+  return F.answer;
+}
+
+static const char *js(json_object *o, const char *k)
+{
+  json_object *v;
+
+  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* ---- the simulator's state, through the public engine ---------------- */
+
+typedef struct admin {
+  int done;
+  json_object *json;
+} admin;
+
+static void on_admin(void *data, const edv_response *res)
+{
+  admin *a = data;
+
+  a->done = 1;
+  a->json = res->json ? json_object_get(res->json) : NULL;
+}
+
+static json_object *sim_state(const char *kind)
+{
+  edv_request req;
+  admin a = {0, NULL};
+  char url[512];
+
+  snprintf(url, sizeof(url), "%s/_sim/state?kind=%s", edv_sim_base_url(F.sim),
+           kind);
+  memset(&req, 0, sizeof(req));
+  req.api = EDV_API_OTHER;
+  req.method = "GET";
+  req.path = url;
+  req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
+  req.label = "sim state";
+  assert_int_equal(edv_call_submit(F.engine, &req, on_admin, &a, NULL), 0);
+  while (!a.done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  assert_non_null(a.json);
+  return a.json;
+}
+
+/* 1 when the simulator holds a resource of `kind` named `name`. */
+static int sim_has(const char *kind, const char *name)
+{
+  json_object *st = sim_state(kind);
+  const char *text = json_object_to_json_string(st);
+  char needle[300];
+  int found;
+
+  snprintf(needle, sizeof(needle), "\"name\":\"%s\"", name);
+  found = strstr(text, needle) != NULL;
+  if (!found) {
+    snprintf(needle, sizeof(needle), "\"name\": \"%s\"", name);
+    found = strstr(text, needle) != NULL;
+  }
+  json_object_put(st);
+  return found;
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+static int setup(void **state)
+{
+  edv_sim_options so;
+  edv_fleet_options fo;
+  edv_error err;
+  char key[200], tiers[600];
+  const char *src = getenv("EDV_SOURCE_ROOT");
+
+  (void)state;
+  memset(&F, 0, sizeof(F));
+  snprintf(F.dir, sizeof(F.dir), "/tmp/edv-fleet-api-XXXXXX");
+  assert_non_null(mkdtemp(F.dir));
+  uv_loop_init(&F.loop);
+  memset(&so, 0, sizeof(so));
+  so.project = "edv-sim";
+  so.profile = "fast";
+  F.sim = edv_sim_start(&F.loop, &so, &err);
+  assert_non_null(F.sim);
+  snprintf(key, sizeof(key), "%s/sim-key.json", F.dir);
+  assert_int_equal(edv_sim_write_key(F.sim, key, &err), 0);
+  snprintf(tiers, sizeof(tiers), "%s/tiers.json", src ? src : ".");
+  F.cfg = edv_config_new();
+  assert_int_equal(
+      edv_config_set(F.cfg, "endpoint", edv_sim_base_url(F.sim), &err), 0);
+  assert_int_equal(edv_config_set(F.cfg, "key_file", key, &err), 0);
+  assert_int_equal(edv_config_set(F.cfg, "project", "edv-sim", &err), 0);
+  assert_int_equal(edv_config_set(F.cfg, "tiers_file", tiers, &err), 0);
+  F.engine = edv_engine_new(&F.loop, F.cfg, &err);
+  assert_non_null(F.engine);
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = F.engine;
+  fo.config = F.cfg;
+  fo.state_dir = F.dir;
+  fo.actor = "fleet-api-test";
+  fo.poll_ms = 50;
+  fo.retry_base_ms = 50;
+  assert_int_equal(edv_fleet_open(&fo, &F.fleet, &err), 0);
+  F.sub = edv_fleet_subscribe(F.fleet, on_event, &F);
+  assert_non_null(F.sub);
+  return 0;
+}
+
+static void closed(void *data)
+{
+  *(int *)data = 1;
+}
+
+static int teardown(void **state)
+{
+  int done = 0;
+  char cmd[200];
+
+  (void)state;
+  edv_fleet_close(F.fleet, closed, &done);
+  while (!done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  done = 0;
+  edv_engine_close(F.engine, closed, &done);
+  while (!done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  done = 0;
+  edv_sim_close(F.sim, closed, &done);
+  while (!done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  uv_run(&F.loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&F.loop), 0);
+  edv_config_free(F.cfg);
+  json_object_put(F.answer);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
+  assert_int_equal(system(cmd), 0);
+  return 0;
+}
+
+static json_object *spec(const char *id, const char *slug, const char *tier)
+{
+  json_object *s = json_object_new_object();
+
+  json_object_object_add(s, "id", json_object_new_string(id));
+  json_object_object_add(s, "slug", json_object_new_string(slug));
+  json_object_object_add(s, "display_name",
+                         json_object_new_string("API School"));
+  json_object_object_add(s, "tier", json_object_new_string(tier));
+  json_object_object_add(s, "region", json_object_new_string("us-central1"));
+  return s;
+}
+
+/* ---- the tests -------------------------------------------------------- */
+
+static void test_refused_spec(void **state)
+{
+  json_object *s = spec("api02", "api-school-02", "platinum"), *a;
+  edv_error err;
+
+  (void)state;
+  /* Refused at once, naming the field; nothing recorded. */
+  assert_int_equal(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err),
+                   EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'tier'"));
+  json_object_put(s);
+  s = spec("api02", "api-school-02", "basic");
+  json_object_object_add(s, "colour", json_object_new_string("blue"));
+  assert_int_equal(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err),
+                   EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'colour'"));
+  json_object_put(s);
+  /* A region Compute does not know: refused from the loop. */
+  s = spec("api02", "api-school-02", "basic");
+  json_object_object_add(s, "region", json_object_new_string("mars-north1"));
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  assert_null(a);
+  assert_int_equal(F.err.code, EDV_EINVAL);
+  assert_non_null(strstr(F.err.message, "field 'region'"));
+  json_object_put(s);
+  a = wait_answer(edv_tenant_list(F.fleet, NULL, on_answer, &F, &err));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(a, "tenants")), 0);
+  assert_int_equal(edv_tenant_get(F.fleet, "api02", 0, on_answer, &F, &err),
+                   EDV_ENOTFOUND);
+}
+
+static void test_platform(void **state)
+{
+  json_object *a;
+  edv_error err;
+
+  (void)state;
+  a = wait_answer(edv_fleet_platform_init(F.fleet, 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "project"), "edv-sim");
+  assert_true(json_object_array_length(json_object_object_get(a, "steps")) > 0);
+}
+
+static void test_create_get_list_delete(void **state)
+{
+  json_object *s = spec("api01", "api-school-01", "basic"), *a, *steps, *v;
+  const char *vm, *name;
+  edv_error err;
+  char vm_name[128];
+
+  (void)state;
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  json_object_put(s);
+  assert_non_null(a);
+  assert_string_equal(js(a, "phase"), "READY");
+  /* Every step of the plan is DONE, and each was announced. */
+  steps = json_object_object_get(a, "steps");
+  for (unsigned i = 0; edv_fleet_step(0, i, &name, NULL) == 0; i++) {
+    int found = 0;
+    for (size_t k = 0; k < json_object_array_length(steps); k++) {
+      json_object *st = json_object_array_get_idx(steps, k);
+      if (strcmp(js(st, "name"), name) == 0) {
+        assert_string_equal(js(st, "state"), "DONE");
+        assert_non_null(js(st, "title"));
+        found = 1;
+      }
+    }
+    if (!found)
+      fail_msg("step %s missing from the document", name);
+  }
+  assert_true(F.step_done >= json_object_array_length(steps));
+  assert_int_equal(F.ends, 1);
+  assert_string_equal(F.last_end_phase, "READY");
+  /* The document's conventions: RFC 3339 times, money in cents. */
+  assert_int_equal(strlen(js(a, "created")), 24);
+  assert_int_equal(js(a, "created")[10], 'T');
+  assert_int_equal(js(a, "created")[23], 'Z');
+  v = json_object_object_get(json_object_object_get(a, "monthly_cost_estimate"),
+                             "total");
+  assert_non_null(v);
+  {
+    const char *t = json_object_to_json_string(v), *dot = strchr(t, '.');
+    assert_true(!dot || strlen(dot + 1) <= 2);
+  }
+  /* The VM the document names is in the simulator. */
+  vm = js(json_object_object_get(a, "resources"), "vm");
+  assert_non_null(vm);
+  snprintf(vm_name, sizeof(vm_name), "%s", vm);
+  assert_true(sim_has("compute%23instance", vm_name));
+
+  /* get: the same document; list: one tenant, no next page. */
+  a = wait_answer(edv_tenant_get(F.fleet, "api01", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "url"), "https://api01.edvirons.com");
+  a = wait_answer(edv_tenant_list(F.fleet, NULL, on_answer, &F, &err));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(a, "tenants")), 1);
+  assert_null(json_object_object_get(a, "next_page_token"));
+  {
+    edv_tenant_query q = {.state = "failed"};
+    a = wait_answer(edv_tenant_list(F.fleet, &q, on_answer, &F, &err));
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(a, "tenants")), 0);
+  }
+  /* The journal, as its own actor wrote it. */
+  edv_fleet_act_as(F.fleet, "alice");
+  a = wait_answer(
+      edv_tenant_events(F.fleet, "api01", 0, 5, on_answer, &F, &err));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(a, "events")), 5);
+  assert_non_null(json_object_object_get(a, "next_after"));
+
+  /* delete: DELETED, the VM gone from the simulator. */
+  a = wait_answer(edv_tenant_delete(F.fleet, "api01", 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_string_equal(js(a, "phase"), "DELETED");
+  assert_int_equal(F.ends, 2);
+  assert_false(sim_has("compute%23instance", vm_name));
+  assert_int_equal(edv_tenant_delete(F.fleet, "api01", 0, on_answer, &F, &err),
+                   EDV_ENOTFOUND);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_refused_spec),
+      cmocka_unit_test(test_platform),
+      cmocka_unit_test(test_create_get_list_delete),
+  };
+
+  return cmocka_run_group_tests_name("fleet-api", tests, setup, teardown);
+}
