@@ -200,6 +200,7 @@ struct edv__job {
   void *data;
   edv_op_waiter *waiter;
   int interrupted; /* the fleet closed: journalled, not an end */
+  int recovered;   /* followed from the journal, started elsewhere */
 };
 
 typedef edv__job job;
@@ -354,9 +355,11 @@ void edv__dayops_stop(edv_fleet *f)
   for (job *jb = o ? o->jobs : NULL; jb; jb = jb->next) {
     if (!jb->waiter || jb->interrupted)
       continue;
-    /* Journalled now, while the store takes writes: not an end. */
+    /* Journalled now, while the store takes writes: not an end. A job
+     * another process started (and may still follow) is left alone. */
     jb->interrupted = 1;
-    journal_interrupted(f, jb, "waiting");
+    if (!jb->recovered)
+      journal_interrupted(f, jb, "waiting");
     edv_op_cancel(jb->waiter);
     job_answer(jb, NULL, &e);
   }
@@ -564,6 +567,7 @@ static void job_recover(edv_fleet *f, const edv__tenant_rec *rec)
   detail_backup_id(p.detail, jb->backup_id, sizeof(jb->backup_id));
   snprintf(jb->op_name, sizeof(jb->op_name), "%s", p.op);
   jb->started_ms = p.time_ms;
+  jb->recovered = 1;
   EDV_LOG_I(MOD, "tenant=%s: following %s operation %s again", rec->id,
             job_names[p.kind], p.op);
   if (job_wait(f, jb, NULL, &err)) {
