@@ -318,8 +318,7 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
     char key[EDV_STORE_ID_SZ + 16];
     snprintf(key, sizeof(key), "observe/%s",
              json_object_get_string(json_object_object_get(doc, "id")));
-    edvd_view_put(c->d, key,
-                  json_object_get(json_object_object_get(doc, "observed")),
+    edvd_view_put(c->d, key, json_object_object_get(doc, "observed"),
                   EDVD_VIEW_TTL_MS);
   } else {
     /* Without ?observe=true the document has no live state at all. */
