@@ -1102,6 +1102,15 @@ int edv_tenant_events(edv_fleet *f, const char *id, int64_t after,
   doc = json_object_new_object();
   json_object_object_add(doc, "tenant", json_object_new_string(rec.id));
   json_object_object_add(doc, "events", e.arr);
+  /* One pagination style: next_page_token, as every list (next_after,
+   * the same sequence number as a number, is its older name). */
+  if (e.more) {
+    char tok[32];
+    snprintf(tok, sizeof(tok), "%lld", (long long)e.last);
+    json_object_object_add(doc, "next_page_token", json_object_new_string(tok));
+  } else {
+    json_object_object_add(doc, "next_page_token", NULL);
+  }
   json_object_object_add(doc, "next_after",
                          e.more ? json_object_new_int64(e.last) : NULL);
   result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);

@@ -96,6 +96,8 @@ static const char *status_for(unsigned http)
     return "REQUEST_TIMEOUT";
   case 409:
     return "ABORTED";
+  case 412:
+    return "FAILED_PRECONDITION";
   case 413:
     return "PAYLOAD_TOO_LARGE";
   case 414:
@@ -1104,13 +1106,52 @@ static int api_auth(api_ctx *c, edv_role need, int ident)
   return 0;
 }
 
+/* CORS (off unless server.cors_origins names origins): 1 when `origin`
+ * is one of them, exactly. */
+static int cors_allowed(const edvd *d, const char *origin)
+{
+  const char *p = d->cors;
+  size_t n = origin ? strlen(origin) : 0;
+
+  if (!n || !*p || strcmp(p, "none") == 0)
+    return 0;
+  while (*p) {
+    size_t k = strcspn(p, ",");
+    if (k == n && strncmp(p, origin, n) == 0)
+      return 1;
+    p += k;
+    if (*p == ',')
+      p++;
+  }
+  return 0;
+}
+
+/* A browser's preflight (OPTIONS with Access-Control-Request-Method) from
+ * an allowed origin: 204 naming what the path allows. */
+static int cors_preflight(api_ctx *c, const char *origin, const char *allow)
+{
+  if (strcmp(c->method, "OPTIONS") != 0 || !origin ||
+      !edv__http_header(c->req, "Access-Control-Request-Method") ||
+      !cors_allowed(c->d, origin))
+    return 0;
+  edv__http_add_header(c->req, "Access-Control-Allow-Methods", allow);
+  edv__http_add_header(c->req, "Access-Control-Allow-Headers",
+                       "Authorization, Content-Type, Idempotency-Key, "
+                       "If-Match");
+  edv__http_add_header(c->req, "Access-Control-Max-Age", "600");
+  c->audit = 0;
+  api_respond(c, 204, NULL, NULL, 0);
+  return 1;
+}
+
 void edvd_api_handle(void *data, edv_http_req *req)
 {
   edvd *d = data;
   api_ctx *c = calloc(1, sizeof(*c));
   const char *raw = edv__http_path_raw(req);
   const char *method = edv__http_method(req);
-  char id[API_ID_MAX] = "", allow[64] = "", why[96];
+  const char *origin = edv__http_header(req, "Origin");
+  char id[API_ID_MAX] = "", allow[64] = "", why[96], alias[1024];
   const api_route *hit = NULL;
   const char *seg = NULL;
   size_t seg_len = 0;
@@ -1130,6 +1171,16 @@ void edvd_api_handle(void *data, edv_http_req *req)
   /* Every call that is not a read is audited, refused ones included. */
   c->audit = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
   ident = api_identify(c);
+  /* /api/v1/... is the versioned path; /api/... stays its alias. */
+  if (strncmp(raw, "/api/v1/", 8) == 0 &&
+      snprintf(alias, sizeof(alias), "/api/%s", raw + 8) < (int)sizeof(alias))
+    raw = alias;
+  if (cors_allowed(d, origin)) {
+    edv__http_add_header(req, "Access-Control-Allow-Origin", origin);
+    edv__http_add_header(req, "Vary", "Origin");
+    edv__http_add_header(req, "Access-Control-Expose-Headers",
+                         "ETag, Location, Retry-After");
+  }
   for (size_t i = 0; i < API_NROUTES; i++) {
     const char *s = NULL;
     size_t n = 0;
@@ -1152,6 +1203,8 @@ void edvd_api_handle(void *data, edv_http_req *req)
     api_error(c, 404, NULL, NULL, "no route %s", c->path);
     return;
   }
+  if (!hit && cors_preflight(c, origin, allow))
+    return;
   if (!hit) {
     edv__http_add_header(req, "Allow", allow);
     api_error(c, 405, NULL, NULL, "%s is not allowed on %s (allowed: %s)",

@@ -69,6 +69,62 @@ static void answer_error(api_ctx *c, const edv_error *err)
   api_error_edv(c, err, field_of(err, fb, sizeof(fb)));
 }
 
+/* The tenant's ETag: a digest of its record (spec, phase, generation,
+ * last change), so that a PUT or DELETE with If-Match acts only on the
+ * tenant as its caller last saw it. 0, or -1 for no such tenant. */
+static int tenant_etag(edvd *d, const char *id, char *out, size_t size)
+{
+  edv__tenant_rec rec;
+  unsigned char h[32];
+  unsigned len = 0;
+  char gen[64];
+  EVP_MD_CTX *m;
+
+  if (!id || edv__store_tenant_get(d->store, id, &rec, NULL) != 0)
+    return -1;
+  snprintf(gen, sizeof(gen), "|%d|%u|%lld", (int)rec.phase, rec.generation,
+           (long long)rec.updated_ms);
+  m = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+  EVP_DigestUpdate(m, rec.spec_json, strlen(rec.spec_json));
+  EVP_DigestUpdate(m, gen, strlen(gen));
+  EVP_DigestFinal_ex(m, h, &len);
+  EVP_MD_CTX_free(m);
+  snprintf(out, size, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2],
+           h[3], h[4], h[5], h[6], h[7]);
+  return 0;
+}
+
+/* If-Match on a write: 412 (and -1) unless it names the tenant's ETag
+ * now, or is "*". No header: 0. */
+static int if_match(api_ctx *c, const char *id)
+{
+  const char *want = edv__http_header(c->req, "If-Match");
+  char tag[40];
+
+  if (!want || strcmp(want, "*") == 0)
+    return 0;
+  /* A list of tags may come ("a", "b"): any one of them. */
+  if (tenant_etag(c->d, id, tag, sizeof(tag)) == 0 && strstr(want, tag))
+    return 0;
+  api_error(c, 412, "FAILED_PRECONDITION", "If-Match",
+            "tenant '%s' changed since ETag %.64s (now %s): GET it again", id,
+            want, tenant_etag(c->d, id, tag, sizeof(tag)) ? "gone" : tag);
+  return -1;
+}
+
+/* ETag of the tenant an answer shows (the document, or its "tenant"). */
+static void add_etag(api_ctx *c, json_object *doc)
+{
+  json_object *t = json_object_object_get(doc, "tenant"), *id;
+  char tag[40];
+
+  if (json_object_object_get_ex(t ? t : doc, "id", &id) &&
+      json_object_object_get(t ? t : doc, "phase") &&
+      tenant_etag(c->d, json_object_get_string(id), tag, sizeof(tag)) == 0)
+    edv__http_add_header(c->req, "ETag", tag);
+}
+
 /* A request waiting for the library's answer: status and Location. */
 typedef struct lib_wait {
   api_ctx *c;
@@ -90,6 +146,7 @@ static void lib_answer(void *data, json_object *doc, const edv_error *err)
     answer_error(c, err);
     return;
   }
+  add_etag(c, doc);
   if (location) {
     json_object *t = json_object_object_get(doc, "tenant"), *id;
     char loc[128];
@@ -324,6 +381,7 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
     /* Without ?observe=true the document has no live state at all. */
     json_object_object_del(doc, "observed");
   }
+  add_etag(c, doc);
   api_send(c, 200, doc);
 }
 
@@ -419,6 +477,10 @@ void api_tenant_put(api_ctx *c, const char *id)
   if (!body)
     return;
   /* A new tier is scaling: 202 with the scale answer, as POST .../scale. */
+  if (if_match(c, rec.id)) {
+    json_object_put(body);
+    return;
+  }
   scaling = json_object_object_get_ex(body, "tier", &v) &&
             json_object_is_type(v, json_type_string) &&
             strcmp(json_object_get_string(v), rec.tier) != 0;
@@ -439,7 +501,8 @@ void api_tenant_delete(api_ctx *c, const char *id)
 {
   edv__tenant_rec rec;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec) ||
+      if_match(c, rec.id))
     return;
   if (job_free(c, rec.id) == 0)
     LIB_CALL(c, 202, 1,
@@ -452,14 +515,27 @@ void api_tenant_delete(api_ctx *c, const char *id)
 
 void api_tenant_events(api_ctx *c, const char *id)
 {
-  static const char *const allowed[] = {"after", "limit", NULL};
+  static const char *const allowed[] = {"page_token", "after", "limit", NULL};
   edv__tenant_rec rec;
   const char *a = edv__http_query(c->req, "after");
+  const char *tok = edv__http_query(c->req, "page_token");
   const char *lim = edv__http_query(c->req, "limit");
   unsigned long after = 0, limit = 100;
 
   if (api_query_only(c, allowed) || get_rec(c, id, &rec))
     return;
+  /* page_token (next_page_token of the last page), as every list; `after`
+   * (a sequence number) is the older name of the same thing. */
+  if (a && tok) {
+    api_error(c, 400, NULL, "page_token",
+              "page_token and after are the same thing: give one");
+    return;
+  }
+  if (tok && *tok && parse_uint(tok, (unsigned long)INT64_MAX, &after)) {
+    api_error(c, 400, NULL, "page_token",
+              "page_token: not a token this server gave");
+    return;
+  }
   if (a && parse_uint(a, (unsigned long)INT64_MAX, &after)) {
     api_error(c, 400, NULL, "after", "after: must be a sequence number");
     return;

@@ -284,6 +284,13 @@ static void arm_reconcile(edvd *d)
 
 /* ---- configuration --------------------------------------------------------*/
 
+static void read_cors_config(edvd *d, const edv_config *cfg)
+{
+  const char *v = edv_config_get(cfg, "server.cors_origins");
+
+  snprintf(d->cors, sizeof(d->cors), "%s", v ? v : "none");
+}
+
 static void apply_log_level(const edv_config *cfg)
 {
   const char *lv = edv_config_get(cfg, "log.level");
@@ -385,6 +392,7 @@ int edvd_reload(edvd *d, edv_error *err)
   if (result)
     return result;
   apply_log_level(cfg);
+  read_cors_config(d, cfg);
   read_heal_config(d, cfg);
   arm_health(d);
   d->reconcile_interval_ms =
@@ -726,6 +734,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_config(d, &d->cfg, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
+  read_cors_config(d, d->cfg);
   /* --listen is not stored in the configuration, whose validator refuses
    * port 0 (which tests use to get a free port). */
   if (parse_listen(

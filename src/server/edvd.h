@@ -43,7 +43,6 @@ typedef struct edvd_opts {
 /* A tenant this process is driving (the fleet keeps the runs). */
 typedef edv__fleet_run edvd_run;
 
-
 typedef struct edvd_drift edvd_drift;
 
 /* The list kinds of a drift pass and the kinds of orphans (drift.c). */
@@ -61,6 +60,7 @@ typedef struct edvd {
   char tokens_path[600];
   char audit_path[600];
   char listen_host[64];
+  char cors[1024]; /* server.cors_origins ("none": CORS off) */
   unsigned listen_port;
   edv_sim *sim;
   edv_engine *engine;

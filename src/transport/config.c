@@ -42,6 +42,7 @@ typedef enum {
   CFG_LISTEN,  /* [host]:port */
   CFG_IDENT,   /* [a-z0-9_-]+ */
   CFG_LABELS,  /* DNS labels separated by commas, or "none" */
+  CFG_ORIGINS, /* web origins separated by commas, or "none" */
 } cfg_type;
 
 typedef struct cfg_key {
@@ -99,6 +100,7 @@ static const cfg_key cfg_keys[] = {
     {"server.max_connections", CFG_INT, 16, 1000000, NULL, "4096"},
     {"server.max_connections_per_ip", CFG_INT, 0, 1000000, NULL, "64"},
     {"server.request_timeout_s", CFG_INT, 1, 3600, NULL, "30"},
+    {"server.cors_origins", CFG_ORIGINS, 0, 0, NULL, "none"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -386,6 +388,37 @@ static int cfg_check_labels(const char *v, char *norm, size_t nsize)
   return 0;
 }
 
+/* "none", or origins ("https://ops.example.org", "http://localhost:8080")
+ * separated by commas: a scheme, a host, an optional port; no path, no
+ * wildcard (a browser page of any origin must not drive the API). */
+static int cfg_check_origins(const char *v)
+{
+  if (strcmp(v, "none") == 0)
+    return 0;
+  while (*v) {
+    size_t n = strcspn(v, ","), h;
+    const char *host;
+    if (strncmp(v, "http://", 7) == 0)
+      host = v + 7;
+    else if (strncmp(v, "https://", 8) == 0)
+      host = v + 8;
+    else
+      return -1;
+    h = n - (size_t)(host - v);
+    if (h == 0 || h > 253)
+      return -1;
+    for (size_t i = 0; i < h; i++)
+      if (!isalnum((unsigned char)host[i]) && !strchr(".-:[]", host[i]))
+        return -1;
+    v += n;
+    if (*v == ',' && v[1])
+      v++;
+    else if (*v)
+      return -1;
+  }
+  return 0;
+}
+
 static int cfg_check_num(const char *v)
 {
   char *end;
@@ -415,6 +448,8 @@ static const char *cfg_expect(const cfg_key *k)
       [CFG_LISTEN] = "[host:]port",
       [CFG_IDENT] = "letters, digits, '-' or '_'",
       [CFG_LABELS] = "DNS labels ([a-z0-9-]) separated by commas, or none",
+      [CFG_ORIGINS] = "origins (https://host[:port]) separated by commas, "
+                      "or none",
   };
   return what[k->type];
 }
@@ -471,6 +506,9 @@ static int cfg_validate(const cfg_key *k, const char *v, char *norm,
     break;
   case CFG_LABELS:
     bad = cfg_check_labels(v, norm, nsize);
+    break;
+  case CFG_ORIGINS:
+    bad = cfg_check_origins(v);
     break;
   }
   if (bad) {

@@ -192,8 +192,16 @@ resp *http(const char *method, const char *url_base, const char *path,
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
   }
-  if (extra)
-    h = curl_slist_append(h, extra);
+  /* `extra`: one header, or several separated by newlines. */
+  for (const char *e = extra; e && *e;) {
+    size_t n = strcspn(e, "\n");
+    char one[512];
+    snprintf(one, sizeof(one), "%.*s", (int)n, e);
+    h = curl_slist_append(h, one);
+    e += n;
+    if (*e == '\n')
+      e++;
+  }
   h = curl_slist_append(h, "Expect:");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   if (curl_easy_perform(c) != CURLE_OK)

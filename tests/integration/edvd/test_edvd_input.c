@@ -173,7 +173,21 @@ static void test_path_params(void **state)
 
 static void test_query_params(void **state)
 {
+  resp *r;
+
   (void)state;
+  /* CORS is off by default: an Origin gets nothing a browser could use,
+   * and a preflight is no special case (405). */
+  r = http("GET", base, "/api/tenants", tok_view, NULL,
+           "Origin: https://ops.example.org");
+  assert_int_equal(r->status, 200);
+  assert_null(strstr(r->headers, "Access-Control-Allow-Origin"));
+  resp_free(r);
+  r = http("OPTIONS", base, "/api/tenants", NULL, NULL,
+           "Origin: https://ops.example.org\n"
+           "Access-Control-Request-Method: POST");
+  assert_int_equal(r->status, 405);
+  resp_free(r);
   expect("GET", "/api/tenants?limit=1&limit=2", "/api/tenants", tok_view, NULL,
          400, "limit", "repeated");
   expect("GET", "/api/tenants?tier=basic&state=READY&tier=basic",

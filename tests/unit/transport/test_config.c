@@ -160,6 +160,25 @@ static void test_set_and_foreach(void **state)
                    EDV_ECONFIG);
   assert_int_equal(edv_config_set(cfg, "dns.reserved_labels", "a b", &err),
                    EDV_ECONFIG);
+  /* server.cors_origins: none by default; exact origins, no wildcard,
+   * no path. */
+  assert_string_equal(edv_config_get(cfg, "server.cors_origins"), "none");
+  assert_int_equal(
+      edv_config_set(cfg, "server.cors_origins",
+                     "https://ops.example.org,http://localhost:8080", &err),
+      0);
+  assert_int_equal(edv_config_set(cfg, "server.cors_origins", "*", &err),
+                   EDV_ECONFIG);
+  assert_non_null(strstr(err.message, "server.cors_origins"));
+  assert_int_equal(
+      edv_config_set(cfg, "server.cors_origins", "https://a.example/x", &err),
+      EDV_ECONFIG);
+  assert_int_equal(
+      edv_config_set(cfg, "server.cors_origins", "ops.example.org", &err),
+      EDV_ECONFIG);
+  assert_int_equal(
+      edv_config_set(cfg, "server.cors_origins", "https://a.example,", &err),
+      EDV_ECONFIG);
   edv_config_foreach(cfg, NULL, NULL); /* tolerated */
   edv_config_free(cfg);
 }
