@@ -927,7 +927,7 @@ static void test_completion(void **state)
       "Greenwood", "basic", "europe-west1", "--no-wait");
   EXPECT_OK(&r);
   COMPLETES("tenant\n", "ten");
-  COMPLETES("retry\nresume\n", "tenant", "re");
+  COMPLETES("retry\nresume\nrestore\n", "tenant", "re");
   COMPLETES("--wait\n", "tenant", "create", "--w");
   COMPLETES("table\njson\n", "--format", "");
   COMPLETES("@files\n", "--config", "");
