@@ -37,6 +37,8 @@
 #ifndef EDV_AUTH_H
 #define EDV_AUTH_H
 
+#include "edv/export.h"
+
 #include "edv/config.h"
 #include "edv/error.h"
 
@@ -55,7 +57,7 @@ typedef enum {
 
 /* "service_account", "authorized_user", "metadata", "access_token_file",
  * "none". */
-const char *edv_cred_kind_name(edv_cred_kind kind);
+EDV_EXPORT const char *edv_cred_kind_name(edv_cred_kind kind);
 
 /* What a credentials file holds, without its secrets. Strings are
  * NUL-terminated, "" when absent, and may be truncated. */
@@ -76,11 +78,11 @@ typedef struct edv_keyfile_info {
  * field and returns its code. A file readable by group or others is
  * accepted with a warning in the log. Synchronous; reads one small file.
  */
-int edv_keyfile_check(const char *path, edv_error *err);
+EDV_EXPORT int edv_keyfile_check(const char *path, edv_error *err);
 
 /* Like edv_keyfile_check(), and fills *info (may be NULL) on success. */
-int edv_keyfile_inspect(const char *path, edv_keyfile_info *info,
-                        edv_error *err);
+EDV_EXPORT int edv_keyfile_inspect(const char *path, edv_keyfile_info *info,
+                                   edv_error *err);
 
 /*
  * Says which credentials an engine created from `cfg` would use, without
@@ -92,8 +94,8 @@ int edv_keyfile_inspect(const char *path, edv_keyfile_info *info,
  * EDV_CRED_NONE with *err filled when a named file is missing or invalid.
  * `cfg` may be NULL (environment only).
  */
-edv_cred_kind edv_auth_locate(const edv_config *cfg, char *buf,
-                              unsigned long size, edv_error *err);
+EDV_EXPORT edv_cred_kind edv_auth_locate(const edv_config *cfg, char *buf,
+                                         unsigned long size, edv_error *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef EDV_CONFIG_H
 #define EDV_CONFIG_H
 
+#include "edv/export.h"
+
 #include "edv/error.h"
 
 #ifdef __cplusplus
@@ -19,49 +21,50 @@ extern "C" {
 typedef struct edv_config edv_config;
 
 /* A new configuration holding the defaults. NULL only when out of memory. */
-edv_config *edv_config_new(void);
+EDV_EXPORT edv_config *edv_config_new(void);
 
 /* Frees the configuration; edv_config_free(NULL) does nothing. */
-void edv_config_free(edv_config *cfg);
+EDV_EXPORT void edv_config_free(edv_config *cfg);
 
 /*
  * Sets `key` to `value` after validating both. Unknown keys and bad values
  * are refused with EDV_ECONFIG naming the key; the old value is kept.
  */
-int edv_config_set(edv_config *cfg, const char *key, const char *value,
-                   edv_error *err);
+EDV_EXPORT int edv_config_set(edv_config *cfg, const char *key,
+                              const char *value, edv_error *err);
 
 /*
  * Reads a config file. Errors name the file, line and key. Nothing of a
  * file with an error is applied.
  */
-int edv_config_load_file(edv_config *cfg, const char *path, edv_error *err);
+EDV_EXPORT int edv_config_load_file(edv_config *cfg, const char *path,
+                                    edv_error *err);
 
 /*
  * Applies the EDV_* environment: EDV_ENDPOINT -> endpoint,
  * EDV_PROJECT -> project, EDV_KEY_FILE -> key_file, and generally
  * EDV_FOO_BAR -> foo_bar / foo.bar as listed in docs/config.md.
  */
-int edv_config_load_env(edv_config *cfg, edv_error *err);
+EDV_EXPORT int edv_config_load_env(edv_config *cfg, edv_error *err);
 
 /* 1 when `key` is a configuration key (docs/config.md), else 0. */
-int edv_config_key_valid(const char *key);
+EDV_EXPORT int edv_config_key_valid(const char *key);
 
 /* The value of `key`, or NULL when unset. Valid until the key changes. */
-const char *edv_config_get(const edv_config *cfg, const char *key);
+EDV_EXPORT const char *edv_config_get(const edv_config *cfg, const char *key);
 
 /* Integer value of `key`, or `def` when unset. */
-long long edv_config_get_int(const edv_config *cfg, const char *key,
-                             long long def);
+EDV_EXPORT long long edv_config_get_int(const edv_config *cfg, const char *key,
+                                        long long def);
 
 /*
  * Calls fn for every key that is set, in key order; secret values (none
  * today: keys hold file names, never key material) would be masked.
  */
-void edv_config_foreach(const edv_config *cfg,
-                        void (*fn)(void *data, const char *key,
-                                   const char *value),
-                        void *data);
+EDV_EXPORT void edv_config_foreach(const edv_config *cfg,
+                                   void (*fn)(void *data, const char *key,
+                                              const char *value),
+                                   void *data);
 
 /*
  * Sets `key` to `value` in the config file at `path` (value NULL removes
@@ -71,8 +74,8 @@ void edv_config_foreach(const edv_config *cfg,
  * replaces the old one (which keeps its mode; a new file is 0600). A
  * missing file is created. Errors name the key, or the file and line.
  */
-int edv_config_file_set(const char *path, const char *key, const char *value,
-                        edv_error *err);
+EDV_EXPORT int edv_config_file_set(const char *path, const char *key,
+                                   const char *value, edv_error *err);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
 #ifndef EDV_ENGINE_H
 #define EDV_ENGINE_H
 
+#include "edv/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +48,7 @@ typedef enum {
 } edv_api;
 
 /* "compute", "sqladmin", ...: the name used in config keys and metrics. */
-const char *edv_api_name(edv_api api);
+EDV_EXPORT const char *edv_api_name(edv_api api);
 
 typedef struct edv_engine edv_engine;
 
@@ -56,8 +58,8 @@ typedef struct edv_engine edv_engine;
  * Application Default Credentials order (see edv/auth.h). Returns NULL and
  * fills *err on a configuration error.
  */
-edv_engine *edv_engine_new(uv_loop_t *loop, const edv_config *cfg,
-                           edv_error *err);
+EDV_EXPORT edv_engine *edv_engine_new(uv_loop_t *loop, const edv_config *cfg,
+                                      edv_error *err);
 
 /*
  * Cancels every call in flight (their callbacks run with EDV_ECANCELED),
@@ -65,20 +67,21 @@ edv_engine *edv_engine_new(uv_loop_t *loop, const edv_config *cfg,
  * (may be NULL) runs after that, from the loop. The loop must keep running
  * until then. edv_engine_close(NULL, ...) does nothing.
  */
-void edv_engine_close(edv_engine *engine, void (*close_cb)(void *data),
-                      void *data);
+EDV_EXPORT void edv_engine_close(edv_engine *engine,
+                                 void (*close_cb)(void *data), void *data);
 
 /* The loop the engine runs on. */
-uv_loop_t *edv_engine_loop(const edv_engine *engine);
+EDV_EXPORT uv_loop_t *edv_engine_loop(const edv_engine *engine);
 
 /* The project id: config `project`, else the credentials' project_id. */
-const char *edv_engine_project(const edv_engine *engine);
+EDV_EXPORT const char *edv_engine_project(const edv_engine *engine);
 
 /*
  * The base URL requests of `api` go to, without a trailing slash: the
  * per-API override `endpoint.<api>`, else `endpoint`, else Google's root.
  */
-const char *edv_engine_endpoint(const edv_engine *engine, edv_api api);
+EDV_EXPORT const char *edv_engine_endpoint(const edv_engine *engine,
+                                           edv_api api);
 
 /* ---- One REST call ---------------------------------------------------- */
 
@@ -118,7 +121,8 @@ typedef struct edv_response {
 } edv_response;
 
 /* Looks up a response header (case-insensitive); NULL if absent. */
-const char *edv_response_header(const edv_response *res, const char *name);
+EDV_EXPORT const char *edv_response_header(const edv_response *res,
+                                           const char *name);
 
 typedef void (*edv_response_cb)(void *data, const edv_response *res);
 
@@ -135,8 +139,9 @@ typedef struct edv_call edv_call;
  * `*callp` (may be NULL) receives a handle valid until the callback runs,
  * for edv_call_cancel().
  */
-int edv_call_submit(edv_engine *engine, const edv_request *req,
-                    edv_response_cb cb, void *data, edv_call **callp);
+EDV_EXPORT int edv_call_submit(edv_engine *engine, const edv_request *req,
+                               edv_response_cb cb, void *data,
+                               edv_call **callp);
 
 /*
  * Cancels a pending call; its callback runs with EDV_ECANCELED before
@@ -144,7 +149,7 @@ int edv_call_submit(edv_engine *engine, const edv_request *req,
  * uses right after). A call whose result is already being delivered is
  * left alone. Never pass a handle whose callback has run.
  */
-void edv_call_cancel(edv_call *call);
+EDV_EXPORT void edv_call_cancel(edv_call *call);
 
 /* ---- Pagination ---------------------------------------------------------
  *
@@ -154,8 +159,9 @@ void edv_call_cancel(edv_call *call);
 typedef int (*edv_page_cb)(void *data, json_object *page);
 typedef void (*edv_pages_done_cb)(void *data, const edv_error *err,
                                   unsigned pages);
-int edv_call_pages(edv_engine *engine, const edv_request *req,
-                   edv_page_cb page_cb, edv_pages_done_cb done_cb, void *data);
+EDV_EXPORT int edv_call_pages(edv_engine *engine, const edv_request *req,
+                              edv_page_cb page_cb, edv_pages_done_cb done_cb,
+                              void *data);
 
 /* ---- Access tokens -----------------------------------------------------*/
 
@@ -166,7 +172,8 @@ typedef void (*edv_token_cb)(void *data, const char *token,
  * Gets a valid access token (cached, or refreshed with single flight).
  * The token string is valid only during the callback. Never log it.
  */
-int edv_engine_access_token(edv_engine *engine, edv_token_cb cb, void *data);
+EDV_EXPORT int edv_engine_access_token(edv_engine *engine, edv_token_cb cb,
+                                       void *data);
 
 /* ---- Statistics ----------------------------------------------------------
  * Counters per API, for metrics and benchmarks. */
@@ -182,8 +189,8 @@ typedef struct edv_api_stats {
   uint64_t errors_by_code[EDV_ERR__LAST];
 } edv_api_stats;
 
-void edv_engine_stats(const edv_engine *engine, edv_api api,
-                      edv_api_stats *out);
+EDV_EXPORT void edv_engine_stats(const edv_engine *engine, edv_api api,
+                                 edv_api_stats *out);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #ifndef EDV_ERROR_H
 #define EDV_ERROR_H
 
+#include "edv/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -71,19 +73,20 @@ typedef struct edv_error {
 } edv_error;
 
 /* "ENOTFOUND"; "UNKNOWN" for values outside the enum. */
-const char *edv_err_name(edv_code code);
+EDV_EXPORT const char *edv_err_name(edv_code code);
 
 /* "resource not found"; "unknown error" for values outside the enum. */
-const char *edv_strerror(edv_code code);
+EDV_EXPORT const char *edv_strerror(edv_code code);
 
 /* Clears *err to EDV_OK with empty strings. */
-void edv_error_clear(edv_error *err);
+EDV_EXPORT void edv_error_clear(edv_error *err);
 
 /*
  * Sets *err (when err is not NULL) to `code` with a printf-style message;
  * returns `code` so callers can write `return edv_error_set(...)`.
  */
-edv_code edv_error_set(edv_error *err, edv_code code, const char *fmt, ...)
+EDV_EXPORT edv_code edv_error_set(edv_error *err, edv_code code,
+                                  const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -93,7 +96,8 @@ edv_code edv_error_set(edv_error *err, edv_code code, const char *fmt, ...)
  * Formats the error on one line into buf: "ENOTFOUND (404 notFound): The
  * resource '...' was not found [GET compute.instances.get]". Returns buf.
  */
-char *edv_error_format(const edv_error *err, char *buf, unsigned long size);
+EDV_EXPORT char *edv_error_format(const edv_error *err, char *buf,
+                                  unsigned long size);
 
 /*
  * Returns 1 when a call that failed with this error may be retried as is
@@ -101,7 +105,7 @@ char *edv_error_format(const edv_error *err, char *buf, unsigned long size);
  * progress), 0 otherwise. Whether a particular request is safe to repeat is
  * a separate question the transport answers (idempotency, requestId).
  */
-int edv_error_is_transient(const edv_error *err);
+EDV_EXPORT int edv_error_is_transient(const edv_error *err);
 
 #ifdef __cplusplus
 }

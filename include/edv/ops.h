@@ -34,6 +34,8 @@
 #ifndef EDV_OPS_H
 #define EDV_OPS_H
 
+#include "edv/export.h"
+
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -55,24 +57,24 @@ typedef enum {
 } edv_op_kind;
 
 /* "compute", "sql", "dns", "lro", "unknown". */
-const char *edv_op_kind_name(edv_op_kind kind);
+EDV_EXPORT const char *edv_op_kind_name(edv_op_kind kind);
 
 /*
  * The shape of `op`, from its `kind`, else from its fields (selfLink path,
  * zone/region, `done`, a name with "operations/"). EDV_OP_UNKNOWN for
  * anything else, including NULL and non-objects.
  */
-edv_op_kind edv_op_detect(json_object *op);
+EDV_EXPORT edv_op_kind edv_op_detect(json_object *op);
 
 /* 1 when `op` (of shape `kind`) has finished, successfully or not. */
-int edv_op_is_done(edv_op_kind kind, json_object *op);
+EDV_EXPORT int edv_op_is_done(edv_op_kind kind, json_object *op);
 
 /*
  * The error a finished operation carries, as a typed edv_error. Returns 0
  * (and clears *err) when the operation holds no error, else the edv_code
  * it maps to. `where` in *err names the operation.
  */
-int edv_op_error(edv_op_kind kind, json_object *op, edv_error *err);
+EDV_EXPORT int edv_op_error(edv_op_kind kind, json_object *op, edv_error *err);
 
 /* Called with edv_op_wait()'s `data` and the latest operation after every
  * poll that did not finish it: progress and status for a CLI or a journal.
@@ -127,9 +129,9 @@ typedef struct edv_op_waiter edv_op_waiter;
  *
  * Cancel (or let finish) every waiter before edv_engine_close().
  */
-int edv_op_wait(edv_engine *engine, json_object *op,
-                const edv_op_wait_opts *opts, edv_op_done_cb cb, void *data,
-                edv_op_waiter **waiterp, edv_error *err);
+EDV_EXPORT int edv_op_wait(edv_engine *engine, json_object *op,
+                           const edv_op_wait_opts *opts, edv_op_done_cb cb,
+                           void *data, edv_op_waiter **waiterp, edv_error *err);
 
 /*
  * Waits for an operation known only by name, e.g. one recorded before a
@@ -141,10 +143,11 @@ int edv_op_wait(edv_engine *engine, json_object *op,
  * takes the change id as name and opts->managed_zone. Same contract as
  * edv_op_wait().
  */
-int edv_op_wait_name(edv_engine *engine, edv_op_kind kind, const char *name,
-                     const char *location, const edv_op_wait_opts *opts,
-                     edv_op_done_cb cb, void *data, edv_op_waiter **waiterp,
-                     edv_error *err);
+EDV_EXPORT int edv_op_wait_name(edv_engine *engine, edv_op_kind kind,
+                                const char *name, const char *location,
+                                const edv_op_wait_opts *opts, edv_op_done_cb cb,
+                                void *data, edv_op_waiter **waiterp,
+                                edv_error *err);
 
 /*
  * Stops waiting: the callback runs later, from the loop, with
@@ -152,7 +155,7 @@ int edv_op_wait_name(edv_engine *engine, edv_op_kind kind, const char *name,
  * queued, in which case it runs with that result). The operation itself
  * keeps running in the cloud. NULL does nothing.
  */
-void edv_op_cancel(edv_op_waiter *waiter);
+EDV_EXPORT void edv_op_cancel(edv_op_waiter *waiter);
 
 #ifdef __cplusplus
 }

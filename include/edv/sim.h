@@ -12,6 +12,8 @@
 #ifndef EDV_SIM_H
 #define EDV_SIM_H
 
+#include "edv/export.h"
+
 #include <uv.h>
 
 #include "edv/error.h"
@@ -41,28 +43,29 @@ typedef struct edv_sim_options {
  * of the loop (handles must be closed through the loop), so run it before
  * uv_loop_close().
  */
-edv_sim *edv_sim_start(uv_loop_t *loop, const edv_sim_options *opt,
-                       edv_error *err);
+EDV_EXPORT edv_sim *edv_sim_start(uv_loop_t *loop, const edv_sim_options *opt,
+                                  edv_error *err);
 
 /* The port it listens on. */
-unsigned edv_sim_port(const edv_sim *sim);
+EDV_EXPORT unsigned edv_sim_port(const edv_sim *sim);
 
 /* "http://127.0.0.1:PORT" (valid while the simulator lives). */
-const char *edv_sim_base_url(const edv_sim *sim);
+EDV_EXPORT const char *edv_sim_base_url(const edv_sim *sim);
 
 /*
  * Writes a service-account key JSON (mode 0600) whose token_uri points at
  * this simulator, which trusts it. The RSA key is made once per state and
  * reused. Returns 0, or non-zero with *err filled.
  */
-int edv_sim_write_key(edv_sim *sim, const char *path, edv_error *err);
+EDV_EXPORT int edv_sim_write_key(edv_sim *sim, const char *path,
+                                 edv_error *err);
 
 /*
  * Saves the state, answers pending requests with 503, closes every handle;
  * cb runs once from the loop when all memory is freed. NULL sim is a
  * no-op (cb is not called).
  */
-void edv_sim_close(edv_sim *sim, void (*cb)(void *data), void *data);
+EDV_EXPORT void edv_sim_close(edv_sim *sim, void (*cb)(void *data), void *data);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 #include <uv.h>
 
+#include "common/args.h"
 #include "edv/config.h"
 #include "edv/engine.h"
 #include "edv/error.h"
@@ -41,12 +42,9 @@ enum {
 #define CLI_MAX_OPTS 16
 
 /* One flag. */
-typedef struct cli_opt {
-  const char *name; /* long name without dashes: "data" */
-  char short_name;  /* 'q', or 0 */
-  const char *arg;  /* metavar ("JSON|@FILE"), or NULL for a switch */
-  const char *help; /* one line */
-} cli_opt;
+/* A flag: {name, short_name, arg metavar or NULL, help} (common/args.h,
+ * the parser the three programs share). */
+typedef edv__opt cli_opt;
 
 typedef struct cli_ctx cli_ctx;
 typedef struct cli_args cli_args;

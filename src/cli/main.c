@@ -26,13 +26,12 @@
 int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
 {
   va_list ap;
+  char msg[1024];
 
-  fprintf(ctx->err, "%s: ", ctx->cmd_path[0] ? ctx->cmd_path : ctx->prog);
   va_start(ap, fmt);
-  vfprintf(ctx->err, fmt, ap);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  fprintf(ctx->err, "\nRun '%s --help' for usage.\n",
-          ctx->cmd_path[0] ? ctx->cmd_path : ctx->prog);
+  edv__args_usage(ctx->err, ctx->cmd_path[0] ? ctx->cmd_path : ctx->prog, msg);
   return CLI_EXIT_USAGE;
 }
 

@@ -9,7 +9,6 @@
  * and tests started with --listen 127.0.0.1:0 learn the port; logs are
  * JSON lines on stderr.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "common/args.h"
 #include "edv/version.h"
 #include "server/edvd.h"
 
@@ -43,60 +43,88 @@ static void usage(FILE *f)
         f);
 }
 
+static const edv__opt edvd_opts_table[] = {
+    {"config", 0, "FILE", "the configuration file"},
+    {"listen", 0, "HOST:PORT", "where the API listens"},
+    {"state-dir", 0, "DIR", "the state directory"},
+    {"sim", 0, NULL, "embed the Google Cloud simulator"},
+    {"profile", 0, "NAME", "the simulator's latency profile"},
+    {"help", 'h', NULL, "this help"},
+    {"version", 'V', NULL, "the version"},
+    {NULL, 0, NULL, NULL},
+};
+
+typedef struct main_args {
+  edvd_opts *o;
+  int help, version;
+} main_args;
+
+static int on_flag(edv__args *p, unsigned t, int i, const char *v)
+{
+  main_args *m = p->data;
+  const char *name = p->tables[t][i].name;
+
+  if (strcmp(name, "config") == 0)
+    m->o->config_file = v;
+  else if (strcmp(name, "listen") == 0)
+    m->o->listen = v;
+  else if (strcmp(name, "state-dir") == 0)
+    m->o->state_dir = v;
+  else if (strcmp(name, "sim") == 0)
+    m->o->use_sim = 1;
+  else if (strcmp(name, "profile") == 0)
+    m->o->profile = v;
+  else if (strcmp(name, "help") == 0)
+    m->help = 1;
+  else
+    m->version = 1;
+  return 0;
+}
+
+static int on_word(edv__args *p, const char *word)
+{
+  char msg[300];
+
+  snprintf(msg, sizeof(msg), "unexpected argument '%.200s'", word);
+  return p->error(p, msg);
+}
+
+static int on_error(edv__args *p, const char *msg)
+{
+  (void)p;
+  return edv__args_usage(stderr, "edvd", msg);
+}
+
 int main(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-      {"config", required_argument, NULL, 'c'},
-      {"listen", required_argument, NULL, 'l'},
-      {"state-dir", required_argument, NULL, 's'},
-      {"sim", no_argument, NULL, 'S'},
-      {"profile", required_argument, NULL, 'p'},
-      {"help", no_argument, NULL, 'h'},
-      {"version", no_argument, NULL, 'V'},
-      {NULL, 0, NULL, 0},
-  };
   static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
                                           NULL};
   static edvd d;
   edvd_opts o;
   uv_loop_t loop;
-  int c, result;
+  main_args m = {&o, 0, 0};
+  edv__args p;
+  int result;
 
   memset(&o, 0, sizeof(o));
   o.tiers_fallbacks = fallbacks;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'c':
-      o.config_file = optarg;
-      break;
-    case 'l':
-      o.listen = optarg;
-      break;
-    case 's':
-      o.state_dir = optarg;
-      break;
-    case 'S':
-      o.use_sim = 1;
-      break;
-    case 'p':
-      o.profile = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return 0;
-    case 'V':
-      printf("edvd %s (libedv %s, commit %s, built %s)\n", EDV_VERSION,
-             edv_version(), edv_build_commit(), edv_build_date());
-      return 0;
-    default:
-      usage(stderr);
-      return 2;
-    }
+  /* The parser the three programs share (common/args.h). */
+  memset(&p, 0, sizeof(p));
+  p.tables[0] = edvd_opts_table;
+  p.flag = on_flag;
+  p.word = on_word;
+  p.error = on_error;
+  p.data = &m;
+  if ((result = edv__args_parse(&p, argc, argv)) != 0)
+    return result;
+  if (m.help) {
+    usage(stdout);
+    return 0;
   }
-  if (optind < argc) {
-    fprintf(stderr, "edvd: unexpected argument '%s'\n", argv[optind]);
-    usage(stderr);
-    return 2;
+  if (m.version) {
+    printf("edvd %s (libedv %s, commit %s, built %s)\n", EDV_VERSION,
+           edv_version(), edv_build_commit(), edv_build_date());
+    return 0;
   }
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);

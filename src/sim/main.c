@@ -16,7 +16,9 @@
 
 #include <uv.h>
 
+#include "common/args.h"
 #include "edv/sim.h"
+#include "edv/version.h"
 
 static edv_sim *main_sim;
 static uv_signal_t main_sigint, main_sigterm;
@@ -26,7 +28,7 @@ static void usage(FILE *f)
   fputs("usage: edv-gcpsim [--port N] [--host ADDR] [--state FILE]\n"
         "                  [--profile fast|demo|realistic] [--time-scale X]\n"
         "                  [--key-out FILE] [--project ID] [--domain D]\n"
-        "                  [--seed N] [--no-auth]\n",
+        "                  [--seed N] [--no-auth] [--version]\n",
         f);
 }
 
@@ -60,60 +62,116 @@ static void raise_fd_limit(void)
   }
 }
 
-static int parse_args(int argc, char **argv, edv_sim_options *o,
-                      const char **key_out)
+static const edv__opt sim_opts_table[] = {
+    {"port", 0, "N", "the port (0: a free one)"},
+    {"host", 0, "ADDR", "the address to listen on"},
+    {"state", 0, "FILE", "keep the cloud in FILE"},
+    {"profile", 0, "NAME", "latency profile: fast, demo, realistic"},
+    {"time-scale", 0, "X", "simulated seconds per real second"},
+    {"key-out", 0, "FILE", "write a service-account key it trusts"},
+    {"project", 0, "ID", "the project"},
+    {"domain", 0, "D", "the DNS domain"},
+    {"seed", 0, "N", "the random seed"},
+    {"no-auth", 0, NULL, "accept requests without a token"},
+    {"help", 'h', NULL, "this help"},
+    {"version", 'V', NULL, "the version"},
+    {NULL, 0, NULL, NULL},
+};
+
+typedef struct main_args {
+  edv_sim_options *o;
+  const char **key_out;
+  int help, version;
+} main_args;
+
+static int bad_value(edv__args *p, const char *name, const char *v)
 {
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    char *end = NULL;
+  char msg[300];
 
-    if (strcmp(a, "--no-auth") == 0) {
-      o->no_auth = 1;
-      continue;
-    }
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      exit(0);
-    }
-    if (v == NULL) {
-      fprintf(stderr, "edv-gcpsim: %s needs a value\n", a);
-      return -1;
-    }
-    i++;
-    if (strcmp(a, "--port") == 0) {
-      unsigned long p = strtoul(v, &end, 10);
+  snprintf(msg, sizeof(msg), "flag --%s: '%.200s' is not a valid value", name,
+           v);
+  return p->error(p, msg);
+}
 
-      if (*end || p > 65535)
-        goto bad;
-      o->port = (unsigned)p;
-    } else if (strcmp(a, "--host") == 0) {
-      o->host = v;
-    } else if (strcmp(a, "--state") == 0) {
-      o->state_file = v;
-    } else if (strcmp(a, "--profile") == 0) {
-      o->profile = v;
-    } else if (strcmp(a, "--time-scale") == 0) {
-      o->time_scale = strtod(v, &end);
-      if (*end || o->time_scale <= 0)
-        goto bad;
-    } else if (strcmp(a, "--key-out") == 0) {
-      *key_out = v;
-    } else if (strcmp(a, "--project") == 0) {
-      o->project = v;
-    } else if (strcmp(a, "--domain") == 0) {
-      o->domain = v;
-    } else if (strcmp(a, "--seed") == 0) {
-      o->seed = strtoull(v, &end, 10);
-      if (*end)
-        goto bad;
-    } else {
-      fprintf(stderr, "edv-gcpsim: unknown option %s\n", a);
-      usage(stderr);
-      return -1;
-    }
-    continue;
-  bad:
-    fprintf(stderr, "edv-gcpsim: bad value for %s: %s\n", a, v);
+static int on_flag(edv__args *p, unsigned t, int i, const char *v)
+{
+  main_args *m = p->data;
+  edv_sim_options *o = m->o;
+  const char *name = p->tables[t][i].name;
+  char *end = NULL;
+
+  if (strcmp(name, "port") == 0) {
+    unsigned long port = strtoul(v, &end, 10);
+    if (*end || port > 65535 || *v == '-')
+      return bad_value(p, name, v);
+    o->port = (unsigned)port;
+  } else if (strcmp(name, "host") == 0) {
+    o->host = v;
+  } else if (strcmp(name, "state") == 0) {
+    o->state_file = v;
+  } else if (strcmp(name, "profile") == 0) {
+    o->profile = v;
+  } else if (strcmp(name, "time-scale") == 0) {
+    o->time_scale = strtod(v, &end);
+    if (*end || !(o->time_scale > 0))
+      return bad_value(p, name, v);
+  } else if (strcmp(name, "key-out") == 0) {
+    *m->key_out = v;
+  } else if (strcmp(name, "project") == 0) {
+    o->project = v;
+  } else if (strcmp(name, "domain") == 0) {
+    o->domain = v;
+  } else if (strcmp(name, "seed") == 0) {
+    o->seed = strtoull(v, &end, 10);
+    if (*end || *v == '-')
+      return bad_value(p, name, v);
+  } else if (strcmp(name, "no-auth") == 0) {
+    o->no_auth = 1;
+  } else if (strcmp(name, "help") == 0) {
+    m->help = 1;
+  } else {
+    m->version = 1;
+  }
+  return 0;
+}
+
+static int on_word(edv__args *p, const char *word)
+{
+  char msg[300];
+
+  snprintf(msg, sizeof(msg), "unexpected argument '%.200s'", word);
+  return p->error(p, msg);
+}
+
+static int on_error(edv__args *p, const char *msg)
+{
+  (void)p;
+  return edv__args_usage(stderr, "edv-gcpsim", msg);
+}
+
+/* The parser the three programs share (common/args.h): -1 to exit with
+ * *code, else 0. */
+static int parse_args(int argc, char **argv, edv_sim_options *o,
+                      const char **key_out, int *code)
+{
+  main_args m = {o, key_out, 0, 0};
+  edv__args p;
+
+  memset(&p, 0, sizeof(p));
+  p.tables[0] = sim_opts_table;
+  p.flag = on_flag;
+  p.word = on_word;
+  p.error = on_error;
+  p.data = &m;
+  if ((*code = edv__args_parse(&p, argc, argv)) != 0)
+    return -1;
+  if (m.help) {
+    usage(stdout);
+    return -1;
+  }
+  if (m.version) {
+    printf("edv-gcpsim %s (commit %s, built %s)\n", edv_version(),
+           edv_build_commit(), edv_build_date());
     return -1;
   }
   return 0;
@@ -125,10 +183,11 @@ int main(int argc, char **argv)
   const char *key_out = NULL;
   edv_error err;
   uv_loop_t *loop = uv_default_loop();
+  int code = 0;
 
   memset(&opt, 0, sizeof(opt));
-  if (parse_args(argc, argv, &opt, &key_out) < 0)
-    return 2;
+  if (parse_args(argc, argv, &opt, &key_out, &code) < 0)
+    return code;
   raise_fd_limit();
   main_sim = edv_sim_start(loop, &opt, &err);
   if (main_sim == NULL) {

@@ -6,7 +6,10 @@
    Initiative's schema (tests/data/openapi/schema-3.0.json);
 3. every operation has an operationId, each used once;
 4. the routes edvd serves (the api_routes table of src/server/api.c) and the
-   operations it describes are the same set, method by method.
+   operations it describes are the same set, method by method;
+5. every JSON request body and JSON success answer has an example, and
+   every example is valid against its schema (nullable and $ref as
+   OpenAPI 3.0 means them).
 
 Skipped (TAP plan 1..0) when PyYAML or python3-jsonschema is missing.
 Regenerate the JSON copy with:
@@ -15,6 +18,7 @@ Regenerate the JSON copy with:
 import json
 import re
 import sys
+import warnings
 
 try:
     import yaml
@@ -67,6 +71,67 @@ for path, item in y.get("paths", {}).items():
         else:
             seen[oid] = f"{method.upper()} {path}"
 check(not problems, "every operation has its own operationId", problems)
+
+
+
+def to_jsonschema(s):
+    """An OpenAPI 3.0 schema object as JSON Schema (draft 4): `nullable`
+    becomes a null alternative; the rest is the same vocabulary."""
+    if isinstance(s, list):
+        return [to_jsonschema(x) for x in s]
+    if not isinstance(s, dict):
+        return s
+    out = {k: to_jsonschema(v) for k, v in s.items()
+           if k not in ("nullable", "example", "description", "format",
+                        "properties")}
+    if "properties" in s:  # a map of names: any name, "description" too
+        out["properties"] = {k: to_jsonschema(v)
+                             for k, v in s["properties"].items()}
+    if s.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+warnings.simplefilter("ignore", DeprecationWarning)  # RefResolver, 4.18+
+root_schema = {"components": to_jsonschema(y.get("components", {}))}
+resolver = jsonschema.RefResolver.from_schema(root_schema)
+problems = []
+examples = 0
+
+
+def check_example(where, media):
+    global examples
+    schema = media.get("schema")
+    if schema is None:
+        return
+    if "example" not in media:
+        problems.append(f"{where}: no example")
+        return
+    examples += 1
+    v = jsonschema.Draft4Validator(to_jsonschema(schema), resolver=resolver)
+    for e in list(v.iter_errors(media["example"]))[:3]:
+        problems.append(f"{where}: example: "
+                        f"{'/'.join(str(p) for p in e.absolute_path)}: "
+                        f"{e.message[:160]}")
+
+
+for path, item in y.get("paths", {}).items():
+    for method, op in item.items():
+        if method not in METHODS:
+            continue
+        where = f"{method.upper()} {path}"
+        body = op.get("requestBody", {}).get("content", {})
+        if "application/json" in body:
+            check_example(where + " request", body["application/json"])
+        for code, r in op.get("responses", {}).items():
+            if not str(code).startswith("2") or "$ref" in r:
+                continue
+            media = r.get("content", {}).get("application/json")
+            if media:
+                check_example(f"{where} {code}", media)
+check(not problems and examples > 0,
+      f"every request and success answer has a valid example ({examples})",
+      problems)
 
 table = re.search(r"api_routes\[\]\s*=\s*\{(.*?)\n\};", api_c, re.S)
 served = set(re.findall(r'\{"([A-Z]+)",\s*"([^"]+)"', table.group(1))
