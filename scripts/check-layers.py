@@ -126,9 +126,7 @@ def defined(path, dynamic):
 # not link. The list only shrinks: a function here that libedv.so exports
 # is a problem too (take it off the list).
 PENDING = {
-    "edv_fleet_capacity", "edv_fleet_costs", "edv_fleet_status",
-    "edv_tenant_backup", "edv_tenant_backups", "edv_tenant_metrics",
-    "edv_tenant_plan", "edv_tenant_restore",
+    "edv_tenant_plan",
 }
 
 # A function declared in a public header: a line at the left margin that is
