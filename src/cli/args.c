@@ -12,6 +12,28 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
+
+int cli_set_format(cli_ctx *ctx, const char *value, const char *what)
+{
+  char why[300];
+
+  if (strcmp(value, "table") == 0) {
+    ctx->format = CLI_FORMAT_TABLE;
+  } else if (strcmp(value, "json") == 0 || strcmp(value, "yaml") == 0) {
+    ctx->format = CLI_FORMAT_JSON;
+    ctx->output_spec = value;
+  } else if (cli_out_value_check(value, why, sizeof(why)) == 0) {
+    ctx->format = CLI_FORMAT_JSON;
+    ctx->output_spec = value;
+  } else {
+    return cli_usage_error(ctx,
+                           "%s '%s' is not one of: table, json, yaml, "
+                           "value(FIELD,...)",
+                           what, value);
+  }
+  return CLI_EXIT_OK;
+}
 
 int cli_apply_global(cli_ctx *ctx, const char *name, const char *value)
 {
@@ -29,13 +51,22 @@ int cli_apply_global(cli_ctx *ctx, const char *name, const char *value)
   } else if (strcmp(name, "key-file") == 0) {
     ctx->key_file = value;
   } else if (strcmp(name, "format") == 0) {
-    if (strcmp(value, "table") == 0)
-      ctx->format = CLI_FORMAT_TABLE;
-    else if (strcmp(value, "json") == 0)
-      ctx->format = CLI_FORMAT_JSON;
+    return cli_set_format(ctx, value, "--format");
+  } else if (strcmp(name, "filter") == 0 || strcmp(name, "sort-by") == 0) {
+    char why[300];
+    int sort = name[0] == 's';
+    /* Checked now, on an empty document: a mistake is a usage error before
+     * anything runs. */
+    json_object *probe = json_object_new_array();
+    int bad = cli_out_shape(probe, sort ? NULL : value, sort ? value : NULL,
+                            why, sizeof(why));
+    json_object_put(probe);
+    if (bad)
+      return cli_usage_error(ctx, "%s", why);
+    if (sort)
+      ctx->sort_by = value;
     else
-      return cli_usage_error(ctx, "--format '%s' is not one of: table, json",
-                             value);
+      ctx->filter = value;
   } else if (strcmp(name, "state-dir") == 0) {
     ctx->state_dir = value;
   } else if (strcmp(name, "server") == 0) {

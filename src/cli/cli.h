@@ -73,7 +73,10 @@ struct cli_args {
   const cli_cmd *cmd;               /* the command */
 };
 
-/* Output formats (--format). */
+/* Output formats (--format). CLI_FORMAT_JSON is every structured format:
+ * the command prints its document with cli_print_json(), which renders it
+ * as JSON, YAML or value(...) (output_spec), after --filter and --sort-by;
+ * no progress is shown. */
 enum { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON = 1 };
 
 struct cli_ctx {
@@ -84,6 +87,9 @@ struct cli_ctx {
   edv_engine *engine;      /* created by cli_engine(), or NULL */
   void *sim;               /* the embedded simulator (edv_sim), or NULL */
   int format;              /* CLI_FORMAT_* */
+  const char *output_spec; /* "json", "yaml" or "value(F,...)" */
+  const char *filter;      /* --filter EXPR (cli/output.h), or NULL */
+  const char *sort_by;     /* --sort-by FIELD[,~FIELD], or NULL */
   int quiet;               /* -q: no progress, only results and errors */
   int verbose;             /* -v count */
   int use_sim;             /* --sim */
@@ -163,6 +169,16 @@ int cli_usage_error(cli_ctx *ctx, const char *fmt, ...)
 
 /* The exit code for an error (see the enum above). */
 int cli_exit_code(const cli_ctx *ctx, const edv_error *err);
+
+/* The document's items as a table of `cols` (cli/output.h), after
+ * --filter and --sort-by: the one way a list prints in table format. */
+struct cli_col;
+void cli_print_table(cli_ctx *ctx, json_object *doc, const struct cli_col *cols,
+                     size_t ncols);
+
+/* --format VALUE (or EDV_FORMAT, named by `what`): table, json, yaml or
+ * value(FIELD,...). CLI_EXIT_OK or a usage error. */
+int cli_set_format(cli_ctx *ctx, const char *value, const char *what);
 
 /* Prints "edvctl: <edv_error_format>" on stderr; returns cli_exit_code. */
 int cli_fail(cli_ctx *ctx, const edv_error *err);

@@ -284,21 +284,26 @@ static void offer_tiers(cli_ctx *ctx, const char *cur)
   edv__tiers_free(t);
 }
 
-/* A metavar of lowercase choices ("table|json") lists its values. */
+/* A metavar of choices ("table|json|yaml|value(F,...)") lists those of
+ * its values that are plain lowercase words. */
 static int offer_choices(cli_ctx *ctx, const char *cur, const char *metavar)
 {
   char buf[128], *save = NULL;
+  int offered = 0;
 
-  for (const char *p = metavar; *p; p++) {
-    if (!(*p >= 'a' && *p <= 'z') && *p != '|' && *p != '-')
-      return 0;
-  }
   if (!strchr(metavar, '|'))
     return 0;
   snprintf(buf, sizeof(buf), "%s", metavar);
-  for (char *v = strtok_r(buf, "|", &save); v; v = strtok_r(NULL, "|", &save))
+  for (char *v = strtok_r(buf, "|", &save); v; v = strtok_r(NULL, "|", &save)) {
+    const char *p = v;
+    while ((*p >= 'a' && *p <= 'z') || *p == '-')
+      p++;
+    if (*p || p == v)
+      continue; /* a pattern such as value(F,...), not a word */
     offer(ctx, cur, "", v);
-  return 1;
+    offered = 1;
+  }
+  return offered;
 }
 
 /* Values for a positional argument or a flag, by its name or metavar. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "transport/transport.h"
 
 int cli_cmd_config_get(cli_ctx *ctx, const cli_args *args)
@@ -87,7 +88,8 @@ int cli_cmd_config_unset(cli_ctx *ctx, const cli_args *args)
 typedef struct layers {
   edv_config *with_file, *with_env, *defaults;
   cli_ctx *ctx;
-  json_object *json;
+  json_object *json; /* --format json: {key: {value, source}} */
+  json_object *rows; /* table: [{key, value, source}] */
 } layers;
 
 static const char *config_source(const layers *l, const char *key,
@@ -118,14 +120,21 @@ static void config_row(void *data, const char *key, const char *value)
     json_object_object_add(o, "source", json_object_new_string(source));
     json_object_object_add(l->json, key, o);
   } else {
-    fprintf(l->ctx->out, "%-36s %-40s %s\n", key, value, source);
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "value", json_object_new_string(value));
+    json_object_object_add(o, "source", json_object_new_string(source));
+    json_object_array_add(l->rows, o);
   }
 }
 
 int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args)
 {
   const char *path = cli_config_path(ctx);
-  layers l = {NULL, NULL, NULL, ctx, NULL};
+  layers l = {NULL, NULL, NULL, ctx, NULL, NULL};
+  static const cli_col cols[] = {
+      {"KEY", "key"}, {"VALUE", "value"}, {"SOURCE", "source"}};
   edv_error err;
   int result = CLI_EXIT_OK;
 
@@ -160,9 +169,13 @@ int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args)
   } else {
     fprintf(ctx->out, "# %s%s\n", path,
             access(path, F_OK) == 0 ? "" : " (absent)");
-    fprintf(ctx->out, "%-36s %-40s %s\n", "KEY", "VALUE", "SOURCE");
+    l.rows = json_object_new_array();
   }
   edv_config_foreach(ctx->cfg, config_row, &l);
+  if (l.rows) {
+    cli_print_table(ctx, l.rows, cols, 3);
+    json_object_put(l.rows);
+  }
   if (l.json) {
     json_object *o = json_object_new_object();
 

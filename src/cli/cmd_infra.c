@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "tenant/audit.h"
 #include "tenant/machine.h"
 
@@ -41,14 +42,14 @@ static void print_table(cli_ctx *ctx, json_object *rep)
   json_object *t = edv__jget(rep, "tenants"), *f = edv__jget(rep, "findings");
   size_t nt = json_object_array_length(t), nf = json_object_array_length(f);
 
-  fprintf(ctx->out, "%-26s %-30s %-15s %-15s %s\n", "TENANT", "VM", "VM IP",
-          "DB IP", "OPS SSH");
-  for (size_t i = 0; i < nt; i++) {
-    json_object *x = json_object_array_get_idx(t, i);
-    fprintf(ctx->out, "%-26s %-30s %-15s %-15s %s\n", s_or(x, "id", "-"),
-            s_or(x, "vm", "-"), s_or(x, "ip", "-"), s_or(x, "db_ip", "-"),
-            json_object_get_boolean(edv__jget(x, "ops_ssh")) ? "on" : "off");
-  }
+  static const cli_col cols[] = {{"TENANT", "id"},
+                                 {"VM", "vm"},
+                                 {"VM IP", "ip"},
+                                 {"DB IP", "db_ip"},
+                                 {"OPS SSH", "ops_ssh"}};
+
+  (void)nt;
+  cli_print_table(ctx, t, cols, sizeof(cols) / sizeof(cols[0]));
   fprintf(ctx->out,
           "\nChecked %lld firewall rules, %lld VMs, %lld "
           "databases.\n",

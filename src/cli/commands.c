@@ -19,9 +19,15 @@ const cli_opt cli_global_opts[] = {
      "(env EDV_ENDPOINT)"},
     {"key-file", 0, "FILE",
      "service-account or ADC key file (env EDV_KEY_FILE)"},
-    {"format", 0, "table|json",
-     "output format (default table; env EDV_FORMAT); json prints only JSON "
-     "and no progress"},
+    {"format", 0, "table|json|yaml|value(F,...)",
+     "output format (default table; env EDV_FORMAT); json, yaml and "
+     "value(FIELD,...) print only the document (or the fields' values, "
+     "tab-separated, one line per item) and no progress"},
+    {"filter", 0, "EXPR",
+     "keep the items that match EXPR, as gcloud's --filter: KEY=VALUE, "
+     "KEY!=V, KEY:V (has), KEY~REGEX, KEY<V..., NOT, AND, OR"},
+    {"sort-by", 0, "FIELD[,~FIELD]",
+     "order the items by these fields (~: descending)"},
     {"state-dir", 0, "DIR",
      "local state directory (env EDV_STATE_DIR; default "
      "$XDG_STATE_HOME/edv)"},

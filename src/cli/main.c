@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "cli/remote.h"
 #include "common/log.h"
 
@@ -84,11 +85,34 @@ int cli_fail(cli_ctx *ctx, const edv_error *err)
 
 void cli_print_json(cli_ctx *ctx, json_object *obj)
 {
-  fprintf(ctx->out, "%s\n",
-          json_object_to_json_string_ext(
-              obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                       JSON_C_TO_STRING_NOSLASHESCAPE));
+  const char *spec = ctx->output_spec ? ctx->output_spec : "json";
+  char why[300];
+
+  /* --filter and --sort-by were checked when read: this cannot fail. */
+  if ((ctx->filter || ctx->sort_by) &&
+      cli_out_shape(obj, ctx->filter, ctx->sort_by, why, sizeof(why)) != 0)
+    fprintf(ctx->err, "%s: %s\n", ctx->prog, why);
+  if (strcmp(spec, "yaml") == 0)
+    cli_out_yaml(ctx->out, obj);
+  else if (strncmp(spec, "value(", 6) == 0)
+    cli_out_value(ctx->out, obj, spec);
+  else
+    fprintf(ctx->out, "%s\n",
+            json_object_to_json_string_ext(
+                obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                         JSON_C_TO_STRING_NOSLASHESCAPE));
   fflush(ctx->out);
+}
+
+void cli_print_table(cli_ctx *ctx, json_object *doc, const cli_col *cols,
+                     size_t ncols)
+{
+  char why[300];
+
+  if ((ctx->filter || ctx->sort_by) &&
+      cli_out_shape(doc, ctx->filter, ctx->sort_by, why, sizeof(why)) != 0)
+    fprintf(ctx->err, "%s: %s\n", ctx->prog, why);
+  cli_out_table(ctx->out, doc, cols, ncols);
 }
 
 void cli_progress(cli_ctx *ctx, const char *fmt, ...)
@@ -372,13 +396,8 @@ static int cli_env(cli_ctx *ctx)
     ctx->use_sim = b;
   }
   if ((v = getenv("EDV_FORMAT")) && *v) {
-    if (strcmp(v, "table") == 0)
-      ctx->format = CLI_FORMAT_TABLE;
-    else if (strcmp(v, "json") == 0)
-      ctx->format = CLI_FORMAT_JSON;
-    else
-      return cli_usage_error(ctx, "EDV_FORMAT '%s' is not one of: table, json",
-                             v);
+    if (cli_set_format(ctx, v, "EDV_FORMAT") != CLI_EXIT_OK)
+      return CLI_EXIT_USAGE;
   }
   if ((v = getenv("EDV_QUIET")) && *v) {
     if ((b = cli_bool(v)) < 0)

@@ -655,3 +655,79 @@ void cli_out_value(FILE *f, json_object *doc, const char *spec)
   }
   fflush(f);
 }
+
+/* ---- tables -------------------------------------------------------------*/
+
+/* A cell's text into buf. */
+static const char *cell(json_object *item, const char *field, char *buf,
+                        size_t size)
+{
+  json_object *vals = json_object_new_array();
+  size_t off = 0;
+
+  buf[0] = '\0';
+  field_values(item, field, vals);
+  for (size_t i = 0; i < json_object_array_length(vals); i++) {
+    json_object *v = json_object_array_get_idx(vals, i);
+    size_t n = json_object_is_type(v, json_type_array)
+                   ? json_object_array_length(v)
+                   : 1;
+    for (size_t k = 0; k < n && off + 1 < size; k++) {
+      json_object *e = json_object_is_type(v, json_type_array)
+                           ? json_object_array_get_idx(v, k)
+                           : v;
+      int w = snprintf(buf + off, size - off, "%s%s", off ? "," : "",
+                       e ? scalar_text(e) : "-");
+      off = w < 0 || (size_t)w >= size - off ? size - 1 : off + (size_t)w;
+    }
+  }
+  json_object_put(vals);
+  if (!buf[0])
+    snprintf(buf, size, "-");
+  return buf;
+}
+
+/* Display width of UTF-8 text (code points; wide glyphs are rare here). */
+static size_t text_width(const char *s)
+{
+  size_t w = 0;
+
+  for (; *s; s++)
+    w += ((unsigned char)*s & 0xC0) != 0x80;
+  return w;
+}
+
+void cli_out_table(FILE *f, json_object *doc, const cli_col *cols, size_t ncols)
+{
+  json_object *items = cli_out_items(doc);
+  size_t n = items ? json_object_array_length(items) : 1;
+  size_t width[32] = {0};
+  char buf[512];
+
+  if (ncols > 32)
+    ncols = 32;
+  for (size_t c = 0; c < ncols; c++)
+    width[c] = text_width(cols[c].header);
+  for (size_t i = 0; i < n; i++) {
+    json_object *it = items ? json_object_array_get_idx(items, i) : doc;
+    for (size_t c = 0; c < ncols; c++) {
+      size_t w = text_width(cell(it, cols[c].field, buf, sizeof(buf)));
+      if (w > width[c])
+        width[c] = w;
+    }
+  }
+  for (size_t i = 0; i <= n; i++) {
+    json_object *it = i == 0  ? NULL
+                      : items ? json_object_array_get_idx(items, i - 1)
+                              : doc;
+    for (size_t c = 0; c < ncols; c++) {
+      const char *t =
+          i == 0 ? cols[c].header : cell(it, cols[c].field, buf, sizeof(buf));
+      fputs(t, f);
+      if (c + 1 < ncols)
+        fprintf(f, "%*s", (int)(width[c] - text_width(t) + 2), "");
+    }
+    fputc('\n', f);
+  }
+  fflush(f);
+}

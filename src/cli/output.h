@@ -57,4 +57,19 @@ int cli_out_value_check(const char *spec, char *why, size_t size);
  * with ";", objects as JSON, null as ""). */
 void cli_out_value(FILE *f, json_object *doc, const char *spec);
 
+/* A table column: its header and the dotted path of its value. */
+typedef struct cli_col {
+  const char *header; /* "TENANT" */
+  const char *field;  /* "id", "monthly_cost_estimate.total" */
+} cli_col;
+
+/*
+ * The document's items as a table: a header line, then one line per item,
+ * each column as wide as its widest cell (the last one unpadded); arrays
+ * joined with ",", null and missing values as "-". Nothing but the header
+ * when there are no items.
+ */
+void cli_out_table(FILE *f, json_object *doc, const cli_col *cols,
+                   size_t ncols);
+
 #endif /* EDV_CLI_OUTPUT_H */

@@ -313,12 +313,17 @@ static void create_on_region(void *data, const edv_response *res)
   create_hosts(op);
 }
 
+static void timer_free(uv_handle_t *h)
+{
+  free(h);
+}
+
 /* Deferred to the loop: the callback never runs inside the call. */
 static void create_later(uv_timer_t *t)
 {
   create_op *op = t->data;
 
-  uv_close((uv_handle_t *)t, (uv_close_cb)free);
+  uv_close((uv_handle_t *)t, timer_free);
   create_hosts(op);
 }
 
@@ -931,11 +936,13 @@ static void resume_one_done(void *data, json_object *doc, const edv_error *err)
     resume_all_end(ra);
 }
 
+/* The tenants a resume of all takes: collected first, driven after (the
+ * store is not called from inside its own list). */
 typedef struct resume_scan {
-  char ids[64][EDV_STORE_ID_SZ];
-  edv__direction dirs[64];
-  unsigned n;
   edv_fleet *f;
+  edv__tenant_rec *recs;
+  size_t n, cap;
+  int oom;
 } resume_scan;
 
 static int resume_pick(void *data, const edv__tenant_rec *rec)
@@ -944,27 +951,38 @@ static int resume_pick(void *data, const edv__tenant_rec *rec)
 
   if (rec->id[0] == '@' || rec->phase == EDV_PHASE_READY ||
       rec->phase == EDV_PHASE_DELETED || rec->phase == EDV_PHASE_FAILED ||
-      edv__fleet_run_find(s->f, rec->id) || s->n >= 64)
+      edv__fleet_run_find(s->f, rec->id))
     return 0;
-  snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", rec->id);
-  s->dirs[s->n++] = direction_of(s->f, rec);
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    edv__tenant_rec *r = realloc(s->recs, cap * sizeof(*r));
+    if (!r) {
+      s->oom = 1;
+      return 1;
+    }
+    s->recs = r;
+    s->cap = cap;
+  }
+  s->recs[s->n++] = *rec;
   return 0;
 }
 
 static void resume_start(edv_fleet *f, resume_scan *s, unsigned flags,
                          resume_all *ra)
 {
-  for (unsigned i = 0; i < s->n; i++) {
+  for (size_t i = 0; i < s->n; i++) {
+    const edv__tenant_rec *rec = &s->recs[i];
     edv_error e;
+
     ra->pending++;
     if (edv__fleet_drive_tenant(
-            f, s->ids[i], s->dirs[i],
+            f, rec->id, direction_of(f, rec),
             (flags & EDV_FLEET_ASYNC) ? NULL : resume_one_done, ra, &e) != 0) {
-      EDV_LOG_W(MOD, "tenant=%s: not resumed: %s", s->ids[i], e.message);
+      EDV_LOG_W(MOD, "tenant=%s: not resumed: %s", rec->id, e.message);
       ra->pending--;
     } else if (flags & EDV_FLEET_ASYNC) {
       ra->pending--;
-      json_object_array_add(ra->docs, json_object_new_string(s->ids[i]));
+      json_object_array_add(ra->docs, edv__view_tenant(f, rec, 0));
     }
   }
 }
@@ -975,7 +993,7 @@ int edv_tenant_resume(edv_fleet *f, const char *id, unsigned flags,
   edv__tenant_rec rec;
   edv__tenant_filter filt;
   char next[EDV_STORE_ID_SZ] = "";
-  resume_scan *s;
+  resume_scan s;
   resume_all *ra;
   int result;
 
@@ -990,38 +1008,34 @@ int edv_tenant_resume(edv_fleet *f, const char *id, unsigned flags,
     return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
                             err);
   }
-  s = calloc(1, sizeof(*s));
+  memset(&s, 0, sizeof(s));
+  s.f = f;
+  memset(&filt, 0, sizeof(filt));
+  filt.phase = -1;
+  filt.limit = 1000;
+  do {
+    filt.after = next;
+    result = edv__store_tenant_list(f->store, &filt, resume_pick, &s, next,
+                                    sizeof(next), err);
+  } while (result == 0 && !s.oom && next[0]);
+  if (result || s.oom) {
+    free(s.recs);
+    if (!result)
+      result = edv_error_set(err, EDV_ENOMEM, "out of memory");
+    return result;
+  }
   ra = calloc(1, sizeof(*ra));
-  if (!s || !ra) {
-    free(s);
-    free(ra);
+  if (!ra) {
+    free(s.recs);
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   }
-  s->f = f;
   ra->f = f;
   ra->cb = cb;
   ra->data = data;
   ra->docs = json_object_new_array();
   ra->pending = 1; /* this call's own, released below */
-  memset(&filt, 0, sizeof(filt));
-  filt.phase = -1;
-  filt.limit = 1000;
-  do {
-    /* In batches of at most 64 started at once, until none is left. */
-    s->n = 0;
-    filt.after = next;
-    result = edv__store_tenant_list(f->store, &filt, resume_pick, s, next,
-                                    sizeof(next), err);
-    resume_start(f, s, flags, ra);
-  } while (result == 0 && next[0]);
-  free(s);
-  if (result) {
-    if (ra->pending == 1) {
-      json_object_put(ra->docs);
-      free(ra);
-      return result;
-    }
-  }
+  resume_start(f, &s, flags, ra);
+  free(s.recs);
   /* Answered from the loop, after every run it waits for. */
   if (--ra->pending == 0) {
     json_object *o = json_object_new_object();

@@ -375,6 +375,7 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
     char key[EDV_STORE_ID_SZ + 16];
     snprintf(key, sizeof(key), "observe/%s",
              json_object_get_string(json_object_object_get(doc, "id")));
+    /* The cache takes its own reference. */
     edvd_view_put(c->d, key, json_object_object_get(doc, "observed"),
                   EDVD_VIEW_TTL_MS);
   } else {

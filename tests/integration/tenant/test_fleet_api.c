@@ -124,22 +124,26 @@ static json_object *sim_state(const char *kind)
   return a.json;
 }
 
-/* 1 when the simulator holds a resource of `kind` named `name`. */
-static int sim_has(const char *kind, const char *name)
+/* How many resources of `kind` named `name` the simulator holds. */
+static int sim_count(const char *kind, const char *name)
 {
   json_object *st = sim_state(kind);
-  const char *text = json_object_to_json_string(st);
-  char needle[300];
-  int found;
+  json_object *items = json_object_object_get(st, "resources");
+  int n = 0;
 
-  snprintf(needle, sizeof(needle), "\"name\":\"%s\"", name);
-  found = strstr(text, needle) != NULL;
-  if (!found) {
-    snprintf(needle, sizeof(needle), "\"name\": \"%s\"", name);
-    found = strstr(text, needle) != NULL;
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *r =
+        json_object_object_get(json_object_array_get_idx(items, i), "resource");
+    const char *rn = js(r, "name");
+    n += rn && strcmp(rn, name) == 0;
   }
   json_object_put(st);
-  return found;
+  return n;
+}
+
+static int sim_has(const char *kind, const char *name)
+{
+  return sim_count(kind, name) > 0;
 }
 
 /* ---- set-up ----------------------------------------------------------- */
@@ -356,12 +360,69 @@ static void test_create_get_list_delete(void **state)
                    EDV_ENOTFOUND);
 }
 
+/* Reopens the fleet on the same state directory (closing the first). */
+static void reopen(void)
+{
+  edv_fleet_options fo;
+  edv_error err;
+  int done = 0;
+
+  edv_fleet_close(F.fleet, closed, &done);
+  while (!done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = F.engine;
+  fo.config = F.cfg;
+  fo.state_dir = F.dir;
+  fo.actor = "fleet-api-test";
+  fo.poll_ms = 50;
+  fo.retry_base_ms = 50;
+  assert_int_equal(edv_fleet_open(&fo, &F.fleet, &err), 0);
+}
+
+/* Two tenants started (ASYNC), the fleet closed under them: the next fleet
+ * resumes both to READY with one call, and nothing exists twice. */
+static void test_resume_all(void **state)
+{
+  json_object *s, *a, *list;
+  edv_error err;
+
+  (void)state;
+  s = spec("api03", "api-school-03", "basic");
+  a = wait_answer(
+      edv_tenant_create(F.fleet, s, EDV_FLEET_ASYNC, on_answer, &F, &err));
+  json_object_put(s);
+  assert_non_null(a);
+  assert_string_not_equal(js(a, "phase"), "READY");
+  s = spec("api04", "api-school-04", "basic");
+  a = wait_answer(
+      edv_tenant_create(F.fleet, s, EDV_FLEET_ASYNC, on_answer, &F, &err));
+  json_object_put(s);
+  assert_non_null(a);
+  reopen(); /* the runs stop at a durable point */
+  a = wait_answer(edv_tenant_resume(F.fleet, NULL, 0, on_answer, &F, &err));
+  assert_non_null(a);
+  list = json_object_object_get(a, "tenants");
+  assert_int_equal(json_object_array_length(list), 2);
+  for (size_t i = 0; i < 2; i++)
+    assert_string_equal(js(json_object_array_get_idx(list, i), "phase"),
+                        "READY");
+  /* Each VM once in the simulator. */
+  assert_int_equal(sim_count("compute%23instance", "edv-api03-vm"), 1);
+  assert_int_equal(sim_count("compute%23instance", "edv-api04-vm"), 1);
+  /* Nothing left to resume. */
+  a = wait_answer(edv_tenant_resume(F.fleet, NULL, 0, on_answer, &F, &err));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(a, "tenants")), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_refused_spec),
       cmocka_unit_test(test_platform),
       cmocka_unit_test(test_create_get_list_delete),
+      cmocka_unit_test(test_resume_all),
   };
 
   return cmocka_run_group_tests_name("fleet-api", tests, setup, teardown);

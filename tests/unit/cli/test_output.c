@@ -163,13 +163,33 @@ static void test_value(void **state)
   assert_non_null(strstr(why, "value(FIELD,...)"));
 }
 
+static void test_table(void **state)
+{
+  static const cli_col cols[] = {
+      {"TENANT", "id"},         {"PHASE", "phase"},
+      {"FEATURES", "features"}, {"USD/MONTH", "monthly_cost_estimate.total"},
+      {"ERROR", "last_error"},
+  };
+  char buf[1024];
+  json_object *doc = json_tokener_parse(doc_text);
+  FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+  (void)state;
+  cli_out_table(f, doc, cols, 5);
+  fclose(f);
+  json_object_put(doc);
+  assert_string_equal(buf, "TENANT   PHASE   FEATURES  USD/MONTH  ERROR\n"
+                           "alpha    READY   lms,sis   48.92      -\n"
+                           "bravo    FAILED  lms       310.5      boom\n"
+                           "charlie  READY   -         120        -\n");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_filter),
-      cmocka_unit_test(test_sort),
-      cmocka_unit_test(test_yaml),
-      cmocka_unit_test(test_value),
+      cmocka_unit_test(test_filter), cmocka_unit_test(test_sort),
+      cmocka_unit_test(test_yaml),   cmocka_unit_test(test_value),
+      cmocka_unit_test(test_table),
   };
 
   return cmocka_run_group_tests_name("output", tests, NULL, NULL);

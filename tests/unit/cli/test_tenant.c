@@ -929,7 +929,7 @@ static void test_completion(void **state)
   COMPLETES("tenant\n", "ten");
   COMPLETES("retry\nresume\nrestore\n", "tenant", "re");
   COMPLETES("--wait\n", "tenant", "create", "--w");
-  COMPLETES("table\njson\n", "--format", "");
+  COMPLETES("table\njson\nyaml\n", "--format", "");
   COMPLETES("@files\n", "--config", "");
   COMPLETES("READY\n", "tenant", "list", "--state", "R");
   COMPLETES("", "tenant", "zz", "");       /* unknown: nothing */
