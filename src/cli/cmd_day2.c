@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "cli/remote.h"
 #include "fleet/fleet.h"
 
@@ -225,6 +226,12 @@ static void print_in_progress(cli_ctx *ctx, json_object *op)
 
 static void print_backups(cli_ctx *ctx, json_object *doc)
 {
+  static const cli_col cols[] = {{"ID", "id"},
+                                 {"TYPE", "type"},
+                                 {"STATUS", "status"},
+                                 {"ENDED", "ended"},
+                                 {"DESCRIPTION", "description"},
+                                 {"ERROR", "error"}};
   json_object *arr = edv__jget(doc, "backups");
   size_t n = json_object_array_length(arr);
 
@@ -232,14 +239,7 @@ static void print_backups(cli_ctx *ctx, json_object *doc)
           s_or(doc, "tenant", "?"), s_or(doc, "instance", "?"),
           n ? ":" : ": none");
   if (n)
-    fprintf(ctx->out, "%-20s %-10s %-11s %-24s %s\n", "ID", "TYPE", "STATUS",
-            "ENDED", "DESCRIPTION");
-  for (size_t i = 0; i < n; i++) {
-    json_object *b = json_object_array_get_idx(arr, i);
-    fprintf(ctx->out, "%-20s %-10s %-11s %-24s %s\n", s_or(b, "id", "-"),
-            s_or(b, "type", "-"), s_or(b, "status", "-"), s_or(b, "ended", "-"),
-            s_or(b, "error", s_or(b, "description", "")));
-  }
+    cli_print_table(ctx, arr, cols, sizeof(cols) / sizeof(cols[0]));
   if (json_object_get_boolean(edv__jget(doc, "more")))
     fprintf(ctx->out, "(older backups not shown)\n");
   print_in_progress(ctx, edv__jget(doc, "operation"));
@@ -247,6 +247,8 @@ static void print_backups(cli_ctx *ctx, json_object *doc)
 
 static void print_metrics(cli_ctx *ctx, json_object *doc)
 {
+  static const cli_col cols[] = {{"STEP", "name"},
+                                 {"DURATION MS", "duration_ms"}};
   json_object *h = edv__jget(doc, "health"), *l = edv__jget(doc, "latency_ms");
   json_object *steps = edv__jget(doc, "steps");
 
@@ -266,16 +268,15 @@ static void print_metrics(cli_ctx *ctx, json_object *doc)
             json_object_get_double(edv__jget(l, "last")));
   print_in_progress(ctx, edv__jget(doc, "operation"));
   if (json_object_array_length(steps))
-    fprintf(ctx->out, "%-28s %s\n", "STEP", "DURATION");
-  for (size_t i = 0; i < json_object_array_length(steps); i++) {
-    json_object *s = json_object_array_get_idx(steps, i);
-    fprintf(ctx->out, "%-28s %.1f s\n", s_or(s, "name", "?"),
-            (double)edv__jint(s, "duration_ms", 0) / 1000.0);
-  }
+    cli_print_table(ctx, steps, cols, sizeof(cols) / sizeof(cols[0]));
 }
 
 static void print_status(cli_ctx *ctx, json_object *doc)
 {
+  static const cli_col run_cols[] = {{"TENANT", "tenant"},
+                                     {"DIRECTION", "direction"}};
+  static const cli_col failed_cols[] = {
+      {"FAILED", "id"}, {"TIER", "tier"}, {"ERROR", "error"}};
   json_object *runs = edv__jget(doc, "runs"),
               *failed = edv__jget(doc, "failed");
 
@@ -289,33 +290,20 @@ static void print_status(cli_ctx *ctx, json_object *doc)
   }
   fprintf(ctx->out, "\nRuns in flight: %lld\n",
           (long long)edv__jint(doc, "runs_in_flight", 0));
-  for (size_t i = 0; i < json_object_array_length(runs); i++) {
-    json_object *r = json_object_array_get_idx(runs, i);
-    fprintf(ctx->out, "  %-26s %s\n", s_or(r, "tenant", "?"),
-            s_or(r, "direction", "?"));
-  }
+  if (json_object_array_length(runs))
+    cli_print_table(ctx, runs, run_cols, 2);
   if (json_object_array_length(failed))
-    fprintf(ctx->out, "Failed:\n");
-  for (size_t i = 0; i < json_object_array_length(failed); i++) {
-    json_object *x = json_object_array_get_idx(failed, i);
-    fprintf(ctx->out, "  %-26s %-12s %s\n", s_or(x, "id", "?"),
-            s_or(x, "tier", "?"), s_or(x, "error", ""));
-  }
+    cli_print_table(ctx, failed, failed_cols, 3);
 }
 
 static void print_costs(cli_ctx *ctx, json_object *doc)
 {
-  json_object *tiers = edv__jget(doc, "tiers");
+  static const cli_col cols[] = {{"TIER", "tier"},
+                                 {"TENANTS", "tenants"},
+                                 {"PER TENANT", "per_tenant.total"},
+                                 {"MONTHLY", "monthly_total"}};
 
-  fprintf(ctx->out, "%-12s %8s %14s %14s\n", "TIER", "TENANTS", "PER TENANT",
-          "MONTHLY");
-  for (size_t i = 0; i < json_object_array_length(tiers); i++) {
-    json_object *t = json_object_array_get_idx(tiers, i);
-    fprintf(ctx->out, "%-12s %8lld %14.2f %14.2f\n", s_or(t, "tier", "?"),
-            (long long)edv__jint(t, "tenants", 0),
-            json_object_get_double(edv__jget(t, "per_tenant.total")),
-            json_object_get_double(edv__jget(t, "monthly_total")));
-  }
+  cli_print_table(ctx, edv__jget(doc, "tiers"), cols, 4);
   fprintf(ctx->out, "Total: %.2f %s per month for %lld tenants (%s)\n",
           json_object_get_double(edv__jget(doc, "monthly_total")),
           s_or(doc, "currency", "USD"), (long long)edv__jint(doc, "tenants", 0),
@@ -324,20 +312,13 @@ static void print_costs(cli_ctx *ctx, json_object *doc)
 
 static void print_region(cli_ctx *ctx, json_object *rg)
 {
-  json_object *fits = edv__jget(rg, "tenants_that_fit");
+  static const cli_col cols[] = {
+      {"TIER", "tier"}, {"MORE THAT FIT", "fits"}, {"BOUND BY", "binding"}};
 
   fprintf(ctx->out, "Region %s%s%s\n", s_or(rg, "region", "?"),
           edv__jstr(rg, "error") ? ": " : "", s_or(rg, "error", ""));
-  for (size_t i = 0; i < json_object_array_length(fits); i++) {
-    json_object *x = json_object_array_get_idx(fits, i);
-    if (edv__jget(x, "fits"))
-      fprintf(ctx->out, "  %-12s %6lld more (bound by %s)\n",
-              s_or(x, "tier", "?"), (long long)edv__jint(x, "fits", 0),
-              s_or(x, "binding", "?"));
-    else
-      fprintf(ctx->out, "  %-12s unknown (machine type not known)\n",
-              s_or(x, "tier", "?"));
-  }
+  if (json_object_array_length(edv__jget(rg, "tenants_that_fit")))
+    cli_print_table(ctx, edv__jget(rg, "tenants_that_fit"), cols, 3);
 }
 
 static void print_capacity(cli_ctx *ctx, json_object *doc)
