@@ -114,7 +114,7 @@ typedef enum {
   EDV_EVENT_CALL = 5,       /* a mutating API call completed */
   EDV_EVENT_INFO = 6,       /* something worth showing */
   EDV_EVENT_END = 7,        /* a run ended (see phase and error) */
-  EDV_EVENT_PLAN = 8,       /* planning: a call a run would make */
+  EDV_EVENT_PLAN = 8,       /* reserved (a plan's calls are its answer) */
 } edv_event_kind;
 
 typedef struct edv_event {
@@ -215,9 +215,15 @@ EDV_EXPORT int edv_tenant_delete(edv_fleet *fleet, const char *id,
                                  edv_error *err);
 
 /*
- * The plan: every mutating call a run would make now, read-only (no write,
- * no lease). {"tenant", "phase", "changes": N, "items": [{step, title,
- * action, call, detail}], "drift": [...]}.
+ * The plan: what a reconcile of the tenant would do now, read-only (no
+ * write, no lease, no event to subscribers). Answers with {"tenant",
+ * "tier", "phase", "in_sync" (no change and no drift), "changes": [{step,
+ * title, action ("create", "update" or "delete"), method, path}] (each
+ * call a run would make), "drift": [{step, title, note, repaired}] (what
+ * differs from the spec; repaired: a change of the same step puts it
+ * back, else it needs a manual change), "not_checked": [{step, title,
+ * note}] (what a plan cannot observe)}, each list in plan order.
+ * EDV_ENOTFOUND for a DELETED tenant.
  */
 EDV_EXPORT int edv_tenant_plan(edv_fleet *fleet, const char *id,
                                edv_fleet_cb cb, void *data, edv_error *err);

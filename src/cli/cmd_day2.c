@@ -99,40 +99,13 @@ static int l_capacity(edv_fleet *f, const cli_args *a, edv_error *err)
   return edv_fleet_capacity(f, on_answer, &day2_job, err);
 }
 
-/* Opens the fleet on the state store, as `edvctl tenant` does. */
-static int fleet_open(cli_ctx *ctx, edv_fleet **out)
-{
-  static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
-                                          NULL};
-  edv_fleet_options o;
-  edv_error err;
-  int result = cli_engine(ctx);
-
-  if (result)
-    return result;
-  memset(&o, 0, sizeof(o));
-  o.engine = ctx->engine;
-  o.config = ctx->cfg;
-  o.state_dir = cli_state_dir(ctx);
-  o.actor = "edvctl";
-  o.tiers_fallbacks = fallbacks;
-  if (ctx->use_sim) {
-    /* The simulator's clock is quick; poll it often. */
-    o.poll_ms = 250;
-    o.retry_base_ms = 250;
-  }
-  if (edv_fleet_open(&o, out, &err))
-    return cli_fail(ctx, &err);
-  return CLI_EXIT_OK;
-}
-
 /* Runs the verb on a local fleet; its answer into *out. */
 static int run_local(cli_ctx *ctx, const cli_args *args, day2_local fn,
                      json_object **out)
 {
   edv_fleet *f;
   edv_error err;
-  int result = fleet_open(ctx, &f);
+  int result = cli_fleet_open(ctx, &f);
 
   if (result)
     return result;

@@ -90,10 +90,12 @@ static const cli_cmd auth_cmds[] = {
 static const char *const id_arg[] = {"ID"};
 static const char *const create_args[] = {"ID", "SLUG", "NAME", "TIER",
                                           "REGION"};
+static const char *const scale_args[] = {"ID", "TIER"};
 
 static const cli_opt create_opts[] = {
     {"wait", 0, NULL, "wait until READY (the default on a terminal)"},
-    {"no-wait", 0, NULL, "record the tenant and return (PENDING)"},
+    {"no-wait", 0, NULL,
+     "record the tenant and return (resume or edvd provisions it)"},
     {"ops-ssh", 0, NULL,
      "open operations SSH through IAP to the tenant's VM (default off)"},
     {NULL, 0, NULL, NULL},
@@ -217,9 +219,11 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl tenant history school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_history, NULL},
     {"state", "print the tenant's whole record as JSON", "ID",
-     "The tenant's record (spec, phase, steps with requestIds and\n"
-     "operations, subnet, lease): the equivalent of an isolated Terraform\n"
-     "state.\n\nExamples:\n  edvctl tenant state school001 > "
+     "The tenant document without the live state, as GET\n"
+     "/api/tenants/ID answers it (spec fields, phase, steps with\n"
+     "requestIds and operations, resource names, subnet range): the\n"
+     "equivalent of an isolated Terraform state.\n"
+     "\nExamples:\n  edvctl tenant state school001 > "
      "school001.json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_state, NULL},
     {"plan", "show what a reconcile would change", "ID [--detailed-exitcode]",
@@ -227,7 +231,7 @@ static const cli_cmd tenant_cmds[] = {
      "mutating call, no record written) and prints what a reconcile would\n"
      "do, as a diff: `+` create, `~` change, `-` delete, each with its\n"
      "call, and `!` drift that needs a manual change; or `No changes`. No\n"
-     "progress is shown. With --format json: {tenant, phase, in_sync,\n"
+     "progress is shown. With --format json: {tenant, tier, phase, in_sync,\n"
      "changes[], drift[], not_checked[]}. With --detailed-exitcode, as\n"
      "terraform: exit 0 when in sync, 2 when there are changes or drift,\n"
      "another code on an error.\n"
@@ -257,6 +261,26 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
      "  edvctl tenant update school001 --ops-ssh off --format json\n",
      update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},
+    {"scale", "move a tenant to another tier", "ID TIER",
+     "Records the new tier and drives the tenant to it, with the same\n"
+     "progress as create: the VM's machine type (stop, setMachineType,\n"
+     "start), its boot disk and Cloud SQL's tier and storage. Disks never\n"
+     "shrink: a smaller tier keeps the larger disks, and a note says so.\n"
+     "Only a READY or FAILED tenant can scale. With --format json: {tenant,\n"
+     "from_tier, to_tier, notes}, as POST /api/tenants/ID/scale answers.\n"
+     "\nExamples:\n  edvctl tenant scale school001 premium\n"
+     "  edvctl tenant scale school001 basic --format json\n",
+     NULL, 2, 2, scale_args, cli_cmd_tenant_scale, NULL},
+    {"apply", "carry out what `tenant plan` shows", "ID",
+     "Reconciles the tenant now, with the same progress as create: every\n"
+     "step observes its resources and makes the calls `tenant plan`\n"
+     "listed (a deleted firewall rule is created again, a changed setting\n"
+     "put back). A tenant being deleted goes on down; a FAILED one needs\n"
+     "`tenant retry`. With --format json: the tenant document.\n"
+     "\nExamples:\n  edvctl tenant plan school001 && edvctl tenant apply "
+     "school001\n"
+     "  edvctl tenant apply school001 --format json\n",
+     NULL, 1, 1, id_arg, cli_cmd_tenant_apply, NULL},
     {"delete", "deprovision a tenant", "ID [--yes]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"

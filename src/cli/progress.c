@@ -270,7 +270,7 @@ static void note_set(cli_view_step *s, const char *text)
 }
 
 /* The plain-lines mode: one line per transition. */
-static void view_line(cli_view *v, const edv__event *ev)
+static void view_line(cli_view *v, const edv_event *ev)
 {
   cli_ctx *ctx = v->ctx;
   char ebuf[700];
@@ -278,25 +278,25 @@ static void view_line(cli_view *v, const edv__event *ev)
       ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "";
 
   switch (ev->kind) {
-  case EDV_EV_PHASE:
-    cli_progress(ctx, "%s: phase %s", ev->tenant, ev->message);
+  case EDV_EVENT_PHASE:
+    cli_progress(ctx, "%s: phase %s", ev->tenant, ev->phase);
     break;
-  case EDV_EV_STEP_START:
+  case EDV_EVENT_STEP_START:
     cli_progress(ctx, "%s: %s: started%s", ev->tenant, ev->step,
                  ev->message ? " (retry)" : "");
     break;
-  case EDV_EV_STEP_DONE:
+  case EDV_EVENT_STEP_DONE:
     cli_progress(ctx, "%s: %s: done (%.1fs)", ev->tenant, ev->step,
                  (double)ev->elapsed_ms / 1e3);
     break;
-  case EDV_EV_STEP_RETRY:
+  case EDV_EVENT_STEP_RETRY:
     cli_progress(ctx, "%s: %s: %s: %s", ev->tenant, ev->step,
                  ev->message ? ev->message : "retrying", e);
     break;
-  case EDV_EV_STEP_FAIL:
+  case EDV_EVENT_STEP_FAIL:
     cli_progress(ctx, "%s: %s: FAILED: %s", ev->tenant, ev->step, e);
     break;
-  case EDV_EV_INFO:
+  case EDV_EVENT_INFO:
     if (ctx->verbose)
       cli_progress(ctx, "%s: %s: %s", ev->tenant, ev->step ? ev->step : "-",
                    ev->message ? ev->message : "");
@@ -306,43 +306,43 @@ static void view_line(cli_view *v, const edv__event *ev)
   }
 }
 
-void cli_view_event(cli_view *v, const edv__event *ev)
+void cli_view_event(cli_view *v, const edv_event *ev)
 {
   cli_view_step *s;
   uint64_t now = uv_now(v->ctx->loop);
 
-  if (ev->kind == EDV_EV_PLAN || ev->kind == EDV_EV_CALL ||
-      ev->kind == EDV_EV_END)
+  if (ev->kind == EDV_EVENT_PLAN || ev->kind == EDV_EVENT_CALL ||
+      ev->kind == EDV_EVENT_END)
     return;
   if (v->mode == CLI_VIEW_LINES)
     view_line(v, ev);
   if (v->tenant && strcmp(ev->tenant, v->tenant) != 0)
     return;
-  if (ev->kind == EDV_EV_PHASE && ev->message)
-    snprintf(v->phase, sizeof(v->phase), "%s", ev->message);
+  if (ev->kind == EDV_EVENT_PHASE && ev->phase)
+    snprintf(v->phase, sizeof(v->phase), "%s", ev->phase);
   s = view_step(v, ev->step);
   if (!s)
     return;
   switch (ev->kind) {
-  case EDV_EV_STEP_START:
+  case EDV_EVENT_STEP_START:
     s->state = CLI_STEP_RUNNING;
     s->start_ms = now - ev->elapsed_ms;
     note_set(s, NULL);
     break;
-  case EDV_EV_STEP_DONE:
+  case EDV_EVENT_STEP_DONE:
     s->state = CLI_STEP_DONE;
     s->took_ms = now - s->start_ms;
     note_set(s, NULL);
     break;
-  case EDV_EV_STEP_RETRY:
+  case EDV_EVENT_STEP_RETRY:
     s->state = CLI_STEP_RETRYING;
     note_set(s, ev->error ? ev->error->message : ev->message);
     break;
-  case EDV_EV_STEP_FAIL:
+  case EDV_EVENT_STEP_FAIL:
     s->state = CLI_STEP_FAILED;
     note_set(s, ev->error ? ev->error->message : ev->message);
     break;
-  case EDV_EV_INFO:
+  case EDV_EVENT_INFO:
     if (s->state == CLI_STEP_RUNNING || s->state == CLI_STEP_RETRYING)
       note_set(s, ev->message);
     break;
@@ -356,8 +356,7 @@ void cli_view_event(cli_view *v, const edv__event *ev)
  * --------------------------------------------------------------------*/
 
 void cli_view_start(cli_view *v, cli_ctx *ctx, const char *tenant,
-                    const char *heading, const edv__step_def *defs, unsigned n,
-                    int live_ok)
+                    const char *heading, int platform, int live_ok)
 {
   const char *nc = getenv("NO_COLOR");
 
@@ -365,11 +364,10 @@ void cli_view_start(cli_view *v, cli_ctx *ctx, const char *tenant,
   v->ctx = ctx;
   v->tenant = tenant;
   snprintf(v->heading, sizeof(v->heading), "%s", heading ? heading : "");
-  v->nsteps = n < CLI_VIEW_MAX_STEPS ? n : CLI_VIEW_MAX_STEPS;
-  for (unsigned i = 0; i < v->nsteps; i++) {
-    v->steps[i].name = defs[i].name;
-    v->steps[i].title = defs[i].title;
-  }
+  while (v->nsteps < CLI_VIEW_MAX_STEPS &&
+         edv_fleet_step(platform, v->nsteps, &v->steps[v->nsteps].name,
+                        &v->steps[v->nsteps].title) == 0)
+    v->nsteps++;
   v->start_ms = uv_now(ctx->loop);
   if (ctx->quiet || ctx->format == CLI_FORMAT_JSON)
     v->mode = CLI_VIEW_SILENT;

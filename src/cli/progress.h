@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "cli/cli.h"
-#include "tenant/machine.h"
+#include "edv/fleet.h"
 
 #define CLI_VIEW_MAX_STEPS 48
 
@@ -62,14 +62,15 @@ typedef struct cli_view {
   int tick_on;
 } cli_view;
 
-/* Starts a view of `defs` for `tenant` (NULL: one line per transition of
- * any tenant, never live). `live_ok` 0 forces lines even on a terminal. */
+/* Starts a view of the steps of a tenant's plan (`platform`: the
+ * platform's; edv_fleet_step) for `tenant` (NULL: one line per transition
+ * of any tenant, never live). `live_ok` 0 forces lines even on a
+ * terminal. */
 void cli_view_start(cli_view *v, cli_ctx *ctx, const char *tenant,
-                    const char *heading, const edv__step_def *defs, unsigned n,
-                    int live_ok);
+                    const char *heading, int platform, int live_ok);
 
-/* Feeds one fleet event. */
-void cli_view_event(cli_view *v, const edv__event *ev);
+/* Feeds one fleet event (edv_fleet_subscribe's). */
+void cli_view_event(cli_view *v, const edv_event *ev);
 
 /* Ctrl-C: the footer says the runs are stopping at a durable point. */
 void cli_view_stopping(cli_view *v);

@@ -2,8 +2,8 @@
  * remote.c - edvctl's remote mode: `edvctl --server URL tenant ...` runs
  * the tenant commands through edvd's Management API (docs/api.md) instead
  * of the local state store, and prints what the local mode prints: the
- * API's answers are turned into the documents cmd_tenant.c builds, and
- * printed by the same renderer (remote.h).
+ * API's documents are the library's (edv/fleet.h), printed as they are by
+ * the same renderer (remote.h).
  *
  * Requests are blocking libcurl calls (one easy handle, kept alive): the
  * CLI has nothing else to do meanwhile. A wait (`create --wait`, `delete`,
@@ -64,7 +64,8 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
   static int (*const ok[])(cli_ctx *, const cli_args *) = {
       cli_cmd_tenant_create, cli_cmd_tenant_list,    cli_cmd_tenant_get,
       cli_cmd_tenant_state,  cli_cmd_tenant_history, cli_cmd_tenant_retry,
-      cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_version,
+      cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
+      cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
       cli_cmd_help,
   };
   /* The day-2 verbs (cmd_day2.c). */
@@ -438,7 +439,7 @@ static int remote_error(cli_ctx *ctx, const edv_error *e)
   return cli_fail(ctx, &x);
 }
 
-/* ---- the API's JSON as the local mode's documents ------------------------*/
+/* ---- the API's JSON -------------------------------------------------------*/
 
 static const char *js(json_object *o, const char *k)
 {
@@ -448,152 +449,6 @@ static const char *js(json_object *o, const char *k)
                  json_object_is_type(v, json_type_string)
              ? json_object_get_string(v)
              : NULL;
-}
-
-/* "2026-11-28T01:02:03.456Z" as milliseconds since the epoch; 0 for null. */
-static int64_t iso_ms(const char *s)
-{
-  struct tm tm;
-  int y, mo, d, h, mi, se, ms = 0;
-
-  if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &se,
-                   &ms) < 6)
-    return 0;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
-/* A tenant of the API as the local mode's document (cli_tenant_doc). */
-static json_object *doc_of(json_object *t, const edv__tiers *tiers)
-{
-  static const char *const keys[] = {"id", "slug", "display_name", "tier",
-                                     "region"};
-  const char *id = js(t, "id") ? js(t, "id") : "";
-  const char *url = js(t, "url");
-  const char *domain = "edvirons.com";
-  json_object *spec = json_object_new_object(), *g;
-  size_t n = strlen(id);
-
-  for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-    json_object_object_add(
-        spec, keys[i],
-        json_object_new_string(js(t, keys[i]) ? js(t, keys[i]) : ""));
-  /* url is "https://ID.DOMAIN" */
-  if (url && strncmp(url, "https://", 8) == 0 && strncmp(url + 8, id, n) == 0 &&
-      url[8 + n] == '.')
-    domain = url + 9 + n;
-  g = json_object_object_get(t, "generation");
-  return cli_tenant_doc(tiers, domain, id, spec,
-                        js(t, "phase") ? js(t, "phase") : "",
-                        g ? json_object_get_int64(g) : 0, js(t, "last_error"),
-                        iso_ms(js(t, "created")), iso_ms(js(t, "updated")));
-}
-
-/* "resources" of `tenant get`: edvd's live view (GET ?observe=true:
- * tenant/observe.h, the same as the local mode's); without it, the names
- * with an unknown state. */
-static void add_resources(json_object *doc, json_object *t)
-{
-  static const char *const keys[][2] = {{"vm", "vm"},
-                                        {"database", "sql_instance"},
-                                        {"certificate", "certificate"}};
-  json_object *res = json_object_object_get(t, "resources");
-  json_object *seen = json_object_object_get(t, "observed");
-  json_object *out;
-  int deleted = js(t, "phase") && strcmp(js(t, "phase"), "DELETED") == 0;
-
-  if (seen && json_object_is_type(seen, json_type_object)) {
-    json_object_object_add(doc, "resources", json_object_get(seen));
-    return;
-  }
-  out = json_object_new_object();
-  for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
-    json_object *x = json_object_new_object();
-    json_object_object_add(
-        x, "name",
-        json_object_new_string(js(res, keys[i][1]) ? js(res, keys[i][1]) : ""));
-    json_object_object_add(
-        x, "state",
-        json_object_new_string(deleted ? "not created"
-                                       : "unknown: not observed by edvd"));
-    json_object_object_add(out, keys[i][0], x);
-  }
-  json_object_object_add(doc, "resources", out);
-}
-
-/* The API's steps as the local mode's, in plan order. */
-static json_object *steps_of(json_object *t)
-{
-  json_object *in = json_object_object_get(t, "steps");
-  json_object *out = json_object_new_array();
-
-  for (unsigned d = 0; d < edv__tenant_nsteps; d++) {
-    for (size_t i = 0; in && i < json_object_array_length(in); i++) {
-      json_object *s = json_object_array_get_idx(in, i), *o;
-      if (!js(s, "name") || strcmp(js(s, "name"), edv__tenant_steps[d].name))
-        continue;
-      o = json_object_new_object();
-      json_object_object_add(o, "step", json_object_new_string(js(s, "name")));
-      json_object_object_add(
-          o, "state",
-          json_object_new_string(js(s, "state") ? js(s, "state") : ""));
-      json_object_object_add(o, "attempt",
-                             json_object_new_int(json_object_get_int(
-                                 json_object_object_get(s, "attempt"))));
-#define OPT(from, to)                                                          \
-  if (js(s, from))                                                             \
-  json_object_object_add(o, to, json_object_new_string(js(s, from)))
-      OPT("request_id", "request_id");
-      OPT("operation", "operation");
-      OPT("resource", "last_call");
-      OPT("error", "error");
-#undef OPT
-      json_object_object_add(o, "started_ms",
-                             json_object_new_int64(iso_ms(js(s, "started"))));
-      json_object_object_add(o, "finished_ms",
-                             json_object_new_int64(iso_ms(js(s, "finished"))));
-      json_object_object_add(
-          o, "title", json_object_new_string(edv__tenant_steps[d].title));
-      json_object_array_add(out, o);
-    }
-  }
-  return out;
-}
-
-/* A journal entry of the API as the local mode's. */
-static json_object *event_of(json_object *e)
-{
-  json_object *o = json_object_new_object();
-  int64_t dur = json_object_get_int64(json_object_object_get(e, "duration_ms"));
-
-  json_object_object_add(o, "seq",
-                         json_object_new_int64(json_object_get_int64(
-                             json_object_object_get(e, "seq"))));
-  json_object_object_add(o, "time_ms",
-                         json_object_new_int64(iso_ms(js(e, "time"))));
-  json_object_object_add(
-      o, "actor", json_object_new_string(js(e, "actor") ? js(e, "actor") : ""));
-  json_object_object_add(
-      o, "event", json_object_new_string(js(e, "event") ? js(e, "event") : ""));
-  if (js(e, "step"))
-    json_object_object_add(o, "step", json_object_new_string(js(e, "step")));
-  if (js(e, "detail"))
-    json_object_object_add(o, "detail",
-                           json_object_new_string(js(e, "detail")));
-  if (js(e, "operation"))
-    json_object_object_add(o, "operation",
-                           json_object_new_string(js(e, "operation")));
-  if (dur)
-    json_object_object_add(o, "duration_ms", json_object_new_int64(dur));
-  if (js(e, "error"))
-    json_object_object_add(o, "error", json_object_new_string(js(e, "error")));
-  return o;
 }
 
 /* An error text the local mode wrote with edv_error_format ("ECONN (503
@@ -662,29 +517,34 @@ static int get_tenant(cli_ctx *ctx, remote *r, const char *id, int observe,
   return CLI_EXIT_OK;
 }
 
-/* Every journal entry after `after`, as the local mode's entries, into
- * arr; *last gets the last seq. Returns 0 or -1 with *err. */
+/* Every journal entry after `after`: the pages of GET .../events as one
+ * document (*out, new); *last gets the last seq. 0 or -1 with *err. */
 static int get_events(remote *r, const char *id, int64_t after,
-                      json_object *arr, int64_t *last, edv_error *err)
+                      json_object **out, int64_t *last, edv_error *err)
 {
   char path[400], tail[96];
-  json_object *o, *next;
+  json_object *o, *next, *doc = NULL;
 
   for (;;) {
     json_object *evs;
     snprintf(tail, sizeof(tail), "/events?limit=1000&after=%lld",
              (long long)after);
     tenant_path(r, id, tail, path, sizeof(path));
-    if (remote_call(r, "GET", path, NULL, &o, err))
+    if (remote_call(r, "GET", path, NULL, &o, err)) {
+      json_object_put(doc);
       return -1;
+    }
     evs = json_object_object_get(o, "events");
     for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
-      json_object *e = json_object_array_get_idx(evs, i);
-      int64_t seq = json_object_get_int64(json_object_object_get(e, "seq"));
-      json_object_array_add(arr, event_of(e));
+      int64_t seq = json_object_get_int64(
+          json_object_object_get(json_object_array_get_idx(evs, i), "seq"));
       if (seq > after)
         after = seq;
     }
+    if (!doc)
+      doc = json_object_get(o);
+    else
+      cli_tenant_events_append(doc, o);
     next = json_object_object_get(o, "next_after");
     if (!next || json_object_get_int64(next) <= 0) {
       json_object_put(o);
@@ -695,14 +555,14 @@ static int get_events(remote *r, const char *id, int64_t after,
   }
   if (last)
     *last = after;
+  *out = doc;
   return 0;
 }
 
 /* ---- list ----------------------------------------------------------------*/
 
 static int list_into(cli_ctx *ctx, remote *r, const char *tier,
-                     const char *state, json_object *arr,
-                     const edv__tiers *tiers)
+                     const char *state, json_object *list)
 {
   char token[128] = "", path[600];
   size_t off;
@@ -731,8 +591,9 @@ static int list_into(cli_ctx *ctx, remote *r, const char *tier,
     {
       json_object *ts = json_object_object_get(o, "tenants");
       for (size_t i = 0; ts && i < json_object_array_length(ts); i++)
-        json_object_array_add(arr,
-                              doc_of(json_object_array_get_idx(ts, i), tiers));
+        json_object_array_add(
+            json_object_object_get(list, "tenants"),
+            json_object_get(json_object_array_get_idx(ts, i)));
     }
     snprintf(token, sizeof(token), "%s",
              js(o, "next_page_token") ? js(o, "next_page_token") : "");
@@ -741,28 +602,20 @@ static int list_into(cli_ctx *ctx, remote *r, const char *tier,
   return CLI_EXIT_OK;
 }
 
-static int by_id(const void *a, const void *b)
-{
-  json_object *const *x = a, *const *y = b;
-
-  return strcmp(js(*x, "id"), js(*y, "id"));
-}
-
-static int do_list(cli_ctx *ctx, remote *r, const cli_args *args,
-                   const edv__tiers *tiers)
+static int do_list(cli_ctx *ctx, remote *r, const cli_args *args)
 {
   const char *st = cli_arg(args, "state");
-  json_object *arr = json_object_new_array();
-  int result = list_into(ctx, r, cli_arg(args, "tier"), st, arr, tiers);
+  json_object *list = cli_tenant_list_new();
+  int result = list_into(ctx, r, cli_arg(args, "tier"), st, list);
 
   /* --all: the API lists DELETED tenants only when asked for them. */
   if (result == CLI_EXIT_OK && cli_arg(args, "all") && !st) {
-    result = list_into(ctx, r, cli_arg(args, "tier"), "DELETED", arr, tiers);
-    json_object_array_sort(arr, by_id);
+    result = list_into(ctx, r, cli_arg(args, "tier"), "DELETED", list);
+    cli_tenant_list_sort(list);
   }
   if (result == CLI_EXIT_OK)
-    cli_tenant_print_list(ctx, arr);
-  json_object_put(arr);
+    cli_tenant_print_list(ctx, list);
+  json_object_put(list);
   return result;
 }
 
@@ -771,56 +624,34 @@ static int do_list(cli_ctx *ctx, remote *r, const cli_args *args,
 static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole,
                    const edv__tiers *tiers)
 {
-  json_object *t, *doc, *steps;
+  json_object *t;
   int result = get_tenant(ctx, r, id, !whole, &t);
 
   if (result)
     return result;
-  doc = doc_of(t, tiers);
-  steps = steps_of(t);
-  if (!whole) {
-    add_resources(doc, t);
-    if (ctx->format != CLI_FORMAT_JSON) {
-      cli_tenant_print_summary(ctx, doc, tiers);
-      cli_tenant_print_steps(ctx, steps);
-      json_object_put(steps);
-      steps = NULL;
-    }
+  if (whole || ctx->format == CLI_FORMAT_JSON) {
+    cli_print_json(ctx, t);
+  } else {
+    cli_tenant_print_summary(ctx, t, tiers);
+    cli_tenant_print_steps(ctx, json_object_object_get(t, "steps"));
   }
-  if (steps) {
-    json_object *sub =
-        js(json_object_object_get(t, "resources"), "subnet_range")
-            ? json_object_new_string(
-                  js(json_object_object_get(t, "resources"), "subnet_range"))
-            : NULL;
-    json_object_object_add(doc, "steps", steps);
-    if (whole && sub)
-      json_object_object_add(doc, "subnet", sub);
-    else
-      json_object_put(sub);
-    cli_print_json(ctx, doc);
-  }
-  json_object_put(doc);
   json_object_put(t);
   return CLI_EXIT_OK;
 }
 
 static int do_history(cli_ctx *ctx, remote *r, const char *id)
 {
-  json_object *t, *arr;
+  json_object *t, *doc;
   edv_error err;
   int result = get_tenant(ctx, r, id, 0, &t);
 
   if (result)
     return result;
   json_object_put(t);
-  arr = json_object_new_array();
-  if (get_events(r, id, 0, arr, NULL, &err)) {
-    json_object_put(arr);
+  if (get_events(r, id, 0, &doc, NULL, &err))
     return remote_error(ctx, &err);
-  }
-  cli_tenant_print_history(ctx, arr);
-  json_object_put(arr);
+  cli_tenant_print_history(ctx, doc);
+  json_object_put(doc);
   return CLI_EXIT_OK;
 }
 
@@ -844,14 +675,15 @@ typedef struct rwait {
   edv_error err;                    /* a request failed for good */
 } rwait;
 
-static const edv__step_def *step_def(const char *name, unsigned *idx)
+/* The index of step `name` in the tenant's plan, or -1. */
+static int step_index(const char *name)
 {
-  for (unsigned d = 0; name && d < edv__tenant_nsteps; d++)
-    if (strcmp(edv__tenant_steps[d].name, name) == 0) {
-      *idx = d;
-      return &edv__tenant_steps[d];
-    }
-  return NULL;
+  const char *n;
+
+  for (unsigned d = 0; name && edv_fleet_step(0, d, &n, NULL) == 0; d++)
+    if (strcmp(n, name) == 0)
+      return (int)d;
+  return -1;
 }
 
 /* One journal entry as the fleet's progress events. */
@@ -860,47 +692,43 @@ static void feed(rwait *w, json_object *e)
   const char *ev = js(e, "event"), *step = js(e, "step");
   uint64_t dur =
       (uint64_t)json_object_get_int64(json_object_object_get(e, "duration_ms"));
-  const edv__step_def *def;
-  edv__event x;
+  edv_event x;
   edv_error err;
-  unsigned i = 0;
+  int i;
 
   memset(&x, 0, sizeof(x));
   x.tenant = w->id;
   if (!ev)
     return;
   if (strcmp(ev, "phase") == 0 && js(e, "detail")) {
-    x.kind = EDV_EV_PHASE;
-    x.message = js(e, "detail");
-    x.phase = (edv_tenant_phase)edv__phase_parse(js(e, "detail"));
+    x.kind = EDV_EVENT_PHASE;
+    x.phase = js(e, "detail");
     cli_view_event(&w->view, &x);
     return;
   }
-  def = step_def(step, &i);
-  if (!def)
+  if ((i = step_index(step)) < 0 || i >= CLI_VIEW_MAX_STEPS)
     return;
-  x.step = def->name;
-  x.title = def->title;
+  edv_fleet_step(0, (unsigned)i, &x.step, &x.title);
   if (!w->running[i]) {
     int ends = strcmp(ev, "step.done") == 0 ||
                strcmp(ev, "step.deleted") == 0 ||
                strcmp(ev, "step.failed") == 0;
-    x.kind = EDV_EV_STEP_START;
+    x.kind = EDV_EVENT_STEP_START;
     x.elapsed_ms = ends ? dur : 0;
     cli_view_event(&w->view, &x);
     w->running[i] = 1;
   }
   x.elapsed_ms = dur;
   if (strcmp(ev, "step.done") == 0 || strcmp(ev, "step.deleted") == 0) {
-    x.kind = EDV_EV_STEP_DONE;
+    x.kind = EDV_EVENT_STEP_DONE;
     w->running[i] = 0;
   } else if (strcmp(ev, "step.retry") == 0 || strcmp(ev, "step.failed") == 0) {
     err_parse(js(e, "error") ? js(e, "error") : "failed", &err);
     x.error = &err;
-    x.kind =
-        strcmp(ev, "step.retry") == 0 ? EDV_EV_STEP_RETRY : EDV_EV_STEP_FAIL;
-    x.message = x.kind == EDV_EV_STEP_RETRY ? "retrying" : NULL;
-    if (x.kind == EDV_EV_STEP_FAIL)
+    x.kind = strcmp(ev, "step.retry") == 0 ? EDV_EVENT_STEP_RETRY
+                                           : EDV_EVENT_STEP_FAIL;
+    x.message = x.kind == EDV_EVENT_STEP_RETRY ? "retrying" : NULL;
+    if (x.kind == EDV_EVENT_STEP_FAIL)
       w->running[i] = 0;
   } else {
     return; /* api.call, operation, resume: the step is running */
@@ -1000,7 +828,7 @@ static int wait_begin(cli_ctx *ctx, remote *r, rwait *w, const char *id, int up,
                       int exists)
 {
   edv_error err;
-  json_object *arr;
+  json_object *doc;
 
   memset(w, 0, sizeof(*w));
   w->ctx = ctx;
@@ -1008,12 +836,9 @@ static int wait_begin(cli_ctx *ctx, remote *r, rwait *w, const char *id, int up,
   w->id = id;
   w->up = up;
   if (exists) {
-    arr = json_object_new_array();
-    if (get_events(r, id, 0, arr, &w->after, &err)) {
-      json_object_put(arr);
+    if (get_events(r, id, 0, &doc, &w->after, &err))
       return remote_error(ctx, &err);
-    }
-    json_object_put(arr);
+    json_object_put(doc);
   }
   return CLI_EXIT_OK;
 }
@@ -1026,8 +851,7 @@ static int wait_run(rwait *w, const char *heading)
   double secs;
   int result = CLI_EXIT_OK;
 
-  cli_view_start(&w->view, ctx, w->id, heading, edv__tenant_steps,
-                 edv__tenant_nsteps, 1);
+  cli_view_start(&w->view, ctx, w->id, heading, 0, 1);
   uv_timer_init(ctx->loop, &w->timer);
   w->timer.data = w;
   w->delay_ms = 200;
@@ -1064,21 +888,16 @@ static int wait_run(rwait *w, const char *heading)
   return result;
 }
 
-/* The summary after a run, as the local mode prints it. */
+/* After a run, as the local mode: JSON the tenant document, else its
+ * summary with the live state. */
 static void summary(cli_ctx *ctx, remote *r, const char *id,
                     const edv__tiers *tiers)
 {
-  json_object *t, *doc;
-  char path[300];
-  edv_error err;
+  json_object *t;
 
-  tenant_path(r, id, "?observe=true", path, sizeof(path));
-  if (remote_call(r, "GET", path, NULL, &t, &err))
+  if (get_tenant(ctx, r, id, ctx->format != CLI_FORMAT_JSON, &t))
     return;
-  doc = doc_of(t, tiers);
-  add_resources(doc, t);
-  cli_tenant_print_summary(ctx, doc, tiers);
-  json_object_put(doc);
+  cli_tenant_print_summary(ctx, t, tiers);
   json_object_put(t);
 }
 
@@ -1182,7 +1001,7 @@ static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
  * phase of its journal (as the local mode finds it). */
 static int direction_up(cli_ctx *ctx, remote *r, json_object *t, int *up)
 {
-  json_object *arr;
+  json_object *doc, *arr;
   edv_error err;
   const char *phase = js(t, "phase");
 
@@ -1193,11 +1012,9 @@ static int direction_up(cli_ctx *ctx, remote *r, json_object *t, int *up)
   }
   if (!phase || strcmp(phase, "FAILED") != 0)
     return CLI_EXIT_OK;
-  arr = json_object_new_array();
-  if (get_events(r, js(t, "id"), 0, arr, NULL, &err)) {
-    json_object_put(arr);
+  if (get_events(r, js(t, "id"), 0, &doc, NULL, &err))
     return remote_error(ctx, &err);
-  }
+  arr = json_object_object_get(doc, "events");
   for (size_t i = 0; i < json_object_array_length(arr); i++) {
     json_object *e = json_object_array_get_idx(arr, i);
     const char *d = js(e, "detail");
@@ -1208,7 +1025,7 @@ static int direction_up(cli_ctx *ctx, remote *r, json_object *t, int *up)
     else if (strcmp(d, "PROVISIONING") == 0 || strcmp(d, "UPDATING") == 0)
       *up = 1;
   }
-  json_object_put(arr);
+  json_object_put(doc);
   return CLI_EXIT_OK;
 }
 
@@ -1290,26 +1107,10 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
     edv_error_set(&err, EDV_ENOTFOUND, "tenant '%s' is already deleted", id);
     return cli_fail(ctx, &err);
   }
-  if (!cli_arg(args, "yes")) {
-    char answer[16] = "";
-    if (!isatty(fileno(stdin))) {
-      json_object_put(t);
-      return cli_usage_error(ctx,
-                             "refusing to delete tenant '%s' without "
-                             "--yes (stdin is not a terminal)",
-                             id);
-    }
-    fprintf(ctx->err,
-            "Delete tenant %s (%s) and ALL its resources, database "
-            "included? Type the id to confirm: ",
-            id, js(t, "slug"));
-    fflush(ctx->err);
-    if (!fgets(answer, sizeof(answer), stdin) ||
-        strncmp(answer, id, strlen(id)) != 0) {
-      json_object_put(t);
-      fprintf(ctx->err, "%s: not confirmed; nothing deleted\n", ctx->prog);
-      return CLI_EXIT_USAGE;
-    }
+  if (!cli_arg(args, "yes") &&
+      (result = cli_tenant_confirm_delete(ctx, id, js(t, "slug")))) {
+    json_object_put(t);
+    return result;
   }
   if ((result = wait_begin(ctx, r, &w, id, 0, 1)) ||
       (result = drive(ctx, r, t, 0))) {
@@ -1324,6 +1125,104 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
     summary(ctx, r, id, tiers);
   else if (result == CLI_EXIT_OK)
     fprintf(ctx->out, "Tenant %s deleted.\n", id);
+  return result;
+}
+
+/* ---- scale / apply -------------------------------------------------------*/
+
+/* METHOD /api/tenants/ID[/VERB] with `body` (may be NULL), then waits
+ * for the run it started; *answer gets the request's document. */
+static int call_and_wait(cli_ctx *ctx, remote *r, const char *method,
+                         const char *id, const char *verb, json_object *body,
+                         const char *heading, json_object **answer)
+{
+  char path[300], tail[32];
+  rwait w;
+  edv_error err;
+  int result;
+
+  *answer = NULL;
+  if ((result = wait_begin(ctx, r, &w, id, 1, 1)))
+    return result;
+  snprintf(tail, sizeof(tail), "%s%s", verb ? "/" : "", verb ? verb : "");
+  tenant_path(r, id, tail, path, sizeof(path));
+  if (remote_call(r, method, path, body, answer, &err))
+    return remote_error(ctx, &err);
+  return wait_run(&w, heading);
+}
+
+static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
+                    const edv__tiers *tiers)
+{
+  const char *id = args->argv[0], *tier = args->argv[1];
+  json_object *t, *body, *answer;
+  char heading[200];
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  snprintf(heading, sizeof(heading), "Scaling %s (%s, %s): %s", id,
+           js(t, "slug"), js(t, "tier"), tier);
+  json_object_put(t);
+  body = json_object_new_object();
+  json_object_object_add(body, "tier", json_object_new_string(tier));
+  result = call_and_wait(ctx, r, "POST", id, "scale", body, heading, &answer);
+  json_object_put(body);
+  if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON) {
+    /* The library's answer, with the tenant as the run left it. */
+    if (get_tenant(ctx, r, id, 0, &t) == CLI_EXIT_OK) {
+      json_object_object_add(answer, "tenant", t);
+      cli_print_json(ctx, answer);
+    }
+  } else if (result != CLI_EXIT_INTERRUPTED && answer) {
+    cli_tenant_print_notes(ctx, answer);
+    summary(ctx, r, id, tiers);
+  }
+  json_object_put(answer);
+  return result;
+}
+
+static int do_apply(cli_ctx *ctx, remote *r, const char *id,
+                    const edv__tiers *tiers)
+{
+  json_object *t, *answer;
+  char heading[200];
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  snprintf(heading, sizeof(heading), "Applying %s (%s, %s): the plan", id,
+           js(t, "slug"), js(t, "tier"));
+  json_object_put(t);
+  result = call_and_wait(ctx, r, "POST", id, "apply", NULL, heading, &answer);
+  json_object_put(answer);
+  if (result != CLI_EXIT_INTERRUPTED)
+    summary(ctx, r, id, tiers);
+  return result;
+}
+
+/* update --ops-ssh on|off (checked by the caller): PUT {"ops_ssh"}. */
+static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
+                     const edv__tiers *tiers)
+{
+  const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
+  json_object *t, *body, *answer;
+  char heading[200];
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  snprintf(heading, sizeof(heading), "Updating %s (%s, %s): operations SSH %s",
+           id, js(t, "slug"), js(t, "tier"), ops);
+  json_object_put(t);
+  body = json_object_new_object();
+  json_object_object_add(body, "ops_ssh",
+                         json_object_new_boolean(strcmp(ops, "on") == 0));
+  result = call_and_wait(ctx, r, "PUT", id, NULL, body, heading, &answer);
+  json_object_put(body);
+  json_object_put(answer);
+  if (result != CLI_EXIT_INTERRUPTED)
+    summary(ctx, r, id, tiers);
   return result;
 }
 
@@ -1349,7 +1248,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
    * file, as in the local mode; without one they are left out. */
   tiers = cli_tenant_tiers(ctx);
   if (strcmp(name, "list") == 0)
-    result = do_list(ctx, r, args, tiers);
+    result = do_list(ctx, r, args);
   else if (strcmp(name, "get") == 0)
     result = do_show(ctx, r, args->argv[0], 0, tiers);
   else if (strcmp(name, "state") == 0)
@@ -1364,6 +1263,12 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     result = do_again(ctx, r, args->argv[0], 0, tiers);
   else if (strcmp(name, "delete") == 0)
     result = do_delete(ctx, r, args, tiers);
+  else if (strcmp(name, "scale") == 0)
+    result = do_scale(ctx, r, args, tiers);
+  else if (strcmp(name, "apply") == 0)
+    result = do_apply(ctx, r, args->argv[0], tiers);
+  else if (strcmp(name, "update") == 0)
+    result = do_update(ctx, r, args, tiers);
   else
     result = cli_usage_error(ctx, "not available with --server");
   edv__tiers_free(tiers);

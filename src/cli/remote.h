@@ -3,10 +3,10 @@
  * Management API (--server URL or EDV_SERVER), and the renderer the
  * tenant commands share in both modes.
  *
- * The local mode (cmd_tenant.c) and the remote mode (remote.c) build the
- * same JSON documents (cli_tenant_doc, steps, journal entries) and print
- * them with the same functions below, so that both print the same thing
- * in --format table and json.
+ * The local mode (cmd_tenant.c) prints the library's documents
+ * (edv/fleet.h), the remote mode (remote.c) the Management API's, which
+ * are the same; both with the functions below, so that both print the
+ * same thing in --format table and json.
  */
 #ifndef EDV_CLI_REMOTE_H
 #define EDV_CLI_REMOTE_H
@@ -49,26 +49,31 @@ void cli_remote_close(cli_ctx *ctx);
  * none (nothing is printed). The caller frees it (edv__tiers_free). */
 edv__tiers *cli_tenant_tiers(cli_ctx *ctx);
 
-/* A tenant's document: id, spec (taken over; NULL: {}), phase,
- * generation, url(s), last_error, times, and from `tiers` (may be NULL)
- * the cost estimate, licences and apps of its tier. */
-json_object *cli_tenant_doc(const edv__tiers *tiers, const char *domain,
-                            const char *id, json_object *spec,
-                            const char *phase, int64_t generation,
-                            const char *last_error, int64_t created_ms,
-                            int64_t updated_ms);
-
-/* `tenant get`/`create`: a document with "resources" {vm, database,
- * certificate: {name, state, private_ip?}}. */
+/* `tenant get`/`create`: the tenant document (edv/fleet.h), the live
+ * state of its VM, database and certificate from its "observed" (absent:
+ * "not observed"); `tiers` (may be NULL) adds the machine type, disk and
+ * database tier of its tier. JSON: the document. */
 void cli_tenant_print_summary(cli_ctx *ctx, json_object *doc,
                               const edv__tiers *tiers);
-/* The steps table: [{step, state, attempt, ..., started_ms, finished_ms,
- * title}] in plan order. Table format only. */
+/* The steps table of a tenant document's "steps" [{name, title, state,
+ * attempt, ..., started, finished}] in plan order. Table format only. */
 void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps);
-/* `tenant list`: an array of documents. */
-void cli_tenant_print_list(cli_ctx *ctx, json_object *arr);
-/* `tenant history`: [{seq, time_ms, actor, event, step?, detail?,
- * operation?, duration_ms?, error?}]. */
-void cli_tenant_print_history(cli_ctx *ctx, json_object *arr);
+/* `tenant list`: {"tenants": [documents], "next_page_token": null}. */
+void cli_tenant_print_list(cli_ctx *ctx, json_object *list);
+/* An empty list document, and its tenants sorted by id. */
+json_object *cli_tenant_list_new(void);
+void cli_tenant_list_sort(json_object *list);
+/* `tenant history`: {"tenant", "events": [{seq, time, actor, event, step,
+ * detail, operation, duration_ms, error}], "next_page_token": null,
+ * "next_after": null}. */
+void cli_tenant_print_history(cli_ctx *ctx, json_object *doc);
+/* Appends the events of a page to `doc` (one document of every page). */
+void cli_tenant_events_append(json_object *doc, json_object *page);
+/* The "notes" of a scale's answer ("the boot disk stays 100 GB ..."), on
+ * stderr (not with -q). */
+void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer);
+/* `tenant delete` without --yes: asks on the terminal to type the id;
+ * CLI_EXIT_OK when confirmed, else an exit code after saying why. */
+int cli_tenant_confirm_delete(cli_ctx *ctx, const char *id, const char *slug);
 
 #endif /* EDV_CLI_REMOTE_H */

@@ -113,6 +113,9 @@ static void on_machine_event(void *data, const edv__event *ev)
   edv_fleet *f = data;
   edv_event pub;
 
+  /* A plan's events are its document's, not progress (plan.c). */
+  if (edv__plan_event(f, ev))
+    return;
   /* The end of a run the fleet tracks is told by run_done, once the run
    * has left the fleet's list (a subscriber may then close the fleet). */
   if (ev->kind == EDV_EV_END && edv__fleet_run_find(f, ev->tenant))

@@ -6,8 +6,9 @@
  *
  *   fleet.c   open/close, events and their subscribers, the runs in flight
  *   env.c     the state directory, the store in it, the tiers file
- *   tenants.c create, get, list, update, scale, delete, plan, apply, resume,
+ *   tenants.c create, get, list, update, scale, delete, apply, resume,
  *             retry, events
+ *   plan.c    the plan of a tenant (read-only) and its document
  *   view.c    the one JSON view of a tenant and of its parts
  *   dayops.c  backups, restore, metrics; status, costs, capacity
  */
@@ -70,6 +71,9 @@ typedef struct edv__fleet_run {
   edv__run_waiter *waiters;
 } edv__fleet_run;
 
+/* A plan in progress (plan.c). */
+typedef struct edv__plan edv__plan;
+
 struct edv_fleet_sub {
   struct edv_fleet_sub *next;
   edv_fleet *fleet;
@@ -90,6 +94,7 @@ struct edv_fleet {
   edv__fleet *machine;
   edv__fleet_run *runs;
   unsigned nruns;
+  edv__plan *plans; /* tenants being planned (plan.c) */
   edv_fleet_sub *subs;
   /* Regions the Compute API confirmed (they do not disappear). */
   char regions[16][48];
@@ -146,6 +151,12 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j);
  * platform's pseudo-tenant. */
 int edv__fleet_tenant_rec(edv_fleet *f, const char *id, edv__tenant_rec *rec,
                           edv_error *err);
+
+/* ---- plan.c: plans --------------------------------------------------- */
+
+/* An event of the machine: 1 when it belongs to a tenant being planned
+ * (then the plan has it, and nobody else), else 0. */
+int edv__plan_event(edv_fleet *f, const edv__event *ev);
 
 /* ---- view.c: the one JSON view ---------------------------------------- */
 

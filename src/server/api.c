@@ -1015,6 +1015,7 @@ static const api_route api_routes[] = {
     {"DELETE", "/api/tenants/{id}", EDV_ROLE_OPERATOR, api_tenant_delete},
     {"GET", "/api/tenants/{id}/events", EDV_ROLE_VIEWER, api_tenant_events},
     {"POST", "/api/tenants/{id}/scale", EDV_ROLE_OPERATOR, api_tenant_scale},
+    {"POST", "/api/tenants/{id}/apply", EDV_ROLE_OPERATOR, api_tenant_apply},
     {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, api_tenant_backup},
     {"GET", "/api/tenants/{id}/backups", EDV_ROLE_VIEWER, api_tenant_backups},
     {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR,

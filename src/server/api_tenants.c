@@ -549,3 +549,20 @@ void api_tenant_events(api_ctx *c, const char *id)
            edv_tenant_events(c->d->ef, rec.id, (int64_t)after, (unsigned)limit,
                              lib_answer, w, &err));
 }
+
+/* ---- POST /api/tenants/{id}/apply
+ * ------------------------------------------------*/
+
+/* Carries out the tenant's plan (edv_tenant_apply): 202 with the tenant
+ * document once its run started; the journal and GET say how it ends. */
+void api_tenant_apply(api_ctx *c, const char *id)
+{
+  edv__tenant_rec rec;
+
+  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+    return;
+  if (job_free(c, rec.id) == 0)
+    LIB_CALL(c, 202, 1,
+             edv_tenant_apply(c->d->ef, rec.id, EDV_FLEET_ASYNC, lib_answer, w,
+                              &err));
+}

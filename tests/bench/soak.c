@@ -601,7 +601,12 @@ static json_object *tenant_list(void)
   all[len] = '\0';
   o = json_tokener_parse(all);
   free(all);
-  return o;
+  /* {"tenants": [...], "next_page_token": null}: the tenants. */
+  {
+    json_object *ts = json_object_get(json_object_object_get(o, "tenants"));
+    json_object_put(o);
+    return ts;
+  }
 }
 
 static const char *jstr(json_object *o, const char *k1, const char *k2)
@@ -910,9 +915,9 @@ int main(int argc, char **argv)
              t->deleted ? "DELETED" : "READY",
              rec ? jstr(rec, "last_error", NULL) : "");
       stuck++;
-    } else if (!t->deleted && strcmp(jstr(rec, "spec", "tier"), t->tier) != 0) {
+    } else if (!t->deleted && strcmp(jstr(rec, "tier", NULL), t->tier) != 0) {
       printf("soak: stuck: %s is READY at %s (want %s)\n", t->id,
-             jstr(rec, "spec", "tier"), t->tier);
+             jstr(rec, "tier", NULL), t->tier);
       wrong_tier++;
     }
     t->deleted ? deleted++ : ready++;

@@ -512,6 +512,27 @@ int sim_find(const char *suffix, char *out, size_t size)
   return found;
 }
 
+json_object *sim_resource(const char *suffix)
+{
+  char name[400], path[500];
+  resp *r;
+  json_object *items, *found = NULL;
+
+  if (sim_find(suffix, name, sizeof(name)))
+    return NULL;
+  snprintf(path, sizeof(path), "/_sim/state?prefix=%s", name);
+  r = http("GET", sim_base, path, NULL, NULL, NULL);
+  assert_int_equal(r->status, 200);
+  items = json_object_object_get(r->json, "resources");
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (strcmp(jstr(it, "name"), name) == 0)
+      found = json_object_get(json_object_object_get(it, "resource"));
+  }
+  resp_free(r);
+  return found;
+}
+
 /* An A record made through the simulator's Cloud DNS API, as an operator
  * would (`zone`: the managed zone's canonical name). */
 void sim_make_a(const char *zone, const char *name, const char *ip)

@@ -70,6 +70,8 @@ int sim_api(const char *method, const char *path);
 int sim_api_data(const char *method, const char *path, const char *data);
 /* The simulator's canonical name of the resource ending in `suffix`. */
 int sim_find(const char *suffix, char *out, size_t size);
+/* The simulator's resource whose name ends in `suffix` (new), or NULL. */
+json_object *sim_resource(const char *suffix);
 /* Makes A record `name` -> `ip` in managed zone `zone` (its canonical
  * name, "projects/P/managedZones/Z") through the simulator's API. */
 void sim_make_a(const char *zone, const char *name, const char *ip);

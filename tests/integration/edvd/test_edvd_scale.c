@@ -23,28 +23,6 @@
 
 static const char *const T1 = "sc01";
 
-/* The simulator's resource whose canonical name ends in `suffix`. */
-static json_object *sim_res(const char *suffix)
-{
-  char name[400], path[500];
-  resp *r;
-  json_object *items, *found = NULL;
-
-  if (sim_find(suffix, name, sizeof(name)))
-    return NULL;
-  snprintf(path, sizeof(path), "/_sim/state?prefix=%s", name);
-  r = http("GET", sim_base, path, NULL, NULL, NULL);
-  assert_int_equal(r->status, 200);
-  items = json_object_object_get(r->json, "resources");
-  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-    json_object *it = json_object_array_get_idx(items, i);
-    if (strcmp(jstr(it, "name"), name) == 0)
-      found = json_object_get(json_object_object_get(it, "resource"));
-  }
-  resp_free(r);
-  return found;
-}
-
 /* Waits until the tenant's run ended and it is READY. */
 static void wait_settled(const char *id, int secs)
 {
@@ -72,19 +50,19 @@ static void check_cloud(const char *id, const char *mt, const char *sqltier,
   json_object *o;
 
   snprintf(suffix, sizeof(suffix), "/instances/edv-%s-vm", id);
-  o = sim_res(suffix);
+  o = sim_resource(suffix);
   assert_non_null(o);
   snprintf(want, sizeof(want), "/machineTypes/%s", mt);
   assert_non_null(strstr(jstr(o, "machineType"), want));
   assert_string_equal(jstr(o, "status"), "RUNNING");
   json_object_put(o);
   snprintf(suffix, sizeof(suffix), "/disks/edv-%s-boot", id);
-  o = sim_res(suffix);
+  o = sim_resource(suffix);
   assert_non_null(o);
   assert_int_equal(atoi(jstr(o, "sizeGb")), boot_gb);
   json_object_put(o);
   snprintf(suffix, sizeof(suffix), "/instances/edv-%s-db-1", id);
-  o = sim_res(suffix);
+  o = sim_resource(suffix);
   assert_non_null(o);
   assert_string_equal(jstr(o, "settings.tier"), sqltier);
   assert_int_equal(atoi(jstr(o, "settings.dataDiskSizeGb")), sql_gb);

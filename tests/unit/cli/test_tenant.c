@@ -244,7 +244,8 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "--format", "json", "platform", "init");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_string_equal(jstr(o, "platform"), "READY");
+  assert_string_equal(jstr(o, "phase"), "READY");
+  assert_string_equal(jstr(o, "project"), "edv-sim");
   json_object_put(o);
   assert_string_equal(r.err, "");
 
@@ -258,17 +259,30 @@ static void test_flow(void **state)
   assert_string_equal(jstr(o, "id"), "school001");
   assert_string_equal(jstr(o, "phase"), "READY");
   assert_string_equal(jstr(o, "url"), "https://school001.edvirons.com");
-  v = jget(jget(o, "resources"), "certificate");
+  json_object_put(o);
+  /* The tenant document (edv/fleet.h), with the live state: the same keys
+   * as GET /api/tenants/ID?observe=true. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "get", "school001");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  v = jget(jget(o, "observed"), "certificate");
   assert_non_null(v);
   assert_string_equal(jstr(v, "state"), "ACTIVE");
-  assert_string_equal(jstr(jget(jget(o, "resources"), "vm"), "state"),
+  assert_string_equal(jstr(jget(jget(o, "observed"), "vm"), "state"),
                       "RUNNING");
-  assert_string_equal(jstr(jget(jget(o, "resources"), "database"), "state"),
+  assert_string_equal(jstr(jget(jget(o, "observed"), "database"), "state"),
                       "RUNNABLE");
+  assert_string_equal(jstr(jget(o, "resources"), "vm"), "edv-school001-vm");
   assert_true(json_object_get_double(
                   jget(jget(o, "monthly_cost_estimate"), "total")) > 100.0);
   assert_int_equal(json_object_get_int(jget(o, "max_users")), 500);
   assert_true(json_object_array_length(jget(o, "app_access")) > 0);
+  assert_non_null(strstr(jstr(o, "created"), "T"));
+  assert_null(jget(o, "created_ms"));
+  v = json_object_array_get_idx(jget(o, "steps"), 0);
+  assert_string_equal(jstr(v, "name"), "preflight");
+  assert_string_equal(jstr(v, "state"), "DONE");
+  assert_non_null(jstr(v, "finished"));
   json_object_put(o);
 
   /* Not a terminal: one progress line per transition on stderr. */
@@ -285,8 +299,10 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 2);
-  assert_string_equal(jstr(json_object_array_get_idx(o, 0), "phase"), "READY");
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 2);
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "tenants"), 0), "phase"), "READY");
+  assert_true(json_object_object_get_ex(o, "next_page_token", NULL));
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "list", "--tier", "basic");
   EXPECT_OK(&r);
@@ -305,9 +321,14 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "history", "school001", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_true(json_object_array_length(o) > 10);
-  assert_string_equal(jstr(json_object_array_get_idx(o, 0), "event"),
-                      "created");
+  assert_string_equal(jstr(o, "tenant"), "school001");
+  assert_true(json_object_array_length(jget(o, "events")) > 10);
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "events"), 0), "event"),
+      "created");
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "events"), 0), "detail"),
+      "premium");
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "history", "school001");
   EXPECT_OK(&r);
@@ -318,7 +339,8 @@ static void test_flow(void **state)
   EXPECT_OK(&r);
   o = parse_out(&r);
   assert_int_equal(json_object_array_length(jget(o, "steps")), 23);
-  assert_non_null(jstr(o, "subnet"));
+  assert_non_null(jstr(jget(o, "resources"), "subnet_range"));
+  assert_false(json_object_object_get_ex(o, "observed", NULL));
   json_object_put(o);
 
   /* A plan prints the plan only: no progress, even in a pipe. */
@@ -411,11 +433,122 @@ static void test_flow(void **state)
   assert_non_null(strstr(r.out, "Tenant school002 deleted."));
   EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 1);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 1);
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "list", "--all");
   assert_non_null(strstr(r.out, "DELETED"));
   EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
+  assert_int_equal(r.status, 3);
+  scratch_remove(&s);
+}
+
+/* ---- scale and apply ----------------------------------------------------*/
+
+/* The simulator's resource at `path` (edvctl --sim api GET), or NULL when
+ * it has none (exit 3). */
+static json_object *sim_get(const scratch *s, const char *path)
+{
+  static run_result r;
+
+  EDV(&r, s, "--sim", "--format", "json", "api", "GET", path);
+  if (r.status == 3)
+    return NULL;
+  EXPECT_OK(&r);
+  return parse_out(&r);
+}
+
+#define VM_PATH                                                                \
+  "/compute/v1/projects/edv-sim/zones/us-central1-a/instances/"                \
+  "edv-school001-vm"
+#define SQL_PATH "/sql/v1beta4/projects/edv-sim/instances/edv-school001-db-1"
+#define FW_PATH                                                                \
+  "/compute/v1/projects/edv-sim/global/firewalls/edv-school001-allow-lb"
+
+static void test_scale_apply(void **state)
+{
+  static run_result r;
+  scratch s;
+  json_object *o, *t;
+
+  (void)state;
+  scratch_make(&s);
+  platform_init(&s);
+  EDV(&r, &s, "--sim", "-q", "tenant", "create", "school001", "greenwood-high",
+      "Greenwood High School", "basic", "us-central1", "--wait");
+  EXPECT_OK(&r);
+  o = sim_get(&s, VM_PATH);
+  assert_non_null(strstr(jstr(o, "machineType"), "/machineTypes/e2-small"));
+  json_object_put(o);
+
+  /* scale: the tier recorded, the VM and the database moved to it. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "scale", "school001",
+      "premium");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "from_tier"), "basic");
+  assert_string_equal(jstr(o, "to_tier"), "premium");
+  t = jget(o, "tenant");
+  assert_string_equal(jstr(t, "tier"), "premium");
+  assert_string_equal(jstr(t, "phase"), "READY");
+  assert_int_equal(json_object_get_int(jget(t, "max_users")), 500);
+  json_object_put(o);
+  o = sim_get(&s, VM_PATH);
+  assert_non_null(
+      strstr(jstr(o, "machineType"), "/machineTypes/e2-standard-2"));
+  assert_string_equal(jstr(o, "status"), "RUNNING");
+  json_object_put(o);
+  o = sim_get(&s, SQL_PATH);
+  assert_string_equal(jstr(jget(o, "settings"), "tier"), "db-custom-2-4096");
+  json_object_put(o);
+  /* Down again, in a table: the progress, the summary, the disk note. */
+  EDV(&r, &s, "--sim", "tenant", "scale", "school001", "basic");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school001: vm: done"));
+  assert_non_null(strstr(r.err, "note: the boot disk stays 100 GB"));
+  assert_non_null(strstr(r.out, "Tier         basic, region us-central1"));
+  o = sim_get(&s, SQL_PATH);
+  assert_string_equal(jstr(jget(o, "settings"), "tier"), "db-f1-micro");
+  json_object_put(o);
+  /* The tier it has: a conflict; an unknown one: a usage error. */
+  EDV(&r, &s, "--sim", "tenant", "scale", "school001", "basic");
+  assert_int_equal(r.status, 4);
+  assert_non_null(strstr(r.err, "already on tier basic"));
+  EDV(&r, &s, "--sim", "tenant", "scale", "school001", "gold");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "'gold' is not a tier"));
+  EDV(&r, &s, "--sim", "tenant", "scale", "school404", "basic");
+  assert_int_equal(r.status, 3);
+
+  /* apply: a firewall rule deleted behind our back is planned (exit 2),
+   * created again by apply, and the plan is then empty (exit 0). */
+  EDV(&r, &s, "--sim", "-q", "api", "DELETE", FW_PATH, "--wait");
+  EXPECT_OK(&r);
+  assert_null(sim_get(&s, FW_PATH));
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.out, "  + Firewall: load balancer to VM"));
+  EDV(&r, &s, "--sim", "tenant", "apply", "school001");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school001: firewall_allow: done"));
+  assert_non_null(strstr(r.err, "school001 is READY"));
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  o = sim_get(&s, FW_PATH);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "name"), "edv-school001-allow-lb");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--detailed-exitcode");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "No changes."));
+  /* apply --format json: the tenant document, nothing on stderr. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "apply", "school001");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "READY");
+  assert_non_null(jget(o, "steps"));
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "apply", "school404");
   assert_int_equal(r.status, 3);
   scratch_remove(&s);
 }
@@ -441,7 +574,7 @@ static void refused(const scratch *s, const char *needle,
   EDV(&r, s, "--sim", "tenant", "list", "--all", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   snprintf(cloud, sizeof(cloud), "%s/sim-cloud.json", s->dir);
   assert_false(file_has(cloud, "edv-school0"));
@@ -480,9 +613,11 @@ static void test_bad_arguments(void **state)
   REFUSED(&s, "SLUG 'www': field 'slug' 'www' is a reserved DNS label",
           "tenant", "create", "school001", "www", "Greenwood High School",
           "premium", "us-central1", "--no-wait");
-  REFUSED(&s, "REGION 'mars-north1' is not a region", "tenant", "create",
-          "school001", "greenwood-high", "Greenwood High School", "premium",
-          "mars-north1", "--wait");
+  REFUSED(&s,
+          "REGION 'mars-north1': field 'region': 'mars-north1' is not a "
+          "region of project",
+          "tenant", "create", "school001", "greenwood-high",
+          "Greenwood High School", "premium", "mars-north1", "--wait");
   REFUSED(&s, "missing argument REGION", "tenant", "create", "school001",
           "greenwood-high", "Greenwood High School", "premium");
   REFUSED(&s, "missing argument ID", "tenant", "create");
@@ -497,7 +632,7 @@ static void test_bad_arguments(void **state)
           "extra");
   REFUSED(&s, "--state: 'sleepy' is not a phase", "tenant", "list", "--state",
           "sleepy");
-  REFUSED(&s, "--tier: unknown tier 'gold'", "tenant", "list", "--tier",
+  REFUSED(&s, "--tier: 'gold' is not a tier", "tenant", "list", "--tier",
           "gold");
   REFUSED(&s, "--profile 'slow' is not one of", "sim", "start", "--profile",
           "slow");
@@ -535,7 +670,7 @@ static void test_foreign_dns(void **state)
   EDV(&r, &s, "--sim", "tenant", "list", "--all", "--format", "json");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   snprintf(path, sizeof(path), "%s/rrsets/greenwood-high.edvirons.com./A",
            zone);
@@ -876,8 +1011,8 @@ static void test_env_sim(void **state)
   EXPECT_OK(&r);
   /* An empty list (json-c before 0.17 prints it "[\n]", later "[]"). */
   o = parse_out(&r);
-  assert_true(json_object_is_type(o, json_type_array));
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_true(json_object_is_type(jget(o, "tenants"), json_type_array));
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   run_prog(&r, edvctl, args, bad);
   assert_int_equal(r.status, 2);
@@ -1042,10 +1177,12 @@ static void test_store_file(void **state)
   fclose(f);
   store_refused(&s, db, "is not an SQLite database");
   unlink(db);
-  EDV(&r, &s, "tenant", "list", "--all", "--format", "json");
+  /* The fleet needs a project (none is called to list). */
+  EDV(&r, &s, "--project", "edv-test", "tenant", "list", "--all", "--format",
+      "json");
   EXPECT_OK(&r);
   o = parse_out(&r); /* json-c 0.17 and later print [] as "[]" */
-  assert_int_equal(json_object_array_length(o), 0);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 0);
   json_object_put(o);
   assert_int_equal(stat(db, &sb), 0);
   assert_true(sb.st_size > 0);
@@ -1307,6 +1444,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flow),
       cmocka_unit_test(test_day2),
+      cmocka_unit_test(test_scale_apply),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_foreign_dns),
       cmocka_unit_test(test_provision_script),
