@@ -442,22 +442,39 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
 
 void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps)
 {
+  static const cli_col cols[] = {
+      {"STEP", "step"}, {"STATE", "state"}, {"ATTEMPTS", "attempt"},
+      {"TOOK", "took"}, {"ERROR", "error"},
+  };
+  json_object *rows;
+
   if (json_object_array_length(steps) == 0)
     return;
-  fprintf(ctx->out, "\n%-34s %-8s %8s %8s  %s\n", "STEP", "STATE", "ATTEMPTS",
-          "TOOK", "ERROR");
+  rows = json_object_new_array();
   for (size_t i = 0; i < json_object_array_length(steps); i++) {
-    json_object *s = json_object_array_get_idx(steps, i);
+    json_object *s = json_object_array_get_idx(steps, i), *row;
     int64_t t0 = time_ms(JS(s, "started")), t1 = time_ms(JS(s, "finished"));
     char took[32] = "-";
 
     if (t0 > 0 && t1 >= t0)
       snprintf(took, sizeof(took), "%.1fs", (double)(t1 - t0) / 1e3);
-    fprintf(ctx->out, "%-34s %-8s %8d %8s  %s\n",
-            JS(s, "title") ? JS(s, "title") : JS(s, "name"), JS(s, "state"),
-            json_object_get_int(json_object_object_get(s, "attempt")), took,
-            JS(s, "error") ? JS(s, "error") : "");
+    row = json_object_new_object();
+    json_object_object_add(row, "step",
+                           json_object_new_string(JS(s, "title")
+                                                      ? JS(s, "title")
+                                                      : JS(s, "name")));
+    json_object_object_add(row, "state",
+                           json_object_get(json_object_object_get(s, "state")));
+    json_object_object_add(
+        row, "attempt", json_object_get(json_object_object_get(s, "attempt")));
+    json_object_object_add(row, "took", json_object_new_string(took));
+    json_object_object_add(row, "error",
+                           json_object_get(json_object_object_get(s, "error")));
+    json_object_array_add(rows, row);
   }
+  fputc('\n', ctx->out);
+  cli_out_table(ctx->out, rows, cols, sizeof(cols) / sizeof(*cols));
+  json_object_put(rows);
 }
 
 void cli_tenant_print_list(cli_ctx *ctx, json_object *list)
@@ -475,29 +492,50 @@ void cli_tenant_print_list(cli_ctx *ctx, json_object *list)
 
 void cli_tenant_print_history(cli_ctx *ctx, json_object *doc)
 {
-  json_object *arr = json_object_object_get(doc, "events");
+  static const cli_col cols[] = {
+      {"TIME", "time"}, {"ACTOR", "actor"},   {"EVENT", "event"},
+      {"STEP", "step"}, {"DETAIL", "detail"},
+  };
+  json_object *arr = json_object_object_get(doc, "events"), *rows;
 
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, doc);
     return;
   }
+  rows = json_object_new_array();
   for (size_t i = 0; i < json_object_array_length(arr); i++) {
-    json_object *e = json_object_array_get_idx(arr, i);
+    json_object *e = json_object_array_get_idx(arr, i), *row;
     const char *t = JS(e, "time");
     int64_t dur =
         json_object_get_int64(json_object_object_get(e, "duration_ms"));
+    char when[32], detail[1600];
+    size_t n = 0;
 
     /* to the second: "2026-12-07T09:43:09Z" */
-    fprintf(ctx->out, "%.19sZ %-8s %-12s %-18s", t ? t : "?", JS(e, "actor"),
-            JS(e, "event"), JS(e, "step") ? JS(e, "step") : "-");
+    snprintf(when, sizeof(when), "%.19sZ", t ? t : "?");
+    detail[0] = '\0';
     if (JS(e, "detail"))
-      fprintf(ctx->out, " %s", JS(e, "detail"));
-    if (dur)
-      fprintf(ctx->out, " (%lld ms)", (long long)dur);
-    if (JS(e, "error"))
-      fprintf(ctx->out, " ERROR %s", JS(e, "error"));
-    fputc('\n', ctx->out);
+      n += (size_t)snprintf(detail, sizeof(detail), "%s", JS(e, "detail"));
+    if (dur && n < sizeof(detail))
+      n += (size_t)snprintf(detail + n, sizeof(detail) - n, "%s(%lld ms)",
+                            n ? " " : "", (long long)dur);
+    if (JS(e, "error") && n < sizeof(detail))
+      snprintf(detail + n, sizeof(detail) - n, "%sERROR %s", n ? " " : "",
+               JS(e, "error"));
+    row = json_object_new_object();
+    json_object_object_add(row, "time", json_object_new_string(when));
+    json_object_object_add(row, "actor",
+                           json_object_get(json_object_object_get(e, "actor")));
+    json_object_object_add(row, "event",
+                           json_object_get(json_object_object_get(e, "event")));
+    json_object_object_add(row, "step",
+                           json_object_get(json_object_object_get(e, "step")));
+    json_object_object_add(row, "detail",
+                           detail[0] ? json_object_new_string(detail) : NULL);
+    json_object_array_add(rows, row);
   }
+  cli_print_table(ctx, rows, cols, sizeof(cols) / sizeof(*cols));
+  json_object_put(rows);
 }
 
 /* Sorts a list's tenants by id (qsort order of json_object_array_sort). */
@@ -609,11 +647,13 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
                     args->argv[3], args->argv[4], &err))
     return spec_error(ctx, (const char *const *)args->argv, err.message);
   spec.ops_ssh = cli_arg(args, "ops-ssh") != NULL;
-  if (cli_arg(args, "wait") && cli_arg(args, "no-wait"))
-    return cli_usage_error(ctx, "--wait and --no-wait exclude each other");
-  wait = cli_arg(args, "wait")      ? 1
-         : cli_arg(args, "no-wait") ? 0
-                                    : isatty(fileno(stdout));
+  if (cli_arg(args, "wait") &&
+      (cli_arg(args, "no-wait") || cli_arg(args, "async")))
+    return cli_usage_error(ctx, "--wait and --async exclude each other");
+  /* Waits by default, as every long operation (a script must not take a
+   * recorded tenant for a provisioned one); --no-wait is --async's older
+   * name. */
+  wait = !cli_arg(args, "async") && !cli_arg(args, "no-wait");
   /* The fields, the tier and the hostnames are checked here, offline,
    * before the engine or the simulator starts; the region and the DNS
    * zone by the library before anything is recorded. */
@@ -643,9 +683,9 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
       cli_print_json(ctx, j.answer);
     else
       fprintf(ctx->out,
-              "Tenant %s recorded (%s). `edvctl tenant resume %s` (or "
-              "edvd) provisions it.\n",
-              spec.id, JS(j.answer, "phase"), spec.id);
+              "Tenant %s recorded (%s). Follow it with `edvctl tenant get "
+              "%s`; edvd (or `edvctl tenant resume %s`) provisions it.\n",
+              spec.id, JS(j.answer, "phase"), spec.id, spec.id);
     return job_end(&j, CLI_EXIT_OK);
   }
   result = run_end(&j, result, spec.id);
@@ -934,6 +974,38 @@ static int long_end(job *j, const char *id, int result)
   return job_end(j, result);
 }
 
+/* --async: EDV_FLEET_ASYNC, else 0 (waiting, as every long operation does
+ * by default). */
+static unsigned async_flag(const cli_args *args)
+{
+  return cli_arg(args, "async") ? EDV_FLEET_ASYNC : 0;
+}
+
+/* The end of an operation started with --async: the answer (JSON), or one
+ * line saying where it stands and how to follow it. edvctl's fleet closes
+ * after this, which leaves the run at a durable point; edvd or `tenant
+ * resume` carries it on. */
+static int async_end(job *j, const char *id, const char *what, int result)
+{
+  cli_ctx *ctx = j->ctx;
+
+  if (result != CLI_EXIT_OK) {
+    if (!j->ran && !ctx->interrupted)
+      result = cli_fail(ctx, &j->err);
+    return job_end(j, result);
+  }
+  if (ctx->format == CLI_FORMAT_JSON) {
+    cli_print_json(ctx, j->answer);
+  } else {
+    json_object *t = json_object_object_get(j->answer, "tenant");
+    fprintf(ctx->out,
+            "Tenant %s: %s recorded (%s). Follow it with `edvctl tenant get "
+            "%s`; edvd (or `edvctl tenant resume %s`) carries it on.\n",
+            id, what, JS(t ? t : j->answer, "phase"), id, id);
+  }
+  return job_end(j, CLI_EXIT_OK);
+}
+
 int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
 {
   const char *id = args->argv[0];
@@ -946,6 +1018,12 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Retrying", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(&j, id, "the retry",
+                     job_wait(&j,
+                              edv_tenant_retry(j.fleet, id, EDV_FLEET_ASYNC,
+                                               on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_retry(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
@@ -965,6 +1043,12 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Applying", "the plan")) != CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(&j, id, "the reconcile",
+                     job_wait(&j,
+                              edv_tenant_apply(j.fleet, id, EDV_FLEET_ASYNC,
+                                               on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_apply(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
@@ -993,6 +1077,13 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Scaling", tier)) != CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(
+        &j, id, "the scaling",
+        job_wait(&j,
+                 edv_tenant_scale(j.fleet, id, tier, EDV_FLEET_ASYNC, on_answer,
+                                  &j, &err),
+                 &err));
   result = long_wait(
       &j, id, edv_tenant_scale(j.fleet, id, tier, 0, on_answer, &j, &err),
       &err);
@@ -1087,6 +1178,12 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
     fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
     return job_end(&j, CLI_EXIT_OK);
   }
+  if (async_flag(args))
+    return async_end(&j, id, "the resume",
+                     job_wait(&j,
+                              edv_tenant_resume(j.fleet, id, EDV_FLEET_ASYNC,
+                                                on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_resume(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result && !j.ran)
@@ -1136,6 +1233,12 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
       (result = cli_tenant_confirm_delete(ctx, id, JS(j.answer, "slug"))) !=
           CLI_EXIT_OK)
     return job_end(&j, result);
+  if (async_flag(args))
+    return async_end(&j, id, "the deletion",
+                     job_wait(&j,
+                              edv_tenant_delete(j.fleet, id, EDV_FLEET_ASYNC,
+                                                on_answer, &j, &err),
+                              &err));
   result = long_wait(
       &j, id, edv_tenant_delete(j.fleet, id, 0, on_answer, &j, &err), &err);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
@@ -1181,24 +1284,18 @@ int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args)
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, arr);
   } else {
-    fprintf(ctx->out, "%-11s %-14s %6s  %-17s %-3s %6s  %-7s %5s %10s\n",
-            "TIER", "MACHINE", "DISK", "DATABASE", "HA", "USERS", "BACKUP",
-            "KEEP", "USD/MONTH");
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-      json_object *o = json_object_array_get_idx(arr, i);
-#define S(k) json_object_get_string(json_object_object_get(o, k))
-#define I(k) json_object_get_int(json_object_object_get(o, k))
-      fprintf(ctx->out, "%-11s %-14s %4dGB  %-17s %-3s %6d  %-7s %4dd %10.2f\n",
-              S("name"), S("machine_type"), I("disk_gb"), S("sql_tier"),
-              json_object_get_boolean(json_object_object_get(o, "sql_ha"))
-                  ? "yes"
-                  : "no",
-              I("max_users"), S("backup"), I("retention_days"),
-              json_object_get_double(
-                  json_object_object_get(o, "monthly_cost_usd")));
-#undef S
-#undef I
-    }
+    static const cli_col cols[] = {
+        {"TIER", "name"},
+        {"MACHINE", "machine_type"},
+        {"DISK GB", "disk_gb"},
+        {"DATABASE", "sql_tier"},
+        {"HA", "sql_ha"},
+        {"USERS", "max_users"},
+        {"BACKUP", "backup"},
+        {"KEEP DAYS", "retention_days"},
+        {"USD/MONTH", "monthly_cost_usd"},
+    };
+    cli_print_table(ctx, arr, cols, sizeof(cols) / sizeof(*cols));
   }
   json_object_put(arr);
   edv__tiers_free(tiers);

@@ -92,10 +92,19 @@ static const char *const create_args[] = {"ID", "SLUG", "NAME", "TIER",
                                           "REGION"};
 static const char *const scale_args[] = {"ID", "TIER"};
 
+/* Long operations wait for their end by default, as gcloud's do. */
+#define ASYNC_OPT                                                              \
+  {                                                                            \
+    "async", 0, NULL,                                                          \
+        "return once the work is recorded and started; `tenant get ID` "       \
+        "follows "                                                             \
+        "it"                                                                   \
+  }
+
 static const cli_opt create_opts[] = {
-    {"wait", 0, NULL, "wait until READY (the default on a terminal)"},
-    {"no-wait", 0, NULL,
-     "record the tenant and return (resume or edvd provisions it)"},
+    ASYNC_OPT,
+    {"wait", 0, NULL, "wait until READY (the default)"},
+    {"no-wait", 0, NULL, "the older name of --async"},
     {"ops-ssh", 0, NULL,
      "open operations SSH through IAP to the tenant's VM (default off)"},
     {NULL, 0, NULL, NULL},
@@ -117,11 +126,18 @@ static const cli_opt list_opts[] = {
 
 static const cli_opt resume_opts[] = {
     {"all", 0, NULL, "resume every interrupted tenant"},
+    ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
 
 static const cli_opt delete_opts[] = {
     {"yes", 'y', NULL, "do not ask for confirmation"},
+    ASYNC_OPT,
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt async_opts[] = {
+    ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
 
@@ -165,7 +181,7 @@ static const cli_opt metrics_opts[] = {
 
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
-     "ID SLUG NAME TIER REGION [--wait|--no-wait] [--ops-ssh]",
+     "ID SLUG NAME TIER REGION [--async] [--ops-ssh]",
      "Validates the spec (id, slug, display name, tier from tiers.json,\n"
      "region from the Compute API), records the tenant and provisions its\n"
      "stack: subnet, firewall, service account, DB password secret, Cloud\n"
@@ -176,8 +192,9 @@ static const cli_cmd tenant_cmds[] = {
      "that already holds a DNS record EdVirons did not create (exit 4,\n"
      "naming the record).\n"
      "\n"
-     "It waits until READY by default when stdout is a terminal (--wait or\n"
-     "--no-wait choose). While it waits, a terminal shows a live view of\n"
+     "It waits until READY (or FAILED), as every long operation does;\n"
+     "--async returns once the tenant is recorded and its run started, and\n"
+     "says how to follow it. While it waits, a terminal shows a live view of\n"
      "the steps; elsewhere one line per transition goes to stderr; with\n"
      "--format json only the final tenant JSON is printed. The tenant's\n"
      "summary (URL, VM, database, certificate, cost) ends the run. Ctrl-C\n"
@@ -190,7 +207,7 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl --sim tenant create school001 greenwood-high "
      "\"Greenwood High School\" premium us-central1\n"
      "  edvctl tenant create school002 hillside \"Hillside\" basic "
-     "europe-west1 --no-wait\n"
+     "europe-west1 --async\n"
      "  edvctl tenant create school003 oakwood \"Oakwood\" standard "
      "us-central1 --wait --format json\n",
      create_opts, 5, 5, create_args, cli_cmd_tenant_create, NULL},
@@ -243,10 +260,10 @@ static const cli_cmd tenant_cmds[] = {
      "Drives a FAILED tenant again in the direction it was going\n"
      "(provisioning or deleting), with the same progress as create.\n"
      "\nExamples:\n  edvctl tenant retry school001\n",
-     NULL, 1, 1, id_arg, cli_cmd_tenant_retry, NULL},
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_retry, NULL},
     {"resume", "continue interrupted tenants", "[ID | --all]",
      "Continues tenants left PENDING, PROVISIONING or DEPROVISIONING by a\n"
-     "crash, Ctrl-C or `create --no-wait`: recorded operations are\n"
+     "crash, Ctrl-C or `--async`: recorded operations are\n"
      "awaited, not re-issued. With one ID, the same progress as create.\n"
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
@@ -270,7 +287,7 @@ static const cli_cmd tenant_cmds[] = {
      "from_tier, to_tier, notes}, as POST /api/tenants/ID/scale answers.\n"
      "\nExamples:\n  edvctl tenant scale school001 premium\n"
      "  edvctl tenant scale school001 basic --format json\n",
-     NULL, 2, 2, scale_args, cli_cmd_tenant_scale, NULL},
+     async_opts, 2, 2, scale_args, cli_cmd_tenant_scale, NULL},
     {"apply", "carry out what `tenant plan` shows", "ID",
      "Reconciles the tenant now, with the same progress as create: every\n"
      "step observes its resources and makes the calls `tenant plan`\n"
@@ -280,8 +297,8 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant plan school001 && edvctl tenant apply "
      "school001\n"
      "  edvctl tenant apply school001 --format json\n",
-     NULL, 1, 1, id_arg, cli_cmd_tenant_apply, NULL},
-    {"delete", "deprovision a tenant", "ID [--yes]",
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_apply, NULL},
+    {"delete", "deprovision a tenant", "ID [--yes] [--async]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
      "with its history. Asks on a terminal (type the id) unless --yes;\n"

@@ -43,6 +43,7 @@ typedef struct remote {
   char cacert[512];            /* --cacert, or "" */
   long timeout_ms;
   long connect_ms;
+  int async; /* --async: edvd accepted the work; do not wait for it */
 } remote;
 
 /* A growing response body. */
@@ -945,6 +946,26 @@ static int post_spec(cli_ctx *ctx, remote *r, const cli_args *args,
   return CLI_EXIT_OK;
 }
 
+/* --async: the work is accepted; says how to follow it (or prints the
+ * tenant document with --format json). */
+static int async_done(cli_ctx *ctx, remote *r, const char *id, const char *what)
+{
+  json_object *t;
+  int result = get_tenant(ctx, r, id, 0, &t);
+
+  if (result)
+    return result;
+  if (ctx->format == CLI_FORMAT_JSON)
+    cli_print_json(ctx, t);
+  else
+    fprintf(ctx->out,
+            "Tenant %s: %s accepted (%s); edvd carries it on. Follow it with "
+            "`edvctl --server %s tenant get %s`.\n",
+            id, what, js(t, "phase") ? js(t, "phase") : "?", r->base, id);
+  json_object_put(t);
+  return CLI_EXIT_OK;
+}
+
 static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
                      const edv__tiers *tiers)
 {
@@ -952,11 +973,11 @@ static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
   char heading[160];
   int result, wait;
 
-  if (cli_arg(args, "wait") && cli_arg(args, "no-wait"))
-    return cli_usage_error(ctx, "--wait and --no-wait exclude each other");
-  wait = cli_arg(args, "wait")      ? 1
-         : cli_arg(args, "no-wait") ? 0
-                                    : isatty(fileno(stdout));
+  if (cli_arg(args, "wait") &&
+      (cli_arg(args, "no-wait") || cli_arg(args, "async")))
+    return cli_usage_error(ctx, "--wait and --async exclude each other");
+  /* Waits by default; --no-wait is --async's older name. */
+  wait = !r->async && !cli_arg(args, "no-wait");
   /* The journal from now on: a tenant created again (FAILED, retried)
    * has entries already. */
   {
@@ -973,16 +994,8 @@ static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
   }
   if ((result = post_spec(ctx, r, args, NULL)))
     return result;
-  if (!wait) {
-    if (ctx->format == CLI_FORMAT_JSON)
-      summary(ctx, r, args->argv[0], tiers);
-    else
-      fprintf(ctx->out,
-              "Tenant %s recorded; edvd provisions it. `edvctl --server %s "
-              "tenant get %s` shows its progress.\n",
-              args->argv[0], r->base, args->argv[0]);
-    return CLI_EXIT_OK;
-  }
+  if (!wait)
+    return async_done(ctx, r, args->argv[0], "the creation");
   snprintf(heading, sizeof(heading), "Provisioning %s (%s, %s, %s)",
            args->argv[0], args->argv[1], args->argv[3], args->argv[4]);
   result = wait_run(&w, heading);
@@ -1075,10 +1088,14 @@ static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
     return CLI_EXIT_OK;
   }
   if ((result = direction_up(ctx, r, t, &up)) ||
-      (result = wait_begin(ctx, r, &w, id, up, 1)) ||
+      (!r->async && (result = wait_begin(ctx, r, &w, id, up, 1))) ||
       (result = drive(ctx, r, t, up))) {
     json_object_put(t);
     return result;
+  }
+  if (r->async) {
+    json_object_put(t);
+    return async_done(ctx, r, id, retry ? "the retry" : "the resume");
   }
   snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s",
            up ? "Provisioning" : "Deleting", id, js(t, "slug"), js(t, "tier"),
@@ -1112,10 +1129,14 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
     json_object_put(t);
     return result;
   }
-  if ((result = wait_begin(ctx, r, &w, id, 0, 1)) ||
+  if ((!r->async && (result = wait_begin(ctx, r, &w, id, 0, 1))) ||
       (result = drive(ctx, r, t, 0))) {
     json_object_put(t);
     return result;
+  }
+  if (r->async) {
+    json_object_put(t);
+    return async_done(ctx, r, id, "the deletion");
   }
   snprintf(heading, sizeof(heading), "Deleting %s (%s, %s)", id, js(t, "slug"),
            js(t, "tier"));
@@ -1142,12 +1163,14 @@ static int call_and_wait(cli_ctx *ctx, remote *r, const char *method,
   int result;
 
   *answer = NULL;
-  if ((result = wait_begin(ctx, r, &w, id, 1, 1)))
+  if (!r->async && (result = wait_begin(ctx, r, &w, id, 1, 1)))
     return result;
   snprintf(tail, sizeof(tail), "%s%s", verb ? "/" : "", verb ? verb : "");
   tenant_path(r, id, tail, path, sizeof(path));
   if (remote_call(r, method, path, body, answer, &err))
     return remote_error(ctx, &err);
+  if (r->async)
+    return CLI_EXIT_OK; /* the caller says how to follow it */
   return wait_run(&w, heading);
 }
 
@@ -1168,6 +1191,10 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
   json_object_object_add(body, "tier", json_object_new_string(tier));
   result = call_and_wait(ctx, r, "POST", id, "scale", body, heading, &answer);
   json_object_put(body);
+  if (r->async) {
+    json_object_put(answer);
+    return result ? result : async_done(ctx, r, id, "the scaling");
+  }
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON) {
     /* The library's answer, with the tenant as the run left it. */
     if (get_tenant(ctx, r, id, 0, &t) == CLI_EXIT_OK) {
@@ -1196,6 +1223,8 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id,
   json_object_put(t);
   result = call_and_wait(ctx, r, "POST", id, "apply", NULL, heading, &answer);
   json_object_put(answer);
+  if (r->async)
+    return result ? result : async_done(ctx, r, id, "the reconcile");
   if (result != CLI_EXIT_INTERRUPTED)
     summary(ctx, r, id, tiers);
   return result;
@@ -1247,6 +1276,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
   /* The tier's figures (cost, licences, apps) come from the local tiers
    * file, as in the local mode; without one they are left out. */
   tiers = cli_tenant_tiers(ctx);
+  r->async = cli_arg(args, "async") != NULL;
   if (strcmp(name, "list") == 0)
     result = do_list(ctx, r, args);
   else if (strcmp(name, "get") == 0)

@@ -445,6 +445,20 @@ static void test_remote_scale_apply(void **state)
     free(err);
   }
   check_tier("rem020", "e2-small", "db-f1-micro");
+  /* --async: accepted by edvd, which carries it on; edvctl says how to
+   * follow it and returns before READY. */
+  {
+    const char *args[] = {"--server",  base,     "--token-file", tokfile_op,
+                          "tenant",    "create", "rem021",       "brookside",
+                          "Brookside", "basic",  "us-central1",  "--async",
+                          NULL};
+    assert_int_equal(run_edvctl(NULL, args, &out, &err), 0);
+    assert_non_null(strstr(out, "the creation accepted"));
+    assert_non_null(strstr(out, "tenant get rem021"));
+    free(out);
+    free(err);
+  }
+  wait_phase("rem021", "READY", 120);
 
   /* scale: POST .../scale, the wait, then the library's answer. */
   assert_int_equal(

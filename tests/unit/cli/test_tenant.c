@@ -442,6 +442,90 @@ static void test_flow(void **state)
   scratch_remove(&s);
 }
 
+/* ---- waiting and --async -------------------------------------------------*/
+
+/* Long operations wait by default, off a terminal too (a script must not
+ * take a recorded tenant for a provisioned one); --async returns once the
+ * work is durable and says how to follow it, and `resume` finishes it. */
+static void test_async(void **state)
+{
+  static run_result r;
+  scratch s;
+  json_object *o;
+
+  (void)state;
+  scratch_make(&s);
+  EDV(&r, &s, "--sim", "-q", "platform", "init");
+  EXPECT_OK(&r);
+  /* No flag, no terminal: it waits for READY. */
+  EDV(&r, &s, "--sim", "tenant", "create", "school005", "birchwood",
+      "Birchwood", "basic", "us-central1");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  /* --async: recorded and started, not READY; resume finishes it. */
+  EDV(&r, &s, "--sim", "tenant", "create", "school006", "cedarwood",
+      "Cedarwood", "basic", "us-central1", "--async");
+  EXPECT_OK(&r);
+  assert_non_null(
+      strstr(r.out, "Follow it with `edvctl tenant get school006`"));
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school006");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_not_equal(jstr(o, "phase"), "READY");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "create", "school007", "elmwood", "Elmwood",
+      "basic", "us-central1", "--async", "--wait");
+  assert_int_equal(r.status, 2);
+  EDV(&r, &s, "--sim", "-q", "tenant", "resume", "school006");
+  EXPECT_OK(&r);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school006");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "READY");
+  json_object_put(o);
+  /* The structured formats over the same document. */
+  EDV(&r, &s, "--sim", "tenant", "list", "--format", "value(id,phase,tier)",
+      "--sort-by", "~id");
+  EXPECT_OK(&r);
+  assert_string_equal(r.out, "school006\tREADY\tbasic\n"
+                             "school005\tREADY\tbasic\n");
+  EDV(&r, &s, "--sim", "tenant", "list", "--format", "yaml");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "tenants:\n- id: school005\n"));
+  assert_non_null(strstr(r.out, "  monthly_cost_estimate:\n    currency: USD"));
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "list", "--filter",
+      "phase=FAILED OR id~6$");
+  o = parse_out(&r);
+  assert_int_equal(json_object_array_length(jget(o, "tenants")), 1);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "list", "--filter", "id=school00*",
+      "--sort-by", "id");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "ID "));
+  assert_true(strstr(r.out, "school005") < strstr(r.out, "school006"));
+  EDV(&r, &s, "--sim", "tenant", "list", "--filter", "phase");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "--filter: 'phase' needs an operator"));
+  /* delete --async: the deletion is durable before edvctl returns (the
+   * next process takes it down), JSON the document. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "delete", "school005",
+      "--yes", "--async");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "id"), "school005");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school005");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "DEPROVISIONING");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "-q", "tenant", "resume", "school005");
+  EXPECT_OK(&r);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school005");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "DELETED");
+  json_object_put(o);
+  scratch_remove(&s);
+}
+
 /* ---- scale and apply ----------------------------------------------------*/
 
 /* The simulator's resource at `path` (edvctl --sim api GET), or NULL when
@@ -1445,6 +1529,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_flow),
       cmocka_unit_test(test_day2),
       cmocka_unit_test(test_scale_apply),
+      cmocka_unit_test(test_async),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_foreign_dns),
       cmocka_unit_test(test_provision_script),
