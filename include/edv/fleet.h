@@ -253,28 +253,70 @@ EDV_EXPORT int edv_tenant_events(edv_fleet *fleet, const char *id,
                                  int64_t after, unsigned limit, edv_fleet_cb cb,
                                  void *data, edv_error *err);
 
-/* ---- Day 2 -------------------------------------------------------------*/
+/* ---- Day 2 -------------------------------------------------------------
+ *
+ * Backups and restores are jobs: one per tenant at a time (Cloud SQL runs
+ * one operation per instance), none while a run drives the tenant, and no
+ * run starts while one is on (EDV_EBUSY). Each is journalled: "backup" /
+ * "restore" at its end (detail "backup_id=B result=DONE|FAILED|UNKNOWN"),
+ * after "backup.start" / "restore.start" (detail "backup_id=B tag=T").
+ * A fleet closed while waiting journals "backup.interrupted" (the
+ * operation goes on in Cloud SQL); the next fleet on the same store follows
+ * it again on its first day-2 call for that tenant.
+ *
+ * The job document: {tenant, kind ("backup"|"restore"), instance,
+ * backup_id, operation, status, started, replayed}. With EDV_FLEET_ASYNC
+ * it answers once the operation started (status as Cloud SQL said:
+ * "PENDING", "RUNNING"); without, once it is over (status "DONE"; a
+ * failed operation is EDV_EOPFAILED).
+ */
 
-/* Takes an on-demand backup of the tenant's database; answers with
- * {"backup": {id, status, description, ...}} once it is done. */
+/*
+ * Takes an on-demand backup of the tenant's Cloud SQL instance (a READY
+ * tenant: else EDV_EPRECONDITION). `description`: at most 200 characters,
+ * no control characters; NULL or "": "ACTOR on-demand backup[ by WHO]"
+ * (edv_fleet_act_as). `idempotency_key` (1..255 printable ASCII, or NULL):
+ * a request repeated with it is answered with the first one's job
+ * ("replayed": true, status "RUNNING" or "DONE") instead of starting
+ * another; the same key with other arguments is EDV_ECONFLICT (an error
+ * about the key starts with "Idempotency-Key"). Answers with the job
+ * document.
+ */
 EDV_EXPORT int edv_tenant_backup(edv_fleet *fleet, const char *id,
-                                 const char *description, unsigned flags,
+                                 const char *description,
+                                 const char *idempotency_key, unsigned flags,
                                  edv_fleet_cb cb, void *data, edv_error *err);
 
-/* {"backups": [{id, type, status, description, start_time, end_time,
- * ...}]}, newest first. */
+/* The backup runs of the tenant's instance, newest first (one page of
+ * 100): {tenant, instance, backups: [{id, status, type, description,
+ * enqueued, started, ended, error}], more, operation ({kind, backup_id,
+ * operation, started} of the job in flight, or null)}. */
 EDV_EXPORT int edv_tenant_backups(edv_fleet *fleet, const char *id,
                                   edv_fleet_cb cb, void *data, edv_error *err);
 
-/* Restores the tenant's database from its backup `backup_id`. */
+/*
+ * Restores the tenant's instance from its backup run `backup_id` (1..19
+ * digits; one of this tenant's instance, else EDV_ENOTFOUND; SUCCESSFUL,
+ * else EDV_EPRECONDITION). An error about it names the field "backup_id".
+ * `idempotency_key` as for edv_tenant_backup. Answers with the job
+ * document.
+ */
 EDV_EXPORT int edv_tenant_restore(edv_fleet *fleet, const char *id,
-                                  const char *backup_id, unsigned flags,
+                                  const char *backup_id,
+                                  const char *idempotency_key, unsigned flags,
                                   edv_fleet_cb cb, void *data, edv_error *err);
 
-/* The tenant's metrics over the last `window_s` seconds (0: one hour):
- * availability, probe latency, step durations. */
+/*
+ * The tenant's health over the last `window` ("90s", "15m", "1h": 60 s to
+ * 24 h; NULL: "1h"; else EDV_EINVAL naming the field "window") from the
+ * probes' custom metrics in Cloud Monitoring: {tenant, phase, window_s,
+ * health: {points, availability, last_probe, last_up}, latency_ms:
+ * {points, p50, p95, last}, operation (as in edv_tenant_backups), steps:
+ * [{name, duration_ms}]}. The Monitoring part is kept 5 s per tenant and
+ * window.
+ */
 EDV_EXPORT int edv_tenant_metrics(edv_fleet *fleet, const char *id,
-                                  unsigned window_s, edv_fleet_cb cb,
+                                  const char *window, edv_fleet_cb cb,
                                   void *data, edv_error *err);
 
 /* ---- The fleet as a whole ----------------------------------------------*/
@@ -289,15 +331,38 @@ EDV_EXPORT int edv_fleet_platform_init(edv_fleet *fleet, unsigned flags,
                                        edv_fleet_cb cb, void *data,
                                        edv_error *err);
 
-/* Tenants by phase and tier, the platform's phase, runs in flight. */
+/*
+ * {tenants: {total (not DELETED), by_phase: {PHASE: n}, by_tier: {tier:
+ * {PHASE: n}}}, failed: [{id, tier, error}] (at most 100), runs_in_flight,
+ * runs: [{tenant, direction}] (driven by this fleet), platform (its phase,
+ * or "MISSING"), apis: {api: {calls, attempts, errors, retries,
+ * rate_limited, throttle_waits, in_flight}} (this engine's figures)}.
+ * From the store alone (no cloud call).
+ */
 EDV_EXPORT int edv_fleet_status(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                 edv_error *err);
 
-/* Monthly cost estimate per tier and in all, with the shared share. */
+/*
+ * Monthly list-price estimates from the tiers file: {currency, basis,
+ * tenants (not DELETED), tiers: [{tier, tenants, per_tenant: {vm, disk,
+ * sql, sql_storage, backups, shared, total}, monthly_total}],
+ * monthly_total}; shared platform costs are split across the fleet (the
+ * tiers file's planning figure while it is empty). No cloud call.
+ */
 EDV_EXPORT int edv_fleet_costs(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                edv_error *err);
 
-/* Capacity: quotas used and left per region, tenants that still fit. */
+/*
+ * Capacity: {as_of, age_s, fresh, max_age_s, per_tenant: [{tier,
+ * machine_type, vcpus, instances, disk_gb, disk_quota, in_use_addresses,
+ * subnets, sql_instances}], regions: [{region, error, quotas: [{metric,
+ * limit, usage}], tenants_that_fit: [{tier, fits, binding}]}], subnets:
+ * {supernet, prefix, total, used, free}, url_map: {name, host_rules,
+ * path_matchers} or null, sql: {instances, limit} or null}. From a
+ * snapshot at most 30 s old, refreshed at most every 5 s and only when the
+ * fleet changed (one regions.get per region, one urlMaps.get, the pages of
+ * sqladmin instances.list, one machineTypes.get per machine type ever).
+ */
 EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                   edv_error *err);
 

@@ -271,5 +271,18 @@ int cli_apply_global(cli_ctx *ctx, const char *name, const char *value);
  * for the last word. */
 int cli_complete(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_infra_audit(cli_ctx *ctx, const cli_args *args);
+/* cmd_tenant.c: opens the fleet on the state store (the engine and the
+ * config first), as every local tenant and day-2 verb does. CLI_EXIT_OK
+ * or an exit code after printing. */
+struct edv_fleet;
+int cli_fleet_open(cli_ctx *ctx, struct edv_fleet **out);
+/* cmd_day2.c: the day-2 verbs, local and remote */
+int cli_cmd_tenant_backup(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_backups(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_restore(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_metrics(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_status(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

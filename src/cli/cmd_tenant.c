@@ -106,14 +106,12 @@ static void watch(job *j, const char *tenant, int platform, const char *fmt,
   j->view_platform = platform;
 }
 
-static int job_open(cli_ctx *ctx, job *j)
+int cli_fleet_open(cli_ctx *ctx, edv_fleet **out)
 {
   edv_fleet_options o;
   edv_error err;
   int result;
 
-  memset(j, 0, sizeof(*j));
-  j->ctx = ctx;
   if ((result = cli_engine(ctx)) != CLI_EXIT_OK ||
       (result = cli_config(ctx)) != CLI_EXIT_OK)
     return result;
@@ -128,8 +126,20 @@ static int job_open(cli_ctx *ctx, job *j)
     o.poll_ms = 250;
     o.retry_base_ms = 250;
   }
-  if (edv_fleet_open(&o, &j->fleet, &err))
+  if (edv_fleet_open(&o, out, &err))
     return cli_fail(ctx, &err);
+  return CLI_EXIT_OK;
+}
+
+static int job_open(cli_ctx *ctx, job *j)
+{
+  edv_error err;
+  int result;
+
+  memset(j, 0, sizeof(*j));
+  j->ctx = ctx;
+  if ((result = cli_fleet_open(ctx, &j->fleet)) != CLI_EXIT_OK)
+    return result;
   if (!edv_fleet_subscribe(j->fleet, on_event, j)) {
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     return cli_fail(ctx, &err);

@@ -163,6 +163,22 @@ static const cli_opt plan_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const cli_opt backup_opts[] = {
+    {"description", 0, "D",
+     "the backup's description (at most 200 characters)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt restore_opts[] = {
+    {"backup", 0, "B", "the backup run to restore (see `tenant backups`)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt metrics_opts[] = {
+    {"window", 0, "W", "how far back: 60s..24h, e.g. 90s, 15m, 1h (default)"},
+    {NULL, 0, NULL, NULL},
+};
+
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
      "ID SLUG NAME TIER REGION [--async] [--ops-ssh]",
@@ -290,6 +306,43 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant delete school001\n"
      "  edvctl tenant delete school001 --yes --format json\n",
      delete_opts, 1, 1, id_arg, cli_cmd_tenant_delete, NULL},
+    {"backup", "take an on-demand backup of the tenant's database",
+     "ID [--description D]",
+     "Takes an on-demand Cloud SQL backup of the tenant's instance (a\n"
+     "READY tenant; none while a run drives it or another backup or\n"
+     "restore of it is on) and waits until it is done; with --server,\n"
+     "edvd takes it and answers once it started (follow it with `tenant\n"
+     "backups`). The journal says backup.start and backup. --format json\n"
+     "prints {tenant, kind, instance, backup_id, operation, status,\n"
+     "started, replayed}.\n"
+     "\nExamples:\n  edvctl tenant backup school001\n"
+     "  edvctl tenant backup school001 --description 'before the term'\n",
+     backup_opts, 1, 1, id_arg, cli_cmd_tenant_backup, NULL},
+    {"backups", "list the backups of the tenant's database", "ID",
+     "The backup runs of the tenant's Cloud SQL instance, newest first\n"
+     "(one page of 100): id, type, status, end, description; and the\n"
+     "backup or restore in progress. --format json prints {tenant,\n"
+     "instance, backups, more, operation}.\n"
+     "\nExamples:\n  edvctl tenant backups school001\n"
+     "  edvctl tenant backups school001 --format json\n",
+     NULL, 1, 1, id_arg, cli_cmd_tenant_backups, NULL},
+    {"restore", "restore the tenant's database from a backup", "ID --backup B",
+     "Restores the tenant's Cloud SQL instance from its backup run B (one\n"
+     "of this tenant's, SUCCESSFUL) and waits until it is done; with\n"
+     "--server, edvd answers once it started. Same rules and document as\n"
+     "backup.\n"
+     "\nExamples:\n  edvctl tenant backups school001\n"
+     "  edvctl tenant restore school001 --backup 1733562000000\n",
+     restore_opts, 1, 1, id_arg, cli_cmd_tenant_restore, NULL},
+    {"metrics", "show the tenant's recent health", "ID [--window W]",
+     "Availability and probe latency (p50, p95, last) over the window\n"
+     "(60s..24h, default 1h) from the health probes' custom metrics in\n"
+     "Cloud Monitoring, the backup or restore in progress, and how long\n"
+     "each step took. --format json prints {tenant, phase, window_s,\n"
+     "health, latency_ms, operation, steps}.\n"
+     "\nExamples:\n  edvctl tenant metrics school001\n"
+     "  edvctl tenant metrics school001 --window 15m --format json\n",
+     metrics_opts, 1, 1, id_arg, cli_cmd_tenant_metrics, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -325,6 +378,32 @@ static const cli_cmd infra_cmds[] = {
      "  edvctl --sim infra audit\n"
      "  edvctl --project my-proj infra audit --format json\n",
      NULL, 0, 0, NULL, cli_cmd_infra_audit, NULL},
+    {"status", "show the fleet's tenants, runs and platform", "",
+     "Tenants by phase and tier, the FAILED ones with their error, the\n"
+     "runs in flight and the platform's phase, from the state store (no\n"
+     "cloud call); with --server, edvd's document, which adds its\n"
+     "reconciler, drift and probe figures. --format json prints {tenants,\n"
+     "failed, runs_in_flight, runs, platform, apis, ...}.\n"
+     "\nExamples:\n  edvctl infra status\n"
+     "  edvctl --server https://edvd.example:8443 infra status --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_infra_status, NULL},
+    {"costs", "estimate the fleet's monthly cost", "",
+     "Monthly list-price estimates per tier from tiers.json for the\n"
+     "tenants not DELETED, shared platform costs split across them; not\n"
+     "a bill. --format json prints {currency, basis, tenants, tiers,\n"
+     "monthly_total}.\n"
+     "\nExamples:\n  edvctl infra costs\n"
+     "  edvctl infra costs --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_infra_costs, NULL},
+    {"capacity", "show quotas and how many tenants still fit", "",
+     "The Compute quotas of the fleet's regions, the URL map's host rules,\n"
+     "the project's Cloud SQL instances and the subnet pool, and how many\n"
+     "more tenants of each tier fit, with what binds first (read-only\n"
+     "calls). --format json prints {as_of, age_s, fresh, max_age_s,\n"
+     "per_tenant, regions, subnets, url_map, sql}.\n"
+     "\nExamples:\n  edvctl infra capacity\n"
+     "  edvctl infra capacity --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_infra_capacity, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -509,8 +588,9 @@ const cli_cmd cli_commands[] = {
     {"tenant", "tenant lifecycle", "COMMAND",
      "Create, inspect, repair and delete tenants. With --server URL (env\n"
      "EDV_SERVER) and a token (env EDV_TOKEN or --token-file), create,\n"
-     "list, get, state, history, delete, retry and resume ID go through\n"
-     "edvd's Management API and print the same output.\n"
+     "list, get, state, history, delete, retry, resume ID, backup,\n"
+     "backups, restore and metrics go through edvd's Management API and\n"
+     "print the same output.\n"
      "\nExamples:\n"
      "  edvctl --sim tenant create school001 greenwood-high "
      "\"Greenwood High School\" premium us-central1\n"
@@ -521,7 +601,7 @@ const cli_cmd cli_commands[] = {
      NULL, 0, -1, NULL, NULL, tenant_cmds},
     {"infra", "the project's infrastructure as a whole", "COMMAND",
      "Commands about every tenant's resources at once.\n"
-     "\nExamples:\n  edvctl --sim infra audit\n",
+     "\nExamples:\n  edvctl --sim infra audit\n  edvctl infra status\n",
      NULL, 0, -1, NULL, NULL, infra_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"

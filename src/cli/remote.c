@@ -69,6 +69,12 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
       cli_cmd_help,
   };
+  /* The day-2 verbs (cmd_day2.c). */
+  static int (*const day2[])(cli_ctx *, const cli_args *) = {
+      cli_cmd_tenant_backup,  cli_cmd_tenant_backups, cli_cmd_tenant_restore,
+      cli_cmd_tenant_metrics, cli_cmd_infra_status,   cli_cmd_infra_costs,
+      cli_cmd_infra_capacity,
+  };
 
   if (!ctx->server)
     return CLI_EXIT_OK;
@@ -76,6 +82,9 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
     return cli_usage_error(ctx, "--sim and --server exclude each other");
   for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++)
     if (cmd->run == ok[i])
+      return CLI_EXIT_OK;
+  for (size_t i = 0; i < sizeof(day2) / sizeof(*day2); i++)
+    if (cmd->run == day2[i])
       return CLI_EXIT_OK;
   return cli_usage_error(ctx, "not available with --server: the Management API "
                               "has no equivalent (run it on the edvd host, "
@@ -1294,4 +1303,34 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     result = cli_usage_error(ctx, "not available with --server");
   edv__tiers_free(tiers);
   return result;
+}
+
+/* ---- the day-2 verbs (cmd_day2.c) ----------------------------------------*/
+
+int cli_remote_request(cli_ctx *ctx, const char *method, const char *id,
+                       const char *path, const char *const *query,
+                       json_object *body, json_object **out)
+{
+  remote *r;
+  char full[600];
+  edv_error err;
+  size_t n;
+  int result = remote_open(ctx, &r);
+
+  if (result)
+    return result;
+  if (id)
+    tenant_path(r, id, path, full, sizeof(full));
+  else
+    snprintf(full, sizeof(full), "%s", path);
+  for (size_t i = 0; query && query[i]; i += 2) {
+    char *esc = curl_easy_escape(r->curl, query[i + 1], 0);
+    n = strlen(full);
+    snprintf(full + n, sizeof(full) - n, "%c%s=%s", i ? '&' : '?', query[i],
+             esc ? esc : "");
+    curl_free(esc);
+  }
+  if (remote_call(r, method, full, body, out, &err))
+    return remote_error(ctx, &err);
+  return CLI_EXIT_OK;
 }

@@ -31,6 +31,15 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd);
 /* Runs `edvctl tenant <args->cmd->name>` through the API. */
 int cli_remote_tenant(cli_ctx *ctx, const cli_args *args);
 
+/* One request of the day-2 verbs: METHOD /api/tenants/ID`path` (id NULL:
+ * `path` alone) with `query` (name, value pairs, NULL-ended; NULL: none)
+ * and `body` (NULL: none); the answer's JSON into *out (the caller puts
+ * it). Returns CLI_EXIT_OK or an exit code after printing the error as
+ * the local mode would. */
+int cli_remote_request(cli_ctx *ctx, const char *method, const char *id,
+                       const char *path, const char *const *query,
+                       json_object *body, json_object **out);
+
 /* Frees what the remote mode opened (main's shutdown). */
 void cli_remote_close(cli_ctx *ctx);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "fleet/dayops.h"
 #include "fleet/fleet.h"
 
 #define MOD "fleet"
@@ -245,6 +246,7 @@ void edv_fleet_close(edv_fleet *f, void (*cb)(void *data), void *data)
   f->closing = 1;
   f->close_cb = cb;
   f->close_data = data;
+  edv__dayops_stop(f); /* backups and restores stop waiting */
   /* The machine stops every run; their callbacks (run_done below) answer
    * the waiters with EDV_ECANCELED before it calls machine_closed. */
   edv__fleet_close(f->machine, machine_closed, f);
@@ -407,6 +409,7 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j)
 void edv__fleet_stop_all(edv_fleet *f)
 {
   f->stopping = 1;
+  edv__dayops_stop(f); /* backups and restores stop waiting */
   edv__fleet_stop(f->machine, NULL);
 }
 
@@ -522,6 +525,13 @@ int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
                                                 : "deprovisioned");
     return add_waiter(r, cb, data, err);
   }
+  /* A backup or restore holds the database: no run meanwhile (a repair
+   * or scale would patch it mid-restore, a delete would fail half-way). */
+  if (edv__dayops_busy(f, id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' has a backup or restore running; "
+                         "retry once it ends (see its backups)",
+                         id);
   r = calloc(1, sizeof(*r));
   if (!r)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");

@@ -171,6 +171,10 @@ json_object *edv__view_time_json(int64_t ms);
 /* An amount of money: a JSON number rounded to cents ("48.92"). */
 json_object *edv__view_money(double v);
 
+/* A monthly cost estimate: {[currency,] vm, disk, sql, sql_storage,
+ * backups, shared, total}. New object. */
+json_object *edv__view_cost(const edv__tier_cost *cost, int currency);
+
 /* The tenant document (edv/fleet.h) of `rec`. New object. */
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what);

@@ -153,25 +153,31 @@ static json_object *resources_view(edv_fleet *f, const edv__tenant_rec *rec)
 
 /* ---- the tenant ----------------------------------------------------------*/
 
+json_object *edv__view_cost(const edv__tier_cost *cost, int currency)
+{
+  json_object *c = json_object_new_object();
+
+  if (currency)
+    json_object_object_add(c, "currency", json_object_new_string("USD"));
+  json_object_object_add(c, "vm", edv__view_money(cost->vm));
+  json_object_object_add(c, "disk", edv__view_money(cost->disk));
+  json_object_object_add(c, "sql", edv__view_money(cost->sql));
+  json_object_object_add(c, "sql_storage", edv__view_money(cost->sql_storage));
+  json_object_object_add(c, "backups",
+                         edv__view_money(cost->sql_backups + cost->snapshots));
+  json_object_object_add(c, "shared",
+                         edv__view_money(cost->lb_share + cost->dns_share));
+  json_object_object_add(c, "total", edv__view_money(cost->total));
+  return c;
+}
+
 static json_object *cost_view(const edv__tiers *tiers, const edv__tier *t)
 {
   edv__tier_cost cost;
-  json_object *c;
 
   if (!t || edv__tier_cost_estimate(tiers, t, 0, &cost, NULL) != 0)
     return NULL;
-  c = json_object_new_object();
-  json_object_object_add(c, "currency", json_object_new_string("USD"));
-  json_object_object_add(c, "vm", edv__view_money(cost.vm));
-  json_object_object_add(c, "disk", edv__view_money(cost.disk));
-  json_object_object_add(c, "sql", edv__view_money(cost.sql));
-  json_object_object_add(c, "sql_storage", edv__view_money(cost.sql_storage));
-  json_object_object_add(c, "backups",
-                         edv__view_money(cost.sql_backups + cost.snapshots));
-  json_object_object_add(c, "shared",
-                         edv__view_money(cost.lb_share + cost.dns_share));
-  json_object_object_add(c, "total", edv__view_money(cost.total));
-  return c;
+  return edv__view_cost(&cost, 1);
 }
 
 static json_object *urls_view(const char *domain, const char *id,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fleet/dayops.h"
 #include "server/api.h"
 
 #define MOD "api"
@@ -658,171 +659,11 @@ static void h_reconcile(api_ctx *c, const char *id)
 /* ---- status, costs, metrics
  * ------------------------------------------------*/
 
-typedef struct counts {
-  uint64_t by_phase[EDV_PHASE__COUNT];
-  json_object *by_tier; /* {tier: {phase: n}} */
-  uint64_t per_tier[32];
-  char tiers[32][EDV_STORE_TIER_SZ];
-  unsigned ntiers;
-} counts;
-
-static int count_one(void *data, const char *tier, edv_tenant_phase phase,
-                     uint64_t n)
+/* edvd's drift figures of the reconciler section. */
+static void drift_view(edvd *d, json_object *rc)
 {
-  counts *k = data;
-  json_object *t;
+  json_object *by = json_object_new_object(), *un = json_object_new_array();
 
-  if (strcmp(tier, "platform") == 0)
-    return 0; /* the platform's pseudo-tenant */
-  if (phase < EDV_PHASE__COUNT)
-    k->by_phase[phase] += n;
-  if (!json_object_object_get_ex(k->by_tier, tier, &t)) {
-    t = json_object_new_object();
-    json_object_object_add(k->by_tier, tier, t);
-  }
-  json_object_object_add(t, edv__phase_name(phase),
-                         json_object_new_int64((int64_t)n));
-  if (phase != EDV_PHASE_DELETED) {
-    unsigned i;
-    for (i = 0; i < k->ntiers; i++)
-      if (strcmp(k->tiers[i], tier) == 0)
-        break;
-    if (i == k->ntiers && k->ntiers < 32)
-      snprintf(k->tiers[k->ntiers++], sizeof(k->tiers[0]), "%s", tier);
-    if (i < 32)
-      k->per_tier[i] += n;
-  }
-  return 0;
-}
-
-static int count_all(edvd *d, counts *k, edv_error *err)
-{
-  memset(k, 0, sizeof(*k));
-  k->by_tier = json_object_new_object();
-  return edv__store_tenant_counts(d->store, count_one, k, err);
-}
-
-typedef struct failed_ctx {
-  json_object *arr;
-} failed_ctx;
-
-static int failed_one(void *data, const edv__tenant_rec *rec)
-{
-  failed_ctx *f = data;
-  json_object *o = json_object_new_object();
-
-  json_object_object_add(o, "id", json_object_new_string(rec->id));
-  json_object_object_add(o, "tier", json_object_new_string(rec->tier));
-  json_object_object_add(o, "error", json_object_new_string(rec->last_error));
-  json_object_array_add(f->arr, o);
-  return 0;
-}
-
-static json_object *api_stats_obj(edvd *d)
-{
-  json_object *o = json_object_new_object();
-
-  for (int a = 0; a < EDV_API__COUNT; a++) {
-    edv_api_stats s;
-    json_object *x;
-    if (a == EDV_API_OTHER)
-      continue;
-    edv_engine_stats(d->engine, (edv_api)a, &s);
-    x = json_object_new_object();
-    json_object_object_add(x, "calls", json_object_new_int64((int64_t)s.calls));
-    json_object_object_add(x, "attempts",
-                           json_object_new_int64((int64_t)s.attempts));
-    json_object_object_add(x, "errors",
-                           json_object_new_int64((int64_t)s.errors));
-    json_object_object_add(x, "retries",
-                           json_object_new_int64((int64_t)s.retries));
-    json_object_object_add(x, "rate_limited",
-                           json_object_new_int64((int64_t)s.rate_limited));
-    json_object_object_add(x, "throttle_waits",
-                           json_object_new_int64((int64_t)s.throttle_waits));
-    json_object_object_add(x, "in_flight",
-                           json_object_new_int64((int64_t)s.in_flight));
-    json_object_object_add(o, edv_api_name((edv_api)a), x);
-  }
-  return o;
-}
-
-static void h_status(api_ctx *c, const char *id)
-{
-  edvd *d = c->d;
-  counts k;
-  edv_error err;
-  json_object *o, *t, *bp, *runs, *rc;
-  failed_ctx fc;
-  edv__tenant_filter f;
-  edv__tenant_rec prec;
-  char ts[40];
-  uint64_t total = 0;
-
-  (void)id;
-  if (api_query_only(c, (const char *const[]){NULL}))
-    return;
-  if (count_all(d, &k, &err)) {
-    json_object_put(k.by_tier);
-    api_error_edv(c, &err, NULL);
-    return;
-  }
-  o = json_object_new_object();
-  t = json_object_new_object();
-  bp = json_object_new_object();
-  for (int p = 0; p < EDV_PHASE__COUNT; p++) {
-    json_object_object_add(bp, edv__phase_name((edv_tenant_phase)p),
-                           json_object_new_int64((int64_t)k.by_phase[p]));
-    if (p != EDV_PHASE_DELETED)
-      total += k.by_phase[p];
-  }
-  json_object_object_add(t, "total", json_object_new_int64((int64_t)total));
-  json_object_object_add(t, "by_phase", bp);
-  json_object_object_add(t, "by_tier", k.by_tier);
-  json_object_object_add(o, "tenants", t);
-
-  fc.arr = json_object_new_array();
-  memset(&f, 0, sizeof(f));
-  f.phase = EDV_PHASE_FAILED;
-  f.limit = 100;
-  edv__store_tenant_list(d->store, &f, failed_one, &fc, NULL, 0, NULL);
-  json_object_object_add(o, "failed", fc.arr);
-
-  runs = json_object_new_array();
-  for (edvd_run *r = d->ef->runs; r; r = r->next) {
-    json_object *x = json_object_new_object();
-    json_object_object_add(x, "tenant", json_object_new_string(r->id));
-    json_object_object_add(
-        x, "direction",
-        json_object_new_string(r->dir == EDV_DIR_UP ? "up" : "down"));
-    json_object_array_add(runs, x);
-  }
-  json_object_object_add(o, "runs_in_flight",
-                         json_object_new_int((int)d->ef->nruns));
-  json_object_object_add(o, "runs", runs);
-  json_object_object_add(
-      o, "platform",
-      json_object_new_string(
-          edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &prec, NULL) == 0
-              ? edv__phase_name(prec.phase)
-              : "MISSING"));
-  json_object_object_add(o, "apis", api_stats_obj(d));
-  rc = json_object_new_object();
-  json_object_object_add(
-      rc, "interval_s",
-      json_object_new_int64((int64_t)(d->reconcile_interval_ms / 1000)));
-  json_object_object_add(rc, "passes",
-                         json_object_new_int64((int64_t)d->passes));
-  if (d->passes) {
-    api_time(d->last_pass_ms, ts, sizeof(ts));
-    json_object_object_add(rc, "last_pass", json_object_new_string(ts));
-    json_object_object_add(rc, "last_pass_duration_ms",
-                           json_object_new_int64((int64_t)d->last_pass_dur_ms));
-    json_object_object_add(rc, "last_pass_resumed",
-                           json_object_new_int((int)d->last_pass_started));
-  } else {
-    json_object_object_add(rc, "last_pass", NULL);
-  }
   json_object_object_add(
       rc, "drift_detection",
       json_object_new_string("VMs (existence, machine type), firewall rules, "
@@ -838,42 +679,62 @@ static void h_status(api_ctx *c, const char *id)
                          json_object_new_int64((int64_t)d->drift_repairs));
   json_object_object_add(rc, "drift_last_calls",
                          json_object_new_int((int)d->drift_last_calls));
-  {
-    json_object *by = json_object_new_object(), *un = json_object_new_array();
-    for (int dk = 0; dk < EDVD_DRIFT_KINDS; dk++)
-      json_object_object_add(
-          by, edvd_drift_kinds[dk],
-          json_object_new_int((int)d->drift_calls_by_kind[dk]));
-    json_object_object_add(rc, "drift_last_calls_by_kind", by);
-    if (d->drift_state) {
-      json_object_object_foreach(d->drift_state, tid, e)
-      {
-        json_object *u, *v;
-        /* Only drift that survived a repair (not one being repaired). */
-        if ((!json_object_object_get_ex(e, "repairs", &v) ||
-             json_object_get_int64(v) < 2) &&
-            (!json_object_object_get_ex(e, "skipped", &v) ||
-             json_object_get_int64(v) < 1))
-          continue;
-        u = json_object_new_object();
-        json_object_object_add(u, "tenant", json_object_new_string(tid));
-        if (json_object_object_get_ex(e, "drift", &v))
-          json_object_object_add(u, "drift", json_object_get(v));
-        if (json_object_object_get_ex(e, "since", &v))
-          json_object_object_add(u, "since", json_object_get(v));
-        if (json_object_object_get_ex(e, "repairs", &v))
-          json_object_object_add(u, "repairs", json_object_get(v));
-        if (json_object_object_get_ex(e, "skipped", &v))
-          json_object_object_add(u, "skipped_passes", json_object_get(v));
-        json_object_array_add(un, u);
-      }
+  for (int dk = 0; dk < EDVD_DRIFT_KINDS; dk++)
+    json_object_object_add(
+        by, edvd_drift_kinds[dk],
+        json_object_new_int((int)d->drift_calls_by_kind[dk]));
+  json_object_object_add(rc, "drift_last_calls_by_kind", by);
+  if (d->drift_state) {
+    json_object_object_foreach(d->drift_state, tid, e)
+    {
+      json_object *u, *v;
+      /* Only drift that survived a repair (not one being repaired). */
+      if ((!json_object_object_get_ex(e, "repairs", &v) ||
+           json_object_get_int64(v) < 2) &&
+          (!json_object_object_get_ex(e, "skipped", &v) ||
+           json_object_get_int64(v) < 1))
+        continue;
+      u = json_object_new_object();
+      json_object_object_add(u, "tenant", json_object_new_string(tid));
+      if (json_object_object_get_ex(e, "drift", &v))
+        json_object_object_add(u, "drift", json_object_get(v));
+      if (json_object_object_get_ex(e, "since", &v))
+        json_object_object_add(u, "since", json_object_get(v));
+      if (json_object_object_get_ex(e, "repairs", &v))
+        json_object_object_add(u, "repairs", json_object_get(v));
+      if (json_object_object_get_ex(e, "skipped", &v))
+        json_object_object_add(u, "skipped_passes", json_object_get(v));
+      json_object_array_add(un, u);
     }
-    json_object_object_add(rc, "drift_unresolved", un);
-    json_object_object_add(rc, "delete_orphans",
-                           json_object_new_boolean(d->delete_orphans));
-    json_object_object_add(rc, "orphans_deleted",
-                           json_object_new_int64((int64_t)d->orphans_deleted));
   }
+  json_object_object_add(rc, "drift_unresolved", un);
+  json_object_object_add(rc, "delete_orphans",
+                         json_object_new_boolean(d->delete_orphans));
+  json_object_object_add(rc, "orphans_deleted",
+                         json_object_new_int64((int64_t)d->orphans_deleted));
+}
+
+/* edvd's own section of the status: passes, drift, probes, orphans. */
+static json_object *reconciler_view(edvd *d)
+{
+  json_object *rc = json_object_new_object();
+
+  json_object_object_add(
+      rc, "interval_s",
+      json_object_new_int64((int64_t)(d->reconcile_interval_ms / 1000)));
+  json_object_object_add(rc, "passes",
+                         json_object_new_int64((int64_t)d->passes));
+  if (d->passes) {
+    json_object_object_add(rc, "last_pass",
+                           edv__view_time_json(d->last_pass_ms));
+    json_object_object_add(rc, "last_pass_duration_ms",
+                           json_object_new_int64((int64_t)d->last_pass_dur_ms));
+    json_object_object_add(rc, "last_pass_resumed",
+                           json_object_new_int((int)d->last_pass_started));
+  } else {
+    json_object_object_add(rc, "last_pass", NULL);
+  }
+  drift_view(d, rc);
   json_object_object_add(
       rc, "health_interval_s",
       json_object_new_int64((int64_t)(d->health_interval_ms / 1000)));
@@ -889,83 +750,42 @@ static void h_status(api_ctx *c, const char *id)
   json_object_object_add(rc, "orphans",
                          d->orphans ? json_object_get(d->orphans)
                                     : json_object_new_array());
-  json_object_object_add(o, "reconciler", rc);
-  api_time((int64_t)d->started_ms, ts, sizeof(ts));
-  json_object_object_add(o, "started", json_object_new_string(ts));
-  json_object_object_add(o, "version", json_object_new_string(EDV_VERSION));
-  api_send(c, 200, o);
+  return rc;
 }
 
-static json_object *cost_obj(const edv__tier_cost *cost)
-{
-  json_object *c = json_object_new_object();
-
-  json_object_object_add(c, "vm", json_object_new_double(cost->vm));
-  json_object_object_add(c, "disk", json_object_new_double(cost->disk));
-  json_object_object_add(c, "sql", json_object_new_double(cost->sql));
-  json_object_object_add(c, "sql_storage",
-                         json_object_new_double(cost->sql_storage));
-  json_object_object_add(
-      c, "backups",
-      json_object_new_double(cost->sql_backups + cost->snapshots));
-  json_object_object_add(
-      c, "shared", json_object_new_double(cost->lb_share + cost->dns_share));
-  json_object_object_add(c, "total", json_object_new_double(cost->total));
-  return c;
-}
-
-static void h_costs(api_ctx *c, const char *id)
+/* The fleet's status (edv_fleet_status) and edvd's sections after it. */
+static void h_status(api_ctx *c, const char *id)
 {
   edvd *d = c->d;
-  counts k;
   edv_error err;
-  json_object *o, *arr;
-  double total = 0;
-  uint64_t fleet = 0;
+  json_object *o;
 
   (void)id;
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  if (count_all(d, &k, &err)) {
-    json_object_put(k.by_tier);
+  if (!(o = edv__dayops_status(d->ef, &err))) {
     api_error_edv(c, &err, NULL);
     return;
   }
-  json_object_put(k.by_tier);
-  for (unsigned i = 0; i < k.ntiers; i++)
-    fleet += k.per_tier[i];
-  o = json_object_new_object();
-  arr = json_object_new_array();
-  for (size_t i = 0; i < d->tiers->ntiers; i++) {
-    const edv__tier *t = &d->tiers->tiers[i];
-    edv__tier_cost cost;
-    uint64_t n = 0;
-    json_object *x;
-    for (unsigned j = 0; j < k.ntiers; j++)
-      if (strcmp(k.tiers[j], t->name) == 0)
-        n = k.per_tier[j];
-    /* Shared platform costs are split across the real fleet once there is
-     * one, else across the file's planning figure. */
-    if (edv__tier_cost_estimate(d->tiers, t, fleet ? (int)fleet : 0, &cost,
-                                &err))
-      continue;
-    x = json_object_new_object();
-    json_object_object_add(x, "tier", json_object_new_string(t->name));
-    json_object_object_add(x, "tenants", json_object_new_int64((int64_t)n));
-    json_object_object_add(x, "per_tenant", cost_obj(&cost));
-    json_object_object_add(x, "monthly_total",
-                           json_object_new_double(cost.total * (double)n));
-    json_object_array_add(arr, x);
-    total += cost.total * (double)n;
+  json_object_object_add(o, "reconciler", reconciler_view(d));
+  json_object_object_add(o, "started",
+                         edv__view_time_json((int64_t)d->started_ms));
+  json_object_object_add(o, "version", json_object_new_string(EDV_VERSION));
+  api_send(c, 200, o);
+}
+
+static void h_costs(api_ctx *c, const char *id)
+{
+  edv_error err;
+  json_object *o;
+
+  (void)id;
+  if (api_query_only(c, (const char *const[]){NULL}))
+    return;
+  if (!(o = edv__dayops_costs(c->d->ef, &err))) {
+    api_error_edv(c, &err, NULL);
+    return;
   }
-  json_object_object_add(o, "currency", json_object_new_string("USD"));
-  json_object_object_add(
-      o, "basis",
-      json_object_new_string("list-price estimates from tiers.json, per "
-                             "month; not a bill"));
-  json_object_object_add(o, "tenants", json_object_new_int64((int64_t)fleet));
-  json_object_object_add(o, "tiers", arr);
-  json_object_object_add(o, "monthly_total", json_object_new_double(total));
   api_send(c, 200, o);
 }
 
@@ -1014,7 +834,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 static void h_metrics(api_ctx *c, const char *id)
 {
   edvd *d = c->d;
-  counts k;
+  json_object *st, *by_phase;
   edv_error err;
   sbuf b = {NULL, 0, 0};
   static const struct {
@@ -1038,18 +858,20 @@ static void h_metrics(api_ctx *c, const char *id)
   (void)id;
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  if (count_all(d, &k, &err)) {
-    json_object_put(k.by_tier);
+  /* The tenants by phase: the fleet's status document. */
+  if (!(st = edv__dayops_status(d->ef, &err))) {
     api_error_edv(c, &err, NULL);
     return;
   }
-  json_object_put(k.by_tier);
+  by_phase = edv__jget(st, "tenants.by_phase");
   sb_printf(&b, "# HELP edv_tenants Tenants by phase.\n"
                 "# TYPE edv_tenants gauge\n");
-  for (int p = 0; p < EDV_PHASE__COUNT; p++)
-    sb_printf(&b, "edv_tenants{phase=\"%s\"} %llu\n",
-              edv__phase_name((edv_tenant_phase)p),
-              (unsigned long long)k.by_phase[p]);
+  for (int p = 0; p < EDV_PHASE__COUNT; p++) {
+    const char *name = edv__phase_name((edv_tenant_phase)p);
+    sb_printf(&b, "edv_tenants{phase=\"%s\"} %lld\n", name,
+              (long long)edv__jint(by_phase, name, 0));
+  }
+  json_object_put(st);
   for (size_t i = 0; i < sizeof(ctrs) / sizeof(ctrs[0]); i++) {
     sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n", ctrs[i].name,
               ctrs[i].help, ctrs[i].name);

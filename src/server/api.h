@@ -96,12 +96,5 @@ void api_tenant_backups(api_ctx *c, const char *id);
 void api_tenant_restore(api_ctx *c, const char *id);
 void api_tenant_metrics(api_ctx *c, const char *id);
 void api_infra_capacity(api_ctx *c, const char *id);
-/* 1 when a backup or restore (restore_only: a restore) of `tenant` runs. */
-int api_ops_job_running(const char *tenant, int restore_only);
-/* Follows again a backup/restore of `tenant` an earlier edvd started and
- * never saw end (once per tenant and process). */
-void api_ops_recover(edvd *d, const char *tenant);
-/* Frees what api_ops.c keeps for the process (at shutdown). */
-void api_ops_free(void);
 
 #endif /* EDV_SERVER_API_H */

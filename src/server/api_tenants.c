@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "common/log.h"
+#include "fleet/dayops.h"
 #include "server/api.h"
 #include "server/viewcache.h"
 #include "tenant/spec.h"
@@ -183,7 +184,7 @@ static void lib_answer(void *data, json_object *doc, const edv_error *err)
  * scale would patch it mid-restore, a delete would fail half-way). */
 static int job_free(api_ctx *c, const char *id)
 {
-  if (!api_ops_job_running(id, 0))
+  if (!edv__dayops_busy(c->d->ef, id))
     return 0;
   api_error(c, 409, "ABORTED", NULL,
             "tenant '%s' has a backup or restore running; retry once it "

@@ -24,7 +24,6 @@
 #include "common/log.h"
 #include "server/api.h"
 #include "server/edvd.h"
-#include "server/viewcache.h"
 #include "prog/fleetenv.h"
 
 #define MOD "edvd"
@@ -82,13 +81,8 @@ int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
     return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
                          r->dir == EDV_DIR_UP ? "provisioned"
                                               : "deprovisioned");
-  /* A backup or restore holds the database: no run meanwhile (a repair
-   * or scale would patch it mid-restore, a delete would fail half-way). */
-  if (api_ops_job_running(id, 0))
-    return edv_error_set(err, EDV_EBUSY,
-                         "tenant '%s' has a backup or restore running; "
-                         "retry once it ends (GET /api/tenants/%s/backups)",
-                         id, id);
+  /* A backup or restore holds the database: the fleet starts no run
+   * meanwhile (fleet/dayops.h). */
   result = edv__fleet_drive_tenant(d->ef, id, dir, NULL, NULL, err);
   if (result)
     return result;
@@ -898,8 +892,6 @@ int edvd_run_loop(edvd *d)
   d->orphans_asked = NULL;
   json_object_put(d->orphans_seen);
   d->orphans_seen = NULL;
-  api_ops_free();
-  edvd_view_free(d);
   edv_config_free(d->cfg);
   d->cfg = NULL;
   edv__stephist_free(d->step_hist);

@@ -100,7 +100,6 @@ typedef struct edvd {
   json_object *drift_state;    /* tenant -> back-off of an unresolved drift */
   json_object *orphans_asked;  /* "kind/name" -> pass its deletion was asked */
   json_object *orphans_seen;   /* "kind/name" -> wall ms first seen */
-  json_object *view_cache;     /* viewcache.c */
   uint64_t orphan_grace_ms;    /* server.orphan_grace_s */
   /* Health probes and auto-healing (heal.c). */
   uv_timer_t health_timer;

@@ -58,6 +58,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "fleet/dayops.h"
 #include "gcp/gcp.h"
 #include "server/api.h"
 #include "server/edvd.h"
@@ -258,8 +259,8 @@ static int heal_busy(edvd *d, const char *id)
 {
   if (edvd_find_run(d, id))
     return 1;
-  api_ops_recover(d, id); /* a restore an earlier edvd started */
-  return api_ops_job_running(id, 0);
+  edv__dayops_recover(d->ef, id); /* a restore an earlier edvd started */
+  return edv__dayops_busy(d->ef, id);
 }
 
 static void do_reset(edvd *d, heal_tenant *h, const char *vm, const char *zone)

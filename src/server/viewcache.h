@@ -1,9 +1,9 @@
 /*
  * viewcache.h - a short-lived cache for viewer routes whose answers cost
- * Google Cloud calls (GET /api/tenants/{id}?observe=true, .../metrics), so
- * a dashboard polling them every second spends a call budget of one
- * answer per key per TTL, not one per request; the tenant runs share
- * that budget.
+ * Google Cloud calls (GET /api/tenants/{id}?observe=true; the fleet keeps
+ * the one of .../metrics itself), so a dashboard polling them every second
+ * spends a call budget of one answer per key per TTL, not one per request;
+ * the tenant runs share that budget.
  */
 #ifndef EDV_SERVER_VIEWCACHE_H
 #define EDV_SERVER_VIEWCACHE_H
@@ -22,7 +22,5 @@
 json_object *edvd_view_get(edvd *d, const char *key);
 /* Caches `v` (a reference is taken) under `key` for ttl_ms. */
 void edvd_view_put(edvd *d, const char *key, json_object *v, uint64_t ttl_ms);
-/* Frees the cache (at shutdown). */
-void edvd_view_free(edvd *d);
 
 #endif /* EDV_SERVER_VIEWCACHE_H */

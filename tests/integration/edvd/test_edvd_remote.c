@@ -704,12 +704,112 @@ static void test_tls(void **state)
   assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* edvctl --format json ARGS... through edvd (tokfile) or, tokfile NULL,
+ * locally on edvd's state directory and simulator. */
+static int day2_run(const char *tokfile, const char *const *words, char **out,
+                    char **err)
+{
+  const char *env[] = {env_sim[0], env_sim[1], env_sim[2], NULL};
+  const char *args[16];
+  int n = 0;
+
+  if (tokfile) {
+    args[n++] = "--server";
+    args[n++] = base;
+    args[n++] = "--token-file";
+    args[n++] = tokfile;
+  } else {
+    args[n++] = "--state-dir";
+    args[n++] = dir;
+  }
+  args[n++] = "--format";
+  args[n++] = "json";
+  for (int i = 0; words[i] && n < 15; i++)
+    args[n++] = words[i];
+  args[n] = NULL;
+  return run_edvctl(tokfile ? NULL : env, args, out, err);
+}
+
+/* The day-2 verbs through the API: a backup edvd takes and follows (the
+ * run in the simulator's state), and the documents of `tenant backups`
+ * and `infra costs` are the same through edvd and locally. */
+static void test_remote_day2(void **state)
+{
+  char *out, *err, *lo, *le, b[512], inst[100], bid[40], path[400];
+  const char *const backup[] = {"tenant",        "backup",         "rem009",
+                                "--description", "remote day two", NULL};
+  const char *const lists[][4] = {{"tenant", "backups", "rem009", NULL},
+                                  {"infra", "costs", NULL, NULL}};
+  json_object *o;
+  int done = 0;
+
+  (void)state;
+  write_file(tokfile_op, tok_op, 0600);
+  write_file(tokfile_view, tok_view, 0600);
+  resp_free(call(
+      "POST", "/api/tenants", "/api/tenants", tok_op,
+      spec(b, sizeof(b), "rem009", "school-rem009", "Day Two School", "basic"),
+      NULL, 202));
+  wait_phase("rem009", "READY", 90);
+  /* A viewer may not take a backup (exit 6). */
+  assert_int_equal(day2_run(tokfile_view, backup, &out, &err), 6);
+  free(out);
+  free(err);
+  assert_int_equal(day2_run(tokfile_op, backup, &out, &err), 0);
+  o = json_tokener_parse(out);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "kind"), "backup");
+  assert_false(json_object_get_boolean(json_object_object_get(o, "replayed")));
+  snprintf(bid, sizeof(bid), "%s", jstr(o, "backup_id"));
+  snprintf(inst, sizeof(inst), "%s", jstr(o, "instance"));
+  json_object_put(o);
+  free(out);
+  free(err);
+  /* edvd follows it: the run SUCCESSFUL in the simulator, and no job
+   * left in progress. */
+  snprintf(path, sizeof(path),
+           "/_sim/state?prefix=projects/edv-sim/instances/%s/backupRuns/%s",
+           inst, bid);
+  for (int t = 0; t < 200 && !done; t++) {
+    resp *r = http("GET", sim_base, path, NULL, NULL, NULL);
+    json_object *items = json_object_object_get(r->json, "resources");
+    resp *l;
+    done = json_object_array_length(items) == 1 &&
+           strcmp(jstr(json_object_array_get_idx(items, 0), "resource.status"),
+                  "SUCCESSFUL") == 0 &&
+           strcmp(jstr(json_object_array_get_idx(items, 0),
+                       "resource.description"),
+                  "remote day two") == 0;
+    resp_free(r);
+    l = call("GET", "/api/tenants/rem009/backups", "/api/tenants/{id}/backups",
+             tok_view, NULL, NULL, 200);
+    done = done && !json_object_object_get(l->json, "operation");
+    resp_free(l);
+    if (!done)
+      sleep_ms(100);
+  }
+  assert_true(done);
+  /* The same documents through edvd and locally. */
+  for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+    assert_int_equal(day2_run(tokfile_view, lists[i], &out, &err), 0);
+    assert_int_equal(day2_run(NULL, lists[i], &lo, &le), 0);
+    assert_string_equal(out, lo);
+    if (i == 0)
+      assert_non_null(strstr(out, bid));
+    free(out);
+    free(err);
+    free(lo);
+    free(le);
+  }
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_remote_lifecycle),
       cmocka_unit_test(test_remote_errors),
       cmocka_unit_test(test_remote_retry),
+      cmocka_unit_test(test_remote_day2),
       cmocka_unit_test(test_remote_scale_apply),
       cmocka_unit_test(test_tls),
   };

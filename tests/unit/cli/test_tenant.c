@@ -1146,7 +1146,7 @@ static void test_completion(void **state)
       "Greenwood", "basic", "europe-west1", "--no-wait");
   EXPECT_OK(&r);
   COMPLETES("tenant\n", "ten");
-  COMPLETES("retry\nresume\n", "tenant", "re");
+  COMPLETES("retry\nresume\nrestore\n", "tenant", "re");
   COMPLETES("--wait\n", "tenant", "create", "--w");
   COMPLETES("table\njson\nyaml\n", "--format", "");
   COMPLETES("@files\n", "--config", "");
@@ -1368,10 +1368,166 @@ static void test_tty(void **state)
   scratch_remove(&s);
 }
 
+/* ---- day 2: backups, restore, metrics, the fleet as a whole ------------- */
+
+/* The simulator's stored resource or operation `name` from its cloud file
+ * (list "resources" or "operations"), or NULL; json_object_put it. */
+static json_object *sim_stored(const scratch *s, const char *list,
+                               const char *name)
+{
+  char path[320];
+  json_object *cloud, *arr, *out = NULL;
+
+  snprintf(path, sizeof(path), "%s/sim-cloud.json", s->dir);
+  cloud = json_object_from_file(path);
+  assert_non_null(cloud);
+  arr = jget(cloud, list);
+  for (size_t i = 0; i < json_object_array_length(arr); i++) {
+    json_object *x = json_object_array_get_idx(arr, i);
+    if (jstr(x, "name") && strcmp(jstr(x, "name"), name) == 0)
+      out = json_object_get(x);
+  }
+  json_object_put(cloud);
+  return out;
+}
+
+static void test_day2(void **state)
+{
+  static run_result r;
+  scratch s;
+  json_object *o, *run, *op, *arr;
+  char bid[40], inst[100], name[300];
+  int seen = 0;
+
+  (void)state;
+  scratch_make(&s);
+  platform_init(&s);
+  EDV(&r, &s, "--sim", "-q", "tenant", "create", "day01", "day-one",
+      "Day One School", "basic", "us-central1", "--wait");
+  EXPECT_OK(&r);
+
+  /* A backup: waited for, and in the simulator, SUCCESSFUL. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "backup", "day01",
+      "--description", "before the term");
+  EXPECT_OK(&r);
+  assert_string_equal(r.err, "");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "kind"), "backup");
+  assert_string_equal(jstr(o, "status"), "DONE");
+  assert_false(json_object_get_boolean(jget(o, "replayed")));
+  snprintf(bid, sizeof(bid), "%s", jstr(o, "backup_id"));
+  snprintf(inst, sizeof(inst), "%s", jstr(o, "instance"));
+  json_object_put(o);
+  snprintf(name, sizeof(name), "projects/edv-sim/instances/%s/backupRuns/%s",
+           inst, bid);
+  run = sim_stored(&s, "resources", name);
+  if (!run)
+    print_error("no backup run %s in the simulator\n", name);
+  assert_non_null(run);
+  assert_string_equal(jstr(jget(run, "obj"), "status"), "SUCCESSFUL");
+  assert_string_equal(jstr(jget(run, "obj"), "type"), "ON_DEMAND");
+  assert_string_equal(jstr(jget(run, "obj"), "description"), "before the term");
+  json_object_put(run);
+
+  /* The list shows it, and nothing in progress. */
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "backups", "day01");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  arr = jget(o, "backups");
+  for (size_t i = 0; i < json_object_array_length(arr); i++)
+    if (strcmp(jstr(json_object_array_get_idx(arr, i), "id"), bid) == 0)
+      seen++;
+  assert_int_equal(seen, 1);
+  assert_null(jget(o, "operation"));
+  assert_string_equal(jstr(o, "instance"), inst);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "backups", "day01");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, bid));
+  assert_non_null(strstr(r.out, "SUCCESSFUL"));
+
+  /* Restore: refusals first (usage: exit 2; unknown backup: 3). */
+  EDV(&r, &s, "--sim", "tenant", "restore", "day01");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "--backup"));
+  EDV(&r, &s, "--sim", "tenant", "restore", "day01", "--backup", "12ab");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "backup_id"));
+  EDV(&r, &s, "--sim", "tenant", "restore", "day01", "--backup", "999");
+  assert_int_equal(r.status, 3);
+  EDV(&r, &s, "--sim", "tenant", "backup", "nosuch");
+  assert_int_equal(r.status, 3);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "restore", "day01",
+      "--backup", bid);
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "kind"), "restore");
+  assert_string_equal(jstr(o, "status"), "DONE");
+  assert_string_equal(jstr(o, "backup_id"), bid);
+  snprintf(name, sizeof(name), "projects/edv-sim/operations/%s",
+           jstr(o, "operation"));
+  json_object_put(o);
+  op = sim_stored(&s, "operations", name);
+  assert_non_null(op);
+  assert_string_equal(jstr(op, "methodId"), "sql.instances.restoreBackup");
+  assert_string_equal(jstr(op, "targetId"), inst);
+  json_object_put(op);
+  /* The journal has both jobs' ends. */
+  EDV(&r, &s, "--sim", "tenant", "history", "day01");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "backup.start"));
+  assert_non_null(strstr(r.out, "restore.start"));
+  assert_non_null(strstr(r.out, "result=DONE"));
+
+  /* Metrics: the window checked, the steps' durations. */
+  EDV(&r, &s, "--sim", "tenant", "metrics", "day01", "--window", "2d");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "window"));
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "metrics", "day01",
+      "--window", "15m");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "READY");
+  assert_int_equal(json_object_get_int(jget(o, "window_s")), 900);
+  assert_true(json_object_array_length(jget(o, "steps")) > 3);
+  json_object_put(o);
+
+  /* The fleet as a whole. */
+  EDV(&r, &s, "--sim", "--format", "json", "infra", "status");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "platform"), "READY");
+  assert_int_equal(json_object_get_int(jget(jget(o, "tenants"), "total")), 1);
+  assert_int_equal(
+      json_object_get_int(jget(jget(jget(o, "tenants"), "by_phase"), "READY")),
+      1);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "--format", "json", "infra", "costs");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_get_int(jget(o, "tenants")), 1);
+  assert_true(json_object_get_double(jget(o, "monthly_total")) > 0);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "--format", "json", "infra", "capacity");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "regions"), 0), "region"),
+      "us-central1");
+  assert_true(json_object_get_int(jget(jget(o, "sql"), "instances")) >= 1);
+  assert_true(json_object_get_int(jget(jget(o, "subnets"), "used")) >= 1);
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "infra", "capacity");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Region us-central1"));
+  scratch_remove(&s);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flow),
+      cmocka_unit_test(test_day2),
       cmocka_unit_test(test_scale_apply),
       cmocka_unit_test(test_async),
       cmocka_unit_test(test_bad_arguments),
