@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/output.h"
@@ -60,8 +61,9 @@ typedef int (*day2_local)(edv_fleet *f, const cli_args *args, edv_error *err);
 
 static int l_backup(edv_fleet *f, const cli_args *a, edv_error *err)
 {
-  return edv_tenant_backup(f, a->argv[0], cli_arg(a, "description"), NULL, 0,
-                           on_answer, &day2_job, err);
+  return edv_tenant_backup(f, a->argv[0], cli_arg(a, "description"), NULL,
+                           cli_arg(a, "async") ? EDV_FLEET_ASYNC : 0, on_answer,
+                           &day2_job, err);
 }
 
 static int l_backups(edv_fleet *f, const cli_args *a, edv_error *err)
@@ -71,7 +73,8 @@ static int l_backups(edv_fleet *f, const cli_args *a, edv_error *err)
 
 static int l_restore(edv_fleet *f, const cli_args *a, edv_error *err)
 {
-  return edv_tenant_restore(f, a->argv[0], cli_arg(a, "backup"), NULL, 0,
+  return edv_tenant_restore(f, a->argv[0], cli_arg(a, "backup"), NULL,
+                            cli_arg(a, "async") ? EDV_FLEET_ASYNC : 0,
                             on_answer, &day2_job, err);
 }
 
@@ -164,6 +167,54 @@ static int run_remote(cli_ctx *ctx, const cli_args *args, json_object **out)
                               out);
   json_object_put(body);
   return result;
+}
+
+/*
+ * Through edvd, a backup or restore is a job edvd follows: unless --async,
+ * edvctl waits as in the local mode, polling the tenant's backups (their
+ * "operation" is the job in progress) until the job's operation is gone;
+ * then the job's document says how it ended (a backup: its run's status;
+ * a restore: DONE, or the run's status when edvd recorded a failure).
+ */
+static int remote_job_wait(cli_ctx *ctx, const cli_args *args, json_object *job)
+{
+  const char *id = args->argv[0];
+  const char *op = edv__jstr(job, "operation");
+  unsigned delay_ms = 200;
+
+  if (!op || cli_arg(args, "async"))
+    return CLI_EXIT_OK;
+  for (;;) {
+    json_object *list = NULL, *cur;
+    const char *now;
+    int result;
+
+    if (ctx->interrupted)
+      return CLI_EXIT_INTERRUPTED;
+    result = cli_remote_request(ctx, "GET", id, "/backups", NULL, NULL, &list);
+    if (result)
+      return result;
+    cur = json_object_object_get(list, "operation");
+    now = cur ? edv__jstr(cur, "operation") : NULL;
+    if (!cur || !now || strcmp(now, op) != 0) {
+      /* Over: how it ended, from the backup run it made or used. */
+      json_object *runs = json_object_object_get(list, "backups");
+      const char *bid = edv__jstr(job, "backup_id"), *st = "DONE";
+      for (size_t i = 0; bid && i < json_object_array_length(runs); i++) {
+        json_object *b = json_object_array_get_idx(runs, i);
+        if (edv__jstr(b, "id") && strcmp(edv__jstr(b, "id"), bid) == 0 &&
+            strcmp(edv__jstr(job, "kind"), "backup") == 0)
+          st = edv__jstr(b, "status") ? edv__jstr(b, "status") : st;
+      }
+      json_object_object_add(job, "status", json_object_new_string(st));
+      json_object_put(list);
+      return strcmp(st, "FAILED") == 0 ? CLI_EXIT_API : CLI_EXIT_OK;
+    }
+    json_object_put(list);
+    usleep(delay_ms * 1000u);
+    if (delay_ms < 2000)
+      delay_ms *= 2;
+  }
 }
 
 /* ---- tables --------------------------------------------------------------*/
@@ -324,18 +375,23 @@ static int day2_run(cli_ctx *ctx, const cli_args *args, day2_local fn,
   json_object *doc = NULL;
   int result;
 
-  if (cli_remote_on(ctx))
+  if (cli_remote_on(ctx)) {
     result = run_remote(ctx, args, &doc);
-  else
+    if (result == CLI_EXIT_OK && doc && edv__jstr(doc, "kind"))
+      result = remote_job_wait(ctx, args, doc);
+  } else {
     result = run_local(ctx, args, fn, &doc);
-  if (result)
+  }
+  if (result && result != CLI_EXIT_API) {
+    json_object_put(doc);
     return result;
+  }
   if (ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, doc);
   else
     print(ctx, doc);
   json_object_put(doc);
-  return CLI_EXIT_OK;
+  return result;
 }
 
 int cli_cmd_tenant_backup(cli_ctx *ctx, const cli_args *args)

@@ -166,11 +166,13 @@ static const cli_opt plan_opts[] = {
 static const cli_opt backup_opts[] = {
     {"description", 0, "D",
      "the backup's description (at most 200 characters)"},
+    ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
 
 static const cli_opt restore_opts[] = {
     {"backup", 0, "B", "the backup run to restore (see `tenant backups`)"},
+    ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
 

@@ -760,6 +760,8 @@ static void test_remote_day2(void **state)
   assert_non_null(o);
   assert_string_equal(jstr(o, "kind"), "backup");
   assert_false(json_object_get_boolean(json_object_object_get(o, "replayed")));
+  /* It waited, as the local mode does: the run is over when it answers. */
+  assert_string_equal(jstr(o, "status"), "SUCCESSFUL");
   snprintf(bid, sizeof(bid), "%s", jstr(o, "backup_id"));
   snprintf(inst, sizeof(inst), "%s", jstr(o, "instance"));
   json_object_put(o);

@@ -708,7 +708,7 @@ static void test_bad_arguments(void **state)
   REFUSED(&s, "edvctl tenant create: unknown flag '--colour'\n", "tenant",
           "create", "school001", "greenwood-high", "Greenwood High School",
           "premium", "us-central1", "--colour");
-  REFUSED(&s, "--wait and --no-wait exclude each other", "tenant", "create",
+  REFUSED(&s, "--wait and --async exclude each other", "tenant", "create",
           "school001", "greenwood-high", "Greenwood High School", "premium",
           "us-central1", "--wait", "--no-wait");
   REFUSED(&s, "unexpected argument 'extra'", "tenant", "create", "school001",
