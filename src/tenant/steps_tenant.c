@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "gcp/gcp.h"
 #include "tenant/ensure.h"
+#include "tenant/kinds.h"
 #include "tenant/machine.h"
 #include "tenant/render.h"
 #include "tenant/shared.h"
@@ -874,50 +875,14 @@ RES_DOWN(secret_down, secret_res, secret)
 /* ==== Cloud SQL instance ===================================================
  */
 
-/* settings.backupConfiguration as the tier wants it (create and repair). */
-static json_object *sql_backup_config(const edv__tier *t)
-{
-  json_object *bk = json_object_new_object(), *ret = json_object_new_object();
-
-  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
-  json_object_object_add(bk, "startTime", jstr(t->sql.backup_start_time));
-  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
-                         json_object_new_boolean(t->sql.pitr));
-  json_object_object_add(
-      bk, "transactionLogRetentionDays",
-      json_object_new_int(t->sql.transaction_log_retention_days));
-  json_object_object_add(ret, "retainedBackups",
-                         json_object_new_int(t->sql.retained_backups));
-  json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
-  json_object_object_add(bk, "backupRetentionSettings", ret);
-  return bk;
-}
-
-/*
- * settings.ipConfiguration (create and repair). Private IP only: the
- * database is reachable from the VPC, never from the internet. TLS on
- * every connection: sslMode ENCRYPTED_ONLY, without client certificates
- * (requireSsl stays unset: with ENCRYPTED_ONLY the API wants it false or
- * cleared). The app connects with sslmode=require (render.c).
- */
-static void sql_ip_config(json_object *ip, const char *net)
-{
-  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
-  json_object_object_add(ip, "privateNetwork", jstr(net));
-  json_object_object_add(ip, "sslMode", jstr(EDV_SQL_SSL_MODE));
-}
-
 static json_object *sql_build(edv__srun *sr)
 {
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   json_object *o = json_object_new_object(), *st = json_object_new_object(),
-              *ip = json_object_new_object();
-  char net[512];
+              *ip;
 
   names_of(sr, &n);
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(n.sql));
   json_object_object_add(o, "databaseVersion", jstr(t->sql.database_version));
   json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
@@ -934,11 +899,11 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
   json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
-  json_object_object_add(st, "backupConfiguration", sql_backup_config(t));
+  json_object_object_add(st, "backupConfiguration", edv__sql_backup_config(t));
   /* Only the tenant delete path lifts it (sql_down). */
   json_object_object_add(st, "deletionProtectionEnabled",
                          json_object_new_boolean(1));
-  sql_ip_config(ip, net);
+  ip = edv__sql_ip_config(edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(st, "ipConfiguration", ip);
   json_object_object_add(o, "settings", st);
   return o;
@@ -968,102 +933,25 @@ static int jtrue(json_object *v)
 
 static void sql_up(edv__srun *sr);
 
-/*
- * What Cloud SQL holds against what the tier asks for. Each differing
- * field the API can change goes into `fix` (a settings object for one
- * instances.patch) and is named in `what`. The data disk only grows: a
- * larger one is kept and said so (Cloud SQL cannot shrink storage).
- */
-/* Who may reach the database and how: private IP only on our network,
- * TLS only, deletion protection on. Each difference goes into `fix` and
- * `notes` (at most 2); returns how many notes. */
-static int sql_access_diff(edv__srun *sr, json_object *st, json_object *fix,
-                           const char *notes[2])
+/* The diff's context for this step (tenant/kinds.h). */
+static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
 {
-  json_object *ipc = edv__jget(st, "ipConfiguration");
-  const char *ssl = edv__jstr(ipc, "sslMode");
-  char net[512];
-  int n = 0;
-
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) || !ssl ||
-      strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
-    json_object *ip = json_object_new_object();
-    notes[n++] = jtrue(edv__jget(ipc, "ipv4Enabled"))
-                     ? "public IP enabled -> private only"
-                 : !edv__same_link(edv__jstr(ipc, "privateNetwork"), net)
-                     ? "private network differs"
-                     : "sslMode -> " EDV_SQL_SSL_MODE;
-    sql_ip_config(ip, net);
-    json_object_object_add(fix, "ipConfiguration", ip);
-  }
-  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
-    notes[n++] = "deletion protection off -> on";
-    json_object_object_add(fix, "deletionProtectionEnabled",
-                           json_object_new_boolean(1));
-  }
-  return n;
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->tier = edv__srun_tier(sr);
+  ctx->tenant = edv__srun_spec(sr)->id;
+  ctx->project = edv__srun_project(sr);
+  ctx->network = edv__srun_network(sr);
+  ctx->zone = edv__srun_zone(sr);
 }
 
-static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
-                    char *what, size_t size)
+/* What the diff leaves alone but a person should know. */
+static void sql_notes(edv__srun *sr, json_object *res)
 {
   const edv__tier *t = edv__srun_tier(sr);
   json_object *st = edv__jget(res, "settings");
-  json_object *bk = edv__jget(st, "backupConfiguration");
-  const char *tier = edv__jstr(st, "tier"), *avail;
   const char *dtype = edv__jstr(st, "dataDiskType");
-  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
-  const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
-  const char *start = edv__jstr(bk, "startTime");
-  const char *notes[2];
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
-  char gb[16];
-  size_t off = 0;
-  int n = 0;
 
-#define NOTE(...)                                                              \
-  do {                                                                         \
-    if (off < size)                                                            \
-      off += (size_t)snprintf(what + off, size - off, "%s", n ? "; " : "");    \
-    if (off < size)                                                            \
-      off += (size_t)snprintf(what + off, size - off, __VA_ARGS__);            \
-    n++;                                                                       \
-  } while (0)
-
-  what[0] = '\0';
-  if (!tier || strcmp(tier, t->sql.tier) != 0) {
-    NOTE("tier %s -> %s", tier ? tier : "(none)", t->sql.tier);
-    json_object_object_add(fix, "tier", jstr(t->sql.tier));
-  }
-  for (int i = 0, k = sql_access_diff(sr, st, fix, notes); i < k; i++)
-    NOTE("%s", notes[i]);
-  avail = edv__jstr(st, "availabilityType");
-  if (!avail || strcmp(avail, want_avail) != 0) {
-    NOTE("availability %s -> %s", avail ? avail : "(none)", want_avail);
-    json_object_object_add(fix, "availabilityType", jstr(want_avail));
-  }
-  if (disk < t->sql.data_disk_gb) {
-    NOTE("storage %lld GB -> %d GB", (long long)disk, t->sql.data_disk_gb);
-    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
-    json_object_object_add(fix, "dataDiskSizeGb", jstr(gb));
-  }
-  if (!jtrue(edv__jget(bk, "enabled")) || !start ||
-      strcmp(start, t->sql.backup_start_time) != 0 ||
-      jtrue(edv__jget(bk, "pointInTimeRecoveryEnabled")) != !!t->sql.pitr ||
-      edv__jint(bk, "transactionLogRetentionDays", -1) !=
-          t->sql.transaction_log_retention_days ||
-      edv__jint(edv__jget(bk, "backupRetentionSettings"), "retainedBackups",
-                -1) != t->sql.retained_backups) {
-    NOTE("backup configuration differs");
-    json_object_object_add(fix, "backupConfiguration", sql_backup_config(t));
-  }
-  if (n > 0 && (!lt || strcmp(lt, t->name) != 0))
-    /* Same patch: the tier label follows a scaled tenant. */
-    json_object_object_add(fix, "userLabels", edv__srun_labels(sr));
-#undef NOTE
   if (disk > t->sql.data_disk_gb)
     edv__step_info(sr, 1,
                    "Cloud SQL storage is %lld GB, larger than the tier's %d "
@@ -1074,39 +962,39 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
                    "drift: Cloud SQL storage type is %s, the tier wants %s; "
                    "it cannot change in place (left as is)",
                    dtype, t->sql.data_disk_type);
-  return n;
 }
 
 static void sql_verify(edv__srun *sr, json_object *res)
 {
   json_object *ips = edv__jget(res, "ipAddresses");
-  json_object *fix = json_object_new_object();
+  json_object *body;
+  edv__kind_ctx ctx;
   char what[512], path[512];
 
-  if (sql_diff(sr, res, fix, what, sizeof(what)) > 0) {
-    json_object *body;
+  kind_ctx(sr, &ctx);
+  if (edv__kind_sql_diff(&ctx, res, &body, what, sizeof(what)) > 0) {
     const char *ver = edv__jstr(edv__jget(res, "settings"), "settingsVersion");
 
     if (!edv__step_repair_allowed(sr, "sql_settings",
                                   "the Cloud SQL settings")) {
-      json_object_put(fix);
+      json_object_put(body);
       return;
     }
+    sql_notes(sr, res);
     edv__step_info(sr, 1, "drift: Cloud SQL instance '%s': %s; patching it",
                    edv__jstr(res, "name"), what);
     /* settingsVersion: a concurrent change makes the patch 412, and the
      * repair observes again. */
     if (ver)
-      json_object_object_add(fix, "settingsVersion", jstr(ver));
-    body = json_object_new_object();
-    json_object_object_add(body, "settings", fix);
+      json_object_object_add(edv__jget(body, "settings"), "settingsVersion",
+                             jstr(ver));
     snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
              edv__jstr(res, "name"));
     edv__step_repair(sr, EDV_API_SQLADMIN, "PATCH", path, body,
                      "sql.instances.patch", sql_up);
     return;
   }
-  json_object_put(fix);
+  sql_notes(sr, res);
   for (size_t i = 0; ips && i < json_object_array_length(ips); i++) {
     json_object *ip = json_object_array_get_idx(ips, i);
     const char *type = edv__jstr(ip, "type");
@@ -1630,36 +1518,33 @@ static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
  */
 static void vm_verify(edv__srun *sr, json_object *res)
 {
-  const char *mt = edv__jstr(res, "machineType");
   const char *st = edv__jstr(res, "status");
-  const edv__tier *t = edv__srun_tier(sr);
-  char have[96], path[512], buf[256];
+  json_object *body;
+  edv__kind_ctx ctx;
+  char what[256], path[512];
   names n;
 
   names_of(sr, &n);
-  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
   edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
-  if (strcmp(have, t->machine_type) != 0) {
-    if (!edv__step_repair_allowed(sr, "vm_type", "the VM's machine type"))
+  kind_ctx(sr, &ctx);
+  if (edv__kind_vm_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body) {
+    if (!edv__step_repair_allowed(sr, "vm_type", "the VM's machine type")) {
+      json_object_put(body);
       return;
+    }
     if (st && strcmp(st, "TERMINATED") == 0) {
-      json_object *body = json_object_new_object();
-      edv__step_info(sr, 1,
-                     "drift: VM '%s' is %s, the tier wants %s; "
-                     "setting the machine type",
-                     n.vm, have, t->machine_type);
-      snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", edv__srun_zone(sr),
-               t->machine_type);
-      json_object_object_add(body, "machineType", jstr(buf));
+      edv__step_info(sr, 1, "drift: VM '%s': %s; setting the machine type",
+                     n.vm, what);
       vm_verb_path(sr, "setMachineType", path, sizeof(path));
       edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
                        "compute.instances.setMachineType", vm_up);
       return;
     }
+    json_object_put(body);
     edv__step_info(sr, 1,
-                   "drift: VM '%s' is %s, the tier wants %s; "
-                   "stopping it to change the machine type",
-                   n.vm, have, t->machine_type);
+                   "drift: VM '%s': %s; stopping it to change the machine "
+                   "type",
+                   n.vm, what);
     vm_verb_path(sr, "stop", path, sizeof(path));
     edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, NULL,
                      "compute.instances.stop", vm_up);

@@ -1,0 +1,648 @@
+/*
+ * kinds.c - the table of a tenant's resource kinds (tenant/kinds.h), their
+ * names, ownership and the pure diffs of the kinds whose settings are
+ * verified.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gcp/gcp.h"
+#include "tenant/kinds.h"
+#include "tenant/steps.h"
+
+/* ---- names ---------------------------------------------------------------*/
+
+/* A kind with one name, a function of the tenant id. */
+#define NAME_BY_ID(fn, namer)                                                  \
+  static int fn(const edv__kind_who *w, unsigned i, char *buf, size_t size)    \
+  {                                                                            \
+    return i ? EDV_ENOTFOUND : namer(w->id, buf, size);                        \
+  }
+NAME_BY_ID(name_subnet, edv__name_subnet)
+NAME_BY_ID(name_secret, edv__name_secret)
+NAME_BY_ID(name_vm, edv__name_vm)
+NAME_BY_ID(name_disk, edv__name_disk)
+NAME_BY_ID(name_policy, edv__name_snapshot_policy)
+NAME_BY_ID(name_ig, edv__name_instance_group)
+NAME_BY_ID(name_bes, edv__name_backend_service)
+NAME_BY_ID(name_cert, edv__name_certificate)
+
+/* One firewall rule of the tenant. */
+#define NAME_FW(fn, fwkind)                                                    \
+  static int fn(const edv__kind_who *w, unsigned i, char *buf, size_t size)    \
+  {                                                                            \
+    return i ? EDV_ENOTFOUND : edv__name_firewall(w->id, fwkind, buf, size);   \
+  }
+NAME_FW(name_fw_allow_lb, EDV_FIREWALL_ALLOW_LB)
+NAME_FW(name_fw_deny_ingress, EDV_FIREWALL_DENY_INGRESS)
+NAME_FW(name_fw_ops_ssh, EDV_FIREWALL_OPS_SSH)
+NAME_FW(name_fw_deny_db, EDV_FIREWALL_DENY_DB)
+NAME_FW(name_fw_allow_db, EDV_FIREWALL_ALLOW_DB)
+
+static int name_sa(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return i ? EDV_ENOTFOUND
+           : edv__name_service_account_email(w->id, w->project, buf, size);
+}
+
+static int name_sql(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return i ? EDV_ENOTFOUND
+           : edv__name_sql_instance(w->id, w->generation, buf, size);
+}
+
+static int name_fixed(const char *name, unsigned i, char *buf, size_t size)
+{
+  if (i)
+    return EDV_ENOTFOUND;
+  return (size_t)snprintf(buf, size, "%s", name) < size ? 0 : EDV_EINVAL;
+}
+
+static int name_db(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  (void)w;
+  return name_fixed(EDV_DB_NAME, i, buf, size);
+}
+
+static int name_user(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  (void)w;
+  return name_fixed(EDV_DB_USER, i, buf, size);
+}
+
+/* The tenant's entry in the shared URL map: its host rule is for its
+ * primary hostname. */
+static int name_hosts(const edv__kind_who *w, unsigned i, char *buf,
+                      size_t size)
+{
+  edv__tenant_spec s;
+
+  memset(&s, 0, sizeof(s));
+  if (!w->slug || strlen(w->id) >= sizeof(s.id) ||
+      strlen(w->slug) >= sizeof(s.slug))
+    return EDV_EINVAL;
+  memcpy(s.id, w->id, strlen(w->id) + 1);
+  memcpy(s.slug, w->slug, strlen(w->slug) + 1);
+  if (i == 0)
+    return edv__name_dns_primary(&s, w->domain, buf, size);
+  if (i == 1 && edv__spec_has_alias(&s))
+    return edv__name_dns_alias(&s, w->domain, buf, size);
+  return EDV_ENOTFOUND;
+}
+
+/* The per-host kinds: one per hostname (primary, then the alias). */
+static int host_count(const edv__kind_who *w)
+{
+  return w->slug && *w->slug && strcmp(w->slug, w->id) != 0 ? 2 : 1;
+}
+
+static int name_auth(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return (int)i >= host_count(w)
+             ? EDV_ENOTFOUND
+             : edv__name_dns_authorization(w->id, (edv__host_kind)i, buf, size);
+}
+
+static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
+                      size_t size)
+{
+  return (int)i >= host_count(w)
+             ? EDV_ENOTFOUND
+             : edv__name_cert_map_entry(w->id, (edv__host_kind)i, buf, size);
+}
+
+/* ---- the table -----------------------------------------------------------*/
+
+#define CPT  EDV_KIND_CPT
+#define SQLT EDV_KIND_SQLT
+#define CMT  EDV_KIND_CMT
+
+#define FW_ROW(kid, title_, step_, namer, view_)                               \
+  [kid] = {                                                                    \
+      .id = step_,                                                             \
+      .title = title_,                                                         \
+      .step = step_,                                                           \
+      .api = EDV_API_COMPUTE,                                                  \
+      .path = CPT "/global/firewalls/{N}",                                     \
+      .list = CPT "/global/firewalls",                                         \
+      .own = EDV_OWN_DESC,                                                     \
+      .view = view_,                                                           \
+      .view_list = 1,                                                          \
+      .name = namer,                                                           \
+  }
+
+const edv__kind edv__kinds[EDV_KIND__COUNT] = {
+    [EDV_KIND_SUBNET] =
+        {
+            .id = "subnet",
+            .title = "subnetwork",
+            .step = "subnet",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/regions/{R}/subnetworks/{N}",
+            .list = CPT "/regions/{R}/subnetworks",
+            .own = EDV_OWN_DESC,
+            .view = "subnetwork",
+            .name = name_subnet,
+        },
+    /* The rules the tenant document shows are the ingress pair. */
+    FW_ROW(EDV_KIND_FW_ALLOW_LB, "firewall rule (load balancer to VM)",
+           "firewall_allow", name_fw_allow_lb, "firewalls"),
+    FW_ROW(EDV_KIND_FW_DENY_INGRESS, "firewall rule (deny other ingress)",
+           "firewall_deny", name_fw_deny_ingress, "firewalls"),
+    FW_ROW(EDV_KIND_FW_OPS_SSH, "firewall rule (operations SSH)",
+           "firewall_ops", name_fw_ops_ssh, NULL),
+    FW_ROW(EDV_KIND_FW_DENY_DB, "firewall rule (no egress to other databases)",
+           "firewall_db_deny", name_fw_deny_db, NULL),
+    FW_ROW(EDV_KIND_FW_ALLOW_DB, "firewall rule (egress to its database)",
+           "firewall_db_allow", name_fw_allow_db, NULL),
+    [EDV_KIND_SERVICE_ACCOUNT] =
+        {
+            .id = "service_account",
+            .title = "service account",
+            .step = "service_account",
+            .api = EDV_API_IAM,
+            .path = "/v1/projects/{P}/serviceAccounts/{N}",
+            .list = "/v1/projects/{P}/serviceAccounts",
+            .own = EDV_OWN_DESC,
+            .view = "service_account",
+            .name = name_sa,
+        },
+    [EDV_KIND_SECRET] =
+        {
+            .id = "secret",
+            .title = "secret",
+            .step = "db_secret",
+            .api = EDV_API_SECRETMANAGER,
+            .path = "/v1/projects/{P}/secrets/{N}",
+            .list = "/v1/projects/{P}/secrets",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "secret",
+            .name = name_secret,
+        },
+    [EDV_KIND_SQL_INSTANCE] =
+        {
+            .id = "sql_instance",
+            .title = "Cloud SQL instance",
+            .step = "sql_instance",
+            .api = EDV_API_SQLADMIN,
+            .path = SQLT "/instances/{N}",
+            .list = SQLT "/instances",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "settings.userLabels",
+            .view = "sql_instance",
+            .name = name_sql,
+            .diff = edv__kind_sql_diff,
+        },
+    /* Inside the tenant's own instance ({N} is the instance). */
+    [EDV_KIND_SQL_DATABASE] =
+        {
+            .id = "sql_database",
+            .title = "database",
+            .step = "sql_database",
+            .api = EDV_API_SQLADMIN,
+            .path = SQLT "/instances/{N}/databases/" EDV_DB_NAME,
+            .list = SQLT "/instances/{N}/databases",
+            .own = EDV_OWN_NONE,
+            .name = name_db,
+        },
+    [EDV_KIND_SQL_USER] =
+        {
+            .id = "sql_user",
+            .title = "database user",
+            .step = "sql_user",
+            .api = EDV_API_SQLADMIN,
+            .path = NULL, /* users are listed, never read one by one */
+            .list = SQLT "/instances/{N}/users",
+            .own = EDV_OWN_NONE,
+            .name = name_user,
+        },
+    [EDV_KIND_VM] =
+        {
+            .id = "vm",
+            .title = "VM",
+            .step = "vm",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/zones/{Z}/instances/{N}",
+            .list = CPT "/aggregated/instances",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "vm",
+            .name = name_vm,
+            .diff = edv__kind_vm_diff,
+        },
+    /* The VM's boot disk: made with it, deleted with it (autoDelete). */
+    [EDV_KIND_DISK] =
+        {
+            .id = "disk",
+            .title = "boot disk",
+            .step = "vm",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/zones/{Z}/disks/{N}",
+            .list = CPT "/aggregated/disks",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "disk",
+            .name = name_disk,
+        },
+    [EDV_KIND_SNAPSHOT_POLICY] =
+        {
+            .id = "snapshot_policy",
+            .title = "snapshot schedule",
+            .step = "snapshot_policy",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/regions/{R}/resourcePolicies/{N}",
+            .list = CPT "/regions/{R}/resourcePolicies",
+            .own = EDV_OWN_DESC,
+            .view = "snapshot_policy",
+            .name = name_policy,
+        },
+    [EDV_KIND_INSTANCE_GROUP] =
+        {
+            .id = "instance_group",
+            .title = "instance group",
+            .step = "instance_group",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/zones/{Z}/instanceGroups/{N}",
+            .list = CPT "/zones/{Z}/instanceGroups",
+            .own = EDV_OWN_DESC,
+            .view = "instance_group",
+            .name = name_ig,
+        },
+    [EDV_KIND_BACKEND_SERVICE] =
+        {
+            .id = "backend_service",
+            .title = "backend service",
+            .step = "backend_service",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/global/backendServices/{N}",
+            .list = CPT "/global/backendServices",
+            .own = EDV_OWN_DESC,
+            .view = "backend_service",
+            .name = name_bes,
+        },
+    /* The tenant's host rule in the platform's URL map (named by its
+     * hostnames: the map itself is shared). */
+    [EDV_KIND_URL_MAP_RULE] =
+        {
+            .id = "url_map_rule",
+            .title = "URL map host rule",
+            .step = "url_map_rule",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/global/urlMaps/" EDV_URLMAP_NAME,
+            .own = EDV_OWN_NONE,
+            .name = name_hosts,
+        },
+    /* A and _acme-challenge CNAME records in the fleet's zone, named by
+     * the tenant's hostnames; label-less (the drift pass owns them by
+     * name and value). */
+    [EDV_KIND_DNS_RECORD] =
+        {
+            .id = "dns_records",
+            .title = "DNS records",
+            .step = "dns_records",
+            .api = EDV_API_DNS,
+            .path = "/dns/v1/projects/{P}/managedZones/{M}/rrsets/{N}/A",
+            .list = "/dns/v1/projects/{P}/managedZones/{M}/rrsets",
+            .own = EDV_OWN_NONE,
+            .name = name_hosts,
+        },
+    [EDV_KIND_DNS_AUTHORIZATION] =
+        {
+            .id = "dns_authorization",
+            .title = "DNS authorization",
+            .step = "dns_authorization",
+            .api = EDV_API_CERTIFICATEMANAGER,
+            .path = CMT "/dnsAuthorizations/{N}",
+            .list = CMT "/dnsAuthorizations",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .name = name_auth,
+        },
+    [EDV_KIND_CERTIFICATE] =
+        {
+            .id = "certificate",
+            .title = "certificate",
+            .step = "certificate",
+            .api = EDV_API_CERTIFICATEMANAGER,
+            .path = CMT "/certificates/{N}",
+            .list = CMT "/certificates",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "certificate",
+            .name = name_cert,
+        },
+    [EDV_KIND_CERT_MAP_ENTRY] =
+        {
+            .id = "cert_map_entry",
+            .title = "certificate map entry",
+            .step = "cert_map_entry",
+            .api = EDV_API_CERTIFICATEMANAGER,
+            .path = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                        "/certificateMapEntries/{N}",
+            .list = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                        "/certificateMapEntries",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .name = name_entry,
+        },
+};
+
+const edv__kind *edv__kind_find(const char *id)
+{
+  for (unsigned k = 0; id && k < EDV_KIND__COUNT; k++)
+    if (strcmp(edv__kinds[k].id, id) == 0)
+      return &edv__kinds[k];
+  return NULL;
+}
+
+int edv__kind_owner(const edv__kind *k, json_object *res, char *id, size_t size)
+{
+  const char *desc;
+
+  switch (k->own) {
+  case EDV_OWN_LABELS:
+    return edv__labels_owner(edv__jget(res, k->labels_at), id, size);
+  case EDV_OWN_DESC:
+    desc = edv__jstr(res, "description");
+    return desc && edv__description_owner(desc, id, size);
+  default:
+    return 0;
+  }
+}
+
+int edv__kind_path(const char *tmpl, const char *project, const char *region,
+                   const char *zone, const char *name, const char *mzone,
+                   char *out, size_t size)
+{
+  size_t n = 0;
+
+  for (const char *t = tmpl; *t; t++) {
+    const char *v = NULL;
+    int ph = t[0] == '{' && t[1] && t[2] == '}' && strchr("PRZNM", t[1]);
+
+    if (ph) {
+      v = t[1] == 'P'   ? project
+          : t[1] == 'R' ? region
+          : t[1] == 'Z' ? zone
+          : t[1] == 'N' ? name
+                        : mzone;
+      if (!v)
+        return -1;
+      if (n + strlen(v) >= size)
+        return -1;
+      memcpy(out + n, v, strlen(v));
+      n += strlen(v);
+      t += 2;
+      continue;
+    }
+    if (n + 1 >= size)
+      return -1;
+    out[n++] = *t;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+void edv__kind_note(char *text, size_t size, const char *fmt, ...)
+{
+  size_t off = strnlen(text, size);
+  va_list ap;
+
+  if (off && off < size)
+    off += (size_t)snprintf(text + off, size - off, "%s", EDV_KIND_NOTE_SEP);
+  if (off >= size)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(text + off, size - off, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- Cloud SQL -----------------------------------------------------------*/
+
+json_object *edv__sql_backup_config(const edv__tier *t)
+{
+  json_object *bk = json_object_new_object(), *ret = json_object_new_object();
+
+  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
+  json_object_object_add(bk, "startTime",
+                         json_object_new_string(t->sql.backup_start_time));
+  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
+                         json_object_new_boolean(t->sql.pitr));
+  json_object_object_add(
+      bk, "transactionLogRetentionDays",
+      json_object_new_int(t->sql.transaction_log_retention_days));
+  json_object_object_add(ret, "retainedBackups",
+                         json_object_new_int(t->sql.retained_backups));
+  json_object_object_add(ret, "retentionUnit", json_object_new_string("COUNT"));
+  json_object_object_add(bk, "backupRetentionSettings", ret);
+  return bk;
+}
+
+/*
+ * Private IP only: the database is reachable from the VPC, never from the
+ * internet. TLS on every connection: sslMode ENCRYPTED_ONLY, without
+ * client certificates (requireSsl stays unset: with ENCRYPTED_ONLY the API
+ * wants it false or cleared). The app connects with sslmode=require.
+ */
+json_object *edv__sql_ip_config(const char *project, const char *network)
+{
+  json_object *ip = json_object_new_object();
+  char net[512];
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s", project,
+           network);
+  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
+  json_object_object_add(ip, "privateNetwork", json_object_new_string(net));
+  json_object_object_add(ip, "sslMode",
+                         json_object_new_string(EDV_SQL_SSL_MODE));
+  return ip;
+}
+
+static int jtrue(json_object *v)
+{
+  return v && json_object_get_boolean(v);
+}
+
+static int str_is(const char *have, const char *want)
+{
+  return have && want && strcmp(have, want) == 0;
+}
+
+/* Who may reach the database and how: private IP only on our network,
+ * TLS only, deletion protection on. */
+static int sql_access_diff(const edv__kind_ctx *ctx, json_object *st,
+                           json_object *fix, char *text, size_t size)
+{
+  json_object *ipc = edv__jget(st, "ipConfiguration");
+  const char *ssl = edv__jstr(ipc, "sslMode");
+  char net[512];
+  int n = 0;
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s", ctx->project,
+           ctx->network);
+  if (jtrue(edv__jget(ipc, "ipv4Enabled"))) {
+    edv__kind_note(text, size, "public IP enabled -> private only");
+    n++;
+  }
+  if (!edv__same_link(edv__jstr(ipc, "privateNetwork"), net)) {
+    edv__kind_note(text, size, "private network %.80s -> %.80s",
+                   edv__jstr(ipc, "privateNetwork")
+                       ? edv__jstr(ipc, "privateNetwork")
+                       : "(none)",
+                   net);
+    n++;
+  }
+  if (!str_is(ssl, EDV_SQL_SSL_MODE)) {
+    edv__kind_note(text, size, "sslMode %.40s -> " EDV_SQL_SSL_MODE,
+                   ssl ? ssl : "(none)");
+    n++;
+  }
+  if (n)
+    json_object_object_add(fix, "ipConfiguration",
+                           edv__sql_ip_config(ctx->project, ctx->network));
+  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
+    edv__kind_note(text, size, "deletion protection off -> on");
+    json_object_object_add(fix, "deletionProtectionEnabled",
+                           json_object_new_boolean(1));
+    n++;
+  }
+  return n;
+}
+
+/* The backups the tier wants: one note, the whole configuration patched. */
+static int sql_backup_diff(const edv__tier *t, json_object *bk,
+                           json_object *fix, char *text, size_t size)
+{
+  const char *start = edv__jstr(bk, "startTime");
+  int64_t kept = edv__jint(edv__jget(bk, "backupRetentionSettings"),
+                           "retainedBackups", -1);
+  int64_t logs = edv__jint(bk, "transactionLogRetentionDays", -1);
+
+  if (!jtrue(edv__jget(bk, "enabled")))
+    edv__kind_note(text, size, "backups disabled -> enabled");
+  else if (!str_is(start, t->sql.backup_start_time))
+    edv__kind_note(text, size, "backup start time %.10s -> %s",
+                   start ? start : "(none)", t->sql.backup_start_time);
+  else if (jtrue(edv__jget(bk, "pointInTimeRecoveryEnabled")) != !!t->sql.pitr)
+    edv__kind_note(text, size, "point-in-time recovery %s -> %s",
+                   t->sql.pitr ? "off" : "on", t->sql.pitr ? "on" : "off");
+  else if (logs != t->sql.transaction_log_retention_days)
+    edv__kind_note(text, size, "transaction log retention %lld -> %d days",
+                   (long long)logs, t->sql.transaction_log_retention_days);
+  else if (kept != t->sql.retained_backups)
+    edv__kind_note(text, size, "retained backups %lld -> %d", (long long)kept,
+                   t->sql.retained_backups);
+  else
+    return 0;
+  json_object_object_add(fix, "backupConfiguration", edv__sql_backup_config(t));
+  return 1;
+}
+
+/*
+ * What Cloud SQL holds against what the tier asks for. Each differing
+ * field the API can change goes into one instances.patch. The data disk
+ * only grows (a larger one is not a difference: Cloud SQL cannot shrink
+ * storage); edition and dataDiskType cannot change in place and are not
+ * differences either (the step reports them).
+ */
+int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size)
+{
+  const edv__tier *t = ctx->tier;
+  json_object *st = edv__jget(observed, "settings");
+  json_object *fix = json_object_new_object(), *body;
+  const char *tier = edv__jstr(st, "tier");
+  const char *avail = edv__jstr(st, "availabilityType");
+  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
+  const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
+  int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
+  char gb[16];
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  if (!str_is(tier, t->sql.tier)) {
+    edv__kind_note(text, size, "tier %.30s -> %s", tier ? tier : "(none)",
+                   t->sql.tier);
+    json_object_object_add(fix, "tier", json_object_new_string(t->sql.tier));
+    n++;
+  }
+  n += sql_access_diff(ctx, st, fix, text, size);
+  if (!str_is(avail, want_avail)) {
+    edv__kind_note(text, size, "availability %.20s -> %s",
+                   avail ? avail : "(none)", want_avail);
+    json_object_object_add(fix, "availabilityType",
+                           json_object_new_string(want_avail));
+    n++;
+  }
+  if (disk < t->sql.data_disk_gb) {
+    edv__kind_note(text, size, "storage %lld GB -> %d GB", (long long)disk,
+                   t->sql.data_disk_gb);
+    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
+    json_object_object_add(fix, "dataDiskSizeGb", json_object_new_string(gb));
+    n++;
+  }
+  n +=
+      sql_backup_diff(t, edv__jget(st, "backupConfiguration"), fix, text, size);
+  if (n > 0 && !str_is(lt, t->name))
+    /* Same patch: the tier label follows a scaled tenant. */
+    json_object_object_add(fix, "userLabels",
+                           edv__tenant_labels(ctx->tenant, t->name));
+  if (n == 0 || !patch) {
+    json_object_put(fix);
+    return n;
+  }
+  body = json_object_new_object();
+  json_object_object_add(body, "settings", fix);
+  *patch = body;
+  return n;
+}
+
+/* ---- VM ------------------------------------------------------------------*/
+
+/*
+ * The VM runs with the tier's machine type. The patch is the body of
+ * instances.setMachineType (which needs the VM stopped: the step stops
+ * it first); a stopped VM is a difference without a patch of its own
+ * (instances.start).
+ */
+int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size)
+{
+  const char *mt = edv__jstr(observed, "machineType");
+  const char *st = edv__jstr(observed, "status");
+  const char *zone = ctx->zone;
+  char have[96], zbuf[96], buf[256];
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
+  if (strcmp(have, ctx->tier->machine_type) != 0) {
+    edv__kind_note(text, size, "machine type %.40s -> %s",
+                   have[0] ? have : "(none)", ctx->tier->machine_type);
+    if (!zone)
+      zone = edv__url_last_segment(
+          edv__jstr(observed, "zone") ? edv__jstr(observed, "zone") : "", zbuf,
+          sizeof(zbuf));
+    if (patch) {
+      *patch = json_object_new_object();
+      snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone,
+               ctx->tier->machine_type);
+      json_object_object_add(*patch, "machineType",
+                             json_object_new_string(buf));
+    }
+    n++;
+  }
+  if (st && strcmp(st, "TERMINATED") == 0) {
+    edv__kind_note(text, size, "stopped (TERMINATED) -> running");
+    n++;
+  }
+  return n;
+}
