@@ -18,9 +18,9 @@
  * (dns_records starts when dns_zones has named the zone.) The pass then
  * judges every READY tenant nobody is driving against what its tier and
  * spec want: a missing VM, firewall rule, SQL instance, certificate or DNS
- * record, a VM of another machine type, SQL settings that differ from the
- * tier's, a FAILED certificate, an A record that does not point at the load
- * balancer. A drifted tenant is driven again, so the same steps that made
+ * record, a VM or SQL instance whose kind's diff (tenant/kinds.h: the
+ * one its step repairs with) finds differences, a FAILED certificate, an
+ * A record that does not point at the load balancer. A drifted tenant is driven again, so the same steps that made
  * the resources put them back (observe -> diff -> act); each drifted item
  * is journalled ("drift") once.
  *
@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "gcp/gcp.h"
 #include "server/edvd.h"
+#include "tenant/kinds.h"
 #include "tenant/shared.h"
 #include "tenant/spec.h"
 #include "tenant/steps.h"
@@ -438,81 +439,34 @@ static void item(items *it, const char *fmt, ...)
   va_end(ap);
 }
 
-static int jbool(json_object *o, const char *path, int *out)
+/*
+ * Settings the tier decides, where the listing carries them: the kind's
+ * own diff (tenant/kinds.h), the one its step repairs with, so that what
+ * the pass reports is what the step puts right. One item per difference.
+ */
+static void judge_kind(edvd_drift *x, edv__kind_id kind, const tinfo *ti,
+                       const edv__tier *t, json_object *res, const char *name,
+                       items *it)
 {
-  json_object *v = edv__jget(o, path);
+  const edv__kind *k = &edv__kinds[kind];
+  edv__kind_ctx c;
+  char text[1024];
+  const char *p = text, *e;
 
-  if (!v)
-    return 0;
-  *out = json_object_get_boolean(v);
-  return 1;
-}
-
-static int jint(json_object *o, const char *path, long long *out)
-{
-  json_object *v = edv__jget(o, path);
-
-  if (!v)
-    return 0;
-  *out = json_object_get_int64(v); /* strings ("10") convert too */
-  return 1;
-}
-
-static int str_differs(json_object *o, const char *path, const char *want)
-{
-  json_object *v = edv__jget(o, path);
-
-  return v && want && *want && strcmp(json_object_get_string(v), want) != 0;
-}
-
-/* Settings the tier decides (tiers.h), where the listing carries them. */
-static void judge_sql(json_object *inst, const char *name, const edv__tier *t,
-                      items *it)
-{
-  json_object *st = edv__jget(inst, "settings");
-  long long n;
-  int b;
-
-  if (!t)
+  if (!t || !k->diff)
     return;
-  if (str_differs(st, "tier", t->sql.tier))
-    item(it, "SQL %s tier is %.30s, tier wants %.30s", name,
-         edv__jstr(st, "tier"), t->sql.tier);
-  if (jbool(st, "ipConfiguration.ipv4Enabled", &b) && b)
-    item(it, "SQL %s has a public IPv4 address", name);
-  if (str_differs(st, "ipConfiguration.sslMode", EDV_SQL_SSL_MODE))
-    item(it, "SQL %s sslMode is %.40s", name,
-         edv__jstr(edv__jget(st, "ipConfiguration"), "sslMode")
-             ? edv__jstr(edv__jget(st, "ipConfiguration"), "sslMode")
-             : "(none)");
-  if (jbool(st, "deletionProtectionEnabled", &b) && !b)
-    item(it, "SQL %s deletion protection is off", name);
-  if (str_differs(st, "availabilityType",
-                  t->sql.regional ? "REGIONAL" : "ZONAL"))
-    item(it, "SQL %s availabilityType is %.20s", name,
-         edv__jstr(st, "availabilityType"));
-  /* edition and dataDiskType are not judged: the sql_instance step cannot
-   * change them in place (it reports them, and `tenant plan` marks them
-   * as needing a person), so re-driving would only loop. */
-  /* The disk may grow (storageAutoResize), never shrink below the tier. */
-  if (jint(st, "dataDiskSizeGb", &n) && n < t->sql.data_disk_gb)
-    item(it, "SQL %s dataDiskSizeGb is %lld, tier wants %d", name, n,
-         t->sql.data_disk_gb);
-  if (jbool(st, "backupConfiguration.enabled", &b) && !b)
-    item(it, "SQL %s backups are disabled", name);
-  if (jbool(st, "backupConfiguration.pointInTimeRecoveryEnabled", &b) &&
-      b != (t->sql.pitr != 0))
-    item(it, "SQL %s pointInTimeRecoveryEnabled is %s", name,
-         b ? "true" : "false");
-  if (jint(st, "backupConfiguration.backupRetentionSettings.retainedBackups",
-           &n) &&
-      n != t->sql.retained_backups)
-    item(it, "SQL %s retainedBackups is %lld, tier wants %d", name, n,
-         t->sql.retained_backups);
-  if (jint(st, "backupConfiguration.transactionLogRetentionDays", &n) &&
-      n != t->sql.transaction_log_retention_days)
-    item(it, "SQL %s transactionLogRetentionDays is %lld, tier wants %d", name,
-         n, t->sql.transaction_log_retention_days);
+  memset(&c, 0, sizeof(c));
+  c.tier = t;
+  c.tenant = ti->id;
+  c.project = edv__fleet_project(x->d->fleet);
+  c.network = edv__fleet_network(x->d->fleet);
+  if (k->diff(&c, res, NULL, text, sizeof(text)) == 0)
+    return;
+  for (; *p; p = e ? e + strlen(EDV_KIND_NOTE_SEP) : p + strlen(p)) {
+    e = strstr(p, EDV_KIND_NOTE_SEP);
+    item(it, "%s %s: %.*s", k->title, name, e ? (int)(e - p) : (int)strlen(p),
+         p);
+  }
 }
 
 static json_object *rrset(edvd_drift *x, const char *name, const char *type)
@@ -582,20 +536,15 @@ static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
     return;
   if (!json_object_object_get_ex(x->vms, vm, &o))
     item(it, "missing instance %s", vm);
-  else if (t && edv__jstr(o, "machineType") &&
-           strcmp(last_seg(edv__jstr(o, "machineType")), t->machine_type) != 0)
-    item(it, "instance %s is %.40s, tier wants %.30s", vm,
-         last_seg(edv__jstr(o, "machineType")), t->machine_type);
-  else if (edv__jstr(o, "status") &&
-           strcmp(edv__jstr(o, "status"), "TERMINATED") == 0)
-    item(it, "instance %s is stopped (TERMINATED)", vm); /* vm starts it */
+  else
+    judge_kind(x, EDV_KIND_VM, ti, t, o, vm, it);
   for (int i = 0; i < 4; i++)
     if (!json_object_object_get_ex(x->fws, fw[i], NULL))
       item(it, "missing firewall %s", fw[i]);
   if (!json_object_object_get_ex(x->sqls, sql, &o))
     item(it, "missing SQL instance %s", sql);
   else
-    judge_sql(o, sql, t, it);
+    judge_kind(x, EDV_KIND_SQL_INSTANCE, ti, t, o, sql, it);
   if (!json_object_object_get_ex(x->certs, cert, &o)) {
     item(it, "missing certificate %s", cert);
   } else {
