@@ -118,6 +118,17 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
 #define SQLT EDV_KIND_SQLT
 #define CMT  EDV_KIND_CMT
 
+/* The drift pass's list queries: label filters in each API's syntax
+ * (URL-encoded), at each API's largest page. Firewall rules take no
+ * labels: our name prefix. */
+#define FW_QUERY "filter=name%20eq%20%22edv-.*%22&maxResults=500"
+#define VM_QUERY                                                               \
+  "filter=labels." EDV_LABEL_MANAGED "%20eq%20%22true%22&maxResults=500"
+#define SQL_QUERY                                                              \
+  "filter=settings.userLabels." EDV_LABEL_MANAGED "%3Atrue&maxResults=1000"
+#define CM_QUERY                                                               \
+  "filter=labels." EDV_LABEL_MANAGED "%3D%22true%22&pageSize=1000"
+
 #define FW_ROW(kid, title_, step_, namer, view_)                               \
   [kid] = {                                                                    \
       .id = step_,                                                             \
@@ -126,6 +137,9 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
       .api = EDV_API_COMPUTE,                                                  \
       .path = CPT "/global/firewalls/{N}",                                     \
       .list = CPT "/global/firewalls",                                         \
+      .list_query = FW_QUERY,                                                  \
+      .list_label = "compute.firewalls.list",                                  \
+      .remove = "compute.firewalls.delete",                                    \
       .own = EDV_OWN_DESC,                                                     \
       .view = view_,                                                           \
       .view_list = 1,                                                          \
@@ -141,6 +155,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_COMPUTE,
             .path = CPT "/regions/{R}/subnetworks/{N}",
             .list = CPT "/regions/{R}/subnetworks",
+            .remove = "compute.subnetworks.delete",
             .own = EDV_OWN_DESC,
             .view = "subnetwork",
             .name = name_subnet,
@@ -164,6 +179,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_IAM,
             .path = "/v1/projects/{P}/serviceAccounts/{N}",
             .list = "/v1/projects/{P}/serviceAccounts",
+            .remove = "iam.projects.serviceAccounts.delete",
             .own = EDV_OWN_DESC,
             .view = "service_account",
             .name = name_sa,
@@ -176,6 +192,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_SECRETMANAGER,
             .path = "/v1/projects/{P}/secrets/{N}",
             .list = "/v1/projects/{P}/secrets",
+            .remove = "secretmanager.secrets.delete",
             .own = EDV_OWN_LABELS,
             .labels_at = "labels",
             .view = "secret",
@@ -189,6 +206,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_SQLADMIN,
             .path = SQLT "/instances/{N}",
             .list = SQLT "/instances",
+            .list_query = SQL_QUERY,
+            .list_label = "sql.instances.list",
+            .remove = "sql.instances.delete",
             .own = EDV_OWN_LABELS,
             .labels_at = "settings.userLabels",
             .view = "sql_instance",
@@ -226,6 +246,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_COMPUTE,
             .path = CPT "/zones/{Z}/instances/{N}",
             .list = CPT "/aggregated/instances",
+            .list_query = VM_QUERY,
+            .list_label = "compute.instances.aggregatedList",
+            .remove = "compute.instances.delete",
             .own = EDV_OWN_LABELS,
             .labels_at = "labels",
             .view = "vm",
@@ -254,6 +277,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_COMPUTE,
             .path = CPT "/regions/{R}/resourcePolicies/{N}",
             .list = CPT "/regions/{R}/resourcePolicies",
+            .remove = "compute.resourcePolicies.delete",
             .own = EDV_OWN_DESC,
             .view = "snapshot_policy",
             .name = name_policy,
@@ -266,6 +290,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_COMPUTE,
             .path = CPT "/zones/{Z}/instanceGroups/{N}",
             .list = CPT "/zones/{Z}/instanceGroups",
+            .remove = "compute.instanceGroups.delete",
             .own = EDV_OWN_DESC,
             .view = "instance_group",
             .name = name_ig,
@@ -278,6 +303,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_COMPUTE,
             .path = CPT "/global/backendServices/{N}",
             .list = CPT "/global/backendServices",
+            .remove = "compute.backendServices.delete",
             .own = EDV_OWN_DESC,
             .view = "backend_service",
             .name = name_bes,
@@ -303,8 +329,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .title = "DNS records",
             .step = "dns_records",
             .api = EDV_API_DNS,
-            .path = "/dns/v1/projects/{P}/managedZones/{M}/rrsets/{N}/A",
+            .path = "/dns/v1/projects/{P}/managedZones/{M}/rrsets/{N}",
             .list = "/dns/v1/projects/{P}/managedZones/{M}/rrsets",
+            .list_query = "maxResults=1000",
+            .list_label = "dns.resourceRecordSets.list",
             .own = EDV_OWN_NONE,
             .name = name_hosts,
         },
@@ -316,6 +344,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_CERTIFICATEMANAGER,
             .path = CMT "/dnsAuthorizations/{N}",
             .list = CMT "/dnsAuthorizations",
+            .remove = "certificatemanager.dnsAuthorizations.delete",
             .own = EDV_OWN_LABELS,
             .labels_at = "labels",
             .name = name_auth,
@@ -328,6 +357,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_CERTIFICATEMANAGER,
             .path = CMT "/certificates/{N}",
             .list = CMT "/certificates",
+            .list_query = CM_QUERY,
+            .list_label = "certificatemanager.certificates.list",
+            .remove = "certificatemanager.certificates.delete",
             .own = EDV_OWN_LABELS,
             .labels_at = "labels",
             .view = "certificate",
@@ -343,6 +375,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
                         "/certificateMapEntries/{N}",
             .list = CMT "/certificateMaps/" EDV_CERTMAP_NAME
                         "/certificateMapEntries",
+            .remove = "certificatemanager.certificateMapEntries.delete",
             .own = EDV_OWN_LABELS,
             .labels_at = "labels",
             .name = name_entry,

@@ -17,7 +17,8 @@
  * diff.
  *
  * Path templates: {P} the project, {R} the tenant's region, {Z} its zone,
- * {N} the resource's name and {M} the fleet's Cloud DNS managed zone.
+ * {N} the resource's name and {M} the fleet's Cloud DNS managed zone
+ * (a record set's {N} is "<name>/<type>").
  */
 #ifndef EDV_TENANT_KINDS_H
 #define EDV_TENANT_KINDS_H
@@ -108,6 +109,10 @@ typedef struct edv__kind {
   edv_api api;            /* the API that serves it */
   const char *path;       /* one resource (template) */
   const char *list;       /* the collection it is listed from (template) */
+  const char *list_query; /* the drift pass's query on `list` (filter to
+                             ours, largest page), or NULL: not listed */
+  const char *list_label; /* "compute.instances.aggregatedList" */
+  const char *remove;     /* "compute.instances.delete", or NULL */
   edv__own_mode own;      /* how it carries its owner */
   const char *labels_at;  /* EDV_OWN_LABELS: where ("labels") */
   const char *view;       /* key in the tenant document's "resources" */

@@ -76,6 +76,9 @@ static void test_steps(void **state)
     assert_ptr_equal(edv__kind_find(kd->id), kd);
     if (kd->own == EDV_OWN_LABELS)
       assert_non_null(kd->labels_at);
+    /* A kind the drift pass lists has a collection and a call label. */
+    if (kd->list_query)
+      assert_true(kd->list && kd->list_label);
   }
   assert_null(edv__kind_find("nope"));
 }
