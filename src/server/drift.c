@@ -448,21 +448,22 @@ static void item(items *it, const char *fmt, ...)
  */
 static void judge_kind(edvd_drift *x, edv__kind_id kind, const tinfo *ti,
                        const edv__tier *t, json_object *res, const char *name,
-                       items *it)
+                       const char *db_ip, items *it)
 {
   const edv__kind *k = &edv__kinds[kind];
   edv__kind_ctx c;
   char text[1024];
   const char *p = text, *e;
 
-  if (!t || !k->diff)
+  if (!k->diff || (!t && k->diff != edv__kind_fw_diff))
     return;
   memset(&c, 0, sizeof(c));
   c.tier = t;
   c.tenant = ti->id;
   c.project = edv__fleet_project(x->d->fleet);
   c.network = edv__fleet_network(x->d->fleet);
-  if (k->diff(&c, res, NULL, text, sizeof(text)) == 0)
+  c.db_ip = db_ip;
+  if (k->diff(&c, res, NULL, text, sizeof(text)) <= 0)
     return;
   for (; *p; p = e ? e + strlen(EDV_KIND_NOTE_SEP) : p + strlen(p)) {
     e = strstr(p, EDV_KIND_NOTE_SEP);
@@ -518,20 +519,49 @@ static void judge_dns(edvd_drift *x, const tinfo *ti, items *it)
   }
 }
 
+/* The private IP of a listed Cloud SQL instance, or NULL. */
+static const char *sql_private_ip(json_object *inst)
+{
+  json_object *ips = edv__jget(inst, "ipAddresses");
+
+  for (size_t i = 0; i < edv__jarr_len(ips); i++) {
+    json_object *ip = json_object_array_get_idx(ips, i);
+    const char *type = edv__jstr(ip, "type");
+    if (type && strcmp(type, "PRIVATE") == 0)
+      return edv__jstr(ip, "ipAddress");
+  }
+  return NULL;
+}
+
+/* The tenant's firewall rules: each there (operations SSH is optional)
+ * and as its kind's diff wants it (the egress rule to its own database
+ * once the database's address is known). */
+static void judge_firewalls(edvd_drift *x, const tinfo *ti, const char *db_ip,
+                            items *it)
+{
+  edv__kind_who w = {ti->id, ti->slug, ti->generation, NULL, NULL};
+  char fw[EDV_NAME_MAX];
+  json_object *o;
+
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    if (edv__kinds[k].diff != edv__kind_fw_diff ||
+        edv__kinds[k].name(&w, 0, fw, sizeof(fw)))
+      continue;
+    if (!json_object_object_get_ex(x->fws, fw, &o)) {
+      if (k != EDV_KIND_FW_OPS_SSH)
+        item(it, "missing firewall %s", fw);
+    } else if (k != EDV_KIND_FW_ALLOW_DB || db_ip) {
+      judge_kind(x, (edv__kind_id)k, ti, NULL, o, fw, db_ip, it);
+    }
+  }
+}
+
 static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
 {
   const edv__tier *t = edv__tiers_find(x->d->tiers, ti->tier);
-  /* The rules every tenant has (operations SSH is optional). */
-  static const edv__firewall_kind fw_kinds[] = {
-      EDV_FIREWALL_ALLOW_LB, EDV_FIREWALL_DENY_INGRESS, EDV_FIREWALL_ALLOW_DB,
-      EDV_FIREWALL_DENY_DB};
-  char vm[EDV_NAME_MAX], fw[4][EDV_NAME_MAX], sql[EDV_NAME_MAX],
-      cert[EDV_NAME_MAX];
-  json_object *o;
+  char vm[EDV_NAME_MAX], sql[EDV_NAME_MAX], cert[EDV_NAME_MAX];
+  json_object *o, *db = NULL;
 
-  for (int i = 0; i < 4; i++)
-    if (edv__name_firewall(ti->id, fw_kinds[i], fw[i], sizeof(fw[i])))
-      return;
   if (edv__name_vm(ti->id, vm, sizeof(vm)) ||
       edv__name_sql_instance(ti->id, ti->generation, sql, sizeof(sql)) ||
       edv__name_certificate(ti->id, cert, sizeof(cert)))
@@ -539,14 +569,12 @@ static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
   if (!json_object_object_get_ex(x->vms, vm, &o))
     item(it, "missing instance %s", vm);
   else
-    judge_kind(x, EDV_KIND_VM, ti, t, o, vm, it);
-  for (int i = 0; i < 4; i++)
-    if (!json_object_object_get_ex(x->fws, fw[i], NULL))
-      item(it, "missing firewall %s", fw[i]);
-  if (!json_object_object_get_ex(x->sqls, sql, &o))
+    judge_kind(x, EDV_KIND_VM, ti, t, o, vm, NULL, it);
+  if (!json_object_object_get_ex(x->sqls, sql, &db))
     item(it, "missing SQL instance %s", sql);
   else
-    judge_kind(x, EDV_KIND_SQL_INSTANCE, ti, t, o, sql, it);
+    judge_kind(x, EDV_KIND_SQL_INSTANCE, ti, t, db, sql, NULL, it);
+  judge_firewalls(x, ti, db ? sql_private_ip(db) : NULL, it);
   if (!json_object_object_get_ex(x->certs, cert, &o)) {
     item(it, "missing certificate %s", cert);
   } else {

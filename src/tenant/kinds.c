@@ -10,6 +10,7 @@
 #include "gcp/gcp.h"
 #include "tenant/kinds.h"
 #include "tenant/steps.h"
+#include "tenant/subnet.h"
 
 /* ---- names ---------------------------------------------------------------*/
 
@@ -129,10 +130,10 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
 #define CM_QUERY                                                               \
   "filter=labels." EDV_LABEL_MANAGED "%3D%22true%22&pageSize=1000"
 
-#define FW_ROW(kid, title_, step_, namer, view_)                               \
+#define FW_ROW(kid, step_, namer, view_)                                       \
   [kid] = {                                                                    \
       .id = step_,                                                             \
-      .title = title_,                                                         \
+      .title = "firewall rule",                                                \
       .step = step_,                                                           \
       .api = EDV_API_COMPUTE,                                                  \
       .path = CPT "/global/firewalls/{N}",                                     \
@@ -144,6 +145,7 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
       .view = view_,                                                           \
       .view_list = 1,                                                          \
       .name = namer,                                                           \
+      .diff = edv__kind_fw_diff,                                               \
   }
 
 const edv__kind edv__kinds[EDV_KIND__COUNT] = {
@@ -161,16 +163,13 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .name = name_subnet,
         },
     /* The rules the tenant document shows are the ingress pair. */
-    FW_ROW(EDV_KIND_FW_ALLOW_LB, "firewall rule (load balancer to VM)",
-           "firewall_allow", name_fw_allow_lb, "firewalls"),
-    FW_ROW(EDV_KIND_FW_DENY_INGRESS, "firewall rule (deny other ingress)",
-           "firewall_deny", name_fw_deny_ingress, "firewalls"),
-    FW_ROW(EDV_KIND_FW_OPS_SSH, "firewall rule (operations SSH)",
-           "firewall_ops", name_fw_ops_ssh, NULL),
-    FW_ROW(EDV_KIND_FW_DENY_DB, "firewall rule (no egress to other databases)",
-           "firewall_db_deny", name_fw_deny_db, NULL),
-    FW_ROW(EDV_KIND_FW_ALLOW_DB, "firewall rule (egress to its database)",
-           "firewall_db_allow", name_fw_allow_db, NULL),
+    FW_ROW(EDV_KIND_FW_ALLOW_LB, "firewall_allow", name_fw_allow_lb,
+           "firewalls"),
+    FW_ROW(EDV_KIND_FW_DENY_INGRESS, "firewall_deny", name_fw_deny_ingress,
+           "firewalls"),
+    FW_ROW(EDV_KIND_FW_OPS_SSH, "firewall_ops", name_fw_ops_ssh, NULL),
+    FW_ROW(EDV_KIND_FW_DENY_DB, "firewall_db_deny", name_fw_deny_db, NULL),
+    FW_ROW(EDV_KIND_FW_ALLOW_DB, "firewall_db_allow", name_fw_allow_db, NULL),
     [EDV_KIND_SERVICE_ACCOUNT] =
         {
             .id = "service_account",
@@ -677,5 +676,232 @@ int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
     edv__kind_note(text, size, "stopped (TERMINATED) -> running");
     n++;
   }
+  return n;
+}
+
+/* ---- firewall rules --------------------------------------------------------
+ *
+ * A tenant's firewall rules, all targeting its VM's network tag:
+ *
+ *   allow-lb        INGRESS 1000  Google's LB ranges -> tcp:80
+ *   deny-ingress    INGRESS 65000 everything else in (above the implied)
+ *   allow-iap-ssh   INGRESS 1000  IAP's range -> tcp:22, only with ops_ssh
+ *   allow-db-egress EGRESS  1000  out to its own Cloud SQL IP, tcp:5432
+ *   deny-db-egress  EGRESS  65000 out to the rest of the private services
+ *                                 access range: other tenants' databases
+ */
+typedef struct fw_def {
+  int egress, deny, priority;
+  const char *proto, *port; /* port NULL: every port */
+} fw_def;
+
+static const fw_def fw_defs[EDV_FIREWALL__COUNT] = {
+    [EDV_FIREWALL_ALLOW_LB] = {0, 0, 1000, "tcp", "80"},
+    [EDV_FIREWALL_DENY_INGRESS] = {0, 1, 65000, "all", NULL},
+    [EDV_FIREWALL_OPS_SSH] = {0, 0, 1000, "tcp", "22"},
+    [EDV_FIREWALL_ALLOW_DB] = {1, 0, 1000, "tcp", "5432"},
+    [EDV_FIREWALL_DENY_DB] = {1, 1, 65000, "all", NULL},
+};
+
+size_t edv__jarr_len(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}
+
+static json_object *jarr1(const char *s)
+{
+  json_object *a = json_object_new_array();
+
+  json_object_array_add(a, json_object_new_string(s ? s : ""));
+  return a;
+}
+
+/* The source (ingress) or destination (egress) ranges of rule `kind`. */
+static json_object *fw_ranges(const edv__kind_ctx *ctx, edv__firewall_kind kind)
+{
+  json_object *a = json_object_new_array();
+  char ip[64];
+
+  switch (kind) {
+  case EDV_FIREWALL_ALLOW_LB:
+    /* Only Google's front ends and health checkers reach the VM. */
+    json_object_array_add(a, json_object_new_string(EDV_HC_RANGE_1));
+    json_object_array_add(a, json_object_new_string(EDV_HC_RANGE_2));
+    break;
+  case EDV_FIREWALL_DENY_INGRESS:
+    json_object_array_add(a, json_object_new_string("0.0.0.0/0"));
+    break;
+  case EDV_FIREWALL_OPS_SSH:
+    json_object_array_add(a, json_object_new_string(EDV_IAP_RANGE));
+    break;
+  case EDV_FIREWALL_ALLOW_DB:
+    snprintf(ip, sizeof(ip), "%s/32", ctx->db_ip ? ctx->db_ip : "");
+    json_object_array_add(a, json_object_new_string(ip));
+    break;
+  default:
+    json_object_array_add(a, json_object_new_string(EDV_SUBNET_PSA_RANGE));
+    break;
+  }
+  return a;
+}
+
+json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
+                               edv__firewall_kind kind)
+{
+  const fw_def *d = &fw_defs[kind];
+  json_object *o = json_object_new_object(), *rules, *r;
+  char net[512], name[EDV_NAME_MAX], tag[EDV_NAME_MAX], desc[128];
+
+  edv__name_firewall(ctx->tenant, kind, name, sizeof(name));
+  edv__tenant_description(ctx->tenant, desc, sizeof(desc));
+  snprintf(tag, sizeof(tag), "edv-%s", ctx->tenant);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s", ctx->project,
+           ctx->network);
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "description", json_object_new_string(desc));
+  json_object_object_add(o, "network", json_object_new_string(net));
+  json_object_object_add(
+      o, "direction", json_object_new_string(d->egress ? "EGRESS" : "INGRESS"));
+  json_object_object_add(o, "targetTags", jarr1(tag));
+  json_object_object_add(o, "priority", json_object_new_int(d->priority));
+  rules = json_object_new_array();
+  r = json_object_new_object();
+  json_object_object_add(r, "IPProtocol", json_object_new_string(d->proto));
+  if (d->port)
+    json_object_object_add(r, "ports", jarr1(d->port));
+  json_object_array_add(rules, r);
+  json_object_object_add(o, d->deny ? "denied" : "allowed", rules);
+  json_object_object_add(o, d->egress ? "destinationRanges" : "sourceRanges",
+                         fw_ranges(ctx, kind));
+  return o;
+}
+
+/* 1 when string arrays a and b hold the same strings, in any order. */
+static int same_strings(json_object *a, json_object *b)
+{
+  size_t na = edv__jarr_len(a), nb = edv__jarr_len(b);
+
+  if (na != nb)
+    return 0;
+  for (size_t i = 0; i < na; i++) {
+    const char *x = json_object_get_string(json_object_array_get_idx(a, i));
+    int found = 0;
+    for (size_t k = 0; k < nb && !found; k++) {
+      const char *y = json_object_get_string(json_object_array_get_idx(b, k));
+      found = x && y && strcmp(x, y) == 0;
+    }
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 when the rule's allowed/denied entries match the wanted ones
+ * (protocol and ports, in any order). */
+static int same_rules(json_object *have, json_object *want)
+{
+  size_t n = edv__jarr_len(want);
+
+  if (edv__jarr_len(have) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *w = json_object_array_get_idx(want, i);
+    const char *wp = edv__jstr(w, "IPProtocol");
+    int found = 0;
+    for (size_t k = 0; k < n && !found; k++) {
+      json_object *h = json_object_array_get_idx(have, k);
+      const char *hp = edv__jstr(h, "IPProtocol");
+      found = hp && wp && strcmp(hp, wp) == 0 &&
+              same_strings(edv__jget(h, "ports"), edv__jget(w, "ports"));
+    }
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* Notes what differs between the observed rule and the wanted one. */
+static int fw_compare(json_object *res, json_object *want, int deny, char *text,
+                      size_t size)
+{
+  const char *dir = edv__jstr(res, "direction");
+  const char *rules = deny ? "denied" : "allowed";
+  int n = 0;
+
+#define FW_CHECK(ok, ...)                                                      \
+  do {                                                                         \
+    if (!(ok)) {                                                               \
+      edv__kind_note(text, size, __VA_ARGS__);                                 \
+      n++;                                                                     \
+    }                                                                          \
+  } while (0)
+  FW_CHECK(edv__jint(res, "priority", 1000) ==
+               edv__jint(want, "priority", 1000),
+           "priority %lld -> %lld", (long long)edv__jint(res, "priority", 1000),
+           (long long)edv__jint(want, "priority", 1000));
+  FW_CHECK(strcmp(dir ? dir : "INGRESS", edv__jstr(want, "direction")) == 0,
+           "direction %.10s -> %s", dir ? dir : "INGRESS",
+           edv__jstr(want, "direction"));
+  FW_CHECK(!json_object_get_boolean(edv__jget(res, "disabled")),
+           "disabled -> enabled");
+  FW_CHECK(same_strings(edv__jget(res, "sourceRanges"),
+                        edv__jget(want, "sourceRanges")) &&
+               same_strings(edv__jget(res, "destinationRanges"),
+                            edv__jget(want, "destinationRanges")),
+           "ranges differ");
+  FW_CHECK(same_strings(edv__jget(res, "targetTags"),
+                        edv__jget(want, "targetTags")) &&
+               edv__jarr_len(edv__jget(res, "targetServiceAccounts")) == 0,
+           "targets differ");
+  FW_CHECK(edv__jarr_len(edv__jget(res, "sourceTags")) == 0 &&
+               edv__jarr_len(edv__jget(res, "sourceServiceAccounts")) == 0,
+           "source tags or service accounts added");
+  FW_CHECK(same_rules(edv__jget(res, rules), edv__jget(want, rules)) &&
+               edv__jarr_len(edv__jget(res, deny ? "allowed" : "denied")) == 0,
+           "protocols or ports differ");
+#undef FW_CHECK
+  return n;
+}
+
+int edv__kind_fw_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size)
+{
+  const char *name = edv__jstr(observed, "name");
+  char want_name[EDV_NAME_MAX];
+  json_object *want;
+  int kind, n;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  for (kind = 0; kind < EDV_FIREWALL__COUNT; kind++) {
+    edv__name_firewall(ctx->tenant, (edv__firewall_kind)kind, want_name,
+                       sizeof(want_name));
+    if (name && strcmp(name, want_name) == 0)
+      break;
+  }
+  if (kind == EDV_FIREWALL__COUNT)
+    return -1;
+  want = edv__kind_fw_rule(ctx, (edv__firewall_kind)kind);
+  n = fw_compare(observed, want, fw_defs[kind].deny, text, size);
+  if (n == 0 || !patch) {
+    json_object_put(want);
+    return n;
+  }
+  json_object_object_add(want, "disabled", json_object_new_boolean(0));
+  /* What the rule must not have is cleared in the same patch. */
+  json_object_object_add(want, fw_defs[kind].deny ? "allowed" : "denied",
+                         json_object_new_array());
+  json_object_object_add(
+      want, fw_defs[kind].egress ? "sourceRanges" : "destinationRanges",
+      json_object_new_array());
+  json_object_object_add(want, "sourceTags", json_object_new_array());
+  json_object_object_add(want, "sourceServiceAccounts",
+                         json_object_new_array());
+  json_object_object_add(want, "targetServiceAccounts",
+                         json_object_new_array());
+  *patch = want;
   return n;
 }

@@ -79,6 +79,7 @@ typedef struct edv__kind_ctx {
   const char *project;   /* the fleet's project */
   const char *network;   /* the tenants' VPC ("edv-tenants") */
   const char *zone;      /* the tenant's zone (NULL: from observed) */
+  const char *db_ip;     /* its database's private IP (firewall_db_allow) */
 } edv__kind_ctx;
 
 /*
@@ -152,6 +153,18 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
 int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
                       json_object **patch, char *text, size_t size);
+
+/* The firewall rules' diff: which rule is read from the observed name
+ * (-1 when it is none of the tenant's). Its patch is the whole rule, with
+ * what it must not have cleared. */
+int edv__kind_fw_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size);
+/* The desired firewall rule `kind` of the tenant (new object). */
+json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
+                               edv__firewall_kind kind);
+
+/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
+size_t edv__jarr_len(json_object *a);
 
 /* settings.backupConfiguration and settings.ipConfiguration as the tier
  * wants them (Cloud SQL create and repair); new objects. */

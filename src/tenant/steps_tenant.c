@@ -283,94 +283,34 @@ ensure:
 
 RES_DOWN(subnet_down, subnet_res, subnet)
 
+/* The diff's context for this step (tenant/kinds.h). */
+static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
+{
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->tier = edv__srun_tier(sr);
+  ctx->tenant = edv__srun_spec(sr)->id;
+  ctx->project = edv__srun_project(sr);
+  ctx->network = edv__srun_network(sr);
+  ctx->zone = edv__srun_zone(sr);
+  ctx->db_ip = edv__srun_fact(sr, "db_ip");
+}
+
 /* ==== firewall =========================================================== */
 
 /*
- * A tenant's firewall rules, all targeting its VM's network tag:
- *
- *   allow-lb        INGRESS 1000  Google's LB ranges -> tcp:80
- *   deny-ingress    INGRESS 65000 everything else in (above the implied)
- *   allow-iap-ssh   INGRESS 1000  IAP's range -> tcp:22, only with ops_ssh
- *   allow-db-egress EGRESS  1000  out to its own Cloud SQL IP, tcp:5432
- *   deny-db-egress  EGRESS  65000 out to the rest of the private services
- *                                 access range: other tenants' databases
- *
- * Cloud SQL private IPs sit in the peered producer network, where the
- * VPC's ingress rules do not apply: the egress pair is what keeps a
- * tenant's VM away from other tenants' databases (`edvctl infra audit`
- * proves it).
+ * A tenant's firewall rules (their definitions: tenant/kinds.c). Cloud
+ * SQL private IPs sit in the peered producer network, where the VPC's
+ * ingress rules do not apply: the egress pair is what keeps a tenant's VM
+ * away from other tenants' databases (`edvctl infra audit` proves it).
  */
-typedef struct fw_def {
-  int egress, deny, priority;
-  const char *proto, *port; /* port NULL: every port */
-} fw_def;
 
-static const fw_def fw_defs[EDV_FIREWALL__COUNT] = {
-    [EDV_FIREWALL_ALLOW_LB] = {0, 0, 1000, "tcp", "80"},
-    [EDV_FIREWALL_DENY_INGRESS] = {0, 1, 65000, "all", NULL},
-    [EDV_FIREWALL_OPS_SSH] = {0, 0, 1000, "tcp", "22"},
-    [EDV_FIREWALL_ALLOW_DB] = {1, 0, 1000, "tcp", "5432"},
-    [EDV_FIREWALL_DENY_DB] = {1, 1, 65000, "all", NULL},
-};
-
-/* The source (ingress) or destination (egress) ranges of rule `kind`. */
-static json_object *fw_ranges(edv__srun *sr, edv__firewall_kind kind)
-{
-  json_object *a = json_object_new_array();
-  char ip[64];
-
-  switch (kind) {
-  case EDV_FIREWALL_ALLOW_LB:
-    /* Only Google's front ends and health checkers reach the VM. */
-    json_object_array_add(a, jstr(EDV_HC_RANGE_1));
-    json_object_array_add(a, jstr(EDV_HC_RANGE_2));
-    break;
-  case EDV_FIREWALL_DENY_INGRESS:
-    json_object_array_add(a, jstr("0.0.0.0/0"));
-    break;
-  case EDV_FIREWALL_OPS_SSH:
-    json_object_array_add(a, jstr(EDV_IAP_RANGE));
-    break;
-  case EDV_FIREWALL_ALLOW_DB:
-    snprintf(ip, sizeof(ip), "%s/32",
-             edv__srun_fact(sr, "db_ip") ? edv__srun_fact(sr, "db_ip") : "");
-    json_object_array_add(a, jstr(ip));
-    break;
-  default:
-    json_object_array_add(a, jstr(EDV_SUBNET_PSA_RANGE));
-    break;
-  }
-  return a;
-}
-
+/* The desired rule of `kind` for this tenant (tenant/kinds.c). */
 static json_object *fw_build(edv__srun *sr, edv__firewall_kind kind)
 {
-  const fw_def *d = &fw_defs[kind];
-  json_object *o = json_object_new_object(), *rules, *r;
-  char net[512], name[EDV_NAME_MAX];
-  names n;
+  edv__kind_ctx ctx;
 
-  names_of(sr, &n);
-  edv__name_firewall(edv__srun_spec(sr)->id, kind, name, sizeof(name));
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(o, "name", jstr(name));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "network", jstr(net));
-  json_object_object_add(o, "direction",
-                         jstr(d->egress ? "EGRESS" : "INGRESS"));
-  json_object_object_add(o, "targetTags", jarr1(n.tag));
-  json_object_object_add(o, "priority", json_object_new_int(d->priority));
-  rules = json_object_new_array();
-  r = json_object_new_object();
-  json_object_object_add(r, "IPProtocol", jstr(d->proto));
-  if (d->port)
-    json_object_object_add(r, "ports", jarr1(d->port));
-  json_object_array_add(rules, r);
-  json_object_object_add(o, d->deny ? "denied" : "allowed", rules);
-  json_object_object_add(o, d->egress ? "destinationRanges" : "sourceRanges",
-                         fw_ranges(sr, kind));
-  return o;
+  kind_ctx(sr, &ctx);
+  return edv__kind_fw_rule(&ctx, kind);
 }
 
 #define FW_BUILD(fn, kind)                                                     \
@@ -384,81 +324,6 @@ FW_BUILD(fw_ops_build, EDV_FIREWALL_OPS_SSH)
 FW_BUILD(fw_db_allow_build, EDV_FIREWALL_ALLOW_DB)
 FW_BUILD(fw_db_deny_build, EDV_FIREWALL_DENY_DB)
 
-/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
-static size_t arr_len(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
-/* 1 when string arrays a and b hold the same strings, in any order. */
-static int same_strings(json_object *a, json_object *b)
-{
-  size_t na = arr_len(a), nb = arr_len(b);
-
-  if (na != nb)
-    return 0;
-  for (size_t i = 0; i < na; i++) {
-    const char *x = json_object_get_string(json_object_array_get_idx(a, i));
-    int found = 0;
-    for (size_t k = 0; k < nb && !found; k++) {
-      const char *y = json_object_get_string(json_object_array_get_idx(b, k));
-      found = x && y && strcmp(x, y) == 0;
-    }
-    if (!found)
-      return 0;
-  }
-  return 1;
-}
-
-/* 1 when the rule's allowed/denied entries match the wanted ones
- * (protocol and ports, in any order). */
-static int same_rules(json_object *have, json_object *want)
-{
-  size_t n = arr_len(want);
-
-  if (arr_len(have) != n)
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *w = json_object_array_get_idx(want, i);
-    const char *wp = edv__jstr(w, "IPProtocol");
-    int found = 0;
-    for (size_t k = 0; k < n && !found; k++) {
-      json_object *h = json_object_array_get_idx(have, k);
-      const char *hp = edv__jstr(h, "IPProtocol");
-      found = hp && wp && strcmp(hp, wp) == 0 &&
-              same_strings(edv__jget(h, "ports"), edv__jget(w, "ports"));
-    }
-    if (!found)
-      return 0;
-  }
-  return 1;
-}
-
-/* 1 when the observed rule is the rule we want. */
-static int fw_matches(json_object *res, json_object *want, int deny)
-{
-  const char *dir = edv__jstr(res, "direction");
-  json_object *disabled = edv__jget(res, "disabled");
-
-  return edv__jint(res, "priority", 1000) ==
-             edv__jint(want, "priority", 1000) &&
-         strcmp(dir ? dir : "INGRESS", edv__jstr(want, "direction")) == 0 &&
-         !(disabled && json_object_get_boolean(disabled)) &&
-         same_strings(edv__jget(res, "sourceRanges"),
-                      edv__jget(want, "sourceRanges")) &&
-         same_strings(edv__jget(res, "destinationRanges"),
-                      edv__jget(want, "destinationRanges")) &&
-         same_strings(edv__jget(res, "targetTags"),
-                      edv__jget(want, "targetTags")) &&
-         arr_len(edv__jget(res, "sourceTags")) == 0 &&
-         arr_len(edv__jget(res, "sourceServiceAccounts")) == 0 &&
-         arr_len(edv__jget(res, "targetServiceAccounts")) == 0 &&
-         same_rules(edv__jget(res, deny ? "denied" : "allowed"),
-                    edv__jget(want, deny ? "denied" : "allowed")) &&
-         arr_len(edv__jget(res, deny ? "allowed" : "denied")) == 0;
-}
-
 static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
 {
   (void)op;
@@ -468,49 +333,34 @@ static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
 /*
  * A tenant's firewall rules are its isolation: a rule that is ours but
  * whose sources, targets, protocols, priority or state changed is put back
- * with one PATCH (which a plan shows), never accepted as it is.
+ * with one PATCH (which a plan shows), never accepted as it is: the
+ * firewall kinds' diff (tenant/kinds.c), the one the drift pass judges
+ * with.
  */
 static void fw_verify(edv__srun *sr, json_object *res)
 {
   const char *name = edv__jstr(res, "name");
-  int kind;
-  json_object *want;
-  char path[512], want_name[EDV_NAME_MAX];
+  json_object *patch;
+  edv__kind_ctx ctx;
+  char path[512], what[512];
+  int n;
 
-  for (kind = 0; kind < EDV_FIREWALL__COUNT; kind++) {
-    edv__name_firewall(edv__srun_spec(sr)->id, (edv__firewall_kind)kind,
-                       want_name, sizeof(want_name));
-    if (name && strcmp(name, want_name) == 0)
-      break;
-  }
-  if (kind == EDV_FIREWALL__COUNT) {
+  kind_ctx(sr, &ctx);
+  n = edv__kind_fw_diff(&ctx, res, &patch, what, sizeof(what));
+  if (n < 0) {
     edv__step_fail(sr, EDV_EINTERNAL, "firewall rule '%s' is not one of ours",
                    name ? name : "?");
     return;
   }
-  want = fw_build(sr, (edv__firewall_kind)kind);
-  if (fw_matches(res, want, fw_defs[kind].deny)) {
-    json_object_put(want);
+  if (n == 0) {
     edv__step_done(sr, NULL);
     return;
   }
-  edv__step_info(sr, 1, "drift: firewall rule '%s' differs; restoring it",
-                 name);
-  json_object_object_add(want, "disabled", json_object_new_boolean(0));
-  /* What the rule must not have is cleared in the same patch. */
-  json_object_object_add(want, fw_defs[kind].deny ? "allowed" : "denied",
-                         json_object_new_array());
-  json_object_object_add(
-      want, fw_defs[kind].egress ? "sourceRanges" : "destinationRanges",
-      json_object_new_array());
-  json_object_object_add(want, "sourceTags", json_object_new_array());
-  json_object_object_add(want, "sourceServiceAccounts",
-                         json_object_new_array());
-  json_object_object_add(want, "targetServiceAccounts",
-                         json_object_new_array());
+  edv__step_info(sr, 1, "drift: firewall rule '%s': %s; restoring it", name,
+                 what);
   snprintf(path, sizeof(path), CP "/global/firewalls/%s", edv__srun_project(sr),
            name);
-  edv__step_act(sr, EDV_API_COMPUTE, "PATCH", path, want,
+  edv__step_act(sr, EDV_API_COMPUTE, "PATCH", path, patch,
                 "compute.firewalls.patch", fw_patched);
 }
 
@@ -932,17 +782,6 @@ static int jtrue(json_object *v)
 }
 
 static void sql_up(edv__srun *sr);
-
-/* The diff's context for this step (tenant/kinds.h). */
-static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
-{
-  memset(ctx, 0, sizeof(*ctx));
-  ctx->tier = edv__srun_tier(sr);
-  ctx->tenant = edv__srun_spec(sr)->id;
-  ctx->project = edv__srun_project(sr);
-  ctx->network = edv__srun_network(sr);
-  ctx->zone = edv__srun_zone(sr);
-}
 
 /* What the diff leaves alone but a person should know. */
 static void sql_notes(edv__srun *sr, json_object *res)
@@ -1907,12 +1746,12 @@ static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
          strcmp(port, "http") == 0 &&
          edv__jint(res, "timeoutSec", 30) ==
              edv__jint(want, "timeoutSec", 30) &&
-         arr_len(hcs) == 1 &&
+         edv__jarr_len(hcs) == 1 &&
          edv__same_link(
              json_object_get_string(json_object_array_get_idx(hcs, 0)),
              json_object_get_string(json_object_array_get_idx(
                  edv__jget(want, "healthChecks"), 0))) &&
-         arr_len(bes) == 1 &&
+         edv__jarr_len(bes) == 1 &&
          edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
                         edv__jstr(wb, "group"));
 }
@@ -2612,7 +2451,7 @@ static void entry_verified(edv__srun *sr, json_object *res)
 
   names_of(sr, &n);
   want = entry_build(sr);
-  if (host && strcmp(host, n.host[h]) == 0 && arr_len(certs) == 1 &&
+  if (host && strcmp(host, n.host[h]) == 0 && edv__jarr_len(certs) == 1 &&
       edv__same_link(
           json_object_get_string(json_object_array_get_idx(certs, 0)),
           json_object_get_string(

@@ -6,9 +6,9 @@
  * one POST /api/infrastructure/reconcile, and the test waits for it.
  *
  * - A deleted VM, firewall rule and DNS record, a changed machine type and
- *   changed Cloud SQL settings (the SQL step's own diff: tier, public IP,
- *   backup start time) are put back by the next pass, and each drifted
- *   item is journalled.
+ *   changed Cloud SQL settings and firewall rule (the steps' own diffs:
+ *   tier, public IP, backup start time, source ranges) are put back by
+ *   the next pass, and each drifted item is journalled.
  * - A drift that comes back is driven again only after the back-off, and
  *   journalled once.
  * - Resources of ours for an unknown tenant are reported as orphans
@@ -183,6 +183,19 @@ static const char *sql_start_time(const char *id)
   snprintf(buf, sizeof(buf), "%s", v ? v : "?");
   json_object_put(o);
   return buf;
+}
+
+/* 1 when dr04's load balancer rule admits Google's ranges only. */
+static int dr04_fw_ok(void)
+{
+  json_object *o =
+      sim_res("compute%23firewall", "/firewalls/edv-dr04-allow-lb", NULL, 0);
+  json_object *src = o ? json_object_object_get(o, "sourceRanges") : NULL;
+  int ok = src && json_object_array_length(src) == 2 &&
+           !strstr(json_object_to_json_string(src), "0.0.0.0/0");
+
+  json_object_put(o);
+  return ok;
 }
 
 /* 1 when dr03's A record points at the load balancer's address. */
@@ -364,6 +377,13 @@ static void test_drift_repair(void **state)
   }
   json_object_put(o);
   assert_string_equal(sql_start_time("dr04"), "23:00");
+  /* dr04: its load balancer rule widened to the world. */
+  assert_int_equal(sim_api_data("PATCH",
+                                "/compute/v1/projects/edv-sim/global/firewalls/"
+                                "edv-dr04-allow-lb",
+                                "{\"sourceRanges\":[\"0.0.0.0/0\"]}"),
+                   0);
+  assert_false(dr04_fw_ok());
   /* dr03: stop, another machine type, start. */
   assert_int_equal(sim_find("/instances/edv-dr03-vm", name, sizeof(name)), 0);
   snprintf(path, sizeof(path), "/compute/v1/%s/stop", name);
@@ -397,6 +417,11 @@ static void test_drift_repair(void **state)
   for (int i = 0; i < 300 && strcmp(sql_start_time("dr04"), "23:00") == 0; i++)
     sleep_ms(100);
   assert_string_not_equal(sql_start_time("dr04"), "23:00");
+  for (int i = 0; i < 300 && !dr04_fw_ok(); i++)
+    sleep_ms(100);
+  assert_true(dr04_fw_ok());
+  assert_int_equal(
+      events_with("dr04", "firewall rule edv-dr04-allow-lb: ranges differ"), 1);
   if (events_with("dr04", "Cloud SQL instance edv-dr04-db-1: backup start "
                           "time 23:00 -> ") != 1) {
     resp *e = call("GET", "/api/tenants/dr04/events?limit=1000",

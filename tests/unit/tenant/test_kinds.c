@@ -373,6 +373,56 @@ static void test_vm(void **state)
   json_object_put(o);
 }
 
+/* ---- firewall rules -------------------------------------------------*/
+
+static void test_fw(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o, *patch = NULL, *p2;
+  char text[512];
+
+  (void)state;
+  c.db_ip = "10.96.0.5";
+  for (int k = 0; k < EDV_FIREWALL__COUNT; k++) {
+    o = edv__kind_fw_rule(&c, (edv__firewall_kind)k);
+    assert_int_equal(edv__kind_fw_diff(&c, o, &patch, text, sizeof(text)), 0);
+    assert_null(patch);
+    json_object_put(o);
+  }
+  o = edv__kind_fw_rule(&c, EDV_FIREWALL_ALLOW_DB);
+  assert_non_null(strstr(json_object_to_json_string(o), "10.96.0.5\\/32"));
+  json_object_put(o);
+  /* Widened, disabled, another source tag: three notes, one patch. */
+  o = edv__kind_fw_rule(&c, EDV_FIREWALL_ALLOW_LB);
+  json_object_object_add(o, "sourceRanges",
+                         json_tokener_parse("[\"0.0.0.0/0\"]"));
+  json_object_object_add(o, "disabled", json_object_new_boolean(1));
+  json_object_object_add(o, "sourceTags", json_tokener_parse("[\"edv-x\"]"));
+  assert_int_equal(edv__kind_fw_diff(&c, o, &patch, text, sizeof(text)), 3);
+  assert_non_null(strstr(text, "ranges differ"));
+  assert_non_null(strstr(text, "disabled -> enabled"));
+  assert_non_null(strstr(text, "source tags"));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(patch, "sourceTags")), 0);
+  json_object_object_foreach(patch, k, v)
+  {
+    json_object_object_add(o, k, json_object_get(v));
+  }
+  assert_int_equal(edv__kind_fw_diff(&c, o, NULL, text, sizeof(text)), 0);
+  json_object_put(patch);
+  /* An allow rule that also denies, another priority. */
+  json_object_object_add(o, "denied",
+                         json_tokener_parse("[{\"IPProtocol\":\"udp\"}]"));
+  json_object_object_add(o, "priority", json_object_new_int(10));
+  assert_int_equal(edv__kind_fw_diff(&c, o, NULL, text, sizeof(text)), 2);
+  assert_non_null(strstr(text, "priority 10 -> 1000"));
+  /* Another tenant's rule is none of this one's. */
+  c.tenant = "school002";
+  assert_int_equal(edv__kind_fw_diff(&c, o, &p2, text, sizeof(text)), -1);
+  assert_null(p2);
+  json_object_put(o);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -380,6 +430,7 @@ int main(void)
       cmocka_unit_test(test_names),      cmocka_unit_test(test_owner),
       cmocka_unit_test(test_sql_equal),  cmocka_unit_test(test_sql_fields),
       cmocka_unit_test(test_sql_scaled), cmocka_unit_test(test_vm),
+      cmocka_unit_test(test_fw),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
