@@ -214,11 +214,12 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .name = name_sql,
             .diff = edv__kind_sql_diff,
         },
-    /* Inside the tenant's own instance ({N} is the instance). */
+    /* Inside the tenant's own instance ({N} is the instance, which
+     * messages name after the title). */
     [EDV_KIND_SQL_DATABASE] =
         {
             .id = "sql_database",
-            .title = "database",
+            .title = "database '" EDV_DB_NAME "' in instance",
             .step = "sql_database",
             .api = EDV_API_SQLADMIN,
             .path = SQLT "/instances/{N}/databases/" EDV_DB_NAME,

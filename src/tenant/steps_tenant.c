@@ -229,17 +229,11 @@ static void subnet_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res subnet_res = {
-    EDV_API_COMPUTE,
-    "subnetwork",
-    CPT "/regions/{R}/subnetworks/{N}",
-    CPT "/regions/{R}/subnetworks",
-    "compute.subnetworks.insert",
-    "compute.subnetworks.delete",
-    EDV_OWN_DESC,
-    subnet_build,
-    subnet_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SUBNET],
+    .collection = CPT "/regions/{R}/subnetworks",
+    .create = "compute.subnetworks.insert",
+    .build = subnet_build,
+    .verify = subnet_verify,
 };
 
 static void subnet_up(edv__srun *sr)
@@ -364,15 +358,21 @@ static void fw_verify(edv__srun *sr, json_object *res)
                 "compute.firewalls.patch", fw_patched);
 }
 
-#define FW_RES(build)                                                          \
-  {                                                                            \
-    EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",             \
-        CPT "/global/firewalls", "compute.firewalls.insert",                   \
-        "compute.firewalls.delete", EDV_OWN_DESC, build, fw_verify, NULL, NULL \
+#define FW_RES(kid, build_)                                                    \
+  [kid - EDV_KIND_FW_ALLOW_LB] = {                                             \
+      .row = &edv__kinds[kid],                                                 \
+      .collection = CPT "/global/firewalls",                                   \
+      .create = "compute.firewalls.insert",                                    \
+      .build = build_,                                                         \
+      .verify = fw_verify,                                                     \
   }
+/* Indexed by edv__firewall_kind (the table's rows are in its order). */
 static const edv__res fw_res[EDV_FIREWALL__COUNT] = {
-    FW_RES(fw_allow_build), FW_RES(fw_deny_build), FW_RES(fw_ops_build),
-    FW_RES(fw_db_allow_build), FW_RES(fw_db_deny_build)};
+    FW_RES(EDV_KIND_FW_ALLOW_LB, fw_allow_build),
+    FW_RES(EDV_KIND_FW_DENY_INGRESS, fw_deny_build),
+    FW_RES(EDV_KIND_FW_OPS_SSH, fw_ops_build),
+    FW_RES(EDV_KIND_FW_ALLOW_DB, fw_db_allow_build),
+    FW_RES(EDV_KIND_FW_DENY_DB, fw_db_deny_build)};
 
 static void fw_ensure(edv__srun *sr, edv__firewall_kind kind, int present)
 {
@@ -436,17 +436,11 @@ static void sa_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res sa_res = {
-    EDV_API_IAM,
-    "service account",
-    "/v1/projects/{P}/serviceAccounts/{N}",
-    "/v1/projects/{P}/serviceAccounts",
-    "iam.projects.serviceAccounts.create",
-    "iam.projects.serviceAccounts.delete",
-    EDV_OWN_DESC,
-    sa_build,
-    sa_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SERVICE_ACCOUNT],
+    .collection = "/v1/projects/{P}/serviceAccounts",
+    .create = "iam.projects.serviceAccounts.create",
+    .build = sa_build,
+    .verify = sa_verify,
 };
 
 RES_UP(sa_up, sa_res, sa_email)
@@ -705,17 +699,11 @@ static void secret_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res secret_res = {
-    EDV_API_SECRETMANAGER,
-    "secret",
-    "/v1/projects/{P}/secrets/{N}",
-    "/v1/projects/{P}/secrets?secretId={N}",
-    "secretmanager.secrets.create",
-    "secretmanager.secrets.delete",
-    EDV_OWN_LABELS,
-    secret_build,
-    secret_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SECRET],
+    .collection = "/v1/projects/{P}/secrets?secretId={N}",
+    .create = "secretmanager.secrets.create",
+    .build = secret_build,
+    .verify = secret_verify,
 };
 
 RES_UP(secret_up, secret_res, secret)
@@ -882,17 +870,13 @@ static int sql_name_taken(edv__srun *sr, const edv_error *err)
 }
 
 static const edv__res sql_res = {
-    EDV_API_SQLADMIN,
-    "Cloud SQL instance",
-    SQLT "/instances/{N}",
-    SQLT "/instances",
-    "sql.instances.insert",
-    "sql.instances.delete",
-    EDV_OWN_LABELS,
-    sql_build,
-    sql_verify,
-    sql_ready,
-    sql_name_taken,
+    .row = &edv__kinds[EDV_KIND_SQL_INSTANCE],
+    .collection = SQLT "/instances",
+    .create = "sql.instances.insert",
+    .build = sql_build,
+    .verify = sql_verify,
+    .ready = sql_ready,
+    .name_taken = sql_name_taken,
 };
 
 RES_UP(sql_up, sql_res, sql)
@@ -974,17 +958,10 @@ static json_object *db_build(edv__srun *sr)
 
 /* {N} is the instance here: the database's own name is fixed. */
 static const edv__res sqldb_res = {
-    EDV_API_SQLADMIN,
-    "database '" EDV_DB_NAME "' in instance",
-    SQLT "/instances/{N}/databases/" EDV_DB_NAME,
-    SQLT "/instances/{N}/databases",
-    "sql.databases.insert",
-    NULL,
-    EDV_OWN_NONE, /* inside our own instance */
-    db_build,
-    NULL,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SQL_DATABASE],
+    .collection = SQLT "/instances/{N}/databases",
+    .create = "sql.databases.insert",
+    .build = db_build,
 };
 
 RES_UP(sqldb_up, sqldb_res, sql)
@@ -1404,17 +1381,12 @@ static void vm_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res vm_res = {
-    EDV_API_COMPUTE,
-    "VM",
-    CPT "/zones/{Z}/instances/{N}",
-    CPT "/zones/{Z}/instances",
-    "compute.instances.insert",
-    "compute.instances.delete",
-    EDV_OWN_LABELS,
-    vm_build,
-    vm_verify,
-    vm_ready,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_VM],
+    .collection = CPT "/zones/{Z}/instances",
+    .create = "compute.instances.insert",
+    .build = vm_build,
+    .verify = vm_verify,
+    .ready = vm_ready,
 };
 
 RES_UP(vm_up, vm_res, vm)
@@ -1512,17 +1484,11 @@ static void policy_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res policy_res = {
-    EDV_API_COMPUTE,
-    "snapshot schedule",
-    CPT "/regions/{R}/resourcePolicies/{N}",
-    CPT "/regions/{R}/resourcePolicies",
-    "compute.resourcePolicies.insert",
-    "compute.resourcePolicies.delete",
-    EDV_OWN_DESC,
-    policy_build,
-    policy_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SNAPSHOT_POLICY],
+    .collection = CPT "/regions/{R}/resourcePolicies",
+    .create = "compute.resourcePolicies.insert",
+    .build = policy_build,
+    .verify = policy_verify,
 };
 
 RES_UP(policy_up, policy_res, policy)
@@ -1682,17 +1648,11 @@ static void ig_list(edv__srun *sr)
 }
 
 static const edv__res ig_res = {
-    EDV_API_COMPUTE,
-    "instance group",
-    CPT "/zones/{Z}/instanceGroups/{N}",
-    CPT "/zones/{Z}/instanceGroups",
-    "compute.instanceGroups.insert",
-    "compute.instanceGroups.delete",
-    EDV_OWN_DESC,
-    ig_build,
-    ig_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_INSTANCE_GROUP],
+    .collection = CPT "/zones/{Z}/instanceGroups",
+    .create = "compute.instanceGroups.insert",
+    .build = ig_build,
+    .verify = ig_verify,
 };
 
 RES_UP(ig_up, ig_res, ig)
@@ -1798,17 +1758,11 @@ static void bes_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res bes_res = {
-    EDV_API_COMPUTE,
-    "backend service",
-    CPT "/global/backendServices/{N}",
-    CPT "/global/backendServices",
-    "compute.backendServices.insert",
-    "compute.backendServices.delete",
-    EDV_OWN_DESC,
-    bes_build,
-    bes_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_BACKEND_SERVICE],
+    .collection = CPT "/global/backendServices",
+    .create = "compute.backendServices.insert",
+    .build = bes_build,
+    .verify = bes_verify,
 };
 
 RES_UP(bes_up, bes_res, bes)
@@ -2169,17 +2123,11 @@ static void auth_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res auth_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "DNS authorization",
-    CMT "/dnsAuthorizations/{N}",
-    CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
-    "certificatemanager.dnsAuthorizations.create",
-    "certificatemanager.dnsAuthorizations.delete",
-    EDV_OWN_LABELS,
-    auth_build,
-    auth_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_DNS_AUTHORIZATION],
+    .collection = CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
+    .create = "certificatemanager.dnsAuthorizations.create",
+    .build = auth_build,
+    .verify = auth_verify,
 };
 
 static void auth_next(edv__srun *sr)
@@ -2347,17 +2295,12 @@ static void cert_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res cert_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "certificate",
-    CMT "/certificates/{N}",
-    CMT "/certificates?certificateId={N}",
-    "certificatemanager.certificates.create",
-    "certificatemanager.certificates.delete",
-    EDV_OWN_LABELS,
-    cert_build,
-    cert_verify,
-    cert_ready,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_CERTIFICATE],
+    .collection = CMT "/certificates?certificateId={N}",
+    .create = "certificatemanager.certificates.create",
+    .build = cert_build,
+    .verify = cert_verify,
+    .ready = cert_ready,
 };
 
 RES_UP(cert_up, cert_res, cert)
@@ -2402,18 +2345,12 @@ static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
 }
 
 static const edv__res entry_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "certificate map entry",
-    CMT "/certificateMaps/" EDV_CERTMAP_NAME "/certificateMapEntries/{N}",
-    CMT "/certificateMaps/" EDV_CERTMAP_NAME
-        "/certificateMapEntries?certificateMapEntryId={N}",
-    "certificatemanager.certificateMapEntries.create",
-    "certificatemanager.certificateMapEntries.delete",
-    EDV_OWN_LABELS,
-    entry_build,
-    entry_verified,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_CERT_MAP_ENTRY],
+    .collection = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                      "/certificateMapEntries?certificateMapEntryId={N}",
+    .create = "certificatemanager.certificateMapEntries.create",
+    .build = entry_build,
+    .verify = entry_verified,
 };
 
 static void entry_next(edv__srun *sr)
