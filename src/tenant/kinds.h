@@ -10,11 +10,12 @@
  * whose settings are verified, a pure diff of the observed resource
  * against what the tenant's tier and spec want.
  *
- * The readers: the tenant steps (their verify and repair use the diff),
- * the drift pass (the same diff over its list pages, ownership and names
- * for orphans), the tenant document (fleet/view.c) and the tests. A new
- * kind is one row here, its name function and, if it has settings, its
- * diff.
+ * The readers: the step runner (tenant/ensure.c: a tenant edv__res names
+ * its row), the tenant steps (their verify and repair use the diff), the
+ * drift pass (the same diff over its list pages; its list calls; the
+ * ownership, paths and delete labels of orphans), the tenant document
+ * (fleet/view.c) and the tests. A new kind is one row here, its name
+ * function and, if it has settings, its diff.
  *
  * Path templates: {P} the project, {R} the tenant's region, {Z} its zone,
  * {N} the resource's name and {M} the fleet's Cloud DNS managed zone
