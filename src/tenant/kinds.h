@@ -137,8 +137,8 @@ const edv__kind *edv__kind_find(const char *id);
 int edv__kind_owner(const edv__kind *k, json_object *res, char *id,
                     size_t size);
 
-/* Expands a path template (see above; NULL values expand to nothing is
- * refused: -1). 0, or -1 when it does not fit or a value is missing. */
+/* Expands a path template (see above) into out. 0, or -1 when it does
+ * not fit or a placeholder it holds has no value (NULL). */
 int edv__kind_path(const char *tmpl, const char *project, const char *region,
                    const char *zone, const char *name, const char *mzone,
                    char *out, size_t size);
