@@ -307,6 +307,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .own = EDV_OWN_DESC,
             .view = "backend_service",
             .name = name_bes,
+            .diff = edv__kind_bes_diff,
         },
     /* The tenant's host rule in the platform's URL map (named by its
      * hostnames: the map itself is shared). */
@@ -904,5 +905,99 @@ int edv__kind_fw_diff(const edv__kind_ctx *ctx, json_object *observed,
   json_object_object_add(want, "targetServiceAccounts",
                          json_object_new_array());
   *patch = want;
+  return n;
+}
+
+/* ---- backend service -------------------------------------------------------
+ *
+ * The tenant's backend service routes its traffic: HTTP to the "http"
+ * port of its instance group, the platform's health check, a 30 s timeout.
+ */
+json_object *edv__kind_bes_want(const edv__kind_ctx *ctx)
+{
+  json_object *o = json_object_new_object(), *backends, *b;
+  char buf[512], name[EDV_NAME_MAX], ig[EDV_NAME_MAX], desc[128];
+
+  edv__name_backend_service(ctx->tenant, name, sizeof(name));
+  edv__name_instance_group(ctx->tenant, ig, sizeof(ig));
+  edv__tenant_description(ctx->tenant, desc, sizeof(desc));
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "description", json_object_new_string(desc));
+  json_object_object_add(o, "protocol", json_object_new_string("HTTP"));
+  json_object_object_add(o, "portName", json_object_new_string("http"));
+  json_object_object_add(o, "loadBalancingScheme",
+                         json_object_new_string("EXTERNAL_MANAGED"));
+  json_object_object_add(o, "timeoutSec", json_object_new_int(30));
+  snprintf(buf, sizeof(buf), "projects/%s/global/healthChecks/%s", ctx->project,
+           EDV_HC_NAME);
+  json_object_object_add(o, "healthChecks", jarr1(buf));
+  backends = json_object_new_array();
+  b = json_object_new_object();
+  snprintf(buf, sizeof(buf), "projects/%s/zones/%s/instanceGroups/%s",
+           ctx->project, ctx->zone ? ctx->zone : "", ig);
+  json_object_object_add(b, "group", json_object_new_string(buf));
+  json_object_object_add(b, "balancingMode",
+                         json_object_new_string("UTILIZATION"));
+  json_object_object_add(b, "capacityScaler", json_object_new_double(1.0));
+  json_object_array_add(backends, b);
+  json_object_object_add(o, "backends", backends);
+  return o;
+}
+
+/* The first string of array `key` of o, or NULL. */
+static const char *first_of(json_object *o, const char *key)
+{
+  return json_object_get_string(
+      json_object_array_get_idx(edv__jget(o, key), 0));
+}
+
+int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size)
+{
+  static const char *const keep[] = {"protocol",     "portName", "timeoutSec",
+                                     "healthChecks", "backends", NULL};
+  json_object *want = edv__kind_bes_want(ctx), *bes, *wb;
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  bes = edv__jget(observed, "backends");
+  wb = json_object_array_get_idx(edv__jget(want, "backends"), 0);
+  if (!str_is(edv__jstr(observed, "protocol"), "HTTP") ||
+      !str_is(edv__jstr(observed, "portName"), "http")) {
+    edv__kind_note(text, size, "protocol or port name differs");
+    n++;
+  }
+  if (edv__jint(observed, "timeoutSec", 30) != 30) {
+    edv__kind_note(text, size, "timeout %llds -> 30s",
+                   (long long)edv__jint(observed, "timeoutSec", 30));
+    n++;
+  }
+  if (edv__jarr_len(edv__jget(observed, "healthChecks")) != 1 ||
+      !edv__same_link(first_of(observed, "healthChecks"),
+                      first_of(want, "healthChecks"))) {
+    edv__kind_note(text, size, "health check differs");
+    n++;
+  }
+  if (edv__jarr_len(bes) != 1 ||
+      !edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
+                      edv__jstr(wb, "group"))) {
+    edv__kind_note(text, size, "backends differ");
+    n++;
+  }
+  if (n && patch) {
+    /* The fields we set, with the fingerprint read (a race: 412). */
+    *patch = json_object_new_object();
+    for (int i = 0; keep[i]; i++)
+      json_object_object_add(*patch, keep[i],
+                             json_object_get(edv__jget(want, keep[i])));
+    if (edv__jstr(observed, "fingerprint"))
+      json_object_object_add(
+          *patch, "fingerprint",
+          json_object_new_string(edv__jstr(observed, "fingerprint")));
+  }
+  json_object_put(want);
   return n;
 }

@@ -165,6 +165,13 @@ int edv__kind_fw_diff(const edv__kind_ctx *ctx, json_object *observed,
 json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
                                edv__firewall_kind kind);
 
+/* The backend service's diff (health check, backends, protocol, port
+ * name, timeout; the patch carries the observed fingerprint), and the
+ * service the tenant wants (new object; ctx->zone required). */
+int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size);
+json_object *edv__kind_bes_want(const edv__kind_ctx *ctx);
+
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);
 

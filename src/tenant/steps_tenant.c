@@ -1664,93 +1664,38 @@ RES_DOWN(ig_down, ig_res, ig)
 
 static json_object *bes_build(edv__srun *sr)
 {
-  names n;
-  json_object *o = json_object_new_object(), *backends, *b;
-  char buf[512];
+  edv__kind_ctx ctx;
 
-  names_of(sr, &n);
-  json_object_object_add(o, "name", jstr(n.bes));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "protocol", jstr("HTTP"));
-  json_object_object_add(o, "portName", jstr("http"));
-  json_object_object_add(o, "loadBalancingScheme", jstr("EXTERNAL_MANAGED"));
-  json_object_object_add(o, "timeoutSec", json_object_new_int(30));
-  snprintf(buf, sizeof(buf), "projects/%s/global/healthChecks/%s",
-           edv__srun_project(sr), EDV_HC_NAME);
-  json_object_object_add(o, "healthChecks", jarr1(buf));
-  backends = json_object_new_array();
-  b = json_object_new_object();
-  snprintf(buf, sizeof(buf), "projects/%s/zones/%s/instanceGroups/%s",
-           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
-  json_object_object_add(b, "group", jstr(buf));
-  json_object_object_add(b, "balancingMode", jstr("UTILIZATION"));
-  json_object_object_add(b, "capacityScaler", json_object_new_double(1.0));
-  json_object_array_add(backends, b);
-  json_object_object_add(o, "backends", backends);
-  return o;
+  kind_ctx(sr, &ctx);
+  return edv__kind_bes_want(&ctx);
 }
 
 static void bes_up(edv__srun *sr);
-
-/* 1 when the backend service carries what bes_build sets. */
-static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
-{
-  json_object *hcs = edv__jget(res, "healthChecks");
-  json_object *bes = edv__jget(res, "backends");
-  json_object *wb = json_object_array_get_idx(edv__jget(want, "backends"), 0);
-  const char *proto = edv__jstr(res, "protocol");
-  const char *port = edv__jstr(res, "portName");
-
-  (void)sr;
-  return proto && strcmp(proto, "HTTP") == 0 && port &&
-         strcmp(port, "http") == 0 &&
-         edv__jint(res, "timeoutSec", 30) ==
-             edv__jint(want, "timeoutSec", 30) &&
-         edv__jarr_len(hcs) == 1 &&
-         edv__same_link(
-             json_object_get_string(json_object_array_get_idx(hcs, 0)),
-             json_object_get_string(json_object_array_get_idx(
-                 edv__jget(want, "healthChecks"), 0))) &&
-         edv__jarr_len(bes) == 1 &&
-         edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
-                        edv__jstr(wb, "group"));
-}
 
 /*
  * The backend service routes the tenant's traffic: a changed health check,
  * backend, protocol, port name or timeout is put back with one PATCH
  * carrying the fingerprint read (a race answers 412 and is observed
- * again).
+ * again): the kind's diff (tenant/kinds.c).
  */
 static void bes_verify(edv__srun *sr, json_object *res)
 {
-  json_object *want = bes_build(sr), *body;
-  char path[512];
-  static const char *const keep[] = {"protocol",     "portName", "timeoutSec",
-                                     "healthChecks", "backends", NULL};
+  json_object *body;
+  edv__kind_ctx ctx;
+  char path[512], what[256];
 
-  if (bes_matches(sr, res, want)) {
-    json_object_put(want);
+  kind_ctx(sr, &ctx);
+  if (edv__kind_bes_diff(&ctx, res, &body, what, sizeof(what)) == 0) {
     edv__srun_set_fact(sr, "backend_link", edv__jstr(res, "selfLink"));
     edv__step_done(sr, NULL);
     return;
   }
   if (!edv__step_repair_allowed(sr, "backend_service", "the backend service")) {
-    json_object_put(want);
+    json_object_put(body);
     return;
   }
-  edv__step_info(sr, 1,
-                 "drift: backend service '%s' differs (health check, "
-                 "backends, protocol, port or timeout); restoring it",
-                 edv__jstr(res, "name"));
-  body = json_object_new_object();
-  for (int i = 0; keep[i]; i++)
-    json_object_object_add(body, keep[i],
-                           json_object_get(edv__jget(want, keep[i])));
-  if (edv__jstr(res, "fingerprint"))
-    json_object_object_add(body, "fingerprint",
-                           jstr(edv__jstr(res, "fingerprint")));
-  json_object_put(want);
+  edv__step_info(sr, 1, "drift: backend service '%s': %s; restoring it",
+                 edv__jstr(res, "name"), what);
   snprintf(path, sizeof(path), CP "/global/backendServices/%s",
            edv__srun_project(sr), edv__jstr(res, "name"));
   edv__step_repair(sr, EDV_API_COMPUTE, "PATCH", path, body,

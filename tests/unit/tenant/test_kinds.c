@@ -423,6 +423,37 @@ static void test_fw(void **state)
   json_object_put(o);
 }
 
+/* ---- backend service ------------------------------------------------*/
+
+static void test_bes(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o = edv__kind_bes_want(&c), *patch = NULL;
+  char text[256];
+
+  (void)state;
+  json_object_object_add(o, "fingerprint", json_object_new_string("fp1"));
+  assert_int_equal(edv__kind_bes_diff(&c, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+  json_object_object_add(o, "timeoutSec", json_object_new_int(5));
+  json_object_object_add(o, "healthChecks",
+                         json_tokener_parse("[\"projects/p/global/"
+                                            "healthChecks/other\"]"));
+  assert_int_equal(edv__kind_bes_diff(&c, o, &patch, text, sizeof(text)), 2);
+  assert_non_null(strstr(text, "timeout 5s -> 30s"));
+  assert_non_null(strstr(text, "health check differs"));
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(patch, "fingerprint")),
+      "fp1");
+  json_object_object_foreach(patch, k, v)
+  {
+    json_object_object_add(o, k, json_object_get(v));
+  }
+  assert_int_equal(edv__kind_bes_diff(&c, o, NULL, text, sizeof(text)), 0);
+  json_object_put(patch);
+  json_object_put(o);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -430,7 +461,7 @@ int main(void)
       cmocka_unit_test(test_names),      cmocka_unit_test(test_owner),
       cmocka_unit_test(test_sql_equal),  cmocka_unit_test(test_sql_fields),
       cmocka_unit_test(test_sql_scaled), cmocka_unit_test(test_vm),
-      cmocka_unit_test(test_fw),
+      cmocka_unit_test(test_fw),         cmocka_unit_test(test_bes),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
