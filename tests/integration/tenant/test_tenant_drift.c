@@ -38,7 +38,8 @@
  * retries (no step retry is seen).
  *
  * agree: Cloud SQL's tier, sslMode, deletion protection and backup start
- * time and a firewall rule's ranges, each changed in turn: the drift
+ * time, a firewall rule's ranges and the VM's machine type, each changed
+ * in turn: the drift
  * pass's judgement (the kind's diff over the pass's own list call) and a
  * plan (the steps, read-only) both see it; after a run, neither does.
  */
@@ -621,6 +622,17 @@ static int pass_sees(th *h, edv__kind_id kind, const char *name,
   page = th_api(h, k->api, "GET", path, NULL);
   assert_non_null(page);
   items = json_object_object_get(page, "items");
+  if (json_object_is_type(items, json_type_object)) {
+    /* aggregatedList: {"zones/z": {"instances": [...]}}, one zone here. */
+    json_object *zones = items;
+    items = NULL;
+    json_object_object_foreach(zones, scope, v)
+    {
+      (void)scope;
+      if (edv__jarr_len(json_object_object_get(v, "instances")))
+        items = json_object_object_get(v, "instances");
+    }
+  }
   for (size_t i = 0; i < edv__jarr_len(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
     if (strcmp(jstr_at(it, "name"), name) == 0)
@@ -668,9 +680,10 @@ static void test_agree(void **state)
       {EDV_KIND_SQL_INSTANCE, "backup start", NULL, "PATCH " SQL},
       {EDV_KIND_FW_ALLOW_LB, "ranges", "{\"sourceRanges\":[\"0.0.0.0/0\"]}",
        "PATCH " P "global/firewalls/edv-a1-allow-lb"},
+      {EDV_KIND_VM, "machine type", NULL, "/setMachineType"},
   };
   th h;
-  char sql[64], fw[64], path[400];
+  char sql[64], fw[64], vm[64], path[400];
   plan_seen plan;
 
   (void)state;
@@ -678,16 +691,19 @@ static void test_agree(void **state)
   provision(&h, "a1", "basic");
   edv__name_sql_instance("a1", 1, sql, sizeof(sql));
   edv__name_firewall("a1", EDV_FIREWALL_ALLOW_LB, fw, sizeof(fw));
+  edv__name_vm("a1", vm, sizeof(vm));
   for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
     int sqlk = cases[i].kind == EDV_KIND_SQL_INSTANCE;
-    const char *name = sqlk ? sql : fw;
+    const char *name = sqlk ? sql : cases[i].kind == EDV_KIND_VM ? vm : fw;
 
     assert_int_equal(pass_sees(&h, cases[i].kind, name, NULL), 0);
     if (sqlk)
       snprintf(path, sizeof(path), SQL "%s", sql);
     else
       snprintf(path, sizeof(path), P "global/firewalls/%s", fw);
-    if (cases[i].body) {
+    if (cases[i].kind == EDV_KIND_VM) {
+      vm_retype(&h, "a1", "e2-medium"); /* stopped, another type */
+    } else if (cases[i].body) {
       mutate(&h, edv__kinds[cases[i].kind].api, "PATCH", path, cases[i].body);
     } else {
       /* The whole backup configuration back, another start time. */
