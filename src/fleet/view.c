@@ -11,6 +11,7 @@
 
 #include "common/cidr.h"
 #include "fleet/fleet.h"
+#include "tenant/kinds.h"
 
 void edv__view_time(int64_t ms, char *buf, size_t size)
 {
@@ -114,40 +115,43 @@ static json_object *steps_view(edv_fleet *f, const char *id)
 /* ---- resources -----------------------------------------------------------*/
 
 /* The names of the tenant's resources: pure functions of its id (and its
- * Cloud SQL name generation), and its recorded subnet range. */
+ * Cloud SQL name generation), one key per kind that has one in the kinds
+ * table (tenant/kinds.h), and its recorded subnet range. */
 static json_object *resources_view(edv_fleet *f, const edv__tenant_rec *rec)
 {
-  json_object *o = json_object_new_object(), *fw = json_object_new_array();
+  json_object *o = json_object_new_object(), *list;
+  edv__kind_who w = {rec->id, rec->slug, rec->generation,
+                     edv__fleet_project(f->machine),
+                     edv__fleet_domain(f->machine)};
   char n[EDV_FQDN_MAX];
   edv_cidr cidr;
   char cb[EDV_CIDR_STRLEN + 1];
 
-#define ADD(key, fn)                                                           \
-  json_object_object_add(o, key, (fn) == 0 ? json_object_new_string(n) : NULL)
-  ADD("subnetwork", edv__name_subnet(rec->id, n, sizeof(n)));
-  json_object_object_add(
-      o, "subnet_range",
-      edv__store_subnet_get(f->store, rec->id, &cidr, NULL) == 0
-          ? json_object_new_string(edv__cidr_format(&cidr, cb, sizeof(cb)))
-          : NULL);
-  if (edv__name_firewall(rec->id, EDV_FIREWALL_ALLOW_LB, n, sizeof(n)) == 0)
-    json_object_array_add(fw, json_object_new_string(n));
-  if (edv__name_firewall(rec->id, EDV_FIREWALL_DENY_INGRESS, n, sizeof(n)) == 0)
-    json_object_array_add(fw, json_object_new_string(n));
-  json_object_object_add(o, "firewalls", fw);
-  ADD("vm", edv__name_vm(rec->id, n, sizeof(n)));
-  ADD("disk", edv__name_disk(rec->id, n, sizeof(n)));
-  ADD("sql_instance",
-      edv__name_sql_instance(rec->id, rec->generation, n, sizeof(n)));
-  ADD("service_account",
-      edv__name_service_account_email(rec->id, edv__fleet_project(f->machine),
-                                      n, sizeof(n)));
-  ADD("secret", edv__name_secret(rec->id, n, sizeof(n)));
-  ADD("instance_group", edv__name_instance_group(rec->id, n, sizeof(n)));
-  ADD("backend_service", edv__name_backend_service(rec->id, n, sizeof(n)));
-  ADD("certificate", edv__name_certificate(rec->id, n, sizeof(n)));
-  ADD("snapshot_policy", edv__name_snapshot_policy(rec->id, n, sizeof(n)));
-#undef ADD
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    const edv__kind *kd = &edv__kinds[k];
+    json_object *name;
+
+    if (!kd->view)
+      continue;
+    name =
+        kd->name(&w, 0, n, sizeof(n)) == 0 ? json_object_new_string(n) : NULL;
+    if (!kd->view_list) {
+      json_object_object_add(o, kd->view, name);
+    } else {
+      if (!json_object_object_get_ex(o, kd->view, &list)) {
+        list = json_object_new_array();
+        json_object_object_add(o, kd->view, list);
+      }
+      if (name)
+        json_object_array_add(list, name);
+    }
+    if (k == EDV_KIND_SUBNET)
+      json_object_object_add(
+          o, "subnet_range",
+          edv__store_subnet_get(f->store, rec->id, &cidr, NULL) == 0
+              ? json_object_new_string(edv__cidr_format(&cidr, cb, sizeof(cb)))
+              : NULL);
+  }
   return o;
 }
 

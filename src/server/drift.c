@@ -18,11 +18,11 @@
  * (dns_records starts when dns_zones has named the zone.) The pass then
  * judges every READY tenant nobody is driving against what its tier and
  * spec want: a missing VM, firewall rule, SQL instance, certificate or DNS
- * record, a VM of another machine type, SQL settings that differ from the
- * tier's, a FAILED certificate, an A record that does not point at the load
- * balancer. A drifted tenant is driven again, so the same steps that made
- * the resources put them back (observe -> diff -> act); each drifted item
- * is journalled ("drift") once.
+ * record, a VM or SQL instance whose kind's diff (tenant/kinds.h: the
+ * one its step repairs with) finds differences, a FAILED certificate, an
+ * A record that does not point at the load balancer. A drifted tenant is driven
+ * again, so the same steps that made the resources put them back (observe ->
+ * diff -> act); each drifted item is journalled ("drift") once.
  *
  * A drift that the steps do not fix comes back on the next pass. The
  * tenant is then driven again only after 2, 4, 8 ... (at most 32) passes,
@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "gcp/gcp.h"
 #include "server/edvd.h"
+#include "tenant/kinds.h"
 #include "tenant/shared.h"
 #include "tenant/spec.h"
 #include "tenant/steps.h"
@@ -84,6 +85,15 @@ const char *const edvd_drift_kinds[EDVD_DRIFT_KINDS] = {
 
 const char *const edvd_orphan_kinds[EDVD_ORPHAN_KINDS] = {
     "instance", "sql_instance", "certificate", "firewall", "dns_record",
+};
+
+/* The orphan kinds, in the order of edvd_orphan_kinds[], and the tenant
+ * kind (tenant/kinds.h) each is: its ownership, path and deletion. */
+enum { O_INSTANCE, O_SQL, O_CERT, O_FW, O_DNS };
+static const edv__kind_id orphan_kind[EDVD_ORPHAN_KINDS] = {
+    [O_INSTANCE] = EDV_KIND_VM,      [O_SQL] = EDV_KIND_SQL_INSTANCE,
+    [O_CERT] = EDV_KIND_CERTIFICATE, [O_FW] = EDV_KIND_FW_ALLOW_LB,
+    [O_DNS] = EDV_KIND_DNS_RECORD,
 };
 
 struct edvd_drift {
@@ -258,83 +268,76 @@ static void on_walk_done(void *data, const edv_error *err, unsigned pages)
   drift_free(x);
 }
 
+/* The tenant kind (tenant/kinds.h) each list walks, or -1 for the
+ * platform's (the load balancer's address, the fleet's managed zone). The
+ * firewall rules of every kind come in one list. */
+static const int walk_kind[K__N] = {
+    [K_VM] = EDV_KIND_VM,
+    [K_FW] = EDV_KIND_FW_ALLOW_LB,
+    [K_SQL] = EDV_KIND_SQL_INSTANCE,
+    [K_CERT] = EDV_KIND_CERTIFICATE,
+    [K_ADDR] = -1,
+    [K_ZONE] = -1,
+    [K_DNS] = EDV_KIND_DNS_RECORD,
+};
+
+/* The path of one list call: the kind's collection and drift query, or
+ * the platform's. 0, or -1 (too long, or no zone yet). */
+static int walk_path(edvd_drift *x, int kind, edv_request *rq, char *path,
+                     size_t size)
+{
+  const char *project = edv__fleet_project(x->d->fleet);
+  char *esc;
+  int rc;
+
+  if (walk_kind[kind] >= 0) {
+    const edv__kind *k = &edv__kinds[walk_kind[kind]];
+    size_t n;
+    esc = edv__url_escape(x->zone);
+    rc = !esc || edv__kind_path(k->list, project, NULL, NULL, NULL,
+                                x->zone[0] ? esc : NULL, path, size);
+    free(esc);
+    n = strlen(path);
+    if (rc ||
+        (size_t)snprintf(path + n, size - n, "?%s", k->list_query) >= size - n)
+      return -1;
+    rq->api = k->api;
+    rq->label = k->list_label;
+    return 0;
+  }
+  if (kind == K_ADDR) {
+    snprintf(path, size,
+             "/compute/v1/projects/%s/global/addresses?filter=name%%20eq%%20"
+             "%%22%s%%22&maxResults=500",
+             project, EDV_LB_IP_NAME);
+    rq->label = "compute.globalAddresses.list";
+    return 0;
+  }
+  esc = edv__url_escape(x->domain);
+  if (!esc)
+    return -1;
+  snprintf(path, size,
+           "/dns/v1/projects/%s/managedZones?dnsName=%s&maxResults=1000",
+           project, esc);
+  free(esc);
+  rq->api = EDV_API_DNS;
+  rq->label = "dns.managedZones.list";
+  return 0;
+}
+
 /* The list call of one kind (maxResults / pageSize at the API maximum). */
 static int start_walk(edvd_drift *x, int kind)
 {
-  const char *project = edv__fleet_project(x->d->fleet);
   char path[600];
   edv_request rq;
   walk *w;
-  char *zone;
 
   memset(&rq, 0, sizeof(rq));
   rq.method = "GET";
   rq.api = EDV_API_COMPUTE;
-  switch (kind) {
-  case K_VM:
-    /* Compute filter syntax: field eq "value" (RE2 for strings). */
-    snprintf(path, sizeof(path),
-             "/compute/v1/projects/%s/aggregated/instances?filter=labels.%s"
-             "%%20eq%%20%%22true%%22&maxResults=500",
-             project, EDV_LABEL_MANAGED);
-    rq.label = "compute.instances.aggregatedList";
-    break;
-  case K_FW:
-    /* Firewall rules take no labels: our name prefix. */
-    snprintf(path, sizeof(path),
-             "/compute/v1/projects/%s/global/firewalls?filter=name%%20eq%%20"
-             "%%22edv-.*%%22&maxResults=500",
-             project);
-    rq.label = "compute.firewalls.list";
-    break;
-  case K_SQL:
-    snprintf(path, sizeof(path),
-             "/sql/v1beta4/projects/%s/instances?filter=settings.userLabels."
-             "%s%%3Atrue&maxResults=1000",
-             project, EDV_LABEL_MANAGED);
-    rq.api = EDV_API_SQLADMIN;
-    rq.label = "sql.instances.list";
-    break;
-  case K_CERT:
-    snprintf(path, sizeof(path),
-             "/v1/projects/%s/locations/global/certificates?filter=labels.%s"
-             "%%3D%%22true%%22&pageSize=1000",
-             project, EDV_LABEL_MANAGED);
-    rq.api = EDV_API_CERTIFICATEMANAGER;
-    rq.label = "certificatemanager.certificates.list";
-    break;
-  case K_ADDR:
-    snprintf(path, sizeof(path),
-             "/compute/v1/projects/%s/global/addresses?filter=name%%20eq%%20"
-             "%%22%s%%22&maxResults=500",
-             project, EDV_LB_IP_NAME);
-    rq.label = "compute.globalAddresses.list";
-    break;
-  case K_ZONE:
-    zone = edv__url_escape(x->domain);
-    if (!zone)
-      return -1;
-    snprintf(path, sizeof(path),
-             "/dns/v1/projects/%s/managedZones?dnsName=%s&maxResults=1000",
-             project, zone);
-    free(zone);
-    rq.api = EDV_API_DNS;
-    rq.label = "dns.managedZones.list";
-    break;
-  case K_DNS:
-    zone = edv__url_escape(x->zone);
-    if (!zone)
-      return -1;
-    snprintf(path, sizeof(path),
-             "/dns/v1/projects/%s/managedZones/%s/rrsets?maxResults=1000",
-             project, zone);
-    free(zone);
-    rq.api = EDV_API_DNS;
-    rq.label = "dns.resourceRecordSets.list";
-    break;
-  default:
+  path[0] = '\0';
+  if (walk_path(x, kind, &rq, path, sizeof(path)))
     return -1;
-  }
   rq.path = path;
   w = calloc(1, sizeof(*w));
   if (!w)
@@ -438,81 +441,35 @@ static void item(items *it, const char *fmt, ...)
   va_end(ap);
 }
 
-static int jbool(json_object *o, const char *path, int *out)
+/*
+ * Settings the tier decides, where the listing carries them: the kind's
+ * own diff (tenant/kinds.h), the one its step repairs with, so that what
+ * the pass reports is what the step puts right. One item per difference.
+ */
+static void judge_kind(edvd_drift *x, edv__kind_id kind, const tinfo *ti,
+                       const edv__tier *t, json_object *res, const char *name,
+                       const char *db_ip, items *it)
 {
-  json_object *v = edv__jget(o, path);
+  const edv__kind *k = &edv__kinds[kind];
+  edv__kind_ctx c;
+  char text[1024];
+  const char *p = text, *e;
 
-  if (!v)
-    return 0;
-  *out = json_object_get_boolean(v);
-  return 1;
-}
-
-static int jint(json_object *o, const char *path, long long *out)
-{
-  json_object *v = edv__jget(o, path);
-
-  if (!v)
-    return 0;
-  *out = json_object_get_int64(v); /* strings ("10") convert too */
-  return 1;
-}
-
-static int str_differs(json_object *o, const char *path, const char *want)
-{
-  json_object *v = edv__jget(o, path);
-
-  return v && want && *want && strcmp(json_object_get_string(v), want) != 0;
-}
-
-/* Settings the tier decides (tiers.h), where the listing carries them. */
-static void judge_sql(json_object *inst, const char *name, const edv__tier *t,
-                      items *it)
-{
-  json_object *st = edv__jget(inst, "settings");
-  long long n;
-  int b;
-
-  if (!t)
+  if (!k->diff || (!t && k->diff != edv__kind_fw_diff))
     return;
-  if (str_differs(st, "tier", t->sql.tier))
-    item(it, "SQL %s tier is %.30s, tier wants %.30s", name,
-         edv__jstr(st, "tier"), t->sql.tier);
-  if (jbool(st, "ipConfiguration.ipv4Enabled", &b) && b)
-    item(it, "SQL %s has a public IPv4 address", name);
-  if (str_differs(st, "ipConfiguration.sslMode", EDV_SQL_SSL_MODE))
-    item(it, "SQL %s sslMode is %.40s", name,
-         edv__jstr(edv__jget(st, "ipConfiguration"), "sslMode")
-             ? edv__jstr(edv__jget(st, "ipConfiguration"), "sslMode")
-             : "(none)");
-  if (jbool(st, "deletionProtectionEnabled", &b) && !b)
-    item(it, "SQL %s deletion protection is off", name);
-  if (str_differs(st, "availabilityType",
-                  t->sql.regional ? "REGIONAL" : "ZONAL"))
-    item(it, "SQL %s availabilityType is %.20s", name,
-         edv__jstr(st, "availabilityType"));
-  /* edition and dataDiskType are not judged: the sql_instance step cannot
-   * change them in place (it reports them, and `tenant plan` marks them
-   * as needing a person), so re-driving would only loop. */
-  /* The disk may grow (storageAutoResize), never shrink below the tier. */
-  if (jint(st, "dataDiskSizeGb", &n) && n < t->sql.data_disk_gb)
-    item(it, "SQL %s dataDiskSizeGb is %lld, tier wants %d", name, n,
-         t->sql.data_disk_gb);
-  if (jbool(st, "backupConfiguration.enabled", &b) && !b)
-    item(it, "SQL %s backups are disabled", name);
-  if (jbool(st, "backupConfiguration.pointInTimeRecoveryEnabled", &b) &&
-      b != (t->sql.pitr != 0))
-    item(it, "SQL %s pointInTimeRecoveryEnabled is %s", name,
-         b ? "true" : "false");
-  if (jint(st, "backupConfiguration.backupRetentionSettings.retainedBackups",
-           &n) &&
-      n != t->sql.retained_backups)
-    item(it, "SQL %s retainedBackups is %lld, tier wants %d", name, n,
-         t->sql.retained_backups);
-  if (jint(st, "backupConfiguration.transactionLogRetentionDays", &n) &&
-      n != t->sql.transaction_log_retention_days)
-    item(it, "SQL %s transactionLogRetentionDays is %lld, tier wants %d", name,
-         n, t->sql.transaction_log_retention_days);
+  memset(&c, 0, sizeof(c));
+  c.tier = t;
+  c.tenant = ti->id;
+  c.project = edv__fleet_project(x->d->fleet);
+  c.network = edv__fleet_network(x->d->fleet);
+  c.db_ip = db_ip;
+  if (k->diff(&c, res, NULL, text, sizeof(text)) <= 0)
+    return;
+  for (; *p; p = e ? e + strlen(EDV_KIND_NOTE_SEP) : p + strlen(p)) {
+    e = strstr(p, EDV_KIND_NOTE_SEP);
+    item(it, "%s %s: %.*s", k->title, name, e ? (int)(e - p) : (int)strlen(p),
+         p);
+  }
 }
 
 static json_object *rrset(edvd_drift *x, const char *name, const char *type)
@@ -562,40 +519,62 @@ static void judge_dns(edvd_drift *x, const tinfo *ti, items *it)
   }
 }
 
+/* The private IP of a listed Cloud SQL instance, or NULL. */
+static const char *sql_private_ip(json_object *inst)
+{
+  json_object *ips = edv__jget(inst, "ipAddresses");
+
+  for (size_t i = 0; i < edv__jarr_len(ips); i++) {
+    json_object *ip = json_object_array_get_idx(ips, i);
+    const char *type = edv__jstr(ip, "type");
+    if (type && strcmp(type, "PRIVATE") == 0)
+      return edv__jstr(ip, "ipAddress");
+  }
+  return NULL;
+}
+
+/* The tenant's firewall rules: each there (operations SSH is optional)
+ * and as its kind's diff wants it (the egress rule to its own database
+ * once the database's address is known). */
+static void judge_firewalls(edvd_drift *x, const tinfo *ti, const char *db_ip,
+                            items *it)
+{
+  edv__kind_who w = {ti->id, ti->slug, ti->generation, NULL, NULL};
+  char fw[EDV_NAME_MAX];
+  json_object *o;
+
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    if (edv__kinds[k].diff != edv__kind_fw_diff ||
+        edv__kinds[k].name(&w, 0, fw, sizeof(fw)))
+      continue;
+    if (!json_object_object_get_ex(x->fws, fw, &o)) {
+      if (k != EDV_KIND_FW_OPS_SSH)
+        item(it, "missing firewall %s", fw);
+    } else if (k != EDV_KIND_FW_ALLOW_DB || db_ip) {
+      judge_kind(x, (edv__kind_id)k, ti, NULL, o, fw, db_ip, it);
+    }
+  }
+}
+
 static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
 {
   const edv__tier *t = edv__tiers_find(x->d->tiers, ti->tier);
-  /* The rules every tenant has (operations SSH is optional). */
-  static const edv__firewall_kind fw_kinds[] = {
-      EDV_FIREWALL_ALLOW_LB, EDV_FIREWALL_DENY_INGRESS, EDV_FIREWALL_ALLOW_DB,
-      EDV_FIREWALL_DENY_DB};
-  char vm[EDV_NAME_MAX], fw[4][EDV_NAME_MAX], sql[EDV_NAME_MAX],
-      cert[EDV_NAME_MAX];
-  json_object *o;
+  char vm[EDV_NAME_MAX], sql[EDV_NAME_MAX], cert[EDV_NAME_MAX];
+  json_object *o, *db = NULL;
 
-  for (int i = 0; i < 4; i++)
-    if (edv__name_firewall(ti->id, fw_kinds[i], fw[i], sizeof(fw[i])))
-      return;
   if (edv__name_vm(ti->id, vm, sizeof(vm)) ||
       edv__name_sql_instance(ti->id, ti->generation, sql, sizeof(sql)) ||
       edv__name_certificate(ti->id, cert, sizeof(cert)))
     return;
   if (!json_object_object_get_ex(x->vms, vm, &o))
     item(it, "missing instance %s", vm);
-  else if (t && edv__jstr(o, "machineType") &&
-           strcmp(last_seg(edv__jstr(o, "machineType")), t->machine_type) != 0)
-    item(it, "instance %s is %.40s, tier wants %.30s", vm,
-         last_seg(edv__jstr(o, "machineType")), t->machine_type);
-  else if (edv__jstr(o, "status") &&
-           strcmp(edv__jstr(o, "status"), "TERMINATED") == 0)
-    item(it, "instance %s is stopped (TERMINATED)", vm); /* vm starts it */
-  for (int i = 0; i < 4; i++)
-    if (!json_object_object_get_ex(x->fws, fw[i], NULL))
-      item(it, "missing firewall %s", fw[i]);
-  if (!json_object_object_get_ex(x->sqls, sql, &o))
+  else
+    judge_kind(x, EDV_KIND_VM, ti, t, o, vm, NULL, it);
+  if (!json_object_object_get_ex(x->sqls, sql, &db))
     item(it, "missing SQL instance %s", sql);
   else
-    judge_sql(o, sql, t, it);
+    judge_kind(x, EDV_KIND_SQL_INSTANCE, ti, t, db, sql, NULL, it);
+  judge_firewalls(x, ti, db ? sql_private_ip(db) : NULL, it);
   if (!json_object_object_get_ex(x->certs, cert, &o)) {
     item(it, "missing certificate %s", cert);
   } else {
@@ -777,6 +756,45 @@ static void on_orphan_dns(void *data, const edv_error *err)
   orphan_deleted(data, err);
 }
 
+/* The DELETE of one orphan: its kind's path (tenant/kinds.h), with a
+ * requestId where the API takes one (Compute); a record set through the
+ * fleet's DNS writer. Sets rq's api and label; path "" when it cannot be
+ * made (no zone known for an instance, no record type). */
+static int orphan_path(edvd_drift *x, int kind, const char *name,
+                       json_object *res, edv_request *rq, char *path,
+                       size_t size)
+{
+  const edv__kind *k = &edv__kinds[orphan_kind[kind]];
+  const char *type = edv__jstr(res, "type"), *zone = NULL;
+  char rr[EDV_FQDN_MAX + 16], rid[EDV__REQUEST_ID_LEN + 1];
+  json_object *z;
+  size_t n;
+
+  path[0] = '\0';
+  rq->api = k->api;
+  rq->label = k->remove;
+  if (kind == O_INSTANCE && json_object_object_get_ex(x->zones, name, &z))
+    zone = json_object_get_string(z);
+  if (kind == O_DNS) {
+    if (!type)
+      return -1;
+    snprintf(rr, sizeof(rr), "%s/%s", name, type);
+    name = rr;
+  }
+  if (edv__kind_path(k->path, edv__fleet_project(x->d->fleet), NULL, zone, name,
+                     x->zone, path, size))
+    goto fail;
+  n = strlen(path);
+  if (k->api == EDV_API_COMPUTE &&
+      (edv__request_id(rid) ||
+       (size_t)snprintf(path + n, size - n, "?requestId=%s", rid) >= size - n))
+    goto fail;
+  return 0;
+fail:
+  path[0] = '\0';
+  return -1;
+}
+
 /* Asks for the deletion of one orphan (DELETE with requestId where the API
  * takes one). Only for resources that carry our marks: the caller found
  * the owner in our labels / description marker / our DNS records. */
@@ -784,11 +802,9 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
                          const char *tenant, json_object *res)
 {
   edvd *d = x->d;
-  const char *project = edv__fleet_project(d->fleet);
   orphan_ctx *c;
   edv_request rq;
-  char path[700], rid[EDV__REQUEST_ID_LEN + 1], key[EDV_FQDN_MAX + 40];
-  const char *type = NULL, *zone;
+  char path[700], key[EDV_FQDN_MAX + 40];
   int64_t pass = (int64_t)d->drift_passes;
   json_object *asked;
 
@@ -803,58 +819,14 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
   snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
   memset(&rq, 0, sizeof(rq));
   rq.method = "DELETE";
-  path[0] = '\0';
-  switch (kind) {
-  case 0: /* instance */
-    zone = json_object_object_get_ex(x->zones, name, &asked)
-               ? json_object_get_string(asked)
-               : NULL;
-    if (!zone || edv__request_id(rid))
-      break;
-    snprintf(path, sizeof(path),
-             "/compute/v1/projects/%s/zones/%s/instances/%s?requestId=%s",
-             project, zone, name, rid);
-    rq.api = EDV_API_COMPUTE;
-    rq.label = "compute.instances.delete";
-    break;
-  case 1: /* sql_instance: sql.instances.delete takes no requestId */
-    snprintf(path, sizeof(path), "/sql/v1beta4/projects/%s/instances/%s",
-             project, name);
-    rq.api = EDV_API_SQLADMIN;
-    rq.label = "sql.instances.delete";
-    break;
-  case 2: /* certificate: certificates.delete takes no requestId */
-    snprintf(path, sizeof(path),
-             "/v1/projects/%s/locations/global/certificates/%s", project, name);
-    rq.api = EDV_API_CERTIFICATEMANAGER;
-    rq.label = "certificatemanager.certificates.delete";
-    break;
-  case 3: /* firewall */
-    if (edv__request_id(rid))
-      break;
-    snprintf(path, sizeof(path),
-             "/compute/v1/projects/%s/global/firewalls/%s?requestId=%s",
-             project, name, rid);
-    rq.api = EDV_API_COMPUTE;
-    rq.label = "compute.firewalls.delete";
-    break;
-  case 4: /* dns_record: through the fleet's DNS writer */
-    type = edv__jstr(res, "type");
-    break;
-  default:
-    break;
-  }
-  if (kind == 4) {
+  if (orphan_path(x, kind, name, res, &rq, path, sizeof(path)) == 0 &&
+      kind == O_DNS)
     snprintf(c->what, sizeof(c->what), "DELETE dns %.70s %.8s", name,
-             type ? type : "?");
-    snprintf(path, sizeof(path),
-             "/dns/v1/projects/%s/managedZones/%s/rrsets/%s/%s", project,
-             x->zone, name, type ? type : "?");
-  } else {
+             edv__jstr(res, "type"));
+  else
     snprintf(c->what, sizeof(c->what), "DELETE %.40s %.70s",
              rq.label ? rq.label : "?", name);
-  }
-  if (!path[0] || (kind == 4 && !type)) {
+  if (!path[0]) {
     EDV_LOG_W(MOD, "orphan: cannot delete %s %s", edvd_orphan_kinds[kind],
               name);
     free(c);
@@ -867,7 +839,7 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
             edvd_orphan_kinds[kind], name, tenant);
   audit(d, "DELETE", path, tenant, "requested");
   journal(d, tenant, "orphan.delete.start", c->what, NULL);
-  if (kind == 4) {
+  if (kind == O_DNS) {
     /* Only while it still holds the value that made it ours (the judge
      * saw exactly one, our load balancer's or an authorization's). */
     json_object *rd = edv__jget(res, "rrdatas");
@@ -875,8 +847,8 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
         rd ? json_object_get_string(json_object_array_get_idx(rd, 0)) : NULL,
         NULL};
     edv__dns_own own = {owned, 0};
-    if (edv__dns_set(d->fleet, x->zone, name, type, 300, NULL, &own,
-                     on_orphan_dns, c)) {
+    if (edv__dns_set(d->fleet, x->zone, name, edv__jstr(res, "type"), 300, NULL,
+                     &own, on_orphan_dns, c)) {
       edv_error e;
       edv_error_set(&e, EDV_ENOMEM, "cannot queue the DNS change");
       orphan_deleted(c, &e);
@@ -949,7 +921,7 @@ static void orphan(edvd_drift *x, json_object *arr, unsigned *counts, int kind,
   else if (!tenant_deleted)
     why = "left alone: the store does not know this tenant (only a DELETED "
           "tenant's resources are deleted)";
-  else if (kind == 1)
+  else if (kind == O_SQL)
     why = "left alone: Cloud SQL instances (and their backups) are never "
           "deleted automatically";
   else if ((uint64_t)(now - since) < d->orphan_grace_ms)
@@ -1017,31 +989,24 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
   struct {
     json_object *map;
     int kind;
-  } labelled[] = {{x->vms, 0}, {x->sqls, 1}, {x->certs, 2}};
+  } listed[] = {{x->vms, O_INSTANCE},
+                {x->sqls, O_SQL},
+                {x->certs, O_CERT},
+                {x->fws, O_FW}};
 
-  for (size_t k = 0; k < sizeof(labelled) / sizeof(*labelled); k++) {
-    json_object_object_foreach(labelled[k].map, name, res)
+  /* Our labels, or for firewall rules our name prefix and description
+   * marker: each kind's ownership test. */
+  for (size_t k = 0; k < sizeof(listed) / sizeof(*listed); k++) {
+    const edv__kind *kd = &edv__kinds[orphan_kind[listed[k].kind]];
+    json_object_object_foreach(listed[k].map, name, res)
     {
-      json_object *labels = edv__jget(res, "labels");
-      if (!labels)
-        labels = edv__jget(res, "settings.userLabels");
-      if (!labels || !edv__labels_owner(labels, owner, sizeof(owner)) ||
+      if ((listed[k].kind == O_FW && strncmp(name, "edv-", 4) != 0) ||
+          !edv__kind_owner(kd, res, owner, sizeof(owner)) ||
           tenant_live(x, l, known, owner))
         continue;
-      orphan(x, arr, counts, labelled[k].kind, name, owner, res,
+      orphan(x, arr, counts, listed[k].kind, name, owner, res,
              tenant_deleted(l, known, owner));
     }
-  }
-  /* Firewall rules: our name prefix and our description marker. */
-  json_object_object_foreach(x->fws, fname, fw)
-  {
-    const char *desc = edv__jstr(fw, "description");
-    if (strncmp(fname, "edv-", 4) != 0 || !desc ||
-        !edv__description_owner(desc, owner, sizeof(owner)) ||
-        tenant_live(x, l, known, owner))
-      continue;
-    orphan(x, arr, counts, 3, fname, owner, fw,
-           tenant_deleted(l, known, owner));
   }
   /* DNS records carry no labels: <label>.<domain> A -> our load balancer
    * and its _acme-challenge CNAME -> a Certificate Manager authorization
@@ -1078,7 +1043,7 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
     if (json_object_object_get_ex(hosts, label, NULL) ||
         !json_object_object_get_ex(gone, label, &owner_of))
       continue;
-    orphan(x, arr, counts, 4, n, json_object_get_string(owner_of), rr, 1);
+    orphan(x, arr, counts, O_DNS, n, json_object_get_string(owner_of), rr, 1);
   }
   /* Deletions asked for what is no longer an orphan are forgotten. */
   {

@@ -345,44 +345,43 @@ void edv__step_repair(edv__srun *sr, edv_api api, const char *method,
 int edv__res_path(edv__srun *sr, const char *tmpl, const char *name, char *out,
                   size_t size)
 {
-  size_t n = 0;
+  return edv__kind_path(tmpl, edv__srun_project(sr), edv__srun_region(sr),
+                        edv__srun_zone(sr), name, NULL, out, size);
+}
 
-  for (const char *t = tmpl; *t; t++) {
-    const char *v = NULL;
-    size_t lv;
+/* What the runner needs of r: its own fields, or its kind's row. */
+typedef struct res_of {
+  edv_api api;
+  const char *kind, *path, *remove;
+  edv__own_mode own;
+} res_of;
 
-    if (t[0] == '{' && t[1] && t[2] == '}') {
-      v = t[1] == 'P'   ? edv__srun_project(sr)
-          : t[1] == 'R' ? edv__srun_region(sr)
-          : t[1] == 'Z' ? edv__srun_zone(sr)
-          : t[1] == 'N' ? name
-                        : NULL;
-    }
-    if (v) {
-      lv = strlen(v);
-      if (n + lv >= size)
-        return -1;
-      memcpy(out + n, v, lv);
-      n += lv;
-      t += 2;
-      continue;
-    }
-    if (n + 1 >= size)
-      return -1;
-    out[n++] = *t;
+static void res_get(const edv__res *r, res_of *o)
+{
+  if (r->row) {
+    o->api = r->row->api;
+    o->kind = r->row->title;
+    o->path = r->row->path;
+    o->remove = r->row->remove;
+    o->own = r->row->own;
+  } else {
+    o->api = r->api;
+    o->kind = r->kind;
+    o->path = r->path;
+    o->remove = r->remove;
+    o->own = r->own;
   }
-  out[n] = '\0';
-  return 0;
 }
 
 /* Paths and the message text of r named name; 0 or -1 (step failed). */
-static int res_fill(edv__srun *sr, const edv__res *r, const char *name,
-                    char *get, char *col, char *what, size_t size)
+static int res_fill(edv__srun *sr, const edv__res *r, const res_of *o,
+                    const char *name, char *get, char *col, char *what,
+                    size_t size)
 {
-  if (edv__res_path(sr, r->path, name, get, size) ||
+  if (edv__res_path(sr, o->path, name, get, size) ||
       (r->collection && edv__res_path(sr, r->collection, name, col, size)) ||
-      (size_t)snprintf(what, size, "%s '%s'", r->kind, name) >= size) {
-    edv__step_fail(sr, EDV_EINTERNAL, "%s '%s': path too long", r->kind, name);
+      (size_t)snprintf(what, size, "%s '%s'", o->kind, name) >= size) {
+    edv__step_fail(sr, EDV_EINTERNAL, "%s '%s': path too long", o->kind, name);
     return -1;
   }
   if (!r->collection)
@@ -394,15 +393,17 @@ void edv__step_ensure_res(edv__srun *sr, const edv__res *r, const char *name)
 {
   char get[768], col[768], what[768];
   edv__ensure e = {0};
+  res_of o;
 
-  if (res_fill(sr, r, name, get, col, what, sizeof(get)))
+  res_get(r, &o);
+  if (res_fill(sr, r, &o, name, get, col, what, sizeof(get)))
     return;
-  e.api = r->api;
+  e.api = o.api;
   e.what = what;
   e.get_path = get;
   e.create_path = col;
   e.label = r->create;
-  e.own = r->own;
+  e.own = o.own;
   e.build = r->build;
   e.verify = r->verify;
   e.ready = r->ready;
@@ -414,8 +415,10 @@ void edv__step_ensure_res_absent(edv__srun *sr, const edv__res *r,
                                  const char *name)
 {
   char get[768], col[768], what[768];
+  res_of o;
 
-  if (res_fill(sr, r, name, get, col, what, sizeof(get)))
+  res_get(r, &o);
+  if (res_fill(sr, r, &o, name, get, col, what, sizeof(get)))
     return;
-  edv__step_ensure_absent(sr, r->api, what, get, NULL, r->own, r->remove);
+  edv__step_ensure_absent(sr, o.api, what, get, NULL, o.own, o.remove);
 }

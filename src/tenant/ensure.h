@@ -4,15 +4,17 @@
  *
  * Most steps manage one resource through edv__step_ensure(). Their
  * paths, messages and labels differ only in a few names, so each is
- * described once by an edv__res: paths are templates in which {P} is the
- * project, {R} the step's region, {Z} its zone and {N} the resource's
- * name (given per call: a tenant's names depend on its id).
+ * described once by an edv__res (a tenant's resource by its row of the
+ * kinds table): paths are templates in which {P} is the project, {R} the
+ * step's region, {Z} its zone and {N} the resource's name (given per
+ * call: a tenant's names depend on its id).
  */
 #ifndef EDV_TENANT_ENSURE_H
 #define EDV_TENANT_ENSURE_H
 
 #include <stddef.h>
 
+#include "tenant/kinds.h"
 #include "tenant/machine.h"
 
 typedef struct edv__res {
@@ -27,6 +29,10 @@ typedef struct edv__res {
   void (*verify)(edv__srun *sr, json_object *res);        /* NULL: done */
   int (*ready)(edv__srun *sr, json_object *res);          /* optional */
   int (*name_taken)(edv__srun *sr, const edv_error *err); /* optional */
+  /* A tenant kind: its row of the kinds table (tenant/kinds.h) gives the
+   * API, the kind's title, the path, the delete label and the ownership
+   * mode, and api, kind, path, remove and own stay unset. */
+  const edv__kind *row;
 } edv__res;
 
 /* Expands a path template for this step; 0, or -1 when it does not fit. */

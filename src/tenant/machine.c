@@ -1588,6 +1588,11 @@ const char *edv__fleet_project(const edv__fleet *f)
   return f->project;
 }
 
+const char *edv__fleet_network(const edv__fleet *f)
+{
+  return f->network;
+}
+
 const char *edv__fleet_domain(const edv__fleet *f)
 {
   return f->domain;

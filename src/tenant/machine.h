@@ -118,6 +118,8 @@ edv__store_batch *edv__fleet_batch(const edv__fleet *f);
 const edv__tiers *edv__fleet_tiers(const edv__fleet *f);
 const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
+/* The VPC of the tenants' subnets ("edv-tenants"). */
+const char *edv__fleet_network(const edv__fleet *f);
 /* Its reserved hostname labels (edv__spec_check_reserved's list). */
 const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Runs in flight. */

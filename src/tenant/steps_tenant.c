@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "gcp/gcp.h"
 #include "tenant/ensure.h"
+#include "tenant/kinds.h"
 #include "tenant/machine.h"
 #include "tenant/render.h"
 #include "tenant/shared.h"
@@ -228,17 +229,11 @@ static void subnet_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res subnet_res = {
-    EDV_API_COMPUTE,
-    "subnetwork",
-    CPT "/regions/{R}/subnetworks/{N}",
-    CPT "/regions/{R}/subnetworks",
-    "compute.subnetworks.insert",
-    "compute.subnetworks.delete",
-    EDV_OWN_DESC,
-    subnet_build,
-    subnet_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SUBNET],
+    .collection = CPT "/regions/{R}/subnetworks",
+    .create = "compute.subnetworks.insert",
+    .build = subnet_build,
+    .verify = subnet_verify,
 };
 
 static void subnet_up(edv__srun *sr)
@@ -282,94 +277,34 @@ ensure:
 
 RES_DOWN(subnet_down, subnet_res, subnet)
 
+/* The diff's context for this step (tenant/kinds.h). */
+static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
+{
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->tier = edv__srun_tier(sr);
+  ctx->tenant = edv__srun_spec(sr)->id;
+  ctx->project = edv__srun_project(sr);
+  ctx->network = edv__srun_network(sr);
+  ctx->zone = edv__srun_zone(sr);
+  ctx->db_ip = edv__srun_fact(sr, "db_ip");
+}
+
 /* ==== firewall =========================================================== */
 
 /*
- * A tenant's firewall rules, all targeting its VM's network tag:
- *
- *   allow-lb        INGRESS 1000  Google's LB ranges -> tcp:80
- *   deny-ingress    INGRESS 65000 everything else in (above the implied)
- *   allow-iap-ssh   INGRESS 1000  IAP's range -> tcp:22, only with ops_ssh
- *   allow-db-egress EGRESS  1000  out to its own Cloud SQL IP, tcp:5432
- *   deny-db-egress  EGRESS  65000 out to the rest of the private services
- *                                 access range: other tenants' databases
- *
- * Cloud SQL private IPs sit in the peered producer network, where the
- * VPC's ingress rules do not apply: the egress pair is what keeps a
- * tenant's VM away from other tenants' databases (`edvctl infra audit`
- * proves it).
+ * A tenant's firewall rules (their definitions: tenant/kinds.c). Cloud
+ * SQL private IPs sit in the peered producer network, where the VPC's
+ * ingress rules do not apply: the egress pair is what keeps a tenant's VM
+ * away from other tenants' databases (`edvctl infra audit` proves it).
  */
-typedef struct fw_def {
-  int egress, deny, priority;
-  const char *proto, *port; /* port NULL: every port */
-} fw_def;
 
-static const fw_def fw_defs[EDV_FIREWALL__COUNT] = {
-    [EDV_FIREWALL_ALLOW_LB] = {0, 0, 1000, "tcp", "80"},
-    [EDV_FIREWALL_DENY_INGRESS] = {0, 1, 65000, "all", NULL},
-    [EDV_FIREWALL_OPS_SSH] = {0, 0, 1000, "tcp", "22"},
-    [EDV_FIREWALL_ALLOW_DB] = {1, 0, 1000, "tcp", "5432"},
-    [EDV_FIREWALL_DENY_DB] = {1, 1, 65000, "all", NULL},
-};
-
-/* The source (ingress) or destination (egress) ranges of rule `kind`. */
-static json_object *fw_ranges(edv__srun *sr, edv__firewall_kind kind)
-{
-  json_object *a = json_object_new_array();
-  char ip[64];
-
-  switch (kind) {
-  case EDV_FIREWALL_ALLOW_LB:
-    /* Only Google's front ends and health checkers reach the VM. */
-    json_object_array_add(a, jstr(EDV_HC_RANGE_1));
-    json_object_array_add(a, jstr(EDV_HC_RANGE_2));
-    break;
-  case EDV_FIREWALL_DENY_INGRESS:
-    json_object_array_add(a, jstr("0.0.0.0/0"));
-    break;
-  case EDV_FIREWALL_OPS_SSH:
-    json_object_array_add(a, jstr(EDV_IAP_RANGE));
-    break;
-  case EDV_FIREWALL_ALLOW_DB:
-    snprintf(ip, sizeof(ip), "%s/32",
-             edv__srun_fact(sr, "db_ip") ? edv__srun_fact(sr, "db_ip") : "");
-    json_object_array_add(a, jstr(ip));
-    break;
-  default:
-    json_object_array_add(a, jstr(EDV_SUBNET_PSA_RANGE));
-    break;
-  }
-  return a;
-}
-
+/* The desired rule of `kind` for this tenant (tenant/kinds.c). */
 static json_object *fw_build(edv__srun *sr, edv__firewall_kind kind)
 {
-  const fw_def *d = &fw_defs[kind];
-  json_object *o = json_object_new_object(), *rules, *r;
-  char net[512], name[EDV_NAME_MAX];
-  names n;
+  edv__kind_ctx ctx;
 
-  names_of(sr, &n);
-  edv__name_firewall(edv__srun_spec(sr)->id, kind, name, sizeof(name));
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(o, "name", jstr(name));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "network", jstr(net));
-  json_object_object_add(o, "direction",
-                         jstr(d->egress ? "EGRESS" : "INGRESS"));
-  json_object_object_add(o, "targetTags", jarr1(n.tag));
-  json_object_object_add(o, "priority", json_object_new_int(d->priority));
-  rules = json_object_new_array();
-  r = json_object_new_object();
-  json_object_object_add(r, "IPProtocol", jstr(d->proto));
-  if (d->port)
-    json_object_object_add(r, "ports", jarr1(d->port));
-  json_object_array_add(rules, r);
-  json_object_object_add(o, d->deny ? "denied" : "allowed", rules);
-  json_object_object_add(o, d->egress ? "destinationRanges" : "sourceRanges",
-                         fw_ranges(sr, kind));
-  return o;
+  kind_ctx(sr, &ctx);
+  return edv__kind_fw_rule(&ctx, kind);
 }
 
 #define FW_BUILD(fn, kind)                                                     \
@@ -383,81 +318,6 @@ FW_BUILD(fw_ops_build, EDV_FIREWALL_OPS_SSH)
 FW_BUILD(fw_db_allow_build, EDV_FIREWALL_ALLOW_DB)
 FW_BUILD(fw_db_deny_build, EDV_FIREWALL_DENY_DB)
 
-/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
-static size_t arr_len(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
-/* 1 when string arrays a and b hold the same strings, in any order. */
-static int same_strings(json_object *a, json_object *b)
-{
-  size_t na = arr_len(a), nb = arr_len(b);
-
-  if (na != nb)
-    return 0;
-  for (size_t i = 0; i < na; i++) {
-    const char *x = json_object_get_string(json_object_array_get_idx(a, i));
-    int found = 0;
-    for (size_t k = 0; k < nb && !found; k++) {
-      const char *y = json_object_get_string(json_object_array_get_idx(b, k));
-      found = x && y && strcmp(x, y) == 0;
-    }
-    if (!found)
-      return 0;
-  }
-  return 1;
-}
-
-/* 1 when the rule's allowed/denied entries match the wanted ones
- * (protocol and ports, in any order). */
-static int same_rules(json_object *have, json_object *want)
-{
-  size_t n = arr_len(want);
-
-  if (arr_len(have) != n)
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    json_object *w = json_object_array_get_idx(want, i);
-    const char *wp = edv__jstr(w, "IPProtocol");
-    int found = 0;
-    for (size_t k = 0; k < n && !found; k++) {
-      json_object *h = json_object_array_get_idx(have, k);
-      const char *hp = edv__jstr(h, "IPProtocol");
-      found = hp && wp && strcmp(hp, wp) == 0 &&
-              same_strings(edv__jget(h, "ports"), edv__jget(w, "ports"));
-    }
-    if (!found)
-      return 0;
-  }
-  return 1;
-}
-
-/* 1 when the observed rule is the rule we want. */
-static int fw_matches(json_object *res, json_object *want, int deny)
-{
-  const char *dir = edv__jstr(res, "direction");
-  json_object *disabled = edv__jget(res, "disabled");
-
-  return edv__jint(res, "priority", 1000) ==
-             edv__jint(want, "priority", 1000) &&
-         strcmp(dir ? dir : "INGRESS", edv__jstr(want, "direction")) == 0 &&
-         !(disabled && json_object_get_boolean(disabled)) &&
-         same_strings(edv__jget(res, "sourceRanges"),
-                      edv__jget(want, "sourceRanges")) &&
-         same_strings(edv__jget(res, "destinationRanges"),
-                      edv__jget(want, "destinationRanges")) &&
-         same_strings(edv__jget(res, "targetTags"),
-                      edv__jget(want, "targetTags")) &&
-         arr_len(edv__jget(res, "sourceTags")) == 0 &&
-         arr_len(edv__jget(res, "sourceServiceAccounts")) == 0 &&
-         arr_len(edv__jget(res, "targetServiceAccounts")) == 0 &&
-         same_rules(edv__jget(res, deny ? "denied" : "allowed"),
-                    edv__jget(want, deny ? "denied" : "allowed")) &&
-         arr_len(edv__jget(res, deny ? "allowed" : "denied")) == 0;
-}
-
 static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
 {
   (void)op;
@@ -467,61 +327,52 @@ static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
 /*
  * A tenant's firewall rules are its isolation: a rule that is ours but
  * whose sources, targets, protocols, priority or state changed is put back
- * with one PATCH (which a plan shows), never accepted as it is.
+ * with one PATCH (which a plan shows), never accepted as it is: the
+ * firewall kinds' diff (tenant/kinds.c), the one the drift pass judges
+ * with.
  */
 static void fw_verify(edv__srun *sr, json_object *res)
 {
   const char *name = edv__jstr(res, "name");
-  int kind;
-  json_object *want;
-  char path[512], want_name[EDV_NAME_MAX];
+  json_object *patch;
+  edv__kind_ctx ctx;
+  char path[512], what[512];
+  int n;
 
-  for (kind = 0; kind < EDV_FIREWALL__COUNT; kind++) {
-    edv__name_firewall(edv__srun_spec(sr)->id, (edv__firewall_kind)kind,
-                       want_name, sizeof(want_name));
-    if (name && strcmp(name, want_name) == 0)
-      break;
-  }
-  if (kind == EDV_FIREWALL__COUNT) {
+  kind_ctx(sr, &ctx);
+  n = edv__kind_fw_diff(&ctx, res, &patch, what, sizeof(what));
+  if (n < 0) {
     edv__step_fail(sr, EDV_EINTERNAL, "firewall rule '%s' is not one of ours",
                    name ? name : "?");
     return;
   }
-  want = fw_build(sr, (edv__firewall_kind)kind);
-  if (fw_matches(res, want, fw_defs[kind].deny)) {
-    json_object_put(want);
+  if (n == 0) {
     edv__step_done(sr, NULL);
     return;
   }
-  edv__step_info(sr, 1, "drift: firewall rule '%s' differs; restoring it",
-                 name);
-  json_object_object_add(want, "disabled", json_object_new_boolean(0));
-  /* What the rule must not have is cleared in the same patch. */
-  json_object_object_add(want, fw_defs[kind].deny ? "allowed" : "denied",
-                         json_object_new_array());
-  json_object_object_add(
-      want, fw_defs[kind].egress ? "sourceRanges" : "destinationRanges",
-      json_object_new_array());
-  json_object_object_add(want, "sourceTags", json_object_new_array());
-  json_object_object_add(want, "sourceServiceAccounts",
-                         json_object_new_array());
-  json_object_object_add(want, "targetServiceAccounts",
-                         json_object_new_array());
+  edv__step_info(sr, 1, "drift: firewall rule '%s': %s; restoring it", name,
+                 what);
   snprintf(path, sizeof(path), CP "/global/firewalls/%s", edv__srun_project(sr),
            name);
-  edv__step_act(sr, EDV_API_COMPUTE, "PATCH", path, want,
+  edv__step_act(sr, EDV_API_COMPUTE, "PATCH", path, patch,
                 "compute.firewalls.patch", fw_patched);
 }
 
-#define FW_RES(build)                                                          \
-  {                                                                            \
-    EDV_API_COMPUTE, "firewall rule", CPT "/global/firewalls/{N}",             \
-        CPT "/global/firewalls", "compute.firewalls.insert",                   \
-        "compute.firewalls.delete", EDV_OWN_DESC, build, fw_verify, NULL, NULL \
+#define FW_RES(kid, build_)                                                    \
+  [kid - EDV_KIND_FW_ALLOW_LB] = {                                             \
+      .row = &edv__kinds[kid],                                                 \
+      .collection = CPT "/global/firewalls",                                   \
+      .create = "compute.firewalls.insert",                                    \
+      .build = build_,                                                         \
+      .verify = fw_verify,                                                     \
   }
+/* Indexed by edv__firewall_kind (the table's rows are in its order). */
 static const edv__res fw_res[EDV_FIREWALL__COUNT] = {
-    FW_RES(fw_allow_build), FW_RES(fw_deny_build), FW_RES(fw_ops_build),
-    FW_RES(fw_db_allow_build), FW_RES(fw_db_deny_build)};
+    FW_RES(EDV_KIND_FW_ALLOW_LB, fw_allow_build),
+    FW_RES(EDV_KIND_FW_DENY_INGRESS, fw_deny_build),
+    FW_RES(EDV_KIND_FW_OPS_SSH, fw_ops_build),
+    FW_RES(EDV_KIND_FW_ALLOW_DB, fw_db_allow_build),
+    FW_RES(EDV_KIND_FW_DENY_DB, fw_db_deny_build)};
 
 static void fw_ensure(edv__srun *sr, edv__firewall_kind kind, int present)
 {
@@ -585,17 +436,11 @@ static void sa_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res sa_res = {
-    EDV_API_IAM,
-    "service account",
-    "/v1/projects/{P}/serviceAccounts/{N}",
-    "/v1/projects/{P}/serviceAccounts",
-    "iam.projects.serviceAccounts.create",
-    "iam.projects.serviceAccounts.delete",
-    EDV_OWN_DESC,
-    sa_build,
-    sa_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SERVICE_ACCOUNT],
+    .collection = "/v1/projects/{P}/serviceAccounts",
+    .create = "iam.projects.serviceAccounts.create",
+    .build = sa_build,
+    .verify = sa_verify,
 };
 
 RES_UP(sa_up, sa_res, sa_email)
@@ -854,17 +699,11 @@ static void secret_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res secret_res = {
-    EDV_API_SECRETMANAGER,
-    "secret",
-    "/v1/projects/{P}/secrets/{N}",
-    "/v1/projects/{P}/secrets?secretId={N}",
-    "secretmanager.secrets.create",
-    "secretmanager.secrets.delete",
-    EDV_OWN_LABELS,
-    secret_build,
-    secret_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SECRET],
+    .collection = "/v1/projects/{P}/secrets?secretId={N}",
+    .create = "secretmanager.secrets.create",
+    .build = secret_build,
+    .verify = secret_verify,
 };
 
 RES_UP(secret_up, secret_res, secret)
@@ -874,50 +713,14 @@ RES_DOWN(secret_down, secret_res, secret)
 /* ==== Cloud SQL instance ===================================================
  */
 
-/* settings.backupConfiguration as the tier wants it (create and repair). */
-static json_object *sql_backup_config(const edv__tier *t)
-{
-  json_object *bk = json_object_new_object(), *ret = json_object_new_object();
-
-  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
-  json_object_object_add(bk, "startTime", jstr(t->sql.backup_start_time));
-  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
-                         json_object_new_boolean(t->sql.pitr));
-  json_object_object_add(
-      bk, "transactionLogRetentionDays",
-      json_object_new_int(t->sql.transaction_log_retention_days));
-  json_object_object_add(ret, "retainedBackups",
-                         json_object_new_int(t->sql.retained_backups));
-  json_object_object_add(ret, "retentionUnit", jstr("COUNT"));
-  json_object_object_add(bk, "backupRetentionSettings", ret);
-  return bk;
-}
-
-/*
- * settings.ipConfiguration (create and repair). Private IP only: the
- * database is reachable from the VPC, never from the internet. TLS on
- * every connection: sslMode ENCRYPTED_ONLY, without client certificates
- * (requireSsl stays unset: with ENCRYPTED_ONLY the API wants it false or
- * cleared). The app connects with sslmode=require (render.c).
- */
-static void sql_ip_config(json_object *ip, const char *net)
-{
-  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
-  json_object_object_add(ip, "privateNetwork", jstr(net));
-  json_object_object_add(ip, "sslMode", jstr(EDV_SQL_SSL_MODE));
-}
-
 static json_object *sql_build(edv__srun *sr)
 {
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   json_object *o = json_object_new_object(), *st = json_object_new_object(),
-              *ip = json_object_new_object();
-  char net[512];
+              *ip;
 
   names_of(sr, &n);
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(n.sql));
   json_object_object_add(o, "databaseVersion", jstr(t->sql.database_version));
   json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
@@ -934,11 +737,11 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
   json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
-  json_object_object_add(st, "backupConfiguration", sql_backup_config(t));
+  json_object_object_add(st, "backupConfiguration", edv__sql_backup_config(t));
   /* Only the tenant delete path lifts it (sql_down). */
   json_object_object_add(st, "deletionProtectionEnabled",
                          json_object_new_boolean(1));
-  sql_ip_config(ip, net);
+  ip = edv__sql_ip_config(edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(st, "ipConfiguration", ip);
   json_object_object_add(o, "settings", st);
   return o;
@@ -968,102 +771,14 @@ static int jtrue(json_object *v)
 
 static void sql_up(edv__srun *sr);
 
-/*
- * What Cloud SQL holds against what the tier asks for. Each differing
- * field the API can change goes into `fix` (a settings object for one
- * instances.patch) and is named in `what`. The data disk only grows: a
- * larger one is kept and said so (Cloud SQL cannot shrink storage).
- */
-/* Who may reach the database and how: private IP only on our network,
- * TLS only, deletion protection on. Each difference goes into `fix` and
- * `notes` (at most 2); returns how many notes. */
-static int sql_access_diff(edv__srun *sr, json_object *st, json_object *fix,
-                           const char *notes[2])
-{
-  json_object *ipc = edv__jget(st, "ipConfiguration");
-  const char *ssl = edv__jstr(ipc, "sslMode");
-  char net[512];
-  int n = 0;
-
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  if (jtrue(edv__jget(ipc, "ipv4Enabled")) ||
-      !edv__same_link(edv__jstr(ipc, "privateNetwork"), net) || !ssl ||
-      strcmp(ssl, EDV_SQL_SSL_MODE) != 0) {
-    json_object *ip = json_object_new_object();
-    notes[n++] = jtrue(edv__jget(ipc, "ipv4Enabled"))
-                     ? "public IP enabled -> private only"
-                 : !edv__same_link(edv__jstr(ipc, "privateNetwork"), net)
-                     ? "private network differs"
-                     : "sslMode -> " EDV_SQL_SSL_MODE;
-    sql_ip_config(ip, net);
-    json_object_object_add(fix, "ipConfiguration", ip);
-  }
-  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
-    notes[n++] = "deletion protection off -> on";
-    json_object_object_add(fix, "deletionProtectionEnabled",
-                           json_object_new_boolean(1));
-  }
-  return n;
-}
-
-static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
-                    char *what, size_t size)
+/* What the diff leaves alone but a person should know. */
+static void sql_notes(edv__srun *sr, json_object *res)
 {
   const edv__tier *t = edv__srun_tier(sr);
   json_object *st = edv__jget(res, "settings");
-  json_object *bk = edv__jget(st, "backupConfiguration");
-  const char *tier = edv__jstr(st, "tier"), *avail;
   const char *dtype = edv__jstr(st, "dataDiskType");
-  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
-  const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
-  const char *start = edv__jstr(bk, "startTime");
-  const char *notes[2];
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
-  char gb[16];
-  size_t off = 0;
-  int n = 0;
 
-#define NOTE(...)                                                              \
-  do {                                                                         \
-    if (off < size)                                                            \
-      off += (size_t)snprintf(what + off, size - off, "%s", n ? "; " : "");    \
-    if (off < size)                                                            \
-      off += (size_t)snprintf(what + off, size - off, __VA_ARGS__);            \
-    n++;                                                                       \
-  } while (0)
-
-  what[0] = '\0';
-  if (!tier || strcmp(tier, t->sql.tier) != 0) {
-    NOTE("tier %s -> %s", tier ? tier : "(none)", t->sql.tier);
-    json_object_object_add(fix, "tier", jstr(t->sql.tier));
-  }
-  for (int i = 0, k = sql_access_diff(sr, st, fix, notes); i < k; i++)
-    NOTE("%s", notes[i]);
-  avail = edv__jstr(st, "availabilityType");
-  if (!avail || strcmp(avail, want_avail) != 0) {
-    NOTE("availability %s -> %s", avail ? avail : "(none)", want_avail);
-    json_object_object_add(fix, "availabilityType", jstr(want_avail));
-  }
-  if (disk < t->sql.data_disk_gb) {
-    NOTE("storage %lld GB -> %d GB", (long long)disk, t->sql.data_disk_gb);
-    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
-    json_object_object_add(fix, "dataDiskSizeGb", jstr(gb));
-  }
-  if (!jtrue(edv__jget(bk, "enabled")) || !start ||
-      strcmp(start, t->sql.backup_start_time) != 0 ||
-      jtrue(edv__jget(bk, "pointInTimeRecoveryEnabled")) != !!t->sql.pitr ||
-      edv__jint(bk, "transactionLogRetentionDays", -1) !=
-          t->sql.transaction_log_retention_days ||
-      edv__jint(edv__jget(bk, "backupRetentionSettings"), "retainedBackups",
-                -1) != t->sql.retained_backups) {
-    NOTE("backup configuration differs");
-    json_object_object_add(fix, "backupConfiguration", sql_backup_config(t));
-  }
-  if (n > 0 && (!lt || strcmp(lt, t->name) != 0))
-    /* Same patch: the tier label follows a scaled tenant. */
-    json_object_object_add(fix, "userLabels", edv__srun_labels(sr));
-#undef NOTE
   if (disk > t->sql.data_disk_gb)
     edv__step_info(sr, 1,
                    "Cloud SQL storage is %lld GB, larger than the tier's %d "
@@ -1074,39 +789,39 @@ static int sql_diff(edv__srun *sr, json_object *res, json_object *fix,
                    "drift: Cloud SQL storage type is %s, the tier wants %s; "
                    "it cannot change in place (left as is)",
                    dtype, t->sql.data_disk_type);
-  return n;
 }
 
 static void sql_verify(edv__srun *sr, json_object *res)
 {
   json_object *ips = edv__jget(res, "ipAddresses");
-  json_object *fix = json_object_new_object();
+  json_object *body;
+  edv__kind_ctx ctx;
   char what[512], path[512];
 
-  if (sql_diff(sr, res, fix, what, sizeof(what)) > 0) {
-    json_object *body;
+  kind_ctx(sr, &ctx);
+  if (edv__kind_sql_diff(&ctx, res, &body, what, sizeof(what)) > 0) {
     const char *ver = edv__jstr(edv__jget(res, "settings"), "settingsVersion");
 
     if (!edv__step_repair_allowed(sr, "sql_settings",
                                   "the Cloud SQL settings")) {
-      json_object_put(fix);
+      json_object_put(body);
       return;
     }
+    sql_notes(sr, res);
     edv__step_info(sr, 1, "drift: Cloud SQL instance '%s': %s; patching it",
                    edv__jstr(res, "name"), what);
     /* settingsVersion: a concurrent change makes the patch 412, and the
      * repair observes again. */
     if (ver)
-      json_object_object_add(fix, "settingsVersion", jstr(ver));
-    body = json_object_new_object();
-    json_object_object_add(body, "settings", fix);
+      json_object_object_add(edv__jget(body, "settings"), "settingsVersion",
+                             jstr(ver));
     snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
              edv__jstr(res, "name"));
     edv__step_repair(sr, EDV_API_SQLADMIN, "PATCH", path, body,
                      "sql.instances.patch", sql_up);
     return;
   }
-  json_object_put(fix);
+  sql_notes(sr, res);
   for (size_t i = 0; ips && i < json_object_array_length(ips); i++) {
     json_object *ip = json_object_array_get_idx(ips, i);
     const char *type = edv__jstr(ip, "type");
@@ -1155,17 +870,13 @@ static int sql_name_taken(edv__srun *sr, const edv_error *err)
 }
 
 static const edv__res sql_res = {
-    EDV_API_SQLADMIN,
-    "Cloud SQL instance",
-    SQLT "/instances/{N}",
-    SQLT "/instances",
-    "sql.instances.insert",
-    "sql.instances.delete",
-    EDV_OWN_LABELS,
-    sql_build,
-    sql_verify,
-    sql_ready,
-    sql_name_taken,
+    .row = &edv__kinds[EDV_KIND_SQL_INSTANCE],
+    .collection = SQLT "/instances",
+    .create = "sql.instances.insert",
+    .build = sql_build,
+    .verify = sql_verify,
+    .ready = sql_ready,
+    .name_taken = sql_name_taken,
 };
 
 RES_UP(sql_up, sql_res, sql)
@@ -1247,17 +958,10 @@ static json_object *db_build(edv__srun *sr)
 
 /* {N} is the instance here: the database's own name is fixed. */
 static const edv__res sqldb_res = {
-    EDV_API_SQLADMIN,
-    "database '" EDV_DB_NAME "' in instance",
-    SQLT "/instances/{N}/databases/" EDV_DB_NAME,
-    SQLT "/instances/{N}/databases",
-    "sql.databases.insert",
-    NULL,
-    EDV_OWN_NONE, /* inside our own instance */
-    db_build,
-    NULL,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SQL_DATABASE],
+    .collection = SQLT "/instances/{N}/databases",
+    .create = "sql.databases.insert",
+    .build = db_build,
 };
 
 RES_UP(sqldb_up, sqldb_res, sql)
@@ -1630,36 +1334,33 @@ static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
  */
 static void vm_verify(edv__srun *sr, json_object *res)
 {
-  const char *mt = edv__jstr(res, "machineType");
   const char *st = edv__jstr(res, "status");
-  const edv__tier *t = edv__srun_tier(sr);
-  char have[96], path[512], buf[256];
+  json_object *body;
+  edv__kind_ctx ctx;
+  char what[256], path[512];
   names n;
 
   names_of(sr, &n);
-  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
   edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
-  if (strcmp(have, t->machine_type) != 0) {
-    if (!edv__step_repair_allowed(sr, "vm_type", "the VM's machine type"))
+  kind_ctx(sr, &ctx);
+  if (edv__kind_vm_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body) {
+    if (!edv__step_repair_allowed(sr, "vm_type", "the VM's machine type")) {
+      json_object_put(body);
       return;
+    }
     if (st && strcmp(st, "TERMINATED") == 0) {
-      json_object *body = json_object_new_object();
-      edv__step_info(sr, 1,
-                     "drift: VM '%s' is %s, the tier wants %s; "
-                     "setting the machine type",
-                     n.vm, have, t->machine_type);
-      snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", edv__srun_zone(sr),
-               t->machine_type);
-      json_object_object_add(body, "machineType", jstr(buf));
+      edv__step_info(sr, 1, "drift: VM '%s': %s; setting the machine type",
+                     n.vm, what);
       vm_verb_path(sr, "setMachineType", path, sizeof(path));
       edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
                        "compute.instances.setMachineType", vm_up);
       return;
     }
+    json_object_put(body);
     edv__step_info(sr, 1,
-                   "drift: VM '%s' is %s, the tier wants %s; "
-                   "stopping it to change the machine type",
-                   n.vm, have, t->machine_type);
+                   "drift: VM '%s': %s; stopping it to change the machine "
+                   "type",
+                   n.vm, what);
     vm_verb_path(sr, "stop", path, sizeof(path));
     edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, NULL,
                      "compute.instances.stop", vm_up);
@@ -1680,17 +1381,12 @@ static void vm_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res vm_res = {
-    EDV_API_COMPUTE,
-    "VM",
-    CPT "/zones/{Z}/instances/{N}",
-    CPT "/zones/{Z}/instances",
-    "compute.instances.insert",
-    "compute.instances.delete",
-    EDV_OWN_LABELS,
-    vm_build,
-    vm_verify,
-    vm_ready,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_VM],
+    .collection = CPT "/zones/{Z}/instances",
+    .create = "compute.instances.insert",
+    .build = vm_build,
+    .verify = vm_verify,
+    .ready = vm_ready,
 };
 
 RES_UP(vm_up, vm_res, vm)
@@ -1788,17 +1484,11 @@ static void policy_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res policy_res = {
-    EDV_API_COMPUTE,
-    "snapshot schedule",
-    CPT "/regions/{R}/resourcePolicies/{N}",
-    CPT "/regions/{R}/resourcePolicies",
-    "compute.resourcePolicies.insert",
-    "compute.resourcePolicies.delete",
-    EDV_OWN_DESC,
-    policy_build,
-    policy_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_SNAPSHOT_POLICY],
+    .collection = CPT "/regions/{R}/resourcePolicies",
+    .create = "compute.resourcePolicies.insert",
+    .build = policy_build,
+    .verify = policy_verify,
 };
 
 RES_UP(policy_up, policy_res, policy)
@@ -1958,17 +1648,11 @@ static void ig_list(edv__srun *sr)
 }
 
 static const edv__res ig_res = {
-    EDV_API_COMPUTE,
-    "instance group",
-    CPT "/zones/{Z}/instanceGroups/{N}",
-    CPT "/zones/{Z}/instanceGroups",
-    "compute.instanceGroups.insert",
-    "compute.instanceGroups.delete",
-    EDV_OWN_DESC,
-    ig_build,
-    ig_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_INSTANCE_GROUP],
+    .collection = CPT "/zones/{Z}/instanceGroups",
+    .create = "compute.instanceGroups.insert",
+    .build = ig_build,
+    .verify = ig_verify,
 };
 
 RES_UP(ig_up, ig_res, ig)
@@ -1980,93 +1664,38 @@ RES_DOWN(ig_down, ig_res, ig)
 
 static json_object *bes_build(edv__srun *sr)
 {
-  names n;
-  json_object *o = json_object_new_object(), *backends, *b;
-  char buf[512];
+  edv__kind_ctx ctx;
 
-  names_of(sr, &n);
-  json_object_object_add(o, "name", jstr(n.bes));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "protocol", jstr("HTTP"));
-  json_object_object_add(o, "portName", jstr("http"));
-  json_object_object_add(o, "loadBalancingScheme", jstr("EXTERNAL_MANAGED"));
-  json_object_object_add(o, "timeoutSec", json_object_new_int(30));
-  snprintf(buf, sizeof(buf), "projects/%s/global/healthChecks/%s",
-           edv__srun_project(sr), EDV_HC_NAME);
-  json_object_object_add(o, "healthChecks", jarr1(buf));
-  backends = json_object_new_array();
-  b = json_object_new_object();
-  snprintf(buf, sizeof(buf), "projects/%s/zones/%s/instanceGroups/%s",
-           edv__srun_project(sr), edv__srun_zone(sr), n.ig);
-  json_object_object_add(b, "group", jstr(buf));
-  json_object_object_add(b, "balancingMode", jstr("UTILIZATION"));
-  json_object_object_add(b, "capacityScaler", json_object_new_double(1.0));
-  json_object_array_add(backends, b);
-  json_object_object_add(o, "backends", backends);
-  return o;
+  kind_ctx(sr, &ctx);
+  return edv__kind_bes_want(&ctx);
 }
 
 static void bes_up(edv__srun *sr);
-
-/* 1 when the backend service carries what bes_build sets. */
-static int bes_matches(edv__srun *sr, json_object *res, json_object *want)
-{
-  json_object *hcs = edv__jget(res, "healthChecks");
-  json_object *bes = edv__jget(res, "backends");
-  json_object *wb = json_object_array_get_idx(edv__jget(want, "backends"), 0);
-  const char *proto = edv__jstr(res, "protocol");
-  const char *port = edv__jstr(res, "portName");
-
-  (void)sr;
-  return proto && strcmp(proto, "HTTP") == 0 && port &&
-         strcmp(port, "http") == 0 &&
-         edv__jint(res, "timeoutSec", 30) ==
-             edv__jint(want, "timeoutSec", 30) &&
-         arr_len(hcs) == 1 &&
-         edv__same_link(
-             json_object_get_string(json_object_array_get_idx(hcs, 0)),
-             json_object_get_string(json_object_array_get_idx(
-                 edv__jget(want, "healthChecks"), 0))) &&
-         arr_len(bes) == 1 &&
-         edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
-                        edv__jstr(wb, "group"));
-}
 
 /*
  * The backend service routes the tenant's traffic: a changed health check,
  * backend, protocol, port name or timeout is put back with one PATCH
  * carrying the fingerprint read (a race answers 412 and is observed
- * again).
+ * again): the kind's diff (tenant/kinds.c).
  */
 static void bes_verify(edv__srun *sr, json_object *res)
 {
-  json_object *want = bes_build(sr), *body;
-  char path[512];
-  static const char *const keep[] = {"protocol",     "portName", "timeoutSec",
-                                     "healthChecks", "backends", NULL};
+  json_object *body;
+  edv__kind_ctx ctx;
+  char path[512], what[256];
 
-  if (bes_matches(sr, res, want)) {
-    json_object_put(want);
+  kind_ctx(sr, &ctx);
+  if (edv__kind_bes_diff(&ctx, res, &body, what, sizeof(what)) == 0) {
     edv__srun_set_fact(sr, "backend_link", edv__jstr(res, "selfLink"));
     edv__step_done(sr, NULL);
     return;
   }
   if (!edv__step_repair_allowed(sr, "backend_service", "the backend service")) {
-    json_object_put(want);
+    json_object_put(body);
     return;
   }
-  edv__step_info(sr, 1,
-                 "drift: backend service '%s' differs (health check, "
-                 "backends, protocol, port or timeout); restoring it",
-                 edv__jstr(res, "name"));
-  body = json_object_new_object();
-  for (int i = 0; keep[i]; i++)
-    json_object_object_add(body, keep[i],
-                           json_object_get(edv__jget(want, keep[i])));
-  if (edv__jstr(res, "fingerprint"))
-    json_object_object_add(body, "fingerprint",
-                           jstr(edv__jstr(res, "fingerprint")));
-  json_object_put(want);
+  edv__step_info(sr, 1, "drift: backend service '%s': %s; restoring it",
+                 edv__jstr(res, "name"), what);
   snprintf(path, sizeof(path), CP "/global/backendServices/%s",
            edv__srun_project(sr), edv__jstr(res, "name"));
   edv__step_repair(sr, EDV_API_COMPUTE, "PATCH", path, body,
@@ -2074,17 +1703,11 @@ static void bes_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res bes_res = {
-    EDV_API_COMPUTE,
-    "backend service",
-    CPT "/global/backendServices/{N}",
-    CPT "/global/backendServices",
-    "compute.backendServices.insert",
-    "compute.backendServices.delete",
-    EDV_OWN_DESC,
-    bes_build,
-    bes_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_BACKEND_SERVICE],
+    .collection = CPT "/global/backendServices",
+    .create = "compute.backendServices.insert",
+    .build = bes_build,
+    .verify = bes_verify,
 };
 
 RES_UP(bes_up, bes_res, bes)
@@ -2445,17 +2068,11 @@ static void auth_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res auth_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "DNS authorization",
-    CMT "/dnsAuthorizations/{N}",
-    CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
-    "certificatemanager.dnsAuthorizations.create",
-    "certificatemanager.dnsAuthorizations.delete",
-    EDV_OWN_LABELS,
-    auth_build,
-    auth_verify,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_DNS_AUTHORIZATION],
+    .collection = CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
+    .create = "certificatemanager.dnsAuthorizations.create",
+    .build = auth_build,
+    .verify = auth_verify,
 };
 
 static void auth_next(edv__srun *sr)
@@ -2623,17 +2240,12 @@ static void cert_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res cert_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "certificate",
-    CMT "/certificates/{N}",
-    CMT "/certificates?certificateId={N}",
-    "certificatemanager.certificates.create",
-    "certificatemanager.certificates.delete",
-    EDV_OWN_LABELS,
-    cert_build,
-    cert_verify,
-    cert_ready,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_CERTIFICATE],
+    .collection = CMT "/certificates?certificateId={N}",
+    .create = "certificatemanager.certificates.create",
+    .build = cert_build,
+    .verify = cert_verify,
+    .ready = cert_ready,
 };
 
 RES_UP(cert_up, cert_res, cert)
@@ -2678,18 +2290,12 @@ static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
 }
 
 static const edv__res entry_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "certificate map entry",
-    CMT "/certificateMaps/" EDV_CERTMAP_NAME "/certificateMapEntries/{N}",
-    CMT "/certificateMaps/" EDV_CERTMAP_NAME
-        "/certificateMapEntries?certificateMapEntryId={N}",
-    "certificatemanager.certificateMapEntries.create",
-    "certificatemanager.certificateMapEntries.delete",
-    EDV_OWN_LABELS,
-    entry_build,
-    entry_verified,
-    NULL,
-    NULL,
+    .row = &edv__kinds[EDV_KIND_CERT_MAP_ENTRY],
+    .collection = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                      "/certificateMapEntries?certificateMapEntryId={N}",
+    .create = "certificatemanager.certificateMapEntries.create",
+    .build = entry_build,
+    .verify = entry_verified,
 };
 
 static void entry_next(edv__srun *sr)
@@ -2727,7 +2333,7 @@ static void entry_verified(edv__srun *sr, json_object *res)
 
   names_of(sr, &n);
   want = entry_build(sr);
-  if (host && strcmp(host, n.host[h]) == 0 && arr_len(certs) == 1 &&
+  if (host && strcmp(host, n.host[h]) == 0 && edv__jarr_len(certs) == 1 &&
       edv__same_link(
           json_object_get_string(json_object_array_get_idx(certs, 0)),
           json_object_get_string(

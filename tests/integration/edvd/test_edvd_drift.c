@@ -5,8 +5,10 @@
  * server.drift_interval_s and server.health_interval_s = 0): every pass is
  * one POST /api/infrastructure/reconcile, and the test waits for it.
  *
- * - A deleted VM, firewall rule and DNS record and a changed machine type
- *   are put back by the next pass, and each drifted item is journalled.
+ * - A deleted VM, firewall rule and DNS record, a changed machine type and
+ *   changed Cloud SQL settings and firewall rule (the steps' own diffs:
+ *   tier, public IP, backup start time, source ranges) are put back by
+ *   the next pass, and each drifted item is journalled.
  * - A drift that comes back is driven again only after the back-off, and
  *   journalled once.
  * - Resources of ours for an unknown tenant are reported as orphans
@@ -165,6 +167,35 @@ static const char *machine_type(const char *vm, char *buf, size_t size)
            mt ? (strrchr(mt, '/') ? strrchr(mt, '/') + 1 : mt) : "?");
   json_object_put(o);
   return buf;
+}
+
+/* The time the backups of tenant id's Cloud SQL instance start. */
+static const char *sql_start_time(const char *id)
+{
+  static char buf[32];
+  char needle[64];
+  json_object *o;
+  const char *v;
+
+  snprintf(needle, sizeof(needle), "/instances/edv-%s-db", id);
+  o = sim_res("sql%23instance", needle, NULL, 0);
+  v = o ? jstr(o, "settings.backupConfiguration.startTime") : NULL;
+  snprintf(buf, sizeof(buf), "%s", v ? v : "?");
+  json_object_put(o);
+  return buf;
+}
+
+/* 1 when dr04's load balancer rule admits Google's ranges only. */
+static int dr04_fw_ok(void)
+{
+  json_object *o =
+      sim_res("compute%23firewall", "/firewalls/edv-dr04-allow-lb", NULL, 0);
+  json_object *src = o ? json_object_object_get(o, "sourceRanges") : NULL;
+  int ok = src && json_object_array_length(src) == 2 &&
+           !strstr(json_object_to_json_string(src), "0.0.0.0/0");
+
+  json_object_put(o);
+  return ok;
 }
 
 /* 1 when dr03's A record points at the load balancer's address. */
@@ -329,6 +360,30 @@ static void test_drift_repair(void **state)
   assert_int_equal(
       sim_api_data("PATCH", path, "{\"rrdatas\":[\"203.0.113.7\"]}"), 0);
   assert_false(dr03_a_ok());
+  /* dr04: the time its backups start (nothing else: the rest of its
+   * backup configuration is sent back as it is). */
+  o = sim_res("sql%23instance", "/instances/edv-dr04-db", name, sizeof(name));
+  assert_non_null(o);
+  {
+    json_object *bk = json_object_object_get(
+        json_object_object_get(o, "settings"), "backupConfiguration");
+    char body[1200];
+    assert_non_null(bk);
+    json_object_object_add(bk, "startTime", json_object_new_string("23:00"));
+    snprintf(body, sizeof(body), "{\"settings\":{\"backupConfiguration\":%s}}",
+             json_object_to_json_string(bk));
+    snprintf(path, sizeof(path), "/sql/v1beta4/%s", name);
+    assert_int_equal(sim_api_data("PATCH", path, body), 0);
+  }
+  json_object_put(o);
+  assert_string_equal(sql_start_time("dr04"), "23:00");
+  /* dr04: its load balancer rule widened to the world. */
+  assert_int_equal(sim_api_data("PATCH",
+                                "/compute/v1/projects/edv-sim/global/firewalls/"
+                                "edv-dr04-allow-lb",
+                                "{\"sourceRanges\":[\"0.0.0.0/0\"]}"),
+                   0);
+  assert_false(dr04_fw_ok());
   /* dr03: stop, another machine type, start. */
   assert_int_equal(sim_find("/instances/edv-dr03-vm", name, sizeof(name)), 0);
   snprintf(path, sizeof(path), "/compute/v1/%s/stop", name);
@@ -357,12 +412,32 @@ static void test_drift_repair(void **state)
   if (!ok)
     fail_msg("drift not repaired: %s", why);
   wait_idle(60);
+  /* dr04's only drift: its backups start at another time. The pass sees
+   * it (it judges with the step's own diff) and the step puts it back. */
+  for (int i = 0; i < 300 && strcmp(sql_start_time("dr04"), "23:00") == 0; i++)
+    sleep_ms(100);
+  assert_string_not_equal(sql_start_time("dr04"), "23:00");
+  for (int i = 0; i < 300 && !dr04_fw_ok(); i++)
+    sleep_ms(100);
+  assert_true(dr04_fw_ok());
+  assert_int_equal(
+      events_with("dr04", "firewall rule edv-dr04-allow-lb: ranges differ"), 1);
+  if (events_with("dr04", "Cloud SQL instance edv-dr04-db-1: backup start "
+                          "time 23:00 -> ") != 1) {
+    resp *e = call("GET", "/api/tenants/dr04/events?limit=1000",
+                   "/api/tenants/{id}/events", tok_view, NULL, NULL, 200);
+    const char *d = strstr(e->body, "\"event\":\"drift\"");
+    fail_msg("dr04's backup drift is not journalled once: %.600s",
+             d ? d : "none");
+  }
   assert_int_equal(events_with("dr01", "missing instance edv-dr01-vm"), 1);
   assert_int_equal(events_with("dr02", "missing firewall edv-dr02-"), 1);
-  assert_int_equal(events_with("dr01", "tier is db-g1-small, tier wants "
-                                       "db-f1-micro"),
+  assert_int_equal(events_with("dr01", "Cloud SQL instance edv-dr01-db-1: tier "
+                                       "db-g1-small -> db-f1-micro"),
                    1);
-  assert_int_equal(events_with("dr01", "has a public IPv4 address"), 1);
+  assert_int_equal(events_with("dr01", "edv-dr01-db-1: public IP enabled -> "
+                                       "private only"),
+                   1);
   assert_int_equal(
       events_with("dr01",
                   "missing DNS record CNAME _acme-challenge.riverside."),
@@ -370,7 +445,7 @@ static void test_drift_repair(void **state)
   assert_int_equal(events_with("dr03", "does not point at the load balancer"),
                    1);
   assert_int_equal(events_with("dr02", "missing DNS record A lakeside."), 1);
-  if (events_with("dr03", "instance edv-dr03-vm is e2-medium, tier wants "
+  if (events_with("dr03", "VM edv-dr03-vm: machine type e2-medium -> "
                           "e2-small") != 1) {
     resp *e = call("GET", "/api/tenants/dr03/events?limit=1000",
                    "/api/tenants/{id}/events", tok_view, NULL, NULL, 200);

@@ -146,6 +146,49 @@ static int sim_has(const char *kind, const char *name)
   return sim_count(kind, name) > 0;
 }
 
+/* The document's "resources" (the Resources schema of the OpenAPI
+ * document): every key, each name as the tenant's steps make it, and the
+ * Compute and Cloud SQL ones in the simulator. */
+static void check_resources(json_object *r)
+{
+  static const struct {
+    const char *key, *value, *sim_kind;
+  } want[] = {
+      {"subnetwork", "edv-api01", "compute%23subnetwork"},
+      {"subnet_range", "10.64.0.0/28", NULL},
+      {"vm", "edv-api01-vm", "compute%23instance"},
+      {"disk", "edv-api01-boot", "compute%23disk"},
+      {"sql_instance", "edv-api01-db-1", "sql%23instance"},
+      {"service_account", "edv-api01@edv-sim.iam.gserviceaccount.com", NULL},
+      {"secret", "edv-api01-db-password", NULL},
+      {"instance_group", "edv-api01-ig", "compute%23instanceGroup"},
+      {"backend_service", "edv-api01-be", "compute%23backendService"},
+      {"certificate", "edv-api01-cert", NULL},
+      {"snapshot_policy", "edv-api01-snap", "compute%23resourcePolicy"},
+  };
+  json_object *fw = json_object_object_get(r, "firewalls");
+
+  assert_int_equal(json_object_object_length(r),
+                   sizeof(want) / sizeof(*want) + 1);
+  for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+    const char *v = js(r, want[i].key);
+    if (!v || strcmp(v, want[i].value) != 0)
+      fail_msg("resources.%s is %s, want %s", want[i].key, v ? v : "null",
+               want[i].value);
+    if (want[i].sim_kind && !sim_has(want[i].sim_kind, v))
+      fail_msg("resources.%s: %s is not in the simulator", want[i].key, v);
+  }
+  assert_int_equal(json_object_array_length(fw), 2);
+  assert_string_equal(json_object_get_string(json_object_array_get_idx(fw, 0)),
+                      "edv-api01-allow-lb");
+  assert_string_equal(json_object_get_string(json_object_array_get_idx(fw, 1)),
+                      "edv-api01-deny-ingress");
+  for (size_t i = 0; i < 2; i++)
+    assert_true(
+        sim_has("compute%23firewall",
+                json_object_get_string(json_object_array_get_idx(fw, i))));
+}
+
 /* ---- set-up ----------------------------------------------------------- */
 
 static int setup(void **state)
@@ -322,6 +365,7 @@ static void test_create_get_list_delete(void **state)
     const char *t = json_object_to_json_string(v), *dot = strchr(t, '.');
     assert_true(!dot || strlen(dot + 1) <= 2);
   }
+  check_resources(json_object_object_get(a, "resources"));
   /* The VM the document names is in the simulator. */
   vm = js(json_object_object_get(a, "resources"), "vm");
   assert_non_null(vm);

@@ -3,7 +3,7 @@
  * back, and a tier change scales a tenant, against the in-process
  * simulator.
  *
- *   test-tenant-drift repair | resume | scale | name
+ *   test-tenant-drift repair | resume | scale | name | agree
  *
  * repair: a READY tenant is changed behind its back through the
  * simulator's API (VM stopped and given another machine type, Cloud SQL
@@ -36,6 +36,12 @@
  * name: a Cloud SQL name still reserved after a deletion moves the tenant
  * to the next generation at once, without the act's observe-again
  * retries (no step retry is seen).
+ *
+ * agree: Cloud SQL's tier, sslMode, deletion protection and backup start
+ * time, a firewall rule's ranges and the VM's machine type, each changed
+ * in turn: the drift
+ * pass's judgement (the kind's diff over the pass's own list call) and a
+ * plan (the steps, read-only) both see it; after a run, neither does.
  */
 #include <ftw.h>
 #include <setjmp.h>
@@ -50,6 +56,7 @@
 
 #include <cmocka.h>
 
+#include "tenant/kinds.h"
 #include "tenant/spec.h"
 #include "tharness.h"
 
@@ -590,6 +597,149 @@ static void test_repair(void **state)
   th_close(&h);
 }
 
+/* ---- the steps and the drift pass agree --------------------------------- */
+
+/* What edvd's drift pass judges of `name`: the kind's diff over its item
+ * of the kind's fleet-wide list (the pass's own call); -1 when not listed. */
+static int pass_sees(th *h, edv__kind_id kind, const char *name,
+                     const char *db_ip)
+{
+  const edv__kind *k = &edv__kinds[kind];
+  edv__kind_ctx c = {edv__tiers_find(h->tiers, "basic"),
+                     "a1",
+                     "edv-sim",
+                     "edv-tenants",
+                     NULL,
+                     db_ip};
+  char path[800], text[1024];
+  json_object *page, *items;
+  int n = -1;
+
+  assert_int_equal(
+      edv__kind_path(k->list, "edv-sim", NULL, NULL, NULL, NULL, path, 700), 0);
+  snprintf(path + strlen(path), sizeof(path) - strlen(path), "?%s",
+           k->list_query);
+  page = th_api(h, k->api, "GET", path, NULL);
+  assert_non_null(page);
+  items = json_object_object_get(page, "items");
+  if (json_object_is_type(items, json_type_object)) {
+    /* aggregatedList: {"zones/z": {"instances": [...]}}, one zone here. */
+    json_object *zones = items;
+    items = NULL;
+    json_object_object_foreach(zones, scope, v)
+    {
+      (void)scope;
+      if (edv__jarr_len(json_object_object_get(v, "instances")))
+        items = json_object_object_get(v, "instances");
+    }
+  }
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (strcmp(jstr_at(it, "name"), name) == 0)
+      n = k->diff(&c, it, NULL, text, sizeof(text));
+  }
+  json_object_put(page);
+  return n;
+}
+
+/* What a plan of a1 would do (the steps, read-only): its calls. */
+static void plan_of(th *h, plan_seen *plan)
+{
+  edv_error err;
+
+  memset(plan, 0, sizeof(*plan));
+  h->hook = plan_event;
+  h->hook_data = plan;
+  assert_int_equal(edv__fleet_plan(h->fleet, "a1", plan_done, plan, &err), 0);
+  while (!plan->done)
+    uv_run(&h->loop, UV_RUN_ONCE);
+  h->hook = NULL;
+}
+
+/*
+ * Each change behind the machine's back is one the steps repair (a plan
+ * shows the call) and one the drift pass reports (the kind's diff over
+ * its list page) -- among them the backup start time and a firewall rule's
+ * ranges, which the pass did not judge before the kinds table -- and once
+ * a run has repaired it, neither sees anything.
+ */
+static void test_agree(void **state)
+{
+  static const struct {
+    edv__kind_id kind;
+    const char *what, *body, *call;
+  } cases[] = {
+      {EDV_KIND_SQL_INSTANCE, "tier",
+       "{\"settings\":{\"tier\":\"db-g1-small\"}}", "PATCH " SQL},
+      {EDV_KIND_SQL_INSTANCE, "sslMode",
+       "{\"settings\":{\"ipConfiguration\":{\"sslMode\":"
+       "\"ALLOW_UNENCRYPTED_AND_ENCRYPTED\"}}}",
+       "PATCH " SQL},
+      {EDV_KIND_SQL_INSTANCE, "deletion protection",
+       "{\"settings\":{\"deletionProtectionEnabled\":false}}", "PATCH " SQL},
+      {EDV_KIND_SQL_INSTANCE, "backup start", NULL, "PATCH " SQL},
+      {EDV_KIND_FW_ALLOW_LB, "ranges", "{\"sourceRanges\":[\"0.0.0.0/0\"]}",
+       "PATCH " P "global/firewalls/edv-a1-allow-lb"},
+      {EDV_KIND_VM, "machine type", NULL, "/setMachineType"},
+  };
+  th h;
+  char sql[64], fw[64], vm[64], path[400];
+  plan_seen plan;
+
+  (void)state;
+  only_parent();
+  provision(&h, "a1", "basic");
+  edv__name_sql_instance("a1", 1, sql, sizeof(sql));
+  edv__name_firewall("a1", EDV_FIREWALL_ALLOW_LB, fw, sizeof(fw));
+  edv__name_vm("a1", vm, sizeof(vm));
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    int sqlk = cases[i].kind == EDV_KIND_SQL_INSTANCE;
+    const char *name = sqlk ? sql : cases[i].kind == EDV_KIND_VM ? vm : fw;
+
+    assert_int_equal(pass_sees(&h, cases[i].kind, name, NULL), 0);
+    if (sqlk)
+      snprintf(path, sizeof(path), SQL "%s", sql);
+    else
+      snprintf(path, sizeof(path), P "global/firewalls/%s", fw);
+    if (cases[i].kind == EDV_KIND_VM) {
+      vm_retype(&h, "a1", "e2-medium"); /* stopped, another type */
+    } else if (cases[i].body) {
+      mutate(&h, edv__kinds[cases[i].kind].api, "PATCH", path, cases[i].body);
+    } else {
+      /* The whole backup configuration back, another start time. */
+      json_object *o = get(&h, EDV_API_SQLADMIN, "%s", path), *b;
+      assert_non_null(o);
+      json_object_object_add(edv__jget(o, "settings.backupConfiguration"),
+                             "startTime", json_object_new_string("23:00"));
+      b = json_object_new_object();
+      json_object_object_add(b, "settings", json_object_new_object());
+      json_object_object_add(
+          json_object_object_get(b, "settings"), "backupConfiguration",
+          json_object_get(edv__jget(o, "settings.backupConfiguration")));
+      mutate(&h, EDV_API_SQLADMIN, "PATCH", path,
+             json_object_to_json_string(b));
+      json_object_put(b);
+      json_object_put(o);
+    }
+    /* The simulator applies a patch through its operation. */
+    for (uint64_t end = th_now_ms() + 10000;
+         pass_sees(&h, cases[i].kind, name, NULL) < 1; uv_sleep(20))
+      if (th_now_ms() > end)
+        fail_msg("%s: the drift pass does not see it", cases[i].what);
+    plan_of(&h, &plan);
+    if (!strstr(plan.calls, cases[i].call))
+      fail_msg("%s: the plan does not repair it: %s", cases[i].what,
+               plan.calls);
+    up(&h, "a1");
+    assert_int_equal(pass_sees(&h, cases[i].kind, name, NULL), 0);
+    plan_of(&h, &plan);
+    if (plan.calls[0])
+      fail_msg("%s: repaired, yet a plan would still call: %s", cases[i].what,
+               plan.calls);
+  }
+  th_close(&h);
+}
+
 /* ---- resume ------------------------------------------------------------- */
 
 typedef struct stopper {
@@ -932,7 +1082,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest all[] = {
       cmocka_unit_test(test_repair), cmocka_unit_test(test_resume),
       cmocka_unit_test(test_kill),   cmocka_unit_test(test_scale),
-      cmocka_unit_test(test_name),
+      cmocka_unit_test(test_name),   cmocka_unit_test(test_agree),
   };
   const char *only = argc > 1 ? argv[1] : NULL;
 

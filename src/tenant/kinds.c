@@ -1,0 +1,1003 @@
+/*
+ * kinds.c - the table of a tenant's resource kinds (tenant/kinds.h), their
+ * names, ownership and the pure diffs of the kinds whose settings are
+ * verified.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gcp/gcp.h"
+#include "tenant/kinds.h"
+#include "tenant/steps.h"
+#include "tenant/subnet.h"
+
+/* ---- names ---------------------------------------------------------------*/
+
+/* A kind with one name, a function of the tenant id. */
+#define NAME_BY_ID(fn, namer)                                                  \
+  static int fn(const edv__kind_who *w, unsigned i, char *buf, size_t size)    \
+  {                                                                            \
+    return i ? EDV_ENOTFOUND : namer(w->id, buf, size);                        \
+  }
+NAME_BY_ID(name_subnet, edv__name_subnet)
+NAME_BY_ID(name_secret, edv__name_secret)
+NAME_BY_ID(name_vm, edv__name_vm)
+NAME_BY_ID(name_disk, edv__name_disk)
+NAME_BY_ID(name_policy, edv__name_snapshot_policy)
+NAME_BY_ID(name_ig, edv__name_instance_group)
+NAME_BY_ID(name_bes, edv__name_backend_service)
+NAME_BY_ID(name_cert, edv__name_certificate)
+
+/* One firewall rule of the tenant. */
+#define NAME_FW(fn, fwkind)                                                    \
+  static int fn(const edv__kind_who *w, unsigned i, char *buf, size_t size)    \
+  {                                                                            \
+    return i ? EDV_ENOTFOUND : edv__name_firewall(w->id, fwkind, buf, size);   \
+  }
+NAME_FW(name_fw_allow_lb, EDV_FIREWALL_ALLOW_LB)
+NAME_FW(name_fw_deny_ingress, EDV_FIREWALL_DENY_INGRESS)
+NAME_FW(name_fw_ops_ssh, EDV_FIREWALL_OPS_SSH)
+NAME_FW(name_fw_deny_db, EDV_FIREWALL_DENY_DB)
+NAME_FW(name_fw_allow_db, EDV_FIREWALL_ALLOW_DB)
+
+static int name_sa(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return i ? EDV_ENOTFOUND
+           : edv__name_service_account_email(w->id, w->project, buf, size);
+}
+
+static int name_sql(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return i ? EDV_ENOTFOUND
+           : edv__name_sql_instance(w->id, w->generation, buf, size);
+}
+
+static int name_fixed(const char *name, unsigned i, char *buf, size_t size)
+{
+  if (i)
+    return EDV_ENOTFOUND;
+  return (size_t)snprintf(buf, size, "%s", name) < size ? 0 : EDV_EINVAL;
+}
+
+static int name_db(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  (void)w;
+  return name_fixed(EDV_DB_NAME, i, buf, size);
+}
+
+static int name_user(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  (void)w;
+  return name_fixed(EDV_DB_USER, i, buf, size);
+}
+
+/* The tenant's entry in the shared URL map: its host rule is for its
+ * primary hostname. */
+static int name_hosts(const edv__kind_who *w, unsigned i, char *buf,
+                      size_t size)
+{
+  edv__tenant_spec s;
+
+  memset(&s, 0, sizeof(s));
+  if (!w->slug || strlen(w->id) >= sizeof(s.id) ||
+      strlen(w->slug) >= sizeof(s.slug))
+    return EDV_EINVAL;
+  memcpy(s.id, w->id, strlen(w->id) + 1);
+  memcpy(s.slug, w->slug, strlen(w->slug) + 1);
+  if (i == 0)
+    return edv__name_dns_primary(&s, w->domain, buf, size);
+  if (i == 1 && edv__spec_has_alias(&s))
+    return edv__name_dns_alias(&s, w->domain, buf, size);
+  return EDV_ENOTFOUND;
+}
+
+/* The per-host kinds: one per hostname (primary, then the alias). */
+static int host_count(const edv__kind_who *w)
+{
+  return w->slug && *w->slug && strcmp(w->slug, w->id) != 0 ? 2 : 1;
+}
+
+static int name_auth(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return (int)i >= host_count(w)
+             ? EDV_ENOTFOUND
+             : edv__name_dns_authorization(w->id, (edv__host_kind)i, buf, size);
+}
+
+static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
+                      size_t size)
+{
+  return (int)i >= host_count(w)
+             ? EDV_ENOTFOUND
+             : edv__name_cert_map_entry(w->id, (edv__host_kind)i, buf, size);
+}
+
+/* ---- the table -----------------------------------------------------------*/
+
+#define CPT  EDV_KIND_CPT
+#define SQLT EDV_KIND_SQLT
+#define CMT  EDV_KIND_CMT
+
+/* The drift pass's list queries: label filters in each API's syntax
+ * (URL-encoded), at each API's largest page. Firewall rules take no
+ * labels: our name prefix. */
+#define FW_QUERY "filter=name%20eq%20%22edv-.*%22&maxResults=500"
+#define VM_QUERY                                                               \
+  "filter=labels." EDV_LABEL_MANAGED "%20eq%20%22true%22&maxResults=500"
+#define SQL_QUERY                                                              \
+  "filter=settings.userLabels." EDV_LABEL_MANAGED "%3Atrue&maxResults=1000"
+#define CM_QUERY                                                               \
+  "filter=labels." EDV_LABEL_MANAGED "%3D%22true%22&pageSize=1000"
+
+#define FW_ROW(kid, step_, namer, view_)                                       \
+  [kid] = {                                                                    \
+      .id = step_,                                                             \
+      .title = "firewall rule",                                                \
+      .step = step_,                                                           \
+      .api = EDV_API_COMPUTE,                                                  \
+      .path = CPT "/global/firewalls/{N}",                                     \
+      .list = CPT "/global/firewalls",                                         \
+      .list_query = FW_QUERY,                                                  \
+      .list_label = "compute.firewalls.list",                                  \
+      .remove = "compute.firewalls.delete",                                    \
+      .own = EDV_OWN_DESC,                                                     \
+      .view = view_,                                                           \
+      .view_list = 1,                                                          \
+      .name = namer,                                                           \
+      .diff = edv__kind_fw_diff,                                               \
+  }
+
+const edv__kind edv__kinds[EDV_KIND__COUNT] = {
+    [EDV_KIND_SUBNET] =
+        {
+            .id = "subnet",
+            .title = "subnetwork",
+            .step = "subnet",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/regions/{R}/subnetworks/{N}",
+            .list = CPT "/regions/{R}/subnetworks",
+            .remove = "compute.subnetworks.delete",
+            .own = EDV_OWN_DESC,
+            .view = "subnetwork",
+            .name = name_subnet,
+        },
+    /* The rules the tenant document shows are the ingress pair. */
+    FW_ROW(EDV_KIND_FW_ALLOW_LB, "firewall_allow", name_fw_allow_lb,
+           "firewalls"),
+    FW_ROW(EDV_KIND_FW_DENY_INGRESS, "firewall_deny", name_fw_deny_ingress,
+           "firewalls"),
+    FW_ROW(EDV_KIND_FW_OPS_SSH, "firewall_ops", name_fw_ops_ssh, NULL),
+    FW_ROW(EDV_KIND_FW_DENY_DB, "firewall_db_deny", name_fw_deny_db, NULL),
+    FW_ROW(EDV_KIND_FW_ALLOW_DB, "firewall_db_allow", name_fw_allow_db, NULL),
+    [EDV_KIND_SERVICE_ACCOUNT] =
+        {
+            .id = "service_account",
+            .title = "service account",
+            .step = "service_account",
+            .api = EDV_API_IAM,
+            .path = "/v1/projects/{P}/serviceAccounts/{N}",
+            .list = "/v1/projects/{P}/serviceAccounts",
+            .remove = "iam.projects.serviceAccounts.delete",
+            .own = EDV_OWN_DESC,
+            .view = "service_account",
+            .name = name_sa,
+        },
+    [EDV_KIND_SECRET] =
+        {
+            .id = "secret",
+            .title = "secret",
+            .step = "db_secret",
+            .api = EDV_API_SECRETMANAGER,
+            .path = "/v1/projects/{P}/secrets/{N}",
+            .list = "/v1/projects/{P}/secrets",
+            .remove = "secretmanager.secrets.delete",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "secret",
+            .name = name_secret,
+        },
+    [EDV_KIND_SQL_INSTANCE] =
+        {
+            .id = "sql_instance",
+            .title = "Cloud SQL instance",
+            .step = "sql_instance",
+            .api = EDV_API_SQLADMIN,
+            .path = SQLT "/instances/{N}",
+            .list = SQLT "/instances",
+            .list_query = SQL_QUERY,
+            .list_label = "sql.instances.list",
+            .remove = "sql.instances.delete",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "settings.userLabels",
+            .view = "sql_instance",
+            .name = name_sql,
+            .diff = edv__kind_sql_diff,
+        },
+    /* Inside the tenant's own instance ({N} is the instance, which
+     * messages name after the title). */
+    [EDV_KIND_SQL_DATABASE] =
+        {
+            .id = "sql_database",
+            .title = "database '" EDV_DB_NAME "' in instance",
+            .step = "sql_database",
+            .api = EDV_API_SQLADMIN,
+            .path = SQLT "/instances/{N}/databases/" EDV_DB_NAME,
+            .list = SQLT "/instances/{N}/databases",
+            .own = EDV_OWN_NONE,
+            .name = name_db,
+        },
+    [EDV_KIND_SQL_USER] =
+        {
+            .id = "sql_user",
+            .title = "database user",
+            .step = "sql_user",
+            .api = EDV_API_SQLADMIN,
+            .path = NULL, /* users are listed, never read one by one */
+            .list = SQLT "/instances/{N}/users",
+            .own = EDV_OWN_NONE,
+            .name = name_user,
+        },
+    [EDV_KIND_VM] =
+        {
+            .id = "vm",
+            .title = "VM",
+            .step = "vm",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/zones/{Z}/instances/{N}",
+            .list = CPT "/aggregated/instances",
+            .list_query = VM_QUERY,
+            .list_label = "compute.instances.aggregatedList",
+            .remove = "compute.instances.delete",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "vm",
+            .name = name_vm,
+            .diff = edv__kind_vm_diff,
+        },
+    /* The VM's boot disk: made with it, deleted with it (autoDelete). */
+    [EDV_KIND_DISK] =
+        {
+            .id = "disk",
+            .title = "boot disk",
+            .step = "vm",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/zones/{Z}/disks/{N}",
+            .list = CPT "/aggregated/disks",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "disk",
+            .name = name_disk,
+        },
+    [EDV_KIND_SNAPSHOT_POLICY] =
+        {
+            .id = "snapshot_policy",
+            .title = "snapshot schedule",
+            .step = "snapshot_policy",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/regions/{R}/resourcePolicies/{N}",
+            .list = CPT "/regions/{R}/resourcePolicies",
+            .remove = "compute.resourcePolicies.delete",
+            .own = EDV_OWN_DESC,
+            .view = "snapshot_policy",
+            .name = name_policy,
+        },
+    [EDV_KIND_INSTANCE_GROUP] =
+        {
+            .id = "instance_group",
+            .title = "instance group",
+            .step = "instance_group",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/zones/{Z}/instanceGroups/{N}",
+            .list = CPT "/zones/{Z}/instanceGroups",
+            .remove = "compute.instanceGroups.delete",
+            .own = EDV_OWN_DESC,
+            .view = "instance_group",
+            .name = name_ig,
+        },
+    [EDV_KIND_BACKEND_SERVICE] =
+        {
+            .id = "backend_service",
+            .title = "backend service",
+            .step = "backend_service",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/global/backendServices/{N}",
+            .list = CPT "/global/backendServices",
+            .remove = "compute.backendServices.delete",
+            .own = EDV_OWN_DESC,
+            .view = "backend_service",
+            .name = name_bes,
+            .diff = edv__kind_bes_diff,
+        },
+    /* The tenant's host rule in the platform's URL map (named by its
+     * hostnames: the map itself is shared). */
+    [EDV_KIND_URL_MAP_RULE] =
+        {
+            .id = "url_map_rule",
+            .title = "URL map host rule",
+            .step = "url_map_rule",
+            .api = EDV_API_COMPUTE,
+            .path = CPT "/global/urlMaps/" EDV_URLMAP_NAME,
+            .own = EDV_OWN_NONE,
+            .name = name_hosts,
+        },
+    /* A and _acme-challenge CNAME records in the fleet's zone, named by
+     * the tenant's hostnames; label-less (the drift pass owns them by
+     * name and value). */
+    [EDV_KIND_DNS_RECORD] =
+        {
+            .id = "dns_records",
+            .title = "DNS records",
+            .step = "dns_records",
+            .api = EDV_API_DNS,
+            .path = "/dns/v1/projects/{P}/managedZones/{M}/rrsets/{N}",
+            .list = "/dns/v1/projects/{P}/managedZones/{M}/rrsets",
+            .list_query = "maxResults=1000",
+            .list_label = "dns.resourceRecordSets.list",
+            .own = EDV_OWN_NONE,
+            .name = name_hosts,
+        },
+    [EDV_KIND_DNS_AUTHORIZATION] =
+        {
+            .id = "dns_authorization",
+            .title = "DNS authorization",
+            .step = "dns_authorization",
+            .api = EDV_API_CERTIFICATEMANAGER,
+            .path = CMT "/dnsAuthorizations/{N}",
+            .list = CMT "/dnsAuthorizations",
+            .remove = "certificatemanager.dnsAuthorizations.delete",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .name = name_auth,
+        },
+    [EDV_KIND_CERTIFICATE] =
+        {
+            .id = "certificate",
+            .title = "certificate",
+            .step = "certificate",
+            .api = EDV_API_CERTIFICATEMANAGER,
+            .path = CMT "/certificates/{N}",
+            .list = CMT "/certificates",
+            .list_query = CM_QUERY,
+            .list_label = "certificatemanager.certificates.list",
+            .remove = "certificatemanager.certificates.delete",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .view = "certificate",
+            .name = name_cert,
+        },
+    [EDV_KIND_CERT_MAP_ENTRY] =
+        {
+            .id = "cert_map_entry",
+            .title = "certificate map entry",
+            .step = "cert_map_entry",
+            .api = EDV_API_CERTIFICATEMANAGER,
+            .path = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                        "/certificateMapEntries/{N}",
+            .list = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                        "/certificateMapEntries",
+            .remove = "certificatemanager.certificateMapEntries.delete",
+            .own = EDV_OWN_LABELS,
+            .labels_at = "labels",
+            .name = name_entry,
+        },
+};
+
+const edv__kind *edv__kind_find(const char *id)
+{
+  for (unsigned k = 0; id && k < EDV_KIND__COUNT; k++)
+    if (strcmp(edv__kinds[k].id, id) == 0)
+      return &edv__kinds[k];
+  return NULL;
+}
+
+int edv__kind_owner(const edv__kind *k, json_object *res, char *id, size_t size)
+{
+  const char *desc;
+
+  switch (k->own) {
+  case EDV_OWN_LABELS:
+    return edv__labels_owner(edv__jget(res, k->labels_at), id, size);
+  case EDV_OWN_DESC:
+    desc = edv__jstr(res, "description");
+    return desc && edv__description_owner(desc, id, size);
+  default:
+    return 0;
+  }
+}
+
+int edv__kind_path(const char *tmpl, const char *project, const char *region,
+                   const char *zone, const char *name, const char *mzone,
+                   char *out, size_t size)
+{
+  size_t n = 0;
+
+  for (const char *t = tmpl; *t; t++) {
+    const char *v = NULL;
+    int ph = t[0] == '{' && t[1] && t[2] == '}' && strchr("PRZNM", t[1]);
+
+    if (ph) {
+      v = t[1] == 'P'   ? project
+          : t[1] == 'R' ? region
+          : t[1] == 'Z' ? zone
+          : t[1] == 'N' ? name
+                        : mzone;
+      if (!v)
+        return -1;
+      if (n + strlen(v) >= size)
+        return -1;
+      memcpy(out + n, v, strlen(v));
+      n += strlen(v);
+      t += 2;
+      continue;
+    }
+    if (n + 1 >= size)
+      return -1;
+    out[n++] = *t;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+void edv__kind_note(char *text, size_t size, const char *fmt, ...)
+{
+  size_t off = strnlen(text, size);
+  va_list ap;
+
+  if (off && off < size)
+    off += (size_t)snprintf(text + off, size - off, "%s", EDV_KIND_NOTE_SEP);
+  if (off >= size)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(text + off, size - off, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- Cloud SQL -----------------------------------------------------------*/
+
+json_object *edv__sql_backup_config(const edv__tier *t)
+{
+  json_object *bk = json_object_new_object(), *ret = json_object_new_object();
+
+  json_object_object_add(bk, "enabled", json_object_new_boolean(1));
+  json_object_object_add(bk, "startTime",
+                         json_object_new_string(t->sql.backup_start_time));
+  json_object_object_add(bk, "pointInTimeRecoveryEnabled",
+                         json_object_new_boolean(t->sql.pitr));
+  json_object_object_add(
+      bk, "transactionLogRetentionDays",
+      json_object_new_int(t->sql.transaction_log_retention_days));
+  json_object_object_add(ret, "retainedBackups",
+                         json_object_new_int(t->sql.retained_backups));
+  json_object_object_add(ret, "retentionUnit", json_object_new_string("COUNT"));
+  json_object_object_add(bk, "backupRetentionSettings", ret);
+  return bk;
+}
+
+/*
+ * Private IP only: the database is reachable from the VPC, never from the
+ * internet. TLS on every connection: sslMode ENCRYPTED_ONLY, without
+ * client certificates (requireSsl stays unset: with ENCRYPTED_ONLY the API
+ * wants it false or cleared). The app connects with sslmode=require.
+ */
+json_object *edv__sql_ip_config(const char *project, const char *network)
+{
+  json_object *ip = json_object_new_object();
+  char net[512];
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s", project,
+           network);
+  json_object_object_add(ip, "ipv4Enabled", json_object_new_boolean(0));
+  json_object_object_add(ip, "privateNetwork", json_object_new_string(net));
+  json_object_object_add(ip, "sslMode",
+                         json_object_new_string(EDV_SQL_SSL_MODE));
+  return ip;
+}
+
+static int jtrue(json_object *v)
+{
+  return v && json_object_get_boolean(v);
+}
+
+static int str_is(const char *have, const char *want)
+{
+  return have && want && strcmp(have, want) == 0;
+}
+
+/* Who may reach the database and how: private IP only on our network,
+ * TLS only, deletion protection on. */
+static int sql_access_diff(const edv__kind_ctx *ctx, json_object *st,
+                           json_object *fix, char *text, size_t size)
+{
+  json_object *ipc = edv__jget(st, "ipConfiguration");
+  const char *ssl = edv__jstr(ipc, "sslMode");
+  char net[512];
+  int n = 0;
+
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s", ctx->project,
+           ctx->network);
+  if (jtrue(edv__jget(ipc, "ipv4Enabled"))) {
+    edv__kind_note(text, size, "public IP enabled -> private only");
+    n++;
+  }
+  if (!edv__same_link(edv__jstr(ipc, "privateNetwork"), net)) {
+    edv__kind_note(text, size, "private network %.80s -> %.80s",
+                   edv__jstr(ipc, "privateNetwork")
+                       ? edv__jstr(ipc, "privateNetwork")
+                       : "(none)",
+                   net);
+    n++;
+  }
+  if (!str_is(ssl, EDV_SQL_SSL_MODE)) {
+    edv__kind_note(text, size, "sslMode %.40s -> " EDV_SQL_SSL_MODE,
+                   ssl ? ssl : "(none)");
+    n++;
+  }
+  if (n)
+    json_object_object_add(fix, "ipConfiguration",
+                           edv__sql_ip_config(ctx->project, ctx->network));
+  if (!jtrue(edv__jget(st, "deletionProtectionEnabled"))) {
+    edv__kind_note(text, size, "deletion protection off -> on");
+    json_object_object_add(fix, "deletionProtectionEnabled",
+                           json_object_new_boolean(1));
+    n++;
+  }
+  return n;
+}
+
+/* The backups the tier wants: one note, the whole configuration patched. */
+static int sql_backup_diff(const edv__tier *t, json_object *bk,
+                           json_object *fix, char *text, size_t size)
+{
+  const char *start = edv__jstr(bk, "startTime");
+  int64_t kept = edv__jint(edv__jget(bk, "backupRetentionSettings"),
+                           "retainedBackups", -1);
+  int64_t logs = edv__jint(bk, "transactionLogRetentionDays", -1);
+
+  if (!jtrue(edv__jget(bk, "enabled")))
+    edv__kind_note(text, size, "backups disabled -> enabled");
+  else if (!str_is(start, t->sql.backup_start_time))
+    edv__kind_note(text, size, "backup start time %.10s -> %s",
+                   start ? start : "(none)", t->sql.backup_start_time);
+  else if (jtrue(edv__jget(bk, "pointInTimeRecoveryEnabled")) != !!t->sql.pitr)
+    edv__kind_note(text, size, "point-in-time recovery %s -> %s",
+                   t->sql.pitr ? "off" : "on", t->sql.pitr ? "on" : "off");
+  else if (logs != t->sql.transaction_log_retention_days)
+    edv__kind_note(text, size, "transaction log retention %lld -> %d days",
+                   (long long)logs, t->sql.transaction_log_retention_days);
+  else if (kept != t->sql.retained_backups)
+    edv__kind_note(text, size, "retained backups %lld -> %d", (long long)kept,
+                   t->sql.retained_backups);
+  else
+    return 0;
+  json_object_object_add(fix, "backupConfiguration", edv__sql_backup_config(t));
+  return 1;
+}
+
+/*
+ * What Cloud SQL holds against what the tier asks for. Each differing
+ * field the API can change goes into one instances.patch. The data disk
+ * only grows (a larger one is not a difference: Cloud SQL cannot shrink
+ * storage); edition and dataDiskType cannot change in place and are not
+ * differences either (the step reports them).
+ */
+int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size)
+{
+  const edv__tier *t = ctx->tier;
+  json_object *st = edv__jget(observed, "settings");
+  json_object *fix = json_object_new_object(), *body;
+  const char *tier = edv__jstr(st, "tier");
+  const char *avail = edv__jstr(st, "availabilityType");
+  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
+  const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
+  int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
+  char gb[16];
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  if (!str_is(tier, t->sql.tier)) {
+    edv__kind_note(text, size, "tier %.30s -> %s", tier ? tier : "(none)",
+                   t->sql.tier);
+    json_object_object_add(fix, "tier", json_object_new_string(t->sql.tier));
+    n++;
+  }
+  n += sql_access_diff(ctx, st, fix, text, size);
+  if (!str_is(avail, want_avail)) {
+    edv__kind_note(text, size, "availability %.20s -> %s",
+                   avail ? avail : "(none)", want_avail);
+    json_object_object_add(fix, "availabilityType",
+                           json_object_new_string(want_avail));
+    n++;
+  }
+  if (disk < t->sql.data_disk_gb) {
+    edv__kind_note(text, size, "storage %lld GB -> %d GB", (long long)disk,
+                   t->sql.data_disk_gb);
+    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
+    json_object_object_add(fix, "dataDiskSizeGb", json_object_new_string(gb));
+    n++;
+  }
+  n +=
+      sql_backup_diff(t, edv__jget(st, "backupConfiguration"), fix, text, size);
+  if (n > 0 && !str_is(lt, t->name))
+    /* Same patch: the tier label follows a scaled tenant. */
+    json_object_object_add(fix, "userLabels",
+                           edv__tenant_labels(ctx->tenant, t->name));
+  if (n == 0 || !patch) {
+    json_object_put(fix);
+    return n;
+  }
+  body = json_object_new_object();
+  json_object_object_add(body, "settings", fix);
+  *patch = body;
+  return n;
+}
+
+/* ---- VM ------------------------------------------------------------------*/
+
+/*
+ * The VM runs with the tier's machine type. The patch is the body of
+ * instances.setMachineType (which needs the VM stopped: the step stops
+ * it first); a stopped VM is a difference without a patch of its own
+ * (instances.start).
+ */
+int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size)
+{
+  const char *mt = edv__jstr(observed, "machineType");
+  const char *st = edv__jstr(observed, "status");
+  const char *zone = ctx->zone;
+  char have[96], zbuf[96], buf[256];
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
+  if (strcmp(have, ctx->tier->machine_type) != 0) {
+    edv__kind_note(text, size, "machine type %.40s -> %s",
+                   have[0] ? have : "(none)", ctx->tier->machine_type);
+    if (!zone)
+      zone = edv__url_last_segment(
+          edv__jstr(observed, "zone") ? edv__jstr(observed, "zone") : "", zbuf,
+          sizeof(zbuf));
+    if (patch) {
+      *patch = json_object_new_object();
+      snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone,
+               ctx->tier->machine_type);
+      json_object_object_add(*patch, "machineType",
+                             json_object_new_string(buf));
+    }
+    n++;
+  }
+  if (st && strcmp(st, "TERMINATED") == 0) {
+    edv__kind_note(text, size, "stopped (TERMINATED) -> running");
+    n++;
+  }
+  return n;
+}
+
+/* ---- firewall rules --------------------------------------------------------
+ *
+ * A tenant's firewall rules, all targeting its VM's network tag:
+ *
+ *   allow-lb        INGRESS 1000  Google's LB ranges -> tcp:80
+ *   deny-ingress    INGRESS 65000 everything else in (above the implied)
+ *   allow-iap-ssh   INGRESS 1000  IAP's range -> tcp:22, only with ops_ssh
+ *   allow-db-egress EGRESS  1000  out to its own Cloud SQL IP, tcp:5432
+ *   deny-db-egress  EGRESS  65000 out to the rest of the private services
+ *                                 access range: other tenants' databases
+ */
+typedef struct fw_def {
+  int egress, deny, priority;
+  const char *proto, *port; /* port NULL: every port */
+} fw_def;
+
+static const fw_def fw_defs[EDV_FIREWALL__COUNT] = {
+    [EDV_FIREWALL_ALLOW_LB] = {0, 0, 1000, "tcp", "80"},
+    [EDV_FIREWALL_DENY_INGRESS] = {0, 1, 65000, "all", NULL},
+    [EDV_FIREWALL_OPS_SSH] = {0, 0, 1000, "tcp", "22"},
+    [EDV_FIREWALL_ALLOW_DB] = {1, 0, 1000, "tcp", "5432"},
+    [EDV_FIREWALL_DENY_DB] = {1, 1, 65000, "all", NULL},
+};
+
+size_t edv__jarr_len(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}
+
+static json_object *jarr1(const char *s)
+{
+  json_object *a = json_object_new_array();
+
+  json_object_array_add(a, json_object_new_string(s ? s : ""));
+  return a;
+}
+
+/* The source (ingress) or destination (egress) ranges of rule `kind`. */
+static json_object *fw_ranges(const edv__kind_ctx *ctx, edv__firewall_kind kind)
+{
+  json_object *a = json_object_new_array();
+  char ip[64];
+
+  switch (kind) {
+  case EDV_FIREWALL_ALLOW_LB:
+    /* Only Google's front ends and health checkers reach the VM. */
+    json_object_array_add(a, json_object_new_string(EDV_HC_RANGE_1));
+    json_object_array_add(a, json_object_new_string(EDV_HC_RANGE_2));
+    break;
+  case EDV_FIREWALL_DENY_INGRESS:
+    json_object_array_add(a, json_object_new_string("0.0.0.0/0"));
+    break;
+  case EDV_FIREWALL_OPS_SSH:
+    json_object_array_add(a, json_object_new_string(EDV_IAP_RANGE));
+    break;
+  case EDV_FIREWALL_ALLOW_DB:
+    snprintf(ip, sizeof(ip), "%s/32", ctx->db_ip ? ctx->db_ip : "");
+    json_object_array_add(a, json_object_new_string(ip));
+    break;
+  default:
+    json_object_array_add(a, json_object_new_string(EDV_SUBNET_PSA_RANGE));
+    break;
+  }
+  return a;
+}
+
+json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
+                               edv__firewall_kind kind)
+{
+  const fw_def *d = &fw_defs[kind];
+  json_object *o = json_object_new_object(), *rules, *r;
+  char net[512], name[EDV_NAME_MAX], tag[EDV_NAME_MAX], desc[128];
+
+  edv__name_firewall(ctx->tenant, kind, name, sizeof(name));
+  edv__tenant_description(ctx->tenant, desc, sizeof(desc));
+  snprintf(tag, sizeof(tag), "edv-%s", ctx->tenant);
+  snprintf(net, sizeof(net), "projects/%s/global/networks/%s", ctx->project,
+           ctx->network);
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "description", json_object_new_string(desc));
+  json_object_object_add(o, "network", json_object_new_string(net));
+  json_object_object_add(
+      o, "direction", json_object_new_string(d->egress ? "EGRESS" : "INGRESS"));
+  json_object_object_add(o, "targetTags", jarr1(tag));
+  json_object_object_add(o, "priority", json_object_new_int(d->priority));
+  rules = json_object_new_array();
+  r = json_object_new_object();
+  json_object_object_add(r, "IPProtocol", json_object_new_string(d->proto));
+  if (d->port)
+    json_object_object_add(r, "ports", jarr1(d->port));
+  json_object_array_add(rules, r);
+  json_object_object_add(o, d->deny ? "denied" : "allowed", rules);
+  json_object_object_add(o, d->egress ? "destinationRanges" : "sourceRanges",
+                         fw_ranges(ctx, kind));
+  return o;
+}
+
+/* 1 when string arrays a and b hold the same strings, in any order. */
+static int same_strings(json_object *a, json_object *b)
+{
+  size_t na = edv__jarr_len(a), nb = edv__jarr_len(b);
+
+  if (na != nb)
+    return 0;
+  for (size_t i = 0; i < na; i++) {
+    const char *x = json_object_get_string(json_object_array_get_idx(a, i));
+    int found = 0;
+    for (size_t k = 0; k < nb && !found; k++) {
+      const char *y = json_object_get_string(json_object_array_get_idx(b, k));
+      found = x && y && strcmp(x, y) == 0;
+    }
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* 1 when the rule's allowed/denied entries match the wanted ones
+ * (protocol and ports, in any order). */
+static int same_rules(json_object *have, json_object *want)
+{
+  size_t n = edv__jarr_len(want);
+
+  if (edv__jarr_len(have) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *w = json_object_array_get_idx(want, i);
+    const char *wp = edv__jstr(w, "IPProtocol");
+    int found = 0;
+    for (size_t k = 0; k < n && !found; k++) {
+      json_object *h = json_object_array_get_idx(have, k);
+      const char *hp = edv__jstr(h, "IPProtocol");
+      found = hp && wp && strcmp(hp, wp) == 0 &&
+              same_strings(edv__jget(h, "ports"), edv__jget(w, "ports"));
+    }
+    if (!found)
+      return 0;
+  }
+  return 1;
+}
+
+/* Notes what differs between the observed rule and the wanted one. */
+static int fw_compare(json_object *res, json_object *want, int deny, char *text,
+                      size_t size)
+{
+  const char *dir = edv__jstr(res, "direction");
+  const char *rules = deny ? "denied" : "allowed";
+  int n = 0;
+
+#define FW_CHECK(ok, ...)                                                      \
+  do {                                                                         \
+    if (!(ok)) {                                                               \
+      edv__kind_note(text, size, __VA_ARGS__);                                 \
+      n++;                                                                     \
+    }                                                                          \
+  } while (0)
+  FW_CHECK(edv__jint(res, "priority", 1000) ==
+               edv__jint(want, "priority", 1000),
+           "priority %lld -> %lld", (long long)edv__jint(res, "priority", 1000),
+           (long long)edv__jint(want, "priority", 1000));
+  FW_CHECK(strcmp(dir ? dir : "INGRESS", edv__jstr(want, "direction")) == 0,
+           "direction %.10s -> %s", dir ? dir : "INGRESS",
+           edv__jstr(want, "direction"));
+  FW_CHECK(!json_object_get_boolean(edv__jget(res, "disabled")),
+           "disabled -> enabled");
+  FW_CHECK(same_strings(edv__jget(res, "sourceRanges"),
+                        edv__jget(want, "sourceRanges")) &&
+               same_strings(edv__jget(res, "destinationRanges"),
+                            edv__jget(want, "destinationRanges")),
+           "ranges differ");
+  FW_CHECK(same_strings(edv__jget(res, "targetTags"),
+                        edv__jget(want, "targetTags")) &&
+               edv__jarr_len(edv__jget(res, "targetServiceAccounts")) == 0,
+           "targets differ");
+  FW_CHECK(edv__jarr_len(edv__jget(res, "sourceTags")) == 0 &&
+               edv__jarr_len(edv__jget(res, "sourceServiceAccounts")) == 0,
+           "source tags or service accounts added");
+  FW_CHECK(same_rules(edv__jget(res, rules), edv__jget(want, rules)) &&
+               edv__jarr_len(edv__jget(res, deny ? "allowed" : "denied")) == 0,
+           "protocols or ports differ");
+#undef FW_CHECK
+  return n;
+}
+
+int edv__kind_fw_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size)
+{
+  const char *name = edv__jstr(observed, "name");
+  char want_name[EDV_NAME_MAX];
+  json_object *want;
+  int kind, n;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  for (kind = 0; kind < EDV_FIREWALL__COUNT; kind++) {
+    edv__name_firewall(ctx->tenant, (edv__firewall_kind)kind, want_name,
+                       sizeof(want_name));
+    if (name && strcmp(name, want_name) == 0)
+      break;
+  }
+  if (kind == EDV_FIREWALL__COUNT)
+    return -1;
+  want = edv__kind_fw_rule(ctx, (edv__firewall_kind)kind);
+  n = fw_compare(observed, want, fw_defs[kind].deny, text, size);
+  if (n == 0 || !patch) {
+    json_object_put(want);
+    return n;
+  }
+  json_object_object_add(want, "disabled", json_object_new_boolean(0));
+  /* What the rule must not have is cleared in the same patch. */
+  json_object_object_add(want, fw_defs[kind].deny ? "allowed" : "denied",
+                         json_object_new_array());
+  json_object_object_add(
+      want, fw_defs[kind].egress ? "sourceRanges" : "destinationRanges",
+      json_object_new_array());
+  json_object_object_add(want, "sourceTags", json_object_new_array());
+  json_object_object_add(want, "sourceServiceAccounts",
+                         json_object_new_array());
+  json_object_object_add(want, "targetServiceAccounts",
+                         json_object_new_array());
+  *patch = want;
+  return n;
+}
+
+/* ---- backend service -------------------------------------------------------
+ *
+ * The tenant's backend service routes its traffic: HTTP to the "http"
+ * port of its instance group, the platform's health check, a 30 s timeout.
+ */
+json_object *edv__kind_bes_want(const edv__kind_ctx *ctx)
+{
+  json_object *o = json_object_new_object(), *backends, *b;
+  char buf[512], name[EDV_NAME_MAX], ig[EDV_NAME_MAX], desc[128];
+
+  edv__name_backend_service(ctx->tenant, name, sizeof(name));
+  edv__name_instance_group(ctx->tenant, ig, sizeof(ig));
+  edv__tenant_description(ctx->tenant, desc, sizeof(desc));
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "description", json_object_new_string(desc));
+  json_object_object_add(o, "protocol", json_object_new_string("HTTP"));
+  json_object_object_add(o, "portName", json_object_new_string("http"));
+  json_object_object_add(o, "loadBalancingScheme",
+                         json_object_new_string("EXTERNAL_MANAGED"));
+  json_object_object_add(o, "timeoutSec", json_object_new_int(30));
+  snprintf(buf, sizeof(buf), "projects/%s/global/healthChecks/%s", ctx->project,
+           EDV_HC_NAME);
+  json_object_object_add(o, "healthChecks", jarr1(buf));
+  backends = json_object_new_array();
+  b = json_object_new_object();
+  snprintf(buf, sizeof(buf), "projects/%s/zones/%s/instanceGroups/%s",
+           ctx->project, ctx->zone ? ctx->zone : "", ig);
+  json_object_object_add(b, "group", json_object_new_string(buf));
+  json_object_object_add(b, "balancingMode",
+                         json_object_new_string("UTILIZATION"));
+  json_object_object_add(b, "capacityScaler", json_object_new_double(1.0));
+  json_object_array_add(backends, b);
+  json_object_object_add(o, "backends", backends);
+  return o;
+}
+
+/* The first string of array `key` of o, or NULL. */
+static const char *first_of(json_object *o, const char *key)
+{
+  return json_object_get_string(
+      json_object_array_get_idx(edv__jget(o, key), 0));
+}
+
+int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size)
+{
+  static const char *const keep[] = {"protocol",     "portName", "timeoutSec",
+                                     "healthChecks", "backends", NULL};
+  json_object *want = edv__kind_bes_want(ctx), *bes, *wb;
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  bes = edv__jget(observed, "backends");
+  wb = json_object_array_get_idx(edv__jget(want, "backends"), 0);
+  if (!str_is(edv__jstr(observed, "protocol"), "HTTP") ||
+      !str_is(edv__jstr(observed, "portName"), "http")) {
+    edv__kind_note(text, size, "protocol or port name differs");
+    n++;
+  }
+  if (edv__jint(observed, "timeoutSec", 30) != 30) {
+    edv__kind_note(text, size, "timeout %llds -> 30s",
+                   (long long)edv__jint(observed, "timeoutSec", 30));
+    n++;
+  }
+  if (edv__jarr_len(edv__jget(observed, "healthChecks")) != 1 ||
+      !edv__same_link(first_of(observed, "healthChecks"),
+                      first_of(want, "healthChecks"))) {
+    edv__kind_note(text, size, "health check differs");
+    n++;
+  }
+  if (edv__jarr_len(bes) != 1 ||
+      !edv__same_link(edv__jstr(json_object_array_get_idx(bes, 0), "group"),
+                      edv__jstr(wb, "group"))) {
+    edv__kind_note(text, size, "backends differ");
+    n++;
+  }
+  if (n && patch) {
+    /* The fields we set, with the fingerprint read (a race: 412). */
+    *patch = json_object_new_object();
+    for (int i = 0; keep[i]; i++)
+      json_object_object_add(*patch, keep[i],
+                             json_object_get(edv__jget(want, keep[i])));
+    if (edv__jstr(observed, "fingerprint"))
+      json_object_object_add(
+          *patch, "fingerprint",
+          json_object_new_string(edv__jstr(observed, "fingerprint")));
+  }
+  json_object_put(want);
+  return n;
+}

@@ -1,0 +1,183 @@
+/*
+ * kinds.h - every kind of resource a tenant owns, declared once
+ * (tenant/kinds.c; docs/architecture.md, "Resource kinds").
+ *
+ * A row says which step owns the kind, which API serves it, where one
+ * resource lives and where the whole fleet's are listed (path templates,
+ * see below), how a tenant's resource of the kind is named, how it
+ * carries its owner (labels, description marker, nothing), the key under
+ * which the tenant document's "resources" shows its name, and, for kinds
+ * whose settings are verified, a pure diff of the observed resource
+ * against what the tenant's tier and spec want.
+ *
+ * The readers: the step runner (tenant/ensure.c: a tenant edv__res names
+ * its row), the tenant steps (their verify and repair use the diff), the
+ * drift pass (the same diff over its list pages; its list calls; the
+ * ownership, paths and delete labels of orphans), the tenant document
+ * (fleet/view.c) and the tests. A new kind is one row here, its name
+ * function and, if it has settings, its diff.
+ *
+ * Path templates: {P} the project, {R} the tenant's region, {Z} its zone,
+ * {N} the resource's name and {M} the fleet's Cloud DNS managed zone
+ * (a record set's {N} is "<name>/<type>").
+ */
+#ifndef EDV_TENANT_KINDS_H
+#define EDV_TENANT_KINDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "edv/engine.h"
+#include "tenant/machine.h"
+#include "tenant/spec.h"
+#include "tenant/tiers.h"
+
+/* The path prefixes of the templates. */
+#define EDV_KIND_CPT  "/compute/v1/projects/{P}"
+#define EDV_KIND_SQLT "/sql/v1beta4/projects/{P}"
+#define EDV_KIND_CMT  "/v1/projects/{P}/locations/global"
+
+typedef enum {
+  EDV_KIND_SUBNET = 0,
+  /* The firewall rules, in the order of edv__firewall_kind. */
+  EDV_KIND_FW_ALLOW_LB,
+  EDV_KIND_FW_DENY_INGRESS = EDV_KIND_FW_ALLOW_LB + EDV_FIREWALL_DENY_INGRESS,
+  EDV_KIND_FW_OPS_SSH = EDV_KIND_FW_ALLOW_LB + EDV_FIREWALL_OPS_SSH,
+  EDV_KIND_FW_ALLOW_DB = EDV_KIND_FW_ALLOW_LB + EDV_FIREWALL_ALLOW_DB,
+  EDV_KIND_FW_DENY_DB = EDV_KIND_FW_ALLOW_LB + EDV_FIREWALL_DENY_DB,
+  EDV_KIND_SERVICE_ACCOUNT,
+  EDV_KIND_SECRET,
+  EDV_KIND_SQL_INSTANCE,
+  EDV_KIND_SQL_DATABASE,
+  EDV_KIND_SQL_USER,
+  EDV_KIND_VM,
+  EDV_KIND_DISK,
+  EDV_KIND_SNAPSHOT_POLICY,
+  EDV_KIND_INSTANCE_GROUP,
+  EDV_KIND_BACKEND_SERVICE,
+  EDV_KIND_URL_MAP_RULE,
+  EDV_KIND_DNS_RECORD,
+  EDV_KIND_DNS_AUTHORIZATION,
+  EDV_KIND_CERTIFICATE,
+  EDV_KIND_CERT_MAP_ENTRY,
+  EDV_KIND__COUNT
+} edv__kind_id;
+
+/* Whom a kind's names are for: what a name may depend on. */
+typedef struct edv__kind_who {
+  const char *id;      /* tenant id */
+  const char *slug;    /* its slug (the alias hostname when != id) */
+  uint32_t generation; /* its Cloud SQL name generation */
+  const char *project; /* the fleet's project */
+  const char *domain;  /* the fleet's domain (DNS names) */
+} edv__kind_who;
+
+/* What a diff compares against. */
+typedef struct edv__kind_ctx {
+  const edv__tier *tier; /* the tenant's tier */
+  const char *tenant;    /* its id */
+  const char *project;   /* the fleet's project */
+  const char *network;   /* the tenants' VPC ("edv-tenants") */
+  const char *zone;      /* the tenant's zone (NULL: from observed) */
+  const char *db_ip;     /* its database's private IP (firewall_db_allow) */
+} edv__kind_ctx;
+
+/*
+ * The i-th name of the kind for `w` (most kinds have one; per-host kinds
+ * one per hostname): 0, EDV_ENOTFOUND when there is no i-th, EDV_EINVAL
+ * when buf is too small.
+ */
+typedef int (*edv__kind_name_fn)(const edv__kind_who *w, unsigned i, char *buf,
+                                 size_t size);
+
+/*
+ * A pure diff: the observed resource against what ctx wants. Returns the
+ * number of differences (0: as wanted). With differences, *patch (when
+ * patch is not NULL) is the body of the one call that puts them right (a
+ * new object, the caller puts it), and text holds one note per difference
+ * ("tier db-g1-small -> db-f1-micro"), separated by EDV_KIND_NOTE_SEP.
+ * What cannot change in place is not a difference.
+ */
+typedef int (*edv__kind_diff_fn)(const edv__kind_ctx *ctx,
+                                 json_object *observed, json_object **patch,
+                                 char *text, size_t size);
+#define EDV_KIND_NOTE_SEP "; "
+
+typedef struct edv__kind {
+  const char *id;         /* "sql_instance": unique */
+  const char *title;      /* "Cloud SQL instance": in messages */
+  const char *step;       /* the step of edv__tenant_steps that owns it */
+  edv_api api;            /* the API that serves it */
+  const char *path;       /* one resource (template) */
+  const char *list;       /* the collection it is listed from (template) */
+  const char *list_query; /* the drift pass's query on `list` (filter to
+                             ours, largest page), or NULL: not listed */
+  const char *list_label; /* "compute.instances.aggregatedList" */
+  const char *remove;     /* "compute.instances.delete", or NULL */
+  edv__own_mode own;      /* how it carries its owner */
+  const char *labels_at;  /* EDV_OWN_LABELS: where ("labels") */
+  const char *view;       /* key in the tenant document's "resources" */
+  int view_list;          /* 1: the view key holds an array of such names */
+  edv__kind_name_fn name; /* its names */
+  edv__kind_diff_fn diff; /* NULL: its settings are not compared */
+} edv__kind;
+
+extern const edv__kind edv__kinds[EDV_KIND__COUNT];
+
+/* The row of kind `id` ("vm"), or NULL. */
+const edv__kind *edv__kind_find(const char *id);
+
+/*
+ * The owner of a resource of kind k, from its labels or description
+ * marker: 1 with the tenant id copied into id (size >= EDV_TENANT_ID_MAX
+ * + 1), or 0 (not ours, or a kind that carries no owner).
+ */
+int edv__kind_owner(const edv__kind *k, json_object *res, char *id,
+                    size_t size);
+
+/* Expands a path template (see above) into out. 0, or -1 when it does
+ * not fit or a placeholder it holds has no value (NULL). */
+int edv__kind_path(const char *tmpl, const char *project, const char *region,
+                   const char *zone, const char *name, const char *mzone,
+                   char *out, size_t size);
+
+/* Appends one note to a diff's text (EDV_KIND_NOTE_SEP between notes). */
+void edv__kind_note(char *text, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The diffs (also reachable through their rows). */
+int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size);
+int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size);
+
+/* The firewall rules' diff: which rule is read from the observed name
+ * (-1 when it is none of the tenant's). Its patch is the whole rule, with
+ * what it must not have cleared. */
+int edv__kind_fw_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size);
+/* The desired firewall rule `kind` of the tenant (new object). */
+json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
+                               edv__firewall_kind kind);
+
+/* The backend service's diff (health check, backends, protocol, port
+ * name, timeout; the patch carries the observed fingerprint), and the
+ * service the tenant wants (new object; ctx->zone required). */
+int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size);
+json_object *edv__kind_bes_want(const edv__kind_ctx *ctx);
+
+/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
+size_t edv__jarr_len(json_object *a);
+
+/* settings.backupConfiguration and settings.ipConfiguration as the tier
+ * wants them (Cloud SQL create and repair); new objects. */
+json_object *edv__sql_backup_config(const edv__tier *t);
+json_object *edv__sql_ip_config(const char *project, const char *network);
+
+#endif /* EDV_TENANT_KINDS_H */

@@ -1,0 +1,468 @@
+/*
+ * test_kinds.c - the table of a tenant's resource kinds (tenant/kinds.h):
+ * its invariants against the step table, the names, ownership and path
+ * templates, and the pure diffs of Cloud SQL and the VM field by field.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "tenant/kinds.h"
+#include "tenant/steps.h"
+
+static edv__tiers *tiers;
+
+static int setup(void **state)
+{
+  const char *root = getenv("EDV_SOURCE_ROOT");
+  char path[1024];
+  edv_error err;
+
+  (void)state;
+  snprintf(path, sizeof(path), "%s/tiers.json", root ? root : ".");
+  if (edv__tiers_load_file(path, &tiers, &err) != 0) {
+    fprintf(stderr, "tiers: %s\n", err.message);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  edv__tiers_free(tiers);
+  return 0;
+}
+
+/* Steps that manage no resource of their own. */
+static int resourceless(const char *step)
+{
+  static const char *const none[] = {"preflight", "health", "registration"};
+
+  for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
+    if (strcmp(step, none[i]) == 0)
+      return 1;
+  return 0;
+}
+
+/* Every resource step has its kinds; every kind names a real step. */
+static void test_steps(void **state)
+{
+  (void)state;
+  for (unsigned s = 0; s < edv__tenant_nsteps; s++) {
+    const char *step = edv__tenant_steps[s].name;
+    int found = 0;
+    for (unsigned k = 0; k < EDV_KIND__COUNT; k++)
+      found += strcmp(edv__kinds[k].step, step) == 0;
+    if (resourceless(step) ? found != 0 : found == 0)
+      fail_msg("step %s has %d kind(s)", step, found);
+  }
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    const edv__kind *kd = &edv__kinds[k];
+    int found = 0;
+    assert_non_null(kd->id);
+    assert_non_null(kd->title);
+    assert_non_null(kd->name);
+    for (unsigned s = 0; s < edv__tenant_nsteps; s++)
+      found += strcmp(edv__tenant_steps[s].name, kd->step) == 0;
+    if (found != 1)
+      fail_msg("kind %s: step %s is not in the plan", kd->id, kd->step);
+    assert_ptr_equal(edv__kind_find(kd->id), kd);
+    if (kd->own == EDV_OWN_LABELS)
+      assert_non_null(kd->labels_at);
+    /* A kind the drift pass lists has a collection and a call label. */
+    if (kd->list_query)
+      assert_true(kd->list && kd->list_label);
+  }
+  assert_null(edv__kind_find("nope"));
+}
+
+/* Ids unique; a view key names one kind, or several when it is a list. */
+static void test_unique(void **state)
+{
+  (void)state;
+  for (unsigned a = 0; a < EDV_KIND__COUNT; a++) {
+    for (unsigned b = a + 1; b < EDV_KIND__COUNT; b++) {
+      const edv__kind *x = &edv__kinds[a], *y = &edv__kinds[b];
+      if (strcmp(x->id, y->id) == 0)
+        fail_msg("kind id %s twice", x->id);
+      if (x->view && y->view && strcmp(x->view, y->view) == 0 &&
+          !(x->view_list && y->view_list))
+        fail_msg("view key %s of %s and %s", x->view, x->id, y->id);
+    }
+  }
+}
+
+/* A tenant's names: resources listed from the same collection never
+ * share a name, and a per-host kind has one per hostname. */
+static void test_names(void **state)
+{
+  edv__kind_who w = {"school001", "greenwood-high", 1, "edv-prod",
+                     "edvirons.com"};
+  edv__kind_who one = {"school002", "school002", 3, "edv-prod", "edvirons.com"};
+  char a[EDV_FQDN_MAX], b[EDV_FQDN_MAX], path[1024];
+
+  (void)state;
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    const edv__kind *x = &edv__kinds[k];
+    assert_int_equal(x->name(&w, 0, a, sizeof(a)), 0);
+    assert_int_equal(x->name(&w, 5, a, sizeof(a)), EDV_ENOTFOUND);
+    assert_int_not_equal(x->name(&w, 0, a, 3), 0);
+    if (x->path) {
+      assert_int_equal(edv__kind_path(x->path, w.project, "us-central1",
+                                      "us-central1-a", a, "edv-zone", path,
+                                      sizeof(path)),
+                       0);
+      assert_null(strchr(path, '{'));
+    }
+    for (unsigned l = k + 1; l < EDV_KIND__COUNT; l++) {
+      const edv__kind *y = &edv__kinds[l];
+      if (!x->list || !y->list || strcmp(x->list, y->list) != 0)
+        continue;
+      assert_int_equal(y->name(&w, 0, b, sizeof(b)), 0);
+      if (strcmp(a, b) == 0)
+        fail_msg("%s and %s are both named %s", x->id, y->id, a);
+    }
+  }
+  assert_int_equal(
+      edv__kinds[EDV_KIND_SQL_INSTANCE].name(&one, 0, a, sizeof(a)), 0);
+  assert_string_equal(a, "edv-school002-db-3");
+  assert_int_equal(
+      edv__kinds[EDV_KIND_CERT_MAP_ENTRY].name(&w, 1, a, sizeof(a)), 0);
+  assert_int_equal(
+      edv__kinds[EDV_KIND_CERT_MAP_ENTRY].name(&one, 1, a, sizeof(a)),
+      EDV_ENOTFOUND);
+  assert_int_equal(edv__kinds[EDV_KIND_DNS_RECORD].name(&w, 1, a, sizeof(a)),
+                   0);
+  assert_string_equal(a, "greenwood-high.edvirons.com.");
+  assert_int_equal(
+      edv__kinds[EDV_KIND_SERVICE_ACCOUNT].name(&w, 0, a, sizeof(a)), 0);
+  assert_string_equal(a, "edv-school001@edv-prod.iam.gserviceaccount.com");
+  /* A missing value or a short buffer is refused, never truncated. */
+  assert_int_equal(edv__kind_path(edv__kinds[EDV_KIND_VM].path, "p", "r", NULL,
+                                  "n", NULL, path, sizeof(path)),
+                   -1);
+  assert_int_equal(edv__kind_path(edv__kinds[EDV_KIND_VM].path, "p", "r", "z",
+                                  "n", NULL, path, 10),
+                   -1);
+}
+
+static void test_owner(void **state)
+{
+  json_object *labels = edv__tenant_labels("school001", "basic");
+  json_object *vm = json_object_new_object(), *sql = json_object_new_object();
+  json_object *fw = json_object_new_object(), *st = json_object_new_object();
+  char id[EDV_TENANT_ID_MAX + 1];
+
+  (void)state;
+  json_object_object_add(vm, "labels", json_object_get(labels));
+  json_object_object_add(st, "userLabels", labels);
+  json_object_object_add(sql, "settings", st);
+  json_object_object_add(fw, "description",
+                         json_object_new_string("edv-managed:tenant=t9 x"));
+  assert_int_equal(
+      edv__kind_owner(&edv__kinds[EDV_KIND_VM], vm, id, sizeof(id)), 1);
+  assert_string_equal(id, "school001");
+  assert_int_equal(
+      edv__kind_owner(&edv__kinds[EDV_KIND_SQL_INSTANCE], sql, id, sizeof(id)),
+      1);
+  /* Labels where the kind keeps none are not an owner. */
+  assert_int_equal(
+      edv__kind_owner(&edv__kinds[EDV_KIND_SQL_INSTANCE], vm, id, sizeof(id)),
+      0);
+  assert_int_equal(
+      edv__kind_owner(&edv__kinds[EDV_KIND_FW_DENY_DB], fw, id, sizeof(id)), 1);
+  assert_string_equal(id, "t9");
+  assert_int_equal(
+      edv__kind_owner(&edv__kinds[EDV_KIND_FW_DENY_DB], vm, id, sizeof(id)), 0);
+  assert_int_equal(
+      edv__kind_owner(&edv__kinds[EDV_KIND_URL_MAP_RULE], fw, id, sizeof(id)),
+      0);
+  json_object_put(vm);
+  json_object_put(sql);
+  json_object_put(fw);
+}
+
+/* ---- Cloud SQL ------------------------------------------------------------*/
+
+static edv__kind_ctx ctx_of(const char *tier)
+{
+  edv__kind_ctx c = {edv__tiers_find(tiers, tier), "school001", "edv-prod",
+                     "edv-tenants", "us-central1-a"};
+
+  assert_non_null(c.tier);
+  return c;
+}
+
+/* An instance as the step creates it for tier `t`. */
+static json_object *sql_as_wanted(const edv__kind_ctx *c)
+{
+  json_object *o = json_object_new_object(), *st = json_object_new_object();
+  char gb[16];
+
+  snprintf(gb, sizeof(gb), "%d", c->tier->sql.data_disk_gb);
+  json_object_object_add(st, "tier", json_object_new_string(c->tier->sql.tier));
+  json_object_object_add(
+      st, "availabilityType",
+      json_object_new_string(c->tier->sql.regional ? "REGIONAL" : "ZONAL"));
+  json_object_object_add(st, "dataDiskSizeGb", json_object_new_string(gb));
+  json_object_object_add(st, "userLabels",
+                         edv__tenant_labels(c->tenant, c->tier->name));
+  json_object_object_add(st, "backupConfiguration",
+                         edv__sql_backup_config(c->tier));
+  json_object_object_add(st, "ipConfiguration",
+                         edv__sql_ip_config(c->project, c->network));
+  json_object_object_add(st, "deletionProtectionEnabled",
+                         json_object_new_boolean(1));
+  json_object_object_add(o, "settings", st);
+  return o;
+}
+
+/* Sets a settings field (dotted path below settings) to a JSON value. */
+static void set_field(json_object *o, const char *path, const char *json)
+{
+  char buf[256], *dot, *p = buf;
+  json_object *at = json_object_object_get(o, "settings");
+
+  snprintf(buf, sizeof(buf), "%s", path);
+  while ((dot = strchr(p, '.'))) {
+    *dot = '\0';
+    at = json_object_object_get(at, p);
+    assert_non_null(at);
+    p = dot + 1;
+  }
+  json_object_object_add(at, p, json_tokener_parse(json));
+}
+
+static void test_sql_equal(void **state)
+{
+  edv__kind_ctx c = ctx_of("premium");
+  json_object *o = sql_as_wanted(&c), *patch = (json_object *)1;
+  char text[512];
+
+  (void)state;
+  assert_int_equal(edv__kind_sql_diff(&c, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+  assert_string_equal(text, "");
+  /* A larger disk and another storage type are no differences. */
+  set_field(o, "dataDiskSizeGb", "\"500\"");
+  set_field(o, "dataDiskType", "\"PD_HDD\"");
+  assert_int_equal(edv__kind_sql_diff(&c, o, NULL, text, sizeof(text)), 0);
+  json_object_put(o);
+}
+
+/* Each field the step puts right is a difference with its patch. */
+static void test_sql_fields(void **state)
+{
+  static const struct {
+    const char *path, *value, *note, *patched;
+  } cases[] = {
+      {"tier", "\"db-custom-9-1\"", "tier db-custom-9-1 -> ", "tier"},
+      {"ipConfiguration.ipv4Enabled", "true", "public IP enabled",
+       "ipConfiguration"},
+      {"ipConfiguration.sslMode", "\"ALLOW_UNENCRYPTED_AND_ENCRYPTED\"",
+       "sslMode ALLOW_UNENCRYPTED_AND_ENCRYPTED -> ENCRYPTED_ONLY",
+       "ipConfiguration"},
+      {"ipConfiguration.privateNetwork",
+       "\"projects/edv-prod/global/networks/other\"", "private network ",
+       "ipConfiguration"},
+      {"deletionProtectionEnabled", "false", "deletion protection off -> on",
+       "deletionProtectionEnabled"},
+      {"availabilityType", "\"SOMEWHERE\"", "availability SOMEWHERE -> ",
+       "availabilityType"},
+      {"dataDiskSizeGb", "\"1\"", "storage 1 GB -> ", "dataDiskSizeGb"},
+      {"backupConfiguration.enabled", "false", "backups disabled -> enabled",
+       "backupConfiguration"},
+      {"backupConfiguration.startTime", "\"23:00\"",
+       "backup start time 23:00 -> ", "backupConfiguration"},
+      {"backupConfiguration.transactionLogRetentionDays", "1",
+       "transaction log retention 1 -> ", "backupConfiguration"},
+      {"backupConfiguration.backupRetentionSettings.retainedBackups", "99",
+       "retained backups 99 -> ", "backupConfiguration"},
+      {"backupConfiguration.pointInTimeRecoveryEnabled", "false",
+       "point-in-time recovery off -> on", "backupConfiguration"},
+  };
+  edv__kind_ctx c = ctx_of("premium");
+
+  (void)state;
+  assert_true(c.tier->sql.pitr); /* the last case needs it */
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    json_object *o = sql_as_wanted(&c), *patch = NULL;
+    char text[512];
+    set_field(o, cases[i].path, cases[i].value);
+    if (edv__kind_sql_diff(&c, o, &patch, text, sizeof(text)) != 1)
+      fail_msg("%s: %s", cases[i].path, text);
+    if (!strstr(text, cases[i].note))
+      fail_msg("%s: '%s' lacks '%s'", cases[i].path, text, cases[i].note);
+    assert_non_null(patch);
+    assert_non_null(json_object_object_get(
+        json_object_object_get(patch, "settings"), cases[i].patched));
+    /* The patch applied gives what the tier wants. */
+    json_object_object_foreach(json_object_object_get(patch, "settings"), k, v)
+    {
+      json_object_object_add(json_object_object_get(o, "settings"), k,
+                             json_object_get(v));
+    }
+    assert_int_equal(edv__kind_sql_diff(&c, o, NULL, text, sizeof(text)), 0);
+    json_object_put(patch);
+    json_object_put(o);
+  }
+}
+
+/* A scaled tenant: the tier's settings and its label in one patch; the
+ * notes are separated so that the drift pass can list them one by one. */
+static void test_sql_scaled(void **state)
+{
+  edv__kind_ctx basic = ctx_of("basic"), premium = ctx_of("premium");
+  json_object *o = sql_as_wanted(&basic), *patch = NULL, *st;
+  char text[512];
+  int n = edv__kind_sql_diff(&premium, o, &patch, text, sizeof(text));
+
+  (void)state;
+  assert_true(n >= 2);
+  assert_non_null(strstr(text, EDV_KIND_NOTE_SEP));
+  st = json_object_object_get(patch, "settings");
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(
+          json_object_object_get(st, "userLabels"), EDV_LABEL_TIER)),
+      "premium");
+  /* A short text buffer is cut, never overrun. */
+  assert_int_equal(edv__kind_sql_diff(&premium, o, NULL, text, 8), n);
+  assert_true(strlen(text) < 8);
+  json_object_put(patch);
+  json_object_put(o);
+}
+
+/* ---- VM ---------------------------------------------------------------*/
+
+static void test_vm(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o = json_object_new_object(), *patch = NULL;
+  char text[256], mt[256];
+
+  (void)state;
+  snprintf(mt, sizeof(mt),
+           "https://www.googleapis.com/compute/v1/projects/p/zones/"
+           "us-central1-a/machineTypes/%s",
+           c.tier->machine_type);
+  json_object_object_add(o, "machineType", json_object_new_string(mt));
+  json_object_object_add(o, "status", json_object_new_string("RUNNING"));
+  assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+  json_object_object_add(
+      o, "machineType",
+      json_object_new_string("zones/us-central1-a/machineTypes/n2-huge"));
+  assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 1);
+  snprintf(mt, sizeof(mt), "machine type n2-huge -> %s", c.tier->machine_type);
+  assert_string_equal(text, mt);
+  snprintf(mt, sizeof(mt), "zones/us-central1-a/machineTypes/%s",
+           c.tier->machine_type);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(patch, "machineType")), mt);
+  json_object_put(patch);
+  json_object_object_add(o, "status", json_object_new_string("TERMINATED"));
+  assert_int_equal(edv__kind_vm_diff(&c, o, NULL, text, sizeof(text)), 2);
+  assert_non_null(strstr(text, "stopped (TERMINATED)"));
+  json_object_put(o);
+}
+
+/* ---- firewall rules -------------------------------------------------*/
+
+static void test_fw(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o, *patch = NULL, *p2;
+  char text[512];
+
+  (void)state;
+  c.db_ip = "10.96.0.5";
+  for (int k = 0; k < EDV_FIREWALL__COUNT; k++) {
+    o = edv__kind_fw_rule(&c, (edv__firewall_kind)k);
+    assert_int_equal(edv__kind_fw_diff(&c, o, &patch, text, sizeof(text)), 0);
+    assert_null(patch);
+    json_object_put(o);
+  }
+  o = edv__kind_fw_rule(&c, EDV_FIREWALL_ALLOW_DB);
+  assert_non_null(strstr(json_object_to_json_string(o), "10.96.0.5\\/32"));
+  json_object_put(o);
+  /* Widened, disabled, another source tag: three notes, one patch. */
+  o = edv__kind_fw_rule(&c, EDV_FIREWALL_ALLOW_LB);
+  json_object_object_add(o, "sourceRanges",
+                         json_tokener_parse("[\"0.0.0.0/0\"]"));
+  json_object_object_add(o, "disabled", json_object_new_boolean(1));
+  json_object_object_add(o, "sourceTags", json_tokener_parse("[\"edv-x\"]"));
+  assert_int_equal(edv__kind_fw_diff(&c, o, &patch, text, sizeof(text)), 3);
+  assert_non_null(strstr(text, "ranges differ"));
+  assert_non_null(strstr(text, "disabled -> enabled"));
+  assert_non_null(strstr(text, "source tags"));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(patch, "sourceTags")), 0);
+  json_object_object_foreach(patch, k, v)
+  {
+    json_object_object_add(o, k, json_object_get(v));
+  }
+  assert_int_equal(edv__kind_fw_diff(&c, o, NULL, text, sizeof(text)), 0);
+  json_object_put(patch);
+  /* An allow rule that also denies, another priority. */
+  json_object_object_add(o, "denied",
+                         json_tokener_parse("[{\"IPProtocol\":\"udp\"}]"));
+  json_object_object_add(o, "priority", json_object_new_int(10));
+  assert_int_equal(edv__kind_fw_diff(&c, o, NULL, text, sizeof(text)), 2);
+  assert_non_null(strstr(text, "priority 10 -> 1000"));
+  /* Another tenant's rule is none of this one's. */
+  c.tenant = "school002";
+  assert_int_equal(edv__kind_fw_diff(&c, o, &p2, text, sizeof(text)), -1);
+  assert_null(p2);
+  json_object_put(o);
+}
+
+/* ---- backend service ------------------------------------------------*/
+
+static void test_bes(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o = edv__kind_bes_want(&c), *patch = NULL;
+  char text[256];
+
+  (void)state;
+  json_object_object_add(o, "fingerprint", json_object_new_string("fp1"));
+  assert_int_equal(edv__kind_bes_diff(&c, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+  json_object_object_add(o, "timeoutSec", json_object_new_int(5));
+  json_object_object_add(o, "healthChecks",
+                         json_tokener_parse("[\"projects/p/global/"
+                                            "healthChecks/other\"]"));
+  assert_int_equal(edv__kind_bes_diff(&c, o, &patch, text, sizeof(text)), 2);
+  assert_non_null(strstr(text, "timeout 5s -> 30s"));
+  assert_non_null(strstr(text, "health check differs"));
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(patch, "fingerprint")),
+      "fp1");
+  json_object_object_foreach(patch, k, v)
+  {
+    json_object_object_add(o, k, json_object_get(v));
+  }
+  assert_int_equal(edv__kind_bes_diff(&c, o, NULL, text, sizeof(text)), 0);
+  json_object_put(patch);
+  json_object_put(o);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_steps),      cmocka_unit_test(test_unique),
+      cmocka_unit_test(test_names),      cmocka_unit_test(test_owner),
+      cmocka_unit_test(test_sql_equal),  cmocka_unit_test(test_sql_fields),
+      cmocka_unit_test(test_sql_scaled), cmocka_unit_test(test_vm),
+      cmocka_unit_test(test_fw),         cmocka_unit_test(test_bes),
+  };
+
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
