@@ -206,9 +206,10 @@ static int remote_job_wait(cli_ctx *ctx, const cli_args *args, json_object *job)
             strcmp(edv__jstr(job, "kind"), "backup") == 0)
           st = edv__jstr(b, "status") ? edv__jstr(b, "status") : st;
       }
+      int failed = strcmp(st, "FAILED") == 0;
       json_object_object_add(job, "status", json_object_new_string(st));
-      json_object_put(list);
-      return strcmp(st, "FAILED") == 0 ? CLI_EXIT_API : CLI_EXIT_OK;
+      json_object_put(list); /* st pointed into it */
+      return failed ? CLI_EXIT_API : CLI_EXIT_OK;
     }
     json_object_put(list);
     usleep(delay_ms * 1000u);

@@ -755,7 +755,12 @@ static void test_remote_day2(void **state)
   assert_int_equal(day2_run(tokfile_view, backup, &out, &err), 6);
   free(out);
   free(err);
-  assert_int_equal(day2_run(tokfile_op, backup, &out, &err), 0);
+  {
+    int rc = day2_run(tokfile_op, backup, &out, &err);
+    if (rc != 0)
+      print_error("edvctl tenant backup: exit %d: %s\n", rc, err);
+    assert_int_equal(rc, 0);
+  }
   o = json_tokener_parse(out);
   assert_non_null(o);
   assert_string_equal(jstr(o, "kind"), "backup");
