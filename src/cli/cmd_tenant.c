@@ -1018,14 +1018,10 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Retrying", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);
+  result = edv_tenant_retry(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))
-    return async_end(&j, id, "the retry",
-                     job_wait(&j,
-                              edv_tenant_retry(j.fleet, id, EDV_FLEET_ASYNC,
-                                               on_answer, &j, &err),
-                              &err));
-  result = long_wait(
-      &j, id, edv_tenant_retry(j.fleet, id, 0, on_answer, &j, &err), &err);
+    return async_end(&j, id, "the retry", job_wait(&j, result, &err));
+  result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -1043,14 +1039,10 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Applying", "the plan")) != CLI_EXIT_OK)
     return job_end(&j, result);
+  result = edv_tenant_apply(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))
-    return async_end(&j, id, "the reconcile",
-                     job_wait(&j,
-                              edv_tenant_apply(j.fleet, id, EDV_FLEET_ASYNC,
-                                               on_answer, &j, &err),
-                              &err));
-  result = long_wait(
-      &j, id, edv_tenant_apply(j.fleet, id, 0, on_answer, &j, &err), &err);
+    return async_end(&j, id, "the reconcile", job_wait(&j, result, &err));
+  result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -1077,16 +1069,11 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
       (result = long_begin(&j, id, "Scaling", tier)) != CLI_EXIT_OK)
     return job_end(&j, result);
+  result = edv_tenant_scale(j.fleet, id, tier, async_flag(args), on_answer, &j,
+                            &err);
   if (async_flag(args))
-    return async_end(
-        &j, id, "the scaling",
-        job_wait(&j,
-                 edv_tenant_scale(j.fleet, id, tier, EDV_FLEET_ASYNC, on_answer,
-                                  &j, &err),
-                 &err));
-  result = long_wait(
-      &j, id, edv_tenant_scale(j.fleet, id, tier, 0, on_answer, &j, &err),
-      &err);
+    return async_end(&j, id, "the scaling", job_wait(&j, result, &err));
+  result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   if (result == CLI_EXIT_OK && ctx->format != CLI_FORMAT_JSON)
@@ -1178,14 +1165,11 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
     fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
     return job_end(&j, CLI_EXIT_OK);
   }
+  result =
+      edv_tenant_resume(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))
-    return async_end(&j, id, "the resume",
-                     job_wait(&j,
-                              edv_tenant_resume(j.fleet, id, EDV_FLEET_ASYNC,
-                                                on_answer, &j, &err),
-                              &err));
-  result = long_wait(
-      &j, id, edv_tenant_resume(j.fleet, id, 0, on_answer, &j, &err), &err);
+    return async_end(&j, id, "the resume", job_wait(&j, result, &err));
+  result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -1233,14 +1217,11 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
       (result = cli_tenant_confirm_delete(ctx, id, JS(j.answer, "slug"))) !=
           CLI_EXIT_OK)
     return job_end(&j, result);
+  result =
+      edv_tenant_delete(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))
-    return async_end(&j, id, "the deletion",
-                     job_wait(&j,
-                              edv_tenant_delete(j.fleet, id, EDV_FLEET_ASYNC,
-                                                on_answer, &j, &err),
-                              &err));
-  result = long_wait(
-      &j, id, edv_tenant_delete(j.fleet, id, 0, on_answer, &j, &err), &err);
+    return async_end(&j, id, "the deletion", job_wait(&j, result, &err));
+  result = long_wait(&j, id, result, &err);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, j.answer);
   else if (result == CLI_EXIT_OK)
