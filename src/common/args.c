@@ -64,13 +64,7 @@ void edv__args_near(const char *word, size_t len, const char *cand,
   }
 }
 
-static int fail(edv__args *p, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static int fail(edv__args *p, const char *fmt, ...)
+int edv__args_fail(edv__args *p, const char *fmt, ...)
 {
   char msg[300];
   va_list ap;
@@ -78,6 +72,8 @@ static int fail(edv__args *p, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  if (!p->error)
+    return edv__args_usage(stderr, p->prog ? p->prog : "?", msg);
   return p->error(p, msg);
 }
 
@@ -107,7 +103,7 @@ static int unknown(edv__args *p, const char *flag, const char *name, size_t len,
       edv__args_near(name, len, p->tables[k][i].name, &best, &best_d);
   if (best)
     snprintf(hint, sizeof(hint), "; did you mean '--%s'?", best);
-  return fail(p, "unknown flag '%s'%s", flag, hint);
+  return edv__args_fail(p, "unknown flag '%s'%s", flag, hint);
 }
 
 /* One flag with its value (NULL: none given with it; taken from the next
@@ -118,14 +114,15 @@ static int set(edv__args *p, int argc, char **argv, const char *flag,
   const edv__opt *o = &p->tables[t][i];
 
   if (!o->arg && value)
-    return fail(p, "flag %s takes no value", flag);
+    return edv__args_fail(p, "flag %s takes no value", flag);
   if (o->arg && !value) {
     if (p->i + 1 >= argc)
-      return fail(p, "flag %s needs a value (%s)", flag, o->arg);
+      return edv__args_fail(p, "flag %s needs a value (%s)", flag, o->arg);
     value = argv[++p->i];
   }
   if (o->arg && !*value)
-    return fail(p, "flag %s needs a non-empty value (%s)", flag, o->arg);
+    return edv__args_fail(p, "flag %s needs a non-empty value (%s)", flag,
+                          o->arg);
   return p->flag(p, t, i, value);
 }
 
@@ -180,7 +177,8 @@ int edv__args_parse(edv__args *p, int argc, char **argv)
     else if (!only_words && a[0] == '-' && a[1])
       result = short_flags(p, argc, argv, a);
     else
-      result = p->word(p, a);
+      result = p->word ? p->word(p, a)
+                       : edv__args_fail(p, "unexpected argument '%.200s'", a);
   }
   return result;
 }

@@ -33,15 +33,26 @@ struct edv__args {
   /* A flag of tables[t] at index i, with its value (NULL for a switch).
    * Returns 0, or non-zero to stop (returned by edv__args_parse). */
   int (*flag)(edv__args *p, unsigned t, int i, const char *value);
-  /* A word that is not a flag (everything after "--" too). */
+  /* A word that is not a flag (everything after "--" too). NULL: a
+   * program that takes none ("unexpected argument 'X'"). */
   int (*word)(edv__args *p, const char *word);
   /* A problem: `msg` names it. Returns what edv__args_parse returns
    * (non-zero). */
   int (*error)(edv__args *p, const char *msg);
+  /* NULL error: edv__args_usage(stderr, prog, msg). */
+  const char *prog;
   void *data;
   /* For the callbacks: the index of the word or flag being parsed. */
   int i;
 };
+
+/* Reports a problem through p->error (or the default): its result. For
+ * the callbacks too (a flag's bad value). */
+int edv__args_fail(edv__args *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Walks argv[1..argc-1]. 0, or the first non-zero a callback returned. */
 int edv__args_parse(edv__args *p, int argc, char **argv);

@@ -81,20 +81,6 @@ static int on_flag(edv__args *p, unsigned t, int i, const char *v)
   return 0;
 }
 
-static int on_word(edv__args *p, const char *word)
-{
-  char msg[300];
-
-  snprintf(msg, sizeof(msg), "unexpected argument '%.200s'", word);
-  return p->error(p, msg);
-}
-
-static int on_error(edv__args *p, const char *msg)
-{
-  (void)p;
-  return edv__args_usage(stderr, "edvd", msg);
-}
-
 int main(int argc, char **argv)
 {
   static const char *const fallbacks[] = {EDV_TIERS_INSTALLED, EDV_TIERS_SOURCE,
@@ -112,8 +98,7 @@ int main(int argc, char **argv)
   memset(&p, 0, sizeof(p));
   p.tables[0] = edvd_opts_table;
   p.flag = on_flag;
-  p.word = on_word;
-  p.error = on_error;
+  p.prog = "edvd";
   p.data = &m;
   if ((result = edv__args_parse(&p, argc, argv)) != 0)
     return result;

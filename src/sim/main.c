@@ -86,11 +86,7 @@ typedef struct main_args {
 
 static int bad_value(edv__args *p, const char *name, const char *v)
 {
-  char msg[300];
-
-  snprintf(msg, sizeof(msg), "flag --%s: '%.200s' is not a valid value", name,
-           v);
-  return p->error(p, msg);
+  return edv__args_fail(p, "flag --%s: '%.200s' is not a valid value", name, v);
 }
 
 static int on_flag(edv__args *p, unsigned t, int i, const char *v)
@@ -135,20 +131,6 @@ static int on_flag(edv__args *p, unsigned t, int i, const char *v)
   return 0;
 }
 
-static int on_word(edv__args *p, const char *word)
-{
-  char msg[300];
-
-  snprintf(msg, sizeof(msg), "unexpected argument '%.200s'", word);
-  return p->error(p, msg);
-}
-
-static int on_error(edv__args *p, const char *msg)
-{
-  (void)p;
-  return edv__args_usage(stderr, "edv-gcpsim", msg);
-}
-
 /* The parser the three programs share (common/args.h): -1 to exit with
  * *code, else 0. */
 static int parse_args(int argc, char **argv, edv_sim_options *o,
@@ -160,8 +142,7 @@ static int parse_args(int argc, char **argv, edv_sim_options *o,
   memset(&p, 0, sizeof(p));
   p.tables[0] = sim_opts_table;
   p.flag = on_flag;
-  p.word = on_word;
-  p.error = on_error;
+  p.prog = "edv-gcpsim";
   p.data = &m;
   if ((*code = edv__args_parse(&p, argc, argv)) != 0)
     return -1;
