@@ -96,11 +96,6 @@ int edv__dayops_submit(edv_fleet *f, edv_api api, const char *method,
   return edv_call_submit(f->engine, &rq, cb, data, NULL);
 }
 
-json_object *edv__dayops_str_or_null(const char *s)
-{
-  return s && *s ? json_object_new_string(s) : NULL;
-}
-
 int edv__dayops_closing(const edv_fleet *f)
 {
   return f->closing || f->stopping;
@@ -244,9 +239,8 @@ static json_object *job_doc(const job *jb, const char *status, int replayed)
   json_object_object_add(o, "kind",
                          json_object_new_string(job_names[jb->kind]));
   json_object_object_add(o, "instance", json_object_new_string(jb->instance));
-  json_object_object_add(o, "backup_id",
-                         edv__dayops_str_or_null(jb->backup_id));
-  json_object_object_add(o, "operation", edv__dayops_str_or_null(jb->op_name));
+  json_object_object_add(o, "backup_id", edv__view_str(jb->backup_id));
+  json_object_object_add(o, "operation", edv__view_str(jb->op_name));
   json_object_object_add(o, "status", json_object_new_string(status));
   json_object_object_add(o, "started", edv__view_time_json(jb->started_ms));
   json_object_object_add(o, "replayed", json_object_new_boolean(replayed));
@@ -322,9 +316,8 @@ json_object *edv__dayops_job_view(edv_fleet *f, const char *tenant)
   o = json_object_new_object();
   json_object_object_add(o, "kind",
                          json_object_new_string(job_names[jb->kind]));
-  json_object_object_add(o, "backup_id",
-                         edv__dayops_str_or_null(jb->backup_id));
-  json_object_object_add(o, "operation", edv__dayops_str_or_null(jb->op_name));
+  json_object_object_add(o, "backup_id", edv__view_str(jb->backup_id));
+  json_object_object_add(o, "operation", edv__view_str(jb->op_name));
   json_object_object_add(o, "started", edv__view_time_json(jb->started_ms));
   return o;
 }
@@ -987,7 +980,7 @@ static json_object *backup_run_view(json_object *run)
     emsg = edv__jstr(e, "message") ? edv__jstr(e, "message")
                                    : edv__jstr(e, "code");
 #define RUN_STR(key, from)                                                     \
-  json_object_object_add(x, key, edv__dayops_str_or_null(edv__jstr(run, from)))
+  json_object_object_add(x, key, edv__view_str(edv__jstr(run, from)))
   RUN_STR("id", "id");
   RUN_STR("status", "status");
   RUN_STR("type", "type");
@@ -996,7 +989,7 @@ static json_object *backup_run_view(json_object *run)
   RUN_STR("started", "startTime");
   RUN_STR("ended", "endTime");
 #undef RUN_STR
-  json_object_object_add(x, "error", edv__dayops_str_or_null(emsg));
+  json_object_object_add(x, "error", edv__view_str(emsg));
   return x;
 }
 

@@ -80,9 +80,6 @@ int edv__dayops_submit(edv_fleet *f, edv_api api, const char *method,
 int edv__dayops_answer_later(edv_fleet *f, json_object *doc, edv_fleet_cb cb,
                              void *data, edv_error *err);
 
-/* A JSON string, or null for NULL and "". */
-json_object *edv__dayops_str_or_null(const char *s);
-
 /* A short-lived cache of answers that cost Google Cloud calls (tenant
  * metrics here; edvd's observed tenant views): the value under `key` when
  * younger than its TTL (a new reference), or NULL. At most 1024 entries. */

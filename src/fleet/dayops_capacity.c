@@ -499,8 +499,7 @@ static json_object *region_view(const cap_state *cap, const cap_region *rg,
   json_object *x = json_object_new_object(), *qs, *fits;
 
   json_object_object_add(x, "region", json_object_new_string(rg->name));
-  json_object_object_add(x, "error",
-                         edv__dayops_str_or_null(rg->ok ? NULL : rg->error));
+  json_object_object_add(x, "error", edv__view_str(rg->ok ? NULL : rg->error));
   qs = json_object_new_array();
   for (size_t i = 0; i < rg->nquotas; i++) {
     json_object *q = json_object_new_object();

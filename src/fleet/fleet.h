@@ -168,6 +168,8 @@ int edv__plan_event(edv_fleet *f, const edv__event *ev);
 void edv__view_time(int64_t ms, char *buf, size_t size);
 /* The time as a JSON string, or null when ms is 0. */
 json_object *edv__view_time_json(int64_t ms);
+/* A JSON string, or null for NULL and "" (a document has no "" values). */
+json_object *edv__view_str(const char *s);
 /* An amount of money: a JSON number rounded to cents ("48.92"). */
 json_object *edv__view_money(double v);
 

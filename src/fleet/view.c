@@ -42,7 +42,7 @@ json_object *edv__view_money(double v)
   return json_object_new_double_s(strtod(buf, NULL), buf);
 }
 
-static json_object *str_or_null(const char *s)
+json_object *edv__view_str(const char *s)
 {
   return s && *s ? json_object_new_string(s) : NULL;
 }
@@ -68,10 +68,10 @@ static int step_one(void *data, const edv__step_rec *r)
   json_object_object_add(
       o, "state", json_object_new_string(edv__step_state_name(r->state)));
   json_object_object_add(o, "attempt", json_object_new_int((int)r->attempt));
-  json_object_object_add(o, "request_id", str_or_null(r->request_id));
-  json_object_object_add(o, "operation", str_or_null(r->op_name));
-  json_object_object_add(o, "resource", str_or_null(r->resource));
-  json_object_object_add(o, "error", str_or_null(r->error));
+  json_object_object_add(o, "request_id", edv__view_str(r->request_id));
+  json_object_object_add(o, "operation", edv__view_str(r->op_name));
+  json_object_object_add(o, "resource", edv__view_str(r->resource));
+  json_object_object_add(o, "error", edv__view_str(r->error));
   json_object_object_add(o, "started", edv__view_time_json(r->started_ms));
   json_object_object_add(o, "finished", edv__view_time_json(r->finished_ms));
   json_object_array_add(arr, o);
@@ -230,7 +230,7 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
   json_object_object_add(o, "url",
                          json_object_get(json_object_array_get_idx(urls, 0)));
   json_object_object_add(o, "urls", urls);
-  json_object_object_add(o, "last_error", str_or_null(rec->last_error));
+  json_object_object_add(o, "last_error", edv__view_str(rec->last_error));
   json_object_object_add(o, "created", edv__view_time_json(rec->created_ms));
   json_object_object_add(o, "updated", edv__view_time_json(rec->updated_ms));
   if (r) {

@@ -115,9 +115,6 @@ typedef struct edvd {
   uint64_t http_requests[6]; /* by status class 1xx..5xx (index 1..5) */
   uint64_t runs_started, runs_ready, runs_failed, runs_deleted;
   edv__stephist *step_hist; /* step durations (fleet events), lazily */
-  /* Regions the Compute API confirmed (they do not disappear). */
-  char regions[16][48];
-  unsigned nregions;
 } edvd;
 
 /* Starts everything; on failure logs and returns non-zero (exit code). */
