@@ -741,3 +741,33 @@ int eh_main(int argc, char **argv, const char *group,
   curl_global_cleanup();
   return result;
 }
+
+/* The VM's machine type and Cloud SQL's tier and storage, from the
+ * simulator (a size of 0: not checked). */
+void check_tenant_cloud(const char *id, const char *mt, const char *sqltier,
+                        int boot_gb, int sql_gb)
+{
+  char suffix[128], want[96];
+  json_object *o;
+
+  snprintf(suffix, sizeof(suffix), "/instances/edv-%s-vm", id);
+  o = sim_resource(suffix);
+  assert_non_null(o);
+  snprintf(want, sizeof(want), "/machineTypes/%s", mt);
+  assert_non_null(strstr(jstr(o, "machineType"), want));
+  assert_string_equal(jstr(o, "status"), "RUNNING");
+  json_object_put(o);
+  snprintf(suffix, sizeof(suffix), "/disks/edv-%s-boot", id);
+  o = sim_resource(suffix);
+  assert_non_null(o);
+  if (boot_gb)
+    assert_int_equal(atoi(jstr(o, "sizeGb")), boot_gb);
+  json_object_put(o);
+  snprintf(suffix, sizeof(suffix), "/instances/edv-%s-db-1", id);
+  o = sim_resource(suffix);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "settings.tier"), sqltier);
+  if (sql_gb)
+    assert_int_equal(atoi(jstr(o, "settings.dataDiskSizeGb")), sql_gb);
+  json_object_put(o);
+}

@@ -72,6 +72,10 @@ int sim_api_data(const char *method, const char *path, const char *data);
 int sim_find(const char *suffix, char *out, size_t size);
 /* The simulator's resource whose name ends in `suffix` (new), or NULL. */
 json_object *sim_resource(const char *suffix);
+/* Asserts the tenant's VM machine type (and RUNNING), boot disk size, Cloud
+ * SQL tier and storage in the simulator; a size of 0 is not checked. */
+void check_tenant_cloud(const char *id, const char *mt, const char *sqltier,
+                        int boot_gb, int sql_gb);
 /* Makes A record `name` -> `ip` in managed zone `zone` (its canonical
  * name, "projects/P/managedZones/Z") through the simulator's API. */
 void sim_make_a(const char *zone, const char *name, const char *ip);

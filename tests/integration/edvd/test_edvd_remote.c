@@ -407,26 +407,6 @@ static void test_remote_retry(void **state)
   free(err);
 }
 
-/* The tenant's VM machine type and Cloud SQL tier in the simulator. */
-static void check_tier(const char *id, const char *mt, const char *sqltier)
-{
-  char suffix[128];
-  json_object *o;
-
-  snprintf(suffix, sizeof(suffix), "/instances/edv-%s-vm", id);
-  o = sim_resource(suffix);
-  assert_non_null(o);
-  snprintf(suffix, sizeof(suffix), "/machineTypes/%s", mt);
-  assert_non_null(strstr(jstr(o, "machineType"), suffix));
-  assert_string_equal(jstr(o, "status"), "RUNNING");
-  json_object_put(o);
-  snprintf(suffix, sizeof(suffix), "/instances/edv-%s-db-1", id);
-  o = sim_resource(suffix);
-  assert_non_null(o);
-  assert_string_equal(jstr(o, "settings.tier"), sqltier);
-  json_object_put(o);
-}
-
 static void test_remote_scale_apply(void **state)
 {
   char *out, *err, name[300];
@@ -444,7 +424,7 @@ static void test_remote_scale_apply(void **state)
     free(out);
     free(err);
   }
-  check_tier("rem020", "e2-small", "db-f1-micro");
+  check_tenant_cloud("rem020", "e2-small", "db-f1-micro", 0, 0);
   /* --async: accepted by edvd, which carries it on; edvctl says how to
    * follow it and returns before READY. */
   {
@@ -473,7 +453,7 @@ static void test_remote_scale_apply(void **state)
   json_object_put(o);
   free(out);
   free(err);
-  check_tier("rem020", "e2-standard-2", "db-custom-2-4096");
+  check_tenant_cloud("rem020", "e2-standard-2", "db-custom-2-4096", 0, 0);
   /* A viewer cannot; the tier it has is a conflict. */
   assert_int_equal(
       remote(tokfile_view, "table", "scale", "rem020", "basic", &out, &err), 6);
@@ -492,7 +472,7 @@ static void test_remote_scale_apply(void **state)
   assert_non_null(strstr(out, "Tier         basic, region us-central1"));
   free(out);
   free(err);
-  check_tier("rem020", "e2-small", "db-f1-micro");
+  check_tenant_cloud("rem020", "e2-small", "db-f1-micro", 0, 0);
 
   /* apply: a firewall rule deleted behind edvd's back (no drift pass runs
    * in this group) is planned, created again by POST .../apply, and the

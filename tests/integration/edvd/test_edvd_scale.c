@@ -41,34 +41,6 @@ static void wait_settled(const char *id, int secs)
   fail_msg("%s: not READY (phase %s) after %d s", id, phase_of(id), secs);
 }
 
-/* The VM's machine type and Cloud SQL's tier and storage, from the
- * simulator. */
-static void check_cloud(const char *id, const char *mt, const char *sqltier,
-                        int boot_gb, int sql_gb)
-{
-  char suffix[128], want[96];
-  json_object *o;
-
-  snprintf(suffix, sizeof(suffix), "/instances/edv-%s-vm", id);
-  o = sim_resource(suffix);
-  assert_non_null(o);
-  snprintf(want, sizeof(want), "/machineTypes/%s", mt);
-  assert_non_null(strstr(jstr(o, "machineType"), want));
-  assert_string_equal(jstr(o, "status"), "RUNNING");
-  json_object_put(o);
-  snprintf(suffix, sizeof(suffix), "/disks/edv-%s-boot", id);
-  o = sim_resource(suffix);
-  assert_non_null(o);
-  assert_int_equal(atoi(jstr(o, "sizeGb")), boot_gb);
-  json_object_put(o);
-  snprintf(suffix, sizeof(suffix), "/instances/edv-%s-db-1", id);
-  o = sim_resource(suffix);
-  assert_non_null(o);
-  assert_string_equal(jstr(o, "settings.tier"), sqltier);
-  assert_int_equal(atoi(jstr(o, "settings.dataDiskSizeGb")), sql_gb);
-  json_object_put(o);
-}
-
 /* 1 when the tenant's journal holds event `event` whose detail has
  * `must`. */
 static int has_event(const char *id, const char *event, const char *must)
@@ -133,7 +105,7 @@ static void test_put_up(void **state)
   resp *r;
 
   (void)state;
-  check_cloud(T1, "e2-small", "db-f1-micro", 20, 10);
+  check_tenant_cloud(T1, "e2-small", "db-f1-micro", 20, 10);
   r = call("PUT", "/api/tenants/sc01", "/api/tenants/{id}", tok_op,
            "{\"tier\":\"standard\"}", NULL, 202);
   assert_non_null(strstr(r->headers, "Location: /api/tenants/sc01"));
@@ -144,7 +116,7 @@ static void test_put_up(void **state)
       json_object_array_length(json_object_object_get(r->json, "notes")), 0);
   resp_free(r);
   wait_settled(T1, 90);
-  check_cloud(T1, "e2-medium", "db-g1-small", 50, 20);
+  check_tenant_cloud(T1, "e2-medium", "db-g1-small", 50, 20);
   assert_true(has_event(T1, "scale", "basic -> standard"));
 }
 
@@ -165,7 +137,7 @@ static void test_post_down(void **state)
   resp_free(r);
   wait_settled(T1, 90);
   /* Smaller machines; the disks keep their size. */
-  check_cloud(T1, "e2-small", "db-f1-micro", 50, 20);
+  check_tenant_cloud(T1, "e2-small", "db-f1-micro", 50, 20);
   assert_true(has_event(T1, "scale", "standard -> basic"));
 }
 
