@@ -411,28 +411,31 @@ int edv_tenant_get(edv_fleet *f, const char *id, unsigned flags,
                    edv_fleet_cb cb, void *data, edv_error *err)
 {
   edv__tenant_rec rec;
+  json_object *doc;
   get_op *g;
   int result;
 
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
     return result;
-  g = calloc(1, sizeof(*g));
-  if (!g)
-    return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  g->cb = cb;
-  g->data = data;
-  g->doc = edv__view_tenant(f, &rec, EDV_VIEW_STEPS | EDV_VIEW_RESOURCES);
+  doc = edv__view_tenant(f, &rec, EDV_VIEW_STEPS | EDV_VIEW_RESOURCES);
   if (!(flags & EDV_FLEET_OBSERVE)) {
-    json_object_object_add(g->doc, "observed", NULL);
-    result = edv__fleet_answer_later(f, cb, data, g->doc, NULL, err);
-    json_object_put(g->doc);
-    free(g);
+    json_object_object_add(doc, "observed", NULL);
+    result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
+    json_object_put(doc);
     return result;
   }
+  g = calloc(1, sizeof(*g));
+  if (!g) {
+    json_object_put(doc);
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  }
+  g->cb = cb;
+  g->data = data;
+  g->doc = doc;
   /* The live state: the VM, the database and the certificate, asked at once
    * with a short deadline (each item then says why it has no answer). */
   if (edv__observe(f->engine, f->store, &rec, 15000, get_observed, g) != 0) {
-    json_object_put(g->doc);
+    json_object_put(doc);
     free(g);
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   }
