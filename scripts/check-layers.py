@@ -35,6 +35,9 @@ PUBLIC = {
     "edv/sim.h": "sim",
     "edv/fleet.h": "fleet",
     "edv/export.h": "common",
+    "edv/log.h": "common",
+    "edv/url.h": "gcp",
+    "edv/tiers.h": "fleet",
 }
 
 LIBEDV = ["common", "transport", "auth", "gcp", "store", "tenant", "fleet"]

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "common/args.h"
+#include "common/json.h"
 #include "edv/config.h"
 #include "edv/engine.h"
 #include "edv/error.h"

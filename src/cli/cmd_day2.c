@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/remote.h"
-#include "fleet/fleet.h"
+#include "edv/fleet.h"
 
 /* Static: a cancelled call may complete during shutdown, after the
  * handler returned; one command runs per process. */
@@ -46,7 +46,7 @@ static void on_interrupt(void *data)
 {
   /* Stop waiting: the job is journalled as interrupted, its operation
    * goes on in Cloud SQL, and the next process follows it. */
-  edv__fleet_stop_all(data);
+  edv_fleet_stop(data);
 }
 
 static void on_closed(void *data)

@@ -31,7 +31,6 @@
 
 #include "cli/progress.h"
 #include "cli/remote.h"
-#include "tenant/machine.h"
 
 #define REMOTE_MAX_BODY  (32u << 20)
 #define REMOTE_TOKEN_MAX 512
@@ -623,7 +622,7 @@ static int do_list(cli_ctx *ctx, remote *r, const cli_args *args)
 /* ---- get / state / history ---------------------------------------------*/
 
 static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole,
-                   const edv__tiers *tiers)
+                   json_object *tiers)
 {
   json_object *t;
   int result = get_tenant(ctx, r, id, !whole, &t);
@@ -892,7 +891,7 @@ static int wait_run(rwait *w, const char *heading)
 /* After a run, as the local mode: JSON the tenant document, else its
  * summary with the live state. */
 static void summary(cli_ctx *ctx, remote *r, const char *id,
-                    const edv__tiers *tiers)
+                    json_object *tiers)
 {
   json_object *t;
 
@@ -967,7 +966,7 @@ static int async_done(cli_ctx *ctx, remote *r, const char *id, const char *what)
 }
 
 static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
-                     const edv__tiers *tiers)
+                     json_object *tiers)
 {
   rwait w;
   char heading[160];
@@ -1061,7 +1060,7 @@ static int drive(cli_ctx *ctx, remote *r, json_object *t, int up)
 
 /* retry (FAILED only) and resume ID. */
 static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
-                    const edv__tiers *tiers)
+                    json_object *tiers)
 {
   json_object *t;
   rwait w;
@@ -1108,7 +1107,7 @@ static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
 }
 
 static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
-                     const edv__tiers *tiers)
+                     json_object *tiers)
 {
   const char *id = args->argv[0];
   json_object *t;
@@ -1175,7 +1174,7 @@ static int call_and_wait(cli_ctx *ctx, remote *r, const char *method,
 }
 
 static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
-                    const edv__tiers *tiers)
+                    json_object *tiers)
 {
   const char *id = args->argv[0], *tier = args->argv[1];
   json_object *t, *body, *answer;
@@ -1210,7 +1209,7 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
 }
 
 static int do_apply(cli_ctx *ctx, remote *r, const char *id,
-                    const edv__tiers *tiers)
+                    json_object *tiers)
 {
   json_object *t, *answer;
   char heading[200];
@@ -1232,7 +1231,7 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id,
 
 /* update --ops-ssh on|off (checked by the caller): PUT {"ops_ssh"}. */
 static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
-                     const edv__tiers *tiers)
+                     json_object *tiers)
 {
   const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
   json_object *t, *body, *answer;
@@ -1261,7 +1260,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
 {
   const char *name = args->cmd->name;
   remote *r;
-  edv__tiers *tiers;
+  json_object *tiers;
   int result = remote_open(ctx, &r);
 
   if (result)
@@ -1301,7 +1300,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     result = do_update(ctx, r, args, tiers);
   else
     result = cli_usage_error(ctx, "not available with --server");
-  edv__tiers_free(tiers);
+  json_object_put(tiers);
   return result;
 }
 
