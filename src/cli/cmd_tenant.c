@@ -1116,28 +1116,59 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   return long_end(&j, id, result);
 }
 
+/* The change of `tenant update` as the API's body ({display_name,
+ * ops_ssh}) and its words for the heading ("display name 'X', operations
+ * SSH on"); NULL after a usage error. */
+json_object *cli_tenant_update_patch(cli_ctx *ctx, const cli_args *args,
+                                     char *what, size_t size)
+{
+  const char *name = cli_arg(args, "display-name");
+  const char *ops = cli_arg(args, "ops-ssh");
+  json_object *patch;
+
+  if (!ops && !name) {
+    cli_usage_error(ctx, "nothing to change (--display-name NAME, --ops-ssh "
+                         "on|off)");
+    return NULL;
+  }
+  if (ops && strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0) {
+    cli_usage_error(ctx, "--ops-ssh: '%s' is not on or off", ops);
+    return NULL;
+  }
+  patch = json_object_new_object();
+  if (name)
+    json_object_object_add(patch, "display_name", json_object_new_string(name));
+  if (ops)
+    json_object_object_add(patch, "ops_ssh",
+                           json_object_new_boolean(strcmp(ops, "on") == 0));
+  snprintf(what, size, "%s%s%s%s%s%s", name ? "display name '" : "",
+           name ? name : "", name ? "'" : "", name && ops ? ", " : "",
+           ops ? "operations SSH " : "", ops ? ops : "");
+  return patch;
+}
+
 int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
 {
-  const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
+  const char *id = args->argv[0];
   job j;
   edv_error err;
   json_object *patch;
+  char what[200];
   int result;
 
-  if (!ops)
-    return cli_usage_error(ctx, "nothing to change (--ops-ssh on|off)");
-  if (strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0)
-    return cli_usage_error(ctx, "--ops-ssh: '%s' is not on or off", ops);
-  if (cli_remote_on(ctx))
+  if (!(patch = cli_tenant_update_patch(ctx, args, what, sizeof(what))))
+    return CLI_EXIT_USAGE;
+  if (cli_remote_on(ctx)) {
+    json_object_put(patch);
     return cli_remote_tenant(ctx, args);
+  }
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
-      (result = long_begin(&j, id, "Updating", NULL)) != CLI_EXIT_OK)
+      (result = long_begin(&j, id, "Updating", NULL)) != CLI_EXIT_OK) {
+    json_object_put(patch);
     return job_end(&j, result);
+  }
   snprintf(j.heading + strlen(j.heading), sizeof(j.heading) - strlen(j.heading),
-           ": operations SSH %s", ops);
-  patch = json_object_new_object();
-  json_object_object_add(patch, "ops_ssh",
-                         json_object_new_boolean(strcmp(ops, "on") == 0));
+           ": %s", what);
   result = long_wait(
       &j, id, edv_tenant_update(j.fleet, id, patch, 0, on_answer, &j, &err),
       &err);

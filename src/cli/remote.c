@@ -72,7 +72,7 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
       cli_cmd_tenant_backup,  cli_cmd_tenant_backups, cli_cmd_tenant_restore,
       cli_cmd_tenant_metrics, cli_cmd_infra_status,   cli_cmd_infra_costs,
-      cli_cmd_infra_capacity,
+      cli_cmd_infra_capacity, cli_cmd_infra_reconcile,
   };
 
   if (!ctx->server)
@@ -1233,19 +1233,20 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id,
 static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
                      json_object *tiers)
 {
-  const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
+  const char *id = args->argv[0];
   json_object *t, *body, *answer;
-  char heading[200];
+  char heading[400], what[200];
   int result = get_tenant(ctx, r, id, 0, &t);
 
   if (result)
     return result;
-  snprintf(heading, sizeof(heading), "Updating %s (%s, %s): operations SSH %s",
-           id, js(t, "slug"), js(t, "tier"), ops);
+  if (!(body = cli_tenant_update_patch(ctx, args, what, sizeof(what)))) {
+    json_object_put(t);
+    return CLI_EXIT_USAGE;
+  }
+  snprintf(heading, sizeof(heading), "Updating %s (%s, %s): %s", id,
+           js(t, "slug"), js(t, "tier"), what);
   json_object_put(t);
-  body = json_object_new_object();
-  json_object_object_add(body, "ops_ssh",
-                         json_object_new_boolean(strcmp(ops, "on") == 0));
   result = call_and_wait(ctx, r, "PUT", id, NULL, body, heading, &answer);
   json_object_put(body);
   json_object_put(answer);

@@ -55,6 +55,11 @@ json_object *cli_tenant_tiers(cli_ctx *ctx);
  * database tier of its tier. JSON: the document. */
 void cli_tenant_print_summary(cli_ctx *ctx, json_object *doc,
                               json_object *tiers);
+/* `tenant update`'s change: the body of PUT /api/tenants/ID ({display_name,
+ * ops_ssh}; a new object) and in `what` its words for the heading; NULL
+ * after a usage error (printed). */
+json_object *cli_tenant_update_patch(cli_ctx *ctx, const cli_args *args,
+                                     char *what, size_t size);
 /* The steps table of a tenant document's "steps" [{name, title, state,
  * attempt, ..., started, finished}] in plan order. Table format only. */
 void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps);
