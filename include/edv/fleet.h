@@ -417,8 +417,7 @@ EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
  * when the resumed runs ended, or once they started with EDV_FLEET_ASYNC.
  */
 EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
-                                   edv_fleet_cb cb, void *data,
-                                   edv_error *err);
+                                   edv_fleet_cb cb, void *data, edv_error *err);
 
 #ifdef __cplusplus
 }

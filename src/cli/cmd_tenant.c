@@ -401,8 +401,7 @@ static void print_resource(cli_ctx *ctx, json_object *o, const char *label,
           ip ? ", " : "", ip ? ip : "");
 }
 
-void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
-                              json_object *tiers)
+void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
 {
   const char *tier = JS(o, "tier");
   json_object *t = tier_find(tiers, tier);
@@ -631,8 +630,8 @@ static int validate_spec(cli_ctx *ctx, json_object *spec,
     return result;
   if (!tier_find(tiers, tier)) {
     list = json_object_object_get(tiers, "tiers");
-    for (size_t i = 0; i < json_object_array_length(list) && off < sizeof(known);
-         i++)
+    for (size_t i = 0;
+         i < json_object_array_length(list) && off < sizeof(known); i++)
       off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
                               i ? ", " : "",
                               JS(json_object_array_get_idx(list, i), "name"));

@@ -70,8 +70,8 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
   };
   /* The day-2 verbs (cmd_day2.c). */
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
-      cli_cmd_tenant_backup,  cli_cmd_tenant_backups, cli_cmd_tenant_restore,
-      cli_cmd_tenant_metrics, cli_cmd_infra_status,   cli_cmd_infra_costs,
+      cli_cmd_tenant_backup,  cli_cmd_tenant_backups,  cli_cmd_tenant_restore,
+      cli_cmd_tenant_metrics, cli_cmd_infra_status,    cli_cmd_infra_costs,
       cli_cmd_infra_capacity, cli_cmd_infra_reconcile,
   };
 
@@ -890,8 +890,7 @@ static int wait_run(rwait *w, const char *heading)
 
 /* After a run, as the local mode: JSON the tenant document, else its
  * summary with the live state. */
-static void summary(cli_ctx *ctx, remote *r, const char *id,
-                    json_object *tiers)
+static void summary(cli_ctx *ctx, remote *r, const char *id, json_object *tiers)
 {
   json_object *t;
 
@@ -1208,8 +1207,7 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
   return result;
 }
 
-static int do_apply(cli_ctx *ctx, remote *r, const char *id,
-                    json_object *tiers)
+static int do_apply(cli_ctx *ctx, remote *r, const char *id, json_object *tiers)
 {
   json_object *t, *answer;
   char heading[200];

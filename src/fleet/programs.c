@@ -108,8 +108,7 @@ static int state_one(void *data, const edv__tenant_rec *rec)
   }
   o = json_object_new_object();
   json_object_object_add(o, "id", json_object_new_string(rec->id));
-  json_object_object_add(o, "region",
-                         edv__view_str(edv__jstr(spec, "region")));
+  json_object_object_add(o, "region", edv__view_str(edv__jstr(spec, "region")));
   json_object_object_add(o, "phase",
                          json_object_new_string(edv__phase_name(rec->phase)));
   json_object_array_add(data, o);
@@ -219,8 +218,8 @@ static void on_resumed(void *data, json_object *answer, const edv_error *err)
     rc.cb(rc.data, NULL, err);
     return;
   }
-  o = reconcile_doc(
-      rc.f, json_object_array_length(json_object_object_get(answer, "tenants")));
+  o = reconcile_doc(rc.f, json_object_array_length(
+                              json_object_object_get(answer, "tenants")));
   rc.cb(rc.data, o, NULL);
   json_object_put(o);
 }
