@@ -112,8 +112,8 @@ static const cli_opt create_opts[] = {
 
 static const cli_opt update_opts[] = {
     {"display-name", 0, "NAME",
-     "the school's name as shown (1..100 characters; the VM's description "
-     "follows)"},
+     "the school's name as shown (1..100 characters, no leading or "
+     "trailing space)"},
     {"ops-ssh", 0, "on|off",
      "operations SSH through IAP to the tenant's VM: add or remove its "
      "firewall rule"},
