@@ -240,7 +240,9 @@ static void offer_tiers(cli_ctx *ctx, const char *cur)
   json_object *t = cli_tenant_tiers(ctx);
   json_object *list = json_object_object_get(t, "tiers");
 
-  for (size_t i = 0; i < json_object_array_length(list); i++)
+  for (size_t i = 0; json_object_is_type(list, json_type_array) &&
+                     i < json_object_array_length(list);
+       i++)
     offer(ctx, cur, "", edv__jstr(json_object_array_get_idx(list, i), "name"));
   json_object_put(t);
 }

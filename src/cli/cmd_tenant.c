@@ -356,7 +356,9 @@ static json_object *tier_find(json_object *tiers, const char *name)
 {
   json_object *list = json_object_object_get(tiers, "tiers");
 
-  for (size_t i = 0; name && i < json_object_array_length(list); i++) {
+  if (!name || !json_object_is_type(list, json_type_array))
+    return NULL; /* no tiers file */
+  for (size_t i = 0; i < json_object_array_length(list); i++) {
     json_object *t = json_object_array_get_idx(list, i);
     if (JS(t, "name") && strcmp(JS(t, "name"), name) == 0)
       return t;

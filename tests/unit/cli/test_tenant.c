@@ -1234,6 +1234,17 @@ static void test_completion(void **state)
       strstr(complete((const char *const[]){"--config", s.config, "tenant",
                                             "create", "a", "b", "c", "", NULL}),
              "premium\n"));
+  /* A tiers file that cannot be read: no tier is offered (and nothing
+   * crashes). */
+  snprintf(cmd, sizeof(cmd), "%s/notiers.conf", s.dir);
+  {
+    FILE *f = fopen(cmd, "w");
+    assert_non_null(f);
+    fprintf(f, "state_dir = %s\ntiers_file = %s/missing.json\n", s.dir,
+            s.dir);
+    fclose(f);
+  }
+  COMPLETES("", "--config", cmd, "tenant", "scale", "school001", "");
 
   /* The bash script itself, through bash. */
   snprintf(out, sizeof(out), "%s/compreply", s.dir);
