@@ -73,7 +73,9 @@ int edv_tenant_spec_check(json_object *spec, json_object *tiers,
 
   if ((rc = edv__spec_from_json(spec, &s, err)) != 0)
     return rc;
-  for (size_t i = 0; !known && i < json_object_array_length(list); i++) {
+  for (size_t i = 0; !known && json_object_is_type(list, json_type_array) &&
+                     i < json_object_array_length(list);
+       i++) {
     const char *name = edv__jstr(json_object_array_get_idx(list, i), "name");
     known = name && strcmp(name, s.tier) == 0;
   }
