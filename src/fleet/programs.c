@@ -180,6 +180,15 @@ int edv_network_audit(edv_engine *engine, edv_fleet_cb cb, void *data,
 
 /* ---- stopping and the reconcile pass -------------------------------- */
 
+const char *edv__fleet_platform_phase(edv_fleet *f)
+{
+  edv__tenant_rec rec;
+
+  return edv__store_tenant_get(f->store, EDV_PLATFORM_ID, &rec, NULL) == 0
+             ? edv__phase_name(rec.phase)
+             : "MISSING";
+}
+
 void edv_fleet_stop(edv_fleet *fleet)
 {
   if (fleet)
@@ -196,17 +205,12 @@ typedef struct reconcile_call {
 static json_object *reconcile_doc(edv_fleet *f, size_t resumed)
 {
   json_object *o = json_object_new_object();
-  edv__tenant_rec prec;
 
   json_object_object_add(o, "resumed", json_object_new_int((int)resumed));
   json_object_object_add(o, "runs_in_flight",
                          json_object_new_int((int)f->nruns));
-  json_object_object_add(
-      o, "platform",
-      json_object_new_string(
-          edv__store_tenant_get(f->store, EDV_PLATFORM_ID, &prec, NULL) == 0
-              ? edv__phase_name(prec.phase)
-              : "MISSING"));
+  json_object_object_add(o, "platform",
+                         json_object_new_string(edv__fleet_platform_phase(f)));
   return o;
 }
 
@@ -229,7 +233,6 @@ static void on_resumed(void *data, json_object *answer, const edv_error *err)
 int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
                         void *data, edv_error *err)
 {
-  edv__tenant_rec prec;
   reconcile_call *rc;
   edv_error e;
   int result;
@@ -238,8 +241,7 @@ int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
   if (edv__store_idem_prune(fleet->store,
                             edv__store_now(fleet->store) - 86400000, &e))
     EDV_LOG_W(MOD, "reconcile: idempotency prune: %s", e.message);
-  if (edv__store_tenant_get(fleet->store, EDV_PLATFORM_ID, &prec, NULL) != 0 ||
-      prec.phase != EDV_PHASE_READY) {
+  if (strcmp(edv__fleet_platform_phase(fleet), "READY") != 0) {
     json_object *o = reconcile_doc(fleet, 0);
     result = edv__fleet_answer_later(fleet, cb, data, o, NULL, err);
     json_object_put(o);
