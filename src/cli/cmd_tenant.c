@@ -1170,10 +1170,11 @@ int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
   }
   snprintf(j.heading + strlen(j.heading), sizeof(j.heading) - strlen(j.heading),
            ": %s", what);
-  result = long_wait(
-      &j, id, edv_tenant_update(j.fleet, id, patch, 0, on_answer, &j, &err),
-      &err);
+  result = edv_tenant_update(j.fleet, id, patch, 0, on_answer, &j, &err);
   json_object_put(patch);
+  if (result == EDV_EINVAL) /* a bad field, named: as a 400 with --server */
+    return job_end(&j, cli_usage_error(ctx, "%s", err.message));
+  result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
