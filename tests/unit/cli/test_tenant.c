@@ -1241,8 +1241,7 @@ static void test_completion(void **state)
   {
     FILE *f = fopen(cmd, "w");
     assert_non_null(f);
-    fprintf(f, "state_dir = %s\ntiers_file = %s/missing.json\n", s.dir,
-            s.dir);
+    fprintf(f, "state_dir = %s\ntiers_file = %s/missing.json\n", s.dir, s.dir);
     fclose(f);
   }
   COMPLETES("", "--config", cmd, "tenant", "scale", "school001", "");
