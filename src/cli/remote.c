@@ -1269,7 +1269,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
         ctx, cli_arg(args, "all")
                  ? "--all: not available with --server: edvd resumes "
                    "interrupted tenants itself on every reconcile pass "
-                   "(POST /api/infrastructure/reconcile runs one now)"
+                   "(`edvctl infra reconcile` runs one now)"
                  : "give a tenant ID or --all");
   /* The tier's figures (cost, licences, apps) come from the local tiers
    * file, as in the local mode; without one they are left out. */
