@@ -409,9 +409,9 @@ EDV_EXPORT int edv_network_audit(edv_engine *engine, edv_fleet_cb cb,
 EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
 
 /*
- * A reconcile pass over the fleet: resumes every tenant left PENDING,
- * PROVISIONING or DEPROVISIONING that no run drives (as
- * edv_tenant_resume(fleet, NULL, ...)) and forgets idempotency keys older
+ * A reconcile pass over the fleet: resumes every tenant left mid-run
+ * (PENDING, PROVISIONING, UPDATING, DEPROVISIONING) that no run drives, as
+ * edv_tenant_resume(fleet, NULL, ...) does, and forgets idempotency keys older
  * than a day. Skipped (nothing resumed) while the platform is not READY.
  * Answers {"resumed": N, "runs_in_flight": N, "platform": PHASE|"MISSING"}
  * when the resumed runs ended, or once they started with EDV_FLEET_ASYNC.
