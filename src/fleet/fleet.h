@@ -181,4 +181,13 @@ json_object *edv__view_cost(const edv__tier_cost *cost, int currency);
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what);
 
+/* ---- state.c, rebuild.c: the store itself ----------------------------- */
+
+/* 0 when the store holds no tenant record (nor, with journal_too, a
+ * journal line); else EDV_ECONFLICT naming edv.db. */
+int edv__state_empty(edv_fleet *f, int journal_too, edv_error *err);
+
+/* Reads a JSON document from a file (at most 64 MiB); errors name it. */
+int edv__state_read_json(const char *path, json_object **out, edv_error *err);
+
 #endif /* EDV_FLEET_FLEET_H */
