@@ -407,7 +407,8 @@ EDV_EXPORT int edv_fleet_state_import(edv_fleet *fleet, const char *path,
 
 /*
  * Rebuilds the store from the cloud alone: the tenants are found by their
- * VMs' labels (edv-managed, edv-tenant, edv-tier), their slug and display
+ * VMs' labels (edv-managed, edv-tenant), the tier by the edv-tier label
+ * of the Cloud SQL instance (else the VM's), their slug and display
  * name read back from the VM's startup script, the region from its zone,
  * the subnet's range from the subnetwork, the SQL name generation from
  * the Cloud SQL instance's name, ops_ssh from the IAP firewall rule, the

@@ -5,8 +5,9 @@
  * Four read-only lists at once: the VMs with our labels (every zone), the
  * Cloud SQL instances with our user labels, the firewall rules named
  * "edv-*", and the tenant VPC. A tenant is a VM that carries edv-managed
- * and edv-tenant (tenant/kinds.c's owner rules); its tier is its edv-tier
- * label, its region its zone's, its slug and display name the app.env
+ * and edv-tenant (tenant/kinds.c's owner rules); its tier is its Cloud SQL
+ * instance's edv-tier label (a scale relabels the database, not the VM;
+ * else the VM's), its region its zone's, its slug and display name the app.env
  * lines of its startup script (tenant/render.c). Then per tenant two GETs:
  * its subnetwork (the range, owner checked) and its password secret's
  * latest version (the identity sql_user records; never the value). Only
@@ -23,7 +24,8 @@
 
 typedef struct rb_tenant {
   char id[EDV_TENANT_ID_MAX + 1];
-  char tier[EDV_TIER_NAME_MAX + 1];
+  char tier[EDV_TIER_NAME_MAX + 1];     /* the VM's edv-tier label */
+  char sql_tier[EDV_TIER_NAME_MAX + 1]; /* its database's (follows a scale) */
   char region[EDV_REGION_MAX + 1];
   char slug[EDV_TENANT_SLUG_MAX + 1];
   char name[EDV_TENANT_NAME_BYTES + 1];
@@ -192,8 +194,12 @@ static int rb_sql_page(void *data, json_object *page)
     g = strtoul(name + strlen(prefix), NULL, 10);
     if (g && g <= UINT32_MAX &&
         edv__name_sql_instance(id, (unsigned)g, want, sizeof(want)) == 0 &&
-        strcmp(want, name) == 0 && g > t->generation)
+        strcmp(want, name) == 0 && g > t->generation) {
+      const char *tier =
+          edv__jstr(edv__jget(it, "settings.userLabels"), EDV_LABEL_TIER);
       t->generation = (uint32_t)g;
+      snprintf(t->sql_tier, sizeof(t->sql_tier), "%s", tier ? tier : "");
+    }
   }
   return 0;
 }
@@ -393,6 +399,9 @@ static int rb_tenant_write(rb *r, rb_tenant *t, edv_error *err)
     return -1;
   }
   memset(&e, 0, sizeof(e));
+  /* A scale relabels the database, not the VM (docs/status.md). */
+  if (t->sql_tier[0])
+    memcpy(t->tier, t->sql_tier, sizeof(t->tier));
   if (edv__spec_set(&spec, t->id, t->slug, t->name, t->tier, t->region, &e) ||
       edv__spec_validate(&spec, edv__fleet_tiers(r->f->machine), NULL, NULL,
                          edv__fleet_domain(r->f->machine), &e) ||

@@ -166,6 +166,23 @@ static void mkdir_in(char *buf, size_t size, const char *name)
 
 /* ---- set-up: the fleet whose store is "lost" -------------------------- */
 
+/* st00 scaled basic -> standard: its VM keeps its old edv-tier label
+ * (docs/status.md), its database gets the new one. */
+static void scale_one(void)
+{
+  edv_fleet *f = pub_open(H.dir);
+  ans x = {0};
+  edv_error err;
+
+  assert_int_equal(edv_tenant_scale(f, "st00", "standard", 0, on_ans, &x, &err),
+                   0);
+  wait_for(&x);
+  if (!x.a)
+    fail_msg("scale: %s", x.err.message);
+  json_object_put(x.a);
+  pub_close(f);
+}
+
 static int setup(void **state)
 {
   static const char *const tiers[] = {"basic", "standard", "premium",
@@ -206,6 +223,7 @@ static int setup(void **state)
   for (unsigned i = 0; i < N; i++)
     if (th_phase(&H, ids[i]) != EDV_PHASE_READY)
       fail_msg("%s is not READY: %s", ids[i], H.last_err);
+  scale_one();
   return 0;
 }
 
