@@ -11,6 +11,8 @@
  *   plan.c    the plan of a tenant (read-only) and its document
  *   view.c    the one JSON view of a tenant and of its parts
  *   dayops.c  backups, restore, metrics; status, costs, capacity
+ *   state.c   the store itself: export, import, snapshots
+ *   rebuild.c the store rebuilt from the cloud alone
  */
 #ifndef EDV_FLEET_FLEET_H
 #define EDV_FLEET_FLEET_H
