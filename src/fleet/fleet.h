@@ -189,6 +189,21 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
  * journal line); else EDV_ECONFLICT naming edv.db. */
 int edv__state_empty(edv_fleet *f, int journal_too, edv_error *err);
 
+/* The export document of edv_fleet_state_export(), read in one
+ * transaction (a consistent image). New object in *out. */
+int edv__state_export_doc(edv_store *st, unsigned flags, json_object **out,
+                          edv_error *err);
+
+/*
+ * Loads an export document (edv_fleet_state_import) into `st` in one
+ * transaction, every field checked against the tiers, the domain and the
+ * supernet; nothing written on an error. The caller checks the store is
+ * empty. *ntenants (may be NULL) gets the number of records.
+ */
+int edv__state_import_doc(edv_store *st, const edv__tiers *tiers,
+                          const char *domain, const char *supernet,
+                          json_object *doc, unsigned *ntenants, edv_error *err);
+
 /* Reads a JSON document from a file (at most 64 MiB); errors name it. */
 int edv__state_read_json(const char *path, json_object **out, edv_error *err);
 

@@ -129,9 +129,8 @@ static int xp_tenants(xp *x, edv_error *err)
   return result;
 }
 
-/* The export document, read in one transaction (a consistent image). */
-static int xp_build(edv_store *st, unsigned flags, json_object **out,
-                    edv_error *err)
+int edv__state_export_doc(edv_store *st, unsigned flags, json_object **out,
+                          edv_error *err)
 {
   xp x = {st, json_object_new_array(), 0};
   json_object *doc = json_object_new_object(), *journal = NULL;
@@ -198,7 +197,7 @@ int edv_fleet_state_export(edv_fleet *fleet, const char *path, unsigned flags,
 
   if (!fleet || !path || !*path)
     return edv_error_set(err, EDV_EINVAL, "state export: no file");
-  if ((result = xp_build(fleet->store, flags, &doc, err)))
+  if ((result = edv__state_export_doc(fleet->store, flags, &doc, err)))
     return result;
   result = write_file_0600(
       path,
@@ -278,8 +277,9 @@ static int64_t im_clock(void *data)
 }
 
 typedef struct im {
-  edv_fleet *f;
   edv_store *st;
+  const edv__tiers *tiers;
+  const char *domain, *supernet;
   int64_t now;
 } im;
 
@@ -346,8 +346,7 @@ static int im_spec(im *m, json_object *spec, edv__tenant_rec *r, const char *at,
   }
   snprintf(where, sizeof(where), "%s.spec", at);
   if ((result = edv__spec_from_json(spec, &s, &e)) ||
-      (result = edv__spec_validate(&s, edv__fleet_tiers(m->f->machine), NULL,
-                                   NULL, edv__fleet_domain(m->f->machine), &e)))
+      (result = edv__spec_validate(&s, m->tiers, NULL, NULL, m->domain, &e)))
     return edv_error_set(err, (edv_code)result, "%s: %s", where, e.message);
   if (strcmp(s.id, r->id) || strcmp(s.slug, r->slug) || strcmp(s.tier, r->tier))
     return edv_error_set(err, EDV_EINVAL,
@@ -406,8 +405,7 @@ static int im_subnet(im *m, json_object *o, const edv__tenant_rec *r,
 {
   json_object *v = json_object_object_get(o, "subnet");
   edv_cidr c, got, super;
-  unsigned prefix;
-  const char *sn = edv__fleet_supernet(m->f->machine, &prefix);
+  const char *sn = m->supernet;
 
   if (!v)
     return 0;
@@ -563,39 +561,23 @@ static int im_doc(im *m, json_object *doc, unsigned *ntenants, edv_error *err)
   return 0;
 }
 
-int edv_fleet_state_import(edv_fleet *fleet, const char *path,
-                           unsigned *ntenants, edv_error *err)
+int edv__state_import_doc(edv_store *st, const edv__tiers *tiers,
+                          const char *domain, const char *supernet,
+                          json_object *doc, unsigned *ntenants, edv_error *err)
 {
-  json_object *doc;
-  edv_store *st;
-  int64_t (*clock)(void *);
-  void *clock_data;
-  im m;
+  int64_t (*clock)(void *) = st->clock;
+  void *clock_data = st->clock_data;
+  im m = {st, tiers, domain, supernet, 0};
   unsigned n = 0;
   int result;
 
-  if (!fleet || !path || !*path)
-    return edv_error_set(err, EDV_EINVAL, "state import: no file");
-  if ((result = edv__state_empty(fleet, 1, err)))
+  if ((result = edv__store_begin(st, err)))
     return result;
-  if ((result = edv__state_read_json(path, &doc, err)))
-    return result;
-  st = fleet->store;
-  m.f = fleet;
-  m.st = st;
-  m.now = 0;
-  if ((result = edv__store_begin(st, err))) {
-    json_object_put(doc);
-    return result;
-  }
-  clock = st->clock;
-  clock_data = st->clock_data;
   st->clock = im_clock;
   st->clock_data = &m.now;
   result = im_doc(&m, doc, &n, err);
   st->clock = clock;
   st->clock_data = clock_data;
-  json_object_put(doc);
   if (result) {
     edv__store_rollback(st, NULL);
     return result;
@@ -605,6 +587,24 @@ int edv_fleet_state_import(edv_fleet *fleet, const char *path,
   if (ntenants)
     *ntenants = n;
   return 0;
+}
+
+int edv_fleet_state_import(edv_fleet *fleet, const char *path,
+                           unsigned *ntenants, edv_error *err)
+{
+  json_object *doc;
+  int result;
+
+  if (!fleet || !path || !*path)
+    return edv_error_set(err, EDV_EINVAL, "state import: no file");
+  if ((result = edv__state_empty(fleet, 1, err)) ||
+      (result = edv__state_read_json(path, &doc, err)))
+    return result;
+  result = edv__state_import_doc(
+      fleet->store, fleet->tiers, edv__fleet_domain(fleet->machine),
+      edv__fleet_supernet(fleet->machine, NULL), doc, ntenants, err);
+  json_object_put(doc);
+  return result;
 }
 
 int edv__state_read_json(const char *path, json_object **out, edv_error *err)
