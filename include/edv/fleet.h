@@ -417,8 +417,8 @@ EDV_EXPORT int edv_fleet_state_import(edv_fleet *fleet, const char *path,
  * or markers are ignored. Each tenant is recorded READY with every step
  * DONE, so `tenant plan` then shows what differs, if anything. The store
  * must hold no tenant record (EDV_ECONFLICT) unless EDV_STATE_FORCE: then
- * edv.db is first copied to edv.db.bak-TIME and its records (not its
- * journal) dropped. Nothing in the cloud changes. Answers {"tenants":
+ * edv.db is first copied to edv.db.bak-TIME.db (never replacing one) and
+ * its records (not its journal) dropped. Nothing in the cloud changes. Answers {"tenants":
  * [{id, tier, region, subnet, generation}], "skipped": [{id, reason}]
  * (resources of a tenant that has no VM), "platform" ("READY" or
  * "MISSING"), "backup" (the copy's path, or null)}.

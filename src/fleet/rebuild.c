@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fleet/fleet.h"
 #include "tenant/kinds.h"
@@ -600,6 +602,25 @@ static void rb_backed_up(void *data, const edv_error *err)
   rb_step(r);
 }
 
+/* "STATE_DIR/edv.db.bak-YYYYMMDDTHHMMSS.mmmZ.db", which must not exist
+ * yet (a backup is never replaced). */
+static int rb_backup_name(edv_fleet *f, char *buf, size_t size, edv_error *err)
+{
+  int64_t ms = edv__store_now(f->store);
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  char stamp[32];
+
+  if (!gmtime_r(&t, &tm) ||
+      !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) ||
+      snprintf(buf, size, "%s/edv.db.bak-%s.%03dZ.db", f->state_dir, stamp,
+               (int)(ms % 1000)) >= (int)size)
+    return edv_error_set(err, EDV_EINVAL, "state rebuild: state_dir too long");
+  if (access(buf, F_OK) == 0)
+    return edv_error_set(err, EDV_EEXIST, "state rebuild: %s exists", buf);
+  return 0;
+}
+
 int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
                             void *data, edv_error *err)
 {
@@ -614,7 +635,7 @@ int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
   if (!empty && !(flags & EDV_STATE_FORCE))
     return edv_error_set(err, EDV_ECONFLICT,
                          "%s; or --force, which first copies it to "
-                         "edv.db.bak-TIME",
+                         "edv.db.bak-TIME.db",
                          e.message);
   if (!(r = calloc(1, sizeof(*r))))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
@@ -624,20 +645,9 @@ int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
   r->data = data;
   if (empty)
     result = rb_start(r, err);
-  else {
-    char dir[600];
-    snprintf(dir, sizeof(dir), "%s/edv.db.bak", fleet->state_dir);
-    result = edv_fleet_snapshot_name(dir, edv__store_now(fleet->store),
-                                     r->backup, sizeof(r->backup));
-    /* "DIR/edv.db.bak/edv-TIME.db" -> "DIR/edv.db.bak-TIME.db" */
-    if (!result) {
-      char *p = strstr(r->backup, "/edv.db.bak/edv-");
-      memmove(p + strlen("/edv.db.bak"), p + strlen("/edv.db.bak/edv"),
-              strlen(p + strlen("/edv.db.bak/edv")) + 1);
-      result = edv_fleet_snapshot(fleet, r->backup, rb_backed_up, r, err);
-    } else
-      edv_error_set(err, EDV_EINVAL, "state rebuild: state_dir too long");
-  }
+  else if ((result =
+                rb_backup_name(fleet, r->backup, sizeof(r->backup), err)) == 0)
+    result = edv_fleet_snapshot(fleet, r->backup, rb_backed_up, r, err);
   if (result) {
     free(r->t);
     free(r);
