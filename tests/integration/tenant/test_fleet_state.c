@@ -14,6 +14,11 @@
  *                  saw no mutating call, a resource that only looks like
  *                  ours is ignored; refused over records unless forced,
  *                  and forced it leaves a 0600 copy of the old file.
+ *   rebuild-kill   `edvctl state rebuild --force` killed -9 at instants
+ *                  spread over its run, ten times over one state
+ *                  directory: the store holds all of the fleet or none of
+ *                  it each time, and the last, unkilled run gives the
+ *                  lost store's records.
  *   snapshot       edv_fleet_snapshot() of a live store is a 0600 store
  *                  that state export reads identically; prune keeps the
  *                  newest N.
@@ -26,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -429,6 +437,111 @@ static void test_rebuild(void **state)
   pub_close(f);
 }
 
+/* ---- rebuild under kill -9 --------------------------------------------- */
+
+/* Runs `edvctl ... state rebuild --force` on `dir` against the in-process
+ * simulator (the loop runs meanwhile), killed -9 after kill_ms (0:
+ * never). Its exit code, or -SIGKILL. */
+static int edvctl_rebuild(const char *dir, unsigned kill_ms)
+{
+  const char *build = getenv("EDV_BUILD_ROOT");
+  char prog[512], tf[600];
+  const char *src = getenv("EDV_SOURCE_ROOT");
+  const char *argv[] = {prog,      "--endpoint", H.base,    "--key-file",
+                        H.key,     "--project",  "edv-sim", "--state-dir",
+                        dir,       "--quiet",    "state",   "rebuild",
+                        "--force", NULL};
+  uint64_t kill_at = th_now_ms() + kill_ms, end = th_now_ms() + 60000;
+  pid_t pid;
+  int st;
+
+  snprintf(prog, sizeof(prog), "%s/src/cli/edvctl", build ? build : ".");
+  snprintf(tf, sizeof(tf), "%s/tiers.json", src ? src : ".");
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int nul = open("/dev/null", O_RDWR);
+    dup2(nul, 0);
+    dup2(nul, 1);
+    setenv("EDV_TIERS_FILE", tf, 1);
+    execv(prog, (char *const *)argv);
+    _exit(127);
+  }
+  while (waitpid(pid, &st, WNOHANG) != pid) {
+    if (kill_ms && th_now_ms() >= kill_at) {
+      kill(pid, SIGKILL);
+      kill_ms = 0;
+    }
+    if (th_now_ms() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      fail_msg("edvctl did not end in 60 s");
+    }
+    uv_run(&H.loop, UV_RUN_NOWAIT); /* the simulator answers */
+    usleep(1000);
+  }
+  return WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* How many records the store of `dir` holds. */
+static size_t records_in(const char *dir)
+{
+  char path[400], *text;
+  edv_fleet *f = pub_open(dir);
+  json_object *doc;
+  size_t n;
+
+  snprintf(path, sizeof(path), "%s/check.json", dir);
+  export_to(f, path, 0);
+  pub_close(f);
+  text = slurp(path);
+  doc = json_tokener_parse(text);
+  n = json_object_array_length(json_object_object_get(doc, "tenants"));
+  json_object_put(doc);
+  free(text);
+  return n;
+}
+
+static void test_rebuild_kill(void **state)
+{
+  char lost[400], got[400], dir[300];
+  unsigned long mutations = H.counts.mutations;
+  unsigned kills = 0, whole;
+  uint64_t t0;
+  size_t n;
+  edv_fleet *f;
+
+  (void)state;
+  snprintf(lost, sizeof(lost), "%s/lost-k.json", H.dir);
+  export_lost(lost, 0);
+  mkdir_in(dir, sizeof(dir), "killed");
+  /* How long a whole run takes here: the kills are spread over it. */
+  t0 = th_now_ms();
+  assert_int_equal(edvctl_rebuild(dir, 0), 0);
+  whole = (unsigned)(th_now_ms() - t0);
+  for (unsigned k = 0; k < 10; k++) {
+    int rc = edvctl_rebuild(dir, 1 + whole * k / 10);
+    kills += rc == -SIGKILL;
+    if (rc != -SIGKILL && rc != 0)
+      fail_msg("edvctl state rebuild: exit %d", rc);
+    n = records_in(dir);
+    if (n != 0 && n != N + 1)
+      fail_msg("after kill %u the store holds %zu records", k, n);
+  }
+  assert_int_equal(edvctl_rebuild(dir, 0), 0);
+  f = pub_open(dir);
+  snprintf(got, sizeof(got), "%s/killed.json", H.dir);
+  export_to(f, got, 0);
+  assert_same_records(lost, got);
+  assert_all_in_sync(f);
+  pub_close(f);
+  assert_int_equal(H.counts.mutations, mutations);
+  fprintf(stderr, "# %u of 10 runs killed -9 (a whole run: %u ms)\n", kills,
+          whole);
+  assert_true(kills >= 5);
+}
+
 /* ---- snapshots ------------------------------------------------------------
  */
 
@@ -490,6 +603,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_export_import),
       cmocka_unit_test(test_rebuild),
+      cmocka_unit_test(test_rebuild_kill),
       cmocka_unit_test(test_snapshot),
   };
 
