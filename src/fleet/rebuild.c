@@ -433,7 +433,53 @@ static int rb_tenant_write(rb *r, rb_tenant *t, edv_error *err)
   return edv__store_journal_append(r->f->store, &j, NULL, err);
 }
 
-/* Every record, in one transaction; the answer. */
+typedef struct rb_ids {
+  char (*id)[EDV_STORE_ID_SZ];
+  size_t n, cap;
+} rb_ids;
+
+static int rb_collect(void *data, const edv__tenant_rec *rec)
+{
+  rb_ids *ids = data;
+
+  if (ids->n == ids->cap) {
+    size_t cap = ids->cap ? ids->cap * 2 : 64;
+    void *p = realloc(ids->id, cap * sizeof(*ids->id));
+    if (!p)
+      return 1;
+    ids->id = p;
+    ids->cap = cap;
+  }
+  memcpy(ids->id[ids->n++], rec->id, sizeof(rec->id));
+  return 0;
+}
+
+/* Drops every tenant record (steps, subnets and leases go with them; the
+ * journal stays), inside the caller's transaction. */
+static int rb_clear(edv_store *st, edv_error *err)
+{
+  edv__tenant_filter flt;
+  rb_ids ids = {NULL, 0, 0};
+  char after[EDV_STORE_ID_SZ] = "";
+  int result;
+
+  do {
+    memset(&flt, 0, sizeof(flt));
+    flt.phase = -1;
+    flt.after = after;
+    flt.limit = 1000;
+    result = edv__store_tenant_list(st, &flt, rb_collect, &ids, after,
+                                    sizeof(after), err);
+  } while (!result && after[0]);
+  for (size_t i = 0; !result && i < ids.n; i++)
+    result = edv__store_tenant_delete(st, ids.id[i], err);
+  free(ids.id);
+  return result;
+}
+
+/* Every record, in one transaction (with --force, the old records'
+ * removal too: a rebuild killed half-way leaves the store as it was);
+ * the answer. */
 static int rb_write(rb *r, json_object *ans, edv_error *err)
 {
   json_object *done = json_object_new_array(),
@@ -448,6 +494,8 @@ static int rb_write(rb *r, json_object *ans, edv_error *err)
   json_object_object_add(ans, "backup", edv__view_str(r->backup));
   if ((result = edv__store_begin(r->f->store, err)))
     return result;
+  if (r->backup[0] && (result = rb_clear(r->f->store, err)))
+    goto fail;
   if (r->platform &&
       ((result = rb_put(r, EDV_PLATFORM_ID, EDV_PLATFORM_ID, "platform", "{}",
                         1, err)) ||
@@ -537,56 +585,6 @@ static int rb_start(rb *r, edv_error *err)
   return 0;
 }
 
-typedef struct rb_ids {
-  char (*id)[EDV_STORE_ID_SZ];
-  size_t n, cap;
-} rb_ids;
-
-static int rb_collect(void *data, const edv__tenant_rec *rec)
-{
-  rb_ids *ids = data;
-
-  if (ids->n == ids->cap) {
-    size_t cap = ids->cap ? ids->cap * 2 : 64;
-    void *p = realloc(ids->id, cap * sizeof(*ids->id));
-    if (!p)
-      return 1;
-    ids->id = p;
-    ids->cap = cap;
-  }
-  memcpy(ids->id[ids->n++], rec->id, sizeof(rec->id));
-  return 0;
-}
-
-/* Drops every tenant record (steps, subnets and leases go with them; the
- * journal stays), in one transaction. */
-static int rb_clear(edv_store *st, edv_error *err)
-{
-  edv__tenant_filter flt;
-  rb_ids ids = {NULL, 0, 0};
-  char after[EDV_STORE_ID_SZ] = "";
-  int result;
-
-  do {
-    memset(&flt, 0, sizeof(flt));
-    flt.phase = -1;
-    flt.after = after;
-    flt.limit = 1000;
-    result = edv__store_tenant_list(st, &flt, rb_collect, &ids, after,
-                                    sizeof(after), err);
-  } while (!result && after[0]);
-  if (!result && !(result = edv__store_begin(st, err))) {
-    for (size_t i = 0; !result && i < ids.n; i++)
-      result = edv__store_tenant_delete(st, ids.id[i], err);
-    if (result)
-      edv__store_rollback(st, NULL);
-    else
-      result = edv__store_commit(st, err);
-  }
-  free(ids.id);
-  return result;
-}
-
 static void rb_backed_up(void *data, const edv_error *err)
 {
   rb *r = data;
@@ -594,7 +592,7 @@ static void rb_backed_up(void *data, const edv_error *err)
 
   if (err)
     rb_fail(r, err);
-  else if (rb_clear(r->f->store, &e) || rb_start(r, &e))
+  else if (rb_start(r, &e))
     rb_fail(r, &e);
   else
     return;
