@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "fleet/fleet.h"
 #include "tenant/spec.h"
 
@@ -156,39 +157,6 @@ out:
   return result;
 }
 
-/* Writes `text` to `path` through a 0600 temporary file and a rename. */
-static int write_file_0600(const char *path, const char *text, edv_error *err)
-{
-  char tmp[1024];
-  size_t len = strlen(text), off = 0;
-  int fd, ok;
-
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >=
-      (int)sizeof(tmp))
-    return edv_error_set(err, EDV_EINVAL, "path too long: %s", path);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return edv_error_set(err, EDV_EIO, "cannot create %s: %s", tmp,
-                         strerror(errno));
-  while (off < len) {
-    ssize_t n = write(fd, text + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    off += (size_t)n;
-  }
-  ok = off == len && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return edv_error_set(err, EDV_EIO, "cannot write %s: %s", path,
-                         strerror(e));
-  }
-  return 0;
-}
-
 int edv_fleet_state_export(edv_fleet *fleet, const char *path, unsigned flags,
                            edv_error *err)
 {
@@ -199,7 +167,7 @@ int edv_fleet_state_export(edv_fleet *fleet, const char *path, unsigned flags,
     return edv_error_set(err, EDV_EINVAL, "state export: no file");
   if ((result = edv__state_export_doc(fleet->store, flags, &doc, err)))
     return result;
-  result = write_file_0600(
+  result = edv__file_write_private(
       path,
       json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
                                               JSON_C_TO_STRING_NOSLASHESCAPE),
