@@ -108,6 +108,8 @@ struct edv_fleet {
   int closing;
   void (*close_cb)(void *data);
   void *close_data;
+  /* The state rebuild in flight (rebuild.c), or NULL. */
+  void *rebuild;
   /* Day-2 operations in flight (dayops.c), or NULL. */
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
@@ -203,6 +205,10 @@ int edv__state_export_doc(edv_store *st, unsigned flags, json_object **out,
 int edv__state_import_doc(edv_store *st, const edv__tiers *tiers,
                           const char *domain, const char *supernet,
                           json_object *doc, unsigned *ntenants, edv_error *err);
+
+/* The fleet closes: a rebuild in flight answers EDV_ECANCELED once its
+ * calls end, writing nothing. */
+void edv__state_rebuild_stop(edv_fleet *f);
 
 /* Reads a JSON document from a file (at most 64 MiB); errors name it. */
 int edv__state_read_json(const char *path, json_object **out, edv_error *err);

@@ -47,6 +47,7 @@ typedef struct rb {
   size_t n, cap;
   unsigned pending;
   int details; /* the per-tenant GETs were started */
+  int stopped; /* the fleet closed: write nothing, answer ECANCELED */
   int failed, platform;
   edv_error err;
   char backup[640];
@@ -532,6 +533,12 @@ static void rb_end(rb *r)
   json_object *ans = json_object_new_object();
   edv_error e;
 
+  if (r->stopped) {
+    edv_error_set(&e, EDV_ECANCELED, "state rebuild: the fleet closed");
+    rb_fail(r, &e);
+  } else {
+    r->f->rebuild = NULL;
+  }
   if (!r->failed && rb_write(r, ans, &e))
     rb_fail(r, &e);
   r->cb(r->data, r->failed ? NULL : ans, r->failed ? &r->err : NULL);
@@ -550,7 +557,7 @@ static void rb_step(rb *r)
 {
   if (--r->pending)
     return;
-  if (r->failed) {
+  if (r->failed || r->stopped) {
     rb_end(r);
     return;
   }
@@ -592,12 +599,12 @@ static void rb_backed_up(void *data, const edv_error *err)
 
   if (err)
     rb_fail(r, err);
-  else if (rb_start(r, &e))
+  else if (!r->stopped && rb_start(r, &e))
     rb_fail(r, &e);
-  else
-    return;
+  else if (!r->stopped)
+    return; /* the lists are on their way */
   r->pending = 1;
-  rb_step(r);
+  rb_step(r); /* the end: the error, or ECANCELED */
 }
 
 /* "STATE_DIR/edv.db.bak-YYYYMMDDTHHMMSS.mmmZ.db", which must not exist
@@ -649,6 +656,18 @@ int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
   if (result) {
     free(r->t);
     free(r);
+  } else {
+    fleet->rebuild = r;
   }
   return result;
+}
+
+void edv__state_rebuild_stop(edv_fleet *f)
+{
+  rb *r = f->rebuild;
+
+  if (r) {
+    r->stopped = 1;
+    f->rebuild = NULL;
+  }
 }

@@ -323,6 +323,8 @@ static void test_export_import(void **state)
 
 /* ---- rebuild ------------------------------------------------------------- */
 
+static size_t records_in(const char *dir);
+
 /* What a rebuild must give back of each tenant record. */
 static void assert_same_records(const char *lost, const char *rebuilt)
 {
@@ -403,6 +405,19 @@ static void test_rebuild(void **state)
   assert_non_null(v);
   json_object_put(v);
   assert_true(H.counts.mutations > mutations); /* the tap counts them */
+
+  /* A fleet closed while its rebuild reads: cancelled, nothing written. */
+  mkdir_in(dir, sizeof(dir), "closed");
+  f = pub_open(dir);
+  {
+    ans x = {0};
+    assert_int_equal(edv_fleet_state_rebuild(f, 0, on_ans, &x, &err), 0);
+    pub_close(f);
+    wait_for(&x);
+    assert_null(x.a);
+    assert_int_equal(x.err.code, EDV_ECANCELED);
+  }
+  assert_int_equal(records_in(dir), 0);
 
   mkdir_in(dir, sizeof(dir), "rebuilt");
   f = pub_open(dir);
