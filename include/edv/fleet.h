@@ -388,7 +388,8 @@ EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
  * included), journal (with EDV_STATE_JOURNAL): [{seq, tenant, time_ms,
  * actor, event, step, api_call, operation, duration_ms, error}]}. Leases
  * and idempotency keys are transient and left out. Synchronous (the local
- * store only): 0 or an edv_code with `err` filled.
+ * store only): 0 or an edv_code with `err` filled (EDV_EBUSY: another
+ * process held the store's write lock past its busy timeout; try again).
  */
 EDV_EXPORT int edv_fleet_state_export(edv_fleet *fleet, const char *path,
                                       unsigned flags, edv_error *err);
@@ -421,7 +422,10 @@ EDV_EXPORT int edv_fleet_state_import(edv_fleet *fleet, const char *path,
  * its records (not its journal) dropped. Nothing in the cloud changes. Answers {"tenants":
  * [{id, tier, region, subnet, generation}], "skipped": [{id, reason}]
  * (resources of a tenant that has no VM), "platform" ("READY" or
- * "MISSING"), "backup" (the copy's path, or null)}.
+ * "MISSING"), "backup" (the copy's path, or null)}. Every record is
+ * written in one transaction at the end: a rebuild killed, failed or
+ * cancelled (the fleet closed meanwhile: EDV_ECANCELED) leaves the store
+ * as it was. One at a time (EDV_EBUSY).
  */
 EDV_EXPORT int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags,
                                        edv_fleet_cb cb, void *data,
