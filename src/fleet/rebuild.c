@@ -249,7 +249,7 @@ static void rb_got(void *data, const edv_response *res)
     rb_fail(r, res->error);
   else if (!res->error && g->what == RB_NETWORK) {
     const char *d = edv__jstr(o, "description");
-    r->platform = d && strcmp(d, "edv-managed:platform") == 0;
+    r->platform = d && strcmp(d, EDV_MARKER_PLATFORM) == 0;
   } else if (!res->error && g->what == RB_SUBNET) {
     rb_tenant *t = &r->t[g->i];
     char id[EDV_TENANT_ID_MAX + 1];
