@@ -373,10 +373,11 @@ EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
  * these files are written 0600 all the same.
  */
 
-/* Flags of the state operations. */
-#define EDV_STATE_JOURNAL 0x100u /* export: the journal too */
-#define EDV_STATE_FORCE   0x200u /* rebuild: into a store that holds records,
-                                    after a snapshot of it beside edv.db */
+/* Flags of the state operations: EDV_STATE_JOURNAL, the export holds the
+ * journal too; EDV_STATE_FORCE, a rebuild into a store that holds records,
+ * after a copy of it beside edv.db. */
+#define EDV_STATE_JOURNAL 0x100u
+#define EDV_STATE_FORCE   0x200u
 
 /*
  * Writes the fleet's records as one JSON document to `path` (0600,
@@ -408,24 +409,24 @@ EDV_EXPORT int edv_fleet_state_import(edv_fleet *fleet, const char *path,
 
 /*
  * Rebuilds the store from the cloud alone: the tenants are found by their
- * VMs' labels (edv-managed, edv-tenant), the tier by the edv-tier label
- * of the Cloud SQL instance (else the VM's), their slug and display
- * name read back from the VM's startup script, the region from its zone,
- * the subnet's range from the subnetwork, the SQL name generation from
- * the Cloud SQL instance's name, ops_ssh from the IAP firewall rule, the
- * database password's version from Secret Manager (its identity, never its
- * value); the platform from the VPC's marker. Resources without our labels
- * or markers are ignored. Each tenant is recorded READY with every step
- * DONE, so `tenant plan` then shows what differs, if anything. The store
- * must hold no tenant record (EDV_ECONFLICT) unless EDV_STATE_FORCE: then
- * edv.db is first copied to edv.db.bak-TIME.db (never replacing one) and
- * its records (not its journal) dropped. Nothing in the cloud changes. Answers {"tenants":
- * [{id, tier, region, subnet, generation}], "skipped": [{id, reason}]
- * (resources of a tenant that has no VM), "platform" ("READY" or
- * "MISSING"), "backup" (the copy's path, or null)}. Every record is
- * written in one transaction at the end: a rebuild killed, failed or
- * cancelled (the fleet closed meanwhile: EDV_ECANCELED) leaves the store
- * as it was. One at a time (EDV_EBUSY).
+ * VMs' labels (edv-managed, edv-tenant), the tier by the edv-tier label of
+ * the Cloud SQL instance (else the VM's), their slug and display name read
+ * back from the VM's startup script, the region from its zone, the subnet's
+ * range from the subnetwork, the SQL name generation from the Cloud SQL
+ * instance's name, ops_ssh from the IAP firewall rule, the database
+ * password's version from Secret Manager (its identity, never its value);
+ * the platform from the VPC's marker. Resources without our labels or
+ * markers are ignored. Each tenant is recorded READY with every step DONE,
+ * so `tenant plan` then shows what differs, if anything. The store must hold
+ * no tenant record (EDV_ECONFLICT) unless EDV_STATE_FORCE: then edv.db is
+ * first copied to edv.db.bak-TIME.db (never replacing one) and its records
+ * (not its journal) dropped. Nothing in the cloud changes. Answers
+ * {"tenants": [{id, tier, region, subnet, generation}], "skipped": [{id,
+ * reason}] (resources of a tenant that has no VM), "platform" ("READY" or
+ * "MISSING"), "backup" (the copy's path, or null)}. Every record is written
+ * in one transaction at the end: a rebuild killed, failed or cancelled (the
+ * fleet closed meanwhile: EDV_ECANCELED) leaves the store as it was. One at
+ * a time (EDV_EBUSY).
  */
 EDV_EXPORT int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags,
                                        edv_fleet_cb cb, void *data,

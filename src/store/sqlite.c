@@ -973,8 +973,7 @@ static int sq_journal_list(edv_store *stp, const char *tenant,
                            edv__journal_fn fn, void *data, edv_error *err)
 {
   sq_store *s = SQ(stp);
-  sqlite3_stmt *st =
-      sq_stmt(s, tenant ? SQ_JOURNAL_LIST : SQ_JOURNAL_ALL, err);
+  sqlite3_stmt *st = sq_stmt(s, tenant ? SQ_JOURNAL_LIST : SQ_JOURNAL_ALL, err);
   edv__journal_rec *r;
   int rc;
 
