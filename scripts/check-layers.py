@@ -50,7 +50,7 @@ LIBEDV = ["common", "transport", "auth", "gcp", "store", "tenant", "fleet"]
 # A program on libedv.so: every public header ("edv/"), and of common/ only
 # what edvprog compiles for the programs (the argument parser, the JSON
 # readers); never an internal header of libedv.
-PROGRAM = ["edv/", "common/args.h", "common/json.h"]
+PROGRAM = ["edv/", "common/args.h", "common/file.h", "common/json.h"]
 
 # What each module may include besides itself: a module name (any of its
 # headers) or one header ("auth/auth.h"). transport and auth are one layer,

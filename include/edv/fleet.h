@@ -25,6 +25,7 @@
 #ifndef EDV_FLEET_H
 #define EDV_FLEET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -418,6 +419,95 @@ EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
  */
 EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
                                    edv_fleet_cb cb, void *data, edv_error *err);
+/* ---- The store itself: export, import, rebuild, snapshots ---------------
+ *
+ * docs/operations.md, "Lost edv.db". The store (edv.db) holds no secret;
+ * these files are written 0600 all the same.
+ */
+
+/* Flags of the state operations: EDV_STATE_JOURNAL, the export holds the
+ * journal too; EDV_STATE_FORCE, a rebuild into a store that holds records,
+ * after a copy of it beside edv.db. */
+#define EDV_STATE_JOURNAL 0x100u
+#define EDV_STATE_FORCE   0x200u
+
+/*
+ * Writes the fleet's records as one JSON document to `path` (0600,
+ * replaced atomically), read in one transaction: {format "edv-state",
+ * version 1, tenants: [{id, slug, tier, spec, phase, generation,
+ * last_error, created_ms, updated_ms, subnet (CIDR or null), steps:
+ * [{step, state, attempt, request_id, op_name, op_kind, resource, error,
+ * started_ms, finished_ms}]}] (the platform's pseudo-tenant "@platform"
+ * included), journal (with EDV_STATE_JOURNAL): [{seq, tenant, time_ms,
+ * actor, event, step, api_call, operation, duration_ms, error}]}. Leases
+ * and idempotency keys are transient and left out. Synchronous (the local
+ * store only): 0 or an edv_code with `err` filled (EDV_EBUSY: another
+ * process held the store's write lock past its busy timeout; try again).
+ */
+EDV_EXPORT int edv_fleet_state_export(edv_fleet *fleet, const char *path,
+                                      unsigned flags, edv_error *err);
+
+/*
+ * Loads an export into the fleet's store, which must be empty (no record
+ * and no journal line: else EDV_ECONFLICT naming the file), in one
+ * transaction: every field is checked (an error names it,
+ * "tenants[2].spec: field 'tier' ..."; a tenant's spec as for a create,
+ * its tier against the tiers file) and nothing is written unless all of
+ * it is. Exporting again gives the same document. *ntenants (may be NULL)
+ * gets the number of records. Synchronous.
+ */
+EDV_EXPORT int edv_fleet_state_import(edv_fleet *fleet, const char *path,
+                                      unsigned *ntenants, edv_error *err);
+
+/*
+ * Rebuilds the store from the cloud alone: the tenants are found by their
+ * VMs' labels (edv-managed, edv-tenant), the tier by the edv-tier label of
+ * the Cloud SQL instance (else the VM's), their slug and display name read
+ * back from the VM's startup script, the region from its zone, the subnet's
+ * range from the subnetwork, the SQL name generation from the Cloud SQL
+ * instance's name, ops_ssh from the IAP firewall rule, the database
+ * password's version from Secret Manager (its identity, never its value);
+ * the platform from the VPC's marker. Resources without our labels or
+ * markers are ignored. Each tenant is recorded READY with every step DONE,
+ * so `tenant plan` then shows what differs, if anything. The store must hold
+ * no tenant record (EDV_ECONFLICT) unless EDV_STATE_FORCE: then edv.db is
+ * first copied to edv.db.bak-TIME.db (never replacing one) and its records
+ * (not its journal) dropped. Nothing in the cloud changes. Answers
+ * {"tenants": [{id, tier, region, subnet, generation}], "skipped": [{id,
+ * reason}] (resources of a tenant that has no VM), "platform" ("READY" or
+ * "MISSING"), "backup" (the copy's path, or null)}. Every record is written
+ * in one transaction at the end: a rebuild killed, failed or cancelled (the
+ * fleet closed meanwhile: EDV_ECANCELED) leaves the store as it was. One at
+ * a time (EDV_EBUSY).
+ */
+EDV_EXPORT int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags,
+                                       edv_fleet_cb cb, void *data,
+                                       edv_error *err);
+
+/* The end of a snapshot: err NULL on success. */
+typedef void (*edv_fleet_done_cb)(void *data, const edv_error *err);
+
+/*
+ * Copies edv.db to `path` (0600, replaced atomically) with SQLite's online
+ * backup API, in a uv work thread on a connection of its own: the loop
+ * and the fleet's writes go on meanwhile, and the copy is one moment's
+ * consistent image, a store the fleet opens (rename it edv.db in a state
+ * directory). `cb` runs once from the loop, even if the fleet was closed
+ * meanwhile.
+ */
+EDV_EXPORT int edv_fleet_snapshot(edv_fleet *fleet, const char *path,
+                                  edv_fleet_done_cb cb, void *data,
+                                  edv_error *err);
+
+/* "DIR/edv-YYYYMMDDTHHMMSSZ.db" for a time in ms since the epoch (UTC):
+ * the name edv_fleet_snapshot_prune() knows. 0 or EDV_EINVAL (too small). */
+EDV_EXPORT int edv_fleet_snapshot_name(const char *dir, int64_t time_ms,
+                                       char *buf, size_t size);
+
+/* Removes the oldest snapshots named so in `dir` beyond the newest `keep`;
+ * other files are left alone. */
+EDV_EXPORT int edv_fleet_snapshot_prune(const char *dir, unsigned keep,
+                                        edv_error *err);
 
 #ifdef __cplusplus
 }

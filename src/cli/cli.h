@@ -286,5 +286,10 @@ int cli_cmd_infra_status(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args);
+/* cmd_state.c: the store itself (export, import, rebuild) */
+extern const cli_cmd cli_state_cmds[];
+int cli_cmd_state_export(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_state_import(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_state_rebuild(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

@@ -623,6 +623,12 @@ const cli_cmd cli_commands[] = {
      "Commands about every tenant's resources at once.\n"
      "\nExamples:\n  edvctl --sim infra audit\n  edvctl infra status\n",
      NULL, 0, -1, NULL, NULL, infra_cmds},
+    {"state", "the state store itself: export, import, rebuild", "COMMAND",
+     "Commands about edv.db, the state store (docs/operations.md, \"Lost\n"
+     "edv.db\").\n"
+     "\nExamples:\n  edvctl state export fleet.json\n"
+     "  edvctl state rebuild\n",
+     NULL, 0, -1, NULL, NULL, cli_state_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

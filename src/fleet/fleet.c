@@ -247,6 +247,7 @@ void edv_fleet_close(edv_fleet *f, void (*cb)(void *data), void *data)
   f->close_cb = cb;
   f->close_data = data;
   edv__dayops_stop(f); /* backups and restores stop waiting */
+  edv__state_rebuild_stop(f);
   /* The machine stops every run; their callbacks (run_done below) answer
    * the waiters with EDV_ECANCELED before it calls machine_closed. */
   edv__fleet_close(f->machine, machine_closed, f);

@@ -14,6 +14,8 @@
  *   programs.c what programs need beside an open fleet (edv/tiers.h, the
  *             "For programs" part of edv/fleet.h): tiers document, spec
  *             check, state directory, audit, stop, the reconcile pass
+ *   state.c   the store itself: export, import, snapshots
+ *   rebuild.c the store rebuilt from the cloud alone
  */
 #ifndef EDV_FLEET_FLEET_H
 #define EDV_FLEET_FLEET_H
@@ -109,6 +111,8 @@ struct edv_fleet {
   int closing;
   void (*close_cb)(void *data);
   void *close_data;
+  /* The state rebuild in flight (rebuild.c), or NULL. */
+  void *rebuild;
   /* Day-2 operations in flight (dayops.c), or NULL. */
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
@@ -189,5 +193,33 @@ json_object *edv__view_cost(const edv__tier_cost *cost, int currency);
 /* The tenant document (edv/fleet.h) of `rec`. New object. */
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what);
+
+/* ---- state.c, rebuild.c: the store itself ----------------------------- */
+
+/* 0 when the store holds no tenant record (nor, with journal_too, a
+ * journal line); else EDV_ECONFLICT naming edv.db. */
+int edv__state_empty(edv_fleet *f, int journal_too, edv_error *err);
+
+/* The export document of edv_fleet_state_export(), read in one
+ * transaction (a consistent image). New object in *out. */
+int edv__state_export_doc(edv_store *st, unsigned flags, json_object **out,
+                          edv_error *err);
+
+/*
+ * Loads an export document (edv_fleet_state_import) into `st` in one
+ * transaction, every field checked against the tiers, the domain and the
+ * supernet; nothing written on an error. The caller checks the store is
+ * empty. *ntenants (may be NULL) gets the number of records.
+ */
+int edv__state_import_doc(edv_store *st, const edv__tiers *tiers,
+                          const char *domain, const char *supernet,
+                          json_object *doc, unsigned *ntenants, edv_error *err);
+
+/* The fleet closes: a rebuild in flight answers EDV_ECANCELED once its
+ * calls end, writing nothing. */
+void edv__state_rebuild_stop(edv_fleet *f);
+
+/* Reads a JSON document from a file (at most 64 MiB); errors name it. */
+int edv__state_read_json(const char *path, json_object **out, edv_error *err);
 
 #endif /* EDV_FLEET_FLEET_H */

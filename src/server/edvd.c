@@ -460,6 +460,7 @@ static void close_own_handles(edvd *d)
   uv_close((uv_handle_t *)&d->drift_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->health_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->watchdog_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->snapshot_timer, on_handle_closed);
 }
 
 static void on_sim_closed(void *data)
@@ -541,6 +542,7 @@ static void edvd_shutdown(edvd *d, const char *why)
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
   uv_timer_stop(&d->health_timer);
+  uv_timer_stop(&d->snapshot_timer);
   uv_timer_start(&d->stop_timer, on_stop_timer, EDVD_STOP_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->stop_timer);
   if (d->httpd)
@@ -838,6 +840,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
   edvd_notify_start(d);
+  edvd_snapshot_start(d);
   arm_reconcile(d);
   read_drift_config(d, d->cfg);
   arm_drift(d);

@@ -104,6 +104,8 @@ typedef struct edvd {
   /* Health probes and auto-healing (heal.c). */
   uv_timer_t health_timer;
   uv_timer_t watchdog_timer; /* notify.c: systemd's WATCHDOG=1 */
+  uv_timer_t snapshot_timer; /* snapshot.c: state.snapshot_* */
+  int snapshot_busy;         /* a snapshot is being written */
   uint64_t health_interval_ms;
   unsigned heal_after;        /* consecutive unhealthy probes before reset */
   unsigned heal_max_per_hour; /* resets per tenant per hour, then alert */
@@ -161,6 +163,9 @@ int edvd_reload(edvd *d, edv_error *err);
  * one (closed with edvd's other handles). */
 void edvd_notify(edvd *d, const char *state);
 void edvd_notify_start(edvd *d);
+/* snapshot.c: the store snapshot timer (state.snapshot_*; closed with
+ * edvd's other handles). */
+void edvd_snapshot_start(edvd *d);
 
 /* api.c: the request handler given to httpd, and an error body for the
  * answers httpd makes itself (413, 503, 504). */

@@ -1750,7 +1750,7 @@ static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
       return result;
     tr->defs = edv__platform_steps;
     tr->n = edv__platform_nsteps;
-    snprintf(tr->marker, sizeof(tr->marker), "edv-managed:platform");
+    snprintf(tr->marker, sizeof(tr->marker), "%s", EDV_MARKER_PLATFORM);
     return 0;
   }
   result = edv__store_tenant_get(f->store, tenant, &tr->rec, err);

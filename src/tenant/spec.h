@@ -63,6 +63,8 @@
 #define EDV_LABEL_TENANT  "edv-tenant"
 #define EDV_LABEL_TIER    "edv-tier"
 #define EDV_MARKER_PREFIX "edv-managed:tenant="
+/* The description marker of the platform's resources (the tenant VPC). */
+#define EDV_MARKER_PLATFORM "edv-managed:platform"
 
 typedef struct edv__tenant_spec {
   char id[EDV_TENANT_ID_MAX + 1];               /* "school001" */
