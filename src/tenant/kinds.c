@@ -141,7 +141,10 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
       .list_query = FW_QUERY,                                                  \
       .list_label = "compute.firewalls.list",                                  \
       .remove = "compute.firewalls.delete",                                    \
+      .create = CPT "/global/firewalls",                                       \
+      .create_label = "compute.firewalls.insert",                              \
       .own = EDV_OWN_DESC,                                                     \
+      .marks = EDV_MARK_DESC,                                                  \
       .view = view_,                                                           \
       .view_list = 1,                                                          \
       .name = namer,                                                           \
@@ -158,7 +161,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/regions/{R}/subnetworks/{N}",
             .list = CPT "/regions/{R}/subnetworks",
             .remove = "compute.subnetworks.delete",
+            .create = CPT "/regions/{R}/subnetworks",
+            .create_label = "compute.subnetworks.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "subnetwork",
             .name = name_subnet,
         },
@@ -179,7 +185,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = "/v1/projects/{P}/serviceAccounts/{N}",
             .list = "/v1/projects/{P}/serviceAccounts",
             .remove = "iam.projects.serviceAccounts.delete",
+            .create = "/v1/projects/{P}/serviceAccounts",
+            .create_label = "iam.projects.serviceAccounts.create",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "service_account",
             .name = name_sa,
         },
@@ -192,7 +201,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = "/v1/projects/{P}/secrets/{N}",
             .list = "/v1/projects/{P}/secrets",
             .remove = "secretmanager.secrets.delete",
+            .create = "/v1/projects/{P}/secrets?secretId={N}",
+            .create_label = "secretmanager.secrets.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "secret",
             .name = name_secret,
@@ -208,7 +220,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_query = SQL_QUERY,
             .list_label = "sql.instances.list",
             .remove = "sql.instances.delete",
+            .create = SQLT "/instances",
+            .create_label = "sql.instances.insert",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
             .labels_at = "settings.userLabels",
             .view = "sql_instance",
             .name = name_sql,
@@ -224,6 +239,8 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_SQLADMIN,
             .path = SQLT "/instances/{N}/databases/" EDV_DB_NAME,
             .list = SQLT "/instances/{N}/databases",
+            .create = SQLT "/instances/{N}/databases",
+            .create_label = "sql.databases.insert",
             .own = EDV_OWN_NONE,
             .name = name_db,
         },
@@ -249,7 +266,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_query = VM_QUERY,
             .list_label = "compute.instances.aggregatedList",
             .remove = "compute.instances.delete",
+            .create = CPT "/zones/{Z}/instances",
+            .create_label = "compute.instances.insert",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "vm",
             .name = name_vm,
@@ -265,6 +285,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/zones/{Z}/disks/{N}",
             .list = CPT "/aggregated/disks",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "disk",
             .name = name_disk,
@@ -278,7 +299,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/regions/{R}/resourcePolicies/{N}",
             .list = CPT "/regions/{R}/resourcePolicies",
             .remove = "compute.resourcePolicies.delete",
+            .create = CPT "/regions/{R}/resourcePolicies",
+            .create_label = "compute.resourcePolicies.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "snapshot_policy",
             .name = name_policy,
         },
@@ -291,7 +315,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/zones/{Z}/instanceGroups/{N}",
             .list = CPT "/zones/{Z}/instanceGroups",
             .remove = "compute.instanceGroups.delete",
+            .create = CPT "/zones/{Z}/instanceGroups",
+            .create_label = "compute.instanceGroups.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "instance_group",
             .name = name_ig,
         },
@@ -304,7 +331,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/global/backendServices/{N}",
             .list = CPT "/global/backendServices",
             .remove = "compute.backendServices.delete",
+            .create = CPT "/global/backendServices",
+            .create_label = "compute.backendServices.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "backend_service",
             .name = name_bes,
             .diff = edv__kind_bes_diff,
@@ -346,7 +376,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CMT "/dnsAuthorizations/{N}",
             .list = CMT "/dnsAuthorizations",
             .remove = "certificatemanager.dnsAuthorizations.delete",
+            .create = CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
+            .create_label = "certificatemanager.dnsAuthorizations.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_auth,
         },
@@ -361,7 +394,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_query = CM_QUERY,
             .list_label = "certificatemanager.certificates.list",
             .remove = "certificatemanager.certificates.delete",
+            .create = CMT "/certificates?certificateId={N}",
+            .create_label = "certificatemanager.certificates.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "certificate",
             .name = name_cert,
@@ -377,7 +413,11 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list = CMT "/certificateMaps/" EDV_CERTMAP_NAME
                         "/certificateMapEntries",
             .remove = "certificatemanager.certificateMapEntries.delete",
+            .create = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                          "/certificateMapEntries?certificateMapEntryId={N}",
+            .create_label = "certificatemanager.certificateMapEntries.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_entry,
         },
@@ -404,6 +444,32 @@ int edv__kind_owner(const edv__kind *k, json_object *res, char *id, size_t size)
   default:
     return 0;
   }
+}
+
+void edv__kind_mark(const edv__kind *k, json_object *res, const char *marker,
+                    json_object *labels)
+{
+  const char *at = k->labels_at, *dot;
+  json_object *o = res, *sub;
+  char seg[64];
+
+  if ((k->marks & EDV_MARK_DESC) && marker)
+    json_object_object_add(res, "description", json_object_new_string(marker));
+  if (!(k->marks & EDV_MARK_LABELS) || !labels || !at) {
+    json_object_put(labels);
+    return;
+  }
+  while ((dot = strchr(at, '.')) && (size_t)(dot - at) < sizeof(seg)) {
+    memcpy(seg, at, (size_t)(dot - at));
+    seg[dot - at] = '\0';
+    if (!json_object_object_get_ex(o, seg, &sub)) {
+      sub = json_object_new_object();
+      json_object_object_add(o, seg, sub);
+    }
+    o = sub;
+    at = dot + 1;
+  }
+  json_object_object_add(o, at, labels);
 }
 
 int edv__kind_path(const char *tmpl, const char *project, const char *region,
@@ -761,7 +827,7 @@ json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s", ctx->project,
            ctx->network);
   json_object_object_add(o, "name", json_object_new_string(name));
-  json_object_object_add(o, "description", json_object_new_string(desc));
+  edv__kind_mark(&edv__kinds[EDV_KIND_FW_ALLOW_LB + kind], o, desc, NULL);
   json_object_object_add(o, "network", json_object_new_string(net));
   json_object_object_add(
       o, "direction", json_object_new_string(d->egress ? "EGRESS" : "INGRESS"));
@@ -922,7 +988,7 @@ json_object *edv__kind_bes_want(const edv__kind_ctx *ctx)
   edv__name_instance_group(ctx->tenant, ig, sizeof(ig));
   edv__tenant_description(ctx->tenant, desc, sizeof(desc));
   json_object_object_add(o, "name", json_object_new_string(name));
-  json_object_object_add(o, "description", json_object_new_string(desc));
+  edv__kind_mark(&edv__kinds[EDV_KIND_BACKEND_SERVICE], o, desc, NULL);
   json_object_object_add(o, "protocol", json_object_new_string("HTTP"));
   json_object_object_add(o, "portName", json_object_new_string("http"));
   json_object_object_add(o, "loadBalancingScheme",

@@ -105,23 +105,32 @@ typedef int (*edv__kind_diff_fn)(const edv__kind_ctx *ctx,
                                  char *text, size_t size);
 #define EDV_KIND_NOTE_SEP "; "
 
+/* The owner's marks a kind's resources carry (edv__kind.marks). */
+#define EDV_MARK_DESC   1u /* "description": the marker */
+#define EDV_MARK_LABELS 2u /* the labels, at labels_at */
+
 typedef struct edv__kind {
-  const char *id;         /* "sql_instance": unique */
-  const char *title;      /* "Cloud SQL instance": in messages */
-  const char *step;       /* the step of edv__tenant_steps that owns it */
-  edv_api api;            /* the API that serves it */
-  const char *path;       /* one resource (template) */
-  const char *list;       /* the collection it is listed from (template) */
-  const char *list_query; /* the drift pass's query on `list` (filter to
-                             ours, largest page), or NULL: not listed */
-  const char *list_label; /* "compute.instances.aggregatedList" */
-  const char *remove;     /* "compute.instances.delete", or NULL */
-  edv__own_mode own;      /* how it carries its owner */
-  const char *labels_at;  /* EDV_OWN_LABELS: where ("labels") */
-  const char *view;       /* key in the tenant document's "resources" */
-  int view_list;          /* 1: the view key holds an array of such names */
-  edv__kind_name_fn name; /* its names */
-  edv__kind_diff_fn diff; /* NULL: its settings are not compared */
+  const char *id;           /* "sql_instance": unique */
+  const char *title;        /* "Cloud SQL instance": in messages */
+  const char *step;         /* the step of edv__tenant_steps that owns it */
+  edv_api api;              /* the API that serves it */
+  const char *path;         /* one resource (template) */
+  const char *create;       /* where a create POSTs (template), or NULL:
+                               made by its step some other way */
+  const char *create_label; /* the create's call: "compute.firewalls.insert" */
+  const char *list;         /* the collection it is listed from (template) */
+  const char *list_query;   /* the drift pass's query on `list` (filter to
+                               ours, largest page), or NULL: not listed */
+  const char *list_label;   /* "compute.instances.aggregatedList" */
+  const char *remove;       /* "compute.instances.delete", or NULL */
+  edv__own_mode own;        /* how it carries its owner */
+  const char *labels_at;    /* where its labels are ("labels") */
+  unsigned marks;           /* what its create body carries (EDV_MARK_*):
+                               at least the mark `own` tests */
+  const char *view;         /* key in the tenant document's "resources" */
+  int view_list;            /* 1: the view key holds an array of such names */
+  edv__kind_name_fn name;   /* its names */
+  edv__kind_diff_fn diff;   /* NULL: its settings are not compared */
 } edv__kind;
 
 extern const edv__kind edv__kinds[EDV_KIND__COUNT];
@@ -136,6 +145,16 @@ const edv__kind *edv__kind_find(const char *id);
  */
 int edv__kind_owner(const edv__kind *k, json_object *res, char *id,
                     size_t size);
+
+/*
+ * Puts on res (a create body or a wanted resource) the marks its kind's
+ * row declares: `marker` as "description" (EDV_MARK_DESC) and `labels`
+ * at labels_at (EDV_MARK_LABELS; a dotted path, its objects made when
+ * missing). Takes `labels` (put when not used); a NULL marker or labels
+ * is left out.
+ */
+void edv__kind_mark(const edv__kind *k, json_object *res, const char *marker,
+                    json_object *labels);
 
 /* Expands a path template (see above) into out. 0, or -1 when it does
  * not fit or a placeholder it holds has no value (NULL). */

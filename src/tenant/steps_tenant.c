@@ -122,6 +122,12 @@ static json_object *jarr1(const char *s)
 
 /* ==== preflight ========================================================= */
 
+/* Marks o as the tenant's, as kind k's row says (tenant/kinds.h). */
+static void mark(edv__srun *sr, edv__kind_id k, json_object *o)
+{
+  edv__kind_mark(&edv__kinds[k], o, edv__srun_marker(sr), edv__srun_labels(sr));
+}
+
 static void pre_lbip(edv__srun *sr, json_object *res, const edv_error *err)
 {
   if (err) {
@@ -202,7 +208,7 @@ static json_object *subnet_build(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(n.subnet));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_SUBNET, o);
   json_object_object_add(o, "network", jstr(net));
   json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
   json_object_object_add(o, "ipCidrRange", jstr(edv__srun_fact(sr, "cidr")));
@@ -230,8 +236,6 @@ static void subnet_verify(edv__srun *sr, json_object *res)
 
 static const edv__res subnet_res = {
     .row = &edv__kinds[EDV_KIND_SUBNET],
-    .collection = CPT "/regions/{R}/subnetworks",
-    .create = "compute.subnetworks.insert",
     .build = subnet_build,
     .verify = subnet_verify,
 };
@@ -361,8 +365,6 @@ static void fw_verify(edv__srun *sr, json_object *res)
 #define FW_RES(kid, build_)                                                    \
   [kid - EDV_KIND_FW_ALLOW_LB] = {                                             \
       .row = &edv__kinds[kid],                                                 \
-      .collection = CPT "/global/firewalls",                                   \
-      .create = "compute.firewalls.insert",                                    \
       .build = build_,                                                         \
       .verify = fw_verify,                                                     \
   }
@@ -424,7 +426,7 @@ static json_object *sa_build(edv__srun *sr)
   snprintf(dn, sizeof(dn), "EdVirons tenant %s", edv__srun_spec(sr)->id);
   json_object_object_add(o, "accountId", jstr(n.sa_id));
   json_object_object_add(acct, "displayName", jstr(dn));
-  json_object_object_add(acct, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_SERVICE_ACCOUNT, acct);
   json_object_object_add(o, "serviceAccount", acct);
   return o;
 }
@@ -437,8 +439,6 @@ static void sa_verify(edv__srun *sr, json_object *res)
 
 static const edv__res sa_res = {
     .row = &edv__kinds[EDV_KIND_SERVICE_ACCOUNT],
-    .collection = "/v1/projects/{P}/serviceAccounts",
-    .create = "iam.projects.serviceAccounts.create",
     .build = sa_build,
     .verify = sa_verify,
 };
@@ -460,7 +460,7 @@ static json_object *secret_build(edv__srun *sr)
 
   json_object_object_add(rep, "automatic", json_object_new_object());
   json_object_object_add(o, "replication", rep);
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_SECRET, o);
   return o;
 }
 
@@ -700,8 +700,6 @@ static void secret_verify(edv__srun *sr, json_object *res)
 
 static const edv__res secret_res = {
     .row = &edv__kinds[EDV_KIND_SECRET],
-    .collection = "/v1/projects/{P}/secrets?secretId={N}",
-    .create = "secretmanager.secrets.create",
     .build = secret_build,
     .verify = secret_verify,
 };
@@ -735,7 +733,6 @@ static json_object *sql_build(edv__srun *sr)
   }
   json_object_object_add(st, "dataDiskType", jstr(t->sql.data_disk_type));
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
-  json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
   json_object_object_add(st, "backupConfiguration", edv__sql_backup_config(t));
   /* Only the tenant delete path lifts it (sql_down). */
@@ -744,6 +741,7 @@ static json_object *sql_build(edv__srun *sr)
   ip = edv__sql_ip_config(edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(st, "ipConfiguration", ip);
   json_object_object_add(o, "settings", st);
+  mark(sr, EDV_KIND_SQL_INSTANCE, o);
   return o;
 }
 
@@ -871,8 +869,6 @@ static int sql_name_taken(edv__srun *sr, const edv_error *err)
 
 static const edv__res sql_res = {
     .row = &edv__kinds[EDV_KIND_SQL_INSTANCE],
-    .collection = SQLT "/instances",
-    .create = "sql.instances.insert",
     .build = sql_build,
     .verify = sql_verify,
     .ready = sql_ready,
@@ -959,8 +955,6 @@ static json_object *db_build(edv__srun *sr)
 /* {N} is the instance here: the database's own name is fixed. */
 static const edv__res sqldb_res = {
     .row = &edv__kinds[EDV_KIND_SQL_DATABASE],
-    .collection = SQLT "/instances/{N}/databases",
-    .create = "sql.databases.insert",
     .build = db_build,
 };
 
@@ -1180,10 +1174,9 @@ static json_object *vm_build(edv__srun *sr)
     return NULL;
   }
   json_object_object_add(o, "name", jstr(n.vm));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_VM, o);
   snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone, t->machine_type);
   json_object_object_add(o, "machineType", jstr(buf));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
   tags = json_object_new_object();
   json_object_object_add(tags, "items", jarr1(n.tag));
   json_object_object_add(o, "tags", tags);
@@ -1201,7 +1194,7 @@ static json_object *vm_build(edv__srun *sr)
   json_object_object_add(ip, "diskSizeGb", jstr(buf));
   snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
   json_object_object_add(ip, "diskType", jstr(buf));
-  json_object_object_add(ip, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_DISK, ip);
   json_object_object_add(disk, "initializeParams", ip);
   json_object_array_add(disks, disk);
   json_object_object_add(o, "disks", disks);
@@ -1382,8 +1375,6 @@ static void vm_verify(edv__srun *sr, json_object *res)
 
 static const edv__res vm_res = {
     .row = &edv__kinds[EDV_KIND_VM],
-    .collection = CPT "/zones/{Z}/instances",
-    .create = "compute.instances.insert",
     .build = vm_build,
     .verify = vm_verify,
     .ready = vm_ready,
@@ -1408,7 +1399,7 @@ static json_object *policy_build(edv__srun *sr)
 
   names_of(sr, &n);
   json_object_object_add(o, "name", jstr(n.policy));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_SNAPSHOT_POLICY, o);
   json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
   json_object_object_add(daily, "daysInCycle", json_object_new_int(1));
   json_object_object_add(daily, "startTime", jstr(t->snapshot_start_time));
@@ -1485,8 +1476,6 @@ static void policy_verify(edv__srun *sr, json_object *res)
 
 static const edv__res policy_res = {
     .row = &edv__kinds[EDV_KIND_SNAPSHOT_POLICY],
-    .collection = CPT "/regions/{R}/resourcePolicies",
-    .create = "compute.resourcePolicies.insert",
     .build = policy_build,
     .verify = policy_verify,
 };
@@ -1559,7 +1548,7 @@ static json_object *ig_build(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(n.ig));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_INSTANCE_GROUP, o);
   json_object_object_add(o, "network", jstr(net));
   ports = json_object_new_array();
   p = json_object_new_object();
@@ -1649,8 +1638,6 @@ static void ig_list(edv__srun *sr)
 
 static const edv__res ig_res = {
     .row = &edv__kinds[EDV_KIND_INSTANCE_GROUP],
-    .collection = CPT "/zones/{Z}/instanceGroups",
-    .create = "compute.instanceGroups.insert",
     .build = ig_build,
     .verify = ig_verify,
 };
@@ -1704,8 +1691,6 @@ static void bes_verify(edv__srun *sr, json_object *res)
 
 static const edv__res bes_res = {
     .row = &edv__kinds[EDV_KIND_BACKEND_SERVICE],
-    .collection = CPT "/global/backendServices",
-    .create = "compute.backendServices.insert",
     .build = bes_build,
     .verify = bes_verify,
 };
@@ -2023,8 +2008,7 @@ static json_object *auth_build(edv__srun *sr)
 
   names_of(sr, &n);
   json_object_object_add(o, "domain", jstr(n.host[h]));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_DNS_AUTHORIZATION, o);
   return o;
 }
 
@@ -2069,8 +2053,6 @@ static void auth_verify(edv__srun *sr, json_object *res)
 
 static const edv__res auth_res = {
     .row = &edv__kinds[EDV_KIND_DNS_AUTHORIZATION],
-    .collection = CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
-    .create = "certificatemanager.dnsAuthorizations.create",
     .build = auth_build,
     .verify = auth_verify,
 };
@@ -2210,8 +2192,7 @@ static json_object *cert_build(edv__srun *sr)
   json_object_object_add(m, "domains", domains);
   json_object_object_add(m, "dnsAuthorizations", auths);
   json_object_object_add(o, "managed", m);
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_CERTIFICATE, o);
   return o;
 }
 
@@ -2241,8 +2222,6 @@ static void cert_verify(edv__srun *sr, json_object *res)
 
 static const edv__res cert_res = {
     .row = &edv__kinds[EDV_KIND_CERTIFICATE],
-    .collection = CMT "/certificates?certificateId={N}",
-    .create = "certificatemanager.certificates.create",
     .build = cert_build,
     .verify = cert_verify,
     .ready = cert_ready,
@@ -2269,31 +2248,24 @@ static json_object *entry_build(edv__srun *sr)
            edv__srun_project(sr), n.cert);
   json_object_object_add(o, "hostname", jstr(n.host[h]));
   json_object_object_add(o, "certificates", jarr1(cert));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_CERT_MAP_ENTRY, o);
   return o;
 }
 
 static void entry_verified(edv__srun *sr, json_object *res);
-static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
-                        size_t cs)
+/* The path of the h-th entry (its row's template). */
+static void entry_path(edv__srun *sr, int h, char *get, size_t gs)
 {
   names n;
 
   names_of(sr, &n);
-  snprintf(get, gs, CMP "/certificateMaps/%s/certificateMapEntries/%s",
-           edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
-  snprintf(col, cs,
-           CMP "/certificateMaps/%s/certificateMapEntries"
-               "?certificateMapEntryId=%s",
-           edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
+  if (edv__res_path(sr, edv__kinds[EDV_KIND_CERT_MAP_ENTRY].path, n.entry[h],
+                    get, gs))
+    get[0] = '\0';
 }
 
 static const edv__res entry_res = {
     .row = &edv__kinds[EDV_KIND_CERT_MAP_ENTRY],
-    .collection = CMT "/certificateMaps/" EDV_CERTMAP_NAME
-                      "/certificateMapEntries?certificateMapEntryId={N}",
-    .create = "certificatemanager.certificateMapEntries.create",
     .build = entry_build,
     .verify = entry_verified,
 };
@@ -2326,7 +2298,7 @@ static void entry_verified(edv__srun *sr, json_object *res)
 {
   names n;
   json_object *want, *body;
-  char get[512], col[512], path[600], key[64];
+  char get[512], path[600], key[64];
   int h = *edv__srun_stage(sr);
   const char *host = edv__jstr(res, "hostname");
   json_object *certs = edv__jget(res, "certificates");
@@ -2366,7 +2338,7 @@ static void entry_verified(edv__srun *sr, json_object *res)
   json_object_object_add(body, "certificates",
                          json_object_get(edv__jget(want, "certificates")));
   json_object_put(want);
-  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+  entry_path(sr, h, get, sizeof(get));
   snprintf(path, sizeof(path), "%s?updateMask=certificates", get);
   edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
                    "certificatemanager.certificateMapEntries.patch",
@@ -2379,7 +2351,7 @@ static void entry_down_next(edv__srun *sr, json_object *res,
 static void entry_down_go(edv__srun *sr)
 {
   names n;
-  char get[512], col[512];
+  char get[512];
   int h = *edv__srun_stage(sr);
 
   names_of(sr, &n);
@@ -2387,7 +2359,7 @@ static void entry_down_go(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+  entry_path(sr, h, get, sizeof(get));
   edv__step_get(sr, EDV_API_CERTIFICATEMANAGER, get, entry_down_next);
 }
 
@@ -2405,7 +2377,7 @@ static void entry_deleted(edv__srun *sr, json_object *res, const edv_error *err)
 static void entry_down_next(edv__srun *sr, json_object *res,
                             const edv_error *err)
 {
-  char get[512], col[512];
+  char get[512];
 
   if (err) {
     edv__step_done(sr, err);
@@ -2418,7 +2390,7 @@ static void entry_down_next(edv__srun *sr, json_object *res,
   }
   if (edv__step_owned_labels(sr, res, "certificate map entry") < 0)
     return;
-  entry_paths(sr, *edv__srun_stage(sr), get, sizeof(get), col, sizeof(col));
+  entry_path(sr, *edv__srun_stage(sr), get, sizeof(get));
   edv__step_act(sr, EDV_API_CERTIFICATEMANAGER, "DELETE", get, NULL,
                 "certificatemanager.certificateMapEntries.delete",
                 entry_deleted);

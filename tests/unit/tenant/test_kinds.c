@@ -79,8 +79,35 @@ static void test_steps(void **state)
     /* A kind the drift pass lists has a collection and a call label. */
     if (kd->list_query)
       assert_true(kd->list && kd->list_label);
+    /* A kind its step creates by POST has the call's label. */
+    assert_true(!kd->create == !kd->create_label);
   }
   assert_null(edv__kind_find("nope"));
+}
+
+/* What a step marks a body with (its row's marks) passes the row's
+ * ownership test, for every kind that carries an owner. */
+static void test_marks(void **state)
+{
+  char desc[128], id[EDV_TENANT_ID_MAX + 1];
+
+  (void)state;
+  edv__tenant_description("school001", desc, sizeof(desc));
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    const edv__kind *kd = &edv__kinds[k];
+    json_object *o = json_object_new_object();
+
+    edv__kind_mark(kd, o, desc, edv__tenant_labels("school001", "basic"));
+    if (kd->own == EDV_OWN_NONE) {
+      assert_int_equal(kd->marks, 0);
+      assert_int_equal(json_object_object_length(o), 0);
+    } else if (edv__kind_owner(kd, o, id, sizeof(id)) != 1 ||
+               strcmp(id, "school001") != 0) {
+      fail_msg("kind %s: its marks %s fail its ownership test", kd->id,
+               json_object_to_json_string(o));
+    }
+    json_object_put(o);
+  }
 }
 
 /* Ids unique; a view key names one kind, or several when it is a list. */
@@ -457,11 +484,12 @@ static void test_bes(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_steps),      cmocka_unit_test(test_unique),
-      cmocka_unit_test(test_names),      cmocka_unit_test(test_owner),
-      cmocka_unit_test(test_sql_equal),  cmocka_unit_test(test_sql_fields),
-      cmocka_unit_test(test_sql_scaled), cmocka_unit_test(test_vm),
-      cmocka_unit_test(test_fw),         cmocka_unit_test(test_bes),
+      cmocka_unit_test(test_steps),      cmocka_unit_test(test_marks),
+      cmocka_unit_test(test_unique),     cmocka_unit_test(test_names),
+      cmocka_unit_test(test_owner),      cmocka_unit_test(test_sql_equal),
+      cmocka_unit_test(test_sql_fields), cmocka_unit_test(test_sql_scaled),
+      cmocka_unit_test(test_vm),         cmocka_unit_test(test_fw),
+      cmocka_unit_test(test_bes),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
