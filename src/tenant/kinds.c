@@ -1067,3 +1067,215 @@ int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
   json_object_put(want);
   return n;
 }
+
+/* ---- subnet ----------------------------------------------------------------
+ *
+ * The tenant's subnet has the range the store allocated it and private
+ * Google access on (its VM has no external address).
+ */
+int edv__kind_subnet_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size)
+{
+  const char *have = edv__jstr(observed, "ipCidrRange");
+  int n = 0, fixed = 1;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  if (!str_is(have, ctx->cidr)) {
+    edv__kind_note(text, size, "range %.43s -> %.43s (cannot change in place)",
+                   have ? have : "(none)", ctx->cidr ? ctx->cidr : "(none)");
+    n++;
+    fixed = 0;
+  }
+  if (!json_object_get_boolean(edv__jget(observed, "privateIpGoogleAccess"))) {
+    edv__kind_note(text, size, "private Google access off -> on");
+    n++;
+  }
+  if (n && fixed && patch) {
+    *patch = json_object_new_object();
+    json_object_object_add(*patch, "privateIpGoogleAccess",
+                           json_object_new_boolean(1));
+  }
+  return n;
+}
+
+/* ---- URL map rule ----------------------------------------------------------
+ *
+ * The tenant's entry in the shared URL map: a host rule for its hostnames
+ * to path matcher "edv-<tenant>", whose default service is its backend
+ * service.
+ */
+static json_object *find_named(json_object *arr, const char *key,
+                               const char *val)
+{
+  for (size_t i = 0; i < edv__jarr_len(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    if (str_is(edv__jstr(o, key), val))
+      return o;
+  }
+  return NULL;
+}
+
+/* A new array without the entries whose `key` equals `val`. */
+static json_object *without(json_object *arr, const char *key, const char *val)
+{
+  json_object *out = json_object_new_array();
+
+  for (size_t i = 0; i < edv__jarr_len(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    if (!str_is(edv__jstr(o, key), val))
+      json_object_array_add(out, json_object_get(o));
+  }
+  return out;
+}
+
+/* 1 when string array a holds exactly the NULL-ended list, in order. */
+static int same_list(json_object *a, const char *const *list)
+{
+  size_t n = 0;
+
+  while (list && list[n])
+    n++;
+  if (edv__jarr_len(a) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!str_is(json_object_get_string(json_object_array_get_idx(a, i)),
+                list[i]))
+      return 0;
+  return 1;
+}
+
+void edv__kind_urlmap_put(json_object *map, const char *tenant,
+                          const char *const *hosts, const char *backend)
+{
+  char pm[64];
+  json_object *rules, *pms;
+
+  snprintf(pm, sizeof(pm), "edv-%s", tenant);
+  rules = without(edv__jget(map, "hostRules"), "pathMatcher", pm);
+  pms = without(edv__jget(map, "pathMatchers"), "name", pm);
+  if (backend) {
+    json_object *rule = json_object_new_object(), *h = json_object_new_array();
+    json_object *m = json_object_new_object();
+    for (int i = 0; hosts && hosts[i]; i++)
+      json_object_array_add(h, json_object_new_string(hosts[i]));
+    json_object_object_add(rule, "hosts", h);
+    json_object_object_add(rule, "pathMatcher", json_object_new_string(pm));
+    json_object_array_add(rules, rule);
+    json_object_object_add(m, "name", json_object_new_string(pm));
+    json_object_object_add(m, "defaultService",
+                           json_object_new_string(backend));
+    json_object_array_add(pms, m);
+  }
+  json_object_object_add(map, "hostRules", rules);
+  json_object_object_add(map, "pathMatchers", pms);
+}
+
+int edv__kind_urlmap_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size)
+{
+  char pm[64];
+  json_object *rule, *m;
+  const char *svc;
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  snprintf(pm, sizeof(pm), "edv-%s", ctx->tenant);
+  rule = find_named(edv__jget(observed, "hostRules"), "pathMatcher", pm);
+  m = find_named(edv__jget(observed, "pathMatchers"), "name", pm);
+  svc = edv__jstr(m, "defaultService");
+  if (!ctx->backend) {
+    if (rule || m) {
+      edv__kind_note(text, size, "host rule or path matcher %s present", pm);
+      n++;
+    }
+  } else {
+    if (!rule) {
+      edv__kind_note(text, size, "no host rule for %s", pm);
+      n++;
+    } else if (!same_list(edv__jget(rule, "hosts"), ctx->hosts)) {
+      edv__kind_note(text, size, "host rule %s: hosts differ", pm);
+      n++;
+    }
+    if (!m) {
+      edv__kind_note(text, size, "no path matcher %s", pm);
+      n++;
+    } else if (!edv__same_link(svc, ctx->backend)) {
+      edv__kind_note(text, size, "path matcher %s: default service differs",
+                     pm);
+      n++;
+    }
+  }
+  if (n && patch) {
+    json_object_deep_copy(observed, patch, NULL);
+    edv__kind_urlmap_put(*patch, ctx->tenant, ctx->hosts, ctx->backend);
+  }
+  return n;
+}
+
+/* ---- certificate map entries -------------------------------------------- */
+
+json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h)
+{
+  json_object *o = json_object_new_object();
+  char cert[EDV_NAME_MAX], link[512];
+
+  edv__name_certificate(ctx->tenant, cert, sizeof(cert));
+  snprintf(link, sizeof(link), "projects/%s/locations/global/certificates/%s",
+           ctx->project, cert);
+  json_object_object_add(o, "hostname", json_object_new_string(ctx->hosts[h]));
+  json_object_object_add(o, "certificates", jarr1(link));
+  return o;
+}
+
+int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
+                         json_object **patch, char *text, size_t size)
+{
+  const char *name = edv__jstr(observed, "name");
+  const char *host = edv__jstr(observed, "hostname");
+  char have[EDV_NAME_MAX], want_name[EDV_NAME_MAX];
+  json_object *want, *certs = edv__jget(observed, "certificates");
+  unsigned h;
+  int n = 0, fixed = 1;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  edv__url_last_segment(name ? name : "", have, sizeof(have));
+  /* At most two hosts: the primary and the alias (edv__host_kind). */
+  for (h = 0; ctx->hosts && h <= EDV_HOST_ALIAS && ctx->hosts[h]; h++)
+    if (edv__name_cert_map_entry(ctx->tenant, (edv__host_kind)h, want_name,
+                                 sizeof(want_name)) == 0 &&
+        strcmp(have, want_name) == 0)
+      break;
+  if (!ctx->hosts || h > EDV_HOST_ALIAS || !ctx->hosts[h])
+    return -1;
+  want = edv__kind_entry_want(ctx, h);
+  if (!str_is(host, ctx->hosts[h])) {
+    /* The hostname is the entry's identity. */
+    edv__kind_note(text, size,
+                   "hostname %.80s -> %.80s (cannot change in place)",
+                   host ? host : "(none)", ctx->hosts[h]);
+    n++;
+    fixed = 0;
+  }
+  if (edv__jarr_len(certs) != 1 ||
+      !edv__same_link(first_of(observed, "certificates"),
+                      first_of(want, "certificates"))) {
+    edv__kind_note(text, size, "certificates differ");
+    n++;
+  }
+  if (n && fixed && patch) {
+    *patch = json_object_new_object();
+    json_object_object_add(*patch, "certificates",
+                           json_object_get(edv__jget(want, "certificates")));
+  }
+  json_object_put(want);
+  return n;
+}

@@ -76,12 +76,17 @@ typedef struct edv__kind_who {
 
 /* What a diff compares against. */
 typedef struct edv__kind_ctx {
-  const edv__tier *tier; /* the tenant's tier */
-  const char *tenant;    /* its id */
-  const char *project;   /* the fleet's project */
-  const char *network;   /* the tenants' VPC ("edv-tenants") */
-  const char *zone;      /* the tenant's zone (NULL: from observed) */
-  const char *db_ip;     /* its database's private IP (firewall_db_allow) */
+  const edv__tier *tier;    /* the tenant's tier */
+  const char *tenant;       /* its id */
+  const char *project;      /* the fleet's project */
+  const char *network;      /* the tenants' VPC ("edv-tenants") */
+  const char *zone;         /* the tenant's zone (NULL: from observed) */
+  const char *db_ip;        /* its database's private IP (firewall_db_allow) */
+  const char *cidr;         /* its subnet's recorded range (subnet) */
+  const char *const *hosts; /* its hostnames, NULL-ended (URL map rule,
+                               certificate map entries) */
+  const char *backend;      /* its backend service link (URL map rule; NULL:
+                               it must have no rule) */
 } edv__kind_ctx;
 
 /*
@@ -190,6 +195,35 @@ json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
 int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
 json_object *edv__kind_bes_want(const edv__kind_ctx *ctx);
+
+/* The subnet's diff: its range (cannot change in place: a difference
+ * without a patch) and private Google access (the patch is the body of
+ * subnetworks.setPrivateIpGoogleAccess). */
+int edv__kind_subnet_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
+
+/* The URL map rule's diff: `observed` is the shared URL map; the tenant's
+ * host rule (its hosts, in order) and path matcher "edv-<tenant>" (its
+ * default service) against ctx (backend NULL: it must have neither). The
+ * patch is the whole map with the tenant's entry put right (the body of
+ * urlMaps.update, with the fingerprint read). */
+int edv__kind_urlmap_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
+/* Puts the tenant's host rule and path matcher into `map` in place, in
+ * place of its old ones (backend NULL: takes them out). */
+void edv__kind_urlmap_put(json_object *map, const char *tenant,
+                          const char *const *hosts, const char *backend);
+
+/* A certificate map entry's diff: which entry (host) is read from the
+ * observed name (-1 when it is none of the tenant's). Its hostname cannot
+ * change in place (a difference without a patch); its certificates are
+ * put right by the patch (the body of certificateMapEntries.patch with
+ * updateMask=certificates). */
+int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
+                         json_object **patch, char *text, size_t size);
+/* The entry the tenant wants for its host h (hostname, certificates;
+ * new object). */
+json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

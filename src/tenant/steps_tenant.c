@@ -196,6 +196,20 @@ static void preflight_up(edv__srun *sr)
   edv__step_get(sr, EDV_API_COMPUTE, path, pre_zone);
 }
 
+/* The diff's context for this step (tenant/kinds.h). */
+static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
+{
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->tier = edv__srun_tier(sr);
+  ctx->tenant = edv__srun_spec(sr)->id;
+  ctx->project = edv__srun_project(sr);
+  ctx->network = edv__srun_network(sr);
+  ctx->zone = edv__srun_zone(sr);
+  ctx->db_ip = edv__srun_fact(sr, "db_ip");
+  ctx->cidr = edv__srun_fact(sr, "cidr");
+  ctx->backend = edv__srun_fact(sr, "backend_link");
+}
+
 /* ==== subnet ============================================================= */
 
 static json_object *subnet_build(edv__srun *sr)
@@ -217,21 +231,41 @@ static json_object *subnet_build(edv__srun *sr)
   return o;
 }
 
+static void subnet_up(edv__srun *sr);
+
+/* Its range cannot change in place (the step stops); private Google
+ * access is put back. */
 static void subnet_verify(edv__srun *sr, json_object *res)
 {
-  const char *have = edv__jstr(res, "ipCidrRange");
-  const char *want = edv__srun_fact(sr, "cidr");
+  edv__kind_ctx ctx;
+  json_object *body;
+  char path[600], what[256];
+  const char *name = edv__jstr(res, "name");
 
-  if (!have || !want || strcmp(have, want) != 0) {
-    edv__step_fail(sr, EDV_EPRECONDITION,
-                   "subnetwork '%s' has range %s but the tenant's recorded "
-                   "range is %s",
-                   edv__jstr(res, "name"), have ? have : "(none)",
-                   want ? want : "(none)");
+  kind_ctx(sr, &ctx);
+  if (edv__kind_subnet_diff(&ctx, res, &body, what, sizeof(what)) == 0) {
+    edv__srun_set_fact(sr, "subnet_link", edv__jstr(res, "selfLink"));
+    edv__step_done(sr, NULL);
     return;
   }
-  edv__srun_set_fact(sr, "subnet_link", edv__jstr(res, "selfLink"));
-  edv__step_done(sr, NULL);
+  if (!body) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "subnetwork '%s' differs from the tenant's recorded "
+                   "settings: %s",
+                   name ? name : "", what);
+    return;
+  }
+  if (!edv__step_repair_allowed(sr, "subnet", "the subnetwork")) {
+    json_object_put(body);
+    return;
+  }
+  edv__step_info(sr, 1, "drift: subnetwork '%s': %s; restoring it",
+                 name ? name : "", what);
+  if (edv__res_path(sr, edv__kinds[EDV_KIND_SUBNET].path, name, path,
+                    sizeof(path)) == 0)
+    strncat(path, "/setPrivateIpGoogleAccess", sizeof(path) - strlen(path) - 1);
+  edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                   "compute.subnetworks.setPrivateIpGoogleAccess", subnet_up);
 }
 
 static const edv__res subnet_res = {
@@ -280,18 +314,6 @@ ensure:
 }
 
 RES_DOWN(subnet_down, subnet_res, subnet)
-
-/* The diff's context for this step (tenant/kinds.h). */
-static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
-{
-  memset(ctx, 0, sizeof(*ctx));
-  ctx->tier = edv__srun_tier(sr);
-  ctx->tenant = edv__srun_spec(sr)->id;
-  ctx->project = edv__srun_project(sr);
-  ctx->network = edv__srun_network(sr);
-  ctx->zone = edv__srun_zone(sr);
-  ctx->db_ip = edv__srun_fact(sr, "db_ip");
-}
 
 /* ==== firewall =========================================================== */
 
@@ -1720,7 +1742,8 @@ static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
   names n;
   const char *hosts[3];
   const char *be = edv__srun_fact(sr, "backend_link");
-  char path[512];
+  char path[512], what[256];
+  edv__kind_ctx ctx;
   int result;
 
   if (err) {
@@ -1729,6 +1752,8 @@ static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
   }
   names_of(sr, &n);
   urlmap_hosts(&n, hosts);
+  kind_ctx(sr, &ctx);
+  ctx.hosts = hosts;
   if (!map) {
     edv__step_fail(sr, EDV_ENOTFOUND,
                    "the platform's URL map '%s' is missing; run `edvctl "
@@ -1742,14 +1767,16 @@ static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
                    "no backend service link recorded for the URL map rule");
     return;
   }
-  if (be && edv__urlmap_rule_ok(map, edv__srun_spec(sr)->id, hosts, be)) {
+  if (be && edv__kind_urlmap_diff(&ctx, map, NULL, what, sizeof(what)) == 0) {
     edv__step_done(sr, NULL);
     return;
   }
+  /* The single writer reads the map again and puts the rule in (the
+   * diff's patch would race other tenants' rules). */
   edv__step_info(sr, 1,
                  "drift: the URL map's host rule or path matcher for %s is "
-                 "missing or differs; restoring it",
-                 n.host[0]);
+                 "missing or differs (%s); restoring it",
+                 n.host[0], be ? what : "no backend service yet");
   if (edv__srun_planning(sr)) {
     /* The writer's call, reported (a plan makes none). */
     snprintf(path, sizeof(path), CP "/global/urlMaps/%s", edv__srun_project(sr),
@@ -2236,18 +2263,25 @@ RES_DOWN(cert_down, cert_res, cert)
 
 static void entry_next(edv__srun *sr);
 
+/* The diff's context of the entries: the tenant's hostnames in hosts. */
+static void entry_ctx(edv__srun *sr, names *n, const char **hosts,
+                      edv__kind_ctx *ctx)
+{
+  names_of(sr, n);
+  urlmap_hosts(n, hosts);
+  kind_ctx(sr, ctx);
+  ctx->hosts = hosts;
+}
+
 static json_object *entry_build(edv__srun *sr)
 {
   names n;
-  json_object *o = json_object_new_object();
-  char cert[512];
-  int h = *edv__srun_stage(sr);
+  const char *hosts[3];
+  edv__kind_ctx ctx;
+  json_object *o;
 
-  names_of(sr, &n);
-  snprintf(cert, sizeof(cert), "projects/%s/locations/global/certificates/%s",
-           edv__srun_project(sr), n.cert);
-  json_object_object_add(o, "hostname", jstr(n.host[h]));
-  json_object_object_add(o, "certificates", jarr1(cert));
+  entry_ctx(sr, &n, hosts, &ctx);
+  o = edv__kind_entry_want(&ctx, (unsigned)*edv__srun_stage(sr));
   mark(sr, EDV_KIND_CERT_MAP_ENTRY, o);
   return o;
 }
@@ -2297,47 +2331,37 @@ static void entry_up(edv__srun *sr)
 static void entry_verified(edv__srun *sr, json_object *res)
 {
   names n;
-  json_object *want, *body;
-  char get[512], path[600], key[64];
-  int h = *edv__srun_stage(sr);
-  const char *host = edv__jstr(res, "hostname");
-  json_object *certs = edv__jget(res, "certificates");
+  const char *hosts[3];
+  edv__kind_ctx ctx;
+  json_object *body;
+  char get[512], path[600], key[64], what[256];
+  int h = *edv__srun_stage(sr), d;
 
-  names_of(sr, &n);
-  want = entry_build(sr);
-  if (host && strcmp(host, n.host[h]) == 0 && edv__jarr_len(certs) == 1 &&
-      edv__same_link(
-          json_object_get_string(json_object_array_get_idx(certs, 0)),
-          json_object_get_string(
-              json_object_array_get_idx(edv__jget(want, "certificates"), 0)))) {
-    json_object_put(want);
+  entry_ctx(sr, &n, hosts, &ctx);
+  d = edv__kind_entry_diff(&ctx, res, &body, what, sizeof(what));
+  if (d == 0) {
     (*edv__srun_stage(sr))++;
     entry_next(sr);
     return;
   }
-  if (!host || strcmp(host, n.host[h]) != 0) {
+  if (!body) {
     /* The hostname is the entry's identity (gcloud cannot update it):
      * nothing is taken over or guessed. */
-    json_object_put(want);
     edv__step_fail(sr, EDV_EPRECONDITION,
-                   "certificate map entry '%s' serves '%s', not '%s'; delete "
-                   "it and it is re-created",
-                   n.entry[h], host ? host : "(none)", n.host[h]);
+                   "certificate map entry '%s': %s; delete it and it is "
+                   "re-created",
+                   n.entry[h], d < 0 ? "not the tenant's" : what);
     return;
   }
   snprintf(key, sizeof(key), "cert_map_entry%d", h);
   if (!edv__step_repair_allowed(sr, key, "the certificate map entry")) {
-    json_object_put(want);
+    json_object_put(body);
     return;
   }
   edv__step_info(sr, 1,
                  "drift: certificate map entry '%s' serves another "
-                 "certificate; restoring it",
-                 n.entry[h]);
-  body = json_object_new_object();
-  json_object_object_add(body, "certificates",
-                         json_object_get(edv__jget(want, "certificates")));
-  json_object_put(want);
+                 "certificate (%s); restoring it",
+                 n.entry[h], what);
   entry_path(sr, h, get, sizeof(get));
   snprintf(path, sizeof(path), "%s?updateMask=certificates", get);
   edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
