@@ -446,6 +446,30 @@ int edv__kind_owner(const edv__kind *k, json_object *res, char *id, size_t size)
   }
 }
 
+/* 1 when step `from` needs step `to`, directly or through others; depth
+ * bounds a walk the table's invariants (tenant/kinds test) keep acyclic. */
+static int step_reaches(const char *from, const char *to, unsigned depth)
+{
+  const edv__step_def *d = NULL;
+
+  for (unsigned i = 0; i < edv__tenant_nsteps && !d; i++)
+    if (strcmp(edv__tenant_steps[i].name, from) == 0)
+      d = &edv__tenant_steps[i];
+  if (!d || depth > edv__tenant_nsteps)
+    return 0;
+  if (edv__step_needs(d, to))
+    return 1;
+  for (unsigned i = 0; i < EDV_STEP_MAX_DEPS && d->deps[i]; i++)
+    if (step_reaches(d->deps[i], to, depth + 1))
+      return 1;
+  return 0;
+}
+
+int edv__kind_needs(const edv__kind *a, const edv__kind *b)
+{
+  return step_reaches(a->step, b->step, 0);
+}
+
 void edv__kind_mark(const edv__kind *k, json_object *res, const char *marker,
                     json_object *labels)
 {

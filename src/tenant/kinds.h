@@ -152,6 +152,15 @@ int edv__kind_owner(const edv__kind *k, json_object *res, char *id,
                     size_t size);
 
 /*
+ * 1 when kind a's resources need kind b's: a's step depends on b's,
+ * directly or through other steps (the step table's deps). The order of
+ * both directions: b is made before a and, when the tenant is deleted,
+ * a's resources are gone before b's are deleted (machine.c reverses the
+ * same deps, edv__step_needs).
+ */
+int edv__kind_needs(const edv__kind *a, const edv__kind *b);
+
+/*
  * Puts on res (a create body or a wanted resource) the marks its kind's
  * row declares: `marker` as "description" (EDV_MARK_DESC) and `labels`
  * at labels_at (EDV_MARK_LABELS; a dotted path, its objects made when

@@ -1312,6 +1312,14 @@ static edv__srun *find_step(edv__trun *tr, const char *name)
   return NULL;
 }
 
+int edv__step_needs(const edv__step_def *a, const char *b)
+{
+  for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && a->deps[d]; d++)
+    if (strcmp(a->deps[d], b) == 0)
+      return 1;
+  return 0;
+}
+
 static int deps_met(edv__trun *tr, edv__srun *sr)
 {
   if (sr->def->flags & EDV_STEP_FIRST)
@@ -1329,12 +1337,10 @@ static int deps_met(edv__trun *tr, edv__srun *sr)
     return 1;
   }
   /* Down: every step that depends on this one must be gone first. */
-  for (unsigned i = 0; i < tr->n; i++) {
-    edv__srun *o = &tr->steps[i];
-    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && o->def->deps[d]; d++)
-      if (strcmp(o->def->deps[d], sr->def->name) == 0 && o->state != SR_DONE)
-        return 0;
-  }
+  for (unsigned i = 0; i < tr->n; i++)
+    if (edv__step_needs(tr->steps[i].def, sr->def->name) &&
+        tr->steps[i].state != SR_DONE)
+      return 0;
   return 1;
 }
 
