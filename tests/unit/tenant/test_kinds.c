@@ -85,6 +85,46 @@ static void test_steps(void **state)
   assert_null(edv__kind_find("nope"));
 }
 
+/* The kinds' order (deletion: dependents first) from the step table: no
+ * kind needs itself or one that needs it; the pairs that matter. */
+static void test_needs(void **state)
+{
+  static const struct {
+    edv__kind_id a, b;
+  } needs[] = {
+      {EDV_KIND_VM, EDV_KIND_SUBNET},
+      {EDV_KIND_VM, EDV_KIND_SERVICE_ACCOUNT},
+      {EDV_KIND_VM, EDV_KIND_SQL_INSTANCE}, /* through the user, the db */
+      {EDV_KIND_FW_ALLOW_DB, EDV_KIND_SQL_INSTANCE},
+      {EDV_KIND_SECRET, EDV_KIND_SERVICE_ACCOUNT},
+      {EDV_KIND_INSTANCE_GROUP, EDV_KIND_VM},
+      {EDV_KIND_BACKEND_SERVICE, EDV_KIND_INSTANCE_GROUP},
+      {EDV_KIND_URL_MAP_RULE, EDV_KIND_BACKEND_SERVICE},
+      {EDV_KIND_URL_MAP_RULE, EDV_KIND_VM},
+      {EDV_KIND_CERTIFICATE, EDV_KIND_DNS_AUTHORIZATION},
+      {EDV_KIND_CERT_MAP_ENTRY, EDV_KIND_CERTIFICATE},
+  };
+
+  (void)state;
+  for (unsigned a = 0; a < EDV_KIND__COUNT; a++)
+    for (unsigned b = 0; b < EDV_KIND__COUNT; b++)
+      if (edv__kind_needs(&edv__kinds[a], &edv__kinds[b]) &&
+          edv__kind_needs(&edv__kinds[b], &edv__kinds[a]))
+        fail_msg("%s and %s need each other", edv__kinds[a].id,
+                 edv__kinds[b].id);
+  for (size_t i = 0; i < sizeof(needs) / sizeof(*needs); i++) {
+    assert_true(
+        edv__kind_needs(&edv__kinds[needs[i].a], &edv__kinds[needs[i].b]));
+    assert_false(
+        edv__kind_needs(&edv__kinds[needs[i].b], &edv__kinds[needs[i].a]));
+  }
+  /* One step's kinds: made and deleted together. */
+  assert_false(
+      edv__kind_needs(&edv__kinds[EDV_KIND_VM], &edv__kinds[EDV_KIND_DISK]));
+  assert_false(edv__kind_needs(&edv__kinds[EDV_KIND_SUBNET],
+                               &edv__kinds[EDV_KIND_CERTIFICATE]));
+}
+
 /* What a step marks a body with (its row's marks) passes the row's
  * ownership test, for every kind that carries an owner. */
 static void test_marks(void **state)
@@ -667,13 +707,14 @@ static void test_entry(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_steps),      cmocka_unit_test(test_marks),
-      cmocka_unit_test(test_unique),     cmocka_unit_test(test_names),
-      cmocka_unit_test(test_owner),      cmocka_unit_test(test_sql_equal),
-      cmocka_unit_test(test_sql_fields), cmocka_unit_test(test_sql_scaled),
-      cmocka_unit_test(test_vm),         cmocka_unit_test(test_fw),
-      cmocka_unit_test(test_bes),        cmocka_unit_test(test_subnet),
-      cmocka_unit_test(test_urlmap),     cmocka_unit_test(test_entry),
+      cmocka_unit_test(test_steps),      cmocka_unit_test(test_needs),
+      cmocka_unit_test(test_marks),      cmocka_unit_test(test_unique),
+      cmocka_unit_test(test_names),      cmocka_unit_test(test_owner),
+      cmocka_unit_test(test_sql_equal),  cmocka_unit_test(test_sql_fields),
+      cmocka_unit_test(test_sql_scaled), cmocka_unit_test(test_vm),
+      cmocka_unit_test(test_fw),         cmocka_unit_test(test_bes),
+      cmocka_unit_test(test_subnet),     cmocka_unit_test(test_urlmap),
+      cmocka_unit_test(test_entry),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
