@@ -120,13 +120,13 @@ static json_object *jarr1(const char *s)
   return a;
 }
 
-/* ==== preflight ========================================================= */
-
 /* Marks o as the tenant's, as kind k's row says (tenant/kinds.h). */
 static void mark(edv__srun *sr, edv__kind_id k, json_object *o)
 {
   edv__kind_mark(&edv__kinds[k], o, edv__srun_marker(sr), edv__srun_labels(sr));
 }
+
+/* ==== preflight ========================================================= */
 
 static void pre_lbip(edv__srun *sr, json_object *res, const edv_error *err)
 {
@@ -239,7 +239,7 @@ static void subnet_verify(edv__srun *sr, json_object *res)
 {
   edv__kind_ctx ctx;
   json_object *body;
-  char path[600], what[256];
+  char base[512], path[600], what[256];
   const char *name = edv__jstr(res, "name");
 
   kind_ctx(sr, &ctx);
@@ -261,9 +261,15 @@ static void subnet_verify(edv__srun *sr, json_object *res)
   }
   edv__step_info(sr, 1, "drift: subnetwork '%s': %s; restoring it",
                  name ? name : "", what);
-  if (edv__res_path(sr, edv__kinds[EDV_KIND_SUBNET].path, name, path,
-                    sizeof(path)) == 0)
-    strncat(path, "/setPrivateIpGoogleAccess", sizeof(path) - strlen(path) - 1);
+  if (edv__res_path(sr, edv__kinds[EDV_KIND_SUBNET].path, name, base,
+                    sizeof(base)) ||
+      (size_t)snprintf(path, sizeof(path), "%s/setPrivateIpGoogleAccess",
+                       base) >= sizeof(path)) {
+    json_object_put(body);
+    edv__step_fail(sr, EDV_EINTERNAL, "subnetwork '%s': path too long",
+                   name ? name : "");
+    return;
+  }
   edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
                    "compute.subnetworks.setPrivateIpGoogleAccess", subnet_up);
 }
