@@ -102,7 +102,8 @@ typedef int (*edv__kind_name_fn)(const edv__kind_who *w, unsigned i, char *buf,
  * number of differences (0: as wanted). With differences, *patch (when
  * patch is not NULL) is the body of the one call that puts them right (a
  * new object, the caller puts it), and text holds one note per difference
- * ("tier db-g1-small -> db-f1-micro"), separated by EDV_KIND_NOTE_SEP.
+ * ("tier db-g1-small -> db-f1-micro"), separated by EDV_KIND_NOTE_SEP
+ * (text may be NULL when size is 0).
  * What cannot change in place is not a difference.
  */
 typedef int (*edv__kind_diff_fn)(const edv__kind_ctx *ctx,

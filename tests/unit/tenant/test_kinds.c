@@ -590,6 +590,8 @@ static void test_urlmap(void **state)
    * with it added and the other tenant's kept. */
   assert_int_equal(edv__kind_urlmap_diff(&c, map, &patch, text, sizeof(text)),
                    2);
+  /* Counted without text (the URL map writer's test). */
+  assert_int_equal(edv__kind_urlmap_diff(&c, map, NULL, NULL, 0), 2);
   assert_string_equal(text, "no host rule for edv-school001; no path matcher "
                             "edv-school001");
   assert_non_null(patch);
