@@ -531,7 +531,7 @@ int edv__kind_path(const char *tmpl, const char *project, const char *region,
 
 void edv__kind_note(char *text, size_t size, const char *fmt, ...)
 {
-  size_t off = strnlen(text, size);
+  size_t off = size ? strnlen(text, size) : 0; /* size 0: text may be NULL */
   va_list ap;
 
   if (off && off < size)
