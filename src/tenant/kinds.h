@@ -2,20 +2,23 @@
  * kinds.h - every kind of resource a tenant owns, declared once
  * (tenant/kinds.c; docs/architecture.md, "Resource kinds").
  *
- * A row says which step owns the kind, which API serves it, where one
- * resource lives and where the whole fleet's are listed (path templates,
- * see below), how a tenant's resource of the kind is named, how it
- * carries its owner (labels, description marker, nothing), the key under
- * which the tenant document's "resources" shows its name, and, for kinds
- * whose settings are verified, a pure diff of the observed resource
- * against what the tenant's tier and spec want.
+ * A row says which step owns the kind (and so what it needs: its order
+ * both ways, edv__kind_needs), which API serves it, where one resource
+ * lives, where it is created and where the whole fleet's are listed (path
+ * templates, see below), how a tenant's resource of the kind is named, how
+ * it carries its owner (labels, description marker, nothing) and which
+ * marks its create body carries, the key under which the tenant
+ * document's "resources" shows its name, and, for kinds whose settings are
+ * verified, a pure diff of the observed resource against what the
+ * tenant's tier and spec want.
  *
  * The readers: the step runner (tenant/ensure.c: a tenant edv__res names
- * its row), the tenant steps (their verify and repair use the diff), the
- * drift pass (the same diff over its list pages; its list calls; the
- * ownership, paths and delete labels of orphans), the tenant document
- * (fleet/view.c) and the tests. A new kind is one row here, its name
- * function and, if it has settings, its diff.
+ * its row), the tenant steps (their bodies' marks; their verify and
+ * repair use the diff, and so does a plan), the URL map writer
+ * (tenant/shared.c), the drift pass (the same diff over its list pages;
+ * its list calls; the ownership, paths and delete labels of orphans), the
+ * tenant document (fleet/view.c) and the tests. A new kind is one row
+ * here, its name function and, if it has settings, its diff.
  *
  * Path templates: {P} the project, {R} the tenant's region, {Z} its zone,
  * {N} the resource's name and {M} the fleet's Cloud DNS managed zone
