@@ -1304,14 +1304,6 @@ void edv__step_act_dns(edv__srun *sr, const char *zone, const char *path,
 
 /* ---- scheduling --------------------------------------------------------- */
 
-static edv__srun *find_step(edv__trun *tr, const char *name)
-{
-  for (unsigned i = 0; i < tr->n; i++)
-    if (strcmp(tr->steps[i].def->name, name) == 0)
-      return &tr->steps[i];
-  return NULL;
-}
-
 int edv__step_needs(const edv__step_def *a, const char *b)
 {
   for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && a->deps[d]; d++)
@@ -1328,19 +1320,15 @@ static int deps_met(edv__trun *tr, edv__srun *sr)
     if ((tr->steps[i].def->flags & EDV_STEP_FIRST) &&
         tr->steps[i].state != SR_DONE)
       return 0;
-  if (tr->dir == EDV_DIR_UP) {
-    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && sr->def->deps[d]; d++) {
-      edv__srun *dep = find_step(tr, sr->def->deps[d]);
-      if (dep && dep->state != SR_DONE)
-        return 0;
-    }
-    return 1;
-  }
-  /* Down: every step that depends on this one must be gone first. */
-  for (unsigned i = 0; i < tr->n; i++)
-    if (edv__step_needs(tr->steps[i].def, sr->def->name) &&
-        tr->steps[i].state != SR_DONE)
+  for (unsigned i = 0; i < tr->n; i++) {
+    const edv__srun *o = &tr->steps[i];
+    /* Up: every step this one needs is done first; down: every step that
+     * needs this one is gone first (the same deps, reversed). */
+    int first = tr->dir == EDV_DIR_UP ? edv__step_needs(sr->def, o->def->name)
+                                      : edv__step_needs(o->def, sr->def->name);
+    if (first && o->state != SR_DONE)
       return 0;
+  }
   return 1;
 }
 
