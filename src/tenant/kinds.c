@@ -1235,10 +1235,10 @@ int edv__kind_urlmap_diff(const edv__kind_ctx *ctx, json_object *observed,
       n++;
     }
   }
-  if (n && patch) {
-    json_object_deep_copy(observed, patch, NULL);
+  /* A map that cannot be copied (out of memory) gives no patch. */
+  if (n && patch && json_object_is_type(observed, json_type_object) &&
+      json_object_deep_copy(observed, patch, NULL) == 0)
     edv__kind_urlmap_put(*patch, ctx->tenant, ctx->hosts, ctx->backend);
-  }
   return n;
 }
 
