@@ -1260,12 +1260,12 @@ void edv__step_act_dns(edv__srun *sr, const char *zone, const char *path,
 
 /* ---- scheduling --------------------------------------------------------- */
 
-static edv__srun *find_step(edv__trun *tr, const char *name)
+int edv__step_needs(const edv__step_def *a, const char *b)
 {
-  for (unsigned i = 0; i < tr->n; i++)
-    if (strcmp(tr->steps[i].def->name, name) == 0)
-      return &tr->steps[i];
-  return NULL;
+  for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && a->deps[d]; d++)
+    if (strcmp(a->deps[d], b) == 0)
+      return 1;
+  return 0;
 }
 
 static int deps_met(edv__trun *tr, edv__srun *sr)
@@ -1276,20 +1276,14 @@ static int deps_met(edv__trun *tr, edv__srun *sr)
     if ((tr->steps[i].def->flags & EDV_STEP_FIRST) &&
         tr->steps[i].state != SR_DONE)
       return 0;
-  if (tr->dir == EDV_DIR_UP) {
-    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && sr->def->deps[d]; d++) {
-      edv__srun *dep = find_step(tr, sr->def->deps[d]);
-      if (dep && dep->state != SR_DONE)
-        return 0;
-    }
-    return 1;
-  }
-  /* Down: every step that depends on this one must be gone first. */
   for (unsigned i = 0; i < tr->n; i++) {
-    edv__srun *o = &tr->steps[i];
-    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && o->def->deps[d]; d++)
-      if (strcmp(o->def->deps[d], sr->def->name) == 0 && o->state != SR_DONE)
-        return 0;
+    const edv__srun *o = &tr->steps[i];
+    /* Up: every step this one needs is done first; down: every step that
+     * needs this one is gone first (the same deps, reversed). */
+    int first = tr->dir == EDV_DIR_UP ? edv__step_needs(sr->def, o->def->name)
+                                      : edv__step_needs(o->def, sr->def->name);
+    if (first && o->state != SR_DONE)
+      return 0;
   }
   return 1;
 }

@@ -225,6 +225,11 @@ typedef struct edv__step_def {
  * also what runs when deprovisioning. */
 #define EDV_STEP_FIRST 0x1u
 
+/* 1 when step `a` lists step `b` among its deps: b is made before a and,
+ * deprovisioning, deleted after it (the only order either direction has;
+ * tenant/kinds.h derives its kinds' order from it). */
+int edv__step_needs(const edv__step_def *a, const char *b);
+
 /* The tenant plan and the platform plan (tenant/steps_*.c). */
 extern const edv__step_def edv__tenant_steps[];
 extern const unsigned edv__tenant_nsteps;
