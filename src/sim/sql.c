@@ -2,8 +2,7 @@
  * sql.c - Cloud SQL Admin, served under both /v1/projects/{project}/... and
  * /sql/v1beta4/projects/{project}/...: instances (insert/get/list/patch/
  * delete/restart/restoreBackup/clone), databases, users, backupRuns and
- * operations; and, under /v1 only, the project's backups (Backups.List/
- * Get/DeleteBackup).
+ * operations; and the project's backups (list/get/delete).
  *
  * What the real service enforces and we do too:
  * - One operation at a time per instance: every mutation of an instance or
@@ -1909,12 +1908,18 @@ static const sim_route sql_routes[] = {
          backupruns_list, NULL),
     BOTH("GET", "/instances/{instance}/backupRuns/{id}", "sql.backupRuns.get",
          backupruns_get, NULL),
-    /* Project backups exist in v1 only. */
+    /* Project backups: v1 and v1beta4 name their methods differently. */
     {"GET", V1 "/backups", "sql.Backups.ListBackups", backups_list, NULL, 0,
      NULL},
     {"GET", V1 "/backups/{backup}", "sql.Backups.GetBackup", backups_get, NULL,
      0, NULL},
     {"DELETE", V1 "/backups/{backup}", "sql.Backups.DeleteBackup",
+     backups_delete, backups_delete_apply, 0, NULL},
+    {"GET", VB "/backups", "sql.backups.listBackups", backups_list, NULL, 0,
+     NULL},
+    {"GET", VB "/backups/{backup}", "sql.backups.getBackup", backups_get, NULL,
+     0, NULL},
+    {"DELETE", VB "/backups/{backup}", "sql.backups.deleteBackup",
      backups_delete, backups_delete_apply, 0, NULL},
     BOTH("GET", "/operations/{operation}", "sql.operations.get", operations_get,
          NULL),
