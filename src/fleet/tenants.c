@@ -1,6 +1,6 @@
 /*
  * tenants.c - the operations on tenants (edv/fleet.h): create, get, list,
- * update and scale, delete, apply, resume, retry, events. Written once for
+ * update and scale, delete, recover, apply, resume, retry, events. Written once for
  * edvctl, edvd and embedders: each checks its input naming the field
  * ("field 'tier': ..."), journals what it changed, and drives the tenant
  * through the fleet's runs (fleet.c).
@@ -862,6 +862,135 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
   }
   return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
+}
+
+/* ---- recover -------------------------------------------------------------*/
+
+typedef struct recover_op {
+  edv_fleet *f;
+  edv_fleet_cb cb;
+  void *data;
+  unsigned flags;
+  char id[EDV_STORE_ID_SZ];
+  char backup[EDV_STORE_RES_SZ];
+  char actor[EDV_STORE_SMALL_SZ];
+} recover_op;
+
+/*
+ * The final backup exists: in one transaction, the sql_restore step's
+ * record names it (so the run restores it, and a run resumed after a
+ * crash still does) and the tenant gets its new life (PENDING, its stored
+ * spec); then it is driven up. A crash before the commit leaves it
+ * DELETED, after it PENDING with the restore to do.
+ */
+static int recover_commit(recover_op *op, edv_error *err)
+{
+  edv_fleet *f = op->f;
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  edv__step_rec sr;
+  int result;
+
+  if ((result = edv__fleet_tenant_rec(f, op->id, &rec, err)) != 0 ||
+      (result = rec_spec(&rec, &spec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_DELETED)
+    return edv_error_set(err, EDV_ECONFLICT,
+                         "tenant '%s' is %s now, no longer DELETED", rec.id,
+                         edv__phase_name(rec.phase));
+  memset(&sr, 0, sizeof(sr));
+  snprintf(sr.tenant, sizeof(sr.tenant), "%s", rec.id);
+  snprintf(sr.step, sizeof(sr.step), "sql_restore");
+  sr.state = EDV_STEP_PENDING;
+  snprintf(sr.resource, sizeof(sr.resource), "%s", op->backup);
+  if ((result = edv__store_begin(f->store, err)) != 0)
+    return result;
+  if ((result = edv__store_step_put(f->store, &sr, err)) != 0 ||
+      (result = edv__fleet_register(f->machine, &spec, err)) != 0 ||
+      (result = edv__store_commit(f->store, err)) != 0) {
+    edv__store_rollback(f->store, NULL);
+    return result;
+  }
+  journal_line(f, op->actor, rec.id, "recover", op->backup, NULL);
+  return drive_and_answer(f, rec.id, EDV_DIR_UP, op->flags, op->cb, op->data,
+                          err);
+}
+
+static void recover_checked(void *data, const edv_response *res)
+{
+  recover_op *op = data;
+  edv_error err;
+
+  if (res->error && res->error->code == EDV_ENOTFOUND)
+    edv_error_set(&err, EDV_EPRECONDITION,
+                  "tenant '%s': its final backup %s no longer exists "
+                  "(expired or deleted): nothing to recover from",
+                  op->id, op->backup);
+  else if (res->error)
+    edv_error_set(&err, EDV_EUNAVAIL, "cannot check final backup %s: %s",
+                  op->backup, res->error->message);
+  if (res->error || recover_commit(op, &err) != 0)
+    op->cb(op->data, NULL, &err);
+  free(op);
+}
+
+int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
+                       edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv__tenant_rec rec;
+  recover_op *op;
+  char exp[64], path[EDV_STORE_RES_SZ + 64];
+  int64_t until;
+  edv_request rq;
+  int result;
+
+  if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_DELETED)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s: only a DELETED tenant can be "
+                         "recovered",
+                         rec.id, edv__phase_name(rec.phase));
+  if (!(op = calloc(1, sizeof(*op))))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  if (edv__fleet_final_backup(f, rec.id, op->backup, sizeof(op->backup), exp,
+                              sizeof(exp)) != 0) {
+    free(op);
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' has no final backup on record: "
+                         "nothing to recover from",
+                         rec.id);
+  }
+  until = edv__view_time_parse(exp);
+  if (until >= 0 && until <= edv__store_now(f->store)) {
+    edv_error_set(err, EDV_EPRECONDITION,
+                  "tenant '%s': its final backup %s expired at %s: nothing "
+                  "to recover from",
+                  rec.id, op->backup, exp);
+    free(op);
+    return EDV_EPRECONDITION;
+  }
+  op->f = f;
+  op->cb = cb;
+  op->data = data;
+  op->flags = flags;
+  snprintf(op->id, sizeof(op->id), "%s", rec.id);
+  actor_now(f, op->actor, sizeof(op->actor));
+  /* Google deletes an expired backup itself: ask it. */
+  snprintf(path, sizeof(path), "/sql/v1beta4/projects/%s/backups/%s",
+           edv__fleet_project(f->machine), strrchr(op->backup, '/') + 1);
+  memset(&rq, 0, sizeof(rq));
+  rq.api = EDV_API_SQLADMIN;
+  rq.method = "GET";
+  rq.path = path;
+  rq.label = "sql.backups.getBackup";
+  rq.timeout_ms = 20000;
+  if (edv_call_submit(f->engine, &rq, recover_checked, op, NULL)) {
+    free(op);
+    return edv_error_set(err, EDV_EUNAVAIL,
+                         "cannot check the final backup now");
+  }
+  return 0;
 }
 
 /* ---- apply, resume, retry ------------------------------------------------*/

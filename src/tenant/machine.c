@@ -344,6 +344,29 @@ typedef struct phase_ctx {
   void (*then)(edv__trun *tr, int result, const edv_error *err);
 } phase_ctx;
 
+/* Drops a deleted tenant's step records, but for the DONE records of
+ * steps flagged EDV_STEP_KEEP (what outlives the tenant: its final
+ * backup), which are written back. */
+static int steps_drop(edv_store *st, edv__trun *tr, edv_error *err)
+{
+  edv__step_rec keep[4];
+  unsigned n = 0;
+  int rc;
+
+  for (unsigned i = 0; i < tr->n && n < sizeof(keep) / sizeof(*keep); i++)
+    if ((tr->defs[i].flags & EDV_STEP_KEEP) &&
+        edv__store_step_get(st, tr->rec.id, tr->defs[i].name, &keep[n],
+                            NULL) == 0 &&
+        keep[n].state == EDV_STEP_DONE)
+      n++;
+  if ((rc = edv__store_step_delete_all(st, tr->rec.id, err)))
+    return rc;
+  for (unsigned i = 0; i < n; i++)
+    if ((rc = edv__store_step_put(st, &keep[i], err)))
+      return rc;
+  return 0;
+}
+
 static int phase_apply(edv_store *st, void *data, edv_error *err)
 {
   phase_ctx *pc = data;
@@ -361,7 +384,7 @@ static int phase_apply(edv_store *st, void *data, edv_error *err)
      * tenant gets the next generation. The range returns to the pool. */
     if ((rc = edv__store_subnet_release(st, id, err)) ||
         (rc = edv__store_tenant_next_generation(st, id, &gen, err)) ||
-        (rc = edv__store_step_delete_all(st, id, err)))
+        (rc = steps_drop(st, pc->tr, err)))
       return rc;
     pc->rec.generation = gen;
   }

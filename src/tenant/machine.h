@@ -223,6 +223,22 @@ typedef struct edv__step_def {
  * step needs, e.g. the zone and the platform's facts) and its `up` is
  * also what runs when deprovisioning. */
 #define EDV_STEP_FIRST 0x1u
+/* The step's DONE record outlives the tenant's deletion (the others are
+ * dropped with the DELETED phase): what it recorded there stays readable
+ * while the tenant is DELETED, until its next life overwrites it. */
+#define EDV_STEP_KEEP 0x2u
+
+/*
+ * A deleted tenant's final backup, as the sql_instance step records it
+ * (EDV_STEP_KEEP): "projects/P/backups/ID until 2027-01-06T10:00:00.000Z".
+ * format writes it (expiry NULL: unknown); parse reads the backup's name
+ * and its expiry ("" when unknown) back: 0, or -1 when `rec` is not such
+ * a record.
+ */
+void edv__final_backup_format(char *buf, size_t size, const char *name,
+                              const char *expiry);
+int edv__final_backup_parse(const char *rec, char *name, size_t nsize,
+                            char *expiry, size_t esize);
 
 /* The tenant plan and the platform plan (tenant/steps_*.c). */
 extern const edv__step_def edv__tenant_steps[];
