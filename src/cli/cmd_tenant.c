@@ -1031,7 +1031,8 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
 static int long_verb(cli_ctx *ctx, const cli_args *args,
                      int (*fn)(edv_fleet *, const char *, unsigned,
                                edv_fleet_cb, void *, edv_error *),
-                     const char *doing, const char *what, const char *async_what)
+                     const char *doing, const char *what,
+                     const char *async_what)
 {
   const char *id = args->argv[0];
   job j;

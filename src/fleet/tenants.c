@@ -1,7 +1,7 @@
 /*
  * tenants.c - the operations on tenants (edv/fleet.h): create, get, list,
- * update and scale, delete, recover, apply, resume, retry, events. Written once for
- * edvctl, edvd and embedders: each checks its input naming the field
+ * update and scale, delete, recover, apply, resume, retry, events. Written once
+ * for edvctl, edvd and embedders: each checks its input naming the field
  * ("field 'tier': ..."), journals what it changed, and drives the tenant
  * through the fleet's runs (fleet.c).
  */

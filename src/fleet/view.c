@@ -238,8 +238,7 @@ int edv__fleet_final_backup(edv_fleet *f, const char *id, char *name,
 }
 
 /* A DELETED tenant's final backup: {name, expires}, or null. */
-static json_object *final_backup_view(edv_fleet *f,
-                                      const edv__tenant_rec *rec)
+static json_object *final_backup_view(edv_fleet *f, const edv__tenant_rec *rec)
 {
   char name[EDV_STORE_RES_SZ], exp[64];
   json_object *o;

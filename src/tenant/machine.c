@@ -355,8 +355,8 @@ static int steps_drop(edv_store *st, edv__trun *tr, edv_error *err)
 
   for (unsigned i = 0; i < tr->n && n < sizeof(keep) / sizeof(*keep); i++)
     if ((tr->defs[i].flags & EDV_STEP_KEEP) &&
-        edv__store_step_get(st, tr->rec.id, tr->defs[i].name, &keep[n],
-                            NULL) == 0 &&
+        edv__store_step_get(st, tr->rec.id, tr->defs[i].name, &keep[n], NULL) ==
+            0 &&
         keep[n].state == EDV_STEP_DONE)
       n++;
   if ((rc = edv__store_step_delete_all(st, tr->rec.id, err)))
@@ -933,7 +933,8 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
   sr->waiter = NULL;
   if (!err || err->code == EDV_OK) {
     sr->state = SR_DONE;
-    if (tr->dir == EDV_DIR_UP) {
+    /* Going down, only what outlives the tenant is recorded. */
+    if (tr->dir == EDV_DIR_UP || (sr->def->flags & EDV_STEP_KEEP)) {
       sr->rec.state = EDV_STEP_DONE;
       sr->rec.error[0] = '\0';
       sr->rec.op_name[0] = '\0';

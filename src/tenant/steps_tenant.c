@@ -896,8 +896,8 @@ int edv__final_backup_parse(const char *rec, char *name, size_t nsize,
   const char *u = rec ? strstr(rec, FINAL_UNTIL) : NULL;
   size_t n = u ? (size_t)(u - rec) : (rec ? strlen(rec) : 0);
 
-  if (!rec || strncmp(rec, "projects/", 9) != 0 ||
-      !strstr(rec, "/backups/") || n >= nsize)
+  if (!rec || strncmp(rec, "projects/", 9) != 0 || !strstr(rec, "/backups/") ||
+      n >= nsize)
     return -1;
   memcpy(name, rec, n);
   name[n] = '\0';
@@ -932,13 +932,12 @@ static json_object *final_newest(json_object *list, const char *inst,
 
     if (!type || strcmp(type, "FINAL") != 0 || !edv__jstr(b, "name"))
       continue;
-    if (owner
-            ? !edv__labels_owner(
-                  edv__jget(b, "instanceSettings.settings.userLabels"), who,
-                  sizeof(who)) ||
-                  strcmp(who, owner) != 0
-            : !edv__jstr(b, "instance") ||
-                  strcmp(edv__jstr(b, "instance"), inst) != 0)
+    if (owner ? !edv__labels_owner(
+                    edv__jget(b, "instanceSettings.settings.userLabels"), who,
+                    sizeof(who)) ||
+                    strcmp(who, owner) != 0
+              : !edv__jstr(b, "instance") ||
+                    strcmp(edv__jstr(b, "instance"), inst) != 0)
       continue;
     t = edv__jstr(b, "instanceDeletionTime");
     if (t && strcmp(t, best_t) >= 0) {
@@ -1076,8 +1075,7 @@ static void sql_down(edv__srun *sr)
 
 static void restore_up(edv__srun *sr);
 
-static void restore_acted(edv__srun *sr, json_object *op,
-                          const edv_error *err)
+static void restore_acted(edv__srun *sr, json_object *op, const edv_error *err)
 {
   const char *from = edv__srun_fact(sr, "restore_from");
 
