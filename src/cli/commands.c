@@ -305,9 +305,9 @@ static const cli_cmd tenant_cmds[] = {
      "its subnet range returns to the pool and its record stays, DELETED,\n"
      "with its history. Its Cloud SQL instance goes with a final backup\n"
      "kept for the tier's backup.final_backup_days (at least 30; `tenant\n"
-     "get` shows it), from which `tenant recover` recreates the tenant. Asks "
-     "on a terminal (type the id) unless --yes;\n"
-     "without a terminal, --yes is required (exit 2).\n"
+     "get` shows it), from which `tenant recover` recreates the tenant.\n"
+     "Asks on a terminal (type the id) unless --yes; without a terminal,\n"
+     "--yes is required (exit 2).\n"
      "\nExamples:\n  edvctl tenant delete school001\n"
      "  edvctl tenant delete school001 --yes --format json\n",
      delete_opts, 1, 1, id_arg, cli_cmd_tenant_delete, NULL},

@@ -68,12 +68,12 @@ typedef struct edv__tier {
   int max_users;                               /* license limit */
   char backup_frequency[8];                    /* "daily" */
   int retention_days;                          /* backup retention, 1..365 */
-  int final_backup_days;       /* the final backup's retention at deletion */
-  edv__tier_sql sql;           /* Cloud SQL settings */
-  char snapshot_start_time[6]; /* "04:00" UTC, 4-hour grid */
-  int snapshot_retention_days; /* maxRetentionDays */
-  char snapshot_on_delete[32]; /* onSourceDiskDelete */
-  size_t nfeatures;            /* entries of features[] */
+  int final_backup_days;                       /* kept after deletion */
+  edv__tier_sql sql;                           /* Cloud SQL settings */
+  char snapshot_start_time[6];                 /* "04:00" UTC, 4-hour grid */
+  int snapshot_retention_days;                 /* maxRetentionDays */
+  char snapshot_on_delete[32];                 /* onSourceDiskDelete */
+  size_t nfeatures;                            /* entries of features[] */
   char features[EDV_TIER_LIST_MAX][EDV_TIER_ITEM_MAX + 1];
   size_t napps; /* entries of app_access[] */
   char app_access[EDV_TIER_LIST_MAX][EDV_TIER_ITEM_MAX + 1];
