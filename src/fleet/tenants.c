@@ -876,44 +876,19 @@ typedef struct recover_op {
   char actor[EDV_STORE_SMALL_SZ];
 } recover_op;
 
-/*
- * The final backup exists: in one transaction, the sql_restore step's
- * record names it (so the run restores it, and a run resumed after a
- * crash still does) and the tenant gets its new life (PENDING, its stored
- * spec); then it is driven up. A crash before the commit leaves it
- * DELETED, after it PENDING with the restore to do.
- */
+/* The final backup exists: the tenant's new life is recorded (with the
+ * restore to do, edv__fleet_recover), then driven up. */
 static int recover_commit(recover_op *op, edv_error *err)
 {
-  edv_fleet *f = op->f;
-  edv__tenant_rec rec;
-  edv__tenant_spec spec;
-  edv__step_rec sr;
+  char backup[EDV_STORE_RES_SZ];
   int result;
 
-  if ((result = edv__fleet_tenant_rec(f, op->id, &rec, err)) != 0 ||
-      (result = rec_spec(&rec, &spec, err)) != 0)
+  if ((result = edv__fleet_recover(op->f->machine, op->id, backup,
+                                   sizeof(backup), err)) != 0)
     return result;
-  if (rec.phase != EDV_PHASE_DELETED)
-    return edv_error_set(err, EDV_ECONFLICT,
-                         "tenant '%s' is %s now, no longer DELETED", rec.id,
-                         edv__phase_name(rec.phase));
-  memset(&sr, 0, sizeof(sr));
-  snprintf(sr.tenant, sizeof(sr.tenant), "%s", rec.id);
-  snprintf(sr.step, sizeof(sr.step), "sql_restore");
-  sr.state = EDV_STEP_PENDING;
-  snprintf(sr.resource, sizeof(sr.resource), "%s", op->backup);
-  if ((result = edv__store_begin(f->store, err)) != 0)
-    return result;
-  if ((result = edv__store_step_put(f->store, &sr, err)) != 0 ||
-      (result = edv__fleet_register(f->machine, &spec, err)) != 0 ||
-      (result = edv__store_commit(f->store, err)) != 0) {
-    edv__store_rollback(f->store, NULL);
-    return result;
-  }
-  journal_line(f, op->actor, rec.id, "recover", op->backup, NULL);
-  return drive_and_answer(f, rec.id, EDV_DIR_UP, op->flags, op->cb, op->data,
-                          err);
+  journal_line(op->f, op->actor, op->id, "recover", backup, NULL);
+  return drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb,
+                          op->data, err);
 }
 
 static void recover_checked(void *data, const edv_response *res)

@@ -1711,6 +1711,53 @@ int edv__fleet_set_ops_ssh(edv__fleet *f, const char *tenant, int on,
   return 0;
 }
 
+int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
+                       edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  edv__step_rec kept, sr;
+  json_object *o;
+  char expiry[64];
+  int result;
+
+  if ((result = edv__store_tenant_get(f->store, id, &rec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_DELETED)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s: only a DELETED tenant can be "
+                         "recovered",
+                         rec.id, edv__phase_name(rec.phase));
+  if (edv__store_step_get(f->store, id, "sql_instance", &kept, NULL) != 0 ||
+      kept.state != EDV_STEP_DONE ||
+      edv__final_backup_parse(kept.resource, backup, size, expiry,
+                              sizeof(expiry)) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' has no final backup on record: "
+                         "nothing to recover from",
+                         rec.id);
+  o = json_tokener_parse(rec.spec_json);
+  result = o ? edv__spec_from_json(o, &spec, err) : EDV_EPROTO;
+  json_object_put(o);
+  if (result)
+    return edv_error_set(err, EDV_EINTERNAL,
+                         "tenant '%s': stored spec unreadable", rec.id);
+  memset(&sr, 0, sizeof(sr));
+  copy(sr.tenant, sizeof(sr.tenant), rec.id);
+  copy(sr.step, sizeof(sr.step), "sql_restore");
+  sr.state = EDV_STEP_PENDING;
+  copy(sr.resource, sizeof(sr.resource), backup);
+  if ((result = edv__store_begin(f->store, err)) != 0)
+    return result;
+  if ((result = edv__store_step_put(f->store, &sr, err)) != 0 ||
+      (result = edv__fleet_register(f, &spec, err)) != 0 ||
+      (result = edv__store_commit(f->store, err)) != 0) {
+    edv__store_rollback(f->store, NULL);
+    return result;
+  }
+  return 0;
+}
+
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err)
 {

@@ -156,6 +156,19 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err);
 
 /*
+ * Gives a DELETED tenant a new life from the final backup its deletion
+ * recorded (the sql_instance step's kept record): in one transaction, the
+ * sql_restore step's record names the backup (the run restores it onto
+ * the new Cloud SQL instance, also when resumed after a crash) and the
+ * tenant is PENDING again with its stored spec. `backup` receives the
+ * backup's name. Nothing is called in the cloud; the caller drives the
+ * tenant up. EDV_EPRECONDITION when the tenant is not DELETED or has no
+ * final backup on record.
+ */
+int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
+                       edv_error *err);
+
+/*
  * Turns the tenant's operations SSH (spec field ops_ssh: the IAP firewall
  * rule to its VM's tcp:22) on or off in its stored spec and journals it;
  * driving the tenant up then adds or removes the rule. EDV_ENOTFOUND for
