@@ -209,7 +209,9 @@ EDV_EXPORT int edv_tenant_scale(edv_fleet *fleet, const char *id,
 
 /*
  * Deletes the tenant's resources (only those EdVirons created) and
- * records it DELETED. A tenant being provisioned is stopped first. Its
+ * records it DELETED. A tenant being provisioned is stopped first; one
+ * being updated (a run going up after it was READY) or with a backup or
+ * restore running is refused (EDV_EBUSY, naming why). Its
  * Cloud SQL instance goes with a final backup kept for the tier's
  * backup.final_backup_days (at least 30): the document's final_backup,
  * what edv_tenant_recover() restores.

@@ -815,6 +815,16 @@ static void delete_recorded(void *data, const edv_error *err)
   free(op);
 }
 
+/* 1 when the tenant was READY in this life (its last step, registration,
+ * is DONE): a run going up now is an update, not its provisioning. */
+static int was_ready(edv_fleet *f, const char *id)
+{
+  edv__step_rec sr;
+
+  return edv__store_step_get(f->store, id, "registration", &sr, NULL) == 0 &&
+         sr.state == EDV_STEP_DONE;
+}
+
 int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
                       edv_fleet_cb cb, void *data, edv_error *err)
 {
@@ -828,6 +838,12 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
     return edv_error_set(err, EDV_ENOTFOUND, "tenant '%s' is already deleted",
                          rec.id);
   r = edv__fleet_run_find(f, rec.id);
+  if (r && r->dir == EDV_DIR_UP && was_ready(f, rec.id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being updated (a scale, apply, "
+                         "update or repair is in flight); delete it once "
+                         "that run ends",
+                         rec.id);
   if (r && r->dir == EDV_DIR_UP) {
     /* Provisioning: the delete is recorded (DEPROVISIONING) before it is
      * answered, so that a process that dies before the run stops goes

@@ -475,7 +475,8 @@ static json_object *sim_find(const char *kind, const char *field,
 }
 
 /*
- * Delete keeps the data: the instance goes with a FINAL backup kept the
+ * Delete is refused while an update runs, and keeps the data: the
+ * instance goes with a FINAL backup kept the
  * tier's 30 days, which the deleted tenant's document names; recover
  * brings the tenant back READY (same id, hostnames, tier) on a new
  * instance the simulator says was restored from that backup, deletion
@@ -497,6 +498,16 @@ static void test_delete_recover(void **state)
   assert_int_equal(sql_call("DELETE", "/sql/v1beta4/projects/edv-sim/instances/"
                                       "edv-api05-db-1"),
                    400);
+  assert_true(sim_has("sql%23instance", "edv-api05-db-1"));
+  /* Not while an update runs: refused, naming why; nothing deleted. */
+  a = wait_answer(
+      edv_tenant_apply(F.fleet, "api05", EDV_FLEET_ASYNC, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_int_equal(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err),
+                   EDV_EBUSY);
+  assert_non_null(strstr(err.message, "being updated"));
+  a = wait_answer(edv_tenant_apply(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "READY");
   assert_true(sim_has("sql%23instance", "edv-api05-db-1"));
   a = wait_answer(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err));
   assert_string_equal(js(a, "phase"), "DELETED");
