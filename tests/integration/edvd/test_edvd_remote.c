@@ -9,10 +9,9 @@
  * certificate, which edvd observes for GET ?observe=true) must be
  * byte-identical in both formats: the API answers with the library's
  * documents, which the local mode prints (`get --format json` once its
- * `observed` and `run`, which may differ in time, are set aside). Scale
- * and apply go through POST .../scale and .../apply, recover through
- * POST .../recover; the simulator's
- * state says they did what they say. The TLS certificate is made at test
+ * `observed` and `run`, which may differ in time, are set aside). Scale,
+ * apply and recover go through POST .../scale, .../apply and .../recover;
+ * the simulator's state says they did what they say. The TLS certificate is made at test
  * time with openssl (nothing PEM-like is kept in the tree).
  */
 #include <signal.h>
