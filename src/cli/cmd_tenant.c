@@ -403,6 +403,10 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
   fprintf(ctx->out, "Tenant       %s: %s\n", JS(o, "id"),
           JS(o, "display_name"));
   fprintf(ctx->out, "Phase        %s\n", JS(o, "phase"));
+  v = json_object_object_get(o, "final_backup");
+  if (v)
+    fprintf(ctx->out, "Final backup %s, kept until %s (tenant recover)\n",
+            JS(v, "name"), JS(v, "expires") ? JS(v, "expires") : "unknown");
   v = json_object_object_get(o, "urls");
   fprintf(ctx->out, "URL          %s", JS(o, "url"));
   if (v && json_object_array_length(v) > 1)

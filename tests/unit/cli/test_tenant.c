@@ -439,6 +439,20 @@ static void test_flow(void **state)
   assert_non_null(strstr(r.out, "DELETED"));
   EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
   assert_int_equal(r.status, 3);
+  /* The final backup the delete left, then the tenant recovered from it;
+   * a second recover is refused (exit 4). */
+  EDV(&r, &s, "--sim", "tenant", "get", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Final backup projects/edv-sim/backups/"));
+  EDV(&r, &s, "--sim", "tenant", "recover", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school002 is READY"));
+  EDV(&r, &s, "--sim", "tenant", "get", "school002");
+  assert_null(strstr(r.out, "Final backup"));
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  EDV(&r, &s, "--sim", "tenant", "recover", "school002");
+  assert_int_equal(r.status, 4);
+  assert_non_null(strstr(r.err, "only a DELETED tenant"));
   scratch_remove(&s);
 }
 
