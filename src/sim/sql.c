@@ -777,8 +777,9 @@ static json_object *list_of(sim *s, const char *prefix, const char *kind,
   return o;
 }
 
-/* instances.list: one page. */
+/* One page of a list (instances.list, Backups.ListBackups). */
 struct page_ctx {
+  const char *kind;   /* the resources listed */
   const char *filter; /* listfilter.h: `field:value ...`, or NULL */
   const char *token;  /* the first name of this page, or NULL */
   long long max, n;
@@ -791,8 +792,7 @@ static int page_cb(void *data, const char *name, const char *kind,
 {
   struct page_ctx *c = data;
 
-  if (strcmp(kind, "sql#instance") != 0 ||
-      (c->token && strcmp(name, c->token) < 0) ||
+  if (strcmp(kind, c->kind) != 0 || (c->token && strcmp(name, c->token) < 0) ||
       sim_lf_match(obj, c->filter, NULL, 0) != 1)
     return 0;
   if (c->n == c->max) {
@@ -805,50 +805,68 @@ static int page_cb(void *data, const char *name, const char *kind,
 }
 
 /*
- * instances.list as the discovery document describes it: `filter`
- * (`field:value`, fields nested as in the JSON such as
+ * The page of the resources of `kind` under `prefix` a list asks for:
+ * `filter` (`field:value`, fields nested as in the JSON such as
  * `settings.userLabels.k:v`, several space-separated or with AND / OR;
- * listfilter.h), `maxResults` (unspecified or 0: 500, above 1000: 1000)
- * and `pageToken` (the previous page's nextPageToken: the first instance
- * of the next page; anything else is refused).
+ * listfilter.h), the page size in query parameter `size` (unspecified or
+ * 0: `def`, above `cap`: `cap`, at most `limit`, else 400) and `pageToken`
+ * (the previous page's nextPageToken: the first resource of the next
+ * page; anything else is refused). 0 with c->items (new) and c->next
+ * filled, or -1 with resp filled.
  */
+static int list_page(sim *s, sim_req *req, sim_resp *resp, const char *prefix,
+                     const char *kind, const char *size, long long def,
+                     long long cap, long long limit, struct page_ctx *c)
+{
+  const char *max = sim_query(req, size);
+  char why[160], *end = NULL;
+
+  memset(c, 0, sizeof(*c));
+  c->kind = kind;
+  c->filter = sim_query(req, "filter");
+  c->token = sim_query(req, "pageToken");
+  c->max = max && *max ? strtoll(max, &end, 10) : 0;
+  if (max && *max && (*end || c->max < 0 || c->max > limit)) {
+    sim_err_legacy(resp, 400, "invalid", "Invalid value for %s: %s", size, max);
+    return -1;
+  }
+  if (c->max == 0)
+    c->max = def;
+  if (c->max > cap)
+    c->max = cap;
+  if (c->filter && sim_lf_match(NULL, c->filter, why, sizeof(why)) < 0) {
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid request: Invalid filter '%s': %s.", c->filter, why);
+    return -1;
+  }
+  if (c->token && *c->token &&
+      (strncmp(c->token, prefix, strlen(prefix)) != 0 ||
+       strchr(c->token + strlen(prefix), '/'))) {
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid request: page token '%s' is not valid.", c->token);
+    return -1;
+  }
+  if (c->token && !*c->token)
+    c->token = NULL;
+  c->items = json_object_new_array();
+  sim_store_each(s, prefix, page_cb, c);
+  return 0;
+}
+
+/* instances.list as the discovery document describes it: `maxResults` (a
+ * uint32; unspecified or 0: 500, above 1000: 1000). */
 static int instances_list(sim *s, sim_req *req, sim_resp *resp)
 {
-  char prefix[300], why[160];
-  const char *max = sim_query(req, "maxResults");
+  char prefix[300];
   struct page_ctx c;
   json_object *o;
-  char *end = NULL;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(s));
-  memset(&c, 0, sizeof(c));
-  c.filter = sim_query(req, "filter");
-  c.token = sim_query(req, "pageToken");
-  /* A uint32 in the discovery document. */
-  c.max = max && *max ? strtoll(max, &end, 10) : 0;
-  if (max && *max && (*end || c.max < 0 || c.max > 4294967295LL))
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid value for maxResults: %s", max);
-  if (c.max == 0)
-    c.max = 500;
-  if (c.max > 1000)
-    c.max = 1000;
-  if (c.filter && sim_lf_match(NULL, c.filter, why, sizeof(why)) < 0)
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid request: Invalid filter '%s': %s.", c.filter,
-                          why);
-  if (c.token && *c.token &&
-      (strncmp(c.token, prefix, strlen(prefix)) != 0 ||
-       strchr(c.token + strlen(prefix), '/')))
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid request: page token '%s' is not valid.",
-                          c.token);
-  if (c.token && !*c.token)
-    c.token = NULL;
-  c.items = json_object_new_array();
-  sim_store_each(s, prefix, page_cb, &c);
+  if (list_page(s, req, resp, prefix, "sql#instance", "maxResults", 500, 1000,
+                4294967295LL, &c) < 0)
+    return SIM_DONE;
   o = json_object_new_object();
   json_object_object_add(o, "kind",
                          json_object_new_string("sql#instancesList"));
@@ -1192,69 +1210,21 @@ static int backups_get(sim *s, sim_req *req, sim_resp *resp)
   return b ? sim_resp_json(resp, 200, json_object_get(b)) : SIM_DONE;
 }
 
-/* Backups.ListBackups: `filter` (listfilter.h: `instance:abc type:FINAL`),
- * `pageSize` (0 or none: 500, at most 2000), `pageToken` (the first backup
- * of the page). */
-struct backups_page {
-  const char *filter, *token;
-  long long max, n;
-  json_object *items;
-  char next[300];
-};
-
-static int backups_page_cb(void *data, const char *name, const char *kind,
-                           json_object *obj)
-{
-  struct backups_page *c = data;
-
-  if (strcmp(kind, "sql#backup") != 0 ||
-      (c->token && strcmp(name, c->token) < 0) ||
-      sim_lf_match(obj, c->filter, NULL, 0) != 1)
-    return 0;
-  if (c->n == c->max) {
-    snprintf(c->next, sizeof(c->next), "%s", name);
-    return 1;
-  }
-  json_object_array_add(c->items, json_object_get(obj));
-  c->n++;
-  return 0;
-}
-
+/* Backups.ListBackups: `filter` (`instance:abc type:FINAL`), `pageSize`
+ * (an int32; 0 or none: 500, at most 2000), `pageToken`. */
 static int backups_list(sim *s, sim_req *req, sim_resp *resp)
 {
-  char prefix[300], why[160];
-  const char *size = sim_query(req, "pageSize");
-  struct backups_page c;
+  char prefix[300];
+  struct page_ctx c;
   json_object *o;
-  char *end = NULL;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
   backups_sweep(s);
   snprintf(prefix, sizeof(prefix), "projects/%s/backups/", sim_project(s));
-  memset(&c, 0, sizeof(c));
-  c.filter = sim_query(req, "filter");
-  c.token = sim_query(req, "pageToken");
-  c.max = size && *size ? strtoll(size, &end, 10) : 0;
-  if (size && *size && (*end || c.max < 0 || c.max > 2147483647LL))
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid value for pageSize: %s", size);
-  if (c.max == 0)
-    c.max = 500;
-  if (c.max > 2000)
-    c.max = 2000;
-  if (c.filter && sim_lf_match(NULL, c.filter, why, sizeof(why)) < 0)
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid request: Invalid filter '%s': %s.", c.filter,
-                          why);
-  if (c.token && *c.token && strncmp(c.token, prefix, strlen(prefix)) != 0)
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid request: page token '%s' is not valid.",
-                          c.token);
-  if (c.token && !*c.token)
-    c.token = NULL;
-  c.items = json_object_new_array();
-  sim_store_each(s, prefix, backups_page_cb, &c);
+  if (list_page(s, req, resp, prefix, "sql#backup", "pageSize", 500, 2000,
+                2147483647LL, &c) < 0)
+    return SIM_DONE;
   o = json_object_new_object();
   json_object_object_add(o, "backups", c.items);
   if (c.next[0])
