@@ -1125,28 +1125,60 @@ static void restore_seen(edv__srun *sr, json_object *res, const edv_error *err)
 /* After a stop between the restore's intent and its operation, the name
  * is no longer in the record: the tenant's newest final backup (its labels
  * are in the backup's instance settings), unless a restore already ran. */
+static void restore_list(edv__srun *sr, const char *token);
+
+/* One page of the project's FINAL backups: the newest of this tenant's so
+ * far is kept in the facts until the last page. */
 static void restore_found(edv__srun *sr, json_object *res, const edv_error *err)
 {
   json_object *b;
+  const char *next, *best_t = edv__srun_fact(sr, "restore_best_time");
 
   if (err) {
     edv__step_done(sr, err);
     return;
   }
   b = final_newest(res, NULL, edv__srun_spec(sr)->id);
-  if (!b) {
+  if (b && edv__jstr(b, "instanceDeletionTime") &&
+      (!best_t || strcmp(edv__jstr(b, "instanceDeletionTime"), best_t) >= 0)) {
+    edv__srun_set_fact(sr, "restore_best", edv__jstr(b, "name"));
+    edv__srun_set_fact(sr, "restore_best_time",
+                       edv__jstr(b, "instanceDeletionTime"));
+  }
+  next = edv__jstr(res, "nextPageToken");
+  if (next && *next) {
+    restore_list(sr, next);
+    return;
+  }
+  if (!edv__srun_fact(sr, "restore_best")) {
     edv__step_fail(sr, EDV_EPRECONDITION,
                    "tenant '%s' has no final backup left to recover from",
                    edv__srun_spec(sr)->id);
     return;
   }
-  restore_issue(sr, edv__jstr(b, "name"));
+  restore_issue(sr, edv__srun_fact(sr, "restore_best"));
+}
+
+/* The project's FINAL backups (Google filters by type, instance, time and
+ * location, not by labels), from page `token` (NULL: the first). */
+static void restore_list(edv__srun *sr, const char *token)
+{
+  char base[512], *path;
+
+  snprintf(base, sizeof(base), SQLP "/backups?filter=type:FINAL",
+           edv__srun_project(sr));
+  path = edv__url_append_query(strdup(base), "pageToken", token);
+  if (!path) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, restore_found);
+  free(path);
 }
 
 static void restore_ops(edv__srun *sr, json_object *res, const edv_error *err)
 {
   json_object *items = edv__jget(res, "items");
-  char path[512];
 
   if (err) {
     edv__step_done(sr, err);
@@ -1168,9 +1200,7 @@ static void restore_ops(edv__srun *sr, json_object *res, const edv_error *err)
       return;
     }
   }
-  snprintf(path, sizeof(path), SQLP "/backups?filter=type:FINAL",
-           edv__srun_project(sr));
-  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, restore_found);
+  restore_list(sr, NULL);
 }
 
 static void restore_up(edv__srun *sr)
