@@ -475,6 +475,41 @@ static void test_recover(void **state)
   json_object_put(r);
   assert_int_equal(final_backups(&h, "edv-cr1-db-1", again, sizeof(again)), 1);
   th_close(&h);
+
+  /* A life that died between the restore's intent and its call left the
+   * call, not the backup's name, in the record: the next one finds the
+   * tenant's newest final backup by its labels and restores that. */
+  set_dir(&l, EDV_DIR_DOWN);
+  l.kill_nth = 0;
+  assert_int_equal(run_life(&l, 0), 0);
+  th_open(&h, &o);
+  assert_int_equal(final_backups(&h, "edv-cr1-db-2", backup, sizeof(backup)),
+                   1);
+  {
+    edv__step_rec sr;
+    edv_error err;
+    char name[256];
+
+    assert_int_equal(
+        edv__fleet_recover(h.fleet, "cr1", name, sizeof(name), &err), 0);
+    assert_string_equal(name, backup);
+    assert_int_equal(
+        edv__store_step_get(h.store, "cr1", "sql_restore", &sr, &err), 0);
+    sr.state = EDV_STEP_INTENT;
+    snprintf(sr.resource, sizeof(sr.resource),
+             "POST /sql/v1beta4/projects/edv-sim/instances/edv-cr1-db-3/"
+             "restoreBackup");
+    assert_int_equal(edv__store_step_put(h.store, &sr, &err), 0);
+    assert_int_equal(th_drive(&h, "cr1", EDV_DIR_UP, &err), 0);
+    assert_int_equal(th_wait(&h, 60000), 0);
+    assert_int_equal(th_phase(&h, "cr1"), EDV_PHASE_READY);
+  }
+  r = th_res(&h, "projects/edv-sim/simRestores/edv-cr1-db-3");
+  assert_non_null(r);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(r, "source")), backup);
+  json_object_put(r);
+  th_close(&h);
   fprintf(stderr, "# %u kills deleting and recovering\n", g_kills - kills0);
   assert_true(g_kills - kills0 >= 10);
 }
