@@ -385,6 +385,59 @@ EDV_EXPORT int edv_fleet_costs(edv_fleet *fleet, edv_fleet_cb cb, void *data,
 EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                   edv_error *err);
 
+/* ---- For programs: the fleet's surroundings ---------------------------
+ *
+ * What a program (edvctl, edvd) needs beside an open fleet: the state
+ * directory, a read-only look at its store, the isolation audit, and the
+ * fleet-wide pass of a reconciler.
+ */
+
+/* Creates the state directory `dir` (mkdir -p, missing directories 0700).
+ * 0, or EDV_EIO naming it. */
+EDV_EXPORT int edv_state_dir_create(const char *dir, edv_error *err);
+
+/*
+ * The tenants recorded in the store of the state directory `dir`, read
+ * without a fleet, an engine or a lease (shell completion): *out a new
+ * array of {id, region, phase}, ordered by id, DELETED ones included. No
+ * store there: an empty array (nothing is created).
+ */
+EDV_EXPORT int edv_state_tenants(const char *dir, json_object **out,
+                                 edv_error *err);
+
+/* The name of the i-th tenant phase ("PENDING", "PROVISIONING", ...), or
+ * NULL past the last. */
+EDV_EXPORT const char *edv_tenant_phase_name(unsigned i);
+
+/*
+ * Proves tenant isolation from the project's live network (three
+ * read-only list calls of the engine's project, every page): answers
+ * {"tenants": [{id, vm, ip, database, db_ip, ops_ssh}], "findings":
+ * [{kind, tenant, from_tenant, rule, source, ports, detail}], "checked":
+ * {firewalls, vms, databases}} (docs/cli.md, `edvctl infra audit`).
+ */
+EDV_EXPORT int edv_network_audit(edv_engine *engine, edv_fleet_cb cb,
+                                 void *data, edv_error *err);
+
+/*
+ * Stops every run and every wait of the fleet at a durable point and
+ * starts no other (a program being interrupted or shutting down): their
+ * callers are answered EDV_ECANCELED. The fleet stays open until
+ * edv_fleet_close().
+ */
+EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
+
+/*
+ * A reconcile pass over the fleet: resumes every tenant left mid-run
+ * (PENDING, PROVISIONING, UPDATING, DEPROVISIONING) that no run drives, as
+ * edv_tenant_resume(fleet, NULL, ...) does, and forgets idempotency keys older
+ * than a day. Skipped (nothing resumed) while the platform is not READY.
+ * Answers {"resumed": N, "runs_in_flight": N, "platform": PHASE|"MISSING"}
+ * when the resumed runs ended, or once they started with EDV_FLEET_ASYNC.
+ */
+EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
+                                   edv_fleet_cb cb, void *data, edv_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "common/args.h"
+#include "common/json.h"
 #include "edv/config.h"
 #include "edv/engine.h"
 #include "edv/error.h"
@@ -285,5 +286,6 @@ int cli_cmd_tenant_metrics(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_status(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

@@ -111,6 +111,9 @@ static const cli_opt create_opts[] = {
 };
 
 static const cli_opt update_opts[] = {
+    {"display-name", 0, "NAME",
+     "the school's name as shown (1..100 characters, no leading or "
+     "trailing space)"},
     {"ops-ssh", 0, "on|off",
      "operations SSH through IAP to the tenant's VM: add or remove its "
      "firewall rule"},
@@ -270,14 +273,17 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
      resume_opts, 0, 1, id_arg, cli_cmd_tenant_resume, NULL},
-    {"update", "change a tenant's options", "ID --ops-ssh on|off",
-     "Changes an option of a tenant and drives it up, with the same\n"
-     "progress as create. --ops-ssh on adds the firewall rule\n"
+    {"update", "change a tenant's name or options",
+     "ID [--display-name NAME] [--ops-ssh on|off]",
+     "Changes the display name or an option of a tenant (PUT\n"
+     "/api/tenants/ID) and drives it up, with the same progress as\n"
+     "create. --ops-ssh on adds the firewall rule\n"
      "edv-ID-allow-iap-ssh (Identity-Aware Proxy's 35.235.240.0/20 to the\n"
      "tenant VM's tcp:22 only); off removes it (only that rule, and only\n"
      "when it is ours). The VM has no public IP and uses OS Login: connect\n"
      "with `gcloud compute ssh VM --tunnel-through-iap`.\n"
      "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
+     "  edvctl tenant update school001 --display-name \"Greenwood Academy\"\n"
      "  edvctl tenant update school001 --ops-ssh off --format json\n",
      update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},
     {"scale", "move a tenant to another tier", "ID TIER",
@@ -420,6 +426,18 @@ static const cli_cmd infra_cmds[] = {
      "\nExamples:\n  edvctl infra capacity\n"
      "  edvctl infra capacity --format json\n",
      NULL, 0, 0, NULL, cli_cmd_infra_capacity, NULL},
+    {"reconcile", "resume every interrupted tenant now", "[--async]",
+     "A reconcile pass, as POST /api/infrastructure/reconcile: every\n"
+     "tenant left PENDING, PROVISIONING or DEPROVISIONING (a crash,\n"
+     "Ctrl-C, --async) that no run drives is driven on in the direction it\n"
+     "was going, and idempotency keys older than a day are forgotten;\n"
+     "nothing happens while the platform is not READY. Waits for the runs\n"
+     "unless --async (with --server, edvd runs them: it answers at once,\n"
+     "and adds its drift pass). --format json prints {resumed,\n"
+     "runs_in_flight, platform}.\n"
+     "\nExamples:\n  edvctl infra reconcile\n"
+     "  edvctl --server https://edvd.example:8443 infra reconcile\n",
+     async_opts, 0, 0, NULL, cli_cmd_infra_reconcile, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 

@@ -9,12 +9,7 @@
 #ifndef EDV_LOG_H
 #define EDV_LOG_H
 
-typedef enum {
-  EDV_LOG_ERROR = 0,
-  EDV_LOG_WARN = 1,
-  EDV_LOG_INFO = 2,
-  EDV_LOG_DEBUG = 3,
-} edv_log_level;
+#include "edv/log.h" /* edv_log_level */
 
 /* Current threshold; messages above it are dropped. Default WARN. */
 void edv__log_set_level(edv_log_level level);

@@ -11,6 +11,9 @@
  *   plan.c    the plan of a tenant (read-only) and its document
  *   view.c    the one JSON view of a tenant and of its parts
  *   dayops.c  backups, restore, metrics; status, costs, capacity
+ *   programs.c what programs need beside an open fleet (edv/tiers.h, the
+ *             "For programs" part of edv/fleet.h): tiers document, spec
+ *             check, state directory, audit, stop, the reconcile pass
  */
 #ifndef EDV_FLEET_FLEET_H
 #define EDV_FLEET_FLEET_H
@@ -151,6 +154,12 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j);
  * platform's pseudo-tenant. */
 int edv__fleet_tenant_rec(edv_fleet *f, const char *id, edv__tenant_rec *rec,
                           edv_error *err);
+
+/* ---- programs.c: beside an open fleet ------------------------------- */
+
+/* The platform's phase ("READY", ...), or "MISSING" when it has no record
+ * (status, the reconcile pass). */
+const char *edv__fleet_platform_phase(edv_fleet *f);
 
 /* ---- plan.c: plans --------------------------------------------------- */
 

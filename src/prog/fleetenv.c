@@ -2,7 +2,6 @@
  * fleetenv.c - the embedded simulator beside a program's fleet (see
  * fleetenv.h).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,11 +15,8 @@ edv_sim *edv__env_start_sim(uv_loop_t *loop, edv_config *cfg, const char *dir,
   edv_sim *sim;
   char state[600], key[600];
 
-  if (edv__env_mkdirs(dir) != 0) {
-    edv_error_set(err, EDV_EIO, "state_dir: cannot create '%s': %s", dir,
-                  strerror(errno));
+  if (edv_state_dir_create(dir, err) != 0)
     return NULL;
-  }
   snprintf(state, sizeof(state), "%s/sim-cloud.json", dir);
   snprintf(key, sizeof(key), "%s/sim-key.json", dir);
   memset(&opt, 0, sizeof(opt));

@@ -37,6 +37,7 @@
 
 #include "edv/engine.h"
 #include "edv/error.h"
+#include "common/json.h"
 #include "edv/ops.h"
 #include "store/batch.h"
 #include "store/store.h"
@@ -458,10 +459,6 @@ void edv__step_repair(edv__srun *sr, edv_api api, const char *method,
 int edv__step_repair_allowed(edv__srun *sr, const char *key, const char *what);
 #define EDV_REPAIR_MAX 4
 
-/* JSON helpers for steps. */
-const char *edv__jstr(json_object *obj, const char *key);   /* or NULL */
-json_object *edv__jget(json_object *obj, const char *path); /* "a.b.c" */
-int64_t edv__jint(json_object *obj, const char *key, int64_t def);
 /* 1 when two resource links name the same thing: compared from
  * "projects/" on, so a full URL matches a relative name. */
 int edv__same_link(const char *a, const char *b);

@@ -22,6 +22,7 @@
 #include "edv/error.h"
 #include "edv/fleet.h"
 #include "edv/sim.h"
+#include "edv/tiers.h"
 
 typedef struct fx {
   uv_loop_t loop;
@@ -622,6 +623,67 @@ static void test_resume_all(void **state)
       json_object_array_length(json_object_object_get(a, "tenants")), 0);
 }
 
+/* What programs use beside an open fleet: the reconcile pass resumes an
+ * interrupted tenant (its VM once in the simulator), the state directory's
+ * tenants read without a fleet, the phase names, the tiers document and
+ * the offline spec check. */
+static void test_reconcile_programs(void **state)
+{
+  json_object *s, *a, *list, *tiers = NULL;
+  edv_error err;
+  int found = 0;
+
+  (void)state;
+  s = spec("api05", "api-school-05", "basic");
+  a = wait_answer(
+      edv_tenant_create(F.fleet, s, EDV_FLEET_ASYNC, on_answer, &F, &err));
+  assert_non_null(a);
+  reopen(); /* the run stops at a durable point */
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   1);
+  assert_int_equal(
+      json_object_get_int(json_object_object_get(a, "runs_in_flight")), 0);
+  assert_string_equal(js(a, "platform"), "READY");
+  assert_int_equal(sim_count("compute%23instance", "edv-api05-vm"), 1);
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   0);
+
+  assert_int_equal(edv_state_tenants(F.dir, &list, &err), 0);
+  for (size_t i = 0; i < json_object_array_length(list); i++) {
+    json_object *t = json_object_array_get_idx(list, i);
+    if (strcmp(js(t, "id"), "api05") == 0) {
+      found = 1;
+      assert_string_equal(js(t, "phase"), "READY");
+      assert_string_equal(js(t, "region"), "us-central1");
+    }
+    assert_true(js(t, "id")[0] != '@'); /* not the platform */
+  }
+  assert_true(found);
+  json_object_put(list);
+  assert_int_equal(edv_state_tenants("/nonexistent/edv", &list, &err), 0);
+  assert_int_equal(json_object_array_length(list), 0);
+  json_object_put(list);
+  assert_string_equal(edv_tenant_phase_name(0), "PENDING");
+  assert_null(edv_tenant_phase_name(100));
+
+  assert_int_equal(edv_tiers_load(F.cfg, NULL, &tiers, &err), 0);
+  assert_true(json_object_array_length(json_object_object_get(tiers, "tiers")) >
+              0);
+  assert_int_equal(edv_tenant_spec_check(s, tiers, F.cfg, &err), 0);
+  json_object_object_add(s, "tier", json_object_new_string("gold"));
+  assert_int_equal(edv_tenant_spec_check(s, NULL, NULL, &err), 0);
+  assert_int_equal(edv_tenant_spec_check(s, tiers, F.cfg, &err), EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'tier'"));
+  json_object_object_add(s, "slug", json_object_new_string("www"));
+  assert_int_equal(edv_tenant_spec_check(s, NULL, F.cfg, &err), EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'slug'"));
+  json_object_put(s);
+  json_object_put(tiers);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -630,6 +692,7 @@ int main(void)
       cmocka_unit_test(test_create_get_list_delete),
       cmocka_unit_test(test_delete_recover),
       cmocka_unit_test(test_resume_all),
+      cmocka_unit_test(test_reconcile_programs),
   };
 
   return cmocka_run_group_tests_name("fleet-api", tests, setup, teardown);
