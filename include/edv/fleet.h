@@ -154,7 +154,8 @@ EDV_EXPORT int edv_fleet_step(int platform, unsigned i, const char **name,
  *
  * The tenant document ("view"): id, slug, display_name, tier, region,
  * ops_ssh, phase, generation, url, urls, last_error, created, updated,
- * run ({direction} while driven here, else null), max_users, app_access,
+ * final_backup ({name, expires} of a DELETED tenant's final backup, else
+ * null), run ({direction} while driven here, else null), max_users, app_access,
  * features, monthly_cost_estimate ({currency, vm, disk, sql, sql_storage,
  * backups, shared, total}), resources (the names of its resources), steps
  * ([{name, title, state, attempt, request_id, operation, resource, error,
@@ -209,11 +210,29 @@ EDV_EXPORT int edv_tenant_scale(edv_fleet *fleet, const char *id,
 
 /*
  * Deletes the tenant's resources (only those EdVirons created) and
- * records it DELETED. A tenant being provisioned is stopped first.
+ * records it DELETED. A tenant being provisioned is stopped first; one
+ * being updated (a run going up after it was READY) or with a backup or
+ * restore running is refused (EDV_EBUSY, naming why). Its
+ * Cloud SQL instance goes with a final backup kept for the tier's
+ * backup.final_backup_days (at least 30): the document's final_backup,
+ * what edv_tenant_recover() restores.
  */
 EDV_EXPORT int edv_tenant_delete(edv_fleet *fleet, const char *id,
                                  unsigned flags, edv_fleet_cb cb, void *data,
                                  edv_error *err);
+
+/*
+ * Recreates a DELETED tenant from the final backup its deletion left
+ * (the document's final_backup): the same id, slug, hostnames, tier and
+ * region, and the Cloud SQL data as of the deletion (restored onto the
+ * new instance before the app starts; the database user gets a new
+ * password). EDV_EPRECONDITION, naming why, when the tenant is not
+ * DELETED or its final backup is missing, expired or gone. Answers with
+ * the tenant document.
+ */
+EDV_EXPORT int edv_tenant_recover(edv_fleet *fleet, const char *id,
+                                  unsigned flags, edv_fleet_cb cb, void *data,
+                                  edv_error *err);
 
 /*
  * The plan: what a reconcile of the tenant would do now, read-only (no

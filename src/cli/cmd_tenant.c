@@ -417,6 +417,10 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
   fprintf(ctx->out, "Tenant       %s: %s\n", JS(o, "id"),
           JS(o, "display_name"));
   fprintf(ctx->out, "Phase        %s\n", JS(o, "phase"));
+  v = json_object_object_get(o, "final_backup");
+  if (v)
+    fprintf(ctx->out, "Final backup %s, kept until %s (tenant recover)\n",
+            JS(v, "name"), JS(v, "expires") ? JS(v, "expires") : "unknown");
   v = json_object_object_get(o, "urls");
   fprintf(ctx->out, "URL          %s", JS(o, "url"));
   if (v && json_object_array_length(v) > 1)
@@ -1063,7 +1067,12 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   return long_end(&j, id, result);
 }
 
-int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
+/* A long verb on one tenant (apply, recover): its progress, its end. */
+static int long_verb(cli_ctx *ctx, const cli_args *args,
+                     int (*fn)(edv_fleet *, const char *, unsigned,
+                               edv_fleet_cb, void *, edv_error *),
+                     const char *doing, const char *what,
+                     const char *async_what)
 {
   const char *id = args->argv[0];
   job j;
@@ -1073,15 +1082,27 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   if (cli_remote_on(ctx))
     return cli_remote_tenant(ctx, args);
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
-      (result = long_begin(&j, id, "Applying", "the plan")) != CLI_EXIT_OK)
+      (result = long_begin(&j, id, doing, what)) != CLI_EXIT_OK)
     return job_end(&j, result);
-  result = edv_tenant_apply(j.fleet, id, async_flag(args), on_answer, &j, &err);
+  result = fn(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))
-    return async_end(&j, id, "the reconcile", job_wait(&j, result, &err));
+    return async_end(&j, id, async_what, job_wait(&j, result, &err));
   result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
+}
+
+int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
+{
+  return long_verb(ctx, args, edv_tenant_apply, "Applying", "the plan",
+                   "the reconcile");
+}
+
+int cli_cmd_tenant_recover(cli_ctx *ctx, const cli_args *args)
+{
+  return long_verb(ctx, args, edv_tenant_recover, "Recovering",
+                   "from its final backup", "the recovery");
 }
 
 void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer)

@@ -309,11 +309,25 @@ static const cli_cmd tenant_cmds[] = {
     {"delete", "deprovision a tenant", "ID [--yes] [--async]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
-     "with its history. Asks on a terminal (type the id) unless --yes;\n"
-     "without a terminal, --yes is required (exit 2).\n"
+     "with its history. Its Cloud SQL instance goes with a final backup\n"
+     "kept for the tier's backup.final_backup_days (at least 30; `tenant\n"
+     "get` shows it), from which `tenant recover` recreates the tenant.\n"
+     "Asks on a terminal (type the id) unless --yes; without a terminal,\n"
+     "--yes is required (exit 2).\n"
      "\nExamples:\n  edvctl tenant delete school001\n"
      "  edvctl tenant delete school001 --yes --format json\n",
      delete_opts, 1, 1, id_arg, cli_cmd_tenant_delete, NULL},
+    {"recover", "recreate a deleted tenant from its final backup", "ID",
+     "Recreates a DELETED tenant with the same id, slug, hostnames, tier\n"
+     "and region, its Cloud SQL data restored from the final backup its\n"
+     "deletion left (`tenant get` shows final_backup: name and expiry),\n"
+     "with the same progress as create. The database user gets a new\n"
+     "password. Refused, naming why, when the tenant is not DELETED or the\n"
+     "final backup is missing, expired or gone. With --format json: the\n"
+     "tenant document.\n"
+     "\nExamples:\n  edvctl tenant recover school001\n"
+     "  edvctl tenant recover school001 --async\n",
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_recover, NULL},
     {"backup", "take an on-demand backup of the tenant's database",
      "ID [--description D]",
      "Takes an on-demand Cloud SQL backup of the tenant's instance (a\n"
@@ -608,7 +622,7 @@ const cli_cmd cli_commands[] = {
     {"tenant", "tenant lifecycle", "COMMAND",
      "Create, inspect, repair and delete tenants. With --server URL (env\n"
      "EDV_SERVER) and a token (env EDV_TOKEN or --token-file), create,\n"
-     "list, get, state, history, delete, retry, resume ID, backup,\n"
+     "list, get, state, history, delete, recover, retry, resume ID, backup,\n"
      "backups, restore and metrics go through edvd's Management API and\n"
      "print the same output.\n"
      "\nExamples:\n"

@@ -66,7 +66,7 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_state,  cli_cmd_tenant_history, cli_cmd_tenant_retry,
       cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
       cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
-      cli_cmd_help,
+      cli_cmd_help,          cli_cmd_tenant_recover,
   };
   /* The day-2 verbs (cmd_day2.c). */
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
@@ -1207,7 +1207,10 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
   return result;
 }
 
-static int do_apply(cli_ctx *ctx, remote *r, const char *id, json_object *tiers)
+/* apply and recover: POST /api/tenants/ID/VERB, then the run's progress. */
+static int do_post(cli_ctx *ctx, remote *r, const char *id, const char *verb,
+                   const char *doing, const char *what, const char *async_what,
+                   json_object *tiers)
 {
   json_object *t, *answer;
   char heading[200];
@@ -1215,13 +1218,13 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id, json_object *tiers)
 
   if (result)
     return result;
-  snprintf(heading, sizeof(heading), "Applying %s (%s, %s): the plan", id,
-           js(t, "slug"), js(t, "tier"));
+  snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s", doing, id,
+           js(t, "slug"), js(t, "tier"), what);
   json_object_put(t);
-  result = call_and_wait(ctx, r, "POST", id, "apply", NULL, heading, &answer);
+  result = call_and_wait(ctx, r, "POST", id, verb, NULL, heading, &answer);
   json_object_put(answer);
   if (r->async)
-    return result ? result : async_done(ctx, r, id, "the reconcile");
+    return result ? result : async_done(ctx, r, id, async_what);
   if (result != CLI_EXIT_INTERRUPTED)
     summary(ctx, r, id, tiers);
   return result;
@@ -1294,7 +1297,11 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
   else if (strcmp(name, "scale") == 0)
     result = do_scale(ctx, r, args, tiers);
   else if (strcmp(name, "apply") == 0)
-    result = do_apply(ctx, r, args->argv[0], tiers);
+    result = do_post(ctx, r, args->argv[0], "apply", "Applying", "the plan",
+                     "the reconcile", tiers);
+  else if (strcmp(name, "recover") == 0)
+    result = do_post(ctx, r, args->argv[0], "recover", "Recovering",
+                     "from its final backup", "the recovery", tiers);
   else if (strcmp(name, "update") == 0)
     result = do_update(ctx, r, args, tiers);
   else

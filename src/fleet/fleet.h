@@ -173,12 +173,21 @@ int edv__plan_event(edv_fleet *f, const edv__event *ev);
 
 /* ---- view.c: the one JSON view ---------------------------------------- */
 
+/* A DELETED tenant's final backup, as its sql_instance step recorded it
+ * (tenant/machine.h): its name and expiry ("" unknown). 0, or -1 when
+ * there is none on record. */
+int edv__fleet_final_backup(edv_fleet *f, const char *id, char *name,
+                            size_t nsize, char *expiry, size_t esize);
+
 /* What a tenant document holds beyond its record. */
 #define EDV_VIEW_STEPS     0x1u /* "steps" */
 #define EDV_VIEW_RESOURCES 0x2u /* "resources" */
 
 /* "2026-12-07T09:43:09.123Z" from a wall-clock time in ms. */
 void edv__view_time(int64_t ms, char *buf, size_t size);
+/* RFC 3339 in UTC ("2026-11-27T21:32:22.123Z") to ms since the epoch, or
+ * -1. */
+int64_t edv__view_time_parse(const char *t);
 /* The time as a JSON string, or null when ms is 0. */
 json_object *edv__view_time_json(int64_t ms);
 /* A JSON string, or null for NULL and "" (a document has no "" values). */

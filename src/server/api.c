@@ -1016,6 +1016,8 @@ static const api_route api_routes[] = {
     {"GET", "/api/tenants/{id}/events", EDV_ROLE_VIEWER, api_tenant_events},
     {"POST", "/api/tenants/{id}/scale", EDV_ROLE_OPERATOR, api_tenant_scale},
     {"POST", "/api/tenants/{id}/apply", EDV_ROLE_OPERATOR, api_tenant_apply},
+    {"POST", "/api/tenants/{id}/recover", EDV_ROLE_OPERATOR,
+     api_tenant_recover},
     {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, api_tenant_backup},
     {"GET", "/api/tenants/{id}/backups", EDV_ROLE_VIEWER, api_tenant_backups},
     {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR,

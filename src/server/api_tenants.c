@@ -566,3 +566,20 @@ void api_tenant_apply(api_ctx *c, const char *id)
              edv_tenant_apply(c->d->ef, rec.id, EDV_FLEET_ASYNC, lib_answer, w,
                               &err));
 }
+
+/* ---- POST /api/tenants/{id}/recover
+ * ----------------------------------------------*/
+
+/* Recreates a DELETED tenant from its final backup (edv_tenant_recover):
+ * 202 with the tenant document once its run started; 412 naming why when
+ * there is nothing to recover from. */
+void api_tenant_recover(api_ctx *c, const char *id)
+{
+  edv__tenant_rec rec;
+
+  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+    return;
+  LIB_CALL(c, 202, 1,
+           edv_tenant_recover(c->d->ef, rec.id, EDV_FLEET_ASYNC, lib_answer, w,
+                              &err));
+}

@@ -300,6 +300,29 @@ typedef struct phase_ctx {
   void (*then)(edv__trun *tr, int result, const edv_error *err);
 } phase_ctx;
 
+/* Drops a deleted tenant's step records, but for the DONE records of
+ * steps flagged EDV_STEP_KEEP (what outlives the tenant: its final
+ * backup), which are written back. */
+static int steps_drop(edv_store *st, edv__trun *tr, edv_error *err)
+{
+  edv__step_rec keep[4];
+  unsigned n = 0;
+  int rc;
+
+  for (unsigned i = 0; i < tr->n && n < sizeof(keep) / sizeof(*keep); i++)
+    if ((tr->defs[i].flags & EDV_STEP_KEEP) &&
+        edv__store_step_get(st, tr->rec.id, tr->defs[i].name, &keep[n], NULL) ==
+            0 &&
+        keep[n].state == EDV_STEP_DONE)
+      n++;
+  if ((rc = edv__store_step_delete_all(st, tr->rec.id, err)))
+    return rc;
+  for (unsigned i = 0; i < n; i++)
+    if ((rc = edv__store_step_put(st, &keep[i], err)))
+      return rc;
+  return 0;
+}
+
 static int phase_apply(edv_store *st, void *data, edv_error *err)
 {
   phase_ctx *pc = data;
@@ -317,7 +340,7 @@ static int phase_apply(edv_store *st, void *data, edv_error *err)
      * tenant gets the next generation. The range returns to the pool. */
     if ((rc = edv__store_subnet_release(st, id, err)) ||
         (rc = edv__store_tenant_next_generation(st, id, &gen, err)) ||
-        (rc = edv__store_step_delete_all(st, id, err)))
+        (rc = steps_drop(st, pc->tr, err)))
       return rc;
     pc->rec.generation = gen;
   }
@@ -866,7 +889,8 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
   sr->waiter = NULL;
   if (!err || err->code == EDV_OK) {
     sr->state = SR_DONE;
-    if (tr->dir == EDV_DIR_UP) {
+    /* Going down, only what outlives the tenant is recorded. */
+    if (tr->dir == EDV_DIR_UP || (sr->def->flags & EDV_STEP_KEEP)) {
       sr->rec.state = EDV_STEP_DONE;
       sr->rec.error[0] = '\0';
       sr->rec.op_name[0] = '\0';
@@ -1634,6 +1658,53 @@ int edv__fleet_set_ops_ssh(edv__fleet *f, const char *tenant, int on,
   copy(j.event, sizeof(j.event), "updated");
   copy(j.api_call, sizeof(j.api_call), on ? "ops_ssh on" : "ops_ssh off");
   edv__store_journal_append(f->store, &j, NULL, NULL);
+  return 0;
+}
+
+int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
+                       edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  edv__step_rec kept, sr;
+  json_object *o;
+  char expiry[64];
+  int result;
+
+  if ((result = edv__store_tenant_get(f->store, id, &rec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_DELETED)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s: only a DELETED tenant can be "
+                         "recovered",
+                         rec.id, edv__phase_name(rec.phase));
+  if (edv__store_step_get(f->store, id, "sql_instance", &kept, NULL) != 0 ||
+      kept.state != EDV_STEP_DONE ||
+      edv__final_backup_parse(kept.resource, backup, size, expiry,
+                              sizeof(expiry)) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' has no final backup on record: "
+                         "nothing to recover from",
+                         rec.id);
+  o = json_tokener_parse(rec.spec_json);
+  result = o ? edv__spec_from_json(o, &spec, err) : EDV_EPROTO;
+  json_object_put(o);
+  if (result)
+    return edv_error_set(err, EDV_EINTERNAL,
+                         "tenant '%s': stored spec unreadable", rec.id);
+  memset(&sr, 0, sizeof(sr));
+  copy(sr.tenant, sizeof(sr.tenant), rec.id);
+  copy(sr.step, sizeof(sr.step), "sql_restore");
+  sr.state = EDV_STEP_PENDING;
+  copy(sr.resource, sizeof(sr.resource), backup);
+  if ((result = edv__store_begin(f->store, err)) != 0)
+    return result;
+  if ((result = edv__store_step_put(f->store, &sr, err)) != 0 ||
+      (result = edv__fleet_register(f, &spec, err)) != 0 ||
+      (result = edv__store_commit(f->store, err)) != 0) {
+    edv__store_rollback(f->store, NULL);
+    return result;
+  }
   return 0;
 }
 

@@ -157,6 +157,19 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err);
 
 /*
+ * Gives a DELETED tenant a new life from the final backup its deletion
+ * recorded (the sql_instance step's kept record): in one transaction, the
+ * sql_restore step's record names the backup (the run restores it onto
+ * the new Cloud SQL instance, also when resumed after a crash) and the
+ * tenant is PENDING again with its stored spec. `backup` receives the
+ * backup's name. Nothing is called in the cloud; the caller drives the
+ * tenant up. EDV_EPRECONDITION when the tenant is not DELETED or has no
+ * final backup on record.
+ */
+int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
+                       edv_error *err);
+
+/*
  * Turns the tenant's operations SSH (spec field ops_ssh: the IAP firewall
  * rule to its VM's tcp:22) on or off in its stored spec and journals it;
  * driving the tenant up then adds or removes the rule. EDV_ENOTFOUND for
@@ -224,6 +237,22 @@ typedef struct edv__step_def {
  * step needs, e.g. the zone and the platform's facts) and its `up` is
  * also what runs when deprovisioning. */
 #define EDV_STEP_FIRST 0x1u
+/* The step's DONE record outlives the tenant's deletion (the others are
+ * dropped with the DELETED phase): what it recorded there stays readable
+ * while the tenant is DELETED, until its next life overwrites it. */
+#define EDV_STEP_KEEP 0x2u
+
+/*
+ * A deleted tenant's final backup, as the sql_instance step records it
+ * (EDV_STEP_KEEP): "projects/P/backups/ID until 2027-01-06T10:00:00.000Z".
+ * format writes it (expiry NULL: unknown); parse reads the backup's name
+ * and its expiry ("" when unknown) back: 0, or -1 when `rec` is not such
+ * a record.
+ */
+void edv__final_backup_format(char *buf, size_t size, const char *name,
+                              const char *expiry);
+int edv__final_backup_parse(const char *rec, char *name, size_t nsize,
+                            char *expiry, size_t esize);
 
 /* 1 when step `a` lists step `b` among its deps: b is made before a and,
  * deprovisioning, deleted after it (the only order either direction has;

@@ -905,10 +905,33 @@ static const edv__res sql_res = {
 
 RES_UP(sql_up, sql_res, sql)
 
+#define FINAL_UNTIL " until "
+
+void edv__final_backup_format(char *buf, size_t size, const char *name,
+                              const char *expiry)
+{
+  snprintf(buf, size, "%s%s%s", name, expiry ? FINAL_UNTIL : "",
+           expiry ? expiry : "");
+}
+
+int edv__final_backup_parse(const char *rec, char *name, size_t nsize,
+                            char *expiry, size_t esize)
+{
+  const char *u = rec ? strstr(rec, FINAL_UNTIL) : NULL;
+  size_t n = u ? (size_t)(u - rec) : (rec ? strlen(rec) : 0);
+
+  if (!rec || strncmp(rec, "projects/", 9) != 0 || !strstr(rec, "/backups/") ||
+      n >= nsize)
+    return -1;
+  memcpy(name, rec, n);
+  name[n] = '\0';
+  snprintf(expiry, esize, "%s", u ? u + strlen(FINAL_UNTIL) : "");
+  return 0;
+}
+
 static void sql_down(edv__srun *sr);
 
-static void sql_unprotected(edv__srun *sr, json_object *op,
-                            const edv_error *err)
+static void sql_acted(edv__srun *sr, json_object *op, const edv_error *err)
 {
   (void)op;
   if (err)
@@ -917,27 +940,118 @@ static void sql_unprotected(edv__srun *sr, json_object *op,
     sql_down(sr);
 }
 
-/* Deletion protection is lifted here and nowhere else: one patch, then
- * the deletion (which observes again). Someone else's instance is left to
- * the ownership check of the deletion. */
+/* The newest of the FINAL backups listed, or NULL. With `owner`: of the
+ * instances whose settings (kept in the backup) carry that tenant's
+ * labels; else of any instance named `inst`. */
+static json_object *final_newest(json_object *list, const char *inst,
+                                 const char *owner)
+{
+  json_object *items = edv__jget(list, "backups"), *best = NULL;
+  const char *best_t = "";
+
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *b = json_object_array_get_idx(items, i);
+    const char *type = edv__jstr(b, "type"), *t;
+    char who[EDV_TENANT_ID_MAX + 1];
+
+    if (!type || strcmp(type, "FINAL") != 0 || !edv__jstr(b, "name"))
+      continue;
+    if (owner ? !edv__labels_owner(
+                    edv__jget(b, "instanceSettings.settings.userLabels"), who,
+                    sizeof(who)) ||
+                    strcmp(who, owner) != 0
+              : !edv__jstr(b, "instance") ||
+                    strcmp(edv__jstr(b, "instance"), inst) != 0)
+      continue;
+    t = edv__jstr(b, "instanceDeletionTime");
+    if (t && strcmp(t, best_t) >= 0) {
+      best = b;
+      best_t = t;
+    }
+  }
+  return best;
+}
+
+/* The instance is gone: its final backup is recorded in the step's record
+ * (EDV_STEP_KEEP: it outlives the tenant, for `tenant recover`). None: the
+ * instance went some other way (deleted by hand, never created). */
+static void sql_final_listed(edv__srun *sr, json_object *res,
+                             const edv_error *err)
+{
+  names n;
+  json_object *b;
+  char rec[EDV_STORE_RES_SZ];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  names_of(sr, &n);
+  b = final_newest(res, n.sql, NULL);
+  if (!b) {
+    edv__step_info(sr, 1, "Cloud SQL instance '%s' left no final backup",
+                   n.sql);
+    edv__srun_set_recorded(sr, "");
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__final_backup_format(rec, sizeof(rec), edv__jstr(b, "name"),
+                           edv__jstr(b, "expiryTime"));
+  edv__srun_set_recorded(sr, rec);
+  edv__step_info(sr, 1, "final backup %s kept until %s", edv__jstr(b, "name"),
+                 edv__jstr(b, "expiryTime") ? edv__jstr(b, "expiryTime")
+                                            : "(unknown)");
+  edv__step_done(sr, NULL);
+}
+
+static void sql_final_list(edv__srun *sr, const char *inst)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), SQLP "/backups?filter=instance:%s%%20type:FINAL",
+           edv__srun_project(sr), inst);
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, sql_final_listed);
+}
+
+/*
+ * Deletion protection is lifted here and nowhere else: one patch, then
+ * the deletion with a final backup kept for the tier's final_backup_days
+ * (Google keeps a FINAL backup after the instance is gone, until its
+ * expiry), then its name recorded. Each stage observes again first, so a
+ * resumed run goes on where it stopped. Someone else's instance is left to
+ * the ownership check of the deletion.
+ */
 static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
 {
   names n;
-  char owner[EDV_TENANT_ID_MAX + 1], path[512];
+  char owner[EDV_TENANT_ID_MAX + 1], path[640];
   const char *state = edv__jstr(res, "state");
   json_object *body, *st;
+  int ours;
 
   names_of(sr, &n);
   if (err) {
     edv__step_done(sr, err);
     return;
   }
-  if (res &&
-      edv__labels_owner(edv__jget(res, "settings.userLabels"), owner,
-                        sizeof(owner)) &&
-      strcmp(owner, edv__srun_spec(sr)->id) == 0 &&
-      jtrue(edv__jget(res, "settings.deletionProtectionEnabled")) &&
-      !(state && strcmp(state, "PENDING_DELETE") == 0)) {
+  if (!res) {
+    sql_final_list(sr, n.sql);
+    return;
+  }
+  ours = edv__labels_owner(edv__jget(res, "settings.userLabels"), owner,
+                           sizeof(owner)) &&
+         strcmp(owner, edv__srun_spec(sr)->id) == 0;
+  if (!ours) {
+    edv__step_ensure_res_absent(sr, &sql_res, n.sql);
+    return;
+  }
+  if (state && strcmp(state, "PENDING_DELETE") == 0) {
+    edv__step_later(sr, edv__srun_poll_ms(sr), sql_down);
+    return;
+  }
+  snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+           n.sql);
+  if (jtrue(edv__jget(res, "settings.deletionProtectionEnabled"))) {
     edv__step_info(sr, 1,
                    "lifting deletion protection of Cloud SQL "
                    "instance '%s' to delete it",
@@ -947,13 +1061,20 @@ static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
     json_object_object_add(st, "deletionProtectionEnabled",
                            json_object_new_boolean(0));
     json_object_object_add(body, "settings", st);
-    snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
-             n.sql);
     edv__step_act(sr, EDV_API_SQLADMIN, "PATCH", path, body,
-                  "sql.instances.patch", sql_unprotected);
+                  "sql.instances.patch", sql_acted);
     return;
   }
-  edv__step_ensure_res_absent(sr, &sql_res, n.sql);
+  edv__step_info(sr, 1,
+                 "deleting Cloud SQL instance '%s' with a final backup kept "
+                 "%d days",
+                 n.sql, edv__srun_tier(sr)->final_backup_days);
+  snprintf(path + strlen(path), sizeof(path) - strlen(path),
+           "?enableFinalBackup=true&finalBackupTtlDays=%d&"
+           "finalBackupDescription=EdVirons%%20tenant%%20%s",
+           edv__srun_tier(sr)->final_backup_days, edv__srun_spec(sr)->id);
+  edv__step_act(sr, EDV_API_SQLADMIN, "DELETE", path, NULL,
+                "sql.instances.delete", sql_acted);
 }
 
 static void sql_down(edv__srun *sr)
@@ -965,6 +1086,167 @@ static void sql_down(edv__srun *sr)
   snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
            n.sql);
   edv__step_get(sr, EDV_API_SQLADMIN, path, sql_down_seen);
+}
+
+/* ==== restore from a final backup (tenant recover) =========================
+ *
+ * `tenant recover` writes this step's record with the final backup's name
+ * before driving the tenant up (edv__fleet_recover); a tenant created the
+ * ordinary way has none and nothing is restored. Once the restore is done
+ * the record says DONE with the backup's name, and later runs leave the
+ * data alone.
+ */
+
+static void restore_up(edv__srun *sr);
+
+static void restore_acted(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  const char *from = edv__srun_fact(sr, "restore_from");
+
+  (void)op;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  edv__step_info(sr, 1, "Cloud SQL data restored from %s",
+                 from ? from : "the final backup");
+  edv__srun_set_recorded(sr, from ? from : "");
+  edv__step_done(sr, NULL);
+}
+
+static void restore_issue(edv__srun *sr, const char *backup)
+{
+  names n;
+  char path[512];
+  json_object *body = json_object_new_object();
+
+  names_of(sr, &n);
+  edv__srun_set_fact(sr, "restore_from", backup);
+  json_object_object_add(body, "backup", jstr(backup));
+  snprintf(path, sizeof(path), SQLP "/instances/%s/restoreBackup",
+           edv__srun_project(sr), n.sql);
+  edv__step_act(sr, EDV_API_SQLADMIN, "POST", path, body,
+                "sql.instances.restoreBackup", restore_acted);
+}
+
+/* The recorded backup still exists: restore it. */
+static void restore_seen(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "final backup %s no longer exists (expired or deleted): "
+                   "nothing to recover the data from",
+                   edv__srun_recorded(sr));
+    return;
+  }
+  restore_issue(sr, edv__jstr(res, "name"));
+}
+
+/* After a stop between the restore's intent and its operation, the name
+ * is no longer in the record: the tenant's newest final backup (its labels
+ * are in the backup's instance settings), unless a restore already ran. */
+static void restore_list(edv__srun *sr, const char *token);
+
+/* One page of the project's FINAL backups: the newest of this tenant's so
+ * far is kept in the facts until the last page. */
+static void restore_found(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *b;
+  const char *next, *best_t = edv__srun_fact(sr, "restore_best_time");
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  b = final_newest(res, NULL, edv__srun_spec(sr)->id);
+  if (b && edv__jstr(b, "instanceDeletionTime") &&
+      (!best_t || strcmp(edv__jstr(b, "instanceDeletionTime"), best_t) >= 0)) {
+    edv__srun_set_fact(sr, "restore_best", edv__jstr(b, "name"));
+    edv__srun_set_fact(sr, "restore_best_time",
+                       edv__jstr(b, "instanceDeletionTime"));
+  }
+  next = edv__jstr(res, "nextPageToken");
+  if (next && *next) {
+    restore_list(sr, next);
+    return;
+  }
+  if (!edv__srun_fact(sr, "restore_best")) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "tenant '%s' has no final backup left to recover from",
+                   edv__srun_spec(sr)->id);
+    return;
+  }
+  restore_issue(sr, edv__srun_fact(sr, "restore_best"));
+}
+
+/* The project's FINAL backups (Google filters by type, instance, time and
+ * location, not by labels), from page `token` (NULL: the first). */
+static void restore_list(edv__srun *sr, const char *token)
+{
+  char base[512], *path;
+
+  snprintf(base, sizeof(base), SQLP "/backups?filter=type:FINAL",
+           edv__srun_project(sr));
+  path = edv__url_append_query(strdup(base), "pageToken", token);
+  if (!path) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, restore_found);
+  free(path);
+}
+
+static void restore_ops(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *items = edv__jget(res, "items");
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *op = json_object_array_get_idx(items, i);
+    const char *type = edv__jstr(op, "operationType");
+    const char *status = edv__jstr(op, "status");
+
+    if (!type || strcmp(type, "RESTORE_VOLUME") != 0)
+      continue;
+    if (!status || strcmp(status, "DONE") != 0) {
+      edv__step_later(sr, edv__srun_poll_ms(sr), restore_up);
+      return;
+    }
+    if (!edv__jget(op, "error")) {
+      restore_acted(sr, op, NULL);
+      return;
+    }
+  }
+  restore_list(sr, NULL);
+}
+
+static void restore_up(edv__srun *sr)
+{
+  const char *from = edv__srun_recorded(sr);
+  names n;
+  char path[640];
+
+  if (edv__srun_recorded_done(sr) || !from || !*from) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (strncmp(from, "projects/", 9) == 0) {
+    snprintf(path, sizeof(path), SQLP "/backups/%s", edv__srun_project(sr),
+             strrchr(from, '/') + 1);
+    edv__step_get(sr, EDV_API_SQLADMIN, path, restore_seen);
+    return;
+  }
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), SQLP "/operations?instance=%s",
+           edv__srun_project(sr), n.sql);
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, restore_ops);
 }
 
 /* ==== database and user ====================================================
@@ -2552,8 +2834,19 @@ const edv__step_def edv__tenant_steps[] = {
      secret_up,
      secret_down,
      0},
-    {"sql_instance", "Cloud SQL instance", {NULL}, sql_up, sql_down, 0},
-    {"sql_database", "Database", {"sql_instance"}, sqldb_up, NULL, 0},
+    {"sql_instance",
+     "Cloud SQL instance",
+     {NULL},
+     sql_up,
+     sql_down,
+     EDV_STEP_KEEP},
+    {"sql_restore",
+     "Data from the final backup",
+     {"sql_instance"},
+     restore_up,
+     NULL,
+     0},
+    {"sql_database", "Database", {"sql_restore"}, sqldb_up, NULL, 0},
     {"sql_user",
      "Database user",
      {"sql_database", "db_secret"},

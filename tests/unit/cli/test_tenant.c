@@ -338,7 +338,7 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "state", "school001");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(jget(o, "steps")), 23);
+  assert_int_equal(json_object_array_length(jget(o, "steps")), 24);
   assert_non_null(jstr(jget(o, "resources"), "subnet_range"));
   assert_false(json_object_object_get_ex(o, "observed", NULL));
   json_object_put(o);
@@ -439,6 +439,20 @@ static void test_flow(void **state)
   assert_non_null(strstr(r.out, "DELETED"));
   EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
   assert_int_equal(r.status, 3);
+  /* The final backup the delete left, then the tenant recovered from it;
+   * a second recover is refused (exit 4). */
+  EDV(&r, &s, "--sim", "tenant", "get", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Final backup projects/edv-sim/backups/"));
+  EDV(&r, &s, "--sim", "tenant", "recover", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school002 is READY"));
+  EDV(&r, &s, "--sim", "tenant", "get", "school002");
+  assert_null(strstr(r.out, "Final backup"));
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  EDV(&r, &s, "--sim", "tenant", "recover", "school002");
+  assert_int_equal(r.status, 4);
+  assert_non_null(strstr(r.err, "only a DELETED tenant"));
   scratch_remove(&s);
 }
 
@@ -1216,7 +1230,7 @@ static void test_completion(void **state)
       "Greenwood", "basic", "europe-west1", "--no-wait");
   EXPECT_OK(&r);
   COMPLETES("tenant\n", "ten");
-  COMPLETES("retry\nresume\nrestore\n", "tenant", "re");
+  COMPLETES("retry\nresume\nrecover\nrestore\n", "tenant", "re");
   COMPLETES("--wait\n", "tenant", "create", "--w");
   COMPLETES("table\njson\nyaml\n", "--format", "");
   COMPLETES("@files\n", "--config", "");
@@ -1440,7 +1454,7 @@ static void test_tty(void **state)
   assert_non_null(show);
   assert_true(show > hide);
   assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
-  assert_non_null(strstr(r.out, "\033[25A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "\033[26A")); /* redrawn in place */
   assert_non_null(strstr(r.out, "school001 is READY ("));
   assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
   /* No progress line of the pipe mode. */

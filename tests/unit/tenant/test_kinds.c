@@ -40,10 +40,12 @@ static int teardown(void **state)
   return 0;
 }
 
-/* Steps that manage no resource of their own. */
+/* Steps that manage no resource of their own (sql_restore puts a backup's
+ * data into the sql_instance step's instance). */
 static int resourceless(const char *step)
 {
-  static const char *const none[] = {"preflight", "health", "registration"};
+  static const char *const none[] = {"preflight", "health", "registration",
+                                     "sql_restore"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
