@@ -366,6 +366,95 @@ EDV_EXPORT int edv_fleet_costs(edv_fleet *fleet, edv_fleet_cb cb, void *data,
 EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                   edv_error *err);
 
+/* ---- Reconciler (drift, heal, passes) -----------------------------------
+ *
+ * What keeps a fleet as its specs say while a service (edvd) runs: the
+ * resume pass (tenants left PENDING, PROVISIONING or DEPROVISIONING are
+ * driven again), the drift pass (a fixed number of filtered list calls for
+ * the whole fleet; READY tenants whose resources are missing or changed
+ * are driven again, with a back-off when that does not fix them; orphans,
+ * resources of ours for no live tenant, are reported and deleted only when
+ * asked) and the health probes (GET https://ID.DOMAIN/health of every
+ * READY tenant; a VM unhealthy for heal_after probes in a row is reset,
+ * at most heal_max_per_hour times an hour; results written as Cloud
+ * Monitoring custom metrics). docs/operations.md describes each.
+ *
+ * The fleet runs no timer: the embedder calls each pass when it wants
+ * (edvd: on its server.*_interval_s timers). The passes' state and figures
+ * live on the fleet; journal lines are written as "reconciler" and
+ * "healer". A pass in flight when the fleet closes stops at once.
+ */
+
+typedef struct edv_reconciler_options {
+  int delete_orphans;         /* 1: delete orphans (the narrow rules of
+                                 docs/operations.md); 0: report only */
+  uint64_t orphan_grace_ms;   /* an orphan's age before it may go (1 h) */
+  unsigned heal_after;        /* bad probes in a row before a reset (3) */
+  unsigned heal_max_per_hour; /* resets per tenant per hour (3) */
+  uint64_t probe_timeout_ms;  /* a probe's deadline (10000) */
+  /* Base URL probes go to instead (the Host header names the tenant's
+   * hostname; a simulator's data plane), or NULL. */
+  const char *probe_via;
+  /* How often the embedder runs each pass, for the status document only. */
+  uint64_t reconcile_interval_ms, drift_interval_ms, health_interval_ms;
+  /* Called with one JSON line ({time, who, role, method, path, tenant,
+   * result}, borrowed) for every orphan deletion asked; NULL: none. */
+  void (*audit)(void *data, json_object *line);
+  void *audit_data;
+} edv_reconciler_options;
+
+/* Sets the reconciler's options (copied; the defaults are in brackets
+ * above until then). 0, or EDV_EINVAL naming the field. */
+EDV_EXPORT int edv_fleet_reconciler_set(edv_fleet *fleet,
+                                        const edv_reconciler_options *opts,
+                                        edv_error *err);
+
+/* Flags of edv_fleet_reconcile. */
+#define EDV_PASS_DRIFT    0x1u /* a drift pass too, after the resume pass */
+#define EDV_PASS_PLATFORM 0x2u /* platform not READY: drive it up instead */
+
+/*
+ * One resume pass, now: drives every interrupted tenant nobody drives
+ * (the runs go on asynchronously; events tell their end) and forgets
+ * idempotency keys older than a day. Nothing while the platform is being
+ * driven or is not READY (with EDV_PASS_PLATFORM: drives it up, 1).
+ * Returns the runs it started.
+ */
+EDV_EXPORT unsigned edv_fleet_reconcile(edv_fleet *fleet, unsigned flags);
+
+/* Starts a drift pass unless one is in flight or the platform is not
+ * READY; 0, or -1 on ENOMEM. */
+EDV_EXPORT int edv_fleet_drift_pass(edv_fleet *fleet);
+
+/* Starts a round of health probes (a tenant still being probed is left
+ * out of it). */
+EDV_EXPORT void edv_fleet_heal_pass(edv_fleet *fleet);
+
+/* The reconciler's figures (a new object; NULL on ENOMEM): {interval_s,
+ * passes, last_pass, last_pass_duration_ms, last_pass_resumed,
+ * drift_detection, drift_interval_s, drift_passes, drift_repairs,
+ * drift_last_calls, drift_last_calls_by_kind, drift_unresolved,
+ * delete_orphans, orphans_deleted, health_interval_s, health_probes,
+ * unhealthy_probes, heal_resets, degraded_alerts, tenants_healthy,
+ * tenants_unhealthy, metric_writes, metric_write_errors, orphans};
+ * docs/api.md ("reconciler") lists each. */
+EDV_EXPORT json_object *edv_fleet_reconciler_status(edv_fleet *fleet);
+
+/* The same figures and the store's group commits as Prometheus text
+ * (malloc'd; NULL on ENOMEM). */
+EDV_EXPORT char *edv_fleet_reconciler_metrics(edv_fleet *fleet);
+
+/* The runs the reconciler started (resumes, drift repairs, the platform
+ * with EDV_PASS_PLATFORM) since the fleet opened. */
+EDV_EXPORT uint64_t edv_fleet_reconciler_runs(const edv_fleet *fleet);
+
+/* The runs this fleet drives now. */
+EDV_EXPORT unsigned edv_fleet_runs(const edv_fleet *fleet);
+
+/* Stops every run at a durable point and starts no other run or pass (a
+ * service shutting down while requests end); close the fleet after. */
+EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
+
 #ifdef __cplusplus
 }
 #endif

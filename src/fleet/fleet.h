@@ -11,6 +11,7 @@
  *   plan.c    the plan of a tenant (read-only) and its document
  *   view.c    the one JSON view of a tenant and of its parts
  *   dayops.c  backups, restore, metrics; status, costs, capacity
+ *   recon.c   the reconciler: resume pass, drift.c, heal.c (recon.h)
  */
 #ifndef EDV_FLEET_FLEET_H
 #define EDV_FLEET_FLEET_H
@@ -109,6 +110,8 @@ struct edv_fleet {
   /* Day-2 operations in flight (dayops.c), or NULL. */
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
+  /* The reconciler (recon.h), or NULL before its first use. */
+  struct edv__recon *recon;
 };
 
 /* Stops every run at a durable point and starts no other (a shutdown);

@@ -652,106 +652,12 @@ static void h_reconcile(api_ctx *c, const char *id)
   o = json_object_new_object();
   json_object_object_add(o, "resumed", json_object_new_int((int)n));
   json_object_object_add(o, "runs_in_flight",
-                         json_object_new_int((int)c->d->ef->nruns));
+                         json_object_new_int((int)edv_fleet_runs(c->d->ef)));
   api_send(c, 202, o);
 }
 
 /* ---- status, costs, metrics
  * ------------------------------------------------*/
-
-/* edvd's drift figures of the reconciler section. */
-static void drift_view(edvd *d, json_object *rc)
-{
-  json_object *by = json_object_new_object(), *un = json_object_new_array();
-
-  json_object_object_add(
-      rc, "drift_detection",
-      json_object_new_string("VMs (existence, machine type), firewall rules, "
-                             "Cloud SQL instances (existence, tier "
-                             "settings), certificates (existence, FAILED), "
-                             "DNS records (A, challenge CNAME)"));
-  json_object_object_add(
-      rc, "drift_interval_s",
-      json_object_new_int64((int64_t)(d->drift_interval_ms / 1000)));
-  json_object_object_add(rc, "drift_passes",
-                         json_object_new_int64((int64_t)d->drift_passes));
-  json_object_object_add(rc, "drift_repairs",
-                         json_object_new_int64((int64_t)d->drift_repairs));
-  json_object_object_add(rc, "drift_last_calls",
-                         json_object_new_int((int)d->drift_last_calls));
-  for (int dk = 0; dk < EDVD_DRIFT_KINDS; dk++)
-    json_object_object_add(
-        by, edvd_drift_kinds[dk],
-        json_object_new_int((int)d->drift_calls_by_kind[dk]));
-  json_object_object_add(rc, "drift_last_calls_by_kind", by);
-  if (d->drift_state) {
-    json_object_object_foreach(d->drift_state, tid, e)
-    {
-      json_object *u, *v;
-      /* Only drift that survived a repair (not one being repaired). */
-      if ((!json_object_object_get_ex(e, "repairs", &v) ||
-           json_object_get_int64(v) < 2) &&
-          (!json_object_object_get_ex(e, "skipped", &v) ||
-           json_object_get_int64(v) < 1))
-        continue;
-      u = json_object_new_object();
-      json_object_object_add(u, "tenant", json_object_new_string(tid));
-      if (json_object_object_get_ex(e, "drift", &v))
-        json_object_object_add(u, "drift", json_object_get(v));
-      if (json_object_object_get_ex(e, "since", &v))
-        json_object_object_add(u, "since", json_object_get(v));
-      if (json_object_object_get_ex(e, "repairs", &v))
-        json_object_object_add(u, "repairs", json_object_get(v));
-      if (json_object_object_get_ex(e, "skipped", &v))
-        json_object_object_add(u, "skipped_passes", json_object_get(v));
-      json_object_array_add(un, u);
-    }
-  }
-  json_object_object_add(rc, "drift_unresolved", un);
-  json_object_object_add(rc, "delete_orphans",
-                         json_object_new_boolean(d->delete_orphans));
-  json_object_object_add(rc, "orphans_deleted",
-                         json_object_new_int64((int64_t)d->orphans_deleted));
-}
-
-/* edvd's own section of the status: passes, drift, probes, orphans. */
-static json_object *reconciler_view(edvd *d)
-{
-  json_object *rc = json_object_new_object();
-
-  json_object_object_add(
-      rc, "interval_s",
-      json_object_new_int64((int64_t)(d->reconcile_interval_ms / 1000)));
-  json_object_object_add(rc, "passes",
-                         json_object_new_int64((int64_t)d->passes));
-  if (d->passes) {
-    json_object_object_add(rc, "last_pass",
-                           edv__view_time_json(d->last_pass_ms));
-    json_object_object_add(rc, "last_pass_duration_ms",
-                           json_object_new_int64((int64_t)d->last_pass_dur_ms));
-    json_object_object_add(rc, "last_pass_resumed",
-                           json_object_new_int((int)d->last_pass_started));
-  } else {
-    json_object_object_add(rc, "last_pass", NULL);
-  }
-  drift_view(d, rc);
-  json_object_object_add(
-      rc, "health_interval_s",
-      json_object_new_int64((int64_t)(d->health_interval_ms / 1000)));
-  json_object_object_add(rc, "health_probes",
-                         json_object_new_int64((int64_t)d->heal_probes));
-  json_object_object_add(rc, "unhealthy_probes",
-                         json_object_new_int64((int64_t)d->heal_unhealthy));
-  json_object_object_add(rc, "heal_resets",
-                         json_object_new_int64((int64_t)d->heal_resets));
-  json_object_object_add(rc, "degraded_alerts",
-                         json_object_new_int64((int64_t)d->heal_degraded));
-  edvd_heal_status(d, rc);
-  json_object_object_add(rc, "orphans",
-                         d->orphans ? json_object_get(d->orphans)
-                                    : json_object_new_array());
-  return rc;
-}
 
 /* The fleet's status (edv_fleet_status) and edvd's sections after it. */
 static void h_status(api_ctx *c, const char *id)
@@ -767,7 +673,7 @@ static void h_status(api_ctx *c, const char *id)
     api_error_edv(c, &err, NULL);
     return;
   }
-  json_object_object_add(o, "reconciler", reconciler_view(d));
+  json_object_object_add(o, "reconciler", edv_fleet_reconciler_status(d->ef));
   json_object_object_add(o, "started",
                          edv__view_time_json((int64_t)d->started_ms));
   json_object_object_add(o, "version", json_object_new_string(EDV_VERSION));
@@ -906,67 +812,26 @@ static void h_metrics(api_ctx *c, const char *id)
     sb_printf(&b, "edv_api_in_flight{api=\"%s\"} %llu\n",
               edv_api_name((edv_api)a), (unsigned long long)s.in_flight);
   }
-  sb_printf(
-      &b,
-      "# HELP edv_runs_in_flight Tenant runs this edvd is driving.\n"
-      "# TYPE edv_runs_in_flight gauge\nedv_runs_in_flight %u\n"
-      "# HELP edv_runs_total Tenant runs by outcome.\n"
-      "# TYPE edv_runs_total counter\n"
-      "edv_runs_total{outcome=\"started\"} %llu\n"
-      "edv_runs_total{outcome=\"ready\"} %llu\n"
-      "edv_runs_total{outcome=\"failed\"} %llu\n"
-      "edv_runs_total{outcome=\"deleted\"} %llu\n"
-      "# HELP edv_reconcile_passes_total Passes of the reconciler.\n"
-      "# TYPE edv_reconcile_passes_total counter\n"
-      "edv_reconcile_passes_total %llu\n"
-      "# HELP edv_reconcile_last_duration_seconds Duration of the "
-      "last pass.\n"
-      "# TYPE edv_reconcile_last_duration_seconds gauge\n"
-      "edv_reconcile_last_duration_seconds %.3f\n"
-      "# HELP edv_drift_repairs_total Tenants driven again for "
-      "drift.\n"
-      "# TYPE edv_drift_repairs_total counter\n"
-      "edv_drift_repairs_total %llu\n"
-      "# HELP edv_heal_resets_total VM resets by the healer.\n"
-      "# TYPE edv_heal_resets_total counter\n"
-      "edv_heal_resets_total %llu\n"
-      "# HELP edv_heal_degraded_total Tenants reported degraded.\n"
-      "# TYPE edv_heal_degraded_total counter\n"
-      "edv_heal_degraded_total %llu\n"
-      "# HELP edv_http_requests_total API requests answered, by "
-      "status class.\n"
-      "# TYPE edv_http_requests_total counter\n",
-      d->ef->nruns, (unsigned long long)d->runs_started,
-      (unsigned long long)d->runs_ready, (unsigned long long)d->runs_failed,
-      (unsigned long long)d->runs_deleted, (unsigned long long)d->passes,
-      (double)d->last_pass_dur_ms / 1e3, (unsigned long long)d->drift_repairs,
-      (unsigned long long)d->heal_resets, (unsigned long long)d->heal_degraded);
+  sb_printf(&b,
+            "# HELP edv_runs_in_flight Tenant runs this edvd is driving.\n"
+            "# TYPE edv_runs_in_flight gauge\nedv_runs_in_flight %u\n"
+            "# HELP edv_runs_total Tenant runs by outcome.\n"
+            "# TYPE edv_runs_total counter\n"
+            "edv_runs_total{outcome=\"started\"} %llu\n"
+            "edv_runs_total{outcome=\"ready\"} %llu\n"
+            "edv_runs_total{outcome=\"failed\"} %llu\n"
+            "edv_runs_total{outcome=\"deleted\"} %llu\n"
+            "# HELP edv_http_requests_total API requests answered, by "
+            "status class.\n"
+            "# TYPE edv_http_requests_total counter\n",
+            edv_fleet_runs(d->ef),
+            (unsigned long long)edv_fleet_reconciler_runs(d->ef),
+            (unsigned long long)d->runs_ready,
+            (unsigned long long)d->runs_failed,
+            (unsigned long long)d->runs_deleted);
   for (int i = 1; i <= 5; i++)
     sb_printf(&b, "edv_http_requests_total{class=\"%dxx\"} %llu\n", i,
               (unsigned long long)d->http_requests[i]);
-  sb_printf(&b, "# HELP edv_orphans Resources of ours for no live tenant, "
-                "by kind (last drift pass).\n# TYPE edv_orphans gauge\n");
-  for (int ok = 0; ok < EDVD_ORPHAN_KINDS; ok++)
-    sb_printf(&b, "edv_orphans{kind=\"%s\"} %u\n", edvd_orphan_kinds[ok],
-              d->orphan_counts[ok]);
-  sb_printf(&b,
-            "# HELP edv_drift_last_calls List pages the last drift pass "
-            "fetched.\n# TYPE edv_drift_last_calls gauge\n"
-            "edv_drift_last_calls %u\n"
-            "# HELP edv_drift_passes_total Drift passes.\n"
-            "# TYPE edv_drift_passes_total counter\n"
-            "edv_drift_passes_total %llu\n",
-            d->drift_last_calls, (unsigned long long)d->drift_passes);
-  sb_printf(&b,
-            "# HELP edv_store_commits_total Group commits of the state "
-            "store.\n# TYPE edv_store_commits_total counter\n"
-            "edv_store_commits_total %lu\n"
-            "# HELP edv_store_busy_retries_total Group commits retried "
-            "because another process held the store's lock.\n"
-            "# TYPE edv_store_busy_retries_total counter\n"
-            "edv_store_busy_retries_total %lu\n",
-            edv__store_batch_commits(edv__fleet_batch(d->fleet)),
-            edv__store_batch_busy_retries(edv__fleet_batch(d->fleet)));
   {
     /* Step durations, from the fleet's step-done events. */
     char *h = edv__stephist_render(d->step_hist, NULL);
@@ -978,11 +843,15 @@ static void h_metrics(api_ctx *c, const char *id)
     free(h);
   }
   {
-    char *probes = edvd_heal_prometheus(d); /* heal.c: probes, metrics */
+    /* The reconciler's passes, drift, orphans, store and probes. */
+    char *rm = edv_fleet_reconciler_metrics(d->ef);
 
-    if (probes)
-      sb_printf(&b, "%s", probes);
-    free(probes);
+    if (!rm) {
+      free(b.p);
+      b.p = NULL;
+    } else
+      sb_printf(&b, "%s", rm);
+    free(rm);
   }
   if (!b.p) {
     api_error(c, 500, NULL, NULL, "out of memory");

@@ -32,11 +32,6 @@ static void edvd_maybe_finish(edvd *d);
 
 /* ---- runs ----------------------------------------------------------------*/
 
-edvd_run *edvd_find_run(edvd *d, const char *id)
-{
-  return d->ef ? edv__fleet_run_find(d->ef, id) : NULL;
-}
-
 /* A run's end (the fleet's EDV_EVENT_END, once the run has left the
  * fleet): counted, logged; the platform READY lets the tenants waiting for
  * it go; a shutdown waits for the last. */
@@ -70,169 +65,23 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
     edvd_reconcile_pass(d);
 }
 
-int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
-{
-  edvd_run *r = edvd_find_run(d, id);
-  int result;
-
-  if (d->stopping)
-    return edv_error_set(err, EDV_EUNAVAIL, "edvd is shutting down");
-  if (r)
-    return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
-                         r->dir == EDV_DIR_UP ? "provisioned"
-                                              : "deprovisioned");
-  /* A backup or restore holds the database: the fleet starts no run
-   * meanwhile (fleet/dayops.h). */
-  result = edv__fleet_drive_tenant(d->ef, id, dir, NULL, NULL, err);
-  if (result)
-    return result;
-  d->runs_started++;
-  EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
-            dir == EDV_DIR_UP ? "up" : "down");
-  return 0;
-}
-
-int edvd_journal(edvd *d, const edv__journal_rec *j)
-{
-  edv_error err;
-
-  if (d->ef)
-    return edv__fleet_journal(d->ef, j);
-  if (edv__store_journal_append(d->store, j, NULL, &err) == 0)
-    return 0;
-  EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", j->tenant,
-            j->event, err.message);
-  return -1;
-}
-
-void edvd_stop_then_down(edvd *d, edvd_run *r)
-{
-  r->then_down = 1;
-  edv__fleet_stop(d->fleet, r->id);
-}
-
-/* ---- the periodic pass --------------------------------------------------*/
-
-typedef struct pass_ctx {
-  char ids[256][EDV_STORE_ID_SZ];
-  edv__direction dirs[256];
-  unsigned n;
-} pass_ctx;
-
-static int pass_one(void *data, const edv__tenant_rec *rec)
-{
-  pass_ctx *p = data;
-
-  if (rec->id[0] == '@' || p->n >= 256)
-    return 0;
-  if (rec->phase != EDV_PHASE_PENDING && rec->phase != EDV_PHASE_PROVISIONING &&
-      rec->phase != EDV_PHASE_DEPROVISIONING)
-    return 0;
-  snprintf(p->ids[p->n], sizeof(p->ids[p->n]), "%s", rec->id);
-  p->dirs[p->n] =
-      rec->phase == EDV_PHASE_DEPROVISIONING ? EDV_DIR_DOWN : EDV_DIR_UP;
-  p->n++;
-  return 0;
-}
-
-/* 1 when tenants may be driven: the platform is READY. */
-static int platform_ready(edvd *d)
-{
-  edv__tenant_rec rec;
-
-  return edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &rec, NULL) == 0 &&
-         rec.phase == EDV_PHASE_READY;
-}
-
-/* Resumes interrupted tenants; `drift`: then a drift pass too (the API's
- * "pass now", the start, the platform turning READY; the timers run the
- * two on their own intervals). */
-static unsigned reconcile_pass(edvd *d, int drift)
-{
-  pass_ctx *p;
-  edv__tenant_filter f;
-  char next[EDV_STORE_ID_SZ] = "";
-  uint64_t t0 = uv_hrtime();
-  unsigned started = 0;
-  edv_error err;
-
-  if (d->stopping || edvd_find_run(d, EDV_PLATFORM_ID))
-    return 0;
-  if (!platform_ready(d)) {
-    EDV_LOG_W(MOD, "pass skipped: the platform is not READY (run `edvctl "
-                   "platform init`, or edvd --sim)");
-    return 0;
-  }
-  p = calloc(1, sizeof(*p));
-  if (!p)
-    return 0;
-  d->last_pass_ms = edv__store_now(d->store);
-  memset(&f, 0, sizeof(f));
-  f.phase = -1;
-  f.limit = 256; /* pass_one keeps at most 256: page at that size */
-  /* Collect first, drive after: the store must not be called from inside
-   * its own list callback. */
-  do {
-    f.after = next;
-    if (edv__store_tenant_list(d->store, &f, pass_one, p, next, sizeof(next),
-                               &err)) {
-      EDV_LOG_E(MOD, "pass: cannot list tenants: %s", err.message);
-      break;
-    }
-    for (unsigned i = 0; i < p->n; i++) {
-      if (edvd_find_run(d, p->ids[i]))
-        continue;
-      if (edvd_drive(d, p->ids[i], p->dirs[i], &err) == 0)
-        started++;
-      else if (err.code != EDV_EBUSY)
-        EDV_LOG_W(MOD, "pass: tenant=%s: %s", p->ids[i], err.message);
-    }
-    p->n = 0;
-  } while (next[0]);
-  free(p);
-  /* Idempotency keys answer retries, which come within minutes; a day
-   * is plenty, and keeps the table small. */
-  if (edv__store_idem_prune(d->store, d->last_pass_ms - 86400000, &err))
-    EDV_LOG_W(MOD, "pass: idempotency prune: %s", err.message);
-  if (drift)
-    edvd_drift_pass(d);
-  d->passes++;
-  d->last_pass_dur_ms = (uv_hrtime() - t0) / 1000000u;
-  d->last_pass_started = started;
-  if (started)
-    EDV_LOG_I(MOD, "pass: resumed %u tenant(s)", started);
-  return started;
-}
-
 unsigned edvd_reconcile_pass(edvd *d)
 {
-  return reconcile_pass(d, 1);
+  return d->stopping || !d->ef ? 0 : edv_fleet_reconcile(d->ef, EDV_PASS_DRIFT);
 }
 
 static void on_reconcile_timer(uv_timer_t *t)
 {
-  reconcile_pass(t->data, 0);
+  edvd *d = t->data;
+
+  edv_fleet_reconcile(d->ef, 0);
 }
 
 static void on_drift_timer(uv_timer_t *t)
 {
-  edvd_drift_pass(t->data);
-}
+  edvd *d = t->data;
 
-/* server.drift_interval_s, server.delete_orphans and server.orphan_grace_s
- * (start and reload). */
-static void read_drift_config(edvd *d, const edv_config *cfg)
-{
-  const char *del = edv_config_get(cfg, "server.delete_orphans");
-
-  d->drift_interval_ms =
-      (uint64_t)edv_config_get_int(cfg, "server.drift_interval_s", 60) * 1000u;
-  d->orphan_grace_ms =
-      (uint64_t)edv_config_get_int(cfg, "server.orphan_grace_s", 3600) * 1000u;
-  /* The configuration validated it: true/yes/on/1 or their opposites. */
-  d->delete_orphans =
-      del && (strcasecmp(del, "true") == 0 || strcasecmp(del, "yes") == 0 ||
-              strcasecmp(del, "on") == 0 || strcmp(del, "1") == 0);
+  edv_fleet_drift_pass(d->ef);
 }
 
 static void arm_drift(edvd *d)
@@ -245,25 +94,58 @@ static void arm_drift(edvd *d)
 
 static void on_health_timer(uv_timer_t *t)
 {
-  edvd_heal_pass(t->data);
+  edvd *d = t->data;
+
+  edv_fleet_heal_pass(d->ef);
 }
 
-static void read_heal_config(edvd *d, const edv_config *cfg)
+/* The reconciler's orphan deletions, in the audit log. */
+static void on_recon_audit(void *data, json_object *line)
 {
+  edvd *d = data;
+
+  if (d->audit_fd >= 0)
+    edvd_audit_line(d, line);
+}
+
+/* The server.* settings of the passes (start and reload): their intervals
+ * (edvd's timers) and the fleet's reconciler options. */
+static void read_pass_config(edvd *d, const edv_config *cfg)
+{
+  const char *del = edv_config_get(cfg, "server.delete_orphans");
+  const char *via = edv_config_get(cfg, "server.probe_via");
+  edv_reconciler_options o;
+  edv_error err;
+
+  d->reconcile_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.reconcile_interval_s", 60) *
+      1000u;
+  d->drift_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.drift_interval_s", 60) * 1000u;
   d->health_interval_ms =
       (uint64_t)edv_config_get_int(cfg, "server.health_interval_s", 30) * 1000u;
-  d->heal_after = (unsigned)edv_config_get_int(cfg, "server.heal_after", 3);
-  d->heal_max_per_hour =
+  memset(&o, 0, sizeof(o));
+  o.orphan_grace_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.orphan_grace_s", 3600) * 1000u;
+  /* The configuration validated it: true/yes/on/1 or their opposites. */
+  o.delete_orphans =
+      del && (strcasecmp(del, "true") == 0 || strcasecmp(del, "yes") == 0 ||
+              strcasecmp(del, "on") == 0 || strcmp(del, "1") == 0);
+  o.heal_after = (unsigned)edv_config_get_int(cfg, "server.heal_after", 3);
+  o.heal_max_per_hour =
       (unsigned)edv_config_get_int(cfg, "server.heal_max_per_hour", 3);
-  d->probe_timeout_ms =
+  o.probe_timeout_ms =
       (uint64_t)edv_config_get_int(cfg, "server.probe_timeout_s", 10) * 1000u;
   /* With --sim and no probe_via of its own, probes go to the embedded
    * simulator, whose data plane answers for tenant hostnames. */
-  snprintf(d->probe_via, sizeof(d->probe_via), "%s",
-           edv_config_get(cfg, "server.probe_via")
-               ? edv_config_get(cfg, "server.probe_via")
-           : d->sim ? edv_sim_base_url(d->sim)
-                    : "");
+  o.probe_via = via ? via : d->sim ? edv_sim_base_url(d->sim) : NULL;
+  o.reconcile_interval_ms = d->reconcile_interval_ms;
+  o.drift_interval_ms = d->drift_interval_ms;
+  o.health_interval_ms = d->health_interval_ms;
+  o.audit = on_recon_audit;
+  o.audit_data = d;
+  if (d->ef && edv_fleet_reconciler_set(d->ef, &o, &err))
+    EDV_LOG_E(MOD, "reconciler: %s", err.message);
 }
 
 static void arm_health(edvd *d)
@@ -393,14 +275,10 @@ int edvd_reload(edvd *d, edv_error *err)
     return result;
   apply_log_level(cfg);
   read_cors_config(d, cfg);
-  read_heal_config(d, cfg);
-  arm_health(d);
-  d->reconcile_interval_ms =
-      (uint64_t)edv_config_get_int(cfg, "server.reconcile_interval_s", 60) *
-      1000u;
-  read_drift_config(d, cfg);
-  arm_drift(d);
+  read_pass_config(d, cfg);
   edv_config_free(cfg);
+  arm_health(d);
+  arm_drift(d);
   arm_reconcile(d);
   return load_tokens(d, err);
 }
@@ -511,7 +389,7 @@ static void edvd_maybe_finish(edvd *d)
 {
   edv_fleet *f = d->ef;
 
-  if (!d->stopping || d->httpd || !f || f->nruns)
+  if (!d->stopping || d->httpd || !f || edv_fleet_runs(f))
     return;
   d->ef = NULL;
   d->fleet = NULL;
@@ -525,7 +403,7 @@ static void on_stop_timer(uv_timer_t *t)
   /* Every record is consistent at any point (intents are committed before
    * calls), so leaving now is safe; it only means a run did not stop. */
   EDV_LOG_E(MOD, "shutdown took longer than %u ms (%u run(s) left); exiting",
-            EDVD_STOP_GRACE_MS, d->ef ? d->ef->nruns : 0);
+            EDVD_STOP_GRACE_MS, d->ef ? edv_fleet_runs(d->ef) : 0);
   fflush(NULL);
   _exit(1);
 }
@@ -537,7 +415,7 @@ static void edvd_shutdown(edvd *d, const char *why)
   d->stopping = 1;
   edvd_notify(d, "STOPPING=1");
   EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why,
-            d->ef ? d->ef->nruns : 0);
+            d->ef ? edv_fleet_runs(d->ef) : 0);
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
   uv_timer_stop(&d->health_timer);
@@ -546,7 +424,7 @@ static void edvd_shutdown(edvd *d, const char *why)
   if (d->httpd)
     edv__httpd_close(d->httpd, on_httpd_closed, d);
   if (d->ef)
-    edv__fleet_stop_all(d->ef);
+    edv_fleet_stop(d->ef);
   edvd_maybe_finish(d);
 }
 
@@ -722,7 +600,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   edv_fleet_options fo;
   edv_httpd_options ho;
   char host[64] = "localhost", holder[128];
-  edv__tenant_rec prec;
   char *tls_cert = NULL, *tls_key = NULL;
 
   memset(d, 0, sizeof(*d));
@@ -755,9 +632,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   snprintf(d->tokens_path, sizeof(d->tokens_path), "%s/%s", d->state_dir,
            EDV_TOKENS_FILE);
   snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->state_dir);
-  d->reconcile_interval_ms =
-      (uint64_t)edv_config_get_int(d->cfg, "server.reconcile_interval_s", 60) *
-      1000u;
   if (opts->use_sim) {
     d->sim = edv__env_start_sim(loop, d->cfg, d->state_dir, &err);
     if (!d->sim)
@@ -829,19 +703,17 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_timer_init(loop, &d->stop_timer);
   uv_timer_init(loop, &d->reconcile_timer);
   uv_timer_init(loop, &d->drift_timer);
-  d->drift_timer.data = d;
   uv_timer_init(loop, &d->health_timer);
-  d->health_timer.data = d;
   d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
   d->stop_timer.data = d->reconcile_timer.data = d;
+  d->drift_timer.data = d->health_timer.data = d;
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
   edvd_notify_start(d);
+  read_pass_config(d, d->cfg);
   arm_reconcile(d);
-  read_drift_config(d, d->cfg);
   arm_drift(d);
-  read_heal_config(d, d->cfg);
   arm_health(d);
 
   /* One line on stdout for whoever started us (tests, scripts): where we
@@ -862,17 +734,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */
-  if (edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &prec, NULL) == 0 &&
-      prec.phase == EDV_PHASE_READY) {
-    edvd_reconcile_pass(d);
-  } else if (opts->use_sim) {
-    EDV_LOG_I(MOD, "platform missing: running platform init");
-    if (edvd_drive(d, EDV_PLATFORM_ID, EDV_DIR_UP, &err))
-      return fail(&err, "platform init");
-  } else {
-    EDV_LOG_W(MOD, "the platform is not READY: run `edvctl platform init`; "
-                   "tenants wait until it is");
-  }
+  edv_fleet_reconcile(d->ef,
+                      EDV_PASS_DRIFT | (opts->use_sim ? EDV_PASS_PLATFORM : 0));
   return 0;
 }
 
@@ -881,17 +744,6 @@ int edvd_run_loop(edvd *d)
   uv_run(d->loop, UV_RUN_DEFAULT);
   edv__tokens_free(d->tokens);
   d->tokens = NULL;
-  edvd_heal_free(d);
-  json_object_put(d->vm_zones);
-  d->vm_zones = NULL;
-  json_object_put(d->orphans);
-  d->orphans = NULL;
-  json_object_put(d->drift_state);
-  d->drift_state = NULL;
-  json_object_put(d->orphans_asked);
-  d->orphans_asked = NULL;
-  json_object_put(d->orphans_seen);
-  d->orphans_seen = NULL;
   edv_config_free(d->cfg);
   d->cfg = NULL;
   edv__stephist_free(d->step_hist);
