@@ -35,6 +35,7 @@ PUBLIC = {
     "edv/sim.h": "sim",
     "edv/fleet.h": "fleet",
     "edv/export.h": "common",
+    "edv/log.h": "common",
 }
 
 LIBEDV = ["common", "transport", "auth", "gcp", "store", "tenant", "fleet"]

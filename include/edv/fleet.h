@@ -25,6 +25,7 @@
 #ifndef EDV_FLEET_H
 #define EDV_FLEET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -443,6 +444,16 @@ EDV_EXPORT json_object *edv_fleet_reconciler_status(edv_fleet *fleet);
 /* The same figures and the store's group commits as Prometheus text
  * (malloc'd; NULL on ENOMEM). */
 EDV_EXPORT char *edv_fleet_reconciler_metrics(edv_fleet *fleet);
+
+/*
+ * The state directory a fleet opens (edv_fleet_options.state_dir): `dir`
+ * when given, else config state_dir, else $XDG_STATE_HOME/edv, else
+ * ~/.local/state/edv; created (0700, with its parents) when missing, so
+ * that a program may keep its own files beside edv.db. 0, or EDV_EINVAL /
+ * EDV_EIO naming "state_dir".
+ */
+EDV_EXPORT int edv_fleet_state_dir(const edv_config *config, const char *dir,
+                                   char *buf, size_t size, edv_error *err);
 
 /* The runs the reconciler started (resumes, drift repairs, the platform
  * with EDV_PASS_PLATFORM) since the fleet opened. */

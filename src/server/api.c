@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "edv/log.h"
 #include "fleet/dayops.h"
 #include "server/api.h"
 
@@ -42,8 +42,8 @@ static void api_finish(api_ctx *c, unsigned status)
   if (status / 100 < 6)
     c->d->http_requests[status / 100]++;
   api_audit(c, status);
-  EDV_LOG_I(MOD, "%s %s %u %llums who=%s", c->method, c->path, status,
-            (unsigned long long)ms, c->who[0] ? c->who : "-");
+  edv_log(EDV_LOG_INFO, MOD, "%s %s %u %llums who=%s", c->method, c->path,
+          status, (unsigned long long)ms, c->who[0] ? c->who : "-");
 }
 
 static void api_respond(api_ctx *c, unsigned status, const char *ctype,

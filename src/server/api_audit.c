@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "edv/log.h"
 #include "server/api.h"
 
 #define MOD "api"
@@ -64,14 +64,14 @@ void edvd_audit_line(edvd *d, json_object *o)
   len = strlen(line);
   buf = malloc(len + 2);
   if (!buf) {
-    EDV_LOG_E(MOD, "audit log write failed: out of memory");
+    edv_log(EDV_LOG_ERROR, MOD, "audit log write failed: out of memory");
     return;
   }
   /* One write(2) on an O_APPEND descriptor: lines never interleave. */
   memcpy(buf, line, len);
   buf[len] = '\n';
   if (write(d->audit_fd, buf, len + 1) != (ssize_t)(len + 1))
-    EDV_LOG_E(MOD, "audit log write failed");
+    edv_log(EDV_LOG_ERROR, MOD, "audit log write failed");
   free(buf);
 }
 
@@ -116,7 +116,7 @@ static void anon_report(anon_src *s, const char *from, uint64_t now)
   json_object_object_add(o, "message", json_object_new_string(msg));
   edvd_audit_line(anon.d, o);
   json_object_put(o);
-  EDV_LOG_W(MOD, "%s", msg);
+  edv_log(EDV_LOG_WARN, MOD, "%s", msg);
   s->suppressed = 0;
 }
 

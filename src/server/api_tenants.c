@@ -21,7 +21,7 @@
 
 #include <openssl/evp.h>
 
-#include "common/log.h"
+#include "edv/log.h"
 #include "fleet/dayops.h"
 #include "server/api.h"
 #include "server/viewcache.h"

@@ -21,10 +21,10 @@
 
 #include <openssl/crypto.h>
 
-#include "common/log.h"
+#include "edv/log.h"
 #include "server/api.h"
 #include "server/edvd.h"
-#include "prog/fleetenv.h"
+#include "prog/simenv.h"
 
 #define MOD "edvd"
 
@@ -52,10 +52,11 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
   else if (strcmp(phase, "FAILED") == 0)
     d->runs_failed++;
   if (strcmp(phase, "FAILED") == 0)
-    EDV_LOG_E(MOD, "run ended: tenant=%s phase=%s error=%s", id, phase, ebuf);
+    edv_log(EDV_LOG_ERROR, MOD, "run ended: tenant=%s phase=%s error=%s", id,
+            phase, ebuf);
   else
-    EDV_LOG_I(MOD, "run ended: tenant=%s phase=%s%s%s", id, phase,
-              ebuf[0] ? " note=" : "", ebuf);
+    edv_log(EDV_LOG_INFO, MOD, "run ended: tenant=%s phase=%s%s%s", id, phase,
+            ebuf[0] ? " note=" : "", ebuf);
   if (d->stopping) {
     edvd_maybe_finish(d);
     return;
@@ -145,7 +146,7 @@ static void read_pass_config(edvd *d, const edv_config *cfg)
   o.audit = on_recon_audit;
   o.audit_data = d;
   if (d->ef && edv_fleet_reconciler_set(d->ef, &o, &err))
-    EDV_LOG_E(MOD, "reconciler: %s", err.message);
+    edv_log(EDV_LOG_ERROR, MOD, "reconciler: %s", err.message);
 }
 
 static void arm_health(edvd *d)
@@ -180,11 +181,11 @@ static void apply_log_level(const edv_config *cfg)
   /* A service logs its lifecycle: info unless the file says otherwise
    * (the library's default, warn, is for the CLI). */
   if (lv && strcmp(lv, "error") == 0)
-    edv__log_set_level(EDV_LOG_ERROR);
+    edv_log_set_level(EDV_LOG_ERROR);
   else if (lv && strcmp(lv, "debug") == 0)
-    edv__log_set_level(EDV_LOG_DEBUG);
+    edv_log_set_level(EDV_LOG_DEBUG);
   else
-    edv__log_set_level(EDV_LOG_INFO);
+    edv_log_set_level(EDV_LOG_INFO);
 }
 
 /* Builds the configuration: file, environment, then flags. */
@@ -262,7 +263,7 @@ static int load_tokens(edvd *d, edv_error *err)
     return result;
   edv__tokens_free(d->tokens);
   d->tokens = t;
-  EDV_LOG_I(MOD, "API tokens loaded: %zu", edv__tokens_count(t));
+  edv_log(EDV_LOG_INFO, MOD, "API tokens loaded: %zu", edv__tokens_count(t));
   return 0;
 }
 
@@ -295,22 +296,23 @@ static void on_fleet_event(void *data, const edv_event *ev)
     edvd_on_run_end(d, ev);
     break;
   case EDV_EVENT_PHASE:
-    EDV_LOG_I(MOD, "phase: tenant=%s phase=%s", ev->tenant,
-              ev->message ? ev->message : "");
+    edv_log(EDV_LOG_INFO, MOD, "phase: tenant=%s phase=%s", ev->tenant,
+            ev->message ? ev->message : "");
     break;
   case EDV_EVENT_STEP_FAIL:
-    EDV_LOG_E(MOD, "step failed: tenant=%s step=%s error=%s", ev->tenant,
-              ev->step ? ev->step : "",
-              ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
+    edv_log(EDV_LOG_ERROR, MOD, "step failed: tenant=%s step=%s error=%s",
+            ev->tenant, ev->step ? ev->step : "",
+            ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
     break;
   case EDV_EVENT_STEP_RETRY:
-    EDV_LOG_W(MOD, "step retry: tenant=%s step=%s error=%s", ev->tenant,
-              ev->step ? ev->step : "",
-              ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
+    edv_log(EDV_LOG_WARN, MOD, "step retry: tenant=%s step=%s error=%s",
+            ev->tenant, ev->step ? ev->step : "",
+            ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
     break;
   case EDV_EVENT_STEP_DONE:
-    EDV_LOG_D(MOD, "step done: tenant=%s step=%s ms=%llu", ev->tenant,
-              ev->step ? ev->step : "", (unsigned long long)ev->elapsed_ms);
+    edv_log(EDV_LOG_DEBUG, MOD, "step done: tenant=%s step=%s ms=%llu",
+            ev->tenant, ev->step ? ev->step : "",
+            (unsigned long long)ev->elapsed_ms);
     /* edv_step_duration_seconds of /metrics. */
     if (!d->step_hist)
       d->step_hist = edv__stephist_new();
@@ -344,7 +346,7 @@ static void on_sim_closed(void *data)
 {
   edvd *d = data;
 
-  EDV_LOG_I(MOD, "stopped");
+  edv_log(EDV_LOG_INFO, MOD, "stopped");
   close_own_handles(d);
 }
 
@@ -402,8 +404,9 @@ static void on_stop_timer(uv_timer_t *t)
 
   /* Every record is consistent at any point (intents are committed before
    * calls), so leaving now is safe; it only means a run did not stop. */
-  EDV_LOG_E(MOD, "shutdown took longer than %u ms (%u run(s) left); exiting",
-            EDVD_STOP_GRACE_MS, d->ef ? edv_fleet_runs(d->ef) : 0);
+  edv_log(EDV_LOG_ERROR, MOD,
+          "shutdown took longer than %u ms (%u run(s) left); exiting",
+          EDVD_STOP_GRACE_MS, d->ef ? edv_fleet_runs(d->ef) : 0);
   fflush(NULL);
   _exit(1);
 }
@@ -414,8 +417,8 @@ static void edvd_shutdown(edvd *d, const char *why)
     return;
   d->stopping = 1;
   edvd_notify(d, "STOPPING=1");
-  EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why,
-            d->ef ? edv_fleet_runs(d->ef) : 0);
+  edv_log(EDV_LOG_INFO, MOD, "%s: stopping (%u run(s) in flight)", why,
+          d->ef ? edv_fleet_runs(d->ef) : 0);
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
   uv_timer_stop(&d->health_timer);
@@ -436,15 +439,16 @@ static void on_signal(uv_signal_t *s, int signum)
   if (signum == SIGHUP) {
     edvd_notify(d, "RELOADING=1");
     if (edvd_reload(d, &err))
-      EDV_LOG_E(MOD, "SIGHUP: reload failed, keeping the old settings: %s",
-                err.message);
+      edv_log(EDV_LOG_ERROR, MOD,
+              "SIGHUP: reload failed, keeping the old settings: %s",
+              err.message);
     else
-      EDV_LOG_I(MOD, "SIGHUP: configuration and tokens reloaded");
+      edv_log(EDV_LOG_INFO, MOD, "SIGHUP: configuration and tokens reloaded");
     edvd_notify(d, "READY=1");
     return;
   }
   if (d->stopping && signum == SIGINT) {
-    EDV_LOG_W(MOD, "second SIGINT: exiting at once");
+    edv_log(EDV_LOG_WARN, MOD, "second SIGINT: exiting at once");
     fflush(NULL);
     _exit(1);
   }
@@ -572,10 +576,10 @@ static void connection_limits(edvd *d, edv_httpd_options *ho)
                          : EDVD_FD_RESERVE;
 
       if (fit < max) {
-        EDV_LOG_W(MOD,
-                  "server.max_connections %u lowered to %u: the open-file "
-                  "limit is %llu (raise it, e.g. LimitNOFILE= in the unit)",
-                  max, fit, (unsigned long long)rl.rlim_cur);
+        edv_log(EDV_LOG_WARN, MOD,
+                "server.max_connections %u lowered to %u: the open-file "
+                "limit is %llu (raise it, e.g. LimitNOFILE= in the unit)",
+                max, fit, (unsigned long long)rl.rlim_cur);
         max = fit;
       }
     }
@@ -590,7 +594,7 @@ static void connection_limits(edvd *d, edv_httpd_options *ho)
 
 static int fail(edv_error *err, const char *what)
 {
-  EDV_LOG_E(MOD, "%s: %s", what, err->message);
+  edv_log(EDV_LOG_ERROR, MOD, "%s: %s", what, err->message);
   return 2;
 }
 
@@ -606,8 +610,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->loop = loop;
   d->opts = *opts;
   d->audit_fd = -1;
-  edv__log_set_json(1);
-  edv__log_set_level(EDV_LOG_INFO);
+  edv_log_set_json(1);
+  edv_log_set_level(EDV_LOG_INFO);
   if (load_config(d, &d->cfg, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
@@ -622,13 +626,9 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
   free_tls(tls_cert, tls_key);
-  if (edv__env_state_dir(d->cfg, d->state_dir, sizeof(d->state_dir), &err))
+  if (edv_fleet_state_dir(d->cfg, NULL, d->state_dir, sizeof(d->state_dir),
+                          &err))
     return fail(&err, "configuration");
-  if (edv__env_mkdirs(d->state_dir) != 0) {
-    edv_error_set(&err, EDV_EIO, "cannot create '%s': %s", d->state_dir,
-                  strerror(errno));
-    return fail(&err, "state_dir");
-  }
   snprintf(d->tokens_path, sizeof(d->tokens_path), "%s/%s", d->state_dir,
            EDV_TOKENS_FILE);
   snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->state_dir);
@@ -669,9 +669,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_tokens(d, &err))
     return fail(&err, "tokens");
   if (edv__tokens_count(d->tokens) == 0)
-    EDV_LOG_W(MOD, "no API token yet: every authenticated call gets 401; "
-                   "create one with `edvctl token create --role admin "
-                   "--name NAME`");
+    edv_log(EDV_LOG_WARN, MOD,
+            "no API token yet: every authenticated call gets 401; "
+            "create one with `edvctl token create --role admin "
+            "--name NAME`");
   d->audit_fd =
       open(d->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (d->audit_fd < 0 || fchmod(d->audit_fd, 0600) != 0) {
@@ -725,10 +726,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
     printf(",\"sim\":\"%s\"", edv_sim_base_url(d->sim));
   printf(",\"state_dir\":\"%s\"}\n", d->state_dir);
   fflush(stdout);
-  EDV_LOG_I(MOD, "listening on %s://%s:%u (state %s%s)",
-            edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
-            edv__httpd_port(d->httpd), d->state_dir,
-            d->sim ? ", embedded simulator" : "");
+  edv_log(EDV_LOG_INFO, MOD, "listening on %s://%s:%u (state %s%s)",
+          edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
+          edv__httpd_port(d->httpd), d->state_dir,
+          d->sim ? ", embedded simulator" : "");
   /* The store is open and the API answers: systemd may start dependants. */
   edvd_notify(d, "READY=1");
 
