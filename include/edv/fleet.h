@@ -445,6 +445,57 @@ EDV_EXPORT json_object *edv_fleet_reconciler_status(edv_fleet *fleet);
  * (malloc'd; NULL on ENOMEM). */
 EDV_EXPORT char *edv_fleet_reconciler_metrics(edv_fleet *fleet);
 
+/* ---- Quick looks (no cloud call, no callback) -------------------------*/
+
+#define EDV_TENANT_ID_MAX       26          /* a tenant id's length, at most */
+#define EDV_IDEMPOTENCY_KEY_MAX 255         /* an idempotency key's, at most */
+#define EDV_PLATFORM_TENANT     "@platform" /* the platform's events */
+
+/* The tenant document as the store has it now (no steps, resources or
+ * observed state): for a program that must decide before it calls.
+ * A new object, or NULL with `err` (EDV_ENOTFOUND for an unknown or
+ * malformed id; a DELETED tenant is found). */
+EDV_EXPORT json_object *edv_tenant_peek(edv_fleet *fleet, const char *id,
+                                        edv_error *err);
+
+/* The tenant's entity tag ("\"3f2a9c1b7e0d5a44\"", quotes included): it
+ * changes whenever its spec, phase or generation does (HTTP's ETag and
+ * If-Match). 0, or EDV_ENOTFOUND as edv_tenant_peek. */
+EDV_EXPORT int edv_tenant_etag(edv_fleet *fleet, const char *id, char *buf,
+                               size_t size, edv_error *err);
+
+/* 1 while a backup or restore of the tenant runs (no run may start). */
+EDV_EXPORT int edv_tenant_busy(edv_fleet *fleet, const char *id);
+
+/*
+ * An idempotency key for a create of `spec` (1..255 printable ASCII; NULL:
+ * none): recorded with the request the first time; the same key with the
+ * same spec (in any key order) again is 0 (the create, idempotent, gives
+ * the same answer), with another spec EDV_ECONFLICT (the message starts
+ * with "Idempotency-Key"). Keys are forgotten after a day
+ * (edv_fleet_reconcile). A spec the create would refuse is 0.
+ */
+EDV_EXPORT int edv_tenant_create_key(edv_fleet *fleet, const char *key,
+                                     json_object *spec, edv_error *err);
+
+/* 0 when the store answers (a readiness check), else its error. */
+EDV_EXPORT int edv_fleet_check(edv_fleet *fleet, edv_error *err);
+
+/* A short-lived cache of answers on the fleet, for a program serving the
+ * same costly answer to many callers: the value under `key` if younger
+ * than its ttl (a new reference), else NULL; put takes a reference. */
+EDV_EXPORT json_object *edv_fleet_cache_get(edv_fleet *fleet, const char *key);
+EDV_EXPORT void edv_fleet_cache_put(edv_fleet *fleet, const char *key,
+                                    json_object *value, uint64_t ttl_ms);
+
+/* A wall-clock time (ms since the epoch) as every document writes it:
+ * RFC 3339 in UTC with milliseconds ("2026-12-07T09:43:09.123Z"). */
+EDV_EXPORT void edv_time_format(int64_t ms, char *buf, size_t size);
+
+/* The i-th tenant phase's name ("PENDING", ..., "DELETED"), NULL past the
+ * last. */
+EDV_EXPORT const char *edv_phase_name(unsigned i);
+
 /*
  * The state directory a fleet opens (edv_fleet_options.state_dir): `dir`
  * when given, else config state_dir, else $XDG_STATE_HOME/edv, else

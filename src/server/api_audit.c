@@ -82,7 +82,7 @@ static json_object *audit_head(const char *who, const char *role,
   json_object *o = json_object_new_object();
   char ts[40];
 
-  api_time(edv__store_wall_clock(NULL), ts, sizeof(ts));
+  api_time(api_wall_ms(), ts, sizeof(ts));
   json_object_object_add(o, "time", json_object_new_string(ts));
   json_object_object_add(o, "who", json_object_new_string(who));
   json_object_object_add(o, "role", json_object_new_string(role));

@@ -40,7 +40,7 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
   const edv_error *err = ev->error;
   const char *phase = ev->phase ? ev->phase : "?";
   char ebuf[700] = "";
-  char id[EDV_STORE_ID_SZ];
+  char id[EDV_TENANT_ID_MAX + 6];
 
   snprintf(id, sizeof(id), "%s", ev->tenant);
   if (err && err->code)
@@ -62,7 +62,7 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
     return;
   }
   /* The platform is ready: tenants waiting for it may go. */
-  if (strcmp(id, EDV_PLATFORM_ID) == 0 && strcmp(phase, "READY") == 0)
+  if (strcmp(id, EDV_PLATFORM_TENANT) == 0 && strcmp(phase, "READY") == 0)
     edvd_reconcile_pass(d);
 }
 
@@ -366,8 +366,6 @@ static void on_fleet_closed(void *data)
 {
   edvd *d = data;
 
-  d->store = NULL;
-  d->tiers = NULL;
   api_audit_close(d); /* the pending summaries, then the timer */
   if (d->audit_fd >= 0) {
     fsync(d->audit_fd);
@@ -394,7 +392,6 @@ static void edvd_maybe_finish(edvd *d)
   if (!d->stopping || d->httpd || !f || edv_fleet_runs(f))
     return;
   d->ef = NULL;
-  d->fleet = NULL;
   edv_fleet_close(f, on_fleet_closed, d);
 }
 
@@ -659,9 +656,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   }
   if (edv_fleet_open(&fo, &d->ef, &err))
     return fail(&err, "fleet");
-  d->store = d->ef->store;
-  d->tiers = d->ef->tiers;
-  d->fleet = d->ef->machine;
   if (!edv_fleet_subscribe(d->ef, on_fleet_event, d)) {
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     return fail(&err, "fleet");
@@ -696,7 +690,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   free_tls(tls_cert, tls_key); /* libmicrohttpd has its own copy */
   if (!d->httpd)
     return fail(&err, "listen");
-  d->started_ms = (uint64_t)edv__store_now(d->store);
+  d->started_ms = (uint64_t)api_wall_ms();
 
   uv_signal_init(loop, &d->sig_term);
   uv_signal_init(loop, &d->sig_int);

@@ -1,7 +1,8 @@
 /*
  * edvd.h - the reconciler service: one uv loop holding the Management API
- * server (httpd/httpd.h), the tenant fleet (tenant/machine.h), the engine
- * and, with --sim, the embedded simulator.
+ * server (httpd/httpd.h), the fleet (edv/fleet.h), the engine and, with
+ * --sim, the embedded simulator. edvd uses libedv's public API only
+ * (include/edv/) and the programs' support (httpd/, prog/, common/args.h).
  *
  * edvd.c owns the life of the service (start, resume, signals, shutdown)
  * and the runs it drives; api.c answers the Management API on top of it.
@@ -16,14 +17,11 @@
 
 #include "edv/config.h"
 #include "edv/engine.h"
+#include "edv/fleet.h"
 #include "edv/sim.h"
 #include "httpd/httpd.h"
 #include "prog/stephist.h"
 #include "prog/tokens.h"
-#include "store/store.h"
-#include "fleet/fleet.h"
-#include "tenant/machine.h"
-#include "tenant/tiers.h"
 
 /* Largest request body the API accepts (a spec is well under 2 KiB). */
 #define EDVD_MAX_BODY (64u * 1024u)
@@ -40,9 +38,6 @@ typedef struct edvd_opts {
   const char *const *tiers_fallbacks; /* installed / source tiers.json */
 } edvd_opts;
 
-/* A tenant this process is driving (the fleet keeps the runs). */
-typedef edv__fleet_run edvd_run;
-
 typedef struct edvd {
   uv_loop_t *loop;
   edvd_opts opts;
@@ -55,10 +50,7 @@ typedef struct edvd {
   unsigned listen_port;
   edv_sim *sim;
   edv_engine *engine;
-  edv_fleet *ef;     /* the fleet (fleet/fleet.h); the three below are its */
-  edv_store *store;  /* ef->store */
-  edv__tiers *tiers; /* ef->tiers */
-  edv__fleet *fleet; /* ef->machine */
+  edv_fleet *ef; /* the fleet (edv/fleet.h) */
   edv_httpd *httpd;
   edv__tokens *tokens;
   int audit_fd;
