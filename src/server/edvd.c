@@ -589,6 +589,13 @@ static void connection_limits(edvd *d, edv_httpd_options *ho)
       1000u;
 }
 
+/* The HTTP server's own lines, in edvd's log (libedv's logger). */
+static void httpd_log_line(void *data, edv_log_level level, const char *line)
+{
+  (void)data;
+  edv_log(level, "httpd", "%s", line);
+}
+
 static int fail(edv_error *err, const char *what)
 {
   edv_log(EDV_LOG_ERROR, MOD, "%s: %s", what, err->message);
@@ -681,6 +688,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   ho.handler = edvd_api_handle;
   ho.data = d;
   ho.error_body = edvd_api_error_body;
+  ho.log = httpd_log_line;
   connection_limits(d, &ho);
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
