@@ -676,9 +676,14 @@ static void on_probe(void *data, const edv_response *res)
 static void pump(edv__recon *d)
 {
   edv__heal *hs = d->heal;
-  const char *domain = edv__fleet_domain(d->fleet);
-  size_t dl = domain ? strlen(domain) : 0;
+  const char *domain;
+  size_t dl;
 
+  /* Stopping: the fleet's machine may be gone already. */
+  if (d->stopping || !d->fleet)
+    return;
+  domain = edv__fleet_domain(d->fleet);
+  dl = domain ? strlen(domain) : 0;
   if (dl && domain[dl - 1] == '.')
     dl--;
   while (hs && !d->stopping && hs->qhead && hs->inflight < HEAL_MAX_INFLIGHT) {
