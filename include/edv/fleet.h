@@ -389,10 +389,11 @@ EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
 typedef struct edv_reconciler_options {
   int delete_orphans;         /* 1: delete orphans (the narrow rules of
                                  docs/operations.md); 0: report only */
-  uint64_t orphan_grace_ms;   /* an orphan's age before it may go (1 h) */
-  unsigned heal_after;        /* bad probes in a row before a reset (3) */
-  unsigned heal_max_per_hour; /* resets per tenant per hour (3) */
-  uint64_t probe_timeout_ms;  /* a probe's deadline (10000) */
+  uint64_t orphan_grace_ms;   /* an orphan's age before it may go */
+  unsigned heal_after;        /* bad probes in a row before a reset
+                                 (0: 3) */
+  unsigned heal_max_per_hour; /* resets per tenant per hour (0: none) */
+  uint64_t probe_timeout_ms;  /* a probe's deadline (0: 10000) */
   /* Base URL probes go to instead (the Host header names the tenant's
    * hostname; a simulator's data plane), or NULL. */
   const char *probe_via;
@@ -404,8 +405,9 @@ typedef struct edv_reconciler_options {
   void *audit_data;
 } edv_reconciler_options;
 
-/* Sets the reconciler's options (copied; the defaults are in brackets
- * above until then). 0, or EDV_EINVAL naming the field. */
+/* Sets the reconciler's options (copied). Until then: report orphans
+ * only, after 1 h; reset after 3 bad probes, 3 times an hour at most;
+ * probes of 10 s. 0, or EDV_EINVAL naming the field. */
 EDV_EXPORT int edv_fleet_reconciler_set(edv_fleet *fleet,
                                         const edv_reconciler_options *opts,
                                         edv_error *err);

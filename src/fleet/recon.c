@@ -257,9 +257,9 @@ int edv_fleet_reconciler_set(edv_fleet *f, const edv_reconciler_options *o,
                          sizeof(d->probe_via) - 1);
   d->delete_orphans = o->delete_orphans != 0;
   d->orphan_grace_ms = o->orphan_grace_ms;
-  d->heal_after = o->heal_after;
+  d->heal_after = o->heal_after ? o->heal_after : 3;
   d->heal_max_per_hour = o->heal_max_per_hour;
-  d->probe_timeout_ms = o->probe_timeout_ms;
+  d->probe_timeout_ms = o->probe_timeout_ms ? o->probe_timeout_ms : 10000u;
   snprintf(d->probe_via, sizeof(d->probe_via), "%s",
            o->probe_via ? o->probe_via : "");
   d->audit = o->audit;
