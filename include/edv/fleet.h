@@ -419,11 +419,14 @@ EDV_EXPORT int edv_fleet_reconciler_set(edv_fleet *fleet,
 /*
  * One resume pass, now: drives every interrupted tenant nobody drives
  * (the runs go on asynchronously; events tell their end) and forgets
- * idempotency keys older than a day. Nothing while the platform is being
- * driven or is not READY (with EDV_PASS_PLATFORM: drives it up, 1).
- * Returns the runs it started.
+ * idempotency keys older than a day; `*runs` (may be NULL) gets how many
+ * runs it started. Nothing while the platform is being driven or is not
+ * READY (with EDV_PASS_PLATFORM: drives it up instead). 0, or an edv_code
+ * with `err` filled when the platform's run could not start (EDV_EBUSY:
+ * another process holds it) or on ENOMEM.
  */
-EDV_EXPORT unsigned edv_fleet_reconcile(edv_fleet *fleet, unsigned flags);
+EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
+                                   unsigned *runs, edv_error *err);
 
 /* Starts a drift pass unless one is in flight or the platform is not
  * READY; 0, or -1 on ENOMEM. */

@@ -200,32 +200,40 @@ static int platform_ready(edv__recon *d)
          rec.phase == EDV_PHASE_READY;
 }
 
-unsigned edv_fleet_reconcile(edv_fleet *f, unsigned flags)
+int edv_fleet_reconcile(edv_fleet *f, unsigned flags, unsigned *runs,
+                        edv_error *perr)
 {
   edv__recon *d = edv__recon_get(f);
   pass_ctx *p;
   uint64_t t0 = uv_hrtime();
-  unsigned started;
+  unsigned started, none;
   edv_error err;
 
-  if (!d || d->stopping || edv__recon_driven(d, EDV_PLATFORM_ID))
+  if (!runs)
+    runs = &none;
+  *runs = 0;
+  if (!d)
+    return edv_error_set(perr, EDV_ENOMEM, "out of memory");
+  if (d->stopping || edv__recon_driven(d, EDV_PLATFORM_ID))
     return 0;
   if (!platform_ready(d)) {
-    if (flags & EDV_PASS_PLATFORM) {
-      EDV_LOG_I(MOD, "platform missing: running platform init");
-      if (edv__recon_drive(d, EDV_PLATFORM_ID, EDV_DIR_UP, &err)) {
-        EDV_LOG_E(MOD, "platform init: %s", err.message);
-        return 0;
-      }
-      return 1;
+    if (!(flags & EDV_PASS_PLATFORM)) {
+      EDV_LOG_W(MOD, "pass skipped: the platform is not READY (run `edvctl "
+                     "platform init`, or edvd --sim)");
+      return 0;
     }
-    EDV_LOG_W(MOD, "pass skipped: the platform is not READY (run `edvctl "
-                   "platform init`, or edvd --sim)");
+    EDV_LOG_I(MOD, "platform missing: running platform init");
+    if (edv__recon_drive(d, EDV_PLATFORM_ID, EDV_DIR_UP, &err)) {
+      if (perr)
+        *perr = err;
+      return err.code;
+    }
+    *runs = 1;
     return 0;
   }
   p = calloc(1, sizeof(*p));
   if (!p)
-    return 0;
+    return edv_error_set(perr, EDV_ENOMEM, "out of memory");
   d->last_pass_ms = edv__store_now(d->store);
   started = resume_all(d, p);
   free(p);
@@ -240,7 +248,8 @@ unsigned edv_fleet_reconcile(edv_fleet *f, unsigned flags)
   d->last_pass_started = started;
   if (started)
     EDV_LOG_I(MOD, "pass: resumed %u tenant(s)", started);
-  return started;
+  *runs = started;
+  return 0;
 }
 
 /* ---- settings and the other passes ---------------------------------------*/

@@ -68,14 +68,18 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
 
 unsigned edvd_reconcile_pass(edvd *d)
 {
-  return d->stopping || !d->ef ? 0 : edv_fleet_reconcile(d->ef, EDV_PASS_DRIFT);
+  unsigned n = 0;
+
+  if (!d->stopping && d->ef)
+    edv_fleet_reconcile(d->ef, EDV_PASS_DRIFT, &n, NULL);
+  return n;
 }
 
 static void on_reconcile_timer(uv_timer_t *t)
 {
   edvd *d = t->data;
 
-  edv_fleet_reconcile(d->ef, 0);
+  edv_fleet_reconcile(d->ef, 0, NULL, NULL);
 }
 
 static void on_drift_timer(uv_timer_t *t)
@@ -737,8 +741,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */
-  edv_fleet_reconcile(d->ef,
-                      EDV_PASS_DRIFT | (opts->use_sim ? EDV_PASS_PLATFORM : 0));
+  if (edv_fleet_reconcile(
+          d->ef, EDV_PASS_DRIFT | (opts->use_sim ? EDV_PASS_PLATFORM : 0), NULL,
+          &err))
+    return fail(&err, "platform init");
   return 0;
 }
 

@@ -484,6 +484,7 @@ static void test_reconciler(void **state)
   edv_reconciler_options o;
   edv_api_stats api;
   edv_error err;
+  unsigned runs;
 
   (void)state;
   memset(&o, 0, sizeof(o));
@@ -502,7 +503,10 @@ static void test_reconciler(void **state)
   for (int i = 0; i < 200; i++)
     uv_run(&F.loop, UV_RUN_NOWAIT);
   assert_int_equal(recon_figure("drift_passes"), 0);
-  assert_int_equal(edv_fleet_reconcile(F.fleet, EDV_PASS_DRIFT), 0);
+  runs = 99;
+  assert_int_equal(edv_fleet_reconcile(F.fleet, EDV_PASS_DRIFT, &runs, &err),
+                   0);
+  assert_int_equal(runs, 0);
   for (int i = 0; i < 600000 && recon_figure("drift_passes") < 1; i++)
     uv_run(&F.loop, UV_RUN_ONCE);
   assert_int_equal(recon_figure("drift_passes"), 1);
