@@ -388,14 +388,10 @@ EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
 
 /* ---- For programs: the fleet's surroundings ---------------------------
  *
- * What a program (edvctl, edvd) needs beside an open fleet: the state
- * directory, a read-only look at its store, the isolation audit, and the
- * fleet-wide pass of a reconciler.
+ * What a program (edvctl, edvd) needs beside an open fleet: a read-only
+ * look at its store and the isolation audit (the state directory, the
+ * reconcile pass and stopping are in "Reconciler" below).
  */
-
-/* Creates the state directory `dir` (mkdir -p, missing directories 0700).
- * 0, or EDV_EIO naming it. */
-EDV_EXPORT int edv_state_dir_create(const char *dir, edv_error *err);
 
 /*
  * The tenants recorded in the store of the state directory `dir`, read
@@ -405,10 +401,6 @@ EDV_EXPORT int edv_state_dir_create(const char *dir, edv_error *err);
  */
 EDV_EXPORT int edv_state_tenants(const char *dir, json_object **out,
                                  edv_error *err);
-
-/* The name of the i-th tenant phase ("PENDING", "PROVISIONING", ...), or
- * NULL past the last. */
-EDV_EXPORT const char *edv_tenant_phase_name(unsigned i);
 
 /*
  * Proves tenant isolation from the project's live network (three
@@ -420,24 +412,6 @@ EDV_EXPORT const char *edv_tenant_phase_name(unsigned i);
 EDV_EXPORT int edv_network_audit(edv_engine *engine, edv_fleet_cb cb,
                                  void *data, edv_error *err);
 
-/*
- * Stops every run and every wait of the fleet at a durable point and
- * starts no other (a program being interrupted or shutting down): their
- * callers are answered EDV_ECANCELED. The fleet stays open until
- * edv_fleet_close().
- */
-EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
-
-/*
- * A reconcile pass over the fleet: resumes every tenant left mid-run
- * (PENDING, PROVISIONING, UPDATING, DEPROVISIONING) that no run drives, as
- * edv_tenant_resume(fleet, NULL, ...) does, and forgets idempotency keys older
- * than a day. Skipped (nothing resumed) while the platform is not READY.
- * Answers {"resumed": N, "runs_in_flight": N, "platform": PHASE|"MISSING"}
- * when the resumed runs ended, or once they started with EDV_FLEET_ASYNC.
- */
-EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
-                                   edv_fleet_cb cb, void *data, edv_error *err);
 /* ---- The store itself: export, import, rebuild, snapshots ---------------
  *
  * docs/operations.md, "Lost edv.db". The store (edv.db) holds no secret;
@@ -527,6 +501,165 @@ EDV_EXPORT int edv_fleet_snapshot_name(const char *dir, int64_t time_ms,
  * other files are left alone. */
 EDV_EXPORT int edv_fleet_snapshot_prune(const char *dir, unsigned keep,
                                         edv_error *err);
+
+
+/* ---- Reconciler (drift, heal, passes) -----------------------------------
+ *
+ * What keeps a fleet as its specs say while a service (edvd) runs: the
+ * resume pass (tenants left PENDING, PROVISIONING or DEPROVISIONING are
+ * driven again), the drift pass (a fixed number of filtered list calls for
+ * the whole fleet; READY tenants whose resources are missing or changed
+ * are driven again, with a back-off when that does not fix them; orphans,
+ * resources of ours for no live tenant, are reported and deleted only when
+ * asked) and the health probes (GET https://ID.DOMAIN/health of every
+ * READY tenant; a VM unhealthy for heal_after probes in a row is reset,
+ * at most heal_max_per_hour times an hour; results written as Cloud
+ * Monitoring custom metrics). docs/operations.md describes each.
+ *
+ * The fleet runs no timer: the embedder calls each pass when it wants
+ * (edvd: on its server.*_interval_s timers). The passes' state and figures
+ * live on the fleet; journal lines are written as "reconciler" and
+ * "healer". A pass in flight when the fleet closes stops at once.
+ */
+
+typedef struct edv_reconciler_options {
+  int delete_orphans;         /* 1: delete orphans (the narrow rules of
+                                 docs/operations.md); 0: report only */
+  uint64_t orphan_grace_ms;   /* an orphan's age before it may go */
+  unsigned heal_after;        /* bad probes in a row before a reset
+                                 (0: 3) */
+  unsigned heal_max_per_hour; /* resets per tenant per hour (0: none) */
+  uint64_t probe_timeout_ms;  /* a probe's deadline (0: 10000) */
+  /* Base URL probes go to instead (the Host header names the tenant's
+   * hostname; a simulator's data plane), or NULL. */
+  const char *probe_via;
+  /* How often the embedder runs each pass, for the status document only. */
+  uint64_t reconcile_interval_ms, drift_interval_ms, health_interval_ms;
+  /* Called with one JSON line ({time, who, role, method, path, tenant,
+   * result}, borrowed) for every orphan deletion asked; NULL: none. */
+  void (*audit)(void *data, json_object *line);
+  void *audit_data;
+} edv_reconciler_options;
+
+/* Sets the reconciler's options (copied). Until then: report orphans
+ * only, after 1 h; reset after 3 bad probes, 3 times an hour at most;
+ * probes of 10 s. 0, or EDV_EINVAL naming the field. */
+EDV_EXPORT int edv_fleet_reconciler_set(edv_fleet *fleet,
+                                        const edv_reconciler_options *opts,
+                                        edv_error *err);
+
+/* Flags of edv_fleet_reconcile, beside EDV_FLEET_ASYNC. */
+#define EDV_PASS_DRIFT    0x10u /* a drift pass too, after the resume pass */
+#define EDV_PASS_PLATFORM 0x20u /* platform not READY: drive it up instead */
+
+/*
+ * One resume pass, now (POST /api/infrastructure/reconcile, `edvctl infra
+ * reconcile`): drives every interrupted tenant nobody drives (PENDING,
+ * PROVISIONING, UPDATING, DEPROVISIONING) and forgets idempotency keys
+ * older than a day. Nothing while the platform is being driven or is not
+ * READY (with EDV_PASS_PLATFORM: drives it up instead). Answers
+ * {"resumed": N, "runs_in_flight": N, "platform": PHASE|"MISSING"} once the
+ * runs it started ended, or at once with EDV_FLEET_ASYNC (the runs go on;
+ * events tell their end); `cb` may be NULL. 0, or an edv_code with `err`
+ * filled when the platform's run could not start (EDV_EBUSY: another
+ * process holds it) or on ENOMEM.
+ */
+EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
+                                   edv_fleet_cb cb, void *data, edv_error *err);
+
+/* Starts a drift pass unless one is in flight or the platform is not
+ * READY; 0, or -1 on ENOMEM. */
+EDV_EXPORT int edv_fleet_drift_pass(edv_fleet *fleet);
+
+/* Starts a round of health probes (a tenant still being probed is left
+ * out of it). */
+EDV_EXPORT void edv_fleet_heal_pass(edv_fleet *fleet);
+
+/* The reconciler's figures (a new object; NULL on ENOMEM): {interval_s,
+ * passes, last_pass, last_pass_duration_ms, last_pass_resumed,
+ * drift_detection, drift_interval_s, drift_passes, drift_repairs,
+ * drift_last_calls, drift_last_calls_by_kind, drift_unresolved,
+ * delete_orphans, orphans_deleted, health_interval_s, health_probes,
+ * unhealthy_probes, heal_resets, degraded_alerts, tenants_healthy,
+ * tenants_unhealthy, metric_writes, metric_write_errors, orphans};
+ * docs/api.md ("reconciler") lists each. */
+EDV_EXPORT json_object *edv_fleet_reconciler_status(edv_fleet *fleet);
+
+/* The same figures and the store's group commits as Prometheus text
+ * (malloc'd; NULL on ENOMEM). */
+EDV_EXPORT char *edv_fleet_reconciler_metrics(edv_fleet *fleet);
+
+/* ---- Quick looks (no cloud call, no callback) -------------------------*/
+
+#define EDV_TENANT_ID_MAX       26          /* a tenant id's length, at most */
+#define EDV_IDEMPOTENCY_KEY_MAX 255         /* an idempotency key's, at most */
+#define EDV_PLATFORM_TENANT     "@platform" /* the platform's events */
+
+/* The tenant document as the store has it now (no steps, resources or
+ * observed state): for a program that must decide before it calls.
+ * A new object, or NULL with `err` (EDV_ENOTFOUND for an unknown or
+ * malformed id; a DELETED tenant is found). */
+EDV_EXPORT json_object *edv_tenant_peek(edv_fleet *fleet, const char *id,
+                                        edv_error *err);
+
+/* The tenant's entity tag ("\"3f2a9c1b7e0d5a44\"", quotes included): it
+ * changes whenever its spec, phase or generation does (HTTP's ETag and
+ * If-Match). 0, or EDV_ENOTFOUND as edv_tenant_peek. */
+EDV_EXPORT int edv_tenant_etag(edv_fleet *fleet, const char *id, char *buf,
+                               size_t size, edv_error *err);
+
+/* 1 while a backup or restore of the tenant runs (no run may start). */
+EDV_EXPORT int edv_tenant_busy(edv_fleet *fleet, const char *id);
+
+/*
+ * An idempotency key for a create of `spec` (1..255 printable ASCII; NULL:
+ * none): recorded with the request the first time; the same key with the
+ * same spec (in any key order) again is 0 (the create, idempotent, gives
+ * the same answer), with another spec EDV_ECONFLICT (the message starts
+ * with "Idempotency-Key"). Keys are forgotten after a day
+ * (edv_fleet_reconcile). A spec the create would refuse is 0.
+ */
+EDV_EXPORT int edv_tenant_create_key(edv_fleet *fleet, const char *key,
+                                     json_object *spec, edv_error *err);
+
+/* 0 when the store answers (a readiness check), else its error. */
+EDV_EXPORT int edv_fleet_check(edv_fleet *fleet, edv_error *err);
+
+/* A short-lived cache of answers on the fleet, for a program serving the
+ * same costly answer to many callers: the value under `key` if younger
+ * than its ttl (a new reference), else NULL; put takes a reference. */
+EDV_EXPORT json_object *edv_fleet_cache_get(edv_fleet *fleet, const char *key);
+EDV_EXPORT void edv_fleet_cache_put(edv_fleet *fleet, const char *key,
+                                    json_object *value, uint64_t ttl_ms);
+
+/* A wall-clock time (ms since the epoch) as every document writes it:
+ * RFC 3339 in UTC with milliseconds ("2026-12-07T09:43:09.123Z"). */
+EDV_EXPORT void edv_time_format(int64_t ms, char *buf, size_t size);
+
+/* The i-th tenant phase's name ("PENDING", ..., "DELETED"), NULL past the
+ * last. */
+EDV_EXPORT const char *edv_phase_name(unsigned i);
+
+/*
+ * The state directory a fleet opens (edv_fleet_options.state_dir): `dir`
+ * when given, else config state_dir, else $XDG_STATE_HOME/edv, else
+ * ~/.local/state/edv; created (0700, with its parents) when missing, so
+ * that a program may keep its own files beside edv.db. 0, or EDV_EINVAL /
+ * EDV_EIO naming "state_dir".
+ */
+EDV_EXPORT int edv_fleet_state_dir(const edv_config *config, const char *dir,
+                                   char *buf, size_t size, edv_error *err);
+
+/* The runs the reconciler started (resumes, drift repairs, the platform
+ * with EDV_PASS_PLATFORM) since the fleet opened. */
+EDV_EXPORT uint64_t edv_fleet_reconciler_runs(const edv_fleet *fleet);
+
+/* The runs this fleet drives now. */
+EDV_EXPORT unsigned edv_fleet_runs(const edv_fleet *fleet);
+
+/* Stops every run at a durable point and starts no other run or pass (a
+ * service shutting down while requests end); close the fleet after. */
+EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,8 @@
 /*
- * edv/log.h - how much libedv logs.
- *
- * libedv writes one line per event to stderr: "text" lines for humans by
- * default. A program linking the shared library sets the threshold here;
- * the library's logger is its own (a copy of the logging code linked into
- * the program would be another logger, which this setting does not reach).
+ * edv/log.h - libedv's log: one line per event on stderr, as text or as
+ * JSON ({time, level, module, msg}). A program linking the library sets
+ * its level and format here and writes its own lines into the same log.
+ * Never log a secret (a key, a token, a password): log names and ids.
  */
 #ifndef EDV_LOG_PUBLIC_H
 #define EDV_LOG_PUBLIC_H
@@ -17,13 +15,25 @@ extern "C" {
 
 typedef enum {
   EDV_LOG_ERROR = 0,
-  EDV_LOG_WARN = 1, /* the default */
+  EDV_LOG_WARN = 1,
   EDV_LOG_INFO = 2,
   EDV_LOG_DEBUG = 3,
 } edv_log_level;
 
-/* Messages above `level` are dropped from now on. */
+/* Lines above `level` are dropped (default EDV_LOG_WARN). */
 EDV_EXPORT void edv_log_set_level(edv_log_level level);
+EDV_EXPORT edv_log_level edv_log_get_level(void);
+
+/* 0: text lines (the default); 1: JSON lines. */
+EDV_EXPORT void edv_log_set_json(int json);
+
+/* Writes one line at `level` for `module` ("edvd"), printf-style. */
+EDV_EXPORT void edv_log(edv_log_level level, const char *module,
+                        const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 #ifdef __cplusplus
 }

@@ -287,8 +287,8 @@ static void offer_values(cli_ctx *ctx, const char *cur, const char *kind,
     for (size_t i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
       offer(ctx, cur, "", shells[i].name);
   } else if (strcmp(kind, "PHASE") == 0) {
-    for (unsigned p = 0; edv_tenant_phase_name(p); p++)
-      offer(ctx, cur, "", edv_tenant_phase_name(p));
+    for (unsigned p = 0; edv_phase_name(p); p++)
+      offer(ctx, cur, "", edv_phase_name(p));
   }
 }
 

@@ -129,11 +129,12 @@ void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- State directory and the embedded simulator ------------------------*/
 
-/* mkdir -p with mode 0700: the one in prog/fleetenv.c, shared with
- * edvd. */
+/* mkdir -p with mode 0700: the library's (edv_fleet_state_dir). */
 int cli_mkdirs(const char *path)
 {
-  return edv_state_dir_create(path, NULL) ? -1 : 0;
+  char made[512];
+
+  return edv_fleet_state_dir(NULL, path, made, sizeof(made), NULL) ? -1 : 0;
 }
 
 const char *cli_state_dir(cli_ctx *ctx)

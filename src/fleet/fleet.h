@@ -13,9 +13,10 @@
  *   dayops.c  backups, restore, metrics; status, costs, capacity
  *   programs.c what programs need beside an open fleet (edv/tiers.h, the
  *             "For programs" part of edv/fleet.h): tiers document, spec
- *             check, state directory, audit, stop, the reconcile pass
+ *             check, the state directory's tenants, audit
  *   state.c   the store itself: export, import, snapshots
  *   rebuild.c the store rebuilt from the cloud alone
+ *   recon.c   the reconciler: resume pass, drift.c, heal.c (recon.h)
  */
 #ifndef EDV_FLEET_FLEET_H
 #define EDV_FLEET_FLEET_H
@@ -116,6 +117,8 @@ struct edv_fleet {
   /* Day-2 operations in flight (dayops.c), or NULL. */
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
+  /* The reconciler (recon.h), or NULL before its first use. */
+  struct edv__recon *recon;
 };
 
 /* Stops every run at a durable point and starts no other (a shutdown);

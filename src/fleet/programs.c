@@ -1,8 +1,8 @@
 /*
  * programs.c - what a program needs beside an open fleet (edv/fleet.h,
  * "For programs"; edv/tiers.h): the tiers document and the offline checks
- * of a spec, the state directory and a read-only look at its store, the
- * isolation audit, stopping, and the reconcile pass.
+ * of a spec, a read-only look at the state directory's store, the
+ * isolation audit, and the platform's phase.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -90,15 +90,7 @@ int edv_tenant_spec_check(json_object *spec, json_object *tiers,
   return 0;
 }
 
-/* ---- the state directory --------------------------------------------- */
-
-int edv_state_dir_create(const char *dir, edv_error *err)
-{
-  if (edv__env_mkdirs(dir) != 0)
-    return edv_error_set(err, EDV_EIO, "state_dir: cannot create '%s': %s", dir,
-                         strerror(errno));
-  return 0;
-}
+/* ---- the state directory's tenants ---------------------------------- */
 
 static int state_one(void *data, const edv__tenant_rec *rec)
 {
@@ -141,11 +133,6 @@ int edv_state_tenants(const char *dir, json_object **out, edv_error *err)
   return rc;
 }
 
-const char *edv_tenant_phase_name(unsigned i)
-{
-  return i < EDV_PHASE__COUNT ? edv__phase_name((edv_tenant_phase)i) : NULL;
-}
-
 /* ---- the audit --------------------------------------------------------- */
 
 typedef struct audit_call {
@@ -178,7 +165,7 @@ int edv_network_audit(edv_engine *engine, edv_fleet_cb cb, void *data,
   return 0;
 }
 
-/* ---- stopping and the reconcile pass -------------------------------- */
+/* ---- the platform ---------------------------------------------------- */
 
 const char *edv__fleet_platform_phase(edv_fleet *f)
 {
@@ -187,72 +174,4 @@ const char *edv__fleet_platform_phase(edv_fleet *f)
   return edv__store_tenant_get(f->store, EDV_PLATFORM_ID, &rec, NULL) == 0
              ? edv__phase_name(rec.phase)
              : "MISSING";
-}
-
-void edv_fleet_stop(edv_fleet *fleet)
-{
-  if (fleet)
-    edv__fleet_stop_all(fleet);
-}
-
-typedef struct reconcile_call {
-  edv_fleet *f;
-  edv_fleet_cb cb;
-  void *data;
-} reconcile_call;
-
-/* The pass's answer: how many were resumed, what runs, the platform. */
-static json_object *reconcile_doc(edv_fleet *f, size_t resumed)
-{
-  json_object *o = json_object_new_object();
-
-  json_object_object_add(o, "resumed", json_object_new_int((int)resumed));
-  json_object_object_add(o, "runs_in_flight",
-                         json_object_new_int((int)f->nruns));
-  json_object_object_add(o, "platform",
-                         json_object_new_string(edv__fleet_platform_phase(f)));
-  return o;
-}
-
-static void on_resumed(void *data, json_object *answer, const edv_error *err)
-{
-  reconcile_call rc = *(reconcile_call *)data;
-  json_object *o;
-
-  free(data);
-  if (!answer) {
-    rc.cb(rc.data, NULL, err);
-    return;
-  }
-  o = reconcile_doc(rc.f, json_object_array_length(
-                              json_object_object_get(answer, "tenants")));
-  rc.cb(rc.data, o, NULL);
-  json_object_put(o);
-}
-
-int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags, edv_fleet_cb cb,
-                        void *data, edv_error *err)
-{
-  reconcile_call *rc;
-  edv_error e;
-  int result;
-
-  /* Idempotency keys answer retries, which come within minutes. */
-  if (edv__store_idem_prune(fleet->store,
-                            edv__store_now(fleet->store) - 86400000, &e))
-    EDV_LOG_W(MOD, "reconcile: idempotency prune: %s", e.message);
-  if (strcmp(edv__fleet_platform_phase(fleet), "READY") != 0) {
-    json_object *o = reconcile_doc(fleet, 0);
-    result = edv__fleet_answer_later(fleet, cb, data, o, NULL, err);
-    json_object_put(o);
-    return result;
-  }
-  if (!(rc = malloc(sizeof(*rc))))
-    return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  rc->f = fleet;
-  rc->cb = cb;
-  rc->data = data;
-  if ((result = edv_tenant_resume(fleet, NULL, flags, on_resumed, rc, err)))
-    free(rc);
-  return result;
 }

@@ -8,7 +8,8 @@
  */
 #include <string.h>
 
-#include "common/log.h"
+#include "edv/log.h"
+#include "server/api.h"
 #include "server/edvd.h"
 
 #define MOD "edvd"
@@ -22,37 +23,37 @@ static void on_snapshot(void *data, const edv_error *err)
 
   d->snapshot_busy = 0;
   if (err)
-    EDV_LOG_W(MOD, "store snapshot failed: %s",
-              edv_error_format(err, buf, sizeof(buf)));
+    edv_log(EDV_LOG_WARN, MOD, "store snapshot failed: %s",
+            edv_error_format(err, buf, sizeof(buf)));
   else if (dir &&
            edv_fleet_snapshot_prune(
                dir,
                (unsigned)edv_config_get_int(d->cfg, "state.snapshot_keep", 24),
                &e))
-    EDV_LOG_W(MOD, "store snapshots: %s",
-              edv_error_format(&e, buf, sizeof(buf)));
+    edv_log(EDV_LOG_WARN, MOD, "store snapshots: %s",
+            edv_error_format(&e, buf, sizeof(buf)));
 }
 
 static void on_snapshot_timer(uv_timer_t *t)
 {
   edvd *d = t->data;
   const char *dir = edv_config_get(d->cfg, "state.snapshot_dir");
-  char path[1024], buf[512];
+  char made[512], path[1024], buf[512];
   edv_error err;
 
   if (d->snapshot_busy || d->stopping || !dir || !d->ef)
     return;
-  if (edv__env_mkdirs(dir) != 0 ||
-      edv_fleet_snapshot_name(dir, edv__store_now(d->store), path,
-                              sizeof(path)) != 0) {
-    EDV_LOG_W(MOD, "store snapshot: cannot use state.snapshot_dir '%s'", dir);
+  if (edv_fleet_state_dir(NULL, dir, made, sizeof(made), NULL) != 0 ||
+      edv_fleet_snapshot_name(dir, api_wall_ms(), path, sizeof(path)) != 0) {
+    edv_log(EDV_LOG_WARN, MOD,
+            "store snapshot: cannot use state.snapshot_dir '%s'", dir);
     return;
   }
   if (edv_fleet_snapshot(d->ef, path, on_snapshot, d, &err) == 0)
     d->snapshot_busy = 1;
   else
-    EDV_LOG_W(MOD, "store snapshot: %s",
-              edv_error_format(&err, buf, sizeof(buf)));
+    edv_log(EDV_LOG_WARN, MOD, "store snapshot: %s",
+            edv_error_format(&err, buf, sizeof(buf)));
 }
 
 void edvd_snapshot_start(edvd *d)
