@@ -502,7 +502,6 @@ EDV_EXPORT int edv_fleet_snapshot_name(const char *dir, int64_t time_ms,
 EDV_EXPORT int edv_fleet_snapshot_prune(const char *dir, unsigned keep,
                                         edv_error *err);
 
-
 /* ---- Reconciler (drift, heal, passes) -----------------------------------
  *
  * What keeps a fleet as its specs say while a service (edvd) runs: the

@@ -742,11 +742,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */
-  if (edv_fleet_reconcile(
-          d->ef,
-          EDV_FLEET_ASYNC | EDV_PASS_DRIFT |
-              (opts->use_sim ? EDV_PASS_PLATFORM : 0),
-          NULL, NULL, &err))
+  if (edv_fleet_reconcile(d->ef,
+                          EDV_FLEET_ASYNC | EDV_PASS_DRIFT |
+                              (opts->use_sim ? EDV_PASS_PLATFORM : 0),
+                          NULL, NULL, &err))
     return fail(&err, "platform init");
   return 0;
 }
