@@ -388,34 +388,6 @@ static int uptime_delete(sim *s, sim_req *req, sim_resp *resp)
 
 /* --- timeSeries --------------------------------------------------------- */
 
-/* RFC 3339 ("2026-11-27T21:32:22.123Z", offsets not accepted) to ms, or
- * -1. */
-static int64_t parse_time(const char *t)
-{
-  struct tm tm;
-  int y, mo, d, h, mi, sec, n = 0;
-  int64_t ms = 0, scale = 100;
-  const char *p;
-
-  if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-                          &sec, &n) != 6)
-    return -1;
-  p = t + n;
-  if (*p == '.')
-    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-      ms += (*p - '0') * scale;
-  if (*p != 'Z' || p[1] != '\0')
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 /* Labels as "k=v;" in key order, for series identity. */
 static void labels_str(json_object *labels, char *buf, size_t n)
 {
@@ -508,7 +480,7 @@ static int check_series(sim_resp *resp, json_object *ts, size_t i)
     return bad(resp, msg);
   }
   pt = json_object_array_get_idx(points, 0);
-  if (parse_time(js(json_object_object_get(pt, "interval"), "endTime")) < 0 ||
+  if (sim_parse_time(js(json_object_object_get(pt, "interval"), "endTime")) < 0 ||
       value_type(json_object_object_get(pt, "value")) == NULL) {
     snprintf(msg, sizeof(msg),
              "timeSeries[%zu]: the point needs interval.endTime and a "
@@ -528,7 +500,7 @@ static int check_series_store(sim *s, sim_resp *resp, json_object *ts, size_t i)
   const char *type = js(json_object_object_get(ts, "metric"), "type");
   const char *vt = value_type(json_object_object_get(pt, "value"));
   char key[400];
-  int64_t t = parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
+  int64_t t = sim_parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
 
   snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", sim_project(s),
            type);
@@ -548,7 +520,7 @@ static int check_series_store(sim *s, sim_resp *resp, json_object *ts, size_t i)
           : NULL;
   if (newest) {
     int64_t last =
-        parse_time(js(json_object_object_get(newest, "interval"), "endTime"));
+        sim_parse_time(js(json_object_object_get(newest, "interval"), "endTime"));
 
     if (t < last)
       return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -677,7 +649,7 @@ static int series_cb(void *data, const char *name, const char *kind,
   for (size_t i = 0; i < alen(all); i++) {
     json_object *pt = json_object_array_get_idx(all, i);
     int64_t t =
-        parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
+        sim_parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
 
     if (t <= c->end && (c->start < 0 || t > c->start))
       json_object_array_add(pts, json_object_get(pt));
@@ -706,12 +678,12 @@ static int series_list(sim *s, sim_req *req, sim_resp *resp)
                        "The filter must name a metric.type.");
   memset(&c, 0, sizeof(c));
   c.type = type;
-  c.end = parse_time(sim_query(req, "interval.endTime"));
+  c.end = sim_parse_time(sim_query(req, "interval.endTime"));
   if (c.end < 0)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Field interval.endTime had an invalid value.");
   c.start = sim_query(req, "interval.startTime")
-                ? parse_time(sim_query(req, "interval.startTime"))
+                ? sim_parse_time(sim_query(req, "interval.startTime"))
                 : -1;
   {
     const char *p = strstr(filter, "metric.labels.");
