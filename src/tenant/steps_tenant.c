@@ -287,6 +287,8 @@ static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
   ctx->network = edv__srun_network(sr);
   ctx->zone = edv__srun_zone(sr);
   ctx->db_ip = edv__srun_fact(sr, "db_ip");
+  ctx->backup_location = edv__srun_backup_location(
+      sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
 }
 
 /* ==== firewall =========================================================== */
@@ -719,6 +721,7 @@ static json_object *sql_build(edv__srun *sr)
   const edv__tier *t = edv__srun_tier(sr);
   json_object *o = json_object_new_object(), *st = json_object_new_object(),
               *ip;
+  char loc[64];
 
   names_of(sr, &n);
   json_object_object_add(o, "name", jstr(n.sql));
@@ -737,7 +740,9 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
   json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
-  json_object_object_add(st, "backupConfiguration", edv__sql_backup_config(t));
+  json_object_object_add(st, "backupConfiguration",
+                         edv__sql_backup_config(t, edv__srun_backup_location(
+                                                       sr, loc, sizeof(loc))));
   /* Only the tenant delete path lifts it (sql_down). */
   json_object_object_add(st, "deletionProtectionEnabled",
                          json_object_new_boolean(1));
