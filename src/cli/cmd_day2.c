@@ -78,6 +78,13 @@ static int l_restore(edv_fleet *f, const cli_args *a, edv_error *err)
                             on_answer, &day2_job, err);
 }
 
+static int l_restore_time(edv_fleet *f, const cli_args *a, edv_error *err)
+{
+  return edv_tenant_restore_to_time(f, a->argv[0], cli_arg(a, "to-time"),
+                                    cli_arg(a, "async") ? EDV_FLEET_ASYNC : 0,
+                                    on_answer, &day2_job, err);
+}
+
 static int l_metrics(edv_fleet *f, const cli_args *a, edv_error *err)
 {
   return edv_tenant_metrics(f, a->argv[0], cli_arg(a, "window"), on_answer,
@@ -151,6 +158,10 @@ static int run_remote(cli_ctx *ctx, const cli_args *args, json_object **out)
     body = json_object_new_object();
     if ((v = cli_arg(args, "description")) != NULL)
       json_object_object_add(body, "description", json_object_new_string(v));
+  } else if (strcmp(name, "restore") == 0 && cli_arg(args, "to-time")) {
+    body = json_object_new_object();
+    json_object_object_add(body, "point_in_time",
+                           json_object_new_string(cli_arg(args, "to-time")));
   } else if (strcmp(name, "restore") == 0) {
     body = json_object_new_object();
     json_object_object_add(body, "backup_id",
@@ -228,6 +239,18 @@ static const char *s_or(json_object *o, const char *key, const char *def)
 
 static void print_job(cli_ctx *ctx, json_object *doc)
 {
+  if (strcmp(s_or(doc, "kind", ""), "point_in_time_restore") == 0) {
+    fprintf(ctx->out, "Restore of tenant %s to %s: %s%s\n",
+            s_or(doc, "tenant", "?"), s_or(doc, "point_in_time", "?"),
+            s_or(doc, "status", "?"),
+            json_object_get_boolean(edv__jget(doc, "resumed")) ? " (resumed)"
+                                                               : "");
+    fprintf(ctx->out, "  %-10s %s\n  %-10s %s\n  %-10s %s\n", "instance",
+            s_or(doc, "instance", "-"), "replaces",
+            s_or(doc, "from_instance", "-"), "started",
+            s_or(doc, "started", "-"));
+    return;
+  }
   fprintf(ctx->out, "%s of tenant %s: %s%s\n",
           strcmp(s_or(doc, "kind", ""), "restore") == 0 ? "Restore" : "Backup",
           s_or(doc, "tenant", "?"), s_or(doc, "status", "?"),
@@ -408,10 +431,17 @@ int cli_cmd_tenant_backups(cli_ctx *ctx, const cli_args *args)
 
 int cli_cmd_tenant_restore(cli_ctx *ctx, const cli_args *args)
 {
+  if (cli_arg(args, "to-time")) {
+    if (cli_arg(args, "backup"))
+      return cli_usage_error(ctx, "--backup and --to-time exclude each other");
+    cli_progress(ctx, "Restoring the database of tenant %s to %s",
+                 args->argv[0], cli_arg(args, "to-time"));
+    return day2_run(ctx, args, l_restore_time, print_job);
+  }
   if (!cli_arg(args, "backup"))
     return cli_usage_error(ctx,
-                           "--backup B is required (see `edvctl tenant "
-                           "backups %s`)",
+                           "--backup B or --to-time T is required (see "
+                           "`edvctl tenant backups %s`)",
                            args->argv[0]);
   cli_progress(ctx, "Restoring the database of tenant %s from backup %s",
                args->argv[0], cli_arg(args, "backup"));

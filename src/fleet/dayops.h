@@ -28,12 +28,14 @@
 #define EDV_DAYOPS_CALL_MS 20000u
 
 typedef struct edv__job edv__job;
+typedef struct edv__pitr edv__pitr;
 typedef struct edv__cap_state edv__cap_state;
 
 typedef struct edv__dayops {
   edv_fleet *f;           /* NULL once the fleet is gone */
   unsigned refs;          /* the fleet's, and one per call or job in flight */
   edv__job *jobs;         /* backups and restores in flight */
+  edv__pitr *pitrs;       /* point-in-time restores in flight */
   json_object *recovered; /* tenants whose journal was looked at */
   json_object *cache;     /* key -> {"exp": loop ms, "v": value} */
   edv__cap_state *cap;    /* dayops_capacity.c */
@@ -92,6 +94,18 @@ void edv__dayops_cache_put(edv_fleet *f, const char *key, json_object *v,
  * now (for a caller that adds its own keys); NULL with `err` filled. */
 json_object *edv__dayops_status(edv_fleet *f, edv_error *err);
 json_object *edv__dayops_costs(edv_fleet *f, edv_error *err);
+
+/* dayops_pitr.c: 1 while a point-in-time restore of `tenant` runs in this
+ * fleet (active), and holds it against other runs (holds: all but while
+ * its own run rewires the tenant). */
+int edv__pitr_active(edv_fleet *f, const char *tenant);
+int edv__pitr_holds(edv_fleet *f, const char *tenant);
+/* Stops waiting for operations: the fleet closes (the restores stay
+ * unfinished in the journal). */
+void edv__pitr_stop(edv_fleet *f);
+/* RFC 3339 ("2026-12-07T09:30:00Z", fractions, "+03:00" offsets) to ms
+ * since the epoch, or -1. */
+int64_t edv__rfc3339_ms(const char *t);
 
 /* dayops_capacity.c: frees the capacity state (the fleet is gone). */
 void edv__dayops_cap_free(edv__dayops *o);

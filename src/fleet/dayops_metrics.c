@@ -41,33 +41,6 @@ typedef struct metrics_ctx {
   double lat_last;
 } metrics_ctx;
 
-/* RFC 3339 (as Google writes it) to ms since the epoch, or -1. */
-static int64_t parse_rfc3339(const char *t)
-{
-  struct tm tm;
-  int y, mo, d, h, mi, sec, n = 0;
-  int64_t ms = 0, scale = 100;
-  const char *p;
-
-  if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-                   &n) != 6)
-    return -1;
-  p = t + n;
-  if (*p == '.')
-    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-      ms += (*p - '0') * scale;
-  if (*p != 'Z')
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 static int point_value(json_object *pt, double *out)
 {
   json_object *v, *x;
@@ -139,7 +112,7 @@ static void each_point(metrics_ctx *m, json_object *page, int latency)
       if (point_value(pt, &val))
         continue;
       if (json_object_object_get_ex(pt, "interval", &iv))
-        t = parse_rfc3339(edv__jstr(iv, "endTime"));
+        t = edv__rfc3339_ms(edv__jstr(iv, "endTime"));
       add_point(m, latency, val, t);
     }
   }
