@@ -703,6 +703,74 @@ static int check_time(const char *when, int64_t *ms, edv_error *err)
   return 0;
 }
 
+/* The restore may start (or resume: pc says whether one is unfinished)
+ * now; else the error. */
+static int pitr_gate(edv_fleet *f, edv__dayops *o, const edv__tenant_rec *rec,
+                     int64_t ms, pend_ctx *pc, edv_error *err)
+{
+  int result;
+
+  if (edv__dayops_closing(f))
+    return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
+  if (pitr_find(o, rec->id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being restored now; retry once it "
+                         "ends",
+                         rec->id);
+  memset(pc, 0, sizeof(*pc));
+  if ((result = edv__store_journal_list(f->store, rec->id, 0, 1000000u,
+                                        pend_one, pc, err)) != 0)
+    return result;
+  if (pc->found && edv__rfc3339_ms(pc->when) != ms)
+    return edv_error_set(err, EDV_ECONFLICT,
+                         "tenant '%s' has an unfinished restore to %s: run it "
+                         "again with that time to finish it first",
+                         rec->id, pc->when);
+  if (!pc->found && rec->phase != EDV_PHASE_READY)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s; a restore needs a READY tenant",
+                         rec->id, edv__phase_name(rec->phase));
+  if (edv__fleet_run_find(f, rec->id) || edv__dayops_busy(f, rec->id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being driven, backed up or restored "
+                         "now; retry once that ends",
+                         rec->id);
+  return 0;
+}
+
+/* A new restore of `rec` to `when` (or the unfinished one of pc), not yet
+ * listed; NULL on ENOMEM. */
+static pitr *pitr_new(edv_fleet *f, edv__dayops *o, const edv__tenant_rec *rec,
+                      const pend_ctx *pc, const char *when, int64_t ms)
+{
+  pitr *p = calloc(1, sizeof(*p));
+
+  if (!p)
+    return NULL;
+  p->o = o;
+  snprintf(p->tenant, sizeof(p->tenant), "%s", rec->id);
+  snprintf(p->actor, sizeof(p->actor), "%.60s%s%.60s", f->actor,
+           f->who[0] ? ":" : "", f->who);
+  snprintf(p->when, sizeof(p->when), "%s", pc->found ? pc->when : when);
+  p->when_ms = ms;
+  p->from = pc->found ? pc->from : rec->generation;
+  p->to = pc->found ? pc->to : rec->generation + 1;
+  p->started_ms = pc->found ? pc->time_ms : edv__store_wall_clock(NULL);
+  p->t0 = uv_hrtime();
+  /* Names of valid ids and small generations always fit. */
+  edv__name_sql_instance(p->tenant, p->from, p->from_inst,
+                         sizeof(p->from_inst));
+  edv__name_sql_instance(p->tenant, p->to, p->to_inst, sizeof(p->to_inst));
+  if (pc->found) {
+    /* Where it stopped is found by observing, from the clone on. */
+    p->resumed = p->started = 1;
+    p->switched = rec->generation == p->to;
+    p->stage = P_CLONE;
+    EDV_LOG_I(MOD, "tenant=%s: resuming the restore to %s", p->tenant, p->when);
+  }
+  return p;
+}
+
 int edv_tenant_restore_to_time(edv_fleet *f, const char *id,
                                const char *point_in_time, unsigned flags,
                                edv_fleet_cb cb, void *data, edv_error *err)
@@ -718,66 +786,15 @@ int edv_tenant_restore_to_time(edv_fleet *f, const char *id,
   if ((result = edv__dayops_tenant(f, id, &rec, err)) != 0 ||
       (result = check_time(point_in_time, &ms, err)) != 0)
     return result;
-  o = edv__dayops_of(f);
-  if (!o)
+  if (!(o = edv__dayops_of(f)))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  if (edv__dayops_closing(f))
-    return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
-  if (pitr_find(o, rec.id))
-    return edv_error_set(err, EDV_EBUSY,
-                         "tenant '%s' is being restored now; retry once it "
-                         "ends",
-                         rec.id);
-  memset(&pc, 0, sizeof(pc));
-  if ((result = edv__store_journal_list(f->store, rec.id, 0, 1000000u, pend_one,
-                                        &pc, err)) != 0)
+  if ((result = pitr_gate(f, o, &rec, ms, &pc, err)) != 0)
     return result;
-  if (pc.found && edv__rfc3339_ms(pc.when) != ms)
-    return edv_error_set(err, EDV_ECONFLICT,
-                         "tenant '%s' has an unfinished restore to %s: run it "
-                         "again with that time to finish it first",
-                         rec.id, pc.when);
-  if (!pc.found && rec.phase != EDV_PHASE_READY)
-    return edv_error_set(err, EDV_EPRECONDITION,
-                         "tenant '%s' is %s; a restore needs a READY tenant",
-                         rec.id, edv__phase_name(rec.phase));
-  if (edv__fleet_run_find(f, rec.id) || edv__dayops_busy(f, rec.id))
-    return edv_error_set(err, EDV_EBUSY,
-                         "tenant '%s' is being driven, backed up or restored "
-                         "now; retry once that ends",
-                         rec.id);
-  p = calloc(1, sizeof(*p));
-  if (!p)
+  if (!(p = pitr_new(f, o, &rec, &pc, point_in_time, ms)))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  p->o = o;
-  snprintf(p->tenant, sizeof(p->tenant), "%s", rec.id);
-  snprintf(p->actor, sizeof(p->actor), "%.60s%s%.60s", f->actor,
-           f->who[0] ? ":" : "", f->who);
-  snprintf(p->when, sizeof(p->when), "%s", point_in_time);
-  p->when_ms = ms;
-  p->from = pc.found ? pc.from : rec.generation;
-  p->to = pc.found ? pc.to : rec.generation + 1;
-  p->started_ms = pc.found ? pc.time_ms : edv__store_wall_clock(NULL);
-  p->t0 = uv_hrtime();
   p->flags = flags;
   p->cb = cb;
   p->data = data;
-  if (edv__name_sql_instance(p->tenant, p->from, p->from_inst,
-                             sizeof(p->from_inst)) ||
-      edv__name_sql_instance(p->tenant, p->to, p->to_inst,
-                             sizeof(p->to_inst))) {
-    free(p);
-    return edv_error_set(err, EDV_EINTERNAL, "tenant '%s': no instance name",
-                         rec.id);
-  }
-  if (pc.found) {
-    /* Where it stopped is found by observing, from the clone on. */
-    p->resumed = p->started = 1;
-    p->switched = rec.generation == p->to;
-    p->stage = P_CLONE;
-    snprintf(p->when, sizeof(p->when), "%s", pc.when);
-    EDV_LOG_I(MOD, "tenant=%s: resuming the restore to %s", p->tenant, p->when);
-  }
   /* The first call: its refusal is this call's error (the callback
    * never runs then). */
   snprintf(path, sizeof(path), SQLP "%s", edv__fleet_project(f->machine),
