@@ -328,6 +328,20 @@ EDV_EXPORT int edv_tenant_restore_to_time(edv_fleet *fleet, const char *id,
                                           void *data, edv_error *err);
 
 /*
+ * Backup health: lists the backup runs of every READY tenant's Cloud SQL
+ * instance and records the end of its last SUCCESSFUL one; a tenant with
+ * none in 26 hours (and older than that) is stale. A tenant turning stale
+ * raises an alert (an "ALERT" error log line, journal "backup.stale";
+ * "backup.fresh" when it recovers). The results show in the tenant
+ * document ("backup": {last_successful, age_s, stale}, null before the
+ * first check) and in edv_fleet_status ("backups"). Answers with
+ * {checked, stale_after_s, stale, tenants: [{tenant, last_successful,
+ * age_s, stale}]}.
+ */
+EDV_EXPORT int edv_fleet_backup_check(edv_fleet *fleet, edv_fleet_cb cb,
+                                      void *data, edv_error *err);
+
+/*
  * The tenant's health over the last `window` ("90s", "15m", "1h": 60 s to
  * 24 h; NULL: "1h"; else EDV_EINVAL naming the field "window") from the
  * probes' custom metrics in Cloud Monitoring: {tenant, phase, window_s,

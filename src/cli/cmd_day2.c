@@ -91,10 +91,24 @@ static int l_metrics(edv_fleet *f, const cli_args *a, edv_error *err)
                             &day2_job, err);
 }
 
+/* The backups checked: now the status, which shows them. */
+static void on_backups_checked(void *data, json_object *doc,
+                               const edv_error *err)
+{
+  edv_fleet *f = data;
+  edv_error e;
+
+  (void)doc;
+  if (err)
+    on_answer(&day2_job, NULL, err);
+  else if (edv_fleet_status(f, on_answer, &day2_job, &e))
+    on_answer(&day2_job, NULL, &e);
+}
+
 static int l_status(edv_fleet *f, const cli_args *a, edv_error *err)
 {
   (void)a;
-  return edv_fleet_status(f, on_answer, &day2_job, err);
+  return edv_fleet_backup_check(f, on_backups_checked, f, err);
 }
 
 static int l_costs(edv_fleet *f, const cli_args *a, edv_error *err)
@@ -338,6 +352,21 @@ static void print_status(cli_ctx *ctx, json_object *doc)
   }
   fprintf(ctx->out, "\nRuns in flight: %lld\n",
           (long long)edv__jint(doc, "runs_in_flight", 0));
+  if (json_object_get_boolean(edv__jget(doc, "backups.checked"))) {
+    json_object *bk = edv__jget(doc, "backups.tenants");
+
+    fprintf(
+        ctx->out, "Backups: %lld stale (none successful in %lld h)\n",
+        (long long)edv__jint(edv__jget(doc, "backups"), "stale", 0),
+        (long long)edv__jint(edv__jget(doc, "backups"), "stale_after_s", 0) /
+            3600);
+    for (size_t i = 0; bk && i < json_object_array_length(bk); i++) {
+      json_object *t = json_object_array_get_idx(bk, i);
+      if (json_object_get_boolean(edv__jget(t, "stale")))
+        fprintf(ctx->out, "  STALE %s: last successful backup %s\n",
+                s_or(t, "tenant", "?"), s_or(t, "last_successful", "never"));
+    }
+  }
   if (json_object_array_length(runs))
     cli_print_table(ctx, runs, run_cols, 2);
   if (json_object_array_length(failed))

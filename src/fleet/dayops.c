@@ -74,6 +74,7 @@ void edv__dayops_unref(edv__dayops *o)
     return;
   json_object_put(o->recovered);
   json_object_put(o->cache);
+  json_object_put(o->backups);
   edv__dayops_cap_free(o);
   free(o);
 }

@@ -36,6 +36,7 @@ typedef struct edv__dayops {
   unsigned refs;          /* the fleet's, and one per call or job in flight */
   edv__job *jobs;         /* backups and restores in flight */
   edv__pitr *pitrs;       /* point-in-time restores in flight */
+  json_object *backups;   /* dayops_backups.c: tenant -> {last, stale} */
   json_object *recovered; /* tenants whose journal was looked at */
   json_object *cache;     /* key -> {"exp": loop ms, "v": value} */
   edv__cap_state *cap;    /* dayops_capacity.c */
@@ -106,6 +107,16 @@ void edv__pitr_stop(edv_fleet *f);
 /* RFC 3339 ("2026-12-07T09:30:00Z", fractions, "+03:00" offsets) to ms
  * since the epoch, or -1. */
 int64_t edv__rfc3339_ms(const char *t);
+
+/* dayops_backups.c: no successful backup for this long is stale. */
+#define EDV_BACKUP_STALE_S (26 * 3600)
+/* 1 when a tenant made at created_ms whose last successful backup ended
+ * at last_ms (-1: none) has none in EDV_BACKUP_STALE_S at now_ms. */
+int edv__backup_stale(int64_t last_ms, int64_t created_ms, int64_t now_ms);
+/* The last check's {last_successful, age_s, stale} of `tenant`, or NULL
+ * (not checked); and {checked, stale_after_s, stale, tenants: [...]}. */
+json_object *edv__dayops_backup_view(edv_fleet *f, const char *tenant);
+json_object *edv__dayops_backups_view(edv_fleet *f);
 
 /* dayops_capacity.c: frees the capacity state (the fleet is gone). */
 void edv__dayops_cap_free(edv__dayops *o);

@@ -156,6 +156,7 @@ json_object *edv__dayops_status(edv_fleet *f, edv_error *err)
               ? edv__phase_name(prec.phase)
               : "MISSING"));
   json_object_object_add(o, "apis", apis_view(f->engine));
+  json_object_object_add(o, "backups", edv__dayops_backups_view(f));
   return o;
 }
 

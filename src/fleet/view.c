@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/cidr.h"
+#include "fleet/dayops.h"
 #include "fleet/fleet.h"
 #include "tenant/kinds.h"
 
@@ -226,6 +227,8 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                          json_object_new_string(edv__phase_name(rec->phase)));
   json_object_object_add(o, "generation",
                          json_object_new_int64((int64_t)rec->generation));
+  /* Backup health, as the last check found it (null: not checked). */
+  json_object_object_add(o, "backup", edv__dayops_backup_view(f, rec->id));
   urls = urls_view(edv__fleet_domain(f->machine), rec->id, rec->slug);
   json_object_object_add(o, "url",
                          json_object_get(json_object_array_get_idx(urls, 0)));

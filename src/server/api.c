@@ -831,6 +831,30 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
   }
 }
 
+/* Backup health from the status's "backups" (edv_fleet_backup_check):
+ * the age of each checked tenant's last successful backup and how many
+ * are stale. */
+static void metrics_backups(sbuf *b, json_object *bk)
+{
+  json_object *arr = edv__jget(bk, "tenants");
+
+  sb_printf(b, "# HELP edv_tenant_backup_age_seconds Age of the tenant's "
+               "last successful backup (last check; -1: none).\n"
+               "# TYPE edv_tenant_backup_age_seconds gauge\n");
+  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    json_object *t = json_object_array_get_idx(arr, i);
+    sb_printf(b, "edv_tenant_backup_age_seconds{tenant=\"%s\"} %lld\n",
+              edv__jstr(t, "tenant") ? edv__jstr(t, "tenant") : "",
+              (long long)edv__jint(t, "age_s", -1));
+  }
+  sb_printf(b,
+            "# HELP edv_tenants_backup_stale Tenants without a successful "
+            "backup in 26 hours (last check).\n"
+            "# TYPE edv_tenants_backup_stale gauge\n"
+            "edv_tenants_backup_stale %lld\n",
+            (long long)edv__jint(bk, "stale", 0));
+}
+
 static void h_metrics(api_ctx *c, const char *id)
 {
   edvd *d = c->d;
@@ -871,6 +895,7 @@ static void h_metrics(api_ctx *c, const char *id)
     sb_printf(&b, "edv_tenants{phase=\"%s\"} %lld\n", name,
               (long long)edv__jint(by_phase, name, 0));
   }
+  metrics_backups(&b, edv__jget(st, "backups"));
   json_object_put(st);
   for (size_t i = 0; i < sizeof(ctrs) / sizeof(ctrs[0]); i++) {
     sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n", ctrs[i].name,

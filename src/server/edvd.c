@@ -214,9 +214,29 @@ static void on_reconcile_timer(uv_timer_t *t)
   reconcile_pass(t->data, 0);
 }
 
+static void on_backups_checked(void *data, json_object *doc,
+                               const edv_error *err)
+{
+  (void)data;
+  (void)doc;
+  if (err && err->code != EDV_ECANCELED)
+    EDV_LOG_W(MOD, "backup check: %s", err->message);
+}
+
 static void on_drift_timer(uv_timer_t *t)
 {
-  edvd_drift_pass(t->data);
+  static uint64_t last_backup_check; /* one edvd per process */
+  edvd *d = t->data;
+  edv_error e;
+
+  edvd_drift_pass(d);
+  /* Backup health (edv_fleet_backup_check: its alerts, the status and
+   * /metrics): one backupRuns.list per tenant, every 10 minutes at most. */
+  if (last_backup_check && uv_now(t->loop) - last_backup_check < 600000)
+    return;
+  last_backup_check = uv_now(t->loop);
+  if (edv_fleet_backup_check(d->ef, on_backups_checked, NULL, &e))
+    EDV_LOG_W(MOD, "backup check: %s", e.message);
 }
 
 /* server.drift_interval_s, server.delete_orphans and server.orphan_grace_s
