@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "fleet/dayops.h"
 #include "tharness.h"
 
 #define TID "pt1"
@@ -229,6 +230,32 @@ static void test_pitr(void **state)
                "eu");
     json_object_put(st);
   }
+  /* Backup health: edvctl infra status checks every READY tenant. */
+  {
+    static const char *const status[] = {"infra", "status", "--format", "json",
+                                         NULL};
+    json_object *st, *t;
+
+    rc = edvctl(0, out, sizeof(out), err, sizeof(err), status);
+    if (rc != 0)
+      fail_msg("infra status: exit %d: %s", rc, err);
+    st = json_tokener_parse(out);
+    assert_non_null(st);
+    assert_true(json_object_get_boolean(json_object_object_get(
+        json_object_object_get(st, "backups"), "checked")));
+    assert_int_equal(json_object_get_int(json_object_object_get(
+                         json_object_object_get(st, "backups"), "stale")),
+                     0);
+    t = json_object_array_get_idx(
+        json_object_object_get(json_object_object_get(st, "backups"),
+                               "tenants"),
+        0);
+    assert_str(json_object_get_string(json_object_object_get(t, "tenant")),
+               TID);
+    assert_non_null(json_object_object_get(t, "last_successful"));
+    assert_false(json_object_get_boolean(json_object_object_get(t, "stale")));
+    json_object_put(st);
+  }
   /* T1: a moment of the data; an hour of writes later, restore to it. */
   v1 = data_version("edv-" TID "-db-1", NULL, t1, sizeof(t1));
   advance(3600);
@@ -318,9 +345,23 @@ static void test_pitr(void **state)
   json_object_put(inst);
 }
 
+/* The stale rule: no successful backup in 26 hours, counted from the
+ * tenant's creation when it never had one. */
+static void test_stale_rule(void **state)
+{
+  const int64_t h = 3600 * 1000, now = 1000 * h;
+
+  (void)state;
+  assert_false(edv__backup_stale(now - 25 * h, now - 90 * h, now));
+  assert_true(edv__backup_stale(now - 27 * h, now - 90 * h, now));
+  assert_false(edv__backup_stale(-1, now - 2 * h, now)); /* young tenant */
+  assert_true(edv__backup_stale(-1, now - 30 * h, now));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stale_rule),
       cmocka_unit_test(test_pitr),
   };
 
