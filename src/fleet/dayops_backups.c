@@ -145,13 +145,15 @@ json_object *edv__dayops_backups_view(edv_fleet *f)
   int64_t now = edv__store_wall_clock(NULL);
   int stale = 0;
 
-  json_object_object_foreach(all, id, e)
-  {
-    json_object *v = entry_view(e, now);
+  if (all) {
+    json_object_object_foreach(all, id, e)
+    {
+      json_object *v = entry_view(e, now);
 
-    json_object_object_add(v, "tenant", json_object_new_string(id));
-    stale += json_object_get_boolean(json_object_object_get(v, "stale"));
-    json_object_array_add(arr, v);
+      json_object_object_add(v, "tenant", json_object_new_string(id));
+      stale += json_object_get_boolean(json_object_object_get(v, "stale"));
+      json_object_array_add(arr, v);
+    }
   }
   json_object_object_add(o, "checked", json_object_new_boolean(all != NULL));
   json_object_object_add(o, "stale_after_s",

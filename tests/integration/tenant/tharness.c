@@ -597,8 +597,9 @@ static const struct {
     {"secretmanager.secretVersion", 1},
     {"secretmanager.secretPayload", 1},
     {"sql#instance", 1},
-    {"sql#database", 2}, /* edvirons + the default postgres */
-    {"sql#user", 2},     /* edvirons + the default postgres */
+    {"sql#database", 2},    /* edvirons + the default postgres */
+    {"sql#user", 2},        /* edvirons + the default postgres */
+    {"sql.dataVersion", 1}, /* the simulator's data version of it */
     {"compute#instance", 1},
     {"compute#disk", 1},
     {"compute#resourcePolicy", 1},
