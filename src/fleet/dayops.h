@@ -104,9 +104,6 @@ int edv__pitr_holds(edv_fleet *f, const char *tenant);
 /* Stops waiting for operations: the fleet closes (the restores stay
  * unfinished in the journal). */
 void edv__pitr_stop(edv_fleet *f);
-/* RFC 3339 ("2026-12-07T09:30:00Z", fractions, "+03:00" offsets) to ms
- * since the epoch, or -1. */
-int64_t edv__rfc3339_ms(const char *t);
 
 /* dayops_backups.c: no successful backup for this long is stale. */
 #define EDV_BACKUP_STALE_S (26 * 3600)

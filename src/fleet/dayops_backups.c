@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "fleet/dayops.h"
 #include "tenant/spec.h"
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/rfc3339.h"
 #include "fleet/dayops.h"
 #include "gcp/gcp.h"
 

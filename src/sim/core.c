@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "edv/sim.h"
 #include "sim/modules.h"
 #include "sim/sim_int.h"
@@ -238,35 +239,7 @@ const char *sim_now_str(const sim *s, char *buf)
 
 int64_t sim_parse_time(const char *t)
 {
-  struct tm tm;
-  int y, mo, d, h, mi, sec, n = 0, oh, om;
-  int64_t ms = 0, scale = 100, off = 0;
-  const char *p;
-
-  if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-                          &sec, &n) != 6 ||
-      mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return -1;
-  p = t + n;
-  if (*p == '.')
-    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-      ms += (*p - '0') * scale;
-  if ((*p == '+' || *p == '-') && strlen(p) == 6 && isdigit((unsigned char)p[1]) &&
-      isdigit((unsigned char)p[2]) && p[3] == ':' &&
-      isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
-    oh = (p[1] - '0') * 10 + (p[2] - '0');
-    om = (p[4] - '0') * 10 + (p[5] - '0');
-    off = (int64_t)(oh * 60 + om) * 60000 * (*p == '-' ? -1 : 1);
-  } else if (*p != 'Z' || p[1] != '\0')
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return (int64_t)timegm(&tm) * 1000 + ms - off;
+  return edv__rfc3339_ms(t);
 }
 
 /* --- persistence trigger ------------------------------------------------ */
