@@ -248,7 +248,8 @@ static int pitr_gone(pitr *p)
 
 static void on_timer(uv_timer_t *t)
 {
-  pitr_step(t->data);
+  if (!pitr_gone(t->data))
+    pitr_step(t->data);
 }
 
 /* Observes the stage again after the fleet's poll interval. */
