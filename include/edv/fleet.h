@@ -25,6 +25,7 @@
 #ifndef EDV_FLEET_H
 #define EDV_FLEET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -153,7 +154,8 @@ EDV_EXPORT int edv_fleet_step(int platform, unsigned i, const char **name,
  *
  * The tenant document ("view"): id, slug, display_name, tier, region,
  * ops_ssh, phase, generation, url, urls, last_error, created, updated,
- * run ({direction} while driven here, else null), max_users, app_access,
+ * final_backup ({name, expires} of a DELETED tenant's final backup, else
+ * null), run ({direction} while driven here, else null), max_users, app_access,
  * features, monthly_cost_estimate ({currency, vm, disk, sql, sql_storage,
  * backups, shared, total}), resources (the names of its resources), steps
  * ([{name, title, state, attempt, request_id, operation, resource, error,
@@ -208,11 +210,29 @@ EDV_EXPORT int edv_tenant_scale(edv_fleet *fleet, const char *id,
 
 /*
  * Deletes the tenant's resources (only those EdVirons created) and
- * records it DELETED. A tenant being provisioned is stopped first.
+ * records it DELETED. A tenant being provisioned is stopped first; one
+ * being updated (a run going up after it was READY) or with a backup or
+ * restore running is refused (EDV_EBUSY, naming why). Its
+ * Cloud SQL instance goes with a final backup kept for the tier's
+ * backup.final_backup_days (at least 30): the document's final_backup,
+ * what edv_tenant_recover() restores.
  */
 EDV_EXPORT int edv_tenant_delete(edv_fleet *fleet, const char *id,
                                  unsigned flags, edv_fleet_cb cb, void *data,
                                  edv_error *err);
+
+/*
+ * Recreates a DELETED tenant from the final backup its deletion left
+ * (the document's final_backup): the same id, slug, hostnames, tier and
+ * region, and the Cloud SQL data as of the deletion (restored onto the
+ * new instance before the app starts; the database user gets a new
+ * password). EDV_EPRECONDITION, naming why, when the tenant is not
+ * DELETED or its final backup is missing, expired or gone. Answers with
+ * the tenant document.
+ */
+EDV_EXPORT int edv_tenant_recover(edv_fleet *fleet, const char *id,
+                                  unsigned flags, edv_fleet_cb cb, void *data,
+                                  edv_error *err);
 
 /*
  * The plan: what a reconcile of the tenant would do now, read-only (no
@@ -400,6 +420,281 @@ EDV_EXPORT int edv_fleet_costs(edv_fleet *fleet, edv_fleet_cb cb, void *data,
  */
 EDV_EXPORT int edv_fleet_capacity(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                   edv_error *err);
+
+/* ---- For programs: the fleet's surroundings ---------------------------
+ *
+ * What a program (edvctl, edvd) needs beside an open fleet: a read-only
+ * look at its store and the isolation audit (the state directory, the
+ * reconcile pass and stopping are in "Reconciler" below).
+ */
+
+/*
+ * The tenants recorded in the store of the state directory `dir`, read
+ * without a fleet, an engine or a lease (shell completion): *out a new
+ * array of {id, region, phase}, ordered by id, DELETED ones included. No
+ * store there: an empty array (nothing is created).
+ */
+EDV_EXPORT int edv_state_tenants(const char *dir, json_object **out,
+                                 edv_error *err);
+
+/*
+ * Proves tenant isolation from the project's live network (three
+ * read-only list calls of the engine's project, every page): answers
+ * {"tenants": [{id, vm, ip, database, db_ip, ops_ssh}], "findings":
+ * [{kind, tenant, from_tenant, rule, source, ports, detail}], "checked":
+ * {firewalls, vms, databases}} (docs/cli.md, `edvctl infra audit`).
+ */
+EDV_EXPORT int edv_network_audit(edv_engine *engine, edv_fleet_cb cb,
+                                 void *data, edv_error *err);
+
+/* ---- The store itself: export, import, rebuild, snapshots ---------------
+ *
+ * docs/operations.md, "Lost edv.db". The store (edv.db) holds no secret;
+ * these files are written 0600 all the same.
+ */
+
+/* Flags of the state operations: EDV_STATE_JOURNAL, the export holds the
+ * journal too; EDV_STATE_FORCE, a rebuild into a store that holds records,
+ * after a copy of it beside edv.db. */
+#define EDV_STATE_JOURNAL 0x100u
+#define EDV_STATE_FORCE   0x200u
+
+/*
+ * Writes the fleet's records as one JSON document to `path` (0600,
+ * replaced atomically), read in one transaction: {format "edv-state",
+ * version 1, tenants: [{id, slug, tier, spec, phase, generation,
+ * last_error, created_ms, updated_ms, subnet (CIDR or null), steps:
+ * [{step, state, attempt, request_id, op_name, op_kind, resource, error,
+ * started_ms, finished_ms}]}] (the platform's pseudo-tenant "@platform"
+ * included), journal (with EDV_STATE_JOURNAL): [{seq, tenant, time_ms,
+ * actor, event, step, api_call, operation, duration_ms, error}]}. Leases
+ * and idempotency keys are transient and left out. Synchronous (the local
+ * store only): 0 or an edv_code with `err` filled (EDV_EBUSY: another
+ * process held the store's write lock past its busy timeout; try again).
+ */
+EDV_EXPORT int edv_fleet_state_export(edv_fleet *fleet, const char *path,
+                                      unsigned flags, edv_error *err);
+
+/*
+ * Loads an export into the fleet's store, which must be empty (no record
+ * and no journal line: else EDV_ECONFLICT naming the file), in one
+ * transaction: every field is checked (an error names it,
+ * "tenants[2].spec: field 'tier' ..."; a tenant's spec as for a create,
+ * its tier against the tiers file) and nothing is written unless all of
+ * it is. Exporting again gives the same document. *ntenants (may be NULL)
+ * gets the number of records. Synchronous.
+ */
+EDV_EXPORT int edv_fleet_state_import(edv_fleet *fleet, const char *path,
+                                      unsigned *ntenants, edv_error *err);
+
+/*
+ * Rebuilds the store from the cloud alone: the tenants are found by their
+ * VMs' labels (edv-managed, edv-tenant), the tier by the edv-tier label of
+ * the Cloud SQL instance (else the VM's), their slug and display name read
+ * back from the VM's startup script, the region from its zone, the subnet's
+ * range from the subnetwork, the SQL name generation from the Cloud SQL
+ * instance's name, ops_ssh from the IAP firewall rule, the database
+ * password's version from Secret Manager (its identity, never its value);
+ * the platform from the VPC's marker. Resources without our labels or
+ * markers are ignored. Each tenant is recorded READY with every step DONE,
+ * so `tenant plan` then shows what differs, if anything. The store must hold
+ * no tenant record (EDV_ECONFLICT) unless EDV_STATE_FORCE: then edv.db is
+ * first copied to edv.db.bak-TIME.db (never replacing one) and its records
+ * (not its journal) dropped. Nothing in the cloud changes. Answers
+ * {"tenants": [{id, tier, region, subnet, generation}], "skipped": [{id,
+ * reason}] (resources of a tenant that has no VM), "platform" ("READY" or
+ * "MISSING"), "backup" (the copy's path, or null)}. Every record is written
+ * in one transaction at the end: a rebuild killed, failed or cancelled (the
+ * fleet closed meanwhile: EDV_ECANCELED) leaves the store as it was. One at
+ * a time (EDV_EBUSY).
+ */
+EDV_EXPORT int edv_fleet_state_rebuild(edv_fleet *fleet, unsigned flags,
+                                       edv_fleet_cb cb, void *data,
+                                       edv_error *err);
+
+/* The end of a snapshot: err NULL on success. */
+typedef void (*edv_fleet_done_cb)(void *data, const edv_error *err);
+
+/*
+ * Copies edv.db to `path` (0600, replaced atomically) with SQLite's online
+ * backup API, in a uv work thread on a connection of its own: the loop
+ * and the fleet's writes go on meanwhile, and the copy is one moment's
+ * consistent image, a store the fleet opens (rename it edv.db in a state
+ * directory). `cb` runs once from the loop, even if the fleet was closed
+ * meanwhile.
+ */
+EDV_EXPORT int edv_fleet_snapshot(edv_fleet *fleet, const char *path,
+                                  edv_fleet_done_cb cb, void *data,
+                                  edv_error *err);
+
+/* "DIR/edv-YYYYMMDDTHHMMSSZ.db" for a time in ms since the epoch (UTC):
+ * the name edv_fleet_snapshot_prune() knows. 0 or EDV_EINVAL (too small). */
+EDV_EXPORT int edv_fleet_snapshot_name(const char *dir, int64_t time_ms,
+                                       char *buf, size_t size);
+
+/* Removes the oldest snapshots named so in `dir` beyond the newest `keep`;
+ * other files are left alone. */
+EDV_EXPORT int edv_fleet_snapshot_prune(const char *dir, unsigned keep,
+                                        edv_error *err);
+
+
+/* ---- Reconciler (drift, heal, passes) -----------------------------------
+ *
+ * What keeps a fleet as its specs say while a service (edvd) runs: the
+ * resume pass (tenants left PENDING, PROVISIONING or DEPROVISIONING are
+ * driven again), the drift pass (a fixed number of filtered list calls for
+ * the whole fleet; READY tenants whose resources are missing or changed
+ * are driven again, with a back-off when that does not fix them; orphans,
+ * resources of ours for no live tenant, are reported and deleted only when
+ * asked) and the health probes (GET https://ID.DOMAIN/health of every
+ * READY tenant; a VM unhealthy for heal_after probes in a row is reset,
+ * at most heal_max_per_hour times an hour; results written as Cloud
+ * Monitoring custom metrics). docs/operations.md describes each.
+ *
+ * The fleet runs no timer: the embedder calls each pass when it wants
+ * (edvd: on its server.*_interval_s timers). The passes' state and figures
+ * live on the fleet; journal lines are written as "reconciler" and
+ * "healer". A pass in flight when the fleet closes stops at once.
+ */
+
+typedef struct edv_reconciler_options {
+  int delete_orphans;         /* 1: delete orphans (the narrow rules of
+                                 docs/operations.md); 0: report only */
+  uint64_t orphan_grace_ms;   /* an orphan's age before it may go */
+  unsigned heal_after;        /* bad probes in a row before a reset
+                                 (0: 3) */
+  unsigned heal_max_per_hour; /* resets per tenant per hour (0: none) */
+  uint64_t probe_timeout_ms;  /* a probe's deadline (0: 10000) */
+  /* Base URL probes go to instead (the Host header names the tenant's
+   * hostname; a simulator's data plane), or NULL. */
+  const char *probe_via;
+  /* How often the embedder runs each pass, for the status document only. */
+  uint64_t reconcile_interval_ms, drift_interval_ms, health_interval_ms;
+  /* Called with one JSON line ({time, who, role, method, path, tenant,
+   * result}, borrowed) for every orphan deletion asked; NULL: none. */
+  void (*audit)(void *data, json_object *line);
+  void *audit_data;
+} edv_reconciler_options;
+
+/* Sets the reconciler's options (copied). Until then: report orphans
+ * only, after 1 h; reset after 3 bad probes, 3 times an hour at most;
+ * probes of 10 s. 0, or EDV_EINVAL naming the field. */
+EDV_EXPORT int edv_fleet_reconciler_set(edv_fleet *fleet,
+                                        const edv_reconciler_options *opts,
+                                        edv_error *err);
+
+/* Flags of edv_fleet_reconcile, beside EDV_FLEET_ASYNC. */
+#define EDV_PASS_DRIFT    0x10u /* a drift pass too, after the resume pass */
+#define EDV_PASS_PLATFORM 0x20u /* platform not READY: drive it up instead */
+
+/*
+ * One resume pass, now (POST /api/infrastructure/reconcile, `edvctl infra
+ * reconcile`): drives every interrupted tenant nobody drives (PENDING,
+ * PROVISIONING, UPDATING, DEPROVISIONING) and forgets idempotency keys
+ * older than a day. Nothing while the platform is being driven or is not
+ * READY (with EDV_PASS_PLATFORM: drives it up instead). Answers
+ * {"resumed": N, "runs_in_flight": N, "platform": PHASE|"MISSING"} once the
+ * runs it started ended, or at once with EDV_FLEET_ASYNC (the runs go on;
+ * events tell their end); `cb` may be NULL. 0, or an edv_code with `err`
+ * filled when the platform's run could not start (EDV_EBUSY: another
+ * process holds it) or on ENOMEM.
+ */
+EDV_EXPORT int edv_fleet_reconcile(edv_fleet *fleet, unsigned flags,
+                                   edv_fleet_cb cb, void *data, edv_error *err);
+
+/* Starts a drift pass unless one is in flight or the platform is not
+ * READY; 0, or -1 on ENOMEM. */
+EDV_EXPORT int edv_fleet_drift_pass(edv_fleet *fleet);
+
+/* Starts a round of health probes (a tenant still being probed is left
+ * out of it). */
+EDV_EXPORT void edv_fleet_heal_pass(edv_fleet *fleet);
+
+/* The reconciler's figures (a new object; NULL on ENOMEM): {interval_s,
+ * passes, last_pass, last_pass_duration_ms, last_pass_resumed,
+ * drift_detection, drift_interval_s, drift_passes, drift_repairs,
+ * drift_last_calls, drift_last_calls_by_kind, drift_unresolved,
+ * delete_orphans, orphans_deleted, health_interval_s, health_probes,
+ * unhealthy_probes, heal_resets, degraded_alerts, tenants_healthy,
+ * tenants_unhealthy, metric_writes, metric_write_errors, orphans};
+ * docs/api.md ("reconciler") lists each. */
+EDV_EXPORT json_object *edv_fleet_reconciler_status(edv_fleet *fleet);
+
+/* The same figures and the store's group commits as Prometheus text
+ * (malloc'd; NULL on ENOMEM). */
+EDV_EXPORT char *edv_fleet_reconciler_metrics(edv_fleet *fleet);
+
+/* ---- Quick looks (no cloud call, no callback) -------------------------*/
+
+#define EDV_TENANT_ID_MAX       26          /* a tenant id's length, at most */
+#define EDV_IDEMPOTENCY_KEY_MAX 255         /* an idempotency key's, at most */
+#define EDV_PLATFORM_TENANT     "@platform" /* the platform's events */
+
+/* The tenant document as the store has it now (no steps, resources or
+ * observed state): for a program that must decide before it calls.
+ * A new object, or NULL with `err` (EDV_ENOTFOUND for an unknown or
+ * malformed id; a DELETED tenant is found). */
+EDV_EXPORT json_object *edv_tenant_peek(edv_fleet *fleet, const char *id,
+                                        edv_error *err);
+
+/* The tenant's entity tag ("\"3f2a9c1b7e0d5a44\"", quotes included): it
+ * changes whenever its spec, phase or generation does (HTTP's ETag and
+ * If-Match). 0, or EDV_ENOTFOUND as edv_tenant_peek. */
+EDV_EXPORT int edv_tenant_etag(edv_fleet *fleet, const char *id, char *buf,
+                               size_t size, edv_error *err);
+
+/* 1 while a backup or restore of the tenant runs (no run may start). */
+EDV_EXPORT int edv_tenant_busy(edv_fleet *fleet, const char *id);
+
+/*
+ * An idempotency key for a create of `spec` (1..255 printable ASCII; NULL:
+ * none): recorded with the request the first time; the same key with the
+ * same spec (in any key order) again is 0 (the create, idempotent, gives
+ * the same answer), with another spec EDV_ECONFLICT (the message starts
+ * with "Idempotency-Key"). Keys are forgotten after a day
+ * (edv_fleet_reconcile). A spec the create would refuse is 0.
+ */
+EDV_EXPORT int edv_tenant_create_key(edv_fleet *fleet, const char *key,
+                                     json_object *spec, edv_error *err);
+
+/* 0 when the store answers (a readiness check), else its error. */
+EDV_EXPORT int edv_fleet_check(edv_fleet *fleet, edv_error *err);
+
+/* A short-lived cache of answers on the fleet, for a program serving the
+ * same costly answer to many callers: the value under `key` if younger
+ * than its ttl (a new reference), else NULL; put takes a reference. */
+EDV_EXPORT json_object *edv_fleet_cache_get(edv_fleet *fleet, const char *key);
+EDV_EXPORT void edv_fleet_cache_put(edv_fleet *fleet, const char *key,
+                                    json_object *value, uint64_t ttl_ms);
+
+/* A wall-clock time (ms since the epoch) as every document writes it:
+ * RFC 3339 in UTC with milliseconds ("2026-12-07T09:43:09.123Z"). */
+EDV_EXPORT void edv_time_format(int64_t ms, char *buf, size_t size);
+
+/* The i-th tenant phase's name ("PENDING", ..., "DELETED"), NULL past the
+ * last. */
+EDV_EXPORT const char *edv_phase_name(unsigned i);
+
+/*
+ * The state directory a fleet opens (edv_fleet_options.state_dir): `dir`
+ * when given, else config state_dir, else $XDG_STATE_HOME/edv, else
+ * ~/.local/state/edv; created (0700, with its parents) when missing, so
+ * that a program may keep its own files beside edv.db. 0, or EDV_EINVAL /
+ * EDV_EIO naming "state_dir".
+ */
+EDV_EXPORT int edv_fleet_state_dir(const edv_config *config, const char *dir,
+                                   char *buf, size_t size, edv_error *err);
+
+/* The runs the reconciler started (resumes, drift repairs, the platform
+ * with EDV_PASS_PLATFORM) since the fleet opened. */
+EDV_EXPORT uint64_t edv_fleet_reconciler_runs(const edv_fleet *fleet);
+
+/* The runs this fleet drives now. */
+EDV_EXPORT unsigned edv_fleet_runs(const edv_fleet *fleet);
+
+/* Stops every run at a durable point and starts no other run or pass (a
+ * service shutting down while requests end); close the fleet after. */
+EDV_EXPORT void edv_fleet_stop(edv_fleet *fleet);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "common/args.h"
+#include "common/json.h"
 #include "edv/config.h"
 #include "edv/engine.h"
 #include "edv/error.h"
@@ -246,6 +247,7 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_recover(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_env(cli_ctx *ctx, const cli_args *args);
@@ -284,5 +286,11 @@ int cli_cmd_tenant_metrics(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_status(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args);
+/* cmd_state.c: the store itself (export, import, rebuild) */
+extern const cli_cmd cli_state_cmds[];
+int cli_cmd_state_export(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_state_import(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_state_rebuild(cli_ctx *ctx, const cli_args *args);
 
 #endif /* EDV_CLI_H */

@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 #include "edv/ops.h"
-#include "gcp/gcp.h"
+#include "edv/url.h"
 
 #define API_MAX_DATA (16u * 1024u * 1024u) /* --data @file limit */
 
@@ -63,10 +63,10 @@ static int api_target(cli_ctx *ctx, const char *path, const char *api_name,
                            "URL_OR_PATH '%s' must be a path starting with "
                            "'/' or an http(s):// URL",
                            path);
-  if (absolute && !edv__url_path(path))
+  if (absolute && !edv_url_path(path))
     return cli_usage_error(ctx, "URL_OR_PATH '%s' is not a valid URL", path);
   if (api_name) {
-    *api = edv__api_from_name(api_name);
+    *api = edv_api_from_name(api_name);
     if (*api == EDV_API__COUNT || *api == EDV_API_OTHER)
       return cli_usage_error(ctx,
                              "--api '%s' is not one of: compute, sqladmin, "
@@ -75,7 +75,7 @@ static int api_target(cli_ctx *ctx, const char *path, const char *api_name,
                              api_name);
     return CLI_EXIT_OK;
   }
-  *api = edv__api_from_url(path);
+  *api = edv_api_from_url(path);
   if (*api == EDV_API_OTHER && !absolute)
     return cli_usage_error(ctx,
                            "cannot tell which API serves '%s'; pass --api "
@@ -262,15 +262,15 @@ static int api_start_wait(struct api_job *job, json_object *op)
   edv_op_wait_opts opts;
   edv_error err;
   char project[128], zone[128];
-  const char *path = edv__url_path(job->path);
+  const char *path = edv_url_path(job->path);
 
   memset(&opts, 0, sizeof(opts));
   opts.deadline_ms = job->timeout_ms;
   opts.progress_cb = api_on_progress;
   opts.project =
-      edv__url_segment_after(path, "projects", project, sizeof(project));
+      edv_url_segment_after(path, "projects", project, sizeof(project));
   opts.managed_zone =
-      edv__url_segment_after(path, "managedZones", zone, sizeof(zone));
+      edv_url_segment_after(path, "managedZones", zone, sizeof(zone));
   job->last_progress = -2;
   if (edv_op_wait(job->ctx->engine, op, &opts, api_on_op_done, job,
                   &job->waiter, &err) != 0) {

@@ -17,9 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "prog/fleetenv.h"
-#include "store/store.h"
-#include "tenant/tiers.h"
+#include "edv/fleet.h"
 
 /* What the words before the current one reached. */
 typedef struct walk {
@@ -206,82 +204,47 @@ static const struct {
 
 /* ---- values ------------------------------------------------------------ */
 
-typedef struct ids {
-  cli_ctx *ctx;
-  const char *cur;
-  int regions; /* offer the tenants' regions instead of their ids */
-  char seen[64][EDV_STORE_ID_SZ];
-  int nseen;
-} ids;
-
-static int ids_one(void *data, const edv__tenant_rec *rec)
-{
-  ids *s = data;
-  json_object *spec, *region;
-  const char *v = rec->id;
-
-  if (s->regions) {
-    spec = json_tokener_parse(rec->spec_json);
-    v = spec && json_object_object_get_ex(spec, "region", &region)
-            ? json_object_get_string(region)
-            : NULL;
-    for (int i = 0; v && i < s->nseen; i++) {
-      if (strcmp(s->seen[i], v) == 0)
-        v = NULL;
-    }
-    if (v && s->nseen < 64)
-      snprintf(s->seen[s->nseen++], sizeof(s->seen[0]), "%s", v);
-    if (v)
-      offer(s->ctx, s->cur, "", v);
-    json_object_put(spec);
-    return 0;
-  }
-  offer(s->ctx, s->cur, "", v);
-  return 0;
-}
-
-/* Tenant ids from the state store, if there is one; or the regions its
- * tenants use, after the configured region. */
+/* Tenant ids from the state store, if there is one (edv_state_tenants);
+ * or the regions its tenants use, after the configured region. */
 static void offer_tenants(cli_ctx *ctx, const char *cur, int regions)
 {
-  edv__tenant_filter f = {NULL, -1, NULL, 1000};
-  char path[4096], next[EDV_STORE_ID_SZ];
-  static ids s; /* 64 ids of the region list: not on the stack */
-  edv_store *st = NULL;
+  json_object *arr = NULL, *seen;
   edv_error err;
-  const char *dir;
 
   if (cli_config(ctx))
     return;
-  memset(&s, 0, sizeof(s));
-  s.ctx = ctx;
-  s.cur = cur;
-  s.regions = regions;
-  if (regions) { /* the configured region first */
-    snprintf(s.seen[s.nseen++], sizeof(s.seen[0]), "%s",
-             edv_config_get(ctx->cfg, "region"));
-    offer(ctx, cur, "", s.seen[0]);
+  seen = json_object_new_object();
+  if (regions && edv_config_get(ctx->cfg, "region")) {
+    const char *r = edv_config_get(ctx->cfg, "region"); /* first */
+    json_object_object_add(seen, r, NULL);
+    offer(ctx, cur, "", r);
   }
-  dir = cli_state_dir(ctx);
-  if (snprintf(path, sizeof(path), "%s/edv.db", dir) >= (int)sizeof(path) ||
-      access(path, R_OK) != 0 || edv__env_open_store(dir, &st, &err))
-    return;
-  do {
-    next[0] = '\0';
-    if (edv__store_tenant_list(st, &f, ids_one, &s, next, sizeof(next), &err))
-      break;
-    f.after = next;
-  } while (next[0]);
-  edv__store_close(st);
+  if (edv_state_tenants(cli_state_dir(ctx), &arr, &err) == 0) {
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+      json_object *t = json_object_array_get_idx(arr, i);
+      const char *v = edv__jstr(t, regions ? "region" : "id");
+
+      if (!v || json_object_object_get_ex(seen, v, NULL))
+        continue;
+      if (regions)
+        json_object_object_add(seen, v, NULL);
+      offer(ctx, cur, "", v);
+    }
+  }
+  json_object_put(arr);
+  json_object_put(seen);
 }
 
 static void offer_tiers(cli_ctx *ctx, const char *cur)
 {
-  edv__tiers *t = cli_tenant_tiers(ctx);
+  json_object *t = cli_tenant_tiers(ctx);
+  json_object *list = json_object_object_get(t, "tiers");
 
-  for (size_t i = 0; t && i < t->ntiers; i++)
-    offer(ctx, cur, "", t->tiers[i].name);
-  edv__tiers_free(t);
+  for (size_t i = 0; json_object_is_type(list, json_type_array) &&
+                     i < json_object_array_length(list);
+       i++)
+    offer(ctx, cur, "", edv__jstr(json_object_array_get_idx(list, i), "name"));
+  json_object_put(t);
 }
 
 /* A metavar of choices ("table|json|yaml|value(F,...)") lists those of
@@ -324,8 +287,8 @@ static void offer_values(cli_ctx *ctx, const char *cur, const char *kind,
     for (size_t i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
       offer(ctx, cur, "", shells[i].name);
   } else if (strcmp(kind, "PHASE") == 0) {
-    for (int p = 0; p < EDV_PHASE__COUNT; p++)
-      offer(ctx, cur, "", edv__phase_name((edv_tenant_phase)p));
+    for (unsigned p = 0; edv_phase_name(p); p++)
+      offer(ctx, cur, "", edv_phase_name(p));
   }
 }
 

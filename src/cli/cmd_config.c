@@ -13,7 +13,6 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "transport/transport.h"
 
 int cli_cmd_config_get(cli_ctx *ctx, const cli_args *args)
 {
@@ -129,6 +128,25 @@ static void config_row(void *data, const char *key, const char *value)
   }
 }
 
+static void config_copy_one(void *data, const char *key, const char *value)
+{
+  edv_config **copy = data;
+
+  if (*copy && edv_config_set(*copy, key, value, NULL) != 0) {
+    edv_config_free(*copy);
+    *copy = NULL;
+  }
+}
+
+/* A new configuration with the keys of `cfg`, or NULL when out of memory. */
+static edv_config *config_copy(const edv_config *cfg)
+{
+  edv_config *copy = edv_config_new();
+
+  edv_config_foreach(cfg, config_copy_one, &copy);
+  return copy;
+}
+
 int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args)
 {
   const char *path = cli_config_path(ctx);
@@ -154,7 +172,7 @@ int cli_cmd_config_list(cli_ctx *ctx, const cli_args *args)
     goto done;
   }
   /* The file read once: the next layer starts as a copy of it. */
-  l.with_env = edv__config_dup(l.with_file);
+  l.with_env = config_copy(l.with_file);
   if (!l.with_env) {
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     result = cli_fail(ctx, &err);

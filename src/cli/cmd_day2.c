@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/remote.h"
-#include "fleet/fleet.h"
+#include "edv/fleet.h"
 
 /* Static: a cancelled call may complete during shutdown, after the
  * handler returned; one command runs per process. */
@@ -46,7 +46,7 @@ static void on_interrupt(void *data)
 {
   /* Stop waiting: the job is journalled as interrupted, its operation
    * goes on in Cloud SQL, and the next process follows it. */
-  edv__fleet_stop_all(data);
+  edv_fleet_stop(data);
 }
 
 static void on_closed(void *data)
@@ -123,6 +123,12 @@ static int l_capacity(edv_fleet *f, const cli_args *a, edv_error *err)
   return edv_fleet_capacity(f, on_answer, &day2_job, err);
 }
 
+static int l_reconcile(edv_fleet *f, const cli_args *a, edv_error *err)
+{
+  return edv_fleet_reconcile(f, cli_arg(a, "async") ? EDV_FLEET_ASYNC : 0,
+                             on_answer, &day2_job, err);
+}
+
 /* Runs the verb on a local fleet; its answer into *out. */
 static int run_local(cli_ctx *ctx, const cli_args *args, day2_local fn,
                      json_object **out)
@@ -188,8 +194,9 @@ static int run_remote(cli_ctx *ctx, const cli_args *args, json_object **out)
     snprintf(path, sizeof(path), "/%s", name);
   else
     snprintf(path, sizeof(path), "/api/infrastructure/%s", name);
-  result = cli_remote_request(ctx, body ? "POST" : "GET", id, path, query, body,
-                              out);
+  result = cli_remote_request(
+      ctx, body || strcmp(name, "reconcile") == 0 ? "POST" : "GET", id, path,
+      query, body, out);
   json_object_put(body);
   return result;
 }
@@ -373,6 +380,19 @@ static void print_status(cli_ctx *ctx, json_object *doc)
     cli_print_table(ctx, failed, failed_cols, 3);
 }
 
+static void print_reconcile(cli_ctx *ctx, json_object *doc)
+{
+  const char *platform = edv__jstr(doc, "platform");
+
+  if (platform && strcmp(platform, "READY") != 0)
+    fprintf(ctx->out,
+            "Platform: %s: no tenant resumed (run `edvctl platform init`)\n",
+            platform);
+  fprintf(ctx->out, "Resumed: %lld tenant(s)\nRuns in flight: %lld\n",
+          (long long)edv__jint(doc, "resumed", 0),
+          (long long)edv__jint(doc, "runs_in_flight", 0));
+}
+
 static void print_costs(cli_ctx *ctx, json_object *doc)
 {
   static const cli_col cols[] = {{"TIER", "tier"},
@@ -495,4 +515,10 @@ int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args)
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args)
 {
   return day2_run(ctx, args, l_capacity, print_capacity);
+}
+
+int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args)
+{
+  cli_progress(ctx, "Reconciling the fleet: resuming interrupted tenants");
+  return day2_run(ctx, args, l_reconcile, print_reconcile);
 }

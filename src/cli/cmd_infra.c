@@ -1,14 +1,14 @@
 /*
  * cmd_infra.c - `edvctl infra audit`: the isolation audit of the project's
- * network (tenant/audit.h), read-only: three list calls, no change.
+ * network (edv_network_audit, edv/fleet.h), read-only: three list calls,
+ * no change.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "tenant/audit.h"
-#include "tenant/machine.h"
+#include "edv/fleet.h"
 
 /* Static: a cancelled call may complete during shutdown, after the
  * handler returned; one command runs per process. */
@@ -27,7 +27,7 @@ static void on_audit(void *data, json_object *report, const edv_error *err)
     j->err = *err;
     j->failed = 1;
   }
-  j->report = report;
+  j->report = json_object_get(report);
   j->ctx->done = 1;
 }
 
@@ -83,11 +83,8 @@ int cli_cmd_infra_audit(cli_ctx *ctx, const cli_args *args)
     return result;
   cli_progress(ctx, "Auditing the network of project %s",
                edv_engine_project(ctx->engine));
-  if (edv__audit_run(ctx->engine, edv_engine_project(ctx->engine), 0, on_audit,
-                     &audit_job)) {
-    edv_error_set(&err, EDV_ENOMEM, "audit: out of memory");
+  if (edv_network_audit(ctx->engine, on_audit, &audit_job, &err))
     return cli_fail(ctx, &err);
-  }
   cli_loop_run(ctx);
   if (!audit_job.report && !audit_job.failed)
     return CLI_EXIT_INTERRUPTED; /* Ctrl-C before the answer */

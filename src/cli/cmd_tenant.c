@@ -24,9 +24,7 @@
 #include "cli/progress.h"
 #include "cli/remote.h"
 #include "edv/fleet.h"
-#include "fleet/fleet.h"
-#include "tenant/spec.h"
-#include "tenant/tiers.h"
+#include "edv/tiers.h"
 
 /* Where the tiers file is looked for, after the config's tiers_file and
  * ./tiers.json: the installed copy, then the source tree's (for a build
@@ -40,6 +38,9 @@
 
 static const char *const tiers_fallbacks[] = {EDV_TIERS_INSTALLED,
                                               EDV_TIERS_SOURCE, NULL};
+
+/* The tenant of the platform's events (edv_event, edv/fleet.h). */
+#define PLATFORM "@platform"
 
 #define JS(o, k) json_object_get_string(json_object_object_get((o), (k)))
 
@@ -304,13 +305,13 @@ static int job_get(job *j, const char *id, int observe)
  * document). */
 static void print_summary(job *j, const char *id)
 {
-  edv__tiers *tiers;
+  json_object *tiers;
 
   if (!j->fleet || job_get(j, id, 1) != CLI_EXIT_OK)
     return;
   tiers = cli_tenant_tiers(j->ctx);
   cli_tenant_print_summary(j->ctx, j->answer, tiers);
-  edv__tiers_free(tiers);
+  json_object_put(tiers);
 }
 
 /* Prints `doc` (JSON), else the tenant's summary. */
@@ -325,30 +326,44 @@ static void print_result(job *j, json_object *doc, const char *id)
 /* The tiers file, for the commands that need no fleet: config tiers_file
  * (EDV_TIERS_FILE), else ./tiers.json, else the installed copy, else the
  * source tree's (the fleet's lookup). */
-static int load_tiers(cli_ctx *ctx, edv__tiers **out)
+static int load_tiers(cli_ctx *ctx, json_object **out)
 {
   edv_error err;
   int result;
 
   if ((result = cli_config(ctx)) != CLI_EXIT_OK)
     return result;
-  if (edv__env_load_tiers(ctx->cfg, tiers_fallbacks, out, &err))
+  if (edv_tiers_load(ctx->cfg, tiers_fallbacks, out, &err))
     return cli_fail(ctx, &err);
   return CLI_EXIT_OK;
 }
 
 /* ---- rendering (shared with remote.c) -----------------------------------*/
 
-edv__tiers *cli_tenant_tiers(cli_ctx *ctx)
+json_object *cli_tenant_tiers(cli_ctx *ctx)
 {
-  edv__tiers *t = NULL;
+  json_object *t = NULL;
   edv_error err;
 
   /* Silent: without a tiers file the figures are left out. */
-  if (cli_config(ctx) ||
-      edv__env_load_tiers(ctx->cfg, tiers_fallbacks, &t, &err))
+  if (cli_config(ctx) || edv_tiers_load(ctx->cfg, tiers_fallbacks, &t, &err))
     return NULL;
   return t;
+}
+
+/* The tier called `name` of a tiers document, or NULL. */
+static json_object *tier_find(json_object *tiers, const char *name)
+{
+  json_object *list = json_object_object_get(tiers, "tiers");
+
+  if (!name || !json_object_is_type(list, json_type_array))
+    return NULL; /* no tiers file */
+  for (size_t i = 0; i < json_object_array_length(list); i++) {
+    json_object *t = json_object_array_get_idx(list, i);
+    if (JS(t, "name") && strcmp(JS(t, "name"), name) == 0)
+      return t;
+  }
+  return NULL;
 }
 
 /* "2026-11-28T01:02:03.456Z" as milliseconds since the epoch; 0 for none. */
@@ -388,11 +403,10 @@ static void print_resource(cli_ctx *ctx, json_object *o, const char *label,
           ip ? ", " : "", ip ? ip : "");
 }
 
-void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
-                              const edv__tiers *tiers)
+void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
 {
   const char *tier = JS(o, "tier");
-  const edv__tier *t = tiers && tier ? edv__tiers_find(tiers, tier) : NULL;
+  json_object *t = tier_find(tiers, tier);
   json_object *v;
   char what[160] = "";
 
@@ -403,6 +417,10 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
   fprintf(ctx->out, "Tenant       %s: %s\n", JS(o, "id"),
           JS(o, "display_name"));
   fprintf(ctx->out, "Phase        %s\n", JS(o, "phase"));
+  v = json_object_object_get(o, "final_backup");
+  if (v)
+    fprintf(ctx->out, "Final backup %s, kept until %s (tenant recover)\n",
+            JS(v, "name"), JS(v, "expires") ? JS(v, "expires") : "unknown");
   v = json_object_object_get(o, "urls");
   fprintf(ctx->out, "URL          %s", JS(o, "url"));
   if (v && json_object_array_length(v) > 1)
@@ -411,13 +429,15 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o,
   fputc('\n', ctx->out);
   fprintf(ctx->out, "Tier         %s, region %s\n", tier, JS(o, "region"));
   if (t)
-    snprintf(what, sizeof(what), "%s, %d GB %s", t->machine_type, t->disk_gb,
-             t->disk_type);
+    snprintf(what, sizeof(what), "%s, %d GB %s", JS(t, "machine_type"),
+             (int)edv__jint(t, "disk_gb", 0), JS(t, "disk_type"));
   print_resource(ctx, o, "VM", "vm", "vm", what);
   what[0] = '\0';
   if (t)
-    snprintf(what, sizeof(what), "PostgreSQL, %s%s", t->sql.tier,
-             t->sql.regional ? " regional HA" : "");
+    snprintf(what, sizeof(what), "PostgreSQL, %s%s", JS(t, "sql_tier"),
+             json_object_get_boolean(json_object_object_get(t, "sql_ha"))
+                 ? " regional HA"
+                 : "");
   print_resource(ctx, o, "Database", "database", "sql_instance", what);
   print_resource(ctx, o, "Certificate", "certificate", "certificate", "");
   if ((v = json_object_object_get(o, "max_users")))
@@ -562,7 +582,7 @@ int cli_cmd_platform_init(cli_ctx *ctx, const cli_args *args)
   (void)args;
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK)
     return job_end(&j, result);
-  watch(&j, EDV_PLATFORM_ID, 1, "Platform of project %s",
+  watch(&j, PLATFORM, 1, "Platform of project %s",
         edv_engine_project(ctx->engine));
   view_begin(&j);
   result = job_wait(
@@ -600,10 +620,13 @@ static int spec_error(cli_ctx *ctx, const char *const given[5], const char *msg)
   return cli_usage_error(ctx, "%s", msg);
 }
 
-/* The spec's fields, the tier and the hostnames, offline. */
-static int validate_spec(cli_ctx *ctx, const edv__tenant_spec *spec)
+/* The tier and the hostnames of a spec whose fields have the right form,
+ * offline (edv_tenant_spec_check, edv/tiers.h). */
+static int validate_spec(cli_ctx *ctx, json_object *spec,
+                         const char *const given[5])
 {
-  edv__tiers *tiers = NULL;
+  json_object *tiers = NULL, *list;
+  const char *tier = JS(spec, "tier");
   edv_error err;
   char known[256] = "";
   size_t off = 0;
@@ -611,30 +634,41 @@ static int validate_spec(cli_ctx *ctx, const edv__tenant_spec *spec)
 
   if ((result = cli_config(ctx)) || (result = load_tiers(ctx, &tiers)))
     return result;
-  if (!edv__tiers_find(tiers, spec->tier)) {
-    for (size_t i = 0; i < tiers->ntiers && off < sizeof(known); i++)
+  if (!tier_find(tiers, tier)) {
+    list = json_object_object_get(tiers, "tiers");
+    for (size_t i = 0;
+         i < json_object_array_length(list) && off < sizeof(known); i++)
       off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s",
-                              i ? ", " : "", tiers->tiers[i].name);
-    edv__tiers_free(tiers);
+                              i ? ", " : "",
+                              JS(json_object_array_get_idx(list, i), "name"));
+    json_object_put(tiers);
     return cli_usage_error(ctx, "TIER '%s' is not a known tier (known: %s)",
-                           spec->tier, known);
+                           tier, known);
   }
-  result = edv__spec_validate(spec, tiers, NULL, NULL,
-                              edv_config_get(ctx->cfg, "domain"), &err);
-  edv__tiers_free(tiers);
-  if (result)
-    return spec_error(ctx,
-                      (const char *const[]){spec->id, spec->slug,
-                                            spec->display_name, spec->tier,
-                                            spec->region},
-                      err.message);
-  return CLI_EXIT_OK;
+  result = edv_tenant_spec_check(spec, tiers, ctx->cfg, &err);
+  json_object_put(tiers);
+  return result ? spec_error(ctx, given, err.message) : CLI_EXIT_OK;
+}
+
+/* The spec of `tenant create ID SLUG NAME TIER REGION [--ops-ssh]`. */
+static json_object *spec_of(const cli_args *args)
+{
+  static const char *const keys[] = {"id", "slug", "display_name", "tier",
+                                     "region"};
+  json_object *spec = json_object_new_object();
+
+  for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+    json_object_object_add(spec, keys[i],
+                           json_object_new_string(args->argv[i]));
+  if (cli_arg(args, "ops-ssh"))
+    json_object_object_add(spec, "ops_ssh", json_object_new_boolean(1));
+  return spec;
 }
 
 int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
 {
   job j;
-  edv__tenant_spec spec;
+  const char *const *given = (const char *const *)args->argv;
   edv_error err;
   json_object *body;
   int result, wait;
@@ -643,13 +677,16 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
     return cli_remote_tenant(ctx, args);
   /* The same checks as the library's: a value too long for its field is
    * refused, never cut to fit. */
-  if (edv__spec_set(&spec, args->argv[0], args->argv[1], args->argv[2],
-                    args->argv[3], args->argv[4], &err))
-    return spec_error(ctx, (const char *const *)args->argv, err.message);
-  spec.ops_ssh = cli_arg(args, "ops-ssh") != NULL;
+  body = spec_of(args);
+  if (edv_tenant_spec_check(body, NULL, NULL, &err)) {
+    json_object_put(body);
+    return spec_error(ctx, given, err.message);
+  }
   if (cli_arg(args, "wait") &&
-      (cli_arg(args, "no-wait") || cli_arg(args, "async")))
+      (cli_arg(args, "no-wait") || cli_arg(args, "async"))) {
+    json_object_put(body);
     return cli_usage_error(ctx, "--wait and --async exclude each other");
+  }
   /* Waits by default, as every long operation (a script must not take a
    * recorded tenant for a provisioned one); --no-wait is --async's older
    * name. */
@@ -657,13 +694,16 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
   /* The fields, the tier and the hostnames are checked here, offline,
    * before the engine or the simulator starts; the region and the DNS
    * zone by the library before anything is recorded. */
-  if ((result = validate_spec(ctx, &spec)) != CLI_EXIT_OK)
+  if ((result = validate_spec(ctx, body, given)) != CLI_EXIT_OK) {
+    json_object_put(body);
     return result;
-  if ((result = job_open(ctx, &j)) != CLI_EXIT_OK)
+  }
+  if ((result = job_open(ctx, &j)) != CLI_EXIT_OK) {
+    json_object_put(body);
     return job_end(&j, result);
-  body = edv__spec_to_json(&spec);
-  watch(&j, spec.id, 0, "Provisioning %s (%s, %s, %s)", spec.id, spec.slug,
-        spec.tier, spec.region);
+  }
+  watch(&j, given[0], 0, "Provisioning %s (%s, %s, %s)", given[0], given[1],
+        given[3], given[4]);
   result = job_wait(&j,
                     edv_tenant_create(j.fleet, body, wait ? 0 : EDV_FLEET_ASYNC,
                                       on_answer, &j, &err),
@@ -685,17 +725,17 @@ int cli_cmd_tenant_create(cli_ctx *ctx, const cli_args *args)
       fprintf(ctx->out,
               "Tenant %s recorded (%s). Follow it with `edvctl tenant get "
               "%s`; edvd (or `edvctl tenant resume %s`) provisions it.\n",
-              spec.id, JS(j.answer, "phase"), spec.id, spec.id);
+              given[0], JS(j.answer, "phase"), given[0], given[0]);
     return job_end(&j, CLI_EXIT_OK);
   }
-  result = run_end(&j, result, spec.id);
+  result = run_end(&j, result, given[0]);
   if (result != CLI_EXIT_INTERRUPTED) {
-    print_summary(&j, spec.id);
+    print_summary(&j, given[0]);
     if (result && !ctx->quiet && ctx->format != CLI_FORMAT_JSON)
       fprintf(ctx->err,
               "%s: tenant %s is FAILED; fix the cause above, then run "
               "`edvctl tenant retry %s`\n",
-              ctx->prog, spec.id, spec.id);
+              ctx->prog, given[0], given[0]);
   }
   return job_end(&j, result);
 }
@@ -708,7 +748,7 @@ static int list_pages(job *j, const char *tier, const char *state,
                       json_object *all)
 {
   edv_tenant_query q;
-  char token[EDV_STORE_ID_SZ] = "";
+  char token[256] = "";
   edv_error err;
   int result;
 
@@ -783,10 +823,10 @@ static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
   } else if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, j.answer);
   } else {
-    edv__tiers *tiers = cli_tenant_tiers(ctx);
+    json_object *tiers = cli_tenant_tiers(ctx);
     cli_tenant_print_summary(ctx, j.answer, tiers);
     cli_tenant_print_steps(ctx, json_object_object_get(j.answer, "steps"));
-    edv__tiers_free(tiers);
+    json_object_put(tiers);
   }
   return job_end(&j, CLI_EXIT_OK);
 }
@@ -1027,7 +1067,12 @@ int cli_cmd_tenant_retry(cli_ctx *ctx, const cli_args *args)
   return long_end(&j, id, result);
 }
 
-int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
+/* A long verb on one tenant (apply, recover): its progress, its end. */
+static int long_verb(cli_ctx *ctx, const cli_args *args,
+                     int (*fn)(edv_fleet *, const char *, unsigned,
+                               edv_fleet_cb, void *, edv_error *),
+                     const char *doing, const char *what,
+                     const char *async_what)
 {
   const char *id = args->argv[0];
   job j;
@@ -1037,15 +1082,27 @@ int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
   if (cli_remote_on(ctx))
     return cli_remote_tenant(ctx, args);
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
-      (result = long_begin(&j, id, "Applying", "the plan")) != CLI_EXIT_OK)
+      (result = long_begin(&j, id, doing, what)) != CLI_EXIT_OK)
     return job_end(&j, result);
-  result = edv_tenant_apply(j.fleet, id, async_flag(args), on_answer, &j, &err);
+  result = fn(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))
-    return async_end(&j, id, "the reconcile", job_wait(&j, result, &err));
+    return async_end(&j, id, async_what, job_wait(&j, result, &err));
   result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
+}
+
+int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args)
+{
+  return long_verb(ctx, args, edv_tenant_apply, "Applying", "the plan",
+                   "the reconcile");
+}
+
+int cli_cmd_tenant_recover(cli_ctx *ctx, const cli_args *args)
+{
+  return long_verb(ctx, args, edv_tenant_recover, "Recovering",
+                   "from its final backup", "the recovery");
 }
 
 void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer)
@@ -1081,32 +1138,64 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args)
   return long_end(&j, id, result);
 }
 
+/* The change of `tenant update` as the API's body ({display_name,
+ * ops_ssh}) and its words for the heading ("display name 'X', operations
+ * SSH on"); NULL after a usage error. */
+json_object *cli_tenant_update_patch(cli_ctx *ctx, const cli_args *args,
+                                     char *what, size_t size)
+{
+  const char *name = cli_arg(args, "display-name");
+  const char *ops = cli_arg(args, "ops-ssh");
+  json_object *patch;
+
+  if (!ops && !name) {
+    cli_usage_error(ctx, "nothing to change (--display-name NAME, --ops-ssh "
+                         "on|off)");
+    return NULL;
+  }
+  if (ops && strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0) {
+    cli_usage_error(ctx, "--ops-ssh: '%s' is not on or off", ops);
+    return NULL;
+  }
+  patch = json_object_new_object();
+  if (name)
+    json_object_object_add(patch, "display_name", json_object_new_string(name));
+  if (ops)
+    json_object_object_add(patch, "ops_ssh",
+                           json_object_new_boolean(strcmp(ops, "on") == 0));
+  snprintf(what, size, "%s%s%s%s%s%s", name ? "display name '" : "",
+           name ? name : "", name ? "'" : "", name && ops ? ", " : "",
+           ops ? "operations SSH " : "", ops ? ops : "");
+  return patch;
+}
+
 int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
 {
-  const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
+  const char *id = args->argv[0];
   job j;
   edv_error err;
   json_object *patch;
+  char what[200];
   int result;
 
-  if (!ops)
-    return cli_usage_error(ctx, "nothing to change (--ops-ssh on|off)");
-  if (strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0)
-    return cli_usage_error(ctx, "--ops-ssh: '%s' is not on or off", ops);
-  if (cli_remote_on(ctx))
+  if (!(patch = cli_tenant_update_patch(ctx, args, what, sizeof(what))))
+    return CLI_EXIT_USAGE;
+  if (cli_remote_on(ctx)) {
+    json_object_put(patch);
     return cli_remote_tenant(ctx, args);
+  }
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
-      (result = long_begin(&j, id, "Updating", NULL)) != CLI_EXIT_OK)
+      (result = long_begin(&j, id, "Updating", NULL)) != CLI_EXIT_OK) {
+    json_object_put(patch);
     return job_end(&j, result);
+  }
   snprintf(j.heading + strlen(j.heading), sizeof(j.heading) - strlen(j.heading),
-           ": operations SSH %s", ops);
-  patch = json_object_new_object();
-  json_object_object_add(patch, "ops_ssh",
-                         json_object_new_boolean(strcmp(ops, "on") == 0));
-  result = long_wait(
-      &j, id, edv_tenant_update(j.fleet, id, patch, 0, on_answer, &j, &err),
-      &err);
+           ": %s", what);
+  result = edv_tenant_update(j.fleet, id, patch, 0, on_answer, &j, &err);
   json_object_put(patch);
+  if (result == EDV_EINVAL) /* a bad field, named: as a 400 with --server */
+    return job_end(&j, cli_usage_error(ctx, "%s", err.message));
+  result = long_wait(&j, id, result, &err);
   if (result && !j.ran)
     return job_end(&j, result);
   return long_end(&j, id, result);
@@ -1234,34 +1323,13 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
 
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args)
 {
-  edv__tiers *tiers = NULL;
-  json_object *arr;
+  json_object *tiers = NULL, *arr;
   int result;
 
   (void)args;
   if ((result = load_tiers(ctx, &tiers)))
     return result;
-  arr = json_object_new_array();
-  for (size_t i = 0; i < tiers->ntiers; i++) {
-    const edv__tier *t = &tiers->tiers[i];
-    edv__tier_cost c;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "name", json_object_new_string(t->name));
-    json_object_object_add(o, "machine_type",
-                           json_object_new_string(t->machine_type));
-    json_object_object_add(o, "disk_gb", json_object_new_int(t->disk_gb));
-    json_object_object_add(o, "sql_tier", json_object_new_string(t->sql.tier));
-    json_object_object_add(o, "sql_ha",
-                           json_object_new_boolean(t->sql.regional));
-    json_object_object_add(o, "max_users", json_object_new_int(t->max_users));
-    json_object_object_add(o, "backup",
-                           json_object_new_string(t->backup_frequency));
-    json_object_object_add(o, "retention_days",
-                           json_object_new_int(t->retention_days));
-    if (edv__tier_cost_estimate(tiers, t, 0, &c, NULL) == 0)
-      json_object_object_add(o, "monthly_cost_usd", edv__view_money(c.total));
-    json_object_array_add(arr, o);
-  }
+  arr = json_object_object_get(tiers, "tiers");
   if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, arr);
   } else {
@@ -1278,7 +1346,6 @@ int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args)
     };
     cli_print_table(ctx, arr, cols, sizeof(cols) / sizeof(*cols));
   }
-  json_object_put(arr);
-  edv__tiers_free(tiers);
+  json_object_put(tiers);
   return CLI_EXIT_OK;
 }

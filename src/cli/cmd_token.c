@@ -12,7 +12,6 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
-#include "prog/fleetenv.h"
 #include "prog/tokens.h"
 
 int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args)
@@ -37,7 +36,7 @@ int cli_cmd_token_create(cli_ctx *ctx, const cli_args *args)
   if (result)
     return result;
   dir = cli_state_dir(ctx);
-  if (edv__env_mkdirs(dir) != 0) {
+  if (cli_mkdirs(dir) != 0) {
     fprintf(ctx->err, "%s: cannot create state directory '%s': %s\n", ctx->prog,
             dir, strerror(errno));
     return CLI_EXIT_OTHER;

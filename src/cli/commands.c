@@ -111,6 +111,9 @@ static const cli_opt create_opts[] = {
 };
 
 static const cli_opt update_opts[] = {
+    {"display-name", 0, "NAME",
+     "the school's name as shown (1..100 characters, no leading or "
+     "trailing space)"},
     {"ops-ssh", 0, "on|off",
      "operations SSH through IAP to the tenant's VM: add or remove its "
      "firewall rule"},
@@ -273,14 +276,17 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
      resume_opts, 0, 1, id_arg, cli_cmd_tenant_resume, NULL},
-    {"update", "change a tenant's options", "ID --ops-ssh on|off",
-     "Changes an option of a tenant and drives it up, with the same\n"
-     "progress as create. --ops-ssh on adds the firewall rule\n"
+    {"update", "change a tenant's name or options",
+     "ID [--display-name NAME] [--ops-ssh on|off]",
+     "Changes the display name or an option of a tenant (PUT\n"
+     "/api/tenants/ID) and drives it up, with the same progress as\n"
+     "create. --ops-ssh on adds the firewall rule\n"
      "edv-ID-allow-iap-ssh (Identity-Aware Proxy's 35.235.240.0/20 to the\n"
      "tenant VM's tcp:22 only); off removes it (only that rule, and only\n"
      "when it is ours). The VM has no public IP and uses OS Login: connect\n"
      "with `gcloud compute ssh VM --tunnel-through-iap`.\n"
      "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
+     "  edvctl tenant update school001 --display-name \"Greenwood Academy\"\n"
      "  edvctl tenant update school001 --ops-ssh off --format json\n",
      update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},
     {"scale", "move a tenant to another tier", "ID TIER",
@@ -306,11 +312,25 @@ static const cli_cmd tenant_cmds[] = {
     {"delete", "deprovision a tenant", "ID [--yes] [--async]",
      "Deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
-     "with its history. Asks on a terminal (type the id) unless --yes;\n"
-     "without a terminal, --yes is required (exit 2).\n"
+     "with its history. Its Cloud SQL instance goes with a final backup\n"
+     "kept for the tier's backup.final_backup_days (at least 30; `tenant\n"
+     "get` shows it), from which `tenant recover` recreates the tenant.\n"
+     "Asks on a terminal (type the id) unless --yes; without a terminal,\n"
+     "--yes is required (exit 2).\n"
      "\nExamples:\n  edvctl tenant delete school001\n"
      "  edvctl tenant delete school001 --yes --format json\n",
      delete_opts, 1, 1, id_arg, cli_cmd_tenant_delete, NULL},
+    {"recover", "recreate a deleted tenant from its final backup", "ID",
+     "Recreates a DELETED tenant with the same id, slug, hostnames, tier\n"
+     "and region, its Cloud SQL data restored from the final backup its\n"
+     "deletion left (`tenant get` shows final_backup: name and expiry),\n"
+     "with the same progress as create. The database user gets a new\n"
+     "password. Refused, naming why, when the tenant is not DELETED or the\n"
+     "final backup is missing, expired or gone. With --format json: the\n"
+     "tenant document.\n"
+     "\nExamples:\n  edvctl tenant recover school001\n"
+     "  edvctl tenant recover school001 --async\n",
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_recover, NULL},
     {"backup", "take an on-demand backup of the tenant's database",
      "ID [--description D]",
      "Takes an on-demand Cloud SQL backup of the tenant's instance (a\n"
@@ -422,6 +442,18 @@ static const cli_cmd infra_cmds[] = {
      "\nExamples:\n  edvctl infra capacity\n"
      "  edvctl infra capacity --format json\n",
      NULL, 0, 0, NULL, cli_cmd_infra_capacity, NULL},
+    {"reconcile", "resume every interrupted tenant now", "[--async]",
+     "A reconcile pass, as POST /api/infrastructure/reconcile: every\n"
+     "tenant left PENDING, PROVISIONING or DEPROVISIONING (a crash,\n"
+     "Ctrl-C, --async) that no run drives is driven on in the direction it\n"
+     "was going, and idempotency keys older than a day are forgotten;\n"
+     "nothing happens while the platform is not READY. Waits for the runs\n"
+     "unless --async (with --server, edvd runs them: it answers at once,\n"
+     "and adds its drift pass). --format json prints {resumed,\n"
+     "runs_in_flight, platform}.\n"
+     "\nExamples:\n  edvctl infra reconcile\n"
+     "  edvctl --server https://edvd.example:8443 infra reconcile\n",
+     async_opts, 0, 0, NULL, cli_cmd_infra_reconcile, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -606,7 +638,7 @@ const cli_cmd cli_commands[] = {
     {"tenant", "tenant lifecycle", "COMMAND",
      "Create, inspect, repair and delete tenants. With --server URL (env\n"
      "EDV_SERVER) and a token (env EDV_TOKEN or --token-file), create,\n"
-     "list, get, state, history, delete, retry, resume ID, backup,\n"
+     "list, get, state, history, delete, recover, retry, resume ID, backup,\n"
      "backups, restore and metrics go through edvd's Management API and\n"
      "print the same output.\n"
      "\nExamples:\n"
@@ -621,6 +653,12 @@ const cli_cmd cli_commands[] = {
      "Commands about every tenant's resources at once.\n"
      "\nExamples:\n  edvctl --sim infra audit\n  edvctl infra status\n",
      NULL, 0, -1, NULL, NULL, infra_cmds},
+    {"state", "the state store itself: export, import, rebuild", "COMMAND",
+     "Commands about edv.db, the state store (docs/operations.md, \"Lost\n"
+     "edv.db\").\n"
+     "\nExamples:\n  edvctl state export fleet.json\n"
+     "  edvctl state rebuild\n",
+     NULL, 0, -1, NULL, NULL, cli_state_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

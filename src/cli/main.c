@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/remote.h"
-#include "common/log.h"
+#include "edv/log.h"
 
 #ifdef EDV_CLI_HAVE_SIM
 #include "edv/sim.h"
@@ -129,11 +129,12 @@ void cli_progress(cli_ctx *ctx, const char *fmt, ...)
 
 /* ---- State directory and the embedded simulator ------------------------*/
 
-/* mkdir -p with mode 0700: the one in prog/fleetenv.c, shared with
- * edvd. */
+/* mkdir -p with mode 0700: the library's (edv_fleet_state_dir). */
 int cli_mkdirs(const char *path)
 {
-  return edv__env_mkdirs(path);
+  char made[512];
+
+  return edv_fleet_state_dir(NULL, path, made, sizeof(made), NULL) ? -1 : 0;
 }
 
 const char *cli_state_dir(cli_ctx *ctx)
@@ -209,17 +210,17 @@ static void cli_log_level(const cli_ctx *ctx)
   const char *level = ctx->cfg ? edv_config_get(ctx->cfg, "log.level") : NULL;
 
   if (ctx->quiet || (ctx->format == CLI_FORMAT_JSON && !ctx->verbose))
-    edv__log_set_level(EDV_LOG_ERROR); /* --format json: stderr stays quiet */
+    edv_log_set_level(EDV_LOG_ERROR); /* --format json: stderr stays quiet */
   else if (ctx->verbose >= 2)
-    edv__log_set_level(EDV_LOG_DEBUG);
+    edv_log_set_level(EDV_LOG_DEBUG);
   else if (ctx->verbose == 1)
-    edv__log_set_level(EDV_LOG_INFO);
+    edv_log_set_level(EDV_LOG_INFO);
   else if (level && strcmp(level, "error") == 0)
-    edv__log_set_level(EDV_LOG_ERROR);
+    edv_log_set_level(EDV_LOG_ERROR);
   else if (level && strcmp(level, "info") == 0)
-    edv__log_set_level(EDV_LOG_INFO);
+    edv_log_set_level(EDV_LOG_INFO);
   else if (level && strcmp(level, "debug") == 0)
-    edv__log_set_level(EDV_LOG_DEBUG);
+    edv_log_set_level(EDV_LOG_DEBUG);
 }
 
 const char *cli_config_path(cli_ctx *ctx)
@@ -342,8 +343,8 @@ static void cli_shutdown(cli_ctx *ctx)
   if (ctx->sigint_active)
     uv_close((uv_handle_t *)&ctx->sigint, NULL);
   uv_run(ctx->loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(ctx->loop) != 0)
-    EDV_LOG_W("cli", "handles still open at exit");
+  if (uv_loop_close(ctx->loop) != 0 && !ctx->quiet)
+    fprintf(ctx->err, "%s: warning: handles still open at exit\n", ctx->prog);
   edv_config_free(ctx->cfg);
   ctx->cfg = NULL;
 }

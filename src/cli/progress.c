@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli/progress.h"
-#include "common/log.h"
+#include "edv/log.h"
 
 #define VIEW_TICK_MS 200 /* spinner and elapsed-time refresh */
 #define VIEW_TITLE_W 34  /* column of the step titles */
@@ -380,7 +380,7 @@ void cli_view_start(cli_view *v, cli_ctx *ctx, const char *tenant,
   v->utf8 = view_utf8();
   v->color = !(nc && *nc);
   /* Log lines would tear the frame: only errors while it is drawn. */
-  edv__log_set_level(EDV_LOG_ERROR);
+  edv_log_set_level(EDV_LOG_ERROR);
   uv_timer_init(ctx->loop, &v->tick);
   v->tick.data = v;
   uv_timer_start(&v->tick, view_on_tick, VIEW_TICK_MS, VIEW_TICK_MS);

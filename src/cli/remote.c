@@ -31,7 +31,6 @@
 
 #include "cli/progress.h"
 #include "cli/remote.h"
-#include "tenant/machine.h"
 
 #define REMOTE_MAX_BODY  (32u << 20)
 #define REMOTE_TOKEN_MAX 512
@@ -67,13 +66,13 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_state,  cli_cmd_tenant_history, cli_cmd_tenant_retry,
       cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
       cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
-      cli_cmd_help,
+      cli_cmd_help,          cli_cmd_tenant_recover,
   };
   /* The day-2 verbs (cmd_day2.c). */
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
-      cli_cmd_tenant_backup,  cli_cmd_tenant_backups, cli_cmd_tenant_restore,
-      cli_cmd_tenant_metrics, cli_cmd_infra_status,   cli_cmd_infra_costs,
-      cli_cmd_infra_capacity,
+      cli_cmd_tenant_backup,  cli_cmd_tenant_backups,  cli_cmd_tenant_restore,
+      cli_cmd_tenant_metrics, cli_cmd_infra_status,    cli_cmd_infra_costs,
+      cli_cmd_infra_capacity, cli_cmd_infra_reconcile,
   };
 
   if (!ctx->server)
@@ -623,7 +622,7 @@ static int do_list(cli_ctx *ctx, remote *r, const cli_args *args)
 /* ---- get / state / history ---------------------------------------------*/
 
 static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole,
-                   const edv__tiers *tiers)
+                   json_object *tiers)
 {
   json_object *t;
   int result = get_tenant(ctx, r, id, !whole, &t);
@@ -891,8 +890,7 @@ static int wait_run(rwait *w, const char *heading)
 
 /* After a run, as the local mode: JSON the tenant document, else its
  * summary with the live state. */
-static void summary(cli_ctx *ctx, remote *r, const char *id,
-                    const edv__tiers *tiers)
+static void summary(cli_ctx *ctx, remote *r, const char *id, json_object *tiers)
 {
   json_object *t;
 
@@ -967,7 +965,7 @@ static int async_done(cli_ctx *ctx, remote *r, const char *id, const char *what)
 }
 
 static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
-                     const edv__tiers *tiers)
+                     json_object *tiers)
 {
   rwait w;
   char heading[160];
@@ -1061,7 +1059,7 @@ static int drive(cli_ctx *ctx, remote *r, json_object *t, int up)
 
 /* retry (FAILED only) and resume ID. */
 static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
-                    const edv__tiers *tiers)
+                    json_object *tiers)
 {
   json_object *t;
   rwait w;
@@ -1108,7 +1106,7 @@ static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
 }
 
 static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
-                     const edv__tiers *tiers)
+                     json_object *tiers)
 {
   const char *id = args->argv[0];
   json_object *t;
@@ -1175,7 +1173,7 @@ static int call_and_wait(cli_ctx *ctx, remote *r, const char *method,
 }
 
 static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
-                    const edv__tiers *tiers)
+                    json_object *tiers)
 {
   const char *id = args->argv[0], *tier = args->argv[1];
   json_object *t, *body, *answer;
@@ -1209,8 +1207,10 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
   return result;
 }
 
-static int do_apply(cli_ctx *ctx, remote *r, const char *id,
-                    const edv__tiers *tiers)
+/* apply and recover: POST /api/tenants/ID/VERB, then the run's progress. */
+static int do_post(cli_ctx *ctx, remote *r, const char *id, const char *verb,
+                   const char *doing, const char *what, const char *async_what,
+                   json_object *tiers)
 {
   json_object *t, *answer;
   char heading[200];
@@ -1218,13 +1218,13 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id,
 
   if (result)
     return result;
-  snprintf(heading, sizeof(heading), "Applying %s (%s, %s): the plan", id,
-           js(t, "slug"), js(t, "tier"));
+  snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s", doing, id,
+           js(t, "slug"), js(t, "tier"), what);
   json_object_put(t);
-  result = call_and_wait(ctx, r, "POST", id, "apply", NULL, heading, &answer);
+  result = call_and_wait(ctx, r, "POST", id, verb, NULL, heading, &answer);
   json_object_put(answer);
   if (r->async)
-    return result ? result : async_done(ctx, r, id, "the reconcile");
+    return result ? result : async_done(ctx, r, id, async_what);
   if (result != CLI_EXIT_INTERRUPTED)
     summary(ctx, r, id, tiers);
   return result;
@@ -1232,21 +1232,22 @@ static int do_apply(cli_ctx *ctx, remote *r, const char *id,
 
 /* update --ops-ssh on|off (checked by the caller): PUT {"ops_ssh"}. */
 static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
-                     const edv__tiers *tiers)
+                     json_object *tiers)
 {
-  const char *id = args->argv[0], *ops = cli_arg(args, "ops-ssh");
+  const char *id = args->argv[0];
   json_object *t, *body, *answer;
-  char heading[200];
+  char heading[400], what[200];
   int result = get_tenant(ctx, r, id, 0, &t);
 
   if (result)
     return result;
-  snprintf(heading, sizeof(heading), "Updating %s (%s, %s): operations SSH %s",
-           id, js(t, "slug"), js(t, "tier"), ops);
+  if (!(body = cli_tenant_update_patch(ctx, args, what, sizeof(what)))) {
+    json_object_put(t);
+    return CLI_EXIT_USAGE;
+  }
+  snprintf(heading, sizeof(heading), "Updating %s (%s, %s): %s", id,
+           js(t, "slug"), js(t, "tier"), what);
   json_object_put(t);
-  body = json_object_new_object();
-  json_object_object_add(body, "ops_ssh",
-                         json_object_new_boolean(strcmp(ops, "on") == 0));
   result = call_and_wait(ctx, r, "PUT", id, NULL, body, heading, &answer);
   json_object_put(body);
   json_object_put(answer);
@@ -1261,7 +1262,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
 {
   const char *name = args->cmd->name;
   remote *r;
-  edv__tiers *tiers;
+  json_object *tiers;
   int result = remote_open(ctx, &r);
 
   if (result)
@@ -1271,7 +1272,7 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
         ctx, cli_arg(args, "all")
                  ? "--all: not available with --server: edvd resumes "
                    "interrupted tenants itself on every reconcile pass "
-                   "(POST /api/infrastructure/reconcile runs one now)"
+                   "(`edvctl infra reconcile` runs one now)"
                  : "give a tenant ID or --all");
   /* The tier's figures (cost, licences, apps) come from the local tiers
    * file, as in the local mode; without one they are left out. */
@@ -1296,12 +1297,16 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
   else if (strcmp(name, "scale") == 0)
     result = do_scale(ctx, r, args, tiers);
   else if (strcmp(name, "apply") == 0)
-    result = do_apply(ctx, r, args->argv[0], tiers);
+    result = do_post(ctx, r, args->argv[0], "apply", "Applying", "the plan",
+                     "the reconcile", tiers);
+  else if (strcmp(name, "recover") == 0)
+    result = do_post(ctx, r, args->argv[0], "recover", "Recovering",
+                     "from its final backup", "the recovery", tiers);
   else if (strcmp(name, "update") == 0)
     result = do_update(ctx, r, args, tiers);
   else
     result = cli_usage_error(ctx, "not available with --server");
-  edv__tiers_free(tiers);
+  json_object_put(tiers);
   return result;
 }
 

@@ -16,7 +16,6 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
-#include "tenant/tiers.h"
 
 /* ---- remote.c ----------------------------------------------------------*/
 
@@ -45,16 +44,22 @@ void cli_remote_close(cli_ctx *ctx);
 
 /* ---- cmd_tenant.c: the shared renderer ---------------------------------*/
 
-/* The tiers file, looked up as the local mode does; NULL when there is
- * none (nothing is printed). The caller frees it (edv__tiers_free). */
-edv__tiers *cli_tenant_tiers(cli_ctx *ctx);
+/* The tiers document (edv_tiers_load, edv/tiers.h), the file looked up as
+ * the local mode does; NULL when there is none (nothing is printed). The
+ * caller puts it. */
+json_object *cli_tenant_tiers(cli_ctx *ctx);
 
 /* `tenant get`/`create`: the tenant document (edv/fleet.h), the live
  * state of its VM, database and certificate from its "observed" (absent:
  * "not observed"); `tiers` (may be NULL) adds the machine type, disk and
  * database tier of its tier. JSON: the document. */
 void cli_tenant_print_summary(cli_ctx *ctx, json_object *doc,
-                              const edv__tiers *tiers);
+                              json_object *tiers);
+/* `tenant update`'s change: the body of PUT /api/tenants/ID ({display_name,
+ * ops_ssh}; a new object) and in `what` its words for the heading; NULL
+ * after a usage error (printed). */
+json_object *cli_tenant_update_patch(cli_ctx *ctx, const cli_args *args,
+                                     char *what, size_t size);
 /* The steps table of a tenant document's "steps" [{name, title, state,
  * attempt, ..., started, finished}] in plan order. Table format only. */
 void cli_tenant_print_steps(cli_ctx *ctx, json_object *steps);

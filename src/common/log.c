@@ -41,18 +41,25 @@ void edv__log_set_sink(void (*fn)(void *, edv_log_level, const char *),
 
 void edv__log(edv_log_level level, const char *module, const char *fmt, ...)
 {
+  va_list ap;
+
+  va_start(ap, fmt);
+  edv__logv(level, module, fmt, ap);
+  va_end(ap);
+}
+
+void edv__logv(edv_log_level level, const char *module, const char *fmt,
+               va_list ap)
+{
   char msg[1024];
   char line[1400];
   char ts[64];
   struct timespec now;
   struct tm tm;
-  va_list ap;
 
   if (level > log_level)
     return;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
 
   clock_gettime(CLOCK_REALTIME, &now);
   gmtime_r(&now.tv_sec, &tm);

@@ -9,12 +9,9 @@
 #ifndef EDV_LOG_H
 #define EDV_LOG_H
 
-typedef enum {
-  EDV_LOG_ERROR = 0,
-  EDV_LOG_WARN = 1,
-  EDV_LOG_INFO = 2,
-  EDV_LOG_DEBUG = 3,
-} edv_log_level;
+#include <stdarg.h>
+
+#include "edv/log.h" /* the levels; the programs' edv_log_set_level() */
 
 /* Current threshold; messages above it are dropped. Default WARN. */
 void edv__log_set_level(edv_log_level level);
@@ -34,6 +31,10 @@ void edv__log(edv_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* The same with a va_list (edv_log, src/common/logapi.c). */
+void edv__logv(edv_log_level level, const char *module, const char *fmt,
+               va_list ap);
 
 #define EDV_LOG_E(mod, ...) edv__log(EDV_LOG_ERROR, mod, __VA_ARGS__)
 #define EDV_LOG_W(mod, ...) edv__log(EDV_LOG_WARN, mod, __VA_ARGS__)

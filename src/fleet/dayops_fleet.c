@@ -132,7 +132,6 @@ json_object *edv__dayops_status(edv_fleet *f, edv_error *err)
   counts k;
   json_object *o, *failed;
   edv__tenant_filter flt;
-  edv__tenant_rec prec;
 
   if (count_all(f, &k, err) != 0) {
     json_object_put(k.by_tier);
@@ -149,12 +148,8 @@ json_object *edv__dayops_status(edv_fleet *f, edv_error *err)
   json_object_object_add(o, "runs_in_flight",
                          json_object_new_int((int)f->nruns));
   json_object_object_add(o, "runs", runs_view(f));
-  json_object_object_add(
-      o, "platform",
-      json_object_new_string(
-          edv__store_tenant_get(f->store, EDV_PLATFORM_ID, &prec, NULL) == 0
-              ? edv__phase_name(prec.phase)
-              : "MISSING"));
+  json_object_object_add(o, "platform",
+                         json_object_new_string(edv__fleet_platform_phase(f)));
   json_object_object_add(o, "apis", apis_view(f->engine));
   json_object_object_add(o, "backups", edv__dayops_backups_view(f));
   return o;

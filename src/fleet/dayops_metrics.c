@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/rfc3339.h"
 #include "fleet/dayops.h"
 #include "gcp/gcp.h"
 
@@ -113,7 +112,7 @@ static void each_point(metrics_ctx *m, json_object *page, int latency)
       if (point_value(pt, &val))
         continue;
       if (json_object_object_get_ex(pt, "interval", &iv))
-        t = edv__rfc3339_ms(edv__jstr(iv, "endTime"));
+        t = edv__view_time_parse(edv__jstr(iv, "endTime"));
       add_point(m, latency, val, t);
     }
   }

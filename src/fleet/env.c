@@ -95,3 +95,20 @@ void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o)
   o->lease_ttl_ms =
       (uint64_t)edv_config_get_int(cfg, "tenant.lease_ttl_s", 60) * 1000;
 }
+
+int edv_fleet_state_dir(const edv_config *cfg, const char *dir, char *buf,
+                        size_t size, edv_error *err)
+{
+  int result;
+
+  if (dir) {
+    if (snprintf(buf, size, "%s", dir) >= (int)size)
+      return edv_error_set(err, EDV_EINVAL, "state_dir: path too long");
+  } else if ((result = edv__env_state_dir(cfg, buf, size, err)) != 0) {
+    return result;
+  }
+  if (edv__env_mkdirs(buf) != 0)
+    return edv_error_set(err, EDV_EIO, "state_dir: cannot create '%s': %s", buf,
+                         strerror(errno));
+  return 0;
+}

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "fleet/dayops.h"
 #include "fleet/fleet.h"
+#include "fleet/recon.h"
 
 #define MOD "fleet"
 
@@ -219,6 +220,7 @@ static void machine_closed(void *data)
   }
   if (f->dayops_free)
     f->dayops_free(f);
+  edv__recon_detach(f); /* freed by its last call in flight */
   while (f->runs) {
     edv__fleet_run *r = f->runs;
     f->runs = r->next;
@@ -246,7 +248,9 @@ void edv_fleet_close(edv_fleet *f, void (*cb)(void *data), void *data)
   f->closing = 1;
   f->close_cb = cb;
   f->close_data = data;
+  edv__recon_stop(f);  /* no pass starts */
   edv__dayops_stop(f); /* backups and restores stop waiting */
+  edv__state_rebuild_stop(f);
   /* The machine stops every run; their callbacks (run_done below) answer
    * the waiters with EDV_ECANCELED before it calls machine_closed. */
   edv__fleet_close(f->machine, machine_closed, f);
@@ -409,6 +413,7 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j)
 void edv__fleet_stop_all(edv_fleet *f)
 {
   f->stopping = 1;
+  edv__recon_stop(f);  /* no pass starts */
   edv__dayops_stop(f); /* backups and restores stop waiting */
   edv__fleet_stop(f->machine, NULL);
 }

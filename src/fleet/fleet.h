@@ -11,6 +11,12 @@
  *   plan.c    the plan of a tenant (read-only) and its document
  *   view.c    the one JSON view of a tenant and of its parts
  *   dayops.c  backups, restore, metrics; status, costs, capacity
+ *   programs.c what programs need beside an open fleet (edv/tiers.h, the
+ *             "For programs" part of edv/fleet.h): tiers document, spec
+ *             check, the state directory's tenants, audit
+ *   state.c   the store itself: export, import, snapshots
+ *   rebuild.c the store rebuilt from the cloud alone
+ *   recon.c   the reconciler: resume pass, drift.c, heal.c (recon.h)
  */
 #ifndef EDV_FLEET_FLEET_H
 #define EDV_FLEET_FLEET_H
@@ -106,9 +112,13 @@ struct edv_fleet {
   int closing;
   void (*close_cb)(void *data);
   void *close_data;
+  /* The state rebuild in flight (rebuild.c), or NULL. */
+  void *rebuild;
   /* Day-2 operations in flight (dayops.c), or NULL. */
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
+  /* The reconciler (recon.h), or NULL before its first use. */
+  struct edv__recon *recon;
 };
 
 /* Stops every run at a durable point and starts no other (a shutdown);
@@ -152,6 +162,12 @@ int edv__fleet_journal(edv_fleet *f, const edv__journal_rec *j);
 int edv__fleet_tenant_rec(edv_fleet *f, const char *id, edv__tenant_rec *rec,
                           edv_error *err);
 
+/* ---- programs.c: beside an open fleet ------------------------------- */
+
+/* The platform's phase ("READY", ...), or "MISSING" when it has no record
+ * (status, the reconcile pass). */
+const char *edv__fleet_platform_phase(edv_fleet *f);
+
 /* ---- plan.c: plans --------------------------------------------------- */
 
 /* An event of the machine: 1 when it belongs to a tenant being planned
@@ -160,12 +176,21 @@ int edv__plan_event(edv_fleet *f, const edv__event *ev);
 
 /* ---- view.c: the one JSON view ---------------------------------------- */
 
+/* A DELETED tenant's final backup, as its sql_instance step recorded it
+ * (tenant/machine.h): its name and expiry ("" unknown). 0, or -1 when
+ * there is none on record. */
+int edv__fleet_final_backup(edv_fleet *f, const char *id, char *name,
+                            size_t nsize, char *expiry, size_t esize);
+
 /* What a tenant document holds beyond its record. */
 #define EDV_VIEW_STEPS     0x1u /* "steps" */
 #define EDV_VIEW_RESOURCES 0x2u /* "resources" */
 
 /* "2026-12-07T09:43:09.123Z" from a wall-clock time in ms. */
 void edv__view_time(int64_t ms, char *buf, size_t size);
+/* RFC 3339 in UTC ("2026-11-27T21:32:22.123Z") to ms since the epoch, or
+ * -1. */
+int64_t edv__view_time_parse(const char *t);
 /* The time as a JSON string, or null when ms is 0. */
 json_object *edv__view_time_json(int64_t ms);
 /* A JSON string, or null for NULL and "" (a document has no "" values). */
@@ -180,5 +205,33 @@ json_object *edv__view_cost(const edv__tier_cost *cost, int currency);
 /* The tenant document (edv/fleet.h) of `rec`. New object. */
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what);
+
+/* ---- state.c, rebuild.c: the store itself ----------------------------- */
+
+/* 0 when the store holds no tenant record (nor, with journal_too, a
+ * journal line); else EDV_ECONFLICT naming edv.db. */
+int edv__state_empty(edv_fleet *f, int journal_too, edv_error *err);
+
+/* The export document of edv_fleet_state_export(), read in one
+ * transaction (a consistent image). New object in *out. */
+int edv__state_export_doc(edv_store *st, unsigned flags, json_object **out,
+                          edv_error *err);
+
+/*
+ * Loads an export document (edv_fleet_state_import) into `st` in one
+ * transaction, every field checked against the tiers, the domain and the
+ * supernet; nothing written on an error. The caller checks the store is
+ * empty. *ntenants (may be NULL) gets the number of records.
+ */
+int edv__state_import_doc(edv_store *st, const edv__tiers *tiers,
+                          const char *domain, const char *supernet,
+                          json_object *doc, unsigned *ntenants, edv_error *err);
+
+/* The fleet closes: a rebuild in flight answers EDV_ECANCELED once its
+ * calls end, writing nothing. */
+void edv__state_rebuild_stop(edv_fleet *f);
+
+/* Reads a JSON document from a file (at most 64 MiB); errors name it. */
+int edv__state_read_json(const char *path, json_object **out, edv_error *err);
 
 #endif /* EDV_FLEET_FLEET_H */

@@ -1,7 +1,7 @@
 /*
  * tenants.c - the operations on tenants (edv/fleet.h): create, get, list,
- * update and scale, delete, apply, resume, retry, events. Written once for
- * edvctl, edvd and embedders: each checks its input naming the field
+ * update and scale, delete, recover, apply, resume, retry, events. Written once
+ * for edvctl, edvd and embedders: each checks its input naming the field
  * ("field 'tier': ..."), journals what it changed, and drives the tenant
  * through the fleet's runs (fleet.c).
  */
@@ -815,6 +815,16 @@ static void delete_recorded(void *data, const edv_error *err)
   free(op);
 }
 
+/* 1 when the tenant was READY in this life (its last step, registration,
+ * is DONE): a run going up now is an update, not its provisioning. */
+static int was_ready(edv_fleet *f, const char *id)
+{
+  edv__step_rec sr;
+
+  return edv__store_step_get(f->store, id, "registration", &sr, NULL) == 0 &&
+         sr.state == EDV_STEP_DONE;
+}
+
 int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
                       edv_fleet_cb cb, void *data, edv_error *err)
 {
@@ -828,6 +838,12 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
     return edv_error_set(err, EDV_ENOTFOUND, "tenant '%s' is already deleted",
                          rec.id);
   r = edv__fleet_run_find(f, rec.id);
+  if (r && r->dir == EDV_DIR_UP && was_ready(f, rec.id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being updated (a scale, apply, "
+                         "update or repair is in flight); delete it once "
+                         "that run ends",
+                         rec.id);
   if (r && r->dir == EDV_DIR_UP) {
     /* Provisioning: the delete is recorded (DEPROVISIONING) before it is
      * answered, so that a process that dies before the run stops goes
@@ -862,6 +878,110 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
   }
   return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
+}
+
+/* ---- recover -------------------------------------------------------------*/
+
+typedef struct recover_op {
+  edv_fleet *f;
+  edv_fleet_cb cb;
+  void *data;
+  unsigned flags;
+  char id[EDV_STORE_ID_SZ];
+  char backup[EDV_STORE_RES_SZ];
+  char actor[EDV_STORE_SMALL_SZ];
+} recover_op;
+
+/* The final backup exists: the tenant's new life is recorded (with the
+ * restore to do, edv__fleet_recover), then driven up. */
+static int recover_commit(recover_op *op, edv_error *err)
+{
+  char backup[EDV_STORE_RES_SZ];
+  int result;
+
+  if ((result = edv__fleet_recover(op->f->machine, op->id, backup,
+                                   sizeof(backup), err)) != 0)
+    return result;
+  journal_line(op->f, op->actor, op->id, "recover", backup, NULL);
+  return drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb,
+                          op->data, err);
+}
+
+static void recover_checked(void *data, const edv_response *res)
+{
+  recover_op *op = data;
+  edv_error err;
+
+  if (res->error && res->error->code == EDV_ENOTFOUND)
+    edv_error_set(&err, EDV_EPRECONDITION,
+                  "tenant '%s': its final backup %s no longer exists "
+                  "(expired or deleted): nothing to recover from",
+                  op->id, op->backup);
+  else if (res->error)
+    edv_error_set(&err, EDV_EUNAVAIL, "cannot check final backup %s: %s",
+                  op->backup, res->error->message);
+  if (res->error || recover_commit(op, &err) != 0)
+    op->cb(op->data, NULL, &err);
+  free(op);
+}
+
+int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
+                       edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv__tenant_rec rec;
+  recover_op *op;
+  char exp[64], path[EDV_STORE_RES_SZ + 64];
+  int64_t until;
+  edv_request rq;
+  int result;
+
+  if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_DELETED)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s: only a DELETED tenant can be "
+                         "recovered",
+                         rec.id, edv__phase_name(rec.phase));
+  if (!(op = calloc(1, sizeof(*op))))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  if (edv__fleet_final_backup(f, rec.id, op->backup, sizeof(op->backup), exp,
+                              sizeof(exp)) != 0) {
+    free(op);
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' has no final backup on record: "
+                         "nothing to recover from",
+                         rec.id);
+  }
+  until = edv__view_time_parse(exp);
+  if (until >= 0 && until <= edv__store_now(f->store)) {
+    edv_error_set(err, EDV_EPRECONDITION,
+                  "tenant '%s': its final backup %s expired at %s: nothing "
+                  "to recover from",
+                  rec.id, op->backup, exp);
+    free(op);
+    return EDV_EPRECONDITION;
+  }
+  op->f = f;
+  op->cb = cb;
+  op->data = data;
+  op->flags = flags;
+  snprintf(op->id, sizeof(op->id), "%s", rec.id);
+  actor_now(f, op->actor, sizeof(op->actor));
+  /* Google deletes an expired backup itself: ask it. */
+  snprintf(path, sizeof(path), "/sql/v1beta4/projects/%s/backups/%s",
+           edv__fleet_project(f->machine), strrchr(op->backup, '/') + 1);
+  memset(&rq, 0, sizeof(rq));
+  rq.api = EDV_API_SQLADMIN;
+  rq.method = "GET";
+  rq.path = path;
+  rq.label = "sql.backups.getBackup";
+  rq.timeout_ms = 20000;
+  if (edv_call_submit(f->engine, &rq, recover_checked, op, NULL)) {
+    free(op);
+    return edv_error_set(err, EDV_EUNAVAIL,
+                         "cannot check the final backup now");
+  }
+  return 0;
 }
 
 /* ---- apply, resume, retry ------------------------------------------------*/

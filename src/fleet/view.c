@@ -4,6 +4,7 @@
  * see. Times are RFC 3339 in UTC with milliseconds, money is rounded to
  * cents, absent values are null (never missing keys, never "").
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,32 @@ void edv__view_time(int64_t ms, char *buf, size_t size)
   snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
            (int)(ms % 1000));
+}
+
+int64_t edv__view_time_parse(const char *t)
+{
+  struct tm tm;
+  int y, mo, d, h, mi, sec, n = 0;
+  int64_t ms = 0, scale = 100;
+  const char *p;
+
+  if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+                   &n) != 6)
+    return -1;
+  p = t + n;
+  if (*p == '.')
+    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+      ms += (*p - '0') * scale;
+  if (*p != 'Z')
+    return -1;
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
 json_object *edv__view_time_json(int64_t ms)
@@ -200,6 +227,33 @@ static json_object *urls_view(const char *domain, const char *id,
   return urls;
 }
 
+int edv__fleet_final_backup(edv_fleet *f, const char *id, char *name,
+                            size_t nsize, char *expiry, size_t esize)
+{
+  edv__step_rec sr;
+
+  if (edv__store_step_get(f->store, id, "sql_instance", &sr, NULL) != 0 ||
+      sr.state != EDV_STEP_DONE)
+    return -1;
+  return edv__final_backup_parse(sr.resource, name, nsize, expiry, esize);
+}
+
+/* A DELETED tenant's final backup: {name, expires}, or null. */
+static json_object *final_backup_view(edv_fleet *f, const edv__tenant_rec *rec)
+{
+  char name[EDV_STORE_RES_SZ], exp[64];
+  json_object *o;
+
+  if (rec->phase != EDV_PHASE_DELETED ||
+      edv__fleet_final_backup(f, rec->id, name, sizeof(name), exp,
+                              sizeof(exp)) != 0)
+    return NULL;
+  o = json_object_new_object();
+  json_object_object_add(o, "name", json_object_new_string(name));
+  json_object_object_add(o, "expires", edv__view_str(exp));
+  return o;
+}
+
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what)
 {
@@ -236,6 +290,7 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
   json_object_object_add(o, "last_error", edv__view_str(rec->last_error));
   json_object_object_add(o, "created", edv__view_time_json(rec->created_ms));
   json_object_object_add(o, "updated", edv__view_time_json(rec->updated_ms));
+  json_object_object_add(o, "final_backup", final_backup_view(f, rec));
   if (r) {
     json_object *x = json_object_new_object();
     json_object_object_add(

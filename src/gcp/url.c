@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edv/url.h"
 #include "gcp/gcp.h"
 
 /* A growable string; on any allocation failure `s` becomes NULL for good. */
@@ -332,4 +333,27 @@ edv_api edv__api_from_url(const char *path_or_url)
   if (strncmp(p, "/v1/projects/", strlen("/v1/projects/")) == 0)
     return url_api_from_v1_project(p + strlen("/v1/projects/"));
   return EDV_API_OTHER;
+}
+
+/* ---- the public names (edv/url.h) ---------------------------------------*/
+
+edv_api edv_api_from_name(const char *name)
+{
+  return edv__api_from_name(name);
+}
+
+edv_api edv_api_from_url(const char *path_or_url)
+{
+  return edv__api_from_url(path_or_url);
+}
+
+const char *edv_url_path(const char *url)
+{
+  return edv__url_path(url);
+}
+
+char *edv_url_segment_after(const char *url, const char *key, char *buf,
+                            size_t size)
+{
+  return edv__url_segment_after(url, key, buf, size);
 }

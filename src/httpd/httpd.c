@@ -115,6 +115,7 @@ struct edv_httpd {
                           the drain timer while closing */
   edv_httpd_handler handler;
   void *data;
+  void (*log)(void *data, edv_log_level level, const char *line);
   char *(*error_body)(void *data, unsigned status, const char *text,
                       const char **ctype, size_t *len);
   size_t max_body;
@@ -308,6 +309,27 @@ static void conn_close(edv_httpd *h, http_conn *c)
   (void)shutdown(c->fd, SHUT_RDWR);
 }
 
+/* One log line of the server: to the owner's log when it gave one. */
+static void hlog(edv_httpd *h, edv_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void hlog(edv_httpd *h, edv_log_level level, const char *fmt, ...)
+{
+  char buf[512];
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (h->log) {
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    h->log(h->data, level, buf);
+  } else {
+    edv__logv(level, "httpd", fmt, ap);
+  }
+  va_end(ap);
+}
+
 /* One warning a minute at most: slow clients are an attack or a broken
  * proxy, either way the operator should know, but not 4,000 times. */
 static void conn_warn(edv_httpd *h)
@@ -317,12 +339,12 @@ static void conn_warn(edv_httpd *h)
   if ((h->n_timed_out == 0 && h->n_evicted == 0) ||
       (h->warned_at && now - h->warned_at < HTTPD_WARN_EVERY_MS))
     return;
-  EDV_LOG_W("httpd",
-            "closed %zu connections whose request did not arrive within "
-            "%g s and %zu more to make room (%u connections at most); slow "
-            "or idle clients, or an attack",
-            h->n_timed_out, (double)h->request_ms / 1000.0, h->n_evicted,
-            h->max_conns);
+  hlog(h, EDV_LOG_WARN,
+       "closed %zu connections whose request did not arrive within "
+       "%g s and %zu more to make room (%u connections at most); slow "
+       "or idle clients, or an attack",
+       h->n_timed_out, (double)h->request_ms / 1000.0, h->n_evicted,
+       h->max_conns);
   h->n_timed_out = h->n_evicted = 0;
   h->warned_at = now;
 }
@@ -727,6 +749,7 @@ static void httpd_completed_cb(void *cls, struct MHD_Connection *conn,
  */
 static void httpd_log(void *cls, const char *fmt, va_list ap)
 {
+  edv_httpd *h = cls;
   char buf[512];
   size_t n;
 
@@ -734,7 +757,7 @@ static void httpd_log(void *cls, const char *fmt, va_list ap)
   n = strlen(buf);
   while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
     buf[--n] = '\0';
-  EDV_LOG_D("httpd", "%s", buf);
+  hlog(h, EDV_LOG_DEBUG, "%s", buf);
 }
 
 /* --- the driver --------------------------------------------------------- */
@@ -880,6 +903,7 @@ edv_httpd *edv__httpd_start(uv_loop_t *loop, const edv_httpd_options *opt,
   h->handler = opt->handler;
   h->data = opt->data;
   h->error_body = opt->error_body;
+  h->log = opt->log;
   h->max_body = opt->max_body ? opt->max_body : HTTPD_DEFAULT_MAX_BODY;
   h->deadline_ms =
       opt->deadline_ms ? opt->deadline_ms : HTTPD_DEFAULT_DEADLINE_MS;

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "edv/error.h"
+#include "edv/log.h"
 
 typedef struct edv_httpd edv_httpd;
 typedef struct edv_http_req edv_http_req;
@@ -90,6 +91,10 @@ typedef struct edv_httpd_options {
    * fails with EDV_ECONFIG when this libmicrohttpd has no TLS. */
   const char *tls_cert_pem;
   const char *tls_key_pem;
+  /* Optional: where the server's own log lines go (module "httpd"), with
+   * `data`; NULL: the logger linked beside it (common/log.h). A program
+   * on libedv.so passes edv_log's, so that its settings apply. */
+  void (*log)(void *data, edv_log_level level, const char *line);
 } edv_httpd_options;
 
 /*

@@ -1,12 +1,12 @@
 /*
- * fleetenv.c - the embedded simulator beside a program's fleet (see
- * fleetenv.h).
+ * fleetenv.c - the embedded simulator beside a program's fleet
+ * (fleetenv.h).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "edv/fleet.h"
 #include "prog/fleetenv.h"
 
 edv_sim *edv__env_start_sim(uv_loop_t *loop, edv_config *cfg, const char *dir,
@@ -14,13 +14,10 @@ edv_sim *edv__env_start_sim(uv_loop_t *loop, edv_config *cfg, const char *dir,
 {
   edv_sim_options opt;
   edv_sim *sim;
-  char state[600], key[600];
+  char made[512], state[600], key[600];
 
-  if (edv__env_mkdirs(dir) != 0) {
-    edv_error_set(err, EDV_EIO, "state_dir: cannot create '%s': %s", dir,
-                  strerror(errno));
+  if (edv_fleet_state_dir(NULL, dir, made, sizeof(made), err) != 0)
     return NULL;
-  }
   snprintf(state, sizeof(state), "%s/sim-cloud.json", dir);
   snprintf(key, sizeof(key), "%s/sim-key.json", dir);
   memset(&opt, 0, sizeof(opt));

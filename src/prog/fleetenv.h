@@ -1,7 +1,8 @@
 /*
  * fleetenv.h - the embedded simulator beside a program's fleet (edvctl
  * --sim, edvd --sim). The state directory, store and tiers a fleet is
- * opened from are the library's (fleet/fleet.h), included from here.
+ * opened from are the library's (edv/fleet.h). Public headers only: edvprog
+ * is linked into programs that use the shared libedv.
  */
 #ifndef EDV_PROG_FLEETENV_H
 #define EDV_PROG_FLEETENV_H
@@ -13,7 +14,7 @@
 #include "edv/config.h"
 #include "edv/error.h"
 #include "edv/sim.h"
-#include "fleet/fleet.h"
+#include "edv/fleet.h"
 
 /*
  * Starts the embedded simulator on `loop` with its cloud in

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/file.h"
 #include "prog/tokens.h"
 
 #define TOK_ID_LEN   8  /* hex digits */
@@ -264,32 +265,8 @@ static void b64url(const unsigned char *in, size_t n, char *out)
 /* Writes doc to path atomically, 0600. */
 static int write_file(const char *path, json_object *doc, edv_error *err)
 {
-  char tmp[1100];
-  const char *text =
-      json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY);
-  size_t len = strlen(text);
-  int fd;
-
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-      (int)sizeof(tmp))
-    return edv_error_set(err, EDV_EINVAL, "%s: path too long", path);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return edv_error_set(err, EDV_EIO, "%s: %s", tmp, strerror(errno));
-  if (fchmod(fd, 0600) != 0 || write(fd, text, len) != (ssize_t)len ||
-      write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(tmp);
-    return edv_error_set(err, EDV_EIO, "%s: %s", tmp, strerror(e));
-  }
-  close(fd);
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return edv_error_set(err, EDV_EIO, "%s: %s", path, strerror(e));
-  }
-  return 0;
+  return edv__file_write_private(
+      path, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY), err);
 }
 
 int edv__tokens_create(const char *path, const char *name, edv_role role,

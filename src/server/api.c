@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "fleet/dayops.h"
+#include "common/utf8.h"
+#include "edv/log.h"
 #include "server/api.h"
 
 #define MOD "api"
@@ -27,7 +27,15 @@
 
 void api_time(int64_t ms, char *buf, size_t size)
 {
-  edv__view_time(ms, buf, size); /* the library's format: one for all */
+  edv_time_format(ms, buf, size); /* the library's format: one for all */
+}
+
+int64_t api_wall_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void api_ctx_free(api_ctx *c)
@@ -42,8 +50,8 @@ static void api_finish(api_ctx *c, unsigned status)
   if (status / 100 < 6)
     c->d->http_requests[status / 100]++;
   api_audit(c, status);
-  EDV_LOG_I(MOD, "%s %s %u %llums who=%s", c->method, c->path, status,
-            (unsigned long long)ms, c->who[0] ? c->who : "-");
+  edv_log(EDV_LOG_INFO, MOD, "%s %s %u %llums who=%s", c->method, c->path,
+          status, (unsigned long long)ms, c->who[0] ? c->who : "-");
 }
 
 static void api_respond(api_ctx *c, unsigned status, const char *ctype,
@@ -600,11 +608,10 @@ static void readyz_token(void *data, const char *token, const edv_error *err)
 static void h_readyz(api_ctx *c, const char *id)
 {
   edvd *d = c->d;
-  int v;
   edv_error err;
 
   (void)id;
-  if (d->stopping || !d->store) {
+  if (d->stopping || !d->ef) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status", json_object_new_string("not_ready"));
     json_object_object_add(o, "message",
@@ -612,7 +619,7 @@ static void h_readyz(api_ctx *c, const char *id)
     api_send(c, 503, o);
     return;
   }
-  if (edv__store_schema_version(d->store, &v, &err)) {
+  if (edv_fleet_check(d->ef, &err)) {
     json_object *o = json_object_new_object(), *ch = json_object_new_object();
     json_object_object_add(ch, "store", json_object_new_string("failed"));
     json_object_object_add(o, "status", json_object_new_string("not_ready"));
@@ -640,153 +647,98 @@ static void h_openapi(api_ctx *c, const char *id)
   api_respond(c, 200, "application/json", s, strlen(s));
 }
 
+/* The pass's answer (edv_fleet_reconcile), 202: its runs go on. */
+static void reconcile_answer(void *data, json_object *o, const edv_error *err)
+{
+  api_ctx *c = data;
+
+  if (!api_resume(c))
+    return;
+  if (!o) {
+    api_error_edv(c, err, NULL);
+    return;
+  }
+  api_send(c, 202, json_object_get(o));
+}
+
 static void h_reconcile(api_ctx *c, const char *id)
 {
-  json_object *o;
-  unsigned n;
+  edv_error err;
 
   (void)id;
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  n = edvd_reconcile_pass(c->d);
-  o = json_object_new_object();
-  json_object_object_add(o, "resumed", json_object_new_int((int)n));
-  json_object_object_add(o, "runs_in_flight",
-                         json_object_new_int((int)c->d->ef->nruns));
-  api_send(c, 202, o);
+  if (edv_fleet_reconcile(c->d->ef, EDV_FLEET_ASYNC | EDV_PASS_DRIFT,
+                          reconcile_answer, c, &err)) {
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  api_suspend(c, 15000);
 }
 
 /* ---- status, costs, metrics
  * ------------------------------------------------*/
 
-/* edvd's drift figures of the reconciler section. */
-static void drift_view(edvd *d, json_object *rc)
-{
-  json_object *by = json_object_new_object(), *un = json_object_new_array();
-
-  json_object_object_add(
-      rc, "drift_detection",
-      json_object_new_string("VMs (existence, machine type), firewall rules, "
-                             "Cloud SQL instances (existence, tier "
-                             "settings), certificates (existence, FAILED), "
-                             "DNS records (A, challenge CNAME)"));
-  json_object_object_add(
-      rc, "drift_interval_s",
-      json_object_new_int64((int64_t)(d->drift_interval_ms / 1000)));
-  json_object_object_add(rc, "drift_passes",
-                         json_object_new_int64((int64_t)d->drift_passes));
-  json_object_object_add(rc, "drift_repairs",
-                         json_object_new_int64((int64_t)d->drift_repairs));
-  json_object_object_add(rc, "drift_last_calls",
-                         json_object_new_int((int)d->drift_last_calls));
-  for (int dk = 0; dk < EDVD_DRIFT_KINDS; dk++)
-    json_object_object_add(
-        by, edvd_drift_kinds[dk],
-        json_object_new_int((int)d->drift_calls_by_kind[dk]));
-  json_object_object_add(rc, "drift_last_calls_by_kind", by);
-  if (d->drift_state) {
-    json_object_object_foreach(d->drift_state, tid, e)
-    {
-      json_object *u, *v;
-      /* Only drift that survived a repair (not one being repaired). */
-      if ((!json_object_object_get_ex(e, "repairs", &v) ||
-           json_object_get_int64(v) < 2) &&
-          (!json_object_object_get_ex(e, "skipped", &v) ||
-           json_object_get_int64(v) < 1))
-        continue;
-      u = json_object_new_object();
-      json_object_object_add(u, "tenant", json_object_new_string(tid));
-      if (json_object_object_get_ex(e, "drift", &v))
-        json_object_object_add(u, "drift", json_object_get(v));
-      if (json_object_object_get_ex(e, "since", &v))
-        json_object_object_add(u, "since", json_object_get(v));
-      if (json_object_object_get_ex(e, "repairs", &v))
-        json_object_object_add(u, "repairs", json_object_get(v));
-      if (json_object_object_get_ex(e, "skipped", &v))
-        json_object_object_add(u, "skipped_passes", json_object_get(v));
-      json_object_array_add(un, u);
-    }
-  }
-  json_object_object_add(rc, "drift_unresolved", un);
-  json_object_object_add(rc, "delete_orphans",
-                         json_object_new_boolean(d->delete_orphans));
-  json_object_object_add(rc, "orphans_deleted",
-                         json_object_new_int64((int64_t)d->orphans_deleted));
-}
-
-/* edvd's own section of the status: passes, drift, probes, orphans. */
-static json_object *reconciler_view(edvd *d)
-{
-  json_object *rc = json_object_new_object();
-
-  json_object_object_add(
-      rc, "interval_s",
-      json_object_new_int64((int64_t)(d->reconcile_interval_ms / 1000)));
-  json_object_object_add(rc, "passes",
-                         json_object_new_int64((int64_t)d->passes));
-  if (d->passes) {
-    json_object_object_add(rc, "last_pass",
-                           edv__view_time_json(d->last_pass_ms));
-    json_object_object_add(rc, "last_pass_duration_ms",
-                           json_object_new_int64((int64_t)d->last_pass_dur_ms));
-    json_object_object_add(rc, "last_pass_resumed",
-                           json_object_new_int((int)d->last_pass_started));
-  } else {
-    json_object_object_add(rc, "last_pass", NULL);
-  }
-  drift_view(d, rc);
-  json_object_object_add(
-      rc, "health_interval_s",
-      json_object_new_int64((int64_t)(d->health_interval_ms / 1000)));
-  json_object_object_add(rc, "health_probes",
-                         json_object_new_int64((int64_t)d->heal_probes));
-  json_object_object_add(rc, "unhealthy_probes",
-                         json_object_new_int64((int64_t)d->heal_unhealthy));
-  json_object_object_add(rc, "heal_resets",
-                         json_object_new_int64((int64_t)d->heal_resets));
-  json_object_object_add(rc, "degraded_alerts",
-                         json_object_new_int64((int64_t)d->heal_degraded));
-  edvd_heal_status(d, rc);
-  json_object_object_add(rc, "orphans",
-                         d->orphans ? json_object_get(d->orphans)
-                                    : json_object_new_array());
-  return rc;
-}
-
 /* The fleet's status (edv_fleet_status) and edvd's sections after it. */
+static void status_answer(void *data, json_object *o, const edv_error *err)
+{
+  api_ctx *c = data;
+  edvd *d = c->d;
+  char ts[40];
+
+  if (!api_resume(c))
+    return;
+  if (!o) {
+    api_error_edv(c, err, NULL);
+    return;
+  }
+  o = json_object_get(o);
+  json_object_object_add(o, "reconciler", edv_fleet_reconciler_status(d->ef));
+  api_time((int64_t)d->started_ms, ts, sizeof(ts));
+  json_object_object_add(o, "started", json_object_new_string(ts));
+  json_object_object_add(o, "version", json_object_new_string(EDV_VERSION));
+  api_send(c, 200, o);
+}
+
 static void h_status(api_ctx *c, const char *id)
 {
-  edvd *d = c->d;
   edv_error err;
-  json_object *o;
 
   (void)id;
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  if (!(o = edv__dayops_status(d->ef, &err))) {
+  if (edv_fleet_status(c->d->ef, status_answer, c, &err)) {
     api_error_edv(c, &err, NULL);
     return;
   }
-  json_object_object_add(o, "reconciler", reconciler_view(d));
-  json_object_object_add(o, "started",
-                         edv__view_time_json((int64_t)d->started_ms));
-  json_object_object_add(o, "version", json_object_new_string(EDV_VERSION));
-  api_send(c, 200, o);
+  api_suspend(c, 15000);
+}
+
+/* An answer of the library sent as it is (200). */
+static void doc_answer(void *data, json_object *o, const edv_error *err)
+{
+  api_ctx *c = data;
+
+  if (!api_resume(c))
+    return;
+  if (!o)
+    api_error_edv(c, err, NULL);
+  else
+    api_send(c, 200, json_object_get(o));
 }
 
 static void h_costs(api_ctx *c, const char *id)
 {
   edv_error err;
-  json_object *o;
 
   (void)id;
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  if (!(o = edv__dayops_costs(c->d->ef, &err))) {
+  if (edv_fleet_costs(c->d->ef, doc_answer, c, &err)) {
     api_error_edv(c, &err, NULL);
     return;
   }
-  api_send(c, 200, o);
+  api_suspend(c, 15000);
 }
 
 /* Appends printf output to a growing buffer. */
@@ -836,7 +788,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
  * are stale. */
 static void metrics_backups(sbuf *b, json_object *bk)
 {
-  json_object *arr = edv__jget(bk, "tenants");
+  json_object *arr = json_object_object_get(bk, "tenants"), *v;
 
   sb_printf(b, "# HELP edv_tenant_backup_age_seconds Age of the tenant's "
                "last successful backup (last check; -1: none).\n"
@@ -844,23 +796,23 @@ static void metrics_backups(sbuf *b, json_object *bk)
   for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
     json_object *t = json_object_array_get_idx(arr, i);
     sb_printf(b, "edv_tenant_backup_age_seconds{tenant=\"%s\"} %lld\n",
-              edv__jstr(t, "tenant") ? edv__jstr(t, "tenant") : "",
-              (long long)edv__jint(t, "age_s", -1));
+              json_object_get_string(json_object_object_get(t, "tenant")),
+              json_object_object_get_ex(t, "age_s", &v) && v
+                  ? (long long)json_object_get_int64(v)
+                  : -1LL);
   }
-  sb_printf(b,
-            "# HELP edv_tenants_backup_stale Tenants without a successful "
-            "backup in 26 hours (last check).\n"
-            "# TYPE edv_tenants_backup_stale gauge\n"
-            "edv_tenants_backup_stale %lld\n",
-            (long long)edv__jint(bk, "stale", 0));
+  sb_printf(
+      b,
+      "# HELP edv_tenants_backup_stale Tenants without a successful "
+      "backup in 26 hours (last check).\n"
+      "# TYPE edv_tenants_backup_stale gauge\n"
+      "edv_tenants_backup_stale %lld\n",
+      (long long)json_object_get_int64(json_object_object_get(bk, "stale")));
 }
 
-static void h_metrics(api_ctx *c, const char *id)
+/* The engine's figures, by API. */
+static void metrics_api(sbuf *b, edvd *d)
 {
-  edvd *d = c->d;
-  json_object *st, *by_phase;
-  edv_error err;
-  sbuf b = {NULL, 0, 0};
   static const struct {
     const char *name, *help;
     size_t off;
@@ -879,141 +831,134 @@ static void h_metrics(api_ctx *c, const char *id)
        offsetof(edv_api_stats, throttle_waits)},
   };
 
-  (void)id;
-  if (api_query_only(c, (const char *const[]){NULL}))
-    return;
-  /* The tenants by phase: the fleet's status document. */
-  if (!(st = edv__dayops_status(d->ef, &err))) {
-    api_error_edv(c, &err, NULL);
-    return;
-  }
-  by_phase = edv__jget(st, "tenants.by_phase");
-  sb_printf(&b, "# HELP edv_tenants Tenants by phase.\n"
-                "# TYPE edv_tenants gauge\n");
-  for (int p = 0; p < EDV_PHASE__COUNT; p++) {
-    const char *name = edv__phase_name((edv_tenant_phase)p);
-    sb_printf(&b, "edv_tenants{phase=\"%s\"} %lld\n", name,
-              (long long)edv__jint(by_phase, name, 0));
-  }
-  metrics_backups(&b, edv__jget(st, "backups"));
-  json_object_put(st);
   for (size_t i = 0; i < sizeof(ctrs) / sizeof(ctrs[0]); i++) {
-    sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n", ctrs[i].name,
+    sb_printf(b, "# HELP %s %s.\n# TYPE %s counter\n", ctrs[i].name,
               ctrs[i].help, ctrs[i].name);
     for (int a = 0; a < EDV_API__COUNT; a++) {
       edv_api_stats s;
       uint64_t v;
       edv_engine_stats(d->engine, (edv_api)a, &s);
       memcpy(&v, (const char *)&s + ctrs[i].off, sizeof(v));
-      sb_printf(&b, "%s{api=\"%s\"} %llu\n", ctrs[i].name,
+      sb_printf(b, "%s{api=\"%s\"} %llu\n", ctrs[i].name,
                 edv_api_name((edv_api)a), (unsigned long long)v);
     }
   }
-  sb_printf(&b, "# HELP edv_api_call_errors_total API calls that ended in "
-                "an error, by error code.\n"
-                "# TYPE edv_api_call_errors_total counter\n");
+  sb_printf(b, "# HELP edv_api_call_errors_total API calls that ended in "
+               "an error, by error code.\n"
+               "# TYPE edv_api_call_errors_total counter\n");
   for (int a = 0; a < EDV_API__COUNT; a++) {
     edv_api_stats s;
     edv_engine_stats(d->engine, (edv_api)a, &s);
     for (int e = 1; e < EDV_ERR__LAST; e++)
       if (s.errors_by_code[e])
-        sb_printf(&b,
+        sb_printf(b,
                   "edv_api_call_errors_total{api=\"%s\",code=\"%s\"} "
                   "%llu\n",
                   edv_api_name((edv_api)a), edv_err_name((edv_code)e),
                   (unsigned long long)s.errors_by_code[e]);
   }
-  sb_printf(&b, "# HELP edv_api_in_flight API calls in flight.\n"
-                "# TYPE edv_api_in_flight gauge\n");
+  sb_printf(b, "# HELP edv_api_in_flight API calls in flight.\n"
+               "# TYPE edv_api_in_flight gauge\n");
   for (int a = 0; a < EDV_API__COUNT; a++) {
     edv_api_stats s;
     edv_engine_stats(d->engine, (edv_api)a, &s);
-    sb_printf(&b, "edv_api_in_flight{api=\"%s\"} %llu\n",
+    sb_printf(b, "edv_api_in_flight{api=\"%s\"} %llu\n",
               edv_api_name((edv_api)a), (unsigned long long)s.in_flight);
   }
-  sb_printf(
-      &b,
-      "# HELP edv_runs_in_flight Tenant runs this edvd is driving.\n"
-      "# TYPE edv_runs_in_flight gauge\nedv_runs_in_flight %u\n"
-      "# HELP edv_runs_total Tenant runs by outcome.\n"
-      "# TYPE edv_runs_total counter\n"
-      "edv_runs_total{outcome=\"started\"} %llu\n"
-      "edv_runs_total{outcome=\"ready\"} %llu\n"
-      "edv_runs_total{outcome=\"failed\"} %llu\n"
-      "edv_runs_total{outcome=\"deleted\"} %llu\n"
-      "# HELP edv_reconcile_passes_total Passes of the reconciler.\n"
-      "# TYPE edv_reconcile_passes_total counter\n"
-      "edv_reconcile_passes_total %llu\n"
-      "# HELP edv_reconcile_last_duration_seconds Duration of the "
-      "last pass.\n"
-      "# TYPE edv_reconcile_last_duration_seconds gauge\n"
-      "edv_reconcile_last_duration_seconds %.3f\n"
-      "# HELP edv_drift_repairs_total Tenants driven again for "
-      "drift.\n"
-      "# TYPE edv_drift_repairs_total counter\n"
-      "edv_drift_repairs_total %llu\n"
-      "# HELP edv_heal_resets_total VM resets by the healer.\n"
-      "# TYPE edv_heal_resets_total counter\n"
-      "edv_heal_resets_total %llu\n"
-      "# HELP edv_heal_degraded_total Tenants reported degraded.\n"
-      "# TYPE edv_heal_degraded_total counter\n"
-      "edv_heal_degraded_total %llu\n"
-      "# HELP edv_http_requests_total API requests answered, by "
-      "status class.\n"
-      "# TYPE edv_http_requests_total counter\n",
-      d->ef->nruns, (unsigned long long)d->runs_started,
-      (unsigned long long)d->runs_ready, (unsigned long long)d->runs_failed,
-      (unsigned long long)d->runs_deleted, (unsigned long long)d->passes,
-      (double)d->last_pass_dur_ms / 1e3, (unsigned long long)d->drift_repairs,
-      (unsigned long long)d->heal_resets, (unsigned long long)d->heal_degraded);
+}
+
+/* edvd's own figures (runs, requests, step durations) and the fleet
+ * reconciler's. */
+static void metrics_edvd(sbuf *b, edvd *d)
+{
+  sb_printf(b,
+            "# HELP edv_runs_in_flight Tenant runs this edvd is driving.\n"
+            "# TYPE edv_runs_in_flight gauge\nedv_runs_in_flight %u\n"
+            "# HELP edv_runs_total Tenant runs by outcome.\n"
+            "# TYPE edv_runs_total counter\n"
+            "edv_runs_total{outcome=\"started\"} %llu\n"
+            "edv_runs_total{outcome=\"ready\"} %llu\n"
+            "edv_runs_total{outcome=\"failed\"} %llu\n"
+            "edv_runs_total{outcome=\"deleted\"} %llu\n"
+            "# HELP edv_http_requests_total API requests answered, by "
+            "status class.\n"
+            "# TYPE edv_http_requests_total counter\n",
+            edv_fleet_runs(d->ef),
+            (unsigned long long)edv_fleet_reconciler_runs(d->ef),
+            (unsigned long long)d->runs_ready,
+            (unsigned long long)d->runs_failed,
+            (unsigned long long)d->runs_deleted);
   for (int i = 1; i <= 5; i++)
-    sb_printf(&b, "edv_http_requests_total{class=\"%dxx\"} %llu\n", i,
+    sb_printf(b, "edv_http_requests_total{class=\"%dxx\"} %llu\n", i,
               (unsigned long long)d->http_requests[i]);
-  sb_printf(&b, "# HELP edv_orphans Resources of ours for no live tenant, "
-                "by kind (last drift pass).\n# TYPE edv_orphans gauge\n");
-  for (int ok = 0; ok < EDVD_ORPHAN_KINDS; ok++)
-    sb_printf(&b, "edv_orphans{kind=\"%s\"} %u\n", edvd_orphan_kinds[ok],
-              d->orphan_counts[ok]);
-  sb_printf(&b,
-            "# HELP edv_drift_last_calls List pages the last drift pass "
-            "fetched.\n# TYPE edv_drift_last_calls gauge\n"
-            "edv_drift_last_calls %u\n"
-            "# HELP edv_drift_passes_total Drift passes.\n"
-            "# TYPE edv_drift_passes_total counter\n"
-            "edv_drift_passes_total %llu\n",
-            d->drift_last_calls, (unsigned long long)d->drift_passes);
-  sb_printf(&b,
-            "# HELP edv_store_commits_total Group commits of the state "
-            "store.\n# TYPE edv_store_commits_total counter\n"
-            "edv_store_commits_total %lu\n"
-            "# HELP edv_store_busy_retries_total Group commits retried "
-            "because another process held the store's lock.\n"
-            "# TYPE edv_store_busy_retries_total counter\n"
-            "edv_store_busy_retries_total %lu\n",
-            edv__store_batch_commits(edv__fleet_batch(d->fleet)),
-            edv__store_batch_busy_retries(edv__fleet_batch(d->fleet)));
   {
     /* Step durations, from the fleet's step-done events. */
     char *h = edv__stephist_render(d->step_hist, NULL);
     if (!h) {
-      free(b.p);
-      b.p = NULL;
+      free(b->p);
+      b->p = NULL;
     } else
-      sb_printf(&b, "%s", h);
+      sb_printf(b, "%s", h);
     free(h);
   }
   {
-    char *probes = edvd_heal_prometheus(d); /* heal.c: probes, metrics */
+    /* The reconciler's passes, drift, orphans, store and probes. */
+    char *rm = edv_fleet_reconciler_metrics(d->ef);
 
-    if (probes)
-      sb_printf(&b, "%s", probes);
-    free(probes);
+    if (!rm) {
+      free(b->p);
+      b->p = NULL;
+    } else
+      sb_printf(b, "%s", rm);
+    free(rm);
   }
+}
+
+/* The fleet's status came: the tenants by phase, then the rest. */
+static void metrics_answer(void *data, json_object *st, const edv_error *err)
+{
+  api_ctx *c = data;
+  json_object *by_phase = NULL, *v;
+  sbuf b = {NULL, 0, 0};
+  const char *name;
+
+  if (!api_resume(c))
+    return;
+  if (!st) {
+    api_error_edv(c, err, NULL);
+    return;
+  }
+  if (json_object_object_get_ex(st, "tenants", &v))
+    json_object_object_get_ex(v, "by_phase", &by_phase);
+  sb_printf(&b, "# HELP edv_tenants Tenants by phase.\n"
+                "# TYPE edv_tenants gauge\n");
+  for (unsigned p = 0; (name = edv_phase_name(p)) != NULL; p++)
+    sb_printf(&b, "edv_tenants{phase=\"%s\"} %lld\n", name,
+              json_object_object_get_ex(by_phase, name, &v)
+                  ? (long long)json_object_get_int64(v)
+                  : 0LL);
+  metrics_backups(&b, json_object_object_get(st, "backups"));
+  metrics_api(&b, c->d);
+  metrics_edvd(&b, c->d);
   if (!b.p) {
     api_error(c, 500, NULL, NULL, "out of memory");
     return;
   }
   api_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+}
+
+static void h_metrics(api_ctx *c, const char *id)
+{
+  edv_error err;
+
+  (void)id;
+  if (api_query_only(c, (const char *const[]){NULL}))
+    return;
+  if (edv_fleet_status(c->d->ef, metrics_answer, c, &err)) {
+    api_error_edv(c, &err, NULL);
+    return;
+  }
+  api_suspend(c, 15000);
 }
 
 /* ---- routing
@@ -1041,6 +986,8 @@ static const api_route api_routes[] = {
     {"GET", "/api/tenants/{id}/events", EDV_ROLE_VIEWER, api_tenant_events},
     {"POST", "/api/tenants/{id}/scale", EDV_ROLE_OPERATOR, api_tenant_scale},
     {"POST", "/api/tenants/{id}/apply", EDV_ROLE_OPERATOR, api_tenant_apply},
+    {"POST", "/api/tenants/{id}/recover", EDV_ROLE_OPERATOR,
+     api_tenant_recover},
     {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, api_tenant_backup},
     {"GET", "/api/tenants/{id}/backups", EDV_ROLE_VIEWER, api_tenant_backups},
     {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR,

@@ -26,13 +26,11 @@ typedef struct api_ctx {
   char who[EDV_TOKEN_NAME_MAX + 1];
   char token_id[16];
   edv_role role;
-  char tenant[EDV_STORE_ID_SZ]; /* the tenant concerned, or "" */
-  char idem_key[EDV_STORE_IDEMKEY_SZ];
+  char tenant[EDV_TENANT_ID_MAX + 6]; /* the tenant concerned, or "" */
+  char idem_key[EDV_IDEMPOTENCY_KEY_MAX + 1];
   int audit;   /* a mutating call: write the audit line */
   uint64_t t0; /* uv_hrtime() at arrival */
   /* Deferred work. */
-  edv__tenant_spec spec;
-  edv_call *call;
   int busy; /* a callback we cannot cancel is pending */
 } api_ctx;
 
@@ -70,6 +68,8 @@ void api_audit_close(edvd *d);
 
 /* "2026-11-27T22:28:15.123Z" */
 void api_time(int64_t ms, char *buf, size_t size);
+/* The wall clock, in ms since the epoch. */
+int64_t api_wall_ms(void);
 /* The field a validation message names ("field 'slug' ..."), or NULL. */
 const char *api_field_of(const char *message, char *buf, size_t size);
 
@@ -89,6 +89,7 @@ void api_tenant_scale(api_ctx *c, const char *id);
 void api_tenant_delete(api_ctx *c, const char *id);
 void api_tenant_events(api_ctx *c, const char *id);
 void api_tenant_apply(api_ctx *c, const char *id);
+void api_tenant_recover(api_ctx *c, const char *id);
 
 /* api_ops.c */
 void api_tenant_backup(api_ctx *c, const char *id);

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "edv/log.h"
 #include "server/api.h"
 
 #define MOD "api"
@@ -64,14 +64,14 @@ void edvd_audit_line(edvd *d, json_object *o)
   len = strlen(line);
   buf = malloc(len + 2);
   if (!buf) {
-    EDV_LOG_E(MOD, "audit log write failed: out of memory");
+    edv_log(EDV_LOG_ERROR, MOD, "audit log write failed: out of memory");
     return;
   }
   /* One write(2) on an O_APPEND descriptor: lines never interleave. */
   memcpy(buf, line, len);
   buf[len] = '\n';
   if (write(d->audit_fd, buf, len + 1) != (ssize_t)(len + 1))
-    EDV_LOG_E(MOD, "audit log write failed");
+    edv_log(EDV_LOG_ERROR, MOD, "audit log write failed");
   free(buf);
 }
 
@@ -82,7 +82,7 @@ static json_object *audit_head(const char *who, const char *role,
   json_object *o = json_object_new_object();
   char ts[40];
 
-  api_time(edv__store_wall_clock(NULL), ts, sizeof(ts));
+  api_time(api_wall_ms(), ts, sizeof(ts));
   json_object_object_add(o, "time", json_object_new_string(ts));
   json_object_object_add(o, "who", json_object_new_string(who));
   json_object_object_add(o, "role", json_object_new_string(role));
@@ -116,7 +116,7 @@ static void anon_report(anon_src *s, const char *from, uint64_t now)
   json_object_object_add(o, "message", json_object_new_string(msg));
   edvd_audit_line(anon.d, o);
   json_object_put(o);
-  EDV_LOG_W(MOD, "%s", msg);
+  edv_log(EDV_LOG_WARN, MOD, "%s", msg);
   s->suppressed = 0;
 }
 

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fleet/dayops.h"
 #include "server/api.h"
 
 #define OPS_DEADLINE_MS 50000u /* a suspended request: two calls + margin */
@@ -65,7 +64,7 @@ static void on_job(void *data, json_object *answer, const edv_error *err)
     return;
   }
   snprintf(loc, sizeof(loc), "/api/tenants/%s/backups",
-           edv__jstr(answer, "tenant"));
+           json_object_get_string(json_object_object_get(answer, "tenant")));
   edv__http_add_header(c->req, "Location", loc);
   api_send(c, 202, json_object_get(answer));
 }
@@ -82,11 +81,16 @@ static void ops_wait(api_ctx *c, int result, const edv_error *err)
 /* The tenant of a route: 404 before the body is looked at. */
 static int ops_tenant(api_ctx *c, const char *id)
 {
-  edv__tenant_rec rec;
   edv_error err;
+  json_object *t = edv_tenant_peek(c->d->ef, id, &err), *phase;
+  int gone = t && json_object_object_get_ex(t, "phase", &phase) &&
+             strcmp(json_object_get_string(phase), "DELETED") == 0;
 
-  if (edv__dayops_tenant(c->d->ef, id, &rec, &err) == 0)
+  json_object_put(t);
+  if (t && !gone)
     return 0;
+  if (gone)
+    edv_error_set(&err, EDV_ENOTFOUND, "tenant '%s' not found", id);
   ops_error(c, &err);
   return -1;
 }

@@ -19,28 +19,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
-#include "common/log.h"
-#include "fleet/dayops.h"
+#include "edv/log.h"
 #include "server/api.h"
 #include "server/viewcache.h"
-#include "tenant/spec.h"
 
 #define MOD "api"
 
-/* Reads a tenant for a route: answers 404 and returns -1 when there is
- * none (or the id is the platform's). */
-static int get_rec(api_ctx *c, const char *id, edv__tenant_rec *rec)
+/* The tenant of a route, as the store has it (edv_tenant_peek): answers
+ * 404 and returns NULL when there is none (or the id is the platform's). */
+static json_object *get_rec(api_ctx *c, const char *id)
 {
-  edv_error err;
+  json_object *t = edv_tenant_peek(c->d->ef, id, NULL);
 
-  if (edv__spec_check_id(id, NULL) != 0 ||
-      edv__store_tenant_get(c->d->store, id, rec, &err) != 0) {
+  if (!t)
     api_error(c, 404, NULL, NULL, "tenant '%s' not found", id);
-    return -1;
-  }
-  return 0;
+  return t;
+}
+
+/* 1 (answered 404) when the route's tenant does not exist, else 0. */
+static int no_tenant(api_ctx *c, const char *id)
+{
+  json_object *t = get_rec(c, id);
+
+  json_object_put(t);
+  return t == NULL;
 }
 
 /* ---- answers from the library
@@ -69,30 +71,12 @@ static void answer_error(api_ctx *c, const edv_error *err)
   api_error_edv(c, err, field_of(err, fb, sizeof(fb)));
 }
 
-/* The tenant's ETag: a digest of its record (spec, phase, generation,
- * last change), so that a PUT or DELETE with If-Match acts only on the
- * tenant as its caller last saw it. 0, or -1 for no such tenant. */
+/* The tenant's ETag (edv_tenant_etag): so that a PUT or DELETE with
+ * If-Match acts only on the tenant as its caller last saw it. 0, or -1
+ * for no such tenant. */
 static int tenant_etag(edvd *d, const char *id, char *out, size_t size)
 {
-  edv__tenant_rec rec;
-  unsigned char h[32];
-  unsigned len = 0;
-  char gen[64];
-  EVP_MD_CTX *m;
-
-  if (!id || edv__store_tenant_get(d->store, id, &rec, NULL) != 0)
-    return -1;
-  snprintf(gen, sizeof(gen), "|%d|%u|%lld", (int)rec.phase, rec.generation,
-           (long long)rec.updated_ms);
-  m = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-  EVP_DigestUpdate(m, rec.spec_json, strlen(rec.spec_json));
-  EVP_DigestUpdate(m, gen, strlen(gen));
-  EVP_DigestFinal_ex(m, h, &len);
-  EVP_MD_CTX_free(m);
-  snprintf(out, size, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2],
-           h[3], h[4], h[5], h[6], h[7]);
-  return 0;
+  return id && edv_tenant_etag(d->ef, id, out, size, NULL) == 0 ? 0 : -1;
 }
 
 /* If-Match on a write: 412 (and -1) unless it names the tenant's ETag
@@ -184,7 +168,7 @@ static void lib_answer(void *data, json_object *doc, const edv_error *err)
  * scale would patch it mid-restore, a delete would fail half-way). */
 static int job_free(api_ctx *c, const char *id)
 {
-  if (!edv__dayops_busy(c->d->ef, id))
+  if (!edv_tenant_busy(c->d->ef, id))
     return 0;
   api_error(c, 409, "ABORTED", NULL,
             "tenant '%s' has a backup or restore running; retry once it "
@@ -236,71 +220,19 @@ void api_tenants_list(api_ctx *c, const char *id)
 /* ---- POST /api/tenants
  * -----------------------------------------------------------*/
 
-/* Hex SHA-256 of what makes two creates the same request. */
-static void request_hash(json_object *body, char *out)
-{
-  const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-  unsigned char h[32];
-  unsigned len = 0;
-  static const char hex[] = "0123456789abcdef";
-  EVP_MD_CTX *m = EVP_MD_CTX_new();
-
-  EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-  EVP_DigestUpdate(m, "POST /api/tenants\n", 18);
-  EVP_DigestUpdate(m, s, strlen(s));
-  EVP_DigestFinal_ex(m, h, &len);
-  EVP_MD_CTX_free(m);
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = hex[h[i] >> 4];
-    out[2 * i + 1] = hex[h[i] & 15];
-  }
-  out[64] = '\0';
-}
-
-/* The spec as the library will record it (canonical), for the request
- * hash: two bodies that differ only in key order are the same request. */
-static json_object *canonical_spec(json_object *body)
-{
-  edv__tenant_spec spec;
-
-  if (edv__spec_from_json(body, &spec, NULL) != 0)
-    return NULL;
-  return edv__spec_to_json(&spec);
-}
-
 /* Idempotency-Key: a replay of the same request is answered by doing the
  * (idempotent) work again, so it gets the same answer; the key with a
  * different request is 409. Answers and returns -1 when refused. */
 static int idem_check(api_ctx *c, const char *key, json_object *body)
 {
-  json_object *js;
-  char hash[65], prev[EDV_STORE_ID_SZ] = "";
   edv_error err;
-  int result;
-  json_object *id;
+  int result = edv_tenant_create_key(c->d->ef, key, body, &err);
 
-  if (!key)
-    return 0;
-  js = canonical_spec(body);
-  if (!js)
-    return 0; /* the library refuses the body, naming the field */
-  request_hash(js, hash);
-  json_object_put(js);
-  if (!json_object_object_get_ex(body, "id", &id))
-    return 0;
-  result =
-      edv__store_idem_check(c->d->store, key, hash, json_object_get_string(id),
-                            prev, sizeof(prev), &err);
-  if (result == EDV_ECONFLICT) {
-    api_error(c, 409, "ABORTED", "Idempotency-Key",
-              "Idempotency-Key '%.64s' was used with a different request", key);
-    return -1;
-  }
-  if (result && result != EDV_EEXIST) {
+  if (result == EDV_ECONFLICT)
+    api_error(c, 409, "ABORTED", "Idempotency-Key", "%s", err.message);
+  else if (result)
     api_error_edv(c, &err, NULL);
-    return -1;
-  }
-  return 0;
+  return result ? -1 : 0;
 }
 
 void api_tenants_create(api_ctx *c, const char *id)
@@ -313,14 +245,14 @@ void api_tenants_create(api_ctx *c, const char *id)
     return;
   if (key) {
     size_t n = strlen(key);
-    int ok = n > 0 && n < EDV_STORE_IDEMKEY_SZ;
+    int ok = n > 0 && n <= EDV_IDEMPOTENCY_KEY_MAX;
     for (size_t i = 0; ok && i < n; i++)
       if (key[i] < 0x21 || key[i] > 0x7e)
         ok = 0;
     if (!ok) {
       api_error(c, 400, NULL, "Idempotency-Key",
                 "Idempotency-Key: 1..%d printable ASCII characters",
-                EDV_STORE_IDEMKEY_SZ - 1);
+                EDV_IDEMPOTENCY_KEY_MAX);
       return;
     }
   }
@@ -372,7 +304,7 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
   if (seen) {
     json_object_object_add(doc, "observed", seen);
   } else if (observe) {
-    char key[EDV_STORE_ID_SZ + 16];
+    char key[EDV_TENANT_ID_MAX + 24];
     snprintf(key, sizeof(key), "observe/%s",
              json_object_get_string(json_object_object_get(doc, "id")));
     /* The cache takes its own reference. */
@@ -388,14 +320,13 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
 
 void api_tenant_get(api_ctx *c, const char *id)
 {
-  edv__tenant_rec rec;
   const char *ob;
   get_wait *g;
   edv_error err;
   unsigned flags = 0;
 
   if (api_query_only(c, (const char *const[]){"observe", NULL}) ||
-      get_rec(c, id, &rec))
+      no_tenant(c, id))
     return;
   ob = edv__http_query(c->req, "observe");
   if (ob && strcmp(ob, "true") != 0 && strcmp(ob, "false") != 0) {
@@ -410,14 +341,14 @@ void api_tenant_get(api_ctx *c, const char *id)
   }
   g->c = c;
   if (ob && strcmp(ob, "true") == 0) {
-    char key[EDV_STORE_ID_SZ + 16];
-    snprintf(key, sizeof(key), "observe/%s", rec.id);
+    char key[EDV_TENANT_ID_MAX + 24];
+    snprintf(key, sizeof(key), "observe/%s", id);
     g->seen = edvd_view_get(c->d, key);
     g->observe = 1;
     if (!g->seen)
       flags = EDV_FLEET_OBSERVE;
   }
-  if (edv_tenant_get(c->d->ef, rec.id, flags, get_answer, g, &err)) {
+  if (edv_tenant_get(c->d->ef, id, flags, get_answer, g, &err)) {
     json_object_put(g->seen);
     free(g);
     answer_error(c, &err);
@@ -431,10 +362,9 @@ void api_tenant_get(api_ctx *c, const char *id)
 
 void api_tenant_scale(api_ctx *c, const char *id)
 {
-  edv__tenant_rec rec;
   json_object *body, *v;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
     return;
   body = api_body_object(c);
   if (!body)
@@ -456,9 +386,9 @@ void api_tenant_scale(api_ctx *c, const char *id)
     api_error(c, 400, NULL, "tier", "field 'tier' is required (a string)");
     return;
   }
-  if (job_free(c, rec.id) == 0)
+  if (job_free(c, id) == 0)
     LIB_CALL(c, 202, 1,
-             edv_tenant_scale(c->d->ef, rec.id, json_object_get_string(v),
+             edv_tenant_scale(c->d->ef, id, json_object_get_string(v),
                               EDV_FLEET_ASYNC, lib_answer, w, &err));
   json_object_put(body);
 }
@@ -468,27 +398,30 @@ void api_tenant_scale(api_ctx *c, const char *id)
 
 void api_tenant_put(api_ctx *c, const char *id)
 {
-  edv__tenant_rec rec;
-  json_object *body, *v;
+  json_object *body, *v, *rec;
+  char tier[64];
   int scaling;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+  if (api_query_only(c, (const char *const[]){NULL}) || !(rec = get_rec(c, id)))
     return;
+  snprintf(tier, sizeof(tier), "%s",
+           json_object_get_string(json_object_object_get(rec, "tier")));
+  json_object_put(rec);
   body = api_body_object(c);
   if (!body)
     return;
   /* A new tier is scaling: 202 with the scale answer, as POST .../scale. */
-  if (if_match(c, rec.id)) {
+  if (if_match(c, id)) {
     json_object_put(body);
     return;
   }
   scaling = json_object_object_get_ex(body, "tier", &v) &&
             json_object_is_type(v, json_type_string) &&
-            strcmp(json_object_get_string(v), rec.tier) != 0;
-  if (job_free(c, rec.id) == 0)
+            strcmp(json_object_get_string(v), tier) != 0;
+  if (job_free(c, id) == 0)
     LIB_CALL(c, scaling ? 202 : 200, scaling,
-             edv_tenant_update(c->d->ef, rec.id, body, EDV_FLEET_ASYNC,
-                               lib_answer, w, &err));
+             edv_tenant_update(c->d->ef, id, body, EDV_FLEET_ASYNC, lib_answer,
+                               w, &err));
   json_object_put(body);
 }
 
@@ -500,15 +433,14 @@ void api_tenant_put(api_ctx *c, const char *id)
  * goes down after its restart. */
 void api_tenant_delete(api_ctx *c, const char *id)
 {
-  edv__tenant_rec rec;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec) ||
-      if_match(c, rec.id))
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id) ||
+      if_match(c, id))
     return;
-  if (job_free(c, rec.id) == 0)
-    LIB_CALL(c, 202, 1,
-             edv_tenant_delete(c->d->ef, rec.id, EDV_FLEET_ASYNC, lib_answer, w,
-                               &err));
+  if (job_free(c, id) == 0)
+    LIB_CALL(
+        c, 202, 1,
+        edv_tenant_delete(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
 }
 
 /* ---- GET /api/tenants/{id}/events
@@ -517,13 +449,12 @@ void api_tenant_delete(api_ctx *c, const char *id)
 void api_tenant_events(api_ctx *c, const char *id)
 {
   static const char *const allowed[] = {"page_token", "after", "limit", NULL};
-  edv__tenant_rec rec;
   const char *a = edv__http_query(c->req, "after");
   const char *tok = edv__http_query(c->req, "page_token");
   const char *lim = edv__http_query(c->req, "limit");
   unsigned long after = 0, limit = 100;
 
-  if (api_query_only(c, allowed) || get_rec(c, id, &rec))
+  if (api_query_only(c, allowed) || no_tenant(c, id))
     return;
   /* page_token (next_page_token of the last page), as every list; `after`
    * (a sequence number) is the older name of the same thing. */
@@ -546,7 +477,7 @@ void api_tenant_events(api_ctx *c, const char *id)
     return;
   }
   LIB_CALL(c, 200, 0,
-           edv_tenant_events(c->d->ef, rec.id, (int64_t)after, (unsigned)limit,
+           edv_tenant_events(c->d->ef, id, (int64_t)after, (unsigned)limit,
                              lib_answer, w, &err));
 }
 
@@ -557,12 +488,26 @@ void api_tenant_events(api_ctx *c, const char *id)
  * document once its run started; the journal and GET say how it ends. */
 void api_tenant_apply(api_ctx *c, const char *id)
 {
-  edv__tenant_rec rec;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || get_rec(c, id, &rec))
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
     return;
-  if (job_free(c, rec.id) == 0)
-    LIB_CALL(c, 202, 1,
-             edv_tenant_apply(c->d->ef, rec.id, EDV_FLEET_ASYNC, lib_answer, w,
-                              &err));
+  if (job_free(c, id) == 0)
+    LIB_CALL(
+        c, 202, 1,
+        edv_tenant_apply(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
+}
+
+/* ---- POST /api/tenants/{id}/recover
+ * ----------------------------------------------*/
+
+/* Recreates a DELETED tenant from its final backup (edv_tenant_recover):
+ * 202 with the tenant document once its run started; 412 naming why when
+ * there is nothing to recover from. */
+void api_tenant_recover(api_ctx *c, const char *id)
+{
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
+    return;
+  LIB_CALL(
+      c, 202, 1,
+      edv_tenant_recover(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
 }

@@ -21,7 +21,7 @@
 
 #include <openssl/crypto.h>
 
-#include "common/log.h"
+#include "edv/log.h"
 #include "server/api.h"
 #include "server/edvd.h"
 #include "prog/fleetenv.h"
@@ -32,11 +32,6 @@ static void edvd_maybe_finish(edvd *d);
 
 /* ---- runs ----------------------------------------------------------------*/
 
-edvd_run *edvd_find_run(edvd *d, const char *id)
-{
-  return d->ef ? edv__fleet_run_find(d->ef, id) : NULL;
-}
-
 /* A run's end (the fleet's EDV_EVENT_END, once the run has left the
  * fleet): counted, logged; the platform READY lets the tenants waiting for
  * it go; a shutdown waits for the last. */
@@ -45,7 +40,7 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
   const edv_error *err = ev->error;
   const char *phase = ev->phase ? ev->phase : "?";
   char ebuf[700] = "";
-  char id[EDV_STORE_ID_SZ];
+  char id[EDV_TENANT_ID_MAX + 6];
 
   snprintf(id, sizeof(id), "%s", ev->tenant);
   if (err && err->code)
@@ -57,161 +52,32 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
   else if (strcmp(phase, "FAILED") == 0)
     d->runs_failed++;
   if (strcmp(phase, "FAILED") == 0)
-    EDV_LOG_E(MOD, "run ended: tenant=%s phase=%s error=%s", id, phase, ebuf);
+    edv_log(EDV_LOG_ERROR, MOD, "run ended: tenant=%s phase=%s error=%s", id,
+            phase, ebuf);
   else
-    EDV_LOG_I(MOD, "run ended: tenant=%s phase=%s%s%s", id, phase,
-              ebuf[0] ? " note=" : "", ebuf);
+    edv_log(EDV_LOG_INFO, MOD, "run ended: tenant=%s phase=%s%s%s", id, phase,
+            ebuf[0] ? " note=" : "", ebuf);
   if (d->stopping) {
     edvd_maybe_finish(d);
     return;
   }
   /* The platform is ready: tenants waiting for it may go. */
-  if (strcmp(id, EDV_PLATFORM_ID) == 0 && strcmp(phase, "READY") == 0)
+  if (strcmp(id, EDV_PLATFORM_TENANT) == 0 && strcmp(phase, "READY") == 0)
     edvd_reconcile_pass(d);
 }
 
-int edvd_drive(edvd *d, const char *id, edv__direction dir, edv_error *err)
+void edvd_reconcile_pass(edvd *d)
 {
-  edvd_run *r = edvd_find_run(d, id);
-  int result;
-
-  if (d->stopping)
-    return edv_error_set(err, EDV_EUNAVAIL, "edvd is shutting down");
-  if (r)
-    return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
-                         r->dir == EDV_DIR_UP ? "provisioned"
-                                              : "deprovisioned");
-  /* A backup or restore holds the database: the fleet starts no run
-   * meanwhile (fleet/dayops.h). */
-  result = edv__fleet_drive_tenant(d->ef, id, dir, NULL, NULL, err);
-  if (result)
-    return result;
-  d->runs_started++;
-  EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
-            dir == EDV_DIR_UP ? "up" : "down");
-  return 0;
-}
-
-int edvd_journal(edvd *d, const edv__journal_rec *j)
-{
-  edv_error err;
-
-  if (d->ef)
-    return edv__fleet_journal(d->ef, j);
-  if (edv__store_journal_append(d->store, j, NULL, &err) == 0)
-    return 0;
-  EDV_LOG_E(MOD, "journal: tenant=%s event=%s not written: %s", j->tenant,
-            j->event, err.message);
-  return -1;
-}
-
-void edvd_stop_then_down(edvd *d, edvd_run *r)
-{
-  r->then_down = 1;
-  edv__fleet_stop(d->fleet, r->id);
-}
-
-/* ---- the periodic pass --------------------------------------------------*/
-
-typedef struct pass_ctx {
-  char ids[256][EDV_STORE_ID_SZ];
-  edv__direction dirs[256];
-  unsigned n;
-} pass_ctx;
-
-static int pass_one(void *data, const edv__tenant_rec *rec)
-{
-  pass_ctx *p = data;
-
-  if (rec->id[0] == '@' || p->n >= 256)
-    return 0;
-  if (rec->phase != EDV_PHASE_PENDING && rec->phase != EDV_PHASE_PROVISIONING &&
-      rec->phase != EDV_PHASE_DEPROVISIONING)
-    return 0;
-  snprintf(p->ids[p->n], sizeof(p->ids[p->n]), "%s", rec->id);
-  p->dirs[p->n] =
-      rec->phase == EDV_PHASE_DEPROVISIONING ? EDV_DIR_DOWN : EDV_DIR_UP;
-  p->n++;
-  return 0;
-}
-
-/* 1 when tenants may be driven: the platform is READY. */
-static int platform_ready(edvd *d)
-{
-  edv__tenant_rec rec;
-
-  return edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &rec, NULL) == 0 &&
-         rec.phase == EDV_PHASE_READY;
-}
-
-/* Resumes interrupted tenants; `drift`: then a drift pass too (the API's
- * "pass now", the start, the platform turning READY; the timers run the
- * two on their own intervals). */
-static unsigned reconcile_pass(edvd *d, int drift)
-{
-  pass_ctx *p;
-  edv__tenant_filter f;
-  char next[EDV_STORE_ID_SZ] = "";
-  uint64_t t0 = uv_hrtime();
-  unsigned started = 0;
-  edv_error err;
-
-  if (d->stopping || edvd_find_run(d, EDV_PLATFORM_ID))
-    return 0;
-  if (!platform_ready(d)) {
-    EDV_LOG_W(MOD, "pass skipped: the platform is not READY (run `edvctl "
-                   "platform init`, or edvd --sim)");
-    return 0;
-  }
-  p = calloc(1, sizeof(*p));
-  if (!p)
-    return 0;
-  d->last_pass_ms = edv__store_now(d->store);
-  memset(&f, 0, sizeof(f));
-  f.phase = -1;
-  f.limit = 256; /* pass_one keeps at most 256: page at that size */
-  /* Collect first, drive after: the store must not be called from inside
-   * its own list callback. */
-  do {
-    f.after = next;
-    if (edv__store_tenant_list(d->store, &f, pass_one, p, next, sizeof(next),
-                               &err)) {
-      EDV_LOG_E(MOD, "pass: cannot list tenants: %s", err.message);
-      break;
-    }
-    for (unsigned i = 0; i < p->n; i++) {
-      if (edvd_find_run(d, p->ids[i]))
-        continue;
-      if (edvd_drive(d, p->ids[i], p->dirs[i], &err) == 0)
-        started++;
-      else if (err.code != EDV_EBUSY)
-        EDV_LOG_W(MOD, "pass: tenant=%s: %s", p->ids[i], err.message);
-    }
-    p->n = 0;
-  } while (next[0]);
-  free(p);
-  /* Idempotency keys answer retries, which come within minutes; a day
-   * is plenty, and keeps the table small. */
-  if (edv__store_idem_prune(d->store, d->last_pass_ms - 86400000, &err))
-    EDV_LOG_W(MOD, "pass: idempotency prune: %s", err.message);
-  if (drift)
-    edvd_drift_pass(d);
-  d->passes++;
-  d->last_pass_dur_ms = (uv_hrtime() - t0) / 1000000u;
-  d->last_pass_started = started;
-  if (started)
-    EDV_LOG_I(MOD, "pass: resumed %u tenant(s)", started);
-  return started;
-}
-
-unsigned edvd_reconcile_pass(edvd *d)
-{
-  return reconcile_pass(d, 1);
+  if (!d->stopping && d->ef)
+    edv_fleet_reconcile(d->ef, EDV_FLEET_ASYNC | EDV_PASS_DRIFT, NULL, NULL,
+                        NULL);
 }
 
 static void on_reconcile_timer(uv_timer_t *t)
 {
-  reconcile_pass(t->data, 0);
+  edvd *d = t->data;
+
+  edv_fleet_reconcile(d->ef, EDV_FLEET_ASYNC, NULL, NULL, NULL);
 }
 
 static void on_backups_checked(void *data, json_object *doc,
@@ -220,7 +86,7 @@ static void on_backups_checked(void *data, json_object *doc,
   (void)data;
   (void)doc;
   if (err && err->code != EDV_ECANCELED)
-    EDV_LOG_W(MOD, "backup check: %s", err->message);
+    edv_log(EDV_LOG_WARN, MOD, "backup check: %s", err->message);
 }
 
 static void on_drift_timer(uv_timer_t *t)
@@ -229,30 +95,14 @@ static void on_drift_timer(uv_timer_t *t)
   edvd *d = t->data;
   edv_error e;
 
-  edvd_drift_pass(d);
+  edv_fleet_drift_pass(d->ef);
   /* Backup health (edv_fleet_backup_check: its alerts, the status and
    * /metrics): one backupRuns.list per tenant, every 10 minutes at most. */
   if (last_backup_check && uv_now(t->loop) - last_backup_check < 600000)
     return;
   last_backup_check = uv_now(t->loop);
   if (edv_fleet_backup_check(d->ef, on_backups_checked, NULL, &e))
-    EDV_LOG_W(MOD, "backup check: %s", e.message);
-}
-
-/* server.drift_interval_s, server.delete_orphans and server.orphan_grace_s
- * (start and reload). */
-static void read_drift_config(edvd *d, const edv_config *cfg)
-{
-  const char *del = edv_config_get(cfg, "server.delete_orphans");
-
-  d->drift_interval_ms =
-      (uint64_t)edv_config_get_int(cfg, "server.drift_interval_s", 60) * 1000u;
-  d->orphan_grace_ms =
-      (uint64_t)edv_config_get_int(cfg, "server.orphan_grace_s", 3600) * 1000u;
-  /* The configuration validated it: true/yes/on/1 or their opposites. */
-  d->delete_orphans =
-      del && (strcasecmp(del, "true") == 0 || strcasecmp(del, "yes") == 0 ||
-              strcasecmp(del, "on") == 0 || strcmp(del, "1") == 0);
+    edv_log(EDV_LOG_WARN, MOD, "backup check: %s", e.message);
 }
 
 static void arm_drift(edvd *d)
@@ -265,25 +115,58 @@ static void arm_drift(edvd *d)
 
 static void on_health_timer(uv_timer_t *t)
 {
-  edvd_heal_pass(t->data);
+  edvd *d = t->data;
+
+  edv_fleet_heal_pass(d->ef);
 }
 
-static void read_heal_config(edvd *d, const edv_config *cfg)
+/* The reconciler's orphan deletions, in the audit log. */
+static void on_recon_audit(void *data, json_object *line)
 {
+  edvd *d = data;
+
+  if (d->audit_fd >= 0)
+    edvd_audit_line(d, line);
+}
+
+/* The server.* settings of the passes (start and reload): their intervals
+ * (edvd's timers) and the fleet's reconciler options. */
+static void read_pass_config(edvd *d, const edv_config *cfg)
+{
+  const char *del = edv_config_get(cfg, "server.delete_orphans");
+  const char *via = edv_config_get(cfg, "server.probe_via");
+  edv_reconciler_options o;
+  edv_error err;
+
+  d->reconcile_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.reconcile_interval_s", 60) *
+      1000u;
+  d->drift_interval_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.drift_interval_s", 60) * 1000u;
   d->health_interval_ms =
       (uint64_t)edv_config_get_int(cfg, "server.health_interval_s", 30) * 1000u;
-  d->heal_after = (unsigned)edv_config_get_int(cfg, "server.heal_after", 3);
-  d->heal_max_per_hour =
+  memset(&o, 0, sizeof(o));
+  o.orphan_grace_ms =
+      (uint64_t)edv_config_get_int(cfg, "server.orphan_grace_s", 3600) * 1000u;
+  /* The configuration validated it: true/yes/on/1 or their opposites. */
+  o.delete_orphans =
+      del && (strcasecmp(del, "true") == 0 || strcasecmp(del, "yes") == 0 ||
+              strcasecmp(del, "on") == 0 || strcmp(del, "1") == 0);
+  o.heal_after = (unsigned)edv_config_get_int(cfg, "server.heal_after", 3);
+  o.heal_max_per_hour =
       (unsigned)edv_config_get_int(cfg, "server.heal_max_per_hour", 3);
-  d->probe_timeout_ms =
+  o.probe_timeout_ms =
       (uint64_t)edv_config_get_int(cfg, "server.probe_timeout_s", 10) * 1000u;
   /* With --sim and no probe_via of its own, probes go to the embedded
    * simulator, whose data plane answers for tenant hostnames. */
-  snprintf(d->probe_via, sizeof(d->probe_via), "%s",
-           edv_config_get(cfg, "server.probe_via")
-               ? edv_config_get(cfg, "server.probe_via")
-           : d->sim ? edv_sim_base_url(d->sim)
-                    : "");
+  o.probe_via = via ? via : d->sim ? edv_sim_base_url(d->sim) : NULL;
+  o.reconcile_interval_ms = d->reconcile_interval_ms;
+  o.drift_interval_ms = d->drift_interval_ms;
+  o.health_interval_ms = d->health_interval_ms;
+  o.audit = on_recon_audit;
+  o.audit_data = d;
+  if (d->ef && edv_fleet_reconciler_set(d->ef, &o, &err))
+    edv_log(EDV_LOG_ERROR, MOD, "reconciler: %s", err.message);
 }
 
 static void arm_health(edvd *d)
@@ -318,11 +201,11 @@ static void apply_log_level(const edv_config *cfg)
   /* A service logs its lifecycle: info unless the file says otherwise
    * (the library's default, warn, is for the CLI). */
   if (lv && strcmp(lv, "error") == 0)
-    edv__log_set_level(EDV_LOG_ERROR);
+    edv_log_set_level(EDV_LOG_ERROR);
   else if (lv && strcmp(lv, "debug") == 0)
-    edv__log_set_level(EDV_LOG_DEBUG);
+    edv_log_set_level(EDV_LOG_DEBUG);
   else
-    edv__log_set_level(EDV_LOG_INFO);
+    edv_log_set_level(EDV_LOG_INFO);
 }
 
 /* Builds the configuration: file, environment, then flags. */
@@ -400,7 +283,7 @@ static int load_tokens(edvd *d, edv_error *err)
     return result;
   edv__tokens_free(d->tokens);
   d->tokens = t;
-  EDV_LOG_I(MOD, "API tokens loaded: %zu", edv__tokens_count(t));
+  edv_log(EDV_LOG_INFO, MOD, "API tokens loaded: %zu", edv__tokens_count(t));
   return 0;
 }
 
@@ -413,14 +296,10 @@ int edvd_reload(edvd *d, edv_error *err)
     return result;
   apply_log_level(cfg);
   read_cors_config(d, cfg);
-  read_heal_config(d, cfg);
-  arm_health(d);
-  d->reconcile_interval_ms =
-      (uint64_t)edv_config_get_int(cfg, "server.reconcile_interval_s", 60) *
-      1000u;
-  read_drift_config(d, cfg);
-  arm_drift(d);
+  read_pass_config(d, cfg);
   edv_config_free(cfg);
+  arm_health(d);
+  arm_drift(d);
   arm_reconcile(d);
   return load_tokens(d, err);
 }
@@ -437,22 +316,23 @@ static void on_fleet_event(void *data, const edv_event *ev)
     edvd_on_run_end(d, ev);
     break;
   case EDV_EVENT_PHASE:
-    EDV_LOG_I(MOD, "phase: tenant=%s phase=%s", ev->tenant,
-              ev->message ? ev->message : "");
+    edv_log(EDV_LOG_INFO, MOD, "phase: tenant=%s phase=%s", ev->tenant,
+            ev->message ? ev->message : "");
     break;
   case EDV_EVENT_STEP_FAIL:
-    EDV_LOG_E(MOD, "step failed: tenant=%s step=%s error=%s", ev->tenant,
-              ev->step ? ev->step : "",
-              ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
+    edv_log(EDV_LOG_ERROR, MOD, "step failed: tenant=%s step=%s error=%s",
+            ev->tenant, ev->step ? ev->step : "",
+            ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
     break;
   case EDV_EVENT_STEP_RETRY:
-    EDV_LOG_W(MOD, "step retry: tenant=%s step=%s error=%s", ev->tenant,
-              ev->step ? ev->step : "",
-              ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
+    edv_log(EDV_LOG_WARN, MOD, "step retry: tenant=%s step=%s error=%s",
+            ev->tenant, ev->step ? ev->step : "",
+            ev->error ? edv_error_format(ev->error, ebuf, sizeof(ebuf)) : "");
     break;
   case EDV_EVENT_STEP_DONE:
-    EDV_LOG_D(MOD, "step done: tenant=%s step=%s ms=%llu", ev->tenant,
-              ev->step ? ev->step : "", (unsigned long long)ev->elapsed_ms);
+    edv_log(EDV_LOG_DEBUG, MOD, "step done: tenant=%s step=%s ms=%llu",
+            ev->tenant, ev->step ? ev->step : "",
+            (unsigned long long)ev->elapsed_ms);
     /* edv_step_duration_seconds of /metrics. */
     if (!d->step_hist)
       d->step_hist = edv__stephist_new();
@@ -480,13 +360,14 @@ static void close_own_handles(edvd *d)
   uv_close((uv_handle_t *)&d->drift_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->health_timer, on_handle_closed);
   uv_close((uv_handle_t *)&d->watchdog_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&d->snapshot_timer, on_handle_closed);
 }
 
 static void on_sim_closed(void *data)
 {
   edvd *d = data;
 
-  EDV_LOG_I(MOD, "stopped");
+  edv_log(EDV_LOG_INFO, MOD, "stopped");
   close_own_handles(d);
 }
 
@@ -506,8 +387,6 @@ static void on_fleet_closed(void *data)
 {
   edvd *d = data;
 
-  d->store = NULL;
-  d->tiers = NULL;
   api_audit_close(d); /* the pending summaries, then the timer */
   if (d->audit_fd >= 0) {
     fsync(d->audit_fd);
@@ -531,10 +410,9 @@ static void edvd_maybe_finish(edvd *d)
 {
   edv_fleet *f = d->ef;
 
-  if (!d->stopping || d->httpd || !f || f->nruns)
+  if (!d->stopping || d->httpd || !f || edv_fleet_runs(f))
     return;
   d->ef = NULL;
-  d->fleet = NULL;
   edv_fleet_close(f, on_fleet_closed, d);
 }
 
@@ -544,8 +422,9 @@ static void on_stop_timer(uv_timer_t *t)
 
   /* Every record is consistent at any point (intents are committed before
    * calls), so leaving now is safe; it only means a run did not stop. */
-  EDV_LOG_E(MOD, "shutdown took longer than %u ms (%u run(s) left); exiting",
-            EDVD_STOP_GRACE_MS, d->ef ? d->ef->nruns : 0);
+  edv_log(EDV_LOG_ERROR, MOD,
+          "shutdown took longer than %u ms (%u run(s) left); exiting",
+          EDVD_STOP_GRACE_MS, d->ef ? edv_fleet_runs(d->ef) : 0);
   fflush(NULL);
   _exit(1);
 }
@@ -556,17 +435,18 @@ static void edvd_shutdown(edvd *d, const char *why)
     return;
   d->stopping = 1;
   edvd_notify(d, "STOPPING=1");
-  EDV_LOG_I(MOD, "%s: stopping (%u run(s) in flight)", why,
-            d->ef ? d->ef->nruns : 0);
+  edv_log(EDV_LOG_INFO, MOD, "%s: stopping (%u run(s) in flight)", why,
+          d->ef ? edv_fleet_runs(d->ef) : 0);
   uv_timer_stop(&d->reconcile_timer);
   uv_timer_stop(&d->drift_timer);
   uv_timer_stop(&d->health_timer);
+  uv_timer_stop(&d->snapshot_timer);
   uv_timer_start(&d->stop_timer, on_stop_timer, EDVD_STOP_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->stop_timer);
   if (d->httpd)
     edv__httpd_close(d->httpd, on_httpd_closed, d);
   if (d->ef)
-    edv__fleet_stop_all(d->ef);
+    edv_fleet_stop(d->ef);
   edvd_maybe_finish(d);
 }
 
@@ -578,15 +458,16 @@ static void on_signal(uv_signal_t *s, int signum)
   if (signum == SIGHUP) {
     edvd_notify(d, "RELOADING=1");
     if (edvd_reload(d, &err))
-      EDV_LOG_E(MOD, "SIGHUP: reload failed, keeping the old settings: %s",
-                err.message);
+      edv_log(EDV_LOG_ERROR, MOD,
+              "SIGHUP: reload failed, keeping the old settings: %s",
+              err.message);
     else
-      EDV_LOG_I(MOD, "SIGHUP: configuration and tokens reloaded");
+      edv_log(EDV_LOG_INFO, MOD, "SIGHUP: configuration and tokens reloaded");
     edvd_notify(d, "READY=1");
     return;
   }
   if (d->stopping && signum == SIGINT) {
-    EDV_LOG_W(MOD, "second SIGINT: exiting at once");
+    edv_log(EDV_LOG_WARN, MOD, "second SIGINT: exiting at once");
     fflush(NULL);
     _exit(1);
   }
@@ -714,10 +595,10 @@ static void connection_limits(edvd *d, edv_httpd_options *ho)
                          : EDVD_FD_RESERVE;
 
       if (fit < max) {
-        EDV_LOG_W(MOD,
-                  "server.max_connections %u lowered to %u: the open-file "
-                  "limit is %llu (raise it, e.g. LimitNOFILE= in the unit)",
-                  max, fit, (unsigned long long)rl.rlim_cur);
+        edv_log(EDV_LOG_WARN, MOD,
+                "server.max_connections %u lowered to %u: the open-file "
+                "limit is %llu (raise it, e.g. LimitNOFILE= in the unit)",
+                max, fit, (unsigned long long)rl.rlim_cur);
         max = fit;
       }
     }
@@ -730,9 +611,16 @@ static void connection_limits(edvd *d, edv_httpd_options *ho)
       1000u;
 }
 
+/* The HTTP server's own lines, in edvd's log (libedv's logger). */
+static void httpd_log_line(void *data, edv_log_level level, const char *line)
+{
+  (void)data;
+  edv_log(level, "httpd", "%s", line);
+}
+
 static int fail(edv_error *err, const char *what)
 {
-  EDV_LOG_E(MOD, "%s: %s", what, err->message);
+  edv_log(EDV_LOG_ERROR, MOD, "%s: %s", what, err->message);
   return 2;
 }
 
@@ -742,15 +630,14 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   edv_fleet_options fo;
   edv_httpd_options ho;
   char host[64] = "localhost", holder[128];
-  edv__tenant_rec prec;
   char *tls_cert = NULL, *tls_key = NULL;
 
   memset(d, 0, sizeof(*d));
   d->loop = loop;
   d->opts = *opts;
   d->audit_fd = -1;
-  edv__log_set_json(1);
-  edv__log_set_level(EDV_LOG_INFO);
+  edv_log_set_json(1);
+  edv_log_set_level(EDV_LOG_INFO);
   if (load_config(d, &d->cfg, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
@@ -765,19 +652,12 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
   free_tls(tls_cert, tls_key);
-  if (edv__env_state_dir(d->cfg, d->state_dir, sizeof(d->state_dir), &err))
+  if (edv_fleet_state_dir(d->cfg, NULL, d->state_dir, sizeof(d->state_dir),
+                          &err))
     return fail(&err, "configuration");
-  if (edv__env_mkdirs(d->state_dir) != 0) {
-    edv_error_set(&err, EDV_EIO, "cannot create '%s': %s", d->state_dir,
-                  strerror(errno));
-    return fail(&err, "state_dir");
-  }
   snprintf(d->tokens_path, sizeof(d->tokens_path), "%s/%s", d->state_dir,
            EDV_TOKENS_FILE);
   snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->state_dir);
-  d->reconcile_interval_ms =
-      (uint64_t)edv_config_get_int(d->cfg, "server.reconcile_interval_s", 60) *
-      1000u;
   if (opts->use_sim) {
     d->sim = edv__env_start_sim(loop, d->cfg, d->state_dir, &err);
     if (!d->sim)
@@ -805,9 +685,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   }
   if (edv_fleet_open(&fo, &d->ef, &err))
     return fail(&err, "fleet");
-  d->store = d->ef->store;
-  d->tiers = d->ef->tiers;
-  d->fleet = d->ef->machine;
   if (!edv_fleet_subscribe(d->ef, on_fleet_event, d)) {
     edv_error_set(&err, EDV_ENOMEM, "out of memory");
     return fail(&err, "fleet");
@@ -815,9 +692,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_tokens(d, &err))
     return fail(&err, "tokens");
   if (edv__tokens_count(d->tokens) == 0)
-    EDV_LOG_W(MOD, "no API token yet: every authenticated call gets 401; "
-                   "create one with `edvctl token create --role admin "
-                   "--name NAME`");
+    edv_log(EDV_LOG_WARN, MOD,
+            "no API token yet: every authenticated call gets 401; "
+            "create one with `edvctl token create --role admin "
+            "--name NAME`");
   d->audit_fd =
       open(d->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (d->audit_fd < 0 || fchmod(d->audit_fd, 0600) != 0) {
@@ -832,6 +710,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   ho.handler = edvd_api_handle;
   ho.data = d;
   ho.error_body = edvd_api_error_body;
+  ho.log = httpd_log_line;
   connection_limits(d, &ho);
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
@@ -841,7 +720,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   free_tls(tls_cert, tls_key); /* libmicrohttpd has its own copy */
   if (!d->httpd)
     return fail(&err, "listen");
-  d->started_ms = (uint64_t)edv__store_now(d->store);
+  d->started_ms = (uint64_t)api_wall_ms();
 
   uv_signal_init(loop, &d->sig_term);
   uv_signal_init(loop, &d->sig_int);
@@ -849,19 +728,18 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   uv_timer_init(loop, &d->stop_timer);
   uv_timer_init(loop, &d->reconcile_timer);
   uv_timer_init(loop, &d->drift_timer);
-  d->drift_timer.data = d;
   uv_timer_init(loop, &d->health_timer);
-  d->health_timer.data = d;
   d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
   d->stop_timer.data = d->reconcile_timer.data = d;
+  d->drift_timer.data = d->health_timer.data = d;
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
   edvd_notify_start(d);
+  read_pass_config(d, d->cfg);
+  edvd_snapshot_start(d);
   arm_reconcile(d);
-  read_drift_config(d, d->cfg);
   arm_drift(d);
-  read_heal_config(d, d->cfg);
   arm_health(d);
 
   /* One line on stdout for whoever started us (tests, scripts): where we
@@ -873,26 +751,20 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
     printf(",\"sim\":\"%s\"", edv_sim_base_url(d->sim));
   printf(",\"state_dir\":\"%s\"}\n", d->state_dir);
   fflush(stdout);
-  EDV_LOG_I(MOD, "listening on %s://%s:%u (state %s%s)",
-            edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
-            edv__httpd_port(d->httpd), d->state_dir,
-            d->sim ? ", embedded simulator" : "");
+  edv_log(EDV_LOG_INFO, MOD, "listening on %s://%s:%u (state %s%s)",
+          edv__httpd_tls(d->httpd) ? "https" : "http", d->listen_host,
+          edv__httpd_port(d->httpd), d->state_dir,
+          d->sim ? ", embedded simulator" : "");
   /* The store is open and the API answers: systemd may start dependants. */
   edvd_notify(d, "READY=1");
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */
-  if (edv__store_tenant_get(d->store, EDV_PLATFORM_ID, &prec, NULL) == 0 &&
-      prec.phase == EDV_PHASE_READY) {
-    edvd_reconcile_pass(d);
-  } else if (opts->use_sim) {
-    EDV_LOG_I(MOD, "platform missing: running platform init");
-    if (edvd_drive(d, EDV_PLATFORM_ID, EDV_DIR_UP, &err))
-      return fail(&err, "platform init");
-  } else {
-    EDV_LOG_W(MOD, "the platform is not READY: run `edvctl platform init`; "
-                   "tenants wait until it is");
-  }
+  if (edv_fleet_reconcile(d->ef,
+                          EDV_FLEET_ASYNC | EDV_PASS_DRIFT |
+                              (opts->use_sim ? EDV_PASS_PLATFORM : 0),
+                          NULL, NULL, &err))
+    return fail(&err, "platform init");
   return 0;
 }
 
@@ -901,17 +773,6 @@ int edvd_run_loop(edvd *d)
   uv_run(d->loop, UV_RUN_DEFAULT);
   edv__tokens_free(d->tokens);
   d->tokens = NULL;
-  edvd_heal_free(d);
-  json_object_put(d->vm_zones);
-  d->vm_zones = NULL;
-  json_object_put(d->orphans);
-  d->orphans = NULL;
-  json_object_put(d->drift_state);
-  d->drift_state = NULL;
-  json_object_put(d->orphans_asked);
-  d->orphans_asked = NULL;
-  json_object_put(d->orphans_seen);
-  d->orphans_seen = NULL;
   edv_config_free(d->cfg);
   d->cfg = NULL;
   edv__stephist_free(d->step_hist);

@@ -8,7 +8,7 @@
  * and systemd restarts the service. Outside systemd (no NOTIFY_SOCKET), or
  * in a build without libsystemd (`-Dsystemd=disabled`), nothing is sent.
  */
-#include "common/log.h"
+#include "edv/log.h"
 #include "server/edvd.h"
 
 #ifdef EDV_HAVE_SYSTEMD
@@ -45,8 +45,8 @@ void edvd_notify_start(edvd *d)
   if (usec) {
     uint64_t ms = usec / 2000 ? usec / 2000 : 1;
 
-    EDV_LOG_I(MOD, "systemd watchdog: a ping every %llu ms",
-              (unsigned long long)ms);
+    edv_log(EDV_LOG_INFO, MOD, "systemd watchdog: a ping every %llu ms",
+            (unsigned long long)ms);
     uv_timer_start(&d->watchdog_timer, on_watchdog, ms, ms);
     uv_unref((uv_handle_t *)&d->watchdog_timer);
   }

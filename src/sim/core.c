@@ -232,14 +232,14 @@ const char *sim_time_str(uint64_t ms, char *buf)
   return buf;
 }
 
+int64_t sim_time_parse(const char *t)
+{
+  return edv__rfc3339_ms(t);
+}
+
 const char *sim_now_str(const sim *s, char *buf)
 {
   return sim_time_str(sim_now_ms(s), buf);
-}
-
-int64_t sim_parse_time(const char *t)
-{
-  return edv__rfc3339_ms(t);
 }
 
 /* --- persistence trigger ------------------------------------------------ */

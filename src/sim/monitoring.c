@@ -480,7 +480,8 @@ static int check_series(sim_resp *resp, json_object *ts, size_t i)
     return bad(resp, msg);
   }
   pt = json_object_array_get_idx(points, 0);
-  if (sim_parse_time(js(json_object_object_get(pt, "interval"), "endTime")) < 0 ||
+  if (sim_time_parse(js(json_object_object_get(pt, "interval"), "endTime")) <
+          0 ||
       value_type(json_object_object_get(pt, "value")) == NULL) {
     snprintf(msg, sizeof(msg),
              "timeSeries[%zu]: the point needs interval.endTime and a "
@@ -500,7 +501,8 @@ static int check_series_store(sim *s, sim_resp *resp, json_object *ts, size_t i)
   const char *type = js(json_object_object_get(ts, "metric"), "type");
   const char *vt = value_type(json_object_object_get(pt, "value"));
   char key[400];
-  int64_t t = sim_parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
+  int64_t t =
+      sim_time_parse(js(json_object_object_get(pt, "interval"), "endTime"));
 
   snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", sim_project(s),
            type);
@@ -519,8 +521,8 @@ static int check_series_store(sim *s, sim_resp *resp, json_object *ts, size_t i)
           ? json_object_array_get_idx(json_object_object_get(have, "points"), 0)
           : NULL;
   if (newest) {
-    int64_t last =
-        sim_parse_time(js(json_object_object_get(newest, "interval"), "endTime"));
+    int64_t last = sim_time_parse(
+        js(json_object_object_get(newest, "interval"), "endTime"));
 
     if (t < last)
       return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -649,7 +651,7 @@ static int series_cb(void *data, const char *name, const char *kind,
   for (size_t i = 0; i < alen(all); i++) {
     json_object *pt = json_object_array_get_idx(all, i);
     int64_t t =
-        sim_parse_time(js(json_object_object_get(pt, "interval"), "endTime"));
+        sim_time_parse(js(json_object_object_get(pt, "interval"), "endTime"));
 
     if (t <= c->end && (c->start < 0 || t > c->start))
       json_object_array_add(pts, json_object_get(pt));
@@ -678,12 +680,12 @@ static int series_list(sim *s, sim_req *req, sim_resp *resp)
                        "The filter must name a metric.type.");
   memset(&c, 0, sizeof(c));
   c.type = type;
-  c.end = sim_parse_time(sim_query(req, "interval.endTime"));
+  c.end = sim_time_parse(sim_query(req, "interval.endTime"));
   if (c.end < 0)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Field interval.endTime had an invalid value.");
   c.start = sim_query(req, "interval.startTime")
-                ? sim_parse_time(sim_query(req, "interval.startTime"))
+                ? sim_time_parse(sim_query(req, "interval.startTime"))
                 : -1;
   {
     const char *p = strstr(filter, "metric.labels.");

@@ -2,7 +2,7 @@
  * sql.c - Cloud SQL Admin, served under both /v1/projects/{project}/... and
  * /sql/v1beta4/projects/{project}/...: instances (insert/get/list/patch/
  * delete/restart/restoreBackup/clone), databases, users, backupRuns and
- * operations.
+ * operations; and the project's backups (list/get/delete).
  *
  * What the real service enforces and we do too:
  * - One operation at a time per instance: every mutation of an instance or
@@ -633,7 +633,7 @@ static int pitr_window(sim *s, sim_resp *resp, json_object *inst,
                        uint64_t *earliest, uint64_t *latest)
 {
   json_object *bc = jo(jo(inst, "settings"), "backupConfiguration"), *v;
-  int64_t days = 7, created = sim_parse_time(js(inst, "createTime"));
+  int64_t days = 7, created = sim_time_parse(js(inst, "createTime"));
   uint64_t now = sim_now_ms(s);
 
   if (!json_object_object_get_ex(bc, "pointInTimeRecoveryEnabled", &v) ||
@@ -690,7 +690,7 @@ static int64_t clone_version(sim *s, sim_resp *resp, json_object *inst,
     return dv_at(s, js(inst, "name"), sim_now_ms(s));
   if (pitr_window(s, resp, inst, &earliest, &latest) < 0)
     return -1;
-  t = sim_parse_time(pit);
+  t = sim_time_parse(pit);
   if (t < 0)
     return bad(resp,
                "Invalid value at 'body.clone_context.point_in_time' "
@@ -711,7 +711,7 @@ static int admin_data_version(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[400], ts[32];
   const char *name = sim_param(req, "instance"), *at = sim_query(req, "at");
-  int64_t when = at ? sim_parse_time(at) : (int64_t)sim_now_ms(s), v;
+  int64_t when = at ? sim_time_parse(at) : (int64_t)sim_now_ms(s), v;
   json_object *o;
 
   inst_key(s, key, sizeof(key), name);
@@ -1066,8 +1066,9 @@ static json_object *list_of(sim *s, const char *prefix, const char *kind,
   return o;
 }
 
-/* instances.list: one page. */
+/* One page of a list (instances.list, Backups.ListBackups). */
 struct page_ctx {
+  const char *kind;   /* the resources listed */
   const char *filter; /* listfilter.h: `field:value ...`, or NULL */
   const char *token;  /* the first name of this page, or NULL */
   long long max, n;
@@ -1080,8 +1081,7 @@ static int page_cb(void *data, const char *name, const char *kind,
 {
   struct page_ctx *c = data;
 
-  if (strcmp(kind, "sql#instance") != 0 ||
-      (c->token && strcmp(name, c->token) < 0) ||
+  if (strcmp(kind, c->kind) != 0 || (c->token && strcmp(name, c->token) < 0) ||
       sim_lf_match(obj, c->filter, NULL, 0) != 1)
     return 0;
   if (c->n == c->max) {
@@ -1094,50 +1094,68 @@ static int page_cb(void *data, const char *name, const char *kind,
 }
 
 /*
- * instances.list as the discovery document describes it: `filter`
- * (`field:value`, fields nested as in the JSON such as
+ * The page of the resources of `kind` under `prefix` a list asks for:
+ * `filter` (`field:value`, fields nested as in the JSON such as
  * `settings.userLabels.k:v`, several space-separated or with AND / OR;
- * listfilter.h), `maxResults` (unspecified or 0: 500, above 1000: 1000)
- * and `pageToken` (the previous page's nextPageToken: the first instance
- * of the next page; anything else is refused).
+ * listfilter.h), the page size in query parameter `size` (unspecified or
+ * 0: `def`, above `cap`: `cap`, at most `limit`, else 400) and `pageToken`
+ * (the previous page's nextPageToken: the first resource of the next
+ * page; anything else is refused). 0 with c->items (new) and c->next
+ * filled, or -1 with resp filled.
  */
+static int list_page(sim *s, sim_req *req, sim_resp *resp, const char *prefix,
+                     const char *kind, const char *size, long long def,
+                     long long cap, long long limit, struct page_ctx *c)
+{
+  const char *max = sim_query(req, size);
+  char why[160], *end = NULL;
+
+  memset(c, 0, sizeof(*c));
+  c->kind = kind;
+  c->filter = sim_query(req, "filter");
+  c->token = sim_query(req, "pageToken");
+  c->max = max && *max ? strtoll(max, &end, 10) : 0;
+  if (max && *max && (*end || c->max < 0 || c->max > limit)) {
+    sim_err_legacy(resp, 400, "invalid", "Invalid value for %s: %s", size, max);
+    return -1;
+  }
+  if (c->max == 0)
+    c->max = def;
+  if (c->max > cap)
+    c->max = cap;
+  if (c->filter && sim_lf_match(NULL, c->filter, why, sizeof(why)) < 0) {
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid request: Invalid filter '%s': %s.", c->filter, why);
+    return -1;
+  }
+  if (c->token && *c->token &&
+      (strncmp(c->token, prefix, strlen(prefix)) != 0 ||
+       strchr(c->token + strlen(prefix), '/'))) {
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid request: page token '%s' is not valid.", c->token);
+    return -1;
+  }
+  if (c->token && !*c->token)
+    c->token = NULL;
+  c->items = json_object_new_array();
+  sim_store_each(s, prefix, page_cb, c);
+  return 0;
+}
+
+/* instances.list as the discovery document describes it: `maxResults` (a
+ * uint32; unspecified or 0: 500, above 1000: 1000). */
 static int instances_list(sim *s, sim_req *req, sim_resp *resp)
 {
-  char prefix[300], why[160];
-  const char *max = sim_query(req, "maxResults");
+  char prefix[300];
   struct page_ctx c;
   json_object *o;
-  char *end = NULL;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(s));
-  memset(&c, 0, sizeof(c));
-  c.filter = sim_query(req, "filter");
-  c.token = sim_query(req, "pageToken");
-  /* A uint32 in the discovery document. */
-  c.max = max && *max ? strtoll(max, &end, 10) : 0;
-  if (max && *max && (*end || c.max < 0 || c.max > 4294967295LL))
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid value for maxResults: %s", max);
-  if (c.max == 0)
-    c.max = 500;
-  if (c.max > 1000)
-    c.max = 1000;
-  if (c.filter && sim_lf_match(NULL, c.filter, why, sizeof(why)) < 0)
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid request: Invalid filter '%s': %s.", c.filter,
-                          why);
-  if (c.token && *c.token &&
-      (strncmp(c.token, prefix, strlen(prefix)) != 0 ||
-       strchr(c.token + strlen(prefix), '/')))
-    return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid request: page token '%s' is not valid.",
-                          c.token);
-  if (c.token && !*c.token)
-    c.token = NULL;
-  c.items = json_object_new_array();
-  sim_store_each(s, prefix, page_cb, &c);
+  if (list_page(s, req, resp, prefix, "sql#instance", "maxResults", 500, 1000,
+                4294967295LL, &c) < 0)
+    return SIM_DONE;
   o = json_object_new_object();
   json_object_object_add(o, "kind",
                          json_object_new_string("sql#instancesList"));
@@ -1240,10 +1258,305 @@ static void instances_patch_apply(sim *s, sim_op *op, json_object *payload)
     dv_set(s, inst, -1); /* stopped or started: the version holds or goes on */
 }
 
+struct names_ctx {
+  sim *s;
+  json_object *names;
+};
+
+/* --- project backups: final backups that outlive their instance -------- */
+
+/* Google's bounds of finalBackupTtlDays, and its default retention. */
+#define SQL_FINAL_TTL_MIN     1
+#define SQL_FINAL_TTL_MAX     365
+#define SQL_FINAL_TTL_DEFAULT 30
+#define SQL_DAY_MS            (24ull * 3600 * 1000)
+
+/*
+ * instances.delete's final-backup parameters into payload.finalBackup
+ * ({expiryTime, ttlDays?, description?}): enableFinalBackup, then one of
+ * finalBackupTtlDays (1..365) or finalBackupExpiryTime (in the future);
+ * neither: 30 days. -1 with resp filled on a bad value.
+ */
+static int final_backup_params(sim *s, sim_req *req, sim_resp *resp,
+                               json_object *payload)
+{
+  const char *on = sim_query(req, "enableFinalBackup");
+  const char *ttl = sim_query(req, "finalBackupTtlDays");
+  const char *exp = sim_query(req, "finalBackupExpiryTime");
+  const char *desc = sim_query(req, "finalBackupDescription");
+  json_object *fb;
+  char *end = NULL, ts[32];
+  long long days = SQL_FINAL_TTL_DEFAULT;
+  int64_t when;
+
+  if (on && strcmp(on, "true") != 0 && strcmp(on, "false") != 0) {
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid value for enableFinalBackup: %s", on);
+    return -1;
+  }
+  if (on == NULL || strcmp(on, "true") != 0) {
+    if ((ttl && *ttl) || (exp && *exp)) {
+      sim_err_legacy(resp, 400, "invalid",
+                     "Invalid request: final backup settings need "
+                     "enableFinalBackup=true.");
+      return -1;
+    }
+    return 0;
+  }
+  if (ttl && *ttl && exp && *exp) {
+    sim_err_legacy(resp, 400, "invalid",
+                   "Invalid request: only one of finalBackupTtlDays and "
+                   "finalBackupExpiryTime can be set.");
+    return -1;
+  }
+  fb = json_object_new_object();
+  if (exp && *exp) {
+    when = sim_time_parse(exp);
+    if (when < 0 || (uint64_t)when <= sim_now_ms(s)) {
+      json_object_put(fb);
+      sim_err_legacy(resp, 400, "invalid",
+                     "Invalid request: finalBackupExpiryTime (%s) must be a "
+                     "time in the future.",
+                     exp);
+      return -1;
+    }
+  } else {
+    if (ttl && *ttl)
+      days = strtoll(ttl, &end, 10);
+    if ((ttl && *ttl && *end) || days < SQL_FINAL_TTL_MIN ||
+        days > SQL_FINAL_TTL_MAX) {
+      json_object_put(fb);
+      sim_err_legacy(resp, 400, "invalid",
+                     "Invalid request: finalBackupTtlDays (%s) must be "
+                     "between %d and %d.",
+                     ttl, SQL_FINAL_TTL_MIN, SQL_FINAL_TTL_MAX);
+      return -1;
+    }
+    when = (int64_t)(sim_now_ms(s) + (uint64_t)days * SQL_DAY_MS);
+    snprintf(ts, sizeof(ts), "%lld", days);
+    json_object_object_add(fb, "ttlDays", json_object_new_string(ts));
+  }
+  json_object_object_add(
+      fb, "expiryTime",
+      json_object_new_string(sim_time_str((uint64_t)when, ts)));
+  if (desc && *desc)
+    json_object_object_add(fb, "description", json_object_new_string(desc));
+  json_object_object_add(payload, "finalBackup", fb);
+  return 0;
+}
+
+/* The FINAL backup of `inst` being deleted (fb from final_backup_params;
+ * NULL: none), stored under projects/P/backups/ID. */
+static void final_backup_make(sim *s, json_object *inst, json_object *fb)
+{
+  char id[24], key[300], ts[32];
+  json_object *b, *iv;
+
+  if (fb == NULL)
+    return;
+  sim_new_id(s, id);
+  snprintf(key, sizeof(key), "projects/%s/backups/%s", sim_project(s), id);
+  sim_now_str(s, ts);
+  b = copy(fb);
+  json_object_object_add(b, "kind", json_object_new_string("sql#backup"));
+  json_object_object_add(b, "name", json_object_new_string(key));
+  json_object_object_add(b, "selfLink", sim_link_json(SIM_API_SQL, "%s", key));
+  json_object_object_add(b, "instance",
+                         json_object_new_string(jsd(inst, "name", "")));
+  json_object_object_add(b, "type", json_object_new_string("FINAL"));
+  json_object_object_add(b, "backupKind", json_object_new_string("SNAPSHOT"));
+  json_object_object_add(b, "state", json_object_new_string("SUCCESSFUL"));
+  json_object_object_add(b, "location",
+                         json_object_new_string(jsd(inst, "region", "us")));
+  json_object_object_add(
+      b, "databaseVersion",
+      json_object_new_string(jsd(inst, "databaseVersion", "")));
+  json_object_object_add(b, "instanceDeletionTime", json_object_new_string(ts));
+  iv = json_object_new_object();
+  json_object_object_add(iv, "startTime", json_object_new_string(ts));
+  json_object_object_add(iv, "endTime", json_object_new_string(ts));
+  json_object_object_add(b, "backupInterval", iv);
+  json_object_object_add(b, "instanceSettings", copy(inst));
+  sim_store_put(s, key, "sql#backup", b);
+}
+
+/* 1 when the backup's expiryTime has passed on the simulated clock. */
+static int backup_expired(const sim *s, json_object *b)
+{
+  int64_t t = sim_time_parse(js(b, "expiryTime"));
+
+  return t >= 0 && (uint64_t)t <= sim_now_ms(s);
+}
+
+static int expired_cb(void *data, const char *name, const char *kind,
+                      json_object *obj)
+{
+  struct names_ctx *c = data;
+
+  if (strcmp(kind, "sql#backup") == 0 && backup_expired(c->s, obj))
+    json_object_array_add(c->names, json_object_new_string(name));
+  return 0;
+}
+
+/* Google deletes a backup at its expiry: so does every backups call. */
+static void backups_sweep(sim *s)
+{
+  struct names_ctx c;
+  char prefix[300];
+
+  snprintf(prefix, sizeof(prefix), "projects/%s/backups/", sim_project(s));
+  c.s = s;
+  c.names = json_object_new_array();
+  sim_store_each(s, prefix, expired_cb, &c);
+  for (size_t i = 0; i < alen(c.names); i++)
+    sim_store_del(
+        s, json_object_get_string(json_object_array_get_idx(c.names, i)));
+  if (alen(c.names))
+    sim_dirty(s);
+  json_object_put(c.names);
+}
+
+/* The backup {backup} names (borrowed; swept first), or NULL with resp
+ * filled (404). key receives its canonical name. */
+static json_object *backup_lookup(sim *s, sim_req *req, sim_resp *resp,
+                                  const char *id, char *key, size_t n)
+{
+  json_object *b;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return NULL;
+  backups_sweep(s);
+  snprintf(key, n, "projects/%s/backups/%s", sim_project(s), id ? id : "");
+  b = sim_store_get(s, key);
+  if (b == NULL || id == NULL || strchr(id, '/'))
+    sim_err_legacy(resp, 404, "notFound", "The backup %s does not exist.", key);
+  return b == NULL || id == NULL || strchr(id, '/') ? NULL : b;
+}
+
+/*
+ * The simulator's own record of where an instance's data came from (the
+ * last restore onto it): projects/P/simRestores/INSTANCE {instance,
+ * source, time}, kind "sql.simRestore", read by tests through
+ * /_sim/state. Not served by the API. `source` NULL drops it.
+ */
+static void restore_record(sim *s, const char *inst, const char *source)
+{
+  char key[300], ts[32];
+  json_object *r;
+
+  snprintf(key, sizeof(key), "projects/%s/simRestores/%s", sim_project(s),
+           inst);
+  if (source == NULL) {
+    if (sim_store_get(s, key))
+      sim_store_del(s, key);
+    return;
+  }
+  r = json_object_new_object();
+  json_object_object_add(r, "instance", json_object_new_string(inst));
+  json_object_object_add(r, "source", json_object_new_string(source));
+  json_object_object_add(r, "time", json_object_new_string(sim_now_str(s, ts)));
+  sim_store_put(s, key, "sql.simRestore", r);
+}
+
+static int start_maintenance(sim *s, sim_req *req, sim_resp *resp,
+                             const char *key, json_object *inst,
+                             const char *type, const char *from,
+                             int64_t data_version);
+
+/* restoreBackup with `backup` (projects/P/backups/ID): a project backup,
+ * unexpired, of the same database version, onto this instance. */
+static int restore_from_backup(sim *s, sim_req *req, sim_resp *resp,
+                               const char *key, json_object *inst,
+                               json_object *ctx)
+{
+  const char *name = js(sim_body(req), "backup");
+  char prefix[300], bkey[300];
+  size_t pl;
+  json_object *b;
+
+  if (ctx || js(sim_body(req), "backupdrBackup"))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: Only one of "
+                          "restore_backup_context, backup, backupdr_backup "
+                          "can be passed to the input.");
+  snprintf(prefix, sizeof(prefix), "projects/%s/backups/", sim_project(s));
+  pl = strlen(prefix);
+  b = backup_lookup(s, req, resp,
+                    strncmp(name, prefix, pl) == 0 ? name + pl : NULL, bkey,
+                    sizeof(bkey));
+  if (b == NULL)
+    return SIM_DONE;
+  if (strcmp(jsd(b, "databaseVersion", ""), jsd(inst, "databaseVersion", "")))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: the backup's database version "
+                          "(%s) differs from the instance's (%s).",
+                          jsd(b, "databaseVersion", ""),
+                          jsd(inst, "databaseVersion", ""));
+  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", bkey, -1);
+}
+
+static int backups_get(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300];
+  json_object *b =
+      backup_lookup(s, req, resp, sim_param(req, "backup"), key, sizeof(key));
+
+  return b ? sim_resp_json(resp, 200, json_object_get(b)) : SIM_DONE;
+}
+
+/* Backups.ListBackups: `filter` (`instance:abc type:FINAL`), `pageSize`
+ * (an int32; 0 or none: 500, at most 2000), `pageToken`. */
+static int backups_list(sim *s, sim_req *req, sim_resp *resp)
+{
+  char prefix[300];
+  struct page_ctx c;
+  json_object *o;
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  backups_sweep(s);
+  snprintf(prefix, sizeof(prefix), "projects/%s/backups/", sim_project(s));
+  if (list_page(s, req, resp, prefix, "sql#backup", "pageSize", 500, 2000,
+                2147483647LL, &c) < 0)
+    return SIM_DONE;
+  o = json_object_new_object();
+  json_object_object_add(o, "backups", c.items);
+  if (c.next[0])
+    json_object_object_add(o, "nextPageToken", json_object_new_string(c.next));
+  return sim_resp_json(resp, 200, o);
+}
+
+static int backups_delete(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300];
+  json_object *b =
+      backup_lookup(s, req, resp, sim_param(req, "backup"), key, sizeof(key));
+  sim_op_spec spec;
+
+  if (b == NULL || busy(s, resp, key) < 0)
+    return SIM_DONE;
+  memset(&spec, 0, sizeof(spec));
+  spec.shape = SIM_OP_SQL;
+  spec.duration = SIM_DUR_QUICK;
+  spec.operation_type = "DELETE_BACKUP";
+  spec.target_name = key;
+  spec.target_link = js(b, "selfLink");
+  spec.target_id = js(b, "instance");
+  spec.payload = payload_name(key);
+  return respond_op(s, resp, sim_op_start(s, req, &spec));
+}
+
+static void backups_delete_apply(sim *s, sim_op *op, json_object *payload)
+{
+  if (!sim_op_failed(op) && sim_store_get(s, js(payload, "name")))
+    sim_store_del(s, js(payload, "name"));
+}
+
 static int instances_delete(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300];
   json_object *inst = inst_lookup(s, req, resp, key, sizeof(key)), *v;
+  json_object *payload;
   sim_op *op;
 
   if (inst == NULL || busy(s, resp, key) < 0)
@@ -1256,16 +1569,17 @@ static int instances_delete(sim *s, sim_req *req, sim_resp *resp)
                           "deletion protection and try again. To disable "
                           "deletion protection, update the instance settings "
                           "with deletionProtectionEnabled set to false.");
-  op = start_op(s, req, "DELETE", key, inst, SIM_DUR_MEDIUM, payload_name(key));
+  payload = payload_name(key);
+  if (final_backup_params(s, req, resp, payload) < 0) {
+    json_object_put(payload);
+    return SIM_DONE;
+  }
+  op = start_op(s, req, "DELETE", key, inst, SIM_DUR_MEDIUM, payload);
   if (op)
     json_object_object_add(inst, "state",
                            json_object_new_string("PENDING_DELETE"));
   return respond_op(s, resp, op);
 }
-
-struct names_ctx {
-  json_object *names;
-};
 
 static int names_cb(void *data, const char *name, const char *kind,
                     json_object *obj)
@@ -1306,6 +1620,8 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
     sim_store_del(
         s, json_object_get_string(json_object_array_get_idx(c.names, i)));
   json_object_put(c.names);
+  final_backup_make(s, inst, jo(payload, "finalBackup"));
+  restore_record(s, name, NULL);
   sim_store_del(s, key);
   sim_store_put(s, tname, "sql.deletedInstance", tomb);
   sim_quota_give(s, "SQL_INSTANCES", NULL, 1);
@@ -1314,7 +1630,8 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
 /* restart and restoreBackup: MAINTENANCE until the operation is done. */
 static int start_maintenance(sim *s, sim_req *req, sim_resp *resp,
                              const char *key, json_object *inst,
-                             const char *type, int64_t data_version)
+                             const char *type, const char *from,
+                             int64_t data_version)
 {
   json_object *payload = payload_name(key);
   sim_op *op;
@@ -1323,8 +1640,10 @@ static int start_maintenance(sim *s, sim_req *req, sim_resp *resp,
   if (data_version >= 0)
     json_object_object_add(payload, "dataVersion",
                            json_object_new_int64(data_version));
-  op = start_op(s, req, type, key, inst, SIM_DUR_MEDIUM, payload);
 
+  if (from)
+    json_object_object_add(payload, "from", json_object_new_string(from));
+  op = start_op(s, req, type, key, inst, SIM_DUR_MEDIUM, payload);
   if (op)
     json_object_object_add(inst, "state",
                            json_object_new_string("MAINTENANCE"));
@@ -1338,7 +1657,7 @@ static int instances_restart(sim *s, sim_req *req, sim_resp *resp)
 
   if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
-  return start_maintenance(s, req, resp, key, inst, "RESTART", -1);
+  return start_maintenance(s, req, resp, key, inst, "RESTART", NULL, -1);
 }
 
 static void maintenance_apply(sim *s, sim_op *op, json_object *payload)
@@ -1353,6 +1672,16 @@ static void maintenance_apply(sim *s, sim_op *op, json_object *payload)
     dv_set(s, inst, json_object_get_int64(v));
 }
 
+/* restoreBackup's completion: RUNNABLE again, and the restore recorded. */
+static void restore_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *inst = sim_store_get(s, js(payload, "name"));
+
+  maintenance_apply(s, op, payload);
+  if (inst && !sim_op_failed(op) && js(payload, "from"))
+    restore_record(s, js(inst, "name"), js(payload, "from"));
+}
+
 static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], run[400];
@@ -1365,6 +1694,8 @@ static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
   inst = inst_lookup(s, req, resp, key, sizeof(key));
   if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
+  if (js(sim_body(req), "backup"))
+    return restore_from_backup(s, req, resp, key, inst, ctx);
   if (ctx == NULL || !json_object_object_get_ex(ctx, "backupRunId", &v))
     return sim_err_legacy(resp, 400, "required",
                           "Missing parameter: restoreBackupContext."
@@ -1375,7 +1706,7 @@ static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
   if (sim_store_get(s, run) == NULL)
     return sim_err_legacy(resp, 404, "backupRunDoesNotExist",
                           "The backup run does not exist.");
-  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME",
+  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", run,
                            dv_backup(s, src, json_object_get_string(v)));
 }
 
@@ -1719,7 +2050,7 @@ static void backupruns_insert_apply(sim *s, sim_op *op, json_object *payload)
   if (!sim_op_failed(op))
     dv_backup_set(s, jsd(run, "instance", ""), jsd(run, "id", ""),
                   dv_at(s, jsd(run, "instance", ""),
-                        (uint64_t)sim_parse_time(js(run, "startTime"))));
+                        (uint64_t)sim_time_parse(js(run, "startTime"))));
 }
 
 static int backupruns_get(sim *s, sim_req *req, sim_resp *resp)
@@ -1841,7 +2172,7 @@ static const sim_route sql_routes[] = {
     BOTH("POST", "/instances/{instance}/restart", "sql.instances.restart",
          instances_restart, maintenance_apply),
     BOTH("POST", "/instances/{instance}/restoreBackup",
-         "sql.instances.restoreBackup", instances_restore, maintenance_apply),
+         "sql.instances.restoreBackup", instances_restore, restore_apply),
     BOTH("POST", "/instances/{instance}/clone", "sql.instances.clone",
          instances_clone, instances_insert_apply),
     BOTH("GET", "/instances/{instance}/getLatestRecoveryTime",
@@ -1869,6 +2200,19 @@ static const sim_route sql_routes[] = {
          backupruns_list, NULL),
     BOTH("GET", "/instances/{instance}/backupRuns/{id}", "sql.backupRuns.get",
          backupruns_get, NULL),
+    /* Project backups: v1 and v1beta4 name their methods differently. */
+    {"GET", V1 "/backups", "sql.Backups.ListBackups", backups_list, NULL, 0,
+     NULL},
+    {"GET", V1 "/backups/{backup}", "sql.Backups.GetBackup", backups_get, NULL,
+     0, NULL},
+    {"DELETE", V1 "/backups/{backup}", "sql.Backups.DeleteBackup",
+     backups_delete, backups_delete_apply, 0, NULL},
+    {"GET", VB "/backups", "sql.backups.listBackups", backups_list, NULL, 0,
+     NULL},
+    {"GET", VB "/backups/{backup}", "sql.backups.getBackup", backups_get, NULL,
+     0, NULL},
+    {"DELETE", VB "/backups/{backup}", "sql.backups.deleteBackup",
+     backups_delete, backups_delete_apply, 0, NULL},
     BOTH("GET", "/operations/{operation}", "sql.operations.get", operations_get,
          NULL),
     BOTH("GET", "/operations", "sql.operations.list", operations_list, NULL),

@@ -145,6 +145,7 @@ enum {
   SQ_IDEM_GET,
   SQ_IDEM_INSERT,
   SQ_IDEM_PRUNE,
+  SQ_JOURNAL_ALL,
   SQ__COUNT
 };
 
@@ -204,6 +205,10 @@ static const char *const sq_sql[SQ__COUNT] = {
     [SQ_JOURNAL_LIST] = "SELECT " SQ_JOURNAL_COLS " FROM journal"
                         " WHERE tenant = ?1 AND seq > ?2 ORDER BY seq"
                         " LIMIT ?3",
+    /* Every tenant's (a state export): ?1 is bound and unused. */
+    [SQ_JOURNAL_ALL] = "SELECT " SQ_JOURNAL_COLS " FROM journal"
+                       " WHERE seq > ?2 ORDER BY seq"
+                       " LIMIT ?3",
     [SQ_SUBNET_GET] =
         "SELECT first_addr, prefix FROM subnets WHERE tenant = ?1",
     [SQ_SUBNET_TAKEN] = "SELECT first_addr, prefix FROM subnets"
@@ -968,7 +973,7 @@ static int sq_journal_list(edv_store *stp, const char *tenant,
                            edv__journal_fn fn, void *data, edv_error *err)
 {
   sq_store *s = SQ(stp);
-  sqlite3_stmt *st = sq_stmt(s, SQ_JOURNAL_LIST, err);
+  sqlite3_stmt *st = sq_stmt(s, tenant ? SQ_JOURNAL_LIST : SQ_JOURNAL_ALL, err);
   edv__journal_rec *r;
   int rc;
 

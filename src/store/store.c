@@ -230,7 +230,7 @@ int edv__store_journal_list(edv_store *st, const char *tenant,
                             edv__journal_fn fn, void *data, edv_error *err)
 {
   STORE_CHECK(st, err);
-  STORE_ARG(tenant && fn, err, "journal list needs tenant and callback");
+  STORE_ARG(fn, err, "journal list needs a callback");
   return st->ops->journal_list(st, tenant, after_seq, limit, fn, data, err);
 }
 

@@ -335,7 +335,8 @@ int edv__store_step_delete_all(edv_store *st, const char *tenant,
 
 /* Journal: append-only (the schema refuses UPDATE and DELETE). time_ms 0
  * means now; *seq (may be NULL) gets the entry's sequence number. list
- * returns entries with seq > after_seq in order, at most limit (0: all). */
+ * returns entries with seq > after_seq in order, at most limit (0: all);
+ * tenant NULL: every tenant's entries (a state export). */
 int edv__store_journal_append(edv_store *st, const edv__journal_rec *rec,
                               int64_t *seq, edv_error *err);
 int edv__store_journal_list(edv_store *st, const char *tenant,
@@ -389,5 +390,14 @@ int edv__store_idem_check(edv_store *st, const char *key, const char *hash,
                           const char *tenant, char *tenant_out,
                           size_t tenant_size, edv_error *err);
 int edv__store_idem_prune(edv_store *st, int64_t older_than_ms, edv_error *err);
+
+/*
+ * Copies the SQLite store at `src` into a new file `dst` (replaced
+ * atomically, 0600) with SQLite's online backup API, on connections of its
+ * own: a consistent image of one moment while the store's own connection
+ * goes on writing. Blocks while it copies (store/snapshot.c): call it from
+ * a work thread, never from the loop. 0, EDV_EBUSY, EDV_EIO or EDV_EINVAL.
+ */
+int edv__store_snapshot_file(const char *src, const char *dst, edv_error *err);
 
 #endif /* EDV_STORE_H */

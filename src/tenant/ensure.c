@@ -352,7 +352,7 @@ int edv__res_path(edv__srun *sr, const char *tmpl, const char *name, char *out,
 /* What the runner needs of r: its own fields, or its kind's row. */
 typedef struct res_of {
   edv_api api;
-  const char *kind, *path, *remove;
+  const char *kind, *path, *collection, *create, *remove;
   edv__own_mode own;
 } res_of;
 
@@ -362,29 +362,32 @@ static void res_get(const edv__res *r, res_of *o)
     o->api = r->row->api;
     o->kind = r->row->title;
     o->path = r->row->path;
+    o->collection = r->row->create;
+    o->create = r->row->create_label;
     o->remove = r->row->remove;
     o->own = r->row->own;
   } else {
     o->api = r->api;
     o->kind = r->kind;
     o->path = r->path;
+    o->collection = r->collection;
+    o->create = r->create;
     o->remove = r->remove;
     o->own = r->own;
   }
 }
 
-/* Paths and the message text of r named name; 0 or -1 (step failed). */
-static int res_fill(edv__srun *sr, const edv__res *r, const res_of *o,
-                    const char *name, char *get, char *col, char *what,
-                    size_t size)
+/* Paths and the message text of o named name; 0 or -1 (step failed). */
+static int res_fill(edv__srun *sr, const res_of *o, const char *name, char *get,
+                    char *col, char *what, size_t size)
 {
   if (edv__res_path(sr, o->path, name, get, size) ||
-      (r->collection && edv__res_path(sr, r->collection, name, col, size)) ||
+      (o->collection && edv__res_path(sr, o->collection, name, col, size)) ||
       (size_t)snprintf(what, size, "%s '%s'", o->kind, name) >= size) {
     edv__step_fail(sr, EDV_EINTERNAL, "%s '%s': path too long", o->kind, name);
     return -1;
   }
-  if (!r->collection)
+  if (!o->collection)
     col[0] = '\0';
   return 0;
 }
@@ -396,13 +399,13 @@ void edv__step_ensure_res(edv__srun *sr, const edv__res *r, const char *name)
   res_of o;
 
   res_get(r, &o);
-  if (res_fill(sr, r, &o, name, get, col, what, sizeof(get)))
+  if (res_fill(sr, &o, name, get, col, what, sizeof(get)))
     return;
   e.api = o.api;
   e.what = what;
   e.get_path = get;
   e.create_path = col;
-  e.label = r->create;
+  e.label = o.create;
   e.own = o.own;
   e.build = r->build;
   e.verify = r->verify;
@@ -418,7 +421,7 @@ void edv__step_ensure_res_absent(edv__srun *sr, const edv__res *r,
   res_of o;
 
   res_get(r, &o);
-  if (res_fill(sr, r, &o, name, get, col, what, sizeof(get)))
+  if (res_fill(sr, &o, name, get, col, what, sizeof(get)))
     return;
   edv__step_ensure_absent(sr, o.api, what, get, NULL, o.own, o.remove);
 }

@@ -30,8 +30,9 @@ typedef struct edv__res {
   int (*ready)(edv__srun *sr, json_object *res);          /* optional */
   int (*name_taken)(edv__srun *sr, const edv_error *err); /* optional */
   /* A tenant kind: its row of the kinds table (tenant/kinds.h) gives the
-   * API, the kind's title, the path, the delete label and the ownership
-   * mode, and api, kind, path, remove and own stay unset. */
+   * API, the kind's title, the path, the create path and label, the
+   * delete label and the ownership mode, and api, kind, path, collection,
+   * create, remove and own stay unset. */
   const edv__kind *row;
 } edv__res;
 

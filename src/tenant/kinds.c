@@ -141,7 +141,10 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
       .list_query = FW_QUERY,                                                  \
       .list_label = "compute.firewalls.list",                                  \
       .remove = "compute.firewalls.delete",                                    \
+      .create = CPT "/global/firewalls",                                       \
+      .create_label = "compute.firewalls.insert",                              \
       .own = EDV_OWN_DESC,                                                     \
+      .marks = EDV_MARK_DESC,                                                  \
       .view = view_,                                                           \
       .view_list = 1,                                                          \
       .name = namer,                                                           \
@@ -158,7 +161,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/regions/{R}/subnetworks/{N}",
             .list = CPT "/regions/{R}/subnetworks",
             .remove = "compute.subnetworks.delete",
+            .create = CPT "/regions/{R}/subnetworks",
+            .create_label = "compute.subnetworks.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "subnetwork",
             .name = name_subnet,
         },
@@ -179,7 +185,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = "/v1/projects/{P}/serviceAccounts/{N}",
             .list = "/v1/projects/{P}/serviceAccounts",
             .remove = "iam.projects.serviceAccounts.delete",
+            .create = "/v1/projects/{P}/serviceAccounts",
+            .create_label = "iam.projects.serviceAccounts.create",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "service_account",
             .name = name_sa,
         },
@@ -192,7 +201,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = "/v1/projects/{P}/secrets/{N}",
             .list = "/v1/projects/{P}/secrets",
             .remove = "secretmanager.secrets.delete",
+            .create = "/v1/projects/{P}/secrets?secretId={N}",
+            .create_label = "secretmanager.secrets.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "secret",
             .name = name_secret,
@@ -208,7 +220,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_query = SQL_QUERY,
             .list_label = "sql.instances.list",
             .remove = "sql.instances.delete",
+            .create = SQLT "/instances",
+            .create_label = "sql.instances.insert",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
             .labels_at = "settings.userLabels",
             .view = "sql_instance",
             .name = name_sql,
@@ -224,6 +239,8 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .api = EDV_API_SQLADMIN,
             .path = SQLT "/instances/{N}/databases/" EDV_DB_NAME,
             .list = SQLT "/instances/{N}/databases",
+            .create = SQLT "/instances/{N}/databases",
+            .create_label = "sql.databases.insert",
             .own = EDV_OWN_NONE,
             .name = name_db,
         },
@@ -249,7 +266,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_query = VM_QUERY,
             .list_label = "compute.instances.aggregatedList",
             .remove = "compute.instances.delete",
+            .create = CPT "/zones/{Z}/instances",
+            .create_label = "compute.instances.insert",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "vm",
             .name = name_vm,
@@ -265,6 +285,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/zones/{Z}/disks/{N}",
             .list = CPT "/aggregated/disks",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "disk",
             .name = name_disk,
@@ -278,7 +299,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/regions/{R}/resourcePolicies/{N}",
             .list = CPT "/regions/{R}/resourcePolicies",
             .remove = "compute.resourcePolicies.delete",
+            .create = CPT "/regions/{R}/resourcePolicies",
+            .create_label = "compute.resourcePolicies.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "snapshot_policy",
             .name = name_policy,
         },
@@ -291,7 +315,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/zones/{Z}/instanceGroups/{N}",
             .list = CPT "/zones/{Z}/instanceGroups",
             .remove = "compute.instanceGroups.delete",
+            .create = CPT "/zones/{Z}/instanceGroups",
+            .create_label = "compute.instanceGroups.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "instance_group",
             .name = name_ig,
         },
@@ -304,7 +331,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/global/backendServices/{N}",
             .list = CPT "/global/backendServices",
             .remove = "compute.backendServices.delete",
+            .create = CPT "/global/backendServices",
+            .create_label = "compute.backendServices.insert",
             .own = EDV_OWN_DESC,
+            .marks = EDV_MARK_DESC,
             .view = "backend_service",
             .name = name_bes,
             .diff = edv__kind_bes_diff,
@@ -346,7 +376,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CMT "/dnsAuthorizations/{N}",
             .list = CMT "/dnsAuthorizations",
             .remove = "certificatemanager.dnsAuthorizations.delete",
+            .create = CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
+            .create_label = "certificatemanager.dnsAuthorizations.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_auth,
         },
@@ -361,7 +394,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_query = CM_QUERY,
             .list_label = "certificatemanager.certificates.list",
             .remove = "certificatemanager.certificates.delete",
+            .create = CMT "/certificates?certificateId={N}",
+            .create_label = "certificatemanager.certificates.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .view = "certificate",
             .name = name_cert,
@@ -377,7 +413,11 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list = CMT "/certificateMaps/" EDV_CERTMAP_NAME
                         "/certificateMapEntries",
             .remove = "certificatemanager.certificateMapEntries.delete",
+            .create = CMT "/certificateMaps/" EDV_CERTMAP_NAME
+                          "/certificateMapEntries?certificateMapEntryId={N}",
+            .create_label = "certificatemanager.certificateMapEntries.create",
             .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_entry,
         },
@@ -404,6 +444,56 @@ int edv__kind_owner(const edv__kind *k, json_object *res, char *id, size_t size)
   default:
     return 0;
   }
+}
+
+/* 1 when step `from` needs step `to`, directly or through others; depth
+ * bounds a walk the table's invariants (tenant/kinds test) keep acyclic. */
+static int step_reaches(const char *from, const char *to, unsigned depth)
+{
+  const edv__step_def *d = NULL;
+
+  for (unsigned i = 0; i < edv__tenant_nsteps && !d; i++)
+    if (strcmp(edv__tenant_steps[i].name, from) == 0)
+      d = &edv__tenant_steps[i];
+  if (!d || depth > edv__tenant_nsteps)
+    return 0;
+  if (edv__step_needs(d, to))
+    return 1;
+  for (unsigned i = 0; i < EDV_STEP_MAX_DEPS && d->deps[i]; i++)
+    if (step_reaches(d->deps[i], to, depth + 1))
+      return 1;
+  return 0;
+}
+
+int edv__kind_needs(const edv__kind *a, const edv__kind *b)
+{
+  return step_reaches(a->step, b->step, 0);
+}
+
+void edv__kind_mark(const edv__kind *k, json_object *res, const char *marker,
+                    json_object *labels)
+{
+  const char *at = k->labels_at, *dot;
+  json_object *o = res, *sub;
+  char seg[64];
+
+  if ((k->marks & EDV_MARK_DESC) && marker)
+    json_object_object_add(res, "description", json_object_new_string(marker));
+  if (!(k->marks & EDV_MARK_LABELS) || !labels || !at) {
+    json_object_put(labels);
+    return;
+  }
+  while ((dot = strchr(at, '.')) && (size_t)(dot - at) < sizeof(seg)) {
+    memcpy(seg, at, (size_t)(dot - at));
+    seg[dot - at] = '\0';
+    if (!json_object_object_get_ex(o, seg, &sub)) {
+      sub = json_object_new_object();
+      json_object_object_add(o, seg, sub);
+    }
+    o = sub;
+    at = dot + 1;
+  }
+  json_object_object_add(o, at, labels);
 }
 
 int edv__kind_path(const char *tmpl, const char *project, const char *region,
@@ -441,7 +531,7 @@ int edv__kind_path(const char *tmpl, const char *project, const char *region,
 
 void edv__kind_note(char *text, size_t size, const char *fmt, ...)
 {
-  size_t off = strnlen(text, size);
+  size_t off = size ? strnlen(text, size) : 0; /* size 0: text may be NULL */
   va_list ap;
 
   if (off && off < size)
@@ -798,7 +888,7 @@ json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s", ctx->project,
            ctx->network);
   json_object_object_add(o, "name", json_object_new_string(name));
-  json_object_object_add(o, "description", json_object_new_string(desc));
+  edv__kind_mark(&edv__kinds[EDV_KIND_FW_ALLOW_LB + kind], o, desc, NULL);
   json_object_object_add(o, "network", json_object_new_string(net));
   json_object_object_add(
       o, "direction", json_object_new_string(d->egress ? "EGRESS" : "INGRESS"));
@@ -959,7 +1049,7 @@ json_object *edv__kind_bes_want(const edv__kind_ctx *ctx)
   edv__name_instance_group(ctx->tenant, ig, sizeof(ig));
   edv__tenant_description(ctx->tenant, desc, sizeof(desc));
   json_object_object_add(o, "name", json_object_new_string(name));
-  json_object_object_add(o, "description", json_object_new_string(desc));
+  edv__kind_mark(&edv__kinds[EDV_KIND_BACKEND_SERVICE], o, desc, NULL);
   json_object_object_add(o, "protocol", json_object_new_string("HTTP"));
   json_object_object_add(o, "portName", json_object_new_string("http"));
   json_object_object_add(o, "loadBalancingScheme",
@@ -1034,6 +1124,218 @@ int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
       json_object_object_add(
           *patch, "fingerprint",
           json_object_new_string(edv__jstr(observed, "fingerprint")));
+  }
+  json_object_put(want);
+  return n;
+}
+
+/* ---- subnet ----------------------------------------------------------------
+ *
+ * The tenant's subnet has the range the store allocated it and private
+ * Google access on (its VM has no external address).
+ */
+int edv__kind_subnet_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size)
+{
+  const char *have = edv__jstr(observed, "ipCidrRange");
+  int n = 0, fixed = 1;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  if (!str_is(have, ctx->cidr)) {
+    edv__kind_note(text, size, "range %.43s -> %.43s (cannot change in place)",
+                   have ? have : "(none)", ctx->cidr ? ctx->cidr : "(none)");
+    n++;
+    fixed = 0;
+  }
+  if (!json_object_get_boolean(edv__jget(observed, "privateIpGoogleAccess"))) {
+    edv__kind_note(text, size, "private Google access off -> on");
+    n++;
+  }
+  if (n && fixed && patch) {
+    *patch = json_object_new_object();
+    json_object_object_add(*patch, "privateIpGoogleAccess",
+                           json_object_new_boolean(1));
+  }
+  return n;
+}
+
+/* ---- URL map rule ----------------------------------------------------------
+ *
+ * The tenant's entry in the shared URL map: a host rule for its hostnames
+ * to path matcher "edv-<tenant>", whose default service is its backend
+ * service.
+ */
+static json_object *find_named(json_object *arr, const char *key,
+                               const char *val)
+{
+  for (size_t i = 0; i < edv__jarr_len(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    if (str_is(edv__jstr(o, key), val))
+      return o;
+  }
+  return NULL;
+}
+
+/* A new array without the entries whose `key` equals `val`. */
+static json_object *without(json_object *arr, const char *key, const char *val)
+{
+  json_object *out = json_object_new_array();
+
+  for (size_t i = 0; i < edv__jarr_len(arr); i++) {
+    json_object *o = json_object_array_get_idx(arr, i);
+    if (!str_is(edv__jstr(o, key), val))
+      json_object_array_add(out, json_object_get(o));
+  }
+  return out;
+}
+
+/* 1 when string array a holds exactly the NULL-ended list, in order. */
+static int same_list(json_object *a, const char *const *list)
+{
+  size_t n = 0;
+
+  while (list && list[n])
+    n++;
+  if (edv__jarr_len(a) != n)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!str_is(json_object_get_string(json_object_array_get_idx(a, i)),
+                list[i]))
+      return 0;
+  return 1;
+}
+
+void edv__kind_urlmap_put(json_object *map, const char *tenant,
+                          const char *const *hosts, const char *backend)
+{
+  char pm[64];
+  json_object *rules, *pms;
+
+  snprintf(pm, sizeof(pm), "edv-%s", tenant);
+  rules = without(edv__jget(map, "hostRules"), "pathMatcher", pm);
+  pms = without(edv__jget(map, "pathMatchers"), "name", pm);
+  if (backend) {
+    json_object *rule = json_object_new_object(), *h = json_object_new_array();
+    json_object *m = json_object_new_object();
+    for (int i = 0; hosts && hosts[i]; i++)
+      json_object_array_add(h, json_object_new_string(hosts[i]));
+    json_object_object_add(rule, "hosts", h);
+    json_object_object_add(rule, "pathMatcher", json_object_new_string(pm));
+    json_object_array_add(rules, rule);
+    json_object_object_add(m, "name", json_object_new_string(pm));
+    json_object_object_add(m, "defaultService",
+                           json_object_new_string(backend));
+    json_object_array_add(pms, m);
+  }
+  json_object_object_add(map, "hostRules", rules);
+  json_object_object_add(map, "pathMatchers", pms);
+}
+
+int edv__kind_urlmap_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size)
+{
+  char pm[64];
+  json_object *rule, *m;
+  const char *svc;
+  int n = 0;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  snprintf(pm, sizeof(pm), "edv-%s", ctx->tenant);
+  rule = find_named(edv__jget(observed, "hostRules"), "pathMatcher", pm);
+  m = find_named(edv__jget(observed, "pathMatchers"), "name", pm);
+  svc = edv__jstr(m, "defaultService");
+  if (!ctx->backend) {
+    if (rule || m) {
+      edv__kind_note(text, size, "host rule or path matcher %s present", pm);
+      n++;
+    }
+  } else {
+    if (!rule) {
+      edv__kind_note(text, size, "no host rule for %s", pm);
+      n++;
+    } else if (!same_list(edv__jget(rule, "hosts"), ctx->hosts)) {
+      edv__kind_note(text, size, "host rule %s: hosts differ", pm);
+      n++;
+    }
+    if (!m) {
+      edv__kind_note(text, size, "no path matcher %s", pm);
+      n++;
+    } else if (!edv__same_link(svc, ctx->backend)) {
+      edv__kind_note(text, size, "path matcher %s: default service differs",
+                     pm);
+      n++;
+    }
+  }
+  /* A map that cannot be copied (out of memory) gives no patch. */
+  if (n && patch && json_object_is_type(observed, json_type_object) &&
+      json_object_deep_copy(observed, patch, NULL) == 0)
+    edv__kind_urlmap_put(*patch, ctx->tenant, ctx->hosts, ctx->backend);
+  return n;
+}
+
+/* ---- certificate map entries -------------------------------------------- */
+
+json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h)
+{
+  json_object *o = json_object_new_object();
+  char cert[EDV_NAME_MAX], link[512];
+
+  edv__name_certificate(ctx->tenant, cert, sizeof(cert));
+  snprintf(link, sizeof(link), "projects/%s/locations/global/certificates/%s",
+           ctx->project, cert);
+  json_object_object_add(o, "hostname", json_object_new_string(ctx->hosts[h]));
+  json_object_object_add(o, "certificates", jarr1(link));
+  return o;
+}
+
+int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
+                         json_object **patch, char *text, size_t size)
+{
+  const char *name = edv__jstr(observed, "name");
+  const char *host = edv__jstr(observed, "hostname");
+  char have[EDV_NAME_MAX], want_name[EDV_NAME_MAX];
+  json_object *want, *certs = edv__jget(observed, "certificates");
+  unsigned h;
+  int n = 0, fixed = 1;
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  edv__url_last_segment(name ? name : "", have, sizeof(have));
+  /* At most two hosts: the primary and the alias (edv__host_kind). */
+  for (h = 0; ctx->hosts && h <= EDV_HOST_ALIAS && ctx->hosts[h]; h++)
+    if (edv__name_cert_map_entry(ctx->tenant, (edv__host_kind)h, want_name,
+                                 sizeof(want_name)) == 0 &&
+        strcmp(have, want_name) == 0)
+      break;
+  if (!ctx->hosts || h > EDV_HOST_ALIAS || !ctx->hosts[h])
+    return -1;
+  want = edv__kind_entry_want(ctx, h);
+  if (!str_is(host, ctx->hosts[h])) {
+    /* The hostname is the entry's identity. */
+    edv__kind_note(text, size,
+                   "hostname %.80s -> %.80s (cannot change in place)",
+                   host ? host : "(none)", ctx->hosts[h]);
+    n++;
+    fixed = 0;
+  }
+  if (edv__jarr_len(certs) != 1 ||
+      !edv__same_link(first_of(observed, "certificates"),
+                      first_of(want, "certificates"))) {
+    edv__kind_note(text, size, "certificates differ");
+    n++;
+  }
+  if (n && fixed && patch) {
+    *patch = json_object_new_object();
+    json_object_object_add(*patch, "certificates",
+                           json_object_get(edv__jget(want, "certificates")));
   }
   json_object_put(want);
   return n;

@@ -2,20 +2,23 @@
  * kinds.h - every kind of resource a tenant owns, declared once
  * (tenant/kinds.c; docs/architecture.md, "Resource kinds").
  *
- * A row says which step owns the kind, which API serves it, where one
- * resource lives and where the whole fleet's are listed (path templates,
- * see below), how a tenant's resource of the kind is named, how it
- * carries its owner (labels, description marker, nothing), the key under
- * which the tenant document's "resources" shows its name, and, for kinds
- * whose settings are verified, a pure diff of the observed resource
- * against what the tenant's tier and spec want.
+ * A row says which step owns the kind (and so what it needs: its order
+ * both ways, edv__kind_needs), which API serves it, where one resource
+ * lives, where it is created and where the whole fleet's are listed (path
+ * templates, see below), how a tenant's resource of the kind is named, how
+ * it carries its owner (labels, description marker, nothing) and which
+ * marks its create body carries, the key under which the tenant
+ * document's "resources" shows its name, and, for kinds whose settings are
+ * verified, a pure diff of the observed resource against what the
+ * tenant's tier and spec want.
  *
  * The readers: the step runner (tenant/ensure.c: a tenant edv__res names
- * its row), the tenant steps (their verify and repair use the diff), the
- * drift pass (the same diff over its list pages; its list calls; the
- * ownership, paths and delete labels of orphans), the tenant document
- * (fleet/view.c) and the tests. A new kind is one row here, its name
- * function and, if it has settings, its diff.
+ * its row), the tenant steps (their bodies' marks; their verify and
+ * repair use the diff, and so does a plan), the URL map writer
+ * (tenant/shared.c), the drift pass (the same diff over its list pages;
+ * its list calls; the ownership, paths and delete labels of orphans), the
+ * tenant document (fleet/view.c) and the tests. A new kind is one row
+ * here, its name function and, if it has settings, its diff.
  *
  * Path templates: {P} the project, {R} the tenant's region, {Z} its zone,
  * {N} the resource's name and {M} the fleet's Cloud DNS managed zone
@@ -76,12 +79,17 @@ typedef struct edv__kind_who {
 
 /* What a diff compares against. */
 typedef struct edv__kind_ctx {
-  const edv__tier *tier; /* the tenant's tier */
-  const char *tenant;    /* its id */
-  const char *project;   /* the fleet's project */
-  const char *network;   /* the tenants' VPC ("edv-tenants") */
-  const char *zone;      /* the tenant's zone (NULL: from observed) */
-  const char *db_ip;     /* its database's private IP (firewall_db_allow) */
+  const edv__tier *tier;    /* the tenant's tier */
+  const char *tenant;       /* its id */
+  const char *project;      /* the fleet's project */
+  const char *network;      /* the tenants' VPC ("edv-tenants") */
+  const char *zone;         /* the tenant's zone (NULL: from observed) */
+  const char *db_ip;        /* its database's private IP (firewall_db_allow) */
+  const char *cidr;         /* its subnet's recorded range (subnet) */
+  const char *const *hosts; /* its hostnames, NULL-ended (URL map rule,
+                               certificate map entries) */
+  const char *backend;      /* its backend service link (URL map rule; NULL:
+                               it must have no rule) */
   const char *backup_location;  /* its backups' location (NULL: not compared) */
   char backup_location_buf[64]; /* where backup_location may point */
 } edv__kind_ctx;
@@ -99,7 +107,8 @@ typedef int (*edv__kind_name_fn)(const edv__kind_who *w, unsigned i, char *buf,
  * number of differences (0: as wanted). With differences, *patch (when
  * patch is not NULL) is the body of the one call that puts them right (a
  * new object, the caller puts it), and text holds one note per difference
- * ("tier db-g1-small -> db-f1-micro"), separated by EDV_KIND_NOTE_SEP.
+ * ("tier db-g1-small -> db-f1-micro"), separated by EDV_KIND_NOTE_SEP
+ * (text may be NULL when size is 0).
  * What cannot change in place is not a difference.
  */
 typedef int (*edv__kind_diff_fn)(const edv__kind_ctx *ctx,
@@ -107,23 +116,32 @@ typedef int (*edv__kind_diff_fn)(const edv__kind_ctx *ctx,
                                  char *text, size_t size);
 #define EDV_KIND_NOTE_SEP "; "
 
+/* The owner's marks a kind's resources carry (edv__kind.marks). */
+#define EDV_MARK_DESC   1u /* "description": the marker */
+#define EDV_MARK_LABELS 2u /* the labels, at labels_at */
+
 typedef struct edv__kind {
-  const char *id;         /* "sql_instance": unique */
-  const char *title;      /* "Cloud SQL instance": in messages */
-  const char *step;       /* the step of edv__tenant_steps that owns it */
-  edv_api api;            /* the API that serves it */
-  const char *path;       /* one resource (template) */
-  const char *list;       /* the collection it is listed from (template) */
-  const char *list_query; /* the drift pass's query on `list` (filter to
-                             ours, largest page), or NULL: not listed */
-  const char *list_label; /* "compute.instances.aggregatedList" */
-  const char *remove;     /* "compute.instances.delete", or NULL */
-  edv__own_mode own;      /* how it carries its owner */
-  const char *labels_at;  /* EDV_OWN_LABELS: where ("labels") */
-  const char *view;       /* key in the tenant document's "resources" */
-  int view_list;          /* 1: the view key holds an array of such names */
-  edv__kind_name_fn name; /* its names */
-  edv__kind_diff_fn diff; /* NULL: its settings are not compared */
+  const char *id;           /* "sql_instance": unique */
+  const char *title;        /* "Cloud SQL instance": in messages */
+  const char *step;         /* the step of edv__tenant_steps that owns it */
+  edv_api api;              /* the API that serves it */
+  const char *path;         /* one resource (template) */
+  const char *create;       /* where a create POSTs (template), or NULL:
+                               made by its step some other way */
+  const char *create_label; /* the create's call: "compute.firewalls.insert" */
+  const char *list;         /* the collection it is listed from (template) */
+  const char *list_query;   /* the drift pass's query on `list` (filter to
+                               ours, largest page), or NULL: not listed */
+  const char *list_label;   /* "compute.instances.aggregatedList" */
+  const char *remove;       /* "compute.instances.delete", or NULL */
+  edv__own_mode own;        /* how it carries its owner */
+  const char *labels_at;    /* where its labels are ("labels") */
+  unsigned marks;           /* what its create body carries (EDV_MARK_*):
+                               at least the mark `own` tests */
+  const char *view;         /* key in the tenant document's "resources" */
+  int view_list;            /* 1: the view key holds an array of such names */
+  edv__kind_name_fn name;   /* its names */
+  edv__kind_diff_fn diff;   /* NULL: its settings are not compared */
 } edv__kind;
 
 extern const edv__kind edv__kinds[EDV_KIND__COUNT];
@@ -138,6 +156,25 @@ const edv__kind *edv__kind_find(const char *id);
  */
 int edv__kind_owner(const edv__kind *k, json_object *res, char *id,
                     size_t size);
+
+/*
+ * 1 when kind a's resources need kind b's: a's step depends on b's,
+ * directly or through other steps (the step table's deps). The order of
+ * both directions: b is made before a and, when the tenant is deleted,
+ * a's resources are gone before b's are deleted (machine.c reverses the
+ * same deps, edv__step_needs).
+ */
+int edv__kind_needs(const edv__kind *a, const edv__kind *b);
+
+/*
+ * Puts on res (a create body or a wanted resource) the marks its kind's
+ * row declares: `marker` as "description" (EDV_MARK_DESC) and `labels`
+ * at labels_at (EDV_MARK_LABELS; a dotted path, its objects made when
+ * missing). Takes `labels` (put when not used); a NULL marker or labels
+ * is left out.
+ */
+void edv__kind_mark(const edv__kind *k, json_object *res, const char *marker,
+                    json_object *labels);
 
 /* Expands a path template (see above) into out. 0, or -1 when it does
  * not fit or a placeholder it holds has no value (NULL). */
@@ -173,6 +210,35 @@ json_object *edv__kind_fw_rule(const edv__kind_ctx *ctx,
 int edv__kind_bes_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
 json_object *edv__kind_bes_want(const edv__kind_ctx *ctx);
+
+/* The subnet's diff: its range (cannot change in place: a difference
+ * without a patch) and private Google access (the patch is the body of
+ * subnetworks.setPrivateIpGoogleAccess). */
+int edv__kind_subnet_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
+
+/* The URL map rule's diff: `observed` is the shared URL map; the tenant's
+ * host rule (its hosts, in order) and path matcher "edv-<tenant>" (its
+ * default service) against ctx (backend NULL: it must have neither). The
+ * patch is the whole map with the tenant's entry put right (the body of
+ * urlMaps.update, with the fingerprint read). */
+int edv__kind_urlmap_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
+/* Puts the tenant's host rule and path matcher into `map` in place, in
+ * place of its old ones (backend NULL: takes them out). */
+void edv__kind_urlmap_put(json_object *map, const char *tenant,
+                          const char *const *hosts, const char *backend);
+
+/* A certificate map entry's diff: which entry (host) is read from the
+ * observed name (-1 when it is none of the tenant's). Its hostname cannot
+ * change in place (a difference without a patch); its certificates are
+ * put right by the patch (the body of certificateMapEntries.patch with
+ * updateMask=certificates). */
+int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
+                         json_object **patch, char *text, size_t size);
+/* The entry the tenant wants for its host h (hostname, certificates;
+ * new object). */
+json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

@@ -160,56 +160,12 @@ static void copy(char *dst, size_t size, const char *src)
   snprintf(dst, size, "%s", src ? src : "");
 }
 
-const char *edv__jstr(json_object *obj, const char *key)
-{
-  json_object *v;
-
-  if (!obj || !json_object_is_type(obj, json_type_object) ||
-      !json_object_object_get_ex(obj, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
-
-json_object *edv__jget(json_object *obj, const char *path)
-{
-  char buf[256];
-  char *save = NULL, *tok;
-
-  copy(buf, sizeof(buf), path);
-  for (tok = strtok_r(buf, ".", &save); tok && obj;
-       tok = strtok_r(NULL, ".", &save)) {
-    json_object *v;
-    if (!json_object_is_type(obj, json_type_object) ||
-        !json_object_object_get_ex(obj, tok, &v))
-      return NULL;
-    obj = v;
-  }
-  return obj;
-}
-
 int edv__same_link(const char *a, const char *b)
 {
   const char *pa = a ? strstr(a, "projects/") : NULL;
   const char *pb = b ? strstr(b, "projects/") : NULL;
 
   return pa && pb && strcmp(pa, pb) == 0;
-}
-
-int64_t edv__jint(json_object *obj, const char *key, int64_t def)
-{
-  json_object *v = edv__jget(obj, key);
-
-  if (!v)
-    return def;
-  if (json_object_is_type(v, json_type_int))
-    return json_object_get_int64(v);
-  if (json_object_is_type(v, json_type_string)) {
-    char *end;
-    long long n = strtoll(json_object_get_string(v), &end, 10);
-    return *end ? def : n;
-  }
-  return def;
 }
 
 static void emit(edv__trun *tr, edv__event_kind kind, edv__srun *sr,
@@ -346,6 +302,29 @@ typedef struct phase_ctx {
   void (*then)(edv__trun *tr, int result, const edv_error *err);
 } phase_ctx;
 
+/* Drops a deleted tenant's step records, but for the DONE records of
+ * steps flagged EDV_STEP_KEEP (what outlives the tenant: its final
+ * backup), which are written back. */
+static int steps_drop(edv_store *st, edv__trun *tr, edv_error *err)
+{
+  edv__step_rec keep[4];
+  unsigned n = 0;
+  int rc;
+
+  for (unsigned i = 0; i < tr->n && n < sizeof(keep) / sizeof(*keep); i++)
+    if ((tr->defs[i].flags & EDV_STEP_KEEP) &&
+        edv__store_step_get(st, tr->rec.id, tr->defs[i].name, &keep[n], NULL) ==
+            0 &&
+        keep[n].state == EDV_STEP_DONE)
+      n++;
+  if ((rc = edv__store_step_delete_all(st, tr->rec.id, err)))
+    return rc;
+  for (unsigned i = 0; i < n; i++)
+    if ((rc = edv__store_step_put(st, &keep[i], err)))
+      return rc;
+  return 0;
+}
+
 static int phase_apply(edv_store *st, void *data, edv_error *err)
 {
   phase_ctx *pc = data;
@@ -363,7 +342,7 @@ static int phase_apply(edv_store *st, void *data, edv_error *err)
      * tenant gets the next generation. The range returns to the pool. */
     if ((rc = edv__store_subnet_release(st, id, err)) ||
         (rc = edv__store_tenant_next_generation(st, id, &gen, err)) ||
-        (rc = edv__store_step_delete_all(st, id, err)))
+        (rc = steps_drop(st, pc->tr, err)))
       return rc;
     pc->rec.generation = gen;
   }
@@ -920,7 +899,8 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
   sr->waiter = NULL;
   if (!err || err->code == EDV_OK) {
     sr->state = SR_DONE;
-    if (tr->dir == EDV_DIR_UP) {
+    /* Going down, only what outlives the tenant is recorded. */
+    if (tr->dir == EDV_DIR_UP || (sr->def->flags & EDV_STEP_KEEP)) {
       sr->rec.state = EDV_STEP_DONE;
       sr->rec.error[0] = '\0';
       sr->rec.op_name[0] = '\0';
@@ -1314,12 +1294,12 @@ void edv__step_act_dns(edv__srun *sr, const char *zone, const char *path,
 
 /* ---- scheduling --------------------------------------------------------- */
 
-static edv__srun *find_step(edv__trun *tr, const char *name)
+int edv__step_needs(const edv__step_def *a, const char *b)
 {
-  for (unsigned i = 0; i < tr->n; i++)
-    if (strcmp(tr->steps[i].def->name, name) == 0)
-      return &tr->steps[i];
-  return NULL;
+  for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && a->deps[d]; d++)
+    if (strcmp(a->deps[d], b) == 0)
+      return 1;
+  return 0;
 }
 
 static int deps_met(edv__trun *tr, edv__srun *sr)
@@ -1330,20 +1310,14 @@ static int deps_met(edv__trun *tr, edv__srun *sr)
     if ((tr->steps[i].def->flags & EDV_STEP_FIRST) &&
         tr->steps[i].state != SR_DONE)
       return 0;
-  if (tr->dir == EDV_DIR_UP) {
-    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && sr->def->deps[d]; d++) {
-      edv__srun *dep = find_step(tr, sr->def->deps[d]);
-      if (dep && dep->state != SR_DONE)
-        return 0;
-    }
-    return 1;
-  }
-  /* Down: every step that depends on this one must be gone first. */
   for (unsigned i = 0; i < tr->n; i++) {
-    edv__srun *o = &tr->steps[i];
-    for (unsigned d = 0; d < EDV_STEP_MAX_DEPS && o->def->deps[d]; d++)
-      if (strcmp(o->def->deps[d], sr->def->name) == 0 && o->state != SR_DONE)
-        return 0;
+    const edv__srun *o = &tr->steps[i];
+    /* Up: every step this one needs is done first; down: every step that
+     * needs this one is gone first (the same deps, reversed). */
+    int first = tr->dir == EDV_DIR_UP ? edv__step_needs(sr->def, o->def->name)
+                                      : edv__step_needs(o->def, sr->def->name);
+    if (first && o->state != SR_DONE)
+      return 0;
   }
   return 1;
 }
@@ -1705,6 +1679,53 @@ int edv__fleet_set_ops_ssh(edv__fleet *f, const char *tenant, int on,
   return 0;
 }
 
+int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
+                       edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  edv__step_rec kept, sr;
+  json_object *o;
+  char expiry[64];
+  int result;
+
+  if ((result = edv__store_tenant_get(f->store, id, &rec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_DELETED)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s: only a DELETED tenant can be "
+                         "recovered",
+                         rec.id, edv__phase_name(rec.phase));
+  if (edv__store_step_get(f->store, id, "sql_instance", &kept, NULL) != 0 ||
+      kept.state != EDV_STEP_DONE ||
+      edv__final_backup_parse(kept.resource, backup, size, expiry,
+                              sizeof(expiry)) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' has no final backup on record: "
+                         "nothing to recover from",
+                         rec.id);
+  o = json_tokener_parse(rec.spec_json);
+  result = o ? edv__spec_from_json(o, &spec, err) : EDV_EPROTO;
+  json_object_put(o);
+  if (result)
+    return edv_error_set(err, EDV_EINTERNAL,
+                         "tenant '%s': stored spec unreadable", rec.id);
+  memset(&sr, 0, sizeof(sr));
+  copy(sr.tenant, sizeof(sr.tenant), rec.id);
+  copy(sr.step, sizeof(sr.step), "sql_restore");
+  sr.state = EDV_STEP_PENDING;
+  copy(sr.resource, sizeof(sr.resource), backup);
+  if ((result = edv__store_begin(f->store, err)) != 0)
+    return result;
+  if ((result = edv__store_step_put(f->store, &sr, err)) != 0 ||
+      (result = edv__fleet_register(f, &spec, err)) != 0 ||
+      (result = edv__store_commit(f->store, err)) != 0) {
+    edv__store_rollback(f->store, NULL);
+    return result;
+  }
+  return 0;
+}
+
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err)
 {
@@ -1812,7 +1833,7 @@ static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
       return result;
     tr->defs = edv__platform_steps;
     tr->n = edv__platform_nsteps;
-    snprintf(tr->marker, sizeof(tr->marker), "edv-managed:platform");
+    snprintf(tr->marker, sizeof(tr->marker), "%s", EDV_MARKER_PLATFORM);
     return 0;
   }
   result = edv__store_tenant_get(f->store, tenant, &tr->rec, err);

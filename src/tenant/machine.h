@@ -37,6 +37,7 @@
 
 #include "edv/engine.h"
 #include "edv/error.h"
+#include "common/json.h"
 #include "edv/ops.h"
 #include "store/batch.h"
 #include "store/store.h"
@@ -159,6 +160,19 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err);
 
 /*
+ * Gives a DELETED tenant a new life from the final backup its deletion
+ * recorded (the sql_instance step's kept record): in one transaction, the
+ * sql_restore step's record names the backup (the run restores it onto
+ * the new Cloud SQL instance, also when resumed after a crash) and the
+ * tenant is PENDING again with its stored spec. `backup` receives the
+ * backup's name. Nothing is called in the cloud; the caller drives the
+ * tenant up. EDV_EPRECONDITION when the tenant is not DELETED or has no
+ * final backup on record.
+ */
+int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
+                       edv_error *err);
+
+/*
  * Turns the tenant's operations SSH (spec field ops_ssh: the IAP firewall
  * rule to its VM's tcp:22) on or off in its stored spec and journals it;
  * driving the tenant up then adds or removes the rule. EDV_ENOTFOUND for
@@ -226,6 +240,27 @@ typedef struct edv__step_def {
  * step needs, e.g. the zone and the platform's facts) and its `up` is
  * also what runs when deprovisioning. */
 #define EDV_STEP_FIRST 0x1u
+/* The step's DONE record outlives the tenant's deletion (the others are
+ * dropped with the DELETED phase): what it recorded there stays readable
+ * while the tenant is DELETED, until its next life overwrites it. */
+#define EDV_STEP_KEEP 0x2u
+
+/*
+ * A deleted tenant's final backup, as the sql_instance step records it
+ * (EDV_STEP_KEEP): "projects/P/backups/ID until 2027-01-06T10:00:00.000Z".
+ * format writes it (expiry NULL: unknown); parse reads the backup's name
+ * and its expiry ("" when unknown) back: 0, or -1 when `rec` is not such
+ * a record.
+ */
+void edv__final_backup_format(char *buf, size_t size, const char *name,
+                              const char *expiry);
+int edv__final_backup_parse(const char *rec, char *name, size_t nsize,
+                            char *expiry, size_t esize);
+
+/* 1 when step `a` lists step `b` among its deps: b is made before a and,
+ * deprovisioning, deleted after it (the only order either direction has;
+ * tenant/kinds.h derives its kinds' order from it). */
+int edv__step_needs(const edv__step_def *a, const char *b);
 
 /* The tenant plan and the platform plan (tenant/steps_*.c). */
 extern const edv__step_def edv__tenant_steps[];
@@ -436,10 +471,6 @@ void edv__step_repair(edv__srun *sr, edv_api api, const char *method,
 int edv__step_repair_allowed(edv__srun *sr, const char *key, const char *what);
 #define EDV_REPAIR_MAX 4
 
-/* JSON helpers for steps. */
-const char *edv__jstr(json_object *obj, const char *key);   /* or NULL */
-json_object *edv__jget(json_object *obj, const char *path); /* "a.b.c" */
-int64_t edv__jint(json_object *obj, const char *key, int64_t def);
 /* 1 when two resource links name the same thing: compared from
  * "projects/" on, so a full URL matches a relative name. */
 int edv__same_link(const char *a, const char *b);

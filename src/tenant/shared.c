@@ -10,6 +10,7 @@
 #include "edv/engine.h"
 #include "edv/ops.h"
 #include "gcp/gcp.h"
+#include "tenant/kinds.h"
 #include "tenant/machine.h"
 #include "tenant/shared.h"
 #include "tenant/steps.h"
@@ -190,88 +191,6 @@ static int submit(writer *w, const char *method, const char *path,
 
 static void urlmap_read(writer *w);
 
-static json_object *find_named(json_object *arr, const char *key,
-                               const char *val, size_t *idx)
-{
-  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-    json_object *o = json_object_array_get_idx(arr, i);
-    const char *v = edv__jstr(o, key);
-    if (v && strcmp(v, val) == 0) {
-      if (idx)
-        *idx = i;
-      return o;
-    }
-  }
-  return NULL;
-}
-
-/* A new array without the entries whose `key` equals `val`. */
-static json_object *without(json_object *arr, const char *key, const char *val)
-{
-  json_object *out = json_object_new_array();
-
-  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-    json_object *o = json_object_array_get_idx(arr, i);
-    const char *v = edv__jstr(o, key);
-    if (v && strcmp(v, val) == 0)
-      continue;
-    json_object_array_add(out, json_object_get(o));
-  }
-  return out;
-}
-
-/* Does the map already hold exactly this tenant's rule? */
-static int urlmap_has(json_object *map, const change *c, const char *pm)
-{
-  json_object *rule =
-      find_named(edv__jget(map, "hostRules"), "pathMatcher", pm, NULL);
-  json_object *m = find_named(edv__jget(map, "pathMatchers"), "name", pm, NULL);
-  json_object *hosts;
-  const char *svc;
-  size_t n = 0;
-
-  if (c->remove)
-    return !rule && !m;
-  if (!rule || !m)
-    return 0;
-  svc = edv__jstr(m, "defaultService");
-  if (!svc || !strstr(svc, edv__url_path(c->backend) + 1))
-    return 0;
-  hosts = edv__jget(rule, "hosts");
-  while (c->hosts[n])
-    n++;
-  if (!hosts || json_object_array_length(hosts) != n)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(json_object_get_string(json_object_array_get_idx(hosts, i)),
-               c->hosts[i]) != 0)
-      return 0;
-  return 1;
-}
-
-static void urlmap_apply(json_object *map, const change *c, const char *pm)
-{
-  json_object *rules = without(edv__jget(map, "hostRules"), "pathMatcher", pm);
-  json_object *pms = without(edv__jget(map, "pathMatchers"), "name", pm);
-
-  if (!c->remove) {
-    json_object *rule = json_object_new_object(), *hosts, *m;
-    hosts = json_object_new_array();
-    for (int i = 0; c->hosts[i]; i++)
-      json_object_array_add(hosts, json_object_new_string(c->hosts[i]));
-    json_object_object_add(rule, "hosts", hosts);
-    json_object_object_add(rule, "pathMatcher", json_object_new_string(pm));
-    json_object_array_add(rules, rule);
-    m = json_object_new_object();
-    json_object_object_add(m, "name", json_object_new_string(pm));
-    json_object_object_add(m, "defaultService",
-                           json_object_new_string(c->backend));
-    json_object_array_add(pms, m);
-  }
-  json_object_object_add(map, "hostRules", rules);
-  json_object_object_add(map, "pathMatchers", pms);
-}
-
 static void on_urlmap_op(void *data, json_object *op, const edv_error *err)
 {
   writer *w = data;
@@ -324,7 +243,7 @@ static void on_urlmap_get(void *data, const edv_response *res)
   edv__shared *sh = w->sh;
   json_object *map;
   int changed = 0;
-  char pm[64], path[512], rid[EDV__REQUEST_ID_LEN + 1];
+  char path[512], rid[EDV__REQUEST_ID_LEN + 1];
   char *url;
 
   sh->inflight--;
@@ -338,9 +257,10 @@ static void on_urlmap_get(void *data, const edv_response *res)
   }
   map = json_object_get(res->json);
   for (change *c = w->batch; c; c = c->next) {
-    snprintf(pm, sizeof(pm), "edv-%s", c->tenant);
-    if (!urlmap_has(map, c, pm)) {
-      urlmap_apply(map, c, pm);
+    const char *const *hosts = (const char *const *)c->hosts;
+    const char *be = c->remove ? NULL : c->backend;
+    if (!edv__urlmap_rule_ok(map, c->tenant, hosts, be)) {
+      edv__kind_urlmap_put(map, c->tenant, hosts, be);
       changed = 1;
     }
   }
@@ -378,17 +298,13 @@ static void urlmap_read(writer *w)
 int edv__urlmap_rule_ok(json_object *map, const char *tenant,
                         const char *const *hosts, const char *backend)
 {
-  change c;
-  char pm[64];
-  int i;
+  edv__kind_ctx k;
 
-  memset(&c, 0, sizeof(c));
-  for (i = 0; backend && hosts && hosts[i] && i < MAX_HOSTS; i++)
-    c.hosts[i] = (char *)hosts[i];
-  c.backend = (char *)backend;
-  c.remove = backend == NULL;
-  snprintf(pm, sizeof(pm), "edv-%s", tenant);
-  return urlmap_has(map, &c, pm);
+  memset(&k, 0, sizeof(k));
+  k.tenant = tenant;
+  k.hosts = backend ? hosts : NULL;
+  k.backend = backend;
+  return edv__kind_urlmap_diff(&k, map, NULL, NULL, 0) == 0;
 }
 
 int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,

@@ -42,6 +42,7 @@
 
 #include <json-c/json.h>
 
+#include "common/utf8.h" /* edv__utf8_next */
 #include "edv/error.h"
 #include "tenant/tiers.h"
 
@@ -63,6 +64,8 @@
 #define EDV_LABEL_TENANT  "edv-tenant"
 #define EDV_LABEL_TIER    "edv-tier"
 #define EDV_MARKER_PREFIX "edv-managed:tenant="
+/* The description marker of the platform's resources (the tenant VPC). */
+#define EDV_MARKER_PLATFORM "edv-managed:platform"
 
 typedef struct edv__tenant_spec {
   char id[EDV_TENANT_ID_MAX + 1];               /* "school001" */
@@ -87,13 +90,6 @@ int edv__spec_check_id(const char *id, edv_error *err);
 int edv__spec_check_slug(const char *slug, edv_error *err);
 int edv__spec_check_display_name(const char *name, edv_error *err);
 int edv__spec_check_region(const char *region, edv_error *err);
-
-/*
- * Decodes one UTF-8 sequence at s (n > 0 bytes left). Returns its length
- * and the code point in *cp, or 0 for an invalid sequence: truncated, bad
- * continuation byte, overlong form, surrogate or above U+10FFFF.
- */
-size_t edv__utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
 /*
  * Hostname labels no tenant id or slug may take (`<label>.<domain>` is

@@ -754,7 +754,7 @@ static const struct {
   const char *name, *filter, *comparison, *duration, *doc;
   double threshold;
 } alerts[] = {
-    /* edvd's probes (server/heal.c): 1 healthy, 0 not, per tenant. */
+    /* The fleet's probes (fleet/heal.c): 1 healthy, 0 not, per tenant. */
     {"vm_down",
      "metric.type=\"custom.googleapis.com/edvirons/tenant_up\" AND "
      "resource.type=\"global\"",

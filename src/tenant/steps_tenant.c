@@ -120,6 +120,12 @@ static json_object *jarr1(const char *s)
   return a;
 }
 
+/* Marks o as the tenant's, as kind k's row says (tenant/kinds.h). */
+static void mark(edv__srun *sr, edv__kind_id k, json_object *o)
+{
+  edv__kind_mark(&edv__kinds[k], o, edv__srun_marker(sr), edv__srun_labels(sr));
+}
+
 /* ==== preflight ========================================================= */
 
 static void pre_lbip(edv__srun *sr, json_object *res, const edv_error *err)
@@ -190,6 +196,22 @@ static void preflight_up(edv__srun *sr)
   edv__step_get(sr, EDV_API_COMPUTE, path, pre_zone);
 }
 
+/* The diff's context for this step (tenant/kinds.h). */
+static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
+{
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->tier = edv__srun_tier(sr);
+  ctx->tenant = edv__srun_spec(sr)->id;
+  ctx->project = edv__srun_project(sr);
+  ctx->network = edv__srun_network(sr);
+  ctx->zone = edv__srun_zone(sr);
+  ctx->db_ip = edv__srun_fact(sr, "db_ip");
+  ctx->cidr = edv__srun_fact(sr, "cidr");
+  ctx->backend = edv__srun_fact(sr, "backend_link");
+  ctx->backup_location = edv__srun_backup_location(
+      sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
+}
+
 /* ==== subnet ============================================================= */
 
 static json_object *subnet_build(edv__srun *sr)
@@ -202,7 +224,7 @@ static json_object *subnet_build(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(n.subnet));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_SUBNET, o);
   json_object_object_add(o, "network", jstr(net));
   json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
   json_object_object_add(o, "ipCidrRange", jstr(edv__srun_fact(sr, "cidr")));
@@ -211,27 +233,51 @@ static json_object *subnet_build(edv__srun *sr)
   return o;
 }
 
+static void subnet_up(edv__srun *sr);
+
+/* Its range cannot change in place (the step stops); private Google
+ * access is put back. */
 static void subnet_verify(edv__srun *sr, json_object *res)
 {
-  const char *have = edv__jstr(res, "ipCidrRange");
-  const char *want = edv__srun_fact(sr, "cidr");
+  edv__kind_ctx ctx;
+  json_object *body;
+  char base[512], path[600], what[256];
+  const char *name = edv__jstr(res, "name");
 
-  if (!have || !want || strcmp(have, want) != 0) {
-    edv__step_fail(sr, EDV_EPRECONDITION,
-                   "subnetwork '%s' has range %s but the tenant's recorded "
-                   "range is %s",
-                   edv__jstr(res, "name"), have ? have : "(none)",
-                   want ? want : "(none)");
+  kind_ctx(sr, &ctx);
+  if (edv__kind_subnet_diff(&ctx, res, &body, what, sizeof(what)) == 0) {
+    edv__srun_set_fact(sr, "subnet_link", edv__jstr(res, "selfLink"));
+    edv__step_done(sr, NULL);
     return;
   }
-  edv__srun_set_fact(sr, "subnet_link", edv__jstr(res, "selfLink"));
-  edv__step_done(sr, NULL);
+  if (!body) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "subnetwork '%s' differs from the tenant's recorded "
+                   "settings: %s",
+                   name ? name : "", what);
+    return;
+  }
+  if (!edv__step_repair_allowed(sr, "subnet", "the subnetwork")) {
+    json_object_put(body);
+    return;
+  }
+  edv__step_info(sr, 1, "drift: subnetwork '%s': %s; restoring it",
+                 name ? name : "", what);
+  if (edv__res_path(sr, edv__kinds[EDV_KIND_SUBNET].path, name, base,
+                    sizeof(base)) ||
+      (size_t)snprintf(path, sizeof(path), "%s/setPrivateIpGoogleAccess",
+                       base) >= sizeof(path)) {
+    json_object_put(body);
+    edv__step_fail(sr, EDV_EINTERNAL, "subnetwork '%s': path too long",
+                   name ? name : "");
+    return;
+  }
+  edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                   "compute.subnetworks.setPrivateIpGoogleAccess", subnet_up);
 }
 
 static const edv__res subnet_res = {
     .row = &edv__kinds[EDV_KIND_SUBNET],
-    .collection = CPT "/regions/{R}/subnetworks",
-    .create = "compute.subnetworks.insert",
     .build = subnet_build,
     .verify = subnet_verify,
 };
@@ -276,20 +322,6 @@ ensure:
 }
 
 RES_DOWN(subnet_down, subnet_res, subnet)
-
-/* The diff's context for this step (tenant/kinds.h). */
-static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
-{
-  memset(ctx, 0, sizeof(*ctx));
-  ctx->tier = edv__srun_tier(sr);
-  ctx->tenant = edv__srun_spec(sr)->id;
-  ctx->project = edv__srun_project(sr);
-  ctx->network = edv__srun_network(sr);
-  ctx->zone = edv__srun_zone(sr);
-  ctx->db_ip = edv__srun_fact(sr, "db_ip");
-  ctx->backup_location = edv__srun_backup_location(
-      sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
-}
 
 /* ==== firewall =========================================================== */
 
@@ -363,8 +395,6 @@ static void fw_verify(edv__srun *sr, json_object *res)
 #define FW_RES(kid, build_)                                                    \
   [kid - EDV_KIND_FW_ALLOW_LB] = {                                             \
       .row = &edv__kinds[kid],                                                 \
-      .collection = CPT "/global/firewalls",                                   \
-      .create = "compute.firewalls.insert",                                    \
       .build = build_,                                                         \
       .verify = fw_verify,                                                     \
   }
@@ -426,7 +456,7 @@ static json_object *sa_build(edv__srun *sr)
   snprintf(dn, sizeof(dn), "EdVirons tenant %s", edv__srun_spec(sr)->id);
   json_object_object_add(o, "accountId", jstr(n.sa_id));
   json_object_object_add(acct, "displayName", jstr(dn));
-  json_object_object_add(acct, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_SERVICE_ACCOUNT, acct);
   json_object_object_add(o, "serviceAccount", acct);
   return o;
 }
@@ -439,8 +469,6 @@ static void sa_verify(edv__srun *sr, json_object *res)
 
 static const edv__res sa_res = {
     .row = &edv__kinds[EDV_KIND_SERVICE_ACCOUNT],
-    .collection = "/v1/projects/{P}/serviceAccounts",
-    .create = "iam.projects.serviceAccounts.create",
     .build = sa_build,
     .verify = sa_verify,
 };
@@ -462,7 +490,7 @@ static json_object *secret_build(edv__srun *sr)
 
   json_object_object_add(rep, "automatic", json_object_new_object());
   json_object_object_add(o, "replication", rep);
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_SECRET, o);
   return o;
 }
 
@@ -702,8 +730,6 @@ static void secret_verify(edv__srun *sr, json_object *res)
 
 static const edv__res secret_res = {
     .row = &edv__kinds[EDV_KIND_SECRET],
-    .collection = "/v1/projects/{P}/secrets?secretId={N}",
-    .create = "secretmanager.secrets.create",
     .build = secret_build,
     .verify = secret_verify,
 };
@@ -738,7 +764,6 @@ static json_object *sql_build(edv__srun *sr)
   }
   json_object_object_add(st, "dataDiskType", jstr(t->sql.data_disk_type));
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
-  json_object_object_add(st, "userLabels", edv__srun_labels(sr));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
   json_object_object_add(st, "backupConfiguration",
                          edv__sql_backup_config(t, edv__srun_backup_location(
@@ -749,6 +774,7 @@ static json_object *sql_build(edv__srun *sr)
   ip = edv__sql_ip_config(edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(st, "ipConfiguration", ip);
   json_object_object_add(o, "settings", st);
+  mark(sr, EDV_KIND_SQL_INSTANCE, o);
   return o;
 }
 
@@ -876,8 +902,6 @@ static int sql_name_taken(edv__srun *sr, const edv_error *err)
 
 static const edv__res sql_res = {
     .row = &edv__kinds[EDV_KIND_SQL_INSTANCE],
-    .collection = SQLT "/instances",
-    .create = "sql.instances.insert",
     .build = sql_build,
     .verify = sql_verify,
     .ready = sql_ready,
@@ -886,10 +910,33 @@ static const edv__res sql_res = {
 
 RES_UP(sql_up, sql_res, sql)
 
+#define FINAL_UNTIL " until "
+
+void edv__final_backup_format(char *buf, size_t size, const char *name,
+                              const char *expiry)
+{
+  snprintf(buf, size, "%s%s%s", name, expiry ? FINAL_UNTIL : "",
+           expiry ? expiry : "");
+}
+
+int edv__final_backup_parse(const char *rec, char *name, size_t nsize,
+                            char *expiry, size_t esize)
+{
+  const char *u = rec ? strstr(rec, FINAL_UNTIL) : NULL;
+  size_t n = u ? (size_t)(u - rec) : (rec ? strlen(rec) : 0);
+
+  if (!rec || strncmp(rec, "projects/", 9) != 0 || !strstr(rec, "/backups/") ||
+      n >= nsize)
+    return -1;
+  memcpy(name, rec, n);
+  name[n] = '\0';
+  snprintf(expiry, esize, "%s", u ? u + strlen(FINAL_UNTIL) : "");
+  return 0;
+}
+
 static void sql_down(edv__srun *sr);
 
-static void sql_unprotected(edv__srun *sr, json_object *op,
-                            const edv_error *err)
+static void sql_acted(edv__srun *sr, json_object *op, const edv_error *err)
 {
   (void)op;
   if (err)
@@ -898,27 +945,118 @@ static void sql_unprotected(edv__srun *sr, json_object *op,
     sql_down(sr);
 }
 
-/* Deletion protection is lifted here and nowhere else: one patch, then
- * the deletion (which observes again). Someone else's instance is left to
- * the ownership check of the deletion. */
+/* The newest of the FINAL backups listed, or NULL. With `owner`: of the
+ * instances whose settings (kept in the backup) carry that tenant's
+ * labels; else of any instance named `inst`. */
+static json_object *final_newest(json_object *list, const char *inst,
+                                 const char *owner)
+{
+  json_object *items = edv__jget(list, "backups"), *best = NULL;
+  const char *best_t = "";
+
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *b = json_object_array_get_idx(items, i);
+    const char *type = edv__jstr(b, "type"), *t;
+    char who[EDV_TENANT_ID_MAX + 1];
+
+    if (!type || strcmp(type, "FINAL") != 0 || !edv__jstr(b, "name"))
+      continue;
+    if (owner ? !edv__labels_owner(
+                    edv__jget(b, "instanceSettings.settings.userLabels"), who,
+                    sizeof(who)) ||
+                    strcmp(who, owner) != 0
+              : !edv__jstr(b, "instance") ||
+                    strcmp(edv__jstr(b, "instance"), inst) != 0)
+      continue;
+    t = edv__jstr(b, "instanceDeletionTime");
+    if (t && strcmp(t, best_t) >= 0) {
+      best = b;
+      best_t = t;
+    }
+  }
+  return best;
+}
+
+/* The instance is gone: its final backup is recorded in the step's record
+ * (EDV_STEP_KEEP: it outlives the tenant, for `tenant recover`). None: the
+ * instance went some other way (deleted by hand, never created). */
+static void sql_final_listed(edv__srun *sr, json_object *res,
+                             const edv_error *err)
+{
+  names n;
+  json_object *b;
+  char rec[EDV_STORE_RES_SZ];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  names_of(sr, &n);
+  b = final_newest(res, n.sql, NULL);
+  if (!b) {
+    edv__step_info(sr, 1, "Cloud SQL instance '%s' left no final backup",
+                   n.sql);
+    edv__srun_set_recorded(sr, "");
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__final_backup_format(rec, sizeof(rec), edv__jstr(b, "name"),
+                           edv__jstr(b, "expiryTime"));
+  edv__srun_set_recorded(sr, rec);
+  edv__step_info(sr, 1, "final backup %s kept until %s", edv__jstr(b, "name"),
+                 edv__jstr(b, "expiryTime") ? edv__jstr(b, "expiryTime")
+                                            : "(unknown)");
+  edv__step_done(sr, NULL);
+}
+
+static void sql_final_list(edv__srun *sr, const char *inst)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), SQLP "/backups?filter=instance:%s%%20type:FINAL",
+           edv__srun_project(sr), inst);
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, sql_final_listed);
+}
+
+/*
+ * Deletion protection is lifted here and nowhere else: one patch, then
+ * the deletion with a final backup kept for the tier's final_backup_days
+ * (Google keeps a FINAL backup after the instance is gone, until its
+ * expiry), then its name recorded. Each stage observes again first, so a
+ * resumed run goes on where it stopped. Someone else's instance is left to
+ * the ownership check of the deletion.
+ */
 static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
 {
   names n;
-  char owner[EDV_TENANT_ID_MAX + 1], path[512];
+  char owner[EDV_TENANT_ID_MAX + 1], path[640];
   const char *state = edv__jstr(res, "state");
   json_object *body, *st;
+  int ours;
 
   names_of(sr, &n);
   if (err) {
     edv__step_done(sr, err);
     return;
   }
-  if (res &&
-      edv__labels_owner(edv__jget(res, "settings.userLabels"), owner,
-                        sizeof(owner)) &&
-      strcmp(owner, edv__srun_spec(sr)->id) == 0 &&
-      jtrue(edv__jget(res, "settings.deletionProtectionEnabled")) &&
-      !(state && strcmp(state, "PENDING_DELETE") == 0)) {
+  if (!res) {
+    sql_final_list(sr, n.sql);
+    return;
+  }
+  ours = edv__labels_owner(edv__jget(res, "settings.userLabels"), owner,
+                           sizeof(owner)) &&
+         strcmp(owner, edv__srun_spec(sr)->id) == 0;
+  if (!ours) {
+    edv__step_ensure_res_absent(sr, &sql_res, n.sql);
+    return;
+  }
+  if (state && strcmp(state, "PENDING_DELETE") == 0) {
+    edv__step_later(sr, edv__srun_poll_ms(sr), sql_down);
+    return;
+  }
+  snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
+           n.sql);
+  if (jtrue(edv__jget(res, "settings.deletionProtectionEnabled"))) {
     edv__step_info(sr, 1,
                    "lifting deletion protection of Cloud SQL "
                    "instance '%s' to delete it",
@@ -928,13 +1066,20 @@ static void sql_down_seen(edv__srun *sr, json_object *res, const edv_error *err)
     json_object_object_add(st, "deletionProtectionEnabled",
                            json_object_new_boolean(0));
     json_object_object_add(body, "settings", st);
-    snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
-             n.sql);
     edv__step_act(sr, EDV_API_SQLADMIN, "PATCH", path, body,
-                  "sql.instances.patch", sql_unprotected);
+                  "sql.instances.patch", sql_acted);
     return;
   }
-  edv__step_ensure_res_absent(sr, &sql_res, n.sql);
+  edv__step_info(sr, 1,
+                 "deleting Cloud SQL instance '%s' with a final backup kept "
+                 "%d days",
+                 n.sql, edv__srun_tier(sr)->final_backup_days);
+  snprintf(path + strlen(path), sizeof(path) - strlen(path),
+           "?enableFinalBackup=true&finalBackupTtlDays=%d&"
+           "finalBackupDescription=EdVirons%%20tenant%%20%s",
+           edv__srun_tier(sr)->final_backup_days, edv__srun_spec(sr)->id);
+  edv__step_act(sr, EDV_API_SQLADMIN, "DELETE", path, NULL,
+                "sql.instances.delete", sql_acted);
 }
 
 static void sql_down(edv__srun *sr)
@@ -946,6 +1091,167 @@ static void sql_down(edv__srun *sr)
   snprintf(path, sizeof(path), SQLP "/instances/%s", edv__srun_project(sr),
            n.sql);
   edv__step_get(sr, EDV_API_SQLADMIN, path, sql_down_seen);
+}
+
+/* ==== restore from a final backup (tenant recover) =========================
+ *
+ * `tenant recover` writes this step's record with the final backup's name
+ * before driving the tenant up (edv__fleet_recover); a tenant created the
+ * ordinary way has none and nothing is restored. Once the restore is done
+ * the record says DONE with the backup's name, and later runs leave the
+ * data alone.
+ */
+
+static void restore_up(edv__srun *sr);
+
+static void restore_acted(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  const char *from = edv__srun_fact(sr, "restore_from");
+
+  (void)op;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  edv__step_info(sr, 1, "Cloud SQL data restored from %s",
+                 from ? from : "the final backup");
+  edv__srun_set_recorded(sr, from ? from : "");
+  edv__step_done(sr, NULL);
+}
+
+static void restore_issue(edv__srun *sr, const char *backup)
+{
+  names n;
+  char path[512];
+  json_object *body = json_object_new_object();
+
+  names_of(sr, &n);
+  edv__srun_set_fact(sr, "restore_from", backup);
+  json_object_object_add(body, "backup", jstr(backup));
+  snprintf(path, sizeof(path), SQLP "/instances/%s/restoreBackup",
+           edv__srun_project(sr), n.sql);
+  edv__step_act(sr, EDV_API_SQLADMIN, "POST", path, body,
+                "sql.instances.restoreBackup", restore_acted);
+}
+
+/* The recorded backup still exists: restore it. */
+static void restore_seen(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!res) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "final backup %s no longer exists (expired or deleted): "
+                   "nothing to recover the data from",
+                   edv__srun_recorded(sr));
+    return;
+  }
+  restore_issue(sr, edv__jstr(res, "name"));
+}
+
+/* After a stop between the restore's intent and its operation, the name
+ * is no longer in the record: the tenant's newest final backup (its labels
+ * are in the backup's instance settings), unless a restore already ran. */
+static void restore_list(edv__srun *sr, const char *token);
+
+/* One page of the project's FINAL backups: the newest of this tenant's so
+ * far is kept in the facts until the last page. */
+static void restore_found(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *b;
+  const char *next, *best_t = edv__srun_fact(sr, "restore_best_time");
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  b = final_newest(res, NULL, edv__srun_spec(sr)->id);
+  if (b && edv__jstr(b, "instanceDeletionTime") &&
+      (!best_t || strcmp(edv__jstr(b, "instanceDeletionTime"), best_t) >= 0)) {
+    edv__srun_set_fact(sr, "restore_best", edv__jstr(b, "name"));
+    edv__srun_set_fact(sr, "restore_best_time",
+                       edv__jstr(b, "instanceDeletionTime"));
+  }
+  next = edv__jstr(res, "nextPageToken");
+  if (next && *next) {
+    restore_list(sr, next);
+    return;
+  }
+  if (!edv__srun_fact(sr, "restore_best")) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "tenant '%s' has no final backup left to recover from",
+                   edv__srun_spec(sr)->id);
+    return;
+  }
+  restore_issue(sr, edv__srun_fact(sr, "restore_best"));
+}
+
+/* The project's FINAL backups (Google filters by type, instance, time and
+ * location, not by labels), from page `token` (NULL: the first). */
+static void restore_list(edv__srun *sr, const char *token)
+{
+  char base[512], *path;
+
+  snprintf(base, sizeof(base), SQLP "/backups?filter=type:FINAL",
+           edv__srun_project(sr));
+  path = edv__url_append_query(strdup(base), "pageToken", token);
+  if (!path) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory");
+    return;
+  }
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, restore_found);
+  free(path);
+}
+
+static void restore_ops(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *items = edv__jget(res, "items");
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *op = json_object_array_get_idx(items, i);
+    const char *type = edv__jstr(op, "operationType");
+    const char *status = edv__jstr(op, "status");
+
+    if (!type || strcmp(type, "RESTORE_VOLUME") != 0)
+      continue;
+    if (!status || strcmp(status, "DONE") != 0) {
+      edv__step_later(sr, edv__srun_poll_ms(sr), restore_up);
+      return;
+    }
+    if (!edv__jget(op, "error")) {
+      restore_acted(sr, op, NULL);
+      return;
+    }
+  }
+  restore_list(sr, NULL);
+}
+
+static void restore_up(edv__srun *sr)
+{
+  const char *from = edv__srun_recorded(sr);
+  names n;
+  char path[640];
+
+  if (edv__srun_recorded_done(sr) || !from || !*from) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (strncmp(from, "projects/", 9) == 0) {
+    snprintf(path, sizeof(path), SQLP "/backups/%s", edv__srun_project(sr),
+             strrchr(from, '/') + 1);
+    edv__step_get(sr, EDV_API_SQLADMIN, path, restore_seen);
+    return;
+  }
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), SQLP "/operations?instance=%s",
+           edv__srun_project(sr), n.sql);
+  edv__step_call(sr, EDV_API_SQLADMIN, "GET", path, NULL, restore_ops);
 }
 
 /* ==== database and user ====================================================
@@ -964,8 +1270,6 @@ static json_object *db_build(edv__srun *sr)
 /* {N} is the instance here: the database's own name is fixed. */
 static const edv__res sqldb_res = {
     .row = &edv__kinds[EDV_KIND_SQL_DATABASE],
-    .collection = SQLT "/instances/{N}/databases",
-    .create = "sql.databases.insert",
     .build = db_build,
 };
 
@@ -1185,10 +1489,9 @@ static json_object *vm_build(edv__srun *sr)
     return NULL;
   }
   json_object_object_add(o, "name", jstr(n.vm));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_VM, o);
   snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone, t->machine_type);
   json_object_object_add(o, "machineType", jstr(buf));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
   tags = json_object_new_object();
   json_object_object_add(tags, "items", jarr1(n.tag));
   json_object_object_add(o, "tags", tags);
@@ -1206,7 +1509,7 @@ static json_object *vm_build(edv__srun *sr)
   json_object_object_add(ip, "diskSizeGb", jstr(buf));
   snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
   json_object_object_add(ip, "diskType", jstr(buf));
-  json_object_object_add(ip, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_DISK, ip);
   json_object_object_add(disk, "initializeParams", ip);
   json_object_array_add(disks, disk);
   json_object_object_add(o, "disks", disks);
@@ -1466,8 +1769,6 @@ static void vm_verify(edv__srun *sr, json_object *res)
 
 static const edv__res vm_res = {
     .row = &edv__kinds[EDV_KIND_VM],
-    .collection = CPT "/zones/{Z}/instances",
-    .create = "compute.instances.insert",
     .build = vm_build,
     .verify = vm_verify,
     .ready = vm_ready,
@@ -1492,7 +1793,7 @@ static json_object *policy_build(edv__srun *sr)
 
   names_of(sr, &n);
   json_object_object_add(o, "name", jstr(n.policy));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_SNAPSHOT_POLICY, o);
   json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
   json_object_object_add(daily, "daysInCycle", json_object_new_int(1));
   json_object_object_add(daily, "startTime", jstr(t->snapshot_start_time));
@@ -1569,8 +1870,6 @@ static void policy_verify(edv__srun *sr, json_object *res)
 
 static const edv__res policy_res = {
     .row = &edv__kinds[EDV_KIND_SNAPSHOT_POLICY],
-    .collection = CPT "/regions/{R}/resourcePolicies",
-    .create = "compute.resourcePolicies.insert",
     .build = policy_build,
     .verify = policy_verify,
 };
@@ -1643,7 +1942,7 @@ static json_object *ig_build(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", jstr(n.ig));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
+  mark(sr, EDV_KIND_INSTANCE_GROUP, o);
   json_object_object_add(o, "network", jstr(net));
   ports = json_object_new_array();
   p = json_object_new_object();
@@ -1733,8 +2032,6 @@ static void ig_list(edv__srun *sr)
 
 static const edv__res ig_res = {
     .row = &edv__kinds[EDV_KIND_INSTANCE_GROUP],
-    .collection = CPT "/zones/{Z}/instanceGroups",
-    .create = "compute.instanceGroups.insert",
     .build = ig_build,
     .verify = ig_verify,
 };
@@ -1788,8 +2085,6 @@ static void bes_verify(edv__srun *sr, json_object *res)
 
 static const edv__res bes_res = {
     .row = &edv__kinds[EDV_KIND_BACKEND_SERVICE],
-    .collection = CPT "/global/backendServices",
-    .create = "compute.backendServices.insert",
     .build = bes_build,
     .verify = bes_verify,
 };
@@ -1819,7 +2114,8 @@ static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
   names n;
   const char *hosts[3];
   const char *be = edv__srun_fact(sr, "backend_link");
-  char path[512];
+  char path[512], what[256];
+  edv__kind_ctx ctx;
   int result;
 
   if (err) {
@@ -1828,6 +2124,8 @@ static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
   }
   names_of(sr, &n);
   urlmap_hosts(&n, hosts);
+  kind_ctx(sr, &ctx);
+  ctx.hosts = hosts;
   if (!map) {
     edv__step_fail(sr, EDV_ENOTFOUND,
                    "the platform's URL map '%s' is missing; run `edvctl "
@@ -1841,14 +2139,16 @@ static void urlmap_seen(edv__srun *sr, json_object *map, const edv_error *err)
                    "no backend service link recorded for the URL map rule");
     return;
   }
-  if (be && edv__urlmap_rule_ok(map, edv__srun_spec(sr)->id, hosts, be)) {
+  if (be && edv__kind_urlmap_diff(&ctx, map, NULL, what, sizeof(what)) == 0) {
     edv__step_done(sr, NULL);
     return;
   }
+  /* The single writer reads the map again and puts the rule in (the
+   * diff's patch would race other tenants' rules). */
   edv__step_info(sr, 1,
                  "drift: the URL map's host rule or path matcher for %s is "
-                 "missing or differs; restoring it",
-                 n.host[0]);
+                 "missing or differs (%s); restoring it",
+                 n.host[0], be ? what : "no backend service yet");
   if (edv__srun_planning(sr)) {
     /* The writer's call, reported (a plan makes none). */
     snprintf(path, sizeof(path), CP "/global/urlMaps/%s", edv__srun_project(sr),
@@ -2107,8 +2407,7 @@ static json_object *auth_build(edv__srun *sr)
 
   names_of(sr, &n);
   json_object_object_add(o, "domain", jstr(n.host[h]));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_DNS_AUTHORIZATION, o);
   return o;
 }
 
@@ -2153,8 +2452,6 @@ static void auth_verify(edv__srun *sr, json_object *res)
 
 static const edv__res auth_res = {
     .row = &edv__kinds[EDV_KIND_DNS_AUTHORIZATION],
-    .collection = CMT "/dnsAuthorizations?dnsAuthorizationId={N}",
-    .create = "certificatemanager.dnsAuthorizations.create",
     .build = auth_build,
     .verify = auth_verify,
 };
@@ -2294,8 +2591,7 @@ static json_object *cert_build(edv__srun *sr)
   json_object_object_add(m, "domains", domains);
   json_object_object_add(m, "dnsAuthorizations", auths);
   json_object_object_add(o, "managed", m);
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_KIND_CERTIFICATE, o);
   return o;
 }
 
@@ -2325,8 +2621,6 @@ static void cert_verify(edv__srun *sr, json_object *res)
 
 static const edv__res cert_res = {
     .row = &edv__kinds[EDV_KIND_CERTIFICATE],
-    .collection = CMT "/certificates?certificateId={N}",
-    .create = "certificatemanager.certificates.create",
     .build = cert_build,
     .verify = cert_verify,
     .ready = cert_ready,
@@ -2341,43 +2635,43 @@ RES_DOWN(cert_down, cert_res, cert)
 
 static void entry_next(edv__srun *sr);
 
+/* The diff's context of the entries: the tenant's hostnames in hosts. */
+static void entry_ctx(edv__srun *sr, names *n, const char **hosts,
+                      edv__kind_ctx *ctx)
+{
+  names_of(sr, n);
+  urlmap_hosts(n, hosts);
+  kind_ctx(sr, ctx);
+  ctx->hosts = hosts;
+}
+
 static json_object *entry_build(edv__srun *sr)
 {
   names n;
-  json_object *o = json_object_new_object();
-  char cert[512];
-  int h = *edv__srun_stage(sr);
+  const char *hosts[3];
+  edv__kind_ctx ctx;
+  json_object *o;
 
-  names_of(sr, &n);
-  snprintf(cert, sizeof(cert), "projects/%s/locations/global/certificates/%s",
-           edv__srun_project(sr), n.cert);
-  json_object_object_add(o, "hostname", jstr(n.host[h]));
-  json_object_object_add(o, "certificates", jarr1(cert));
-  json_object_object_add(o, "description", jstr(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  entry_ctx(sr, &n, hosts, &ctx);
+  o = edv__kind_entry_want(&ctx, (unsigned)*edv__srun_stage(sr));
+  mark(sr, EDV_KIND_CERT_MAP_ENTRY, o);
   return o;
 }
 
 static void entry_verified(edv__srun *sr, json_object *res);
-static void entry_paths(edv__srun *sr, int h, char *get, size_t gs, char *col,
-                        size_t cs)
+/* The path of the h-th entry (its row's template). */
+static void entry_path(edv__srun *sr, int h, char *get, size_t gs)
 {
   names n;
 
   names_of(sr, &n);
-  snprintf(get, gs, CMP "/certificateMaps/%s/certificateMapEntries/%s",
-           edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
-  snprintf(col, cs,
-           CMP "/certificateMaps/%s/certificateMapEntries"
-               "?certificateMapEntryId=%s",
-           edv__srun_project(sr), EDV_CERTMAP_NAME, n.entry[h]);
+  if (edv__res_path(sr, edv__kinds[EDV_KIND_CERT_MAP_ENTRY].path, n.entry[h],
+                    get, gs))
+    get[0] = '\0';
 }
 
 static const edv__res entry_res = {
     .row = &edv__kinds[EDV_KIND_CERT_MAP_ENTRY],
-    .collection = CMT "/certificateMaps/" EDV_CERTMAP_NAME
-                      "/certificateMapEntries?certificateMapEntryId={N}",
-    .create = "certificatemanager.certificateMapEntries.create",
     .build = entry_build,
     .verify = entry_verified,
 };
@@ -2409,48 +2703,38 @@ static void entry_up(edv__srun *sr)
 static void entry_verified(edv__srun *sr, json_object *res)
 {
   names n;
-  json_object *want, *body;
-  char get[512], col[512], path[600], key[64];
-  int h = *edv__srun_stage(sr);
-  const char *host = edv__jstr(res, "hostname");
-  json_object *certs = edv__jget(res, "certificates");
+  const char *hosts[3];
+  edv__kind_ctx ctx;
+  json_object *body;
+  char get[512], path[600], key[64], what[256];
+  int h = *edv__srun_stage(sr), d;
 
-  names_of(sr, &n);
-  want = entry_build(sr);
-  if (host && strcmp(host, n.host[h]) == 0 && edv__jarr_len(certs) == 1 &&
-      edv__same_link(
-          json_object_get_string(json_object_array_get_idx(certs, 0)),
-          json_object_get_string(
-              json_object_array_get_idx(edv__jget(want, "certificates"), 0)))) {
-    json_object_put(want);
+  entry_ctx(sr, &n, hosts, &ctx);
+  d = edv__kind_entry_diff(&ctx, res, &body, what, sizeof(what));
+  if (d == 0) {
     (*edv__srun_stage(sr))++;
     entry_next(sr);
     return;
   }
-  if (!host || strcmp(host, n.host[h]) != 0) {
+  if (!body) {
     /* The hostname is the entry's identity (gcloud cannot update it):
      * nothing is taken over or guessed. */
-    json_object_put(want);
     edv__step_fail(sr, EDV_EPRECONDITION,
-                   "certificate map entry '%s' serves '%s', not '%s'; delete "
-                   "it and it is re-created",
-                   n.entry[h], host ? host : "(none)", n.host[h]);
+                   "certificate map entry '%s': %s; delete it and it is "
+                   "re-created",
+                   n.entry[h], d < 0 ? "not the tenant's" : what);
     return;
   }
   snprintf(key, sizeof(key), "cert_map_entry%d", h);
   if (!edv__step_repair_allowed(sr, key, "the certificate map entry")) {
-    json_object_put(want);
+    json_object_put(body);
     return;
   }
   edv__step_info(sr, 1,
                  "drift: certificate map entry '%s' serves another "
-                 "certificate; restoring it",
-                 n.entry[h]);
-  body = json_object_new_object();
-  json_object_object_add(body, "certificates",
-                         json_object_get(edv__jget(want, "certificates")));
-  json_object_put(want);
-  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+                 "certificate (%s); restoring it",
+                 n.entry[h], what);
+  entry_path(sr, h, get, sizeof(get));
   snprintf(path, sizeof(path), "%s?updateMask=certificates", get);
   edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
                    "certificatemanager.certificateMapEntries.patch",
@@ -2463,7 +2747,7 @@ static void entry_down_next(edv__srun *sr, json_object *res,
 static void entry_down_go(edv__srun *sr)
 {
   names n;
-  char get[512], col[512];
+  char get[512];
   int h = *edv__srun_stage(sr);
 
   names_of(sr, &n);
@@ -2471,7 +2755,7 @@ static void entry_down_go(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  entry_paths(sr, h, get, sizeof(get), col, sizeof(col));
+  entry_path(sr, h, get, sizeof(get));
   edv__step_get(sr, EDV_API_CERTIFICATEMANAGER, get, entry_down_next);
 }
 
@@ -2489,7 +2773,7 @@ static void entry_deleted(edv__srun *sr, json_object *res, const edv_error *err)
 static void entry_down_next(edv__srun *sr, json_object *res,
                             const edv_error *err)
 {
-  char get[512], col[512];
+  char get[512];
 
   if (err) {
     edv__step_done(sr, err);
@@ -2502,7 +2786,7 @@ static void entry_down_next(edv__srun *sr, json_object *res,
   }
   if (edv__step_owned_labels(sr, res, "certificate map entry") < 0)
     return;
-  entry_paths(sr, *edv__srun_stage(sr), get, sizeof(get), col, sizeof(col));
+  entry_path(sr, *edv__srun_stage(sr), get, sizeof(get));
   edv__step_act(sr, EDV_API_CERTIFICATEMANAGER, "DELETE", get, NULL,
                 "certificatemanager.certificateMapEntries.delete",
                 entry_deleted);
@@ -2634,8 +2918,19 @@ const edv__step_def edv__tenant_steps[] = {
      secret_up,
      secret_down,
      0},
-    {"sql_instance", "Cloud SQL instance", {NULL}, sql_up, sql_down, 0},
-    {"sql_database", "Database", {"sql_instance"}, sqldb_up, NULL, 0},
+    {"sql_instance",
+     "Cloud SQL instance",
+     {NULL},
+     sql_up,
+     sql_down,
+     EDV_STEP_KEEP},
+    {"sql_restore",
+     "Data from the final backup",
+     {"sql_instance"},
+     restore_up,
+     NULL,
+     0},
+    {"sql_database", "Database", {"sql_restore"}, sqldb_up, NULL, 0},
     {"sql_user",
      "Database user",
      {"sql_database", "db_secret"},

@@ -499,6 +499,19 @@ static int tiers_load_vm(tiers_ctx *c, json_object *t, edv__tier *tier,
   return 0;
 }
 
+/* backup.final_backup_days: how long a deleted tenant's final backup is
+ * kept (optional; EDV_TIER_FINAL_BACKUP_MIN..EDV_TIER_RETENTION_MAX,
+ * default the minimum). */
+static int tiers_final_backup(tiers_ctx *c, json_object *b, edv__tier *tier)
+{
+  tier->final_backup_days = EDV_TIER_FINAL_BACKUP_MIN;
+  if (!json_object_object_get_ex(b, "final_backup_days", NULL))
+    return 0;
+  return tiers_int(c, b, "backup", "final_backup_days",
+                   EDV_TIER_FINAL_BACKUP_MIN, EDV_TIER_RETENTION_MAX,
+                   &tier->final_backup_days);
+}
+
 static int tiers_load_tier(tiers_ctx *c, json_object *t, edv__tiers *all,
                            edv__tier *tier)
 {
@@ -531,12 +544,14 @@ static int tiers_load_tier(tiers_ctx *c, json_object *t, edv__tiers *all,
       (rc = tiers_object(c, t, NULL, "backup", &b)) ||
       (rc = tiers_check_keys(
            c, b, "backup",
-           (const char *const[]){"frequency", "retention_days", NULL})) ||
+           (const char *const[]){"frequency", "retention_days",
+                                 "final_backup_days", NULL})) ||
       (rc = tiers_enum(c, b, "backup", "frequency", freqs,
                        tier->backup_frequency,
                        sizeof(tier->backup_frequency))) ||
       (rc = tiers_int(c, b, "backup", "retention_days", 1,
                       EDV_TIER_RETENTION_MAX, &tier->retention_days)) ||
+      (rc = tiers_final_backup(c, b, tier)) ||
       (rc = tiers_load_sql(c, t, tier, &all->prices)) ||
       (rc = tiers_load_snapshot(c, t, tier)) ||
       (rc = tiers_list(c, t, "features", all->nfeatures, all->features,

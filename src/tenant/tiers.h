@@ -37,6 +37,10 @@
  * is also the longest retention a tier can promise. */
 #define EDV_TIER_RETENTION_MAX 365
 
+/* A deleted tenant's final backup is kept at least this many days (the
+ * tier's backup.final_backup_days, default this). */
+#define EDV_TIER_FINAL_BACKUP_MIN 30
+
 typedef struct edv__tier_sql {
   char tier[EDV_MACHINE_TYPE_MAX + 1]; /* db-f1-micro, db-custom-2-4096 */
   char edition[16];                    /* ENTERPRISE */
@@ -64,6 +68,7 @@ typedef struct edv__tier {
   int max_users;                               /* license limit */
   char backup_frequency[8];                    /* "daily" */
   int retention_days;                          /* backup retention, 1..365 */
+  int final_backup_days;                       /* kept after deletion */
   edv__tier_sql sql;                           /* Cloud SQL settings */
   char snapshot_start_time[6];                 /* "04:00" UTC, 4-hour grid */
   int snapshot_retention_days;                 /* maxRetentionDays */

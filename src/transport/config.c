@@ -104,6 +104,10 @@ static const cfg_key cfg_keys[] = {
     {"server.max_connections_per_ip", CFG_INT, 0, 1000000, NULL, "64"},
     {"server.request_timeout_s", CFG_INT, 1, 3600, NULL, "30"},
     {"server.cors_origins", CFG_ORIGINS, 0, 0, NULL, "none"},
+    /* edvd's store snapshots (docs/operations.md, "Lost edv.db") */
+    {"state.snapshot_dir", CFG_PATH, 0, 0, NULL, NULL},
+    {"state.snapshot_interval_s", CFG_INT, 0, 604800, NULL, "3600"},
+    {"state.snapshot_keep", CFG_INT, 1, 10000, NULL, "24"},
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

@@ -9,9 +9,9 @@
  * certificate, which edvd observes for GET ?observe=true) must be
  * byte-identical in both formats: the API answers with the library's
  * documents, which the local mode prints (`get --format json` once its
- * `observed` and `run`, which may differ in time, are set aside). Scale
- * and apply go through POST .../scale and .../apply; the simulator's
- * state says they did what they say. The TLS certificate is made at test
+ * `observed` and `run`, which may differ in time, are set aside). Scale,
+ * apply and recover go through POST .../scale, .../apply and .../recover;
+ * the simulator's state says they did what they say. The TLS certificate is made at test
  * time with openssl (nothing PEM-like is kept in the tree).
  */
 #include <signal.h>
@@ -211,6 +211,29 @@ static void test_remote_lifecycle(void **state)
   assert_non_null(strstr(err, "tenant 'rem001' is already deleted"));
   free(out);
   free(err);
+
+  /* Recovered through POST .../recover from the final backup the delete
+   * left: READY, its new instance restored from that backup; a second
+   * recover is refused (exit 4, naming why). */
+  {
+    json_object *b = sim_resource("/simRestores/edv-rem001-db-2");
+    assert_null(b);
+    assert_int_equal(
+        remote(tokfile_op, "table", "recover", "rem001", NULL, &out, &err), 0);
+    assert_non_null(strstr(err, "rem001 is READY"));
+    free(out);
+    free(err);
+    assert_string_equal(phase_of("rem001"), "READY");
+    b = sim_resource("/simRestores/edv-rem001-db-2");
+    assert_non_null(b);
+    assert_non_null(strstr(jstr(b, "source"), "/backups/"));
+    json_object_put(b);
+    assert_int_equal(
+        remote(tokfile_op, "table", "recover", "rem001", NULL, &out, &err), 4);
+    assert_non_null(strstr(err, "only a DELETED tenant"));
+    free(out);
+    free(err);
+  }
 }
 
 static void test_remote_errors(void **state)

@@ -2,8 +2,10 @@
  * test_fleet_api.c - the public fleet API (edv/fleet.h) end to end, with
  * public headers only, on the simulator in-process: the platform, a tenant
  * created and waited for (its events seen), its document, the list, a
- * refused spec that records nothing, the journal, and the delete; each
- * checked against the simulator's state, not only the answers.
+ * refused spec that records nothing, the journal, the delete, the
+ * recovery of a deleted tenant from its final backup, and the
+ * reconciler's passes; each checked against the simulator's state, not
+ * only the answers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "edv/error.h"
 #include "edv/fleet.h"
 #include "edv/sim.h"
+#include "edv/tiers.h"
 
 typedef struct fx {
   uv_loop_t loop;
@@ -101,6 +104,35 @@ static void on_admin(void *data, const edv_response *res)
 
   a->done = 1;
   a->json = res->json ? json_object_get(res->json) : NULL;
+}
+
+static void on_status(void *data, const edv_response *res)
+{
+  *(int *)data = res->http_status ? res->http_status : -1;
+}
+
+/* POST to the simulator's admin API; the parsed answer (caller puts). */
+static json_object *sim_admin_post(const char *path, const char *body)
+{
+  edv_request req;
+  admin a = {0, NULL};
+  char url[512];
+
+  json_object *b = json_tokener_parse(body);
+
+  snprintf(url, sizeof(url), "%s%s", edv_sim_base_url(F.sim), path);
+  memset(&req, 0, sizeof(req));
+  req.api = EDV_API_OTHER;
+  req.method = "POST";
+  req.path = url;
+  req.body = b;
+  req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
+  req.label = "sim admin";
+  assert_int_equal(edv_call_submit(F.engine, &req, on_admin, &a, NULL), 0);
+  json_object_put(b);
+  while (!a.done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  return a.json;
 }
 
 static json_object *sim_state(const char *kind)
@@ -404,6 +436,138 @@ static void test_create_get_list_delete(void **state)
                    EDV_ENOTFOUND);
 }
 
+/* One authenticated Cloud SQL call through the engine: its HTTP status. */
+static int sql_call(const char *method, const char *path)
+{
+  edv_request req;
+  int status = 0;
+
+  memset(&req, 0, sizeof(req));
+  req.api = EDV_API_SQLADMIN;
+  req.method = method;
+  req.path = path;
+  req.flags = EDV_REQ_NORETRY;
+  req.label = "test sql call";
+  assert_int_equal(edv_call_submit(F.engine, &req, on_status, &status, NULL),
+                   0);
+  while (!status)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  return status;
+}
+
+/* The one resource of `kind` whose `field` is `value` (a new reference),
+ * or NULL. */
+static json_object *sim_find(const char *kind, const char *field,
+                             const char *value)
+{
+  json_object *st = sim_state(kind), *hit = NULL;
+  json_object *items = json_object_object_get(st, "resources");
+
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *r =
+        json_object_object_get(json_object_array_get_idx(items, i), "resource");
+    const char *v = js(r, field);
+    if (v && strcmp(v, value) == 0) {
+      assert_null(hit);
+      hit = json_object_get(r);
+    }
+  }
+  json_object_put(st);
+  return hit;
+}
+
+/*
+ * Delete is refused while an update runs, and keeps the data: the
+ * instance goes with a FINAL backup kept the
+ * tier's 30 days, which the deleted tenant's document names; recover
+ * brings the tenant back READY (same id, hostnames, tier) on a new
+ * instance the simulator says was restored from that backup, deletion
+ * protection on again (a direct delete is refused). A READY tenant cannot
+ * be recovered, and once the final backup expired neither can a deleted
+ * one (nothing created).
+ */
+static void test_delete_recover(void **state)
+{
+  json_object *s = spec("api05", "api-school-05", "basic"), *a, *fb, *b, *r;
+  edv_error err;
+  char backup[256];
+
+  (void)state;
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  json_object_put(s);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_null(json_object_object_get(a, "final_backup"));
+  assert_int_equal(sql_call("DELETE", "/sql/v1beta4/projects/edv-sim/instances/"
+                                      "edv-api05-db-1"),
+                   400);
+  assert_true(sim_has("sql%23instance", "edv-api05-db-1"));
+  /* Not while an update runs: refused, naming why; nothing deleted. */
+  a = wait_answer(
+      edv_tenant_apply(F.fleet, "api05", EDV_FLEET_ASYNC, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_int_equal(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err),
+                   EDV_EBUSY);
+  assert_non_null(strstr(err.message, "being updated"));
+  a = wait_answer(edv_tenant_apply(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_true(sim_has("sql%23instance", "edv-api05-db-1"));
+  a = wait_answer(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "DELETED");
+  assert_false(sim_has("sql%23instance", "edv-api05-db-1"));
+  b = sim_find("sql%23backup", "instance", "edv-api05-db-1");
+  assert_non_null(b);
+  assert_string_equal(js(b, "type"), "FINAL");
+  assert_string_equal(js(b, "ttlDays"), "30");
+  snprintf(backup, sizeof(backup), "%s", js(b, "name"));
+  fb = json_object_object_get(a, "final_backup");
+  assert_non_null(fb);
+  assert_string_equal(js(fb, "name"), backup);
+  assert_string_equal(js(fb, "expires"), js(b, "expiryTime"));
+  json_object_put(b);
+  a = wait_answer(edv_tenant_get(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_string_equal(js(json_object_object_get(a, "final_backup"), "name"),
+                      backup);
+
+  /* recover: READY again, on a new instance restored from the backup. */
+  a = wait_answer(edv_tenant_recover(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "tier"), "basic");
+  assert_string_equal(js(a, "slug"), "api-school-05");
+  assert_string_equal(js(a, "url"), "https://api05.edvirons.com");
+  assert_null(json_object_object_get(a, "final_backup"));
+  assert_true(sim_has("sql%23instance", "edv-api05-db-2"));
+  assert_true(sim_has("compute%23instance", "edv-api05-vm"));
+  r = sim_find("sql.simRestore", "instance", "edv-api05-db-2");
+  assert_non_null(r);
+  assert_string_equal(js(r, "source"), backup);
+  json_object_put(r);
+  assert_int_equal(sql_call("DELETE", "/sql/v1beta4/projects/edv-sim/instances/"
+                                      "edv-api05-db-2"),
+                   400);
+  assert_int_equal(edv_tenant_recover(F.fleet, "api05", 0, on_answer, &F, &err),
+                   EDV_EPRECONDITION);
+  assert_non_null(strstr(err.message, "only a DELETED tenant"));
+
+  /* Deleted again (a new final backup), then 31 days pass: gone. */
+  a = wait_answer(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "DELETED");
+  assert_string_not_equal(js(json_object_object_get(a, "final_backup"), "name"),
+                          backup);
+  {
+    json_object *adv =
+        sim_admin_post("/_sim/clock/advance", "{\"seconds\":2678400}");
+    json_object_put(adv);
+  }
+  a = wait_answer(edv_tenant_recover(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_null(a);
+  assert_int_equal(F.err.code, EDV_EPRECONDITION);
+  assert_non_null(strstr(F.err.message, "no longer exists"));
+  a = wait_answer(edv_tenant_get(F.fleet, "api05", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "DELETED");
+  assert_false(sim_has("sql%23instance", "edv-api05-db-3"));
+}
+
 /* Reopens the fleet on the same state directory (closing the first). */
 static void reopen(void)
 {
@@ -460,13 +624,144 @@ static void test_resume_all(void **state)
       json_object_array_length(json_object_object_get(a, "tenants")), 0);
 }
 
+/* What programs use beside an open fleet: the reconcile pass resumes an
+ * interrupted tenant (its VM once in the simulator), the state directory's
+ * tenants read without a fleet, the phase names, the tiers document and
+ * the offline spec check. */
+static void test_reconcile_programs(void **state)
+{
+  json_object *s, *a, *list, *tiers = NULL;
+  edv_error err;
+  int found = 0;
+
+  (void)state;
+  s = spec("api05", "api-school-05", "basic");
+  a = wait_answer(
+      edv_tenant_create(F.fleet, s, EDV_FLEET_ASYNC, on_answer, &F, &err));
+  assert_non_null(a);
+  reopen(); /* the run stops at a durable point */
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   1);
+  assert_int_equal(
+      json_object_get_int(json_object_object_get(a, "runs_in_flight")), 0);
+  assert_string_equal(js(a, "platform"), "READY");
+  assert_int_equal(sim_count("compute%23instance", "edv-api05-vm"), 1);
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   0);
+
+  assert_int_equal(edv_state_tenants(F.dir, &list, &err), 0);
+  for (size_t i = 0; i < json_object_array_length(list); i++) {
+    json_object *t = json_object_array_get_idx(list, i);
+    if (strcmp(js(t, "id"), "api05") == 0) {
+      found = 1;
+      assert_string_equal(js(t, "phase"), "READY");
+      assert_string_equal(js(t, "region"), "us-central1");
+    }
+    assert_true(js(t, "id")[0] != '@'); /* not the platform */
+  }
+  assert_true(found);
+  json_object_put(list);
+  assert_int_equal(edv_state_tenants("/nonexistent/edv", &list, &err), 0);
+  assert_int_equal(json_object_array_length(list), 0);
+  json_object_put(list);
+  assert_string_equal(edv_phase_name(0), "PENDING");
+  assert_null(edv_phase_name(100));
+
+  assert_int_equal(edv_tiers_load(F.cfg, NULL, &tiers, &err), 0);
+  assert_true(json_object_array_length(json_object_object_get(tiers, "tiers")) >
+              0);
+  assert_int_equal(edv_tenant_spec_check(s, tiers, F.cfg, &err), 0);
+  json_object_object_add(s, "tier", json_object_new_string("gold"));
+  assert_int_equal(edv_tenant_spec_check(s, NULL, NULL, &err), 0);
+  assert_int_equal(edv_tenant_spec_check(s, tiers, F.cfg, &err), EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'tier'"));
+  json_object_object_add(s, "slug", json_object_new_string("www"));
+  assert_int_equal(edv_tenant_spec_check(s, NULL, F.cfg, &err), EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'slug'"));
+  json_object_put(s);
+  json_object_put(tiers);
+}
+
+/* The reconciler's figure `key` (edv_fleet_reconciler_status). */
+static int64_t recon_figure(const char *key)
+{
+  json_object *st = edv_fleet_reconciler_status(F.fleet), *v;
+  int64_t n = -1;
+
+  assert_non_null(st);
+  if (json_object_object_get_ex(st, key, &v))
+    n = json_object_get_int64(v);
+  json_object_put(st);
+  return n;
+}
+
+/* The reconciler on the fleet: a drift pass and a probe round closed
+ * under their calls (the answers come after the fleet is gone: the
+ * sanitizers' run checks nothing is used or leaked), then on the next
+ * fleet a drift pass to its end: the two READY tenants judged in sync,
+ * nothing driven, no orphan, and a resume pass with nothing to resume. */
+static void test_reconciler(void **state)
+{
+  edv_reconciler_options o;
+  edv_api_stats api;
+  edv_error err;
+  json_object *a;
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  o.heal_after = 3;
+  o.heal_max_per_hour = 3;
+  o.probe_timeout_ms = 2000;
+  o.probe_via = edv_sim_base_url(F.sim);
+  assert_int_equal(edv_fleet_reconciler_set(F.fleet, &o, &err), 0);
+  assert_int_equal(edv_fleet_drift_pass(F.fleet), 0);
+  edv_fleet_heal_pass(F.fleet);
+  uv_run(&F.loop, UV_RUN_NOWAIT);
+  edv_engine_stats(F.engine, EDV_API_COMPUTE, &api);
+  assert_true(api.in_flight > 0); /* the drift pass's lists */
+  reopen();
+  /* The calls of the closed fleet's passes end (engine still open). */
+  for (int i = 0; i < 200; i++)
+    uv_run(&F.loop, UV_RUN_NOWAIT);
+  assert_int_equal(recon_figure("drift_passes"), 0);
+  a = wait_answer(edv_fleet_reconcile(F.fleet, EDV_FLEET_ASYNC | EDV_PASS_DRIFT,
+                                      on_answer, &F, &err));
+  assert_non_null(a);
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   0);
+  for (int i = 0; i < 600000 && recon_figure("drift_passes") < 1; i++)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  assert_int_equal(recon_figure("drift_passes"), 1);
+  assert_int_equal(recon_figure("passes"), 1);
+  assert_int_equal(recon_figure("last_pass_resumed"), 0);
+  assert_int_equal(recon_figure("drift_repairs"), 0);
+  assert_true(recon_figure("drift_last_calls") >= 7);
+  assert_int_equal(edv_fleet_runs(F.fleet), 0);
+  assert_int_equal(edv_fleet_reconciler_runs(F.fleet), 0);
+  {
+    json_object *st = edv_fleet_reconciler_status(F.fleet);
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(st, "orphans")), 0);
+    json_object_put(st);
+  }
+  /* The VMs are still there, once each. */
+  assert_int_equal(sim_count("compute%23instance", "edv-api03-vm"), 1);
+  assert_int_equal(sim_count("compute%23instance", "edv-api04-vm"), 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_refused_spec),
       cmocka_unit_test(test_platform),
       cmocka_unit_test(test_create_get_list_delete),
+      cmocka_unit_test(test_delete_recover),
       cmocka_unit_test(test_resume_all),
+      cmocka_unit_test(test_reconcile_programs),
+      cmocka_unit_test(test_reconciler),
   };
 
   return cmocka_run_group_tests_name("fleet-api", tests, setup, teardown);

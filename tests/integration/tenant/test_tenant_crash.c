@@ -5,7 +5,7 @@
  * each time, and check that every tenant ends READY (or gone) with exactly
  * one of each resource and no orphan, in the SIMULATOR's state.
  *
- *   test-tenant-crash boundaries | calls | random
+ *   test-tenant-crash boundaries | calls | random | edvctl | recover
  *
  * Each "life" of the orchestrator is a forked child running the fleet
  * through tharness (its own loop, engine and store connection); it dies by
@@ -39,6 +39,7 @@ typedef struct tenant_want {
   const char *id;
   const char *tier;
   edv__direction dir;
+  int recover; /* up from DELETED: from its final backup, not anew */
 } tenant_want;
 
 typedef struct life {
@@ -101,7 +102,14 @@ static int life_main(life *l)
   } else {
     for (unsigned i = 0; i < l->n; i++) {
       int ph = th_phase(&h, l->t[i].id);
-      if (l->t[i].dir == EDV_DIR_UP && (ph < 0 || ph == EDV_PHASE_DELETED)) {
+      if (l->t[i].dir == EDV_DIR_UP && l->t[i].recover &&
+          ph == EDV_PHASE_DELETED) {
+        char backup[EDV_STORE_RES_SZ];
+        if (edv__fleet_recover(h.fleet, l->t[i].id, backup, sizeof(backup),
+                               &err))
+          fail_msg("recover %s: %s", l->t[i].id, err.message);
+      } else if (l->t[i].dir == EDV_DIR_UP &&
+                 (ph < 0 || ph == EDV_PHASE_DELETED)) {
         if (th_register(&h, l->t[i].id, l->t[i].tier, &err))
           fail_msg("register %s: %s", l->t[i].id, err.message);
       }
@@ -373,6 +381,139 @@ static void test_random(void **state)
   assert_true(g_kills - kills0 >= 6);
 }
 
+/* The FINAL backups the simulator holds of Cloud SQL instance `inst`;
+ * `name` receives the last one's name. */
+static unsigned final_backups(th *h, const char *inst, char *name, size_t size)
+{
+  json_object *st = th_admin(h, "GET", "/_sim/state?kind=sql%23backup", NULL);
+  json_object *items = json_object_object_get(st, "resources");
+  unsigned n = 0;
+
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *b =
+        json_object_object_get(json_object_array_get_idx(items, i), "resource");
+    json_object *v;
+    if (json_object_object_get_ex(b, "instance", &v) &&
+        strcmp(json_object_get_string(v), inst) == 0) {
+      n++;
+      snprintf(name, size, "%s",
+               json_object_get_string(json_object_object_get(b, "name")));
+    }
+  }
+  json_object_put(st);
+  return n;
+}
+
+/* Repeats lives dying right after their nth mutating call until one ends
+ * by itself; the lives it took. */
+static unsigned until_done_killing_calls(life *l, unsigned max)
+{
+  unsigned lives = 0;
+
+  l->kill_kind = EDV_EV_CALL;
+  for (;;) {
+    l->seen = 0;
+    l->kill_nth = lives % 3 == 2 ? 2 : 1;
+    lives++;
+    if (run_life(l, 0) == 0)
+      return lives;
+    assert_true(lives < max);
+  }
+}
+
+/*
+ * Deletion with a final backup, then recovery from it, both killed: the
+ * delete dies right after each of its mutating calls (lifting deletion
+ * protection, the delete with its final backup, ...), the recovery once
+ * its restore is done and then after each of its calls. In the simulator:
+ * exactly one FINAL backup of the instance, the recovered tenant READY with one
+ * of each resource on a new instance restored from that backup.
+ */
+static void test_recover(void **state)
+{
+  life l;
+  unsigned kills0 = g_kills;
+  char backup[256] = "", again[256] = "";
+  th h;
+  th_opts o;
+  json_object *r;
+
+  (void)state;
+  only_parent();
+  memset(&l, 0, sizeof(l));
+  l.t[0] = (tenant_want){"cr1", "basic", EDV_DIR_UP, 0};
+  l.n = 1;
+  assert_int_equal(run_life(&l, 0), 0);
+  set_dir(&l, EDV_DIR_DOWN);
+  until_done_killing_calls(&l, 60);
+  check_tenants(l.t, l.n);
+  th_simproc_opts(&g_sp, g_dir, &o);
+  th_open(&h, &o);
+  assert_int_equal(final_backups(&h, "edv-cr1-db-1", backup, sizeof(backup)),
+                   1);
+  th_close(&h);
+
+  l.t[0].dir = EDV_DIR_UP;
+  l.t[0].recover = 1;
+  /* Dies once the restore is done (recorded, the rest of the plan to go),
+   * then after each mutating call of the lives that follow. */
+  l.kill_kind = EDV_EV_STEP_DONE;
+  l.kill_tenant = "cr1";
+  l.kill_step = "sql_restore";
+  l.kill_nth = 1;
+  assert_int_equal(run_life(&l, 0), 1);
+  l.kill_step = NULL;
+  until_done_killing_calls(&l, 80);
+  l.kill_nth = 0;
+  assert_int_equal(run_life(&l, 0), 0);
+  check_tenants(l.t, l.n);
+  th_open(&h, &o);
+  r = th_res(&h, "projects/edv-sim/simRestores/edv-cr1-db-2");
+  assert_non_null(r);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(r, "source")), backup);
+  json_object_put(r);
+  assert_int_equal(final_backups(&h, "edv-cr1-db-1", again, sizeof(again)), 1);
+  th_close(&h);
+
+  /* A life that died between the restore's intent and its call left the
+   * call, not the backup's name, in the record: the next one finds the
+   * tenant's newest final backup by its labels and restores that. */
+  set_dir(&l, EDV_DIR_DOWN);
+  l.kill_nth = 0;
+  assert_int_equal(run_life(&l, 0), 0);
+  th_open(&h, &o);
+  assert_int_equal(final_backups(&h, "edv-cr1-db-2", backup, sizeof(backup)),
+                   1);
+  {
+    edv__step_rec sr;
+    edv_error err;
+    char name[256];
+
+    assert_int_equal(
+        edv__fleet_recover(h.fleet, "cr1", name, sizeof(name), &err), 0);
+    assert_string_equal(name, backup);
+    assert_int_equal(
+        edv__store_step_get(h.store, "cr1", "sql_restore", &sr, &err), 0);
+    sr.state = EDV_STEP_INTENT;
+    snprintf(sr.resource, sizeof(sr.resource),
+             "POST /sql/v1beta4/projects/edv-sim/instances/edv-cr1-db-3/"
+             "restoreBackup");
+    assert_int_equal(edv__store_step_put(h.store, &sr, &err), 0);
+    assert_int_equal(th_drive(&h, "cr1", EDV_DIR_UP, &err), 0);
+    assert_int_equal(th_wait(&h, 60000), 0);
+    assert_int_equal(th_phase(&h, "cr1"), EDV_PHASE_READY);
+  }
+  r = th_res(&h, "projects/edv-sim/simRestores/edv-cr1-db-3");
+  assert_non_null(r);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(r, "source")), backup);
+  json_object_put(r);
+  th_close(&h);
+  fprintf(stderr, "# %u kills deleting and recovering\n", g_kills - kills0);
+  assert_true(g_kills - kills0 >= 10);
+}
+
 /* ---- edvctl, the product's own resume path ----------------------------------
  */
 
@@ -539,15 +680,14 @@ int main(int argc, char **argv)
 {
   const char *which = argc > 1 ? argv[1] : "all";
   struct CMUnitTest all[] = {
-      cmocka_unit_test(test_boundaries),
-      cmocka_unit_test(test_calls),
-      cmocka_unit_test(test_random),
-      cmocka_unit_test(test_edvctl),
+      cmocka_unit_test(test_boundaries), cmocka_unit_test(test_calls),
+      cmocka_unit_test(test_random),     cmocka_unit_test(test_edvctl),
+      cmocka_unit_test(test_recover),
   };
-  struct CMUnitTest pick[4];
+  struct CMUnitTest pick[5];
   size_t n = 0;
 
-  for (size_t i = 0; i < 4; i++)
+  for (size_t i = 0; i < 5; i++)
     if (strcmp(which, "all") == 0 || strstr(all[i].name, which))
       pick[n++] = all[i];
   return _cmocka_run_group_tests("crash", pick, n, setup, teardown);

@@ -392,7 +392,7 @@ static void test_repair(void **state)
 {
   th h;
   char sql[64], bes[64], path[400], body[600], secret[128], entry[128],
-      cert[128], entry_path[300];
+      cert[128], entry_path[300], subnet[64], subnet_path[300];
   json_object *map, *rules, *pms, *o;
   const char *fp;
   plan_seen plan;
@@ -408,6 +408,15 @@ static void test_repair(void **state)
 
   /* Behind its back. The VM: stopped, another machine type. */
   vm_retype(&h, "d1", "e2-medium");
+  /* The subnet: private Google access off. */
+  edv__name_subnet("d1", subnet, sizeof(subnet));
+  snprintf(subnet_path, sizeof(subnet_path),
+           P "regions/us-central1/subnetworks/%s", subnet);
+  snprintf(path, sizeof(path), "%s/setPrivateIpGoogleAccess", subnet_path);
+  mutate(&h, EDV_API_COMPUTE, "POST", path,
+         "{\"privateIpGoogleAccess\":false}");
+  wait_field(&h, EDV_API_COMPUTE, subnet_path, "privateIpGoogleAccess",
+             "false");
   /* Cloud SQL: a public IP and another tier. */
   snprintf(path, sizeof(path), SQL "%s", sql);
   mutate(&h, EDV_API_SQLADMIN, "PATCH", path,
@@ -503,6 +512,7 @@ static void test_repair(void **state)
   h.hook = NULL;
   fprintf(stderr, "# plan:\n%s", plan.calls);
   assert_non_null(strstr(plan.calls, "/setMachineType"));
+  assert_non_null(strstr(plan.calls, "/setPrivateIpGoogleAccess"));
   assert_non_null(strstr(plan.calls, "PATCH /sql/v1beta4/"));
   assert_non_null(strstr(plan.calls, "PATCH " P "global/backendServices/"));
   assert_non_null(strstr(plan.calls, "PUT " P "global/urlMaps/edv-urlmap"));
@@ -529,6 +539,8 @@ static void test_repair(void **state)
 
   check_vm(&h, "d1", "e2-small", 20);
   check_sql(&h, "d1", "db-f1-micro", 10);
+  wait_field(&h, EDV_API_COMPUTE, subnet_path, "privateIpGoogleAccess", "true");
+  assert_true(journal_has(&h, "d1", "drift: subnetwork") >= 1);
   assert_int_equal(th_urlmap_rules(&h, "d1", NULL), 101);
   o = get(&h, EDV_API_COMPUTE, P "global/backendServices/%s", bes);
   assert_non_null(o);

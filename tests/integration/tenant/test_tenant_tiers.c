@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "tenant/kinds.h"
 #include "tenant/steps.h"
 #include "tharness.h"
 
@@ -304,6 +305,57 @@ static void check_footprint(th *h, const char *id, int ready)
   json_object_put(st);
 }
 
+/*
+ * The deletion order, against the simulator's request log: for every pair
+ * of kinds where a needs b (the kinds table's order, tenant/kinds.h),
+ * every DELETE of the tenant's a comes before any DELETE of its b. Every
+ * kind deleted by name was seen deleted (operations SSH is off).
+ */
+static void check_delete_order(th *h, const char *id)
+{
+  json_object *log = th_admin(h, "GET", "/_sim/requests", NULL);
+  json_object *reqs = json_object_object_get(log, "requests");
+  edv__kind_who w = {id, id, 1, "edv-sim", "edvirons.com"};
+  long first[EDV_KIND__COUNT], last[EDV_KIND__COUNT];
+
+  assert_non_null(reqs);
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    const edv__kind *kd = &edv__kinds[k];
+    const char *seg = kd->path ? strrchr(kd->path, '/') : NULL;
+    char name[256], tail[400];
+
+    first[k] = last[k] = -1;
+    /* "instances/{N}": the collection and the name. */
+    while (seg && seg > kd->path && seg[-1] != '/')
+      seg--;
+    if (!kd->remove || !seg || kd->name(&w, 0, name, sizeof(name)))
+      continue;
+    snprintf(tail, sizeof(tail), "%.*s%s", (int)(strchr(seg, '/') - seg + 1),
+             seg, name);
+    for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+      json_object *e = json_object_array_get_idx(reqs, i);
+      const char *m = S(e, "method"), *path = S(e, "path"),
+                 *st = S(e, "status");
+      if (m && strcmp(m, "DELETE") == 0 && st && st[0] == '2' &&
+          ends_with(path, tail)) {
+        if (first[k] < 0)
+          first[k] = (long)i;
+        last[k] = (long)i;
+      }
+    }
+    if (first[k] < 0 && k != EDV_KIND_FW_OPS_SSH)
+      fail_msg("%s: no DELETE of its %s (%s)", id, kd->id, tail);
+  }
+  for (unsigned a = 0; a < EDV_KIND__COUNT; a++)
+    for (unsigned b = 0; b < EDV_KIND__COUNT; b++)
+      if (first[a] >= 0 && first[b] >= 0 &&
+          edv__kind_needs(&edv__kinds[a], &edv__kinds[b]) && last[a] > first[b])
+        fail_msg("%s: its %s was deleted (request %ld) before its %s was "
+                 "(request %ld)",
+                 id, edv__kinds[b].id, first[b], edv__kinds[a].id, last[a]);
+  json_object_put(log);
+}
+
 static void test_each_tier(void **state)
 {
   th h;
@@ -351,6 +403,7 @@ static void test_each_tier(void **state)
     json_object *items;
     assert_int_equal(th_phase(&h, ids[i]), EDV_PHASE_DELETED);
     check_footprint(&h, ids[i], 0);
+    check_delete_order(&h, ids[i]);
     snprintf(q, sizeof(q), "/_sim/state?label=edv-tenant=%s", ids[i]);
     lbl = th_admin(&h, "GET", q, NULL);
     items = json_object_object_get(lbl, "resources");

@@ -571,10 +571,12 @@ json_object *th_footprint(json_object *state, const char *id, const char *slug)
     const char *nm = json_object_get_string(json_object_object_get(it, "name"));
     const char *kind =
         json_object_get_string(json_object_object_get(it, "kind"));
-    /* The simulator's record that a deleted Cloud SQL name stays
-     * reserved is not a resource anyone owns. */
+    /* The simulator's records that a deleted Cloud SQL name stays
+     * reserved and of where an instance's data came from are not
+     * resources anyone owns. */
     if (!nm || !kind || !th_name_is_tenant(nm, id, slug) ||
-        strcmp(kind, "sql.deletedInstance") == 0)
+        strcmp(kind, "sql.deletedInstance") == 0 ||
+        strcmp(kind, "sql.simRestore") == 0)
       continue;
     c = json_object_object_get(fp, kind);
     json_object_object_add(

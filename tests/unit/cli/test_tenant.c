@@ -338,7 +338,7 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "state", "school001");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(jget(o, "steps")), 23);
+  assert_int_equal(json_object_array_length(jget(o, "steps")), 24);
   assert_non_null(jstr(jget(o, "resources"), "subnet_range"));
   assert_false(json_object_object_get_ex(o, "observed", NULL));
   json_object_put(o);
@@ -439,6 +439,20 @@ static void test_flow(void **state)
   assert_non_null(strstr(r.out, "DELETED"));
   EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
   assert_int_equal(r.status, 3);
+  /* The final backup the delete left, then the tenant recovered from it;
+   * a second recover is refused (exit 4). */
+  EDV(&r, &s, "--sim", "tenant", "get", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Final backup projects/edv-sim/backups/"));
+  EDV(&r, &s, "--sim", "tenant", "recover", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school002 is READY"));
+  EDV(&r, &s, "--sim", "tenant", "get", "school002");
+  assert_null(strstr(r.out, "Final backup"));
+  assert_non_null(strstr(r.out, "Phase        READY"));
+  EDV(&r, &s, "--sim", "tenant", "recover", "school002");
+  assert_int_equal(r.status, 4);
+  assert_non_null(strstr(r.err, "only a DELETED tenant"));
   scratch_remove(&s);
 }
 
@@ -662,6 +676,76 @@ static void refused(const scratch *s, const char *needle,
   json_object_put(o);
   snprintf(cloud, sizeof(cloud), "%s/sim-cloud.json", s->dir);
   assert_false(file_has(cloud, "edv-school0"));
+}
+
+/* ---- infra reconcile and tenant update --display-name --------------------*/
+
+/* `infra reconcile` is the API's reconcile pass: nothing while the
+ * platform is missing; then every interrupted tenant is driven on (its
+ * resources in the simulator). `tenant update --display-name` records the
+ * new name (PUT /api/tenants/ID's display_name). */
+static void test_reconcile_update(void **state)
+{
+  static run_result r;
+  scratch s;
+  json_object *o;
+
+  (void)state;
+  scratch_make(&s);
+  EDV(&r, &s, "--sim", "--format", "json", "infra", "reconcile");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_get_int(jget(o, "resumed")), 0);
+  assert_string_equal(jstr(o, "platform"), "MISSING");
+  json_object_put(o);
+  platform_init(&s);
+  EDV(&r, &s, "--sim", "-q", "tenant", "create", "school001", "greenwood-high",
+      "Greenwood High School", "basic", "us-central1", "--async");
+  EXPECT_OK(&r);
+  assert_null(sim_get(&s, VM_PATH));
+  EDV(&r, &s, "--sim", "--format", "json", "infra", "reconcile");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_int_equal(json_object_get_int(jget(o, "resumed")), 1);
+  assert_int_equal(json_object_get_int(jget(o, "runs_in_flight")), 0);
+  assert_string_equal(jstr(o, "platform"), "READY");
+  json_object_put(o);
+  o = sim_get(&s, VM_PATH);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "status"), "RUNNING");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school001");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "READY");
+  json_object_put(o);
+  /* Nothing left to resume: the table says so. */
+  EDV(&r, &s, "--sim", "infra", "reconcile");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Resumed: 0 tenant(s)\n"));
+
+  EDV(&r, &s, "--sim", "tenant", "update", "school001");
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "nothing to change"));
+  EDV(&r, &s, "--sim", "tenant", "update", "school001", "--display-name",
+      " Greenwood");
+  assert_int_equal(r.status, 2); /* as the API's 400 through --server */
+  assert_non_null(
+      strstr(r.err, "edvctl tenant update: field 'display_name' must not"));
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "update", "school001",
+      "--display-name", "Greenwood Academy");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "display_name"), "Greenwood Academy");
+  assert_string_equal(jstr(o, "phase"), "READY");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school001");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "display_name"), "Greenwood Academy");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "history", "school001");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "updated"));
+  scratch_remove(&s);
 }
 
 #define REFUSED(s, needle, ...)                                                \
@@ -1146,7 +1230,7 @@ static void test_completion(void **state)
       "Greenwood", "basic", "europe-west1", "--no-wait");
   EXPECT_OK(&r);
   COMPLETES("tenant\n", "ten");
-  COMPLETES("retry\nresume\nrestore\n", "tenant", "re");
+  COMPLETES("retry\nresume\nrecover\nrestore\n", "tenant", "re");
   COMPLETES("--wait\n", "tenant", "create", "--w");
   COMPLETES("table\njson\nyaml\n", "--format", "");
   COMPLETES("@files\n", "--config", "");
@@ -1165,6 +1249,16 @@ static void test_completion(void **state)
       strstr(complete((const char *const[]){"--config", s.config, "tenant",
                                             "create", "a", "b", "c", "", NULL}),
              "premium\n"));
+  /* A tiers file that cannot be read: no tier is offered (and nothing
+   * crashes). */
+  snprintf(cmd, sizeof(cmd), "%s/notiers.conf", s.dir);
+  {
+    FILE *f = fopen(cmd, "w");
+    assert_non_null(f);
+    fprintf(f, "state_dir = %s\ntiers_file = %s/missing.json\n", s.dir, s.dir);
+    fclose(f);
+  }
+  COMPLETES("", "--config", cmd, "tenant", "scale", "school001", "");
 
   /* The bash script itself, through bash. */
   snprintf(out, sizeof(out), "%s/compreply", s.dir);
@@ -1360,7 +1454,7 @@ static void test_tty(void **state)
   assert_non_null(show);
   assert_true(show > hide);
   assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
-  assert_non_null(strstr(r.out, "\033[25A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "\033[26A")); /* redrawn in place */
   assert_non_null(strstr(r.out, "school001 is READY ("));
   assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
   /* No progress line of the pipe mode. */
@@ -1529,6 +1623,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_flow),
       cmocka_unit_test(test_day2),
       cmocka_unit_test(test_scale_apply),
+      cmocka_unit_test(test_reconcile_update),
       cmocka_unit_test(test_async),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_foreign_dns),

@@ -1286,8 +1286,27 @@ static void scenario_sql(simfx *f, const char *base, const char *inst)
   sqlop(f, base, "POST", p, body);
   snprintf(p, sizeof(p), "%s/operations?instance=%s", base, inst);
   ok(f, "GET", p, NULL);
-  snprintf(p, sizeof(p), "%s/instances/%s-c", base, inst);
+  /* The clone goes with a final backup: the project's Backups, and a
+   * restore from one. */
+  snprintf(p, sizeof(p), "%s/instances/%s-c?enableFinalBackup=true", base,
+           inst);
   sqlop(f, base, "DELETE", p, NULL);
+  {
+    reply r;
+    char name[200];
+
+    snprintf(p, sizeof(p), "%s/backups?filter=instance:%s-c", base, inst);
+    okr(f, "GET", p, NULL, &r);
+    snprintf(name, sizeof(name), "%s", jget(r.json, "backups.0.name"));
+    reply_free(&r);
+    snprintf(p, sizeof(p), "%s/backups/%s", base, strrchr(name, '/') + 1);
+    ok(f, "GET", p, NULL);
+    snprintf(p, sizeof(p), "%s/instances/%s/restoreBackup", base, inst);
+    snprintf(body, sizeof(body), "{\"backup\":\"%s\"}", name);
+    sqlop(f, base, "POST", p, body);
+    snprintf(p, sizeof(p), "%s/backups/%s", base, strrchr(name, '/') + 1);
+    sqlop(f, base, "DELETE", p, NULL);
+  }
   snprintf(p, sizeof(p), "%s/instances/%s/databases/edv", base, inst);
   sqlop(f, base, "DELETE", p, NULL);
   snprintf(p, sizeof(p), "%s/instances/%s/users?name=edv", base, inst);

@@ -4,8 +4,8 @@
  * restart), one operation at a time per instance, PostgreSQL tiers,
  * settingsVersion, deletion protection, name reuse after a week of
  * simulated time, databases, users (passwords never echoed or stored),
- * backup runs, and private IP from a private services access range, on
- * both /v1 and /sql/v1beta4.
+ * backup runs, final backups that outlive their instance, and private IP from a
+ * private services access range, on both /v1 and /sql/v1beta4.
  *
  * The realistic profile on a real-time clock: nothing finishes unless the
  * test advances the clock, so every intermediate state is observable.
@@ -966,6 +966,127 @@ static void test_sql_pitr(void **state)
   fx_free(f);
 }
 
+/*
+ * Final backups: instances.delete with enableFinalBackup leaves a FINAL
+ * project backup that outlives the instance (list with a filter, get),
+ * bad final-backup parameters are refused before anything changes,
+ * restoreBackup with `backup` restores it onto another instance (the
+ * simulator records the source), and the backup is gone at its expiry on
+ * the simulated clock; deleting one is an operation.
+ */
+static void test_sql_final_backup(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char name[128], path[200], body[300];
+
+  (void)state;
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgf\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"us-central1\",\"settings\":{\"tier\":\"db-g1-small\"}}",
+       &r);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pgn\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-g1-small\"}}",
+       &r);
+  reply_free(&r);
+  settle(f);
+  http(f, "DELETE",
+       V1 "/instances/pgf?enableFinalBackup=true&finalBackupTtlDays=0", NULL,
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "DELETE",
+       V1 "/instances/pgf?enableFinalBackup=true&finalBackupTtlDays=3&"
+          "finalBackupExpiryTime=2999-01-01T00:00:00Z",
+       NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "DELETE", V1 "/instances/pgf?finalBackupTtlDays=3", NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/pgf", NULL, &r);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  reply_free(&r);
+  http(f, "DELETE",
+       V1 "/instances/pgf?enableFinalBackup=true&finalBackupTtlDays=3&"
+          "finalBackupDescription=last",
+       NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pgf", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "GET", V1 "/backups?filter=instance:pgf%20type:FINAL", NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "backups"), 1);
+  assert_jeq(r.json, "backups.0.type", "FINAL");
+  assert_jeq(r.json, "backups.0.state", "SUCCESSFUL");
+  assert_jeq(r.json, "backups.0.instance", "pgf");
+  assert_jeq(r.json, "backups.0.ttlDays", "3");
+  assert_jeq(r.json, "backups.0.description", "last");
+  assert_non_null(jget(r.json, "backups.0.instanceDeletionTime"));
+  assert_non_null(jget(r.json, "backups.0.expiryTime"));
+  snprintf(name, sizeof(name), "%s", jget(r.json, "backups.0.name"));
+  reply_free(&r);
+  http(f, "GET", V1 "/backups?filter=instance:pgn", NULL, &r);
+  assert_int_equal(jlen(r.json, "backups"), 0);
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v1/%s", name);
+  http(f, "GET", path, NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", name);
+  reply_free(&r);
+  /* Restored onto another instance: the simulator records the source. */
+  snprintf(body, sizeof(body), "{\"backup\":\"%s\"}", name);
+  http(f, "POST", V1 "/instances/pgn/restoreBackup", body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "RESTORE_VOLUME");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", "/_sim/state?kind=sql.simRestore", NULL, &r);
+  expect_status(&r, 200);
+  assert_non_null(strstr(r.body, name));
+  assert_non_null(strstr(r.body, "\"pgn\""));
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/pgn/restoreBackup",
+       "{\"backup\":\"projects/edv-sim/backups/42\"}", &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  /* Three days later it is gone. */
+  assert_int_equal(advance(f, 3 * 86400 + 60), 200);
+  http(f, "GET", path, NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/pgn/restoreBackup", body, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  /* Deleting one is an operation; then it is gone. */
+  http(f, "DELETE", V1 "/instances/pgn?enableFinalBackup=true", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", "/_sim/state?kind=sql.simRestore", NULL, &r);
+  assert_null(strstr(r.body, "\"pgn\""));
+  reply_free(&r);
+  http(f, "GET", V1 "/backups", NULL, &r);
+  assert_int_equal(jlen(r.json, "backups"), 1);
+  assert_jeq(r.json, "backups.0.ttlDays", "30");
+  snprintf(path, sizeof(path), "/v1/%s", jget(r.json, "backups.0.name"));
+  reply_free(&r);
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "operationType", "DELETE_BACKUP");
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", path, NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -975,6 +1096,7 @@ int main(void)
       cmocka_unit_test(test_sql_restart),
       cmocka_unit_test(test_sql_users_update),
       cmocka_unit_test(test_sql_list_filter_pages),
+      cmocka_unit_test(test_sql_final_backup),
       cmocka_unit_test(test_sql_pitr),
   };
   int result;

@@ -40,10 +40,12 @@ static int teardown(void **state)
   return 0;
 }
 
-/* Steps that manage no resource of their own. */
+/* Steps that manage no resource of their own (sql_restore puts a backup's
+ * data into the sql_instance step's instance). */
 static int resourceless(const char *step)
 {
-  static const char *const none[] = {"preflight", "health", "registration"};
+  static const char *const none[] = {"preflight", "health", "registration",
+                                     "sql_restore"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
@@ -79,8 +81,75 @@ static void test_steps(void **state)
     /* A kind the drift pass lists has a collection and a call label. */
     if (kd->list_query)
       assert_true(kd->list && kd->list_label);
+    /* A kind its step creates by POST has the call's label. */
+    assert_true(!kd->create == !kd->create_label);
   }
   assert_null(edv__kind_find("nope"));
+}
+
+/* The kinds' order (deletion: dependents first) from the step table: no
+ * kind needs itself or one that needs it; the pairs that matter. */
+static void test_needs(void **state)
+{
+  static const struct {
+    edv__kind_id a, b;
+  } needs[] = {
+      {EDV_KIND_VM, EDV_KIND_SUBNET},
+      {EDV_KIND_VM, EDV_KIND_SERVICE_ACCOUNT},
+      {EDV_KIND_VM, EDV_KIND_SQL_INSTANCE}, /* through the user, the db */
+      {EDV_KIND_FW_ALLOW_DB, EDV_KIND_SQL_INSTANCE},
+      {EDV_KIND_SECRET, EDV_KIND_SERVICE_ACCOUNT},
+      {EDV_KIND_INSTANCE_GROUP, EDV_KIND_VM},
+      {EDV_KIND_BACKEND_SERVICE, EDV_KIND_INSTANCE_GROUP},
+      {EDV_KIND_URL_MAP_RULE, EDV_KIND_BACKEND_SERVICE},
+      {EDV_KIND_URL_MAP_RULE, EDV_KIND_VM},
+      {EDV_KIND_CERTIFICATE, EDV_KIND_DNS_AUTHORIZATION},
+      {EDV_KIND_CERT_MAP_ENTRY, EDV_KIND_CERTIFICATE},
+  };
+
+  (void)state;
+  for (unsigned a = 0; a < EDV_KIND__COUNT; a++)
+    for (unsigned b = 0; b < EDV_KIND__COUNT; b++)
+      if (edv__kind_needs(&edv__kinds[a], &edv__kinds[b]) &&
+          edv__kind_needs(&edv__kinds[b], &edv__kinds[a]))
+        fail_msg("%s and %s need each other", edv__kinds[a].id,
+                 edv__kinds[b].id);
+  for (size_t i = 0; i < sizeof(needs) / sizeof(*needs); i++) {
+    assert_true(
+        edv__kind_needs(&edv__kinds[needs[i].a], &edv__kinds[needs[i].b]));
+    assert_false(
+        edv__kind_needs(&edv__kinds[needs[i].b], &edv__kinds[needs[i].a]));
+  }
+  /* One step's kinds: made and deleted together. */
+  assert_false(
+      edv__kind_needs(&edv__kinds[EDV_KIND_VM], &edv__kinds[EDV_KIND_DISK]));
+  assert_false(edv__kind_needs(&edv__kinds[EDV_KIND_SUBNET],
+                               &edv__kinds[EDV_KIND_CERTIFICATE]));
+}
+
+/* What a step marks a body with (its row's marks) passes the row's
+ * ownership test, for every kind that carries an owner. */
+static void test_marks(void **state)
+{
+  char desc[128], id[EDV_TENANT_ID_MAX + 1];
+
+  (void)state;
+  edv__tenant_description("school001", desc, sizeof(desc));
+  for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
+    const edv__kind *kd = &edv__kinds[k];
+    json_object *o = json_object_new_object();
+
+    edv__kind_mark(kd, o, desc, edv__tenant_labels("school001", "basic"));
+    if (kd->own == EDV_OWN_NONE) {
+      assert_int_equal(kd->marks, 0);
+      assert_int_equal(json_object_object_length(o), 0);
+    } else if (edv__kind_owner(kd, o, id, sizeof(id)) != 1 ||
+               strcmp(id, "school001") != 0) {
+      fail_msg("kind %s: its marks %s fail its ownership test", kd->id,
+               json_object_to_json_string(o));
+    }
+    json_object_put(o);
+  }
 }
 
 /* Ids unique; a view key names one kind, or several when it is a list. */
@@ -480,10 +549,197 @@ static void test_bes(void **state)
   json_object_put(o);
 }
 
+/* ---- subnet ---------------------------------------------------------*/
+
+static void test_subnet(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o = json_tokener_parse("{\"name\":\"edv-school001\","
+                                      "\"ipCidrRange\":\"10.20.0.0/24\","
+                                      "\"privateIpGoogleAccess\":true}");
+  json_object *patch = NULL;
+  char text[256];
+
+  (void)state;
+  c.cidr = "10.20.0.0/24";
+  assert_int_equal(edv__kind_subnet_diff(&c, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+  assert_string_equal(text, "");
+  /* Private Google access off: one note, the setPrivateIpGoogleAccess
+   * body; applied, no difference is left. */
+  json_object_object_add(o, "privateIpGoogleAccess",
+                         json_object_new_boolean(0));
+  assert_int_equal(edv__kind_subnet_diff(&c, o, &patch, text, sizeof(text)), 1);
+  assert_string_equal(text, "private Google access off -> on");
+  assert_string_equal(json_object_to_json_string_ext(patch, 0),
+                      "{\"privateIpGoogleAccess\":true}");
+  json_object_object_foreach(patch, k, v)
+  {
+    json_object_object_add(o, k, json_object_get(v));
+  }
+  json_object_put(patch);
+  assert_int_equal(edv__kind_subnet_diff(&c, o, NULL, text, sizeof(text)), 0);
+  /* Another range cannot change in place: noted, no patch, even with
+   * what could be patched beside it. */
+  c.cidr = "10.20.1.0/24";
+  json_object_object_del(o, "privateIpGoogleAccess");
+  assert_int_equal(edv__kind_subnet_diff(&c, o, &patch, text, sizeof(text)), 2);
+  assert_null(patch);
+  assert_string_equal(text, "range 10.20.0.0/24 -> 10.20.1.0/24 (cannot "
+                            "change in place); private Google access off "
+                            "-> on");
+  json_object_put(o);
+}
+
+/* ---- URL map rule ---------------------------------------------------*/
+
+#define BE                                                                     \
+  "https://compute.googleapis.com/compute/v1/projects/edv-prod/"               \
+  "global/backendServices/edv-school001-bes"
+
+static void test_urlmap(void **state)
+{
+  static const char *const hosts[] = {"school001.edvirons.com",
+                                      "greenhill.edvirons.com", NULL};
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *map = json_tokener_parse(
+      "{\"name\":\"edv-urlmap\",\"fingerprint\":\"fp9\","
+      "\"hostRules\":[{\"hosts\":[\"x.edvirons.com\"],"
+      "\"pathMatcher\":\"edv-school002\"}],"
+      "\"pathMatchers\":[{\"name\":\"edv-school002\","
+      "\"defaultService\":\"projects/edv-prod/global/backendServices/b2\"}]}");
+  json_object *patch = NULL, *fixed;
+  char text[256];
+
+  (void)state;
+  c.hosts = hosts;
+  c.backend = BE;
+  /* The tenant's entry missing: two notes; the patch is the whole map
+   * with it added and the other tenant's kept. */
+  assert_int_equal(edv__kind_urlmap_diff(&c, map, &patch, text, sizeof(text)),
+                   2);
+  /* Counted without text (the URL map writer's test). */
+  assert_int_equal(edv__kind_urlmap_diff(&c, map, NULL, NULL, 0), 2);
+  assert_string_equal(text, "no host rule for edv-school001; no path matcher "
+                            "edv-school001");
+  assert_non_null(patch);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(patch, "fingerprint")),
+      "fp9");
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(patch, "hostRules")), 2);
+  assert_int_equal(edv__kind_urlmap_diff(&c, patch, NULL, text, sizeof(text)),
+                   0);
+  assert_string_equal(text, "");
+  /* The observed map itself is not changed by the diff. */
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(map, "hostRules")), 1);
+  /* Its rule with the alias dropped, its matcher at another service (the
+   * same link in another form is no difference). */
+  fixed = patch;
+  edv__kind_urlmap_put(fixed, "school001",
+                       (const char *const[]){hosts[0], NULL},
+                       "projects/edv-prod/global/backendServices/other");
+  assert_int_equal(edv__kind_urlmap_diff(&c, fixed, &patch, text, sizeof(text)),
+                   2);
+  assert_string_equal(text, "host rule edv-school001: hosts differ; path "
+                            "matcher edv-school001: default service differs");
+  json_object_put(fixed);
+  edv__kind_urlmap_put(patch, "school001", hosts,
+                       "projects/edv-prod/global/backendServices/"
+                       "edv-school001-bes");
+  assert_int_equal(edv__kind_urlmap_diff(&c, patch, NULL, text, sizeof(text)),
+                   0);
+  /* Deleted (no backend): its entry is a difference, the patch takes it
+   * out and leaves the other tenant's. */
+  c.backend = NULL;
+  c.hosts = NULL;
+  fixed = patch;
+  assert_int_equal(edv__kind_urlmap_diff(&c, fixed, &patch, text, sizeof(text)),
+                   1);
+  assert_string_equal(text, "host rule or path matcher edv-school001 present");
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(patch, "pathMatchers")),
+      1);
+  assert_int_equal(edv__kind_urlmap_diff(&c, patch, NULL, text, sizeof(text)),
+                   0);
+  assert_int_equal(edv__kind_urlmap_diff(&c, map, NULL, text, sizeof(text)), 0);
+  json_object_put(fixed);
+  json_object_put(patch);
+  json_object_put(map);
+}
+
+/* ---- certificate map entries ----------------------------------------*/
+
+static void test_entry(void **state)
+{
+  static const char *const hosts[] = {"school001.edvirons.com",
+                                      "greenhill.edvirons.com", NULL};
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o, *patch = NULL;
+  char text[256], name[EDV_NAME_MAX], full[300];
+
+  (void)state;
+  c.hosts = hosts;
+  /* Each host's entry as wanted, named as the API names it. */
+  for (unsigned h = 0; h < 2; h++) {
+    o = edv__kind_entry_want(&c, h);
+    edv__name_cert_map_entry("school001", (edv__host_kind)h, name,
+                             sizeof(name));
+    snprintf(full, sizeof(full),
+             "projects/edv-prod/locations/global/certificateMaps/"
+             "edv-certmap/certificateMapEntries/%s",
+             name);
+    json_object_object_add(o, "name", json_object_new_string(full));
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(o, "hostname")),
+        hosts[h]);
+    assert_int_equal(edv__kind_entry_diff(&c, o, &patch, text, sizeof(text)),
+                     0);
+    assert_null(patch);
+    if (h == 1)
+      break;
+    json_object_put(o);
+  }
+  /* The alias's entry at another certificate: one note, the patch is
+   * the certificates list alone. */
+  json_object_object_add(o, "certificates",
+                         json_tokener_parse("[\"projects/edv-prod/locations/"
+                                            "global/certificates/other\"]"));
+  assert_int_equal(edv__kind_entry_diff(&c, o, &patch, text, sizeof(text)), 1);
+  assert_string_equal(text, "certificates differ");
+  assert_non_null(patch);
+  assert_int_equal(json_object_object_length(patch), 1);
+  json_object_object_foreach(patch, k, v)
+  {
+    json_object_object_add(o, k, json_object_get(v));
+  }
+  json_object_put(patch);
+  assert_int_equal(edv__kind_entry_diff(&c, o, NULL, text, sizeof(text)), 0);
+  /* Another hostname cannot change in place: no patch. */
+  json_object_object_add(o, "hostname",
+                         json_object_new_string("evil.example.org"));
+  assert_int_equal(edv__kind_entry_diff(&c, o, &patch, text, sizeof(text)), 1);
+  assert_null(patch);
+  assert_string_equal(text, "hostname evil.example.org -> "
+                            "greenhill.edvirons.com (cannot change in place)");
+  /* Without an alias the second entry is none of the tenant's; nor is
+   * another tenant's. */
+  c.hosts = (const char *const[]){hosts[0], NULL};
+  assert_int_equal(edv__kind_entry_diff(&c, o, &patch, text, sizeof(text)), -1);
+  assert_null(patch);
+  c.hosts = hosts;
+  c.tenant = "school002";
+  assert_int_equal(edv__kind_entry_diff(&c, o, NULL, text, sizeof(text)), -1);
+  json_object_put(o);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_steps),
+      cmocka_unit_test(test_needs),
+      cmocka_unit_test(test_marks),
       cmocka_unit_test(test_unique),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_owner),
@@ -491,9 +747,12 @@ int main(void)
       cmocka_unit_test(test_sql_fields),
       cmocka_unit_test(test_sql_scaled),
       cmocka_unit_test(test_vm),
-      cmocka_unit_test(test_sql_backup_location),
       cmocka_unit_test(test_fw),
       cmocka_unit_test(test_bes),
+      cmocka_unit_test(test_subnet),
+      cmocka_unit_test(test_urlmap),
+      cmocka_unit_test(test_entry),
+      cmocka_unit_test(test_sql_backup_location),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);

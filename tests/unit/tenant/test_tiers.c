@@ -87,6 +87,8 @@ static void test_real_file_matches_seed(void **state)
   assert_int_equal(b->retention_days, 30);
   assert_int_equal(b->sql.retained_backups, 30);
   assert_int_equal(b->snapshot_retention_days, 30);
+  /* No backup.final_backup_days: the 30-day minimum. */
+  assert_int_equal(b->final_backup_days, 30);
 
   /* Standard: e2-medium (1 vCPU, 4GB), 50GB, db-g1-small, 200, daily 30 */
   assert_string_equal(s->machine_type, "e2-medium");
@@ -126,6 +128,8 @@ static void test_real_file_matches_seed(void **state)
   assert_int_equal(e->retention_days, 365);
   assert_int_equal(e->sql.retained_backups, 365);
   assert_int_equal(e->snapshot_retention_days, 365);
+  assert_int_equal(e->final_backup_days, 365);
+  assert_int_equal(p->final_backup_days, 90);
   assert_int_equal(e->nfeatures, t->nfeatures);
   assert_true(edv__tier_has_feature(e, "api_access"));
   assert_true(edv__tier_has_app(e, "api"));
@@ -265,6 +269,10 @@ static void test_bad_fields_named(void **state)
   expect_bad("basic", "snapshot.on_source_disk_delete",
              json_object_new_string("DELETE"),
              "field 'snapshot.on_source_disk_delete'");
+  expect_bad("basic", "backup.final_backup_days", json_object_new_int(29),
+             "field 'backup.final_backup_days' must be an integer 30..365");
+  expect_bad("basic", "backup.final_backup_days", json_object_new_int(366),
+             "field 'backup.final_backup_days' must be an integer 30..365");
   expect_bad("basic", "backup.frequency", json_object_new_string("hourly"),
              "field 'backup.frequency' must be one of daily");
   expect_bad("basic", "max_users", json_object_new_int(0),

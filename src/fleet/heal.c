@@ -48,7 +48,7 @@
  * (metricDescriptors.create). A failed write is logged and counted; it
  * never holds probing up.
  *
- * Everything shows in /metrics (edvd_heal_prometheus) and, in figures,
+ * Everything shows in /metrics (edv__heal_prometheus) and, in figures,
  * /api/infrastructure/status.
  */
 #include <stdarg.h>
@@ -60,8 +60,7 @@
 #include "common/log.h"
 #include "fleet/dayops.h"
 #include "gcp/gcp.h"
-#include "server/api.h"
-#include "server/edvd.h"
+#include "fleet/recon.h"
 #include "tenant/spec.h"
 
 #define MOD               "heal"
@@ -114,14 +113,14 @@ typedef struct heal_round {
 
 typedef struct heal_probe {
   struct heal_probe *next; /* FIFO link while queued */
-  edvd *d;
+  edv__recon *d;
   heal_round *round;
   unsigned slot; /* in round->res */
   char id[EDV_STORE_ID_SZ];
   uint64_t t0; /* uv_hrtime at submit */
 } heal_probe;
 
-struct edvd_heal {
+struct edv__heal {
   heal_tenant *tenants;
   heal_probe *qhead, *qtail; /* waiting for a slot */
   unsigned inflight;
@@ -136,19 +135,19 @@ struct edvd_heal {
 };
 
 typedef struct reset_ctx {
-  edvd *d;
+  edv__recon *d;
   char id[EDV_STORE_ID_SZ];
   char vm[EDV_NAME_MAX];
 } reset_ctx;
 
-static edvd_heal *heal_state(edvd *d)
+static edv__heal *heal_state(edv__recon *d)
 {
   if (!d->heal)
     d->heal = calloc(1, sizeof(*d->heal));
   return d->heal;
 }
 
-static heal_tenant *tenant_find(edvd_heal *hs, const char *id)
+static heal_tenant *tenant_find(edv__heal *hs, const char *id)
 {
   for (heal_tenant *t = hs->tenants; t; t = t->next)
     if (strcmp(t->id, id) == 0)
@@ -156,7 +155,7 @@ static heal_tenant *tenant_find(edvd_heal *hs, const char *id)
   return NULL;
 }
 
-static heal_tenant *tenant_get(edvd_heal *hs, const char *id)
+static heal_tenant *tenant_get(edv__heal *hs, const char *id)
 {
   heal_tenant *t = tenant_find(hs, id);
 
@@ -181,9 +180,9 @@ static void round_unref(heal_round *r)
   }
 }
 
-void edvd_heal_free(edvd *d)
+void edv__heal_free(edv__recon *d)
 {
-  edvd_heal *hs = d->heal;
+  edv__heal *hs = d->heal;
 
   if (!hs)
     return;
@@ -229,41 +228,34 @@ static int64_t wall_ms(void)
 
 /* ---- healing ------------------------------------------------------------ */
 
-static void heal_journal(edvd *d, const char *id, const char *event,
+static void heal_journal(edv__recon *d, const char *id, const char *event,
                          const char *detail)
 {
-  edv__journal_rec j;
-
-  if (!d->store)
-    return;
-  memset(&j, 0, sizeof(j));
-  snprintf(j.tenant, sizeof(j.tenant), "%s", id);
-  snprintf(j.actor, sizeof(j.actor), "healer");
-  snprintf(j.event, sizeof(j.event), "%s", event);
-  snprintf(j.api_call, sizeof(j.api_call), "%.*s", (int)sizeof(j.api_call) - 1,
-           detail);
-  edvd_journal(d, &j);
+  edv__recon_journal(d, "healer", id, event, detail, NULL);
 }
 
 static void on_reset(void *data, const edv_response *res)
 {
   reset_ctx *c = data;
+  edv__recon *d = c->d;
 
   if (res->error && res->error->code != EDV_ECANCELED)
     EDV_LOG_E(MOD, "tenant=%s: reset failed: %s", c->id, res->error->message);
   free(c);
+  edv__recon_release(d);
 }
 
 /* 1 while a run drives the tenant or a backup/restore of it is on. */
-static int heal_busy(edvd *d, const char *id)
+static int heal_busy(edv__recon *d, const char *id)
 {
-  if (edvd_find_run(d, id))
+  if (edv__recon_driven(d, id))
     return 1;
-  edv__dayops_recover(d->ef, id); /* a restore an earlier edvd started */
-  return edv__dayops_busy(d->ef, id);
+  edv__dayops_recover(d->f, id); /* a restore an earlier edvd started */
+  return edv__dayops_busy(d->f, id);
 }
 
-static void do_reset(edvd *d, heal_tenant *h, const char *vm, const char *zone)
+static void do_reset(edv__recon *d, heal_tenant *h, const char *vm,
+                     const char *zone)
 {
   char path[400], rid[EDV__REQUEST_ID_LEN + 1];
   edv_request rq;
@@ -292,6 +284,7 @@ static void do_reset(edvd *d, heal_tenant *h, const char *vm, const char *zone)
     free(c);
     return;
   }
+  edv__recon_hold(d);
   h->resets[h->nresets++ % HEAL_MAX_RESETS] = wall_ms();
   h->bad = 0;
   d->heal_resets++;
@@ -305,7 +298,7 @@ static void do_reset(edvd *d, heal_tenant *h, const char *vm, const char *zone)
 static void on_locate(void *data, const edv_response *res)
 {
   reset_ctx *c = data;
-  edvd *d = c->d;
+  edv__recon *d = c->d;
   heal_tenant *h = d->heal && !d->stopping ? tenant_find(d->heal, c->id) : NULL;
   json_object *items;
   char zone[64] = "";
@@ -330,10 +323,11 @@ static void on_locate(void *data, const edv_response *res)
     EDV_LOG_W(MOD, "tenant=%s: VM %s to reset not found%s%s", c->id, c->vm,
               res->error ? ": " : "", res->error ? res->error->message : "");
   free(c);
+  edv__recon_release(d);
 }
 
 /* Resets the VM unless the hourly budget is spent (then: degraded). */
-static void heal_act(edvd *d, heal_tenant *h)
+static void heal_act(edv__recon *d, heal_tenant *h)
 {
   int64_t now = wall_ms();
   unsigned recent = 0;
@@ -379,14 +373,16 @@ static void heal_act(edvd *d, heal_tenant *h)
   rq.method = "GET";
   rq.path = path;
   rq.label = "compute.instances.aggregatedList";
-  if (edv_call_submit(d->engine, &rq, on_locate, c, NULL) == 0)
+  if (edv_call_submit(d->engine, &rq, on_locate, c, NULL) == 0) {
     h->locating = 1;
-  else
+    edv__recon_hold(d);
+  } else {
     free(c);
+  }
 }
 
 /* One probe's result into the tenant's state machine. */
-static void heal_account(edvd *d, heal_tenant *h, int result)
+static void heal_account(edv__recon *d, heal_tenant *h, int result)
 {
   h->last = result;
   d->heal_probes++;
@@ -417,7 +413,7 @@ static void heal_account(edvd *d, heal_tenant *h, int result)
 
 static void on_descriptor(void *data, const edv_response *res)
 {
-  edvd *d = data;
+  edv__recon *d = data;
 
   /* Google updates an existing descriptor; 409 is fine all the same. */
   if (res->error && res->error->code != EDV_ECANCELED &&
@@ -427,9 +423,10 @@ static void on_descriptor(void *data, const edv_response *res)
     if (!d->stopping && d->heal)
       d->heal->descriptors = 0; /* try again next round */
   }
+  edv__recon_release(d);
 }
 
-static void create_descriptors(edvd *d)
+static void create_descriptors(edv__recon *d)
 {
   static const struct {
     const char *type, *value_type, *name, *unit, *desc;
@@ -473,24 +470,25 @@ static void create_descriptors(edvd *d)
     rq.label = "monitoring.projects.metricDescriptors.create";
     if (edv_call_submit(d->engine, &rq, on_descriptor, d, NULL))
       d->heal->descriptors = 0;
+    else
+      edv__recon_hold(d);
     json_object_put(o);
   }
 }
 
 static void on_write(void *data, const edv_response *res)
 {
-  edvd *d = data;
+  edv__recon *d = data;
 
-  if (!d->heal)
-    return;
-  if (!res->error) {
+  if (!d->heal || (res->error && res->error->code == EDV_ECANCELED)) {
+    /* nothing to count */
+  } else if (!res->error) {
     d->heal->writes_ok++;
-    return;
+  } else {
+    d->heal->writes_error++;
+    EDV_LOG_W(MOD, "timeSeries.create failed: %s", res->error->message);
   }
-  if (res->error->code == EDV_ECANCELED)
-    return;
-  d->heal->writes_error++;
-  EDV_LOG_W(MOD, "timeSeries.create failed: %s", res->error->message);
+  edv__recon_release(d);
 }
 
 static json_object *series(const char *type, const char *id,
@@ -527,7 +525,7 @@ static json_object *series(const char *type, const char *id,
   return ts;
 }
 
-static void write_batch(edvd *d, json_object *arr)
+static void write_batch(edv__recon *d, json_object *arr)
 {
   json_object *body = json_object_new_object();
   char path[300];
@@ -545,14 +543,16 @@ static void write_batch(edvd *d, json_object *arr)
   if (edv_call_submit(d->engine, &rq, on_write, d, NULL)) {
     d->heal->writes_error++;
     EDV_LOG_W(MOD, "timeSeries.create could not be submitted");
+  } else {
+    edv__recon_hold(d);
   }
   json_object_put(body);
 }
 
 /* Writes a finished round: every result, HEAL_MAX_SERIES series a call. */
-static void round_write(edvd *d, heal_round *r)
+static void round_write(edv__recon *d, heal_round *r)
 {
-  edvd_heal *hs = d->heal;
+  edv__heal *hs = d->heal;
   const char *project = edv__fleet_project(d->fleet);
   json_object *arr = NULL;
   unsigned n = 0;
@@ -606,13 +606,13 @@ static void round_write(edvd *d, heal_round *r)
 
 /* ---- probes ------------------------------------------------------------- */
 
-static void pump(edvd *d);
+static void pump(edv__recon *d);
 
 /* A probe ended (result R_*, or -1: cancelled). */
 static void probe_end(heal_probe *p, int result, double ms)
 {
-  edvd *d = p->d;
-  edvd_heal *hs = d->heal;
+  edv__recon *d = p->d;
+  edv__heal *hs = d->heal;
   heal_round *r = p->round;
   heal_tenant *t = hs ? tenant_find(hs, p->id) : NULL;
 
@@ -648,7 +648,7 @@ static void probe_end(heal_probe *p, int result, double ms)
 static void on_probe(void *data, const edv_response *res)
 {
   heal_probe *p = data;
-  edvd *d = p->d;
+  edv__recon *d = p->d;
   double ms = (double)(uv_hrtime() - p->t0) / 1e6;
   int result;
 
@@ -669,15 +669,21 @@ static void on_probe(void *data, const edv_response *res)
               result_names[result], res->http_status, res->error->message);
   probe_end(p, result, ms);
   pump(d);
+  edv__recon_release(d);
 }
 
 /* Sends queued probes while there is room. */
-static void pump(edvd *d)
+static void pump(edv__recon *d)
 {
-  edvd_heal *hs = d->heal;
-  const char *domain = edv__fleet_domain(d->fleet);
-  size_t dl = domain ? strlen(domain) : 0;
+  edv__heal *hs = d->heal;
+  const char *domain;
+  size_t dl;
 
+  /* Stopping: the fleet's machine may be gone already. */
+  if (d->stopping || !d->fleet)
+    return;
+  domain = edv__fleet_domain(d->fleet);
+  dl = domain ? strlen(domain) : 0;
   if (dl && domain[dl - 1] == '.')
     dl--;
   while (hs && !d->stopping && hs->qhead && hs->inflight < HEAL_MAX_INFLIGHT) {
@@ -713,6 +719,7 @@ static void pump(edvd *d)
       continue;
     }
     hs->inflight++;
+    edv__recon_hold(d);
   }
 }
 
@@ -731,9 +738,9 @@ static int heal_one(void *data, const edv__tenant_rec *rec)
 }
 
 /* Adds a probe of id to round r and to the queue. */
-static int enqueue(edvd *d, heal_round *r, heal_tenant *t)
+static int enqueue(edv__recon *d, heal_round *r, heal_tenant *t)
 {
-  edvd_heal *hs = d->heal;
+  edv__heal *hs = d->heal;
   heal_probe *p;
 
   if (r->n % 64 == 0) {
@@ -762,9 +769,9 @@ static int enqueue(edvd *d, heal_round *r, heal_tenant *t)
   return 0;
 }
 
-void edvd_heal_pass(edvd *d)
+void edv__heal_pass(edv__recon *d)
 {
-  edvd_heal *hs;
+  edv__heal *hs;
   heal_list *l;
   heal_round *r;
   edv__tenant_filter f;
@@ -797,7 +804,7 @@ void edvd_heal_pass(edvd *d)
       if (!t)
         continue;
       t->seen = hs->rounds;
-      if (t->probing || edvd_find_run(d, t->id))
+      if (t->probing || edv__recon_driven(d, t->id))
         continue;
       enqueue(d, r, t);
     }
@@ -822,7 +829,7 @@ void edvd_heal_pass(edvd *d)
 
 /* ---- figures ------------------------------------------------------------ */
 
-static void count_states(edvd_heal *hs, unsigned *up, unsigned *down)
+static void count_states(edv__heal *hs, unsigned *up, unsigned *down)
 {
   *up = *down = 0;
   for (heal_tenant *t = hs ? hs->tenants : NULL; t; t = t->next)
@@ -832,9 +839,9 @@ static void count_states(edvd_heal *hs, unsigned *up, unsigned *down)
       (*down)++;
 }
 
-json_object *edvd_heal_status(edvd *d, json_object *rc)
+json_object *edv__heal_status(edv__recon *d, json_object *rc)
 {
-  edvd_heal *hs = d->heal;
+  edv__heal *hs = d->heal;
   unsigned up, down;
 
   count_states(hs, &up, &down);
@@ -850,39 +857,9 @@ json_object *edvd_heal_status(edvd *d, json_object *rc)
   return rc;
 }
 
-/* Appends printf output to a growing buffer; 0 or -1 (ENOMEM). */
-static int cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+char *edv__heal_prometheus(edv__recon *d)
 {
-  va_list ap;
-  int n;
-
-  for (;;) {
-    va_start(ap, fmt);
-    n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-      return -1;
-    if (*buf && *len + (size_t)n < *cap) {
-      *len += (size_t)n;
-      return 0;
-    }
-    {
-      size_t ncap = (*cap ? *cap * 2 : 4096) + (size_t)n;
-      char *nb = realloc(*buf, ncap);
-
-      if (!nb)
-        return -1;
-      *buf = nb;
-      *cap = ncap;
-    }
-  }
-}
-
-char *edvd_heal_prometheus(edvd *d)
-{
-  edvd_heal *hs = d->heal;
+  edv__heal *hs = d->heal;
   char *b = NULL;
   size_t len = 0, cap = 0;
   unsigned up, down;
@@ -890,51 +867,54 @@ char *edvd_heal_prometheus(edvd *d)
   int bad = 0;
 
   count_states(hs, &up, &down);
-  bad |= cat(&b, &len, &cap,
-             "# HELP edv_probes_total Health probes of tenants through "
-             "their hostname, by result.\n"
-             "# TYPE edv_probes_total counter\n");
+  bad |=
+      edv__recon_cat(&b, &len, &cap,
+                     "# HELP edv_probes_total Health probes of tenants through "
+                     "their hostname, by result.\n"
+                     "# TYPE edv_probes_total counter\n");
   for (int i = 0; i < R__COUNT; i++)
-    bad |= cat(&b, &len, &cap, "edv_probes_total{result=\"%s\"} %llu\n",
-               result_names[i], (unsigned long long)(hs ? hs->results[i] : 0));
-  bad |= cat(&b, &len, &cap,
-             "# HELP edv_tenants_healthy READY tenants whose last probe "
-             "was healthy.\n"
-             "# TYPE edv_tenants_healthy gauge\nedv_tenants_healthy %u\n"
-             "# HELP edv_tenants_unhealthy READY tenants whose last probe "
-             "was not healthy.\n"
-             "# TYPE edv_tenants_unhealthy gauge\nedv_tenants_unhealthy %u\n"
-             "# HELP edv_probe_latency_seconds Time a probe took to get "
-             "an HTTP answer.\n"
-             "# TYPE edv_probe_latency_seconds histogram\n",
-             up, down);
+    bad |= edv__recon_cat(
+        &b, &len, &cap, "edv_probes_total{result=\"%s\"} %llu\n",
+        result_names[i], (unsigned long long)(hs ? hs->results[i] : 0));
+  bad |= edv__recon_cat(
+      &b, &len, &cap,
+      "# HELP edv_tenants_healthy READY tenants whose last probe "
+      "was healthy.\n"
+      "# TYPE edv_tenants_healthy gauge\nedv_tenants_healthy %u\n"
+      "# HELP edv_tenants_unhealthy READY tenants whose last probe "
+      "was not healthy.\n"
+      "# TYPE edv_tenants_unhealthy gauge\nedv_tenants_unhealthy %u\n"
+      "# HELP edv_probe_latency_seconds Time a probe took to get "
+      "an HTTP answer.\n"
+      "# TYPE edv_probe_latency_seconds histogram\n",
+      up, down);
   for (size_t i = 0; i < NBOUNDS; i++) {
     cum += hs ? hs->lat_buckets[i] : 0;
-    bad |= cat(&b, &len, &cap,
-               "edv_probe_latency_seconds_bucket{le=\"%g\"} %llu\n",
-               lat_bounds[i], (unsigned long long)cum);
+    bad |= edv__recon_cat(&b, &len, &cap,
+                          "edv_probe_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                          lat_bounds[i], (unsigned long long)cum);
   }
-  bad |= cat(&b, &len, &cap,
-             "edv_probe_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-             "edv_probe_latency_seconds_sum %.6f\n"
-             "edv_probe_latency_seconds_count %llu\n"
-             "# HELP edv_metric_writes_total timeSeries.create calls for "
-             "the probe results, by result.\n"
-             "# TYPE edv_metric_writes_total counter\n"
-             "edv_metric_writes_total{result=\"ok\"} %llu\n"
-             "edv_metric_writes_total{result=\"error\"} %llu\n"
-             "# HELP edv_metric_points_total Probe result points, written "
-             "or skipped (one point per series per 5 s).\n"
-             "# TYPE edv_metric_points_total counter\n"
-             "edv_metric_points_total{result=\"written\"} %llu\n"
-             "edv_metric_points_total{result=\"skipped\"} %llu\n",
-             (unsigned long long)(hs ? hs->lat_count : 0),
-             hs ? hs->lat_sum_s : 0.0,
-             (unsigned long long)(hs ? hs->lat_count : 0),
-             (unsigned long long)(hs ? hs->writes_ok : 0),
-             (unsigned long long)(hs ? hs->writes_error : 0),
-             (unsigned long long)(hs ? hs->points_written : 0),
-             (unsigned long long)(hs ? hs->points_skipped : 0));
+  bad |= edv__recon_cat(
+      &b, &len, &cap,
+      "edv_probe_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+      "edv_probe_latency_seconds_sum %.6f\n"
+      "edv_probe_latency_seconds_count %llu\n"
+      "# HELP edv_metric_writes_total timeSeries.create calls for "
+      "the probe results, by result.\n"
+      "# TYPE edv_metric_writes_total counter\n"
+      "edv_metric_writes_total{result=\"ok\"} %llu\n"
+      "edv_metric_writes_total{result=\"error\"} %llu\n"
+      "# HELP edv_metric_points_total Probe result points, written "
+      "or skipped (one point per series per 5 s).\n"
+      "# TYPE edv_metric_points_total counter\n"
+      "edv_metric_points_total{result=\"written\"} %llu\n"
+      "edv_metric_points_total{result=\"skipped\"} %llu\n",
+      (unsigned long long)(hs ? hs->lat_count : 0), hs ? hs->lat_sum_s : 0.0,
+      (unsigned long long)(hs ? hs->lat_count : 0),
+      (unsigned long long)(hs ? hs->writes_ok : 0),
+      (unsigned long long)(hs ? hs->writes_error : 0),
+      (unsigned long long)(hs ? hs->points_written : 0),
+      (unsigned long long)(hs ? hs->points_skipped : 0));
   if (bad) {
     free(b);
     return NULL;

@@ -50,7 +50,7 @@
 
 #include "common/log.h"
 #include "gcp/gcp.h"
-#include "server/edvd.h"
+#include "fleet/recon.h"
 #include "tenant/kinds.h"
 #include "tenant/shared.h"
 #include "tenant/spec.h"
@@ -66,7 +66,7 @@
 /* Drift items judged per tenant (more are summarised). */
 #define DRIFT_ITEMS_MAX 12
 
-/* The list kinds of a pass, in the order of edvd_drift_kinds[]. */
+/* The list kinds of a pass, in the order of edv__drift_kinds[]. */
 enum {
   K_VM,
   K_FW,
@@ -78,26 +78,26 @@ enum {
   K__N,
 };
 
-const char *const edvd_drift_kinds[EDVD_DRIFT_KINDS] = {
+const char *const edv__drift_kinds[EDV_DRIFT_KINDS] = {
     "instances", "firewalls", "sql_instances", "certificates",
     "addresses", "dns_zones", "dns_records",
 };
 
-const char *const edvd_orphan_kinds[EDVD_ORPHAN_KINDS] = {
+const char *const edv__orphan_kinds[EDV_ORPHAN_KINDS] = {
     "instance", "sql_instance", "certificate", "firewall", "dns_record",
 };
 
-/* The orphan kinds, in the order of edvd_orphan_kinds[], and the tenant
+/* The orphan kinds, in the order of edv__orphan_kinds[], and the tenant
  * kind (tenant/kinds.h) each is: its ownership, path and deletion. */
 enum { O_INSTANCE, O_SQL, O_CERT, O_FW, O_DNS };
-static const edv__kind_id orphan_kind[EDVD_ORPHAN_KINDS] = {
+static const edv__kind_id orphan_kind[EDV_ORPHAN_KINDS] = {
     [O_INSTANCE] = EDV_KIND_VM,      [O_SQL] = EDV_KIND_SQL_INSTANCE,
     [O_CERT] = EDV_KIND_CERTIFICATE, [O_FW] = EDV_KIND_FW_ALLOW_LB,
     [O_DNS] = EDV_KIND_DNS_RECORD,
 };
 
-struct edvd_drift {
-  edvd *d;
+struct edv__drift {
+  edv__recon *d;
   json_object *vms;          /* instance name -> instance */
   json_object *fws;          /* firewall name -> firewall */
   json_object *sqls;         /* SQL instance name -> instance */
@@ -117,7 +117,7 @@ struct edvd_drift {
 };
 
 typedef struct walk {
-  edvd_drift *x;
+  edv__drift *x;
   int kind;
 } walk;
 
@@ -136,7 +136,7 @@ static void keep(json_object *map, json_object *item, const char *name)
     json_object_object_add(map, name, json_object_get(item));
 }
 
-static void add_instance(edvd_drift *x, json_object *inst)
+static void add_instance(edv__drift *x, json_object *inst)
 {
   const char *n = edv__jstr(inst, "name"), *z = edv__jstr(inst, "zone");
 
@@ -164,7 +164,7 @@ static void page_items(json_object *page, const char *key, json_object *map,
 static int on_page(void *data, json_object *page)
 {
   walk *w = data;
-  edvd_drift *x = w->x;
+  edv__drift *x = w->x;
   json_object *items;
 
   x->calls[w->kind]++;
@@ -233,21 +233,21 @@ static int on_page(void *data, json_object *page)
   return 0;
 }
 
-static void drift_judge(edvd_drift *x);
-static void drift_free(edvd_drift *x);
-static int start_walk(edvd_drift *x, int kind);
+static void drift_judge(edv__drift *x);
+static void drift_free(edv__drift *x);
+static int start_walk(edv__drift *x, int kind);
 
 static void on_walk_done(void *data, const edv_error *err, unsigned pages)
 {
   walk *w = data;
-  edvd_drift *x = w->x;
+  edv__drift *x = w->x;
   int kind = w->kind;
 
   (void)pages;
   free(w);
   if (err && err->code) {
     if (err->code != EDV_ECANCELED)
-      EDV_LOG_W(MOD, "drift pass: %s list failed: %s", edvd_drift_kinds[kind],
+      EDV_LOG_W(MOD, "drift pass: %s list failed: %s", edv__drift_kinds[kind],
                 err->message);
     x->failed = 1;
   } else if (kind == K_ZONE && !x->failed && !x->d->stopping) {
@@ -283,7 +283,7 @@ static const int walk_kind[K__N] = {
 
 /* The path of one list call: the kind's collection and drift query, or
  * the platform's. 0, or -1 (too long, or no zone yet). */
-static int walk_path(edvd_drift *x, int kind, edv_request *rq, char *path,
+static int walk_path(edv__drift *x, int kind, edv_request *rq, char *path,
                      size_t size)
 {
   const char *project = edv__fleet_project(x->d->fleet);
@@ -326,7 +326,7 @@ static int walk_path(edvd_drift *x, int kind, edv_request *rq, char *path,
 }
 
 /* The list call of one kind (maxResults / pageSize at the API maximum). */
-static int start_walk(edvd_drift *x, int kind)
+static int start_walk(edv__drift *x, int kind)
 {
   char path[600];
   edv_request rq;
@@ -395,7 +395,7 @@ static int tlist_one(void *data, const edv__tenant_rec *rec)
 
 /* Every tenant (the platform too), collected before anything is driven:
  * the store must not be called from inside its own list callback. */
-static int tlist_load(edvd *d, tlist *l)
+static int tlist_load(edv__recon *d, tlist *l)
 {
   edv__tenant_filter f;
   char next[EDV_STORE_ID_SZ] = "";
@@ -446,7 +446,7 @@ static void item(items *it, const char *fmt, ...)
  * own diff (tenant/kinds.h), the one its step repairs with, so that what
  * the pass reports is what the step puts right. One item per difference.
  */
-static void judge_kind(edvd_drift *x, edv__kind_id kind, const tinfo *ti,
+static void judge_kind(edv__drift *x, edv__kind_id kind, const tinfo *ti,
                        const edv__tier *t, json_object *res, const char *name,
                        const char *db_ip, items *it)
 {
@@ -472,7 +472,7 @@ static void judge_kind(edvd_drift *x, edv__kind_id kind, const tinfo *ti,
   }
 }
 
-static json_object *rrset(edvd_drift *x, const char *name, const char *type)
+static json_object *rrset(edv__drift *x, const char *name, const char *type)
 {
   char key[EDV_FQDN_MAX + 48];
   json_object *rr;
@@ -484,7 +484,7 @@ static json_object *rrset(edvd_drift *x, const char *name, const char *type)
   return json_object_object_get_ex(x->rrsets, key, &rr) ? rr : NULL;
 }
 
-static void judge_dns(edvd_drift *x, const tinfo *ti, items *it)
+static void judge_dns(edv__drift *x, const tinfo *ti, items *it)
 {
   edv__tenant_spec s;
   char host[2][EDV_FQDN_MAX], acme[EDV_FQDN_MAX + 20];
@@ -536,7 +536,7 @@ static const char *sql_private_ip(json_object *inst)
 /* The tenant's firewall rules: each there (operations SSH is optional)
  * and as its kind's diff wants it (the egress rule to its own database
  * once the database's address is known). */
-static void judge_firewalls(edvd_drift *x, const tinfo *ti, const char *db_ip,
+static void judge_firewalls(edv__drift *x, const tinfo *ti, const char *db_ip,
                             items *it)
 {
   edv__kind_who w = {ti->id, ti->slug, ti->generation, NULL, NULL};
@@ -556,7 +556,7 @@ static void judge_firewalls(edvd_drift *x, const tinfo *ti, const char *db_ip,
   }
 }
 
-static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
+static void judge_tenant(edv__drift *x, const tinfo *ti, items *it)
 {
   const edv__tier *t = edv__tiers_find(x->d->tiers, ti->tier);
   char vm[EDV_NAME_MAX], sql[EDV_NAME_MAX], cert[EDV_NAME_MAX];
@@ -587,24 +587,15 @@ static void judge_tenant(edvd_drift *x, const tinfo *ti, items *it)
 
 /* ---- journal and audit ----------------------------------------------------*/
 
-static void journal(edvd *d, const char *tenant, const char *event,
+static void journal(edv__recon *d, const char *tenant, const char *event,
                     const char *what, const char *error)
 {
-  edv__journal_rec j;
-
-  memset(&j, 0, sizeof(j));
-  snprintf(j.tenant, sizeof(j.tenant), "%s", tenant);
-  snprintf(j.actor, sizeof(j.actor), "reconciler");
-  snprintf(j.event, sizeof(j.event), "%s", event);
-  snprintf(j.api_call, sizeof(j.api_call), "%.*s", (int)sizeof(j.api_call) - 1,
-           what);
-  if (error)
-    snprintf(j.error, sizeof(j.error), "%s", error);
-  edvd_journal(d, &j);
+  edv__recon_journal(d, "reconciler", tenant, event, what, error);
 }
 
-/* One JSON line in the audit log, as the API's own (api_audit.c). */
-static void audit(edvd *d, const char *method, const char *path,
+/* One JSON line for the embedder's audit log (edv_reconciler_options), in
+ * the shape of edvd's own lines. */
+static void audit(edv__recon *d, const char *method, const char *path,
                   const char *tenant, const char *result)
 {
   json_object *o;
@@ -612,7 +603,7 @@ static void audit(edvd *d, const char *method, const char *path,
   time_t now = time(NULL);
   struct tm tm;
 
-  if (d->audit_fd < 0)
+  if (!d->audit)
     return;
   gmtime_r(&now, &tm);
   strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -624,7 +615,7 @@ static void audit(edvd *d, const char *method, const char *path,
   json_object_object_add(o, "path", json_object_new_string(path));
   json_object_object_add(o, "tenant", json_object_new_string(tenant));
   json_object_object_add(o, "result", json_object_new_string(result));
-  edvd_audit_line(d, o);
+  d->audit(d->audit_data, o);
   json_object_put(o);
 }
 
@@ -657,9 +648,9 @@ static void jset_i(json_object *o, const char *k, int64_t v)
 
 /* Drives a drifted tenant again, unless the same drift was driven
  * recently (back-off). Returns 1 when a run started. */
-static int repair(edvd_drift *x, const tinfo *ti, const items *it)
+static int repair(edv__drift *x, const tinfo *ti, const items *it)
 {
-  edvd *d = x->d;
+  edv__recon *d = x->d;
   char key[1024];
   json_object *e = NULL;
   int64_t pass = (int64_t)d->drift_passes;
@@ -706,7 +697,7 @@ static int repair(edvd_drift *x, const tinfo *ti, const items *it)
       journal(d, ti->id, "drift", more, NULL);
     }
   }
-  if (edvd_drive(d, ti->id, EDV_DIR_UP, &err) == 0)
+  if (edv__recon_drive(d, ti->id, EDV_DIR_UP, NULL, NULL, &err) == 0)
     return 1;
   if (err.code != EDV_EBUSY)
     EDV_LOG_W(MOD, "drift: tenant=%s: %s", ti->id, err.message);
@@ -716,16 +707,19 @@ static int repair(edvd_drift *x, const tinfo *ti, const items *it)
 /* ---- orphans --------------------------------------------------------------*/
 
 typedef struct orphan_ctx {
-  edvd *d;
+  edv__recon *d;
   char tenant[EDV_STORE_ID_SZ];
   char what[EDV_STORE_SMALL_SZ];
 } orphan_ctx;
 
 static void orphan_deleted(orphan_ctx *c, const edv_error *err)
 {
-  if (c->d->stopping) {
+  edv__recon *d = c->d;
+
+  if (d->stopping) {
     /* Shutting down: the store may be closing; the next pass asks again. */
     free(c);
+    edv__recon_release(d);
     return;
   }
   if (err && err->code) {
@@ -739,6 +733,7 @@ static void orphan_deleted(orphan_ctx *c, const edv_error *err)
     c->d->orphans_deleted++;
   }
   free(c);
+  edv__recon_release(d);
 }
 
 static void on_orphan_call(void *data, const edv_response *res)
@@ -760,7 +755,7 @@ static void on_orphan_dns(void *data, const edv_error *err)
  * requestId where the API takes one (Compute); a record set through the
  * fleet's DNS writer. Sets rq's api and label; path "" when it cannot be
  * made (no zone known for an instance, no record type). */
-static int orphan_path(edvd_drift *x, int kind, const char *name,
+static int orphan_path(edv__drift *x, int kind, const char *name,
                        json_object *res, edv_request *rq, char *path,
                        size_t size)
 {
@@ -798,17 +793,17 @@ fail:
 /* Asks for the deletion of one orphan (DELETE with requestId where the API
  * takes one). Only for resources that carry our marks: the caller found
  * the owner in our labels / description marker / our DNS records. */
-static int orphan_delete(edvd_drift *x, int kind, const char *name,
+static int orphan_delete(edv__drift *x, int kind, const char *name,
                          const char *tenant, json_object *res)
 {
-  edvd *d = x->d;
+  edv__recon *d = x->d;
   orphan_ctx *c;
   edv_request rq;
   char path[700], key[EDV_FQDN_MAX + 40];
   int64_t pass = (int64_t)d->drift_passes;
   json_object *asked;
 
-  snprintf(key, sizeof(key), "%s/%s", edvd_orphan_kinds[kind], name);
+  snprintf(key, sizeof(key), "%s/%s", edv__orphan_kinds[kind], name);
   if (json_object_object_get_ex(d->orphans_asked, key, &asked) &&
       pass < json_object_get_int64(asked) + (int64_t)ORPHAN_RETRY_PASSES)
     return -1; /* asked recently: the deletion may still be running */
@@ -816,6 +811,7 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
   if (!c)
     return -1;
   c->d = d;
+  edv__recon_hold(d);
   snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
   memset(&rq, 0, sizeof(rq));
   rq.method = "DELETE";
@@ -827,16 +823,17 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
     snprintf(c->what, sizeof(c->what), "DELETE %.40s %.70s",
              rq.label ? rq.label : "?", name);
   if (!path[0]) {
-    EDV_LOG_W(MOD, "orphan: cannot delete %s %s", edvd_orphan_kinds[kind],
+    EDV_LOG_W(MOD, "orphan: cannot delete %s %s", edv__orphan_kinds[kind],
               name);
     free(c);
+    edv__recon_release(d);
     return -1;
   }
   json_object_object_add(d->orphans_asked, key, json_object_new_int64(pass));
   EDV_LOG_W(MOD,
             "orphan: deleting %s %s of unknown tenant '%s' "
             "(server.delete_orphans)",
-            edvd_orphan_kinds[kind], name, tenant);
+            edv__orphan_kinds[kind], name, tenant);
   audit(d, "DELETE", path, tenant, "requested");
   journal(d, tenant, "orphan.delete.start", c->what, NULL);
   if (kind == O_DNS) {
@@ -867,14 +864,14 @@ static int orphan_delete(edvd_drift *x, int kind, const char *name,
 /* 1 when `id` names a tenant whose resources may exist: known to the store
  * and not DELETED, or DELETED after the pass began (its lists may predate
  * the deletion), or being driven here. */
-static int tenant_live(edvd_drift *x, const tlist *l, json_object *known,
+static int tenant_live(edv__drift *x, const tlist *l, json_object *known,
                        const char *id)
 {
   json_object *v;
   const tinfo *t;
   int64_t i;
 
-  if (edvd_find_run(x->d, id))
+  if (edv__recon_driven(x->d, id))
     return 1;
   if (!json_object_object_get_ex(known, id, &v))
     return 0;
@@ -900,17 +897,17 @@ static int tenant_live(edvd_drift *x, const tlist *l, json_object *known,
  *     of consecutive passes;
  *   - fewer than ORPHAN_MAX_DELETES deletions were asked in this pass.
  */
-static void orphan(edvd_drift *x, json_object *arr, unsigned *counts, int kind,
+static void orphan(edv__drift *x, json_object *arr, unsigned *counts, int kind,
                    const char *name, const char *tenant, json_object *res,
                    int tenant_deleted)
 {
-  edvd *d = x->d;
+  edv__recon *d = x->d;
   json_object *o = json_object_new_object(), *first;
   char key[EDV_FQDN_MAX + 40];
   int64_t now = edv__store_now(d->store), since;
   const char *why = NULL;
 
-  snprintf(key, sizeof(key), "%s/%s", edvd_orphan_kinds[kind], name);
+  snprintf(key, sizeof(key), "%s/%s", edv__orphan_kinds[kind], name);
   if (json_object_object_get_ex(x->prev_seen, key, &first))
     since = json_object_get_int64(first);
   else
@@ -932,9 +929,9 @@ static void orphan(edvd_drift *x, json_object *arr, unsigned *counts, int kind,
   EDV_LOG_W(MOD,
             "orphan: %s %s is ours for tenant '%s', which is not a live "
             "tenant; %s",
-            edvd_orphan_kinds[kind], name, tenant, why ? why : "deleting it");
+            edv__orphan_kinds[kind], name, tenant, why ? why : "deleting it");
   json_object_object_add(o, "kind",
-                         json_object_new_string(edvd_orphan_kinds[kind]));
+                         json_object_new_string(edv__orphan_kinds[kind]));
   json_object_object_add(o, "name", json_object_new_string(name));
   json_object_object_add(o, "tenant", json_object_new_string(tenant));
   json_object_array_add(arr, o);
@@ -975,12 +972,38 @@ static int tenant_deleted(const tlist *l, json_object *known, const char *id)
 }
 
 /* `gone`: the ids and slugs of DELETED tenants (label -> tenant id). */
-static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
+/* The tenant label of a record set that looks like ours (an A record at
+ * our load balancer, or an _acme-challenge CNAME to a Certificate Manager
+ * authorization, under the fleet's domain): 1 with `label` set, else 0. */
+static int dns_label(edv__drift *x, json_object *rr, char *label, size_t size)
+{
+  const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
+  json_object *rd = edv__jget(rr, "rrdatas");
+  const char *r0 =
+      rd && json_object_array_length(rd) == 1
+          ? json_object_get_string(json_object_array_get_idx(rd, 0))
+          : NULL;
+  const char *suffix = ".authorize.certificatemanager.goog.";
+
+  if (!n || !t || !r0)
+    return 0;
+  if (strcmp(t, "A") == 0)
+    return x->lb_ip[0] && strcmp(r0, x->lb_ip) == 0 &&
+           host_label(n, x->domain, label, size);
+  if (strcmp(t, "CNAME") == 0)
+    return strncasecmp(n, "_acme-challenge.", 16) == 0 &&
+           strlen(r0) > strlen(suffix) &&
+           strcasecmp(r0 + strlen(r0) - strlen(suffix), suffix) == 0 &&
+           host_label(n + 16, x->domain, label, size);
+  return 0;
+}
+
+static void find_orphans(edv__drift *x, const tlist *l, json_object *known,
                          json_object *hosts, json_object *gone)
 {
-  edvd *d = x->d;
+  edv__recon *d = x->d;
   json_object *arr = json_object_new_array(), *owner_of;
-  unsigned counts[EDVD_ORPHAN_KINDS] = {0};
+  unsigned counts[EDV_ORPHAN_KINDS] = {0};
   char owner[EDV_STORE_ID_SZ];
 
   /* Orphans not seen again drop out of the bookkeeping. */
@@ -1015,32 +1038,12 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
    * balancer say, is not ours to report. */
   json_object_object_foreach(x->rrsets, key, rr)
   {
-    const char *n = edv__jstr(rr, "name"), *t = edv__jstr(rr, "type");
-    json_object *rd = edv__jget(rr, "rrdatas");
-    const char *r0 =
-        rd && json_object_array_length(rd) == 1
-            ? json_object_get_string(json_object_array_get_idx(rd, 0))
-            : NULL;
+    const char *n = edv__jstr(rr, "name");
     char label[EDV_STORE_SLUG_SZ];
-    const char *suffix = ".authorize.certificatemanager.goog.";
 
     (void)key;
-    if (!n || !t || !r0)
-      continue;
-    if (strcmp(t, "A") == 0) {
-      if (!x->lb_ip[0] || strcmp(r0, x->lb_ip) != 0 ||
-          !host_label(n, x->domain, label, sizeof(label)))
-        continue;
-    } else if (strcmp(t, "CNAME") == 0) {
-      if (strncasecmp(n, "_acme-challenge.", 16) != 0 ||
-          strlen(r0) <= strlen(suffix) ||
-          strcasecmp(r0 + strlen(r0) - strlen(suffix), suffix) != 0 ||
-          !host_label(n + 16, x->domain, label, sizeof(label)))
-        continue;
-    } else {
-      continue;
-    }
-    if (json_object_object_get_ex(hosts, label, NULL) ||
+    if (!dns_label(x, rr, label, sizeof(label)) ||
+        json_object_object_get_ex(hosts, label, NULL) ||
         !json_object_object_get_ex(gone, label, &owner_of))
       continue;
     orphan(x, arr, counts, O_DNS, n, json_object_get_string(owner_of), rr, 1);
@@ -1066,9 +1069,31 @@ static void find_orphans(edvd_drift *x, const tlist *l, json_object *known,
 /* ---- the judgement --------------------------------------------------------*/
 
 /* Every walk is done: compare, repair, report. */
-static void drift_judge(edvd_drift *x)
+/* Drift that went away (repaired, or the tenant left READY): the tenants
+ * not in `seen` leave the back-off state. */
+static void forget_resolved(edv__recon *d, json_object *seen)
 {
-  edvd *d = x->d;
+  json_object *resolved = json_object_new_array();
+
+  json_object_object_foreach(d->drift_state, id, e)
+  {
+    if (json_object_object_get_ex(seen, id, NULL))
+      continue;
+    if (jget_i(e, "repairs") > 1 || jget_i(e, "skipped") > 0)
+      EDV_LOG_I(MOD, "drift: tenant=%s resolved after %lld repair(s)", id,
+                (long long)jget_i(e, "repairs"));
+    json_object_array_add(resolved, json_object_new_string(id));
+  }
+  for (size_t i = 0; i < json_object_array_length(resolved); i++)
+    json_object_object_del(
+        d->drift_state,
+        json_object_get_string(json_object_array_get_idx(resolved, i)));
+  json_object_put(resolved);
+}
+
+static void drift_judge(edv__drift *x)
+{
+  edv__recon *d = x->d;
   tlist l;
   json_object *known, *hosts, *seen, *gone;
   unsigned repaired = 0, drifted = 0, calls = 0;
@@ -1110,7 +1135,7 @@ static void drift_judge(edvd_drift *x)
       json_object_object_add(seen, t->id, NULL);
       continue;
     }
-    if (edvd_find_run(d, t->id)) {
+    if (edv__recon_driven(d, t->id)) {
       json_object_object_add(seen, t->id, NULL); /* keep its back-off */
       continue;
     }
@@ -1122,24 +1147,7 @@ static void drift_judge(edvd_drift *x)
     json_object_object_add(seen, t->id, NULL);
     repaired += (unsigned)repair(x, t, &it);
   }
-  /* Drift that went away (repaired, or the tenant left READY). */
-  {
-    json_object *resolved = json_object_new_array();
-    json_object_object_foreach(d->drift_state, id, e)
-    {
-      if (json_object_object_get_ex(seen, id, NULL))
-        continue;
-      if (jget_i(e, "repairs") > 1 || jget_i(e, "skipped") > 0)
-        EDV_LOG_I(MOD, "drift: tenant=%s resolved after %lld repair(s)", id,
-                  (long long)jget_i(e, "repairs"));
-      json_object_array_add(resolved, json_object_new_string(id));
-    }
-    for (size_t i = 0; i < json_object_array_length(resolved); i++)
-      json_object_object_del(
-          d->drift_state,
-          json_object_get_string(json_object_array_get_idx(resolved, i)));
-    json_object_put(resolved);
-  }
+  forget_resolved(d, seen);
   find_orphans(x, &l, known, hosts, gone);
   json_object_put(gone);
   json_object_put(known);
@@ -1161,7 +1169,7 @@ static void drift_judge(edvd_drift *x)
             (unsigned long long)d->drift_last_ms);
 }
 
-static void drift_free(edvd_drift *x)
+static void drift_free(edv__drift *x)
 {
   json_object_put(x->vms);
   json_object_put(x->fws);
@@ -1171,12 +1179,13 @@ static void drift_free(edvd_drift *x)
   json_object_put(x->zones);
   if (x->d->drift == x)
     x->d->drift = NULL;
+  edv__recon_release(x->d);
   free(x);
 }
 
-int edvd_drift_pass(edvd *d)
+int edv__drift_pass(edv__recon *d)
 {
-  edvd_drift *x;
+  edv__drift *x;
   edv__tenant_rec prec;
   const char *domain = edv__fleet_domain(d->fleet);
   static const int first[] = {K_VM, K_FW, K_SQL, K_CERT, K_ADDR, K_ZONE};
@@ -1197,6 +1206,7 @@ int edvd_drift_pass(edvd *d)
   if (!x)
     return -1;
   x->d = d;
+  edv__recon_hold(d);
   x->vms = json_object_new_object();
   x->fws = json_object_new_object();
   x->sqls = json_object_new_object();
