@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "edv/error.h"
+#include "edv/log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,6 +67,13 @@ EDV_EXPORT int edv_sim_write_key(edv_sim *sim, const char *path,
  * no-op (cb is not called).
  */
 EDV_EXPORT void edv_sim_close(edv_sim *sim, void (*cb)(void *data), void *data);
+
+/*
+ * The simulator library keeps a logger of its own, which libedv's
+ * settings (edv/log.h) do not reach: sets its threshold and format (0:
+ * text lines, 1: JSON lines) from now on. Default: EDV_LOG_WARN, text.
+ */
+EDV_EXPORT void edv_sim_log_set(edv_log_level level, int json);
 
 #ifdef __cplusplus
 }

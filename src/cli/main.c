@@ -164,6 +164,7 @@ static int cli_sim_start(cli_ctx *ctx)
 {
   edv_error err;
 
+  edv_sim_log_set(edv_log_get_level(), 0); /* -v reaches it too */
   ctx->sim = edv__env_start_sim(ctx->loop, ctx->cfg, cli_state_dir(ctx), &err);
   return ctx->sim ? CLI_EXIT_OK : cli_fail(ctx, &err);
 }

@@ -659,6 +659,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
            EDV_TOKENS_FILE);
   snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->state_dir);
   if (opts->use_sim) {
+    /* Its lines as edvd's: the same level, JSON. */
+    edv_sim_log_set(edv_log_get_level(), 1);
     d->sim = edv__env_start_sim(loop, d->cfg, d->state_dir, &err);
     if (!d->sim)
       return fail(&err, "simulator");

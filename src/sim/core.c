@@ -1413,3 +1413,9 @@ void edv_sim_close(edv_sim *es, void (*cb)(void *data), void *data)
   es->data = data;
   sim_close(es->s, edv_sim_closed, es);
 }
+
+void edv_sim_log_set(edv_log_level level, int json)
+{
+  edv__log_set_level(level);
+  edv__log_set_json(json);
+}

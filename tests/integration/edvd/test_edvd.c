@@ -357,6 +357,27 @@ static void test_files_and_secrets(void **state)
   assert_null(strstr(log, tok_admin + 14));
   assert_null(strstr(log, tok_op + 14));
   assert_null(strstr(log, tok_view + 14));
+  /* Every whole line is JSON, the embedded simulator's too (edvd sets its
+   * logger: edv_sim_log_set), at edvd's level (info: the key it trusts). */
+  {
+    char *line = log, *nl;
+    int sim_lines = 0;
+
+    while ((nl = strchr(line, '\n')) != NULL) {
+      json_object *o, *m;
+
+      *nl = '\0';
+      o = json_tokener_parse(line);
+      if (!o)
+        fail_msg("edvd.log: not a JSON line: %s", line);
+      if (json_object_object_get_ex(o, "module", &m) &&
+          strcmp(json_object_get_string(m), "sim") == 0)
+        sim_lines++;
+      json_object_put(o);
+      line = nl + 1;
+    }
+    assert_true(sim_lines > 0);
+  }
   free(log);
 }
 
