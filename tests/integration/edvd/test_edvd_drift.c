@@ -829,6 +829,30 @@ static void test_orphans(void **state)
   make_rule(net, "edv-dr04-extra", "dr04");
   make_cert("edv-dr04-cert", "{\"edv-managed\":\"true\",\"edv-tenant\":"
                              "\"dr04\"}");
+  /* A subnetwork (prefix + marker) and a certificate map entry (labels). */
+  {
+    char body[1000];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"edv-dr04-extra\",\"network\":\"%s\","
+             "\"description\":\"edv-managed:tenant=dr04\",\"ipCidrRange\":"
+             "\"192.168.251.0/24\"}",
+             strstr(net, "projects/"));
+    assert_int_equal(sim_api_data("POST",
+                                  "/compute/v1/projects/edv-sim/regions/"
+                                  "us-central1/subnetworks",
+                                  body),
+                     0);
+    assert_int_equal(
+        sim_api_data("POST",
+                     "/v1/projects/edv-sim/locations/global/certificateMaps/"
+                     "edv-certmap/certificateMapEntries?certificateMapEntryId="
+                     "edv-dr04-extra",
+                     "{\"labels\":{\"edv-managed\":\"true\",\"edv-tenant\":"
+                     "\"dr04\"},\"hostname\":\"dr04x.example.org\","
+                     "\"certificates\":[\"projects/edv-sim/locations/global/"
+                     "certificates/edv-dr01-cert\"]}"),
+        0);
+  }
   /* Ours for "ghost", a tenant the store never knew. */
   make_rule(net, "edv-ghost-allow-lb", "ghost");
   make_cert("edv-ghost-cert", "{\"edv-managed\":\"true\",\"edv-tenant\":"
@@ -846,8 +870,11 @@ static void test_orphans(void **state)
 
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");
-  if (json_object_array_length(orphans) != 5)
+  if (json_object_array_length(orphans) != 7)
     fail_msg("orphans: %s", json_object_to_json_string(orphans));
+  assert_true(orphan_listed(orphans, "subnet", "edv-dr04-extra", "dr04"));
+  assert_true(
+      orphan_listed(orphans, "cert_map_entry", "edv-dr04-extra", "dr04"));
   assert_true(orphan_listed(orphans, "certificate", "edv-dr04-cert", "dr04"));
   assert_true(orphan_listed(orphans, "firewall", "edv-dr04-extra", "dr04"));
   assert_true(orphan_listed(orphans, "dns_record", dns_dr04, "dr04"));
@@ -860,6 +887,8 @@ static void test_orphans(void **state)
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"certificate\"} 2\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"dns_record\"} 1\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"instance\"} 0\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"subnet\"} 1\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"cert_map_entry\"} 1\n"));
   resp_free(r);
 
   /* server.delete_orphans = true: still nothing within the grace period
@@ -877,6 +906,9 @@ static void test_orphans(void **state)
   for (int i = 0; i < 300; i++) {
     if (sim_find("/firewalls/edv-dr04-extra", path, sizeof(path)) != 0 &&
         sim_find("/certificates/edv-dr04-cert", path, sizeof(path)) != 0 &&
+        sim_find("/subnetworks/edv-dr04-extra", path, sizeof(path)) != 0 &&
+        sim_find("/certificateMapEntries/edv-dr04-extra", path, sizeof(path)) !=
+            0 &&
         !sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0))
       break;
     /* The reload of the grace cannot be seen in the status: a pass that
@@ -890,6 +922,14 @@ static void test_orphans(void **state)
   assert_int_not_equal(
       sim_find("/certificates/edv-dr04-cert", path, sizeof(path)), 0);
   assert_null(sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0));
+  assert_int_not_equal(
+      sim_find("/subnetworks/edv-dr04-extra", path, sizeof(path)), 0);
+  assert_int_not_equal(
+      sim_find("/certificateMapEntries/edv-dr04-extra", path, sizeof(path)), 0);
+  assert_int_equal(sim_find("/subnetworks/edv-foreign-sub", path, sizeof(path)),
+                   0);
+  assert_int_equal(
+      sim_find("/certificateMapEntries/foreign-entry", path, sizeof(path)), 0);
   assert_int_equal(
       sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
   assert_int_equal(sim_find("/certificates/edv-ghost-cert", path, sizeof(path)),
@@ -905,16 +945,17 @@ static void test_orphans(void **state)
   snprintf(audit, sizeof(audit), "%s/audit.log", dir);
   assert_true(file_contains(audit, "global/firewalls/edv-dr04-extra"));
   assert_true(file_contains(audit, "\"who\":\"reconciler\""));
-  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 3; i++)
+  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 5; i++)
     sleep_ms(100);
-  assert_int_equal(events_of("dr04", "orphan.delete"), 3);
+  assert_int_equal(events_of("dr04", "orphan.delete"), 5);
+  assert_true(events_with("dr04", "compute.subnetworks.delete"));
   assert_true(events_with("dr04", "certificatemanager.certificates.delete"));
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");
   if (json_object_array_length(orphans) != 2 ||
       json_object_get_int(json_object_object_get(
           json_object_object_get(r->json, "reconciler"), "orphans_deleted")) !=
-          3)
+          5)
     fail_msg("orphans after their deletion: %.2000s",
              json_object_to_json_string(
                  json_object_object_get(r->json, "reconciler")));
