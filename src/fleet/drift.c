@@ -14,13 +14,18 @@
  *   addresses      compute.globalAddresses.list      the LB address
  *   dns_zones      dns.managedZones.list             dnsName = the domain
  *   dns_records    dns.resourceRecordSets.list       the fleet's zone
+ *   subnets        compute.subnetworks.aggregatedList name "edv-.*"
+ *   cert_map_entries certificateMapEntries.list (the fleet's map)  labels
+ *   url_map        compute.urlMaps.get               the fleet's URL map
  *
  * (dns_records starts when dns_zones has named the zone.) The pass then
  * judges every READY tenant nobody is driving against what its tier and
- * spec want: a missing VM, firewall rule, SQL instance, certificate or DNS
- * record, a VM or SQL instance whose kind's diff (tenant/kinds.h: the
- * one its step repairs with) finds differences, a FAILED certificate, an
- * A record that does not point at the load balancer. A drifted tenant is driven
+ * spec want: a missing VM, firewall rule, SQL instance, certificate, DNS
+ * record, subnetwork or certificate map entry, a VM, SQL instance,
+ * firewall rule, subnetwork, certificate map entry or URL map host rule
+ * whose kind's diff (tenant/kinds.h: the one its step repairs with) finds
+ * differences, a FAILED certificate, an A record that does not point at
+ * the load balancer. A drifted tenant is driven
  * again, so the same steps that made the resources put them back (observe ->
  * diff -> act); each drifted item is journalled ("drift") once.
  *
@@ -75,25 +80,32 @@ enum {
   K_ADDR,
   K_ZONE,
   K_DNS,
+  K_SUBNET,
+  K_ENTRY,
+  K_URLMAP,
   K__N,
 };
 
 const char *const edv__drift_kinds[EDV_DRIFT_KINDS] = {
-    "instances", "firewalls", "sql_instances", "certificates",
-    "addresses", "dns_zones", "dns_records",
+    "instances",        "firewalls", "sql_instances", "certificates",
+    "addresses",        "dns_zones", "dns_records",   "subnets",
+    "cert_map_entries", "url_map",
 };
 
 const char *const edv__orphan_kinds[EDV_ORPHAN_KINDS] = {
-    "instance", "sql_instance", "certificate", "firewall", "dns_record",
+    "instance",   "sql_instance", "certificate",    "firewall",
+    "dns_record", "subnet",       "cert_map_entry",
 };
 
 /* The orphan kinds, in the order of edv__orphan_kinds[], and the tenant
- * kind (tenant/kinds.h) each is: its ownership, path and deletion. */
-enum { O_INSTANCE, O_SQL, O_CERT, O_FW, O_DNS };
+ * kind (tenant/kinds.h) each is: its ownership, path and deletion. URL
+ * map host rules carry no owner: never orphans. */
+enum { O_INSTANCE, O_SQL, O_CERT, O_FW, O_DNS, O_SUBNET, O_ENTRY };
 static const edv__kind_id orphan_kind[EDV_ORPHAN_KINDS] = {
-    [O_INSTANCE] = EDV_KIND_VM,      [O_SQL] = EDV_KIND_SQL_INSTANCE,
-    [O_CERT] = EDV_KIND_CERTIFICATE, [O_FW] = EDV_KIND_FW_ALLOW_LB,
-    [O_DNS] = EDV_KIND_DNS_RECORD,
+    [O_INSTANCE] = EDV_KIND_VM,          [O_SQL] = EDV_KIND_SQL_INSTANCE,
+    [O_CERT] = EDV_KIND_CERTIFICATE,     [O_FW] = EDV_KIND_FW_ALLOW_LB,
+    [O_DNS] = EDV_KIND_DNS_RECORD,       [O_SUBNET] = EDV_KIND_SUBNET,
+    [O_ENTRY] = EDV_KIND_CERT_MAP_ENTRY,
 };
 
 struct edv__drift {
@@ -104,6 +116,9 @@ struct edv__drift {
   json_object *certs;        /* certificate id (last segment) -> certificate */
   json_object *rrsets;       /* "name TYPE" -> rrset */
   json_object *zones;        /* instance name -> zone */
+  json_object *subnets;      /* subnetwork name -> subnetwork */
+  json_object *entries;      /* certificate map entry id -> entry */
+  json_object *urlmap;       /* the fleet's URL map (NULL until read) */
   char zone[128];            /* the fleet's managed zone ("" until listed) */
   char lb_ip[64];            /* the load balancer's address ("" when none) */
   char domain[EDV_FQDN_MAX]; /* "edvirons.com." */
@@ -161,6 +176,34 @@ static void page_items(json_object *page, const char *key, json_object *map,
   }
 }
 
+/* The items of an aggregatedList page, {"zones/z": {key: [...]}, ...}
+ * (or a plain array), each given to add (instances) or kept in map. */
+static void aggregated(edv__drift *x, json_object *page, const char *key,
+                       json_object *map)
+{
+  json_object *items = edv__jget(page, "items");
+
+  if (items && json_object_is_type(items, json_type_object)) {
+    json_object_object_foreach(items, scope, val)
+    {
+      json_object *arr = edv__jget(val, key);
+      (void)scope;
+      for (size_t i = 0; i < edv__jarr_len(arr); i++) {
+        json_object *it = json_object_array_get_idx(arr, i);
+        if (map)
+          keep(map, it, edv__jstr(it, "name"));
+        else
+          add_instance(x, it);
+      }
+    }
+  } else if (map) {
+    page_items(page, "items", map, 0);
+  } else {
+    for (size_t i = 0; i < edv__jarr_len(items); i++)
+      add_instance(x, json_object_array_get_idx(items, i));
+  }
+}
+
 static int on_page(void *data, json_object *page)
 {
   walk *w = data;
@@ -170,20 +213,17 @@ static int on_page(void *data, json_object *page)
   x->calls[w->kind]++;
   switch (w->kind) {
   case K_VM:
-    /* aggregatedList: items = {"zones/z": {"instances": [...]}, ...}. */
-    items = edv__jget(page, "items");
-    if (items && json_object_is_type(items, json_type_array)) {
-      for (size_t i = 0; i < json_object_array_length(items); i++)
-        add_instance(x, json_object_array_get_idx(items, i));
-    } else if (items && json_object_is_type(items, json_type_object)) {
-      json_object_object_foreach(items, scope, val)
-      {
-        json_object *arr = edv__jget(val, "instances");
-        (void)scope;
-        for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-          add_instance(x, json_object_array_get_idx(arr, i));
-      }
-    }
+    aggregated(x, page, "instances", NULL);
+    break;
+  case K_SUBNET:
+    aggregated(x, page, "subnetworks", x->subnets);
+    break;
+  case K_ENTRY:
+    page_items(page, "certificateMapEntries", x->entries, 1);
+    break;
+  case K_URLMAP:
+    json_object_put(x->urlmap);
+    x->urlmap = json_object_get(page);
     break;
   case K_FW:
     page_items(page, "items", x->fws, 0);
@@ -279,6 +319,9 @@ static const int walk_kind[K__N] = {
     [K_ADDR] = -1,
     [K_ZONE] = -1,
     [K_DNS] = EDV_KIND_DNS_RECORD,
+    [K_SUBNET] = EDV_KIND_SUBNET,
+    [K_ENTRY] = EDV_KIND_CERT_MAP_ENTRY,
+    [K_URLMAP] = -1,
 };
 
 /* The path of one list call: the kind's collection and drift query, or
@@ -303,6 +346,14 @@ static int walk_path(edv__drift *x, int kind, edv_request *rq, char *path,
       return -1;
     rq->api = k->api;
     rq->label = k->list_label;
+    return 0;
+  }
+  if (kind == K_URLMAP) {
+    /* One GET: the map is one resource, its host rules inside. */
+    if (edv__kind_path(edv__kinds[EDV_KIND_URL_MAP_RULE].path, project, NULL,
+                       NULL, NULL, NULL, path, size))
+      return -1;
+    rq->label = "compute.urlMaps.get";
     return 0;
   }
   if (kind == K_ADDR) {
@@ -446,30 +497,47 @@ static void item(items *it, const char *fmt, ...)
  * own diff (tenant/kinds.h), the one its step repairs with, so that what
  * the pass reports is what the step puts right. One item per difference.
  */
-static void judge_kind(edv__drift *x, edv__kind_id kind, const tinfo *ti,
-                       const edv__tier *t, json_object *res, const char *name,
-                       const char *db_ip, items *it)
+static void judge_with(edv__kind_id kind, const edv__kind_ctx *c,
+                       json_object *res, const char *name, items *it)
 {
   const edv__kind *k = &edv__kinds[kind];
-  edv__kind_ctx c;
   char text[1024];
   const char *p = text, *e;
 
-  if (!k->diff || (!t && k->diff != edv__kind_fw_diff))
+  /* The VM's and the database's settings are the tier's. */
+  if (!k->diff || (!c->tier && (k->diff == edv__kind_vm_diff ||
+                                k->diff == edv__kind_sql_diff)))
     return;
-  memset(&c, 0, sizeof(c));
-  c.tier = t;
-  c.tenant = ti->id;
-  c.project = edv__fleet_project(x->d->fleet);
-  c.network = edv__fleet_network(x->d->fleet);
-  c.db_ip = db_ip;
-  if (k->diff(&c, res, NULL, text, sizeof(text)) <= 0)
+  if (k->diff(c, res, NULL, text, sizeof(text)) <= 0)
     return;
   for (; *p; p = e ? e + strlen(EDV_KIND_NOTE_SEP) : p + strlen(p)) {
     e = strstr(p, EDV_KIND_NOTE_SEP);
     item(it, "%s %s: %.*s", k->title, name, e ? (int)(e - p) : (int)strlen(p),
          p);
   }
+}
+
+/* What the diffs of tenant ti compare against (hosts, cidr and backend
+ * are the caller's). */
+static void ctx_of(edv__drift *x, const tinfo *ti, const edv__tier *t,
+                   edv__kind_ctx *c)
+{
+  memset(c, 0, sizeof(*c));
+  c->tier = t;
+  c->tenant = ti->id;
+  c->project = edv__fleet_project(x->d->fleet);
+  c->network = edv__fleet_network(x->d->fleet);
+}
+
+static void judge_kind(edv__drift *x, edv__kind_id kind, const tinfo *ti,
+                       const edv__tier *t, json_object *res, const char *name,
+                       const char *db_ip, items *it)
+{
+  edv__kind_ctx c;
+
+  ctx_of(x, ti, t, &c);
+  c.db_ip = db_ip;
+  judge_with(kind, &c, res, name, it);
 }
 
 static json_object *rrset(edv__drift *x, const char *name, const char *type)
@@ -556,6 +624,64 @@ static void judge_firewalls(edv__drift *x, const tinfo *ti, const char *db_ip,
   }
 }
 
+/*
+ * The tenant's subnetwork (its recorded range, private Google access),
+ * its certificate map entries (one per hostname, serving its certificate)
+ * and its host rule in the URL map (its hostnames, to its backend
+ * service): each with its kind's diff.
+ */
+static void judge_edge(edv__drift *x, const tinfo *ti, items *it)
+{
+  edv__kind_who w = {ti->id, ti->slug, ti->generation,
+                     edv__fleet_project(x->d->fleet),
+                     edv__fleet_domain(x->d->fleet)};
+  char host[2][EDV_FQDN_MAX], name[EDV_NAME_MAX], cidr[EDV_CIDR_STRLEN + 1];
+  char bes[EDV_NAME_MAX], link[512];
+  const char *hosts[3] = {NULL, NULL, NULL};
+  edv__kind_ctx c;
+  edv_cidr got;
+  json_object *o;
+
+  ctx_of(x, ti, NULL, &c);
+  for (unsigned h = 0; h < 2; h++) {
+    size_t n;
+    if (edv__kinds[EDV_KIND_URL_MAP_RULE].name(&w, h, host[h], sizeof(host[h])))
+      break;
+    /* The URL map and the entries name hosts without the root dot. */
+    n = strlen(host[h]);
+    if (n && host[h][n - 1] == '.')
+      host[h][n - 1] = '\0';
+    hosts[h] = host[h];
+  }
+  if (!hosts[0])
+    return;
+  c.hosts = hosts;
+  if (edv__kinds[EDV_KIND_SUBNET].name(&w, 0, name, sizeof(name)) == 0) {
+    if (!json_object_object_get_ex(x->subnets, name, &o)) {
+      item(it, "missing subnetwork %s", name);
+    } else if (edv__store_subnet_get(x->d->store, ti->id, &got, NULL) == 0) {
+      edv__cidr_format(&got, cidr, sizeof(cidr));
+      c.cidr = cidr;
+      judge_with(EDV_KIND_SUBNET, &c, o, name, it);
+    }
+  }
+  for (unsigned h = 0;
+       edv__kinds[EDV_KIND_CERT_MAP_ENTRY].name(&w, h, name, sizeof(name)) == 0;
+       h++) {
+    if (!json_object_object_get_ex(x->entries, name, &o))
+      item(it, "missing certificate map entry %s", name);
+    else
+      judge_with(EDV_KIND_CERT_MAP_ENTRY, &c, o, name, it);
+  }
+  if (edv__name_backend_service(ti->id, bes, sizeof(bes)) == 0 &&
+      (size_t)snprintf(link, sizeof(link),
+                       "projects/%s/global/backendServices/%s", c.project,
+                       bes) < sizeof(link)) {
+    c.backend = link;
+    judge_with(EDV_KIND_URL_MAP_RULE, &c, x->urlmap, hosts[0], it);
+  }
+}
+
 static void judge_tenant(edv__drift *x, const tinfo *ti, items *it)
 {
   const edv__tier *t = edv__tiers_find(x->d->tiers, ti->tier);
@@ -583,6 +709,7 @@ static void judge_tenant(edv__drift *x, const tinfo *ti, items *it)
       item(it, "certificate %s is FAILED", cert);
   }
   judge_dns(x, ti, it);
+  judge_edge(x, ti, it);
 }
 
 /* ---- journal and audit ----------------------------------------------------*/
@@ -760,7 +887,7 @@ static int orphan_path(edv__drift *x, int kind, const char *name,
                        size_t size)
 {
   const edv__kind *k = &edv__kinds[orphan_kind[kind]];
-  const char *type = edv__jstr(res, "type"), *zone = NULL;
+  const char *type = edv__jstr(res, "type"), *zone = NULL, *region = NULL;
   char rr[EDV_FQDN_MAX + 16], rid[EDV__REQUEST_ID_LEN + 1];
   json_object *z;
   size_t n;
@@ -770,14 +897,16 @@ static int orphan_path(edv__drift *x, int kind, const char *name,
   rq->label = k->remove;
   if (kind == O_INSTANCE && json_object_object_get_ex(x->zones, name, &z))
     zone = json_object_get_string(z);
+  if (kind == O_SUBNET && edv__jstr(res, "region"))
+    region = last_seg(edv__jstr(res, "region"));
   if (kind == O_DNS) {
     if (!type)
       return -1;
     snprintf(rr, sizeof(rr), "%s/%s", name, type);
     name = rr;
   }
-  if (edv__kind_path(k->path, edv__fleet_project(x->d->fleet), NULL, zone, name,
-                     x->zone, path, size))
+  if (edv__kind_path(k->path, edv__fleet_project(x->d->fleet), region, zone,
+                     name, x->zone, path, size))
     goto fail;
   n = strlen(path);
   if (k->api == EDV_API_COMPUTE &&
@@ -1012,10 +1141,9 @@ static void find_orphans(edv__drift *x, const tlist *l, json_object *known,
   struct {
     json_object *map;
     int kind;
-  } listed[] = {{x->vms, O_INSTANCE},
-                {x->sqls, O_SQL},
-                {x->certs, O_CERT},
-                {x->fws, O_FW}};
+  } listed[] = {{x->vms, O_INSTANCE},   {x->sqls, O_SQL},
+                {x->certs, O_CERT},     {x->fws, O_FW},
+                {x->subnets, O_SUBNET}, {x->entries, O_ENTRY}};
 
   /* Our labels, or for firewall rules our name prefix and description
    * marker: each kind's ownership test. */
@@ -1023,7 +1151,8 @@ static void find_orphans(edv__drift *x, const tlist *l, json_object *known,
     const edv__kind *kd = &edv__kinds[orphan_kind[listed[k].kind]];
     json_object_object_foreach(listed[k].map, name, res)
     {
-      if ((listed[k].kind == O_FW && strncmp(name, "edv-", 4) != 0) ||
+      if (((listed[k].kind == O_FW || listed[k].kind == O_SUBNET) &&
+           strncmp(name, "edv-", 4) != 0) ||
           !edv__kind_owner(kd, res, owner, sizeof(owner)) ||
           tenant_live(x, l, known, owner))
         continue;
@@ -1177,6 +1306,9 @@ static void drift_free(edv__drift *x)
   json_object_put(x->certs);
   json_object_put(x->rrsets);
   json_object_put(x->zones);
+  json_object_put(x->subnets);
+  json_object_put(x->entries);
+  json_object_put(x->urlmap);
   if (x->d->drift == x)
     x->d->drift = NULL;
   edv__recon_release(x->d);
@@ -1188,7 +1320,8 @@ int edv__drift_pass(edv__recon *d)
   edv__drift *x;
   edv__tenant_rec prec;
   const char *domain = edv__fleet_domain(d->fleet);
-  static const int first[] = {K_VM, K_FW, K_SQL, K_CERT, K_ADDR, K_ZONE};
+  static const int first[] = {K_VM,   K_FW,     K_SQL,   K_CERT,  K_ADDR,
+                              K_ZONE, K_SUBNET, K_ENTRY, K_URLMAP};
 
   if (d->drift || d->stopping)
     return 0; /* one at a time */
@@ -1213,6 +1346,8 @@ int edv__drift_pass(edv__recon *d)
   x->certs = json_object_new_object();
   x->rrsets = json_object_new_object();
   x->zones = json_object_new_object();
+  x->subnets = json_object_new_object();
+  x->entries = json_object_new_object();
   snprintf(x->domain, sizeof(x->domain), "%s%s", domain ? domain : "",
            domain && *domain && domain[strlen(domain) - 1] == '.' ? "" : ".");
   x->t0 = uv_hrtime();

@@ -411,7 +411,11 @@ static void drift_view(edv__recon *d, json_object *rc)
       json_object_new_string("VMs (existence, machine type), firewall rules, "
                              "Cloud SQL instances (existence, tier "
                              "settings), certificates (existence, FAILED), "
-                             "DNS records (A, challenge CNAME)"));
+                             "DNS records (A, challenge CNAME), subnetworks "
+                             "(existence, range, private Google access), "
+                             "certificate map entries (existence, "
+                             "certificates), URL map host rules (hosts, "
+                             "backend service)"));
   json_object_object_add(
       rc, "drift_interval_s",
       json_object_new_int64((int64_t)(d->drift_interval_ms / 1000)));

@@ -20,8 +20,8 @@
 #include "fleet/fleet.h"
 
 /* The list kinds of a drift pass and the kinds of orphans (drift.c). */
-#define EDV_DRIFT_KINDS  7
-#define EDV_ORPHAN_KINDS 5
+#define EDV_DRIFT_KINDS  10
+#define EDV_ORPHAN_KINDS 7
 extern const char *const edv__drift_kinds[EDV_DRIFT_KINDS];
 extern const char *const edv__orphan_kinds[EDV_ORPHAN_KINDS];
 

@@ -5,10 +5,12 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gcp/gcp.h"
 #include "tenant/kinds.h"
+#include "tenant/render.h"
 #include "tenant/steps.h"
 #include "tenant/subnet.h"
 
@@ -120,8 +122,8 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
 #define CMT  EDV_KIND_CMT
 
 /* The drift pass's list queries: label filters in each API's syntax
- * (URL-encoded), at each API's largest page. Firewall rules take no
- * labels: our name prefix. */
+ * (URL-encoded), at each API's largest page. Firewall rules and
+ * subnetworks take no labels: our name prefix. */
 #define FW_QUERY "filter=name%20eq%20%22edv-.*%22&maxResults=500"
 #define VM_QUERY                                                               \
   "filter=labels." EDV_LABEL_MANAGED "%20eq%20%22true%22&maxResults=500"
@@ -159,7 +161,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .step = "subnet",
             .api = EDV_API_COMPUTE,
             .path = CPT "/regions/{R}/subnetworks/{N}",
-            .list = CPT "/regions/{R}/subnetworks",
+            .list = CPT "/aggregated/subnetworks",
+            .list_query = FW_QUERY,
+            .list_label = "compute.subnetworks.aggregatedList",
             .remove = "compute.subnetworks.delete",
             .create = CPT "/regions/{R}/subnetworks",
             .create_label = "compute.subnetworks.insert",
@@ -167,6 +171,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC,
             .view = "subnetwork",
             .name = name_subnet,
+            .diff = edv__kind_subnet_diff,
         },
     /* The rules the tenant document shows are the ingress pair. */
     FW_ROW(EDV_KIND_FW_ALLOW_LB, "firewall_allow", name_fw_allow_lb,
@@ -350,6 +355,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/global/urlMaps/" EDV_URLMAP_NAME,
             .own = EDV_OWN_NONE,
             .name = name_hosts,
+            .diff = edv__kind_urlmap_diff,
         },
     /* A and _acme-challenge CNAME records in the fleet's zone, named by
      * the tenant's hostnames; label-less (the drift pass owns them by
@@ -412,6 +418,8 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
                         "/certificateMapEntries/{N}",
             .list = CMT "/certificateMaps/" EDV_CERTMAP_NAME
                         "/certificateMapEntries",
+            .list_query = CM_QUERY,
+            .list_label = "certificatemanager.certificateMapEntries.list",
             .remove = "certificatemanager.certificateMapEntries.delete",
             .create = CMT "/certificateMaps/" EDV_CERTMAP_NAME
                           "/certificateMapEntries?certificateMapEntryId={N}",
@@ -420,6 +428,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_entry,
+            .diff = edv__kind_entry_diff,
         },
 };
 
@@ -765,11 +774,80 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
 
 /* ---- VM ------------------------------------------------------------------*/
 
+/* The VM's startup script: its metadata item (NULL when none). */
+static json_object *vm_script_item(json_object *items)
+{
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (str_is(edv__jstr(it, "key"), "startup-script"))
+      return it;
+  }
+  return NULL;
+}
+
+/*
+ * The display name in the VM's startup script (app.env's EDV_TENANT_NAME
+ * line, as tenant/render.c writes it): 1 when it differs, with *patch (if
+ * patch) the body of instances.setMetadata: the observed items with that
+ * one line replaced, and the observed fingerprint. A script without the
+ * line is a difference without a patch.
+ */
+static int vm_name_diff(const edv__kind_ctx *ctx, json_object *observed,
+                        json_object **patch, char *text, size_t size)
+{
+  json_object *md = edv__jget(observed, "metadata");
+  json_object *items = edv__jget(md, "items"), *item = vm_script_item(items);
+  const char *script = edv__jstr(item, "value"), *line = script, *end;
+  char *want = edv__render_name_line(ctx->display_name), *fixed;
+  size_t wl, pre;
+
+  if (!want)
+    return 0;
+  wl = strlen(want);
+  while (line && strncmp(line, "EDV_TENANT_NAME=", 16) != 0)
+    line = (line = strchr(line, '\n')) ? line + 1 : NULL;
+  end = line ? line + strcspn(line, "\n") : NULL;
+  if (line && (size_t)(end - line) == wl && memcmp(line, want, wl) == 0) {
+    free(want);
+    return 0;
+  }
+  edv__kind_note(text, size, "display name in the startup script differs");
+  pre = line ? (size_t)(line - script) : 0;
+  if (patch && line && (fixed = malloc(pre + wl + strlen(end) + 1))) {
+    json_object *out = json_object_new_array();
+    memcpy(fixed, script, pre);
+    memcpy(fixed + pre, want, wl);
+    memcpy(fixed + pre + wl, end, strlen(end) + 1);
+    for (size_t i = 0; i < edv__jarr_len(items); i++) {
+      json_object *it = json_object_array_get_idx(items, i), *o;
+      if (it != item) {
+        json_object_array_add(out, json_object_get(it));
+        continue;
+      }
+      o = json_object_new_object();
+      json_object_object_add(o, "key",
+                             json_object_new_string("startup-script"));
+      json_object_object_add(o, "value", json_object_new_string(fixed));
+      json_object_array_add(out, o);
+    }
+    free(fixed);
+    *patch = json_object_new_object();
+    if (edv__jstr(md, "fingerprint"))
+      json_object_object_add(
+          *patch, "fingerprint",
+          json_object_new_string(edv__jstr(md, "fingerprint")));
+    json_object_object_add(*patch, "items", out);
+  }
+  free(want);
+  return 1;
+}
+
 /*
  * The VM runs with the tier's machine type. The patch is the body of
  * instances.setMachineType (which needs the VM stopped: the step stops
  * it first); a stopped VM is a difference without a patch of its own
- * (instances.start).
+ * (instances.start). With the machine type right, a display name its
+ * startup script does not show is put right in place (setMetadata).
  */
 int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
                       json_object **patch, char *text, size_t size)
@@ -805,6 +883,9 @@ int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
     edv__kind_note(text, size, "stopped (TERMINATED) -> running");
     n++;
   }
+  if (ctx->display_name)
+    n += vm_name_diff(ctx, observed, patch && !*patch ? patch : NULL, text,
+                      size);
   return n;
 }
 

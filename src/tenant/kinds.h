@@ -92,6 +92,8 @@ typedef struct edv__kind_ctx {
                                it must have no rule) */
   const char *backup_location;  /* its backups' location (NULL: not compared) */
   char backup_location_buf[64]; /* where backup_location may point */
+  const char *display_name; /* its display name, in the VM's startup script
+                               (NULL: not compared) */
 } edv__kind_ctx;
 
 /*
@@ -192,6 +194,11 @@ void edv__kind_note(char *text, size_t size, const char *fmt, ...)
 /* The diffs (also reachable through their rows). */
 int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
+/* The VM's diff: the tier's machine type (the patch is the body of
+ * instances.setMachineType), stopped, and ctx->display_name in its startup
+ * script (once the machine type is right, the patch is the body of
+ * instances.setMetadata: the observed items and fingerprint, the script's
+ * EDV_TENANT_NAME line replaced). */
 int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
                       json_object **patch, char *text, size_t size);
 

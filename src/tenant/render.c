@@ -88,18 +88,29 @@ static void join(sbuf *b, char (*items)[EDV_TIER_ITEM_MAX + 1], size_t n)
     sb_printf(b, "%s%s", i ? "," : "", items[i]);
 }
 
+char *edv__render_name_line(const char *display_name)
+{
+  sbuf b = {0};
+
+  sb_printf(&b, "EDV_TENANT_NAME=");
+  sb_shq(&b, display_name);
+  return sb_done(&b);
+}
+
 char *edv__render_env(const edv__render_in *in)
 {
   sbuf b = {0};
+  char *name = edv__render_name_line(in->spec->display_name);
 
   sb_printf(&b, "# EdVirons application environment (rendered by edv).\n");
   sb_printf(&b, "# No secret here: the DB password is read from Secret "
                 "Manager at start.\n");
   sb_printf(&b, "EDV_TENANT_ID=%s\n", in->spec->id);
   sb_printf(&b, "EDV_TENANT_SLUG=%s\n", in->spec->slug);
-  sb_printf(&b, "EDV_TENANT_NAME=");
-  sb_shq(&b, in->spec->display_name);
-  sb_printf(&b, "\nEDV_TIER=%s\n", in->tier->name);
+  sb_printf(&b, "%s\nEDV_TIER=%s\n", name ? name : "", in->tier->name);
+  if (!name)
+    b.oom = 1;
+  free(name);
   sb_printf(&b, "EDV_MAX_USERS=%d\n", in->tier->max_users);
   sb_printf(&b, "EDV_FEATURES=");
   join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->features,

@@ -33,7 +33,10 @@ typedef struct edv__render_in {
 } edv__render_in;
 
 /* Each returns a malloc'd NUL-terminated text, or NULL on ENOMEM. */
-char *edv__render_env(const edv__render_in *in);      /* app.env */
+char *edv__render_env(const edv__render_in *in); /* app.env */
+/* app.env's display name line, "EDV_TENANT_NAME='...'" (no newline; the
+ * VM's diff looks for it in the startup script). */
+char *edv__render_name_line(const char *display_name);
 char *edv__render_nginx(const edv__render_in *in);    /* nginx site */
 char *edv__render_app_unit(const edv__render_in *in); /* systemd unit */
 char *edv__render_migrate_unit(const edv__render_in *in);

@@ -210,6 +210,7 @@ static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
   ctx->backend = edv__srun_fact(sr, "backend_link");
   ctx->backup_location = edv__srun_backup_location(
       sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
+  ctx->display_name = edv__srun_spec(sr)->display_name;
 }
 
 /* ==== subnet ============================================================= */
@@ -1728,7 +1729,21 @@ static void vm_verify(edv__srun *sr, json_object *res)
   names_of(sr, &n);
   edv__srun_set_fact(sr, "vm_link", edv__jstr(res, "selfLink"));
   kind_ctx(sr, &ctx);
-  if (edv__kind_vm_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body) {
+  if (edv__kind_vm_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body &&
+      !edv__jget(body, "machineType")) {
+    /* Only the metadata: in place, the VM keeps running. */
+    if (!edv__step_repair_allowed(sr, "vm_metadata", "the VM's metadata")) {
+      json_object_put(body);
+      return;
+    }
+    edv__step_info(sr, 1, "VM '%s': %s; updating its metadata in place", n.vm,
+                   what);
+    vm_verb_path(sr, "setMetadata", path, sizeof(path));
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.instances.setMetadata", vm_up);
+    return;
+  }
+  if (body) {
     if (!edv__step_repair_allowed(sr, "vm_type", "the VM's machine type")) {
       json_object_put(body);
       return;

@@ -149,7 +149,7 @@ static void test_errors(void **state)
 static void test_lifecycle(void **state)
 {
   resp *r;
-  char b[512], b2[512];
+  char b[512], b2[512], life01_vm_id[64];
   const char *key = "Idempotency-Key: create-life-1";
 
   (void)state;
@@ -209,11 +209,33 @@ static void test_lifecycle(void **state)
 
   /* PUT: the display name changes; a tier change (scaling: see
    * test_edvd_scale.c) cannot come with another change. */
+  {
+    json_object *vm = sim_resource("/instances/edv-life01-vm");
+    assert_non_null(vm);
+    snprintf(life01_vm_id, sizeof(life01_vm_id), "%s", jstr(vm, "id"));
+    json_object_put(vm);
+  }
   r = call("PUT", "/api/tenants/life01", "/api/tenants/{id}", tok_op,
            "{\"display_name\":\"Greenwood High\"}", NULL, 200);
   assert_string_equal(jstr(r->json, "display_name"), "Greenwood High");
   resp_free(r);
   wait_phase("life01", "READY", 60);
+  /* The VM's startup script names it, in place (the same VM). */
+  {
+    int named = 0;
+    for (int i = 0; i < 300 && !named; i++) {
+      json_object *vm = sim_resource("/instances/edv-life01-vm");
+      named = vm && strstr(json_object_to_json_string_ext(
+                               vm, JSON_C_TO_STRING_NOSLASHESCAPE),
+                           "EDV_TENANT_NAME='Greenwood High'\\n");
+      if (vm && named)
+        assert_string_equal(jstr(vm, "id"), life01_vm_id);
+      json_object_put(vm);
+      if (!named)
+        sleep_ms(100);
+    }
+    assert_true(named);
+  }
   expect_error("PUT", "/api/tenants/life01", "/api/tenants/{id}", tok_op,
                "{\"tier\":\"basic\",\"display_name\":\"X\"}", 400, "tier");
   expect_error("PUT", "/api/tenants/life01", "/api/tenants/{id}", tok_op,

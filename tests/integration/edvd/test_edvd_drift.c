@@ -9,6 +9,11 @@
  *   changed Cloud SQL settings and firewall rule (the steps' own diffs:
  *   tier, public IP, backup start time, source ranges) are put back by
  *   the next pass, and each drifted item is journalled.
+ * - A subnetwork without private Google access, a tenant's host rule taken
+ *   out of the URL map and a certificate map entry serving another
+ *   certificate (changed through the simulator's API, as an outside client
+ *   would) are put back by the next pass and journalled; a subnetwork, a
+ *   host rule and a certificate map entry without our marks are left alone.
  * - A drift that comes back is driven again only after the back-off, and
  *   journalled once.
  * - Resources of ours for an unknown tenant are reported as orphans
@@ -296,14 +301,14 @@ static void test_clean_pass(void **state)
   assert_int_equal(
       json_object_array_length(json_object_object_get(rc, "orphans")), 0);
   by = json_object_object_get(rc, "drift_last_calls_by_kind");
-  assert_int_equal(json_object_object_length(by), 7);
+  assert_int_equal(json_object_object_length(by), 10);
   json_object_object_foreach(by, kind, n)
   {
     if (json_object_get_int(n) != 1)
       fail_msg("kind %s: %d page(s), want 1", kind, json_object_get_int(n));
   }
   assert_int_equal(
-      json_object_get_int(json_object_object_get(rc, "drift_last_calls")), 7);
+      json_object_get_int(json_object_object_get(rc, "drift_last_calls")), 10);
   resp_free(r);
   for (size_t i = 0; i < 3; i++)
     assert_int_equal(events_of(ids[i], "drift"), 0);
@@ -516,6 +521,196 @@ static void test_backoff(void **state)
   resp_free(r);
 }
 
+/* 1 when the URL map has a host rule to path matcher `pm`. */
+static int urlmap_has_rule(const char *pm)
+{
+  json_object *m = sim_resource("/urlMaps/edv-urlmap");
+  json_object *rules = m ? json_object_object_get(m, "hostRules") : NULL;
+  int found = 0;
+
+  for (size_t i = 0; rules && i < json_object_array_length(rules); i++) {
+    const char *p = jstr(json_object_array_get_idx(rules, i), "pathMatcher");
+    found |= p && strcmp(p, pm) == 0;
+  }
+  json_object_put(m);
+  return found;
+}
+
+/* The certificate the entry whose name ends in `suffix` serves ("" when
+ * none or several). */
+static const char *entry_cert(const char *suffix)
+{
+  static char buf[300];
+  json_object *e = sim_resource(suffix);
+  json_object *c = e ? json_object_object_get(e, "certificates") : NULL;
+
+  snprintf(buf, sizeof(buf), "%s",
+           c && json_object_array_length(c) == 1
+               ? json_object_get_string(json_object_array_get_idx(c, 0))
+               : "");
+  json_object_put(e);
+  return buf;
+}
+
+/* 1 when the subnetwork whose name ends in `suffix` has private Google
+ * access on. */
+static int subnet_private_access(const char *suffix)
+{
+  json_object *o = sim_resource(suffix);
+  int on = o && json_object_get_boolean(
+                    json_object_object_get(o, "privateIpGoogleAccess"));
+
+  json_object_put(o);
+  return on;
+}
+
+static int edge_repaired(void)
+{
+  return subnet_private_access("/subnetworks/edv-dr02") &&
+         urlmap_has_rule("edv-dr03") &&
+         strstr(entry_cert("/certificateMapEntries/edv-dr01-entry"),
+                "/certificates/edv-dr01-cert") != NULL;
+}
+
+/* Subnetwork, URL map host rule and certificate map entry: changed behind
+ * the orchestrator's back, put back by the next pass; foreign ones (no
+ * marks of ours) are left as they are. */
+static void test_edge_drift(void **state)
+{
+  char name[600], path[700], body[4000], net[400];
+  json_object *m, *rules, *pms, *o;
+  const char *be = NULL;
+
+  (void)state;
+  /* dr02: private Google access off. */
+  assert_int_equal(sim_find("/subnetworks/edv-dr02", name, sizeof(name)), 0);
+  snprintf(path, sizeof(path), "/compute/v1/%s/setPrivateIpGoogleAccess", name);
+  assert_int_equal(
+      sim_api_data("POST", path, "{\"privateIpGoogleAccess\":false}"), 0);
+  assert_false(subnet_private_access("/subnetworks/edv-dr02"));
+  /* dr01: its entry serves dr02's certificate. */
+  assert_int_equal(
+      sim_find("/certificateMapEntries/edv-dr01-entry", name, sizeof(name)), 0);
+  snprintf(path, sizeof(path), "/v1/%s?updateMask=certificates", name);
+  assert_int_equal(
+      sim_api_data("PATCH", path,
+                   "{\"certificates\":[\"projects/edv-sim/locations/global/"
+                   "certificates/edv-dr02-cert\"]}"),
+      0);
+  assert_non_null(strstr(entry_cert("/certificateMapEntries/edv-dr01-entry"),
+                         "edv-dr02-cert"));
+  /* dr03: its host rule out of the URL map; a foreign host rule in. */
+  m = sim_resource("/urlMaps/edv-urlmap");
+  assert_non_null(m);
+  rules = json_object_new_array();
+  o = json_object_object_get(m, "hostRules");
+  for (size_t i = 0; o && i < json_object_array_length(o); i++) {
+    json_object *r = json_object_array_get_idx(o, i);
+    if (strcmp(jstr(r, "pathMatcher"), "edv-dr03") != 0)
+      json_object_array_add(rules, json_object_get(r));
+  }
+  pms = json_object_object_get(m, "pathMatchers");
+  for (size_t i = 0; pms && i < json_object_array_length(pms); i++)
+    if (strcmp(jstr(json_object_array_get_idx(pms, i), "name"), "edv-dr01") ==
+        0)
+      be = jstr(json_object_array_get_idx(pms, i), "defaultService");
+  assert_non_null(be);
+  o = json_object_new_object();
+  json_object_object_add(o, "hosts", json_object_new_array());
+  json_object_array_add(json_object_object_get(o, "hosts"),
+                        json_object_new_string("foreign.example.org"));
+  json_object_object_add(o, "pathMatcher", json_object_new_string("foreign"));
+  json_object_array_add(rules, o);
+  o = json_object_new_object();
+  json_object_object_add(o, "name", json_object_new_string("foreign"));
+  json_object_object_add(o, "defaultService", json_object_new_string(be));
+  json_object_array_add(pms, o);
+  json_object_object_add(m, "hostRules", rules);
+  assert_true(strlen(json_object_to_json_string(m)) < sizeof(body));
+  snprintf(body, sizeof(body), "%s", json_object_to_json_string(m));
+  json_object_put(m);
+  assert_int_equal(
+      sim_api_data("PUT",
+                   "/compute/v1/projects/edv-sim/global/urlMaps/edv-urlmap",
+                   body),
+      0);
+  assert_false(urlmap_has_rule("edv-dr03"));
+  assert_true(urlmap_has_rule("foreign"));
+  /* Foreign: a subnetwork with our prefix and no marker, an entry with
+   * someone else's labels. */
+  o = sim_res("compute%23network", "/networks/", net, sizeof(net));
+  assert_non_null(o);
+  json_object_put(o);
+  snprintf(body, sizeof(body),
+           "{\"name\":\"edv-foreign-sub\",\"network\":\"%s\","
+           "\"description\":\"made by hand\",\"ipCidrRange\":"
+           "\"192.168.250.0/24\",\"privateIpGoogleAccess\":false}",
+           strstr(net, "projects/"));
+  assert_int_equal(
+      sim_api_data("POST",
+                   "/compute/v1/projects/edv-sim/regions/us-central1/"
+                   "subnetworks",
+                   body),
+      0);
+  assert_int_equal(
+      sim_api_data("POST",
+                   "/v1/projects/edv-sim/locations/global/certificateMaps/"
+                   "edv-certmap/certificateMapEntries?certificateMapEntryId="
+                   "foreign-entry",
+                   "{\"labels\":{\"edv-tenant\":\"ghost\"},\"hostname\":"
+                   "\"foreign.example.org\",\"certificates\":[\"projects/"
+                   "edv-sim/locations/global/certificates/edv-dr02-cert\"]}"),
+      0);
+  assert_false(edge_repaired());
+
+  drift_pass();
+  for (int i = 0; i < 600 && !edge_repaired(); i++)
+    sleep_ms(100);
+  if (!edge_repaired()) {
+    resp *e = call("GET", "/api/tenants/dr02/events?limit=1000",
+                   "/api/tenants/{id}/events", tok_view, NULL, NULL, 200);
+    fail_msg("not repaired: subnet %d, host rule %d, entry %s; dr02: %.3000s",
+             subnet_private_access("/subnetworks/edv-dr02"),
+             urlmap_has_rule("edv-dr03"),
+             entry_cert("/certificateMapEntries/edv-dr01-entry"),
+             e->body + (strlen(e->body) > 3000 ? strlen(e->body) - 3000 : 0));
+  }
+  assert_true(subnet_private_access("/subnetworks/edv-dr02"));
+  assert_true(urlmap_has_rule("edv-dr03"));
+  assert_non_null(strstr(entry_cert("/certificateMapEntries/edv-dr01-entry"),
+                         "/certificates/edv-dr01-cert"));
+  wait_idle(60);
+  assert_int_equal(
+      events_with("dr02",
+                  "subnetwork edv-dr02: private Google access off -> on"),
+      1);
+  assert_int_equal(
+      events_with("dr03",
+                  "host rule dr03.edvirons.com: no host rule for edv-dr03"),
+      1);
+  assert_int_equal(
+      events_with("dr01", "certificate map entry edv-dr01-entry: certificates "
+                          "differ"),
+      1);
+  /* The foreign ones as they were. */
+  assert_true(urlmap_has_rule("foreign"));
+  assert_false(subnet_private_access("/subnetworks/edv-foreign-sub"));
+  assert_non_null(strstr(entry_cert("/certificateMapEntries/foreign-entry"),
+                         "edv-dr02-cert"));
+  /* Clean again, and nothing of these reported as an orphan. */
+  drift_pass();
+  {
+    resp *r;
+    json_object *rc = reconciler(&r);
+    assert_int_equal(json_object_array_length(
+                         json_object_object_get(rc, "drift_unresolved")),
+                     0);
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(rc, "orphans")), 0);
+    resp_free(r);
+  }
+}
+
 static int orphan_listed(json_object *orphans, const char *kind,
                          const char *name, const char *tenant)
 {
@@ -634,6 +829,30 @@ static void test_orphans(void **state)
   make_rule(net, "edv-dr04-extra", "dr04");
   make_cert("edv-dr04-cert", "{\"edv-managed\":\"true\",\"edv-tenant\":"
                              "\"dr04\"}");
+  /* A subnetwork (prefix + marker) and a certificate map entry (labels). */
+  {
+    char body[1000];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"edv-dr04-extra\",\"network\":\"%s\","
+             "\"description\":\"edv-managed:tenant=dr04\",\"ipCidrRange\":"
+             "\"192.168.251.0/24\"}",
+             strstr(net, "projects/"));
+    assert_int_equal(sim_api_data("POST",
+                                  "/compute/v1/projects/edv-sim/regions/"
+                                  "us-central1/subnetworks",
+                                  body),
+                     0);
+    assert_int_equal(
+        sim_api_data("POST",
+                     "/v1/projects/edv-sim/locations/global/certificateMaps/"
+                     "edv-certmap/certificateMapEntries?certificateMapEntryId="
+                     "edv-dr04-extra",
+                     "{\"labels\":{\"edv-managed\":\"true\",\"edv-tenant\":"
+                     "\"dr04\"},\"hostname\":\"dr04x.example.org\","
+                     "\"certificates\":[\"projects/edv-sim/locations/global/"
+                     "certificates/edv-dr01-cert\"]}"),
+        0);
+  }
   /* Ours for "ghost", a tenant the store never knew. */
   make_rule(net, "edv-ghost-allow-lb", "ghost");
   make_cert("edv-ghost-cert", "{\"edv-managed\":\"true\",\"edv-tenant\":"
@@ -651,8 +870,11 @@ static void test_orphans(void **state)
 
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");
-  if (json_object_array_length(orphans) != 5)
+  if (json_object_array_length(orphans) != 7)
     fail_msg("orphans: %s", json_object_to_json_string(orphans));
+  assert_true(orphan_listed(orphans, "subnet", "edv-dr04-extra", "dr04"));
+  assert_true(
+      orphan_listed(orphans, "cert_map_entry", "edv-dr04-extra", "dr04"));
   assert_true(orphan_listed(orphans, "certificate", "edv-dr04-cert", "dr04"));
   assert_true(orphan_listed(orphans, "firewall", "edv-dr04-extra", "dr04"));
   assert_true(orphan_listed(orphans, "dns_record", dns_dr04, "dr04"));
@@ -665,6 +887,8 @@ static void test_orphans(void **state)
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"certificate\"} 2\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"dns_record\"} 1\n"));
   assert_non_null(strstr(r->body, "edv_orphans{kind=\"instance\"} 0\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"subnet\"} 1\n"));
+  assert_non_null(strstr(r->body, "edv_orphans{kind=\"cert_map_entry\"} 1\n"));
   resp_free(r);
 
   /* server.delete_orphans = true: still nothing within the grace period
@@ -682,6 +906,9 @@ static void test_orphans(void **state)
   for (int i = 0; i < 300; i++) {
     if (sim_find("/firewalls/edv-dr04-extra", path, sizeof(path)) != 0 &&
         sim_find("/certificates/edv-dr04-cert", path, sizeof(path)) != 0 &&
+        sim_find("/subnetworks/edv-dr04-extra", path, sizeof(path)) != 0 &&
+        sim_find("/certificateMapEntries/edv-dr04-extra", path, sizeof(path)) !=
+            0 &&
         !sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0))
       break;
     /* The reload of the grace cannot be seen in the status: a pass that
@@ -695,6 +922,14 @@ static void test_orphans(void **state)
   assert_int_not_equal(
       sim_find("/certificates/edv-dr04-cert", path, sizeof(path)), 0);
   assert_null(sim_res("dns%23resourceRecordSet", "/rrsets/dr04.", NULL, 0));
+  assert_int_not_equal(
+      sim_find("/subnetworks/edv-dr04-extra", path, sizeof(path)), 0);
+  assert_int_not_equal(
+      sim_find("/certificateMapEntries/edv-dr04-extra", path, sizeof(path)), 0);
+  assert_int_equal(sim_find("/subnetworks/edv-foreign-sub", path, sizeof(path)),
+                   0);
+  assert_int_equal(
+      sim_find("/certificateMapEntries/foreign-entry", path, sizeof(path)), 0);
   assert_int_equal(
       sim_find("/firewalls/edv-ghost-allow-lb", path, sizeof(path)), 0);
   assert_int_equal(sim_find("/certificates/edv-ghost-cert", path, sizeof(path)),
@@ -710,16 +945,17 @@ static void test_orphans(void **state)
   snprintf(audit, sizeof(audit), "%s/audit.log", dir);
   assert_true(file_contains(audit, "global/firewalls/edv-dr04-extra"));
   assert_true(file_contains(audit, "\"who\":\"reconciler\""));
-  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 3; i++)
+  for (int i = 0; i < 100 && rc_int("orphans_deleted") < 5; i++)
     sleep_ms(100);
-  assert_int_equal(events_of("dr04", "orphan.delete"), 3);
+  assert_int_equal(events_of("dr04", "orphan.delete"), 5);
+  assert_true(events_with("dr04", "compute.subnetworks.delete"));
   assert_true(events_with("dr04", "certificatemanager.certificates.delete"));
   drift_pass();
   orphans = json_object_object_get(reconciler(&r), "orphans");
   if (json_object_array_length(orphans) != 2 ||
       json_object_get_int(json_object_object_get(
           json_object_object_get(r->json, "reconciler"), "orphans_deleted")) !=
-          3)
+          5)
     fail_msg("orphans after their deletion: %.2000s",
              json_object_to_json_string(
                  json_object_object_get(r->json, "reconciler")));
@@ -731,7 +967,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create),       cmocka_unit_test(test_clean_pass),
       cmocka_unit_test(test_drift_repair), cmocka_unit_test(test_backoff),
-      cmocka_unit_test(test_orphans),
+      cmocka_unit_test(test_edge_drift),   cmocka_unit_test(test_orphans),
   };
 
   return EH_MAIN("edvd-drift", tests, NULL,

@@ -680,15 +680,34 @@ static void refused(const scratch *s, const char *needle,
 
 /* ---- infra reconcile and tenant update --display-name --------------------*/
 
+/* The VM's startup script (its metadata item), a new string or NULL. */
+static char *vm_script(const scratch *s)
+{
+  json_object *o = sim_get(s, VM_PATH);
+  json_object *items = jget(jget(o, "metadata"), "items");
+  char *script = NULL;
+
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (strcmp(jstr(it, "key"), "startup-script") == 0)
+      script = strdup(jstr(it, "value"));
+  }
+  json_object_put(o);
+  return script;
+}
+
 /* `infra reconcile` is the API's reconcile pass: nothing while the
  * platform is missing; then every interrupted tenant is driven on (its
  * resources in the simulator). `tenant update --display-name` records the
- * new name (PUT /api/tenants/ID's display_name). */
+ * new name (PUT /api/tenants/ID's display_name) and puts it into the VM's
+ * startup script in place (setMetadata: the same VM); a plan shows a
+ * script that names another. */
 static void test_reconcile_update(void **state)
 {
   static run_result r;
   scratch s;
   json_object *o;
+  char vm_id[64], *script;
 
   (void)state;
   scratch_make(&s);
@@ -731,16 +750,67 @@ static void test_reconcile_update(void **state)
   assert_int_equal(r.status, 2); /* as the API's 400 through --server */
   assert_non_null(
       strstr(r.err, "edvctl tenant update: field 'display_name' must not"));
+  o = sim_get(&s, VM_PATH);
+  snprintf(vm_id, sizeof(vm_id), "%s", jstr(o, "id"));
+  json_object_put(o);
+  script = vm_script(&s);
+  assert_non_null(script);
+  assert_non_null(
+      strstr(script, "\nEDV_TENANT_NAME='Greenwood High School'\n"));
+  free(script);
   EDV(&r, &s, "--sim", "--format", "json", "tenant", "update", "school001",
-      "--display-name", "Greenwood Academy");
+      "--display-name", "Greenwood's Academy");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_string_equal(jstr(o, "display_name"), "Greenwood Academy");
+  assert_string_equal(jstr(o, "display_name"), "Greenwood's Academy");
   assert_string_equal(jstr(o, "phase"), "READY");
+  json_object_put(o);
+  script = vm_script(&s);
+  assert_non_null(script);
+  assert_non_null(
+      strstr(script, "\nEDV_TENANT_NAME='Greenwood'\\''s Academy'\n"));
+  assert_null(strstr(script, "Greenwood High School"));
+  o = sim_get(&s, VM_PATH);
+  assert_string_equal(jstr(o, "id"), vm_id); /* the same VM */
+  assert_string_equal(jstr(o, "status"), "RUNNING");
+  /* Another name put into the script from outside: a plan shows it. */
+  {
+    json_object *md = jget(o, "metadata"), *items = jget(md, "items");
+    char *body, *other;
+    const char *old = "EDV_TENANT_NAME='Greenwood'\\''s Academy'";
+    char *at = strstr(script, old);
+    size_t size = strlen(script) + 64;
+    assert_non_null(at);
+    other = malloc(size);
+    assert_non_null(other);
+    snprintf(other, size, "%.*sEDV_TENANT_NAME='Old Name Academy'%s",
+             (int)(at - script), script, at + strlen(old));
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+      json_object *it = json_object_array_get_idx(items, i);
+      if (strcmp(jstr(it, "key"), "startup-script") == 0)
+        json_object_object_add(it, "value", json_object_new_string(other));
+    }
+    free(other);
+    body = strdup(json_object_to_json_string(md));
+    EDV(&r, &s, "--sim", "-q", "api", "POST", VM_PATH "/setMetadata", "--wait",
+        "--data", body);
+    free(body);
+    EXPECT_OK(&r);
+  }
+  json_object_put(o);
+  free(script);
+  EDV(&r, &s, "--sim", "tenant", "plan", "school001", "--format", "json");
+  EXPECT_OK(&r);
+  o = parse_out(&r);
+  assert_false(json_object_get_boolean(jget(o, "in_sync")));
+  assert_int_equal(json_object_array_length(jget(o, "changes")), 1);
+  assert_string_equal(
+      jstr(json_object_array_get_idx(jget(o, "changes"), 0), "step"), "vm");
+  assert_non_null(strstr(json_object_to_json_string(o), "setMetadata"));
   json_object_put(o);
   EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school001");
   o = parse_out(&r);
-  assert_string_equal(jstr(o, "display_name"), "Greenwood Academy");
+  assert_string_equal(jstr(o, "display_name"), "Greenwood's Academy");
   json_object_put(o);
   EDV(&r, &s, "--sim", "tenant", "history", "school001");
   EXPECT_OK(&r);

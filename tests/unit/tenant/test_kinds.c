@@ -468,6 +468,55 @@ static void test_vm(void **state)
   json_object_put(o);
 }
 
+/* The display name in the VM's startup script: a patch of its metadata
+ * (setMetadata) that replaces that line only, once the machine type is
+ * right; not compared when the context has none (the drift pass). */
+static void test_vm_name(void **state)
+{
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *o, *patch = NULL, *items;
+  char text[256], json[1024];
+  const char *script;
+
+  (void)state;
+  snprintf(json, sizeof(json),
+           "{\"machineType\":\"zones/z/machineTypes/%s\",\"status\":"
+           "\"RUNNING\",\"metadata\":{\"fingerprint\":\"fp1\",\"items\":["
+           "{\"key\":\"edv-tenant\",\"value\":\"t1\"},{\"key\":"
+           "\"startup-script\",\"value\":\"#!/bin/sh\\nA=1\\n"
+           "EDV_TENANT_NAME='Old School'\\nB=2\\n\"}]}}",
+           c.tier->machine_type);
+  o = json_tokener_parse(json);
+  assert_non_null(o);
+  assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 0);
+  c.display_name = "Old School";
+  assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+  c.display_name = "New's School";
+  assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 1);
+  assert_string_equal(text, "display name in the startup script differs");
+  assert_non_null(patch);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(patch, "fingerprint")),
+      "fp1");
+  items = json_object_object_get(patch, "items");
+  assert_int_equal(json_object_array_length(items), 2);
+  script = json_object_get_string(
+      json_object_object_get(json_object_array_get_idx(items, 1), "value"));
+  assert_string_equal(script, "#!/bin/sh\nA=1\nEDV_TENANT_NAME='New'\\''s "
+                              "School'\nB=2\n");
+  json_object_put(patch);
+  /* The machine type first: its patch is setMachineType's. */
+  json_object_object_add(
+      o, "machineType",
+      json_object_new_string("zones/us-central1-a/machineTypes/n2-huge"));
+  assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 2);
+  assert_non_null(json_object_object_get(patch, "machineType"));
+  assert_null(json_object_object_get(patch, "items"));
+  json_object_put(patch);
+  json_object_put(o);
+}
+
 /* ---- firewall rules -------------------------------------------------*/
 
 static void test_fw(void **state)
@@ -747,6 +796,7 @@ int main(void)
       cmocka_unit_test(test_sql_fields),
       cmocka_unit_test(test_sql_scaled),
       cmocka_unit_test(test_vm),
+      cmocka_unit_test(test_vm_name),
       cmocka_unit_test(test_fw),
       cmocka_unit_test(test_bes),
       cmocka_unit_test(test_subnet),
