@@ -148,6 +148,33 @@ typedef struct edv__kind {
 
 extern const edv__kind edv__kinds[EDV_KIND__COUNT];
 
+/*
+ * The platform's kinds (what every tenant shares, made once per project by
+ * the platform plan, edv__platform_steps): the same rows, one per platform
+ * step, read by those steps (their create path and call, their marks).
+ * Named by constants (EDV_*_NAME, tenant/steps.h), not by a tenant: their
+ * name, list and view are unset. Steps that call an API without a create
+ * of their own (the private services access connection, the DNS zone
+ * check, the alert policies) have a row without create and marks.
+ */
+typedef enum {
+  EDV_PKIND_NETWORK = 0,
+  EDV_PKIND_PSA_RANGE,
+  EDV_PKIND_PSA_CONNECTION,
+  EDV_PKIND_ROUTER,
+  EDV_PKIND_LB_ADDRESS,
+  EDV_PKIND_HEALTH_CHECK,
+  EDV_PKIND_URL_MAP,
+  EDV_PKIND_CERT_MAP,
+  EDV_PKIND_HTTPS_PROXY,
+  EDV_PKIND_FORWARDING_RULE,
+  EDV_PKIND_DNS_ZONE,
+  EDV_PKIND_ALERT_POLICIES,
+  EDV_PKIND__COUNT
+} edv__platform_kind_id;
+
+extern const edv__kind edv__platform_kinds[EDV_PKIND__COUNT];
+
 /* The row of kind `id` ("vm"), or NULL. */
 const edv__kind *edv__kind_find(const char *id);
 

@@ -25,8 +25,6 @@
 #include "tenant/subnet.h"
 
 #define CPATH "/compute/v1/projects/%s"
-/* The same prefix as an edv__res path template (tenant/ensure.h). */
-#define CPT "/compute/v1/projects/{P}"
 
 /* ---- drift helpers --------------------------------------------------------
  */
@@ -34,6 +32,13 @@
 static int same_str(const char *a, const char *b)
 {
   return a && b && strcmp(a, b) == 0;
+}
+
+/* Marks o as the platform's, as its kind's row says (tenant/kinds.h). */
+static void mark(edv__srun *sr, edv__platform_kind_id k, json_object *o)
+{
+  edv__kind_mark(&edv__platform_kinds[k], o, edv__srun_marker(sr),
+                 edv__srun_labels(sr));
 }
 
 /* ---- network ------------------------------------------------------------ */
@@ -44,8 +49,7 @@ static json_object *network_build(edv__srun *sr)
 
   json_object_object_add(o, "name",
                          json_object_new_string(edv__srun_network(sr)));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_NETWORK, o);
   json_object_object_add(o, "autoCreateSubnetworks",
                          json_object_new_boolean(0));
   json_object *rc = json_object_new_object();
@@ -70,17 +74,9 @@ static void network_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res network_res = {
-    EDV_API_COMPUTE,
-    "network",
-    CPT "/global/networks/{N}",
-    CPT "/global/networks",
-    "compute.networks.insert",
-    NULL,
-    EDV_OWN_DESC,
-    network_build,
-    network_verify,
-    NULL,
-    NULL,
+    .build = network_build,
+    .verify = network_verify,
+    .row = &edv__platform_kinds[EDV_PKIND_NETWORK],
 };
 
 static void network_up(edv__srun *sr)
@@ -103,30 +99,19 @@ static json_object *psa_build(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", json_object_new_string(EDV_PSA_NAME));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_PSA_RANGE, o);
   json_object_object_add(o, "purpose", json_object_new_string("VPC_PEERING"));
   json_object_object_add(o, "addressType", json_object_new_string("INTERNAL"));
   json_object_object_add(o, "address", json_object_new_string(addr));
   json_object_object_add(o, "prefixLength",
                          json_object_new_int((int)psa.prefix));
   json_object_object_add(o, "network", json_object_new_string(net));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
   return o;
 }
 
 static const edv__res psa_res = {
-    EDV_API_COMPUTE,
-    "private services access range",
-    CPT "/global/addresses/{N}",
-    CPT "/global/addresses",
-    "compute.globalAddresses.insert",
-    NULL,
-    EDV_OWN_LABELS,
-    psa_build,
-    NULL,
-    NULL,
-    NULL,
+    .build = psa_build,
+    .row = &edv__platform_kinds[EDV_PKIND_PSA_RANGE],
 };
 
 static void psa_up(edv__srun *sr)
@@ -135,8 +120,6 @@ static void psa_up(edv__srun *sr)
 }
 
 /* ---- private services access connection --------------------------------- */
-
-#define SN_SERVICE "servicenetworking.googleapis.com"
 
 static void psa_conn_up(edv__srun *sr);
 
@@ -169,8 +152,9 @@ static int has_range(json_object *conn)
 static void psa_conn_listed(edv__srun *sr, json_object *res,
                             const edv_error *err)
 {
+  const edv__kind *row = &edv__platform_kinds[EDV_PKIND_PSA_CONNECTION];
   json_object *list, *body, *ranges;
-  char net[512], path[256];
+  char net[512];
 
   if (err) {
     edv__step_done(sr, err);
@@ -195,10 +179,8 @@ static void psa_conn_listed(edv__srun *sr, json_object *res,
   ranges = json_object_new_array();
   json_object_array_add(ranges, json_object_new_string(EDV_PSA_NAME));
   json_object_object_add(body, "reservedPeeringRanges", ranges);
-  snprintf(path, sizeof(path), "/v1/services/%s/connections", SN_SERVICE);
   edv__step_info(sr, 0, "connecting private services access");
-  edv__step_act(sr, EDV_API_SERVICENETWORKING, "POST", path, body,
-                "servicenetworking.services.connections.create",
+  edv__step_act(sr, row->api, "POST", row->create, body, row->create_label,
                 psa_conn_created);
 }
 
@@ -210,8 +192,8 @@ static void psa_conn_up(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   enc = edv__url_escape(net);
-  snprintf(path, sizeof(path), "/v1/services/%s/connections?network=%s",
-           SN_SERVICE, enc ? enc : net);
+  snprintf(path, sizeof(path), "%s?network=%s",
+           edv__platform_kinds[EDV_PKIND_PSA_CONNECTION].path, enc ? enc : net);
   free(enc);
   edv__step_get(sr, EDV_API_SERVICENETWORKING, path, psa_conn_listed);
 }
@@ -227,8 +209,7 @@ static json_object *router_build(edv__srun *sr)
   snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
            edv__srun_project(sr), edv__srun_network(sr));
   json_object_object_add(o, "name", json_object_new_string(name));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_ROUTER, o);
   json_object_object_add(o, "network", json_object_new_string(net));
   nats = json_object_new_array();
   nat = json_object_new_object();
@@ -245,17 +226,8 @@ static json_object *router_build(edv__srun *sr)
 }
 
 static const edv__res router_res = {
-    EDV_API_COMPUTE,
-    "router",
-    CPT "/regions/{R}/routers/{N}",
-    CPT "/regions/{R}/routers",
-    "compute.routers.insert",
-    NULL,
-    EDV_OWN_DESC,
-    router_build,
-    NULL,
-    NULL,
-    NULL,
+    .build = router_build,
+    .row = &edv__platform_kinds[EDV_PKIND_ROUTER],
 };
 
 static void router_up(edv__srun *sr)
@@ -273,11 +245,9 @@ static json_object *lbip_build(edv__srun *sr)
   json_object *o = json_object_new_object();
 
   json_object_object_add(o, "name", json_object_new_string(EDV_LB_IP_NAME));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_LB_ADDRESS, o);
   json_object_object_add(o, "addressType", json_object_new_string("EXTERNAL"));
   json_object_object_add(o, "ipVersion", json_object_new_string("IPV4"));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
   return o;
 }
 
@@ -293,17 +263,9 @@ static void lbip_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res lbip_res = {
-    EDV_API_COMPUTE,
-    "global address",
-    CPT "/global/addresses/{N}",
-    CPT "/global/addresses",
-    "compute.globalAddresses.insert",
-    NULL,
-    EDV_OWN_LABELS,
-    lbip_build,
-    lbip_verify,
-    NULL,
-    NULL,
+    .build = lbip_build,
+    .verify = lbip_verify,
+    .row = &edv__platform_kinds[EDV_PKIND_LB_ADDRESS],
 };
 
 static void lbip_up(edv__srun *sr)
@@ -319,8 +281,7 @@ static json_object *hc_build(edv__srun *sr)
   json_object *o = json_object_new_object(), *http;
 
   json_object_object_add(o, "name", json_object_new_string(EDV_HC_NAME));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_HEALTH_CHECK, o);
   json_object_object_add(o, "type", json_object_new_string("HTTP"));
   /* The seed's health check: /health every 30 s, 10 s timeout. */
   json_object_object_add(o, "checkIntervalSec", json_object_new_int(30));
@@ -381,17 +342,9 @@ static void hc_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res hc_res = {
-    EDV_API_COMPUTE,
-    "health check",
-    CPT "/global/healthChecks/{N}",
-    CPT "/global/healthChecks",
-    "compute.healthChecks.insert",
-    NULL,
-    EDV_OWN_DESC,
-    hc_build,
-    hc_verify,
-    NULL,
-    NULL,
+    .build = hc_build,
+    .verify = hc_verify,
+    .row = &edv__platform_kinds[EDV_PKIND_HEALTH_CHECK],
 };
 
 static void hc_up(edv__srun *sr)
@@ -408,8 +361,7 @@ static json_object *urlmap_build(edv__srun *sr)
 
   snprintf(host, sizeof(host), "www.%s", edv__srun_domain(sr));
   json_object_object_add(o, "name", json_object_new_string(EDV_URLMAP_NAME));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_URL_MAP, o);
   /* Unknown hosts go to the public site; tenants get host rules. */
   redir = json_object_new_object();
   json_object_object_add(redir, "hostRedirect", json_object_new_string(host));
@@ -468,17 +420,9 @@ static void urlmap_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res urlmap_res = {
-    EDV_API_COMPUTE,
-    "URL map",
-    CPT "/global/urlMaps/{N}",
-    CPT "/global/urlMaps",
-    "compute.urlMaps.insert",
-    NULL,
-    EDV_OWN_DESC,
-    urlmap_build,
-    urlmap_verify,
-    NULL,
-    NULL,
+    .build = urlmap_build,
+    .verify = urlmap_verify,
+    .row = &edv__platform_kinds[EDV_PKIND_URL_MAP],
 };
 
 static void urlmap_up(edv__srun *sr)
@@ -492,25 +436,13 @@ static json_object *certmap_build(edv__srun *sr)
 {
   json_object *o = json_object_new_object();
 
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
+  mark(sr, EDV_PKIND_CERT_MAP, o);
   return o;
 }
 
 static const edv__res certmap_res = {
-    EDV_API_CERTIFICATEMANAGER,
-    "certificate map",
-    "/v1/projects/{P}/locations/global/certificateMaps/{N}",
-    "/v1/projects/{P}/locations/global/certificateMaps"
-    "?certificateMapId={N}",
-    "certificatemanager.certificateMaps.create",
-    NULL,
-    EDV_OWN_LABELS,
-    certmap_build,
-    NULL,
-    NULL,
-    NULL,
+    .build = certmap_build,
+    .row = &edv__platform_kinds[EDV_PKIND_CERT_MAP],
 };
 
 static void certmap_up(edv__srun *sr)
@@ -532,8 +464,7 @@ static json_object *proxy_build(edv__srun *sr)
            "global/certificateMaps/%s",
            edv__srun_project(sr), EDV_CERTMAP_NAME);
   json_object_object_add(o, "name", json_object_new_string(EDV_PROXY_NAME));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_HTTPS_PROXY, o);
   json_object_object_add(o, "urlMap", json_object_new_string(um));
   json_object_object_add(o, "certificateMap", json_object_new_string(cm));
   return o;
@@ -590,17 +521,9 @@ out:
 }
 
 static const edv__res proxy_res = {
-    EDV_API_COMPUTE,
-    "target HTTPS proxy",
-    CPT "/global/targetHttpsProxies/{N}",
-    CPT "/global/targetHttpsProxies",
-    "compute.targetHttpsProxies.insert",
-    NULL,
-    EDV_OWN_DESC,
-    proxy_build,
-    proxy_verify,
-    NULL,
-    NULL,
+    .build = proxy_build,
+    .verify = proxy_verify,
+    .row = &edv__platform_kinds[EDV_PKIND_HTTPS_PROXY],
 };
 
 static void proxy_up(edv__srun *sr)
@@ -620,15 +543,13 @@ static json_object *fr_build(edv__srun *sr)
   snprintf(target, sizeof(target), "projects/%s/global/targetHttpsProxies/%s",
            edv__srun_project(sr), EDV_PROXY_NAME);
   json_object_object_add(o, "name", json_object_new_string(EDV_FR_NAME));
-  json_object_object_add(o, "description",
-                         json_object_new_string(edv__srun_marker(sr)));
+  mark(sr, EDV_PKIND_FORWARDING_RULE, o);
   json_object_object_add(o, "IPAddress", json_object_new_string(ip));
   json_object_object_add(o, "IPProtocol", json_object_new_string("TCP"));
   json_object_object_add(o, "portRange", json_object_new_string("443-443"));
   json_object_object_add(o, "target", json_object_new_string(target));
   json_object_object_add(o, "loadBalancingScheme",
                          json_object_new_string("EXTERNAL_MANAGED"));
-  json_object_object_add(o, "labels", edv__srun_labels(sr));
   return o;
 }
 
@@ -683,17 +604,9 @@ static void fr_verify(edv__srun *sr, json_object *res)
 }
 
 static const edv__res fr_res = {
-    EDV_API_COMPUTE,
-    "global forwarding rule",
-    CPT "/global/forwardingRules/{N}",
-    CPT "/global/forwardingRules",
-    "compute.globalForwardingRules.insert",
-    NULL,
-    EDV_OWN_LABELS,
-    fr_build,
-    fr_verify,
-    NULL,
-    NULL,
+    .build = fr_build,
+    .verify = fr_verify,
+    .row = &edv__platform_kinds[EDV_PKIND_FORWARDING_RULE],
 };
 
 static void fr_up(edv__srun *sr)
@@ -732,15 +645,20 @@ static void zone_listed(edv__srun *sr, json_object *res, const edv_error *err)
 
 void edv__dns_zone_lookup(edv__srun *sr)
 {
-  char path[512], want[300];
+  const edv__kind *row = &edv__platform_kinds[EDV_PKIND_DNS_ZONE];
+  char base[256], path[768], want[300];
   char *enc;
 
   snprintf(want, sizeof(want), "%s.", edv__srun_domain(sr));
   enc = edv__url_escape(want);
-  snprintf(path, sizeof(path), "/dns/v1/projects/%s/managedZones?dnsName=%s",
-           edv__srun_project(sr), enc ? enc : want);
+  if (edv__res_path(sr, row->path, NULL, base, sizeof(base)) != 0) {
+    free(enc);
+    edv__step_fail(sr, EDV_EINVAL, "the managed zones' path is too long");
+    return;
+  }
+  snprintf(path, sizeof(path), "%s?dnsName=%s", base, enc ? enc : want);
   free(enc);
-  edv__step_get(sr, EDV_API_DNS, path, zone_listed);
+  edv__step_get(sr, row->api, path, zone_listed);
 }
 
 /* ---- fleet-wide alert policies ------------------------------------------ */
@@ -869,6 +787,7 @@ static int policy_exists(json_object *list, unsigned i)
  * time, re-listing before each so a concurrent init never duplicates. */
 static void alerts_listed(edv__srun *sr, json_object *res, const edv_error *err)
 {
+  const edv__kind *row = &edv__platform_kinds[EDV_PKIND_ALERT_POLICIES];
   int *stage = edv__srun_stage(sr);
   char path[256];
 
@@ -882,11 +801,12 @@ static void alerts_listed(edv__srun *sr, json_object *res, const edv_error *err)
     edv__step_done(sr, NULL);
     return;
   }
-  snprintf(path, sizeof(path), "/v3/projects/%s/alertPolicies",
-           edv__srun_project(sr));
-  edv__step_act(sr, EDV_API_MONITORING, "POST", path,
-                alert_body((unsigned)*stage), "monitoring.alertPolicies.create",
-                alert_created);
+  if (edv__res_path(sr, row->create, NULL, path, sizeof(path)) != 0) {
+    edv__step_fail(sr, EDV_EINVAL, "the alert policies' path is too long");
+    return;
+  }
+  edv__step_act(sr, row->api, "POST", path, alert_body((unsigned)*stage),
+                row->create_label, alert_created);
 }
 
 static void alerts_next(edv__srun *sr)

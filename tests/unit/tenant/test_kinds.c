@@ -152,6 +152,65 @@ static void test_marks(void **state)
   }
 }
 
+/* The platform's kinds: one row per platform step, each naming its step;
+ * what a platform step marks a body with (its row's marks, the platform's
+ * marker and labels) passes the row's ownership test, as the platform
+ * reads it (its description marker, an edv-managed=true label at
+ * labels_at). */
+static void test_platform(void **state)
+{
+  char id[EDV_TENANT_ID_MAX + 1];
+
+  (void)state;
+  for (unsigned s = 0; s < edv__platform_nsteps; s++) {
+    int found = 0;
+    for (unsigned k = 0; k < EDV_PKIND__COUNT; k++)
+      found +=
+          strcmp(edv__platform_kinds[k].step, edv__platform_steps[s].name) == 0;
+    if (found != 1)
+      fail_msg("platform step %s has %d row(s)", edv__platform_steps[s].name,
+               found);
+  }
+  assert_int_equal(edv__platform_nsteps, EDV_PKIND__COUNT);
+  for (unsigned k = 0; k < EDV_PKIND__COUNT; k++) {
+    const edv__kind *kd = &edv__platform_kinds[k];
+    json_object *o = json_object_new_object(), *labels, *l;
+
+    assert_non_null(kd->id);
+    assert_non_null(kd->title);
+    assert_non_null(kd->path);
+    assert_true(!kd->create == !kd->create_label);
+    assert_null(kd->name);
+    labels = json_object_new_object();
+    json_object_object_add(labels, EDV_LABEL_MANAGED,
+                           json_object_new_string("true"));
+    edv__kind_mark(kd, o, EDV_MARKER_PLATFORM, labels);
+    switch (kd->own) {
+    case EDV_OWN_DESC:
+      /* The platform's marker, which no tenant's test takes for its own. */
+      assert_true(kd->marks & EDV_MARK_DESC);
+      if (!edv__jstr(o, "description") ||
+          strcmp(edv__jstr(o, "description"), EDV_MARKER_PLATFORM) != 0 ||
+          edv__description_owner(edv__jstr(o, "description"), id, sizeof(id)))
+        fail_msg("platform kind %s: its marks %s fail its ownership test",
+                 kd->id, json_object_to_json_string(o));
+      break;
+    case EDV_OWN_LABELS:
+      assert_non_null(kd->labels_at);
+      l = edv__jget(o, kd->labels_at);
+      if (!edv__jstr(l, EDV_LABEL_MANAGED) ||
+          strcmp(edv__jstr(l, EDV_LABEL_MANAGED), "true") != 0)
+        fail_msg("platform kind %s: its marks %s fail its ownership test",
+                 kd->id, json_object_to_json_string(o));
+      break;
+    default:
+      assert_int_equal(kd->marks, 0);
+      assert_int_equal(json_object_object_length(o), 0);
+    }
+    json_object_put(o);
+  }
+}
+
 /* Ids unique; a view key names one kind, or several when it is a list. */
 static void test_unique(void **state)
 {
@@ -803,6 +862,7 @@ int main(void)
       cmocka_unit_test(test_urlmap),
       cmocka_unit_test(test_entry),
       cmocka_unit_test(test_sql_backup_location),
+      cmocka_unit_test(test_platform),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
