@@ -514,6 +514,21 @@ static void run_done(void *data, const char *tenant, edv_tenant_phase phase,
   answer_waiters(f, w, id, phase, err);
 }
 
+int64_t edv__fleet_grace_ms(const edv_fleet *f)
+{
+  return (f->cfg
+              ? edv_config_get_int(f->cfg, "tenant.delete_grace_s", 7 * 86400)
+              : 7 * 86400) *
+         (int64_t)1000;
+}
+
+int64_t edv__fleet_purge_after(const edv_fleet *f, const edv__tenant_rec *rec)
+{
+  return rec->phase == EDV_PHASE_SUSPENDED
+             ? rec->updated_ms + edv__fleet_grace_ms(f)
+             : -1;
+}
+
 int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
                             edv_fleet_cb cb, void *data, edv_error *err)
 {
