@@ -1050,7 +1050,7 @@ static int drive(cli_ctx *ctx, remote *r, json_object *t, int up)
   json_object *out;
   edv_error err;
 
-  if (up)
+  if (up > 0)
     return post_spec(ctx, r, NULL, t);
   tenant_path(r, js(t, "id"), up < 0 ? "?now=true" : "", path, sizeof(path));
   if (remote_call(r, "DELETE", path, NULL, &out, &err))

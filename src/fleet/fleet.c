@@ -541,8 +541,7 @@ int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
   if (r) {
     if (r->dir != dir && !(dir == EDV_DIR_DOWN && r->then_down))
       return edv_error_set(err, EDV_EBUSY, "tenant '%s' is being %s", id,
-                           r->dir == EDV_DIR_UP ? "provisioned"
-                                                : "deprovisioned");
+                           edv__direction_done(r->dir));
     return add_waiter(r, cb, data, err);
   }
   /* A backup or restore holds the database: no run meanwhile (a repair

@@ -104,8 +104,7 @@ int edv__recon_drive(edv__recon *d, const char *id, edv__direction dir,
   r = edv__fleet_run_find(d->f, id);
   if (r)
     return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
-                         r->dir == EDV_DIR_UP ? "provisioned"
-                                              : "deprovisioned");
+                         edv__direction_done(r->dir));
   /* A backup or restore holds the database: the fleet starts no run
    * meanwhile (fleet/dayops.h). */
   result = edv__fleet_drive_tenant(d->f, id, dir, cb, data, err);

@@ -697,6 +697,13 @@ const char *edv__direction_name(edv__direction dir)
   return dir == EDV_DIR_UP ? "up" : dir == EDV_DIR_DOWN ? "down" : "suspend";
 }
 
+const char *edv__direction_done(edv__direction dir)
+{
+  return dir == EDV_DIR_UP     ? "provisioned"
+         : dir == EDV_DIR_DOWN ? "deprovisioned"
+                               : "suspended";
+}
+
 int edv__srun_suspending(const edv__srun *sr)
 {
   return sr->tr->dir == EDV_DIR_SUSPEND;

@@ -148,8 +148,10 @@ typedef enum {
   EDV_DIR_SUSPEND = 2,
 } edv__direction;
 
-/* "up", "down", "suspend". */
+/* "up", "down", "suspend"; and as in "being provisioned", "being
+ * deprovisioned", "being suspended". */
 const char *edv__direction_name(edv__direction dir);
+const char *edv__direction_done(edv__direction dir);
 
 /* Called once when a run ends: the final phase and the error, if any. */
 typedef void (*edv__run_done_fn)(void *data, const char *tenant,
