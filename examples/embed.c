@@ -12,10 +12,11 @@
  * (endpoint, key_file, project) and opens a fleet (edv/fleet.h) in a fresh
  * state directory. It initialises the platform, creates one school's
  * tenant and waits until it is READY, printing its events, then deletes it
- * and waits until it is DELETED. Before, between and after, it reads the
- * simulator's own view of the tenant's resources (GET /_sim/state?label=
- * edv-tenant=ID, docs/simulator.md). Prints one line per finding and
- * exits 0 when each was what it should be (1 otherwise).
+ * at once (EDV_FLEET_NOW: no grace) and waits until it is DELETED. Before,
+ * between and after, it reads the simulator's own view of the tenant's
+ * resources (GET /_sim/state?label=edv-tenant=ID, docs/simulator.md). Prints
+ * one line per finding and exits 0 when each was what it should be (1
+ * otherwise).
  *
  * The rest of the configuration comes from the environment as for edvctl
  * (EDV_TIERS_FILE, ...; docs/config.md); the tiers file is ./tiers.json
@@ -43,7 +44,7 @@ enum {
   PLATFORM,      /* edv_fleet_platform_init: what every tenant shares */
   CREATE,        /* edv_tenant_create: answers once READY */
   STATE_CREATED, /* the simulator holds the tenant's resources */
-  DELETE,        /* edv_tenant_delete: answers once DELETED */
+  DELETE,        /* edv_tenant_delete --now: answers once DELETED */
   STATE_DELETED, /* the simulator holds nothing of the tenant again */
 };
 
@@ -224,7 +225,8 @@ static void run(struct app *app)
     json_object_put(spec);
     break;
   case DELETE:
-    rc = edv_tenant_delete(app->fleet, TENANT, 0, answered, app, &err);
+    rc = edv_tenant_delete(app->fleet, TENANT, EDV_FLEET_NOW, answered, app,
+                           &err);
     break;
   default:
     printf("embed: ok\n");

@@ -102,7 +102,7 @@ typedef void (*edv_fleet_cb)(void *data, json_object *answer,
 /* Flags of the operations. */
 #define EDV_FLEET_ASYNC   0x1u /* answer once started (see above) */
 #define EDV_FLEET_OBSERVE 0x2u /* get: add the live state ("observed") */
-#define EDV_FLEET_NOW     0x4u /* reserved for deletion without grace */
+#define EDV_FLEET_NOW     0x4u /* delete: no grace, purge at once */
 
 /* ---- Events --------------------------------------------------------------*/
 
@@ -155,9 +155,10 @@ EDV_EXPORT int edv_fleet_step(int platform, unsigned i, const char **name,
  * The tenant document ("view"): id, slug, display_name, tier, region,
  * ops_ssh, phase, generation, url, urls, last_error, created, updated,
  * final_backup ({name, expires} of a DELETED tenant's final backup, else
- * null), run ({direction} while driven here, else null), max_users, app_access,
- * features, monthly_cost_estimate ({currency, vm, disk, sql, sql_storage,
- * backups, shared, total}), resources (the names of its resources), steps
+ * null), purge_after (a SUSPENDED tenant's end of grace, else null), run
+ * ({direction} while driven here, else null), max_users, app_access, features,
+ * monthly_cost_estimate ({currency, vm, disk, sql, sql_storage, backups,
+ * shared, total}), resources (the names of its resources), steps
  * ([{name, title, state, attempt, request_id, operation, resource, error,
  * started, finished}]) and, with EDV_FLEET_OBSERVE, observed (the live
  * state of its VM, database and certificate). docs/api.md lists each key.
@@ -209,7 +210,15 @@ EDV_EXPORT int edv_tenant_scale(edv_fleet *fleet, const char *id,
                                 edv_fleet_cb cb, void *data, edv_error *err);
 
 /*
- * Deletes the tenant's resources (only those EdVirons created) and
+ * Deletion is two-phase. A tenant that has been READY is first suspended
+ * (SUSPENDING, then SUSPENDED): its VM stopped, its host rule taken out of
+ * the load balancer's URL map, its DNS A records removed; nothing else
+ * touched. The document's purge_after says when its grace
+ * (tenant.delete_grace_s, default 7 days) ends: then the reconciler's pass
+ * purges it; edv_tenant_undelete() brings it back before. Deleting a
+ * SUSPENDED tenant again answers its document. With EDV_FLEET_NOW (and for
+ * a tenant never READY), the purge is at once:
+ * deletes the tenant's resources (only those EdVirons created) and
  * records it DELETED. A tenant being provisioned is stopped first; one
  * being updated (a run going up after it was READY) or with a backup or
  * restore running is refused (EDV_EBUSY, naming why). Its
@@ -220,6 +229,17 @@ EDV_EXPORT int edv_tenant_scale(edv_fleet *fleet, const char *id,
 EDV_EXPORT int edv_tenant_delete(edv_fleet *fleet, const char *id,
                                  unsigned flags, edv_fleet_cb cb, void *data,
                                  edv_error *err);
+
+/*
+ * Brings a tenant in its deletion's grace (SUSPENDING, SUSPENDED, or
+ * FAILED while being suspended) back to READY: drives it up, which starts
+ * its VM and puts its host rule and DNS records back; its Cloud SQL
+ * instance and data are the same. EDV_EPRECONDITION for a tenant in any
+ * other phase. Answers with the tenant document.
+ */
+EDV_EXPORT int edv_tenant_undelete(edv_fleet *fleet, const char *id,
+                                   unsigned flags, edv_fleet_cb cb, void *data,
+                                   edv_error *err);
 
 /*
  * Recreates a DELETED tenant from the final backup its deletion left

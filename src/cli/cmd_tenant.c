@@ -1105,6 +1105,12 @@ int cli_cmd_tenant_recover(cli_ctx *ctx, const cli_args *args)
                    "from its final backup", "the recovery");
 }
 
+int cli_cmd_tenant_undelete(cli_ctx *ctx, const cli_args *args)
+{
+  return long_verb(ctx, args, edv_tenant_undelete, "Undeleting",
+                   "from its deletion's grace", "the undelete");
+}
+
 void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer)
 {
   json_object *notes = json_object_object_get(answer, "notes");
@@ -1250,7 +1256,8 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
   if ((result = long_begin(&j, id, "Resuming", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);
   phase = JS(j.answer, "phase");
-  if (strcmp(phase, "READY") == 0 || strcmp(phase, "DELETED") == 0) {
+  if (strcmp(phase, "READY") == 0 || strcmp(phase, "DELETED") == 0 ||
+      strcmp(phase, "SUSPENDED") == 0) {
     fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
     return job_end(&j, CLI_EXIT_OK);
   }
@@ -1306,13 +1313,21 @@ int cli_cmd_tenant_delete(cli_ctx *ctx, const cli_args *args)
       (result = cli_tenant_confirm_delete(ctx, id, JS(j.answer, "slug"))) !=
           CLI_EXIT_OK)
     return job_end(&j, result);
-  result =
-      edv_tenant_delete(j.fleet, id, async_flag(args), on_answer, &j, &err);
+  result = edv_tenant_delete(j.fleet, id,
+                             async_flag(args) |
+                                 (cli_arg(args, "now") ? EDV_FLEET_NOW : 0),
+                             on_answer, &j, &err);
   if (async_flag(args))
     return async_end(&j, id, "the deletion", job_wait(&j, result, &err));
   result = long_wait(&j, id, result, &err);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
     cli_print_json(ctx, j.answer);
+  else if (result == CLI_EXIT_OK &&
+           strcmp(JS(j.answer, "phase"), "SUSPENDED") == 0)
+    fprintf(ctx->out,
+            "Tenant %s suspended; purged after %s (tenant undelete %s brings "
+            "it back).\n",
+            id, JS(j.answer, "purge_after"), id);
   else if (result == CLI_EXIT_OK)
     fprintf(ctx->out, "Tenant %s deleted.\n", id);
   return job_end(&j, result);

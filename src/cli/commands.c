@@ -135,6 +135,7 @@ static const cli_opt resume_opts[] = {
 
 static const cli_opt delete_opts[] = {
     {"yes", 'y', NULL, "do not ask for confirmation"},
+    {"now", 0, NULL, "purge at once, without the grace"},
     ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
@@ -309,8 +310,14 @@ static const cli_cmd tenant_cmds[] = {
      "school001\n"
      "  edvctl tenant apply school001 --format json\n",
      async_opts, 1, 1, id_arg, cli_cmd_tenant_apply, NULL},
-    {"delete", "deprovision a tenant", "ID [--yes] [--async]",
-     "Deletes every resource of the tenant (backwards through its plan);\n"
+    {"delete", "deprovision a tenant", "ID [--now] [--yes] [--async]",
+     "A READY tenant is first suspended for its grace (tenant.delete_grace_s,\n"
+     "7 days by default): its VM stopped, its host rule taken out of the\n"
+     "load balancer, its DNS A records removed, nothing destroyed;\n"
+     "SUSPENDED, `tenant get` shows purge_after. `tenant undelete` brings\n"
+     "it back; edvd purges it when the grace ends. With --now (or for a\n"
+     "SUSPENDED tenant, --now again), the purge is at once:\n"
+     "deletes every resource of the tenant (backwards through its plan);\n"
      "its subnet range returns to the pool and its record stays, DELETED,\n"
      "with its history. Its Cloud SQL instance goes with a final backup\n"
      "kept for the tier's backup.final_backup_days (at least 30; `tenant\n"
@@ -318,8 +325,15 @@ static const cli_cmd tenant_cmds[] = {
      "Asks on a terminal (type the id) unless --yes; without a terminal,\n"
      "--yes is required (exit 2).\n"
      "\nExamples:\n  edvctl tenant delete school001\n"
-     "  edvctl tenant delete school001 --yes --format json\n",
+     "  edvctl tenant delete school001 --now --yes --format json\n",
      delete_opts, 1, 1, id_arg, cli_cmd_tenant_delete, NULL},
+    {"undelete", "bring back a tenant in its deletion's grace", "ID",
+     "Brings a SUSPENDED tenant (deleted, in its grace) back to READY, with\n"
+     "the same progress as create: its VM started, its host rule and DNS\n"
+     "records put back; the same Cloud SQL instance and data. Refused for a\n"
+     "tenant in any other phase. With --format json: the tenant document.\n"
+     "\nExamples:\n  edvctl tenant undelete school001\n",
+     async_opts, 1, 1, id_arg, cli_cmd_tenant_undelete, NULL},
     {"recover", "recreate a deleted tenant from its final backup", "ID",
      "Recreates a DELETED tenant with the same id, slug, hostnames, tier\n"
      "and region, its Cloud SQL data restored from the final backup its\n"

@@ -66,7 +66,7 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_state,  cli_cmd_tenant_history, cli_cmd_tenant_retry,
       cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
       cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
-      cli_cmd_help,          cli_cmd_tenant_recover,
+      cli_cmd_help,          cli_cmd_tenant_recover, cli_cmd_tenant_undelete,
   };
   /* The day-2 verbs (cmd_day2.c). */
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
@@ -777,7 +777,8 @@ static int poll_once(rwait *w, edv_error *err)
    * the direction. */
   if (!json_object_object_get(t, "run") &&
       (strcmp(w->phase, "FAILED") == 0 ||
-       strcmp(w->phase, w->up ? "READY" : "DELETED") == 0))
+       strcmp(w->phase, w->up ? "READY" : "DELETED") == 0 ||
+       (!w->up && strcmp(w->phase, "SUSPENDED") == 0)))
     w->ended = 1;
   json_object_put(t);
   return changed;
@@ -1042,15 +1043,16 @@ static int direction_up(cli_ctx *ctx, remote *r, json_object *t, int *up)
 
 /* Drives a tenant again through the API: up is an idempotent create with
  * its own spec (which retries it), down a DELETE. */
+/* up: 1 create, 0 delete, -1 delete now (no grace). */
 static int drive(cli_ctx *ctx, remote *r, json_object *t, int up)
 {
   char path[300];
   json_object *out;
   edv_error err;
 
-  if (up)
+  if (up > 0)
     return post_spec(ctx, r, NULL, t);
-  tenant_path(r, js(t, "id"), "", path, sizeof(path));
+  tenant_path(r, js(t, "id"), up < 0 ? "?now=true" : "", path, sizeof(path));
   if (remote_call(r, "DELETE", path, NULL, &out, &err))
     return remote_error(ctx, &err);
   json_object_put(out);
@@ -1128,7 +1130,7 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
     return result;
   }
   if ((!r->async && (result = wait_begin(ctx, r, &w, id, 0, 1))) ||
-      (result = drive(ctx, r, t, 0))) {
+      (result = drive(ctx, r, t, cli_arg(args, "now") ? -1 : 0))) {
     json_object_put(t);
     return result;
   }
@@ -1142,7 +1144,17 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
   result = wait_run(&w, heading);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
     summary(ctx, r, id, tiers);
-  else if (result == CLI_EXIT_OK)
+  else if (result == CLI_EXIT_OK && !cli_arg(args, "now") &&
+           get_tenant(ctx, r, id, 0, &t) == CLI_EXIT_OK) {
+    if (js(t, "phase") && strcmp(js(t, "phase"), "SUSPENDED") == 0)
+      fprintf(ctx->out,
+              "Tenant %s suspended; purged after %s (tenant undelete %s "
+              "brings it back).\n",
+              id, js(t, "purge_after"), id);
+    else
+      fprintf(ctx->out, "Tenant %s deleted.\n", id);
+    json_object_put(t);
+  } else if (result == CLI_EXIT_OK)
     fprintf(ctx->out, "Tenant %s deleted.\n", id);
   return result;
 }
@@ -1302,6 +1314,9 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
   else if (strcmp(name, "recover") == 0)
     result = do_post(ctx, r, args->argv[0], "recover", "Recovering",
                      "from its final backup", "the recovery", tiers);
+  else if (strcmp(name, "undelete") == 0)
+    result = do_post(ctx, r, args->argv[0], "undelete", "Undeleting",
+                     "from its deletion's grace", "the undelete", tiers);
   else if (strcmp(name, "update") == 0)
     result = do_update(ctx, r, args, tiers);
   else

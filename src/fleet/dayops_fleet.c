@@ -93,9 +93,8 @@ static json_object *runs_view(edv_fleet *f)
   for (edv__fleet_run *r = f->runs; r; r = r->next) {
     json_object *x = json_object_new_object();
     json_object_object_add(x, "tenant", json_object_new_string(r->id));
-    json_object_object_add(
-        x, "direction",
-        json_object_new_string(r->dir == EDV_DIR_UP ? "up" : "down"));
+    json_object_object_add(x, "direction",
+                           json_object_new_string(edv__direction_name(r->dir)));
     json_object_array_add(runs, x);
   }
   return runs;

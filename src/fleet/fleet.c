@@ -514,6 +514,21 @@ static void run_done(void *data, const char *tenant, edv_tenant_phase phase,
   answer_waiters(f, w, id, phase, err);
 }
 
+int64_t edv__fleet_grace_ms(const edv_fleet *f)
+{
+  return (f->cfg
+              ? edv_config_get_int(f->cfg, "tenant.delete_grace_s", 7 * 86400)
+              : 7 * 86400) *
+         (int64_t)1000;
+}
+
+int64_t edv__fleet_purge_after(const edv_fleet *f, const edv__tenant_rec *rec)
+{
+  return rec->phase == EDV_PHASE_SUSPENDED
+             ? rec->updated_ms + edv__fleet_grace_ms(f)
+             : -1;
+}
+
 int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
                             edv_fleet_cb cb, void *data, edv_error *err)
 {
@@ -526,8 +541,7 @@ int edv__fleet_drive_tenant(edv_fleet *f, const char *id, edv__direction dir,
   if (r) {
     if (r->dir != dir && !(dir == EDV_DIR_DOWN && r->then_down))
       return edv_error_set(err, EDV_EBUSY, "tenant '%s' is being %s", id,
-                           r->dir == EDV_DIR_UP ? "provisioned"
-                                                : "deprovisioned");
+                           edv__direction_done(r->dir));
     return add_waiter(r, cb, data, err);
   }
   /* A backup or restore holds the database: no run meanwhile (a repair

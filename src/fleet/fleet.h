@@ -125,6 +125,12 @@ struct edv_fleet {
  * their waiters get EDV_ECANCELED. */
 void edv__fleet_stop_all(edv_fleet *f);
 
+/* Deletion's grace (tenant.delete_grace_s, default 7 days), in ms. */
+int64_t edv__fleet_grace_ms(const edv_fleet *f);
+/* When a SUSPENDED tenant's grace ends (ms since the epoch): it counts
+ * from its suspension (the row's last write). -1 for other phases. */
+int64_t edv__fleet_purge_after(const edv_fleet *f, const edv__tenant_rec *rec);
+
 /* The run of `id` in this fleet, or NULL. */
 edv__fleet_run *edv__fleet_run_find(edv_fleet *f, const char *id);
 

@@ -104,8 +104,7 @@ int edv__recon_drive(edv__recon *d, const char *id, edv__direction dir,
   r = edv__fleet_run_find(d->f, id);
   if (r)
     return edv_error_set(err, EDV_EBUSY, "tenant '%s' is already being %s", id,
-                         r->dir == EDV_DIR_UP ? "provisioned"
-                                              : "deprovisioned");
+                         edv__direction_done(r->dir));
   /* A backup or restore holds the database: the fleet starts no run
    * meanwhile (fleet/dayops.h). */
   result = edv__fleet_drive_tenant(d->f, id, dir, cb, data, err);
@@ -113,7 +112,7 @@ int edv__recon_drive(edv__recon *d, const char *id, edv__direction dir,
     return result;
   d->runs_started++;
   EDV_LOG_I(MOD, "run started: tenant=%s direction=%s", id,
-            dir == EDV_DIR_UP ? "up" : "down");
+            edv__direction_name(dir));
   return 0;
 }
 
@@ -141,21 +140,29 @@ typedef struct pass_ctx {
   char ids[256][EDV_STORE_ID_SZ];
   edv__direction dirs[256];
   unsigned n;
+  edv_fleet *f;
+  int64_t now_ms; /* SUSPENDED tenants whose grace ended by then go */
 } pass_ctx;
 
 static int pass_one(void *data, const edv__tenant_rec *rec)
 {
   pass_ctx *p = data;
 
+  int64_t purge = edv__fleet_purge_after(p->f, rec);
+
   if (rec->id[0] == '@' || p->n >= 256)
     return 0;
   if (rec->phase != EDV_PHASE_PENDING && rec->phase != EDV_PHASE_PROVISIONING &&
       rec->phase != EDV_PHASE_UPDATING &&
-      rec->phase != EDV_PHASE_DEPROVISIONING)
+      rec->phase != EDV_PHASE_DEPROVISIONING &&
+      rec->phase != EDV_PHASE_SUSPENDING && (purge < 0 || purge > p->now_ms))
     return 0;
   snprintf(p->ids[p->n], sizeof(p->ids[p->n]), "%s", rec->id);
-  p->dirs[p->n] =
-      rec->phase == EDV_PHASE_DEPROVISIONING ? EDV_DIR_DOWN : EDV_DIR_UP;
+  /* An expired grace: the purge (the deletion with its final backup). */
+  p->dirs[p->n] = rec->phase == EDV_PHASE_DEPROVISIONING || purge >= 0
+                      ? EDV_DIR_DOWN
+                  : rec->phase == EDV_PHASE_SUSPENDING ? EDV_DIR_SUSPEND
+                                                       : EDV_DIR_UP;
   p->n++;
   return 0;
 }
@@ -287,6 +294,8 @@ static int recon_pass(edv__recon *d, unsigned flags, recon_wait *w,
   if (!(p = calloc(1, sizeof(*p))))
     return edv_error_set(perr, EDV_ENOMEM, "out of memory");
   d->last_pass_ms = edv__store_now(d->store);
+  p->f = d->f;
+  p->now_ms = d->last_pass_ms;
   started = resume_all(d, p, w);
   free(p);
   /* Idempotency keys answer retries, which come within minutes; a day

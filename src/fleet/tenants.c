@@ -110,6 +110,8 @@ static int dir_one(void *data, const edv__journal_rec *r)
   if (strcmp(r->event, "phase") == 0) {
     if (strcmp(r->api_call, "DEPROVISIONING") == 0)
       *d = EDV_DIR_DOWN;
+    else if (strcmp(r->api_call, "SUSPENDING") == 0)
+      *d = EDV_DIR_SUSPEND;
     else if (strcmp(r->api_call, "PROVISIONING") == 0 ||
              strcmp(r->api_call, "UPDATING") == 0)
       *d = EDV_DIR_UP;
@@ -123,6 +125,8 @@ static edv__direction direction_of(edv_fleet *f, const edv__tenant_rec *rec)
 
   if (rec->phase == EDV_PHASE_DEPROVISIONING)
     return EDV_DIR_DOWN;
+  if (rec->phase == EDV_PHASE_SUSPENDING)
+    return EDV_DIR_SUSPEND;
   if (rec->phase != EDV_PHASE_FAILED)
     return EDV_DIR_UP;
   edv__store_journal_list(f->store, rec->id, 0, 0, dir_one, &d, NULL);
@@ -569,6 +573,18 @@ static int not_driven(edv_fleet *f, const char *id, edv_error *err)
  * notes (and the journal) say so. Only a READY or FAILED tenant nobody
  * drives can scale. The answer: {tenant, from_tier, to_tier, notes}.
  */
+/* EDV_EPRECONDITION for a tenant in its deletion's grace: nothing runs on
+ * it but an undelete or the purge. */
+static int refuse_suspended(const edv__tenant_rec *rec, edv_error *err)
+{
+  if (rec->phase != EDV_PHASE_SUSPENDING && rec->phase != EDV_PHASE_SUSPENDED)
+    return 0;
+  return edv_error_set(err, EDV_EPRECONDITION,
+                       "tenant '%s' is %s (deleted, in its grace): undelete "
+                       "it first (`tenant undelete %s`)",
+                       rec->id, edv__phase_name(rec->phase), rec->id);
+}
+
 static int scale_rec(edv_fleet *f, edv__tenant_rec *rec, edv__tenant_spec *cur,
                      const char *tier, unsigned flags, edv_fleet_cb cb,
                      void *data, edv_error *err);
@@ -761,6 +777,8 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
   if (rec.phase == EDV_PHASE_DELETED || rec.phase == EDV_PHASE_DEPROVISIONING)
     return edv_error_set(err, EDV_EPRECONDITION, "tenant '%s' is %s", rec.id,
                          edv__phase_name(rec.phase));
+  if ((result = refuse_suspended(&rec, err)) != 0)
+    return result;
   if ((result = not_driven(f, rec.id, err)) != 0 ||
       (result = rec_put_spec(f, &rec, &cur, err)) != 0)
     return result;
@@ -838,6 +856,21 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
     return edv_error_set(err, EDV_ENOTFOUND, "tenant '%s' is already deleted",
                          rec.id);
   r = edv__fleet_run_find(f, rec.id);
+  if (r && r->dir == EDV_DIR_SUSPEND && (flags & EDV_FLEET_NOW))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being suspended; delete it --now "
+                         "once it is SUSPENDED",
+                         rec.id);
+  if (!(flags & EDV_FLEET_NOW) && rec.phase == EDV_PHASE_SUSPENDED)
+    return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
+  /* The grace: a tenant that has served (its data matters) is suspended
+   * first, purged when the grace ends (the reconciler's pass). */
+  if (!(flags & EDV_FLEET_NOW) &&
+      ((!r &&
+        (rec.phase == EDV_PHASE_READY || rec.phase == EDV_PHASE_SUSPENDING ||
+         (rec.phase == EDV_PHASE_FAILED && was_ready(f, rec.id)))) ||
+       (r && r->dir == EDV_DIR_SUSPEND)))
+    return drive_and_answer(f, rec.id, EDV_DIR_SUSPEND, flags, cb, data, err);
   if (r && r->dir == EDV_DIR_UP && was_ready(f, rec.id))
     return edv_error_set(err, EDV_EBUSY,
                          "tenant '%s' is being updated (a scale, apply, "
@@ -878,6 +911,38 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
   }
   return edv__fleet_drive_tenant(f, rec.id, EDV_DIR_DOWN, cb, data, err);
+}
+
+/* ---- undelete ------------------------------------------------------------*/
+
+int edv_tenant_undelete(edv_fleet *f, const char *id, unsigned flags,
+                        edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__fleet_run *r;
+  char actor[EDV_STORE_SMALL_SZ];
+  int result;
+
+  if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
+    return result;
+  r = edv__fleet_run_find(f, rec.id);
+  if (r && r->dir == EDV_DIR_SUSPEND)
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being suspended; undelete it once "
+                         "it is SUSPENDED",
+                         rec.id);
+  if (rec.phase != EDV_PHASE_SUSPENDED && rec.phase != EDV_PHASE_SUSPENDING &&
+      !(rec.phase == EDV_PHASE_FAILED &&
+        direction_of(f, &rec) == EDV_DIR_SUSPEND))
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s' is %s: only a tenant in its deletion's "
+                         "grace (SUSPENDED) can be undeleted",
+                         rec.id, edv__phase_name(rec.phase));
+  actor_now(f, actor, sizeof(actor));
+  journal_line(f, actor, rec.id, "undeleted", NULL, NULL);
+  /* Up again: every step observes, and what the suspension took away
+   * (the VM's run, the host rule, the DNS records) comes back. */
+  return drive_and_answer(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
 }
 
 /* ---- recover -------------------------------------------------------------*/
@@ -1002,6 +1067,8 @@ int edv_tenant_apply(edv_fleet *f, const char *id, unsigned flags,
     return edv_error_set(err, EDV_EPRECONDITION,
                          "tenant '%s' is FAILED; retry it (`tenant retry`)",
                          rec.id);
+  if ((result = refuse_suspended(&rec, err)) != 0)
+    return result;
   return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
                           err);
 }
@@ -1074,7 +1141,7 @@ static int resume_pick(void *data, const edv__tenant_rec *rec)
 
   if (rec->id[0] == '@' || rec->phase == EDV_PHASE_READY ||
       rec->phase == EDV_PHASE_DELETED || rec->phase == EDV_PHASE_FAILED ||
-      edv__fleet_run_find(s->f, rec->id))
+      rec->phase == EDV_PHASE_SUSPENDED || edv__fleet_run_find(s->f, rec->id))
     return 0;
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 16;
@@ -1123,7 +1190,8 @@ int edv_tenant_resume(edv_fleet *f, const char *id, unsigned flags,
   if (id) {
     if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
       return result;
-    if (rec.phase == EDV_PHASE_READY || rec.phase == EDV_PHASE_DELETED)
+    if (rec.phase == EDV_PHASE_READY || rec.phase == EDV_PHASE_DELETED ||
+        rec.phase == EDV_PHASE_SUSPENDED)
       return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
     if (rec.phase == EDV_PHASE_FAILED)
       return edv_error_set(err, EDV_EPRECONDITION,

@@ -271,11 +271,15 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
   json_object_object_add(o, "created", edv__view_time_json(rec->created_ms));
   json_object_object_add(o, "updated", edv__view_time_json(rec->updated_ms));
   json_object_object_add(o, "final_backup", final_backup_view(f, rec));
+  json_object_object_add(
+      o, "purge_after",
+      edv__fleet_purge_after(f, rec) < 0
+          ? NULL
+          : edv__view_time_json(edv__fleet_purge_after(f, rec)));
   if (r) {
     json_object *x = json_object_new_object();
-    json_object_object_add(
-        x, "direction",
-        json_object_new_string(r->dir == EDV_DIR_UP ? "up" : "down"));
+    json_object_object_add(x, "direction",
+                           json_object_new_string(edv__direction_name(r->dir)));
     json_object_object_add(o, "run", x);
   } else {
     json_object_object_add(o, "run", NULL);

@@ -430,17 +430,41 @@ void api_tenant_put(api_ctx *c, const char *id)
 
 /* 202 once the delete is durable: a tenant being provisioned is recorded
  * DEPROVISIONING first, so that an edvd that dies before its run stops
- * goes down after its restart. */
+ * goes down after its restart. A READY tenant is suspended for its grace
+ * (?now=true: purged at once). */
 void api_tenant_delete(api_ctx *c, const char *id)
 {
+  const char *now;
+  unsigned flags = EDV_FLEET_ASYNC;
 
-  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id) ||
-      if_match(c, id))
+  if (api_query_only(c, (const char *const[]){"now", NULL}) ||
+      no_tenant(c, id) || if_match(c, id))
     return;
+  now = edv__http_query(c->req, "now");
+  if (now && strcmp(now, "true") != 0 && strcmp(now, "false") != 0) {
+    api_error(c, 400, NULL, "now",
+              "query parameter 'now' must be true or false");
+    return;
+  }
+  if (now && strcmp(now, "true") == 0)
+    flags |= EDV_FLEET_NOW;
   if (job_free(c, id) == 0)
-    LIB_CALL(
-        c, 202, 1,
-        edv_tenant_delete(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
+    LIB_CALL(c, 202, 1,
+             edv_tenant_delete(c->d->ef, id, flags, lib_answer, w, &err));
+}
+
+/* ---- POST /api/tenants/{id}/undelete
+ * ---------------------------------------------*/
+
+/* Brings a tenant in its deletion's grace back (edv_tenant_undelete): 202
+ * with the tenant document once its run started; 412 for other phases. */
+void api_tenant_undelete(api_ctx *c, const char *id)
+{
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
+    return;
+  LIB_CALL(
+      c, 202, 1,
+      edv_tenant_undelete(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
 }
 
 /* ---- GET /api/tenants/{id}/events

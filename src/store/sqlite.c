@@ -111,6 +111,29 @@ static const char *const sq_migrations[] = {
     "  created_ms INTEGER NOT NULL"
     ");"
     "CREATE INDEX idempotency_created ON idempotency_keys (created_ms);",
+    /* 2: the SUSPENDING and SUSPENDED phases (deletion's grace). SQLite
+     * cannot change a CHECK in place: the table is rebuilt, with foreign
+     * keys off (sq_migrate) so that dropping the old one cascades to
+     * nothing. */
+    "CREATE TABLE tenants_new ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  tier TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  phase TEXT NOT NULL CHECK (phase IN ('PENDING', 'PROVISIONING',"
+    "    'READY', 'UPDATING', 'DEPROVISIONING', 'DELETED', 'FAILED',"
+    "    'SUSPENDING', 'SUSPENDED')),"
+    "  generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL"
+    ");"
+    "INSERT INTO tenants_new SELECT id, slug, tier, spec, phase, generation,"
+    "  last_error, created_ms, updated_ms FROM tenants;"
+    "DROP TABLE tenants;"
+    "ALTER TABLE tenants_new RENAME TO tenants;"
+    "CREATE INDEX tenants_tier ON tenants (tier, id);"
+    "CREATE INDEX tenants_phase ON tenants (phase, id);",
 };
 
 #define SQ_SCHEMA_VERSION                                                      \
@@ -413,7 +436,41 @@ static int sq_pragma_int(sq_store *s, const char *sql, int *out, edv_error *err)
   return rc == SQLITE_ROW ? 0 : sq_fail(s, rc, err, sql);
 }
 
+static int sq_migrate_all(sq_store *s, edv_error *err);
+
 static int sq_migrate(sq_store *s, edv_error *err)
+{
+  int rc = sq_exec(s, "PRAGMA foreign_keys = OFF", err, "migration");
+
+  /* Off while migrating (a pragma that only changes outside a
+   * transaction): a table rebuild must not cascade; each migration checks
+   * the keys before it commits. */
+  if (!rc)
+    rc = sq_migrate_all(s, err);
+  if (!rc)
+    rc = sq_exec(s, "PRAGMA foreign_keys = ON", err, "foreign keys");
+  else
+    sq_exec(s, "PRAGMA foreign_keys = ON", NULL, "foreign keys");
+  return rc;
+}
+
+/* 0 when no row breaks a foreign key. */
+static int sq_fk_check(sq_store *s, edv_error *err)
+{
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL);
+
+  if (rc != SQLITE_OK)
+    return sq_fail(s, rc, err, "foreign_key_check");
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW)
+    return edv_error_set(err, EDV_ECONFIG,
+                         "store: a migration broke a foreign key");
+  return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, err, "foreign_key_check");
+}
+
+static int sq_migrate_all(sq_store *s, edv_error *err)
 {
   char sql[64];
   int version, i, rc;
@@ -439,7 +496,8 @@ static int sq_migrate(sq_store *s, edv_error *err)
     if ((rc = sq_exec(s, sq_migrations[i], err, "migration")) ||
         (rc = sq_exec(s, sql, err, "migration")) ||
         (rc = sq_exec(s, "PRAGMA application_id = " SQ_APPLICATION_ID_STR, err,
-                      "migration")))
+                      "migration")) ||
+        (rc = sq_fk_check(s, err)))
       return sq_end(s, rc, err);
     if ((rc = sq_commit(&s->base, err)))
       return rc;

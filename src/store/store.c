@@ -12,8 +12,8 @@
 #include "store/store.h"
 
 static const char *const store_phases[EDV_PHASE__COUNT] = {
-    "PENDING",        "PROVISIONING", "READY",  "UPDATING",
-    "DEPROVISIONING", "DELETED",      "FAILED",
+    "PENDING", "PROVISIONING", "READY",      "UPDATING",  "DEPROVISIONING",
+    "DELETED", "FAILED",       "SUSPENDING", "SUSPENDED",
 };
 
 static const char *const store_step_states[EDV_STEP__COUNT] = {

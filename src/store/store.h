@@ -77,6 +77,8 @@ typedef enum {
   EDV_PHASE_DEPROVISIONING = 4,
   EDV_PHASE_DELETED = 5,
   EDV_PHASE_FAILED = 6,
+  EDV_PHASE_SUSPENDING = 7, /* deletion's grace: being stopped */
+  EDV_PHASE_SUSPENDED = 8,  /* deletion's grace: stopped, purged later */
   EDV_PHASE__COUNT
 } edv_tenant_phase;
 

@@ -401,7 +401,8 @@ static void set_phase_then(edv__trun *tr, edv_tenant_phase phase,
   pc->rec.phase = phase;
   if (e && e->code)
     edv_error_format(e, pc->rec.last_error, sizeof(pc->rec.last_error));
-  else if (phase == EDV_PHASE_READY || phase == EDV_PHASE_DELETED)
+  else if (phase == EDV_PHASE_READY || phase == EDV_PHASE_DELETED ||
+           phase == EDV_PHASE_SUSPENDED)
     pc->rec.last_error[0] = '\0';
   if (e && e->code) {
     pc->has_err = 1;
@@ -701,6 +702,23 @@ int edv__srun_planning(const edv__srun *sr)
   return sr->tr->planning;
 }
 
+const char *edv__direction_name(edv__direction dir)
+{
+  return dir == EDV_DIR_UP ? "up" : dir == EDV_DIR_DOWN ? "down" : "suspend";
+}
+
+const char *edv__direction_done(edv__direction dir)
+{
+  return dir == EDV_DIR_UP     ? "provisioned"
+         : dir == EDV_DIR_DOWN ? "deprovisioned"
+                               : "suspended";
+}
+
+int edv__srun_suspending(const edv__srun *sr)
+{
+  return sr->tr->dir == EDV_DIR_SUSPEND;
+}
+
 int *edv__srun_stage(edv__srun *sr)
 {
   return &sr->stage;
@@ -899,15 +917,20 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
   sr->waiter = NULL;
   if (!err || err->code == EDV_OK) {
     sr->state = SR_DONE;
-    /* Going down, only what outlives the tenant is recorded. */
-    if (tr->dir == EDV_DIR_UP || (sr->def->flags & EDV_STEP_KEEP)) {
+    /* Going down, only what outlives the tenant is recorded; a
+     * suspension keeps the records of the tenant's life as they are. */
+    if (tr->dir == EDV_DIR_UP ||
+        (tr->dir == EDV_DIR_DOWN && (sr->def->flags & EDV_STEP_KEEP))) {
       sr->rec.state = EDV_STEP_DONE;
       sr->rec.error[0] = '\0';
       sr->rec.op_name[0] = '\0';
       sr->rec.finished_ms = edv__store_now(f->store);
       step_save(sr, NULL);
     }
-    journal(tr, tr->dir == EDV_DIR_UP ? "step.done" : "step.deleted",
+    journal(tr,
+            tr->dir == EDV_DIR_UP     ? "step.done"
+            : tr->dir == EDV_DIR_DOWN ? "step.deleted"
+                                      : "step.suspended",
             sr->def->name, NULL, NULL, dur, NULL);
     emit(tr, EDV_EV_STEP_DONE, sr, NULL, NULL);
     run_schedule(tr);
@@ -1386,6 +1409,13 @@ static void step_start(edv__srun *sr)
 {
   edv__trun *tr = sr->tr;
 
+  if (tr->dir == EDV_DIR_SUSPEND &&
+      !(sr->def->flags & (EDV_STEP_SUSPEND | EDV_STEP_FIRST))) {
+    /* Not touched by a suspension. */
+    sr->state = SR_DONE;
+    run_schedule(tr);
+    return;
+  }
   sr->state = SR_RUNNING;
   sr->stage = 0;
   sr->attempts++;
@@ -1446,6 +1476,8 @@ static void run_maybe_end(edv__trun *tr)
     tr->finishing = 1;
     if (tr->dir == EDV_DIR_UP)
       set_phase_then(tr, EDV_PHASE_READY, NULL, 0, run_finished);
+    else if (tr->dir == EDV_DIR_SUSPEND)
+      set_phase_then(tr, EDV_PHASE_SUSPENDED, NULL, 0, run_finished);
     else
       set_phase_then(tr, EDV_PHASE_DELETED, NULL, !tr->platform, run_finished);
     return;
@@ -2015,9 +2047,11 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
   f->runs = tr;
   f->active++;
   tr->rec.last_error[0] = '\0';
-  set_phase(
-      tr, dir == EDV_DIR_UP ? EDV_PHASE_PROVISIONING : EDV_PHASE_DEPROVISIONING,
-      NULL);
+  set_phase(tr,
+            dir == EDV_DIR_UP        ? EDV_PHASE_PROVISIONING
+            : dir == EDV_DIR_SUSPEND ? EDV_PHASE_SUSPENDING
+                                     : EDV_PHASE_DEPROVISIONING,
+            NULL);
   run_schedule(tr);
   return 0;
 }

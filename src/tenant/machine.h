@@ -144,7 +144,17 @@ edv__shared *edv__fleet_shared(edv__fleet *f);
 typedef enum {
   EDV_DIR_UP = 0,   /* provision: PROVISIONING -> READY */
   EDV_DIR_DOWN = 1, /* deprovision: DEPROVISIONING -> DELETED */
+  /* deletion's grace: SUSPENDING -> SUSPENDED. Only the EDV_STEP_SUSPEND
+   * steps act (their `down`, which asks edv__srun_suspending()), in the
+   * down order; the others are left as they are. Driving the tenant up
+   * again undoes it. */
+  EDV_DIR_SUSPEND = 2,
 } edv__direction;
+
+/* "up", "down", "suspend"; and as in "being provisioned", "being
+ * deprovisioned", "being suspended". */
+const char *edv__direction_name(edv__direction dir);
+const char *edv__direction_done(edv__direction dir);
 
 /* Called once when a run ends: the final phase and the error, if any. */
 typedef void (*edv__run_done_fn)(void *data, const char *tenant,
@@ -201,6 +211,8 @@ int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
 
 /* 1 when the step runs in a plan (read-only). */
 int edv__srun_planning(const edv__srun *sr);
+/* 1 when the step runs in a suspension (EDV_DIR_SUSPEND). */
+int edv__srun_suspending(const edv__srun *sr);
 
 /* Stops a tenant's run at a durable point; its callback runs with
  * EDV_ECANCELED. */
@@ -244,6 +256,9 @@ typedef struct edv__step_def {
  * dropped with the DELETED phase): what it recorded there stays readable
  * while the tenant is DELETED, until its next life overwrites it. */
 #define EDV_STEP_KEEP 0x2u
+/* The step's `down` runs when the tenant is suspended (EDV_DIR_SUSPEND):
+ * it takes the tenant off the air without destroying anything. */
+#define EDV_STEP_SUSPEND 0x4u
 
 /*
  * A deleted tenant's final backup, as the sql_instance step records it

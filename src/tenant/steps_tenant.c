@@ -1793,6 +1793,58 @@ RES_UP(vm_up, vm_res, vm)
 
 RES_DOWN(vm_down, vm_res, vm)
 
+/* Suspension (deletion's grace): the VM stopped, its disks kept. */
+static void vm_stop(edv__srun *sr);
+
+static void vm_stop_sent(edv__srun *sr, json_object *op, const edv_error *err)
+{
+  (void)op;
+  if (err)
+    edv__step_done(sr, err);
+  else
+    vm_stop(sr); /* observe: done once TERMINATED */
+}
+
+static void vm_stop_seen(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  const char *st = res ? edv__jstr(res, "status") : NULL;
+  char path[512];
+
+  if (err || !res || (st && strcmp(st, "TERMINATED") == 0)) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (edv__step_owned_labels(sr, res, "VM"))
+    return;
+  if (st && (strcmp(st, "STOPPING") == 0 || strcmp(st, "PROVISIONING") == 0 ||
+             strcmp(st, "STAGING") == 0)) {
+    edv__step_later(sr, edv__srun_poll_ms(sr), vm_stop);
+    return;
+  }
+  vm_verb_path(sr, "stop", path, sizeof(path));
+  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, NULL,
+                "compute.instances.stop", vm_stop_sent);
+}
+
+static void vm_stop(edv__srun *sr)
+{
+  names n;
+  char path[512];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path), CP "/zones/%s/instances/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.vm);
+  edv__step_get(sr, EDV_API_COMPUTE, path, vm_stop_seen);
+}
+
+static void vm_leave(edv__srun *sr)
+{
+  if (edv__srun_suspending(sr))
+    vm_stop(sr);
+  else
+    vm_down(sr);
+}
+
 /* ==== snapshot schedule =====================================================
  */
 
@@ -2957,8 +3009,8 @@ const edv__step_def edv__tenant_steps[] = {
      {"subnet", "firewall_allow", "firewall_deny", "service_account",
       "sql_user", "firewall_db_deny", "firewall_db_allow"},
      vm_up,
-     vm_down,
-     0},
+     vm_leave,
+     EDV_STEP_SUSPEND},
     {"snapshot_policy", "Snapshot schedule", {"vm"}, policy_up, policy_down, 0},
     {"instance_group", "Instance group", {"vm"}, ig_up, ig_down, 0},
     {"backend_service",
@@ -2972,8 +3024,8 @@ const edv__step_def edv__tenant_steps[] = {
      {"backend_service"},
      urlmap_up,
      urlmap_down,
-     0},
-    {"dns_records", "DNS records", {NULL}, dns_up, dns_down, 0},
+     EDV_STEP_SUSPEND},
+    {"dns_records", "DNS records", {NULL}, dns_up, dns_down, EDV_STEP_SUSPEND},
     {"dns_authorization", "DNS authorization", {NULL}, auth_up, auth_down, 0},
     {"certificate",
      "TLS certificate",

@@ -467,7 +467,8 @@ static void run_api(tenant *t)
     }
     break;
   case OP_DELETE_API:
-    snprintf(path, sizeof(path), "/api/tenants/%s", t->id);
+    /* now=true: the purge itself, not the grace (what the soak counts). */
+    snprintf(path, sizeof(path), "/api/tenants/%s?now=true", t->id);
     st = api_call("DELETE", path, NULL, NULL, 0);
     op_result(t, st == 202 || st == 200 || st == 204 || st == 404, 300);
     break;
@@ -484,8 +485,8 @@ static void run_ctl(tenant *t)
       (char *)S.edvctl, "--config", S.conf,  "-q", "tenant",
       "create",         t->id,      t->slug, name, (char *)o->tier,
       "us-central1",    "--wait",   NULL};
-  char *del[] = {(char *)S.edvctl, "--config", S.conf,  "-q", "tenant",
-                 "delete",         t->id,      "--yes", NULL};
+  char *del[] = {(char *)S.edvctl, "--config", S.conf,  "-q",    "tenant",
+                 "delete",         t->id,      "--now", "--yes", NULL};
 
   snprintf(name, sizeof(name), "Soak %s", t->id);
   S.issued[o->kind]++;

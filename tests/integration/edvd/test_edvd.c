@@ -327,9 +327,27 @@ static void test_lifecycle(void **state)
   assert_non_null(strstr(r->body, "edv_runs_in_flight"));
   resp_free(r);
 
-  /* Delete: 202, then DELETED; a second delete is 404. */
+  /* Delete: 202, then SUSPENDED (its grace, purge_after set); undelete:
+   * READY again; ?now=true: DELETED; a second delete is 404. */
   r = call("DELETE", "/api/tenants/life03", "/api/tenants/{id}", tok_op, NULL,
            NULL, 202);
+  resp_free(r);
+  wait_phase("life03", "SUSPENDED", 90);
+  r = call("GET", "/api/tenants/life03", "/api/tenants/{id}", tok_view, NULL,
+           NULL, 200);
+  assert_non_null(
+      json_object_get_string(json_object_object_get(r->json, "purge_after")));
+  resp_free(r);
+  expect_error("DELETE", "/api/tenants/life03?now=maybe", "/api/tenants/{id}",
+               tok_op, NULL, 400, NULL);
+  r = call("POST", "/api/tenants/life03/undelete", "/api/tenants/{id}/undelete",
+           tok_op, NULL, NULL, 202);
+  resp_free(r);
+  wait_phase("life03", "READY", 90);
+  expect_error("POST", "/api/tenants/life03/undelete",
+               "/api/tenants/{id}/undelete", tok_op, NULL, 409, NULL);
+  r = call("DELETE", "/api/tenants/life03?now=true", "/api/tenants/{id}",
+           tok_op, NULL, NULL, 202);
   resp_free(r);
   wait_phase("life03", "DELETED", 90);
   expect_error("DELETE", "/api/tenants/life03", "/api/tenants/{id}", tok_op,

@@ -100,10 +100,10 @@ static void test_dns_names(void **state)
   resp_free(call("POST", "/api/tenants", "/api/tenants", tok_op,
                  spec(b, sizeof(b), "dnsok1", "mail", "Mail School", "basic"),
                  NULL, 202));
-  resp_free(call("DELETE", "/api/tenants/dnsok1", "/api/tenants/{id}", tok_op,
-                 NULL, NULL, 202));
-  resp_free(call("DELETE", "/api/tenants/dnsok2", "/api/tenants/{id}", tok_op,
-                 NULL, NULL, 202));
+  resp_free(call("DELETE", "/api/tenants/dnsok1?now=true", "/api/tenants/{id}",
+                 tok_op, NULL, NULL, 202));
+  resp_free(call("DELETE", "/api/tenants/dnsok2?now=true", "/api/tenants/{id}",
+                 tok_op, NULL, NULL, 202));
   wait_phase("dnsok1", "DELETED", 120);
   wait_phase("dnsok2", "DELETED", 120);
   expect_a("www.edvirons.com.", "198.51.100.80");

@@ -820,8 +820,8 @@ static void test_orphans(void **state)
   snprintf(lbip, sizeof(lbip), "%s", jstr(o, "address"));
   json_object_put(o);
   /* dr04: DELETED, nobody deleting it. */
-  resp_free(call("DELETE", "/api/tenants/dr04", "/api/tenants/{id}", tok_op,
-                 NULL, NULL, 202));
+  resp_free(call("DELETE", "/api/tenants/dr04?now=true", "/api/tenants/{id}",
+                 tok_op, NULL, NULL, 202));
   wait_phase("dr04", "DELETED", 120);
   wait_idle(30);
   /* Ours for dr04: a firewall rule (prefix + marker), a certificate

@@ -69,6 +69,17 @@ static int remote(const char *tokfile, const char *format, const char *a1,
   return run_edvctl(NULL, args, out, err);
 }
 
+/* edvctl --server ... tenant delete ID --now --yes (no grace). */
+static int remote_purge(const char *tokfile, const char *format, const char *id,
+                        char **out, char **err)
+{
+  const char *args[] = {"--server", base,    "--token-file", tokfile,
+                        "--format", format,  "tenant",       "delete",
+                        id,         "--now", "--yes",        NULL};
+
+  return run_edvctl(NULL, args, out, err);
+}
+
 /* edvctl --state-dir DIR [--format F] tenant A1 [A2 [A3]], the cloud the
  * simulator. */
 static int local3(const char *format, const char *a1, const char *a2,
@@ -182,9 +193,21 @@ static void test_remote_lifecycle(void **state)
     }
   }
 
-  /* Delete through the API; DELETED with its history; gone from list. */
+  /* Delete through the API: first SUSPENDED (its grace), undeleted
+   * (READY), then --now: DELETED with its history; gone from list. */
   assert_int_equal(
       remote(tokfile_op, "table", "delete", "rem001", "--yes", &out, &err), 0);
+  assert_non_null(strstr(out, "Tenant rem001 suspended; purged after "));
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem001"), "SUSPENDED");
+  assert_int_equal(
+      remote(tokfile_op, "table", "undelete", "rem001", NULL, &out, &err), 0);
+  assert_non_null(strstr(err, "rem001 is READY"));
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem001"), "READY");
+  assert_int_equal(remote_purge(tokfile_op, "table", "rem001", &out, &err), 0);
   assert_string_equal(out, "Tenant rem001 deleted.\n");
   free(out);
   free(err);
@@ -418,8 +441,7 @@ static void test_remote_retry(void **state)
   free(out);
   free(err);
   /* delete --format json: the final document, nothing on stderr. */
-  assert_int_equal(
-      remote(tokfile_op, "json", "delete", "rem010", "--yes", &out, &err), 0);
+  assert_int_equal(remote_purge(tokfile_op, "json", "rem010", &out, &err), 0);
   o = json_tokener_parse(out);
   assert_non_null(o);
   assert_string_equal(

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -426,8 +427,9 @@ static void test_create_get_list_delete(void **state)
       json_object_array_length(json_object_object_get(a, "events")), 5);
   assert_non_null(json_object_object_get(a, "next_after"));
 
-  /* delete: DELETED, the VM gone from the simulator. */
-  a = wait_answer(edv_tenant_delete(F.fleet, "api01", 0, on_answer, &F, &err));
+  /* delete --now: DELETED, the VM gone from the simulator. */
+  a = wait_answer(
+      edv_tenant_delete(F.fleet, "api01", EDV_FLEET_NOW, on_answer, &F, &err));
   assert_non_null(a);
   assert_string_equal(js(a, "phase"), "DELETED");
   assert_int_equal(F.ends, 2);
@@ -511,7 +513,8 @@ static void test_delete_recover(void **state)
   a = wait_answer(edv_tenant_apply(F.fleet, "api05", 0, on_answer, &F, &err));
   assert_string_equal(js(a, "phase"), "READY");
   assert_true(sim_has("sql%23instance", "edv-api05-db-1"));
-  a = wait_answer(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err));
+  a = wait_answer(
+      edv_tenant_delete(F.fleet, "api05", EDV_FLEET_NOW, on_answer, &F, &err));
   assert_string_equal(js(a, "phase"), "DELETED");
   assert_false(sim_has("sql%23instance", "edv-api05-db-1"));
   b = sim_find("sql%23backup", "instance", "edv-api05-db-1");
@@ -550,7 +553,8 @@ static void test_delete_recover(void **state)
   assert_non_null(strstr(err.message, "only a DELETED tenant"));
 
   /* Deleted again (a new final backup), then 31 days pass: gone. */
-  a = wait_answer(edv_tenant_delete(F.fleet, "api05", 0, on_answer, &F, &err));
+  a = wait_answer(
+      edv_tenant_delete(F.fleet, "api05", EDV_FLEET_NOW, on_answer, &F, &err));
   assert_string_equal(js(a, "phase"), "DELETED");
   assert_string_not_equal(js(json_object_object_get(a, "final_backup"), "name"),
                           backup);
@@ -566,6 +570,230 @@ static void test_delete_recover(void **state)
   a = wait_answer(edv_tenant_get(F.fleet, "api05", 0, on_answer, &F, &err));
   assert_string_equal(js(a, "phase"), "DELETED");
   assert_false(sim_has("sql%23instance", "edv-api05-db-3"));
+}
+
+static int64_t recon_figure(const char *key);
+
+/* "2026-12-07T10:00:00.123Z" in ms since the epoch, or -1. */
+static int64_t rfc3339_ms(const char *t)
+{
+  struct tm tm;
+  int ms = 0;
+
+  memset(&tm, 0, sizeof(tm));
+  if (!t || sscanf(t, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon,
+                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* 1 when the URL map has a host rule for `host`. */
+static int urlmap_has_host(const char *host)
+{
+  json_object *m = sim_find("compute%23urlMap", "name", "edv-urlmap");
+  json_object *rules = json_object_object_get(m, "hostRules");
+  int found = 0;
+
+  assert_non_null(m);
+  for (size_t i = 0; i < json_object_array_length(rules); i++) {
+    json_object *hosts =
+        json_object_object_get(json_object_array_get_idx(rules, i), "hosts");
+    for (size_t k = 0; k < json_object_array_length(hosts); k++)
+      found |=
+          strcmp(json_object_get_string(json_object_array_get_idx(hosts, k)),
+                 host) == 0;
+  }
+  json_object_put(m);
+  return found;
+}
+
+/* The A record set named `name` in the simulator (1) or not (0). */
+static int dns_has_a(const char *name)
+{
+  json_object *st = sim_state("dns%23resourceRecordSet");
+  json_object *items = json_object_object_get(st, "resources");
+  int n = 0;
+
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *r =
+        json_object_object_get(json_object_array_get_idx(items, i), "resource");
+    n += js(r, "name") && strcmp(js(r, "name"), name) == 0 && js(r, "type") &&
+         strcmp(js(r, "type"), "A") == 0;
+  }
+  json_object_put(st);
+  return n > 0;
+}
+
+/* The simulator's VM status ("RUNNING", "TERMINATED"), or "" when absent
+ * (copied into buf). */
+static const char *vm_status(const char *name, char *buf, size_t size)
+{
+  json_object *vm = sim_find("compute%23instance", "name", name);
+
+  snprintf(buf, size, "%s", vm && js(vm, "status") ? js(vm, "status") : "");
+  json_object_put(vm);
+  return buf;
+}
+
+/* The Cloud SQL instance's createTime (copied), "" when absent. */
+static const char *sql_created(const char *name, char *buf, size_t size)
+{
+  json_object *db = sim_find("sql%23instance", "name", name);
+
+  snprintf(buf, size, "%s",
+           db && js(db, "createTime") ? js(db, "createTime") : "");
+  json_object_put(db);
+  return buf;
+}
+
+/* The tenant's state in the simulator while it is on the air. */
+static void check_on_air(void)
+{
+  char b[64];
+
+  assert_string_equal(vm_status("edv-api06-vm", b, sizeof(b)), "RUNNING");
+  assert_true(urlmap_has_host("api06.edvirons.com"));
+  assert_true(urlmap_has_host("api-school-06.edvirons.com"));
+  assert_true(dns_has_a("api06.edvirons.com."));
+  assert_true(dns_has_a("api-school-06.edvirons.com."));
+}
+
+/* ... and while it is suspended: off the air, nothing destroyed. */
+static void check_suspended(const char *db_created)
+{
+  char b[64];
+
+  assert_string_equal(vm_status("edv-api06-vm", b, sizeof(b)), "TERMINATED");
+  assert_true(sim_has("compute%23disk", "edv-api06-boot"));
+  assert_false(urlmap_has_host("api06.edvirons.com"));
+  assert_false(urlmap_has_host("api-school-06.edvirons.com"));
+  assert_false(dns_has_a("api06.edvirons.com."));
+  assert_false(dns_has_a("api-school-06.edvirons.com."));
+  assert_string_equal(sql_created("edv-api06-db-1", b, sizeof(b)), db_created);
+  assert_true(sim_has("compute%23subnetwork", "edv-api06"));
+  assert_true(sim_has("compute%23backendService", "edv-api06-be"));
+  assert_false(sim_has("sql%23backup", "edv-api06-db-1"));
+}
+
+/*
+ * Two-phase deletion: delete suspends (VM stopped, host rule and DNS A
+ * records gone, the SQL instance, disk, subnet untouched) with a
+ * purge_after; deleting again answers the same; update and apply are
+ * refused; undelete brings the tenant back READY on the same instance.
+ * delete --now of a SUSPENDED tenant purges it (final backup). A tenant
+ * never READY is not suspended.
+ */
+static void test_delete_grace(void **state)
+{
+  json_object *s = spec("api06", "api-school-06", "basic"), *a, *b, *patch;
+  edv_error err;
+  char created[64], b2[64];
+
+  (void)state;
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  json_object_put(s);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_null(json_object_object_get(a, "purge_after"));
+  check_on_air();
+  sql_created("edv-api06-db-1", created, sizeof(created));
+  assert_string_not_equal(created, "");
+
+  a = wait_answer(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_string_equal(js(a, "phase"), "SUSPENDED");
+  assert_null(json_object_object_get(a, "final_backup"));
+  {
+    /* The default grace: 7 days after the suspension. */
+    int64_t up = rfc3339_ms(js(a, "updated"));
+    int64_t pa = rfc3339_ms(js(a, "purge_after"));
+    assert_true(up > 0);
+    assert_int_equal(pa - up, (int64_t)7 * 86400 * 1000);
+  }
+  check_suspended(created);
+  /* Again: the same, nothing purged. */
+  a = wait_answer(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "SUSPENDED");
+  assert_int_equal(edv_tenant_apply(F.fleet, "api06", 0, on_answer, &F, &err),
+                   EDV_EPRECONDITION);
+  assert_non_null(strstr(err.message, "undelete"));
+  patch = json_tokener_parse("{\"display_name\":\"X\"}");
+  assert_int_equal(
+      edv_tenant_update(F.fleet, "api06", patch, 0, on_answer, &F, &err),
+      EDV_EPRECONDITION);
+  json_object_put(patch);
+  /* The reconciler's pass leaves it (grace not over), and so does a drift
+   * pass's and health's view: nothing started, nothing changed. */
+  {
+    int64_t d0 = recon_figure("drift_passes");
+    a = wait_answer(edv_fleet_reconcile(
+        F.fleet, EDV_FLEET_ASYNC | EDV_PASS_DRIFT, on_answer, &F, &err));
+    assert_non_null(a);
+    assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                     0);
+    for (int i = 0; i < 600000 && recon_figure("drift_passes") < d0 + 1; i++)
+      uv_run(&F.loop, UV_RUN_ONCE);
+    assert_int_equal(recon_figure("drift_passes"), d0 + 1);
+    assert_int_equal(edv_fleet_runs(F.fleet), 0);
+  }
+  check_suspended(created);
+
+  /* undelete: READY, the same instance, back on the air. */
+  a = wait_answer(
+      edv_tenant_undelete(F.fleet, "api06", 0, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_null(json_object_object_get(a, "purge_after"));
+  check_on_air();
+  assert_string_equal(sql_created("edv-api06-db-1", b2, sizeof(b2)), created);
+  assert_false(sim_has("sql%23instance", "edv-api06-db-2"));
+  assert_int_equal(
+      edv_tenant_undelete(F.fleet, "api06", 0, on_answer, &F, &err),
+      EDV_EPRECONDITION);
+
+  /* delete, then delete --now: purged, with its final backup. */
+  a = wait_answer(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "SUSPENDED");
+  a = wait_answer(
+      edv_tenant_delete(F.fleet, "api06", EDV_FLEET_NOW, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "DELETED");
+  assert_false(sim_has("compute%23instance", "edv-api06-vm"));
+  assert_false(sim_has("sql%23instance", "edv-api06-db-1"));
+  b = sim_find("sql%23backup", "instance", "edv-api06-db-1");
+  assert_non_null(b);
+  assert_string_equal(js(b, "type"), "FINAL");
+  json_object_put(b);
+  assert_non_null(json_object_object_get(a, "final_backup"));
+}
+
+/* With a grace of 0 the reconciler's next pass purges a suspended tenant
+ * (final backup and all). */
+static void test_grace_expiry(void **state)
+{
+  json_object *s = spec("api07", "api-school-07", "basic"), *a, *b;
+  edv_error err;
+
+  (void)state;
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  json_object_put(s);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_int_equal(edv_config_set(F.cfg, "tenant.delete_grace_s", "0", &err),
+                   0);
+  a = wait_answer(edv_tenant_delete(F.fleet, "api07", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "SUSPENDED");
+  assert_true(sim_has("sql%23instance", "edv-api07-db-1"));
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   1);
+  a = wait_answer(edv_tenant_get(F.fleet, "api07", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "DELETED");
+  assert_false(sim_has("compute%23instance", "edv-api07-vm"));
+  assert_false(sim_has("sql%23instance", "edv-api07-db-1"));
+  b = sim_find("sql%23backup", "instance", "edv-api07-db-1");
+  assert_non_null(b);
+  assert_string_equal(js(b, "type"), "FINAL");
+  json_object_put(b);
 }
 
 /* Reopens the fleet on the same state directory (closing the first). */
@@ -759,6 +987,8 @@ int main(void)
       cmocka_unit_test(test_platform),
       cmocka_unit_test(test_create_get_list_delete),
       cmocka_unit_test(test_delete_recover),
+      cmocka_unit_test(test_delete_grace),
+      cmocka_unit_test(test_grace_expiry),
       cmocka_unit_test(test_resume_all),
       cmocka_unit_test(test_reconcile_programs),
       cmocka_unit_test(test_reconciler),

@@ -557,6 +557,27 @@ static long sim_mutations(void)
   return n;
 }
 
+/* The simulator's resource of `kind` ("compute%23instance") named `name`
+ * (a new reference), or NULL. */
+static json_object *res_of(th *h, const char *kind, const char *name)
+{
+  char path[200];
+  json_object *st, *items, *found = NULL;
+
+  snprintf(path, sizeof(path), "/_sim/state?kind=%s", kind);
+  st = th_admin(h, "GET", path, NULL);
+  items = st ? json_object_object_get(st, "resources") : NULL;
+  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+    json_object *r =
+        json_object_object_get(json_object_array_get_idx(items, i), "resource");
+    const char *n = json_object_get_string(json_object_object_get(r, "name"));
+    if (n && strcmp(n, name) == 0)
+      found = json_object_get(r);
+  }
+  json_object_put(st);
+  return found;
+}
+
 /* edvctl itself: bad specs refused with nothing created; `tenant create`
  * and `tenant delete` killed (-9) and interrupted (SIGINT) at random
  * instants, finished by `tenant resume --all` / `tenant resume ID`. */
@@ -579,7 +600,9 @@ static void test_edvctl(void **state)
   const char *dup[] = {"tenant", "create",      "ce1",    "ce1-s", "École Ce1",
                        "basic",  "us-central1", "--wait", NULL};
   const char *resume_all[] = {"tenant", "resume", "--all", NULL};
-  const char *del[] = {"tenant", "delete", "ce1", "--yes", NULL};
+  const char *del[] = {"tenant", "delete", "ce1", "--now", "--yes", NULL};
+  const char *suspend[] = {"tenant", "delete", "ce1", "--yes", NULL};
+  const char *undelete[] = {"tenant", "undelete", "ce1", NULL};
   tenant_want want = {"ce1", "premium", EDV_DIR_UP};
 
   (void)state;
@@ -642,6 +665,97 @@ static void test_edvctl(void **state)
   if (rc == 0 || !strstr(err, "ce1"))
     fail_msg("duplicate id: rc %d: %s", rc, err);
   assert_int_equal(sim_mutations(), m0);
+
+  /* Deletion's grace: `tenant delete` (a suspension) killed mid-way,
+   * finished by `resume --all` (SUSPENDING goes on to SUSPENDED) or, when
+   * killed before SUSPENDING was recorded, by deleting again; then
+   * `tenant undelete` killed mid-way and finished the same way. Each
+   * checked in the cloud: off the air with nothing destroyed, then the
+   * whole footprint back. */
+  for (int round = 0; round < 2; round++) {
+    th h;
+    th_opts o;
+    json_object *st, *fp, *vm, *db;
+    char why[2048], created[64];
+
+    th_simproc_opts(&g_sp, g_dir, &o);
+    th_open(&h, &o);
+    db = res_of(&h, "sql%23instance", "edv-ce1-db-1");
+    assert_non_null(db);
+    snprintf(created, sizeof(created), "%s",
+             json_object_get_string(json_object_object_get(db, "createTime")));
+    json_object_put(db);
+    th_close(&h);
+    rc = edvctl(round ? 900 : 300, SIGKILL, err, sizeof(err), suspend);
+    assert_true(rc == -SIGKILL || rc == 0);
+    lives = 0;
+    while ((rc = edvctl(0, 0, err, sizeof(err), resume_all)) != 0 &&
+           ++lives < 3)
+      ;
+    if (rc != 0)
+      fail_msg("resume --all (suspend): rc %d: %s", rc, err);
+    if ((rc = edvctl(0, 0, err, sizeof(err), suspend)) != 0)
+      fail_msg("delete (suspend): rc %d: %s", rc, err);
+    th_open(&h, &o);
+    vm = res_of(&h, "compute%23instance", "edv-ce1-vm");
+    assert_non_null(vm);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(vm, "status")),
+        "TERMINATED");
+    json_object_put(vm);
+    assert_int_equal(th_urlmap_rules(&h, "ce1", NULL), 0);
+    st = th_state_all(&h);
+    fp = th_footprint(st, "ce1", "ce1-s");
+    /* The two A records gone, the two challenge CNAMEs kept. */
+    assert_int_equal(json_object_get_int(
+                         json_object_object_get(fp, "dns#resourceRecordSet")),
+                     2);
+    assert_non_null(json_object_object_get(fp, "sql#instance"));
+    assert_non_null(json_object_object_get(fp, "compute#disk"));
+    json_object_put(fp);
+    json_object_put(st);
+    db = res_of(&h, "sql%23instance", "edv-ce1-db-1");
+    assert_non_null(db);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(db, "createTime")),
+        created);
+    json_object_put(db);
+    th_close(&h);
+
+    rc = edvctl(round ? 1200 : 400, SIGKILL, err, sizeof(err), undelete);
+    assert_true(rc == -SIGKILL || rc == 0);
+    lives = 0;
+    while ((rc = edvctl(0, 0, err, sizeof(err), resume_all)) != 0 &&
+           ++lives < 3)
+      ;
+    if (rc != 0)
+      fail_msg("resume --all (undelete): rc %d: %s", rc, err);
+    /* Killed before the run recorded its phase: still SUSPENDED (0);
+     * otherwise READY already (4: nothing to undelete). */
+    rc = edvctl(0, 0, err, sizeof(err), undelete);
+    if (rc != 0 && rc != 4)
+      fail_msg("undelete: rc %d: %s", rc, err);
+    th_open(&h, &o);
+    st = th_state_all(&h);
+    fp = th_footprint(st, "ce1", "ce1-s");
+    if (th_footprint_check(fp, 1, why, sizeof(why)))
+      fail_msg("ce1 undeleted (round %d): %s", round, why);
+    assert_int_equal(th_urlmap_rules(&h, "ce1", NULL), 101);
+    vm = res_of(&h, "compute%23instance", "edv-ce1-vm");
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(vm, "status")),
+        "RUNNING");
+    json_object_put(vm);
+    db = res_of(&h, "sql%23instance", "edv-ce1-db-1");
+    assert_non_null(db);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(db, "createTime")),
+        created);
+    json_object_put(db);
+    json_object_put(fp);
+    json_object_put(st);
+    th_close(&h);
+  }
 
   rc = edvctl(900, SIGKILL, err, sizeof(err), del);
   assert_true(rc == -SIGKILL || rc == 0);

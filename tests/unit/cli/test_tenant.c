@@ -428,7 +428,20 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "delete", "school002");
   assert_int_equal(r.status, 2);
   assert_non_null(strstr(r.err, "without --yes"));
+  /* First its grace: SUSPENDED, then undeleted, then deleted --now. */
   EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--yes");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.out, "Tenant school002 suspended; purged after "));
+  EDV(&r, &s, "--sim", "--format", "json", "tenant", "state", "school002");
+  o = parse_out(&r);
+  assert_string_equal(jstr(o, "phase"), "SUSPENDED");
+  json_object_put(o);
+  EDV(&r, &s, "--sim", "tenant", "undelete", "school002");
+  EXPECT_OK(&r);
+  assert_non_null(strstr(r.err, "school002 is READY"));
+  EDV(&r, &s, "--sim", "tenant", "undelete", "school002");
+  assert_int_equal(r.status, 4);
+  EDV(&r, &s, "--sim", "tenant", "delete", "school002", "--now", "--yes");
   EXPECT_OK(&r);
   assert_non_null(strstr(r.out, "Tenant school002 deleted."));
   EDV(&r, &s, "--sim", "tenant", "list", "--format", "json");
@@ -522,7 +535,7 @@ static void test_async(void **state)
   /* delete --async: the deletion is durable before edvctl returns (the
    * next process takes it down), JSON the document. */
   EDV(&r, &s, "--sim", "--format", "json", "tenant", "delete", "school005",
-      "--yes", "--async");
+      "--yes", "--now", "--async");
   EXPECT_OK(&r);
   o = parse_out(&r);
   assert_string_equal(jstr(o, "id"), "school005");

@@ -152,13 +152,13 @@ static void test_migrations(void **state)
 
   assert_string_equal(edv__store_backend(fx->st), "sqlite");
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 1);
+  assert_int_equal(v, 2);
   put_tenant(fx->st, "school001", "basic", EDV_PHASE_PENDING);
   /* Re-open: nothing re-applied, data kept. */
   edv__store_close(fx->st);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 1);
+  assert_int_equal(v, 2);
   {
     edv__tenant_rec r;
 
@@ -166,7 +166,7 @@ static void test_migrations(void **state)
   }
   edv__store_close(fx->st);
   fx->st = NULL;
-  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 1);
+  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 2);
   assert_int_equal(raw_int(fx->path, "PRAGMA application_id"), 0x45445631);
   assert_int_equal(raw_int(fx->path,
                            "SELECT count(*) FROM sqlite_master WHERE type = "
@@ -191,6 +191,62 @@ static void test_migrations(void **state)
   assert_contains(err.message, fx->path);
   assert_int_equal(raw_exec(fx->path, "PRAGMA application_id = 1162106417"),
                    SQLITE_OK);
+  assert_int_equal(fx_open(fx, &err), 0);
+}
+
+/* A version-1 store (the phase CHECK without the grace's phases) with a
+ * tenant, its steps and its subnet: opening it migrates to version 2, the
+ * steps and subnet kept (the table rebuild cascades to nothing), and a
+ * SUSPENDED phase is accepted. */
+static void test_migration_v1_to_v2(void **state)
+{
+  fixture *fx = *state;
+  edv__tenant_rec r;
+  edv_error err;
+  int v;
+
+  put_tenant(fx->st, "school001", "basic", EDV_PHASE_READY);
+  edv__store_close(fx->st);
+  fx->st = NULL;
+  /* Back to version 1's tenants table, by hand, foreign keys off (the
+   * connection's default), then a step and a subnet row. */
+  assert_int_equal(
+      raw_exec(fx->path,
+               "CREATE TABLE t1 (id TEXT PRIMARY KEY NOT NULL,"
+               " slug TEXT NOT NULL UNIQUE, tier TEXT NOT NULL,"
+               " spec TEXT NOT NULL, phase TEXT NOT NULL CHECK (phase IN"
+               " ('PENDING', 'PROVISIONING', 'READY', 'UPDATING',"
+               " 'DEPROVISIONING', 'DELETED', 'FAILED')),"
+               " generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),"
+               " last_error TEXT NOT NULL DEFAULT '',"
+               " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+               "INSERT INTO t1 SELECT * FROM tenants;"
+               "DROP TABLE tenants; ALTER TABLE t1 RENAME TO tenants;"
+               "INSERT INTO steps (tenant, step, state) VALUES"
+               " ('school001', 'vm', 'DONE');"
+               "INSERT INTO subnets VALUES ('10.64.0.0/28', 'school001', 1, 2,"
+               " 28, 1);"
+               "PRAGMA user_version = 1;"),
+      SQLITE_OK);
+  assert_int_equal(raw_exec(fx->path, "UPDATE tenants SET phase = 'SUSPENDED'"),
+                   SQLITE_CONSTRAINT);
+  assert_int_equal(fx_open(fx, &err), 0);
+  assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
+  assert_int_equal(v, 2);
+  edv__store_close(fx->st);
+  fx->st = NULL;
+  assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM steps"), 1);
+  assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM subnets"), 1);
+  assert_int_equal(raw_exec(fx->path, "UPDATE tenants SET phase = 'SUSPENDED'"),
+                   SQLITE_OK);
+  assert_int_equal(fx_open(fx, &err), 0);
+  assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
+  assert_int_equal(r.phase, EDV_PHASE_SUSPENDED);
+  /* Foreign keys are on again: deleting the tenant takes its steps. */
+  assert_int_equal(edv__store_tenant_delete(fx->st, "school001", &err), 0);
+  edv__store_close(fx->st);
+  fx->st = NULL;
+  assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM steps"), 0);
   assert_int_equal(fx_open(fx, &err), 0);
 }
 
@@ -924,6 +980,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_v1_to_v2, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_mode_0600, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup,
                                       teardown),
