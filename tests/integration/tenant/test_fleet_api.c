@@ -36,6 +36,10 @@ typedef struct fx {
   /* events */
   unsigned step_done, ends, phases;
   char last_end_phase[32];
+  /* the move of api06, in loop milliseconds: its backend removed (the
+   * host rule's removal starts), the old instance gone with its final
+   * backup, the new backend healthy */
+  uint64_t move_off_ms, move_backup_ms, move_healthy_ms;
   /* the answer of the last call */
   int answered;
   json_object *answer;
@@ -48,6 +52,20 @@ static void on_event(void *data, const edv_event *ev)
 {
   fx *f = data;
 
+  if (strcmp(ev->tenant, "api06") == 0 && ev->step && ev->phase) {
+    uint64_t now = uv_now(&f->loop);
+    if (ev->kind == EDV_EVENT_STEP_START && !f->move_off_ms &&
+        strcmp(ev->phase, "DEPROVISIONING") == 0 &&
+        strcmp(ev->step, "url_map_rule") == 0)
+      f->move_off_ms = now;
+    else if (ev->kind == EDV_EVENT_STEP_DONE && f->move_off_ms &&
+             strcmp(ev->step, "sql_instance") == 0 &&
+             strcmp(ev->phase, "DEPROVISIONING") == 0)
+      f->move_backup_ms = now;
+    else if (ev->kind == EDV_EVENT_STEP_DONE && f->move_off_ms &&
+             strcmp(ev->step, "health") == 0)
+      f->move_healthy_ms = now;
+  }
   if (strcmp(ev->tenant, "api01") != 0)
     return;
   if (ev->kind == EDV_EVENT_STEP_DONE)
@@ -568,6 +586,144 @@ static void test_delete_recover(void **state)
   assert_false(sim_has("sql%23instance", "edv-api05-db-3"));
 }
 
+/* The one resource of `kind` named `name` (asserts there is exactly one;
+ * caller puts). */
+static json_object *sim_one(const char *kind, const char *name)
+{
+  json_object *r;
+  int n = sim_count(kind, name);
+
+  if (n != 1)
+    fail_msg("%d of %s '%s'", n, kind, name);
+  r = sim_find(kind, "name", name);
+  assert_non_null(r);
+  return r;
+}
+
+/* `field` of `r` (a URL or a name) names `region`. */
+static void in_region(json_object *r, const char *field, const char *region)
+{
+  const char *v = js(r, field);
+
+  assert_non_null(v);
+  if (!strstr(v, region))
+    fail_msg("%s '%s' is not in %s", field, v, region);
+}
+
+/*
+ * A tenant moved from us-central1 to europe-west1: its VM, subnet,
+ * instance group and Cloud SQL instance are in the new region, once each
+ * (the old ones gone: the old instance with a FINAL backup, which the new
+ * one was restored from), its backend service points at the new instance
+ * group, the plan shows no change, and a tenant beside it is untouched.
+ * Refused: an unknown region, its own region, a tenant not READY.
+ */
+static void test_move(void **state)
+{
+  json_object *s, *a, *r, *b, *bes;
+  edv_error err;
+  char backup[256], other_vm[512];
+  uint64_t t0;
+
+  (void)state;
+  s = spec("api06", "api-school-06", "basic");
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  json_object_put(s);
+  assert_string_equal(js(a, "phase"), "READY");
+  s = spec("api07", "api-school-07", "basic");
+  a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+  json_object_put(s);
+  assert_string_equal(js(a, "phase"), "READY");
+  r = sim_one("compute%23instance", "edv-api07-vm");
+  snprintf(other_vm, sizeof(other_vm), "%s %s", js(r, "id"), js(r, "zone"));
+  json_object_put(r);
+
+  /* Refusals, nothing recorded. */
+  assert_int_equal(
+      edv_tenant_move(F.fleet, "api06", "us-central1", 0, on_answer, &F, &err),
+      EDV_EINVAL);
+  assert_non_null(strstr(err.message, "region"));
+  assert_int_equal(
+      edv_tenant_move(F.fleet, "api06", "Europe", 0, on_answer, &F, &err),
+      EDV_EINVAL);
+  assert_non_null(strstr(err.message, "region"));
+  a = wait_answer(
+      edv_tenant_move(F.fleet, "api06", "mars-north1", 0, on_answer, &F, &err));
+  assert_null(a);
+  assert_int_equal(F.err.code, EDV_EINVAL);
+  assert_non_null(strstr(F.err.message, "field 'region'"));
+  assert_int_equal(
+      edv_tenant_move(F.fleet, "api05", "europe-west1", 0, on_answer, &F, &err),
+      EDV_ECONFLICT);
+  assert_non_null(strstr(err.message, "DELETED"));
+  r = sim_one("sql%23instance", "edv-api06-db-1");
+  in_region(r, "region", "us-central1");
+  json_object_put(r);
+
+  t0 = uv_now(&F.loop);
+  a = wait_answer(edv_tenant_move(F.fleet, "api06", "europe-west1", 0,
+                                  on_answer, &F, &err));
+  uv_update_time(&F.loop);
+  /* Figures, not asserted (docs/operations.md): the downtime is from the
+   * backend's removal until the new one is healthy. */
+  printf("# move api06 us-central1 -> europe-west1 (simulator, poll 50 ms): "
+         "whole move %llu ms; offline (backend removed -> new backend "
+         "healthy) %llu ms; final backup taken %llu ms after the backend's "
+         "removal\n",
+         (unsigned long long)(uv_now(&F.loop) - t0),
+         (unsigned long long)(F.move_healthy_ms - F.move_off_ms),
+         (unsigned long long)(F.move_backup_ms - F.move_off_ms));
+  if (!a)
+    fail_msg("move: %s", F.err.message);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "region"), "europe-west1");
+  r = sim_one("compute%23instance", "edv-api06-vm");
+  in_region(r, "zone", "/zones/europe-west1-");
+  json_object_put(r);
+  r = sim_one("compute%23subnetwork", "edv-api06");
+  in_region(r, "region", "/regions/europe-west1");
+  json_object_put(r);
+  r = sim_one("compute%23instanceGroup", "edv-api06-ig");
+  in_region(r, "zone", "/zones/europe-west1-");
+  bes = sim_one("compute%23backendService", "edv-api06-be");
+  b = json_object_object_get(bes, "backends");
+  assert_int_equal(json_object_array_length(b), 1);
+  assert_string_equal(js(json_object_array_get_idx(b, 0), "group"),
+                      js(r, "selfLink"));
+  json_object_put(bes);
+  json_object_put(r);
+  assert_false(sim_has("sql%23instance", "edv-api06-db-1"));
+  r = sim_one("sql%23instance", "edv-api06-db-2");
+  assert_string_equal(js(r, "region"), "europe-west1");
+  json_object_put(r);
+  b = sim_find("sql%23backup", "instance", "edv-api06-db-1");
+  assert_non_null(b);
+  assert_string_equal(js(b, "type"), "FINAL");
+  snprintf(backup, sizeof(backup), "%s", js(b, "name"));
+  json_object_put(b);
+  r = sim_find("sql.simRestore", "instance", "edv-api06-db-2");
+  assert_non_null(r);
+  assert_string_equal(js(r, "source"), backup);
+  json_object_put(r);
+  /* The tenant beside it: the same VM where it was. */
+  r = sim_one("compute%23instance", "edv-api07-vm");
+  snprintf(backup, sizeof(backup), "%s %s", js(r, "id"), js(r, "zone"));
+  assert_string_equal(backup, other_vm);
+  json_object_put(r);
+  r = sim_one("compute%23subnetwork", "edv-api07");
+  in_region(r, "region", "/regions/us-central1");
+  json_object_put(r);
+  assert_true(sim_has("sql%23instance", "edv-api07-db-1"));
+  a = wait_answer(edv_tenant_plan(F.fleet, "api06", on_answer, &F, &err));
+  assert_non_null(a);
+  if (!json_object_get_boolean(json_object_object_get(a, "in_sync")))
+    fail_msg("plan after the move: %s", json_object_to_json_string(a));
+  /* Its region is now europe-west1: moving there is refused. */
+  assert_int_equal(
+      edv_tenant_move(F.fleet, "api06", "europe-west1", 0, on_answer, &F, &err),
+      EDV_EINVAL);
+}
+
 /* Reopens the fleet on the same state directory (closing the first). */
 static void reopen(void)
 {
@@ -759,6 +915,7 @@ int main(void)
       cmocka_unit_test(test_platform),
       cmocka_unit_test(test_create_get_list_delete),
       cmocka_unit_test(test_delete_recover),
+      cmocka_unit_test(test_move),
       cmocka_unit_test(test_resume_all),
       cmocka_unit_test(test_reconcile_programs),
       cmocka_unit_test(test_reconciler),
