@@ -280,6 +280,26 @@ static void create_hosts(create_op *op)
     create_fail(op, &err);
 }
 
+/* Asks the Compute API for `region` of the project (regions.get): `cb`
+ * sees ENOTFOUND for a region the project cannot use. Non-zero when the
+ * call cannot be made. */
+static int region_get(edv_fleet *f, const char *region, edv_response_cb cb,
+                      void *data)
+{
+  char path[300];
+  edv_request rq;
+
+  snprintf(path, sizeof(path), "/compute/v1/projects/%s/regions/%s",
+           edv__fleet_project(f->machine), region);
+  memset(&rq, 0, sizeof(rq));
+  rq.api = EDV_API_COMPUTE;
+  rq.method = "GET";
+  rq.path = path;
+  rq.label = "compute.regions.get";
+  rq.timeout_ms = 20000;
+  return edv_call_submit(f->engine, &rq, cb, data, NULL) ? -1 : 0;
+}
+
 static int region_known(edv_fleet *f, const char *region)
 {
   for (unsigned i = 0; i < f->nregions; i++)
@@ -370,21 +390,9 @@ int edv_tenant_create(edv_fleet *f, json_object *spec, unsigned flags,
     uv_timer_start(t, create_later, 0, 0);
     return 0;
   }
-  {
-    char path[300];
-    edv_request rq;
-    snprintf(path, sizeof(path), "/compute/v1/projects/%s/regions/%s",
-             edv__fleet_project(f->machine), op->spec.region);
-    memset(&rq, 0, sizeof(rq));
-    rq.api = EDV_API_COMPUTE;
-    rq.method = "GET";
-    rq.path = path;
-    rq.label = "compute.regions.get";
-    rq.timeout_ms = 20000;
-    if (edv_call_submit(f->engine, &rq, create_on_region, op, NULL)) {
-      free(op);
-      return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
-    }
+  if (region_get(f, op->spec.region, create_on_region, op)) {
+    free(op);
+    return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
   return 0;
 }
@@ -1041,8 +1049,6 @@ int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
   edv__tenant_rec rec;
   edv__tenant_spec spec;
   move_op *op;
-  char path[300];
-  edv_request rq;
   int result;
 
   if (!cb)
@@ -1073,15 +1079,7 @@ int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
   snprintf(op->from, sizeof(op->from), "%s", spec.region);
   snprintf(op->region, sizeof(op->region), "%s", region);
   actor_now(f, op->actor, sizeof(op->actor));
-  snprintf(path, sizeof(path), "/compute/v1/projects/%s/regions/%s",
-           edv__fleet_project(f->machine), region);
-  memset(&rq, 0, sizeof(rq));
-  rq.api = EDV_API_COMPUTE;
-  rq.method = "GET";
-  rq.path = path;
-  rq.label = "compute.regions.get";
-  rq.timeout_ms = 20000;
-  if (edv_call_submit(f->engine, &rq, move_on_region, op, NULL)) {
+  if (region_get(f, region, move_on_region, op)) {
     free(op);
     return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
