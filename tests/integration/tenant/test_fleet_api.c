@@ -788,6 +788,25 @@ static void test_move(void **state)
   assert_int_equal(
       edv_tenant_move(F.fleet, "api06", "europe-west1", 0, on_answer, &F, &err),
       EDV_EINVAL);
+  /* Back to us-central1, answered at once: no delete while it runs. */
+  a = wait_answer(edv_tenant_move(F.fleet, "api06", "us-central1",
+                                  EDV_FLEET_ASYNC, on_answer, &F, &err));
+  assert_non_null(a);
+  assert_int_equal(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err),
+                   EDV_EBUSY);
+  assert_non_null(strstr(err.message, "moving to us-central1"));
+  while (edv_fleet_runs(F.fleet) > 0)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  a = wait_answer(edv_tenant_get(F.fleet, "api06", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "region"), "us-central1");
+  r = sim_one("compute%23instance", "edv-api06-vm");
+  in_region(r, "zone", "/zones/us-central1-");
+  json_object_put(r);
+  assert_false(sim_has("sql%23instance", "edv-api06-db-2"));
+  r = sim_one("sql%23instance", "edv-api06-db-3");
+  assert_string_equal(js(r, "region"), "us-central1");
+  json_object_put(r);
 }
 
 /* Reopens the fleet on the same state directory (closing the first). */
