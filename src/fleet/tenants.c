@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "fleet/dayops.h"
 #include "fleet/fleet.h"
 #include "tenant/dnscheck.h"
 #include "tenant/observe.h"
@@ -1069,6 +1070,11 @@ int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
                          rec.id, edv__phase_name(rec.phase),
                          rec.phase == EDV_PHASE_READY ? " with a run in flight"
                                                       : "");
+  if (edv__dayops_busy(f, rec.id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' has a backup or restore running; "
+                         "move it once that ends",
+                         rec.id);
   if (!(op = calloc(1, sizeof(*op))))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   op->f = f;
