@@ -343,6 +343,41 @@ EDV_EXPORT int edv_tenant_restore(edv_fleet *fleet, const char *id,
                                   edv_fleet_cb cb, void *data, edv_error *err);
 
 /*
+ * Restores the tenant's database to `point_in_time` (RFC 3339, e.g.
+ * "2026-12-07T09:30:00Z"; else EDV_EINVAL naming the field
+ * "point_in_time"): Cloud SQL clones the instance as it was then into the
+ * tenant's next instance name, the tenant switches to it (its VM's
+ * database settings, firewall), and the old instance is deleted. A time
+ * outside the instance's recovery window (Cloud SQL's point-in-time
+ * recovery: its transaction log retention, not before its creation, not
+ * in the future) is EDV_EINVAL naming the window's earliest and latest
+ * times, and changes nothing. Durable: an interrupted restore (a killed
+ * process) is finished by calling this again with the same time; another
+ * time is EDV_ECONFLICT until then. Answers with {tenant, kind
+ * "point_in_time_restore", point_in_time, from_instance, instance,
+ * status, resumed, started} once done (status DONE), or once recorded
+ * with EDV_FLEET_ASYNC (RUNNING).
+ */
+EDV_EXPORT int edv_tenant_restore_to_time(edv_fleet *fleet, const char *id,
+                                          const char *point_in_time,
+                                          unsigned flags, edv_fleet_cb cb,
+                                          void *data, edv_error *err);
+
+/*
+ * Backup health: lists the backup runs of every READY tenant's Cloud SQL
+ * instance and records the end of its last SUCCESSFUL one; a tenant with
+ * none in 26 hours (and older than that) is stale. A tenant turning stale
+ * raises an alert (an "ALERT" error log line, journal "backup.stale";
+ * "backup.fresh" when it recovers). The results show in the tenant
+ * document ("backup": {last_successful, age_s, stale}, null before the
+ * first check) and in edv_fleet_status ("backups"). Answers with
+ * {checked, stale_after_s, stale, tenants: [{tenant, last_successful,
+ * age_s, stale}]}.
+ */
+EDV_EXPORT int edv_fleet_backup_check(edv_fleet *fleet, edv_fleet_cb cb,
+                                      void *data, edv_error *err);
+
+/*
  * The tenant's health over the last `window` ("90s", "15m", "1h": 60 s to
  * 24 h; NULL: "1h"; else EDV_EINVAL naming the field "window") from the
  * probes' custom metrics in Cloud Monitoring: {tenant, phase, window_s,
@@ -517,7 +552,6 @@ EDV_EXPORT int edv_fleet_snapshot_name(const char *dir, int64_t time_ms,
  * other files are left alone. */
 EDV_EXPORT int edv_fleet_snapshot_prune(const char *dir, unsigned keep,
                                         edv_error *err);
-
 
 /* ---- Reconciler (drift, heal, passes) -----------------------------------
  *

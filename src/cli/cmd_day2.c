@@ -78,16 +78,37 @@ static int l_restore(edv_fleet *f, const cli_args *a, edv_error *err)
                             on_answer, &day2_job, err);
 }
 
+static int l_restore_time(edv_fleet *f, const cli_args *a, edv_error *err)
+{
+  return edv_tenant_restore_to_time(f, a->argv[0], cli_arg(a, "to-time"),
+                                    cli_arg(a, "async") ? EDV_FLEET_ASYNC : 0,
+                                    on_answer, &day2_job, err);
+}
+
 static int l_metrics(edv_fleet *f, const cli_args *a, edv_error *err)
 {
   return edv_tenant_metrics(f, a->argv[0], cli_arg(a, "window"), on_answer,
                             &day2_job, err);
 }
 
+/* The backups checked: now the status, which shows them. */
+static void on_backups_checked(void *data, json_object *doc,
+                               const edv_error *err)
+{
+  edv_fleet *f = data;
+  edv_error e;
+
+  (void)doc;
+  if (err)
+    on_answer(&day2_job, NULL, err);
+  else if (edv_fleet_status(f, on_answer, &day2_job, &e))
+    on_answer(&day2_job, NULL, &e);
+}
+
 static int l_status(edv_fleet *f, const cli_args *a, edv_error *err)
 {
   (void)a;
-  return edv_fleet_status(f, on_answer, &day2_job, err);
+  return edv_fleet_backup_check(f, on_backups_checked, f, err);
 }
 
 static int l_costs(edv_fleet *f, const cli_args *a, edv_error *err)
@@ -157,6 +178,10 @@ static int run_remote(cli_ctx *ctx, const cli_args *args, json_object **out)
     body = json_object_new_object();
     if ((v = cli_arg(args, "description")) != NULL)
       json_object_object_add(body, "description", json_object_new_string(v));
+  } else if (strcmp(name, "restore") == 0 && cli_arg(args, "to-time")) {
+    body = json_object_new_object();
+    json_object_object_add(body, "point_in_time",
+                           json_object_new_string(cli_arg(args, "to-time")));
   } else if (strcmp(name, "restore") == 0) {
     body = json_object_new_object();
     json_object_object_add(body, "backup_id",
@@ -235,6 +260,18 @@ static const char *s_or(json_object *o, const char *key, const char *def)
 
 static void print_job(cli_ctx *ctx, json_object *doc)
 {
+  if (strcmp(s_or(doc, "kind", ""), "point_in_time_restore") == 0) {
+    fprintf(ctx->out, "Restore of tenant %s to %s: %s%s\n",
+            s_or(doc, "tenant", "?"), s_or(doc, "point_in_time", "?"),
+            s_or(doc, "status", "?"),
+            json_object_get_boolean(edv__jget(doc, "resumed")) ? " (resumed)"
+                                                               : "");
+    fprintf(ctx->out, "  %-10s %s\n  %-10s %s\n  %-10s %s\n", "instance",
+            s_or(doc, "instance", "-"), "replaces",
+            s_or(doc, "from_instance", "-"), "started",
+            s_or(doc, "started", "-"));
+    return;
+  }
   fprintf(ctx->out, "%s of tenant %s: %s%s\n",
           strcmp(s_or(doc, "kind", ""), "restore") == 0 ? "Restore" : "Backup",
           s_or(doc, "tenant", "?"), s_or(doc, "status", "?"),
@@ -322,6 +359,21 @@ static void print_status(cli_ctx *ctx, json_object *doc)
   }
   fprintf(ctx->out, "\nRuns in flight: %lld\n",
           (long long)edv__jint(doc, "runs_in_flight", 0));
+  if (json_object_get_boolean(edv__jget(doc, "backups.checked"))) {
+    json_object *bk = edv__jget(doc, "backups.tenants");
+
+    fprintf(
+        ctx->out, "Backups: %lld stale (none successful in %lld h)\n",
+        (long long)edv__jint(edv__jget(doc, "backups"), "stale", 0),
+        (long long)edv__jint(edv__jget(doc, "backups"), "stale_after_s", 0) /
+            3600);
+    for (size_t i = 0; bk && i < json_object_array_length(bk); i++) {
+      json_object *t = json_object_array_get_idx(bk, i);
+      if (json_object_get_boolean(edv__jget(t, "stale")))
+        fprintf(ctx->out, "  STALE %s: last successful backup %s\n",
+                s_or(t, "tenant", "?"), s_or(t, "last_successful", "never"));
+    }
+  }
   if (json_object_array_length(runs))
     cli_print_table(ctx, runs, run_cols, 2);
   if (json_object_array_length(failed))
@@ -428,10 +480,17 @@ int cli_cmd_tenant_backups(cli_ctx *ctx, const cli_args *args)
 
 int cli_cmd_tenant_restore(cli_ctx *ctx, const cli_args *args)
 {
+  if (cli_arg(args, "to-time")) {
+    if (cli_arg(args, "backup"))
+      return cli_usage_error(ctx, "--backup and --to-time exclude each other");
+    cli_progress(ctx, "Restoring the database of tenant %s to %s",
+                 args->argv[0], cli_arg(args, "to-time"));
+    return day2_run(ctx, args, l_restore_time, print_job);
+  }
   if (!cli_arg(args, "backup"))
     return cli_usage_error(ctx,
-                           "--backup B is required (see `edvctl tenant "
-                           "backups %s`)",
+                           "--backup B or --to-time T is required (see "
+                           "`edvctl tenant backups %s`)",
                            args->argv[0]);
   cli_progress(ctx, "Restoring the database of tenant %s from backup %s",
                args->argv[0], cli_arg(args, "backup"));

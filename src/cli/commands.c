@@ -181,6 +181,9 @@ static const cli_opt backup_opts[] = {
 
 static const cli_opt restore_opts[] = {
     {"backup", 0, "B", "the backup run to restore (see `tenant backups`)"},
+    {"to-time", 0, "T",
+     "restore the database as it was at T (RFC 3339, e.g. "
+     "2026-12-07T09:30:00Z)"},
     ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
@@ -367,13 +370,26 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant backups school001\n"
      "  edvctl tenant backups school001 --format json\n",
      NULL, 1, 1, id_arg, cli_cmd_tenant_backups, NULL},
-    {"restore", "restore the tenant's database from a backup", "ID --backup B",
+    {"restore", "restore the tenant's database from a backup or to a time",
+     "ID --backup B | --to-time T",
      "Restores the tenant's Cloud SQL instance from its backup run B (one\n"
      "of this tenant's, SUCCESSFUL) and waits until it is done; with\n"
      "--server, edvd answers once it started. Same rules and document as\n"
      "backup.\n"
+     "\n"
+     "--to-time T restores the database as it was at T (RFC 3339): Cloud\n"
+     "SQL clones the instance at T into the tenant's next instance name,\n"
+     "the tenant switches to it (its VM is pointed at it and reset) and\n"
+     "the old instance is deleted. T must be inside the recovery window\n"
+     "(point-in-time recovery's log retention, not before the instance was\n"
+     "made, not in the future); outside it nothing changes and the error\n"
+     "names the earliest and latest times (exit 2). Interrupted (Ctrl-C, a\n"
+     "crash), the same command with the same T finishes it. --format json\n"
+     "prints {tenant, kind, point_in_time, from_instance, instance, status,\n"
+     "resumed, started}.\n"
      "\nExamples:\n  edvctl tenant backups school001\n"
-     "  edvctl tenant restore school001 --backup 1733562000000\n",
+     "  edvctl tenant restore school001 --backup 1733562000000\n"
+     "  edvctl tenant restore school001 --to-time 2026-12-07T09:30:00Z\n",
      restore_opts, 1, 1, id_arg, cli_cmd_tenant_restore, NULL},
     {"metrics", "show the tenant's recent health", "ID [--window W]",
      "Availability and probe latency (p50, p95, last) over the window\n"

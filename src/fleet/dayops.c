@@ -74,6 +74,7 @@ void edv__dayops_unref(edv__dayops *o)
     return;
   json_object_put(o->recovered);
   json_object_put(o->cache);
+  json_object_put(o->backups);
   edv__dayops_cap_free(o);
   free(o);
 }
@@ -210,7 +211,7 @@ static job *job_find(edv__dayops *o, const char *tenant)
 
 int edv__dayops_busy(edv_fleet *f, const char *tenant)
 {
-  return job_find(f->dayops, tenant) != NULL;
+  return job_find(f->dayops, tenant) != NULL || edv__pitr_holds(f, tenant);
 }
 
 static void journal(edv_fleet *f, const job *jb, const char *event,
@@ -342,6 +343,7 @@ void edv__dayops_stop(edv_fleet *f)
   edv__dayops *o = f->dayops;
   edv_error e;
 
+  edv__pitr_stop(f);
   edv_error_set(&e, EDV_ECANCELED,
                 "the fleet closed while waiting; the operation goes on in "
                 "Cloud SQL and is followed again by the next process");
@@ -733,6 +735,11 @@ static int job_gate(edv_fleet *f, const edv__tenant_rec *rec, job_kind kind,
     return edv_error_set(err, EDV_EBUSY,
                          "tenant '%s' is being driven now; retry once its run "
                          "ends",
+                         rec->id);
+  if (edv__pitr_active(f, rec->id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' is being restored to a point in time; "
+                         "retry once it ends",
                          rec->id);
   jb = job_find(f->dayops, rec->id);
   if (jb)

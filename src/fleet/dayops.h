@@ -28,12 +28,15 @@
 #define EDV_DAYOPS_CALL_MS 20000u
 
 typedef struct edv__job edv__job;
+typedef struct edv__pitr edv__pitr;
 typedef struct edv__cap_state edv__cap_state;
 
 typedef struct edv__dayops {
   edv_fleet *f;           /* NULL once the fleet is gone */
   unsigned refs;          /* the fleet's, and one per call or job in flight */
   edv__job *jobs;         /* backups and restores in flight */
+  edv__pitr *pitrs;       /* point-in-time restores in flight */
+  json_object *backups;   /* dayops_backups.c: tenant -> {last, stale} */
   json_object *recovered; /* tenants whose journal was looked at */
   json_object *cache;     /* key -> {"exp": loop ms, "v": value} */
   edv__cap_state *cap;    /* dayops_capacity.c */
@@ -92,6 +95,25 @@ void edv__dayops_cache_put(edv_fleet *f, const char *key, json_object *v,
  * now (for a caller that adds its own keys); NULL with `err` filled. */
 json_object *edv__dayops_status(edv_fleet *f, edv_error *err);
 json_object *edv__dayops_costs(edv_fleet *f, edv_error *err);
+
+/* dayops_pitr.c: 1 while a point-in-time restore of `tenant` runs in this
+ * fleet (active), and holds it against other runs (holds: all but while
+ * its own run rewires the tenant). */
+int edv__pitr_active(edv_fleet *f, const char *tenant);
+int edv__pitr_holds(edv_fleet *f, const char *tenant);
+/* Stops waiting for operations: the fleet closes (the restores stay
+ * unfinished in the journal). */
+void edv__pitr_stop(edv_fleet *f);
+
+/* dayops_backups.c: no successful backup for this long is stale. */
+#define EDV_BACKUP_STALE_S (26 * 3600)
+/* 1 when a tenant made at created_ms whose last successful backup ended
+ * at last_ms (-1: none) has none in EDV_BACKUP_STALE_S at now_ms. */
+int edv__backup_stale(int64_t last_ms, int64_t created_ms, int64_t now_ms);
+/* The last check's {last_successful, age_s, stale} of `tenant`, or NULL
+ * (not checked); and {checked, stale_after_s, stale, tenants: [...]}. */
+json_object *edv__dayops_backup_view(edv_fleet *f, const char *tenant);
+json_object *edv__dayops_backups_view(edv_fleet *f);
 
 /* dayops_capacity.c: frees the capacity state (the fleet is gone). */
 void edv__dayops_cap_free(edv__dayops *o);

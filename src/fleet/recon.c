@@ -150,7 +150,8 @@ static int pass_one(void *data, const edv__tenant_rec *rec)
   if (rec->id[0] == '@' || p->n >= 256)
     return 0;
   if (rec->phase != EDV_PHASE_PENDING && rec->phase != EDV_PHASE_PROVISIONING &&
-      rec->phase != EDV_PHASE_UPDATING && rec->phase != EDV_PHASE_DEPROVISIONING)
+      rec->phase != EDV_PHASE_UPDATING &&
+      rec->phase != EDV_PHASE_DEPROVISIONING)
     return 0;
   snprintf(p->ids[p->n], sizeof(p->ids[p->n]), "%s", rec->id);
   p->dirs[p->n] =

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "common/cidr.h"
+#include "common/rfc3339.h"
+#include "fleet/dayops.h"
 #include "fleet/fleet.h"
 #include "tenant/kinds.h"
 
@@ -27,28 +29,7 @@ void edv__view_time(int64_t ms, char *buf, size_t size)
 
 int64_t edv__view_time_parse(const char *t)
 {
-  struct tm tm;
-  int y, mo, d, h, mi, sec, n = 0;
-  int64_t ms = 0, scale = 100;
-  const char *p;
-
-  if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-                   &n) != 6)
-    return -1;
-  p = t + n;
-  if (*p == '.')
-    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-      ms += (*p - '0') * scale;
-  if (*p != 'Z')
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return (int64_t)timegm(&tm) * 1000 + ms;
+  return edv__rfc3339_ms(t); /* the one parser, common/rfc3339.c */
 }
 
 json_object *edv__view_time_json(int64_t ms)
@@ -280,6 +261,8 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                          json_object_new_string(edv__phase_name(rec->phase)));
   json_object_object_add(o, "generation",
                          json_object_new_int64((int64_t)rec->generation));
+  /* Backup health, as the last check found it (null: not checked). */
+  json_object_object_add(o, "backup", edv__dayops_backup_view(f, rec->id));
   urls = urls_view(edv__fleet_domain(f->machine), rec->id, rec->slug);
   json_object_object_add(o, "url",
                          json_object_get(json_object_array_get_idx(urls, 0)));

@@ -783,6 +783,33 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
   }
 }
 
+/* Backup health from the status's "backups" (edv_fleet_backup_check):
+ * the age of each checked tenant's last successful backup and how many
+ * are stale. */
+static void metrics_backups(sbuf *b, json_object *bk)
+{
+  json_object *arr = json_object_object_get(bk, "tenants"), *v;
+
+  sb_printf(b, "# HELP edv_tenant_backup_age_seconds Age of the tenant's "
+               "last successful backup (last check; -1: none).\n"
+               "# TYPE edv_tenant_backup_age_seconds gauge\n");
+  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    json_object *t = json_object_array_get_idx(arr, i);
+    sb_printf(b, "edv_tenant_backup_age_seconds{tenant=\"%s\"} %lld\n",
+              json_object_get_string(json_object_object_get(t, "tenant")),
+              json_object_object_get_ex(t, "age_s", &v) && v
+                  ? (long long)json_object_get_int64(v)
+                  : -1LL);
+  }
+  sb_printf(
+      b,
+      "# HELP edv_tenants_backup_stale Tenants without a successful "
+      "backup in 26 hours (last check).\n"
+      "# TYPE edv_tenants_backup_stale gauge\n"
+      "edv_tenants_backup_stale %lld\n",
+      (long long)json_object_get_int64(json_object_object_get(bk, "stale")));
+}
+
 /* The engine's figures, by API. */
 static void metrics_api(sbuf *b, edvd *d)
 {
@@ -910,6 +937,7 @@ static void metrics_answer(void *data, json_object *st, const edv_error *err)
               json_object_object_get_ex(by_phase, name, &v)
                   ? (long long)json_object_get_int64(v)
                   : 0LL);
+  metrics_backups(&b, json_object_object_get(st, "backups"));
   metrics_api(&b, c->d);
   metrics_edvd(&b, c->d);
   if (!b.p) {

@@ -3,7 +3,8 @@
  *
  *   POST /api/tenants/{id}/backup    on-demand Cloud SQL backup (202)
  *   GET  /api/tenants/{id}/backups   the instance's backup runs
- *   POST /api/tenants/{id}/restore   restore one of them (202)
+ *   POST /api/tenants/{id}/restore   restore one of them, or the database
+ *                                    as of a point in time (202)
  *   GET  /api/tenants/{id}/metrics   recent health from Cloud Monitoring
  *   GET  /api/infrastructure/capacity  quotas and how many tenants fit
  *
@@ -181,6 +182,21 @@ void api_tenant_restore(api_ctx *c, const char *id)
   if (api_query_only(c, (const char *const[]){NULL}) || ops_tenant(c, id) ||
       !(body = api_body_object(c)))
     return;
+  if (json_object_object_get_ex(body, "point_in_time", NULL)) {
+    /* To a moment: Cloud SQL's clone (fleet/dayops_pitr.c). */
+    if (string_field(c, body, "point_in_time",
+                     "an RFC 3339 time such as 2026-12-07T09:30:00Z", &bid)) {
+      json_object_put(body);
+      return;
+    }
+    edv_fleet_act_as(f, c->who);
+    result = edv_tenant_restore_to_time(f, id, bid, EDV_FLEET_ASYNC, on_job, c,
+                                        &err);
+    edv_fleet_act_as(f, NULL);
+    json_object_put(body);
+    ops_wait(c, result, &err);
+    return;
+  }
   if (string_field(c, body, "backup_id",
                    "a backup run id: a string of 1..19 digits", &bid)) {
     json_object_put(body);

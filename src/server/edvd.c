@@ -80,11 +80,29 @@ static void on_reconcile_timer(uv_timer_t *t)
   edv_fleet_reconcile(d->ef, EDV_FLEET_ASYNC, NULL, NULL, NULL);
 }
 
+static void on_backups_checked(void *data, json_object *doc,
+                               const edv_error *err)
+{
+  (void)data;
+  (void)doc;
+  if (err && err->code != EDV_ECANCELED)
+    edv_log(EDV_LOG_WARN, MOD, "backup check: %s", err->message);
+}
+
 static void on_drift_timer(uv_timer_t *t)
 {
+  static uint64_t last_backup_check; /* one edvd per process */
   edvd *d = t->data;
+  edv_error e;
 
   edv_fleet_drift_pass(d->ef);
+  /* Backup health (edv_fleet_backup_check: its alerts, the status and
+   * /metrics): one backupRuns.list per tenant, every 10 minutes at most. */
+  if (last_backup_check && uv_now(t->loop) - last_backup_check < 600000)
+    return;
+  last_backup_check = uv_now(t->loop);
+  if (edv_fleet_backup_check(d->ef, on_backups_checked, NULL, &e))
+    edv_log(EDV_LOG_WARN, MOD, "backup check: %s", e.message);
 }
 
 static void arm_drift(edvd *d)
@@ -742,11 +760,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 
   /* The platform first (with --sim, created when missing), then every
    * tenant an earlier run left half-way. */
-  if (edv_fleet_reconcile(
-          d->ef,
-          EDV_FLEET_ASYNC | EDV_PASS_DRIFT |
-              (opts->use_sim ? EDV_PASS_PLATFORM : 0),
-          NULL, NULL, &err))
+  if (edv_fleet_reconcile(d->ef,
+                          EDV_FLEET_ASYNC | EDV_PASS_DRIFT |
+                              (opts->use_sim ? EDV_PASS_PLATFORM : 0),
+                          NULL, NULL, &err))
     return fail(&err, "platform init");
   return 0;
 }

@@ -16,6 +16,8 @@
  *   GET    /_sim/limits  POST /_sim/limits {"api","readsPerMinute",...}
  *   POST   /_sim/quotas {"metric","region","limit"}
  *   POST   /_sim/keys {"kid","client_email","public_key"}  trust a key
+ *   GET    /_sim/sql/instances/{instance}/dataVersion  (sql.c: a Cloud SQL
+ *          instance's data version)
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "edv/sim.h"
 #include "sim/modules.h"
 #include "sim/sim_int.h"
@@ -233,28 +234,7 @@ const char *sim_time_str(uint64_t ms, char *buf)
 
 int64_t sim_time_parse(const char *t)
 {
-  struct tm tm;
-  int y, mo, d, h, mi, sec, n = 0;
-  int64_t ms = 0, scale = 100;
-  const char *p;
-
-  if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-                          &sec, &n) != 6)
-    return -1;
-  p = t + n;
-  if (*p == '.')
-    for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-      ms += (*p - '0') * scale;
-  if (*p != 'Z' || p[1] != '\0')
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return (int64_t)timegm(&tm) * 1000 + ms;
+  return edv__rfc3339_ms(t);
 }
 
 const char *sim_now_str(const sim *s, char *buf)

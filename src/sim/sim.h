@@ -134,8 +134,8 @@ int sim_same_bytes(const char *a, const char *b);
 /* RFC 3339 with milliseconds, UTC ("2026-11-27T21:32:22.123Z"), into buf
  * (at least 32 bytes). */
 const char *sim_time_str(uint64_t ms, char *buf);
-/* RFC 3339 in UTC ("2026-11-27T21:32:22.123Z"; offsets not accepted) to
- * ms since the epoch, or -1. */
+/* RFC 3339 ("2026-11-27T21:32:22.123Z", or with an offset "+03:00") to
+ * ms since the epoch, or -1 (common/rfc3339.h). */
 int64_t sim_time_parse(const char *t);
 /* sim_time_str(sim_now_ms(s)). */
 const char *sim_now_str(const sim *s, char *buf);

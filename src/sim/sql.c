@@ -262,6 +262,21 @@ static int check_backup(sim_resp *resp, json_object *bc)
 
   if (bc == NULL)
     return 0;
+  if (json_object_object_get_ex(bc, "location", &v)) {
+    /* A region ("europe-west1") or a multi-region ("eu"). */
+    const char *loc = json_object_get_string(v);
+    size_t n = strlen(loc);
+
+    for (size_t i = 0; i < n; i++)
+      if (!islower((unsigned char)loc[i]) && !isdigit((unsigned char)loc[i]) &&
+          loc[i] != '-')
+        n = 0;
+    if (n == 0 || n > 63)
+      return bad(resp,
+                 "Invalid request: backup configuration location (%s) is "
+                 "invalid.",
+                 loc);
+  }
   if (json_object_object_get_ex(bc, "startTime", &v) &&
       !valid_hhmm(json_object_get_string(v)))
     return bad(resp,
@@ -496,6 +511,229 @@ static void assign_ips(sim *s, json_object *inst)
   json_object_object_add(inst, "ipAddresses", ips);
 }
 
+/* --- data version and the recovery window -------------------------------- */
+
+/*
+ * The data of an instance is modelled by one number, its data version, so
+ * that a test can tell which moment a restore brought back: it goes up by
+ * one per simulated second while the instance runs (activationPolicy not
+ * NEVER), and is set by what replaces the data (creation: 0, a clone: the
+ * source's version at the cloned moment, restoreBackup: the backup's).
+ * Its history is kept beside the instance (deleted with it) as segments
+ * {ms, version, running}: the version at time t is the last segment at or
+ * before t, plus the whole seconds since it when running. A backup run
+ * records the version it captured. Not part of the Cloud SQL API: tests
+ * read it at GET /_sim/sql/instances/{instance}/dataVersion.
+ */
+#define SQL_DAY_MS (24ull * 3600 * 1000)
+
+static void dv_key(sim *s, char *buf, size_t n, const char *inst)
+{
+  snprintf(buf, n, "projects/%s/instances/%s/dataVersion", sim_project(s),
+           inst);
+}
+
+static int dv_running(json_object *inst)
+{
+  return strcmp(jsd(jo(inst, "settings"), "activationPolicy", "ALWAYS"),
+                "NEVER") != 0;
+}
+
+/* The version of instance `name` at `ms`, or -1 (no history then). */
+static int64_t dv_at(sim *s, const char *name, uint64_t ms)
+{
+  char key[400];
+  json_object *segs, *best = NULL, *v;
+  int64_t at;
+
+  dv_key(s, key, sizeof(key), name);
+  segs = json_object_object_get(sim_store_get(s, key), "segments");
+  for (size_t i = 0; i < alen(segs); i++) {
+    json_object *g = json_object_array_get_idx(segs, i);
+
+    if ((uint64_t)json_object_get_int64(json_object_object_get(g, "ms")) <= ms)
+      best = g;
+  }
+  if (best == NULL)
+    return -1;
+  at = json_object_get_int64(json_object_object_get(best, "ms"));
+  v = json_object_object_get(best, "version");
+  if (!json_object_get_boolean(json_object_object_get(best, "running")))
+    return json_object_get_int64(v);
+  return json_object_get_int64(v) + (int64_t)(ms / 1000 - (uint64_t)at / 1000);
+}
+
+/* A new segment now: `version` (-1: the current one), running or not. */
+static void dv_set(sim *s, json_object *inst, int64_t version)
+{
+  const char *name = js(inst, "name");
+  char key[400];
+  json_object *doc, *segs, *g;
+  uint64_t now = sim_now_ms(s);
+
+  if (name == NULL)
+    return;
+  if (version < 0)
+    version = dv_at(s, name, now);
+  if (version < 0)
+    version = 0;
+  dv_key(s, key, sizeof(key), name);
+  doc = sim_store_get(s, key);
+  if (doc == NULL) {
+    doc = json_object_new_object();
+    json_object_object_add(doc, "segments", json_object_new_array());
+    sim_store_put(s, key, "sql.dataVersion", doc);
+  }
+  segs = json_object_object_get(doc, "segments");
+  g = json_object_new_object();
+  json_object_object_add(g, "ms", json_object_new_int64((int64_t)now));
+  json_object_object_add(g, "version", json_object_new_int64(version));
+  json_object_object_add(g, "running",
+                         json_object_new_boolean(dv_running(inst)));
+  json_object_array_add(segs, g);
+}
+
+/* The version backup run `id` of instance `name` captured, or -1. */
+static int64_t dv_backup(sim *s, const char *name, const char *id)
+{
+  char key[400];
+  json_object *v;
+
+  dv_key(s, key, sizeof(key), name);
+  if (!json_object_object_get_ex(
+          json_object_object_get(sim_store_get(s, key), "backups"), id, &v))
+    return -1;
+  return json_object_get_int64(v);
+}
+
+static void dv_backup_set(sim *s, const char *name, const char *id,
+                          int64_t version)
+{
+  char key[400];
+  json_object *doc, *b;
+
+  dv_key(s, key, sizeof(key), name);
+  doc = sim_store_get(s, key);
+  if (doc == NULL)
+    return;
+  b = json_object_object_get(doc, "backups");
+  if (b == NULL) {
+    b = json_object_new_object();
+    json_object_object_add(doc, "backups", b);
+  }
+  json_object_object_add(b, id, json_object_new_int64(version));
+}
+
+/*
+ * The point-in-time recovery window of an instance: from its creation or
+ * transactionLogRetentionDays (default 7) ago, whichever is later, to now.
+ * 0, or -1 with resp filled when point-in-time recovery is off.
+ */
+static int pitr_window(sim *s, sim_resp *resp, json_object *inst,
+                       uint64_t *earliest, uint64_t *latest)
+{
+  json_object *bc = jo(jo(inst, "settings"), "backupConfiguration"), *v;
+  int64_t days = 7, created = sim_time_parse(js(inst, "createTime"));
+  uint64_t now = sim_now_ms(s);
+
+  if (!json_object_object_get_ex(bc, "pointInTimeRecoveryEnabled", &v) ||
+      !json_object_get_boolean(v))
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid request: Point in time recovery is not "
+                          "enabled for the instance %s.",
+                          jsd(inst, "name", "")),
+           -1;
+  if (json_object_object_get_ex(bc, "transactionLogRetentionDays", &v) &&
+      json_object_get_int(v) > 0)
+    days = json_object_get_int(v);
+  *latest = now;
+  *earliest =
+      now > (uint64_t)days * SQL_DAY_MS ? now - (uint64_t)days * SQL_DAY_MS : 0;
+  if (created > 0 && (uint64_t)created > *earliest)
+    *earliest = (uint64_t)created;
+  return 0;
+}
+
+/* instances.getLatestRecoveryTime: the window above. */
+static int instances_recovery_time(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[300], a[32], b[32];
+  json_object *inst = inst_lookup(s, req, resp, key, sizeof(key)), *o;
+  uint64_t earliest, latest;
+
+  if (inst == NULL || pitr_window(s, resp, inst, &earliest, &latest) < 0)
+    return SIM_DONE;
+  o = json_object_new_object();
+  json_object_object_add(o, "kind",
+                         json_object_new_string("sql#getLatestRecoveryTime"));
+  json_object_object_add(o, "earliestRecoveryTime",
+                         json_object_new_string(sim_time_str(earliest, a)));
+  json_object_object_add(o, "latestRecoveryTime",
+                         json_object_new_string(sim_time_str(latest, b)));
+  return sim_resp_json(resp, 200, o);
+}
+
+/*
+ * The data version a clone of `inst` starts with: its version at
+ * cloneContext.pointInTime when given (checked against the window: a 400
+ * naming it otherwise), else now. -1 with resp filled on a refusal.
+ */
+static int64_t clone_version(sim *s, sim_resp *resp, json_object *inst,
+                             json_object *ctx)
+{
+  const char *pit = js(ctx, "pointInTime");
+  uint64_t earliest, latest;
+  int64_t t;
+  char a[32], b[32];
+
+  if (pit == NULL)
+    return dv_at(s, js(inst, "name"), sim_now_ms(s));
+  if (pitr_window(s, resp, inst, &earliest, &latest) < 0)
+    return -1;
+  t = sim_time_parse(pit);
+  if (t < 0)
+    return bad(resp,
+               "Invalid value at 'body.clone_context.point_in_time' "
+               "(type.googleapis.com/google.protobuf.Timestamp), \"%s\"",
+               pit);
+  if ((uint64_t)t < earliest || (uint64_t)t > latest)
+    return bad(resp,
+               "Invalid request: The requested point in time %s is outside "
+               "the instance's recovery window (%s to %s).",
+               pit, sim_time_str(earliest, a), sim_time_str(latest, b));
+  return dv_at(s, js(inst, "name"), (uint64_t)t);
+}
+
+/* GET /_sim/sql/instances/{instance}/dataVersion[?at=RFC3339] (admin):
+ * {instance, dataVersion, time, ms, segments}; the version at `at` when
+ * given. */
+static int admin_data_version(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400], ts[32];
+  const char *name = sim_param(req, "instance"), *at = sim_query(req, "at");
+  int64_t when = at ? sim_time_parse(at) : (int64_t)sim_now_ms(s), v;
+  json_object *o;
+
+  inst_key(s, key, sizeof(key), name);
+  if (sim_store_get(s, key) == NULL)
+    return no_instance(resp);
+  if (when < 0)
+    return sim_err_legacy(resp, 400, "invalid", "at: not an RFC 3339 time");
+  v = dv_at(s, name, (uint64_t)when);
+  o = json_object_new_object();
+  json_object_object_add(o, "instance", json_object_new_string(name));
+  json_object_object_add(o, "dataVersion",
+                         v < 0 ? NULL : json_object_new_int64(v));
+  json_object_object_add(
+      o, "time", json_object_new_string(sim_time_str((uint64_t)when, ts)));
+  json_object_object_add(o, "ms", json_object_new_int64(when));
+  dv_key(s, key, sizeof(key), name);
+  json_object_object_add(
+      o, "segments",
+      copy(json_object_object_get(sim_store_get(s, key), "segments")));
+  return sim_resp_json(resp, 200, o);
+}
+
 /* --- instances ---------------------------------------------------------- */
 
 static const char *const settings_defaults[][2] = {
@@ -709,12 +947,54 @@ static json_object *user_obj(sim *s, const char *inst, const char *name,
   return u;
 }
 
+struct children_ctx {
+  json_object *items;
+};
+
+static int children_cb(void *data, const char *name, const char *kind,
+                       json_object *obj)
+{
+  struct children_ctx *c = data;
+
+  (void)name;
+  if (strcmp(kind, "sql#database") == 0 || strcmp(kind, "sql#user") == 0)
+    json_object_array_add(c->items, copy(obj));
+  return 0;
+}
+
+/* A clone has the source's databases and users (Cloud SQL copies the
+ * whole instance). */
+static void clone_children(sim *s, const char *src, const char *dest)
+{
+  struct children_ctx c;
+  char prefix[320];
+
+  c.items = json_object_new_array();
+  snprintf(prefix, sizeof(prefix), "projects/%s/instances/%s/", sim_project(s),
+           src);
+  sim_store_each(s, prefix, children_cb, &c);
+  for (size_t i = 0; i < alen(c.items); i++) {
+    json_object *o = json_object_get(json_object_array_get_idx(c.items, i));
+    int db = strcmp(jsd(o, "kind", ""), "sql#database") == 0;
+
+    json_object_object_add(o, "instance", json_object_new_string(dest));
+    if (db)
+      json_object_object_add(
+          o, "selfLink",
+          sim_link_json(SIM_API_SQL, "projects/%s/instances/%s/databases/%s",
+                        sim_project(s), dest, jsd(o, "name", "")));
+    put_child(s, dest, db ? "databases" : "users",
+              db ? "sql#database" : "sql#user", o);
+  }
+  json_object_put(c.items);
+}
+
 /* Completion of insert and clone: RUNNABLE with addresses and the engine's
  * built-in database and user; a failed creation leaves nothing behind. */
 static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
 {
   const char *key = js(payload, "name");
-  json_object *inst = sim_store_get(s, key);
+  json_object *inst = sim_store_get(s, key), *v;
   const char *name, *version;
 
   if (inst == NULL)
@@ -727,6 +1007,15 @@ static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
   assign_ips(s, inst);
   name = js(inst, "name");
+  /* A clone: the source's data as of the cloned moment. */
+  dv_set(s, inst,
+         json_object_object_get_ex(payload, "dataVersion", &v)
+             ? json_object_get_int64(v)
+             : 0);
+  if (js(payload, "source")) {
+    clone_children(s, js(payload, "source"), name);
+    return;
+  }
   version = jsd(inst, "databaseVersion", "");
   if (strncmp(version, "POSTGRES", 8) == 0) {
     put_child(s, name, "databases", "sql#database",
@@ -943,6 +1232,7 @@ static void instances_patch_apply(sim *s, sim_op *op, json_object *payload)
   json_object *inst = sim_store_get(s, js(payload, "name")), *settings;
   json_object *patch = copy(jo(payload, "patch"));
   int64_t ver;
+  int was_running;
   char buf[32];
 
   if (inst == NULL || sim_op_failed(op)) {
@@ -953,6 +1243,7 @@ static void instances_patch_apply(sim *s, sim_op *op, json_object *payload)
   ver = json_object_get_int64(
       json_object_object_get(settings, "settingsVersion"));
   json_object_object_del(jo(patch, "settings"), "settingsVersion");
+  was_running = dv_running(inst);
   merge(inst, patch);
   json_object_put(patch);
   settings = jo(inst, "settings");
@@ -963,6 +1254,8 @@ static void instances_patch_apply(sim *s, sim_op *op, json_object *payload)
   snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)sim_rand(s));
   json_object_object_add(inst, "etag", json_object_new_string(buf));
   assign_ips(s, inst);
+  if (dv_running(inst) != was_running)
+    dv_set(s, inst, -1); /* stopped or started: the version holds or goes on */
 }
 
 struct names_ctx {
@@ -1167,7 +1460,8 @@ static void restore_record(sim *s, const char *inst, const char *source)
 
 static int start_maintenance(sim *s, sim_req *req, sim_resp *resp,
                              const char *key, json_object *inst,
-                             const char *type, const char *from);
+                             const char *type, const char *from,
+                             int64_t data_version);
 
 /* restoreBackup with `backup` (projects/P/backups/ID): a project backup,
  * unexpired, of the same database version, onto this instance. */
@@ -1198,7 +1492,7 @@ static int restore_from_backup(sim *s, sim_req *req, sim_resp *resp,
                           "(%s) differs from the instance's (%s).",
                           jsd(b, "databaseVersion", ""),
                           jsd(inst, "databaseVersion", ""));
-  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", bkey);
+  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", bkey, -1);
 }
 
 static int backups_get(sim *s, sim_req *req, sim_resp *resp)
@@ -1336,10 +1630,16 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
 /* restart and restoreBackup: MAINTENANCE until the operation is done. */
 static int start_maintenance(sim *s, sim_req *req, sim_resp *resp,
                              const char *key, json_object *inst,
-                             const char *type, const char *from)
+                             const char *type, const char *from,
+                             int64_t data_version)
 {
   json_object *payload = payload_name(key);
   sim_op *op;
+
+  /* restoreBackup: the data becomes the backup's at the end. */
+  if (data_version >= 0)
+    json_object_object_add(payload, "dataVersion",
+                           json_object_new_int64(data_version));
 
   if (from)
     json_object_object_add(payload, "from", json_object_new_string(from));
@@ -1357,16 +1657,19 @@ static int instances_restart(sim *s, sim_req *req, sim_resp *resp)
 
   if (inst == NULL || gate(s, resp, key, inst) < 0)
     return SIM_DONE;
-  return start_maintenance(s, req, resp, key, inst, "RESTART", NULL);
+  return start_maintenance(s, req, resp, key, inst, "RESTART", NULL, -1);
 }
 
 static void maintenance_apply(sim *s, sim_op *op, json_object *payload)
 {
-  json_object *inst = sim_store_get(s, js(payload, "name"));
+  json_object *inst = sim_store_get(s, js(payload, "name")), *v;
 
-  (void)op;
-  if (inst)
-    json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
+  if (inst == NULL)
+    return;
+  json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
+  if (!sim_op_failed(op) &&
+      json_object_object_get_ex(payload, "dataVersion", &v))
+    dv_set(s, inst, json_object_get_int64(v));
 }
 
 /* restoreBackup's completion: RUNNABLE again, and the restore recorded. */
@@ -1403,15 +1706,17 @@ static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
   if (sim_store_get(s, run) == NULL)
     return sim_err_legacy(resp, 404, "backupRunDoesNotExist",
                           "The backup run does not exist.");
-  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", run);
+  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", run,
+                           dv_backup(s, src, json_object_get_string(v)));
 }
 
 static int instances_clone(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], dkey[300];
   json_object *inst;
-  json_object *ctx = jo(sim_body(req), "cloneContext"), *body, *dest;
+  json_object *ctx = jo(sim_body(req), "cloneContext"), *body, *dest, *payload;
   const char *dname = js(ctx, "destinationInstanceName");
+  int64_t version;
   sim_op *op;
 
   if (bad_body(resp, "InstancesCloneRequest", sim_body(req)))
@@ -1429,6 +1734,7 @@ static int instances_clone(sim *s, sim_req *req, sim_resp *resp)
                           dname);
   inst_key(s, dkey, sizeof(dkey), dname);
   if (name_taken(s, resp, dname, dkey) < 0 ||
+      (version = clone_version(s, resp, inst, ctx)) < 0 ||
       sim_quota_take(s, resp, "SQL_INSTANCES", NULL, 1) < 0)
     return SIM_DONE;
   body = json_object_new_object();
@@ -1443,7 +1749,12 @@ static int instances_clone(sim *s, sim_req *req, sim_resp *resp)
   sim_store_put(s, dkey, "sql#instance", dest);
   /* The source is the target (it is the one held busy); apply finishes
    * the destination. */
-  op = start_op(s, req, "CLONE", key, inst, SIM_DUR_SLOW, payload_name(dkey));
+  payload = payload_name(dkey);
+  json_object_object_add(payload, "dataVersion",
+                         json_object_new_int64(version));
+  json_object_object_add(payload, "source",
+                         json_object_new_string(js(inst, "name")));
+  op = start_op(s, req, "CLONE", key, inst, SIM_DUR_SLOW, payload);
   return respond_op(s, resp, op);
 }
 
@@ -1693,8 +2004,11 @@ static int backupruns_insert(sim *s, sim_req *req, sim_resp *resp)
   json_object_object_add(run, "enqueuedTime",
                          json_object_new_string(sim_now_str(s, ts)));
   json_object_object_add(run, "startTime", json_object_new_string(ts));
+  /* backupConfiguration.location when set (backups kept elsewhere). */
   json_object_object_add(run, "location",
-                         json_object_new_string(jsd(inst, "region", "us")));
+                         json_object_new_string(jsd(
+                             jo(jo(inst, "settings"), "backupConfiguration"),
+                             "location", jsd(inst, "region", "us"))));
   json_object_object_add(
       run, "databaseVersion",
       json_object_new_string(jsd(inst, "databaseVersion", "")));
@@ -1732,6 +2046,11 @@ static void backupruns_insert_apply(sim *s, sim_op *op, json_object *payload)
       json_object_new_string(sim_op_failed(op) ? "FAILED" : "SUCCESSFUL"));
   json_object_object_add(run, "endTime",
                          json_object_new_string(sim_now_str(s, ts)));
+  /* What it captured: the data as of its start. */
+  if (!sim_op_failed(op))
+    dv_backup_set(s, jsd(run, "instance", ""), jsd(run, "id", ""),
+                  dv_at(s, jsd(run, "instance", ""),
+                        (uint64_t)sim_time_parse(js(run, "startTime"))));
 }
 
 static int backupruns_get(sim *s, sim_req *req, sim_resp *resp)
@@ -1856,6 +2175,9 @@ static const sim_route sql_routes[] = {
          "sql.instances.restoreBackup", instances_restore, restore_apply),
     BOTH("POST", "/instances/{instance}/clone", "sql.instances.clone",
          instances_clone, instances_insert_apply),
+    BOTH("GET", "/instances/{instance}/getLatestRecoveryTime",
+         "sql.projects.instances.getLatestRecoveryTime",
+         instances_recovery_time, NULL),
     BOTH("POST", "/instances/{instance}/databases", "sql.databases.insert",
          databases_insert, child_put_apply),
     BOTH("GET", "/instances/{instance}/databases", "sql.databases.list",
@@ -1896,9 +2218,18 @@ static const sim_route sql_routes[] = {
     BOTH("GET", "/operations", "sql.operations.list", operations_list, NULL),
 };
 
+/* The admin (test) interface of this module: see admin.c. */
+static const sim_route sql_admin_routes[] = {
+    {"GET", "/_sim/sql/instances/{instance}/dataVersion", "sim.sql.dataVersion",
+     admin_data_version, NULL, SIM_ROUTE_NOAUTH | SIM_ROUTE_LOOPBACK, NULL},
+};
+
 int sim_sql_init(sim *s)
 {
   sim_quota_define(s, "SQL_INSTANCES", NULL, 1000);
+  if (sim_register(s, SIM_API_ADMIN, sql_admin_routes,
+                   sizeof(sql_admin_routes) / sizeof(*sql_admin_routes)) < 0)
+    return -1;
   return sim_register(s, SIM_API_SQL, sql_routes,
                       sizeof(sql_routes) / sizeof(*sql_routes));
 }

@@ -545,9 +545,39 @@ void edv__kind_note(char *text, size_t size, const char *fmt, ...)
 
 /* ---- Cloud SQL -----------------------------------------------------------*/
 
-json_object *edv__sql_backup_config(const edv__tier *t)
+/* The continents' multi-regions Cloud SQL keeps backups in, by the
+ * prefix of a region's name. */
+static const char *const backup_multi[][2] = {
+    {"us-", "us"},     {"northamerica-", "us"}, {"southamerica-", "us"},
+    {"europe-", "eu"}, {"me-", "eu"},           {"africa-", "eu"},
+    {"asia-", "asia"}, {"australia-", "asia"},
+};
+
+const char *edv__sql_backup_location(const char *setting, const char *region,
+                                     char *buf, size_t size)
+{
+  if (!setting || strcmp(setting, "auto") == 0) {
+    for (size_t i = 0;
+         region && i < sizeof(backup_multi) / sizeof(*backup_multi); i++)
+      if (strncmp(region, backup_multi[i][0], strlen(backup_multi[i][0])) ==
+          0) {
+        snprintf(buf, size, "%s", backup_multi[i][1]);
+        return buf;
+      }
+    return NULL;
+  }
+  if (strcmp(setting, "region") == 0)
+    return NULL;
+  snprintf(buf, size, "%s", setting);
+  return buf;
+}
+
+json_object *edv__sql_backup_config(const edv__tier *t, const char *location)
 {
   json_object *bk = json_object_new_object(), *ret = json_object_new_object();
+
+  if (location)
+    json_object_object_add(bk, "location", json_object_new_string(location));
 
   json_object_object_add(bk, "enabled", json_object_new_boolean(1));
   json_object_object_add(bk, "startTime",
@@ -636,8 +666,9 @@ static int sql_access_diff(const edv__kind_ctx *ctx, json_object *st,
 }
 
 /* The backups the tier wants: one note, the whole configuration patched. */
-static int sql_backup_diff(const edv__tier *t, json_object *bk,
-                           json_object *fix, char *text, size_t size)
+static int sql_backup_diff(const edv__tier *t, const char *location,
+                           json_object *bk, json_object *fix, char *text,
+                           size_t size)
 {
   const char *start = edv__jstr(bk, "startTime");
   int64_t kept = edv__jint(edv__jget(bk, "backupRetentionSettings"),
@@ -658,9 +689,15 @@ static int sql_backup_diff(const edv__tier *t, json_object *bk,
   else if (kept != t->sql.retained_backups)
     edv__kind_note(text, size, "retained backups %lld -> %d", (long long)kept,
                    t->sql.retained_backups);
+  else if (location && !str_is(edv__jstr(bk, "location"), location))
+    edv__kind_note(text, size, "backup location %.40s -> %s",
+                   edv__jstr(bk, "location") ? edv__jstr(bk, "location")
+                                             : "(the region)",
+                   location);
   else
     return 0;
-  json_object_object_add(fix, "backupConfiguration", edv__sql_backup_config(t));
+  json_object_object_add(fix, "backupConfiguration",
+                         edv__sql_backup_config(t, location));
   return 1;
 }
 
@@ -710,8 +747,8 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
     json_object_object_add(fix, "dataDiskSizeGb", json_object_new_string(gb));
     n++;
   }
-  n +=
-      sql_backup_diff(t, edv__jget(st, "backupConfiguration"), fix, text, size);
+  n += sql_backup_diff(t, ctx->backup_location,
+                       edv__jget(st, "backupConfiguration"), fix, text, size);
   if (n > 0 && !str_is(lt, t->name))
     /* Same patch: the tier label follows a scaled tenant. */
     json_object_object_add(fix, "userLabels",

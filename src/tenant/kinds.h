@@ -90,6 +90,8 @@ typedef struct edv__kind_ctx {
                                certificate map entries) */
   const char *backend;      /* its backend service link (URL map rule; NULL:
                                it must have no rule) */
+  const char *backup_location;  /* its backups' location (NULL: not compared) */
+  char backup_location_buf[64]; /* where backup_location may point */
 } edv__kind_ctx;
 
 /*
@@ -242,8 +244,15 @@ json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h);
 size_t edv__jarr_len(json_object *a);
 
 /* settings.backupConfiguration and settings.ipConfiguration as the tier
- * wants them (Cloud SQL create and repair); new objects. */
-json_object *edv__sql_backup_config(const edv__tier *t);
+ * wants them (Cloud SQL create and repair), backups kept in `location`
+ * (NULL: the instance's region); new objects. */
+json_object *edv__sql_backup_config(const edv__tier *t, const char *location);
+/* The location of a tenant's backups for the sql.backup_location setting
+ * (NULL or "auto": the multi-region of the region's continent, "us",
+ * "eu" or "asia"; "region": none; else the setting itself) in `region`:
+ * buf, or NULL for the instance's own region. */
+const char *edv__sql_backup_location(const char *setting, const char *region,
+                                     char *buf, size_t size);
 json_object *edv__sql_ip_config(const char *project, const char *network);
 
 #endif /* EDV_TENANT_KINDS_H */

@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "gcp/gcp.h"
+#include "tenant/kinds.h"
 #include "tenant/machine.h"
 #include "tenant/shared.h"
 #include "tenant/subnet.h"
@@ -115,7 +116,8 @@ struct edv__fleet {
   edv__store_batch *batch;
   const edv__tiers *tiers;
   char *project, *domain, *region, *network, *supernet, *holder, *actor;
-  char *reserved; /* dns.reserved_labels */
+  char *reserved;        /* dns.reserved_labels */
+  char *backup_location; /* sql.backup_location */
   unsigned subnet_prefix;
   unsigned max_attempts;
   uint64_t retry_base_ms, lease_ttl_ms, poll_ms, ready_timeout_ms;
@@ -473,6 +475,7 @@ static void run_free(edv__trun *tr)
     free(f->project);
     free(f->domain);
     free(f->reserved);
+    free(f->backup_location);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -679,6 +682,13 @@ const char *edv__srun_network(const edv__srun *sr)
 uint32_t edv__srun_generation(const edv__srun *sr)
 {
   return sr->tr->rec.generation;
+}
+
+const char *edv__srun_backup_location(const edv__srun *sr, char *buf,
+                                      size_t size)
+{
+  return edv__sql_backup_location(sr->tr->fleet->backup_location,
+                                  edv__srun_region(sr), buf, size);
 }
 
 json_object *edv__srun_facts(edv__srun *sr)
@@ -1512,6 +1522,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
   f->project = xstrdup(o->project ? o->project : edv_engine_project(o->engine));
   f->domain = xstrdup(o->domain ? o->domain : "edvirons.com");
   f->reserved = xstrdup(o->reserved ? o->reserved : EDV_DNS_RESERVED_DEFAULT);
+  f->backup_location = xstrdup(o->backup_loc ? o->backup_loc : "auto");
   if (f->domain && f->domain[0] && f->domain[strlen(f->domain) - 1] == '.')
     f->domain[strlen(f->domain) - 1] = '\0';
   f->region = xstrdup(o->region ? o->region : "us-central1");
@@ -1529,13 +1540,15 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
   f->on_event = o->on_event;
   f->event_data = o->event_data;
   if (!f->batch || !f->project || !f->domain || !f->reserved || !f->region ||
-      !f->network || !f->supernet || !f->holder || !f->actor) {
+      !f->network || !f->supernet || !f->holder || !f->actor ||
+      !f->backup_location) {
     edv_code code = f->project ? EDV_ENOMEM : EDV_ECONFIG;
     if (f->batch)
       edv__store_batch_close(f->batch, NULL, NULL);
     free(f->project);
     free(f->domain);
     free(f->reserved);
+    free(f->backup_location);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -1590,6 +1603,11 @@ const char *edv__fleet_domain(const edv__fleet *f)
 const char *edv__fleet_reserved_labels(const edv__fleet *f)
 {
   return f->reserved;
+}
+
+const char *edv__fleet_backup_location(const edv__fleet *f)
+{
+  return f->backup_location;
 }
 
 unsigned edv__fleet_active(const edv__fleet *f)
@@ -2271,6 +2289,7 @@ void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data)
   free(f->project);
   free(f->domain);
   free(f->reserved);
+  free(f->backup_location);
   free(f->region);
   free(f->network);
   free(f->supernet);

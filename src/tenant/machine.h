@@ -88,6 +88,7 @@ typedef struct edv__fleet_opts {
   const char *project;       /* NULL: the engine's project */
   const char *domain;        /* "edvirons.com" (no trailing dot needed) */
   const char *reserved;      /* dns.reserved_labels; NULL: the default */
+  const char *backup_loc;    /* sql.backup_location; NULL: "auto" */
   const char *region;        /* the platform's default region */
   const char *network;       /* tenant VPC, default "edv-tenants" */
   const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
@@ -123,6 +124,8 @@ const char *edv__fleet_domain(const edv__fleet *f);
 const char *edv__fleet_network(const edv__fleet *f);
 /* Its reserved hostname labels (edv__spec_check_reserved's list). */
 const char *edv__fleet_reserved_labels(const edv__fleet *f);
+/* Its sql.backup_location setting ("auto", "region" or a location). */
+const char *edv__fleet_backup_location(const edv__fleet *f);
 /* Runs in flight. */
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);
@@ -291,6 +294,10 @@ const char *edv__srun_zone(const edv__srun *sr);
 const char *edv__srun_domain(const edv__srun *sr); /* no trailing dot */
 const char *edv__srun_network(const edv__srun *sr);
 uint32_t edv__srun_generation(const edv__srun *sr);
+/* Where the tenant's Cloud SQL backups are kept (edv__sql_backup_location
+ * of the fleet's setting and the tenant's region), or NULL: its region. */
+const char *edv__srun_backup_location(const edv__srun *sr, char *buf,
+                                      size_t size);
 /* The run's facts: borrowed object, shared by the tenant's steps. */
 json_object *edv__srun_facts(edv__srun *sr);
 /* Shortcut: facts[key] as a string or NULL. */

@@ -208,6 +208,8 @@ static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
   ctx->db_ip = edv__srun_fact(sr, "db_ip");
   ctx->cidr = edv__srun_fact(sr, "cidr");
   ctx->backend = edv__srun_fact(sr, "backend_link");
+  ctx->backup_location = edv__srun_backup_location(
+      sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
 }
 
 /* ==== subnet ============================================================= */
@@ -745,6 +747,7 @@ static json_object *sql_build(edv__srun *sr)
   const edv__tier *t = edv__srun_tier(sr);
   json_object *o = json_object_new_object(), *st = json_object_new_object(),
               *ip;
+  char loc[64];
 
   names_of(sr, &n);
   json_object_object_add(o, "name", jstr(n.sql));
@@ -762,7 +765,9 @@ static json_object *sql_build(edv__srun *sr)
   json_object_object_add(st, "dataDiskType", jstr(t->sql.data_disk_type));
   json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
   json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
-  json_object_object_add(st, "backupConfiguration", edv__sql_backup_config(t));
+  json_object_object_add(st, "backupConfiguration",
+                         edv__sql_backup_config(t, edv__srun_backup_location(
+                                                       sr, loc, sizeof(loc))));
   /* Only the tenant delete path lifts it (sql_down). */
   json_object_object_add(st, "deletionProtectionEnabled",
                          json_object_new_boolean(1));
@@ -1627,6 +1632,83 @@ static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
   edv__step_done(sr, NULL);
 }
 
+/* The value of metadata item `key` of an observed VM, or NULL. */
+static const char *vm_meta(json_object *vm, const char *key)
+{
+  json_object *items = edv__jget(vm, "metadata.items");
+
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    const char *k = edv__jstr(it, "key");
+
+    if (k && strcmp(k, key) == 0)
+      return edv__jstr(it, "value");
+  }
+  return NULL;
+}
+
+/*
+ * The app finds its database in the VM's metadata (edv-db-instance,
+ * edv-db-host, and the startup script's DB_HOST): after the tenant moved
+ * to another Cloud SQL instance (a point-in-time restore clones one) they
+ * are set again (setMetadata with the fingerprint: the whole metadata as
+ * vm_build makes it), then the VM is reset so that the startup script
+ * writes the app's configuration again. The step's record says which
+ * came last, so a crash between the two still resets. 1 when a repair
+ * was started (or the step failed), 0 when nothing is to do.
+ */
+static int vm_db_repair(edv__srun *sr, json_object *res)
+{
+  const char *db = edv__srun_fact(sr, "sql_instance");
+  const char *ip = edv__srun_fact(sr, "db_ip");
+  const char *rec = edv__srun_recorded(sr);
+  json_object *want, *body;
+  char path[512];
+  names n;
+
+  names_of(sr, &n);
+  if (!db || !ip)
+    return 0;
+  if (strcmp(vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
+                                             : "",
+             db) != 0 ||
+      strcmp(vm_meta(res, "edv-db-host") ? vm_meta(res, "edv-db-host") : "",
+             ip) != 0) {
+    if (!edv__step_repair_allowed(sr, "vm_metadata", "the VM's metadata"))
+      return 1;
+    want = vm_build(sr);
+    if (!want)
+      return 1;
+    body = json_object_get(json_object_object_get(want, "metadata"));
+    json_object_put(want);
+    json_object_object_add(
+        body, "fingerprint",
+        jstr(edv__jstr(edv__jget(res, "metadata"), "fingerprint")
+                 ? edv__jstr(edv__jget(res, "metadata"), "fingerprint")
+                 : ""));
+    edv__step_info(
+        sr, 1, "VM '%s' points at database %s; setting its metadata to %s",
+        n.vm,
+        vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
+                                        : "(none)",
+        db);
+    vm_verb_path(sr, "setMetadata", path, sizeof(path));
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.instances.setMetadata", vm_up);
+    return 1;
+  }
+  if (rec && strstr(rec, "/setMetadata") && !edv__srun_recorded_done(sr)) {
+    if (!edv__step_repair_allowed(sr, "vm_reset", "the VM's restart"))
+      return 1;
+    edv__step_info(sr, 1, "VM '%s': resetting it to use database %s", n.vm, db);
+    vm_verb_path(sr, "reset", path, sizeof(path));
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, NULL,
+                     "compute.instances.reset", vm_up);
+    return 1;
+  }
+  return 0;
+}
+
 /*
  * The VM runs with the tier's machine type, else it is repaired in parts,
  * each its own durable act followed by a new observation (so a crash
@@ -1678,6 +1760,8 @@ static void vm_verify(edv__srun *sr, json_object *res)
                      "compute.instances.start", vm_up);
     return;
   }
+  if (vm_db_repair(sr, res))
+    return;
   snprintf(path, sizeof(path), CP "/zones/%s/disks/%s", edv__srun_project(sr),
            edv__srun_zone(sr), n.disk);
   edv__step_get(sr, EDV_API_COMPUTE, path, vm_disk_seen);

@@ -85,6 +85,9 @@ static const cfg_key cfg_keys[] = {
     {"tenant.lease_ttl_s", CFG_INT, 5, 3600, NULL, NULL}, /* unset: 60 */
     /* unset: the built-in list (tenant/spec.h, docs/config.md) */
     {"dns.reserved_labels", CFG_LABELS, 0, 0, NULL, NULL},
+    /* auto: the multi-region of the tenant region's continent; region: in
+     * the tenant's region (no copy elsewhere); else a location name. */
+    {"sql.backup_location", CFG_IDENT, 0, 0, NULL, "auto"},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},

@@ -201,6 +201,23 @@ static void test_restore(void **state)
   expect_error("POST", "/api/tenants/ops01/restore",
                "/api/tenants/{id}/restore", tok_view, "{\"backup_id\":\"1\"}",
                403, NULL);
+  /* A point in time outside the recovery window (before the instance):
+   * 400 naming the field and the window; not a time: 400; nothing made
+   * in the simulator. */
+  expect_error(
+      "POST", "/api/tenants/ops01/restore", "/api/tenants/{id}/restore", tok_op,
+      "{\"point_in_time\":\"2000-01-01T00:00:00Z\"}", 400, "point_in_time");
+  expect_error("POST", "/api/tenants/ops01/restore",
+               "/api/tenants/{id}/restore", tok_op,
+               "{\"point_in_time\":\"soon\"}", 400, "point_in_time");
+  r = http("GET", sim_base,
+           "/_sim/state?prefix=projects/edv-sim/instances/edv-ops01-db-2", NULL,
+           NULL, NULL);
+  assert_int_equal(r->status, 200);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(r->json, "resources")),
+      0);
+  resp_free(r);
   /* Tenant isolation: ops02's backup cannot restore ops01. */
   snprintf(body, sizeof(body), "{\"backup_id\":\"%s\"}", b2);
   expect_error("POST", "/api/tenants/ops01/restore",

@@ -607,74 +607,16 @@ static void test_move(void **state)
 /* ---- edvctl, the product's own resume path ----------------------------------
  */
 
-/* Runs edvctl against the simulator child with our state directory; kills
- * it after kill_ms (0: never) with `sig`. Returns its exit code, or -SIG
- * when a signal ended it; its stderr lands in `errout`. */
+/* edvctl against the simulator child (tharness.h), counting the kills. */
 static int edvctl(unsigned kill_ms, int sig, char *errout, size_t errsize,
                   const char *const *args)
 {
-  const char *build = getenv("EDV_BUILD_ROOT");
-  char prog[512], sd[320], errf[320];
-  const char *argv[32];
-  int n = 0, st;
-  pid_t pid;
-  uint64_t kill_at = th_now_ms() + kill_ms, end = th_now_ms() + 150000;
+  int rc =
+      th_edvctl(&g_sp, g_dir, kill_ms, sig, NULL, 0, errout, errsize, args);
 
-  snprintf(prog, sizeof(prog), "%s/src/cli/edvctl", build ? build : ".");
-  snprintf(sd, sizeof(sd), "%s/cli", g_dir);
-  snprintf(errf, sizeof(errf), "%s/edvctl.err", g_dir);
-  argv[n++] = prog;
-  argv[n++] = "--endpoint";
-  argv[n++] = g_sp.url;
-  argv[n++] = "--key-file";
-  argv[n++] = g_sp.key;
-  argv[n++] = "--project";
-  argv[n++] = "edv-sim";
-  argv[n++] = "--state-dir";
-  argv[n++] = sd;
-  argv[n++] = "--quiet";
-  while (*args && n < 31)
-    argv[n++] = *args++;
-  argv[n] = NULL;
-  fflush(NULL);
-  pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int nul = open("/dev/null", O_RDWR);
-    dup2(nul, 0);
-    dup2(nul, 1);
-    dup2(fd, 2);
-    execv(prog, (char *const *)argv);
-    _exit(127);
-  }
-  for (;;) {
-    if (waitpid(pid, &st, WNOHANG) == pid)
-      break;
-    if (kill_ms && th_now_ms() >= kill_at) {
-      kill(pid, sig);
-      kill_ms = 0;
-    }
-    if (th_now_ms() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      fail_msg("edvctl did not end in 150 s");
-    }
-    usleep(5000);
-  }
-  if (errout) {
-    FILE *f = fopen(errf, "r");
-    size_t k = f ? fread(errout, 1, errsize - 1, f) : 0;
-    errout[k] = '\0';
-    if (f)
-      fclose(f);
-  }
-  if (WIFSIGNALED(st)) {
-    if (WTERMSIG(st) == SIGKILL)
-      g_kills++;
-    return -WTERMSIG(st);
-  }
-  return WEXITSTATUS(st);
+  if (rc == -SIGKILL)
+    g_kills++;
+  return rc;
 }
 
 /* Mutating requests the simulator logged (tokens and admin excluded). */

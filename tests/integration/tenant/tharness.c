@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <ftw.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -598,8 +599,9 @@ static const struct {
     {"secretmanager.secretVersion", 1},
     {"secretmanager.secretPayload", 1},
     {"sql#instance", 1},
-    {"sql#database", 2}, /* edvirons + the default postgres */
-    {"sql#user", 2},     /* edvirons + the default postgres */
+    {"sql#database", 2},    /* edvirons + the default postgres */
+    {"sql#user", 2},        /* edvirons + the default postgres */
+    {"sql.dataVersion", 1}, /* the simulator's data version of it */
     {"compute#instance", 1},
     {"compute#disk", 1},
     {"compute#resourcePolicy", 1},
@@ -714,6 +716,86 @@ void th_simproc_stop(th_simproc *p)
     waitpid(p->pid, &st, 0);
   }
   p->pid = -1;
+}
+
+/* A file's first size-1 bytes into buf (nothing when buf is NULL). */
+static void th_slurp(const char *path, char *buf, size_t size)
+{
+  FILE *f;
+  size_t k;
+
+  if (!buf || !size)
+    return;
+  f = fopen(path, "r");
+  k = f ? fread(buf, 1, size - 1, f) : 0;
+  buf[k] = '\0';
+  if (f)
+    fclose(f);
+}
+/* Runs edvctl against the simulator child with state directory DIR/cli;
+ * kills it after kill_ms (0: never) with `sig`. Returns its exit code, or
+ * -SIG when a signal ended it; its stdout and stderr land in `out` and
+ * `errout` (each may be NULL). */
+int th_edvctl(const th_simproc *sp, const char *dir, unsigned kill_ms, int sig,
+              char *out, size_t outsize, char *errout, size_t errsize,
+              const char *const *args)
+{
+  const char *build = getenv("EDV_BUILD_ROOT");
+  char prog[512], sd[320], errf[320], outf[320];
+  const char *argv[32];
+  int n = 0, st;
+  pid_t pid;
+  uint64_t kill_at = th_now_ms() + kill_ms, end = th_now_ms() + 150000;
+
+  snprintf(prog, sizeof(prog), "%s/src/cli/edvctl", build ? build : ".");
+  snprintf(sd, sizeof(sd), "%s/cli", dir);
+  snprintf(errf, sizeof(errf), "%s/edvctl.err", dir);
+  snprintf(outf, sizeof(outf), "%s/edvctl.out", dir);
+  argv[n++] = prog;
+  argv[n++] = "--endpoint";
+  argv[n++] = sp->url;
+  argv[n++] = "--key-file";
+  argv[n++] = sp->key;
+  argv[n++] = "--project";
+  argv[n++] = "edv-sim";
+  argv[n++] = "--state-dir";
+  argv[n++] = sd;
+  argv[n++] = "--quiet";
+  while (*args && n < 31)
+    argv[n++] = *args++;
+  argv[n] = NULL;
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fo = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int nul = open("/dev/null", O_RDWR);
+    dup2(nul, 0);
+    dup2(fo, 1);
+    dup2(fd, 2);
+    execv(prog, (char *const *)argv);
+    _exit(127);
+  }
+  for (;;) {
+    if (waitpid(pid, &st, WNOHANG) == pid)
+      break;
+    if (kill_ms && th_now_ms() >= kill_at) {
+      kill(pid, sig);
+      kill_ms = 0;
+    }
+    if (th_now_ms() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      fail_msg("edvctl did not end in 150 s");
+    }
+    usleep(5000);
+  }
+  th_slurp(errf, errout, errsize);
+  th_slurp(outf, out, outsize);
+  if (WIFSIGNALED(st))
+    return -WTERMSIG(st);
+  return WEXITSTATUS(st);
 }
 
 void th_simproc_opts(const th_simproc *p, const char *dir, th_opts *o)

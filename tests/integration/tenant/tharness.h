@@ -164,6 +164,13 @@ void th_simproc_start(th_simproc *p, const char *dir);
 void th_simproc_stop(th_simproc *p);
 /* th_open options against it, `dir` as the state directory. */
 void th_simproc_opts(const th_simproc *p, const char *dir, th_opts *o);
+/* Runs edvctl ($EDV_BUILD_ROOT/src/cli/edvctl) against the simulator
+ * child with state directory DIR/cli; kills it after kill_ms (0: never)
+ * with `sig`. Returns its exit code, or -SIG when a signal ended it; its
+ * stdout and stderr land in `out` and `errout` (either may be NULL). */
+int th_edvctl(const th_simproc *sp, const char *dir, unsigned kill_ms, int sig,
+              char *out, size_t outsize, char *errout, size_t errsize,
+              const char *const *args);
 /* Removes a directory tree (unless TH_KEEP is set). */
 void th_rmtree(const char *dir);
 

@@ -1238,7 +1238,8 @@ static void scenario_sql(simfx *f, const char *base, const char *inst)
            "\"region\":\"us-central1\",\"settings\":{\"tier\":"
            "\"db-custom-2-4096\",\"availabilityType\":\"ZONAL\","
            "\"userLabels\":{\"edv-tenant\":\"t1\"},\"backupConfiguration\":{"
-           "\"enabled\":true,\"startTime\":\"02:00\"}},"
+           "\"enabled\":true,\"startTime\":\"02:00\","
+           "\"pointInTimeRecoveryEnabled\":true,\"location\":\"us\"}},"
            "\"rootPassword\":\"root-secret-1\"}",
            inst);
   sqlop(f, base, "POST", p, body);
@@ -1275,6 +1276,8 @@ static void scenario_sql(simfx *f, const char *base, const char *inst)
              id, inst);
     sqlop(f, base, "POST", p, body);
   }
+  snprintf(p, sizeof(p), "%s/instances/%s/getLatestRecoveryTime", base, inst);
+  ok(f, "GET", p, NULL);
   snprintf(p, sizeof(p), "%s/instances/%s/restart", base, inst);
   sqlop(f, base, "POST", p, NULL);
   snprintf(p, sizeof(p), "%s/instances/%s/clone", base, inst);

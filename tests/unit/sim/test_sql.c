@@ -774,6 +774,198 @@ static void test_sql_list_filter_pages(void **state)
   fx_free(f);
 }
 
+/* The data version (GET /_sim/sql/instances/I/dataVersion[?at=]) of
+ * instance `inst` now (at NULL) or at `at`; *ms gets the time it is of. */
+static long long data_version(simfx *f, const char *inst, const char *at,
+                              char *when, size_t n)
+{
+  reply r;
+  long long v;
+
+  if (at)
+    httpf(f, "GET", NULL, &r, "/_sim/sql/instances/%s/dataVersion?at=%s", inst,
+          at);
+  else
+    httpf(f, "GET", NULL, &r, "/_sim/sql/instances/%s/dataVersion", inst);
+  expect_status(&r, 200);
+  assert_non_null(jget(r.json, "dataVersion"));
+  v = atoll(jget(r.json, "dataVersion"));
+  if (when)
+    snprintf(when, n, "%s", jget(r.json, "time"));
+  reply_free(&r);
+  return v;
+}
+
+/* The version the last segment of the instance's history started with:
+ * what its data was set to by a clone or a restore. */
+static long long data_version_set(simfx *f, const char *inst)
+{
+  reply r;
+  long long v;
+  size_t n;
+  char path[64];
+
+  httpf(f, "GET", NULL, &r, "/_sim/sql/instances/%s/dataVersion", inst);
+  expect_status(&r, 200);
+  n = jlen(r.json, "segments");
+  assert_true(n > 0);
+  snprintf(path, sizeof(path), "segments.%zu.version", n - 1);
+  v = atoll(jget(r.json, path));
+  reply_free(&r);
+  return v;
+}
+
+/*
+ * The data version advances with the clock; backups capture it (and are
+ * stored where backupConfiguration.location says); restoreBackup sets it;
+ * a clone at pointInTime starts with the source's version of then, inside
+ * the recovery window only (400 naming it, nothing created, otherwise);
+ * getLatestRecoveryTime reports the window; a clone has the source's
+ * databases.
+ */
+static void test_sql_pitr(void **state)
+{
+  simfx *f = fx_start("realistic");
+  reply r;
+  char t0[40], t1[40], when[40], run[64], body[400];
+  long long v0, v1, vb, vt;
+
+  (void)state;
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"pg2\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"europe-west1\",\"settings\":{\"tier\":"
+       "\"db-custom-1-3840\",\"backupConfiguration\":{\"enabled\":true,"
+       "\"location\":\"us\",\"pointInTimeRecoveryEnabled\":true,"
+       "\"transactionLogRetentionDays\":2}}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"nopitr\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-custom-1-3840\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"badloc\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"settings\":{\"tier\":\"db-custom-1-3840\",\"backupConfiguration\":"
+       "{\"location\":\"US East\"}}}",
+       &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "location"));
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg2", NULL, &r);
+  assert_jeq(r.json, "settings.backupConfiguration.location", "us");
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/pg2/databases", "{\"name\":\"school\"}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  v0 = data_version(f, "pg2", NULL, t0, sizeof(t0));
+  assert_int_equal(advance(f, 3600), 200);
+  /* It went on, and its past is kept. */
+  v1 = data_version(f, "pg2", NULL, t1, sizeof(t1));
+  assert_true(v1 >= v0 + 3600);
+  assert_int_equal(data_version(f, "pg2", t0, NULL, 0), v0);
+  /* A backup: in the configured location, with the version of its start. */
+  http(f, "POST", V1 "/instances/pg2/backupRuns", "{}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg2/backupRuns", NULL, &r);
+  assert_jeq(r.json, "items.0.location", "us");
+  snprintf(run, sizeof(run), "%s", jget(r.json, "items.0.id"));
+  vb = data_version(f, "pg2", jget(r.json, "items.0.startTime"), NULL, 0);
+  reply_free(&r);
+  assert_true(vb >= v1);
+  assert_int_equal(advance(f, 3600), 200);
+  /* The window: creation (less than 2 days ago) to now. */
+  http(f, "GET", V1 "/instances/pg2/getLatestRecoveryTime", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "kind", "sql#getLatestRecoveryTime");
+  snprintf(when, sizeof(when), "%s", jget(r.json, "earliestRecoveryTime"));
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/pg2", NULL, &r);
+  assert_string_equal(when, jget(r.json, "createTime"));
+  reply_free(&r);
+  http(f, "GET", VB "/instances/nopitr/getLatestRecoveryTime", NULL, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* A clone at t1 has t1's data, and the source's databases. */
+  snprintf(body, sizeof(body),
+           "{\"cloneContext\":{\"destinationInstanceName\":\"pg2-t1\","
+           "\"pointInTime\":\"%s\"}}",
+           t1);
+  http(f, "POST", V1 "/instances/pg2/clone", body, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg2-t1", NULL, &r);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  reply_free(&r);
+  assert_int_equal(data_version_set(f, "pg2-t1"), v1);
+  http(f, "GET", V1 "/instances/pg2-t1/databases/school", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "instance", "pg2-t1");
+  reply_free(&r);
+  /* Outside the window: 400 naming it, nothing created. Before the
+   * instance existed, the future, not a time, an instance without
+   * point-in-time recovery. */
+  {
+    static const char *const bad_times[] = {"2000-01-01T00:00:00Z",
+                                            "2999-01-01T00:00:00.000Z"};
+    for (size_t i = 0; i < 2; i++) {
+      snprintf(body, sizeof(body),
+               "{\"cloneContext\":{\"destinationInstanceName\":\"pg2-bad\","
+               "\"pointInTime\":\"%s\"}}",
+               bad_times[i]);
+      http(f, "POST", V1 "/instances/pg2/clone", body, &r);
+      expect_status(&r, 400);
+      assert_non_null(strstr(jget(r.json, "error.message"), "recovery window"));
+      reply_free(&r);
+    }
+  }
+  http(f, "POST", V1 "/instances/pg2/clone",
+       "{\"cloneContext\":{\"destinationInstanceName\":\"pg2-bad\","
+       "\"pointInTime\":\"yesterday\"}}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/nopitr/clone",
+       "{\"cloneContext\":{\"destinationInstanceName\":\"pg2-bad\","
+       "\"pointInTime\":\"2026-01-01T00:00:00Z\"}}",
+       &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "not enabled"));
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/pg2-bad", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  /* Past the 2 days of logs: t0 falls out of the window. */
+  assert_int_equal(advance(f, 2 * 86400), 200);
+  snprintf(body, sizeof(body),
+           "{\"cloneContext\":{\"destinationInstanceName\":\"pg2-bad\","
+           "\"pointInTime\":\"%s\"}}",
+           t0);
+  http(f, "POST", V1 "/instances/pg2/clone", body, &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "recovery window"));
+  reply_free(&r);
+  /* restoreBackup: the backup's version. */
+  snprintf(body, sizeof(body),
+           "{\"restoreBackupContext\":{\"backupRunId\":\"%s\"}}", run);
+  http(f, "POST", V1 "/instances/pg2/restoreBackup", body, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  assert_int_equal(data_version_set(f, "pg2"), vb);
+  vt = data_version(f, "pg2", NULL, NULL, 0);
+  assert_true(vt >= vb && vt < v1 + 3600);
+  fx_free(f);
+}
+
 /*
  * Final backups: instances.delete with enableFinalBackup leaves a FINAL
  * project backup that outlives the instance (list with a filter, get),
@@ -905,6 +1097,7 @@ int main(void)
       cmocka_unit_test(test_sql_users_update),
       cmocka_unit_test(test_sql_list_filter_pages),
       cmocka_unit_test(test_sql_final_backup),
+      cmocka_unit_test(test_sql_pitr),
   };
   int result;
 

@@ -265,6 +265,7 @@ static edv__kind_ctx ctx_of(const char *tier)
   edv__kind_ctx c = {edv__tiers_find(tiers, tier), "school001", "edv-prod",
                      "edv-tenants", "us-central1-a"};
 
+  c.backup_location = "us";
   assert_non_null(c.tier);
   return c;
 }
@@ -284,7 +285,7 @@ static json_object *sql_as_wanted(const edv__kind_ctx *c)
   json_object_object_add(st, "userLabels",
                          edv__tenant_labels(c->tenant, c->tier->name));
   json_object_object_add(st, "backupConfiguration",
-                         edv__sql_backup_config(c->tier));
+                         edv__sql_backup_config(c->tier, c->backup_location));
   json_object_object_add(st, "ipConfiguration",
                          edv__sql_ip_config(c->project, c->network));
   json_object_object_add(st, "deletionProtectionEnabled",
@@ -356,6 +357,8 @@ static void test_sql_fields(void **state)
        "retained backups 99 -> ", "backupConfiguration"},
       {"backupConfiguration.pointInTimeRecoveryEnabled", "false",
        "point-in-time recovery off -> on", "backupConfiguration"},
+      {"backupConfiguration.location", "\"us-central1\"",
+       "backup location us-central1 -> us", "backupConfiguration"},
   };
   edv__kind_ctx c = ctx_of("premium");
 
@@ -382,6 +385,29 @@ static void test_sql_fields(void **state)
     json_object_put(patch);
     json_object_put(o);
   }
+}
+
+/* sql.backup_location: auto takes the multi-region of the region's
+ * continent (outside the region), region keeps the default, anything
+ * else is taken as written. */
+static void test_sql_backup_location(void **state)
+{
+  char buf[64];
+
+  (void)state;
+  assert_string_equal(
+      edv__sql_backup_location("auto", "europe-west4", buf, sizeof(buf)), "eu");
+  assert_string_equal(
+      edv__sql_backup_location(NULL, "us-central1", buf, sizeof(buf)), "us");
+  assert_string_equal(edv__sql_backup_location("auto", "australia-southeast1",
+                                               buf, sizeof(buf)),
+                      "asia");
+  assert_null(edv__sql_backup_location("region", "us-east1", buf, sizeof(buf)));
+  assert_null(
+      edv__sql_backup_location("auto", "mars-north1", buf, sizeof(buf)));
+  assert_string_equal(edv__sql_backup_location("europe-west1", "europe-west4",
+                                               buf, sizeof(buf)),
+                      "europe-west1");
 }
 
 /* A scaled tenant: the tier's settings and its label in one patch; the
@@ -711,14 +737,22 @@ static void test_entry(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_steps),      cmocka_unit_test(test_needs),
-      cmocka_unit_test(test_marks),      cmocka_unit_test(test_unique),
-      cmocka_unit_test(test_names),      cmocka_unit_test(test_owner),
-      cmocka_unit_test(test_sql_equal),  cmocka_unit_test(test_sql_fields),
-      cmocka_unit_test(test_sql_scaled), cmocka_unit_test(test_vm),
-      cmocka_unit_test(test_fw),         cmocka_unit_test(test_bes),
-      cmocka_unit_test(test_subnet),     cmocka_unit_test(test_urlmap),
+      cmocka_unit_test(test_steps),
+      cmocka_unit_test(test_needs),
+      cmocka_unit_test(test_marks),
+      cmocka_unit_test(test_unique),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_owner),
+      cmocka_unit_test(test_sql_equal),
+      cmocka_unit_test(test_sql_fields),
+      cmocka_unit_test(test_sql_scaled),
+      cmocka_unit_test(test_vm),
+      cmocka_unit_test(test_fw),
+      cmocka_unit_test(test_bes),
+      cmocka_unit_test(test_subnet),
+      cmocka_unit_test(test_urlmap),
       cmocka_unit_test(test_entry),
+      cmocka_unit_test(test_sql_backup_location),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
