@@ -255,6 +255,22 @@ EDV_EXPORT int edv_tenant_recover(edv_fleet *fleet, const char *id,
                                   edv_error *err);
 
 /*
+ * Moves a READY tenant to `region` (a region of the project, not its
+ * own): its old region's resources (load balancer backend, instance
+ * group, VM, subnet, Cloud SQL instance: deleted with a final backup) are
+ * retired, then brought up in `region` with the database restored from
+ * that final backup; the hostnames, DNS and the load balancer's IP stay.
+ * The move is recorded before anything is done and every run of the
+ * tenant carries it on until it ends (crash-safe; `tenant resume`).
+ * EDV_EINVAL naming field 'region' (unknown, malformed or the tenant's
+ * own), EDV_ECONFLICT when the tenant is not READY. Answers with the
+ * tenant document.
+ */
+EDV_EXPORT int edv_tenant_move(edv_fleet *fleet, const char *id,
+                               const char *region, unsigned flags,
+                               edv_fleet_cb cb, void *data, edv_error *err);
+
+/*
  * The plan: what a reconcile of the tenant would do now, read-only (no
  * write, no lease, no event to subscribers). Answers with {"tenant",
  * "tier", "phase", "in_sync" (no change and no drift), "changes": [{step,

@@ -249,6 +249,7 @@ int cli_cmd_tenant_scale(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_apply(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_recover(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tenant_undelete(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_tenant_move(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_tiers_list(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_start(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_sim_env(cli_ctx *ctx, const cli_args *args);

@@ -1111,6 +1111,27 @@ int cli_cmd_tenant_undelete(cli_ctx *ctx, const cli_args *args)
                    "from its deletion's grace", "the undelete");
 }
 
+/* long_verb's verbs take the tenant only: the region of the move being
+ * started rides here (one command per process). */
+static const char *move_region;
+
+static int move_fn(edv_fleet *fleet, const char *id, unsigned flags,
+                   edv_fleet_cb cb, void *data, edv_error *err)
+{
+  return edv_tenant_move(fleet, id, move_region, flags, cb, data, err);
+}
+
+int cli_cmd_tenant_move(cli_ctx *ctx, const cli_args *args)
+{
+  char what[80];
+
+  move_region = cli_arg(args, "region");
+  if (!move_region)
+    return cli_usage_error(ctx, "tenant move: --region REGION is required");
+  snprintf(what, sizeof(what), "to region %.40s", move_region);
+  return long_verb(ctx, args, move_fn, "Moving", what, "the move");
+}
+
 void cli_tenant_print_notes(cli_ctx *ctx, json_object *answer)
 {
   json_object *notes = json_object_object_get(answer, "notes");

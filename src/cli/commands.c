@@ -127,6 +127,12 @@ static const cli_opt list_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const cli_opt move_opts[] = {
+    {"region", 0, "R", "the region to move the tenant to (required)"},
+    ASYNC_OPT,
+    {NULL, 0, NULL, NULL},
+};
+
 static const cli_opt resume_opts[] = {
     {"all", 0, NULL, "resume every interrupted tenant"},
     ASYNC_OPT,
@@ -345,6 +351,19 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant recover school001\n"
      "  edvctl tenant recover school001 --async\n",
      async_opts, 1, 1, id_arg, cli_cmd_tenant_recover, NULL},
+    {"move", "move a tenant to another region", "ID --region R [--async]",
+     "Moves a READY tenant to region R: its load balancer backend,\n"
+     "instance group, VM, subnet and Cloud SQL instance in the old region\n"
+     "are retired (the instance deleted with a final backup), then brought\n"
+     "up in R with the database restored from that backup, with the same\n"
+     "progress as create. Hostnames, DNS and the load balancer's IP stay;\n"
+     "the school is offline from the backend's removal until the new VM is\n"
+     "healthy (docs/operations.md). Killed midway, `tenant resume ID`\n"
+     "carries the move on. Refused, naming why, for an unknown region,\n"
+     "the tenant's own, or a tenant not READY.\n"
+     "\nExamples:\n  edvctl tenant move school001 --region europe-west1\n"
+     "  edvctl tenant move school001 --region europe-west1 --async\n",
+     move_opts, 1, 1, id_arg, cli_cmd_tenant_move, NULL},
     {"backup", "take an on-demand backup of the tenant's database",
      "ID [--description D]",
      "Takes an on-demand Cloud SQL backup of the tenant's instance (a\n"
@@ -652,7 +671,8 @@ const cli_cmd cli_commands[] = {
     {"tenant", "tenant lifecycle", "COMMAND",
      "Create, inspect, repair and delete tenants. With --server URL (env\n"
      "EDV_SERVER) and a token (env EDV_TOKEN or --token-file), create,\n"
-     "list, get, state, history, delete, recover, retry, resume ID, backup,\n"
+     "list, get, state, history, delete, recover, move, retry, resume ID, "
+     "backup,\n"
      "backups, restore and metrics go through edvd's Management API and\n"
      "print the same output.\n"
      "\nExamples:\n"

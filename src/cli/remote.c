@@ -67,6 +67,7 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
       cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
       cli_cmd_help,          cli_cmd_tenant_recover, cli_cmd_tenant_undelete,
+      cli_cmd_tenant_move,
   };
   /* The day-2 verbs (cmd_day2.c). */
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
@@ -1219,10 +1220,11 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
   return result;
 }
 
-/* apply and recover: POST /api/tenants/ID/VERB, then the run's progress. */
+/* apply, recover and move: POST /api/tenants/ID/VERB (with `body`, or
+ * none), then the run's progress. */
 static int do_post(cli_ctx *ctx, remote *r, const char *id, const char *verb,
-                   const char *doing, const char *what, const char *async_what,
-                   json_object *tiers)
+                   json_object *body, const char *doing, const char *what,
+                   const char *async_what, json_object *tiers)
 {
   json_object *t, *answer;
   char heading[200];
@@ -1233,7 +1235,7 @@ static int do_post(cli_ctx *ctx, remote *r, const char *id, const char *verb,
   snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s", doing, id,
            js(t, "slug"), js(t, "tier"), what);
   json_object_put(t);
-  result = call_and_wait(ctx, r, "POST", id, verb, NULL, heading, &answer);
+  result = call_and_wait(ctx, r, "POST", id, verb, body, heading, &answer);
   json_object_put(answer);
   if (r->async)
     return result ? result : async_done(ctx, r, id, async_what);
@@ -1309,15 +1311,24 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
   else if (strcmp(name, "scale") == 0)
     result = do_scale(ctx, r, args, tiers);
   else if (strcmp(name, "apply") == 0)
-    result = do_post(ctx, r, args->argv[0], "apply", "Applying", "the plan",
-                     "the reconcile", tiers);
+    result = do_post(ctx, r, args->argv[0], "apply", NULL, "Applying",
+                     "the plan", "the reconcile", tiers);
   else if (strcmp(name, "recover") == 0)
-    result = do_post(ctx, r, args->argv[0], "recover", "Recovering",
+    result = do_post(ctx, r, args->argv[0], "recover", NULL, "Recovering",
                      "from its final backup", "the recovery", tiers);
   else if (strcmp(name, "undelete") == 0)
-    result = do_post(ctx, r, args->argv[0], "undelete", "Undeleting",
+    result = do_post(ctx, r, args->argv[0], "undelete", NULL, "Undeleting",
                      "from its deletion's grace", "the undelete", tiers);
-  else if (strcmp(name, "update") == 0)
+  else if (strcmp(name, "move") == 0) {
+    json_object *body = json_object_new_object();
+    char what[80];
+    snprintf(what, sizeof(what), "to region %.40s", cli_arg(args, "region"));
+    json_object_object_add(body, "region",
+                           json_object_new_string(cli_arg(args, "region")));
+    result = do_post(ctx, r, args->argv[0], "move", body, "Moving", what,
+                     "the move", tiers);
+    json_object_put(body);
+  } else if (strcmp(name, "update") == 0)
     result = do_update(ctx, r, args, tiers);
   else
     result = cli_usage_error(ctx, "not available with --server");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "fleet/dayops.h"
 #include "fleet/fleet.h"
 #include "tenant/dnscheck.h"
 #include "tenant/observe.h"
@@ -284,6 +285,26 @@ static void create_hosts(create_op *op)
     create_fail(op, &err);
 }
 
+/* Asks the Compute API for `region` of the project (regions.get): `cb`
+ * sees ENOTFOUND for a region the project cannot use. Non-zero when the
+ * call cannot be made. */
+static int region_get(edv_fleet *f, const char *region, edv_response_cb cb,
+                      void *data)
+{
+  char path[300];
+  edv_request rq;
+
+  snprintf(path, sizeof(path), "/compute/v1/projects/%s/regions/%s",
+           edv__fleet_project(f->machine), region);
+  memset(&rq, 0, sizeof(rq));
+  rq.api = EDV_API_COMPUTE;
+  rq.method = "GET";
+  rq.path = path;
+  rq.label = "compute.regions.get";
+  rq.timeout_ms = 20000;
+  return edv_call_submit(f->engine, &rq, cb, data, NULL) ? -1 : 0;
+}
+
 static int region_known(edv_fleet *f, const char *region)
 {
   for (unsigned i = 0; i < f->nregions; i++)
@@ -374,21 +395,9 @@ int edv_tenant_create(edv_fleet *f, json_object *spec, unsigned flags,
     uv_timer_start(t, create_later, 0, 0);
     return 0;
   }
-  {
-    char path[300];
-    edv_request rq;
-    snprintf(path, sizeof(path), "/compute/v1/projects/%s/regions/%s",
-             edv__fleet_project(f->machine), op->spec.region);
-    memset(&rq, 0, sizeof(rq));
-    rq.api = EDV_API_COMPUTE;
-    rq.method = "GET";
-    rq.path = path;
-    rq.label = "compute.regions.get";
-    rq.timeout_ms = 20000;
-    if (edv_call_submit(f->engine, &rq, create_on_region, op, NULL)) {
-      free(op);
-      return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
-    }
+  if (region_get(f, op->spec.region, create_on_region, op)) {
+    free(op);
+    return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
   return 0;
 }
@@ -855,6 +864,15 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
   if (rec.phase == EDV_PHASE_DELETED)
     return edv_error_set(err, EDV_ENOTFOUND, "tenant '%s' is already deleted",
                          rec.id);
+  {
+    char to[EDV_REGION_MAX + 1];
+    if (edv__fleet_move_target(f->machine, rec.id, to, sizeof(to)) == 0)
+      return edv_error_set(err, EDV_EBUSY,
+                           "tenant '%s' is moving to %s; delete it once the "
+                           "move ends (resume it with `edvctl tenant resume "
+                           "%s`)",
+                           rec.id, to, rec.id);
+  }
   r = edv__fleet_run_find(f, rec.id);
   if (r && r->dir == EDV_DIR_SUSPEND && (flags & EDV_FLEET_NOW))
     return edv_error_set(err, EDV_EBUSY,
@@ -1045,6 +1063,96 @@ int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
     free(op);
     return edv_error_set(err, EDV_EUNAVAIL,
                          "cannot check the final backup now");
+  }
+  return 0;
+}
+
+/* ---- move ----------------------------------------------------------------*/
+
+typedef struct move_op {
+  edv_fleet *f;
+  edv_fleet_cb cb;
+  void *data;
+  unsigned flags;
+  char id[EDV_STORE_ID_SZ];
+  char from[EDV_REGION_MAX + 1];
+  char region[EDV_REGION_MAX + 1];
+  char actor[EDV_STORE_SMALL_SZ];
+} move_op;
+
+/* The region exists: the move is recorded (edv__fleet_move), then the
+ * tenant driven (down out of the old region, up in the new one). */
+static void move_on_region(void *data, const edv_response *res)
+{
+  move_op *op = data;
+  edv_error err;
+  char what[2 * EDV_REGION_MAX + 8];
+
+  if (res->error && res->error->code == EDV_ENOTFOUND)
+    edv_error_set(&err, EDV_EINVAL,
+                  "field 'region': '%s' is not a region of project '%s'",
+                  op->region, edv__fleet_project(op->f->machine));
+  else if (res->error)
+    edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s': %s",
+                  op->region, res->error->message);
+  if (!res->error &&
+      edv__fleet_move(op->f->machine, op->id, op->region, &err) == 0) {
+    snprintf(what, sizeof(what), "%s -> %s", op->from, op->region);
+    journal_line(op->f, op->actor, op->id, "move", what, NULL);
+    if (drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb, op->data,
+                         &err) == 0) {
+      free(op);
+      return;
+    }
+  }
+  op->cb(op->data, NULL, &err);
+  free(op);
+}
+
+int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
+                    unsigned flags, edv_fleet_cb cb, void *data, edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__tenant_spec spec;
+  move_op *op;
+  int result;
+
+  if (!cb)
+    return edv_error_set(err, EDV_EINVAL, "a callback is needed");
+  if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
+    return result;
+  if ((result = edv__spec_check_region(region, err)) != 0 ||
+      (result = rec_spec(&rec, &spec, err)) != 0)
+    return result;
+  if (strcmp(spec.region, region) == 0)
+    return edv_error_set(err, EDV_EINVAL,
+                         "field 'region': tenant '%s' is already in %s", rec.id,
+                         region);
+  if (rec.phase != EDV_PHASE_READY || edv__fleet_run_find(f, rec.id))
+    return edv_error_set(err, EDV_ECONFLICT,
+                         "tenant '%s' is %s%s: only a READY tenant can be "
+                         "moved",
+                         rec.id, edv__phase_name(rec.phase),
+                         rec.phase == EDV_PHASE_READY ? " with a run in flight"
+                                                      : "");
+  if (edv__dayops_busy(f, rec.id))
+    return edv_error_set(err, EDV_EBUSY,
+                         "tenant '%s' has a backup or restore running; "
+                         "move it once that ends",
+                         rec.id);
+  if (!(op = calloc(1, sizeof(*op))))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  op->f = f;
+  op->cb = cb;
+  op->data = data;
+  op->flags = flags;
+  snprintf(op->id, sizeof(op->id), "%s", rec.id);
+  snprintf(op->from, sizeof(op->from), "%s", spec.region);
+  snprintf(op->region, sizeof(op->region), "%s", region);
+  actor_now(f, op->actor, sizeof(op->actor));
+  if (region_get(f, region, move_on_region, op)) {
+    free(op);
+    return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
   return 0;
 }

@@ -535,3 +535,42 @@ void api_tenant_recover(api_ctx *c, const char *id)
       c, 202, 1,
       edv_tenant_recover(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
 }
+
+/* ---- POST /api/tenants/{id}/move
+ * -------------------------------------------------*/
+
+/* Moves a READY tenant to another region (edv_tenant_move), body
+ * {"region": R}: 202 with the tenant document once its run started; 400
+ * naming field 'region', 409 for a tenant not READY. */
+void api_tenant_move(api_ctx *c, const char *id)
+{
+  json_object *body, *v;
+  const char *region = NULL;
+
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id) ||
+      !(body = api_body_object(c)))
+    return;
+  json_object_object_foreach(body, key, val)
+  {
+    (void)val;
+    if (strcmp(key, "region") != 0) {
+      api_error(c, 400, NULL, key, "field '%.64s' is not known here", key);
+      json_object_put(body);
+      return;
+    }
+  }
+  if (json_object_object_get_ex(body, "region", &v) &&
+      json_object_is_type(v, json_type_string))
+    region = json_object_get_string(v);
+  if (!region) {
+    api_error(c, 400, NULL, "region",
+              "field 'region' is missing or not a string");
+    json_object_put(body);
+    return;
+  }
+  if (job_free(c, id) == 0)
+    LIB_CALL(c, 202, 1,
+             edv_tenant_move(c->d->ef, id, region, EDV_FLEET_ASYNC, lib_answer,
+                             w, &err));
+  json_object_put(body);
+}

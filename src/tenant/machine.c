@@ -89,6 +89,10 @@ struct edv__trun {
   int platform;  /* the platform pseudo-tenant */
   int planning;  /* read-only plan: no act, no store write */
   edv_error err; /* first permanent failure */
+  /* A region move's way down: only the region-bound steps (move_defs),
+   * ending PENDING in region move_to (see move_apply). */
+  edv__step_def *move_defs;
+  char move_to[EDV_REGION_MAX + 1];
 
   /* Its records in the store's group commit (see run_write_failed). */
   int write_failed; /* a record of this run could not be saved */
@@ -296,7 +300,8 @@ typedef struct phase_ctx {
   edv__trun *tr;
   edv__tenant_rec rec; /* the row to write, with the new phase */
   edv__journal_rec j;
-  int cleanup; /* DELETED of a tenant: subnet, generation, steps */
+  int cleanup; /* DELETED of a tenant: subnet, generation, steps;
+                  PHASE_MOVED: the end of a move's way down */
   int has_err;
   edv_error e; /* the error the phase reports */
   void (*then)(edv__trun *tr, int result, const edv_error *err);
@@ -325,6 +330,10 @@ static int steps_drop(edv_store *st, edv__trun *tr, edv_error *err)
   return 0;
 }
 
+#define PHASE_MOVED 2
+static int move_apply(edv_store *st, edv__trun *tr, edv__tenant_rec *rec,
+                      edv_error *err);
+
 static int phase_apply(edv_store *st, void *data, edv_error *err)
 {
   phase_ctx *pc = data;
@@ -337,7 +346,10 @@ static int phase_apply(edv_store *st, void *data, edv_error *err)
                          "tenant '%s': an earlier record of this run was not "
                          "saved; phase %s not written",
                          id, edv__phase_name(pc->rec.phase));
-  if (pc->cleanup) {
+  if (pc->cleanup == PHASE_MOVED) {
+    if ((rc = move_apply(st, pc->tr, &pc->rec, err)))
+      return rc;
+  } else if (pc->cleanup) {
     /* Cloud SQL names cannot be reused for a week: the next life of this
      * tenant gets the next generation. The range returns to the pool. */
     if ((rc = edv__store_subnet_release(st, id, err)) ||
@@ -453,6 +465,7 @@ static void run_free(edv__trun *tr)
       sr->ctx_free(sr->ctx);
   }
   free(tr->steps);
+  free(tr->move_defs);
   json_object_put(tr->facts);
   free(tr);
   f->active--;
@@ -1478,6 +1491,8 @@ static void run_maybe_end(edv__trun *tr)
       set_phase_then(tr, EDV_PHASE_READY, NULL, 0, run_finished);
     else if (tr->dir == EDV_DIR_SUSPEND)
       set_phase_then(tr, EDV_PHASE_SUSPENDED, NULL, 0, run_finished);
+    else if (tr->move_defs)
+      set_phase_then(tr, EDV_PHASE_PENDING, NULL, PHASE_MOVED, run_finished);
     else
       set_phase_then(tr, EDV_PHASE_DELETED, NULL, !tr->platform, run_finished);
     return;
@@ -1890,14 +1905,177 @@ static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
   return 0;
 }
 
+/* ---- region move --------------------------------------------------------
+ *
+ * `tenant move` records the target region in the "move" record (state
+ * PENDING) before anything is done. While it is there, a run of the tenant
+ * goes down through the region-bound steps only (the load balancer's host
+ * rule and backend service, which hold the instance group, the instance
+ * group, snapshot schedule, VM, database and subnet: the old region is
+ * retired, the Cloud SQL instance with its final backup), and its last
+ * write, one transaction, puts the tenant PENDING in the new region: the
+ * spec's region, the next SQL name generation, those steps' records reset
+ * (but the preflight's: it finds the zone, and runs first either way)
+ * with the sql_restore step naming the final backup (what `tenant recover`
+ * restores), the move record DONE. The run then goes up, recreating them
+ * in the new region. Every stage is an ordinary step or a single write:
+ * a run killed anywhere resumes from the records.
+ */
+
+static const char *const move_steps[] = {
+    "preflight",       "url_map_rule", "backend_service", "instance_group",
+    "snapshot_policy", "vm",           "sql_user",        "sql_database",
+    "sql_restore",     "sql_instance", "subnet",
+};
+
+int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
+                           size_t size)
+{
+  edv__step_rec r;
+
+  if (edv__store_step_get(f->store, id, EDV_MOVE_STEP, &r, NULL) != 0 ||
+      r.state != EDV_STEP_PENDING || !r.resource[0])
+    return -1;
+  copy(region, size, r.resource);
+  return 0;
+}
+
+int edv__fleet_move(edv__fleet *f, const char *id, const char *region,
+                    edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__step_rec r;
+  int result;
+
+  if ((result = edv__store_tenant_get(f->store, id, &rec, err)) != 0)
+    return result;
+  if (rec.phase != EDV_PHASE_READY)
+    return edv_error_set(err, EDV_ECONFLICT,
+                         "tenant '%s' is %s: only a READY tenant can be "
+                         "moved",
+                         rec.id, edv__phase_name(rec.phase));
+  memset(&r, 0, sizeof(r));
+  copy(r.tenant, sizeof(r.tenant), rec.id);
+  copy(r.step, sizeof(r.step), EDV_MOVE_STEP);
+  r.state = EDV_STEP_PENDING;
+  copy(r.resource, sizeof(r.resource), region);
+  r.started_ms = edv__store_now(f->store);
+  return edv__store_step_put(f->store, &r, err);
+}
+
+/* The way down of a move: the tenant's steps that are bound to its
+ * region. */
+static int move_filter(edv__trun *tr, edv_error *err)
+{
+  unsigned n = 0;
+
+  tr->move_defs = calloc(tr->n, sizeof(*tr->move_defs));
+  if (!tr->move_defs)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  for (unsigned i = 0; i < tr->n; i++)
+    for (size_t k = 0; k < sizeof(move_steps) / sizeof(*move_steps); k++)
+      if (strcmp(tr->defs[i].name, move_steps[k]) == 0)
+        tr->move_defs[n++] = tr->defs[i];
+  tr->defs = tr->move_defs;
+  tr->n = n;
+  return 0;
+}
+
+static int move_apply(edv_store *st, edv__trun *tr, edv__tenant_rec *rec,
+                      edv_error *err)
+{
+  edv__step_rec kept, r;
+  edv__tenant_spec spec = tr->spec;
+  char backup[EDV_STORE_RES_SZ], expiry[64];
+  json_object *js;
+  uint32_t gen;
+  int rc;
+
+  if (edv__store_step_get(st, rec->id, "sql_instance", &kept, NULL) != 0 ||
+      kept.state != EDV_STEP_DONE ||
+      edv__final_backup_parse(kept.resource, backup, sizeof(backup), expiry,
+                              sizeof(expiry)) != 0)
+    return edv_error_set(err, EDV_EPRECONDITION,
+                         "tenant '%s': its Cloud SQL instance left no final "
+                         "backup; the move to %s stops here",
+                         rec->id, tr->move_to);
+  copy(spec.region, sizeof(spec.region), tr->move_to);
+  if (!(js = edv__spec_to_json(&spec)))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  copy(rec->spec_json, sizeof(rec->spec_json),
+       json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
+  json_object_put(js);
+  for (unsigned i = 0; i < tr->n; i++) {
+    if (tr->defs[i].flags & EDV_STEP_FIRST)
+      continue;
+    memset(&r, 0, sizeof(r));
+    copy(r.tenant, sizeof(r.tenant), rec->id);
+    copy(r.step, sizeof(r.step), tr->defs[i].name);
+    r.state = EDV_STEP_PENDING;
+    if (strcmp(r.step, "sql_restore") == 0)
+      copy(r.resource, sizeof(r.resource), backup);
+    if ((rc = edv__store_step_put(st, &r, err)))
+      return rc;
+  }
+  if ((rc = edv__store_step_get(st, rec->id, EDV_MOVE_STEP, &r, err)))
+    return rc;
+  r.state = EDV_STEP_DONE;
+  r.finished_ms = edv__store_now(st);
+  if ((rc = edv__store_step_put(st, &r, err)) ||
+      (rc = edv__store_tenant_next_generation(st, rec->id, &gen, err)))
+    return rc;
+  rec->generation = gen;
+  return 0;
+}
+
+/* A move's way down ended: its way up comes next, for the same caller. */
+typedef struct move_chain {
+  edv__fleet *f;
+  edv__run_done_fn cb;
+  void *data;
+} move_chain;
+
 static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
                      int planning, edv__run_done_fn cb, void *data,
                      edv_error *err);
 
+static void move_down_done(void *data, const char *tenant,
+                           edv_tenant_phase phase, const edv_error *err)
+{
+  move_chain *mc = data;
+  edv_error e;
+
+  if (!err && phase == EDV_PHASE_PENDING && !mc->f->closing) {
+    if (fleet_run(mc->f, tenant, EDV_DIR_UP, 0, mc->cb, mc->data, &e) == 0) {
+      free(mc);
+      return;
+    }
+    err = &e;
+  }
+  if (mc->cb)
+    mc->cb(mc->data, tenant, phase, err);
+  free(mc);
+}
+
 int edv__fleet_drive(edv__fleet *f, const char *tenant, edv__direction dir,
                      edv__run_done_fn cb, void *data, edv_error *err)
 {
-  return fleet_run(f, tenant, dir, 0, cb, data, err);
+  char to[EDV_REGION_MAX + 1];
+  move_chain *mc;
+  int result;
+
+  if (!f || !tenant || edv__fleet_move_target(f, tenant, to, sizeof(to)))
+    return fleet_run(f, tenant, dir, 0, cb, data, err);
+  /* A move in flight: whichever way it was asked, down then up. */
+  if (!(mc = calloc(1, sizeof(*mc))))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  mc->f = f;
+  mc->cb = cb;
+  mc->data = data;
+  if ((result =
+           fleet_run(f, tenant, EDV_DIR_DOWN, 0, move_down_done, mc, err)) != 0)
+    free(mc);
+  return result;
 }
 
 int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
@@ -1993,6 +2171,13 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
                          tenant);
   }
   tr->planning = planning;
+  if (!planning && !tr->platform && dir == EDV_DIR_DOWN &&
+      edv__fleet_move_target(f, tr->id, tr->move_to, sizeof(tr->move_to)) ==
+          0 &&
+      (result = move_filter(tr, err)) != 0) {
+    free(tr);
+    return result;
+  }
   memset(&cur, 0, sizeof(cur));
   result = planning
                ? 0
@@ -2002,10 +2187,12 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
     result = lease_take_over(f, tr->id, &cur, err);
   else if (result == EDV_EBUSY) {
     /* The database was locked, not the lease held: say so. */
+    free(tr->move_defs);
     free(tr);
     return result;
   }
   if (result) {
+    free(tr->move_defs);
     free(tr);
     if (result == EDV_EBUSY)
       return edv_error_set(err, EDV_EBUSY,
@@ -2021,6 +2208,7 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
       edv__store_lease_release(f->store, tr->id, f->holder, NULL);
     free(tr->steps);
     json_object_put(tr->facts);
+    free(tr->move_defs);
     free(tr);
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   }

@@ -183,6 +183,20 @@ int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
                        edv_error *err);
 
 /*
+ * Region move (machine.c, "region move"): records that the READY tenant
+ * `id` moves to `region` (the "move" step record, PENDING). Nothing is
+ * called in the cloud; the caller drives the tenant, and every run of it
+ * while the record is PENDING retires the region-bound resources (the
+ * Cloud SQL instance with a final backup) then brings them up in the new
+ * region from that backup. EDV_ECONFLICT when the tenant is not READY.
+ */
+#define EDV_MOVE_STEP "move"
+int edv__fleet_move(edv__fleet *f, const char *id, const char *region,
+                    edv_error *err);
+/* The region a move of `id` in flight goes to: 0, or -1 when none. */
+int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
+                           size_t size);
+/*
  * Turns the tenant's operations SSH (spec field ops_ssh: the IAP firewall
  * rule to its VM's tcp:22) on or off in its stored spec and journals it;
  * driving the tenant up then adds or removes the rule. EDV_ENOTFOUND for

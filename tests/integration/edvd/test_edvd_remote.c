@@ -10,9 +10,10 @@
  * byte-identical in both formats: the API answers with the library's
  * documents, which the local mode prints (`get --format json` once its
  * `observed` and `run`, which may differ in time, are set aside). Scale,
- * apply and recover go through POST .../scale, .../apply and .../recover;
- * the simulator's state says they did what they say. The TLS certificate is made at test
- * time with openssl (nothing PEM-like is kept in the tree).
+ * apply, recover and move go through POST .../scale, .../apply,
+ * .../recover and .../move;
+ * the simulator's state says they did what they say. The TLS certificate is
+ * made at test time with openssl (nothing PEM-like is kept in the tree).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -254,6 +255,43 @@ static void test_remote_lifecycle(void **state)
     assert_int_equal(
         remote(tokfile_op, "table", "recover", "rem001", NULL, &out, &err), 4);
     assert_non_null(strstr(err, "only a DELETED tenant"));
+    free(out);
+    free(err);
+  }
+
+  /* Moved through POST .../move: READY in europe-west1 on a new instance
+   * restored from the old one's final backup, the old one gone; its own
+   * region again or an unknown one: refused naming the field. */
+  {
+    const char *mv[] = {"--server", base,   "--token-file", tokfile_op,
+                        "tenant",   "move", "rem001",       "--region",
+                        NULL,       NULL};
+    json_object *b;
+    int rc;
+
+    mv[8] = "europe-west1";
+    assert_int_equal(run_edvctl(NULL, mv, &out, &err), 0);
+    free(out);
+    free(err);
+    assert_string_equal(phase_of("rem001"), "READY");
+    assert_null(sim_resource("/instances/edv-rem001-db-2"));
+    b = sim_resource("/instances/edv-rem001-db-3");
+    assert_non_null(b);
+    assert_string_equal(jstr(b, "region"), "europe-west1");
+    json_object_put(b);
+    b = sim_resource("/simRestores/edv-rem001-db-3");
+    assert_non_null(b);
+    assert_non_null(strstr(jstr(b, "source"), "/backups/"));
+    json_object_put(b);
+    rc = run_edvctl(NULL, mv, &out, &err);
+    if (rc == 0 || !strstr(err, "region"))
+      fail_msg("same region: rc %d: %s", rc, err);
+    free(out);
+    free(err);
+    mv[8] = "mars-north1";
+    rc = run_edvctl(NULL, mv, &out, &err);
+    if (rc == 0 || !strstr(err, "'region'"))
+      fail_msg("unknown region: rc %d: %s", rc, err);
     free(out);
     free(err);
   }

@@ -5,7 +5,7 @@
  * each time, and check that every tenant ends READY (or gone) with exactly
  * one of each resource and no orphan, in the SIMULATOR's state.
  *
- *   test-tenant-crash boundaries | calls | random | edvctl | recover
+ *   test-tenant-crash boundaries | calls | random | edvctl | recover | move
  *
  * Each "life" of the orchestrator is a forked child running the fleet
  * through tharness (its own loop, engine and store connection); it dies by
@@ -91,6 +91,7 @@ static int life_main(life *l)
   th h;
   th_opts o;
   edv_error err;
+  char region[64];
   int bad = 0;
 
   th_simproc_opts(&g_sp, g_dir, &o);
@@ -113,7 +114,9 @@ static int life_main(life *l)
         if (th_register(&h, l->t[i].id, l->t[i].tier, &err))
           fail_msg("register %s: %s", l->t[i].id, err.message);
       }
-      if ((l->t[i].dir == EDV_DIR_UP && ph == EDV_PHASE_READY) ||
+      if ((l->t[i].dir == EDV_DIR_UP && ph == EDV_PHASE_READY &&
+           edv__fleet_move_target(h.fleet, l->t[i].id, region,
+                                  sizeof(region)) != 0) ||
           (l->t[i].dir == EDV_DIR_DOWN && (ph == EDV_PHASE_DELETED || ph < 0)))
         continue;
       if (th_drive(&h, l->t[i].id, l->t[i].dir, &err))
@@ -514,6 +517,93 @@ static void test_recover(void **state)
   assert_true(g_kills - kills0 >= 10);
 }
 
+/* Field `field` of the simulator's resource `key` contains `want`. */
+static void res_in(th *h, const char *key, const char *field, const char *want)
+{
+  json_object *r = th_res(h, key);
+  const char *v;
+
+  if (!r)
+    fail_msg("%s: not in the simulator", key);
+  v = json_object_get_string(json_object_object_get(r, field));
+  if (!v || !strstr(v, want))
+    fail_msg("%s: %s '%s', want %s", key, field, v ? v : "(none)", want);
+  json_object_put(r);
+}
+
+/*
+ * A region move killed (-9) once the old region's host rule, backend
+ * service, instance group, VM, Cloud SQL instance and subnet are each
+ * gone, once the restore in the new region is done, then after each
+ * mutating call of the lives that follow, each life resuming it. In the
+ * simulator: the tenant READY with one of each resource, its VM, subnet,
+ * instance group and instance in europe-west1, the old instance gone with
+ * exactly one FINAL backup, which the new one was restored from; the
+ * tenant beside it READY where it was.
+ */
+static void test_move(void **state)
+{
+  static const char *const at[] = {
+      "url_map_rule", "backend_service", "instance_group", "vm",
+      "sql_instance", "subnet",          "sql_restore"};
+  life l;
+  unsigned kills0 = g_kills;
+  char backup[256] = "";
+  th h;
+  th_opts o;
+  edv_error err;
+  json_object *r;
+
+  (void)state;
+  only_parent();
+  memset(&l, 0, sizeof(l));
+  l.t[0] = (tenant_want){"cm1", "basic", EDV_DIR_UP, 0};
+  l.t[1] = (tenant_want){"cm2", "basic", EDV_DIR_UP, 0};
+  l.n = 2;
+  assert_int_equal(run_life(&l, 0), 0);
+  th_simproc_opts(&g_sp, g_dir, &o);
+  th_open(&h, &o);
+  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", &err), 0);
+  th_close(&h);
+  l.kill_kind = EDV_EV_STEP_DONE;
+  l.kill_tenant = "cm1";
+  l.kill_nth = 1;
+  for (size_t i = 0; i < sizeof(at) / sizeof(*at); i++) {
+    l.seen = 0;
+    l.kill_step = at[i];
+    assert_int_equal(run_life(&l, 0), 1);
+  }
+  l.kill_step = NULL;
+  until_done_killing_calls(&l, 80);
+  l.kill_nth = 0;
+  assert_int_equal(run_life(&l, 0), 0);
+  check_tenants(l.t, l.n);
+  th_open(&h, &o);
+  assert_int_equal(
+      edv__fleet_move_target(h.fleet, "cm1", backup, sizeof(backup)), -1);
+  res_in(&h, "projects/edv-sim/zones/europe-west1-b/instances/edv-cm1-vm",
+         "name", "edv-cm1-vm");
+  res_in(&h, "projects/edv-sim/regions/europe-west1/subnetworks/edv-cm1",
+         "region", "europe-west1");
+  res_in(&h, "projects/edv-sim/zones/europe-west1-b/instanceGroups/edv-cm1-ig",
+         "zone", "europe-west1-b");
+  res_in(&h, "projects/edv-sim/instances/edv-cm1-db-2", "region",
+         "europe-west1");
+  assert_null(th_res(&h, "projects/edv-sim/instances/edv-cm1-db-1"));
+  res_in(&h, "projects/edv-sim/zones/us-central1-a/instances/edv-cm2-vm",
+         "name", "edv-cm2-vm");
+  assert_int_equal(final_backups(&h, "edv-cm1-db-1", backup, sizeof(backup)),
+                   1);
+  r = th_res(&h, "projects/edv-sim/simRestores/edv-cm1-db-2");
+  assert_non_null(r);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(r, "source")), backup);
+  json_object_put(r);
+  th_close(&h);
+  fprintf(stderr, "# %u kills moving a tenant\n", g_kills - kills0);
+  assert_true(g_kills - kills0 >= 7);
+}
+
 /* ---- edvctl, the product's own resume path ----------------------------------
  */
 
@@ -796,12 +886,12 @@ int main(int argc, char **argv)
   struct CMUnitTest all[] = {
       cmocka_unit_test(test_boundaries), cmocka_unit_test(test_calls),
       cmocka_unit_test(test_random),     cmocka_unit_test(test_edvctl),
-      cmocka_unit_test(test_recover),
+      cmocka_unit_test(test_recover),    cmocka_unit_test(test_move),
   };
-  struct CMUnitTest pick[5];
+  struct CMUnitTest pick[6];
   size_t n = 0;
 
-  for (size_t i = 0; i < 5; i++)
+  for (size_t i = 0; i < 6; i++)
     if (strcmp(which, "all") == 0 || strstr(all[i].name, which))
       pick[n++] = all[i];
   return _cmocka_run_group_tests("crash", pick, n, setup, teardown);
