@@ -1345,11 +1345,47 @@ static int final_backup_params(sim *s, sim_req *req, sim_resp *resp,
   return 0;
 }
 
-/* The FINAL backup of `inst` being deleted (fb from final_backup_params;
- * NULL: none), stored under projects/P/backups/ID. */
-static void final_backup_make(sim *s, json_object *inst, json_object *fb)
+/* The data version a project backup holds (its instance's when it was
+ * taken), kept beside it under projects/P/simBackupVersions/ID, kind
+ * "sql.backupVersion" (the Backup resource has no such field); -1: none
+ * recorded. */
+static void backup_version_key(sim *s, char *buf, size_t n, const char *bkey)
 {
-  char id[24], key[300], ts[32];
+  const char *id = strrchr(bkey, '/');
+
+  snprintf(buf, n, "projects/%s/simBackupVersions/%s", sim_project(s),
+           id ? id + 1 : bkey);
+}
+
+/* Removes project backup `bkey` and its version record. */
+static void backup_del(sim *s, const char *bkey)
+{
+  char key[400];
+
+  backup_version_key(s, key, sizeof(key), bkey);
+  if (sim_store_get(s, key))
+    sim_store_del(s, key);
+  sim_store_del(s, bkey);
+}
+
+static int64_t backup_version(sim *s, const char *bkey)
+{
+  char key[400];
+  json_object *v;
+
+  backup_version_key(s, key, sizeof(key), bkey);
+  if (!json_object_object_get_ex(sim_store_get(s, key), "dataVersion", &v))
+    return -1;
+  return json_object_get_int64(v);
+}
+
+/* The FINAL backup of `inst` being deleted (fb from final_backup_params;
+ * NULL: none), stored under projects/P/backups/ID, holding data version
+ * `version` (-1: unknown). */
+static void final_backup_make(sim *s, json_object *inst, json_object *fb,
+                              int64_t version)
+{
+  char id[24], key[300], ts[32], vkey[400];
   json_object *b, *iv;
 
   if (fb == NULL)
@@ -1378,6 +1414,14 @@ static void final_backup_make(sim *s, json_object *inst, json_object *fb)
   json_object_object_add(b, "backupInterval", iv);
   json_object_object_add(b, "instanceSettings", copy(inst));
   sim_store_put(s, key, "sql#backup", b);
+  if (version >= 0) {
+    json_object *v = json_object_new_object();
+
+    json_object_object_add(v, "backup", json_object_new_string(key));
+    json_object_object_add(v, "dataVersion", json_object_new_int64(version));
+    backup_version_key(s, vkey, sizeof(vkey), key);
+    sim_store_put(s, vkey, "sql.backupVersion", v);
+  }
 }
 
 /* 1 when the backup's expiryTime has passed on the simulated clock. */
@@ -1409,8 +1453,8 @@ static void backups_sweep(sim *s)
   c.names = json_object_new_array();
   sim_store_each(s, prefix, expired_cb, &c);
   for (size_t i = 0; i < alen(c.names); i++)
-    sim_store_del(
-        s, json_object_get_string(json_object_array_get_idx(c.names, i)));
+    backup_del(s,
+               json_object_get_string(json_object_array_get_idx(c.names, i)));
   if (alen(c.names))
     sim_dirty(s);
   json_object_put(c.names);
@@ -1492,7 +1536,8 @@ static int restore_from_backup(sim *s, sim_req *req, sim_resp *resp,
                           "(%s) differs from the instance's (%s).",
                           jsd(b, "databaseVersion", ""),
                           jsd(inst, "databaseVersion", ""));
-  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", bkey, -1);
+  return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", bkey,
+                           backup_version(s, bkey));
 }
 
 static int backups_get(sim *s, sim_req *req, sim_resp *resp)
@@ -1549,7 +1594,7 @@ static int backups_delete(sim *s, sim_req *req, sim_resp *resp)
 static void backups_delete_apply(sim *s, sim_op *op, json_object *payload)
 {
   if (!sim_op_failed(op) && sim_store_get(s, js(payload, "name")))
-    sim_store_del(s, js(payload, "name"));
+    backup_del(s, js(payload, "name"));
 }
 
 static int instances_delete(sim *s, sim_req *req, sim_resp *resp)
@@ -1599,6 +1644,7 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
   struct names_ctx c;
   char prefix[320], tname[300];
   const char *name;
+  int64_t version;
 
   if (inst == NULL)
     return;
@@ -1607,6 +1653,8 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
     return;
   }
   name = js(inst, "name");
+  /* Its data as it is now, before its records go: the final backup's. */
+  version = dv_at(s, name, sim_now_ms(s));
   snprintf(tname, sizeof(tname), "projects/%s/deletedInstances/%s",
            sim_project(s), name);
   tomb = json_object_new_object();
@@ -1620,7 +1668,7 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
     sim_store_del(
         s, json_object_get_string(json_object_array_get_idx(c.names, i)));
   json_object_put(c.names);
-  final_backup_make(s, inst, jo(payload, "finalBackup"));
+  final_backup_make(s, inst, jo(payload, "finalBackup"), version);
   restore_record(s, name, NULL);
   sim_store_del(s, key);
   sim_store_put(s, tname, "sql.deletedInstance", tomb);

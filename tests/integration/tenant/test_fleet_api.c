@@ -154,25 +154,54 @@ static json_object *sim_admin_post(const char *path, const char *body)
   return a.json;
 }
 
-static json_object *sim_state(const char *kind)
+/* GET of the simulator's admin API `path`; the parsed answer (caller
+ * puts). */
+static json_object *sim_admin_get(const char *path)
 {
   edv_request req;
   admin a = {0, NULL};
   char url[512];
 
-  snprintf(url, sizeof(url), "%s/_sim/state?kind=%s", edv_sim_base_url(F.sim),
-           kind);
+  snprintf(url, sizeof(url), "%s%s", edv_sim_base_url(F.sim), path);
   memset(&req, 0, sizeof(req));
   req.api = EDV_API_OTHER;
   req.method = "GET";
   req.path = url;
   req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
-  req.label = "sim state";
+  req.label = "sim admin";
   assert_int_equal(edv_call_submit(F.engine, &req, on_admin, &a, NULL), 0);
   while (!a.done)
     uv_run(&F.loop, UV_RUN_ONCE);
   assert_non_null(a.json);
   return a.json;
+}
+
+static json_object *sim_state(const char *kind)
+{
+  char path[256];
+
+  snprintf(path, sizeof(path), "/_sim/state?kind=%s", kind);
+  return sim_admin_get(path);
+}
+
+/* The data version instance `inst`'s data was last set to (by a restore or
+ * a clone: the last segment of its history in the simulator). */
+static long long dv_restored(const char *inst)
+{
+  char path[256];
+  json_object *o, *seg;
+  long long v;
+  size_t n;
+
+  snprintf(path, sizeof(path), "/_sim/sql/instances/%s/dataVersion", inst);
+  o = sim_admin_get(path);
+  seg = json_object_object_get(o, "segments");
+  n = json_object_array_length(seg);
+  assert_true(n > 0);
+  v = json_object_get_int64(
+      json_object_object_get(json_object_array_get_idx(seg, n - 1), "version"));
+  json_object_put(o);
+  return v;
 }
 
 /* How many resources of `kind` named `name` the simulator holds. */
@@ -496,6 +525,19 @@ static json_object *sim_find(const char *kind, const char *field,
   return hit;
 }
 
+/* The data version the simulator keeps for project backup `name` (its
+ * instance's when it was taken). */
+static long long dv_backup(const char *name)
+{
+  json_object *r = sim_find("sql.backupVersion", "backup", name);
+  long long v;
+
+  assert_non_null(r);
+  v = json_object_get_int64(json_object_object_get(r, "dataVersion"));
+  json_object_put(r);
+  return v;
+}
+
 /*
  * Delete is refused while an update runs, and keeps the data: the
  * instance goes with a FINAL backup kept the
@@ -511,6 +553,7 @@ static void test_delete_recover(void **state)
   json_object *s = spec("api05", "api-school-05", "basic"), *a, *fb, *b, *r;
   edv_error err;
   char backup[256];
+  long long bv;
 
   (void)state;
   a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
@@ -549,6 +592,9 @@ static void test_delete_recover(void **state)
   assert_string_equal(js(json_object_object_get(a, "final_backup"), "name"),
                       backup);
 
+  bv = dv_backup(backup);
+  assert_true(bv > 0);
+
   /* recover: READY again, on a new instance restored from the backup. */
   a = wait_answer(edv_tenant_recover(F.fleet, "api05", 0, on_answer, &F, &err));
   assert_non_null(a);
@@ -563,6 +609,8 @@ static void test_delete_recover(void **state)
   assert_non_null(r);
   assert_string_equal(js(r, "source"), backup);
   json_object_put(r);
+  /* ... with the data of the backup. */
+  assert_int_equal(dv_restored("edv-api05-db-2"), bv);
   assert_int_equal(sql_call("DELETE", "/sql/v1beta4/projects/edv-sim/instances/"
                                       "edv-api05-db-2"),
                    400);
@@ -999,6 +1047,9 @@ static void test_move(void **state)
   assert_non_null(r);
   assert_string_equal(js(r, "source"), backup);
   json_object_put(r);
+  /* The old instance's data as it was at its final backup. */
+  assert_int_equal(dv_restored("edv-api08-db-2"), dv_backup(backup));
+  assert_true(dv_backup(backup) > 0);
   /* The tenant beside it: the same VM where it was. */
   r = sim_one("compute%23instance", "edv-api09-vm");
   snprintf(backup, sizeof(backup), "%s %s", js(r, "id"), js(r, "zone"));

@@ -979,6 +979,7 @@ static void test_sql_final_backup(void **state)
   simfx *f = fx_start("realistic");
   reply r;
   char name[128], path[200], body[300];
+  long long fv;
 
   (void)state;
   http(f, "POST", V1 "/instances",
@@ -1009,6 +1010,16 @@ static void test_sql_final_backup(void **state)
   http(f, "GET", V1 "/instances/pgf", NULL, &r);
   assert_jeq(r.json, "state", "RUNNABLE");
   reply_free(&r);
+  /* Stopped, its data holds still: the version the final backup keeps. */
+  http(f, "PATCH", V1 "/instances/pgf",
+       "{\"settings\":{\"activationPolicy\":\"NEVER\"}}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  assert_int_equal(advance(f, 60), 200); /* pgn's data goes on */
+  fv = data_version(f, "pgf", NULL, NULL, 0);
+  assert_true(fv > 0);
+  assert_true(data_version(f, "pgn", NULL, NULL, 0) != fv);
   http(f, "DELETE",
        V1 "/instances/pgf?enableFinalBackup=true&finalBackupTtlDays=3&"
           "finalBackupDescription=last",
@@ -1051,6 +1062,8 @@ static void test_sql_final_backup(void **state)
   assert_non_null(strstr(r.body, name));
   assert_non_null(strstr(r.body, "\"pgn\""));
   reply_free(&r);
+  /* ... and its data is the deleted instance's, as it was then. */
+  assert_int_equal(data_version_set(f, "pgn"), fv);
   http(f, "POST", V1 "/instances/pgn/restoreBackup",
        "{\"backup\":\"projects/edv-sim/backups/42\"}", &r);
   expect_status(&r, 404);
