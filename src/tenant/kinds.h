@@ -92,8 +92,8 @@ typedef struct edv__kind_ctx {
                                it must have no rule) */
   const char *backup_location;  /* its backups' location (NULL: not compared) */
   char backup_location_buf[64]; /* where backup_location may point */
-  const char *display_name; /* its display name, in the VM's startup script
-                               (NULL: not compared) */
+  const char *display_name;     /* its display name, in the VM's startup script
+                                   (NULL: not compared) */
 } edv__kind_ctx;
 
 /*
