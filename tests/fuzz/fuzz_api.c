@@ -23,8 +23,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fleet/fleet.h"
 #include "fuzz.h"
 #include "server/edvd.h"
+#include "store/store.h"
 
 static uv_loop_t loop;
 static edvd d;
@@ -77,7 +79,7 @@ static void seed_tenant(void)
            "\"region\":\"us-central1\"}");
   rec.phase = EDV_PHASE_READY;
   rec.generation = 1;
-  if (edv__store_tenant_put(d.store, &rec, EDV_PUT_UPSERT, &err))
+  if (edv__store_tenant_put(d.ef->store, &rec, EDV_PUT_UPSERT, &err))
     die("seed tenant", &err);
 }
 
