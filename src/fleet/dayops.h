@@ -105,11 +105,15 @@ int edv__pitr_holds(edv_fleet *f, const char *tenant);
  * unfinished in the journal). */
 void edv__pitr_stop(edv_fleet *f);
 
-/* dayops_backups.c: no successful backup for this long is stale. */
+/* dayops_backups.c: no successful backup for this long is stale, unless
+ * the configuration says otherwise (backup.stale_after_s). */
 #define EDV_BACKUP_STALE_S (26 * 3600)
+/* The fleet's threshold: backup.stale_after_s, default EDV_BACKUP_STALE_S. */
+int64_t edv__backup_stale_s(edv_fleet *f);
 /* 1 when a tenant made at created_ms whose last successful backup ended
- * at last_ms (-1: none) has none in EDV_BACKUP_STALE_S at now_ms. */
-int edv__backup_stale(int64_t last_ms, int64_t created_ms, int64_t now_ms);
+ * at last_ms (-1: none) has none in stale_s seconds at now_ms. */
+int edv__backup_stale(int64_t last_ms, int64_t created_ms, int64_t now_ms,
+                      int64_t stale_s);
 /* The last check's {last_successful, age_s, stale} of `tenant`, or NULL
  * (not checked); and {checked, stale_after_s, stale, tenants: [...]}. */
 json_object *edv__dayops_backup_view(edv_fleet *f, const char *tenant);

@@ -2,8 +2,8 @@
  * dayops_backups.c - backup health (edv_fleet_backup_check, edv/fleet.h):
  * per READY tenant, the time of its Cloud SQL instance's last SUCCESSFUL
  * backup run (backupRuns.list, newest first), and whether it is stale: no
- * successful backup in EDV_BACKUP_STALE_S (26 hours; a tenant younger than
- * that without one is not stale yet).
+ * successful backup in backup.stale_after_s (default EDV_BACKUP_STALE_S,
+ * 26 hours; a tenant younger than that without one is not stale yet).
  *
  * The last check's results stay on the fleet (o->backups: tenant -> {last
  * ms or null, stale}); the tenant document ("backup"), the fleet status
@@ -24,11 +24,19 @@
 
 #define SQLP "/sql/v1beta4/projects/%s/instances/%s"
 
-int edv__backup_stale(int64_t last_ms, int64_t created_ms, int64_t now_ms)
+int64_t edv__backup_stale_s(edv_fleet *f)
+{
+  return f->cfg ? edv_config_get_int(f->cfg, "backup.stale_after_s",
+                                     EDV_BACKUP_STALE_S)
+                : EDV_BACKUP_STALE_S;
+}
+
+int edv__backup_stale(int64_t last_ms, int64_t created_ms, int64_t now_ms,
+                      int64_t stale_s)
 {
   int64_t since = last_ms >= 0 ? last_ms : created_ms;
 
-  return now_ms - since > (int64_t)EDV_BACKUP_STALE_S * 1000;
+  return now_ms - since > stale_s * 1000;
 }
 
 typedef struct check {
@@ -86,7 +94,8 @@ static void record(edv_fleet *f, edv__dayops *o, const char *tenant,
                    int64_t last, int64_t created)
 {
   int64_t now = edv__store_wall_clock(NULL);
-  int stale = edv__backup_stale(last, created, now), was = 0;
+  int64_t limit = edv__backup_stale_s(f);
+  int stale = edv__backup_stale(last, created, now, limit), was = 0;
   json_object *prev, *e = json_object_new_object();
   char detail[160];
 
@@ -104,8 +113,8 @@ static void record(edv_fleet *f, edv__dayops *o, const char *tenant,
   else
     snprintf(detail, sizeof(detail), "no successful backup");
   if (stale)
-    EDV_LOG_E(MOD, "ALERT tenant=%s backup stale: %s (limit %d h)", tenant,
-              detail, EDV_BACKUP_STALE_S / 3600);
+    EDV_LOG_E(MOD, "ALERT tenant=%s backup stale: %s (limit %lld s)", tenant,
+              detail, (long long)limit);
   alert(f, tenant, stale ? "backup.stale" : "backup.fresh", detail);
 }
 
@@ -158,7 +167,7 @@ json_object *edv__dayops_backups_view(edv_fleet *f)
   }
   json_object_object_add(o, "checked", json_object_new_boolean(all != NULL));
   json_object_object_add(o, "stale_after_s",
-                         json_object_new_int(EDV_BACKUP_STALE_S));
+                         json_object_new_int64(edv__backup_stale_s(f)));
   json_object_object_add(o, "stale", json_object_new_int(stale));
   json_object_object_add(o, "tenants", arr);
   return o;

@@ -804,7 +804,7 @@ static void metrics_backups(sbuf *b, json_object *bk)
   sb_printf(
       b,
       "# HELP edv_tenants_backup_stale Tenants without a successful "
-      "backup in 26 hours (last check).\n"
+      "backup in backup.stale_after_s (last check).\n"
       "# TYPE edv_tenants_backup_stale gauge\n"
       "edv_tenants_backup_stale %lld\n",
       (long long)json_object_get_int64(json_object_object_get(bk, "stale")));

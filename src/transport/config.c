@@ -90,6 +90,8 @@ static const cfg_key cfg_keys[] = {
     /* auto: the multi-region of the tenant region's continent; region: in
      * the tenant's region (no copy elsewhere); else a location name. */
     {"sql.backup_location", CFG_IDENT, 0, 0, NULL, "auto"},
+    /* a tenant without a successful backup this long is stale */
+    {"backup.stale_after_s", CFG_INT, 3600, 31536000, NULL, "93600"},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},

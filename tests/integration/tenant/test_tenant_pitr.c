@@ -236,11 +236,18 @@ static void test_pitr(void **state)
                                          NULL};
     json_object *st, *t;
 
+    /* The limit is the configuration's (backup.stale_after_s). */
+    setenv("EDV_BACKUP_STALE_AFTER_S", "7200", 1);
     rc = edvctl(0, out, sizeof(out), err, sizeof(err), status);
+    unsetenv("EDV_BACKUP_STALE_AFTER_S");
     if (rc != 0)
       fail_msg("infra status: exit %d: %s", rc, err);
     st = json_tokener_parse(out);
     assert_non_null(st);
+    assert_int_equal(
+        json_object_get_int(json_object_object_get(
+            json_object_object_get(st, "backups"), "stale_after_s")),
+        7200);
     assert_true(json_object_get_boolean(json_object_object_get(
         json_object_object_get(st, "backups"), "checked")));
     assert_int_equal(json_object_get_int(json_object_object_get(
@@ -345,17 +352,19 @@ static void test_pitr(void **state)
   json_object_put(inst);
 }
 
-/* The stale rule: no successful backup in 26 hours, counted from the
- * tenant's creation when it never had one. */
+/* The stale rule: no successful backup in 26 hours (or the configured
+ * limit), counted from the tenant's creation when it never had one. */
 static void test_stale_rule(void **state)
 {
-  const int64_t h = 3600 * 1000, now = 1000 * h;
+  const int64_t h = 3600 * 1000, now = 1000 * h, d = EDV_BACKUP_STALE_S;
 
   (void)state;
-  assert_false(edv__backup_stale(now - 25 * h, now - 90 * h, now));
-  assert_true(edv__backup_stale(now - 27 * h, now - 90 * h, now));
-  assert_false(edv__backup_stale(-1, now - 2 * h, now)); /* young tenant */
-  assert_true(edv__backup_stale(-1, now - 30 * h, now));
+  assert_false(edv__backup_stale(now - 25 * h, now - 90 * h, now, d));
+  assert_true(edv__backup_stale(now - 27 * h, now - 90 * h, now, d));
+  assert_false(edv__backup_stale(-1, now - 2 * h, now, d)); /* young */
+  assert_true(edv__backup_stale(-1, now - 30 * h, now, d));
+  assert_true(edv__backup_stale(now - 2 * h, now - 90 * h, now, 3600));
+  assert_false(edv__backup_stale(now - 2 * h, now - 90 * h, now, 3 * 3600));
 }
 
 int main(void)

@@ -201,7 +201,7 @@ static void test_foreach_order(void **state)
   assert_int_equal(edv_config_set(cfg, "zone", "us-east1-b", NULL), 0);
   assert_int_equal(edv_config_set(cfg, "access_token_file", "/t", NULL), 0);
   edv_config_foreach(cfg, append_key, keys);
-  assert_non_null(strstr(keys, "access_token_file,domain,"));
+  assert_non_null(strstr(keys, "access_token_file,backup.stale_after_s,domain,"));
   assert_non_null(strstr(keys, "supernet,zone,"));
   edv_config_free(cfg);
 }
