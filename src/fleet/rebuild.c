@@ -12,6 +12,12 @@
  * its subnetwork (the range, owner checked) and its password secret's
  * latest version (the identity sql_user records; never the value). Only
  * then is anything written, in one transaction.
+ *
+ * A tenant in its deletion grace (SUSPENDED) has its VM stopped and no
+ * rule in the URL map (tenant/steps_tenant.c): the URL map is read too,
+ * and such a tenant is recorded SUSPENDED, its grace counted afresh from
+ * the rebuild (the cloud does not say when it began: never purged earlier
+ * than asked). Any other tenant is recorded READY.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +27,9 @@
 
 #include "fleet/fleet.h"
 #include "tenant/kinds.h"
+#include "tenant/shared.h"
 #include "tenant/spec.h"
+#include "tenant/steps.h"
 #include "transport/transport.h"
 
 typedef struct rb_tenant {
@@ -32,6 +40,8 @@ typedef struct rb_tenant {
   char slug[EDV_TENANT_SLUG_MAX + 1];
   char name[EDV_TENANT_NAME_BYTES + 1];
   int has_vm, ops_ssh;
+  int stopped;   /* its VM is TERMINATED (or STOPPING) */
+  int suspended; /* recorded SUSPENDED (rb_tenant_write) */
   uint32_t generation;
   char subnet[48];
   char pw_version[EDV_STORE_RES_SZ];
@@ -49,6 +59,7 @@ typedef struct rb {
   int details; /* the per-tenant GETs were started */
   int stopped; /* the fleet closed: write nothing, answer ECANCELED */
   int failed, platform;
+  json_object *urlmap; /* as read; NULL: none */
   edv_error err;
   char backup[640];
 } rb;
@@ -57,10 +68,10 @@ typedef struct rb {
 typedef struct rb_get {
   rb *r;
   size_t i;
-  int what; /* RB_NETWORK, RB_SUBNET, RB_SECRET */
+  int what; /* RB_NETWORK, RB_URLMAP, RB_SUBNET, RB_SECRET */
 } rb_get;
 
-enum { RB_NETWORK, RB_SUBNET, RB_SECRET };
+enum { RB_NETWORK, RB_URLMAP, RB_SUBNET, RB_SECRET };
 
 static void rb_fail(rb *r, const edv_error *e)
 {
@@ -144,7 +155,7 @@ static int rb_vm(void *data, const char *scope, json_object *vm)
   rb *r = data;
   char id[EDV_TENANT_ID_MAX + 1], want[EDV_NAME_MAX];
   const char *zone = edv__jstr(vm, "zone"), *name = edv__jstr(vm, "name");
-  const char *tier, *script = vm_script(vm);
+  const char *tier, *script = vm_script(vm), *st = edv__jstr(vm, "status");
   rb_tenant *t;
 
   (void)scope;
@@ -154,6 +165,8 @@ static int rb_vm(void *data, const char *scope, json_object *vm)
     return 0;
   tier = edv__jstr(edv__jget(vm, "labels"), EDV_LABEL_TIER);
   snprintf(t->tier, sizeof(t->tier), "%s", tier ? tier : "");
+  t->stopped =
+      st && (strcmp(st, "TERMINATED") == 0 || strcmp(st, "STOPPING") == 0);
   zone = zone && strrchr(zone, '/') ? strrchr(zone, '/') + 1 : zone;
   if (zone && strrchr(zone, '-'))
     snprintf(t->region, sizeof(t->region), "%.*s",
@@ -250,6 +263,8 @@ static void rb_got(void *data, const edv_response *res)
   else if (!res->error && g->what == RB_NETWORK) {
     const char *d = edv__jstr(o, "description");
     r->platform = d && strcmp(d, EDV_MARKER_PLATFORM) == 0;
+  } else if (!res->error && g->what == RB_URLMAP) {
+    r->urlmap = json_object_get(o);
   } else if (!res->error && g->what == RB_SUBNET) {
     rb_tenant *t = &r->t[g->i];
     char id[EDV_TENANT_ID_MAX + 1];
@@ -369,7 +384,8 @@ static int rb_steps_done(rb *r, const char *id, const edv__step_def *defs,
 }
 
 static int rb_put(rb *r, const char *id, const char *slug, const char *tier,
-                  const char *spec_json, uint32_t gen, edv_error *err)
+                  const char *spec_json, uint32_t gen, edv_tenant_phase phase,
+                  edv_error *err)
 {
   edv__tenant_rec rec;
 
@@ -378,7 +394,7 @@ static int rb_put(rb *r, const char *id, const char *slug, const char *tier,
   snprintf(rec.slug, sizeof(rec.slug), "%s", slug);
   snprintf(rec.tier, sizeof(rec.tier), "%s", tier);
   snprintf(rec.spec_json, sizeof(rec.spec_json), "%s", spec_json);
-  rec.phase = EDV_PHASE_READY;
+  rec.phase = phase;
   rec.generation = gen;
   return edv__store_tenant_put(r->f->store, &rec, EDV_PUT_CREATE, err);
 }
@@ -416,9 +432,13 @@ static int rb_tenant_write(rb *r, rb_tenant *t, edv_error *err)
   spec.ops_ssh = t->ops_ssh;
   if (!(js = edv__spec_to_json(&spec)))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  /* Stopped and out of the URL map: in its deletion grace. */
+  t->suspended = t->stopped && r->urlmap &&
+                 edv__urlmap_rule_ok(r->urlmap, t->id, NULL, NULL);
   result = rb_put(r, t->id, t->slug, t->tier,
                   json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN),
-                  t->generation, err);
+                  t->generation,
+                  t->suspended ? EDV_PHASE_SUSPENDED : EDV_PHASE_READY, err);
   json_object_put(js);
   if (result ||
       (result = edv__store_subnet_allocate(r->f->store, t->id, &c, c.prefix,
@@ -499,7 +519,7 @@ static int rb_write(rb *r, json_object *ans, edv_error *err)
     goto fail;
   if (r->platform &&
       ((result = rb_put(r, EDV_PLATFORM_ID, EDV_PLATFORM_ID, "platform", "{}",
-                        1, err)) ||
+                        1, EDV_PHASE_READY, err)) ||
        (result = rb_steps_done(r, EDV_PLATFORM_ID, edv__platform_steps,
                                edv__platform_nsteps, NULL, err))))
     goto fail;
@@ -515,6 +535,9 @@ static int rb_write(rb *r, json_object *ans, edv_error *err)
       json_object_array_add(skipped, o);
       continue;
     }
+    json_object_object_add(
+        o, "phase",
+        json_object_new_string(t->suspended ? "SUSPENDED" : "READY"));
     json_object_object_add(o, "tier", json_object_new_string(t->tier));
     json_object_object_add(o, "region", json_object_new_string(t->region));
     json_object_object_add(o, "subnet", json_object_new_string(t->subnet));
@@ -543,6 +566,7 @@ static void rb_end(rb *r)
     rb_fail(r, &e);
   r->cb(r->data, r->failed ? NULL : ans, r->failed ? &r->err : NULL);
   json_object_put(ans);
+  json_object_put(r->urlmap);
   free(r->t);
   free(r);
 }
@@ -584,6 +608,9 @@ static int rb_start(rb *r, edv_error *err)
   snprintf(path, sizeof(path), "/compute/v1/projects/%s/global/networks/%s",
            edv_engine_project(r->f->engine), edv__fleet_network(r->f->machine));
   rb_get_one(r, RB_NETWORK, 0, EDV_API_COMPUTE, path, "compute.networks.get");
+  snprintf(path, sizeof(path), "/compute/v1/projects/%s/global/urlMaps/%s",
+           edv_engine_project(r->f->engine), EDV_URLMAP_NAME);
+  rb_get_one(r, RB_URLMAP, 0, EDV_API_COMPUTE, path, "compute.urlMaps.get");
   if (r->pending == 1) {
     *err = r->err;
     return err->code ? err->code : EDV_ENOMEM;

@@ -2081,7 +2081,14 @@ int edv__fleet_drive(edv__fleet *f, const char *tenant, edv__direction dir,
 int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
                     void *data, edv_error *err)
 {
-  return fleet_run(f, tenant, EDV_DIR_UP, 1, cb, data, err);
+  edv__tenant_rec rec;
+  edv__direction dir = EDV_DIR_UP;
+
+  /* In its deletion's grace, the tenant's wanted state is suspended. */
+  if (edv__store_tenant_get(f->store, tenant, &rec, NULL) == 0 &&
+      (rec.phase == EDV_PHASE_SUSPENDED || rec.phase == EDV_PHASE_SUSPENDING))
+    dir = EDV_DIR_SUSPEND;
+  return fleet_run(f, tenant, dir, 1, cb, data, err);
 }
 
 /*

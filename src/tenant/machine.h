@@ -218,7 +218,10 @@ int edv__fleet_drive(edv__fleet *f, const char *tenant, edv__direction dir,
  * Plans the tenant: runs its provisioning plan read-only (observes every
  * resource; no mutating call, no store write, no lease) and reports, as
  * EDV_EV_PLAN events, each call a real run would make, and as INFO events
- * the drift it sees. The callback runs once with the phase unchanged.
+ * the drift it sees. A tenant in its deletion's grace (SUSPENDING,
+ * SUSPENDED) is planned towards suspended instead: only the steps a
+ * suspension touches (VM stopped, out of the URL map and DNS). The
+ * callback runs once with the phase unchanged.
  */
 int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
                     void *data, edv_error *err);

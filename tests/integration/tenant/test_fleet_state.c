@@ -12,7 +12,8 @@
  *                  tenant's spec, tier, subnet and generation are the lost
  *                  store's, every tenant plans "No changes", the simulator
  *                  saw no mutating call, a resource that only looks like
- *                  ours is ignored; refused over records unless forced,
+ *                  ours is ignored, a tenant in its deletion grace is
+ *                  SUSPENDED again; refused over records unless forced,
  *                  and forced it leaves a 0600 copy of the old file.
  *   rebuild-kill   `edvctl state rebuild --force` killed -9 at instants
  *                  spread over its run, ten times over one state
@@ -193,6 +194,23 @@ static void scale_one(void)
   pub_close(f);
 }
 
+/* st05 deleted: in its grace (SUSPENDED: VM stopped, out of the URL map
+ * and DNS), which a rebuild must see. */
+static void suspend_one(void)
+{
+  edv_fleet *f = pub_open(H.dir);
+  ans x = {0};
+  edv_error err;
+
+  assert_int_equal(edv_tenant_delete(f, "st05", 0, on_ans, &x, &err), 0);
+  wait_for(&x);
+  if (!x.a)
+    fail_msg("delete: %s", x.err.message);
+  json_object_put(x.a);
+  pub_close(f);
+  assert_int_equal(th_phase(&H, "st05"), EDV_PHASE_SUSPENDED);
+}
+
 static int setup(void **state)
 {
   static const char *const tiers[] = {"basic", "standard", "premium",
@@ -234,6 +252,8 @@ static int setup(void **state)
     if (th_phase(&H, ids[i]) != EDV_PHASE_READY)
       fail_msg("%s is not READY: %s", ids[i], H.last_err);
   scale_one();
+  if (N > 5)
+    suspend_one();
   return 0;
 }
 
