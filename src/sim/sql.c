@@ -391,25 +391,47 @@ static int check_settings(sim *s, sim_resp *resp, const char *name,
 
 /* --- addresses ---------------------------------------------------------- */
 
-struct ip_used_ctx {
-  const char *ip;
-  int used;
+/* Every private address Cloud SQL instances hold, gathered in one pass
+ * (an allocation then costs one walk of the instances, not one per
+ * candidate address). */
+struct ip_used {
+  uint32_t *a;
+  size_t n, cap;
 };
 
 static int ip_used_cb(void *data, const char *name, const char *kind,
                       json_object *obj)
 {
-  struct ip_used_ctx *c = data;
+  struct ip_used *u = data;
   json_object *ips = json_object_object_get(obj, "ipAddresses");
 
   (void)name;
   if (strcmp(kind, "sql#instance") != 0)
     return 0;
-  for (size_t i = 0; i < alen(ips); i++)
-    if (strcmp(jsd(json_object_array_get_idx(ips, i), "ipAddress", ""),
-               c->ip) == 0)
-      c->used = 1;
-  return c->used;
+  for (size_t i = 0; i < alen(ips); i++) {
+    struct in_addr a;
+    if (inet_pton(AF_INET,
+                  jsd(json_object_array_get_idx(ips, i), "ipAddress", ""),
+                  &a) != 1)
+      continue;
+    if (u->n == u->cap) {
+      size_t cap = u->cap ? u->cap * 2 : 64;
+      uint32_t *p = realloc(u->a, cap * sizeof(*p));
+      if (!p)
+        return 1;
+      u->a = p;
+      u->cap = cap;
+    }
+    u->a[u->n++] = ntohl(a.s_addr);
+  }
+  return 0;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+  return a < b ? -1 : a > b;
 }
 
 /* The first free address of the PSA ranges (skipping network, gateway
@@ -418,9 +440,13 @@ static int alloc_private_ip(sim *s, const char *network, char *out, size_t n)
 {
   json_object *ranges = sim_psa_ranges(s, network);
   char prefix[64];
+  struct ip_used u = {NULL, 0, 0};
   int found = 0;
 
   snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(s));
+  sim_store_each(s, prefix, ip_used_cb, &u);
+  if (u.n)
+    qsort(u.a, u.n, sizeof(*u.a), u32_cmp);
   for (size_t i = 0; !found && i < alen(ranges); i++) {
     char cidr[64], *slash;
     struct in_addr a;
@@ -439,17 +465,17 @@ static int alloc_private_ip(sim *s, const char *network, char *out, size_t n)
     base = ntohl(a.s_addr);
     size = 1u << (32 - bits);
     for (uint32_t off = 3; !found && off < size - 1; off++) {
+      uint32_t cand = base + off;
       struct in_addr c;
-      struct ip_used_ctx uc;
 
-      c.s_addr = htonl(base + off);
+      if (u.n && bsearch(&cand, u.a, u.n, sizeof(*u.a), u32_cmp))
+        continue;
+      c.s_addr = htonl(cand);
       inet_ntop(AF_INET, &c, out, (socklen_t)n);
-      uc.ip = out;
-      uc.used = 0;
-      sim_store_each(s, prefix, ip_used_cb, &uc);
-      found = !uc.used;
+      found = 1;
     }
   }
+  free(u.a);
   json_object_put(ranges);
   return found;
 }

@@ -374,6 +374,7 @@ static void test_sql_private_ip_v1beta4(void **state)
   simfx *f = fx_start("realistic");
   reply r;
   const char *ip;
+  char first[64];
 
   (void)state;
   http(f, "POST", "/compute/v1/projects/edv-sim/global/networks",
@@ -441,6 +442,24 @@ static void test_sql_private_ip_v1beta4(void **state)
   assert_jeq(r.json, "ipAddresses.0.type", "PRIVATE");
   ip = jget(r.json, "ipAddresses.0.ipAddress");
   assert_int_equal(strncmp(ip, "10.60.", 6), 0);
+  snprintf(first, sizeof(first), "%s", ip);
+  reply_free(&r);
+  /* A second instance gets the next free address, not a held one. */
+  http(f, "POST", VB "/instances",
+       "{\"name\":\"pgq\",\"databaseVersion\":\"POSTGRES_15\",\"settings\":{"
+       "\"tier\":\"db-custom-1-3840\",\"ipConfiguration\":{\"ipv4Enabled\":"
+       "false,\"privateNetwork\":\"projects/edv-sim/global/networks/"
+       "edv-vpc\"}}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", VB "/instances/pgq", NULL, &r);
+  expect_status(&r, 200);
+  ip = jget(r.json, "ipAddresses.0.ipAddress");
+  assert_non_null(ip);
+  assert_int_equal(strncmp(ip, "10.60.", 6), 0);
+  assert_string_not_equal(ip, first);
   reply_free(&r);
   http(f, "GET", VB "/operations?instance=pgp", NULL, &r);
   assert_jeq(r.json, "items.0.status", "DONE");
