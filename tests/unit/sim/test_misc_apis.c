@@ -177,11 +177,17 @@ static void test_iam(void **state)
   fx_free(f);
 }
 
+/* A one-condition alert policy: severity, then one notification channel. */
+#define POLICY_FMT                                                             \
+  "{\"displayName\":\"db\",\"severity\":\"%s\",\"notificationChannels\":"      \
+  "[\"%s\"],\"conditions\":[{\"displayName\":\"c\",\"conditionThreshold\":{"   \
+  "\"filter\":\"metric.type=\\\"custom.googleapis.com/edv/x\\\"\"}}]}"
+
 static void test_monitoring(void **state)
 {
   simfx *f = fx_start("fast");
   reply r;
-  char name[200], body[600], path[400];
+  char name[200], body[600], path[400], chan[200];
 
   (void)state;
   /* Alert policies and channels. */
@@ -224,6 +230,56 @@ static void test_monitoring(void **state)
   reply_free(&r);
   http(f, "GET", path, NULL, &r);
   expect_status(&r, 404);
+  reply_free(&r);
+  /* Channels: a known type with its label; a secret label never answered. */
+  http(f, "POST", MON "/notificationChannels", "{\"type\":\"carrier-pigeon\"}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"webhook_tokenauth\",\"labels\":{}}", &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "labels[url]"));
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"pagerduty\",\"labels\":{\"service_key\":\"pd-secret-1\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, "pd-secret-1"));
+  snprintf(chan, sizeof(chan), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* A policy names existing channels only, with a known severity. */
+  snprintf(body, sizeof(body), POLICY_FMT, "WARNING",
+           "projects/edv-sim/notificationChannels/404");
+  http(f, "POST", MON "/alertPolicies", body, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  snprintf(body, sizeof(body), POLICY_FMT, "LOUD", chan);
+  http(f, "POST", MON "/alertPolicies", body, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  snprintf(body, sizeof(body), POLICY_FMT, "CRITICAL", chan);
+  http(f, "POST", MON "/alertPolicies", body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "severity", "CRITICAL");
+  snprintf(name, sizeof(name), "/v3/%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* A channel in use is deleted only with force, and leaves the policy. */
+  snprintf(path, sizeof(path), "/v3/%s", chan);
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "FAILED_PRECONDITION");
+  reply_free(&r);
+  strcat(path, "?force=true");
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", name, NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "notificationChannels"), 0);
+  reply_free(&r);
+  http(f, "DELETE", name, NULL, &r);
+  expect_status(&r, 200);
   reply_free(&r);
   /* A hundred uptime checks, then Google's 429. */
   for (int i = 0; i < 100; i++) {
