@@ -89,6 +89,8 @@ typedef struct edv__fleet_opts {
   const char *domain;        /* "edvirons.com" (no trailing dot needed) */
   const char *reserved;      /* dns.reserved_labels; NULL: the default */
   const char *backup_loc;    /* sql.backup_location; NULL: "auto" */
+  const char *alert_email;   /* alerts.email: "a@x,b@y"; NULL/"none": none */
+  const char *alert_webhook; /* alerts.webhook: https URLs; NULL/"none" */
   const char *region;        /* the platform's default region */
   const char *network;       /* tenant VPC, default "edv-tenants" */
   const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
@@ -126,6 +128,9 @@ const char *edv__fleet_network(const edv__fleet *f);
 const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Its sql.backup_location setting ("auto", "region" or a location). */
 const char *edv__fleet_backup_location(const edv__fleet *f);
+/* Where its alerts go: "email:ADDR" and "webhook:URL" separated by commas
+ * (alerts.email, then alerts.webhook); "" for nowhere. */
+const char *edv__fleet_alert_targets(const edv__fleet *f);
 /* Runs in flight. */
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);
