@@ -80,7 +80,8 @@ static const cfg_key cfg_keys[] = {
     {"supernet", CFG_CIDR, 0, 0, NULL, "10.64.0.0/10"},
     {"subnet_prefix", CFG_INT, 16, 29, NULL, "28"},
     {"log.level", CFG_ENUM, 0, 0, "error|warn|info|debug", "warn"},
-    {"log.format", CFG_ENUM, 0, 0, "text|json", "text"},
+    /* unset: JSON for edvd, text for edvctl */
+    {"log.format", CFG_ENUM, 0, 0, "text|json", NULL},
     {"state_dir", CFG_PATH, 0, 0, NULL, NULL},
     {"tiers_file", CFG_PATH, 0, 0, NULL, NULL},
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
