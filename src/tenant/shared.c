@@ -689,90 +689,6 @@ int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
 
 /* ---- project IAM policy ------------------------------------------------- */
 
-/* The binding of `role` in `bindings` without a condition (a conditional
- * binding of the same role is someone else's grant), or NULL. */
-static json_object *iam_binding(json_object *bindings, const char *role)
-{
-  for (size_t i = 0; i < edv__jarr_len(bindings); i++) {
-    json_object *b = json_object_array_get_idx(bindings, i);
-    const char *r = edv__jstr(b, "role");
-    if (r && strcmp(r, role) == 0 && !edv__jget(b, "condition"))
-      return b;
-  }
-  return NULL;
-}
-
-/* The index of `member` in binding b's members, or -1. */
-static int iam_member_at(json_object *b, const char *member)
-{
-  json_object *ms = edv__jget(b, "members");
-
-  for (size_t i = 0; i < edv__jarr_len(ms); i++) {
-    const char *m = json_object_get_string(json_object_array_get_idx(ms, i));
-    if (m && strcmp(m, member) == 0)
-      return (int)i;
-  }
-  return -1;
-}
-
-int edv__iam_policy_ok(json_object *policy, const char *member,
-                       const char *const *roles, int remove)
-{
-  json_object *bindings = edv__jget(policy, "bindings");
-
-  for (int i = 0; roles && roles[i]; i++) {
-    json_object *b = iam_binding(bindings, roles[i]);
-    int has = b && iam_member_at(b, member) >= 0;
-    if (has == remove)
-      return 0;
-  }
-  return 1;
-}
-
-int edv__iam_policy_put(json_object *policy, const char *member,
-                        const char *const *roles, int remove)
-{
-  json_object *bindings = edv__jget(policy, "bindings");
-  int changed = 0;
-
-  if (!json_object_is_type(bindings, json_type_array)) {
-    if (remove)
-      return 0;
-    bindings = json_object_new_array();
-    json_object_object_add(policy, "bindings", bindings);
-  }
-  for (int i = 0; roles && roles[i]; i++) {
-    json_object *b = iam_binding(bindings, roles[i]), *ms;
-    int at = b ? iam_member_at(b, member) : -1;
-    if (remove && at >= 0) {
-      ms = edv__jget(b, "members");
-      json_object_array_del_idx(ms, (size_t)at, 1);
-      if (json_object_array_length(ms) == 0)
-        for (size_t k = 0; k < json_object_array_length(bindings); k++)
-          if (json_object_array_get_idx(bindings, k) == b) {
-            json_object_array_del_idx(bindings, k, 1);
-            break;
-          }
-      changed++;
-    } else if (!remove && at < 0) {
-      if (!b) {
-        b = json_object_new_object();
-        json_object_object_add(b, "role", json_object_new_string(roles[i]));
-        json_object_object_add(b, "members", json_object_new_array());
-        json_object_array_add(bindings, b);
-      }
-      ms = edv__jget(b, "members");
-      if (!json_object_is_type(ms, json_type_array)) {
-        ms = json_object_new_array();
-        json_object_object_add(b, "members", ms);
-      }
-      json_object_array_add(ms, json_object_new_string(member));
-      changed++;
-    }
-  }
-  return changed;
-}
-
 static void on_iam_set(void *data, const edv_response *res)
 {
   writer *w = data;
@@ -805,7 +721,7 @@ static void on_iam_get(void *data, const edv_response *res)
 {
   writer *w = data;
   edv__shared *sh = w->sh;
-  json_object *policy, *body;
+  json_object *policy = NULL, *body;
   int changed = 0;
   char path[512];
 
@@ -825,9 +741,14 @@ static void on_iam_get(void *data, const edv_response *res)
     return;
   }
   /* The policy as read, etag included: setIamPolicy takes it whole. */
-  json_object_deep_copy(res->json, &policy, NULL);
+  if (json_object_deep_copy(res->json, &policy, NULL) != 0) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot copy the project's IAM policy");
+    writer_end(w, &e);
+    return;
+  }
   for (change *c = w->batch; c; c = c->next)
-    changed += edv__iam_policy_put(policy, c->member,
+    changed += edv__kind_roles_put(policy, c->member,
                                    (const char *const *)c->roles, c->remove);
   if (!changed) {
     json_object_put(policy);

@@ -96,16 +96,6 @@ int edv__iam_project_set(edv__fleet *f, const char *member,
                          const char *const *roles, int remove,
                          edv__shared_cb cb, void *data);
 
-/* 1 when `policy` (as read) already holds `member` in every role of
- * `roles` (remove: in none of them). */
-int edv__iam_policy_ok(json_object *policy, const char *member,
-                       const char *const *roles, int remove);
-
-/* Puts `member` into (remove: takes it out of) each role of `roles` in
- * `policy`, in place; returns the number of bindings changed. */
-int edv__iam_policy_put(json_object *policy, const char *member,
-                        const char *const *roles, int remove);
-
 /*
  * Region claims, for the routers tenants of a region share
  * (tenant/steps_shared.c): a tenant removing its region's router holds

@@ -48,10 +48,6 @@ void edv__router_name(const char *region, char *buf, size_t size);
 json_object *edv__router_body(const char *project, const char *network,
                               const char *region);
 
-/* The roles a tenant VM's service account holds in the project
- * (NULL-ended): the Ops Agent's log and metric writers. */
-extern const char *const edv__tenant_project_roles[];
-
 /* The tenant steps of steps_shared.c: the region's router and NAT, and
  * the service account's project roles (up and down). */
 void edv__region_nat_up(edv__srun *sr);

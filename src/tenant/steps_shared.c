@@ -32,12 +32,6 @@
 
 #define CPATH "/compute/v1/projects/%s"
 
-const char *const edv__tenant_project_roles[] = {
-    "roles/logging.logWriter",
-    "roles/monitoring.metricWriter",
-    NULL,
-};
-
 /* ---- the router of a region ---------------------------------------------- */
 
 void edv__router_name(const char *region, char *buf, size_t size)
@@ -398,22 +392,24 @@ static void roles_written(void *data, const edv_error *err)
 
 static void roles_seen(edv__srun *sr, json_object *policy, const edv_error *err)
 {
-  char member[300], path[512];
+  char member[300], path[512], what[512];
+  edv__kind_ctx ctx;
   int result;
 
   if (err) {
     edv__step_done(sr, err);
     return;
   }
-  roles_member(sr, member, sizeof(member));
-  if (edv__iam_policy_ok(policy, member, edv__tenant_project_roles, 0)) {
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.tenant = edv__srun_spec(sr)->id;
+  ctx.project = edv__srun_project(sr);
+  what[0] = '\0';
+  if (edv__kind_roles_diff(&ctx, policy, NULL, what, sizeof(what)) == 0) {
     edv__step_done(sr, NULL);
     return;
   }
-  edv__step_info(sr, 1,
-                 "the project's IAM policy lacks %s in %s or %s: adding it",
-                 member, edv__tenant_project_roles[0],
-                 edv__tenant_project_roles[1]);
+  edv__step_info(sr, 1, "the project's IAM policy: %s; adding the role(s)",
+                 what);
   if (edv__srun_planning(sr)) {
     /* The writer's call, reported (a plan makes none). */
     snprintf(path, sizeof(path), "/v1/projects/%s:setIamPolicy",
@@ -422,9 +418,11 @@ static void roles_seen(edv__srun *sr, json_object *policy, const edv_error *err)
                   "cloudresourcemanager.projects.setIamPolicy", NULL);
     return;
   }
+  /* The single writer reads the policy again and adds the account (the
+   * diff's patch would race other tenants' changes). */
+  roles_member(sr, member, sizeof(member));
   result = edv__iam_project_set(edv__srun_fleet(sr), member,
-                                edv__tenant_project_roles, 0, roles_written,
-                                sr);
+                                edv__kind_project_roles, 0, roles_written, sr);
   if (result)
     edv__step_fail(sr, (edv_code)result, "cannot queue the IAM policy change");
 }
@@ -455,7 +453,7 @@ void edv__project_roles_down(edv__srun *sr)
   }
   roles_member(sr, member, sizeof(member));
   result = edv__iam_project_set(edv__srun_fleet(sr), member,
-                                edv__tenant_project_roles, 1, roles_written,
+                                edv__kind_project_roles, 1, roles_written,
                                 sr);
   if (result)
     edv__step_fail(sr, (edv_code)result, "cannot queue the IAM policy change");

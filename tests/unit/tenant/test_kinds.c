@@ -41,11 +41,12 @@ static int teardown(void **state)
 }
 
 /* Steps that manage no resource of their own (sql_restore puts a backup's
- * data into the sql_instance step's instance). */
+ * data into the sql_instance step's instance; region_nat the region's
+ * router, a platform kind its tenants share). */
 static int resourceless(const char *step)
 {
   static const char *const none[] = {"preflight", "health", "registration",
-                                     "sql_restore"};
+                                     "sql_restore", "region_nat"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
