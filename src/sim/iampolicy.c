@@ -43,8 +43,8 @@ static int role_ok(const char *role, sim_policy_on on)
  * them and nothing of ours grants them. */
 static int member_ok(const char *m)
 {
-  static const char *const types[] = {"user:", "serviceAccount:", "group:",
-                                      "domain:"};
+  static const char *const types[] = {
+      "user:", "serviceAccount:", "group:", "domain:"};
 
   if (m == NULL)
     return 0;

@@ -47,8 +47,8 @@ static int rm_get(sim *s, sim_req *req, sim_resp *resp)
   char key[300];
 
   if (rm_project(s, req, resp, key, sizeof(key)) < 0 ||
-      sim_schema_check(resp, sim_schema_resourcemanager,
-                       "GetIamPolicyRequest", sim_body(req), "body") < 0)
+      sim_schema_check(resp, sim_schema_resourcemanager, "GetIamPolicyRequest",
+                       sim_body(req), "body") < 0)
     return SIM_DONE;
   return sim_resp_json(resp, 200, rm_policy(s, key));
 }

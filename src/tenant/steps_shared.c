@@ -216,13 +216,14 @@ static void nat_seen(edv__srun *sr, json_object *res, const edv_error *err)
     body = edv__router_body(edv__srun_project(sr), edv__srun_network(sr),
                             edv__srun_region(sr));
     {
-      json_object *want = edv__jget(body, "nats"), *have = edv__jget(res, "nats");
+      json_object *want = edv__jget(body, "nats"),
+                  *have = edv__jget(res, "nats");
       json_object *nats = json_object_new_array();
       for (size_t i = 0; i < edv__jarr_len(have); i++)
-        json_object_array_add(nats,
-                              json_object_get(json_object_array_get_idx(have, i)));
-      json_object_array_add(nats,
-                            json_object_get(json_object_array_get_idx(want, 0)));
+        json_object_array_add(
+            nats, json_object_get(json_object_array_get_idx(have, i)));
+      json_object_array_add(
+          nats, json_object_get(json_object_array_get_idx(want, 0)));
       json_object_put(body);
       body = json_object_new_object();
       json_object_object_add(body, "nats", nats);
@@ -331,8 +332,7 @@ void edv__region_nat_down(edv__srun *sr)
   char path[512];
   int n, result;
 
-  if (edv__srun_planning(sr) ||
-      strcmp(region, edv__fleet_region(f)) == 0) {
+  if (edv__srun_planning(sr) || strcmp(region, edv__fleet_region(f)) == 0) {
     /* The platform region's router is the platform plan's. */
     edv__step_done(sr, NULL);
     return;
@@ -379,8 +379,8 @@ static void roles_member(edv__srun *sr, char *buf, size_t size)
 {
   char email[256];
 
-  edv__name_service_account_email(edv__srun_spec(sr)->id,
-                                  edv__srun_project(sr), email, sizeof(email));
+  edv__name_service_account_email(edv__srun_spec(sr)->id, edv__srun_project(sr),
+                                  email, sizeof(email));
   snprintf(buf, size, "serviceAccount:%s", email);
 }
 
@@ -453,8 +453,7 @@ void edv__project_roles_down(edv__srun *sr)
   }
   roles_member(sr, member, sizeof(member));
   result = edv__iam_project_set(edv__srun_fleet(sr), member,
-                                edv__kind_project_roles, 1, roles_written,
-                                sr);
+                                edv__kind_project_roles, 1, roles_written, sr);
   if (result)
     edv__step_fail(sr, (edv_code)result, "cannot queue the IAM policy change");
 }
