@@ -225,9 +225,17 @@ char *edv__region_from_url(const char *region_url, char *buf, size_t size)
 /* The names of edv_api, as edv_api_name() spells them. Kept here so the
  * helpers do not depend on the transport being linked. */
 static const char *const url_api_names[EDV_API__COUNT] = {
-    "compute",    "sqladmin", "dns",           "certificatemanager",
-    "monitoring", "iam",      "secretmanager", "servicenetworking",
-    "oauth2",     "other",    "cloudresourcemanager",
+    "compute",
+    "sqladmin",
+    "dns",
+    "certificatemanager",
+    "monitoring",
+    "iam",
+    "secretmanager",
+    "servicenetworking",
+    "oauth2",
+    "other",
+    "cloudresourcemanager",
 };
 
 edv_api edv__api_from_name(const char *name)

@@ -47,8 +47,8 @@ typedef struct change {
   char *owned[MAX_OWNED + 1]; /* DNS: values that prove a rrset ours */
   int created;                /* DNS: we created the rrset (see shared.h) */
   edv_error refused;          /* DNS: not ours: refused, nothing written */
-  char member[300];                    /* IAM: "serviceAccount:EMAIL" */
-  char *roles[EDV_IAM_MAX_ROLES + 1];  /* IAM: its roles, NULL-ended */
+  char member[300];           /* IAM: "serviceAccount:EMAIL" */
+  char *roles[EDV_IAM_MAX_ROLES + 1]; /* IAM: its roles, NULL-ended */
   edv__shared_cb cb;
   void *data;
 } change;
@@ -209,7 +209,8 @@ static int submit(writer *w, const char *method, const char *path,
   /* getIamPolicy changes nothing and setIamPolicy carries the etag read
    * (a repeat after a lost reply is refused, and read again): both POSTs
    * are safe to send again. */
-  req.flags = strcmp(method, "POST") == 0 && !w->is_iam ? 0 : EDV_REQ_IDEMPOTENT;
+  req.flags =
+      strcmp(method, "POST") == 0 && !w->is_iam ? 0 : EDV_REQ_IDEMPOTENT;
   req.label = w->is_dns   ? "dns writer"
               : w->is_iam ? "iam policy writer"
                           : "urlmap writer";

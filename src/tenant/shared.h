@@ -2,11 +2,11 @@
  * shared.h - single writers for the resources every tenant shares.
  *
  * The platform's URL map, the domain's DNS zone and the project's IAM
- * policy are written by many tenants. Letting each tenant read-modify-write them would turn a fleet
- * rollout into a storm of 412 (stale fingerprint) and 409 (concurrent
- * change) errors. Instead each shared resource has ONE writer per fleet:
- * tenants queue their change; the writer takes everything queued, reads
- * the resource once, applies all of it, writes once (fingerprint-checked
+ * policy are written by many tenants. Letting each tenant read-modify-write
+ * them would turn a fleet rollout into a storm of 412 (stale fingerprint) and
+ * 409 (concurrent change) errors. Instead each shared resource has ONE writer
+ * per fleet: tenants queue their change; the writer takes everything queued,
+ * reads the resource once, applies all of it, writes once (fingerprint-checked
  * for the URL map, one atomic changes.create for DNS, etag-checked for the
  * IAM policy), and on a conflict
  * reads again and retries. Changes queued while a write is in flight go
