@@ -165,6 +165,18 @@ static void nat_release(edv__srun *sr)
   edv__srun_set_ctx(sr, NULL, NULL);
 }
 
+/* Creates the region's router (then cb). */
+static void nat_create(edv__srun *sr, edv__step_json_fn cb)
+{
+  char path[512];
+
+  router_path(sr, 1, path, sizeof(path));
+  edv__step_act(sr, EDV_API_COMPUTE, "POST", path,
+                edv__router_body(edv__srun_project(sr), edv__srun_network(sr),
+                                 edv__srun_region(sr)),
+                "compute.routers.insert", cb);
+}
+
 /* ---- up ------------------------------------------------------------------ */
 
 static void nat_created(edv__srun *sr, json_object *op, const edv_error *err)
@@ -191,11 +203,7 @@ static void nat_seen(edv__srun *sr, json_object *res, const edv_error *err)
                    "no Cloud Router in %s yet: creating '%s' with Cloud NAT "
                    "'%s' (the region's first tenant)",
                    edv__srun_region(sr), name, EDV_NAT_NAME);
-    router_path(sr, 1, path, sizeof(path));
-    edv__step_act(sr, EDV_API_COMPUTE, "POST", path,
-                  edv__router_body(edv__srun_project(sr), edv__srun_network(sr),
-                                   edv__srun_region(sr)),
-                  "compute.routers.insert", nat_created);
+    nat_create(sr, nat_created);
     return;
   }
   if (!router_ours(res)) {
@@ -271,8 +279,6 @@ static void nat_recreated(edv__srun *sr, json_object *op, const edv_error *err)
 
 static void nat_deleted(edv__srun *sr, json_object *op, const edv_error *err)
 {
-  char path[512];
-
   (void)op;
   if (err) {
     nat_release(sr);
@@ -287,11 +293,7 @@ static void nat_deleted(edv__srun *sr, json_object *op, const edv_error *err)
                    "a tenant arrived in %s while its Cloud Router was being "
                    "deleted: creating it again",
                    edv__srun_region(sr));
-    router_path(sr, 1, path, sizeof(path));
-    edv__step_act(sr, EDV_API_COMPUTE, "POST", path,
-                  edv__router_body(edv__srun_project(sr), edv__srun_network(sr),
-                                   edv__srun_region(sr)),
-                  "compute.routers.insert", nat_recreated);
+    nat_create(sr, nat_recreated);
     return;
   }
   nat_release(sr);

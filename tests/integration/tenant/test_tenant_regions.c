@@ -14,6 +14,10 @@
  * deleting its router (the delete held by the simulator): the newcomer
  * ends READY with the router there.
  *
+ * drift: a tenant's router deleted and its account taken out of a role by
+ * hand: a plan shows the router's create and the policy write and makes
+ * no change; the next run puts both back.
+ *
  * conflict: the IAM policy writer's setIamPolicy refused 409 ABORTED (the
  * policy changed under it): it reads again and writes; the changes queued
  * meanwhile go in the next write, together.
@@ -299,6 +303,95 @@ static void test_arrive(void **state)
   th_close(&h);
 }
 
+typedef struct plan_seen {
+  char calls[4096];
+  int done;
+} plan_seen;
+
+static void plan_event(void *data, const edv__event *ev)
+{
+  plan_seen *p = data;
+  size_t n = strlen(p->calls);
+
+  if (ev->kind == EDV_EV_PLAN && ev->message && n + 2 < sizeof(p->calls))
+    snprintf(p->calls + n, sizeof(p->calls) - n, "%s\n", ev->message);
+}
+
+static void plan_done(void *data, const char *tenant, edv_tenant_phase phase,
+                      const edv_error *err)
+{
+  (void)tenant;
+  (void)phase;
+  (void)err;
+  ((plan_seen *)data)->done = 1;
+}
+
+static void test_drift(void **state)
+{
+  th h;
+  json_object *pol, *b, *o;
+  plan_seen plan;
+  edv_error err;
+  char body[1024];
+  unsigned long muts;
+
+  (void)state;
+  th_open(&h, NULL);
+  th_platform(&h);
+  seed_foreign(&h);
+  add(&h, "dr1", "europe-west1");
+  wait_all(&h, 1, 0);
+  /* By hand: the router deleted, the account out of the log writers. */
+  o = th_api(&h, EDV_API_COMPUTE, "DELETE",
+             "/compute/v1/projects/" PROJECT
+             "/regions/europe-west1/routers/edv-router-europe-west1",
+             NULL);
+  json_object_put(o);
+  while (router_in(&h, "europe-west1"))
+    uv_run(&h.loop, UV_RUN_NOWAIT);
+  pol = policy(&h);
+  b = json_object_object_get(pol, "bindings");
+  for (size_t i = 0; i < edv__jarr_len(b); i++) {
+    json_object *bi = json_object_array_get_idx(b, i);
+    if (strcmp(edv__jstr(bi, "role"), "roles/logging.logWriter") == 0)
+      json_object_object_add(bi, "members",
+                             json_tokener_parse("[\"group:ops@example.com\"]"));
+  }
+  snprintf(body, sizeof(body), "{\"policy\":%s}",
+           json_object_to_json_string(pol));
+  json_object_put(pol);
+  json_object_put(th_api(&h, EDV_API_CLOUDRESOURCEMANAGER, "POST",
+                         "/v1/projects/" PROJECT ":setIamPolicy",
+                         json_tokener_parse(body)));
+  pol = policy(&h);
+  assert_int_equal(roles_of(pol, "dr1", 1), 1);
+  json_object_put(pol);
+  /* A plan shows both writes and makes none. */
+  memset(&plan, 0, sizeof(plan));
+  h.hook = plan_event;
+  h.hook_data = &plan;
+  muts = h.counts.mutations;
+  assert_int_equal(edv__fleet_plan(h.fleet, "dr1", plan_done, &plan, &err), 0);
+  while (!plan.done)
+    uv_run(&h.loop, UV_RUN_ONCE);
+  h.hook = NULL;
+  assert_non_null(strstr(plan.calls, "POST /compute/v1/projects/" PROJECT
+                                     "/regions/europe-west1/routers"));
+  assert_non_null(
+      strstr(plan.calls, "POST /v1/projects/" PROJECT ":setIamPolicy"));
+  assert_int_equal(h.counts.mutations, muts);
+  assert_false(router_in(&h, "europe-west1"));
+  /* The next run puts both back. */
+  drive(&h, "dr1", EDV_DIR_UP);
+  wait_all(&h, 2, 0);
+  assert_true(router_in(&h, "europe-west1"));
+  pol = policy(&h);
+  assert_int_equal(roles_of(pol, "dr1", 1), 2);
+  check_foreign(pol);
+  json_object_put(pol);
+  th_close(&h);
+}
+
 static int conflict_left, conflict_failed;
 
 static void conflict_cb(void *data, const edv_error *err)
@@ -379,6 +472,7 @@ int main(int argc, char **argv)
   struct CMUnitTest all[] = {
       cmocka_unit_test(test_regions),
       cmocka_unit_test(test_arrive),
+      cmocka_unit_test(test_drift),
       cmocka_unit_test(test_conflict),
   };
   struct CMUnitTest pick[sizeof(all) / sizeof(*all)];
