@@ -108,7 +108,8 @@ static int others_one(void *data, const edv__tenant_rec *rec)
   json_object *spec;
   const char *r;
 
-  if (rec->phase == EDV_PHASE_DELETED || strcmp(rec->id, o->self) == 0 ||
+  if (rec->phase == EDV_PHASE_DELETED ||
+      rec->phase == EDV_PHASE_DEPROVISIONING || strcmp(rec->id, o->self) == 0 ||
       strcmp(rec->id, EDV_PLATFORM_ID) == 0)
     return 0;
   spec = json_tokener_parse(rec->spec_json);
@@ -121,9 +122,13 @@ static int others_one(void *data, const edv__tenant_rec *rec)
 
 /*
  * The tenants of the store, other than this one, that are (or will be) in
- * its region: any phase but DELETED (a FAILED or SUSPENDED tenant still
- * has, or will get again, a VM there). -1 when the store cannot say
- * (then the router is kept).
+ * its region: any phase but DELETED and DEPROVISIONING (a FAILED or
+ * SUSPENDED tenant still has, or will get again, a VM there; one going
+ * down, deleted or moving away, does not need the router: its VM goes
+ * before its region_nat step, and were it driven up again, its own
+ * region_nat step would make the router again). So the last two tenants
+ * of a region deleted at once do not keep the router for each other.
+ * -1 when the store cannot say (then the router is kept).
  */
 static int others_in_region(edv__srun *sr)
 {

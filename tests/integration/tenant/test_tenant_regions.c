@@ -5,8 +5,8 @@
  * regions: tenants in two regions; each region has its Cloud Router with
  * Cloud NAT; the project's IAM policy holds each tenant's account in
  * exactly the log and metric writer roles, written in fewer
- * setIamPolicy calls than tenants; deleting the last tenant of a region
- * removes its router and leaves the other region's (the platform
+ * setIamPolicy calls than tenants; deleting the last tenants of a region
+ * (two at once) removes its router and leaves the other region's (the platform
  * region's router stays with no tenant left); a binding and a member
  * someone else put in the policy survive all of it.
  *
@@ -195,8 +195,8 @@ static unsigned set_calls(th *h)
 static void test_regions(void **state)
 {
   static const char *const us[] = {"ru1", "ru2", "ru3", "ru4"};
-  static const char *const eu[] = {"re1", "re2"};
-  const unsigned n = 6;
+  static const char *const eu[] = {"re1", "re2", "re3"};
+  const unsigned n = 7;
   th h;
   json_object *pol;
   unsigned writes, base;
@@ -211,7 +211,7 @@ static void test_regions(void **state)
   base = set_calls(&h);
   for (unsigned i = 0; i < 4; i++)
     add(&h, us[i], "us-central1");
-  for (unsigned i = 0; i < 2; i++)
+  for (unsigned i = 0; i < 3; i++)
     add(&h, eu[i], "europe-west1");
   wait_all(&h, n, 0);
   assert_true(router_in(&h, "us-central1"));
@@ -219,7 +219,7 @@ static void test_regions(void **state)
   pol = policy(&h);
   for (unsigned i = 0; i < 4; i++)
     assert_int_equal(roles_of(pol, us[i], 1), 2);
-  for (unsigned i = 0; i < 2; i++)
+  for (unsigned i = 0; i < 3; i++)
     assert_int_equal(roles_of(pol, eu[i], 1), 2);
   check_foreign(pol);
   json_object_put(pol);
@@ -229,7 +229,7 @@ static void test_regions(void **state)
   assert_true(writes >= 1 && writes < n);
   assert_int_equal(writes, edv__shared_iam_writes(edv__fleet_shared(h.fleet)));
 
-  /* One of two leaves europe-west1: its router stays. */
+  /* One of three leaves europe-west1: its router stays. */
   drive(&h, "re1", EDV_DIR_DOWN);
   wait_all(&h, n, 1);
   assert_true(router_in(&h, "europe-west1"));
@@ -237,9 +237,11 @@ static void test_regions(void **state)
   assert_int_equal(roles_of(pol, "re1", 0), 0);
   assert_int_equal(roles_of(pol, "re2", 1), 2);
   json_object_put(pol);
-  /* The last one leaves: the router goes, us-central1's stays. */
+  /* The last two leave at once: the router goes (neither keeps it for
+   * the other), us-central1's stays. */
   drive(&h, "re2", EDV_DIR_DOWN);
-  wait_all(&h, n, 2);
+  drive(&h, "re3", EDV_DIR_DOWN);
+  wait_all(&h, n, 3);
   assert_false(router_in(&h, "europe-west1"));
   assert_true(router_in(&h, "us-central1"));
   /* Every tenant gone: the platform region keeps the platform's router,
