@@ -34,6 +34,7 @@ static const sim_module sim_modules[] = {
     {"certificatemanager", sim_certmgr_init, NULL},
     {"secretmanager", sim_secrets_init, NULL},
     {"iam", sim_iam_init, NULL},
+    {"cloudresourcemanager", sim_resourcemanager_init, NULL},
     {"monitoring", sim_monitoring_init, NULL},
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
     {"compute-batch", sim_batch_init, NULL},

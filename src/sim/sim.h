@@ -50,6 +50,8 @@ typedef struct sim_timer sim_timer;
   XX(IAM, "iam", "iam.googleapis.com", 0)                                      \
   XX(SECRETS, "secretmanager", "secretmanager.googleapis.com", 0)              \
   XX(SERVICENET, "servicenetworking", "servicenetworking.googleapis.com", 0)   \
+  XX(RESOURCEMANAGER, "cloudresourcemanager",                                  \
+     "cloudresourcemanager.googleapis.com", 0)                                 \
   XX(OAUTH, "oauth2", "oauth2.googleapis.com", 0)                              \
   XX(METADATA, "metadata", "metadata.google.internal", 0)                      \
   XX(ADMIN, "sim", "", 0)

@@ -1659,6 +1659,11 @@ const char *edv__fleet_network(const edv__fleet *f)
   return f->network;
 }
 
+const char *edv__fleet_region(const edv__fleet *f)
+{
+  return f->region;
+}
+
 const char *edv__fleet_domain(const edv__fleet *f)
 {
   return f->domain;
@@ -1962,7 +1967,7 @@ static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
 static const char *const move_steps[] = {
     "preflight",       "url_map_rule", "backend_service", "instance_group",
     "snapshot_policy", "vm",           "sql_user",        "sql_database",
-    "sql_restore",     "sql_instance", "subnet",
+    "sql_restore",     "sql_instance", "subnet",          "region_nat",
 };
 
 int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,

@@ -124,6 +124,8 @@ const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
 /* The VPC of the tenants' subnets ("edv-tenants"). */
 const char *edv__fleet_network(const edv__fleet *f);
+/* The platform's region (its router, the platform plan's steps). */
+const char *edv__fleet_region(const edv__fleet *f);
 /* Its reserved hostname labels (edv__spec_check_reserved's list). */
 const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Its sql.backup_location setting ("auto", "region" or a location). */

@@ -202,27 +202,8 @@ static void psa_conn_up(edv__srun *sr)
 
 static json_object *router_build(edv__srun *sr)
 {
-  json_object *o = json_object_new_object(), *nats, *nat;
-  char name[96], net[512];
-
-  snprintf(name, sizeof(name), "edv-router-%s", edv__srun_region(sr));
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(o, "name", json_object_new_string(name));
-  mark(sr, EDV_PKIND_ROUTER, o);
-  json_object_object_add(o, "network", json_object_new_string(net));
-  nats = json_object_new_array();
-  nat = json_object_new_object();
-  /* VMs have no external IP; NAT gives them egress for packages. */
-  json_object_object_add(nat, "name", json_object_new_string("edv-nat"));
-  json_object_object_add(nat, "natIpAllocateOption",
-                         json_object_new_string("AUTO_ONLY"));
-  json_object_object_add(
-      nat, "sourceSubnetworkIpRangesToNat",
-      json_object_new_string("ALL_SUBNETWORKS_ALL_IP_RANGES"));
-  json_object_array_add(nats, nat);
-  json_object_object_add(o, "nats", nats);
-  return o;
+  return edv__router_body(edv__srun_project(sr), edv__srun_network(sr),
+                          edv__srun_region(sr));
 }
 
 static const edv__res router_res = {
@@ -234,7 +215,7 @@ static void router_up(edv__srun *sr)
 {
   char name[96];
 
-  snprintf(name, sizeof(name), "edv-router-%s", edv__srun_region(sr));
+  edv__router_name(edv__srun_region(sr), name, sizeof(name));
   edv__step_ensure_res(sr, &router_res, name);
 }
 

@@ -2,10 +2,11 @@
  * steps_tenant.c - the tenant plan: one isolated stack per school.
  *
  *   preflight (first, both directions: region, zone, platform facts)
- *   subnet, firewall, service_account -> db_secret
+ *   subnet, firewall, service_account -> db_secret, project_roles
+ *   region_nat (the region's Cloud Router + NAT, shared by its tenants)
  *   sql_instance -> sql_database -> sql_user (needs db_secret)
  *   sql_instance -> firewall_db_allow (egress to its own database only)
- *   vm (subnet, firewall, service_account, sql_user)
+ *   vm (subnet, firewall, project_roles, sql_user, region_nat)
  *     -> snapshot_policy, instance_group -> backend_service -> url_map_rule
  *   dns_records, dns_authorization -> certificate (needs dns_records)
  *     -> cert_map_entry
@@ -2979,6 +2980,18 @@ const edv__step_def edv__tenant_steps[] = {
      fw_db_allow_down,
      0},
     {"service_account", "Service account", {NULL}, sa_up, sa_down, 0},
+    {"project_roles",
+     "Service account's project roles",
+     {"service_account"},
+     edv__project_roles_up,
+     edv__project_roles_down,
+     0},
+    {"region_nat",
+     "Cloud Router + NAT of the region",
+     {NULL},
+     edv__region_nat_up,
+     edv__region_nat_down,
+     0},
     {"db_secret",
      "DB password secret",
      {"service_account"},
@@ -3006,8 +3019,8 @@ const edv__step_def edv__tenant_steps[] = {
      0},
     {"vm",
      "VM",
-     {"subnet", "firewall_allow", "firewall_deny", "service_account",
-      "sql_user", "firewall_db_deny", "firewall_db_allow"},
+     {"subnet", "firewall_allow", "firewall_deny", "project_roles", "sql_user",
+      "firewall_db_deny", "firewall_db_allow", "region_nat"},
      vm_up,
      vm_leave,
      EDV_STEP_SUSPEND},

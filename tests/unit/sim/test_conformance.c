@@ -63,6 +63,7 @@ enum {
   DOC_MONITORING,
   DOC_SECRETS,
   DOC_IAM,
+  DOC_RESOURCEMANAGER,
   DOC__COUNT
 };
 
@@ -75,6 +76,7 @@ static const char *const doc_files[DOC__COUNT] = {
     "monitoring.v3.json",
     "secretmanager.v1.json",
     "iam.v1.json",
+    "cloudresourcemanager.v1.json",
 };
 
 typedef struct doc {
@@ -234,6 +236,8 @@ static int route_doc(const sim_rt *rt)
     return DOC_SECRETS;
   case SIM_API_IAM:
     return DOC_IAM;
+  case SIM_API_RESOURCEMANAGER:
+    return DOC_RESOURCEMANAGER;
   default:
     return -1;
   }
@@ -1524,6 +1528,22 @@ static void scenario_iam(simfx *f)
   ok(f, "DELETE", p, NULL);
 }
 
+/* The project's IAM policy: read, then a read-modify-write. */
+static void scenario_resourcemanager(simfx *f)
+{
+  reply r;
+  char body[400];
+
+  okr(f, "POST", "/v1/projects/edv-sim:getIamPolicy", "{}", &r);
+  snprintf(body, sizeof(body),
+           "{\"policy\":{\"bindings\":[{\"role\":\"roles/logging."
+           "logWriter\",\"members\":[\"serviceAccount:vm@edv-sim.iam."
+           "gserviceaccount.com\"]}],\"etag\":\"%s\"}}",
+           jget(r.json, "etag") ? jget(r.json, "etag") : "");
+  reply_free(&r);
+  ok(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body);
+}
+
 static void test_responses(void **state)
 {
   simfx *f;
@@ -1549,6 +1569,7 @@ static void test_responses(void **state)
   scenario_secrets(f);
   scenario_monitoring(f);
   scenario_iam(f);
+  scenario_resourcemanager(f);
   /* Coverage: which served methods the scenario reached. */
   s = edv__sim_core(f->es);
   for (size_t i = 0; i < s->n_routes; i++) {

@@ -122,6 +122,69 @@ static void test_secrets(void **state)
   fx_free(f);
 }
 
+/* Resource Manager: the project's IAM policy, read-modify-write with
+ * the etag; a stale etag is 409 ABORTED; roles, members and the project
+ * are checked. */
+static void test_project_policy(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char etag[64], body[600];
+  static const char *const bad[] = {
+      /* no members */
+      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\"}]}}",
+      /* not a role */
+      "{\"policy\":{\"bindings\":[{\"role\":\"viewer\",\"members\":"
+      "[\"user:a@example.com\"]}]}}",
+      /* a member without its type */
+      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\",\"members\":"
+      "[\"a@example.com\"]}]}}",
+      /* allUsers on a project */
+      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\",\"members\":"
+      "[\"allUsers\"]}]}}",
+      /* a field Policy does not have */
+      "{\"policy\":{\"owners\":[]}}",
+  };
+
+  (void)state;
+  http(f, "POST", "/v1/projects/edv-sim:getIamPolicy", "{}", &r);
+  expect_status(&r, 200);
+  assert_null(jget(r.json, "bindings"));
+  snprintf(etag, sizeof(etag), "%s", jget(r.json, "etag"));
+  reply_free(&r);
+  snprintf(body, sizeof(body),
+           "{\"policy\":{\"etag\":\"%s\",\"bindings\":[{\"role\":"
+           "\"roles/logging.logWriter\",\"members\":["
+           "\"serviceAccount:edv-t1@edv-sim.iam.gserviceaccount.com\"]},"
+           "{\"role\":\"projects/edv-sim/roles/custom\",\"members\":["
+           "\"group:ops@example.com\",\"domain:example.com\"]}]}}",
+           etag);
+  http(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "bindings.1.members.1", "domain:example.com");
+  assert_string_not_equal(jget(r.json, "etag"), etag);
+  reply_free(&r);
+  /* The same etag again: someone (we) changed the policy since. */
+  http(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body, &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ABORTED");
+  reply_free(&r);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    http(f, "POST", "/v1/projects/edv-sim:setIamPolicy", bad[i], &r);
+    expect_status(&r, 400);
+    reply_free(&r);
+  }
+  http(f, "POST", "/v1/projects/other:getIamPolicy", "{}", &r);
+  expect_status(&r, 403);
+  reply_free(&r);
+  http(f, "POST", "/v1/projects/edv-sim:getIamPolicy", "{}", &r);
+  assert_jeq(r.json, "bindings.0.members.0",
+             "serviceAccount:edv-t1@edv-sim.iam.gserviceaccount.com");
+  assert_jeq(r.json, "bindings.1.role", "projects/edv-sim/roles/custom");
+  reply_free(&r);
+  fx_free(f);
+}
+
 static void test_iam(void **state)
 {
   simfx *f = fx_start("fast");
@@ -364,6 +427,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_secrets),
       cmocka_unit_test(test_iam),
+      cmocka_unit_test(test_project_policy),
       cmocka_unit_test(test_monitoring),
   };
   int result;
