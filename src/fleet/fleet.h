@@ -212,6 +212,15 @@ json_object *edv__view_cost(const edv__tier_cost *cost, int currency);
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what);
 
+/* The release document {version, image, image_family, notes, created,
+ * current} of `rec` (`current`: it is the fleet's current release). */
+json_object *edv__view_release(const edv__release_rec *rec, int current);
+
+/* ---- releases.c -------------------------------------------------------- */
+
+/* 1 when `v` is a release version ("1.4.0", "2.0.0-rc.1"), else 0. */
+int edv__release_version_ok(const char *v);
+
 /* ---- state.c, rebuild.c: the store itself ----------------------------- */
 
 /* 0 when the store holds no tenant record (nor, with journal_too, a
