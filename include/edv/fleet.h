@@ -533,8 +533,10 @@ EDV_EXPORT int edv_network_audit(edv_engine *engine, edv_fleet_cb cb,
 /*
  * Writes the fleet's records as one JSON document to `path` (0600,
  * replaced atomically), read in one transaction: {format "edv-state",
- * version 1, tenants: [{id, slug, tier, spec, phase, generation,
- * last_error, created_ms, updated_ms, subnet (CIDR or null), steps:
+ * version 2, releases: [{version, image, image_family, notes, created_ms}]
+ * (oldest first), tenants: [{id, slug, tier, spec, phase, generation,
+ * last_error, created_ms, updated_ms, release ("" none), subnet (CIDR or
+ * null), steps:
  * [{step, state, attempt, request_id, op_name, op_kind, resource, error,
  * started_ms, finished_ms}]}] (the platform's pseudo-tenant "@platform"
  * included), journal (with EDV_STATE_JOURNAL): [{seq, tenant, time_ms,

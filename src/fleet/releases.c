@@ -78,7 +78,8 @@ static int rel_string(json_object *spec, const char *key, const char **out,
   json_object *v;
 
   *out = NULL;
-  if (!json_object_object_get_ex(spec, key, &v) || json_object_is_type(v, json_type_null))
+  if (!json_object_object_get_ex(spec, key, &v) ||
+      json_object_is_type(v, json_type_null))
     return 0;
   if (!json_object_is_type(v, json_type_string))
     return edv_error_set(err, EDV_EINVAL, "field '%s' must be a string", key);
@@ -166,8 +167,8 @@ static int rel_image_usable(rel_op *op, json_object *img, edv_error *err)
                          "READY",
                          op->field, name, op->project,
                          status ? status : "without a status");
-  snprintf(op->rec.image, sizeof(op->rec.image),
-           "projects/%s/global/images/%s", op->project, name);
+  snprintf(op->rec.image, sizeof(op->rec.image), "projects/%s/global/images/%s",
+           op->project, name);
   return 0;
 }
 
@@ -203,15 +204,16 @@ static void rel_on_image(void *data, const edv_response *res)
 int edv_release_create(edv_fleet *f, json_object *spec, edv_fleet_cb cb,
                        void *data, edv_error *err)
 {
-  const char *p = f->cfg ? edv_config_get(f->cfg, "release.image_project")
-                         : NULL;
+  const char *p =
+      f->cfg ? edv_config_get(f->cfg, "release.image_project") : NULL;
   edv__release_rec old;
   edv_request rq;
   rel_op *op;
   int result;
 
   if (!spec || !cb)
-    return edv_error_set(err, EDV_EINVAL, "a release and a callback are needed");
+    return edv_error_set(err, EDV_EINVAL,
+                         "a release and a callback are needed");
   if (f->closing || f->stopping)
     return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
   if (!(op = calloc(1, sizeof(*op))))
@@ -252,8 +254,7 @@ static int rel_list_one(void *data, const edv__release_rec *rec)
   return 0;
 }
 
-int edv_release_list(edv_fleet *f, edv_fleet_cb cb, void *data,
-                     edv_error *err)
+int edv_release_list(edv_fleet *f, edv_fleet_cb cb, void *data, edv_error *err)
 {
   json_object *doc, *arr = json_object_new_array(), *last;
   size_t n;

@@ -72,13 +72,16 @@ static const char *guest_app_version(sim *s, json_object *inst, char *buf,
   tenant_image = img && strncmp(img, own, strlen(own)) == 0;
   free(img);
   snprintf(buf, size, "%s",
-           !tenant_image ? "none" : release && release[0] ? release : "unknown");
+           !tenant_image           ? "none"
+           : release && release[0] ? release
+                                   : "unknown");
   return buf;
 }
 
 static int guest_get(sim *s, sim_req *req, sim_resp *resp)
 {
-  const char *zone = sim_param(req, "zone"), *path = sim_query(req, "queryPath"),
+  const char *zone = sim_param(req, "zone"),
+             *path = sim_query(req, "queryPath"),
              *var = sim_query(req, "variableKey"), *v;
   json_object *inst, *out, *val, *items, *e;
   char *name, buf[64], want[] = GUEST_NS "/" GUEST_KEY;
@@ -86,8 +89,8 @@ static int guest_get(sim *s, sim_req *req, sim_resp *resp)
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
-  name = sim_cvm_name("projects/%s/zones/%s/instances/%s", sim_project(s),
-                      zone, sim_param(req, "instance"));
+  name = sim_cvm_name("projects/%s/zones/%s/instances/%s", sim_project(s), zone,
+                      sim_param(req, "instance"));
   inst = sim_store_get(s, name);
   v = inst ? guest_app_version(s, inst, buf, sizeof(buf)) : NULL;
   /* Only what the queried path or key covers; nothing written: 404. */
@@ -98,7 +101,9 @@ static int guest_get(sim *s, sim_req *req, sim_resp *resp)
   if (!v) {
     char gname[700];
     snprintf(gname, sizeof(gname), "%s/guestAttributes/%s", name,
-             var ? var : path ? path : "");
+             var    ? var
+             : path ? path
+                    : "");
     result = sim_cvm_not_found(resp, inst ? gname : name);
     free(name);
     return result;
@@ -122,9 +127,9 @@ static int guest_get(sim *s, sim_req *req, sim_resp *resp)
     json_object_object_add(val, "items", items);
     json_object_object_add(out, "queryValue", val);
   }
-  json_object_object_add(out, "selfLink",
-                         sim_link_json(SIM_API_COMPUTE, "%s/getGuestAttributes",
-                                       name));
+  json_object_object_add(
+      out, "selfLink",
+      sim_link_json(SIM_API_COMPUTE, "%s/getGuestAttributes", name));
   free(name);
   return sim_resp_json(resp, 200, out);
 }

@@ -161,8 +161,8 @@ static int image_project_ok(sim *s, sim_req *req, sim_resp *resp)
 /* 1 when the image is DEPRECATED, OBSOLETE or DELETED (not ACTIVE). */
 static int image_deprecated(json_object *img)
 {
-  const char *st = sim_cvm_str(json_object_object_get(img, "deprecated"),
-                               "state");
+  const char *st =
+      sim_cvm_str(json_object_object_get(img, "deprecated"), "state");
 
   return st && strcmp(st, "ACTIVE") != 0;
 }

@@ -59,8 +59,8 @@ int edv__sq_release_put(edv_store *stp, const edv__release_rec *r,
   sqlite3_bind_text(st, 2, r->image, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 3, r->family, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 4, r->notes, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 5, r->created_ms ? r->created_ms
-                                          : edv__store_now(stp));
+  sqlite3_bind_int64(st, 5,
+                     r->created_ms ? r->created_ms : edv__store_now(stp));
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc == SQLITE_DONE)

@@ -1483,7 +1483,8 @@ static int vm_release_of(edv__srun *sr, edv__release_rec *rel)
 }
 
 /* Its label edv-release (a label value holds no '.': "1_4_0") and its
- * metadata: edv-release (the exact version, what a rebuild reads back) and
+ * metadata: edv-release and edv-release-image (the exact version and its
+ * image, what a state rebuild reads back) and
  * enable-guest-attributes (the startup script reports the app version it
  * started as a guest attribute). */
 static void vm_release_mark(json_object *vm, json_object *items,
@@ -1499,6 +1500,8 @@ static void vm_release_mark(json_object *vm, json_object *items,
   if (labels)
     json_object_object_add(labels, "edv-release", jstr(label));
   meta_add(items, "edv-release", rel->version[0] ? rel->version : "none");
+  if (rel->image[0])
+    meta_add(items, "edv-release-image", rel->image);
   meta_add(items, "enable-guest-attributes", "TRUE");
 }
 
