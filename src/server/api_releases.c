@@ -6,6 +6,14 @@
 #include "edv/fleet.h"
 #include "server/api.h"
 
+/* An error, naming the field its message names ("field 'image' ..."). */
+static void rel_error(api_ctx *c, const edv_error *err)
+{
+  char fb[72];
+
+  api_error_edv(c, err, api_field_of(err->message, fb, sizeof(fb)));
+}
+
 /* An answer of the library sent as it is, with `status` on success. */
 static void rel_answer(api_ctx *c, unsigned status, json_object *o,
                        const edv_error *err)
@@ -13,7 +21,7 @@ static void rel_answer(api_ctx *c, unsigned status, json_object *o,
   if (!api_resume(c))
     return;
   if (!o)
-    api_error_edv(c, err, NULL);
+    rel_error(c, err);
   else
     api_send(c, status, json_object_get(o));
 }
@@ -36,7 +44,7 @@ void api_releases_list(api_ctx *c, const char *id)
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
   if (edv_release_list(c->d->ef, rel_listed, c, &err)) {
-    api_error_edv(c, &err, NULL);
+    rel_error(c, &err);
     return;
   }
   api_suspend(c, 15000);
@@ -56,7 +64,7 @@ void api_releases_create(api_ctx *c, const char *id)
   result = edv_release_create(c->d->ef, body, rel_created, c, &err);
   json_object_put(body);
   if (result) {
-    api_error_edv(c, &err, NULL);
+    rel_error(c, &err);
     return;
   }
   api_suspend(c, 30000);

@@ -95,8 +95,7 @@ static const char *js(json_object *o, const char *k)
 {
   json_object *v;
 
-  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v)
-                                             : NULL;
+  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
 }
 
 /* edv_release_create of `spec` (JSON text); the answer, or NULL with *err. */
@@ -261,8 +260,9 @@ static void test_no_release(void **state)
   (void)state;
   assert_int_equal(nreleases(), 0);
   tenant_create("rel00");
-  assert_vm_runs("rel00", "none", "debian-cloud/global/images/"
-                                  "debian-12-bookworm-v20261110");
+  assert_vm_runs("rel00", "none",
+                 "debian-cloud/global/images/"
+                 "debian-12-bookworm-v20261110");
   t = tenant_get("rel00", EDV_FLEET_OBSERVE);
   assert_string_equal(js(t, "release"), "none");
   assert_string_equal(js(t, "release_observed"), "none");
