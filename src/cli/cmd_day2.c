@@ -135,9 +135,8 @@ static int l_reconcile(edv_fleet *f, const cli_args *a, edv_error *err)
 static json_object *release_spec(const cli_args *a)
 {
   json_object *o = json_object_new_object();
-  static const char *const flags[][2] = {{"image", "image"},
-                                         {"image-family", "image_family"},
-                                         {"notes", "notes"}};
+  static const char *const flags[][2] = {
+      {"image", "image"}, {"image-family", "image_family"}, {"notes", "notes"}};
 
   json_object_object_add(o, "version", json_object_new_string(a->argv[0]));
   for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++)
@@ -483,8 +482,8 @@ static void print_capacity(cli_ctx *ctx, json_object *doc)
 
 static void print_release(cli_ctx *ctx, json_object *doc)
 {
-  fprintf(ctx->out, "Release %s: image %s%s%s%s\n",
-          s_or(doc, "version", "?"), s_or(doc, "image", "?"),
+  fprintf(ctx->out, "Release %s: image %s%s%s%s\n", s_or(doc, "version", "?"),
+          s_or(doc, "image", "?"),
           edv__jstr(doc, "image_family") ? " (family " : "",
           s_or(doc, "image_family", ""),
           edv__jstr(doc, "image_family") ? ")" : "");

@@ -302,9 +302,9 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
   json_object_object_add(o, "monthly_cost_estimate", cost_view(f->tiers, t));
   /* What it runs: the release recorded ("none": the stock image); what
    * its VM reports running is added by a get with EDV_FLEET_OBSERVE. */
-  json_object_object_add(o, "release", json_object_new_string(
-                                           rec->release[0] ? rec->release
-                                                           : "none"));
+  json_object_object_add(
+      o, "release",
+      json_object_new_string(rec->release[0] ? rec->release : "none"));
   json_object_object_add(o, "release_observed", NULL);
   if (what & EDV_VIEW_RESOURCES)
     json_object_object_add(o, "resources", resources_view(f, rec));

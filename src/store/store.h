@@ -111,10 +111,10 @@ typedef struct edv__tenant_rec {
   char tier[EDV_STORE_TIER_SZ];
   char spec_json[EDV_STORE_SPEC_SZ]; /* canonical JSON of the spec */
   edv_tenant_phase phase;
-  uint32_t generation;               /* SQL instance name generation */
-  char last_error[EDV_STORE_ERR_SZ]; /* "" when none */
-  int64_t created_ms;                /* set by the store on first put */
-  int64_t updated_ms;                /* set by the store on every put */
+  uint32_t generation;                /* SQL instance name generation */
+  char last_error[EDV_STORE_ERR_SZ];  /* "" when none */
+  int64_t created_ms;                 /* set by the store on first put */
+  int64_t updated_ms;                 /* set by the store on every put */
   char release[EDV_STORE_VERSION_SZ]; /* the release it runs, "" none */
 } edv__tenant_rec;
 
@@ -123,11 +123,11 @@ typedef struct edv__tenant_rec {
  * image that was its newest then). Written once, never changed. */
 typedef struct edv__release_rec {
   char version[EDV_STORE_VERSION_SZ];
-  char image[EDV_STORE_RES_SZ];  /* "projects/P/global/images/I" */
+  char image[EDV_STORE_RES_SZ];   /* "projects/P/global/images/I" */
   char family[EDV_STORE_SLUG_SZ]; /* the family it was given as, or "" */
-  char notes[EDV_STORE_ERR_SZ];  /* free text, or "" */
-  int64_t created_ms;            /* set by the store on put */
-  int64_t seq;                   /* creation order, set by the store */
+  char notes[EDV_STORE_ERR_SZ];   /* free text, or "" */
+  int64_t created_ms;             /* set by the store on put */
+  int64_t seq;                    /* creation order, set by the store */
 } edv__release_rec;
 
 /* How edv__store_tenant_put treats an existing row. */
@@ -255,8 +255,8 @@ typedef struct edv__store_ops {
 
   int (*release_put)(edv_store *st, const edv__release_rec *rec,
                      edv_error *err);
-  int (*release_get)(edv_store *st, const char *version,
-                     edv__release_rec *out, edv_error *err);
+  int (*release_get)(edv_store *st, const char *version, edv__release_rec *out,
+                     edv_error *err);
   int (*release_list)(edv_store *st, edv__release_fn fn, void *data,
                       edv_error *err);
 } edv__store_ops;

@@ -206,8 +206,7 @@ int edv__observe(edv_engine *engine, edv_store *store,
   edv__name_sql_instance(rec->id, rec->generation, o->items[1].name,
                          sizeof(o->items[1].name));
   edv__name_certificate(rec->id, o->items[2].name, sizeof(o->items[2].name));
-  snprintf(o->items[3].name, sizeof(o->items[3].name), "%s",
-           o->items[0].name);
+  snprintf(o->items[3].name, sizeof(o->items[3].name), "%s", o->items[0].name);
   if (project && rec->phase != EDV_PHASE_DELETED) {
     if (vm_zone(store, rec->id, zone, sizeof(zone)) == 0) {
       snprintf(o->items[0].path, sizeof(o->items[0].path),
