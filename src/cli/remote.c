@@ -505,8 +505,8 @@ static void tenant_path(remote *r, const char *id, const char *tail, char *out,
   curl_free(esc);
 }
 
-/* observe: ask edvd for the live state of the VM, database and
- * certificate too (three GETs on its side), as the local mode shows. */
+/* observe: ask edvd for the live state of the VM, database, certificate
+ * and app version too (four GETs on its side), as the local mode shows. */
 static int get_tenant(cli_ctx *ctx, remote *r, const char *id, int observe,
                       json_object **out)
 {

@@ -9,7 +9,9 @@
  *   tenants.c create, get, list, update, scale, delete, apply, resume,
  *             retry, events
  *   plan.c    the plan of a tenant (read-only) and its document
- *   view.c    the one JSON view of a tenant and of its parts
+ *   view.c    the one JSON view of a tenant and of its parts (and of a
+ *             release)
+ *   releases.c releases: create (the image checked), list
  *   dayops.c  backups, restore, metrics; status, costs, capacity
  *   programs.c what programs need beside an open fleet (edv/tiers.h, the
  *             "For programs" part of edv/fleet.h): tiers document, spec
