@@ -206,6 +206,7 @@ int edv_release_create(edv_fleet *f, json_object *spec, edv_fleet_cb cb,
 {
   const char *p =
       f->cfg ? edv_config_get(f->cfg, "release.image_project") : NULL;
+  const char *own = edv__fleet_project(f->machine);
   edv__release_rec old;
   edv_request rq;
   rel_op *op;
@@ -216,10 +217,12 @@ int edv_release_create(edv_fleet *f, json_object *spec, edv_fleet_cb cb,
                          "a release and a callback are needed");
   if (f->closing || f->stopping)
     return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
+  if (!(p && p[0]) && !(own && own[0]))
+    return edv_error_set(err, EDV_ECONFIG,
+                         "no project: set project (or release.image_project)");
   if (!(op = calloc(1, sizeof(*op))))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  snprintf(op->project, sizeof(op->project), "%s",
-           p && p[0] ? p : edv__fleet_project(f->machine));
+  snprintf(op->project, sizeof(op->project), "%s", p && p[0] ? p : own);
   if ((result = rel_check(op, spec, err)) != 0) {
     free(op);
     return result;
