@@ -185,7 +185,7 @@ static void rel_on_image(void *data, const edv_response *res)
                   strcmp(op->field, "image") ? "image family" : "image",
                   strrchr(op->path, '/') + 1, op->project);
   else if (res->error)
-    edv_error_set(&err, EDV_EUNAVAIL, "cannot check the image: %s",
+    edv_error_set(&err, res->error->code, "cannot check the image: %s",
                   res->error->message);
   if (res->error || rel_image_usable(op, res->json, &err) ||
       edv__store_release_put(op->f->store, &op->rec, &err) ||
