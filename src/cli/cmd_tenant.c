@@ -440,6 +440,11 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
                  : "");
   print_resource(ctx, o, "Database", "database", "sql_instance", what);
   print_resource(ctx, o, "Certificate", "certificate", "certificate", "");
+  /* Recorded, and what the VM reports running (observed). */
+  fprintf(ctx->out, "Release      %s; the VM reports %s\n",
+          JS(o, "release") ? JS(o, "release") : "none",
+          JS(o, "release_observed") ? JS(o, "release_observed")
+                                    : "nothing (not observed)");
   if ((v = json_object_object_get(o, "max_users")))
     fprintf(ctx->out, "Licences     %d users\n", json_object_get_int(v));
   v = json_object_object_get(o, "app_access");

@@ -490,6 +490,43 @@ static const cli_cmd infra_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static const cli_opt release_create_opts[] = {
+    {"image", 0, "I",
+     "the tenant image (an image of config release.image_project, default "
+     "the fleet's project)"},
+    {"image-family", 0, "F",
+     "the image family: its newest image now is the release's"},
+    {"notes", 0, "TEXT", "what the release brings (free text)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const char *const version_arg[] = {"VERSION"};
+
+static const cli_cmd release_cmds[] = {
+    {"create", "record a release: an app version and its tenant image",
+     "VERSION --image I | --image-family F [--notes TEXT]",
+     "Records release VERSION (MAJOR.MINOR.PATCH[-PRERELEASE], lower case)\n"
+     "naming the tenant image that holds the app. The image is checked\n"
+     "through the Compute API first (it must exist, be READY and not be\n"
+     "deprecated); a family is resolved to its newest image now. Nothing is\n"
+     "recorded on an error (exit 2, naming the field); an existing version\n"
+     "exits 4. The newest release is the current one: new tenants run it.\n"
+     "--format json prints {version, image, image_family, notes, created,\n"
+     "current}.\n"
+     "\nExamples:\n"
+     "  edvctl release create 1.4.0 --image-family edvirons-tenant\n"
+     "  edvctl release create 1.4.1 --image edvirons-tenant-20261207 "
+     "--notes \"fixes\"\n",
+     release_create_opts, 1, 1, version_arg, cli_cmd_release_create, NULL},
+    {"list", "list the releases, oldest first", "",
+     "Lists the recorded releases and says which one is current.\n"
+     "--format json prints {releases, current}.\n"
+     "\nExamples:\n  edvctl release list\n"
+     "  edvctl release list --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_release_list, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 static const cli_opt sim_start_opts[] = {
     {"port", 0, "N", "listen on port N (default 0: any free port)"},
     {"host", 0, "ADDR", "bind address (default 127.0.0.1)"},
@@ -693,6 +730,12 @@ const cli_cmd cli_commands[] = {
      "\nExamples:\n  edvctl state export fleet.json\n"
      "  edvctl state rebuild\n",
      NULL, 0, -1, NULL, NULL, cli_state_cmds},
+    {"release", "releases: what tenant VMs run", "COMMAND",
+     "The releases (an app version and the tenant image holding it) the\n"
+     "fleet's VMs run; docs/operations.md, \"Releases\". With --server,\n"
+     "through edvd's Management API.\n"
+     "\nExamples:\n  edvctl release list\n",
+     NULL, 0, -1, NULL, NULL, release_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

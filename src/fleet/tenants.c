@@ -413,7 +413,11 @@ typedef struct get_op {
 static void get_observed(void *data, json_object *observed)
 {
   get_op *g = data;
+  const char *v = edv__jstr(edv__jget(observed, "app"), "version");
 
+  /* The version its VM reports running (tenant/observe.h). */
+  json_object_object_add(g->doc, "release_observed",
+                         v ? json_object_new_string(v) : NULL);
   json_object_object_add(g->doc, "observed", observed);
   g->cb(g->data, g->doc, NULL);
   json_object_put(g->doc);

@@ -1005,6 +1005,8 @@ static const api_route api_routes[] = {
     {"GET", "/api/infrastructure/capacity", EDV_ROLE_VIEWER,
      api_infra_capacity},
     {"POST", "/api/infrastructure/reconcile", EDV_ROLE_ADMIN, h_reconcile},
+    {"GET", "/api/releases", EDV_ROLE_VIEWER, api_releases_list},
+    {"POST", "/api/releases", EDV_ROLE_OPERATOR, api_releases_create},
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))

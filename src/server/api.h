@@ -100,5 +100,8 @@ void api_tenant_backups(api_ctx *c, const char *id);
 void api_tenant_restore(api_ctx *c, const char *id);
 void api_tenant_metrics(api_ctx *c, const char *id);
 void api_infra_capacity(api_ctx *c, const char *id);
+/* api_releases.c */
+void api_releases_list(api_ctx *c, const char *id);
+void api_releases_create(api_ctx *c, const char *id);
 
 #endif /* EDV_SERVER_API_H */

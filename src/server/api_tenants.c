@@ -302,6 +302,11 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
   }
   doc = json_object_get(doc);
   if (seen) {
+    /* The cached live state, and the version its app reports (as the
+     * library's own get derives it: observed.app.version). */
+    json_object *v =
+        json_object_object_get(json_object_object_get(seen, "app"), "version");
+    json_object_object_add(doc, "release_observed", json_object_get(v));
     json_object_object_add(doc, "observed", seen);
   } else if (observe) {
     char key[EDV_TENANT_ID_MAX + 24];

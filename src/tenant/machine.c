@@ -804,6 +804,19 @@ json_object *edv__srun_labels(const edv__srun *sr)
   return edv__tenant_labels(sr->tr->spec.id, sr->tr->spec.tier);
 }
 
+int edv__srun_release(const edv__srun *sr, edv__release_rec *out,
+                      edv_error *err)
+{
+  if (!sr->tr->rec.release[0])
+    return EDV_ENOTFOUND;
+  if (edv__store_release_get(sr->tr->fleet->store, sr->tr->rec.release, out,
+                             err) == 0)
+    return 0;
+  return edv_error_set(err, EDV_EPRECONDITION,
+                       "the tenant runs release '%s', which is not recorded",
+                       sr->tr->rec.release);
+}
+
 const char *edv__srun_marker(const edv__srun *sr)
 {
   return sr->tr->marker;
@@ -1815,6 +1828,17 @@ int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
   return 0;
 }
 
+/* A new tenant (or a new life) runs the fleet's current release ("":
+ * none defined, the stock image). */
+static void register_release(edv__fleet *f, edv__tenant_rec *rec)
+{
+  edv__release_rec cur;
+
+  rec->release[0] = '\0';
+  if (edv__store_release_current(f->store, &cur, NULL) == 0)
+    copy(rec->release, sizeof(rec->release), cur.version);
+}
+
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err)
 {
@@ -1841,6 +1865,7 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
     json_object_put(js2);
     old.phase = EDV_PHASE_PENDING;
     old.last_error[0] = '\0';
+    register_release(f, &old);
     return edv__store_tenant_put(f->store, &old, EDV_PUT_UPDATE, err);
   }
   if (edv__store_tenant_get(f->store, spec->id, &old, NULL) == 0) {
@@ -1868,6 +1893,7 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
   json_object_put(js);
   rec.phase = EDV_PHASE_PENDING;
   rec.generation = 1;
+  register_release(f, &rec);
   result = edv__store_tenant_put(f->store, &rec, EDV_PUT_CREATE, err);
   if (result == 0) {
     edv__journal_rec j;

@@ -351,6 +351,11 @@ void edv__srun_set_ctx(edv__srun *sr, void *ctx, void (*free_fn)(void *));
 json_object *edv__srun_labels(const edv__srun *sr);
 /* The description marker for label-less kinds. */
 const char *edv__srun_marker(const edv__srun *sr);
+/* The release the tenant runs (its record's): 0; EDV_ENOTFOUND without
+ * one (the stock image); EDV_EPRECONDITION, `err` filled, when it is not
+ * in the store. */
+int edv__srun_release(const edv__srun *sr, edv__release_rec *out,
+                      edv_error *err);
 
 typedef void (*edv__step_json_fn)(edv__srun *sr, json_object *obj,
                                   const edv_error *err);

@@ -1464,8 +1464,51 @@ static void meta_add(json_object *items, const char *k, const char *v)
   json_object_array_add(items, o);
 }
 
+/* The boot image without a release: stock Debian 12, no app. */
+#define VM_STOCK_IMAGE "projects/debian-cloud/global/images/family/debian-12"
+
+/* The release the VM runs (rel->version "" for none), or -1 with the step
+ * failed. */
+static int vm_release_of(edv__srun *sr, edv__release_rec *rel)
+{
+  edv_error err;
+  int result = edv__srun_release(sr, rel, &err);
+
+  if (result == EDV_ENOTFOUND)
+    memset(rel, 0, sizeof(*rel));
+  else if (result) {
+    edv__step_done(sr, &err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Its label edv-release (a label value holds no '.': "1_4_0") and its
+ * metadata: edv-release and edv-release-image (the exact version and its
+ * image, what a state rebuild reads back) and
+ * enable-guest-attributes (the startup script reports the app version it
+ * started as a guest attribute). */
+static void vm_release_mark(json_object *vm, json_object *items,
+                            const edv__release_rec *rel)
+{
+  char label[EDV_STORE_VERSION_SZ];
+  json_object *labels = json_object_object_get(vm, "labels");
+
+  snprintf(label, sizeof(label), "%s", rel->version[0] ? rel->version : "none");
+  for (char *p = label; *p; p++)
+    if (*p == '.')
+      *p = '_';
+  if (labels)
+    json_object_object_add(labels, "edv-release", jstr(label));
+  meta_add(items, "edv-release", rel->version[0] ? rel->version : "none");
+  if (rel->image[0])
+    meta_add(items, "edv-release-image", rel->image);
+  meta_add(items, "enable-guest-attributes", "TRUE");
+}
+
 static json_object *vm_build(edv__srun *sr)
 {
+  edv__release_rec rel;
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   const char *zone = edv__srun_zone(sr);
@@ -1476,7 +1519,12 @@ static json_object *vm_build(edv__srun *sr)
   edv__render_in in;
 
   names_of(sr, &n);
+  if (vm_release_of(sr, &rel) < 0) {
+    json_object_put(o);
+    return NULL;
+  }
   memset(&in, 0, sizeof(in));
+  in.release = rel.version[0] ? rel.version : NULL;
   in.spec = edv__srun_spec(sr);
   in.tier = t;
   in.project = edv__srun_project(sr);
@@ -1504,9 +1552,8 @@ static json_object *vm_build(edv__srun *sr)
   json_object_object_add(disk, "deviceName", jstr(n.disk));
   ip = json_object_new_object();
   json_object_object_add(ip, "diskName", jstr(n.disk));
-  json_object_object_add(
-      ip, "sourceImage",
-      jstr("projects/debian-cloud/global/images/family/debian-12"));
+  json_object_object_add(ip, "sourceImage",
+                         jstr(rel.image[0] ? rel.image : VM_STOCK_IMAGE));
   snprintf(buf, sizeof(buf), "%d", t->disk_gb);
   json_object_object_add(ip, "diskSizeGb", jstr(buf));
   snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
@@ -1553,6 +1600,7 @@ static json_object *vm_build(edv__srun *sr)
   meta_add(items, "edv-db-user", EDV_DB_USER);
   meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
   meta_add(items, "enable-oslogin", "TRUE");
+  vm_release_mark(o, items, &rel);
   json_object_object_add(meta, "items", items);
   json_object_object_add(o, "metadata", meta);
   return o;

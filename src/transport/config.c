@@ -60,6 +60,7 @@ static const cfg_key cfg_keys[] = {
     {"domain", CFG_DOMAIN, 0, 0, NULL, "edvirons.com"},
     {"region", CFG_REGION, 0, 0, NULL, "us-central1"},
     {"zone", CFG_ZONE, 0, 0, NULL, NULL},
+    {"release.image_project", CFG_PROJECT, 0, 0, NULL, NULL},
     {"endpoint", CFG_URL, 0, 0, NULL, NULL},
     {"endpoint.<api>", CFG_URL, 0, 0, NULL, NULL},
     {"key_file", CFG_PATH, 0, 0, NULL, NULL},

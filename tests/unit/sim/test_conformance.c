@@ -1180,6 +1180,35 @@ static void scenario_compute_more(simfx *f)
       "resourcePolicies/daily\"]}");
 }
 
+/* The project's own images (a tenant image published, deprecated,
+ * deleted) and the guest attribute a booted VM's startup script writes. */
+static void scenario_images(simfx *f)
+{
+  char b[600], v[128];
+
+  cop(f, "POST", CP "/global/images",
+      "{\"name\":\"tenant-1\",\"family\":\"tenant\",\"rawDisk\":{"
+      "\"source\":\"https://storage.googleapis.com/b/tenant-1.tar.gz\"},"
+      "\"labels\":{\"edv-app\":\"1-0-0\"}}");
+  ok(f, "GET", CP "/global/images/tenant-1", NULL);
+  ok(f, "GET", CP "/global/images/family/tenant", NULL);
+  cop(f, "POST", CP "/global/images/tenant-1/deprecate",
+      "{\"state\":\"DEPRECATED\"}");
+  cop(f, "DELETE", CP "/global/images/tenant-1", NULL);
+  snprintf(b, sizeof(b),
+           "{\"items\":[{\"key\":\"startup-script\",\"value\":\"x\"},"
+           "{\"key\":\"enable-guest-attributes\",\"value\":\"TRUE\"}],"
+           "\"fingerprint\":\"%s\"}",
+           field(f, CP "/zones/us-central1-a/instances/vm1",
+                 "metadata.fingerprint", v, sizeof(v)));
+  cop(f, "POST", CP "/zones/us-central1-a/instances/vm1/setMetadata", b);
+  assert_int_equal(advance(f, 600), 200);
+  ok(f, "GET",
+     CP "/zones/us-central1-a/instances/vm1/getGuestAttributes"
+        "?queryPath=edvirons%2F",
+     NULL);
+}
+
 /* Tear-down of what the Compute scenario made (after the tail). */
 static void scenario_compute_down(simfx *f)
 {
@@ -1560,6 +1589,7 @@ static void test_responses(void **state)
   scenario_certmgr(f);
   scenario_compute(f);
   scenario_compute_more(f);
+  scenario_images(f);
   scenario_compute_tail(f);
   scenario_certmgr_tail(f);
   scenario_compute_down(f);
