@@ -563,7 +563,7 @@ static void test_move(void **state)
   assert_int_equal(run_life(&l, 0), 0);
   th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
-  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", &err), 0);
+  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", NULL, &err), 0);
   th_close(&h);
   l.kill_kind = EDV_EV_STEP_DONE;
   l.kill_tenant = "cm1";
