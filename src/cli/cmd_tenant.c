@@ -1128,8 +1128,8 @@ int cli_cmd_tenant_move(cli_ctx *ctx, const cli_args *args)
 {
   char what[80];
 
-  move_flags = cli_arg(args, "from-latest-backup") ? EDV_FLEET_LATEST_BACKUP
-                                                   : 0;
+  move_flags =
+      cli_arg(args, "from-latest-backup") ? EDV_FLEET_LATEST_BACKUP : 0;
   move_region = cli_arg(args, "region");
   if (!move_region)
     return cli_usage_error(ctx, "tenant move: --region REGION is required");

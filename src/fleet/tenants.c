@@ -1145,17 +1145,16 @@ static void move_on_runs(void *data, const edv_response *res)
     return;
   }
   snprintf(name, sizeof(name), "projects/%.100s/instances/%s/backupRuns/%.64s",
-           edv__fleet_project(op->f->machine), op->sql,
-           edv__jstr(best, "id"));
+           edv__fleet_project(op->f->machine), op->sql, edv__jstr(best, "id"));
   fo = json_object_new_object();
   json_object_object_add(fo, "backup", json_object_new_string(name));
   json_object_object_add(fo, "from", json_object_new_string(op->from));
   json_object_object_add(fo, "generation",
                          json_object_new_int64((int64_t)op->generation));
   json_object_object_add(fo, "cidr", json_object_new_string(op->cidr));
-  snprintf(what, sizeof(what), "%s -> %s from backup run %s (%s, %s)",
-           op->from, op->region, edv__jstr(best, "id"),
-           edv__jstr(best, "location"), edv__jstr(best, "startTime"));
+  snprintf(what, sizeof(what), "%s -> %s from backup run %s (%s, %s)", op->from,
+           op->region, edv__jstr(best, "id"), edv__jstr(best, "location"),
+           edv__jstr(best, "startTime"));
   move_start(op, json_object_to_json_string_ext(fo, JSON_C_TO_STRING_PLAIN),
              what);
   json_object_put(fo);
@@ -1219,13 +1218,12 @@ static void move_on_region(void *data, const edv_response *res)
     edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s': %s",
                   op->region, res->error->message);
   else if (status && strcmp(status, "UP") != 0)
-    edv_error_set(&err, EDV_EPRECONDITION,
-                  "field 'region': region '%s' is %s", op->region, status);
+    edv_error_set(&err, EDV_EPRECONDITION, "field 'region': region '%s' is %s",
+                  op->region, status);
   else if (region_get(op->f, op->from, move_on_from, op) == 0)
     return;
   else
-    edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s' now",
-                  op->from);
+    edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s' now", op->from);
   move_end(op, &err);
 }
 

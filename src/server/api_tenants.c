@@ -582,7 +582,6 @@ void api_tenant_move(api_ctx *c, const char *id)
   }
   if (job_free(c, id) == 0)
     LIB_CALL(c, 202, 1,
-             edv_tenant_move(c->d->ef, id, region, flags, lib_answer, w,
-                             &err));
+             edv_tenant_move(c->d->ef, id, region, flags, lib_answer, w, &err));
   json_object_put(body);
 }

@@ -238,8 +238,8 @@ static int zones_list(sim *s, sim_req *req, sim_resp *resp)
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *z = json_object_array_get_idx(items, i);
 
-    if (sim_zone_down(s, json_object_get_string(
-                             json_object_object_get(z, "name"))))
+    if (sim_zone_down(
+            s, json_object_get_string(json_object_object_get(z, "name"))))
       json_object_array_put_idx(items, i, zone_json(s, z));
   }
   free(self);

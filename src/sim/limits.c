@@ -383,7 +383,8 @@ static char *opt_str(json_object *o, const char *k)
 /*
  * {"api","method","errorRate","code","reason","message","latencyMs",
  *  "latencyRate","dropAfterApply","count","failOperation","operationError":{"code",
- *  "message","httpStatus"},"unhealthy","regionDown"}. Returns the new fault's id.
+ *  "message","httpStatus"},"unhealthy","regionDown"}. Returns the new fault's
+ * id.
  */
 int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
 {

@@ -74,8 +74,7 @@ static int sql_op_down(sim *s, const char *id)
 
   if (id == NULL)
     return 0;
-  snprintf(name, sizeof(name), "projects/%s/operations/%s", sim_project(s),
-           id);
+  snprintf(name, sizeof(name), "projects/%s/operations/%s", sim_project(s), id);
   if ((op = sim_op_find(s, name)) == NULL)
     return 0;
   o = sim_op_json(s, op);

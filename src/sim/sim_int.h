@@ -142,7 +142,7 @@ typedef struct sim_fault {
   char *op_code;       /* operation error code */
   char *op_message;
   int op_http;
-  char *unhealthy; /* instance forced unhealthy */
+  char *unhealthy;   /* instance forced unhealthy */
   char *region_down; /* region out of service (outage.c) */
 } sim_fault;
 

@@ -1990,8 +1990,8 @@ int edv__fleet_move(edv__fleet *f, const char *id, const char *region,
   if (!failover)
     return edv__store_step_put(f->store, &r, err);
   if (strlen(failover) >= sizeof(fo.resource))
-    return edv_error_set(err, EDV_EINVAL, "tenant '%s': failover record too long",
-                         rec.id);
+    return edv_error_set(err, EDV_EINVAL,
+                         "tenant '%s': failover record too long", rec.id);
   fo = r;
   copy(fo.step, sizeof(fo.step), EDV_FAILOVER_STEP);
   copy(fo.resource, sizeof(fo.resource), failover);
@@ -2012,8 +2012,7 @@ static int failover_get(edv_store *st, const char *id, edv__step_rec *r,
                         json_object **o)
 {
   if (edv__store_step_get(st, id, EDV_FAILOVER_STEP, r, NULL) != 0 ||
-      r->state != EDV_STEP_PENDING ||
-      !(*o = json_tokener_parse(r->resource)))
+      r->state != EDV_STEP_PENDING || !(*o = json_tokener_parse(r->resource)))
     return -1;
   if (!json_object_is_type(*o, json_type_object)) {
     json_object_put(*o);
@@ -2087,8 +2086,7 @@ size_t edv__fleet_retiring_ranges(edv__fleet *f, edv_cidr *out, size_t max)
 
 /* A failover's way down: the global pieces only (the old region is not
  * asked: its preflight would fail). */
-static const char *const failover_steps[] = {"url_map_rule",
-                                             "backend_service"};
+static const char *const failover_steps[] = {"url_map_rule", "backend_service"};
 
 /* The retirement of the old region, later: its region-bound resources
  * (the database's children go with the instance). */
@@ -2185,8 +2183,8 @@ static int retire_apply(edv_store *st, void *data, edv_error *err)
                          "tenant '%s': an earlier record of this run was not "
                          "saved; the retirement is not recorded",
                          rc->tr->id);
-  if ((result = edv__store_step_get(st, rc->tr->id, EDV_FAILOVER_STEP, &r,
-                                    err)))
+  if ((result =
+           edv__store_step_get(st, rc->tr->id, EDV_FAILOVER_STEP, &r, err)))
     return result;
   r.state = EDV_STEP_DONE;
   r.finished_ms = edv__store_now(st);
@@ -2249,8 +2247,7 @@ static int move_apply(edv_store *st, edv__trun *tr, edv__tenant_rec *rec,
 
   if (tr->failover)
     copy(backup, sizeof(backup), tr->failover_backup);
-  else if (edv__store_step_get(st, rec->id, "sql_instance", &kept, NULL) !=
-               0 ||
+  else if (edv__store_step_get(st, rec->id, "sql_instance", &kept, NULL) != 0 ||
            kept.state != EDV_STEP_DONE ||
            edv__final_backup_parse(kept.resource, backup, sizeof(backup),
                                    expiry, sizeof(expiry)) != 0)

@@ -312,9 +312,9 @@ static void subnet_up(edv__srun *sr)
   /* The allocation is durable and unique (store constraint) before the
    * subnetwork exists, so two tenants can never race for a range. Old
    * subnets a failover left in a region to retire still hold theirs. */
-  nres = 1 + edv__fleet_retiring_ranges(edv__srun_fleet(sr), reserved + 1,
-                                        sizeof(reserved) / sizeof(*reserved) -
-                                            1);
+  nres =
+      1 + edv__fleet_retiring_ranges(edv__srun_fleet(sr), reserved + 1,
+                                     sizeof(reserved) / sizeof(*reserved) - 1);
   if (edv__store_subnet_allocate(edv__fleet_store(edv__srun_fleet(sr)),
                                  edv__srun_spec(sr)->id, &super, prefix,
                                  reserved, nres, &got, &err)) {

@@ -1118,16 +1118,15 @@ static long long dv_run(const char *inst, const char *id)
   json_object *items = json_object_object_get(st, "resources");
   long long n;
 
-  snprintf(key, sizeof(key), "projects/edv-sim/instances/%s/dataVersion",
-           inst);
+  snprintf(key, sizeof(key), "projects/edv-sim/instances/%s/dataVersion", inst);
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
     if (js(it, "name") && strcmp(js(it, "name"), key) == 0)
       hit = json_object_object_get(it, "resource");
   }
   assert_non_null(hit);
-  assert_true(json_object_object_get_ex(
-      json_object_object_get(hit, "backups"), id, &v));
+  assert_true(json_object_object_get_ex(json_object_object_get(hit, "backups"),
+                                        id, &v));
   n = json_object_get_int64(v);
   json_object_put(st);
   return n;
@@ -1189,13 +1188,13 @@ static void old_region_has(int n)
  * under api10 and api11. A plain move of api10 is refused, naming
  * --from-latest-backup, with nothing recorded or created; the failover
  * move brings api10 up in us-central1 from its newest backup run kept
- * outside the region (in `eu`), READY and serving its hostname through the load balancer,
- * its new instance restored from that run with its data version; the old
- * region's VM, subnet, instance group, snapshot schedule and instance
- * still there while it is down (a reconcile pass cannot retire them, and
- * another move is refused meanwhile). Once the region is back, a pass
- * retires them (the old instance with a FINAL backup): one of each left,
- * in us-central1, api11 untouched. Prints RPO and RTO.
+ * outside the region (in `eu`), READY and serving its hostname through the load
+ * balancer, its new instance restored from that run with its data version; the
+ * old region's VM, subnet, instance group, snapshot schedule and instance still
+ * there while it is down (a reconcile pass cannot retire them, and another move
+ * is refused meanwhile). Once the region is back, a pass retires them (the old
+ * instance with a FINAL backup): one of each left, in us-central1, api11
+ * untouched. Prints RPO and RTO.
  */
 static void test_failover(void **state)
 {
@@ -1245,8 +1244,8 @@ static void test_failover(void **state)
   json_object_put(f);
 
   /* A plain move needs the old region: refused, nothing recorded. */
-  a = wait_answer(edv_tenant_move(F.fleet, "api10", "us-central1", 0,
-                                  on_answer, &F, &err));
+  a = wait_answer(
+      edv_tenant_move(F.fleet, "api10", "us-central1", 0, on_answer, &F, &err));
   assert_null(a);
   assert_int_equal(F.err.code, EDV_EPRECONDITION);
   if (!strstr(F.err.message, "--from-latest-backup") ||
@@ -1285,9 +1284,8 @@ static void test_failover(void **state)
          "backup's %lld vs %lld at the outage); RTO %llu ms (hostname down "
          "from the outage until healthy in us-central1; %u of %u probes "
          "failed); the move itself %llu ms\n",
-         v_out - v_new, v_new, v_out,
-         (unsigned long long)(pr.up_ms - t_out), pr.failed, pr.sent,
-         (unsigned long long)(t_moved - t_out));
+         v_out - v_new, v_new, v_out, (unsigned long long)(pr.up_ms - t_out),
+         pr.failed, pr.sent, (unsigned long long)(t_moved - t_out));
   assert_true(pr.up_ms > pr.down_ms && pr.down_ms >= t_out);
   assert_int_equal(sim_count_in("compute%23instance", "edv-api10-vm", "zone",
                                 "/zones/us-central1-"),
@@ -1300,9 +1298,9 @@ static void test_failover(void **state)
   a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
   assert_non_null(a);
   old_region_has(1);
-  assert_int_equal(edv_tenant_move(F.fleet, "api10", "europe-west1", 0,
-                                   on_answer, &F, &err),
-                   EDV_ECONFLICT);
+  assert_int_equal(
+      edv_tenant_move(F.fleet, "api10", "europe-west1", 0, on_answer, &F, &err),
+      EDV_ECONFLICT);
   assert_non_null(strstr(err.message, "europe-west2"));
 
   /* The region is back: the next pass retires what was left there. */

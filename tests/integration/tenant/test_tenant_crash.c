@@ -567,7 +567,8 @@ static void test_move(void **state)
   assert_int_equal(run_life(&l, 0), 0);
   th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
-  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", NULL, &err), 0);
+  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", NULL, &err),
+                   0);
   th_close(&h);
   l.kill_kind = EDV_EV_STEP_DONE;
   l.kill_tenant = "cm1";
@@ -623,9 +624,8 @@ static void test_move(void **state)
  */
 static void test_failover(void **state)
 {
-  static const char *const at[] = {"url_map_rule", "backend_service",
-                                   "subnet",       "sql_instance",
-                                   "sql_restore",  "vm"};
+  static const char *const at[] = {"url_map_rule", "backend_service", "subnet",
+                                   "sql_instance", "sql_restore",     "vm"};
   static const char *const retire_at[] = {"vm", "sql_instance"};
   life l;
   unsigned kills0 = g_kills;

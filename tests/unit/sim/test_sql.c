@@ -1158,13 +1158,11 @@ static void test_sql_region_down(void **state)
   http(f, "GET", V1 "/instances/elsewhere", NULL, &r);
   expect_status(&r, 200);
   reply_free(&r);
-  http(f, "GET", "/compute/v1/projects/edv-sim/regions/europe-west1", NULL,
-       &r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/regions/europe-west1", NULL, &r);
   expect_status(&r, 200);
   assert_jeq(r.json, "status", "DOWN");
   reply_free(&r);
-  http(f, "GET", "/compute/v1/projects/edv-sim/zones/europe-west1-b", NULL,
-       &r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/zones/europe-west1-b", NULL, &r);
   assert_jeq(r.json, "status", "DOWN");
   reply_free(&r);
   http(f, "GET", "/compute/v1/projects/edv-sim/regions/us-central1", NULL, &r);
@@ -1175,9 +1173,8 @@ static void test_sql_region_down(void **state)
        &r);
   expect_status(&r, 503);
   reply_free(&r);
-  http(f, "GET",
-       "/compute/v1/projects/edv-sim/zones/europe-west1-b/instances", NULL,
-       &r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/zones/europe-west1-b/instances",
+       NULL, &r);
   expect_status(&r, 503);
   reply_free(&r);
   http(f, "GET", "/compute/v1/projects/edv-sim/zones/us-central1-a/instances",
@@ -1216,8 +1213,7 @@ static void test_sql_region_down(void **state)
   http(f, "GET", V1 "/instances/home/backupRuns", NULL, &r);
   assert_int_equal(jlen(r.json, "items"), 1);
   reply_free(&r);
-  http(f, "GET", "/compute/v1/projects/edv-sim/regions/europe-west1", NULL,
-       &r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/regions/europe-west1", NULL, &r);
   assert_jeq(r.json, "status", "UP");
   reply_free(&r);
   fx_free(f);
