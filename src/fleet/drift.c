@@ -1254,6 +1254,7 @@ static void drift_judge(edv__drift *x)
   }
   for (size_t i = 0; i < l.n; i++) {
     const tinfo *t = &l.v[i];
+    char region[EDV_REGION_MAX + 1];
     items it;
 
     if (t->id[0] == '@' || t->phase != EDV_PHASE_READY)
@@ -1268,6 +1269,11 @@ static void drift_judge(edv__drift *x)
       json_object_object_add(seen, t->id, NULL); /* keep its back-off */
       continue;
     }
+    /* A failover left its old region's pieces, by the same names, to the
+     * retirement: judged once they are gone. */
+    if (edv__fleet_retire_pending(d->f->machine, t->id, region,
+                                  sizeof(region)))
+      continue;
     memset(&it, 0, sizeof(it));
     judge_tenant(x, t, &it);
     if (!it.n)
