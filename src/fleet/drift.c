@@ -1271,8 +1271,7 @@ static void drift_judge(edv__drift *x)
     }
     /* A failover left its old region's pieces, by the same names, to the
      * retirement: judged once they are gone. */
-    if (edv__fleet_retire_pending(d->f->machine, t->id, region,
-                                  sizeof(region)))
+    if (edv__fleet_retire_pending(d->f->machine, t->id, region, sizeof(region)))
       continue;
     memset(&it, 0, sizeof(it));
     judge_tenant(x, t, &it);
