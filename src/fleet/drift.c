@@ -1220,6 +1220,15 @@ static void forget_resolved(edv__recon *d, json_object *seen)
   json_object_put(resolved);
 }
 
+/* A failover left the tenant's old region pieces to retire: it is judged
+ * once they are gone. */
+static int retire_waits(edv__recon *d, const char *id)
+{
+  char region[EDV_REGION_MAX + 1];
+
+  return edv__fleet_retire_pending(d->f->machine, id, region, sizeof(region));
+}
+
 static void drift_judge(edv__drift *x)
 {
   edv__recon *d = x->d;
@@ -1254,7 +1263,6 @@ static void drift_judge(edv__drift *x)
   }
   for (size_t i = 0; i < l.n; i++) {
     const tinfo *t = &l.v[i];
-    char region[EDV_REGION_MAX + 1];
     items it;
 
     if (t->id[0] == '@' || t->phase != EDV_PHASE_READY)
@@ -1269,9 +1277,7 @@ static void drift_judge(edv__drift *x)
       json_object_object_add(seen, t->id, NULL); /* keep its back-off */
       continue;
     }
-    /* A failover left its old region's pieces, by the same names, to the
-     * retirement: judged once they are gone. */
-    if (edv__fleet_retire_pending(d->f->machine, t->id, region, sizeof(region)))
+    if (retire_waits(d, t->id)) /* its old pieces bear the same names */
       continue;
     memset(&it, 0, sizeof(it));
     judge_tenant(x, t, &it);

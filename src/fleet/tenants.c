@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "fleet/dayops.h"
 #include "fleet/fleet.h"
+#include "fleet/tenants.h"
 #include "tenant/dnscheck.h"
 #include "tenant/observe.h"
 
@@ -23,13 +24,13 @@ void edv_fleet_act_as(edv_fleet *f, const char *who)
 }
 
 /* The journal's actor of an operation started now: "edvd:alice". */
-static void actor_now(edv_fleet *f, char *buf, size_t size)
+void edv__tenants_actor(edv_fleet *f, char *buf, size_t size)
 {
   snprintf(buf, size, "%.60s%s%.60s", f->actor, f->who[0] ? ":" : "", f->who);
 }
 
-static void journal_line(edv_fleet *f, const char *actor, const char *tenant,
-                         const char *event, const char *what, const char *note)
+void edv__tenants_journal(edv_fleet *f, const char *actor, const char *tenant,
+                          const char *event, const char *what, const char *note)
 {
   edv__journal_rec j;
 
@@ -43,8 +44,8 @@ static void journal_line(edv_fleet *f, const char *actor, const char *tenant,
 }
 
 /* A tenant's stored spec. */
-static int rec_spec(const edv__tenant_rec *rec, edv__tenant_spec *spec,
-                    edv_error *err)
+int edv__tenants_rec_spec(const edv__tenant_rec *rec, edv__tenant_spec *spec,
+                          edv_error *err)
 {
   json_object *cj = json_tokener_parse(rec->spec_json);
   int result;
@@ -85,9 +86,9 @@ static int platform_ready(edv_fleet *f)
 
 /* Answers now, or once the run ends (a waiter), as `flags` ask. A run
  * that cannot start now is left to the next reconcile (logged). */
-static int drive_and_answer(edv_fleet *f, const char *id, edv__direction dir,
-                            unsigned flags, edv_fleet_cb cb, void *data,
-                            edv_error *err)
+int edv__tenants_drive(edv_fleet *f, const char *id, edv__direction dir,
+                       unsigned flags, edv_fleet_cb cb, void *data,
+                       edv_error *err)
 {
   int result;
 
@@ -250,8 +251,8 @@ static void create_commit(create_op *op)
     if (rec.phase != EDV_PHASE_READY)
       EDV_LOG_I(MOD, "tenant=%s recorded; waits for the platform", rec.id);
     edv__fleet_answer_tenant(f, rec.id, op->cb, op->data);
-  } else if (drive_and_answer(f, rec.id, EDV_DIR_UP, op->flags, op->cb,
-                              op->data, &err)) {
+  } else if (edv__tenants_drive(f, rec.id, EDV_DIR_UP, op->flags, op->cb,
+                                op->data, &err)) {
     create_fail(op, &err);
     return;
   }
@@ -288,8 +289,8 @@ static void create_hosts(create_op *op)
 /* Asks the Compute API for `region` of the project (regions.get): `cb`
  * sees ENOTFOUND for a region the project cannot use. Non-zero when the
  * call cannot be made. */
-static int region_get(edv_fleet *f, const char *region, edv_response_cb cb,
-                      void *data)
+int edv__tenants_region_get(edv_fleet *f, const char *region,
+                            edv_response_cb cb, void *data)
 {
   char path[300];
   edv_request rq;
@@ -383,7 +384,7 @@ int edv_tenant_create(edv_fleet *f, json_object *spec, unsigned flags,
   op->flags = flags;
   op->cb = cb;
   op->data = data;
-  actor_now(f, op->actor, sizeof(op->actor));
+  edv__tenants_actor(f, op->actor, sizeof(op->actor));
   if (region_known(f, op->spec.region)) {
     uv_timer_t *t = malloc(sizeof(*t));
     if (!t) {
@@ -395,7 +396,7 @@ int edv_tenant_create(edv_fleet *f, json_object *spec, unsigned flags,
     uv_timer_start(t, create_later, 0, 0);
     return 0;
   }
-  if (region_get(f, op->spec.region, create_on_region, op)) {
+  if (edv__tenants_region_get(f, op->spec.region, create_on_region, op)) {
     free(op);
     return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
@@ -681,11 +682,12 @@ static int scale_rec(edv_fleet *f, edv__tenant_rec *rec, edv__tenant_spec *cur,
   {
     char what[2 * EDV_TIER_NAME_MAX + 8];
     snprintf(what, sizeof(what), "%s -> %s", a->from, a->to);
-    actor_now(f, actor, sizeof(actor));
-    journal_line(f, actor, rec->id, "scale", what, note);
+    edv__tenants_actor(f, actor, sizeof(actor));
+    edv__tenants_journal(f, actor, rec->id, "scale", what, note);
   }
   EDV_LOG_I(MOD, "tenant=%s: scaling %s -> %s", rec->id, a->from, a->to);
-  result = drive_and_answer(f, rec->id, EDV_DIR_UP, flags, scale_done, a, err);
+  result =
+      edv__tenants_drive(f, rec->id, EDV_DIR_UP, flags, scale_done, a, err);
   if (result) {
     /* Recorded: the next reconcile (or whoever holds the lease) drives it;
      * the answer says so through the tenant's run (null). */
@@ -706,7 +708,7 @@ int edv_tenant_scale(edv_fleet *f, const char *id, const char *tier,
   if (!tier || !*tier)
     return edv_error_set(err, EDV_EINVAL, "field 'tier' is required");
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0 ||
-      (result = rec_spec(&rec, &cur, err)) != 0)
+      (result = edv__tenants_rec_spec(&rec, &cur, err)) != 0)
     return result;
   if (strlen(tier) > EDV_TIER_NAME_MAX || !edv__tiers_find(f->tiers, tier))
     return edv_error_set(err, EDV_EINVAL, "field 'tier': '%.64s' is not a tier",
@@ -743,7 +745,7 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
 
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0 ||
       (result = check_fields(f, patch, 1, err)) != 0 ||
-      (result = rec_spec(&rec, &cur, err)) != 0)
+      (result = edv__tenants_rec_spec(&rec, &cur, err)) != 0)
     return result;
 #define FIELD(k, var)                                                          \
   if (json_object_object_get_ex(patch, k, &v))                                 \
@@ -796,14 +798,14 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
     snprintf(what, sizeof(what), "%s%s%s", changed & 1 ? "display_name" : "",
              changed == 3 ? ", " : "",
              changed & 2 ? (cur.ops_ssh ? "ops_ssh on" : "ops_ssh off") : "");
-    actor_now(f, actor, sizeof(actor));
-    journal_line(f, actor, rec.id, "updated", what, NULL);
+    edv__tenants_actor(f, actor, sizeof(actor));
+    edv__tenants_journal(f, actor, rec.id, "updated", what, NULL);
   }
   /* The VM shows the name, the firewall follows ops_ssh: a READY tenant
    * converges again. */
   if (rec.phase != EDV_PHASE_READY)
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
-  result = drive_and_answer(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
+  result = edv__tenants_drive(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
   if (result) {
     EDV_LOG_W(MOD, "tenant=%s: not re-driven: %s", rec.id, err->message);
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
@@ -888,7 +890,7 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
         (rec.phase == EDV_PHASE_READY || rec.phase == EDV_PHASE_SUSPENDING ||
          (rec.phase == EDV_PHASE_FAILED && was_ready(f, rec.id)))) ||
        (r && r->dir == EDV_DIR_SUSPEND)))
-    return drive_and_answer(f, rec.id, EDV_DIR_SUSPEND, flags, cb, data, err);
+    return edv__tenants_drive(f, rec.id, EDV_DIR_SUSPEND, flags, cb, data, err);
   if (r && r->dir == EDV_DIR_UP && was_ready(f, rec.id))
     return edv_error_set(err, EDV_EBUSY,
                          "tenant '%s' is being updated (a scale, apply, "
@@ -956,11 +958,11 @@ int edv_tenant_undelete(edv_fleet *f, const char *id, unsigned flags,
                          "tenant '%s' is %s: only a tenant in its deletion's "
                          "grace (SUSPENDED) can be undeleted",
                          rec.id, edv__phase_name(rec.phase));
-  actor_now(f, actor, sizeof(actor));
-  journal_line(f, actor, rec.id, "undeleted", NULL, NULL);
+  edv__tenants_actor(f, actor, sizeof(actor));
+  edv__tenants_journal(f, actor, rec.id, "undeleted", NULL, NULL);
   /* Up again: every step observes, and what the suspension took away
    * (the VM's run, the host rule, the DNS records) comes back. */
-  return drive_and_answer(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
+  return edv__tenants_drive(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
 }
 
 /* ---- recover -------------------------------------------------------------*/
@@ -985,9 +987,9 @@ static int recover_commit(recover_op *op, edv_error *err)
   if ((result = edv__fleet_recover(op->f->machine, op->id, backup,
                                    sizeof(backup), err)) != 0)
     return result;
-  journal_line(op->f, op->actor, op->id, "recover", backup, NULL);
-  return drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb,
-                          op->data, err);
+  edv__tenants_journal(op->f, op->actor, op->id, "recover", backup, NULL);
+  return edv__tenants_drive(op->f, op->id, EDV_DIR_UP, op->flags, op->cb,
+                            op->data, err);
 }
 
 static void recover_checked(void *data, const edv_response *res)
@@ -1049,7 +1051,7 @@ int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
   op->data = data;
   op->flags = flags;
   snprintf(op->id, sizeof(op->id), "%s", rec.id);
-  actor_now(f, op->actor, sizeof(op->actor));
+  edv__tenants_actor(f, op->actor, sizeof(op->actor));
   /* Google deletes an expired backup itself: ask it. */
   snprintf(path, sizeof(path), "/sql/v1beta4/projects/%s/backups/%s",
            edv__fleet_project(f->machine), strrchr(op->backup, '/') + 1);
@@ -1063,226 +1065,6 @@ int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
     free(op);
     return edv_error_set(err, EDV_EUNAVAIL,
                          "cannot check the final backup now");
-  }
-  return 0;
-}
-
-/* ---- move ----------------------------------------------------------------*/
-
-typedef struct move_op {
-  edv_fleet *f;
-  edv_fleet_cb cb;
-  void *data;
-  unsigned flags;
-  char id[EDV_STORE_ID_SZ];
-  char from[EDV_REGION_MAX + 1];
-  char region[EDV_REGION_MAX + 1];
-  char actor[EDV_STORE_SMALL_SZ];
-  char sql[128]; /* the tenant's Cloud SQL instance now */
-  unsigned generation;
-  char cidr[EDV_CIDR_STRLEN + 1];
-} move_op;
-
-static void move_end(move_op *op, const edv_error *err)
-{
-  op->cb(op->data, NULL, err);
-  free(op);
-}
-
-/* Records the move (a failover's with `failover`, its record's JSON),
- * journals it and drives the tenant (down out of the old region, up in
- * the new one). */
-static void move_start(move_op *op, const char *failover, const char *what)
-{
-  edv_error err;
-
-  if (edv__fleet_move(op->f->machine, op->id, op->region, failover, &err) ==
-      0) {
-    journal_line(op->f, op->actor, op->id, "move", what, NULL);
-    if (drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb, op->data,
-                         &err) == 0) {
-      free(op);
-      return;
-    }
-  }
-  move_end(op, &err);
-}
-
-/* The newest SUCCESSFUL backup run of the old instance kept outside the
- * old region: the failover's data. */
-static void move_on_runs(void *data, const edv_response *res)
-{
-  move_op *op = data;
-  json_object *items = res->error ? NULL : edv__jget(res->json, "items");
-  json_object *best = NULL, *fo;
-  char name[EDV_STORE_RES_SZ], what[EDV_STORE_RES_SZ + 64];
-  edv_error err;
-
-  if (res->error) {
-    edv_error_set(&err, EDV_EUNAVAIL,
-                  "cannot list the backups of Cloud SQL instance '%s': %s",
-                  op->sql, res->error->message);
-    move_end(op, &err);
-    return;
-  }
-  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-    json_object *r = json_object_array_get_idx(items, i);
-    const char *st = edv__jstr(r, "status"), *loc = edv__jstr(r, "location");
-    const char *t = edv__jstr(r, "startTime"), *id = edv__jstr(r, "id");
-
-    if (!st || strcmp(st, "SUCCESSFUL") != 0 || !loc || !*loc ||
-        strcmp(loc, op->from) == 0 || !t || !id || strchr(id, '/'))
-      continue;
-    if (!best || strcmp(t, edv__jstr(best, "startTime")) > 0)
-      best = r;
-  }
-  if (!best) {
-    edv_error_set(&err, EDV_EPRECONDITION,
-                  "tenant '%s': Cloud SQL instance '%s' has no successful "
-                  "backup kept outside %s: nothing to fail over from",
-                  op->id, op->sql, op->from);
-    move_end(op, &err);
-    return;
-  }
-  snprintf(name, sizeof(name), "projects/%.100s/instances/%s/backupRuns/%.64s",
-           edv__fleet_project(op->f->machine), op->sql, edv__jstr(best, "id"));
-  fo = json_object_new_object();
-  json_object_object_add(fo, "backup", json_object_new_string(name));
-  json_object_object_add(fo, "from", json_object_new_string(op->from));
-  json_object_object_add(fo, "generation",
-                         json_object_new_int64((int64_t)op->generation));
-  json_object_object_add(fo, "cidr", json_object_new_string(op->cidr));
-  snprintf(what, sizeof(what), "%s -> %s from backup run %s (%s, %s)", op->from,
-           op->region, edv__jstr(best, "id"), edv__jstr(best, "location"),
-           edv__jstr(best, "startTime"));
-  move_start(op, json_object_to_json_string_ext(fo, JSON_C_TO_STRING_PLAIN),
-             what);
-  json_object_put(fo);
-}
-
-/* The tenant's own region, asked: a plain move needs it up (its final
- * backup is taken there); a failover does not, and lists the backups. */
-static void move_on_from(void *data, const edv_response *res)
-{
-  move_op *op = data;
-  const char *status = res->error ? NULL : edv__jstr(res->json, "status");
-  char path[EDV_STORE_RES_SZ + 128], what[2 * EDV_REGION_MAX + 8];
-  edv_request rq;
-  edv_error err;
-
-  if (!(op->flags & EDV_FLEET_LATEST_BACKUP)) {
-    if (!status || strcmp(status, "UP") != 0) {
-      edv_error_set(&err, EDV_EPRECONDITION,
-                    "tenant '%s': its region %s is %s%s: a move takes its "
-                    "final backup there; `edvctl tenant move %s --region %s "
-                    "--from-latest-backup` brings it up in %s from its newest "
-                    "backup kept outside %s instead (what was written since "
-                    "that backup is lost)",
-                    op->id, op->from, status ? status : "unavailable: ",
-                    status ? "" : res->error->message, op->id, op->region,
-                    op->region, op->from);
-      move_end(op, &err);
-      return;
-    }
-    snprintf(what, sizeof(what), "%s -> %s", op->from, op->region);
-    move_start(op, NULL, what);
-    return;
-  }
-  snprintf(path, sizeof(path),
-           "/sql/v1beta4/projects/%s/instances/%s/backupRuns?maxResults=100",
-           edv__fleet_project(op->f->machine), op->sql);
-  memset(&rq, 0, sizeof(rq));
-  rq.api = EDV_API_SQLADMIN;
-  rq.method = "GET";
-  rq.path = path;
-  rq.label = "sql.backupRuns.list";
-  rq.timeout_ms = 20000;
-  if (edv_call_submit(op->f->engine, &rq, move_on_runs, op, NULL)) {
-    edv_error_set(&err, EDV_EUNAVAIL, "cannot list the backups now");
-    move_end(op, &err);
-  }
-}
-
-/* The target region exists and is up: the tenant's own is asked next. */
-static void move_on_region(void *data, const edv_response *res)
-{
-  move_op *op = data;
-  const char *status = res->error ? NULL : edv__jstr(res->json, "status");
-  edv_error err;
-
-  if (res->error && res->error->code == EDV_ENOTFOUND)
-    edv_error_set(&err, EDV_EINVAL,
-                  "field 'region': '%s' is not a region of project '%s'",
-                  op->region, edv__fleet_project(op->f->machine));
-  else if (res->error)
-    edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s': %s",
-                  op->region, res->error->message);
-  else if (status && strcmp(status, "UP") != 0)
-    edv_error_set(&err, EDV_EPRECONDITION, "field 'region': region '%s' is %s",
-                  op->region, status);
-  else if (region_get(op->f, op->from, move_on_from, op) == 0)
-    return;
-  else
-    edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s' now", op->from);
-  move_end(op, &err);
-}
-
-int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
-                    unsigned flags, edv_fleet_cb cb, void *data, edv_error *err)
-{
-  edv__tenant_rec rec;
-  edv__tenant_spec spec;
-  edv_cidr range;
-  char left[EDV_REGION_MAX + 1];
-  move_op *op;
-  int result;
-
-  if (!cb)
-    return edv_error_set(err, EDV_EINVAL, "a callback is needed");
-  if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
-    return result;
-  if ((result = edv__spec_check_region(region, err)) != 0 ||
-      (result = rec_spec(&rec, &spec, err)) != 0)
-    return result;
-  if (strcmp(spec.region, region) == 0)
-    return edv_error_set(err, EDV_EINVAL,
-                         "field 'region': tenant '%s' is already in %s", rec.id,
-                         region);
-  if (rec.phase != EDV_PHASE_READY || edv__fleet_run_find(f, rec.id))
-    return edv_error_set(err, EDV_ECONFLICT,
-                         "tenant '%s' is %s%s: only a READY tenant can be "
-                         "moved",
-                         rec.id, edv__phase_name(rec.phase),
-                         rec.phase == EDV_PHASE_READY ? " with a run in flight"
-                                                      : "");
-  if (edv__dayops_busy(f, rec.id))
-    return edv_error_set(err, EDV_EBUSY,
-                         "tenant '%s' has a backup or restore running; "
-                         "move it once that ends",
-                         rec.id);
-  if (edv__fleet_retire_pending(f->machine, rec.id, left, sizeof(left)))
-    return edv_error_set(err, EDV_ECONFLICT,
-                         "tenant '%s' still has resources in %s, left by its "
-                         "failover, to retire once that region answers (the "
-                         "reconcile pass does it); move it after that",
-                         rec.id, left);
-  if (!(op = calloc(1, sizeof(*op))))
-    return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  op->f = f;
-  op->cb = cb;
-  op->data = data;
-  op->flags = flags;
-  snprintf(op->id, sizeof(op->id), "%s", rec.id);
-  snprintf(op->from, sizeof(op->from), "%s", spec.region);
-  snprintf(op->region, sizeof(op->region), "%s", region);
-  op->generation = rec.generation;
-  edv__name_sql_instance(rec.id, rec.generation, op->sql, sizeof(op->sql));
-  if (edv__store_subnet_get(f->store, rec.id, &range, NULL) == 0)
-    edv__cidr_format(&range, op->cidr, sizeof(op->cidr));
-  actor_now(f, op->actor, sizeof(op->actor));
-  if (region_get(f, region, move_on_region, op)) {
-    free(op);
-    return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
   return 0;
 }
@@ -1307,8 +1089,8 @@ int edv_tenant_apply(edv_fleet *f, const char *id, unsigned flags,
                          rec.id);
   if ((result = refuse_suspended(&rec, err)) != 0)
     return result;
-  return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
-                          err);
+  return edv__tenants_drive(f, rec.id, direction_of(f, &rec), flags, cb, data,
+                            err);
 }
 
 int edv_tenant_retry(edv_fleet *f, const char *id, unsigned flags,
@@ -1324,8 +1106,8 @@ int edv_tenant_retry(edv_fleet *f, const char *id, unsigned flags,
                          "tenant '%s' is %s, not FAILED; use `tenant resume` "
                          "to continue an interrupted run",
                          rec.id, edv__phase_name(rec.phase));
-  return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
-                          err);
+  return edv__tenants_drive(f, rec.id, direction_of(f, &rec), flags, cb, data,
+                            err);
 }
 
 /* Resuming every tenant: answered once each has ended (or at once with
@@ -1434,8 +1216,8 @@ int edv_tenant_resume(edv_fleet *f, const char *id, unsigned flags,
     if (rec.phase == EDV_PHASE_FAILED)
       return edv_error_set(err, EDV_EPRECONDITION,
                            "tenant '%s' is FAILED; use `tenant retry`", rec.id);
-    return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
-                            err);
+    return edv__tenants_drive(f, rec.id, direction_of(f, &rec), flags, cb, data,
+                              err);
   }
   memset(&s, 0, sizeof(s));
   s.f = f;

@@ -977,9 +977,7 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
    * resource, e.g. deleting what a crashed run was still creating) is
    * retried here, at the step level, as AIP-194 asks: the step observes
    * again before acting. */
-  /* A retirement is not retried here: the next reconcile pass runs it
-   * again (its region may well still be down). */
-  if (!tr->retire &&
+  if (!tr->retire && /* a retirement: the next reconcile pass */
       (edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
        err->code == EDV_ETIMEDOUT || err->code == EDV_EABORTED ||
        /* the store locked by another process past its short busy
