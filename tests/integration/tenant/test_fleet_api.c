@@ -211,8 +211,10 @@ static long long dv_restored(const char *inst)
   return v;
 }
 
-/* How many resources of `kind` named `name` the simulator holds. */
-static int sim_count(const char *kind, const char *name)
+/* How many resources of `kind` named `name` the simulator holds (with
+ * `field`, a zone or region URL, naming `where`; NULL: anywhere). */
+static int sim_count_in(const char *kind, const char *name, const char *field,
+                        const char *where)
 {
   json_object *st = sim_state(kind);
   json_object *items = json_object_object_get(st, "resources");
@@ -222,10 +224,16 @@ static int sim_count(const char *kind, const char *name)
     json_object *r =
         json_object_object_get(json_object_array_get_idx(items, i), "resource");
     const char *rn = js(r, "name");
-    n += rn && strcmp(rn, name) == 0;
+    n += rn && strcmp(rn, name) == 0 &&
+         (!field || (js(r, field) && strstr(js(r, field), where)));
   }
   json_object_put(st);
   return n;
+}
+
+static int sim_count(const char *kind, const char *name)
+{
+  return sim_count_in(kind, name, NULL, NULL);
 }
 
 static int sim_has(const char *kind, const char *name)
@@ -1144,25 +1152,6 @@ static long long dv_now(const char *inst)
   v = json_object_get_int64(json_object_object_get(o, "dataVersion"));
   json_object_put(o);
   return v;
-}
-
-/* How many of `kind` named `name` are in a place (zone or region URL)
- * naming `where`. */
-static int sim_count_in(const char *kind, const char *name, const char *field,
-                        const char *where)
-{
-  json_object *st = sim_state(kind);
-  json_object *items = json_object_object_get(st, "resources");
-  int n = 0;
-
-  for (size_t i = 0; i < json_object_array_length(items); i++) {
-    json_object *r =
-        json_object_object_get(json_object_array_get_idx(items, i), "resource");
-    n += js(r, "name") && strcmp(js(r, "name"), name) == 0 && js(r, field) &&
-         strstr(js(r, field), where) != NULL;
-  }
-  json_object_put(st);
-  return n;
 }
 
 /* The old region's pieces of api10 in europe-west2: `n` of each. */
