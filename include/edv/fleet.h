@@ -103,6 +103,8 @@ typedef void (*edv_fleet_cb)(void *data, json_object *answer,
 #define EDV_FLEET_ASYNC   0x1u /* answer once started (see above) */
 #define EDV_FLEET_OBSERVE 0x2u /* get: add the live state ("observed") */
 #define EDV_FLEET_NOW     0x4u /* delete: no grace, purge at once */
+#define EDV_FLEET_LATEST_BACKUP                                                \
+  0x8u /* move: fail over from the newest backup kept outside the region */
 
 /* ---- Events --------------------------------------------------------------*/
 
@@ -267,6 +269,15 @@ EDV_EXPORT int edv_tenant_recover(edv_fleet *fleet, const char *id,
  * EDV_EINVAL naming field 'region' (unknown, malformed or the tenant's
  * own), EDV_ECONFLICT when the tenant is not READY. Answers with the
  * tenant document.
+ *
+ * The tenant's own region must answer (its final backup is taken there):
+ * EDV_EPRECONDITION, saying so, when it is DOWN or cannot be reached.
+ * With EDV_FLEET_LATEST_BACKUP (a failover) it need not: the tenant comes
+ * up in `region` from the newest SUCCESSFUL backup run of its Cloud SQL
+ * instance kept outside the old region (EDV_EPRECONDITION when there is
+ * none; what was written since is lost), and the old region's resources
+ * are recorded and retired by the reconcile pass once the region answers
+ * again (EDV_ECONFLICT for another move until then).
  */
 EDV_EXPORT int edv_tenant_move(edv_fleet *fleet, const char *id,
                                const char *region, unsigned flags,

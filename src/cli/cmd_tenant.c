@@ -1120,16 +1120,21 @@ int cli_cmd_tenant_undelete(cli_ctx *ctx, const cli_args *args)
  * started rides here (one command per process). */
 static const char *move_region;
 
+static unsigned move_flags;
+
 static int move_fn(edv_fleet *fleet, const char *id, unsigned flags,
                    edv_fleet_cb cb, void *data, edv_error *err)
 {
-  return edv_tenant_move(fleet, id, move_region, flags, cb, data, err);
+  return edv_tenant_move(fleet, id, move_region, flags | move_flags, cb, data,
+                         err);
 }
 
 int cli_cmd_tenant_move(cli_ctx *ctx, const cli_args *args)
 {
   char what[80];
 
+  move_flags =
+      cli_arg(args, "from-latest-backup") ? EDV_FLEET_LATEST_BACKUP : 0;
   move_region = cli_arg(args, "region");
   if (!move_region)
     return cli_usage_error(ctx, "tenant move: --region REGION is required");

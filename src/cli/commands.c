@@ -129,6 +129,8 @@ static const cli_opt list_opts[] = {
 
 static const cli_opt move_opts[] = {
     {"region", 0, "R", "the region to move the tenant to (required)"},
+    {"from-latest-backup", 0, NULL,
+     "fail over: restore the newest backup kept outside the old region"},
     ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
@@ -351,7 +353,8 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant recover school001\n"
      "  edvctl tenant recover school001 --async\n",
      async_opts, 1, 1, id_arg, cli_cmd_tenant_recover, NULL},
-    {"move", "move a tenant to another region", "ID --region R [--async]",
+    {"move", "move a tenant to another region",
+     "ID --region R [--from-latest-backup] [--async]",
      "Moves a READY tenant to region R: its load balancer backend,\n"
      "instance group, VM, subnet and Cloud SQL instance in the old region\n"
      "are retired (the instance deleted with a final backup), then brought\n"
@@ -360,9 +363,17 @@ static const cli_cmd tenant_cmds[] = {
      "the school is offline from the backend's removal until the new VM is\n"
      "healthy (docs/operations.md). Killed midway, `tenant resume ID`\n"
      "carries the move on. Refused, naming why, for an unknown region,\n"
-     "the tenant's own, or a tenant not READY.\n"
+     "the tenant's own, a tenant not READY, or an old region that is down.\n"
+     "With --from-latest-backup (failover, for an old region that is down)\n"
+     "the tenant comes up in R from the newest successful backup of its\n"
+     "database kept outside the old region, without asking that region\n"
+     "(what was written since that backup is lost); the old region's\n"
+     "resources are recorded and retired by the reconcile pass once the\n"
+     "region answers again.\n"
      "\nExamples:\n  edvctl tenant move school001 --region europe-west1\n"
-     "  edvctl tenant move school001 --region europe-west1 --async\n",
+     "  edvctl tenant move school001 --region europe-west1 --async\n"
+     "  edvctl tenant move school001 --region europe-west2 "
+     "--from-latest-backup\n",
      move_opts, 1, 1, id_arg, cli_cmd_tenant_move, NULL},
     {"backup", "take an on-demand backup of the tenant's database",
      "ID [--description D]",

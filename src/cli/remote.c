@@ -1326,6 +1326,9 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     snprintf(what, sizeof(what), "to region %.40s", cli_arg(args, "region"));
     json_object_object_add(body, "region",
                            json_object_new_string(cli_arg(args, "region")));
+    if (cli_arg(args, "from-latest-backup"))
+      json_object_object_add(body, "from_latest_backup",
+                             json_object_new_boolean(1));
     result = do_post(ctx, r, args->argv[0], "move", body, "Moving", what,
                      "the move", tiers);
     json_object_put(body);

@@ -884,6 +884,10 @@ static int instance_healthy(sim *s, const char *name, json_object *inst,
     snprintf(reason, n, "forced unhealthy by a fault");
     return 0;
   }
+  if (sim_zone_down(s, sim_cvm_str(inst, "zone"))) {
+    snprintf(reason, n, "its region is down (a regionDown fault)");
+    return 0;
+  }
   snprintf(reason, n, "healthy");
   return 1;
 }

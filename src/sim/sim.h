@@ -554,4 +554,10 @@ json_object *sim_quota_json(sim *s, const char *region);
  * name) unhealthy. For the Compute backend-health model. */
 int sim_fault_unhealthy(sim *s, const char *instance);
 
+/* Region outage (POST /_sim/faults {"regionDown": R}, outage.c): 1 when
+ * region R (a region name) is down, or the region of a zone name
+ * ("R-b") or of a zone or region URL is. */
+int sim_region_down(sim *s, const char *region);
+int sim_zone_down(sim *s, const char *zone);
+
 #endif /* EDV_SIM_SIM_H */

@@ -287,7 +287,8 @@ static const edv__res subnet_res = {
 static void subnet_up(edv__srun *sr)
 {
   names n;
-  edv_cidr super, psa, got;
+  edv_cidr super, got, reserved[1 + 32];
+  size_t nres;
   unsigned prefix;
   char cidr[EDV_CIDR_STRLEN + 1];
   edv_error err;
@@ -295,7 +296,7 @@ static void subnet_up(edv__srun *sr)
 
   names_of(sr, &n);
   if (edv__cidr_parse(sn, &super) ||
-      edv__cidr_parse(EDV_SUBNET_PSA_RANGE, &psa)) {
+      edv__cidr_parse(EDV_SUBNET_PSA_RANGE, &reserved[0])) {
     edv__step_fail(sr, EDV_ECONFIG, "supernet '%s' is not a CIDR range", sn);
     return;
   }
@@ -310,10 +311,14 @@ static void subnet_up(edv__srun *sr)
     goto ensure;
   }
   /* The allocation is durable and unique (store constraint) before the
-   * subnetwork exists, so two tenants can never race for a range. */
+   * subnetwork exists, so two tenants can never race for a range. Old
+   * subnets a failover left in a region to retire still hold theirs. */
+  nres =
+      1 + edv__fleet_retiring_ranges(edv__srun_fleet(sr), reserved + 1,
+                                     sizeof(reserved) / sizeof(*reserved) - 1);
   if (edv__store_subnet_allocate(edv__fleet_store(edv__srun_fleet(sr)),
-                                 edv__srun_spec(sr)->id, &super, prefix, &psa,
-                                 1, &got, &err)) {
+                                 edv__srun_spec(sr)->id, &super, prefix,
+                                 reserved, nres, &got, &err)) {
     edv__step_done(sr, &err);
     return;
   }
@@ -1234,6 +1239,52 @@ static void restore_ops(edv__srun *sr, json_object *res, const edv_error *err)
   restore_list(sr, NULL);
 }
 
+/* A failover's backup run (projects/P/instances/I/backupRuns/ID, I the
+ * instance of the region left behind): still listed and SUCCESSFUL, it is
+ * restored onto the new instance. */
+static void restore_run_seen(edv__srun *sr, json_object *res,
+                             const edv_error *err)
+{
+  const char *from = edv__srun_recorded(sr), *at, *slash;
+  char inst[128], path[512];
+  json_object *body, *ctx;
+  names n;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  at = strstr(from, "/instances/");
+  slash = at ? strstr(at, "/backupRuns/") : NULL;
+  if (!res || !slash || (size_t)(slash - at - 11) >= sizeof(inst)) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "backup run %s no longer exists: nothing to restore the "
+                   "data from",
+                   from);
+    return;
+  }
+  if (!edv__jstr(res, "status") ||
+      strcmp(edv__jstr(res, "status"), "SUCCESSFUL") != 0) {
+    edv__step_fail(sr, EDV_EPRECONDITION, "backup run %s is %s, not SUCCESSFUL",
+                   from, edv__jstr(res, "status"));
+    return;
+  }
+  snprintf(inst, sizeof(inst), "%.*s", (int)(slash - at - 11), at + 11);
+  names_of(sr, &n);
+  edv__srun_set_fact(sr, "restore_from", from);
+  ctx = json_object_new_object();
+  json_object_object_add(ctx, "kind", jstr("sql#restoreBackupContext"));
+  json_object_object_add(ctx, "backupRunId", jstr(slash + 12));
+  json_object_object_add(ctx, "instanceId", jstr(inst));
+  json_object_object_add(ctx, "project", jstr(edv__srun_project(sr)));
+  body = json_object_new_object();
+  json_object_object_add(body, "restoreBackupContext", ctx);
+  snprintf(path, sizeof(path), SQLP "/instances/%s/restoreBackup",
+           edv__srun_project(sr), n.sql);
+  edv__step_act(sr, EDV_API_SQLADMIN, "POST", path, body,
+                "sql.instances.restoreBackup", restore_acted);
+}
+
 static void restore_up(edv__srun *sr)
 {
   const char *from = edv__srun_recorded(sr);
@@ -1242,6 +1293,11 @@ static void restore_up(edv__srun *sr)
 
   if (edv__srun_recorded_done(sr) || !from || !*from) {
     edv__step_done(sr, NULL);
+    return;
+  }
+  if (strncmp(from, "projects/", 9) == 0 && strstr(from, "/backupRuns/")) {
+    snprintf(path, sizeof(path), "/sql/v1beta4/%s", from);
+    edv__step_get(sr, EDV_API_SQLADMIN, path, restore_run_seen);
     return;
   }
   if (strncmp(from, "projects/", 9) == 0) {

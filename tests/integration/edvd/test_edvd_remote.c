@@ -295,6 +295,29 @@ static void test_remote_lifecycle(void **state)
     free(out);
     free(err);
   }
+  /* A failover (from_latest_backup) needs a backup kept outside the old
+   * region: none yet, refused with nothing done. */
+  {
+    const char *fo[] = {"--server",
+                        base,
+                        "--token-file",
+                        tokfile_op,
+                        "tenant",
+                        "move",
+                        "rem001",
+                        "--region",
+                        "us-central1",
+                        "--from-latest-backup",
+                        NULL};
+    int rc = run_edvctl(NULL, fo, &out, &err);
+
+    if (rc != 4 || !strstr(err, "no successful backup kept outside"))
+      fail_msg("failover without a backup: rc %d: %s", rc, err);
+    free(out);
+    free(err);
+    assert_string_equal(phase_of("rem001"), "READY");
+    assert_null(sim_resource("/instances/edv-rem001-db-4"));
+  }
 }
 
 /* edvctl [--server ... --token-file TOK] --format F release A1 [A2 [A3 A4]]:
