@@ -766,11 +766,14 @@ static void check_suspended(const char *db_created)
  * delete --now of a SUSPENDED tenant purges it (final backup). A tenant
  * never READY is not suspended.
  */
+static long long dv_now(const char *inst);
+
 static void test_delete_grace(void **state)
 {
   json_object *s = spec("api06", "api-school-06", "basic"), *a, *b, *patch;
   edv_error err;
   char created[64], b2[64];
+  long long v0, seg0;
 
   (void)state;
   a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
@@ -780,6 +783,9 @@ static void test_delete_grace(void **state)
   check_on_air();
   sql_created("edv-api06-db-1", created, sizeof(created));
   assert_string_not_equal(created, "");
+  /* The school's data when it is deleted: undelete must give it back. */
+  v0 = dv_now("edv-api06-db-1");
+  seg0 = dv_restored("edv-api06-db-1");
 
   a = wait_answer(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err));
   assert_non_null(a);
@@ -829,6 +835,9 @@ static void test_delete_grace(void **state)
   check_on_air();
   assert_string_equal(sql_created("edv-api06-db-1", b2, sizeof(b2)), created);
   assert_false(sim_has("sql%23instance", "edv-api06-db-2"));
+  /* The same data: nothing restored over it, only time has passed. */
+  assert_int_equal(dv_restored("edv-api06-db-1"), seg0);
+  assert_true(dv_now("edv-api06-db-1") >= v0);
   assert_int_equal(
       edv_tenant_undelete(F.fleet, "api06", 0, on_answer, &F, &err),
       EDV_EPRECONDITION);
