@@ -26,7 +26,6 @@ NAME_BY_ID(name_subnet, edv__name_subnet)
 NAME_BY_ID(name_secret, edv__name_secret)
 NAME_BY_ID(name_vm, edv__name_vm)
 NAME_BY_ID(name_disk, edv__name_disk)
-NAME_BY_ID(name_policy, edv__name_snapshot_policy)
 NAME_BY_ID(name_ig, edv__name_instance_group)
 NAME_BY_ID(name_bes, edv__name_backend_service)
 NAME_BY_ID(name_cert, edv__name_certificate)
@@ -47,6 +46,15 @@ static int name_sa(const edv__kind_who *w, unsigned i, char *buf, size_t size)
 {
   return i ? EDV_ENOTFOUND
            : edv__name_service_account_email(w->id, w->project, buf, size);
+}
+
+static int name_policy(const edv__kind_who *w, unsigned i, char *buf,
+                       size_t size)
+{
+  if (i)
+    return EDV_ENOTFOUND;
+  return w->tier ? edv__name_snapshot_policy(w->id, w->tier, buf, size)
+                 : EDV_ENOTFOUND;
 }
 
 static int name_sql(const edv__kind_who *w, unsigned i, char *buf, size_t size)
@@ -294,6 +302,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "disk",
             .name = name_disk,
+            .diff = edv__kind_disk_diff,
         },
     [EDV_KIND_SNAPSHOT_POLICY] =
         {
@@ -633,6 +642,55 @@ static int str_is(const char *have, const char *want)
   return have && want && strcmp(have, want) == 0;
 }
 
+/* ---- labels ----------------------------------------------------------------
+ *
+ * Every resource that carries the tenant's labels carries its tier
+ * (edv-tier): a scale relabels them in place. */
+
+/* The tier label of `labels`: 1 with a note when it is not ctx's tier. */
+static int tier_label_diff(const edv__kind_ctx *ctx, json_object *labels,
+                           char *text, size_t size)
+{
+  const char *have = edv__jstr(labels, EDV_LABEL_TIER);
+
+  if (str_is(have, ctx->tier->name))
+    return 0;
+  edv__kind_note(text, size, "label " EDV_LABEL_TIER " %.30s -> %s",
+                 have ? have : "(none)", ctx->tier->name);
+  return 1;
+}
+
+/* A Compute resource's tier label: the patch is the body of its setLabels
+ * (its labels with the tier put right, and the observed labelFingerprint:
+ * a concurrent change makes it 412). */
+static int compute_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
+                               json_object **patch, char *text, size_t size)
+{
+  json_object *labels = edv__jget(observed, "labels"), *out;
+
+  if (!tier_label_diff(ctx, labels, text, size))
+    return 0;
+  if (!patch)
+    return 1;
+  out = json_object_new_object();
+  if (json_object_is_type(labels, json_type_object)) {
+    json_object_object_foreach(labels, k, v)
+    {
+      if (strcmp(k, EDV_LABEL_TIER) != 0)
+        json_object_object_add(out, k, json_object_get(v));
+    }
+  }
+  json_object_object_add(out, EDV_LABEL_TIER,
+                         json_object_new_string(ctx->tier->name));
+  *patch = json_object_new_object();
+  json_object_object_add(*patch, "labels", out);
+  if (edv__jstr(observed, "labelFingerprint"))
+    json_object_object_add(
+        *patch, "labelFingerprint",
+        json_object_new_string(edv__jstr(observed, "labelFingerprint")));
+  return 1;
+}
+
 /* Who may reach the database and how: private IP only on our network,
  * TLS only, deletion protection on. */
 static int sql_access_diff(const edv__kind_ctx *ctx, json_object *st,
@@ -725,7 +783,6 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
   json_object *fix = json_object_new_object(), *body;
   const char *tier = edv__jstr(st, "tier");
   const char *avail = edv__jstr(st, "availabilityType");
-  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
   const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
   char gb[16];
@@ -758,10 +815,12 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
   }
   n += sql_backup_diff(t, ctx->backup_location,
                        edv__jget(st, "backupConfiguration"), fix, text, size);
-  if (n > 0 && !str_is(lt, t->name))
-    /* Same patch: the tier label follows a scaled tenant. */
+  if (tier_label_diff(ctx, edv__jget(st, "userLabels"), text, size)) {
+    /* The tier label follows a scaled tenant (in the same patch). */
     json_object_object_add(fix, "userLabels",
                            edv__tenant_labels(ctx->tenant, t->name));
+    n++;
+  }
   if (n == 0 || !patch) {
     json_object_put(fix);
     return n;
@@ -774,80 +833,203 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
 
 /* ---- VM ------------------------------------------------------------------*/
 
-/* The VM's startup script: its metadata item (NULL when none). */
-static json_object *vm_script_item(json_object *items)
+/* The metadata item `key` of a VM's items (NULL when none). */
+static json_object *meta_item(json_object *items, const char *key)
 {
   for (size_t i = 0; i < edv__jarr_len(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
-    if (str_is(edv__jstr(it, "key"), "startup-script"))
+    if (str_is(edv__jstr(it, "key"), key))
       return it;
   }
   return NULL;
 }
 
 /*
- * The display name in the VM's startup script (app.env's EDV_TENANT_NAME
- * line, as tenant/render.c writes it): 1 when it differs, with *patch (if
- * patch) the body of instances.setMetadata: the observed items with that
- * one line replaced, and the observed fingerprint. A script without the
- * line is a difference without a patch.
+ * The line of `script` that begins with want's "KEY=" made `want`: 0 when
+ * it is already, 1 when it differs (*out: the script with that one line
+ * replaced, NULL without memory), -1 when the script has no such line.
  */
-static int vm_name_diff(const edv__kind_ctx *ctx, json_object *observed,
+static int script_line_put(const char *script, const char *want, char **out)
+{
+  size_t kl = strcspn(want, "=") + 1, wl = strlen(want), pre;
+  const char *line = script, *end;
+
+  *out = NULL;
+  while (line && strncmp(line, want, kl) != 0)
+    line = (line = strchr(line, '\n')) ? line + 1 : NULL;
+  if (!line)
+    return -1;
+  end = line + strcspn(line, "\n");
+  if ((size_t)(end - line) == wl && memcmp(line, want, wl) == 0)
+    return 0;
+  pre = (size_t)(line - script);
+  if ((*out = malloc(pre + wl + strlen(end) + 1))) {
+    memcpy(*out, script, pre);
+    memcpy(*out + pre, want, wl);
+    memcpy(*out + pre + wl, end, strlen(end) + 1);
+  }
+  return 1;
+}
+
+/* Puts each line of `lines` into *script (script_line_put): the number
+ * changed; *missing counts those the script lacks; -1 without memory. */
+static int script_lines_put(char **script, const char *lines, int *missing)
+{
+  int n = 0;
+
+  for (const char *l = lines; l && *l;) {
+    size_t len = strcspn(l, "\n");
+    char *want = strndup(l, len), *next = NULL;
+    int r = want ? script_line_put(*script, want, &next) : 1;
+
+    free(want);
+    if (r == 1 && !next)
+      return -1;
+    if (r == 1) {
+      free(*script);
+      *script = next;
+      n++;
+    }
+    *missing += r < 0;
+    l += len + (l[len] == '\n');
+  }
+  return n;
+}
+
+/* Metadata item `key` of `items` against `want`: 1 with a note when it
+ * differs. */
+static int meta_value_diff(json_object *items, const char *key,
+                           const char *want, char *text, size_t size)
+{
+  const char *have = edv__jstr(meta_item(items, key), "value");
+
+  if (str_is(have, want))
+    return 0;
+  edv__kind_note(text, size, "metadata %s %.30s -> %s", key,
+                 have ? have : "(none)", want);
+  return 1;
+}
+
+/* The body of instances.setMetadata: the observed items with the startup
+ * script, edv-tier and edv-max-users as wanted (the last two added when
+ * missing), and the observed fingerprint. */
+static json_object *meta_patch(json_object *md, const char *script,
+                               const char *tier, const char *users)
+{
+  json_object *items = edv__jget(md, "items"), *out = json_object_new_array();
+  json_object *body = json_object_new_object();
+  const char *keys[] = {"startup-script", EDV_META_TIER, EDV_META_MAX_USERS};
+  const char *vals[] = {script, tier, users};
+  int seen[3] = {0, 0, 0};
+
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i), *o;
+    int k = 0;
+
+    while (k < 3 && !str_is(edv__jstr(it, "key"), keys[k]))
+      k++;
+    if (k == 3 || !vals[k]) {
+      json_object_array_add(out, json_object_get(it));
+      continue;
+    }
+    seen[k] = 1;
+    o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(keys[k]));
+    json_object_object_add(o, "value", json_object_new_string(vals[k]));
+    json_object_array_add(out, o);
+  }
+  for (int k = 1; k < 3; k++)
+    if (!seen[k]) {
+      json_object *o = json_object_new_object();
+      json_object_object_add(o, "key", json_object_new_string(keys[k]));
+      json_object_object_add(o, "value", json_object_new_string(vals[k]));
+      json_object_array_add(out, o);
+    }
+  if (edv__jstr(md, "fingerprint"))
+    json_object_object_add(
+        body, "fingerprint",
+        json_object_new_string(edv__jstr(md, "fingerprint")));
+  json_object_object_add(body, "items", out);
+  return body;
+}
+
+/*
+ * What the VM's metadata says of the tenant (tenant/render.c writes it):
+ * the startup script's app environment (the display name's
+ * EDV_TENANT_NAME line when ctx->display_name is set, and the tier's
+ * lines: EDV_TIER, EDV_MAX_USERS, EDV_FEATURES, EDV_APPS) and the
+ * edv-tier and edv-max-users items. The number of differences, with
+ * *patch (if patch) the body of instances.setMetadata that puts them all
+ * right. A script without a line is a difference without a patch of its
+ * own (never made up).
+ */
+static int vm_meta_diff(const edv__kind_ctx *ctx, json_object *observed,
                         json_object **patch, char *text, size_t size)
 {
   json_object *md = edv__jget(observed, "metadata");
-  json_object *items = edv__jget(md, "items"), *item = vm_script_item(items);
-  const char *script = edv__jstr(item, "value"), *line = script, *end;
-  char *want = edv__render_name_line(ctx->display_name), *fixed;
-  size_t wl, pre;
+  json_object *items = edv__jget(md, "items");
+  const char *have = edv__jstr(meta_item(items, "startup-script"), "value");
+  char *script = strdup(have ? have : "");
+  char *name =
+      ctx->display_name ? edv__render_name_line(ctx->display_name) : NULL;
+  char *tier = edv__render_tier_env(ctx->tier), users[16];
+  int n = 0, missing = 0, r, fixed = 0;
 
-  if (!want)
-    return 0;
-  wl = strlen(want);
-  while (line && strncmp(line, "EDV_TENANT_NAME=", 16) != 0)
-    line = (line = strchr(line, '\n')) ? line + 1 : NULL;
-  end = line ? line + strcspn(line, "\n") : NULL;
-  if (line && (size_t)(end - line) == wl && memcmp(line, want, wl) == 0) {
-    free(want);
-    return 0;
+  snprintf(users, sizeof(users), "%d", ctx->tier->max_users);
+  if (!script || !tier || (ctx->display_name && !name))
+    goto out;
+  /* A script without the name's line: a difference without a patch. */
+  if (name &&
+      ((r = script_lines_put(&script, name, &missing)) != 0 || missing)) {
+    if (r < 0)
+      goto out;
+    edv__kind_note(text, size, "display name in the startup script differs");
+    n++;
+    fixed += r;
   }
-  edv__kind_note(text, size, "display name in the startup script differs");
-  pre = line ? (size_t)(line - script) : 0;
-  if (patch && line && (fixed = malloc(pre + wl + strlen(end) + 1))) {
-    json_object *out = json_object_new_array();
-    memcpy(fixed, script, pre);
-    memcpy(fixed + pre, want, wl);
-    memcpy(fixed + pre + wl, end, strlen(end) + 1);
-    for (size_t i = 0; i < edv__jarr_len(items); i++) {
-      json_object *it = json_object_array_get_idx(items, i), *o;
-      if (it != item) {
-        json_object_array_add(out, json_object_get(it));
-        continue;
-      }
-      o = json_object_new_object();
-      json_object_object_add(o, "key",
-                             json_object_new_string("startup-script"));
-      json_object_object_add(o, "value", json_object_new_string(fixed));
-      json_object_array_add(out, o);
-    }
-    free(fixed);
-    *patch = json_object_new_object();
-    if (edv__jstr(md, "fingerprint"))
-      json_object_object_add(
-          *patch, "fingerprint",
-          json_object_new_string(edv__jstr(md, "fingerprint")));
-    json_object_object_add(*patch, "items", out);
+  /* Its tier's lines (a script without them is left as it is). */
+  if ((r = script_lines_put(&script, tier, &missing)) < 0)
+    goto out;
+  if (r > 0) {
+    edv__kind_note(text, size,
+                   "app environment in the startup script: tier -> %s",
+                   ctx->tier->name);
+    n++;
+    fixed += r;
   }
-  free(want);
-  return 1;
+  /* The items, when the observation carries them. */
+  r = json_object_is_type(items, json_type_array)
+          ? meta_value_diff(items, EDV_META_TIER, ctx->tier->name, text, size) +
+                meta_value_diff(items, EDV_META_MAX_USERS, users, text, size)
+          : 0;
+  n += r;
+  fixed += r;
+  if (patch && fixed)
+    *patch = meta_patch(md, script, ctx->tier->name, users);
+out:
+  free(script);
+  free(name);
+  free(tier);
+  return n;
+}
+
+int edv__kind_disk_diff(const edv__kind_ctx *ctx, json_object *observed,
+                        json_object **patch, char *text, size_t size)
+{
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  return compute_labels_diff(ctx, observed, patch, text, size);
 }
 
 /*
  * The VM runs with the tier's machine type. The patch is the body of
  * instances.setMachineType (which needs the VM stopped: the step stops
  * it first); a stopped VM is a difference without a patch of its own
- * (instances.start). With the machine type right, a display name its
- * startup script does not show is put right in place (setMetadata).
+ * (instances.start). With the machine type right, what its metadata says
+ * of the tenant (display name, tier, licences) is put right in place
+ * (setMetadata), then its tier label (setLabels).
  */
 int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
                       json_object **patch, char *text, size_t size)
@@ -883,9 +1065,9 @@ int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
     edv__kind_note(text, size, "stopped (TERMINATED) -> running");
     n++;
   }
-  if (ctx->display_name)
-    n += vm_name_diff(ctx, observed, patch && !*patch ? patch : NULL, text,
-                      size);
+  n += vm_meta_diff(ctx, observed, patch && !*patch ? patch : NULL, text, size);
+  n += compute_labels_diff(ctx, observed, patch && !*patch ? patch : NULL, text,
+                           size);
   return n;
 }
 

@@ -75,6 +75,8 @@ typedef struct edv__kind_who {
   uint32_t generation; /* its Cloud SQL name generation */
   const char *project; /* the fleet's project */
   const char *domain;  /* the fleet's domain (DNS names) */
+  const edv__tier *tier; /* its tier (the snapshot schedule's name says
+                            what it holds); NULL: that name is unknown */
 } edv__kind_who;
 
 /* What a diff compares against. */
@@ -222,12 +224,19 @@ void edv__kind_note(char *text, size_t size, const char *fmt, ...)
 int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
 /* The VM's diff: the tier's machine type (the patch is the body of
- * instances.setMachineType), stopped, and ctx->display_name in its startup
- * script (once the machine type is right, the patch is the body of
- * instances.setMetadata: the observed items and fingerprint, the script's
- * EDV_TENANT_NAME line replaced). */
+ * instances.setMachineType), stopped, then its metadata: ctx->display_name
+ * and the tier's lines in its startup script's app environment, the
+ * edv-tier and edv-max-users items (once the machine type is right, the
+ * patch is the body of instances.setMetadata: the observed items and
+ * fingerprint, those lines and items replaced), then its edv-tier label
+ * (the patch is the body of instances.setLabels, with labelFingerprint). */
 int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
                       json_object **patch, char *text, size_t size);
+/* The boot disk's diff: its edv-tier label (the patch is the body of
+ * disks.setLabels, with labelFingerprint). Its size is the vm step's (a
+ * disk only grows). */
+int edv__kind_disk_diff(const edv__kind_ctx *ctx, json_object *observed,
+                        json_object **patch, char *text, size_t size);
 
 /* The firewall rules' diff: which rule is read from the observed name
  * (-1 when it is none of the tenant's). Its patch is the whole rule, with

@@ -97,28 +97,37 @@ char *edv__render_name_line(const char *display_name)
   return sb_done(&b);
 }
 
+char *edv__render_tier_env(const edv__tier *t)
+{
+  sbuf b = {0};
+
+  sb_printf(&b, "EDV_TIER=%s\n", t->name);
+  sb_printf(&b, "EDV_MAX_USERS=%d\n", t->max_users);
+  sb_printf(&b, "EDV_FEATURES=");
+  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) t->features, t->nfeatures);
+  sb_printf(&b, "\nEDV_APPS=");
+  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) t->app_access, t->napps);
+  sb_printf(&b, "\n");
+  return sb_done(&b);
+}
+
 char *edv__render_env(const edv__render_in *in)
 {
   sbuf b = {0};
   char *name = edv__render_name_line(in->spec->display_name);
+  char *tier = edv__render_tier_env(in->tier);
 
   sb_printf(&b, "# EdVirons application environment (rendered by edv).\n");
   sb_printf(&b, "# No secret here: the DB password is read from Secret "
                 "Manager at start.\n");
   sb_printf(&b, "EDV_TENANT_ID=%s\n", in->spec->id);
   sb_printf(&b, "EDV_TENANT_SLUG=%s\n", in->spec->slug);
-  sb_printf(&b, "%s\nEDV_TIER=%s\n", name ? name : "", in->tier->name);
-  if (!name)
+  sb_printf(&b, "%s\n%s", name ? name : "", tier ? tier : "");
+  if (!name || !tier)
     b.oom = 1;
   free(name);
-  sb_printf(&b, "EDV_MAX_USERS=%d\n", in->tier->max_users);
-  sb_printf(&b, "EDV_FEATURES=");
-  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->features,
-       in->tier->nfeatures);
-  sb_printf(&b, "\nEDV_APPS=");
-  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->app_access,
-       in->tier->napps);
-  sb_printf(&b, "\nEDV_HOSTNAME=%s.%s\n", in->spec->id, in->domain);
+  free(tier);
+  sb_printf(&b, "EDV_HOSTNAME=%s.%s\n", in->spec->id, in->domain);
   sb_printf(&b, "EDV_PROJECT=%s\n", in->project);
   sb_printf(&b, "DB_HOST=%s\n", in->db_host ? in->db_host : "");
   sb_printf(&b, "DB_NAME=edvirons\nDB_USER=edvirons\n");
@@ -228,6 +237,76 @@ char *edv__render_migrate_unit(const edv__render_in *in)
   return sb_done(&b);
 }
 
+/*
+ * The configuration watcher: what the VM runs so that a change made in
+ * place reaches the app (a scale's tier, licences and features, a new
+ * display name: tenant/kinds.c's VM diff, set with instances.setMetadata).
+ * It waits on the metadata server (wait_for_change with the last ETag:
+ * the call returns when the instance's attributes change, or after the
+ * timeout) and, on a change, runs the startup script again
+ * (google_metadata_script_runner, the guest environment's runner), which
+ * rewrites app.env and restarts the app: the app reads its environment
+ * at start. Its first answer only records the ETag the boot's run saw.
+ */
+char *edv__render_watch_script(void)
+{
+  sbuf b = {0};
+
+  sb_printf(
+      &b,
+      "#!/bin/bash\n"
+      "# EdVirons: re-applies the VM's configuration when its metadata\n"
+      "# changes (rendered by edv).\n"
+      "set -u\n"
+      "url='http://metadata.google.internal/computeMetadata/v1/instance/"
+      "attributes/?recursive=true&wait_for_change=true&timeout_sec=600'\n"
+      "etag=NONE\n"
+      "hdr=$(mktemp)\n"
+      "trap 'rm -f \"$hdr\"' EXIT\n"
+      "while true; do\n"
+      "  if ! curl -sS -o /dev/null -D \"$hdr\" -H 'Metadata-Flavor: Google' "
+      "\"${url}&last_etag=${etag}\"; then\n"
+      "    sleep 5\n"
+      "    continue\n"
+      "  fi\n"
+      "  new=$(tr -d '\\r' < \"$hdr\" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')\n"
+      "  if [ -z \"$new\" ]; then\n"
+      "    sleep 5\n"
+      "    continue\n"
+      "  fi\n"
+      "  if [ \"$etag\" != NONE ] && [ \"$new\" != \"$etag\" ]; then\n"
+      "    logger -t edv-config-watch 'metadata changed: running the startup "
+      "script again'\n"
+      "    google_metadata_script_runner startup ||\n"
+      "      logger -t edv-config-watch 'the startup script failed'\n"
+      "  fi\n"
+      "  etag=$new\n"
+      "done\n");
+  return sb_done(&b);
+}
+
+char *edv__render_watch_unit(const edv__render_in *in)
+{
+  sbuf b = {0};
+
+  sb_printf(&b,
+            "# EdVirons configuration watcher for tenant %s (rendered by "
+            "edv).\n"
+            "[Unit]\n"
+            "Description=EdVirons configuration watcher (tenant %s)\n"
+            "Wants=network-online.target\n"
+            "After=network-online.target\n\n"
+            "[Service]\n"
+            "Type=simple\n"
+            "ExecStart=/usr/local/sbin/edv-config-watch\n"
+            "Restart=always\n"
+            "RestartSec=10\n\n"
+            "[Install]\n"
+            "WantedBy=multi-user.target\n",
+            in->spec->id, in->spec->id);
+  return sb_done(&b);
+}
+
 /* Appends `body` as a quoted heredoc writing `path` with `mode`. */
 static void heredoc(sbuf *b, const char *path, const char *mode,
                     const char *body)
@@ -235,6 +314,26 @@ static void heredoc(sbuf *b, const char *path, const char *mode,
   sb_printf(b, "install -d -m 0755 \"$(dirname %s)\"\n", path);
   sb_printf(b, "cat > %s <<'EDV_EOF'\n%sEDV_EOF\nchmod %s %s\n\n", path, body,
             mode, path);
+}
+
+/* Appends the watcher (its script and unit) and starts it. */
+static void watcher(sbuf *b, const edv__render_in *in)
+{
+  char *script = edv__render_watch_script(), *unit = edv__render_watch_unit(in);
+
+  if (!script || !unit)
+    b->oom = 1;
+  else {
+    sb_printf(b, "\n");
+    heredoc(b, "/usr/local/sbin/edv-config-watch", "0755", script);
+    heredoc(b, "/etc/systemd/system/edvirons-config-watch.service", "0644",
+            unit);
+    /* enable --now: a run of the watcher's own leaves it running. */
+    sb_printf(b, "systemctl daemon-reload\n"
+                 "systemctl enable --now edvirons-config-watch.service\n");
+  }
+  free(script);
+  free(unit);
 }
 
 char *edv__render_startup(const edv__render_in *in)
@@ -302,6 +401,7 @@ char *edv__render_startup(const edv__render_in *in)
             "systemctl restart edvirons-app.service\n"
             "systemctl reload nginx || systemctl restart nginx\n",
             in->secret ? in->secret : "");
+  watcher(&b, in);
   free(env);
   free(site);
   free(unit);
