@@ -283,6 +283,12 @@ int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
  * new object). */
 json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h);
 
+/* The edv-tier label of `labels` (a resource's labels, Cloud SQL's
+ * userLabels) against ctx's tier: 1 with a note when it differs
+ * (tenant/kinds_vm.c). */
+int edv__kind_tier_label_diff(const edv__kind_ctx *ctx, json_object *labels,
+                              char *text, size_t size);
+
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);
 

@@ -134,16 +134,20 @@ static void check_tenant(th *h, const char *id, const char *tn,
   if (!ends_with(S(r, "type"), buf))
     fail_msg("%s: disk type %s, want %s", id, S(r, "type"), t->disk_type);
   check_labels(json_object_object_get(r, "labels"), id, tn, "disk");
-  snprintf(buf, sizeof(buf), "resourcePolicies/edv-%s-snap", id);
   {
+    char pol_name[EDV_NAME_MAX];
     const char *pol[] = {buf, NULL};
+
+    assert_int_equal(
+        edv__name_snapshot_policy(id, t, pol_name, sizeof(pol_name)), 0);
+    snprintf(buf, sizeof(buf), "resourcePolicies/%s", pol_name);
     if (!str_array_is(json_object_object_get(r, "resourcePolicies"), pol))
       fail_msg("%s: disk policies %s", id,
                json_object_to_json_string(
                    json_object_object_get(r, "resourcePolicies")));
+    json_object_put(r);
+    r = must(h, P "regions/us-central1/resourcePolicies/%s", pol_name);
   }
-  json_object_put(r);
-  r = must(h, P "regions/us-central1/resourcePolicies/edv-%s-snap", id);
   assert_int_equal(
       edv__jint(r, "snapshotSchedulePolicy.retentionPolicy.maxRetentionDays",
                 -1),

@@ -1138,6 +1138,12 @@ static void scenario_compute_more(simfx *f)
       "\"%s\"}",
       field(f, CP "/global/snapshots/snap1", "labelFingerprint", v, sizeof(v)));
   cop(f, "POST", CP "/global/snapshots/snap1/setLabels", b);
+  snprintf(b, sizeof(b),
+           "{\"labels\":{\"edv-tenant\":\"t1\"},\"labelFingerprint\":"
+           "\"%s\"}",
+           field(f, CP "/zones/us-central1-a/disks/vm1", "labelFingerprint", v,
+                 sizeof(v)));
+  cop(f, "POST", CP "/zones/us-central1-a/disks/vm1/setLabels", b);
   cop(f, "PATCH", CP "/global/healthChecks/hc1", "{\"checkIntervalSec\":10}");
   cop(f, "PUT", CP "/global/healthChecks/hc1",
       "{\"name\":\"hc1\",\"type\":\"HTTP\",\"httpHealthCheck\":{"
