@@ -295,9 +295,9 @@ static int disks_policies(sim *s, sim_req *req, sim_resp *resp, int add)
     json_object_put(names);
     free(name);
     return sim_err_legacy(resp, 400, "invalid",
-                          "Invalid value for field 'resourcePolicies': a "
-                          "disk can have only one snapshot schedule "
-                          "attached; remove '%s' first",
+                          "Invalid value for field 'resourcePolicies': disk "
+                          "'%s' can have only one snapshot schedule "
+                          "attached; remove the one it has first",
                           sim_cvm_str(d, "name"));
   }
   p = json_object_new_object();
