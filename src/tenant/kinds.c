@@ -415,6 +415,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "certificate",
             .name = name_cert,
+            .diff = edv__kind_cert_diff,
         },
     [EDV_KIND_CERT_MAP_ENTRY] =
         {
@@ -1309,6 +1310,17 @@ int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
     *patch = json_object_new_object();
     json_object_object_add(*patch, "certificates",
                            json_object_get(edv__jget(want, "certificates")));
+  }
+  if (edv__kind_tier_label_diff(ctx, edv__jget(observed, "labels"), text,
+                                size)) {
+    n++;
+    if (fixed && patch) {
+      if (!*patch)
+        *patch = json_object_new_object();
+      json_object_object_add(
+          *patch, "labels",
+          edv__kind_labels_fixed(ctx, edv__jget(observed, "labels")));
+    }
   }
   json_object_put(want);
   return n;

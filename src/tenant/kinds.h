@@ -274,9 +274,10 @@ void edv__kind_urlmap_put(json_object *map, const char *tenant,
 
 /* A certificate map entry's diff: which entry (host) is read from the
  * observed name (-1 when it is none of the tenant's). Its hostname cannot
- * change in place (a difference without a patch); its certificates are
- * put right by the patch (the body of certificateMapEntries.patch with
- * updateMask=certificates). */
+ * change in place (a difference without a patch); its certificates and
+ * its edv-tier label (when ctx has a tier) are put right by the patch
+ * (the body of certificateMapEntries.patch, with an updateMask of the
+ * patch's fields). */
 int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
                          json_object **patch, char *text, size_t size);
 /* The entry the tenant wants for its host h (hostname, certificates;
@@ -284,10 +285,18 @@ int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
 json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h);
 
 /* The edv-tier label of `labels` (a resource's labels, Cloud SQL's
- * userLabels) against ctx's tier: 1 with a note when it differs
- * (tenant/kinds_vm.c). */
+ * userLabels) against ctx's tier: 1 with a note when it differs, 0 when
+ * the same or ctx has no tier (tenant/kinds_vm.c). */
 int edv__kind_tier_label_diff(const edv__kind_ctx *ctx, json_object *labels,
                               char *text, size_t size);
+
+/* `labels` with the edv-tier label made ctx's tier (new object). */
+json_object *edv__kind_labels_fixed(const edv__kind_ctx *ctx,
+                                    json_object *labels);
+/* The certificate's diff: its edv-tier label (the patch is the body of
+ * certificates.patch with updateMask=labels). */
+int edv__kind_cert_diff(const edv__kind_ctx *ctx, json_object *observed,
+                        json_object **patch, char *text, size_t size);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

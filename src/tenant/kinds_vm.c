@@ -27,26 +27,18 @@ int edv__kind_tier_label_diff(const edv__kind_ctx *ctx, json_object *labels,
 {
   const char *have = edv__jstr(labels, EDV_LABEL_TIER);
 
-  if (str_is(have, ctx->tier->name))
+  if (!ctx->tier || str_is(have, ctx->tier->name))
     return 0;
   edv__kind_note(text, size, "label " EDV_LABEL_TIER " %.30s -> %s",
                  have ? have : "(none)", ctx->tier->name);
   return 1;
 }
 
-/* A Compute resource's tier label: the patch is the body of its setLabels
- * (its labels with the tier put right, and the observed labelFingerprint:
- * a concurrent change makes it 412). */
-static int compute_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
-                               json_object **patch, char *text, size_t size)
+json_object *edv__kind_labels_fixed(const edv__kind_ctx *ctx,
+                                    json_object *labels)
 {
-  json_object *labels = edv__jget(observed, "labels"), *out;
+  json_object *out = json_object_new_object();
 
-  if (!edv__kind_tier_label_diff(ctx, labels, text, size))
-    return 0;
-  if (!patch)
-    return 1;
-  out = json_object_new_object();
   if (json_object_is_type(labels, json_type_object)) {
     json_object_object_foreach(labels, k, v)
     {
@@ -56,12 +48,46 @@ static int compute_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
   }
   json_object_object_add(out, EDV_LABEL_TIER,
                          json_object_new_string(ctx->tier->name));
+  return out;
+}
+
+/* A Compute resource's tier label: the patch is the body of its setLabels
+ * (its labels with the tier put right, and the observed labelFingerprint:
+ * a concurrent change makes it 412). */
+static int compute_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
+                               json_object **patch, char *text, size_t size)
+{
+  json_object *labels = edv__jget(observed, "labels");
+
+  if (!edv__kind_tier_label_diff(ctx, labels, text, size))
+    return 0;
+  if (!patch)
+    return 1;
   *patch = json_object_new_object();
-  json_object_object_add(*patch, "labels", out);
+  json_object_object_add(*patch, "labels", edv__kind_labels_fixed(ctx, labels));
   if (edv__jstr(observed, "labelFingerprint"))
     json_object_object_add(
         *patch, "labelFingerprint",
         json_object_new_string(edv__jstr(observed, "labelFingerprint")));
+  return 1;
+}
+
+int edv__kind_cert_diff(const edv__kind_ctx *ctx, json_object *observed,
+                        json_object **patch, char *text, size_t size)
+{
+  json_object *labels = edv__jget(observed, "labels");
+
+  if (size)
+    text[0] = '\0';
+  if (patch)
+    *patch = NULL;
+  if (!edv__kind_tier_label_diff(ctx, labels, text, size))
+    return 0;
+  if (patch) {
+    *patch = json_object_new_object();
+    json_object_object_add(*patch, "labels",
+                           edv__kind_labels_fixed(ctx, labels));
+  }
   return 1;
 }
 

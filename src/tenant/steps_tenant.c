@@ -2874,8 +2874,38 @@ static int cert_ready(edv__srun *sr, json_object *res)
   return 0;
 }
 
+static void cert_up(edv__srun *sr);
+
+/* Its tier label follows a scale (certificates.patch, labels only). */
 static void cert_verify(edv__srun *sr, json_object *res)
 {
+  edv__kind_ctx ctx;
+  json_object *body;
+  char path[600], what[256];
+  names n;
+
+  kind_ctx(sr, &ctx);
+  if (edv__kind_cert_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body) {
+    if (!edv__step_repair_allowed(sr, "cert_labels",
+                                  "the certificate's labels")) {
+      json_object_put(body);
+      return;
+    }
+    names_of(sr, &n);
+    edv__step_info(sr, 1, "certificate '%s': updating its labels in place: %s",
+                   n.cert, what);
+    if (edv__res_path(sr, edv__kinds[EDV_KIND_CERTIFICATE].path, n.cert, path,
+                      sizeof(path) - 32)) {
+      json_object_put(body);
+      edv__step_fail(sr, EDV_EINTERNAL, "certificate '%s': path too long",
+                     n.cert);
+      return;
+    }
+    strcat(path, "?updateMask=labels");
+    edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
+                     "certificatemanager.certificates.patch", cert_up);
+    return;
+  }
   edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
   edv__step_done(sr, NULL);
 }
@@ -2991,12 +3021,15 @@ static void entry_verified(edv__srun *sr, json_object *res)
     json_object_put(body);
     return;
   }
-  edv__step_info(sr, 1,
-                 "drift: certificate map entry '%s' serves another "
-                 "certificate (%s); restoring it",
+  edv__step_info(sr, 1, "drift: certificate map entry '%s': %s; restoring it",
                  n.entry[h], what);
   entry_path(sr, h, get, sizeof(get));
-  snprintf(path, sizeof(path), "%s?updateMask=certificates", get);
+  /* The mask: the fields the patch carries (certificates, labels). */
+  snprintf(path, sizeof(path), "%s?updateMask=%s%s%s", get,
+           edv__jget(body, "certificates") ? "certificates" : "",
+           edv__jget(body, "certificates") && edv__jget(body, "labels") ? ","
+                                                                        : "",
+           edv__jget(body, "labels") ? "labels" : "");
   edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
                    "certificatemanager.certificateMapEntries.patch",
                    entry_next);

@@ -969,6 +969,19 @@ static void check_tier_everywhere(th *h, const char *id, const char *tier,
   assert_non_null(o);
   assert_string_equal(jstr_at(o, "settings.userLabels.edv-tier"), tier);
   json_object_put(o);
+
+  /* The certificate and its map entry (Certificate Manager's patch). */
+  edv__name_certificate(id, line, sizeof(line));
+  o = get(h, EDV_API_CERTIFICATEMANAGER, CMP "/certificates/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
+  edv__name_cert_map_entry(id, EDV_HOST_PRIMARY, line, sizeof(line));
+  o = get(h, EDV_API_CERTIFICATEMANAGER,
+          CMP "/certificateMaps/edv-certmap/certificateMapEntries/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
 }
 
 /* Nothing left to do: a plan calls nothing, and the drift pass's

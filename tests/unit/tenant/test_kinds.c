@@ -913,6 +913,8 @@ static void test_entry(void **state)
              "edv-certmap/certificateMapEntries/%s",
              name);
     json_object_object_add(o, "name", json_object_new_string(full));
+    json_object_object_add(o, "labels",
+                           edv__tenant_labels("school001", "basic"));
     assert_string_equal(
         json_object_get_string(json_object_object_get(o, "hostname")),
         hosts[h]);
@@ -938,6 +940,27 @@ static void test_entry(void **state)
   }
   json_object_put(patch);
   assert_int_equal(edv__kind_entry_diff(&c, o, NULL, text, sizeof(text)), 0);
+  /* A scaled tenant's entry: its tier label, the patch's labels alone
+   * (and the drift pass, without a tier, does not judge it). */
+  {
+    edv__kind_ctx p = ctx_of("premium");
+    p.hosts = hosts;
+    assert_int_equal(edv__kind_entry_diff(&p, o, &patch, text, sizeof(text)),
+                     1);
+    assert_string_equal(text, "label edv-tier basic -> premium");
+    assert_int_equal(json_object_object_length(patch), 1);
+    assert_string_equal(
+        json_object_get_string(edv__jget(patch, "labels.edv-tier")), "premium");
+    assert_string_equal(
+        json_object_get_string(edv__jget(patch, "labels.edv-tenant")),
+        "school001");
+    json_object_put(patch);
+    assert_int_equal(edv__kind_cert_diff(&p, o, &patch, text, sizeof(text)), 1);
+    assert_non_null(edv__jget(patch, "labels"));
+    json_object_put(patch);
+    p.tier = NULL;
+    assert_int_equal(edv__kind_entry_diff(&p, o, NULL, text, sizeof(text)), 0);
+  }
   /* Another hostname cannot change in place: no patch. */
   json_object_object_add(o, "hostname",
                          json_object_new_string("evil.example.org"));
