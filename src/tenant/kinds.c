@@ -220,6 +220,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "secret",
             .name = name_secret,
+            .diff = edv__kind_labels_diff,
         },
     [EDV_KIND_SQL_INSTANCE] =
         {
@@ -396,6 +397,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_auth,
+            .diff = edv__kind_labels_diff,
         },
     [EDV_KIND_CERTIFICATE] =
         {
@@ -415,7 +417,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "certificate",
             .name = name_cert,
-            .diff = edv__kind_cert_diff,
+            .diff = edv__kind_labels_diff,
         },
     [EDV_KIND_CERT_MAP_ENTRY] =
         {

@@ -293,10 +293,11 @@ int edv__kind_tier_label_diff(const edv__kind_ctx *ctx, json_object *labels,
 /* `labels` with the edv-tier label made ctx's tier (new object). */
 json_object *edv__kind_labels_fixed(const edv__kind_ctx *ctx,
                                     json_object *labels);
-/* The certificate's diff: its edv-tier label (the patch is the body of
- * certificates.patch with updateMask=labels). */
-int edv__kind_cert_diff(const edv__kind_ctx *ctx, json_object *observed,
-                        json_object **patch, char *text, size_t size);
+/* The diff of a kind whose labels are set by a PATCH (the certificate,
+ * the DNS authorizations, the DB password secret): its edv-tier label
+ * (the patch is the body of its patch with updateMask=labels). */
+int edv__kind_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

@@ -72,8 +72,8 @@ static int compute_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
   return 1;
 }
 
-int edv__kind_cert_diff(const edv__kind_ctx *ctx, json_object *observed,
-                        json_object **patch, char *text, size_t size)
+int edv__kind_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size)
 {
   json_object *labels = edv__jget(observed, "labels");
 

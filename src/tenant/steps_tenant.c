@@ -217,6 +217,44 @@ static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
   ctx->display_name = edv__srun_spec(sr)->display_name;
 }
 
+/*
+ * The tier label of a kind whose labels are set by a PATCH (the secret,
+ * the DNS authorizations, the certificate: edv__kind_labels_diff) follows
+ * a scale: its patch with updateMask=labels, then `again` (the step's
+ * observe). 1 when a repair started (or the step ended), 0 when nothing
+ * is to do.
+ */
+static int labels_repair(edv__srun *sr, edv__kind_id k, json_object *res,
+                         const char *name, edv__srun_fn again)
+{
+  const edv__kind *row = &edv__kinds[k];
+  edv__kind_ctx ctx;
+  json_object *body;
+  char path[600], what[256], key[64], label[96];
+  size_t cl = strlen(row->create_label) - strlen(".create");
+
+  kind_ctx(sr, &ctx);
+  if (edv__kind_labels_diff(&ctx, res, &body, what, sizeof(what)) == 0 || !body)
+    return 0;
+  snprintf(key, sizeof(key), "%s_labels", row->id);
+  snprintf(label, sizeof(label), "%.*s.patch", (int)cl, row->create_label);
+  if (!edv__step_repair_allowed(sr, key, "its labels")) {
+    json_object_put(body);
+    return 1;
+  }
+  edv__step_info(sr, 1, "%s '%s': updating its labels in place: %s", row->title,
+                 name, what);
+  if (edv__res_path(sr, row->path, name, path, sizeof(path) - 32)) {
+    json_object_put(body);
+    edv__step_fail(sr, EDV_EINTERNAL, "%s '%s': path too long", row->title,
+                   name);
+    return 1;
+  }
+  strcat(path, "?updateMask=labels");
+  edv__step_repair(sr, row->api, "PATCH", path, body, label, again);
+  return 1;
+}
+
 /* ==== subnet ============================================================= */
 
 static json_object *subnet_build(edv__srun *sr)
@@ -718,13 +756,16 @@ static void secret_version_seen(edv__srun *sr, json_object *res,
                 "secretmanager.secrets.addVersion", secret_version_added);
 }
 
+static void secret_up(edv__srun *sr);
+
 static void secret_verify(edv__srun *sr, json_object *res)
 {
   names n;
   char path[512];
 
-  (void)res;
   names_of(sr, &n);
+  if (labels_repair(sr, EDV_KIND_SECRET, res, n.secret, secret_up))
+    return;
   snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s",
            edv__srun_project(sr), n.secret);
   edv__srun_set_fact(sr, "secret", path + 4);
@@ -2698,6 +2739,13 @@ static void auth_verify(edv__srun *sr, json_object *res)
     edv__step_later(sr, edv__srun_poll_ms(sr), auth_next);
     return;
   }
+  {
+    names n;
+    names_of(sr, &n);
+    if (labels_repair(sr, EDV_KIND_DNS_AUTHORIZATION, res, n.auth[h],
+                      auth_next))
+      return;
+  }
   snprintf(key, sizeof(key), "auth%d", h);
   edv__srun_set_fact(sr, key, edv__jstr(res, "name"));
   if (edv__srun_planning(sr)) {
@@ -2876,36 +2924,13 @@ static int cert_ready(edv__srun *sr, json_object *res)
 
 static void cert_up(edv__srun *sr);
 
-/* Its tier label follows a scale (certificates.patch, labels only). */
 static void cert_verify(edv__srun *sr, json_object *res)
 {
-  edv__kind_ctx ctx;
-  json_object *body;
-  char path[600], what[256];
   names n;
 
-  kind_ctx(sr, &ctx);
-  if (edv__kind_cert_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body) {
-    if (!edv__step_repair_allowed(sr, "cert_labels",
-                                  "the certificate's labels")) {
-      json_object_put(body);
-      return;
-    }
-    names_of(sr, &n);
-    edv__step_info(sr, 1, "certificate '%s': updating its labels in place: %s",
-                   n.cert, what);
-    if (edv__res_path(sr, edv__kinds[EDV_KIND_CERTIFICATE].path, n.cert, path,
-                      sizeof(path) - 32)) {
-      json_object_put(body);
-      edv__step_fail(sr, EDV_EINTERNAL, "certificate '%s': path too long",
-                     n.cert);
-      return;
-    }
-    strcat(path, "?updateMask=labels");
-    edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
-                     "certificatemanager.certificates.patch", cert_up);
+  names_of(sr, &n);
+  if (labels_repair(sr, EDV_KIND_CERTIFICATE, res, n.cert, cert_up))
     return;
-  }
   edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
   edv__step_done(sr, NULL);
 }

@@ -982,6 +982,17 @@ static void check_tier_everywhere(th *h, const char *id, const char *tier,
   assert_non_null(o);
   assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
   json_object_put(o);
+  edv__name_dns_authorization(id, EDV_HOST_PRIMARY, line, sizeof(line));
+  o = get(h, EDV_API_CERTIFICATEMANAGER, CMP "/dnsAuthorizations/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
+  /* The DB password's secret (Secret Manager's patch). */
+  edv__name_secret(id, line, sizeof(line));
+  o = get(h, EDV_API_SECRETMANAGER, "/v1/projects/edv-sim/secrets/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
 }
 
 /* Nothing left to do: a plan calls nothing, and the drift pass's

@@ -1368,6 +1368,8 @@ static void scenario_certmgr(simfx *f)
   reply_free(&r);
   ok(f, "POST", DZ "/edvirons-com/changes", body);
   ok(f, "GET", CM "/dnsAuthorizations", NULL);
+  lro(f, "PATCH", CM "/dnsAuthorizations/da1?updateMask=labels",
+      "{\"labels\":{\"edv-tenant\":\"t1\",\"edv-tier\":\"basic\"}}");
   lro(f, "POST", CM "/certificates?certificateId=c1",
       "{\"managed\":{\"domains\":[\"t1.edvirons.com\"],\"dnsAuthorizations\":"
       "[\"projects/edv-sim/locations/global/dnsAuthorizations/da1\"]}}");
@@ -1427,6 +1429,8 @@ static void scenario_secrets(simfx *f)
      "{\"replication\":{\"automatic\":{}},\"labels\":{\"edv-tenant\":"
      "\"t1\"}}");
   ok(f, "GET", V1 "/secrets/db", NULL);
+  ok(f, "PATCH", V1 "/secrets/db?updateMask=labels",
+     "{\"labels\":{\"edv-tier\":\"basic\"}}");
   ok(f, "GET", V1 "/secrets", NULL);
   ok(f, "POST", V1 "/secrets/db:addVersion",
      "{\"payload\":{\"data\":\"ZGItcGFzcw==\"}}");

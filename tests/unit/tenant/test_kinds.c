@@ -955,7 +955,8 @@ static void test_entry(void **state)
         json_object_get_string(edv__jget(patch, "labels.edv-tenant")),
         "school001");
     json_object_put(patch);
-    assert_int_equal(edv__kind_cert_diff(&p, o, &patch, text, sizeof(text)), 1);
+    assert_int_equal(edv__kind_labels_diff(&p, o, &patch, text, sizeof(text)),
+                     1);
     assert_non_null(edv__jget(patch, "labels"));
     json_object_put(patch);
     p.tier = NULL;
