@@ -764,11 +764,12 @@ static void secret_verify(edv__srun *sr, json_object *res)
   char path[512];
 
   names_of(sr, &n);
-  if (labels_repair(sr, EDV_KIND_SECRET, res, n.secret, secret_up))
-    return;
+  /* The facts first: a plan ends the step at a repair's call. */
   snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s",
            edv__srun_project(sr), n.secret);
   edv__srun_set_fact(sr, "secret", path + 4);
+  if (labels_repair(sr, EDV_KIND_SECRET, res, n.secret, secret_up))
+    return;
   snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s/versions/latest",
            edv__srun_project(sr), n.secret);
   edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_version_seen);
@@ -2739,6 +2740,8 @@ static void auth_verify(edv__srun *sr, json_object *res)
     edv__step_later(sr, edv__srun_poll_ms(sr), auth_next);
     return;
   }
+  snprintf(key, sizeof(key), "auth%d", h);
+  edv__srun_set_fact(sr, key, edv__jstr(res, "name"));
   {
     names n;
     names_of(sr, &n);
@@ -2746,8 +2749,6 @@ static void auth_verify(edv__srun *sr, json_object *res)
                       auth_next))
       return;
   }
-  snprintf(key, sizeof(key), "auth%d", h);
-  edv__srun_set_fact(sr, key, edv__jstr(res, "name"));
   if (edv__srun_planning(sr)) {
     auth_cname_done(sr, NULL);
     return;
@@ -2929,9 +2930,9 @@ static void cert_verify(edv__srun *sr, json_object *res)
   names n;
 
   names_of(sr, &n);
+  edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
   if (labels_repair(sr, EDV_KIND_CERTIFICATE, res, n.cert, cert_up))
     return;
-  edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
   edv__step_done(sr, NULL);
 }
 
