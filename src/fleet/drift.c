@@ -630,7 +630,8 @@ static void judge_firewalls(edv__drift *x, const tinfo *ti, const char *db_ip,
  * and its host rule in the URL map (its hostnames, to its backend
  * service): each with its kind's diff.
  */
-static void judge_edge(edv__drift *x, const tinfo *ti, items *it)
+static void judge_edge(edv__drift *x, const tinfo *ti, const edv__tier *t,
+                       items *it)
 {
   edv__kind_who w = {ti->id, ti->slug, ti->generation,
                      edv__fleet_project(x->d->fleet),
@@ -642,7 +643,7 @@ static void judge_edge(edv__drift *x, const tinfo *ti, items *it)
   edv_cidr got;
   json_object *o;
 
-  ctx_of(x, ti, NULL, &c);
+  ctx_of(x, ti, t, &c); /* the tier: the entries' tier label */
   for (unsigned h = 0; h < 2; h++) {
     size_t n;
     if (edv__kinds[EDV_KIND_URL_MAP_RULE].name(&w, h, host[h], sizeof(host[h])))
@@ -707,9 +708,10 @@ static void judge_tenant(edv__drift *x, const tinfo *ti, items *it)
     const char *st = edv__jstr(edv__jget(o, "managed"), "state");
     if (st && strcmp(st, "FAILED") == 0)
       item(it, "certificate %s is FAILED", cert);
+    judge_kind(x, EDV_KIND_CERTIFICATE, ti, t, o, cert, NULL, it);
   }
   judge_dns(x, ti, it);
-  judge_edge(x, ti, it);
+  judge_edge(x, ti, t, it);
 }
 
 /* ---- journal and audit ----------------------------------------------------*/

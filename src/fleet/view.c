@@ -123,14 +123,18 @@ static json_object *steps_view(edv_fleet *f, const char *id)
 /* ---- resources -----------------------------------------------------------*/
 
 /* The names of the tenant's resources: pure functions of its id (and its
- * Cloud SQL name generation), one key per kind that has one in the kinds
- * table (tenant/kinds.h), and its recorded subnet range. */
+ * Cloud SQL name generation, its tier's snapshot schedule), one key per kind
+ * that has one in the kinds table (tenant/kinds.h), and its recorded subnet
+ * range. */
 static json_object *resources_view(edv_fleet *f, const edv__tenant_rec *rec)
 {
   json_object *o = json_object_new_object(), *list;
-  edv__kind_who w = {rec->id, rec->slug, rec->generation,
+  edv__kind_who w = {rec->id,
+                     rec->slug,
+                     rec->generation,
                      edv__fleet_project(f->machine),
-                     edv__fleet_domain(f->machine)};
+                     edv__fleet_domain(f->machine),
+                     edv__tiers_find(f->tiers, rec->tier)};
   char n[EDV_FQDN_MAX];
   edv_cidr cidr;
   char cb[EDV_CIDR_STRLEN + 1];

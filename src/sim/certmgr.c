@@ -1,7 +1,8 @@
 /*
  * certmgr.c - Certificate Manager v1 under /v1/projects/{p}/locations/{l}:
- * dnsAuthorizations, certificates (Google-managed), certificateMaps,
- * certificateMapEntries (with patch) and operations. Creates, patches and
+ * dnsAuthorizations and certificates (Google-managed; their labels and
+ * description patched), certificateMaps, certificateMapEntries (with
+ * patch) and operations. Creates, patches and
  * deletes are google.longrunning operations (SIM_DUR_QUICK) whose metadata is
  * OperationMetadata and whose response is the resource; errors use the
  * new-style envelope (status + ErrorInfo).
@@ -656,15 +657,20 @@ static int certs_delete(sim *s, sim_req *req, sim_resp *resp)
                         "certificates");
 }
 
-static int certs_patch(sim *s, sim_req *req, sim_resp *resp)
+/*
+ * patch of a certificate or a DNS authorization: only labels and
+ * description are mutable (updateMask names which); a long-running
+ * operation whose apply (labels_patch_apply) sets them.
+ */
+static int labels_patch(sim *s, sim_req *req, sim_resp *resp, const cm_coll *c)
 {
   char name[400];
-  json_object *o = lookup(s, req, resp, &cm_certs, name, sizeof(name));
+  json_object *o = lookup(s, req, resp, c, name, sizeof(name));
   json_object *body = sim_body(req), *payload;
   const char *mask = sim_query(req, "updateMask");
 
-  if (o == NULL || sim_schema_check(resp, sim_schema_certmgr, "Certificate",
-                                    body, "certificate") < 0)
+  if (o == NULL ||
+      sim_schema_check(resp, sim_schema_certmgr, c->type, body, c->field) < 0)
     return SIM_DONE;
   if (mask == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
@@ -677,28 +683,55 @@ static int certs_patch(sim *s, sim_req *req, sim_resp *resp)
   return respond(s, resp, start_lro(s, req, "update", name, payload));
 }
 
-static void certs_patch_apply(sim *s, sim_op *op, json_object *payload)
+/* The labels and description of a patch's payload onto `o`: 0, or -1
+ * when `o` is gone or the operation failed. */
+static int labels_patch_apply(sim *s, sim_op *op, json_object *o,
+                              json_object *payload)
 {
-  json_object *cert = sim_store_get(s, js(payload, "name"));
   json_object *body = json_object_object_get(payload, "body"), *v;
   const char *mask = js(payload, "mask");
   char ts[32];
 
-  if (cert == NULL || sim_op_failed(op))
-    return;
-  /* Only labels and description are mutable on a managed certificate. */
+  if (o == NULL || sim_op_failed(op))
+    return -1;
   if (strstr(mask, "labels")) {
     if (json_object_object_get_ex(body, "labels", &v))
-      json_object_object_add(cert, "labels", copy(v));
+      json_object_object_add(o, "labels", copy(v));
     else
-      json_object_object_del(cert, "labels");
+      json_object_object_del(o, "labels");
   }
   if (strstr(mask, "description") &&
       json_object_object_get_ex(body, "description", &v))
-    json_object_object_add(cert, "description", copy(v));
-  json_object_object_add(cert, "updateTime",
+    json_object_object_add(o, "description", copy(v));
+  json_object_object_add(o, "updateTime",
                          json_object_new_string(sim_now_str(s, ts)));
-  sim_op_set_response(op, CM_TYPE "Certificate", cert_public(cert));
+  return 0;
+}
+
+static int certs_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  return labels_patch(s, req, resp, &cm_certs);
+}
+
+static void certs_patch_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *cert = sim_store_get(s, js(payload, "name"));
+
+  if (labels_patch_apply(s, op, cert, payload) == 0)
+    sim_op_set_response(op, CM_TYPE "Certificate", cert_public(cert));
+}
+
+static int auths_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  return labels_patch(s, req, resp, &cm_auths);
+}
+
+static void auths_patch_apply(sim *s, sim_op *op, json_object *payload)
+{
+  json_object *auth = sim_store_get(s, js(payload, "name"));
+
+  if (labels_patch_apply(s, op, auth, payload) == 0)
+    sim_op_set_response(op, CM_TYPE "DnsAuthorization", copy(auth));
 }
 
 /* --- certificateMaps ---------------------------------------------------- */
@@ -1216,6 +1249,8 @@ static const sim_route certmgr_routes[] = {
      NULL, 0, NULL},
     {"GET", CL "/dnsAuthorizations/{dnsAuthorizationsId}",
      CM_ID "dnsAuthorizations.get", auths_get, NULL, 0, NULL},
+    {"PATCH", CL "/dnsAuthorizations/{dnsAuthorizationsId}",
+     CM_ID "dnsAuthorizations.patch", auths_patch, auths_patch_apply, 0, NULL},
     {"DELETE", CL "/dnsAuthorizations/{dnsAuthorizationsId}",
      CM_ID "dnsAuthorizations.delete", auths_delete, delete_apply, 0, NULL},
     {"POST", CL "/certificates", CM_ID "certificates.create", certs_create,

@@ -1,7 +1,7 @@
 /*
  * compute_disk.c - Compute Engine v1: disks (get/list/aggregatedList/
  * resize/createSnapshot/addResourcePolicies/removeResourcePolicies/
- * delete), global snapshots (get/list/delete/setLabels) and regional
+ * setLabels/delete), global snapshots (get/list/delete/setLabels) and regional
  * resourcePolicies (insert/get/list/aggregatedList/delete, snapshot
  * schedules only).
  *
@@ -244,6 +244,31 @@ static json_object *policy_names(sim *s, sim_resp *resp, json_object *refs,
   return out;
 }
 
+/* 1 when adding `names` (canonical) to disk d would leave it with more
+ * than one snapshot schedule: Compute takes one policy per disk for
+ * scheduling snapshots (disks.addResourcePolicies). */
+static int second_schedule(sim *s, json_object *d, json_object *names)
+{
+  json_object *cur = json_object_object_get(d, "resourcePolicies");
+  size_t n = sim_cvm_len(names);
+
+  for (size_t i = 0; i < sim_cvm_len(cur); i++) {
+    char *cn = sim_ref_name(
+        s, json_object_get_string(json_object_array_get_idx(cur, i)));
+    int listed = 0;
+
+    for (size_t j = 0; cn && j < sim_cvm_len(names); j++)
+      listed |= strcmp(cn, json_object_get_string(
+                               json_object_array_get_idx(names, j))) == 0;
+    if (cn && !listed &&
+        json_object_object_get_ex(sim_store_get(s, cn),
+                                  "snapshotSchedulePolicy", NULL))
+      n++;
+    free(cn);
+  }
+  return n > 1;
+}
+
 static int disks_policies(sim *s, sim_req *req, sim_resp *resp, int add)
 {
   char *name, region[64];
@@ -265,6 +290,15 @@ static int disks_policies(sim *s, sim_req *req, sim_resp *resp, int add)
   if (names == NULL) {
     free(name);
     return SIM_DONE;
+  }
+  if (add && second_schedule(s, d, names)) {
+    json_object_put(names);
+    free(name);
+    return sim_err_legacy(resp, 400, "invalid",
+                          "Invalid value for field 'resourcePolicies': disk "
+                          "'%s' can have only one snapshot schedule "
+                          "attached; remove the one it has first",
+                          sim_cvm_str(d, "name"));
   }
   p = json_object_new_object();
   json_object_object_add(p, "policies", names);
@@ -514,19 +548,21 @@ static void snapshots_delete_apply(sim *s, sim_op *op, json_object *payload)
     sim_quota_give(s, "SNAPSHOTS", NULL, 1);
 }
 
-static int snapshots_set_labels(sim *s, sim_req *req, sim_resp *resp)
+/*
+ * setLabels of a stored resource `o` named `name` (a snapshot, a disk):
+ * the request's schema, the current labelFingerprint (412 otherwise), then
+ * an operation in `scope` whose apply replaces the labels and makes a new
+ * fingerprint.
+ */
+static int labels_set(sim *s, sim_req *req, sim_resp *resp, char *name,
+                      const char *schema, const char *scope)
 {
-  char *name;
-  json_object *o, *p, *body = sim_body(req);
+  json_object *o = sim_store_get(s, name), *p, *body = sim_body(req);
   int result;
 
-  if (sim_check_project(s, req, resp) < 0)
-    return SIM_DONE;
-  name = snapshot_name(s, sim_param(req, "resource"));
-  o = sim_store_get(s, name);
   if (o == NULL)
     result = sim_cvm_not_found(resp, name);
-  else if (sim_cvm_schema(resp, "GlobalSetLabelsRequest", body) < 0 ||
+  else if (sim_cvm_schema(resp, schema, body) < 0 ||
            sim_cvm_check_fingerprint(resp, sim_cvm_str(o, "labelFingerprint"),
                                      sim_cvm_str(body, "labelFingerprint"),
                                      "Labels fingerprint either invalid or "
@@ -540,14 +576,36 @@ static int snapshots_set_labels(sim *s, sim_req *req, sim_resp *resp)
         json_object_object_get_ex(body, "labels", NULL)
             ? json_object_get(json_object_object_get(body, "labels"))
             : json_object_new_object());
-    result = sim_cvm_op(s, req, resp, "global", "setLabels", name, o,
+    result = sim_cvm_op(s, req, resp, scope, "setLabels", name, o,
                         SIM_DUR_INSTANT, p);
   }
   free(name);
   return result;
 }
 
-static void snapshots_set_labels_apply(sim *s, sim_op *op, json_object *payload)
+static int snapshots_set_labels(sim *s, sim_req *req, sim_resp *resp)
+{
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  return labels_set(s, req, resp, snapshot_name(s, sim_param(req, "resource")),
+                    "GlobalSetLabelsRequest", "global");
+}
+
+static int disks_set_labels(sim *s, sim_req *req, sim_resp *resp)
+{
+  char scope[100];
+
+  if (sim_check_project(s, req, resp) < 0)
+    return SIM_DONE;
+  snprintf(scope, sizeof(scope), "zones/%s", sim_param(req, "zone"));
+  return labels_set(s, req, resp,
+                    sim_cvm_name("projects/%s/zones/%s/disks/%s",
+                                 sim_project(s), sim_param(req, "zone"),
+                                 sim_param(req, "resource")),
+                    "ZoneSetLabelsRequest", scope);
+}
+
+static void set_labels_apply(sim *s, sim_op *op, json_object *payload)
 {
   json_object *o = sim_store_get(s, sim_cvm_str(payload, "name"));
 
@@ -875,6 +933,8 @@ static const sim_route disk_routes[] = {
     {"POST", CP "/zones/{zone}/disks/{disk}/removeResourcePolicies",
      "compute.disks.removeResourcePolicies", disks_remove_policies,
      disks_policies_apply, 0, NULL},
+    {"POST", CP "/zones/{zone}/disks/{resource}/setLabels",
+     "compute.disks.setLabels", disks_set_labels, set_labels_apply, 0, NULL},
     {"GET", CP "/global/snapshots", "compute.snapshots.list", snapshots_list,
      NULL, 0, NULL},
     {"GET", CP "/global/snapshots/{snapshot}", "compute.snapshots.get",
@@ -882,8 +942,8 @@ static const sim_route disk_routes[] = {
     {"DELETE", CP "/global/snapshots/{snapshot}", "compute.snapshots.delete",
      snapshots_delete, snapshots_delete_apply, 0, NULL},
     {"POST", CP "/global/snapshots/{resource}/setLabels",
-     "compute.snapshots.setLabels", snapshots_set_labels,
-     snapshots_set_labels_apply, 0, NULL},
+     "compute.snapshots.setLabels", snapshots_set_labels, set_labels_apply, 0,
+     NULL},
     {"POST", CP "/regions/{region}/resourcePolicies",
      "compute.resourcePolicies.insert", policies_insert, policies_insert_apply,
      0, NULL},

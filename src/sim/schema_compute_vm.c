@@ -713,6 +713,12 @@ static const sim_schema_prop compute_vm_WorkloadIdentityConfig[] = {
     {NULL, 0, NULL},
 };
 
+static const sim_schema_prop compute_vm_ZoneSetLabelsRequest[] = {
+    {"labelFingerprint", 's', NULL},
+    {"labels", 'm', NULL},
+    {NULL, 0, NULL},
+};
+
 const sim_schema_type sim_schema_compute_vm[] = {
     {"AcceleratorConfig", compute_vm_AcceleratorConfig},
     {"AccessConfig", compute_vm_AccessConfig},
@@ -812,5 +818,6 @@ const sim_schema_type sim_schema_compute_vm[] = {
     {"Tags", compute_vm_Tags},
     {"UpcomingMaintenance", compute_vm_UpcomingMaintenance},
     {"WorkloadIdentityConfig", compute_vm_WorkloadIdentityConfig},
+    {"ZoneSetLabelsRequest", compute_vm_ZoneSetLabelsRequest},
     {NULL, NULL},
 };

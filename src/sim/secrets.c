@@ -1,8 +1,8 @@
 /*
  * secrets.c - Secret Manager v1 (project-level secrets): secrets create/
- * get/list/delete, addVersion, versions get/list/access ("latest" alias)
- * and getIamPolicy/setIamPolicy. Everything is synchronous, as in Google's
- * API.
+ * get/list/patch (labels, annotations)/delete, addVersion, versions
+ * get/list/access ("latest" alias) and getIamPolicy/setIamPolicy. Everything is
+ * synchronous, as in Google's API.
  *
  * Payloads are secrets. They are kept only as the base64 the client sent,
  * in entries of their own kind (secretmanager.secretPayload, key
@@ -127,6 +127,42 @@ static int secrets_create(sim *s, sim_req *req, sim_resp *resp)
   new_etag(s, sec);
   sim_store_put(s, key, SM_KIND_SECRET, json_object_get(sec));
   return sim_resp_json(resp, 200, sec);
+}
+
+/* secrets.patch: updateMask names the fields that change (labels and
+ * annotations here; any other is 400, our text); a new etag. */
+static int secrets_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400], field[64];
+  json_object *sec = secret_lookup(s, req, resp, key, sizeof(key));
+  json_object *body = sim_body(req), *v;
+  const char *mask = sim_query(req, "updateMask"), *p;
+
+  if (sec == NULL ||
+      sim_schema_check(resp, sim_schema_secrets, "Secret", body, "secret") < 0)
+    return SIM_DONE;
+  if (mask == NULL || *mask == '\0')
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "update_mask must be specified.");
+  for (p = mask; *p; p += *p == ',') {
+    size_t n = strcspn(p, ",");
+    snprintf(field, sizeof(field), "%.*s", (int)n, p);
+    p += n;
+    if (strcmp(field, "labels") != 0 && strcmp(field, "annotations") != 0)
+      return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                         "update_mask: field '%s' cannot be updated here.",
+                         field);
+  }
+  for (const char *f = "labels"; f; f = *f == 'l' ? "annotations" : NULL) {
+    if (!strstr(mask, f))
+      continue;
+    if (json_object_object_get_ex(body, f, &v))
+      json_object_object_add(sec, f, copy(v));
+    else
+      json_object_object_del(sec, f);
+  }
+  new_etag(s, sec); /* changed in place: the store holds it */
+  return sim_resp_json(resp, 200, json_object_get(sec));
 }
 
 static int secrets_get(sim *s, sim_req *req, sim_resp *resp)
@@ -424,6 +460,7 @@ static const sim_route secrets_routes[] = {
     {"POST", SP, SM_ID "create", secrets_create, NULL, 0, NULL},
     {"GET", SP, SM_ID "list", secrets_list, NULL, 0, NULL},
     {"GET", SP "/{secretsId}", SM_ID "get", secrets_get, NULL, 0, NULL},
+    {"PATCH", SP "/{secretsId}", SM_ID "patch", secrets_patch, NULL, 0, NULL},
     {"DELETE", SP "/{secretsId}", SM_ID "delete", secrets_delete, NULL, 0,
      NULL},
     {"GET", SP "/{secretsId}/versions", SM_ID "versions.list", versions_list,

@@ -10,7 +10,6 @@
 
 #include "gcp/gcp.h"
 #include "tenant/kinds.h"
-#include "tenant/render.h"
 #include "tenant/steps.h"
 #include "tenant/subnet.h"
 
@@ -26,7 +25,6 @@ NAME_BY_ID(name_subnet, edv__name_subnet)
 NAME_BY_ID(name_secret, edv__name_secret)
 NAME_BY_ID(name_vm, edv__name_vm)
 NAME_BY_ID(name_disk, edv__name_disk)
-NAME_BY_ID(name_policy, edv__name_snapshot_policy)
 NAME_BY_ID(name_ig, edv__name_instance_group)
 NAME_BY_ID(name_bes, edv__name_backend_service)
 NAME_BY_ID(name_cert, edv__name_certificate)
@@ -62,6 +60,15 @@ static int name_sa_member(const edv__kind_who *w, unsigned i, char *buf,
     return EDV_EINVAL;
   n = snprintf(buf, size, "serviceAccount:%s", email);
   return n < 0 || (size_t)n >= size ? EDV_EINVAL : 0;
+}
+
+static int name_policy(const edv__kind_who *w, unsigned i, char *buf,
+                       size_t size)
+{
+  if (i)
+    return EDV_ENOTFOUND;
+  return w->tier ? edv__name_snapshot_policy(w->id, w->tier, buf, size)
+                 : EDV_ENOTFOUND;
 }
 
 static int name_sql(const edv__kind_who *w, unsigned i, char *buf, size_t size)
@@ -228,6 +235,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "secret",
             .name = name_secret,
+            .diff = edv__kind_labels_diff,
         },
     [EDV_KIND_SQL_INSTANCE] =
         {
@@ -309,6 +317,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "disk",
             .name = name_disk,
+            .diff = edv__kind_disk_diff,
         },
     [EDV_KIND_SNAPSHOT_POLICY] =
         {
@@ -417,6 +426,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_auth,
+            .diff = edv__kind_labels_diff,
         },
     [EDV_KIND_CERTIFICATE] =
         {
@@ -436,6 +446,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "certificate",
             .name = name_cert,
+            .diff = edv__kind_labels_diff,
         },
     [EDV_KIND_CERT_MAP_ENTRY] =
         {
@@ -754,7 +765,6 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
   json_object *fix = json_object_new_object(), *body;
   const char *tier = edv__jstr(st, "tier");
   const char *avail = edv__jstr(st, "availabilityType");
-  const char *lt = edv__jstr(edv__jget(st, "userLabels"), EDV_LABEL_TIER);
   const char *want_avail = t->sql.regional ? "REGIONAL" : "ZONAL";
   int64_t disk = edv__jint(st, "dataDiskSizeGb", 0);
   char gb[16];
@@ -787,10 +797,12 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
   }
   n += sql_backup_diff(t, ctx->backup_location,
                        edv__jget(st, "backupConfiguration"), fix, text, size);
-  if (n > 0 && !str_is(lt, t->name))
-    /* Same patch: the tier label follows a scaled tenant. */
+  if (edv__kind_tier_label_diff(ctx, edv__jget(st, "userLabels"), text, size)) {
+    /* The tier label follows a scaled tenant (in the same patch). */
     json_object_object_add(fix, "userLabels",
                            edv__tenant_labels(ctx->tenant, t->name));
+    n++;
+  }
   if (n == 0 || !patch) {
     json_object_put(fix);
     return n;
@@ -798,123 +810,6 @@ int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
   body = json_object_new_object();
   json_object_object_add(body, "settings", fix);
   *patch = body;
-  return n;
-}
-
-/* ---- VM ------------------------------------------------------------------*/
-
-/* The VM's startup script: its metadata item (NULL when none). */
-static json_object *vm_script_item(json_object *items)
-{
-  for (size_t i = 0; i < edv__jarr_len(items); i++) {
-    json_object *it = json_object_array_get_idx(items, i);
-    if (str_is(edv__jstr(it, "key"), "startup-script"))
-      return it;
-  }
-  return NULL;
-}
-
-/*
- * The display name in the VM's startup script (app.env's EDV_TENANT_NAME
- * line, as tenant/render.c writes it): 1 when it differs, with *patch (if
- * patch) the body of instances.setMetadata: the observed items with that
- * one line replaced, and the observed fingerprint. A script without the
- * line is a difference without a patch.
- */
-static int vm_name_diff(const edv__kind_ctx *ctx, json_object *observed,
-                        json_object **patch, char *text, size_t size)
-{
-  json_object *md = edv__jget(observed, "metadata");
-  json_object *items = edv__jget(md, "items"), *item = vm_script_item(items);
-  const char *script = edv__jstr(item, "value"), *line = script, *end;
-  char *want = edv__render_name_line(ctx->display_name), *fixed;
-  size_t wl, pre;
-
-  if (!want)
-    return 0;
-  wl = strlen(want);
-  while (line && strncmp(line, "EDV_TENANT_NAME=", 16) != 0)
-    line = (line = strchr(line, '\n')) ? line + 1 : NULL;
-  end = line ? line + strcspn(line, "\n") : NULL;
-  if (line && (size_t)(end - line) == wl && memcmp(line, want, wl) == 0) {
-    free(want);
-    return 0;
-  }
-  edv__kind_note(text, size, "display name in the startup script differs");
-  pre = line ? (size_t)(line - script) : 0;
-  if (patch && line && (fixed = malloc(pre + wl + strlen(end) + 1))) {
-    json_object *out = json_object_new_array();
-    memcpy(fixed, script, pre);
-    memcpy(fixed + pre, want, wl);
-    memcpy(fixed + pre + wl, end, strlen(end) + 1);
-    for (size_t i = 0; i < edv__jarr_len(items); i++) {
-      json_object *it = json_object_array_get_idx(items, i), *o;
-      if (it != item) {
-        json_object_array_add(out, json_object_get(it));
-        continue;
-      }
-      o = json_object_new_object();
-      json_object_object_add(o, "key",
-                             json_object_new_string("startup-script"));
-      json_object_object_add(o, "value", json_object_new_string(fixed));
-      json_object_array_add(out, o);
-    }
-    free(fixed);
-    *patch = json_object_new_object();
-    if (edv__jstr(md, "fingerprint"))
-      json_object_object_add(
-          *patch, "fingerprint",
-          json_object_new_string(edv__jstr(md, "fingerprint")));
-    json_object_object_add(*patch, "items", out);
-  }
-  free(want);
-  return 1;
-}
-
-/*
- * The VM runs with the tier's machine type. The patch is the body of
- * instances.setMachineType (which needs the VM stopped: the step stops
- * it first); a stopped VM is a difference without a patch of its own
- * (instances.start). With the machine type right, a display name its
- * startup script does not show is put right in place (setMetadata).
- */
-int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
-                      json_object **patch, char *text, size_t size)
-{
-  const char *mt = edv__jstr(observed, "machineType");
-  const char *st = edv__jstr(observed, "status");
-  const char *zone = ctx->zone;
-  char have[96], zbuf[96], buf[256];
-  int n = 0;
-
-  if (size)
-    text[0] = '\0';
-  if (patch)
-    *patch = NULL;
-  edv__url_last_segment(mt ? mt : "", have, sizeof(have));
-  if (strcmp(have, ctx->tier->machine_type) != 0) {
-    edv__kind_note(text, size, "machine type %.40s -> %s",
-                   have[0] ? have : "(none)", ctx->tier->machine_type);
-    if (!zone)
-      zone = edv__url_last_segment(
-          edv__jstr(observed, "zone") ? edv__jstr(observed, "zone") : "", zbuf,
-          sizeof(zbuf));
-    if (patch) {
-      *patch = json_object_new_object();
-      snprintf(buf, sizeof(buf), "zones/%s/machineTypes/%s", zone,
-               ctx->tier->machine_type);
-      json_object_object_add(*patch, "machineType",
-                             json_object_new_string(buf));
-    }
-    n++;
-  }
-  if (st && strcmp(st, "TERMINATED") == 0) {
-    edv__kind_note(text, size, "stopped (TERMINATED) -> running");
-    n++;
-  }
-  if (ctx->display_name)
-    n += vm_name_diff(ctx, observed, patch && !*patch ? patch : NULL, text,
-                      size);
   return n;
 }
 
@@ -1446,6 +1341,17 @@ int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
     *patch = json_object_new_object();
     json_object_object_add(*patch, "certificates",
                            json_object_get(edv__jget(want, "certificates")));
+  }
+  if (edv__kind_tier_label_diff(ctx, edv__jget(observed, "labels"), text,
+                                size)) {
+    n++;
+    if (fixed && patch) {
+      if (!*patch)
+        *patch = json_object_new_object();
+      json_object_object_add(
+          *patch, "labels",
+          edv__kind_labels_fixed(ctx, edv__jget(observed, "labels")));
+    }
   }
   json_object_put(want);
   return n;

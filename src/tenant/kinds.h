@@ -71,11 +71,13 @@ typedef enum {
 
 /* Whom a kind's names are for: what a name may depend on. */
 typedef struct edv__kind_who {
-  const char *id;      /* tenant id */
-  const char *slug;    /* its slug (the alias hostname when != id) */
-  uint32_t generation; /* its Cloud SQL name generation */
-  const char *project; /* the fleet's project */
-  const char *domain;  /* the fleet's domain (DNS names) */
+  const char *id;        /* tenant id */
+  const char *slug;      /* its slug (the alias hostname when != id) */
+  uint32_t generation;   /* its Cloud SQL name generation */
+  const char *project;   /* the fleet's project */
+  const char *domain;    /* the fleet's domain (DNS names) */
+  const edv__tier *tier; /* its tier (the snapshot schedule's name says
+                            what it holds); NULL: that name is unknown */
 } edv__kind_who;
 
 /* What a diff compares against. */
@@ -224,12 +226,19 @@ void edv__kind_note(char *text, size_t size, const char *fmt, ...)
 int edv__kind_sql_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
 /* The VM's diff: the tier's machine type (the patch is the body of
- * instances.setMachineType), stopped, and ctx->display_name in its startup
- * script (once the machine type is right, the patch is the body of
- * instances.setMetadata: the observed items and fingerprint, the script's
- * EDV_TENANT_NAME line replaced). */
+ * instances.setMachineType), stopped, then its metadata: ctx->display_name
+ * and the tier's lines in its startup script's app environment, the
+ * edv-tier and edv-max-users items (once the machine type is right, the
+ * patch is the body of instances.setMetadata: the observed items and
+ * fingerprint, those lines and items replaced), then its edv-tier label
+ * (the patch is the body of instances.setLabels, with labelFingerprint). */
 int edv__kind_vm_diff(const edv__kind_ctx *ctx, json_object *observed,
                       json_object **patch, char *text, size_t size);
+/* The boot disk's diff: its edv-tier label (the patch is the body of
+ * disks.setLabels, with labelFingerprint). Its size is the vm step's (a
+ * disk only grows). */
+int edv__kind_disk_diff(const edv__kind_ctx *ctx, json_object *observed,
+                        json_object **patch, char *text, size_t size);
 
 /* The firewall rules' diff: which rule is read from the observed name
  * (-1 when it is none of the tenant's). Its patch is the whole rule, with
@@ -267,9 +276,10 @@ void edv__kind_urlmap_put(json_object *map, const char *tenant,
 
 /* A certificate map entry's diff: which entry (host) is read from the
  * observed name (-1 when it is none of the tenant's). Its hostname cannot
- * change in place (a difference without a patch); its certificates are
- * put right by the patch (the body of certificateMapEntries.patch with
- * updateMask=certificates). */
+ * change in place (a difference without a patch); its certificates and
+ * its edv-tier label (when ctx has a tier) are put right by the patch
+ * (the body of certificateMapEntries.patch, with an updateMask of the
+ * patch's fields). */
 int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
                          json_object **patch, char *text, size_t size);
 /* The entry the tenant wants for its host h (hostname, certificates;
@@ -297,6 +307,21 @@ int edv__kind_roles_held(json_object *policy, const char *member,
  * empty ones). Returns the number of bindings changed. */
 int edv__kind_roles_put(json_object *policy, const char *member,
                         const char *const *roles, int remove);
+
+/* The edv-tier label of `labels` (a resource's labels, Cloud SQL's
+ * userLabels) against ctx's tier: 1 with a note when it differs, 0 when
+ * the same or ctx has no tier (tenant/kinds_vm.c). */
+int edv__kind_tier_label_diff(const edv__kind_ctx *ctx, json_object *labels,
+                              char *text, size_t size);
+
+/* `labels` with the edv-tier label made ctx's tier (new object). */
+json_object *edv__kind_labels_fixed(const edv__kind_ctx *ctx,
+                                    json_object *labels);
+/* The diff of a kind whose labels are set by a PATCH (the certificate,
+ * the DNS authorizations, the DB password secret): its edv-tier label
+ * (the patch is the body of its patch with updateMask=labels). */
+int edv__kind_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

@@ -97,28 +97,37 @@ char *edv__render_name_line(const char *display_name)
   return sb_done(&b);
 }
 
+char *edv__render_tier_env(const edv__tier *t)
+{
+  sbuf b = {0};
+
+  sb_printf(&b, "EDV_TIER=%s\n", t->name);
+  sb_printf(&b, "EDV_MAX_USERS=%d\n", t->max_users);
+  sb_printf(&b, "EDV_FEATURES=");
+  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) t->features, t->nfeatures);
+  sb_printf(&b, "\nEDV_APPS=");
+  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) t->app_access, t->napps);
+  sb_printf(&b, "\n");
+  return sb_done(&b);
+}
+
 char *edv__render_env(const edv__render_in *in)
 {
   sbuf b = {0};
   char *name = edv__render_name_line(in->spec->display_name);
+  char *tier = edv__render_tier_env(in->tier);
 
   sb_printf(&b, "# EdVirons application environment (rendered by edv).\n");
   sb_printf(&b, "# No secret here: the DB password is read from Secret "
                 "Manager at start.\n");
   sb_printf(&b, "EDV_TENANT_ID=%s\n", in->spec->id);
   sb_printf(&b, "EDV_TENANT_SLUG=%s\n", in->spec->slug);
-  sb_printf(&b, "%s\nEDV_TIER=%s\n", name ? name : "", in->tier->name);
-  if (!name)
+  sb_printf(&b, "%s\n%s", name ? name : "", tier ? tier : "");
+  if (!name || !tier)
     b.oom = 1;
   free(name);
-  sb_printf(&b, "EDV_MAX_USERS=%d\n", in->tier->max_users);
-  sb_printf(&b, "EDV_FEATURES=");
-  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->features,
-       in->tier->nfeatures);
-  sb_printf(&b, "\nEDV_APPS=");
-  join(&b, (char(*)[EDV_TIER_ITEM_MAX + 1]) in->tier->app_access,
-       in->tier->napps);
-  sb_printf(&b, "\nEDV_HOSTNAME=%s.%s\n", in->spec->id, in->domain);
+  free(tier);
+  sb_printf(&b, "EDV_HOSTNAME=%s.%s\n", in->spec->id, in->domain);
   sb_printf(&b, "EDV_PROJECT=%s\n", in->project);
   sb_printf(&b, "DB_HOST=%s\n", in->db_host ? in->db_host : "");
   sb_printf(&b, "DB_NAME=edvirons\nDB_USER=edvirons\n");
@@ -228,6 +237,76 @@ char *edv__render_migrate_unit(const edv__render_in *in)
   return sb_done(&b);
 }
 
+/*
+ * The configuration watcher: what the VM runs so that a change made in
+ * place reaches the app (a scale's tier, licences and features, a new
+ * display name: tenant/kinds.c's VM diff, set with instances.setMetadata).
+ * It waits on the metadata server (wait_for_change with the last ETag:
+ * the call returns when the instance's attributes change, or after the
+ * timeout) and, on a change, runs the startup script again
+ * (google_metadata_script_runner, the guest environment's runner), which
+ * rewrites app.env and restarts the app: the app reads its environment
+ * at start. Its first answer only records the ETag the boot's run saw.
+ */
+char *edv__render_watch_script(void)
+{
+  sbuf b = {0};
+
+  sb_printf(
+      &b,
+      "#!/bin/bash\n"
+      "# EdVirons: re-applies the VM's configuration when its metadata\n"
+      "# changes (rendered by edv).\n"
+      "set -u\n"
+      "url='http://metadata.google.internal/computeMetadata/v1/instance/"
+      "attributes/?recursive=true&wait_for_change=true&timeout_sec=600'\n"
+      "etag=NONE\n"
+      "hdr=$(mktemp)\n"
+      "trap 'rm -f \"$hdr\"' EXIT\n"
+      "while true; do\n"
+      "  if ! curl -sS -o /dev/null -D \"$hdr\" -H 'Metadata-Flavor: Google' "
+      "\"${url}&last_etag=${etag}\"; then\n"
+      "    sleep 5\n"
+      "    continue\n"
+      "  fi\n"
+      "  new=$(tr -d '\\r' < \"$hdr\" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')\n"
+      "  if [ -z \"$new\" ]; then\n"
+      "    sleep 5\n"
+      "    continue\n"
+      "  fi\n"
+      "  if [ \"$etag\" != NONE ] && [ \"$new\" != \"$etag\" ]; then\n"
+      "    logger -t edv-config-watch 'metadata changed: running the startup "
+      "script again'\n"
+      "    google_metadata_script_runner startup ||\n"
+      "      logger -t edv-config-watch 'the startup script failed'\n"
+      "  fi\n"
+      "  etag=$new\n"
+      "done\n");
+  return sb_done(&b);
+}
+
+char *edv__render_watch_unit(const edv__render_in *in)
+{
+  sbuf b = {0};
+
+  sb_printf(&b,
+            "# EdVirons configuration watcher for tenant %s (rendered by "
+            "edv).\n"
+            "[Unit]\n"
+            "Description=EdVirons configuration watcher (tenant %s)\n"
+            "Wants=network-online.target\n"
+            "After=network-online.target\n\n"
+            "[Service]\n"
+            "Type=simple\n"
+            "ExecStart=/usr/local/sbin/edv-config-watch\n"
+            "Restart=always\n"
+            "RestartSec=10\n\n"
+            "[Install]\n"
+            "WantedBy=multi-user.target\n",
+            in->spec->id, in->spec->id);
+  return sb_done(&b);
+}
+
 /* Appends `body` as a quoted heredoc writing `path` with `mode`. */
 static void heredoc(sbuf *b, const char *path, const char *mode,
                     const char *body)
@@ -263,73 +342,93 @@ static void startup_app(sbuf *b, const char *release)
             "http://metadata.google.internal/computeMetadata/v1/instance/"
             "guest-attributes/edvirons/app-version || true\n",
             release ? release : "none");
-}
+  /* Appends the watcher (its script and unit) and starts it. */
+  static void watcher(sbuf * b, const edv__render_in *in)
+  {
+    char *script = edv__render_watch_script(),
+         *unit = edv__render_watch_unit(in);
 
-char *edv__render_startup(const edv__render_in *in)
-{
-  sbuf b = {0};
-  char *env = edv__render_env(in), *site = edv__render_nginx(in),
-       *unit = edv__render_app_unit(in), *mig = edv__render_migrate_unit(in);
+    if (!script || !unit)
+      b->oom = 1;
+    else {
+      sb_printf(b, "\n");
+      heredoc(b, "/usr/local/sbin/edv-config-watch", "0755", script);
+      heredoc(b, "/etc/systemd/system/edvirons-config-watch.service", "0644",
+              unit);
+      /* enable --now: a run of the watcher's own leaves it running. */
+      sb_printf(b, "systemctl daemon-reload\n"
+                   "systemctl enable --now edvirons-config-watch.service\n");
+    }
+    free(script);
+    free(unit);
+  }
 
-  if (!env || !site || !unit || !mig) {
+  char *edv__render_startup(const edv__render_in *in)
+  {
+    sbuf b = {0};
+    char *env = edv__render_env(in), *site = edv__render_nginx(in),
+         *unit = edv__render_app_unit(in), *mig = edv__render_migrate_unit(in);
+
+    if (!env || !site || !unit || !mig) {
+      free(env);
+      free(site);
+      free(unit);
+      free(mig);
+      return NULL;
+    }
+    sb_printf(&b,
+              "#!/bin/bash\n"
+              "# EdVirons tenant %s: first-boot configuration (rendered by "
+              "edv).\n"
+              "# Idempotent: safe to run on every boot.\n"
+              "set -euo pipefail\n"
+              "exec > >(logger -t edv-startup) 2>&1\n\n"
+              "export DEBIAN_FRONTEND=noninteractive\n"
+              "if ! dpkg -s nginx redis-server jq >/dev/null 2>&1; then\n"
+              "  apt-get update -q\n"
+              "  apt-get install -y -q nginx redis-server jq curl\n"
+              "fi\n\n"
+              "# Google Cloud Ops Agent: metrics (memory) and logs.\n"
+              "if ! systemctl is-active --quiet google-cloud-ops-agent; then\n"
+              "  curl -sSfO https://dl.google.com/cloudagents/"
+              "add-google-cloud-ops-agent-repo.sh\n"
+              "  bash add-google-cloud-ops-agent-repo.sh --also-install\n"
+              "fi\n\n"
+              "id edvirons >/dev/null 2>&1 || useradd --system --home "
+              "/var/lib/edvirons --shell /usr/sbin/nologin edvirons\n\n",
+              in->spec->id);
+    heredoc(&b, "/etc/edvirons/app.env", "0640", env);
+    sb_printf(&b, "chgrp edvirons /etc/edvirons/app.env\n\n");
+    heredoc(&b, "/etc/nginx/sites-available/edvirons", "0644", site);
+    sb_printf(&b, "ln -sf /etc/nginx/sites-available/edvirons "
+                  "/etc/nginx/sites-enabled/edvirons\n"
+                  "rm -f /etc/nginx/sites-enabled/default\n\n");
+    heredoc(&b, "/etc/systemd/system/edvirons-migrate.service", "0644", mig);
+    heredoc(&b, "/etc/systemd/system/edvirons-app.service", "0644", unit);
+    sb_printf(&b,
+              "# The DB password: fetched with the VM's own service account;\n"
+              "# kept only in a root-owned 0600 file the app reads.\n"
+              "token=$(curl -sSf -H 'Metadata-Flavor: Google' "
+              "http://metadata.google.internal/computeMetadata/v1/instance/"
+              "service-accounts/default/token | jq -r .access_token)\n"
+              "umask 077\n"
+              "curl -sSf -H \"Authorization: Bearer ${token}\" "
+              "\"https://secretmanager.googleapis.com/v1/%s/versions/"
+              "latest:access\" | jq -r .payload.data | base64 -d "
+              "> /etc/edvirons/db-password\n"
+              "chown root:edvirons /etc/edvirons/db-password\n"
+              "chmod 0640 /etc/edvirons/db-password\n"
+              "unset token\n\n"
+              "systemctl enable --now redis-server\n"
+              "nginx -t\n"
+              "systemctl daemon-reload\n",
+              in->secret ? in->secret : "");
+    startup_app(&b, in->release);
+    sb_printf(&b, "systemctl reload nginx || systemctl restart nginx\n");
+    watcher(&b, in);
     free(env);
     free(site);
     free(unit);
     free(mig);
-    return NULL;
+    return sb_done(&b);
   }
-  sb_printf(&b,
-            "#!/bin/bash\n"
-            "# EdVirons tenant %s: first-boot configuration (rendered by "
-            "edv).\n"
-            "# Idempotent: safe to run on every boot.\n"
-            "set -euo pipefail\n"
-            "exec > >(logger -t edv-startup) 2>&1\n\n"
-            "export DEBIAN_FRONTEND=noninteractive\n"
-            "if ! dpkg -s nginx redis-server jq >/dev/null 2>&1; then\n"
-            "  apt-get update -q\n"
-            "  apt-get install -y -q nginx redis-server jq curl\n"
-            "fi\n\n"
-            "# Google Cloud Ops Agent: metrics (memory) and logs.\n"
-            "if ! systemctl is-active --quiet google-cloud-ops-agent; then\n"
-            "  curl -sSfO https://dl.google.com/cloudagents/"
-            "add-google-cloud-ops-agent-repo.sh\n"
-            "  bash add-google-cloud-ops-agent-repo.sh --also-install\n"
-            "fi\n\n"
-            "id edvirons >/dev/null 2>&1 || useradd --system --home "
-            "/var/lib/edvirons --shell /usr/sbin/nologin edvirons\n\n",
-            in->spec->id);
-  heredoc(&b, "/etc/edvirons/app.env", "0640", env);
-  sb_printf(&b, "chgrp edvirons /etc/edvirons/app.env\n\n");
-  heredoc(&b, "/etc/nginx/sites-available/edvirons", "0644", site);
-  sb_printf(&b, "ln -sf /etc/nginx/sites-available/edvirons "
-                "/etc/nginx/sites-enabled/edvirons\n"
-                "rm -f /etc/nginx/sites-enabled/default\n\n");
-  heredoc(&b, "/etc/systemd/system/edvirons-migrate.service", "0644", mig);
-  heredoc(&b, "/etc/systemd/system/edvirons-app.service", "0644", unit);
-  sb_printf(&b,
-            "# The DB password: fetched with the VM's own service account;\n"
-            "# kept only in a root-owned 0600 file the app reads.\n"
-            "token=$(curl -sSf -H 'Metadata-Flavor: Google' "
-            "http://metadata.google.internal/computeMetadata/v1/instance/"
-            "service-accounts/default/token | jq -r .access_token)\n"
-            "umask 077\n"
-            "curl -sSf -H \"Authorization: Bearer ${token}\" "
-            "\"https://secretmanager.googleapis.com/v1/%s/versions/"
-            "latest:access\" | jq -r .payload.data | base64 -d "
-            "> /etc/edvirons/db-password\n"
-            "chown root:edvirons /etc/edvirons/db-password\n"
-            "chmod 0640 /etc/edvirons/db-password\n"
-            "unset token\n\n"
-            "systemctl enable --now redis-server\n"
-            "nginx -t\n"
-            "systemctl daemon-reload\n",
-            in->secret ? in->secret : "");
-  startup_app(&b, in->release);
-  sb_printf(&b, "systemctl reload nginx || systemctl restart nginx\n");
-  free(env);
-  free(site);
-  free(unit);
-  free(mig);
-  return sb_done(&b);
-}

@@ -38,9 +38,18 @@ char *edv__render_env(const edv__render_in *in); /* app.env */
 /* app.env's display name line, "EDV_TENANT_NAME='...'" (no newline; the
  * VM's diff looks for it in the startup script). */
 char *edv__render_name_line(const char *display_name);
+/* app.env's lines that follow the tier (EDV_TIER, EDV_MAX_USERS,
+ * EDV_FEATURES, EDV_APPS), each ending in a newline: a scale puts them
+ * into the VM's startup script in place (tenant/kinds.c). */
+char *edv__render_tier_env(const edv__tier *t);
 char *edv__render_nginx(const edv__render_in *in);    /* nginx site */
 char *edv__render_app_unit(const edv__render_in *in); /* systemd unit */
 char *edv__render_migrate_unit(const edv__render_in *in);
 char *edv__render_startup(const edv__render_in *in); /* the script */
+/* The configuration watcher (script and systemd unit) the startup script
+ * installs: it runs the startup script again when the VM's metadata
+ * changes, so a change made in place (setMetadata) reaches the app. */
+char *edv__render_watch_script(void);
+char *edv__render_watch_unit(const edv__render_in *in);
 
 #endif /* EDV_TENANT_RENDER_H */

@@ -457,9 +457,31 @@ int edv__name_disk(const char *id, char *buf, size_t size)
   return spec_name(buf, size, "edv-%s-boot", id);
 }
 
-int edv__name_snapshot_policy(const char *id, char *buf, size_t size)
+int edv__name_snapshot_policy_prefix(const char *id, char *buf, size_t size)
 {
   return spec_name(buf, size, "edv-%s-snap", id);
+}
+
+/* FNV-1a (32 bits) of the settings a snapshot schedule is made with. */
+static uint32_t policy_hash(const edv__tier *t)
+{
+  char key[160];
+  uint32_t h = 2166136261u;
+
+  snprintf(key, sizeof(key), "%s|%s|%d|%s", t->name, t->snapshot_start_time,
+           t->snapshot_retention_days, t->snapshot_on_delete);
+  for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+int edv__name_snapshot_policy(const char *id, const edv__tier *t, char *buf,
+                              size_t size)
+{
+  if (!t)
+    return EDV_EINVAL;
+  return spec_name(buf, size, "edv-%s-snap-%dd-%08x", id,
+                   t->snapshot_retention_days, (unsigned)policy_hash(t));
 }
 
 int edv__name_instance_group(const char *id, char *buf, size_t size)

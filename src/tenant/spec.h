@@ -66,6 +66,9 @@
 #define EDV_MARKER_PREFIX "edv-managed:tenant="
 /* The description marker of the platform's resources (the tenant VPC). */
 #define EDV_MARKER_PLATFORM "edv-managed:platform"
+/* The VM's metadata keys that follow its tier (tenant/render.c, kinds.c). */
+#define EDV_META_TIER      "edv-tier"
+#define EDV_META_MAX_USERS "edv-max-users"
 
 typedef struct edv__tenant_spec {
   char id[EDV_TENANT_ID_MAX + 1];               /* "school001" */
@@ -184,7 +187,15 @@ int edv__name_sql_instance(const char *id, unsigned generation, char *buf,
                            size_t size);
 int edv__name_vm(const char *id, char *buf, size_t size);
 int edv__name_disk(const char *id, char *buf, size_t size);
-int edv__name_snapshot_policy(const char *id, char *buf, size_t size);
+/* The snapshot schedule of tier t: resource policies cannot change, so
+ * its name says what it holds ("edv-ID-snap-30d-1a2b3c4d": the retention
+ * and a hash of the tier's name, start time, retention and on-delete
+ * rule); a tier change makes a new one and swaps it on the disk. The
+ * prefix "edv-ID-snap" begins every one of the tenant's (and was the
+ * whole name before). */
+int edv__name_snapshot_policy(const char *id, const edv__tier *t, char *buf,
+                              size_t size);
+int edv__name_snapshot_policy_prefix(const char *id, char *buf, size_t size);
 int edv__name_instance_group(const char *id, char *buf, size_t size);
 int edv__name_backend_service(const char *id, char *buf, size_t size);
 int edv__name_certificate(const char *id, char *buf, size_t size);

@@ -48,6 +48,7 @@ typedef struct names {
   char sa_id[EDV_NAME_MAX], sa_email[256], secret[EDV_NAME_MAX];
   char sql[EDV_NAME_MAX], vm[EDV_NAME_MAX], disk[EDV_NAME_MAX];
   char policy[EDV_NAME_MAX], ig[EDV_NAME_MAX], bes[EDV_NAME_MAX];
+  char policy_prefix[EDV_NAME_MAX]; /* every snapshot schedule of ours */
   char cert[EDV_NAME_MAX], auth[2][EDV_NAME_MAX], entry[2][EDV_NAME_MAX];
   char host[2][EDV_FQDN_MAX]; /* "x.edvirons.com" (no trailing dot) */
   char fqdn[2][EDV_FQDN_MAX]; /* "x.edvirons.com." */
@@ -69,7 +70,10 @@ static void names_of(edv__srun *sr, names *n)
   edv__name_sql_instance(id, edv__srun_generation(sr), n->sql, sizeof(n->sql));
   edv__name_vm(id, n->vm, sizeof(n->vm));
   edv__name_disk(id, n->disk, sizeof(n->disk));
-  edv__name_snapshot_policy(id, n->policy, sizeof(n->policy));
+  edv__name_snapshot_policy(id, edv__srun_tier(sr), n->policy,
+                            sizeof(n->policy));
+  edv__name_snapshot_policy_prefix(id, n->policy_prefix,
+                                   sizeof(n->policy_prefix));
   edv__name_instance_group(id, n->ig, sizeof(n->ig));
   edv__name_backend_service(id, n->bes, sizeof(n->bes));
   edv__name_certificate(id, n->cert, sizeof(n->cert));
@@ -212,6 +216,44 @@ static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
   ctx->backup_location = edv__srun_backup_location(
       sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
   ctx->display_name = edv__srun_spec(sr)->display_name;
+}
+
+/*
+ * The tier label of a kind whose labels are set by a PATCH (the secret,
+ * the DNS authorizations, the certificate: edv__kind_labels_diff) follows
+ * a scale: its patch with updateMask=labels, then `again` (the step's
+ * observe). 1 when a repair started (or the step ended), 0 when nothing
+ * is to do.
+ */
+static int labels_repair(edv__srun *sr, edv__kind_id k, json_object *res,
+                         const char *name, edv__srun_fn again)
+{
+  const edv__kind *row = &edv__kinds[k];
+  edv__kind_ctx ctx;
+  json_object *body;
+  char path[600], what[256], key[64], label[96];
+  size_t cl = strlen(row->create_label) - strlen(".create");
+
+  kind_ctx(sr, &ctx);
+  if (edv__kind_labels_diff(&ctx, res, &body, what, sizeof(what)) == 0 || !body)
+    return 0;
+  snprintf(key, sizeof(key), "%s_labels", row->id);
+  snprintf(label, sizeof(label), "%.*s.patch", (int)cl, row->create_label);
+  if (!edv__step_repair_allowed(sr, key, "its labels")) {
+    json_object_put(body);
+    return 1;
+  }
+  edv__step_info(sr, 1, "%s '%s': updating its labels in place: %s", row->title,
+                 name, what);
+  if (edv__res_path(sr, row->path, name, path, sizeof(path) - 32)) {
+    json_object_put(body);
+    edv__step_fail(sr, EDV_EINTERNAL, "%s '%s': path too long", row->title,
+                   name);
+    return 1;
+  }
+  strcat(path, "?updateMask=labels");
+  edv__step_repair(sr, row->api, "PATCH", path, body, label, again);
+  return 1;
 }
 
 /* ==== subnet ============================================================= */
@@ -720,16 +762,20 @@ static void secret_version_seen(edv__srun *sr, json_object *res,
                 "secretmanager.secrets.addVersion", secret_version_added);
 }
 
+static void secret_up(edv__srun *sr);
+
 static void secret_verify(edv__srun *sr, json_object *res)
 {
   names n;
   char path[512];
 
-  (void)res;
   names_of(sr, &n);
+  /* The facts first: a plan ends the step at a repair's call. */
   snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s",
            edv__srun_project(sr), n.secret);
   edv__srun_set_fact(sr, "secret", path + 4);
+  if (labels_repair(sr, EDV_KIND_SECRET, res, n.secret, secret_up))
+    return;
   snprintf(path, sizeof(path), "/v1/projects/%s/secrets/%s/versions/latest",
            edv__srun_project(sr), n.secret);
   edv__step_get(sr, EDV_API_SECRETMANAGER, path, secret_version_seen);
@@ -1646,9 +1692,9 @@ static json_object *vm_build(edv__srun *sr)
   meta_add(items, "startup-script", script);
   free(script);
   meta_add(items, "edv-tenant", edv__srun_spec(sr)->id);
-  meta_add(items, "edv-tier", t->name);
+  meta_add(items, EDV_META_TIER, t->name);
   snprintf(users, sizeof(users), "%d", t->max_users);
-  meta_add(items, "edv-max-users", users);
+  meta_add(items, EDV_META_MAX_USERS, users);
   meta_add(items, "edv-hostname", n.host[0]);
   meta_add(items, "edv-db-instance", n.sql);
   meta_add(items, "edv-db-host", edv__srun_fact(sr, "db_ip"));
@@ -1699,7 +1745,8 @@ static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
   const edv__tier *t = edv__srun_tier(sr);
   int64_t have;
   json_object *body;
-  char path[512], gb[24];
+  edv__kind_ctx ctx;
+  char path[512], gb[24], what[256];
   names n;
 
   if (err) {
@@ -1735,6 +1782,21 @@ static void vm_disk_seen(edv__srun *sr, json_object *disk, const edv_error *err)
                    "boot disk '%s' is %lld GB, larger than the tier's %d GB: "
                    "kept (a disk cannot shrink)",
                    n.disk, (long long)have, t->disk_gb);
+  kind_ctx(sr, &ctx);
+  if (edv__kind_disk_diff(&ctx, disk, &body, what, sizeof(what)) > 0 && body) {
+    if (!edv__step_repair_allowed(sr, "disk_labels",
+                                  "the boot disk's labels")) {
+      json_object_put(body);
+      return;
+    }
+    edv__step_info(sr, 1, "boot disk '%s': updating its labels in place: %s",
+                   n.disk, what);
+    snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/setLabels",
+             edv__srun_project(sr), edv__srun_zone(sr), n.disk);
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.disks.setLabels", vm_up);
+    return;
+  }
   edv__step_done(sr, NULL);
 }
 
@@ -1836,16 +1898,23 @@ static void vm_verify(edv__srun *sr, json_object *res)
   kind_ctx(sr, &ctx);
   if (edv__kind_vm_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body &&
       !edv__jget(body, "machineType")) {
-    /* Only the metadata: in place, the VM keeps running. */
-    if (!edv__step_repair_allowed(sr, "vm_metadata", "the VM's metadata")) {
+    /* Only its metadata or its labels: in place, the VM keeps running
+     * (the app re-reads its environment: tenant/render.c's watcher). */
+    int labels = edv__jget(body, "labels") != NULL;
+
+    if (!edv__step_repair_allowed(sr, labels ? "vm_labels" : "vm_metadata",
+                                  labels ? "the VM's labels"
+                                         : "the VM's metadata")) {
       json_object_put(body);
       return;
     }
-    edv__step_info(sr, 1, "VM '%s': %s; updating its metadata in place", n.vm,
-                   what);
-    vm_verb_path(sr, "setMetadata", path, sizeof(path));
+    edv__step_info(sr, 1, "VM '%s': updating its %s in place: %s", n.vm,
+                   labels ? "labels" : "metadata", what);
+    vm_verb_path(sr, labels ? "setLabels" : "setMetadata", path, sizeof(path));
     edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
-                     "compute.instances.setMetadata", vm_up);
+                     labels ? "compute.instances.setLabels"
+                            : "compute.instances.setMetadata",
+                     vm_up);
     return;
   }
   if (body) {
@@ -1984,19 +2053,159 @@ static json_object *policy_build(edv__srun *sr)
   return o;
 }
 
-static void policy_attached(edv__srun *sr, json_object *res,
-                            const edv_error *err)
+/*
+ * The schedule's retention, start and snapshot labels are the tier's, and
+ * a resource policy cannot be changed: each tier's schedule has its own
+ * name (edv__name_snapshot_policy), so a scale makes the new one
+ * (edv__step_ensure_res), and this swaps it on the disk and deletes the
+ * old. A disk takes one snapshot schedule, so the swap is: remove the old
+ * from the disk, add the new, delete the old. Each call is its own act
+ * followed by a new observation of the disk (or the region's list), so a
+ * crash between any two resumes where the cloud is, and the end is the
+ * same whatever the start: the tier's schedule, alone on the disk, and no
+ * other schedule of ours in the region.
+ */
+
+static void policy_verify(edv__srun *sr, json_object *res);
+
+/* 1 when `link` names a snapshot schedule of this tenant (our prefix;
+ * what carries it on the tenant's own disk is ours) other than `want`. */
+static int policy_stale(const names *n, const char *link, const char *want)
+{
+  char last[96];
+  size_t pl = strlen(n->policy_prefix);
+
+  edv__url_last_segment(link ? link : "", last, sizeof(last));
+  return strncmp(last, n->policy_prefix, pl) == 0 &&
+         (last[pl] == '\0' || last[pl] == '-') &&
+         (!want || strcmp(last, want) != 0);
+}
+
+/* "projects/P/regions/R/resourcePolicies/NAME" (a disk's reference). */
+static void policy_ref(edv__srun *sr, const char *name, char *buf, size_t size)
+{
+  snprintf(buf, size, "projects/%s/regions/%s/resourcePolicies/%s",
+           edv__srun_project(sr), edv__srun_region(sr), name);
+}
+
+/* disks.addResourcePolicies or removeResourcePolicies of `refs` (an array,
+ * consumed) on the tenant's disk, then `then` (an observation). */
+static void policy_disk_act(edv__srun *sr, const char *verb, json_object *refs,
+                            edv__step_json_fn then)
+{
+  names n;
+  json_object *body = json_object_new_object();
+  char path[512], label[64];
+
+  names_of(sr, &n);
+  json_object_object_add(body, "resourcePolicies", refs);
+  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/%s",
+           edv__srun_project(sr), edv__srun_zone(sr), n.disk, verb);
+  snprintf(label, sizeof(label), "compute.disks.%s", verb);
+  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body, label, then);
+}
+
+/* The region's schedules of ours, filtered by our prefix. */
+static void policy_list(edv__srun *sr, edv__step_json_fn then)
+{
+  names n;
+  char path[700];
+
+  names_of(sr, &n);
+  snprintf(path, sizeof(path),
+           CP "/regions/%s/resourcePolicies?filter=name%%20eq%%20%%22%s.*%%22"
+              "&maxResults=500",
+           edv__srun_project(sr), edv__srun_region(sr), n.policy_prefix);
+  edv__step_get(sr, EDV_API_COMPUTE, path, then);
+}
+
+/* The first listed schedule of ours (by name and description marker) that
+ * is not `want`, or NULL. */
+static const char *policy_next_stale(edv__srun *sr, json_object *list,
+                                     const char *want)
+{
+  json_object *items = edv__jget(list, "items");
+  char owner[EDV_TENANT_ID_MAX + 1];
+  names n;
+
+  names_of(sr, &n);
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    const char *name = edv__jstr(it, "name");
+
+    if (policy_stale(&n, name, want) &&
+        edv__kind_owner(&edv__kinds[EDV_KIND_SNAPSHOT_POLICY], it, owner,
+                        sizeof(owner)) &&
+        strcmp(owner, edv__srun_spec(sr)->id) == 0)
+      return name;
+  }
+  return NULL;
+}
+
+/* DELETE one of our schedules by name, then `then` (an observation). */
+static void policy_delete_named(edv__srun *sr, const char *name,
+                                edv__step_json_fn then)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), CP "/regions/%s/resourcePolicies/%s",
+           edv__srun_project(sr), edv__srun_region(sr), name);
+  edv__step_act(sr, EDV_API_COMPUTE, "DELETE", path, NULL,
+                "compute.resourcePolicies.delete", then);
+}
+
+static void policy_up_listed(edv__srun *sr, json_object *list,
+                             const edv_error *err);
+
+static void policy_up_list(edv__srun *sr, json_object *res,
+                           const edv_error *err)
 {
   (void)res;
-  edv__step_done(sr, err);
+  if (err)
+    edv__step_done(sr, err);
+  else
+    policy_list(sr, policy_up_listed);
+}
+
+/* The tier's schedule is on the disk: the old ones go, one by one. */
+static void policy_up_listed(edv__srun *sr, json_object *list,
+                             const edv_error *err)
+{
+  names n;
+  const char *old;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  names_of(sr, &n);
+  if (!(old = policy_next_stale(sr, list, n.policy))) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__step_info(sr, 1,
+                 "snapshot schedule '%s' is no longer the tier's: "
+                 "deleting it",
+                 old);
+  policy_delete_named(sr, old, policy_up_list);
+}
+
+static void policy_again(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  (void)res;
+  if (err)
+    edv__step_done(sr, err);
+  else
+    policy_verify(sr, NULL);
 }
 
 static void policy_disk_seen(edv__srun *sr, json_object *disk,
                              const edv_error *err)
 {
   names n;
-  json_object *pols, *body;
-  char path[512];
+  json_object *pols, *stale = NULL;
+  char ref[512];
+  int attached = 0;
 
   if (err) {
     edv__step_done(sr, err);
@@ -2008,24 +2217,34 @@ static void policy_disk_seen(edv__srun *sr, json_object *disk,
   }
   names_of(sr, &n);
   pols = edv__jget(disk, "resourcePolicies");
-  for (size_t i = 0; pols && i < json_object_array_length(pols); i++) {
+  for (size_t i = 0; i < edv__jarr_len(pols); i++) {
+    const char *link =
+        json_object_get_string(json_object_array_get_idx(pols, i));
     char last[96];
-    edv__url_last_segment(
-        json_object_get_string(json_object_array_get_idx(pols, i)), last,
-        sizeof(last));
-    if (strcmp(last, n.policy) == 0) {
-      edv__step_done(sr, NULL);
-      return;
+
+    edv__url_last_segment(link ? link : "", last, sizeof(last));
+    attached |= strcmp(last, n.policy) == 0;
+    if (policy_stale(&n, link, n.policy)) {
+      if (!stale)
+        stale = json_object_new_array();
+      json_object_array_add(stale, json_object_new_string(link));
     }
   }
-  body = json_object_new_object();
-  snprintf(path, sizeof(path), "projects/%s/regions/%s/resourcePolicies/%s",
-           edv__srun_project(sr), edv__srun_region(sr), n.policy);
-  json_object_object_add(body, "resourcePolicies", jarr1(path));
-  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/addResourcePolicies",
-           edv__srun_project(sr), edv__srun_zone(sr), n.disk);
-  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body,
-                "compute.disks.addResourcePolicies", policy_attached);
+  if (stale) {
+    /* First off the disk: it takes one snapshot schedule. */
+    edv__step_info(sr, 1,
+                   "scale: boot disk '%s': swapping its snapshot "
+                   "schedule for '%s'",
+                   n.disk, n.policy);
+    policy_disk_act(sr, "removeResourcePolicies", stale, policy_again);
+    return;
+  }
+  if (!attached) {
+    policy_ref(sr, n.policy, ref, sizeof(ref));
+    policy_disk_act(sr, "addResourcePolicies", jarr1(ref), policy_again);
+    return;
+  }
+  policy_list(sr, policy_up_listed);
 }
 
 static void policy_verify(edv__srun *sr, json_object *res)
@@ -2048,46 +2267,63 @@ static const edv__res policy_res = {
 
 RES_UP(policy_up, policy_res, policy)
 
-RES_DOWN(policy_delete, policy_res, policy)
+static void policy_down(edv__srun *sr);
 
-static void policy_detached(edv__srun *sr, json_object *res,
-                            const edv_error *err)
+static void policy_down_again(edv__srun *sr, json_object *res,
+                              const edv_error *err)
 {
   (void)res;
+  if (err)
+    edv__step_done(sr, err);
+  else
+    policy_down(sr);
+}
+
+/* Every schedule of ours in the region goes (the tier's and any a crash
+ * left mid-swap). */
+static void policy_down_listed(edv__srun *sr, json_object *list,
+                               const edv_error *err)
+{
+  const char *name;
+
   if (err) {
     edv__step_done(sr, err);
     return;
   }
-  policy_delete(sr);
+  if (!(name = policy_next_stale(sr, list, NULL))) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  policy_delete_named(sr, name, policy_down_again);
 }
 
-/* A policy attached to a disk cannot be deleted: detach it first (the disk
- * itself goes with the VM, which this step runs before). */
+/* A policy attached to a disk cannot be deleted: detach ours first (the
+ * disk itself goes with the VM, which this step runs before). */
 static void policy_down_disk(edv__srun *sr, json_object *disk,
                              const edv_error *err)
 {
   names n;
-  json_object *body;
-  char path[512];
+  json_object *pols, *ours = NULL;
 
   if (err) {
     edv__step_done(sr, err);
     return;
   }
   names_of(sr, &n);
-  if (!disk || !edv__jget(disk, "resourcePolicies") ||
-      json_object_array_length(edv__jget(disk, "resourcePolicies")) == 0) {
-    policy_delete(sr);
-    return;
+  pols = edv__jget(disk, "resourcePolicies");
+  for (size_t i = 0; i < edv__jarr_len(pols); i++) {
+    const char *link =
+        json_object_get_string(json_object_array_get_idx(pols, i));
+    if (policy_stale(&n, link, NULL)) {
+      if (!ours)
+        ours = json_object_new_array();
+      json_object_array_add(ours, json_object_new_string(link));
+    }
   }
-  body = json_object_new_object();
-  snprintf(path, sizeof(path), "projects/%s/regions/%s/resourcePolicies/%s",
-           edv__srun_project(sr), edv__srun_region(sr), n.policy);
-  json_object_object_add(body, "resourcePolicies", jarr1(path));
-  snprintf(path, sizeof(path), CP "/zones/%s/disks/%s/removeResourcePolicies",
-           edv__srun_project(sr), edv__srun_zone(sr), n.disk);
-  edv__step_act(sr, EDV_API_COMPUTE, "POST", path, body,
-                "compute.disks.removeResourcePolicies", policy_detached);
+  if (ours)
+    policy_disk_act(sr, "removeResourcePolicies", ours, policy_down_again);
+  else
+    policy_list(sr, policy_down_listed);
 }
 
 static void policy_down(edv__srun *sr)
@@ -2611,6 +2847,13 @@ static void auth_verify(edv__srun *sr, json_object *res)
   }
   snprintf(key, sizeof(key), "auth%d", h);
   edv__srun_set_fact(sr, key, edv__jstr(res, "name"));
+  {
+    names n;
+    names_of(sr, &n);
+    if (labels_repair(sr, EDV_KIND_DNS_AUTHORIZATION, res, n.auth[h],
+                      auth_next))
+      return;
+  }
   if (edv__srun_planning(sr)) {
     auth_cname_done(sr, NULL);
     return;
@@ -2785,9 +3028,16 @@ static int cert_ready(edv__srun *sr, json_object *res)
   return 0;
 }
 
+static void cert_up(edv__srun *sr);
+
 static void cert_verify(edv__srun *sr, json_object *res)
 {
+  names n;
+
+  names_of(sr, &n);
   edv__srun_set_fact(sr, "cert_name", edv__jstr(res, "name"));
+  if (labels_repair(sr, EDV_KIND_CERTIFICATE, res, n.cert, cert_up))
+    return;
   edv__step_done(sr, NULL);
 }
 
@@ -2902,12 +3152,15 @@ static void entry_verified(edv__srun *sr, json_object *res)
     json_object_put(body);
     return;
   }
-  edv__step_info(sr, 1,
-                 "drift: certificate map entry '%s' serves another "
-                 "certificate (%s); restoring it",
+  edv__step_info(sr, 1, "drift: certificate map entry '%s': %s; restoring it",
                  n.entry[h], what);
   entry_path(sr, h, get, sizeof(get));
-  snprintf(path, sizeof(path), "%s?updateMask=certificates", get);
+  /* The mask: the fields the patch carries (certificates, labels). */
+  snprintf(path, sizeof(path), "%s?updateMask=%s%s%s", get,
+           edv__jget(body, "certificates") ? "certificates" : "",
+           edv__jget(body, "certificates") && edv__jget(body, "labels") ? ","
+                                                                        : "",
+           edv__jget(body, "labels") ? "labels" : "");
   edv__step_repair(sr, EDV_API_CERTIFICATEMANAGER, "PATCH", path, body,
                    "certificatemanager.certificateMapEntries.patch",
                    entry_next);

@@ -259,7 +259,9 @@ static void check_resources(json_object *r)
       {"instance_group", "edv-api01-ig", "compute%23instanceGroup"},
       {"backend_service", "edv-api01-be", "compute%23backendService"},
       {"certificate", "edv-api01-cert", NULL},
-      {"snapshot_policy", "edv-api01-snap", "compute%23resourcePolicy"},
+      /* Its tier's schedule: retention and a hash of its settings. */
+      {"snapshot_policy", "edv-api01-snap-30d-85355212",
+       "compute%23resourcePolicy"},
   };
   json_object *fw = json_object_object_get(r, "firewalls");
 

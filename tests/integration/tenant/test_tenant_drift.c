@@ -3,7 +3,7 @@
  * back, and a tier change scales a tenant, against the in-process
  * simulator.
  *
- *   test-tenant-drift repair | resume | scale | name | agree
+ *   test-tenant-drift repair | resume | scale | name | agree | swap_kill
  *
  * repair: a READY tenant is changed behind its back through the
  * simulator's API (VM stopped and given another machine type, Cloud SQL
@@ -30,8 +30,16 @@
  *
  * scale: basic -> standard grows the VM (stop, setMachineType, start), its
  * boot disk (disks.resize) and Cloud SQL (tier and storage: one patch);
- * standard -> basic shrinks the machine types back and keeps the larger
- * disks, journalling that it did.
+ * standard -> premium -> basic (with a rename) shrinks the machine types
+ * back and keeps the larger disks, journalling that it did. After each,
+ * every place the tier lives says the new one (the VM's, disk's and
+ * database's labels, the VM's edv-tier and edv-max-users metadata, its
+ * startup script's app environment, the disk's one snapshot schedule, the
+ * tier's, alone in the region), and neither a plan nor the drift pass
+ * sees anything left to do.
+ *
+ * swap_kill: the snapshot schedule's swap (create, detach, attach,
+ * delete) killed -9 after each call; resumed, one schedule remains.
  *
  * name: a Cloud SQL name still reserved after a deletion moves the tenant
  * to the next generation at once, without the act's observe-again
@@ -280,8 +288,9 @@ static void provision(th *h, const char *id, const char *tier)
   up(h, id);
 }
 
-/* Records another tier for the tenant, as the Management API does. */
-static void set_tier(th *h, const char *id, const char *tier)
+/* Records another tier (and display name, when not NULL) for the tenant,
+ * as the Management API does. */
+static void set_spec(th *h, const char *id, const char *tier, const char *name)
 {
   edv__tenant_rec rec;
   edv__tenant_spec spec;
@@ -293,12 +302,19 @@ static void set_tier(th *h, const char *id, const char *tier)
   json_object_put(o);
   snprintf(spec.tier, sizeof(spec.tier), "%s", tier);
   snprintf(rec.tier, sizeof(rec.tier), "%s", tier);
+  if (name)
+    snprintf(spec.display_name, sizeof(spec.display_name), "%s", name);
   o = edv__spec_to_json(&spec);
   snprintf(rec.spec_json, sizeof(rec.spec_json), "%s",
            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
   assert_int_equal(edv__store_tenant_put(h->store, &rec, EDV_PUT_UPDATE, NULL),
                    0);
+}
+
+static void set_tier(th *h, const char *id, const char *tier)
+{
+  set_spec(h, id, tier, NULL);
 }
 
 /* The VM is RUNNING with machine type `mt`; its boot disk is `gb` GB. */
@@ -613,12 +629,12 @@ static void test_repair(void **state)
 
 /* What edvd's drift pass judges of `name`: the kind's diff over its item
  * of the kind's fleet-wide list (the pass's own call); -1 when not listed. */
-static int pass_sees(th *h, edv__kind_id kind, const char *name,
-                     const char *db_ip)
+static int pass_sees_of(th *h, const char *id, const char *tier,
+                        edv__kind_id kind, const char *name, const char *db_ip)
 {
   const edv__kind *k = &edv__kinds[kind];
-  edv__kind_ctx c = {edv__tiers_find(h->tiers, "basic"),
-                     "a1",
+  edv__kind_ctx c = {edv__tiers_find(h->tiers, tier),
+                     id,
                      "edv-sim",
                      "edv-tenants",
                      NULL,
@@ -654,18 +670,29 @@ static int pass_sees(th *h, edv__kind_id kind, const char *name,
   return n;
 }
 
-/* What a plan of a1 would do (the steps, read-only): its calls. */
-static void plan_of(th *h, plan_seen *plan)
+static int pass_sees(th *h, edv__kind_id kind, const char *name,
+                     const char *db_ip)
+{
+  return pass_sees_of(h, "a1", "basic", kind, name, db_ip);
+}
+
+/* What a plan of tenant `id` would do (the steps, read-only): its calls. */
+static void plan_id(th *h, const char *id, plan_seen *plan)
 {
   edv_error err;
 
   memset(plan, 0, sizeof(*plan));
   h->hook = plan_event;
   h->hook_data = plan;
-  assert_int_equal(edv__fleet_plan(h->fleet, "a1", plan_done, plan, &err), 0);
+  assert_int_equal(edv__fleet_plan(h->fleet, id, plan_done, plan, &err), 0);
   while (!plan->done)
     uv_run(&h->loop, UV_RUN_ONCE);
   h->hook = NULL;
+}
+
+static void plan_of(th *h, plan_seen *plan)
+{
+  plan_id(h, "a1", plan);
 }
 
 /*
@@ -828,31 +855,214 @@ static void test_resume(void **state)
 
 /* ---- scale -------------------------------------------------------------- */
 
+/* The value of metadata item `key` of a VM. */
+static const char *vm_meta_of(json_object *vm, const char *key)
+{
+  json_object *items = edv__jget(vm, "metadata.items");
+
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (strcmp(jstr_at(it, "key"), key) == 0)
+      return jstr_at(it, "value");
+  }
+  return NULL;
+}
+
+/* The tenant's snapshot schedules in the region (by our prefix): how
+ * many, the name of one in `one`. */
+static unsigned region_policies(th *h, const char *id, char *one, size_t size)
+{
+  char prefix[64];
+  json_object *o = get(h, EDV_API_COMPUTE,
+                       P "regions/us-central1/"
+                         "resourcePolicies");
+  json_object *items = o ? json_object_object_get(o, "items") : NULL;
+  unsigned n = 0;
+
+  edv__name_snapshot_policy_prefix(id, prefix, sizeof(prefix));
+  for (size_t i = 0; i < edv__jarr_len(items); i++) {
+    const char *name = jstr_at(json_object_array_get_idx(items, i), "name");
+    if (name && strncmp(name, prefix, strlen(prefix)) == 0) {
+      snprintf(one, size, "%s", name);
+      n++;
+    }
+  }
+  json_object_put(o);
+  return n;
+}
+
+/*
+ * Every place the tenant's tier lives says `tier`: the VM's, its boot
+ * disk's and its database's edv-tier labels, the VM's metadata
+ * (edv-tier, edv-max-users: its licences) and its startup script's app
+ * environment (with the display name `name`, when not NULL), and the
+ * disk's snapshot schedule: one, the tier's (its retention), the only one
+ * of the tenant's in the region.
+ */
+static void check_tier_everywhere(th *h, const char *id, const char *tier,
+                                  const char *name)
+{
+  const edv__tier *t = edv__tiers_find(h->tiers, tier);
+  char vm[64], disk[64], sql[64], pol[64], line[160], one[64] = "";
+  json_object *o, *rp, *p;
+  const char *script;
+
+  assert_non_null(t);
+  edv__name_vm(id, vm, sizeof(vm));
+  edv__name_disk(id, disk, sizeof(disk));
+  edv__name_sql_instance(id, 1, sql, sizeof(sql));
+  assert_int_equal(edv__name_snapshot_policy(id, t, pol, sizeof(pol)), 0);
+  o = get(h, EDV_API_COMPUTE, P "zones/%s/instances/%s", g_zone, vm);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  assert_string_equal(vm_meta_of(o, "edv-tier"), tier);
+  snprintf(line, sizeof(line), "%d", t->max_users);
+  assert_string_equal(vm_meta_of(o, "edv-max-users"), line);
+  script = vm_meta_of(o, "startup-script");
+  assert_non_null(script);
+  snprintf(line, sizeof(line), "\nEDV_TIER=%s\nEDV_MAX_USERS=%d\n", tier,
+           t->max_users);
+  if (!strstr(script, line))
+    fail_msg("the startup script does not say %s", line + 1);
+  snprintf(line, sizeof(line), "\nEDV_FEATURES=%s", t->features[0]);
+  for (size_t i = 1; i < t->nfeatures; i++)
+    snprintf(line + strlen(line), sizeof(line) - strlen(line), ",%s",
+             t->features[i]);
+  strcat(line, "\n");
+  if (!strstr(script, line))
+    fail_msg("the startup script does not say %s", line + 1);
+  if (name) {
+    snprintf(line, sizeof(line), "\nEDV_TENANT_NAME='%s'\n", name);
+    if (!strstr(script, line))
+      fail_msg("the startup script does not say %s", line + 1);
+  }
+  /* The watcher that makes the app see it is installed by the script. */
+  assert_non_null(strstr(script, "edvirons-config-watch.service"));
+  json_object_put(o);
+
+  o = get(h, EDV_API_COMPUTE, P "zones/%s/disks/%s", g_zone, disk);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  rp = json_object_object_get(o, "resourcePolicies");
+  if (edv__jarr_len(rp) != 1)
+    fail_msg("the boot disk has %zu snapshot schedules", edv__jarr_len(rp));
+  snprintf(line, sizeof(line), "/resourcePolicies/%s", pol);
+  if (!strstr(json_object_get_string(json_object_array_get_idx(rp, 0)), line))
+    fail_msg("the boot disk's schedule is %s, want %s",
+             json_object_get_string(json_object_array_get_idx(rp, 0)), pol);
+  json_object_put(o);
+  p = get(h, EDV_API_COMPUTE, P "regions/us-central1/resourcePolicies/%s", pol);
+  assert_non_null(p);
+  assert_int_equal(
+      json_object_get_int(edv__jget(p, "snapshotSchedulePolicy.retentionPolicy."
+                                       "maxRetentionDays")),
+      t->snapshot_retention_days);
+  assert_string_equal(
+      jstr_at(p, "snapshotSchedulePolicy.snapshotProperties.labels.edv-tier"),
+      tier);
+  json_object_put(p);
+  if (region_policies(h, id, one, sizeof(one)) != 1)
+    fail_msg("the region holds %u schedules of %s",
+             region_policies(h, id, one, sizeof(one)), id);
+
+  o = get(h, EDV_API_SQLADMIN, SQL "%s", sql);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "settings.userLabels.edv-tier"), tier);
+  json_object_put(o);
+
+  /* The certificate and its map entry (Certificate Manager's patch). */
+  edv__name_certificate(id, line, sizeof(line));
+  o = get(h, EDV_API_CERTIFICATEMANAGER, CMP "/certificates/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
+  edv__name_cert_map_entry(id, EDV_HOST_PRIMARY, line, sizeof(line));
+  o = get(h, EDV_API_CERTIFICATEMANAGER,
+          CMP "/certificateMaps/edv-certmap/certificateMapEntries/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
+  edv__name_dns_authorization(id, EDV_HOST_PRIMARY, line, sizeof(line));
+  o = get(h, EDV_API_CERTIFICATEMANAGER, CMP "/dnsAuthorizations/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
+  /* The DB password's secret (Secret Manager's patch). */
+  edv__name_secret(id, line, sizeof(line));
+  o = get(h, EDV_API_SECRETMANAGER, "/v1/projects/edv-sim/secrets/%s", line);
+  assert_non_null(o);
+  assert_string_equal(jstr_at(o, "labels.edv-tier"), tier);
+  json_object_put(o);
+}
+
+/* Nothing left to do: a plan calls nothing, and the drift pass's
+ * judgement of the VM and the database (the kinds' diffs over its own
+ * list calls) sees nothing. */
+static void check_converged(th *h, const char *id, const char *tier)
+{
+  char vm[64], sql[64];
+  plan_seen plan;
+
+  edv__name_vm(id, vm, sizeof(vm));
+  edv__name_sql_instance(id, 1, sql, sizeof(sql));
+  plan_id(h, id, &plan);
+  if (plan.calls[0])
+    fail_msg("%s at %s: a plan would still call: %s", id, tier, plan.calls);
+  assert_int_equal(pass_sees_of(h, id, tier, EDV_KIND_VM, vm, NULL), 0);
+  assert_int_equal(pass_sees_of(h, id, tier, EDV_KIND_SQL_INSTANCE, sql, NULL),
+                   0);
+}
+
 static void test_scale(void **state)
 {
   th h;
+  char vm[64];
+  plan_seen plan;
 
   (void)state;
   only_parent();
   provision(&h, "s1", "basic");
   check_vm(&h, "s1", "e2-small", 20);
   check_sql(&h, "s1", "db-f1-micro", 10);
+  check_tier_everywhere(&h, "s1", "basic", NULL);
 
-  /* Up: machine type, boot disk, SQL tier and storage. */
+  /* Up: machine type, boot disk, SQL tier and storage; every place the
+   * tier lives (labels, metadata, app environment, snapshot schedule). */
   set_tier(&h, "s1", "standard");
+  edv__name_vm("s1", vm, sizeof(vm));
+  /* Before the run, the drift pass and a plan both see the VM's tier
+   * label, metadata and app environment at the old tier. */
+  assert_true(pass_sees_of(&h, "s1", "standard", EDV_KIND_VM, vm, NULL) >= 3);
+  plan_id(&h, "s1", &plan);
+  if (!strstr(plan.calls, "/setMachineType") && !strstr(plan.calls, "/stop"))
+    fail_msg("the plan does not scale the VM: %s", plan.calls);
   up(&h, "s1");
   check_vm(&h, "s1", "e2-medium", 50);
   check_sql(&h, "s1", "db-g1-small", 20);
+  check_tier_everywhere(&h, "s1", "standard", NULL);
+  check_converged(&h, "s1", "standard");
   assert_true(journal_has(&h, "s1", "compute.disks.resize") >= 1);
   assert_true(journal_has(&h, "s1", "storage 10 GB -> 20 GB") >= 1);
 
-  /* Down: machine types shrink, disks stay, and the journal says so. */
-  set_tier(&h, "s1", "basic");
+  /* Premium: a longer snapshot retention, a new schedule swapped in. */
+  set_tier(&h, "s1", "premium");
   up(&h, "s1");
-  check_vm(&h, "s1", "e2-small", 50);
-  check_sql(&h, "s1", "db-f1-micro", 20);
+  check_tier_everywhere(&h, "s1", "premium", NULL);
+  check_converged(&h, "s1", "premium");
+
+  /* Down (and a rename): machine types shrink, disks stay, and the
+   * journal says so; the tier and the name reach the VM in place. */
+  set_spec(&h, "s1", "basic", "Renamed School");
+  up(&h, "s1");
+  check_vm(&h, "s1", "e2-small", 100);
+  check_sql(&h, "s1", "db-f1-micro", 50);
+  check_tier_everywhere(&h, "s1", "basic", "Renamed School");
+  check_converged(&h, "s1", "basic");
   assert_true(journal_has(&h, "s1", "kept (a disk cannot shrink)") >= 1);
   assert_true(journal_has(&h, "s1", "kept (Cloud SQL storage cannot") >= 1);
+  /* In place: the VM was stopped only for its machine types. */
+  assert_true(journal_has(&h, "s1", "updating its labels in place") >= 3);
+  assert_true(journal_has(&h, "s1", "updating its metadata in place") >= 3);
   th_close(&h);
 }
 
@@ -872,6 +1082,8 @@ static void kopen(th *h)
 typedef struct klife {
   int first;         /* provision, then retype the VM behind its back */
   const char *label; /* die right after this call returns; NULL: never */
+  const char *swap;  /* swap: provision w1 basic, scale it to this tier
+                        (first life); the lives drive w1 instead of k1 */
 } klife;
 
 static void kill_after(void *data, const edv__event *ev)
@@ -892,6 +1104,15 @@ static int klife_main(klife *l)
 
   kopen(&h);
   find_zone(&h);
+  if (l->first && l->swap) {
+    th_platform(&h);
+    if (th_register(&h, "w1", "basic", &err))
+      return 2;
+    up(&h, "w1");
+    set_tier(&h, "w1", l->swap);
+    th_close(&h);
+    return 0;
+  }
   if (l->first) {
     th_platform(&h);
     if (th_register(&h, "k1", "basic", &err))
@@ -912,10 +1133,14 @@ static int klife_main(klife *l)
   h.hook = kill_after;
   h.hook_data = l;
   memset(h.ended, 0, sizeof(h.ended));
-  if (th_drive(&h, "k1", EDV_DIR_UP, &err) || th_wait(&h, 60000))
+  if (th_drive(&h, l->swap ? "w1" : "k1", EDV_DIR_UP, &err) ||
+      th_wait(&h, 60000))
     return 2;
   ok = h.ended[EDV_PHASE_READY] == 1;
-  if (ok)
+  if (ok && l->swap) {
+    check_tier_everywhere(&h, "w1", l->swap, NULL);
+    check_converged(&h, "w1", l->swap);
+  } else if (ok)
     check_vm(&h, "k1", "e2-small", 20);
   th_close(&h);
   return ok ? 0 : 1;
@@ -1037,6 +1262,56 @@ static void test_kill(void **state)
   th_rmtree(k_dir);
 }
 
+/*
+ * The snapshot schedule's swap killed -9 right after each of its calls:
+ * the new schedule made, the old one off the disk, the new one on it, the
+ * old one deleted. Each next life resumes from what the cloud holds, and
+ * the last ends READY with the tier's schedule alone on the disk and no
+ * other schedule of the tenant's in the region (checked in that life:
+ * check_tier_everywhere, check_converged).
+ */
+static void test_swap_kill(void **state)
+{
+  static const char *const calls[] = {
+      "compute.resourcePolicies.insert", "compute.disks.removeResourcePolicies",
+      "compute.disks.addResourcePolicies", "compute.resourcePolicies.delete"};
+  const char *tmp = getenv("TMPDIR");
+  klife l;
+
+  (void)state;
+  only_parent();
+  snprintf(k_dir, sizeof(k_dir), "%s/edv-swap-XXXXXX",
+           tmp && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(k_dir));
+  th_simproc_start(&k_sp, k_dir);
+  memset(&l, 0, sizeof(l));
+  l.first = 1;
+  l.swap = "premium";
+  assert_int_equal(krun(&l), 0);
+  for (int i = 0; i < 4; i++) {
+    memset(&l, 0, sizeof(l));
+    l.swap = "premium";
+    l.label = calls[i];
+    if (krun(&l) != 1)
+      fail_msg("life %d was not killed after %s", i + 1, calls[i]);
+  }
+  memset(&l, 0, sizeof(l));
+  l.swap = "premium";
+  assert_int_equal(krun(&l), 0);
+  /* Each schedule went on the disk once (basic's at the create, then
+   * premium's) and basic's came off once: a life killed after a call left
+   * its intent, and the next observed the disk instead of calling again. */
+  fprintf(stderr,
+          "# simulator: addResourcePolicies %u, removeResourcePolicies "
+          "%u operations\n",
+          sim_operations("addResourcePolicies"),
+          sim_operations("removeResourcePolicies"));
+  assert_int_equal(sim_operations("addResourcePolicies"), 2);
+  assert_int_equal(sim_operations("removeResourcePolicies"), 1);
+  th_simproc_stop(&k_sp);
+  th_rmtree(k_dir);
+}
+
 /* ---- reserved SQL name -------------------------------------------------- */
 
 static void test_name(void **state)
@@ -1092,9 +1367,10 @@ static void test_name(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest all[] = {
-      cmocka_unit_test(test_repair), cmocka_unit_test(test_resume),
-      cmocka_unit_test(test_kill),   cmocka_unit_test(test_scale),
-      cmocka_unit_test(test_name),   cmocka_unit_test(test_agree),
+      cmocka_unit_test(test_repair),    cmocka_unit_test(test_resume),
+      cmocka_unit_test(test_kill),      cmocka_unit_test(test_scale),
+      cmocka_unit_test(test_name),      cmocka_unit_test(test_agree),
+      cmocka_unit_test(test_swap_kill),
   };
   const char *only = argc > 1 ? argv[1] : NULL;
 

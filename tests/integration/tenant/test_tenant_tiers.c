@@ -134,16 +134,20 @@ static void check_tenant(th *h, const char *id, const char *tn,
   if (!ends_with(S(r, "type"), buf))
     fail_msg("%s: disk type %s, want %s", id, S(r, "type"), t->disk_type);
   check_labels(json_object_object_get(r, "labels"), id, tn, "disk");
-  snprintf(buf, sizeof(buf), "resourcePolicies/edv-%s-snap", id);
   {
+    char pol_name[EDV_NAME_MAX];
     const char *pol[] = {buf, NULL};
+
+    assert_int_equal(
+        edv__name_snapshot_policy(id, t, pol_name, sizeof(pol_name)), 0);
+    snprintf(buf, sizeof(buf), "resourcePolicies/%s", pol_name);
     if (!str_array_is(json_object_object_get(r, "resourcePolicies"), pol))
       fail_msg("%s: disk policies %s", id,
                json_object_to_json_string(
                    json_object_object_get(r, "resourcePolicies")));
+    json_object_put(r);
+    r = must(h, P "regions/us-central1/resourcePolicies/%s", pol_name);
   }
-  json_object_put(r);
-  r = must(h, P "regions/us-central1/resourcePolicies/edv-%s-snap", id);
   assert_int_equal(
       edv__jint(r, "snapshotSchedulePolicy.retentionPolicy.maxRetentionDays",
                 -1),
@@ -311,11 +315,12 @@ static void check_footprint(th *h, const char *id, int ready)
  * every DELETE of the tenant's a comes before any DELETE of its b. Every
  * kind deleted by name was seen deleted (operations SSH is off).
  */
-static void check_delete_order(th *h, const char *id)
+static void check_delete_order(th *h, const char *id, const char *tier)
 {
   json_object *log = th_admin(h, "GET", "/_sim/requests", NULL);
   json_object *reqs = json_object_object_get(log, "requests");
-  edv__kind_who w = {id, id, 1, "edv-sim", "edvirons.com"};
+  edv__kind_who w = {
+      id, id, 1, "edv-sim", "edvirons.com", edv__tiers_find(h->tiers, tier)};
   long first[EDV_KIND__COUNT], last[EDV_KIND__COUNT];
 
   assert_non_null(reqs);
@@ -403,7 +408,7 @@ static void test_each_tier(void **state)
     json_object *items;
     assert_int_equal(th_phase(&h, ids[i]), EDV_PHASE_DELETED);
     check_footprint(&h, ids[i], 0);
-    check_delete_order(&h, ids[i]);
+    check_delete_order(&h, ids[i], tiers[i]);
     snprintf(q, sizeof(q), "/_sim/state?label=edv-tenant=%s", ids[i]);
     lbl = th_admin(&h, "GET", q, NULL);
     items = json_object_object_get(lbl, "resources");

@@ -567,6 +567,46 @@ static void test_disks_and_policies(void **state)
   assert_non_null(strstr(jget(r.json, "resourcePolicies.0"),
                          "/regions/us-central1/resourcePolicies/edv-t2-snap"));
   reply_free(&r);
+  /* A disk takes one snapshot schedule: a second is refused until the
+   * first is removed (a tier change swaps them that way). */
+  call_done(f, "POST", CP "/regions/us-central1/resourcePolicies",
+            "{\"name\":\"edv-t2-snap-2\",\"snapshotSchedulePolicy\":{"
+            "\"schedule\":{\"dailySchedule\":{\"daysInCycle\":1,"
+            "\"startTime\":\"04:00\"}},\"retentionPolicy\":{"
+            "\"maxRetentionDays\":30}}}");
+  http(f, "POST", ZA "/disks/edv-t2-vm/addResourcePolicies",
+       "{\"resourcePolicies\":[\"regions/us-central1/resourcePolicies/"
+       "edv-t2-snap-2\"]}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "GET", ZA "/disks/edv-t2-vm", NULL, &r);
+  assert_int_equal(jlen(r.json, "resourcePolicies"), 1);
+  reply_free(&r);
+  call_done(f, "DELETE",
+            CP "/regions/us-central1/resourcePolicies/edv-t2-snap-2", NULL);
+  /* Labels: setLabels with the current labelFingerprint only. */
+  http(f, "POST", ZA "/disks/edv-t2-vm/setLabels",
+       "{\"labels\":{\"edv-tier\":\"premium\"},\"labelFingerprint\":"
+       "\"c3RhbGU=\"}",
+       &r);
+  expect_status(&r, 412);
+  reply_free(&r);
+  {
+    char body[256], fp[64];
+    http(f, "GET", ZA "/disks/edv-t2-vm", NULL, &r);
+    snprintf(fp, sizeof(fp), "%s", jget(r.json, "labelFingerprint"));
+    reply_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"labels\":{\"edv-tier\":\"premium\"},"
+             "\"labelFingerprint\":\"%s\"}",
+             fp);
+    call_done(f, "POST", ZA "/disks/edv-t2-vm/setLabels", body);
+    http(f, "GET", ZA "/disks/edv-t2-vm", NULL, &r);
+    assert_jeq(r.json, "labels.edv-tier", "premium");
+    assert_string_not_equal(jget(r.json, "labelFingerprint"), fp);
+    reply_free(&r);
+  }
   http(f, "DELETE", CP "/regions/us-central1/resourcePolicies/edv-t2-snap",
        NULL, &r);
   expect_error(&r, 400, "resourceInUseByAnotherResource",

@@ -1142,6 +1142,12 @@ static void scenario_compute_more(simfx *f)
       "\"%s\"}",
       field(f, CP "/global/snapshots/snap1", "labelFingerprint", v, sizeof(v)));
   cop(f, "POST", CP "/global/snapshots/snap1/setLabels", b);
+  snprintf(b, sizeof(b),
+           "{\"labels\":{\"edv-tenant\":\"t1\"},\"labelFingerprint\":"
+           "\"%s\"}",
+           field(f, CP "/zones/us-central1-a/disks/vm1", "labelFingerprint", v,
+                 sizeof(v)));
+  cop(f, "POST", CP "/zones/us-central1-a/disks/vm1/setLabels", b);
   cop(f, "PATCH", CP "/global/healthChecks/hc1", "{\"checkIntervalSec\":10}");
   cop(f, "PUT", CP "/global/healthChecks/hc1",
       "{\"name\":\"hc1\",\"type\":\"HTTP\",\"httpHealthCheck\":{"
@@ -1395,6 +1401,8 @@ static void scenario_certmgr(simfx *f)
   reply_free(&r);
   ok(f, "POST", DZ "/edvirons-com/changes", body);
   ok(f, "GET", CM "/dnsAuthorizations", NULL);
+  lro(f, "PATCH", CM "/dnsAuthorizations/da1?updateMask=labels",
+      "{\"labels\":{\"edv-tenant\":\"t1\",\"edv-tier\":\"basic\"}}");
   lro(f, "POST", CM "/certificates?certificateId=c1",
       "{\"managed\":{\"domains\":[\"t1.edvirons.com\"],\"dnsAuthorizations\":"
       "[\"projects/edv-sim/locations/global/dnsAuthorizations/da1\"]}}");
@@ -1454,6 +1462,8 @@ static void scenario_secrets(simfx *f)
      "{\"replication\":{\"automatic\":{}},\"labels\":{\"edv-tenant\":"
      "\"t1\"}}");
   ok(f, "GET", V1 "/secrets/db", NULL);
+  ok(f, "PATCH", V1 "/secrets/db?updateMask=labels",
+     "{\"labels\":{\"edv-tier\":\"basic\"}}");
   ok(f, "GET", V1 "/secrets", NULL);
   ok(f, "POST", V1 "/secrets/db:addVersion",
      "{\"payload\":{\"data\":\"ZGItcGFzcw==\"}}");

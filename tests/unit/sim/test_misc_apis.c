@@ -44,6 +44,27 @@ static void test_secrets(void **state)
        "{\"replication\":{\"automatic\":{}}}", &r);
   expect_status(&r, 400);
   reply_free(&r);
+  /* patch: the labels the mask names, a new etag; other fields and a
+   * missing mask are refused. */
+  http(f, "GET", SM "/edv-t1-db", NULL, &r);
+  snprintf(etag, sizeof(etag), "%s", jget(r.json, "etag"));
+  reply_free(&r);
+  http(f, "PATCH", SM "/edv-t1-db", "{\"labels\":{\"edv-tier\":\"x\"}}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "PATCH", SM "/edv-t1-db?updateMask=replication",
+       "{\"replication\":{\"automatic\":{}}}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "PATCH", SM "/edv-t1-db?updateMask=labels",
+       "{\"labels\":{\"edv-tenant\":\"t1\",\"edv-tier\":\"premium\"}}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", SM "/edv-t1-db", NULL, &r);
+  assert_jeq(r.json, "labels.edv-tier", "premium");
+  assert_jeq(r.json, "labels.edv-tenant", "t1");
+  assert_string_not_equal(jget(r.json, "etag"), etag);
+  reply_free(&r);
   /* No version yet. */
   http(f, "GET", SM "/edv-t1-db/versions/latest:access", NULL, &r);
   expect_status(&r, 404);

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "tenant/kinds.h"
+#include "tenant/render.h"
 #include "tenant/steps.h"
 
 static edv__tiers *tiers;
@@ -234,9 +235,12 @@ static void test_unique(void **state)
  * share a name, and a per-host kind has one per hostname. */
 static void test_names(void **state)
 {
-  edv__kind_who w = {"school001", "greenwood-high", 1, "edv-prod",
-                     "edvirons.com"};
-  edv__kind_who one = {"school002", "school002", 3, "edv-prod", "edvirons.com"};
+  edv__kind_who w = {
+      "school001", "greenwood-high", 1,
+      "edv-prod",  "edvirons.com",   edv__tiers_find(tiers, "basic")};
+  edv__kind_who one = {
+      "school002", "school002",    3,
+      "edv-prod",  "edvirons.com", edv__tiers_find(tiers, "basic")};
   char a[EDV_FQDN_MAX], b[EDV_FQDN_MAX], path[1024];
 
   (void)state;
@@ -511,6 +515,8 @@ static void test_vm(void **state)
            c.tier->machine_type);
   json_object_object_add(o, "machineType", json_object_new_string(mt));
   json_object_object_add(o, "status", json_object_new_string("RUNNING"));
+  json_object_object_add(o, "labels",
+                         edv__tenant_labels("school001", c.tier->name));
   assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 0);
   assert_null(patch);
   json_object_object_add(
@@ -543,11 +549,14 @@ static void test_vm_name(void **state)
   (void)state;
   snprintf(json, sizeof(json),
            "{\"machineType\":\"zones/z/machineTypes/%s\",\"status\":"
-           "\"RUNNING\",\"metadata\":{\"fingerprint\":\"fp1\",\"items\":["
+           "\"RUNNING\",\"labels\":{\"edv-tier\":\"basic\"},"
+           "\"metadata\":{\"fingerprint\":\"fp1\",\"items\":["
            "{\"key\":\"edv-tenant\",\"value\":\"t1\"},{\"key\":"
            "\"startup-script\",\"value\":\"#!/bin/sh\\nA=1\\n"
-           "EDV_TENANT_NAME='Old School'\\nB=2\\n\"}]}}",
-           c.tier->machine_type);
+           "EDV_TENANT_NAME='Old School'\\nB=2\\n\"},"
+           "{\"key\":\"edv-tier\",\"value\":\"basic\"},"
+           "{\"key\":\"edv-max-users\",\"value\":\"%d\"}]}}",
+           c.tier->machine_type, c.tier->max_users);
   o = json_tokener_parse(json);
   assert_non_null(o);
   assert_int_equal(edv__kind_vm_diff(&c, o, &patch, text, sizeof(text)), 0);
@@ -562,7 +571,7 @@ static void test_vm_name(void **state)
       json_object_get_string(json_object_object_get(patch, "fingerprint")),
       "fp1");
   items = json_object_object_get(patch, "items");
-  assert_int_equal(json_object_array_length(items), 2);
+  assert_int_equal(json_object_array_length(items), 4);
   script = json_object_get_string(
       json_object_object_get(json_object_array_get_idx(items, 1), "value"));
   assert_string_equal(script, "#!/bin/sh\nA=1\nEDV_TENANT_NAME='New'\\''s "
@@ -576,6 +585,111 @@ static void test_vm_name(void **state)
   assert_non_null(json_object_object_get(patch, "machineType"));
   assert_null(json_object_object_get(patch, "items"));
   json_object_put(patch);
+  json_object_put(o);
+}
+
+/*
+ * A scaled tenant's VM: its metadata says the old tier (the startup
+ * script's app environment, edv-tier, edv-max-users) and so does its
+ * label. The metadata comes first (one setMetadata that replaces those
+ * lines and items only), then the label (setLabels with the observed
+ * labelFingerprint, the other labels kept); the drift pass's view (no
+ * display name, no patch) counts the same differences.
+ */
+static void test_vm_tier(void **state)
+{
+  edv__kind_ctx basic = ctx_of("basic"), premium = ctx_of("premium");
+  char *env = edv__render_tier_env(basic.tier), *want;
+  json_object *o = json_object_new_object(), *md = json_object_new_object();
+  json_object *items = json_object_new_array(), *it, *patch = NULL, *l;
+  char text[512], mt[128], users[16], script[1024];
+  int n;
+
+  (void)state;
+  assert_non_null(env);
+  snprintf(mt, sizeof(mt), "zones/z/machineTypes/%s", basic.tier->machine_type);
+  json_object_object_add(o, "machineType", json_object_new_string(mt));
+  json_object_object_add(o, "status", json_object_new_string("RUNNING"));
+  l = edv__tenant_labels("school001", "basic");
+  json_object_object_add(l, "other", json_object_new_string("kept"));
+  json_object_object_add(o, "labels", l);
+  json_object_object_add(o, "labelFingerprint", json_object_new_string("lf"));
+  snprintf(script, sizeof(script), "#!/bin/bash\nEDV_TENANT_ID=x\n%sPORT=1\n",
+           env);
+  snprintf(users, sizeof(users), "%d", basic.tier->max_users);
+  {
+    const char *kv[][2] = {{"startup-script", script},
+                           {"edv-tier", "basic"},
+                           {"edv-max-users", users},
+                           {"edv-db-host", "10.0.0.2"}};
+    for (size_t i = 0; i < 4; i++) {
+      it = json_object_new_object();
+      json_object_object_add(it, "key", json_object_new_string(kv[i][0]));
+      json_object_object_add(it, "value", json_object_new_string(kv[i][1]));
+      json_object_array_add(items, it);
+    }
+  }
+  json_object_object_add(md, "items", items);
+  json_object_object_add(md, "fingerprint", json_object_new_string("fp"));
+  json_object_object_add(o, "metadata", md);
+  assert_int_equal(edv__kind_vm_diff(&basic, o, &patch, text, sizeof(text)), 0);
+  assert_null(patch);
+
+  /* app environment, edv-tier, edv-max-users, the label (the machine
+   * type as premium's, for this). */
+  snprintf(mt, sizeof(mt), "zones/z/machineTypes/%s",
+           premium.tier->machine_type);
+  json_object_object_add(o, "machineType", json_object_new_string(mt));
+  n = edv__kind_vm_diff(&premium, o, &patch, text, sizeof(text));
+  assert_int_equal(n, 4);
+  assert_int_equal(edv__kind_vm_diff(&premium, o, NULL, text, sizeof(text)), n);
+  assert_non_null(strstr(text, "metadata edv-max-users"));
+  assert_non_null(strstr(text, "label edv-tier basic -> premium"));
+  assert_non_null(patch);
+  assert_string_equal(edv__jstr(patch, "fingerprint"), "fp");
+  items = json_object_object_get(patch, "items");
+  assert_int_equal(json_object_array_length(items), 4);
+  want = edv__render_tier_env(premium.tier);
+  snprintf(script, sizeof(script), "#!/bin/bash\nEDV_TENANT_ID=x\n%sPORT=1\n",
+           want);
+  free(want);
+  assert_string_equal(edv__jstr(json_object_array_get_idx(items, 0), "value"),
+                      script);
+  assert_string_equal(edv__jstr(json_object_array_get_idx(items, 1), "value"),
+                      "premium");
+  snprintf(users, sizeof(users), "%d", premium.tier->max_users);
+  assert_string_equal(edv__jstr(json_object_array_get_idx(items, 2), "value"),
+                      users);
+  assert_string_equal(edv__jstr(json_object_array_get_idx(items, 3), "value"),
+                      "10.0.0.2");
+  assert_null(json_object_object_get(patch, "labels"));
+
+  /* Once the metadata is put right: the label's patch. */
+  json_object_object_add(o, "metadata", json_object_get(patch));
+  json_object_put(patch);
+  patch = NULL;
+  assert_int_equal(edv__kind_vm_diff(&premium, o, &patch, text, sizeof(text)),
+                   1);
+  assert_string_equal(edv__jstr(patch, "labelFingerprint"), "lf");
+  assert_string_equal(
+      json_object_get_string(edv__jget(patch, "labels.edv-tier")), "premium");
+  assert_string_equal(json_object_get_string(edv__jget(patch, "labels.other")),
+                      "kept");
+  assert_string_equal(
+      json_object_get_string(edv__jget(patch, "labels.edv-tenant")),
+      "school001");
+  assert_null(json_object_object_get(patch, "items"));
+  json_object_put(patch);
+
+  /* The boot disk's label: the same patch, disks.setLabels's. */
+  patch = NULL;
+  assert_int_equal(edv__kind_disk_diff(&premium, o, &patch, text, sizeof(text)),
+                   1);
+  assert_string_equal(
+      json_object_get_string(edv__jget(patch, "labels.edv-tier")), "premium");
+  json_object_put(patch);
+  assert_int_equal(edv__kind_disk_diff(&basic, o, NULL, text, sizeof(text)), 0);
+  free(env);
   json_object_put(o);
 }
 
@@ -851,6 +965,8 @@ static void test_entry(void **state)
              "edv-certmap/certificateMapEntries/%s",
              name);
     json_object_object_add(o, "name", json_object_new_string(full));
+    json_object_object_add(o, "labels",
+                           edv__tenant_labels("school001", "basic"));
     assert_string_equal(
         json_object_get_string(json_object_object_get(o, "hostname")),
         hosts[h]);
@@ -876,6 +992,28 @@ static void test_entry(void **state)
   }
   json_object_put(patch);
   assert_int_equal(edv__kind_entry_diff(&c, o, NULL, text, sizeof(text)), 0);
+  /* A scaled tenant's entry: its tier label, the patch's labels alone
+   * (and the drift pass, without a tier, does not judge it). */
+  {
+    edv__kind_ctx p = ctx_of("premium");
+    p.hosts = hosts;
+    assert_int_equal(edv__kind_entry_diff(&p, o, &patch, text, sizeof(text)),
+                     1);
+    assert_string_equal(text, "label edv-tier basic -> premium");
+    assert_int_equal(json_object_object_length(patch), 1);
+    assert_string_equal(
+        json_object_get_string(edv__jget(patch, "labels.edv-tier")), "premium");
+    assert_string_equal(
+        json_object_get_string(edv__jget(patch, "labels.edv-tenant")),
+        "school001");
+    json_object_put(patch);
+    assert_int_equal(edv__kind_labels_diff(&p, o, &patch, text, sizeof(text)),
+                     1);
+    assert_non_null(edv__jget(patch, "labels"));
+    json_object_put(patch);
+    p.tier = NULL;
+    assert_int_equal(edv__kind_entry_diff(&p, o, NULL, text, sizeof(text)), 0);
+  }
   /* Another hostname cannot change in place: no patch. */
   json_object_object_add(o, "hostname",
                          json_object_new_string("evil.example.org"));
@@ -908,6 +1046,7 @@ int main(void)
       cmocka_unit_test(test_sql_scaled),
       cmocka_unit_test(test_vm),
       cmocka_unit_test(test_vm_name),
+      cmocka_unit_test(test_vm_tier),
       cmocka_unit_test(test_fw),
       cmocka_unit_test(test_bes),
       cmocka_unit_test(test_subnet),

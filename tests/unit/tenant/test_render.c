@@ -163,8 +163,12 @@ static void test_systemd(void **state)
   edv__render_in in;
   edv__tenant_spec s;
   char path[512], stub[512], cmd[2048], out[8192];
-  char *units[2];
-  const char *files[2] = {"edvirons-app.service", "edvirons-migrate.service"};
+  char *units[3];
+  const char *files[3] = {"edvirons-app.service", "edvirons-migrate.service",
+                          "edvirons-config-watch.service"};
+  const char *bins[3] = {"/opt/edvirons/bin/edvirons-app",
+                         "/opt/edvirons/bin/edvirons-app",
+                         "/usr/local/sbin/edv-config-watch"};
 
   (void)state;
   if (!have("systemd-analyze")) {
@@ -174,25 +178,26 @@ static void test_systemd(void **state)
   in_for(&in, &s, "enterprise", names[1]);
   units[0] = edv__render_app_unit(&in);
   units[1] = edv__render_migrate_unit(&in);
+  units[2] = edv__render_watch_unit(&in);
   /* The app's binary does not exist here: point ExecStart at a stub. */
   snprintf(stub, sizeof(stub), "%s/edvirons-app", g_dir);
   write_file(stub, "#!/bin/sh\nexit 0\n", 0755);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 3; i++) {
     char *p;
     char fixed[4096];
     assert_non_null(units[i]);
-    p = strstr(units[i], "/opt/edvirons/bin/edvirons-app");
+    p = strstr(units[i], bins[i]);
     assert_non_null(p);
     snprintf(fixed, sizeof(fixed), "%.*s%s%s", (int)(p - units[i]), units[i],
-             stub, p + strlen("/opt/edvirons/bin/edvirons-app"));
+             stub, p + strlen(bins[i]));
     snprintf(path, sizeof(path), "%s/%s", g_dir, files[i]);
     write_file(path, fixed, 0644);
     free(units[i]);
   }
   snprintf(cmd, sizeof(cmd),
            "cd %s && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "
-           "--man=no ./%s ./%s",
-           g_dir, files[0], files[1]);
+           "--man=no ./%s ./%s ./%s",
+           g_dir, files[0], files[1], files[2]);
   {
     int rc = run(cmd, out, sizeof(out));
     /* Without a running systemd (containers, CI), verify may not be able
@@ -204,7 +209,8 @@ static void test_systemd(void **state)
       skip();
     }
     /* Lines naming our files are findings about them. */
-    if (rc != 0 || strstr(out, files[0]) || strstr(out, files[1]))
+    if (rc != 0 || strstr(out, files[0]) || strstr(out, files[1]) ||
+        strstr(out, files[2]))
       fail_msg("systemd-analyze verify (%d): %s", rc, out);
   }
 }
@@ -251,6 +257,25 @@ static void test_startup_script(void **state)
       free(script);
       free(env);
     }
+  /* The configuration watcher the script installs: a shell script of its
+   * own (a quoted heredoc, so the checks above do not read it). */
+  {
+    char *watch = edv__render_watch_script();
+    assert_non_null(watch);
+    assert_non_null(strstr(watch, "wait_for_change=true"));
+    assert_non_null(strstr(watch, "google_metadata_script_runner startup"));
+    snprintf(path, sizeof(path), "%s/edv-config-watch", g_dir);
+    write_file(path, watch, 0755);
+    free(watch);
+    snprintf(cmd, sizeof(cmd), "bash -n %s", path);
+    if (run(cmd, out, sizeof(out)) != 0)
+      fail_msg("bash -n (watcher): %s", out);
+    if (have("shellcheck")) {
+      snprintf(cmd, sizeof(cmd), "shellcheck -s bash -S warning %s", path);
+      if (run(cmd, out, sizeof(out)) != 0)
+        fail_msg("shellcheck (watcher): %s", out);
+    }
+  }
   if (!have("shellcheck"))
     fprintf(stderr, "# shellcheck not installed: only bash -n ran\n");
 }

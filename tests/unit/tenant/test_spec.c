@@ -92,6 +92,12 @@ static void test_ids(void **state)
 
 /* Every name made from the longest (and the shortest) id obeys its API's
  * rule: this is what fixes EDV_TENANT_ID_MAX at 26. */
+/* The enterprise tier's snapshot schedule (tiers.json). */
+static edv__tier t365 = {.name = "enterprise",
+                         .snapshot_start_time = "04:00",
+                         .snapshot_retention_days = 365,
+                         .snapshot_on_delete = "APPLY_RETENTION_POLICY"};
+
 static void test_longest_id_makes_valid_names(void **state)
 {
   static const char *const ids[] = {"abcdefghijklmnopqrstuvwx-z", "ab", NULL};
@@ -117,7 +123,11 @@ static void test_longest_id_makes_valid_names(void **state)
     assert_true(compute_name_ok(buf));
     assert_int_equal(edv__name_disk(id, buf, EDV_NAME_MAX), 0);
     assert_true(compute_name_ok(buf));
-    assert_int_equal(edv__name_snapshot_policy(id, buf, EDV_NAME_MAX), 0);
+    assert_int_equal(edv__name_snapshot_policy_prefix(id, buf, EDV_NAME_MAX),
+                     0);
+    assert_true(compute_name_ok(buf));
+    assert_int_equal(edv__name_snapshot_policy(id, &t365, buf, EDV_NAME_MAX),
+                     0);
     assert_true(compute_name_ok(buf));
     assert_int_equal(edv__name_instance_group(id, buf, EDV_NAME_MAX), 0);
     assert_true(compute_name_ok(buf));
@@ -483,7 +493,16 @@ static void test_names_labels_markers(void **state)
   NAME(edv__name_sql_instance(s.id, 3, buf, sizeof(buf)), "edv-school001-db-3");
   NAME(edv__name_vm(s.id, buf, sizeof(buf)), "edv-school001-vm");
   NAME(edv__name_disk(s.id, buf, sizeof(buf)), "edv-school001-boot");
-  NAME(edv__name_snapshot_policy(s.id, buf, sizeof(buf)), "edv-school001-snap");
+  NAME(edv__name_snapshot_policy_prefix(s.id, buf, sizeof(buf)),
+       "edv-school001-snap");
+  /* A schedule's name says what it holds: another tier's settings,
+   * another name. */
+  NAME(edv__name_snapshot_policy(s.id, &t365, buf, sizeof(buf)),
+       "edv-school001-snap-365d-d6a81b04");
+  t365.snapshot_retention_days = 30;
+  NAME(edv__name_snapshot_policy(s.id, &t365, buf, sizeof(buf)),
+       "edv-school001-snap-30d-3513c805");
+  t365.snapshot_retention_days = 365;
   NAME(edv__name_instance_group(s.id, buf, sizeof(buf)), "edv-school001-ig");
   NAME(edv__name_backend_service(s.id, buf, sizeof(buf)), "edv-school001-be");
   NAME(edv__name_certificate(s.id, buf, sizeof(buf)), "edv-school001-cert");
