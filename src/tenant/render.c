@@ -342,93 +342,94 @@ static void startup_app(sbuf *b, const char *release)
             "http://metadata.google.internal/computeMetadata/v1/instance/"
             "guest-attributes/edvirons/app-version || true\n",
             release ? release : "none");
-  /* Appends the watcher (its script and unit) and starts it. */
-  static void watcher(sbuf * b, const edv__render_in *in)
-  {
-    char *script = edv__render_watch_script(),
-         *unit = edv__render_watch_unit(in);
+}
 
-    if (!script || !unit)
-      b->oom = 1;
-    else {
-      sb_printf(b, "\n");
-      heredoc(b, "/usr/local/sbin/edv-config-watch", "0755", script);
-      heredoc(b, "/etc/systemd/system/edvirons-config-watch.service", "0644",
-              unit);
-      /* enable --now: a run of the watcher's own leaves it running. */
-      sb_printf(b, "systemctl daemon-reload\n"
-                   "systemctl enable --now edvirons-config-watch.service\n");
-    }
-    free(script);
-    free(unit);
+/* Appends the watcher (its script and unit) and starts it. */
+static void watcher(sbuf *b, const edv__render_in *in)
+{
+  char *script = edv__render_watch_script(), *unit = edv__render_watch_unit(in);
+
+  if (!script || !unit)
+    b->oom = 1;
+  else {
+    sb_printf(b, "\n");
+    heredoc(b, "/usr/local/sbin/edv-config-watch", "0755", script);
+    heredoc(b, "/etc/systemd/system/edvirons-config-watch.service", "0644",
+            unit);
+    /* enable --now: a run of the watcher's own leaves it running. */
+    sb_printf(b, "systemctl daemon-reload\n"
+                 "systemctl enable --now edvirons-config-watch.service\n");
   }
+  free(script);
+  free(unit);
+}
 
-  char *edv__render_startup(const edv__render_in *in)
-  {
-    sbuf b = {0};
-    char *env = edv__render_env(in), *site = edv__render_nginx(in),
-         *unit = edv__render_app_unit(in), *mig = edv__render_migrate_unit(in);
+char *edv__render_startup(const edv__render_in *in)
+{
+  sbuf b = {0};
+  char *env = edv__render_env(in), *site = edv__render_nginx(in),
+       *unit = edv__render_app_unit(in), *mig = edv__render_migrate_unit(in);
 
-    if (!env || !site || !unit || !mig) {
-      free(env);
-      free(site);
-      free(unit);
-      free(mig);
-      return NULL;
-    }
-    sb_printf(&b,
-              "#!/bin/bash\n"
-              "# EdVirons tenant %s: first-boot configuration (rendered by "
-              "edv).\n"
-              "# Idempotent: safe to run on every boot.\n"
-              "set -euo pipefail\n"
-              "exec > >(logger -t edv-startup) 2>&1\n\n"
-              "export DEBIAN_FRONTEND=noninteractive\n"
-              "if ! dpkg -s nginx redis-server jq >/dev/null 2>&1; then\n"
-              "  apt-get update -q\n"
-              "  apt-get install -y -q nginx redis-server jq curl\n"
-              "fi\n\n"
-              "# Google Cloud Ops Agent: metrics (memory) and logs.\n"
-              "if ! systemctl is-active --quiet google-cloud-ops-agent; then\n"
-              "  curl -sSfO https://dl.google.com/cloudagents/"
-              "add-google-cloud-ops-agent-repo.sh\n"
-              "  bash add-google-cloud-ops-agent-repo.sh --also-install\n"
-              "fi\n\n"
-              "id edvirons >/dev/null 2>&1 || useradd --system --home "
-              "/var/lib/edvirons --shell /usr/sbin/nologin edvirons\n\n",
-              in->spec->id);
-    heredoc(&b, "/etc/edvirons/app.env", "0640", env);
-    sb_printf(&b, "chgrp edvirons /etc/edvirons/app.env\n\n");
-    heredoc(&b, "/etc/nginx/sites-available/edvirons", "0644", site);
-    sb_printf(&b, "ln -sf /etc/nginx/sites-available/edvirons "
-                  "/etc/nginx/sites-enabled/edvirons\n"
-                  "rm -f /etc/nginx/sites-enabled/default\n\n");
-    heredoc(&b, "/etc/systemd/system/edvirons-migrate.service", "0644", mig);
-    heredoc(&b, "/etc/systemd/system/edvirons-app.service", "0644", unit);
-    sb_printf(&b,
-              "# The DB password: fetched with the VM's own service account;\n"
-              "# kept only in a root-owned 0600 file the app reads.\n"
-              "token=$(curl -sSf -H 'Metadata-Flavor: Google' "
-              "http://metadata.google.internal/computeMetadata/v1/instance/"
-              "service-accounts/default/token | jq -r .access_token)\n"
-              "umask 077\n"
-              "curl -sSf -H \"Authorization: Bearer ${token}\" "
-              "\"https://secretmanager.googleapis.com/v1/%s/versions/"
-              "latest:access\" | jq -r .payload.data | base64 -d "
-              "> /etc/edvirons/db-password\n"
-              "chown root:edvirons /etc/edvirons/db-password\n"
-              "chmod 0640 /etc/edvirons/db-password\n"
-              "unset token\n\n"
-              "systemctl enable --now redis-server\n"
-              "nginx -t\n"
-              "systemctl daemon-reload\n",
-              in->secret ? in->secret : "");
-    startup_app(&b, in->release);
-    sb_printf(&b, "systemctl reload nginx || systemctl restart nginx\n");
-    watcher(&b, in);
+  if (!env || !site || !unit || !mig) {
     free(env);
     free(site);
     free(unit);
     free(mig);
-    return sb_done(&b);
+    return NULL;
   }
+  sb_printf(&b,
+            "#!/bin/bash\n"
+            "# EdVirons tenant %s: first-boot configuration (rendered by "
+            "edv).\n"
+            "# Idempotent: safe to run on every boot.\n"
+            "set -euo pipefail\n"
+            "exec > >(logger -t edv-startup) 2>&1\n\n"
+            "export DEBIAN_FRONTEND=noninteractive\n"
+            "if ! dpkg -s nginx redis-server jq >/dev/null 2>&1; then\n"
+            "  apt-get update -q\n"
+            "  apt-get install -y -q nginx redis-server jq curl\n"
+            "fi\n\n"
+            "# Google Cloud Ops Agent: metrics (memory) and logs.\n"
+            "if ! systemctl is-active --quiet google-cloud-ops-agent; then\n"
+            "  curl -sSfO https://dl.google.com/cloudagents/"
+            "add-google-cloud-ops-agent-repo.sh\n"
+            "  bash add-google-cloud-ops-agent-repo.sh --also-install\n"
+            "fi\n\n"
+            "id edvirons >/dev/null 2>&1 || useradd --system --home "
+            "/var/lib/edvirons --shell /usr/sbin/nologin edvirons\n\n",
+            in->spec->id);
+  heredoc(&b, "/etc/edvirons/app.env", "0640", env);
+  sb_printf(&b, "chgrp edvirons /etc/edvirons/app.env\n\n");
+  heredoc(&b, "/etc/nginx/sites-available/edvirons", "0644", site);
+  sb_printf(&b, "ln -sf /etc/nginx/sites-available/edvirons "
+                "/etc/nginx/sites-enabled/edvirons\n"
+                "rm -f /etc/nginx/sites-enabled/default\n\n");
+  heredoc(&b, "/etc/systemd/system/edvirons-migrate.service", "0644", mig);
+  heredoc(&b, "/etc/systemd/system/edvirons-app.service", "0644", unit);
+  sb_printf(&b,
+            "# The DB password: fetched with the VM's own service account;\n"
+            "# kept only in a root-owned 0600 file the app reads.\n"
+            "token=$(curl -sSf -H 'Metadata-Flavor: Google' "
+            "http://metadata.google.internal/computeMetadata/v1/instance/"
+            "service-accounts/default/token | jq -r .access_token)\n"
+            "umask 077\n"
+            "curl -sSf -H \"Authorization: Bearer ${token}\" "
+            "\"https://secretmanager.googleapis.com/v1/%s/versions/"
+            "latest:access\" | jq -r .payload.data | base64 -d "
+            "> /etc/edvirons/db-password\n"
+            "chown root:edvirons /etc/edvirons/db-password\n"
+            "chmod 0640 /etc/edvirons/db-password\n"
+            "unset token\n\n"
+            "systemctl enable --now redis-server\n"
+            "nginx -t\n"
+            "systemctl daemon-reload\n",
+            in->secret ? in->secret : "");
+  startup_app(&b, in->release);
+  sb_printf(&b, "systemctl reload nginx || systemctl restart nginx\n");
+  watcher(&b, in);
+  free(env);
+  free(site);
+  free(unit);
+  free(mig);
+  return sb_done(&b);
+}
