@@ -33,7 +33,7 @@ static const char *bld_root; /* EDV_BUILD_ROOT */
 
 typedef struct run_result {
   int status; /* exit code, or 128 + signal */
-  char out[131072];
+  char out[1 << 20]; /* a TTY view redraws every frame */
   char err[65536];
 } run_result;
 
