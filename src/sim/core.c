@@ -1203,6 +1203,7 @@ static void sim_free(sim *s)
     free(t);
   }
   sim__store_clear(s);
+  sim__store_index_free(s);
   sim__ops_clear(s);
   free(s->res.v);
   free(s->ops.v);

@@ -387,6 +387,25 @@ int sim_name_under(const char *name, const char *prefix);
 size_t sim_store_count(sim *s, const char *prefix, const char *kind);
 
 /*
+ * Secondary indexes: a module that looks resources of one kind up by
+ * something other than their name (DNS records by owner name and type,
+ * firewall rules by target) registers, from its init function, a function
+ * that gives an entry's keys (emit(ctx, key) once per key; none is fine);
+ * the store keeps key -> names current on every put and delete, so a
+ * lookup costs the entries that share the key rather than a walk of the
+ * whole kind. Lookups still check what they find (an object changed in
+ * place without a put keeps its old keys until the next put).
+ */
+typedef void (*sim_store_keys_fn)(json_object *obj,
+                                  void (*emit)(void *ctx, const char *key),
+                                  void *ctx);
+/* At most one function per kind; 0 or -1 (ENOMEM). */
+int sim_store_index(sim *s, const char *kind, sim_store_keys_fn keys);
+/* The names of `kind` entries with `key`, as an object whose keys are the
+ * names (borrowed; iterate, don't keep), or NULL when there are none. */
+json_object *sim_store_lookup(sim *s, const char *kind, const char *key);
+
+/*
  * 1 when obj carries label key=value (or just the key when "key" alone).
  * Looks at "labels" and at "settings.userLabels" (Cloud SQL). selector is
  * "k=v" or "k".

@@ -201,6 +201,11 @@ struct sim {
   int pending_closes;
   void (*close_cb)(void *data);
   void *close_data;
+
+  /* ops not done yet, linked (ops.c) */
+  struct sim_op *pending;
+  /* secondary indexes (store.c) */
+  struct sim_xindex *xindexes;
 };
 
 /* core.c */
@@ -237,6 +242,8 @@ int sim__filter_check(const char *filter);
 
 /* store.c */
 void sim__store_clear(sim *s);
+/* Frees the secondary indexes and their registrations. */
+void sim__store_index_free(sim *s);
 /* The length of prefix's literal part, before its first "-" segment
  * (sim_name_under); *wild says whether there is one. */
 size_t sim__literal_prefix(const char *prefix, int *wild);
