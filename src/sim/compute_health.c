@@ -774,13 +774,14 @@ static const char *const probe_ranges[] = {"35.191.0.0/16", "130.211.0.0/22"};
  * can reach its instance rather than every rule of the project: "t:TAG"
  * per target tag, "a:EMAIL" per target service account, "*" for a rule
  * that targets every instance. */
-static void fw_keys(json_object *rule, void (*emit)(void *ctx, const char *key),
-                    void *ctx)
+static void fw_keys(sim *s, json_object *rule,
+                    void (*emit)(void *ctx, const char *key), void *ctx)
 {
   json_object *tt = json_object_object_get(rule, "targetTags");
   json_object *ts = json_object_object_get(rule, "targetServiceAccounts");
   char key[600];
 
+  (void)s;
   if (sim_cvm_len(tt) == 0 && sim_cvm_len(ts) == 0)
     emit(ctx, "*");
   for (size_t i = 0; i < sim_cvm_len(tt); i++) {

@@ -114,12 +114,13 @@ static void rr_index_key(char *buf, size_t n, const char *name, size_t len,
   buf[k < n ? k : n - 1] = '\0';
 }
 
-static void rr_keys(json_object *obj, void (*emit)(void *ctx, const char *key),
-                    void *ctx)
+static void rr_keys(sim *s, json_object *obj,
+                    void (*emit)(void *ctx, const char *key), void *ctx)
 {
   const char *n = js(obj, "name"), *t = js(obj, "type");
   char key[1100];
 
+  (void)s;
   if (n == NULL || t == NULL)
     return;
   rr_index_key(key, sizeof(key), n, strlen(n), t);

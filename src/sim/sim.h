@@ -396,7 +396,7 @@ size_t sim_store_count(sim *s, const char *prefix, const char *kind);
  * whole kind. Lookups still check what they find (an object changed in
  * place without a put keeps its old keys until the next put).
  */
-typedef void (*sim_store_keys_fn)(json_object *obj,
+typedef void (*sim_store_keys_fn)(sim *s, json_object *obj,
                                   void (*emit)(void *ctx, const char *key),
                                   void *ctx);
 /* At most one function per kind; 0 or -1 (ENOMEM). */
@@ -404,6 +404,11 @@ int sim_store_index(sim *s, const char *kind, sim_store_keys_fn keys);
 /* The names of `kind` entries with `key`, as an object whose keys are the
  * names (borrowed; iterate, don't keep), or NULL when there are none. */
 json_object *sim_store_lookup(sim *s, const char *kind, const char *key);
+/* Those of them under prefix, in name order (the order of a walk of the
+ * store): a new array (free it; the names are borrowed) of *n names, or
+ * NULL when there are none. */
+const char **sim_store_lookup_sorted(sim *s, const char *kind, const char *key,
+                                     const char *prefix, size_t *n);
 
 /*
  * 1 when obj carries label key=value (or just the key when "key" alone).

@@ -147,7 +147,7 @@ static void xindex_update(sim *s, const char *kind, const char *name,
   e.x = x;
   e.name = name;
   e.keys = json_object_new_array();
-  x->keys(obj, xindex_emit, &e);
+  x->keys(s, obj, xindex_emit, &e);
   json_object_object_add(x->by_name, name, e.keys);
 }
 
@@ -157,6 +157,32 @@ json_object *sim_store_lookup(sim *s, const char *kind, const char *key)
   json_object *names;
 
   return x && json_object_object_get_ex(x->by_key, key, &names) ? names : NULL;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **sim_store_lookup_sorted(sim *s, const char *kind, const char *key,
+                                     const char *prefix, size_t *n)
+{
+  json_object *names = sim_store_lookup(s, kind, key);
+  size_t cap = names ? (size_t)json_object_object_length(names) : 0;
+  size_t plen = prefix ? strlen(prefix) : 0;
+  const char **v = cap ? calloc(cap, sizeof(*v)) : NULL;
+
+  *n = 0;
+  if (v == NULL)
+    return NULL;
+  json_object_object_foreach(names, name, unused)
+  {
+    (void)unused;
+    if (*n < cap && strncmp(name, prefix ? prefix : "", plen) == 0)
+      v[(*n)++] = name;
+  }
+  qsort(v, *n, sizeof(*v), name_cmp);
+  return v;
 }
 
 void sim__store_index_free(sim *s)
