@@ -206,6 +206,8 @@ struct sim {
   struct sim_op *pending;
   /* secondary indexes (store.c) */
   struct sim_xindex *xindexes;
+  /* how long the last save of the state file took (core.c) */
+  uint64_t save_ms;
 };
 
 /* core.c */
