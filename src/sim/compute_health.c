@@ -802,19 +802,12 @@ static void fw_keys(sim *s, json_object *rule,
 static void fw_weigh(sim *s, const char *prefix, const char *key,
                      struct fw_ctx *c)
 {
-  json_object *names = sim_store_lookup(s, FW_KIND, key);
-  size_t plen = strlen(prefix);
+  size_t n;
+  const char **v = sim_store_lookup_sorted(s, FW_KIND, key, prefix, &n);
 
-  if (names == NULL)
-    return;
-  json_object_object_foreach(names, name, unused)
-  {
-    json_object *rule = sim_store_get(s, name);
-
-    (void)unused;
-    if (rule && strncmp(name, prefix, plen) == 0)
-      fw_cb(c, name, FW_KIND, rule);
-  }
+  for (size_t i = 0; v && i < n; i++)
+    fw_cb(c, v[i], FW_KIND, sim_store_get(s, v[i]));
+  free(v);
 }
 
 /* 1 when the firewall admits every probe range on tcp:port; else 0 with

@@ -131,7 +131,7 @@ json_object *sim_dns_lookup(sim *s, const char *fqdn, const char *type)
 {
   struct find_ctx c;
   char prefix[300], key[1100];
-  size_t plen, want;
+  size_t want;
   const char *best = NULL;
   json_object *hit = NULL;
 
@@ -139,36 +139,28 @@ json_object *sim_dns_lookup(sim *s, const char *fqdn, const char *type)
     return NULL;
   c.name = fqdn;
   c.type = type;
-  plen = (size_t)snprintf(prefix, sizeof(prefix), "projects/%s/managedZones/",
-                          sim_project(s));
+  snprintf(prefix, sizeof(prefix), "projects/%s/managedZones/", sim_project(s));
   want = strlen(fqdn);
   /* The records named fqdn, and fqdn. when the caller left the dot off;
    * of those, the first in store order, as a walk of every zone finds. */
   for (int dot = 0; dot < 2; dot++) {
-    json_object *names;
+    size_t n;
+    const char **v;
 
     if (dot && fqdn[want - 1] == '.')
       break;
     rr_index_key(key, sizeof(key), fqdn, want, type);
     if (dot && strlen(key) + 1 < sizeof(key))
       strcat(key, ".");
-    names = sim_store_lookup(s, DNS_KIND_RRSET, key);
-    if (names == NULL)
-      continue;
-    json_object_object_foreach(names, name, unused)
-    {
-      json_object *obj = sim_store_get(s, name);
-
-      (void)unused;
-      if (obj == NULL || strncmp(name, prefix, plen) != 0 ||
-          (best && strcmp(name, best) >= 0))
-        continue;
+    v = sim_store_lookup_sorted(s, DNS_KIND_RRSET, key, prefix, &n);
+    for (size_t i = 0; v && i < n && !(best && strcmp(v[i], best) >= 0); i++) {
       c.hit = NULL;
-      if (find_cb(&c, name, DNS_KIND_RRSET, obj)) {
-        best = name;
-        hit = obj;
+      if (find_cb(&c, v[i], DNS_KIND_RRSET, sim_store_get(s, v[i]))) {
+        best = v[i];
+        hit = c.hit;
       }
     }
+    free(v);
   }
   return hit;
 }

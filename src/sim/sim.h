@@ -401,12 +401,10 @@ typedef void (*sim_store_keys_fn)(sim *s, json_object *obj,
                                   void *ctx);
 /* At most one function per kind; 0 or -1 (ENOMEM). */
 int sim_store_index(sim *s, const char *kind, sim_store_keys_fn keys);
-/* The names of `kind` entries with `key`, as an object whose keys are the
- * names (borrowed; iterate, don't keep), or NULL when there are none. */
-json_object *sim_store_lookup(sim *s, const char *kind, const char *key);
-/* Those of them under prefix, in name order (the order of a walk of the
- * store): a new array (free it; the names are borrowed) of *n names, or
- * NULL when there are none. */
+/* The names of `kind` entries with `key` under prefix, in name order (the
+ * order of a walk of the store): a new array (free it; the names are
+ * borrowed, valid until the store changes) of *n names, or NULL when there
+ * are none. */
 const char **sim_store_lookup_sorted(sim *s, const char *kind, const char *key,
                                      const char *prefix, size_t *n);
 

@@ -151,7 +151,7 @@ static void xindex_update(sim *s, const char *kind, const char *name,
   json_object_object_add(x->by_name, name, e.keys);
 }
 
-json_object *sim_store_lookup(sim *s, const char *kind, const char *key)
+static json_object *sim_store_lookup(sim *s, const char *kind, const char *key)
 {
   struct sim_xindex *x = xindex_of(s, kind);
   json_object *names;
