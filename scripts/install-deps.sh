@@ -3,13 +3,14 @@
 # any is missing. Uses sudo when not root. Shared by .ci/run and
 # scripts/quickstart.sh so the two can never disagree. clang and
 # libclang-rt-14-dev build the libFuzzer harnesses (scripts/fuzz.sh);
-# debhelper builds the Debian package (scripts/deb-check.sh).
+# debhelper builds the Debian package (scripts/deb-check.sh); prometheus
+# brings promtool, which checks the alert rules of examples/prometheus/.
 set -eu
 PKGS="meson ninja-build pkg-config gcc libuv1-dev libcurl4-openssl-dev \
 libjson-c-dev libssl-dev libjwt-dev libjansson-dev libmicrohttpd-dev \
 libsqlite3-dev libcmocka-dev python3 curl ca-certificates nginx-light \
 shellcheck systemd openssl wrk python3-yaml python3-jsonschema zsh fish \
-scdoc libsystemd-dev clang libclang-rt-14-dev debhelper"
+scdoc libsystemd-dev clang libclang-rt-14-dev debhelper prometheus"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

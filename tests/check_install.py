@@ -161,7 +161,9 @@ try:
           "sysusers.d/edv.conf (its user)", problems)
 
     examples = [where("datadir", "doc", "edvirons", "examples", n)
-                for n in ("edv.conf", "tiers-custom.json")]
+                for n in ("edv.conf", "tiers-custom.json",
+                          "prometheus/edvd-rules.yml",
+                          "grafana/edvd-dashboard.json")]
     problems = missing(dest, examples)
     if not problems:
         # The example configuration loads with the installed edvctl.

@@ -44,6 +44,8 @@ typedef enum {
   EDV_API_SERVICENETWORKING = 7, /* https://servicenetworking.googleapis.com */
   EDV_API_OAUTH2 = 8,            /* token endpoints (never rate limited) */
   EDV_API_OTHER = 9,             /* absolute URLs outside the list */
+  EDV_API_CLOUDRESOURCEMANAGER =
+      10, /* https://cloudresourcemanager.googleapis.com */
   EDV_API__COUNT
 } edv_api;
 

@@ -103,6 +103,8 @@ typedef void (*edv_fleet_cb)(void *data, json_object *answer,
 #define EDV_FLEET_ASYNC   0x1u /* answer once started (see above) */
 #define EDV_FLEET_OBSERVE 0x2u /* get: add the live state ("observed") */
 #define EDV_FLEET_NOW     0x4u /* delete: no grace, purge at once */
+#define EDV_FLEET_LATEST_BACKUP                                                \
+  0x8u /* move: fail over from the newest backup kept outside the region */
 
 /* ---- Events --------------------------------------------------------------*/
 
@@ -160,8 +162,10 @@ EDV_EXPORT int edv_fleet_step(int platform, unsigned i, const char **name,
  * monthly_cost_estimate ({currency, vm, disk, sql, sql_storage, backups,
  * shared, total}), resources (the names of its resources), steps
  * ([{name, title, state, attempt, request_id, operation, resource, error,
- * started, finished}]) and, with EDV_FLEET_OBSERVE, observed (the live
- * state of its VM, database and certificate). docs/api.md lists each key.
+ * started, finished}]), release (the release it runs, "none": the stock
+ * image), release_observed (see "Releases") and, with EDV_FLEET_OBSERVE,
+ * observed (the live state of its VM, database and certificate, and the
+ * app version it reports). docs/api.md lists each key.
  */
 
 /*
@@ -265,6 +269,15 @@ EDV_EXPORT int edv_tenant_recover(edv_fleet *fleet, const char *id,
  * EDV_EINVAL naming field 'region' (unknown, malformed or the tenant's
  * own), EDV_ECONFLICT when the tenant is not READY. Answers with the
  * tenant document.
+ *
+ * The tenant's own region must answer (its final backup is taken there):
+ * EDV_EPRECONDITION, saying so, when it is DOWN or cannot be reached.
+ * With EDV_FLEET_LATEST_BACKUP (a failover) it need not: the tenant comes
+ * up in `region` from the newest SUCCESSFUL backup run of its Cloud SQL
+ * instance kept outside the old region (EDV_EPRECONDITION when there is
+ * none; what was written since is lost), and the old region's resources
+ * are recorded and retired by the reconcile pass once the region answers
+ * again (EDV_ECONFLICT for another move until then).
  */
 EDV_EXPORT int edv_tenant_move(edv_fleet *fleet, const char *id,
                                const char *region, unsigned flags,
@@ -410,6 +423,39 @@ EDV_EXPORT int edv_tenant_metrics(edv_fleet *fleet, const char *id,
                                   const char *window, edv_fleet_cb cb,
                                   void *data, edv_error *err);
 
+/* ---- Releases ------------------------------------------------------------
+ *
+ * A release names what a tenant VM runs: an app version and the tenant
+ * image that holds it (/opt/edvirons/bin/edvirons-app), an image of the
+ * project of config release.image_project (default: the fleet's). The
+ * release document: {version, image ("projects/P/global/images/I", the
+ * image every VM of the release boots), image_family (what it was given
+ * as, or null), notes, created, current}. The fleet's current release is
+ * the newest one: a new tenant records it and its VM boots its image
+ * (with none defined, the stock Debian 12 image and release "none"). The
+ * tenant document's "release" is what it records; with EDV_FLEET_OBSERVE,
+ * "release_observed" is the app version its VM reports (the guest
+ * attribute edvirons/app-version its startup script writes; "none" from a
+ * stock image; null when not reported). docs/operations.md, "Releases".
+ */
+
+/*
+ * Records a release. `spec`: {version, image | image_family[, notes]}
+ * (borrowed). version: MAJOR.MINOR.PATCH[-PRERELEASE] in lower case, at
+ * most 40 characters. The image is checked through the Compute API
+ * (images.get / images.getFromFamily) before anything is recorded: one
+ * missing, not READY, or DEPRECATED/OBSOLETE/DELETED is EDV_EINVAL naming
+ * the field; a family is resolved to its newest image now. A version that
+ * exists is EDV_EEXIST. Answers with the release document.
+ */
+EDV_EXPORT int edv_release_create(edv_fleet *fleet, json_object *spec,
+                                  edv_fleet_cb cb, void *data, edv_error *err);
+
+/* {"releases": [release documents, oldest first], "current": VERSION|null}
+ * from the store alone. */
+EDV_EXPORT int edv_release_list(edv_fleet *fleet, edv_fleet_cb cb, void *data,
+                                edv_error *err);
+
 /* ---- The fleet as a whole ----------------------------------------------*/
 
 /*
@@ -498,8 +544,10 @@ EDV_EXPORT int edv_network_audit(edv_engine *engine, edv_fleet_cb cb,
 /*
  * Writes the fleet's records as one JSON document to `path` (0600,
  * replaced atomically), read in one transaction: {format "edv-state",
- * version 1, tenants: [{id, slug, tier, spec, phase, generation,
- * last_error, created_ms, updated_ms, subnet (CIDR or null), steps:
+ * version 2, releases: [{version, image, image_family, notes, created_ms}]
+ * (oldest first), tenants: [{id, slug, tier, spec, phase, generation,
+ * last_error, created_ms, updated_ms, release ("" none), subnet (CIDR or
+ * null), steps:
  * [{step, state, attempt, request_id, op_name, op_kind, resource, error,
  * started_ms, finished_ms}]}] (the platform's pseudo-tenant "@platform"
  * included), journal (with EDV_STATE_JOURNAL): [{seq, tenant, time_ms,

@@ -1,8 +1,13 @@
 /*
  * edv/log.h - libedv's log: one line per event on stderr, as text or as
- * JSON ({time, level, module, msg}). A program linking the library sets
- * its level and format here and writes its own lines into the same log.
- * Never log a secret (a key, a token, a password): log names and ids.
+ * JSON ({time, severity, module, message}, with Cloud Logging's severity
+ * names, ALERT for an error message starting "ALERT ", and the message's
+ * tenant=, step= and call= tokens as fields of their own). When stderr is
+ * the journal's stream (JOURNAL_STREAM), each line starts with its syslog
+ * priority ("<3>"), which journald takes and strips. A program linking
+ * the library sets its level and format here and writes its own lines
+ * into the same log. Never log a secret (a key, a token, a password): log
+ * names and ids.
  */
 #ifndef EDV_LOG_PUBLIC_H
 #define EDV_LOG_PUBLIC_H

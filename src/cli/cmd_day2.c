@@ -1,6 +1,7 @@
 /*
  * cmd_day2.c - the day-2 verbs: `edvctl tenant backup|backups|restore|
- * metrics` and `edvctl infra status|costs|capacity`.
+ * metrics`, `edvctl infra status|costs|capacity` and `edvctl release
+ * create|list`.
  *
  * Local mode: through the library (edv/fleet.h "Day 2"), on an edv_fleet
  * opened on the state store; a backup or restore waits until Cloud SQL
@@ -129,6 +130,37 @@ static int l_reconcile(edv_fleet *f, const cli_args *a, edv_error *err)
                              on_answer, &day2_job, err);
 }
 
+/* The release of `release create VERSION --image I | --image-family F
+ * [--notes N]` (the library and the API check it). */
+static json_object *release_spec(const cli_args *a)
+{
+  json_object *o = json_object_new_object();
+  static const char *const flags[][2] = {
+      {"image", "image"}, {"image-family", "image_family"}, {"notes", "notes"}};
+
+  json_object_object_add(o, "version", json_object_new_string(a->argv[0]));
+  for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++)
+    if (cli_arg(a, flags[i][0]))
+      json_object_object_add(o, flags[i][1],
+                             json_object_new_string(cli_arg(a, flags[i][0])));
+  return o;
+}
+
+static int l_release_create(edv_fleet *f, const cli_args *a, edv_error *err)
+{
+  json_object *spec = release_spec(a);
+  int result = edv_release_create(f, spec, on_answer, &day2_job, err);
+
+  json_object_put(spec);
+  return result;
+}
+
+static int l_release_list(edv_fleet *f, const cli_args *a, edv_error *err)
+{
+  (void)a;
+  return edv_release_list(f, on_answer, &day2_job, err);
+}
+
 /* Runs the verb on a local fleet; its answer into *out. */
 static int run_local(cli_ctx *ctx, const cli_args *args, day2_local fn,
                      json_object **out)
@@ -174,6 +206,14 @@ static int run_remote(cli_ctx *ctx, const cli_args *args, json_object **out)
   char path[64];
   int result;
 
+  if (args->cmd->run == cli_cmd_release_create ||
+      args->cmd->run == cli_cmd_release_list) {
+    body = args->cmd->run == cli_cmd_release_create ? release_spec(args) : NULL;
+    result = cli_remote_request(ctx, body ? "POST" : "GET", NULL,
+                                "/api/releases", query, body, out);
+    json_object_put(body);
+    return result;
+  }
   if (strcmp(name, "backup") == 0) {
     body = json_object_new_object();
     if ((v = cli_arg(args, "description")) != NULL)
@@ -440,6 +480,29 @@ static void print_capacity(cli_ctx *ctx, json_object *doc)
             (long long)edv__jint(doc, "sql.limit", 0));
 }
 
+static void print_release(cli_ctx *ctx, json_object *doc)
+{
+  fprintf(ctx->out, "Release %s: image %s%s%s%s\n", s_or(doc, "version", "?"),
+          s_or(doc, "image", "?"),
+          edv__jstr(doc, "image_family") ? " (family " : "",
+          s_or(doc, "image_family", ""),
+          edv__jstr(doc, "image_family") ? ")" : "");
+  if (json_object_get_boolean(edv__jget(doc, "current")))
+    fprintf(ctx->out, "It is the current release: new tenants run it.\n");
+}
+
+static void print_releases(cli_ctx *ctx, json_object *doc)
+{
+  static const cli_col cols[] = {{"VERSION", "version"},
+                                 {"IMAGE", "image"},
+                                 {"FAMILY", "image_family"},
+                                 {"CREATED", "created"},
+                                 {"CURRENT", "current"}};
+
+  cli_print_table(ctx, edv__jget(doc, "releases"), cols, 5);
+  fprintf(ctx->out, "Current release: %s\n", s_or(doc, "current", "none"));
+}
+
 /* ---- entry ---------------------------------------------------------------*/
 
 static int day2_run(cli_ctx *ctx, const cli_args *args, day2_local fn,
@@ -521,4 +584,18 @@ int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args)
 {
   cli_progress(ctx, "Reconciling the fleet: resuming interrupted tenants");
   return day2_run(ctx, args, l_reconcile, print_reconcile);
+}
+
+int cli_cmd_release_create(cli_ctx *ctx, const cli_args *args)
+{
+  if (!cli_arg(args, "image") == !cli_arg(args, "image-family"))
+    return cli_usage_error(ctx, "give exactly one of --image and "
+                                "--image-family");
+  cli_progress(ctx, "Checking the image of release %s", args->argv[0]);
+  return day2_run(ctx, args, l_release_create, print_release);
+}
+
+int cli_cmd_release_list(cli_ctx *ctx, const cli_args *args)
+{
+  return day2_run(ctx, args, l_release_list, print_releases);
 }

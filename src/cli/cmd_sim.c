@@ -28,6 +28,7 @@ static const struct {
     {"SECRETMANAGER", ""},
     {"IAM", ""},
     {"SERVICENETWORKING", ""},
+    {"CLOUDRESOURCEMANAGER", ""},
 };
 
 /* The lines that point edvctl and gcloud at the simulator at url. */

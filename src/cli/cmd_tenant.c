@@ -440,6 +440,11 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
                  : "");
   print_resource(ctx, o, "Database", "database", "sql_instance", what);
   print_resource(ctx, o, "Certificate", "certificate", "certificate", "");
+  /* Recorded, and what the VM reports running (observed). */
+  fprintf(ctx->out, "Release      %s; the VM reports %s\n",
+          JS(o, "release") ? JS(o, "release") : "none",
+          JS(o, "release_observed") ? JS(o, "release_observed")
+                                    : "nothing (not observed)");
   if ((v = json_object_object_get(o, "max_users")))
     fprintf(ctx->out, "Licences     %d users\n", json_object_get_int(v));
   v = json_object_object_get(o, "app_access");
@@ -1115,16 +1120,21 @@ int cli_cmd_tenant_undelete(cli_ctx *ctx, const cli_args *args)
  * started rides here (one command per process). */
 static const char *move_region;
 
+static unsigned move_flags;
+
 static int move_fn(edv_fleet *fleet, const char *id, unsigned flags,
                    edv_fleet_cb cb, void *data, edv_error *err)
 {
-  return edv_tenant_move(fleet, id, move_region, flags, cb, data, err);
+  return edv_tenant_move(fleet, id, move_region, flags | move_flags, cb, data,
+                         err);
 }
 
 int cli_cmd_tenant_move(cli_ctx *ctx, const cli_args *args)
 {
   char what[80];
 
+  move_flags =
+      cli_arg(args, "from-latest-backup") ? EDV_FLEET_LATEST_BACKUP : 0;
   move_region = cli_arg(args, "region");
   if (!move_region)
     return cli_usage_error(ctx, "tenant move: --region REGION is required");

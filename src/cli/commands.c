@@ -129,6 +129,8 @@ static const cli_opt list_opts[] = {
 
 static const cli_opt move_opts[] = {
     {"region", 0, "R", "the region to move the tenant to (required)"},
+    {"from-latest-backup", 0, NULL,
+     "fail over: restore the newest backup kept outside the old region"},
     ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };
@@ -351,7 +353,8 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant recover school001\n"
      "  edvctl tenant recover school001 --async\n",
      async_opts, 1, 1, id_arg, cli_cmd_tenant_recover, NULL},
-    {"move", "move a tenant to another region", "ID --region R [--async]",
+    {"move", "move a tenant to another region",
+     "ID --region R [--from-latest-backup] [--async]",
      "Moves a READY tenant to region R: its load balancer backend,\n"
      "instance group, VM, subnet and Cloud SQL instance in the old region\n"
      "are retired (the instance deleted with a final backup), then brought\n"
@@ -360,9 +363,17 @@ static const cli_cmd tenant_cmds[] = {
      "the school is offline from the backend's removal until the new VM is\n"
      "healthy (docs/operations.md). Killed midway, `tenant resume ID`\n"
      "carries the move on. Refused, naming why, for an unknown region,\n"
-     "the tenant's own, or a tenant not READY.\n"
+     "the tenant's own, a tenant not READY, or an old region that is down.\n"
+     "With --from-latest-backup (failover, for an old region that is down)\n"
+     "the tenant comes up in R from the newest successful backup of its\n"
+     "database kept outside the old region, without asking that region\n"
+     "(what was written since that backup is lost); the old region's\n"
+     "resources are recorded and retired by the reconcile pass once the\n"
+     "region answers again.\n"
      "\nExamples:\n  edvctl tenant move school001 --region europe-west1\n"
-     "  edvctl tenant move school001 --region europe-west1 --async\n",
+     "  edvctl tenant move school001 --region europe-west1 --async\n"
+     "  edvctl tenant move school001 --region europe-west2 "
+     "--from-latest-backup\n",
      move_opts, 1, 1, id_arg, cli_cmd_tenant_move, NULL},
     {"backup", "take an on-demand backup of the tenant's database",
      "ID [--description D]",
@@ -487,6 +498,43 @@ static const cli_cmd infra_cmds[] = {
      "\nExamples:\n  edvctl infra reconcile\n"
      "  edvctl --server https://edvd.example:8443 infra reconcile\n",
      async_opts, 0, 0, NULL, cli_cmd_infra_reconcile, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const cli_opt release_create_opts[] = {
+    {"image", 0, "I",
+     "the tenant image (an image of config release.image_project, default "
+     "the fleet's project)"},
+    {"image-family", 0, "F",
+     "the image family: its newest image now is the release's"},
+    {"notes", 0, "TEXT", "what the release brings (free text)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const char *const version_arg[] = {"VERSION"};
+
+static const cli_cmd release_cmds[] = {
+    {"create", "record a release: an app version and its tenant image",
+     "VERSION --image I | --image-family F [--notes TEXT]",
+     "Records release VERSION (MAJOR.MINOR.PATCH[-PRERELEASE], lower case)\n"
+     "naming the tenant image that holds the app. The image is checked\n"
+     "through the Compute API first (it must exist, be READY and not be\n"
+     "deprecated); a family is resolved to its newest image now. Nothing is\n"
+     "recorded on an error (exit 2, naming the field); an existing version\n"
+     "exits 4. The newest release is the current one: new tenants run it.\n"
+     "--format json prints {version, image, image_family, notes, created,\n"
+     "current}.\n"
+     "\nExamples:\n"
+     "  edvctl release create 1.4.0 --image-family edvirons-tenant\n"
+     "  edvctl release create 1.4.1 --image edvirons-tenant-20261207 "
+     "--notes \"fixes\"\n",
+     release_create_opts, 1, 1, version_arg, cli_cmd_release_create, NULL},
+    {"list", "list the releases, oldest first", "",
+     "Lists the recorded releases and says which one is current.\n"
+     "--format json prints {releases, current}.\n"
+     "\nExamples:\n  edvctl release list\n"
+     "  edvctl release list --format json\n",
+     NULL, 0, 0, NULL, cli_cmd_release_list, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -693,6 +741,12 @@ const cli_cmd cli_commands[] = {
      "\nExamples:\n  edvctl state export fleet.json\n"
      "  edvctl state rebuild\n",
      NULL, 0, -1, NULL, NULL, cli_state_cmds},
+    {"release", "releases: what tenant VMs run", "COMMAND",
+     "The releases (an app version and the tenant image holding it) the\n"
+     "fleet's VMs run; docs/operations.md, \"Releases\". With --server,\n"
+     "through edvd's Management API.\n"
+     "\nExamples:\n  edvctl release list\n",
+     NULL, 0, -1, NULL, NULL, release_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

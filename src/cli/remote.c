@@ -73,7 +73,8 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
       cli_cmd_tenant_backup,  cli_cmd_tenant_backups,  cli_cmd_tenant_restore,
       cli_cmd_tenant_metrics, cli_cmd_infra_status,    cli_cmd_infra_costs,
-      cli_cmd_infra_capacity, cli_cmd_infra_reconcile,
+      cli_cmd_infra_capacity, cli_cmd_infra_reconcile, cli_cmd_release_create,
+      cli_cmd_release_list,
   };
 
   if (!ctx->server)
@@ -504,8 +505,8 @@ static void tenant_path(remote *r, const char *id, const char *tail, char *out,
   curl_free(esc);
 }
 
-/* observe: ask edvd for the live state of the VM, database and
- * certificate too (three GETs on its side), as the local mode shows. */
+/* observe: ask edvd for the live state of the VM, database, certificate
+ * and app version too (four GETs on its side), as the local mode shows. */
 static int get_tenant(cli_ctx *ctx, remote *r, const char *id, int observe,
                       json_object **out)
 {
@@ -1325,6 +1326,9 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     snprintf(what, sizeof(what), "to region %.40s", cli_arg(args, "region"));
     json_object_object_add(body, "region",
                            json_object_new_string(cli_arg(args, "region")));
+    if (cli_arg(args, "from-latest-backup"))
+      json_object_object_add(body, "from_latest_backup",
+                             json_object_new_boolean(1));
     result = do_post(ctx, r, args->argv[0], "move", body, "Moving", what,
                      "the move", tiers);
     json_object_put(body);

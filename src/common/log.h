@@ -2,7 +2,8 @@
  * log.h - internal logging.
  *
  * One line per event to stderr (or a sink set by the embedding program).
- * Format "text" for humans, "json" for edvd's structured logs. Never pass a
+ * Format "text" for humans, "json" for edvd's structured logs (fields and
+ * journald's priority prefix on stderr: edv/log.h). Never pass a
  * secret (private key, access token, assertion, DB password) to these
  * functions: callers log names and ids, not values.
  */
@@ -17,7 +18,8 @@
 void edv__log_set_level(edv_log_level level);
 edv_log_level edv__log_get_level(void);
 
-/* 0 = text lines, 1 = JSON lines. */
+/* 0 = text lines, 1 = JSON lines. This and edv__log_set_level look at
+ * JOURNAL_STREAM again (read once, at the first line, otherwise). */
 void edv__log_set_json(int json);
 
 /* Redirects output: fn gets the formatted line (no newline). NULL restores

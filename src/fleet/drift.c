@@ -1220,6 +1220,15 @@ static void forget_resolved(edv__recon *d, json_object *seen)
   json_object_put(resolved);
 }
 
+/* A failover left the tenant's old region pieces to retire: it is judged
+ * once they are gone. */
+static int retire_waits(edv__recon *d, const char *id)
+{
+  char region[EDV_REGION_MAX + 1];
+
+  return edv__fleet_retire_pending(d->f->machine, id, region, sizeof(region));
+}
+
 static void drift_judge(edv__drift *x)
 {
   edv__recon *d = x->d;
@@ -1268,6 +1277,8 @@ static void drift_judge(edv__drift *x)
       json_object_object_add(seen, t->id, NULL); /* keep its back-off */
       continue;
     }
+    if (retire_waits(d, t->id)) /* its old pieces bear the same names */
+      continue;
     memset(&it, 0, sizeof(it));
     judge_tenant(x, t, &it);
     if (!it.n)

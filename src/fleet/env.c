@@ -88,6 +88,8 @@ void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o)
   o->domain = edv_config_get(cfg, "domain");
   o->reserved = edv_config_get(cfg, "dns.reserved_labels");
   o->backup_loc = edv_config_get(cfg, "sql.backup_location");
+  o->alert_email = edv_config_get(cfg, "alerts.email");
+  o->alert_webhook = edv_config_get(cfg, "alerts.webhook");
   o->region = edv_config_get(cfg, "region");
   o->supernet = edv_config_get(cfg, "supernet");
   o->subnet_prefix = (unsigned)edv_config_get_int(cfg, "subnet_prefix", 0);

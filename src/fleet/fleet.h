@@ -9,7 +9,9 @@
  *   tenants.c create, get, list, update, scale, delete, apply, resume,
  *             retry, events
  *   plan.c    the plan of a tenant (read-only) and its document
- *   view.c    the one JSON view of a tenant and of its parts
+ *   view.c    the one JSON view of a tenant and of its parts (and of a
+ *             release)
+ *   releases.c releases: create (the image checked), list
  *   dayops.c  backups, restore, metrics; status, costs, capacity
  *   programs.c what programs need beside an open fleet (edv/tiers.h, the
  *             "For programs" part of edv/fleet.h): tiers document, spec
@@ -211,6 +213,15 @@ json_object *edv__view_cost(const edv__tier_cost *cost, int currency);
 /* The tenant document (edv/fleet.h) of `rec`. New object. */
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what);
+
+/* The release document {version, image, image_family, notes, created,
+ * current} of `rec` (`current`: it is the fleet's current release). */
+json_object *edv__view_release(const edv__release_rec *rec, int current);
+
+/* ---- releases.c -------------------------------------------------------- */
+
+/* 1 when `v` is a release version ("1.4.0", "2.0.0-rc.1"), else 0. */
+int edv__release_version_ok(const char *v);
 
 /* ---- state.c, rebuild.c: the store itself ----------------------------- */
 

@@ -8,7 +8,9 @@
  * and edv-tenant (tenant/kinds.c's owner rules); its tier is its Cloud SQL
  * instance's edv-tier label (a scale relabels the database, not the VM;
  * else the VM's), its region its zone's, its slug and display name the app.env
- * lines of its startup script (tenant/render.c). Then per tenant two GETs:
+ * lines of its startup script (tenant/render.c), its release the VM's
+ * metadata edv-release and edv-release-image (a release missing from the
+ * store is recorded again from them). Then per tenant two GETs:
  * its subnetwork (the range, owner checked) and its password secret's
  * latest version (the identity sql_user records; never the value). Only
  * then is anything written, in one transaction.
@@ -45,7 +47,9 @@ typedef struct rb_tenant {
   uint32_t generation;
   char subnet[48];
   char pw_version[EDV_STORE_RES_SZ];
-  char why[200]; /* not recorded: why */
+  char release[EDV_STORE_VERSION_SZ];   /* metadata edv-release, or "" */
+  char release_image[EDV_STORE_RES_SZ]; /* metadata edv-release-image */
+  char why[200];                        /* not recorded: why */
 } rb_tenant;
 
 typedef struct rb {
@@ -137,17 +141,30 @@ static int script_value(const char *script, const char *key, char *out,
   return 0;
 }
 
-static const char *vm_script(json_object *vm)
+static const char *vm_meta(json_object *vm, const char *key)
 {
   json_object *items = edv__jget(vm, "metadata.items");
 
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
     const char *k = edv__jstr(it, "key");
-    if (k && strcmp(k, "startup-script") == 0)
+    if (k && strcmp(k, key) == 0)
       return edv__jstr(it, "value");
   }
   return NULL;
+}
+
+/* The release the VM runs, from its metadata (tenant/steps_tenant.c):
+ * kept only when both keys are there and the version is one. */
+static void vm_release(rb_tenant *t, json_object *vm)
+{
+  const char *v = vm_meta(vm, "edv-release");
+  const char *img = vm_meta(vm, "edv-release-image");
+
+  if (v && img && edv__release_version_ok(v)) {
+    snprintf(t->release, sizeof(t->release), "%s", v);
+    snprintf(t->release_image, sizeof(t->release_image), "%s", img);
+  }
 }
 
 static int rb_vm(void *data, const char *scope, json_object *vm)
@@ -155,7 +172,8 @@ static int rb_vm(void *data, const char *scope, json_object *vm)
   rb *r = data;
   char id[EDV_TENANT_ID_MAX + 1], want[EDV_NAME_MAX];
   const char *zone = edv__jstr(vm, "zone"), *name = edv__jstr(vm, "name");
-  const char *tier, *script = vm_script(vm), *st = edv__jstr(vm, "status");
+  const char *tier, *script = vm_meta(vm, "startup-script");
+  const char *st = edv__jstr(vm, "status");
   rb_tenant *t;
 
   (void)scope;
@@ -178,6 +196,7 @@ static int rb_vm(void *data, const char *scope, json_object *vm)
              "VM %s: no slug or display name in its startup script", name);
     return 0;
   }
+  vm_release(t, vm);
   t->has_vm = 1;
   return 0;
 }
@@ -383,13 +402,30 @@ static int rb_steps_done(rb *r, const char *id, const edv__step_def *defs,
   return result;
 }
 
+/* The tenant's release, recorded again when the store lacks it. */
+static int rb_release(rb *r, const rb_tenant *t, edv_error *err)
+{
+  edv__release_rec rel;
+
+  if (!t->release[0] ||
+      edv__store_release_get(r->f->store, t->release, &rel, NULL) == 0)
+    return 0;
+  memset(&rel, 0, sizeof(rel));
+  snprintf(rel.version, sizeof(rel.version), "%s", t->release);
+  snprintf(rel.image, sizeof(rel.image), "%s", t->release_image);
+  snprintf(rel.notes, sizeof(rel.notes),
+           "recorded again by state rebuild from tenant %s's VM", t->id);
+  return edv__store_release_put(r->f->store, &rel, err);
+}
+
 static int rb_put(rb *r, const char *id, const char *slug, const char *tier,
-                  const char *spec_json, uint32_t gen, edv_tenant_phase phase,
-                  edv_error *err)
+                  const char *spec_json, uint32_t gen, const char *release,
+                  edv_tenant_phase phase, edv_error *err)
 {
   edv__tenant_rec rec;
 
   memset(&rec, 0, sizeof(rec));
+  snprintf(rec.release, sizeof(rec.release), "%s", release);
   snprintf(rec.id, sizeof(rec.id), "%s", id);
   snprintf(rec.slug, sizeof(rec.slug), "%s", slug);
   snprintf(rec.tier, sizeof(rec.tier), "%s", tier);
@@ -435,10 +471,12 @@ static int rb_tenant_write(rb *r, rb_tenant *t, edv_error *err)
   /* Stopped and out of the URL map: in its deletion grace. */
   t->suspended = t->stopped && r->urlmap &&
                  edv__urlmap_rule_ok(r->urlmap, t->id, NULL, NULL);
-  result = rb_put(r, t->id, t->slug, t->tier,
-                  json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN),
-                  t->generation,
-                  t->suspended ? EDV_PHASE_SUSPENDED : EDV_PHASE_READY, err);
+  result = rb_release(r, t, err);
+  if (!result)
+    result = rb_put(r, t->id, t->slug, t->tier,
+                    json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN),
+                    t->generation, t->release,
+                    t->suspended ? EDV_PHASE_SUSPENDED : EDV_PHASE_READY, err);
   json_object_put(js);
   if (result ||
       (result = edv__store_subnet_allocate(r->f->store, t->id, &c, c.prefix,
@@ -519,7 +557,7 @@ static int rb_write(rb *r, json_object *ans, edv_error *err)
     goto fail;
   if (r->platform &&
       ((result = rb_put(r, EDV_PLATFORM_ID, EDV_PLATFORM_ID, "platform", "{}",
-                        1, EDV_PHASE_READY, err)) ||
+                        1, "", EDV_PHASE_READY, err)) ||
        (result = rb_steps_done(r, EDV_PLATFORM_ID, edv__platform_steps,
                                edv__platform_nsteps, NULL, err))))
     goto fail;

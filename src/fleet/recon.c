@@ -140,6 +140,10 @@ typedef struct pass_ctx {
   char ids[256][EDV_STORE_ID_SZ];
   edv__direction dirs[256];
   unsigned n;
+  /* READY and DELETED tenants: a failover may have left resources in an
+   * old region to retire (EDV_DIR_RETIRE). */
+  char settled[256][EDV_STORE_ID_SZ];
+  unsigned nsettled;
   edv_fleet *f;
   int64_t now_ms; /* SUSPENDED tenants whose grace ended by then go */
 } pass_ctx;
@@ -152,6 +156,9 @@ static int pass_one(void *data, const edv__tenant_rec *rec)
 
   if (rec->id[0] == '@' || p->n >= 256)
     return 0;
+  if ((rec->phase == EDV_PHASE_READY || rec->phase == EDV_PHASE_DELETED) &&
+      p->nsettled < 256)
+    snprintf(p->settled[p->nsettled++], sizeof(p->settled[0]), "%s", rec->id);
   if (rec->phase != EDV_PHASE_PENDING && rec->phase != EDV_PHASE_PROVISIONING &&
       rec->phase != EDV_PHASE_UPDATING &&
       rec->phase != EDV_PHASE_DEPROVISIONING &&
@@ -251,7 +258,23 @@ static unsigned resume_all(edv__recon *d, pass_ctx *p, recon_wait *w)
       else if (err.code != EDV_EBUSY)
         EDV_LOG_W(MOD, "pass: tenant=%s: %s", p->ids[i], err.message);
     }
+    /* A failover's old region, once it answers: the retirement's own
+     * preflight asks it, and a run that fails is tried at the next pass. */
+    for (unsigned i = 0; i < p->nsettled; i++) {
+      char region[EDV_REGION_MAX + 1];
+
+      if (edv__recon_driven(d, p->settled[i]) ||
+          !edv__fleet_retire_pending(d->f->machine, p->settled[i], region,
+                                     sizeof(region)))
+        continue;
+      if (pass_drive(d, p->settled[i], EDV_DIR_RETIRE, w, &err) == 0)
+        started++;
+      else if (err.code != EDV_EBUSY)
+        EDV_LOG_W(MOD, "pass: tenant=%s: retire in %s: %s", p->settled[i],
+                  region, err.message);
+    }
     p->n = 0;
+    p->nsettled = 0;
   } while (next[0]);
   return started;
 }

@@ -10,7 +10,9 @@
  * and with EDV_STATE_JOURNAL the journal. Nothing in the store is a
  * secret (store/store.h); leases and Management API idempotency keys are
  * transient and left out. Times are integer milliseconds, so an import
- * followed by an export gives the same bytes.
+ * followed by an export gives the same bytes. Version 2 adds the
+ * releases (oldest first) and each tenant's release ("" none); an import
+ * still reads version 1 (no release anywhere).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +28,7 @@
 #include "tenant/spec.h"
 
 #define STATE_FORMAT  "edv-state"
-#define STATE_VERSION 1
+#define STATE_VERSION 2           /* 2: releases, and each tenant's release */
 #define STATE_MAX     (64u << 20) /* largest file an import reads */
 
 /* ---- export ----------------------------------------------------------- */
@@ -78,6 +80,7 @@ static int xp_tenant(void *data, const edv__tenant_rec *r)
   json_object_object_add(o, "last_error", jstr(r->last_error));
   json_object_object_add(o, "created_ms", json_object_new_int64(r->created_ms));
   json_object_object_add(o, "updated_ms", json_object_new_int64(r->updated_ms));
+  json_object_object_add(o, "release", jstr(r->release));
   json_object_object_add(o, "subnet",
                          edv__store_subnet_get(x->st, r->id, &c, NULL) == 0
                              ? jstr(edv__cidr_format(&c, buf, sizeof(buf)))
@@ -104,6 +107,19 @@ static int xp_journal(void *data, const edv__journal_rec *r)
   json_object_object_add(o, "duration_ms",
                          json_object_new_int64(r->duration_ms));
   json_object_object_add(o, "error", jstr(r->error));
+  json_object_array_add(data, o);
+  return 0;
+}
+
+static int xp_release(void *data, const edv__release_rec *r)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "version", jstr(r->version));
+  json_object_object_add(o, "image", jstr(r->image));
+  json_object_object_add(o, "image_family", jstr(r->family));
+  json_object_object_add(o, "notes", jstr(r->notes));
+  json_object_object_add(o, "created_ms", json_object_new_int64(r->created_ms));
   json_object_array_add(data, o);
   return 0;
 }
@@ -139,10 +155,14 @@ int edv__state_export_doc(edv_store *st, unsigned flags, json_object **out,
 
   json_object_object_add(doc, "format", jstr(STATE_FORMAT));
   json_object_object_add(doc, "version", json_object_new_int(STATE_VERSION));
+  json_object_object_add(doc, "releases", json_object_new_array());
   json_object_object_add(doc, "tenants", x.arr);
   if ((result = edv__store_begin(st, err)))
     goto out;
-  result = xp_tenants(&x, err);
+  result = edv__store_release_list(
+      st, xp_release, json_object_object_get(doc, "releases"), err);
+  if (!result)
+    result = xp_tenants(&x, err);
   if (!result && (flags & EDV_STATE_JOURNAL)) {
     journal = json_object_new_array();
     json_object_object_add(doc, "journal", journal);
@@ -327,13 +347,65 @@ static int im_spec(im *m, json_object *spec, edv__tenant_rec *r, const char *at,
   return 0;
 }
 
+/* A tenant's release (version 1 has none): "" or one of the releases. */
+static int im_tenant_release(im *m, json_object *o, const char *at,
+                             edv__tenant_rec *r, edv_error *err)
+{
+  edv__release_rec rel;
+  int result;
+
+  if (!json_object_object_get_ex(o, "release", NULL))
+    return 0;
+  if ((result =
+           im_str(o, at, "release", r->release, sizeof(r->release), 1, err)))
+    return result;
+  if (r->release[0] &&
+      edv__store_release_get(m->st, r->release, &rel, NULL) != 0)
+    return edv_error_set(err, EDV_EINVAL,
+                         "%s.release: '%s' is not one of the releases", at,
+                         r->release);
+  return 0;
+}
+
+/* A release: {version, image, image_family, notes, created_ms}. */
+static int im_release(im *m, json_object *o, size_t i, edv_error *err)
+{
+  static const char *const keys[] = {"version", "image",      "image_family",
+                                     "notes",   "created_ms", NULL};
+  edv__release_rec r;
+  char at[48];
+  int result;
+
+  snprintf(at, sizeof(at), "releases[%zu]", i);
+  memset(&r, 0, sizeof(r));
+  if ((result = im_keys(o, at, keys, err)) ||
+      (result =
+           im_str(o, at, "version", r.version, sizeof(r.version), 0, err)) ||
+      (result = im_str(o, at, "image", r.image, sizeof(r.image), 0, err)) ||
+      (result =
+           im_str(o, at, "image_family", r.family, sizeof(r.family), 1, err)) ||
+      (result = im_str(o, at, "notes", r.notes, sizeof(r.notes), 1, err)) ||
+      (result = im_int(o, at, "created_ms", 1, INT64_MAX, &r.created_ms, err)))
+    return result;
+  if (!edv__release_version_ok(r.version))
+    return edv_error_set(err, EDV_EINVAL, "%s.version: '%s' is not a version",
+                         at, r.version);
+  if (strncmp(r.image, "projects/", 9) != 0 ||
+      !strstr(r.image, "/global/images/"))
+    return edv_error_set(err, EDV_EINVAL,
+                         "%s.image: '%s' is not projects/P/global/images/I", at,
+                         r.image);
+  return edv__store_release_put(m->st, &r, err);
+}
+
 /* The record's fields, into *r (times into created/updated). */
 static int im_record(im *m, json_object *o, const char *at, edv__tenant_rec *r,
                      edv_error *err)
 {
   static const char *const keys[] = {
-      "id",         "slug",       "tier",       "spec",   "phase", "generation",
-      "last_error", "created_ms", "updated_ms", "subnet", "steps", NULL};
+      "id",         "slug",       "tier",       "spec",       "phase",
+      "generation", "last_error", "created_ms", "updated_ms", "subnet",
+      "steps",      "release",    NULL};
   char phase[24];
   int64_t n;
   int result, p;
@@ -363,7 +435,8 @@ static int im_record(im *m, json_object *o, const char *at, edv__tenant_rec *r,
       (result =
            im_int(o, at, "created_ms", 0, INT64_MAX, &r->created_ms, err)) ||
       (result = im_int(o, at, "updated_ms", r->created_ms, INT64_MAX,
-                       &r->updated_ms, err)))
+                       &r->updated_ms, err)) ||
+      (result = im_tenant_release(m, o, at, r, err)))
     return result;
   return im_spec(m, json_object_object_get(o, "spec"), r, at, err);
 }
@@ -495,9 +568,9 @@ int edv__state_empty(edv_fleet *f, int journal_too, edv_error *err)
  * transaction). */
 static int im_doc(im *m, json_object *doc, unsigned *ntenants, edv_error *err)
 {
-  static const char *const keys[] = {"format", "version", "tenants", "journal",
-                                     NULL};
-  json_object *tenants, *journal;
+  static const char *const keys[] = {"format",  "version",  "tenants",
+                                     "journal", "releases", NULL};
+  json_object *tenants, *journal, *releases;
   int64_t version, last = 0;
   char fmt[32];
   int result;
@@ -508,9 +581,16 @@ static int im_doc(im *m, json_object *doc, unsigned *ntenants, edv_error *err)
   if (strcmp(fmt, STATE_FORMAT) != 0)
     return edv_error_set(err, EDV_EINVAL, "format: '%s' is not '%s'", fmt,
                          STATE_FORMAT);
-  if ((result = im_int(doc, "state", "version", STATE_VERSION, STATE_VERSION,
-                       &version, err)))
+  if ((result =
+           im_int(doc, "state", "version", 1, STATE_VERSION, &version, err)))
     return result;
+  releases = json_object_object_get(doc, "releases");
+  if (releases && !json_object_is_type(releases, json_type_array))
+    return edv_error_set(err, EDV_EINVAL, "releases: not an array");
+  for (size_t i = 0; releases && i < json_object_array_length(releases); i++)
+    if ((result =
+             im_release(m, json_object_array_get_idx(releases, i), i, err)))
+      return result;
   tenants = json_object_object_get(doc, "tenants");
   if (!json_object_is_type(tenants, json_type_array))
     return edv_error_set(err, EDV_EINVAL, "tenants: not an array");

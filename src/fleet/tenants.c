@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "fleet/dayops.h"
 #include "fleet/fleet.h"
+#include "fleet/tenants.h"
 #include "tenant/dnscheck.h"
 #include "tenant/observe.h"
 
@@ -23,13 +24,13 @@ void edv_fleet_act_as(edv_fleet *f, const char *who)
 }
 
 /* The journal's actor of an operation started now: "edvd:alice". */
-static void actor_now(edv_fleet *f, char *buf, size_t size)
+void edv__tenants_actor(edv_fleet *f, char *buf, size_t size)
 {
   snprintf(buf, size, "%.60s%s%.60s", f->actor, f->who[0] ? ":" : "", f->who);
 }
 
-static void journal_line(edv_fleet *f, const char *actor, const char *tenant,
-                         const char *event, const char *what, const char *note)
+void edv__tenants_journal(edv_fleet *f, const char *actor, const char *tenant,
+                          const char *event, const char *what, const char *note)
 {
   edv__journal_rec j;
 
@@ -43,8 +44,8 @@ static void journal_line(edv_fleet *f, const char *actor, const char *tenant,
 }
 
 /* A tenant's stored spec. */
-static int rec_spec(const edv__tenant_rec *rec, edv__tenant_spec *spec,
-                    edv_error *err)
+int edv__tenants_rec_spec(const edv__tenant_rec *rec, edv__tenant_spec *spec,
+                          edv_error *err)
 {
   json_object *cj = json_tokener_parse(rec->spec_json);
   int result;
@@ -85,9 +86,9 @@ static int platform_ready(edv_fleet *f)
 
 /* Answers now, or once the run ends (a waiter), as `flags` ask. A run
  * that cannot start now is left to the next reconcile (logged). */
-static int drive_and_answer(edv_fleet *f, const char *id, edv__direction dir,
-                            unsigned flags, edv_fleet_cb cb, void *data,
-                            edv_error *err)
+int edv__tenants_drive(edv_fleet *f, const char *id, edv__direction dir,
+                       unsigned flags, edv_fleet_cb cb, void *data,
+                       edv_error *err)
 {
   int result;
 
@@ -250,8 +251,8 @@ static void create_commit(create_op *op)
     if (rec.phase != EDV_PHASE_READY)
       EDV_LOG_I(MOD, "tenant=%s recorded; waits for the platform", rec.id);
     edv__fleet_answer_tenant(f, rec.id, op->cb, op->data);
-  } else if (drive_and_answer(f, rec.id, EDV_DIR_UP, op->flags, op->cb,
-                              op->data, &err)) {
+  } else if (edv__tenants_drive(f, rec.id, EDV_DIR_UP, op->flags, op->cb,
+                                op->data, &err)) {
     create_fail(op, &err);
     return;
   }
@@ -288,8 +289,8 @@ static void create_hosts(create_op *op)
 /* Asks the Compute API for `region` of the project (regions.get): `cb`
  * sees ENOTFOUND for a region the project cannot use. Non-zero when the
  * call cannot be made. */
-static int region_get(edv_fleet *f, const char *region, edv_response_cb cb,
-                      void *data)
+int edv__tenants_region_get(edv_fleet *f, const char *region,
+                            edv_response_cb cb, void *data)
 {
   char path[300];
   edv_request rq;
@@ -383,7 +384,7 @@ int edv_tenant_create(edv_fleet *f, json_object *spec, unsigned flags,
   op->flags = flags;
   op->cb = cb;
   op->data = data;
-  actor_now(f, op->actor, sizeof(op->actor));
+  edv__tenants_actor(f, op->actor, sizeof(op->actor));
   if (region_known(f, op->spec.region)) {
     uv_timer_t *t = malloc(sizeof(*t));
     if (!t) {
@@ -395,7 +396,7 @@ int edv_tenant_create(edv_fleet *f, json_object *spec, unsigned flags,
     uv_timer_start(t, create_later, 0, 0);
     return 0;
   }
-  if (region_get(f, op->spec.region, create_on_region, op)) {
+  if (edv__tenants_region_get(f, op->spec.region, create_on_region, op)) {
     free(op);
     return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
@@ -413,7 +414,11 @@ typedef struct get_op {
 static void get_observed(void *data, json_object *observed)
 {
   get_op *g = data;
+  const char *v = edv__jstr(edv__jget(observed, "app"), "version");
 
+  /* The version its VM reports running (tenant/observe.h). */
+  json_object_object_add(g->doc, "release_observed",
+                         v ? json_object_new_string(v) : NULL);
   json_object_object_add(g->doc, "observed", observed);
   g->cb(g->data, g->doc, NULL);
   json_object_put(g->doc);
@@ -681,11 +686,12 @@ static int scale_rec(edv_fleet *f, edv__tenant_rec *rec, edv__tenant_spec *cur,
   {
     char what[2 * EDV_TIER_NAME_MAX + 8];
     snprintf(what, sizeof(what), "%s -> %s", a->from, a->to);
-    actor_now(f, actor, sizeof(actor));
-    journal_line(f, actor, rec->id, "scale", what, note);
+    edv__tenants_actor(f, actor, sizeof(actor));
+    edv__tenants_journal(f, actor, rec->id, "scale", what, note);
   }
   EDV_LOG_I(MOD, "tenant=%s: scaling %s -> %s", rec->id, a->from, a->to);
-  result = drive_and_answer(f, rec->id, EDV_DIR_UP, flags, scale_done, a, err);
+  result =
+      edv__tenants_drive(f, rec->id, EDV_DIR_UP, flags, scale_done, a, err);
   if (result) {
     /* Recorded: the next reconcile (or whoever holds the lease) drives it;
      * the answer says so through the tenant's run (null). */
@@ -706,7 +712,7 @@ int edv_tenant_scale(edv_fleet *f, const char *id, const char *tier,
   if (!tier || !*tier)
     return edv_error_set(err, EDV_EINVAL, "field 'tier' is required");
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0 ||
-      (result = rec_spec(&rec, &cur, err)) != 0)
+      (result = edv__tenants_rec_spec(&rec, &cur, err)) != 0)
     return result;
   if (strlen(tier) > EDV_TIER_NAME_MAX || !edv__tiers_find(f->tiers, tier))
     return edv_error_set(err, EDV_EINVAL, "field 'tier': '%.64s' is not a tier",
@@ -743,7 +749,7 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
 
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0 ||
       (result = check_fields(f, patch, 1, err)) != 0 ||
-      (result = rec_spec(&rec, &cur, err)) != 0)
+      (result = edv__tenants_rec_spec(&rec, &cur, err)) != 0)
     return result;
 #define FIELD(k, var)                                                          \
   if (json_object_object_get_ex(patch, k, &v))                                 \
@@ -796,14 +802,14 @@ int edv_tenant_update(edv_fleet *f, const char *id, json_object *patch,
     snprintf(what, sizeof(what), "%s%s%s", changed & 1 ? "display_name" : "",
              changed == 3 ? ", " : "",
              changed & 2 ? (cur.ops_ssh ? "ops_ssh on" : "ops_ssh off") : "");
-    actor_now(f, actor, sizeof(actor));
-    journal_line(f, actor, rec.id, "updated", what, NULL);
+    edv__tenants_actor(f, actor, sizeof(actor));
+    edv__tenants_journal(f, actor, rec.id, "updated", what, NULL);
   }
   /* The VM shows the name, the firewall follows ops_ssh: a READY tenant
    * converges again. */
   if (rec.phase != EDV_PHASE_READY)
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
-  result = drive_and_answer(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
+  result = edv__tenants_drive(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
   if (result) {
     EDV_LOG_W(MOD, "tenant=%s: not re-driven: %s", rec.id, err->message);
     return edv__fleet_answer_tenant_later(f, rec.id, cb, data, err);
@@ -888,7 +894,7 @@ int edv_tenant_delete(edv_fleet *f, const char *id, unsigned flags,
         (rec.phase == EDV_PHASE_READY || rec.phase == EDV_PHASE_SUSPENDING ||
          (rec.phase == EDV_PHASE_FAILED && was_ready(f, rec.id)))) ||
        (r && r->dir == EDV_DIR_SUSPEND)))
-    return drive_and_answer(f, rec.id, EDV_DIR_SUSPEND, flags, cb, data, err);
+    return edv__tenants_drive(f, rec.id, EDV_DIR_SUSPEND, flags, cb, data, err);
   if (r && r->dir == EDV_DIR_UP && was_ready(f, rec.id))
     return edv_error_set(err, EDV_EBUSY,
                          "tenant '%s' is being updated (a scale, apply, "
@@ -956,11 +962,11 @@ int edv_tenant_undelete(edv_fleet *f, const char *id, unsigned flags,
                          "tenant '%s' is %s: only a tenant in its deletion's "
                          "grace (SUSPENDED) can be undeleted",
                          rec.id, edv__phase_name(rec.phase));
-  actor_now(f, actor, sizeof(actor));
-  journal_line(f, actor, rec.id, "undeleted", NULL, NULL);
+  edv__tenants_actor(f, actor, sizeof(actor));
+  edv__tenants_journal(f, actor, rec.id, "undeleted", NULL, NULL);
   /* Up again: every step observes, and what the suspension took away
    * (the VM's run, the host rule, the DNS records) comes back. */
-  return drive_and_answer(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
+  return edv__tenants_drive(f, rec.id, EDV_DIR_UP, flags, cb, data, err);
 }
 
 /* ---- recover -------------------------------------------------------------*/
@@ -985,9 +991,9 @@ static int recover_commit(recover_op *op, edv_error *err)
   if ((result = edv__fleet_recover(op->f->machine, op->id, backup,
                                    sizeof(backup), err)) != 0)
     return result;
-  journal_line(op->f, op->actor, op->id, "recover", backup, NULL);
-  return drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb,
-                          op->data, err);
+  edv__tenants_journal(op->f, op->actor, op->id, "recover", backup, NULL);
+  return edv__tenants_drive(op->f, op->id, EDV_DIR_UP, op->flags, op->cb,
+                            op->data, err);
 }
 
 static void recover_checked(void *data, const edv_response *res)
@@ -1049,7 +1055,7 @@ int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
   op->data = data;
   op->flags = flags;
   snprintf(op->id, sizeof(op->id), "%s", rec.id);
-  actor_now(f, op->actor, sizeof(op->actor));
+  edv__tenants_actor(f, op->actor, sizeof(op->actor));
   /* Google deletes an expired backup itself: ask it. */
   snprintf(path, sizeof(path), "/sql/v1beta4/projects/%s/backups/%s",
            edv__fleet_project(f->machine), strrchr(op->backup, '/') + 1);
@@ -1063,96 +1069,6 @@ int edv_tenant_recover(edv_fleet *f, const char *id, unsigned flags,
     free(op);
     return edv_error_set(err, EDV_EUNAVAIL,
                          "cannot check the final backup now");
-  }
-  return 0;
-}
-
-/* ---- move ----------------------------------------------------------------*/
-
-typedef struct move_op {
-  edv_fleet *f;
-  edv_fleet_cb cb;
-  void *data;
-  unsigned flags;
-  char id[EDV_STORE_ID_SZ];
-  char from[EDV_REGION_MAX + 1];
-  char region[EDV_REGION_MAX + 1];
-  char actor[EDV_STORE_SMALL_SZ];
-} move_op;
-
-/* The region exists: the move is recorded (edv__fleet_move), then the
- * tenant driven (down out of the old region, up in the new one). */
-static void move_on_region(void *data, const edv_response *res)
-{
-  move_op *op = data;
-  edv_error err;
-  char what[2 * EDV_REGION_MAX + 8];
-
-  if (res->error && res->error->code == EDV_ENOTFOUND)
-    edv_error_set(&err, EDV_EINVAL,
-                  "field 'region': '%s' is not a region of project '%s'",
-                  op->region, edv__fleet_project(op->f->machine));
-  else if (res->error)
-    edv_error_set(&err, EDV_EUNAVAIL, "cannot check region '%s': %s",
-                  op->region, res->error->message);
-  if (!res->error &&
-      edv__fleet_move(op->f->machine, op->id, op->region, &err) == 0) {
-    snprintf(what, sizeof(what), "%s -> %s", op->from, op->region);
-    journal_line(op->f, op->actor, op->id, "move", what, NULL);
-    if (drive_and_answer(op->f, op->id, EDV_DIR_UP, op->flags, op->cb, op->data,
-                         &err) == 0) {
-      free(op);
-      return;
-    }
-  }
-  op->cb(op->data, NULL, &err);
-  free(op);
-}
-
-int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
-                    unsigned flags, edv_fleet_cb cb, void *data, edv_error *err)
-{
-  edv__tenant_rec rec;
-  edv__tenant_spec spec;
-  move_op *op;
-  int result;
-
-  if (!cb)
-    return edv_error_set(err, EDV_EINVAL, "a callback is needed");
-  if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
-    return result;
-  if ((result = edv__spec_check_region(region, err)) != 0 ||
-      (result = rec_spec(&rec, &spec, err)) != 0)
-    return result;
-  if (strcmp(spec.region, region) == 0)
-    return edv_error_set(err, EDV_EINVAL,
-                         "field 'region': tenant '%s' is already in %s", rec.id,
-                         region);
-  if (rec.phase != EDV_PHASE_READY || edv__fleet_run_find(f, rec.id))
-    return edv_error_set(err, EDV_ECONFLICT,
-                         "tenant '%s' is %s%s: only a READY tenant can be "
-                         "moved",
-                         rec.id, edv__phase_name(rec.phase),
-                         rec.phase == EDV_PHASE_READY ? " with a run in flight"
-                                                      : "");
-  if (edv__dayops_busy(f, rec.id))
-    return edv_error_set(err, EDV_EBUSY,
-                         "tenant '%s' has a backup or restore running; "
-                         "move it once that ends",
-                         rec.id);
-  if (!(op = calloc(1, sizeof(*op))))
-    return edv_error_set(err, EDV_ENOMEM, "out of memory");
-  op->f = f;
-  op->cb = cb;
-  op->data = data;
-  op->flags = flags;
-  snprintf(op->id, sizeof(op->id), "%s", rec.id);
-  snprintf(op->from, sizeof(op->from), "%s", spec.region);
-  snprintf(op->region, sizeof(op->region), "%s", region);
-  actor_now(f, op->actor, sizeof(op->actor));
-  if (region_get(f, region, move_on_region, op)) {
-    free(op);
-    return edv_error_set(err, EDV_EUNAVAIL, "cannot check the region now");
   }
   return 0;
 }
@@ -1177,8 +1093,8 @@ int edv_tenant_apply(edv_fleet *f, const char *id, unsigned flags,
                          rec.id);
   if ((result = refuse_suspended(&rec, err)) != 0)
     return result;
-  return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
-                          err);
+  return edv__tenants_drive(f, rec.id, direction_of(f, &rec), flags, cb, data,
+                            err);
 }
 
 int edv_tenant_retry(edv_fleet *f, const char *id, unsigned flags,
@@ -1194,8 +1110,8 @@ int edv_tenant_retry(edv_fleet *f, const char *id, unsigned flags,
                          "tenant '%s' is %s, not FAILED; use `tenant resume` "
                          "to continue an interrupted run",
                          rec.id, edv__phase_name(rec.phase));
-  return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
-                          err);
+  return edv__tenants_drive(f, rec.id, direction_of(f, &rec), flags, cb, data,
+                            err);
 }
 
 /* Resuming every tenant: answered once each has ended (or at once with
@@ -1304,8 +1220,8 @@ int edv_tenant_resume(edv_fleet *f, const char *id, unsigned flags,
     if (rec.phase == EDV_PHASE_FAILED)
       return edv_error_set(err, EDV_EPRECONDITION,
                            "tenant '%s' is FAILED; use `tenant retry`", rec.id);
-    return drive_and_answer(f, rec.id, direction_of(f, &rec), flags, cb, data,
-                            err);
+    return edv__tenants_drive(f, rec.id, direction_of(f, &rec), flags, cb, data,
+                              err);
   }
   memset(&s, 0, sizeof(s));
   s.f = f;

@@ -300,9 +300,28 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
     json_object_object_add(o, "features", json_object_new_array());
   }
   json_object_object_add(o, "monthly_cost_estimate", cost_view(f->tiers, t));
+  /* What it runs: the release recorded ("none": the stock image); what
+   * its VM reports running is added by a get with EDV_FLEET_OBSERVE. */
+  json_object_object_add(
+      o, "release",
+      json_object_new_string(rec->release[0] ? rec->release : "none"));
+  json_object_object_add(o, "release_observed", NULL);
   if (what & EDV_VIEW_RESOURCES)
     json_object_object_add(o, "resources", resources_view(f, rec));
   if (what & EDV_VIEW_STEPS)
     json_object_object_add(o, "steps", steps_view(f, rec->id));
+  return o;
+}
+
+json_object *edv__view_release(const edv__release_rec *rec, int current)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "version", json_object_new_string(rec->version));
+  json_object_object_add(o, "image", json_object_new_string(rec->image));
+  json_object_object_add(o, "image_family", edv__view_str(rec->family));
+  json_object_object_add(o, "notes", edv__view_str(rec->notes));
+  json_object_object_add(o, "created", edv__view_time_json(rec->created_ms));
+  json_object_object_add(o, "current", json_object_new_boolean(current));
   return o;
 }

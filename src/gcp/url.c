@@ -225,9 +225,17 @@ char *edv__region_from_url(const char *region_url, char *buf, size_t size)
 /* The names of edv_api, as edv_api_name() spells them. Kept here so the
  * helpers do not depend on the transport being linked. */
 static const char *const url_api_names[EDV_API__COUNT] = {
-    "compute",    "sqladmin", "dns",           "certificatemanager",
-    "monitoring", "iam",      "secretmanager", "servicenetworking",
-    "oauth2",     "other",
+    "compute",
+    "sqladmin",
+    "dns",
+    "certificatemanager",
+    "monitoring",
+    "iam",
+    "secretmanager",
+    "servicenetworking",
+    "oauth2",
+    "other",
+    "cloudresourcemanager",
 };
 
 edv_api edv__api_from_name(const char *name)
@@ -330,8 +338,16 @@ edv_api edv__api_from_url(const char *path_or_url)
     return EDV_API_OAUTH2;
   if (url_has_prefix(p, "/v1/services") || url_has_prefix(p, "/v1/operations"))
     return EDV_API_SERVICENETWORKING;
-  if (strncmp(p, "/v1/projects/", strlen("/v1/projects/")) == 0)
-    return url_api_from_v1_project(p + strlen("/v1/projects/"));
+  if (strncmp(p, "/v1/projects/", strlen("/v1/projects/")) == 0) {
+    /* Resource Manager's custom methods on the project itself:
+     * /v1/projects/{p}:getIamPolicy, :setIamPolicy. */
+    const char *id = p + strlen("/v1/projects/");
+    size_t n = strcspn(id, "/?");
+    const char *colon = memchr(id, ':', n);
+    if (colon)
+      return EDV_API_CLOUDRESOURCEMANAGER;
+    return url_api_from_v1_project(id);
+  }
   return EDV_API_OTHER;
 }
 

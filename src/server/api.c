@@ -45,13 +45,13 @@ void api_ctx_free(api_ctx *c)
 
 static void api_finish(api_ctx *c, unsigned status)
 {
-  uint64_t ms = (uv_hrtime() - c->t0) / 1000000u;
+  uint64_t ns = uv_hrtime() - c->t0;
 
-  if (status / 100 < 6)
-    c->d->http_requests[status / 100]++;
+  edvd_metrics_request(c->d, c->route, c->method, status, ns);
   api_audit(c, status);
-  edv_log(EDV_LOG_INFO, MOD, "%s %s %u %llums who=%s", c->method, c->path,
-          status, (unsigned long long)ms, c->who[0] ? c->who : "-");
+  edv_log(EDV_LOG_INFO, MOD, "%s %s %u %llums who=%s%s%s", c->method, c->path,
+          status, (unsigned long long)(ns / 1000000u), c->who[0] ? c->who : "-",
+          c->tenant[0] ? " tenant=" : "", c->tenant);
 }
 
 static void api_respond(api_ctx *c, unsigned status, const char *ctype,
@@ -892,14 +892,18 @@ static void metrics_edvd(sbuf *b, edvd *d)
     sb_printf(b, "edv_http_requests_total{class=\"%dxx\"} %llu\n", i,
               (unsigned long long)d->http_requests[i]);
   {
-    /* Step durations, from the fleet's step-done events. */
+    /* Step durations, from the fleet's step-done events; the API's. */
     char *h = edv__stephist_render(d->step_hist, NULL);
-    if (!h) {
+    char *rh = edv__hist_render(d->req_hist, NULL);
+    char proc[2048];
+
+    if (!h || !rh || edvd_metrics_process(proc, sizeof(proc)) < 0) {
       free(b->p);
       b->p = NULL;
     } else
-      sb_printf(b, "%s", h);
+      sb_printf(b, "%s%s%s", h, rh, proc);
     free(h);
+    free(rh);
   }
   {
     /* The reconciler's passes, drift, orphans, store and probes. */
@@ -1001,6 +1005,8 @@ static const api_route api_routes[] = {
     {"GET", "/api/infrastructure/capacity", EDV_ROLE_VIEWER,
      api_infra_capacity},
     {"POST", "/api/infrastructure/reconcile", EDV_ROLE_ADMIN, h_reconcile},
+    {"GET", "/api/releases", EDV_ROLE_VIEWER, api_releases_list},
+    {"POST", "/api/releases", EDV_ROLE_OPERATOR, api_releases_create},
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -1187,6 +1193,7 @@ void edvd_api_handle(void *data, edv_http_req *req)
               c->method, c->path, allow);
     return;
   }
+  c->route = hit->pattern;
   /* Path parameters: the one check of every route's, after decoding. */
   if (seg && api_decode(seg, seg_len, 0, id, why, sizeof(why))) {
     api_error(c, 400, NULL, "id", "path parameter 'id' %s", why);

@@ -27,6 +27,7 @@ typedef struct api_ctx {
   char token_id[16];
   edv_role role;
   char tenant[EDV_TENANT_ID_MAX + 6]; /* the tenant concerned, or "" */
+  const char *route; /* the matched route's template, or NULL */
   char idem_key[EDV_IDEMPOTENCY_KEY_MAX + 1];
   int audit;   /* a mutating call: write the audit line */
   uint64_t t0; /* uv_hrtime() at arrival */
@@ -99,5 +100,8 @@ void api_tenant_backups(api_ctx *c, const char *id);
 void api_tenant_restore(api_ctx *c, const char *id);
 void api_tenant_metrics(api_ctx *c, const char *id);
 void api_infra_capacity(api_ctx *c, const char *id);
+/* api_releases.c */
+void api_releases_list(api_ctx *c, const char *id);
+void api_releases_create(api_ctx *c, const char *id);
 
 #endif /* EDV_SERVER_API_H */

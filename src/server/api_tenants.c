@@ -302,6 +302,11 @@ static void get_answer(void *data, json_object *doc, const edv_error *err)
   }
   doc = json_object_get(doc);
   if (seen) {
+    /* The cached live state, and the version its app reports (as the
+     * library's own get derives it: observed.app.version). */
+    json_object *v =
+        json_object_object_get(json_object_object_get(seen, "app"), "version");
+    json_object_object_add(doc, "release_observed", json_object_get(v));
     json_object_object_add(doc, "observed", seen);
   } else if (observe) {
     char key[EDV_TENANT_ID_MAX + 24];
@@ -540,12 +545,14 @@ void api_tenant_recover(api_ctx *c, const char *id)
  * -------------------------------------------------*/
 
 /* Moves a READY tenant to another region (edv_tenant_move), body
- * {"region": R}: 202 with the tenant document once its run started; 400
- * naming field 'region', 409 for a tenant not READY. */
+ * {"region": R, "from_latest_backup": bool}: 202 with the tenant document
+ * once its run started; 400 naming the field, 409 for a tenant not READY
+ * or an old region that is down (without from_latest_backup). */
 void api_tenant_move(api_ctx *c, const char *id)
 {
   json_object *body, *v;
   const char *region = NULL;
+  unsigned flags = EDV_FLEET_ASYNC;
 
   if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id) ||
       !(body = api_body_object(c)))
@@ -553,7 +560,7 @@ void api_tenant_move(api_ctx *c, const char *id)
   json_object_object_foreach(body, key, val)
   {
     (void)val;
-    if (strcmp(key, "region") != 0) {
+    if (strcmp(key, "region") != 0 && strcmp(key, "from_latest_backup") != 0) {
       api_error(c, 400, NULL, key, "field '%.64s' is not known here", key);
       json_object_put(body);
       return;
@@ -568,9 +575,18 @@ void api_tenant_move(api_ctx *c, const char *id)
     json_object_put(body);
     return;
   }
+  if (json_object_object_get_ex(body, "from_latest_backup", &v)) {
+    if (!json_object_is_type(v, json_type_boolean)) {
+      api_error(c, 400, NULL, "from_latest_backup",
+                "field 'from_latest_backup' must be a boolean");
+      json_object_put(body);
+      return;
+    }
+    if (json_object_get_boolean(v))
+      flags |= EDV_FLEET_LATEST_BACKUP;
+  }
   if (job_free(c, id) == 0)
     LIB_CALL(c, 202, 1,
-             edv_tenant_move(c->d->ef, id, region, EDV_FLEET_ASYNC, lib_answer,
-                             w, &err));
+             edv_tenant_move(c->d->ef, id, region, flags, lib_answer, w, &err));
   json_object_put(body);
 }

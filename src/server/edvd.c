@@ -194,9 +194,19 @@ static void read_cors_config(edvd *d, const edv_config *cfg)
   snprintf(d->cors, sizeof(d->cors), "%s", v ? v : "none");
 }
 
+/* A service's lines are JSON unless log.format asks for text. */
+static int log_json(const edv_config *cfg)
+{
+  const char *fmt = edv_config_get(cfg, "log.format");
+
+  return !(fmt && strcmp(fmt, "text") == 0);
+}
+
 static void apply_log_level(const edv_config *cfg)
 {
   const char *lv = edv_config_get(cfg, "log.level");
+
+  edv_log_set_json(log_json(cfg));
 
   /* A service logs its lifecycle: info unless the file says otherwise
    * (the library's default, warn, is for the CLI). */
@@ -334,8 +344,6 @@ static void on_fleet_event(void *data, const edv_event *ev)
             ev->tenant, ev->step ? ev->step : "",
             (unsigned long long)ev->elapsed_ms);
     /* edv_step_duration_seconds of /metrics. */
-    if (!d->step_hist)
-      d->step_hist = edv__stephist_new();
     edv__stephist_observe(d->step_hist, ev->step, ev->elapsed_ms);
     break;
   default:
@@ -641,6 +649,10 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_config(d, &d->cfg, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
+  if (edvd_metrics_open(d)) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
+    return fail(&err, "metrics");
+  }
   read_cors_config(d, d->cfg);
   /* --listen is not stored in the configuration, whose validator refuses
    * port 0 (which tests use to get a free port). */
@@ -659,8 +671,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
            EDV_TOKENS_FILE);
   snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", d->state_dir);
   if (opts->use_sim) {
-    /* Its lines as edvd's: the same level, JSON. */
-    edv_sim_log_set(edv_log_get_level(), 1);
+    /* Its lines as edvd's: the same level and format. */
+    edv_sim_log_set(edv_log_get_level(), log_json(d->cfg));
     d->sim = edv__env_start_sim(loop, d->cfg, d->state_dir, &err);
     if (!d->sim)
       return fail(&err, "simulator");
@@ -777,7 +789,6 @@ int edvd_run_loop(edvd *d)
   d->tokens = NULL;
   edv_config_free(d->cfg);
   d->cfg = NULL;
-  edv__stephist_free(d->step_hist);
-  d->step_hist = NULL;
+  edvd_metrics_close(d);
   return d->exit_code;
 }

@@ -72,7 +72,8 @@ typedef struct edvd {
   /* Counters for /metrics. */
   uint64_t http_requests[6]; /* by status class 1xx..5xx (index 1..5) */
   uint64_t runs_ready, runs_failed, runs_deleted;
-  edv__stephist *step_hist; /* step durations (fleet events), lazily */
+  edv__stephist *step_hist; /* step durations (fleet events) */
+  edv__hist *req_hist;      /* API answer durations by route */
 } edvd;
 
 /* Starts everything; on failure logs and returns non-zero (exit code). */
@@ -84,6 +85,16 @@ int edvd_run_loop(edvd *d);
 void edvd_reconcile_pass(edvd *d);
 /* Reloads the config file's reloadable keys and the token file. */
 int edvd_reload(edvd *d, edv_error *err);
+/* metrics.c: the histograms (-1 on ENOMEM), freed by _close. */
+int edvd_metrics_open(edvd *d);
+void edvd_metrics_close(edvd *d);
+/* One answer of the API: its route template (NULL: no route matched),
+ * the request's method, the status sent and the time it took. */
+void edvd_metrics_request(edvd *d, const char *route, const char *method,
+                          unsigned status, uint64_t elapsed_ns);
+/* edv_build_info and the process_* families, in the text format, into
+ * buf; the length written, or -1 when it does not fit. */
+int edvd_metrics_process(char *buf, size_t size);
 /* notify.c: systemd's notifications ("READY=1", "STOPPING=1", ...; nothing
  * outside systemd) and the watchdog timer, armed when the unit asks for
  * one (closed with edvd's other handles). */

@@ -143,6 +143,8 @@ static json_object *with_quotas(sim *s, json_object *obj, const char *region)
   json_object_deep_copy(obj, &copy, NULL);
   if (copy && region)
     json_object_object_add(copy, "quotas", sim_quota_json(s, region));
+  if (copy && sim_region_down(s, region))
+    json_object_object_add(copy, "status", json_object_new_string("DOWN"));
   return copy;
 }
 
@@ -188,6 +190,20 @@ static int regions_list(sim *s, sim_req *req, sim_resp *resp)
   return sim_resp_json(resp, 200, page);
 }
 
+/* A zone as served: status DOWN while its region is out (outage.c). */
+static json_object *zone_json(sim *s, json_object *z)
+{
+  json_object *copy = NULL;
+  const char *name = json_object_get_string(json_object_object_get(z, "name"));
+
+  if (!sim_zone_down(s, name))
+    return json_object_get(z);
+  json_object_deep_copy(z, &copy, NULL);
+  if (copy)
+    json_object_object_add(copy, "status", json_object_new_string("DOWN"));
+  return copy;
+}
+
 static int zones_get(sim *s, sim_req *req, sim_resp *resp)
 {
   char *name;
@@ -199,7 +215,7 @@ static int zones_get(sim *s, sim_req *req, sim_resp *resp)
   name = compute_name("projects/%s/zones/%s", sim_project(s),
                       sim_param(req, "zone"));
   z = name ? sim_store_get(s, name) : NULL;
-  result = z ? sim_resp_json(resp, 200, json_object_get(z))
+  result = z ? sim_resp_json(resp, 200, zone_json(s, z))
              : not_found(resp, name ? name : "");
   free(name);
   return result;
@@ -209,16 +225,25 @@ static int zones_list(sim *s, sim_req *req, sim_resp *resp)
 {
   char prefix[300];
   char *self;
+  json_object *page, *items;
   int result;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "projects/%s/zones/", sim_project(s));
   self = sim_link(SIM_API_COMPUTE, "projects/%s/zones", sim_project(s));
-  result = sim_resp_json(
-      resp, 200,
-      sim_list_page(s, req, prefix, "compute#zone", "compute#zoneList", self));
+  page =
+      sim_list_page(s, req, prefix, "compute#zone", "compute#zoneList", self);
+  items = json_object_object_get(page, "items");
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *z = json_object_array_get_idx(items, i);
+
+    if (sim_zone_down(
+            s, json_object_get_string(json_object_object_get(z, "name"))))
+      json_object_array_put_idx(items, i, zone_json(s, z));
+  }
   free(self);
+  result = sim_resp_json(resp, 200, page);
   return result;
 }
 

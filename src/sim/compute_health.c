@@ -862,7 +862,7 @@ static int firewall_admits(sim *s, json_object *inst, int port,
   return ok;
 }
 
-static const char *metadata_value(json_object *inst, const char *key)
+const char *sim_cvm_metadata(json_object *inst, const char *key)
 {
   json_object *items =
       json_object_object_get(json_object_object_get(inst, "metadata"), "items");
@@ -895,8 +895,8 @@ static int instance_healthy(sim *s, const char *name, json_object *inst,
   const char *status = sim_cvm_instance_status(s, inst);
   uint64_t now = sim_now_ms(s), since = priv_u64(inst, "startMs");
   uint64_t boot = priv_u64(inst, "bootMs");
-  const char *script = metadata_value(inst, "startup-script");
-  const char *db = metadata_value(inst, HEALTH_DB_KEY);
+  const char *script = sim_cvm_metadata(inst, "startup-script");
+  const char *db = sim_cvm_metadata(inst, HEALTH_DB_KEY);
   const char *range = NULL;
 
   if (strcmp(status, "RUNNING") != 0) {
@@ -941,6 +941,10 @@ static int instance_healthy(sim *s, const char *name, json_object *inst,
   }
   if (sim_fault_unhealthy(s, name)) {
     snprintf(reason, n, "forced unhealthy by a fault");
+    return 0;
+  }
+  if (sim_zone_down(s, sim_cvm_str(inst, "zone"))) {
+    snprintf(reason, n, "its region is down (a regionDown fault)");
     return 0;
   }
   snprintf(reason, n, "healthy");

@@ -118,6 +118,16 @@ json_object *sim_cvm_group_health(sim *s, json_object *bs, json_object *g,
                                   json_object *names);
 
 /* Route registration of the sibling files (called by the module init). */
+/* compute_image.c: the image a canonical name designates
+ * ("projects/P/global/images/I" or ".../images/family/F": the family's
+ * newest image not DEPRECATED, OBSOLETE or DELETED), borrowed, or NULL. */
+json_object *sim_cvm_image_resolve(sim *s, const char *name);
+int sim_cvm_image_init(sim *s);
+void sim_cvm_image_seed(sim *s);
+/* compute_health.c: an instance's metadata value of `key`, or NULL. */
+const char *sim_cvm_metadata(json_object *inst, const char *key);
+/* compute_guest.c: instances.getGuestAttributes. */
+int sim_cvm_guest_init(sim *s);
 int sim_cvm_disk_init(sim *s);
 int sim_cvm_health_init(sim *s);
 

@@ -34,6 +34,7 @@ static const sim_module sim_modules[] = {
     {"certificatemanager", sim_certmgr_init, NULL},
     {"secretmanager", sim_secrets_init, NULL},
     {"iam", sim_iam_init, NULL},
+    {"cloudresourcemanager", sim_resourcemanager_init, NULL},
     {"monitoring", sim_monitoring_init, NULL},
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
     {"compute-batch", sim_batch_init, NULL},
@@ -1054,7 +1055,8 @@ void sim__sub_run(sim_req *req)
     req->rt = NULL;
     sim_no_route(req, path_known);
   } else if (sim__rate_check(s, req) == 0 && sim_parse_body(req) == 0 &&
-             sim_check_filter(req) == 0 && !sim__op_dedupe(s, req)) {
+             sim__fault_region(s, req) == 0 && sim_check_filter(req) == 0 &&
+             !sim__op_dedupe(s, req)) {
     (void)req->rt->r->handler(s, req, &req->resp);
   }
   if (req->resp.status == 0)
@@ -1117,7 +1119,8 @@ static void sim_http_handler(void *data, edv_http_req *http)
     sim_err_unauth(&req->resp, sim_header(req, "Authorization") == NULL);
   } else if (sim__rate_check(s, req) == 0 &&
              sim__fault_pre(s, req, &latency) == 0 &&
-             sim_parse_body(req) == 0 && sim_check_filter(req) == 0) {
+             sim_parse_body(req) == 0 && sim__fault_region(s, req) == 0 &&
+             sim_check_filter(req) == 0) {
     if (latency == 0) {
       sim_call_handler(req);
       return;

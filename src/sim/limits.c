@@ -247,6 +247,7 @@ static void fault_free(sim_fault *f)
   free(f->op_code);
   free(f->op_message);
   free(f->unhealthy);
+  free(f->region_down);
   free(f);
 }
 
@@ -382,7 +383,8 @@ static char *opt_str(json_object *o, const char *k)
 /*
  * {"api","method","errorRate","code","reason","message","latencyMs",
  *  "latencyRate","dropAfterApply","count","failOperation","operationError":{"code",
- *  "message","httpStatus"},"unhealthy"}. Returns the new fault's id.
+ *  "message","httpStatus"},"unhealthy","regionDown"}. Returns the new fault's
+ * id.
  */
 int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
 {
@@ -423,6 +425,12 @@ int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
     f->op_http = json_object_get_int(json_object_object_get(oe, "httpStatus"));
   }
   f->unhealthy = opt_str(spec, "unhealthy");
+  f->region_down = opt_str(spec, "regionDown");
+  if (f->region_down && (!*f->region_down || strchr(f->region_down, '/'))) {
+    snprintf(err, errlen, "regionDown must name a region");
+    fault_free(f);
+    return -1;
+  }
   if (f->code < 400 || f->code > 599) {
     snprintf(err, errlen, "code must be an HTTP error status");
     fault_free(f);
@@ -465,6 +473,9 @@ json_object *sim__faults_json(sim *s)
     if (f->unhealthy)
       json_object_object_add(o, "unhealthy",
                              json_object_new_string(f->unhealthy));
+    if (f->region_down)
+      json_object_object_add(o, "regionDown",
+                             json_object_new_string(f->region_down));
     json_object_array_add(arr, o);
   }
   return arr;

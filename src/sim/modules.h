@@ -28,6 +28,7 @@ void sim_dns_seed(sim *s);
 int sim_certmgr_init(sim *s);
 int sim_secrets_init(sim *s);
 int sim_iam_init(sim *s);
+int sim_resourcemanager_init(sim *s);
 int sim_monitoring_init(sim *s);
 /* compute_vm.c + compute_disk.c + compute_health.c */
 int sim_batch_init(sim *s); /* batch.c: Compute's batch endpoint */

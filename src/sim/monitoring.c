@@ -168,10 +168,12 @@ static const char *const cond_kinds[] = {
     NULL,
 };
 
-static int check_policy(sim_resp *resp, json_object *p)
+static int check_policy(sim *s, sim_resp *resp, json_object *p)
 {
   json_object *conds = json_object_object_get(p, "conditions");
-  const char *comb = js(p, "combiner");
+  json_object *chans = json_object_object_get(p, "notificationChannels");
+  const char *comb = js(p, "combiner"), *sev = js(p, "severity");
+  char prefix[300];
 
   if (js(p, "displayName") == NULL)
     return bad(resp, "Field alert_policy.display_name is required.");
@@ -184,6 +186,20 @@ static int check_policy(sim_resp *resp, json_object *p)
   if (comb && strcmp(comb, "AND") != 0 && strcmp(comb, "OR") != 0 &&
       strcmp(comb, "AND_WITH_MATCHING_RESOURCE") != 0)
     return bad(resp, "Invalid value at 'alert_policy.combiner'.");
+  if (sev && strcmp(sev, "SEVERITY_UNSPECIFIED") != 0 &&
+      strcmp(sev, "CRITICAL") != 0 && strcmp(sev, "ERROR") != 0 &&
+      strcmp(sev, "WARNING") != 0)
+    return bad(resp, "Invalid value at 'alert_policy.severity'.");
+  /* Each channel named must exist in the project. */
+  snprintf(prefix, sizeof(prefix), "projects/%s/notificationChannels/",
+           sim_project(s));
+  for (size_t i = 0; i < alen(chans); i++) {
+    const char *c = json_object_get_string(json_object_array_get_idx(chans, i));
+    if (!c || strncmp(c, prefix, strlen(prefix)) != 0 ||
+        sim_store_get(s, c) == NULL)
+      return bad(resp, "Field alert_policy.notification_channels names a "
+                       "notification channel that does not exist.");
+  }
   for (size_t i = 0; i < alen(conds); i++) {
     json_object *c = json_object_array_get_idx(conds, i), *t;
     int kinds = 0;
@@ -222,7 +238,7 @@ static int policies_create(sim *s, sim_req *req, sim_resp *resp)
 
   if (sim_check_project(s, req, resp) < 0 ||
       bad_body(resp, "AlertPolicy", sim_body(req), "alert_policy") ||
-      check_policy(resp, sim_body(req)) < 0)
+      check_policy(s, resp, sim_body(req)) < 0)
     return SIM_DONE;
   p = new_resource(s, &mon_policies, sim_body(req), key, sizeof(key));
   /* Conditions get names of their own under the policy. */
@@ -276,7 +292,7 @@ static int policies_patch(sim *s, sim_req *req, sim_resp *resp)
       m += n + (m[n] == ',');
     }
   }
-  if (check_policy(resp, want) < 0) {
+  if (check_policy(s, resp, want) < 0) {
     json_object_put(want);
     return SIM_DONE;
   }
@@ -302,18 +318,54 @@ static int policies_delete(sim *s, sim_req *req, sim_resp *resp)
 
 /* --- notificationChannels ----------------------------------------------- */
 
+/* The channel types served (Monitoring's notificationChannelDescriptors),
+ * the label each requires, and a label Monitoring keeps secret (answered
+ * obfuscated). */
+static const struct {
+  const char *type, *required, *secret;
+} chan_types[] = {
+    {"email", "email_address", NULL},
+    {"webhook_tokenauth", "url", NULL},
+    {"webhook_basicauth", "url", "password"},
+    {"pagerduty", "service_key", "service_key"},
+    {"slack", "channel_name", "auth_token"},
+    {"sms", "number", NULL},
+    {"pubsub", "topic", NULL},
+};
+
 static int channels_create(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[400];
-  json_object *c, *body = sim_body(req);
+  json_object *c, *body = sim_body(req), *labels;
+  const char *type;
+  size_t t;
 
   if (sim_check_project(s, req, resp) < 0 ||
       bad_body(resp, "NotificationChannel", body, "notification_channel"))
     return SIM_DONE;
-  if (js(body, "type") == NULL)
+  if ((type = js(body, "type")) == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Field notification_channel.type is required.");
+  for (t = 0; t < sizeof(chan_types) / sizeof(*chan_types); t++)
+    if (strcmp(chan_types[t].type, type) == 0)
+      break;
+  if (t == sizeof(chan_types) / sizeof(*chan_types))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Unknown notification channel type.");
+  labels = json_object_object_get(body, "labels");
+  if (!js(labels, chan_types[t].required) ||
+      !*js(labels, chan_types[t].required)) {
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field notification_channel.labels[%s] is required "
+                       "for a channel of type %s.",
+                       chan_types[t].required, type);
+  }
   c = new_resource(s, &mon_channels, body, key, sizeof(key));
+  /* A secret label is never answered (nor kept) in clear. */
+  if (chan_types[t].secret && (labels = json_object_object_get(c, "labels")) &&
+      js(labels, chan_types[t].secret))
+    json_object_object_add(labels, chan_types[t].secret,
+                           json_object_new_string("**************"));
   if (!json_object_object_get_ex(c, "enabled", NULL))
     json_object_object_add(c, "enabled", json_object_new_boolean(1));
   json_object_object_add(
@@ -334,8 +386,65 @@ static int channels_list(sim *s, sim_req *req, sim_resp *resp)
   return generic_list(s, req, resp, &mon_channels);
 }
 
+struct chan_use {
+  const char *name;
+  json_object *users; /* the keys of the policies naming it */
+};
+
+static int chan_use_cb(void *data, const char *name, const char *kind,
+                       json_object *obj)
+{
+  struct chan_use *u = data;
+  json_object *chans = json_object_object_get(obj, "notificationChannels");
+
+  if (strcmp(kind, MON_KIND_POLICY) != 0)
+    return 0;
+  for (size_t i = 0; i < alen(chans); i++)
+    if (strcmp(json_object_get_string(json_object_array_get_idx(chans, i)),
+               u->name) == 0) {
+      json_object_array_add(u->users, json_object_new_string(name));
+      break;
+    }
+  return 0;
+}
+
+/* A channel an alert policy names is deleted only with force=true (the
+ * policies then lose it), as Monitoring does. */
 static int channels_delete(sim *s, sim_req *req, sim_resp *resp)
 {
+  char key[400], prefix[300];
+  const char *force = sim_query(req, "force");
+  struct chan_use u;
+
+  if (lookup(s, req, resp, &mon_channels, key, sizeof(key)) == NULL)
+    return SIM_DONE;
+  u.name = key;
+  u.users = json_object_new_array();
+  snprintf(prefix, sizeof(prefix), "projects/%s/alertPolicies/",
+           sim_project(s));
+  sim_store_each(s, prefix, chan_use_cb, &u);
+  if (alen(u.users) && !(force && strcmp(force, "true") == 0)) {
+    json_object_put(u.users);
+    return sim_err_rpc(resp, 400, "FAILED_PRECONDITION",
+                       "The notification channel is referenced by an alert "
+                       "policy; use force=true to delete it anyway.");
+  }
+  for (size_t i = 0; i < alen(u.users); i++) {
+    const char *pk =
+        json_object_get_string(json_object_array_get_idx(u.users, i));
+    json_object *pol = copy(sim_store_get(s, pk)), *left;
+    json_object *chans = json_object_object_get(pol, "notificationChannels");
+
+    left = json_object_new_array();
+    for (size_t k = 0; k < alen(chans); k++) {
+      json_object *c = json_object_array_get_idx(chans, k);
+      if (strcmp(json_object_get_string(c), key) != 0)
+        json_object_array_add(left, json_object_get(c));
+    }
+    json_object_object_add(pol, "notificationChannels", left);
+    sim_store_put(s, pk, MON_KIND_POLICY, pol);
+  }
+  json_object_put(u.users);
   return generic_delete(s, req, resp, &mon_channels);
 }
 

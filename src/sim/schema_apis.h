@@ -13,5 +13,6 @@ extern const sim_schema_type sim_schema_dns[];
 extern const sim_schema_type sim_schema_certmgr[];
 extern const sim_schema_type sim_schema_monitoring[];
 extern const sim_schema_type sim_schema_secrets[];
+extern const sim_schema_type sim_schema_resourcemanager[];
 
 #endif /* EDV_SIM_SCHEMA_APIS_H */

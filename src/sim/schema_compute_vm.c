@@ -97,6 +97,12 @@ static const sim_schema_prop compute_vm_CustomerEncryptionKey[] = {
     {"sha256", 's', NULL},     {NULL, 0, NULL},
 };
 
+static const sim_schema_prop compute_vm_DeprecationStatus[] = {
+    {"deleted", 's', NULL},  {"deprecated", 's', NULL},
+    {"obsolete", 's', NULL}, {"replacement", 's', NULL},
+    {"state", 's', NULL},    {NULL, 0, NULL},
+};
+
 static const sim_schema_prop compute_vm_DisksAddResourcePoliciesRequest[] = {
     {"resourcePolicies", 'a', NULL},
     {NULL, 0, NULL},
@@ -137,6 +143,57 @@ static const sim_schema_prop compute_vm_GlobalSetLabelsRequest[] = {
 
 static const sim_schema_prop compute_vm_GuestOsFeature[] = {
     {"type", 's', NULL},
+    {NULL, 0, NULL},
+};
+
+static const sim_schema_prop compute_vm_Image[] = {
+    {"architecture", 's', NULL},
+    {"archiveSizeBytes", 's', NULL},
+    {"creationTimestamp", 's', NULL},
+    {"deprecated", 'o', "DeprecationStatus"},
+    {"description", 's', NULL},
+    {"diskSizeGb", 's', NULL},
+    {"enableConfidentialCompute", 'b', NULL},
+    {"family", 's', NULL},
+    {"guestOsFeatures", 'a', "GuestOsFeature"},
+    {"id", 's', NULL},
+    {"imageEncryptionKey", 'o', "CustomerEncryptionKey"},
+    {"kind", 's', NULL},
+    {"labelFingerprint", 's', NULL},
+    {"labels", 'm', NULL},
+    {"licenseCodes", 'a', NULL},
+    {"licenses", 'a', NULL},
+    {"name", 's', NULL},
+    {"params", 'o', "ImageParams"},
+    {"rawDisk", 'o', "Image_rawDisk"},
+    {"satisfiesPzi", 'b', NULL},
+    {"satisfiesPzs", 'b', NULL},
+    {"selfLink", 's', NULL},
+    {"shieldedInstanceInitialState", 'o', "InitialStateConfig"},
+    {"sourceDisk", 's', NULL},
+    {"sourceDiskEncryptionKey", 'o', "CustomerEncryptionKey"},
+    {"sourceDiskId", 's', NULL},
+    {"sourceImage", 's', NULL},
+    {"sourceImageEncryptionKey", 'o', "CustomerEncryptionKey"},
+    {"sourceImageId", 's', NULL},
+    {"sourceSnapshot", 's', NULL},
+    {"sourceSnapshotEncryptionKey", 'o', "CustomerEncryptionKey"},
+    {"sourceSnapshotId", 's', NULL},
+    {"sourceType", 's', NULL},
+    {"status", 's', NULL},
+    {"storageLocations", 'a', NULL},
+    {NULL, 0, NULL},
+};
+
+static const sim_schema_prop compute_vm_ImageParams[] = {
+    {"resourceManagerTags", 'm', NULL},
+    {NULL, 0, NULL},
+};
+
+static const sim_schema_prop compute_vm_Image_rawDisk[] = {
+    {"containerType", 's', NULL},
+    {"sha1Checksum", 's', NULL},
+    {"source", 's', NULL},
     {NULL, 0, NULL},
 };
 
@@ -665,6 +722,7 @@ const sim_schema_type sim_schema_compute_vm[] = {
     {"AttachedDiskInitializeParams", compute_vm_AttachedDiskInitializeParams},
     {"ConfidentialInstanceConfig", compute_vm_ConfidentialInstanceConfig},
     {"CustomerEncryptionKey", compute_vm_CustomerEncryptionKey},
+    {"DeprecationStatus", compute_vm_DeprecationStatus},
     {"DisksAddResourcePoliciesRequest",
      compute_vm_DisksAddResourcePoliciesRequest},
     {"DisksRemoveResourcePoliciesRequest",
@@ -675,6 +733,9 @@ const sim_schema_type sim_schema_compute_vm[] = {
     {"FileContentBuffer", compute_vm_FileContentBuffer},
     {"GlobalSetLabelsRequest", compute_vm_GlobalSetLabelsRequest},
     {"GuestOsFeature", compute_vm_GuestOsFeature},
+    {"Image", compute_vm_Image},
+    {"ImageParams", compute_vm_ImageParams},
+    {"Image_rawDisk", compute_vm_Image_rawDisk},
     {"InitialStateConfig", compute_vm_InitialStateConfig},
     {"Instance", compute_vm_Instance},
     {"InstanceGroup", compute_vm_InstanceGroup},

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/iampolicy.h"
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
 #include "sim/jsonutil.h"
@@ -371,13 +372,7 @@ static json_object *policy_of(sim *s, const char *key)
 
   snprintf(pkey, sizeof(pkey), "%s/iamPolicy", key);
   p = sim_store_get(s, pkey);
-
-  if (p)
-    return copy(p);
-  p = json_object_new_object();
-  json_object_object_add(p, "version", json_object_new_int(1));
-  json_object_object_add(p, "etag", json_object_new_string("ACAB"));
-  return p;
+  return p ? copy(p) : sim_policy_empty();
 }
 
 static int get_iam_policy(sim *s, sim_req *req, sim_resp *resp)
@@ -390,64 +385,24 @@ static int get_iam_policy(sim *s, sim_req *req, sim_resp *resp)
 
 static int set_iam_policy(sim *s, sim_req *req, sim_resp *resp)
 {
-  char key[400], etag[40];
+  char key[400], pkey[450];
   json_object *sec = secret_lookup(s, req, resp, key, sizeof(key));
   json_object *want = json_object_object_get(sim_body(req), "policy");
-  json_object *cur, *bindings, *p;
-  const char *e;
+  json_object *cur, *p;
+  int bad;
 
   if (sec == NULL ||
       sim_schema_check(resp, sim_schema_secrets, "SetIamPolicyRequest",
                        sim_body(req), "body") < 0)
     return SIM_DONE;
-  if (want == NULL)
-    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                       "Field 'policy' is required.");
   cur = policy_of(s, key);
-  e = js(want, "etag");
-  /* A stale etag is ABORTED (AIP-154): read, modify, write again. */
-  if (e && strcmp(e, js(cur, "etag")) != 0) {
-    json_object_put(cur);
-    return sim_err_rpc(resp, 409, "ABORTED",
-                       "There were concurrent policy changes. Please retry "
-                       "the whole read-modify-write with exponential "
-                       "backoff.");
-  }
+  bad = sim_policy_check(s, resp, want, cur, SIM_POLICY_SECRET);
   json_object_put(cur);
-  bindings = json_object_object_get(want, "bindings");
-  for (size_t i = 0; i < alen(bindings); i++) {
-    json_object *b = json_object_array_get_idx(bindings, i);
-    json_object *members = json_object_object_get(b, "members");
-    const char *role = js(b, "role");
-
-    if (role == NULL || strncmp(role, "roles/", 6) != 0 || alen(members) == 0)
-      return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                         "Policy binding %zu needs a role and members.", i);
-    for (size_t j = 0; j < alen(members); j++) {
-      const char *m =
-          json_object_get_string(json_object_array_get_idx(members, j));
-
-      if (m == NULL ||
-          (strncmp(m, "serviceAccount:", 15) != 0 &&
-           strncmp(m, "user:", 5) != 0 && strncmp(m, "group:", 6) != 0 &&
-           strncmp(m, "domain:", 7) != 0))
-        return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                           "Invalid member '%s'.", m ? m : "");
-    }
-  }
-  p = json_object_new_object();
-  json_object_object_add(p, "version", json_object_new_int(1));
-  if (bindings)
-    json_object_object_add(p, "bindings", copy(bindings));
-  /* Policy.etag is `format: byte`: base64. */
-  json_object_object_add(p, "etag",
-                         json_object_new_string(sim_fingerprint(s, etag)));
-  {
-    char pkey[450];
-
-    snprintf(pkey, sizeof(pkey), "%s/iamPolicy", key);
-    sim_store_put(s, pkey, "secretmanager.iamPolicy", copy(p));
-  }
+  if (bad)
+    return SIM_DONE;
+  p = sim_policy_new(s, want);
+  snprintf(pkey, sizeof(pkey), "%s/iamPolicy", key);
+  sim_store_put(s, pkey, "secretmanager.iamPolicy", copy(p));
   return sim_resp_json(resp, 200, p);
 }
 

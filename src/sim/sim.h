@@ -50,6 +50,8 @@ typedef struct sim_timer sim_timer;
   XX(IAM, "iam", "iam.googleapis.com", 0)                                      \
   XX(SECRETS, "secretmanager", "secretmanager.googleapis.com", 0)              \
   XX(SERVICENET, "servicenetworking", "servicenetworking.googleapis.com", 0)   \
+  XX(RESOURCEMANAGER, "cloudresourcemanager",                                  \
+     "cloudresourcemanager.googleapis.com", 0)                                 \
   XX(OAUTH, "oauth2", "oauth2.googleapis.com", 0)                              \
   XX(METADATA, "metadata", "metadata.google.internal", 0)                      \
   XX(ADMIN, "sim", "", 0)
@@ -573,5 +575,11 @@ json_object *sim_quota_json(sim *s, const char *region);
 /* 1 when the admin API forced this instance (canonical name or plain
  * name) unhealthy. For the Compute backend-health model. */
 int sim_fault_unhealthy(sim *s, const char *instance);
+
+/* Region outage (POST /_sim/faults {"regionDown": R}, outage.c): 1 when
+ * region R (a region name) is down, or the region of a zone name
+ * ("R-b") or of a zone or region URL is. */
+int sim_region_down(sim *s, const char *region);
+int sim_zone_down(sim *s, const char *zone);
 
 #endif /* EDV_SIM_SIM_H */

@@ -142,7 +142,8 @@ typedef struct sim_fault {
   char *op_code;       /* operation error code */
   char *op_message;
   int op_http;
-  char *unhealthy; /* instance forced unhealthy */
+  char *unhealthy;   /* instance forced unhealthy */
+  char *region_down; /* region out of service (outage.c) */
 } sim_fault;
 
 typedef struct sim_key {
@@ -265,6 +266,9 @@ int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen);
 void sim__faults_clear(sim *s);
 void sim__faults_remove(sim *s, int id);
 json_object *sim__faults_json(sim *s);
+/* outage.c: a call on a resource of a region that a regionDown fault
+ * names answers 503 now (returns -1, response set); else 0. */
+int sim__fault_region(sim *s, sim_req *req);
 json_object *sim__quotas_save(sim *s);
 void sim__quotas_load(sim *s, json_object *arr);
 void sim__quotas_reset_usage(sim *s);

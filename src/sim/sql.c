@@ -1756,6 +1756,13 @@ static void restore_apply(sim *s, sim_op *op, json_object *payload)
     restore_record(s, js(inst, "name"), js(payload, "from"));
 }
 
+/* A backup run stored in a region that is down (outage.c). */
+static int run_unavailable(sim_resp *resp)
+{
+  return sim_err_legacy(resp, 503, "backendError",
+                        "The service is currently unavailable.");
+}
+
 static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], run[400];
@@ -1780,6 +1787,8 @@ static int instances_restore(sim *s, sim_req *req, sim_resp *resp)
   if (sim_store_get(s, run) == NULL)
     return sim_err_legacy(resp, 404, "backupRunDoesNotExist",
                           "The backup run does not exist.");
+  if (sim_region_down(s, js(sim_store_get(s, run), "location")))
+    return run_unavailable(resp);
   return start_maintenance(s, req, resp, key, inst, "RESTORE_VOLUME", run,
                            dv_backup(s, src, json_object_get_string(v)));
 }
@@ -2139,6 +2148,8 @@ static int backupruns_get(sim *s, sim_req *req, sim_resp *resp)
   if (run == NULL)
     return sim_err_legacy(resp, 404, "backupRunDoesNotExist",
                           "The backup run does not exist.");
+  if (sim_region_down(s, js(run, "location")))
+    return run_unavailable(resp);
   return sim_resp_json(resp, 200, json_object_get(run));
 }
 
@@ -2159,13 +2170,19 @@ static int backuprun_newer(const void *a, const void *b)
 static int backupruns_list(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[300], prefix[320];
-  json_object *o;
+  json_object *o, *items;
 
   if (inst_lookup(s, req, resp, key, sizeof(key)) == NULL)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "%s/backupRuns/", key);
   o = list_of(s, prefix, "sql#backupRun", "sql#backupRunsList");
-  json_object_array_sort(json_object_object_get(o, "items"), backuprun_newer);
+  items = json_object_object_get(o, "items");
+  /* Runs stored in a region that is down cannot be listed (outage.c). */
+  for (size_t i = alen(items); i > 0; i--)
+    if (sim_region_down(
+            s, js(json_object_array_get_idx(items, i - 1), "location")))
+      json_object_array_del_idx(items, i - 1, 1);
+  json_object_array_sort(items, backuprun_newer);
   return sim_resp_json(resp, 200, o);
 }
 

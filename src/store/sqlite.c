@@ -29,6 +29,7 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite_int.h"
 #include "store/store.h"
 
 #define SQ_APPLICATION_ID     0x45445631   /* "EDV1" */
@@ -134,6 +135,12 @@ static const char *const sq_migrations[] = {
     "ALTER TABLE tenants_new RENAME TO tenants;"
     "CREATE INDEX tenants_tier ON tenants (tier, id);"
     "CREATE INDEX tenants_phase ON tenants (phase, id);",
+    /* 3: releases and the one each tenant runs ('': none, stock image). */
+    "ALTER TABLE tenants ADD COLUMN release_version TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE releases ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL UNIQUE,"
+    "  image TEXT NOT NULL, family TEXT NOT NULL DEFAULT '',"
+    "  notes TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL);",
 };
 
 #define SQ_SCHEMA_VERSION                                                      \
@@ -174,7 +181,7 @@ enum {
 
 #define SQ_TENANT_COLS                                                         \
   "id, slug, tier, spec, phase, generation, last_error, created_ms, "          \
-  "updated_ms"
+  "updated_ms, release_version"
 #define SQ_STEP_COLS                                                           \
   "tenant, step, state, attempt, request_id, op_name, op_kind, resource, "     \
   "error, started_ms, finished_ms"
@@ -190,11 +197,12 @@ static const char *const sq_sql[SQ__COUNT] = {
                         " (slug = ?2 OR id = ?2 OR slug = ?1) LIMIT 1",
     [SQ_TENANT_UPSERT] =
         "INSERT INTO tenants (" SQ_TENANT_COLS ")"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)"
         " ON CONFLICT (id) DO UPDATE SET slug = excluded.slug,"
         " tier = excluded.tier, spec = excluded.spec, phase = excluded.phase,"
         " generation = excluded.generation, last_error = excluded.last_error,"
-        " updated_ms = excluded.updated_ms",
+        " updated_ms = excluded.updated_ms,"
+        " release_version = excluded.release_version",
     [SQ_TENANT_GET] = "SELECT " SQ_TENANT_COLS " FROM tenants WHERE id = ?1",
     [SQ_TENANT_LIST] = "SELECT " SQ_TENANT_COLS " FROM tenants"
                        " WHERE (?1 = '' OR tier = ?1)"
@@ -681,6 +689,7 @@ static void sq_tenant_row(sqlite3_stmt *st, edv__tenant_rec *r)
   sq_text(st, 6, r->last_error, sizeof(r->last_error));
   r->created_ms = sqlite3_column_int64(st, 7);
   r->updated_ms = sqlite3_column_int64(st, 8);
+  sq_text(st, 9, r->release, sizeof(r->release));
 }
 
 /* 1 when tenant `id` exists, 0 when not, negative code on error. */
@@ -751,6 +760,7 @@ static int sq_tenant_put_locked(sq_store *s, const edv__tenant_rec *r,
   sqlite3_bind_int64(st, 6, r->generation);
   sq_bind_text(st, 7, r->last_error);
   sqlite3_bind_int64(st, 8, edv__store_now(&s->base));
+  sq_bind_text(st, 9, r->release);
   return sq_done(s, st, err, "tenant put");
 }
 
@@ -1433,7 +1443,15 @@ static const edv__store_ops sq_ops = {
     .lease_get = sq_lease_get,
     .idem_check = sq_idem_check,
     .idem_prune = sq_idem_prune,
+    .release_put = edv__sq_release_put,
+    .release_get = edv__sq_release_get,
+    .release_list = edv__sq_release_list,
 };
+
+sqlite3 *edv__sq_db(edv_store *st)
+{
+  return SQ(st)->db;
+}
 
 int edv__store_open_sqlite(const edv__store_opts *opts, edv_store **out,
                            edv_error *err)

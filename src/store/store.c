@@ -326,3 +326,48 @@ int edv__store_idem_prune(edv_store *st, int64_t older_than_ms, edv_error *err)
   STORE_CHECK(st, err);
   return st->ops->idem_prune(st, older_than_ms, err);
 }
+
+int edv__store_release_put(edv_store *st, const edv__release_rec *rec,
+                           edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(rec && rec->version[0] && rec->image[0], err,
+            "release put needs a version and an image");
+  return st->ops->release_put(st, rec, err);
+}
+
+int edv__store_release_get(edv_store *st, const char *version,
+                           edv__release_rec *out, edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(version && out, err, "release get needs version and output");
+  return st->ops->release_get(st, version, out, err);
+}
+
+int edv__store_release_list(edv_store *st, edv__release_fn fn, void *data,
+                            edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(fn, err, "release list needs a callback");
+  return st->ops->release_list(st, fn, data, err);
+}
+
+static int store_release_last(void *data, const edv__release_rec *rec)
+{
+  *(edv__release_rec *)data = *rec;
+  return 0;
+}
+
+int edv__store_release_current(edv_store *st, edv__release_rec *out,
+                               edv_error *err)
+{
+  int rc;
+
+  STORE_ARG(out, err, "release current needs an output");
+  out->version[0] = '\0';
+  if ((rc = edv__store_release_list(st, store_release_last, out, err)))
+    return rc;
+  if (!out->version[0])
+    return edv_error_set(err, EDV_ENOTFOUND, "no release is defined");
+  return 0;
+}

@@ -68,6 +68,7 @@
 #define EDV_STORE_IDEMKEY_SZ 256  /* Idempotency-Key header values */
 #define EDV_STORE_HASH_SZ    96   /* request hash (hex SHA-256 + room) */
 #define EDV_STORE_SPEC_SZ    4096 /* a tenant spec as JSON */
+#define EDV_STORE_VERSION_SZ 48   /* a release's version ("1.4.0-rc.1") */
 
 typedef enum {
   EDV_PHASE_PENDING = 0,
@@ -110,11 +111,24 @@ typedef struct edv__tenant_rec {
   char tier[EDV_STORE_TIER_SZ];
   char spec_json[EDV_STORE_SPEC_SZ]; /* canonical JSON of the spec */
   edv_tenant_phase phase;
-  uint32_t generation;               /* SQL instance name generation */
-  char last_error[EDV_STORE_ERR_SZ]; /* "" when none */
-  int64_t created_ms;                /* set by the store on first put */
-  int64_t updated_ms;                /* set by the store on every put */
+  uint32_t generation;                /* SQL instance name generation */
+  char last_error[EDV_STORE_ERR_SZ];  /* "" when none */
+  int64_t created_ms;                 /* set by the store on first put */
+  int64_t updated_ms;                 /* set by the store on every put */
+  char release[EDV_STORE_VERSION_SZ]; /* the release it runs, "" none */
 } edv__tenant_rec;
+
+/* A release (what a tenant VM runs): an app version and the image that
+ * holds it, resolved when the release was created (a family names the
+ * image that was its newest then). Written once, never changed. */
+typedef struct edv__release_rec {
+  char version[EDV_STORE_VERSION_SZ];
+  char image[EDV_STORE_RES_SZ];   /* "projects/P/global/images/I" */
+  char family[EDV_STORE_SLUG_SZ]; /* the family it was given as, or "" */
+  char notes[EDV_STORE_ERR_SZ];   /* free text, or "" */
+  int64_t created_ms;             /* set by the store on put */
+  int64_t seq;                    /* creation order, set by the store */
+} edv__release_rec;
 
 /* How edv__store_tenant_put treats an existing row. */
 typedef enum {
@@ -171,6 +185,7 @@ typedef struct edv__lease_rec {
 typedef int (*edv__tenant_fn)(void *data, const edv__tenant_rec *rec);
 typedef int (*edv__step_fn)(void *data, const edv__step_rec *rec);
 typedef int (*edv__journal_fn)(void *data, const edv__journal_rec *rec);
+typedef int (*edv__release_fn)(void *data, const edv__release_rec *rec);
 typedef int (*edv__tenant_count_fn)(void *data, const char *tier,
                                     edv_tenant_phase phase, uint64_t count);
 
@@ -237,6 +252,13 @@ typedef struct edv__store_ops {
                     const char *tenant, char *tenant_out, size_t tenant_size,
                     edv_error *err);
   int (*idem_prune)(edv_store *st, int64_t older_than_ms, edv_error *err);
+
+  int (*release_put)(edv_store *st, const edv__release_rec *rec,
+                     edv_error *err);
+  int (*release_get)(edv_store *st, const char *version, edv__release_rec *out,
+                     edv_error *err);
+  int (*release_list)(edv_store *st, edv__release_fn fn, void *data,
+                      edv_error *err);
 } edv__store_ops;
 
 #define EDV_STORE_MAGIC 0x45445653u /* "EDVS" */
@@ -392,6 +414,22 @@ int edv__store_idem_check(edv_store *st, const char *key, const char *hash,
                           const char *tenant, char *tenant_out,
                           size_t tenant_size, edv_error *err);
 int edv__store_idem_prune(edv_store *st, int64_t older_than_ms, edv_error *err);
+
+/*
+ * Releases (store/sqlite_releases.c). put records a new one (created_ms
+ * and seq from the store; with created_ms set, as an import does, that
+ * time is kept): EDV_EEXIST when its version exists. get: EDV_ENOTFOUND
+ * for none. list calls fn in creation order (oldest first). current: the
+ * newest (EDV_ENOTFOUND when there is none): what new tenants run.
+ */
+int edv__store_release_put(edv_store *st, const edv__release_rec *rec,
+                           edv_error *err);
+int edv__store_release_get(edv_store *st, const char *version,
+                           edv__release_rec *out, edv_error *err);
+int edv__store_release_list(edv_store *st, edv__release_fn fn, void *data,
+                            edv_error *err);
+int edv__store_release_current(edv_store *st, edv__release_rec *out,
+                               edv_error *err);
 
 /*
  * Copies the SQLite store at `src` into a new file `dst` (replaced

@@ -49,6 +49,21 @@ static int name_sa(const edv__kind_who *w, unsigned i, char *buf, size_t size)
            : edv__name_service_account_email(w->id, w->project, buf, size);
 }
 
+/* The member the project's IAM policy names the tenant's account by. */
+static int name_sa_member(const edv__kind_who *w, unsigned i, char *buf,
+                          size_t size)
+{
+  char email[256];
+  int n;
+
+  if (i)
+    return EDV_ENOTFOUND;
+  if (edv__name_service_account_email(w->id, w->project, email, sizeof(email)))
+    return EDV_EINVAL;
+  n = snprintf(buf, size, "serviceAccount:%s", email);
+  return n < 0 || (size_t)n >= size ? EDV_EINVAL : 0;
+}
+
 static int name_sql(const edv__kind_who *w, unsigned i, char *buf, size_t size)
 {
   return i ? EDV_ENOTFOUND
@@ -346,6 +361,20 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
         },
     /* The tenant's host rule in the platform's URL map (named by its
      * hostnames: the map itself is shared). */
+    /* The tenant's account in the project's IAM policy: its roles, held
+     * by the policy all tenants share (written by the IAM policy writer,
+     * tenant/shared.c). */
+    [EDV_KIND_PROJECT_ROLES] =
+        {
+            .id = "project_roles",
+            .title = "project IAM roles",
+            .step = "project_roles",
+            .api = EDV_API_CLOUDRESOURCEMANAGER,
+            .path = "/v1/projects/{P}:getIamPolicy",
+            .own = EDV_OWN_NONE,
+            .name = name_sa_member,
+            .diff = edv__kind_roles_diff,
+        },
     [EDV_KIND_URL_MAP_RULE] =
         {
             .id = "url_map_rule",

@@ -51,6 +51,7 @@ typedef enum {
   EDV_KIND_FW_ALLOW_DB = EDV_KIND_FW_ALLOW_LB + EDV_FIREWALL_ALLOW_DB,
   EDV_KIND_FW_DENY_DB = EDV_KIND_FW_ALLOW_LB + EDV_FIREWALL_DENY_DB,
   EDV_KIND_SERVICE_ACCOUNT,
+  EDV_KIND_PROJECT_ROLES,
   EDV_KIND_SECRET,
   EDV_KIND_SQL_INSTANCE,
   EDV_KIND_SQL_DATABASE,
@@ -169,6 +170,7 @@ typedef enum {
   EDV_PKIND_HTTPS_PROXY,
   EDV_PKIND_FORWARDING_RULE,
   EDV_PKIND_DNS_ZONE,
+  EDV_PKIND_NOTIFICATION_CHANNELS,
   EDV_PKIND_ALERT_POLICIES,
   EDV_PKIND__COUNT
 } edv__platform_kind_id;
@@ -273,6 +275,28 @@ int edv__kind_entry_diff(const edv__kind_ctx *ctx, json_object *observed,
 /* The entry the tenant wants for its host h (hostname, certificates;
  * new object). */
 json_object *edv__kind_entry_want(const edv__kind_ctx *ctx, unsigned h);
+
+/* The roles a tenant VM's service account holds in the project
+ * (NULL-ended): the Ops Agent's log and metric writers. */
+extern const char *const edv__kind_project_roles[];
+
+/* The project roles' diff: `observed` is the project's IAM policy; the
+ * tenant's account ("serviceAccount:EMAIL") in each role of
+ * edv__kind_project_roles (an unconditional binding). The patch is the
+ * whole policy with the account added (the body of setIamPolicy's
+ * `policy`, with the etag read). */
+int edv__kind_roles_diff(const edv__kind_ctx *ctx, json_object *observed,
+                         json_object **patch, char *text, size_t size);
+/* 1 when `policy` holds `member` in every role of `roles` (NULL-ended;
+ * remove: in none of them), in bindings without a condition. */
+int edv__kind_roles_held(json_object *policy, const char *member,
+                         const char *const *roles, int remove);
+/* Puts `member` into (remove: takes it out of) each role of `roles` in
+ * `policy`, in place, touching no other member, role or conditional
+ * binding; a binding left without members is dropped (Google refuses
+ * empty ones). Returns the number of bindings changed. */
+int edv__kind_roles_put(json_object *policy, const char *member,
+                        const char *const *roles, int remove);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

@@ -93,6 +93,20 @@ const edv__kind edv__platform_kinds[EDV_PKIND__COUNT] = {
             .path = "/dns/v1/projects/{P}/managedZones",
             .own = EDV_OWN_NONE,
         },
+    /* Found by type and address among ours (userLabels edv-managed). */
+    [EDV_PKIND_NOTIFICATION_CHANNELS] =
+        {
+            .id = "notification_channels",
+            .title = "notification channel",
+            .step = "notification_channels",
+            .api = EDV_API_MONITORING,
+            .path = "/v3/projects/{P}/notificationChannels",
+            .create = "/v3/projects/{P}/notificationChannels",
+            .create_label = "monitoring.notificationChannels.create",
+            .own = EDV_OWN_LABELS,
+            .marks = EDV_MARK_LABELS,
+            .labels_at = "userLabels",
+        },
     /* Found by display name ("edv: <alert>"), made one at a time. */
     [EDV_PKIND_ALERT_POLICIES] =
         {

@@ -93,6 +93,13 @@ struct edv__trun {
    * ending PENDING in region move_to (see move_apply). */
   edv__step_def *move_defs;
   char move_to[EDV_REGION_MAX + 1];
+  /* A failover move's way down (the "failover" record PENDING): only the
+   * global pieces; the way up restores failover_backup. */
+  int failover;
+  char failover_backup[EDV_STORE_RES_SZ];
+  /* EDV_DIR_RETIRE: the old region's resources, by the old region and
+   * generation (in spec and rec); no step record or phase is written. */
+  int retire;
 
   /* Its records in the store's group commit (see run_write_failed). */
   int write_failed; /* a record of this run could not be saved */
@@ -118,6 +125,7 @@ struct edv__fleet {
   char *project, *domain, *region, *network, *supernet, *holder, *actor;
   char *reserved;        /* dns.reserved_labels */
   char *backup_location; /* sql.backup_location */
+  char *alert_targets;   /* edv__fleet_alert_targets */
   unsigned subnet_prefix;
   unsigned max_attempts;
   uint64_t retry_base_ms, lease_ttl_ms, poll_ms, ready_timeout_ms;
@@ -309,13 +317,18 @@ typedef struct phase_ctx {
 
 /* Drops a deleted tenant's step records, but for the DONE records of
  * steps flagged EDV_STEP_KEEP (what outlives the tenant: its final
- * backup), which are written back. */
+ * backup) and a PENDING failover record, which are written back. */
 static int steps_drop(edv_store *st, edv__trun *tr, edv_error *err)
 {
-  edv__step_rec keep[4];
+  edv__step_rec keep[5];
   unsigned n = 0;
   int rc;
 
+  /* So is a failover's record of an old region still to retire. */
+  if (edv__store_step_get(st, tr->rec.id, EDV_FAILOVER_STEP, &keep[n], NULL) ==
+          0 &&
+      keep[n].state == EDV_STEP_PENDING)
+    n++;
   for (unsigned i = 0; i < tr->n && n < sizeof(keep) / sizeof(*keep); i++)
     if ((tr->defs[i].flags & EDV_STEP_KEEP) &&
         edv__store_step_get(st, tr->rec.id, tr->defs[i].name, &keep[n], NULL) ==
@@ -477,6 +490,7 @@ static void run_free(edv__trun *tr)
     free(f->domain);
     free(f->reserved);
     free(f->backup_location);
+    free(f->alert_targets);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -609,7 +623,9 @@ static void step_save(edv__srun *sr,
   edv_error err;
   int result;
 
-  if (tr->planning) {
+  /* A plan writes nothing; a retirement's steps are not the tenant's
+   * (they observe before they act, so they need no record). */
+  if (tr->planning || tr->retire) {
     if (then)
       then(sr, 0, NULL);
     return;
@@ -717,14 +733,18 @@ int edv__srun_planning(const edv__srun *sr)
 
 const char *edv__direction_name(edv__direction dir)
 {
-  return dir == EDV_DIR_UP ? "up" : dir == EDV_DIR_DOWN ? "down" : "suspend";
+  return dir == EDV_DIR_UP        ? "up"
+         : dir == EDV_DIR_DOWN    ? "down"
+         : dir == EDV_DIR_SUSPEND ? "suspend"
+                                  : "retire";
 }
 
 const char *edv__direction_done(edv__direction dir)
 {
-  return dir == EDV_DIR_UP     ? "provisioned"
-         : dir == EDV_DIR_DOWN ? "deprovisioned"
-                               : "suspended";
+  return dir == EDV_DIR_UP        ? "provisioned"
+         : dir == EDV_DIR_DOWN    ? "deprovisioned"
+         : dir == EDV_DIR_SUSPEND ? "suspended"
+                                  : "retired";
 }
 
 int edv__srun_suspending(const edv__srun *sr)
@@ -800,6 +820,19 @@ json_object *edv__srun_labels(const edv__srun *sr)
     return l;
   }
   return edv__tenant_labels(sr->tr->spec.id, sr->tr->spec.tier);
+}
+
+int edv__srun_release(const edv__srun *sr, edv__release_rec *out,
+                      edv_error *err)
+{
+  if (!sr->tr->rec.release[0])
+    return EDV_ENOTFOUND;
+  if (edv__store_release_get(sr->tr->fleet->store, sr->tr->rec.release, out,
+                             err) == 0)
+    return 0;
+  return edv_error_set(err, EDV_EPRECONDITION,
+                       "the tenant runs release '%s', which is not recorded",
+                       sr->tr->rec.release);
 }
 
 const char *edv__srun_marker(const edv__srun *sr)
@@ -959,7 +992,8 @@ void edv__step_done(edv__srun *sr, const edv_error *err)
    * resource, e.g. deleting what a crashed run was still creating) is
    * retried here, at the step level, as AIP-194 asks: the step observes
    * again before acting. */
-  if ((edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
+  if (!tr->retire && /* a retirement: the next reconcile pass */
+      (edv_error_is_transient(err) || err->code == EDV_ENOTREADY ||
        err->code == EDV_ETIMEDOUT || err->code == EDV_EABORTED ||
        /* the store locked by another process past its short busy
         * timeout (a step's own synchronous write: subnet, generation) */
@@ -1461,6 +1495,8 @@ static void run_finished(edv__trun *tr, int result, const edv_error *err)
   run_end(tr);
 }
 
+static void retire_done(edv__trun *tr);
+
 static void run_maybe_end(edv__trun *tr)
 {
   unsigned done = 0, running = 0;
@@ -1491,6 +1527,8 @@ static void run_maybe_end(edv__trun *tr)
       set_phase_then(tr, EDV_PHASE_READY, NULL, 0, run_finished);
     else if (tr->dir == EDV_DIR_SUSPEND)
       set_phase_then(tr, EDV_PHASE_SUSPENDED, NULL, 0, run_finished);
+    else if (tr->retire)
+      retire_done(tr);
     else if (tr->move_defs)
       set_phase_then(tr, EDV_PHASE_PENDING, NULL, PHASE_MOVED, run_finished);
     else
@@ -1498,7 +1536,8 @@ static void run_maybe_end(edv__trun *tr)
     return;
   }
   if (tr->stopping || tr->write_failed) {
-    if (tr->err.code && tr->err.code != EDV_ECANCELED && !tr->write_failed) {
+    if (tr->err.code && tr->err.code != EDV_ECANCELED && !tr->write_failed &&
+        !tr->retire) {
       tr->finishing = 1;
       set_phase_then(tr, EDV_PHASE_FAILED, &tr->err, 0, run_finished);
       return;
@@ -1530,6 +1569,34 @@ static void run_schedule(edv__trun *tr)
 
 /* ---- fleet -------------------------------------------------------------- */
 
+/* "email:a,email:b,webhook:u" from alerts.email and alerts.webhook (each
+ * "a,b", or NULL or "none"). Malloc'd, or NULL (no memory). */
+static char *alert_targets(const char *emails, const char *hooks)
+{
+  const char *lists[2] = {emails, hooks}, *kinds[2] = {"email", "webhook"};
+  size_t cap = 1;
+  char *out, *o;
+
+  for (int k = 0; k < 2; k++)
+    if (lists[k])
+      cap += 2 * strlen(lists[k]) + 16 * (strlen(lists[k]) + 1);
+  if (!(o = out = malloc(cap)))
+    return NULL;
+  *o = '\0';
+  for (int k = 0; k < 2; k++) {
+    const char *p = lists[k];
+    if (!p || strcmp(p, "none") == 0)
+      continue;
+    while (*p) {
+      size_t n = strcspn(p, ",");
+      o += snprintf(o, cap - (size_t)(o - out), "%s%s:%.*s",
+                    o == out ? "" : ",", kinds[k], (int)n, p);
+      p += n + (p[n] == ',');
+    }
+  }
+  return out;
+}
+
 int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
                    edv_error *err)
 {
@@ -1555,6 +1622,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
   f->domain = xstrdup(o->domain ? o->domain : "edvirons.com");
   f->reserved = xstrdup(o->reserved ? o->reserved : EDV_DNS_RESERVED_DEFAULT);
   f->backup_location = xstrdup(o->backup_loc ? o->backup_loc : "auto");
+  f->alert_targets = alert_targets(o->alert_email, o->alert_webhook);
   if (f->domain && f->domain[0] && f->domain[strlen(f->domain) - 1] == '.')
     f->domain[strlen(f->domain) - 1] = '\0';
   f->region = xstrdup(o->region ? o->region : "us-central1");
@@ -1573,7 +1641,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
   f->event_data = o->event_data;
   if (!f->batch || !f->project || !f->domain || !f->reserved || !f->region ||
       !f->network || !f->supernet || !f->holder || !f->actor ||
-      !f->backup_location) {
+      !f->backup_location || !f->alert_targets) {
     edv_code code = f->project ? EDV_ENOMEM : EDV_ECONFIG;
     if (f->batch)
       edv__store_batch_close(f->batch, NULL, NULL);
@@ -1581,6 +1649,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
     free(f->domain);
     free(f->reserved);
     free(f->backup_location);
+    free(f->alert_targets);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -1627,6 +1696,11 @@ const char *edv__fleet_network(const edv__fleet *f)
   return f->network;
 }
 
+const char *edv__fleet_region(const edv__fleet *f)
+{
+  return f->region;
+}
+
 const char *edv__fleet_domain(const edv__fleet *f)
 {
   return f->domain;
@@ -1640,6 +1714,11 @@ const char *edv__fleet_reserved_labels(const edv__fleet *f)
 const char *edv__fleet_backup_location(const edv__fleet *f)
 {
   return f->backup_location;
+}
+
+const char *edv__fleet_alert_targets(const edv__fleet *f)
+{
+  return f->alert_targets;
 }
 
 unsigned edv__fleet_active(const edv__fleet *f)
@@ -1773,6 +1852,17 @@ int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
   return 0;
 }
 
+/* A new tenant (or a new life) runs the fleet's current release ("":
+ * none defined, the stock image). */
+static void register_release(edv__fleet *f, edv__tenant_rec *rec)
+{
+  edv__release_rec cur;
+
+  rec->release[0] = '\0';
+  if (edv__store_release_current(f->store, &cur, NULL) == 0)
+    copy(rec->release, sizeof(rec->release), cur.version);
+}
+
 int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
                         edv_error *err)
 {
@@ -1799,6 +1889,7 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
     json_object_put(js2);
     old.phase = EDV_PHASE_PENDING;
     old.last_error[0] = '\0';
+    register_release(f, &old);
     return edv__store_tenant_put(f->store, &old, EDV_PUT_UPDATE, err);
   }
   if (edv__store_tenant_get(f->store, spec->id, &old, NULL) == 0) {
@@ -1826,6 +1917,7 @@ int edv__fleet_register(edv__fleet *f, const edv__tenant_spec *spec,
   json_object_put(js);
   rec.phase = EDV_PHASE_PENDING;
   rec.generation = 1;
+  register_release(f, &rec);
   result = edv__store_tenant_put(f->store, &rec, EDV_PUT_CREATE, err);
   if (result == 0) {
     edv__journal_rec j;
@@ -1858,7 +1950,8 @@ static int load_step_rec(edv_store *st, edv__trun *tr, edv__srun *sr)
 {
   edv_error err;
 
-  if (edv__store_step_get(st, tr->id, sr->def->name, &sr->rec, &err) == 0)
+  if (!tr->retire &&
+      edv__store_step_get(st, tr->id, sr->def->name, &sr->rec, &err) == 0)
     return 0;
   memset(&sr->rec, 0, sizeof(sr->rec));
   copy(sr->rec.tenant, sizeof(sr->rec.tenant), tr->id);
@@ -1925,7 +2018,7 @@ static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
 static const char *const move_steps[] = {
     "preflight",       "url_map_rule", "backend_service", "instance_group",
     "snapshot_policy", "vm",           "sql_user",        "sql_database",
-    "sql_restore",     "sql_instance", "subnet",
+    "sql_restore",     "sql_instance", "subnet",          "region_nat",
 };
 
 int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
@@ -1941,10 +2034,10 @@ int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
 }
 
 int edv__fleet_move(edv__fleet *f, const char *id, const char *region,
-                    edv_error *err)
+                    const char *failover, edv_error *err)
 {
   edv__tenant_rec rec;
-  edv__step_rec r;
+  edv__step_rec r, fo;
   int result;
 
   if ((result = edv__store_tenant_get(f->store, id, &rec, err)) != 0)
@@ -1960,12 +2053,117 @@ int edv__fleet_move(edv__fleet *f, const char *id, const char *region,
   r.state = EDV_STEP_PENDING;
   copy(r.resource, sizeof(r.resource), region);
   r.started_ms = edv__store_now(f->store);
-  return edv__store_step_put(f->store, &r, err);
+  if (!failover)
+    return edv__store_step_put(f->store, &r, err);
+  if (strlen(failover) >= sizeof(fo.resource))
+    return edv_error_set(err, EDV_EINVAL,
+                         "tenant '%s': failover record too long", rec.id);
+  fo = r;
+  copy(fo.step, sizeof(fo.step), EDV_FAILOVER_STEP);
+  copy(fo.resource, sizeof(fo.resource), failover);
+  /* Both or neither: a failover record is only ever beside its move. */
+  if ((result = edv__store_begin(f->store, err)))
+    return result;
+  if ((result = edv__store_step_put(f->store, &fo, err)) ||
+      (result = edv__store_step_put(f->store, &r, err))) {
+    edv__store_rollback(f->store, NULL);
+    return result;
+  }
+  return edv__store_commit(f->store, err);
 }
 
-/* The way down of a move: the tenant's steps that are bound to its
- * region. */
-static int move_filter(edv__trun *tr, edv_error *err)
+/* The tenant's "failover" record, PENDING, and its JSON (the caller puts
+ * it): 0, or -1 when there is none. */
+static int failover_get(edv_store *st, const char *id, edv__step_rec *r,
+                        json_object **o)
+{
+  if (edv__store_step_get(st, id, EDV_FAILOVER_STEP, r, NULL) != 0 ||
+      r->state != EDV_STEP_PENDING || !(*o = json_tokener_parse(r->resource)))
+    return -1;
+  if (!json_object_is_type(*o, json_type_object)) {
+    json_object_put(*o);
+    return -1;
+  }
+  return 0;
+}
+
+int edv__fleet_retire_pending(edv__fleet *f, const char *id, char *region,
+                              size_t size)
+{
+  edv__step_rec r;
+  json_object *o;
+  char to[EDV_REGION_MAX + 1];
+  int pending;
+
+  if (edv__fleet_move_target(f, id, to, sizeof(to)) == 0 ||
+      failover_get(f->store, id, &r, &o) != 0)
+    return 0;
+  pending = edv__jstr(o, "from") != NULL;
+  if (pending)
+    copy(region, size, edv__jstr(o, "from"));
+  json_object_put(o);
+  return pending;
+}
+
+typedef struct ids_ctx {
+  char (*ids)[EDV_STORE_ID_SZ];
+  size_t n, cap;
+} ids_ctx;
+
+static int ids_one(void *data, const edv__tenant_rec *rec)
+{
+  ids_ctx *c = data;
+
+  if (c->n < c->cap)
+    copy(c->ids[c->n++], sizeof(c->ids[0]), rec->id);
+  return 0;
+}
+
+size_t edv__fleet_retiring_ranges(edv__fleet *f, edv_cidr *out, size_t max)
+{
+  char ids[128][EDV_STORE_ID_SZ], next[EDV_STORE_ID_SZ] = "";
+  ids_ctx c = {ids, 0, 128};
+  edv__tenant_filter flt;
+  size_t n = 0;
+
+  memset(&flt, 0, sizeof(flt));
+  flt.phase = -1;
+  flt.limit = 128;
+  do {
+    edv__step_rec r;
+    json_object *o;
+
+    flt.after = next;
+    c.n = 0;
+    if (edv__store_tenant_list(f->store, &flt, ids_one, &c, next, sizeof(next),
+                               NULL))
+      break;
+    for (size_t i = 0; i < c.n && n < max; i++) {
+      if (failover_get(f->store, ids[i], &r, &o) != 0)
+        continue;
+      if (edv__jstr(o, "cidr") &&
+          edv__cidr_parse(edv__jstr(o, "cidr"), &out[n]) == 0)
+        n++;
+      json_object_put(o);
+    }
+  } while (next[0] && n < max);
+  return n;
+}
+
+/* A failover's way down: the global pieces only (the old region is not
+ * asked: its preflight would fail). */
+static const char *const failover_steps[] = {"url_map_rule", "backend_service"};
+
+/* The retirement of the old region, later: its region-bound resources
+ * (the database's children go with the instance). */
+static const char *const retire_steps[] = {
+    "preflight", "instance_group", "snapshot_policy",
+    "vm",        "sql_instance",   "subnet",
+};
+
+/* The run's steps narrowed to `names`. */
+static int defs_filter(edv__trun *tr, const char *const *names, size_t nn,
+                       edv_error *err)
 {
   unsigned n = 0;
 
@@ -1973,12 +2171,134 @@ static int move_filter(edv__trun *tr, edv_error *err)
   if (!tr->move_defs)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   for (unsigned i = 0; i < tr->n; i++)
-    for (size_t k = 0; k < sizeof(move_steps) / sizeof(*move_steps); k++)
-      if (strcmp(tr->defs[i].name, move_steps[k]) == 0)
+    for (size_t k = 0; k < nn; k++)
+      if (strcmp(tr->defs[i].name, names[k]) == 0)
         tr->move_defs[n++] = tr->defs[i];
   tr->defs = tr->move_defs;
   tr->n = n;
   return 0;
+}
+
+#define NAMES(a) (a), sizeof(a) / sizeof(*(a))
+
+/* The way down of a move: the tenant's steps that are bound to its
+ * region, or a failover's. */
+static int move_filter(edv__trun *tr, edv_error *err)
+{
+  edv__step_rec r;
+  json_object *o;
+
+  if (failover_get(tr->fleet->store, tr->id, &r, &o) == 0) {
+    tr->failover = 1;
+    copy(tr->failover_backup, sizeof(tr->failover_backup),
+         edv__jstr(o, "backup"));
+    json_object_put(o);
+    return defs_filter(tr, NAMES(failover_steps), err);
+  }
+  return defs_filter(tr, NAMES(move_steps), err);
+}
+
+/* EDV_DIR_RETIRE: the old region and generation the failover record
+ * keeps, its region-bound steps. */
+static int retire_setup(edv__trun *tr, edv_error *err)
+{
+  edv__step_rec r;
+  json_object *o;
+  const char *from;
+  int64_t gen;
+  int result;
+
+  if (!edv__fleet_retire_pending(tr->fleet, tr->id, tr->move_to,
+                                 sizeof(tr->move_to)) ||
+      failover_get(tr->fleet->store, tr->id, &r, &o) != 0)
+    return edv_error_set(err, EDV_ENOTFOUND,
+                         "tenant '%s' has nothing left to retire", tr->id);
+  from = edv__jstr(o, "from");
+  gen = json_object_get_int64(json_object_object_get(o, "generation"));
+  if (!from || strlen(from) >= sizeof(tr->spec.region) || gen < 0 ||
+      gen > UINT32_MAX) {
+    json_object_put(o);
+    return edv_error_set(err, EDV_EPROTO,
+                         "tenant '%s': its failover record is unreadable",
+                         tr->id);
+  }
+  copy(tr->spec.region, sizeof(tr->spec.region), from);
+  tr->rec.generation = (uint32_t)gen;
+  json_object_put(o);
+  tr->retire = 1;
+  if ((result = defs_filter(tr, NAMES(retire_steps), err)))
+    return result;
+  return 0;
+}
+
+/* A retirement's end: the failover record DONE, with a journal line, in
+ * one write behind its steps' journal lines. */
+typedef struct retire_ctx {
+  edv__trun *tr;
+  edv__journal_rec j;
+} retire_ctx;
+
+static int retire_apply(edv_store *st, void *data, edv_error *err)
+{
+  retire_ctx *rc = data;
+  edv__step_rec r;
+  int result;
+
+  if (rc->tr->write_failed)
+    return edv_error_set(err, EDV_EIO,
+                         "tenant '%s': an earlier record of this run was not "
+                         "saved; the retirement is not recorded",
+                         rc->tr->id);
+  if ((result =
+           edv__store_step_get(st, rc->tr->id, EDV_FAILOVER_STEP, &r, err)))
+    return result;
+  r.state = EDV_STEP_DONE;
+  r.finished_ms = edv__store_now(st);
+  if ((result = edv__store_step_put(st, &r, err)))
+    return result;
+  return edv__store_journal_append(st, &rc->j, NULL, err);
+}
+
+static void retire_written(void *data, int result, const edv_error *err)
+{
+  retire_ctx *rc = data;
+  edv__trun *tr = rc->tr;
+
+  if (result)
+    run_write_failed(tr, "failover record", err);
+  tr->writes--;
+  free(rc);
+  run_finished(tr, result, err);
+  run_end_if_settled(tr);
+  run_unref(tr);
+}
+
+static void retire_done(edv__trun *tr)
+{
+  retire_ctx *rc = calloc(1, sizeof(*rc));
+  char what[EDV_REGION_MAX + 64];
+  edv_error err;
+
+  if (!rc) {
+    edv_error_set(&err, EDV_ENOMEM, "out of memory");
+    run_write_failed(tr, "failover record", &err);
+    run_end(tr);
+    return;
+  }
+  rc->tr = tr;
+  snprintf(what, sizeof(what), "old region %s retired", tr->spec.region);
+  journal_fill(tr, &rc->j, "retire", NULL, what, NULL, 0, NULL);
+  tr->refs++;
+  tr->writes++;
+  if (edv__store_batch_add(tr->fleet->batch, retire_apply, retire_written,
+                           rc)) {
+    tr->refs--;
+    tr->writes--;
+    free(rc);
+    edv_error_set(&err, EDV_EIO, "cannot queue the failover record");
+    run_write_failed(tr, "failover record", &err);
+    run_end(tr);
+  }
 }
 
 static int move_apply(edv_store *st, edv__trun *tr, edv__tenant_rec *rec,
@@ -1991,26 +2311,32 @@ static int move_apply(edv_store *st, edv__trun *tr, edv__tenant_rec *rec,
   uint32_t gen;
   int rc;
 
-  if (edv__store_step_get(st, rec->id, "sql_instance", &kept, NULL) != 0 ||
-      kept.state != EDV_STEP_DONE ||
-      edv__final_backup_parse(kept.resource, backup, sizeof(backup), expiry,
-                              sizeof(expiry)) != 0)
+  if (tr->failover)
+    copy(backup, sizeof(backup), tr->failover_backup);
+  else if (edv__store_step_get(st, rec->id, "sql_instance", &kept, NULL) != 0 ||
+           kept.state != EDV_STEP_DONE ||
+           edv__final_backup_parse(kept.resource, backup, sizeof(backup),
+                                   expiry, sizeof(expiry)) != 0)
     return edv_error_set(err, EDV_EPRECONDITION,
                          "tenant '%s': its Cloud SQL instance left no final "
                          "backup; the move to %s stops here",
                          rec->id, tr->move_to);
+  /* A failover leaves the old subnet in place: the way up takes a new
+   * range (the old one stays out of the pool while it is retired). */
+  if (tr->failover && (rc = edv__store_subnet_release(st, rec->id, err)))
+    return rc;
   copy(spec.region, sizeof(spec.region), tr->move_to);
   if (!(js = edv__spec_to_json(&spec)))
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   copy(rec->spec_json, sizeof(rec->spec_json),
        json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
   json_object_put(js);
-  for (unsigned i = 0; i < tr->n; i++) {
-    if (tr->defs[i].flags & EDV_STEP_FIRST)
-      continue;
+  /* Every region-bound step's record (but the preflight's), whichever
+   * steps this way down ran. */
+  for (size_t i = 1; i < sizeof(move_steps) / sizeof(*move_steps); i++) {
     memset(&r, 0, sizeof(r));
     copy(r.tenant, sizeof(r.tenant), rec->id);
-    copy(r.step, sizeof(r.step), tr->defs[i].name);
+    copy(r.step, sizeof(r.step), move_steps[i]);
     r.state = EDV_STEP_PENDING;
     if (strcmp(r.step, "sql_restore") == 0)
       copy(r.resource, sizeof(r.resource), backup);
@@ -2172,13 +2498,24 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
     free(tr);
     return result;
   }
-  if (dir == EDV_DIR_DOWN && tr->rec.phase == EDV_PHASE_DELETED) {
+  if (dir == EDV_DIR_RETIRE) {
+    if (planning || tr->platform)
+      result = edv_error_set(err, EDV_EINVAL, "fleet: nothing to retire");
+    else
+      result = retire_setup(tr, err);
+    if (result) {
+      free(tr->move_defs);
+      free(tr);
+      return result;
+    }
+    dir = EDV_DIR_DOWN;
+  } else if (dir == EDV_DIR_DOWN && tr->rec.phase == EDV_PHASE_DELETED) {
     free(tr);
     return edv_error_set(err, EDV_ENOTFOUND, "tenant '%s' is already deleted",
                          tenant);
   }
   tr->planning = planning;
-  if (!planning && !tr->platform && dir == EDV_DIR_DOWN &&
+  if (!planning && !tr->platform && dir == EDV_DIR_DOWN && !tr->retire &&
       edv__fleet_move_target(f, tr->id, tr->move_to, sizeof(tr->move_to)) ==
           0 &&
       (result = move_filter(tr, err)) != 0) {
@@ -2242,11 +2579,12 @@ static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
   f->runs = tr;
   f->active++;
   tr->rec.last_error[0] = '\0';
-  set_phase(tr,
-            dir == EDV_DIR_UP        ? EDV_PHASE_PROVISIONING
-            : dir == EDV_DIR_SUSPEND ? EDV_PHASE_SUSPENDING
-                                     : EDV_PHASE_DEPROVISIONING,
-            NULL);
+  if (!tr->retire)
+    set_phase(tr,
+              dir == EDV_DIR_UP        ? EDV_PHASE_PROVISIONING
+              : dir == EDV_DIR_SUSPEND ? EDV_PHASE_SUSPENDING
+                                       : EDV_PHASE_DEPROVISIONING,
+              NULL);
   run_schedule(tr);
   return 0;
 }
@@ -2331,6 +2669,7 @@ void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data)
   free(f->domain);
   free(f->reserved);
   free(f->backup_location);
+  free(f->alert_targets);
   free(f->region);
   free(f->network);
   free(f->supernet);

@@ -89,6 +89,8 @@ typedef struct edv__fleet_opts {
   const char *domain;        /* "edvirons.com" (no trailing dot needed) */
   const char *reserved;      /* dns.reserved_labels; NULL: the default */
   const char *backup_loc;    /* sql.backup_location; NULL: "auto" */
+  const char *alert_email;   /* alerts.email: "a@x,b@y"; NULL/"none": none */
+  const char *alert_webhook; /* alerts.webhook: https URLs; NULL/"none" */
   const char *region;        /* the platform's default region */
   const char *network;       /* tenant VPC, default "edv-tenants" */
   const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
@@ -122,10 +124,15 @@ const char *edv__fleet_project(const edv__fleet *f);
 const char *edv__fleet_domain(const edv__fleet *f);
 /* The VPC of the tenants' subnets ("edv-tenants"). */
 const char *edv__fleet_network(const edv__fleet *f);
+/* The platform's region (its router, the platform plan's steps). */
+const char *edv__fleet_region(const edv__fleet *f);
 /* Its reserved hostname labels (edv__spec_check_reserved's list). */
 const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Its sql.backup_location setting ("auto", "region" or a location). */
 const char *edv__fleet_backup_location(const edv__fleet *f);
+/* Where its alerts go: "email:ADDR" and "webhook:URL" separated by commas
+ * (alerts.email, then alerts.webhook); "" for nowhere. */
+const char *edv__fleet_alert_targets(const edv__fleet *f);
 /* Runs in flight. */
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);
@@ -149,10 +156,17 @@ typedef enum {
    * down order; the others are left as they are. Driving the tenant up
    * again undoes it. */
   EDV_DIR_SUSPEND = 2,
+  /* After a failover move: the old region's resources (instance group,
+   * snapshot schedule, VM, Cloud SQL instance with a final backup, subnet)
+   * deleted once the region answers again, by the names of the old
+   * region and SQL generation the "failover" record keeps. The tenant's
+   * phase and step records are left as they are; the record says DONE at
+   * the end. */
+  EDV_DIR_RETIRE = 3,
 } edv__direction;
 
-/* "up", "down", "suspend"; and as in "being provisioned", "being
- * deprovisioned", "being suspended". */
+/* "up", "down", "suspend", "retire"; and as in "being provisioned",
+ * "being deprovisioned", "being suspended", "being retired". */
 const char *edv__direction_name(edv__direction dir);
 const char *edv__direction_done(edv__direction dir);
 
@@ -191,8 +205,26 @@ int edv__fleet_recover(edv__fleet *f, const char *id, char *backup, size_t size,
  * region from that backup. EDV_ECONFLICT when the tenant is not READY.
  */
 #define EDV_MOVE_STEP "move"
+/*
+ * A failover move (`failover` non-NULL: the JSON the "failover" record
+ * keeps, {"backup": backup run name, "from": old region, "generation":
+ * old SQL generation, "cidr": old range}, written with the move in one
+ * transaction): the way down retires only the global pieces (host rule,
+ * backend service), the way up restores that backup run and allocates a
+ * new range; the old region's resources wait, recorded, for
+ * EDV_DIR_RETIRE (the reconcile pass, edv__fleet_retire_pending).
+ */
+#define EDV_FAILOVER_STEP "failover"
 int edv__fleet_move(edv__fleet *f, const char *id, const char *region,
-                    edv_error *err);
+                    const char *failover, edv_error *err);
+/* 1 when a failover of `id` left resources in its old region to retire
+ * (the move is over, the "failover" record PENDING); `region` receives
+ * the old region. 0 otherwise. */
+int edv__fleet_retire_pending(edv__fleet *f, const char *id, char *region,
+                              size_t size);
+/* The ranges of subnets a failover left in a region to retire, fleet-wide
+ * (at most `max`): a new subnet must not overlap them. How many. */
+size_t edv__fleet_retiring_ranges(edv__fleet *f, edv_cidr *out, size_t max);
 /* The region a move of `id` in flight goes to: 0, or -1 when none. */
 int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
                            size_t size);
@@ -344,6 +376,11 @@ void edv__srun_set_ctx(edv__srun *sr, void *ctx, void (*free_fn)(void *));
 json_object *edv__srun_labels(const edv__srun *sr);
 /* The description marker for label-less kinds. */
 const char *edv__srun_marker(const edv__srun *sr);
+/* The release the tenant runs (its record's): 0; EDV_ENOTFOUND without
+ * one (the stock image); EDV_EPRECONDITION, `err` filled, when it is not
+ * in the store. */
+int edv__srun_release(const edv__srun *sr, edv__release_rec *out,
+                      edv_error *err);
 
 typedef void (*edv__step_json_fn)(edv__srun *sr, json_object *obj,
                                   const edv_error *err);

@@ -12,10 +12,14 @@
 #include "tenant/observe.h"
 #include "tenant/spec.h"
 
+/* The VM, the database, the certificate and the app version the VM
+ * reports (its guest attributes under edvirons/). */
+#define OBS_N 4
+
 typedef struct obs_item {
-  const char *key; /* "vm", "database", "certificate" */
+  const char *key; /* "vm", "database", "certificate", "app" */
   char name[96];
-  char path[400]; /* GET path; "" when there is nothing to ask */
+  char path[480]; /* GET path; "" when there is nothing to ask */
   edv_api api;
   json_object *res; /* a reference to the answer, or NULL */
   int absent;       /* 404, or nothing to ask */
@@ -24,7 +28,7 @@ typedef struct obs_item {
 } obs_item;
 
 typedef struct obs {
-  obs_item items[3];
+  obs_item items[OBS_N];
   int pending;
   edv__observe_cb cb;
   void *data;
@@ -49,6 +53,23 @@ static int vm_zone(edv_store *store, const char *id, char *zone, size_t size)
   return zone[0] ? 0 : -1;
 }
 
+/* The app version in the VM's guest attributes
+ * ({queryValue: {items: [{namespace, key, value}]}}), or NULL. */
+static const char *app_version(const obs_item *it)
+{
+  json_object *a = edv__jget(it->res, "queryValue.items");
+
+  for (size_t i = 0; a && json_object_is_type(a, json_type_array) &&
+                     i < json_object_array_length(a);
+       i++) {
+    json_object *e = json_object_array_get_idx(a, i);
+    const char *ns = edv__jstr(e, "namespace"), *k = edv__jstr(e, "key");
+    if (ns && k && strcmp(ns, "edvirons") == 0 && strcmp(k, "app-version") == 0)
+      return edv__jstr(e, "value");
+  }
+  return NULL;
+}
+
 static const char *item_state(const obs_item *it, char *buf, size_t size)
 {
   const char *s;
@@ -57,6 +78,8 @@ static const char *item_state(const obs_item *it, char *buf, size_t size)
     snprintf(buf, size, "unknown: %s", it->error);
     return buf;
   }
+  if (strcmp(it->key, "app") == 0)
+    return app_version(it) ? "reported" : "not reported";
   if (it->absent || !it->res)
     return "not created";
   if (strcmp(it->key, "vm") == 0)
@@ -102,7 +125,7 @@ static json_object *obs_result(const obs *o)
   json_object *r = json_object_new_object();
   char buf[400];
 
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < OBS_N; i++) {
     const obs_item *it = &o->items[i];
     json_object *x = json_object_new_object();
     const char *ip = item_ip(it);
@@ -117,6 +140,9 @@ static json_object *obs_result(const obs *o)
       json_object_object_add(x, "private_ip", json_object_new_string(ip));
     if (exp)
       json_object_object_add(x, "expires", json_object_new_string(exp));
+    if (strcmp(it->key, "app") == 0 && app_version(it))
+      json_object_object_add(x, "version",
+                             json_object_new_string(app_version(it)));
     json_object_object_add(r, it->key, x);
   }
   return r;
@@ -131,7 +157,7 @@ static void obs_finish(obs *o)
 {
   json_object *r = obs_result(o);
 
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < OBS_N; i++)
     json_object_put(o->items[i].res);
   o->cb(o->data, r);
   uv_close((uv_handle_t *)&o->later, obs_closed);
@@ -175,15 +201,21 @@ int edv__observe(edv_engine *engine, edv_store *store,
   o->items[0].key = "vm";
   o->items[1].key = "database";
   o->items[2].key = "certificate";
+  o->items[3].key = "app";
   edv__name_vm(rec->id, o->items[0].name, sizeof(o->items[0].name));
   edv__name_sql_instance(rec->id, rec->generation, o->items[1].name,
                          sizeof(o->items[1].name));
   edv__name_certificate(rec->id, o->items[2].name, sizeof(o->items[2].name));
+  snprintf(o->items[3].name, sizeof(o->items[3].name), "%s", o->items[0].name);
   if (project && rec->phase != EDV_PHASE_DELETED) {
-    if (vm_zone(store, rec->id, zone, sizeof(zone)) == 0)
+    if (vm_zone(store, rec->id, zone, sizeof(zone)) == 0) {
       snprintf(o->items[0].path, sizeof(o->items[0].path),
                "/compute/v1/projects/%s/zones/%s/instances/%s", project, zone,
                o->items[0].name);
+      snprintf(o->items[3].path, sizeof(o->items[3].path),
+               "%.400s/getGuestAttributes?queryPath=edvirons%%2F",
+               o->items[0].path);
+    }
     snprintf(o->items[1].path, sizeof(o->items[1].path),
              "/sql/v1beta4/projects/%s/instances/%s", project,
              o->items[1].name);
@@ -194,8 +226,9 @@ int edv__observe(edv_engine *engine, edv_store *store,
   o->items[0].api = EDV_API_COMPUTE;
   o->items[1].api = EDV_API_SQLADMIN;
   o->items[2].api = EDV_API_CERTIFICATEMANAGER;
+  o->items[3].api = EDV_API_COMPUTE;
   /* Count first: a call may end before the next is submitted. */
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < OBS_N; i++) {
     o->items[i].obs = o;
     if (o->items[i].path[0])
       o->pending++;
@@ -203,7 +236,7 @@ int edv__observe(edv_engine *engine, edv_store *store,
       o->items[i].absent = 1;
   }
   o->pending++; /* held until every call is submitted */
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < OBS_N; i++) {
     obs_item *it = &o->items[i];
     edv_request req;
 

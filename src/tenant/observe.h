@@ -3,12 +3,17 @@
  * SQL instance and certificate), for `edvctl tenant get` and the
  * Management API's GET /api/tenants/{id}?observe=true.
  *
- * Three GETs at once with one deadline; the answer is a "resources" object
+ * Four GETs at once with one deadline; the answer is a "resources" object
  * shaped for people:
  *
  *   {"vm":          {"name", "state", "private_ip"?},
  *    "database":    {"name", "state", "private_ip"?},
- *    "certificate": {"name", "state", "expires"?}}
+ *    "certificate": {"name", "state", "expires"?},
+ *    "app":         {"name" (the VM), "state", "version"?}}
+ *
+ * "app" is the VM's guest attribute edvirons/app-version (compute
+ * instances.getGuestAttributes), the version its startup script reports
+ * (state "reported" or "not reported").
  *
  * where state is the resource's own state word (RUNNING, RUNNABLE,
  * ACTIVE...), "not created" when the API says 404 (or the tenant is
@@ -29,7 +34,7 @@
 typedef void (*edv__observe_cb)(void *data, json_object *resources);
 
 /*
- * Starts the three GETs for `rec` (the VM's zone comes from its step
+ * Starts the four GETs for `rec` (the VM's zone comes from its step
  * record in `store`). The callback always runs exactly once: later, from
  * the loop, once every call ended (a call the engine cancels at close ends
  * too). Returns 0, or -1 when out of memory (no callback).

@@ -237,6 +237,34 @@ static void heredoc(sbuf *b, const char *path, const char *mode,
             mode, path);
 }
 
+/*
+ * The app of the release: its image holds /opt/edvirons/bin/edvirons-app
+ * (the stock image has none: nothing starts, and "none" is reported). The
+ * version it says it is goes back as the guest attribute
+ * edvirons/app-version, what the orchestrator observes
+ * (docs/operations.md, "Releases").
+ */
+static void startup_app(sbuf *b, const char *release)
+{
+  sb_printf(b,
+            "# Release %s: the app comes with the image.\n"
+            "app_version=none\n"
+            "if [ -x /opt/edvirons/bin/edvirons-app ]; then\n"
+            "  systemctl enable edvirons-migrate.service "
+            "edvirons-app.service\n"
+            "  systemctl restart edvirons-migrate.service\n"
+            "  systemctl restart edvirons-app.service\n"
+            "  app_version=$(/opt/edvirons/bin/edvirons-app --version "
+            "2>/dev/null | head -n 1 || true)\n"
+            "  app_version=${app_version:-unknown}\n"
+            "fi\n"
+            "curl -sS -X PUT -H 'Metadata-Flavor: Google' --data "
+            "\"${app_version}\" "
+            "http://metadata.google.internal/computeMetadata/v1/instance/"
+            "guest-attributes/edvirons/app-version || true\n",
+            release ? release : "none");
+}
+
 char *edv__render_startup(const edv__render_in *in)
 {
   sbuf b = {0};
@@ -295,13 +323,10 @@ char *edv__render_startup(const edv__render_in *in)
             "unset token\n\n"
             "systemctl enable --now redis-server\n"
             "nginx -t\n"
-            "systemctl daemon-reload\n"
-            "systemctl enable edvirons-migrate.service "
-            "edvirons-app.service\n"
-            "systemctl restart edvirons-migrate.service\n"
-            "systemctl restart edvirons-app.service\n"
-            "systemctl reload nginx || systemctl restart nginx\n",
+            "systemctl daemon-reload\n",
             in->secret ? in->secret : "");
+  startup_app(&b, in->release);
+  sb_printf(&b, "systemctl reload nginx || systemctl restart nginx\n");
   free(env);
   free(site);
   free(unit);

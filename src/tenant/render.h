@@ -30,6 +30,7 @@ typedef struct edv__render_in {
   const char *db_host;     /* the SQL instance's private IP */
   const char *db_instance; /* the SQL instance's name */
   const char *secret;      /* "projects/P/secrets/S" (the DB password) */
+  const char *release;     /* the release's version, or NULL: none */
 } edv__render_in;
 
 /* Each returns a malloc'd NUL-terminated text, or NULL on ENOMEM. */

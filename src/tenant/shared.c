@@ -1,5 +1,6 @@
 /*
- * shared.c - the URL map and DNS single writers (see shared.h).
+ * shared.c - the URL map, DNS and project IAM policy single writers (see
+ * shared.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ typedef struct change {
   char *owned[MAX_OWNED + 1]; /* DNS: values that prove a rrset ours */
   int created;                /* DNS: we created the rrset (see shared.h) */
   edv_error refused;          /* DNS: not ours: refused, nothing written */
+  char member[300];           /* IAM: "serviceAccount:EMAIL" */
+  char *roles[EDV_IAM_MAX_ROLES + 1]; /* IAM: its roles, NULL-ended */
   edv__shared_cb cb;
   void *data;
 } change;
@@ -53,6 +56,7 @@ typedef struct change {
 typedef struct writer {
   edv__shared *sh;
   int is_dns;
+  int is_iam;
   change *queue, **tail; /* waiting for the next write */
   change *batch;         /* in the current write */
   int busy;
@@ -61,15 +65,23 @@ typedef struct writer {
   edv_error read_err;
 } writer;
 
+typedef struct claim {
+  struct claim *next;
+  char region[64];
+  const void *owner;
+} claim;
+
 struct edv__shared {
   edv__fleet *fleet;
-  writer urlmap, dns;
+  claim *claims; /* regions held (edv__region_claim) */
+  writer urlmap, dns, iam;
   unsigned inflight; /* calls and waits in flight */
   int closing;
-  unsigned long urlmap_writes, dns_writes, conflicts;
+  unsigned long urlmap_writes, dns_writes, iam_writes, conflicts;
 };
 
 static void writer_kick(writer *w);
+static void iam_read(writer *w);
 
 /* ---- bookkeeping ----------------------------------------------------- */
 
@@ -81,6 +93,8 @@ static void change_free(change *c)
     free(c->rrdatas[i]);
   for (int i = 0; c->owned[i]; i++)
     free(c->owned[i]);
+  for (int i = 0; c->roles[i]; i++)
+    free(c->roles[i]);
   free(c->backend);
   json_object_put(c->current);
   json_object_put(c->blocker);
@@ -99,8 +113,14 @@ static void complete(change *list, const edv_error *err)
 
 static void maybe_free(edv__shared *sh)
 {
-  if (sh->closing && sh->inflight == 0)
+  if (sh->closing && sh->inflight == 0) {
+    while (sh->claims) {
+      claim *next = sh->claims->next;
+      free(sh->claims);
+      sh->claims = next;
+    }
     free(sh);
+  }
 }
 
 edv__shared *edv__shared_new(edv__fleet *f)
@@ -115,6 +135,9 @@ edv__shared *edv__shared_new(edv__fleet *f)
   sh->dns.sh = sh;
   sh->dns.is_dns = 1;
   sh->dns.tail = &sh->dns.queue;
+  sh->iam.sh = sh;
+  sh->iam.is_iam = 1;
+  sh->iam.tail = &sh->iam.queue;
   return sh;
 }
 
@@ -128,7 +151,8 @@ void edv__shared_free(edv__shared *sh)
   sh->closing = 1;
   complete(sh->urlmap.queue, &err);
   complete(sh->dns.queue, &err);
-  sh->urlmap.queue = sh->dns.queue = NULL;
+  complete(sh->iam.queue, &err);
+  sh->urlmap.queue = sh->dns.queue = sh->iam.queue = NULL;
   maybe_free(sh);
 }
 
@@ -141,6 +165,11 @@ void edv__shared_stats(const edv__shared *sh, unsigned long *u,
     *d = sh ? sh->dns_writes : 0;
   if (c)
     *c = sh ? sh->conflicts : 0;
+}
+
+unsigned long edv__shared_iam_writes(const edv__shared *sh)
+{
+  return sh ? sh->iam_writes : 0;
 }
 
 static void enqueue(writer *w, change *c)
@@ -177,8 +206,14 @@ static int submit(writer *w, const char *method, const char *path,
   req.method = method;
   req.path = path;
   req.body = body;
-  req.flags = strcmp(method, "POST") == 0 ? 0 : EDV_REQ_IDEMPOTENT;
-  req.label = w->is_dns ? "dns writer" : "urlmap writer";
+  /* getIamPolicy changes nothing and setIamPolicy carries the etag read
+   * (a repeat after a lost reply is refused, and read again): both POSTs
+   * are safe to send again. */
+  req.flags =
+      strcmp(method, "POST") == 0 && !w->is_iam ? 0 : EDV_REQ_IDEMPOTENT;
+  req.label = w->is_dns   ? "dns writer"
+              : w->is_iam ? "iam policy writer"
+                          : "urlmap writer";
   w->sh->inflight++;
   result =
       edv_call_submit(edv__fleet_engine(w->sh->fleet), &req, cb, data, NULL);
@@ -653,6 +688,174 @@ int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
   return 0;
 }
 
+/* ---- project IAM policy ------------------------------------------------- */
+
+static void on_iam_set(void *data, const edv_response *res)
+{
+  writer *w = data;
+  edv__shared *sh = w->sh;
+
+  sh->inflight--;
+  if (res->error &&
+      (res->error->code == EDV_EABORTED ||
+       res->error->code == EDV_EPRECONDITION) &&
+      w->conflicts < MAX_CONFLICTS && !sh->closing) {
+    /* Someone changed the policy between our read and our write. */
+    w->conflicts++;
+    sh->conflicts++;
+    iam_read(w);
+    return;
+  }
+  if (!res->error)
+    sh->iam_writes++;
+  writer_end(w, res->error);
+  maybe_free(sh);
+}
+
+static void iam_path(writer *w, const char *verb, char *path, size_t size)
+{
+  snprintf(path, size, "/v1/projects/%s:%s", edv__fleet_project(w->sh->fleet),
+           verb);
+}
+
+static void on_iam_get(void *data, const edv_response *res)
+{
+  writer *w = data;
+  edv__shared *sh = w->sh;
+  json_object *policy = NULL, *body;
+  int changed = 0;
+  char path[512];
+
+  sh->inflight--;
+  if (res->error || sh->closing) {
+    edv_error e;
+    writer_end(w, res->error
+                      ? res->error
+                      : (edv_error_set(&e, EDV_ECANCELED, "closing"), &e));
+    maybe_free(sh);
+    return;
+  }
+  if (!json_object_is_type(res->json, json_type_object)) {
+    edv_error e;
+    edv_error_set(&e, EDV_EPROTO, "the project's IAM policy is not an object");
+    writer_end(w, &e);
+    return;
+  }
+  /* The policy as read, etag included: setIamPolicy takes it whole. */
+  if (json_object_deep_copy(res->json, &policy, NULL) != 0) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot copy the project's IAM policy");
+    writer_end(w, &e);
+    return;
+  }
+  for (change *c = w->batch; c; c = c->next)
+    changed += edv__kind_roles_put(policy, c->member,
+                                   (const char *const *)c->roles, c->remove);
+  if (!changed) {
+    json_object_put(policy);
+    writer_end(w, NULL);
+    return;
+  }
+  body = json_object_new_object();
+  json_object_object_add(body, "policy", policy);
+  iam_path(w, "setIamPolicy", path, sizeof(path));
+  if (submit(w, "POST", path, body, EDV_API_CLOUDRESOURCEMANAGER, on_iam_set,
+             w)) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot submit the IAM policy update");
+    writer_end(w, &e);
+  }
+  json_object_put(body);
+}
+
+static void iam_read(writer *w)
+{
+  char path[512];
+  json_object *body = json_object_new_object();
+
+  iam_path(w, "getIamPolicy", path, sizeof(path));
+  if (submit(w, "POST", path, body, EDV_API_CLOUDRESOURCEMANAGER, on_iam_get,
+             w)) {
+    edv_error e;
+    edv_error_set(&e, EDV_ENOMEM, "cannot read the project's IAM policy");
+    writer_end(w, &e);
+  }
+  json_object_put(body);
+}
+
+int edv__iam_project_set(edv__fleet *f, const char *member,
+                         const char *const *roles, int remove,
+                         edv__shared_cb cb, void *data)
+{
+  edv__shared *sh = edv__fleet_shared(f);
+  change *c;
+
+  if (!sh || !member || !roles || !roles[0] || !cb)
+    return EDV_EINVAL;
+  c = calloc(1, sizeof(*c));
+  if (!c)
+    return EDV_ENOMEM;
+  snprintf(c->member, sizeof(c->member), "%s", member);
+  for (int i = 0; roles[i] && i < EDV_IAM_MAX_ROLES; i++)
+    if (!(c->roles[i] = strdup(roles[i]))) {
+      change_free(c);
+      return EDV_ENOMEM;
+    }
+  c->remove = remove != 0;
+  c->cb = cb;
+  c->data = data;
+  enqueue(&sh->iam, c);
+  return 0;
+}
+
+/* ---- region claims ------------------------------------------------------ */
+
+static claim *claim_find(edv__shared *sh, const char *region)
+{
+  for (claim *c = sh ? sh->claims : NULL; c; c = c->next)
+    if (strcmp(c->region, region) == 0)
+      return c;
+  return NULL;
+}
+
+int edv__region_claim(edv__fleet *f, const char *region, const void *owner)
+{
+  edv__shared *sh = edv__fleet_shared(f);
+  claim *c;
+
+  if (!sh || !region || !owner)
+    return EDV_EINVAL;
+  if ((c = claim_find(sh, region)) != NULL)
+    return c->owner == owner ? 0 : EDV_EBUSY;
+  if (!(c = calloc(1, sizeof(*c))))
+    return EDV_ENOMEM;
+  snprintf(c->region, sizeof(c->region), "%s", region);
+  c->owner = owner;
+  c->next = sh->claims;
+  sh->claims = c;
+  return 0;
+}
+
+void edv__region_release(edv__fleet *f, const char *region, const void *owner)
+{
+  edv__shared *sh = edv__fleet_shared(f);
+
+  for (claim **pp = sh ? &sh->claims : NULL; pp && *pp; pp = &(*pp)->next)
+    if (strcmp((*pp)->region, region) == 0 && (*pp)->owner == owner) {
+      claim *c = *pp;
+      *pp = c->next;
+      free(c);
+      return;
+    }
+}
+
+int edv__region_held(edv__fleet *f, const char *region, const void *owner)
+{
+  claim *c = claim_find(edv__fleet_shared(f), region);
+
+  return c && c->owner != owner;
+}
+
 /* ---- scheduling ------------------------------------------------------------
  */
 
@@ -668,7 +871,10 @@ static void writer_kick(writer *w)
     w->batch = w->queue;
     w->queue = NULL;
     w->tail = &w->queue;
-    urlmap_read(w);
+    if (w->is_iam)
+      iam_read(w);
+    else
+      urlmap_read(w);
     return;
   }
   /* One DNS change is atomic within one zone: take the queued changes of

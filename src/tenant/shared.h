@@ -1,13 +1,14 @@
 /*
  * shared.h - single writers for the resources every tenant shares.
  *
- * The platform's URL map and the domain's DNS zone are written by many
- * tenants. Letting each tenant read-modify-write them would turn a fleet
- * rollout into a storm of 412 (stale fingerprint) and 409 (concurrent
- * change) errors. Instead each shared resource has ONE writer per fleet:
- * tenants queue their change; the writer takes everything queued, reads
- * the resource once, applies all of it, writes once (fingerprint-checked
- * for the URL map, one atomic changes.create for DNS), and on a conflict
+ * The platform's URL map, the domain's DNS zone and the project's IAM
+ * policy are written by many tenants. Letting each tenant read-modify-write
+ * them would turn a fleet rollout into a storm of 412 (stale fingerprint) and
+ * 409 (concurrent change) errors. Instead each shared resource has ONE writer
+ * per fleet: tenants queue their change; the writer takes everything queued,
+ * reads the resource once, applies all of it, writes once (fingerprint-checked
+ * for the URL map, one atomic changes.create for DNS, etag-checked for the
+ * IAM policy), and on a conflict
  * reads again and retries. Changes queued while a write is in flight go
  * into the next write.
  *
@@ -80,8 +81,40 @@ int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
                  const char *type, int ttl, const char *const *rrdatas,
                  const edv__dns_own *own, edv__shared_cb cb, void *data);
 
+/*
+ * The project's IAM policy (Resource Manager projects.getIamPolicy and
+ * setIamPolicy): gives `member` ("serviceAccount:EMAIL") each role of
+ * `roles` (NULL-ended, at most EDV_IAM_MAX_ROLES), or, with `remove`,
+ * takes it out of them. Nothing else of the policy is touched: other
+ * members of those roles, other roles, conditions and audit configs are
+ * written back as read; a binding left without members by a removal is
+ * dropped (Google refuses empty ones). The write carries the etag read;
+ * a 409 ABORTED or 412 (someone changed the policy since) reads again.
+ */
+#define EDV_IAM_MAX_ROLES 4
+int edv__iam_project_set(edv__fleet *f, const char *member,
+                         const char *const *roles, int remove,
+                         edv__shared_cb cb, void *data);
+
+/*
+ * Region claims, for the routers tenants of a region share
+ * (tenant/steps_shared.c): a tenant removing its region's router holds
+ * the region until the router is gone (or put back); a tenant ensuring
+ * the router waits while another holds it. In this process only (see
+ * docs/architecture.md, "Routers and NAT per region", for two).
+ * edv__region_claim: 0 when `owner` now holds `region` (or already did),
+ * EDV_EBUSY when another owner does, EDV_ENOMEM.
+ */
+int edv__region_claim(edv__fleet *f, const char *region, const void *owner);
+/* Lets go of owner's claim (nothing when it holds none). */
+void edv__region_release(edv__fleet *f, const char *region, const void *owner);
+/* 1 when an owner other than `owner` holds `region`. */
+int edv__region_held(edv__fleet *f, const char *region, const void *owner);
+
 /* Writes made and conflicts retried, for tests and metrics. */
 void edv__shared_stats(const edv__shared *sh, unsigned long *urlmap_writes,
                        unsigned long *dns_writes, unsigned long *conflicts);
+/* IAM policy writes made (setIamPolicy calls that succeeded). */
+unsigned long edv__shared_iam_writes(const edv__shared *sh);
 
 #endif /* EDV_TENANT_SHARED_H */

@@ -35,6 +35,26 @@
 #define EDV_DB_NAME "edvirons"
 #define EDV_DB_USER "edvirons"
 
+/* The Cloud Router of each region with tenants ("edv-router-<region>",
+ * the platform region's made by the platform plan, the others by their
+ * first tenant) and its Cloud NAT. */
+#define EDV_ROUTER_PREFIX "edv-router-"
+#define EDV_NAT_NAME      "edv-nat"
+
+/* The router's name in `region`. */
+void edv__router_name(const char *region, char *buf, size_t size);
+/* The router of `region` with its NAT, marked as the platform's (the
+ * create body; new object). */
+json_object *edv__router_body(const char *project, const char *network,
+                              const char *region);
+
+/* The tenant steps of steps_shared.c: the region's router and NAT, and
+ * the service account's project roles (up and down). */
+void edv__region_nat_up(edv__srun *sr);
+void edv__region_nat_down(edv__srun *sr);
+void edv__project_roles_up(edv__srun *sr);
+void edv__project_roles_down(edv__srun *sr);
+
 /* Looks up the managed zone for the fleet's domain and records it in the
  * facts as "dns_zone" (a step function: ends the step). */
 void edv__dns_zone_lookup(edv__srun *sr);

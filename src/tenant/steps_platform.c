@@ -202,27 +202,8 @@ static void psa_conn_up(edv__srun *sr)
 
 static json_object *router_build(edv__srun *sr)
 {
-  json_object *o = json_object_new_object(), *nats, *nat;
-  char name[96], net[512];
-
-  snprintf(name, sizeof(name), "edv-router-%s", edv__srun_region(sr));
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(o, "name", json_object_new_string(name));
-  mark(sr, EDV_PKIND_ROUTER, o);
-  json_object_object_add(o, "network", json_object_new_string(net));
-  nats = json_object_new_array();
-  nat = json_object_new_object();
-  /* VMs have no external IP; NAT gives them egress for packages. */
-  json_object_object_add(nat, "name", json_object_new_string("edv-nat"));
-  json_object_object_add(nat, "natIpAllocateOption",
-                         json_object_new_string("AUTO_ONLY"));
-  json_object_object_add(
-      nat, "sourceSubnetworkIpRangesToNat",
-      json_object_new_string("ALL_SUBNETWORKS_ALL_IP_RANGES"));
-  json_object_array_add(nats, nat);
-  json_object_object_add(o, "nats", nats);
-  return o;
+  return edv__router_body(edv__srun_project(sr), edv__srun_network(sr),
+                          edv__srun_region(sr));
 }
 
 static const edv__res router_res = {
@@ -234,7 +215,7 @@ static void router_up(edv__srun *sr)
 {
   char name[96];
 
-  snprintf(name, sizeof(name), "edv-router-%s", edv__srun_region(sr));
+  edv__router_name(edv__srun_region(sr), name, sizeof(name));
   edv__step_ensure_res(sr, &router_res, name);
 }
 
@@ -661,44 +642,198 @@ void edv__dns_zone_lookup(edv__srun *sr)
   edv__step_get(sr, row->api, path, zone_listed);
 }
 
+/* ---- notification channels ---------------------------------------------
+ *
+ * Where the fleet's alerts go: one Monitoring notification channel per
+ * configured target (alerts.email, alerts.webhook), labelled ours
+ * (userLabels edv-managed) and found again by type and address. Made one
+ * at a time, re-listing before each, like the alert policies. A channel
+ * no longer configured is removed by the alert_policies step, once no
+ * policy of ours names it.
+ */
+
+/* The n-th configured target: its channel type, label and value; 0, or
+ * -1 past the last. */
+static int target_at(edv__srun *sr, unsigned n, const char **type,
+                     const char **key, char *val, size_t size)
+{
+  const char *p = edv__fleet_alert_targets(edv__srun_fleet(sr));
+
+  for (unsigned i = 0; *p; i++) {
+    size_t len = strcspn(p, ",");
+    const char *colon = memchr(p, ':', len);
+    if (i == n && colon) {
+      int hook = strncmp(p, "webhook:", 8) == 0;
+      *type = hook ? "webhook_tokenauth" : "email";
+      *key = hook ? "url" : "email_address";
+      snprintf(val, size, "%.*s", (int)(len - (size_t)(colon - p) - 1),
+               colon + 1);
+      return 0;
+    }
+    p += len + (p[len] == ',');
+  }
+  return -1;
+}
+
+static int labelled_ours(json_object *c)
+{
+  const char *m = edv__jstr(edv__jget(c, "userLabels"), "edv-managed");
+
+  return m && strcmp(m, "true") == 0;
+}
+
+/* Our channel of the list for (type, key = val), or NULL. */
+static json_object *channel_find(json_object *list, const char *type,
+                                 const char *key, const char *val)
+{
+  json_object *chans = edv__jget(list, "notificationChannels");
+
+  for (size_t i = 0; i < edv__jarr_len(chans); i++) {
+    json_object *c = json_object_array_get_idx(chans, i);
+    const char *t = edv__jstr(c, "type");
+    const char *v = edv__jstr(edv__jget(c, "labels"), key);
+    if (labelled_ours(c) && t && v && strcmp(t, type) == 0 &&
+        strcmp(v, val) == 0)
+      return c;
+  }
+  return NULL;
+}
+
+static void channels_list(edv__srun *sr, edv__step_json_fn then)
+{
+  char path[256];
+
+  snprintf(path, sizeof(path),
+           "/v3/projects/%s/notificationChannels?pageSize=1000",
+           edv__srun_project(sr));
+  edv__step_get(sr, EDV_API_MONITORING, path, then);
+}
+
+static void channels_up(edv__srun *sr);
+
+static void channel_created(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  (void)res;
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  (*edv__srun_stage(sr))++;
+  channels_up(sr);
+}
+
+static void channels_listed(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  const edv__kind *row = &edv__platform_kinds[EDV_PKIND_NOTIFICATION_CHANNELS];
+  int *stage = edv__srun_stage(sr);
+  const char *type, *key;
+  char val[1024], dn[1100], path[256];
+  json_object *body, *labels, *ul;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  while (target_at(sr, (unsigned)*stage, &type, &key, val, sizeof(val)) == 0 &&
+         channel_find(res, type, key, val))
+    (*stage)++;
+  if (target_at(sr, (unsigned)*stage, &type, &key, val, sizeof(val)) != 0) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  if (edv__res_path(sr, row->create, NULL, path, sizeof(path)) != 0) {
+    edv__step_fail(sr, EDV_EINVAL, "the channels' path is too long");
+    return;
+  }
+  body = json_object_new_object();
+  labels = json_object_new_object();
+  ul = json_object_new_object();
+  snprintf(dn, sizeof(dn), "edv: %s", val);
+  json_object_object_add(body, "type", json_object_new_string(type));
+  json_object_object_add(body, "displayName", json_object_new_string(dn));
+  json_object_object_add(
+      body, "description",
+      json_object_new_string("EdVirons fleet alerts (alerts.email, "
+                             "alerts.webhook)"));
+  json_object_object_add(labels, key, json_object_new_string(val));
+  json_object_object_add(body, "labels", labels);
+  json_object_object_add(ul, "edv-managed", json_object_new_string("true"));
+  json_object_object_add(body, "userLabels", ul);
+  edv__step_act(sr, row->api, "POST", path, body, row->create_label,
+                channel_created);
+}
+
+static void channels_up(edv__srun *sr)
+{
+  channels_list(sr, channels_listed);
+}
+
 /* ---- fleet-wide alert policies ------------------------------------------ */
 
 /*
  * The seed's five alerts, made once for the fleet and grouped by the
  * edv-tenant label so an incident names its tenant (per-tenant policies
- * would not fit the project's limits at a thousand tenants).
+ * would not fit the project's limits at a thousand tenants). Each names
+ * every configured notification channel, carries a severity and says
+ * what to do (docs/operations.md, "Alerts").
  */
 static const struct {
-  const char *name, *filter, *comparison, *duration, *doc;
+  const char *name, *filter, *comparison, *duration, *severity, *doc;
   double threshold;
 } alerts[] = {
     /* The fleet's probes (fleet/heal.c): 1 healthy, 0 not, per tenant. */
     {"vm_down",
      "metric.type=\"custom.googleapis.com/edvirons/tenant_up\" AND "
      "resource.type=\"global\"",
-     "COMPARISON_LT", "60s", "Tenant VM is unreachable", 1.0},
+     "COMPARISON_LT", "60s", "CRITICAL",
+     "Tenant VM is unreachable: the school's site is down.\n\n"
+     "1. `edvctl tenant get ID --observe` (VM status, backend health).\n"
+     "2. edvd heals a stopped or missing VM by itself "
+     "(server.heal_after); if it keeps failing, `edvctl tenant apply ID`.\n"
+     "3. Look at the VM's serial console for a failed boot.",
+     1.0},
     {"high_cpu",
      "metric.type=\"compute.googleapis.com/instance/cpu/utilization\" AND "
      "resource.type=\"gce_instance\" AND "
      "metadata.user_labels.\"edv-managed\"=\"true\"",
-     "COMPARISON_GT", "300s", "CPU usage > 80% for 5 minutes", 0.8},
+     "COMPARISON_GT", "300s", "WARNING",
+     "CPU usage > 80% for 5 minutes on a tenant VM.\n\n"
+     "Check the tenant's users against its tier (`edvctl tenant get ID`); "
+     "if the load is real, `edvctl tenant scale ID --tier NEXT`.",
+     0.8},
     {"high_memory",
      "metric.type=\"agent.googleapis.com/memory/percent_used\" AND "
      "resource.type=\"gce_instance\" AND metric.label.state=\"used\" AND "
      "metadata.user_labels.\"edv-managed\"=\"true\"",
-     "COMPARISON_GT", "300s", "Memory usage > 85% for 5 minutes", 85.0},
+     "COMPARISON_GT", "300s", "WARNING",
+     "Memory usage > 85% for 5 minutes on a tenant VM.\n\n"
+     "Look for a leaking app process on the VM; if the load is real, "
+     "`edvctl tenant scale ID --tier NEXT`.",
+     85.0},
     {"database_errors",
      "metric.type=\"custom.googleapis.com/edv/db_errors\" AND "
      "resource.type=\"global\"",
-     "COMPARISON_GT", "60s", "Database connection failures", 0.0},
+     "COMPARISON_GT", "60s", "CRITICAL",
+     "Database connection failures for a tenant.\n\n"
+     "1. `edvctl tenant get ID --observe` (Cloud SQL state).\n"
+     "2. A FAILED or MAINTENANCE instance: wait for Cloud SQL, or restore "
+     "(`edvctl tenant restore ID --to-time T`).\n"
+     "3. A password mismatch: `edvctl tenant apply ID`.",
+     0.0},
     {"application_errors",
      "metric.type=\"custom.googleapis.com/edv/error_rate\" AND "
      "resource.type=\"global\"",
-     "COMPARISON_GT", "300s", "Application error rate > 5%", 0.05},
+     "COMPARISON_GT", "300s", "ERROR",
+     "Application error rate > 5% for 5 minutes.\n\n"
+     "Check the app's logs on the VM and the release it runs; a bad "
+     "release is rolled back with the fleet update's rollback.",
+     0.05},
 };
 #define NALERTS (sizeof(alerts) / sizeof(*alerts))
 
-static json_object *alert_body(unsigned i)
+static json_object *alert_body(unsigned i, json_object *chans)
 {
   json_object *p = json_object_new_object(), *conds, *c, *th, *aggs, *agg,
               *group, *doc, *labels;
@@ -715,6 +850,9 @@ static json_object *alert_body(unsigned i)
   snprintf(dn, sizeof(dn), "edv: %s", alerts[i].name);
   json_object_object_add(p, "displayName", json_object_new_string(dn));
   json_object_object_add(p, "combiner", json_object_new_string("OR"));
+  json_object_object_add(p, "severity",
+                         json_object_new_string(alerts[i].severity));
+  json_object_object_add(p, "notificationChannels", json_object_get(chans));
   doc = json_object_new_object();
   json_object_object_add(doc, "content", json_object_new_string(alerts[i].doc));
   json_object_object_add(doc, "mimeType",
@@ -755,9 +893,64 @@ static json_object *alert_body(unsigned i)
   return p;
 }
 
-static void alerts_next(edv__srun *sr);
+/* The step's context: {channels: [names of ours configured],
+ * stale: [names of ours no longer configured]}. */
+static json_object *alerts_ctx(edv__srun *sr, const char *key)
+{
+  return edv__jget(edv__srun_ctx(sr), key);
+}
 
-static void alert_created(edv__srun *sr, json_object *res, const edv_error *err)
+static void ctx_put(void *o)
+{
+  json_object_put(o);
+}
+
+static json_object *policy_find(json_object *list, unsigned i)
+{
+  json_object *pols = edv__jget(list, "alertPolicies");
+  char dn[96];
+
+  snprintf(dn, sizeof(dn), "edv: %s", alerts[i].name);
+  for (size_t k = 0; k < edv__jarr_len(pols); k++) {
+    json_object *p = json_object_array_get_idx(pols, k);
+    const char *d = edv__jstr(p, "displayName");
+    if (d && strcmp(d, dn) == 0)
+      return p;
+  }
+  return NULL;
+}
+
+static int names_has(json_object *arr, const char *name)
+{
+  for (size_t k = 0; k < edv__jarr_len(arr); k++)
+    if (strcmp(json_object_get_string(json_object_array_get_idx(arr, k)),
+               name) == 0)
+      return 1;
+  return 0;
+}
+
+/* 1 when policy p (ours) names exactly `chans` and has alert i's severity
+ * and documentation. */
+static int policy_current(json_object *p, unsigned i, json_object *chans)
+{
+  json_object *have = edv__jget(p, "notificationChannels");
+  const char *sev = edv__jstr(p, "severity");
+  const char *doc = edv__jstr(edv__jget(p, "documentation"), "content");
+
+  if (edv__jarr_len(have) != edv__jarr_len(chans))
+    return 0;
+  for (size_t k = 0; k < edv__jarr_len(have); k++)
+    if (!names_has(chans,
+                   json_object_get_string(json_object_array_get_idx(have, k))))
+      return 0;
+  return sev && strcmp(sev, alerts[i].severity) == 0 && doc &&
+         strcmp(doc, alerts[i].doc) == 0;
+}
+
+static void alerts_next(edv__srun *sr);
+static void alerts_stale(edv__srun *sr);
+
+static void alert_written(edv__srun *sr, json_object *res, const edv_error *err)
 {
   (void)res;
   if (err) {
@@ -768,45 +961,59 @@ static void alert_created(edv__srun *sr, json_object *res, const edv_error *err)
   alerts_next(sr);
 }
 
-static int policy_exists(json_object *list, unsigned i)
-{
-  json_object *pols = edv__jget(list, "alertPolicies");
-  char dn[96];
-
-  snprintf(dn, sizeof(dn), "edv: %s", alerts[i].name);
-  for (size_t k = 0; pols && k < json_object_array_length(pols); k++) {
-    const char *d =
-        edv__jstr(json_object_array_get_idx(pols, k), "displayName");
-    if (d && strcmp(d, dn) == 0)
-      return 1;
-  }
-  return 0;
-}
-
-/* Alert-policy edits are single-threaded per project: create one at a
- * time, re-listing before each so a concurrent init never duplicates. */
+/* Alert-policy edits are single-threaded per project: one at a time,
+ * re-listing before each so a concurrent init never duplicates. A policy
+ * of ours whose channels, severity or documentation differ is patched; one
+ * with our name but not our label is someone else's and left alone. */
 static void alerts_listed(edv__srun *sr, json_object *res, const edv_error *err)
 {
   const edv__kind *row = &edv__platform_kinds[EDV_PKIND_ALERT_POLICIES];
   int *stage = edv__srun_stage(sr);
-  char path[256];
+  json_object *chans = alerts_ctx(sr, "channels"), *p = NULL;
+  char path[512];
 
   if (err) {
     edv__step_done(sr, err);
     return;
   }
-  while ((unsigned)*stage < NALERTS && policy_exists(res, (unsigned)*stage))
-    (*stage)++;
+  for (; (unsigned)*stage < NALERTS; (*stage)++) {
+    p = policy_find(res, (unsigned)*stage);
+    if (!p)
+      break;
+    if (!labelled_ours(p)) {
+      edv__step_info(sr, 0,
+                     "alert policy \"edv: %s\" exists but is not ours "
+                     "(no edv-managed label): left as it is",
+                     alerts[*stage].name);
+      continue;
+    }
+    if (!policy_current(p, (unsigned)*stage, chans))
+      break;
+  }
   if ((unsigned)*stage >= NALERTS) {
-    edv__step_done(sr, NULL);
+    alerts_stale(sr);
     return;
   }
-  if (edv__res_path(sr, row->create, NULL, path, sizeof(path)) != 0) {
-    edv__step_fail(sr, EDV_EINVAL, "the alert policies' path is too long");
+  if (!p) {
+    if (edv__res_path(sr, row->create, NULL, path, sizeof(path)) != 0) {
+      edv__step_fail(sr, EDV_EINVAL, "the alert policies' path is too long");
+      return;
+    }
+    edv__step_act(sr, row->api, "POST", path,
+                  alert_body((unsigned)*stage, chans), row->create_label,
+                  alert_written);
     return;
   }
-  edv__step_act(sr, row->api, "POST", path, alert_body((unsigned)*stage),
-                row->create_label, alert_created);
+  edv__step_info(sr, 0,
+                 "drift: alert policy \"edv: %s\": its notification "
+                 "channels, severity or documentation differ; patching it",
+                 alerts[*stage].name);
+  snprintf(path, sizeof(path),
+           "/v3/%s?updateMask=notificationChannels,severity,documentation",
+           edv__jstr(p, "name"));
+  edv__step_act(sr, row->api, "PATCH", path,
+                alert_body((unsigned)*stage, chans),
+                "monitoring.alertPolicies.patch", alert_written);
 }
 
 static void alerts_next(edv__srun *sr)
@@ -816,6 +1023,85 @@ static void alerts_next(edv__srun *sr)
   snprintf(path, sizeof(path), "/v3/projects/%s/alertPolicies?pageSize=1000",
            edv__srun_project(sr));
   edv__step_get(sr, EDV_API_MONITORING, path, alerts_listed);
+}
+
+static void stale_deleted(edv__srun *sr, json_object *res, const edv_error *err)
+{
+  json_object *stale = alerts_ctx(sr, "stale");
+  int *stage = edv__srun_stage(sr);
+  const char *name = json_object_get_string(
+      json_object_array_get_idx(stale, (size_t)*stage - NALERTS));
+
+  (void)res;
+  /* Still named by a policy we did not make: not ours to detach. */
+  if (err && err->code == EDV_EPRECONDITION)
+    edv__step_info(sr, 1,
+                   "notification channel %s is no longer configured but an "
+                   "alert policy of someone else's names it: kept",
+                   name);
+  else if (err && err->code != EDV_ENOTFOUND) {
+    edv__step_done(sr, err);
+    return;
+  }
+  (*stage)++;
+  alerts_stale(sr);
+}
+
+/* Our channels no longer configured, once no policy of ours names them. */
+static void alerts_stale(edv__srun *sr)
+{
+  json_object *stale = alerts_ctx(sr, "stale");
+  int *stage = edv__srun_stage(sr);
+  char path[512];
+
+  if ((size_t)*stage - NALERTS >= edv__jarr_len(stale)) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  snprintf(path, sizeof(path), "/v3/%s",
+           json_object_get_string(
+               json_object_array_get_idx(stale, (size_t)*stage - NALERTS)));
+  edv__step_act(sr, EDV_API_MONITORING, "DELETE", path, NULL,
+                "monitoring.notificationChannels.delete", stale_deleted);
+}
+
+/* Sorts our channels into configured and stale, then the policies. */
+static void alerts_channels(edv__srun *sr, json_object *res,
+                            const edv_error *err)
+{
+  json_object *ctx, *want, *stale, *chans;
+  const char *type, *key;
+  char val[1024];
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  ctx = json_object_new_object();
+  want = json_object_new_array();
+  stale = json_object_new_array();
+  for (unsigned n = 0; target_at(sr, n, &type, &key, val, sizeof(val)) == 0;
+       n++) {
+    json_object *c = channel_find(res, type, key, val);
+    if (c && edv__jstr(c, "name") && !names_has(want, edv__jstr(c, "name")))
+      json_object_array_add(want, json_object_new_string(edv__jstr(c, "name")));
+  }
+  chans = edv__jget(res, "notificationChannels");
+  for (size_t k = 0; k < edv__jarr_len(chans); k++) {
+    json_object *c = json_object_array_get_idx(chans, k);
+    const char *name = edv__jstr(c, "name");
+    if (labelled_ours(c) && name && !names_has(want, name))
+      json_object_array_add(stale, json_object_new_string(name));
+  }
+  json_object_object_add(ctx, "channels", want);
+  json_object_object_add(ctx, "stale", stale);
+  edv__srun_set_ctx(sr, ctx, ctx_put);
+  alerts_next(sr);
+}
+
+static void alerts_up(edv__srun *sr)
+{
+  channels_list(sr, alerts_channels);
 }
 
 /* ---- the plan --------------------------------------------------------------
@@ -845,7 +1131,16 @@ const edv__step_def edv__platform_steps[] = {
      fr_up,
      NULL},
     {"dns_zone", "DNS zone check", {NULL}, edv__dns_zone_lookup, NULL},
-    {"alert_policies", "Fleet alert policies", {NULL}, alerts_next, NULL},
+    {"notification_channels",
+     "Alert notification channels",
+     {NULL},
+     channels_up,
+     NULL},
+    {"alert_policies",
+     "Fleet alert policies",
+     {"notification_channels"},
+     alerts_up,
+     NULL},
 };
 const unsigned edv__platform_nsteps =
     sizeof(edv__platform_steps) / sizeof(*edv__platform_steps);

@@ -2,10 +2,11 @@
  * steps_tenant.c - the tenant plan: one isolated stack per school.
  *
  *   preflight (first, both directions: region, zone, platform facts)
- *   subnet, firewall, service_account -> db_secret
+ *   subnet, firewall, service_account -> db_secret, project_roles
+ *   region_nat (the region's Cloud Router + NAT, shared by its tenants)
  *   sql_instance -> sql_database -> sql_user (needs db_secret)
  *   sql_instance -> firewall_db_allow (egress to its own database only)
- *   vm (subnet, firewall, service_account, sql_user)
+ *   vm (subnet, firewall, project_roles, sql_user, region_nat)
  *     -> snapshot_policy, instance_group -> backend_service -> url_map_rule
  *   dns_records, dns_authorization -> certificate (needs dns_records)
  *     -> cert_map_entry
@@ -286,7 +287,8 @@ static const edv__res subnet_res = {
 static void subnet_up(edv__srun *sr)
 {
   names n;
-  edv_cidr super, psa, got;
+  edv_cidr super, got, reserved[1 + 32];
+  size_t nres;
   unsigned prefix;
   char cidr[EDV_CIDR_STRLEN + 1];
   edv_error err;
@@ -294,7 +296,7 @@ static void subnet_up(edv__srun *sr)
 
   names_of(sr, &n);
   if (edv__cidr_parse(sn, &super) ||
-      edv__cidr_parse(EDV_SUBNET_PSA_RANGE, &psa)) {
+      edv__cidr_parse(EDV_SUBNET_PSA_RANGE, &reserved[0])) {
     edv__step_fail(sr, EDV_ECONFIG, "supernet '%s' is not a CIDR range", sn);
     return;
   }
@@ -309,10 +311,14 @@ static void subnet_up(edv__srun *sr)
     goto ensure;
   }
   /* The allocation is durable and unique (store constraint) before the
-   * subnetwork exists, so two tenants can never race for a range. */
+   * subnetwork exists, so two tenants can never race for a range. Old
+   * subnets a failover left in a region to retire still hold theirs. */
+  nres =
+      1 + edv__fleet_retiring_ranges(edv__srun_fleet(sr), reserved + 1,
+                                     sizeof(reserved) / sizeof(*reserved) - 1);
   if (edv__store_subnet_allocate(edv__fleet_store(edv__srun_fleet(sr)),
-                                 edv__srun_spec(sr)->id, &super, prefix, &psa,
-                                 1, &got, &err)) {
+                                 edv__srun_spec(sr)->id, &super, prefix,
+                                 reserved, nres, &got, &err)) {
     edv__step_done(sr, &err);
     return;
   }
@@ -1233,6 +1239,52 @@ static void restore_ops(edv__srun *sr, json_object *res, const edv_error *err)
   restore_list(sr, NULL);
 }
 
+/* A failover's backup run (projects/P/instances/I/backupRuns/ID, I the
+ * instance of the region left behind): still listed and SUCCESSFUL, it is
+ * restored onto the new instance. */
+static void restore_run_seen(edv__srun *sr, json_object *res,
+                             const edv_error *err)
+{
+  const char *from = edv__srun_recorded(sr), *at, *slash;
+  char inst[128], path[512];
+  json_object *body, *ctx;
+  names n;
+
+  if (err) {
+    edv__step_done(sr, err);
+    return;
+  }
+  at = strstr(from, "/instances/");
+  slash = at ? strstr(at, "/backupRuns/") : NULL;
+  if (!res || !slash || (size_t)(slash - at - 11) >= sizeof(inst)) {
+    edv__step_fail(sr, EDV_EPRECONDITION,
+                   "backup run %s no longer exists: nothing to restore the "
+                   "data from",
+                   from);
+    return;
+  }
+  if (!edv__jstr(res, "status") ||
+      strcmp(edv__jstr(res, "status"), "SUCCESSFUL") != 0) {
+    edv__step_fail(sr, EDV_EPRECONDITION, "backup run %s is %s, not SUCCESSFUL",
+                   from, edv__jstr(res, "status"));
+    return;
+  }
+  snprintf(inst, sizeof(inst), "%.*s", (int)(slash - at - 11), at + 11);
+  names_of(sr, &n);
+  edv__srun_set_fact(sr, "restore_from", from);
+  ctx = json_object_new_object();
+  json_object_object_add(ctx, "kind", jstr("sql#restoreBackupContext"));
+  json_object_object_add(ctx, "backupRunId", jstr(slash + 12));
+  json_object_object_add(ctx, "instanceId", jstr(inst));
+  json_object_object_add(ctx, "project", jstr(edv__srun_project(sr)));
+  body = json_object_new_object();
+  json_object_object_add(body, "restoreBackupContext", ctx);
+  snprintf(path, sizeof(path), SQLP "/instances/%s/restoreBackup",
+           edv__srun_project(sr), n.sql);
+  edv__step_act(sr, EDV_API_SQLADMIN, "POST", path, body,
+                "sql.instances.restoreBackup", restore_acted);
+}
+
 static void restore_up(edv__srun *sr)
 {
   const char *from = edv__srun_recorded(sr);
@@ -1241,6 +1293,11 @@ static void restore_up(edv__srun *sr)
 
   if (edv__srun_recorded_done(sr) || !from || !*from) {
     edv__step_done(sr, NULL);
+    return;
+  }
+  if (strncmp(from, "projects/", 9) == 0 && strstr(from, "/backupRuns/")) {
+    snprintf(path, sizeof(path), "/sql/v1beta4/%s", from);
+    edv__step_get(sr, EDV_API_SQLADMIN, path, restore_run_seen);
     return;
   }
   if (strncmp(from, "projects/", 9) == 0) {
@@ -1463,8 +1520,51 @@ static void meta_add(json_object *items, const char *k, const char *v)
   json_object_array_add(items, o);
 }
 
+/* The boot image without a release: stock Debian 12, no app. */
+#define VM_STOCK_IMAGE "projects/debian-cloud/global/images/family/debian-12"
+
+/* The release the VM runs (rel->version "" for none), or -1 with the step
+ * failed. */
+static int vm_release_of(edv__srun *sr, edv__release_rec *rel)
+{
+  edv_error err;
+  int result = edv__srun_release(sr, rel, &err);
+
+  if (result == EDV_ENOTFOUND)
+    memset(rel, 0, sizeof(*rel));
+  else if (result) {
+    edv__step_done(sr, &err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Its label edv-release (a label value holds no '.': "1_4_0") and its
+ * metadata: edv-release and edv-release-image (the exact version and its
+ * image, what a state rebuild reads back) and
+ * enable-guest-attributes (the startup script reports the app version it
+ * started as a guest attribute). */
+static void vm_release_mark(json_object *vm, json_object *items,
+                            const edv__release_rec *rel)
+{
+  char label[EDV_STORE_VERSION_SZ];
+  json_object *labels = json_object_object_get(vm, "labels");
+
+  snprintf(label, sizeof(label), "%s", rel->version[0] ? rel->version : "none");
+  for (char *p = label; *p; p++)
+    if (*p == '.')
+      *p = '_';
+  if (labels)
+    json_object_object_add(labels, "edv-release", jstr(label));
+  meta_add(items, "edv-release", rel->version[0] ? rel->version : "none");
+  if (rel->image[0])
+    meta_add(items, "edv-release-image", rel->image);
+  meta_add(items, "enable-guest-attributes", "TRUE");
+}
+
 static json_object *vm_build(edv__srun *sr)
 {
+  edv__release_rec rel;
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   const char *zone = edv__srun_zone(sr);
@@ -1475,7 +1575,12 @@ static json_object *vm_build(edv__srun *sr)
   edv__render_in in;
 
   names_of(sr, &n);
+  if (vm_release_of(sr, &rel) < 0) {
+    json_object_put(o);
+    return NULL;
+  }
   memset(&in, 0, sizeof(in));
+  in.release = rel.version[0] ? rel.version : NULL;
   in.spec = edv__srun_spec(sr);
   in.tier = t;
   in.project = edv__srun_project(sr);
@@ -1503,9 +1608,8 @@ static json_object *vm_build(edv__srun *sr)
   json_object_object_add(disk, "deviceName", jstr(n.disk));
   ip = json_object_new_object();
   json_object_object_add(ip, "diskName", jstr(n.disk));
-  json_object_object_add(
-      ip, "sourceImage",
-      jstr("projects/debian-cloud/global/images/family/debian-12"));
+  json_object_object_add(ip, "sourceImage",
+                         jstr(rel.image[0] ? rel.image : VM_STOCK_IMAGE));
   snprintf(buf, sizeof(buf), "%d", t->disk_gb);
   json_object_object_add(ip, "diskSizeGb", jstr(buf));
   snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
@@ -1552,6 +1656,7 @@ static json_object *vm_build(edv__srun *sr)
   meta_add(items, "edv-db-user", EDV_DB_USER);
   meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
   meta_add(items, "enable-oslogin", "TRUE");
+  vm_release_mark(o, items, &rel);
   json_object_object_add(meta, "items", items);
   json_object_object_add(o, "metadata", meta);
   return o;
@@ -2979,6 +3084,18 @@ const edv__step_def edv__tenant_steps[] = {
      fw_db_allow_down,
      0},
     {"service_account", "Service account", {NULL}, sa_up, sa_down, 0},
+    {"project_roles",
+     "Service account's project roles",
+     {"service_account"},
+     edv__project_roles_up,
+     edv__project_roles_down,
+     0},
+    {"region_nat",
+     "Cloud Router + NAT of the region",
+     {NULL},
+     edv__region_nat_up,
+     edv__region_nat_down,
+     0},
     {"db_secret",
      "DB password secret",
      {"service_account"},
@@ -3006,8 +3123,8 @@ const edv__step_def edv__tenant_steps[] = {
      0},
     {"vm",
      "VM",
-     {"subnet", "firewall_allow", "firewall_deny", "service_account",
-      "sql_user", "firewall_db_deny", "firewall_db_allow"},
+     {"subnet", "firewall_allow", "firewall_deny", "project_roles", "sql_user",
+      "firewall_db_deny", "firewall_db_allow", "region_nat"},
      vm_up,
      vm_leave,
      EDV_STEP_SUSPEND},

@@ -72,6 +72,15 @@ static void call_queue(edv_call *call);
 /* The call's only timer: what it means depends on the state (see top). */
 static void call_on_timer(uv_timer_t *timer);
 
+/* The call's name without its method ("compute.instances.get"), the
+ * `call=` field of its log lines. */
+static const char *call_label(const edv_call *call)
+{
+  const char *sp = strchr(call->where, ' ');
+
+  return sp ? sp + 1 : call->where;
+}
+
 /* Milliseconds left before the deadline (0 once it has passed). */
 static uint64_t call_remaining(const edv_call *call)
 {
@@ -188,7 +197,8 @@ static void call_deliver(edv_call *call)
   if (st->in_flight)
     st->in_flight--;
   call->res.elapsed_ms = edv__now_ms() - call->start_ms;
-  EDV_LOG_D("call", "%s: %s, HTTP %d, %u attempt(s), %llu ms", call->where,
+  EDV_LOG_D("call", "%s call=%s: %s, HTTP %d, %u attempt(s), %llu ms",
+            call->method, call_label(call),
             call->res.error ? edv_err_name(call->res.error->code) : "OK",
             call->res.http_status, call->attempts,
             (unsigned long long)call->res.elapsed_ms);
@@ -604,9 +614,9 @@ static void call_retry_or_finish(edv_call *call, edv_error *e)
     call_finish_timeout(call);
     return;
   }
-  EDV_LOG_I("call", "%s: %s (HTTP %d), retry %u in %llu ms", call->where,
-            edv_err_name(e->code), e->http_status, call->attempts,
-            (unsigned long long)delay);
+  EDV_LOG_I("call", "%s call=%s: %s (HTTP %d), retry %u in %llu ms",
+            call->method, call_label(call), edv_err_name(e->code),
+            e->http_status, call->attempts, (unsigned long long)delay);
   call->state = CALL_BACKOFF;
   uv_timer_start(&call->timer, call_on_timer, delay, 0);
 }

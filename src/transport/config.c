@@ -43,6 +43,8 @@ typedef enum {
   CFG_IDENT,   /* [a-z0-9_-]+ */
   CFG_LABELS,  /* DNS labels separated by commas, or "none" */
   CFG_ORIGINS, /* web origins separated by commas, or "none" */
+  CFG_EMAILS,  /* e-mail addresses separated by commas, or "none" */
+  CFG_HOOKS,   /* https:// URLs separated by commas, or "none" */
 } cfg_type;
 
 typedef struct cfg_key {
@@ -58,6 +60,7 @@ static const cfg_key cfg_keys[] = {
     {"domain", CFG_DOMAIN, 0, 0, NULL, "edvirons.com"},
     {"region", CFG_REGION, 0, 0, NULL, "us-central1"},
     {"zone", CFG_ZONE, 0, 0, NULL, NULL},
+    {"release.image_project", CFG_PROJECT, 0, 0, NULL, NULL},
     {"endpoint", CFG_URL, 0, 0, NULL, NULL},
     {"endpoint.<api>", CFG_URL, 0, 0, NULL, NULL},
     {"key_file", CFG_PATH, 0, 0, NULL, NULL},
@@ -78,7 +81,8 @@ static const cfg_key cfg_keys[] = {
     {"supernet", CFG_CIDR, 0, 0, NULL, "10.64.0.0/10"},
     {"subnet_prefix", CFG_INT, 16, 29, NULL, "28"},
     {"log.level", CFG_ENUM, 0, 0, "error|warn|info|debug", "warn"},
-    {"log.format", CFG_ENUM, 0, 0, "text|json", "text"},
+    /* unset: JSON for edvd, text for edvctl */
+    {"log.format", CFG_ENUM, 0, 0, "text|json", NULL},
     {"state_dir", CFG_PATH, 0, 0, NULL, NULL},
     {"tiers_file", CFG_PATH, 0, 0, NULL, NULL},
     {"sim.profile", CFG_IDENT, 0, 0, NULL, NULL},
@@ -92,6 +96,9 @@ static const cfg_key cfg_keys[] = {
     {"sql.backup_location", CFG_IDENT, 0, 0, NULL, "auto"},
     /* a tenant without a successful backup this long is stale */
     {"backup.stale_after_s", CFG_INT, 3600, 31536000, NULL, "93600"},
+    /* where the fleet's alerts go (Monitoring notification channels) */
+    {"alerts.email", CFG_EMAILS, 0, 0, NULL, "none"},
+    {"alerts.webhook", CFG_HOOKS, 0, 0, NULL, "none"},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},
@@ -430,6 +437,63 @@ static int cfg_check_origins(const char *v)
   return 0;
 }
 
+/* One e-mail address: local@domain, the local part of letters, digits
+ * and ._%+- (what Monitoring's email channel takes without quoting). */
+static int cfg_check_email(const char *v, size_t n)
+{
+  const char *at = memchr(v, '@', n);
+  char dom[254];
+
+  if (!at || at == v || (size_t)(at - v) > 64 ||
+      n - (size_t)(at - v) - 1 >= sizeof(dom))
+    return -1;
+  for (const char *p = v; p < at; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("._%+-", *p))
+      return -1;
+  snprintf(dom, sizeof(dom), "%.*s", (int)(n - (size_t)(at - v) - 1), at + 1);
+  return cfg_check_domain(dom);
+}
+
+/* One webhook: an https:// URL without spaces, quotes or commas. */
+static int cfg_check_hook(const char *v, size_t n)
+{
+  char url[1024], norm[1024];
+
+  if (n >= sizeof(url) || strncmp(v, "https://", 8) != 0)
+    return -1;
+  snprintf(url, sizeof(url), "%.*s", (int)n, v);
+  return cfg_check_url(url, norm, sizeof(norm));
+}
+
+/* "none", or items separated by commas (spaces around them dropped), each
+ * passing `one`; normalised to "a,b". */
+static int cfg_check_list(const char *v, int (*one)(const char *, size_t),
+                          char *norm, size_t nsize)
+{
+  size_t off = 0;
+
+  if (strcmp(v, "none") == 0)
+    return 0;
+  while (*v) {
+    size_t n;
+    while (*v == ' ' || *v == '\t')
+      v++;
+    n = strcspn(v, ", \t");
+    if (n == 0 || one(v, n) || off + n + 2 > nsize)
+      return -1;
+    off += (size_t)snprintf(norm + off, nsize - off, "%s%.*s", off ? "," : "",
+                            (int)n, v);
+    v += n;
+    while (*v == ' ' || *v == '\t')
+      v++;
+    if (*v == ',' && v[1])
+      v++;
+    else if (*v)
+      return -1;
+  }
+  return 0;
+}
+
 static int cfg_check_num(const char *v)
 {
   char *end;
@@ -461,6 +525,8 @@ static const char *cfg_expect(const cfg_key *k)
       [CFG_LABELS] = "DNS labels ([a-z0-9-]) separated by commas, or none",
       [CFG_ORIGINS] = "origins (https://host[:port]) separated by commas, "
                       "or none",
+      [CFG_EMAILS] = "e-mail addresses separated by commas, or none",
+      [CFG_HOOKS] = "https:// URLs separated by commas, or none",
   };
   return what[k->type];
 }
@@ -520,6 +586,12 @@ static int cfg_validate(const cfg_key *k, const char *v, char *norm,
     break;
   case CFG_ORIGINS:
     bad = cfg_check_origins(v);
+    break;
+  case CFG_EMAILS:
+    bad = cfg_check_list(v, cfg_check_email, norm, nsize);
+    break;
+  case CFG_HOOKS:
+    bad = cfg_check_list(v, cfg_check_hook, norm, nsize);
     break;
   }
   if (bad) {

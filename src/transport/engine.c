@@ -33,6 +33,8 @@ static const struct {
                                    "https://servicenetworking.googleapis.com"},
     [EDV_API_OAUTH2] = {"oauth2", "https://oauth2.googleapis.com"},
     [EDV_API_OTHER] = {"other", ""},
+    [EDV_API_CLOUDRESOURCEMANAGER] =
+        {"cloudresourcemanager", "https://cloudresourcemanager.googleapis.com"},
 };
 
 static uv_once_t engine_once = UV_ONCE_INIT;

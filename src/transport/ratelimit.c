@@ -163,6 +163,7 @@ static const struct {
     [EDV_API_SERVICENETWORKING] = {300, EDV__RL_SMOOTH, 16},
     [EDV_API_OAUTH2] = {0, EDV__RL_SMOOTH, 0},
     [EDV_API_OTHER] = {0, EDV__RL_SMOOTH, 64},
+    [EDV_API_CLOUDRESOURCEMANAGER] = {300, EDV__RL_SMOOTH, 8},
 };
 
 static long long rl_key(const edv_config *cfg, const char *api,

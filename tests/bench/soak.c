@@ -939,6 +939,9 @@ int main(int argc, char **argv)
 
       if (strcmp(kind, "sql.deletedInstance") == 0)
         continue; /* Google's reservation of a deleted name */
+      if (strcmp(kind, "cloudresourcemanager.policy") == 0)
+        continue; /* the project's IAM policy: every tenant's, and made by
+                     the first tenant's grant, not by the platform */
       w = owner(res);
       if (w < 0) {
         if (!json_object_object_get_ex(base_names, name, NULL)) {

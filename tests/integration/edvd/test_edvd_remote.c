@@ -295,6 +295,127 @@ static void test_remote_lifecycle(void **state)
     free(out);
     free(err);
   }
+  /* A failover (from_latest_backup) needs a backup kept outside the old
+   * region: none yet, refused with nothing done. */
+  {
+    const char *fo[] = {"--server",
+                        base,
+                        "--token-file",
+                        tokfile_op,
+                        "tenant",
+                        "move",
+                        "rem001",
+                        "--region",
+                        "us-central1",
+                        "--from-latest-backup",
+                        NULL};
+    int rc = run_edvctl(NULL, fo, &out, &err);
+
+    if (rc != 4 || !strstr(err, "no successful backup kept outside"))
+      fail_msg("failover without a backup: rc %d: %s", rc, err);
+    free(out);
+    free(err);
+    assert_string_equal(phase_of("rem001"), "READY");
+    assert_null(sim_resource("/instances/edv-rem001-db-4"));
+  }
+}
+
+/* edvctl [--server ... --token-file TOK] --format F release A1 [A2 [A3 A4]]:
+ * remote with a token file, else local on the same state directory. */
+static int release_cmd(const char *tokfile, const char *format,
+                       const char *const *rargs, char **out, char **err)
+{
+  const char *env[] = {env_sim[0], env_sim[1], env_sim[2], NULL};
+  const char *args[20];
+  int n = 0;
+
+  if (tokfile) {
+    args[n++] = "--server";
+    args[n++] = base;
+    args[n++] = "--token-file";
+    args[n++] = tokfile;
+  } else {
+    args[n++] = "--state-dir";
+    args[n++] = dir;
+  }
+  args[n++] = "--format";
+  args[n++] = format;
+  args[n++] = "release";
+  while (*rargs && n < 19)
+    args[n++] = *rargs++;
+  args[n] = NULL;
+  return run_edvctl(tokfile ? NULL : env, args, out, err);
+}
+
+/* Releases through POST/GET /api/releases: roles, a refused image that
+ * records nothing (exit 2 naming the field), a duplicate (exit 4), and the
+ * same documents (keys and bytes) remote and local. */
+static void test_remote_releases(void **state)
+{
+  const char *bad[] = {"create", "2.0.0", "--image-family", "nope", NULL};
+  const char *good[] = {"create", "2.0.0", "--image-family", "edv-remote",
+                        NULL};
+  const char *list[] = {"list", NULL};
+  char *out, *err, *lo, *le;
+  json_object *o;
+  resp *r;
+
+  (void)state;
+  write_file(tokfile_op, tok_op, 0600);
+  write_file(tokfile_view, tok_view, 0600);
+  assert_int_equal(
+      sim_api_data("POST", "/compute/v1/projects/edv-sim/global/images",
+                   "{\"name\":\"edv-remote-1\",\"family\":\"edv-remote\","
+                   "\"rawDisk\":{\"source\":\"https://storage.googleapis.com/"
+                   "b/edv-remote-1.tar.gz\"}}"),
+      0);
+  /* A viewer reads, but cannot create: 403, exit 6. */
+  assert_int_equal(release_cmd(tokfile_view, "table", good, &out, &err), 6);
+  assert_non_null(strstr(err, "needs role operator"));
+  free(out);
+  free(err);
+  expect_error("POST", "/api/releases", "/api/releases", tok_op,
+               "{\"version\":\"2.0.0\",\"image_family\":\"nope\"}", 400,
+               "image_family");
+  assert_int_equal(release_cmd(tokfile_op, "table", bad, &out, &err), 2);
+  assert_non_null(strstr(err, "field 'image_family'"));
+  free(out);
+  free(err);
+  r = call("GET", "/api/releases", "/api/releases", tok_view, NULL, NULL, 200);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(r->json, "releases")), 0);
+  resp_free(r);
+  assert_int_equal(release_cmd(tokfile_op, "json", good, &out, &err), 0);
+  o = json_tokener_parse(out);
+  assert_string_equal(jstr(o, "image"),
+                      "projects/edv-sim/global/images/edv-remote-1");
+  json_object_put(o);
+  free(out);
+  free(err);
+  assert_int_equal(release_cmd(tokfile_op, "table", good, &out, &err), 4);
+  assert_non_null(strstr(err, "already exists"));
+  free(out);
+  free(err);
+  /* The same document through the API, edvctl --server and edvctl. */
+  r = call("GET", "/api/releases", "/api/releases", tok_view, NULL, NULL, 200);
+  for (int f = 0; f < 2; f++) {
+    const char *fmt = f ? "json" : "table";
+    assert_int_equal(release_cmd(tokfile_view, fmt, list, &out, &err), 0);
+    assert_int_equal(release_cmd(NULL, fmt, list, &lo, &le), 0);
+    assert_string_equal(out, lo);
+    if (f) {
+      o = json_tokener_parse(out);
+      assert_string_equal(
+          json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+          json_object_to_json_string_ext(r->json, JSON_C_TO_STRING_PLAIN));
+      json_object_put(o);
+    }
+    free(out);
+    free(err);
+    free(lo);
+    free(le);
+  }
+  resp_free(r);
 }
 
 static void test_remote_errors(void **state)
@@ -878,6 +999,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_remote_lifecycle),
       cmocka_unit_test(test_remote_errors),
+      cmocka_unit_test(test_remote_releases),
       cmocka_unit_test(test_remote_retry),
       cmocka_unit_test(test_remote_day2),
       cmocka_unit_test(test_remote_scale_apply),

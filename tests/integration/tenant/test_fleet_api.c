@@ -130,19 +130,21 @@ static void on_status(void *data, const edv_response *res)
   *(int *)data = res->http_status ? res->http_status : -1;
 }
 
-/* POST to the simulator's admin API; the parsed answer (caller puts). */
-static json_object *sim_admin_post(const char *path, const char *body)
+/* `method` on the simulator's admin API; the parsed answer (caller
+ * puts). */
+static json_object *sim_admin_call(const char *method, const char *path,
+                                   const char *body)
 {
   edv_request req;
   admin a = {0, NULL};
   char url[512];
 
-  json_object *b = json_tokener_parse(body);
+  json_object *b = body ? json_tokener_parse(body) : NULL;
 
   snprintf(url, sizeof(url), "%s%s", edv_sim_base_url(F.sim), path);
   memset(&req, 0, sizeof(req));
   req.api = EDV_API_OTHER;
-  req.method = "POST";
+  req.method = method;
   req.path = url;
   req.body = b;
   req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
@@ -152,6 +154,11 @@ static json_object *sim_admin_post(const char *path, const char *body)
   while (!a.done)
     uv_run(&F.loop, UV_RUN_ONCE);
   return a.json;
+}
+
+static json_object *sim_admin_post(const char *path, const char *body)
+{
+  return sim_admin_call("POST", path, body);
 }
 
 /* GET of the simulator's admin API `path`; the parsed answer (caller
@@ -204,8 +211,10 @@ static long long dv_restored(const char *inst)
   return v;
 }
 
-/* How many resources of `kind` named `name` the simulator holds. */
-static int sim_count(const char *kind, const char *name)
+/* How many resources of `kind` named `name` the simulator holds (with
+ * `field`, a zone or region URL, naming `where`; NULL: anywhere). */
+static int sim_count_in(const char *kind, const char *name, const char *field,
+                        const char *where)
 {
   json_object *st = sim_state(kind);
   json_object *items = json_object_object_get(st, "resources");
@@ -215,10 +224,16 @@ static int sim_count(const char *kind, const char *name)
     json_object *r =
         json_object_object_get(json_object_array_get_idx(items, i), "resource");
     const char *rn = js(r, "name");
-    n += rn && strcmp(rn, name) == 0;
+    n += rn && strcmp(rn, name) == 0 &&
+         (!field || (js(r, field) && strstr(js(r, field), where)));
   }
   json_object_put(st);
   return n;
+}
+
+static int sim_count(const char *kind, const char *name)
+{
+  return sim_count_in(kind, name, NULL, NULL);
 }
 
 static int sim_has(const char *kind, const char *name)
@@ -868,6 +883,7 @@ typedef struct probe {
   uv_timer_t timer;
   unsigned inflight, sent, failed;
   uint64_t down_ms, up_ms; /* first failure, first 200 after it */
+  char host[96];           /* "Host: ..." (probe_start) */
 } probe;
 
 static void on_probe(void *data, const edv_response *res)
@@ -886,11 +902,11 @@ static void on_probe(void *data, const edv_response *res)
   }
 }
 
-/* GET /health with Host: api08.edvirons.com, every 20 ms, one at a time. */
+/* GET /health with the probe's Host, every 20 ms, one at a time. */
 static void probe_tick(uv_timer_t *t)
 {
-  static const char *const hdr[] = {"Host: api08.edvirons.com", NULL};
   probe *p = t->data;
+  const char *hdr[] = {p->host, NULL};
   edv_request req;
   char url[256];
 
@@ -908,6 +924,28 @@ static void probe_tick(uv_timer_t *t)
     p->inflight++;
     p->sent++;
   }
+}
+
+/* Probes https://ID.edvirons.com/health every 20 ms until probe_stop,
+ * once three probes went out. */
+static void probe_start(probe *p, const char *id)
+{
+  memset(p, 0, sizeof(*p));
+  snprintf(p->host, sizeof(p->host), "Host: %s.edvirons.com", id);
+  uv_timer_init(&F.loop, &p->timer);
+  p->timer.data = p;
+  uv_timer_start(&p->timer, probe_tick, 0, 20);
+  while (p->sent < 3)
+    uv_run(&F.loop, UV_RUN_ONCE);
+}
+
+/* Once the hostname answers again (and no probe is in flight). */
+static void probe_stop(probe *p)
+{
+  while (!p->up_ms || p->inflight)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  uv_timer_stop(&p->timer);
+  uv_close((uv_handle_t *)&p->timer, NULL);
 }
 
 /* The one resource of `kind` named `name` (asserts there is exactly one;
@@ -985,22 +1023,14 @@ static void test_move(void **state)
   in_region(r, "region", "us-central1");
   json_object_put(r);
 
-  memset(&pr, 0, sizeof(pr));
-  uv_timer_init(&F.loop, &pr.timer);
-  pr.timer.data = &pr;
-  uv_timer_start(&pr.timer, probe_tick, 0, 20);
-  while (pr.sent < 3)
-    uv_run(&F.loop, UV_RUN_ONCE);
+  probe_start(&pr, "api08");
   assert_int_equal(pr.failed, 0);
   t0 = uv_now(&F.loop);
   a = wait_answer(edv_tenant_move(F.fleet, "api08", "europe-west1", 0,
                                   on_answer, &F, &err));
   uv_update_time(&F.loop);
   t1 = uv_now(&F.loop);
-  while (!pr.up_ms || pr.inflight)
-    uv_run(&F.loop, UV_RUN_ONCE);
-  uv_timer_stop(&pr.timer);
-  uv_close((uv_handle_t *)&pr.timer, NULL);
+  probe_stop(&pr);
   printf("# move api08 through the load balancer: https://api08 failed "
          "%u of %u probes (every 20 ms), from %llu ms after the move "
          "started for %llu ms\n",
@@ -1086,6 +1116,217 @@ static void test_move(void **state)
   r = sim_one("sql%23instance", "edv-api08-db-3");
   assert_string_equal(js(r, "region"), "us-central1");
   json_object_put(r);
+}
+
+/* The data version backup run `id` of instance `inst` captured. */
+static long long dv_run(const char *inst, const char *id)
+{
+  char key[256];
+  json_object *st = sim_state("sql.dataVersion"), *hit = NULL, *v;
+  json_object *items = json_object_object_get(st, "resources");
+  long long n;
+
+  snprintf(key, sizeof(key), "projects/edv-sim/instances/%s/dataVersion", inst);
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (js(it, "name") && strcmp(js(it, "name"), key) == 0)
+      hit = json_object_object_get(it, "resource");
+  }
+  assert_non_null(hit);
+  assert_true(json_object_object_get_ex(json_object_object_get(hit, "backups"),
+                                        id, &v));
+  n = json_object_get_int64(v);
+  json_object_put(st);
+  return n;
+}
+
+/* The version of instance `inst`'s data now. */
+static long long dv_now(const char *inst)
+{
+  char path[256];
+  json_object *o;
+  long long v;
+
+  snprintf(path, sizeof(path), "/_sim/sql/instances/%s/dataVersion", inst);
+  o = sim_admin_get(path);
+  v = json_object_get_int64(json_object_object_get(o, "dataVersion"));
+  json_object_put(o);
+  return v;
+}
+
+/* The old region's pieces of api10 in europe-west2: `n` of each. */
+static void old_region_has(int n)
+{
+  assert_int_equal(sim_count_in("compute%23instance", "edv-api10-vm", "zone",
+                                "/zones/europe-west2-"),
+                   n);
+  assert_int_equal(sim_count_in("compute%23subnetwork", "edv-api10", "region",
+                                "/regions/europe-west2"),
+                   n);
+  assert_int_equal(sim_count_in("compute%23instanceGroup", "edv-api10-ig",
+                                "zone", "/zones/europe-west2-"),
+                   n);
+  assert_int_equal(sim_count_in("compute%23resourcePolicy", "edv-api10-snap",
+                                "region", "/regions/europe-west2"),
+                   n);
+  assert_int_equal(sim_count("sql%23instance", "edv-api10-db-1"), n);
+}
+
+/*
+ * Failover: europe-west2 goes down (the simulator's regionDown fault)
+ * under api10 and api11. A plain move of api10 is refused, naming
+ * --from-latest-backup, with nothing recorded or created; the failover
+ * move brings api10 up in us-central1 from its newest backup run kept
+ * outside the region (in `eu`), READY and serving its hostname through the load
+ * balancer, its new instance restored from that run with its data version; the
+ * old region's VM, subnet, instance group, snapshot schedule and instance still
+ * there while it is down (a reconcile pass cannot retire them, and another move
+ * is refused meanwhile). Once the region is back, a pass retires them (the old
+ * instance with a FINAL backup): one of each left, in us-central1, api11
+ * untouched. Prints RPO and RTO.
+ */
+static void test_failover(void **state)
+{
+  json_object *s, *a, *r, *f;
+  edv_error err;
+  char other_vm[512], run[64], restored[256], path[256];
+  long long v_out, v_run, v_new;
+  uint64_t t_out, t_moved;
+  probe pr;
+
+  (void)state;
+  for (int i = 10; i <= 11; i++) {
+    char id[8], slug[32];
+    snprintf(id, sizeof(id), "api%d", i);
+    snprintf(slug, sizeof(slug), "api-school-%d", i);
+    s = spec(id, slug, "basic");
+    json_object_object_add(s, "region", json_object_new_string("europe-west2"));
+    a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
+    json_object_put(s);
+    assert_string_equal(js(a, "phase"), "READY");
+  }
+  r = sim_one("compute%23instance", "edv-api11-vm");
+  snprintf(other_vm, sizeof(other_vm), "%s %s", js(r, "id"), js(r, "zone"));
+  json_object_put(r);
+  /* A backup kept in `eu` (sql.backup_location's default), then a minute
+   * of writes. */
+  a = wait_answer(
+      edv_tenant_backup(F.fleet, "api10", NULL, NULL, 0, on_answer, &F, &err));
+  if (!a)
+    fail_msg("backup: %s", F.err.message);
+  f = sim_admin_post("/_sim/clock/advance", "{\"seconds\": 60}");
+  json_object_put(f);
+  r = sim_find("sql%23backupRun", "instance", "edv-api10-db-1");
+  assert_non_null(r);
+  assert_string_equal(js(r, "status"), "SUCCESSFUL");
+  assert_string_equal(js(r, "location"), "eu");
+  snprintf(run, sizeof(run), "%s", js(r, "id"));
+  json_object_put(r);
+  v_run = dv_run("edv-api10-db-1", run);
+
+  probe_start(&pr, "api10");
+  assert_int_equal(pr.failed, 0);
+  v_out = dv_now("edv-api10-db-1");
+  uv_update_time(&F.loop);
+  t_out = uv_now(&F.loop);
+  f = sim_admin_post("/_sim/faults", "{\"regionDown\": \"europe-west2\"}");
+  json_object_put(f);
+
+  /* A plain move needs the old region: refused, nothing recorded. */
+  a = wait_answer(
+      edv_tenant_move(F.fleet, "api10", "us-central1", 0, on_answer, &F, &err));
+  assert_null(a);
+  assert_int_equal(F.err.code, EDV_EPRECONDITION);
+  if (!strstr(F.err.message, "--from-latest-backup") ||
+      !strstr(F.err.message, "DOWN"))
+    fail_msg("plain move while down: %s", F.err.message);
+  a = wait_answer(edv_tenant_get(F.fleet, "api10", 0, on_answer, &F, &err));
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "region"), "europe-west2");
+  assert_false(sim_has("sql%23instance", "edv-api10-db-2"));
+  assert_int_equal(sim_count("compute%23instance", "edv-api10-vm"), 1);
+
+  a = wait_answer(edv_tenant_move(F.fleet, "api10", "us-central1",
+                                  EDV_FLEET_LATEST_BACKUP, on_answer, &F,
+                                  &err));
+  uv_update_time(&F.loop);
+  t_moved = uv_now(&F.loop);
+  if (!a)
+    fail_msg("failover: %s", F.err.message);
+  probe_stop(&pr);
+  assert_string_equal(js(a, "phase"), "READY");
+  assert_string_equal(js(a, "region"), "us-central1");
+  r = sim_one("sql%23instance", "edv-api10-db-2");
+  assert_string_equal(js(r, "region"), "us-central1");
+  json_object_put(r);
+  r = sim_find("sql.simRestore", "instance", "edv-api10-db-2");
+  assert_non_null(r);
+  snprintf(restored, sizeof(restored),
+           "projects/edv-sim/instances/edv-api10-db-1/backupRuns/%s", run);
+  assert_string_equal(js(r, "source"), restored);
+  json_object_put(r);
+  v_new = dv_restored("edv-api10-db-2");
+  assert_int_equal(v_new, v_run);
+  assert_true(v_out >= v_run + 60);
+  printf("# failover api10 europe-west2 (down) -> us-central1 (simulator, "
+         "poll 50 ms): RPO %lld data versions (simulated seconds: the "
+         "backup's %lld vs %lld at the outage); RTO %llu ms (hostname down "
+         "from the outage until healthy in us-central1; %u of %u probes "
+         "failed); the move itself %llu ms\n",
+         v_out - v_new, v_new, v_out, (unsigned long long)(pr.up_ms - t_out),
+         pr.failed, pr.sent, (unsigned long long)(t_moved - t_out));
+  assert_true(pr.up_ms > pr.down_ms && pr.down_ms >= t_out);
+  assert_int_equal(sim_count_in("compute%23instance", "edv-api10-vm", "zone",
+                                "/zones/us-central1-"),
+                   1);
+  assert_int_equal(sim_count_in("compute%23subnetwork", "edv-api10", "region",
+                                "/regions/us-central1"),
+                   1);
+  old_region_has(1);
+  /* Still down: the pass cannot retire them, another move must wait. */
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_non_null(a);
+  old_region_has(1);
+  assert_int_equal(
+      edv_tenant_move(F.fleet, "api10", "europe-west1", 0, on_answer, &F, &err),
+      EDV_ECONFLICT);
+  assert_non_null(strstr(err.message, "europe-west2"));
+
+  /* The region is back: the next pass retires what was left there. */
+  f = sim_admin_call("DELETE", "/_sim/faults", NULL);
+  json_object_put(f);
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_non_null(a);
+  old_region_has(0);
+  r = sim_find("sql%23backup", "instance", "edv-api10-db-1");
+  assert_non_null(r);
+  assert_string_equal(js(r, "type"), "FINAL");
+  json_object_put(r);
+  r = sim_one("compute%23instance", "edv-api10-vm");
+  in_region(r, "zone", "/zones/us-central1-");
+  json_object_put(r);
+  r = sim_one("compute%23subnetwork", "edv-api10");
+  in_region(r, "region", "/regions/us-central1");
+  json_object_put(r);
+  assert_int_equal(sim_count("compute%23instanceGroup", "edv-api10-ig"), 1);
+  assert_true(sim_has("sql%23instance", "edv-api10-db-2"));
+  /* api11, in the region that went down: as it was. */
+  r = sim_one("compute%23instance", "edv-api11-vm");
+  snprintf(path, sizeof(path), "%s %s", js(r, "id"), js(r, "zone"));
+  assert_string_equal(path, other_vm);
+  json_object_put(r);
+  assert_true(sim_has("sql%23instance", "edv-api11-db-1"));
+  assert_int_equal(sim_count_in("compute%23subnetwork", "edv-api11", "region",
+                                "/regions/europe-west2"),
+                   1);
+  a = wait_answer(edv_tenant_plan(F.fleet, "api10", on_answer, &F, &err));
+  assert_non_null(a);
+  if (!json_object_get_boolean(json_object_object_get(a, "in_sync")))
+    fail_msg("plan after the failover: %s", json_object_to_json_string(a));
+  /* Nothing left to retire: the next pass drives nothing. */
+  a = wait_answer(edv_fleet_reconcile(F.fleet, 0, on_answer, &F, &err));
+  assert_int_equal(json_object_get_int(json_object_object_get(a, "resumed")),
+                   0);
 }
 
 /* Reopens the fleet on the same state directory (closing the first). */
@@ -1282,6 +1523,7 @@ int main(void)
       cmocka_unit_test(test_delete_grace),
       cmocka_unit_test(test_grace_expiry),
       cmocka_unit_test(test_move),
+      cmocka_unit_test(test_failover),
       cmocka_unit_test(test_resume_all),
       cmocka_unit_test(test_reconcile_programs),
       cmocka_unit_test(test_reconciler),

@@ -6,6 +6,7 @@
  * one of each resource and no orphan, in the SIMULATOR's state.
  *
  *   test-tenant-crash boundaries | calls | random | edvctl | recover | move
+ *                     | failover
  *
  * Each "life" of the orchestrator is a forked child running the fleet
  * through tharness (its own loop, engine and store connection); it dies by
@@ -117,6 +118,9 @@ static int life_main(life *l)
       if ((l->t[i].dir == EDV_DIR_UP && ph == EDV_PHASE_READY &&
            edv__fleet_move_target(h.fleet, l->t[i].id, region,
                                   sizeof(region)) != 0) ||
+          (l->t[i].dir == EDV_DIR_RETIRE &&
+           !edv__fleet_retire_pending(h.fleet, l->t[i].id, region,
+                                      sizeof(region))) ||
           (l->t[i].dir == EDV_DIR_DOWN && (ph == EDV_PHASE_DELETED || ph < 0)))
         continue;
       if (th_drive(&h, l->t[i].id, l->t[i].dir, &err))
@@ -563,7 +567,8 @@ static void test_move(void **state)
   assert_int_equal(run_life(&l, 0), 0);
   th_simproc_opts(&g_sp, g_dir, &o);
   th_open(&h, &o);
-  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", &err), 0);
+  assert_int_equal(edv__fleet_move(h.fleet, "cm1", "europe-west1", NULL, &err),
+                   0);
   th_close(&h);
   l.kill_kind = EDV_EV_STEP_DONE;
   l.kill_tenant = "cm1";
@@ -602,6 +607,157 @@ static void test_move(void **state)
   th_close(&h);
   fprintf(stderr, "# %u kills moving a tenant\n", g_kills - kills0);
   assert_true(g_kills - kills0 >= 7);
+}
+
+/*
+ * A failover while us-central1 is down (the simulator's regionDown
+ * fault), killed (-9) once the host rule and backend service are gone,
+ * once the new subnet, instance and restore are done and the VM made,
+ * then after each mutating call of the lives that follow. In the
+ * simulator: cf1 READY in europe-west1 with one VM, subnet, instance group
+ * and instance there, restored from the backup run kept in `eu`, its old
+ * ones still in us-central1 (untouchable); once the region is back, their
+ * retirement, killed once the VM and the instance are gone and after each
+ * call, leaves one of each resource (check_tenants) and the old instance
+ * gone with one FINAL backup; cf2, in the region that went down, as it
+ * was.
+ */
+static void test_failover(void **state)
+{
+  static const char *const at[] = {"url_map_rule", "backend_service", "subnet",
+                                   "sql_instance", "sql_restore",     "vm"};
+  static const char *const retire_at[] = {"vm", "sql_instance"};
+  life l;
+  unsigned kills0 = g_kills;
+  char run[64] = "", fo[600], cidr[EDV_CIDR_STRLEN + 1], src[256], vm2[512];
+  th h;
+  th_opts o;
+  edv_error err;
+  edv_cidr c;
+  json_object *r, *items, *fault;
+
+  (void)state;
+  only_parent();
+  memset(&l, 0, sizeof(l));
+  l.t[0] = (tenant_want){"cf1", "basic", EDV_DIR_UP, 0};
+  l.t[1] = (tenant_want){"cf2", "basic", EDV_DIR_UP, 0};
+  l.n = 2;
+  assert_int_equal(run_life(&l, 0), 0);
+  th_simproc_opts(&g_sp, g_dir, &o);
+  th_open(&h, &o);
+  r = th_api(&h, EDV_API_SQLADMIN, "POST",
+             "/sql/v1beta4/projects/edv-sim/instances/edv-cf1-db-1/backupRuns",
+             json_tokener_parse("{\"kind\": \"sql#backupRun\"}"));
+  json_object_put(r);
+  for (int i = 0; i < 500 && !run[0]; i++) {
+    r = th_api(
+        &h, EDV_API_SQLADMIN, "GET",
+        "/sql/v1beta4/projects/edv-sim/instances/edv-cf1-db-1/backupRuns",
+        NULL);
+    items = json_object_object_get(r, "items");
+    if (json_object_array_length(items) == 1 &&
+        strcmp(json_object_get_string(json_object_object_get(
+                   json_object_array_get_idx(items, 0), "status")),
+               "SUCCESSFUL") == 0)
+      snprintf(run, sizeof(run), "%s",
+               json_object_get_string(json_object_object_get(
+                   json_object_array_get_idx(items, 0), "id")));
+    json_object_put(r);
+    usleep(10000);
+  }
+  assert_true(run[0]);
+  r = th_res(&h, "projects/edv-sim/zones/us-central1-a/instances/edv-cf2-vm");
+  assert_non_null(r);
+  snprintf(vm2, sizeof(vm2), "%s",
+           json_object_get_string(json_object_object_get(r, "id")));
+  json_object_put(r);
+  fault = th_admin(&h, "POST", "/_sim/faults",
+                   json_tokener_parse("{\"regionDown\": \"us-central1\"}"));
+  json_object_put(fault);
+  assert_int_equal(edv__store_subnet_get(h.store, "cf1", &c, NULL), 0);
+  edv__cidr_format(&c, cidr, sizeof(cidr));
+  snprintf(src, sizeof(src),
+           "projects/edv-sim/instances/edv-cf1-db-1/backupRuns/%s", run);
+  snprintf(fo, sizeof(fo),
+           "{\"backup\":\"%s\",\"from\":\"us-central1\",\"generation\":1,"
+           "\"cidr\":\"%s\"}",
+           src, cidr);
+  assert_int_equal(edv__fleet_move(h.fleet, "cf1", "europe-west1", fo, &err),
+                   0);
+  th_close(&h);
+  l.kill_kind = EDV_EV_STEP_DONE;
+  l.kill_tenant = "cf1";
+  l.kill_nth = 1;
+  for (size_t i = 0; i < sizeof(at) / sizeof(*at); i++) {
+    l.seen = 0;
+    l.kill_step = at[i];
+    assert_int_equal(run_life(&l, 0), 1);
+  }
+  l.kill_step = NULL;
+  until_done_killing_calls(&l, 80);
+  l.kill_nth = 0;
+  assert_int_equal(run_life(&l, 0), 0);
+  th_open(&h, &o);
+  assert_int_equal(th_phase(&h, "cf1"), EDV_PHASE_READY);
+  assert_int_equal(th_phase(&h, "cf2"), EDV_PHASE_READY);
+  res_in(&h, "projects/edv-sim/zones/europe-west1-b/instances/edv-cf1-vm",
+         "name", "edv-cf1-vm");
+  res_in(&h, "projects/edv-sim/regions/europe-west1/subnetworks/edv-cf1",
+         "region", "europe-west1");
+  res_in(&h, "projects/edv-sim/zones/europe-west1-b/instanceGroups/edv-cf1-ig",
+         "zone", "europe-west1-b");
+  res_in(&h, "projects/edv-sim/instances/edv-cf1-db-2", "region",
+         "europe-west1");
+  r = th_res(&h, "projects/edv-sim/simRestores/edv-cf1-db-2");
+  assert_non_null(r);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(r, "source")), src);
+  json_object_put(r);
+  /* The old region's, untouched while it is down. */
+  res_in(&h, "projects/edv-sim/zones/us-central1-a/instances/edv-cf1-vm",
+         "name", "edv-cf1-vm");
+  res_in(&h, "projects/edv-sim/regions/us-central1/subnetworks/edv-cf1",
+         "ipCidrRange", cidr);
+  res_in(&h, "projects/edv-sim/instances/edv-cf1-db-1", "region",
+         "us-central1");
+  assert_true(edv__fleet_retire_pending(h.fleet, "cf1", src, sizeof(src)));
+  assert_string_equal(src, "us-central1");
+  fault = th_admin(&h, "DELETE", "/_sim/faults", NULL);
+  json_object_put(fault);
+  th_close(&h);
+
+  /* The region is back: the retirement, killed, then to its end. */
+  l.t[0].dir = EDV_DIR_RETIRE;
+  l.n = 1;
+  l.kill_kind = EDV_EV_STEP_DONE;
+  l.kill_nth = 1;
+  for (size_t i = 0; i < sizeof(retire_at) / sizeof(*retire_at); i++) {
+    l.seen = 0;
+    l.kill_step = retire_at[i];
+    assert_int_equal(run_life(&l, 0), 1);
+  }
+  l.kill_step = NULL;
+  until_done_killing_calls(&l, 40);
+  l.kill_nth = 0;
+  assert_int_equal(run_life(&l, 0), 0);
+  l.t[0].dir = EDV_DIR_UP;
+  l.n = 2;
+  check_tenants(l.t, l.n);
+  th_open(&h, &o);
+  assert_false(edv__fleet_retire_pending(h.fleet, "cf1", src, sizeof(src)));
+  assert_null(th_res(&h, "projects/edv-sim/instances/edv-cf1-db-1"));
+  assert_null(
+      th_res(&h, "projects/edv-sim/zones/us-central1-a/instances/edv-cf1-vm"));
+  assert_null(
+      th_res(&h, "projects/edv-sim/regions/us-central1/subnetworks/edv-cf1"));
+  assert_int_equal(final_backups(&h, "edv-cf1-db-1", src, sizeof(src)), 1);
+  res_in(&h, "projects/edv-sim/zones/us-central1-a/instances/edv-cf2-vm", "id",
+         vm2);
+  res_in(&h, "projects/edv-sim/instances/edv-cf2-db-1", "region",
+         "us-central1");
+  th_close(&h);
+  fprintf(stderr, "# %u kills failing over a tenant\n", g_kills - kills0);
+  assert_true(g_kills - kills0 >= 10);
 }
 
 /* ---- edvctl, the product's own resume path ----------------------------------
@@ -885,11 +1041,12 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_boundaries), cmocka_unit_test(test_calls),
       cmocka_unit_test(test_random),     cmocka_unit_test(test_edvctl),
       cmocka_unit_test(test_recover),    cmocka_unit_test(test_move),
+      cmocka_unit_test(test_failover),
   };
-  struct CMUnitTest pick[6];
+  struct CMUnitTest pick[7];
   size_t n = 0;
 
-  for (size_t i = 0; i < 6; i++)
+  for (size_t i = 0; i < 7; i++)
     if (strcmp(which, "all") == 0 || strstr(all[i].name, which))
       pick[n++] = all[i];
   return _cmocka_run_group_tests("crash", pick, n, setup, teardown);

@@ -862,6 +862,98 @@ static void test_boot_model(void **state)
 
 /* Stops the simulator but keeps its state directory (apitest's fx_free
  * removes it). */
+/* vm_body() booting `image` instead of the public debian-12 family. */
+static char *vm_body_image(const char *name, const char *image,
+                           const char *extra)
+{
+  const char *deb = "projects/debian-cloud/global/images/family/debian-12";
+  char *b = vm_body(name, "e2-small", 10, extra), *nb = malloc(4200);
+  const char *p = strstr(b, deb);
+
+  snprintf(nb, 4200, "%.*s%s%s", (int)(p - b), b, image, p + strlen(deb));
+  free(b);
+  return nb;
+}
+
+#define GUEST_MD(extra)                                                        \
+  ",\"metadata\":{\"items\":[{\"key\":\"startup-script\",\"value\":"           \
+  "\"#!/bin/sh\"},{\"key\":\"edv-release\",\"value\":\"1.2.0\"}" extra "]}"
+#define GUEST_ON ",{\"key\":\"enable-guest-attributes\",\"value\":\"TRUE\"}"
+#define GUEST_Q  "/getGuestAttributes?queryPath=edvirons%2F"
+
+/* The guest attribute a VM's startup script writes, derived from the boot
+ * model: nothing while it boots or without enable-guest-attributes; then
+ * the release of its metadata from an image of the project, "none" from
+ * a public image. Project images: insert, family, OBSOLETE refused. */
+static void test_guest_attributes(void **state)
+{
+  simfx *f = fx_start("realistic");
+  char *b;
+  reply r;
+
+  (void)state;
+  make_network(f);
+  call_done(f, "POST", CP "/global/images",
+            "{\"name\":\"tenant-1\",\"family\":\"tenant\",\"rawDisk\":{"
+            "\"source\":\"https://storage.googleapis.com/b/t.tar.gz\"}}");
+  http(f, "GET", CP "/global/images/family/tenant", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "name", "tenant-1");
+  assert_jeq(r.json, "status", "READY");
+  reply_free(&r);
+  /* A tenant image VM, a stock one, and one without the switch. */
+  b = vm_body_image("edv-t1-vm", "projects/edv-sim/global/images/family/tenant",
+                    GUEST_MD(GUEST_ON));
+  call_done(f, "POST", ZA "/instances", b);
+  free(b);
+  /* Booting (realistic: >= 60 s): nothing written yet. */
+  http(f, "GET", ZA "/instances/edv-t1-vm" GUEST_Q, NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  insert_vm(f, "edv-t2-vm", "e2-small", 10, GUEST_MD(GUEST_ON));
+  insert_vm(f, "edv-t3-vm", "e2-small", 10, GUEST_MD(""));
+  assert_int_equal(advance(f, 95), 200);
+  http(f, "GET", ZA "/instances/edv-t1-vm" GUEST_Q, NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "queryValue.items.0.namespace", "edvirons");
+  assert_jeq(r.json, "queryValue.items.0.key", "app-version");
+  assert_jeq(r.json, "queryValue.items.0.value", "1.2.0");
+  reply_free(&r);
+  http(f, "GET",
+       ZA "/instances/edv-t1-vm/getGuestAttributes?variableKey=edvirons%2F"
+          "app-version",
+       NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "variableValue", "1.2.0");
+  reply_free(&r);
+  http(f, "GET",
+       ZA "/instances/edv-t1-vm/getGuestAttributes?queryPath=other%2F", NULL,
+       &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "GET", ZA "/instances/edv-t2-vm" GUEST_Q, NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "queryValue.items.0.value", "none");
+  reply_free(&r);
+  http(f, "GET", ZA "/instances/edv-t3-vm" GUEST_Q, NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  /* OBSOLETE: no new disk from it, and the family has no image left. */
+  call_done(f, "POST", CP "/global/images/tenant-1/deprecate",
+            "{\"state\":\"OBSOLETE\"}");
+  http(f, "GET", CP "/global/images/family/tenant", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  b = vm_body_image("edv-t4-vm", "projects/edv-sim/global/images/tenant-1",
+                    NULL);
+  http(f, "POST", ZA "/instances", b, &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(r.body, "OBSOLETE"));
+  reply_free(&r);
+  free(b);
+  fx_free(f);
+}
+
 static char *fx_stop_keep(simfx *f)
 {
   char *dir = strdup(f->dir);
@@ -1042,6 +1134,7 @@ int main(void)
       cmocka_unit_test(test_disks_and_policies),
       cmocka_unit_test(test_instance_groups),
       cmocka_unit_test(test_boot_model),
+      cmocka_unit_test(test_guest_attributes),
       cmocka_unit_test(test_restart),
       cmocka_unit_test(test_batch),
   };

@@ -63,6 +63,7 @@ enum {
   DOC_MONITORING,
   DOC_SECRETS,
   DOC_IAM,
+  DOC_RESOURCEMANAGER,
   DOC__COUNT
 };
 
@@ -75,6 +76,7 @@ static const char *const doc_files[DOC__COUNT] = {
     "monitoring.v3.json",
     "secretmanager.v1.json",
     "iam.v1.json",
+    "cloudresourcemanager.v1.json",
 };
 
 typedef struct doc {
@@ -234,6 +236,8 @@ static int route_doc(const sim_rt *rt)
     return DOC_SECRETS;
   case SIM_API_IAM:
     return DOC_IAM;
+  case SIM_API_RESOURCEMANAGER:
+    return DOC_RESOURCEMANAGER;
   default:
     return -1;
   }
@@ -1176,6 +1180,35 @@ static void scenario_compute_more(simfx *f)
       "resourcePolicies/daily\"]}");
 }
 
+/* The project's own images (a tenant image published, deprecated,
+ * deleted) and the guest attribute a booted VM's startup script writes. */
+static void scenario_images(simfx *f)
+{
+  char b[600], v[128];
+
+  cop(f, "POST", CP "/global/images",
+      "{\"name\":\"tenant-1\",\"family\":\"tenant\",\"rawDisk\":{"
+      "\"source\":\"https://storage.googleapis.com/b/tenant-1.tar.gz\"},"
+      "\"labels\":{\"edv-app\":\"1-0-0\"}}");
+  ok(f, "GET", CP "/global/images/tenant-1", NULL);
+  ok(f, "GET", CP "/global/images/family/tenant", NULL);
+  cop(f, "POST", CP "/global/images/tenant-1/deprecate",
+      "{\"state\":\"DEPRECATED\"}");
+  cop(f, "DELETE", CP "/global/images/tenant-1", NULL);
+  snprintf(b, sizeof(b),
+           "{\"items\":[{\"key\":\"startup-script\",\"value\":\"x\"},"
+           "{\"key\":\"enable-guest-attributes\",\"value\":\"TRUE\"}],"
+           "\"fingerprint\":\"%s\"}",
+           field(f, CP "/zones/us-central1-a/instances/vm1",
+                 "metadata.fingerprint", v, sizeof(v)));
+  cop(f, "POST", CP "/zones/us-central1-a/instances/vm1/setMetadata", b);
+  assert_int_equal(advance(f, 600), 200);
+  ok(f, "GET",
+     CP "/zones/us-central1-a/instances/vm1/getGuestAttributes"
+        "?queryPath=edvirons%2F",
+     NULL);
+}
+
 /* Tear-down of what the Compute scenario made (after the tail). */
 static void scenario_compute_down(simfx *f)
 {
@@ -1524,6 +1557,22 @@ static void scenario_iam(simfx *f)
   ok(f, "DELETE", p, NULL);
 }
 
+/* The project's IAM policy: read, then a read-modify-write. */
+static void scenario_resourcemanager(simfx *f)
+{
+  reply r;
+  char body[400];
+
+  okr(f, "POST", "/v1/projects/edv-sim:getIamPolicy", "{}", &r);
+  snprintf(body, sizeof(body),
+           "{\"policy\":{\"bindings\":[{\"role\":\"roles/logging."
+           "logWriter\",\"members\":[\"serviceAccount:vm@edv-sim.iam."
+           "gserviceaccount.com\"]}],\"etag\":\"%s\"}}",
+           jget(r.json, "etag") ? jget(r.json, "etag") : "");
+  reply_free(&r);
+  ok(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body);
+}
+
 static void test_responses(void **state)
 {
   simfx *f;
@@ -1540,6 +1589,7 @@ static void test_responses(void **state)
   scenario_certmgr(f);
   scenario_compute(f);
   scenario_compute_more(f);
+  scenario_images(f);
   scenario_compute_tail(f);
   scenario_certmgr_tail(f);
   scenario_compute_down(f);
@@ -1549,6 +1599,7 @@ static void test_responses(void **state)
   scenario_secrets(f);
   scenario_monitoring(f);
   scenario_iam(f);
+  scenario_resourcemanager(f);
   /* Coverage: which served methods the scenario reached. */
   s = edv__sim_core(f->es);
   for (size_t i = 0; i < s->n_routes; i++) {

@@ -122,6 +122,69 @@ static void test_secrets(void **state)
   fx_free(f);
 }
 
+/* Resource Manager: the project's IAM policy, read-modify-write with
+ * the etag; a stale etag is 409 ABORTED; roles, members and the project
+ * are checked. */
+static void test_project_policy(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char etag[64], body[600];
+  static const char *const bad[] = {
+      /* no members */
+      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\"}]}}",
+      /* not a role */
+      "{\"policy\":{\"bindings\":[{\"role\":\"viewer\",\"members\":"
+      "[\"user:a@example.com\"]}]}}",
+      /* a member without its type */
+      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\",\"members\":"
+      "[\"a@example.com\"]}]}}",
+      /* allUsers on a project */
+      "{\"policy\":{\"bindings\":[{\"role\":\"roles/viewer\",\"members\":"
+      "[\"allUsers\"]}]}}",
+      /* a field Policy does not have */
+      "{\"policy\":{\"owners\":[]}}",
+  };
+
+  (void)state;
+  http(f, "POST", "/v1/projects/edv-sim:getIamPolicy", "{}", &r);
+  expect_status(&r, 200);
+  assert_null(jget(r.json, "bindings"));
+  snprintf(etag, sizeof(etag), "%s", jget(r.json, "etag"));
+  reply_free(&r);
+  snprintf(body, sizeof(body),
+           "{\"policy\":{\"etag\":\"%s\",\"bindings\":[{\"role\":"
+           "\"roles/logging.logWriter\",\"members\":["
+           "\"serviceAccount:edv-t1@edv-sim.iam.gserviceaccount.com\"]},"
+           "{\"role\":\"projects/edv-sim/roles/custom\",\"members\":["
+           "\"group:ops@example.com\",\"domain:example.com\"]}]}}",
+           etag);
+  http(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "bindings.1.members.1", "domain:example.com");
+  assert_string_not_equal(jget(r.json, "etag"), etag);
+  reply_free(&r);
+  /* The same etag again: someone (we) changed the policy since. */
+  http(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body, &r);
+  expect_status(&r, 409);
+  assert_jeq(r.json, "error.status", "ABORTED");
+  reply_free(&r);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    http(f, "POST", "/v1/projects/edv-sim:setIamPolicy", bad[i], &r);
+    expect_status(&r, 400);
+    reply_free(&r);
+  }
+  http(f, "POST", "/v1/projects/other:getIamPolicy", "{}", &r);
+  expect_status(&r, 403);
+  reply_free(&r);
+  http(f, "POST", "/v1/projects/edv-sim:getIamPolicy", "{}", &r);
+  assert_jeq(r.json, "bindings.0.members.0",
+             "serviceAccount:edv-t1@edv-sim.iam.gserviceaccount.com");
+  assert_jeq(r.json, "bindings.1.role", "projects/edv-sim/roles/custom");
+  reply_free(&r);
+  fx_free(f);
+}
+
 static void test_iam(void **state)
 {
   simfx *f = fx_start("fast");
@@ -177,11 +240,17 @@ static void test_iam(void **state)
   fx_free(f);
 }
 
+/* A one-condition alert policy: severity, then one notification channel. */
+#define POLICY_FMT                                                             \
+  "{\"displayName\":\"db\",\"severity\":\"%s\",\"notificationChannels\":"      \
+  "[\"%s\"],\"conditions\":[{\"displayName\":\"c\",\"conditionThreshold\":{"   \
+  "\"filter\":\"metric.type=\\\"custom.googleapis.com/edv/x\\\"\"}}]}"
+
 static void test_monitoring(void **state)
 {
   simfx *f = fx_start("fast");
   reply r;
-  char name[200], body[600], path[400];
+  char name[200], body[600], path[400], chan[200];
 
   (void)state;
   /* Alert policies and channels. */
@@ -224,6 +293,56 @@ static void test_monitoring(void **state)
   reply_free(&r);
   http(f, "GET", path, NULL, &r);
   expect_status(&r, 404);
+  reply_free(&r);
+  /* Channels: a known type with its label; a secret label never answered. */
+  http(f, "POST", MON "/notificationChannels", "{\"type\":\"carrier-pigeon\"}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"webhook_tokenauth\",\"labels\":{}}", &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "labels[url]"));
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"pagerduty\",\"labels\":{\"service_key\":\"pd-secret-1\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, "pd-secret-1"));
+  snprintf(chan, sizeof(chan), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* A policy names existing channels only, with a known severity. */
+  snprintf(body, sizeof(body), POLICY_FMT, "WARNING",
+           "projects/edv-sim/notificationChannels/404");
+  http(f, "POST", MON "/alertPolicies", body, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  snprintf(body, sizeof(body), POLICY_FMT, "LOUD", chan);
+  http(f, "POST", MON "/alertPolicies", body, &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  snprintf(body, sizeof(body), POLICY_FMT, "CRITICAL", chan);
+  http(f, "POST", MON "/alertPolicies", body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "severity", "CRITICAL");
+  snprintf(name, sizeof(name), "/v3/%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* A channel in use is deleted only with force, and leaves the policy. */
+  snprintf(path, sizeof(path), "/v3/%s", chan);
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.status", "FAILED_PRECONDITION");
+  reply_free(&r);
+  strcat(path, "?force=true");
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", name, NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "notificationChannels"), 0);
+  reply_free(&r);
+  http(f, "DELETE", name, NULL, &r);
+  expect_status(&r, 200);
   reply_free(&r);
   /* A hundred uptime checks, then Google's 429. */
   for (int i = 0; i < 100; i++) {
@@ -308,6 +427,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_secrets),
       cmocka_unit_test(test_iam),
+      cmocka_unit_test(test_project_policy),
       cmocka_unit_test(test_monitoring),
   };
   int result;

@@ -4,8 +4,9 @@
  * restart), one operation at a time per instance, PostgreSQL tiers,
  * settingsVersion, deletion protection, name reuse after a week of
  * simulated time, databases, users (passwords never echoed or stored),
- * backup runs, final backups that outlive their instance, and private IP from a
- * private services access range, on both /v1 and /sql/v1beta4.
+ * backup runs, final backups that outlive their instance, private IP from a
+ * private services access range, on both /v1 and /sql/v1beta4, and a
+ * region outage.
  *
  * The realistic profile on a real-time clock: nothing finishes unless the
  * test advances the clock, so every intermediate state is observable.
@@ -1119,6 +1120,124 @@ static void test_sql_final_backup(void **state)
   fx_free(f);
 }
 
+/* A region out of service (POST /_sim/faults {"regionDown"}): Compute
+ * and Cloud SQL calls on its resources answer 503 backendError, the
+ * region and its zones say DOWN, backup runs kept elsewhere are still
+ * listed and restorable onto an instance of another region while those
+ * kept in the region are not, and removing the fault brings it back. */
+static void test_sql_region_down(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char run[64], body[300];
+
+  (void)state;
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"away\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"europe-west1\",\"settings\":{\"tier\":"
+       "\"db-custom-1-3840\",\"backupConfiguration\":{\"enabled\":true,"
+       "\"location\":\"eu\"}}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"home\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"europe-west1\",\"settings\":{\"tier\":"
+       "\"db-custom-1-3840\",\"backupConfiguration\":{\"enabled\":true,"
+       "\"location\":\"europe-west1\"}}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances",
+       "{\"name\":\"elsewhere\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"us-central1\",\"settings\":{\"tier\":"
+       "\"db-custom-1-3840\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "POST", V1 "/instances/away/backupRuns", "{}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "POST", V1 "/instances/home/backupRuns", "{}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "GET", V1 "/instances/away/backupRuns", NULL, &r);
+  snprintf(run, sizeof(run), "%s", jget(r.json, "items.0.id"));
+  reply_free(&r);
+
+  http(f, "POST", "/_sim/faults", "{\"regionDown\":\"europe-west1\"}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/away", NULL, &r);
+  expect_status(&r, 503);
+  assert_jeq(r.json, "error.errors.0.reason", "backendError");
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/elsewhere", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/regions/europe-west1", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "status", "DOWN");
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/zones/europe-west1-b", NULL, &r);
+  assert_jeq(r.json, "status", "DOWN");
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/regions/us-central1", NULL, &r);
+  assert_jeq(r.json, "status", "UP");
+  reply_free(&r);
+  http(f, "GET",
+       "/compute/v1/projects/edv-sim/regions/europe-west1/subnetworks", NULL,
+       &r);
+  expect_status(&r, 503);
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/zones/europe-west1-b/instances",
+       NULL, &r);
+  expect_status(&r, 503);
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/zones/us-central1-a/instances",
+       NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  /* Kept in `eu`: listed, and restorable elsewhere; kept in the region:
+   * not listed, not restorable. */
+  http(f, "GET", V1 "/instances/away/backupRuns", NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "items"), 1);
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/home/backupRuns", NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "items"), 0);
+  reply_free(&r);
+  snprintf(body, sizeof(body),
+           "{\"restoreBackupContext\":{\"backupRunId\":\"%s\","
+           "\"instanceId\":\"away\"}}",
+           run);
+  http(f, "POST", V1 "/instances/elsewhere/restoreBackup", body, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  settle(f);
+  http(f, "POST", V1 "/instances/away/restoreBackup", body, &r);
+  expect_status(&r, 503);
+  reply_free(&r);
+
+  http(f, "DELETE", "/_sim/faults", NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/away", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "state", "RUNNABLE");
+  reply_free(&r);
+  http(f, "GET", V1 "/instances/home/backupRuns", NULL, &r);
+  assert_int_equal(jlen(r.json, "items"), 1);
+  reply_free(&r);
+  http(f, "GET", "/compute/v1/projects/edv-sim/regions/europe-west1", NULL, &r);
+  assert_jeq(r.json, "status", "UP");
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1130,6 +1249,7 @@ int main(void)
       cmocka_unit_test(test_sql_list_filter_pages),
       cmocka_unit_test(test_sql_final_backup),
       cmocka_unit_test(test_sql_pitr),
+      cmocka_unit_test(test_sql_region_down),
   };
   int result;
 

@@ -152,13 +152,13 @@ static void test_migrations(void **state)
 
   assert_string_equal(edv__store_backend(fx->st), "sqlite");
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 2);
+  assert_int_equal(v, 3);
   put_tenant(fx->st, "school001", "basic", EDV_PHASE_PENDING);
   /* Re-open: nothing re-applied, data kept. */
   edv__store_close(fx->st);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 2);
+  assert_int_equal(v, 3);
   {
     edv__tenant_rec r;
 
@@ -166,13 +166,14 @@ static void test_migrations(void **state)
   }
   edv__store_close(fx->st);
   fx->st = NULL;
-  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 3);
   assert_int_equal(raw_int(fx->path, "PRAGMA application_id"), 0x45445631);
   assert_int_equal(raw_int(fx->path,
                            "SELECT count(*) FROM sqlite_master WHERE type = "
                            "'table' AND name IN ('tenants', 'steps', 'journal',"
-                           " 'subnets', 'leases', 'idempotency_keys')"),
-                   6);
+                           " 'subnets', 'leases', 'idempotency_keys',"
+                           " 'releases')"),
+                   7);
   /* WAL is a property of the file. */
   assert_int_equal(raw_int(fx->path, "SELECT journal_mode = 'wal' FROM "
                                      "pragma_journal_mode"),
@@ -183,7 +184,7 @@ static void test_migrations(void **state)
   assert_null(fx->st);
   assert_contains(err.message, "schema version 99 is newer");
   /* Another application's file is refused. */
-  assert_int_equal(raw_exec(fx->path, "PRAGMA user_version = 1;"
+  assert_int_equal(raw_exec(fx->path, "PRAGMA user_version = 3;"
                                       "PRAGMA application_id = 42"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), EDV_ECONFIG);
@@ -220,8 +221,10 @@ static void test_migration_v1_to_v2(void **state)
                " generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),"
                " last_error TEXT NOT NULL DEFAULT '',"
                " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
-               "INSERT INTO t1 SELECT * FROM tenants;"
+               "INSERT INTO t1 SELECT id, slug, tier, spec, phase, generation,"
+               " last_error, created_ms, updated_ms FROM tenants;"
                "DROP TABLE tenants; ALTER TABLE t1 RENAME TO tenants;"
+               "DROP TABLE releases;"
                "INSERT INTO steps (tenant, step, state) VALUES"
                " ('school001', 'vm', 'DONE');"
                "INSERT INTO subnets VALUES ('10.64.0.0/28', 'school001', 1, 2,"
@@ -232,7 +235,7 @@ static void test_migration_v1_to_v2(void **state)
                    SQLITE_CONSTRAINT);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 2);
+  assert_int_equal(v, 3);
   edv__store_close(fx->st);
   fx->st = NULL;
   assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM steps"), 1);
@@ -248,6 +251,71 @@ static void test_migration_v1_to_v2(void **state)
   fx->st = NULL;
   assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM steps"), 0);
   assert_int_equal(fx_open(fx, &err), 0);
+}
+
+static edv__release_rec release_rec(const char *version, const char *image)
+{
+  edv__release_rec r;
+
+  memset(&r, 0, sizeof(r));
+  snprintf(r.version, sizeof(r.version), "%s", version);
+  snprintf(r.image, sizeof(r.image), "projects/p/global/images/%s", image);
+  return r;
+}
+
+static int count_release(void *data, const edv__release_rec *r)
+{
+  (void)r;
+  ++*(int *)data;
+  return 0;
+}
+
+/* A version-2 store (no releases table, no tenant release column) with a
+ * tenant: opening it migrates to version 3, the tenant kept with no
+ * release; releases then record, refuse a duplicate, and the newest is the
+ * current one; a tenant's release is written and read back. */
+static void test_migration_v2_to_v3(void **state)
+{
+  fixture *fx = *state;
+  edv__release_rec rel = release_rec("1.0.0", "tenant-1"), got;
+  edv__tenant_rec r;
+  edv_error err;
+  int v, n = 0;
+
+  put_tenant(fx->st, "school001", "basic", EDV_PHASE_READY);
+  edv__store_close(fx->st);
+  fx->st = NULL;
+  assert_int_equal(raw_exec(fx->path,
+                            "ALTER TABLE tenants DROP COLUMN release_version;"
+                            "DROP TABLE releases; PRAGMA user_version = 2;"),
+                   SQLITE_OK);
+  assert_int_equal(fx_open(fx, &err), 0);
+  assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
+  assert_int_equal(v, 3);
+  assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
+  assert_int_equal(r.phase, EDV_PHASE_READY);
+  assert_string_equal(r.release, "");
+  assert_int_equal(edv__store_release_current(fx->st, &got, &err),
+                   EDV_ENOTFOUND);
+  assert_int_equal(edv__store_release_put(fx->st, &rel, &err), 0);
+  assert_int_equal(edv__store_release_put(fx->st, &rel, &err), EDV_EEXIST);
+  assert_contains(err.message, "1.0.0");
+  rel = release_rec("1.1.0-rc.1", "tenant-2");
+  rel.created_ms = 1234;
+  assert_int_equal(edv__store_release_put(fx->st, &rel, &err), 0);
+  assert_int_equal(edv__store_release_current(fx->st, &got, &err), 0);
+  assert_string_equal(got.version, "1.1.0-rc.1");
+  assert_string_equal(got.image, "projects/p/global/images/tenant-2");
+  assert_int_equal(got.created_ms, 1234);
+  assert_int_equal(edv__store_release_list(fx->st, count_release, &n, &err), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(edv__store_release_get(fx->st, "9.9.9", &got, &err),
+                   EDV_ENOTFOUND);
+  snprintf(r.release, sizeof(r.release), "1.0.0");
+  assert_int_equal(edv__store_tenant_put(fx->st, &r, EDV_PUT_UPDATE, &err), 0);
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
+  assert_string_equal(r.release, "1.0.0");
 }
 
 static void test_file_mode_0600(void **state)
@@ -981,6 +1049,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_migration_v1_to_v2, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_v2_to_v3, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_mode_0600, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup,
                                       teardown),

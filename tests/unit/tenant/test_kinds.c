@@ -41,11 +41,12 @@ static int teardown(void **state)
 }
 
 /* Steps that manage no resource of their own (sql_restore puts a backup's
- * data into the sql_instance step's instance). */
+ * data into the sql_instance step's instance; region_nat the region's
+ * router, a platform kind its tenants share). */
 static int resourceless(const char *step)
 {
   static const char *const none[] = {"preflight", "health", "registration",
-                                     "sql_restore"};
+                                     "sql_restore", "region_nat"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
@@ -99,6 +100,8 @@ static void test_needs(void **state)
       {EDV_KIND_VM, EDV_KIND_SQL_INSTANCE}, /* through the user, the db */
       {EDV_KIND_FW_ALLOW_DB, EDV_KIND_SQL_INSTANCE},
       {EDV_KIND_SECRET, EDV_KIND_SERVICE_ACCOUNT},
+      {EDV_KIND_VM, EDV_KIND_PROJECT_ROLES},
+      {EDV_KIND_PROJECT_ROLES, EDV_KIND_SERVICE_ACCOUNT},
       {EDV_KIND_INSTANCE_GROUP, EDV_KIND_VM},
       {EDV_KIND_BACKEND_SERVICE, EDV_KIND_INSTANCE_GROUP},
       {EDV_KIND_URL_MAP_RULE, EDV_KIND_BACKEND_SERVICE},
@@ -705,6 +708,55 @@ static void test_subnet(void **state)
   "https://compute.googleapis.com/compute/v1/projects/edv-prod/"               \
   "global/backendServices/edv-school001-bes"
 
+/* The tenant's account in the project's IAM policy: added beside what
+ * others hold (a foreign member of the same role, another role, a
+ * conditional binding of the role), taken out leaving them as they were. */
+static void test_roles(void **state)
+{
+  static const char *const foreign =
+      "{\"version\":1,\"etag\":\"BwE=\",\"bindings\":["
+      "{\"role\":\"roles/owner\",\"members\":[\"user:o@example.com\"]},"
+      "{\"role\":\"roles/logging.logWriter\",\"members\":"
+      "[\"group:ops@example.com\"]},"
+      "{\"role\":\"roles/monitoring.metricWriter\",\"members\":"
+      "[\"serviceAccount:edv-school001@edv-prod.iam.gserviceaccount.com\"],"
+      "\"condition\":{\"title\":\"t\",\"expression\":\"true\"}}]}";
+  const char *member =
+      "serviceAccount:edv-school001@edv-prod.iam.gserviceaccount.com";
+  edv__kind_ctx c = ctx_of("basic");
+  json_object *pol = json_tokener_parse(foreign), *patch = NULL, *orig;
+  char text[512];
+
+  (void)state;
+  orig = json_tokener_parse(foreign);
+  assert_int_equal(edv__kind_roles_diff(&c, pol, &patch, text, sizeof(text)),
+                   2);
+  assert_non_null(strstr(text, "lacks roles/logging.logWriter"));
+  assert_non_null(strstr(text, "lacks roles/monitoring.metricWriter"));
+  assert_non_null(patch);
+  /* The patch holds the account in both roles and keeps the etag. */
+  assert_int_equal(edv__kind_roles_diff(&c, patch, NULL, NULL, 0), 0);
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(patch, "etag")), "BwE=");
+  json_object_put(patch);
+  /* Put twice changes once; the foreign member stays beside ours. */
+  assert_int_equal(edv__kind_roles_put(pol, member, edv__kind_project_roles, 0),
+                   2);
+  assert_int_equal(edv__kind_roles_put(pol, member, edv__kind_project_roles, 0),
+                   0);
+  assert_true(edv__kind_roles_held(pol, member, edv__kind_project_roles, 0));
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(pol, "bindings")), 4);
+  /* Taken out: exactly the policy as it was (the binding it made alone is
+   * dropped, the conditional one of the same role kept). */
+  assert_int_equal(edv__kind_roles_put(pol, member, edv__kind_project_roles, 1),
+                   2);
+  assert_true(edv__kind_roles_held(pol, member, edv__kind_project_roles, 1));
+  assert_true(json_object_equal(pol, orig));
+  json_object_put(pol);
+  json_object_put(orig);
+}
+
 static void test_urlmap(void **state)
 {
   static const char *const hosts[] = {"school001.edvirons.com",
@@ -859,6 +911,7 @@ int main(void)
       cmocka_unit_test(test_fw),
       cmocka_unit_test(test_bes),
       cmocka_unit_test(test_subnet),
+      cmocka_unit_test(test_roles),
       cmocka_unit_test(test_urlmap),
       cmocka_unit_test(test_entry),
       cmocka_unit_test(test_sql_backup_location),

@@ -179,6 +179,28 @@ static void test_set_and_foreach(void **state)
   assert_int_equal(
       edv_config_set(cfg, "server.cors_origins", "https://a.example,", &err),
       EDV_ECONFIG);
+  /* alerts.email / alerts.webhook: lists, normalised; none by default. */
+  assert_string_equal(edv_config_get(cfg, "alerts.email"), "none");
+  assert_int_equal(edv_config_set(cfg, "alerts.email",
+                                  "ops@school.example, on-call+edv@x.org",
+                                  &err),
+                   0);
+  assert_string_equal(edv_config_get(cfg, "alerts.email"),
+                      "ops@school.example,on-call+edv@x.org");
+  assert_int_equal(edv_config_set(cfg, "alerts.email", "ops", &err),
+                   EDV_ECONFIG);
+  assert_non_null(strstr(err.message, "alerts.email"));
+  assert_int_equal(edv_config_set(cfg, "alerts.email", "a@b.org,", &err),
+                   EDV_ECONFIG);
+  assert_int_equal(edv_config_set(cfg, "alerts.email", "a b@c.org", &err),
+                   EDV_ECONFIG);
+  assert_int_equal(
+      edv_config_set(cfg, "alerts.webhook", "https://hooks.example/edv", &err),
+      0);
+  assert_int_equal(
+      edv_config_set(cfg, "alerts.webhook", "http://hooks.example/edv", &err),
+      EDV_ECONFIG);
+  assert_non_null(strstr(err.message, "alerts.webhook"));
   edv_config_foreach(cfg, NULL, NULL); /* tolerated */
   edv_config_free(cfg);
 }
@@ -201,7 +223,8 @@ static void test_foreach_order(void **state)
   assert_int_equal(edv_config_set(cfg, "zone", "us-east1-b", NULL), 0);
   assert_int_equal(edv_config_set(cfg, "access_token_file", "/t", NULL), 0);
   edv_config_foreach(cfg, append_key, keys);
-  assert_non_null(strstr(keys, "access_token_file,backup.stale_after_s,domain,"));
+  assert_non_null(strstr(keys, "access_token_file,alerts.email,alerts.webhook,"
+                               "backup.stale_after_s,domain,"));
   assert_non_null(strstr(keys, "supernet,zone,"));
   edv_config_free(cfg);
 }
