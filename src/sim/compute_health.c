@@ -768,15 +768,60 @@ static int fw_cb(void *data, const char *name, const char *kind,
 /* Google's health-check source ranges. */
 static const char *const probe_ranges[] = {"35.191.0.0/16", "130.211.0.0/22"};
 
+#define FW_KIND "compute#firewall"
+
+/* Firewall rules by target, so that a health check weighs the rules that
+ * can reach its instance rather than every rule of the project: "t:TAG"
+ * per target tag, "a:EMAIL" per target service account, "*" for a rule
+ * that targets every instance. */
+static void fw_keys(sim *s, json_object *rule,
+                    void (*emit)(void *ctx, const char *key), void *ctx)
+{
+  json_object *tt = json_object_object_get(rule, "targetTags");
+  json_object *ts = json_object_object_get(rule, "targetServiceAccounts");
+  char key[600];
+
+  (void)s;
+  if (sim_cvm_len(tt) == 0 && sim_cvm_len(ts) == 0)
+    emit(ctx, "*");
+  for (size_t i = 0; i < sim_cvm_len(tt); i++) {
+    snprintf(key, sizeof(key), "t:%s",
+             json_object_get_string(json_object_array_get_idx(tt, i)));
+    emit(ctx, key);
+  }
+  for (size_t i = 0; i < sim_cvm_len(ts); i++) {
+    snprintf(key, sizeof(key), "a:%s",
+             json_object_get_string(json_object_array_get_idx(ts, i)));
+    emit(ctx, key);
+  }
+}
+
+/* fw_cb over the rules under prefix filed under key. A rule met twice
+ * (two of the instance's tags) weighs the same twice: the verdict keeps
+ * the lowest priority, a deny winning a tie, in any order. */
+static void fw_weigh(sim *s, const char *prefix, const char *key,
+                     struct fw_ctx *c)
+{
+  size_t n;
+  const char **v = sim_store_lookup_sorted(s, FW_KIND, key, prefix, &n);
+
+  for (size_t i = 0; v && i < n; i++)
+    fw_cb(c, v[i], FW_KIND, sim_store_get(s, v[i]));
+  free(v);
+}
+
 /* 1 when the firewall admits every probe range on tcp:port; else 0 with
  * the first range refused in *range. */
 static int firewall_admits(sim *s, json_object *inst, int port,
                            const char **range)
 {
-  char prefix[300];
+  char prefix[300], key[600];
   char *net = NULL;
   json_object *nic = json_object_array_get_idx(
       json_object_object_get(inst, "networkInterfaces"), 0);
+  json_object *tags =
+      json_object_object_get(json_object_object_get(inst, "tags"), "items");
+  json_object *sas = json_object_object_get(inst, "serviceAccounts");
   int ok = 1;
 
   if (sim_cvm_str(nic, "network"))
@@ -793,7 +838,21 @@ static int firewall_admits(sim *s, json_object *inst, int port,
     c.port = port;
     c.best_prio = -1;
     parse_cidr(probe_ranges[i], &c.probe);
-    sim_store_each(s, prefix, fw_cb, &c);
+    fw_weigh(s, prefix, "*", &c);
+    for (size_t j = 0; j < sim_cvm_len(tags); j++) {
+      snprintf(key, sizeof(key), "t:%s",
+               json_object_get_string(json_object_array_get_idx(tags, j)));
+      fw_weigh(s, prefix, key, &c);
+    }
+    for (size_t j = 0; j < sim_cvm_len(sas); j++) {
+      const char *email =
+          sim_cvm_str(json_object_array_get_idx(sas, j), "email");
+
+      if (email) {
+        snprintf(key, sizeof(key), "a:%s", email);
+        fw_weigh(s, prefix, key, &c);
+      }
+    }
     if (c.best_prio < 0 || !c.best_allow) {
       ok = 0;
       *range = probe_ranges[i];
@@ -1198,7 +1257,8 @@ static const sim_route health_admin_routes[] = {
 
 int sim_cvm_health_init(sim *s)
 {
-  if (sim_register(s, SIM_API_COMPUTE, health_routes,
+  if (sim_store_index(s, FW_KIND, fw_keys) < 0 ||
+      sim_register(s, SIM_API_COMPUTE, health_routes,
                    sizeof(health_routes) / sizeof(*health_routes)) < 0)
     return -1;
   return sim_register(s, SIM_API_ADMIN, health_admin_routes, 1);

@@ -711,6 +711,38 @@ static int ip_used_cb(void *data, const char *name, const char *kind,
   return 0;
 }
 
+/* Instances by the subnetworks of their interfaces (canonical names), so
+ * that an address is allocated against the instances of its subnetwork
+ * rather than every zonal resource of the project. */
+static void inst_subnet_keys(sim *s, json_object *inst,
+                             void (*emit)(void *ctx, const char *key),
+                             void *ctx)
+{
+  json_object *nics = json_object_object_get(inst, "networkInterfaces");
+
+  for (size_t i = 0; i < sim_cvm_len(nics); i++) {
+    char *sn = sim_ref_name(
+        s, sim_cvm_str(json_object_array_get_idx(nics, i), "subnetwork"));
+
+    if (sn)
+      emit(ctx, sn);
+    free(sn);
+  }
+}
+
+/* ip_used_cb over the instances of c->subnet under prefix, in name order
+ * (as a walk of the store meets them: the first 256 count). */
+static void ips_used(sim *s, const char *prefix, struct ip_ctx *c)
+{
+  size_t n;
+  const char **v =
+      sim_store_lookup_sorted(s, "compute#instance", c->subnet, prefix, &n);
+
+  for (size_t i = 0; v && i < n; i++)
+    ip_used_cb(c, v[i], "compute#instance", sim_store_get(s, v[i]));
+  free(v);
+}
+
 /* The lowest free address of the subnet (Google keeps .0, .1 and the last
  * two), or 0 when it is full. */
 static uint32_t allocate_ip(sim *s, const char *subnet_name, json_object *sn)
@@ -735,7 +767,7 @@ static uint32_t allocate_ip(sim *s, const char *subnet_name, json_object *sn)
   c.subnet = subnet_name;
   c.s = s;
   snprintf(prefix, sizeof(prefix), "projects/%s/zones/", sim_project(s));
-  sim_store_each(s, prefix, ip_used_cb, &c);
+  ips_used(s, prefix, &c);
   for (uint32_t ip = base + 2; ip < base + size - 2; ip++) {
     size_t i;
 
@@ -2125,7 +2157,8 @@ static const sim_route vm_routes[] = {
 
 int sim_compute_vm_init(sim *s)
 {
-  if (sim_register(s, SIM_API_COMPUTE, vm_routes,
+  if (sim_store_index(s, "compute#instance", inst_subnet_keys) < 0 ||
+      sim_register(s, SIM_API_COMPUTE, vm_routes,
                    sizeof(vm_routes) / sizeof(*vm_routes)) < 0 ||
       sim_cvm_disk_init(s) < 0 || sim_cvm_health_init(s) < 0 ||
       sim_cvm_image_init(s) < 0 || sim_cvm_guest_init(s) < 0)

@@ -250,17 +250,26 @@ static void sim_save_cb(uv_timer_t *t)
   sim *s = t->data;
 
   if (s->dirty) {
+    uint64_t t0 = uv_hrtime();
+
     s->dirty = 0;
     sim__save(s);
+    s->save_ms = (uv_hrtime() - t0) / 1000000u;
   }
 }
 
 void sim_dirty(sim *s)
 {
+  /* A save writes the whole state: at a fleet's size it takes a while,
+   * so the next one waits ten times as long (saving stays within about a
+   * tenth of the loop), and never less than the debounce. */
+  uint64_t wait = s->save_ms * 10 > SIM_SAVE_DEBOUNCE_MS ? s->save_ms * 10
+                                                         : SIM_SAVE_DEBOUNCE_MS;
+
   s->dirty = 1;
   if (s->state_file && !s->closing &&
       !uv_is_active((uv_handle_t *)&s->save_timer))
-    uv_timer_start(&s->save_timer, sim_save_cb, SIM_SAVE_DEBOUNCE_MS, 0);
+    uv_timer_start(&s->save_timer, sim_save_cb, wait, 0);
 }
 
 /* --- simulated timers --------------------------------------------------- */
@@ -1206,6 +1215,7 @@ static void sim_free(sim *s)
     free(t);
   }
   sim__store_clear(s);
+  sim__store_index_free(s);
   sim__ops_clear(s);
   free(s->res.v);
   free(s->ops.v);

@@ -102,19 +102,67 @@ static int find_cb(void *data, const char *key, const char *kind,
   return c->hit != NULL;
 }
 
+/* The records' secondary index key: "TYPE name" with the name in lower
+ * case (owner names compare without case). */
+static void rr_index_key(char *buf, size_t n, const char *name, size_t len,
+                         const char *type)
+{
+  size_t k = (size_t)snprintf(buf, n, "%s ", type);
+
+  for (size_t i = 0; i < len && k + 1 < n; i++)
+    buf[k++] = (char)tolower((unsigned char)name[i]);
+  buf[k < n ? k : n - 1] = '\0';
+}
+
+static void rr_keys(sim *s, json_object *obj,
+                    void (*emit)(void *ctx, const char *key), void *ctx)
+{
+  const char *n = js(obj, "name"), *t = js(obj, "type");
+  char key[1100];
+
+  (void)s;
+  if (n == NULL || t == NULL)
+    return;
+  rr_index_key(key, sizeof(key), n, strlen(n), t);
+  emit(ctx, key);
+}
+
 json_object *sim_dns_lookup(sim *s, const char *fqdn, const char *type)
 {
   struct find_ctx c;
-  char prefix[300];
+  char prefix[300], key[1100];
+  size_t want;
+  const char *best = NULL;
+  json_object *hit = NULL;
 
   if (fqdn == NULL || *fqdn == '\0' || type == NULL)
     return NULL;
   c.name = fqdn;
   c.type = type;
-  c.hit = NULL;
   snprintf(prefix, sizeof(prefix), "projects/%s/managedZones/", sim_project(s));
-  sim_store_each(s, prefix, find_cb, &c);
-  return c.hit;
+  want = strlen(fqdn);
+  /* The records named fqdn, and fqdn. when the caller left the dot off;
+   * of those, the first in store order, as a walk of every zone finds. */
+  for (int dot = 0; dot < 2; dot++) {
+    size_t n;
+    const char **v;
+
+    if (dot && fqdn[want - 1] == '.')
+      break;
+    rr_index_key(key, sizeof(key), fqdn, want, type);
+    if (dot && strlen(key) + 1 < sizeof(key))
+      strcat(key, ".");
+    v = sim_store_lookup_sorted(s, DNS_KIND_RRSET, key, prefix, &n);
+    for (size_t i = 0; v && i < n && !(best && strcmp(v[i], best) >= 0); i++) {
+      c.hit = NULL;
+      if (find_cb(&c, v[i], DNS_KIND_RRSET, sim_store_get(s, v[i]))) {
+        best = v[i];
+        hit = c.hit;
+      }
+    }
+    free(v);
+  }
+  return hit;
 }
 
 /* --- rrset validation --------------------------------------------------- */
@@ -944,6 +992,8 @@ static const sim_route dns_routes[] = {
 
 int sim_dns_init(sim *s)
 {
+  if (sim_store_index(s, DNS_KIND_RRSET, rr_keys) < 0)
+    return -1;
   return sim_register(s, SIM_API_DNS, dns_routes,
                       sizeof(dns_routes) / sizeof(*dns_routes));
 }

@@ -46,7 +46,30 @@ struct sim_op {
   json_object *payload, *dns_change, *response;
   sim_timer *timer;
   sim_waiter *waiters;
+  /* s->pending: the ops not done yet, so that sim_op_pending() walks the
+   * few in flight rather than every operation ever made. */
+  struct sim_op *pend_next, *pend_prev;
 };
+
+static void pending_add(sim *s, sim_op *op)
+{
+  op->pend_prev = NULL;
+  op->pend_next = s->pending;
+  if (s->pending)
+    s->pending->pend_prev = op;
+  s->pending = op;
+}
+
+static void pending_remove(sim *s, sim_op *op)
+{
+  if (op->pend_prev)
+    op->pend_prev->pend_next = op->pend_next;
+  else if (s->pending == op)
+    s->pending = op->pend_next;
+  if (op->pend_next)
+    op->pend_next->pend_prev = op->pend_prev;
+  op->pend_next = op->pend_prev = NULL;
+}
 
 static void op_free(sim_op *op)
 {
@@ -94,6 +117,7 @@ void sim__ops_clear(sim *s)
     op_free(op);
   }
   s->ops.n = 0;
+  s->pending = NULL;
 }
 
 /* --- durations ---------------------------------------------------------- */
@@ -140,13 +164,17 @@ static char *op_make_name(sim *s, const sim_op_spec *spec, uint64_t now)
     break;
   case SIM_OP_DNS: {
     char prefix[300];
-    size_t n;
+    size_t n, plen;
+    int found;
 
     snprintf(prefix, sizeof(prefix), "projects/%s/managedZones/%s/changes/",
              s->project, spec->scope ? spec->scope : "");
+    plen = strlen(prefix);
+    /* The names under prefix are one run of the sorted index. */
     n = 0;
-    for (size_t i = 0; i < s->ops.n; i++)
-      n += strncmp(s->ops.v[i].name, prefix, strlen(prefix)) == 0;
+    for (size_t i = sim__index_find(&s->ops, prefix, &found);
+         i < s->ops.n && strncmp(s->ops.v[i].name, prefix, plen) == 0; i++)
+      n++;
     snprintf(buf, sizeof(buf), "%s%zu", prefix, n + 1);
     break;
   }
@@ -201,14 +229,14 @@ int sim_op_failed(const sim_op *op)
 
 sim_op *sim_op_pending(sim *s, const char *target_name)
 {
-  for (size_t i = 0; target_name && i < s->ops.n; i++) {
-    sim_op *op = s->ops.v[i].p;
+  sim_op *hit = NULL;
 
-    if (!op->done && op->target_name &&
-        strcmp(op->target_name, target_name) == 0)
-      return op;
-  }
-  return NULL;
+  /* The first by name, as a walk of the index in name order finds it. */
+  for (sim_op *op = s->pending; target_name && op; op = op->pend_next)
+    if (op->target_name && strcmp(op->target_name, target_name) == 0 &&
+        (hit == NULL || strcmp(op->name, hit->name) < 0))
+      hit = op;
+  return hit;
 }
 
 /* --- completion --------------------------------------------------------- */
@@ -245,6 +273,7 @@ static void op_complete(sim *s, void *data)
   if (rt && rt->r->apply)
     rt->r->apply(s, op, op->payload);
   op->done = 1;
+  pending_remove(s, op);
   if (op->end_ms < op->start_ms)
     op->end_ms = op->start_ms;
   sim_dirty(s);
@@ -289,6 +318,7 @@ sim_op *sim_op_start(sim *s, sim_req *req, const sim_op_spec *spec)
     return NULL;
   }
   op->short_name = strrchr(op->name, '/') + 1;
+  pending_add(s, op);
   if (rid && req) {
     char key[300];
 
@@ -790,8 +820,10 @@ int sim__ops_load(sim *s, json_object *arr)
       continue;
     }
     op->short_name = strrchr(op->name, '/') + 1;
-    if (!op->done)
+    if (!op->done) {
+      pending_add(s, op);
       op_schedule(s, op);
+    }
   }
   return 0;
 }

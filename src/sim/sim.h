@@ -389,6 +389,28 @@ int sim_name_under(const char *name, const char *prefix);
 size_t sim_store_count(sim *s, const char *prefix, const char *kind);
 
 /*
+ * Secondary indexes: a module that looks resources of one kind up by
+ * something other than their name (DNS records by owner name and type,
+ * firewall rules by target) registers, from its init function, a function
+ * that gives an entry's keys (emit(ctx, key) once per key; none is fine);
+ * the store keeps key -> names current on every put and delete, so a
+ * lookup costs the entries that share the key rather than a walk of the
+ * whole kind. Lookups still check what they find (an object changed in
+ * place without a put keeps its old keys until the next put).
+ */
+typedef void (*sim_store_keys_fn)(sim *s, json_object *obj,
+                                  void (*emit)(void *ctx, const char *key),
+                                  void *ctx);
+/* At most one function per kind; 0 or -1 (ENOMEM). */
+int sim_store_index(sim *s, const char *kind, sim_store_keys_fn keys);
+/* The names of `kind` entries with `key` under prefix, in name order (the
+ * order of a walk of the store): a new array (free it; the names are
+ * borrowed, valid until the store changes) of *n names, or NULL when there
+ * are none. */
+const char **sim_store_lookup_sorted(sim *s, const char *kind, const char *key,
+                                     const char *prefix, size_t *n);
+
+/*
  * 1 when obj carries label key=value (or just the key when "key" alone).
  * Looks at "labels" and at "settings.userLabels" (Cloud SQL). selector is
  * "k=v" or "k".

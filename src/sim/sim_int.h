@@ -202,6 +202,13 @@ struct sim {
   int pending_closes;
   void (*close_cb)(void *data);
   void *close_data;
+
+  /* ops not done yet, linked (ops.c) */
+  struct sim_op *pending;
+  /* secondary indexes (store.c) */
+  struct sim_xindex *xindexes;
+  /* how long the last save of the state file took (core.c) */
+  uint64_t save_ms;
 };
 
 /* core.c */
@@ -238,6 +245,8 @@ int sim__filter_check(const char *filter);
 
 /* store.c */
 void sim__store_clear(sim *s);
+/* Frees the secondary indexes and their registrations. */
+void sim__store_index_free(sim *s);
 /* The length of prefix's literal part, before its first "-" segment
  * (sim_name_under); *wild says whether there is one. */
 size_t sim__literal_prefix(const char *prefix, int *wild);

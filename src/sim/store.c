@@ -55,6 +55,149 @@ void sim__index_remove(sim_index *ix, size_t pos)
   ix->n--;
 }
 
+/* --- secondary indexes -------------------------------------------------- */
+
+struct sim_xindex {
+  struct sim_xindex *next;
+  char *kind;
+  sim_store_keys_fn keys;
+  json_object *by_key;  /* key -> {name: null} */
+  json_object *by_name; /* name -> [key, ...]: what to undo on a change */
+};
+
+static struct sim_xindex *xindex_of(sim *s, const char *kind)
+{
+  for (struct sim_xindex *x = s->xindexes; kind && x; x = x->next)
+    if (strcmp(x->kind, kind) == 0)
+      return x;
+  return NULL;
+}
+
+int sim_store_index(sim *s, const char *kind, sim_store_keys_fn keys)
+{
+  struct sim_xindex *x = xindex_of(s, kind);
+
+  if (x) {
+    x->keys = keys;
+    return 0;
+  }
+  x = calloc(1, sizeof(*x));
+  if (x == NULL || (x->kind = strdup(kind)) == NULL) {
+    free(x);
+    return -1;
+  }
+  x->keys = keys;
+  x->by_key = json_object_new_object();
+  x->by_name = json_object_new_object();
+  x->next = s->xindexes;
+  s->xindexes = x;
+  return 0;
+}
+
+struct xindex_emit {
+  struct sim_xindex *x;
+  const char *name;
+  json_object *keys;
+};
+
+static void xindex_emit(void *ctx, const char *key)
+{
+  struct xindex_emit *e = ctx;
+  json_object *names;
+
+  if (!json_object_object_get_ex(e->x->by_key, key, &names)) {
+    names = json_object_new_object();
+    json_object_object_add(e->x->by_key, key, names);
+  }
+  json_object_object_add(names, e->name, NULL);
+  json_object_array_add(e->keys, json_object_new_string(key));
+}
+
+/* Drops name's keys. */
+static void xindex_unlink(struct sim_xindex *x, const char *name)
+{
+  json_object *keys, *names;
+
+  if (!json_object_object_get_ex(x->by_name, name, &keys))
+    return;
+  for (size_t i = 0; i < json_object_array_length(keys); i++) {
+    const char *k = json_object_get_string(json_object_array_get_idx(keys, i));
+
+    if (json_object_object_get_ex(x->by_key, k, &names)) {
+      json_object_object_del(names, name);
+      if (json_object_object_length(names) == 0)
+        json_object_object_del(x->by_key, k);
+    }
+  }
+  json_object_object_del(x->by_name, name);
+}
+
+/* The entry `name` of `kind` is now obj (NULL: gone). */
+static void xindex_update(sim *s, const char *kind, const char *name,
+                          json_object *obj)
+{
+  struct sim_xindex *x = xindex_of(s, kind);
+  struct xindex_emit e;
+
+  if (x == NULL)
+    return;
+  xindex_unlink(x, name);
+  if (obj == NULL)
+    return;
+  e.x = x;
+  e.name = name;
+  e.keys = json_object_new_array();
+  x->keys(s, obj, xindex_emit, &e);
+  json_object_object_add(x->by_name, name, e.keys);
+}
+
+static json_object *sim_store_lookup(sim *s, const char *kind, const char *key)
+{
+  struct sim_xindex *x = xindex_of(s, kind);
+  json_object *names;
+
+  return x && json_object_object_get_ex(x->by_key, key, &names) ? names : NULL;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **sim_store_lookup_sorted(sim *s, const char *kind, const char *key,
+                                     const char *prefix, size_t *n)
+{
+  json_object *names = sim_store_lookup(s, kind, key);
+  size_t cap = names ? (size_t)json_object_object_length(names) : 0;
+  size_t plen = prefix ? strlen(prefix) : 0;
+  const char **v = cap ? calloc(cap, sizeof(*v)) : NULL;
+
+  *n = 0;
+  if (v == NULL)
+    return NULL;
+  json_object_object_foreach(names, name, unused)
+  {
+    (void)unused;
+    if (*n < cap && strncmp(name, prefix ? prefix : "", plen) == 0)
+      v[(*n)++] = name;
+  }
+  qsort(v, *n, sizeof(*v), name_cmp);
+  return v;
+}
+
+void sim__store_index_free(sim *s)
+{
+  while (s->xindexes) {
+    struct sim_xindex *x = s->xindexes;
+
+    s->xindexes = x->next;
+    json_object_put(x->by_key);
+    json_object_put(x->by_name);
+    free(x->kind);
+    free(x);
+  }
+}
+
 /* --- the store ---------------------------------------------------------- */
 
 static void entry_free(sim_entry *e)
@@ -97,10 +240,12 @@ int sim_store_put(sim *s, const char *name, const char *kind, json_object *obj)
       char *k = strdup(kind);
 
       if (k) {
+        xindex_update(s, e->kind, e->name, NULL);
         free(e->kind);
         e->kind = k;
       }
     }
+    xindex_update(s, e->kind, e->name, e->obj);
     return 0;
   }
   e = calloc(1, sizeof(*e));
@@ -115,6 +260,7 @@ int sim_store_put(sim *s, const char *name, const char *kind, json_object *obj)
     entry_free(e);
     return -1;
   }
+  xindex_update(s, e->kind, e->name, e->obj);
   return 0;
 }
 
@@ -125,6 +271,7 @@ int sim_store_del(sim *s, const char *name)
 
   if (!found)
     return -1;
+  xindex_update(s, ((sim_entry *)s->res.v[pos].p)->kind, name, NULL);
   entry_free(s->res.v[pos].p);
   sim__index_remove(&s->res, pos);
   return 0;
@@ -215,6 +362,12 @@ void sim__store_clear(sim *s)
   for (size_t i = 0; i < s->res.n; i++)
     entry_free(s->res.v[i].p);
   s->res.n = 0;
+  for (struct sim_xindex *x = s->xindexes; x; x = x->next) {
+    json_object_put(x->by_key);
+    json_object_put(x->by_name);
+    x->by_key = json_object_new_object();
+    x->by_name = json_object_new_object();
+  }
 }
 
 /* --- labels and filters ------------------------------------------------- */

@@ -52,13 +52,11 @@ static int read_like(const char *method_id)
   return 0;
 }
 
-static void tap_one(th *h, const sim_logent *e)
+int th_count_request(th_counts *c, const sim_logent *e)
 {
-  th_counts *c = &h->counts;
-
   if (e->api == SIM_API_ADMIN || e->api == SIM_API_OAUTH ||
       e->api == SIM_API_METADATA)
-    return;
+    return 0;
   c->total++;
   if (strstr(e->method_id, "operations.") ||
       strstr(e->method_id, "changes.get"))
@@ -91,6 +89,13 @@ static void tap_one(th *h, const sim_logent *e)
   }
   if (e->dropped)
     c->dropped++;
+  return 1;
+}
+
+static void tap_one(th *h, const sim_logent *e)
+{
+  if (!th_count_request(&h->counts, e))
+    return;
   if (getenv("TH_READS")) {
     /* A histogram of calls by method, printed at close. */
     static json_object *hist;

@@ -55,6 +55,12 @@ typedef struct th_counts {
   unsigned long dropped; /* answers dropped after apply (fault) */
 } th_counts;
 
+struct sim_logent;
+/* Counts one entry of the simulator's request log into c by kind and
+ * status (the tap's rule); 0 when it is not an API call (admin, token,
+ * metadata). For a tap of one's own on another loop. */
+int th_count_request(th_counts *c, const struct sim_logent *e);
+
 typedef struct th {
   uv_loop_t loop;
   edv_sim *sim;

@@ -834,6 +834,25 @@ static void test_boot_model(void **state)
   expect_health(f, 0, "UNHEALTHY", "from 130.211.0.0/22");
   call_done(f, "DELETE", CP "/global/firewalls/edv-deny", NULL);
   expect_health(f, 0, "HEALTHY", NULL);
+  /* The rules are looked up by target: a rule retargeted away no longer
+   * admits; one made for another tag admits once retargeted. */
+  call_done(f, "POST", CP "/global/firewalls",
+            "{\"name\":\"edv-t1-allow-hc2\",\"network\":\"global/networks/"
+            "edv-net\",\"direction\":\"INGRESS\",\"priority\":1000,"
+            "\"sourceRanges\":[\"35.191.0.0/16\",\"130.211.0.0/22\"],"
+            "\"allowed\":[{\"IPProtocol\":\"tcp\",\"ports\":[\"80\"]}],"
+            "\"targetTags\":[\"edv-other\"]}");
+  call_done(f, "PATCH", CP "/global/firewalls/edv-t1-allow-hc",
+            "{\"targetTags\":[\"edv-other\"]}");
+  expect_health(f, 0, "UNHEALTHY", "no INGRESS firewall rule admits tcp:80");
+  call_done(f, "PATCH", CP "/global/firewalls/edv-t1-allow-hc2",
+            "{\"targetTags\":[\"edv-other\",\"edv-web\"]}");
+  expect_health(f, 0, "HEALTHY", NULL);
+  call_done(f, "DELETE", CP "/global/firewalls/edv-t1-allow-hc2", NULL);
+  expect_health(f, 0, "UNHEALTHY", "no INGRESS firewall rule admits tcp:80");
+  call_done(f, "PATCH", CP "/global/firewalls/edv-t1-allow-hc",
+            "{\"targetTags\":[\"edv-web\"]}");
+  expect_health(f, 0, "HEALTHY", NULL);
   /* (e) a forced fault. */
   http(f, "POST", "/_sim/faults", "{\"unhealthy\":\"edv-t1-vm\"}", &r);
   expect_status(&r, 200);
