@@ -32,7 +32,7 @@ static const char *src_root; /* EDV_SOURCE_ROOT */
 static const char *bld_root; /* EDV_BUILD_ROOT */
 
 typedef struct run_result {
-  int status; /* exit code, or 128 + signal */
+  int status;        /* exit code, or 128 + signal */
   char out[1 << 20]; /* a TTY view redraws every frame */
   char err[65536];
 } run_result;
