@@ -224,8 +224,12 @@ static int sim_count_in(const char *kind, const char *name, const char *field,
     json_object *r =
         json_object_object_get(json_object_array_get_idx(items, i), "resource");
     const char *rn = js(r, "name");
-    n += rn && strcmp(rn, name) == 0 &&
-         (!field || (js(r, field) && strstr(js(r, field), where)));
+    size_t len = strlen(name);
+    /* A name ending in '*' is a prefix. */
+    int same =
+        rn && (len && name[len - 1] == '*' ? strncmp(rn, name, len - 1) == 0
+                                           : strcmp(rn, name) == 0);
+    n += same && (!field || (js(r, field) && strstr(js(r, field), where)));
   }
   json_object_put(st);
   return n;
@@ -1177,7 +1181,7 @@ static void old_region_has(int n)
   assert_int_equal(sim_count_in("compute%23instanceGroup", "edv-api10-ig",
                                 "zone", "/zones/europe-west2-"),
                    n);
-  assert_int_equal(sim_count_in("compute%23resourcePolicy", "edv-api10-snap",
+  assert_int_equal(sim_count_in("compute%23resourcePolicy", "edv-api10-snap-*",
                                 "region", "/regions/europe-west2"),
                    n);
   assert_int_equal(sim_count("sql%23instance", "edv-api10-db-1"), n);
