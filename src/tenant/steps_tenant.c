@@ -2586,10 +2586,44 @@ static void urlmap_up(edv__srun *sr)
   edv__step_get(sr, EDV_API_COMPUTE, path, urlmap_seen);
 }
 
+/* A plan of the way down (a suspended tenant's): the writer's removal is
+ * reported when the map still holds the rule; nothing is written. */
+static void urlmap_down_seen(edv__srun *sr, json_object *map,
+                             const edv_error *err)
+{
+  char path[512];
+
+  if (err && err->code != EDV_ENOTFOUND) {
+    edv__step_done(sr, err);
+    return;
+  }
+  if (!map || edv__urlmap_rule_ok(map, edv__srun_spec(sr)->id, NULL, NULL)) {
+    edv__step_done(sr, NULL);
+    return;
+  }
+  edv__step_info(sr, 0,
+                 "drift: the URL map still routes %s to its backend; "
+                 "removing its host rule",
+                 edv__srun_spec(sr)->id);
+  snprintf(path, sizeof(path), CP "/global/urlMaps/%s", edv__srun_project(sr),
+           EDV_URLMAP_NAME);
+  edv__step_act(sr, EDV_API_COMPUTE, "PUT", path, NULL,
+                "compute.urlMaps.update", NULL);
+}
+
 static void urlmap_down(edv__srun *sr)
 {
-  int result = edv__urlmap_set(edv__srun_fleet(sr), edv__srun_spec(sr)->id,
-                               NULL, NULL, shared_done, sr);
+  char path[512];
+  int result;
+
+  if (edv__srun_planning(sr)) {
+    snprintf(path, sizeof(path), CP "/global/urlMaps/%s", edv__srun_project(sr),
+             EDV_URLMAP_NAME);
+    edv__step_get(sr, EDV_API_COMPUTE, path, urlmap_down_seen);
+    return;
+  }
+  result = edv__urlmap_set(edv__srun_fleet(sr), edv__srun_spec(sr)->id, NULL,
+                           NULL, shared_done, sr);
   if (result)
     edv__step_fail(sr, (edv_code)result, "cannot queue the URL map change");
 }

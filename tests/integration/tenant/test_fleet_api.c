@@ -696,6 +696,35 @@ static int urlmap_has_host(const char *host)
   return found;
 }
 
+/* Puts `map` (the URL map as read, any fingerprint) as the URL map, the
+ * way someone would by hand, and waits until `host` is routed (want 1) or
+ * not (0). */
+static void urlmap_put_by_hand(json_object *map, const char *host, int want)
+{
+  json_object *now = sim_find("compute%23urlMap", "name", "edv-urlmap");
+  edv_request req;
+  admin a = {0, NULL};
+
+  assert_non_null(now);
+  json_object_object_add(
+      map, "fingerprint",
+      json_object_get(json_object_object_get(now, "fingerprint")));
+  json_object_put(now);
+  memset(&req, 0, sizeof(req));
+  req.api = EDV_API_COMPUTE;
+  req.method = "PUT";
+  req.path = "/compute/v1/projects/edv-sim/global/urlMaps/edv-urlmap";
+  req.body = map;
+  req.label = "test: the URL map by hand";
+  assert_int_equal(edv_call_submit(F.engine, &req, on_admin, &a, NULL), 0);
+  while (!a.done)
+    uv_run(&F.loop, UV_RUN_ONCE);
+  json_object_put(a.json);
+  for (int i = 0; i < 2000 && urlmap_has_host(host) != want; i++)
+    uv_sleep(5);
+  assert_int_equal(urlmap_has_host(host), want);
+}
+
 /* The A record set named `name` in the simulator (1) or not (0). */
 static int dns_has_a(const char *name)
 {
@@ -780,6 +809,7 @@ static void test_delete_grace(void **state)
   edv_error err;
   char created[64], b2[64];
   long long v0, seg0;
+  json_object *routed, *unrouted;
 
   (void)state;
   a = wait_answer(edv_tenant_create(F.fleet, s, 0, on_answer, &F, &err));
@@ -792,6 +822,7 @@ static void test_delete_grace(void **state)
   /* The school's data when it is deleted: undelete must give it back. */
   v0 = dv_now("edv-api06-db-1");
   seg0 = dv_restored("edv-api06-db-1");
+  routed = sim_find("compute%23urlMap", "name", "edv-urlmap");
 
   a = wait_answer(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err));
   assert_non_null(a);
@@ -805,6 +836,22 @@ static void test_delete_grace(void **state)
     assert_int_equal(pa - up, (int64_t)7 * 86400 * 1000);
   }
   check_suspended(created);
+  /* Planned, a suspended tenant is in sync; with its host rule put back
+   * by hand, the plan shows the rule's removal and writes nothing. */
+  a = wait_answer(edv_tenant_plan(F.fleet, "api06", on_answer, &F, &err));
+  assert_true(json_object_get_boolean(json_object_object_get(a, "in_sync")));
+  unrouted = sim_find("compute%23urlMap", "name", "edv-urlmap");
+  urlmap_put_by_hand(routed, "api06.edvirons.com", 1);
+  a = wait_answer(edv_tenant_plan(F.fleet, "api06", on_answer, &F, &err));
+  assert_false(json_object_get_boolean(json_object_object_get(a, "in_sync")));
+  assert_non_null(strstr(json_object_to_json_string(a), "urlMaps"));
+  /* A write would land within its operation's few ms: look for 1 s. */
+  for (int i = 0; i < 100; i++) {
+    assert_true(urlmap_has_host("api06.edvirons.com"));
+    uv_run(&F.loop, UV_RUN_NOWAIT);
+    uv_sleep(10);
+  }
+  urlmap_put_by_hand(unrouted, "api06.edvirons.com", 0);
   /* Again: the same, nothing purged. */
   a = wait_answer(edv_tenant_delete(F.fleet, "api06", 0, on_answer, &F, &err));
   assert_string_equal(js(a, "phase"), "SUSPENDED");
