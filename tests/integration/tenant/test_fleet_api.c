@@ -720,6 +720,7 @@ static void urlmap_put_by_hand(json_object *map, const char *host, int want)
   while (!a.done)
     uv_run(&F.loop, UV_RUN_ONCE);
   json_object_put(a.json);
+  json_object_put(map);
   for (int i = 0; i < 2000 && urlmap_has_host(host) != want; i++)
     uv_sleep(5);
   assert_int_equal(urlmap_has_host(host), want);
