@@ -20,6 +20,13 @@ function declared EDV_EXPORT in a public header of libedv, never an
 internal edv__ one); and every function a public header declares is marked
 EDV_EXPORT (include/edv/export.h).
 
+The integration tests (tests/integration/) drive the library as an
+embedder does, through include/edv/ only; the few that test the tenant
+machine below the public API (its steps, crash points and store) are named
+in scripts/tests-internal-allow.txt, a list that only shrinks: a test that
+includes an internal header, itself or through a harness header of its
+directory, must be on it, and one that no longer does must leave it.
+
 With --program PROG (repeatable), also checks that the built program PROG
 links the shared library: libedv.so is among its NEEDED entries (readelf
 -d), so it did not link the static archive's internals.
@@ -249,6 +256,59 @@ def check_program(prog):
             "shared library, not the static archive's internals"]
 
 
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def check_tests(root):
+    """Integration tests including internal headers vs. the allow-list."""
+    base = os.path.join(root, "tests", "integration")
+    incs = {}
+    for d, _, files in sorted(os.walk(base)):
+        for f in files:
+            if f.endswith((".c", ".h")):
+                p = os.path.join(d, f)
+                incs[p] = INCLUDE.findall(open(p, encoding="utf-8").read())
+
+    def internal(p, seen):
+        out = []
+        for h in incs.get(p, []):
+            if h.startswith("edv/"):
+                continue
+            if "/" in h:
+                out.append(h)
+                continue
+            q = os.path.join(os.path.dirname(p), h)
+            if q in incs and q not in seen and internal(q, seen | {p}):
+                out.append(h)
+        return out
+
+    allow = set()
+    for line in open(os.path.join(root, "scripts", "tests-internal-allow.txt"),
+                     encoding="utf-8"):
+        line = line.split("#")[0].strip()
+        if line:
+            allow.add(line)
+    problems = []
+    found = set()
+    for p in sorted(incs):
+        if not p.endswith(".c") or "harness" in os.path.basename(p):
+            continue
+        rel = os.path.relpath(p, root)
+        got = internal(p, set())
+        if got:
+            found.add(rel)
+            if rel not in allow:
+                problems.append(f"{rel}: includes {', '.join(got)}: an "
+                                "integration test uses include/edv/ only "
+                                "(pharness.h), or tests the machine below it "
+                                "and is named in "
+                                "scripts/tests-internal-allow.txt")
+    for rel in sorted(allow - found):
+        problems.append(f"{rel}: uses only public headers now (or is gone): "
+                        "remove it from scripts/tests-internal-allow.txt")
+    return problems
+
+
 def main(argv):
     verbose = "-v" in argv
     args = [a for a in argv[1:] if a != "-v"]
@@ -265,7 +325,7 @@ def main(argv):
     if verbose:
         for module, rules in ALLOWED.items():
             print(f"{module}: {', '.join(rules) or '-'}")
-    problems = scan(root)
+    problems = scan(root) + check_tests(root)
     if libs:
         problems += check_libedv(root, libs[0], libs[1:])
     for prog in programs:

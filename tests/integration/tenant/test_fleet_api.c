@@ -1618,8 +1618,8 @@ int main(int argc, char **argv)
     if (only && strcmp(only, groups[g].group) != 0)
       continue;
     found = 1;
-    rc |= _cmocka_run_group_tests(groups[g].group, groups[g].tests,
-                                  groups[g].n, setup, teardown);
+    rc |= _cmocka_run_group_tests(groups[g].group, groups[g].tests, groups[g].n,
+                                  setup, teardown);
   }
   if (!found) {
     fprintf(stderr, "unknown group '%s' (tenants, move, programs)\n", only);

@@ -29,88 +29,26 @@
 #include <cmocka.h>
 
 #include "edv/fleet.h"
-#include "tharness.h"
+#include "pharness.h"
 
 #define IMG "projects/edv-sim/global/images/"
 #define CP  "/compute/v1/projects/edv-sim"
 
-static th H;
-static edv_config *Cfg;
+static ph H;
 static edv_fleet *F;
 
-typedef struct ans {
-  int done;
-  json_object *a;
-  edv_error err;
-} ans;
-
-static void on_ans(void *data, json_object *a, const edv_error *err)
-{
-  ans *x = data;
-
-  x->done = 1;
-  x->a = a ? json_object_get(a) : NULL;
-  if (err)
-    x->err = *err;
-}
-
-static void wait_for(ans *x)
-{
-  while (!x->done)
-    uv_run(&H.loop, UV_RUN_ONCE);
-}
-
-static void on_closed(void *data)
-{
-  ((ans *)data)->done = 1;
-}
-
-static edv_fleet *pub_open(const char *dir)
-{
-  edv_fleet_options fo;
-  edv_fleet *f = NULL;
-  edv_error err;
-
-  memset(&fo, 0, sizeof(fo));
-  fo.engine = H.engine;
-  fo.config = Cfg;
-  fo.state_dir = dir;
-  fo.actor = "release-test";
-  fo.poll_ms = 50;
-  fo.retry_base_ms = 50;
-  if (edv_fleet_open(&fo, &f, &err))
-    fail_msg("fleet on %s: %s", dir, err.message);
-  return f;
-}
-
-static void pub_close(edv_fleet *f)
-{
-  ans x = {0};
-
-  edv_fleet_close(f, on_closed, &x);
-  wait_for(&x);
-}
-
-static const char *js(json_object *o, const char *k)
-{
-  json_object *v;
-
-  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
-}
-
-/* edv_release_create of `spec` (JSON text); the answer, or NULL with *err. */
 static json_object *release_create(const char *spec, edv_error *err)
 {
   json_object *s = json_tokener_parse(spec);
-  ans x = {0};
+  ph_ans x = {0};
   int result;
 
   assert_non_null(s);
-  result = edv_release_create(F, s, on_ans, &x, err);
+  result = edv_release_create(F, s, ph_on_ans, &x, err);
   json_object_put(s);
   if (result)
     return NULL;
-  wait_for(&x);
+  ph_wait(&H, &x);
   if (!x.a)
     *err = x.err;
   return x.a;
@@ -118,11 +56,11 @@ static json_object *release_create(const char *spec, edv_error *err)
 
 static json_object *release_list(void)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_release_list(F, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_release_list(F, ph_on_ans, &x, &err), 0);
+  ph_wait(&H, &x);
   assert_non_null(x.a);
   return x.a;
 }
@@ -139,17 +77,18 @@ static size_t nreleases(void)
 /* A Compute call that starts a global operation, waited for. */
 static void compute_op(const char *method, const char *path, const char *body)
 {
-  json_object *op = th_api(&H, EDV_API_COMPUTE, method, path,
+  json_object *op = ph_api(&H, EDV_API_COMPUTE, method, path,
                            body ? json_tokener_parse(body) : NULL);
   char wait[400];
 
   assert_non_null(op);
-  assert_non_null(js(op, "name"));
-  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait", js(op, "name"));
+  assert_non_null(ph_js(op, "name"));
+  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait",
+           ph_js(op, "name"));
   json_object_put(op);
-  op = th_api(&H, EDV_API_COMPUTE, "POST", wait, NULL);
+  op = ph_api(&H, EDV_API_COMPUTE, "POST", wait, NULL);
   assert_non_null(op);
-  assert_string_equal(js(op, "status"), "DONE");
+  assert_string_equal(ph_js(op, "status"), "DONE");
   assert_null(json_object_object_get(op, "error"));
   json_object_put(op);
 }
@@ -170,7 +109,7 @@ static void tenant_create(const char *id)
 {
   char spec[300];
   json_object *s;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
   snprintf(spec, sizeof(spec),
@@ -178,22 +117,22 @@ static void tenant_create(const char *id)
            "\"tier\":\"basic\",\"region\":\"us-central1\"}",
            id, id, id);
   s = json_tokener_parse(spec);
-  assert_int_equal(edv_tenant_create(F, s, 0, on_ans, &x, &err), 0);
+  assert_int_equal(edv_tenant_create(F, s, 0, ph_on_ans, &x, &err), 0);
   json_object_put(s);
-  wait_for(&x);
+  ph_wait(&H, &x);
   if (!x.a)
     fail_msg("create %s: %s", id, x.err.message);
-  assert_string_equal(js(x.a, "phase"), "READY");
+  assert_string_equal(ph_js(x.a, "phase"), "READY");
   json_object_put(x.a);
 }
 
 static json_object *tenant_get(const char *id, unsigned flags)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_tenant_get(F, id, flags, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_get(F, id, flags, ph_on_ans, &x, &err), 0);
+  ph_wait(&H, &x);
   assert_non_null(x.a);
   return x.a;
 }
@@ -208,16 +147,16 @@ static void assert_vm_runs(const char *id, const char *label,
 
   snprintf(name, sizeof(name),
            "projects/edv-sim/zones/us-central1-a/instances/edv-%s-vm", id);
-  vm = th_res(&H, name);
+  vm = ph_res(&H, name);
   assert_non_null(vm);
-  assert_string_equal(js(json_object_object_get(vm, "labels"), "edv-release"),
-                      label);
+  assert_string_equal(
+      ph_js(json_object_object_get(vm, "labels"), "edv-release"), label);
   json_object_put(vm);
   snprintf(name, sizeof(name),
            "projects/edv-sim/zones/us-central1-a/disks/edv-%s-boot", id);
-  disk = th_res(&H, name);
+  disk = ph_res(&H, name);
   assert_non_null(disk);
-  src = js(disk, "sourceImage");
+  src = ph_js(disk, "sourceImage");
   assert_non_null(src);
   if (strlen(src) < strlen(image_suffix) ||
       strcmp(src + strlen(src) - strlen(image_suffix), image_suffix) != 0)
@@ -227,28 +166,18 @@ static void assert_vm_runs(const char *id, const char *label,
 
 static int setup(void **state)
 {
-  const char *src = getenv("EDV_SOURCE_ROOT");
-  th_opts o;
-  edv_error err;
-  char tf[600];
-
   (void)state;
-  memset(&o, 0, sizeof(o));
-  th_open(&H, &o);
-  Cfg = edv_config_new();
-  snprintf(tf, sizeof(tf), "%s/tiers.json", src ? src : ".");
-  assert_int_equal(edv_config_set(Cfg, "tiers_file", tf, &err), 0);
-  th_platform(&H);
-  F = pub_open(H.dir);
+  ph_open(&H);
+  F = ph_fleet_open(&H, NULL, NULL, "release-test");
+  ph_platform(&H, F);
   return 0;
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  pub_close(F);
-  th_close(&H);
-  edv_config_free(Cfg);
+  ph_fleet_close(&H, F);
+  ph_close(&H);
   return 0;
 }
 
@@ -264,8 +193,8 @@ static void test_no_release(void **state)
                  "debian-cloud/global/images/"
                  "debian-12-bookworm-v20261110");
   t = tenant_get("rel00", EDV_FLEET_OBSERVE);
-  assert_string_equal(js(t, "release"), "none");
-  assert_string_equal(js(t, "release_observed"), "none");
+  assert_string_equal(ph_js(t, "release"), "none");
+  assert_string_equal(ph_js(t, "release_observed"), "none");
   json_object_put(t);
 }
 
@@ -319,8 +248,8 @@ static void test_release_and_tenant(void **state)
                      &err);
   if (!r)
     fail_msg("release: %s", err.message);
-  assert_string_equal(js(r, "image"), IMG "edv-tenant-1");
-  assert_string_equal(js(r, "image_family"), "edv-tenant");
+  assert_string_equal(ph_js(r, "image"), IMG "edv-tenant-1");
+  assert_string_equal(ph_js(r, "image_family"), "edv-tenant");
   assert_true(json_object_get_boolean(json_object_object_get(r, "current")));
   json_object_put(r);
   /* A duplicate: EEXIST naming the field, still one release. */
@@ -331,25 +260,25 @@ static void test_release_and_tenant(void **state)
   assert_non_null(strstr(err.message, "field 'version'"));
   assert_int_equal(nreleases(), 1);
   l = release_list();
-  assert_string_equal(js(l, "current"), "1.0.0");
+  assert_string_equal(ph_js(l, "current"), "1.0.0");
   json_object_put(l);
   /* A new tenant runs the current release: the VM boots its image. */
   tenant_create("rel01");
   assert_vm_runs("rel01", "1_0_0", "/" IMG "edv-tenant-1");
   t = tenant_get("rel01", 0);
-  assert_string_equal(js(t, "release"), "1.0.0");
+  assert_string_equal(ph_js(t, "release"), "1.0.0");
   assert_null(json_object_object_get(t, "release_observed"));
   json_object_put(t);
   t = tenant_get("rel01", EDV_FLEET_OBSERVE);
-  assert_string_equal(js(t, "release_observed"), "1.0.0");
-  assert_string_equal(
-      js(json_object_object_get(json_object_object_get(t, "observed"), "app"),
-         "version"),
-      "1.0.0");
+  assert_string_equal(ph_js(t, "release_observed"), "1.0.0");
+  assert_string_equal(ph_js(json_object_object_get(
+                                json_object_object_get(t, "observed"), "app"),
+                            "version"),
+                      "1.0.0");
   json_object_put(t);
   /* The older tenant keeps what it runs. */
   t = tenant_get("rel00", 0);
-  assert_string_equal(js(t, "release"), "none");
+  assert_string_equal(ph_js(t, "release"), "none");
   json_object_put(t);
 }
 
@@ -386,30 +315,30 @@ static void test_export_import(void **state)
       json_object_array_length(json_object_object_get(doc, "releases")), 1);
   snprintf(dir, sizeof(dir), "%s/imported", H.dir);
   assert_int_equal(mkdir(dir, 0700), 0);
-  f = pub_open(dir);
+  f = ph_fleet_open(&H, dir, NULL, "release-test");
   if (edv_fleet_state_import(f, a, NULL, &err))
     fail_msg("import: %s", err.message);
   snprintf(b, sizeof(b), "%s/b.json", H.dir);
   assert_int_equal(edv_fleet_state_export(f, b, 0, &err), 0);
   tb = slurp(b);
   assert_string_equal(ta, tb);
-  pub_close(f);
+  ph_fleet_close(&H, f);
   /* A tenant naming a release the file does not hold. */
   tenants = json_object_object_get(doc, "tenants");
   for (size_t i = 0; i < json_object_array_length(tenants); i++) {
     json_object *t = json_object_array_get_idx(tenants, i);
-    if (strcmp(js(t, "id"), "rel01") == 0)
+    if (strcmp(ph_js(t, "id"), "rel01") == 0)
       json_object_object_add(t, "release", json_object_new_string("9.9.9"));
   }
   snprintf(bad, sizeof(bad), "%s/bad.json", H.dir);
   assert_int_equal(json_object_to_file(bad, doc), 0);
   snprintf(dir, sizeof(dir), "%s/bad", H.dir);
   assert_int_equal(mkdir(dir, 0700), 0);
-  f = pub_open(dir);
+  f = ph_fleet_open(&H, dir, NULL, "release-test");
   assert_int_equal(edv_fleet_state_import(f, bad, NULL, &err), EDV_EINVAL);
   assert_non_null(strstr(err.message, "].release"));
   assert_non_null(strstr(err.message, "9.9.9"));
-  pub_close(f);
+  ph_fleet_close(&H, f);
   json_object_put(doc);
   free(ta);
   free(tb);
@@ -421,32 +350,32 @@ static void test_rebuild(void **state)
   char dir[300];
   json_object *t, *l, *r0;
   edv_fleet *f, *keep = F;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
   (void)state;
   snprintf(dir, sizeof(dir), "%s/rebuilt", H.dir);
   assert_int_equal(mkdir(dir, 0700), 0);
-  f = pub_open(dir);
-  assert_int_equal(edv_fleet_state_rebuild(f, 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+  f = ph_fleet_open(&H, dir, NULL, "release-test");
+  assert_int_equal(edv_fleet_state_rebuild(f, 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H, &x);
   if (!x.a)
     fail_msg("rebuild: %s", x.err.message);
   json_object_put(x.a);
   F = f;
   t = tenant_get("rel01", 0);
-  assert_string_equal(js(t, "release"), "1.0.0");
+  assert_string_equal(ph_js(t, "release"), "1.0.0");
   json_object_put(t);
   t = tenant_get("rel00", 0);
-  assert_string_equal(js(t, "release"), "none");
+  assert_string_equal(ph_js(t, "release"), "none");
   json_object_put(t);
   l = release_list();
   r0 = json_object_array_get_idx(json_object_object_get(l, "releases"), 0);
-  assert_string_equal(js(r0, "version"), "1.0.0");
-  assert_string_equal(js(r0, "image"), IMG "edv-tenant-1");
+  assert_string_equal(ph_js(r0, "version"), "1.0.0");
+  assert_string_equal(ph_js(r0, "image"), IMG "edv-tenant-1");
   json_object_put(l);
   F = keep;
-  pub_close(f);
+  ph_fleet_close(&H, f);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 
 #include "edv/config.h"
 #include "sim/sim_int.h"
+#include "pharness.h"
 #include "tharness.h"
 
 uint64_t th_now_ms(void)
@@ -36,22 +37,6 @@ static int rm_one(const char *path, const struct stat *sb, int flag,
 
 /* ---- the request tap ----------------------------------------------------- */
 
-/* Read-like POSTs and operation waits: they change nothing. */
-static int read_like(const char *method_id)
-{
-  static const char *const suffixes[] = {
-      ".getHealth", ".listInstances", ".wait",  ".getIamPolicy",
-      ".get",       ".list",          ".access"};
-  size_t n = strlen(method_id);
-
-  for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
-    size_t k = strlen(suffixes[i]);
-    if (n >= k && strcmp(method_id + n - k, suffixes[i]) == 0)
-      return 1;
-  }
-  return 0;
-}
-
 int th_count_request(th_counts *c, const sim_logent *e)
 {
   if (e->api == SIM_API_ADMIN || e->api == SIM_API_OAUTH ||
@@ -61,7 +46,7 @@ int th_count_request(th_counts *c, const sim_logent *e)
   if (strstr(e->method_id, "operations.") ||
       strstr(e->method_id, "changes.get"))
     c->polls++;
-  else if (strcmp(e->verb, "GET") != 0 && !read_like(e->method_id))
+  else if (strcmp(e->verb, "GET") != 0 && !ph_read_like(e->method_id))
     c->mutations++;
   else
     c->reads++;
@@ -175,14 +160,6 @@ static void on_run_done(void *data, const char *tenant, edv_tenant_phase phase,
 /* ---- open / close ----------------------------------------------------------
  */
 
-static void cfg_set(edv_config *cfg, const char *k, const char *v)
-{
-  edv_error err;
-
-  if (edv_config_set(cfg, k, v, &err) != 0)
-    fail_msg("config %s=%s: %s", k, v, err.message);
-}
-
 void th_open(th *h, const th_opts *o)
 {
   th_opts dflt;
@@ -231,24 +208,7 @@ void th_open(th *h, const th_opts *o)
       h->tap_on = 1;
     }
   }
-  cfg = edv_config_new();
-  assert_non_null(cfg);
-  cfg_set(cfg, "endpoint", h->base);
-  cfg_set(cfg, "key_file", h->key);
-  cfg_set(cfg, "project", "edv-sim");
-  cfg_set(cfg, "retry.initial_ms", "20");
-  cfg_set(cfg, "retry.max_ms", "400");
-  cfg_set(cfg, "retry.max_attempts", "10");
-  /* The simulator is local and quick: our own client-side limits would
-   * only measure themselves (the defaults model a real project's quotas). */
-  for (int api = 0; api < EDV_API_OAUTH2; api++) {
-    char k[96];
-    snprintf(k, sizeof(k), "ratelimit.%s.per_minute", edv_api_name(api));
-    cfg_set(cfg, k, "6000000");
-    snprintf(k, sizeof(k), "ratelimit.%s.concurrency", edv_api_name(api));
-    cfg_set(cfg, k, "512");
-  }
-  cfg_set(cfg, "ratelimit.compute.write.per_minute", "6000000");
+  cfg = ph_engine_config(h->base, h->key);
   h->engine = edv_engine_new(&h->loop, cfg, &err);
   edv_config_free(cfg);
   if (!h->engine)
@@ -389,42 +349,13 @@ int th_phase(th *h, const char *id)
 /* ---- the admin API
  * ------------------------------------------------------------ */
 
-typedef struct admin_call {
-  int done;
-  json_object *json;
-} admin_call;
-
-static void on_admin(void *data, const edv_response *res)
-{
-  admin_call *ac = data;
-
-  ac->done = 1;
-  if (!res->error && res->json)
-    ac->json = json_object_get(res->json);
-  else if (res->error)
-    fprintf(stderr, "# admin call failed: %s\n", res->error->message);
-}
-
 json_object *th_admin(th *h, const char *method, const char *path,
                       json_object *body)
 {
-  edv_request req;
-  admin_call ac = {0, NULL};
   char url[1024];
 
   snprintf(url, sizeof(url), "%s%s", h->base, path);
-  memset(&req, 0, sizeof(req));
-  req.api = EDV_API_OTHER;
-  req.method = method ? method : body ? "POST" : "GET";
-  req.path = url;
-  req.body = body;
-  req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
-  req.label = "sim admin";
-  assert_int_equal(edv_call_submit(h->engine, &req, on_admin, &ac, NULL), 0);
-  while (!ac.done)
-    uv_run(&h->loop, UV_RUN_ONCE);
-  json_object_put(body);
-  return ac.json;
+  return ph_call(&h->loop, h->engine, EDV_API_OTHER, method, url, body);
 }
 
 json_object *th_state_all(th *h)
@@ -462,39 +393,15 @@ void th_raise_quotas(th *h, unsigned n)
 json_object *th_api(th *h, edv_api api, const char *method, const char *path,
                     json_object *body)
 {
-  edv_request req;
-  admin_call ac = {0, NULL};
-
-  memset(&req, 0, sizeof(req));
-  req.api = api;
-  req.method = method;
-  req.path = path;
-  req.body = body;
-  req.flags = EDV_REQ_IDEMPOTENT;
-  req.label = "test check";
-  assert_int_equal(edv_call_submit(h->engine, &req, on_admin, &ac, NULL), 0);
-  while (!ac.done)
-    uv_run(&h->loop, UV_RUN_ONCE);
-  json_object_put(body);
-  return ac.json;
+  return ph_call(&h->loop, h->engine, api, method, path, body);
 }
 
 json_object *th_res(th *h, const char *name)
 {
   char path[700];
-  json_object *st, *items, *found = NULL;
 
   snprintf(path, sizeof(path), "/_sim/state?prefix=%s", name);
-  st = th_admin(h, "GET", path, NULL);
-  items = st ? json_object_object_get(st, "resources") : NULL;
-  for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-    json_object *it = json_object_array_get_idx(items, i);
-    const char *n = json_object_get_string(json_object_object_get(it, "name"));
-    if (n && strcmp(n, name) == 0)
-      found = json_object_get(json_object_object_get(it, "resource"));
-  }
-  json_object_put(st);
-  return found;
+  return ph_find(th_admin(h, "GET", path, NULL), name);
 }
 
 unsigned th_count_names(json_object *state, const char *needle,
