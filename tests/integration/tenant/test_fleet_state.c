@@ -333,8 +333,14 @@ static void test_export_import(void **state)
     export_to(f, b, EDV_STATE_JOURNAL);
     free(tb);
     tb = slurp(b);
-    assert_non_null(strstr(tb, "\"tenants\":[\n  ]"));
-    assert_non_null(strstr(tb, "\"journal\":[\n  ]"));
+    /* Parsed, not matched: json-c's versions print [] differently. */
+    doc = json_tokener_parse(tb);
+    assert_non_null(doc);
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(doc, "tenants")), 0);
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(doc, "journal")), 0);
+    json_object_put(doc);
     pub_close(f);
   }
   free(ta);
