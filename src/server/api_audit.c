@@ -39,7 +39,7 @@ typedef struct anon_src {
   uint64_t seen_ms;    /* last request (to pick one to forget) */
 } anon_src;
 
-/* One edvd per process (as api_ops.c's jobs). */
+/* The unauthenticated sources' bounds: one edvd per process. */
 static struct {
   edvd *d;
   anon_src src[AUDIT_ANON_SOURCES];

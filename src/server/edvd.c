@@ -91,16 +91,15 @@ static void on_backups_checked(void *data, json_object *doc,
 
 static void on_drift_timer(uv_timer_t *t)
 {
-  static uint64_t last_backup_check; /* one edvd per process */
   edvd *d = t->data;
   edv_error e;
 
   edv_fleet_drift_pass(d->ef);
   /* Backup health (edv_fleet_backup_check: its alerts, the status and
    * /metrics): one backupRuns.list per tenant, every 10 minutes at most. */
-  if (last_backup_check && uv_now(t->loop) - last_backup_check < 600000)
+  if (d->last_backup_check && uv_now(t->loop) - d->last_backup_check < 600000)
     return;
-  last_backup_check = uv_now(t->loop);
+  d->last_backup_check = uv_now(t->loop);
   if (edv_fleet_backup_check(d->ef, on_backups_checked, NULL, &e))
     edv_log(EDV_LOG_WARN, MOD, "backup check: %s", e.message);
 }

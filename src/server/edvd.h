@@ -65,6 +65,7 @@ typedef struct edvd {
   uint64_t drift_interval_ms;     /* server.drift_interval_s */
   uint64_t health_interval_ms;    /* server.health_interval_s */
   uv_timer_t drift_timer;
+  uint64_t last_backup_check; /* uv_now of the last backup check, 0: none */
   uv_timer_t health_timer;
   uv_timer_t watchdog_timer; /* notify.c: systemd's WATCHDOG=1 */
   uv_timer_t snapshot_timer; /* snapshot.c: state.snapshot_* */
