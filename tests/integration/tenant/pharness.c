@@ -47,9 +47,27 @@ edv_config *ph_engine_config(const char *base, const char *key)
   return cfg;
 }
 
-void ph_open(ph *p)
+edv_sim *ph_sim_start(uv_loop_t *loop, const char *profile, const char *dir,
+                      char base[128], char key[320])
 {
   edv_sim_options so;
+  edv_sim *sim;
+  edv_error err;
+
+  memset(&so, 0, sizeof(so));
+  so.profile = profile ? profile : "fast";
+  so.seed = 42;
+  sim = edv_sim_start(loop, &so, &err);
+  if (!sim)
+    fail_msg("edv_sim_start: %s", err.message);
+  snprintf(base, 128, "%s", edv_sim_base_url(sim));
+  snprintf(key, 320, "%s/sim-key.json", dir);
+  assert_int_equal(edv_sim_write_key(sim, key, &err), 0);
+  return sim;
+}
+
+void ph_open(ph *p)
+{
   edv_config *cfg;
   edv_error err;
   const char *tmp = getenv("TMPDIR"), *src = getenv("EDV_SOURCE_ROOT");
@@ -60,15 +78,7 @@ void ph_open(ph *p)
   snprintf(p->dir, sizeof(p->dir), "%s/edv-ph-XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
   assert_non_null(mkdtemp(p->dir));
-  memset(&so, 0, sizeof(so));
-  so.profile = "fast";
-  so.seed = 42;
-  p->sim = edv_sim_start(&p->loop, &so, &err);
-  if (!p->sim)
-    fail_msg("edv_sim_start: %s", err.message);
-  snprintf(p->base, sizeof(p->base), "%s", edv_sim_base_url(p->sim));
-  snprintf(p->key, sizeof(p->key), "%s/sim-key.json", p->dir);
-  assert_int_equal(edv_sim_write_key(p->sim, p->key, &err), 0);
+  p->sim = ph_sim_start(&p->loop, NULL, p->dir, p->base, p->key);
   cfg = ph_engine_config(p->base, p->key);
   p->engine = edv_engine_new(&p->loop, cfg, &err);
   edv_config_free(cfg);

@@ -46,6 +46,11 @@ void ph_open(ph *p);
  * removes the directory (TH_KEEP=1 keeps it). */
 void ph_close(ph *p);
 
+/* The simulator on `loop` (profile NULL: "fast"; seed 42), its base URL in
+ * `base` and a key it trusts written in `dir`, named in `key`. */
+edv_sim *ph_sim_start(uv_loop_t *loop, const char *profile, const char *dir,
+                      char base[128], char key[320]);
+
 /* The engine's configuration the harnesses use against `base` with `key`
  * (caller frees). */
 edv_config *ph_engine_config(const char *base, const char *key);

@@ -189,16 +189,7 @@ void th_open(th *h, const th_opts *o)
     snprintf(h->base, sizeof(h->base), "%s", o->endpoint);
     snprintf(h->key, sizeof(h->key), "%s", o->key_file);
   } else {
-    edv_sim_options so2;
-    memset(&so2, 0, sizeof(so2));
-    so2.profile = o->profile ? o->profile : "fast";
-    so2.seed = 42;
-    h->sim = edv_sim_start(&h->loop, &so2, &err);
-    if (!h->sim)
-      fail_msg("edv_sim_start: %s", err.message);
-    snprintf(h->base, sizeof(h->base), "%s", edv_sim_base_url(h->sim));
-    snprintf(h->key, sizeof(h->key), "%s/sim-key.json", h->dir);
-    assert_int_equal(edv_sim_write_key(h->sim, h->key, &err), 0);
+    h->sim = ph_sim_start(&h->loop, o->profile, h->dir, h->base, h->key);
     if (!o->quiet_tap) {
       uv_check_init(&h->loop, &h->tap);
       h->tap.data = h;
