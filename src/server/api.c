@@ -54,8 +54,8 @@ static void api_finish(api_ctx *c, unsigned status)
           c->tenant[0] ? " tenant=" : "", c->tenant);
 }
 
-static void api_respond(api_ctx *c, unsigned status, const char *ctype,
-                        char *body, size_t len)
+void api_respond(api_ctx *c, unsigned status, const char *ctype, char *body,
+                 size_t len)
 {
   edv_http_req *req = c->req;
 
@@ -1157,6 +1157,8 @@ void edvd_api_handle(void *data, edv_http_req *req)
   if (strncmp(raw, "/api/v1/", 8) == 0 &&
       snprintf(alias, sizeof(alias), "/api/%s", raw + 8) < (int)sizeof(alias))
     raw = alias;
+  if (api_dashboard(c, raw))
+    return;
   if (cors_allowed(d, origin)) {
     edv__http_add_header(req, "Access-Control-Allow-Origin", origin);
     edv__http_add_header(req, "Vary", "Origin");
