@@ -219,8 +219,7 @@ resp *http(const char *method, const char *url_base, const char *path,
 }
 
 /* The value of response header `name` (copied), or "" when absent. */
-const char *resp_header(const resp *r, const char *name, char *buf,
-                        size_t size)
+const char *resp_header(const resp *r, const char *name, char *buf, size_t size)
 {
   const char *p = r->headers;
   size_t n = strlen(name);

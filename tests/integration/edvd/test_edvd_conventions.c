@@ -145,25 +145,26 @@ static void test_cors(void **state)
   (void)state;
   r = http("GET", base, "/api/tenants/" T1, tok_view, NULL, "Origin: " ORIGIN);
   assert_int_equal(r->status, 200);
-  assert_string_equal(resp_header(r, "Access-Control-Allow-Origin", v, sizeof(v)),
-                      ORIGIN);
-  assert_non_null(
-      strstr(resp_header(r, "Access-Control-Expose-Headers", v, sizeof(v)), "ETag"));
+  assert_string_equal(
+      resp_header(r, "Access-Control-Allow-Origin", v, sizeof(v)), ORIGIN);
+  assert_non_null(strstr(
+      resp_header(r, "Access-Control-Expose-Headers", v, sizeof(v)), "ETag"));
   resp_free(r);
   /* Another origin: nothing that lets a browser read the answer. */
   r = http("GET", base, "/api/tenants/" T1, tok_view, NULL,
            "Origin: https://evil.example");
-  assert_string_equal(resp_header(r, "Access-Control-Allow-Origin", v, sizeof(v)),
-                      "");
+  assert_string_equal(
+      resp_header(r, "Access-Control-Allow-Origin", v, sizeof(v)), "");
   resp_free(r);
   /* Preflight: 204 naming the methods the path allows, for ours only. */
   r = http("OPTIONS", base, "/api/v1/tenants/" T1, NULL, NULL,
            "Origin: " ORIGIN "\nAccess-Control-Request-Method: PUT");
   assert_int_equal(r->status, 204);
-  assert_non_null(
-      strstr(resp_header(r, "Access-Control-Allow-Methods", v, sizeof(v)), "PUT"));
   assert_non_null(strstr(
-      resp_header(r, "Access-Control-Allow-Headers", v, sizeof(v)), "If-Match"));
+      resp_header(r, "Access-Control-Allow-Methods", v, sizeof(v)), "PUT"));
+  assert_non_null(
+      strstr(resp_header(r, "Access-Control-Allow-Headers", v, sizeof(v)),
+             "If-Match"));
   resp_free(r);
   r = http("OPTIONS", base, "/api/tenants/" T1, NULL, NULL,
            "Origin: https://evil.example\nAccess-Control-Request-Method: PUT");
