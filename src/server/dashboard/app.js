@@ -17,6 +17,9 @@
   const KEY = 'edv.dashboard.token';
   const EVENTS_KEPT = 50;
   const SAMPLES_KEPT = 120;
+  const LARGE_FLEET = 200; /* tenants: past this the list is read less often */
+  const LARGE_EVERY = 6; /* ... every 6th refresh (30 s) */
+  const LIST_MAX = 10; /* items of a card's list (failed tenants, runs) */
 
   let token = null;
   let view = null; /* the current view: {kind, refresh(), stop()} */
@@ -84,6 +87,14 @@
     const thead = el('thead', null, [el('tr', null, headers.map(h => el('th', {text: h})))]);
     const tbody = el('tbody', null, rows);
     return el('table', {cls: cls || ''}, [thead, tbody]);
+  }
+
+  /* A card's list: the first LIST_MAX items, then "and N more". */
+  function capped(list, make) {
+    const items = (list || []).slice(0, LIST_MAX).map(make);
+    if ((list || []).length > LIST_MAX)
+      items.push(el('li', {cls: 'muted', text: 'and ' + (list.length - LIST_MAX) + ' more'}));
+    return items;
   }
 
   function td(text, cls) { return el('td', {text: text, cls: cls || ''}); }
@@ -167,6 +178,7 @@
     const canvas = el('canvas', {data: {chart: name}});
     box.appendChild(canvas);
     if (!chartsAvailable()) {
+      canvas.hidden = true;
       box.appendChild(el('p', {cls: 'muted charts-missing',
                                text: 'Charts unavailable in this build (edvd was built without Chart.js, Debian package libjs-chart.js).'}));
       return {set() {}, destroy() {}};
@@ -223,7 +235,7 @@
       options: {plugins: {legend: {display: false}},
                 scales: {y: {beginAtZero: true, ticks: {precision: 0}}}},
     });
-    let tenants = [];
+    let tenants = [], polls = 0;
 
     function fillSelect(sel, label, values) {
       const keep = sel.value;
@@ -268,9 +280,9 @@
       const byTier = Object.entries(st.tenants.by_tier || {}).map(
         ([tier, phases]) => [tier, Object.values(phases).reduce((a, b) => a + b, 0)]);
       const rc = st.reconciler || {};
-      const failed = (st.failed || []).map(f => el('li', {data: {failed: f.id}}, [
+      const failed = capped(st.failed, f => el('li', {data: {failed: f.id}}, [
         el('a', {text: f.id, href: tenantHref(f.id)}), el('span', {text: ': ' + f.error})]));
-      const runs = (st.runs || []).map(r => el('li', null, [
+      const runs = capped(st.runs, r => el('li', null, [
         el('a', {text: r.tenant, href: tenantHref(r.tenant)}), el('span', {text: ' ' + r.direction})]));
       const current = rel.current || 'none';
       clear(cards).append(
@@ -303,11 +315,14 @@
     return {
       kind: 'overview',
       async refresh(gen) {
+        /* A large fleet's list (about 750 bytes a tenant) is read again
+         * every LARGE_EVERY refreshes; the counts come from the status. */
+        const wantList = polls++ % (tenants.length > LARGE_FLEET ? LARGE_EVERY : 1) === 0;
         const [list, st, costs, rel] = await Promise.all([
-          allTenants(), api('/api/infrastructure/status'),
+          wantList ? allTenants() : null, api('/api/infrastructure/status'),
           api('/api/infrastructure/costs'), api('/api/releases')]);
         if (gen !== generation) return;
-        tenants = list;
+        if (list) tenants = list;
         fillSelect(selects.phase, 'phase', countBy(tenants, 'phase'));
         fillSelect(selects.tier, 'tier', countBy(tenants, 'tier'));
         fillSelect(selects.region, 'region', countBy(tenants, 'region'));
