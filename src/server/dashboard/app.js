@@ -19,7 +19,11 @@
   const SAMPLES_KEPT = 120;
   const LARGE_FLEET = 200; /* tenants: past this the list is read less often */
   const LARGE_EVERY = 6; /* ... every 6th refresh (30 s) */
-  const LIST_MAX = 10; /* items of a card's list (failed tenants, runs) */
+  const LIST_MAX = 10;
+  const PHASE_COLOURS = {
+    READY: '#1a7f37', FAILED: '#c62828', PENDING: '#e0a100', PROVISIONING: '#b35900',
+    UPDATING: '#1f5fbf', DEPROVISIONING: '#7a4fb3', SUSPENDING: '#8a94a6',
+    SUSPENDED: '#5b6475', DELETED: '#c4cad4'}; /* items of a card's list (failed tenants, runs) */
 
   let token = null;
   let view = null; /* the current view: {kind, refresh(), stop()} */
@@ -187,11 +191,16 @@
                                     maintainAspectRatio: false}, config.options || {});
     const chart = new window.Chart(canvas.getContext('2d'), config);
     return {
+      /* datasets: arrays (the data of the datasets in place) or, when
+       * their number changes, dataset objects that replace them all. */
       set(labels, datasets) {
         chart.data.labels = labels;
-        datasets.forEach((d, i) => {
-          if (chart.data.datasets[i]) chart.data.datasets[i].data = d;
-        });
+        if (datasets.length && !Array.isArray(datasets[0]))
+          chart.data.datasets = datasets;
+        else
+          datasets.forEach((d, i) => {
+            if (chart.data.datasets[i]) chart.data.datasets[i].data = d;
+          });
         chart.update('none');
       },
       destroy() { chart.destroy(); },
@@ -226,14 +235,13 @@
                        'backup', 'monthly', 'updated'], []);
     tbl.replaceChild(tbody, tbl.tBodies[0]);
     const errors = el('p', {cls: 'error', id: 'view-error'});
-    root.append(errors, cards, el('h2', {text: 'Tenants by phase'}), chartBox,
+    root.append(errors, cards, el('h2', {text: 'Tenants by tier and phase'}), chartBox,
                 el('h2', {text: 'Tenants'}), filters, tbl);
-    const chart = makeChart(chartBox, 'phases', {
+    const chart = makeChart(chartBox, 'fleet', {
       type: 'bar',
-      data: {labels: [], datasets: [{label: 'tenants', data: [],
-                                     backgroundColor: '#1f5fbf'}]},
-      options: {plugins: {legend: {display: false}},
-                scales: {y: {beginAtZero: true, ticks: {precision: 0}}}},
+      data: {labels: [], datasets: []},
+      options: {scales: {x: {stacked: true},
+                         y: {stacked: true, beginAtZero: true, ticks: {precision: 0}}}},
     });
     let tenants = [], polls = 0;
 
@@ -309,7 +317,10 @@
                           dl((rel.releases || []).slice(-3).reverse().map(
                             r => [r.version, fmtTime(r.created)]))], {card: 'releases'}),
       );
-      chart.set(byPhase.map(e => e[0]), [byPhase.map(e => e[1])]);
+      const tiers = Object.keys(st.tenants.by_tier || {});
+      chart.set(tiers, byPhase.map(([phase]) => ({
+        label: phase, backgroundColor: PHASE_COLOURS[phase] || '#667085',
+        data: tiers.map(t => (st.tenants.by_tier[t] || {})[phase] || 0)})));
     }
 
     return {

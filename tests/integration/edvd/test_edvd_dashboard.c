@@ -304,7 +304,7 @@ static void test_overview(void **state)
   assert_non_null(strstr(dom, "<dt>READY</dt><dd>3</dd>"));
   assert_non_null(strstr(dom, "<dt>standard</dt><dd>1</dd>"));
   assert_non_null(strstr(dom, "data-card=\"cost\""));
-  assert_non_null(strstr(dom, "<canvas data-chart=\"phases\""));
+  assert_non_null(strstr(dom, "<canvas data-chart=\"fleet\""));
   assert_true(have_charts == (strstr(dom, "charts-missing") == NULL));
   /* The name is text, never markup. */
   assert_non_null(
