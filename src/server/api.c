@@ -1157,8 +1157,6 @@ void edvd_api_handle(void *data, edv_http_req *req)
   if (strncmp(raw, "/api/v1/", 8) == 0 &&
       snprintf(alias, sizeof(alias), "/api/%s", raw + 8) < (int)sizeof(alias))
     raw = alias;
-  if (api_dashboard(c, raw))
-    return;
   if (cors_allowed(d, origin)) {
     edv__http_add_header(req, "Access-Control-Allow-Origin", origin);
     edv__http_add_header(req, "Vary", "Origin");
@@ -1183,8 +1181,9 @@ void edvd_api_handle(void *data, edv_http_req *req)
       seg_len = n;
     }
   }
-  if (!path_known) {
-    api_error(c, 404, NULL, NULL, "no route %s", c->path);
+  if (!path_known) { /* the dashboard's files (dashboard.c), or 404 */
+    if (!api_dashboard(c, raw))
+      api_error(c, 404, NULL, NULL, "no route %s", c->path);
     return;
   }
   if (!hit && cors_preflight(c, origin, allow))
