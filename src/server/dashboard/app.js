@@ -132,7 +132,6 @@
     $('view').dataset.view = 'login';
     $('login').hidden = false;
     $('logout').hidden = true;
-    $('who').textContent = '';
     $('live').textContent = '';
     $('login-error').textContent = message || '';
     $('token').focus();
