@@ -54,8 +54,8 @@ static void api_finish(api_ctx *c, unsigned status)
           c->tenant[0] ? " tenant=" : "", c->tenant);
 }
 
-static void api_respond(api_ctx *c, unsigned status, const char *ctype,
-                        char *body, size_t len)
+void api_respond(api_ctx *c, unsigned status, const char *ctype, char *body,
+                 size_t len)
 {
   edv_http_req *req = c->req;
 
@@ -1181,8 +1181,9 @@ void edvd_api_handle(void *data, edv_http_req *req)
       seg_len = n;
     }
   }
-  if (!path_known) {
-    api_error(c, 404, NULL, NULL, "no route %s", c->path);
+  if (!path_known) { /* the dashboard's files (dashboard.c), or 404 */
+    if (!api_dashboard(c, raw))
+      api_error(c, 404, NULL, NULL, "no route %s", c->path);
     return;
   }
   if (!hit && cors_preflight(c, origin, allow))

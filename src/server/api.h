@@ -35,6 +35,10 @@ typedef struct api_ctx {
   int busy; /* a callback we cannot cancel is pending */
 } api_ctx;
 
+/* Answers with a malloc'd body (taken; NULL and 0: none) and frees c
+ * unless busy. */
+void api_respond(api_ctx *c, unsigned status, const char *ctype, char *body,
+                 size_t len);
 /* Answers with a JSON body (taken) and frees c unless busy. */
 void api_send(api_ctx *c, unsigned status, json_object *body);
 /* Answers {"error":{code,status,message,field?}}; status_name NULL picks
@@ -60,6 +64,10 @@ json_object *api_body_object(api_ctx *c);
  * NUL, invalid UTF-8 or control character); answers 400 naming the first
  * offending parameter and returns -1. */
 int api_query_only(api_ctx *c, const char *const *allowed);
+
+/* dashboard.c: answers a request for /dashboard or under /dashboard/
+ * (the embedded dashboard) and returns 1; 0 for any other path. */
+int api_dashboard(api_ctx *c, const char *raw);
 
 /* api_audit.c: the request's audit line (a mutating call); lines of
  * requests refused without a valid token are limited per source and

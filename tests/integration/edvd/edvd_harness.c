@@ -180,6 +180,8 @@ resp *http(const char *method, const char *url_base, const char *path,
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+  /* The path as the test wrote it: no dot segment is removed. */
+  curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
   if (token) {
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
     h = curl_slist_append(h, auth);
@@ -214,6 +216,29 @@ resp *http(const char *method, const char *url_base, const char *path,
     r->body = calloc(1, 1);
   r->json = json_tokener_parse(r->body);
   return r;
+}
+
+/* The value of response header `name` (copied), or "" when absent. */
+const char *resp_header(const resp *r, const char *name, char *buf, size_t size)
+{
+  const char *p = r->headers;
+  size_t n = strlen(name);
+
+  buf[0] = '\0';
+  while (p && *p) {
+    if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+      const char *v = p + n + 1, *end;
+      while (*v == ' ')
+        v++;
+      end = strpbrk(v, "\r\n");
+      snprintf(buf, size, "%.*s", end ? (int)(end - v) : (int)strlen(v), v);
+      return buf;
+    }
+    p = strchr(p, '\n');
+    if (p)
+      p++;
+  }
+  return buf;
 }
 
 void resp_free(resp *r)
@@ -641,7 +666,7 @@ int eh_teardown(void)
 #include <stdint.h>
 
 /* Reads a whole file into a new string ("" when it cannot). */
-static char *eh_slurp(const char *path)
+char *eh_slurp(const char *path)
 {
   FILE *f = fopen(path, "r");
   char *s = NULL;

@@ -41,6 +41,12 @@ int stop_edvd(long *ms);
 resp *http(const char *method, const char *url_base, const char *path,
            const char *token, const char *body, const char *extra);
 void resp_free(resp *r);
+/* The value of response header `name` copied into buf (returned), "" when
+ * absent. */
+const char *resp_header(const resp *r, const char *name, char *buf,
+                        size_t size);
+/* A whole file as a new string (free it), "" when it cannot be read. */
+char *eh_slurp(const char *path);
 /* The string at a dotted path ("error.field"), or NULL. */
 const char *jstr(json_object *o, const char *path);
 /* Validates v against a schema; 0, or -1 with the reason in why. */

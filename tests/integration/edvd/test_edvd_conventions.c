@@ -20,30 +20,6 @@
 #define T1     "conv01"
 #define ORIGIN "https://ops.example.org"
 
-/* The value of response header `name` (copied), or "" when absent. */
-static const char *header(const resp *r, const char *name, char *buf,
-                          size_t size)
-{
-  const char *p = r->headers;
-  size_t n = strlen(name);
-
-  buf[0] = '\0';
-  while (p && *p) {
-    if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-      const char *v = p + n + 1, *end;
-      while (*v == ' ')
-        v++;
-      end = strpbrk(v, "\r\n");
-      snprintf(buf, size, "%.*s", end ? (int)(end - v) : (int)strlen(v), v);
-      return buf;
-    }
-    p = strchr(p, '\n');
-    if (p)
-      p++;
-  }
-  return buf;
-}
-
 static int setup(void **state)
 {
   char b[512];
@@ -95,12 +71,12 @@ static void test_etag_if_match(void **state)
   (void)state;
   r = call("GET", "/api/tenants/" T1, "/api/tenants/{id}", tok_view, NULL, NULL,
            200);
-  header(r, "ETag", tag, sizeof(tag));
+  resp_header(r, "ETag", tag, sizeof(tag));
   resp_free(r);
   assert_true(strlen(tag) > 2 && tag[0] == '"');
   /* The same record: the same tag. */
   r = http("GET", base, "/api/tenants/" T1, tok_view, NULL, NULL);
-  assert_string_equal(header(r, "ETag", tag2, sizeof(tag2)), tag);
+  assert_string_equal(resp_header(r, "ETag", tag2, sizeof(tag2)), tag);
   resp_free(r);
 
   /* A stale tag: 412 naming If-Match, and nothing changed. */
@@ -115,7 +91,7 @@ static void test_etag_if_match(void **state)
   snprintf(hdr, sizeof(hdr), "If-Match: %s", tag);
   r = call("PUT", "/api/tenants/" T1, "/api/tenants/{id}", tok_op, b, hdr, 200);
   assert_string_equal(jstr(r->json, "display_name"), "Renamed School");
-  header(r, "ETag", tag2, sizeof(tag2));
+  resp_header(r, "ETag", tag2, sizeof(tag2));
   assert_true(tag2[0] == '"');
   assert_string_not_equal(tag2, tag);
   resp_free(r);
@@ -169,25 +145,26 @@ static void test_cors(void **state)
   (void)state;
   r = http("GET", base, "/api/tenants/" T1, tok_view, NULL, "Origin: " ORIGIN);
   assert_int_equal(r->status, 200);
-  assert_string_equal(header(r, "Access-Control-Allow-Origin", v, sizeof(v)),
-                      ORIGIN);
-  assert_non_null(
-      strstr(header(r, "Access-Control-Expose-Headers", v, sizeof(v)), "ETag"));
+  assert_string_equal(
+      resp_header(r, "Access-Control-Allow-Origin", v, sizeof(v)), ORIGIN);
+  assert_non_null(strstr(
+      resp_header(r, "Access-Control-Expose-Headers", v, sizeof(v)), "ETag"));
   resp_free(r);
   /* Another origin: nothing that lets a browser read the answer. */
   r = http("GET", base, "/api/tenants/" T1, tok_view, NULL,
            "Origin: https://evil.example");
-  assert_string_equal(header(r, "Access-Control-Allow-Origin", v, sizeof(v)),
-                      "");
+  assert_string_equal(
+      resp_header(r, "Access-Control-Allow-Origin", v, sizeof(v)), "");
   resp_free(r);
   /* Preflight: 204 naming the methods the path allows, for ours only. */
   r = http("OPTIONS", base, "/api/v1/tenants/" T1, NULL, NULL,
            "Origin: " ORIGIN "\nAccess-Control-Request-Method: PUT");
   assert_int_equal(r->status, 204);
-  assert_non_null(
-      strstr(header(r, "Access-Control-Allow-Methods", v, sizeof(v)), "PUT"));
   assert_non_null(strstr(
-      header(r, "Access-Control-Allow-Headers", v, sizeof(v)), "If-Match"));
+      resp_header(r, "Access-Control-Allow-Methods", v, sizeof(v)), "PUT"));
+  assert_non_null(
+      strstr(resp_header(r, "Access-Control-Allow-Headers", v, sizeof(v)),
+             "If-Match"));
   resp_free(r);
   r = http("OPTIONS", base, "/api/tenants/" T1, NULL, NULL,
            "Origin: https://evil.example\nAccess-Control-Request-Method: PUT");
