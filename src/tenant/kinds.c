@@ -248,9 +248,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .view = "service_account",
             .name = name_sa,
             .build = edv__kind_build_sa,
-            .no_diff = "nothing of it is the tenant's to compare: its "
-                       "description carries the owner (the ownership test "
-                       "reads it) and its roles are project_roles'",
+            .no_diff = "its display name is for people only; what matters "
+                       "of it is its owner's marker (the ownership test "
+                       "reads it) and its roles (project_roles' diff)",
         },
     [EDV_KIND_SECRET] =
         {

@@ -82,7 +82,9 @@ typedef struct edv__kind_who {
                             what it holds); NULL: that name is unknown */
 } edv__kind_who;
 
-/* What a diff compares against. */
+/* What a diff compares against and a build builds from (a step fills it
+ * with edv__srun_kind_ctx, tenant/ensure.h; the drift pass with what its
+ * lists and the store say). */
 typedef struct edv__kind_ctx {
   const edv__tier *tier;    /* the tenant's tier */
   const char *tenant;       /* its id */
