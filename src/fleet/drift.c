@@ -324,6 +324,26 @@ static const int walk_kind[K__N] = {
     [K_URLMAP] = -1,
 };
 
+void edv__drift_detection(char *buf, size_t size)
+{
+  size_t off = 0;
+
+  buf[0] = '\0';
+  for (int kind = 0; kind < K__N && off < size; kind++) {
+    /* The URL map is read for its host rules: they are in its diff. */
+    int kid = kind == K_URLMAP ? EDV_KIND_URL_MAP_RULE : walk_kind[kind];
+    const edv__kind *k;
+
+    if (kid < 0)
+      continue;
+    k = &edv__kinds[kid];
+    off += (size_t)snprintf(
+        buf + off, size - off, "%s%s (%s%s%s)", off ? ", " : "", k->title,
+        kind == K_URLMAP ? "" : "existence, ", kind == K_CERT ? "FAILED, " : "",
+        k->compares ? k->compares : "");
+  }
+}
+
 /* The path of one list call: the kind's collection and drift query, or
  * the platform's. 0, or -1 (too long, or no zone yet). */
 static int walk_path(edv__drift *x, int kind, edv_request *rq, char *path,
@@ -552,38 +572,42 @@ static json_object *rrset(edv__drift *x, const char *name, const char *type)
   return json_object_object_get_ex(x->rrsets, key, &rr) ? rr : NULL;
 }
 
+/*
+ * The tenant's DNS records: for each hostname its A record and its
+ * challenge CNAME there, each as the DNS records' diff wants it (the A
+ * record holds the load balancer's address alone, with the records' TTL:
+ * the comparison the DNS writer makes before it writes).
+ */
 static void judge_dns(edv__drift *x, const tinfo *ti, items *it)
 {
-  edv__tenant_spec s;
+  edv__kind_who w = {ti->id, ti->slug, ti->generation, NULL, x->domain};
+  const edv__kind *k = &edv__kinds[EDV_KIND_DNS_RECORD];
   char host[2][EDV_FQDN_MAX], acme[EDV_FQDN_MAX + 20];
-  int nhosts;
+  const char *hosts[3] = {NULL, NULL, NULL};
+  edv__kind_ctx c;
+  unsigned nhosts = 0;
 
-  if (strlen(ti->id) >= sizeof(s.id) || strlen(ti->slug) >= sizeof(s.slug))
-    return;
-  memset(&s, 0, sizeof(s));
-  snprintf(s.id, sizeof(s.id), "%.*s", (int)sizeof(s.id) - 1, ti->id);
-  snprintf(s.slug, sizeof(s.slug), "%.*s", (int)sizeof(s.slug) - 1, ti->slug);
-  nhosts = edv__spec_has_alias(&s) ? 2 : 1;
-  if (edv__name_dns_primary(&s, x->domain, host[0], sizeof(host[0])) ||
-      (nhosts > 1 &&
-       edv__name_dns_alias(&s, x->domain, host[1], sizeof(host[1]))))
-    return;
-  for (int h = 0; h < nhosts; h++) {
-    json_object *a = rrset(x, host[h], "A"), *rd;
-    if (!a) {
-      item(it, "missing DNS record A %.80s", host[h]);
-    } else if (x->lb_ip[0]) {
-      rd = edv__jget(a, "rrdatas");
-      if (!rd || json_object_array_length(rd) != 1 ||
-          strcmp(json_object_get_string(json_object_array_get_idx(rd, 0)),
-                 x->lb_ip) != 0)
-        item(it, "DNS record A %.60s does not point at the load balancer",
-             host[h]);
-    }
+  ctx_of(x, ti, NULL, &c);
+  c.lb_ip = x->lb_ip[0] ? x->lb_ip : NULL;
+  while (nhosts < 2 &&
+         k->name(&w, nhosts, host[nhosts], sizeof(host[nhosts])) == 0) {
+    hosts[nhosts] = host[nhosts];
+    nhosts++;
+  }
+  c.hosts = hosts;
+  for (unsigned h = 0; h < nhosts; h++) {
+    json_object *a = rrset(x, host[h], "A"), *cname;
     snprintf(acme, sizeof(acme), "_acme-challenge.%.*s", EDV_FQDN_MAX - 1,
              host[h]);
-    if (!rrset(x, acme, "CNAME"))
+    cname = rrset(x, acme, "CNAME");
+    if (!a)
+      item(it, "missing DNS record A %.80s", host[h]);
+    else
+      judge_with(EDV_KIND_DNS_RECORD, &c, a, host[h], it);
+    if (!cname)
       item(it, "missing DNS record CNAME %.90s", acme);
+    else
+      judge_with(EDV_KIND_DNS_RECORD, &c, cname, acme, it);
   }
 }
 

@@ -437,17 +437,10 @@ void edv_fleet_stop(edv_fleet *f)
 static void drift_view(edv__recon *d, json_object *rc)
 {
   json_object *by = json_object_new_object(), *un = json_object_new_array();
+  char what[1024];
 
-  json_object_object_add(
-      rc, "drift_detection",
-      json_object_new_string("VMs (existence, machine type), firewall rules, "
-                             "Cloud SQL instances (existence, tier "
-                             "settings), certificates (existence, FAILED), "
-                             "DNS records (A, challenge CNAME), subnetworks "
-                             "(existence, range, private Google access), "
-                             "certificate map entries (existence, "
-                             "certificates), URL map host rules (hosts, "
-                             "backend service)"));
+  edv__drift_detection(what, sizeof(what));
+  json_object_object_add(rc, "drift_detection", json_object_new_string(what));
   json_object_object_add(
       rc, "drift_interval_s",
       json_object_new_int64((int64_t)(d->drift_interval_ms / 1000)));

@@ -25,6 +25,11 @@
 extern const char *const edv__drift_kinds[EDV_DRIFT_KINDS];
 extern const char *const edv__orphan_kinds[EDV_ORPHAN_KINDS];
 
+/* What a drift pass judges, from the kinds' rows (tenant/kinds.h): each
+ * kind it lists or reads by its title, with what it checks (existence,
+ * then what the kind's diff compares), into buf (drift.c). */
+void edv__drift_detection(char *buf, size_t size);
+
 typedef struct edv__drift edv__drift;
 typedef struct edv__heal edv__heal;
 

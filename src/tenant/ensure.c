@@ -14,6 +14,8 @@
 
 typedef struct ensure_ctx {
   edv__ensure e;
+  const edv__kind *row; /* e.build NULL: the create body is its build's */
+  unsigned index;       /* ... of its index-th resource */
   char *what, *get_path, *create_path, *label, *delete_path;
   int created; /* we issued the create in this attempt */
   int absent;  /* ensure_absent mode */
@@ -61,6 +63,26 @@ static char *sdup(const char *s)
 }
 
 static void ensure_observe(edv__srun *sr);
+
+/* The create body from the kind's row, or NULL when the step ended. */
+static json_object *row_build(edv__srun *sr, ensure_ctx *c)
+{
+  edv__kind_ctx k;
+  edv_error err;
+  json_object *body = NULL;
+
+  edv_error_clear(&err);
+  edv__srun_kind_ctx(sr, &k);
+  if (c->row && c->row->build)
+    body = c->row->build(&k, c->index, &err);
+  else
+    edv_error_set(&err, EDV_EINTERNAL, "%s: its kind has no build", c->what);
+  if (!body) {
+    ctx_release(sr);
+    edv__step_done(sr, &err);
+  }
+  return body;
+}
 
 static int check_owned(edv__srun *sr, ensure_ctx *c, json_object *res)
 {
@@ -132,10 +154,14 @@ static void on_observed(edv__srun *sr, json_object *res, const edv_error *err)
       edv__step_later(sr, 500, poll_again);
       return;
     }
-    body = c->e.build(sr);
-    if (!body) {
-      ctx_release(sr);
-      return; /* build ended the step */
+    if (c->e.build) {
+      body = c->e.build(sr);
+      if (!body) {
+        ctx_release(sr);
+        return; /* build ended the step */
+      }
+    } else if (!(body = row_build(sr, c))) {
+      return; /* the step ended */
     }
     edv__step_info(sr, 0, "creating %s", c->what);
     if (c->e.name_taken)
@@ -184,7 +210,9 @@ static void ensure_observe(edv__srun *sr)
   edv__step_get(sr, c->e.api, c->get_path, on_observed);
 }
 
-void edv__step_ensure(edv__srun *sr, const edv__ensure *e)
+/* edv__step_ensure(), the create body from `row` when e->build is NULL. */
+static void ensure_start(edv__srun *sr, const edv__ensure *e,
+                         const edv__kind *row, unsigned index)
 {
   ensure_ctx *c = ctx_new(sr);
 
@@ -193,12 +221,19 @@ void edv__step_ensure(edv__srun *sr, const edv__ensure *e)
     return;
   }
   c->e = *e;
+  c->row = row;
+  c->index = index;
   c->what = sdup(e->what);
   c->get_path = sdup(e->get_path);
   c->create_path = sdup(e->create_path);
   c->label = sdup(e->label);
   c->e.what = c->what;
   ensure_observe(sr);
+}
+
+void edv__step_ensure(edv__srun *sr, const edv__ensure *e)
+{
+  ensure_start(sr, e, NULL, 0);
 }
 
 /* ---- absent ---------------------------------------------------------- */
@@ -394,6 +429,12 @@ static int res_fill(edv__srun *sr, const res_of *o, const char *name, char *get,
 
 void edv__step_ensure_res(edv__srun *sr, const edv__res *r, const char *name)
 {
+  edv__step_ensure_res_at(sr, r, name, 0);
+}
+
+void edv__step_ensure_res_at(edv__srun *sr, const edv__res *r, const char *name,
+                             unsigned i)
+{
   char get[768], col[768], what[768];
   edv__ensure e = {0};
   res_of o;
@@ -411,7 +452,7 @@ void edv__step_ensure_res(edv__srun *sr, const edv__res *r, const char *name)
   e.verify = r->verify;
   e.ready = r->ready;
   e.name_taken = r->name_taken;
-  edv__step_ensure(sr, &e);
+  ensure_start(sr, &e, r->row, i);
 }
 
 void edv__step_ensure_res_absent(edv__srun *sr, const edv__res *r,
@@ -424,4 +465,41 @@ void edv__step_ensure_res_absent(edv__srun *sr, const edv__res *r,
   if (res_fill(sr, &o, name, get, col, what, sizeof(get)))
     return;
   edv__step_ensure_absent(sr, o.api, what, get, NULL, o.own, o.remove);
+}
+
+void edv__srun_kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
+{
+  const edv__tenant_spec *s = edv__srun_spec(sr);
+  unsigned nh = edv__spec_has_alias(s) ? 2 : 1;
+
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->tier = edv__srun_tier(sr);
+  ctx->tenant = s->id;
+  ctx->project = edv__srun_project(sr);
+  ctx->network = edv__srun_network(sr);
+  ctx->region = edv__srun_region(sr);
+  ctx->zone = edv__srun_zone(sr);
+  ctx->generation = edv__srun_generation(sr);
+  ctx->db_ip = edv__srun_fact(sr, "db_ip");
+  ctx->cidr = edv__srun_fact(sr, "cidr");
+  ctx->backend = edv__srun_fact(sr, "backend_link");
+  ctx->lb_ip = edv__srun_fact(sr, "lb_ip");
+  ctx->backup_location = edv__srun_backup_location(
+      sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
+  ctx->display_name = s->display_name;
+  for (unsigned h = 0; h < nh; h++) {
+    char *b = ctx->host_buf[h];
+    size_t n;
+    if ((h == 0 ? edv__name_dns_primary(s, edv__srun_domain(sr), b,
+                                        sizeof(ctx->host_buf[h]))
+                : edv__name_dns_alias(s, edv__srun_domain(sr), b,
+                                      sizeof(ctx->host_buf[h]))) != 0)
+      break;
+    /* The hostnames without the root dot (certificates, URL map). */
+    n = strlen(b);
+    if (n && b[n - 1] == '.')
+      b[n - 1] = '\0';
+    ctx->host_ptr[h] = b;
+  }
+  ctx->hosts = ctx->host_ptr;
 }

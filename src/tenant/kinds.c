@@ -137,6 +137,27 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
              : edv__name_cert_map_entry(w->id, (edv__host_kind)i, buf, size);
 }
 
+/* ---- builds --------------------------------------------------------------*/
+
+/* One firewall rule of the tenant (edv__kind_fw_rule). */
+#define BUILD_FW(fn, fwkind)                                                   \
+  static json_object *fn(const edv__kind_ctx *ctx, unsigned i, edv_error *err) \
+  {                                                                            \
+    (void)i;                                                                   \
+    if (!ctx->tenant || !ctx->project || !ctx->network) {                      \
+      edv_error_set(err, EDV_EINVAL,                                           \
+                    "firewall rule: cannot build its create body: no tenant, " \
+                    "project or network");                                     \
+      return NULL;                                                             \
+    }                                                                          \
+    return edv__kind_fw_rule(ctx, fwkind);                                     \
+  }
+BUILD_FW(build_fw_allow_lb, EDV_FIREWALL_ALLOW_LB)
+BUILD_FW(build_fw_deny_ingress, EDV_FIREWALL_DENY_INGRESS)
+BUILD_FW(build_fw_ops_ssh, EDV_FIREWALL_OPS_SSH)
+BUILD_FW(build_fw_deny_db, EDV_FIREWALL_DENY_DB)
+BUILD_FW(build_fw_allow_db, EDV_FIREWALL_ALLOW_DB)
+
 /* ---- the table -----------------------------------------------------------*/
 
 #define CPT  EDV_KIND_CPT
@@ -154,7 +175,7 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
 #define CM_QUERY                                                               \
   "filter=labels." EDV_LABEL_MANAGED "%3D%22true%22&pageSize=1000"
 
-#define FW_ROW(kid, step_, namer, view_)                                       \
+#define FW_ROW(kid, step_, namer, builder, view_)                              \
   [kid] = {                                                                    \
       .id = step_,                                                             \
       .title = "firewall rule",                                                \
@@ -172,7 +193,10 @@ static int name_entry(const edv__kind_who *w, unsigned i, char *buf,
       .view = view_,                                                           \
       .view_list = 1,                                                          \
       .name = namer,                                                           \
+      .build = builder,                                                        \
       .diff = edv__kind_fw_diff,                                               \
+      .compares = "priority, direction, ranges, targets, protocols and "       \
+                  "ports, enabled",                                            \
   }
 
 const edv__kind edv__kinds[EDV_KIND__COUNT] = {
@@ -193,16 +217,21 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC,
             .view = "subnetwork",
             .name = name_subnet,
+            .build = edv__kind_build_subnet,
             .diff = edv__kind_subnet_diff,
+            .compares = "range, private Google access",
         },
     /* The rules the tenant document shows are the ingress pair. */
     FW_ROW(EDV_KIND_FW_ALLOW_LB, "firewall_allow", name_fw_allow_lb,
-           "firewalls"),
+           build_fw_allow_lb, "firewalls"),
     FW_ROW(EDV_KIND_FW_DENY_INGRESS, "firewall_deny", name_fw_deny_ingress,
-           "firewalls"),
-    FW_ROW(EDV_KIND_FW_OPS_SSH, "firewall_ops", name_fw_ops_ssh, NULL),
-    FW_ROW(EDV_KIND_FW_DENY_DB, "firewall_db_deny", name_fw_deny_db, NULL),
-    FW_ROW(EDV_KIND_FW_ALLOW_DB, "firewall_db_allow", name_fw_allow_db, NULL),
+           build_fw_deny_ingress, "firewalls"),
+    FW_ROW(EDV_KIND_FW_OPS_SSH, "firewall_ops", name_fw_ops_ssh,
+           build_fw_ops_ssh, NULL),
+    FW_ROW(EDV_KIND_FW_DENY_DB, "firewall_db_deny", name_fw_deny_db,
+           build_fw_deny_db, NULL),
+    FW_ROW(EDV_KIND_FW_ALLOW_DB, "firewall_db_allow", name_fw_allow_db,
+           build_fw_allow_db, NULL),
     [EDV_KIND_SERVICE_ACCOUNT] =
         {
             .id = "service_account",
@@ -218,6 +247,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC,
             .view = "service_account",
             .name = name_sa,
+            .build = edv__kind_build_sa,
+            .no_diff = "its display name is for people only; what matters "
+                       "of it is its owner's marker (the ownership test "
+                       "reads it) and its roles (project_roles' diff)",
         },
     [EDV_KIND_SECRET] =
         {
@@ -235,7 +268,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "secret",
             .name = name_secret,
+            .build = edv__kind_build_secret,
             .diff = edv__kind_labels_diff,
+            .compares = "tier label",
         },
     [EDV_KIND_SQL_INSTANCE] =
         {
@@ -255,7 +290,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "settings.userLabels",
             .view = "sql_instance",
             .name = name_sql,
+            .build = edv__kind_build_sql,
             .diff = edv__kind_sql_diff,
+            .compares = "tier, access, availability, storage, backups, tier "
+                        "label",
         },
     /* Inside the tenant's own instance ({N} is the instance, which
      * messages name after the title). */
@@ -271,6 +309,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .create_label = "sql.databases.insert",
             .own = EDV_OWN_NONE,
             .name = name_db,
+            .build = edv__kind_build_db,
+            .no_diff = "its name and character set are its identity (set "
+                       "at create, not changed in place): existence is "
+                       "what its step checks",
         },
     [EDV_KIND_SQL_USER] =
         {
@@ -282,11 +324,17 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list = SQLT "/instances/{N}/users",
             .own = EDV_OWN_NONE,
             .name = name_user,
+            .build = edv__kind_build_user,
+            .no_diff = "its one setting is its password, which Cloud SQL "
+                       "never shows: the step sets it again from each new "
+                       "secret version (the version is recorded)",
         },
     [EDV_KIND_VM] =
         {
             .id = "vm",
             .title = "VM",
+            .compares = "machine type, running, display name, tier metadata, "
+                        "tier label",
             .step = "vm",
             .api = EDV_API_COMPUTE,
             .path = CPT "/zones/{Z}/instances/{N}",
@@ -308,6 +356,7 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
         {
             .id = "disk",
             .title = "boot disk",
+            .compares = "tier label",
             .step = "vm",
             .api = EDV_API_COMPUTE,
             .path = CPT "/zones/{Z}/disks/{N}",
@@ -334,6 +383,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC,
             .view = "snapshot_policy",
             .name = name_policy,
+            .build = edv__kind_build_policy,
+            .diff = edv__kind_policy_diff,
+            .compares = "schedule, retention, on-delete rule, storage location",
         },
     [EDV_KIND_INSTANCE_GROUP] =
         {
@@ -350,6 +402,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC,
             .view = "instance_group",
             .name = name_ig,
+            .build = edv__kind_build_ig,
+            .diff = edv__kind_ig_diff,
+            .compares = "named ports",
         },
     [EDV_KIND_BACKEND_SERVICE] =
         {
@@ -366,7 +421,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC,
             .view = "backend_service",
             .name = name_bes,
+            .build = edv__kind_build_bes,
             .diff = edv__kind_bes_diff,
+            .compares = "protocol, port name, timeout, health check, backends",
         },
     /* The tenant's host rule in the platform's URL map (named by its
      * hostnames: the map itself is shared). */
@@ -382,7 +439,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = "/v1/projects/{P}:getIamPolicy",
             .own = EDV_OWN_NONE,
             .name = name_sa_member,
+            .no_build = "a member of the project's IAM policy, put there by "
+                        "the IAM policy writer (tenant/shared.c)",
             .diff = edv__kind_roles_diff,
+            .compares = "roles",
         },
     [EDV_KIND_URL_MAP_RULE] =
         {
@@ -393,7 +453,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .path = CPT "/global/urlMaps/" EDV_URLMAP_NAME,
             .own = EDV_OWN_NONE,
             .name = name_hosts,
+            .no_build = "an entry of the shared URL map, put there by the "
+                        "URL map writer (edv__kind_urlmap_put)",
             .diff = edv__kind_urlmap_diff,
+            .compares = "hosts, backend service",
         },
     /* A and _acme-challenge CNAME records in the fleet's zone, named by
      * the tenant's hostnames; label-less (the drift pass owns them by
@@ -410,6 +473,10 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .list_label = "dns.resourceRecordSets.list",
             .own = EDV_OWN_NONE,
             .name = name_hosts,
+            .no_build = "record sets of the fleet's zone, written by the DNS "
+                        "writer (edv__kind_rrset_want)",
+            .diff = edv__kind_dns_diff,
+            .compares = "A at the load balancer, challenge CNAME",
         },
     [EDV_KIND_DNS_AUTHORIZATION] =
         {
@@ -426,7 +493,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_auth,
+            .build = edv__kind_build_auth,
             .diff = edv__kind_labels_diff,
+            .compares = "tier label",
         },
     [EDV_KIND_CERTIFICATE] =
         {
@@ -446,7 +515,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .labels_at = "labels",
             .view = "certificate",
             .name = name_cert,
+            .build = edv__kind_build_cert,
             .diff = edv__kind_labels_diff,
+            .compares = "tier label",
         },
     [EDV_KIND_CERT_MAP_ENTRY] =
         {
@@ -468,7 +539,9 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .marks = EDV_MARK_DESC | EDV_MARK_LABELS,
             .labels_at = "labels",
             .name = name_entry,
+            .build = edv__kind_build_entry,
             .diff = edv__kind_entry_diff,
+            .compares = "hostname, certificates, tier label",
         },
 };
 

@@ -8,17 +8,19 @@
  * templates, see below), how a tenant's resource of the kind is named, how
  * it carries its owner (labels, description marker, nothing) and which
  * marks its create body carries, the key under which the tenant
- * document's "resources" shows its name, and, for kinds whose settings are
- * verified, a pure diff of the observed resource against what the
- * tenant's tier and spec want.
+ * document's "resources" shows its name, the body it builds (a pure
+ * build from the tenant's context), and a pure diff of the observed
+ * resource against what the tenant's tier and spec want, with what it
+ * compares. A row without a build or a diff says why (no_build, no_diff).
  *
  * The readers: the step runner (tenant/ensure.c: a tenant edv__res names
- * its row), the tenant steps (their bodies' marks; their verify and
- * repair use the diff, and so does a plan), the URL map writer
- * (tenant/shared.c), the drift pass (the same diff over its list pages;
- * its list calls; the ownership, paths and delete labels of orphans), the
- * tenant document (fleet/view.c) and the tests. A new kind is one row
- * here, its name function and, if it has settings, its diff.
+ * its row, whose build makes the create body), the tenant steps (their
+ * verify and repair use the diff, and so does a plan), the URL map and
+ * DNS writers (tenant/shared.c), the drift pass (the same diff over its
+ * list pages; its list calls; the ownership, paths and delete labels of
+ * orphans; its status's summary from `compares`), the tenant document
+ * (fleet/view.c) and the tests. A new kind is one row here, its name
+ * function, its build and its diff.
  *
  * Path templates: {P} the project, {R} the tenant's region, {Z} its zone,
  * {N} the resource's name and {M} the fleet's Cloud DNS managed zone
@@ -80,7 +82,9 @@ typedef struct edv__kind_who {
                             what it holds); NULL: that name is unknown */
 } edv__kind_who;
 
-/* What a diff compares against. */
+/* What a diff compares against and a build builds from (a step fills it
+ * with edv__srun_kind_ctx, tenant/ensure.h; the drift pass with what its
+ * lists and the store say). */
 typedef struct edv__kind_ctx {
   const edv__tier *tier;    /* the tenant's tier */
   const char *tenant;       /* its id */
@@ -97,7 +101,26 @@ typedef struct edv__kind_ctx {
   char backup_location_buf[64]; /* where backup_location may point */
   const char *display_name;     /* its display name, in the VM's startup script
                                    (NULL: not compared) */
+  /* What the builds also need (and the DNS records' diff). */
+  const char *region;   /* the tenant's region */
+  uint32_t generation;  /* its Cloud SQL name generation */
+  const char *lb_ip;    /* the load balancer's address: the A records'
+                           value (NULL: not compared) */
+  const char *password; /* the database user's password (sql_user's build
+                           only: a secret, never kept or logged) */
+  char host_buf[2][EDV_FQDN_MAX]; /* where hosts may point */
+  const char *host_ptr[3];
 } edv__kind_ctx;
+
+/*
+ * A build: the create body of the i-th resource of the kind (0 for most
+ * kinds; per-host kinds: the host, edv__host_kind) that ctx's tenant
+ * wants, with the marks its row declares (ctx->tier's labels, the
+ * tenant's description marker). A new object, or NULL with err set (a
+ * value the body needs is missing from ctx).
+ */
+typedef json_object *(*edv__kind_build_fn)(const edv__kind_ctx *ctx, unsigned i,
+                                           edv_error *err);
 
 /*
  * The i-th name of the kind for `w` (most kinds have one; per-host kinds
@@ -146,7 +169,13 @@ typedef struct edv__kind {
   const char *view;         /* key in the tenant document's "resources" */
   int view_list;            /* 1: the view key holds an array of such names */
   edv__kind_name_fn name;   /* its names */
-  edv__kind_diff_fn diff;   /* NULL: its settings are not compared */
+  edv__kind_build_fn build; /* its create body (what `create` POSTs) */
+  const char *no_build;     /* without build: why (who makes it) */
+  edv__kind_diff_fn diff;   /* its settings against the tenant's */
+  const char *no_diff;      /* without diff: why existence is all that
+                               matters */
+  const char *compares;     /* what its diff compares ("range, private
+                               Google access"): the drift pass's summary */
 } edv__kind;
 
 extern const edv__kind edv__kinds[EDV_KIND__COUNT];
@@ -322,6 +351,74 @@ json_object *edv__kind_labels_fixed(const edv__kind_ctx *ctx,
  * (the patch is the body of its patch with updateMask=labels). */
 int edv__kind_labels_diff(const edv__kind_ctx *ctx, json_object *observed,
                           json_object **patch, char *text, size_t size);
+
+/* The builds of the kinds' rows (tenant/kinds_build.c; the firewall
+ * rules': edv__kind_fw_rule). */
+json_object *edv__kind_build_subnet(const edv__kind_ctx *ctx, unsigned i,
+                                    edv_error *err);
+json_object *edv__kind_build_sa(const edv__kind_ctx *ctx, unsigned i,
+                                edv_error *err);
+json_object *edv__kind_build_secret(const edv__kind_ctx *ctx, unsigned i,
+                                    edv_error *err);
+json_object *edv__kind_build_sql(const edv__kind_ctx *ctx, unsigned i,
+                                 edv_error *err);
+json_object *edv__kind_build_db(const edv__kind_ctx *ctx, unsigned i,
+                                edv_error *err);
+/* users.insert's and users.update's body: ctx->password required. */
+json_object *edv__kind_build_user(const edv__kind_ctx *ctx, unsigned i,
+                                  edv_error *err);
+json_object *edv__kind_build_policy(const edv__kind_ctx *ctx, unsigned i,
+                                    edv_error *err);
+json_object *edv__kind_build_ig(const edv__kind_ctx *ctx, unsigned i,
+                                edv_error *err);
+json_object *edv__kind_build_bes(const edv__kind_ctx *ctx, unsigned i,
+                                 edv_error *err);
+json_object *edv__kind_build_auth(const edv__kind_ctx *ctx, unsigned i,
+                                  edv_error *err);
+json_object *edv__kind_build_cert(const edv__kind_ctx *ctx, unsigned i,
+                                  edv_error *err);
+json_object *edv__kind_build_entry(const edv__kind_ctx *ctx, unsigned i,
+                                   edv_error *err);
+
+/* The snapshot schedule's diff: its schedule (start, every day),
+ * retention, on-delete rule, storage location and snapshot labels
+ * against the tier's. A resource policy cannot change in place (each
+ * tier's schedule has its own name, and a scale makes the new one):
+ * differences without a patch. */
+int edv__kind_policy_diff(const edv__kind_ctx *ctx, json_object *observed,
+                          json_object **patch, char *text, size_t size);
+/* The instance group's diff: its named ports (the patch is the body of
+ * instanceGroups.setNamedPorts, with the fingerprint read). Its member,
+ * the VM, is listed by another call (listInstances): its step's. */
+int edv__kind_ig_diff(const edv__kind_ctx *ctx, json_object *observed,
+                      json_object **patch, char *text, size_t size);
+
+/* The TTL of the tenants' DNS records. */
+#define EDV_DNS_TTL 300
+/*
+ * One DNS record set against what is wanted at its name: `type`, `ttl`
+ * and exactly `rrdatas` (NULL-ended, in order). The patch is the wanted
+ * rrset (the addition of a Cloud DNS change whose deletion is the
+ * observed one). The DNS writer (tenant/shared.c) decides with it.
+ */
+int edv__kind_rrset_diff(json_object *observed, const char *type, int ttl,
+                         const char *const *rrdatas, json_object **patch,
+                         char *text, size_t size);
+/* The rrset (name, type, ttl, rrdatas) as created (new object). */
+json_object *edv__kind_rrset_want(const char *name, const char *type, int ttl,
+                                  const char *const *rrdatas);
+/*
+ * The DNS records' diff: `observed` is one rrset of the fleet's zone,
+ * which of the tenant's is read from its name and type (-1: none). The A
+ * record of a hostname of ctx->hosts holds ctx->lb_ip alone (NULL: its
+ * value is not compared), with EDV_DNS_TTL; the _acme-challenge CNAME of
+ * one is the tenant's by its name (its value is its DNS authorization's,
+ * which the step writes and compares with edv__kind_rrset_diff). The
+ * step writes through the DNS writer, which compares with the same
+ * rrset diff; the drift pass judges with this one.
+ */
+int edv__kind_dns_diff(const edv__kind_ctx *ctx, json_object *observed,
+                       json_object **patch, char *text, size_t size);
 
 /* Length of a JSON array; 0 for anything else (json-c asserts on those). */
 size_t edv__jarr_len(json_object *a);

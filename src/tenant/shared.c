@@ -368,24 +368,15 @@ int edv__urlmap_set(edv__fleet *f, const char *tenant, const char *const *hosts,
 
 static void dns_read(writer *w);
 
+/* 1 when rrset `rr` (as read) is what change c wants: the DNS records'
+ * rrset diff (tenant/kinds.h), the one the drift pass judges with. */
 static int rrset_matches(json_object *rr, const change *c)
 {
-  json_object *datas = edv__jget(rr, "rrdatas");
-  size_t n = 0;
-
   if (c->remove)
     return rr == NULL;
-  if (!rr || edv__jint(rr, "ttl", -1) != c->ttl)
-    return 0;
-  while (c->rrdatas[n])
-    n++;
-  if (!datas || json_object_array_length(datas) != n)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(json_object_get_string(json_object_array_get_idx(datas, i)),
-               c->rrdatas[i]) != 0)
-      return 0;
-  return 1;
+  return rr && edv__kind_rrset_diff(rr, c->type, c->ttl,
+                                    (const char *const *)c->rrdatas, NULL, NULL,
+                                    0) == 0;
 }
 
 /* 1 when rrset `rr` is ours: it holds exactly one value, and that value
@@ -457,21 +448,6 @@ static void dns_judge(change *c)
                 "DNS record %s %s already exists (it holds %s) and EdVirons "
                 "did not create it; refusing to change it",
                 c->type, c->name, vals);
-}
-
-static json_object *rrset_new(const change *c)
-{
-  json_object *o = json_object_new_object(), *d = json_object_new_array();
-
-  json_object_object_add(o, "name", json_object_new_string(c->name));
-  json_object_object_add(o, "type", json_object_new_string(c->type));
-  json_object_object_add(o, "ttl", json_object_new_int(c->ttl));
-  for (int i = 0; c->rrdatas[i]; i++)
-    json_object_array_add(d, json_object_new_string(c->rrdatas[i]));
-  json_object_object_add(o, "rrdatas", d);
-  json_object_object_add(o, "kind",
-                         json_object_new_string("dns#resourceRecordSet"));
-  return o;
 }
 
 static void on_dns_change_done(void *data, json_object *op,
@@ -549,7 +525,9 @@ static void dns_write(writer *w)
     if (c->current)
       json_object_array_add(dels, json_object_get(c->current));
     if (!c->remove)
-      json_object_array_add(adds, rrset_new(c));
+      json_object_array_add(
+          adds, edv__kind_rrset_want(c->name, c->type, c->ttl,
+                                     (const char *const *)c->rrdatas));
     any = 1;
   }
   if (!any) {
@@ -675,7 +653,7 @@ int edv__dns_set(edv__fleet *f, const char *zone, const char *name,
   snprintf(c->zone, sizeof(c->zone), "%s", zone);
   snprintf(c->name, sizeof(c->name), "%s", name);
   snprintf(c->type, sizeof(c->type), "%s", type);
-  c->ttl = ttl > 0 ? ttl : 300;
+  c->ttl = ttl > 0 ? ttl : EDV_DNS_TTL;
   c->remove = rrdatas == NULL;
   for (int i = 0; rrdatas && rrdatas[i] && i < MAX_RRDATAS; i++)
     c->rrdatas[i] = strdup(rrdatas[i]);

@@ -201,21 +201,10 @@ static void preflight_up(edv__srun *sr)
   edv__step_get(sr, EDV_API_COMPUTE, path, pre_zone);
 }
 
-/* The diff's context for this step (tenant/kinds.h). */
+/* The diffs' and builds' context for this step (tenant/kinds.h). */
 static void kind_ctx(edv__srun *sr, edv__kind_ctx *ctx)
 {
-  memset(ctx, 0, sizeof(*ctx));
-  ctx->tier = edv__srun_tier(sr);
-  ctx->tenant = edv__srun_spec(sr)->id;
-  ctx->project = edv__srun_project(sr);
-  ctx->network = edv__srun_network(sr);
-  ctx->zone = edv__srun_zone(sr);
-  ctx->db_ip = edv__srun_fact(sr, "db_ip");
-  ctx->cidr = edv__srun_fact(sr, "cidr");
-  ctx->backend = edv__srun_fact(sr, "backend_link");
-  ctx->backup_location = edv__srun_backup_location(
-      sr, ctx->backup_location_buf, sizeof(ctx->backup_location_buf));
-  ctx->display_name = edv__srun_spec(sr)->display_name;
+  edv__srun_kind_ctx(sr, ctx);
 }
 
 /*
@@ -257,25 +246,6 @@ static int labels_repair(edv__srun *sr, edv__kind_id k, json_object *res,
 }
 
 /* ==== subnet ============================================================= */
-
-static json_object *subnet_build(edv__srun *sr)
-{
-  names n;
-  json_object *o = json_object_new_object();
-  char net[512];
-
-  names_of(sr, &n);
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(o, "name", jstr(n.subnet));
-  mark(sr, EDV_KIND_SUBNET, o);
-  json_object_object_add(o, "network", jstr(net));
-  json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
-  json_object_object_add(o, "ipCidrRange", jstr(edv__srun_fact(sr, "cidr")));
-  json_object_object_add(o, "privateIpGoogleAccess",
-                         json_object_new_boolean(1));
-  return o;
-}
 
 static void subnet_up(edv__srun *sr);
 
@@ -322,7 +292,6 @@ static void subnet_verify(edv__srun *sr, json_object *res)
 
 static const edv__res subnet_res = {
     .row = &edv__kinds[EDV_KIND_SUBNET],
-    .build = subnet_build,
     .verify = subnet_verify,
 };
 
@@ -381,26 +350,6 @@ RES_DOWN(subnet_down, subnet_res, subnet)
  * away from other tenants' databases (`edvctl infra audit` proves it).
  */
 
-/* The desired rule of `kind` for this tenant (tenant/kinds.c). */
-static json_object *fw_build(edv__srun *sr, edv__firewall_kind kind)
-{
-  edv__kind_ctx ctx;
-
-  kind_ctx(sr, &ctx);
-  return edv__kind_fw_rule(&ctx, kind);
-}
-
-#define FW_BUILD(fn, kind)                                                     \
-  static json_object *fn(edv__srun *sr)                                        \
-  {                                                                            \
-    return fw_build(sr, kind);                                                 \
-  }
-FW_BUILD(fw_allow_build, EDV_FIREWALL_ALLOW_LB)
-FW_BUILD(fw_deny_build, EDV_FIREWALL_DENY_INGRESS)
-FW_BUILD(fw_ops_build, EDV_FIREWALL_OPS_SSH)
-FW_BUILD(fw_db_allow_build, EDV_FIREWALL_ALLOW_DB)
-FW_BUILD(fw_db_deny_build, EDV_FIREWALL_DENY_DB)
-
 static void fw_patched(edv__srun *sr, json_object *op, const edv_error *err)
 {
   (void)op;
@@ -441,19 +390,16 @@ static void fw_verify(edv__srun *sr, json_object *res)
                 "compute.firewalls.patch", fw_patched);
 }
 
-#define FW_RES(kid, build_)                                                    \
+#define FW_RES(kid)                                                            \
   [kid - EDV_KIND_FW_ALLOW_LB] = {                                             \
       .row = &edv__kinds[kid],                                                 \
-      .build = build_,                                                         \
       .verify = fw_verify,                                                     \
   }
 /* Indexed by edv__firewall_kind (the table's rows are in its order). */
 static const edv__res fw_res[EDV_FIREWALL__COUNT] = {
-    FW_RES(EDV_KIND_FW_ALLOW_LB, fw_allow_build),
-    FW_RES(EDV_KIND_FW_DENY_INGRESS, fw_deny_build),
-    FW_RES(EDV_KIND_FW_OPS_SSH, fw_ops_build),
-    FW_RES(EDV_KIND_FW_ALLOW_DB, fw_db_allow_build),
-    FW_RES(EDV_KIND_FW_DENY_DB, fw_db_deny_build)};
+    FW_RES(EDV_KIND_FW_ALLOW_LB), FW_RES(EDV_KIND_FW_DENY_INGRESS),
+    FW_RES(EDV_KIND_FW_OPS_SSH), FW_RES(EDV_KIND_FW_ALLOW_DB),
+    FW_RES(EDV_KIND_FW_DENY_DB)};
 
 static void fw_ensure(edv__srun *sr, edv__firewall_kind kind, int present)
 {
@@ -495,21 +441,6 @@ static void fw_ops_down(edv__srun *sr)
 
 /* ==== service account ==================================================== */
 
-static json_object *sa_build(edv__srun *sr)
-{
-  names n;
-  json_object *o = json_object_new_object(), *acct = json_object_new_object();
-  char dn[128];
-
-  names_of(sr, &n);
-  snprintf(dn, sizeof(dn), "EdVirons tenant %s", edv__srun_spec(sr)->id);
-  json_object_object_add(o, "accountId", jstr(n.sa_id));
-  json_object_object_add(acct, "displayName", jstr(dn));
-  mark(sr, EDV_KIND_SERVICE_ACCOUNT, acct);
-  json_object_object_add(o, "serviceAccount", acct);
-  return o;
-}
-
 static void sa_verify(edv__srun *sr, json_object *res)
 {
   edv__srun_set_fact(sr, "sa_email", edv__jstr(res, "email"));
@@ -518,7 +449,6 @@ static void sa_verify(edv__srun *sr, json_object *res)
 
 static const edv__res sa_res = {
     .row = &edv__kinds[EDV_KIND_SERVICE_ACCOUNT],
-    .build = sa_build,
     .verify = sa_verify,
 };
 
@@ -533,16 +463,6 @@ RES_DOWN(sa_down, sa_res, sa_email)
  * kept: not in our store, not in a log, not in the VM's metadata. The
  * sql_user step reads it back from Secret Manager when it needs it.
  */
-static json_object *secret_build(edv__srun *sr)
-{
-  json_object *o = json_object_new_object(), *rep = json_object_new_object();
-
-  json_object_object_add(rep, "automatic", json_object_new_object());
-  json_object_object_add(o, "replication", rep);
-  mark(sr, EDV_KIND_SECRET, o);
-  return o;
-}
-
 static void secret_policy_got(edv__srun *sr, json_object *pol,
                               const edv_error *err);
 
@@ -783,7 +703,6 @@ static void secret_verify(edv__srun *sr, json_object *res)
 
 static const edv__res secret_res = {
     .row = &edv__kinds[EDV_KIND_SECRET],
-    .build = secret_build,
     .verify = secret_verify,
 };
 
@@ -793,43 +712,6 @@ RES_DOWN(secret_down, secret_res, secret)
 
 /* ==== Cloud SQL instance ===================================================
  */
-
-static json_object *sql_build(edv__srun *sr)
-{
-  names n;
-  const edv__tier *t = edv__srun_tier(sr);
-  json_object *o = json_object_new_object(), *st = json_object_new_object(),
-              *ip;
-  char loc[64];
-
-  names_of(sr, &n);
-  json_object_object_add(o, "name", jstr(n.sql));
-  json_object_object_add(o, "databaseVersion", jstr(t->sql.database_version));
-  json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
-  json_object_object_add(st, "tier", jstr(t->sql.tier));
-  json_object_object_add(st, "edition", jstr(t->sql.edition));
-  json_object_object_add(st, "availabilityType",
-                         jstr(t->sql.regional ? "REGIONAL" : "ZONAL"));
-  {
-    char gb[16];
-    snprintf(gb, sizeof(gb), "%d", t->sql.data_disk_gb);
-    json_object_object_add(st, "dataDiskSizeGb", jstr(gb));
-  }
-  json_object_object_add(st, "dataDiskType", jstr(t->sql.data_disk_type));
-  json_object_object_add(st, "storageAutoResize", json_object_new_boolean(1));
-  json_object_object_add(st, "activationPolicy", jstr("ALWAYS"));
-  json_object_object_add(st, "backupConfiguration",
-                         edv__sql_backup_config(t, edv__srun_backup_location(
-                                                       sr, loc, sizeof(loc))));
-  /* Only the tenant delete path lifts it (sql_down). */
-  json_object_object_add(st, "deletionProtectionEnabled",
-                         json_object_new_boolean(1));
-  ip = edv__sql_ip_config(edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(st, "ipConfiguration", ip);
-  json_object_object_add(o, "settings", st);
-  mark(sr, EDV_KIND_SQL_INSTANCE, o);
-  return o;
-}
 
 static int sql_ready(edv__srun *sr, json_object *res)
 {
@@ -955,7 +837,6 @@ static int sql_name_taken(edv__srun *sr, const edv_error *err)
 
 static const edv__res sql_res = {
     .row = &edv__kinds[EDV_KIND_SQL_INSTANCE],
-    .build = sql_build,
     .verify = sql_verify,
     .ready = sql_ready,
     .name_taken = sql_name_taken,
@@ -1361,20 +1242,9 @@ static void restore_up(edv__srun *sr)
 /* ==== database and user ====================================================
  */
 
-static json_object *db_build(edv__srun *sr)
-{
-  json_object *o = json_object_new_object();
-
-  (void)sr;
-  json_object_object_add(o, "name", jstr(EDV_DB_NAME));
-  json_object_object_add(o, "charset", jstr("UTF8"));
-  return o;
-}
-
 /* {N} is the instance here: the database's own name is fixed. */
 static const edv__res sqldb_res = {
     .row = &edv__kinds[EDV_KIND_SQL_DATABASE],
-    .build = db_build,
 };
 
 RES_UP(sqldb_up, sqldb_res, sql)
@@ -1424,6 +1294,8 @@ static void user_secret_read(edv__srun *sr, json_object *res,
   int len, exists = edv__srun_fact(sr, "db_user_exists") != NULL;
   const char *want = edv__srun_fact(sr, "db_secret_version"), *vname;
   json_object *body;
+  edv__kind_ctx ctx;
+  edv_error e;
   char path[512];
 
   if (err || !res) {
@@ -1461,10 +1333,15 @@ static void user_secret_read(edv__srun *sr, json_object *res,
     len--;
   pw[len] = '\0';
   names_of(sr, &n);
-  body = json_object_new_object();
-  json_object_object_add(body, "name", jstr(EDV_DB_USER));
-  json_object_object_add(body, "password", jstr((const char *)pw));
+  kind_ctx(sr, &ctx);
+  ctx.password = (const char *)pw;
+  body = edv__kinds[EDV_KIND_SQL_USER].build(&ctx, 0, &e);
+  ctx.password = NULL;
   OPENSSL_cleanse(pw, sizeof(pw));
+  if (!body) {
+    edv__step_done(sr, &e);
+    return;
+  }
   if (exists) {
     edv__step_info(sr, 1,
                    "database user '%s': setting the password from the new "
@@ -2022,37 +1899,6 @@ static void vm_leave(edv__srun *sr)
 /* ==== snapshot schedule =====================================================
  */
 
-static json_object *policy_build(edv__srun *sr)
-{
-  names n;
-  const edv__tier *t = edv__srun_tier(sr);
-  json_object *o = json_object_new_object(), *ssp = json_object_new_object(),
-              *sched = json_object_new_object(),
-              *daily = json_object_new_object(),
-              *ret = json_object_new_object(),
-              *props = json_object_new_object();
-
-  names_of(sr, &n);
-  json_object_object_add(o, "name", jstr(n.policy));
-  mark(sr, EDV_KIND_SNAPSHOT_POLICY, o);
-  json_object_object_add(o, "region", jstr(edv__srun_region(sr)));
-  json_object_object_add(daily, "daysInCycle", json_object_new_int(1));
-  json_object_object_add(daily, "startTime", jstr(t->snapshot_start_time));
-  json_object_object_add(sched, "dailySchedule", daily);
-  json_object_object_add(ssp, "schedule", sched);
-  json_object_object_add(ret, "maxRetentionDays",
-                         json_object_new_int(t->snapshot_retention_days));
-  json_object_object_add(ret, "onSourceDiskDelete",
-                         jstr(t->snapshot_on_delete));
-  json_object_object_add(ssp, "retentionPolicy", ret);
-  json_object_object_add(props, "labels", edv__srun_labels(sr));
-  json_object_object_add(props, "storageLocations",
-                         jarr1(edv__srun_region(sr)));
-  json_object_object_add(ssp, "snapshotProperties", props);
-  json_object_object_add(o, "snapshotSchedulePolicy", ssp);
-  return o;
-}
-
 /*
  * The schedule's retention, start and snapshot labels are the tier's, and
  * a resource policy cannot be changed: each tier's schedule has its own
@@ -2250,9 +2096,17 @@ static void policy_disk_seen(edv__srun *sr, json_object *disk,
 static void policy_verify(edv__srun *sr, json_object *res)
 {
   names n;
-  char path[512];
+  edv__kind_ctx ctx;
+  char path[512], what[256];
 
-  (void)res;
+  kind_ctx(sr, &ctx);
+  /* A schedule cannot change in place: a difference is reported (the
+   * tier's next scale makes a new one). */
+  if (res && edv__kind_policy_diff(&ctx, res, NULL, what, sizeof(what)) > 0)
+    edv__step_info(sr, 1,
+                   "drift: snapshot schedule '%s': %s; it cannot change in "
+                   "place (left as is)",
+                   edv__jstr(res, "name"), what);
   names_of(sr, &n);
   snprintf(path, sizeof(path), CP "/zones/%s/disks/%s", edv__srun_project(sr),
            edv__srun_zone(sr), n.disk);
@@ -2261,7 +2115,6 @@ static void policy_verify(edv__srun *sr, json_object *res)
 
 static const edv__res policy_res = {
     .row = &edv__kinds[EDV_KIND_SNAPSHOT_POLICY],
-    .build = policy_build,
     .verify = policy_verify,
 };
 
@@ -2340,27 +2193,6 @@ static void policy_down(edv__srun *sr)
 /* ==== instance group =========================================================
  */
 
-static json_object *ig_build(edv__srun *sr)
-{
-  names n;
-  json_object *o = json_object_new_object(), *ports, *p;
-  char net[512];
-
-  names_of(sr, &n);
-  snprintf(net, sizeof(net), "projects/%s/global/networks/%s",
-           edv__srun_project(sr), edv__srun_network(sr));
-  json_object_object_add(o, "name", jstr(n.ig));
-  mark(sr, EDV_KIND_INSTANCE_GROUP, o);
-  json_object_object_add(o, "network", jstr(net));
-  ports = json_object_new_array();
-  p = json_object_new_object();
-  json_object_object_add(p, "name", jstr("http"));
-  json_object_object_add(p, "port", json_object_new_int(80));
-  json_object_array_add(ports, p);
-  json_object_object_add(o, "namedPorts", ports);
-  return o;
-}
-
 static void ig_verify(edv__srun *sr, json_object *res);
 static void ig_list(edv__srun *sr);
 
@@ -2420,8 +2252,38 @@ static void ig_members(edv__srun *sr, json_object *res, const edv_error *err)
                 "compute.instanceGroups.addInstances", ig_added);
 }
 
+static void ig_up(edv__srun *sr);
+
+/* Its named ports (the backend service sends to "http") are put back
+ * with setNamedPorts (the kind's diff); then its member, the VM. */
 static void ig_verify(edv__srun *sr, json_object *res)
 {
+  edv__kind_ctx ctx;
+  json_object *body;
+  char base[512], path[600], what[256];
+  const char *name = edv__jstr(res, "name");
+
+  kind_ctx(sr, &ctx);
+  if (edv__kind_ig_diff(&ctx, res, &body, what, sizeof(what)) > 0 && body) {
+    if (!edv__step_repair_allowed(sr, "instance_group", "the instance group")) {
+      json_object_put(body);
+      return;
+    }
+    edv__step_info(sr, 1, "drift: instance group '%s': %s; restoring it",
+                   name ? name : "", what);
+    if (edv__res_path(sr, edv__kinds[EDV_KIND_INSTANCE_GROUP].path, name, base,
+                      sizeof(base)) ||
+        (size_t)snprintf(path, sizeof(path), "%s/setNamedPorts", base) >=
+            sizeof(path)) {
+      json_object_put(body);
+      edv__step_fail(sr, EDV_EINTERNAL, "instance group '%s': path too long",
+                     name ? name : "");
+      return;
+    }
+    edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
+                     "compute.instanceGroups.setNamedPorts", ig_up);
+    return;
+  }
   edv__srun_set_fact(sr, "ig_link", edv__jstr(res, "selfLink"));
   ig_list(sr);
 }
@@ -2440,7 +2302,6 @@ static void ig_list(edv__srun *sr)
 
 static const edv__res ig_res = {
     .row = &edv__kinds[EDV_KIND_INSTANCE_GROUP],
-    .build = ig_build,
     .verify = ig_verify,
 };
 
@@ -2450,14 +2311,6 @@ RES_DOWN(ig_down, ig_res, ig)
 
 /* ==== backend service ========================================================
  */
-
-static json_object *bes_build(edv__srun *sr)
-{
-  edv__kind_ctx ctx;
-
-  kind_ctx(sr, &ctx);
-  return edv__kind_bes_want(&ctx);
-}
 
 static void bes_up(edv__srun *sr);
 
@@ -2493,7 +2346,6 @@ static void bes_verify(edv__srun *sr, json_object *res)
 
 static const edv__res bes_res = {
     .row = &edv__kinds[EDV_KIND_BACKEND_SERVICE],
-    .build = bes_build,
     .verify = bes_verify,
 };
 
@@ -2769,8 +2621,9 @@ static void dns_hosts_write(edv__srun *sr, int remove)
     const char *rr[2] = {ip, NULL};
     edv__dns_own own = {owned, !remove && (c.created & (1u << h))};
     dns_host *hc = calloc(1, sizeof(*hc));
-    if (!hc || edv__dns_set(edv__srun_fleet(sr), zone, n.fqdn[h], "A", 300,
-                            remove ? NULL : rr, &own, dns_host_done, hc)) {
+    if (!hc ||
+        edv__dns_set(edv__srun_fleet(sr), zone, n.fqdn[h], "A", EDV_DNS_TTL,
+                     remove ? NULL : rr, &own, dns_host_done, hc)) {
       free(hc);
       if (!m->err.code)
         edv_error_set(&m->err, EDV_ENOMEM, "cannot queue the DNS change");
@@ -2841,18 +2694,6 @@ static void dns_down(edv__srun *sr)
 
 static void auth_next(edv__srun *sr);
 
-static json_object *auth_build(edv__srun *sr)
-{
-  names n;
-  json_object *o = json_object_new_object();
-  int h = *edv__srun_stage(sr);
-
-  names_of(sr, &n);
-  json_object_object_add(o, "domain", jstr(n.host[h]));
-  mark(sr, EDV_KIND_DNS_AUTHORIZATION, o);
-  return o;
-}
-
 static void auth_cname_done(void *data, const edv_error *err)
 {
   edv__srun *sr = data;
@@ -2895,13 +2736,13 @@ static void auth_verify(edv__srun *sr, json_object *res)
   /* The value is our own authorization's (labelled ours): a CNAME that
    * holds it is ours; one that holds anything else is not. */
   if (edv__dns_set(edv__srun_fleet(sr), edv__srun_fact(sr, "dns_zone"), name,
-                   type, 300, rr, &(edv__dns_own){rr, 0}, auth_cname_done, sr))
+                   type, EDV_DNS_TTL, rr, &(edv__dns_own){rr, 0},
+                   auth_cname_done, sr))
     edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
 }
 
 static const edv__res auth_res = {
     .row = &edv__kinds[EDV_KIND_DNS_AUTHORIZATION],
-    .build = auth_build,
     .verify = auth_verify,
 };
 
@@ -2915,7 +2756,7 @@ static void auth_next(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  edv__step_ensure_res(sr, &auth_res, n.auth[h]);
+  edv__step_ensure_res_at(sr, &auth_res, n.auth[h], (unsigned)h);
 }
 
 static void auth_up(edv__srun *sr)
@@ -2991,7 +2832,7 @@ static void auth_down_seen(edv__srun *sr, json_object *res,
     return;
   }
   if (edv__dns_set(edv__srun_fleet(sr), edv__srun_fact(sr, "dns_zone"), nm,
-                   "CNAME", 300, NULL,
+                   "CNAME", EDV_DNS_TTL, NULL,
                    &(edv__dns_own){(const char *const[]){data, NULL}, 0},
                    auth_down_cname, sr))
     edv__step_fail(sr, EDV_ENOMEM, "cannot queue the DNS change");
@@ -3020,29 +2861,6 @@ static void auth_down(edv__srun *sr)
 
 /* ==== certificate ============================================================
  */
-
-static json_object *cert_build(edv__srun *sr)
-{
-  names n;
-  json_object *o = json_object_new_object(), *m = json_object_new_object(),
-              *domains = json_object_new_array(),
-              *auths = json_object_new_array();
-
-  names_of(sr, &n);
-  for (int h = 0; h < n.nhosts; h++) {
-    char name[512];
-    json_object_array_add(domains, jstr(n.host[h]));
-    snprintf(name, sizeof(name),
-             "projects/%s/locations/global/dnsAuthorizations/%s",
-             edv__srun_project(sr), n.auth[h]);
-    json_object_array_add(auths, jstr(name));
-  }
-  json_object_object_add(m, "domains", domains);
-  json_object_object_add(m, "dnsAuthorizations", auths);
-  json_object_object_add(o, "managed", m);
-  mark(sr, EDV_KIND_CERTIFICATE, o);
-  return o;
-}
 
 static int cert_ready(edv__srun *sr, json_object *res)
 {
@@ -3077,7 +2895,6 @@ static void cert_verify(edv__srun *sr, json_object *res)
 
 static const edv__res cert_res = {
     .row = &edv__kinds[EDV_KIND_CERTIFICATE],
-    .build = cert_build,
     .verify = cert_verify,
     .ready = cert_ready,
 };
@@ -3101,19 +2918,6 @@ static void entry_ctx(edv__srun *sr, names *n, const char **hosts,
   ctx->hosts = hosts;
 }
 
-static json_object *entry_build(edv__srun *sr)
-{
-  names n;
-  const char *hosts[3];
-  edv__kind_ctx ctx;
-  json_object *o;
-
-  entry_ctx(sr, &n, hosts, &ctx);
-  o = edv__kind_entry_want(&ctx, (unsigned)*edv__srun_stage(sr));
-  mark(sr, EDV_KIND_CERT_MAP_ENTRY, o);
-  return o;
-}
-
 static void entry_verified(edv__srun *sr, json_object *res);
 /* The path of the h-th entry (its row's template). */
 static void entry_path(edv__srun *sr, int h, char *get, size_t gs)
@@ -3128,7 +2932,6 @@ static void entry_path(edv__srun *sr, int h, char *get, size_t gs)
 
 static const edv__res entry_res = {
     .row = &edv__kinds[EDV_KIND_CERT_MAP_ENTRY],
-    .build = entry_build,
     .verify = entry_verified,
 };
 
@@ -3142,7 +2945,7 @@ static void entry_next(edv__srun *sr)
     edv__step_done(sr, NULL);
     return;
   }
-  edv__step_ensure_res(sr, &entry_res, n.entry[h]);
+  edv__step_ensure_res_at(sr, &entry_res, n.entry[h], (unsigned)h);
 }
 
 static void entry_up(edv__srun *sr)

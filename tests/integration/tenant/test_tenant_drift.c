@@ -411,6 +411,7 @@ static void test_repair(void **state)
       cert[128], entry_path[300], subnet[64], subnet_path[300];
   json_object *map, *rules, *pms, *o;
   const char *fp;
+  char ig_path[300];
   plan_seen plan;
   edv_error err;
   unsigned long muts;
@@ -433,6 +434,18 @@ static void test_repair(void **state)
          "{\"privateIpGoogleAccess\":false}");
   wait_field(&h, EDV_API_COMPUTE, subnet_path, "privateIpGoogleAccess",
              "false");
+  /* The instance group: another named port (the backend service sends
+   * to "http"). */
+  {
+    char ig[64];
+    edv__name_instance_group("d1", ig, sizeof(ig));
+    snprintf(ig_path, sizeof(ig_path), P "zones/%s/instanceGroups/%s", g_zone,
+             ig);
+  }
+  snprintf(path, sizeof(path), "%s/setNamedPorts", ig_path);
+  mutate(&h, EDV_API_COMPUTE, "POST", path,
+         "{\"namedPorts\":[{\"name\":\"http\",\"port\":8080}]}");
+  wait_contains(&h, EDV_API_COMPUTE, ig_path, "namedPorts", "8080");
   /* Cloud SQL: a public IP and another tier. */
   snprintf(path, sizeof(path), SQL "%s", sql);
   mutate(&h, EDV_API_SQLADMIN, "PATCH", path,
@@ -533,6 +546,7 @@ static void test_repair(void **state)
   assert_non_null(strstr(plan.calls, "PATCH " P "global/backendServices/"));
   assert_non_null(strstr(plan.calls, "PUT " P "global/urlMaps/edv-urlmap"));
   assert_non_null(strstr(plan.calls, "/certificateMapEntries/"));
+  assert_non_null(strstr(plan.calls, "/setNamedPorts"));
   assert_int_equal(h.counts.mutations, muts);
 
   /* The platform puts its health check back; the tenant the rest. */
@@ -557,6 +571,12 @@ static void test_repair(void **state)
   check_sql(&h, "d1", "db-f1-micro", 10);
   wait_field(&h, EDV_API_COMPUTE, subnet_path, "privateIpGoogleAccess", "true");
   assert_true(journal_has(&h, "d1", "drift: subnetwork") >= 1);
+  /* The instance group's named port put back (its kind's diff). */
+  wait_contains(&h, EDV_API_COMPUTE, ig_path, "namedPorts",
+                "{\"name\":\"http\",\"port\":80}");
+  assert_true(journal_has(&h, "d1",
+                          "drift: instance group 'edv-d1-ig': named ports "
+                          "differ") >= 1);
   assert_int_equal(th_urlmap_rules(&h, "d1", NULL), 101);
   o = get(&h, EDV_API_COMPUTE, P "global/backendServices/%s", bes);
   assert_non_null(o);
