@@ -290,6 +290,18 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
   }
   json_object_object_add(o, "max_users",
                          t ? json_object_new_int((int)t->max_users) : NULL);
+  /* The tier's sizes, as the tiers file names them (null: a tier the
+   * file no longer has): what `tenant get` prints beside each resource. */
+  json_object_object_add(o, "machine_type",
+                         t ? json_object_new_string(t->machine_type) : NULL);
+  json_object_object_add(o, "disk_gb",
+                         t ? json_object_new_int(t->disk_gb) : NULL);
+  json_object_object_add(o, "disk_type",
+                         t ? json_object_new_string(t->disk_type) : NULL);
+  json_object_object_add(o, "sql_tier",
+                         t ? json_object_new_string(t->sql.tier) : NULL);
+  json_object_object_add(o, "sql_ha",
+                         t ? json_object_new_boolean(t->sql.regional) : NULL);
   if (t) {
     json_object *apps = json_object_new_array();
     json_object *feats = json_object_new_array();
