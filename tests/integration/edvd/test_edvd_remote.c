@@ -9,9 +9,10 @@
  * certificate, which edvd observes for GET ?observe=true) must be
  * byte-identical in both formats: the API answers with the library's
  * documents, which the local mode prints (`get --format json` once its
- * `observed` and `run`, which may differ in time, are set aside). Scale,
- * apply, recover and move go through POST .../scale, .../apply,
- * .../recover and .../move;
+ * `observed` and `run`, which may differ in time, are set aside); so must
+ * `tenant plan` (GET .../plan, with its exit code) and the day-2
+ * documents. Scale, apply, retry, resume, recover and move go through POST
+ * .../scale, .../apply, .../retry, .../resume, .../recover and .../move;
  * the simulator's state says they did what they say. The TLS certificate is
  * made at test time with openssl (nothing PEM-like is kept in the tree).
  */
