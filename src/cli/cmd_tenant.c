@@ -305,13 +305,9 @@ static int job_get(job *j, const char *id, int observe)
  * document). */
 static void print_summary(job *j, const char *id)
 {
-  json_object *tiers;
-
   if (!j->fleet || job_get(j, id, 1) != CLI_EXIT_OK)
     return;
-  tiers = cli_tenant_tiers(j->ctx);
-  cli_tenant_print_summary(j->ctx, j->answer, tiers);
-  json_object_put(tiers);
+  cli_tenant_print_summary(j->ctx, j->answer);
 }
 
 /* Prints `doc` (JSON), else the tenant's summary. */
@@ -403,10 +399,8 @@ static void print_resource(cli_ctx *ctx, json_object *o, const char *label,
           ip ? ", " : "", ip ? ip : "");
 }
 
-void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
+void cli_tenant_print_summary(cli_ctx *ctx, json_object *o)
 {
-  const char *tier = JS(o, "tier");
-  json_object *t = tier_find(tiers, tier);
   json_object *v;
   char what[160] = "";
 
@@ -427,15 +421,19 @@ void cli_tenant_print_summary(cli_ctx *ctx, json_object *o, json_object *tiers)
     fprintf(ctx->out, " (also %s)",
             json_object_get_string(json_object_array_get_idx(v, 1)));
   fputc('\n', ctx->out);
-  fprintf(ctx->out, "Tier         %s, region %s\n", tier, JS(o, "region"));
-  if (t)
-    snprintf(what, sizeof(what), "%s, %d GB %s", JS(t, "machine_type"),
-             (int)edv__jint(t, "disk_gb", 0), JS(t, "disk_type"));
+  fprintf(ctx->out, "Tier         %s, region %s\n", JS(o, "tier"),
+          JS(o, "region"));
+  /* The tier's sizes from the document (null: a tier the fleet's tiers
+   * file no longer has). */
+  if (JS(o, "machine_type"))
+    snprintf(what, sizeof(what), "%s, %d GB %s", JS(o, "machine_type"),
+             json_object_get_int(json_object_object_get(o, "disk_gb")),
+             JS(o, "disk_type"));
   print_resource(ctx, o, "VM", "vm", "vm", what);
   what[0] = '\0';
-  if (t)
-    snprintf(what, sizeof(what), "PostgreSQL, %s%s", JS(t, "sql_tier"),
-             json_object_get_boolean(json_object_object_get(t, "sql_ha"))
+  if (JS(o, "sql_tier"))
+    snprintf(what, sizeof(what), "PostgreSQL, %s%s", JS(o, "sql_tier"),
+             json_object_get_boolean(json_object_object_get(o, "sql_ha"))
                  ? " regional HA"
                  : "");
   print_resource(ctx, o, "Database", "database", "sql_instance", what);
@@ -828,10 +826,8 @@ static int tenant_show(cli_ctx *ctx, const cli_args *args, int whole)
   } else if (ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, j.answer);
   } else {
-    json_object *tiers = cli_tenant_tiers(ctx);
-    cli_tenant_print_summary(ctx, j.answer, tiers);
+    cli_tenant_print_summary(ctx, j.answer);
     cli_tenant_print_steps(ctx, json_object_object_get(j.answer, "steps"));
-    json_object_put(tiers);
   }
   return job_end(&j, CLI_EXIT_OK);
 }
@@ -952,27 +948,44 @@ static void plan_print(cli_ctx *ctx, json_object *doc)
   }
 }
 
+/* The plan document, printed; CLI_EXIT_PLAN_CHANGES with
+ * --detailed-exitcode when there is something to do (terraform plan
+ * -detailed-exitcode). */
+static int plan_show(cli_ctx *ctx, const cli_args *args, json_object *doc)
+{
+  if (ctx->format == CLI_FORMAT_JSON)
+    cli_print_json(ctx, doc);
+  else
+    plan_print(ctx, doc);
+  if (cli_arg(args, "detailed-exitcode") &&
+      !json_object_get_boolean(json_object_object_get(doc, "in_sync")))
+    return CLI_EXIT_PLAN_CHANGES;
+  return CLI_EXIT_OK;
+}
+
 int cli_cmd_tenant_plan(cli_ctx *ctx, const cli_args *args)
 {
   job j;
   edv_error err;
   int result;
 
+  if (cli_remote_on(ctx)) {
+    /* GET /api/tenants/ID/plan: the same document. */
+    json_object *doc = NULL;
+    result = cli_remote_request(ctx, "GET", args->argv[0], "/plan", NULL, NULL,
+                                &doc);
+    if (result == CLI_EXIT_OK)
+      result = plan_show(ctx, args, doc);
+    json_object_put(doc);
+    return result;
+  }
   if ((result = job_open(ctx, &j)) != CLI_EXIT_OK)
     return job_end(&j, result);
   /* A plan prints its result, not progress: no view. */
   result = job_do(
       &j, edv_tenant_plan(j.fleet, args->argv[0], on_answer, &j, &err), &err);
-  if (result == CLI_EXIT_OK) {
-    if (ctx->format == CLI_FORMAT_JSON)
-      cli_print_json(ctx, j.answer);
-    else
-      plan_print(ctx, j.answer);
-    /* terraform plan -detailed-exitcode: 2 when there is something to do */
-    if (cli_arg(args, "detailed-exitcode") &&
-        !json_object_get_boolean(json_object_object_get(j.answer, "in_sync")))
-      result = CLI_EXIT_PLAN_CHANGES;
-  }
+  if (result == CLI_EXIT_OK)
+    result = plan_show(ctx, args, j.answer);
   return job_end(&j, result);
 }
 
@@ -1269,11 +1282,23 @@ static int resume_all(cli_ctx *ctx, job *j)
   return failed ? CLI_EXIT_API : CLI_EXIT_OK;
 }
 
+int cli_tenant_nothing_to_resume(cli_ctx *ctx, json_object *doc)
+{
+  const char *phase = JS(doc, "phase") ? JS(doc, "phase") : "";
+
+  if (strcmp(phase, "READY") != 0 && strcmp(phase, "DELETED") != 0 &&
+      strcmp(phase, "SUSPENDED") != 0)
+    return 0;
+  fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", JS(doc, "id"),
+          phase);
+  return 1;
+}
+
 int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
 {
   job j;
   edv_error err;
-  const char *id = args->argc == 1 ? args->argv[0] : NULL, *phase;
+  const char *id = args->argc == 1 ? args->argv[0] : NULL;
   int result;
 
   if (cli_remote_on(ctx))
@@ -1286,12 +1311,8 @@ int cli_cmd_tenant_resume(cli_ctx *ctx, const cli_args *args)
     return job_end(&j, resume_all(ctx, &j));
   if ((result = long_begin(&j, id, "Resuming", NULL)) != CLI_EXIT_OK)
     return job_end(&j, result);
-  phase = JS(j.answer, "phase");
-  if (strcmp(phase, "READY") == 0 || strcmp(phase, "DELETED") == 0 ||
-      strcmp(phase, "SUSPENDED") == 0) {
-    fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
+  if (cli_tenant_nothing_to_resume(ctx, j.answer))
     return job_end(&j, CLI_EXIT_OK);
-  }
   result =
       edv_tenant_resume(j.fleet, id, async_flag(args), on_answer, &j, &err);
   if (async_flag(args))

@@ -67,7 +67,7 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_resume, cli_cmd_tenant_delete,  cli_cmd_tenant_scale,
       cli_cmd_tenant_apply,  cli_cmd_tenant_update,  cli_cmd_version,
       cli_cmd_help,          cli_cmd_tenant_recover, cli_cmd_tenant_undelete,
-      cli_cmd_tenant_move,
+      cli_cmd_tenant_move,   cli_cmd_tenant_plan,
   };
   /* The day-2 verbs (cmd_day2.c). */
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
@@ -623,8 +623,7 @@ static int do_list(cli_ctx *ctx, remote *r, const cli_args *args)
 
 /* ---- get / state / history ---------------------------------------------*/
 
-static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole,
-                   json_object *tiers)
+static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole)
 {
   json_object *t;
   int result = get_tenant(ctx, r, id, !whole, &t);
@@ -634,7 +633,7 @@ static int do_show(cli_ctx *ctx, remote *r, const char *id, int whole,
   if (whole || ctx->format == CLI_FORMAT_JSON) {
     cli_print_json(ctx, t);
   } else {
-    cli_tenant_print_summary(ctx, t, tiers);
+    cli_tenant_print_summary(ctx, t);
     cli_tenant_print_steps(ctx, json_object_object_get(t, "steps"));
   }
   json_object_put(t);
@@ -893,13 +892,13 @@ static int wait_run(rwait *w, const char *heading)
 
 /* After a run, as the local mode: JSON the tenant document, else its
  * summary with the live state. */
-static void summary(cli_ctx *ctx, remote *r, const char *id, json_object *tiers)
+static void summary(cli_ctx *ctx, remote *r, const char *id)
 {
   json_object *t;
 
   if (get_tenant(ctx, r, id, ctx->format != CLI_FORMAT_JSON, &t))
     return;
-  cli_tenant_print_summary(ctx, t, tiers);
+  cli_tenant_print_summary(ctx, t);
   json_object_put(t);
 }
 
@@ -922,9 +921,8 @@ static int create_error(cli_ctx *ctx, const cli_args *args, const edv_error *e)
   return remote_error(ctx, e);
 }
 
-/* POST /api/tenants with the spec `t` (an API tenant, or NULL: argv). */
-static int post_spec(cli_ctx *ctx, remote *r, const cli_args *args,
-                     json_object *t)
+/* POST /api/tenants with the spec of the command line. */
+static int post_spec(cli_ctx *ctx, remote *r, const cli_args *args)
 {
   static const char *const keys[] = {"id", "slug", "display_name", "tier",
                                      "region"};
@@ -933,16 +931,14 @@ static int post_spec(cli_ctx *ctx, remote *r, const cli_args *args,
   int bad;
 
   for (int i = 0; i < 5; i++)
-    json_object_object_add(
-        body, keys[i],
-        json_object_new_string(t ? (js(t, keys[i]) ? js(t, keys[i]) : "")
-                                 : args->argv[i]));
-  if (!t && cli_arg(args, "ops-ssh"))
+    json_object_object_add(body, keys[i],
+                           json_object_new_string(args->argv[i]));
+  if (cli_arg(args, "ops-ssh"))
     json_object_object_add(body, "ops_ssh", json_object_new_boolean(1));
   bad = remote_call(r, "POST", "/api/tenants", body, &out, &err);
   json_object_put(body);
   if (bad)
-    return t ? remote_error(ctx, &err) : create_error(ctx, args, &err);
+    return create_error(ctx, args, &err);
   json_object_put(out);
   return CLI_EXIT_OK;
 }
@@ -967,8 +963,7 @@ static int async_done(cli_ctx *ctx, remote *r, const char *id, const char *what)
   return CLI_EXIT_OK;
 }
 
-static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
-                     json_object *tiers)
+static int do_create(cli_ctx *ctx, remote *r, const cli_args *args)
 {
   rwait w;
   char heading[160];
@@ -993,7 +988,7 @@ static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
     if (wait && (result = wait_begin(ctx, r, &w, args->argv[0], 1, exists)))
       return result;
   }
-  if ((result = post_spec(ctx, r, args, NULL)))
+  if ((result = post_spec(ctx, r, args)))
     return result;
   if (!wait)
     return async_done(ctx, r, args->argv[0], "the creation");
@@ -1001,7 +996,7 @@ static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
            args->argv[0], args->argv[1], args->argv[3], args->argv[4]);
   result = wait_run(&w, heading);
   if (result != CLI_EXIT_INTERRUPTED)
-    summary(ctx, r, args->argv[0], tiers);
+    summary(ctx, r, args->argv[0]);
   if (strcmp(w.phase, "FAILED") == 0 && !ctx->quiet &&
       ctx->format != CLI_FORMAT_JSON)
     fprintf(ctx->err,
@@ -1011,112 +1006,13 @@ static int do_create(cli_ctx *ctx, remote *r, const cli_args *args,
   return result;
 }
 
-/* The direction a tenant was going: the last PROVISIONING/DEPROVISIONING
- * phase of its journal (as the local mode finds it). */
-static int direction_up(cli_ctx *ctx, remote *r, json_object *t, int *up)
-{
-  json_object *doc, *arr;
-  edv_error err;
-  const char *phase = js(t, "phase");
-
-  *up = 1;
-  if (phase && strcmp(phase, "DEPROVISIONING") == 0) {
-    *up = 0;
-    return CLI_EXIT_OK;
-  }
-  if (!phase || strcmp(phase, "FAILED") != 0)
-    return CLI_EXIT_OK;
-  if (get_events(r, js(t, "id"), 0, &doc, NULL, &err))
-    return remote_error(ctx, &err);
-  arr = json_object_object_get(doc, "events");
-  for (size_t i = 0; i < json_object_array_length(arr); i++) {
-    json_object *e = json_object_array_get_idx(arr, i);
-    const char *d = js(e, "detail");
-    if (!js(e, "event") || strcmp(js(e, "event"), "phase") != 0 || !d)
-      continue;
-    if (strcmp(d, "DEPROVISIONING") == 0)
-      *up = 0;
-    else if (strcmp(d, "PROVISIONING") == 0 || strcmp(d, "UPDATING") == 0)
-      *up = 1;
-  }
-  json_object_put(doc);
-  return CLI_EXIT_OK;
-}
-
-/* Drives a tenant again through the API: up is an idempotent create with
- * its own spec (which retries it), down a DELETE. */
-/* up: 1 create, 0 delete, -1 delete now (no grace). */
-static int drive(cli_ctx *ctx, remote *r, json_object *t, int up)
-{
-  char path[300];
-  json_object *out;
-  edv_error err;
-
-  if (up > 0)
-    return post_spec(ctx, r, NULL, t);
-  tenant_path(r, js(t, "id"), up < 0 ? "?now=true" : "", path, sizeof(path));
-  if (remote_call(r, "DELETE", path, NULL, &out, &err))
-    return remote_error(ctx, &err);
-  json_object_put(out);
-  return CLI_EXIT_OK;
-}
-
-/* retry (FAILED only) and resume ID. */
-static int do_again(cli_ctx *ctx, remote *r, const char *id, int retry,
-                    json_object *tiers)
-{
-  json_object *t;
-  rwait w;
-  edv_error err;
-  char heading[200];
-  const char *phase;
-  int up, result = get_tenant(ctx, r, id, 0, &t);
-
-  if (result)
-    return result;
-  phase = js(t, "phase") ? js(t, "phase") : "";
-  if (retry && strcmp(phase, "FAILED") != 0) {
-    edv_error_set(&err, EDV_ECONFLICT,
-                  "tenant '%s' is %s, not FAILED; use `tenant resume` to "
-                  "continue an interrupted run",
-                  id, phase);
-    json_object_put(t);
-    return cli_fail(ctx, &err);
-  }
-  if (!retry &&
-      (strcmp(phase, "READY") == 0 || strcmp(phase, "DELETED") == 0)) {
-    fprintf(ctx->out, "Tenant %s is %s: nothing to resume.\n", id, phase);
-    json_object_put(t);
-    return CLI_EXIT_OK;
-  }
-  if ((result = direction_up(ctx, r, t, &up)) ||
-      (!r->async && (result = wait_begin(ctx, r, &w, id, up, 1))) ||
-      (result = drive(ctx, r, t, up))) {
-    json_object_put(t);
-    return result;
-  }
-  if (r->async) {
-    json_object_put(t);
-    return async_done(ctx, r, id, retry ? "the retry" : "the resume");
-  }
-  snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s",
-           up ? "Provisioning" : "Deleting", id, js(t, "slug"), js(t, "tier"),
-           retry ? "retry" : "resume");
-  json_object_put(t);
-  result = wait_run(&w, heading);
-  if (result != CLI_EXIT_INTERRUPTED)
-    summary(ctx, r, id, tiers);
-  return result;
-}
-
-static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
-                     json_object *tiers)
+static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args)
 {
   const char *id = args->argv[0];
-  json_object *t;
+  json_object *t, *out;
   rwait w;
   edv_error err;
-  char heading[200];
+  char heading[200], path[300];
   int result = get_tenant(ctx, r, id, 0, &t);
 
   if (result)
@@ -1131,11 +1027,17 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
     json_object_put(t);
     return result;
   }
-  if ((!r->async && (result = wait_begin(ctx, r, &w, id, 0, 1))) ||
-      (result = drive(ctx, r, t, cli_arg(args, "now") ? -1 : 0))) {
+  if (!r->async && (result = wait_begin(ctx, r, &w, id, 0, 1))) {
     json_object_put(t);
     return result;
   }
+  tenant_path(r, id, cli_arg(args, "now") ? "?now=true" : "", path,
+              sizeof(path));
+  if (remote_call(r, "DELETE", path, NULL, &out, &err)) {
+    json_object_put(t);
+    return remote_error(ctx, &err);
+  }
+  json_object_put(out);
   if (r->async) {
     json_object_put(t);
     return async_done(ctx, r, id, "the deletion");
@@ -1145,7 +1047,7 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
   json_object_put(t);
   result = wait_run(&w, heading);
   if (result == CLI_EXIT_OK && ctx->format == CLI_FORMAT_JSON)
-    summary(ctx, r, id, tiers);
+    summary(ctx, r, id);
   else if (result == CLI_EXIT_OK && !cli_arg(args, "now") &&
            get_tenant(ctx, r, id, 0, &t) == CLI_EXIT_OK) {
     if (js(t, "phase") && strcmp(js(t, "phase"), "SUSPENDED") == 0)
@@ -1162,6 +1064,22 @@ static int do_delete(cli_ctx *ctx, remote *r, const cli_args *args,
 }
 
 /* ---- scale / apply -------------------------------------------------------*/
+
+/* Whether the run an answer started drives the tenant up (to READY), as
+ * the library chose it: its document's run.direction, else its phase. */
+static int run_up(json_object *answer)
+{
+  json_object *t = json_object_object_get(answer, "tenant");
+  const char *dir, *phase;
+
+  t = t ? t : answer;
+  dir = js(json_object_object_get(t, "run"), "direction");
+  phase = js(t, "phase") ? js(t, "phase") : "";
+  if (dir)
+    return strcmp(dir, "down") != 0 && strcmp(dir, "suspend") != 0;
+  return strcmp(phase, "DEPROVISIONING") != 0 &&
+         strcmp(phase, "DELETED") != 0 && strcmp(phase, "SUSPENDED") != 0;
+}
 
 /* METHOD /api/tenants/ID[/VERB] with `body` (may be NULL), then waits
  * for the run it started; *answer gets the request's document. */
@@ -1183,11 +1101,11 @@ static int call_and_wait(cli_ctx *ctx, remote *r, const char *method,
     return remote_error(ctx, &err);
   if (r->async)
     return CLI_EXIT_OK; /* the caller says how to follow it */
+  w.up = run_up(*answer);
   return wait_run(&w, heading);
 }
 
-static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
-                    json_object *tiers)
+static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args)
 {
   const char *id = args->argv[0], *tier = args->argv[1];
   json_object *t, *body, *answer;
@@ -1215,17 +1133,19 @@ static int do_scale(cli_ctx *ctx, remote *r, const cli_args *args,
     }
   } else if (result != CLI_EXIT_INTERRUPTED && answer) {
     cli_tenant_print_notes(ctx, answer);
-    summary(ctx, r, id, tiers);
+    summary(ctx, r, id);
   }
   json_object_put(answer);
   return result;
 }
 
-/* apply, recover and move: POST /api/tenants/ID/VERB (with `body`, or
- * none), then the run's progress. */
+/* apply, retry, resume, recover, undelete and move: POST
+ * /api/tenants/ID/VERB (with `body`, or none), then the run's progress; the
+ * library chooses the run's direction, and refuses a phase it does not
+ * take. */
 static int do_post(cli_ctx *ctx, remote *r, const char *id, const char *verb,
                    json_object *body, const char *doing, const char *what,
-                   const char *async_what, json_object *tiers)
+                   const char *async_what)
 {
   json_object *t, *answer;
   char heading[200];
@@ -1233,21 +1153,36 @@ static int do_post(cli_ctx *ctx, remote *r, const char *id, const char *verb,
 
   if (result)
     return result;
-  snprintf(heading, sizeof(heading), "%s %s (%s, %s): %s", doing, id,
-           js(t, "slug"), js(t, "tier"), what);
+  snprintf(heading, sizeof(heading), "%s %s (%s, %s)%s%s", doing, id,
+           js(t, "slug"), js(t, "tier"), what ? ": " : "", what ? what : "");
   json_object_put(t);
   result = call_and_wait(ctx, r, "POST", id, verb, body, heading, &answer);
   json_object_put(answer);
   if (r->async)
     return result ? result : async_done(ctx, r, id, async_what);
   if (result != CLI_EXIT_INTERRUPTED)
-    summary(ctx, r, id, tiers);
+    summary(ctx, r, id);
   return result;
 }
 
+/* resume ID: as the local mode, a tenant with no run to carry on says so
+ * (the library would answer with its document). */
+static int do_resume(cli_ctx *ctx, remote *r, const char *id)
+{
+  json_object *t;
+  int result = get_tenant(ctx, r, id, 0, &t), nothing;
+
+  if (result)
+    return result;
+  nothing = cli_tenant_nothing_to_resume(ctx, t);
+  json_object_put(t);
+  if (nothing)
+    return CLI_EXIT_OK;
+  return do_post(ctx, r, id, "resume", NULL, "Resuming", NULL, "the resume");
+}
+
 /* update --ops-ssh on|off (checked by the caller): PUT {"ops_ssh"}. */
-static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
-                     json_object *tiers)
+static int do_update(cli_ctx *ctx, remote *r, const cli_args *args)
 {
   const char *id = args->argv[0];
   json_object *t, *body, *answer;
@@ -1267,7 +1202,7 @@ static int do_update(cli_ctx *ctx, remote *r, const cli_args *args,
   json_object_put(body);
   json_object_put(answer);
   if (result != CLI_EXIT_INTERRUPTED)
-    summary(ctx, r, id, tiers);
+    summary(ctx, r, id);
   return result;
 }
 
@@ -1277,7 +1212,6 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
 {
   const char *name = args->cmd->name;
   remote *r;
-  json_object *tiers;
   int result = remote_open(ctx, &r);
 
   if (result)
@@ -1289,37 +1223,35 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
                    "interrupted tenants itself on every reconcile pass "
                    "(`edvctl infra reconcile` runs one now)"
                  : "give a tenant ID or --all");
-  /* The tier's figures (cost, licences, apps) come from the local tiers
-   * file, as in the local mode; without one they are left out. */
-  tiers = cli_tenant_tiers(ctx);
   r->async = cli_arg(args, "async") != NULL;
   if (strcmp(name, "list") == 0)
     result = do_list(ctx, r, args);
   else if (strcmp(name, "get") == 0)
-    result = do_show(ctx, r, args->argv[0], 0, tiers);
+    result = do_show(ctx, r, args->argv[0], 0);
   else if (strcmp(name, "state") == 0)
-    result = do_show(ctx, r, args->argv[0], 1, tiers);
+    result = do_show(ctx, r, args->argv[0], 1);
   else if (strcmp(name, "history") == 0)
     result = do_history(ctx, r, args->argv[0]);
   else if (strcmp(name, "create") == 0)
-    result = do_create(ctx, r, args, tiers);
+    result = do_create(ctx, r, args);
   else if (strcmp(name, "retry") == 0)
-    result = do_again(ctx, r, args->argv[0], 1, tiers);
+    result = do_post(ctx, r, args->argv[0], "retry", NULL, "Retrying", NULL,
+                     "the retry");
   else if (strcmp(name, "resume") == 0)
-    result = do_again(ctx, r, args->argv[0], 0, tiers);
+    result = do_resume(ctx, r, args->argv[0]);
   else if (strcmp(name, "delete") == 0)
-    result = do_delete(ctx, r, args, tiers);
+    result = do_delete(ctx, r, args);
   else if (strcmp(name, "scale") == 0)
-    result = do_scale(ctx, r, args, tiers);
+    result = do_scale(ctx, r, args);
   else if (strcmp(name, "apply") == 0)
     result = do_post(ctx, r, args->argv[0], "apply", NULL, "Applying",
-                     "the plan", "the reconcile", tiers);
+                     "the plan", "the reconcile");
   else if (strcmp(name, "recover") == 0)
     result = do_post(ctx, r, args->argv[0], "recover", NULL, "Recovering",
-                     "from its final backup", "the recovery", tiers);
+                     "from its final backup", "the recovery");
   else if (strcmp(name, "undelete") == 0)
     result = do_post(ctx, r, args->argv[0], "undelete", NULL, "Undeleting",
-                     "from its deletion's grace", "the undelete", tiers);
+                     "from its deletion's grace", "the undelete");
   else if (strcmp(name, "move") == 0) {
     json_object *body = json_object_new_object();
     char what[80];
@@ -1330,13 +1262,12 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
       json_object_object_add(body, "from_latest_backup",
                              json_object_new_boolean(1));
     result = do_post(ctx, r, args->argv[0], "move", body, "Moving", what,
-                     "the move", tiers);
+                     "the move");
     json_object_put(body);
   } else if (strcmp(name, "update") == 0)
-    result = do_update(ctx, r, args, tiers);
+    result = do_update(ctx, r, args);
   else
     result = cli_usage_error(ctx, "not available with --server");
-  json_object_put(tiers);
   return result;
 }
 

@@ -49,12 +49,14 @@ void cli_remote_close(cli_ctx *ctx);
  * caller puts it. */
 json_object *cli_tenant_tiers(cli_ctx *ctx);
 
-/* `tenant get`/`create`: the tenant document (edv/fleet.h), the live
- * state of its VM, database and certificate from its "observed" (absent:
- * "not observed"); `tiers` (may be NULL) adds the machine type, disk and
- * database tier of its tier. JSON: the document. */
-void cli_tenant_print_summary(cli_ctx *ctx, json_object *doc,
-                              json_object *tiers);
+/* `tenant get`/`create`: the tenant document (edv/fleet.h) alone, with
+ * its tier's machine type, disk and database tier and the live state of
+ * its VM, database and certificate from its "observed" (absent: "not
+ * observed"). JSON: the document. */
+void cli_tenant_print_summary(cli_ctx *ctx, json_object *doc);
+/* `tenant resume` of a tenant document READY, DELETED or SUSPENDED (no run
+ * to carry on): says so and returns 1; else 0. */
+int cli_tenant_nothing_to_resume(cli_ctx *ctx, json_object *doc);
 /* `tenant update`'s change: the body of PUT /api/tenants/ID ({display_name,
  * ops_ssh}; a new object) and in `what` its words for the heading; NULL
  * after a usage error (printed). */

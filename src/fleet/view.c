@@ -238,6 +238,41 @@ static json_object *final_backup_view(edv_fleet *f, const edv__tenant_rec *rec)
   return o;
 }
 
+/* The figures of the tenant's tier `t` (NULL: a tier the tiers file no
+ * longer has): licences, sizes, apps, features, the monthly estimate. */
+static void tier_view(json_object *o, const edv__tiers *tiers,
+                      const edv__tier *t)
+{
+  json_object_object_add(o, "max_users",
+                         t ? json_object_new_int((int)t->max_users) : NULL);
+  /* The tier's sizes, as the tiers file names them (null: a tier the
+   * file no longer has): what `tenant get` prints beside each resource. */
+  json_object_object_add(o, "machine_type",
+                         t ? json_object_new_string(t->machine_type) : NULL);
+  json_object_object_add(o, "disk_gb",
+                         t ? json_object_new_int(t->disk_gb) : NULL);
+  json_object_object_add(o, "disk_type",
+                         t ? json_object_new_string(t->disk_type) : NULL);
+  json_object_object_add(o, "sql_tier",
+                         t ? json_object_new_string(t->sql.tier) : NULL);
+  json_object_object_add(o, "sql_ha",
+                         t ? json_object_new_boolean(t->sql.regional) : NULL);
+  if (t) {
+    json_object *apps = json_object_new_array();
+    json_object *feats = json_object_new_array();
+    for (size_t i = 0; i < t->napps; i++)
+      json_object_array_add(apps, json_object_new_string(t->app_access[i]));
+    for (size_t i = 0; i < t->nfeatures; i++)
+      json_object_array_add(feats, json_object_new_string(t->features[i]));
+    json_object_object_add(o, "app_access", apps);
+    json_object_object_add(o, "features", feats);
+  } else {
+    json_object_object_add(o, "app_access", json_object_new_array());
+    json_object_object_add(o, "features", json_object_new_array());
+  }
+  json_object_object_add(o, "monthly_cost_estimate", cost_view(tiers, t));
+}
+
 json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
                               unsigned what)
 {
@@ -288,22 +323,7 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
   } else {
     json_object_object_add(o, "run", NULL);
   }
-  json_object_object_add(o, "max_users",
-                         t ? json_object_new_int((int)t->max_users) : NULL);
-  if (t) {
-    json_object *apps = json_object_new_array();
-    json_object *feats = json_object_new_array();
-    for (size_t i = 0; i < t->napps; i++)
-      json_object_array_add(apps, json_object_new_string(t->app_access[i]));
-    for (size_t i = 0; i < t->nfeatures; i++)
-      json_object_array_add(feats, json_object_new_string(t->features[i]));
-    json_object_object_add(o, "app_access", apps);
-    json_object_object_add(o, "features", feats);
-  } else {
-    json_object_object_add(o, "app_access", json_object_new_array());
-    json_object_object_add(o, "features", json_object_new_array());
-  }
-  json_object_object_add(o, "monthly_cost_estimate", cost_view(f->tiers, t));
+  tier_view(o, f->tiers, t);
   /* What it runs: the release recorded ("none": the stock image); what
    * its VM reports running is added by a get with EDV_FLEET_OBSERVE. */
   json_object_object_add(

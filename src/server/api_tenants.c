@@ -8,6 +8,9 @@
  *   POST   /api/tenants/{id}/scale    scale to another tier (202)
  *   DELETE /api/tenants/{id}          deprovision (202)
  *   GET    /api/tenants/{id}/events   the journal (after, limit)
+ *   GET    /api/tenants/{id}/plan     what a reconcile would do
+ *   POST   /api/tenants/{id}/retry    run a FAILED tenant again (202)
+ *   POST   /api/tenants/{id}/resume   carry on an interrupted run (202)
  *
  * Each handler parses the request, calls the fleet library (edv/fleet.h:
  * the checks, the records, the runs and the tenant document are all
@@ -524,6 +527,48 @@ void api_tenant_apply(api_ctx *c, const char *id)
     LIB_CALL(
         c, 202, 1,
         edv_tenant_apply(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
+}
+
+/* ---- POST /api/tenants/{id}/retry, /resume
+ * --------------------------------------*/
+
+/* Runs a FAILED tenant again in the direction it failed
+ * (edv_tenant_retry): 202 with the tenant document once its run started;
+ * 409 for a tenant in another phase. */
+void api_tenant_retry(api_ctx *c, const char *id)
+{
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
+    return;
+  if (job_free(c, id) == 0)
+    LIB_CALL(
+        c, 202, 1,
+        edv_tenant_retry(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
+}
+
+/* Carries on an interrupted run in the direction it was going
+ * (edv_tenant_resume): 202 with the tenant document once its run started
+ * (a READY, SUSPENDED or DELETED tenant has none: its document, run null);
+ * 409 for a FAILED one. */
+void api_tenant_resume(api_ctx *c, const char *id)
+{
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
+    return;
+  if (job_free(c, id) == 0)
+    LIB_CALL(
+        c, 202, 1,
+        edv_tenant_resume(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
+}
+
+/* ---- GET /api/tenants/{id}/plan
+ * --------------------------------------------------*/
+
+/* What a reconcile would do now (edv_tenant_plan), read-only: the plan
+ * document. */
+void api_tenant_plan(api_ctx *c, const char *id)
+{
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id))
+    return;
+  LIB_CALL(c, 200, 0, edv_tenant_plan(c->d->ef, id, lib_answer, w, &err));
 }
 
 /* ---- POST /api/tenants/{id}/recover
