@@ -10,7 +10,8 @@
  *     -> snapshot_policy, instance_group -> backend_service -> url_map_rule
  *   dns_records, dns_authorization -> certificate (needs dns_records)
  *     -> cert_map_entry
- *   health (url_map_rule, cert_map_entry) -> registration
+ *     -> vm_release (a release change: tenant/vmswap.c)
+ *   health (url_map_rule, cert_map_entry, vm_release) -> registration
  *
  * The SQL instance and the certificate are the slow ones; they start as
  * soon as their inputs exist, so a tenant is ready after its critical path.
@@ -68,8 +69,9 @@ static void names_of(edv__srun *sr, names *n)
                                   sizeof(n->sa_email));
   edv__name_secret(id, n->secret, sizeof(n->secret));
   edv__name_sql_instance(id, edv__srun_generation(sr), n->sql, sizeof(n->sql));
-  edv__name_vm(id, n->vm, sizeof(n->vm));
-  edv__name_disk(id, n->disk, sizeof(n->disk));
+  /* The serving generation's VM and boot disk (tenant/vmswap.h). */
+  edv__vmgen_names(id, edv__srun_vmgen(sr)->cur, n->vm, sizeof(n->vm), n->disk,
+                   sizeof(n->disk));
   edv__name_snapshot_policy(id, edv__srun_tier(sr), n->policy,
                             sizeof(n->policy));
   edv__name_snapshot_policy_prefix(id, n->policy_prefix,
@@ -1608,9 +1610,10 @@ static void vm_release_mark(json_object *vm, json_object *items,
   meta_add(items, "enable-guest-attributes", "TRUE");
 }
 
-static json_object *vm_build(edv__srun *sr)
+json_object *edv__vm_body(edv__srun *sr, unsigned gen,
+                          const edv__release_rec *release)
 {
-  edv__release_rec rel;
+  edv__release_rec none;
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   const char *zone = edv__srun_zone(sr);
@@ -1619,14 +1622,17 @@ static json_object *vm_build(edv__srun *sr)
   char buf[512], users[16];
   char *script;
   edv__render_in in;
+  const edv__release_rec *rel = release;
 
   names_of(sr, &n);
-  if (vm_release_of(sr, &rel) < 0) {
-    json_object_put(o);
-    return NULL;
+  edv__vmgen_names(edv__srun_spec(sr)->id, gen, n.vm, sizeof(n.vm), n.disk,
+                   sizeof(n.disk));
+  if (!rel) {
+    memset(&none, 0, sizeof(none));
+    rel = &none;
   }
   memset(&in, 0, sizeof(in));
-  in.release = rel.version[0] ? rel.version : NULL;
+  in.release = rel->version[0] ? rel->version : NULL;
   in.spec = edv__srun_spec(sr);
   in.tier = t;
   in.project = edv__srun_project(sr);
@@ -1655,7 +1661,7 @@ static json_object *vm_build(edv__srun *sr)
   ip = json_object_new_object();
   json_object_object_add(ip, "diskName", jstr(n.disk));
   json_object_object_add(ip, "sourceImage",
-                         jstr(rel.image[0] ? rel.image : VM_STOCK_IMAGE));
+                         jstr(rel->image[0] ? rel->image : VM_STOCK_IMAGE));
   snprintf(buf, sizeof(buf), "%d", t->disk_gb);
   json_object_object_add(ip, "diskSizeGb", jstr(buf));
   snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
@@ -1702,10 +1708,20 @@ static json_object *vm_build(edv__srun *sr)
   meta_add(items, "edv-db-user", EDV_DB_USER);
   meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
   meta_add(items, "enable-oslogin", "TRUE");
-  vm_release_mark(o, items, &rel);
+  vm_release_mark(o, items, rel);
   json_object_object_add(meta, "items", items);
   json_object_object_add(o, "metadata", meta);
   return o;
+}
+
+/* The serving generation's VM, of the release the tenant runs. */
+static json_object *vm_build(edv__srun *sr)
+{
+  edv__release_rec rel;
+
+  if (vm_release_of(sr, &rel) < 0)
+    return NULL;
+  return edv__vm_body(sr, edv__srun_vmgen(sr)->cur, &rel);
 }
 
 static int vm_ready(edv__srun *sr, json_object *res)
@@ -3443,9 +3459,15 @@ const edv__step_def edv__tenant_steps[] = {
      entry_up,
      entry_down,
      0},
+    {"vm_release",
+     "Release change (VM replacement)",
+     {"backend_service", "snapshot_policy"},
+     edv__vm_release_up,
+     edv__vm_release_down,
+     0},
     {"health",
      "Backend health",
-     {"url_map_rule", "cert_map_entry"},
+     {"url_map_rule", "cert_map_entry", "vm_release"},
      health_poll,
      NULL,
      0},
