@@ -279,8 +279,20 @@ static void rollback_failed(edv__srun *sr)
       vm);
 }
 
-/* The unwanted VM (`gen`) and its disk are gone: a rollback is recorded
- * over (the old generation serves) and fails the step; going down, done. */
+static void swap_over(edv__srun *sr)
+{
+  const edv__vmgen *g = edv__srun_vmgen(sr);
+  char vm[EDV_NAME_MAX];
+
+  vm_names(sr, g->cur, vm, NULL);
+  edv__step_info(sr, 1, "release %s serves from VM '%s' alone",
+                 edv__srun_fact(sr, "swap_to"), vm);
+  edv__step_done(sr, NULL);
+}
+
+/* The VM that does not serve and its disk are gone: the change is over
+ * (recorded DONE on the serving generation); a rollback fails the step.
+ * Going down: done. */
 static void drop_over(edv__srun *sr)
 {
   const edv__vmgen *g = edv__srun_vmgen(sr);
@@ -295,7 +307,8 @@ static void drop_over(edv__srun *sr)
   edv__srun_set_fact(sr, "swap_to", g->to);
   edv__srun_set_fact(sr, "swap_from", g->from);
   edv__srun_set_fact(sr, "swap_health", g->health[0] ? g->health : NULL);
-  edv__srun_vmgen_save(sr, &done, NULL, rollback_failed);
+  edv__srun_vmgen_save(sr, &done, NULL,
+                       g->committed ? swap_over : rollback_failed);
 }
 
 static void drop_disk_seen(edv__srun *sr, json_object *res,

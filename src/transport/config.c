@@ -90,7 +90,7 @@ static const cfg_key cfg_keys[] = {
     /* unset: 7 days */
     {"tenant.delete_grace_s", CFG_INT, 0, 31536000, NULL, NULL},
     /* a release change: the new VM HEALTHY within this, or rolled back */
-    {"release.health_timeout_s", CFG_INT, 10, 86400, NULL, "600"},
+    {"release.health_timeout_s", CFG_INT, 1, 86400, NULL, "600"},
     /* unset: the built-in list (tenant/spec.h, docs/config.md) */
     {"dns.reserved_labels", CFG_LABELS, 0, 0, NULL, NULL},
     /* auto: the multi-region of the tenant region's continent; region: in
