@@ -43,11 +43,13 @@ static int teardown(void **state)
 
 /* Steps that manage no resource of their own (sql_restore puts a backup's
  * data into the sql_instance step's instance; region_nat the region's
- * router, a platform kind its tenants share). */
+ * router, a platform kind its tenants share; vm_release replaces the vm
+ * step's VM). */
 static int resourceless(const char *step)
 {
-  static const char *const none[] = {"preflight", "health", "registration",
-                                     "sql_restore", "region_nat"};
+  static const char *const none[] = {"preflight",   "health",
+                                     "registration", "sql_restore",
+                                     "region_nat",  "vm_release"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
