@@ -34,6 +34,7 @@ typedef struct life {
   const char *to;    /* the release cs1 changes to */
   uint64_t timeout;  /* its health deadline (ms) */
   unsigned kill_nth; /* die on the N-th vm_release event (0: never) */
+  int down;          /* delete cs1 instead */
   unsigned seen;
 } life;
 
@@ -118,6 +119,12 @@ static int life_main(life *l)
       fail_msg("register: %s", err.message);
     th_drive(&h, "cs1", EDV_DIR_UP, &err);
     th_drive(&h, "cs2", EDV_DIR_UP, &err);
+  } else if (l->down) {
+    if (th_drive(&h, "cs1", EDV_DIR_DOWN, &err))
+      fail_msg("drive down: %s", err.message);
+  } else if (l->down) {
+    if (th_drive(&h, "cs1", EDV_DIR_DOWN, &err))
+      fail_msg("drive down: %s", err.message);
   } else {
     edv__vmgen g;
     edv__tenant_rec rec;
@@ -327,11 +334,55 @@ static void test_rollback_killed(void **state)
   assert_true(g_kills - k0 >= 3);
 }
 
+/* Deleted in the middle of a change (both VMs in the group): both go. */
+static void test_delete_mid_change(void **state)
+{
+  life l;
+  th h;
+  th_opts o;
+  json_object *st, *fp, *lbl;
+  char slug[] = "cs1-s", why[1024];
+
+  (void)state;
+  only_parent();
+  memset(&l, 0, sizeof(l));
+  l.to = "2.0.0";
+  l.timeout = 60000;
+  /* Its start, "creating", the insert, "adding", addInstances: dead. */
+  l.kill_nth = 5;
+  assert_int_equal(run_life(&l), 1);
+  th_simproc_opts(&g_sp, g_dir, &o);
+  th_open(&h, &o);
+  st = th_state_all(&h);
+  fp = th_footprint(st, "cs1", slug);
+  assert_int_equal(
+      json_object_get_int(json_object_object_get(fp, "compute#instance")), 2);
+  json_object_put(fp);
+  json_object_put(st);
+  th_close(&h);
+  memset(&l, 0, sizeof(l));
+  l.down = 1;
+  assert_int_equal(run_life(&l), 0);
+  th_open(&h, &o);
+  st = th_state_all(&h);
+  fp = th_footprint(st, "cs1", slug);
+  if (th_footprint_check(fp, 0, why, sizeof(why)))
+    fail_msg("cs1: %s", why);
+  json_object_put(fp);
+  json_object_put(st);
+  lbl = th_admin(&h, "GET", "/_sim/state?label=edv-tenant=cs1", NULL);
+  assert_int_equal(
+      json_object_array_length(json_object_object_get(lbl, "resources")), 0);
+  json_object_put(lbl);
+  th_close(&h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_swap_killed),
       cmocka_unit_test(test_rollback_killed),
+      cmocka_unit_test(test_delete_mid_change),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
