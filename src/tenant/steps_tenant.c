@@ -1610,6 +1610,61 @@ static void vm_release_mark(json_object *vm, json_object *items,
   meta_add(items, "enable-guest-attributes", "TRUE");
 }
 
+/* The VM's disks: its boot disk `name`, made from the release's image
+ * (deleted with the VM). */
+static json_object *vm_disks(edv__srun *sr, const char *name,
+                             const edv__release_rec *rel)
+{
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *disks = json_object_new_array(),
+              *disk = json_object_new_object(), *ip = json_object_new_object();
+  char buf[256];
+
+  json_object_object_add(disk, "boot", json_object_new_boolean(1));
+  json_object_object_add(disk, "autoDelete", json_object_new_boolean(1));
+  json_object_object_add(disk, "deviceName", jstr(name));
+  json_object_object_add(ip, "diskName", jstr(name));
+  json_object_object_add(ip, "sourceImage",
+                         jstr(rel->image[0] ? rel->image : VM_STOCK_IMAGE));
+  snprintf(buf, sizeof(buf), "%d", t->disk_gb);
+  json_object_object_add(ip, "diskSizeGb", jstr(buf));
+  snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", edv__srun_zone(sr),
+           t->disk_type);
+  json_object_object_add(ip, "diskType", jstr(buf));
+  mark(sr, EDV_KIND_DISK, ip);
+  json_object_object_add(disk, "initializeParams", ip);
+  json_object_array_add(disks, disk);
+  return disks;
+}
+
+/* The VM's metadata (what the app and the simulator read), and its
+ * release label on `vm`. */
+static json_object *vm_metadata(edv__srun *sr, const names *n,
+                                const char *script, const edv__release_rec *rel,
+                                json_object *vm)
+{
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *meta = json_object_new_object(),
+              *items = json_object_new_array();
+  char users[16];
+
+  meta_add(items, "startup-script", script);
+  meta_add(items, "edv-tenant", edv__srun_spec(sr)->id);
+  meta_add(items, EDV_META_TIER, t->name);
+  snprintf(users, sizeof(users), "%d", t->max_users);
+  meta_add(items, EDV_META_MAX_USERS, users);
+  meta_add(items, "edv-hostname", n->host[0]);
+  meta_add(items, "edv-db-instance", n->sql);
+  meta_add(items, "edv-db-host", edv__srun_fact(sr, "db_ip"));
+  meta_add(items, "edv-db-name", EDV_DB_NAME);
+  meta_add(items, "edv-db-user", EDV_DB_USER);
+  meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
+  meta_add(items, "enable-oslogin", "TRUE");
+  vm_release_mark(vm, items, rel);
+  json_object_object_add(meta, "items", items);
+  return meta;
+}
+
 json_object *edv__vm_body(edv__srun *sr, unsigned gen,
                           const edv__release_rec *release)
 {
@@ -1617,9 +1672,9 @@ json_object *edv__vm_body(edv__srun *sr, unsigned gen,
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   const char *zone = edv__srun_zone(sr);
-  json_object *o = json_object_new_object(), *disks, *disk, *ip, *nics, *nic,
-              *sas, *sa, *meta, *items, *tags, *shield;
-  char buf[512], users[16];
+  json_object *o = json_object_new_object(), *nics, *nic, *sas, *sa, *tags,
+              *shield;
+  char buf[512];
   char *script;
   edv__render_in in;
   const edv__release_rec *rel = release;
@@ -1653,23 +1708,7 @@ json_object *edv__vm_body(edv__srun *sr, unsigned gen,
   tags = json_object_new_object();
   json_object_object_add(tags, "items", jarr1(n.tag));
   json_object_object_add(o, "tags", tags);
-  disks = json_object_new_array();
-  disk = json_object_new_object();
-  json_object_object_add(disk, "boot", json_object_new_boolean(1));
-  json_object_object_add(disk, "autoDelete", json_object_new_boolean(1));
-  json_object_object_add(disk, "deviceName", jstr(n.disk));
-  ip = json_object_new_object();
-  json_object_object_add(ip, "diskName", jstr(n.disk));
-  json_object_object_add(ip, "sourceImage",
-                         jstr(rel->image[0] ? rel->image : VM_STOCK_IMAGE));
-  snprintf(buf, sizeof(buf), "%d", t->disk_gb);
-  json_object_object_add(ip, "diskSizeGb", jstr(buf));
-  snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
-  json_object_object_add(ip, "diskType", jstr(buf));
-  mark(sr, EDV_KIND_DISK, ip);
-  json_object_object_add(disk, "initializeParams", ip);
-  json_object_array_add(disks, disk);
-  json_object_object_add(o, "disks", disks);
+  json_object_object_add(o, "disks", vm_disks(sr, n.disk, rel));
   nics = json_object_new_array();
   nic = json_object_new_object();
   /* No accessConfigs: no external IP. Egress goes through Cloud NAT. */
@@ -1693,24 +1732,8 @@ json_object *edv__vm_body(edv__srun *sr, unsigned gen,
   json_object_object_add(shield, "enableIntegrityMonitoring",
                          json_object_new_boolean(1));
   json_object_object_add(o, "shieldedInstanceConfig", shield);
-  meta = json_object_new_object();
-  items = json_object_new_array();
-  meta_add(items, "startup-script", script);
+  json_object_object_add(o, "metadata", vm_metadata(sr, &n, script, rel, o));
   free(script);
-  meta_add(items, "edv-tenant", edv__srun_spec(sr)->id);
-  meta_add(items, EDV_META_TIER, t->name);
-  snprintf(users, sizeof(users), "%d", t->max_users);
-  meta_add(items, EDV_META_MAX_USERS, users);
-  meta_add(items, "edv-hostname", n.host[0]);
-  meta_add(items, "edv-db-instance", n.sql);
-  meta_add(items, "edv-db-host", edv__srun_fact(sr, "db_ip"));
-  meta_add(items, "edv-db-name", EDV_DB_NAME);
-  meta_add(items, "edv-db-user", EDV_DB_USER);
-  meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
-  meta_add(items, "enable-oslogin", "TRUE");
-  vm_release_mark(o, items, rel);
-  json_object_object_add(meta, "items", items);
-  json_object_object_add(o, "metadata", meta);
   return o;
 }
 
