@@ -11,6 +11,8 @@
  *     untouched; the plan says in sync; the document says the new release;
  *   - refusals: an unknown version and the version it runs, naming the
  *     field; nothing recorded;
+ *   - state rebuild: the swapped tenant's release and VM (its generation)
+ *     are read back; its plan is in sync and its document names the VM;
  *   - unhealthy: a release whose image the simulator keeps unhealthy
  *     (fault unhealthyImage) is rolled back: the error names the release
  *     and the health state, the tenant keeps its old VM (alone in the
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -406,6 +409,58 @@ static void test_refusals(void **state)
                  "/edv-app-1");
 }
 
+/* The plan of `id` on fleet `f` is in sync. */
+static void assert_in_sync(edv_fleet *f, const char *id)
+{
+  ans x = {0};
+  edv_error err;
+
+  assert_int_equal(edv_tenant_plan(f, id, on_ans, &x, &err), 0);
+  wait_for(&x);
+  assert_non_null(x.a);
+  if (!json_object_get_boolean(json_object_object_get(x.a, "in_sync")))
+    fail_msg("plan: %s", json_object_to_json_string(x.a));
+  json_object_put(x.a);
+}
+
+static void test_rebuild(void **state)
+{
+  char dir[300];
+  edv_fleet_options fo;
+  edv_fleet *f, *keep = F;
+  ans x = {0};
+  edv_error err;
+  json_object *t;
+
+  (void)state;
+  snprintf(dir, sizeof(dir), "%s/rebuilt", H.dir);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = H.engine;
+  fo.config = Cfg;
+  fo.state_dir = dir;
+  fo.actor = "release-test";
+  fo.poll_ms = 50;
+  assert_int_equal(edv_fleet_open(&fo, &f, &err), 0);
+  assert_int_equal(edv_fleet_state_rebuild(f, 0, on_ans, &x, &err), 0);
+  wait_for(&x);
+  if (!x.a)
+    fail_msg("rebuild: %s", x.err.message);
+  json_object_put(x.a);
+  F = f;
+  t = tenant_get("rc2");
+  assert_string_equal(js(t, "release"), "2.0.0");
+  assert_string_equal(js(json_object_object_get(t, "resources"), "vm"),
+                      "edv-rc2-vm-1");
+  json_object_put(t);
+  assert_in_sync(f, "rc2");
+  assert_in_sync(f, "rc1");
+  F = keep;
+  memset(&x, 0, sizeof(x));
+  edv_fleet_close(f, on_closed, &x);
+  wait_for(&x);
+}
+
 static void test_unhealthy(void **state)
 {
   ans x = {0};
@@ -456,6 +511,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_swap),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_rebuild),
       cmocka_unit_test(test_unhealthy),
   };
 
