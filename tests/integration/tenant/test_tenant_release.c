@@ -324,6 +324,9 @@ static void test_swap(void **state)
   edv_error err;
   json_object *t, *o, *pols;
   int attached = 0;
+  th_counts c0;
+  uint64_t t0;
+  unsigned s0;
 
   (void)state;
   memset(&p, 0, sizeof(p));
@@ -335,9 +338,19 @@ static void test_swap(void **state)
   while (p.sent < 3)
     uv_run(&H.loop, UV_RUN_ONCE);
   assert_int_equal(p.failed, 0);
+  c0 = H.counts;
+  t0 = th_now_ms();
+  s0 = p.sent;
   assert_int_equal(
       edv_tenant_set_release(F, "rc2", "2.0.0", 0, on_ans, &x, &err), 0);
   wait_for(&x);
+  /* A figure, not a check: what one release change costs. */
+  print_message("# release change: %llu ms, %lu API calls (%lu mutating, "
+                "%lu operation polls; the %u probes meanwhile excluded)\n",
+                (unsigned long long)(th_now_ms() - t0),
+                H.counts.total - c0.total - (p.sent - s0),
+                H.counts.mutations - c0.mutations, H.counts.polls - c0.polls,
+                p.sent - s0);
   if (!x.a)
     fail_msg("set release: %s", x.err.message);
   assert_string_equal(js(x.a, "release"), "2.0.0");

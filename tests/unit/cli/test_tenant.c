@@ -1537,7 +1537,7 @@ static void test_tty(void **state)
   assert_non_null(show);
   assert_true(show > hide);
   assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
-  assert_non_null(strstr(r.out, "\033[28A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "\033[29A")); /* redrawn in place */
   assert_non_null(strstr(r.out, "school001 is READY ("));
   assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
   /* No progress line of the pipe mode. */
