@@ -171,7 +171,8 @@ static unsigned gen_old(const edv__vmgen *g)
   return g->committed ? g->other : g->cur;
 }
 
-/* Going down (the tenant deleted mid-change): only the other VM goes. */
+/* The run deletes the tenant (EDV_DIR_DOWN) in the middle of a change:
+ * the VM that does not serve goes here, the serving one with the vm step. */
 static int going_down(edv__srun *sr)
 {
   return edv__srun_going_down(sr);
