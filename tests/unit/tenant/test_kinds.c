@@ -16,6 +16,7 @@
 #include "tenant/kinds.h"
 #include "tenant/render.h"
 #include "tenant/steps.h"
+#include "tenant/vmswap.h"
 
 static edv__tiers *tiers;
 
@@ -47,9 +48,9 @@ static int teardown(void **state)
  * step's VM). */
 static int resourceless(const char *step)
 {
-  static const char *const none[] = {"preflight",   "health",
+  static const char *const none[] = {"preflight",    "health",
                                      "registration", "sql_restore",
-                                     "region_nat",  "vm_release"};
+                                     "region_nat",   "vm_release"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
@@ -1034,6 +1035,41 @@ static void test_entry(void **state)
   json_object_put(o);
 }
 
+/* The VM's generations (tenant/vmswap.h): names, and names read back. */
+static void test_vm_generation(void **state)
+{
+  char vm[EDV_NAME_MAX], disk[EDV_NAME_MAX];
+  edv__kind_who w = {"t1", "t1-s", 1, "p", "edvirons.com", NULL, 2};
+
+  (void)state;
+  assert_int_equal(
+      edv__vmgen_names("t1", 0, vm, sizeof(vm), disk, sizeof(disk)), 0);
+  assert_string_equal(vm, "edv-t1-vm");
+  assert_string_equal(disk, "edv-t1-boot");
+  assert_int_equal(
+      edv__vmgen_names("t1", 3, vm, sizeof(vm), disk, sizeof(disk)), 0);
+  assert_string_equal(vm, "edv-t1-vm-3");
+  assert_string_equal(disk, "edv-t1-boot-3");
+  assert_int_equal(edv__vmgen_names("t1", 3, vm, 10, NULL, 0), EDV_EINVAL);
+  /* The kinds follow the serving generation. */
+  assert_int_equal(edv__kinds[EDV_KIND_VM].name(&w, 0, vm, sizeof(vm)), 0);
+  assert_string_equal(vm, "edv-t1-vm-2");
+  assert_int_equal(edv__kinds[EDV_KIND_DISK].name(&w, 0, disk, sizeof(disk)),
+                   0);
+  assert_string_equal(disk, "edv-t1-boot-2");
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm"), 0);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-3"), 3);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-12"), 12);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-0"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-03"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-3x"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vmx"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t2-vm"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-boot-1"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", NULL), -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1057,6 +1093,7 @@ int main(void)
       cmocka_unit_test(test_entry),
       cmocka_unit_test(test_sql_backup_location),
       cmocka_unit_test(test_platform),
+      cmocka_unit_test(test_vm_generation),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
