@@ -284,6 +284,32 @@ EDV_EXPORT int edv_tenant_move(edv_fleet *fleet, const char *id,
                                edv_fleet_cb cb, void *data, edv_error *err);
 
 /*
+ * Changes the release a READY tenant runs (a release recorded with
+ * edvctl release create; `version` names it), without downtime: a new VM
+ * of the release's image, with every label and metadata item of the
+ * serving one, joins the tenant's instance group; once the load balancer
+ * reports it HEALTHY it serves and becomes the tenant's release, and the
+ * old VM drains out of the group and is deleted (the snapshot schedule
+ * goes to the new boot disk). Not HEALTHY within release.health_timeout_s
+ * (default 600): the new VM is removed and deleted, the tenant stays on
+ * its old VM and release (rolled back), and the answer is the error
+ * EDV_EOPFAILED, "release V: the new VM did not become HEALTHY in time
+ * (health state: S); rolled back: ..."; the tenant is then FAILED until
+ * its next run (edv_tenant_apply, the reconcile pass) finds it READY
+ * again. Success answers the tenant document (its "release" the new
+ * one). The change is durable before anything is done; a run cut short
+ * resumes it (edv_tenant_resume, the same call again) with exactly one
+ * VM left in the group. EDV_EINVAL naming field 'release' for an unknown
+ * version or the one the tenant already runs; EDV_ECONFLICT for a tenant
+ * not READY, moving, or with another release change pending; EDV_EBUSY
+ * with a run, backup or restore in flight.
+ */
+EDV_EXPORT int edv_tenant_set_release(edv_fleet *fleet, const char *id,
+                                      const char *version, unsigned flags,
+                                      edv_fleet_cb cb, void *data,
+                                      edv_error *err);
+
+/*
  * The plan: what a reconcile of the tenant would do now, read-only (no
  * write, no lease, no event to subscribers). Answers with {"tenant",
  * "tier", "phase", "in_sync" (no change and no drift), "changes": [{step,

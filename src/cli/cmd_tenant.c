@@ -1200,7 +1200,7 @@ json_object *cli_tenant_update_patch(cli_ctx *ctx, const cli_args *args,
 
   if (!ops && !name) {
     cli_usage_error(ctx, "nothing to change (--display-name NAME, --ops-ssh "
-                         "on|off)");
+                         "on|off, --release VERSION)");
     return NULL;
   }
   if (ops && strcmp(ops, "on") != 0 && strcmp(ops, "off") != 0) {
@@ -1219,6 +1219,33 @@ json_object *cli_tenant_update_patch(cli_ctx *ctx, const cli_args *args,
   return patch;
 }
 
+/* tenant update ID --release VERSION: the release change, alone. */
+static int update_release(cli_ctx *ctx, const cli_args *args)
+{
+  const char *id = args->argv[0], *version = cli_arg(args, "release");
+  job j;
+  edv_error err;
+  int result;
+
+  if (cli_arg(args, "display-name") || cli_arg(args, "ops-ssh"))
+    return cli_usage_error(ctx, "--release: one change at a time (no "
+                                "--display-name or --ops-ssh with it)");
+  if (cli_remote_on(ctx))
+    return cli_remote_tenant(ctx, args);
+  if ((result = job_open(ctx, &j)) != CLI_EXIT_OK ||
+      (result = long_begin(&j, id, "Updating", NULL)) != CLI_EXIT_OK)
+    return job_end(&j, result);
+  snprintf(j.heading + strlen(j.heading), sizeof(j.heading) - strlen(j.heading),
+           ": to release %.48s", version);
+  result = edv_tenant_set_release(j.fleet, id, version, 0, on_answer, &j, &err);
+  if (result == EDV_EINVAL) /* a bad field, named: as a 400 with --server */
+    return job_end(&j, cli_usage_error(ctx, "%s", err.message));
+  result = long_wait(&j, id, result, &err);
+  if (result && !j.ran)
+    return job_end(&j, result);
+  return long_end(&j, id, result);
+}
+
 int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
 {
   const char *id = args->argv[0];
@@ -1228,6 +1255,8 @@ int cli_cmd_tenant_update(cli_ctx *ctx, const cli_args *args)
   char what[200];
   int result;
 
+  if (cli_arg(args, "release"))
+    return update_release(ctx, args);
   if (!(patch = cli_tenant_update_patch(ctx, args, what, sizeof(what))))
     return CLI_EXIT_USAGE;
   if (cli_remote_on(ctx)) {

@@ -117,6 +117,9 @@ static const cli_opt update_opts[] = {
     {"ops-ssh", 0, "on|off",
      "operations SSH through IAP to the tenant's VM: add or remove its "
      "firewall rule"},
+    {"release", 0, "VERSION",
+     "run this release (edvctl release list): a new VM replaces the "
+     "tenant's, without downtime, or the change is rolled back"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -285,8 +288,8 @@ static const cli_cmd tenant_cmds[] = {
      "\nExamples:\n  edvctl tenant resume school001\n"
      "  edvctl tenant resume --all\n",
      resume_opts, 0, 1, id_arg, cli_cmd_tenant_resume, NULL},
-    {"update", "change a tenant's name or options",
-     "ID [--display-name NAME] [--ops-ssh on|off]",
+    {"update", "change a tenant's name, options or release",
+     "ID [--display-name NAME] [--ops-ssh on|off] | ID --release VERSION",
      "Changes the display name or an option of a tenant (PUT\n"
      "/api/tenants/ID) and drives it up, with the same progress as\n"
      "create. --ops-ssh on adds the firewall rule\n"
@@ -294,7 +297,16 @@ static const cli_cmd tenant_cmds[] = {
      "tenant VM's tcp:22 only); off removes it (only that rule, and only\n"
      "when it is ours). The VM has no public IP and uses OS Login: connect\n"
      "with `gcloud compute ssh VM --tunnel-through-iap`.\n"
+     "--release VERSION changes the release the tenant runs (POST\n"
+     "/api/tenants/ID/release), alone: a VM of the release's image, with\n"
+     "the labels and metadata of the tenant's VM, joins its instance group;\n"
+     "once the load balancer reports it HEALTHY it serves and the old VM\n"
+     "drains out and is deleted. Not HEALTHY within\n"
+     "release.health_timeout_s: it is removed, the tenant stays on its old\n"
+     "VM and release, and the command fails saying so (the tenant is\n"
+     "FAILED until `edvctl tenant retry`).\n"
      "\nExamples:\n  edvctl tenant update school001 --ops-ssh on\n"
+     "  edvctl tenant update school001 --release 1.5.0\n"
      "  edvctl tenant update school001 --display-name \"Greenwood Academy\"\n"
      "  edvctl tenant update school001 --ops-ssh off --format json\n",
      update_opts, 1, 1, id_arg, cli_cmd_tenant_update, NULL},

@@ -1264,6 +1264,20 @@ int cli_remote_tenant(cli_ctx *ctx, const cli_args *args)
     result = do_post(ctx, r, args->argv[0], "move", body, "Moving", what,
                      "the move");
     json_object_put(body);
+  } else if (strcmp(name, "update") == 0 && cli_arg(args, "release")) {
+    json_object *body = json_object_new_object();
+    char what[80];
+    if (cli_arg(args, "display-name") || cli_arg(args, "ops-ssh")) {
+      json_object_put(body);
+      return cli_usage_error(ctx, "--release: one change at a time (no "
+                                  "--display-name or --ops-ssh with it)");
+    }
+    snprintf(what, sizeof(what), "to release %.48s", cli_arg(args, "release"));
+    json_object_object_add(body, "release",
+                           json_object_new_string(cli_arg(args, "release")));
+    result = do_post(ctx, r, args->argv[0], "release", body, "Updating", what,
+                     "the release change");
+    json_object_put(body);
   } else if (strcmp(name, "update") == 0)
     result = do_update(ctx, r, args);
   else

@@ -713,8 +713,8 @@ static void judge_tenant(edv__drift *x, const tinfo *ti, items *it)
   char vm[EDV_NAME_MAX], sql[EDV_NAME_MAX], cert[EDV_NAME_MAX];
   json_object *o, *db = NULL;
 
-  if (edv__name_vm(ti->id, vm, sizeof(vm)) ||
-      edv__name_sql_instance(ti->id, ti->generation, sql, sizeof(sql)) ||
+  edv__tenant_vm_names(x->d->store, ti->id, vm, sizeof(vm), NULL, 0);
+  if (edv__name_sql_instance(ti->id, ti->generation, sql, sizeof(sql)) ||
       edv__name_certificate(ti->id, cert, sizeof(cert)))
     return;
   if (!json_object_object_get_ex(x->vms, vm, &o))

@@ -352,8 +352,9 @@ static void heal_act(edv__recon *d, heal_tenant *h)
     }
     return;
   }
-  if (h->locating || edv__name_vm(h->id, vm, sizeof(vm)))
+  if (h->locating)
     return;
+  edv__tenant_vm_names(d->store, h->id, vm, sizeof(vm), NULL, 0);
   if (d->vm_zones && json_object_object_get_ex(d->vm_zones, vm, &z)) {
     do_reset(d, h, vm, json_object_get_string(z));
     return;

@@ -204,6 +204,14 @@ int edv_tenant_move(edv_fleet *f, const char *id, const char *region,
                          "tenant '%s' has a backup or restore running; "
                          "move it once that ends",
                          rec.id);
+  {
+    edv__vmgen g;
+    if (edv__vmgen_get(f->store, rec.id, &g, NULL) == 0 && g.pending)
+      return edv_error_set(err, EDV_ECONFLICT,
+                           "tenant '%s' is changing to release %s; move it "
+                           "once that ends",
+                           rec.id, g.to);
+  }
   if (edv__fleet_retire_pending(f->machine, rec.id, left, sizeof(left)))
     return edv_error_set(err, EDV_ECONFLICT,
                          "tenant '%s' still has resources in %s, left by its "

@@ -42,6 +42,7 @@ typedef struct rb_tenant {
   char slug[EDV_TENANT_SLUG_MAX + 1];
   char name[EDV_TENANT_NAME_BYTES + 1];
   int has_vm, ops_ssh;
+  int vm_gen; /* its VM's generation (tenant/vmswap.h): the newest seen */
   int stopped;   /* its VM is TERMINATED (or STOPPING) */
   int suspended; /* recorded SUSPENDED (rb_tenant_write) */
   uint32_t generation;
@@ -170,17 +171,21 @@ static void vm_release(rb_tenant *t, json_object *vm)
 static int rb_vm(void *data, const char *scope, json_object *vm)
 {
   rb *r = data;
-  char id[EDV_TENANT_ID_MAX + 1], want[EDV_NAME_MAX];
+  char id[EDV_TENANT_ID_MAX + 1];
   const char *zone = edv__jstr(vm, "zone"), *name = edv__jstr(vm, "name");
   const char *tier, *script = vm_meta(vm, "startup-script");
   const char *st = edv__jstr(vm, "status");
   rb_tenant *t;
+  int gen;
 
   (void)scope;
+  /* Any generation of its VM (tenant/vmswap.h); of two (a release change
+   * cut short), the newest serves. */
   if (!edv__kind_owner(&edv__kinds[EDV_KIND_VM], vm, id, sizeof(id)) ||
-      edv__name_vm(id, want, sizeof(want)) || !name || strcmp(name, want) ||
-      !(t = rb_find(r, id, 1)))
+      (gen = edv__vmgen_of_name(id, name)) < 0 || !(t = rb_find(r, id, 1)) ||
+      (t->has_vm && gen < t->vm_gen))
     return 0;
+  t->vm_gen = gen;
   tier = edv__jstr(edv__jget(vm, "labels"), EDV_LABEL_TIER);
   snprintf(t->tier, sizeof(t->tier), "%s", tier ? tier : "");
   t->stopped =
@@ -484,6 +489,16 @@ static int rb_tenant_write(rb *r, rb_tenant *t, edv_error *err)
       (result = rb_steps_done(r, t->id, edv__tenant_steps, edv__tenant_nsteps,
                               t->pw_version, err)))
     return result;
+  if (t->vm_gen > 0) {
+    edv__vmgen g;
+    edv__step_rec s;
+
+    memset(&g, 0, sizeof(g));
+    g.cur = (unsigned)t->vm_gen;
+    edv__vmgen_record(t->id, &g, edv__store_now(r->f->store), &s);
+    if ((result = edv__store_step_put(r->f->store, &s, err)))
+      return result;
+  }
   memset(&j, 0, sizeof(j));
   snprintf(j.tenant, sizeof(j.tenant), "%s", t->id);
   snprintf(j.actor, sizeof(j.actor), "%s", r->f->actor);

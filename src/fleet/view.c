@@ -138,6 +138,10 @@ static json_object *resources_view(edv_fleet *f, const edv__tenant_rec *rec)
   char n[EDV_FQDN_MAX];
   edv_cidr cidr;
   char cb[EDV_CIDR_STRLEN + 1];
+  edv__vmgen g;
+
+  if (edv__vmgen_get(f->store, rec->id, &g, NULL) == 0)
+    w.vm_generation = g.cur;
 
   for (unsigned k = 0; k < EDV_KIND__COUNT; k++) {
     const edv__kind *kd = &edv__kinds[k];

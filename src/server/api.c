@@ -998,6 +998,8 @@ static const api_route api_routes[] = {
     {"POST", "/api/tenants/{id}/undelete", EDV_ROLE_OPERATOR,
      api_tenant_undelete},
     {"POST", "/api/tenants/{id}/move", EDV_ROLE_OPERATOR, api_tenant_move},
+    {"POST", "/api/tenants/{id}/release", EDV_ROLE_OPERATOR,
+     api_tenant_release},
     {"POST", "/api/tenants/{id}/backup", EDV_ROLE_OPERATOR, api_tenant_backup},
     {"GET", "/api/tenants/{id}/backups", EDV_ROLE_VIEWER, api_tenant_backups},
     {"POST", "/api/tenants/{id}/restore", EDV_ROLE_OPERATOR,

@@ -104,6 +104,7 @@ void api_tenant_plan(api_ctx *c, const char *id);
 void api_tenant_recover(api_ctx *c, const char *id);
 void api_tenant_undelete(api_ctx *c, const char *id);
 void api_tenant_move(api_ctx *c, const char *id);
+void api_tenant_release(api_ctx *c, const char *id);
 
 /* api_ops.c */
 void api_tenant_backup(api_ctx *c, const char *id);

@@ -586,6 +586,46 @@ void api_tenant_recover(api_ctx *c, const char *id)
       edv_tenant_recover(c->d->ef, id, EDV_FLEET_ASYNC, lib_answer, w, &err));
 }
 
+/* ---- POST /api/tenants/{id}/release
+ * ----------------------------------------------*/
+
+/* Changes a READY tenant's release by replacing its VM
+ * (edv_tenant_set_release), body {"release": VERSION}: 202 with the
+ * tenant document once its run started; 400 naming the field, 409 for a
+ * tenant not READY or with another change pending. */
+void api_tenant_release(api_ctx *c, const char *id)
+{
+  json_object *body, *v;
+  const char *version = NULL;
+
+  if (api_query_only(c, (const char *const[]){NULL}) || no_tenant(c, id) ||
+      !(body = api_body_object(c)))
+    return;
+  json_object_object_foreach(body, key, val)
+  {
+    (void)val;
+    if (strcmp(key, "release") != 0) {
+      api_error(c, 400, NULL, key, "field '%.64s' is not known here", key);
+      json_object_put(body);
+      return;
+    }
+  }
+  if (json_object_object_get_ex(body, "release", &v) &&
+      json_object_is_type(v, json_type_string))
+    version = json_object_get_string(v);
+  if (!version) {
+    api_error(c, 400, NULL, "release",
+              "field 'release' is missing or not a string");
+    json_object_put(body);
+    return;
+  }
+  if (job_free(c, id) == 0)
+    LIB_CALL(c, 202, 1,
+             edv_tenant_set_release(c->d->ef, id, version, EDV_FLEET_ASYNC,
+                                    lib_answer, w, &err));
+  json_object_put(body);
+}
+
 /* ---- POST /api/tenants/{id}/move
  * -------------------------------------------------*/
 

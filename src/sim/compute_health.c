@@ -16,7 +16,8 @@
  *  (d) for each Google health-check range (35.191.0.0/16, 130.211.0.0/22)
  *      the highest-priority INGRESS firewall rule of its network that
  *      targets it and covers tcp on the health check's port is an allow;
- *  (e) no fault forces it unhealthy (POST /_sim/faults {"unhealthy"}).
+ *  (e) no fault forces it unhealthy (POST /_sim/faults {"unhealthy"}, or
+ *      {"unhealthyImage"} naming the image its boot disk was made from).
  * GET /_sim/health/instances says which condition failed.
  *
  * Backend services and health checks belong to compute_net.c/compute_lb.c;
@@ -885,6 +886,28 @@ static uint64_t priv_u64(json_object *obj, const char *key)
   return v ? (uint64_t)json_object_get_int64(v) : 0;
 }
 
+/* 1 when a fault forces instances booted from the image of its boot disk
+ * unhealthy (POST /_sim/faults {"unhealthyImage"}). */
+static int boot_image_faulty(sim *s, json_object *inst)
+{
+  json_object *disks = json_object_object_get(inst, "disks");
+
+  for (size_t i = 0; i < sim_cvm_len(disks); i++) {
+    json_object *d = json_object_array_get_idx(disks, i), *b, *disk;
+    const char *src = sim_cvm_str(d, "source"), *img;
+    char *dn;
+
+    if (!json_object_object_get_ex(d, "boot", &b) ||
+        !json_object_get_boolean(b) || !src || !(dn = sim_ref_name(s, src)))
+      continue;
+    disk = sim_store_get(s, dn);
+    free(dn);
+    img = sim_cvm_str(disk, "sourceImage");
+    return img && sim_fault_unhealthy_image(s, img);
+  }
+  return 0;
+}
+
 /*
  * The boot model (see the top of this file). Returns 1 when HEALTHY;
  * otherwise 0 with the first failed condition in reason.
@@ -941,6 +964,10 @@ static int instance_healthy(sim *s, const char *name, json_object *inst,
   }
   if (sim_fault_unhealthy(s, name)) {
     snprintf(reason, n, "forced unhealthy by a fault");
+    return 0;
+  }
+  if (boot_image_faulty(s, inst)) {
+    snprintf(reason, n, "forced unhealthy by a fault on its boot image");
     return 0;
   }
   if (sim_zone_down(s, sim_cvm_str(inst, "zone"))) {

@@ -247,6 +247,7 @@ static void fault_free(sim_fault *f)
   free(f->op_code);
   free(f->op_message);
   free(f->unhealthy);
+  free(f->unhealthy_image);
   free(f->region_down);
   free(f);
 }
@@ -370,6 +371,18 @@ int sim_fault_unhealthy(sim *s, const char *instance)
   return 0;
 }
 
+int sim_fault_unhealthy_image(sim *s, const char *image)
+{
+  const char *base = strrchr(image, '/');
+
+  base = base ? base + 1 : image;
+  for (sim_fault *f = s->faults; f; f = f->next)
+    if (f->unhealthy_image && (strcmp(f->unhealthy_image, image) == 0 ||
+                               strcmp(f->unhealthy_image, base) == 0))
+      return 1;
+  return 0;
+}
+
 static char *opt_str(json_object *o, const char *k)
 {
   json_object *v;
@@ -383,7 +396,8 @@ static char *opt_str(json_object *o, const char *k)
 /*
  * {"api","method","errorRate","code","reason","message","latencyMs",
  *  "latencyRate","dropAfterApply","count","failOperation","operationError":{"code",
- *  "message","httpStatus"},"unhealthy","regionDown"}. Returns the new fault's
+ *  "message","httpStatus"},"unhealthy","unhealthyImage","regionDown"}.
+ * Returns the new fault's
  * id.
  */
 int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
@@ -425,6 +439,13 @@ int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
     f->op_http = json_object_get_int(json_object_object_get(oe, "httpStatus"));
   }
   f->unhealthy = opt_str(spec, "unhealthy");
+  f->unhealthy_image = opt_str(spec, "unhealthyImage");
+  if (f->unhealthy_image &&
+      (!*f->unhealthy_image || !sim_valid_compute_name(f->unhealthy_image))) {
+    snprintf(err, errlen, "unhealthyImage must name an image");
+    fault_free(f);
+    return -1;
+  }
   f->region_down = opt_str(spec, "regionDown");
   if (f->region_down && (!*f->region_down || strchr(f->region_down, '/'))) {
     snprintf(err, errlen, "regionDown must name a region");
@@ -473,6 +494,9 @@ json_object *sim__faults_json(sim *s)
     if (f->unhealthy)
       json_object_object_add(o, "unhealthy",
                              json_object_new_string(f->unhealthy));
+    if (f->unhealthy_image)
+      json_object_object_add(o, "unhealthyImage",
+                             json_object_new_string(f->unhealthy_image));
     if (f->region_down)
       json_object_object_add(o, "regionDown",
                              json_object_new_string(f->region_down));

@@ -575,6 +575,11 @@ json_object *sim_quota_json(sim *s, const char *region);
 /* 1 when the admin API forced this instance (canonical name or plain
  * name) unhealthy. For the Compute backend-health model. */
 int sim_fault_unhealthy(sim *s, const char *instance);
+/* 1 when the admin API forced instances booted from this image (its
+ * selfLink, canonical name or plain name) unhealthy
+ * (POST /_sim/faults {"unhealthyImage": NAME}): a release whose VMs never
+ * become healthy. */
+int sim_fault_unhealthy_image(sim *s, const char *image);
 
 /* Region outage (POST /_sim/faults {"regionDown": R}, outage.c): 1 when
  * region R (a region name) is down, or the region of a zone name

@@ -10,6 +10,7 @@
 
 #include "gcp/gcp.h"
 #include "tenant/kinds.h"
+#include "tenant/vmswap.h"
 #include "tenant/steps.h"
 #include "tenant/subnet.h"
 
@@ -23,8 +24,20 @@
   }
 NAME_BY_ID(name_subnet, edv__name_subnet)
 NAME_BY_ID(name_secret, edv__name_secret)
-NAME_BY_ID(name_vm, edv__name_vm)
-NAME_BY_ID(name_disk, edv__name_disk)
+
+/* The VM and its boot disk: the serving generation's (tenant/vmswap.h). */
+static int name_vm(const edv__kind_who *w, unsigned i, char *buf, size_t size)
+{
+  return i ? EDV_ENOTFOUND
+           : edv__vmgen_names(w->id, w->vm_generation, buf, size, NULL, 0);
+}
+
+static int name_disk(const edv__kind_who *w, unsigned i, char *buf,
+                     size_t size)
+{
+  return i ? EDV_ENOTFOUND
+           : edv__vmgen_names(w->id, w->vm_generation, NULL, 0, buf, size);
+}
 NAME_BY_ID(name_ig, edv__name_instance_group)
 NAME_BY_ID(name_bes, edv__name_backend_service)
 NAME_BY_ID(name_cert, edv__name_certificate)

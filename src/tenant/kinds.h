@@ -80,6 +80,7 @@ typedef struct edv__kind_who {
   const char *domain;    /* the fleet's domain (DNS names) */
   const edv__tier *tier; /* its tier (the snapshot schedule's name says
                             what it holds); NULL: that name is unknown */
+  unsigned vm_generation; /* its serving VM's (tenant/vmswap.h); 0 first */
 } edv__kind_who;
 
 /* What a diff compares against and a build builds from (a step fills it

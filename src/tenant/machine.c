@@ -100,6 +100,8 @@ struct edv__trun {
   /* EDV_DIR_RETIRE: the old region's resources, by the old region and
    * generation (in spec and rec); no step record or phase is written. */
   int retire;
+  /* Its VM's generation and release change (tenant/vmswap.h). */
+  edv__vmgen vmgen;
 
   /* Its records in the store's group commit (see run_write_failed). */
   int write_failed; /* a record of this run could not be saved */
@@ -745,6 +747,11 @@ const char *edv__direction_done(edv__direction dir)
          : dir == EDV_DIR_DOWN    ? "deprovisioned"
          : dir == EDV_DIR_SUSPEND ? "suspended"
                                   : "retired";
+}
+
+int edv__srun_going_down(const edv__srun *sr)
+{
+  return sr->tr->dir == EDV_DIR_DOWN;
 }
 
 int edv__srun_suspending(const edv__srun *sr)
@@ -1993,9 +2000,149 @@ static int run_init(edv__fleet *f, edv__trun *tr, const char *tenant,
                          "tenant '%s': tier '%s' is not in the tiers file",
                          tenant, tr->spec.tier);
   edv__tenant_description(tr->spec.id, tr->marker, sizeof(tr->marker));
+  if ((result = edv__vmgen_get(f->store, tenant, &tr->vmgen, err)))
+    return result;
   tr->defs = edv__tenant_steps;
   tr->n = edv__tenant_nsteps;
   return 0;
+}
+
+/* ---- release change (tenant/vmswap.h) ----------------------------------- */
+
+const edv__vmgen *edv__srun_vmgen(const edv__srun *sr)
+{
+  return &sr->tr->vmgen;
+}
+
+typedef struct vmgen_ctx {
+  edv__srun *sr;
+  edv__vmgen g;
+  int has_release;
+  char release[EDV_STORE_VERSION_SZ];
+  edv__srun_fn then;
+} vmgen_ctx;
+
+static int vmgen_apply(edv_store *st, void *data, edv_error *err)
+{
+  vmgen_ctx *vc = data;
+  edv__trun *tr = vc->sr->tr;
+  edv__step_rec r;
+  edv__tenant_rec rec;
+  int rc;
+
+  edv__vmgen_record(tr->id, &vc->g, edv__store_now(st), &r);
+  if ((rc = edv__store_step_put(st, &r, err)) || !vc->has_release)
+    return rc;
+  if ((rc = edv__store_tenant_get(st, tr->id, &rec, err)))
+    return rc;
+  copy(rec.release, sizeof(rec.release), vc->release);
+  return edv__store_tenant_put(st, &rec, EDV_PUT_UPDATE, err);
+}
+
+static void vmgen_done(void *data, int result, const edv_error *err)
+{
+  vmgen_ctx *vc = data;
+  edv__srun *sr = vc->sr;
+  edv__trun *tr = sr->tr;
+
+  if (result == 0) {
+    tr->vmgen = vc->g;
+    if (vc->has_release)
+      copy(tr->rec.release, sizeof(tr->rec.release), vc->release);
+    vc->then(sr);
+  } else {
+    edv_error e;
+    if (!err) {
+      edv_error_set(&e, (edv_code)result, "cannot save the VM generation");
+      err = &e;
+    }
+    edv__step_done(sr, err);
+  }
+  free(vc);
+  run_write_settled(tr);
+  run_unref(tr);
+}
+
+void edv__srun_vmgen_save(edv__srun *sr, const edv__vmgen *g,
+                          const char *release, edv__srun_fn then)
+{
+  edv__trun *tr = sr->tr;
+  vmgen_ctx *vc;
+  edv_error err;
+  int result;
+
+  if (tr->planning) {
+    then(sr);
+    return;
+  }
+  if (!(vc = calloc(1, sizeof(*vc)))) {
+    edv__step_fail(sr, EDV_ENOMEM, "out of memory saving the VM generation");
+    return;
+  }
+  vc->sr = sr;
+  vc->g = *g;
+  vc->then = then;
+  if (release) {
+    vc->has_release = 1;
+    copy(vc->release, sizeof(vc->release), release);
+  }
+  tr->refs++;
+  tr->writes++;
+  result = edv__store_batch_add(tr->fleet->batch, vmgen_apply, vmgen_done, vc);
+  if (result) {
+    tr->refs--;
+    tr->writes--;
+    free(vc);
+    edv_error_set(&err, (edv_code)result, "cannot queue the VM generation");
+    edv__step_done(sr, &err);
+  }
+}
+
+int edv__fleet_set_release(edv__fleet *f, const char *id, const char *version,
+                           uint64_t timeout_ms, edv_error *err)
+{
+  edv__tenant_rec rec;
+  edv__release_rec rel;
+  edv__vmgen g;
+  edv__step_rec r;
+  int result;
+
+  if ((result = edv__store_tenant_get(f->store, id, &rec, err)) ||
+      (result = edv__vmgen_get(f->store, id, &g, err)))
+    return result;
+  if (g.pending && strcmp(g.to, version) == 0)
+    return 0;
+  if (g.pending)
+    return edv_error_set(err, EDV_ECONFLICT,
+                         "tenant '%s' is changing to release %s; change it "
+                         "once that ends",
+                         rec.id, g.to);
+  if (rec.phase != EDV_PHASE_READY)
+    return edv_error_set(err, EDV_ECONFLICT,
+                         "tenant '%s' is %s: only a READY tenant changes its "
+                         "release",
+                         rec.id, edv__phase_name(rec.phase));
+  if ((result = edv__store_release_get(f->store, version, &rel, err)))
+    return result == EDV_ENOTFOUND
+               ? (int)edv_error_set(err, EDV_EINVAL,
+                                    "field 'release': no release '%s' "
+                                    "(edvctl release list)",
+                                    version)
+               : result;
+  if (strcmp(rec.release, rel.version) == 0)
+    return edv_error_set(err, EDV_EINVAL,
+                         "field 'release': tenant '%s' already runs release "
+                         "%s",
+                         rec.id, rel.version);
+  g.pending = 1;
+  g.committed = g.rollback = 0;
+  g.other = g.cur + 1;
+  copy(g.from, sizeof(g.from), rec.release);
+  copy(g.to, sizeof(g.to), rel.version);
+  g.deadline_ms = edv__store_now(f->store) + (int64_t)timeout_ms;
+  g.health[0] = '\0';
+  edv__vmgen_record(rec.id, &g, edv__store_now(f->store), &r);
+  return edv__store_step_put(f->store, &r, err);
 }
 
 /* ---- region move --------------------------------------------------------

@@ -43,6 +43,7 @@
 #include "store/store.h"
 #include "tenant/spec.h"
 #include "tenant/tiers.h"
+#include "tenant/vmswap.h"
 
 typedef struct edv__fleet edv__fleet;
 typedef struct edv__trun edv__trun;
@@ -229,6 +230,18 @@ size_t edv__fleet_retiring_ranges(edv__fleet *f, edv_cidr *out, size_t max);
 int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
                            size_t size);
 /*
+ * Release change (tenant/vmswap.h): records that the READY tenant `id`
+ * goes to release `version` (in the store) by replacing its VM, the new
+ * VM HEALTHY within `timeout_ms` or rolled back: its "vm_generation"
+ * record PENDING. Nothing is called in the cloud; the caller drives the
+ * tenant up. The same change already pending is 0 (idempotent);
+ * EDV_ECONFLICT when the tenant is not READY or another change is
+ * pending, EDV_EINVAL when it already runs `version`.
+ */
+int edv__fleet_set_release(edv__fleet *f, const char *id, const char *version,
+                           uint64_t timeout_ms, edv_error *err);
+
+/*
  * Turns the tenant's operations SSH (spec field ops_ssh: the IAP firewall
  * rule to its VM's tcp:22) on or off in its stored spec and journals it;
  * driving the tenant up then adds or removes the rule. EDV_ENOTFOUND for
@@ -260,6 +273,8 @@ int edv__fleet_plan(edv__fleet *f, const char *tenant, edv__run_done_fn cb,
 
 /* 1 when the step runs in a plan (read-only). */
 int edv__srun_planning(const edv__srun *sr);
+/* 1 when the step runs in a deprovisioning (EDV_DIR_DOWN). */
+int edv__srun_going_down(const edv__srun *sr);
 /* 1 when the step runs in a suspension (EDV_DIR_SUSPEND). */
 int edv__srun_suspending(const edv__srun *sr);
 
@@ -382,6 +397,9 @@ const char *edv__srun_marker(const edv__srun *sr);
 int edv__srun_release(const edv__srun *sr, edv__release_rec *out,
                       edv_error *err);
 
+/* The tenant's VM generation as the run loaded it (tenant/vmswap.h). */
+const edv__vmgen *edv__srun_vmgen(const edv__srun *sr);
+
 typedef void (*edv__step_json_fn)(edv__srun *sr, json_object *obj,
                                   const edv_error *err);
 typedef void (*edv__srun_fn)(edv__srun *sr);
@@ -395,6 +413,16 @@ typedef void (*edv__srun_fn)(edv__srun *sr);
  * `then` at once.
  */
 void edv__step_record(edv__srun *sr, edv__srun_fn then);
+
+/*
+ * Makes `g` the tenant's "vm_generation" record and, with `release`
+ * non-NULL, `release` the release the tenant runs, in one write of the
+ * group commit (in order behind the run's earlier records); once durable
+ * the run's own copies follow and `then` runs; a failed write ends the
+ * step with its error. A plan writes nothing and runs `then`.
+ */
+void edv__srun_vmgen_save(edv__srun *sr, const edv__vmgen *g,
+                          const char *release, edv__srun_fn then);
 
 /*
  * GET path; cb gets the parsed resource, or NULL with err NULL when it does

@@ -202,7 +202,8 @@ int edv__observe(edv_engine *engine, edv_store *store,
   o->items[1].key = "database";
   o->items[2].key = "certificate";
   o->items[3].key = "app";
-  edv__name_vm(rec->id, o->items[0].name, sizeof(o->items[0].name));
+  edv__tenant_vm_names(store, rec->id, o->items[0].name,
+                       sizeof(o->items[0].name), NULL, 0);
   edv__name_sql_instance(rec->id, rec->generation, o->items[1].name,
                          sizeof(o->items[1].name));
   edv__name_certificate(rec->id, o->items[2].name, sizeof(o->items[2].name));

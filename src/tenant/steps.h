@@ -55,6 +55,15 @@ void edv__region_nat_down(edv__srun *sr);
 void edv__project_roles_up(edv__srun *sr);
 void edv__project_roles_down(edv__srun *sr);
 
+/* The body of instances.insert of the tenant's VM of generation `gen`
+ * (tenant/vmswap.h) booting `release` (NULL: none, the stock image);
+ * NULL with the step failed. */
+json_object *edv__vm_body(edv__srun *sr, unsigned gen,
+                          const edv__release_rec *release);
+/* The release change step (tenant/vmswap.c). */
+void edv__vm_release_up(edv__srun *sr);
+void edv__vm_release_down(edv__srun *sr);
+
 /* Looks up the managed zone for the fleet's domain and records it in the
  * facts as "dns_zone" (a step function: ends the step). */
 void edv__dns_zone_lookup(edv__srun *sr);

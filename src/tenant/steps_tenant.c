@@ -10,7 +10,8 @@
  *     -> snapshot_policy, instance_group -> backend_service -> url_map_rule
  *   dns_records, dns_authorization -> certificate (needs dns_records)
  *     -> cert_map_entry
- *   health (url_map_rule, cert_map_entry) -> registration
+ *     -> vm_release (a release change: tenant/vmswap.c)
+ *   health (url_map_rule, cert_map_entry, vm_release) -> registration
  *
  * The SQL instance and the certificate are the slow ones; they start as
  * soon as their inputs exist, so a tenant is ready after its critical path.
@@ -68,8 +69,9 @@ static void names_of(edv__srun *sr, names *n)
                                   sizeof(n->sa_email));
   edv__name_secret(id, n->secret, sizeof(n->secret));
   edv__name_sql_instance(id, edv__srun_generation(sr), n->sql, sizeof(n->sql));
-  edv__name_vm(id, n->vm, sizeof(n->vm));
-  edv__name_disk(id, n->disk, sizeof(n->disk));
+  /* The serving generation's VM and boot disk (tenant/vmswap.h). */
+  edv__vmgen_names(id, edv__srun_vmgen(sr)->cur, n->vm, sizeof(n->vm), n->disk,
+                   sizeof(n->disk));
   edv__name_snapshot_policy(id, edv__srun_tier(sr), n->policy,
                             sizeof(n->policy));
   edv__name_snapshot_policy_prefix(id, n->policy_prefix,
@@ -1485,25 +1487,84 @@ static void vm_release_mark(json_object *vm, json_object *items,
   meta_add(items, "enable-guest-attributes", "TRUE");
 }
 
-static json_object *vm_build(edv__srun *sr)
+/* The VM's disks: its boot disk `name`, made from the release's image
+ * (deleted with the VM). */
+static json_object *vm_disks(edv__srun *sr, const char *name,
+                             const edv__release_rec *rel)
 {
-  edv__release_rec rel;
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *disks = json_object_new_array(),
+              *disk = json_object_new_object(), *ip = json_object_new_object();
+  char buf[256];
+
+  json_object_object_add(disk, "boot", json_object_new_boolean(1));
+  json_object_object_add(disk, "autoDelete", json_object_new_boolean(1));
+  json_object_object_add(disk, "deviceName", jstr(name));
+  json_object_object_add(ip, "diskName", jstr(name));
+  json_object_object_add(ip, "sourceImage",
+                         jstr(rel->image[0] ? rel->image : VM_STOCK_IMAGE));
+  snprintf(buf, sizeof(buf), "%d", t->disk_gb);
+  json_object_object_add(ip, "diskSizeGb", jstr(buf));
+  snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", edv__srun_zone(sr),
+           t->disk_type);
+  json_object_object_add(ip, "diskType", jstr(buf));
+  mark(sr, EDV_KIND_DISK, ip);
+  json_object_object_add(disk, "initializeParams", ip);
+  json_object_array_add(disks, disk);
+  return disks;
+}
+
+/* The VM's metadata (what the app and the simulator read), and its
+ * release label on `vm`. */
+static json_object *vm_metadata(edv__srun *sr, const names *n,
+                                const char *script, const edv__release_rec *rel,
+                                json_object *vm)
+{
+  const edv__tier *t = edv__srun_tier(sr);
+  json_object *meta = json_object_new_object(),
+              *items = json_object_new_array();
+  char users[16];
+
+  meta_add(items, "startup-script", script);
+  meta_add(items, "edv-tenant", edv__srun_spec(sr)->id);
+  meta_add(items, EDV_META_TIER, t->name);
+  snprintf(users, sizeof(users), "%d", t->max_users);
+  meta_add(items, EDV_META_MAX_USERS, users);
+  meta_add(items, "edv-hostname", n->host[0]);
+  meta_add(items, "edv-db-instance", n->sql);
+  meta_add(items, "edv-db-host", edv__srun_fact(sr, "db_ip"));
+  meta_add(items, "edv-db-name", EDV_DB_NAME);
+  meta_add(items, "edv-db-user", EDV_DB_USER);
+  meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
+  meta_add(items, "enable-oslogin", "TRUE");
+  vm_release_mark(vm, items, rel);
+  json_object_object_add(meta, "items", items);
+  return meta;
+}
+
+json_object *edv__vm_body(edv__srun *sr, unsigned gen,
+                          const edv__release_rec *release)
+{
+  edv__release_rec none;
   names n;
   const edv__tier *t = edv__srun_tier(sr);
   const char *zone = edv__srun_zone(sr);
-  json_object *o = json_object_new_object(), *disks, *disk, *ip, *nics, *nic,
-              *sas, *sa, *meta, *items, *tags, *shield;
-  char buf[512], users[16];
+  json_object *o = json_object_new_object(), *nics, *nic, *sas, *sa, *tags,
+              *shield;
+  char buf[512];
   char *script;
   edv__render_in in;
+  const edv__release_rec *rel = release;
 
   names_of(sr, &n);
-  if (vm_release_of(sr, &rel) < 0) {
-    json_object_put(o);
-    return NULL;
+  edv__vmgen_names(edv__srun_spec(sr)->id, gen, n.vm, sizeof(n.vm), n.disk,
+                   sizeof(n.disk));
+  if (!rel) {
+    memset(&none, 0, sizeof(none));
+    rel = &none;
   }
   memset(&in, 0, sizeof(in));
-  in.release = rel.version[0] ? rel.version : NULL;
+  in.release = rel->version[0] ? rel->version : NULL;
   in.spec = edv__srun_spec(sr);
   in.tier = t;
   in.project = edv__srun_project(sr);
@@ -1524,23 +1585,7 @@ static json_object *vm_build(edv__srun *sr)
   tags = json_object_new_object();
   json_object_object_add(tags, "items", jarr1(n.tag));
   json_object_object_add(o, "tags", tags);
-  disks = json_object_new_array();
-  disk = json_object_new_object();
-  json_object_object_add(disk, "boot", json_object_new_boolean(1));
-  json_object_object_add(disk, "autoDelete", json_object_new_boolean(1));
-  json_object_object_add(disk, "deviceName", jstr(n.disk));
-  ip = json_object_new_object();
-  json_object_object_add(ip, "diskName", jstr(n.disk));
-  json_object_object_add(ip, "sourceImage",
-                         jstr(rel.image[0] ? rel.image : VM_STOCK_IMAGE));
-  snprintf(buf, sizeof(buf), "%d", t->disk_gb);
-  json_object_object_add(ip, "diskSizeGb", jstr(buf));
-  snprintf(buf, sizeof(buf), "zones/%s/diskTypes/%s", zone, t->disk_type);
-  json_object_object_add(ip, "diskType", jstr(buf));
-  mark(sr, EDV_KIND_DISK, ip);
-  json_object_object_add(disk, "initializeParams", ip);
-  json_object_array_add(disks, disk);
-  json_object_object_add(o, "disks", disks);
+  json_object_object_add(o, "disks", vm_disks(sr, n.disk, rel));
   nics = json_object_new_array();
   nic = json_object_new_object();
   /* No accessConfigs: no external IP. Egress goes through Cloud NAT. */
@@ -1564,25 +1609,19 @@ static json_object *vm_build(edv__srun *sr)
   json_object_object_add(shield, "enableIntegrityMonitoring",
                          json_object_new_boolean(1));
   json_object_object_add(o, "shieldedInstanceConfig", shield);
-  meta = json_object_new_object();
-  items = json_object_new_array();
-  meta_add(items, "startup-script", script);
+  json_object_object_add(o, "metadata", vm_metadata(sr, &n, script, rel, o));
   free(script);
-  meta_add(items, "edv-tenant", edv__srun_spec(sr)->id);
-  meta_add(items, EDV_META_TIER, t->name);
-  snprintf(users, sizeof(users), "%d", t->max_users);
-  meta_add(items, EDV_META_MAX_USERS, users);
-  meta_add(items, "edv-hostname", n.host[0]);
-  meta_add(items, "edv-db-instance", n.sql);
-  meta_add(items, "edv-db-host", edv__srun_fact(sr, "db_ip"));
-  meta_add(items, "edv-db-name", EDV_DB_NAME);
-  meta_add(items, "edv-db-user", EDV_DB_USER);
-  meta_add(items, "edv-db-secret", edv__srun_fact(sr, "secret"));
-  meta_add(items, "enable-oslogin", "TRUE");
-  vm_release_mark(o, items, &rel);
-  json_object_object_add(meta, "items", items);
-  json_object_object_add(o, "metadata", meta);
   return o;
+}
+
+/* The serving generation's VM, of the release the tenant runs. */
+static json_object *vm_build(edv__srun *sr)
+{
+  edv__release_rec rel;
+
+  if (vm_release_of(sr, &rel) < 0)
+    return NULL;
+  return edv__vm_body(sr, edv__srun_vmgen(sr)->cur, &rel);
 }
 
 static int vm_ready(edv__srun *sr, json_object *res)
@@ -3246,9 +3285,15 @@ const edv__step_def edv__tenant_steps[] = {
      entry_up,
      entry_down,
      0},
+    {"vm_release",
+     "Release change (VM replacement)",
+     {"backend_service", "snapshot_policy"},
+     edv__vm_release_up,
+     edv__vm_release_down,
+     0},
     {"health",
      "Backend health",
-     {"url_map_rule", "cert_map_entry"},
+     {"url_map_rule", "cert_map_entry", "vm_release"},
      health_poll,
      NULL,
      0},

@@ -89,6 +89,8 @@ static const cfg_key cfg_keys[] = {
     {"tenant.lease_ttl_s", CFG_INT, 5, 3600, NULL, NULL}, /* unset: 60 */
     /* unset: 7 days */
     {"tenant.delete_grace_s", CFG_INT, 0, 31536000, NULL, NULL},
+    /* a release change: the new VM HEALTHY within this, or rolled back */
+    {"release.health_timeout_s", CFG_INT, 1, 86400, NULL, "600"},
     /* unset: the built-in list (tenant/spec.h, docs/config.md) */
     {"dns.reserved_labels", CFG_LABELS, 0, 0, NULL, NULL},
     /* auto: the multi-region of the tenant region's continent; region: in

@@ -907,6 +907,56 @@ static int refused(const char *sd, const char *conf, char **log)
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* A release change through POST /api/tenants/{id}/release and edvctl
+ * --server tenant update --release: 400 naming the field, then the new
+ * generation's VM of the release's image, the old one gone. */
+static void test_remote_release_change(void **state)
+{
+  const char *rel[] = {"create", "2.1.0", "--image", "edv-remote-2", NULL};
+  char *out, *err;
+  json_object *o;
+
+  (void)state;
+  write_file(tokfile_op, tok_op, 0600);
+  assert_int_equal(
+      sim_api_data(
+          "POST", "/compute/v1/projects/edv-sim/global/images",
+          "{\"name\":\"edv-remote-2\",\"rawDisk\":{\"source\":"
+          "\"https://storage.googleapis.com/b/edv-remote-2.tar.gz\"}}"),
+      0);
+  assert_int_equal(release_cmd(tokfile_op, "table", rel, &out, &err), 0);
+  free(out);
+  free(err);
+  assert_string_equal(phase_of("rem021"), "READY");
+  expect_error("POST", "/api/tenants/rem021/release",
+               "/api/tenants/{id}/release", tok_op, "{\"release\":\"9.9.9\"}",
+               400, "release");
+  expect_error("POST", "/api/tenants/rem021/release",
+               "/api/tenants/{id}/release", tok_op, "{\"version\":\"2.1.0\"}",
+               400, "version");
+  {
+    const char *args[] = {"--server", base,     "--token-file", tokfile_op,
+                          "tenant",   "update", "rem021",       "--release",
+                          "2.1.0",    NULL};
+    int rc = run_edvctl(NULL, args, &out, &err);
+    if (rc != 0)
+      fail_msg("update --release: rc %d: %s", rc, err);
+    assert_non_null(strstr(err, "rem021 is READY"));
+    free(out);
+    free(err);
+  }
+  o = sim_resource("/instances/edv-rem021-vm-1");
+  assert_non_null(o);
+  assert_string_equal(jstr(json_object_object_get(o, "labels"), "edv-release"),
+                      "2_1_0");
+  json_object_put(o);
+  assert_null(sim_resource("/instances/edv-rem021-vm"));
+  o = sim_resource("/disks/edv-rem021-boot-1");
+  assert_non_null(o);
+  assert_non_null(strstr(jstr(o, "sourceImage"), "edv-remote-2"));
+  json_object_put(o);
+}
+
 static void test_tls(void **state)
 {
   char sd[320], cert[400], key[400], conf[400], cmd[1600], line[1024];
@@ -1184,6 +1234,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_remote_retry),
       cmocka_unit_test(test_remote_day2),
       cmocka_unit_test(test_remote_scale_apply),
+      cmocka_unit_test(test_remote_release_change),
       cmocka_unit_test(test_tls),
   };
 

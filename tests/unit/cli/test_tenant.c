@@ -338,7 +338,7 @@ static void test_flow(void **state)
   EDV(&r, &s, "--sim", "tenant", "state", "school001");
   EXPECT_OK(&r);
   o = parse_out(&r);
-  assert_int_equal(json_object_array_length(jget(o, "steps")), 26);
+  assert_int_equal(json_object_array_length(jget(o, "steps")), 27);
   assert_non_null(jstr(jget(o, "resources"), "subnet_range"));
   assert_false(json_object_object_get_ex(o, "observed", NULL));
   json_object_put(o);
@@ -1537,7 +1537,7 @@ static void test_tty(void **state)
   assert_non_null(show);
   assert_true(show > hide);
   assert_non_null(strstr(r.out, "Provisioning school001 (greenwood-high"));
-  assert_non_null(strstr(r.out, "\033[28A")); /* redrawn in place */
+  assert_non_null(strstr(r.out, "\033[29A")); /* redrawn in place */
   assert_non_null(strstr(r.out, "school001 is READY ("));
   assert_non_null(strstr(r.out, "Certificate  edv-school001-cert: ACTIVE"));
   /* No progress line of the pipe mode. */

@@ -17,6 +17,7 @@
 #include "tenant/kinds.h"
 #include "tenant/render.h"
 #include "tenant/steps.h"
+#include "tenant/vmswap.h"
 
 static edv__tiers *tiers;
 
@@ -44,11 +45,13 @@ static int teardown(void **state)
 
 /* Steps that manage no resource of their own (sql_restore puts a backup's
  * data into the sql_instance step's instance; region_nat the region's
- * router, a platform kind its tenants share). */
+ * router, a platform kind its tenants share; vm_release replaces the vm
+ * step's VM). */
 static int resourceless(const char *step)
 {
-  static const char *const none[] = {"preflight", "health", "registration",
-                                     "sql_restore", "region_nat"};
+  static const char *const none[] = {"preflight",    "health",
+                                     "registration", "sql_restore",
+                                     "region_nat",   "vm_release"};
 
   for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
     if (strcmp(step, none[i]) == 0)
@@ -1269,6 +1272,41 @@ static void test_dns(void **state)
   json_object_put(o);
 }
 
+/* The VM's generations (tenant/vmswap.h): names, and names read back. */
+static void test_vm_generation(void **state)
+{
+  char vm[EDV_NAME_MAX], disk[EDV_NAME_MAX];
+  edv__kind_who w = {"t1", "t1-s", 1, "p", "edvirons.com", NULL, 2};
+
+  (void)state;
+  assert_int_equal(
+      edv__vmgen_names("t1", 0, vm, sizeof(vm), disk, sizeof(disk)), 0);
+  assert_string_equal(vm, "edv-t1-vm");
+  assert_string_equal(disk, "edv-t1-boot");
+  assert_int_equal(
+      edv__vmgen_names("t1", 3, vm, sizeof(vm), disk, sizeof(disk)), 0);
+  assert_string_equal(vm, "edv-t1-vm-3");
+  assert_string_equal(disk, "edv-t1-boot-3");
+  assert_int_equal(edv__vmgen_names("t1", 3, vm, 10, NULL, 0), EDV_EINVAL);
+  /* The kinds follow the serving generation. */
+  assert_int_equal(edv__kinds[EDV_KIND_VM].name(&w, 0, vm, sizeof(vm)), 0);
+  assert_string_equal(vm, "edv-t1-vm-2");
+  assert_int_equal(edv__kinds[EDV_KIND_DISK].name(&w, 0, disk, sizeof(disk)),
+                   0);
+  assert_string_equal(disk, "edv-t1-boot-2");
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm"), 0);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-3"), 3);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-12"), 12);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-0"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-03"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-3x"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vmx"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-vm-"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t2-vm"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", "edv-t1-boot-1"), -1);
+  assert_int_equal(edv__vmgen_of_name("t1", NULL), -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1297,6 +1335,7 @@ int main(void)
       cmocka_unit_test(test_policy),
       cmocka_unit_test(test_ig),
       cmocka_unit_test(test_dns),
+      cmocka_unit_test(test_vm_generation),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);
