@@ -607,15 +607,22 @@ static void ut_count(const ut_list *l, int wave, unsigned c[6])
 
 enum { C_PENDING, C_UPDATING, C_SOAKING, C_DONE, C_FAILED, C_ROLLED };
 
+/* A row a rollback moves back (to its previous release); the rows it
+ * never touched keep to != from and are left alone. */
+static int is_back(const edv__update_tenant_rec *t)
+{
+  return is(t->to, t->from);
+}
+
 /* Starts what may start among rows of `wave` (-1: any) in `order` (1: by
- * wave, -1: newest wave first). */
+ * wave; -1: newest wave first, the rollback's rows only). */
 static void start_some(upd *u, edv__update_rec *r, ut_list *l, int wave,
                        int order)
 {
   for (size_t k = 0; k < l->n && u->inflight < r->max_parallel; k++) {
     edv__update_tenant_rec *t = &l->t[order > 0 ? k : l->n - 1 - k];
 
-    if (wave >= 0 && t->wave != (unsigned)wave)
+    if ((wave >= 0 && t->wave != (unsigned)wave) || (order < 0 && !is_back(t)))
       continue;
     if (is(t->state, "PENDING") ||
         (is(t->state, "UPDATING") && !upd_busy(u, t->tenant)))
@@ -687,7 +694,13 @@ static void drive_running(upd *u, edv__update_rec *r, ut_list *l, unsigned nw)
 static void drive_rollback(upd *u, edv__update_rec *r, ut_list *l)
 {
   unsigned c[6];
+  size_t m = 0;
 
+  /* Only the rollback's rows count. */
+  for (size_t i = 0; i < l->n; i++)
+    if (is_back(&l->t[i]))
+      l->t[m++] = l->t[i];
+  l->n = m;
   ut_count(l, -1, c);
   if (c[C_PENDING] || c[C_UPDATING]) {
     start_some(u, r, l, -1, -1);

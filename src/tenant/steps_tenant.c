@@ -1817,9 +1817,10 @@ static const char *vm_meta(json_object *vm, const char *key)
 
 /*
  * The app finds its database in the VM's metadata (edv-db-instance,
- * edv-db-host, and the startup script's DB_HOST): after the tenant moved
- * to another Cloud SQL instance (a point-in-time restore clones one) they
- * are set again (setMetadata with the fingerprint: the whole metadata as
+ * edv-db-host, and the startup script's DB_HOST) and its release there
+ * (edv-release, edv-release-image): after the tenant moved to another
+ * Cloud SQL instance (a point-in-time restore clones one) or to another
+ * release (a fleet update records it) they are set again (setMetadata with the fingerprint: the whole metadata as
  * vm_build makes it), then the VM is reset so that the startup script
  * writes the app's configuration again. The step's record says which
  * came last, so a crash between the two still resets. 1 when a repair
@@ -1834,10 +1835,21 @@ static int vm_db_repair(edv__srun *sr, json_object *res)
   char path[512];
   names n;
 
+  edv__release_rec rel;
+  const char *have_rel = vm_meta(res, "edv-release");
+  int rel_differs;
+
   names_of(sr, &n);
   if (!db || !ip)
     return 0;
-  if (strcmp(vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
+  /* The release recorded for the tenant (a fleet update changes it) is
+   * what its metadata says too: the app reads it at its start. */
+  if (edv__srun_release(sr, &rel, NULL) != 0)
+    memset(&rel, 0, sizeof(rel));
+  rel_differs = have_rel && strcmp(have_rel, rel.version[0] ? rel.version
+                                                            : "none") != 0;
+  if (rel_differs ||
+      strcmp(vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
                                              : "",
              db) != 0 ||
       strcmp(vm_meta(res, "edv-db-host") ? vm_meta(res, "edv-db-host") : "",
@@ -1854,12 +1866,17 @@ static int vm_db_repair(edv__srun *sr, json_object *res)
         jstr(edv__jstr(edv__jget(res, "metadata"), "fingerprint")
                  ? edv__jstr(edv__jget(res, "metadata"), "fingerprint")
                  : ""));
-    edv__step_info(
-        sr, 1, "VM '%s' points at database %s; setting its metadata to %s",
-        n.vm,
-        vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
-                                        : "(none)",
-        db);
+    if (rel_differs)
+      edv__step_info(sr, 1,
+                     "VM '%s' runs release %s; setting its metadata to %s",
+                     n.vm, have_rel, rel.version[0] ? rel.version : "none");
+    else
+      edv__step_info(
+          sr, 1, "VM '%s' points at database %s; setting its metadata to %s",
+          n.vm,
+          vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
+                                          : "(none)",
+          db);
     vm_verb_path(sr, "setMetadata", path, sizeof(path));
     edv__step_repair(sr, EDV_API_COMPUTE, "POST", path, body,
                      "compute.instances.setMetadata", vm_up);
