@@ -8,6 +8,12 @@
  *            tenants ended before any tenant of the next one started;
  *            refusals name the field; a rollback brings every tenant back
  *            to 1.0.0 (records and VMs).
+ *   kill     `edvctl fleet update` (an edv-gcpsim child, 6 tenants, waves
+ *            1,50%,100%) killed -9 four times at different instants, each
+ *            time carried on by `fleet update resume` (or started again
+ *            when it was killed before the update was recorded), until it
+ *            ends: DONE, every tenant on 1.1.0 in the store (`tenant get`)
+ *            and in its VM's metadata, exactly one VM each.
  *   pause    8 tenants one at a time: paused after the first, nothing more
  *            starts (the rest still on 1.0.0), resumed to DONE; then an
  *            update to 1.2.0 aborted after its first tenant: the rest stay
@@ -20,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -451,11 +459,148 @@ static void test_pause(void **state)
   assert_non_null(strstr(err.message, "field 'action'"));
 }
 
+/* ---- kill -9 of edvctl ------------------------------------------------*/
+
+static char Kdir[256];
+static th_simproc Ksp = {-1, "", ""};
+
+static int ctl(unsigned kill_ms, char *out, size_t outsize,
+               const char *const *args)
+{
+  char err[4096] = "";
+  int rc = th_edvctl(&Ksp, Kdir, kill_ms, SIGKILL, out, outsize, err,
+                     sizeof(err), args);
+
+  if (rc != 0 && rc != -SIGKILL && kill_ms == 0)
+    print_message("# edvctl %s %s: rc %d: %s\n", args[0], args[1], rc, err);
+  return rc;
+}
+
+static void ctl_ok(const char *const *args)
+{
+  if (ctl(0, NULL, 0, args) != 0)
+    fail_msg("edvctl %s %s failed", args[0], args[1]);
+}
+
+static void test_kill(void **state)
+{
+  static const char *const platform[] = {"platform", "init", NULL};
+  static const char *const img100[] = {
+      "api", "POST", CP "/global/images", "--wait", "--data",
+      "{\"name\":\"edv-tenant-100\",\"rawDisk\":{\"source\":"
+      "\"https://storage.googleapis.com/edv-images/t100.tar.gz\"}}",
+      NULL};
+  static const char *const img110[] = {
+      "api", "POST", CP "/global/images", "--wait", "--data",
+      "{\"name\":\"edv-tenant-110\",\"rawDisk\":{\"source\":"
+      "\"https://storage.googleapis.com/edv-images/t110.tar.gz\"}}",
+      NULL};
+  static const char *const rel100[] = {"release", "create", "1.0.0",
+                                       "--image", "edv-tenant-100", NULL};
+  static const char *const rel110[] = {"release", "create", "1.1.0",
+                                       "--image", "edv-tenant-110", NULL};
+  static const char *const start[] = {
+      "fleet", "update", "--release", "1.1.0", "--waves", "1,50%,100%",
+      "--soak", "0", "--max-parallel", "2", NULL};
+  static const char *const resume[] = {"fleet", "update", "resume", NULL};
+  static const char *const status[] = {"fleet", "update", "status",
+                                       "--format", "json", NULL};
+  static const unsigned kills[] = {300, 900, 600, 1500};
+  const char *tmp = getenv("TMPDIR");
+  char out[65536];
+  json_object *doc;
+  th h;
+  th_opts o;
+  int rc;
+
+  (void)state;
+  snprintf(Kdir, sizeof(Kdir), "%s/edv-upd-XXXXXX",
+           tmp && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(Kdir));
+  th_simproc_start(&Ksp, Kdir);
+  ctl_ok(platform);
+  ctl_ok(img100);
+  ctl_ok(img110);
+  ctl_ok(rel100);
+  for (unsigned i = 0; i < 6; i++) {
+    char id[8], slug[12];
+    const char *create[] = {"tenant", "create",      id,          slug,
+                            "School", "basic",       "us-central1",
+                            "--no-wait", NULL};
+    snprintf(id, sizeof(id), "uk%02u", i);
+    snprintf(slug, sizeof(slug), "uk%02u-s", i);
+    ctl_ok(create);
+  }
+  {
+    static const char *const all[] = {"tenant", "resume", "--all", NULL};
+    ctl_ok(all);
+  }
+  ctl_ok(rel110);
+  /* Killed at four instants; each next life resumes (or starts, when the
+   * update was not recorded yet). */
+  for (size_t k = 0; k < sizeof(kills) / sizeof(*kills); k++) {
+    int recorded = ctl(0, out, sizeof(out), status) == 0;
+    rc = ctl(kills[k], NULL, 0, recorded ? resume : start);
+    assert_true(rc == -SIGKILL || rc == 0);
+  }
+  for (int lives = 0; lives < 3; lives++) {
+    int recorded = ctl(0, out, sizeof(out), status) == 0;
+    if ((rc = ctl(0, NULL, 0, recorded ? resume : start)) == 0)
+      break;
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(ctl(0, out, sizeof(out), status), 0);
+  doc = json_tokener_parse(out);
+  assert_non_null(doc);
+  assert_string_equal(js(doc, "state"), "DONE");
+  assert_int_equal(count(doc, "DONE"), 6);
+  assert_wave_order(doc);
+  json_object_put(doc);
+  /* The store (through edvctl) and the cloud: each tenant on 1.1.0, with
+   * one VM. */
+  th_simproc_opts(&Ksp, Kdir, &o);
+  th_open(&h, &o);
+  for (unsigned i = 0; i < 6; i++) {
+    char id[8], name[200];
+    const char *get[] = {"tenant", "get", id, "--format", "json", NULL};
+    json_object *vm, *items, *st;
+    const char *meta = NULL;
+
+    snprintf(id, sizeof(id), "uk%02u", i);
+    assert_int_equal(ctl(0, out, sizeof(out), get), 0);
+    doc = json_tokener_parse(out);
+    assert_non_null(doc);
+    assert_string_equal(js(doc, "release"), "1.1.0");
+    json_object_put(doc);
+    snprintf(name, sizeof(name),
+             "projects/edv-sim/zones/us-central1-a/instances/edv-%s-vm", id);
+    vm = th_res(&h, name);
+    assert_non_null(vm);
+    items = json_object_object_get(json_object_object_get(vm, "metadata"),
+                                   "items");
+    for (size_t j = 0; j < json_object_array_length(items); j++)
+      if (strcmp(js(json_object_array_get_idx(items, j), "key"),
+                 "edv-release") == 0)
+        meta = js(json_object_array_get_idx(items, j), "value");
+    assert_non_null(meta);
+    assert_string_equal(meta, "1.1.0");
+    json_object_put(vm);
+    snprintf(name, sizeof(name), "edv-%s-vm", id);
+    st = th_state_all(&h);
+    assert_int_equal(th_count_names(st, name, NULL), 1);
+    json_object_put(st);
+  }
+  th_close(&h);
+  th_simproc_stop(&Ksp);
+  th_rmtree(Kdir);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest all[] = {
       cmocka_unit_test_setup_teardown(test_waves, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
+      cmocka_unit_test(test_kill),
   };
   const char *only = argc > 1 ? argv[1] : NULL;
 
