@@ -45,6 +45,8 @@
 
 #define UPD_WAVES_MAX    20
 #define UPD_CHECK_MS     5000 /* health checks during a soak, at most */
+#define UPD_RECHECK_MS   2000 /* a tenant found unhealthy: looked at again */
+#define UPD_STRIKES      5    /* unhealthy checks in a row: FAILED */
 #define UPD_LEASE_PREFIX "@update:"
 
 typedef struct upd_waiter {
@@ -75,6 +77,13 @@ struct upd {
    * another life and is updated again). */
   char (*busy)[EDV_STORE_ID_SZ];
   unsigned nbusy, capbusy;
+  /* Unhealthy checks in a row, per tenant (a VM still booting is given
+   * UPD_STRIKES looks before it counts as failed). */
+  struct upd_strike {
+    char tenant[EDV_STORE_ID_SZ];
+    unsigned n;
+  } *strikes;
+  unsigned nstrikes, capstrikes;
   upd_waiter *waiters;
   int stopped;      /* the driver stopped: no tick any more */
   int timer_closed; /* its timer's close callback ran */
@@ -351,6 +360,7 @@ static void upd_maybe_free(upd *u)
         break;
       }
   free(u->busy);
+  free(u->strikes);
   free(u);
 }
 
@@ -490,6 +500,26 @@ static upd_flight *flight_new(upd *u, const edv__update_tenant_rec *t,
   return fl;
 }
 
+/* The tenant's unhealthy checks in a row (a new entry when missing, or
+ * NULL on ENOMEM). */
+static struct upd_strike *strike_of(upd *u, const char *tenant)
+{
+  for (unsigned i = 0; i < u->nstrikes; i++)
+    if (is(u->strikes[i].tenant, tenant))
+      return &u->strikes[i];
+  if (u->nstrikes == u->capstrikes) {
+    unsigned cap = u->capstrikes ? u->capstrikes * 2 : 8;
+    void *p = realloc(u->strikes, cap * sizeof(*u->strikes));
+    if (!p)
+      return NULL;
+    u->strikes = p;
+    u->capstrikes = cap;
+  }
+  memset(&u->strikes[u->nstrikes], 0, sizeof(*u->strikes));
+  snprintf(u->strikes[u->nstrikes].tenant, EDV_STORE_ID_SZ, "%s", tenant);
+  return &u->strikes[u->nstrikes++];
+}
+
 /* Starts the update of one tenant row (PENDING, or UPDATING left by a
  * dead process). 0 started; 1 not now (busy elsewhere); -1 failed (the
  * row is FAILED). */
@@ -561,13 +591,26 @@ static void on_checked(void *data, json_object *doc, const edv_error *err)
     snprintf(why, sizeof(why), "VM is %s", vm ? vm : "unknown");
   else if (fl->to[0] && (!app || !is(app, fl->to)))
     snprintf(why, sizeof(why), "the app reports %s", app ? app : "nothing");
-  if (why[0] && ut_get(f, fl->u->id, fl->tenant, &t) == 0 &&
-      is(t.state, "SOAKING")) {
-    snprintf(t.state, sizeof(t.state), "FAILED");
-    snprintf(t.error, sizeof(t.error), "unhealthy during the soak: %s", why);
-    t.finished_ms = upd_now();
-    if (edv__store_update_tenant_put(f->store, &t, NULL) == 0)
-      upd_journal(f, &t, "tenant.failed");
+  if (ut_get(f, fl->u->id, fl->tenant, &t) == 0 && is(t.state, "SOAKING")) {
+    struct upd_strike *k = strike_of(fl->u, fl->tenant);
+    unsigned n = k ? (why[0] ? ++k->n : (k->n = 0)) : UPD_STRIKES;
+
+    if (why[0] && n >= UPD_STRIKES) {
+      snprintf(t.state, sizeof(t.state), "FAILED");
+      snprintf(t.error, sizeof(t.error),
+               "unhealthy during the soak (%u checks in a row): %s", n, why);
+      t.finished_ms = upd_now();
+      if (edv__store_update_tenant_put(f->store, &t, NULL) == 0)
+        upd_journal(f, &t, "tenant.failed");
+    } else if (why[0] || t.error[0]) {
+      /* Said, not failed yet (a VM still booting); cleared when healthy. */
+      if (why[0])
+        snprintf(t.error, sizeof(t.error), "unhealthy (%u of %u checks): %s",
+                 n, UPD_STRIKES, why);
+      else
+        t.error[0] = '\0';
+      (void)edv__store_update_tenant_put(f->store, &t, NULL);
+    }
   }
   flight_end(fl);
 }
@@ -672,6 +715,15 @@ static void drive_running(upd *u, edv__update_rec *r, ut_list *l, unsigned nw)
       check_round(u, l, r->wave); /* the last look, at the soak's end */
       return;
     }
+    /* A tenant unhealthy at its last look is looked at again until it is
+     * healthy or has failed. */
+    for (size_t i = 0; i < l->n; i++)
+      if (l->t[i].wave == r->wave && is(l->t[i].state, "SOAKING") &&
+          l->t[i].error[0]) {
+        if (!u->checks && now - u->last_check_ms >= UPD_RECHECK_MS)
+          check_round(u, l, r->wave);
+        return;
+      }
     /* The wave is over: its SOAKING tenants passed. */
     for (size_t i = 0; i < l->n; i++)
       if (l->t[i].wave == r->wave && is(l->t[i].state, "SOAKING")) {
