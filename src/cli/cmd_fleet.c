@@ -112,16 +112,15 @@ static void progress(cli_ctx *ctx, json_object *doc)
 
     counts_line(json_object_object_get(w, "counts"), buf, sizeof(buf));
     fprintf(ctx->err, " %s wave %d (%d tenants): %s\n", wn == cur ? ">" : " ",
-            wn, json_object_get_int(json_object_object_get(w, "tenants")),
-            buf);
+            wn, json_object_get_int(json_object_object_get(w, "tenants")), buf);
     n++;
   }
   for (size_t i = 0; i < json_object_array_length(ts) && n < 30; i++) {
     json_object *t = json_object_array_get_idx(ts, i);
     const char *st = edv__jstr(t, "state");
 
-    if (json_object_get_int(json_object_object_get(t, "wave")) != cur ||
-        !st || strcmp(st, "PENDING") == 0)
+    if (json_object_get_int(json_object_object_get(t, "wave")) != cur || !st ||
+        strcmp(st, "PENDING") == 0)
       continue;
     fprintf(ctx->err, "     %-26s %-11s %s\n", edv__jstr(t, "id"), st,
             edv__jstr(t, "error") ? edv__jstr(t, "error") : "");
@@ -368,9 +367,9 @@ static int run_remote(cli_ctx *ctx, const char *action, const char *id,
 
 static void print_update(cli_ctx *ctx, json_object *doc)
 {
-  static const cli_col cols[] = {{"TENANT", "id"},    {"WAVE", "wave"},
-                                 {"STATE", "state"},  {"FROM", "from"},
-                                 {"TO", "to"},        {"ERROR", "error"}};
+  static const cli_col cols[] = {{"TENANT", "id"},   {"WAVE", "wave"},
+                                 {"STATE", "state"}, {"FROM", "from"},
+                                 {"TO", "to"},       {"ERROR", "error"}};
   char buf[200];
 
   counts_line(json_object_object_get(doc, "counts"), buf, sizeof(buf));
@@ -378,8 +377,7 @@ static void print_update(cli_ctx *ctx, json_object *doc)
           edv__jstr(doc, "id"), edv__jstr(doc, "release"),
           edv__jstr(doc, "state"),
           json_object_get_int(json_object_object_get(doc, "wave")),
-          json_object_get_int(json_object_object_get(doc, "waves_total")),
-          buf);
+          json_object_get_int(json_object_object_get(doc, "waves_total")), buf);
   if (edv__jstr(doc, "status"))
     fprintf(ctx->out, "%s\n", edv__jstr(doc, "status"));
   cli_print_table(ctx, json_object_object_get(doc, "tenants"), cols, 6);
@@ -414,17 +412,16 @@ int cli_cmd_fleet_update(cli_ctx *ctx, const cli_args *args)
                                 "not with an ACTION");
   if (!action && !(spec = spec_of(ctx, args)))
     return CLI_EXIT_USAGE;
-  watch = !cli_arg(args, "async") &&
-          (!action || strcmp(action, "resume") == 0 ||
-           strcmp(action, "rollback") == 0);
+  watch =
+      !cli_arg(args, "async") && (!action || strcmp(action, "resume") == 0 ||
+                                  strcmp(action, "rollback") == 0);
   if (!action)
     cli_progress(ctx, "Updating the fleet to release %s",
                  cli_arg(args, "release"));
-  result = cli_remote_on(ctx)
-               ? run_remote(ctx, action ? action : "start", id, spec, watch,
-                            &doc)
-               : run_local(ctx, action ? action : "start", id, spec, watch,
-                           &doc);
+  result =
+      cli_remote_on(ctx)
+          ? run_remote(ctx, action ? action : "start", id, spec, watch, &doc)
+          : run_local(ctx, action ? action : "start", id, spec, watch, &doc);
   json_object_put(spec);
   if (result) {
     json_object_put(doc);

@@ -714,8 +714,9 @@ static const cli_opt fleet_update_opts[] = {
     {"soak", 0, "DURATION",
      "how long each wave stays healthy before the next (default 60s)"},
     {"max-parallel", 0, "N", "tenants updated at once (default 5)"},
-    {"max-failures", 0, "N", "failed tenants tolerated before halting "
-                             "(default 0)"},
+    {"max-failures", 0, "N",
+     "failed tenants tolerated before halting "
+     "(default 0)"},
     {"tier", 0, "T[,T]", "only tenants of these tiers (default every tier)"},
     ASYNC_OPT,
     {NULL, 0, NULL, NULL},

@@ -82,7 +82,7 @@ struct upd {
   struct upd_strike {
     char tenant[EDV_STORE_ID_SZ];
     unsigned n;
-  } *strikes;
+  } * strikes;
   unsigned nstrikes, capstrikes;
   upd_waiter *waiters;
   int stopped;      /* the driver stopped: no tick any more */
@@ -94,8 +94,8 @@ typedef struct upd_set {
   upd *list;
 } upd_set;
 
-static const char *const ut_states[] = {"PENDING", "UPDATING",    "SOAKING",
-                                        "DONE",    "FAILED",      "ROLLED_BACK"};
+static const char *const ut_states[] = {"PENDING", "UPDATING", "SOAKING",
+                                        "DONE",    "FAILED",   "ROLLED_BACK"};
 
 static int64_t upd_now(void)
 {
@@ -180,8 +180,7 @@ static int ut_load(edv_fleet *f, const char *id, ut_list *l, edv_error *err)
 
 /* Parses the waves spec into cumulative targets of `n` tenants; an error
  * names the field. How many waves (>= 1), or -1. */
-static int waves_parse(const char *spec, size_t n, size_t *cum,
-                       edv_error *err)
+static int waves_parse(const char *spec, size_t n, size_t *cum, edv_error *err)
 {
   char buf[EDV_STORE_SMALL_SZ], *save = NULL, *tok;
   int k = 0;
@@ -265,8 +264,8 @@ static void upd_journal(edv_fleet *f, const edv__update_tenant_rec *t,
   snprintf(j.tenant, sizeof(j.tenant), "%s", t->tenant);
   snprintf(j.actor, sizeof(j.actor), "%s", f->actor);
   snprintf(j.event, sizeof(j.event), "update.%s", what);
-  snprintf(j.api_call, sizeof(j.api_call), "%.31s wave=%u %.40s->%.40s", t->update_id,
-           t->wave + 1, t->from[0] ? t->from : "none",
+  snprintf(j.api_call, sizeof(j.api_call), "%.31s wave=%u %.40s->%.40s",
+           t->update_id, t->wave + 1, t->from[0] ? t->from : "none",
            t->to[0] ? t->to : "none");
   snprintf(j.error, sizeof(j.error), "%s", t->error);
   (void)edv__fleet_journal(f, &j);
@@ -274,8 +273,7 @@ static void upd_journal(edv_fleet *f, const edv__update_tenant_rec *t,
 
 /* ---- the document ---------------------------------------------------------*/
 
-static json_object *upd_doc(edv_fleet *f, const edv__update_rec *r,
-                            int tenants)
+static json_object *upd_doc(edv_fleet *f, const edv__update_rec *r, int tenants)
 {
   ut_list l;
   size_t cum[UPD_WAVES_MAX];
@@ -475,9 +473,10 @@ static void on_updated(void *data, json_object *doc, const edv_error *err)
     if (!ok)
       snprintf(t.error, sizeof(t.error), "%s",
                err ? err->message
-                   : (edv__jstr(doc, "last_error") ? edv__jstr(doc, "last_error")
-                                                   : "the tenant did not end "
-                                                     "READY on the release"));
+                   : (edv__jstr(doc, "last_error")
+                          ? edv__jstr(doc, "last_error")
+                          : "the tenant did not end "
+                            "READY on the release"));
     t.finished_ms = upd_now();
     if (edv__store_update_tenant_put(f->store, &t, NULL) == 0)
       upd_journal(f, &t, ok ? "tenant.done" : "tenant.failed");
@@ -605,8 +604,8 @@ static void on_checked(void *data, json_object *doc, const edv_error *err)
     } else if (why[0] || t.error[0]) {
       /* Said, not failed yet (a VM still booting); cleared when healthy. */
       if (why[0])
-        snprintf(t.error, sizeof(t.error), "unhealthy (%u of %u checks): %s",
-                 n, UPD_STRIKES, why);
+        snprintf(t.error, sizeof(t.error), "unhealthy (%u of %u checks): %s", n,
+                 UPD_STRIKES, why);
       else
         t.error[0] = '\0';
       (void)edv__store_update_tenant_put(f->store, &t, NULL);
@@ -699,8 +698,9 @@ static void drive_running(upd *u, edv__update_rec *r, ut_list *l, unsigned nw)
     }
     if (c[C_SOAKING] && r->soak_until_ms == 0) {
       r->soak_until_ms = now + r->soak_ms;
-      upd_status(r, "wave %u of %u: soaking until every tenant has been "
-                    "healthy for %lld s",
+      upd_status(r,
+                 "wave %u of %u: soaking until every tenant has been "
+                 "healthy for %lld s",
                  r->wave + 1, nw, (long long)(r->soak_ms / 1000));
       (void)upd_put(f, r, NULL, NULL);
       check_round(u, l, r->wave);
@@ -756,7 +756,8 @@ static void drive_rollback(upd *u, edv__update_rec *r, ut_list *l)
   ut_count(l, -1, c);
   if (c[C_PENDING] || c[C_UPDATING]) {
     start_some(u, r, l, -1, -1);
-    upd_status(r, "rolling back: %u tenants to go", c[C_PENDING] + c[C_UPDATING]);
+    upd_status(r, "rolling back: %u tenants to go",
+               c[C_PENDING] + c[C_UPDATING]);
     (void)upd_put(u->f, r, NULL, NULL);
     return;
   }
@@ -912,8 +913,7 @@ static int sel_one(void *data, const edv__tenant_rec *rec)
     if (is(json_object_get_string(json_object_array_get_idx(c->tiers, i)),
            rec->tier))
       tier_ok = 1;
-  if (!tier_ok || is(rec->release, c->release) ||
-      is(rec->id, EDV_PLATFORM_ID))
+  if (!tier_ok || is(rec->release, c->release) || is(rec->id, EDV_PLATFORM_ID))
     return 0;
   if (c->n == c->cap) {
     size_t cap = c->cap ? c->cap * 2 : 64;
@@ -957,14 +957,48 @@ static int spec_uint(json_object *spec, const char *key, unsigned lo,
       json_object_is_type(v, json_type_null))
     return 0;
   if (!json_object_is_type(v, json_type_int))
-    return edv_error_set(err, EDV_EINVAL, "field '%s' must be an integer",
-                         key);
+    return edv_error_set(err, EDV_EINVAL, "field '%s' must be an integer", key);
   n = json_object_get_int64(v);
   if (n < lo || n > hi)
     return edv_error_set(err, EDV_EINVAL,
                          "field '%s': %lld is out of range (%u..%u)", key,
                          (long long)n, lo, hi);
   *out = (unsigned)n;
+  return 0;
+}
+
+/* The tier filter: names checked against the tiers, into r->tiers (a
+ * comma list) and c->tiers (the array, NULL: every tier). */
+static int spec_tiers(edv_fleet *f, json_object *spec, edv__update_rec *r,
+                      sel_ctx *c, edv_error *err)
+{
+  json_object *v;
+  size_t off = 0;
+
+  c->tiers = NULL;
+  if (json_object_object_get_ex(spec, "tiers", &v) &&
+      !json_object_is_type(v, json_type_null)) {
+    if (!json_object_is_type(v, json_type_array))
+      return edv_error_set(err, EDV_EINVAL,
+                           "field 'tiers' must be an array of tier names");
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+      json_object *t = json_object_array_get_idx(v, i);
+      const char *name = json_object_get_string(t);
+
+      if (!json_object_is_type(t, json_type_string) ||
+          !edv__tiers_find(f->tiers, name))
+        return edv_error_set(err, EDV_EINVAL,
+                             "field 'tiers': item %zu '%.32s' is not a tier",
+                             i + 1, name ? name : "");
+      off += (size_t)snprintf(
+          r->tiers + off, off < sizeof(r->tiers) ? sizeof(r->tiers) - off : 0,
+          "%s%s", off ? "," : "", name);
+      if (off >= sizeof(r->tiers))
+        return edv_error_set(err, EDV_EINVAL, "field 'tiers': too many");
+    }
+    if (json_object_array_length(v) > 0)
+      c->tiers = v;
+  }
   return 0;
 }
 
@@ -977,7 +1011,6 @@ static int spec_check(edv_fleet *f, json_object *spec, edv__update_rec *r,
   unsigned soak, mp, mf;
   size_t cum[UPD_WAVES_MAX];
   edv__release_rec rr;
-  size_t off = 0;
 
   if (!json_object_is_type(spec, json_type_object))
     return edv_error_set(err, EDV_EINVAL, "the update must be a JSON object");
@@ -1020,31 +1053,8 @@ static int spec_check(edv_fleet *f, json_object *spec, edv__update_rec *r,
       spec_uint(spec, "max_parallel", 1, 100, 5, &mp, err) ||
       spec_uint(spec, "max_failures", 0, 10000, 0, &mf, err))
     return EDV_EINVAL;
-  c->tiers = NULL;
-  if (json_object_object_get_ex(spec, "tiers", &v) &&
-      !json_object_is_type(v, json_type_null)) {
-    if (!json_object_is_type(v, json_type_array))
-      return edv_error_set(err, EDV_EINVAL,
-                           "field 'tiers' must be an array of tier names");
-    for (size_t i = 0; i < json_object_array_length(v); i++) {
-      json_object *t = json_object_array_get_idx(v, i);
-      const char *name = json_object_get_string(t);
-
-      if (!json_object_is_type(t, json_type_string) ||
-          !edv__tiers_find(f->tiers, name))
-        return edv_error_set(err, EDV_EINVAL,
-                             "field 'tiers': item %zu '%.32s' is not a tier",
-                             i + 1, name ? name : "");
-      off += (size_t)snprintf(r->tiers + off,
-                              off < sizeof(r->tiers) ? sizeof(r->tiers) - off
-                                                     : 0,
-                              "%s%s", off ? "," : "", name);
-      if (off >= sizeof(r->tiers))
-        return edv_error_set(err, EDV_EINVAL, "field 'tiers': too many");
-    }
-    if (json_object_array_length(v) > 0)
-      c->tiers = v;
-  }
+  if (spec_tiers(f, spec, r, c, err))
+    return EDV_EINVAL;
   snprintf(r->release, sizeof(r->release), "%s", rel);
   snprintf(r->waves, sizeof(r->waves), "%s", waves);
   r->soak_ms = (int64_t)soak * 1000;
@@ -1120,7 +1130,8 @@ int edv_fleet_update_start(edv_fleet *f, json_object *spec, unsigned flags,
   int nw, result;
 
   if (!f || !spec || !cb)
-    return edv_error_set(err, EDV_EINVAL, "an update and a callback are needed");
+    return edv_error_set(err, EDV_EINVAL,
+                         "an update and a callback are needed");
   if (f->closing || f->stopping)
     return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
   memset(&r, 0, sizeof(r));
@@ -1345,7 +1356,8 @@ int edv_fleet_update_act(edv_fleet *f, const char *id, const char *action,
   const char *who = f->who[0] ? f->who : f->actor;
 
   if (!cb || !action)
-    return edv_error_set(err, EDV_EINVAL, "an action and a callback are needed");
+    return edv_error_set(err, EDV_EINVAL,
+                         "an action and a callback are needed");
   if (f->closing || f->stopping)
     return edv_error_set(err, EDV_EUNAVAIL, "the fleet is closing");
   if (!is(action, "pause") && !is(action, "resume") && !is(action, "abort") &&
@@ -1359,10 +1371,11 @@ int edv_fleet_update_act(edv_fleet *f, const char *id, const char *action,
   if (is(action, "pause")) {
     if (!is(r.state, "RUNNING"))
       return edv_error_set(err, EDV_ECONFLICT,
-                           "update '%s' is %s: only a RUNNING one pauses",
-                           r.id, r.state);
-    upd_status(&r, "paused by %s at wave %u; `fleet update resume %s` "
-                   "goes on",
+                           "update '%s' is %s: only a RUNNING one pauses", r.id,
+                           r.state);
+    upd_status(&r,
+               "paused by %s at wave %u; `fleet update resume %s` "
+               "goes on",
                who, r.wave + 1, r.id);
     result = upd_put(f, &r, "PAUSED", err);
   } else if (is(action, "abort")) {
@@ -1372,8 +1385,9 @@ int edv_fleet_update_act(edv_fleet *f, const char *id, const char *action,
                            "update '%s' is %s: only a RUNNING, PAUSED or "
                            "HALTED one aborts",
                            r.id, r.state);
-    upd_status(&r, "aborted by %s at wave %u; the tenants updated stay on %s "
-                   "(rollback returns them)",
+    upd_status(&r,
+               "aborted by %s at wave %u; the tenants updated stay on %s "
+               "(rollback returns them)",
                who, r.wave + 1, r.release);
     result = upd_put(f, &r, "ABORTED", err);
   } else if (is(action, "resume")) {

@@ -330,11 +330,11 @@ json_object *edv__view_release(const edv__release_rec *rec, int current)
   return o;
 }
 
-/* ---- a fleet update --------------------------------------------------------*/
+/* ---- a fleet update
+ * --------------------------------------------------------*/
 
-static const char *const view_ut_states[] = {"PENDING", "UPDATING",
-                                             "SOAKING", "DONE",
-                                             "FAILED",  "ROLLED_BACK"};
+static const char *const view_ut_states[] = {
+    "PENDING", "UPDATING", "SOAKING", "DONE", "FAILED", "ROLLED_BACK"};
 
 static json_object *view_ut_counts(const edv__update_tenant_rec *t, size_t n,
                                    int wave)
@@ -374,8 +374,7 @@ json_object *edv__view_update(const edv__update_rec *r,
       o, "wave",
       json_object_new_int((int)(r->wave < nwaves ? r->wave + 1 : nwaves)));
   json_object_object_add(o, "waves_total", json_object_new_int((int)nwaves));
-  json_object_object_add(o, "soak_s",
-                         json_object_new_int64(r->soak_ms / 1000));
+  json_object_object_add(o, "soak_s", json_object_new_int64(r->soak_ms / 1000));
   json_object_object_add(o, "soak_until",
                          edv__view_time_json(r->soak_until_ms));
   json_object_object_add(o, "max_parallel",
@@ -409,7 +408,8 @@ json_object *edv__view_update(const edv__update_rec *r,
       json_object *x = json_object_new_object();
 
       json_object_object_add(x, "id", json_object_new_string(t[i].tenant));
-      json_object_object_add(x, "wave", json_object_new_int((int)t[i].wave + 1));
+      json_object_object_add(x, "wave",
+                             json_object_new_int((int)t[i].wave + 1));
       json_object_object_add(x, "state", json_object_new_string(t[i].state));
       json_object_object_add(x, "from", view_release_name(t[i].from));
       json_object_object_add(x, "to", view_release_name(t[i].to));

@@ -135,35 +135,9 @@ static const char *const sq_migrations[] = {
     "ALTER TABLE tenants_new RENAME TO tenants;"
     "CREATE INDEX tenants_tier ON tenants (tier, id);"
     "CREATE INDEX tenants_phase ON tenants (phase, id);",
-    /* 3: releases and the one each tenant runs ('': none, stock image). */
-    "ALTER TABLE tenants ADD COLUMN release_version TEXT NOT NULL DEFAULT '';"
-    "CREATE TABLE releases ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL UNIQUE,"
-    "  image TEXT NOT NULL, family TEXT NOT NULL DEFAULT '',"
-    "  notes TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL);",
-    /* 4: fleet updates (rolling a release out in waves) and their tenants
-     * (store/sqlite_updates.c). */
-    "CREATE TABLE updates ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
-    "  release_version TEXT NOT NULL, waves TEXT NOT NULL,"
-    "  soak_ms INTEGER NOT NULL CHECK (soak_ms >= 0),"
-    "  max_parallel INTEGER NOT NULL CHECK (max_parallel >= 1),"
-    "  max_failures INTEGER NOT NULL CHECK (max_failures >= 0),"
-    "  tiers TEXT NOT NULL DEFAULT '',"
-    "  state TEXT NOT NULL CHECK (state IN ('RUNNING', 'PAUSED', 'HALTED',"
-    "    'ABORTED', 'DONE', 'ROLLING_BACK', 'ROLLED_BACK')),"
-    "  wave INTEGER NOT NULL DEFAULT 0, soak_until_ms INTEGER NOT NULL"
-    "  DEFAULT 0, status TEXT NOT NULL DEFAULT '',"
-    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
-    "CREATE TABLE update_tenants ("
-    "  update_id TEXT NOT NULL REFERENCES updates (id) ON DELETE CASCADE,"
-    "  tenant TEXT NOT NULL, wave INTEGER NOT NULL,"
-    "  state TEXT NOT NULL CHECK (state IN ('PENDING', 'UPDATING', 'SOAKING',"
-    "    'DONE', 'FAILED', 'ROLLED_BACK')),"
-    "  from_release TEXT NOT NULL, to_release TEXT NOT NULL,"
-    "  error TEXT NOT NULL DEFAULT '', started_ms INTEGER NOT NULL DEFAULT 0,"
-    "  finished_ms INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (update_id, tenant));",
+    /* 3, 4: releases, fleet updates (store/sqlite_int.h). */
+    EDV__SQ_MIGRATION_RELEASES,
+    EDV__SQ_MIGRATION_UPDATES,
 };
 
 #define SQ_SCHEMA_VERSION                                                      \

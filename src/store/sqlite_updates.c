@@ -11,10 +11,10 @@
 #include "store/sqlite_int.h"
 
 #define UPD_COLS                                                               \
-  "id, release_version, waves, soak_ms, max_parallel, max_failures, tiers,"   \
+  "id, release_version, waves, soak_ms, max_parallel, max_failures, tiers,"    \
   " state, wave, soak_until_ms, status, created_ms, updated_ms"
 #define UT_COLS                                                                \
-  "update_id, tenant, wave, state, from_release, to_release, error,"          \
+  "update_id, tenant, wave, state, from_release, to_release, error,"           \
   " started_ms, finished_ms"
 
 static void upd_row(sqlite3_stmt *st, edv__update_rec *r)
@@ -64,8 +64,7 @@ static int upd_write(sqlite3 *db, sqlite3_stmt *st, edv_error *err,
   return edv__sq_fail(db, rc, err, what);
 }
 
-int edv__sq_update_put(edv_store *stp, const edv__update_rec *r,
-                       edv_error *err)
+int edv__sq_update_put(edv_store *stp, const edv__update_rec *r, edv_error *err)
 {
   sqlite3 *db = edv__sq_db(stp);
   sqlite3_stmt *st = NULL;
@@ -144,11 +143,11 @@ int edv__sq_update_tenant_put(edv_store *stp, const edv__update_tenant_rec *r,
 {
   sqlite3 *db = edv__sq_db(stp);
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(
-      db,
-      "INSERT OR REPLACE INTO update_tenants (" UT_COLS ") VALUES (?1, ?2,"
-      " ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-      -1, &st, NULL);
+  int rc = sqlite3_prepare_v2(db,
+                              "INSERT OR REPLACE INTO update_tenants (" UT_COLS
+                              ") VALUES (?1, ?2,"
+                              " ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              -1, &st, NULL);
 
   if (rc != SQLITE_OK)
     return edv__sq_fail(db, rc, err, "update tenant put");
@@ -165,8 +164,7 @@ int edv__sq_update_tenant_put(edv_store *stp, const edv__update_tenant_rec *r,
 }
 
 int edv__sq_update_tenants(edv_store *stp, const char *id,
-                           edv__update_tenant_fn fn, void *data,
-                           edv_error *err)
+                           edv__update_tenant_fn fn, void *data, edv_error *err)
 {
   sqlite3 *db = edv__sq_db(stp);
   sqlite3_stmt *st = NULL;

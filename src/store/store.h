@@ -305,8 +305,8 @@ typedef struct edv__store_ops {
                      edv_error *err);
   int (*update_tenant_put)(edv_store *st, const edv__update_tenant_rec *rec,
                            edv_error *err);
-  int (*update_tenants)(edv_store *st, const char *id,
-                        edv__update_tenant_fn fn, void *data, edv_error *err);
+  int (*update_tenants)(edv_store *st, const char *id, edv__update_tenant_fn fn,
+                        void *data, edv_error *err);
 } edv__store_ops;
 
 #define EDV_STORE_MAGIC 0x45445653u /* "EDVS" */

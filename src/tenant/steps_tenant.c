@@ -1820,11 +1820,11 @@ static const char *vm_meta(json_object *vm, const char *key)
  * edv-db-host, and the startup script's DB_HOST) and its release there
  * (edv-release, edv-release-image): after the tenant moved to another
  * Cloud SQL instance (a point-in-time restore clones one) or to another
- * release (a fleet update records it) they are set again (setMetadata with the fingerprint: the whole metadata as
- * vm_build makes it), then the VM is reset so that the startup script
- * writes the app's configuration again. The step's record says which
- * came last, so a crash between the two still resets. 1 when a repair
- * was started (or the step failed), 0 when nothing is to do.
+ * release (a fleet update records it) they are set again (setMetadata with the
+ * fingerprint: the whole metadata as vm_build makes it), then the VM is reset
+ * so that the startup script writes the app's configuration again. The step's
+ * record says which came last, so a crash between the two still resets. 1 when
+ * a repair was started (or the step failed), 0 when nothing is to do.
  */
 static int vm_db_repair(edv__srun *sr, json_object *res)
 {
@@ -1846,8 +1846,8 @@ static int vm_db_repair(edv__srun *sr, json_object *res)
    * what its metadata says too: the app reads it at its start. */
   if (edv__srun_release(sr, &rel, NULL) != 0)
     memset(&rel, 0, sizeof(rel));
-  rel_differs = have_rel && strcmp(have_rel, rel.version[0] ? rel.version
-                                                            : "none") != 0;
+  rel_differs =
+      have_rel && strcmp(have_rel, rel.version[0] ? rel.version : "none") != 0;
   if (rel_differs ||
       strcmp(vm_meta(res, "edv-db-instance") ? vm_meta(res, "edv-db-instance")
                                              : "",

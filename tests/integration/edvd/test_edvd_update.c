@@ -44,10 +44,10 @@ static void release(const char *version, const char *img)
   char body[200];
 
   image(img);
-  snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}",
-           version, img);
-  resp_free(call("POST", "/api/releases", "/api/releases", tok_op, body, NULL,
-                 201));
+  snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}", version,
+           img);
+  resp_free(
+      call("POST", "/api/releases", "/api/releases", tok_op, body, NULL, 201));
 }
 
 static json_object *update_doc(const char *id)
@@ -65,8 +65,8 @@ static json_object *update_doc(const char *id)
 
 static int counts(json_object *doc, const char *state)
 {
-  return json_object_get_int(json_object_object_get(
-      json_object_object_get(doc, "counts"), state));
+  return json_object_get_int(
+      json_object_object_get(json_object_object_get(doc, "counts"), state));
 }
 
 /* Polls the update until `state` (fails after `secs`). */
@@ -99,8 +99,8 @@ static void check_on(const char *id, const char *version)
   snprintf(suffix, sizeof(suffix), "/instances/edv-%s-vm", id);
   vm = sim_resource(suffix);
   assert_non_null(vm);
-  items = json_object_object_get(json_object_object_get(vm, "metadata"),
-                                 "items");
+  items =
+      json_object_object_get(json_object_object_get(vm, "metadata"), "items");
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
     if (strcmp(jstr(it, "key"), "edv-release") == 0)
@@ -174,11 +174,11 @@ static void test_update_survives_kill(void **state)
     check_on(IDS[i], "1.1.0");
   /* A DONE update does not pause; it rolls back. */
   snprintf(path, sizeof(path), "/api/fleet/updates/%s:pause", id);
-  expect_error("POST", path, "/api/fleet/updates/{id}:pause", tok_op, NULL,
-               409, NULL);
+  expect_error("POST", path, "/api/fleet/updates/{id}:pause", tok_op, NULL, 409,
+               NULL);
   snprintf(path, sizeof(path), "/api/fleet/updates/%s:rollback", id);
-  resp_free(call("POST", path, "/api/fleet/updates/{id}:rollback", tok_op,
-                 NULL, NULL, 200));
+  resp_free(call("POST", path, "/api/fleet/updates/{id}:rollback", tok_op, NULL,
+                 NULL, 200));
   wait_update(id, "ROLLED_BACK", 120);
   for (int i = 0; i < NT; i++)
     check_on(IDS[i], "1.0.0");

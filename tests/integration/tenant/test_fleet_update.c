@@ -100,8 +100,8 @@ static void release(const char *version, const char *img)
   assert_non_null(op);
   assert_string_equal(js(op, "status"), "DONE");
   json_object_put(op);
-  snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}",
-           version, img);
+  snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}", version,
+           img);
   s = json_tokener_parse(body);
   assert_int_equal(edv_release_create(F, s, on_ans, &x, &err), 0);
   json_object_put(s);
@@ -171,8 +171,8 @@ static void assert_on(const char *id, const char *version)
   lab = js(json_object_object_get(vm, "labels"), "edv-release");
   (void)lab;
   (void)label;
-  items = json_object_object_get(json_object_object_get(vm, "metadata"),
-                                 "items");
+  items =
+      json_object_object_get(json_object_object_get(vm, "metadata"), "items");
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
     if (strcmp(js(it, "key"), "edv-release") == 0)
@@ -347,8 +347,7 @@ static void test_waves(void **state)
           "field 'soak_s'");
   refused("{\"release\":\"1.1.0\",\"tiers\":[\"gold\"]}", EDV_EINVAL,
           "field 'tiers'");
-  refused("{\"release\":\"1.1.0\",\"colour\":1}", EDV_EINVAL,
-          "field 'colour'");
+  refused("{\"release\":\"1.1.0\",\"colour\":1}", EDV_EINVAL, "field 'colour'");
   refused("{\"release\":\"1.0.0\"}", EDV_EPRECONDITION, "1.0.0");
   assert_int_equal(edv_fleet_update_get(F, NULL, on_ans, &x, &err),
                    EDV_ENOTFOUND);
@@ -453,9 +452,9 @@ static void test_pause(void **state)
     assert_on(tn, "1.1.0");
   }
   /* An unknown action names the field. */
-  assert_int_equal(edv_fleet_update_act(F, id, "explode", 0, on_ans, NULL,
-                                        &err),
-                   EDV_EINVAL);
+  assert_int_equal(
+      edv_fleet_update_act(F, id, "explode", 0, on_ans, NULL, &err),
+      EDV_EINVAL);
   assert_non_null(strstr(err.message, "field 'action'"));
 }
 
@@ -486,25 +485,33 @@ static void test_kill(void **state)
 {
   static const char *const platform[] = {"platform", "init", NULL};
   static const char *const img100[] = {
-      "api", "POST", CP "/global/images", "--wait", "--data",
+      "api",
+      "POST",
+      CP "/global/images",
+      "--wait",
+      "--data",
       "{\"name\":\"edv-tenant-100\",\"rawDisk\":{\"source\":"
       "\"https://storage.googleapis.com/edv-images/t100.tar.gz\"}}",
       NULL};
   static const char *const img110[] = {
-      "api", "POST", CP "/global/images", "--wait", "--data",
+      "api",
+      "POST",
+      CP "/global/images",
+      "--wait",
+      "--data",
       "{\"name\":\"edv-tenant-110\",\"rawDisk\":{\"source\":"
       "\"https://storage.googleapis.com/edv-images/t110.tar.gz\"}}",
       NULL};
-  static const char *const rel100[] = {"release", "create", "1.0.0",
+  static const char *const rel100[] = {"release", "create",         "1.0.0",
                                        "--image", "edv-tenant-100", NULL};
-  static const char *const rel110[] = {"release", "create", "1.1.0",
+  static const char *const rel110[] = {"release", "create",         "1.1.0",
                                        "--image", "edv-tenant-110", NULL};
   static const char *const start[] = {
-      "fleet", "update", "--release", "1.1.0", "--waves", "1,50%,100%",
-      "--soak", "0", "--max-parallel", "2", NULL};
+      "fleet",  "update", "--release",      "1.1.0", "--waves", "1,50%,100%",
+      "--soak", "0",      "--max-parallel", "2",     NULL};
   static const char *const resume[] = {"fleet", "update", "resume", NULL};
-  static const char *const status[] = {"fleet", "update", "status",
-                                       "--format", "json", NULL};
+  static const char *const status[] = {"fleet",    "update", "status",
+                                       "--format", "json",   NULL};
   static const unsigned kills[] = {300, 900, 600, 1500};
   const char *tmp = getenv("TMPDIR");
   char out[65536];
@@ -514,8 +521,7 @@ static void test_kill(void **state)
   int rc;
 
   (void)state;
-  snprintf(Kdir, sizeof(Kdir), "%s/edv-upd-XXXXXX",
-           tmp && *tmp ? tmp : "/tmp");
+  snprintf(Kdir, sizeof(Kdir), "%s/edv-upd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   assert_non_null(mkdtemp(Kdir));
   th_simproc_start(&Ksp, Kdir);
   ctl_ok(platform);
@@ -524,9 +530,9 @@ static void test_kill(void **state)
   ctl_ok(rel100);
   for (unsigned i = 0; i < 6; i++) {
     char id[8], slug[12];
-    const char *create[] = {"tenant", "create",      id,          slug,
-                            "School", "basic",       "us-central1",
-                            "--no-wait", NULL};
+    const char *create[] = {"tenant",      "create",    id,
+                            slug,          "School",    "basic",
+                            "us-central1", "--no-wait", NULL};
     snprintf(id, sizeof(id), "uk%02u", i);
     snprintf(slug, sizeof(slug), "uk%02u-s", i);
     ctl_ok(create);
@@ -576,8 +582,8 @@ static void test_kill(void **state)
              "projects/edv-sim/zones/us-central1-a/instances/edv-%s-vm", id);
     vm = th_res(&h, name);
     assert_non_null(vm);
-    items = json_object_object_get(json_object_object_get(vm, "metadata"),
-                                   "items");
+    items =
+        json_object_object_get(json_object_object_get(vm, "metadata"), "items");
     for (size_t j = 0; j < json_object_array_length(items); j++)
       if (strcmp(js(json_object_array_get_idx(items, j), "key"),
                  "edv-release") == 0)

@@ -361,9 +361,9 @@ static void test_migration_v3_to_v4(void **state)
   snprintf(t.state, sizeof(t.state), "FAILED");
   snprintf(t.error, sizeof(t.error), "the VM never became healthy");
   assert_int_equal(edv__store_update_tenant_put(fx->st, &t, &err), 0);
-  assert_int_equal(edv__store_update_tenants(fx->st, "u-1",
-                                             count_update_tenant, &n, &err),
-                   0);
+  assert_int_equal(
+      edv__store_update_tenants(fx->st, "u-1", count_update_tenant, &n, &err),
+      0);
   assert_int_equal(n, 2);
   snprintf(t.update_id, sizeof(t.update_id), "u-none");
   assert_int_equal(edv__store_update_tenant_put(fx->st, &t, &err), EDV_EINVAL);
