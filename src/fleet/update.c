@@ -242,6 +242,16 @@ static int upd_put(edv_fleet *f, edv__update_rec *r, const char *state,
   return edv__store_update_put(f->store, r, err);
 }
 
+/* Writes the record when its status changes (the driver's progress
+ * lines: written once, not on every tick, which also keeps the window in
+ * which another process's pause could be written over as small as it
+ * gets). */
+static void upd_progress(edv_fleet *f, edv__update_rec *r, const char *before)
+{
+  if (strcmp(before, r->status) != 0)
+    (void)upd_put(f, r, NULL, NULL);
+}
+
 static void upd_status(edv__update_rec *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void upd_status(edv__update_rec *r, const char *fmt, ...)
@@ -674,6 +684,7 @@ static void start_some(upd *u, edv__update_rec *r, ut_list *l, int wave,
 
 static void drive_running(upd *u, edv__update_rec *r, ut_list *l, unsigned nw)
 {
+  char before[EDV_STORE_ERR_SZ];
   edv_fleet *f = u->f;
   unsigned c[6], all[6];
   int64_t now = upd_now();
@@ -692,8 +703,9 @@ static void drive_running(upd *u, edv__update_rec *r, ut_list *l, unsigned nw)
     ut_count(l, (int)r->wave, c);
     if (c[C_PENDING] || c[C_UPDATING]) {
       start_some(u, r, l, (int)r->wave, 1);
+      snprintf(before, sizeof(before), "%s", r->status);
       upd_status(r, "wave %u of %u: updating", r->wave + 1, nw);
-      (void)upd_put(f, r, NULL, NULL);
+      upd_progress(f, r, before);
       return;
     }
     if (c[C_SOAKING] && r->soak_until_ms == 0) {
@@ -745,6 +757,7 @@ static void drive_running(upd *u, edv__update_rec *r, ut_list *l, unsigned nw)
 
 static void drive_rollback(upd *u, edv__update_rec *r, ut_list *l)
 {
+  char before[EDV_STORE_ERR_SZ];
   unsigned c[6];
   size_t m = 0;
 
@@ -756,9 +769,10 @@ static void drive_rollback(upd *u, edv__update_rec *r, ut_list *l)
   ut_count(l, -1, c);
   if (c[C_PENDING] || c[C_UPDATING]) {
     start_some(u, r, l, -1, -1);
+    snprintf(before, sizeof(before), "%s", r->status);
     upd_status(r, "rolling back: %u tenants to go",
                c[C_PENDING] + c[C_UPDATING]);
-    (void)upd_put(u->f, r, NULL, NULL);
+    upd_progress(u->f, r, before);
     return;
   }
   upd_status(r, "rolled back: %u tenants on their previous release, %u failed",
