@@ -112,6 +112,57 @@ static void check_on(const char *id, const char *version)
   json_object_put(vm);
 }
 
+/* edvctl --server: the same document, the API's refusals as exit codes,
+ * and an update started --async then waited for by `resume`. */
+static void remote_cli(const char *id)
+{
+  char view[200], op[200];
+  const char *env_view[] = {view, NULL}, *env_op[] = {op, NULL};
+  const char *status[] = {"--server", base,       "fleet", "update",
+                          "status",   "--format", "json",  NULL};
+  const char *pause[] = {"--server", base, "fleet", "update",
+                         "pause",    id,   NULL};
+  const char *rollback[] = {"--server", base,       "fleet",
+                            "update",   "rollback", NULL};
+  const char *start[] = {"--server", base,     "fleet", "update",  "--release",
+                         "1.1.0",    "--soak", "0",     "--async", NULL};
+  const char *resume[] = {"--server", base,       "fleet", "update",
+                          "resume",   "--format", "json",  NULL};
+  char *out, *err;
+  json_object *o;
+
+  snprintf(view, sizeof(view), "EDV_TOKEN=%s", tok_view);
+  snprintf(op, sizeof(op), "EDV_TOKEN=%s", tok_op);
+  assert_int_equal(run_edvctl(env_view, status, &out, &err), 0);
+  o = json_tokener_parse(out);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "id"), id);
+  assert_string_equal(jstr(o, "state"), "ROLLED_BACK");
+  json_object_put(o);
+  free(out);
+  free(err);
+  assert_int_equal(run_edvctl(env_view, pause, &out, &err), 6);
+  free(out);
+  free(err);
+  assert_int_equal(run_edvctl(env_op, rollback, &out, &err), 4);
+  assert_non_null(strstr(err, "ROLLED_BACK"));
+  free(out);
+  free(err);
+  assert_int_equal(run_edvctl(env_op, start, &out, &err), 0);
+  free(out);
+  free(err);
+  assert_int_equal(run_edvctl(env_op, resume, &out, &err), 0);
+  o = json_tokener_parse(out);
+  assert_non_null(o);
+  assert_string_equal(jstr(o, "state"), "DONE");
+  assert_int_equal(counts(o, "DONE"), NT);
+  json_object_put(o);
+  free(out);
+  free(err);
+  for (int i = 0; i < NT; i++)
+    check_on(IDS[i], "1.1.0");
+}
+
 static void test_update_survives_kill(void **state)
 {
   char b[512], id[64], path[160];
@@ -184,6 +235,7 @@ static void test_update_survives_kill(void **state)
     check_on(IDS[i], "1.0.0");
   expect_error("GET", "/api/fleet/updates/u-nope", "/api/fleet/updates/{id}",
                tok_view, NULL, 404, NULL);
+  remote_cli(id);
 }
 
 int main(int argc, char **argv)
