@@ -115,9 +115,11 @@ static int is(const char *a, const char *b)
 /*
  * THE SEAM. Moves tenant `id` to release `version` ("" the stock image)
  * and calls `cb` once from the loop with its end. For now: records the
- * release on the tenant and runs an apply of it (the VM's labels and
- * metadata follow in place). To be replaced by edv_tenant_set_release(f,
- * id, version, 0, cb, data, err) (the zero-downtime VM replacement, which
+ * release on the tenant (a READY one, or one an interrupted update left
+ * UPDATING) and runs an apply of it, which sets the VM's metadata
+ * edv-release/edv-release-image again and resets the VM (its label and
+ * boot image stay). To be replaced by edv_tenant_set_release(f, id,
+ * version, 0, cb, data, err) (the zero-downtime VM replacement, which
  * rolls the tenant back by itself when the new VM is not healthy).
  */
 static int update_one(edv_fleet *f, const char *id, const char *version,
@@ -128,6 +130,9 @@ static int update_one(edv_fleet *f, const char *id, const char *version,
 
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
     return result;
+  if (rec.phase != EDV_PHASE_READY && rec.phase != EDV_PHASE_UPDATING)
+    return edv_error_set(err, EDV_EPRECONDITION, "tenant '%s' is %s, not READY",
+                         id, edv__phase_name(rec.phase));
   if (!is(rec.release, version)) {
     snprintf(rec.release, sizeof(rec.release), "%s", version);
     if ((result = edv__store_tenant_put(f->store, &rec, EDV_PUT_UPDATE, err)))
@@ -141,9 +146,7 @@ static int update_one(edv_fleet *f, const char *id, const char *version,
 static int update_one_ok(json_object *doc, const edv_error *err,
                          const char *version)
 {
-  const char *r = edv__jstr(doc, "release");
-
-  const char *phase = edv__jstr(doc, "phase");
+  const char *r = edv__jstr(doc, "release"), *phase = edv__jstr(doc, "phase");
 
   return !err && doc && phase && is(phase, "READY") && r &&
          is(r, version[0] ? version : "none");
