@@ -115,8 +115,8 @@ static int is(const char *a, const char *b)
 /*
  * THE SEAM. Moves tenant `id` to release `version` ("" the stock image)
  * and calls `cb` once from the loop with its end. For now: records the
- * release on the tenant (a READY one, or one an interrupted update left
- * UPDATING) and runs an apply of it, which sets the VM's metadata
+ * release on the tenant (a READY one, or one whose run an interrupted
+ * update left PROVISIONING) and runs an apply of it, which sets the VM's metadata
  * edv-release/edv-release-image again and resets the VM (its label and
  * boot image stay). To be replaced by edv_tenant_set_release(f, id,
  * version, 0, cb, data, err) (the zero-downtime VM replacement, which
@@ -130,7 +130,7 @@ static int update_one(edv_fleet *f, const char *id, const char *version,
 
   if ((result = edv__fleet_tenant_rec(f, id, &rec, err)) != 0)
     return result;
-  if (rec.phase != EDV_PHASE_READY && rec.phase != EDV_PHASE_UPDATING)
+  if (rec.phase != EDV_PHASE_READY && rec.phase != EDV_PHASE_PROVISIONING)
     return edv_error_set(err, EDV_EPRECONDITION, "tenant '%s' is %s, not READY",
                          id, edv__phase_name(rec.phase));
   if (!is(rec.release, version)) {
