@@ -482,6 +482,79 @@ EDV_EXPORT int edv_release_create(edv_fleet *fleet, json_object *spec,
 EDV_EXPORT int edv_release_list(edv_fleet *fleet, edv_fleet_cb cb, void *data,
                                 edv_error *err);
 
+/* ---- Fleet updates: a release rolled out in waves -------------------------
+ *
+ * An update moves the selected tenants (READY, of the given tiers, not on
+ * the release yet) to a release, wave by wave: at most max_parallel
+ * tenants at a time; a wave ends when each of its tenants is updated or
+ * failed, then its tenants must stay healthy (READY on the release, VM
+ * RUNNING, the app reporting the release) for the soak time before the
+ * next wave starts. More failures than max_failures halt it (HALTED,
+ * with a status saying why). It is recorded in the store before anything
+ * is done and every change of it is written at once, so a process killed
+ * in the middle leaves it where it was: any process of the same store
+ * carries it on (edv_fleet_update_carry; edvd does on its own).
+ * docs/operations.md, "Rolling out a release".
+ *
+ * The update document: {id, release, state (RUNNING, PAUSED, HALTED,
+ * ABORTED, DONE, ROLLING_BACK, ROLLED_BACK), status, waves (the spec),
+ * wave (the current one, from 1), waves_total, soak_s, soak_until (or
+ * null), max_parallel, max_failures, tiers, created, updated, counts
+ * ({PENDING, UPDATING, SOAKING, DONE, FAILED, ROLLED_BACK}), per_wave
+ * ([{wave, tenants, counts}]), tenants ([{id, wave, state, from, to,
+ * error, started, finished}]; "from"/"to": a release, "none" the stock
+ * image)}. The list leaves "tenants" out.
+ */
+
+/*
+ * Starts an update. `spec`: {release (required), waves ("1,10%,50%,100%":
+ * cumulative targets, each a count or a percentage of the selected
+ * tenants, at most 20; default "1,100%"; tenants past the last target are
+ * left out), soak_s (0..86400, default 60), max_parallel (1..100, default
+ * 5), max_failures (0..10000, default 0), tiers (an array of tier names;
+ * default every tier)}; an error names the field. EDV_ECONFLICT while
+ * another update is RUNNING, PAUSED, HALTED or ROLLING_BACK;
+ * EDV_EPRECONDITION when no tenant is selected. Answers the update
+ * document when it stops (DONE, HALTED, PAUSED, ABORTED), or once
+ * recorded with EDV_FLEET_ASYNC (it goes on while the fleet is open).
+ */
+EDV_EXPORT int edv_fleet_update_start(edv_fleet *fleet, json_object *spec,
+                                      unsigned flags, edv_fleet_cb cb,
+                                      void *data, edv_error *err);
+
+/* The update document of `id`, or of the newest update when id is NULL
+ * (EDV_ENOTFOUND when there is none). */
+EDV_EXPORT int edv_fleet_update_get(edv_fleet *fleet, const char *id,
+                                    edv_fleet_cb cb, void *data,
+                                    edv_error *err);
+
+/* {"updates": [update documents without tenants, oldest first]}. */
+EDV_EXPORT int edv_fleet_update_list(edv_fleet *fleet, edv_fleet_cb cb,
+                                     void *data, edv_error *err);
+
+/*
+ * Acts on update `id` (NULL: the newest): "pause" (a RUNNING one: no
+ * tenant starts, those in flight finish), "resume" (PAUSED or HALTED:
+ * RUNNING again, the FAILED tenants of the current wave retried; RUNNING
+ * or ROLLING_BACK: carried on here, after a crash), "abort" (RUNNING,
+ * PAUSED or HALTED: stops for good, those in flight finish) or "rollback"
+ * (the newest update, not ROLLED_BACK: each tenant it moved goes back to
+ * the release it ran before, the same way, newest wave first). Another
+ * action is EDV_EINVAL naming field 'action'; one the state does not
+ * allow EDV_ECONFLICT saying the state. EDV_EBUSY when another process
+ * drives the update (its lease). Answers with the update document: at
+ * once for pause and abort and with EDV_FLEET_ASYNC, else when it stops.
+ */
+EDV_EXPORT int edv_fleet_update_act(edv_fleet *fleet, const char *id,
+                                    const char *action, unsigned flags,
+                                    edv_fleet_cb cb, void *data,
+                                    edv_error *err);
+
+/* Carries on every update left RUNNING or ROLLING_BACK that nobody drives
+ * (a process killed meanwhile): what edvd does when it starts and on each
+ * reconcile pass. How many it took up. */
+EDV_EXPORT unsigned edv_fleet_update_carry(edv_fleet *fleet);
+
 /* ---- The fleet as a whole ----------------------------------------------*/
 
 /*

@@ -289,6 +289,8 @@ int cli_cmd_infra_status(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_release_create(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_release_list(cli_ctx *ctx, const cli_args *args);
+/* cmd_fleet.c */
+int cli_cmd_fleet_update(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args);
 /* cmd_state.c: the store itself (export, import, rebuild) */

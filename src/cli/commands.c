@@ -719,6 +719,56 @@ static const cli_cmd config_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static const cli_opt fleet_update_opts[] = {
+    {"release", 0, "VERSION", "the release to roll out (start an update)"},
+    {"waves", 0, "LIST",
+     "cumulative targets, counts or percentages (default 1,100%)"},
+    {"soak", 0, "DURATION",
+     "how long each wave stays healthy before the next (default 60s)"},
+    {"max-parallel", 0, "N", "tenants updated at once (default 5)"},
+    {"max-failures", 0, "N",
+     "failed tenants tolerated before halting "
+     "(default 0)"},
+    {"tier", 0, "T[,T]", "only tenants of these tiers (default every tier)"},
+    ASYNC_OPT,
+    {NULL, 0, NULL, NULL},
+};
+
+static const char *const fleet_update_args[] = {"ACTION", "ID"};
+
+static const cli_cmd fleet_cmds[] = {
+    {"update", "roll a release out to the fleet in waves",
+     "--release VERSION [--waves 1,10%,50%,100%] [--soak DURATION]\n"
+     "           [--max-parallel N] [--max-failures N] [--tier T[,T]] "
+     "[--async]\n"
+     "       edvctl fleet update status|pause|resume|abort|rollback [ID]",
+     "Moves the READY tenants (of --tier, when given) that do not run\n"
+     "release VERSION to it, wave by wave: --waves gives each wave's\n"
+     "cumulative target, a count or a percentage of the selected tenants\n"
+     "(tenants past the last one are left out); at most --max-parallel\n"
+     "tenants at a time; once a wave is updated, its tenants must stay\n"
+     "healthy (READY on the release, VM RUNNING, the app reporting it) for\n"
+     "--soak before the next wave starts. More failed tenants than\n"
+     "--max-failures halt the update (HALTED, exit 5). The update is\n"
+     "recorded before anything is done: Ctrl-C or a crash leaves it\n"
+     "RUNNING, and `fleet update resume` carries it on (edvd does so by\n"
+     "itself). Waits and shows the waves and tenants unless --async.\n"
+     "ACTION: status (the newest update, or ID), pause (no tenant starts;\n"
+     "those in flight finish), resume (PAUSED or HALTED: the failed\n"
+     "tenants of the wave are retried; RUNNING: carried on here), abort\n"
+     "(stops for good), rollback (the tenants it moved go back to their\n"
+     "previous release, the same way). With --server, through edvd's\n"
+     "Management API. --format json prints the update document (docs/\n"
+     "api.md, \"Fleet updates\").\n"
+     "\nExamples:\n"
+     "  edvctl fleet update --release 1.5.0 --waves 1,10%,50%,100% --soak 10m\n"
+     "  edvctl fleet update status\n"
+     "  edvctl fleet update resume u-20261207-101500\n"
+     "  edvctl fleet update rollback\n",
+     fleet_update_opts, 0, 2, fleet_update_args, cli_cmd_fleet_update, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const cli_cmd cli_commands[] = {
     {"token", "Management API tokens (edvd)", "COMMAND",
      "Commands about the bearer tokens edvd accepts.\n"
@@ -759,6 +809,11 @@ const cli_cmd cli_commands[] = {
      "through edvd's Management API.\n"
      "\nExamples:\n  edvctl release list\n",
      NULL, 0, -1, NULL, NULL, release_cmds},
+    {"fleet", "the fleet as a whole: rolling updates", "COMMAND",
+     "Commands that act on many tenants at once (docs/operations.md,\n"
+     "\"Rolling out a release\").\n"
+     "\nExamples:\n  edvctl fleet update --release 1.5.0\n",
+     NULL, 0, -1, NULL, NULL, fleet_cmds},
     {"tiers", "subscription tiers", "COMMAND",
      "The tiers tenants are provisioned from.\n"
      "\nExamples:\n  edvctl tiers list\n",

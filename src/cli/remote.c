@@ -74,7 +74,7 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
       cli_cmd_tenant_backup,  cli_cmd_tenant_backups,  cli_cmd_tenant_restore,
       cli_cmd_tenant_metrics, cli_cmd_infra_status,    cli_cmd_infra_costs,
       cli_cmd_infra_capacity, cli_cmd_infra_reconcile, cli_cmd_release_create,
-      cli_cmd_release_list,
+      cli_cmd_release_list,   cli_cmd_fleet_update,
   };
 
   if (!ctx->server)

@@ -220,6 +220,7 @@ static void machine_closed(void *data)
   }
   if (f->dayops_free)
     f->dayops_free(f);
+  edv__update_free(f);
   edv__recon_detach(f); /* freed by its last call in flight */
   while (f->runs) {
     edv__fleet_run *r = f->runs;
@@ -250,6 +251,7 @@ void edv_fleet_close(edv_fleet *f, void (*cb)(void *data), void *data)
   f->close_data = data;
   edv__recon_stop(f);  /* no pass starts */
   edv__dayops_stop(f); /* backups and restores stop waiting */
+  edv__update_stop(f); /* update drivers stop (their runs below) */
   edv__state_rebuild_stop(f);
   /* The machine stops every run; their callbacks (run_done below) answer
    * the waiters with EDV_ECANCELED before it calls machine_closed. */
@@ -415,6 +417,7 @@ void edv__fleet_stop_all(edv_fleet *f)
   f->stopping = 1;
   edv__recon_stop(f);  /* no pass starts */
   edv__dayops_stop(f); /* backups and restores stop waiting */
+  edv__update_stop(f); /* update drivers stop (their runs below) */
   edv__fleet_stop(f->machine, NULL);
 }
 

@@ -12,6 +12,7 @@
  *   view.c    the one JSON view of a tenant and of its parts (and of a
  *             release)
  *   releases.c releases: create (the image checked), list
+ *   update.c  fleet updates: a release rolled out in waves, durable
  *   dayops.c  backups, restore, metrics; status, costs, capacity
  *   programs.c what programs need beside an open fleet (edv/tiers.h, the
  *             "For programs" part of edv/fleet.h): tiers document, spec
@@ -121,6 +122,8 @@ struct edv_fleet {
   void (*dayops_free)(edv_fleet *f);
   /* The reconciler (recon.h), or NULL before its first use. */
   struct edv__recon *recon;
+  /* The fleet updates driven here (update.c), or NULL. */
+  void *updates;
 };
 
 /* Stops every run at a durable point and starts no other (a shutdown);
@@ -217,6 +220,20 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
 /* The release document {version, image, image_family, notes, created,
  * current} of `rec` (`current`: it is the fleet's current release). */
 json_object *edv__view_release(const edv__release_rec *rec, int current);
+
+/* The update document (edv/fleet.h, "Fleet updates") of `r` and its `n`
+ * tenant rows in `nwaves` waves; `tenants`: with the "tenants" list. */
+json_object *edv__view_update(const edv__update_rec *r,
+                              const edv__update_tenant_rec *t, size_t n,
+                              unsigned nwaves, int tenants);
+
+/* ---- update.c: fleet updates ------------------------------------------ */
+
+/* The fleet closes: every update driver here stops (its waiters get
+ * EDV_ECANCELED; its tenants in flight stop with their runs). */
+void edv__update_stop(edv_fleet *f);
+/* The fleet is freed: what is left of the drivers forgets it. */
+void edv__update_free(edv_fleet *f);
 
 /* ---- releases.c -------------------------------------------------------- */
 

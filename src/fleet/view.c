@@ -353,3 +353,98 @@ json_object *edv__view_release(const edv__release_rec *rec, int current)
   json_object_object_add(o, "current", json_object_new_boolean(current));
   return o;
 }
+
+/* ---- a fleet update
+ * --------------------------------------------------------*/
+
+static const char *const view_ut_states[] = {
+    "PENDING", "UPDATING", "SOAKING", "DONE", "FAILED", "ROLLED_BACK"};
+
+static json_object *view_ut_counts(const edv__update_tenant_rec *t, size_t n,
+                                   int wave)
+{
+  json_object *o = json_object_new_object();
+
+  for (size_t k = 0; k < 6; k++) {
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+      if ((wave < 0 || t[i].wave == (unsigned)wave) &&
+          strcmp(t[i].state, view_ut_states[k]) == 0)
+        c++;
+    json_object_object_add(o, view_ut_states[k], json_object_new_int(c));
+  }
+  return o;
+}
+
+static json_object *view_release_name(const char *v)
+{
+  return json_object_new_string(v[0] ? v : "none");
+}
+
+json_object *edv__view_update(const edv__update_rec *r,
+                              const edv__update_tenant_rec *t, size_t n,
+                              unsigned nwaves, int tenants)
+{
+  json_object *o = json_object_new_object(), *tiers = json_object_new_array(),
+              *waves = json_object_new_array();
+  char buf[EDV_STORE_SMALL_SZ], *save = NULL;
+
+  json_object_object_add(o, "id", json_object_new_string(r->id));
+  json_object_object_add(o, "release", json_object_new_string(r->release));
+  json_object_object_add(o, "state", json_object_new_string(r->state));
+  json_object_object_add(o, "status", edv__view_str(r->status));
+  json_object_object_add(o, "waves", json_object_new_string(r->waves));
+  json_object_object_add(
+      o, "wave",
+      json_object_new_int((int)(r->wave < nwaves ? r->wave + 1 : nwaves)));
+  json_object_object_add(o, "waves_total", json_object_new_int((int)nwaves));
+  json_object_object_add(o, "soak_s", json_object_new_int64(r->soak_ms / 1000));
+  json_object_object_add(o, "soak_until",
+                         edv__view_time_json(r->soak_until_ms));
+  json_object_object_add(o, "max_parallel",
+                         json_object_new_int((int)r->max_parallel));
+  json_object_object_add(o, "max_failures",
+                         json_object_new_int((int)r->max_failures));
+  snprintf(buf, sizeof(buf), "%s", r->tiers);
+  for (char *tok = strtok_r(buf, ",", &save); tok;
+       tok = strtok_r(NULL, ",", &save))
+    json_object_array_add(tiers, json_object_new_string(tok));
+  json_object_object_add(o, "tiers", tiers);
+  json_object_object_add(o, "created", edv__view_time_json(r->created_ms));
+  json_object_object_add(o, "updated", edv__view_time_json(r->updated_ms));
+  json_object_object_add(o, "counts", view_ut_counts(t, n, -1));
+  for (unsigned w = 0; w < nwaves; w++) {
+    json_object *x = json_object_new_object();
+    int c = 0;
+
+    for (size_t i = 0; i < n; i++)
+      c += t[i].wave == w;
+    json_object_object_add(x, "wave", json_object_new_int((int)w + 1));
+    json_object_object_add(x, "tenants", json_object_new_int(c));
+    json_object_object_add(x, "counts", view_ut_counts(t, n, (int)w));
+    json_object_array_add(waves, x);
+  }
+  json_object_object_add(o, "per_wave", waves);
+  if (tenants) {
+    json_object *arr = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++) {
+      json_object *x = json_object_new_object();
+
+      json_object_object_add(x, "id", json_object_new_string(t[i].tenant));
+      json_object_object_add(x, "wave",
+                             json_object_new_int((int)t[i].wave + 1));
+      json_object_object_add(x, "state", json_object_new_string(t[i].state));
+      json_object_object_add(x, "from", view_release_name(t[i].from));
+      json_object_object_add(x, "to", view_release_name(t[i].to));
+      json_object_object_add(x, "error", edv__view_str(t[i].error));
+      json_object_object_add(x, "started",
+                             edv__view_time_json(t[i].started_ms));
+      json_object_object_add(x, "finished",
+                             edv__view_time_json(t[i].finished_ms));
+      json_object_array_add(arr, x);
+    }
+    json_object_object_add(o, "tenants", arr);
+  }
+  return o;
+}

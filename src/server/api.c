@@ -1012,6 +1012,17 @@ static const api_route api_routes[] = {
     {"POST", "/api/infrastructure/reconcile", EDV_ROLE_ADMIN, h_reconcile},
     {"GET", "/api/releases", EDV_ROLE_VIEWER, api_releases_list},
     {"POST", "/api/releases", EDV_ROLE_OPERATOR, api_releases_create},
+    {"GET", "/api/fleet/updates", EDV_ROLE_VIEWER, api_updates_list},
+    {"POST", "/api/fleet/updates", EDV_ROLE_OPERATOR, api_updates_create},
+    {"GET", "/api/fleet/updates/{id}", EDV_ROLE_VIEWER, api_update_get},
+    {"POST", "/api/fleet/updates/{id}:pause", EDV_ROLE_OPERATOR,
+     api_update_act},
+    {"POST", "/api/fleet/updates/{id}:resume", EDV_ROLE_OPERATOR,
+     api_update_act},
+    {"POST", "/api/fleet/updates/{id}:abort", EDV_ROLE_OPERATOR,
+     api_update_act},
+    {"POST", "/api/fleet/updates/{id}:rollback", EDV_ROLE_OPERATOR,
+     api_update_act},
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -1026,7 +1037,8 @@ static int route_match(const char *pattern, const char *path, const char **seg,
 
   while (*p && *s) {
     if (strncmp(p, "{id}", 4) == 0) {
-      size_t n = strcspn(s, "/");
+      /* "{id}:verb" (a custom method, AIP-136): the id ends at ':'. */
+      size_t n = strcspn(s, p[4] == ':' ? "/:" : "/");
       if (n == 0 || n >= API_ID_MAX)
         return 0;
       *seg = s;

@@ -116,4 +116,10 @@ void api_infra_capacity(api_ctx *c, const char *id);
 void api_releases_list(api_ctx *c, const char *id);
 void api_releases_create(api_ctx *c, const char *id);
 
+/* api_updates.c */
+void api_updates_list(api_ctx *c, const char *id);
+void api_updates_create(api_ctx *c, const char *id);
+void api_update_get(api_ctx *c, const char *id);
+void api_update_act(api_ctx *c, const char *id);
+
 #endif /* EDV_SERVER_API_H */

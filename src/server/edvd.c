@@ -68,9 +68,11 @@ static void edvd_on_run_end(edvd *d, const edv_event *ev)
 
 void edvd_reconcile_pass(edvd *d)
 {
-  if (!d->stopping && d->ef)
+  if (!d->stopping && d->ef) {
     edv_fleet_reconcile(d->ef, EDV_FLEET_ASYNC | EDV_PASS_DRIFT, NULL, NULL,
                         NULL);
+    (void)edv_fleet_update_carry(d->ef);
+  }
 }
 
 static void on_reconcile_timer(uv_timer_t *t)
@@ -78,6 +80,8 @@ static void on_reconcile_timer(uv_timer_t *t)
   edvd *d = t->data;
 
   edv_fleet_reconcile(d->ef, EDV_FLEET_ASYNC, NULL, NULL, NULL);
+  /* Fleet updates left RUNNING by a process that died: carried on here. */
+  (void)edv_fleet_update_carry(d->ef);
 }
 
 static void on_backups_checked(void *data, json_object *doc,
@@ -778,6 +782,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
                               (opts->use_sim ? EDV_PASS_PLATFORM : 0),
                           NULL, NULL, &err))
     return fail(&err, "platform init");
+  /* Fleet updates an earlier run (or a killed edvctl) left RUNNING. */
+  (void)edv_fleet_update_carry(d->ef);
   return 0;
 }
 

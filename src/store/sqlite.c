@@ -135,12 +135,9 @@ static const char *const sq_migrations[] = {
     "ALTER TABLE tenants_new RENAME TO tenants;"
     "CREATE INDEX tenants_tier ON tenants (tier, id);"
     "CREATE INDEX tenants_phase ON tenants (phase, id);",
-    /* 3: releases and the one each tenant runs ('': none, stock image). */
-    "ALTER TABLE tenants ADD COLUMN release_version TEXT NOT NULL DEFAULT '';"
-    "CREATE TABLE releases ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL UNIQUE,"
-    "  image TEXT NOT NULL, family TEXT NOT NULL DEFAULT '',"
-    "  notes TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL);",
+    /* 3, 4: releases, fleet updates (store/sqlite_int.h). */
+    EDV__SQ_MIGRATION_RELEASES,
+    EDV__SQ_MIGRATION_UPDATES,
 };
 
 #define SQ_SCHEMA_VERSION                                                      \
@@ -1446,6 +1443,11 @@ static const edv__store_ops sq_ops = {
     .release_put = edv__sq_release_put,
     .release_get = edv__sq_release_get,
     .release_list = edv__sq_release_list,
+    .update_put = edv__sq_update_put,
+    .update_get = edv__sq_update_get,
+    .update_list = edv__sq_update_list,
+    .update_tenant_put = edv__sq_update_tenant_put,
+    .update_tenants = edv__sq_update_tenants,
 };
 
 sqlite3 *edv__sq_db(edv_store *st)

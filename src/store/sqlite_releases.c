@@ -11,7 +11,7 @@
 
 #define REL_COLS "version, image, family, notes, created_ms, seq"
 
-static int rel_fail(sqlite3 *db, int rc, edv_error *err, const char *what)
+int edv__sq_fail(sqlite3 *db, int rc, edv_error *err, const char *what)
 {
   edv_code code = EDV_EIO;
 
@@ -25,7 +25,7 @@ static int rel_fail(sqlite3 *db, int rc, edv_error *err, const char *what)
   return code;
 }
 
-static void rel_text(sqlite3_stmt *st, int col, char *buf, size_t size)
+void edv__sq_text(sqlite3_stmt *st, int col, char *buf, size_t size)
 {
   const unsigned char *t = sqlite3_column_text(st, col);
 
@@ -35,10 +35,10 @@ static void rel_text(sqlite3_stmt *st, int col, char *buf, size_t size)
 static void rel_row(sqlite3_stmt *st, edv__release_rec *r)
 {
   memset(r, 0, sizeof(*r));
-  rel_text(st, 0, r->version, sizeof(r->version));
-  rel_text(st, 1, r->image, sizeof(r->image));
-  rel_text(st, 2, r->family, sizeof(r->family));
-  rel_text(st, 3, r->notes, sizeof(r->notes));
+  edv__sq_text(st, 0, r->version, sizeof(r->version));
+  edv__sq_text(st, 1, r->image, sizeof(r->image));
+  edv__sq_text(st, 2, r->family, sizeof(r->family));
+  edv__sq_text(st, 3, r->notes, sizeof(r->notes));
   r->created_ms = sqlite3_column_int64(st, 4);
   r->seq = sqlite3_column_int64(st, 5);
 }
@@ -54,7 +54,7 @@ int edv__sq_release_put(edv_store *stp, const edv__release_rec *r,
                               -1, &st, NULL);
 
   if (rc != SQLITE_OK)
-    return rel_fail(db, rc, err, "release put");
+    return edv__sq_fail(db, rc, err, "release put");
   sqlite3_bind_text(st, 1, r->version, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 2, r->image, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 3, r->family, -1, SQLITE_TRANSIENT);
@@ -68,7 +68,7 @@ int edv__sq_release_put(edv_store *stp, const edv__release_rec *r,
   if ((rc & 0xff) == SQLITE_CONSTRAINT)
     return edv_error_set(err, EDV_EEXIST, "release '%s' already exists",
                          r->version);
-  return rel_fail(db, rc, err, "release put");
+  return edv__sq_fail(db, rc, err, "release put");
 }
 
 int edv__sq_release_get(edv_store *stp, const char *version,
@@ -81,7 +81,7 @@ int edv__sq_release_get(edv_store *stp, const char *version,
       NULL);
 
   if (rc != SQLITE_OK)
-    return rel_fail(db, rc, err, "release get");
+    return edv__sq_fail(db, rc, err, "release get");
   sqlite3_bind_text(st, 1, version, -1, SQLITE_TRANSIENT);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
@@ -90,7 +90,7 @@ int edv__sq_release_get(edv_store *stp, const char *version,
   if (rc == SQLITE_DONE)
     return edv_error_set(err, EDV_ENOTFOUND, "release '%s' does not exist",
                          version);
-  return rc == SQLITE_ROW ? 0 : rel_fail(db, rc, err, "release get");
+  return rc == SQLITE_ROW ? 0 : edv__sq_fail(db, rc, err, "release get");
 }
 
 int edv__sq_release_list(edv_store *stp, edv__release_fn fn, void *data,
@@ -103,7 +103,7 @@ int edv__sq_release_list(edv_store *stp, edv__release_fn fn, void *data,
       db, "SELECT " REL_COLS " FROM releases ORDER BY seq", -1, &st, NULL);
 
   if (rc != SQLITE_OK)
-    return rel_fail(db, rc, err, "release list");
+    return edv__sq_fail(db, rc, err, "release list");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     rel_row(st, &r);
     if (fn(data, &r))
@@ -112,5 +112,5 @@ int edv__sq_release_list(edv_store *stp, edv__release_fn fn, void *data,
   sqlite3_finalize(st);
   if (rc == SQLITE_ROW || rc == SQLITE_DONE)
     return 0;
-  return rel_fail(db, rc, err, "release list");
+  return edv__sq_fail(db, rc, err, "release list");
 }

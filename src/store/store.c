@@ -371,3 +371,47 @@ int edv__store_release_current(edv_store *st, edv__release_rec *out,
     return edv_error_set(err, EDV_ENOTFOUND, "no release is defined");
   return 0;
 }
+
+int edv__store_update_put(edv_store *st, const edv__update_rec *rec,
+                          edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(rec && rec->id[0] && rec->state[0], err,
+            "update put needs an id and a state");
+  return st->ops->update_put(st, rec, err);
+}
+
+int edv__store_update_get(edv_store *st, const char *id, edv__update_rec *out,
+                          edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(id && out, err, "update get needs an id and an output");
+  return st->ops->update_get(st, id, out, err);
+}
+
+int edv__store_update_list(edv_store *st, edv__update_fn fn, void *data,
+                           edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(fn, err, "update list needs a callback");
+  return st->ops->update_list(st, fn, data, err);
+}
+
+int edv__store_update_tenant_put(edv_store *st,
+                                 const edv__update_tenant_rec *rec,
+                                 edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(rec && rec->update_id[0] && rec->tenant[0] && rec->state[0], err,
+            "update tenant put needs an update, a tenant and a state");
+  return st->ops->update_tenant_put(st, rec, err);
+}
+
+int edv__store_update_tenants(edv_store *st, const char *id,
+                              edv__update_tenant_fn fn, void *data,
+                              edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(id && fn, err, "update tenants needs an id and a callback");
+  return st->ops->update_tenants(st, id, fn, data, err);
+}

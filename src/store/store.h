@@ -130,6 +130,41 @@ typedef struct edv__release_rec {
   int64_t seq;                    /* creation order, set by the store */
 } edv__release_rec;
 
+/* A fleet update: a release rolled out to the selected tenants in waves
+ * (fleet/update.c). `waves` is the spec as given ("1,10%,100%"), `tiers`
+ * the tier filter as a comma list ("" every tier), `state` one of
+ * RUNNING, PAUSED, HALTED, ABORTED, DONE, ROLLING_BACK, ROLLED_BACK;
+ * `wave` the wave being driven (0 first), `soak_until_ms` the end of its
+ * soak (0: not soaking), `status` what people read about it. */
+typedef struct edv__update_rec {
+  char id[EDV_STORE_ID_SZ];
+  char release[EDV_STORE_VERSION_SZ];
+  char waves[EDV_STORE_SMALL_SZ];
+  int64_t soak_ms;
+  unsigned max_parallel, max_failures;
+  char tiers[EDV_STORE_SMALL_SZ];
+  char state[EDV_STORE_STEP_SZ];
+  unsigned wave;
+  int64_t soak_until_ms;
+  char status[EDV_STORE_ERR_SZ];
+  int64_t created_ms; /* set by the store on first put */
+  int64_t updated_ms; /* set by the store on every put */
+} edv__update_rec;
+
+/* One tenant of an update: its wave, its state (PENDING, UPDATING,
+ * SOAKING, DONE, FAILED, ROLLED_BACK), the release it ran before
+ * (`from`, "" the stock image) and the one it goes to. */
+typedef struct edv__update_tenant_rec {
+  char update_id[EDV_STORE_ID_SZ];
+  char tenant[EDV_STORE_ID_SZ];
+  unsigned wave;
+  char state[EDV_STORE_STEP_SZ];
+  char from[EDV_STORE_VERSION_SZ];
+  char to[EDV_STORE_VERSION_SZ];
+  char error[EDV_STORE_ERR_SZ];
+  int64_t started_ms, finished_ms;
+} edv__update_tenant_rec;
+
 /* How edv__store_tenant_put treats an existing row. */
 typedef enum {
   EDV_PUT_UPSERT = 0, /* insert or replace the fields (created_ms kept) */
@@ -186,6 +221,9 @@ typedef int (*edv__tenant_fn)(void *data, const edv__tenant_rec *rec);
 typedef int (*edv__step_fn)(void *data, const edv__step_rec *rec);
 typedef int (*edv__journal_fn)(void *data, const edv__journal_rec *rec);
 typedef int (*edv__release_fn)(void *data, const edv__release_rec *rec);
+typedef int (*edv__update_fn)(void *data, const edv__update_rec *rec);
+typedef int (*edv__update_tenant_fn)(void *data,
+                                     const edv__update_tenant_rec *rec);
 typedef int (*edv__tenant_count_fn)(void *data, const char *tier,
                                     edv_tenant_phase phase, uint64_t count);
 
@@ -259,6 +297,16 @@ typedef struct edv__store_ops {
                      edv_error *err);
   int (*release_list)(edv_store *st, edv__release_fn fn, void *data,
                       edv_error *err);
+
+  int (*update_put)(edv_store *st, const edv__update_rec *rec, edv_error *err);
+  int (*update_get)(edv_store *st, const char *id, edv__update_rec *out,
+                    edv_error *err);
+  int (*update_list)(edv_store *st, edv__update_fn fn, void *data,
+                     edv_error *err);
+  int (*update_tenant_put)(edv_store *st, const edv__update_tenant_rec *rec,
+                           edv_error *err);
+  int (*update_tenants)(edv_store *st, const char *id, edv__update_tenant_fn fn,
+                        void *data, edv_error *err);
 } edv__store_ops;
 
 #define EDV_STORE_MAGIC 0x45445653u /* "EDVS" */
@@ -430,6 +478,26 @@ int edv__store_release_list(edv_store *st, edv__release_fn fn, void *data,
                             edv_error *err);
 int edv__store_release_current(edv_store *st, edv__release_rec *out,
                                edv_error *err);
+
+/*
+ * Fleet updates (store/sqlite_updates.c). update_put inserts or replaces
+ * an update by id (created_ms kept, updated_ms the store's clock);
+ * update_get: EDV_ENOTFOUND for none; update_list: oldest first.
+ * update_tenant_put inserts or replaces one tenant row of an update (the
+ * update must exist); update_tenants lists them by wave, then tenant id.
+ */
+int edv__store_update_put(edv_store *st, const edv__update_rec *rec,
+                          edv_error *err);
+int edv__store_update_get(edv_store *st, const char *id, edv__update_rec *out,
+                          edv_error *err);
+int edv__store_update_list(edv_store *st, edv__update_fn fn, void *data,
+                           edv_error *err);
+int edv__store_update_tenant_put(edv_store *st,
+                                 const edv__update_tenant_rec *rec,
+                                 edv_error *err);
+int edv__store_update_tenants(edv_store *st, const char *id,
+                              edv__update_tenant_fn fn, void *data,
+                              edv_error *err);
 
 /*
  * Copies the SQLite store at `src` into a new file `dst` (replaced

@@ -2622,6 +2622,27 @@ static int lease_take_over(edv__fleet *f, const char *tenant,
                                   (int64_t)f->lease_ttl_ms, cur, err);
 }
 
+int edv__fleet_lease(edv__fleet *f, const char *key, edv__lease_rec *cur,
+                     edv_error *err)
+{
+  edv__lease_rec c;
+  int result;
+
+  memset(&c, 0, sizeof(c));
+  result = edv__store_lease_acquire(f->store, key, f->holder,
+                                    (int64_t)f->lease_ttl_ms, &c, err);
+  if (result == EDV_EBUSY && !(err && strcmp(err->where, "sqlite") == 0))
+    result = lease_take_over(f, key, &c, err);
+  if (cur)
+    *cur = c;
+  return result;
+}
+
+void edv__fleet_lease_drop(edv__fleet *f, const char *key)
+{
+  (void)edv__store_lease_release(f->store, key, f->holder, NULL);
+}
+
 static int fleet_run(edv__fleet *f, const char *tenant, edv__direction dir,
                      int planning, edv__run_done_fn cb, void *data,
                      edv_error *err)

@@ -226,6 +226,16 @@ int edv__fleet_retire_pending(edv__fleet *f, const char *id, char *region,
 /* The ranges of subnets a failover left in a region to retire, fleet-wide
  * (at most `max`): a new subnet must not overlap them. How many. */
 size_t edv__fleet_retiring_ranges(edv__fleet *f, edv_cidr *out, size_t max);
+/*
+ * Takes (or extends, when this fleet holds it) the lease named `key` for
+ * something other than a tenant run ("@update:ID", a fleet update's
+ * driver), taking it over at once from a dead holder of this host as a
+ * run does. 0, or EDV_EBUSY with *cur (may be NULL) the lease in force.
+ * edv__fleet_lease_drop gives it back.
+ */
+int edv__fleet_lease(edv__fleet *f, const char *key, edv__lease_rec *cur,
+                     edv_error *err);
+void edv__fleet_lease_drop(edv__fleet *f, const char *key);
 /* The region a move of `id` in flight goes to: 0, or -1 when none. */
 int edv__fleet_move_target(edv__fleet *f, const char *id, char *region,
                            size_t size);

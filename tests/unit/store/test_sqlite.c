@@ -152,13 +152,13 @@ static void test_migrations(void **state)
 
   assert_string_equal(edv__store_backend(fx->st), "sqlite");
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 3);
+  assert_int_equal(v, 4);
   put_tenant(fx->st, "school001", "basic", EDV_PHASE_PENDING);
   /* Re-open: nothing re-applied, data kept. */
   edv__store_close(fx->st);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 3);
+  assert_int_equal(v, 4);
   {
     edv__tenant_rec r;
 
@@ -166,14 +166,14 @@ static void test_migrations(void **state)
   }
   edv__store_close(fx->st);
   fx->st = NULL;
-  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 3);
+  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 4);
   assert_int_equal(raw_int(fx->path, "PRAGMA application_id"), 0x45445631);
   assert_int_equal(raw_int(fx->path,
                            "SELECT count(*) FROM sqlite_master WHERE type = "
                            "'table' AND name IN ('tenants', 'steps', 'journal',"
                            " 'subnets', 'leases', 'idempotency_keys',"
-                           " 'releases')"),
-                   7);
+                           " 'releases', 'updates', 'update_tenants')"),
+                   9);
   /* WAL is a property of the file. */
   assert_int_equal(raw_int(fx->path, "SELECT journal_mode = 'wal' FROM "
                                      "pragma_journal_mode"),
@@ -184,7 +184,7 @@ static void test_migrations(void **state)
   assert_null(fx->st);
   assert_contains(err.message, "schema version 99 is newer");
   /* Another application's file is refused. */
-  assert_int_equal(raw_exec(fx->path, "PRAGMA user_version = 3;"
+  assert_int_equal(raw_exec(fx->path, "PRAGMA user_version = 4;"
                                       "PRAGMA application_id = 42"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), EDV_ECONFIG);
@@ -224,7 +224,8 @@ static void test_migration_v1_to_v2(void **state)
                "INSERT INTO t1 SELECT id, slug, tier, spec, phase, generation,"
                " last_error, created_ms, updated_ms FROM tenants;"
                "DROP TABLE tenants; ALTER TABLE t1 RENAME TO tenants;"
-               "DROP TABLE releases;"
+               "DROP TABLE releases; DROP TABLE update_tenants;"
+               "DROP TABLE updates;"
                "INSERT INTO steps (tenant, step, state) VALUES"
                " ('school001', 'vm', 'DONE');"
                "INSERT INTO subnets VALUES ('10.64.0.0/28', 'school001', 1, 2,"
@@ -235,7 +236,7 @@ static void test_migration_v1_to_v2(void **state)
                    SQLITE_CONSTRAINT);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 3);
+  assert_int_equal(v, 4);
   edv__store_close(fx->st);
   fx->st = NULL;
   assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM steps"), 1);
@@ -270,6 +271,104 @@ static int count_release(void *data, const edv__release_rec *r)
   return 0;
 }
 
+static int count_update_tenant(void *data, const edv__update_tenant_rec *r)
+{
+  unsigned *n = data;
+
+  /* Ordered by wave, then tenant. */
+  if (*n == 0)
+    assert_string_equal(r->tenant, "school002");
+  (*n)++;
+  return 0;
+}
+
+/* A version-3 store (releases, no updates) with a tenant on a release:
+ * opening it migrates to version 4, the tenant and its release kept; an
+ * update and its tenant rows are then written and read back, a second put
+ * changes only the update's progress, a bad state is refused by the
+ * schema, and a tenant row needs its update. */
+static void test_migration_v3_to_v4(void **state)
+{
+  fixture *fx = *state;
+  edv__release_rec rel = release_rec("1.0.0", "tenant-1");
+  edv__update_rec u, got;
+  edv__update_tenant_rec t;
+  edv__tenant_rec r;
+  edv_error err;
+  unsigned n = 0;
+  int v;
+
+  put_tenant(fx->st, "school001", "basic", EDV_PHASE_READY);
+  assert_int_equal(edv__store_release_put(fx->st, &rel, &err), 0);
+  assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
+  snprintf(r.release, sizeof(r.release), "1.0.0");
+  assert_int_equal(edv__store_tenant_put(fx->st, &r, EDV_PUT_UPDATE, &err), 0);
+  edv__store_close(fx->st);
+  fx->st = NULL;
+  assert_int_equal(raw_exec(fx->path, "DROP TABLE update_tenants;"
+                                      "DROP TABLE updates;"
+                                      "PRAGMA user_version = 3;"),
+                   SQLITE_OK);
+  assert_int_equal(fx_open(fx, &err), 0);
+  assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
+  assert_int_equal(v, 4);
+  assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
+  assert_string_equal(r.release, "1.0.0");
+  assert_int_equal(edv__store_update_get(fx->st, "u-1", &got, &err),
+                   EDV_ENOTFOUND);
+  memset(&u, 0, sizeof(u));
+  snprintf(u.id, sizeof(u.id), "u-1");
+  snprintf(u.release, sizeof(u.release), "1.1.0");
+  snprintf(u.waves, sizeof(u.waves), "1,50%%,100%%");
+  u.soak_ms = 5000;
+  u.max_parallel = 4;
+  u.max_failures = 1;
+  snprintf(u.tiers, sizeof(u.tiers), "basic");
+  snprintf(u.state, sizeof(u.state), "RUNNING");
+  assert_int_equal(edv__store_update_put(fx->st, &u, &err), 0);
+  u.wave = 1;
+  u.soak_until_ms = 99;
+  u.max_parallel = 9; /* the spec is written once */
+  snprintf(u.state, sizeof(u.state), "PAUSED");
+  snprintf(u.status, sizeof(u.status), "paused by alice");
+  assert_int_equal(edv__store_update_put(fx->st, &u, &err), 0);
+  assert_int_equal(edv__store_update_get(fx->st, "u-1", &got, &err), 0);
+  assert_string_equal(got.release, "1.1.0");
+  assert_string_equal(got.waves, "1,50%,100%");
+  assert_string_equal(got.tiers, "basic");
+  assert_string_equal(got.state, "PAUSED");
+  assert_string_equal(got.status, "paused by alice");
+  assert_int_equal(got.max_parallel, 4);
+  assert_int_equal(got.max_failures, 1);
+  assert_int_equal(got.soak_ms, 5000);
+  assert_int_equal(got.wave, 1);
+  assert_int_equal(got.soak_until_ms, 99);
+  assert_true(got.created_ms > 0);
+  snprintf(u.state, sizeof(u.state), "SLEEPING");
+  assert_int_equal(edv__store_update_put(fx->st, &u, &err), EDV_EINVAL);
+  memset(&t, 0, sizeof(t));
+  snprintf(t.update_id, sizeof(t.update_id), "u-1");
+  snprintf(t.tenant, sizeof(t.tenant), "school001");
+  t.wave = 1;
+  snprintf(t.state, sizeof(t.state), "PENDING");
+  snprintf(t.from, sizeof(t.from), "1.0.0");
+  snprintf(t.to, sizeof(t.to), "1.1.0");
+  assert_int_equal(edv__store_update_tenant_put(fx->st, &t, &err), 0);
+  snprintf(t.tenant, sizeof(t.tenant), "school002");
+  t.wave = 0;
+  snprintf(t.state, sizeof(t.state), "DONE");
+  assert_int_equal(edv__store_update_tenant_put(fx->st, &t, &err), 0);
+  snprintf(t.state, sizeof(t.state), "FAILED");
+  snprintf(t.error, sizeof(t.error), "the VM never became healthy");
+  assert_int_equal(edv__store_update_tenant_put(fx->st, &t, &err), 0);
+  assert_int_equal(
+      edv__store_update_tenants(fx->st, "u-1", count_update_tenant, &n, &err),
+      0);
+  assert_int_equal(n, 2);
+  snprintf(t.update_id, sizeof(t.update_id), "u-none");
+  assert_int_equal(edv__store_update_tenant_put(fx->st, &t, &err), EDV_EINVAL);
+}
+
 /* A version-2 store (no releases table, no tenant release column) with a
  * tenant: opening it migrates to version 3, the tenant kept with no
  * release; releases then record, refuse a duplicate, and the newest is the
@@ -287,11 +386,12 @@ static void test_migration_v2_to_v3(void **state)
   fx->st = NULL;
   assert_int_equal(raw_exec(fx->path,
                             "ALTER TABLE tenants DROP COLUMN release_version;"
-                            "DROP TABLE releases; PRAGMA user_version = 2;"),
+                            "DROP TABLE releases; DROP TABLE update_tenants;"
+                            "DROP TABLE updates; PRAGMA user_version = 2;"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 3);
+  assert_int_equal(v, 4);
   assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
   assert_int_equal(r.phase, EDV_PHASE_READY);
   assert_string_equal(r.release, "");
@@ -1050,6 +1150,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_migration_v1_to_v2, setup, teardown),
       cmocka_unit_test_setup_teardown(test_migration_v2_to_v3, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_v3_to_v4, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_mode_0600, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup,
                                       teardown),

@@ -1,0 +1,633 @@
+/*
+ * test_fleet_update.c - fleet updates (edv/fleet.h, "Fleet updates") on the
+ * in-process simulator, through the public fleet API, each checked against
+ * the store's records and the simulator's VMs:
+ *   waves    12 tenants on release 1.0.0 moved to 1.1.0 in waves
+ *            1,25%,100% (soak 1 s, 4 at a time): every tenant on 1.1.0 in
+ *            its record and in its VM's label and metadata; each wave's
+ *            tenants ended before any tenant of the next one started;
+ *            refusals name the field; a rollback brings every tenant back
+ *            to 1.0.0 (records and VMs).
+ *   kill     `edvctl fleet update` (an edv-gcpsim child, 6 tenants, waves
+ *            1,50%,100%) killed -9 four times at different instants, each
+ *            time carried on by `fleet update resume` (or started again
+ *            when it was killed before the update was recorded), until it
+ *            ends: DONE, every tenant on 1.1.0 in the store (`tenant get`)
+ *            and in its VM's metadata, exactly one VM each.
+ *   pause    8 tenants one at a time: paused after the first, nothing more
+ *            starts (the rest still on 1.0.0), resumed to DONE; then an
+ *            update to 1.2.0 aborted after its first tenant: the rest stay
+ *            on 1.1.0, and its rollback returns the updated one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "edv/fleet.h"
+#include "tharness.h"
+
+#define CP "/compute/v1/projects/edv-sim"
+
+static th H;
+static edv_config *Cfg;
+static edv_fleet *F;
+
+typedef struct ans {
+  int done;
+  json_object *a;
+  edv_error err;
+} ans;
+
+static void on_ans(void *data, json_object *a, const edv_error *err)
+{
+  ans *x = data;
+
+  x->done = 1;
+  x->a = a ? json_object_get(a) : NULL;
+  if (err)
+    x->err = *err;
+}
+
+static void wait_for(ans *x)
+{
+  while (!x->done)
+    uv_run(&H.loop, UV_RUN_ONCE);
+}
+
+static void on_closed(void *data)
+{
+  ((ans *)data)->done = 1;
+}
+
+static const char *js(json_object *o, const char *k)
+{
+  json_object *v;
+
+  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int ji(json_object *o, const char *k)
+{
+  return json_object_get_int(json_object_object_get(o, k));
+}
+
+/* A release of a new image `img` (published in the simulator first). */
+static void release(const char *version, const char *img)
+{
+  char body[400], wait[400];
+  json_object *s, *op;
+  ans x = {0};
+  edv_error err;
+
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"rawDisk\":{\"source\":"
+           "\"https://storage.googleapis.com/edv-images/%s.tar.gz\"}}",
+           img, img);
+  op = th_api(&H, EDV_API_COMPUTE, "POST", CP "/global/images",
+              json_tokener_parse(body));
+  assert_non_null(op);
+  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait", js(op, "name"));
+  json_object_put(op);
+  op = th_api(&H, EDV_API_COMPUTE, "POST", wait, NULL);
+  assert_non_null(op);
+  assert_string_equal(js(op, "status"), "DONE");
+  json_object_put(op);
+  snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}", version,
+           img);
+  s = json_tokener_parse(body);
+  assert_int_equal(edv_release_create(F, s, on_ans, &x, &err), 0);
+  json_object_put(s);
+  wait_for(&x);
+  if (!x.a)
+    fail_msg("release %s: %s", version, x.err.message);
+  json_object_put(x.a);
+}
+
+/* n tenants "upNN" created at once, waited until READY. */
+static void tenants(unsigned n)
+{
+  ans x[16];
+  edv_error err;
+
+  assert_true(n <= 16);
+  th_raise_quotas(&H, n);
+  memset(x, 0, sizeof(x));
+  for (unsigned i = 0; i < n; i++) {
+    char spec[300];
+    json_object *s;
+
+    snprintf(spec, sizeof(spec),
+             "{\"id\":\"up%02u\",\"slug\":\"up%02u-s\",\"display_name\":"
+             "\"School %u\",\"tier\":\"basic\",\"region\":\"us-central1\"}",
+             i, i, i);
+    s = json_tokener_parse(spec);
+    assert_int_equal(edv_tenant_create(F, s, 0, on_ans, &x[i], &err), 0);
+    json_object_put(s);
+  }
+  for (unsigned i = 0; i < n; i++) {
+    wait_for(&x[i]);
+    if (!x[i].a)
+      fail_msg("create up%02u: %s", i, x[i].err.message);
+    assert_string_equal(js(x[i].a, "phase"), "READY");
+    json_object_put(x[i].a);
+  }
+}
+
+/* Tenant `id` runs `version`: its record says so, and so do its VM's label
+ * and metadata in the simulator. */
+static void assert_on(const char *id, const char *version)
+{
+  char name[200], label[48];
+  json_object *vm, *items;
+  ans x = {0};
+  edv_error err;
+  const char *meta = NULL, *lab;
+
+  assert_int_equal(edv_tenant_get(F, id, 0, on_ans, &x, &err), 0);
+  wait_for(&x);
+  assert_non_null(x.a);
+  if (strcmp(js(x.a, "release"), version) != 0)
+    fail_msg("%s: the store says release %s, not %s", id, js(x.a, "release"),
+             version);
+  /* The VM serving now (a release change replaces it: edv-ID-vm-N). */
+  snprintf(name, sizeof(name),
+           "projects/edv-sim/zones/us-central1-a/instances/%s",
+           js(json_object_object_get(x.a, "resources"), "vm"));
+  json_object_put(x.a);
+  snprintf(label, sizeof(label), "%s", version);
+  for (char *p = label; *p; p++)
+    if (*p == '.')
+      *p = '_';
+  vm = th_res(&H, name);
+  assert_non_null(vm);
+  /* The VM was made for the release: its label and its metadata (what the
+   * app reads) name it. */
+  lab = js(json_object_object_get(vm, "labels"), "edv-release");
+  if (!lab || strcmp(lab, label) != 0)
+    fail_msg("%s: VM label edv-release %s, not %s", id, lab ? lab : "(none)",
+             label);
+  items =
+      json_object_object_get(json_object_object_get(vm, "metadata"), "items");
+  for (size_t i = 0; i < json_object_array_length(items); i++) {
+    json_object *it = json_object_array_get_idx(items, i);
+    if (strcmp(js(it, "key"), "edv-release") == 0)
+      meta = js(it, "value");
+  }
+  if (!meta || strcmp(meta, version) != 0)
+    fail_msg("%s: VM metadata edv-release %s, not %s", id,
+             meta ? meta : "(none)", version);
+  json_object_put(vm);
+}
+
+/* Starts an update; waits for it to stop unless ASYNC. NULL with *err
+ * when refused. */
+static json_object *start(const char *text, unsigned flags, edv_error *err)
+{
+  json_object *s = json_tokener_parse(text);
+  ans x = {0};
+  int rc;
+
+  assert_non_null(s);
+  rc = edv_fleet_update_start(F, s, flags, on_ans, &x, err);
+  json_object_put(s);
+  if (rc)
+    return NULL;
+  wait_for(&x);
+  if (!x.a)
+    fail_msg("update: %s", x.err.message);
+  if (!(flags & EDV_FLEET_ASYNC) && strcmp(js(x.a, "state"), "DONE") != 0)
+    fprintf(stderr, "# %s\n", json_object_to_json_string(x.a));
+  return x.a;
+}
+
+static json_object *act(const char *id, const char *action, unsigned flags)
+{
+  ans x = {0};
+  edv_error err;
+
+  if (edv_fleet_update_act(F, id, action, flags, on_ans, &x, &err))
+    fail_msg("%s: %s", action, err.message);
+  wait_for(&x);
+  if (!x.a)
+    fail_msg("%s: %s", action, x.err.message);
+  return x.a;
+}
+
+static json_object *get(const char *id)
+{
+  ans x = {0};
+  edv_error err;
+
+  assert_int_equal(edv_fleet_update_get(F, id, on_ans, &x, &err), 0);
+  wait_for(&x);
+  assert_non_null(x.a);
+  return x.a;
+}
+
+static int count(json_object *doc, const char *state)
+{
+  return ji(json_object_object_get(doc, "counts"), state);
+}
+
+/* Runs the loop until the update has `n` tenants DONE or SOAKING (n > 0),
+ * or none UPDATING (n == 0). */
+static void run_until(const char *id, int n)
+{
+  for (;;) {
+    json_object *d = get(id);
+    int ok = n > 0 ? count(d, "DONE") + count(d, "SOAKING") >= n
+                   : count(d, "UPDATING") == 0;
+
+    json_object_put(d);
+    if (ok)
+      return;
+    uv_run(&H.loop, UV_RUN_ONCE);
+  }
+}
+
+static void refused(const char *text, edv_code code, const char *needle)
+{
+  edv_error err;
+
+  memset(&err, 0, sizeof(err));
+  assert_null(start(text, 0, &err));
+  assert_int_equal(err.code, code);
+  if (!strstr(err.message, needle))
+    fail_msg("'%s': '%s' does not name %s", text, err.message, needle);
+}
+
+static int setup(void **state)
+{
+  const char *src = getenv("EDV_SOURCE_ROOT");
+  edv_fleet_options fo;
+  th_opts o;
+  edv_error err;
+  char tf[600];
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  th_open(&H, &o);
+  Cfg = edv_config_new();
+  snprintf(tf, sizeof(tf), "%s/tiers.json", src ? src : ".");
+  assert_int_equal(edv_config_set(Cfg, "tiers_file", tf, &err), 0);
+  th_platform(&H);
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = H.engine;
+  fo.config = Cfg;
+  fo.state_dir = H.dir;
+  fo.actor = "update-test";
+  fo.poll_ms = 50;
+  fo.retry_base_ms = 50;
+  if (edv_fleet_open(&fo, &F, &err))
+    fail_msg("fleet: %s", err.message);
+  release("1.0.0", "edv-tenant-100");
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  ans x = {0};
+
+  (void)state;
+  edv_fleet_close(F, on_closed, &x);
+  wait_for(&x);
+  th_close(&H);
+  edv_config_free(Cfg);
+  return 0;
+}
+
+/* From the update document: the latest end of wave w comes before the
+ * earliest start of wave w + 1 (RFC 3339 UTC with milliseconds: ordered
+ * as strings). */
+static void assert_wave_order(json_object *doc)
+{
+  json_object *ts = json_object_object_get(doc, "tenants");
+  int nw = ji(doc, "waves_total");
+
+  for (int w = 1; w < nw; w++) {
+    char last_end[40] = "", first_start[40] = "~";
+
+    for (size_t i = 0; i < json_object_array_length(ts); i++) {
+      json_object *t = json_object_array_get_idx(ts, i);
+      if (ji(t, "wave") == w && strcmp(js(t, "finished"), last_end) > 0)
+        snprintf(last_end, sizeof(last_end), "%s", js(t, "finished"));
+      if (ji(t, "wave") == w + 1 && strcmp(js(t, "started"), first_start) < 0)
+        snprintf(first_start, sizeof(first_start), "%s", js(t, "started"));
+    }
+    if (!last_end[0] || strcmp(last_end, first_start) > 0)
+      fail_msg("wave %d ended at %s, after wave %d started at %s", w, last_end,
+               w + 1, first_start);
+  }
+}
+
+static void test_waves(void **state)
+{
+  json_object *d, *w;
+  ans x = {0};
+  edv_error err;
+  char id[40], tn[8];
+
+  (void)state;
+  tenants(12);
+  release("1.1.0", "edv-tenant-110");
+  /* Refusals name the field; nothing is recorded. */
+  refused("{\"release\":\"9.9.9\"}", EDV_EINVAL, "field 'release'");
+  refused("{\"release\":\"1.1.0\",\"waves\":\"1,50%,10%\"}", EDV_EINVAL,
+          "field 'waves'");
+  refused("{\"release\":\"1.1.0\",\"waves\":\"0\"}", EDV_EINVAL,
+          "field 'waves'");
+  refused("{\"release\":\"1.1.0\",\"max_parallel\":0}", EDV_EINVAL,
+          "field 'max_parallel'");
+  refused("{\"release\":\"1.1.0\",\"soak_s\":\"x\"}", EDV_EINVAL,
+          "field 'soak_s'");
+  refused("{\"release\":\"1.1.0\",\"tiers\":[\"gold\"]}", EDV_EINVAL,
+          "field 'tiers'");
+  refused("{\"release\":\"1.1.0\",\"colour\":1}", EDV_EINVAL, "field 'colour'");
+  refused("{\"release\":\"1.0.0\"}", EDV_EPRECONDITION, "1.0.0");
+  assert_int_equal(edv_fleet_update_get(F, NULL, on_ans, &x, &err),
+                   EDV_ENOTFOUND);
+  d = start("{\"release\":\"1.1.0\",\"waves\":\"1,25%,100%\",\"soak_s\":1,"
+            "\"max_parallel\":4}",
+            0, NULL);
+  assert_string_equal(js(d, "state"), "DONE");
+  assert_int_equal(count(d, "DONE"), 12);
+  assert_int_equal(ji(d, "waves_total"), 3);
+  w = json_object_object_get(d, "per_wave");
+  assert_int_equal(ji(json_object_array_get_idx(w, 0), "tenants"), 1);
+  assert_int_equal(ji(json_object_array_get_idx(w, 1), "tenants"), 2);
+  assert_int_equal(ji(json_object_array_get_idx(w, 2), "tenants"), 9);
+  assert_wave_order(d);
+  snprintf(id, sizeof(id), "%s", js(d, "id"));
+  json_object_put(d);
+  for (unsigned i = 0; i < 12; i++) {
+    snprintf(tn, sizeof(tn), "up%02u", i);
+    assert_on(tn, "1.1.0");
+  }
+  /* Rollback: every tenant back on 1.0.0. */
+  d = act(NULL, "rollback", 0);
+  assert_string_equal(js(d, "id"), id);
+  assert_string_equal(js(d, "state"), "ROLLED_BACK");
+  assert_int_equal(count(d, "ROLLED_BACK"), 12);
+  json_object_put(d);
+  for (unsigned i = 0; i < 12; i++) {
+    snprintf(tn, sizeof(tn), "up%02u", i);
+    assert_on(tn, "1.0.0");
+  }
+}
+
+static void test_pause(void **state)
+{
+  json_object *d;
+  edv_error err;
+  char id[40], tn[8];
+  int done;
+
+  (void)state;
+  tenants(8);
+  release("1.1.0", "edv-tenant-110");
+  d = start("{\"release\":\"1.1.0\",\"waves\":\"100%\",\"soak_s\":0,"
+            "\"max_parallel\":1}",
+            EDV_FLEET_ASYNC, &err);
+  assert_non_null(d);
+  assert_string_equal(js(d, "state"), "RUNNING");
+  snprintf(id, sizeof(id), "%s", js(d, "id"));
+  json_object_put(d);
+  /* Another update while this one runs: refused, naming it. */
+  refused("{\"release\":\"1.1.0\"}", EDV_ECONFLICT, id);
+  run_until(id, 1);
+  d = act(id, "pause", 0);
+  assert_string_equal(js(d, "state"), "PAUSED");
+  json_object_put(d);
+  run_until(id, 0);
+  /* Nothing starts while paused. */
+  for (int i = 0; i < 20; i++)
+    uv_run(&H.loop, UV_RUN_NOWAIT);
+  d = get(id);
+  assert_string_equal(js(d, "state"), "PAUSED");
+  done = count(d, "DONE") + count(d, "SOAKING");
+  assert_true(done >= 1 && done < 8);
+  assert_int_equal(count(d, "PENDING"), 8 - done);
+  json_object_put(d);
+  assert_on("up07", "1.0.0");
+  d = act(id, "resume", 0);
+  assert_string_equal(js(d, "state"), "DONE");
+  assert_int_equal(count(d, "DONE"), 8);
+  json_object_put(d);
+  for (unsigned i = 0; i < 8; i++) {
+    snprintf(tn, sizeof(tn), "up%02u", i);
+    assert_on(tn, "1.1.0");
+  }
+  /* Abort after the first tenant of the next update. */
+  release("1.2.0", "edv-tenant-120");
+  d = start("{\"release\":\"1.2.0\",\"waves\":\"100%\",\"soak_s\":0,"
+            "\"max_parallel\":1}",
+            EDV_FLEET_ASYNC, &err);
+  assert_non_null(d);
+  snprintf(id, sizeof(id), "%s", js(d, "id"));
+  json_object_put(d);
+  run_until(id, 1);
+  d = act(id, "abort", 0);
+  assert_string_equal(js(d, "state"), "ABORTED");
+  json_object_put(d);
+  run_until(id, 0);
+  d = get(id);
+  assert_string_equal(js(d, "state"), "ABORTED");
+  done = count(d, "DONE") + count(d, "SOAKING");
+  assert_true(done >= 1 && done < 8);
+  json_object_put(d);
+  assert_on("up00", "1.2.0");
+  assert_on("up07", "1.1.0");
+  d = act(id, "rollback", 0);
+  assert_string_equal(js(d, "state"), "ROLLED_BACK");
+  assert_int_equal(count(d, "ROLLED_BACK"), done);
+  assert_int_equal(count(d, "PENDING"), 8 - done); /* never touched */
+  json_object_put(d);
+  for (unsigned i = 0; i < 8; i++) {
+    snprintf(tn, sizeof(tn), "up%02u", i);
+    assert_on(tn, "1.1.0");
+  }
+  /* An unknown action names the field. */
+  assert_int_equal(
+      edv_fleet_update_act(F, id, "explode", 0, on_ans, NULL, &err),
+      EDV_EINVAL);
+  assert_non_null(strstr(err.message, "field 'action'"));
+}
+
+/* ---- kill -9 of edvctl ------------------------------------------------*/
+
+static char Kdir[256];
+static th_simproc Ksp = {-1, "", ""};
+
+static int ctl(unsigned kill_ms, char *out, size_t outsize,
+               const char *const *args)
+{
+  char err[4096] = "";
+  int rc = th_edvctl(&Ksp, Kdir, kill_ms, SIGKILL, out, outsize, err,
+                     sizeof(err), args);
+
+  if (rc != 0 && rc != -SIGKILL && kill_ms == 0)
+    print_message("# edvctl %s %s: rc %d: %s\n", args[0], args[1], rc, err);
+  return rc;
+}
+
+static void ctl_ok(const char *const *args)
+{
+  if (ctl(0, NULL, 0, args) != 0)
+    fail_msg("edvctl %s %s failed", args[0], args[1]);
+}
+
+static void test_kill(void **state)
+{
+  static const char *const platform[] = {"platform", "init", NULL};
+  static const char *const img100[] = {
+      "api",
+      "POST",
+      CP "/global/images",
+      "--wait",
+      "--data",
+      "{\"name\":\"edv-tenant-100\",\"rawDisk\":{\"source\":"
+      "\"https://storage.googleapis.com/edv-images/t100.tar.gz\"}}",
+      NULL};
+  static const char *const img110[] = {
+      "api",
+      "POST",
+      CP "/global/images",
+      "--wait",
+      "--data",
+      "{\"name\":\"edv-tenant-110\",\"rawDisk\":{\"source\":"
+      "\"https://storage.googleapis.com/edv-images/t110.tar.gz\"}}",
+      NULL};
+  static const char *const rel100[] = {"release", "create",         "1.0.0",
+                                       "--image", "edv-tenant-100", NULL};
+  static const char *const rel110[] = {"release", "create",         "1.1.0",
+                                       "--image", "edv-tenant-110", NULL};
+  static const char *const start[] = {
+      "fleet",  "update", "--release",      "1.1.0", "--waves", "1,50%,100%",
+      "--soak", "0",      "--max-parallel", "2",     NULL};
+  static const char *const resume[] = {"fleet", "update", "resume", NULL};
+  static const char *const status[] = {"fleet",    "update", "status",
+                                       "--format", "json",   NULL};
+  static const unsigned kills[] = {300, 900, 600, 1500};
+  const char *tmp = getenv("TMPDIR");
+  char out[65536];
+  json_object *doc;
+  th h;
+  th_opts o;
+  int rc;
+
+  (void)state;
+  snprintf(Kdir, sizeof(Kdir), "%s/edv-upd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(Kdir));
+  th_simproc_start(&Ksp, Kdir);
+  ctl_ok(platform);
+  ctl_ok(img100);
+  ctl_ok(img110);
+  ctl_ok(rel100);
+  for (unsigned i = 0; i < 6; i++) {
+    char id[8], slug[12];
+    const char *create[] = {"tenant",      "create",    id,
+                            slug,          "School",    "basic",
+                            "us-central1", "--no-wait", NULL};
+    snprintf(id, sizeof(id), "uk%02u", i);
+    snprintf(slug, sizeof(slug), "uk%02u-s", i);
+    ctl_ok(create);
+  }
+  {
+    static const char *const all[] = {"tenant", "resume", "--all", NULL};
+    ctl_ok(all);
+  }
+  ctl_ok(rel110);
+  /* Killed at four instants; each next life resumes (or starts, when the
+   * update was not recorded yet). */
+  for (size_t k = 0; k < sizeof(kills) / sizeof(*kills); k++) {
+    int recorded = ctl(0, out, sizeof(out), status) == 0;
+    rc = ctl(kills[k], NULL, 0, recorded ? resume : start);
+    assert_true(rc == -SIGKILL || rc == 0);
+  }
+  for (int lives = 0; lives < 3; lives++) {
+    int recorded = ctl(0, out, sizeof(out), status) == 0;
+    if ((rc = ctl(0, NULL, 0, recorded ? resume : start)) == 0)
+      break;
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(ctl(0, out, sizeof(out), status), 0);
+  doc = json_tokener_parse(out);
+  assert_non_null(doc);
+  assert_string_equal(js(doc, "state"), "DONE");
+  assert_int_equal(count(doc, "DONE"), 6);
+  assert_wave_order(doc);
+  json_object_put(doc);
+  /* The store (through edvctl) and the cloud: each tenant on 1.1.0, with
+   * one VM. */
+  th_simproc_opts(&Ksp, Kdir, &o);
+  th_open(&h, &o);
+  for (unsigned i = 0; i < 6; i++) {
+    char id[8], name[200];
+    const char *get[] = {"tenant", "get", id, "--format", "json", NULL};
+    json_object *vm, *items, *st;
+    const char *meta = NULL;
+
+    snprintf(id, sizeof(id), "uk%02u", i);
+    assert_int_equal(ctl(0, out, sizeof(out), get), 0);
+    doc = json_tokener_parse(out);
+    assert_non_null(doc);
+    assert_string_equal(js(doc, "release"), "1.1.0");
+    json_object_put(doc);
+    snprintf(name, sizeof(name),
+             "projects/edv-sim/zones/us-central1-a/instances/edv-%s-vm", id);
+    vm = th_res(&h, name);
+    assert_non_null(vm);
+    items =
+        json_object_object_get(json_object_object_get(vm, "metadata"), "items");
+    for (size_t j = 0; j < json_object_array_length(items); j++)
+      if (strcmp(js(json_object_array_get_idx(items, j), "key"),
+                 "edv-release") == 0)
+        meta = js(json_object_array_get_idx(items, j), "value");
+    assert_non_null(meta);
+    assert_string_equal(meta, "1.1.0");
+    json_object_put(vm);
+    snprintf(name, sizeof(name), "edv-%s-vm", id);
+    st = th_state_all(&h);
+    assert_int_equal(th_count_names(st, name, NULL), 1);
+    json_object_put(st);
+  }
+  th_close(&h);
+}
+
+/* The simulator child goes whatever happened (a failed assertion would
+ * leave it running, and the test waiting on its output). */
+static int kill_teardown(void **state)
+{
+  (void)state;
+  if (Ksp.pid > 0)
+    th_simproc_stop(&Ksp);
+  th_rmtree(Kdir);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest all[] = {
+      cmocka_unit_test_setup_teardown(test_waves, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
+      cmocka_unit_test_teardown(test_kill, kill_teardown),
+  };
+  const char *only = argc > 1 ? argv[1] : NULL;
+
+  if (only) {
+    for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+      if (strstr(all[i].name, only))
+        return _cmocka_run_group_tests(only, &all[i], 1, NULL, NULL);
+    fprintf(stderr, "unknown test '%s'\n", only);
+    return 2;
+  }
+  return cmocka_run_group_tests(all, NULL, NULL);
+}
