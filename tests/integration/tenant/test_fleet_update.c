@@ -278,6 +278,10 @@ static int setup(void **state)
   Cfg = edv_config_new();
   snprintf(tf, sizeof(tf), "%s/tiers.json", src ? src : ".");
   assert_int_equal(edv_config_set(Cfg, "tiers_file", tf, &err), 0);
+  /* A new VM not HEALTHY within 8 s is rolled back (the fast profile's
+   * VMs are healthy within a second or two). */
+  assert_int_equal(edv_config_set(Cfg, "release.health_timeout_s", "8", &err),
+                   0);
   th_platform(&H);
   memset(&fo, 0, sizeof(fo));
   fo.engine = H.engine;
@@ -328,8 +332,81 @@ static void assert_wave_order(json_object *doc)
   }
 }
 
+/* ---- every tenant's hostname through the simulated load balancer ------*/
+
+typedef struct lbprobe {
+  uv_timer_t timer;
+  unsigned n, inflight, sent, failed;
+  char hosts[16][64];
+} lbprobe;
+
+static void on_lb(void *data, const edv_response *res)
+{
+  lbprobe *p = data;
+
+  p->inflight--;
+  if (res->http_status != 200)
+    p->failed++;
+}
+
+/* Every 100 ms, a request to each tenant's hostname (one in flight per
+ * round: a slow round is not piled on). */
+static void lb_tick(uv_timer_t *t)
+{
+  lbprobe *p = t->data;
+  char url[256];
+
+  if (p->inflight)
+    return;
+  snprintf(url, sizeof(url), "%s/health", H.base);
+  for (unsigned i = 0; i < p->n; i++) {
+    const char *hdr[] = {p->hosts[i], NULL};
+    edv_request req;
+
+    memset(&req, 0, sizeof(req));
+    req.api = EDV_API_OTHER;
+    req.method = "GET";
+    req.path = url;
+    req.headers = hdr;
+    req.flags = EDV_REQ_NOAUTH | EDV_REQ_NORETRY;
+    req.label = "school health";
+    if (edv_call_submit(H.engine, &req, on_lb, p, NULL) == 0) {
+      p->inflight++;
+      p->sent++;
+    }
+  }
+}
+
+static void lb_start(lbprobe *p, unsigned n)
+{
+  memset(p, 0, sizeof(*p));
+  p->n = n;
+  for (unsigned i = 0; i < n; i++)
+    snprintf(p->hosts[i], sizeof(p->hosts[i]), "Host: up%02u.edvirons.com", i);
+  uv_timer_init(&H.loop, &p->timer);
+  p->timer.data = p;
+  uv_timer_start(&p->timer, lb_tick, 0, 100);
+  /* Every hostname answers before anything changes. */
+  while (p->sent < 2 * n || p->inflight)
+    uv_run(&H.loop, UV_RUN_ONCE);
+  assert_int_equal(p->failed, 0);
+}
+
+static void lb_stop(lbprobe *p, const char *what)
+{
+  uv_timer_stop(&p->timer);
+  while (p->inflight)
+    uv_run(&H.loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&p->timer, NULL);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  print_message("# %s: %u requests to the %u tenants' hostnames through the "
+                "load balancer (every 100 ms), %u failed\n",
+                what, p->sent, p->n, p->failed);
+}
+
 static void test_waves(void **state)
 {
+  lbprobe lb;
   json_object *d, *w;
   ans x = {0};
   edv_error err;
@@ -354,6 +431,9 @@ static void test_waves(void **state)
   refused("{\"release\":\"1.0.0\"}", EDV_EPRECONDITION, "1.0.0");
   assert_int_equal(edv_fleet_update_get(F, NULL, on_ans, &x, &err),
                    EDV_ENOTFOUND);
+  /* Every tenant's hostname requested every 100 ms meanwhile: the VMs
+   * are replaced with no failed request. */
+  lb_start(&lb, 12);
   d = start("{\"release\":\"1.1.0\",\"waves\":\"1,25%,100%\",\"soak_s\":1,"
             "\"max_parallel\":4}",
             0, NULL);
@@ -381,6 +461,48 @@ static void test_waves(void **state)
     snprintf(tn, sizeof(tn), "up%02u", i);
     assert_on(tn, "1.0.0");
   }
+  lb_stop(&lb, "update and rollback");
+  assert_int_equal(lb.failed, 0);
+  assert_true(lb.sent > 12 * 10);
+}
+
+/* A release whose VMs never become HEALTHY (the simulator's unhealthyImage
+ * fault): the canary's new VM is rolled back, the update halts after the
+ * canary wave (max_failures 0), and every tenant stays on its old VM and
+ * release, serving. */
+static void test_canary(void **state)
+{
+  lbprobe lb;
+  json_object *d, *f, *st;
+  char tn[8], needle[64];
+
+  (void)state;
+  tenants(4);
+  release("1.2.0", "edv-tenant-bad");
+  f = th_admin(&H, "POST", "/_sim/faults",
+               json_tokener_parse("{\"unhealthyImage\":\"edv-tenant-bad\"}"));
+  assert_non_null(f);
+  json_object_put(f);
+  lb_start(&lb, 4);
+  d = start("{\"release\":\"1.2.0\",\"waves\":\"1,100%\",\"soak_s\":1,"
+            "\"max_parallel\":4,\"max_failures\":0}",
+            0, NULL);
+  assert_string_equal(js(d, "state"), "HALTED");
+  assert_int_equal(count(d, "FAILED"), 1);
+  assert_int_equal(count(d, "PENDING"), 3);
+  assert_int_equal(count(d, "DONE"), 0);
+  json_object_put(d);
+  lb_stop(&lb, "a release that never becomes healthy");
+  assert_int_equal(lb.failed, 0);
+  st = th_state_all(&H);
+  for (unsigned i = 0; i < 4; i++) {
+    snprintf(tn, sizeof(tn), "up%02u", i);
+    assert_on(tn, "1.0.0");
+    /* One VM each: the canary's new one is gone. */
+    snprintf(needle, sizeof(needle), "/instances/edv-%s-vm", tn);
+    assert_int_equal(th_count_names(st, needle, NULL), 1);
+  }
+  json_object_put(st);
 }
 
 static void test_pause(void **state)
@@ -618,6 +740,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest all[] = {
       cmocka_unit_test_setup_teardown(test_waves, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_canary, setup, teardown),
       cmocka_unit_test_teardown(test_kill, kill_teardown),
   };
   const char *only = argc > 1 ? argv[1] : NULL;
