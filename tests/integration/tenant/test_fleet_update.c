@@ -606,6 +606,52 @@ static void ctl_ok(const char *const *args)
     fail_msg("edvctl %s %s failed", args[0], args[1]);
 }
 
+/* The store (through edvctl) and the cloud: each of the kill test's six
+ * tenants on `version`, with exactly one VM, the one its record names, made
+ * for that release. */
+static void assert_all_on(const char *version)
+{
+  char out[65536];
+  th h;
+  th_opts o;
+
+  th_simproc_opts(&Ksp, Kdir, &o);
+  th_open(&h, &o);
+  for (unsigned i = 0; i < 6; i++) {
+    char id[8], name[200];
+    const char *get[] = {"tenant", "get", id, "--format", "json", NULL};
+    json_object *doc, *vm, *items, *st;
+    const char *meta = NULL;
+
+    snprintf(id, sizeof(id), "uk%02u", i);
+    assert_int_equal(ctl(0, out, sizeof(out), get), 0);
+    doc = json_tokener_parse(out);
+    assert_non_null(doc);
+    assert_string_equal(js(doc, "release"), version);
+    snprintf(name, sizeof(name),
+             "projects/edv-sim/zones/us-central1-a/instances/%s",
+             js(json_object_object_get(doc, "resources"), "vm"));
+    json_object_put(doc);
+    vm = th_res(&h, name);
+    assert_non_null(vm);
+    items =
+        json_object_object_get(json_object_object_get(vm, "metadata"), "items");
+    for (size_t j = 0; j < json_object_array_length(items); j++)
+      if (strcmp(js(json_object_array_get_idx(items, j), "key"),
+                 "edv-release") == 0)
+        meta = js(json_object_array_get_idx(items, j), "value");
+    assert_non_null(meta);
+    assert_string_equal(meta, version);
+    json_object_put(vm);
+    snprintf(name, sizeof(name), "/instances/edv-%s-vm", id);
+    st = th_state_all(&h);
+    if (th_count_names(st, name, NULL) != 1)
+      fail_msg("%s: %u VMs", id, th_count_names(st, name, NULL));
+    json_object_put(st);
+  }
+  th_close(&h);
+}
+
 static void test_kill(void **state)
 {
   static const char *const platform[] = {"platform", "init", NULL};
@@ -633,16 +679,19 @@ static void test_kill(void **state)
                                        "--image", "edv-tenant-110", NULL};
   static const char *const start[] = {
       "fleet",  "update", "--release",      "1.1.0", "--waves", "1,50%,100%",
-      "--soak", "0",      "--max-parallel", "2",     NULL};
+      "--soak", "0",      "--max-parallel", "1",     NULL};
   static const char *const resume[] = {"fleet", "update", "resume", NULL};
   static const char *const status[] = {"fleet",    "update", "status",
                                        "--format", "json",   NULL};
-  static const unsigned kills[] = {300, 900, 600, 1500};
+  static const char *const rollback[] = {"fleet", "update", "rollback", NULL};
+  /* Instants over each life (a wave runs 2 tenants at a time: the new VMs
+   * made, their health awaited, the old ones drained and deleted). */
+  static const unsigned kills[] = {60,  250, 90,  300, 120,
+                                   200, 70,  160, 50,  100};
   const char *tmp = getenv("TMPDIR");
   char out[65536];
   json_object *doc;
-  th h;
-  th_opts o;
+  unsigned nkills = 0;
   int rc;
 
   (void)state;
@@ -667,19 +716,28 @@ static void test_kill(void **state)
     ctl_ok(all);
   }
   ctl_ok(rel110);
-  /* Killed at four instants; each next life resumes (or starts, when the
-   * update was not recorded yet). */
-  for (size_t k = 0; k < sizeof(kills) / sizeof(*kills); k++) {
+  /* Killed again and again until it is DONE (at least 10 times, 20 with
+   * the rollback's below; short lives die anywhere from edvctl's start to
+   * a swap's calls, longer ones carry a tenant or two on); each
+   * next life resumes (or starts, when the update was not recorded yet). */
+  for (unsigned k = 0;; k++) {
+    const char *state_now = NULL;
     int recorded = ctl(0, out, sizeof(out), status) == 0;
-    rc = ctl(kills[k], NULL, 0, recorded ? resume : start);
-    assert_true(rc == -SIGKILL || rc == 0);
-  }
-  for (int lives = 0; lives < 3; lives++) {
-    int recorded = ctl(0, out, sizeof(out), status) == 0;
-    if ((rc = ctl(0, NULL, 0, recorded ? resume : start)) == 0)
+
+    doc = recorded ? json_tokener_parse(out) : NULL;
+    state_now = doc ? js(doc, "state") : NULL;
+    if (state_now && strcmp(state_now, "DONE") == 0) {
+      json_object_put(doc);
       break;
+    }
+    json_object_put(doc);
+    assert_true(k < 60);
+    rc = ctl(k < 60 ? kills[k % 10] : 0, NULL, 0, recorded ? resume : start);
+    assert_true(rc == -SIGKILL || rc == 0);
+    nkills += rc == -SIGKILL;
   }
-  assert_int_equal(rc, 0);
+  print_message("# fleet update: %u kill -9s\n", nkills);
+  assert_true(nkills >= 10);
   assert_int_equal(ctl(0, out, sizeof(out), status), 0);
   doc = json_tokener_parse(out);
   assert_non_null(doc);
@@ -687,41 +745,34 @@ static void test_kill(void **state)
   assert_int_equal(count(doc, "DONE"), 6);
   assert_wave_order(doc);
   json_object_put(doc);
-  /* The store (through edvctl) and the cloud: each tenant on 1.1.0, with
-   * one VM. */
-  th_simproc_opts(&Ksp, Kdir, &o);
-  th_open(&h, &o);
-  for (unsigned i = 0; i < 6; i++) {
-    char id[8], name[200];
-    const char *get[] = {"tenant", "get", id, "--format", "json", NULL};
-    json_object *vm, *items, *st;
-    const char *meta = NULL;
+  assert_all_on("1.1.0");
+  /* The rollback, killed until it is ROLLED_BACK (at least 6 times):
+   * each tenant back on 1.0.0 (a VM of the next generation), one VM each. */
+  for (unsigned k = 0, r0 = nkills;; k++) {
+    const char *state_now;
 
-    snprintf(id, sizeof(id), "uk%02u", i);
-    assert_int_equal(ctl(0, out, sizeof(out), get), 0);
+    assert_int_equal(ctl(0, out, sizeof(out), status), 0);
     doc = json_tokener_parse(out);
-    assert_non_null(doc);
-    assert_string_equal(js(doc, "release"), "1.1.0");
+    state_now = doc ? js(doc, "state") : NULL;
+    if (state_now && strcmp(state_now, "ROLLED_BACK") == 0) {
+      json_object_put(doc);
+      print_message("# rollback: %u kill -9s\n", nkills - r0);
+      assert_true(nkills - r0 >= 6);
+      assert_true(nkills >= 20);
+      break;
+    }
     json_object_put(doc);
-    snprintf(name, sizeof(name),
-             "projects/edv-sim/zones/us-central1-a/instances/edv-%s-vm", id);
-    vm = th_res(&h, name);
-    assert_non_null(vm);
-    items =
-        json_object_object_get(json_object_object_get(vm, "metadata"), "items");
-    for (size_t j = 0; j < json_object_array_length(items); j++)
-      if (strcmp(js(json_object_array_get_idx(items, j), "key"),
-                 "edv-release") == 0)
-        meta = js(json_object_array_get_idx(items, j), "value");
-    assert_non_null(meta);
-    assert_string_equal(meta, "1.1.0");
-    json_object_put(vm);
-    snprintf(name, sizeof(name), "edv-%s-vm", id);
-    st = th_state_all(&h);
-    assert_int_equal(th_count_names(st, name, NULL), 1);
-    json_object_put(st);
+    assert_true(k < 60);
+    rc = ctl(kills[k % 10], NULL, 0, k == 0 ? rollback : resume);
+    assert_true(rc == -SIGKILL || rc == 0);
+    nkills += rc == -SIGKILL;
   }
-  th_close(&h);
+  assert_int_equal(ctl(0, out, sizeof(out), status), 0);
+  doc = json_tokener_parse(out);
+  assert_non_null(doc);
+  assert_int_equal(count(doc, "ROLLED_BACK"), 6);
+  json_object_put(doc);
+  assert_all_on("1.0.0");
 }
 
 /* The simulator child goes whatever happened (a failed assertion would
