@@ -7,6 +7,13 @@
  * and peak RSS of the orchestrator and of the simulator.
  *
  *   bench-tenants [-n N] [-p fast|demo] [-i POLL_MS] [-m thread|proc|inproc]
+ *                 [-u MAX_PARALLEL]
+ *
+ * -u: then a fleet update (edv/fleet.h, edv_fleet_update_start) moves every
+ * tenant to a new release, waves 1,10%,50%,100%, no soak, at most
+ * MAX_PARALLEL tenants at a time, each by a VM replaced (a new VM from the
+ * release's image, HEALTHY behind the load balancer, the old one drained
+ * and deleted): its wall time and the API calls per tenant update.
  *
  * Where the simulator runs (-m):
  * - thread (default): in this process on a loop thread of its own. CPU is
@@ -44,6 +51,7 @@
 
 #include <cmocka.h>
 
+#include "edv/fleet.h"
 #include "sim/sim_int.h"
 #include "tenant/shared.h"
 #include "tharness.h"
@@ -275,6 +283,127 @@ static void default_build_root(const char *argv0)
   setenv("EDV_BUILD_ROOT", root, 1);
 }
 
+/* ---- -u: a fleet update ------------------------------------------------ */
+
+typedef struct answer {
+  int done;
+  json_object *a;
+  edv_error err;
+} answer;
+
+static void on_answer(void *data, json_object *a, const edv_error *err)
+{
+  answer *x = data;
+
+  x->done = 1;
+  x->a = a ? json_object_get(a) : NULL;
+  if (err)
+    x->err = *err;
+}
+
+static void on_closed(void *data)
+{
+  ((answer *)data)->done = 1;
+}
+
+static json_object *await(th *h, answer *x)
+{
+  while (!x->done)
+    uv_run(&h->loop, UV_RUN_ONCE);
+  if (!x->a) {
+    fprintf(stderr, "bench: %s\n", x->err.message);
+    exit(1);
+  }
+  return x->a;
+}
+
+static th_counts counts_now(th *h, simthread *st)
+{
+  return st ? st_counts(st) : h->counts;
+}
+
+static void fleet_update(th *h, simthread *st, unsigned par, uint64_t poll)
+{
+  const char *src = getenv("EDV_SOURCE_ROOT");
+  edv_config *cfg = edv_config_new();
+  edv_fleet_options fo;
+  edv_fleet *f;
+  edv_error err;
+  answer x = {0};
+  json_object *op, *doc, *counts;
+  th_counts c0, c1;
+  char body[300], tf[600];
+  unsigned done;
+  uint64_t t0, t1;
+
+  /* The release's image, published the way a platform team would. */
+  op = th_api(h, EDV_API_COMPUTE, "POST",
+              "/compute/v1/projects/edv-sim/global/images",
+              json_tokener_parse("{\"name\":\"edv-bench-2\",\"rawDisk\":"
+                                 "{\"source\":\"https://storage.googleapis"
+                                 ".com/edv-images/b2.tar.gz\"}}"));
+  snprintf(body, sizeof(body),
+           "/compute/v1/projects/edv-sim/global/operations/%s/wait",
+           json_object_get_string(json_object_object_get(op, "name")));
+  json_object_put(op);
+  json_object_put(th_api(h, EDV_API_COMPUTE, "POST", body, NULL));
+  snprintf(tf, sizeof(tf), "%s/tiers.json", src ? src : ".");
+  edv_config_set(cfg, "tiers_file", tf, &err);
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = h->engine;
+  fo.config = cfg;
+  fo.state_dir = h->dir;
+  fo.actor = "bench";
+  fo.poll_ms = poll;
+  if (edv_fleet_open(&fo, &f, &err)) {
+    fprintf(stderr, "bench: fleet: %s\n", err.message);
+    exit(1);
+  }
+  doc = json_tokener_parse("{\"version\":\"2.0.0\",\"image\":"
+                           "\"edv-bench-2\"}");
+  if (edv_release_create(f, doc, on_answer, &x, &err))
+    exit(1);
+  json_object_put(doc);
+  json_object_put(await(h, &x));
+  snprintf(body, sizeof(body),
+           "{\"release\":\"2.0.0\",\"waves\":\"1,10%%,50%%,100%%\","
+           "\"soak_s\":0,\"max_parallel\":%u}",
+           par);
+  doc = json_tokener_parse(body);
+  c0 = counts_now(h, st);
+  t0 = th_now_ms();
+  memset(&x, 0, sizeof(x));
+  if (edv_fleet_update_start(f, doc, 0, on_answer, &x, &err)) {
+    fprintf(stderr, "bench: update: %s\n", err.message);
+    exit(1);
+  }
+  json_object_put(doc);
+  doc = await(h, &x);
+  t1 = th_now_ms();
+  c1 = counts_now(h, st);
+  counts = json_object_object_get(doc, "counts");
+  done = (unsigned)json_object_get_int(json_object_object_get(counts, "DONE"));
+  printf(
+      "fleet update            %s: %u tenants DONE, %u FAILED, in %.2f s "
+      "(waves 1,10%%,50%%,100%%, max parallel %u, no soak)\n",
+      json_object_get_string(json_object_object_get(doc, "state")), done,
+      (unsigned)json_object_get_int(json_object_object_get(counts, "FAILED")),
+      (double)(t1 - t0) / 1e3, par);
+  if (done && st)
+    printf("calls per tenant update %.1f (mutations %.1f, operation polls "
+           "%.1f, reads %.1f)\n",
+           (double)(c1.total - c0.total) / done,
+           (double)(c1.mutations - c0.mutations) / done,
+           (double)(c1.polls - c0.polls) / done,
+           (double)(c1.reads - c0.reads) / done);
+  json_object_put(doc);
+  memset(&x, 0, sizeof(x));
+  edv_fleet_close(f, on_closed, &x);
+  while (!x.done)
+    uv_run(&h->loop, UV_RUN_ONCE);
+  edv_config_free(cfg);
+}
+
 int main(int argc, char **argv)
 {
   unsigned n = 1000;
@@ -292,9 +421,12 @@ int main(int argc, char **argv)
   unsigned long uw = 0, dw = 0, conf = 0;
   struct rusage ru;
   int opt, thread, proc;
+  unsigned upar = 0;
 
-  while ((opt = getopt(argc, argv, "n:p:i:m:")) != -1) {
-    if (opt == 'n')
+  while ((opt = getopt(argc, argv, "n:p:i:m:u:")) != -1) {
+    if (opt == 'u')
+      upar = (unsigned)strtoul(optarg, NULL, 10);
+    else if (opt == 'n')
       n = (unsigned)strtoul(optarg, NULL, 10);
     else if (opt == 'i')
       poll = strtoull(optarg, NULL, 10);
@@ -304,7 +436,8 @@ int main(int argc, char **argv)
       mode = optarg;
     else {
       fprintf(stderr, "usage: bench-tenants [-n N] [-p fast|demo] "
-                      "[-i POLL_MS] [-m thread|proc|inproc]\n");
+                      "[-i POLL_MS] [-m thread|proc|inproc] "
+                      "[-u MAX_PARALLEL]\n");
       return 2;
     }
   }
@@ -413,6 +546,8 @@ int main(int argc, char **argv)
     printf("CPU per tenant          %.2f ms (orchestrator + simulator)\n",
            (cpu1 - cpu0) / n);
   }
+  if (upar)
+    fleet_update(&h, thread ? &st : NULL, upar, poll);
   th_close(&h);
   getrusage(RUSAGE_SELF, &ru);
   if (thread) {
