@@ -108,10 +108,10 @@ void ph_close(ph *p)
   ph_ans x = {0};
 
   edv_engine_close(p->engine, ph_on_closed, &x);
-  ph_wait(p, &x);
+  ph_wait(&p->loop, &x);
   x.done = 0;
   edv_sim_close(p->sim, ph_on_closed, &x);
-  ph_wait(p, &x);
+  ph_wait(&p->loop, &x);
   uv_run(&p->loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&p->loop), 0);
   edv_config_free(p->cfg);
@@ -119,31 +119,42 @@ void ph_close(ph *p)
     nftw(p->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-edv_fleet *ph_fleet_open(ph *p, const char *dir, edv_config *cfg,
-                         const char *actor)
+edv_fleet *ph_fleet_at(edv_engine *engine, const char *dir, edv_config *cfg,
+                       const char *actor)
 {
   edv_fleet_options fo;
   edv_fleet *f = NULL;
   edv_error err;
 
   memset(&fo, 0, sizeof(fo));
-  fo.engine = p->engine;
-  fo.config = cfg ? cfg : p->cfg;
-  fo.state_dir = dir ? dir : p->dir;
+  fo.engine = engine;
+  fo.config = cfg;
+  fo.state_dir = dir;
   fo.actor = actor;
   fo.poll_ms = 50;
   fo.retry_base_ms = 50;
   if (edv_fleet_open(&fo, &f, &err))
-    fail_msg("fleet on %s: %s", fo.state_dir, err.message);
+    fail_msg("fleet on %s: %s", dir, err.message);
   return f;
 }
 
-void ph_fleet_close(ph *p, edv_fleet *f)
+void ph_fleet_end(uv_loop_t *loop, edv_fleet *f)
 {
   ph_ans x = {0};
 
   edv_fleet_close(f, ph_on_closed, &x);
-  ph_wait(p, &x);
+  ph_wait(loop, &x);
+}
+
+edv_fleet *ph_fleet_open(ph *p, const char *dir, edv_config *cfg,
+                         const char *actor)
+{
+  return ph_fleet_at(p->engine, dir ? dir : p->dir, cfg ? cfg : p->cfg, actor);
+}
+
+void ph_fleet_close(ph *p, edv_fleet *f)
+{
+  ph_fleet_end(&p->loop, f);
 }
 
 void ph_on_ans(void *data, json_object *a, const edv_error *err)
@@ -156,10 +167,10 @@ void ph_on_ans(void *data, json_object *a, const edv_error *err)
     x->err = *err;
 }
 
-void ph_wait(ph *p, ph_ans *x)
+void ph_wait(uv_loop_t *loop, ph_ans *x)
 {
   while (!x->done)
-    uv_run(&p->loop, UV_RUN_ONCE);
+    uv_run(loop, UV_RUN_ONCE);
 }
 
 void ph_platform(ph *p, edv_fleet *f)
@@ -168,7 +179,7 @@ void ph_platform(ph *p, edv_fleet *f)
   edv_error err;
 
   assert_int_equal(edv_fleet_platform_init(f, 0, ph_on_ans, &x, &err), 0);
-  ph_wait(p, &x);
+  ph_wait(&p->loop, &x);
   if (!x.a)
     fail_msg("platform: %s", x.err.message);
   assert_string_equal(ph_js(x.a, "phase"), "READY");

@@ -60,12 +60,16 @@ edv_config *ph_engine_config(const char *base, const char *key);
 edv_fleet *ph_fleet_open(ph *p, const char *dir, edv_config *cfg,
                          const char *actor);
 void ph_fleet_close(ph *p, edv_fleet *f);
+/* The same on any engine and loop (the internal harness's too). */
+edv_fleet *ph_fleet_at(edv_engine *engine, const char *dir, edv_config *cfg,
+                       const char *actor);
+void ph_fleet_end(uv_loop_t *loop, edv_fleet *f);
 
 /* edv_fleet_cb and edv_fleet_close's callback for a ph_ans. */
 void ph_on_ans(void *data, json_object *a, const edv_error *err);
 void ph_on_closed(void *data);
-/* Runs the loop until x is answered. */
-void ph_wait(ph *p, ph_ans *x);
+/* Runs `loop` until x is answered. */
+void ph_wait(uv_loop_t *loop, ph_ans *x);
 /* The platform of f, driven to READY (asserted). */
 void ph_platform(ph *p, edv_fleet *f);
 

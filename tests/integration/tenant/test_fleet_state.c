@@ -43,6 +43,7 @@
 #include <cmocka.h>
 
 #include "edv/fleet.h"
+#include "pharness.h"
 #include "tharness.h"
 
 static th H;
@@ -52,66 +53,23 @@ static edv_config *Cfg;
 
 /* ---- public fleets on the harness's loop and engine ------------------- */
 
-typedef struct ans {
-  int done;
-  json_object *a;
-  edv_error err;
-} ans;
-
-static void on_ans(void *data, json_object *a, const edv_error *err)
-{
-  ans *x = data;
-
-  x->done = 1;
-  x->a = a ? json_object_get(a) : NULL;
-  if (err)
-    x->err = *err;
-}
-
 static void on_done(void *data, const edv_error *err)
 {
-  ans *x = data;
+  ph_ans *x = data;
 
   x->done = 1;
   if (err)
     x->err = *err;
-}
-
-static void wait_for(ans *x)
-{
-  while (!x->done)
-    uv_run(&H.loop, UV_RUN_ONCE);
 }
 
 static edv_fleet *pub_open(const char *dir)
 {
-  edv_fleet_options fo;
-  edv_fleet *f = NULL;
-  edv_error err;
-
-  memset(&fo, 0, sizeof(fo));
-  fo.engine = H.engine;
-  fo.config = Cfg;
-  fo.state_dir = dir;
-  fo.actor = "state-test";
-  fo.poll_ms = 50;
-  fo.retry_base_ms = 50;
-  if (edv_fleet_open(&fo, &f, &err))
-    fail_msg("fleet on %s: %s", dir, err.message);
-  return f;
-}
-
-static void on_closed(void *data)
-{
-  ((ans *)data)->done = 1;
+  return ph_fleet_at(H.engine, dir, Cfg, "state-test");
 }
 
 static void pub_close(edv_fleet *f)
 {
-  ans x = {0};
-
-  edv_fleet_close(f, on_closed, &x);
-  wait_for(&x);
+  ph_fleet_end(&H.loop, f);
 }
 
 static char *slurp(const char *path)
@@ -151,12 +109,12 @@ static void export_to(edv_fleet *f, const char *path, unsigned flags)
 static void assert_all_in_sync(edv_fleet *f)
 {
   for (unsigned i = 0; i < N; i++) {
-    ans x = {0};
+    ph_ans x = {0};
     edv_error err;
     json_object *v;
 
-    assert_int_equal(edv_tenant_plan(f, ids[i], on_ans, &x, &err), 0);
-    wait_for(&x);
+    assert_int_equal(edv_tenant_plan(f, ids[i], ph_on_ans, &x, &err), 0);
+    ph_wait(&H.loop, &x);
     if (!x.a)
       fail_msg("plan %s: %s", ids[i], x.err.message);
     if (!json_object_object_get_ex(x.a, "in_sync", &v) ||
@@ -182,12 +140,12 @@ static void mkdir_in(char *buf, size_t size, const char *name)
 static void scale_one(void)
 {
   edv_fleet *f = pub_open(H.dir);
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_tenant_scale(f, "st00", "standard", 0, on_ans, &x, &err),
-                   0);
-  wait_for(&x);
+  assert_int_equal(
+      edv_tenant_scale(f, "st00", "standard", 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("scale: %s", x.err.message);
   json_object_put(x.a);
@@ -199,11 +157,11 @@ static void scale_one(void)
 static void suspend_one(void)
 {
   edv_fleet *f = pub_open(H.dir);
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_tenant_delete(f, "st05", 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_delete(f, "st05", 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("delete: %s", x.err.message);
   json_object_put(x.a);
@@ -381,12 +339,12 @@ static void assert_same_records(const char *lost, const char *rebuilt)
 
 static json_object *rebuild(edv_fleet *f, unsigned flags)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  if (edv_fleet_state_rebuild(f, flags, on_ans, &x, &err))
+  if (edv_fleet_state_rebuild(f, flags, ph_on_ans, &x, &err))
     fail_msg("rebuild: %s", err.message);
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("rebuild: %s", x.err.message);
   return x.a;
@@ -436,10 +394,10 @@ static void test_rebuild(void **state)
   mkdir_in(dir, sizeof(dir), "closed");
   f = pub_open(dir);
   {
-    ans x = {0};
-    assert_int_equal(edv_fleet_state_rebuild(f, 0, on_ans, &x, &err), 0);
+    ph_ans x = {0};
+    assert_int_equal(edv_fleet_state_rebuild(f, 0, ph_on_ans, &x, &err), 0);
     pub_close(f);
-    wait_for(&x);
+    ph_wait(&H.loop, &x);
     assert_null(x.a);
     assert_int_equal(x.err.code, EDV_ECANCELED);
   }
@@ -464,7 +422,7 @@ static void test_rebuild(void **state)
   assert_all_in_sync(f);
 
   /* Over records: refused, unless forced (then the old file is kept). */
-  assert_int_equal(edv_fleet_state_rebuild(f, 0, on_ans, NULL, &err),
+  assert_int_equal(edv_fleet_state_rebuild(f, 0, ph_on_ans, NULL, &err),
                    EDV_ECONFLICT);
   assert_non_null(strstr(err.message, "not empty"));
   r = rebuild(f, EDV_STATE_FORCE);
@@ -594,7 +552,7 @@ static void test_snapshot(void **state)
   char dir[300], path[400], a[400], b[400], *ta, *tb;
   edv_fleet *live, *f;
   edv_error err;
-  ans x = {0};
+  ph_ans x = {0};
 
   (void)state;
   mkdir_in(dir, sizeof(dir), "snap");
@@ -602,7 +560,7 @@ static void test_snapshot(void **state)
   live = pub_open(H.dir);
   assert_int_equal(edv_fleet_snapshot(live, path, on_done, &x, &err), 0);
   assert_int_equal(x.done, 0); /* never inside the call */
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   assert_int_equal(x.err.code, 0);
   assert_mode_0600(path);
   snprintf(a, sizeof(a), "%s/live.json", H.dir);

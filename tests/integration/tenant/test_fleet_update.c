@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "edv/fleet.h"
+#include "pharness.h"
 #include "tharness.h"
 
 #define CP "/compute/v1/projects/edv-sim"
@@ -39,40 +40,6 @@
 static th H;
 static edv_config *Cfg;
 static edv_fleet *F;
-
-typedef struct ans {
-  int done;
-  json_object *a;
-  edv_error err;
-} ans;
-
-static void on_ans(void *data, json_object *a, const edv_error *err)
-{
-  ans *x = data;
-
-  x->done = 1;
-  x->a = a ? json_object_get(a) : NULL;
-  if (err)
-    x->err = *err;
-}
-
-static void wait_for(ans *x)
-{
-  while (!x->done)
-    uv_run(&H.loop, UV_RUN_ONCE);
-}
-
-static void on_closed(void *data)
-{
-  ((ans *)data)->done = 1;
-}
-
-static const char *js(json_object *o, const char *k)
-{
-  json_object *v;
-
-  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
-}
 
 static int ji(json_object *o, const char *k)
 {
@@ -84,7 +51,7 @@ static void release(const char *version, const char *img)
 {
   char body[400], wait[400];
   json_object *s, *op;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
   snprintf(body, sizeof(body),
@@ -94,18 +61,19 @@ static void release(const char *version, const char *img)
   op = th_api(&H, EDV_API_COMPUTE, "POST", CP "/global/images",
               json_tokener_parse(body));
   assert_non_null(op);
-  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait", js(op, "name"));
+  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait",
+           ph_js(op, "name"));
   json_object_put(op);
   op = th_api(&H, EDV_API_COMPUTE, "POST", wait, NULL);
   assert_non_null(op);
-  assert_string_equal(js(op, "status"), "DONE");
+  assert_string_equal(ph_js(op, "status"), "DONE");
   json_object_put(op);
   snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}", version,
            img);
   s = json_tokener_parse(body);
-  assert_int_equal(edv_release_create(F, s, on_ans, &x, &err), 0);
+  assert_int_equal(edv_release_create(F, s, ph_on_ans, &x, &err), 0);
   json_object_put(s);
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("release %s: %s", version, x.err.message);
   json_object_put(x.a);
@@ -114,7 +82,7 @@ static void release(const char *version, const char *img)
 /* n tenants "upNN" created at once, waited until READY. */
 static void tenants(unsigned n)
 {
-  ans x[16];
+  ph_ans x[16];
   edv_error err;
 
   assert_true(n <= 16);
@@ -129,14 +97,14 @@ static void tenants(unsigned n)
              "\"School %u\",\"tier\":\"basic\",\"region\":\"us-central1\"}",
              i, i, i);
     s = json_tokener_parse(spec);
-    assert_int_equal(edv_tenant_create(F, s, 0, on_ans, &x[i], &err), 0);
+    assert_int_equal(edv_tenant_create(F, s, 0, ph_on_ans, &x[i], &err), 0);
     json_object_put(s);
   }
   for (unsigned i = 0; i < n; i++) {
-    wait_for(&x[i]);
+    ph_wait(&H.loop, &x[i]);
     if (!x[i].a)
       fail_msg("create up%02u: %s", i, x[i].err.message);
-    assert_string_equal(js(x[i].a, "phase"), "READY");
+    assert_string_equal(ph_js(x[i].a, "phase"), "READY");
     json_object_put(x[i].a);
   }
 }
@@ -147,20 +115,20 @@ static void assert_on(const char *id, const char *version)
 {
   char name[200], label[48];
   json_object *vm, *items;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
   const char *meta = NULL, *lab;
 
-  assert_int_equal(edv_tenant_get(F, id, 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_get(F, id, 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
-  if (strcmp(js(x.a, "release"), version) != 0)
-    fail_msg("%s: the store says release %s, not %s", id, js(x.a, "release"),
+  if (strcmp(ph_js(x.a, "release"), version) != 0)
+    fail_msg("%s: the store says release %s, not %s", id, ph_js(x.a, "release"),
              version);
   /* The VM serving now (a release change replaces it: edv-ID-vm-N). */
   snprintf(name, sizeof(name),
            "projects/edv-sim/zones/us-central1-a/instances/%s",
-           js(json_object_object_get(x.a, "resources"), "vm"));
+           ph_js(json_object_object_get(x.a, "resources"), "vm"));
   json_object_put(x.a);
   snprintf(label, sizeof(label), "%s", version);
   for (char *p = label; *p; p++)
@@ -170,7 +138,7 @@ static void assert_on(const char *id, const char *version)
   assert_non_null(vm);
   /* The VM was made for the release: its label and its metadata (what the
    * app reads) name it. */
-  lab = js(json_object_object_get(vm, "labels"), "edv-release");
+  lab = ph_js(json_object_object_get(vm, "labels"), "edv-release");
   if (!lab || strcmp(lab, label) != 0)
     fail_msg("%s: VM label edv-release %s, not %s", id, lab ? lab : "(none)",
              label);
@@ -178,8 +146,8 @@ static void assert_on(const char *id, const char *version)
       json_object_object_get(json_object_object_get(vm, "metadata"), "items");
   for (size_t i = 0; i < json_object_array_length(items); i++) {
     json_object *it = json_object_array_get_idx(items, i);
-    if (strcmp(js(it, "key"), "edv-release") == 0)
-      meta = js(it, "value");
+    if (strcmp(ph_js(it, "key"), "edv-release") == 0)
+      meta = ph_js(it, "value");
   }
   if (!meta || strcmp(meta, version) != 0)
     fail_msg("%s: VM metadata edv-release %s, not %s", id,
@@ -192,30 +160,30 @@ static void assert_on(const char *id, const char *version)
 static json_object *start(const char *text, unsigned flags, edv_error *err)
 {
   json_object *s = json_tokener_parse(text);
-  ans x = {0};
+  ph_ans x = {0};
   int rc;
 
   assert_non_null(s);
-  rc = edv_fleet_update_start(F, s, flags, on_ans, &x, err);
+  rc = edv_fleet_update_start(F, s, flags, ph_on_ans, &x, err);
   json_object_put(s);
   if (rc)
     return NULL;
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("update: %s", x.err.message);
-  if (!(flags & EDV_FLEET_ASYNC) && strcmp(js(x.a, "state"), "DONE") != 0)
+  if (!(flags & EDV_FLEET_ASYNC) && strcmp(ph_js(x.a, "state"), "DONE") != 0)
     fprintf(stderr, "# %s\n", json_object_to_json_string(x.a));
   return x.a;
 }
 
 static json_object *act(const char *id, const char *action, unsigned flags)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  if (edv_fleet_update_act(F, id, action, flags, on_ans, &x, &err))
+  if (edv_fleet_update_act(F, id, action, flags, ph_on_ans, &x, &err))
     fail_msg("%s: %s", action, err.message);
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("%s: %s", action, x.err.message);
   return x.a;
@@ -223,11 +191,11 @@ static json_object *act(const char *id, const char *action, unsigned flags)
 
 static json_object *get(const char *id)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_fleet_update_get(F, id, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_fleet_update_get(F, id, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
   return x.a;
 }
@@ -298,11 +266,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-  ans x = {0};
+  ph_ans x = {0};
 
   (void)state;
-  edv_fleet_close(F, on_closed, &x);
-  wait_for(&x);
+  edv_fleet_close(F, ph_on_closed, &x);
+  ph_wait(&H.loop, &x);
   th_close(&H);
   edv_config_free(Cfg);
   return 0;
@@ -321,10 +289,11 @@ static void assert_wave_order(json_object *doc)
 
     for (size_t i = 0; i < json_object_array_length(ts); i++) {
       json_object *t = json_object_array_get_idx(ts, i);
-      if (ji(t, "wave") == w && strcmp(js(t, "finished"), last_end) > 0)
-        snprintf(last_end, sizeof(last_end), "%s", js(t, "finished"));
-      if (ji(t, "wave") == w + 1 && strcmp(js(t, "started"), first_start) < 0)
-        snprintf(first_start, sizeof(first_start), "%s", js(t, "started"));
+      if (ji(t, "wave") == w && strcmp(ph_js(t, "finished"), last_end) > 0)
+        snprintf(last_end, sizeof(last_end), "%s", ph_js(t, "finished"));
+      if (ji(t, "wave") == w + 1 &&
+          strcmp(ph_js(t, "started"), first_start) < 0)
+        snprintf(first_start, sizeof(first_start), "%s", ph_js(t, "started"));
     }
     if (!last_end[0] || strcmp(last_end, first_start) > 0)
       fail_msg("wave %d ended at %s, after wave %d started at %s", w, last_end,
@@ -408,7 +377,7 @@ static void test_waves(void **state)
 {
   lbprobe lb;
   json_object *d, *w;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
   char id[40], tn[8];
 
@@ -429,7 +398,7 @@ static void test_waves(void **state)
           "field 'tiers'");
   refused("{\"release\":\"1.1.0\",\"colour\":1}", EDV_EINVAL, "field 'colour'");
   refused("{\"release\":\"1.0.0\"}", EDV_EPRECONDITION, "1.0.0");
-  assert_int_equal(edv_fleet_update_get(F, NULL, on_ans, &x, &err),
+  assert_int_equal(edv_fleet_update_get(F, NULL, ph_on_ans, &x, &err),
                    EDV_ENOTFOUND);
   /* Every tenant's hostname requested every 100 ms meanwhile: the VMs
    * are replaced with no failed request. */
@@ -437,7 +406,7 @@ static void test_waves(void **state)
   d = start("{\"release\":\"1.1.0\",\"waves\":\"1,25%,100%\",\"soak_s\":1,"
             "\"max_parallel\":4}",
             0, NULL);
-  assert_string_equal(js(d, "state"), "DONE");
+  assert_string_equal(ph_js(d, "state"), "DONE");
   assert_int_equal(count(d, "DONE"), 12);
   assert_int_equal(ji(d, "waves_total"), 3);
   w = json_object_object_get(d, "per_wave");
@@ -445,7 +414,7 @@ static void test_waves(void **state)
   assert_int_equal(ji(json_object_array_get_idx(w, 1), "tenants"), 2);
   assert_int_equal(ji(json_object_array_get_idx(w, 2), "tenants"), 9);
   assert_wave_order(d);
-  snprintf(id, sizeof(id), "%s", js(d, "id"));
+  snprintf(id, sizeof(id), "%s", ph_js(d, "id"));
   json_object_put(d);
   for (unsigned i = 0; i < 12; i++) {
     snprintf(tn, sizeof(tn), "up%02u", i);
@@ -453,8 +422,8 @@ static void test_waves(void **state)
   }
   /* Rollback: every tenant back on 1.0.0. */
   d = act(NULL, "rollback", 0);
-  assert_string_equal(js(d, "id"), id);
-  assert_string_equal(js(d, "state"), "ROLLED_BACK");
+  assert_string_equal(ph_js(d, "id"), id);
+  assert_string_equal(ph_js(d, "state"), "ROLLED_BACK");
   assert_int_equal(count(d, "ROLLED_BACK"), 12);
   json_object_put(d);
   for (unsigned i = 0; i < 12; i++) {
@@ -487,7 +456,7 @@ static void test_canary(void **state)
   d = start("{\"release\":\"1.2.0\",\"waves\":\"1,100%\",\"soak_s\":1,"
             "\"max_parallel\":4,\"max_failures\":0}",
             0, NULL);
-  assert_string_equal(js(d, "state"), "HALTED");
+  assert_string_equal(ph_js(d, "state"), "HALTED");
   assert_int_equal(count(d, "FAILED"), 1);
   assert_int_equal(count(d, "PENDING"), 3);
   assert_int_equal(count(d, "DONE"), 0);
@@ -519,28 +488,28 @@ static void test_pause(void **state)
             "\"max_parallel\":1}",
             EDV_FLEET_ASYNC, &err);
   assert_non_null(d);
-  assert_string_equal(js(d, "state"), "RUNNING");
-  snprintf(id, sizeof(id), "%s", js(d, "id"));
+  assert_string_equal(ph_js(d, "state"), "RUNNING");
+  snprintf(id, sizeof(id), "%s", ph_js(d, "id"));
   json_object_put(d);
   /* Another update while this one runs: refused, naming it. */
   refused("{\"release\":\"1.1.0\"}", EDV_ECONFLICT, id);
   run_until(id, 1);
   d = act(id, "pause", 0);
-  assert_string_equal(js(d, "state"), "PAUSED");
+  assert_string_equal(ph_js(d, "state"), "PAUSED");
   json_object_put(d);
   run_until(id, 0);
   /* Nothing starts while paused. */
   for (int i = 0; i < 20; i++)
     uv_run(&H.loop, UV_RUN_NOWAIT);
   d = get(id);
-  assert_string_equal(js(d, "state"), "PAUSED");
+  assert_string_equal(ph_js(d, "state"), "PAUSED");
   done = count(d, "DONE") + count(d, "SOAKING");
   assert_true(done >= 1 && done < 8);
   assert_int_equal(count(d, "PENDING"), 8 - done);
   json_object_put(d);
   assert_on("up07", "1.0.0");
   d = act(id, "resume", 0);
-  assert_string_equal(js(d, "state"), "DONE");
+  assert_string_equal(ph_js(d, "state"), "DONE");
   assert_int_equal(count(d, "DONE"), 8);
   json_object_put(d);
   for (unsigned i = 0; i < 8; i++) {
@@ -553,22 +522,22 @@ static void test_pause(void **state)
             "\"max_parallel\":1}",
             EDV_FLEET_ASYNC, &err);
   assert_non_null(d);
-  snprintf(id, sizeof(id), "%s", js(d, "id"));
+  snprintf(id, sizeof(id), "%s", ph_js(d, "id"));
   json_object_put(d);
   run_until(id, 1);
   d = act(id, "abort", 0);
-  assert_string_equal(js(d, "state"), "ABORTED");
+  assert_string_equal(ph_js(d, "state"), "ABORTED");
   json_object_put(d);
   run_until(id, 0);
   d = get(id);
-  assert_string_equal(js(d, "state"), "ABORTED");
+  assert_string_equal(ph_js(d, "state"), "ABORTED");
   done = count(d, "DONE") + count(d, "SOAKING");
   assert_true(done >= 1 && done < 8);
   json_object_put(d);
   assert_on("up00", "1.2.0");
   assert_on("up07", "1.1.0");
   d = act(id, "rollback", 0);
-  assert_string_equal(js(d, "state"), "ROLLED_BACK");
+  assert_string_equal(ph_js(d, "state"), "ROLLED_BACK");
   assert_int_equal(count(d, "ROLLED_BACK"), done);
   assert_int_equal(count(d, "PENDING"), 8 - done); /* never touched */
   json_object_put(d);
@@ -578,7 +547,7 @@ static void test_pause(void **state)
   }
   /* An unknown action names the field. */
   assert_int_equal(
-      edv_fleet_update_act(F, id, "explode", 0, on_ans, NULL, &err),
+      edv_fleet_update_act(F, id, "explode", 0, ph_on_ans, NULL, &err),
       EDV_EINVAL);
   assert_non_null(strstr(err.message, "field 'action'"));
 }
@@ -627,19 +596,19 @@ static void assert_all_on(const char *version)
     assert_int_equal(ctl(0, out, sizeof(out), get), 0);
     doc = json_tokener_parse(out);
     assert_non_null(doc);
-    assert_string_equal(js(doc, "release"), version);
+    assert_string_equal(ph_js(doc, "release"), version);
     snprintf(name, sizeof(name),
              "projects/edv-sim/zones/us-central1-a/instances/%s",
-             js(json_object_object_get(doc, "resources"), "vm"));
+             ph_js(json_object_object_get(doc, "resources"), "vm"));
     json_object_put(doc);
     vm = th_res(&h, name);
     assert_non_null(vm);
     items =
         json_object_object_get(json_object_object_get(vm, "metadata"), "items");
     for (size_t j = 0; j < json_object_array_length(items); j++)
-      if (strcmp(js(json_object_array_get_idx(items, j), "key"),
+      if (strcmp(ph_js(json_object_array_get_idx(items, j), "key"),
                  "edv-release") == 0)
-        meta = js(json_object_array_get_idx(items, j), "value");
+        meta = ph_js(json_object_array_get_idx(items, j), "value");
     assert_non_null(meta);
     assert_string_equal(meta, version);
     json_object_put(vm);
@@ -725,7 +694,7 @@ static void test_kill(void **state)
     int recorded = ctl(0, out, sizeof(out), status) == 0;
 
     doc = recorded ? json_tokener_parse(out) : NULL;
-    state_now = doc ? js(doc, "state") : NULL;
+    state_now = doc ? ph_js(doc, "state") : NULL;
     if (state_now && strcmp(state_now, "DONE") == 0) {
       json_object_put(doc);
       break;
@@ -741,7 +710,7 @@ static void test_kill(void **state)
   assert_int_equal(ctl(0, out, sizeof(out), status), 0);
   doc = json_tokener_parse(out);
   assert_non_null(doc);
-  assert_string_equal(js(doc, "state"), "DONE");
+  assert_string_equal(ph_js(doc, "state"), "DONE");
   assert_int_equal(count(doc, "DONE"), 6);
   assert_wave_order(doc);
   json_object_put(doc);
@@ -753,7 +722,7 @@ static void test_kill(void **state)
 
     assert_int_equal(ctl(0, out, sizeof(out), status), 0);
     doc = json_tokener_parse(out);
-    state_now = doc ? js(doc, "state") : NULL;
+    state_now = doc ? ph_js(doc, "state") : NULL;
     if (state_now && strcmp(state_now, "ROLLED_BACK") == 0) {
       json_object_put(doc);
       print_message("# rollback: %u kill -9s\n", nkills - r0);

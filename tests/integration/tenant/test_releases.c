@@ -48,7 +48,7 @@ static json_object *release_create(const char *spec, edv_error *err)
   json_object_put(s);
   if (result)
     return NULL;
-  ph_wait(&H, &x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     *err = x.err;
   return x.a;
@@ -60,7 +60,7 @@ static json_object *release_list(void)
   edv_error err;
 
   assert_int_equal(edv_release_list(F, ph_on_ans, &x, &err), 0);
-  ph_wait(&H, &x);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
   return x.a;
 }
@@ -119,7 +119,7 @@ static void tenant_create(const char *id)
   s = json_tokener_parse(spec);
   assert_int_equal(edv_tenant_create(F, s, 0, ph_on_ans, &x, &err), 0);
   json_object_put(s);
-  ph_wait(&H, &x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("create %s: %s", id, x.err.message);
   assert_string_equal(ph_js(x.a, "phase"), "READY");
@@ -132,7 +132,7 @@ static json_object *tenant_get(const char *id, unsigned flags)
   edv_error err;
 
   assert_int_equal(edv_tenant_get(F, id, flags, ph_on_ans, &x, &err), 0);
-  ph_wait(&H, &x);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
   return x.a;
 }
@@ -358,7 +358,7 @@ static void test_rebuild(void **state)
   assert_int_equal(mkdir(dir, 0700), 0);
   f = ph_fleet_open(&H, dir, NULL, "release-test");
   assert_int_equal(edv_fleet_state_rebuild(f, 0, ph_on_ans, &x, &err), 0);
-  ph_wait(&H, &x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("rebuild: %s", x.err.message);
   json_object_put(x.a);

@@ -31,6 +31,7 @@
 
 #include "edv/fleet.h"
 #include "edv/sim.h"
+#include "pharness.h"
 #include "tharness.h"
 
 #define CP   "/compute/v1/projects/edv-sim"
@@ -40,40 +41,6 @@ static th H;
 static edv_config *Cfg;
 static edv_fleet *F;
 
-typedef struct ans {
-  int done;
-  json_object *a;
-  edv_error err;
-} ans;
-
-static void on_ans(void *data, json_object *a, const edv_error *err)
-{
-  ans *x = data;
-
-  x->done = 1;
-  x->a = a ? json_object_get(a) : NULL;
-  if (err)
-    x->err = *err;
-}
-
-static void wait_for(ans *x)
-{
-  while (!x->done)
-    uv_run(&H.loop, UV_RUN_ONCE);
-}
-
-static void on_closed(void *data)
-{
-  ((ans *)data)->done = 1;
-}
-
-static const char *js(json_object *o, const char *k)
-{
-  json_object *v;
-
-  return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
-}
-
 /* A Compute call that starts a global operation, waited for. */
 static void compute_op(const char *method, const char *path, const char *body)
 {
@@ -82,11 +49,12 @@ static void compute_op(const char *method, const char *path, const char *body)
   char wait[400];
 
   assert_non_null(op);
-  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait", js(op, "name"));
+  snprintf(wait, sizeof(wait), CP "/global/operations/%s/wait",
+           ph_js(op, "name"));
   json_object_put(op);
   op = th_api(&H, EDV_API_COMPUTE, "POST", wait, NULL);
   assert_non_null(op);
-  assert_string_equal(js(op, "status"), "DONE");
+  assert_string_equal(ph_js(op, "status"), "DONE");
   json_object_put(op);
 }
 
@@ -95,7 +63,7 @@ static void release(const char *version, const char *name)
 {
   char body[400];
   json_object *s, *r;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
   snprintf(body, sizeof(body),
@@ -106,9 +74,9 @@ static void release(const char *version, const char *name)
   snprintf(body, sizeof(body), "{\"version\":\"%s\",\"image\":\"%s\"}", version,
            name);
   s = json_tokener_parse(body);
-  assert_int_equal(edv_release_create(F, s, on_ans, &x, &err), 0);
+  assert_int_equal(edv_release_create(F, s, ph_on_ans, &x, &err), 0);
   json_object_put(s);
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   r = x.a;
   if (!r)
     fail_msg("release %s: %s", version, x.err.message);
@@ -119,7 +87,7 @@ static void tenant_create(const char *id)
 {
   char spec[300];
   json_object *s;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
   snprintf(spec, sizeof(spec),
@@ -127,9 +95,9 @@ static void tenant_create(const char *id)
            "\"tier\":\"basic\",\"region\":\"us-central1\"}",
            id, id, id);
   s = json_tokener_parse(spec);
-  assert_int_equal(edv_tenant_create(F, s, 0, on_ans, &x, &err), 0);
+  assert_int_equal(edv_tenant_create(F, s, 0, ph_on_ans, &x, &err), 0);
   json_object_put(s);
-  wait_for(&x);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("create %s: %s", id, x.err.message);
   json_object_put(x.a);
@@ -137,11 +105,11 @@ static void tenant_create(const char *id)
 
 static json_object *tenant_get(const char *id)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_tenant_get(F, id, 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_get(F, id, 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
   return x.a;
 }
@@ -161,8 +129,8 @@ static const char *meta(json_object *vm, const char *key)
       json_object_object_get(json_object_object_get(vm, "metadata"), "items");
 
   for (size_t i = 0; items && i < json_object_array_length(items); i++)
-    if (strcmp(js(json_object_array_get_idx(items, i), "key"), key) == 0)
-      return js(json_object_array_get_idx(items, i), "value");
+    if (strcmp(ph_js(json_object_array_get_idx(items, i), "key"), key) == 0)
+      return ph_js(json_object_array_get_idx(items, i), "value");
   return NULL;
 }
 
@@ -180,7 +148,7 @@ static void members(const char *id, char *buf, size_t size)
   buf[0] = '\0';
   items = json_object_object_get(r, "items");
   for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-    const char *inst = js(json_object_array_get_idx(items, i), "instance");
+    const char *inst = ph_js(json_object_array_get_idx(items, i), "instance");
     const char *last = strrchr(inst, '/');
     size_t n = strlen(buf);
     snprintf(buf + n, size - n, "%s%s", n ? "," : "", last ? last + 1 : inst);
@@ -203,9 +171,9 @@ static void assert_serving(const char *id, const char *vm, const char *disk,
   if (!o)
     fail_msg("%s: no VM %s", id, vm);
   labels = json_object_object_get(o, "labels");
-  assert_string_equal(js(labels, "edv-release"), label);
-  assert_string_equal(js(labels, "edv-tier"), "basic");
-  assert_string_equal(js(labels, "edv-tenant"), id);
+  assert_string_equal(ph_js(labels, "edv-release"), label);
+  assert_string_equal(ph_js(labels, "edv-tier"), "basic");
+  assert_string_equal(ph_js(labels, "edv-tenant"), id);
   assert_string_equal(meta(o, "edv-release"), version);
   assert_string_equal(meta(o, "edv-tier"), "basic");
   assert_non_null(meta(o, "edv-max-users"));
@@ -214,7 +182,7 @@ static void assert_serving(const char *id, const char *vm, const char *disk,
   json_object_put(o);
   o = zres("disks", disk);
   assert_non_null(o);
-  src = js(o, "sourceImage");
+  src = ph_js(o, "sourceImage");
   assert_non_null(src);
   if (strlen(src) < strlen(image) ||
       strcmp(src + strlen(src) - strlen(image), image) != 0)
@@ -261,11 +229,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-  ans x = {0};
+  ph_ans x = {0};
 
   (void)state;
-  edv_fleet_close(F, on_closed, &x);
-  wait_for(&x);
+  edv_fleet_close(F, ph_on_closed, &x);
+  ph_wait(&H.loop, &x);
   th_close(&H);
   edv_config_free(Cfg);
   return 0;
@@ -287,8 +255,8 @@ static void on_probe(void *data, const edv_response *res)
   p->inflight--;
   if (res->http_status != 200)
     p->failed++;
-  else if (res->json && js(res->json, "instance") &&
-           strstr(js(res->json, "instance"), p->new_vm))
+  else if (res->json && ph_js(res->json, "instance") &&
+           strstr(ph_js(res->json, "instance"), p->new_vm))
     p->by_new++;
 }
 
@@ -320,7 +288,7 @@ static void probe_tick(uv_timer_t *t)
 static void test_swap(void **state)
 {
   probe p;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
   json_object *t, *o, *pols;
   int attached = 0;
@@ -342,8 +310,8 @@ static void test_swap(void **state)
   t0 = th_now_ms();
   s0 = p.sent;
   assert_int_equal(
-      edv_tenant_set_release(F, "rc2", "2.0.0", 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+      edv_tenant_set_release(F, "rc2", "2.0.0", 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   /* A figure, not a check: what one release change costs. */
   print_message("# release change: %llu ms, %lu API calls (%lu mutating, "
                 "%lu operation polls; the %u probes meanwhile excluded)\n",
@@ -353,8 +321,8 @@ static void test_swap(void **state)
                 p.sent - s0);
   if (!x.a)
     fail_msg("set release: %s", x.err.message);
-  assert_string_equal(js(x.a, "release"), "2.0.0");
-  assert_string_equal(js(x.a, "phase"), "READY");
+  assert_string_equal(ph_js(x.a, "release"), "2.0.0");
+  assert_string_equal(ph_js(x.a, "phase"), "READY");
   json_object_put(x.a);
   /* A few more requests, now served by the new VM. */
   {
@@ -389,33 +357,33 @@ static void test_swap(void **state)
                  "/edv-app-1");
   /* The plan follows the new VM: nothing to change. */
   memset(&x, 0, sizeof(x));
-  assert_int_equal(edv_tenant_plan(F, "rc2", on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_plan(F, "rc2", ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
   if (!json_object_get_boolean(json_object_object_get(x.a, "in_sync")))
     fail_msg("plan: %s", json_object_to_json_string(x.a));
   json_object_put(x.a);
   t = tenant_get("rc2");
-  assert_string_equal(js(t, "release"), "2.0.0");
+  assert_string_equal(ph_js(t, "release"), "2.0.0");
   json_object_put(t);
 }
 
 static void test_refusals(void **state)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
   (void)state;
   assert_int_equal(
-      edv_tenant_set_release(F, "rc1", "9.9.9", 0, on_ans, &x, &err),
+      edv_tenant_set_release(F, "rc1", "9.9.9", 0, ph_on_ans, &x, &err),
       EDV_EINVAL);
   assert_non_null(strstr(err.message, "field 'release'"));
   assert_int_equal(
-      edv_tenant_set_release(F, "rc1", "1.0.0", 0, on_ans, &x, &err),
+      edv_tenant_set_release(F, "rc1", "1.0.0", 0, ph_on_ans, &x, &err),
       EDV_EINVAL);
   assert_non_null(strstr(err.message, "field 'release'"));
   assert_int_equal(
-      edv_tenant_set_release(F, "nope", "2.0.0", 0, on_ans, &x, &err),
+      edv_tenant_set_release(F, "nope", "2.0.0", 0, ph_on_ans, &x, &err),
       EDV_ENOTFOUND);
   assert_false(x.done);
   assert_serving("rc1", "edv-rc1-vm", "edv-rc1-boot", "1_0_0", "1.0.0",
@@ -425,11 +393,11 @@ static void test_refusals(void **state)
 /* The plan of `id` on fleet `f` is in sync. */
 static void assert_in_sync(edv_fleet *f, const char *id)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
 
-  assert_int_equal(edv_tenant_plan(f, id, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_plan(f, id, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
   if (!json_object_get_boolean(json_object_object_get(x.a, "in_sync")))
     fail_msg("plan: %s", json_object_to_json_string(x.a));
@@ -441,7 +409,7 @@ static void test_rebuild(void **state)
   char dir[300];
   edv_fleet_options fo;
   edv_fleet *f, *keep = F;
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
   json_object *t;
 
@@ -455,28 +423,28 @@ static void test_rebuild(void **state)
   fo.actor = "release-test";
   fo.poll_ms = 50;
   assert_int_equal(edv_fleet_open(&fo, &f, &err), 0);
-  assert_int_equal(edv_fleet_state_rebuild(f, 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_fleet_state_rebuild(f, 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   if (!x.a)
     fail_msg("rebuild: %s", x.err.message);
   json_object_put(x.a);
   F = f;
   t = tenant_get("rc2");
-  assert_string_equal(js(t, "release"), "2.0.0");
-  assert_string_equal(js(json_object_object_get(t, "resources"), "vm"),
+  assert_string_equal(ph_js(t, "release"), "2.0.0");
+  assert_string_equal(ph_js(json_object_object_get(t, "resources"), "vm"),
                       "edv-rc2-vm-1");
   json_object_put(t);
   assert_in_sync(f, "rc2");
   assert_in_sync(f, "rc1");
   F = keep;
   memset(&x, 0, sizeof(x));
-  edv_fleet_close(f, on_closed, &x);
-  wait_for(&x);
+  edv_fleet_close(f, ph_on_closed, &x);
+  ph_wait(&H.loop, &x);
 }
 
 static void test_unhealthy(void **state)
 {
-  ans x = {0};
+  ph_ans x = {0};
   edv_error err;
   json_object *f, *t;
 
@@ -486,8 +454,8 @@ static void test_unhealthy(void **state)
   assert_non_null(f);
   json_object_put(f);
   assert_int_equal(
-      edv_tenant_set_release(F, "rc3", "3.0.0", 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+      edv_tenant_set_release(F, "rc3", "3.0.0", 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_null(x.a);
   assert_int_equal(x.err.code, EDV_EOPFAILED);
   print_message("# %s\n", x.err.message);
@@ -500,20 +468,20 @@ static void test_unhealthy(void **state)
   assert_null(zres("instances", "edv-rc3-vm-1"));
   assert_null(zres("disks", "edv-rc3-boot-1"));
   t = tenant_get("rc3");
-  assert_string_equal(js(t, "release"), "1.0.0");
+  assert_string_equal(ph_js(t, "release"), "1.0.0");
   json_object_put(t);
   f = th_admin(&H, "DELETE", "/_sim/faults", NULL);
   json_object_put(f);
   /* FAILED with the message; a retry finds it as it was: READY. */
   t = tenant_get("rc3");
-  assert_string_equal(js(t, "phase"), "FAILED");
+  assert_string_equal(ph_js(t, "phase"), "FAILED");
   json_object_put(t);
   memset(&x, 0, sizeof(x));
-  assert_int_equal(edv_tenant_retry(F, "rc3", 0, on_ans, &x, &err), 0);
-  wait_for(&x);
+  assert_int_equal(edv_tenant_retry(F, "rc3", 0, ph_on_ans, &x, &err), 0);
+  ph_wait(&H.loop, &x);
   assert_non_null(x.a);
-  assert_string_equal(js(x.a, "phase"), "READY");
-  assert_string_equal(js(x.a, "release"), "1.0.0");
+  assert_string_equal(ph_js(x.a, "phase"), "READY");
+  assert_string_equal(ph_js(x.a, "release"), "1.0.0");
   json_object_put(x.a);
   assert_serving("rc3", "edv-rc3-vm", "edv-rc3-boot", "1_0_0", "1.0.0",
                  "/edv-app-1");
