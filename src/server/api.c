@@ -592,6 +592,43 @@ int api_resume(api_ctx *c)
   return 1;
 }
 
+void api_error_lib(api_ctx *c, const edv_error *err)
+{
+  char fb[72];
+
+  api_error_edv(c, err, api_field_of(err->message, fb, sizeof(fb)));
+}
+
+static void lib_answer(api_ctx *c, unsigned status, json_object *o,
+                       const edv_error *err)
+{
+  if (!api_resume(c))
+    return;
+  if (!o)
+    api_error_lib(c, err);
+  else
+    api_send(c, status, json_object_get(o));
+}
+
+void api_lib_200(void *data, json_object *o, const edv_error *err)
+{
+  lib_answer(data, 200, o, err);
+}
+
+void api_lib_201(void *data, json_object *o, const edv_error *err)
+{
+  lib_answer(data, 201, o, err);
+}
+
+void api_lib_wait(api_ctx *c, int result, const edv_error *err,
+                  uint64_t deadline_ms)
+{
+  if (result)
+    api_error_lib(c, err);
+  else
+    api_suspend(c, deadline_ms);
+}
+
 static void readyz_token(void *data, const char *token, const edv_error *err)
 {
   api_ctx *c = data;

@@ -89,6 +89,18 @@ const char *api_field_of(const char *message, char *buf, size_t size);
 void api_suspend(api_ctx *c, uint64_t deadline_ms);
 int api_resume(api_ctx *c);
 
+/* A handler that only passes the library's document on: call the library
+ * with api_lib_200 or api_lib_201 (its edv_fleet_cb: the document as it is,
+ * with that status, or the error) and c, then api_lib_wait() with what the
+ * call returned: a refusal is answered at once (api_error_lib: the error,
+ * naming the field its message names), else the request waits for the
+ * callback. */
+void api_error_lib(api_ctx *c, const edv_error *err);
+void api_lib_200(void *data, json_object *o, const edv_error *err);
+void api_lib_201(void *data, json_object *o, const edv_error *err);
+void api_lib_wait(api_ctx *c, int result, const edv_error *err,
+                  uint64_t deadline_ms);
+
 /* api_tenants.c */
 void api_tenants_list(api_ctx *c, const char *id);
 void api_tenants_create(api_ctx *c, const char *id);

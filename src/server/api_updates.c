@@ -10,45 +10,6 @@
 #include "edv/fleet.h"
 #include "server/api.h"
 
-/* An error, naming the field its message names ("field 'waves' ..."). */
-static void upd_error(api_ctx *c, const edv_error *err)
-{
-  char fb[72];
-
-  api_error_edv(c, err, api_field_of(err->message, fb, sizeof(fb)));
-}
-
-static void upd_answer(api_ctx *c, unsigned status, json_object *o,
-                       const edv_error *err)
-{
-  if (!api_resume(c))
-    return;
-  if (!o)
-    upd_error(c, err);
-  else
-    api_send(c, status, json_object_get(o));
-}
-
-static void upd_ok(void *data, json_object *o, const edv_error *err)
-{
-  upd_answer(data, 200, o, err);
-}
-
-static void upd_created(void *data, json_object *o, const edv_error *err)
-{
-  upd_answer(data, 201, o, err);
-}
-
-/* Calls the library; suspends the request until it answers. */
-static void upd_call(api_ctx *c, int result, const edv_error *err)
-{
-  if (result) {
-    upd_error(c, err);
-    return;
-  }
-  api_suspend(c, 15000);
-}
-
 void api_updates_list(api_ctx *c, const char *id)
 {
   edv_error err;
@@ -56,7 +17,8 @@ void api_updates_list(api_ctx *c, const char *id)
   (void)id;
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  upd_call(c, edv_fleet_update_list(c->d->ef, upd_ok, c, &err), &err);
+  api_lib_wait(c, edv_fleet_update_list(c->d->ef, api_lib_200, c, &err), &err,
+               15000);
 }
 
 void api_updates_create(api_ctx *c, const char *id)
@@ -70,10 +32,10 @@ void api_updates_create(api_ctx *c, const char *id)
     return;
   if (!(body = api_body_object(c)))
     return;
-  result = edv_fleet_update_start(c->d->ef, body, EDV_FLEET_ASYNC, upd_created,
+  result = edv_fleet_update_start(c->d->ef, body, EDV_FLEET_ASYNC, api_lib_201,
                                   c, &err);
   json_object_put(body);
-  upd_call(c, result, &err);
+  api_lib_wait(c, result, &err, 15000);
 }
 
 void api_update_get(api_ctx *c, const char *id)
@@ -82,7 +44,8 @@ void api_update_get(api_ctx *c, const char *id)
 
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  upd_call(c, edv_fleet_update_get(c->d->ef, id, upd_ok, c, &err), &err);
+  api_lib_wait(c, edv_fleet_update_get(c->d->ef, id, api_lib_200, c, &err),
+               &err, 15000);
 }
 
 /* POST /api/fleet/updates/{id}:ACTION, the action from the route. */
@@ -93,8 +56,8 @@ void api_update_act(api_ctx *c, const char *id)
 
   if (api_query_only(c, (const char *const[]){NULL}))
     return;
-  upd_call(c,
-           edv_fleet_update_act(c->d->ef, id, action + 1, EDV_FLEET_ASYNC,
-                                upd_ok, c, &err),
-           &err);
+  api_lib_wait(c,
+               edv_fleet_update_act(c->d->ef, id, action + 1, EDV_FLEET_ASYNC,
+                                    api_lib_200, c, &err),
+               &err, 15000);
 }
