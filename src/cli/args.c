@@ -156,6 +156,22 @@ static int on_flag(edv__args *p, unsigned t, int i, const char *value)
   if (i >= CLI_MAX_OPTS)
     return cli_usage_error(st->ctx, "flag --%s: too many flags",
                            p->tables[1][i].name);
+  /* A list flag (its metavar "T[,T]") may be given again: the values are
+   * joined by commas, as the library takes them; any other flag given
+   * twice keeps its last value. */
+  if (value && st->args->values[i] && p->tables[1][i].arg &&
+      strstr(p->tables[1][i].arg, "[,")) {
+    cli_args *a = st->args;
+    char both[sizeof(a->joined)];
+    int n = snprintf(both, sizeof(both), "%s,%s", a->values[i], value);
+
+    if (n < 0 || (size_t)n >= sizeof(both))
+      return cli_usage_error(st->ctx, "flag --%s: too many values",
+                             p->tables[1][i].name);
+    memcpy(a->joined, both, (size_t)n + 1);
+    a->values[i] = a->joined;
+    return CLI_EXIT_OK;
+  }
   st->args->values[i] = value ? value : "";
   return CLI_EXIT_OK;
 }

@@ -72,6 +72,8 @@ struct cli_args {
                                        cmd->opts: value, or "" for a
                                        switch that was given, or NULL */
   const cli_cmd *cmd;               /* the command */
+  char joined[512];                 /* a repeated list flag's values
+                                       ("T[,T]"), joined by commas */
 };
 
 /* Output formats (--format). CLI_FORMAT_JSON is every structured format:

@@ -729,7 +729,9 @@ static const cli_opt fleet_update_opts[] = {
     {"max-failures", 0, "N",
      "failed tenants tolerated before halting "
      "(default 0)"},
-    {"tier", 0, "T[,T]", "only tenants of these tiers (default every tier)"},
+    {"tier", 0, "T[,T]",
+     "only tenants of these tiers, comma-separated or the flag repeated "
+     "(default every tier)"},
     ASYNC_OPT,
     {NULL, 0, NULL, NULL},
 };

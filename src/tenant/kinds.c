@@ -32,8 +32,7 @@ static int name_vm(const edv__kind_who *w, unsigned i, char *buf, size_t size)
            : edv__vmgen_names(w->id, w->vm_generation, buf, size, NULL, 0);
 }
 
-static int name_disk(const edv__kind_who *w, unsigned i, char *buf,
-                     size_t size)
+static int name_disk(const edv__kind_who *w, unsigned i, char *buf, size_t size)
 {
   return i ? EDV_ENOTFOUND
            : edv__vmgen_names(w->id, w->vm_generation, NULL, 0, buf, size);
@@ -363,6 +362,11 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .view = "vm",
             .name = name_vm,
             .diff = edv__kind_vm_diff,
+            .no_build = "built by its step (edv__vm_body, tenant/"
+                        "steps_tenant.c): the body needs the tenant's "
+                        "release, its database's address and secret and the "
+                        "startup script rendered from the spec, which the "
+                        "run has and a row's context does not",
         },
     /* The VM's boot disk: made with it, deleted with it (autoDelete). */
     [EDV_KIND_DISK] =
@@ -380,6 +384,8 @@ const edv__kind edv__kinds[EDV_KIND__COUNT] = {
             .view = "disk",
             .name = name_disk,
             .diff = edv__kind_disk_diff,
+            .no_build = "made inside the VM's body (its boot disk's "
+                        "initializeParams)",
         },
     [EDV_KIND_SNAPSHOT_POLICY] =
         {

@@ -646,9 +646,12 @@ static void test_kill(void **state)
                                        "--image", "edv-tenant-100", NULL};
   static const char *const rel110[] = {"release", "create",         "1.1.0",
                                        "--image", "edv-tenant-110", NULL};
+  /* --tier repeated: both tiers (the six are basic; were only the last
+   * kept, no tenant would be selected). */
   static const char *const start[] = {
-      "fleet",  "update", "--release",      "1.1.0", "--waves", "1,50%,100%",
-      "--soak", "0",      "--max-parallel", "1",     NULL};
+      "fleet",      "update", "--release", "1.1.0",          "--waves",
+      "1,50%,100%", "--soak", "0",         "--max-parallel", "1",
+      "--tier",     "basic",  "--tier",    "standard",       NULL};
   static const char *const resume[] = {"fleet", "update", "resume", NULL};
   static const char *const status[] = {"fleet",    "update", "status",
                                        "--format", "json",   NULL};
