@@ -42,7 +42,7 @@ typedef struct rb_tenant {
   char slug[EDV_TENANT_SLUG_MAX + 1];
   char name[EDV_TENANT_NAME_BYTES + 1];
   int has_vm, ops_ssh;
-  int vm_gen; /* its VM's generation (tenant/vmswap.h): the newest seen */
+  int vm_gen;    /* its VM's generation (tenant/vmswap.h): the newest seen */
   int stopped;   /* its VM is TERMINATED (or STOPPING) */
   int suspended; /* recorded SUSPENDED (rb_tenant_write) */
   uint32_t generation;

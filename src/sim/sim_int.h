@@ -142,9 +142,9 @@ typedef struct sim_fault {
   char *op_code;       /* operation error code */
   char *op_message;
   int op_http;
-  char *unhealthy;   /* instance forced unhealthy */
+  char *unhealthy;       /* instance forced unhealthy */
   char *unhealthy_image; /* instances booted from this image: unhealthy */
-  char *region_down; /* region out of service (outage.c) */
+  char *region_down;     /* region out of service (outage.c) */
 } sim_fault;
 
 typedef struct sim_key {

@@ -73,13 +73,13 @@ typedef enum {
 
 /* Whom a kind's names are for: what a name may depend on. */
 typedef struct edv__kind_who {
-  const char *id;        /* tenant id */
-  const char *slug;      /* its slug (the alias hostname when != id) */
-  uint32_t generation;   /* its Cloud SQL name generation */
-  const char *project;   /* the fleet's project */
-  const char *domain;    /* the fleet's domain (DNS names) */
-  const edv__tier *tier; /* its tier (the snapshot schedule's name says
-                            what it holds); NULL: that name is unknown */
+  const char *id;         /* tenant id */
+  const char *slug;       /* its slug (the alias hostname when != id) */
+  uint32_t generation;    /* its Cloud SQL name generation */
+  const char *project;    /* the fleet's project */
+  const char *domain;     /* the fleet's domain (DNS names) */
+  const edv__tier *tier;  /* its tier (the snapshot schedule's name says
+                             what it holds); NULL: that name is unknown */
   unsigned vm_generation; /* its serving VM's (tenant/vmswap.h); 0 first */
 } edv__kind_who;
 
