@@ -101,6 +101,13 @@ static const cfg_key cfg_keys[] = {
     /* where the fleet's alerts go (Monitoring notification channels) */
     {"alerts.email", CFG_EMAILS, 0, 0, NULL, "none"},
     {"alerts.webhook", CFG_HOOKS, 0, 0, NULL, "none"},
+    /* Slack and PagerDuty channels; their secrets are read from 0600 files */
+    {"alerts.slack_channel", CFG_STR, 0, 0, NULL, NULL},
+    {"alerts.slack_token_file", CFG_PATH, 0, 0, NULL, NULL},
+    {"alerts.pagerduty_key_file", CFG_PATH, 0, 0, NULL, NULL},
+    /* edvd's own intake of Monitoring's notifications (webhook_basicauth) */
+    {"alerts.intake_url", CFG_URL, 0, 0, NULL, NULL},
+    {"alerts.intake_password_file", CFG_PATH, 0, 0, NULL, NULL},
     {"server.listen", CFG_LISTEN, 0, 0, NULL, NULL},
     {"server.reconcile_interval_s", CFG_INT, 0, 86400, NULL, "60"},
     {"server.health_interval_s", CFG_INT, 0, 86400, NULL, "30"},
