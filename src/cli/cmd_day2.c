@@ -354,6 +354,23 @@ static void print_backups(cli_ctx *ctx, json_object *doc)
   print_in_progress(ctx, edv__jget(doc, "operation"));
 }
 
+/* One of the seed's metrics over the window: "now, mean, max", each times
+ * `scale` with `unit`, or "no data". */
+static void print_series(cli_ctx *ctx, const char *name, json_object *v,
+                         double scale, const char *unit)
+{
+  json_object *cur = edv__jget(v, "current");
+
+  if (!cur) {
+    fprintf(ctx->out, "  %-12s no data in the window\n", name);
+    return;
+  }
+  fprintf(ctx->out, "  %-12s now %.1f%s, mean %.1f%s, max %.1f%s\n", name,
+          json_object_get_double(cur) * scale, unit,
+          json_object_get_double(edv__jget(v, "mean")) * scale, unit,
+          json_object_get_double(edv__jget(v, "max")) * scale, unit);
+}
+
 static void print_metrics(cli_ctx *ctx, json_object *doc)
 {
   static const cli_col cols[] = {{"STEP", "name"},
@@ -375,6 +392,19 @@ static void print_metrics(cli_ctx *ctx, json_object *doc)
             json_object_get_double(edv__jget(l, "p50")),
             json_object_get_double(edv__jget(l, "p95")),
             json_object_get_double(edv__jget(l, "last")));
+  print_series(ctx, "active users", edv__jget(doc, "active_users"), 1, "");
+  print_series(ctx, "requests", edv__jget(doc, "requests_per_s"), 1, "/s");
+  print_series(ctx, "errors (5xx)", edv__jget(doc, "error_ratio"), 100, "%");
+  print_series(ctx, "response p50", edv__jget(doc, "response_ms.p50"), 1,
+               " ms");
+  print_series(ctx, "response p95", edv__jget(doc, "response_ms.p95"), 1,
+               " ms");
+  print_series(ctx, "VM CPU", edv__jget(doc, "utilization.vm_cpu"), 100, "%");
+  print_series(ctx, "VM memory", edv__jget(doc, "utilization.vm_memory_pct"), 1,
+               "%");
+  print_series(ctx, "DB CPU", edv__jget(doc, "utilization.db_cpu"), 100, "%");
+  print_series(ctx, "DB conns", edv__jget(doc, "utilization.db_connections"),
+               1, "");
   print_in_progress(ctx, edv__jget(doc, "operation"));
   if (json_object_array_length(steps))
     cli_print_table(ctx, steps, cols, sizeof(cols) / sizeof(cols[0]));

@@ -195,7 +195,7 @@ static const cli_opt restore_opts[] = {
 };
 
 static const cli_opt metrics_opts[] = {
-    {"window", 0, "W", "how far back: 60s..24h, e.g. 90s, 15m, 1h (default)"},
+    {"window", 0, "W", "how far back: 60s..30d, e.g. 15m, 1h (default), 7d"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -428,14 +428,16 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl tenant restore school001 --backup 1733562000000\n"
      "  edvctl tenant restore school001 --to-time 2026-12-07T09:30:00Z\n",
      restore_opts, 1, 1, id_arg, cli_cmd_tenant_restore, NULL},
-    {"metrics", "show the tenant's recent health", "ID [--window W]",
-     "Availability and probe latency (p50, p95, last) over the window\n"
-     "(60s..24h, default 1h) from the health probes' custom metrics in\n"
-     "Cloud Monitoring, the backup or restore in progress, and how long\n"
-     "each step took. --format json prints {tenant, phase, window_s,\n"
-     "health, latency_ms, operation, steps}.\n"
+    {"metrics", "show the tenant's metrics over a window", "ID [--window W]",
+     "The seed's tenant metrics over the window (60s..30d, default 1h)\n"
+     "from Cloud Monitoring: active users, requests per second and the\n"
+     "share answered 5xx (the load balancer's), response time p50/p95,\n"
+     "the VM's CPU and memory, the database's CPU and connections (now,\n"
+     "mean, max); availability and probe latency from edvd's probes; the\n"
+     "backup or restore in progress, and how long each step took.\n"
+     "--format json adds each metric's points (about 60 over the window).\n"
      "\nExamples:\n  edvctl tenant metrics school001\n"
-     "  edvctl tenant metrics school001 --window 15m --format json\n",
+     "  edvctl tenant metrics school001 --window 7d --format json\n",
      metrics_opts, 1, 1, id_arg, cli_cmd_tenant_metrics, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -500,7 +500,7 @@ static json_object *series(const char *type, const char *id,
   json_object *r = json_object_new_object(), *labels, *pts, *pt, *iv, *v;
 
   labels = json_object_new_object();
-  json_object_object_add(labels, "tenant", json_object_new_string(id));
+  json_object_object_add(labels, "edv_tenant", json_object_new_string(id));
   json_object_object_add(m, "type", json_object_new_string(type));
   json_object_object_add(m, "labels", labels);
   labels = json_object_new_object();

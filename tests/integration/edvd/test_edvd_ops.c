@@ -313,9 +313,9 @@ static void test_metrics(void **state)
   long points = 0;
 
   (void)state;
-  expect_error("GET", "/api/tenants/ops01/metrics?window=2d",
+  expect_error("GET", "/api/tenants/ops01/metrics?window=31d",
                "/api/tenants/{id}/metrics", tok_view, NULL, 400, "window");
-  expect_error("GET", "/api/tenants/ops01/metrics?window=25h",
+  expect_error("GET", "/api/tenants/ops01/metrics?window=721h",
                "/api/tenants/{id}/metrics", tok_view, NULL, 400, "window");
   expect_error("GET", "/api/tenants/ops01/metrics?window=10s",
                "/api/tenants/{id}/metrics", tok_view, NULL, 400, "window");
