@@ -403,8 +403,8 @@ static void print_metrics(cli_ctx *ctx, json_object *doc)
   print_series(ctx, "VM memory", edv__jget(doc, "utilization.vm_memory_pct"), 1,
                "%");
   print_series(ctx, "DB CPU", edv__jget(doc, "utilization.db_cpu"), 100, "%");
-  print_series(ctx, "DB conns", edv__jget(doc, "utilization.db_connections"),
-               1, "");
+  print_series(ctx, "DB conns", edv__jget(doc, "utilization.db_connections"), 1,
+               "");
   print_in_progress(ctx, edv__jget(doc, "operation"));
   if (json_object_array_length(steps))
     cli_print_table(ctx, steps, cols, sizeof(cols) / sizeof(cols[0]));
