@@ -360,8 +360,16 @@
         const grid = el('div', {cls: 'grid2'});
         sections.stepChartBox = el('div', {cls: 'chart-box'});
         sections.latChartBox = el('div', {cls: 'chart-box'});
-        grid.append(sections.stepChartBox, sections.latChartBox);
-        root.append(el('h2', {text: title}), sections[key], grid);
+        sections.usageChartBox = el('div', {cls: 'chart-box'});
+        sections.respChartBox = el('div', {cls: 'chart-box'});
+        sections.utilChartBox = el('div', {cls: 'chart-box'});
+        grid.append(sections.usageChartBox, sections.respChartBox,
+                    sections.utilChartBox, sections.latChartBox, sections.stepChartBox);
+        sections.window = el('select', {id: 'metrics-window'});
+        for (const w of ['1h', '24h', '7d', '30d']) sections.window.append(el('option', {text: w}));
+        root.append(el('h2', {text: title}),
+                    el('p', null, [el('label', {text: 'window '}), sections.window]),
+                    sections[key], grid);
       } else {
         root.append(el('h2', {text: title}), sections[key]);
       }
@@ -383,8 +391,45 @@
                          y2: {position: 'right', min: 0, max: 100,
                               grid: {drawOnChartArea: false}}}},
     });
+    /* The seed's metrics over the window, as Cloud Monitoring aligned them. */
+    const line = (label, color, axis) => ({label, data: [], borderColor: color,
+                                           yAxisID: axis || 'y', spanGaps: true});
+    const usageChart = makeChart(sections.usageChartBox, 'usage', {
+      type: 'line',
+      data: {labels: [], datasets: [line('active users', '#1f5fbf'),
+                                    line('requests / s', '#1a7f37', 'y2')]},
+      options: {scales: {y: {beginAtZero: true},
+                         y2: {position: 'right', beginAtZero: true, grid: {drawOnChartArea: false}}}},
+    });
+    const respChart = makeChart(sections.respChartBox, 'response', {
+      type: 'line',
+      data: {labels: [], datasets: [line('response p50 (ms)', '#1f5fbf'),
+                                    line('p95 (ms)', '#b35900'),
+                                    line('5xx (%)', '#c62828', 'y2')]},
+      options: {scales: {y: {beginAtZero: true},
+                         y2: {position: 'right', min: 0, max: 100, grid: {drawOnChartArea: false}}}},
+    });
+    const utilChart = makeChart(sections.utilChartBox, 'utilization', {
+      type: 'line',
+      data: {labels: [], datasets: [line('VM CPU (%)', '#1f5fbf'), line('VM memory (%)', '#6f42c1'),
+                                    line('DB CPU (%)', '#b35900')]},
+      options: {scales: {y: {min: 0, max: 100}}},
+    });
     const samples = [];
     let events = [], after = 0, polls = 0, observed = null;
+    sections.window.addEventListener('change', () => refreshNow());
+
+    /* Series on the time axis of the first: values by time, scaled. */
+    function onAxis(base, series, scale) {
+      const at = new Map(((series || {}).points || []).map(p => [p.t, p.v * (scale || 1)]));
+      return base.map(p => at.has(p.t) ? at.get(p.t) : null);
+    }
+    function axisOf(...series) {
+      let best = [];
+      for (const x of series) if (x && x.points && x.points.length > best.length) best = x.points;
+      return best;
+    }
+    const label = t => (t || '').slice(5, 16).replace('T', ' ');
 
     function renderTenant(t) {
       clear(head).append(el('h2', {text: t.display_name}),
@@ -438,6 +483,31 @@
           [m.operation.kind, m.operation.status, m.operation.backup_id].filter(Boolean).join(' ') : 'none'})],
              {card: 'operation'}),
       ]));
+      const u = m.utilization || {}, r = m.response_ms || {};
+      const seed = (name, x, scale, unit, digits) => [name, x && typeof x.current === 'number' ?
+        num(x.current * scale, digits) + unit + ' (max ' + num(x.max * scale, digits) + unit + ')' : '-'];
+      sections.metrics.append(el('div', {cls: 'cards'}, [
+        card('Usage', [dl([seed('active users', m.active_users, 1, '', 0),
+                           seed('requests / s', m.requests_per_s, 1, '', 2),
+                           seed('5xx', m.error_ratio, 100, ' %', 2)])], {card: 'usage'}),
+        card('Response time', [dl([seed('p50', r.p50, 1, ' ms', 1),
+                                   seed('p95', r.p95, 1, ' ms', 1)])], {card: 'response'}),
+        card('Utilization', [dl([seed('VM CPU', u.vm_cpu, 100, ' %', 1),
+                                 seed('VM memory', u.vm_memory_pct, 1, ' %', 1),
+                                 seed('DB CPU', u.db_cpu, 100, ' %', 1),
+                                 seed('DB connections', u.db_connections, 1, '', 0)])],
+             {card: 'utilization'}),
+      ]));
+      let axis = axisOf(m.active_users, m.requests_per_s);
+      usageChart.set(axis.map(p => label(p.t)), [onAxis(axis, m.active_users),
+                                                 onAxis(axis, m.requests_per_s)]);
+      axis = axisOf(r.p50, r.p95, m.error_ratio);
+      respChart.set(axis.map(p => label(p.t)), [onAxis(axis, r.p50), onAxis(axis, r.p95),
+                                                onAxis(axis, m.error_ratio, 100)]);
+      axis = axisOf(u.vm_cpu, u.vm_memory_pct, u.db_cpu);
+      utilChart.set(axis.map(p => label(p.t)), [onAxis(axis, u.vm_cpu, 100),
+                                                onAxis(axis, u.vm_memory_pct),
+                                                onAxis(axis, u.db_cpu, 100)]);
       const steps = m.steps || [];
       stepChart.set(steps.map(s => s.name), [steps.map(s => s.duration_ms)]);
       samples.push({t: new Date().toISOString().slice(11, 19), p50: l.p50, p95: l.p95,
@@ -485,7 +555,8 @@
         const observe = polls++ % OBSERVE_EVERY === 0;
         const [t, m, b] = await Promise.all([
           api('/api/tenants/' + enc + (observe ? '?observe=true' : '')),
-          api('/api/tenants/' + enc + '/metrics').catch(e => ({error: e})),
+          api('/api/tenants/' + enc + '/metrics?window=' +
+              encodeURIComponent(sections.window.value)).catch(e => ({error: e})),
           api('/api/tenants/' + enc + '/backups').catch(e => ({error: e}))]);
         if (gen !== generation) return;
         if (observe) observed = {observed: t.observed, release_observed: t.release_observed};
@@ -497,7 +568,9 @@
         else renderBackups(b);
         await fetchEvents(gen);
       },
-      stop() { stepChart.destroy(); latChart.destroy(); },
+      stop() {
+        for (const c of [stepChart, latChart, usageChart, respChart, utilChart]) c.destroy();
+      },
     };
   }
 
@@ -509,6 +582,16 @@
     timer = null;
     if (view) view.stop();
     view = null;
+  }
+
+  /* Poll the current view at once (a changed control), dropping the
+   * answers of the poll in flight. */
+  function refreshNow() {
+    if (!view) return;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    generation++;
+    tick(generation);
   }
 
   async function tick(gen) {

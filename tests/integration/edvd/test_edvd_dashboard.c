@@ -342,6 +342,13 @@ static void test_tenant(void **state)
   assert_non_null(strstr(dom, jstr(r->json, "resources.vm")));
   assert_non_null(strstr(dom, "<canvas data-chart=\"steps\""));
   assert_non_null(strstr(dom, "<canvas data-chart=\"latency\""));
+  /* The seed's metrics: a card and a chart each. */
+  assert_non_null(strstr(dom, "<canvas data-chart=\"usage\""));
+  assert_non_null(strstr(dom, "<canvas data-chart=\"response\""));
+  assert_non_null(strstr(dom, "<canvas data-chart=\"utilization\""));
+  assert_non_null(strstr(dom, "data-card=\"usage\""));
+  assert_non_null(strstr(dom, "data-card=\"response\""));
+  assert_non_null(strstr(dom, "data-card=\"utilization\""));
   assert_true(have_charts == (strstr(dom, "charts-missing") == NULL));
   assert_true(count(dom, "<tr data-seq=") > 5);
   assert_non_null(strstr(dom, ">created<"));
