@@ -65,6 +65,13 @@ typedef struct edv_fleet_options {
    * clock wants 250). */
   uint64_t poll_ms;
   uint64_t retry_base_ms;
+  /* The cloud's time in ms since the epoch, for what is written to and
+   * asked of Cloud Monitoring (the probes' metric points, the intervals
+   * of tenant metrics); NULL: the system clock. An embedded simulator's
+   * clock, which can be moved on, is edv_sim_clock with the edv_sim as
+   * `cloud_clock_data`. */
+  int64_t (*cloud_clock)(void *data);
+  void *cloud_clock_data;
 } edv_fleet_options;
 
 /*

@@ -560,7 +560,7 @@ static char *series_path(edv_fleet *f, const metrics_ctx *m, int q,
  * the request with an error once those already submitted have answered. */
 static int metrics_start(edv_fleet *f, metrics_ctx *m, edv_error *err)
 {
-  int64_t now = edv__store_wall_clock(NULL);
+  int64_t now = edv__fleet_cloud_now(f);
   int submitted = 0;
 
   m->pending = Q_N + 1; /* the extra one is released below */

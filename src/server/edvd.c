@@ -699,6 +699,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
     /* The simulator's clock is quick; poll it often. */
     fo.poll_ms = 250;
     fo.retry_base_ms = 250;
+    fo.cloud_clock = edv_sim_clock;
+    fo.cloud_clock_data = d->sim;
   }
   if (edv_fleet_open(&fo, &d->ef, &err))
     return fail(&err, "fleet");
