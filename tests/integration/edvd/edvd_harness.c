@@ -29,6 +29,7 @@ char dir[256];
 char base[128], sim_base[128];
 pid_t edvd_pid;
 char tok_admin[128], tok_op[128], tok_view[128];
+const char *eh_listen = "127.0.0.1:0";
 json_object *openapi;
 
 /* ---- processes ------------------------------------------------------------*/
@@ -89,7 +90,7 @@ void start_edvd(void)
     char conf[320];
     snprintf(conf, sizeof(conf), "%s/edvd.conf", dir);
     execl(edvd_bin, edvd_bin, "--sim", "--state-dir", dir, "--listen",
-          "127.0.0.1:0", "--config", conf, (char *)NULL);
+          eh_listen, "--config", conf, (char *)NULL);
     _exit(127);
   }
   close(p[1]);

@@ -18,6 +18,8 @@ extern char base[128], sim_base[128];     /* edvd's and the simulator's URL */
 extern pid_t edvd_pid;
 extern char tok_admin[128], tok_op[128], tok_view[128];
 extern json_object *openapi; /* docs/openapi.json */
+/* edvd's --listen ("127.0.0.1:0": a port of the system's choosing). */
+extern const char *eh_listen;
 
 typedef struct resp {
   long status;

@@ -1,0 +1,402 @@
+/*
+ * test_edvd_alerts.c - the seed's five alerts, each driven to fire on the
+ * simulator, end to end: a fault (or a stopped VM) changes what the
+ * simulator's built-in metrics (or edvd's probes) say; the simulator's
+ * Monitoring evaluates the platform's alert policy on its clock and opens
+ * an incident for that tenant alone once the condition has held for the
+ * policy's duration; the policy's channels get a notification (the email
+ * channel's recorded, edvd's intake webhook really POSTed with Basic
+ * auth); edvd lists the incident for the tenant; the fault removed, the
+ * incident closes everywhere.
+ *
+ * The simulator's clock is moved on (POST /_sim/clock/advance) so that a
+ * five-minute policy takes seconds; edvd stamps its probe points with that
+ * clock (edv_fleet_options.cloud_clock).
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "edvd_harness.h"
+
+static const char *const T1 = "al01", *const T2 = "al02";
+static char pwfile[64], conf[1024], listen_at[64];
+
+/* ---- the simulator's Monitoring -------------------------------------- */
+
+static void advance(int secs)
+{
+  char body[64];
+  resp *r;
+
+  snprintf(body, sizeof(body), "{\"seconds\":%d}", secs);
+  r = http("POST", sim_base, "/_sim/clock/advance", NULL, body, NULL);
+  assert_int_equal(r->status, 200);
+  resp_free(r);
+}
+
+/* Moves the clock on `secs` in steps of `step`, letting edvd's probes
+ * (every second) write a point between steps. */
+static void advance_slowly(int secs, int step)
+{
+  for (int done = 0; done < secs; done += step) {
+    advance(step);
+    sleep_ms(1300);
+  }
+}
+
+static int fault(const char *body)
+{
+  resp *r = http("POST", sim_base, "/_sim/faults", NULL, body, NULL);
+  int id;
+
+  assert_int_equal(r->status, 200);
+  id = (int)json_object_get_int(json_object_object_get(r->json, "id"));
+  resp_free(r);
+  return id;
+}
+
+static void fault_clear(int id)
+{
+  char path[64];
+  resp *r;
+
+  snprintf(path, sizeof(path), "/_sim/faults?id=%d", id);
+  r = http("DELETE", sim_base, path, NULL, NULL, NULL);
+  assert_int_equal(r->status, 200);
+  resp_free(r);
+}
+
+/* The tenant an incident of the simulator names, by the label scheme. */
+static const char *incident_tenant(json_object *inc)
+{
+  const char *t = jstr(inc, "metadata.user_labels.edv-tenant");
+  static char buf[64];
+  const char *be;
+
+  if (t)
+    return t;
+  if ((t = jstr(inc, "metric.labels.edv_tenant")) != NULL)
+    return t;
+  be = jstr(inc, "resource.labels.backend_target_name");
+  if (be && strncmp(be, "edv-", 4) == 0 && strlen(be) > 7 &&
+      strcmp(be + strlen(be) - 3, "-be") == 0) {
+    snprintf(buf, sizeof(buf), "%.*s", (int)(strlen(be) - 7), be + 4);
+    return buf;
+  }
+  return "";
+}
+
+/* How many of the simulator's incidents of `alert` are in `state` (open,
+ * closed) for `tenant` (NULL: any); the last one's id into id. */
+static int sim_incidents(const char *alert, const char *state,
+                         const char *tenant, char *id, size_t size)
+{
+  resp *r = http("GET", sim_base, "/_sim/incidents", NULL, NULL, NULL);
+  json_object *all;
+  int n = 0;
+
+  assert_int_equal(r->status, 200);
+  all = json_object_object_get(r->json, "incidents");
+  for (size_t i = 0; i < json_object_array_length(all); i++) {
+    json_object *inc = json_object_array_get_idx(all, i);
+    const char *a = jstr(inc, "policy_user_labels.edv-alert");
+    if (!a || strcmp(a, alert) != 0 || strcmp(jstr(inc, "state"), state) != 0)
+      continue;
+    if (tenant && strcmp(incident_tenant(inc), tenant) != 0)
+      continue;
+    n++;
+    if (id)
+      snprintf(id, size, "%s", jstr(inc, "incident_id"));
+  }
+  resp_free(r);
+  return n;
+}
+
+/* Waits (real time, 15 s) for the notifications of incident `id` in
+ * `state`: the email channel's recorded, the intake's delivered 200. */
+static void wait_notified(const char *id, const char *state)
+{
+  int email = 0, intake = 0;
+
+  for (int t = 0; t < 150 && !(email && intake); t++) {
+    resp *r = http("GET", sim_base, "/_sim/notifications", NULL, NULL, NULL);
+    json_object *all = json_object_object_get(r->json, "notifications");
+
+    email = intake = 0;
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+      json_object *n = json_object_array_get_idx(all, i);
+      const char *type = jstr(n, "type");
+      if (strcmp(jstr(n, "incident_id"), id) != 0 ||
+          strcmp(jstr(n, "state"), state) != 0)
+        continue;
+      /* No secret in what the simulator recorded. */
+      assert_null(strstr(json_object_to_json_string(n), "intake-pw"));
+      if (strcmp(type, "email") == 0)
+        email++;
+      else if (strcmp(type, "webhook_basicauth") == 0 &&
+               json_object_get_boolean(
+                   json_object_object_get(n, "delivered")) &&
+               json_object_get_int(json_object_object_get(n, "status")) == 200)
+        intake++;
+    }
+    resp_free(r);
+    if (!(email && intake))
+      sleep_ms(100);
+  }
+  if (email != 1 || intake != 1)
+    fail_msg("incident %s %s: %d email and %d intake notifications "
+             "(want 1 each)",
+             id, state, email, intake);
+}
+
+/* edvd's view: incident `id` in `state`, for `tenant`. */
+static void edvd_has(const char *id, const char *state, const char *tenant)
+{
+  char path[160];
+  resp *r;
+  json_object *all;
+  int found = 0;
+
+  snprintf(path, sizeof(path), "/api/v1/alerts/incidents?state=%s", state);
+  r = call("GET", path, "/api/v1/alerts/incidents", tok_view, NULL, NULL, 200);
+  all = json_object_object_get(r->json, "incidents");
+  for (size_t i = 0; i < json_object_array_length(all); i++) {
+    json_object *inc = json_object_array_get_idx(all, i);
+    if (strcmp(jstr(inc, "id") ? jstr(inc, "id") : "", id) != 0)
+      continue;
+    found++;
+    assert_string_equal(jstr(inc, "tenant"), tenant);
+    assert_string_equal(jstr(inc, "state"), state);
+  }
+  resp_free(r);
+  if (found != 1)
+    fail_msg("edvd lists incident %s %s %d times", id, state, found);
+}
+
+/*
+ * One alert through its life: `on` (a fault body, or NULL with `drive`)
+ * held `before` seconds opens nothing yet, held `after` more opens one
+ * incident of `alert` for T1 alone (notified, in edvd); cleared, `heal`
+ * seconds close it (notified, in edvd).
+ */
+static void alert_cycle(const char *alert, const char *tenant, const char *on,
+                        int before, int after, int heal)
+{
+  char id[128];
+  int fid = fault(on);
+
+  advance(before);
+  assert_int_equal(sim_incidents(alert, "open", NULL, NULL, 0), 0);
+  advance(after);
+  assert_int_equal(sim_incidents(alert, "open", tenant, id, sizeof(id)), 1);
+  /* Only that tenant's. */
+  assert_int_equal(sim_incidents(alert, "open", NULL, NULL, 0), 1);
+  wait_notified(id, "open");
+  edvd_has(id, "open", tenant);
+  fault_clear(fid);
+  advance(heal);
+  assert_int_equal(sim_incidents(alert, "open", NULL, NULL, 0), 0);
+  assert_int_equal(sim_incidents(alert, "closed", tenant, NULL, 0), 1);
+  wait_notified(id, "closed");
+  edvd_has(id, "closed", tenant);
+}
+
+static void resource_of(const char *tenant, const char *key, char *out,
+                        size_t size)
+{
+  char path[128], k[64];
+  resp *r;
+
+  snprintf(path, sizeof(path), "/api/tenants/%s", tenant);
+  snprintf(k, sizeof(k), "resources.%s", key);
+  r = call("GET", path, "/api/tenants/{id}", tok_view, NULL, NULL, 200);
+  assert_non_null(jstr(r->json, k));
+  snprintf(out, size, "%s", jstr(r->json, k));
+  resp_free(r);
+}
+
+/* A short name: the last path segment. */
+static const char *leaf(const char *name)
+{
+  const char *s = strrchr(name, '/');
+
+  return s ? s + 1 : name;
+}
+
+/* ---- the five alerts -------------------------------------------------- */
+
+static void test_application_errors(void **state)
+{
+  char be[128], body[256];
+
+  (void)state;
+  resource_of(T1, "backend_service", be, sizeof(be));
+  snprintf(body, sizeof(body), "{\"backendErrors\":\"%s\",\"rate\":0.5}",
+           leaf(be));
+  /* 5xx above 5% for 5 minutes. */
+  alert_cycle("application_errors", T1, body, 180, 270, 180);
+}
+
+static void test_database_errors(void **state)
+{
+  char inst[128], body[256];
+
+  (void)state;
+  resource_of(T1, "sql_instance", inst, sizeof(inst));
+  snprintf(body, sizeof(body), "{\"sqlDown\":\"%s\"}", leaf(inst));
+  /* Down for a minute. */
+  alert_cycle("database_errors", T1, body, 30, 120, 120);
+}
+
+static void test_high_cpu(void **state)
+{
+  char vm[128], body[256];
+
+  (void)state;
+  resource_of(T1, "vm", vm, sizeof(vm));
+  snprintf(body, sizeof(body), "{\"vmLoad\":\"%s\",\"cpu\":0.95}", leaf(vm));
+  alert_cycle("high_cpu", T1, body, 180, 240, 180);
+}
+
+static void test_high_memory(void **state)
+{
+  char vm[128], body[256];
+
+  (void)state;
+  resource_of(T1, "vm", vm, sizeof(vm));
+  snprintf(body, sizeof(body), "{\"vmLoad\":\"%s\",\"memory\":93}", leaf(vm));
+  alert_cycle("high_memory", T1, body, 180, 240, 180);
+}
+
+/* The VM down: stopped in the simulator, so edvd's probes fail (healing is
+ * off here) and write tenant_up 0, stamped on the simulator's clock. */
+static void test_vm_down(void **state)
+{
+  char vm[128], path[400], id[128], name[300];
+
+  (void)state;
+  resource_of(T2, "vm", vm, sizeof(vm));
+  snprintf(path, sizeof(path), "/instances/%s", leaf(vm));
+  assert_int_equal(sim_find(path, name, sizeof(name)), 0);
+  snprintf(path, sizeof(path), "/compute/v1/%s/stop", name);
+  assert_int_equal(sim_api("POST", path), 0);
+  advance_slowly(30, 15);
+  assert_int_equal(sim_incidents("vm_down", "open", NULL, NULL, 0), 0);
+  advance_slowly(150, 15);
+  assert_int_equal(sim_incidents("vm_down", "open", T2, id, sizeof(id)), 1);
+  assert_int_equal(sim_incidents("vm_down", "open", NULL, NULL, 0), 1);
+  wait_notified(id, "open");
+  edvd_has(id, "open", T2);
+  snprintf(path, sizeof(path), "/compute/v1/%s/start", name);
+  assert_int_equal(sim_api("POST", path), 0);
+  advance_slowly(120, 15);
+  assert_int_equal(sim_incidents("vm_down", "open", NULL, NULL, 0), 0);
+  assert_int_equal(sim_incidents("vm_down", "closed", T2, NULL, 0), 1);
+  wait_notified(id, "closed");
+  edvd_has(id, "closed", T2);
+}
+
+/* The intake refuses a notification without the password, and records
+ * nothing. */
+static void test_intake_auth(void **state)
+{
+  resp *r;
+
+  (void)state;
+  r = http("POST", base, "/api/v1/alerts/notifications", NULL,
+           "{\"version\":\"1.2\",\"incident\":{}}",
+           "Authorization: Basic ZWR2LWFsZXJ0czp3cm9uZw==");
+  assert_int_equal(r->status, 401);
+  resp_free(r);
+}
+
+static int setup(void **state)
+{
+  char b[512];
+  int ready = 0;
+
+  (void)state;
+  for (int i = 0; i < 2; i++) {
+    const char *id = i ? T2 : T1;
+    char slug[32];
+    resp *r;
+    snprintf(slug, sizeof(slug), "school-%s", id);
+    r = http("POST", base, "/api/tenants", tok_op,
+             spec(b, sizeof(b), id, slug, "Alert School", "basic"), NULL);
+    if (r->status != 202) {
+      resp_free(r);
+      return -1;
+    }
+    resp_free(r);
+  }
+  for (int t = 0; t < 900 && ready < 2; t++) {
+    ready = (strcmp(phase_of(T1), "READY") == 0) +
+            (strcmp(phase_of(T2), "READY") == 0);
+    if (ready < 2)
+      sleep_ms(100);
+  }
+  return ready == 2 ? 0 : -1;
+}
+
+/* A port nobody listens on now, for edvd (the intake's URL is in its
+ * configuration before it starts). */
+static int free_port(void)
+{
+  struct sockaddr_in a;
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+      getsockname(fd, (struct sockaddr *)&a, &len))
+    return -1;
+  port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_intake_auth),
+      cmocka_unit_test(test_application_errors),
+      cmocka_unit_test(test_database_errors),
+      cmocka_unit_test(test_high_cpu),
+      cmocka_unit_test(test_high_memory),
+      cmocka_unit_test(test_vm_down),
+  };
+  int port = free_port(), fd, result;
+
+  snprintf(pwfile, sizeof(pwfile), "/tmp/edv-intake-XXXXXX");
+  if (port < 0 || (fd = mkstemp(pwfile)) < 0)
+    return 1;
+  if (fchmod(fd, 0600) || write(fd, "intake-pw-0123456789\n", 21) != 21)
+    return 1;
+  close(fd);
+  snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
+  eh_listen = listen_at;
+  snprintf(conf, sizeof(conf),
+           "alerts.email = oncall@example.com\n"
+           "alerts.intake_url = http://%s/api/v1/alerts/notifications\n"
+           "alerts.intake_password_file = %s\n"
+           "server.heal_max_per_hour = 0\n",
+           listen_at, pwfile);
+  result = EH_MAIN("edvd-alerts", tests, setup, conf);
+  unlink(pwfile);
+  return result;
+}
