@@ -444,6 +444,32 @@ void expect_error(const char *method, const char *path, const char *tmpl,
   expect_error_h(method, path, tmpl, token, body, NULL, want, field);
 }
 
+int eh_tenants_ready(const char *const *ids, size_t n, const char *name)
+{
+  char b[512], slug[64];
+  size_t ready = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    resp *r;
+    snprintf(slug, sizeof(slug), "school-%s", ids[i]);
+    r = http("POST", base, "/api/tenants", tok_op,
+             spec(b, sizeof(b), ids[i], slug, name, "basic"), NULL);
+    if (r->status != 202) {
+      resp_free(r);
+      return -1;
+    }
+    resp_free(r);
+  }
+  for (int t = 0; t < 900 && ready < n; t++) {
+    ready = 0;
+    for (size_t i = 0; i < n; i++)
+      ready += strcmp(phase_of(ids[i]), "READY") == 0;
+    if (ready < n)
+      sleep_ms(100);
+  }
+  return ready == n ? 0 : -1;
+}
+
 const char *phase_of(const char *id)
 {
   static char ph[32];

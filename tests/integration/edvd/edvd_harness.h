@@ -69,6 +69,10 @@ void expect_error(const char *method, const char *path, const char *tmpl,
 /* The tenant's phase ("?" when unknown); waits for one (fails the test). */
 const char *phase_of(const char *id);
 void wait_phase(const char *id, const char *phase, int secs);
+/* Creates tenants `ids` (tier basic, slug "school-ID", display name
+ * `name`) through the API and waits up to 90 s for all to be READY: 0, or
+ * -1 (for a setup function). */
+int eh_tenants_ready(const char *const *ids, size_t n, const char *name);
 /* A tenant spec's JSON in buf. */
 char *spec(char *buf, size_t size, const char *id, const char *slug,
            const char *name, const char *tier);

@@ -13,16 +13,13 @@
  * five-minute policy takes seconds; edvd stamps its probe points with that
  * clock (edv_fleet_options.cloud_clock).
  */
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "edvd_harness.h"
+#include "pharness.h"
 
 static const char *const T1 = "al01", *const T2 = "al02";
 static char pwfile[64], conf[1024], listen_at[64];
@@ -325,49 +323,10 @@ static void test_intake_auth(void **state)
 
 static int setup(void **state)
 {
-  char b[512];
-  int ready = 0;
+  const char *const ids[] = {T1, T2};
 
   (void)state;
-  for (int i = 0; i < 2; i++) {
-    const char *id = i ? T2 : T1;
-    char slug[32];
-    resp *r;
-    snprintf(slug, sizeof(slug), "school-%s", id);
-    r = http("POST", base, "/api/tenants", tok_op,
-             spec(b, sizeof(b), id, slug, "Alert School", "basic"), NULL);
-    if (r->status != 202) {
-      resp_free(r);
-      return -1;
-    }
-    resp_free(r);
-  }
-  for (int t = 0; t < 900 && ready < 2; t++) {
-    ready = (strcmp(phase_of(T1), "READY") == 0) +
-            (strcmp(phase_of(T2), "READY") == 0);
-    if (ready < 2)
-      sleep_ms(100);
-  }
-  return ready == 2 ? 0 : -1;
-}
-
-/* A port nobody listens on now, for edvd (the intake's URL is in its
- * configuration before it starts). */
-static int free_port(void)
-{
-  struct sockaddr_in a;
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-      getsockname(fd, (struct sockaddr *)&a, &len))
-    return -1;
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
+  return eh_tenants_ready(ids, 2, "Alert School");
 }
 
 int main(int argc, char **argv)
@@ -380,7 +339,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_high_memory),
       cmocka_unit_test(test_vm_down),
   };
-  int port = free_port(), fd, result;
+  int port = ph_free_port(), fd, result;
 
   snprintf(pwfile, sizeof(pwfile), "/tmp/edv-intake-XXXXXX");
   if (port < 0 || (fd = mkstemp(pwfile)) < 0)
