@@ -1,5 +1,5 @@
 /*
- * test_edvd_alerts.c - the seed's five alerts, each driven to fire on the
+ * test_edvd_alerts_fire.c - the seed's five alerts, each driven to fire on the
  * simulator, end to end: a fault (or a stopped VM) changes what the
  * simulator's built-in metrics (or edvd's probes) say; the simulator's
  * Monitoring evaluates the platform's alert policy on its clock and opens
@@ -355,7 +355,7 @@ int main(int argc, char **argv)
            "alerts.intake_password_file = %s\n"
            "server.heal_max_per_hour = 0\n",
            listen_at, pwfile);
-  result = EH_MAIN("edvd-alerts", tests, setup, conf);
+  result = EH_MAIN("edvd-alerts-fire", tests, setup, conf);
   unlink(pwfile);
   return result;
 }
