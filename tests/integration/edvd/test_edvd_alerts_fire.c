@@ -326,6 +326,8 @@ static int setup(void **state)
   const char *const ids[] = {T1, T2};
 
   (void)state;
+  if (eh_setup(conf))
+    return -1;
   return eh_tenants_ready(ids, 2, "Alert School");
 }
 
