@@ -169,11 +169,12 @@ static void edvd_has(const char *id, const char *state, const char *tenant)
   int found = 0;
 
   snprintf(path, sizeof(path), "/api/v1/alerts/incidents?state=%s", state);
-  r = call("GET", path, "/api/v1/alerts/incidents", tok_view, NULL, NULL, 200);
+  r = call("GET", path, "/api/alerts/incidents", tok_view, NULL, NULL, 200);
   all = json_object_object_get(r->json, "incidents");
   for (size_t i = 0; i < json_object_array_length(all); i++) {
     json_object *inc = json_object_array_get_idx(all, i);
-    if (strcmp(jstr(inc, "id") ? jstr(inc, "id") : "", id) != 0)
+    if (strcmp(jstr(inc, "incident_id") ? jstr(inc, "incident_id") : "", id) !=
+        0)
       continue;
     found++;
     assert_string_equal(jstr(inc, "tenant"), tenant);
