@@ -14,6 +14,7 @@
  * clock (edv_fleet_options.cloud_clock).
  */
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,7 +190,8 @@ static void edvd_has(const char *id, const char *state, const char *tenant)
  * One alert through its life: `on` (a fault body, or NULL with `drive`)
  * held `before` seconds opens nothing yet, held `after` more opens one
  * incident of `alert` for T1 alone (notified, in edvd); cleared, `heal`
- * seconds close it (notified, in edvd).
+ * seconds close it (notified, in edvd). `while_open`, when given, runs
+ * while the incident is open.
  */
 static void alert_cycle(const char *alert, const char *tenant, const char *on,
                         int before, int after, int heal)
@@ -205,6 +207,8 @@ static void alert_cycle(const char *alert, const char *tenant, const char *on,
   assert_int_equal(sim_incidents(alert, "open", NULL, NULL, 0), 1);
   wait_notified(id, "open");
   edvd_has(id, "open", tenant);
+  if (while_open)
+    while_open();
   fault_clear(fid);
   advance(heal);
   assert_int_equal(sim_incidents(alert, "open", NULL, NULL, 0), 0);
@@ -237,6 +241,58 @@ static const char *leaf(const char *name)
 
 /* ---- the five alerts -------------------------------------------------- */
 
+/* A number at a dotted path of a metrics document ("error_ratio.current");
+ * NAN when null or absent. */
+static double num_at(json_object *o, const char *path)
+{
+  char buf[128], *dot, *p = buf;
+  json_object *v = o;
+
+  snprintf(buf, sizeof(buf), "%s", path);
+  while (v && p) {
+    if ((dot = strchr(p, '.')) != NULL)
+      *dot = '\0';
+    v = json_object_object_get(v, p);
+    p = dot ? dot + 1 : NULL;
+  }
+  return v && !json_object_is_type(v, json_type_null)
+             ? json_object_get_double(v)
+             : NAN;
+}
+
+/* The seed's tenant metrics while half of T1's requests fail: read from
+ * the simulator's built-in metrics through Cloud Monitoring's aggregation,
+ * on the simulator's clock. */
+static void check_tenant_metrics(void)
+{
+  resp *r = call("GET", "/api/tenants/al01/metrics?window=15m",
+                 "/api/tenants/{id}/metrics", tok_view, NULL, NULL, 200);
+  json_object *m = r->json;
+  double ratio = num_at(m, "error_ratio.current");
+
+  /* The usage model's default: 20 users, 6 requests a minute each (2/s),
+   * plus edvd's probes (1/s). */
+  assert_true(num_at(m, "active_users.current") == 20);
+  assert_true(num_at(m, "requests_per_s.current") >= 1.5 &&
+              num_at(m, "requests_per_s.current") <= 4);
+  if (!(ratio > 0.35 && ratio < 0.65))
+    fail_msg("error_ratio.current %.3f (want about 0.5)", ratio);
+  assert_true(num_at(m, "error_ratio.mean") > 0.1);
+  assert_true(num_at(m, "response_ms.p50.current") > 0);
+  assert_true(num_at(m, "response_ms.p95.current") >=
+              num_at(m, "response_ms.p50.current"));
+  assert_true(num_at(m, "utilization.vm_cpu.current") > 0 &&
+              num_at(m, "utilization.vm_cpu.current") <= 1);
+  assert_true(num_at(m, "utilization.vm_memory_pct.current") > 0 &&
+              num_at(m, "utilization.vm_memory_pct.current") <= 100);
+  assert_true(num_at(m, "utilization.db_cpu.current") > 0);
+  assert_true(num_at(m, "utilization.db_connections.current") > 0);
+  /* About a point a minute over the window, oldest first. */
+  assert_true(json_object_array_length(json_object_object_get(
+                  json_object_object_get(m, "active_users"), "points")) >= 10);
+  resp_free(r);
+}
+
 static void test_application_errors(void **state)
 {
   char be[128], body[256];
@@ -246,7 +302,8 @@ static void test_application_errors(void **state)
   snprintf(body, sizeof(body), "{\"backendErrors\":\"%s\",\"rate\":0.5}",
            leaf(be));
   /* 5xx above 5% for 5 minutes. */
-  alert_cycle("application_errors", T1, body, 180, 270, 180);
+  alert_cycle("application_errors", T1, body, 180, 270, 180,
+              check_tenant_metrics);
 }
 
 static void test_database_errors(void **state)
@@ -257,7 +314,7 @@ static void test_database_errors(void **state)
   resource_of(T1, "sql_instance", inst, sizeof(inst));
   snprintf(body, sizeof(body), "{\"sqlDown\":\"%s\"}", leaf(inst));
   /* Down for a minute. */
-  alert_cycle("database_errors", T1, body, 30, 120, 120);
+  alert_cycle("database_errors", T1, body, 30, 120, 120, NULL);
 }
 
 static void test_high_cpu(void **state)
@@ -267,7 +324,7 @@ static void test_high_cpu(void **state)
   (void)state;
   resource_of(T1, "vm", vm, sizeof(vm));
   snprintf(body, sizeof(body), "{\"vmLoad\":\"%s\",\"cpu\":0.95}", leaf(vm));
-  alert_cycle("high_cpu", T1, body, 180, 240, 180);
+  alert_cycle("high_cpu", T1, body, 180, 240, 180, NULL);
 }
 
 static void test_high_memory(void **state)
@@ -277,7 +334,7 @@ static void test_high_memory(void **state)
   (void)state;
   resource_of(T1, "vm", vm, sizeof(vm));
   snprintf(body, sizeof(body), "{\"vmLoad\":\"%s\",\"memory\":93}", leaf(vm));
-  alert_cycle("high_memory", T1, body, 180, 240, 180);
+  alert_cycle("high_memory", T1, body, 180, 240, 180, NULL);
 }
 
 /* The VM down: stopped in the simulator, so edvd's probes fail (healing is
