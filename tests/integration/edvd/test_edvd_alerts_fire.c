@@ -194,7 +194,8 @@ static void edvd_has(const char *id, const char *state, const char *tenant)
  * while the incident is open.
  */
 static void alert_cycle(const char *alert, const char *tenant, const char *on,
-                        int before, int after, int heal)
+                        int before, int after, int heal,
+                        void (*while_open)(void))
 {
   char id[128];
   int fid = fault(on);
