@@ -288,9 +288,10 @@ static void check_tenant_metrics(void)
               num_at(m, "utilization.vm_memory_pct.current") <= 100);
   assert_true(num_at(m, "utilization.db_cpu.current") > 0);
   assert_true(num_at(m, "utilization.db_connections.current") > 0);
-  /* About a point a minute over the window, oldest first. */
+  /* A point a minute since the tenant was made (about 8 minutes of the
+   * simulator's clock by now). */
   assert_true(json_object_array_length(json_object_object_get(
-                  json_object_object_get(m, "active_users"), "points")) >= 10);
+                  json_object_object_get(m, "active_users"), "points")) >= 5);
   resp_free(r);
 }
 
