@@ -605,7 +605,8 @@ typedef struct edv_incident_query {
 /* {"incidents": [incident documents, newest started first],
  * "next_page_token": "..."|null, "open": {"total": N, "by_alert":
  * [{alert, severity, count}]}} ("open" counts every open incident, the
- * filters aside). `query` may be NULL. Errors name the query field. */
+ * filters aside; edv_fleet_status has it as "incidents_open"). `query` may be
+ * NULL. Errors name the query field. */
 EDV_EXPORT int edv_incidents_list(edv_fleet *fleet,
                                   const edv_incident_query *query,
                                   edv_fleet_cb cb, void *data, edv_error *err);

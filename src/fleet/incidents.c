@@ -353,6 +353,16 @@ static int inc_count_one(void *data, const char *alert, const char *severity,
   return 0;
 }
 
+json_object *edv__incidents_open_view(edv_fleet *f)
+{
+  json_object *open = json_object_new_object();
+
+  json_object_object_add(open, "total", json_object_new_int64(0));
+  json_object_object_add(open, "by_alert", json_object_new_array());
+  edv__store_incident_open_counts(f->store, inc_count_one, open, NULL);
+  return open;
+}
+
 /* A page token: "MS:ID" of the last incident of the page before. */
 static int inc_token(const char *tok, edv__incident_filter *f, edv_error *err)
 {
@@ -365,7 +375,7 @@ static int inc_token(const char *tok, edv__incident_filter *f, edv_error *err)
   if (end == tok || *end != ':' || ms < 0 || !end[1] ||
       strlen(end + 1) >= EDV_STORE_INCID_SZ)
     return edv_error_set(err, EDV_EINVAL,
-                         "page_token: not a token this server gave");
+                         "field 'page_token': not a token this server gave");
   f->after_ms = ms;
   f->after_id = end + 1;
   return 0;
@@ -376,7 +386,7 @@ int edv_incidents_list(edv_fleet *f, const edv_incident_query *q,
 {
   edv__incident_filter filter;
   inc_page page;
-  json_object *doc, *open;
+  json_object *doc;
   char tok[EDV_STORE_INCID_SZ + 32];
   int more = 0, result;
 
@@ -386,30 +396,25 @@ int edv_incidents_list(edv_fleet *f, const edv_incident_query *q,
   if (q && q->state && strcmp(q->state, "all") != 0) {
     if (strcmp(q->state, "open") != 0 && strcmp(q->state, "closed") != 0)
       return edv_error_set(err, EDV_EINVAL,
-                           "state: '%.32s' is not open, closed or all",
+                           "field 'state': '%.32s' is not open, closed or all",
                            q->state);
     filter.state = q->state;
   }
   if (q && q->tenant && edv__spec_check_id(q->tenant, NULL))
-    return edv_error_set(err, EDV_EINVAL, "tenant: '%.64s' is not a tenant id",
+    return edv_error_set(err, EDV_EINVAL,
+                         "field 'tenant': '%.64s' is not a tenant id",
                          q->tenant);
   if (q && q->limit > 1000)
-    return edv_error_set(err, EDV_EINVAL, "limit: at most 1000");
+    return edv_error_set(err, EDV_EINVAL, "field 'limit': at most 1000");
   filter.tenant = q ? q->tenant : NULL;
   filter.limit = q ? q->limit : 0;
   if (q && (result = inc_token(q->page_token, &filter, err)))
     return result;
   memset(&page, 0, sizeof(page));
   page.arr = json_object_new_array();
-  open = json_object_new_object();
-  json_object_object_add(open, "total", json_object_new_int64(0));
-  json_object_object_add(open, "by_alert", json_object_new_array());
   if ((result = edv__store_incident_list(f->store, &filter, inc_list_one, &page,
-                                         &more, err)) ||
-      (result = edv__store_incident_open_counts(f->store, inc_count_one, open,
-                                                err))) {
+                                         &more, err))) {
     json_object_put(page.arr);
-    json_object_put(open);
     return result;
   }
   doc = json_object_new_object();
@@ -421,7 +426,7 @@ int edv_incidents_list(edv_fleet *f, const edv_incident_query *q,
   } else {
     json_object_object_add(doc, "next_page_token", NULL);
   }
-  json_object_object_add(doc, "open", open);
+  json_object_object_add(doc, "open", edv__incidents_open_view(f));
   result = edv__fleet_answer_later(f, cb, data, doc, NULL, err);
   json_object_put(doc);
   return result;
