@@ -690,7 +690,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->audit_fd = -1;
   edv_log_set_json(1);
   edv_log_set_level(EDV_LOG_INFO);
-  if (load_config(d, &d->cfg, &err))
+  if (load_config(d, &d->cfg, &err) || load_intake_password(d, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
   if (edvd_metrics_open(d)) {
@@ -708,8 +708,6 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   if (load_tls(d->cfg, &tls_cert, &tls_key, &err))
     return fail(&err, "tls");
   free_tls(tls_cert, tls_key);
-  if (load_intake_password(d, &err))
-    return fail(&err, "configuration");
   if (edv_fleet_state_dir(d->cfg, NULL, d->state_dir, sizeof(d->state_dir),
                           &err))
     return fail(&err, "configuration");
