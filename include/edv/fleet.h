@@ -561,8 +561,9 @@ EDV_EXPORT unsigned edv_fleet_update_carry(edv_fleet *fleet);
  * 1.2) report them to edvd (POST /api/v1/alerts/notifications): kept in
  * the store by incident_id, an open then a closed notification updating
  * one row, a closed incident never reopened by a late "open". Closed
- * incidents are kept 90 days and at most EDV_INCIDENTS_MAX rows in all
- * (the oldest closed ones go first; open ones are always kept).
+ * incidents are kept 90 days after their closed notification came, and
+ * at most EDV_INCIDENTS_MAX rows in all (the oldest closed ones go first;
+ * open ones are always kept).
  *
  * The tenant of an incident: the user label "edv-tenant" of its
  * metadata, else its metric label edv_tenant, else its resource label

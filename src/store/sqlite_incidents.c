@@ -175,7 +175,7 @@ int edv__sq_incident_prune(edv_store *stp, int64_t closed_before_ms,
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(db,
                               "DELETE FROM incidents WHERE state = 'closed'"
-                              " AND ended_ms < ?1",
+                              " AND received_ms < ?1",
                               -1, &st, NULL);
 
   if (rc != SQLITE_OK)
@@ -186,7 +186,7 @@ int edv__sq_incident_prune(edv_store *stp, int64_t closed_before_ms,
   rc = sqlite3_prepare_v2(
       db,
       "DELETE FROM incidents WHERE incident_id IN (SELECT incident_id FROM"
-      " incidents WHERE state = 'closed' ORDER BY ended_ms, incident_id"
+      " incidents WHERE state = 'closed' ORDER BY received_ms, incident_id"
       " LIMIT max(0, (SELECT count(*) FROM incidents) - ?1))",
       -1, &st, NULL);
   if (rc != SQLITE_OK)

@@ -118,7 +118,7 @@ int edv__sq_update_tenants(edv_store *st, const char *id,
   "  resource_type TEXT NOT NULL DEFAULT '',"                                  \
   "  labels_json TEXT NOT NULL DEFAULT '{}', received_ms INTEGER NOT NULL);"   \
   "CREATE INDEX incidents_started ON incidents (started_ms, incident_id);"     \
-  "CREATE INDEX incidents_state ON incidents (state, ended_ms);"
+  "CREATE INDEX incidents_state ON incidents (state, received_ms);"
 
 /* The incidents of the backend table (store.h, sqlite_incidents.c). */
 int edv__sq_incident_put(edv_store *st, const edv__incident_rec *rec,

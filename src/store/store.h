@@ -558,8 +558,10 @@ int edv__store_update_tenants(edv_store *st, const char *id,
  * list calls fn newest first (started_ms, then id, descending) and sets
  * *more (may be NULL) when rows follow the page. open_counts calls fn
  * once per (alert, severity) with open incidents. prune deletes the
- * closed incidents that ended before closed_before_ms, then the oldest
- * closed ones past max_rows rows in all (open ones are never pruned).
+ * closed incidents received (closed, as far as edvd knows) before
+ * closed_before_ms, then the oldest closed ones past max_rows rows in all
+ * (open ones are never pruned). Receipt, not the incident's own times:
+ * those are Monitoring's clock (a simulator's may be anywhere).
  */
 int edv__store_incident_put(edv_store *st, const edv__incident_rec *rec,
                             edv_error *err);

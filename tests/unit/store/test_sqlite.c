@@ -1206,8 +1206,8 @@ static unsigned incident_rows(fixture *fx)
  * incident opened then closed is one row, a late "open" leaves it closed,
  * a closed one never seen is recorded closed; lists filter by state and
  * tenant and page newest first; open counts group by alert and severity;
- * prune drops closed incidents past their age, then the oldest closed
- * past the row cap, never an open one. */
+ * prune drops closed incidents received before a time, then the oldest
+ * closed past the row cap, never an open one. */
 static void test_migration_v4_to_v5(void **state)
 {
   fixture *fx = *state;
@@ -1249,6 +1249,7 @@ static void test_migration_v4_to_v5(void **state)
   assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
   assert_string_equal(got.state, "open");
   assert_int_equal(got.received_ms, 5000);
+  fx->now = 9000;
   i = incident_rec("0.a", "school001", "closed", 1000, 9000);
   snprintf(i.summary, sizeof(i.summary), "back below the threshold");
   assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
@@ -1265,8 +1266,11 @@ static void test_migration_v4_to_v5(void **state)
   assert_string_equal(got.state, "closed");
   assert_int_equal(got.ended_ms, 9000);
   /* A closed one never seen open. */
+  fx->now = 3000;
   i = incident_rec("0.b", "", "closed", 2000, 3000);
   assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
+  assert_int_equal(got.received_ms, 9000); /* the late open changed nothing */
   i = incident_rec("0.c", "school002", "open", 3000, 0);
   snprintf(i.severity, sizeof(i.severity), "Critical");
   assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
@@ -1319,13 +1323,14 @@ static void test_migration_v4_to_v5(void **state)
   assert_string_equal(opencounts, "application_errors/Critical=1 "
                                   "application_errors/Error=1 ");
 
-  /* Prune: 0.b ended at 3000, 0.a at 9000. */
+  /* Prune: 0.b closed (received) at 3000, 0.a at 9000. */
   assert_int_equal(edv__store_incident_prune(fx->st, 5000, 100, &err), 0);
   assert_int_equal(edv__store_incident_get(fx->st, "0.b", &got, &err),
                    EDV_ENOTFOUND);
   assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
   assert_int_equal(incident_rows(fx), 3);
   /* Past the cap the oldest closed go, the open ones stay. */
+  fx->now = 9500;
   i = incident_rec("0.f", "", "closed", 5000, 9500);
   assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
   assert_int_equal(edv__store_incident_prune(fx->st, 0, 3, &err), 0);
