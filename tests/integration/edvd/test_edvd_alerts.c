@@ -25,59 +25,10 @@
 
 #include "edvd_harness.h"
 
-#define NOTIFY  "/api/v1/alerts/notifications"
-#define TMPL_N  "/api/alerts/notifications"
-#define LIST    "/api/v1/alerts/incidents"
-#define TMPL_L  "/api/alerts/incidents"
-#define AUTH_OK "Authorization: Basic ZWR2LWFsZXJ0czpzM2NyZXQtaW50YWtl"
-
-static char pwdir[] = "/tmp/edvd-alerts-XXXXXX";
-static char pwfile[320];
-
-/* A notification as Monitoring sends it (schema 1.2): `user`, `metric`
- * and `backend` the labels that name the tenant (NULL: absent). */
-static char *notification(char *buf, size_t size, const char *id,
-                          const char *state, const char *user,
-                          const char *metric, const char *backend)
-{
-  char ul[128] = "", ml[128] = "", ended[32] = "null";
-
-  if (user)
-    snprintf(ul, sizeof(ul), "\"edv-tenant\": \"%s\"", user);
-  if (metric)
-    snprintf(ml, sizeof(ml), "\"edv_tenant\": \"%s\"", metric);
-  if (strcmp(state, "closed") == 0)
-    snprintf(ended, sizeof(ended), "1765003600");
-  snprintf(
-      buf, size,
-      "{\"version\": \"1.2\", \"incident\": {\"incident_id\": \"%s\","
-      " \"scoping_project_id\": \"edv-test\", \"scoping_project_number\": 1,"
-      " \"url\": \"https://console.cloud.google.com/monitoring/alerting/"
-      "incidents/%s?project=edv-test\","
-      " \"started_at\": 1765000000, \"ended_at\": %s, \"state\": \"%s\","
-      " \"summary\": \"request_count for %s with value 0.500 is above the"
-      " threshold of 0.050.\", \"apigee_url\": \"\","
-      " \"observed_value\": \"0.500\", \"threshold_value\": \"0.05\","
-      " \"resource\": {\"type\": \"https_lb_rule\", \"labels\":"
-      " {\"project_id\": \"edv-test\"%s%s%s}},"
-      " \"resource_type_display_name\": \"Application Load Balancer Rule\","
-      " \"resource_id\": \"\", \"resource_display_name\": \"x\","
-      " \"resource_name\": \"edv-test https_lb_rule x\","
-      " \"metric\": {\"type\": \"loadbalancing.googleapis.com/https/"
-      "request_count\", \"displayName\": \"Request count\", \"labels\":"
-      " {%s}}, \"metadata\": {\"system_labels\": {}, \"user_labels\": {%s}},"
-      " \"policy_name\": \"edv: application_errors\", \"policy_user_labels\":"
-      " {\"edv-alert\": \"application_errors\", \"edv-managed\": \"true\"},"
-      " \"condition_name\": \"edv: application_errors\", \"condition\":"
-      " {\"name\": \"projects/edv-test/alertPolicies/1/conditions/2\","
-      " \"displayName\": \"edv: application_errors\"}, \"documentation\":"
-      " {\"content\": \"errors\", \"mime_type\": \"text/markdown\","
-      " \"subject\": \"\"}, \"severity\": \"Error\"}}",
-      id, id, ended, state, backend ? backend : "-",
-      backend ? ", \"backend_target_name\": \"" : "", backend ? backend : "",
-      backend ? "\"" : "", ml, ul);
-  return buf;
-}
+#define NOTIFY "/api/v1/alerts/notifications"
+#define TMPL_N "/api/alerts/notifications"
+#define LIST   "/api/v1/alerts/incidents"
+#define TMPL_L "/api/alerts/incidents"
 
 /* The incidents edvd lists with `query` ("" for all). */
 static json_object *incidents(const char *query)
@@ -118,19 +69,10 @@ static json_object *incident(const char *id)
 static int setup(void **state)
 {
   char conf[512];
-  FILE *f;
 
   (void)state;
-  if (!mkdtemp(pwdir))
+  if (eh_intake_setup(conf, sizeof(conf)))
     return -1;
-  snprintf(pwfile, sizeof(pwfile), "%s/intake-password", pwdir);
-  f = fopen(pwfile, "w");
-  if (!f)
-    return -1;
-  fputs("s3cret-intake\n", f);
-  fclose(f);
-  chmod(pwfile, 0600);
-  snprintf(conf, sizeof(conf), "alerts.intake_password_file = %s\n", pwfile);
   return eh_setup(conf);
 }
 
@@ -148,7 +90,7 @@ static void test_auth(void **state)
   char body[4096], h[128];
 
   (void)state;
-  notification(body, sizeof(body), "0.auth", "open", "s1", NULL, NULL);
+  eh_notification(body, sizeof(body), "0.auth", "open", "s1", NULL, NULL);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     resp *r = http("POST", base, NOTIFY, NULL, body, bad[i]);
     assert_int_equal(r->status, 401);
@@ -189,16 +131,17 @@ static void test_malformed(void **state)
   char body[4096], bad[4096];
 
   (void)state;
-  notification(body, sizeof(body), "0.bad", "open", "s1", NULL, NULL);
+  eh_notification(body, sizeof(body), "0.bad", "open", "s1", NULL, NULL);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *at = strstr(body, cases[i].from);
     assert_non_null(at);
     snprintf(bad, sizeof(bad), "%.*s%s%s", (int)(at - body), body, cases[i].to,
              at + strlen(cases[i].from));
-    expect_error_h("POST", NOTIFY, TMPL_N, NULL, bad, AUTH_OK, 400,
+    expect_error_h("POST", NOTIFY, TMPL_N, NULL, bad, EH_INTAKE_AUTH, 400,
                    cases[i].field);
   }
-  expect_error_h("POST", NOTIFY, TMPL_N, NULL, "[1]", AUTH_OK, 400, "body");
+  expect_error_h("POST", NOTIFY, TMPL_N, NULL, "[1]", EH_INTAKE_AUTH, 400,
+                 "body");
   assert_int_equal(n_incidents(""), 0);
 }
 
@@ -213,8 +156,8 @@ static void test_open_close(void **state)
   char *audit;
 
   (void)state;
-  notification(body, sizeof(body), "0.oc", "open", "s1", NULL, NULL);
-  r = call("POST", NOTIFY, TMPL_N, NULL, body, AUTH_OK, 200);
+  eh_notification(body, sizeof(body), "0.oc", "open", "s1", NULL, NULL);
+  r = call("POST", NOTIFY, TMPL_N, NULL, body, EH_INTAKE_AUTH, 200);
   assert_string_equal(jstr(r->json, "state"), "open");
   assert_string_equal(jstr(r->json, "tenant"), "s1");
   resp_free(r);
@@ -232,8 +175,8 @@ static void test_open_close(void **state)
                                   "errors\",severity=\"Error\"} 1\n"));
   resp_free(r);
 
-  notification(body, sizeof(body), "0.oc", "closed", "s1", NULL, NULL);
-  resp_free(call("POST", NOTIFY, TMPL_N, NULL, body, AUTH_OK, 200));
+  eh_notification(body, sizeof(body), "0.oc", "closed", "s1", NULL, NULL);
+  resp_free(call("POST", NOTIFY, TMPL_N, NULL, body, EH_INTAKE_AUTH, 200));
   assert_int_equal(n_incidents("?state=open"), 0);
   assert_int_equal(n_incidents("?state=closed"), 1);
   x = incident("0.oc");
@@ -244,8 +187,8 @@ static void test_open_close(void **state)
   assert_null(strstr(r->body, "edv_incidents_open{"));
   resp_free(r);
 
-  notification(body, sizeof(body), "0.late", "closed", NULL, NULL, NULL);
-  resp_free(call("POST", NOTIFY, TMPL_N, NULL, body, AUTH_OK, 200));
+  eh_notification(body, sizeof(body), "0.late", "closed", NULL, NULL, NULL);
+  resp_free(call("POST", NOTIFY, TMPL_N, NULL, body, EH_INTAKE_AUTH, 200));
   x = incident("0.late");
   assert_string_equal(jstr(x, "state"), "closed");
   json_object_put(x);
@@ -279,9 +222,9 @@ static void test_tenant(void **state)
 
   (void)state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    notification(body, sizeof(body), cases[i].id, "open", cases[i].user,
-                 cases[i].metric, cases[i].backend);
-    resp_free(call("POST", NOTIFY, TMPL_N, NULL, body, AUTH_OK, 200));
+    eh_notification(body, sizeof(body), cases[i].id, "open", cases[i].user,
+                    cases[i].metric, cases[i].backend);
+    resp_free(call("POST", NOTIFY, TMPL_N, NULL, body, EH_INTAKE_AUTH, 200));
     x = incident(cases[i].id);
     assert_non_null(x);
     if (cases[i].want)
@@ -357,7 +300,7 @@ static void test_restart(void **state)
   assert_int_equal(n_incidents(""), before);
   assert_int_equal(stop_edvd(NULL), 0);
 
-  chmod(pwfile, 0644);
+  chmod(eh_intake_file, 0644);
   snprintf(conf, sizeof(conf), "%s/edvd.conf", dir);
   snprintf(logf, sizeof(logf), "%s/edvd.log", dir);
   fflush(NULL);
@@ -384,8 +327,9 @@ static void test_restart(void **state)
   start_edvd();
   {
     char body[4096];
-    notification(body, sizeof(body), "0.off", "open", "s1", NULL, NULL);
-    expect_error_h("POST", NOTIFY, TMPL_N, NULL, body, AUTH_OK, 404, NULL);
+    eh_notification(body, sizeof(body), "0.off", "open", "s1", NULL, NULL);
+    expect_error_h("POST", NOTIFY, TMPL_N, NULL, body, EH_INTAKE_AUTH, 404,
+                   NULL);
   }
   assert_int_equal(n_incidents(""), before);
 }
@@ -393,8 +337,7 @@ static void test_restart(void **state)
 static int teardown(void **state)
 {
   (void)state;
-  unlink(pwfile);
-  rmdir(pwdir);
+  eh_intake_cleanup();
   return 0;
 }
 
