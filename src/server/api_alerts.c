@@ -107,6 +107,13 @@ void api_alerts_notify(api_ctx *c, const char *id)
     return;
   result = edv_alert_notification(c->d->ef, body, api_lib_200, c, &err);
   json_object_put(body);
+  if (result == EDV_EBUSY) {
+    /* The store is locked (an edvctl writing): Monitoring retries a 5xx,
+     * never a 409. */
+    edv__http_add_header(c->req, "Retry-After", "1");
+    api_error(c, 503, NULL, NULL, "%s", err.message);
+    return;
+  }
   api_lib_wait(c, result, &err, 15000);
 }
 
