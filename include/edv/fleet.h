@@ -576,7 +576,7 @@ EDV_EXPORT unsigned edv_fleet_update_carry(edv_fleet *fleet);
  * (RFC 3339 UTC, ended null while open), observed_value, threshold_value,
  * url, metric_type, resource_type, labels ({resource, metric, user}: the
  * notification's labels), received}. Absent values are null.
- * docs/operations.md, "Alerts".
+ * docs/api.md, "Alert incidents".
  */
 
 #define EDV_INCIDENTS_MAX         10000u
@@ -606,8 +606,8 @@ typedef struct edv_incident_query {
 /* {"incidents": [incident documents, newest started first],
  * "next_page_token": "..."|null, "open": {"total": N, "by_alert":
  * [{alert, severity, count}]}} ("open" counts every open incident, the
- * filters aside; edv_fleet_status has it as "incidents_open"). `query` may be
- * NULL. Errors name the query field. */
+ * filters aside; edv_fleet_status has it as "incidents_open"). `query`
+ * may be NULL. Errors name the query field. */
 EDV_EXPORT int edv_incidents_list(edv_fleet *fleet,
                                   const edv_incident_query *query,
                                   edv_fleet_cb cb, void *data, edv_error *err);
