@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "edvd_harness.h"
@@ -202,6 +203,11 @@ static void test_open_close(void **state)
                "state");
   expect_error("GET", LIST "?page_token=zzz", TMPL_L, tok_view, NULL, 400,
                "page_token");
+  expect_error("GET", LIST "?limit=0", TMPL_L, tok_view, NULL, 400, "limit");
+  expect_error("GET", LIST "?tenant=Bad_Id", TMPL_L, tok_view, NULL, 400,
+               "tenant");
+  expect_error("GET", LIST "?colour=red", TMPL_L, tok_view, NULL, 400,
+               "colour");
 }
 
 /* The tenant: the user label first, then the metric label, then the
@@ -236,6 +242,43 @@ static void test_tenant(void **state)
   assert_int_equal(n_incidents("?tenant=s3"), 1);
   assert_int_equal(n_incidents("?tenant=s4&state=open"), 1);
   assert_int_equal(n_incidents("?tenant=s8"), 0);
+  /* Pages of two, newest first, every incident once. */
+  {
+    char path[400], seen[1024] = "";
+    size_t got = 0, all = n_incidents("");
+    const char *tok = NULL;
+    resp *r = NULL;
+
+    for (int page = 0; page < 20; page++) {
+      char *enc = NULL;
+      if (tok) {
+        CURL *cu = curl_easy_init();
+        enc = curl_easy_escape(cu, tok, 0);
+        curl_easy_cleanup(cu);
+      }
+      snprintf(path, sizeof(path), LIST "?limit=2%s%s",
+               enc ? "&page_token=" : "", enc ? enc : "");
+      curl_free(enc);
+      if (r)
+        resp_free(r);
+      r = call("GET", path, TMPL_L, tok_view, NULL, NULL, 200);
+      json_object *a = json_object_object_get(r->json, "incidents");
+      assert_true(json_object_array_length(a) <= 2);
+      for (size_t i = 0; i < json_object_array_length(a); i++) {
+        const char *id = jstr(json_object_array_get_idx(a, i), "incident_id");
+        char key[64];
+        snprintf(key, sizeof(key), "<%s>", id);
+        assert_null(strstr(seen, key));
+        strcat(seen, key);
+        got++;
+      }
+      tok = jstr(r->json, "next_page_token");
+      if (!tok)
+        break;
+    }
+    resp_free(r);
+    assert_int_equal(got, all);
+  }
 }
 
 /* edvctl infra incidents: the same document locally (the store) and
