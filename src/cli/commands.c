@@ -199,6 +199,12 @@ static const cli_opt metrics_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const cli_opt incidents_opts[] = {
+    {"state", 0, "open|closed|all", "which incidents (default all)"},
+    {"tenant", 0, "ID", "only this tenant's incidents"},
+    {NULL, 0, NULL, NULL},
+};
+
 static const cli_cmd tenant_cmds[] = {
     {"create", "provision a tenant's stack",
      "ID SLUG NAME TIER REGION [--async] [--ops-ssh]",
@@ -500,6 +506,18 @@ static const cli_cmd infra_cmds[] = {
      "\nExamples:\n  edvctl infra capacity\n"
      "  edvctl infra capacity --format json\n",
      NULL, 0, 0, NULL, cli_cmd_infra_capacity, NULL},
+    {"incidents", "list the alert policies' incidents",
+     "[--state open|closed|all] [--tenant ID]",
+     "The incidents Cloud Monitoring reported to edvd's alert intake\n"
+     "(POST /api/v1/alerts/notifications), newest first, from the state\n"
+     "store (no cloud call): tenant, alert, severity, state, since, ended\n"
+     "and summary; then the open ones by alert and severity. --format json\n"
+     "prints {incidents, next_page_token, open}, the document of GET\n"
+     "/api/alerts/incidents, the same locally and with --server.\n"
+     "\nExamples:\n  edvctl infra incidents --state open\n"
+     "  edvctl --server https://edvd.example:8443 infra incidents --tenant "
+     "greenwood\n",
+     incidents_opts, 0, 0, NULL, cli_cmd_infra_incidents, NULL},
     {"reconcile", "resume every interrupted tenant now", "[--async]",
      "A reconcile pass, as POST /api/infrastructure/reconcile: every\n"
      "tenant left PENDING, PROVISIONING or DEPROVISIONING (a crash,\n"

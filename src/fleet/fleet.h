@@ -229,6 +229,16 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
  * current} of `rec` (`current`: it is the fleet's current release). */
 json_object *edv__view_release(const edv__release_rec *rec, int current);
 
+/* The incident document (edv/fleet.h, "Alert incidents") of `rec`. New
+ * object. */
+json_object *edv__view_incident(const edv__incident_rec *rec);
+
+/* incidents.c: the open incidents, {"total": N, "by_alert": [{alert,
+ * severity, count}]} (the "open" of the incident list, the
+ * "incidents_open" of the status). New object; the store's error leaves
+ * it empty. */
+json_object *edv__incidents_open_view(edv_fleet *f);
+
 /* The update document (edv/fleet.h, "Fleet updates") of `r` and its `n`
  * tenant rows in `nwaves` waves; `tenants`: with the "tenants" list. */
 json_object *edv__view_update(const edv__update_rec *r,

@@ -487,10 +487,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- start ----------------------------------------------------------------*/
 
-/* Reads a PEM file of the TLS set-up into a new NUL-terminated buffer.
- * `key`: a private key, refused when group or others may read it. */
-static char *read_pem(const char *cfgkey, const char *path, int key,
-                      edv_error *err)
+/* Reads the file of config key `cfgkey` into a new NUL-terminated buffer.
+ * `key`: a secret, refused when group or others may read it. */
+static char *read_conf_file(const char *cfgkey, const char *path, int key,
+                            edv_error *err)
 {
   struct stat st;
   char *buf;
@@ -530,13 +530,54 @@ static char *read_pem(const char *cfgkey, const char *path, int key,
     got += (size_t)n;
   close(fd);
   buf[got] = '\0';
-  if (got != (size_t)st.st_size || !strstr(buf, "-----BEGIN ")) {
+  if (got != (size_t)st.st_size || strlen(buf) != got) {
     OPENSSL_cleanse(buf, got);
+    free(buf);
+    edv_error_set(err, EDV_ECONFIG, "%s: '%s' could not be read whole as text",
+                  cfgkey, path);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Reads a PEM file of the TLS set-up (read_conf_file). */
+static char *read_pem(const char *cfgkey, const char *path, int key,
+                      edv_error *err)
+{
+  char *buf = read_conf_file(cfgkey, path, key, err);
+
+  if (buf && !strstr(buf, "-----BEGIN ")) {
+    OPENSSL_cleanse(buf, strlen(buf));
     free(buf);
     edv_error_set(err, EDV_ECONFIG, "%s: '%s' is not a PEM file", cfgkey, path);
     return NULL;
   }
   return buf;
+}
+
+/* alerts.intake_password_file: the password of the alert intake's Basic
+ * auth (api_alerts.c), 0600, one line; none: the intake is disabled. */
+static int load_intake_password(edvd *d, edv_error *err)
+{
+  const char *path = edv_config_get(d->cfg, "alerts.intake_password_file");
+  size_t n;
+
+  if (!path || !*path)
+    return 0;
+  d->intake_password =
+      read_conf_file("alerts.intake_password_file", path, 1, err);
+  if (!d->intake_password)
+    return -1;
+  n = strlen(d->intake_password);
+  while (n && (d->intake_password[n - 1] == '\n' ||
+               d->intake_password[n - 1] == '\r'))
+    d->intake_password[--n] = '\0';
+  if (n == 0 || strchr(d->intake_password, '\n'))
+    return edv_error_set(err, EDV_ECONFIG,
+                         "alerts.intake_password_file: '%s' must hold one "
+                         "line, the password",
+                         path);
+  return 0;
 }
 
 /* server.tls_cert and server.tls_key: both or neither. */
@@ -649,7 +690,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->audit_fd = -1;
   edv_log_set_json(1);
   edv_log_set_level(EDV_LOG_INFO);
-  if (load_config(d, &d->cfg, &err))
+  if (load_config(d, &d->cfg, &err) || load_intake_password(d, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
   if (edvd_metrics_open(d)) {
@@ -796,6 +837,11 @@ int edvd_run_loop(edvd *d)
   d->tokens = NULL;
   edv_config_free(d->cfg);
   d->cfg = NULL;
+  if (d->intake_password) {
+    OPENSSL_cleanse(d->intake_password, strlen(d->intake_password));
+    free(d->intake_password);
+    d->intake_password = NULL;
+  }
   edvd_metrics_close(d);
   return d->exit_code;
 }

@@ -6,7 +6,9 @@
  * tab's sessionStorage only. A fragment "#token=TOKEN" (or
  * "#/tenants/ID&token=TOKEN") is read once, moved to sessionStorage and
  * removed from the address (scripts and tests use it). Views: "#/" the
- * fleet, "#/tenants/ID" one tenant; both poll the API every few seconds.
+ * fleet (with the open incidents of the alert policies), "#/tenants/ID"
+ * one tenant (with its incidents, open then recent closed); both poll the
+ * API every few seconds.
  * Data reaches the DOM through textContent only, never as markup.
  */
 'use strict';
@@ -102,6 +104,23 @@
   }
 
   function td(text, cls) { return el('td', {text: text, cls: cls || ''}); }
+
+  /* The incidents of Monitoring's alert policies (GET /api/alerts/incidents):
+   * a table, one row per incident (data-incident), its tenant linked;
+   * `withState`: a state and an end column too (the tenant page). */
+  function incidentsTable(list, withState, none) {
+    if (!list.length) return el('p', {cls: 'muted', text: none});
+    const rows = list.map(i => el('tr', {data: {incident: i.incident_id, state: i.state}}, [
+      el('td', null, [i.tenant ? el('a', {text: i.tenant, href: tenantHref(i.tenant)})
+                               : el('span', {cls: 'muted', text: 'fleet'})]),
+      td(i.alert || i.policy), td(i.severity, 'severity-' + i.severity),
+    ].concat(withState ? [td(i.state, 'state-' + i.state)] : [],
+             [td(fmtTime(i.started))], withState ? [td(fmtTime(i.ended))] : [],
+             [td(i.summary)])));
+    return table(['tenant', 'alert', 'severity'].concat(
+      withState ? ['state'] : [], ['since'], withState ? ['ended'] : [], ['summary']),
+                 rows, 'incidents');
+  }
 
   /* ---- token ------------------------------------------------------------ */
 
@@ -234,7 +253,9 @@
                        'backup', 'monthly', 'updated'], []);
     tbl.replaceChild(tbody, tbl.tBodies[0]);
     const errors = el('p', {cls: 'error', id: 'view-error'});
-    root.append(errors, cards, el('h2', {text: 'Tenants by tier and phase'}), chartBox,
+    const incidents = el('div', {id: 'incidents'});
+    root.append(errors, cards, el('h2', {text: 'Open incidents'}), incidents,
+                el('h2', {text: 'Tenants by tier and phase'}), chartBox,
                 el('h2', {text: 'Tenants'}), filters, tbl);
     const chart = makeChart(chartBox, 'fleet', {
       type: 'bar',
@@ -328,10 +349,13 @@
         /* A large fleet's list (about 750 bytes a tenant) is read again
          * every LARGE_EVERY refreshes; the counts come from the status. */
         const wantList = polls++ % (tenants.length > LARGE_FLEET ? LARGE_EVERY : 1) === 0;
-        const [list, st, costs, rel] = await Promise.all([
+        const [list, st, costs, rel, inc] = await Promise.all([
           wantList ? allTenants() : null, api('/api/infrastructure/status'),
-          api('/api/infrastructure/costs'), api('/api/releases')]);
+          api('/api/infrastructure/costs'), api('/api/releases'),
+          api('/api/alerts/incidents?state=open')]);
         if (gen !== generation) return;
+        clear(incidents).append(incidentsTable(inc.incidents || [], false,
+                                               'no open incident'));
         if (list) tenants = list;
         fillSelect(selects.phase, 'phase', countBy(tenants, 'phase'));
         fillSelect(selects.tier, 'tier', countBy(tenants, 'tier'));
@@ -352,7 +376,8 @@
     const errors = el('p', {cls: 'error', id: 'view-error'});
     const head = el('div', {id: 'tenant-head'});
     root.append(el('p', null, [el('a', {text: '\u2190 fleet', href: '#/'})]), errors, head);
-    for (const [key, title] of [['summary', 'Tenant'], ['metrics', 'Metrics'],
+    for (const [key, title] of [['summary', 'Tenant'], ['incidents', 'Incidents'],
+                                ['metrics', 'Metrics'],
                                 ['steps', 'Steps'], ['resources', 'Resources'],
                                 ['backups', 'Backups'], ['events', 'Events (newest first)']]) {
       sections[key] = el('div', {id: 'tenant-' + key});
@@ -553,12 +578,18 @@
       kind: 'tenant',
       async refresh(gen) {
         const observe = polls++ % OBSERVE_EVERY === 0;
-        const [t, m, b] = await Promise.all([
+        const [t, m, b, inc] = await Promise.all([
           api('/api/tenants/' + enc + (observe ? '?observe=true' : '')),
           api('/api/tenants/' + enc + '/metrics?window=' +
               encodeURIComponent(sections.window.value)).catch(e => ({error: e})),
-          api('/api/tenants/' + enc + '/backups').catch(e => ({error: e}))]);
+          api('/api/tenants/' + enc + '/backups').catch(e => ({error: e})),
+          api('/api/alerts/incidents?limit=20&tenant=' + enc).catch(e => ({error: e}))]);
         if (gen !== generation) return;
+        /* Open ones first, then the recent closed ones. */
+        if (inc.error) clear(sections.incidents).append(el('p', {cls: 'muted', text: inc.error.message}));
+        else clear(sections.incidents).append(incidentsTable(
+          (inc.incidents || []).filter(i => i.state === 'open').concat(
+            (inc.incidents || []).filter(i => i.state !== 'open')), true, 'no incident'));
         if (observe) observed = {observed: t.observed, release_observed: t.release_observed};
         else if (observed) Object.assign(t, observed);
         renderTenant(t);

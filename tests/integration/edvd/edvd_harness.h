@@ -105,6 +105,22 @@ int footprint_ok(const char *id, const char *slug, char *why, size_t size);
 int run_edvctl(const char *const *env, const char *const *args, char **out,
                char **err);
 
+/* The alert intake (POST /api/v1/alerts/notifications): a 0600 password
+ * file in a new directory (eh_intake_file), its config line into conf;
+ * EH_INTAKE_AUTH the header that passes. */
+#define EH_INTAKE_PASSWORD "s3cret-intake"
+#define EH_INTAKE_AUTH                                                         \
+  "Authorization: Basic ZWR2LWFsZXJ0czpzM2NyZXQtaW50YWtl" /* edv-alerts: */
+extern char eh_intake_file[320];
+int eh_intake_setup(char *conf, size_t size);
+void eh_intake_cleanup(void);
+/* A notification as Monitoring sends it (webhook schema 1.2) into buf:
+ * incident `id`, `state` "open" or "closed", `user`, `metric` and
+ * `backend` the labels that name the tenant (NULL: absent). */
+char *eh_notification(char *buf, size_t size, const char *id, const char *state,
+                      const char *user, const char *metric,
+                      const char *backend);
+
 int eh_setup(const char *conf_extra);
 int eh_teardown(void);
 
