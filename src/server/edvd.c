@@ -676,12 +676,42 @@ static int fail(edv_error *err, const char *what)
   return 2;
 }
 
+/* The fleet: the store, the tiers and the tenant machine. A holder that
+ * survives a restart: after a crash the next edvd takes its own leases
+ * back at once instead of waiting for them to expire. */
+static int open_fleet(edvd *d, const edvd_opts *opts, edv_error *err)
+{
+  edv_fleet_options fo;
+  char host[64] = "localhost", holder[128];
+
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = d->engine;
+  fo.config = d->cfg;
+  fo.state_dir = d->state_dir;
+  fo.actor = "edvd";
+  fo.tiers_fallbacks = opts->tiers_fallbacks;
+  gethostname(host, sizeof(host) - 1);
+  snprintf(holder, sizeof(holder), "edvd@%s", host);
+  fo.holder = holder;
+  if (opts->use_sim) {
+    /* The simulator's clock is quick; poll it often. Metric points and
+     * intervals on its clock. */
+    fo.poll_ms = 250;
+    fo.retry_base_ms = 250;
+    fo.cloud_clock = edv_sim_clock;
+    fo.cloud_clock_data = d->sim;
+  }
+  if (edv_fleet_open(&fo, &d->ef, err))
+    return -1;
+  if (!edv_fleet_subscribe(d->ef, on_fleet_event, d))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  return 0;
+}
+
 int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 {
   edv_error err;
-  edv_fleet_options fo;
   edv_httpd_options ho;
-  char host[64] = "localhost", holder[128];
   char *tls_cert = NULL, *tls_key = NULL;
 
   memset(d, 0, sizeof(*d));
@@ -724,31 +754,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->engine = edv_engine_new(loop, d->cfg, &err);
   if (!d->engine)
     return fail(&err, "engine");
-  /* The fleet: the store, the tiers and the tenant machine. A holder that
-   * survives a restart: after a crash the next edvd takes its own leases
-   * back at once instead of waiting for them to expire. */
-  memset(&fo, 0, sizeof(fo));
-  fo.engine = d->engine;
-  fo.config = d->cfg;
-  fo.state_dir = d->state_dir;
-  fo.actor = "edvd";
-  fo.tiers_fallbacks = opts->tiers_fallbacks;
-  gethostname(host, sizeof(host) - 1);
-  snprintf(holder, sizeof(holder), "edvd@%s", host);
-  fo.holder = holder;
-  if (opts->use_sim) {
-    /* The simulator's clock is quick; poll it often. */
-    fo.poll_ms = 250;
-    fo.retry_base_ms = 250;
-    fo.cloud_clock = edv_sim_clock;
-    fo.cloud_clock_data = d->sim;
-  }
-  if (edv_fleet_open(&fo, &d->ef, &err))
+  if (open_fleet(d, opts, &err))
     return fail(&err, "fleet");
-  if (!edv_fleet_subscribe(d->ef, on_fleet_event, d)) {
-    edv_error_set(&err, EDV_ENOMEM, "out of memory");
-    return fail(&err, "fleet");
-  }
   if (load_tokens(d, &err))
     return fail(&err, "tokens");
   if (edv__tokens_count(d->tokens) == 0)
