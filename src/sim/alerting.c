@@ -384,14 +384,16 @@ static void notify(struct sim_alerting *a, json_object *pol, json_object *inc,
   free(body);
 }
 
-/* Opens an incident for a group (its entry keeps the group's labels) at
- * t. */
-static void incident_open(struct sim_alerting *a, json_object *pol, al_cond *c,
-                          const char *cond_key, const char *gkey,
-                          json_object *entry, double v, int64_t t)
+static void add_str(json_object *o, const char *k, const char *v)
 {
-  sim *s = a->s;
-  json_object *inc = json_object_new_object(), *res, *met, *md, *doc, *d;
+  json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+/* The group's part of an incident: resource, metric, metadata and the
+ * names shown for them. Returns the resource's display name (in inc). */
+static const char *incident_group(sim *s, json_object *inc, json_object *entry,
+                                  const char *mtype)
+{
   json_object *series = json_object_object_get(entry, "series");
   json_object *metric = json_object_object_get(series, "metric");
   json_object *resource = json_object_object_get(series, "resource");
@@ -399,30 +401,85 @@ static void incident_open(struct sim_alerting *a, json_object *pol, al_cond *c,
       json_object_object_get(series, "metadata"), "userLabels");
   json_object *rl = obj_or_new(json_object_object_get(resource, "labels"));
   json_object *ml = obj_or_new(json_object_object_get(metric, "labels"));
-  const char *mtype = jsd(metric, "type", mq_filter_type(c->f));
+  json_object *res = json_object_new_object(), *met = json_object_new_object();
+  json_object *md = json_object_new_object();
+  const char *rtype = jsd(resource, "type", "global");
+  char buf[800], key[300];
+
+  if (!js(rl, "project_id"))
+    add_str(rl, "project_id", s->project);
+  add_str(inc, "resource_display_name", display_of(rl, ml, ul, s->project));
+  add_str(res, "type", rtype);
+  json_object_object_add(res, "labels", rl);
+  json_object_object_add(inc, "resource", res);
+  add_str(inc, "resource_type_display_name", resource_type_name(rtype));
+  add_str(inc, "resource_id", "");
+  snprintf(buf, sizeof(buf), "%s %s %s", s->project, rtype,
+           js(inc, "resource_display_name"));
+  add_str(inc, "resource_name", buf);
+  add_str(met, "type", mtype);
+  snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", s->project,
+           mtype);
+  add_str(met, "displayName",
+          jsd(sim_store_get(s, key), "displayName",
+              strrchr(mtype, '/') ? strrchr(mtype, '/') + 1 : mtype));
+  json_object_object_add(met, "labels", ml);
+  json_object_object_add(inc, "metric", met);
+  json_object_object_add(md, "system_labels", json_object_new_object());
+  json_object_object_add(md, "user_labels", obj_or_new(ul));
+  json_object_object_add(inc, "metadata", md);
+  return js(inc, "resource_display_name");
+}
+
+/* The policy's part of an incident. */
+static void incident_policy(json_object *inc, json_object *pol, al_cond *c)
+{
+  json_object *d = json_object_object_get(pol, "documentation");
+  json_object *doc = json_object_new_object();
+
+  add_str(inc, "policy_name", jsd(pol, "displayName", ""));
+  json_object_object_add(inc, "policy_user_labels",
+                         obj_or_new(json_object_object_get(pol, "userLabels")));
+  add_str(inc, "condition_name", jsd(c->cond, "displayName", ""));
+  json_object_object_add(inc, "condition", copy(c->cond));
+  add_str(doc, "content", jsd(d, "content", ""));
+  add_str(doc, "mime_type", jsd(d, "mimeType", "text/markdown"));
+  add_str(doc, "subject", jsd(d, "subject", ""));
+  json_object_object_add(inc, "documentation", doc);
+  add_str(inc, "severity", severity_name(js(pol, "severity")));
+  add_str(inc, "policy", jsd(pol, "name", ""));
+}
+
+/* Opens an incident for a group (its entry keeps the group's labels) at
+ * t. */
+static void incident_open(struct sim_alerting *a, json_object *pol, al_cond *c,
+                          const char *cond_key, const char *gkey,
+                          json_object *entry, double v, int64_t t)
+{
+  sim *s = a->s;
+  json_object *inc = json_object_new_object();
+  const char *mtype = jsd(
+      json_object_object_get(json_object_object_get(entry, "series"), "metric"),
+      "type", mq_filter_type(c->f));
   const char *disp;
-  char id[32], buf[800], key[300], desc[400];
+  char id[32], buf[800], key[300];
 
   snprintf(id, sizeof(id), "0.");
   for (int k = 0; k < 12; k++)
     id[2 + k] = "abcdefghijklmnopqrstuvwxyz0123456789"[sim_rand(s) % 36];
   id[14] = '\0';
-  if (!js(rl, "project_id"))
-    json_object_object_add(rl, "project_id",
-                           json_object_new_string(s->project));
-  disp = display_of(rl, ml, ul, s->project);
-  json_object_object_add(inc, "incident_id", json_object_new_string(id));
-  json_object_object_add(inc, "scoping_project_id",
-                         json_object_new_string(s->project));
+  add_str(inc, "incident_id", id);
+  add_str(inc, "scoping_project_id", s->project);
   jset_int(inc, "scoping_project_number", (int64_t)s->project_number);
   snprintf(buf, sizeof(buf),
            "https://console.cloud.google.com/monitoring/alerting/incidents/"
            "%s?project=%s",
            id, s->project);
-  json_object_object_add(inc, "url", json_object_new_string(buf));
+  add_str(inc, "url", buf);
   jset_int(inc, "started_at", t / 1000);
   json_object_object_add(inc, "ended_at", NULL);
-  json_object_object_add(inc, "state", json_object_new_string("open"));
+  add_str(inc, "state", "open");
+  disp = incident_group(s, inc, entry, mtype);
   if (c->absent)
     snprintf(buf, sizeof(buf), "%s for %s has been absent for %llds.", mtype,
              disp, (long long)(c->window / 1000));
@@ -431,67 +488,17 @@ static void incident_open(struct sim_alerting *a, json_object *pol, al_cond *c,
              "%s for %s with value %.3f is %s the threshold of %.3f.", mtype,
              disp, v, c->cmp == CMP_LT || c->cmp == CMP_LE ? "below" : "above",
              c->thr);
-  json_object_object_add(inc, "summary", json_object_new_string(buf));
-  json_object_object_add(inc, "apigee_url", json_object_new_string(""));
+  add_str(inc, "summary", buf);
+  add_str(inc, "apigee_url", "");
   snprintf(buf, sizeof(buf), "%.3f", c->absent ? 0 : v);
-  json_object_object_add(inc, "observed_value", json_object_new_string(buf));
+  add_str(inc, "observed_value", buf);
   snprintf(buf, sizeof(buf), "%g", c->thr);
-  json_object_object_add(inc, "threshold_value", json_object_new_string(buf));
-  res = json_object_new_object();
-  json_object_object_add(
-      res, "type", json_object_new_string(jsd(resource, "type", "global")));
-  json_object_object_add(res, "labels", rl);
-  json_object_object_add(inc, "resource", res);
-  json_object_object_add(inc, "resource_type_display_name",
-                         json_object_new_string(resource_type_name(
-                             jsd(resource, "type", "global"))));
-  json_object_object_add(inc, "resource_id", json_object_new_string(""));
-  json_object_object_add(inc, "resource_display_name",
-                         json_object_new_string(disp));
-  snprintf(buf, sizeof(buf), "%s %s %s", s->project,
-           jsd(resource, "type", "global"), disp);
-  json_object_object_add(inc, "resource_name", json_object_new_string(buf));
-  met = json_object_new_object();
-  json_object_object_add(met, "type", json_object_new_string(mtype));
-  snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", s->project,
-           mtype);
-  snprintf(desc, sizeof(desc), "%s",
-           jsd(sim_store_get(s, key), "displayName",
-               strrchr(mtype, '/') ? strrchr(mtype, '/') + 1 : mtype));
-  json_object_object_add(met, "displayName", json_object_new_string(desc));
-  json_object_object_add(met, "labels", ml);
-  json_object_object_add(inc, "metric", met);
-  md = json_object_new_object();
-  json_object_object_add(md, "system_labels", json_object_new_object());
-  json_object_object_add(md, "user_labels", obj_or_new(ul));
-  json_object_object_add(inc, "metadata", md);
-  json_object_object_add(inc, "policy_name",
-                         json_object_new_string(jsd(pol, "displayName", "")));
-  json_object_object_add(inc, "policy_user_labels",
-                         obj_or_new(json_object_object_get(pol, "userLabels")));
-  json_object_object_add(
-      inc, "condition_name",
-      json_object_new_string(jsd(c->cond, "displayName", "")));
-  json_object_object_add(inc, "condition", copy(c->cond));
-  d = json_object_object_get(pol, "documentation");
-  doc = json_object_new_object();
-  json_object_object_add(doc, "content",
-                         json_object_new_string(jsd(d, "content", "")));
-  json_object_object_add(
-      doc, "mime_type",
-      json_object_new_string(jsd(d, "mimeType", "text/markdown")));
-  json_object_object_add(doc, "subject",
-                         json_object_new_string(jsd(d, "subject", "")));
-  json_object_object_add(inc, "documentation", doc);
-  json_object_object_add(
-      inc, "severity",
-      json_object_new_string(severity_name(js(pol, "severity"))));
-  json_object_object_add(inc, "policy",
-                         json_object_new_string(jsd(pol, "name", "")));
-  json_object_object_add(inc, "_cond", json_object_new_string(cond_key));
-  json_object_object_add(inc, "_group", json_object_new_string(gkey));
+  add_str(inc, "threshold_value", buf);
+  incident_policy(inc, pol, c);
+  add_str(inc, "_cond", cond_key);
+  add_str(inc, "_group", gkey);
   snprintf(key, sizeof(key), AL_INC_PREFIX "%013lld-%s", (long long)t, id);
-  json_object_object_add(entry, "incident", json_object_new_string(key));
+  add_str(entry, "incident", key);
   sim_store_put(s, key, AL_KIND_INC, json_object_get(inc));
   notify(a, pol, inc, t);
   json_object_put(inc);
@@ -527,6 +534,66 @@ static void incident_close(struct sim_alerting *a, json_object *pol,
 
 /* --- evaluation --------------------------------------------------------- */
 
+/* Each series' newest value by its group key (a ratio's denominator);
+ * frees the set. */
+static json_object *values_by_key(mq_set *set)
+{
+  json_object *o = json_object_new_object();
+  char key[4096];
+  double v;
+
+  for (size_t i = 0; i < mq_set_len(set); i++) {
+    mq_series_key(set, i, key, sizeof(key));
+    if (mq_series_value(set, i, &v))
+      json_object_object_add(o, key, json_object_new_double(v));
+  }
+  mq_set_free(set);
+  return o;
+}
+
+/* The entry of group `key`, made on first sight with the group's labels
+ * (for its incident, also once it is absent). */
+static json_object *group_entry(json_object *groups, const char *key,
+                                const mq_set *set, size_t i)
+{
+  json_object *e, *parts;
+
+  if (json_object_object_get_ex(groups, key, &e))
+    return e;
+  e = json_object_new_object();
+  parts = json_object_new_object();
+  json_object_object_add(groups, key, e);
+  json_object_object_add(parts, "metric",
+                         copy(mq_series_part(set, i, "metric")));
+  json_object_object_add(parts, "resource",
+                         copy(mq_series_part(set, i, "resource")));
+  json_object_object_add(parts, "metadata",
+                         copy(mq_series_part(set, i, "metadata")));
+  json_object_object_add(e, "series", parts);
+  return e;
+}
+
+/* conditionAbsent: groups seen before with no point in the window (which
+ * spans the duration) are absent; how many. */
+static size_t absent_groups(struct sim_alerting *a, json_object *groups,
+                            json_object *vals, int64_t t, size_t *total)
+{
+  size_t met = 0;
+
+  json_object_object_foreach(groups, k, e)
+  {
+    if (jint(e, "gen", 0) == a->gen && jint(e, "seen", -1) == t)
+      continue;
+    jset_int(e, "gen", a->gen);
+    (*total)++;
+    if (!json_object_object_get_ex(e, "since", NULL))
+      jset_int(e, "since", t);
+    json_object_object_add(vals, k, json_object_new_double(0));
+    met++;
+  }
+  return met;
+}
+
 /* Marks breaching groups of condition c at t (entries in its state) and
  * returns those breaching for its duration (key -> value); c->met says
  * whether the condition (its trigger) is met. */
@@ -534,57 +601,36 @@ static json_object *cond_eval(struct sim_alerting *a, al_cond *c, int64_t t)
 {
   json_object *groups = json_object_object_get(c->state, "groups");
   json_object *vals = json_object_new_object(); /* key -> value, met */
-  mq_set *set = aligned_at(c->raw, &c->agg, c->window, t), *dset = NULL;
+  json_object *den = NULL, *dv;
+  mq_set *set = aligned_at(c->raw, &c->agg, c->window, t);
   size_t n = mq_set_len(set), total = 0, met = 0;
   char key[4096];
 
   if (c->df)
-    dset = aligned_at(c->draw, &c->dagg,
-                      c->dagg.aligner ? c->dagg.period_ms : c->window, t);
+    den = values_by_key(aligned_at(
+        c->draw, &c->dagg, c->dagg.aligner ? c->dagg.period_ms : c->window, t));
   for (size_t i = 0; i < n; i++) {
     json_object *e;
-    double v, dv;
-    int br;
+    double v;
 
     mq_series_key(set, i, key, sizeof(key));
     if (!mq_series_value(set, i, &v))
       continue;
-    if (c->df) {
-      size_t j, dn = mq_set_len(dset);
-      char dkey[4096];
-
-      for (j = 0; j < dn; j++) {
-        mq_series_key(dset, j, dkey, sizeof(dkey));
-        if (strcmp(key, dkey) == 0)
-          break;
-      }
-      if (j == dn || !mq_series_value(dset, j, &dv) || dv == 0)
+    if (den) {
+      if (!json_object_object_get_ex(den, key, &dv) ||
+          json_object_get_double(dv) == 0)
         continue;
-      v /= dv;
+      v /= json_object_get_double(dv);
     }
     total++;
-    if (!json_object_object_get_ex(groups, key, &e)) {
-      json_object *parts = json_object_new_object();
-
-      e = json_object_new_object();
-      json_object_object_add(groups, key, e);
-      /* The group's labels, for its incident (also once it is absent). */
-      json_object_object_add(parts, "metric",
-                             copy(mq_series_part(set, i, "metric")));
-      json_object_object_add(parts, "resource",
-                             copy(mq_series_part(set, i, "resource")));
-      json_object_object_add(parts, "metadata",
-                             copy(mq_series_part(set, i, "metadata")));
-      json_object_object_add(e, "series", parts);
-    }
+    e = group_entry(groups, key, set, i);
     jset_int(e, "gen", a->gen);
     if (c->absent) {
       jset_int(e, "seen", t);
       json_object_object_del(e, "since");
       continue;
     }
-    br = breaches(c->cmp, v, c->thr);
-    if (!br) {
+    if (!breaches(c->cmp, v, c->thr)) {
       json_object_object_del(e, "since");
       continue;
     }
@@ -595,25 +641,13 @@ static json_object *cond_eval(struct sim_alerting *a, al_cond *c, int64_t t)
       met++;
     }
   }
-  if (c->absent) {
-    /* Groups seen before with no point in the window are absent. */
-    json_object_object_foreach(groups, k, e)
-    {
-      if (jint(e, "gen", 0) == a->gen && jint(e, "seen", -1) == t)
-        continue;
-      jset_int(e, "gen", a->gen);
-      total++;
-      if (!json_object_object_get_ex(e, "since", NULL))
-        jset_int(e, "since", t);
-      json_object_object_add(vals, k, json_object_new_double(0));
-      met++;
-    }
-  }
+  if (c->absent)
+    met += absent_groups(a, groups, vals, t, &total);
   c->met =
       met > 0 &&
       ((c->trig_count > 0 && (int64_t)met >= c->trig_count) ||
        (c->trig_pct > 0 && (double)met * 100.0 >= c->trig_pct * (double)total));
-  mq_set_free(dset);
+  json_object_put(den);
   mq_set_free(set);
   return vals;
 }

@@ -742,10 +742,9 @@ static int series_list(sim *s, sim_req *req, sim_resp *resp)
                        "Invalid value at 'view' (FULL or HEADERS).");
   if ((ps && ((max = strtoll(ps, NULL, 10)) <= 0 || max > 100000)) ||
       (tok && (from = strtoll(tok, NULL, 10)) < 0))
-    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                       "Field %s had an invalid value.",
-                       ps && (max <= 0 || max > 100000) ? "pageSize"
-                                                        : "pageToken");
+    return sim_err_rpc(
+        resp, 400, "INVALID_ARGUMENT", "Field %s had an invalid value.",
+        ps && (max <= 0 || max > 100000) ? "pageSize" : "pageToken");
   if (mq_agg_query(req, "aggregation", &agg, &given, msg, sizeof(msg)) < 0 ||
       mq_agg_query(req, "secondaryAggregation", &sec, &sgiven, msg,
                    sizeof(msg)) < 0)
@@ -754,8 +753,7 @@ static int series_list(sim *s, sim_req *req, sim_resp *resp)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Field secondaryAggregation: the simulator does not "
                        "support a secondary aggregation.");
-  if ((f = mq_filter_parse(sim_query(req, "filter"), msg, sizeof(msg))) ==
-      NULL)
+  if ((f = mq_filter_parse(sim_query(req, "filter"), msg, sizeof(msg))) == NULL)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT", "%s", msg);
   if (agg.aligner) {
     /* The oldest period's points start one period before its end. */
@@ -776,10 +774,10 @@ static int series_list(sim *s, sim_req *req, sim_resp *resp)
   if (raw == NULL)
     return sim_err_rpc(resp, 500, "INTERNAL", "out of memory");
   o = json_object_new_object();
-  json_object_object_add(
-      o, "timeSeries",
-      mq_set_json(set ? set : raw, view && strcmp(view, "HEADERS") == 0,
-                  (size_t)from, (size_t)max));
+  json_object_object_add(o, "timeSeries",
+                         mq_set_json(set ? set : raw,
+                                     view && strcmp(view, "HEADERS") == 0,
+                                     (size_t)from, (size_t)max));
   if ((size_t)(from + max) < mq_set_len(set ? set : raw)) {
     char next[24];
 

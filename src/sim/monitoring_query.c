@@ -218,6 +218,25 @@ static const char *term_value(const char *p, mq_term *t, const char *text,
   return NULL;
 }
 
+/* The operator at p into *op; what follows it, or NULL. */
+static const char *term_op(const char *p, int *op)
+{
+  static const struct {
+    const char *text;
+    int op;
+  } ops[] = {{"!=", OP_NE}, {"<=", OP_LE}, {">=", OP_GE},
+             {"=", OP_EQ},  {"<", OP_LT},  {">", OP_GT}};
+
+  if (strncmp(p, "=~", 2) == 0)
+    return NULL; /* a regular expression */
+  for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)
+    if (strncmp(p, ops[i].text, strlen(ops[i].text)) == 0) {
+      *op = ops[i].op;
+      return p + strlen(ops[i].text);
+    }
+  return NULL;
+}
+
 mq_filter *mq_filter_parse(const char *text, char *msg, size_t n)
 {
   mq_filter *f = calloc(1, sizeof(*f));
@@ -247,20 +266,7 @@ mq_filter *mq_filter_parse(const char *text, char *msg, size_t n)
       goto fail;
     }
     f->n++;
-    p = skip_ws(q);
-    if (strncmp(p, "!=", 2) == 0)
-      t->op = OP_NE, p += 2;
-    else if (strncmp(p, "<=", 2) == 0)
-      t->op = OP_LE, p += 2;
-    else if (strncmp(p, ">=", 2) == 0)
-      t->op = OP_GE, p += 2;
-    else if (*p == '=' && p[1] != '~')
-      t->op = OP_EQ, p++;
-    else if (*p == '<')
-      t->op = OP_LT, p++;
-    else if (*p == '>')
-      t->op = OP_GT, p++;
-    else {
+    if ((p = term_op(skip_ws(q), &t->op)) == NULL) {
       fbad(msg, n, text,
            "the simulator supports the operators =, !=, <, <=, > and >=.");
       goto fail;
@@ -1143,17 +1149,11 @@ static int push_point(mq_series *s, size_t cap, const mq_point *p)
   return 0;
 }
 
-mq_set *mq_aggregate(const mq_set *raw, const mq_agg *agg, int64_t start_ms,
-                     int64_t end_ms, char *msg, size_t n)
+/* Monitoring checks the aligner and reducer against the metrics' kind and
+ * value type; -1 with msg filled when it refuses. */
+static int check_types(const mq_set *raw, const mq_agg *agg, char *msg,
+                       size_t n)
 {
-  mq_set *out;
-  int64_t per = agg->period_ms;
-  size_t steps;
-
-  if (agg->aligner == AL_NONE)
-    return NULL; /* the caller lists the raw set */
-  /* Monitoring checks the aligner and reducer against the metric's kind
-   * and value type. */
   for (size_t i = 0; i < raw->n; i++) {
     int ok, ovt;
 
@@ -1165,7 +1165,7 @@ mq_set *mq_aggregate(const mq_set *raw, const mq_agg *agg, int64_t start_ms,
                "%s and value type %s.",
                aligners[agg->aligner], kind_names[raw->v[i].kind],
                vt_names[raw->v[i].vt]);
-      return NULL;
+      return -1;
     }
     if (reduced_type(agg->reducer, ovt, &ovt) < 0) {
       snprintf(msg, n,
@@ -1173,90 +1173,128 @@ mq_set *mq_aggregate(const mq_set *raw, const mq_agg *agg, int64_t start_ms,
                "\"%s\": The reducer cannot be applied to metrics with kind "
                "%s and value type %s.",
                reducers[agg->reducer], kind_names[ok], vt_names[ovt]);
-      return NULL;
+      return -1;
     }
   }
-  if ((out = calloc(1, sizeof(*out))) == NULL)
-    return NULL;
-  if (start_ms < 0 || start_ms >= end_ms)
-    start_ms = end_ms - per;
-  steps = (size_t)((end_ms - start_ms + per - 1) / per);
-  if (steps > 100000)
-    steps = 100000;
-  if (agg->reducer == RD_NONE) {
-    for (size_t i = 0; i < raw->n; i++) {
-      const mq_series *rs = &raw->v[i];
+  return 0;
+}
+
+/* Drops series without points from the end of out's list, in place. */
+static void drop_empty(mq_set *out)
+{
+  size_t w = 0;
+
+  for (size_t g = 0; g < out->n; g++) {
+    if (out->v[g].n == 0) {
+      free(out->v[g].p);
+      json_object_put(out->v[g].src);
+      continue;
+    }
+    out->v[w++] = out->v[g];
+  }
+  out->n = w;
+}
+
+/* No reducer: each series aligned on its own. */
+static void align_each(const mq_set *raw, const mq_agg *agg, int64_t end_ms,
+                       size_t steps, mq_set *out)
+{
+  int64_t per = agg->period_ms;
+
+  for (size_t i = 0; i < raw->n; i++) {
+    const mq_series *rs = &raw->v[i];
+    mq_series *s = set_add(out);
+
+    if (s == NULL)
+      break;
+    s->src = json_object_get(rs->src);
+    s->buckets = rs->buckets;
+    aligned_type(agg->aligner, rs->kind, rs->vt, &s->kind, &s->vt);
+    s->p = calloc(steps, sizeof(*s->p));
+    for (size_t k = 0; k < steps && s->p; k++) {
+      mq_point p;
+      int64_t hi = end_ms - (int64_t)k * per;
+
+      if (align_point(rs, agg->aligner, hi - per, hi, per, &p))
+        push_point(s, steps, &p);
+    }
+  }
+  drop_empty(out);
+}
+
+/* The output series of each raw series' group (gof[i]), created on first
+ * sight; the number of groups. */
+static size_t make_groups(const mq_set *raw, const mq_agg *agg, size_t steps,
+                          mq_set *out, size_t *gof)
+{
+  char key[2048];
+  json_object *groups = json_object_new_object(), *idx;
+  size_t ng = 0;
+
+  for (size_t i = 0; i < raw->n; i++) {
+    group_key(raw->v[i].src, agg, key, sizeof(key));
+    if (!json_object_object_get_ex(groups, key, &idx)) {
       mq_series *s = set_add(out);
-      int ovt;
+      int ok, ovt;
 
       if (s == NULL)
         break;
-      s->src = json_object_get(rs->src);
-      s->buckets = rs->buckets;
-      aligned_type(agg->aligner, rs->kind, rs->vt, &s->kind, &ovt);
-      s->vt = ovt;
+      s->src = group_series(raw->v[i].src, agg);
+      s->buckets = raw->v[i].buckets;
+      aligned_type(agg->aligner, raw->v[i].kind, raw->v[i].vt, &ok, &ovt);
+      s->kind = ok;
+      s->in_vt = ovt;
+      reduced_type(agg->reducer, ovt, &s->vt);
       s->p = calloc(steps, sizeof(*s->p));
-      for (size_t k = 0; k < steps && s->p; k++) {
-        mq_point p;
-        int64_t hi = end_ms - (int64_t)k * per;
-
-        if (align_point(rs, agg->aligner, hi - per, hi, per, &p))
-          push_point(s, steps, &p);
-      }
-      if (s->n == 0) {
-        free(s->p);
-        json_object_put(s->src);
-        out->n--;
-      }
+      idx = json_object_new_int64((int64_t)ng++);
+      json_object_object_add(groups, key, idx);
     }
-    return out;
+    gof[i] = (size_t)json_object_get_int64(idx);
   }
-  /* Reduce: group the series, then at each time reduce the group's
-   * aligned points. */
-  {
-    char key[2048];
-    json_object *groups = json_object_new_object(), *idx;
-    size_t ng = 0, *gof = calloc(raw->n + 1, sizeof(size_t));
-    mq_point *al = calloc(raw->n + 1, sizeof(mq_point));
-    int *has = calloc(raw->n + 1, sizeof(int));
-    mq_point **pts = calloc(raw->n + 1, sizeof(mq_point *));
+  json_object_put(groups);
+  return ng;
+}
 
-    if (!gof || !al || !has || !pts)
-      goto done;
-    for (size_t i = 0; i < raw->n; i++) {
-      group_key(raw->v[i].src, agg, key, sizeof(key));
-      if (!json_object_object_get_ex(groups, key, &idx)) {
-        mq_series *s = set_add(out);
-        int ok, ovt;
+/* A reducer: the series grouped, then at each time each group's aligned
+ * points reduced (one pass over the series per time). */
+static void reduce_groups(const mq_set *raw, const mq_agg *agg, int64_t end_ms,
+                          size_t steps, mq_set *out)
+{
+  int64_t per = agg->period_ms;
+  size_t n = raw->n, ng, *gof = calloc(n + 1, sizeof(size_t));
+  size_t *order = calloc(n + 1, sizeof(size_t));
+  size_t *gstart = NULL, *fill = NULL;
+  mq_point *al = calloc(n + 1, sizeof(mq_point));
+  mq_point **pts = calloc(n + 1, sizeof(mq_point *));
 
-        if (s == NULL)
-          goto done;
-        s->src = group_series(raw->v[i].src, agg);
-        s->buckets = raw->v[i].buckets;
-        aligned_type(agg->aligner, raw->v[i].kind, raw->v[i].vt, &ok, &ovt);
-        s->kind = ok;
-        s->in_vt = ovt;
-        reduced_type(agg->reducer, ovt, &s->vt);
-        s->p = calloc(steps, sizeof(*s->p));
-        idx = json_object_new_int64((int64_t)ng++);
-        json_object_object_add(groups, key, idx);
+  if (!gof || !order || !al || !pts)
+    goto done;
+  ng = make_groups(raw, agg, steps, out, gof);
+  /* The series in group order (counting sort). */
+  if ((gstart = calloc(ng + 2, sizeof(size_t))) == NULL)
+    goto done;
+  for (size_t i = 0; i < n; i++)
+    gstart[gof[i] + 1]++;
+  for (size_t g = 0; g < ng; g++)
+    gstart[g + 1] += gstart[g];
+  if ((fill = calloc(ng + 1, sizeof(size_t))) == NULL)
+    goto done;
+  for (size_t i = 0; i < n; i++)
+    order[gstart[gof[i]] + fill[gof[i]]++] = i;
+  for (size_t k = 0; k < steps; k++) {
+    int64_t hi = end_ms - (int64_t)k * per;
+
+    for (size_t g = 0; g < ng; g++) {
+      size_t np = 0;
+      mq_point p;
+
+      for (size_t j = gstart[g]; j < gstart[g + 1]; j++) {
+        size_t i = order[j];
+
+        if (align_point(&raw->v[i], agg->aligner, hi - per, hi, per, &al[i]))
+          pts[np++] = &al[i];
       }
-      gof[i] = (size_t)json_object_get_int64(idx);
-    }
-    for (size_t k = 0; k < steps; k++) {
-      int64_t hi = end_ms - (int64_t)k * per;
-      for (size_t i = 0; i < raw->n; i++)
-        has[i] =
-            align_point(&raw->v[i], agg->aligner, hi - per, hi, per, &al[i]);
-      for (size_t g = 0; g < ng; g++) {
-        size_t np = 0;
-        mq_point p;
-
-        for (size_t i = 0; i < raw->n; i++)
-          if (has[i] && gof[i] == g)
-            pts[np++] = &al[i];
-        if (np == 0 || out->v[g].p == NULL)
-          continue;
+      if (np && out->v[g].p) {
         memset(&p, 0, sizeof(p));
         p.end = hi;
         p.start = out->v[g].kind == K_DELTA ? hi - per : hi;
@@ -1264,27 +1302,40 @@ mq_set *mq_aggregate(const mq_set *raw, const mq_agg *agg, int64_t start_ms,
                       &p);
         push_point(&out->v[g], steps, &p);
       }
-      for (size_t i = 0; i < raw->n; i++)
-        if (has[i])
-          free_point(&al[i]);
+      for (size_t j = 0; j < np; j++)
+        free_point(pts[j]);
     }
-    /* Groups with no point at all are not listed. */
-    for (size_t g = 0, w = 0; g < ng; g++) {
-      if (out->v[g].n == 0) {
-        free(out->v[g].p);
-        json_object_put(out->v[g].src);
-        out->n--;
-        continue;
-      }
-      out->v[w++] = out->v[g];
-    }
-  done:
-    json_object_put(groups);
-    free(gof);
-    free(al);
-    free(has);
-    free(pts);
   }
+  drop_empty(out);
+done:
+  free(fill);
+  free(gof);
+  free(order);
+  free(gstart);
+  free(al);
+  free(pts);
+}
+
+mq_set *mq_aggregate(const mq_set *raw, const mq_agg *agg, int64_t start_ms,
+                     int64_t end_ms, char *msg, size_t n)
+{
+  mq_set *out;
+  int64_t per = agg->period_ms;
+  size_t steps;
+
+  if (agg->aligner == AL_NONE || check_types(raw, agg, msg, n) < 0)
+    return NULL; /* ALIGN_NONE: the caller lists the raw set */
+  if ((out = calloc(1, sizeof(*out))) == NULL)
+    return NULL;
+  if (start_ms < 0 || start_ms >= end_ms)
+    start_ms = end_ms - per;
+  steps = (size_t)((end_ms - start_ms + per - 1) / per);
+  if (steps > 100000)
+    steps = 100000;
+  if (agg->reducer == RD_NONE)
+    align_each(raw, agg, end_ms, steps, out);
+  else
+    reduce_groups(raw, agg, end_ms, steps, out);
   return out;
 }
 
