@@ -161,8 +161,8 @@ static int cond_prepare(json_object *cond, al_cond *c)
   }
   aggs = json_object_object_get(t, "aggregations");
   if ((c->f = mq_filter_parse(js(t, "filter"), msg, sizeof(msg))) == NULL ||
-      mq_agg_json(json_object_array_get_idx(aggs, 0), "aggregations", &c->agg,
-                  msg, sizeof(msg)) < 0)
+      mq_agg_json(alen(aggs) ? json_object_array_get_idx(aggs, 0) : NULL,
+                  "aggregations", &c->agg, msg, sizeof(msg)) < 0)
     goto bad;
   if (js(t, "denominatorFilter")) {
     aggs = json_object_object_get(t, "denominatorAggregations");
