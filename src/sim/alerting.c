@@ -502,6 +502,7 @@ static void incident_open(struct sim_alerting *a, json_object *pol, al_cond *c,
   sim_store_put(s, key, AL_KIND_INC, json_object_get(inc));
   notify(a, pol, inc, t);
   json_object_put(inc);
+  sim_dirty(s);
 }
 
 /* Closes the incident an entry holds. pol may be NULL (policy gone). */
@@ -528,6 +529,7 @@ static void incident_close(struct sim_alerting *a, json_object *pol,
     if (pol)
       notify(a, pol, inc, t);
     json_object_put(inc);
+    sim_dirty(a->s);
   }
   json_object_object_del(entry, "incident");
 }
