@@ -786,6 +786,66 @@ static void test_combiners(void **state)
   fx_free(f);
 }
 
+/* An incident survives a restart (the state file) and closes after it;
+ * conditionAbsent opens when a tenant seen before stops reporting. */
+static void test_restart_and_absent(void **state)
+{
+  static const char *const both[] = {"s1", "s2"}, *const one[] = {"s1"};
+  static const double bad[] = {1, 1}, good[] = {0};
+  simfx *f = fx_start("fast");
+  char dir[64];
+  json_object *o;
+
+  (void)state;
+  create_policy(f, "{\"displayName\":\"high\",\"conditions\":[{"
+                   "\"displayName\":\"high\",\"conditionThreshold\":{"
+                   "\"filter\":\"metric.type = \\\"" ERRS "\\\"\","
+                   "\"comparison\":\"COMPARISON_GT\",\"thresholdValue\":"
+                   "0.5,\"duration\":\"0s\"}}]}");
+  create_policy(f, "{\"displayName\":\"gone\",\"conditions\":[{"
+                   "\"displayName\":\"gone\",\"conditionAbsent\":{"
+                   "\"filter\":\"metric.type = \\\"" REQS "\\\"\","
+                   "\"aggregations\":[{\"alignmentPeriod\":\"60s\","
+                   "\"perSeriesAligner\":\"ALIGN_MAX\",\"crossSeriesReducer\":"
+                   "\"REDUCE_MAX\",\"groupByFields\":[\"metric.label."
+                   "edv_tenant\"]}],\"duration\":\"120s\"}}]}");
+  feed(f, ERRS, one, bad, 1, 2);
+  feed(f, REQS, both, bad, 2, 2);
+  o = admin_get(f, "/_sim/incidents?state=open");
+  assert_int_equal(jlen(o, "incidents"), 1);
+  assert_jeq(o, "incidents.0.policy_name", "high");
+  json_object_put(o);
+  /* s2 stops reporting: absent after 120 s. */
+  feed(f, REQS, one, bad, 1, 2);
+  o = admin_get(f, "/_sim/incidents?state=open");
+  assert_int_equal(jlen(o, "incidents"), 1);
+  json_object_put(o);
+  feed(f, REQS, one, bad, 1, 4);
+  o = admin_get(f, "/_sim/incidents?state=open");
+  assert_int_equal(jlen(o, "incidents"), 2);
+  {
+    size_t i = strcmp(jget(o, "incidents.0.policy_name"), "gone") == 0 ? 0 : 1;
+    char p[80];
+
+    snprintf(p, sizeof(p), "incidents.%zu.metric.labels.edv_tenant", i);
+    assert_jeq(o, p, "s2");
+  }
+  json_object_put(o);
+  /* Restart: the incidents are still there; "high" closes once normal. */
+  snprintf(dir, sizeof(dir), "%s", f->dir);
+  fx_stop(f, 1);
+  f = fx_start_in("fast", dir);
+  o = admin_get(f, "/_sim/incidents?state=open");
+  assert_int_equal(jlen(o, "incidents"), 2);
+  json_object_put(o);
+  feed(f, ERRS, one, good, 1, 2);
+  o = admin_get(f, "/_sim/incidents?state=closed");
+  assert_int_equal(jlen(o, "incidents"), 1);
+  assert_jeq(o, "incidents.0.policy_name", "high");
+  json_object_put(o);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -796,6 +856,7 @@ int main(void)
       cmocka_unit_test(test_threshold_end_to_end),
       cmocka_unit_test(test_ratio),
       cmocka_unit_test(test_combiners),
+      cmocka_unit_test(test_restart_and_absent),
   };
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
