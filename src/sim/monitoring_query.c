@@ -457,11 +457,17 @@ static int enum_index(const char *v, const char *const *list)
   return -1;
 }
 
-static int group_field_ok(const char *g)
+/* Whether g is a group-by field; a quoted key ("metric.label.\"k\"") is
+ * written unquoted in place. */
+static int group_field_ok(char *g)
 {
   int field;
-  char key[160];
+  char key[160], norm[160];
+  const char *end = selector(g, norm, sizeof(norm));
 
+  if (end == NULL || *end)
+    return 0;
+  memcpy(g, norm, sizeof(norm));
   return strcmp(g, "resource.type") == 0 ||
          (sel_field(g, &field, key, sizeof(key)) == 0 &&
           field != F_METRIC_TYPE && field != F_RESOURCE_TYPE);

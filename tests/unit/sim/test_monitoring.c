@@ -235,7 +235,7 @@ static void test_aggregation(void **state)
               "2026-11-27T10:03:00Z&aggregation.alignmentPeriod=60s&"
               "aggregation.perSeriesAligner=ALIGN_MAX&"
               "aggregation.crossSeriesReducer=REDUCE_SUM&"
-              "aggregation.groupByFields=resource.label.zone",
+              "aggregation.groupByFields=resource.label.%22zone%22",
               &r);
   expect_status(&r, 200);
   assert_int_equal(jlen(r.json, "timeSeries"), 2);
@@ -611,7 +611,8 @@ static void test_threshold_end_to_end(void **state)
            "metric.label.edv_tenant = starts_with(\\\"s\\\")\","
            "\"aggregations\":[{\"alignmentPeriod\":\"60s\","
            "\"perSeriesAligner\":\"ALIGN_MAX\",\"crossSeriesReducer\":"
-           "\"REDUCE_MAX\",\"groupByFields\":[\"metric.label.edv_tenant\"]}],"
+           "\"REDUCE_MAX\",\"groupByFields\":[\"metric.label.\\\"edv_"
+           "tenant\\\"\"]}],"
            "\"comparison\":\"COMPARISON_GT\",\"thresholdValue\":0.5,"
            "\"duration\":\"120s\"}}]}",
            chan);
