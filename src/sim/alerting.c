@@ -44,6 +44,7 @@
 #define AL_KIND_NOTE   "sim.notification"
 #define AL_INC_PREFIX  "_sim/incidents/"
 #define AL_NOTE_PREFIX "_sim/notifications/"
+#define AL_KEEP        1000 /* notifications, closed incidents kept */
 
 typedef struct al_delivery {
   struct sim_alerting *a;
@@ -809,6 +810,42 @@ static int rebuild_cb(void *data, const char *name, const char *kind,
   return 0;
 }
 
+struct prune_ctx {
+  size_t skip; /* how many to drop, oldest first */
+  json_object *names;
+};
+
+static int prune_cb(void *data, const char *name, const char *kind,
+                    json_object *obj)
+{
+  struct prune_ctx *c = data;
+
+  (void)kind;
+  if (strcmp(jsd(obj, "state", ""), "open") == 0 &&
+      strncmp(name, AL_INC_PREFIX, strlen(AL_INC_PREFIX)) == 0)
+    return 0; /* open incidents stay */
+  json_object_array_add(c->names, json_object_new_string(name));
+  return alen(c->names) >= c->skip;
+}
+
+/* Keeps the newest AL_KEEP notifications and closed incidents (their keys
+ * start with their time). */
+static void prune(sim *s, const char *prefix, const char *kind)
+{
+  size_t n = sim_store_count(s, prefix, kind);
+  struct prune_ctx c;
+
+  if (n <= AL_KEEP + AL_KEEP / 10)
+    return;
+  c.skip = n - AL_KEEP;
+  c.names = json_object_new_array();
+  sim_store_each(s, prefix, prune_cb, &c);
+  for (size_t i = 0; i < alen(c.names); i++)
+    sim_store_del(
+        s, json_object_get_string(json_object_array_get_idx(c.names, i)));
+  json_object_put(c.names);
+}
+
 /* Evaluates steps first, first + 30 s, ... last. */
 static void eval_chunk(struct sim_alerting *a, int64_t first, int64_t last)
 {
@@ -885,6 +922,8 @@ static void al_tick(sim *s, void *data)
                      ? c + (AL_CHUNK_STEPS - 1) * AL_STEP_MS
                      : last);
     a->next = last + AL_STEP_MS;
+    prune(s, AL_NOTE_PREFIX, AL_KIND_NOTE);
+    prune(s, AL_INC_PREFIX, AL_KIND_INC);
   }
   a->timer = sim_timer_at(s, (uint64_t)a->next, al_tick, a);
 }

@@ -847,6 +847,61 @@ static void test_restart_and_absent(void **state)
   fx_free(f);
 }
 
+/* The newest 1,000 notifications are kept: 60 groups opening at once on a
+ * policy with 20 email channels make 1,200. */
+static void test_prune(void **state)
+{
+  simfx *f = fx_start("fast");
+  char body[65536], chans[8192] = "", name[300], when[40];
+  size_t o;
+  json_object *n;
+  reply r;
+
+  (void)state;
+  for (int i = 0; i < 20; i++) {
+    snprintf(body, sizeof(body),
+             "{\"type\":\"email\",\"labels\":{\"email_address\":"
+             "\"ops%d@example.com\"}}",
+             i);
+    create_channel(f, body, name, sizeof(name));
+    snprintf(chans + strlen(chans), sizeof(chans) - strlen(chans), "%s\"%s\"",
+             i ? "," : "", name);
+  }
+  snprintf(body, sizeof(body),
+           "{\"displayName\":\"many\",\"notificationChannels\":[%s],"
+           "\"conditions\":[{\"displayName\":\"many\","
+           "\"conditionThreshold\":{\"filter\":\"metric.type = \\\"" ERRS
+           "\\\"\",\"comparison\":\"COMPARISON_GT\",\"thresholdValue\":"
+           "0.5,\"duration\":\"0s\"}}]}",
+           chans);
+  create_policy(f, body);
+  rfc3339(sim_ms(f), when, sizeof(when));
+  o = (size_t)snprintf(body, sizeof(body), "{\"timeSeries\":[");
+  for (int i = 0; i < 60; i++)
+    o += (size_t)snprintf(
+        body + o, sizeof(body) - o,
+        "%s{\"metric\":{\"type\":\"" ERRS "\",\"labels\":{\"edv_tenant\":"
+        "\"t%d\"}},\"resource\":{\"type\":\"global\"},\"points\":[{"
+        "\"interval\":{\"endTime\":\"%s\"},\"value\":{\"doubleValue\":1}}"
+        "]}",
+        i ? "," : "", i, when);
+  snprintf(body + o, sizeof(body) - o, "]}");
+  http(f, "POST", MON "/timeSeries", body, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  assert_int_equal(advance(f, 30), 200);
+  n = admin_get(f, "/_sim/incidents?state=open");
+  assert_int_equal(jlen(n, "incidents"), 60);
+  json_object_put(n);
+  n = admin_get(f, "/_sim/notifications");
+  assert_int_equal(jlen(n, "notifications"), 1000);
+  assert_jeq(n, "notifications.0.error",
+             "the simulator records email notifications without sending "
+             "them");
+  json_object_put(n);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -858,6 +913,7 @@ int main(void)
       cmocka_unit_test(test_ratio),
       cmocka_unit_test(test_combiners),
       cmocka_unit_test(test_restart_and_absent),
+      cmocka_unit_test(test_prune),
   };
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
