@@ -740,7 +740,9 @@ static int add_raw(mq_set *set, json_object *ts, int64_t start, int64_t end)
     int64_t b = js(iv, "startTime") ? sim_time_parse(js(iv, "startTime")) : e;
     mq_point *p;
 
-    if (e < 0 || e > end || (start >= 0 && e <= start))
+    if (start >= 0 && e >= 0 && e <= start)
+      break; /* newest first: the rest is older still */
+    if (e < 0 || e > end)
       continue;
     p = &s->p[s->n++];
     p->start = b < 0 ? e : b;
