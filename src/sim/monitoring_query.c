@@ -126,7 +126,9 @@ static const char *selector(const char *p, char *sel, size_t n)
   return o ? p : NULL;
 }
 
-static int sel_field(const char *sel, int *field, char *key, size_t n)
+/* The field a selector names and its key (a pointer into sel; "" for the
+ * types), or NULL. */
+static const char *sel_split(const char *sel, int *field)
 {
   static const struct {
     const char *prefix;
@@ -140,20 +142,27 @@ static int sel_field(const char *sel, int *field, char *key, size_t n)
       {"metadata.system_labels.", F_SYSTEM_LABEL},
   };
 
-  key[0] = '\0';
   if (strcmp(sel, "metric.type") == 0)
-    return *field = F_METRIC_TYPE, 0;
+    return *field = F_METRIC_TYPE, "";
   if (strcmp(sel, "resource.type") == 0)
-    return *field = F_RESOURCE_TYPE, 0;
+    return *field = F_RESOURCE_TYPE, "";
   for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
     size_t l = strlen(map[i].prefix);
 
-    if (strncmp(sel, map[i].prefix, l) == 0 && sel[l]) {
-      snprintf(key, n, "%s", sel + l);
-      return *field = map[i].field, 0;
-    }
+    if (strncmp(sel, map[i].prefix, l) == 0 && sel[l])
+      return *field = map[i].field, sel + l;
   }
-  return -1;
+  return NULL;
+}
+
+static int sel_field(const char *sel, int *field, char *key, size_t n)
+{
+  const char *k = sel_split(sel, field);
+
+  if (k == NULL)
+    return -1;
+  snprintf(key, n, "%s", k);
+  return 0;
 }
 
 static void term_free(mq_term *t)
@@ -1016,18 +1025,11 @@ static int align_point(const mq_series *s, int al, int64_t lo, int64_t hi,
 static const char *group_value(json_object *ts, const char *g)
 {
   int field;
-  char key[160];
-  const char *v;
+  const char *key = sel_split(g, &field);
+  const char *v = key ? field_value(ts, field, key) : NULL;
 
-  if (strcmp(g, "resource.type") == 0)
-    v = field_value(ts, F_RESOURCE_TYPE, NULL);
-  else if (sel_field(g, &field, key, sizeof(key)) == 0)
-    v = field_value(ts, field, key);
-  else
-    v = NULL;
   return v ? v : "";
 }
-
 /* A new TimeSeries object carrying the group's labels only. */
 static json_object *group_series(json_object *ts, const mq_agg *agg)
 {
@@ -1048,10 +1050,10 @@ static json_object *group_series(json_object *ts, const mq_agg *agg)
                                  : ""));
   for (size_t i = 0; i < agg->n_group_by; i++) {
     int field;
-    char key[160];
+    const char *key = sel_split(agg->group_by[i], &field);
 
-    if (sel_field(agg->group_by[i], &field, key, sizeof(key)) < 0)
-      continue;
+    if (key == NULL || field == F_METRIC_TYPE || field == F_RESOURCE_TYPE)
+      continue; /* the types are kept anyway */
     json_object_object_add(
         field == F_METRIC_LABEL     ? ml
         : field == F_RESOURCE_LABEL ? rl
@@ -1457,8 +1459,17 @@ void mq_series_key(const mq_set *set, size_t i, char *buf, size_t n)
     json_object *l =
         json_object_object_get(p, k == 2 ? "userLabels" : "labels");
 
-    o += (size_t)snprintf(
-        buf + o, n - o, "%s{%s}", k == 1 && js(p, "type") ? js(p, "type") : "",
-        l ? json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN) : "");
+    o += (size_t)snprintf(buf + o, n - o, "%s{",
+                          k == 1 && js(p, "type") ? js(p, "type") : "");
+    if (json_object_is_type(l, json_type_object)) {
+      json_object_object_foreach(l, lk, lv)
+      {
+        if (o < n)
+          o += (size_t)snprintf(buf + o, n - o, "%s=%s\x1f", lk,
+                                lv ? json_object_get_string(lv) : "");
+      }
+    }
+    if (o < n)
+      o += (size_t)snprintf(buf + o, n - o, "}");
   }
 }
