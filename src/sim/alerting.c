@@ -300,7 +300,8 @@ static char *payload_of(json_object *inc)
   json_object_object_del(i, "_group");
   json_object_object_add(p, "version", json_object_new_string("1.2"));
   json_object_object_add(p, "incident", i);
-  out = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+  out = strdup(json_object_to_json_string_ext(
+      p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(p);
   return out;
 }
