@@ -237,6 +237,34 @@ static const char *resource_type_name(const char *t)
   return t ? t : "";
 }
 
+/* Monitoring's display name of a metric type: the built-in metrics'
+ * own, else a custom descriptor's displayName, else the type's last
+ * segment. */
+static const char *metric_display(sim *s, const char *type)
+{
+  static const char *const names[][2] = {
+      {"loadbalancing.googleapis.com/https/request_count", "Request count"},
+      {"loadbalancing.googleapis.com/https/backend_latencies",
+       "Backend latency"},
+      {"loadbalancing.googleapis.com/https/total_latencies", "Total latency"},
+      {"compute.googleapis.com/instance/cpu/utilization", "CPU utilization"},
+      {"agent.googleapis.com/memory/percent_used", "Memory utilization"},
+      {"cloudsql.googleapis.com/database/up", "Server up"},
+      {"cloudsql.googleapis.com/database/network/connections",
+       "Cloud SQL Connections"},
+      {"cloudsql.googleapis.com/database/cpu/utilization", "CPU utilization"},
+  };
+  char key[400];
+
+  for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+    if (strcmp(type, names[i][0]) == 0)
+      return names[i][1];
+  snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", s->project,
+           type);
+  return jsd(sim_store_get(s, key), "displayName",
+             strrchr(type, '/') ? strrchr(type, '/') + 1 : type);
+}
+
 /* The name a group is shown by: its most telling label. */
 static const char *display_of(json_object *rl, json_object *ml, json_object *ul,
                               const char *project)
@@ -406,7 +434,7 @@ static const char *incident_group(sim *s, json_object *inc, json_object *entry,
   json_object *res = json_object_new_object(), *met = json_object_new_object();
   json_object *md = json_object_new_object();
   const char *rtype = jsd(resource, "type", "global");
-  char buf[800], key[300];
+  char buf[800];
 
   if (!js(rl, "project_id"))
     add_str(rl, "project_id", s->project);
@@ -420,11 +448,7 @@ static const char *incident_group(sim *s, json_object *inc, json_object *entry,
            js(inc, "resource_display_name"));
   add_str(inc, "resource_name", buf);
   add_str(met, "type", mtype);
-  snprintf(key, sizeof(key), "projects/%s/metricDescriptors/%s", s->project,
-           mtype);
-  add_str(met, "displayName",
-          jsd(sim_store_get(s, key), "displayName",
-              strrchr(mtype, '/') ? strrchr(mtype, '/') + 1 : mtype));
+  add_str(met, "displayName", metric_display(s, mtype));
   json_object_object_add(met, "labels", ml);
   json_object_object_add(inc, "metric", met);
   json_object_object_add(md, "system_labels", json_object_new_object());
