@@ -657,6 +657,8 @@ static void test_threshold_end_to_end(void **state)
   assert_jeq(pay, "version", "1.2");
   assert_jeq(pay, "incident.state", "open");
   assert_jeq(pay, "incident.metric.type", ERRS);
+  assert_jeq(pay, "incident.metric.displayName", "errors");
+  assert_jeq(pay, "incident.resource_display_name", "s1");
   assert_jeq(pay, "incident.metric.labels.edv_tenant", "s1");
   assert_jeq(pay, "incident.resource.labels.project_id", "edv-sim");
   assert_jeq(pay, "incident.documentation.content", "Look at the tenant.");
