@@ -691,7 +691,7 @@ static void test_ratio(void **state)
   static const char *const tenants[] = {"s1", "s2"};
   static const double errs[] = {5, 0}, reqs[] = {10, 10};
   simfx *f = fx_start("fast");
-  char body[2048], chan[300], when[40];
+  char body[2048], chan[300], chan2[300], when[40];
   json_object *o;
 
   (void)state;
@@ -699,9 +699,14 @@ static void test_ratio(void **state)
                  "{\"type\":\"webhook_tokenauth\",\"labels\":{\"url\":"
                  "\"https://example.com/hook\"}}",
                  chan, sizeof(chan));
+  /* A second one nobody listens on: refused, recorded. */
+  create_channel(f,
+                 "{\"type\":\"webhook_tokenauth\",\"labels\":{\"url\":"
+                 "\"http://127.0.0.1:1/hook\"}}",
+                 chan2, sizeof(chan2));
   snprintf(body, sizeof(body),
            POLICY_HEAD
-           "\"notificationChannels\":[\"%s\"],\"conditions\":[{"
+           "\"notificationChannels\":[\"%s\",\"%s\"],\"conditions\":[{"
            "\"displayName\":\"error ratio\",\"conditionThreshold\":{"
            "\"filter\":\"metric.type = \\\"" ERRS "\\\"\","
            "\"aggregations\":[{\"alignmentPeriod\":\"60s\","
@@ -713,7 +718,7 @@ static void test_ratio(void **state)
            "\"REDUCE_SUM\",\"groupByFields\":[\"metric.label.edv_tenant\"]}],"
            "\"comparison\":\"COMPARISON_GT\",\"thresholdValue\":0.1,"
            "\"duration\":\"0s\"}}]}",
-           chan);
+           chan, chan2);
   create_policy(f, body);
   rfc3339(sim_ms(f), when, sizeof(when));
   for (size_t i = 0; i < 2; i++) {
@@ -727,12 +732,29 @@ static void test_ratio(void **state)
   assert_jeq(o, "incidents.0.observed_value", "0.500");
   assert_jeq(o, "incidents.0.threshold_value", "0.1");
   json_object_put(o);
-  o = admin_get(f, "/_sim/notifications");
-  assert_int_equal(jlen(o, "notifications"), 1);
-  assert_jeq(o, "notifications.0.delivered", "false");
-  assert_jeq(o, "notifications.0.error",
-             "the simulator does not speak TLS to webhooks");
-  json_object_put(o);
+  for (int k = 0;; k++) {
+    size_t tls;
+
+    o = admin_get(f, "/_sim/notifications");
+    assert_int_equal(jlen(o, "notifications"), 2);
+    tls = strcmp(jget(o, "notifications.0.channel"), chan) == 0 ? 0 : 1;
+    if (*jget(o, tls ? "notifications.0.error" : "notifications.1.error") ||
+        k == 200) {
+      assert_jeq(o, tls ? "notifications.1.error" : "notifications.0.error",
+                 "the simulator does not speak TLS to webhooks");
+      assert_jeq(o, "notifications.0.delivered", "false");
+      assert_jeq(o, "notifications.1.delivered", "false");
+      assert_jeq(o, tls ? "notifications.0.status" : "notifications.1.status",
+                 "0");
+      assert_non_null(strstr(
+          jget(o, tls ? "notifications.0.error" : "notifications.1.error"),
+          "connect: "));
+      json_object_put(o);
+      break;
+    }
+    json_object_put(o);
+    usleep(50000);
+  }
   fx_free(f);
 }
 
