@@ -386,6 +386,8 @@ typedef struct hook {
   pthread_t thread;
   pthread_mutex_t mu;
   volatile int stop;
+  int silent; /* 1: never answers (the connections are held open) */
+  int held[HOOK_MAX], n_held;
   int n;
   char *req[HOOK_MAX]; /* request head and body */
 } hook;
@@ -419,9 +421,14 @@ static void *hook_run(void *arg)
         break;
     }
     buf[len] = '\0';
-    send(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-         57, 0);
-    close(c);
+    if (h->silent && h->n_held < HOOK_MAX) {
+      h->held[h->n_held++] = c;
+    } else {
+      send(c,
+           "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+           57, 0);
+      close(c);
+    }
     pthread_mutex_lock(&h->mu);
     if (h->n < HOOK_MAX)
       h->req[h->n++] = strdup(buf);
@@ -430,7 +437,14 @@ static void *hook_run(void *arg)
   return NULL;
 }
 
+static hook *hook_start_silent(int silent);
+
 static hook *hook_start(void)
+{
+  return hook_start_silent(0);
+}
+
+static hook *hook_start_silent(int silent)
 {
   hook *h = calloc(1, sizeof(*h));
   struct sockaddr_in a;
@@ -446,6 +460,7 @@ static hook *hook_start(void)
   assert_int_equal(listen(h->fd, 16), 0);
   assert_int_equal(getsockname(h->fd, (struct sockaddr *)&a, &al), 0);
   h->port = ntohs(a.sin_port);
+  h->silent = silent;
   pthread_mutex_init(&h->mu, NULL);
   assert_int_equal(pthread_create(&h->thread, NULL, hook_run, h), 0);
   return h;
@@ -456,6 +471,8 @@ static void hook_stop(hook *h)
   h->stop = 1;
   pthread_join(h->thread, NULL);
   close(h->fd);
+  for (int i = 0; i < h->n_held; i++)
+    close(h->held[i]);
   for (int i = 0; i < h->n; i++)
     free(h->req[i]);
   pthread_mutex_destroy(&h->mu);
@@ -926,6 +943,50 @@ static void test_prune(void **state)
   fx_free(f);
 }
 
+/* A webhook that takes the request and never answers: after 5 s (real
+ * time) the notification is recorded undelivered, "no answer within 5 s". */
+static void test_webhook_timeout(void **state)
+{
+  static const char *const one[] = {"s1"};
+  static const double bad[] = {1};
+  simfx *f = fx_start("fast");
+  hook *h = hook_start_silent(1);
+  char body[2048], chan[300];
+  json_object *o = NULL;
+
+  (void)state;
+  snprintf(body, sizeof(body),
+           "{\"type\":\"webhook_tokenauth\",\"labels\":{\"url\":"
+           "\"http://127.0.0.1:%u/hook\"}}",
+           h->port);
+  create_channel(f, body, chan, sizeof(chan));
+  snprintf(body, sizeof(body),
+           "{\"displayName\":\"slow\",\"notificationChannels\":[\"%s\"],"
+           "\"conditions\":[{\"displayName\":\"slow\","
+           "\"conditionThreshold\":{\"filter\":\"metric.type = \\\"" ERRS
+           "\\\"\",\"comparison\":\"COMPARISON_GT\",\"thresholdValue\":"
+           "0.5,\"duration\":\"0s\"}}]}",
+           chan);
+  create_policy(f, body);
+  feed(f, ERRS, one, bad, 1, 1);
+  hook_req(h, 0);
+  for (int k = 0; k < 200; k++) {
+    o = admin_get(f, "/_sim/notifications");
+    if (*jget(o, "notifications.0.error"))
+      break;
+    json_object_put(o);
+    o = NULL;
+    usleep(50000);
+  }
+  assert_non_null(o);
+  assert_jeq(o, "notifications.0.error", "no answer within 5 s");
+  assert_jeq(o, "notifications.0.delivered", "false");
+  assert_jeq(o, "notifications.0.status", "0");
+  json_object_put(o);
+  hook_stop(h);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -938,6 +999,7 @@ int main(void)
       cmocka_unit_test(test_combiners),
       cmocka_unit_test(test_restart_and_absent),
       cmocka_unit_test(test_prune),
+      cmocka_unit_test(test_webhook_timeout),
   };
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
