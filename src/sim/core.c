@@ -36,6 +36,7 @@ static const sim_module sim_modules[] = {
     {"iam", sim_iam_init, NULL},
     {"cloudresourcemanager", sim_resourcemanager_init, NULL},
     {"monitoring", sim_monitoring_init, NULL},
+    {"alerting", sim_alerting_init, NULL},
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
     {"compute-batch", sim_batch_init, NULL},
 };
@@ -1214,6 +1215,7 @@ static void sim_free(sim *s)
     s->timers = t->next;
     free(t);
   }
+  sim__alerting_free(s);
   sim__store_clear(s);
   sim__store_index_free(s);
   sim__ops_clear(s);

@@ -30,6 +30,7 @@ int sim_secrets_init(sim *s);
 int sim_iam_init(sim *s);
 int sim_resourcemanager_init(sim *s);
 int sim_monitoring_init(sim *s);
+int sim_alerting_init(sim *s); /* alerting.c: the alert-policy evaluator */
 /* compute_vm.c + compute_disk.c + compute_health.c */
 int sim_batch_init(sim *s); /* batch.c: Compute's batch endpoint */
 int sim_compute_vm_init(sim *s);

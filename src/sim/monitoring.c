@@ -13,9 +13,11 @@
  *   creating uptime check config: too many configs in project";
  * - timeSeries.create: at most 200 series a call, one point each, custom
  *   metrics only (custom.googleapis.com/ or external.googleapis.com/);
- *   points are kept per series (newest first, at most 1,000) and listed
- *   with filter metric.type = "..." (optionally AND metric.labels.k =
- *   "v"), within interval.startTime (exclusive) .. interval.endTime;
+ *   points are kept per series (newest first, at most 1,000);
+ * - timeSeries.list: Monitoring's filters and aggregation
+ *   (monitoring_query.c), over the built-in metrics (metrics_gen.c) or
+ *   the series written, within interval.startTime (exclusive) ..
+ *   interval.endTime;
  * - a series takes at most one point per 5 s, in time order (Google's
  *   limit, cloud.google.com/monitoring/quotas); a call with a point too
  *   soon or too old is refused whole (Google writes the other series);
@@ -31,6 +33,7 @@
 #include <time.h>
 
 #include "sim/modules.h"
+#include "sim/monitoring_query.h"
 #include "sim/schema_apis.h"
 #include "sim/jsonutil.h"
 #include "sim/sim.h"
@@ -709,109 +712,80 @@ static int series_create(sim *s, sim_req *req, sim_resp *resp)
   return sim_resp_json(resp, 200, json_object_new_object());
 }
 
-/* The quoted value after `what` in filter ("metric.type"), into out. */
-static int filter_value(const char *filter, const char *what, char *out,
-                        size_t n)
-{
-  const char *p = filter ? strstr(filter, what) : NULL, *q;
-
-  if (p == NULL)
-    return 0;
-  p += strlen(what);
-  while (*p == ' ')
-    p++;
-  if (*p != '=')
-    return 0;
-  p++;
-  while (*p == ' ')
-    p++;
-  if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
-    return 0;
-  snprintf(out, n, "%.*s", (int)(q - p - 1), p + 1);
-  return 1;
-}
-
-struct series_ctx {
-  const char *type;
-  char label_key[128], label_val[256];
-  int has_label;
-  int64_t start, end;
-  json_object *items;
-};
-
-static int series_cb(void *data, const char *name, const char *kind,
-                     json_object *obj)
-{
-  struct series_ctx *c = data;
-  json_object *metric = json_object_object_get(obj, "metric"), *out, *pts;
-  json_object *all = json_object_object_get(obj, "points");
-  const char *lv;
-
-  (void)name;
-  if (strcmp(kind, MON_KIND_SERIES) != 0 ||
-      strcmp(js(metric, "type") ? js(metric, "type") : "", c->type) != 0)
-    return 0;
-  if (c->has_label) {
-    lv = js(json_object_object_get(metric, "labels"), c->label_key);
-    if (lv == NULL || strcmp(lv, c->label_val) != 0)
-      return 0;
-  }
-  pts = json_object_new_array();
-  for (size_t i = 0; i < alen(all); i++) {
-    json_object *pt = json_object_array_get_idx(all, i);
-    int64_t t =
-        sim_time_parse(js(json_object_object_get(pt, "interval"), "endTime"));
-
-    if (t <= c->end && (c->start < 0 || t > c->start))
-      json_object_array_add(pts, json_object_get(pt));
-  }
-  if (alen(pts) == 0) {
-    json_object_put(pts);
-    return 0;
-  }
-  out = copy(obj);
-  json_object_object_add(out, "points", pts);
-  json_object_array_add(c->items, out);
-  return 0;
-}
-
 static int series_list(sim *s, sim_req *req, sim_resp *resp)
 {
-  const char *filter = sim_query(req, "filter");
-  char type[256], prefix[300], lk[200];
-  struct series_ctx c;
+  const char *view = sim_query(req, "view"), *ps = sim_query(req, "pageSize");
+  const char *tok = sim_query(req, "pageToken");
+  const char *t0 = sim_query(req, "interval.startTime");
+  char msg[1200];
+  mq_filter *f;
+  mq_agg agg, sec;
+  int given, sgiven;
+  int64_t start, end, from = 0, max = 100000;
+  mq_set *raw, *set = NULL;
   json_object *o;
 
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
-  if (!filter_value(filter, "metric.type", type, sizeof(type)))
-    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                       "The filter must name a metric.type.");
-  memset(&c, 0, sizeof(c));
-  c.type = type;
-  c.end = sim_time_parse(sim_query(req, "interval.endTime"));
-  if (c.end < 0)
+  end = sim_time_parse(sim_query(req, "interval.endTime"));
+  if (end < 0)
     return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
                        "Field interval.endTime had an invalid value.");
-  c.start = sim_query(req, "interval.startTime")
-                ? sim_time_parse(sim_query(req, "interval.startTime"))
-                : -1;
-  {
-    const char *p = strstr(filter, "metric.labels.");
+  start = t0 ? sim_time_parse(t0) : -1;
+  if (t0 && (start < 0 || start > end))
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field interval.startTime had an invalid value (it "
+                       "must be an RFC 3339 time no later than "
+                       "interval.endTime).");
+  if (view && strcmp(view, "FULL") != 0 && strcmp(view, "HEADERS") != 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Invalid value at 'view' (FULL or HEADERS).");
+  if ((ps && ((max = strtoll(ps, NULL, 10)) <= 0 || max > 100000)) ||
+      (tok && (from = strtoll(tok, NULL, 10)) < 0))
+    return sim_err_rpc(
+        resp, 400, "INVALID_ARGUMENT", "Field %s had an invalid value.",
+        ps && (max <= 0 || max > 100000) ? "pageSize" : "pageToken");
+  if (mq_agg_query(req, "aggregation", &agg, &given, msg, sizeof(msg)) < 0 ||
+      mq_agg_query(req, "secondaryAggregation", &sec, &sgiven, msg,
+                   sizeof(msg)) < 0)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT", "%s", msg);
+  if (sec.aligner || sec.reducer)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field secondaryAggregation: the simulator does not "
+                       "support a secondary aggregation.");
+  if ((f = mq_filter_parse(sim_query(req, "filter"), msg, sizeof(msg))) == NULL)
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT", "%s", msg);
+  if (agg.aligner) {
+    /* The oldest period's points start one period before its end. */
+    int64_t lo = start < 0 || start >= end ? end - agg.period_ms : start;
+    int64_t steps = (end - lo + agg.period_ms - 1) / agg.period_ms;
 
-    if (p) {
-      size_t n = strcspn(p + 14, " =");
-
-      snprintf(c.label_key, sizeof(c.label_key), "%.*s", (int)n, p + 14);
-      snprintf(lk, sizeof(lk), "metric.labels.%s", c.label_key);
-      c.has_label = filter_value(filter, lk, c.label_val, sizeof(c.label_val));
+    raw = mq_fetch(s, f, end - steps * agg.period_ms, end);
+    set = raw ? mq_aggregate(raw, &agg, start, end, msg, sizeof(msg)) : NULL;
+    if (raw && set == NULL) {
+      mq_set_free(raw);
+      mq_filter_free(f);
+      return sim_err_rpc(resp, 400, "INVALID_ARGUMENT", "%s", msg);
     }
+  } else {
+    raw = mq_fetch(s, f, start, end);
   }
-  c.items = json_object_new_array();
-  snprintf(prefix, sizeof(prefix), "projects/%s/timeSeries/", sim_project(s));
-  sim_store_each(s, prefix, series_cb, &c);
+  mq_filter_free(f);
+  if (raw == NULL)
+    return sim_err_rpc(resp, 500, "INTERNAL", "out of memory");
   o = json_object_new_object();
-  json_object_object_add(o, "timeSeries", c.items);
+  json_object_object_add(o, "timeSeries",
+                         mq_set_json(set ? set : raw,
+                                     view && strcmp(view, "HEADERS") == 0,
+                                     (size_t)from, (size_t)max));
+  if ((size_t)(from + max) < mq_set_len(set ? set : raw)) {
+    char next[24];
+
+    snprintf(next, sizeof(next), "%lld", (long long)(from + max));
+    json_object_object_add(o, "nextPageToken", json_object_new_string(next));
+  }
+  mq_set_free(set);
+  mq_set_free(raw);
   return sim_resp_json(resp, 200, o);
 }
 

@@ -210,6 +210,8 @@ struct sim {
   struct sim_xindex *xindexes;
   /* how long the last save of the state file took (core.c) */
   uint64_t save_ms;
+  /* the alert-policy evaluator (alerting.c) */
+  struct sim_alerting *alerting;
 };
 
 /* core.c */
@@ -228,6 +230,10 @@ const char *sim__sub_header(sim_sub *sub, const char *name);
 void sim__reset(sim *s);
 void sim__log_json(sim *s, json_object *out);
 char *sim__render(sim_req *req, json_object *obj, size_t *len);
+
+/* alerting.c: frees the evaluator's state (sim_alerting_init made it)
+ * and cancels the webhooks in flight. */
+void sim__alerting_free(sim *s);
 
 /* route.c */
 int sim__route_add(sim *s, sim_api api, const sim_route *r);
