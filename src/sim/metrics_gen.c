@@ -198,6 +198,7 @@ static void add_group(mg_ctx *c, size_t bi, json_object *bs, json_object *g)
   if (grow((void **)&c->g, &c->capg, c->ng, sizeof(*c->g)) < 0)
     goto out;
   gr = &c->g[c->ng++];
+  memset(gr, 0, sizeof(*gr));
   snprintf(gr->name, sizeof(gr->name), "%s", jstr(g, "name"));
   snprintf(gr->zone, sizeof(gr->zone), "%s", base_of(jstr(g, "zone")));
   gr->m0 = c->nm;
@@ -512,7 +513,7 @@ static json_object *series_new(mg_ctx *c, json_object *mlabels,
   json_object_object_add(ts, "metric", m);
   json_object_object_add(ts, "resource", r);
   if (user_labels) {
-    json_object *md = json_object_new_object(), *ul;
+    json_object *md = json_object_new_object(), *ul = NULL;
 
     if (json_object_deep_copy(user_labels, &ul, NULL) != 0)
       ul = json_object_new_object();
