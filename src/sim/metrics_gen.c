@@ -198,7 +198,7 @@ static void lb_series(mg_ctx *c, size_t bi, size_t gi, int code, int metric)
 /* metric 0: request_count, 1: backend_latencies, 2: total_latencies */
 static void gen_lb(mg_ctx *c, int metric)
 {
-  mg_index_build(c, 1);
+  mg_index_build(c, MG_IX_FRONTENDS | MG_IX_HEALTH);
   for (size_t bi = 0; bi < c->nbs; bi++) {
     const mg_bs *b = &c->bs[bi];
     int codes[MG_MAX_CODES] = {200, 500, b->classic ? 502 : 503};
@@ -331,7 +331,7 @@ static void gen_vm(mg_ctx *c, int metric)
   gen_data d = {c, metric};
   char prefix[256];
 
-  mg_index_build(c, 0);
+  mg_index_build(c, MG_IX_HEALTH);
   snprintf(prefix, sizeof(prefix), "projects/%s/zones/", sim_project(c->s));
   sim_store_each(c->s, prefix, vm_cb, &d);
   mg_index_free(c);
@@ -393,7 +393,7 @@ static void gen_sql(mg_ctx *c, int metric)
   gen_data d = {c, metric};
   char prefix[256];
 
-  mg_index_build(c, 0);
+  mg_index_build(c, 0); /* the tenants' backend services only */
   snprintf(prefix, sizeof(prefix), "projects/%s/instances/", sim_project(c->s));
   sim_store_each(c->s, prefix, sql_cb, &d);
   mg_index_free(c);

@@ -73,9 +73,12 @@ const char *mg_str(json_object *o, const char *key); /* a string, or NULL */
 double mg_jitter(const char *key, int64_t t);
 /* The metric fault of kind on target active at t (the latest), or NULL. */
 const sim_mhist *mg_fault_at(sim *s, int kind, const char *target, int64_t t);
-/* The index of the backend services (lb: with their frontends), freed by
- * mg_index_free(). */
-void mg_index_build(mg_ctx *c, int lb);
+/* The index of the backend services, freed by mg_index_free(): with
+ * their forwarding rules, proxies and URL maps (MG_IX_FRONTENDS), with
+ * their members' health (MG_IX_HEALTH; else every member is unhealthy). */
+#define MG_IX_FRONTENDS 1
+#define MG_IX_HEALTH    2
+void mg_index_build(mg_ctx *c, int flags);
 void mg_index_free(mg_ctx *c);
 int mg_member_healthy_at(const mg_member *m, int64_t t);
 /* Healthy members at t of group gi, or of the whole backend service bi

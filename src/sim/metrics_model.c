@@ -2,8 +2,8 @@
  * metrics_model.c - the model behind the built-in metrics (metrics_gen.h,
  * metrics_gen.c): the series Google's Monitoring would hold for what the
  * simulator runs, computed for any time from the resources, the usage
- * model and the history of the metric faults (usage.c). Nothing is stored per point;
- * a query builds one index of the backend services (their groups, the
+ * model and the history of the metric faults (usage.c). Nothing is stored per
+ * point; a query builds one index of the backend services (their groups, the
  * members' health, the tenant, the load balancer in front) and walks each
  * kind of resource once, so a fleet of 1,000 tenants costs a walk, not a
  * search per point.
@@ -132,12 +132,23 @@ static int bs_cb(void *data, const char *name, const char *kind,
   return 0;
 }
 
-/* The members of group g of backend service bi, with their health. */
-static void add_group(mg_ctx *c, size_t bi, json_object *bs, json_object *g)
+/* The members of group g of backend service bi, with their health when
+ * asked (the boot model's checks are the index's main cost). */
+static void add_group(mg_ctx *c, size_t bi, json_object *bs, json_object *g,
+                      int health)
 {
-  json_object *names = json_object_new_array();
-  json_object *hs = sim_cvm_group_health(c->s, bs, g, names);
+  json_object *names = NULL, *hs = NULL;
   mg_group *gr;
+  size_t n;
+
+  if (health) {
+    names = json_object_new_array();
+    hs = sim_cvm_group_health(c->s, bs, g, names);
+  } else {
+    names = json_object_get(
+        json_object_object_get(json_object_object_get(g, "_sim"), "members"));
+  }
+  n = sim_cvm_len(names);
 
   if (grow((void **)&c->g, &c->capg, c->ng, sizeof(*c->g)) < 0)
     goto out;
@@ -146,13 +157,16 @@ static void add_group(mg_ctx *c, size_t bi, json_object *bs, json_object *g)
   snprintf(gr->name, sizeof(gr->name), "%s", mg_str(g, "name"));
   snprintf(gr->zone, sizeof(gr->zone), "%s", mg_base(mg_str(g, "zone")));
   gr->m0 = c->nm;
-  for (size_t i = 0; i < json_object_array_length(hs); i++) {
+  for (size_t i = 0; i < n; i++) {
     const char *vm =
         json_object_get_string(json_object_array_get_idx(names, i));
-    const char *st = mg_str(json_object_array_get_idx(hs, i), "healthState");
+    const char *st =
+        hs ? mg_str(json_object_array_get_idx(hs, i), "healthState") : NULL;
     json_object *inst = sim_store_get(c->s, vm);
     mg_member *m;
 
+    if (inst == NULL)
+      continue;
     if (grow((void **)&c->m, &c->capm, c->nm, sizeof(*c->m)) < 0 ||
         (vm = strdup(vm)) == NULL)
       break;
@@ -253,7 +267,7 @@ static void frontends(mg_ctx *c)
   json_object_put(rules);
 }
 
-void mg_index_build(mg_ctx *c, int lb)
+void mg_index_build(mg_ctx *c, int flags)
 {
   char prefix[256];
 
@@ -276,7 +290,7 @@ void mg_index_build(mg_ctx *c, int lb)
 
       free(gn);
       if (g)
-        add_group(c, bi, bs, g);
+        add_group(c, bi, bs, g, flags & MG_IX_HEALTH);
     }
     c->bs[bi].ng = c->ng - c->bs[bi].g0;
     /* A backend service of no labelled VM: edv-ID-be is tenant ID's. */
@@ -294,7 +308,7 @@ void mg_index_build(mg_ctx *c, int lb)
       }
     }
   }
-  if (lb)
+  if (flags & MG_IX_FRONTENDS)
     frontends(c);
 }
 
