@@ -653,6 +653,23 @@ static void test_usage_and_fault_validation(void **state)
   http(f, "GET", "/_sim/usage", NULL, &r);
   assert_int_equal(jlen(r.json, "usage"), 1);
   reply_free(&r);
+  /* Saved in the state file: a restart keeps it. */
+  post_ok(f, "/_sim/usage",
+          "{\"backendService\":\"edv-s2-be\",\"users\":9,\"pattern\":"
+          "\"none\"}");
+  {
+    char dir[64];
+
+    snprintf(dir, sizeof(dir), "%s", f->dir);
+    fx_stop(f, 1);
+    f = fx_start_in("fast", dir);
+  }
+  http(f, "GET", "/_sim/usage", NULL, &r);
+  assert_int_equal(jlen(r.json, "usage"), 2);
+  assert_jeq(r.json, "usage.0.users", "7");
+  assert_jeq(r.json, "usage.1.backendService", "edv-s2-be");
+  assert_jeq(r.json, "usage.1.pattern", "none");
+  reply_free(&r);
   fx_free(f);
 }
 
