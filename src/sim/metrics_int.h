@@ -48,7 +48,8 @@ typedef struct mg_bs {
   int classic; /* EXTERNAL: 502 for no healthy member */
   size_t g0, ng;
   char fr[MG_NAME], proxy[MG_NAME], map[MG_NAME];
-  int https; /* fr's proxy is a target HTTPS proxy */
+  int https;          /* fr's proxy is a target HTTPS proxy */
+  int64_t created_ms; /* no modelled traffic before (0: unknown) */
 } mg_bs;
 
 typedef struct mg_ctx {

@@ -12,11 +12,11 @@
  * users(t) and requests per user and minute R):
  * - requests in a point's interval: users * R * minutes, +-5% (a hash of
  *   the series and the time, never rand(): the same query gives the same
- *   answer), split evenly among B's instance groups by their healthy
- *   members. A member counts as healthy at t when the boot model of
- *   compute_health.c says HEALTHY now and its boot finished before t.
- *   With no healthy member, every request answers 503 (502 for the
- *   classic EXTERNAL scheme), on B's first group.
+ *   answer; none before B's creation), split evenly among B's instance
+ *   groups by their healthy members. A member counts as healthy at t when the
+ * boot model of compute_health.c says HEALTHY now and its boot finished before
+ * t. With no healthy member, every request answers 503 (502 for the classic
+ * EXTERNAL scheme), on B's first group.
  * - a backendErrors fault: rate x the share of the interval it was active
  *   of those requests answer 500. The data plane's real answers
  *   (dataplane.c, counted per minute and code) are added on the first
@@ -282,6 +282,7 @@ void mg_index_build(mg_ctx *c, int flags)
     const char *scheme = mg_str(bs, "loadBalancingScheme");
 
     c->bs[bi].classic = scheme && strcmp(scheme, "EXTERNAL") == 0;
+    c->bs[bi].created_ms = sim_time_parse(mg_str(bs, "creationTimestamp"));
     c->bs[bi].g0 = c->ng;
     for (size_t i = 0; i < sim_cvm_len(backends); i++) {
       char *gn = sim_ref_name(
@@ -422,8 +423,9 @@ long mg_group_count(mg_ctx *c, size_t bi, size_t gi, int code, int64_t t)
   size_t nh = mg_healthy_at(c, bi, (size_t)-1, t);
 
   snprintf(key, sizeof(key), "%s/requests", b->canon);
-  total = lround(rpm * (double)c->step / 60000.0 *
-                 (1 + 0.1 * (mg_jitter(key, t) - 0.5)));
+  total = t > b->created_ms ? lround(rpm * (double)c->step / 60000.0 *
+                                     (1 + 0.1 * (mg_jitter(key, t) - 0.5)))
+                            : 0;
   if (nh == 0) {
     if (gi == b->g0 && code == (b->classic ? 502 : 503))
       n = total;

@@ -344,6 +344,20 @@ static void test_requests_and_errors(void **state)
   assert_int_equal(advance(f, 300), 200);
   t1 = now_ms(f);
 
+  /* No traffic before the backend service existed (its VM was not
+   * there to answer either: no 503s). */
+  {
+    reply r;
+    int64_t created;
+
+    http(f, "GET", CP "/global/backendServices/edv-s1-be", NULL, &r);
+    created = sim_time_parse(jget(r.json, "creationTimestamp"));
+    reply_free(&r);
+    assert_true(created > 0);
+    arr = gen(f, T_REQ, created - 30 * MINUTE, created);
+    assert_int_equal(json_object_array_length(arr), 0);
+    json_object_put(arr);
+  }
   arr = gen(f, T_REQ, t0, t1);
   ok = series(arr, "metric.labels.response_code", "200", NULL, NULL);
   err = series(arr, "metric.labels.response_code", "500", NULL, NULL);
