@@ -39,6 +39,7 @@ typedef struct simfx {
   void (*call_fn)(edv_sim *es, void *arg);
   void *call_arg;
   int call_done;
+  int call_ready; /* call, mu and cv set up (by fx_start_in) */
   pthread_mutex_t mu;
   pthread_cond_t cv;
 } simfx;
@@ -62,7 +63,8 @@ static inline void fx_stop_cb(uv_async_t *a)
   simfx *f = a->data;
 
   uv_close((uv_handle_t *)&f->stop, NULL);
-  uv_close((uv_handle_t *)&f->call, NULL);
+  if (f->call_ready)
+    uv_close((uv_handle_t *)&f->call, NULL);
   edv_sim_close(f->es, fx_closed, f);
 }
 
@@ -314,6 +316,7 @@ static inline simfx *fx_start_in(const char *profile, const char *dir)
   f->call.data = f;
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->cv, NULL);
+  f->call_ready = 1;
   assert_int_equal(pthread_create(&f->thread, NULL, fx_loop, f), 0);
   fx_login(f);
   return f;
@@ -334,8 +337,10 @@ static inline void fx_stop(simfx *f, int keep_dir)
   assert_int_equal(pthread_join(f->thread, NULL), 0);
   assert_int_equal(f->closed, 1);
   assert_int_equal(uv_loop_close(&f->loop), 0);
-  pthread_mutex_destroy(&f->mu);
-  pthread_cond_destroy(&f->cv);
+  if (f->call_ready) {
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+  }
   if (!keep_dir) {
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
