@@ -23,6 +23,8 @@
 #define MINUTE 60000
 
 #define T_REQ   "loadbalancing.googleapis.com/https/request_count"
+#define T_BL    "loadbalancing.googleapis.com/https/backend_latencies"
+#define T_TL    "loadbalancing.googleapis.com/https/total_latencies"
 #define T_CPU   "compute.googleapis.com/instance/cpu/utilization"
 #define T_MEM   "agent.googleapis.com/memory/percent_used"
 #define T_UP    "cloudsql.googleapis.com/database/up"
@@ -388,6 +390,43 @@ static void test_requests_and_errors(void **state)
     }
   }
   assert_true(inside >= 3);
+  /* Latencies: the same series, a distribution of the same count. */
+  {
+    json_object *bl = gen(f, T_BL, t0, t1), *tl = gen(f, T_TL, t0, t1);
+    json_object *b =
+        series(bl, "metric.labels.response_code", "200", NULL, NULL);
+    json_object *tt =
+        series(tl, "metric.labels.response_code", "200", NULL, NULL);
+    const char *cnt, *mean;
+    size_t nb;
+
+    assert_non_null(b);
+    assert_non_null(tt);
+    assert_jeq(b, "valueType", "DISTRIBUTION");
+    assert_jeq(b, "resource.labels.backend_name", "edv-s1-ig");
+    assert_jeq(b,
+               "points.0.value.distributionValue.bucketOptions."
+               "exponentialBuckets.numFiniteBuckets",
+               "66");
+    cnt = jget(b, "points.0.value.distributionValue.count");
+    assert_non_null(cnt);
+    assert_int_equal(atol(cnt), count_at(ok, pt_end(b, 0)));
+    nb = jlen(b, "points.0.value.distributionValue.bucketCounts");
+    {
+      char path[96];
+
+      snprintf(path, sizeof(path),
+               "points.0.value.distributionValue.bucketCounts.%zu", nb - 1);
+      assert_jeq(b, path, cnt);
+    }
+    /* CPU about 0.49: 30 ms x (1 + 4 x 0.24) */
+    mean = jget(b, "points.0.value.distributionValue.mean");
+    assert_true(atof(mean) > 50 && atof(mean) < 65);
+    assert_true(atof(jget(tt, "points.0.value.distributionValue.mean")) >=
+                atof(mean) + 3);
+    json_object_put(bl);
+    json_object_put(tl);
+  }
   /* Deterministic: the same query, the same answer. */
   {
     json_object *again = gen(f, T_REQ, t0, t1);
