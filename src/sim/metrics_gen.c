@@ -4,8 +4,8 @@
  * Monitoring has them, and their points from the model of
  * metrics_model.c (described at its top). Raw points only, one per step,
  * newest first; a DELTA point's interval starts one step before its end,
- * a GAUGE point's start is its end. A series without a point in the
- * interval is left out.
+ * a GAUGE point's start is its end; none after the simulated now. A
+ * series without a point in the interval is left out.
  */
 #include <math.h>
 #include <stdio.h>
@@ -428,7 +428,8 @@ int sim__metrics_generate(sim *s, const char *type, int64_t start_ms,
              : step_ms < MG_MIN_STEP ? MG_MIN_STEP
                                      : step_ms;
     c.start = start_ms;
-    c.end = end_ms;
+    /* No point in the future: a minute's counts appear once it is over. */
+    c.end = end_ms < (int64_t)sim_now_ms(s) ? end_ms : (int64_t)sim_now_ms(s);
     if (c.end > c.start && out)
       types[i].gen(&c, types[i].metric);
     return 1;

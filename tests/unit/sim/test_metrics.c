@@ -475,6 +475,12 @@ static void test_dataplane_counts(void **state)
   assert_int_equal(codes[1], 3);
   del_fault(f, id);
   assert_int_equal(get_s1(f), 200);
+  /* Not before the minute is over. */
+  arr = gen(f, T_REQ, t0 - 2 * MINUTE, t0 + 3 * MINUTE);
+  for (size_t i = 0; i < json_object_array_length(arr); i++)
+    assert_true(pt_end(json_object_array_get_idx(arr, i), 0) <= now_ms(f));
+  json_object_put(arr);
+  assert_int_equal(advance(f, 60), 200);
   arr = gen(f, T_REQ, t0 - 2 * MINUTE, t0 + 3 * MINUTE);
   {
     json_object *ok =
