@@ -10,12 +10,14 @@
  *   POST   /_sim/reset                             fresh project
  *   POST   /_sim/clock/advance {"seconds":N}       move the clock
  *   GET    /_sim/clock
- *   GET    /_sim/faults                            active faults
+ *   GET    /_sim/faults                            active faults, and
+ *          the history of the metric faults (usage.c)
  *   POST   /_sim/faults {...}                      add one (see limits.c)
  *   DELETE /_sim/faults[?id=N]                     remove one or all
  *   GET    /_sim/limits  POST /_sim/limits {"api","readsPerMinute",...}
  *   POST   /_sim/quotas {"metric","region","limit"}
  *   POST   /_sim/keys {"kid","client_email","public_key"}  trust a key
+ *   GET    /_sim/usage  POST /_sim/usage {...}     the usage model (usage.c)
  *   GET    /_sim/sql/instances/{instance}/dataVersion  (sql.c: a Cloud SQL
  *          instance's data version)
  */
@@ -154,6 +156,7 @@ static int admin_faults_get(sim *s, sim_req *req, sim_resp *resp)
   json_object *o = json_object_new_object();
 
   json_object_object_add(o, "faults", sim__faults_json(s));
+  json_object_object_add(o, "history", sim__mfault_history_json(s));
   return sim_resp_json(resp, 200, o);
 }
 
@@ -265,6 +268,8 @@ static const sim_route admin_routes[] = {
 
 int sim__admin_init(sim *s)
 {
+  if (sim__usage_init(s) != 0)
+    return -1;
   return sim_register(s, SIM_API_ADMIN, admin_routes,
                       sizeof(admin_routes) / sizeof(*admin_routes));
 }

@@ -878,7 +878,7 @@ const char *sim_cvm_metadata(json_object *inst, const char *key)
   return NULL;
 }
 
-static uint64_t priv_u64(json_object *obj, const char *key)
+uint64_t sim_cvm_priv_u64(json_object *obj, const char *key)
 {
   json_object *v =
       json_object_object_get(json_object_object_get(obj, "_sim"), key);
@@ -916,8 +916,8 @@ static int instance_healthy(sim *s, const char *name, json_object *inst,
                             int port, char *reason, size_t n)
 {
   const char *status = sim_cvm_instance_status(s, inst);
-  uint64_t now = sim_now_ms(s), since = priv_u64(inst, "startMs");
-  uint64_t boot = priv_u64(inst, "bootMs");
+  uint64_t now = sim_now_ms(s), since = sim_cvm_priv_u64(inst, "startMs");
+  uint64_t boot = sim_cvm_priv_u64(inst, "bootMs");
   const char *script = sim_cvm_metadata(inst, "startup-script");
   const char *db = sim_cvm_metadata(inst, HEALTH_DB_KEY);
   const char *range = NULL;
@@ -1215,14 +1215,15 @@ static int admin_inst_cb(void *data, const char *name, const char *kind,
   if (pc.bs)
     json_object_object_add(e, "backendService", json_object_new_string(pc.bs));
   json_object_object_add(
-      e, "resets", json_object_new_int64((int64_t)priv_u64(inst, "resets")));
+      e, "resets",
+      json_object_new_int64((int64_t)sim_cvm_priv_u64(inst, "resets")));
   if (sim_cvm_str(p, "lastResetTimestamp"))
     json_object_object_add(
         e, "lastResetTimestamp",
         json_object_new_string(sim_cvm_str(p, "lastResetTimestamp")));
   json_object_object_add(
       e, "bootDelayMs",
-      json_object_new_int64((int64_t)priv_u64(inst, "bootMs")));
+      json_object_new_int64((int64_t)sim_cvm_priv_u64(inst, "bootMs")));
   json_object_array_add(c->out, e);
   free(pc.bs);
   return 0;

@@ -124,6 +124,9 @@ json_object *sim_cvm_group_health(sim *s, json_object *bs, json_object *g,
 json_object *sim_cvm_image_resolve(sim *s, const char *name);
 int sim_cvm_image_init(sim *s);
 void sim_cvm_image_seed(sim *s);
+/* compute_health.c: a number of a resource's private "_sim" object
+ * ("startMs", "bootMs": the boot model's), 0 when absent. */
+uint64_t sim_cvm_priv_u64(json_object *obj, const char *key);
 /* compute_health.c: an instance's metadata value of `key`, or NULL. */
 const char *sim_cvm_metadata(json_object *inst, const char *key);
 /* compute_guest.c: instances.getGuestAttributes. */

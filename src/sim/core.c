@@ -1201,6 +1201,7 @@ void sim__reset(sim *s)
   json_object_put(s->reqids);
   s->reqids = json_object_new_object();
   sim__faults_clear(s);
+  sim__usage_clear(s);
   sim__quotas_reset_usage(s);
   s->log_count = s->log_next = 0;
   sim_seed_modules(s);
@@ -1224,6 +1225,7 @@ static void sim_free(sim *s)
   json_object_put(s->reqids);
   sim__routes_free(s);
   sim__faults_clear(s);
+  sim__usage_clear(s);
   sim__quotas_free(s);
   sim__auth_free(s);
   free(s->log);

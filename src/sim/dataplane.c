@@ -25,11 +25,18 @@
  *   proxy's local reply for a cluster with no healthy host, which is what
  *   the EXTERNAL_MANAGED load balancer runs on); 502 with a short HTML
  *   body for the classic EXTERNAL scheme;
+ * - a backendErrors fault on the backend service (POST /_sim/faults
+ *   {"backendErrors": NAME, "rate": R}, usage.c): that share of the
+ *   requests a healthy member would serve answer the app's 500 (a small
+ *   JSON body), evenly spread;
  * - a URL-map redirect: its redirectResponseCode and a Location;
  * - a hostname that resolves to no forwarding rule, or a name under the
  *   simulated domain that does not resolve at all: the connection is
  *   dropped without an answer (SO_LINGER 0 reset), as a client of the
  *   real cloud would find nothing listening (or no address) there.
+ *
+ * Every answer for a backend service is counted per minute and response
+ * code (usage.c), for the built-in request_count metric (metrics_gen.c).
  *
  * The simulator cannot terminate TLS for a tenant's hostname: a request
  * is taken to have come to port 443 (HTTPS) unless its Host header names
@@ -414,7 +421,12 @@ int sim__dataplane(sim *s, sim_req *req)
   bs_name = route.service ? sim_ref_name(s, route.service) : NULL;
   bs = bs_name ? sim_compute_backend_service(s, bs_name) : NULL;
   if (bs && pick_backend(s, bs, inst, sizeof(inst))) {
-    answer_backend(s, req, resp, name, path, bs_name, inst);
+    if (sim__dp_backend_error(s, bs_name))
+      sim_resp_text(resp, 500, "application/json",
+                    "{\"status\":\"error\",\"error\":\"internal server "
+                    "error\"}\n");
+    else
+      answer_backend(s, req, resp, name, path, bs_name, inst);
   } else if (scheme && strcmp(scheme, "EXTERNAL") == 0) {
     sim_resp_text(resp, 502, "text/html; charset=UTF-8",
                   "<html><head><title>502 Server Error</title></head><body>"
@@ -424,6 +436,8 @@ int sim__dataplane(sim *s, sim_req *req)
   } else {
     sim_resp_text(resp, 503, "text/plain", "no healthy upstream");
   }
+  if (bs)
+    sim__dp_count(s, bs_name, resp->status);
 out:
   free(rule_name);
   free(proxy_name);

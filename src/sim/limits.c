@@ -249,6 +249,7 @@ static void fault_free(sim_fault *f)
   free(f->unhealthy);
   free(f->unhealthy_image);
   free(f->region_down);
+  free(f->mtarget);
   free(f);
 }
 
@@ -258,6 +259,7 @@ void sim__faults_clear(sim *s)
     sim_fault *f = s->faults;
 
     s->faults = f->next;
+    sim__mfault_ended(s, f);
     fault_free(f);
   }
 }
@@ -269,6 +271,7 @@ void sim__faults_remove(sim *s, int id)
       sim_fault *f = *pp;
 
       *pp = f->next;
+      sim__mfault_ended(s, f);
       fault_free(f);
       return;
     }
@@ -396,7 +399,9 @@ static char *opt_str(json_object *o, const char *k)
 /*
  * {"api","method","errorRate","code","reason","message","latencyMs",
  *  "latencyRate","dropAfterApply","count","failOperation","operationError":{"code",
- *  "message","httpStatus"},"unhealthy","unhealthyImage","regionDown"}.
+ *  "message","httpStatus"},"unhealthy","unhealthyImage","regionDown"}, or a
+ * metric fault of usage.c ("backendErrors" + "rate", "sqlDown", "vmLoad" +
+ * "cpu"/"memory", "appDown").
  * Returns the new fault's
  * id.
  */
@@ -457,10 +462,15 @@ int sim__faults_add(sim *s, json_object *spec, char *err, size_t errlen)
     fault_free(f);
     return -1;
   }
+  if (sim__mfault_parse(f, spec, err, errlen) < 0) {
+    fault_free(f);
+    return -1;
+  }
   f->id = ++s->next_fault_id;
   for (pp = &s->faults; *pp; pp = &(*pp)->next)
     ;
   *pp = f;
+  sim__mfault_began(s, f);
   return f->id;
 }
 
@@ -500,6 +510,8 @@ json_object *sim__faults_json(sim *s)
     if (f->region_down)
       json_object_object_add(o, "regionDown",
                              json_object_new_string(f->region_down));
+    if (f->mkind)
+      sim__mfault_fields(o, f->mkind, f->mtarget, f->mrate, f->mcpu, f->mmem);
     json_object_array_add(arr, o);
   }
   return arr;

@@ -75,6 +75,7 @@ int sim__save(sim *s)
   json_object_object_add(root, "operations", sim__ops_save(s));
   json_object_object_add(root, "requestIds", json_object_get(s->reqids));
   json_object_object_add(root, "quotas", sim__quotas_save(s));
+  json_object_object_add(root, "usage", sim__usage_save(s));
   json_object_object_add(root, "auth", sim__auth_save(s));
   text = json_object_to_json_string_ext(
       root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -163,6 +164,7 @@ int sim__load(sim *s, edv_error *err)
     s->reqids = json_object_get(v);
   }
   sim__quotas_load(s, json_object_object_get(root, "quotas"));
+  sim__usage_load(s, json_object_object_get(root, "usage"));
   sim__auth_load(s, json_object_object_get(root, "auth"));
   sim__ops_load(s, json_object_object_get(root, "operations"));
   json_object_put(root);

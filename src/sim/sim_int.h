@@ -145,7 +145,33 @@ typedef struct sim_fault {
   char *unhealthy;       /* instance forced unhealthy */
   char *unhealthy_image; /* instances booted from this image: unhealthy */
   char *region_down;     /* region out of service (outage.c) */
+  /* metric faults (usage.c): backendErrors, sqlDown, vmLoad, appDown */
+  int mkind;       /* SIM_MF_*, 0 for none */
+  char *mtarget;   /* the backend service, Cloud SQL instance or VM */
+  double mrate;    /* backendErrors: share of requests answering 500 */
+  double mcpu;     /* vmLoad: CPU utilization held (0..1), < 0: not held */
+  double mmem;     /* vmLoad: memory used percent held, < 0: not held */
+  uint64_t dp_seq; /* backendErrors: data-plane requests seen */
 } sim_fault;
+
+/* The faults that drive the built-in metrics (usage.c). */
+enum {
+  SIM_MF_BACKEND_ERRORS = 1,
+  SIM_MF_SQL_DOWN = 2,
+  SIM_MF_VM_LOAD = 3,
+  SIM_MF_APP_DOWN = 4,
+};
+
+/* When a metric fault was active on the simulated clock (usage.c). */
+typedef struct sim_mhist {
+  int id; /* the fault's */
+  int kind;
+  char target[128];
+  double rate, cpu, mem;
+  uint64_t from_ms, to_ms; /* to_ms 0: still active */
+} sim_mhist;
+
+#define SIM_MHIST_MAX 256
 
 typedef struct sim_key {
   struct sim_key *next;
@@ -212,6 +238,13 @@ struct sim {
   uint64_t save_ms;
   /* the alert-policy evaluator (alerting.c) */
   struct sim_alerting *alerting;
+
+  /* the usage model, the metric faults' history and the data plane's
+   * request counts (usage.c) */
+  json_object *usage; /* backend service name or "*" -> spec */
+  sim_mhist *mhist;   /* ring of SIM_MHIST_MAX, oldest first from mhist_at */
+  size_t mhist_n, mhist_at;
+  sim_index dpcount; /* backend service name -> struct sim_dpring */
 };
 
 /* core.c */
@@ -301,6 +334,47 @@ int sim__admin_init(sim *s);
  * answer to such a request (filled into req->resp, or req->drop). */
 int sim__dataplane_host(sim *s, const char *host);
 int sim__dataplane(sim *s, sim_req *req);
+
+/* usage.c: the usage model, the metric faults and the data plane's
+ * request counts behind the built-in metrics (metrics_gen.c). */
+typedef struct sim_usage {
+  double users; /* at the time asked */
+  double rpm;   /* requests per user and minute */
+} sim_usage;
+int sim__usage_init(sim *s);
+/* Clears the usage model, the history and the counts (reset, free). */
+void sim__usage_clear(sim *s);
+json_object *sim__usage_save(sim *s);
+void sim__usage_load(sim *s, json_object *o);
+/* The users of backend service bs (plain or canonical name) at t_ms. */
+sim_usage sim__usage_at(sim *s, const char *bs, uint64_t t_ms);
+/* Parses a metric fault's fields of spec into f (0, or -1 with err). */
+int sim__mfault_parse(sim_fault *f, json_object *spec, char *err,
+                      size_t errlen);
+/* A metric fault added / removed now: its history. */
+void sim__mfault_began(sim *s, const sim_fault *f);
+void sim__mfault_ended(sim *s, const sim_fault *f);
+json_object *sim__mfault_history_json(sim *s);
+/* A metric fault's key, target and values into o (GET /_sim/faults). */
+void sim__mfault_fields(json_object *o, int kind, const char *target,
+                        double rate, double cpu, double mem);
+/* The metric faults of `kind` on target (plain name; a canonical name's
+ * last segment is compared) that were active at some time in
+ * (from_ms, to_ms]: up to max pointers into the history, their number
+ * returned. */
+size_t sim__mfault_find(sim *s, int kind, const char *target, uint64_t from_ms,
+                        uint64_t to_ms, const sim_mhist **out, size_t max);
+/* The data plane: 1 when this request to backend service bs (canonical)
+ * answers 500 under a backendErrors fault; and the count of an answer. */
+int sim__dp_backend_error(sim *s, const char *bs);
+void sim__dp_count(sim *s, const char *bs, int code);
+/* The data plane's answers for bs with code in the minutes that begin in
+ * [from_ms, to_ms). */
+long sim__dp_counted(sim *s, const char *bs, int code, uint64_t from_ms,
+                     uint64_t to_ms);
+/* The distinct codes counted for bs since from_ms, into codes (max n). */
+size_t sim__dp_codes(sim *s, const char *bs, uint64_t from_ms, int *codes,
+                     size_t n);
 
 /* persist.c */
 int sim__load(sim *s, edv_error *err);

@@ -34,6 +34,14 @@ typedef struct simfx {
   char state_path[128];
   int closed;
   char token[256];
+  /* fx_on_loop(): a call run on the simulator's loop thread */
+  uv_async_t call;
+  void (*call_fn)(edv_sim *es, void *arg);
+  void *call_arg;
+  int call_done;
+  int call_ready; /* call, mu and cv set up (by fx_start_in) */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
 } simfx;
 
 typedef struct reply {
@@ -55,7 +63,37 @@ static inline void fx_stop_cb(uv_async_t *a)
   simfx *f = a->data;
 
   uv_close((uv_handle_t *)&f->stop, NULL);
+  if (f->call_ready)
+    uv_close((uv_handle_t *)&f->call, NULL);
   edv_sim_close(f->es, fx_closed, f);
+}
+
+static inline void fx_call_cb(uv_async_t *a)
+{
+  simfx *f = a->data;
+
+  f->call_fn(f->es, f->call_arg);
+  pthread_mutex_lock(&f->mu);
+  f->call_done = 1;
+  pthread_cond_signal(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* Runs fn(es, arg) on the simulator's loop thread and waits for it: how a
+ * test reaches the simulator's internals without racing its loop. */
+static inline void fx_on_loop(simfx *f, void (*fn)(edv_sim *es, void *arg),
+                              void *arg)
+{
+  pthread_mutex_lock(&f->mu);
+  f->call_fn = fn;
+  f->call_arg = arg;
+  f->call_done = 0;
+  pthread_mutex_unlock(&f->mu);
+  uv_async_send(&f->call);
+  pthread_mutex_lock(&f->mu);
+  while (!f->call_done)
+    pthread_cond_wait(&f->cv, &f->mu);
+  pthread_mutex_unlock(&f->mu);
 }
 
 static inline void *fx_loop(void *arg)
@@ -274,6 +312,11 @@ static inline simfx *fx_start_in(const char *profile, const char *dir)
   f->port = edv_sim_port(f->es);
   uv_async_init(&f->loop, &f->stop, fx_stop_cb);
   f->stop.data = f;
+  uv_async_init(&f->loop, &f->call, fx_call_cb);
+  f->call.data = f;
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->cv, NULL);
+  f->call_ready = 1;
   assert_int_equal(pthread_create(&f->thread, NULL, fx_loop, f), 0);
   fx_login(f);
   return f;
@@ -294,6 +337,10 @@ static inline void fx_stop(simfx *f, int keep_dir)
   assert_int_equal(pthread_join(f->thread, NULL), 0);
   assert_int_equal(f->closed, 1);
   assert_int_equal(uv_loop_close(&f->loop), 0);
+  if (f->call_ready) {
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+  }
   if (!keep_dir) {
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
