@@ -444,6 +444,98 @@ void expect_error(const char *method, const char *path, const char *tmpl,
   expect_error_h(method, path, tmpl, token, body, NULL, want, field);
 }
 
+/* ---- headless Chromium -------------------------------------------------- */
+
+static char chromium[512];
+char eh_shots[512];
+
+void eh_shots_dir(const char *name)
+{
+  const char *art = getenv("EDV_BUILD_ROOT");
+  char top[400];
+
+  snprintf(top, sizeof(top), "%s/test-artifacts", art ? art : dir);
+  mkdir(top, 0755);
+  snprintf(eh_shots, sizeof(eh_shots), "%s/%s", top, name);
+  mkdir(eh_shots, 0755);
+}
+
+/* The browser: $EDV_CHROMIUM or the first of the usual names on PATH. */
+int eh_find_chromium(void)
+{
+  static const char *const names[] = {"chromium", "chromium-browser"};
+  const char *env = getenv("EDV_CHROMIUM"), *path = getenv("PATH");
+
+  if (env && *env) {
+    snprintf(chromium, sizeof(chromium), "%s", env);
+    return access(chromium, X_OK) == 0;
+  }
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (const char *p = path; p && *p;) {
+      size_t n = strcspn(p, ":");
+      snprintf(chromium, sizeof(chromium), "%.*s/%s", (int)n, p, names[i]);
+      if (n && access(chromium, X_OK) == 0)
+        return 1;
+      p += n;
+      if (*p == ':')
+        p++;
+    }
+  }
+  return 0;
+}
+
+/* Loads `fragment` (after /dashboard/) in headless Chromium and returns
+ * the DOM it rendered (free it); `shot`: also a screenshot there. The
+ * virtual time budget lets the page poll the API at least twice. */
+char *eh_browse(const char *fragment, const char *shot)
+{
+  static int runs;
+  char url[512], out[320], profile[320], shotarg[600];
+  pid_t pid;
+  int st = 0;
+
+  snprintf(url, sizeof(url), "%s/dashboard/%s", base, fragment);
+  snprintf(out, sizeof(out), "%s/dom-%d.html", dir, runs);
+  snprintf(profile, sizeof(profile), "%s/chromium-%d", dir, runs++);
+  snprintf(shotarg, sizeof(shotarg), "--screenshot=%s/%s", eh_shots,
+           shot ? shot : "");
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        dn = open("/dev/null", O_RDWR);
+    char pd[340];
+    snprintf(pd, sizeof(pd), "--user-data-dir=%s", profile);
+    dup2(dn, 0);
+    dup2(o, 1);
+    dup2(dn, 2);
+    alarm(60); /* a browser that hangs fails the test, not the suite */
+    execl(chromium, chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+          "--disable-dev-shm-usage", "--no-first-run",
+          "--no-default-browser-check", "--disable-extensions",
+          "--disable-background-networking", "--disable-component-update",
+          "--disable-sync", "--hide-scrollbars", "--window-size=1280,1400",
+          "--virtual-time-budget=12000", pd, "--dump-dom",
+          shot ? shotarg : "--mute-audio", url, (char *)NULL);
+    _exit(127);
+  }
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail_msg("%s %s: exit status %d", chromium, url, st);
+  return eh_slurp(out);
+}
+
+/* How many times `needle` is in `hay`. */
+int eh_count(const char *hay, const char *needle)
+{
+  int n = 0;
+
+  for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+    n++;
+  return n;
+}
+
 int eh_tenants_ready(const char *const *ids, size_t n, const char *name)
 {
   char b[512], slug[64];

@@ -69,6 +69,19 @@ void expect_error(const char *method, const char *path, const char *tmpl,
 /* The tenant's phase ("?" when unknown); waits for one (fails the test). */
 const char *phase_of(const char *id);
 void wait_phase(const char *id, const char *phase, int secs);
+/* Headless Chromium ($EDV_CHROMIUM, else chromium or chromium-browser on
+ * PATH): 1 when found. */
+int eh_find_chromium(void);
+/* Screenshots go to BUILD_ROOT/test-artifacts/NAME/ (the state directory
+ * without EDV_BUILD_ROOT); created. */
+extern char eh_shots[512];
+void eh_shots_dir(const char *name);
+/* Loads `fragment` (after /dashboard/) in headless Chromium and returns
+ * the DOM it rendered (free it); `shot`: also a screenshot of that name in
+ * eh_shots. The virtual time budget lets the page poll the API twice. */
+char *eh_browse(const char *fragment, const char *shot);
+/* How many times `needle` is in `hay`. */
+int eh_count(const char *hay, const char *needle);
 /* Creates tenants `ids` (tier basic, slug "school-ID", display name
  * `name`) through the API and waits up to 90 s for all to be READY: 0, or
  * -1 (for a setup function). */

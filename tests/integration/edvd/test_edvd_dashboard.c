@@ -37,85 +37,7 @@
 #define NAME_XSS "Hill <img src=x onerror=alert(1)> School"
 
 static const char *const ids[] = {"dash01", "dash02", "dash03"};
-static char chromium[512];
-static char shots[512];
 static int have_charts;
-
-/* The browser: $EDV_CHROMIUM or the first of the usual names on PATH. */
-static int find_chromium(void)
-{
-  static const char *const names[] = {"chromium", "chromium-browser"};
-  const char *env = getenv("EDV_CHROMIUM"), *path = getenv("PATH");
-
-  if (env && *env) {
-    snprintf(chromium, sizeof(chromium), "%s", env);
-    return access(chromium, X_OK) == 0;
-  }
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    for (const char *p = path; p && *p;) {
-      size_t n = strcspn(p, ":");
-      snprintf(chromium, sizeof(chromium), "%.*s/%s", (int)n, p, names[i]);
-      if (n && access(chromium, X_OK) == 0)
-        return 1;
-      p += n;
-      if (*p == ':')
-        p++;
-    }
-  }
-  return 0;
-}
-
-/* Loads `fragment` (after /dashboard/) in headless Chromium and returns
- * the DOM it rendered (free it); `shot`: also a screenshot there. The
- * virtual time budget lets the page poll the API at least twice. */
-static char *browse(const char *fragment, const char *shot)
-{
-  static int runs;
-  char url[512], out[320], profile[320], shotarg[600];
-  pid_t pid;
-  int st = 0;
-
-  snprintf(url, sizeof(url), "%s/dashboard/%s", base, fragment);
-  snprintf(out, sizeof(out), "%s/dom-%d.html", dir, runs);
-  snprintf(profile, sizeof(profile), "%s/chromium-%d", dir, runs++);
-  snprintf(shotarg, sizeof(shotarg), "--screenshot=%s/%s", shots,
-           shot ? shot : "");
-  fflush(NULL);
-  pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-        dn = open("/dev/null", O_RDWR);
-    char pd[340];
-    snprintf(pd, sizeof(pd), "--user-data-dir=%s", profile);
-    dup2(dn, 0);
-    dup2(o, 1);
-    dup2(dn, 2);
-    alarm(60); /* a browser that hangs fails the test, not the suite */
-    execl(chromium, chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
-          "--disable-dev-shm-usage", "--no-first-run",
-          "--no-default-browser-check", "--disable-extensions",
-          "--disable-background-networking", "--disable-component-update",
-          "--disable-sync", "--hide-scrollbars", "--window-size=1280,1400",
-          "--virtual-time-budget=12000", pd, "--dump-dom",
-          shot ? shotarg : "--mute-audio", url, (char *)NULL);
-    _exit(127);
-  }
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    fail_msg("%s %s: exit status %d", chromium, url, st);
-  return eh_slurp(out);
-}
-
-/* How many times `needle` is in `hay`. */
-static int count(const char *hay, const char *needle)
-{
-  int n = 0;
-
-  for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-    n++;
-  return n;
-}
 
 /* 1 when the markup has an event handler attribute (` onload=`...). */
 static int handler_attr(const char *html)
@@ -144,25 +66,19 @@ static int log_count(const char *request)
   want[o] = '\0';
   snprintf(path, sizeof(path), "%s/edvd.log", dir);
   log = eh_slurp(path);
-  n = count(log, want);
+  n = eh_count(log, want);
   free(log);
   return n;
 }
 
 static int setup(void **state)
 {
-  char body[512], *art = getenv("EDV_BUILD_ROOT");
+  char body[512];
 
   (void)state;
   if (eh_intake_setup(body, sizeof(body)) || eh_setup(body))
     return -1;
-  snprintf(shots, sizeof(shots), "%s/test-artifacts/dashboard",
-           art ? art : dir);
-  if (art) {
-    snprintf(body, sizeof(body), "%s/test-artifacts", art);
-    mkdir(body, 0755);
-  }
-  mkdir(shots, 0755);
+  eh_shots_dir("dashboard");
   /* Three tenants provision while the HTTP checks and the login page run;
    * one has markup in its name. */
   for (size_t i = 0; i < 3; i++) {
@@ -223,7 +139,8 @@ static void test_files(void **state)
   (void)state;
   r = get_file("/dashboard/", "text/html; charset=utf-8");
   /* No inline script: every <script> names a file of the origin. */
-  assert_int_equal(count(r->body, "<script"), count(r->body, "<script src=\""));
+  assert_int_equal(eh_count(r->body, "<script"),
+                   eh_count(r->body, "<script src=\""));
   assert_null(strstr(r->body, "javascript:"));
   assert_false(handler_attr(r->body)); /* no onload=, onclick=, ... */
   assert_non_null(strstr(r->body, "src=\"app.js\""));
@@ -264,7 +181,7 @@ static void test_login(void **state)
   int calls = log_count("GET /api/"), ok = log_count("GET /api/tenants 200");
 
   (void)state;
-  dom = browse("", NULL);
+  dom = eh_browse("", NULL);
   assert_non_null(strstr(dom, "data-view=\"login\""));
   assert_non_null(strstr(dom, "<section id=\"login\">")); /* not hidden */
   assert_non_null(strstr(dom, "id=\"login-form\""));
@@ -274,7 +191,7 @@ static void test_login(void **state)
   assert_int_equal(log_count("GET /api/"), calls);
   free(dom);
   /* A token that is not valid: back to the form, saying so. */
-  dom = browse("#token=edv_nope_notvalid", NULL);
+  dom = eh_browse("#token=edv_nope_notvalid", NULL);
   assert_non_null(strstr(dom, "data-view=\"login\""));
   assert_non_null(strstr(dom, "refused (401)"));
   assert_null(strstr(dom, "data-tenant="));
@@ -292,17 +209,17 @@ static void test_overview(void **state)
   for (size_t i = 0; i < 3; i++)
     wait_phase(ids[i], "READY", 90);
   snprintf(frag, sizeof(frag), "#token=%s", tok_view);
-  dom = browse(frag, "overview.png");
+  dom = eh_browse(frag, "overview.png");
   assert_non_null(strstr(dom, "data-view=\"overview\""));
   assert_non_null(strstr(dom, "data-state=\"ready\""));
   for (size_t i = 0; i < 3; i++) {
     char row[64], link[96];
     snprintf(row, sizeof(row), "<tr data-tenant=\"%s\">", ids[i]);
     snprintf(link, sizeof(link), "href=\"#/tenants/%s\"", ids[i]);
-    assert_int_equal(count(dom, row), 1);
+    assert_int_equal(eh_count(dom, row), 1);
     assert_non_null(strstr(dom, link));
   }
-  assert_int_equal(count(dom, "<tr data-tenant="), 3);
+  assert_int_equal(eh_count(dom, "<tr data-tenant="), 3);
   /* The cards: phases, tiers, cost this month from the costs route. */
   assert_non_null(strstr(dom, "<dt>READY</dt><dd>3</dd>"));
   assert_non_null(strstr(dom, "<dt>standard</dt><dd>1</dd>"));
@@ -327,7 +244,7 @@ static void test_tenant(void **state)
   (void)state;
   assert_int_equal(r->status, 200);
   snprintf(frag, sizeof(frag), "#/tenants/dash02&token=%s", tok_view);
-  dom = browse(frag, "tenant.png");
+  dom = eh_browse(frag, "tenant.png");
   assert_non_null(strstr(dom, "data-view=\"tenant\""));
   assert_non_null(strstr(dom, "data-state=\"ready\""));
   /* Every step of the tenant's document, once, DONE. */
@@ -337,9 +254,9 @@ static void test_tenant(void **state)
     char want[128];
     snprintf(want, sizeof(want), "<tr data-step=\"%s\">",
              jstr(json_object_array_get_idx(steps, i), "name"));
-    assert_int_equal(count(dom, want), 1);
+    assert_int_equal(eh_count(dom, want), 1);
   }
-  assert_int_equal(count(dom, "<tr data-step="),
+  assert_int_equal(eh_count(dom, "<tr data-step="),
                    (int)json_object_array_length(steps));
   assert_non_null(strstr(dom, "class=\"state-DONE\">DONE</td>"));
   assert_non_null(strstr(dom, jstr(r->json, "resources.vm")));
@@ -353,7 +270,7 @@ static void test_tenant(void **state)
   assert_non_null(strstr(dom, "data-card=\"response\""));
   assert_non_null(strstr(dom, "data-card=\"utilization\""));
   assert_true(have_charts == (strstr(dom, "charts-missing") == NULL));
-  assert_true(count(dom, "<tr data-seq=") > 5);
+  assert_true(eh_count(dom, "<tr data-seq=") > 5);
   assert_non_null(strstr(dom, ">created<"));
   assert_non_null(strstr(dom, "data-card=\"availability\""));
   assert_non_null(strstr(dom, "no backup runs yet"));
@@ -380,10 +297,10 @@ static void test_incidents(void **state)
   assert_int_equal(r->status, 200);
   resp_free(r);
   snprintf(frag, sizeof(frag), "#token=%s", tok_view);
-  dom = browse(frag, "incidents-overview.png");
+  dom = eh_browse(frag, "incidents-overview.png");
   assert_non_null(strstr(dom, "data-view=\"overview\""));
-  assert_int_equal(count(dom, "<tr data-incident=\"0.dash01-errors\" "
-                              "data-state=\"open\">"),
+  assert_int_equal(eh_count(dom, "<tr data-incident=\"0.dash01-errors\" "
+                                 "data-state=\"open\">"),
                    1);
   assert_non_null(strstr(dom, "<td><a href=\"#/tenants/dash01\">dash01</a>"
                               "</td><td>application_errors</td>"
@@ -391,10 +308,10 @@ static void test_incidents(void **state)
   assert_non_null(strstr(dom, "with value 0.500 is above the threshold"));
   free(dom);
   snprintf(frag, sizeof(frag), "#/tenants/dash01&token=%s", tok_view);
-  dom = browse(frag, "incidents-tenant.png");
+  dom = eh_browse(frag, "incidents-tenant.png");
   assert_non_null(strstr(dom, "data-view=\"tenant\""));
-  assert_int_equal(count(dom, "<tr data-incident=\"0.dash01-errors\" "
-                              "data-state=\"open\">"),
+  assert_int_equal(eh_count(dom, "<tr data-incident=\"0.dash01-errors\" "
+                                 "data-state=\"open\">"),
                    1);
   free(dom);
 
@@ -405,15 +322,15 @@ static void test_incidents(void **state)
   assert_int_equal(r->status, 200);
   resp_free(r);
   snprintf(frag, sizeof(frag), "#token=%s", tok_view);
-  dom = browse(frag, NULL);
+  dom = eh_browse(frag, NULL);
   assert_non_null(strstr(dom, "data-state=\"ready\""));
   assert_null(strstr(dom, "data-incident="));
   assert_non_null(strstr(dom, "no open incident"));
   free(dom);
   snprintf(frag, sizeof(frag), "#/tenants/dash01&token=%s", tok_view);
-  dom = browse(frag, NULL);
-  assert_int_equal(count(dom, "<tr data-incident=\"0.dash01-errors\" "
-                              "data-state=\"closed\">"),
+  dom = eh_browse(frag, NULL);
+  assert_int_equal(eh_count(dom, "<tr data-incident=\"0.dash01-errors\" "
+                                 "data-state=\"closed\">"),
                    1);
   free(dom);
 }
@@ -436,7 +353,7 @@ int main(int argc, char **argv)
       cmocka_unit_test_teardown(test_incidents, teardown_intake),
   };
 
-  if (!find_chromium()) {
+  if (!eh_find_chromium()) {
     if (ci && *ci && strcmp(ci, "false") != 0) {
       printf("1..1\nnot ok 1 - chromium is missing (scripts/install-deps.sh "
              "installs Debian's chromium); CI needs it\n");
