@@ -6,8 +6,9 @@
  * an incident for that tenant alone once the condition has held for the
  * policy's duration; the policy's channels get a notification (the email
  * channel's recorded, edvd's intake webhook really POSTed with Basic
- * auth); edvd lists the incident for the tenant; the fault removed, the
- * incident closes everywhere.
+ * auth); edvd lists the incident for the tenant and its dashboard shows it
+ * (headless Chromium, with the tenant's metrics while its errors last);
+ * the fault removed, the incident closes everywhere.
  *
  * The simulator's clock is moved on (POST /_sim/clock/advance) so that a
  * five-minute policy takes seconds; edvd stamps its probe points with that
@@ -195,7 +196,7 @@ static void edvd_has(const char *id, const char *state, const char *tenant)
  */
 static void alert_cycle(const char *alert, const char *tenant, const char *on,
                         int before, int after, int heal,
-                        void (*while_open)(void))
+                        void (*while_open)(const char *id))
 {
   char id[128];
   int fid = fault(on);
@@ -209,7 +210,7 @@ static void alert_cycle(const char *alert, const char *tenant, const char *on,
   wait_notified(id, "open");
   edvd_has(id, "open", tenant);
   if (while_open)
-    while_open();
+    while_open(id);
   fault_clear(fid);
   advance(heal);
   assert_int_equal(sim_incidents(alert, "open", NULL, NULL, 0), 0);
@@ -261,10 +262,35 @@ static double num_at(json_object *o, const char *path)
              : NAN;
 }
 
+/* The dashboard while T1's errors incident is open: on the overview's
+ * open incidents, and T1's page with its metrics (screenshots in
+ * test-artifacts/alerts/). Without Chromium (outside CI) only said. */
+static void check_dashboard(const char *id)
+{
+  char frag[256], want[200], *dom;
+
+  if (!eh_find_chromium()) {
+    print_message("# no chromium: the dashboard not looked at\n");
+    return;
+  }
+  eh_shots_dir("alerts");
+  snprintf(frag, sizeof(frag), "#token=%s", tok_view);
+  dom = eh_browse(frag, "overview-incident.png");
+  snprintf(want, sizeof(want), "<tr data-incident=\"%s\"", id);
+  assert_int_equal(eh_count(dom, want), 1);
+  assert_non_null(strstr(dom, "href=\"#/tenants/al01\""));
+  free(dom);
+  snprintf(frag, sizeof(frag), "#/tenants/al01&token=%s", tok_view);
+  dom = eh_browse(frag, "tenant-incident.png");
+  assert_int_equal(eh_count(dom, want), 1);
+  assert_non_null(strstr(dom, "data-card=\"usage\""));
+  free(dom);
+}
+
 /* The seed's tenant metrics while half of T1's requests fail: read from
  * the simulator's built-in metrics through Cloud Monitoring's aggregation,
  * on the simulator's clock. */
-static void check_tenant_metrics(void)
+static void check_tenant_metrics(const char *id)
 {
   resp *r = call("GET", "/api/tenants/al01/metrics?window=15m",
                  "/api/tenants/{id}/metrics", tok_view, NULL, NULL, 200);
@@ -293,6 +319,7 @@ static void check_tenant_metrics(void)
   assert_true(json_object_array_length(json_object_object_get(
                   json_object_object_get(m, "active_users"), "points")) >= 5);
   resp_free(r);
+  check_dashboard(id);
 }
 
 static void test_application_errors(void **state)
