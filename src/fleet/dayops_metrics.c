@@ -15,8 +15,6 @@
 #include "fleet/dayops.h"
 #include "gcp/gcp.h"
 
-#define METRIC_UP          "custom.googleapis.com/edvirons/tenant_up"
-#define METRIC_LATENCY     "custom.googleapis.com/edvirons/probe_latency_ms"
 #define METRICS_MAX_POINTS 20000
 #define METRICS_TTL_MS     5000u
 
@@ -304,8 +302,9 @@ static char *series_path(edv_fleet *f, const char *metric, const char *tenant,
   char filter[400], t0[40], t1[40], *url;
 
   snprintf(filter, sizeof(filter),
-           "metric.type = \"%s\" AND metric.labels.tenant = \"%s\"", metric,
-           tenant);
+           "metric.type = \"%s\" AND metric.labels." EDV_METRIC_TENANT_LABEL
+           " = \"%s\"",
+           metric, tenant);
   edv__view_time(start_ms, t0, sizeof(t0));
   edv__view_time(end_ms, t1, sizeof(t1));
   url = edv__url_pathf("/v3/projects/%s/timeSeries",
@@ -321,9 +320,9 @@ static int metrics_start(edv_fleet *f, metrics_ctx *m, edv_error *err)
 {
   int64_t now = edv__store_wall_clock(NULL);
   char *p1 =
-      series_path(f, METRIC_UP, m->tenant, now - m->window_s * 1000, now);
-  char *p2 =
-      series_path(f, METRIC_LATENCY, m->tenant, now - m->window_s * 1000, now);
+      series_path(f, EDV_METRIC_UP, m->tenant, now - m->window_s * 1000, now);
+  char *p2 = series_path(f, EDV_METRIC_LATENCY, m->tenant,
+                         now - m->window_s * 1000, now);
   int r1, r2;
 
   if (!p1 || !p2) {

@@ -58,7 +58,7 @@ static int newest_up(const char *id, char *val, size_t n)
     json_object *pts;
 
     type = jstr(o, "metric.type");
-    tenant = jstr(o, "metric.labels.tenant");
+    tenant = jstr(o, "metric.labels.edv_tenant");
     if (!type || !tenant || strcmp(type, UP) != 0 || strcmp(tenant, id) != 0)
       continue;
     /* Only the global monitored resource with the project, as written. */
