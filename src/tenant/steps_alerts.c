@@ -363,7 +363,7 @@ static const struct alert_def {
     {"vm_down", "CRITICAL",
      "The tenant's site failed every probe of edvd for a minute: the "
      "school's site is down.\n\n"
-     "1. `edvctl tenant get ID --observe` (VM status, backend health).\n"
+     "1. `edvctl tenant get ID` (VM status, backend health).\n"
      "2. edvd heals a stopped or missing VM by itself "
      "(server.heal_after); if it keeps failing, `edvctl tenant apply ID`.\n"
      "3. Look at the VM's serial console for a failed boot.",
@@ -374,7 +374,7 @@ static const struct alert_def {
     {"high_cpu", "WARNING",
      "CPU usage > 80% for 5 minutes on a tenant VM.\n\n"
      "Check the tenant's users against its tier (`edvctl tenant get ID`); "
-     "if the load is real, `edvctl tenant scale ID --tier NEXT`.",
+     "if the load is real, `edvctl tenant scale ID TIER`.",
      "metric.type=\"compute.googleapis.com/instance/cpu/utilization\" "
      "AND " ON_OUR_VMS,
      NULL, "ALIGN_MEAN", "REDUCE_MAX", BY_USER_LABEL, "COMPARISON_GT", "300s",
@@ -383,7 +383,7 @@ static const struct alert_def {
     {"high_memory", "WARNING",
      "Memory usage > 85% for 5 minutes on a tenant VM.\n\n"
      "Look for a leaking app process on the VM; if the load is real, "
-     "`edvctl tenant scale ID --tier NEXT`.",
+     "`edvctl tenant scale ID TIER`.",
      "metric.type=\"agent.googleapis.com/memory/percent_used\" AND "
      "metric.label.state=\"used\" AND " ON_OUR_VMS,
      NULL, "ALIGN_MEAN", "REDUCE_MAX", BY_USER_LABEL, "COMPARISON_GT", "300s",
@@ -392,11 +392,11 @@ static const struct alert_def {
     {"database_errors", "CRITICAL",
      "The tenant's database is down or unreachable (Cloud SQL reports it "
      "not up for a minute).\n\n"
-     "1. `edvctl tenant get ID --observe` (Cloud SQL state).\n"
+     "1. `edvctl tenant get ID` (Cloud SQL state).\n"
      "2. A FAILED or MAINTENANCE instance: wait for Cloud SQL, or restore "
      "(`edvctl tenant restore ID --to-time T`).\n"
-     "3. A region outage: `edvctl tenant failover ID` (docs/operations.md, "
-     "\"Data safety\").",
+     "3. A region down: fail over from the latest backup "
+     "(`edvctl tenant move ID --region R --from-latest-backup`).",
      "metric.type=\"cloudsql.googleapis.com/database/up\" AND "
      "resource.type=\"cloudsql_database\" AND "
      "metadata.user_labels.\"edv-managed\"=\"true\"",
@@ -407,7 +407,7 @@ static const struct alert_def {
     {"application_errors", "ERROR",
      "More than 5% of the tenant's requests answered 5xx at the load "
      "balancer for 5 minutes (the backend service edv-ID-be).\n\n"
-     "1. `edvctl tenant get ID --observe` (backend health).\n"
+     "1. `edvctl tenant get ID` (backend health).\n"
      "2. Check the app's logs on the VM and the release it runs; a bad "
      "release is rolled back with the fleet update's rollback.",
      LB_REQUESTS " AND metric.label.response_code_class=\"500\"", LB_REQUESTS,
