@@ -206,7 +206,9 @@ static json_object *channel_body(edv__srun *sr, json_object *t,
 
   labels = json_object_new_object();
   json_object_object_foreach(edv__jget(t, "labels"), k, v)
-      json_object_object_add(labels, k, json_object_get(v));
+  {
+    json_object_object_add(labels, k, json_object_get(v));
+  }
   if (secret)
     json_object_object_add(labels, edv__jstr(t, "secret"),
                            json_object_new_string(secret));
