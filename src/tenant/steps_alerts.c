@@ -522,13 +522,20 @@ static int names_has(json_object *arr, const char *name)
   return 0;
 }
 
+/* Fields of a condition Monitoring never fills in by itself: one that
+ * `have` has and `want` lacks is a difference (others it may add, as it
+ * adds the conditions' names, are not). */
+static const char *const set_by_users[] = {
+    "denominatorFilter", "denominatorAggregations", "forecastOptions",
+    "conditionAbsent",   "conditionMatchedLog",     NULL,
+};
+
 /* 1 when `have` (as Monitoring answers it) says what `want` (as we build
- * it) says: the same keys but the names Monitoring gives ("name"), the
- * same values (numbers as numbers). */
+ * it) says: every field of want with the same value (numbers as numbers,
+ * arrays in order), and none of set_by_users more. */
 static int same_json(json_object *want, json_object *have)
 {
   json_type t = json_object_get_type(want);
-  size_t n = 0;
 
   if (t == json_type_double || t == json_type_int)
     return (json_object_is_type(have, json_type_double) ||
@@ -553,14 +560,12 @@ static int same_json(json_object *want, json_object *have)
     json_object *h;
     if (!json_object_object_get_ex(have, k, &h) || !same_json(v, h))
       return 0;
-    n++;
   }
-  json_object_object_foreach(have, hk, hv)
-  {
-    (void)hv;
-    n -= strcmp(hk, "name") != 0;
-  }
-  return n == 0;
+  for (size_t i = 0; set_by_users[i]; i++)
+    if (json_object_object_get_ex(have, set_by_users[i], NULL) &&
+        !json_object_object_get_ex(want, set_by_users[i], NULL))
+      return 0;
+  return 1;
 }
 
 /* 1 when policy p (ours) names exactly `chans` and has alert i's

@@ -609,6 +609,11 @@ static void test_monitoring_channels(void **state)
   assert_null(
       jget(r.json, "conditions.0.conditionThreshold.denominatorFilter"));
   reply_free(&r);
+  /* No secret in the simulator's request log. */
+  http(f, "GET", "/_sim/requests", NULL, &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, "xoxb-s"));
+  reply_free(&r);
   fx_free(f);
 }
 
