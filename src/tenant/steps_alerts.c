@@ -29,8 +29,9 @@
  *
  * One JSON object per channel the configuration asks for:
  *   {"type", "id": the label that tells ours of this type apart (absent:
- *    the type alone), "labels": its labels but the secret, "secret": the
- *    secret label, "file": the file holding it, "from": its config key}
+ *    the type alone), "labels": its labels but the secret, "from": the
+ *    config key asking for it, "secret": the secret label, "file": the
+ *    file holding it, "file_key": that file's config key}
  * or {"error": why the configuration asks for an impossible channel}.
  */
 
@@ -59,12 +60,14 @@ static void target_label(json_object *list, const char *key, const char *val)
 }
 
 static void target_secret(json_object *list, const char *label,
-                          const char *file)
+                          const char *file, const char *file_key)
 {
   json_object_object_add(target_last(list), "secret",
                          json_object_new_string(label));
   json_object_object_add(target_last(list), "file",
                          json_object_new_string(file));
+  json_object_object_add(target_last(list), "file_key",
+                         json_object_new_string(file_key));
 }
 
 /* One target per entry of a comma-separated list (NULL or "none": none). */
@@ -113,13 +116,15 @@ json_object *edv__alert_targets_new(const edv__fleet_opts *o)
   if (targets_pair(list, "alerts.slack_channel", o->alert_slack_channel,
                    "alerts.slack_token_file", o->alert_slack_token_file,
                    "a Slack channel")) {
-    target_add(list, "slack", "channel_name", "alerts.slack_token_file");
+    target_add(list, "slack", "channel_name", "alerts.slack_channel");
     target_label(list, "channel_name", o->alert_slack_channel);
-    target_secret(list, "auth_token", o->alert_slack_token_file);
+    target_secret(list, "auth_token", o->alert_slack_token_file,
+                  "alerts.slack_token_file");
   }
   if (o->alert_pagerduty_key_file) {
     target_add(list, "pagerduty", NULL, "alerts.pagerduty_key_file");
-    target_secret(list, "service_key", o->alert_pagerduty_key_file);
+    target_secret(list, "service_key", o->alert_pagerduty_key_file,
+                  "alerts.pagerduty_key_file");
   }
   if (targets_pair(list, "alerts.intake_url", o->alert_intake_url,
                    "alerts.intake_password_file", o->alert_intake_password_file,
@@ -127,7 +132,8 @@ json_object *edv__alert_targets_new(const edv__fleet_opts *o)
     target_add(list, "webhook_basicauth", "url", "alerts.intake_password_file");
     target_label(list, "url", o->alert_intake_url);
     target_label(list, "username", EDV_ALERT_INTAKE_USER);
-    target_secret(list, "password", o->alert_intake_password_file);
+    target_secret(list, "password", o->alert_intake_password_file,
+                  "alerts.intake_password_file");
   }
   return list;
 }
@@ -278,7 +284,7 @@ static int channel_ensure(edv__srun *sr, json_object *list, json_object *t)
     edv__step_fail(sr, EDV_ECONFIG, "%s", edv__jstr(t, "error"));
     return 1;
   }
-  if (file && edv__file_read_secret(edv__jstr(t, "from"), file, secret,
+  if (file && edv__file_read_secret(edv__jstr(t, "file_key"), file, secret,
                                     sizeof(secret), &err) != 0) {
     edv__step_done(sr, &err);
     return 1;
