@@ -65,6 +65,13 @@ typedef struct edv_fleet_options {
    * clock wants 250). */
   uint64_t poll_ms;
   uint64_t retry_base_ms;
+  /* The cloud's time in ms since the epoch, for what is written to and
+   * asked of Cloud Monitoring (the probes' metric points, the intervals
+   * of tenant metrics); NULL: the system clock. An embedded simulator's
+   * clock, which can be moved on, is edv_sim_clock with the edv_sim as
+   * `cloud_clock_data`. */
+  int64_t (*cloud_clock)(void *data);
+  void *cloud_clock_data;
 } edv_fleet_options;
 
 /*
@@ -554,6 +561,63 @@ EDV_EXPORT int edv_fleet_update_act(edv_fleet *fleet, const char *id,
  * (a process killed meanwhile): what edvd does when it starts and on each
  * reconcile pass. How many it took up. */
 EDV_EXPORT unsigned edv_fleet_update_carry(edv_fleet *fleet);
+
+/* ---- Alert incidents ------------------------------------------------------
+ *
+ * Cloud Monitoring's incidents, as its webhook notifications (schema
+ * 1.2) report them to edvd (POST /api/v1/alerts/notifications): kept in
+ * the store by incident_id, an open then a closed notification updating
+ * one row, a closed incident never reopened by a late "open". Closed
+ * incidents are kept 90 days after their closed notification came, and
+ * at most EDV_INCIDENTS_MAX rows in all (the oldest closed ones go first;
+ * open ones are always kept).
+ *
+ * The tenant of an incident: the user label "edv-tenant" of its
+ * metadata, else its metric label edv_tenant, else its resource label
+ * backend_target_name of the form "edv-ID-be", else none (a fleet-level
+ * incident: "tenant" null).
+ *
+ * The incident document: {incident_id, tenant, state ("open"|"closed"),
+ * alert (the policy's user label "edv-alert"), severity ("Critical",
+ * "Error", "Warning", "No severity"), policy, summary, started, ended
+ * (RFC 3339 UTC, ended null while open), observed_value, threshold_value,
+ * url, metric_type, resource_type, labels ({resource, metric, user}: the
+ * notification's labels), received}. Absent values are null.
+ * docs/api.md, "Alert incidents".
+ */
+
+#define EDV_INCIDENTS_MAX         10000u
+#define EDV_INCIDENTS_KEEP_CLOSED (90 * 86400) /* seconds */
+
+/*
+ * Records one notification: `payload` is the webhook's JSON body
+ * (borrowed): {"version": "1.2", "incident": {incident_id, state,
+ * started_at, ended_at, summary, url, observed_value, threshold_value,
+ * resource {type, labels}, metric {type, labels}, metadata {user_labels},
+ * policy_name, policy_user_labels, severity, ...}} (other fields are
+ * ignored). A payload that is not valid is EDV_EINVAL naming the field
+ * ("field 'incident.state' ...") and records nothing. Answers the
+ * incident document as recorded.
+ */
+EDV_EXPORT int edv_alert_notification(edv_fleet *fleet, json_object *payload,
+                                      edv_fleet_cb cb, void *data,
+                                      edv_error *err);
+
+typedef struct edv_incident_query {
+  const char *state;      /* "open", "closed", "all" or NULL (all) */
+  const char *tenant;     /* only this tenant's, or NULL */
+  const char *page_token; /* from a previous answer, or NULL */
+  unsigned limit;         /* incidents per page; 0: 100; at most 1000 */
+} edv_incident_query;
+
+/* {"incidents": [incident documents, newest started first],
+ * "next_page_token": "..."|null, "open": {"total": N, "by_alert":
+ * [{alert, severity, count}]}} ("open" counts every open incident, the
+ * filters aside; edv_fleet_status has it as "incidents_open"). `query`
+ * may be NULL. Errors name the query field. */
+EDV_EXPORT int edv_incidents_list(edv_fleet *fleet,
+                                  const edv_incident_query *query,
+                                  edv_fleet_cb cb, void *data, edv_error *err);
 
 /* ---- The fleet as a whole ----------------------------------------------*/
 

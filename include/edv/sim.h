@@ -53,6 +53,10 @@ EDV_EXPORT unsigned edv_sim_port(const edv_sim *sim);
 /* "http://127.0.0.1:PORT" (valid while the simulator lives). */
 EDV_EXPORT const char *edv_sim_base_url(const edv_sim *sim);
 
+/* The simulated clock (ms since the epoch) of the edv_sim `sim`: the
+ * signature of edv_fleet_options.cloud_clock. */
+EDV_EXPORT int64_t edv_sim_clock(void *sim);
+
 /*
  * Writes a service-account key JSON (mode 0600) whose token_uri points at
  * this simulator, which trusts it. The RSA key is made once per state and

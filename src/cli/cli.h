@@ -294,6 +294,7 @@ int cli_cmd_release_list(cli_ctx *ctx, const cli_args *args);
 /* cmd_fleet.c */
 int cli_cmd_fleet_update(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args);
+int cli_cmd_infra_incidents(cli_ctx *ctx, const cli_args *args);
 int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args);
 /* cmd_state.c: the store itself (export, import, rebuild) */
 extern const cli_cmd cli_state_cmds[];

@@ -1,7 +1,7 @@
 /*
  * cmd_day2.c - the day-2 verbs: `edvctl tenant backup|backups|restore|
- * metrics`, `edvctl infra status|costs|capacity` and `edvctl release
- * create|list`.
+ * metrics`, `edvctl infra status|costs|capacity|incidents` and `edvctl
+ * release create|list`.
  *
  * Local mode: through the library (edv/fleet.h "Day 2"), on an edv_fleet
  * opened on the state store; a backup or restore waits until Cloud SQL
@@ -124,6 +124,16 @@ static int l_capacity(edv_fleet *f, const cli_args *a, edv_error *err)
   return edv_fleet_capacity(f, on_answer, &day2_job, err);
 }
 
+static int l_incidents(edv_fleet *f, const cli_args *a, edv_error *err)
+{
+  edv_incident_query q;
+
+  memset(&q, 0, sizeof(q));
+  q.state = cli_arg(a, "state");
+  q.tenant = cli_arg(a, "tenant");
+  return edv_incidents_list(f, &q, on_answer, &day2_job, err);
+}
+
 static int l_reconcile(edv_fleet *f, const cli_args *a, edv_error *err)
 {
   return edv_fleet_reconcile(f, cli_arg(a, "async") ? EDV_FLEET_ASYNC : 0,
@@ -213,6 +223,21 @@ static int run_remote(cli_ctx *ctx, const cli_args *args, json_object **out)
                                 "/api/releases", query, body, out);
     json_object_put(body);
     return result;
+  }
+  if (args->cmd->run == cli_cmd_infra_incidents) {
+    const char *iq[5] = {NULL, NULL, NULL, NULL, NULL};
+    size_t n = 0;
+
+    if ((v = cli_arg(args, "state")) != NULL) {
+      iq[n++] = "state";
+      iq[n++] = v;
+    }
+    if ((v = cli_arg(args, "tenant")) != NULL) {
+      iq[n++] = "tenant";
+      iq[n++] = v;
+    }
+    return cli_remote_request(ctx, "GET", NULL, "/api/alerts/incidents", iq,
+                              NULL, out);
   }
   if (strcmp(name, "backup") == 0) {
     body = json_object_new_object();
@@ -354,6 +379,23 @@ static void print_backups(cli_ctx *ctx, json_object *doc)
   print_in_progress(ctx, edv__jget(doc, "operation"));
 }
 
+/* One of the seed's metrics over the window: "now, mean, max", each times
+ * `scale` with `unit`, or "no data". */
+static void print_series(cli_ctx *ctx, const char *name, json_object *v,
+                         double scale, const char *unit)
+{
+  json_object *cur = edv__jget(v, "current");
+
+  if (!cur) {
+    fprintf(ctx->out, "  %-12s no data in the window\n", name);
+    return;
+  }
+  fprintf(ctx->out, "  %-12s now %.1f%s, mean %.1f%s, max %.1f%s\n", name,
+          json_object_get_double(cur) * scale, unit,
+          json_object_get_double(edv__jget(v, "mean")) * scale, unit,
+          json_object_get_double(edv__jget(v, "max")) * scale, unit);
+}
+
 static void print_metrics(cli_ctx *ctx, json_object *doc)
 {
   static const cli_col cols[] = {{"STEP", "name"},
@@ -375,6 +417,19 @@ static void print_metrics(cli_ctx *ctx, json_object *doc)
             json_object_get_double(edv__jget(l, "p50")),
             json_object_get_double(edv__jget(l, "p95")),
             json_object_get_double(edv__jget(l, "last")));
+  print_series(ctx, "active users", edv__jget(doc, "active_users"), 1, "");
+  print_series(ctx, "requests", edv__jget(doc, "requests_per_s"), 1, "/s");
+  print_series(ctx, "errors (5xx)", edv__jget(doc, "error_ratio"), 100, "%");
+  print_series(ctx, "response p50", edv__jget(doc, "response_ms.p50"), 1,
+               " ms");
+  print_series(ctx, "response p95", edv__jget(doc, "response_ms.p95"), 1,
+               " ms");
+  print_series(ctx, "VM CPU", edv__jget(doc, "utilization.vm_cpu"), 100, "%");
+  print_series(ctx, "VM memory", edv__jget(doc, "utilization.vm_memory_pct"), 1,
+               "%");
+  print_series(ctx, "DB CPU", edv__jget(doc, "utilization.db_cpu"), 100, "%");
+  print_series(ctx, "DB conns", edv__jget(doc, "utilization.db_connections"), 1,
+               "");
   print_in_progress(ctx, edv__jget(doc, "operation"));
   if (json_object_array_length(steps))
     cli_print_table(ctx, steps, cols, sizeof(cols) / sizeof(cols[0]));
@@ -503,6 +558,27 @@ static void print_releases(cli_ctx *ctx, json_object *doc)
   fprintf(ctx->out, "Current release: %s\n", s_or(doc, "current", "none"));
 }
 
+static void print_incidents(cli_ctx *ctx, json_object *doc)
+{
+  static const cli_col cols[] = {{"TENANT", "tenant"},     {"ALERT", "alert"},
+                                 {"SEVERITY", "severity"}, {"STATE", "state"},
+                                 {"SINCE", "started"},     {"ENDED", "ended"},
+                                 {"SUMMARY", "summary"}};
+  json_object *by = edv__jget(doc, "open.by_alert");
+
+  cli_print_table(ctx, edv__jget(doc, "incidents"), cols,
+                  sizeof(cols) / sizeof(cols[0]));
+  fprintf(ctx->out, "Open: %lld\n", (long long)edv__jint(doc, "open.total", 0));
+  for (size_t i = 0; i < json_object_array_length(by); i++) {
+    json_object *x = json_object_array_get_idx(by, i);
+    fprintf(ctx->out, "  %-24s %-10s %lld\n", s_or(x, "alert", "-"),
+            s_or(x, "severity", "-"), (long long)edv__jint(x, "count", 0));
+  }
+  if (edv__jstr(doc, "next_page_token"))
+    fprintf(ctx->out, "More incidents: see GET /api/alerts/incidents "
+                      "with page_token.\n");
+}
+
 /* ---- entry ---------------------------------------------------------------*/
 
 static int day2_run(cli_ctx *ctx, const cli_args *args, day2_local fn,
@@ -578,6 +654,15 @@ int cli_cmd_infra_costs(cli_ctx *ctx, const cli_args *args)
 int cli_cmd_infra_capacity(cli_ctx *ctx, const cli_args *args)
 {
   return day2_run(ctx, args, l_capacity, print_capacity);
+}
+
+int cli_cmd_infra_incidents(cli_ctx *ctx, const cli_args *args)
+{
+  const char *st = cli_arg(args, "state");
+
+  if (st && strcmp(st, "open") && strcmp(st, "closed") && strcmp(st, "all"))
+    return cli_usage_error(ctx, "--state: '%s' is not open, closed or all", st);
+  return day2_run(ctx, args, l_incidents, print_incidents);
 }
 
 int cli_cmd_infra_reconcile(cli_ctx *ctx, const cli_args *args)

@@ -25,6 +25,9 @@
 #include "cli/remote.h"
 #include "edv/fleet.h"
 #include "edv/tiers.h"
+#ifdef EDV_CLI_HAVE_SIM
+#include "edv/sim.h"
+#endif
 
 /* Where the tiers file is looked for, after the config's tiers_file and
  * ./tiers.json: the installed copy, then the source tree's (for a build
@@ -126,6 +129,11 @@ int cli_fleet_open(cli_ctx *ctx, edv_fleet **out)
     /* The simulator's clock is quick; poll it often. */
     o.poll_ms = 250;
     o.retry_base_ms = 250;
+#ifdef EDV_CLI_HAVE_SIM
+    /* Metric points and intervals on the simulator's clock. */
+    o.cloud_clock = edv_sim_clock;
+    o.cloud_clock_data = ctx->sim;
+#endif
   }
   if (edv_fleet_open(&o, out, &err))
     return cli_fail(ctx, &err);

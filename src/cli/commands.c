@@ -195,7 +195,13 @@ static const cli_opt restore_opts[] = {
 };
 
 static const cli_opt metrics_opts[] = {
-    {"window", 0, "W", "how far back: 60s..24h, e.g. 90s, 15m, 1h (default)"},
+    {"window", 0, "W", "how far back: 60s..30d, e.g. 15m, 1h (default), 7d"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_opt incidents_opts[] = {
+    {"state", 0, "open|closed|all", "which incidents (default all)"},
+    {"tenant", 0, "ID", "only this tenant's incidents"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -428,14 +434,16 @@ static const cli_cmd tenant_cmds[] = {
      "  edvctl tenant restore school001 --backup 1733562000000\n"
      "  edvctl tenant restore school001 --to-time 2026-12-07T09:30:00Z\n",
      restore_opts, 1, 1, id_arg, cli_cmd_tenant_restore, NULL},
-    {"metrics", "show the tenant's recent health", "ID [--window W]",
-     "Availability and probe latency (p50, p95, last) over the window\n"
-     "(60s..24h, default 1h) from the health probes' custom metrics in\n"
-     "Cloud Monitoring, the backup or restore in progress, and how long\n"
-     "each step took. --format json prints {tenant, phase, window_s,\n"
-     "health, latency_ms, operation, steps}.\n"
+    {"metrics", "show the tenant's metrics over a window", "ID [--window W]",
+     "The seed's tenant metrics over the window (60s..30d, default 1h)\n"
+     "from Cloud Monitoring: active users, requests per second and the\n"
+     "share answered 5xx (the load balancer's), response time p50/p95,\n"
+     "the VM's CPU and memory, the database's CPU and connections (now,\n"
+     "mean, max); availability and probe latency from edvd's probes; the\n"
+     "backup or restore in progress, and how long each step took.\n"
+     "--format json adds each metric's points (about 60 over the window).\n"
      "\nExamples:\n  edvctl tenant metrics school001\n"
-     "  edvctl tenant metrics school001 --window 15m --format json\n",
+     "  edvctl tenant metrics school001 --window 7d --format json\n",
      metrics_opts, 1, 1, id_arg, cli_cmd_tenant_metrics, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -498,6 +506,18 @@ static const cli_cmd infra_cmds[] = {
      "\nExamples:\n  edvctl infra capacity\n"
      "  edvctl infra capacity --format json\n",
      NULL, 0, 0, NULL, cli_cmd_infra_capacity, NULL},
+    {"incidents", "list the alert policies' incidents",
+     "[--state open|closed|all] [--tenant ID]",
+     "The incidents Cloud Monitoring reported to edvd's alert intake\n"
+     "(POST /api/v1/alerts/notifications), newest first, from the state\n"
+     "store (no cloud call): tenant, alert, severity, state, since, ended\n"
+     "and summary; then the open ones by alert and severity. --format json\n"
+     "prints {incidents, next_page_token, open}, the document of GET\n"
+     "/api/alerts/incidents, the same locally and with --server.\n"
+     "\nExamples:\n  edvctl infra incidents --state open\n"
+     "  edvctl --server https://edvd.example:8443 infra incidents --tenant "
+     "greenwood\n",
+     incidents_opts, 0, 0, NULL, cli_cmd_infra_incidents, NULL},
     {"reconcile", "resume every interrupted tenant now", "[--async]",
      "A reconcile pass, as POST /api/infrastructure/reconcile: every\n"
      "tenant left PENDING, PROVISIONING or DEPROVISIONING (a crash,\n"

@@ -73,8 +73,8 @@ int cli_remote_gate(cli_ctx *ctx, const cli_cmd *cmd)
   static int (*const day2[])(cli_ctx *, const cli_args *) = {
       cli_cmd_tenant_backup,  cli_cmd_tenant_backups,  cli_cmd_tenant_restore,
       cli_cmd_tenant_metrics, cli_cmd_infra_status,    cli_cmd_infra_costs,
-      cli_cmd_infra_capacity, cli_cmd_infra_reconcile, cli_cmd_release_create,
-      cli_cmd_release_list,   cli_cmd_fleet_update,
+      cli_cmd_infra_capacity, cli_cmd_infra_incidents, cli_cmd_infra_reconcile,
+      cli_cmd_release_create, cli_cmd_release_list,    cli_cmd_fleet_update,
   };
 
   if (!ctx->server)

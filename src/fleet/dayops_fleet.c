@@ -151,6 +151,7 @@ json_object *edv__dayops_status(edv_fleet *f, edv_error *err)
                          json_object_new_string(edv__fleet_platform_phase(f)));
   json_object_object_add(o, "apis", apis_view(f->engine));
   json_object_object_add(o, "backups", edv__dayops_backups_view(f));
+  json_object_object_add(o, "incidents_open", edv__incidents_open_view(f));
   return o;
 }
 

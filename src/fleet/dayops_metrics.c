@@ -1,9 +1,20 @@
 /*
- * dayops_metrics.c - a tenant's recent health (edv_tenant_metrics): the
- * points of the probes' custom metrics (tenant_up, probe_latency_ms) in
- * Cloud Monitoring over a window, and its steps' durations from the store.
- * The Monitoring part is kept 5 s per tenant and window, so a dashboard
- * polling every second spends one pair of calls per key per 5 s.
+ * dayops_metrics.c - a tenant's metrics over a window (edv_tenant_metrics):
+ *
+ * - health and latency: the points of edvd's probe metrics (tenant_up,
+ *   probe_latency_ms, metric label edv_tenant), raw;
+ * - the seed's tenant metrics, each aligned by Cloud Monitoring into about
+ *   60 points over the window: active users (the app's custom metric),
+ *   requests per second and the share answered 5xx (the load balancer's
+ *   request_count of the tenant's backend service, by response code
+ *   class), response time (its backend_latencies, 50th and 95th
+ *   percentiles), and resource utilization (the VM's CPU and memory, the
+ *   Cloud SQL instance's CPU and connections, by the edv-tenant label);
+ * - its steps' durations, from the store.
+ *
+ * Ten timeSeries.list calls; the Monitoring part is kept 5 s per tenant
+ * and window, so a dashboard polling every second spends them once per
+ * key per 5 s.
  */
 #include <ctype.h>
 #include <math.h>
@@ -14,9 +25,60 @@
 
 #include "fleet/dayops.h"
 #include "gcp/gcp.h"
+#include "tenant/kinds.h"
 
 #define METRICS_MAX_POINTS 20000
 #define METRICS_TTL_MS     5000u
+#define METRICS_ALIGNED    60 /* points per aligned series over the window */
+
+/* The tenant's selectors: %s is the tenant's id, or for the load
+ * balancer's metrics its backend service's name (they carry no labels). */
+enum { BY_METRIC_LABEL, BY_USER_LABEL, BY_BACKEND };
+
+enum {
+  Q_UP,
+  Q_LATENCY,
+  Q_USERS,
+  Q_REQUESTS,
+  Q_RESPONSE_P50,
+  Q_RESPONSE_P95,
+  Q_VM_CPU,
+  Q_VM_MEMORY,
+  Q_DB_CPU,
+  Q_DB_CONNECTIONS,
+  Q_N
+};
+
+/* One timeSeries.list per row; a row without an aligner reads raw points. */
+static const struct metrics_query {
+  const char *metric;
+  int by;
+  const char *extra, *aligner, *reducer, *group;
+} queries[Q_N] = {
+    [Q_UP] = {EDV_METRIC_UP, BY_METRIC_LABEL, NULL, NULL, NULL, NULL},
+    [Q_LATENCY] = {EDV_METRIC_LATENCY, BY_METRIC_LABEL, NULL, NULL, NULL, NULL},
+    [Q_USERS] = {"custom.googleapis.com/edvirons/active_users", BY_METRIC_LABEL,
+                 NULL, "ALIGN_MEAN", "REDUCE_SUM", NULL},
+    [Q_REQUESTS] = {"loadbalancing.googleapis.com/https/request_count",
+                    BY_BACKEND, NULL, "ALIGN_RATE", "REDUCE_SUM",
+                    "metric.label.response_code_class"},
+    [Q_RESPONSE_P50] = {"loadbalancing.googleapis.com/https/backend_latencies",
+                        BY_BACKEND, NULL, "ALIGN_DELTA", "REDUCE_PERCENTILE_50",
+                        NULL},
+    [Q_RESPONSE_P95] = {"loadbalancing.googleapis.com/https/backend_latencies",
+                        BY_BACKEND, NULL, "ALIGN_DELTA", "REDUCE_PERCENTILE_95",
+                        NULL},
+    [Q_VM_CPU] = {"compute.googleapis.com/instance/cpu/utilization",
+                  BY_USER_LABEL, NULL, "ALIGN_MEAN", "REDUCE_MAX", NULL},
+    [Q_VM_MEMORY] = {"agent.googleapis.com/memory/percent_used", BY_USER_LABEL,
+                     "metric.labels.state = \"used\"", "ALIGN_MEAN",
+                     "REDUCE_MAX", NULL},
+    [Q_DB_CPU] = {"cloudsql.googleapis.com/database/cpu/utilization",
+                  BY_USER_LABEL, NULL, "ALIGN_MEAN", "REDUCE_MAX", NULL},
+    [Q_DB_CONNECTIONS] =
+        {"cloudsql.googleapis.com/database/network/connections", BY_USER_LABEL,
+         NULL, "ALIGN_MEAN", "REDUCE_SUM", NULL},
+};
 
 typedef struct metrics_ctx {
   edv__dayops *o;
@@ -28,6 +90,7 @@ typedef struct metrics_ctx {
   unsigned pending;
   edv_error err;
   int failed;
+  json_object *answers[Q_N]; /* the aligned queries' answers */
   /* tenant_up */
   size_t up_n, up_sum;
   int64_t last_ms;
@@ -186,13 +249,155 @@ static int step_dur(void *data, const edv__step_rec *r)
   return 0;
 }
 
+/* ---- aligned series ----------------------------------------------------
+ *
+ * An aligned answer has a point per alignment period and output series;
+ * `collect` gathers the points of its series (only those whose
+ * response_code_class is `cls` when given), summed by end time, oldest
+ * first. */
+
+#define ALIGNED_MAX 2048
+
+typedef struct tv {
+  int64_t t;
+  double v;
+} tv;
+
+static int cmp_tv(const void *a, const void *b)
+{
+  int64_t x = ((const tv *)a)->t, y = ((const tv *)b)->t;
+
+  return x < y ? -1 : x > y;
+}
+
+static size_t collect(json_object *answer, const char *cls, tv *out)
+{
+  json_object *series = edv__jget(answer, "timeSeries");
+  size_t n = 0, k = 0;
+
+  for (size_t i = 0; i < edv__jarr_len(series); i++) {
+    json_object *ts = json_object_array_get_idx(series, i);
+    json_object *pts = edv__jget(ts, "points");
+    const char *c = edv__jstr(edv__jget(edv__jget(ts, "metric"), "labels"),
+                              "response_code_class");
+    if (cls && (!c || strcmp(c, cls) != 0))
+      continue;
+    for (size_t j = 0; j < edv__jarr_len(pts) && n < ALIGNED_MAX; j++) {
+      json_object *pt = json_object_array_get_idx(pts, j);
+      double v;
+      int64_t t =
+          edv__view_time_parse(edv__jstr(edv__jget(pt, "interval"), "endTime"));
+      if (t >= 0 && point_value(pt, &v) == 0 && isfinite(v))
+        out[n++] = (tv){t, v};
+    }
+  }
+  if (n == 0)
+    return 0;
+  qsort(out, n, sizeof(*out), cmp_tv);
+  for (size_t i = 1; i < n; i++) {
+    if (out[i].t == out[k].t)
+      out[k].v += out[i].v;
+    else
+      out[++k] = out[i];
+  }
+  return k + 1;
+}
+
+/* {current, mean, max, points: [{t, v}]}; `mean` is given when the plain
+ * mean of the points is not the right one (a ratio's). */
+static json_object *series_view(const tv *p, size_t n, const double *mean)
+{
+  json_object *o = json_object_new_object(), *pts = json_object_new_array();
+  double sum = 0, max = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    json_object *pt = json_object_new_object();
+    json_object_object_add(pt, "t", edv__view_time_json(p[i].t));
+    json_object_object_add(pt, "v", json_object_new_double(p[i].v));
+    json_object_array_add(pts, pt);
+    sum += p[i].v;
+    if (i == 0 || p[i].v > max)
+      max = p[i].v;
+  }
+  json_object_object_add(o, "current",
+                         n ? json_object_new_double(p[n - 1].v) : NULL);
+  json_object_object_add(o, "mean",
+                         mean ? json_object_new_double(*mean)
+                         : n  ? json_object_new_double(sum / (double)n)
+                              : NULL);
+  json_object_object_add(o, "max", n ? json_object_new_double(max) : NULL);
+  json_object_object_add(o, "points", pts);
+  return o;
+}
+
+static json_object *aligned_view(metrics_ctx *m, int q, tv *buf)
+{
+  return series_view(buf, collect(m->answers[q], NULL, buf), NULL);
+}
+
+/* Requests per second, and the share of them answered 5xx (its mean over
+ * the window weighs each point by its requests). */
+static void requests_views(metrics_ctx *m, json_object *mon, tv *all, tv *err)
+{
+  size_t n = collect(m->answers[Q_REQUESTS], NULL, all);
+  size_t ne = collect(m->answers[Q_REQUESTS], "500", err), k = 0;
+  double sum = 0, sum_err = 0, ratio;
+  json_object *rv, *ev;
+
+  rv = series_view(all, n, NULL);
+  /* err[] becomes the ratio at each of all[]'s times. */
+  for (size_t i = 0, j = 0; i < n; i++) {
+    double e = 0;
+    while (j < ne && err[j].t < all[i].t)
+      j++;
+    if (j < ne && err[j].t == all[i].t)
+      e = err[j].v;
+    sum += all[i].v;
+    sum_err += e;
+    if (all[i].v > 0)
+      all[k++] = (tv){all[i].t, e / all[i].v};
+  }
+  ratio = sum > 0 ? sum_err / sum : 0;
+  ev = series_view(all, k, k ? &ratio : NULL);
+  json_object_object_add(mon, "requests_per_s", rv);
+  json_object_object_add(mon, "error_ratio", ev);
+}
+
+static json_object *seed_views(metrics_ctx *m)
+{
+  json_object *mon = json_object_new_object(), *resp, *util;
+  tv *a = malloc(2 * ALIGNED_MAX * sizeof(*a));
+
+  if (!a)
+    return mon;
+  json_object_object_add(mon, "active_users", aligned_view(m, Q_USERS, a));
+  requests_views(m, mon, a, a + ALIGNED_MAX);
+  resp = json_object_new_object();
+  json_object_object_add(resp, "p50", aligned_view(m, Q_RESPONSE_P50, a));
+  json_object_object_add(resp, "p95", aligned_view(m, Q_RESPONSE_P95, a));
+  json_object_object_add(mon, "response_ms", resp);
+  util = json_object_new_object();
+  json_object_object_add(util, "vm_cpu", aligned_view(m, Q_VM_CPU, a));
+  json_object_object_add(util, "vm_memory_pct",
+                         aligned_view(m, Q_VM_MEMORY, a));
+  json_object_object_add(util, "db_cpu", aligned_view(m, Q_DB_CPU, a));
+  json_object_object_add(util, "db_connections",
+                         aligned_view(m, Q_DB_CONNECTIONS, a));
+  json_object_object_add(mon, "utilization", util);
+  free(a);
+  return mon;
+}
+
+/* ---- the document -------------------------------------------------------- */
+
 static void cache_key(char *key, size_t size, const char *tenant,
                       int64_t window_s)
 {
   snprintf(key, size, "metrics/%s/%lld", tenant, (long long)window_s);
 }
 
-/* The document around the Monitoring part `mon` ({health, latency_ms}). */
+/* The document around the Monitoring part `mon` (health, latency_ms and
+ * the seed's metrics). */
 static json_object *metrics_doc(edv_fleet *f, const char *tenant,
                                 const char *phase, int64_t window_s,
                                 json_object *mon)
@@ -202,11 +407,10 @@ static json_object *metrics_doc(edv_fleet *f, const char *tenant,
   json_object_object_add(o, "tenant", json_object_new_string(tenant));
   json_object_object_add(o, "phase", json_object_new_string(phase));
   json_object_object_add(o, "window_s", json_object_new_int64(window_s));
-  json_object_object_add(
-      o, "health", json_object_get(json_object_object_get(mon, "health")));
-  json_object_object_add(
-      o, "latency_ms",
-      json_object_get(json_object_object_get(mon, "latency_ms")));
+  json_object_object_foreach(mon, key, val)
+  {
+    json_object_object_add(o, key, json_object_get(val));
+  }
   json_object_object_add(o, "operation", edv__dayops_job_view(f, tenant));
   edv__store_step_list(f->store, tenant, step_dur, steps, NULL);
   json_object_object_add(o, "steps", steps);
@@ -216,6 +420,8 @@ static json_object *metrics_doc(edv_fleet *f, const char *tenant,
 static void metrics_free(metrics_ctx *m)
 {
   edv__dayops_unref(m->o);
+  for (int q = 0; q < Q_N; q++)
+    json_object_put(m->answers[q]);
   free(m->lat);
   free(m);
 }
@@ -226,7 +432,7 @@ static void metrics_answer(metrics_ctx *m)
   json_object *mon, *doc;
   char key[EDV_STORE_ID_SZ + 40];
 
-  mon = json_object_new_object();
+  mon = seed_views(m);
   json_object_object_add(mon, "health", health_view(m));
   json_object_object_add(mon, "latency_ms", latency_view(m));
   cache_key(key, sizeof(key), m->tenant, m->window_s);
@@ -237,17 +443,27 @@ static void metrics_answer(metrics_ctx *m)
   json_object_put(doc);
 }
 
-static void metrics_on_series(metrics_ctx *m, const edv_response *res,
-                              int latency)
+/* One call's answer: the context and the query it answers. */
+typedef struct metrics_call {
+  metrics_ctx *m;
+  int q;
+} metrics_call;
+
+static void metrics_on_series(void *data, const edv_response *res)
 {
+  metrics_call *c = data;
+  metrics_ctx *m = c->m;
   edv_error e;
 
   if (res->error && !m->failed) {
     m->failed = 1;
     m->err = *res->error;
+  } else if (!res->error && (c->q == Q_UP || c->q == Q_LATENCY)) {
+    each_point(m, res->json, c->q == Q_LATENCY);
   } else if (!res->error) {
-    each_point(m, res->json, latency);
+    m->answers[c->q] = json_object_get(res->json);
   }
+  free(c);
   if (--m->pending > 0)
     return;
   if (!m->o->f) {
@@ -262,17 +478,7 @@ static void metrics_on_series(metrics_ctx *m, const edv_response *res,
   metrics_free(m);
 }
 
-static void metrics_on_up(void *data, const edv_response *res)
-{
-  metrics_on_series(data, res, 0);
-}
-
-static void metrics_on_latency(void *data, const edv_response *res)
-{
-  metrics_on_series(data, res, 1);
-}
-
-/* "90s", "15m", "1h", "24h" -> seconds (60 s .. 24 h), or -1. */
+/* "90s", "15m", "1h", "7d" -> seconds (60 s .. 30 days), or -1. */
 static int64_t parse_window(const char *s)
 {
   char *end;
@@ -288,23 +494,46 @@ static int64_t parse_window(const char *s)
     mul = 60;
   else if (strcmp(end, "h") == 0)
     mul = 3600;
+  else if (strcmp(end, "d") == 0)
+    mul = 86400;
   else
     return -1;
-  if (v <= 0 || v > 86400)
+  if (v <= 0 || v > 30 * 86400)
     return -1;
   v *= mul;
-  return v >= 60 && v <= 86400 ? (int64_t)v : -1;
+  return v >= 60 && v <= 30 * 86400 ? (int64_t)v : -1;
 }
 
-static char *series_path(edv_fleet *f, const char *metric, const char *tenant,
+/* The alignment period of a window: about METRICS_ALIGNED points, in
+ * whole minutes. */
+static int64_t align_period_s(int64_t window_s)
+{
+  int64_t p = (window_s / METRICS_ALIGNED + 59) / 60 * 60;
+
+  return p < 60 ? 60 : p;
+}
+
+static char *series_path(edv_fleet *f, const metrics_ctx *m, int q,
                          int64_t start_ms, int64_t end_ms)
 {
-  char filter[400], t0[40], t1[40], *url;
+  const struct metrics_query *mq = &queries[q];
+  char filter[512], sel[200], who[EDV_STORE_ID_SZ + 16], t0[40], t1[40];
+  char period[24], *url;
 
-  snprintf(filter, sizeof(filter),
-           "metric.type = \"%s\" AND metric.labels." EDV_METRIC_TENANT_LABEL
-           " = \"%s\"",
-           metric, tenant);
+  if (mq->by == BY_BACKEND) {
+    edv__name_backend_service(m->tenant, who, sizeof(who));
+    snprintf(sel, sizeof(sel), "resource.labels.backend_target_name = \"%s\"",
+             who);
+  } else if (mq->by == BY_USER_LABEL) {
+    snprintf(sel, sizeof(sel), "metadata.user_labels.\"edv-tenant\" = \"%s\"",
+             m->tenant);
+  } else {
+    snprintf(sel, sizeof(sel),
+             "metric.labels." EDV_METRIC_TENANT_LABEL " = \"%s\"", m->tenant);
+  }
+  snprintf(filter, sizeof(filter), "metric.type = \"%s\" AND %s%s%s",
+           mq->metric, sel, mq->extra ? " AND " : "",
+           mq->extra ? mq->extra : "");
   edv__view_time(start_ms, t0, sizeof(t0));
   edv__view_time(end_ms, t1, sizeof(t1));
   url = edv__url_pathf("/v3/projects/%s/timeSeries",
@@ -312,41 +541,56 @@ static char *series_path(edv_fleet *f, const char *metric, const char *tenant,
   url = edv__url_append_query(url, "filter", filter);
   url = edv__url_append_query(url, "interval.startTime", t0);
   url = edv__url_append_query(url, "interval.endTime", t1);
+  if (mq->aligner) {
+    snprintf(period, sizeof(period), "%llds",
+             (long long)align_period_s(m->window_s));
+    url = edv__url_append_query(url, "aggregation.alignmentPeriod", period);
+    url =
+        edv__url_append_query(url, "aggregation.perSeriesAligner", mq->aligner);
+    url = edv__url_append_query(url, "aggregation.crossSeriesReducer",
+                                mq->reducer);
+    if (mq->group)
+      url = edv__url_append_query(url, "aggregation.groupByFields", mq->group);
+  }
   return edv__url_append_query(url, "pageSize", "100000");
 }
 
-/* Both calls or none: the second is submitted only if the first was. */
+/* Every call or none is in flight: a call that cannot be submitted ends
+ * the request with an error once those already submitted have answered. */
 static int metrics_start(edv_fleet *f, metrics_ctx *m, edv_error *err)
 {
-  int64_t now = edv__store_wall_clock(NULL);
-  char *p1 =
-      series_path(f, EDV_METRIC_UP, m->tenant, now - m->window_s * 1000, now);
-  char *p2 = series_path(f, EDV_METRIC_LATENCY, m->tenant,
-                         now - m->window_s * 1000, now);
-  int r1, r2;
+  int64_t now = edv__fleet_cloud_now(f);
+  int submitted = 0;
 
-  if (!p1 || !p2) {
-    free(p1);
-    free(p2);
-    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  m->pending = Q_N + 1; /* the extra one is released below */
+  for (int q = 0; q < Q_N; q++) {
+    char *path = series_path(f, m, q, now - m->window_s * 1000, now);
+    metrics_call *c = calloc(1, sizeof(*c));
+    int r = 1;
+
+    if (path && c) {
+      *c = (metrics_call){m, q};
+      r = edv__dayops_submit(f, EDV_API_MONITORING, "GET", path, NULL,
+                             "monitoring.timeSeries.list", metrics_on_series,
+                             c);
+    }
+    free(path);
+    if (r) {
+      free(c);
+      m->pending -= (unsigned)(Q_N - q);
+      if (!m->failed) {
+        m->failed = 1;
+        edv_error_set(&m->err, EDV_EUNAVAIL,
+                      "cannot call Cloud Monitoring now");
+      }
+      break;
+    }
+    submitted++;
   }
-  m->pending = 2;
-  r1 = edv__dayops_submit(f, EDV_API_MONITORING, "GET", p1, NULL,
-                          "monitoring.timeSeries.list", metrics_on_up, m);
-  r2 = r1 ? 1
-          : edv__dayops_submit(f, EDV_API_MONITORING, "GET", p2, NULL,
-                               "monitoring.timeSeries.list", metrics_on_latency,
-                               m);
-  free(p1);
-  free(p2);
-  if (r1)
+  if (!submitted)
     return edv_error_set(err, EDV_EUNAVAIL, "cannot call Cloud Monitoring now");
-  if (r2) {
-    /* The first call's callback ends the request, with this error. */
-    m->pending = 1;
-    m->failed = 1;
-    edv_error_set(&m->err, EDV_EUNAVAIL, "cannot call Cloud Monitoring now");
-  }
+  /* Release the extra count: the calls answer later, from the loop. */
+  m->pending--;
   return 0;
 }
 
@@ -365,7 +609,7 @@ int edv_tenant_metrics(edv_fleet *f, const char *id, const char *window,
   if (window && (window_s = parse_window(window)) < 0)
     return edv_error_set(err, EDV_EINVAL,
                          "field 'window': '%.32s' is not a duration of "
-                         "60s..24h (e.g. 90s, 15m, 1h)",
+                         "60s..30d (e.g. 90s, 15m, 1h, 7d)",
                          window);
   cache_key(key, sizeof(key), rec.id, window_s);
   if ((hit = edv__dayops_cache_get(f, key)) != NULL) {

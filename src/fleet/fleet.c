@@ -187,8 +187,16 @@ int edv_fleet_open(const edv_fleet_options *opts, edv_fleet **out,
     free(f);
     return result;
   }
+  f->cloud_clock = opts->cloud_clock;
+  f->cloud_clock_data = opts->cloud_clock_data;
   *out = f;
   return 0;
+}
+
+int64_t edv__fleet_cloud_now(const edv_fleet *f)
+{
+  return f && f->cloud_clock ? f->cloud_clock(f->cloud_clock_data)
+                             : edv__store_wall_clock(NULL);
 }
 
 uv_loop_t *edv_fleet_loop(const edv_fleet *f)

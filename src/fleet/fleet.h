@@ -120,6 +120,9 @@ struct edv_fleet {
   /* Day-2 operations in flight (dayops.c), or NULL. */
   void *dayops;
   void (*dayops_free)(edv_fleet *f);
+  /* edv_fleet_options.cloud_clock (edv__fleet_cloud_now). */
+  int64_t (*cloud_clock)(void *data);
+  void *cloud_clock_data;
   /* The reconciler (recon.h), or NULL before its first use. */
   struct edv__recon *recon;
   /* The fleet updates driven here (update.c), or NULL. */
@@ -204,6 +207,11 @@ void edv__view_time(int64_t ms, char *buf, size_t size);
 int64_t edv__view_time_parse(const char *t);
 /* The time as a JSON string, or null when ms is 0. */
 json_object *edv__view_time_json(int64_t ms);
+
+/* The cloud's time in ms (edv_fleet_options.cloud_clock, else the
+ * system's): what Cloud Monitoring's points and intervals are stamped
+ * with. */
+int64_t edv__fleet_cloud_now(const edv_fleet *f);
 /* A JSON string, or null for NULL and "" (a document has no "" values). */
 json_object *edv__view_str(const char *s);
 /* An amount of money: a JSON number rounded to cents ("48.92"). */
@@ -220,6 +228,16 @@ json_object *edv__view_tenant(edv_fleet *f, const edv__tenant_rec *rec,
 /* The release document {version, image, image_family, notes, created,
  * current} of `rec` (`current`: it is the fleet's current release). */
 json_object *edv__view_release(const edv__release_rec *rec, int current);
+
+/* The incident document (edv/fleet.h, "Alert incidents") of `rec`. New
+ * object. */
+json_object *edv__view_incident(const edv__incident_rec *rec);
+
+/* incidents.c: the open incidents, {"total": N, "by_alert": [{alert,
+ * severity, count}]} (the "open" of the incident list, the
+ * "incidents_open" of the status). New object; the store's error leaves
+ * it empty. */
+json_object *edv__incidents_open_view(edv_fleet *f);
 
 /* The update document (edv/fleet.h, "Fleet updates") of `r` and its `n`
  * tenant rows in `nwaves` waves; `tenants`: with the "tenants" list. */

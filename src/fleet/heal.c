@@ -789,7 +789,7 @@ void edv__heal_pass(edv__recon *d)
   }
   hs->rounds++;
   r->pending = 1; /* held until every probe is queued */
-  r->at_ms = wall_ms();
+  r->at_ms = edv__fleet_cloud_now(d->f);
   memset(&f, 0, sizeof(f));
   f.phase = EDV_PHASE_READY;
   f.limit = HEAL_PAGE;

@@ -354,6 +354,34 @@ json_object *edv__view_release(const edv__release_rec *rec, int current)
   return o;
 }
 
+json_object *edv__view_incident(const edv__incident_rec *rec)
+{
+  json_object *o = json_object_new_object();
+  json_object *labels = json_tokener_parse(rec->labels_json);
+
+  json_object_object_add(o, "incident_id", json_object_new_string(rec->id));
+  json_object_object_add(o, "tenant", edv__view_str(rec->tenant));
+  json_object_object_add(o, "state", json_object_new_string(rec->state));
+  json_object_object_add(o, "alert", edv__view_str(rec->alert));
+  json_object_object_add(o, "severity", edv__view_str(rec->severity));
+  json_object_object_add(o, "policy", edv__view_str(rec->policy));
+  json_object_object_add(o, "summary", edv__view_str(rec->summary));
+  json_object_object_add(o, "started", edv__view_time_json(rec->started_ms));
+  json_object_object_add(o, "ended", edv__view_time_json(rec->ended_ms));
+  json_object_object_add(o, "observed_value", edv__view_str(rec->observed));
+  json_object_object_add(o, "threshold_value", edv__view_str(rec->threshold));
+  json_object_object_add(o, "url", edv__view_str(rec->url));
+  json_object_object_add(o, "metric_type", edv__view_str(rec->metric_type));
+  json_object_object_add(o, "resource_type", edv__view_str(rec->resource_type));
+  if (!json_object_is_type(labels, json_type_object)) {
+    json_object_put(labels);
+    labels = json_object_new_object();
+  }
+  json_object_object_add(o, "labels", labels);
+  json_object_object_add(o, "received", edv__view_time_json(rec->received_ms));
+  return o;
+}
+
 /* ---- a fleet update
  * --------------------------------------------------------*/
 

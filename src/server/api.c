@@ -847,6 +847,32 @@ static void metrics_backups(sbuf *b, json_object *bk)
       (long long)json_object_get_int64(json_object_object_get(bk, "stale")));
 }
 
+/* The open incidents of Monitoring's alerts (the status's
+ * "incidents_open"), by alert and severity. */
+static void metrics_incidents(sbuf *b, json_object *open)
+{
+  json_object *arr = json_object_object_get(open, "by_alert");
+
+  sb_printf(b, "# HELP edv_incidents_open Open incidents of the alert "
+               "policies, by alert and severity (edvd's intake).\n"
+               "# TYPE edv_incidents_open gauge\n");
+  for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    json_object *x = json_object_array_get_idx(arr, i);
+    const char *a = json_object_get_string(json_object_object_get(x, "alert"));
+    const char *s =
+        json_object_get_string(json_object_object_get(x, "severity"));
+    char alert[256], sev[64];
+
+    /* Label values in the text format: \\, \" and \n escaped. */
+    edvd_metrics_label(alert, sizeof(alert), a ? a : "");
+    edvd_metrics_label(sev, sizeof(sev), s ? s : "");
+    sb_printf(
+        b, "edv_incidents_open{alert=\"%s\",severity=\"%s\"} %lld\n", alert,
+        sev,
+        (long long)json_object_get_int64(json_object_object_get(x, "count")));
+  }
+}
+
 /* The engine's figures, by API. */
 static void metrics_api(sbuf *b, edvd *d)
 {
@@ -979,6 +1005,7 @@ static void metrics_answer(void *data, json_object *st, const edv_error *err)
                   ? (long long)json_object_get_int64(v)
                   : 0LL);
   metrics_backups(&b, json_object_object_get(st, "backups"));
+  metrics_incidents(&b, json_object_object_get(st, "incidents_open"));
   metrics_api(&b, c->d);
   metrics_edvd(&b, c->d);
   if (!b.p) {
@@ -1047,6 +1074,9 @@ static const api_route api_routes[] = {
     {"GET", "/api/infrastructure/capacity", EDV_ROLE_VIEWER,
      api_infra_capacity},
     {"POST", "/api/infrastructure/reconcile", EDV_ROLE_ADMIN, h_reconcile},
+    /* Basic auth of its own (api_alerts.c), no bearer token. */
+    {"POST", "/api/alerts/notifications", EDV_ROLE_NONE, api_alerts_notify},
+    {"GET", "/api/alerts/incidents", EDV_ROLE_VIEWER, api_incidents_list},
     {"GET", "/api/releases", EDV_ROLE_VIEWER, api_releases_list},
     {"POST", "/api/releases", EDV_ROLE_OPERATOR, api_releases_create},
     {"GET", "/api/fleet/updates", EDV_ROLE_VIEWER, api_updates_list},

@@ -30,6 +30,7 @@ typedef struct api_ctx {
   const char *route; /* the matched route's template, or NULL */
   char idem_key[EDV_IDEMPOTENCY_KEY_MAX + 1];
   int audit;   /* a mutating call: write the audit line */
+  int basic;   /* authenticated by HTTP Basic auth (api_alerts.c) */
   uint64_t t0; /* uv_hrtime() at arrival */
   /* Deferred work. */
   int busy; /* a callback we cannot cancel is pending */
@@ -127,6 +128,10 @@ void api_infra_capacity(api_ctx *c, const char *id);
 /* api_releases.c */
 void api_releases_list(api_ctx *c, const char *id);
 void api_releases_create(api_ctx *c, const char *id);
+
+/* api_alerts.c */
+void api_alerts_notify(api_ctx *c, const char *id);
+void api_incidents_list(api_ctx *c, const char *id);
 
 /* api_updates.c */
 void api_updates_list(api_ctx *c, const char *id);

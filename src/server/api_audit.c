@@ -225,7 +225,7 @@ void api_audit(api_ctx *c, unsigned status)
 
   if (!c->audit || c->d->audit_fd < 0)
     return;
-  if (!c->token_id[0] && !anon_admit(c->d, c->source))
+  if (!c->token_id[0] && !c->basic && !anon_admit(c->d, c->source))
     return;
   o = audit_head(c->who[0] ? c->who : "-", edv__role_name(c->role), c->source);
   if (c->token_id[0])

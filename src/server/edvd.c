@@ -487,10 +487,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- start ----------------------------------------------------------------*/
 
-/* Reads a PEM file of the TLS set-up into a new NUL-terminated buffer.
- * `key`: a private key, refused when group or others may read it. */
-static char *read_pem(const char *cfgkey, const char *path, int key,
-                      edv_error *err)
+/* Reads the file of config key `cfgkey` into a new NUL-terminated buffer.
+ * `key`: a secret, refused when group or others may read it. */
+static char *read_conf_file(const char *cfgkey, const char *path, int key,
+                            edv_error *err)
 {
   struct stat st;
   char *buf;
@@ -530,13 +530,54 @@ static char *read_pem(const char *cfgkey, const char *path, int key,
     got += (size_t)n;
   close(fd);
   buf[got] = '\0';
-  if (got != (size_t)st.st_size || !strstr(buf, "-----BEGIN ")) {
+  if (got != (size_t)st.st_size || strlen(buf) != got) {
     OPENSSL_cleanse(buf, got);
+    free(buf);
+    edv_error_set(err, EDV_ECONFIG, "%s: '%s' could not be read whole as text",
+                  cfgkey, path);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Reads a PEM file of the TLS set-up (read_conf_file). */
+static char *read_pem(const char *cfgkey, const char *path, int key,
+                      edv_error *err)
+{
+  char *buf = read_conf_file(cfgkey, path, key, err);
+
+  if (buf && !strstr(buf, "-----BEGIN ")) {
+    OPENSSL_cleanse(buf, strlen(buf));
     free(buf);
     edv_error_set(err, EDV_ECONFIG, "%s: '%s' is not a PEM file", cfgkey, path);
     return NULL;
   }
   return buf;
+}
+
+/* alerts.intake_password_file: the password of the alert intake's Basic
+ * auth (api_alerts.c), 0600, one line; none: the intake is disabled. */
+static int load_intake_password(edvd *d, edv_error *err)
+{
+  const char *path = edv_config_get(d->cfg, "alerts.intake_password_file");
+  size_t n;
+
+  if (!path || !*path)
+    return 0;
+  d->intake_password =
+      read_conf_file("alerts.intake_password_file", path, 1, err);
+  if (!d->intake_password)
+    return -1;
+  n = strlen(d->intake_password);
+  while (n && (d->intake_password[n - 1] == '\n' ||
+               d->intake_password[n - 1] == '\r'))
+    d->intake_password[--n] = '\0';
+  if (n == 0 || strchr(d->intake_password, '\n'))
+    return edv_error_set(err, EDV_ECONFIG,
+                         "alerts.intake_password_file: '%s' must hold one "
+                         "line, the password",
+                         path);
+  return 0;
 }
 
 /* server.tls_cert and server.tls_key: both or neither. */
@@ -635,12 +676,42 @@ static int fail(edv_error *err, const char *what)
   return 2;
 }
 
+/* The fleet: the store, the tiers and the tenant machine. A holder that
+ * survives a restart: after a crash the next edvd takes its own leases
+ * back at once instead of waiting for them to expire. */
+static int open_fleet(edvd *d, const edvd_opts *opts, edv_error *err)
+{
+  edv_fleet_options fo;
+  char host[64] = "localhost", holder[128];
+
+  memset(&fo, 0, sizeof(fo));
+  fo.engine = d->engine;
+  fo.config = d->cfg;
+  fo.state_dir = d->state_dir;
+  fo.actor = "edvd";
+  fo.tiers_fallbacks = opts->tiers_fallbacks;
+  gethostname(host, sizeof(host) - 1);
+  snprintf(holder, sizeof(holder), "edvd@%s", host);
+  fo.holder = holder;
+  if (opts->use_sim) {
+    /* The simulator's clock is quick; poll it often. Metric points and
+     * intervals on its clock. */
+    fo.poll_ms = 250;
+    fo.retry_base_ms = 250;
+    fo.cloud_clock = edv_sim_clock;
+    fo.cloud_clock_data = d->sim;
+  }
+  if (edv_fleet_open(&fo, &d->ef, err))
+    return -1;
+  if (!edv_fleet_subscribe(d->ef, on_fleet_event, d))
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
+  return 0;
+}
+
 int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
 {
   edv_error err;
-  edv_fleet_options fo;
   edv_httpd_options ho;
-  char host[64] = "localhost", holder[128];
   char *tls_cert = NULL, *tls_key = NULL;
 
   memset(d, 0, sizeof(*d));
@@ -649,7 +720,7 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->audit_fd = -1;
   edv_log_set_json(1);
   edv_log_set_level(EDV_LOG_INFO);
-  if (load_config(d, &d->cfg, &err))
+  if (load_config(d, &d->cfg, &err) || load_intake_password(d, &err))
     return fail(&err, "configuration");
   apply_log_level(d->cfg);
   if (edvd_metrics_open(d)) {
@@ -683,29 +754,8 @@ int edvd_start(edvd *d, uv_loop_t *loop, const edvd_opts *opts)
   d->engine = edv_engine_new(loop, d->cfg, &err);
   if (!d->engine)
     return fail(&err, "engine");
-  /* The fleet: the store, the tiers and the tenant machine. A holder that
-   * survives a restart: after a crash the next edvd takes its own leases
-   * back at once instead of waiting for them to expire. */
-  memset(&fo, 0, sizeof(fo));
-  fo.engine = d->engine;
-  fo.config = d->cfg;
-  fo.state_dir = d->state_dir;
-  fo.actor = "edvd";
-  fo.tiers_fallbacks = opts->tiers_fallbacks;
-  gethostname(host, sizeof(host) - 1);
-  snprintf(holder, sizeof(holder), "edvd@%s", host);
-  fo.holder = holder;
-  if (opts->use_sim) {
-    /* The simulator's clock is quick; poll it often. */
-    fo.poll_ms = 250;
-    fo.retry_base_ms = 250;
-  }
-  if (edv_fleet_open(&fo, &d->ef, &err))
+  if (open_fleet(d, opts, &err))
     return fail(&err, "fleet");
-  if (!edv_fleet_subscribe(d->ef, on_fleet_event, d)) {
-    edv_error_set(&err, EDV_ENOMEM, "out of memory");
-    return fail(&err, "fleet");
-  }
   if (load_tokens(d, &err))
     return fail(&err, "tokens");
   if (edv__tokens_count(d->tokens) == 0)
@@ -794,6 +844,11 @@ int edvd_run_loop(edvd *d)
   d->tokens = NULL;
   edv_config_free(d->cfg);
   d->cfg = NULL;
+  if (d->intake_password) {
+    OPENSSL_cleanse(d->intake_password, strlen(d->intake_password));
+    free(d->intake_password);
+    d->intake_password = NULL;
+  }
   edvd_metrics_close(d);
   return d->exit_code;
 }

@@ -46,7 +46,8 @@ typedef struct edvd {
   char tokens_path[600];
   char audit_path[600];
   char listen_host[64];
-  char cors[1024]; /* server.cors_origins ("none": CORS off) */
+  char cors[1024];       /* server.cors_origins ("none": CORS off) */
+  char *intake_password; /* alerts.intake_password_file's, NULL: none */
   unsigned listen_port;
   edv_sim *sim;
   edv_engine *engine;
@@ -93,6 +94,9 @@ void edvd_metrics_close(edvd *d);
  * the request's method, the status sent and the time it took. */
 void edvd_metrics_request(edvd *d, const char *route, const char *method,
                           unsigned status, uint64_t elapsed_ns);
+/* A label value of the text format into out, with \, " and newline
+ * escaped. */
+void edvd_metrics_label(char *out, size_t size, const char *in);
 /* edv_build_info and the process_* families, in the text format, into
  * buf; the length written, or -1 when it does not fit. */
 int edvd_metrics_process(char *buf, size_t size);

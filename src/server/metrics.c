@@ -69,7 +69,7 @@ void edvd_metrics_request(edvd *d, const char *route, const char *method,
 }
 
 /* A label value with \, " and newline escaped (the text format's rule). */
-static void label_escape(char *out, size_t size, const char *in)
+void edvd_metrics_label(char *out, size_t size, const char *in)
 {
   size_t o = 0;
 
@@ -150,8 +150,8 @@ int edvd_metrics_process(char *buf, size_t size)
   long fds = open_fds();
   int n, m = 0;
 
-  label_escape(version, sizeof(version), edv_version());
-  label_escape(commit, sizeof(commit), edv_build_commit());
+  edvd_metrics_label(version, sizeof(version), edv_version());
+  edvd_metrics_label(commit, sizeof(commit), edv_build_commit());
   n = snprintf(buf, size,
                "# HELP edv_build_info edvd's version and the commit it was "
                "built from (always 1).\n"

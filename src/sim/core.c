@@ -1402,6 +1402,13 @@ const char *edv_sim_base_url(const edv_sim *es)
   return es ? es->base : "";
 }
 
+int64_t edv_sim_clock(void *data)
+{
+  const edv_sim *es = data;
+
+  return (int64_t)sim_now_ms(es->s);
+}
+
 int edv_sim_write_key(edv_sim *es, const char *path, edv_error *err)
 {
   if (es == NULL || path == NULL)

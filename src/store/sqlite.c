@@ -112,32 +112,12 @@ static const char *const sq_migrations[] = {
     "  created_ms INTEGER NOT NULL"
     ");"
     "CREATE INDEX idempotency_created ON idempotency_keys (created_ms);",
-    /* 2: the SUSPENDING and SUSPENDED phases (deletion's grace). SQLite
-     * cannot change a CHECK in place: the table is rebuilt, with foreign
-     * keys off (sq_migrate) so that dropping the old one cascades to
-     * nothing. */
-    "CREATE TABLE tenants_new ("
-    "  id TEXT PRIMARY KEY NOT NULL,"
-    "  slug TEXT NOT NULL UNIQUE,"
-    "  tier TEXT NOT NULL,"
-    "  spec TEXT NOT NULL,"
-    "  phase TEXT NOT NULL CHECK (phase IN ('PENDING', 'PROVISIONING',"
-    "    'READY', 'UPDATING', 'DEPROVISIONING', 'DELETED', 'FAILED',"
-    "    'SUSPENDING', 'SUSPENDED')),"
-    "  generation INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),"
-    "  last_error TEXT NOT NULL DEFAULT '',"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL"
-    ");"
-    "INSERT INTO tenants_new SELECT id, slug, tier, spec, phase, generation,"
-    "  last_error, created_ms, updated_ms FROM tenants;"
-    "DROP TABLE tenants;"
-    "ALTER TABLE tenants_new RENAME TO tenants;"
-    "CREATE INDEX tenants_tier ON tenants (tier, id);"
-    "CREATE INDEX tenants_phase ON tenants (phase, id);",
-    /* 3, 4: releases, fleet updates (store/sqlite_int.h). */
+    /* 2: the grace's phases; 3, 4, 5: releases, fleet updates, incidents
+     * (store/sqlite_int.h). */
+    EDV__SQ_MIGRATION_GRACE,
     EDV__SQ_MIGRATION_RELEASES,
     EDV__SQ_MIGRATION_UPDATES,
+    EDV__SQ_MIGRATION_INCIDENTS,
 };
 
 #define SQ_SCHEMA_VERSION                                                      \
@@ -1448,6 +1428,11 @@ static const edv__store_ops sq_ops = {
     .update_list = edv__sq_update_list,
     .update_tenant_put = edv__sq_update_tenant_put,
     .update_tenants = edv__sq_update_tenants,
+    .incident_put = edv__sq_incident_put,
+    .incident_get = edv__sq_incident_get,
+    .incident_list = edv__sq_incident_list,
+    .incident_open_counts = edv__sq_incident_open_counts,
+    .incident_prune = edv__sq_incident_prune,
 };
 
 sqlite3 *edv__sq_db(edv_store *st)

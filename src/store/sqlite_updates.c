@@ -50,8 +50,8 @@ static void ut_row(sqlite3_stmt *st, edv__update_tenant_rec *r)
 }
 
 /* Steps a prepared write to its end: 0 or the error of `what`. */
-static int upd_write(sqlite3 *db, sqlite3_stmt *st, edv_error *err,
-                     const char *what)
+int edv__sq_write(sqlite3 *db, sqlite3_stmt *st, edv_error *err,
+                  const char *what)
 {
   int rc = sqlite3_step(st);
 
@@ -92,7 +92,7 @@ int edv__sq_update_put(edv_store *stp, const edv__update_rec *r, edv_error *err)
   sqlite3_bind_int64(st, 10, r->soak_until_ms);
   sqlite3_bind_text(st, 11, r->status, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 12, now);
-  return upd_write(db, st, err, "update put");
+  return edv__sq_write(db, st, err, "update put");
 }
 
 int edv__sq_update_get(edv_store *stp, const char *id, edv__update_rec *out,
@@ -160,7 +160,7 @@ int edv__sq_update_tenant_put(edv_store *stp, const edv__update_tenant_rec *r,
   sqlite3_bind_text(st, 7, r->error, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 8, r->started_ms);
   sqlite3_bind_int64(st, 9, r->finished_ms);
-  return upd_write(db, st, err, "update tenant put");
+  return edv__sq_write(db, st, err, "update tenant put");
 }
 
 int edv__sq_update_tenants(edv_store *stp, const char *id,

@@ -415,3 +415,49 @@ int edv__store_update_tenants(edv_store *st, const char *id,
   STORE_ARG(id && fn, err, "update tenants needs an id and a callback");
   return st->ops->update_tenants(st, id, fn, data, err);
 }
+
+int edv__store_incident_put(edv_store *st, const edv__incident_rec *rec,
+                            edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(rec && rec->id[0] && rec->state[0], err,
+            "incident put needs an id and a state");
+  return st->ops->incident_put(st, rec, err);
+}
+
+int edv__store_incident_get(edv_store *st, const char *id,
+                            edv__incident_rec *out, edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(id && out, err, "incident get needs an id and an output");
+  return st->ops->incident_get(st, id, out, err);
+}
+
+int edv__store_incident_list(edv_store *st, const edv__incident_filter *filter,
+                             edv__incident_fn fn, void *data, int *more,
+                             edv_error *err)
+{
+  edv__incident_filter all = {NULL, NULL, 0, NULL, 0};
+
+  STORE_CHECK(st, err);
+  STORE_ARG(fn, err, "incident list needs a callback");
+  if (more)
+    *more = 0;
+  return st->ops->incident_list(st, filter ? filter : &all, fn, data, more,
+                                err);
+}
+
+int edv__store_incident_open_counts(edv_store *st, edv__incident_count_fn fn,
+                                    void *data, edv_error *err)
+{
+  STORE_CHECK(st, err);
+  STORE_ARG(fn, err, "incident counts needs a callback");
+  return st->ops->incident_open_counts(st, fn, data, err);
+}
+
+int edv__store_incident_prune(edv_store *st, int64_t closed_before_ms,
+                              unsigned max_rows, edv_error *err)
+{
+  STORE_CHECK(st, err);
+  return st->ops->incident_prune(st, closed_before_ms, max_rows, err);
+}

@@ -69,6 +69,8 @@
 #define EDV_STORE_HASH_SZ    96   /* request hash (hex SHA-256 + room) */
 #define EDV_STORE_SPEC_SZ    4096 /* a tenant spec as JSON */
 #define EDV_STORE_VERSION_SZ 48   /* a release's version ("1.4.0-rc.1") */
+#define EDV_STORE_INCID_SZ   128  /* a Monitoring incident_id */
+#define EDV_STORE_LABELS_SZ  4096 /* an incident's labels as JSON */
 
 typedef enum {
   EDV_PHASE_PENDING = 0,
@@ -165,6 +167,40 @@ typedef struct edv__update_tenant_rec {
   int64_t started_ms, finished_ms;
 } edv__update_tenant_rec;
 
+/* A Monitoring incident, from edvd's intake of its webhook notifications
+ * (fleet/incidents.c). `tenant` "" is a fleet-level one; `state` "open"
+ * or "closed"; `ended_ms` 0 while open; `labels_json` {"resource": {},
+ * "metric": {}, "user": {}} as the notification gave them. */
+typedef struct edv__incident_rec {
+  char id[EDV_STORE_INCID_SZ];
+  char tenant[EDV_STORE_ID_SZ];
+  char policy[EDV_STORE_RES_SZ];
+  char alert[EDV_STORE_SMALL_SZ];
+  char severity[EDV_STORE_STEP_SZ];
+  char state[EDV_STORE_STEP_SZ];
+  int64_t started_ms, ended_ms;
+  char summary[EDV_STORE_ERR_SZ];
+  char observed[EDV_STORE_SMALL_SZ];
+  char threshold[EDV_STORE_SMALL_SZ];
+  char url[EDV_STORE_RES_SZ];
+  char metric_type[EDV_STORE_SLUG_SZ * 4];
+  char resource_type[EDV_STORE_SLUG_SZ];
+  char labels_json[EDV_STORE_LABELS_SZ];
+  int64_t received_ms; /* set by the store on every put */
+} edv__incident_rec;
+
+/* Incident list filter: state "open", "closed" or NULL (both); tenant
+ * NULL any, "" the fleet-level ones. Keyset pagination, newest first by
+ * (started_ms, id): rows before (after_ms, after_id) when after_id is
+ * set; at most limit (0: 100; max 1000). */
+typedef struct edv__incident_filter {
+  const char *state;
+  const char *tenant;
+  int64_t after_ms;
+  const char *after_id;
+  unsigned limit;
+} edv__incident_filter;
+
 /* How edv__store_tenant_put treats an existing row. */
 typedef enum {
   EDV_PUT_UPSERT = 0, /* insert or replace the fields (created_ms kept) */
@@ -226,6 +262,9 @@ typedef int (*edv__update_tenant_fn)(void *data,
                                      const edv__update_tenant_rec *rec);
 typedef int (*edv__tenant_count_fn)(void *data, const char *tier,
                                     edv_tenant_phase phase, uint64_t count);
+typedef int (*edv__incident_fn)(void *data, const edv__incident_rec *rec);
+typedef int (*edv__incident_count_fn)(void *data, const char *alert,
+                                      const char *severity, uint64_t count);
 
 typedef struct edv_store edv_store;
 
@@ -307,6 +346,18 @@ typedef struct edv__store_ops {
                            edv_error *err);
   int (*update_tenants)(edv_store *st, const char *id, edv__update_tenant_fn fn,
                         void *data, edv_error *err);
+
+  int (*incident_put)(edv_store *st, const edv__incident_rec *rec,
+                      edv_error *err);
+  int (*incident_get)(edv_store *st, const char *id, edv__incident_rec *out,
+                      edv_error *err);
+  int (*incident_list)(edv_store *st, const edv__incident_filter *filter,
+                       edv__incident_fn fn, void *data, int *more,
+                       edv_error *err);
+  int (*incident_open_counts)(edv_store *st, edv__incident_count_fn fn,
+                              void *data, edv_error *err);
+  int (*incident_prune)(edv_store *st, int64_t closed_before_ms,
+                        unsigned max_rows, edv_error *err);
 } edv__store_ops;
 
 #define EDV_STORE_MAGIC 0x45445653u /* "EDVS" */
@@ -498,6 +549,31 @@ int edv__store_update_tenant_put(edv_store *st,
 int edv__store_update_tenants(edv_store *st, const char *id,
                               edv__update_tenant_fn fn, void *data,
                               edv_error *err);
+
+/*
+ * Incidents (store/sqlite_incidents.c), keyed by id. put inserts or
+ * updates every field (received_ms the store's clock), except that a
+ * closed incident stays closed: an "open" put on it changes nothing
+ * (a retried or late open notification). get: EDV_ENOTFOUND for none.
+ * list calls fn newest first (started_ms, then id, descending) and sets
+ * *more (may be NULL) when rows follow the page. open_counts calls fn
+ * once per (alert, severity) with open incidents. prune deletes the
+ * closed incidents received (closed, as far as edvd knows) before
+ * closed_before_ms, then the oldest closed ones past max_rows rows in all
+ * (open ones are never pruned). Receipt, not the incident's own times:
+ * those are Monitoring's clock (a simulator's may be anywhere).
+ */
+int edv__store_incident_put(edv_store *st, const edv__incident_rec *rec,
+                            edv_error *err);
+int edv__store_incident_get(edv_store *st, const char *id,
+                            edv__incident_rec *out, edv_error *err);
+int edv__store_incident_list(edv_store *st, const edv__incident_filter *filter,
+                             edv__incident_fn fn, void *data, int *more,
+                             edv_error *err);
+int edv__store_incident_open_counts(edv_store *st, edv__incident_count_fn fn,
+                                    void *data, edv_error *err);
+int edv__store_incident_prune(edv_store *st, int64_t closed_before_ms,
+                              unsigned max_rows, edv_error *err);
 
 /*
  * Copies the SQLite store at `src` into a new file `dst` (replaced

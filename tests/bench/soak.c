@@ -59,6 +59,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "pharness.h"
 #include "tharness.h"
 
 #define MAX_JOBS 64
@@ -220,18 +221,10 @@ static void start_edvd(void)
 
 static int free_port(void)
 {
-  struct sockaddr_in a;
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+  int port = ph_free_port();
 
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-      getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+  if (port < 0)
     die("no free port: %s", strerror(errno));
-  port = ntohs(a.sin_port);
-  close(fd);
   return port;
 }
 
@@ -874,9 +867,9 @@ int main(int argc, char **argv)
       start_edvd();
     list = tenant_list();
     for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-      const char *ph = jstr(json_object_array_get_idx(list, i), "phase", NULL);
-      if (strcmp(ph, "PENDING") == 0 || strcmp(ph, "PROVISIONING") == 0 ||
-          strcmp(ph, "DEPROVISIONING") == 0)
+      const char *pha = jstr(json_object_array_get_idx(list, i), "phase", NULL);
+      if (strcmp(pha, "PENDING") == 0 || strcmp(pha, "PROVISIONING") == 0 ||
+          strcmp(pha, "DEPROVISIONING") == 0)
         busy++;
     }
     if (list && busy == 0 && json_object_array_length(list) == S.n)
@@ -904,15 +897,15 @@ int main(int argc, char **argv)
   for (unsigned i = 0; i < S.n; i++) {
     tenant *t = &S.t[i];
     json_object *rec = NULL;
-    const char *ph;
+    const char *pha;
 
     for (size_t k = 0; list && k < json_object_array_length(list); k++)
       if (strcmp(jstr(json_object_array_get_idx(list, k), "id", NULL), t->id) ==
           0)
         rec = json_object_array_get_idx(list, k);
-    ph = rec ? jstr(rec, "phase", NULL) : "(none)";
-    if (strcmp(ph, t->deleted ? "DELETED" : "READY") != 0) {
-      printf("soak: stuck: %s is %s (want %s; last error: %s)\n", t->id, ph,
+    pha = rec ? jstr(rec, "phase", NULL) : "(none)";
+    if (strcmp(pha, t->deleted ? "DELETED" : "READY") != 0) {
+      printf("soak: stuck: %s is %s (want %s; last error: %s)\n", t->id, pha,
              t->deleted ? "DELETED" : "READY",
              rec ? jstr(rec, "last_error", NULL) : "");
       stuck++;

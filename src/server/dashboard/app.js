@@ -6,7 +6,9 @@
  * tab's sessionStorage only. A fragment "#token=TOKEN" (or
  * "#/tenants/ID&token=TOKEN") is read once, moved to sessionStorage and
  * removed from the address (scripts and tests use it). Views: "#/" the
- * fleet, "#/tenants/ID" one tenant; both poll the API every few seconds.
+ * fleet (with the open incidents of the alert policies), "#/tenants/ID"
+ * one tenant (with its incidents, open then recent closed); both poll the
+ * API every few seconds.
  * Data reaches the DOM through textContent only, never as markup.
  */
 'use strict';
@@ -102,6 +104,23 @@
   }
 
   function td(text, cls) { return el('td', {text: text, cls: cls || ''}); }
+
+  /* The incidents of Monitoring's alert policies (GET /api/alerts/incidents):
+   * a table, one row per incident (data-incident), its tenant linked;
+   * `withState`: a state and an end column too (the tenant page). */
+  function incidentsTable(list, withState, none) {
+    if (!list.length) return el('p', {cls: 'muted', text: none});
+    const rows = list.map(i => el('tr', {data: {incident: i.incident_id, state: i.state}}, [
+      el('td', null, [i.tenant ? el('a', {text: i.tenant, href: tenantHref(i.tenant)})
+                               : el('span', {cls: 'muted', text: 'fleet'})]),
+      td(i.alert || i.policy), td(i.severity, 'severity-' + i.severity),
+    ].concat(withState ? [td(i.state, 'state-' + i.state)] : [],
+             [td(fmtTime(i.started))], withState ? [td(fmtTime(i.ended))] : [],
+             [td(i.summary)])));
+    return table(['tenant', 'alert', 'severity'].concat(
+      withState ? ['state'] : [], ['since'], withState ? ['ended'] : [], ['summary']),
+                 rows, 'incidents');
+  }
 
   /* ---- token ------------------------------------------------------------ */
 
@@ -234,7 +253,9 @@
                        'backup', 'monthly', 'updated'], []);
     tbl.replaceChild(tbody, tbl.tBodies[0]);
     const errors = el('p', {cls: 'error', id: 'view-error'});
-    root.append(errors, cards, el('h2', {text: 'Tenants by tier and phase'}), chartBox,
+    const incidents = el('div', {id: 'incidents'});
+    root.append(errors, cards, el('h2', {text: 'Open incidents'}), incidents,
+                el('h2', {text: 'Tenants by tier and phase'}), chartBox,
                 el('h2', {text: 'Tenants'}), filters, tbl);
     const chart = makeChart(chartBox, 'fleet', {
       type: 'bar',
@@ -328,10 +349,13 @@
         /* A large fleet's list (about 750 bytes a tenant) is read again
          * every LARGE_EVERY refreshes; the counts come from the status. */
         const wantList = polls++ % (tenants.length > LARGE_FLEET ? LARGE_EVERY : 1) === 0;
-        const [list, st, costs, rel] = await Promise.all([
+        const [list, st, costs, rel, inc] = await Promise.all([
           wantList ? allTenants() : null, api('/api/infrastructure/status'),
-          api('/api/infrastructure/costs'), api('/api/releases')]);
+          api('/api/infrastructure/costs'), api('/api/releases'),
+          api('/api/alerts/incidents?state=open')]);
         if (gen !== generation) return;
+        clear(incidents).append(incidentsTable(inc.incidents || [], false,
+                                               'no open incident'));
         if (list) tenants = list;
         fillSelect(selects.phase, 'phase', countBy(tenants, 'phase'));
         fillSelect(selects.tier, 'tier', countBy(tenants, 'tier'));
@@ -352,7 +376,8 @@
     const errors = el('p', {cls: 'error', id: 'view-error'});
     const head = el('div', {id: 'tenant-head'});
     root.append(el('p', null, [el('a', {text: '\u2190 fleet', href: '#/'})]), errors, head);
-    for (const [key, title] of [['summary', 'Tenant'], ['metrics', 'Metrics'],
+    for (const [key, title] of [['summary', 'Tenant'], ['incidents', 'Incidents'],
+                                ['metrics', 'Metrics'],
                                 ['steps', 'Steps'], ['resources', 'Resources'],
                                 ['backups', 'Backups'], ['events', 'Events (newest first)']]) {
       sections[key] = el('div', {id: 'tenant-' + key});
@@ -360,8 +385,16 @@
         const grid = el('div', {cls: 'grid2'});
         sections.stepChartBox = el('div', {cls: 'chart-box'});
         sections.latChartBox = el('div', {cls: 'chart-box'});
-        grid.append(sections.stepChartBox, sections.latChartBox);
-        root.append(el('h2', {text: title}), sections[key], grid);
+        sections.usageChartBox = el('div', {cls: 'chart-box'});
+        sections.respChartBox = el('div', {cls: 'chart-box'});
+        sections.utilChartBox = el('div', {cls: 'chart-box'});
+        grid.append(sections.usageChartBox, sections.respChartBox,
+                    sections.utilChartBox, sections.latChartBox, sections.stepChartBox);
+        sections.window = el('select', {id: 'metrics-window'});
+        for (const w of ['1h', '24h', '7d', '30d']) sections.window.append(el('option', {text: w}));
+        root.append(el('h2', {text: title}),
+                    el('p', null, [el('label', {text: 'window '}), sections.window]),
+                    sections[key], grid);
       } else {
         root.append(el('h2', {text: title}), sections[key]);
       }
@@ -383,8 +416,45 @@
                          y2: {position: 'right', min: 0, max: 100,
                               grid: {drawOnChartArea: false}}}},
     });
+    /* The seed's metrics over the window, as Cloud Monitoring aligned them. */
+    const line = (label, color, axis) => ({label, data: [], borderColor: color,
+                                           yAxisID: axis || 'y', spanGaps: true});
+    const usageChart = makeChart(sections.usageChartBox, 'usage', {
+      type: 'line',
+      data: {labels: [], datasets: [line('active users', '#1f5fbf'),
+                                    line('requests / s', '#1a7f37', 'y2')]},
+      options: {scales: {y: {beginAtZero: true},
+                         y2: {position: 'right', beginAtZero: true, grid: {drawOnChartArea: false}}}},
+    });
+    const respChart = makeChart(sections.respChartBox, 'response', {
+      type: 'line',
+      data: {labels: [], datasets: [line('response p50 (ms)', '#1f5fbf'),
+                                    line('p95 (ms)', '#b35900'),
+                                    line('5xx (%)', '#c62828', 'y2')]},
+      options: {scales: {y: {beginAtZero: true},
+                         y2: {position: 'right', min: 0, max: 100, grid: {drawOnChartArea: false}}}},
+    });
+    const utilChart = makeChart(sections.utilChartBox, 'utilization', {
+      type: 'line',
+      data: {labels: [], datasets: [line('VM CPU (%)', '#1f5fbf'), line('VM memory (%)', '#6f42c1'),
+                                    line('DB CPU (%)', '#b35900')]},
+      options: {scales: {y: {min: 0, max: 100}}},
+    });
     const samples = [];
     let events = [], after = 0, polls = 0, observed = null;
+    sections.window.addEventListener('change', () => refreshNow());
+
+    /* Series on the time axis of the first: values by time, scaled. */
+    function onAxis(base, series, scale) {
+      const at = new Map(((series || {}).points || []).map(p => [p.t, p.v * (scale || 1)]));
+      return base.map(p => at.has(p.t) ? at.get(p.t) : null);
+    }
+    function axisOf(...series) {
+      let best = [];
+      for (const x of series) if (x && x.points && x.points.length > best.length) best = x.points;
+      return best;
+    }
+    const label = t => (t || '').slice(5, 16).replace('T', ' ');
 
     function renderTenant(t) {
       clear(head).append(el('h2', {text: t.display_name}),
@@ -438,6 +508,31 @@
           [m.operation.kind, m.operation.status, m.operation.backup_id].filter(Boolean).join(' ') : 'none'})],
              {card: 'operation'}),
       ]));
+      const u = m.utilization || {}, r = m.response_ms || {};
+      const seed = (name, x, scale, unit, digits) => [name, x && typeof x.current === 'number' ?
+        num(x.current * scale, digits) + unit + ' (max ' + num(x.max * scale, digits) + unit + ')' : '-'];
+      sections.metrics.append(el('div', {cls: 'cards'}, [
+        card('Usage', [dl([seed('active users', m.active_users, 1, '', 0),
+                           seed('requests / s', m.requests_per_s, 1, '', 2),
+                           seed('5xx', m.error_ratio, 100, ' %', 2)])], {card: 'usage'}),
+        card('Response time', [dl([seed('p50', r.p50, 1, ' ms', 1),
+                                   seed('p95', r.p95, 1, ' ms', 1)])], {card: 'response'}),
+        card('Utilization', [dl([seed('VM CPU', u.vm_cpu, 100, ' %', 1),
+                                 seed('VM memory', u.vm_memory_pct, 1, ' %', 1),
+                                 seed('DB CPU', u.db_cpu, 100, ' %', 1),
+                                 seed('DB connections', u.db_connections, 1, '', 0)])],
+             {card: 'utilization'}),
+      ]));
+      let axis = axisOf(m.active_users, m.requests_per_s);
+      usageChart.set(axis.map(p => label(p.t)), [onAxis(axis, m.active_users),
+                                                 onAxis(axis, m.requests_per_s)]);
+      axis = axisOf(r.p50, r.p95, m.error_ratio);
+      respChart.set(axis.map(p => label(p.t)), [onAxis(axis, r.p50), onAxis(axis, r.p95),
+                                                onAxis(axis, m.error_ratio, 100)]);
+      axis = axisOf(u.vm_cpu, u.vm_memory_pct, u.db_cpu);
+      utilChart.set(axis.map(p => label(p.t)), [onAxis(axis, u.vm_cpu, 100),
+                                                onAxis(axis, u.vm_memory_pct),
+                                                onAxis(axis, u.db_cpu, 100)]);
       const steps = m.steps || [];
       stepChart.set(steps.map(s => s.name), [steps.map(s => s.duration_ms)]);
       samples.push({t: new Date().toISOString().slice(11, 19), p50: l.p50, p95: l.p95,
@@ -483,11 +578,18 @@
       kind: 'tenant',
       async refresh(gen) {
         const observe = polls++ % OBSERVE_EVERY === 0;
-        const [t, m, b] = await Promise.all([
+        const [t, m, b, inc] = await Promise.all([
           api('/api/tenants/' + enc + (observe ? '?observe=true' : '')),
-          api('/api/tenants/' + enc + '/metrics').catch(e => ({error: e})),
-          api('/api/tenants/' + enc + '/backups').catch(e => ({error: e}))]);
+          api('/api/tenants/' + enc + '/metrics?window=' +
+              encodeURIComponent(sections.window.value)).catch(e => ({error: e})),
+          api('/api/tenants/' + enc + '/backups').catch(e => ({error: e})),
+          api('/api/alerts/incidents?limit=20&tenant=' + enc).catch(e => ({error: e}))]);
         if (gen !== generation) return;
+        /* Open ones first, then the recent closed ones. */
+        if (inc.error) clear(sections.incidents).append(el('p', {cls: 'muted', text: inc.error.message}));
+        else clear(sections.incidents).append(incidentsTable(
+          (inc.incidents || []).filter(i => i.state === 'open').concat(
+            (inc.incidents || []).filter(i => i.state !== 'open')), true, 'no incident'));
         if (observe) observed = {observed: t.observed, release_observed: t.release_observed};
         else if (observed) Object.assign(t, observed);
         renderTenant(t);
@@ -497,7 +599,9 @@
         else renderBackups(b);
         await fetchEvents(gen);
       },
-      stop() { stepChart.destroy(); latChart.destroy(); },
+      stop() {
+        for (const c of [stepChart, latChart, usageChart, respChart, utilChart]) c.destroy();
+      },
     };
   }
 
@@ -509,6 +613,16 @@
     timer = null;
     if (view) view.stop();
     view = null;
+  }
+
+  /* Poll the current view at once (a changed control), dropping the
+   * answers of the poll in flight. */
+  function refreshNow() {
+    if (!view) return;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    generation++;
+    tick(generation);
   }
 
   async function tick(gen) {

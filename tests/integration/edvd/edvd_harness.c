@@ -29,6 +29,7 @@ char dir[256];
 char base[128], sim_base[128];
 pid_t edvd_pid;
 char tok_admin[128], tok_op[128], tok_view[128];
+const char *eh_listen = "127.0.0.1:0";
 json_object *openapi;
 
 /* ---- processes ------------------------------------------------------------*/
@@ -89,7 +90,7 @@ void start_edvd(void)
     char conf[320];
     snprintf(conf, sizeof(conf), "%s/edvd.conf", dir);
     execl(edvd_bin, edvd_bin, "--sim", "--state-dir", dir, "--listen",
-          "127.0.0.1:0", "--config", conf, (char *)NULL);
+          eh_listen, "--config", conf, (char *)NULL);
     _exit(127);
   }
   close(p[1]);
@@ -441,6 +442,32 @@ void expect_error(const char *method, const char *path, const char *tmpl,
                   const char *field)
 {
   expect_error_h(method, path, tmpl, token, body, NULL, want, field);
+}
+
+int eh_tenants_ready(const char *const *ids, size_t n, const char *name)
+{
+  char b[512], slug[64];
+  size_t ready = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    resp *r;
+    snprintf(slug, sizeof(slug), "school-%s", ids[i]);
+    r = http("POST", base, "/api/tenants", tok_op,
+             spec(b, sizeof(b), ids[i], slug, name, "basic"), NULL);
+    if (r->status != 202) {
+      resp_free(r);
+      return -1;
+    }
+    resp_free(r);
+  }
+  for (int t = 0; t < 900 && ready < n; t++) {
+    ready = 0;
+    for (size_t i = 0; i < n; i++)
+      ready += strcmp(phase_of(ids[i]), "READY") == 0;
+    if (ready < n)
+      sleep_ms(100);
+  }
+  return ready == n ? 0 : -1;
 }
 
 const char *phase_of(const char *id)
@@ -795,4 +822,77 @@ void check_tenant_cloud(const char *id, const char *mt, const char *sqltier,
   if (sql_gb)
     assert_int_equal(atoi(jstr(o, "settings.dataDiskSizeGb")), sql_gb);
   json_object_put(o);
+}
+
+/* ---- the alert intake
+ * ------------------------------------------------------*/
+
+static char intake_dir[] = "/tmp/edvd-intake-XXXXXX";
+char eh_intake_file[320];
+
+int eh_intake_setup(char *conf, size_t size)
+{
+  FILE *f;
+
+  if (!mkdtemp(intake_dir))
+    return -1;
+  snprintf(eh_intake_file, sizeof(eh_intake_file), "%s/intake-password",
+           intake_dir);
+  f = fopen(eh_intake_file, "w");
+  if (!f)
+    return -1;
+  fputs(EH_INTAKE_PASSWORD "\n", f);
+  fclose(f);
+  if (chmod(eh_intake_file, 0600) != 0)
+    return -1;
+  snprintf(conf, size, "alerts.intake_password_file = %s\n", eh_intake_file);
+  return 0;
+}
+
+void eh_intake_cleanup(void)
+{
+  unlink(eh_intake_file);
+  rmdir(intake_dir);
+}
+
+char *eh_notification(char *buf, size_t size, const char *id, const char *state,
+                      const char *user, const char *metric, const char *backend)
+{
+  char ul[128] = "", ml[128] = "", ended[32] = "null";
+
+  if (user)
+    snprintf(ul, sizeof(ul), "\"edv-tenant\": \"%s\"", user);
+  if (metric)
+    snprintf(ml, sizeof(ml), "\"edv_tenant\": \"%s\"", metric);
+  if (strcmp(state, "closed") == 0)
+    snprintf(ended, sizeof(ended), "1765003600");
+  snprintf(
+      buf, size,
+      "{\"version\": \"1.2\", \"incident\": {\"incident_id\": \"%s\","
+      " \"scoping_project_id\": \"edv-test\", \"scoping_project_number\": 1,"
+      " \"url\": \"https://console.cloud.google.com/monitoring/alerting/"
+      "incidents/%s?project=edv-test\","
+      " \"started_at\": 1765000000, \"ended_at\": %s, \"state\": \"%s\","
+      " \"summary\": \"request_count for %s with value 0.500 is above the"
+      " threshold of 0.050.\", \"apigee_url\": \"\","
+      " \"observed_value\": \"0.500\", \"threshold_value\": \"0.05\","
+      " \"resource\": {\"type\": \"https_lb_rule\", \"labels\":"
+      " {\"project_id\": \"edv-test\"%s%s%s}},"
+      " \"resource_type_display_name\": \"Application Load Balancer Rule\","
+      " \"resource_id\": \"\", \"resource_display_name\": \"x\","
+      " \"resource_name\": \"edv-test https_lb_rule x\","
+      " \"metric\": {\"type\": \"loadbalancing.googleapis.com/https/"
+      "request_count\", \"displayName\": \"Request count\", \"labels\":"
+      " {%s}}, \"metadata\": {\"system_labels\": {}, \"user_labels\": {%s}},"
+      " \"policy_name\": \"edv: application_errors\", \"policy_user_labels\":"
+      " {\"edv-alert\": \"application_errors\", \"edv-managed\": \"true\"},"
+      " \"condition_name\": \"edv: application_errors\", \"condition\":"
+      " {\"name\": \"projects/edv-test/alertPolicies/1/conditions/2\","
+      " \"displayName\": \"edv: application_errors\"}, \"documentation\":"
+      " {\"content\": \"errors\", \"mime_type\": \"text/markdown\","
+      " \"subject\": \"\"}, \"severity\": \"Error\"}}",
+      id, id, ended, state, backend ? backend : "-",
+      backend ? ", \"backend_target_name\": \"" : "", backend ? backend : "",
+      backend ? "\"" : "", ml, ul);
+  return buf;
 }

@@ -18,6 +18,8 @@ extern char base[128], sim_base[128];     /* edvd's and the simulator's URL */
 extern pid_t edvd_pid;
 extern char tok_admin[128], tok_op[128], tok_view[128];
 extern json_object *openapi; /* docs/openapi.json */
+/* edvd's --listen ("127.0.0.1:0": a port of the system's choosing). */
+extern const char *eh_listen;
 
 typedef struct resp {
   long status;
@@ -67,6 +69,10 @@ void expect_error(const char *method, const char *path, const char *tmpl,
 /* The tenant's phase ("?" when unknown); waits for one (fails the test). */
 const char *phase_of(const char *id);
 void wait_phase(const char *id, const char *phase, int secs);
+/* Creates tenants `ids` (tier basic, slug "school-ID", display name
+ * `name`) through the API and waits up to 90 s for all to be READY: 0, or
+ * -1 (for a setup function). */
+int eh_tenants_ready(const char *const *ids, size_t n, const char *name);
 /* A tenant spec's JSON in buf. */
 char *spec(char *buf, size_t size, const char *id, const char *slug,
            const char *name, const char *tier);
@@ -98,6 +104,22 @@ int footprint_ok(const char *id, const char *slug, char *why, size_t size);
  * when out/err are not NULL. Returns the exit status. */
 int run_edvctl(const char *const *env, const char *const *args, char **out,
                char **err);
+
+/* The alert intake (POST /api/v1/alerts/notifications): a 0600 password
+ * file in a new directory (eh_intake_file), its config line into conf;
+ * EH_INTAKE_AUTH the header that passes. */
+#define EH_INTAKE_PASSWORD "s3cret-intake"
+#define EH_INTAKE_AUTH                                                         \
+  "Authorization: Basic ZWR2LWFsZXJ0czpzM2NyZXQtaW50YWtl" /* edv-alerts: */
+extern char eh_intake_file[320];
+int eh_intake_setup(char *conf, size_t size);
+void eh_intake_cleanup(void);
+/* A notification as Monitoring sends it (webhook schema 1.2) into buf:
+ * incident `id`, `state` "open" or "closed", `user`, `metric` and
+ * `backend` the labels that name the tenant (NULL: absent). */
+char *eh_notification(char *buf, size_t size, const char *id, const char *state,
+                      const char *user, const char *metric,
+                      const char *backend);
 
 int eh_setup(const char *conf_extra);
 int eh_teardown(void);

@@ -3,7 +3,10 @@
  * browser: headless Chromium loads each page from an edvd --sim with three
  * tenants and the test reads the DOM it rendered (tenant rows, a chart
  * canvas, the tenant page's steps and events, text never turned into
- * markup); without a token the page shows only the login form. Over HTTP:
+ * markup); without a token the page shows only the login form; an
+ * incident Monitoring notifies edvd of (its intake, as the simulator's
+ * webhook_basicauth channel sends it) shows on the overview and the
+ * tenant's page until its closed notification. Over HTTP:
  * the embedded files with their Content-Type and strict headers, 404 for
  * any other name (no file system path from the URL), the API still 401
  * without a token.
@@ -151,7 +154,7 @@ static int setup(void **state)
   char body[512], *art = getenv("EDV_BUILD_ROOT");
 
   (void)state;
-  if (eh_setup(NULL))
+  if (eh_intake_setup(body, sizeof(body)) || eh_setup(body))
     return -1;
   snprintf(shots, sizeof(shots), "%s/test-artifacts/dashboard",
            art ? art : dir);
@@ -342,6 +345,13 @@ static void test_tenant(void **state)
   assert_non_null(strstr(dom, jstr(r->json, "resources.vm")));
   assert_non_null(strstr(dom, "<canvas data-chart=\"steps\""));
   assert_non_null(strstr(dom, "<canvas data-chart=\"latency\""));
+  /* The seed's metrics: a card and a chart each. */
+  assert_non_null(strstr(dom, "<canvas data-chart=\"usage\""));
+  assert_non_null(strstr(dom, "<canvas data-chart=\"response\""));
+  assert_non_null(strstr(dom, "<canvas data-chart=\"utilization\""));
+  assert_non_null(strstr(dom, "data-card=\"usage\""));
+  assert_non_null(strstr(dom, "data-card=\"response\""));
+  assert_non_null(strstr(dom, "data-card=\"utilization\""));
   assert_true(have_charts == (strstr(dom, "charts-missing") == NULL));
   assert_true(count(dom, "<tr data-seq=") > 5);
   assert_non_null(strstr(dom, ">created<"));
@@ -354,6 +364,67 @@ static void test_tenant(void **state)
   resp_free(r);
 }
 
+/* An incident of tenant dash01: open, on the overview's open incidents
+ * (its tenant linked) and the tenant's page; closed, gone from the
+ * overview, still on the tenant's page as closed. */
+static void test_incidents(void **state)
+{
+  char frag[256], body[4096], *dom;
+  resp *r;
+
+  (void)state;
+  eh_notification(body, sizeof(body), "0.dash01-errors", "open", "dash01", NULL,
+                  "edv-dash01-be");
+  r = http("POST", base, "/api/v1/alerts/notifications", NULL, body,
+           EH_INTAKE_AUTH);
+  assert_int_equal(r->status, 200);
+  resp_free(r);
+  snprintf(frag, sizeof(frag), "#token=%s", tok_view);
+  dom = browse(frag, "incidents-overview.png");
+  assert_non_null(strstr(dom, "data-view=\"overview\""));
+  assert_int_equal(count(dom, "<tr data-incident=\"0.dash01-errors\" "
+                              "data-state=\"open\">"),
+                   1);
+  assert_non_null(strstr(dom, "<td><a href=\"#/tenants/dash01\">dash01</a>"
+                              "</td><td>application_errors</td>"
+                              "<td class=\"severity-Error\">Error</td>"));
+  assert_non_null(strstr(dom, "with value 0.500 is above the threshold"));
+  free(dom);
+  snprintf(frag, sizeof(frag), "#/tenants/dash01&token=%s", tok_view);
+  dom = browse(frag, "incidents-tenant.png");
+  assert_non_null(strstr(dom, "data-view=\"tenant\""));
+  assert_int_equal(count(dom, "<tr data-incident=\"0.dash01-errors\" "
+                              "data-state=\"open\">"),
+                   1);
+  free(dom);
+
+  eh_notification(body, sizeof(body), "0.dash01-errors", "closed", "dash01",
+                  NULL, "edv-dash01-be");
+  r = http("POST", base, "/api/v1/alerts/notifications", NULL, body,
+           EH_INTAKE_AUTH);
+  assert_int_equal(r->status, 200);
+  resp_free(r);
+  snprintf(frag, sizeof(frag), "#token=%s", tok_view);
+  dom = browse(frag, NULL);
+  assert_non_null(strstr(dom, "data-state=\"ready\""));
+  assert_null(strstr(dom, "data-incident="));
+  assert_non_null(strstr(dom, "no open incident"));
+  free(dom);
+  snprintf(frag, sizeof(frag), "#/tenants/dash01&token=%s", tok_view);
+  dom = browse(frag, NULL);
+  assert_int_equal(count(dom, "<tr data-incident=\"0.dash01-errors\" "
+                              "data-state=\"closed\">"),
+                   1);
+  free(dom);
+}
+
+static int teardown_intake(void **state)
+{
+  (void)state;
+  eh_intake_cleanup();
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   const char *ci = getenv("CI");
@@ -362,6 +433,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_login),
       cmocka_unit_test(test_overview),
       cmocka_unit_test(test_tenant),
+      cmocka_unit_test_teardown(test_incidents, teardown_intake),
   };
 
   if (!find_chromium()) {

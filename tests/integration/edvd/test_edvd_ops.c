@@ -313,9 +313,9 @@ static void test_metrics(void **state)
   long points = 0;
 
   (void)state;
-  expect_error("GET", "/api/tenants/ops01/metrics?window=2d",
+  expect_error("GET", "/api/tenants/ops01/metrics?window=31d",
                "/api/tenants/{id}/metrics", tok_view, NULL, 400, "window");
-  expect_error("GET", "/api/tenants/ops01/metrics?window=25h",
+  expect_error("GET", "/api/tenants/ops01/metrics?window=721h",
                "/api/tenants/{id}/metrics", tok_view, NULL, 400, "window");
   expect_error("GET", "/api/tenants/ops01/metrics?window=10s",
                "/api/tenants/{id}/metrics", tok_view, NULL, 400, "window");
@@ -471,32 +471,12 @@ static void test_restart_follow(void **state)
 
 static int setup(void **state)
 {
-  char b[512];
-  int ready = 0;
+  const char *const ids[] = {T1, T2};
 
   (void)state;
   if (eh_setup(NULL))
     return -1;
-  for (int i = 0; i < 2; i++) {
-    const char *id = i ? T2 : T1;
-    char slug[32];
-    resp *r;
-    snprintf(slug, sizeof(slug), "school-%s", id);
-    r = http("POST", base, "/api/tenants", tok_op,
-             spec(b, sizeof(b), id, slug, "Ops School", "basic"), NULL);
-    if (r->status != 202) {
-      resp_free(r);
-      return -1;
-    }
-    resp_free(r);
-  }
-  for (int t = 0; t < 900 && ready < 2; t++) {
-    ready = (strcmp(phase_of(T1), "READY") == 0) +
-            (strcmp(phase_of(T2), "READY") == 0);
-    if (ready < 2)
-      sleep_ms(100);
-  }
-  return ready == 2 ? 0 : -1;
+  return eh_tenants_ready(ids, 2, "Ops School");
 }
 
 int main(int argc, char **argv)

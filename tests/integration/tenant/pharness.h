@@ -99,5 +99,8 @@ unsigned long ph_mutations(ph *p);
 /* 1 when a simulator method id only reads (waits, health, policies read,
  * gets and lists sent as POST): the rule of both harnesses' counts. */
 int ph_read_like(const char *method_id);
+/* A loopback TCP port nobody listens on now (for a program whose address
+ * must be known before it starts), or -1. */
+int ph_free_port(void);
 
 #endif /* EDV_TESTS_PHARNESS_H */

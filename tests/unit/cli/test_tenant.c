@@ -1657,7 +1657,7 @@ static void test_day2(void **state)
   assert_non_null(strstr(r.out, "result=DONE"));
 
   /* Metrics: the window checked, the steps' durations. */
-  EDV(&r, &s, "--sim", "tenant", "metrics", "day01", "--window", "2d");
+  EDV(&r, &s, "--sim", "tenant", "metrics", "day01", "--window", "31d");
   assert_int_equal(r.status, 2);
   assert_non_null(strstr(r.err, "window"));
   EDV(&r, &s, "--sim", "--format", "json", "tenant", "metrics", "day01",

@@ -152,13 +152,13 @@ static void test_migrations(void **state)
 
   assert_string_equal(edv__store_backend(fx->st), "sqlite");
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 4);
+  assert_int_equal(v, 5);
   put_tenant(fx->st, "school001", "basic", EDV_PHASE_PENDING);
   /* Re-open: nothing re-applied, data kept. */
   edv__store_close(fx->st);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 4);
+  assert_int_equal(v, 5);
   {
     edv__tenant_rec r;
 
@@ -166,14 +166,15 @@ static void test_migrations(void **state)
   }
   edv__store_close(fx->st);
   fx->st = NULL;
-  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 5);
   assert_int_equal(raw_int(fx->path, "PRAGMA application_id"), 0x45445631);
   assert_int_equal(raw_int(fx->path,
                            "SELECT count(*) FROM sqlite_master WHERE type = "
                            "'table' AND name IN ('tenants', 'steps', 'journal',"
                            " 'subnets', 'leases', 'idempotency_keys',"
-                           " 'releases', 'updates', 'update_tenants')"),
-                   9);
+                           " 'releases', 'updates', 'update_tenants',"
+                           " 'incidents')"),
+                   10);
   /* WAL is a property of the file. */
   assert_int_equal(raw_int(fx->path, "SELECT journal_mode = 'wal' FROM "
                                      "pragma_journal_mode"),
@@ -184,7 +185,7 @@ static void test_migrations(void **state)
   assert_null(fx->st);
   assert_contains(err.message, "schema version 99 is newer");
   /* Another application's file is refused. */
-  assert_int_equal(raw_exec(fx->path, "PRAGMA user_version = 4;"
+  assert_int_equal(raw_exec(fx->path, "PRAGMA user_version = 5;"
                                       "PRAGMA application_id = 42"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), EDV_ECONFIG);
@@ -225,7 +226,7 @@ static void test_migration_v1_to_v2(void **state)
                " last_error, created_ms, updated_ms FROM tenants;"
                "DROP TABLE tenants; ALTER TABLE t1 RENAME TO tenants;"
                "DROP TABLE releases; DROP TABLE update_tenants;"
-               "DROP TABLE updates;"
+               "DROP TABLE updates; DROP TABLE incidents;"
                "INSERT INTO steps (tenant, step, state) VALUES"
                " ('school001', 'vm', 'DONE');"
                "INSERT INTO subnets VALUES ('10.64.0.0/28', 'school001', 1, 2,"
@@ -236,7 +237,7 @@ static void test_migration_v1_to_v2(void **state)
                    SQLITE_CONSTRAINT);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 4);
+  assert_int_equal(v, 5);
   edv__store_close(fx->st);
   fx->st = NULL;
   assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM steps"), 1);
@@ -305,13 +306,14 @@ static void test_migration_v3_to_v4(void **state)
   assert_int_equal(edv__store_tenant_put(fx->st, &r, EDV_PUT_UPDATE, &err), 0);
   edv__store_close(fx->st);
   fx->st = NULL;
-  assert_int_equal(raw_exec(fx->path, "DROP TABLE update_tenants;"
-                                      "DROP TABLE updates;"
-                                      "PRAGMA user_version = 3;"),
+  assert_int_equal(raw_exec(fx->path,
+                            "DROP TABLE update_tenants;"
+                            "DROP TABLE updates; DROP TABLE incidents;"
+                            "PRAGMA user_version = 3;"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 4);
+  assert_int_equal(v, 5);
   assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
   assert_string_equal(r.release, "1.0.0");
   assert_int_equal(edv__store_update_get(fx->st, "u-1", &got, &err),
@@ -387,11 +389,12 @@ static void test_migration_v2_to_v3(void **state)
   assert_int_equal(raw_exec(fx->path,
                             "ALTER TABLE tenants DROP COLUMN release_version;"
                             "DROP TABLE releases; DROP TABLE update_tenants;"
-                            "DROP TABLE updates; PRAGMA user_version = 2;"),
+                            "DROP TABLE updates; DROP TABLE incidents;"
+                            " PRAGMA user_version = 2;"),
                    SQLITE_OK);
   assert_int_equal(fx_open(fx, &err), 0);
   assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
-  assert_int_equal(v, 4);
+  assert_int_equal(v, 5);
   assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
   assert_int_equal(r.phase, EDV_PHASE_READY);
   assert_string_equal(r.release, "");
@@ -1144,6 +1147,202 @@ static void test_transactions(void **state)
   assert_int_equal(edv__store_tenant_put(fx->st, NULL, 0, &err), EDV_EINVAL);
 }
 
+static edv__incident_rec incident_rec(const char *id, const char *tenant,
+                                      const char *state, int64_t started_ms,
+                                      int64_t ended_ms)
+{
+  edv__incident_rec r;
+
+  memset(&r, 0, sizeof(r));
+  snprintf(r.id, sizeof(r.id), "%s", id);
+  snprintf(r.tenant, sizeof(r.tenant), "%s", tenant);
+  snprintf(r.policy, sizeof(r.policy), "edv: application_errors");
+  snprintf(r.alert, sizeof(r.alert), "application_errors");
+  snprintf(r.severity, sizeof(r.severity), "Error");
+  snprintf(r.state, sizeof(r.state), "%s", state);
+  r.started_ms = started_ms;
+  r.ended_ms = ended_ms;
+  snprintf(r.summary, sizeof(r.summary), "errors above the threshold");
+  snprintf(r.labels_json, sizeof(r.labels_json), "{}");
+  return r;
+}
+
+static int collect_incident(void *data, const edv__incident_rec *rec)
+{
+  char *ids = data;
+
+  strcat(ids, rec->id);
+  strcat(ids, " ");
+  return 0;
+}
+
+static int count_open(void *data, const char *alert, const char *severity,
+                      uint64_t n)
+{
+  char *out = data;
+
+  sprintf(out + strlen(out), "%s/%s=%llu ", alert, severity,
+          (unsigned long long)n);
+  return 0;
+}
+
+static unsigned incident_rows(fixture *fx)
+{
+  char ids[4096] = "";
+  unsigned n = 0;
+  edv_error err;
+  edv__incident_filter f = {NULL, NULL, 0, NULL, 1000};
+
+  assert_int_equal(
+      edv__store_incident_list(fx->st, &f, collect_incident, ids, NULL, &err),
+      0);
+  for (char *p = ids; *p; p++)
+    n += *p == ' ';
+  return n;
+}
+
+/* A version-4 store (updates, no incidents) with a tenant, a release and
+ * an update: opening it migrates to version 5, all of them kept; an
+ * incident opened then closed is one row, a late "open" leaves it closed,
+ * a closed one never seen is recorded closed; lists filter by state and
+ * tenant and page newest first; open counts group by alert and severity;
+ * prune drops closed incidents received before a time, then the oldest
+ * closed past the row cap, never an open one. */
+static void test_migration_v4_to_v5(void **state)
+{
+  fixture *fx = *state;
+  edv__release_rec rel = release_rec("1.0.0", "tenant-1");
+  edv__update_rec u, gu;
+  edv__incident_rec i, got;
+  edv__tenant_rec r;
+  edv_error err;
+  char ids[1024] = "", opencounts[256] = "";
+  int v, more = 0;
+
+  put_tenant(fx->st, "school001", "basic", EDV_PHASE_READY);
+  assert_int_equal(edv__store_release_put(fx->st, &rel, &err), 0);
+  memset(&u, 0, sizeof(u));
+  snprintf(u.id, sizeof(u.id), "u-1");
+  snprintf(u.release, sizeof(u.release), "1.0.0");
+  snprintf(u.waves, sizeof(u.waves), "1");
+  u.max_parallel = 1;
+  snprintf(u.state, sizeof(u.state), "DONE");
+  assert_int_equal(edv__store_update_put(fx->st, &u, &err), 0);
+  edv__store_close(fx->st);
+  fx->st = NULL;
+  assert_int_equal(raw_exec(fx->path, "DROP TABLE incidents;"
+                                      "PRAGMA user_version = 4;"),
+                   SQLITE_OK);
+  assert_int_equal(fx_open(fx, &err), 0);
+  assert_int_equal(edv__store_schema_version(fx->st, &v, &err), 0);
+  assert_int_equal(v, 5);
+  assert_int_equal(edv__store_tenant_get(fx->st, "school001", &r, &err), 0);
+  assert_int_equal(edv__store_release_get(fx->st, "1.0.0", &rel, &err), 0);
+  assert_int_equal(edv__store_update_get(fx->st, "u-1", &gu, &err), 0);
+  assert_string_equal(gu.state, "DONE");
+  assert_int_equal(incident_rows(fx), 0);
+
+  /* Open, then closed: one row, closed, with its end. */
+  fx->now = 5000;
+  i = incident_rec("0.a", "school001", "open", 1000, 0);
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
+  assert_string_equal(got.state, "open");
+  assert_int_equal(got.received_ms, 5000);
+  fx->now = 9000;
+  i = incident_rec("0.a", "school001", "closed", 1000, 9000);
+  snprintf(i.summary, sizeof(i.summary), "back below the threshold");
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  assert_int_equal(incident_rows(fx), 1);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
+  assert_string_equal(got.state, "closed");
+  assert_int_equal(got.ended_ms, 9000);
+  assert_string_equal(got.summary, "back below the threshold");
+  assert_string_equal(got.alert, "application_errors");
+  /* A late open does not reopen it. */
+  i = incident_rec("0.a", "school001", "open", 1000, 0);
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
+  assert_string_equal(got.state, "closed");
+  assert_int_equal(got.ended_ms, 9000);
+  /* A closed one never seen open. */
+  fx->now = 3000;
+  i = incident_rec("0.b", "", "closed", 2000, 3000);
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
+  assert_int_equal(got.received_ms, 9000); /* the late open changed nothing */
+  i = incident_rec("0.c", "school002", "open", 3000, 0);
+  snprintf(i.severity, sizeof(i.severity), "Critical");
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  i = incident_rec("0.d", "school001", "open", 4000, 0);
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  i = incident_rec("0.e", "school001", "sleeping", 4000, 0);
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), EDV_EINVAL);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.e", &got, &err),
+                   EDV_ENOTFOUND);
+
+  {
+    edv__incident_filter f = {"open", NULL, 0, NULL, 0};
+    assert_int_equal(edv__store_incident_list(fx->st, &f, collect_incident, ids,
+                                              &more, &err),
+                     0);
+    assert_string_equal(ids, "0.d 0.c ");
+    assert_int_equal(more, 0);
+    ids[0] = '\0';
+    f.state = NULL;
+    f.tenant = "school001";
+    assert_int_equal(edv__store_incident_list(fx->st, &f, collect_incident, ids,
+                                              &more, &err),
+                     0);
+    assert_string_equal(ids, "0.d 0.a ");
+    ids[0] = '\0';
+    f.tenant = "";
+    assert_int_equal(edv__store_incident_list(fx->st, &f, collect_incident, ids,
+                                              &more, &err),
+                     0);
+    assert_string_equal(ids, "0.b ");
+    /* Pages of two, newest first. */
+    ids[0] = '\0';
+    f.tenant = NULL;
+    f.limit = 2;
+    assert_int_equal(edv__store_incident_list(fx->st, &f, collect_incident, ids,
+                                              &more, &err),
+                     0);
+    assert_string_equal(ids, "0.d 0.c ");
+    assert_int_equal(more, 1);
+    f.after_ms = 3000;
+    f.after_id = "0.c";
+    assert_int_equal(edv__store_incident_list(fx->st, &f, collect_incident, ids,
+                                              &more, &err),
+                     0);
+    assert_string_equal(ids, "0.d 0.c 0.b 0.a ");
+    assert_int_equal(more, 0);
+  }
+  assert_int_equal(
+      edv__store_incident_open_counts(fx->st, count_open, opencounts, &err), 0);
+  assert_string_equal(opencounts, "application_errors/Critical=1 "
+                                  "application_errors/Error=1 ");
+
+  /* Prune: 0.b closed (received) at 3000, 0.a at 9000. */
+  assert_int_equal(edv__store_incident_prune(fx->st, 5000, 100, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.b", &got, &err),
+                   EDV_ENOTFOUND);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err), 0);
+  assert_int_equal(incident_rows(fx), 3);
+  /* Past the cap the oldest closed go, the open ones stay. */
+  fx->now = 9500;
+  i = incident_rec("0.f", "", "closed", 5000, 9500);
+  assert_int_equal(edv__store_incident_put(fx->st, &i, &err), 0);
+  assert_int_equal(edv__store_incident_prune(fx->st, 0, 3, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.a", &got, &err),
+                   EDV_ENOTFOUND);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.f", &got, &err), 0);
+  assert_int_equal(edv__store_incident_prune(fx->st, 0, 1, &err), 0);
+  assert_int_equal(incident_rows(fx), 2);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.c", &got, &err), 0);
+  assert_int_equal(edv__store_incident_get(fx->st, "0.d", &got, &err), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1151,6 +1350,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_migration_v1_to_v2, setup, teardown),
       cmocka_unit_test_setup_teardown(test_migration_v2_to_v3, setup, teardown),
       cmocka_unit_test_setup_teardown(test_migration_v3_to_v4, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_v4_to_v5, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_mode_0600, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup,
                                       teardown),
