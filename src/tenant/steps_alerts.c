@@ -89,15 +89,17 @@ static void targets_split(json_object *list, const char *csv, const char *type,
   }
 }
 
-/* Two keys that go together: both set, or neither. 1 when both are. */
+/* Key a (a channel) needs key b (its secret file): 1 when both are set.
+ * b without a is an error too unless `b_alone` (b has another use). */
 static int targets_pair(json_object *list, const char *ka, const char *a,
-                        const char *kb, const char *b, const char *what)
+                        const char *kb, const char *b, int b_alone,
+                        const char *what)
 {
   char msg[300];
   json_object *e;
 
-  if (!a == !b)
-    return a != NULL;
+  if (!a == !b || (!a && b_alone))
+    return a && b;
   snprintf(msg, sizeof(msg), "%s is set but %s is not: %s needs both",
            a ? ka : kb, a ? kb : ka, what);
   e = json_object_new_object();
@@ -114,7 +116,7 @@ json_object *edv__alert_targets_new(const edv__fleet_opts *o)
   targets_split(list, o->alert_webhook, "webhook_tokenauth", "url",
                 "alerts.webhook");
   if (targets_pair(list, "alerts.slack_channel", o->alert_slack_channel,
-                   "alerts.slack_token_file", o->alert_slack_token_file,
+                   "alerts.slack_token_file", o->alert_slack_token_file, 0,
                    "a Slack channel")) {
     target_add(list, "slack", "channel_name", "alerts.slack_channel");
     target_label(list, "channel_name", o->alert_slack_channel);
@@ -128,8 +130,8 @@ json_object *edv__alert_targets_new(const edv__fleet_opts *o)
   }
   if (targets_pair(list, "alerts.intake_url", o->alert_intake_url,
                    "alerts.intake_password_file", o->alert_intake_password_file,
-                   "edvd's intake channel")) {
-    target_add(list, "webhook_basicauth", "url", "alerts.intake_password_file");
+                   1, "edvd's intake channel")) {
+    target_add(list, "webhook_basicauth", "url", "alerts.intake_url");
     target_label(list, "url", o->alert_intake_url);
     target_label(list, "username", EDV_ALERT_INTAKE_USER);
     target_secret(list, "password", o->alert_intake_password_file,

@@ -432,9 +432,10 @@ static void secret_file(const char *name, const char *text, mode_t mode,
 
 static char slack_file[400], pd_file[400], intake_file[400], log_file[400];
 
-/* The platform with email, Slack, PagerDuty and edvd's intake, the
- * library's log (debug) captured in log_file; 0, or -1 with err filled. */
-static int platform_secrets(edv_error *out)
+/* The platform with email, Slack, PagerDuty and edvd's intake (but the
+ * key `drop`, when not NULL), the library's log (debug) captured in
+ * log_file; 0, or -1 with err filled. */
+static int platform_secrets(edv_error *out, const char *drop)
 {
   edv_config *cfg = edv_config_new();
   edv_fleet *f;
@@ -447,17 +448,23 @@ static int platform_secrets(edv_error *out)
 
   snprintf(tf, sizeof(tf), "%s/tiers.json", src ? src : ".");
   assert_int_equal(edv_config_set(cfg, "tiers_file", tf, &err), 0);
-  assert_int_equal(
-      edv_config_set(cfg, "alerts.email", "ops@school.example", &err), 0);
-  assert_int_equal(
-      edv_config_set(cfg, "alerts.slack_channel", "#edv-alerts", &err), 0);
-  assert_int_equal(
-      edv_config_set(cfg, "alerts.slack_token_file", slack_file, &err), 0);
-  assert_int_equal(
-      edv_config_set(cfg, "alerts.pagerduty_key_file", pd_file, &err), 0);
-  assert_int_equal(edv_config_set(cfg, "alerts.intake_url", INTAKE_U, &err), 0);
-  assert_int_equal(
-      edv_config_set(cfg, "alerts.intake_password_file", intake_file, &err), 0);
+  {
+    const char *const kv[] = {"alerts.email",
+                              "ops@school.example",
+                              "alerts.slack_channel",
+                              "#edv-alerts",
+                              "alerts.slack_token_file",
+                              slack_file,
+                              "alerts.pagerduty_key_file",
+                              pd_file,
+                              "alerts.intake_url",
+                              INTAKE_U,
+                              "alerts.intake_password_file",
+                              intake_file};
+    for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i += 2)
+      if (!drop || strcmp(kv[i], drop) != 0)
+        assert_int_equal(edv_config_set(cfg, kv[i], kv[i + 1], &err), 0);
+  }
   fflush(stderr);
   saved = dup(2);
   fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -555,7 +562,7 @@ static void test_secret_channels(void **state)
   secret_file("slack.token", SLACK_1, 0600, slack_file, sizeof(slack_file));
   secret_file("pd.key", PD_KEY, 0400, pd_file, sizeof(pd_file));
   secret_file("intake.pw", INTAKE, 0600, intake_file, sizeof(intake_file));
-  assert_int_equal(platform_secrets(&err), 0);
+  assert_int_equal(platform_secrets(&err, NULL), 0);
 
   names = json_object_new_array();
   our_channels(addrs, sizeof(addrs), names);
@@ -584,12 +591,12 @@ static void test_secret_channels(void **state)
 
   /* Unchanged: nothing written. */
   before = ph_mutations(&H);
-  assert_int_equal(platform_secrets(&err), 0);
+  assert_int_equal(platform_secrets(&err, NULL), 0);
   assert_int_equal(ph_mutations(&H), before);
 
   /* Rotated: the same channel patched with the new token. */
   secret_file("slack.token", SLACK_2, 0600, slack_file, sizeof(slack_file));
-  assert_int_equal(platform_secrets(&err), 0);
+  assert_int_equal(platform_secrets(&err, NULL), 0);
   assert_int_equal(ph_mutations(&H), before + 1);
   secret_channel("slack", "auth_token", name, kept, answered, tag);
   assert_string_equal(name, slack_name);
@@ -600,12 +607,25 @@ static void test_secret_channels(void **state)
   /* A secret file others may read: refused, naming the key and the file,
    * and nothing written. */
   assert_int_equal(chmod(intake_file, 0644), 0);
-  assert_int_equal(platform_secrets(&err), -1);
+  assert_int_equal(platform_secrets(&err, NULL), -1);
   assert_non_null(strstr(err.message, "alerts.intake_password_file"));
   assert_non_null(strstr(err.message, intake_file));
   assert_null(strstr(err.message, INTAKE));
   assert_int_equal(ph_mutations(&H), before + 1);
   assert_int_equal(chmod(intake_file, 0600), 0);
+
+  /* A Slack channel without its token file: refused naming both keys. */
+  assert_int_equal(platform_secrets(&err, "alerts.slack_token_file"), -1);
+  assert_non_null(strstr(err.message, "alerts.slack_channel"));
+  assert_non_null(strstr(err.message, "alerts.slack_token_file"));
+  /* The intake's password without its URL (edvd's intake reached some
+   * other way): no intake channel, ours removed. */
+  assert_int_equal(platform_secrets(&err, "alerts.intake_url"), 0);
+  names = json_object_new_array();
+  our_channels(addrs, sizeof(addrs), names);
+  assert_string_equal(addrs, "#edv-alerts ops@school.example pagerduty");
+  assert_exact_policies(names);
+  json_object_put(names);
 
   /* No secret in the log or the fleet's store (edv.db and its WAL). */
   assert_true(file_has(log_file, "notificationChannels")); /* it logged */
