@@ -24,6 +24,13 @@
 #include "edv/engine.h"
 #include "fleet/fleet.h"
 
+/* edvd's probe metrics (heal.c writes them, dayops_metrics.c reads them)
+ * and their tenant label: custom metrics carry the tenant as metric label
+ * edv_tenant (label keys take no '-'; docs/operations.md, "Alerts"). */
+#define EDV_METRIC_UP           "custom.googleapis.com/edvirons/tenant_up"
+#define EDV_METRIC_LATENCY      "custom.googleapis.com/edvirons/probe_latency_ms"
+#define EDV_METRIC_TENANT_LABEL "edv_tenant"
+
 /* One Cloud API call of a day-2 operation. */
 #define EDV_DAYOPS_CALL_MS 20000u
 

@@ -27,8 +27,6 @@
 #include "gcp/gcp.h"
 #include "tenant/kinds.h"
 
-#define METRIC_UP          "custom.googleapis.com/edvirons/tenant_up"
-#define METRIC_LATENCY     "custom.googleapis.com/edvirons/probe_latency_ms"
 #define METRICS_MAX_POINTS 20000
 #define METRICS_TTL_MS     5000u
 #define METRICS_ALIGNED    60 /* points per aligned series over the window */
@@ -57,8 +55,8 @@ static const struct metrics_query {
   int by;
   const char *extra, *aligner, *reducer, *group;
 } queries[Q_N] = {
-    [Q_UP] = {METRIC_UP, BY_METRIC_LABEL, NULL, NULL, NULL, NULL},
-    [Q_LATENCY] = {METRIC_LATENCY, BY_METRIC_LABEL, NULL, NULL, NULL, NULL},
+    [Q_UP] = {EDV_METRIC_UP, BY_METRIC_LABEL, NULL, NULL, NULL, NULL},
+    [Q_LATENCY] = {EDV_METRIC_LATENCY, BY_METRIC_LABEL, NULL, NULL, NULL, NULL},
     [Q_USERS] = {"custom.googleapis.com/edvirons/active_users", BY_METRIC_LABEL,
                  NULL, "ALIGN_MEAN", "REDUCE_SUM", NULL},
     [Q_REQUESTS] = {"loadbalancing.googleapis.com/https/request_count",
@@ -530,7 +528,8 @@ static char *series_path(edv_fleet *f, const metrics_ctx *m, int q,
     snprintf(sel, sizeof(sel), "metadata.user_labels.\"edv-tenant\" = \"%s\"",
              m->tenant);
   } else {
-    snprintf(sel, sizeof(sel), "metric.labels.edv_tenant = \"%s\"", m->tenant);
+    snprintf(sel, sizeof(sel),
+             "metric.labels." EDV_METRIC_TENANT_LABEL " = \"%s\"", m->tenant);
   }
   snprintf(filter, sizeof(filter), "metric.type = \"%s\" AND %s%s%s",
            mq->metric, sel, mq->extra ? " AND " : "",

@@ -90,6 +90,13 @@ void edv__env_fleet_opts(const edv_config *cfg, edv__fleet_opts *o)
   o->backup_loc = edv_config_get(cfg, "sql.backup_location");
   o->alert_email = edv_config_get(cfg, "alerts.email");
   o->alert_webhook = edv_config_get(cfg, "alerts.webhook");
+  o->alert_slack_channel = edv_config_get(cfg, "alerts.slack_channel");
+  o->alert_slack_token_file = edv_config_get(cfg, "alerts.slack_token_file");
+  o->alert_pagerduty_key_file =
+      edv_config_get(cfg, "alerts.pagerduty_key_file");
+  o->alert_intake_url = edv_config_get(cfg, "alerts.intake_url");
+  o->alert_intake_password_file =
+      edv_config_get(cfg, "alerts.intake_password_file");
   o->region = edv_config_get(cfg, "region");
   o->supernet = edv_config_get(cfg, "supernet");
   o->subnet_prefix = (unsigned)edv_config_get_int(cfg, "subnet_prefix", 0);

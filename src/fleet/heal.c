@@ -33,7 +33,7 @@
  * with projects.timeSeries.create: custom.googleapis.com/edvirons/
  * tenant_up (GAUGE INT64, 1 healthy / 0 not) and, for probes that got an
  * HTTP answer, custom.googleapis.com/edvirons/probe_latency_ms (GAUGE
- * DOUBLE), metric label tenant = the tenant id, monitored resource
+ * DOUBLE), metric label edv_tenant = the tenant id, monitored resource
  * `global` {project_id}, endTime = the time the round started (the same
  * for every point of a round, so the series of a round stay in step). A
  * call carries at most 200 time series (Google's limit per request), so a
@@ -69,8 +69,6 @@
 #define HEAL_MAX_SERIES   200  /* time series per timeSeries.create */
 #define HEAL_SAMPLE_MS    5000 /* one point per series per 5 s */
 #define HEAL_PAGE         512  /* tenants listed per store page */
-#define METRIC_UP         "custom.googleapis.com/edvirons/tenant_up"
-#define METRIC_LATENCY    "custom.googleapis.com/edvirons/probe_latency_ms"
 
 /* Probe results, as counted and labelled in /metrics. */
 enum { R_HEALTHY, R_UNHEALTHY, R_TIMEOUT, R_ERROR, R__COUNT };
@@ -432,10 +430,10 @@ static void create_descriptors(edv__recon *d)
   static const struct {
     const char *type, *value_type, *name, *unit, *desc;
   } m[] = {
-      {METRIC_UP, "INT64", "Tenant up", "1",
+      {EDV_METRIC_UP, "INT64", "Tenant up", "1",
        "1 when the tenant's /health answered 2xx through its hostname, "
        "else 0 (edvd probes)."},
-      {METRIC_LATENCY, "DOUBLE", "Tenant probe latency", "ms",
+      {EDV_METRIC_LATENCY, "DOUBLE", "Tenant probe latency", "ms",
        "Time edvd's probe of the tenant's /health took, in milliseconds."},
   };
   char path[300];
@@ -456,7 +454,8 @@ static void create_descriptors(edv__recon *d)
     json_object_object_add(o, "description", json_object_new_string(m[i].desc));
     labels = json_object_new_array();
     l = json_object_new_object();
-    json_object_object_add(l, "key", json_object_new_string("tenant"));
+    json_object_object_add(l, "key",
+                           json_object_new_string(EDV_METRIC_TENANT_LABEL));
     json_object_object_add(l, "valueType", json_object_new_string("STRING"));
     json_object_object_add(l, "description",
                            json_object_new_string("The tenant id."));
@@ -500,7 +499,8 @@ static json_object *series(const char *type, const char *id,
   json_object *r = json_object_new_object(), *labels, *pts, *pt, *iv, *v;
 
   labels = json_object_new_object();
-  json_object_object_add(labels, "edv_tenant", json_object_new_string(id));
+  json_object_object_add(labels, EDV_METRIC_TENANT_LABEL,
+                         json_object_new_string(id));
   json_object_object_add(m, "type", json_object_new_string(type));
   json_object_object_add(m, "labels", labels);
   labels = json_object_new_object();
@@ -583,11 +583,11 @@ static void round_write(edv__recon *d, heal_round *r)
         hs->points_skipped++;
         continue;
       }
-      ts = k == 0 ? series(METRIC_UP, t->id, project, "INT64",
+      ts = k == 0 ? series(EDV_METRIC_UP, t->id, project, "INT64",
                            json_object_new_string(x->result == R_HEALTHY ? "1"
                                                                          : "0"),
                            at)
-                  : series(METRIC_LATENCY, t->id, project, "DOUBLE",
+                  : series(EDV_METRIC_LATENCY, t->id, project, "DOUBLE",
                            json_object_new_double(x->ms), at);
       *last = r->at_ms;
       if (!arr)

@@ -1,7 +1,7 @@
 /*
  * monitoring.c - Cloud Monitoring v3, synchronous (no operations):
  * alertPolicies (create/get/list/patch/delete), notificationChannels
- * (create/get/list/delete), uptimeCheckConfigs (create/get/list/delete)
+ * (create/get/list/patch/delete), uptimeCheckConfigs (create/get/list/delete)
  * and timeSeries (create/list).
  *
  * Enforced:
@@ -66,14 +66,23 @@ typedef struct mon_coll {
   const char *coll; /* "alertPolicies" */
   const char *kind;
   const char *param; /* route parameter of the id */
+  /* What is answered of a stored resource (a new reference); NULL: itself */
+  json_object *(*view)(json_object *stored);
 } mon_coll;
 
+static json_object *channel_view(json_object *stored);
+
 static const mon_coll mon_policies = {"alertPolicies", MON_KIND_POLICY,
-                                      "alertPoliciesId"};
+                                      "alertPoliciesId", NULL};
 static const mon_coll mon_channels = {"notificationChannels", MON_KIND_CHANNEL,
-                                      "notificationChannelsId"};
+                                      "notificationChannelsId", channel_view};
 static const mon_coll mon_uptime = {"uptimeCheckConfigs", MON_KIND_UPTIME,
-                                    "uptimeCheckConfigsId"};
+                                    "uptimeCheckConfigsId", NULL};
+
+static json_object *answer_of(const mon_coll *c, json_object *stored)
+{
+  return c->view ? c->view(stored) : json_object_get(stored);
+}
 
 static json_object *lookup(sim *s, sim_req *req, sim_resp *resp,
                            const mon_coll *c, char *key, size_t n)
@@ -108,7 +117,7 @@ static int generic_get(sim *s, sim_req *req, sim_resp *resp, const mon_coll *c)
   char key[400];
   json_object *o = lookup(s, req, resp, c, key, sizeof(key));
 
-  return o ? sim_resp_json(resp, 200, json_object_get(o)) : SIM_DONE;
+  return o ? sim_resp_json(resp, 200, answer_of(c, o)) : SIM_DONE;
 }
 
 static int generic_delete(sim *s, sim_req *req, sim_resp *resp,
@@ -125,7 +134,7 @@ static int generic_delete(sim *s, sim_req *req, sim_resp *resp,
 }
 
 struct list_ctx {
-  const char *kind;
+  const mon_coll *c;
   json_object *items;
 };
 
@@ -135,8 +144,8 @@ static int list_cb(void *data, const char *name, const char *kind,
   struct list_ctx *c = data;
 
   (void)name;
-  if (strcmp(kind, c->kind) == 0)
-    json_object_array_add(c->items, json_object_get(obj));
+  if (strcmp(kind, c->c->kind) == 0)
+    json_object_array_add(c->items, answer_of(c->c, obj));
   return 0;
 }
 
@@ -149,7 +158,7 @@ static int generic_list(sim *s, sim_req *req, sim_resp *resp, const mon_coll *c)
   if (sim_check_project(s, req, resp) < 0)
     return SIM_DONE;
   snprintf(prefix, sizeof(prefix), "projects/%s/%s/", sim_project(s), c->coll);
-  l.kind = c->kind;
+  l.c = c;
   l.items = json_object_new_array();
   sim_store_each(s, prefix, list_cb, &l);
   o = json_object_new_object();
@@ -170,6 +179,111 @@ static const char *const cond_kinds[] = {
     "conditionSql",
     NULL,
 };
+
+/* Seconds of a duration "N[.F]s" (>= 0), or -1. */
+static double duration_s(const char *d)
+{
+  char *end;
+  double v;
+
+  if (!d || !isdigit((unsigned char)*d))
+    return -1;
+  v = strtod(d, &end);
+  return strcmp(end, "s") == 0 ? v : -1;
+}
+
+/* An aggregation of an alert condition: a reducer needs an aligner (not
+ * ALIGN_NONE) and an alignment period; an aligner needs the period,
+ * 60 s to 25 h for alerting (Aggregation, monitoring.v3). */
+static int check_aggregation(sim_resp *resp, json_object *a, const char *f)
+{
+  const char *al = js(a, "perSeriesAligner"),
+             *red = js(a, "crossSeriesReducer");
+  double period = duration_s(js(a, "alignmentPeriod"));
+  char msg[200];
+
+  if (red && strcmp(red, "REDUCE_NONE") != 0 &&
+      (!al || strcmp(al, "ALIGN_NONE") == 0)) {
+    snprintf(msg, sizeof(msg),
+             "Field alert_policy.conditions.condition_threshold.%s: a "
+             "cross_series_reducer needs a per_series_aligner other than "
+             "ALIGN_NONE.",
+             f);
+    return bad(resp, msg);
+  }
+  if (al && strcmp(al, "ALIGN_NONE") != 0 &&
+      (js(a, "alignmentPeriod") == NULL || period < 60 || period > 90000)) {
+    snprintf(msg, sizeof(msg),
+             "Field alert_policy.conditions.condition_threshold.%s."
+             "alignment_period must be between 60s and 90000s.",
+             f);
+    return bad(resp, msg);
+  }
+  return 0;
+}
+
+/* The last aggregation's field `k` (a string, or groupByFields as JSON). */
+static const char *last_agg(json_object *aggs, const char *k)
+{
+  json_object *a = json_object_array_get_idx(aggs, alen(aggs) - 1), *v;
+
+  if (!a || !json_object_object_get_ex(a, k, &v))
+    return "";
+  return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+/* A threshold condition as Monitoring takes it (MetricThreshold): a
+ * filter naming the metric type, a duration of whole minutes, valid
+ * aggregations; a ratio's denominatorFilter names its metric type and its
+ * denominatorAggregations align and group as the aggregations do. */
+static int check_threshold(sim_resp *resp, json_object *t)
+{
+  const char *f = js(t, "filter"), *den = js(t, "denominatorFilter");
+  json_object *aggs = json_object_object_get(t, "aggregations");
+  json_object *daggs = json_object_object_get(t, "denominatorAggregations");
+  double d = duration_s(js(t, "duration"));
+  char pa[256];
+
+  if (f == NULL)
+    return bad(resp, "Field alert_policy.conditions.condition_threshold."
+                     "filter is required.");
+  if (strlen(f) > 2048 || !strstr(f, "metric.type"))
+    return bad(resp, "Field alert_policy.conditions.condition_threshold."
+                     "filter must name a metric.type (at most 2048 "
+                     "characters).");
+  if (js(t, "duration") && (d < 0 || d != (double)(long)(d / 60) * 60))
+    return bad(resp, "Field alert_policy.conditions.condition_threshold."
+                     "duration must be a multiple of 60s.");
+  for (size_t i = 0; i < alen(aggs); i++)
+    if (check_aggregation(resp, json_object_array_get_idx(aggs, i),
+                          "aggregations") < 0)
+      return -1;
+  for (size_t i = 0; i < alen(daggs); i++)
+    if (check_aggregation(resp, json_object_array_get_idx(daggs, i),
+                          "denominator_aggregations") < 0)
+      return -1;
+  if (den == NULL)
+    return alen(daggs) == 0
+               ? 0
+               : bad(resp, "Field alert_policy.conditions.condition_"
+                           "threshold.denominator_aggregations needs a "
+                           "denominator_filter.");
+  if (strlen(den) > 2048 || !strstr(den, "metric.type"))
+    return bad(resp, "Field alert_policy.conditions.condition_threshold."
+                     "denominator_filter must name a metric.type (at most "
+                     "2048 characters).");
+  snprintf(pa, sizeof(pa), "%s", last_agg(aggs, "alignmentPeriod"));
+  if (strcmp(pa, last_agg(daggs, "alignmentPeriod")) != 0)
+    return bad(resp, "Fields alert_policy.conditions.condition_threshold."
+                     "aggregations and denominator_aggregations must use the "
+                     "same alignment period.");
+  snprintf(pa, sizeof(pa), "%s", last_agg(aggs, "groupByFields"));
+  if (strcmp(pa, last_agg(daggs, "groupByFields")) != 0)
+    return bad(resp, "Fields alert_policy.conditions.condition_threshold."
+                     "aggregations and denominator_aggregations must group "
+                     "by the same fields.");
+  return 0;
+}
 
 static int check_policy(sim *s, sim_resp *resp, json_object *p)
 {
@@ -215,9 +329,8 @@ static int check_policy(sim *s, sim_resp *resp, json_object *p)
     if (kinds != 1)
       return bad(resp, "Each condition needs exactly one condition type.");
     if (json_object_object_get_ex(c, "conditionThreshold", &t) &&
-        js(t, "filter") == NULL)
-      return bad(resp, "Field alert_policy.conditions.condition_threshold."
-                       "filter is required.");
+        check_threshold(resp, t) < 0)
+      return -1;
   }
   return 0;
 }
@@ -234,6 +347,22 @@ static void mutation(sim *s, sim_req *req, json_object *o, const char *field)
   json_object_object_add(o, field, m);
 }
 
+/* Conditions get names of their own under the policy (a patch's new
+ * conditions too; one that has a name keeps it). */
+static void name_conditions(sim *s, json_object *p, const char *key)
+{
+  json_object *conds = json_object_object_get(p, "conditions");
+  char cname[500], id[24];
+
+  for (size_t i = 0; i < alen(conds); i++) {
+    json_object *c = json_object_array_get_idx(conds, i);
+    if (js(c, "name"))
+      continue;
+    snprintf(cname, sizeof(cname), "%s/conditions/%s", key, sim_new_id(s, id));
+    json_object_object_add(c, "name", json_object_new_string(cname));
+  }
+}
+
 static int policies_create(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[400];
@@ -244,18 +373,7 @@ static int policies_create(sim *s, sim_req *req, sim_resp *resp)
       check_policy(s, resp, sim_body(req)) < 0)
     return SIM_DONE;
   p = new_resource(s, &mon_policies, sim_body(req), key, sizeof(key));
-  /* Conditions get names of their own under the policy. */
-  {
-    json_object *conds = json_object_object_get(p, "conditions");
-    char cname[500], id[24];
-
-    for (size_t i = 0; i < alen(conds); i++) {
-      snprintf(cname, sizeof(cname), "%s/conditions/%s", key,
-               sim_new_id(s, id));
-      json_object_object_add(json_object_array_get_idx(conds, i), "name",
-                             json_object_new_string(cname));
-    }
-  }
+  name_conditions(s, p, key);
   if (!json_object_object_get_ex(p, "enabled", NULL))
     json_object_object_add(p, "enabled", json_object_new_boolean(1));
   if (!js(p, "combiner"))
@@ -266,39 +384,57 @@ static int policies_create(sim *s, sim_req *req, sim_resp *resp)
   return sim_resp_json(resp, 200, p);
 }
 
+/* The resource `stored` (key `key`) patched with `body` as updateMask
+ * `mask` says: each top-level field named (camelCase or snake_case) taken
+ * from the body, or removed when the body lacks it; no mask: the body
+ * replaces it all but its name and creationRecord. A new object. */
+static json_object *patched(json_object *stored, json_object *body,
+                            const char *mask, const char *key)
+{
+  json_object *want, *v;
+  char field[64];
+
+  if (mask == NULL) {
+    want = body ? copy(body) : json_object_new_object();
+    json_object_object_add(want, "name", json_object_new_string(key));
+    json_object_object_add(
+        want, "creationRecord",
+        copy(json_object_object_get(stored, "creationRecord")));
+    return want;
+  }
+  want = copy(stored);
+  for (const char *m = mask; *m;) {
+    size_t n = strcspn(m, ","), o = 0;
+
+    for (size_t i = 0; i < n && o + 1 < sizeof(field); i++)
+      if (m[i] == '_' && i + 1 < n)
+        field[o++] = (char)toupper((unsigned char)m[++i]);
+      else
+        field[o++] = m[i];
+    field[o] = '\0';
+    if (json_object_object_get_ex(body, field, &v))
+      json_object_object_add(want, field, copy(v));
+    else
+      json_object_object_del(want, field);
+    m += n + (m[n] == ',');
+  }
+  return want;
+}
+
 static int policies_patch(sim *s, sim_req *req, sim_resp *resp)
 {
-  char key[400], field[64];
+  char key[400];
   json_object *p = lookup(s, req, resp, &mon_policies, key, sizeof(key));
-  json_object *want, *body = sim_body(req), *v;
-  const char *mask = sim_query(req, "updateMask");
+  json_object *want, *body = sim_body(req);
 
   if (p == NULL || bad_body(resp, "AlertPolicy", body, "alert_policy"))
     return SIM_DONE;
-  want = copy(p);
-  if (mask == NULL) {
-    /* No mask: the body replaces the policy (keeping its identity). */
-    json_object_put(want);
-    want = body ? copy(body) : json_object_new_object();
-    json_object_object_add(want, "name", json_object_new_string(key));
-    json_object_object_add(want, "creationRecord",
-                           copy(json_object_object_get(p, "creationRecord")));
-  } else {
-    for (const char *m = mask; *m;) {
-      size_t n = strcspn(m, ",");
-
-      snprintf(field, sizeof(field), "%.*s", (int)n, m);
-      if (json_object_object_get_ex(body, field, &v))
-        json_object_object_add(want, field, copy(v));
-      else
-        json_object_object_del(want, field);
-      m += n + (m[n] == ',');
-    }
-  }
+  want = patched(p, body, sim_query(req, "updateMask"), key);
   if (check_policy(s, resp, want) < 0) {
     json_object_put(want);
     return SIM_DONE;
   }
+  name_conditions(s, want, key);
   mutation(s, req, want, "mutationRecord");
   sim_store_put(s, key, MON_KIND_POLICY, json_object_get(want));
   return sim_resp_json(resp, 200, want);
@@ -322,61 +458,133 @@ static int policies_delete(sim *s, sim_req *req, sim_resp *resp)
 /* --- notificationChannels ----------------------------------------------- */
 
 /* The channel types served (Monitoring's notificationChannelDescriptors),
- * the label each requires, and a label Monitoring keeps secret (answered
- * obfuscated). */
+ * the labels each requires. Secret labels (auth_token, password,
+ * service_key) are kept as given (the simulator's notifications use them)
+ * and answered obfuscated, as Monitoring does. */
 static const struct {
-  const char *type, *required, *secret;
+  const char *type, *required[3];
 } chan_types[] = {
-    {"email", "email_address", NULL},
-    {"webhook_tokenauth", "url", NULL},
-    {"webhook_basicauth", "url", "password"},
-    {"pagerduty", "service_key", "service_key"},
-    {"slack", "channel_name", "auth_token"},
-    {"sms", "number", NULL},
-    {"pubsub", "topic", NULL},
+    {"email", {"email_address"}},
+    {"sms", {"number"}},
+    {"webhook_tokenauth", {"url"}},
+    {"webhook_basicauth", {"url", "username", "password"}},
+    {"slack", {"channel_name", "auth_token"}},
+    {"pagerduty", {"service_key"}},
+    {"pubsub", {"topic"}},
 };
+static const char *const chan_secrets[] = {"auth_token", "password",
+                                           "service_key", NULL};
+#define CHAN_MASKED "**************"
+
+static json_object *channel_view(json_object *stored)
+{
+  json_object *c = copy(stored);
+  json_object *labels = json_object_object_get(c, "labels");
+
+  for (size_t i = 0; chan_secrets[i]; i++)
+    if (js(labels, chan_secrets[i]))
+      json_object_object_add(labels, chan_secrets[i],
+                             json_object_new_string(CHAN_MASKED));
+  return c;
+}
+
+/* 0 when channel c has a known type and its required labels; else 400
+ * naming what is missing. */
+static int check_channel(sim_resp *resp, json_object *c)
+{
+  json_object *labels = json_object_object_get(c, "labels");
+  const char *type = js(c, "type"), *v;
+  size_t t;
+
+  if (type == NULL) {
+    sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                "Field notification_channel.type is required.");
+    return -1;
+  }
+  for (t = 0; t < sizeof(chan_types) / sizeof(*chan_types); t++)
+    if (strcmp(chan_types[t].type, type) == 0)
+      break;
+  if (t == sizeof(chan_types) / sizeof(*chan_types)) {
+    sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                "Unknown notification channel type.");
+    return -1;
+  }
+  for (size_t k = 0; k < 3 && chan_types[t].required[k]; k++)
+    if (!(v = js(labels, chan_types[t].required[k])) || !*v) {
+      sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                  "Field notification_channel.labels[%s] is required "
+                  "for a channel of type %s.",
+                  chan_types[t].required[k], type);
+      return -1;
+    }
+  return 0;
+}
 
 static int channels_create(sim *s, sim_req *req, sim_resp *resp)
 {
   char key[400];
-  json_object *c, *body = sim_body(req), *labels;
-  const char *type;
-  size_t t;
+  json_object *c, *body = sim_body(req);
 
   if (sim_check_project(s, req, resp) < 0 ||
-      bad_body(resp, "NotificationChannel", body, "notification_channel"))
+      bad_body(resp, "NotificationChannel", body, "notification_channel") ||
+      check_channel(resp, body) < 0)
     return SIM_DONE;
-  if ((type = js(body, "type")) == NULL)
-    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                       "Field notification_channel.type is required.");
-  for (t = 0; t < sizeof(chan_types) / sizeof(*chan_types); t++)
-    if (strcmp(chan_types[t].type, type) == 0)
-      break;
-  if (t == sizeof(chan_types) / sizeof(*chan_types))
-    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                       "Unknown notification channel type.");
-  labels = json_object_object_get(body, "labels");
-  if (!js(labels, chan_types[t].required) ||
-      !*js(labels, chan_types[t].required)) {
-    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
-                       "Field notification_channel.labels[%s] is required "
-                       "for a channel of type %s.",
-                       chan_types[t].required, type);
-  }
   c = new_resource(s, &mon_channels, body, key, sizeof(key));
-  /* A secret label is never answered (nor kept) in clear. */
-  if (chan_types[t].secret && (labels = json_object_object_get(c, "labels")) &&
-      js(labels, chan_types[t].secret))
-    json_object_object_add(labels, chan_types[t].secret,
-                           json_object_new_string("**************"));
   if (!json_object_object_get_ex(c, "enabled", NULL))
     json_object_object_add(c, "enabled", json_object_new_boolean(1));
   json_object_object_add(
       c, "verificationStatus",
       json_object_new_string("VERIFICATION_STATUS_UNSPECIFIED"));
   mutation(s, req, c, "creationRecord");
-  sim_store_put(s, key, MON_KIND_CHANNEL, json_object_get(c));
-  return sim_resp_json(resp, 200, c);
+  sim_store_put(s, key, MON_KIND_CHANNEL, c);
+  return sim_resp_json(resp, 200, channel_view(c));
+}
+
+/* A patch: the type stays; a secret label sent back as answered (masked)
+ * keeps the value kept. */
+static int channels_patch(sim *s, sim_req *req, sim_resp *resp)
+{
+  char key[400];
+  json_object *c = lookup(s, req, resp, &mon_channels, key, sizeof(key));
+  json_object *want, *body = sim_body(req), *labels, *old;
+  const char *type;
+
+  if (c == NULL ||
+      bad_body(resp, "NotificationChannel", body, "notification_channel"))
+    return SIM_DONE;
+  want = patched(c, body, sim_query(req, "updateMask"), key);
+  type = js(want, "type");
+  if (type && strcmp(type, js(c, "type")) != 0) {
+    json_object_put(want);
+    return sim_err_rpc(resp, 400, "INVALID_ARGUMENT",
+                       "Field notification_channel.type cannot be changed.");
+  }
+  json_object_object_add(want, "type", json_object_new_string(js(c, "type")));
+  labels = json_object_object_get(want, "labels");
+  old = json_object_object_get(c, "labels");
+  for (size_t i = 0; chan_secrets[i]; i++)
+    if (js(labels, chan_secrets[i]) && js(old, chan_secrets[i]) &&
+        strcmp(js(labels, chan_secrets[i]), CHAN_MASKED) == 0)
+      json_object_object_add(labels, chan_secrets[i],
+                             json_object_new_string(js(old, chan_secrets[i])));
+  if (check_channel(resp, want) < 0) {
+    json_object_put(want);
+    return SIM_DONE;
+  }
+  {
+    json_object *recs = json_object_object_get(want, "mutationRecords");
+    json_object *tmp = json_object_new_object();
+    if (!json_object_is_type(recs, json_type_array)) {
+      recs = json_object_new_array();
+      json_object_object_add(want, "mutationRecords", recs);
+    }
+    mutation(s, req, tmp, "record");
+    json_object_array_add(
+        recs, json_object_get(json_object_object_get(tmp, "record")));
+    json_object_put(tmp);
+  }
+  sim_store_put(s, key, MON_KIND_CHANNEL, want);
+  return sim_resp_json(resp, 200, channel_view(want));
 }
 
 static int channels_get(sim *s, sim_req *req, sim_resp *resp)
@@ -852,6 +1060,8 @@ static const sim_route monitoring_routes[] = {
      channels_list, NULL, 0, NULL},
     {"GET", MP "/notificationChannels/{notificationChannelsId}",
      MON_ID "notificationChannels.get", channels_get, NULL, 0, NULL},
+    {"PATCH", MP "/notificationChannels/{notificationChannelsId}",
+     MON_ID "notificationChannels.patch", channels_patch, NULL, 0, NULL},
     {"DELETE", MP "/notificationChannels/{notificationChannelsId}",
      MON_ID "notificationChannels.delete", channels_delete, NULL, 0, NULL},
     {"POST", MP "/uptimeCheckConfigs", MON_ID "uptimeCheckConfigs.create",

@@ -125,9 +125,9 @@ struct edv__fleet {
   edv__store_batch *batch;
   const edv__tiers *tiers;
   char *project, *domain, *region, *network, *supernet, *holder, *actor;
-  char *reserved;        /* dns.reserved_labels */
-  char *backup_location; /* sql.backup_location */
-  char *alert_targets;   /* edv__fleet_alert_targets */
+  char *reserved;             /* dns.reserved_labels */
+  char *backup_location;      /* sql.backup_location */
+  json_object *alert_targets; /* edv__fleet_alert_targets */
   unsigned subnet_prefix;
   unsigned max_attempts;
   uint64_t retry_base_ms, lease_ttl_ms, poll_ms, ready_timeout_ms;
@@ -492,7 +492,7 @@ static void run_free(edv__trun *tr)
     free(f->domain);
     free(f->reserved);
     free(f->backup_location);
-    free(f->alert_targets);
+    json_object_put(f->alert_targets);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -1576,34 +1576,6 @@ static void run_schedule(edv__trun *tr)
 
 /* ---- fleet -------------------------------------------------------------- */
 
-/* "email:a,email:b,webhook:u" from alerts.email and alerts.webhook (each
- * "a,b", or NULL or "none"). Malloc'd, or NULL (no memory). */
-static char *alert_targets(const char *emails, const char *hooks)
-{
-  const char *lists[2] = {emails, hooks}, *kinds[2] = {"email", "webhook"};
-  size_t cap = 1;
-  char *out, *o;
-
-  for (int k = 0; k < 2; k++)
-    if (lists[k])
-      cap += 2 * strlen(lists[k]) + 16 * (strlen(lists[k]) + 1);
-  if (!(o = out = malloc(cap)))
-    return NULL;
-  *o = '\0';
-  for (int k = 0; k < 2; k++) {
-    const char *p = lists[k];
-    if (!p || strcmp(p, "none") == 0)
-      continue;
-    while (*p) {
-      size_t n = strcspn(p, ",");
-      o += snprintf(o, cap - (size_t)(o - out), "%s%s:%.*s",
-                    o == out ? "" : ",", kinds[k], (int)n, p);
-      p += n + (p[n] == ',');
-    }
-  }
-  return out;
-}
-
 int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
                    edv_error *err)
 {
@@ -1629,7 +1601,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
   f->domain = xstrdup(o->domain ? o->domain : "edvirons.com");
   f->reserved = xstrdup(o->reserved ? o->reserved : EDV_DNS_RESERVED_DEFAULT);
   f->backup_location = xstrdup(o->backup_loc ? o->backup_loc : "auto");
-  f->alert_targets = alert_targets(o->alert_email, o->alert_webhook);
+  f->alert_targets = edv__alert_targets_new(o);
   if (f->domain && f->domain[0] && f->domain[strlen(f->domain) - 1] == '.')
     f->domain[strlen(f->domain) - 1] = '\0';
   f->region = xstrdup(o->region ? o->region : "us-central1");
@@ -1656,7 +1628,7 @@ int edv__fleet_new(uv_loop_t *loop, const edv__fleet_opts *o, edv__fleet **out,
     free(f->domain);
     free(f->reserved);
     free(f->backup_location);
-    free(f->alert_targets);
+    json_object_put(f->alert_targets);
     free(f->region);
     free(f->network);
     free(f->supernet);
@@ -1723,7 +1695,7 @@ const char *edv__fleet_backup_location(const edv__fleet *f)
   return f->backup_location;
 }
 
-const char *edv__fleet_alert_targets(const edv__fleet *f)
+json_object *edv__fleet_alert_targets(const edv__fleet *f)
 {
   return f->alert_targets;
 }
@@ -2837,7 +2809,7 @@ void edv__fleet_close(edv__fleet *f, void (*cb)(void *data), void *data)
   free(f->domain);
   free(f->reserved);
   free(f->backup_location);
-  free(f->alert_targets);
+  json_object_put(f->alert_targets);
   free(f->region);
   free(f->network);
   free(f->supernet);

@@ -92,6 +92,13 @@ typedef struct edv__fleet_opts {
   const char *backup_loc;    /* sql.backup_location; NULL: "auto" */
   const char *alert_email;   /* alerts.email: "a@x,b@y"; NULL/"none": none */
   const char *alert_webhook; /* alerts.webhook: https URLs; NULL/"none" */
+  /* alerts.slack_channel, .slack_token_file, .pagerduty_key_file,
+   * .intake_url, .intake_password_file; NULL: unset */
+  const char *alert_slack_channel;
+  const char *alert_slack_token_file;
+  const char *alert_pagerduty_key_file;
+  const char *alert_intake_url;
+  const char *alert_intake_password_file;
   const char *region;        /* the platform's default region */
   const char *network;       /* tenant VPC, default "edv-tenants" */
   const char *supernet;      /* tenant subnets, default EDV_SUBNET_SUPERNET */
@@ -131,9 +138,12 @@ const char *edv__fleet_region(const edv__fleet *f);
 const char *edv__fleet_reserved_labels(const edv__fleet *f);
 /* Its sql.backup_location setting ("auto", "region" or a location). */
 const char *edv__fleet_backup_location(const edv__fleet *f);
-/* Where its alerts go: "email:ADDR" and "webhook:URL" separated by commas
- * (alerts.email, then alerts.webhook); "" for nowhere. */
-const char *edv__fleet_alert_targets(const edv__fleet *f);
+/* Where its alerts go: the notification channels its alerts.* settings
+ * ask for (tenant/steps_alerts.c, edv__alert_targets_new). */
+json_object *edv__fleet_alert_targets(const edv__fleet *f);
+/* The channels opts' alerts.* settings ask for, as a JSON array
+ * (tenant/steps_alerts.c); secrets are named by file, never read here. */
+json_object *edv__alert_targets_new(const edv__fleet_opts *o);
 /* Runs in flight. */
 unsigned edv__fleet_active(const edv__fleet *f);
 uv_loop_t *edv__fleet_loop(const edv__fleet *f);

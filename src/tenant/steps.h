@@ -64,6 +64,14 @@ json_object *edv__vm_body(edv__srun *sr, unsigned gen,
 void edv__vm_release_up(edv__srun *sr);
 void edv__vm_release_down(edv__srun *sr);
 
+/* The user name of edvd's intake channel (webhook_basicauth; the password
+ * is alerts.intake_password_file's). */
+#define EDV_ALERT_INTAKE_USER "edv-alerts"
+/* The platform's notification channels and alert policies
+ * (tenant/steps_alerts.c). */
+void edv__alert_channels_up(edv__srun *sr);
+void edv__alert_policies_up(edv__srun *sr);
+
 /* Looks up the managed zone for the fleet's domain and records it in the
  * facts as "dns_zone" (a step function: ends the step). */
 void edv__dns_zone_lookup(edv__srun *sr);

@@ -1,7 +1,8 @@
 /*
  * test_edvd_probe.c - edvd's health probes through each tenant's hostname
  * (the embedded simulator's data plane), their results as Cloud
- * Monitoring custom metrics, and auto-healing on them.
+ * Monitoring custom metrics (metric label edv_tenant), and auto-healing on
+ * them.
  *
  * Two tenants are created through the API. Then: both have tenant_up
  * points in the simulator's Monitoring, every timeSeries.create carries a

@@ -1484,7 +1484,7 @@ static void scenario_secrets(simfx *f)
 static void scenario_monitoring(simfx *f)
 {
   reply r;
-  char p[300], chan[300], body[800];
+  char p[300], chan[400], body[800];
 
   okr(f, "POST", MON "/notificationChannels",
       "{\"type\":\"email\",\"displayName\":\"ops\",\"labels\":{"
@@ -1504,6 +1504,10 @@ static void scenario_monitoring(simfx *f)
   reply_free(&r);
   ok(f, "GET", p, NULL);
   ok(f, "GET", MON "/notificationChannels", NULL);
+  snprintf(chan, sizeof(chan), "%s?updateMask=labels,userLabels", p);
+  ok(f, "PATCH", chan,
+     "{\"labels\":{\"email_address\":\"oncall@edvirons.com\"},"
+     "\"userLabels\":{\"edv-managed\":\"true\"}}");
   snprintf(chan, sizeof(chan), "%s", p);
   okr(f, "POST", MON "/alertPolicies", body, &r);
   snprintf(p, sizeof(p), "/v3/%s", jget(r.json, "name"));

@@ -4,7 +4,9 @@
  * request log, IAM policy with etags), service accounts (create, get by
  * email and uniqueId, the "-" project, 409, 404), alert policies,
  * notification channels, the uptime-check limit (101st -> 429) and
- * custom-metric time series.
+ * custom-metric time series; channel types' required labels, secret labels
+ * kept but answered masked, channel patches; threshold conditions and
+ * ratios as Monitoring takes them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -443,6 +445,178 @@ static void test_monitoring(void **state)
   fx_free(f);
 }
 
+/* The stored resource `name` as /_sim/state has it (r filled). */
+static json_object *stored(simfx *f, const char *name, reply *r)
+{
+  char path[400];
+  json_object *items;
+
+  snprintf(path, sizeof(path), "/_sim/state?prefix=%s", name);
+  http(f, "GET", path, NULL, r);
+  expect_status(r, 200);
+  items = json_object_object_get(r->json, "resources");
+  assert_int_equal(json_object_array_length(items), 1);
+  return json_object_object_get(json_object_array_get_idx(items, 0),
+                                "resource");
+}
+
+#define MASKED "**************"
+
+static void test_monitoring_channels(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char name[200], path[400], body[1600];
+
+  (void)state;
+  /* Each type's required labels, the missing one named. */
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"slack\",\"labels\":{\"channel_name\":\"#a\"}}", &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "labels[auth_token]"));
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"webhook_basicauth\",\"labels\":{\"url\":\"http://x/\","
+       "\"password\":\"p\"}}",
+       &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "labels[username]"));
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"sms\",\"labels\":{}}", &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "labels[number]"));
+  reply_free(&r);
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"pubsub\",\"labels\":{\"topic\":\"projects/p/topics/t\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+
+  /* A Slack token: kept, answered masked by create, get, list, patch. */
+  http(f, "POST", MON "/notificationChannels",
+       "{\"type\":\"slack\",\"labels\":{\"channel_name\":\"#a\","
+       "\"auth_token\":\"xoxb-s1\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "labels.auth_token", MASKED);
+  assert_jeq(r.json, "labels.channel_name", "#a");
+  assert_null(strstr(r.body, "xoxb-s1"));
+  snprintf(name, sizeof(name), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  assert_jeq(stored(f, name, &r), "labels.auth_token", "xoxb-s1");
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v3/%s", name);
+  http(f, "GET", path, NULL, &r);
+  assert_jeq(r.json, "labels.auth_token", MASKED);
+  reply_free(&r);
+  http(f, "GET", MON "/notificationChannels", NULL, &r);
+  assert_null(strstr(r.body, "xoxb-s1"));
+  assert_non_null(strstr(r.body, MASKED));
+  reply_free(&r);
+  /* Rotated by a patch (snake_case mask as Google takes too). */
+  snprintf(path, sizeof(path), "/v3/%s?updateMask=labels,user_labels", name);
+  http(f, "PATCH", path,
+       "{\"labels\":{\"channel_name\":\"#a\",\"auth_token\":\"xoxb-s2\"},"
+       "\"userLabels\":{\"edv-secret\":\"abc\"}}",
+       &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "labels.auth_token", MASKED);
+  assert_jeq(r.json, "userLabels.edv-secret", "abc");
+  assert_int_equal(jlen(r.json, "mutationRecords"), 1);
+  reply_free(&r);
+  assert_jeq(stored(f, name, &r), "labels.auth_token", "xoxb-s2");
+  reply_free(&r);
+  /* The masked value sent back keeps the secret; the type stays. */
+  snprintf(path, sizeof(path), "/v3/%s?updateMask=labels", name);
+  http(f, "PATCH", path,
+       "{\"labels\":{\"channel_name\":\"#b\",\"auth_token\":\"" MASKED "\"}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  {
+    json_object *c = stored(f, name, &r);
+    assert_jeq(c, "labels.auth_token", "xoxb-s2");
+    assert_jeq(c, "labels.channel_name", "#b");
+  }
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v3/%s?updateMask=type", name);
+  http(f, "PATCH", path, "{\"type\":\"email\"}", &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v3/%s?updateMask=labels", name);
+  http(f, "PATCH", path, "{\"labels\":{\"channel_name\":\"#b\"}}", &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "labels[auth_token]"));
+  reply_free(&r);
+
+  /* Threshold conditions: a ratio with matching aggregations is taken. */
+#define RATIO(den, dur, dagg)                                                  \
+  "{\"displayName\":\"r\",\"conditions\":[{\"displayName\":\"c\","             \
+  "\"conditionThreshold\":{\"filter\":\"metric.type=\\\"a\\\" AND "            \
+  "resource.type=\\\"global\\\"\"" den ",\"comparison\":\"COMPARISON_GT\","    \
+  "\"thresholdValue\":0.05,\"duration\":\"" dur "\",\"aggregations\":[{"       \
+  "\"alignmentPeriod\":\"60s\",\"perSeriesAligner\":\"ALIGN_RATE\","           \
+  "\"crossSeriesReducer\":\"REDUCE_SUM\",\"groupByFields\":[\"resource."       \
+  "label.\\\"x\\\"\"]}]" dagg "}}]}"
+#define DEN ",\"denominatorFilter\":\"metric.type=\\\"b\\\"\""
+#define DAGG(period, group)                                                    \
+  ",\"denominatorAggregations\":[{\"alignmentPeriod\":\"" period "\","         \
+  "\"perSeriesAligner\":\"ALIGN_RATE\",\"crossSeriesReducer\":"                \
+  "\"REDUCE_SUM\",\"groupByFields\":[\"" group "\"]}]"
+  http(f, "POST", MON "/alertPolicies",
+       RATIO(DEN, "300s", DAGG("60s", "resource.label.\\\"x\\\"")), &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "conditions.0.conditionThreshold.denominatorFilter",
+             "metric.type=\"b\"");
+  snprintf(name, sizeof(name), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* Another alignment period, other groups, no denominator filter, a
+   * duration not of whole minutes: refused, naming the field. */
+  http(f, "POST", MON "/alertPolicies",
+       RATIO(DEN, "300s", DAGG("120s", "resource.label.\\\"x\\\"")), &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "alignment period"));
+  reply_free(&r);
+  http(f, "POST", MON "/alertPolicies",
+       RATIO(DEN, "300s", DAGG("60s", "resource.label.\\\"y\\\"")), &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  http(f, "POST", MON "/alertPolicies",
+       RATIO("", "300s", DAGG("60s", "resource.label.\\\"x\\\"")), &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "denominator_filter"));
+  reply_free(&r);
+  http(f, "POST", MON "/alertPolicies", RATIO(DEN, "90s", ""), &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(jget(r.json, "error.message"), "duration"));
+  reply_free(&r);
+  /* A reducer without an aligner. */
+  http(f, "POST", MON "/alertPolicies",
+       "{\"displayName\":\"r\",\"conditions\":[{\"displayName\":\"c\","
+       "\"conditionThreshold\":{\"filter\":\"metric.type=\\\"a\\\"\","
+       "\"duration\":\"60s\",\"aggregations\":[{\"crossSeriesReducer\":"
+       "\"REDUCE_SUM\"}]}}]}",
+       &r);
+  expect_status(&r, 400);
+  reply_free(&r);
+  /* Conditions replaced by a patch get names of their own. */
+  snprintf(path, sizeof(path), "/v3/%s?updateMask=conditions", name);
+  snprintf(body, sizeof(body), "%s", RATIO("", "60s", ""));
+  http(f, "PATCH", path, body, &r);
+  expect_status(&r, 200);
+  assert_non_null(jget(r.json, "conditions.0.name"));
+  assert_null(
+      jget(r.json, "conditions.0.conditionThreshold.denominatorFilter"));
+  reply_free(&r);
+  /* No secret in the simulator's request log. */
+  http(f, "GET", "/_sim/requests", NULL, &r);
+  expect_status(&r, 200);
+  assert_null(strstr(r.body, "xoxb-s"));
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -450,6 +624,7 @@ int main(void)
       cmocka_unit_test(test_iam),
       cmocka_unit_test(test_project_policy),
       cmocka_unit_test(test_monitoring),
+      cmocka_unit_test(test_monitoring_channels),
   };
   int result;
 
