@@ -58,6 +58,18 @@ EDV_EXPORT long long edv_config_get_int(const edv_config *cfg, const char *key,
                                         long long def);
 
 /*
+ * Reads the secret in the file that key `key` names (a `*_file` key such
+ * as alerts.intake_password_file) into buf, NUL-terminated, one trailing
+ * newline dropped. The file must be a regular file of this user, readable
+ * by nobody else (0600 or stricter), of 1 to size-1 bytes. Returns 0; 1
+ * when the key is unset (buf empty); or EDV_ECONFIG with `err` naming the
+ * key and the file, never the secret (buf zeroed). Reads synchronously:
+ * call it where the configuration is read.
+ */
+EDV_EXPORT int edv_config_read_secret(const edv_config *cfg, const char *key,
+                                      char *buf, size_t size, edv_error *err);
+
+/*
  * Calls fn for every key that is set, in key order; secret values (none
  * today: keys hold file names, never key material) would be masked.
  */

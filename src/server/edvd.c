@@ -556,27 +556,29 @@ static char *read_pem(const char *cfgkey, const char *path, int key,
 }
 
 /* alerts.intake_password_file: the password of the alert intake's Basic
- * auth (api_alerts.c), 0600, one line; none: the intake is disabled. */
+ * auth (api_alerts.c), read as every secret file is
+ * (edv_config_read_secret: this user's, 0600), one line; none: the intake
+ * is disabled. */
 static int load_intake_password(edvd *d, edv_error *err)
 {
   const char *path = edv_config_get(d->cfg, "alerts.intake_password_file");
-  size_t n;
+  char buf[1024];
+  int r = edv_config_read_secret(d->cfg, "alerts.intake_password_file", buf,
+                                 sizeof(buf), err);
 
-  if (!path || !*path)
-    return 0;
-  d->intake_password =
-      read_conf_file("alerts.intake_password_file", path, 1, err);
-  if (!d->intake_password)
-    return -1;
-  n = strlen(d->intake_password);
-  while (n && (d->intake_password[n - 1] == '\n' ||
-               d->intake_password[n - 1] == '\r'))
-    d->intake_password[--n] = '\0';
-  if (n == 0 || strchr(d->intake_password, '\n'))
+  if (r)
+    return r == 1 ? 0 : -1;
+  if (strpbrk(buf, "\r\n")) {
+    OPENSSL_cleanse(buf, sizeof(buf));
     return edv_error_set(err, EDV_ECONFIG,
                          "alerts.intake_password_file: '%s' must hold one "
                          "line, the password",
                          path);
+  }
+  d->intake_password = strdup(buf);
+  OPENSSL_cleanse(buf, sizeof(buf));
+  if (!d->intake_password)
+    return edv_error_set(err, EDV_ENOMEM, "out of memory");
   return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "transport/transport.h"
+#include "common/file.h"
 
 typedef enum {
   CFG_STR,     /* any non-empty text without control characters */
@@ -764,6 +765,18 @@ int edv_config_set(edv_config *cfg, const char *key, const char *value,
   if (cfg_store(cfg, key, norm) != 0)
     return edv_error_set(err, EDV_ENOMEM, "out of memory");
   return EDV_OK;
+}
+
+int edv_config_read_secret(const edv_config *cfg, const char *key, char *buf,
+                           size_t size, edv_error *err)
+{
+  const char *path = edv_config_get(cfg, key);
+
+  if (size)
+    buf[0] = '\0';
+  if (!path || !*path)
+    return 1;
+  return edv__file_read_secret(key, path, buf, size, err);
 }
 
 const char *edv_config_get(const edv_config *cfg, const char *key)
