@@ -38,6 +38,7 @@ static const sim_module sim_modules[] = {
     {"monitoring", sim_monitoring_init, NULL},
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
     {"compute-batch", sim_batch_init, NULL},
+    {"cloudbilling", sim_billing_init, NULL},
 };
 
 /* --- APIs --------------------------------------------------------------- */

@@ -35,4 +35,6 @@ int sim_batch_init(sim *s); /* batch.c: Compute's batch endpoint */
 int sim_compute_vm_init(sim *s);
 void sim_compute_vm_seed(sim *s);
 
+int sim_billing_init(sim *s); /* billing.c: Cloud Billing, the Catalog */
+
 #endif /* EDV_SIM_MODULES_H */

@@ -64,6 +64,7 @@ enum {
   DOC_SECRETS,
   DOC_IAM,
   DOC_RESOURCEMANAGER,
+  DOC_CLOUDBILLING,
   DOC__COUNT
 };
 
@@ -77,6 +78,7 @@ static const char *const doc_files[DOC__COUNT] = {
     "secretmanager.v1.json",
     "iam.v1.json",
     "cloudresourcemanager.v1.json",
+    "cloudbilling.v1.json",
 };
 
 typedef struct doc {
@@ -238,6 +240,8 @@ static int route_doc(const sim_rt *rt)
     return DOC_IAM;
   case SIM_API_RESOURCEMANAGER:
     return DOC_RESOURCEMANAGER;
+  case SIM_API_BILLING:
+    return DOC_CLOUDBILLING;
   default:
     return -1;
   }
@@ -1583,6 +1587,14 @@ static void scenario_resourcemanager(simfx *f)
   ok(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body);
 }
 
+static void scenario_billing(simfx *f)
+{
+  ok(f, "GET", "/v1/services?pageSize=2", NULL);
+  ok(f, "GET", "/v1/services/6F81-5844-456A/skus?currencyCode=USD", NULL);
+  ok(f, "GET", "/v1/billingAccounts/000000-5EDV00-000000", NULL);
+  ok(f, "GET", V1 "/billingInfo", NULL);
+}
+
 static void test_responses(void **state)
 {
   simfx *f;
@@ -1610,6 +1622,7 @@ static void test_responses(void **state)
   scenario_monitoring(f);
   scenario_iam(f);
   scenario_resourcemanager(f);
+  scenario_billing(f);
   /* Coverage: which served methods the scenario reached. */
   s = edv__sim_core(f->es);
   for (size_t i = 0; i < s->n_routes; i++) {
