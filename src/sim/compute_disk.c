@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/billing.h"
 #include "sim/compute_vm.h"
 #include "sim/sim.h"
 
@@ -186,6 +187,7 @@ static void disks_resize_apply(sim *s, sim_op *op, json_object *payload)
   }
   snprintf(buf, sizeof(buf), "%lld", to);
   json_object_object_add(d, "sizeGb", json_object_new_string(buf));
+  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 /* The disk's region, from its zone. */
@@ -399,6 +401,7 @@ static void disks_delete_apply(sim *s, sim_op *op, json_object *payload)
     sim_quota_give(s, disk_metric(d), quota_region(d),
                    atof(sim_cvm_str(d, "sizeGb")));
   sim_store_del(s, name);
+  sim_billing_note(s, name);
 }
 
 /* --- snapshots ---------------------------------------------------------- */
@@ -476,6 +479,7 @@ static void disks_create_snapshot_apply(sim *s, sim_op *op,
   }
   sim_store_put(s, sim_cvm_str(payload, "snapshotName"), "compute#snapshot",
                 json_object_get(json_object_object_get(payload, "snapshot")));
+  sim_billing_note(s, sim_cvm_str(payload, "snapshotName"));
 }
 
 static char *snapshot_name(sim *s, const char *snap)
@@ -546,6 +550,7 @@ static void snapshots_delete_apply(sim *s, sim_op *op, json_object *payload)
     return;
   if (sim_store_del(s, sim_cvm_str(payload, "name")) == 0)
     sim_quota_give(s, "SNAPSHOTS", NULL, 1);
+  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 /*
@@ -614,6 +619,7 @@ static void set_labels_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(
       o, "labels", json_object_get(json_object_object_get(payload, "labels")));
   json_object_object_add(o, "labelFingerprint", sim_cvm_fingerprint(s));
+  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 /* --- resource policies -------------------------------------------------- */

@@ -36,5 +36,6 @@ int sim_compute_vm_init(sim *s);
 void sim_compute_vm_seed(sim *s);
 
 int sim_billing_init(sim *s); /* billing.c: Cloud Billing, the Catalog */
+int sim_bigquery_init(sim *s); /* billing_export.c: the billing export */
 
 #endif /* EDV_SIM_MODULES_H */

@@ -55,7 +55,8 @@ typedef struct sim_timer sim_timer;
   XX(OAUTH, "oauth2", "oauth2.googleapis.com", 0)                              \
   XX(METADATA, "metadata", "metadata.google.internal", 0)                      \
   XX(ADMIN, "sim", "", 0)                                                      \
-  XX(BILLING, "cloudbilling", "cloudbilling.googleapis.com", 0)
+  XX(BILLING, "cloudbilling", "cloudbilling.googleapis.com", 0)                \
+  XX(BIGQUERY, "bigquery", "bigquery.googleapis.com", 1)
 
 typedef enum {
 #define SIM__API_ENUM(name, str, host, legacy) SIM_API_##name,

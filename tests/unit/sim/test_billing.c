@@ -6,6 +6,7 @@
  * refusals naming the parameter.
  */
 #include <math.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,17 @@
 #include <cmocka.h>
 
 #include "apitest.h"
+
+#define CP    "/compute/v1/projects/edv-sim"
+#define ZA    CP "/zones/us-central1-a"
+#define BQ    "/bigquery/v2/projects/edv-sim/queries"
+#define TABLE "edv-sim.billing.gcp_billing_export_v1_000000_5EDV00_000000"
+#define QUERY                                                                  \
+  "SELECT (SELECT value FROM UNNEST(labels) WHERE key = 'edv-tenant') AS "     \
+  "tenant,\\n  service.description AS service, sku.description AS sku, "       \
+  "SUM(cost) AS cost, currency FROM `" TABLE "` WHERE invoice.month = @month " \
+  "GROUP BY tenant, service, sku, currency ORDER BY tenant, service, sku"
+#define HOUR_MS 3600000.0
 
 #define SVC_COMPUTE "6F81-5844-456A"
 #define SVC_SQL     "9662-B51E-5089"
@@ -171,12 +183,304 @@ static void test_account(void **state)
   fx_free(f);
 }
 
+/* --- the ledger and the billing export ---------------------------------- */
+
+static void make_vm(simfx *f, const char *name, const char *tenant, int gb)
+{
+  char b[2048];
+
+  snprintf(b, sizeof(b),
+           "{\"name\":\"%s\",\"machineType\":\"zones/us-central1-a/"
+           "machineTypes/e2-medium\",\"labels\":{\"edv-tenant\":\"%s\"},"
+           "\"disks\":[{\"boot\":true,\"autoDelete\":true,"
+           "\"initializeParams\":{\"sourceImage\":\"projects/debian-cloud/"
+           "global/images/family/debian-12\",\"diskSizeGb\":\"%d\","
+           "\"diskType\":\"zones/us-central1-a/diskTypes/pd-balanced\"}}],"
+           "\"networkInterfaces\":[{\"subnetwork\":\"regions/us-central1/"
+           "subnetworks/edv-t1\"}]}",
+           name, tenant, gb);
+  call_done(f, "POST", ZA "/instances", b);
+}
+
+/* The simulated clock's ms. */
+static double clock_ms(simfx *f)
+{
+  reply r;
+  double ms;
+
+  http(f, "GET", "/_sim/clock", NULL, &r);
+  expect_status(&r, 200);
+  ms = atof(jget(r.json, "ms"));
+  reply_free(&r);
+  return ms;
+}
+
+/* Runs the export query for month; the reply is the caller's. */
+static void query(simfx *f, const char *month, const char *extra, reply *r)
+{
+  char b[2048];
+
+  snprintf(b, sizeof(b),
+           "{\"query\":\"%s\",\"useLegacySql\":false,\"parameterMode\":"
+           "\"NAMED\",\"queryParameters\":[{\"name\":\"month\","
+           "\"parameterType\":{\"type\":\"STRING\"},\"parameterValue\":"
+           "{\"value\":\"%s\"}}]%s}",
+           QUERY, month, extra ? extra : "");
+  http(f, "POST", BQ, b, r);
+}
+
+/* The cost of (tenant, sku) in a query answer; 0 when no row. */
+static double cost_of(json_object *ans, const char *tenant, const char *sku)
+{
+  json_object *rows = json_object_object_get(ans, "rows");
+  double sum = 0;
+
+  for (size_t i = 0; i < jlen(ans, "rows"); i++) {
+    json_object *row = json_object_array_get_idx(rows, i);
+    const char *t = jget(row, "f.0.v"), *k = jget(row, "f.2.v");
+
+    if (t && strcmp(t, tenant) == 0 && (sku == NULL || strcmp(k, sku) == 0))
+      sum += atof(jget(row, "f.3.v"));
+  }
+  return sum;
+}
+
+/* The ledger's segments of a resource, from the admin state. */
+static json_object *segments(simfx *f, const char *resource, reply *r)
+{
+  char path[600];
+
+  snprintf(path, sizeof(path),
+           "/_sim/state?prefix=projects/edv-sim/billingLedger/%s", resource);
+  http(f, "GET", path, NULL, r);
+  expect_status(r, 200);
+  return r->json;
+}
+
+/* The sum, over every ledger entry of the admin state, of each segment's
+ * quantities x hours (cut at [m0, now)) x price: what the export's rows
+ * must add up to for tenant. */
+static double ledger_sum(simfx *f, const char *tenant, double m0, double now)
+{
+  reply r;
+  json_object *st, *res;
+  double sum = 0;
+  struct {
+    const char *key;
+    double usd, per_month;
+  } price[] = {{"e2-core", 0.0218137, 0},
+               {"e2-ram", 0.0029230, 0},
+               {"pd-balanced", 0.10, 1}};
+
+  http(f, "GET", "/_sim/state?kind=sim.billingLedger", NULL, &r);
+  expect_status(&r, 200);
+  st = r.json;
+  res = json_object_object_get(st, "resources");
+  assert_non_null(res);
+  for (size_t i = 0; i < json_object_array_length(res); i++) {
+    json_object *e = json_object_array_get_idx(res, i);
+    json_object *segs;
+    size_t n;
+
+    if (json_object_object_get(e, "segments") == NULL)
+      e = json_object_object_get(e, "resource");
+    segs = json_object_object_get(e, "segments");
+    n = json_object_array_length(segs);
+    for (size_t j = 0; j < n; j++) {
+      json_object *sg = json_object_array_get_idx(segs, j);
+      const char *t = jget(sg, "labels.edv-tenant");
+      double a = atof(jget(sg, "ms"));
+      double b = j + 1 < n
+                     ? atof(jget(json_object_array_get_idx(segs, j + 1), "ms"))
+                     : now;
+
+      if (t == NULL || strcmp(t, tenant) != 0)
+        continue;
+      a = a < m0 ? m0 : a;
+      if (b <= a)
+        continue;
+      for (size_t k = 0; k < 3; k++) {
+        const char *q = jget(json_object_object_get(sg, "usage"), price[k].key);
+        double h = (b - a) / HOUR_MS;
+
+        if (q)
+          sum += atof(q) * price[k].usd * (price[k].per_month ? h / 730.0 : h);
+      }
+    }
+  }
+  reply_free(&r);
+  return sum;
+}
+
+static void test_export(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r, a1, a2;
+  double now, m0, d, core1, core2, disk1, disk2;
+  time_t t;
+  struct tm tm;
+  char month[32];
+
+  (void)state;
+  /* To the first second of the next month, plus an hour. */
+  now = clock_ms(f);
+  t = (time_t)(now / 1000);
+  gmtime_r(&t, &tm);
+  tm.tm_mday = 1, tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  tm.tm_mon++;
+  m0 = (double)timegm(&tm) * 1000.0;
+  assert_int_equal(advance(f, (m0 - now) / 1000.0 + 3600), 200);
+  t = (time_t)(m0 / 1000);
+  gmtime_r(&t, &tm);
+  snprintf(month, sizeof(month), "%04d%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+
+  call_done(f, "POST", CP "/global/networks",
+            "{\"name\":\"edv-net\",\"autoCreateSubnetworks\":false}");
+  call_done(f, "POST", CP "/regions/us-central1/subnetworks",
+            "{\"name\":\"edv-t1\",\"network\":\"global/networks/edv-net\","
+            "\"ipCidrRange\":\"10.10.0.0/28\"}");
+  make_vm(f, "edv-t1-vm", "t1", 20);
+  make_vm(f, "edv-t2-vm", "t2", 20);
+  /* Ten days; then t1's VM stops and t2's disk doubles; ten more days. */
+  assert_int_equal(advance(f, 10 * 86400), 200);
+  call_done(f, "POST", ZA "/instances/edv-t1-vm/stop", NULL);
+  call_done(f, "POST", ZA "/disks/edv-t2-vm/resize", "{\"sizeGb\":\"40\"}");
+  assert_int_equal(advance(f, 10 * 86400), 200);
+
+  query(f, month, NULL, &a1);
+  expect_status(&a1, 200);
+  assert_jeq(a1.json, "kind", "bigquery#queryResponse");
+  assert_jeq(a1.json, "jobComplete", "true");
+  assert_jeq(a1.json, "schema.fields.3.name", "cost");
+  assert_jeq(a1.json, "schema.fields.3.type", "FLOAT");
+  assert_jeq(a1.json, "rows.0.f.4.v", "USD");
+  /* t1, t2 x (core, RAM, pd-balanced). */
+  assert_jeq(a1.json, "totalRows", "6");
+  core1 = cost_of(a1.json, "t1", "E2 Instance Core running in Americas");
+  core2 = cost_of(a1.json, "t2", "E2 Instance Core running in Americas");
+  disk1 = cost_of(a1.json, "t1", "Balanced PD Capacity");
+  disk2 = cost_of(a1.json, "t2", "Balanced PD Capacity");
+  /* Stopped half the time: half the compute (to the operations' seconds). */
+  assert_true(core2 > 0);
+  assert_true(fabs(core1 / core2 - 0.5) < 0.001);
+  /* 20 GB, then 40 GB half the time: 1.5 times the storage. */
+  assert_true(fabs(disk2 / disk1 - 1.5) < 0.001);
+  /* 20 days of 1 vCPU at the list price, to the operations' seconds. */
+  assert_true(fabs(core2 - 20 * 24 * 0.0218137) < 0.01);
+  /* Each tenant's rows add up to the ledger's, at the Catalog's prices. */
+  now = clock_ms(f);
+  d = cost_of(a1.json, "t1", NULL) - ledger_sum(f, "t1", m0, now);
+  assert_true(fabs(d) < 1e-6);
+  d = cost_of(a1.json, "t2", NULL) - ledger_sum(f, "t2", m0, now);
+  assert_true(fabs(d) < 1e-6);
+
+  /* Deleted: t1 costs nothing more (its disk goes with it); t2 goes on. */
+  call_done(f, "DELETE", ZA "/instances/edv-t1-vm", NULL);
+  query(f, month, NULL, &r);
+  core1 = cost_of(r.json, "t1", NULL);
+  reply_free(&r);
+  assert_int_equal(advance(f, 2 * 86400), 200);
+  query(f, month, NULL, &a2);
+  expect_status(&a2, 200);
+  assert_true(fabs(cost_of(a2.json, "t1", NULL) - core1) < 1e-9);
+  assert_true(cost_of(a2.json, "t2", NULL) > cost_of(a1.json, "t2", NULL));
+  {
+    /* Its ledger: running, stopped (nothing), then deleted at the stop's
+     * usage already nothing: two segments, the last using nothing. */
+    json_object *st = segments(f,
+                               "projects/edv-sim/zones/us-central1-a/"
+                               "instances/edv-t1-vm",
+                               &r);
+    json_object *segs = json_object_object_get(
+        json_object_object_get(json_object_array_get_idx(
+                                   json_object_object_get(st, "resources"), 0),
+                               "resource"),
+        "segments");
+
+    assert_int_equal(json_object_array_length(segs), 2);
+    assert_int_equal(json_object_object_length(json_object_object_get(
+                         json_object_array_get_idx(segs, 1), "usage")),
+                     0);
+    reply_free(&r);
+  }
+  /* Pages: maxResults 4 of 6, the rest through getQueryResults. */
+  reply_free(&a2);
+  query(f, month, ",\"maxResults\":4", &a2);
+  expect_status(&a2, 200);
+  assert_int_equal(jlen(a2.json, "rows"), 4);
+  assert_jeq(a2.json, "pageToken", "4");
+  {
+    char path[300];
+
+    snprintf(path, sizeof(path), BQ "/%s?pageToken=4",
+             jget(a2.json, "jobReference.jobId"));
+    http(f, "GET", path, NULL, &r);
+    expect_status(&r, 200);
+    assert_jeq(r.json, "kind", "bigquery#getQueryResultsResponse");
+    assert_int_equal(jlen(r.json, "rows"), 2);
+    assert_jeq(r.json, "totalRows", "6");
+    assert_null(jget(r.json, "pageToken"));
+    reply_free(&r);
+  }
+  /* A month before anything ran: no rows. */
+  query(f, "197001", NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "totalRows", "0");
+  reply_free(&r);
+  reply_free(&a1);
+  reply_free(&a2);
+  fx_free(f);
+}
+
+/* Anything but the documented query is refused, naming what is wrong. */
+static void test_export_refusals(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char b[2048];
+
+  (void)state;
+  query(f, "2026-12", NULL, &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(r.body, "parameterValue.value"));
+  reply_free(&r);
+  query(f, "202612", ",\"useLegacySql\":true", &r);
+  /* a repeated key: json-c keeps the last, true */
+  expect_status(&r, 400);
+  assert_non_null(strstr(r.body, "useLegacySql"));
+  reply_free(&r);
+  http(f, "POST", BQ,
+       "{\"query\":\"SELECT 1\",\"useLegacySql\":false,\"parameterMode\":"
+       "\"NAMED\"}",
+       &r);
+  expect_status(&r, 400);
+  assert_jeq(r.json, "error.errors.0.reason", "invalidQuery");
+  assert_non_null(strstr(r.body, "query: not supported"));
+  reply_free(&r);
+  snprintf(b, sizeof(b),
+           "{\"query\":\"%s\",\"useLegacySql\":false,\"parameterMode\":"
+           "\"POSITIONAL\"}",
+           QUERY);
+  http(f, "POST", BQ, b, &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(r.body, "parameterMode"));
+  reply_free(&r);
+  http(f, "POST", BQ, "{\"query\":\"x\",\"bogusField\":1}", &r);
+  expect_status(&r, 400);
+  assert_non_null(strstr(r.body, "bogusField"));
+  reply_free(&r);
+  http(f, "GET", BQ "/job_nope", NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_services),
-      cmocka_unit_test(test_skus),
-      cmocka_unit_test(test_account),
+      cmocka_unit_test(test_services),        cmocka_unit_test(test_skus),
+      cmocka_unit_test(test_account),         cmocka_unit_test(test_export),
+      cmocka_unit_test(test_export_refusals),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,6 +65,7 @@ enum {
   DOC_IAM,
   DOC_RESOURCEMANAGER,
   DOC_CLOUDBILLING,
+  DOC_BIGQUERY,
   DOC__COUNT
 };
 
@@ -79,6 +80,7 @@ static const char *const doc_files[DOC__COUNT] = {
     "iam.v1.json",
     "cloudresourcemanager.v1.json",
     "cloudbilling.v1.json",
+    "bigquery.v2.json",
 };
 
 typedef struct doc {
@@ -242,6 +244,8 @@ static int route_doc(const sim_rt *rt)
     return DOC_RESOURCEMANAGER;
   case SIM_API_BILLING:
     return DOC_CLOUDBILLING;
+  case SIM_API_BIGQUERY:
+    return DOC_BIGQUERY;
   default:
     return -1;
   }
@@ -1589,10 +1593,29 @@ static void scenario_resourcemanager(simfx *f)
 
 static void scenario_billing(simfx *f)
 {
+  reply r;
+
   ok(f, "GET", "/v1/services?pageSize=2", NULL);
   ok(f, "GET", "/v1/services/6F81-5844-456A/skus?currencyCode=USD", NULL);
   ok(f, "GET", "/v1/billingAccounts/000000-5EDV00-000000", NULL);
   ok(f, "GET", V1 "/billingInfo", NULL);
+  /* The billing export's one query, then its result's pages. */
+  okr(f, "POST", "/bigquery/v2/projects/edv-sim/queries",
+      "{\"query\":\"SELECT (SELECT value FROM UNNEST(labels) WHERE key = "
+      "'edv-tenant') AS tenant, service.description AS service, "
+      "sku.description AS sku, SUM(cost) AS cost, currency FROM "
+      "`edv-sim.billing.gcp_billing_export_v1_000000_5EDV00_000000` WHERE "
+      "invoice.month = @month GROUP BY tenant, service, sku, currency ORDER "
+      "BY tenant, service, sku\",\"useLegacySql\":false,"
+      "\"parameterMode\":\"NAMED\",\"maxResults\":1,"
+      "\"queryParameters\":[{\"name\":\"month\",\"parameterType\":"
+      "{\"type\":\"STRING\"},\"parameterValue\":{\"value\":"
+      "\"197001\"}}]}",
+      &r);
+  assert_non_null(jget(r.json, "jobReference.jobId"));
+  okf(f, "GET", NULL, "/bigquery/v2/projects/edv-sim/queries/%s",
+      jget(r.json, "jobReference.jobId"));
+  reply_free(&r);
 }
 
 static void test_responses(void **state)
