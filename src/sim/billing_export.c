@@ -132,8 +132,12 @@ static json_object *usage_of(json_object *obj, json_object **labels)
       use(u, ha ? "sql-cpu-ha" : "sql-cpu", cpu);
       use(u, ha ? "sql-ram-ha" : "sql-ram", gb);
     }
+    /* int64: a string as Google answers, or a number as clients send. */
     use(u, ha ? "sql-storage-ha" : "sql-storage",
-        atof(jsd(settings, "dataDiskSizeGb", "10")));
+        json_object_object_get(settings, "dataDiskSizeGb")
+            ? json_object_get_double(
+                  json_object_object_get(settings, "dataDiskSizeGb"))
+            : 10);
   }
   return u;
 }

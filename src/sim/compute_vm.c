@@ -1483,8 +1483,8 @@ static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
       json_object_object_add(d, "lastAttachTimestamp",
                              json_object_new_string(sim_now_str(s, ts)));
     }
-    sim_billing_note(
-        s, json_object_get_string(json_object_array_get_idx(dn, i)));
+    sim_billing_note(s,
+                     json_object_get_string(json_object_array_get_idx(dn, i)));
   }
   priv_set_str(inst, "phase", "running");
   priv_set_u64(inst, "startMs", sim_now_ms(s));

@@ -312,19 +312,14 @@ static double ledger_sum(simfx *f, const char *tenant, double m0, double now)
   return sum;
 }
 
-static void test_export(void **state)
+/* Moves the clock to the first second of the next month plus an hour;
+ * returns that month's first ms and writes its "YYYYMM". */
+static double next_month(simfx *f, char *month, size_t size)
 {
-  simfx *f = fx_start("fast");
-  reply r, a1, a2;
-  double now, m0, d, core1, core2, disk1, disk2;
-  time_t t;
+  double now = clock_ms(f), m0;
+  time_t t = (time_t)(now / 1000);
   struct tm tm;
-  char month[32];
 
-  (void)state;
-  /* To the first second of the next month, plus an hour. */
-  now = clock_ms(f);
-  t = (time_t)(now / 1000);
   gmtime_r(&t, &tm);
   tm.tm_mday = 1, tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
   tm.tm_mon++;
@@ -332,7 +327,19 @@ static void test_export(void **state)
   assert_int_equal(advance(f, (m0 - now) / 1000.0 + 3600), 200);
   t = (time_t)(m0 / 1000);
   gmtime_r(&t, &tm);
-  snprintf(month, sizeof(month), "%04d%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+  snprintf(month, size, "%04d%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+  return m0;
+}
+
+static void test_export(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r, a1, a2;
+  double now, m0, d, core1, core2, disk1, disk2;
+  char month[32];
+
+  (void)state;
+  m0 = next_month(f, month, sizeof(month));
 
   call_done(f, "POST", CP "/global/networks",
             "{\"name\":\"edv-net\",\"autoCreateSubnetworks\":false}");
@@ -432,6 +439,50 @@ static void test_export(void **state)
   fx_free(f);
 }
 
+/* A Cloud SQL instance: Regional vCPU and RAM while it runs, storage
+ * throughout; stopped (activationPolicy NEVER) half the time. */
+static void test_export_sql(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r;
+  char month[32];
+  double cpu, ram, disk;
+
+  (void)state;
+  next_month(f, month, sizeof(month));
+  http(f, "POST", "/v1/projects/edv-sim/instances",
+       "{\"name\":\"pg1\",\"databaseVersion\":\"POSTGRES_15\","
+       "\"region\":\"us-central1\",\"settings\":{\"tier\":"
+       "\"db-custom-2-4096\",\"availabilityType\":\"REGIONAL\","
+       "\"dataDiskSizeGb\":\"50\",\"userLabels\":{\"edv-tenant\":"
+       "\"t3\"}}}",
+       &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  assert_int_equal(advance(f, 60), 200);
+  assert_int_equal(advance(f, 10 * 86400 - 60), 200);
+  http(f, "PATCH", "/v1/projects/edv-sim/instances/pg1",
+       "{\"settings\":{\"activationPolicy\":\"NEVER\"}}", &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  assert_int_equal(advance(f, 60), 200);
+  assert_int_equal(advance(f, 10 * 86400 - 60), 200);
+  query(f, month, NULL, &r);
+  expect_status(&r, 200);
+  cpu = cost_of(r.json, "t3", "Cloud SQL for PostgreSQL: Regional - vCPU");
+  ram = cost_of(r.json, "t3", "Cloud SQL for PostgreSQL: Regional - RAM");
+  disk = cost_of(r.json, "t3",
+                 "Cloud SQL for PostgreSQL: Regional - Standard storage");
+  /* 240 h of 2 vCPU and 4 GB; 480 h of 50 GB (to the operations' time). */
+  assert_true(fabs(cpu - 240 * 2 * 0.0826) < 0.01);
+  assert_true(fabs(ram - 240 * 4 * 0.014) < 0.01);
+  assert_true(fabs(disk - 480.0 / 730 * 50 * 0.34) < 0.01);
+  assert_true(cost_of(r.json, "t3", "Cloud SQL for PostgreSQL: Zonal - vCPU") ==
+              0);
+  reply_free(&r);
+  fx_free(f);
+}
+
 /* Anything but the documented query is refused, naming what is wrong. */
 static void test_export_refusals(void **state)
 {
@@ -478,9 +529,9 @@ static void test_export_refusals(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_services),        cmocka_unit_test(test_skus),
-      cmocka_unit_test(test_account),         cmocka_unit_test(test_export),
-      cmocka_unit_test(test_export_refusals),
+      cmocka_unit_test(test_services),   cmocka_unit_test(test_skus),
+      cmocka_unit_test(test_account),    cmocka_unit_test(test_export),
+      cmocka_unit_test(test_export_sql), cmocka_unit_test(test_export_refusals),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
