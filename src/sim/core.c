@@ -40,6 +40,7 @@ static const sim_module sim_modules[] = {
     {"compute-batch", sim_batch_init, NULL},
     {"cloudbilling", sim_billing_init, NULL},
     {"bigquery", sim_bigquery_init, NULL},
+    {"billingbudgets", sim_budgets_init, NULL},
 };
 
 /* --- APIs --------------------------------------------------------------- */

@@ -526,12 +526,188 @@ static void test_export_refusals(void **state)
   fx_free(f);
 }
 
+/* --- Billing Budgets ------------------------------------------------------ */
+
+#define BB "/v1/billingAccounts/000000-5EDV00-000000/budgets"
+
+/* Notifications fired so far. */
+static size_t fired(simfx *f, reply *r)
+{
+  http(f, "GET", "/_sim/budget-notifications", NULL, r);
+  expect_status(r, 200);
+  return jlen(r->json, "notifications");
+}
+
+static void test_budgets(void **state)
+{
+  simfx *f = fx_start("fast");
+  reply r, n;
+  char month[32], chan[200], body[1024], name[300], path[400], etag[64];
+
+  (void)state;
+  next_month(f, month, sizeof(month));
+  http(f, "POST", "/v3/projects/edv-sim/notificationChannels",
+       "{\"type\":\"email\",\"displayName\":\"ops\",\"labels\":{"
+       "\"email_address\":\"ops@edvirons.com\"}}",
+       &r);
+  expect_status(&r, 200);
+  snprintf(chan, sizeof(chan), "%s", jget(r.json, "name"));
+  reply_free(&r);
+  /* t1's budget: $10 a month, 50% and 100%. */
+  snprintf(body, sizeof(body),
+           "{\"displayName\":\"edv-t1\",\"budgetFilter\":{\"labels\":{"
+           "\"edv-tenant\":[\"t1\"]},\"calendarPeriod\":\"MONTH\"},"
+           "\"amount\":{\"specifiedAmount\":{\"currencyCode\":\"USD\","
+           "\"units\":\"10\"}},\"thresholdRules\":[{\"thresholdPercent\":"
+           "0.5},{\"thresholdPercent\":1.0}],\"notificationsRule\":{"
+           "\"monitoringNotificationChannels\":[\"%s\"],\"pubsubTopic\":"
+           "\"projects/edv-sim/topics/budgets\"}}",
+           chan);
+  http(f, "POST", BB, body, &r);
+  expect_status(&r, 200);
+  snprintf(name, sizeof(name), "%s", jget(r.json, "name"));
+  assert_non_null(
+      strstr(name, "billingAccounts/000000-5EDV00-000000/budgets/"));
+  assert_jeq(r.json, "budgetFilter.labels.edv-tenant.0", "t1");
+  snprintf(etag, sizeof(etag), "%s", jget(r.json, "etag"));
+  reply_free(&r);
+  snprintf(path, sizeof(path), "/v1/%s", name);
+  http(f, "GET", path, NULL, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "amount.specifiedAmount.units", "10");
+  reply_free(&r);
+  http(f, "GET", BB, NULL, &r);
+  expect_status(&r, 200);
+  assert_int_equal(jlen(r.json, "budgets"), 1);
+  reply_free(&r);
+
+  /* A t1 VM (e2-medium, 20 GB pd-balanced: ~$0.036/h) and a t2 VM. */
+  call_done(f, "POST", CP "/global/networks",
+            "{\"name\":\"edv-net\",\"autoCreateSubnetworks\":false}");
+  call_done(f, "POST", CP "/regions/us-central1/subnetworks",
+            "{\"name\":\"edv-t1\",\"network\":\"global/networks/edv-net\","
+            "\"ipCidrRange\":\"10.10.0.0/28\"}");
+  make_vm(f, "edv-t1-vm", "t1", 20);
+  make_vm(f, "edv-t2-vm", "t2", 20);
+  /* 100 hours: ~$3.6, under 50% of $10: nothing. */
+  assert_int_equal(advance(f, 100 * 3600), 200);
+  assert_int_equal(fired(f, &n), 0);
+  reply_free(&n);
+  /* 200 hours: ~$7.2, over 50% only: one notification, once. */
+  assert_int_equal(advance(f, 100 * 3600), 200);
+  assert_int_equal(fired(f, &n), 1);
+  assert_jeq(n.json, "notifications.0.budget", name);
+  assert_jeq(n.json, "notifications.0.alertThresholdExceeded", "0.5");
+  assert_jeq(n.json, "notifications.0.monitoringNotificationChannels.0", chan);
+  assert_jeq(n.json, "notifications.0.pubsubTopic",
+             "projects/edv-sim/topics/budgets");
+  /* Fired when the spend crossed $5, not when it was read. */
+  {
+    double cost = atof(jget(n.json, "notifications.0.costAmount"));
+
+    assert_true(cost >= 5.0 && cost < 5.001);
+  }
+  reply_free(&n);
+  assert_int_equal(fired(f, &n), 1);
+  reply_free(&n);
+  /* Stopped: t1's spend stays under 100% however long; t2's does not count. */
+  call_done(f, "POST", ZA "/instances/edv-t1-vm/stop", NULL);
+  assert_int_equal(advance(f, 300 * 3600), 200);
+  assert_int_equal(fired(f, &n), 1);
+  reply_free(&n);
+  /* Raised threshold through patch: 0.5 and 0.7, the etag checked. */
+  http(f, "PATCH", path, "{\"etag\":\"0000\",\"displayName\":\"x\"}", &r);
+  expect_status(&r, 409);
+  reply_free(&r);
+  snprintf(body, sizeof(body),
+           "{\"etag\":\"%s\",\"thresholdRules\":[{\"thresholdPercent\":"
+           "0.5},{\"thresholdPercent\":0.7}]}",
+           etag);
+  snprintf(path + strlen(path), sizeof(path) - strlen(path),
+           "?updateMask=thresholdRules");
+  http(f, "PATCH", path, body, &r);
+  expect_status(&r, 200);
+  assert_jeq(r.json, "thresholdRules.1.thresholdPercent", "0.7");
+  assert_jeq(r.json, "displayName", "edv-t1");
+  reply_free(&r);
+  assert_int_equal(fired(f, &n), 2);
+  assert_true(
+      fabs(atof(jget(n.json, "notifications.1.alertThresholdExceeded")) - 0.7) <
+      1e-9);
+  reply_free(&n);
+  /* Deleted: gone from the list. */
+  *strchr(path, '?') = '\0';
+  http(f, "DELETE", path, NULL, &r);
+  expect_status(&r, 200);
+  reply_free(&r);
+  http(f, "GET", path, NULL, &r);
+  expect_status(&r, 404);
+  reply_free(&r);
+  http(f, "GET", BB, NULL, &r);
+  assert_int_equal(jlen(r.json, "budgets"), 0);
+  reply_free(&r);
+  fx_free(f);
+}
+
+/* Refusals name the field. */
+static void test_budget_refusals(void **state)
+{
+  simfx *f = fx_start("fast");
+  static const struct {
+    const char *body, *field;
+  } cases[] = {
+      {"{\"thresholdRules\":[]}", "amount.specifiedAmount"},
+      {"{\"amount\":{\"specifiedAmount\":{\"currencyCode\":\"EUR\","
+       "\"units\":\"5\"}}}",
+       "amount.specifiedAmount.currencyCode"},
+      {"{\"amount\":{\"specifiedAmount\":{\"units\":\"5\"}},"
+       "\"budgetFilter\":{\"labels\":{\"edv-tenant\":[\"a\",\"b\"]}}}",
+       "budgetFilter.labels"},
+      {"{\"amount\":{\"specifiedAmount\":{\"units\":\"5\"}},"
+       "\"budgetFilter\":{\"services\":[\"services/x\"]}}",
+       "budgetFilter.services"},
+      {"{\"amount\":{\"specifiedAmount\":{\"units\":\"5\"}},"
+       "\"thresholdRules\":[{\"thresholdPercent\":0}]}",
+       "thresholdRules.thresholdPercent"},
+      {"{\"amount\":{\"specifiedAmount\":{\"units\":\"5\"}},"
+       "\"thresholdRules\":[{\"thresholdPercent\":0.5,\"spendBasis\":"
+       "\"FORECASTED_SPEND\"}]}",
+       "thresholdRules.spendBasis"},
+      {"{\"amount\":{\"specifiedAmount\":{\"units\":\"5\"}},"
+       "\"notificationsRule\":{\"monitoringNotificationChannels\":["
+       "\"projects/edv-sim/notificationChannels/404\"]}}",
+       "notificationsRule.monitoringNotificationChannels"},
+      {"{\"amount\":{\"specifiedAmount\":{\"units\":\"5\"}},"
+       "\"notificationsRule\":{\"pubsubTopic\":\"budgets\"}}",
+       "notificationsRule.pubsubTopic"},
+      {"{\"bogusField\":1}", "bogusField"},
+  };
+  reply r;
+
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    http(f, "POST", BB, cases[i].body, &r);
+    if (r.status != 400 || strstr(r.body, cases[i].field) == NULL)
+      fail_msg("%s: want 400 naming %s, got %ld %s", cases[i].body,
+               cases[i].field, r.status, r.body);
+    reply_free(&r);
+  }
+  http(f, "GET", BB, NULL, &r);
+  assert_int_equal(jlen(r.json, "budgets"), 0);
+  reply_free(&r);
+  http(f, "GET", "/v1/billingAccounts/000000-AAAAAA-000000/budgets", NULL, &r);
+  expect_status(&r, 403);
+  reply_free(&r);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_services),   cmocka_unit_test(test_skus),
       cmocka_unit_test(test_account),    cmocka_unit_test(test_export),
       cmocka_unit_test(test_export_sql), cmocka_unit_test(test_export_refusals),
+      cmocka_unit_test(test_budgets),    cmocka_unit_test(test_budget_refusals),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

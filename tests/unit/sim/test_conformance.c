@@ -66,6 +66,7 @@ enum {
   DOC_RESOURCEMANAGER,
   DOC_CLOUDBILLING,
   DOC_BIGQUERY,
+  DOC_BUDGETS,
   DOC__COUNT
 };
 
@@ -81,6 +82,7 @@ static const char *const doc_files[DOC__COUNT] = {
     "cloudresourcemanager.v1.json",
     "cloudbilling.v1.json",
     "bigquery.v2.json",
+    "billingbudgets.v1.json",
 };
 
 typedef struct doc {
@@ -246,6 +248,8 @@ static int route_doc(const sim_rt *rt)
     return DOC_CLOUDBILLING;
   case SIM_API_BIGQUERY:
     return DOC_BIGQUERY;
+  case SIM_API_BUDGETS:
+    return DOC_BUDGETS;
   default:
     return -1;
   }
@@ -1615,6 +1619,20 @@ static void scenario_billing(simfx *f)
   assert_non_null(jget(r.json, "jobReference.jobId"));
   okf(f, "GET", NULL, "/bigquery/v2/projects/edv-sim/queries/%s",
       jget(r.json, "jobReference.jobId"));
+  reply_free(&r);
+  /* A budget's life. */
+  okr(f, "POST", "/v1/billingAccounts/000000-5EDV00-000000/budgets",
+      "{\"displayName\":\"edv-t1\",\"budgetFilter\":{\"labels\":{"
+      "\"edv-tenant\":[\"t1\"]}},\"amount\":{\"specifiedAmount\":{"
+      "\"currencyCode\":\"USD\",\"units\":\"10\"}},\"thresholdRules\":["
+      "{\"thresholdPercent\":0.5}]}",
+      &r);
+  assert_non_null(jget(r.json, "name"));
+  okf(f, "GET", NULL, "/v1/%s", jget(r.json, "name"));
+  ok(f, "GET", "/v1/billingAccounts/000000-5EDV00-000000/budgets", NULL);
+  okf(f, "PATCH", "{\"displayName\":\"edv-t1b\"}",
+      "/v1/%s?updateMask=displayName", jget(r.json, "name"));
+  okf(f, "DELETE", NULL, "/v1/%s", jget(r.json, "name"));
   reply_free(&r);
 }
 
