@@ -9,8 +9,9 @@
  * Cloud SQL instance created, patched or deleted). The note reads the
  * resource as the store has it now and, when what it uses (SKU quantities)
  * or its labels changed, appends a segment {ms, labels, usage} to the
- * resource's ledger entry, "projects/P/billingLedger/<resource name>"
- * (kind sim.billingLedger, persisted with the state). A deleted resource's
+ * resource's entry in the ledger, one store entry "projects/P/billingLedger"
+ * (kind sim.billingLedger, persisted with the state; one entry, so that it
+ * is no tenant's resource in the admin state). A deleted resource's
  * last segment uses nothing. Spend over [from, to) is each segment's
  * quantities times its overlap in hours (GiBy.mo and mo: hours / 730) times
  * the Catalog's prices (billing.c).
@@ -144,9 +145,27 @@ static json_object *usage_of(json_object *obj, json_object **labels)
 
 /* --- the ledger -------------------------------------------------------- */
 
-static void ledger_key(sim *s, const char *name, char *key, size_t n)
+/* The ledger's entries by resource name (created when create is set and
+ * there is none; else NULL). One store entry for the whole ledger, so it
+ * does not read as a resource of any tenant. */
+static json_object *ledger(sim *s, int create)
 {
-  snprintf(key, n, "projects/%s/billingLedger/%s", sim_project(s), name);
+  json_object *l;
+  char key[300];
+
+  snprintf(key, sizeof(key), "projects/%s/billingLedger", sim_project(s));
+  l = sim_store_get(s, key);
+  if (l == NULL && create) {
+    l = json_object_new_object();
+    json_object_object_add(l, "resources", json_object_new_object());
+    sim_store_put(s, key, LEDGER_KIND, l);
+  }
+  return l ? json_object_object_get(l, "resources") : NULL;
+}
+
+void sim_billing_seed(sim *s)
+{
+  ledger(s, 1);
 }
 
 static int same_json(json_object *a, json_object *b)
@@ -156,17 +175,16 @@ static int same_json(json_object *a, json_object *b)
 
 void sim_billing_note(sim *s, const char *name)
 {
-  json_object *labels, *usage, *entry, *segs, *last, *seg, *lab;
+  json_object *labels, *usage, *entry, *segs, *last, *seg, *lab, *entries;
   size_t n;
-  char key[600];
   uint64_t now = sim_now_ms(s);
 
   usage = usage_of(sim_store_get(s, name), &labels);
   lab = json_object_is_type(labels, json_type_object)
             ? copy(labels)
             : json_object_new_object();
-  ledger_key(s, name, key, sizeof(key));
-  entry = sim_store_get(s, key);
+  entries = ledger(s, 1);
+  entry = json_object_object_get(entries, name);
   segs = entry ? json_object_object_get(entry, "segments") : NULL;
   n = alen(segs);
   last = n ? json_object_array_get_idx(segs, n - 1) : NULL;
@@ -188,7 +206,7 @@ void sim_billing_note(sim *s, const char *name)
     json_object_object_add(entry, "resource", json_object_new_string(name));
     segs = json_object_new_array();
     json_object_object_add(entry, "segments", segs);
-    sim_store_put(s, key, LEDGER_KIND, entry);
+    json_object_object_add(entries, name, entry);
   }
   /* A change at the same instant replaces the segment it would close. */
   if (last && (uint64_t)json_object_get_int64(
@@ -204,16 +222,11 @@ typedef struct usage_ctx {
   void *data;
 } usage_ctx;
 
-static int usage_cb(void *data, const char *name, const char *kind,
-                    json_object *entry)
+static void usage_entry(usage_ctx *c, json_object *entry)
 {
-  usage_ctx *c = data;
   json_object *segs = json_object_object_get(entry, "segments");
   size_t n = alen(segs);
 
-  (void)name;
-  if (strcmp(kind, LEDGER_KIND) != 0)
-    return 0;
   for (size_t i = 0; i < n; i++) {
     json_object *seg = json_object_array_get_idx(segs, i);
     uint64_t a =
@@ -246,20 +259,23 @@ static int usage_cb(void *data, const char *name, const char *kind,
             json_object_object_get(seg, "labels"), k, amount, amount * k->usd);
     }
   }
-  return 0;
 }
 
 void sim_billing_usage(sim *s, uint64_t from_ms, uint64_t to_ms,
                        sim_billing_row_fn fn, void *data)
 {
   usage_ctx c = {from_ms, to_ms, fn, data};
-  char prefix[300];
+  json_object *entries = ledger(s, 0);
 
   if (to_ms > sim_now_ms(s))
     c.to = sim_now_ms(s);
-  snprintf(prefix, sizeof(prefix), "projects/%s/billingLedger/",
-           sim_project(s));
-  sim_store_each(s, prefix, usage_cb, &c);
+  if (entries == NULL)
+    return;
+  json_object_object_foreach(entries, name, entry)
+  {
+    (void)name;
+    usage_entry(&c, entry);
+  }
 }
 
 /* --- the invoice month ------------------------------------------------- */

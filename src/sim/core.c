@@ -39,7 +39,7 @@ static const sim_module sim_modules[] = {
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
     {"compute-batch", sim_batch_init, NULL},
     {"cloudbilling", sim_billing_init, NULL},
-    {"bigquery", sim_bigquery_init, NULL},
+    {"bigquery", sim_bigquery_init, sim_billing_seed},
     {"billingbudgets", sim_budgets_init, NULL},
 };
 

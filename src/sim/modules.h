@@ -37,6 +37,7 @@ void sim_compute_vm_seed(sim *s);
 
 int sim_billing_init(sim *s); /* billing.c: Cloud Billing, the Catalog */
 int sim_bigquery_init(sim *s); /* billing_export.c: the billing export */
+void sim_billing_seed(sim *s);  /* billing_export.c: the empty ledger */
 int sim_budgets_init(sim *s);  /* budgets.c: Billing Budgets */
 
 #endif /* EDV_SIM_MODULES_H */

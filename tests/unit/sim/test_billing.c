@@ -245,16 +245,23 @@ static double cost_of(json_object *ans, const char *tenant, const char *sku)
   return sum;
 }
 
-/* The ledger's segments of a resource, from the admin state. */
-static json_object *segments(simfx *f, const char *resource, reply *r)
+/* The ledger's entries by resource name, from the admin state (r holds
+ * them). */
+static json_object *ledger(simfx *f, reply *r)
 {
-  char path[600];
+  json_object *l;
 
-  snprintf(path, sizeof(path),
-           "/_sim/state?prefix=projects/edv-sim/billingLedger/%s", resource);
-  http(f, "GET", path, NULL, r);
+  http(f, "GET", "/_sim/state?kind=sim.billingLedger", NULL, r);
   expect_status(r, 200);
-  return r->json;
+  assert_int_equal(jlen(r->json, "resources"), 1);
+  l = json_object_object_get(
+      json_object_object_get(
+          json_object_array_get_idx(
+              json_object_object_get(r->json, "resources"), 0),
+          "resource"),
+      "resources");
+  assert_non_null(l);
+  return l;
 }
 
 /* The sum, over every ledger entry of the admin state, of each segment's
@@ -263,7 +270,7 @@ static json_object *segments(simfx *f, const char *resource, reply *r)
 static double ledger_sum(simfx *f, const char *tenant, double m0, double now)
 {
   reply r;
-  json_object *st, *res;
+  json_object *entries;
   double sum = 0;
   struct {
     const char *key;
@@ -272,20 +279,13 @@ static double ledger_sum(simfx *f, const char *tenant, double m0, double now)
                {"e2-ram", 0.0029230, 0},
                {"pd-balanced", 0.10, 1}};
 
-  http(f, "GET", "/_sim/state?kind=sim.billingLedger", NULL, &r);
-  expect_status(&r, 200);
-  st = r.json;
-  res = json_object_object_get(st, "resources");
-  assert_non_null(res);
-  for (size_t i = 0; i < json_object_array_length(res); i++) {
-    json_object *e = json_object_array_get_idx(res, i);
-    json_object *segs;
-    size_t n;
+  entries = ledger(f, &r);
+  json_object_object_foreach(entries, name, e)
+  {
+    json_object *segs = json_object_object_get(e, "segments");
+    size_t n = json_object_array_length(segs);
 
-    if (json_object_object_get(e, "segments") == NULL)
-      e = json_object_object_get(e, "resource");
-    segs = json_object_object_get(e, "segments");
-    n = json_object_array_length(segs);
+    (void)name;
     for (size_t j = 0; j < n; j++) {
       json_object *sg = json_object_array_get_idx(segs, j);
       const char *t = jget(sg, "labels.edv-tenant");
@@ -394,14 +394,10 @@ static void test_export(void **state)
   {
     /* Its ledger: running, stopped (nothing), then deleted at the stop's
      * usage already nothing: two segments, the last using nothing. */
-    json_object *st = segments(f,
-                               "projects/edv-sim/zones/us-central1-a/"
-                               "instances/edv-t1-vm",
-                               &r);
     json_object *segs = json_object_object_get(
-        json_object_object_get(json_object_array_get_idx(
-                                   json_object_object_get(st, "resources"), 0),
-                               "resource"),
+        json_object_object_get(ledger(f, &r),
+                               "projects/edv-sim/zones/us-central1-a/"
+                               "instances/edv-t1-vm"),
         "segments");
 
     assert_int_equal(json_object_array_length(segs), 2);
