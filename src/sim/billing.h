@@ -41,10 +41,10 @@ const char *sim_billing_service_name(const sim_sku *sku);
 /*
  * Records what the resource called name uses now (SKU quantities and
  * labels, read from the store; a resource no longer there uses nothing),
- * from the simulated now on. Call it after every change of a billed
- * resource: VM created, started, stopped, machine type or labels changed,
- * deleted; disk created, resized, relabelled, deleted; Cloud SQL instance
- * created, patched, deleted. Unchanged usage adds nothing.
+ * from the simulated now on; a VM's note covers its disks. ops.c calls it
+ * at every operation's end with the operation's target; call it yourself
+ * after a change of a billed resource that no operation targets.
+ * Unchanged usage adds nothing.
  */
 void sim_billing_note(sim *s, const char *name);
 

@@ -3,10 +3,9 @@
  * to BigQuery, read through BigQuery v2's jobs.query and
  * jobs.getQueryResults.
  *
- * The ledger: the modules call sim_billing_note(s, name) after every
- * change of a billed resource (a VM created, started, stopped, resized,
- * relabelled or deleted; a disk created, resized, relabelled or deleted; a
- * Cloud SQL instance created, patched or deleted). The note reads the
+ * The ledger: every operation's end calls sim_billing_note(s, target)
+ * (ops.c), and so do the few changes without an operation (DNS zones,
+ * snapshots, whose operation targets the disk). The note reads the
  * resource as the store has it now and, when what it uses (SKU quantities)
  * or its labels changed, appends a segment {ms, labels, usage} to the
  * resource's entry in the ledger, one store entry "projects/P/billingLedger"
@@ -122,6 +121,16 @@ static json_object *usage_of(json_object *obj, json_object **labels)
     *labels = json_object_object_get(obj, "labels");
     if (size)
       use(u, "snapshot", atof(size) / 1073741824.0);
+  } else if (strcmp(kind, "compute#address") == 0) {
+    *labels = json_object_object_get(obj, "labels");
+    if (strcmp(jsd(obj, "addressType", "EXTERNAL"), "EXTERNAL") == 0)
+      use(u, "external-ip", 1);
+  } else if (strcmp(kind, "compute#forwardingRule") == 0) {
+    *labels = json_object_object_get(obj, "labels");
+    use(u, "forwarding-rule", 1);
+  } else if (strcmp(kind, "dns#managedZone") == 0) {
+    *labels = json_object_object_get(obj, "labels");
+    use(u, "dns-zone", 1);
   } else if (strcmp(kind, "sql#instance") == 0) {
     int ha, on;
 
@@ -173,7 +182,8 @@ static int same_json(json_object *a, json_object *b)
   return json_object_equal(a, b);
 }
 
-void sim_billing_note(sim *s, const char *name)
+/* Notes one resource; its ledger entry, or NULL when it has none. */
+static json_object *note_one(sim *s, const char *name)
 {
   json_object *labels, *usage, *entry, *segs, *last, *seg, *lab, *entries;
   size_t n;
@@ -195,7 +205,7 @@ void sim_billing_note(sim *s, const char *name)
            : json_object_object_length(usage) == 0) {
     json_object_put(usage);
     json_object_put(lab);
-    return; /* nothing billed changed */
+    return entry; /* nothing billed changed */
   }
   seg = json_object_new_object();
   json_object_object_add(seg, "ms", json_object_new_int64((int64_t)now));
@@ -214,6 +224,45 @@ void sim_billing_note(sim *s, const char *name)
     json_object_array_del_idx(segs, n - 1, 1);
   json_object_array_add(segs, seg);
   sim_dirty(s);
+  return entry;
+}
+
+/* The operations' end notes their target (ops.c): a VM's disks are noted
+ * with it, those it has now and those it had (remembered in its entry, for
+ * when it is gone with them). */
+void sim_billing_note(sim *s, const char *name)
+{
+  json_object *obj = sim_store_get(s, name), *entry, *had, *now;
+  json_object *disks = json_object_object_get(obj, "disks");
+  int vm = strcmp(jsd(obj, "kind", ""), "compute#instance") == 0;
+
+  entry = note_one(s, name);
+  had = json_object_object_get(entry, "disks");
+  if (!vm && had == NULL)
+    return;
+  now = json_object_new_array();
+  for (size_t i = 0; vm && i < alen(disks); i++) {
+    char *d =
+        sim_ref_name(s, js(json_object_array_get_idx(disks, i), "source"));
+
+    if (d)
+      json_object_array_add(now, json_object_new_string(d));
+    free(d);
+  }
+  for (size_t i = 0; i < alen(had); i++)
+    note_one(s, json_object_get_string(json_object_array_get_idx(had, i)));
+  for (size_t i = 0; i < alen(now); i++)
+    note_one(s, json_object_get_string(json_object_array_get_idx(now, i)));
+  if (vm && entry == NULL && alen(now)) { /* an unpriced VM's disks */
+    entry = json_object_new_object();
+    json_object_object_add(entry, "resource", json_object_new_string(name));
+    json_object_object_add(entry, "segments", json_object_new_array());
+    json_object_object_add(ledger(s, 1), name, entry);
+  }
+  if (entry && vm)
+    json_object_object_add(entry, "disks", now);
+  else
+    json_object_put(now);
 }
 
 typedef struct usage_ctx {

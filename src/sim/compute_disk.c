@@ -187,7 +187,6 @@ static void disks_resize_apply(sim *s, sim_op *op, json_object *payload)
   }
   snprintf(buf, sizeof(buf), "%lld", to);
   json_object_object_add(d, "sizeGb", json_object_new_string(buf));
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 /* The disk's region, from its zone. */
@@ -401,7 +400,6 @@ static void disks_delete_apply(sim *s, sim_op *op, json_object *payload)
     sim_quota_give(s, disk_metric(d), quota_region(d),
                    atof(sim_cvm_str(d, "sizeGb")));
   sim_store_del(s, name);
-  sim_billing_note(s, name);
 }
 
 /* --- snapshots ---------------------------------------------------------- */
@@ -479,6 +477,7 @@ static void disks_create_snapshot_apply(sim *s, sim_op *op,
   }
   sim_store_put(s, sim_cvm_str(payload, "snapshotName"), "compute#snapshot",
                 json_object_get(json_object_object_get(payload, "snapshot")));
+  /* The operation's target is the disk: the snapshot is noted here. */
   sim_billing_note(s, sim_cvm_str(payload, "snapshotName"));
 }
 
@@ -550,7 +549,6 @@ static void snapshots_delete_apply(sim *s, sim_op *op, json_object *payload)
     return;
   if (sim_store_del(s, sim_cvm_str(payload, "name")) == 0)
     sim_quota_give(s, "SNAPSHOTS", NULL, 1);
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 /*
@@ -619,7 +617,6 @@ static void set_labels_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(
       o, "labels", json_object_get(json_object_object_get(payload, "labels")));
   json_object_object_add(o, "labelFingerprint", sim_cvm_fingerprint(s));
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 /* --- resource policies -------------------------------------------------- */

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/billing.h"
 #include "sim/compute_vm.h"
 #include "sim/modules.h"
 #include "sim/schema.h"
@@ -1455,7 +1454,6 @@ static void delete_disk(sim *s, const char *name)
                                          : NULL),
                    region, atof(sim_cvm_str(d, "sizeGb")));
   sim_store_del(s, name);
-  sim_billing_note(s, name);
 }
 
 static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
@@ -1483,8 +1481,6 @@ static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
       json_object_object_add(d, "lastAttachTimestamp",
                              json_object_new_string(sim_now_str(s, ts)));
     }
-    sim_billing_note(s,
-                     json_object_get_string(json_object_array_get_idx(dn, i)));
   }
   priv_set_str(inst, "phase", "running");
   priv_set_u64(inst, "startMs", sim_now_ms(s));
@@ -1492,7 +1488,6 @@ static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(inst, "status", json_object_new_string("RUNNING"));
   json_object_object_add(inst, "lastStartTimestamp",
                          json_object_new_string(sim_now_str(s, ts)));
-  sim_billing_note(s, name);
 }
 
 /* --- instances: reads --------------------------------------------------- */
@@ -1706,7 +1701,6 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
   give_instance_quota(s, inst);
   leave_groups(s, name);
   sim_store_del(s, name);
-  sim_billing_note(s, name);
 }
 
 static int instances_start(sim *s, sim_req *req, sim_resp *resp)
@@ -1772,7 +1766,6 @@ static void instances_start_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(inst, "status", json_object_new_string("RUNNING"));
   json_object_object_add(inst, "lastStartTimestamp",
                          json_object_new_string(sim_now_str(s, ts)));
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 static int instances_stop(sim *s, sim_req *req, sim_resp *resp)
@@ -1826,7 +1819,6 @@ static void instances_stop_apply(sim *s, sim_op *op, json_object *payload)
   json_object_object_add(inst, "status", json_object_new_string("TERMINATED"));
   json_object_object_add(inst, "lastStopTimestamp",
                          json_object_new_string(sim_now_str(s, ts)));
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 static int instances_reset(sim *s, sim_req *req, sim_resp *resp)
@@ -1917,7 +1909,6 @@ static void instances_set_machine_type_apply(sim *s, sim_op *op,
       inst, "machineType",
       sim_link_json(SIM_API_COMPUTE, "projects/%s/zones/%s/machineTypes/%s",
                     sim_project(s), zone, sim_cvm_str(payload, "machineType")));
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 static int instances_set_metadata(sim *s, sim_req *req, sim_resp *resp)
@@ -2026,7 +2017,6 @@ static void instances_set_labels_apply(sim *s, sim_op *op, json_object *payload)
       inst, "labels",
       json_object_get(json_object_object_get(payload, "labels")));
   json_object_object_add(inst, "labelFingerprint", sim_cvm_fingerprint(s));
-  sim_billing_note(s, sim_cvm_str(payload, "name"));
 }
 
 static int instances_set_service_account(sim *s, sim_req *req, sim_resp *resp)

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/billing.h"
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
 #include "sim/servicenet.h"
@@ -1033,7 +1032,6 @@ static void instances_insert_apply(sim *s, sim_op *op, json_object *payload)
   }
   json_object_object_add(inst, "state", json_object_new_string("RUNNABLE"));
   assign_ips(s, inst);
-  sim_billing_note(s, key);
   name = js(inst, "name");
   /* A clone: the source's data as of the cloned moment. */
   dv_set(s, inst,
@@ -1284,7 +1282,6 @@ static void instances_patch_apply(sim *s, sim_op *op, json_object *payload)
   assign_ips(s, inst);
   if (dv_running(inst) != was_running)
     dv_set(s, inst, -1); /* stopped or started: the version holds or goes on */
-  sim_billing_note(s, js(payload, "name"));
 }
 
 struct names_ctx {
@@ -1700,7 +1697,6 @@ static void instances_delete_apply(sim *s, sim_op *op, json_object *payload)
   final_backup_make(s, inst, jo(payload, "finalBackup"), version);
   restore_record(s, name, NULL);
   sim_store_del(s, key);
-  sim_billing_note(s, key);
   sim_store_put(s, tname, "sql.deletedInstance", tomb);
   sim_quota_give(s, "SQL_INSTANCES", NULL, 1);
 }

@@ -245,6 +245,14 @@ static double cost_of(json_object *ans, const char *tenant, const char *sku)
   return sum;
 }
 
+/* What tenant's VM and its disk cost in a query answer. */
+static double vm_cost(json_object *ans, const char *tenant)
+{
+  return cost_of(ans, tenant, "E2 Instance Core running in Americas") +
+         cost_of(ans, tenant, "E2 Instance Ram running in Americas") +
+         cost_of(ans, tenant, "Balanced PD Capacity");
+}
+
 /* The ledger's entries by resource name, from the admin state (r holds
  * them). */
 static json_object *ledger(simfx *f, reply *r)
@@ -277,7 +285,8 @@ static double ledger_sum(simfx *f, const char *tenant, double m0, double now)
     double usd, per_month;
   } price[] = {{"e2-core", 0.0218137, 0},
                {"e2-ram", 0.0029230, 0},
-               {"pd-balanced", 0.10, 1}};
+               {"pd-balanced", 0.10, 1},
+               {"external-ip", 0.005, 0}};
 
   entries = ledger(f, &r);
   json_object_object_foreach(entries, name, e)
@@ -299,7 +308,7 @@ static double ledger_sum(simfx *f, const char *tenant, double m0, double now)
       a = a < m0 ? m0 : a;
       if (b <= a)
         continue;
-      for (size_t k = 0; k < 3; k++) {
+      for (size_t k = 0; k < sizeof(price) / sizeof(*price); k++) {
         const char *q = jget(json_object_object_get(sg, "usage"), price[k].key);
         double h = (b - a) / HOUR_MS;
 
@@ -348,6 +357,8 @@ static void test_export(void **state)
             "\"ipCidrRange\":\"10.10.0.0/28\"}");
   make_vm(f, "edv-t1-vm", "t1", 20);
   make_vm(f, "edv-t2-vm", "t2", 20);
+  call_done(f, "POST", CP "/regions/us-central1/addresses",
+            "{\"name\":\"edv-t1-ip\",\"labels\":{\"edv-tenant\":\"t1\"}}");
   /* Ten days; then t1's VM stops and t2's disk doubles; ten more days. */
   assert_int_equal(advance(f, 10 * 86400), 200);
   call_done(f, "POST", ZA "/instances/edv-t1-vm/stop", NULL);
@@ -361,8 +372,15 @@ static void test_export(void **state)
   assert_jeq(a1.json, "schema.fields.3.name", "cost");
   assert_jeq(a1.json, "schema.fields.3.type", "FLOAT");
   assert_jeq(a1.json, "rows.0.f.4.v", "USD");
-  /* t1, t2 x (core, RAM, pd-balanced). */
-  assert_jeq(a1.json, "totalRows", "6");
+  /* The seeded DNS zone, unlabelled (a null tenant, first); t1 x (core,
+   * RAM, pd-balanced, its address); t2 x (core, RAM, pd-balanced). */
+  assert_jeq(a1.json, "totalRows", "8");
+  assert_null(jget(a1.json, "rows.0.f.0.v"));
+  assert_jeq(a1.json, "rows.0.f.2.v", "ManagedZone");
+  /* The address: 20 days at $0.005/h, whatever the VM does. */
+  assert_true(
+      fabs(cost_of(a1.json, "t1", "External IP Charge on a Standard VM") -
+           20 * 24 * 0.005) < 0.01);
   core1 = cost_of(a1.json, "t1", "E2 Instance Core running in Americas");
   core2 = cost_of(a1.json, "t2", "E2 Instance Core running in Americas");
   disk1 = cost_of(a1.json, "t1", "Balanced PD Capacity");
@@ -381,15 +399,18 @@ static void test_export(void **state)
   d = cost_of(a1.json, "t2", NULL) - ledger_sum(f, "t2", m0, now);
   assert_true(fabs(d) < 1e-6);
 
-  /* Deleted: t1 costs nothing more (its disk goes with it); t2 goes on. */
+  /* Deleted: t1's VM costs nothing more (its disk goes with it; its
+   * address stays and goes on); t2 goes on. */
   call_done(f, "DELETE", ZA "/instances/edv-t1-vm", NULL);
   query(f, month, NULL, &r);
-  core1 = cost_of(r.json, "t1", NULL);
+  core1 = vm_cost(r.json, "t1");
+  d = cost_of(r.json, "t1", NULL);
   reply_free(&r);
   assert_int_equal(advance(f, 2 * 86400), 200);
   query(f, month, NULL, &a2);
   expect_status(&a2, 200);
-  assert_true(fabs(cost_of(a2.json, "t1", NULL) - core1) < 1e-9);
+  assert_true(fabs(vm_cost(a2.json, "t1") - core1) < 1e-9);
+  assert_true(cost_of(a2.json, "t1", NULL) > d);
   assert_true(cost_of(a2.json, "t2", NULL) > cost_of(a1.json, "t2", NULL));
   {
     /* Its ledger: running, stopped (nothing), then deleted at the stop's
@@ -406,7 +427,7 @@ static void test_export(void **state)
                      0);
     reply_free(&r);
   }
-  /* Pages: maxResults 4 of 6, the rest through getQueryResults. */
+  /* Pages: maxResults 4 of 8, the rest through getQueryResults. */
   reply_free(&a2);
   query(f, month, ",\"maxResults\":4", &a2);
   expect_status(&a2, 200);
@@ -420,8 +441,8 @@ static void test_export(void **state)
     http(f, "GET", path, NULL, &r);
     expect_status(&r, 200);
     assert_jeq(r.json, "kind", "bigquery#getQueryResultsResponse");
-    assert_int_equal(jlen(r.json, "rows"), 2);
-    assert_jeq(r.json, "totalRows", "6");
+    assert_int_equal(jlen(r.json, "rows"), 4);
+    assert_jeq(r.json, "totalRows", "8");
     assert_null(jget(r.json, "pageToken"));
     reply_free(&r);
   }
