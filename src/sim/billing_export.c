@@ -568,8 +568,7 @@ static json_object *bq_schema(void)
 
 /* A page of the stored result `res` into `o`: rows from `start`, at most
  * `max` (0: all), with a pageToken when more remain. */
-static void bq_page(sim *s, json_object *o, json_object *res, size_t start,
-                    size_t max)
+static void bq_page(json_object *o, json_object *res, size_t start, size_t max)
 {
   json_object *rows = json_object_object_get(res, "rows"), *page;
   size_t total = alen(rows), end;
@@ -594,7 +593,6 @@ static void bq_page(sim *s, json_object *o, json_object *res, size_t start,
   json_object_object_add(o, "totalBytesProcessed", json_object_new_string("0"));
   json_object_object_add(o, "jobComplete", json_object_new_boolean(1));
   json_object_object_add(o, "cacheHit", json_object_new_boolean(0));
-  (void)s;
 }
 
 /* maxResults: a non-negative integer (query string or body); 0, or -1. */
@@ -658,7 +656,7 @@ static int bq_query(sim *s, sim_req *req, sim_resp *resp)
   o = json_object_new_object();
   json_object_object_add(o, "kind",
                          json_object_new_string("bigquery#queryResponse"));
-  bq_page(s, o, res, 0, max);
+  bq_page(o, res, 0, max);
   return sim_resp_json(resp, 200, o);
 }
 
@@ -687,7 +685,7 @@ static int bq_results(sim *s, sim_req *req, sim_resp *resp)
   json_object_object_add(
       o, "kind", json_object_new_string("bigquery#getQueryResultsResponse"));
   json_object_object_add(o, "etag", json_object_new_string(key));
-  bq_page(s, o, res, start, max);
+  bq_page(o, res, start, max);
   return sim_resp_json(resp, 200, o);
 }
 
