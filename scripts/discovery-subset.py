@@ -22,7 +22,8 @@ import sys
 DOCS = ["compute.v1.json", "sqladmin.v1.json", "sqladmin.v1beta4.json",
         "dns.v1.json", "certificatemanager.v1.json", "monitoring.v3.json",
         "secretmanager.v1.json", "iam.v1.json",
-        "cloudresourcemanager.v1.json"]
+        "cloudresourcemanager.v1.json", "cloudbilling.v1.json",
+        "bigquery.v2.json", "billingbudgets.v1.json"]
 
 
 def refs(node, out):

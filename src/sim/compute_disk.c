@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/billing.h"
 #include "sim/compute_vm.h"
 #include "sim/sim.h"
 
@@ -476,6 +477,8 @@ static void disks_create_snapshot_apply(sim *s, sim_op *op,
   }
   sim_store_put(s, sim_cvm_str(payload, "snapshotName"), "compute#snapshot",
                 json_object_get(json_object_object_get(payload, "snapshot")));
+  /* The operation's target is the disk: the snapshot is noted here. */
+  sim_billing_note(s, sim_cvm_str(payload, "snapshotName"));
 }
 
 static char *snapshot_name(sim *s, const char *snap)

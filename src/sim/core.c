@@ -39,6 +39,9 @@ static const sim_module sim_modules[] = {
     {"alerting", sim_alerting_init, NULL},
     {"compute-vm", sim_compute_vm_init, sim_compute_vm_seed},
     {"compute-batch", sim_batch_init, NULL},
+    {"cloudbilling", sim_billing_init, NULL},
+    {"bigquery", sim_bigquery_init, sim_billing_seed},
+    {"billingbudgets", sim_budgets_init, NULL},
 };
 
 /* --- APIs --------------------------------------------------------------- */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sim/billing.h"
 #include "sim/dns.h"
 #include "sim/modules.h"
 #include "sim/schema_apis.h"
@@ -820,6 +821,7 @@ static void put_zone(sim *s, const char *key, json_object *z)
   put_rrset(s, key, ns);
   json_object_put(ns);
   sim_store_put(s, key, DNS_KIND_ZONE, z);
+  sim_billing_note(s, key);
 }
 
 static int valid_zone_name(const char *n)
@@ -958,6 +960,7 @@ static int zones_delete(sim *s, sim_req *req, sim_resp *resp)
                   json_object_get_string(json_object_array_get_idx(c.keys, i)));
   json_object_put(c.keys);
   sim_store_del(s, key);
+  sim_billing_note(s, key);
   return sim_resp_text(resp, 204, "application/json", "");
 }
 

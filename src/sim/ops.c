@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sim/billing.h"
 #include "sim/sim_int.h"
 
 #define SIM_WAIT_SIM_MS  120000u /* operations.wait: two simulated minutes */
@@ -272,6 +273,8 @@ static void op_complete(sim *s, void *data)
   }
   if (rt && rt->r->apply)
     rt->r->apply(s, op, op->payload);
+  if (op->target_name) /* what it bills may have changed */
+    sim_billing_note(s, op->target_name);
   op->done = 1;
   pending_remove(s, op);
   if (op->end_ms < op->start_ms)

@@ -14,5 +14,7 @@ extern const sim_schema_type sim_schema_certmgr[];
 extern const sim_schema_type sim_schema_monitoring[];
 extern const sim_schema_type sim_schema_secrets[];
 extern const sim_schema_type sim_schema_resourcemanager[];
+extern const sim_schema_type sim_schema_bigquery[];
+extern const sim_schema_type sim_schema_budgets[];
 
 #endif /* EDV_SIM_SCHEMA_APIS_H */

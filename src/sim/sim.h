@@ -54,7 +54,10 @@ typedef struct sim_timer sim_timer;
      "cloudresourcemanager.googleapis.com", 0)                                 \
   XX(OAUTH, "oauth2", "oauth2.googleapis.com", 0)                              \
   XX(METADATA, "metadata", "metadata.google.internal", 0)                      \
-  XX(ADMIN, "sim", "", 0)
+  XX(ADMIN, "sim", "", 0)                                                      \
+  XX(BILLING, "cloudbilling", "cloudbilling.googleapis.com", 0)                \
+  XX(BIGQUERY, "bigquery", "bigquery.googleapis.com", 1)                       \
+  XX(BUDGETS, "billingbudgets", "billingbudgets.googleapis.com", 0)
 
 typedef enum {
 #define SIM__API_ENUM(name, str, host, legacy) SIM_API_##name,

@@ -5,7 +5,8 @@ Usage: gen_schema_apis.py DISCOVERY_DIR SRC_SIM_DIR
 
 Runs gen_schema_hoist.py once per API (schema_sql.c, schema_dns.c,
 schema_certmgr.c, schema_monitoring.c, schema_secrets.c,
-schema_resourcemanager.c) with one change:
+schema_resourcemanager.c, schema_bigquery.c,
+schema_budgets.c) with one change:
 int64/uint64 fields, which discovery types as strings, are emitted as
 integers ('i'), because proto3 JSON accepts them as numbers or strings and
 clients send both ("dataDiskSizeGb": 10 is as valid as "10").
@@ -34,6 +35,9 @@ TABLES = [
      ['Secret', 'AddSecretVersionRequest', 'SetIamPolicyRequest']),
     ('cloudresourcemanager.v1.json', 'resourcemanager',
      ['GetIamPolicyRequest', 'SetIamPolicyRequest']),
+    ('bigquery.v2.json', 'bigquery', ['QueryRequest']),
+    ('billingbudgets.v1.json', 'budgets',
+     ['GoogleCloudBillingBudgetsV1Budget']),
 ]
 
 _kind = gen_schema.kind

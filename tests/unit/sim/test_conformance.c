@@ -64,6 +64,9 @@ enum {
   DOC_SECRETS,
   DOC_IAM,
   DOC_RESOURCEMANAGER,
+  DOC_CLOUDBILLING,
+  DOC_BIGQUERY,
+  DOC_BUDGETS,
   DOC__COUNT
 };
 
@@ -77,6 +80,9 @@ static const char *const doc_files[DOC__COUNT] = {
     "secretmanager.v1.json",
     "iam.v1.json",
     "cloudresourcemanager.v1.json",
+    "cloudbilling.v1.json",
+    "bigquery.v2.json",
+    "billingbudgets.v1.json",
 };
 
 typedef struct doc {
@@ -238,6 +244,12 @@ static int route_doc(const sim_rt *rt)
     return DOC_IAM;
   case SIM_API_RESOURCEMANAGER:
     return DOC_RESOURCEMANAGER;
+  case SIM_API_BILLING:
+    return DOC_CLOUDBILLING;
+  case SIM_API_BIGQUERY:
+    return DOC_BIGQUERY;
+  case SIM_API_BUDGETS:
+    return DOC_BUDGETS;
   default:
     return -1;
   }
@@ -1587,6 +1599,47 @@ static void scenario_resourcemanager(simfx *f)
   ok(f, "POST", "/v1/projects/edv-sim:setIamPolicy", body);
 }
 
+static void scenario_billing(simfx *f)
+{
+  reply r;
+
+  ok(f, "GET", "/v1/services?pageSize=2", NULL);
+  ok(f, "GET", "/v1/services/6F81-5844-456A/skus?currencyCode=USD", NULL);
+  ok(f, "GET", "/v1/billingAccounts/000000-5EDV00-000000", NULL);
+  ok(f, "GET", V1 "/billingInfo", NULL);
+  /* The billing export's one query, then its result's pages. */
+  okr(f, "POST", "/bigquery/v2/projects/edv-sim/queries",
+      "{\"query\":\"SELECT (SELECT value FROM UNNEST(labels) WHERE key = "
+      "'edv-tenant') AS tenant, service.description AS service, "
+      "sku.description AS sku, SUM(cost) AS cost, currency FROM "
+      "`edv-sim.billing.gcp_billing_export_v1_000000_5EDV00_000000` WHERE "
+      "invoice.month = @month GROUP BY tenant, service, sku, currency ORDER "
+      "BY tenant, service, sku\",\"useLegacySql\":false,"
+      "\"parameterMode\":\"NAMED\",\"maxResults\":1,"
+      "\"queryParameters\":[{\"name\":\"month\",\"parameterType\":"
+      "{\"type\":\"STRING\"},\"parameterValue\":{\"value\":"
+      "\"197001\"}}]}",
+      &r);
+  assert_non_null(jget(r.json, "jobReference.jobId"));
+  okf(f, "GET", NULL, "/bigquery/v2/projects/edv-sim/queries/%s",
+      jget(r.json, "jobReference.jobId"));
+  reply_free(&r);
+  /* A budget's life. */
+  okr(f, "POST", "/v1/billingAccounts/000000-5EDV00-000000/budgets",
+      "{\"displayName\":\"edv-t1\",\"budgetFilter\":{\"labels\":{"
+      "\"edv-tenant\":[\"t1\"]}},\"amount\":{\"specifiedAmount\":{"
+      "\"currencyCode\":\"USD\",\"units\":\"10\"}},\"thresholdRules\":["
+      "{\"thresholdPercent\":0.5}]}",
+      &r);
+  assert_non_null(jget(r.json, "name"));
+  okf(f, "GET", NULL, "/v1/%s", jget(r.json, "name"));
+  ok(f, "GET", "/v1/billingAccounts/000000-5EDV00-000000/budgets", NULL);
+  okf(f, "PATCH", "{\"displayName\":\"edv-t1b\"}",
+      "/v1/%s?updateMask=displayName", jget(r.json, "name"));
+  okf(f, "DELETE", NULL, "/v1/%s", jget(r.json, "name"));
+  reply_free(&r);
+}
+
 static void test_responses(void **state)
 {
   simfx *f;
@@ -1614,6 +1667,7 @@ static void test_responses(void **state)
   scenario_monitoring(f);
   scenario_iam(f);
   scenario_resourcemanager(f);
+  scenario_billing(f);
   /* Coverage: which served methods the scenario reached. */
   s = edv__sim_core(f->es);
   for (size_t i = 0; i < s->n_routes; i++) {
