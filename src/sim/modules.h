@@ -36,9 +36,9 @@ int sim_batch_init(sim *s); /* batch.c: Compute's batch endpoint */
 int sim_compute_vm_init(sim *s);
 void sim_compute_vm_seed(sim *s);
 
-int sim_billing_init(sim *s); /* billing.c: Cloud Billing, the Catalog */
+int sim_billing_init(sim *s);  /* billing.c: Cloud Billing, the Catalog */
 int sim_bigquery_init(sim *s); /* billing_export.c: the billing export */
-void sim_billing_seed(sim *s);  /* billing_export.c: the empty ledger */
+void sim_billing_seed(sim *s); /* billing_export.c: the empty ledger */
 int sim_budgets_init(sim *s);  /* budgets.c: Billing Budgets */
 
 #endif /* EDV_SIM_MODULES_H */
