@@ -50,3 +50,9 @@ int64_t edv__jint(json_object *obj, const char *key, int64_t def)
   }
   return def;
 }
+
+size_t edv__jarr_len(json_object *a)
+{
+  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
+                                                 : 0;
+}

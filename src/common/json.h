@@ -16,5 +16,7 @@ const char *edv__jstr(json_object *obj, const char *key);
 json_object *edv__jget(json_object *obj, const char *path);
 /* The integer at `path` (a JSON integer or a decimal string), or def. */
 int64_t edv__jint(json_object *obj, const char *key, int64_t def);
+/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
+size_t edv__jarr_len(json_object *a);
 
 #endif /* EDV_COMMON_JSON_H */

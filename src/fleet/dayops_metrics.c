@@ -25,7 +25,6 @@
 
 #include "fleet/dayops.h"
 #include "gcp/gcp.h"
-#include "tenant/kinds.h"
 
 #define METRICS_MAX_POINTS 20000
 #define METRICS_TTL_MS     5000u

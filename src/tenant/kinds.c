@@ -929,12 +929,6 @@ static const fw_def fw_defs[EDV_FIREWALL__COUNT] = {
     [EDV_FIREWALL_DENY_DB] = {1, 1, 65000, "all", NULL},
 };
 
-size_t edv__jarr_len(json_object *a)
-{
-  return json_object_is_type(a, json_type_array) ? json_object_array_length(a)
-                                                 : 0;
-}
-
 static json_object *jarr1(const char *s)
 {
   json_object *a = json_object_new_array();

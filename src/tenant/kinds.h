@@ -421,9 +421,6 @@ json_object *edv__kind_rrset_want(const char *name, const char *type, int ttl,
 int edv__kind_dns_diff(const edv__kind_ctx *ctx, json_object *observed,
                        json_object **patch, char *text, size_t size);
 
-/* Length of a JSON array; 0 for anything else (json-c asserts on those). */
-size_t edv__jarr_len(json_object *a);
-
 /* settings.backupConfiguration and settings.ipConfiguration as the tier
  * wants them (Cloud SQL create and repair), backups kept in `location`
  * (NULL: the instance's region); new objects. */
